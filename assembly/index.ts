@@ -1,0 +1,73 @@
+// The core's exported API. The host drives the hart through these functions and
+// reads/writes its state directly through the fixed layout in layout.ts.
+
+import {
+  STATE_BASE, STATE_SIZE, STATE_PRIV, CSR_MSTATUS, PRESENT_BITMAP, DIRTY_BITMAP, CODE_BITMAP, PAGE_SLOT_MAP,
+  BITMAP_BYTES, MAX_RAM_BYTES, MAX_RAM_PAGES, RAM_HOST_BASE, RAM_GUEST_BASE, DECODE_SCRATCH, PRIV_M,
+} from "./layout";
+import { OP_PAGE_END } from "./ops";
+import {
+  setRamBytes, ramPages, flushTlbs, flushDecodeCache, clearDirtyAll, hostWrote, bitSet, bitClear, invalidateCodePage,
+} from "./memory";
+import { MISA_VALUE } from "./csr";
+
+export { run, mmioFault } from "./interp";
+
+/**
+ * Sets up a machine with `ramBytes` of guest RAM (a multiple of 4096, at most
+ * 1 GiB) and resets the hart: M-mode, pc 0, all RAM pages present and clean.
+ */
+export function init(ramBytes: u32): void {
+  if (ramBytes == 0 || ramBytes > <u32>MAX_RAM_BYTES || (ramBytes & 0xfff) != 0) unreachable();
+  const needed = (<u32>RAM_HOST_BASE + ramBytes + 0xffff) >>> 16;
+  const have = <u32>memory.size();
+  if (needed > have) memory.grow(needed - have);
+  memory.fill(STATE_BASE, 0, STATE_SIZE);
+  setRamBytes(ramBytes);
+  store<u32>(STATE_BASE + STATE_PRIV, PRIV_M);
+  // MPP starts at M, as after reset on QEMU.
+  store<u32>(STATE_BASE + CSR_MSTATUS, 3 << 11);
+  memory.fill(DIRTY_BITMAP, 0, BITMAP_BYTES);
+  memory.fill(CODE_BITMAP, 0, BITMAP_BYTES);
+  memory.fill(PRESENT_BITMAP, 0, BITMAP_BYTES);
+  memory.fill(PAGE_SLOT_MAP, 0, <usize>MAX_RAM_PAGES * 2);
+  for (let p: u32 = 0; p < ramPages; p++) bitSet(PRESENT_BITMAP, p);
+  memory.fill(RAM_HOST_BASE, 0, ramBytes);
+  store<u32>(DECODE_SCRATCH + 8, OP_PAGE_END);
+  store<u32>(DECODE_SCRATCH + 16, OP_PAGE_END);
+  flushDecodeCache();
+  flushTlbs();
+}
+
+/** Drops every cached translation and decoded page (after the host changed state behind the core's back). */
+export function flushCaches(): void {
+  flushDecodeCache();
+  flushTlbs();
+}
+
+/** The host wrote guest physical [paddr, paddr+len): marks it dirty and drops stale decoded code. */
+export function hostWroteRam(paddr: u32, len: u32): void {
+  hostWrote(paddr - RAM_GUEST_BASE, len);
+}
+
+/** Clears every dirty bit; the next write to each page sets it again. */
+export function clearDirty(): void {
+  clearDirtyAll();
+}
+
+/** Marks a RAM page present (its contents are here) or missing (a touch exits to the host). */
+export function setPagePresent(page: u32, present: u32): void {
+  if (page >= ramPages) return;
+  if (present) {
+    bitSet(PRESENT_BITMAP, page);
+    invalidateCodePage(page);
+  } else {
+    bitClear(PRESENT_BITMAP, page);
+    invalidateCodePage(page);
+    flushTlbs();
+  }
+}
+
+export function misa(): u32 {
+  return MISA_VALUE;
+}

@@ -1,0 +1,159 @@
+// Guest RAM bookkeeping: the per-page bitmaps (dirty, present, code), the TLBs
+// and the cache of decoded code pages.
+//
+// The fast paths never look at a bitmap. A TLB entry for a page exists only when
+// the slow path has already done the page's bookkeeping: a read entry only for a
+// present page, a write entry only for a present page that is marked dirty and
+// holds no decoded code. So dirty and present tracking cost nothing per access;
+// clearing the dirty bits (or dropping a page) just drops the TLB entries.
+
+import {
+  TLB_ENTRIES, TLB_READ, TLB_WRITE, TLB_FETCH, TLB_WRITE_PPN, DIRTY_BITMAP, PRESENT_BITMAP, CODE_BITMAP,
+  PAGE_SLOT_MAP, SLOT_PPN, DECODE_BASE, DECODE_SLOTS, DECODE_SLOT_BYTES, RAM_HOST_BASE, STATE_BASE, STATE_RAM_BYTES,
+  BITMAP_BYTES,
+} from "./layout";
+import { OP_PAGE_END } from "./ops";
+
+/** Number of 4 KiB pages of guest RAM. */
+export let ramPages: u32 = 0;
+
+export function setRamBytes(bytes: u32): void {
+  ramPages = bytes >>> 12;
+  store<u32>(STATE_BASE + STATE_RAM_BYTES, bytes);
+}
+
+// ---- Bitmaps ------------------------------------------------------------------
+
+@inline export function bitGet(map: usize, page: u32): bool {
+  return ((load<u8>(map + (page >>> 3)) >> (page & 7)) & 1) != 0;
+}
+@inline export function bitSet(map: usize, page: u32): void {
+  const a = map + (page >>> 3);
+  store<u8>(a, load<u8>(a) | <u8>(<u32>1 << (page & 7)));
+}
+@inline export function bitClear(map: usize, page: u32): void {
+  const a = map + (page >>> 3);
+  store<u8>(a, load<u8>(a) & ~<u8>(<u32>1 << (page & 7)));
+}
+
+@inline export function isPresent(page: u32): bool { return bitGet(PRESENT_BITMAP, page); }
+@inline export function ramHost(page: u32): u32 { return RAM_HOST_BASE + (page << 12); }
+
+// ---- TLBs -----------------------------------------------------------------------
+
+const TLB_INVALID: u32 = 0xffffffff;
+
+export function flushTlbs(): void {
+  memory.fill(TLB_READ, 0xff, TLB_ENTRIES * 8);
+  memory.fill(TLB_WRITE, 0xff, TLB_ENTRIES * 8);
+  memory.fill(TLB_FETCH, 0xff, TLB_ENTRIES * 8);
+}
+
+export function flushWriteTlb(): void {
+  memory.fill(TLB_WRITE, 0xff, TLB_ENTRIES * 8);
+}
+
+/** Drops the write entries that reach RAM page `page` (through any virtual address). */
+export function flushWriteTlbFor(page: u32): void {
+  for (let i: u32 = 0; i < <u32>TLB_ENTRIES; i++) {
+    if (load<u32>(TLB_WRITE_PPN + (i << 2)) == page) {
+      store<u32>(TLB_WRITE + (i << 3), TLB_INVALID);
+      store<u32>(TLB_WRITE_PPN + (i << 2), TLB_INVALID);
+    }
+  }
+}
+
+@inline export function tlbIndex(va: u32): u32 { return ((va >>> 12) & (TLB_ENTRIES - 1)) << 3; }
+
+export function installRead(va: u32, page: u32): void {
+  const i = tlbIndex(va);
+  store<u32>(TLB_READ + i, va & 0xfffff000);
+  store<u32>(TLB_READ + i + 4, ramHost(page) - (va & 0xfffff000));
+}
+
+export function installWrite(va: u32, page: u32): void {
+  const i = tlbIndex(va);
+  store<u32>(TLB_WRITE + i, va & 0xfffff000);
+  store<u32>(TLB_WRITE + i + 4, ramHost(page) - (va & 0xfffff000));
+  store<u32>(TLB_WRITE_PPN + (i >> 1), page);
+}
+
+export function installFetch(va: u32, decodedPage: u32): void {
+  const i = tlbIndex(va);
+  store<u32>(TLB_FETCH + i, va & 0xfffff000);
+  store<u32>(TLB_FETCH + i + 4, decodedPage);
+}
+
+// ---- Dirty tracking -------------------------------------------------------------
+
+/** Marks a page written: sets its dirty bit and drops any decoded copy of its code. */
+export function noteWrite(page: u32): void {
+  bitSet(DIRTY_BITMAP, page);
+  if (bitGet(CODE_BITMAP, page)) invalidateCodePage(page);
+}
+
+export function clearDirtyAll(): void {
+  memory.fill(DIRTY_BITMAP, 0, BITMAP_BYTES);
+  flushWriteTlb();
+}
+
+// ---- Decoded code pages -----------------------------------------------------------
+
+let nextSlot: u32 = 0;
+
+@inline function slotBase(slot: u32): u32 { return DECODE_BASE + slot * DECODE_SLOT_BYTES; }
+
+/** Returns the decoded page for RAM page `page`, allocating (and zeroing) a slot when it has none. */
+export function decodedPageFor(page: u32): u32 {
+  const s = <u32>load<u16>(PAGE_SLOT_MAP + (page << 1));
+  if (s != 0) return slotBase(s - 1);
+  if (nextSlot == <u32>DECODE_SLOTS) flushDecodeCache();
+  const slot = nextSlot++;
+  store<u32>(SLOT_PPN + (slot << 2), page);
+  store<u16>(PAGE_SLOT_MAP + (page << 1), <u16>(slot + 1));
+  const base = slotBase(slot);
+  memory.fill(base, 0, 2048 * 8);
+  // Two sentinels: a 2-byte instruction at 0xffe ends at entry 2048, a 4-byte one at 2049.
+  store<u32>(base + 2048 * 8, OP_PAGE_END);
+  store<u32>(base + 2049 * 8, OP_PAGE_END);
+  return base;
+}
+
+/** The RAM page a decoded page holds. */
+export function pageOfDecoded(base: u32): u32 {
+  return load<u32>(SLOT_PPN + (((base - DECODE_BASE) / DECODE_SLOT_BYTES) << 2));
+}
+
+/** Called when an entry of `page` is decoded: from now on stores to it must take the slow path. */
+export function noteCodePage(page: u32): void {
+  if (!bitGet(CODE_BITMAP, page)) {
+    bitSet(CODE_BITMAP, page);
+    flushWriteTlbFor(page);
+  }
+}
+
+/** The page was written: its decoded entries go back to "not decoded". */
+export function invalidateCodePage(page: u32): void {
+  bitClear(CODE_BITMAP, page);
+  const s = <u32>load<u16>(PAGE_SLOT_MAP + (page << 1));
+  if (s != 0) memory.fill(slotBase(s - 1), 0, 2048 * 8);
+}
+
+/** Drops every decoded page (the cache is full, or the host reset the machine). */
+export function flushDecodeCache(): void {
+  for (let s: u32 = 0; s < nextSlot; s++) {
+    const page = load<u32>(SLOT_PPN + (s << 2));
+    store<u16>(PAGE_SLOT_MAP + (page << 1), 0);
+    bitClear(CODE_BITMAP, page);
+  }
+  nextSlot = 0;
+  memory.fill(TLB_FETCH, 0xff, TLB_ENTRIES * 8);
+}
+
+/** The host wrote guest RAM [paddrOffset, +len): mark dirty and drop stale code. */
+export function hostWrote(ramOffset: u32, len: u32): void {
+  if (len == 0) return;
+  const first = ramOffset >>> 12;
+  const last = (ramOffset + len - 1) >>> 12;
+  for (let p = first; p <= last && p < ramPages; p++) noteWrite(p);
+}
