@@ -121,7 +121,7 @@ export const SINK: u32 = 128;
 }
 
 @inline function writeEntry(entry: usize, op: u32, rd: u32, rs1: u32, rs2: u32, len4: bool, imm: i32): void {
-  store<u32>(entry, op | ((rd | (len4 ? 1 : 0)) << 8) | (rs1 << 16) | (rs2 << 24));
+  store<u32>(entry, op | ((rd | (len4 ? 2 : 1)) << 8) | (rs1 << 16) | (rs2 << 24));
   store<i32>(entry, imm, 4);
 }
 

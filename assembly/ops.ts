@@ -3,8 +3,9 @@
 // A decoded entry is 8 bytes, one per guest halfword of a code page:
 //   byte 0  op id (below)
 //   byte 1  rd * 4 (a byte offset into the register file; 128 = the sink for
-//           rd = x0 on instructions with side effects), bit 0 set when the
-//           instruction is 4 bytes long (clear for compressed)
+//           rd = x0 on instructions with side effects); bits 0..1 give the
+//           instruction's length: 1 = 2 bytes, 2 = 4 bytes, so that
+//           (entry >> 5) & 24 is the distance to the next entry
 //   byte 2  rs1 * 4
 //   byte 3  rs2 * 4 (or a CSR zimm / AMO flags, see decode.ts)
 //   bytes 4..7  immediate (i32): for in-page branches already scaled to an
