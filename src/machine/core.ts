@@ -1,0 +1,160 @@
+import { existsSync, readFileSync } from "node:fs";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { RAM_HOST_BASE, STATE_BASE, STATE_PC, STATE_RAM_BYTES, STATE_X } from "../../assembly/layout.js";
+
+// The WASM core (build/core.wasm) and typed access to its memory. The state block
+// and RAM sit at fixed offsets (assembly/layout.ts); views over them are rebuilt
+// whenever the memory buffer changes, because init() grows memory and a grown
+// WebAssembly.Memory detaches the old ArrayBuffer.
+
+export interface CoreExports {
+  memory: WebAssembly.Memory;
+  init(ramBytes: number): void;
+  run(budget: number): number;
+  flushCaches(): void;
+  hostWroteRam(paddr: number, length: number): void;
+  clearDirty(): void;
+  setPagePresent(ppn: number, present: number): void;
+  mmioFault(cause: number): void;
+}
+
+const REQUIRED_EXPORTS = [
+  "memory",
+  "init",
+  "run",
+  "flushCaches",
+  "hostWroteRam",
+  "clearDirty",
+  "setPagePresent",
+  "mmioFault",
+] as const;
+
+export class CoreAbort extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = "CoreAbort";
+  }
+}
+
+export class Core {
+  private buffer: ArrayBuffer | undefined;
+  private dataView!: DataView;
+  private bytes!: Uint8Array;
+
+  constructor(readonly exports: CoreExports) {}
+
+  // Loads and instantiates the core; `path` defaults to build/core.wasm in the package.
+  static async load(path = defaultCorePath()): Promise<Core> {
+    if (!existsSync(path)) {
+      throw new Error(`core not built: ${path} is missing (run \`npm run build:core\`)`);
+    }
+    let memory: WebAssembly.Memory | undefined;
+    const imports = {
+      env: {
+        // AssemblyScript's abort(message, fileName, line, column); strings are UTF-16
+        // with their byte length in the u32 just before them.
+        abort(message: number, fileName: number, line: number, column: number): never {
+          const text = memory ? readAsString(memory, message) : "?";
+          const file = memory ? readAsString(memory, fileName) : "?";
+          throw new CoreAbort(`core aborted: ${text} at ${file}:${line}:${column}`);
+        },
+      },
+    };
+    const { instance } = await WebAssembly.instantiate(readFileSync(path), imports);
+    const exports = instance.exports as Record<string, unknown>;
+    for (const name of REQUIRED_EXPORTS) {
+      if (!(name in exports)) throw new Error(`${path} does not export ${name}`);
+    }
+    memory = exports.memory as WebAssembly.Memory;
+    return new Core(exports as unknown as CoreExports);
+  }
+
+  init(ramBytes: number): void {
+    this.exports.init(ramBytes);
+  }
+
+  run(budget: number): number {
+    return this.exports.run(budget);
+  }
+
+  get view(): DataView {
+    this.refreshViews();
+    return this.dataView;
+  }
+
+  // The whole WASM memory as bytes.
+  get memoryBytes(): Uint8Array {
+    this.refreshViews();
+    return this.bytes;
+  }
+
+  // Guest RAM as bytes (length = the size passed to init).
+  get ram(): Uint8Array {
+    const bytes = this.memoryBytes;
+    return bytes.subarray(RAM_HOST_BASE, RAM_HOST_BASE + this.state32(STATE_RAM_BYTES));
+  }
+
+  // State block fields by STATE_* / CSR_* offset.
+  state32(offset: number): number {
+    return this.view.getUint32(STATE_BASE + offset, true);
+  }
+
+  setState32(offset: number, value: number): void {
+    this.view.setUint32(STATE_BASE + offset, value >>> 0, true);
+  }
+
+  state64(offset: number): bigint {
+    return this.view.getBigUint64(STATE_BASE + offset, true);
+  }
+
+  setState64(offset: number, value: bigint): void {
+    this.view.setBigUint64(STATE_BASE + offset, value, true);
+  }
+
+  x(register: number): number {
+    return this.state32(STATE_X + register * 4);
+  }
+
+  setX(register: number, value: number): void {
+    if (register !== 0) this.setState32(STATE_X + register * 4, value);
+  }
+
+  get pc(): number {
+    return this.state32(STATE_PC);
+  }
+
+  set pc(value: number) {
+    this.setState32(STATE_PC, value);
+  }
+
+  private refreshViews(): void {
+    const buffer = this.exports.memory.buffer;
+    if (buffer === this.buffer) return;
+    this.buffer = buffer;
+    this.dataView = new DataView(buffer);
+    this.bytes = new Uint8Array(buffer);
+  }
+}
+
+// build/core.wasm of the package this file belongs to. Found by walking up to the
+// package.json, so it works from src/machine/ (tests) and dist/src/machine/ alike.
+export function defaultCorePath(): string {
+  let directory = dirname(fileURLToPath(import.meta.url));
+  for (;;) {
+    const manifest = join(directory, "package.json");
+    if (existsSync(manifest) && JSON.parse(readFileSync(manifest, "utf8")).name === "roam") {
+      return join(directory, "build", "core.wasm");
+    }
+    const parent = dirname(directory);
+    if (parent === directory) throw new Error("cannot find the roam package root (package.json)");
+    directory = parent;
+  }
+}
+
+function readAsString(memory: WebAssembly.Memory, pointer: number): string {
+  if (pointer === 0) return "";
+  const view = new DataView(memory.buffer);
+  const byteLength = view.getUint32(pointer - 4, true);
+  return Buffer.from(memory.buffer, pointer, byteLength).toString("utf16le");
+}
