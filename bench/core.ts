@@ -1,0 +1,290 @@
+// Machine-mode core benchmark: MIPS for the compute-mix guest with paging off
+// (compute-mix-bench.elf, M-mode) and on (compute-mix-sv32-bench.elf, S-mode
+// under Sv32), each with dirty tracking "off" (the bitmap is never cleared, so
+// after the first write to a page stores take the fast path) and "on" (the host
+// clears it every few ms, as precopy migration does, so every page's first
+// write after a clear takes the slow path again). The same images then run on
+// qemu-system-riscv32, when installed, for a roam/QEMU wall-time ratio.
+//
+//   node dist/bench/core.js [--runs 3] [--clear-ms 5] [--quick] [--no-qemu] [--out file]
+//
+// --quick uses the small test-size images (a smoke test; results go to
+// bench/results/core-quick.json unless --out says otherwise).
+//
+// Roam runs in-process through the machine API: Core.load() once, a new Machine
+// per run, time measured around machine.run() (no Node start-up, no WASM
+// compile). QEMU time is the wall time of the whole process (its start-up,
+// measured separately with exit-code.elf, is reported too). Each guest checks
+// its own checksum; a run whose guest does not print "ok" and exit 0 fails the
+// benchmark instead of producing a number.
+
+import { spawnSync } from "node:child_process";
+import { closeSync, existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { cpus, tmpdir } from "node:os";
+import { dirname, join, relative } from "node:path";
+import { fileURLToPath } from "node:url";
+import { parseArgs } from "node:util";
+import { DIRTY_BITMAP } from "../assembly/layout.js";
+import { parseElf } from "../src/elf/index.js";
+import { MemoryConsoleOutput } from "../src/machine/console-output.js";
+import { Core } from "../src/machine/core.js";
+import { Machine } from "../src/machine/machine.js";
+
+const RAM_BYTES = 128 * 1024 * 1024;
+const QEMU = "qemu-system-riscv32";
+// Same hart as Roam's (RV32IMAC + S + U); stdout to a file, see runQemu.
+const QEMU_ARGS = [
+  "-M", "virt", "-cpu", "rv32,f=off,d=off,h=off", "-m", "128M", "-smp", "1",
+  "-bios", "none", "-display", "none", "-monitor", "none", "-serial", "stdio",
+];
+
+interface Config {
+  name: string;
+  image: string; // under guests/bin/baremetal
+  paging: boolean;
+  dirty: boolean;
+}
+
+interface RoamRun {
+  seconds: number;
+  instructions: number;
+  clears: number;
+  dirtyPages: number; // summed over the clears
+}
+
+interface Row {
+  name: string;
+  image: string;
+  paging: boolean;
+  dirtyTracking: boolean;
+  instructions: number;
+  seconds: number[];
+  medianSeconds: number;
+  mips: number;
+  clears: number; // in the median run
+  clearIntervalMs: number | null; // measured: wall time / clears
+  dirtyPagesPerClear: number | null;
+  qemuMedianSeconds: number | null;
+  qemuMips: number | null;
+  ratio: number | null; // roam time / qemu time
+}
+
+function packageRoot(): string {
+  let directory = dirname(fileURLToPath(import.meta.url));
+  for (;;) {
+    const manifest = join(directory, "package.json");
+    if (existsSync(manifest) && JSON.parse(readFileSync(manifest, "utf8")).name === "roam") return directory;
+    const parent = dirname(directory);
+    if (parent === directory) throw new Error("cannot find the roam package root (package.json)");
+    directory = parent;
+  }
+}
+
+function median(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const middle = sorted.length >> 1;
+  return sorted.length % 2 ? sorted[middle] : (sorted[middle - 1] + sorted[middle]) / 2;
+}
+
+function medianIndex(values: number[]): number {
+  const target = median(values);
+  let best = 0;
+  for (let i = 1; i < values.length; i++) if (Math.abs(values[i] - target) < Math.abs(values[best] - target)) best = i;
+  return best;
+}
+
+// The guests print "<name>: checksum 0x........ ok" when their result matches.
+function checkGuest(who: string, image: string, output: string, status: number | null): void {
+  if (status !== 0 || !/checksum 0x[0-9a-f]{8} ok\n/.test(output)) {
+    throw new Error(`${who} ${image}: status ${status}, output:\n${output}`);
+  }
+}
+
+const POPCOUNT = new Uint8Array(256).map((_, i) => {
+  let n = 0;
+  for (let b = i; b; b >>= 1) n += b & 1;
+  return n;
+});
+
+async function runRoam(core: Core, elf: Uint8Array, image: string, dirty: boolean, clearMs: number): Promise<RoamRun> {
+  const output = new MemoryConsoleOutput();
+  const machine = new Machine({ core, ramBytes: RAM_BYTES, console: output });
+  machine.load(parseElf(elf));
+  const bitmapBytes = RAM_BYTES / 4096 / 8;
+  let clears = 0;
+  let dirtyPages = 0;
+  // The machine yields to the event loop between batches of slices (every few
+  // ms), which is when this timer gets to run: as a precopy round would, it
+  // reads the dirty bitmap and clears it.
+  const timer = dirty
+    ? setInterval(() => {
+        const bitmap = core.memoryBytes.subarray(DIRTY_BITMAP, DIRTY_BITMAP + bitmapBytes);
+        for (let i = 0; i < bitmap.length; i++) dirtyPages += POPCOUNT[bitmap[i]];
+        core.exports.clearDirty();
+        clears++;
+      }, clearMs)
+    : undefined;
+  const started = performance.now();
+  const result = await machine.run();
+  const seconds = (performance.now() - started) / 1000;
+  if (timer) clearInterval(timer);
+  checkGuest("roam", image, output.text(), result.exitCode);
+  return { seconds, instructions: Number(result.instret), clears, dirtyPages };
+}
+
+function qemuVersion(): string | undefined {
+  const probe = spawnSync(QEMU, ["--version"], { encoding: "utf8" });
+  return probe.error || probe.status !== 0 ? undefined : probe.stdout.split("\n")[0];
+}
+
+// stdout goes to a file: QEMU's stdout is non-blocking and its UART drops bytes
+// when a pipe reader falls behind.
+function runQemu(elfPath: string, image: string, scratch: string, check: boolean): number {
+  const outputPath = join(scratch, "qemu-stdout");
+  const fd = openSync(outputPath, "w");
+  const started = performance.now();
+  const result = spawnSync(QEMU, [...QEMU_ARGS, "-kernel", elfPath], { stdio: ["ignore", fd, "pipe"] });
+  const seconds = (performance.now() - started) / 1000;
+  closeSync(fd);
+  if (check) checkGuest("qemu", image, readFileSync(outputPath, "latin1"), result.status);
+  else if (result.status === null) throw new Error(`qemu ${image}: ${result.error ?? result.signal}`);
+  return seconds;
+}
+
+function fmt(value: number | null, digits: number, width: number): string {
+  return (value === null ? "-" : value.toFixed(digits)).padStart(width);
+}
+
+async function main(): Promise<void> {
+  const { values } = parseArgs({
+    options: {
+      runs: { type: "string", default: "3" },
+      "clear-ms": { type: "string", default: "5" },
+      quick: { type: "boolean", default: false },
+      "no-qemu": { type: "boolean", default: false },
+      out: { type: "string" },
+    },
+  });
+  const runs = Number(values.runs);
+  const clearMs = Number(values["clear-ms"]);
+  if (!Number.isInteger(runs) || runs < 1) throw new Error(`--runs ${values.runs}: want a positive integer`);
+  if (!(clearMs > 0)) throw new Error(`--clear-ms ${values["clear-ms"]}: want a positive number`);
+
+  const root = packageRoot();
+  const guests = join(root, "guests", "bin", "baremetal");
+  const suffix = values.quick ? "" : "-bench";
+  const outPath = values.out ?? join(root, "bench", "results", values.quick ? "core-quick.json" : "core.json");
+  const configs: Config[] = [
+    { name: "paging off, dirty tracking off", image: `compute-mix${suffix}.elf`, paging: false, dirty: false },
+    { name: "paging off, dirty tracking on", image: `compute-mix${suffix}.elf`, paging: false, dirty: true },
+    { name: "paging on, dirty tracking off", image: `compute-mix-sv32${suffix}.elf`, paging: true, dirty: false },
+    { name: "paging on, dirty tracking on", image: `compute-mix-sv32${suffix}.elf`, paging: true, dirty: true },
+  ];
+  const images = [...new Set(configs.map((c) => c.image))];
+  const elves = new Map(images.map((image) => [image, readFileSync(join(guests, image))]));
+
+  const core = await Core.load();
+  // Warm-up (V8 tiers the WASM up during the first run): the small image, untimed.
+  await runRoam(core, readFileSync(join(guests, "compute-mix.elf")), "compute-mix.elf", false, clearMs);
+
+  const log = (line: string) => process.stderr.write(line + "\n");
+  log(`roam core benchmark: ${runs} run(s) per measurement, median reported; dirty bitmap cleared every ${clearMs} ms when on`);
+
+  const rows: Row[] = [];
+  for (const config of configs) {
+    const samples: RoamRun[] = [];
+    for (let i = 0; i < runs; i++) {
+      const sample = await runRoam(core, elves.get(config.image)!, config.image, config.dirty, clearMs);
+      log(`  roam ${config.name}: ${sample.seconds.toFixed(3)} s, ${(sample.instructions / sample.seconds / 1e6).toFixed(1)} MIPS` +
+        (config.dirty ? `, ${sample.clears} clears` : ""));
+      samples.push(sample);
+    }
+    const seconds = samples.map((s) => s.seconds);
+    const mid = samples[medianIndex(seconds)];
+    const medianSeconds = median(seconds);
+    rows.push({
+      name: config.name,
+      image: config.image,
+      paging: config.paging,
+      dirtyTracking: config.dirty,
+      instructions: mid.instructions,
+      seconds,
+      medianSeconds,
+      mips: mid.instructions / medianSeconds / 1e6,
+      clears: mid.clears,
+      clearIntervalMs: config.dirty && mid.clears ? (mid.seconds * 1000) / mid.clears : null,
+      dirtyPagesPerClear: config.dirty && mid.clears ? mid.dirtyPages / mid.clears : null,
+      qemuMedianSeconds: null,
+      qemuMips: null,
+      ratio: null,
+    });
+  }
+
+  const version = values["no-qemu"] ? undefined : qemuVersion();
+  let qemuStartupSeconds: number | null = null;
+  if (version) {
+    const scratch = mkdtempSync(join(tmpdir(), "roam-bench-"));
+    try {
+      const startup: number[] = [];
+      for (let i = 0; i < runs; i++) startup.push(runQemu(join(guests, "exit-code.elf"), "exit-code.elf", scratch, false));
+      qemuStartupSeconds = median(startup);
+      for (const image of images) {
+        const times: number[] = [];
+        for (let i = 0; i < runs; i++) {
+          times.push(runQemu(join(guests, image), image, scratch, true));
+          log(`  qemu ${image}: ${times[i].toFixed(3)} s`);
+        }
+        const qemuSeconds = median(times);
+        for (const row of rows.filter((r) => r.image === image)) {
+          row.qemuMedianSeconds = qemuSeconds;
+          row.qemuMips = row.instructions / qemuSeconds / 1e6;
+          row.ratio = row.medianSeconds / qemuSeconds;
+        }
+      }
+    } finally {
+      rmSync(scratch, { recursive: true, force: true });
+    }
+  }
+
+  const lines = [
+    "",
+    `compute-mix, ${rows[0].instructions.toLocaleString("en-US")} instructions (paging off), median of ${runs}`,
+    `${"".padEnd(32)}  roam s    MIPS  clears  pages/clear  qemu s  qemu MIPS  roam/qemu`,
+    ...rows.map(
+      (r) =>
+        `${r.name.padEnd(32)}${fmt(r.medianSeconds, 3, 8)}${fmt(r.mips, 1, 8)}${(r.dirtyTracking ? String(r.clears) : "-").padStart(8)}` +
+        `${fmt(r.dirtyPagesPerClear, 1, 13)}${fmt(r.qemuMedianSeconds, 3, 8)}${fmt(r.qemuMips, 0, 11)}${fmt(r.ratio, 1, 10)}`,
+    ),
+    ...rows
+      .filter((r) => r.clearIntervalMs !== null)
+      .slice(0, 1)
+      .map(
+        (r) =>
+          `dirty tracking on: bitmap read and cleared every ${r.clearIntervalMs!.toFixed(1)} ms in effect ` +
+          `(a ${clearMs} ms timer, run when the machine yields between its batches of slices)`,
+      ),
+    version
+      ? `qemu: ${version}; process start-up alone (exit-code.elf): ${qemuStartupSeconds!.toFixed(3)} s, included in its times`
+      : `qemu: ${values["no-qemu"] ? "skipped (--no-qemu)" : `${QEMU} not on PATH`}, no ratio`,
+  ];
+  process.stdout.write(lines.join("\n") + "\n");
+
+  const report = {
+    benchmark: "core",
+    date: new Date().toISOString(),
+    host: { node: process.version, platform: process.platform, arch: process.arch, cpu: cpus()[0]?.model ?? "unknown", cpus: cpus().length },
+    runs,
+    clearMs,
+    ramBytes: RAM_BYTES,
+    qemu: version ? { version, args: QEMU_ARGS.join(" "), startupSeconds: qemuStartupSeconds } : null,
+    results: rows,
+  };
+  mkdirSync(dirname(outPath), { recursive: true });
+  writeFileSync(outPath, JSON.stringify(report, null, 2) + "\n");
+  process.stdout.write(`wrote ${relative(process.cwd(), outPath) || outPath}\n`);
+}
+
+main().catch((error: unknown) => {
+  process.stderr.write(`bench/core: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
+  process.exit(1);
+});
