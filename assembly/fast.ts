@@ -9,7 +9,7 @@
 
 import * as O from "./ops";
 import * as A from "./alu";
-import { STATE_BASE, TLB_READ, TLB_WRITE, TLB_FETCH, TLB_ENTRIES } from "./layout";
+import { STATE_BASE, TLB_READ, TLB_WRITE, TLB_FETCH, TLB_ENTRIES, JIT_BUDGET, HOT_COUNTERS, HOT_COUNTER_MASK, JIT_THRESHOLD } from "./layout";
 
 // Entry field extraction (see ops.ts for the layout)
 @inline export function RD(w: u32): u32 { return (w >> 8) & 0xfc; }
@@ -34,6 +34,26 @@ export let decoded: u32 = 0;
 
 /** The budget left when fastLoop returned. */
 export let fastBudget: i32 = 0;
+
+/** A loop head (entry address) that just got hot, or 0: the run loop asks the host to translate it. */
+export let hotEntry: u32 = 0;
+
+/**
+ * Counts a taken backward branch to `target`. Returns true when the target has
+ * been reached often enough to be worth translating (every 256th time after that,
+ * in case the host declined).
+ */
+@inline function becameHot(target: u32): bool {
+  const h = HOT_COUNTERS + ((target >> 3) & HOT_COUNTER_MASK);
+  const c = load<u8>(h) + 1;
+  store<u8>(h, <u8>c);
+  if ((c & 0xff) != JIT_THRESHOLD) return false;
+  hotEntry = target;
+  return true;
+}
+
+/** Translated code: a function in the table taking (entry, budget, pc), returning the next entry. */
+type Translated = (ip: u32, n: i32, pc: u32) => u32;
 
 /**
  * Runs instructions from `ip` while they take their common path. Returns the ip
@@ -82,13 +102,27 @@ export function fastLoop(ip: u32, n: i32): u32 {
 
       // ---- Control transfer: the only places the budget is checked ----
       // JAL: "stores the address of the instruction following the jump (pc+4) into register rd"
-      case O.OP_JAL_L: { SETX(RD(w), pcOf(NEXT(ip, w))); n--; ip += IMM(ip); if (n <= 0) break; continue; }
-      case O.OP_BEQ_L: { n--; ip = X(RS1(w)) == X(RS2(w)) ? ip + IMM(ip) : NEXT(ip, w); if (n <= 0) break; continue; }
-      case O.OP_BNE_L: { n--; ip = X(RS1(w)) != X(RS2(w)) ? ip + IMM(ip) : NEXT(ip, w); if (n <= 0) break; continue; }
-      case O.OP_BLT_L: { n--; ip = A.lt(X(RS1(w)), X(RS2(w))) ? ip + IMM(ip) : NEXT(ip, w); if (n <= 0) break; continue; }
-      case O.OP_BGE_L: { n--; ip = A.ge(X(RS1(w)), X(RS2(w))) ? ip + IMM(ip) : NEXT(ip, w); if (n <= 0) break; continue; }
-      case O.OP_BLTU_L: { n--; ip = X(RS1(w)) < X(RS2(w)) ? ip + IMM(ip) : NEXT(ip, w); if (n <= 0) break; continue; }
-      case O.OP_BGEU_L: { n--; ip = X(RS1(w)) >= X(RS2(w)) ? ip + IMM(ip) : NEXT(ip, w); if (n <= 0) break; continue; }
+      case O.OP_JAL_L: {
+        SETX(RD(w), pcOf(NEXT(ip, w))); n--;
+        const d = IMM(ip); ip += d;
+        if ((d < 0 && becameHot(ip)) || n <= 0) break;
+        continue;
+      }
+      // Translated code runs until it leaves its instructions or needs the slow step.
+      case O.OP_JIT: {
+        const next = changetype<Translated>(ip + 4)(ip, n, pcOf(ip));
+        const left = load<i32>(JIT_BUDGET);
+        if (left == n) break; // no progress: its first instruction needs the slow step
+        n = left; ip = next;
+        if (n <= 0) break;
+        continue;
+      }
+      case O.OP_BEQ_L: { n--; if (X(RS1(w)) == X(RS2(w))) { const d = IMM(ip); ip += d; if (d < 0 && becameHot(ip)) break; } else ip = NEXT(ip, w); if (n <= 0) break; continue; }
+      case O.OP_BNE_L: { n--; if (X(RS1(w)) != X(RS2(w))) { const d = IMM(ip); ip += d; if (d < 0 && becameHot(ip)) break; } else ip = NEXT(ip, w); if (n <= 0) break; continue; }
+      case O.OP_BLT_L: { n--; if (A.lt(X(RS1(w)), X(RS2(w)))) { const d = IMM(ip); ip += d; if (d < 0 && becameHot(ip)) break; } else ip = NEXT(ip, w); if (n <= 0) break; continue; }
+      case O.OP_BGE_L: { n--; if (A.ge(X(RS1(w)), X(RS2(w)))) { const d = IMM(ip); ip += d; if (d < 0 && becameHot(ip)) break; } else ip = NEXT(ip, w); if (n <= 0) break; continue; }
+      case O.OP_BLTU_L: { n--; if (X(RS1(w)) < X(RS2(w))) { const d = IMM(ip); ip += d; if (d < 0 && becameHot(ip)) break; } else ip = NEXT(ip, w); if (n <= 0) break; continue; }
+      case O.OP_BGEU_L: { n--; if (X(RS1(w)) >= X(RS2(w))) { const d = IMM(ip); ip += d; if (d < 0 && becameHot(ip)) break; } else ip = NEXT(ip, w); if (n <= 0) break; continue; }
       case O.OP_JAL_F: {
         const t = pcOf(ip) + <u32>IMM(ip);
         const j = tlbIndex(t);

@@ -13,7 +13,7 @@ import {
   STATE_BASE, TLB_READ, TLB_WRITE, TLB_FETCH, DECODE_SCRATCH, STATE_INSTRET, STATE_MMIO_PENDING, STATE_MMIO_VALUE,
   STATE_EXIT_KIND, STATE_EXIT_SIZE, STATE_EXIT_REASON, STATE_EXIT_PC, STATE_WFI, STATE_FLAGS, STATE_RESERVATION,
   STATE_RESERVATION_VALID, CSR_MIP, CSR_MIE, EXIT_BUDGET, EXIT_WFI, EXIT_BREAKPOINT, FLAG_EBREAK_EXITS,
-  MMIO_LOAD_SIGNED, MMIO_LOAD_UNSIGNED, CAUSE_ILLEGAL_INSTRUCTION, CAUSE_BREAKPOINT, CAUSE_ECALL_U, PRIV_M,
+  MMIO_LOAD_SIGNED, MMIO_LOAD_UNSIGNED, CAUSE_ILLEGAL_INSTRUCTION, FLAG_JIT, EXIT_JIT_REQUEST, JIT_ORIGINALS, STATE_EXIT_CAUSE, CAUSE_BREAKPOINT, CAUSE_ECALL_U, PRIV_M,
 } from "./layout";
 import {
   st, setSt, st64, setSt64, priv, pc, setPc, event, eventCause, eventTval, clearEvent, raiseException, requestExit,
@@ -107,9 +107,27 @@ export function run(budget: u32): u32 {
     while (true) {
       ip = fastLoop(ip, n);
       n = fastBudget;
+      if (F.hotEntry != 0) {
+        // A loop head got hot: let the host translate it (ip is at the head).
+        const head = F.hotEntry;
+        F.hotEntry = 0;
+        if (st(STATE_FLAGS) & FLAG_JIT) {
+          setPc(pcOf(ip));
+          setSt(STATE_EXIT_CAUSE, head);
+          return finish(EXIT_JIT_REQUEST, budget, n, lost);
+        }
+        if (n > 0) continue; // no translator: carry on in the fast loop
+      }
       if (n <= 0) break; // budget spent (no event)
       n--;
       w = load<u32>(ip);
+      let imm = IMM(ip);
+      if ((w & 0xff) == O.OP_JIT) {
+        // Translated code stopped at its first instruction: run the entry it replaced.
+        const original = JIT_ORIGINALS + (<u32>imm << 3);
+        w = load<u32>(original);
+        imm = load<i32>(original, 4);
+      }
       switch (w & 0xff) {
         case O.OP_DECODE: { decodeEntry(ip); n++; continue; }
         case O.OP_PAGE_END: { setPc(pcOf(ip)); requestRelookup(); n++; break; }
@@ -125,19 +143,19 @@ export function run(budget: u32): u32 {
           n++;
           continue;
         }
-        case O.OP_ILLEGAL: { raiseException(CAUSE_ILLEGAL_INSTRUCTION, <u32>IMM(ip)); break; }
+        case O.OP_ILLEGAL: { raiseException(CAUSE_ILLEGAL_INSTRUCTION, <u32>imm); break; }
         // ---- Jumps and taken branches whose target page is not in the fetch TLB ----
         case O.OP_JAL_F: {
           SETX(RD(w), pcOf(NEXT(ip, w)));
-          setPc(pcOf(ip) + <u32>IMM(ip)); requestRelookup(); break;
+          setPc(pcOf(ip) + <u32>imm); requestRelookup(); break;
         }
         case O.OP_JALR: {
-          const t = (X(RS1(w)) + <u32>IMM(ip)) & ~1;
+          const t = (X(RS1(w)) + <u32>imm) & ~1;
           SETX(RD(w), pcOf(NEXT(ip, w)));
           setPc(t); requestRelookup(); break;
         }
         case O.OP_BEQ_F: case O.OP_BNE_F: case O.OP_BLT_F: case O.OP_BGE_F: case O.OP_BLTU_F: case O.OP_BGEU_F: {
-          setPc(farBranchTaken(w) ? pcOf(ip) + <u32>IMM(ip) : pcOf(NEXT(ip, w))); requestRelookup(); break;
+          setPc(farBranchTaken(w) ? pcOf(ip) + <u32>imm : pcOf(NEXT(ip, w))); requestRelookup(); break;
         }
 
         // ---- Loads and stores that missed the TLB (or are misaligned, or reach a device) ----
@@ -145,14 +163,14 @@ export function run(budget: u32): u32 {
           const op = w & 0xff;
           const size: u32 = op == O.OP_LW ? 4 : op == O.OP_LB || op == O.OP_LBU ? 1 : 2;
           const kind = op == O.OP_LHU || op == O.OP_LBU ? MMIO_LOAD_UNSIGNED : MMIO_LOAD_SIGNED;
-          const v = loadSlow(X(RS1(w)) + <u32>IMM(ip), size, kind, RD(w) >> 2);
+          const v = loadSlow(X(RS1(w)) + <u32>imm, size, kind, RD(w) >> 2);
           if (event) break;
           SETX(RD(w), v); ip = NEXT(ip, w); continue;
         }
         case O.OP_SW: case O.OP_SH: case O.OP_SB: {
           const op = w & 0xff;
           const size: u32 = op == O.OP_SW ? 4 : op == O.OP_SH ? 2 : 1;
-          storeSlow(X(RS1(w)) + <u32>IMM(ip), size, X(RS2(w)));
+          storeSlow(X(RS1(w)) + <u32>imm, size, X(RS2(w)));
           if (event) break;
           ip = NEXT(ip, w); continue;
         }
@@ -243,7 +261,7 @@ export function run(budget: u32): u32 {
           // "If rs1=x0, then the instruction will not write to the CSR at all" (csrrs/csrrc, and uimm=0 for the immediate forms)
           const writes = kind == 0 || (immForm ? operand != 0 : RS1(w) != 0);
           setRetiredInSlice(<u64>(<i32>budget - n - 1 - <i32>lost));
-          const csr = <u32>IMM(ip) & 0xfff;
+          const csr = <u32>imm & 0xfff;
           const old = csrAccess(csr, writes, kind, operand);
           if (!C.ok) { raiseException(CAUSE_ILLEGAL_INSTRUCTION, rawCsr(w, csr)); break; }
           SETX(RD(w), old);

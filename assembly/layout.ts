@@ -17,6 +17,12 @@ export const TLB_FETCH = 0x3000; // entries: [tag u32, decoded page base u32]
 export const TLB_WRITE_PPN = 0x3800; // u32 per write entry: physical page (for code invalidation)
 
 export const DECODE_SCRATCH = 0x4000; // a tiny decoded page for instructions that straddle pages
+export const JIT_BUDGET = 0x5000; // i32: the budget left when translated code returns
+export const JIT_ORIGINALS = 0x8000; // 8 bytes per translated function: the entry it replaced
+export const JIT_MAX_FUNCTIONS = 4096;
+export const HOT_COUNTERS = 0xb0000; // u8 per hashed entry address: taken backward branches
+export const HOT_COUNTER_MASK = 0xffff;
+export const JIT_THRESHOLD = 64; // loop iterations before a loop head is worth translating
 
 export const MAX_RAM_BYTES = 0x40000000; // 1 GiB
 export const MAX_RAM_PAGES = 0x40000; // MAX_RAM_BYTES / 4096
@@ -99,6 +105,7 @@ export const EXIT_PAGE_MISSING = 3; // a RAM page not present: the host fills it
 export const EXIT_WFI = 4; // wfi with no interrupt pending: the host may sleep
 export const EXIT_WATCH = 5; // a store hit the watched address (HTIF tohost)
 export const EXIT_BREAKPOINT = 6; // ebreak while FLAG_EBREAK_EXITS is set
+export const EXIT_JIT_REQUEST = 7; // FLAG_JIT: a loop head got hot; STATE_EXIT_CAUSE = its entry address
 
 // MMIO kinds (STATE_EXIT_KIND low byte)
 export const MMIO_STORE = 0;
@@ -108,6 +115,7 @@ export const MMIO_FETCH = 3; // instruction fetch outside RAM: always an access 
 
 // STATE_FLAGS bits
 export const FLAG_EBREAK_EXITS = 1;
+export const FLAG_JIT = 2; // exit with EXIT_JIT_REQUEST when a loop gets hot (the host translates it)
 
 // Privilege levels
 export const PRIV_U = 0;

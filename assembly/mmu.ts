@@ -239,7 +239,10 @@ export function storeSlow(va: u32, size: u32, v: u32): void {
   const w = st(STATE_WATCH_PADDR);
   if (w == 0) return;
   const pa = h - RAM_HOST_BASE + RAM_GUEST_BASE;
-  if (pa + size > w && pa < w + st(STATE_WATCH_LEN)) requestExit(EV_EXIT_RETIRED, EXIT_WATCH, pa, 0);
+  if (pa + size > w && pa < w + st(STATE_WATCH_LEN)) {
+    requestExit(EV_EXIT_RETIRED, EXIT_WATCH, pa, 0);
+    store<u32>(STATE_BASE + STATE_EXIT_SIZE, size);
+  }
 }
 
 /**

@@ -102,4 +102,8 @@ export const OP_CSRRC: u32 = 78;
 export const OP_CSRRWI: u32 = 79;
 export const OP_CSRRSI: u32 = 80;
 export const OP_CSRRCI: u32 = 81;
-export const OP_COUNT: u32 = 82;
+// Translated code: imm = the WASM table index of a function compiled from the
+// instructions starting here (src/jit). The original entry is kept at
+// JIT_ORIGINALS + index * 8 for the slow step.
+export const OP_JIT: u32 = 82;
+export const OP_COUNT: u32 = 83;

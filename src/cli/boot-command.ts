@@ -28,6 +28,7 @@ Options:
                             the core checks its budget at jumps, so straight-line
                             code can take a run a little past n)
   --stats                   print instructions, time, speed and exits to stderr
+  --no-jit                  interpret only: do not translate hot loops to WebAssembly
   -h, --help                show this help
 
 Console: ${KEYS_HELP}.
@@ -45,6 +46,7 @@ interface BootOptions {
   ramBytes: number;
   maxInstructions: number | undefined;
   stats: boolean;
+  translate: boolean;
 }
 
 export async function bootCommand(args: string[]): Promise<number> {
@@ -76,7 +78,7 @@ export async function bootCommand(args: string[]): Promise<number> {
   const output = new StreamConsoleOutput(process.stdout, (error) =>
     machine.stop(`console output failed (${(error as NodeJS.ErrnoException).code ?? error.message})`, EXIT_OUTPUT_CLOSED),
   );
-  const machine = new Machine({ core, ramBytes: options.ramBytes, console: output, maxInstructions: options.maxInstructions });
+  const machine = new Machine({ core, ramBytes: options.ramBytes, console: output, maxInstructions: options.maxInstructions, translate: options.translate });
   try {
     machine.load(image); // placement is checked here, against the RAM size
   } catch (error) {
@@ -111,6 +113,7 @@ function parseBootArgs(args: string[]): BootOptions | undefined {
       ram: { type: "string" },
       "max-instructions": { type: "string" },
       stats: { type: "boolean" },
+      "no-jit": { type: "boolean" },
       help: { type: "boolean", short: "h" },
     },
   });
@@ -124,7 +127,7 @@ function parseBootArgs(args: string[]): BootOptions | undefined {
   }
   const limit = values["max-instructions"];
   const maxInstructions = limit === undefined ? undefined : parseCount("--max-instructions", limit);
-  return { image: positionals[0], ramBytes, maxInstructions, stats: values.stats === true };
+  return { image: positionals[0], ramBytes, maxInstructions, stats: values.stats === true, translate: values["no-jit"] !== true };
 }
 
 function describeLoadError(error: unknown): string {

@@ -1,7 +1,11 @@
 import { existsSync, readFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { RAM_HOST_BASE, STATE_BASE, STATE_PC, STATE_RAM_BYTES, STATE_X } from "../../assembly/layout.js";
+import {
+  EXIT_BUDGET, EXIT_JIT_REQUEST, FLAG_JIT, RAM_HOST_BASE, STATE_BASE, STATE_EXIT_CAUSE, STATE_FLAGS, STATE_INSTRET, STATE_PC,
+  STATE_RAM_BYTES, STATE_X,
+} from "../../assembly/layout.js";
+import { Translator } from "../jit/translator.js";
 
 // The WASM core (build/core.wasm) and typed access to its memory. The state block
 // and RAM sit at fixed offsets (assembly/layout.ts); views over them are rebuilt
@@ -17,6 +21,7 @@ export interface CoreExports {
   clearDirty(): void;
   setPagePresent(ppn: number, present: number): void;
   mmioFault(cause: number): void;
+  table: WebAssembly.Table;
 }
 
 const REQUIRED_EXPORTS = [
@@ -28,6 +33,7 @@ const REQUIRED_EXPORTS = [
   "clearDirty",
   "setPagePresent",
   "mmioFault",
+  "table",
 ] as const;
 
 export class CoreAbort extends Error {
@@ -42,7 +48,17 @@ export class Core {
   private dataView!: DataView;
   private bytes!: Uint8Array;
 
+  /** Translates hot guest loops to WebAssembly (src/jit); null runs the interpreter only. */
+  translator: Translator | null = null;
+
   constructor(readonly exports: CoreExports) {}
+
+  /** Turns run-time translation of hot loops on or off (on by default in a Machine). */
+  setTranslation(on: boolean): void {
+    this.translator = on ? (this.translator ?? new Translator(this.exports)) : null;
+    const flags = this.state32(STATE_FLAGS);
+    this.setState32(STATE_FLAGS, on ? flags | FLAG_JIT : flags & ~FLAG_JIT);
+  }
 
   // Loads and instantiates the core; `path` defaults to build/core.wasm in the package.
   static async load(path = defaultCorePath()): Promise<Core> {
@@ -71,11 +87,24 @@ export class Core {
   }
 
   init(ramBytes: number): void {
+    const translating = this.translator !== null;
     this.exports.init(ramBytes);
+    if (translating) {
+      this.translator!.reset(); // init dropped every decoded page, so every translation
+      this.setTranslation(true); // and cleared the flags
+    }
   }
 
+  /** Runs up to `budget` instructions; translation requests are served here and never reach the caller. */
   run(budget: number): number {
-    return this.exports.run(budget);
+    for (;;) {
+      const before = this.state64(STATE_INSTRET);
+      const reason = this.exports.run(budget);
+      if (reason !== EXIT_JIT_REQUEST) return reason;
+      this.translator?.translate(this.state32(STATE_EXIT_CAUSE));
+      budget -= Number(this.state64(STATE_INSTRET) - before);
+      if (budget <= 0) return EXIT_BUDGET;
+    }
   }
 
   get view(): DataView {

@@ -68,6 +68,8 @@ export interface MachineOptions {
   console: ConsoleOutput;
   maxInstructions?: number;
   clock?: GuestClock;
+  /** Translate hot loops to WebAssembly (default true); false runs the interpreter only. */
+  translate?: boolean;
 }
 
 export type StopKind = "guest" | "limit" | "interrupted" | "fault";
@@ -115,6 +117,7 @@ export class Machine {
     this.core = core;
     this.console = options.console;
     this.maxInstructions = options.maxInstructions;
+    core.setTranslation(options.translate ?? true);
     core.init(ramBytes); // hart in M-mode at pc 0, RAM zeroed, caches empty
 
     this.ram = new GuestRam(() => core.ram, RAM_GUEST_BASE, (paddr, length) => core.exports.hostWroteRam(paddr, length));

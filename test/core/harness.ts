@@ -14,6 +14,7 @@ export interface CoreApi {
   clearDirty(): void;
   setPagePresent(page: number, present: number): void;
   mmioFault(cause: number): void;
+  table: WebAssembly.Table;
 }
 
 export class TestCore {
@@ -83,3 +84,25 @@ export const asm = {
 
 /** An infinite loop `j .` to park the hart. */
 export const PARK = asm.jal(0, 0);
+
+import { Translator } from "../../src/jit/translator.js";
+
+/** A TestCore whose hot loops are translated to WebAssembly, as the machine does. */
+export class TranslatingCore extends TestCore {
+  readonly translator: Translator;
+  constructor(ramBytes = 1 << 20) {
+    super(ramBytes);
+    this.translator = new Translator(this.api as unknown as ConstructorParameters<typeof Translator>[0]);
+    this.setSt(L.STATE_FLAGS, this.st(L.STATE_FLAGS) | L.FLAG_JIT);
+  }
+  override run(budget = 1_000_000): number {
+    for (;;) {
+      const before = this.instret;
+      const reason = this.api.run(budget);
+      if (reason !== L.EXIT_JIT_REQUEST) return reason;
+      this.translator.translate(this.st(L.STATE_EXIT_CAUSE));
+      budget -= Number(this.instret - before);
+      if (budget <= 0) return L.EXIT_BUDGET;
+    }
+  }
+}

@@ -53,6 +53,7 @@ export function fakeCore(steps: Step[] = []): FakeCore {
     clearDirty: () => void calls.push("clearDirty"),
     setPagePresent: (ppn, present) => void calls.push(`setPagePresent ${ppn} ${present}`),
     mmioFault: (cause) => void calls.push(`mmioFault ${cause}`),
+    table: new WebAssembly.Table({ initial: 1, element: "anyfunc" }),
   };
   fake.core = new Core(exports);
   return fake;

@@ -1,0 +1,101 @@
+// A minimal WebAssembly binary writer: just enough to emit one function that
+// imports the core's memory. Opcodes are from the WebAssembly core spec, 5.4.
+
+export const Op = {
+  block: 0x02, loop: 0x03, if: 0x04, else: 0x05, end: 0x0b, br: 0x0c, brIf: 0x0d, return: 0x0f,
+  select: 0x1b,
+  localGet: 0x20, localSet: 0x21, localTee: 0x22,
+  i32Load: 0x28, i32Load8S: 0x2c, i32Load8U: 0x2d, i32Load16S: 0x2e, i32Load16U: 0x2f,
+  i32Store: 0x36, i32Store8: 0x3a, i32Store16: 0x3b,
+  i32Const: 0x41, i64Const: 0x42,
+  i32Eqz: 0x45, i32Eq: 0x46, i32Ne: 0x47, i32LtS: 0x48, i32LtU: 0x49, i32GtS: 0x4a, i32GtU: 0x4b,
+  i32LeS: 0x4c, i32LeU: 0x4d, i32GeS: 0x4e, i32GeU: 0x4f,
+  i32Add: 0x6a, i32Sub: 0x6b, i32Mul: 0x6c, i32DivS: 0x6d, i32DivU: 0x6e, i32RemS: 0x6f, i32RemU: 0x70,
+  i32And: 0x71, i32Or: 0x72, i32Xor: 0x73, i32Shl: 0x74, i32ShrS: 0x75, i32ShrU: 0x76,
+  i64Mul: 0x7e, i64ShrU: 0x88,
+  i32WrapI64: 0xa7, i64ExtendI32S: 0xac, i64ExtendI32U: 0xad,
+} as const;
+
+export const Type = { i32: 0x7f, i64: 0x7e, void: 0x40 } as const;
+
+/** Bytes of one function body, with helpers that encode immediates. */
+export class CodeWriter {
+  private bytes: number[] = [];
+
+  op(code: number): this { this.bytes.push(code); return this; }
+  u32(v: number): this { writeUleb(this.bytes, v >>> 0); return this; }
+  i32Const(v: number): this { this.bytes.push(Op.i32Const); writeSleb(this.bytes, v | 0); return this; }
+  localGet(i: number): this { return this.op(Op.localGet).u32(i); }
+  localSet(i: number): this { return this.op(Op.localSet).u32(i); }
+  localTee(i: number): this { return this.op(Op.localTee).u32(i); }
+  /** A load or store with its memarg: alignment hint 0 (any), constant offset. */
+  mem(code: number, offset: number): this { return this.op(code).u32(0).u32(offset); }
+  blockType(code: number, type: number): this { return this.op(code).op(type); }
+  br(code: number, depth: number): this { return this.op(code).u32(depth); }
+  toArray(): number[] { return this.bytes; }
+}
+
+export function writeUleb(out: number[], v: number): void {
+  do {
+    let b = v & 0x7f;
+    v >>>= 7;
+    if (v !== 0) b |= 0x80;
+    out.push(b);
+  } while (v !== 0);
+}
+
+export function writeSleb(out: number[], v: number): void {
+  for (;;) {
+    const b = v & 0x7f;
+    v >>= 7;
+    const done = (v === 0 && (b & 0x40) === 0) || (v === -1 && (b & 0x40) !== 0);
+    out.push(done ? b : b | 0x80);
+    if (done) return;
+  }
+}
+
+function section(out: number[], id: number, content: number[]): void {
+  out.push(id);
+  writeUleb(out, content.length);
+  out.push(...content);
+}
+
+function name(out: number[], s: string): void {
+  writeUleb(out, s.length);
+  for (const ch of s) out.push(ch.charCodeAt(0));
+}
+
+/**
+ * A module with one exported function "f" of type (i32, i32, i32) -> i32 that
+ * imports "env.memory". `locals` lists extra local types after the parameters.
+ */
+export function singleFunctionModule(body: CodeWriter, locals: number[]): Uint8Array<ArrayBuffer> {
+  const out = [0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00];
+  section(out, 1, [1, 0x60, 3, Type.i32, Type.i32, Type.i32, 1, Type.i32]); // type
+  const imports: number[] = [1];
+  name(imports, "env");
+  name(imports, "memory");
+  imports.push(0x02, 0x00, 0x00); // memory, limits: min 0, no max
+  section(out, 2, imports);
+  section(out, 3, [1, 0]); // function 0 has type 0
+  const exports: number[] = [1];
+  name(exports, "f");
+  exports.push(0x00, 0x00);
+  section(out, 7, exports);
+  const fn: number[] = [];
+  // locals: run-length groups
+  const groups: Array<[number, number]> = [];
+  for (const t of locals) {
+    const last = groups[groups.length - 1];
+    if (last && last[1] === t) last[0]++;
+    else groups.push([1, t]);
+  }
+  writeUleb(fn, groups.length);
+  for (const [count, t] of groups) { writeUleb(fn, count); fn.push(t); }
+  fn.push(...body.toArray(), Op.end);
+  const code: number[] = [1];
+  writeUleb(code, fn.length);
+  code.push(...fn);
+  section(out, 10, code);
+  return Uint8Array.from(out);
+}
