@@ -1,10 +1,11 @@
 // Machine-mode core benchmark: MIPS for the compute-mix guest with paging off
 // (compute-mix-bench.elf, M-mode) and on (compute-mix-sv32-bench.elf, S-mode
-// under Sv32), each with dirty tracking "off" (the bitmap is never cleared, so
-// after the first write to a page stores take the fast path) and "on" (the host
-// clears it every few ms, as precopy migration does, so every page's first
-// write after a clear takes the slow path again). The same images then run on
-// qemu-system-riscv32, when installed, for a roam/QEMU wall-time ratio.
+// under Sv32); each plain, with dirty tracking "on" (the host clears the bitmap
+// every few ms, as precopy migration does, so every page's first write after a
+// clear takes the slow path again) and with present tracking "on" (every page
+// starts missing and is fetched on first touch, as postcopy does); plus the
+// interpreter alone, without translation of hot loops. The same images then run
+// on qemu-system-riscv32, when installed, for a roam/QEMU wall-time ratio.
 //
 //   node dist/bench/core.js [--runs 3] [--clear-ms 5] [--quick] [--no-qemu] [--out file]
 //
@@ -43,6 +44,8 @@ interface Config {
   image: string; // under guests/bin/baremetal
   paging: boolean;
   dirty: boolean;
+  present: boolean; // every page starts missing and is fetched on first touch (transfer on reference)
+  translate: boolean; // hot loops translated to WebAssembly (false: the interpreter alone)
 }
 
 interface RoamRun {
@@ -50,6 +53,7 @@ interface RoamRun {
   instructions: number;
   clears: number;
   dirtyPages: number; // summed over the clears
+  pagesFetched: number;
 }
 
 interface Row {
@@ -57,6 +61,9 @@ interface Row {
   image: string;
   paging: boolean;
   dirtyTracking: boolean;
+  presentTracking: boolean;
+  translate: boolean;
+  pagesFetched: number;
   instructions: number;
   seconds: number[];
   medianSeconds: number;
@@ -106,10 +113,19 @@ const POPCOUNT = new Uint8Array(256).map((_, i) => {
   return n;
 });
 
-async function runRoam(core: Core, elf: Uint8Array, image: string, dirty: boolean, clearMs: number): Promise<RoamRun> {
+async function runRoam(core: Core, elf: Uint8Array, image: string, config: Pick<Config, "dirty" | "present" | "translate">, clearMs: number): Promise<RoamRun> {
+  const { dirty, present, translate } = config;
   const output = new MemoryConsoleOutput();
-  const machine = new Machine({ core, ramBytes: RAM_BYTES, console: output });
+  // Present tracking on: the loaded image is kept aside, every page is dropped,
+  // and the page source copies each back the first time the guest touches it.
+  let backing: Uint8Array | undefined;
+  const pageSource = present ? (page: number, bytes: Uint8Array) => bytes.set(backing!.subarray(page * 4096, page * 4096 + 4096)) : undefined;
+  const machine = new Machine({ core, ramBytes: RAM_BYTES, console: output, translate, pageSource });
   machine.load(parseElf(elf));
+  if (present) {
+    backing = core.ram.slice();
+    machine.dropAllPages();
+  }
   const bitmapBytes = RAM_BYTES / 4096 / 8;
   let clears = 0;
   let dirtyPages = 0;
@@ -129,7 +145,7 @@ async function runRoam(core: Core, elf: Uint8Array, image: string, dirty: boolea
   const seconds = (performance.now() - started) / 1000;
   if (timer) clearInterval(timer);
   checkGuest("roam", image, output.text(), result.exitCode);
-  return { seconds, instructions: Number(result.instret), clears, dirtyPages };
+  return { seconds, instructions: Number(result.instret), clears, dirtyPages, pagesFetched: machine.stats.pagesFetched };
 }
 
 function qemuVersion(): string | undefined {
@@ -174,18 +190,24 @@ async function main(): Promise<void> {
   const guests = join(root, "guests", "bin", "baremetal");
   const suffix = values.quick ? "" : "-bench";
   const outPath = values.out ?? join(root, "bench", "results", values.quick ? "core-quick.json" : "core.json");
+  const plain = `compute-mix${suffix}.elf`;
+  const sv32 = `compute-mix-sv32${suffix}.elf`;
+  const off = { dirty: false, present: false, translate: true };
   const configs: Config[] = [
-    { name: "paging off, dirty tracking off", image: `compute-mix${suffix}.elf`, paging: false, dirty: false },
-    { name: "paging off, dirty tracking on", image: `compute-mix${suffix}.elf`, paging: false, dirty: true },
-    { name: "paging on, dirty tracking off", image: `compute-mix-sv32${suffix}.elf`, paging: true, dirty: false },
-    { name: "paging on, dirty tracking on", image: `compute-mix-sv32${suffix}.elf`, paging: true, dirty: true },
+    { name: "paging off", image: plain, paging: false, ...off },
+    { name: "paging off, dirty tracking on", image: plain, paging: false, ...off, dirty: true },
+    { name: "paging off, present tracking on", image: plain, paging: false, ...off, present: true },
+    { name: "paging on (Sv32)", image: sv32, paging: true, ...off },
+    { name: "paging on, dirty tracking on", image: sv32, paging: true, ...off, dirty: true },
+    { name: "paging on, present tracking on", image: sv32, paging: true, ...off, present: true },
+    { name: "paging off, interpreter only", image: plain, paging: false, ...off, translate: false },
   ];
   const images = [...new Set(configs.map((c) => c.image))];
   const elves = new Map(images.map((image) => [image, readFileSync(join(guests, image))]));
 
   const core = await Core.load();
   // Warm-up (V8 tiers the WASM up during the first run): the small image, untimed.
-  await runRoam(core, readFileSync(join(guests, "compute-mix.elf")), "compute-mix.elf", false, clearMs);
+  await runRoam(core, readFileSync(join(guests, "compute-mix.elf")), "compute-mix.elf", { dirty: false, present: false, translate: true }, clearMs);
 
   const log = (line: string) => process.stderr.write(line + "\n");
   log(`roam core benchmark: ${runs} run(s) per measurement, median reported; dirty bitmap cleared every ${clearMs} ms when on`);
@@ -194,7 +216,7 @@ async function main(): Promise<void> {
   for (const config of configs) {
     const samples: RoamRun[] = [];
     for (let i = 0; i < runs; i++) {
-      const sample = await runRoam(core, elves.get(config.image)!, config.image, config.dirty, clearMs);
+      const sample = await runRoam(core, elves.get(config.image)!, config.image, config, clearMs);
       log(`  roam ${config.name}: ${sample.seconds.toFixed(3)} s, ${(sample.instructions / sample.seconds / 1e6).toFixed(1)} MIPS` +
         (config.dirty ? `, ${sample.clears} clears` : ""));
       samples.push(sample);
@@ -207,6 +229,9 @@ async function main(): Promise<void> {
       image: config.image,
       paging: config.paging,
       dirtyTracking: config.dirty,
+      presentTracking: config.present,
+      translate: config.translate,
+      pagesFetched: mid.pagesFetched,
       instructions: mid.instructions,
       seconds,
       medianSeconds,
@@ -246,15 +271,25 @@ async function main(): Promise<void> {
     }
   }
 
+  // The cost of a tracking mode: its time over the same image's plain row (same translation setting).
+  const baselineOf = (r: Row) => rows.find((b) => b.image === r.image && !b.dirtyTracking && !b.presentTracking && b.translate === r.translate);
+  const costPercent = (r: Row): number | null => {
+    const base = baselineOf(r);
+    return base && base !== r ? (r.medianSeconds / base.medianSeconds - 1) * 100 : null;
+  };
   const lines = [
     "",
     `compute-mix, ${rows[0].instructions.toLocaleString("en-US")} instructions (paging off), median of ${runs}`,
-    `${"".padEnd(32)}  roam s    MIPS  clears  pages/clear  qemu s  qemu MIPS  roam/qemu`,
+    `${"".padEnd(34)}  roam s    MIPS   cost%  clears  pages/clear  fetched  qemu s  qemu MIPS  roam/qemu`,
     ...rows.map(
       (r) =>
-        `${r.name.padEnd(32)}${fmt(r.medianSeconds, 3, 8)}${fmt(r.mips, 1, 8)}${(r.dirtyTracking ? String(r.clears) : "-").padStart(8)}` +
-        `${fmt(r.dirtyPagesPerClear, 1, 13)}${fmt(r.qemuMedianSeconds, 3, 8)}${fmt(r.qemuMips, 0, 11)}${fmt(r.ratio, 1, 10)}`,
+        `${r.name.padEnd(34)}${fmt(r.medianSeconds, 3, 8)}${fmt(r.mips, 1, 8)}${fmt(costPercent(r), 1, 8)}` +
+        `${(r.dirtyTracking ? String(r.clears) : "-").padStart(8)}${fmt(r.dirtyPagesPerClear, 1, 13)}` +
+        `${(r.presentTracking ? String(r.pagesFetched) : "-").padStart(9)}` +
+        `${fmt(r.qemuMedianSeconds, 3, 8)}${fmt(r.qemuMips, 0, 11)}${fmt(r.ratio, 2, 10)}`,
     ),
+    "cost%: time over the same image's row without tracking. present tracking on: every RAM page starts missing",
+    "and is copied in by the host on first touch (as postcopy migration does), fault service included.",
     ...rows
       .filter((r) => r.clearIntervalMs !== null)
       .slice(0, 1)

@@ -99,7 +99,7 @@ export async function bootCommand(args: string[]): Promise<number> {
     terminal.detach();
   }
 
-  report(result, output, options.stats);
+  report(result, output, options.stats, core);
   return processExitCode(result.exitCode);
 }
 
@@ -140,7 +140,7 @@ function describeLoadError(error: unknown): string {
 }
 
 // One line on stderr unless the guest simply said "pass"; --stats adds the counters.
-function report(result: MachineResult, output: StreamConsoleOutput, stats: boolean): void {
+function report(result: MachineResult, output: StreamConsoleOutput, stats: boolean, core: Core): void {
   if (!result.quiet || stats) {
     // Keep the report off the end of an unfinished guest line.
     if (output.lastByte !== 0x0a && process.stdout.isTTY) process.stderr.write("\n");
@@ -148,7 +148,7 @@ function report(result: MachineResult, output: StreamConsoleOutput, stats: boole
   if (!result.quiet) {
     process.stderr.write(`roam: ${result.reason} (pc ${hex(result.pc)}, ${result.instret} instructions retired)\n`);
   }
-  if (stats) process.stderr.write(result.stats.format(result.instret) + "\n");
+  if (stats) process.stderr.write(result.stats.format(result.instret, core.translator?.stats) + "\n");
 }
 
 // A process exit status is one byte: guest codes outside 1..255 would wrap, and

@@ -31,6 +31,7 @@ export class MachineStats {
   runCalls = 0;
   sleeps = 0;
   sleptMs = 0;
+  pagesFetched = 0; // missing pages filled from the page source
   private readonly startedMs = performance.now();
   private stoppedMs: number | undefined;
 
@@ -54,7 +55,7 @@ export class MachineStats {
   }
 
   // One line per fact, for stderr.
-  format(instret: bigint): string {
+  format(instret: bigint, translation?: { translated: number; instructions: number; compileMs: number }): string {
     const instructions = Number(instret);
     const wallSeconds = this.wallMs / 1000;
     const busySeconds = Math.max(this.wallMs - this.sleptMs, 0) / 1000;
@@ -68,6 +69,10 @@ export class MachineStats {
       `wall time: ${wallSeconds.toFixed(3)} s (${(this.sleptMs / 1000).toFixed(3)} s asleep in wfi, ${this.sleeps} sleeps)`,
       `speed: ${mips(wallSeconds)} MIPS overall, ${mips(busySeconds)} MIPS while running`,
       `run() calls: ${this.runCalls}; exits: ${exits || "none"}`,
+      ...(this.pagesFetched ? [`pages fetched on touch: ${this.pagesFetched}`] : []),
+      ...(translation
+        ? [`translated loops: ${translation.translated} (${translation.instructions} instructions, ${translation.compileMs.toFixed(1)} ms compiling)`]
+        : []),
     ].join("\n");
   }
 }

@@ -70,7 +70,15 @@ export interface MachineOptions {
   clock?: GuestClock;
   /** Translate hot loops to WebAssembly (default true); false runs the interpreter only. */
   translate?: boolean;
+  /**
+   * Supplies RAM pages the core reports missing (transfer on reference): fills
+   * `bytes` (one 4 KiB page, RAM page index `page`); the machine then marks the
+   * page present and the faulting instruction restarts.
+   */
+  pageSource?: PageSource;
 }
+
+export type PageSource = (page: number, bytes: Uint8Array) => void;
 
 export type StopKind = "guest" | "limit" | "interrupted" | "fault";
 
@@ -101,6 +109,7 @@ export class Machine {
 
   private readonly console: ConsoleOutput;
   private readonly maxInstructions: number | undefined;
+  private readonly pageSource: PageSource | undefined;
   private readonly sleeper = new Sleeper();
   private halt: Halt | undefined;
   private htifDevice: Htif | undefined; // only for images with a tohost symbol
@@ -117,6 +126,7 @@ export class Machine {
     this.core = core;
     this.console = options.console;
     this.maxInstructions = options.maxInstructions;
+    this.pageSource = options.pageSource;
     core.setTranslation(options.translate ?? true);
     core.init(ramBytes); // hart in M-mode at pc 0, RAM zeroed, caches empty
 
@@ -133,6 +143,13 @@ export class Machine {
 
   // Loads a bare-metal ELF and points the hart at its entry, with the registers
   // QEMU's virt machine passes: a0 = hart id, a1 = device tree address.
+  /** Marks every RAM page missing: from now on each is fetched from the page source on first touch. */
+  dropAllPages(): void {
+    if (!this.pageSource) throw new Error("dropAllPages needs a page source");
+    const pages = this.ram.size / 4096;
+    for (let page = 0; page < pages; page++) this.core.exports.setPagePresent(page, 0);
+  }
+
   load(image: ElfImage): void {
     loadImage(this.ram, image);
     const htif = findHtifAddresses(image, this.ram);
@@ -241,8 +258,14 @@ export class Machine {
           `unexpected ${exitName(reason)} exit (cause ${core.state32(STATE_EXIT_CAUSE)}, tval ${hex(core.state32(STATE_EXIT_TVAL))}` +
             `, at pc ${hex(core.state32(STATE_EXIT_PC))})`,
         );
-      case EXIT_PAGE_MISSING:
-        return this.fault(`unexpected page-missing exit for RAM page ${hex(core.state32(STATE_EXIT_CAUSE))} (no page source in machine mode)`);
+      case EXIT_PAGE_MISSING: {
+        const page = core.state32(STATE_EXIT_CAUSE);
+        if (!this.pageSource) return this.fault(`page-missing exit for RAM page ${hex(page)} and no page source`);
+        this.pageSource(page, core.ram.subarray(page * 4096, page * 4096 + 4096));
+        core.exports.setPagePresent(page, 1);
+        this.stats.pagesFetched++;
+        return;
+      }
       default:
         return this.fault(`core returned unknown exit reason ${reason}`);
     }
