@@ -41,6 +41,8 @@ const qemuProbe = spawnSync(QEMU, ["--version"], { encoding: "utf8" });
 const qemuVersion = qemuProbe.error || qemuProbe.status !== 0 ? undefined : qemuProbe.stdout.split("\n")[0];
 const skipReason = qemuVersion ? "" : ` (skipped: ${QEMU} is not on PATH)`;
 if (!qemuVersion) console.warn(`differential-boot: ${QEMU} is not on PATH; skipping the QEMU comparison`);
+// CI sets ROAM_REQUIRE_QEMU: there a missing QEMU is a failure, not a skip.
+if (!qemuVersion && process.env.ROAM_REQUIRE_QEMU) throw new Error(`${QEMU} is required (ROAM_REQUIRE_QEMU) but not on PATH`);
 
 interface Guest {
   name: string;
