@@ -12,7 +12,7 @@ set -euo pipefail
 GUESTS="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 ROOT="$(dirname "$GUESTS")"
 CC="${CC:-riscv64-unknown-elf-gcc}"
-SECTIONS=(baremetal)
+SECTIONS=(baremetal process)
 SCRATCH="$(mktemp -d)" # object files
 trap 'rm -rf "$SCRATCH"' EXIT
 
@@ -30,6 +30,11 @@ rv32_march() {
     else
         echo rv32imac
     fi
+}
+
+# ---- process-mode guests: static RV32 Linux programs (guests/process/build.sh) ----
+section_process() {
+    bash "$GUESTS/process/build.sh"
 }
 
 # ---- bare-metal guests: QEMU virt, -bios none, machine mode ---------------
