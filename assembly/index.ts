@@ -71,3 +71,8 @@ export function setPagePresent(page: u32, present: u32): void {
 export function misa(): u32 {
   return MISA_VALUE;
 }
+
+/** Drops cached translations only (the host changed page tables), keeping decoded code. */
+export function flushTranslations(): void {
+  flushTlbs();
+}

@@ -1,4 +1,5 @@
 import { bootCommand } from "./boot-command.js";
+import { runCommand } from "./run-command.js";
 import { EXIT_USAGE } from "./usage-error.js";
 
 // The `roam` command line: picks the subcommand and turns unexpected failures
@@ -11,8 +12,7 @@ interface Command {
 
 const COMMANDS: Record<string, Command> = {
   boot: { summary: "boot a bare-metal RV32 ELF in machine mode (roam boot --help)", run: bootCommand },
-  // Process mode (Linux user-space ELFs with host syscalls) comes next:
-  // run: { summary: "run a Linux RV32 program in process mode", run: runCommand },
+  run: { summary: "run a static RV32 Linux program in process mode (roam run --help)", run: runCommand },
 };
 
 const HELP = `Usage: roam <command> [options]

@@ -35,4 +35,7 @@ export interface ElfImage {
   flags: number; // e_flags: RVC, float ABI, RVE
   segments: ElfSegment[]; // PT_LOAD entries with memsz > 0, in table order
   symbols: Map<string, ElfSymbol>; // global/weak definitions win over locals of the same name
+  phoff: number; // program header table: file offset, count, entry size (a process's AT_PHDR/AT_PHNUM/AT_PHENT)
+  phnum: number;
+  phentsize: number;
 }

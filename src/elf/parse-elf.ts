@@ -76,7 +76,7 @@ export function parseElf(bytes: Uint8Array): ElfImage {
   if (shnum > 0) file.requireRange(`section header table (${shnum} entries at ${shoff})`, shoff, shnum * SHDR_SIZE);
   const symbols = shnum > 0 ? readSymbols(file, shoff, shnum, shstrndx) : new Map();
 
-  return { entry, flags, segments, symbols };
+  return { entry, flags, segments, symbols, phoff, phnum, phentsize };
 }
 
 function checkIdent(file: ElfReader): void {

@@ -21,6 +21,7 @@ export interface CoreExports {
   clearDirty(): void;
   setPagePresent(ppn: number, present: number): void;
   mmioFault(cause: number): void;
+  flushTranslations(): void;
   table: WebAssembly.Table;
 }
 
@@ -34,6 +35,7 @@ const REQUIRED_EXPORTS = [
   "setPagePresent",
   "mmioFault",
   "table",
+  "flushTranslations",
 ] as const;
 
 export class CoreAbort extends Error {

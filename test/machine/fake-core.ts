@@ -54,6 +54,7 @@ export function fakeCore(steps: Step[] = []): FakeCore {
     setPagePresent: (ppn, present) => void calls.push(`setPagePresent ${ppn} ${present}`),
     mmioFault: (cause) => void calls.push(`mmioFault ${cause}`),
     table: new WebAssembly.Table({ initial: 1, element: "anyfunc" }),
+    flushTranslations: () => void calls.push("flushTranslations"),
   };
   fake.core = new Core(exports);
   return fake;

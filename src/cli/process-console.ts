@@ -1,0 +1,66 @@
+// The process-mode guest's terminal: its stdin, stdout and stderr are the CLI's.
+// Input is read only once the guest asks for it, and a guest blocked in read(0)
+// waits on an event, never spinning.
+
+import type { ProcessConsole } from "../kernel/syscalls.js";
+
+export class StdioProcessConsole implements ProcessConsole {
+  private readonly queue: Buffer[] = [];
+  private ended = false;
+  private listening = false;
+  private readonly waiters: Array<() => void> = [];
+
+  constructor(
+    private readonly stdin: NodeJS.ReadStream,
+    private readonly stdout: NodeJS.WriteStream,
+    private readonly stderr: NodeJS.WriteStream,
+  ) {}
+
+  write(stream: 1 | 2, bytes: Uint8Array): void {
+    (stream === 1 ? this.stdout : this.stderr).write(bytes);
+  }
+
+  read(max: number): Uint8Array | null {
+    this.listen();
+    if (this.queue.length === 0) return this.ended ? new Uint8Array(0) : null;
+    const first = this.queue[0];
+    if (first.length <= max) {
+      this.queue.shift();
+      return first;
+    }
+    this.queue[0] = first.subarray(max);
+    return first.subarray(0, max);
+  }
+
+  /** Resolves when input is queued or has ended. */
+  inputReady(): Promise<void> {
+    this.listen();
+    if (this.queue.length > 0 || this.ended) return Promise.resolve();
+    return new Promise((resolve) => this.waiters.push(resolve));
+  }
+
+  isTerminal(stream: 0 | 1 | 2): boolean {
+    return [this.stdin, this.stdout, this.stderr][stream].isTTY === true;
+  }
+
+  windowSize(): { rows: number; columns: number } | null {
+    return this.stdout.isTTY ? { rows: this.stdout.rows, columns: this.stdout.columns } : null;
+  }
+
+  /** Stops reading (the guest is done), so Node can exit. */
+  close(): void {
+    if (this.listening) this.stdin.pause();
+  }
+
+  private listen(): void {
+    if (this.listening) return;
+    this.listening = true;
+    this.stdin.on("data", (chunk: Buffer) => { this.queue.push(chunk); this.flushWaiters(); });
+    this.stdin.on("end", () => { this.ended = true; this.flushWaiters(); });
+    this.stdin.on("error", () => { this.ended = true; this.flushWaiters(); });
+  }
+
+  private flushWaiters(): void {
+    for (const wake of this.waiters.splice(0)) wake();
+  }
+}

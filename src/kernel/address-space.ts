@@ -1,0 +1,294 @@
+// A process's address space: the regions it may touch, the frames of guest RAM
+// that back its pages, and the Sv32 page tables (in guest RAM) that the hart
+// walks. The kernel's map (regions + page → frame) is the source of truth and is
+// plain data, so it migrates; the page tables are rebuilt from it as pages are
+// mapped, and travel anyway as ordinary RAM pages.
+//
+// Pages of heap, stack and anonymous mappings are allocated on first touch
+// (demand paging): the hart's page fault comes to the kernel, which maps a
+// zeroed frame and restarts the instruction. Untouched memory costs nothing and
+// is never sent when the process migrates.
+
+export const PAGE = 4096;
+
+export const PROT_READ = 1;
+export const PROT_WRITE = 2;
+export const PROT_EXEC = 4;
+
+// Sv32 PTE bits
+const PTE_V = 1, PTE_R = 2, PTE_W = 4, PTE_X = 8, PTE_U = 16, PTE_A = 64, PTE_D = 128;
+
+export type RegionKind = "image" | "heap" | "stack" | "mmap";
+
+export interface Region {
+  start: number; // page-aligned virtual address
+  end: number; // exclusive, page-aligned
+  prot: number; // PROT_* bits
+  kind: RegionKind;
+}
+
+/** What the address space needs from the machine: RAM and a way to drop stale translations. */
+export interface PhysicalMemory {
+  ram(): Uint8Array; // guest RAM; index 0 = guest physical RAM_GUEST_BASE
+  ramGuestBase: number;
+  wrote(ramOffset: number, length: number): void; // tell the core the host wrote RAM
+  flushTranslations(): void;
+}
+
+export class OutOfMemory extends Error {}
+
+export interface AddressSpaceState {
+  schemaVersion: 1;
+  regions: Region[];
+  pages: Array<[number, number]>; // [virtual page number, RAM frame]
+  tableFrames: Array<[number, number]>; // [level-1 index, RAM frame of its level-0 table]
+  rootFrame: number;
+  freeFrames: number[];
+  nextFrame: number;
+  brkStart: number;
+  brk: number;
+  mmapTop: number;
+}
+
+export class AddressSpace {
+  regions: Region[] = [];
+  private readonly pages = new Map<number, number>(); // vpn -> frame
+  private readonly tables = new Map<number, number>(); // level-1 index -> frame of the level-0 table
+  private freeFrames: number[] = [];
+  private nextFrame = 0;
+  readonly rootFrame: number;
+  brkStart = 0;
+  brk = 0;
+  mmapTop = 0;
+
+  constructor(private readonly memory: PhysicalMemory, private readonly frameCount: number) {
+    this.rootFrame = this.allocateFrame();
+  }
+
+  /** satp for this space: Sv32 mode with the root table's physical page number. */
+  get satp(): number {
+    return (0x80000000 | ((this.memory.ramGuestBase >>> 12) + this.rootFrame)) >>> 0;
+  }
+
+  get residentPages(): number {
+    return this.pages.size;
+  }
+
+  // ---- Frames ----------------------------------------------------------------
+
+  private allocateFrame(): number {
+    const frame = this.freeFrames.pop() ?? (this.nextFrame < this.frameCount ? this.nextFrame++ : -1);
+    if (frame < 0) throw new OutOfMemory("out of guest memory");
+    this.memory.ram().fill(0, frame * PAGE, frame * PAGE + PAGE);
+    this.memory.wrote(frame * PAGE, PAGE);
+    return frame;
+  }
+
+  private writeWord(ramOffset: number, value: number): void {
+    const ram = this.memory.ram();
+    new DataView(ram.buffer, ram.byteOffset, ram.byteLength).setUint32(ramOffset, value >>> 0, true);
+    this.memory.wrote(ramOffset, 4);
+  }
+
+  // ---- Regions -----------------------------------------------------------------
+
+  regionAt(address: number): Region | undefined {
+    return this.regions.find((r) => address >= r.start && address < r.end);
+  }
+
+  addRegion(region: Region): void {
+    if (region.start >= region.end || region.start % PAGE || region.end % PAGE) throw new Error(`bad region ${JSON.stringify(region)}`);
+    if (this.regions.some((r) => r.start < region.end && region.start < r.end)) throw new Error(`region ${hex(region.start)} overlaps`);
+    this.regions.push(region);
+    this.regions.sort((a, b) => a.start - b.start);
+  }
+
+  /** Removes [start, end) from every region, unmapping its pages. */
+  removeRange(start: number, end: number): void {
+    const kept: Region[] = [];
+    for (const r of this.regions) {
+      if (r.end <= start || r.start >= end) { kept.push(r); continue; }
+      if (r.start < start) kept.push({ ...r, end: start });
+      if (r.end > end) kept.push({ ...r, start: end });
+    }
+    this.regions = kept;
+    for (let va = start; va < end; va += PAGE) this.unmapPage(va >>> 12);
+    this.memory.flushTranslations();
+  }
+
+  /** Changes the protection of [start, end), which must be covered by regions. */
+  protect(start: number, end: number, prot: number): boolean {
+    for (let va = start; va < end; va += PAGE) if (!this.regionAt(va)) return false;
+    const updated: Region[] = [];
+    for (const r of this.regions) {
+      if (r.end <= start || r.start >= end) { updated.push(r); continue; }
+      if (r.start < start) updated.push({ ...r, end: start });
+      updated.push({ ...r, start: Math.max(r.start, start), end: Math.min(r.end, end), prot });
+      if (r.end > end) updated.push({ ...r, start: end });
+    }
+    this.regions = updated.sort((a, b) => a.start - b.start);
+    for (let va = start; va < end; va += PAGE) {
+      const frame = this.pages.get(va >>> 12);
+      if (frame !== undefined) this.writePte(va >>> 12, frame, prot);
+    }
+    this.memory.flushTranslations();
+    return true;
+  }
+
+  // ---- Pages -------------------------------------------------------------------
+
+  /** Maps a fresh zeroed frame at virtual page `vpn` with the region's protection. */
+  mapNew(vpn: number, prot: number): number {
+    const frame = this.allocateFrame();
+    this.pages.set(vpn, frame);
+    this.writePte(vpn, frame, prot);
+    return frame;
+  }
+
+  private writePte(vpn: number, frame: number, prot: number): void {
+    const l1 = vpn >>> 10;
+    let table = this.tables.get(l1);
+    if (table === undefined) {
+      table = this.allocateFrame();
+      this.tables.set(l1, table);
+      // A pointer PTE: V only.
+      this.writeWord(this.rootFrame * PAGE + l1 * 4, (((this.memory.ramGuestBase >>> 12) + table) << 10) | PTE_V);
+    }
+    // A and D are preset: the hart then never writes PTEs back, so table pages stay clean.
+    let bits = PTE_V | PTE_U | PTE_A | PTE_D;
+    if (prot & PROT_READ) bits |= PTE_R;
+    if (prot & PROT_WRITE) bits |= PTE_W | PTE_R; // W without R is reserved in Sv32
+    if (prot & PROT_EXEC) bits |= PTE_X;
+    if (prot === 0) bits = 0; // PROT_NONE: any touch faults
+    this.writeWord(table * PAGE + (vpn & 0x3ff) * 4, (((this.memory.ramGuestBase >>> 12) + frame) << 10) | bits);
+  }
+
+  private unmapPage(vpn: number): void {
+    const frame = this.pages.get(vpn);
+    if (frame === undefined) return;
+    this.pages.delete(vpn);
+    const table = this.tables.get(vpn >>> 10)!;
+    this.writeWord(table * PAGE + (vpn & 0x3ff) * 4, 0);
+    this.freeFrames.push(frame);
+  }
+
+  /**
+   * A page fault at `address` for an access with `needed` PROT bits: maps the
+   * page if a region allows it (demand paging). False means a real fault (SIGSEGV).
+   */
+  handleFault(address: number, needed: number): boolean {
+    const region = this.regionAt(address);
+    if (!region || (region.prot & needed) !== needed) return false;
+    const vpn = address >>> 12;
+    if (this.pages.has(vpn)) return false; // mapped yet faulting: a permission problem
+    this.mapNew(vpn, region.prot);
+    return true;
+  }
+
+  /**
+   * RAM offset of the byte at virtual `address` for a kernel access on the
+   * process's behalf, mapping demand pages; -1 when the process could not touch
+   * it either (the syscall then fails with EFAULT).
+   */
+  ramOffset(address: number, needed: number): number {
+    if (address < 0 || address > 0xffffffff) return -1;
+    const region = this.regionAt(address);
+    if (!region || (region.prot & needed) !== needed) return -1;
+    const vpn = address >>> 12;
+    const frame = this.pages.get(vpn) ?? this.mapNew(vpn, region.prot);
+    return frame * PAGE + (address & 0xfff);
+  }
+
+  /** Copies `length` bytes of the process's memory out; null if any byte is not readable. */
+  read(address: number, length: number): Uint8Array | null {
+    const out = new Uint8Array(length);
+    let done = 0;
+    while (done < length) {
+      const offset = this.ramOffset(address + done, PROT_READ);
+      if (offset < 0) return null;
+      const chunk = Math.min(length - done, PAGE - ((address + done) & 0xfff));
+      out.set(this.memory.ram().subarray(offset, offset + chunk), done);
+      done += chunk;
+    }
+    return out;
+  }
+
+  /** Copies bytes into the process's memory; false if any byte is not writable (nothing is written then). */
+  write(address: number, bytes: Uint8Array): boolean {
+    for (let done = 0; done < bytes.length; done += PAGE - ((address + done) & 0xfff)) {
+      if (this.ramOffset(address + done, PROT_WRITE) < 0) return false;
+    }
+    if (bytes.length && this.ramOffset(address + bytes.length - 1, PROT_WRITE) < 0) return false;
+    let done = 0;
+    while (done < bytes.length) {
+      const offset = this.ramOffset(address + done, PROT_WRITE);
+      const chunk = Math.min(bytes.length - done, PAGE - ((address + done) & 0xfff));
+      this.memory.ram().set(bytes.subarray(done, done + chunk), offset);
+      this.memory.wrote(offset, chunk);
+      done += chunk;
+    }
+    return true;
+  }
+
+  /** Loads image bytes at `address` regardless of protection (the loader). */
+  loadImage(address: number, bytes: Uint8Array, prot: number): void {
+    let done = 0;
+    while (done < bytes.length) {
+      const va = address + done;
+      const vpn = va >>> 12;
+      const frame = this.pages.get(vpn) ?? this.mapNew(vpn, prot);
+      const chunk = Math.min(bytes.length - done, PAGE - (va & 0xfff));
+      this.memory.ram().set(bytes.subarray(done, done + chunk), frame * PAGE + (va & 0xfff));
+      this.memory.wrote(frame * PAGE + (va & 0xfff), chunk);
+      done += chunk;
+    }
+  }
+
+  /** Reads a NUL-terminated string of at most `max` bytes; null on a bad pointer or no terminator. */
+  readString(address: number, max = 4096): string | null {
+    const bytes: number[] = [];
+    for (let i = 0; i < max; i++) {
+      const offset = this.ramOffset(address + i, PROT_READ);
+      if (offset < 0) return null;
+      const b = this.memory.ram()[offset];
+      if (b === 0) return Buffer.from(bytes).toString("utf8");
+      bytes.push(b);
+    }
+    return null;
+  }
+
+  // ---- Migration -------------------------------------------------------------------
+
+  state(): AddressSpaceState {
+    return {
+      schemaVersion: 1,
+      regions: this.regions.map((r) => ({ ...r })),
+      pages: [...this.pages.entries()],
+      tableFrames: [...this.tables.entries()],
+      rootFrame: this.rootFrame,
+      freeFrames: [...this.freeFrames],
+      nextFrame: this.nextFrame,
+      brkStart: this.brkStart,
+      brk: this.brk,
+      mmapTop: this.mmapTop,
+    };
+  }
+
+  /** Restores the map; the RAM (page tables included) arrives separately. */
+  static restore(memory: PhysicalMemory, frameCount: number, s: AddressSpaceState): AddressSpace {
+    if (s.schemaVersion !== 1) throw new Error(`address space: unknown schema version ${s.schemaVersion}`);
+    const space = Object.create(AddressSpace.prototype) as AddressSpace;
+    Object.assign(space, {
+      memory, frameCount, regions: s.regions.map((r) => ({ ...r })), pages: new Map(s.pages), tables: new Map(s.tableFrames),
+      freeFrames: [...s.freeFrames], nextFrame: s.nextFrame, rootFrame: s.rootFrame, brkStart: s.brkStart, brk: s.brk, mmapTop: s.mmapTop,
+    });
+    return space;
+  }
+}
+
+export function hex(v: number): string {
+  return "0x" + (v >>> 0).toString(16);
+}
+
+export const pageUp = (v: number) => Math.ceil(v / PAGE) * PAGE;
+export const pageDown = (v: number) => Math.floor(v / PAGE) * PAGE;

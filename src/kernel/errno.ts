@@ -1,0 +1,14 @@
+// Linux errno values (asm-generic/errno-base.h, errno.h), returned negated in a0.
+export const Errno = {
+  EPERM: 1, ENOENT: 2, EINTR: 4, EIO: 5, EBADF: 9, EAGAIN: 11, ENOMEM: 12, EACCES: 13, EFAULT: 14, EBUSY: 16,
+  EEXIST: 17, EXDEV: 18, ENODEV: 19, ENOTDIR: 20, EISDIR: 21, EINVAL: 22, EMFILE: 24, ENOTTY: 25, EFBIG: 27,
+  ENOSPC: 28, ESPIPE: 29, EROFS: 30, EPIPE: 32, ERANGE: 34, ENAMETOOLONG: 36, ENOSYS: 38, ENOTEMPTY: 39, ELOOP: 40,
+} as const;
+
+const BY_CODE: Record<string, number> = Errno;
+
+/** The errno for a Node.js file-system error (EIO for anything unexpected). */
+export function errnoOf(error: unknown): number {
+  const code = (error as NodeJS.ErrnoException | undefined)?.code;
+  return (code && BY_CODE[code]) || Errno.EIO;
+}

@@ -1,0 +1,236 @@
+// Process mode: a static RV32 Linux program runs in U-mode on page tables the
+// host built, and every trap comes to the host, which is its kernel: system
+// calls, demand paging, and the fatal faults a shell would report.
+
+import {
+  CAUSE_BREAKPOINT, CAUSE_ECALL_U, CAUSE_FETCH_PAGE_FAULT, CAUSE_ILLEGAL_INSTRUCTION, CAUSE_LOAD_PAGE_FAULT,
+  CAUSE_MISALIGNED_FETCH, CAUSE_MISALIGNED_LOAD, CAUSE_MISALIGNED_STORE, CAUSE_STORE_PAGE_FAULT, CSR_SATP,
+  EXIT_BUDGET, EXIT_HOST_TRAP, PRIV_U, RAM_GUEST_BASE, STATE_EXIT_CAUSE, STATE_EXIT_PC, STATE_EXIT_TVAL,
+  STATE_HOST_TRAPS, STATE_INSTRET, STATE_PRIV,
+} from "../../assembly/layout.js";
+import type { ElfImage } from "../elf/index.js";
+import type { Core } from "../machine/core.js";
+import { OutOfMemory, PROT_EXEC, PROT_READ, PROT_WRITE, hex, type AddressSpace, type PhysicalMemory } from "./address-space.js";
+import { Errno } from "./errno.js";
+import { FileTable } from "./files.js";
+import { loadProcess } from "./loader.js";
+import { runSyscall, syscallName, type ProcessClock, type ProcessConsole, type SyscallContext } from "./syscalls.js";
+
+export interface ProcessOptions {
+  core: Core;
+  image: ElfImage;
+  ramBytes: number;
+  root: string; // the sandbox directory
+  argv: string[];
+  envp: string[];
+  console: ProcessConsole;
+  /** Resolves when console input arrives (or ends): a blocked read waits on it. */
+  inputReady: () => Promise<void>;
+  maxInstructions?: number;
+  translate?: boolean;
+  warn?: (message: string) => void;
+}
+
+export interface ProcessResult {
+  exitCode: number;
+  /** Why it stopped, when not a plain exit: "segmentation fault ...", "instruction limit reached", ... */
+  report?: string;
+  instret: bigint;
+}
+
+export interface ProcessStats {
+  syscalls: Map<string, number>;
+  pageFaults: number; // demand-paged pages
+  wallMs: number;
+}
+
+// Signals, for the exit status a shell would show (128 + signal number).
+const SIGILL = 4, SIGTRAP = 5, SIGBUS = 7, SIGSEGV = 11;
+const SLICE = 1_000_000;
+const BATCH_MS = 8;
+
+export class MonotonicClock implements ProcessClock {
+  constructor(private offsetNs = 0n) {}
+  monotonicNs(): bigint { return process.hrtime.bigint() + this.offsetNs; }
+  realtimeNs(): bigint { return BigInt(Date.now()) * 1_000_000n; }
+}
+
+export class Process {
+  readonly space: AddressSpace;
+  readonly files: FileTable;
+  readonly stats: ProcessStats = { syscalls: new Map(), pageFaults: 0, wallMs: 0 };
+  private readonly context: SyscallContext;
+  private readonly warned = new Set<number>();
+  private stopRequest: ProcessResult | undefined;
+  private wake: (() => void) | undefined;
+
+  constructor(private readonly options: ProcessOptions) {
+    const { core, ramBytes } = options;
+    core.setTranslation(options.translate ?? true);
+    core.init(ramBytes);
+    const memory: PhysicalMemory = {
+      ram: () => core.ram,
+      ramGuestBase: RAM_GUEST_BASE,
+      wrote: (offset, length) => core.exports.hostWroteRam(RAM_GUEST_BASE + offset, length),
+      flushTranslations: () => core.exports.flushTranslations(),
+    };
+    const loaded = loadProcess(memory, ramBytes / 4096, options.image, options.argv, options.envp);
+    this.space = loaded.space;
+    this.files = new FileTable(options.root);
+    this.context = {
+      space: this.space, files: this.files, console: options.console, clock: new MonotonicClock(), pid: 1000, sleepDeadline: undefined,
+    };
+    core.setState32(STATE_PRIV, PRIV_U);
+    core.setState32(CSR_SATP, this.space.satp);
+    core.setState32(STATE_HOST_TRAPS, 0xffff); // every exception is the kernel's
+    core.pc = loaded.entry;
+    core.setX(2, loaded.sp);
+    core.exports.flushCaches();
+  }
+
+  /** Stops the process (Ctrl-C): run() resolves with this exit code. */
+  stop(report: string, exitCode: number): void {
+    this.stopRequest ??= { exitCode, report, instret: this.instret };
+    this.wake?.();
+  }
+
+  get instret(): bigint {
+    return this.options.core.state64(STATE_INSTRET);
+  }
+
+  async run(): Promise<ProcessResult> {
+    const started = performance.now();
+    try {
+      return await this.loop();
+    } finally {
+      this.stats.wallMs = performance.now() - started;
+      this.files.closeAll();
+    }
+  }
+
+  private async loop(): Promise<ProcessResult> {
+    const core = this.options.core;
+    const limit = this.options.maxInstructions;
+    for (;;) {
+      const batchStart = performance.now();
+      while (performance.now() - batchStart < BATCH_MS) {
+        if (this.stopRequest) return this.stopRequest;
+        let budget = SLICE;
+        if (limit !== undefined) {
+          const left = limit - Number(this.instret);
+          if (left <= 0) return { exitCode: 124, report: `instruction limit reached (pc ${hex(core.pc)})`, instret: this.instret };
+          budget = Math.min(budget, left);
+        }
+        const reason = core.run(budget);
+        if (reason === EXIT_BUDGET) continue;
+        if (reason !== EXIT_HOST_TRAP) {
+          return this.fatal(SIGSEGV, `unexpected core exit ${reason} at pc ${hex(core.pc)}`);
+        }
+        const outcome = this.trap();
+        if (outcome === "continue") continue;
+        if (outcome instanceof Promise) { await outcome; break; }
+        return outcome;
+      }
+      await new Promise<void>((resolve) => setImmediate(resolve)); // let I/O and timers in
+    }
+  }
+
+  /** Handles a trap the core handed over. */
+  private trap(): "continue" | Promise<void> | ProcessResult {
+    const core = this.options.core;
+    const cause = core.state32(STATE_EXIT_CAUSE);
+    const tval = core.state32(STATE_EXIT_TVAL);
+    const pc = core.state32(STATE_EXIT_PC);
+    switch (cause) {
+      case CAUSE_ECALL_U:
+        return this.syscall();
+      case CAUSE_FETCH_PAGE_FAULT:
+      case CAUSE_LOAD_PAGE_FAULT:
+      case CAUSE_STORE_PAGE_FAULT: {
+        const needed = cause === CAUSE_FETCH_PAGE_FAULT ? PROT_EXEC : cause === CAUSE_LOAD_PAGE_FAULT ? PROT_READ : PROT_WRITE;
+        try {
+          if (this.space.handleFault(tval, needed)) { this.stats.pageFaults++; return "continue"; }
+        } catch (error) {
+          if (error instanceof OutOfMemory) return this.fatal(SIGSEGV, `out of memory (${this.options.ramBytes >> 20} MiB of guest RAM) at pc ${hex(pc)}`);
+          throw error;
+        }
+        const what = cause === CAUSE_FETCH_PAGE_FAULT ? "execute" : cause === CAUSE_LOAD_PAGE_FAULT ? "read" : "write";
+        return this.fatal(SIGSEGV, `segmentation fault: ${what} at address ${hex(tval)} (pc ${hex(pc)})`);
+      }
+      case CAUSE_ILLEGAL_INSTRUCTION:
+        return this.fatal(SIGILL, `illegal instruction ${hex(tval)} at pc ${hex(pc)}`);
+      case CAUSE_BREAKPOINT:
+        return this.fatal(SIGTRAP, `breakpoint at pc ${hex(pc)}`);
+      case CAUSE_MISALIGNED_FETCH:
+      case CAUSE_MISALIGNED_LOAD:
+      case CAUSE_MISALIGNED_STORE:
+        return this.fatal(SIGBUS, `bus error: misaligned access to ${hex(tval)} (pc ${hex(pc)})`);
+      default:
+        return this.fatal(SIGSEGV, `segmentation fault: access fault (cause ${cause}) at ${hex(tval)} (pc ${hex(pc)})`);
+    }
+  }
+
+  private syscall(): "continue" | Promise<void> | ProcessResult {
+    const core = this.options.core;
+    const number = core.x(17);
+    const args = [core.x(10), core.x(11), core.x(12), core.x(13), core.x(14), core.x(15)];
+    const name = syscallName(number);
+    let outcome = runSyscall(this.context, number, args);
+    if (!outcome) {
+      if (!this.warned.has(number)) {
+        this.warned.add(number);
+        this.options.warn?.(`unsupported system call ${number}; it returns ENOSYS`);
+      }
+      outcome = { kind: "return", value: -Errno.ENOSYS };
+    }
+    switch (outcome.kind) {
+      case "return":
+        this.stats.syscalls.set(name, (this.stats.syscalls.get(name) ?? 0) + 1);
+        core.setX(10, outcome.value);
+        this.retireEcall();
+        return "continue";
+      case "exit":
+        this.stats.syscalls.set(name, (this.stats.syscalls.get(name) ?? 0) + 1);
+        this.retireEcall();
+        return { exitCode: outcome.code, instret: this.instret };
+      case "block-input":
+        // The ecall stays unretired: it runs again once input is there.
+        return this.waitFor(this.options.inputReady());
+      case "block-until": {
+        const ms = Number(outcome.deadlineNs - this.context.clock.monotonicNs()) / 1e6;
+        return this.waitFor(new Promise((resolve) => setTimeout(resolve, Math.max(0, Math.ceil(ms)))));
+      }
+    }
+  }
+
+  private retireEcall(): void {
+    const core = this.options.core;
+    core.pc = core.state32(STATE_EXIT_PC) + 4;
+    core.setState64(STATE_INSTRET, this.instret + 1n);
+  }
+
+  private waitFor(event: Promise<void>): Promise<void> {
+    return new Promise<void>((resolve) => {
+      this.wake = resolve;
+      void event.then(resolve);
+    }).finally(() => { this.wake = undefined; });
+  }
+
+  private fatal(signal: number, report: string): ProcessResult {
+    return { exitCode: 128 + signal, report: `${report}, ${this.instret} instructions retired`, instret: this.instret };
+  }
+
+  formatStats(): string {
+    const instructions = Number(this.instret);
+    const seconds = this.stats.wallMs / 1000;
+    const calls = [...this.stats.syscalls.entries()].sort((a, b) => b[1] - a[1]).map(([n, c]) => `${n} ${c}`).join(", ");
+    const t = this.options.core.translator?.stats;
+    return [
+      `instructions retired: ${instructions}`,
+      `wall time: ${seconds.toFixed(3)} s; speed: ${seconds > 0 ? (instructions / seconds / 1e6).toFixed(1) : "-"} MIPS`,
+      `page faults (demand paging): ${this.stats.pageFaults}; resident pages: ${this.space.residentPages}`,
+      `system calls: ${calls || "none"}`,
+      ...(t ? [`translated loops: ${t.translated} (${t.instructions} instructions, ${t.compileMs.toFixed(1)} ms compiling)`] : []),
+    ].join("\n");
+  }
+}

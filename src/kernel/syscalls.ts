@@ -1,0 +1,486 @@
+// Linux system calls for riscv32 guests (asm-generic numbers, 64-bit time).
+// Arguments arrive in a0..a5, the number in a7; the result goes back in a0,
+// errors as -errno. Every guest pointer is checked against the address space:
+// a bad one gives -EFAULT, never a host exception.
+//
+// A call that must wait (terminal input, a sleep) does not advance the pc: the
+// process blocks and the same ecall runs again when it wakes — after a
+// migration too, which is how slow I/O resumes at the destination. A sleep's
+// deadline is kept (in guest time) so that running it again does not restart it.
+
+import { randomBytes } from "node:crypto";
+import * as fs from "node:fs";
+import { AddressSpace, PAGE, PROT_EXEC, PROT_READ, PROT_WRITE, pageUp } from "./address-space.js";
+import { Errno, errnoOf } from "./errno.js";
+import { AT_FDCWD, FileTable, SandboxError } from "./files.js";
+
+export interface ProcessConsole {
+  write(stream: 1 | 2, bytes: Uint8Array): void;
+  /** Up to `max` bytes of input; null when none is there yet (the caller blocks); empty at end of input. */
+  read(max: number): Uint8Array | null;
+  isTerminal(stream: 0 | 1 | 2): boolean;
+  windowSize(): { rows: number; columns: number } | null;
+}
+
+export interface ProcessClock {
+  monotonicNs(): bigint; // guest time: never runs backwards, carried across migrations
+  realtimeNs(): bigint;
+}
+
+export interface SyscallContext {
+  space: AddressSpace;
+  files: FileTable;
+  console: ProcessConsole;
+  clock: ProcessClock;
+  pid: number;
+  /** A sleep this ecall already started (guest monotonic deadline), kept across re-executions. */
+  sleepDeadline: bigint | undefined;
+}
+
+export type SyscallOutcome =
+  | { kind: "return"; value: number }
+  | { kind: "block-input" }
+  | { kind: "block-until"; deadlineNs: bigint }
+  | { kind: "exit"; code: number };
+
+type Handler = (c: SyscallContext, a: number[]) => SyscallOutcome | number;
+
+const ret = (value: number): SyscallOutcome => ({ kind: "return", value });
+const fail = (errno: number) => -errno;
+
+/** Runs `body`, turning sandbox and host file-system errors into -errno. */
+function guarded(body: () => number | SyscallOutcome): number | SyscallOutcome {
+  try {
+    return body();
+  } catch (error) {
+    if (error instanceof SandboxError) return fail(error.errno);
+    if ((error as NodeJS.ErrnoException)?.code) return fail(errnoOf(error));
+    throw error;
+  }
+}
+
+const MAX_IO = 1 << 20; // bytes moved per read/write call (larger requests are partial, as Linux allows)
+
+// ---- Terminal and file I/O ------------------------------------------------------------
+
+function readInto(c: SyscallContext, fd: number, buf: number, count: number): SyscallOutcome | number {
+  const file = c.files.get(fd);
+  if (!file) return fail(Errno.EBADF);
+  count = Math.min(count, MAX_IO);
+  if (count > 0 && c.space.ramOffset(buf, PROT_WRITE) < 0) return fail(Errno.EFAULT);
+  let bytes: Uint8Array;
+  if (file.kind === "terminal") {
+    if (file.terminal !== 0) return fail(Errno.EBADF);
+    if (count === 0) return 0;
+    const input = c.console.read(count);
+    if (input === null) return { kind: "block-input" };
+    bytes = input;
+  } else {
+    const r = guarded(() => { bytes = c.files.read(fd, count); return 0; });
+    if (r !== 0) return r;
+  }
+  if (!c.space.write(buf, bytes!)) return fail(Errno.EFAULT);
+  return bytes!.length;
+}
+
+function writeFrom(c: SyscallContext, fd: number, buf: number, count: number): number {
+  const file = c.files.get(fd);
+  if (!file) return fail(Errno.EBADF);
+  count = Math.min(count, MAX_IO);
+  const bytes = c.space.read(buf, count);
+  if (!bytes) return fail(Errno.EFAULT);
+  if (file.kind === "terminal") {
+    if (file.terminal === 0) return fail(Errno.EBADF);
+    c.console.write(file.terminal!, bytes);
+    return bytes.length;
+  }
+  return guarded(() => c.files.write(fd, bytes)) as number;
+}
+
+/** readv/writev: iovec = { u32 base, u32 len } × count. */
+function vectored(c: SyscallContext, fd: number, iov: number, count: number, write: boolean): SyscallOutcome | number {
+  if (count < 0 || count > 1024) return fail(Errno.EINVAL);
+  const raw = c.space.read(iov, count * 8);
+  if (!raw) return fail(Errno.EFAULT);
+  const view = new DataView(raw.buffer);
+  let total = 0;
+  for (let i = 0; i < count; i++) {
+    const base = view.getUint32(i * 8, true), len = view.getUint32(i * 8 + 4, true);
+    if (len === 0) continue;
+    const r = write ? writeFrom(c, fd, base, len) : readInto(c, fd, base, len);
+    if (typeof r !== "number") return total > 0 ? total : r; // would block: return what we have
+    if (r < 0) return total > 0 ? total : r;
+    total += r;
+    if (r < len) break;
+  }
+  return total;
+}
+
+function pathArg(c: SyscallContext, address: number): string | number {
+  const p = c.space.readString(address);
+  return p === null ? fail(Errno.EFAULT) : p;
+}
+
+// ---- stat ---------------------------------------------------------------------------------
+
+const S_IFMT_OF = (st: fs.Stats) =>
+  st.isDirectory() ? 0o040000 : st.isFile() ? 0o100000 : st.isSymbolicLink() ? 0o120000 : st.isCharacterDevice() ? 0o020000 : st.isFIFO() ? 0o010000 : 0;
+
+/** struct statx (256 bytes) from a host stat. */
+function statxBytes(st: fs.Stats | null, terminal: boolean): Uint8Array {
+  const out = new Uint8Array(256);
+  const v = new DataView(out.buffer);
+  const STATX_BASIC_STATS = 0x7ff;
+  v.setUint32(0, STATX_BASIC_STATS, true);
+  v.setUint32(4, 4096, true);
+  if (!st) {
+    // A terminal: a character device, as on Linux.
+    v.setUint32(16, 1, true);
+    v.setUint16(28, 0o020620, true);
+    v.setUint32(128, 136, true); // rdev major: pts
+    return out;
+  }
+  void terminal;
+  v.setUint32(16, Number(st.nlink), true);
+  v.setUint32(20, 0, true);
+  v.setUint32(24, 0, true);
+  v.setUint16(28, S_IFMT_OF(st) | (st.mode & 0o7777), true);
+  v.setBigUint64(32, BigInt(st.ino), true);
+  v.setBigUint64(40, BigInt(st.size), true);
+  v.setBigUint64(48, BigInt(st.blocks ?? Math.ceil(st.size / 512)), true);
+  const ts = (at: number, ms: number) => {
+    v.setBigInt64(at, BigInt(Math.floor(ms / 1000)), true);
+    v.setUint32(at + 8, Math.floor((ms % 1000) * 1e6), true);
+  };
+  ts(64, st.atimeMs); ts(80, st.birthtimeMs); ts(96, st.ctimeMs); ts(112, st.mtimeMs);
+  return out;
+}
+
+function statx(c: SyscallContext, a: number[]): number {
+  const [dirfd, pathPtr, flags, , buf] = a;
+  const AT_EMPTY_PATH = 0x1000, AT_SYMLINK_NOFOLLOW = 0x100;
+  const p = pathArg(c, pathPtr);
+  if (typeof p === "number") return p;
+  return guarded(() => {
+    let st: fs.Stats | null;
+    if (p === "" && (flags & AT_EMPTY_PATH)) {
+      const file = c.files.get(dirfd | 0);
+      if (!file) return fail(Errno.EBADF);
+      st = file.kind === "terminal" ? null : fs.fstatSync(c.files.hostFd(dirfd | 0));
+    } else {
+      const { host } = c.files.resolve(dirfd | 0, p);
+      st = flags & AT_SYMLINK_NOFOLLOW ? fs.lstatSync(host) : fs.statSync(host);
+    }
+    return c.space.write(buf, statxBytes(st, st === null)) ? 0 : fail(Errno.EFAULT);
+  }) as number;
+}
+
+function getdents64(c: SyscallContext, fd: number, buf: number, size: number): number {
+  return guarded(() => {
+    const file = c.files.get(fd);
+    if (!file) return fail(Errno.EBADF);
+    const entries = c.files.listing(fd);
+    const chunks: Uint8Array[] = [];
+    let used = 0;
+    while (file.position < entries.length) {
+      const e = entries[file.position];
+      const name = Buffer.from(e.name, "utf8");
+      const reclen = (19 + name.length + 1 + 7) & ~7;
+      if (used + reclen > size) break;
+      const rec = new Uint8Array(reclen);
+      const v = new DataView(rec.buffer);
+      v.setBigUint64(0, BigInt(e.ino), true);
+      v.setBigInt64(8, BigInt(file.position + 1), true); // d_off: the cursor of the next entry
+      v.setUint16(16, reclen, true);
+      rec[18] = e.type;
+      rec.set(name, 19);
+      chunks.push(rec);
+      used += reclen;
+      file.position++;
+    }
+    if (used === 0 && file.position < entries.length) return fail(Errno.EINVAL); // buffer too small
+    const out = new Uint8Array(used);
+    let at = 0;
+    for (const ch of chunks) { out.set(ch, at); at += ch.length; }
+    return c.space.write(buf, out) ? used : fail(Errno.EFAULT);
+  }) as number;
+}
+
+// ---- Memory ---------------------------------------------------------------------------------
+
+function brk(c: SyscallContext, wanted: number): number {
+  const space = c.space;
+  if (wanted === 0 || wanted < space.brkStart) return space.brk;
+  const oldTop = pageUp(space.brk), newTop = pageUp(wanted);
+  if (newTop > oldTop) {
+    if (space.regions.some((r) => r.start < newTop && oldTop < r.end)) return space.brk; // would collide: refuse
+    space.addRegion({ start: oldTop, end: newTop, prot: PROT_READ | PROT_WRITE, kind: "heap" });
+  } else if (newTop < oldTop) {
+    space.removeRange(newTop, oldTop);
+  }
+  space.brk = wanted;
+  return wanted;
+}
+
+const MAP_SHARED = 0x01, MAP_PRIVATE = 0x02, MAP_FIXED = 0x10, MAP_ANONYMOUS = 0x20;
+
+function mmap(c: SyscallContext, a: number[]): number {
+  const [addr, length, prot, flags, fd, pgoff] = a;
+  if (length === 0 || (flags & (MAP_SHARED | MAP_PRIVATE)) === 0) return fail(Errno.EINVAL);
+  if (prot & ~(PROT_READ | PROT_WRITE | PROT_EXEC)) return fail(Errno.EINVAL);
+  const size = pageUp(length);
+  let start: number;
+  const space = c.space;
+  if (flags & MAP_FIXED) {
+    if (addr % PAGE || addr + size > 0x100000000 || addr < PAGE) return fail(Errno.EINVAL);
+    start = addr;
+    space.removeRange(start, start + size);
+  } else {
+    start = findFree(space, size);
+    if (start < 0) return fail(Errno.ENOMEM);
+  }
+  let contents: Uint8Array | undefined;
+  if (!(flags & MAP_ANONYMOUS)) {
+    if ((flags & MAP_SHARED) && (prot & PROT_WRITE)) return fail(Errno.ENODEV); // no shared writable file mappings
+    const r = guarded(() => {
+      const file = c.files.get(fd | 0);
+      if (!file || file.kind !== "file") return fail(Errno.EBADF);
+      const buffer = Buffer.alloc(length);
+      const n = fs.readSync(c.files.hostFd(fd | 0), buffer, 0, length, pgoff * PAGE);
+      contents = buffer.subarray(0, n);
+      return 0;
+    });
+    if (r !== 0) return r as number;
+  }
+  space.addRegion({ start, end: start + size, prot, kind: "mmap" });
+  if (contents) space.loadImage(start, contents, prot);
+  return start;
+}
+
+/** A free range of `size` bytes below the mmap top, searching down. */
+function findFree(space: AddressSpace, size: number): number {
+  let top = space.mmapTop;
+  const floor = pageUp(space.brk) + 64 * PAGE * 256; // keep room for the heap to grow
+  for (const r of [...space.regions].sort((x, y) => y.start - x.start)) {
+    if (r.start >= top) continue;
+    if (r.end <= top - size) break;
+    top = Math.min(top, r.start);
+  }
+  const start = top - size;
+  return start >= floor ? start : -1;
+}
+
+// ---- Time --------------------------------------------------------------------------------
+
+const CLOCK_REALTIME = 0, CLOCK_REALTIME_COARSE = 5, CLOCK_TAI = 11;
+
+function nowNs(c: SyscallContext, clock: number): bigint | null {
+  if (clock === CLOCK_REALTIME || clock === CLOCK_REALTIME_COARSE || clock === CLOCK_TAI) return c.clock.realtimeNs();
+  if (clock >= 1 && clock <= 9) return c.clock.monotonicNs(); // MONOTONIC, CPUTIME, RAW, COARSE, BOOTTIME, ...
+  return null;
+}
+
+function timespec64(ns: bigint): Uint8Array {
+  const out = new Uint8Array(16);
+  const v = new DataView(out.buffer);
+  v.setBigInt64(0, ns / 1_000_000_000n, true);
+  v.setBigInt64(8, ns % 1_000_000_000n, true);
+  return out;
+}
+
+function readTimespec64(c: SyscallContext, address: number): bigint | null {
+  const raw = c.space.read(address, 16);
+  if (!raw) return null;
+  const v = new DataView(raw.buffer);
+  const sec = v.getBigInt64(0, true), nsec = v.getBigInt64(8, true);
+  if (sec < 0n || nsec < 0n || nsec >= 1_000_000_000n) return -1n;
+  return sec * 1_000_000_000n + nsec;
+}
+
+/** clock_nanosleep / nanosleep: block until the deadline, which survives re-execution. */
+function sleep(c: SyscallContext, clock: number, absolute: boolean, request: number, durationNs: bigint | null): SyscallOutcome | number {
+  if (c.sleepDeadline === undefined) {
+    const ns = durationNs ?? readTimespec64(c, request);
+    if (ns === null) return fail(Errno.EFAULT);
+    if (ns < 0n) return fail(Errno.EINVAL);
+    const now = nowNs(c, clock);
+    if (now === null) return fail(Errno.EINVAL);
+    // Deadlines are kept in guest monotonic time.
+    c.sleepDeadline = c.clock.monotonicNs() + (absolute ? ns - now : ns);
+  }
+  if (c.clock.monotonicNs() >= c.sleepDeadline) { c.sleepDeadline = undefined; return 0; }
+  return { kind: "block-until", deadlineNs: c.sleepDeadline };
+}
+
+// ---- Misc -----------------------------------------------------------------------------------
+
+function utsname(): Uint8Array {
+  const out = new Uint8Array(65 * 6);
+  ["Linux", "roam", "6.1.0-roam", "#1 SMP roam", "riscv32", "(none)"].forEach((s, i) => out.set(Buffer.from(s), i * 65));
+  return out;
+}
+
+const TCGETS = 0x5401, TIOCGWINSZ = 0x5413;
+
+function ioctl(c: SyscallContext, fd: number, request: number, arg: number): number {
+  const file = c.files.get(fd);
+  if (!file) return fail(Errno.EBADF);
+  if (file.kind !== "terminal" || !c.console.isTerminal(file.terminal!)) return fail(Errno.ENOTTY);
+  if (request === TCGETS) {
+    // struct termios: iflag, oflag, cflag, lflag, line, cc[19] — a sane cooked-mode terminal.
+    const t = new Uint8Array(36);
+    const v = new DataView(t.buffer);
+    v.setUint32(0, 0o2400, true); v.setUint32(4, 0o5, true); v.setUint32(8, 0o277, true); v.setUint32(12, 0o105073, true);
+    return c.space.write(arg, t) ? 0 : fail(Errno.EFAULT);
+  }
+  if (request === TIOCGWINSZ) {
+    const size = c.console.windowSize() ?? { rows: 24, columns: 80 };
+    const w = new Uint8Array(8);
+    const v = new DataView(w.buffer);
+    v.setUint16(0, size.rows, true); v.setUint16(2, size.columns, true);
+    return c.space.write(arg, w) ? 0 : fail(Errno.EFAULT);
+  }
+  return fail(Errno.ENOTTY);
+}
+
+function u64Bytes(v: bigint): Uint8Array {
+  const out = new Uint8Array(8);
+  new DataView(out.buffer).setBigInt64(0, v, true);
+  return out;
+}
+
+// ---- The table --------------------------------------------------------------------------------
+
+export const SYSCALLS = new Map<number, [string, Handler]>([
+  [17, ["getcwd", (c, [buf, size]) => {
+    const cwd = Buffer.from(c.files.cwd + "\0");
+    if (size < cwd.length) return fail(Errno.ERANGE);
+    return c.space.write(buf, cwd) ? cwd.length : fail(Errno.EFAULT);
+  }]],
+  [29, ["ioctl", (c, [fd, req, arg]) => ioctl(c, fd | 0, req, arg)]],
+  [34, ["mkdirat", (c, [dirfd, p, mode]) => {
+    const path = pathArg(c, p);
+    return typeof path === "number" ? path : guarded(() => { fs.mkdirSync(c.files.resolve(dirfd | 0, path).host, mode & 0o777); return 0; });
+  }]],
+  [35, ["unlinkat", (c, [dirfd, p, flags]) => {
+    const path = pathArg(c, p);
+    const AT_REMOVEDIR = 0x200;
+    return typeof path === "number" ? path : guarded(() => {
+      const { host } = c.files.resolve(dirfd | 0, path);
+      if (flags & AT_REMOVEDIR) fs.rmdirSync(host);
+      else {
+        if (fs.lstatSync(host).isDirectory()) return fail(Errno.EISDIR);
+        fs.unlinkSync(host);
+      }
+      return 0;
+    });
+  }]],
+  [38, ["renameat", (c, [olddir, oldp, newdir, newp]) => rename(c, olddir, oldp, newdir, newp, 0)]],
+  [276, ["renameat2", (c, [olddir, oldp, newdir, newp, flags]) => rename(c, olddir, oldp, newdir, newp, flags)]],
+  [49, ["chdir", (c, [p]) => {
+    const path = pathArg(c, p);
+    return typeof path === "number" ? path : guarded(() => {
+      const { guest, host } = c.files.resolve(AT_FDCWD, path);
+      if (!fs.statSync(host).isDirectory()) return fail(Errno.ENOTDIR);
+      c.files.cwd = guest;
+      return 0;
+    });
+  }]],
+  [48, ["faccessat", (c, [dirfd, p]) => {
+    const path = pathArg(c, p);
+    return typeof path === "number" ? path : guarded(() => { fs.accessSync(c.files.resolve(dirfd | 0, path).host); return 0; });
+  }]],
+  [56, ["openat", (c, [dirfd, p, flags, mode]) => {
+    const path = pathArg(c, p);
+    return typeof path === "number" ? path : guarded(() => c.files.open(dirfd | 0, path, flags, mode));
+  }]],
+  [57, ["close", (c, [fd]) => guarded(() => { c.files.close(fd | 0); return 0; })]],
+  [61, ["getdents64", (c, [fd, buf, size]) => getdents64(c, fd | 0, buf, size)]],
+  [62, ["llseek", (c, [fd, high, low, result, whence]) => guarded(() => {
+    const offset = Number((BigInt(high | 0) << 32n) | BigInt(low >>> 0));
+    if (c.space.ramOffset(result, PROT_WRITE) < 0) return fail(Errno.EFAULT);
+    const position = c.files.seek(fd | 0, offset, whence);
+    return c.space.write(result, u64Bytes(BigInt(position))) ? 0 : fail(Errno.EFAULT);
+  })]],
+  [63, ["read", (c, [fd, buf, count]) => readInto(c, fd | 0, buf, count)]],
+  [64, ["write", (c, [fd, buf, count]) => writeFrom(c, fd | 0, buf, count)]],
+  [65, ["readv", (c, [fd, iov, n]) => vectored(c, fd | 0, iov, n | 0, false)]],
+  [66, ["writev", (c, [fd, iov, n]) => vectored(c, fd | 0, iov, n | 0, true)]],
+  [291, ["statx", statx]],
+  [93, ["exit", (_c, [code]) => ({ kind: "exit", code: code & 0xff })]],
+  [94, ["exit_group", (_c, [code]) => ({ kind: "exit", code: code & 0xff })]],
+  [96, ["set_tid_address", (c) => c.pid]],
+  [99, ["set_robust_list", () => 0]],
+  [101, ["nanosleep", (c, [req]) => sleep(c, 1, false, req, null)]],
+  [403, ["clock_gettime64", (c, [clock, tp]) => {
+    const ns = nowNs(c, clock | 0);
+    if (ns === null) return fail(Errno.EINVAL);
+    return c.space.write(tp, timespec64(ns)) ? 0 : fail(Errno.EFAULT);
+  }]],
+  [406, ["clock_getres_time64", (c, [clock, tp]) => {
+    if (nowNs(c, clock | 0) === null) return fail(Errno.EINVAL);
+    return tp === 0 || c.space.write(tp, timespec64(1n)) ? 0 : fail(Errno.EFAULT);
+  }]],
+  [407, ["clock_nanosleep_time64", (c, [clock, flags, req]) => sleep(c, clock | 0, (flags & 1) !== 0 /* TIMER_ABSTIME */, req, null)]],
+  [169, ["gettimeofday", (c, [tv]) => {
+    if (tv === 0) return 0;
+    const ns = c.clock.realtimeNs();
+    const out = new Uint8Array(8);
+    const v = new DataView(out.buffer);
+    v.setUint32(0, Number(ns / 1_000_000_000n), true);
+    v.setUint32(4, Number((ns % 1_000_000_000n) / 1000n), true);
+    return c.space.write(tv, out) ? 0 : fail(Errno.EFAULT);
+  }]],
+  [172, ["getpid", (c) => c.pid]],
+  [173, ["getppid", () => 1]],
+  [174, ["getuid", () => 0]],
+  [175, ["geteuid", () => 0]],
+  [176, ["getgid", () => 0]],
+  [177, ["getegid", () => 0]],
+  [178, ["gettid", (c) => c.pid]],
+  [160, ["uname", (c, [buf]) => (c.space.write(buf, utsname()) ? 0 : fail(Errno.EFAULT))]],
+  [214, ["brk", (c, [addr]) => brk(c, addr)]],
+  [215, ["munmap", (c, [addr, length]) => {
+    if (addr % PAGE || length === 0) return fail(Errno.EINVAL);
+    c.space.removeRange(addr, addr + pageUp(length));
+    return 0;
+  }]],
+  [222, ["mmap", mmap]],
+  [226, ["mprotect", (c, [addr, length, prot]) => {
+    if (addr % PAGE) return fail(Errno.EINVAL);
+    return c.space.protect(addr, addr + pageUp(length), prot) ? 0 : fail(Errno.ENOMEM);
+  }]],
+  [278, ["getrandom", (c, [buf, length, flags]) => {
+    if (flags & ~7) return fail(Errno.EINVAL); // GRND_NONBLOCK | GRND_RANDOM | GRND_INSECURE
+    const n = Math.min(length, MAX_IO);
+    return c.space.write(buf, randomBytes(n)) ? n : fail(Errno.EFAULT);
+  }]],
+  [134, ["rt_sigaction", () => 0]],
+  [135, ["rt_sigprocmask", () => 0]],
+]);
+
+function rename(c: SyscallContext, olddir: number, oldp: number, newdir: number, newp: number, flags: number): number {
+  const from = pathArg(c, oldp), to = pathArg(c, newp);
+  if (typeof from === "number") return from;
+  if (typeof to === "number") return to;
+  const RENAME_NOREPLACE = 1;
+  if (flags & ~RENAME_NOREPLACE) return fail(Errno.EINVAL);
+  return guarded(() => {
+    const source = c.files.resolve(olddir | 0, from).host, target = c.files.resolve(newdir | 0, to).host;
+    if ((flags & RENAME_NOREPLACE) && fs.existsSync(target)) return fail(Errno.EEXIST);
+    fs.renameSync(source, target);
+    return 0;
+  }) as number;
+}
+
+export function syscallName(number: number): string {
+  return SYSCALLS.get(number)?.[0] ?? `syscall ${number}`;
+}
+
+/** Runs system call `number` with arguments a0..a5 (as unsigned 32-bit values). */
+export function runSyscall(c: SyscallContext, number: number, args: number[]): SyscallOutcome | undefined {
+  const entry = SYSCALLS.get(number);
+  if (!entry) return undefined;
+  const r = entry[1](c, args);
+  return typeof r === "number" ? ret(r) : r;
+}
