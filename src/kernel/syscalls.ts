@@ -175,6 +175,36 @@ function statx(c: SyscallContext, a: number[]): number {
   }) as number;
 }
 
+/**
+ * struct stat64 of asm-generic (32-bit): st_dev u64, st_ino u64, st_mode u32, st_nlink u32,
+ * st_uid u32, st_gid u32, st_rdev u64, pad u64, st_size i64, st_blksize i32, pad i32,
+ * st_blocks i64, then atime/mtime/ctime as (i32 sec, u32 nsec) — 104 bytes.
+ */
+function stat64Bytes(st: fs.Stats | null): Uint8Array {
+  const out = new Uint8Array(104);
+  const v = new DataView(out.buffer);
+  if (!st) { v.setUint32(16, 0o020620, true); v.setUint32(20, 1, true); v.setBigUint64(32, 136n << 8n, true); v.setInt32(56, 1024, true); return out; }
+  v.setBigUint64(0, BigInt(st.dev), true);
+  v.setBigUint64(8, BigInt(st.ino), true);
+  v.setUint32(16, S_IFMT_OF(st) | (st.mode & 0o7777), true);
+  v.setUint32(20, Number(st.nlink), true);
+  v.setBigInt64(48, BigInt(st.size), true);
+  v.setInt32(56, 4096, true);
+  v.setBigInt64(64, BigInt(st.blocks ?? Math.ceil(st.size / 512)), true);
+  const ts = (at: number, ms: number) => { v.setInt32(at, Math.floor(ms / 1000), true); v.setUint32(at + 4, Math.floor((ms % 1000) * 1e6), true); };
+  ts(72, st.atimeMs); ts(80, st.mtimeMs); ts(88, st.ctimeMs);
+  return out;
+}
+
+function fstat64(c: SyscallContext, fd: number, buf: number): number {
+  return guarded(() => {
+    const file = c.files.get(fd);
+    if (!file) return fail(Errno.EBADF);
+    const st = file.kind === "terminal" ? null : fs.fstatSync(c.files.hostFd(fd));
+    return c.space.write(buf, stat64Bytes(st)) ? 0 : fail(Errno.EFAULT);
+  }) as number;
+}
+
 function getdents64(c: SyscallContext, fd: number, buf: number, size: number): number {
   return guarded(() => {
     const file = c.files.get(fd);
@@ -407,6 +437,18 @@ export const SYSCALLS = new Map<number, [string, Handler]>([
   [65, ["readv", (c, [fd, iov, n]) => vectored(c, fd | 0, iov, n | 0, false)]],
   [66, ["writev", (c, [fd, iov, n]) => vectored(c, fd | 0, iov, n | 0, true)]],
   [291, ["statx", statx]],
+  // riscv32 Linux itself has only statx; these asm-generic 32-bit calls serve older-ABI programs.
+  [80, ["fstat64", (c, [fd, buf]) => fstat64(c, fd | 0, buf)]],
+  [79, ["fstatat64", (c, [dirfd, p, buf, flags]) => {
+    const path = pathArg(c, p);
+    if (typeof path === "number") return path;
+    if (path === "" && (flags & 0x1000)) return fstat64(c, dirfd | 0, buf);
+    return guarded(() => {
+      const { host } = c.files.resolve(dirfd | 0, path);
+      const st = flags & 0x100 ? fs.lstatSync(host) : fs.statSync(host);
+      return c.space.write(buf, stat64Bytes(st)) ? 0 : fail(Errno.EFAULT);
+    }) as number;
+  }]],
   [93, ["exit", (_c, [code]) => ({ kind: "exit", code: code & 0xff })]],
   [94, ["exit_group", (_c, [code]) => ({ kind: "exit", code: code & 0xff })]],
   [96, ["set_tid_address", (c) => c.pid]],

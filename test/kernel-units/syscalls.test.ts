@@ -1,0 +1,98 @@
+// The syscall layer on its own: an address space over a plain buffer, a file
+// table over a temporary directory, no hart. Checks results and error paths.
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterEach, beforeEach, describe, expect, test } from "vitest";
+import { AddressSpace, PROT_READ, PROT_WRITE, type PhysicalMemory } from "../../src/kernel/address-space.js";
+import { Errno } from "../../src/kernel/errno.js";
+import { FileTable } from "../../src/kernel/files.js";
+import { runSyscall, type SyscallContext } from "../../src/kernel/syscalls.js";
+
+const ram = new Uint8Array(4 << 20);
+const memory: PhysicalMemory = { ram: () => ram, ramGuestBase: 0x80000000, wrote: () => {}, flushTranslations: () => {} };
+const DATA = 0x20000;
+
+let dir: string;
+let c: SyscallContext;
+beforeEach(() => {
+  dir = mkdtempSync(join(tmpdir(), "roam-sys-"));
+  const space = new AddressSpace(memory, ram.length / 4096);
+  space.addRegion({ start: DATA, end: DATA + 16 * 4096, prot: PROT_READ | PROT_WRITE, kind: "mmap" });
+  space.brkStart = space.brk = 0x100000;
+  space.mmapTop = 0x7000000;
+  const output: Buffer[] = [];
+  c = {
+    space, files: new FileTable(dir), pid: 1000, sleepDeadline: undefined,
+    clock: { monotonicNs: () => process.hrtime.bigint(), realtimeNs: () => BigInt(Date.now()) * 1_000_000n },
+    console: { write: (_s, b) => void output.push(Buffer.from(b)), read: () => null, isTerminal: () => false, windowSize: () => null },
+  };
+});
+afterEach(() => rmSync(dir, { recursive: true, force: true }));
+
+const call = (n: number, ...args: number[]) => {
+  const r = runSyscall(c, n, [...args, 0, 0, 0, 0, 0, 0].slice(0, 6).map((v) => v >>> 0));
+  if (!r || r.kind !== "return") throw new Error(`syscall ${n}: ${JSON.stringify(r)}`);
+  return r.value;
+};
+const putString = (at: number, s: string) => c.space.write(at, Buffer.from(s + "\0"));
+
+describe("syscalls", () => {
+  test("openat + read + llseek + fstat64 on a file at offsets", () => {
+    writeFileSync(join(dir, "f.txt"), "hello, world");
+    putString(DATA, "f.txt");
+    const fd = call(56, -100, DATA, 0, 0);
+    expect(fd).toBe(3);
+    expect(call(62, fd, 0, 7, DATA + 64, 0)).toBe(0); // llseek to 7
+    expect(Number(new DataView(c.space.read(DATA + 64, 8)!.buffer).getBigInt64(0, true))).toBe(7);
+    expect(call(63, fd, DATA + 128, 100)).toBe(5);
+    expect(Buffer.from(c.space.read(DATA + 128, 5)!).toString()).toBe("world");
+    expect(call(80, fd, DATA + 256)).toBe(0);
+    const st = new DataView(c.space.read(DATA + 256, 104)!.buffer);
+    expect(st.getUint32(16, true) & 0o170000).toBe(0o100000); // S_IFREG
+    expect(Number(st.getBigInt64(48, true))).toBe(12); // st_size
+    expect(call(80, 77, DATA + 256)).toBe(-Errno.EBADF);
+    expect(call(80, fd, 0x10)).toBe(-Errno.EFAULT);
+  });
+
+  test("bad pointers give EFAULT, never a host exception", () => {
+    expect(call(64, 1, 0xdead0000, 10)).toBe(-Errno.EFAULT);
+    expect(call(63, 0, 0xffffff00, 10)).toBe(-Errno.EFAULT);
+    expect(call(56, -100, 0x12, 0, 0)).toBe(-Errno.EFAULT);
+    expect(call(291, -100, 0x12, 0, 0x7ff, DATA)).toBe(-Errno.EFAULT);
+    expect(call(66, 1, 0x12, 3)).toBe(-Errno.EFAULT);
+  });
+
+  test("getrandom rejects unknown flags", () => {
+    expect(call(278, DATA, 16, 0)).toBe(16);
+    expect(call(278, DATA, 16, 0x40)).toBe(-Errno.EINVAL);
+  });
+
+  test("brk grows and shrinks; the heap pages read as zero again", () => {
+    expect(call(214, 0)).toBe(0x100000);
+    expect(call(214, 0x100000 + 10000)).toBe(0x100000 + 10000);
+    expect(c.space.write(0x100000 + 5000, Buffer.from([7]))).toBe(true);
+    expect(call(214, 0x100000)).toBe(0x100000);
+    expect(c.space.read(0x100000 + 5000, 1)).toBeNull(); // gone with the shrink
+    call(214, 0x100000 + 10000);
+    expect(c.space.read(0x100000 + 5000, 1)![0]).toBe(0);
+  });
+
+  test("mmap anonymous, mprotect, munmap", () => {
+    const at = call(222, 0, 8192, PROT_READ | PROT_WRITE, 0x22, -1, 0);
+    expect(at > 0 && at % 4096 === 0).toBe(true);
+    expect(c.space.write(at, Buffer.from("x"))).toBe(true);
+    expect(call(226, at, 8192, PROT_READ)).toBe(0);
+    expect(c.space.write(at, Buffer.from("y"))).toBe(false);
+    expect(call(215, at, 8192)).toBe(0);
+    expect(c.space.read(at, 1)).toBeNull();
+    expect(call(222, 0, 0, 3, 0x22, -1, 0)).toBe(-Errno.EINVAL);
+  });
+
+  test("paths cannot leave the sandbox", () => {
+    putString(DATA, "../../../../etc/passwd");
+    expect(call(56, -100, DATA, 0, 0)).toBe(-Errno.ENOENT);
+    putString(DATA, "/etc/passwd");
+    expect(call(56, -100, DATA, 0, 0)).toBe(-Errno.ENOENT);
+  });
+});
