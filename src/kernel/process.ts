@@ -10,9 +10,9 @@ import {
 } from "../../assembly/layout.js";
 import type { ElfImage } from "../elf/index.js";
 import type { Core } from "../machine/core.js";
-import { OutOfMemory, PROT_EXEC, PROT_READ, PROT_WRITE, hex, type AddressSpace, type PhysicalMemory } from "./address-space.js";
+import { AddressSpace, OutOfMemory, PROT_EXEC, PROT_READ, PROT_WRITE, hex, type AddressSpaceState, type PhysicalMemory } from "./address-space.js";
 import { Errno } from "./errno.js";
-import { FileTable } from "./files.js";
+import { FileTable, type FileTableState } from "./files.js";
 import { loadProcess } from "./loader.js";
 import { runSyscall, syscallName, type ProcessClock, type ProcessConsole, type SyscallContext } from "./syscalls.js";
 
@@ -32,6 +32,8 @@ export interface ProcessOptions {
 }
 
 export interface ProcessResult {
+  /** true when pause() froze it (at a slice boundary, or at once when blocked in slow I/O): run() continues it. */
+  paused?: boolean;
   exitCode: number;
   /** Why it stopped, when not a plain exit: "segmentation fault ...", "instruction limit reached", ... */
   report?: string;
@@ -49,7 +51,24 @@ const SIGILL = 4, SIGTRAP = 5, SIGBUS = 7, SIGSEGV = 11;
 const SLICE = 1_000_000;
 const BATCH_MS = 8;
 
+/** The kernel's state of one process, as plain data (RAM and the hart travel separately). */
+export interface ProcessState {
+  schemaVersion: 1;
+  addressSpace: AddressSpaceState;
+  files: FileTableState;
+  pid: number;
+  guestClockNs: string; // guest monotonic time at the snapshot (a bigint, as text)
+  sleepDeadlineNs: string | null; // a sleep the pending ecall started
+  warnedSyscalls: number[];
+  syscalls: Array<[string, number]>;
+  pageFaults: number;
+}
+
 export class MonotonicClock implements ProcessClock {
+  /** A clock that reads `startNs` now and runs on from there. */
+  static startingAt(startNs: bigint): MonotonicClock {
+    return new MonotonicClock(startNs - process.hrtime.bigint());
+  }
   constructor(private offsetNs = 0n) {}
   monotonicNs(): bigint { return process.hrtime.bigint() + this.offsetNs; }
   realtimeNs(): bigint { return BigInt(Date.now()) * 1_000_000n; }
@@ -62,9 +81,15 @@ export class Process {
   private readonly context: SyscallContext;
   private readonly warned = new Set<number>();
   private stopRequest: ProcessResult | undefined;
+  private pauseRequested = false;
   private wake: (() => void) | undefined;
 
-  constructor(private readonly options: ProcessOptions) {
+  /**
+   * Starts `options.image` — or, with `restored`, continues a process from its
+   * kernel state; `restoreMemory` then puts back the hart block and RAM pages
+   * (after the core is initialised, before anything reads them).
+   */
+  constructor(private readonly options: ProcessOptions, restored?: { state: ProcessState; restoreMemory: (core: Core) => void }) {
     const { core, ramBytes } = options;
     core.setTranslation(options.translate ?? true);
     core.init(ramBytes);
@@ -74,9 +99,26 @@ export class Process {
       wrote: (offset, length) => core.exports.hostWroteRam(RAM_GUEST_BASE + offset, length),
       flushTranslations: () => core.exports.flushTranslations(),
     };
+    this.files = new FileTable(options.root);
+    if (restored) {
+      const s = restored.state;
+      if (s.schemaVersion !== 1) throw new Error(`process state: unknown schema version ${s.schemaVersion}`);
+      restored.restoreMemory(core);
+      core.exports.flushCaches();
+      core.setTranslation(options.translate ?? true); // the restored state block carries the old host's flags
+      this.space = AddressSpace.restore(memory, ramBytes / 4096, s.addressSpace);
+      this.files.restore(s.files);
+      this.context = {
+        space: this.space, files: this.files, console: options.console, clock: MonotonicClock.startingAt(BigInt(s.guestClockNs)),
+        pid: s.pid, sleepDeadline: s.sleepDeadlineNs === null ? undefined : BigInt(s.sleepDeadlineNs),
+      };
+      for (const n of s.warnedSyscalls) this.warned.add(n);
+      for (const [name, count] of s.syscalls) this.stats.syscalls.set(name, count);
+      this.stats.pageFaults = s.pageFaults;
+      return;
+    }
     const loaded = loadProcess(memory, ramBytes / 4096, options.image, options.argv, options.envp);
     this.space = loaded.space;
-    this.files = new FileTable(options.root);
     this.context = {
       space: this.space, files: this.files, console: options.console, clock: new MonotonicClock(), pid: 1000, sleepDeadline: undefined,
     };
@@ -86,6 +128,31 @@ export class Process {
     core.pc = loaded.entry;
     core.setX(2, loaded.sp);
     core.exports.flushCaches();
+  }
+
+  /**
+   * Freezes the process: run() resolves with `paused` at the next slice
+   * boundary (immediate blocking), or at once when it waits for slow I/O, whose
+   * ecall then runs again when the process continues — here or elsewhere.
+   */
+  pause(): void {
+    this.pauseRequested = true;
+    this.wake?.();
+  }
+
+  /** The kernel's state, for a snapshot (take it while paused). */
+  state(): ProcessState {
+    return {
+      schemaVersion: 1,
+      addressSpace: this.space.state(),
+      files: this.files.state(),
+      pid: this.context.pid,
+      guestClockNs: this.context.clock.monotonicNs().toString(),
+      sleepDeadlineNs: this.context.sleepDeadline === undefined ? null : this.context.sleepDeadline.toString(),
+      warnedSyscalls: [...this.warned],
+      syscalls: [...this.stats.syscalls.entries()],
+      pageFaults: this.stats.pageFaults,
+    };
   }
 
   /** Stops the process (Ctrl-C): run() resolves with this exit code. */
@@ -100,11 +167,13 @@ export class Process {
 
   async run(): Promise<ProcessResult> {
     const started = performance.now();
+    let result: ProcessResult | undefined;
     try {
-      return await this.loop();
+      result = await this.loop();
+      return result;
     } finally {
-      this.stats.wallMs = performance.now() - started;
-      this.files.closeAll();
+      this.stats.wallMs += performance.now() - started;
+      if (!result?.paused) this.files.closeAll();
     }
   }
 
@@ -115,6 +184,10 @@ export class Process {
       const batchStart = performance.now();
       while (performance.now() - batchStart < BATCH_MS) {
         if (this.stopRequest) return this.stopRequest;
+        if (this.pauseRequested) {
+          this.pauseRequested = false;
+          return { paused: true, exitCode: 0, instret: this.instret };
+        }
         let budget = SLICE;
         if (limit !== undefined) {
           const left = limit - Number(this.instret);

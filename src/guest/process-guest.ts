@@ -1,0 +1,111 @@
+// A process-mode guest as a host keeps it: the Process, its console, who it is,
+// and how it freezes into a snapshot and comes back from one.
+
+import { randomBytes } from "node:crypto";
+import { STATE_BASE, STATE_USED } from "../../assembly/layout.js";
+import { parseElf } from "../elf/index.js";
+import { Process, type ProcessResult } from "../kernel/process.js";
+import type { Core } from "../machine/core.js";
+import { applyPages, capturePages, type GuestInfo, type GuestSnapshot } from "../snapshot/snapshot.js";
+import { GuestConsole } from "./guest-console.js";
+
+export interface GuestHostOptions {
+  core: Core;
+  root: string; // the sandbox directory on this host
+  hostName: string;
+  translate?: boolean;
+  warn?: (message: string) => void;
+}
+
+export interface StartOptions {
+  elf: Uint8Array;
+  program: string;
+  argv: string[];
+  envp?: string[];
+  ramBytes?: number;
+}
+
+export function newGuestId(): string {
+  return "g" + randomBytes(6).toString("hex");
+}
+
+export class ProcessGuest {
+  readonly process: Process;
+  readonly console: GuestConsole;
+  readonly info: GuestInfo;
+
+  private constructor(readonly options: GuestHostOptions, info: GuestInfo, console: GuestConsole, process: (console: GuestConsole) => Process) {
+    this.info = info;
+    this.console = console;
+    this.process = process(console);
+  }
+
+  get core(): Core {
+    return this.options.core;
+  }
+
+  static start(options: GuestHostOptions, start: StartOptions): ProcessGuest {
+    const image = parseElf(start.elf);
+    const ramBytes = start.ramBytes ?? 64 << 20;
+    const info: GuestInfo = {
+      id: newGuestId(), kind: "process", program: start.program, argv: start.argv, ramBytes,
+      createdAt: new Date().toISOString(), host: options.hostName,
+    };
+    const console = new GuestConsole();
+    return new ProcessGuest(options, info, console, (c) => new Process({
+      core: options.core, image, ramBytes, root: options.root, argv: start.argv, envp: start.envp ?? [],
+      console: c, inputReady: () => c.inputReady(), translate: options.translate, warn: options.warn,
+    }));
+  }
+
+  /** Continues a guest from a snapshot (its RAM, hart, kernel and console state). */
+  static restore(options: GuestHostOptions, snapshot: GuestSnapshot, restoreRam?: (ram: Uint8Array) => void): ProcessGuest {
+    if (snapshot.guest.kind !== "process" || !snapshot.process) throw new Error(`guest ${snapshot.guest.id} is not a process-mode guest`);
+    const info = { ...snapshot.guest, host: options.hostName };
+    const console = new GuestConsole(snapshot.console);
+    const emptyImage = { entry: 0, flags: 0, segments: [], symbols: new Map(), phoff: 0, phnum: 0, phentsize: 32 };
+    return new ProcessGuest(options, info, console, (c) => new Process(
+      {
+        core: options.core, image: emptyImage, ramBytes: info.ramBytes, root: options.root, argv: info.argv, envp: [],
+        console: c, inputReady: () => c.inputReady(), translate: options.translate, warn: options.warn,
+      },
+      {
+        state: snapshot.process!,
+        restoreMemory: (core) => {
+          core.memoryBytes.set(snapshot.hart, STATE_BASE);
+          if (restoreRam) restoreRam(core.ram);
+          else applyPages(core.ram, snapshot.ram);
+        },
+      },
+    ));
+  }
+
+  run(): Promise<ProcessResult> {
+    return this.process.run();
+  }
+
+  pause(): void {
+    this.process.pause();
+  }
+
+  kill(): void {
+    this.process.stop("killed", 137);
+  }
+
+  /** Everything but RAM pages, which the caller adds (all of them, or what migration has not sent). */
+  snapshotWithout(ram: GuestSnapshot["ram"]): GuestSnapshot {
+    return {
+      version: 1,
+      guest: { ...this.info, host: this.options.hostName },
+      hart: this.core.memoryBytes.slice(STATE_BASE, STATE_BASE + STATE_USED),
+      ram,
+      console: this.console.state(),
+      process: this.process.state(),
+    };
+  }
+
+  /** A complete snapshot: take it while paused. */
+  snapshot(): GuestSnapshot {
+    return this.snapshotWithout(capturePages(this.core.ram));
+  }
+}

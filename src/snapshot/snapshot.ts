@@ -1,0 +1,152 @@
+// A guest frozen into bytes: the hart's state block, its non-zero RAM pages,
+// and the state of whatever surrounds the hart (the process-mode kernel, or the
+// machine's devices), plus its console streams. Used by checkpoint/restore and
+// by migration, whose final frame is exactly this.
+//
+// File layout:  "ROAMSNAP" | u32 version | u32 payload length | u32 CRC-32 of the payload | msgpack payload
+// Everything is validated on the way in; a bad snapshot gets a SnapshotError
+// naming what is wrong, never a crash.
+
+import { pack, unpack } from "msgpackr";
+import { crc32 } from "node:zlib";
+import { STATE_USED } from "../../assembly/layout.js";
+import type { ProcessState } from "../kernel/process.js";
+
+export const SNAPSHOT_MAGIC = "ROAMSNAP";
+export const SNAPSHOT_VERSION = 1;
+const HEADER = 20;
+const PAGE = 4096;
+
+export class SnapshotError extends Error {
+  constructor(message: string) {
+    super(`bad snapshot: ${message}`);
+    this.name = "SnapshotError";
+  }
+}
+
+export type GuestKind = "process" | "machine";
+
+export interface GuestInfo {
+  id: string; // unique across hosts, kept across moves
+  kind: GuestKind;
+  program: string; // what it runs (for ps / inspect)
+  argv: string[];
+  ramBytes: number;
+  createdAt: string; // when the guest first started
+  host: string; // where the snapshot was taken
+}
+
+/** A console's streams: output is numbered by byte offset, so a client can resume without loss or repeats. */
+export interface ConsoleState {
+  outputOffset: number; // bytes of output produced so far
+  pendingInput: Uint8Array; // typed but not yet read by the guest
+  inputEnded: boolean;
+  inputOffset: number; // bytes of input accepted so far (clients resend from here)
+}
+
+export interface RamPages {
+  indices: Uint32Array; // RAM page numbers, ascending
+  data: Uint8Array; // indices.length * 4096 bytes
+}
+
+export interface GuestSnapshot {
+  version: number;
+  guest: GuestInfo;
+  hart: Uint8Array; // the first STATE_USED bytes of the state block
+  ram: RamPages;
+  console: ConsoleState;
+  process?: ProcessState;
+  machine?: unknown; // machine-mode device state (src/machine)
+}
+
+/** The non-zero pages of `ram` (zero pages are implied), optionally only those in `only`. */
+export function capturePages(ram: Uint8Array, only?: Iterable<number>): RamPages {
+  const words = new BigUint64Array(ram.buffer, ram.byteOffset, ram.byteLength / 8);
+  const indices: number[] = [];
+  const candidates = only ?? Array.from({ length: ram.byteLength / PAGE }, (_, i) => i);
+  for (const page of candidates) {
+    const from = page * (PAGE / 8);
+    for (let i = from; i < from + PAGE / 8; i++) {
+      if (words[i] !== 0n) { indices.push(page); break; }
+    }
+  }
+  const data = new Uint8Array(indices.length * PAGE);
+  indices.forEach((page, k) => data.set(ram.subarray(page * PAGE, page * PAGE + PAGE), k * PAGE));
+  return { indices: Uint32Array.from(indices), data };
+}
+
+export function encodeSnapshot(snapshot: GuestSnapshot): Uint8Array {
+  const payload = pack({
+    ...snapshot,
+    ram: { indices: new Uint8Array(snapshot.ram.indices.buffer, snapshot.ram.indices.byteOffset, snapshot.ram.indices.byteLength), data: snapshot.ram.data },
+  });
+  const out = new Uint8Array(HEADER + payload.length);
+  out.set(Buffer.from(SNAPSHOT_MAGIC, "latin1"), 0);
+  const view = new DataView(out.buffer);
+  view.setUint32(8, SNAPSHOT_VERSION, true);
+  view.setUint32(12, payload.length, true);
+  view.setUint32(16, crc32(payload), true);
+  out.set(payload, HEADER);
+  return out;
+}
+
+export function decodeSnapshot(bytes: Uint8Array): GuestSnapshot {
+  if (bytes.length < HEADER) throw new SnapshotError(`${bytes.length} bytes is shorter than the ${HEADER}-byte header`);
+  if (Buffer.from(bytes.subarray(0, 8)).toString("latin1") !== SNAPSHOT_MAGIC) throw new SnapshotError("not a Roam snapshot (no ROAMSNAP magic)");
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const version = view.getUint32(8, true);
+  if (version !== SNAPSHOT_VERSION) throw new SnapshotError(`format version ${version}; this Roam reads version ${SNAPSHOT_VERSION}`);
+  const length = view.getUint32(12, true);
+  if (HEADER + length !== bytes.length) throw new SnapshotError(`payload is ${bytes.length - HEADER} bytes, the header says ${length} (truncated or padded)`);
+  const payload = bytes.subarray(HEADER);
+  const sum = crc32(payload);
+  if (sum !== view.getUint32(16, true)) throw new SnapshotError(`checksum mismatch (CRC-32 ${hex(sum)}, header says ${hex(view.getUint32(16, true))})`);
+  let raw: unknown;
+  try {
+    raw = unpack(payload);
+  } catch (error) {
+    throw new SnapshotError(`payload is not valid msgpack (${(error as Error).message})`);
+  }
+  return validate(raw, version);
+}
+
+function validate(raw: unknown, version: number): GuestSnapshot {
+  const s = raw as Record<string, unknown>;
+  if (typeof s !== "object" || s === null) throw new SnapshotError("payload is not a map");
+  const guest = s.guest as Record<string, unknown>;
+  if (typeof guest !== "object" || guest === null) throw new SnapshotError("missing guest");
+  for (const key of ["id", "kind", "program", "createdAt", "host"]) {
+    if (typeof guest[key] !== "string") throw new SnapshotError(`guest.${key} is missing or not text`);
+  }
+  if (guest.kind !== "process" && guest.kind !== "machine") throw new SnapshotError(`guest.kind '${String(guest.kind)}' is neither process nor machine`);
+  const ramBytes = guest.ramBytes;
+  if (typeof ramBytes !== "number" || ramBytes <= 0 || ramBytes % PAGE || ramBytes > 1 << 30) throw new SnapshotError(`guest.ramBytes ${String(ramBytes)} is not a page multiple up to 1 GiB`);
+  if (!Array.isArray(guest.argv)) throw new SnapshotError("guest.argv is not a list");
+  if (!(s.hart instanceof Uint8Array) || s.hart.length !== STATE_USED) throw new SnapshotError(`hart state must be ${STATE_USED} bytes`);
+  const ram = s.ram as Record<string, unknown>;
+  if (!ram || !(ram.indices instanceof Uint8Array) || !(ram.data instanceof Uint8Array)) throw new SnapshotError("ram pages missing");
+  if (ram.indices.length % 4) throw new SnapshotError("ram page list is not whole u32s");
+  const indices = new Uint32Array(Uint8Array.from(ram.indices).buffer);
+  if (ram.data.length !== indices.length * PAGE) throw new SnapshotError(`ram data is ${ram.data.length} bytes for ${indices.length} pages`);
+  const pages = ramBytes / PAGE;
+  for (let i = 0; i < indices.length; i++) {
+    if (indices[i] >= pages) throw new SnapshotError(`ram page ${indices[i]} is beyond ${pages} pages of RAM`);
+    if (i > 0 && indices[i] <= indices[i - 1]) throw new SnapshotError("ram page list is not ascending");
+  }
+  const console = s.console as Record<string, unknown>;
+  if (!console || typeof console.outputOffset !== "number" || typeof console.inputOffset !== "number" || !(console.pendingInput instanceof Uint8Array)) {
+    throw new SnapshotError("console state missing");
+  }
+  if (guest.kind === "process" && (typeof s.process !== "object" || s.process === null)) throw new SnapshotError("process guest without process state");
+  if (guest.kind === "machine" && (typeof s.machine !== "object" || s.machine === null)) throw new SnapshotError("machine guest without device state");
+  return { ...(s as unknown as GuestSnapshot), version, ram: { indices, data: ram.data } };
+}
+
+/** Writes snapshot RAM pages into a RAM view (the rest must already be zero). */
+export function applyPages(ram: Uint8Array, pages: RamPages): void {
+  pages.indices.forEach((page, k) => ram.set(pages.data.subarray(k * PAGE, k * PAGE + PAGE), page * PAGE));
+}
+
+function hex(v: number): string {
+  return "0x" + (v >>> 0).toString(16).padStart(8, "0");
+}
