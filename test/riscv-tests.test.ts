@@ -1,0 +1,110 @@
+import { spawn } from "node:child_process";
+import { existsSync, readdirSync } from "node:fs";
+import { availableParallelism } from "node:os";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { describe, expect, test } from "vitest";
+
+// The official RISC-V ISA tests (riscv-software-src/riscv-tests, vendored under
+// test/riscv-tests/, see its README.md), prebuilt as ELFs in
+// test/riscv-tests/bin/ by test/riscv-tests/build.sh. Each one is booted on
+// Roam:  node bin/roam.js boot <elf> --max-instructions 20000000
+// and must exit 0. The CLI's HTIF contract: tohost 1 -> exit 0 (pass); an odd
+// tohost v -> exit v>>1, which for these tests is the number of the failing
+// TEST_CASE (riscv_test.h's RVTEST_FAIL writes TESTNUM<<1|1).
+// Every ELF in bin/ except the QEMU_FAILS below passes on QEMU
+// (`qemu-system-riscv32 -M spike -bios none -kernel <elf>`;
+// test/riscv-tests/qemu-check.sh), so a failure here is Roam's.
+
+const ROOT = join(dirname(fileURLToPath(import.meta.url)), "..");
+const BIN_DIR = join(ROOT, "test", "riscv-tests", "bin");
+const CLI = join(ROOT, "bin", "roam.js");
+const MAX_INSTRUCTIONS = "20000000";
+const RUN_TIMEOUT_MS = 30_000;
+
+// Built ELFs that QEMU 7.2 (Debian bookworm, `-M spike`) itself does not pass:
+// 135 of the 137 pass there; these two do not. They are skipped (not dropped)
+// so they stay visible. (Both did pass on Roam when this list was written:
+// `node bin/roam.js boot test/riscv-tests/bin/<name> --max-instructions 20000000`.)
+// (Tests that could not be vendored or built at all are listed in
+// test/riscv-tests/README.md.)
+const QEMU_FAILS: Readonly<Record<string, string>> = {
+  // TEST_CASE 2: `csrwi minstret, 0; csrr a0, minstret` must read 0 (a CSR
+  // write to minstret suppresses that instruction's own increment). QEMU 7.2
+  // reads a non-zero count there (it exits with TESTNUM 2).
+  "rv32mi-p-instret_overflow": "QEMU does not suppress the minstret increment after a CSR write",
+  // Sets sip.SSIP with sstatus.SIE clear and sie.SSIE clear, then `wfi`; the
+  // test expects wfi to return (Spike treats it as a nop). The privileged spec
+  // only requires wfi to resume for *locally enabled* pending interrupts, and
+  // QEMU sleeps forever (killed by the 20 s timeout).
+  "rv32si-p-wfi": "QEMU's wfi waits, since the pending SSIP is not enabled in sie (spec-legal)",
+};
+
+// Bounded pool: at most this many Roam processes at once, whatever vitest's
+// own concurrency is (the machine has 2 cores).
+const POOL = Math.max(1, Math.min(4, availableParallelism()));
+let running = 0;
+const waiting: Array<() => void> = [];
+async function withSlot<T>(fn: () => Promise<T>): Promise<T> {
+  if (running >= POOL) await new Promise<void>((resolve) => waiting.push(resolve));
+  running++;
+  try {
+    return await fn();
+  } finally {
+    running--;
+    waiting.shift()?.();
+  }
+}
+
+interface Run {
+  status: number | null;
+  signal: NodeJS.Signals | null;
+  output: string;
+}
+
+function boot(elf: string): Promise<Run> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [CLI, "boot", elf, "--max-instructions", MAX_INSTRUCTIONS], {
+      cwd: ROOT,
+      stdio: ["ignore", "pipe", "pipe"],
+      timeout: RUN_TIMEOUT_MS,
+      killSignal: "SIGKILL",
+    });
+    const chunks: Buffer[] = [];
+    child.stdout.on("data", (b: Buffer) => chunks.push(b));
+    child.stderr.on("data", (b: Buffer) => chunks.push(b));
+    child.on("error", reject);
+    child.on("close", (status, signal) => resolve({ status, signal, output: Buffer.concat(chunks).toString("utf8") }));
+  });
+}
+
+const elfs = existsSync(BIN_DIR) ? readdirSync(BIN_DIR).filter((f) => /^rv32[a-z]+-[pv]-/.test(f)).sort() : [];
+
+describe("riscv-tests (official ISA tests)", () => {
+  test("the prebuilt ELFs are present", () => {
+    expect(elfs.length, `no ELFs in ${BIN_DIR}: run test/riscv-tests/build.sh`).toBeGreaterThan(0);
+    for (const name of Object.keys(QEMU_FAILS)) expect(elfs, `QEMU_FAILS names a missing ELF`).toContain(name);
+  });
+
+  for (const name of elfs) {
+    const reason = QEMU_FAILS[name];
+    if (reason !== undefined) {
+      test.skip(`${name} (QEMU fails it too: ${reason})`, () => {});
+      continue;
+    }
+    test.concurrent(
+      name,
+      async () => {
+        const run = await withSlot(() => boot(join(BIN_DIR, name)));
+        const why =
+          run.signal !== null
+            ? `killed by ${run.signal} (over ${RUN_TIMEOUT_MS} ms?)`
+            : run.status === 0
+              ? ""
+              : `exit ${run.status}: failing TESTNUM ${run.status} (or a CLI error)`;
+        expect(run.status, `${name}: ${why}\n${run.output.slice(-2000)}`).toBe(0);
+      },
+      RUN_TIMEOUT_MS * 4,
+    );
+  }
+});
