@@ -58,8 +58,17 @@ export class ProcessGuest {
     }));
   }
 
-  /** Continues a guest from a snapshot (its RAM, hart, kernel and console state). */
-  static restore(options: GuestHostOptions, snapshot: GuestSnapshot, restoreRam?: (ram: Uint8Array) => void): ProcessGuest {
+  /**
+   * Continues a guest from a snapshot (its RAM, hart, kernel and console state).
+   * With `coreReady`, the core is already initialised and its RAM already holds
+   * the pages (a migration received them there); only the snapshot's pages are applied on top.
+   */
+  static restore(
+    options: GuestHostOptions,
+    snapshot: GuestSnapshot,
+    coreReady = false,
+    pages?: { isMissing(page: number): boolean; fetch(page: number): Promise<void> },
+  ): ProcessGuest {
     if (snapshot.guest.kind !== "process" || !snapshot.process) throw new Error(`guest ${snapshot.guest.id} is not a process-mode guest`);
     const info = { ...snapshot.guest, host: options.hostName };
     const console = new GuestConsole(snapshot.console);
@@ -67,14 +76,14 @@ export class ProcessGuest {
     return new ProcessGuest(options, info, console, (c) => new Process(
       {
         core: options.core, image: emptyImage, ramBytes: info.ramBytes, root: options.root, argv: info.argv, envp: [],
-        console: c, inputReady: () => c.inputReady(), translate: options.translate, warn: options.warn,
+        console: c, inputReady: () => c.inputReady(), translate: options.translate, warn: options.warn, pages,
       },
       {
         state: snapshot.process!,
+        coreReady,
         restoreMemory: (core) => {
           core.memoryBytes.set(snapshot.hart, STATE_BASE);
-          if (restoreRam) restoreRam(core.ram);
-          else applyPages(core.ram, snapshot.ram);
+          applyPages(core.ram, snapshot.ram);
         },
       },
     ));
@@ -86,6 +95,10 @@ export class ProcessGuest {
 
   pause(): void {
     this.process.pause();
+  }
+
+  setThrottle(fraction: number): void {
+    this.process.setThrottle(fraction);
   }
 
   kill(): void {

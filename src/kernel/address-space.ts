@@ -33,9 +33,18 @@ export interface PhysicalMemory {
   ramGuestBase: number;
   wrote(ramOffset: number, length: number): void; // tell the core the host wrote RAM
   flushTranslations(): void;
+  /** Postcopy: whether a RAM page has not arrived yet (the kernel must not touch it until it has). */
+  isMissing?(frame: number): boolean;
 }
 
 export class OutOfMemory extends Error {}
+
+/** The kernel touched a RAM page that has not arrived yet (postcopy): fetch it, then run the system call again. */
+export class MissingPage extends Error {
+  constructor(readonly frame: number) {
+    super(`RAM page ${frame} has not arrived yet`);
+  }
+}
 
 export interface AddressSpaceState {
   schemaVersion: 1;
@@ -76,15 +85,23 @@ export class AddressSpace {
 
   // ---- Frames ----------------------------------------------------------------
 
+  private present(frame: number): number {
+    if (this.memory.isMissing?.(frame)) throw new MissingPage(frame);
+    return frame;
+  }
+
   private allocateFrame(): number {
-    const frame = this.freeFrames.pop() ?? (this.nextFrame < this.frameCount ? this.nextFrame++ : -1);
-    if (frame < 0) throw new OutOfMemory("out of guest memory");
+    const next = this.freeFrames.length ? this.freeFrames[this.freeFrames.length - 1] : this.nextFrame < this.frameCount ? this.nextFrame : -1;
+    if (next < 0) throw new OutOfMemory("out of guest memory");
+    this.present(next); // before taking it, so a retry finds the allocator unchanged
+    const frame = this.freeFrames.pop() ?? this.nextFrame++;
     this.memory.ram().fill(0, frame * PAGE, frame * PAGE + PAGE);
     this.memory.wrote(frame * PAGE, PAGE);
     return frame;
   }
 
   private writeWord(ramOffset: number, value: number): void {
+    this.present(ramOffset >>> 12);
     const ram = this.memory.ram();
     new DataView(ram.buffer, ram.byteOffset, ram.byteLength).setUint32(ramOffset, value >>> 0, true);
     this.memory.wrote(ramOffset, 4);
@@ -196,7 +213,20 @@ export class AddressSpace {
     if (!region || (region.prot & needed) !== needed) return -1;
     const vpn = address >>> 12;
     const frame = this.pages.get(vpn) ?? this.mapNew(vpn, region.prot);
-    return frame * PAGE + (address & 0xfff);
+    return this.present(frame) * PAGE + (address & 0xfff);
+  }
+
+  /**
+   * Checks that every byte of [address, address+length) may be accessed with
+   * `needed` (mapping demand pages, and — postcopy — insisting the pages are
+   * here), so a system call can fail or wait before it has any side effect.
+   */
+  ensure(address: number, length: number, needed: number): boolean {
+    if (length <= 0) return true;
+    for (let page = address & ~0xfff; page < address + length; page += PAGE) {
+      if (this.ramOffset(Math.max(page, address), needed) < 0) return false;
+    }
+    return true;
   }
 
   /** Copies `length` bytes of the process's memory out; null if any byte is not readable. */

@@ -5,12 +5,12 @@
 import {
   CAUSE_BREAKPOINT, CAUSE_ECALL_U, CAUSE_FETCH_PAGE_FAULT, CAUSE_ILLEGAL_INSTRUCTION, CAUSE_LOAD_PAGE_FAULT,
   CAUSE_MISALIGNED_FETCH, CAUSE_MISALIGNED_LOAD, CAUSE_MISALIGNED_STORE, CAUSE_STORE_PAGE_FAULT, CSR_SATP,
-  EXIT_BUDGET, EXIT_HOST_TRAP, PRIV_U, RAM_GUEST_BASE, STATE_EXIT_CAUSE, STATE_EXIT_PC, STATE_EXIT_TVAL,
+  EXIT_BUDGET, EXIT_HOST_TRAP, EXIT_PAGE_MISSING, PRIV_U, RAM_GUEST_BASE, STATE_EXIT_CAUSE, STATE_EXIT_PC, STATE_EXIT_TVAL,
   STATE_HOST_TRAPS, STATE_INSTRET, STATE_PRIV,
 } from "../../assembly/layout.js";
 import type { ElfImage } from "../elf/index.js";
 import type { Core } from "../machine/core.js";
-import { AddressSpace, OutOfMemory, PROT_EXEC, PROT_READ, PROT_WRITE, hex, type AddressSpaceState, type PhysicalMemory } from "./address-space.js";
+import { AddressSpace, MissingPage, OutOfMemory, PROT_EXEC, PROT_READ, PROT_WRITE, hex, type AddressSpaceState, type PhysicalMemory } from "./address-space.js";
 import { Errno } from "./errno.js";
 import { FileTable, type FileTableState } from "./files.js";
 import { loadProcess } from "./loader.js";
@@ -29,6 +29,8 @@ export interface ProcessOptions {
   maxInstructions?: number;
   translate?: boolean;
   warn?: (message: string) => void;
+  /** Postcopy migration: RAM pages that have not arrived, and how to wait for one. */
+  pages?: { isMissing(page: number): boolean; fetch(page: number): Promise<void> };
 }
 
 export interface ProcessResult {
@@ -82,6 +84,7 @@ export class Process {
   private readonly warned = new Set<number>();
   private stopRequest: ProcessResult | undefined;
   private pauseRequested = false;
+  private throttle = 0;
   private wake: (() => void) | undefined;
 
   /**
@@ -89,15 +92,20 @@ export class Process {
    * kernel state; `restoreMemory` then puts back the hart block and RAM pages
    * (after the core is initialised, before anything reads them).
    */
-  constructor(private readonly options: ProcessOptions, restored?: { state: ProcessState; restoreMemory: (core: Core) => void }) {
+  constructor(
+    private readonly options: ProcessOptions,
+    restored?: { state: ProcessState; restoreMemory: (core: Core) => void; coreReady?: boolean },
+  ) {
     const { core, ramBytes } = options;
     core.setTranslation(options.translate ?? true);
-    core.init(ramBytes);
+    // A migration destination has already initialised the core and received pages into its RAM.
+    if (!restored?.coreReady) core.init(ramBytes);
     const memory: PhysicalMemory = {
       ram: () => core.ram,
       ramGuestBase: RAM_GUEST_BASE,
       wrote: (offset, length) => core.exports.hostWroteRam(RAM_GUEST_BASE + offset, length),
       flushTranslations: () => core.exports.flushTranslations(),
+      isMissing: options.pages ? (frame) => options.pages!.isMissing(frame) : undefined,
     };
     this.files = new FileTable(options.root);
     if (restored) {
@@ -138,6 +146,11 @@ export class Process {
   pause(): void {
     this.pauseRequested = true;
     this.wake?.();
+  }
+
+  /** Auto-converge: idle this fraction of the time (0 = full speed). */
+  setThrottle(fraction: number): void {
+    this.throttle = Math.min(Math.max(fraction, 0), 0.99);
   }
 
   /** The kernel's state, for a snapshot (take it while paused). */
@@ -196,15 +209,30 @@ export class Process {
         }
         const reason = core.run(budget);
         if (reason === EXIT_BUDGET) continue;
+        if (reason === EXIT_PAGE_MISSING && this.options.pages) {
+          await this.waitFor(this.options.pages.fetch(core.state32(STATE_EXIT_CAUSE)));
+          break;
+        }
         if (reason !== EXIT_HOST_TRAP) {
           return this.fatal(SIGSEGV, `unexpected core exit ${reason} at pc ${hex(core.pc)}`);
         }
-        const outcome = this.trap();
+        let outcome: ReturnType<Process["trap"]>;
+        try {
+          outcome = this.trap();
+        } catch (error) {
+          // Postcopy: the kernel needs a page that has not arrived; the trap runs again once it has.
+          if (!(error instanceof MissingPage) || !this.options.pages) throw error;
+          outcome = this.waitFor(this.options.pages.fetch(error.frame));
+        }
         if (outcome === "continue") continue;
         if (outcome instanceof Promise) { await outcome; break; }
         return outcome;
       }
-      await new Promise<void>((resolve) => setImmediate(resolve)); // let I/O and timers in
+      if (this.throttle > 0) {
+        // Auto-converge: sit idle for throttle / (1 - throttle) of the time just run.
+        const ran = performance.now() - batchStart;
+        await this.waitFor(new Promise((resolve) => setTimeout(resolve, (ran * this.throttle) / (1 - this.throttle))));
+      } else await new Promise<void>((resolve) => setImmediate(resolve)); // let I/O and timers in
     }
   }
 

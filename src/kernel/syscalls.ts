@@ -67,7 +67,8 @@ function readInto(c: SyscallContext, fd: number, buf: number, count: number): Sy
   const file = c.files.get(fd);
   if (!file) return fail(Errno.EBADF);
   count = Math.min(count, MAX_IO);
-  if (count > 0 && c.space.ramOffset(buf, PROT_WRITE) < 0) return fail(Errno.EFAULT);
+  // The whole buffer must be writable (and here) before anything is consumed.
+  if (!c.space.ensure(buf, count, PROT_WRITE)) return fail(Errno.EFAULT);
   let bytes: Uint8Array;
   if (file.kind === "terminal") {
     if (file.terminal !== 0) return fail(Errno.EBADF);
@@ -103,6 +104,11 @@ function vectored(c: SyscallContext, fd: number, iov: number, count: number, wri
   const raw = c.space.read(iov, count * 8);
   if (!raw) return fail(Errno.EFAULT);
   const view = new DataView(raw.buffer);
+  if (!write) {
+    for (let i = 0; i < count; i++) {
+      if (!c.space.ensure(view.getUint32(i * 8, true), Math.min(view.getUint32(i * 8 + 4, true), MAX_IO), PROT_WRITE)) return fail(Errno.EFAULT);
+    }
+  }
   let total = 0;
   for (let i = 0; i < count; i++) {
     const base = view.getUint32(i * 8, true), len = view.getUint32(i * 8 + 4, true);
@@ -209,6 +215,7 @@ function getdents64(c: SyscallContext, fd: number, buf: number, size: number): n
   return guarded(() => {
     const file = c.files.get(fd);
     if (!file) return fail(Errno.EBADF);
+    if (!c.space.ensure(buf, Math.min(size, 1 << 16), PROT_WRITE)) return fail(Errno.EFAULT);
     const entries = c.files.listing(fd);
     const chunks: Uint8Array[] = [];
     let used = 0;
@@ -428,7 +435,7 @@ export const SYSCALLS = new Map<number, [string, Handler]>([
   [61, ["getdents64", (c, [fd, buf, size]) => getdents64(c, fd | 0, buf, size)]],
   [62, ["llseek", (c, [fd, high, low, result, whence]) => guarded(() => {
     const offset = Number((BigInt(high | 0) << 32n) | BigInt(low >>> 0));
-    if (c.space.ramOffset(result, PROT_WRITE) < 0) return fail(Errno.EFAULT);
+    if (!c.space.ensure(result, 8, PROT_WRITE)) return fail(Errno.EFAULT);
     const position = c.files.seek(fd | 0, offset, whence);
     return c.space.write(result, u64Bytes(BigInt(position))) ? 0 : fail(Errno.EFAULT);
   })]],

@@ -1,0 +1,288 @@
+// `roam host`: a long-running process that runs many guests at once (each in
+// slices, interleaved on the event loop) and serves clients and other hosts
+// over WebSocket (src/net/protocol.ts, docs/PROTOCOL.md).
+
+import { WebSocketServer, type WebSocket } from "ws";
+import { Core } from "../machine/core.js";
+import { ProcessGuest } from "../guest/process-guest.js";
+import { MigrationReceiver, type PreparedGuest, type PostcopyPages, type ReceivingHost } from "../migration/destination.js";
+import { MigrationFailed, migrateOut } from "../migration/source.js";
+import { STRATEGIES, type MigrationStats, type Strategy } from "../migration/stats.js";
+import { connect, Peer } from "../net/peer.js";
+import { bool, bytes, num, optNum, optStr, ProtocolError, str, strList, type Message } from "../net/protocol.js";
+import { decodeSnapshot, encodeSnapshot, SnapshotError, type GuestSnapshot } from "../snapshot/snapshot.js";
+import { HostedGuest } from "./hosted-guest.js";
+
+export interface HostOptions {
+  name: string;
+  host: string;
+  port: number;
+  root: string; // sandbox directory for process-mode guests' files
+  token?: string; // required from every client and host when set
+  translate?: boolean;
+  log?: (line: string) => void;
+}
+
+export class Host implements ReceivingHost {
+  readonly guests = new Map<string, HostedGuest>();
+  readonly migrations = new Map<string, MigrationStats[]>(); // by guest id, kept after the guest leaves
+  private server: WebSocketServer | undefined;
+  private readonly peers = new Set<Peer>();
+
+  constructor(readonly options: HostOptions) {}
+
+  get name(): string {
+    return this.options.name;
+  }
+
+  get url(): string {
+    const address = this.server?.address();
+    const port = typeof address === "object" && address ? address.port : this.options.port;
+    return `ws://${this.options.host}:${port}`;
+  }
+
+  async listen(): Promise<void> {
+    this.server = new WebSocketServer({ host: this.options.host, port: this.options.port, maxPayload: 80 << 20, perMessageDeflate: false });
+    await new Promise<void>((resolve, reject) => {
+      this.server!.once("listening", () => resolve());
+      this.server!.once("error", reject);
+    });
+    this.server.on("connection", (ws) => this.accept(ws));
+    this.log(`host ${this.name} listening on ${this.url}`);
+  }
+
+  async close(): Promise<void> {
+    for (const hosted of this.guests.values()) hosted.kill();
+    for (const peer of this.peers) peer.terminate();
+    await new Promise<void>((resolve) => (this.server ? this.server.close(() => resolve()) : resolve()));
+  }
+
+  private log(line: string): void {
+    this.options.log?.(line);
+  }
+
+  // ---- Connections -------------------------------------------------------------------
+
+  private accept(ws: WebSocket): void {
+    const peer = new Peer(ws, (error) => peer.fail(undefined, `bad frame: ${error.message}`));
+    this.peers.add(peer);
+    let greeted = false;
+    let receiver: MigrationReceiver | undefined;
+    const detachers: Array<() => void> = [];
+    void peer.closed.then(() => {
+      this.peers.delete(peer);
+      for (const d of detachers) d();
+    });
+    peer.onMessage((m) => {
+      void (async () => {
+        try {
+          if (!greeted) {
+            if (m.t !== "hello") throw new ProtocolError("say hello first");
+            if (this.options.token !== undefined && m.token !== this.options.token) {
+              peer.fail(m, "bad token");
+              peer.close(4001, "bad token");
+              return;
+            }
+            greeted = true;
+            if (m.role === "host") receiver = new MigrationReceiver(this, peer);
+            peer.reply(m, { name: this.name, version: 1 });
+            return;
+          }
+          if (receiver && (await receiver.handle(m))) return;
+          await this.request(peer, m, detachers);
+        } catch (error) {
+          const known = error instanceof ProtocolError || error instanceof SnapshotError || error instanceof MigrationFailed;
+          if (!known) this.log(`error handling ${m.t}: ${(error as Error).stack ?? error}`);
+          peer.fail(m, (error as Error).message);
+        }
+      })();
+    });
+  }
+
+  private guest(m: Message): HostedGuest {
+    const id = str(m, "guest");
+    const hosted = this.guests.get(id);
+    if (!hosted) throw new ProtocolError(`no guest ${id} on ${this.name}`);
+    return hosted;
+  }
+
+  private async request(peer: Peer, m: Message, detachers: Array<() => void>): Promise<void> {
+    switch (m.t) {
+      case "run": {
+        const kind = optStr(m, "kind") ?? "process";
+        if (kind !== "process") throw new ProtocolError(`run: kind ${kind} is not supported by this host`);
+        const guest = ProcessGuest.start(await this.guestOptions(), {
+          elf: bytes(m, "elf"), program: str(m, "program"), argv: strList(m, "argv"),
+          envp: m.envp === undefined ? [] : strList(m, "envp"), ramBytes: optNum(m, "ramBytes", 1 << 20, 1 << 30),
+        });
+        const hosted = this.adopt(guest);
+        if (bool(m, "attach")) detachers.push(this.attach(peer, hosted, 0));
+        hosted.start();
+        peer.reply(m, { guest: guest.info });
+        return;
+      }
+      case "ps":
+        peer.reply(m, {
+          host: this.name,
+          guests: [...this.guests.values()].map((h) => ({
+            ...h.info, status: h.status, instret: Number(h.instret), exitCode: h.exitCode, movedTo: h.movedTo,
+          })),
+        });
+        return;
+      case "attach": {
+        const hosted = this.guest(m);
+        detachers.push(this.attach(peer, hosted, optNum(m, "from", 0) ?? 0));
+        peer.reply(m, { guest: hosted.info, status: hosted.status, inputOffset: hosted.console.acceptedInput });
+        return;
+      }
+      case "input": {
+        const hosted = this.guest(m);
+        const accepted = hosted.console.pushInput(num(m, "offset", 0), bytes(m, "data"));
+        if (bool(m, "end")) hosted.console.endInput();
+        peer.reply(m, { inputOffset: accepted });
+        return;
+      }
+      case "kill": {
+        const hosted = this.guest(m);
+        hosted.kill();
+        peer.reply(m);
+        return;
+      }
+      case "migrate":
+        await this.migrate(peer, m);
+        return;
+      case "checkpoint": {
+        // Like CRIU's dump: the guest stops here and leaves as a snapshot.
+        const hosted = this.guest(m);
+        if (hosted.status !== "running" && hosted.status !== "frozen") throw new ProtocolError(`guest ${hosted.info.id} is ${hosted.status}`);
+        await hosted.freeze();
+        const snapshot = encodeSnapshot(hosted.guest.snapshot());
+        const leave = bool(m, "leaveRunning");
+        if (leave) hosted.thaw();
+        else { hosted.moved("checkpoint"); this.guests.delete(hosted.info.id); }
+        peer.reply(m, { snapshot });
+        return;
+      }
+      case "restore": {
+        const snapshot = decodeSnapshot(bytes(m, "snapshot"));
+        if (this.guests.has(snapshot.guest.id)) throw new ProtocolError(`guest ${snapshot.guest.id} already runs on ${this.name}`);
+        const guest = ProcessGuest.restore(await this.guestOptions(), snapshot);
+        const hosted = this.adopt(guest);
+        if (bool(m, "attach")) detachers.push(this.attach(peer, hosted, guest.console.outputOffset));
+        hosted.start();
+        peer.reply(m, { guest: guest.info });
+        return;
+      }
+      case "stats": {
+        const id = str(m, "guest");
+        peer.reply(m, { migrations: this.migrations.get(id) ?? [], running: this.guests.has(id) });
+        return;
+      }
+      case "has-guest": {
+        const hosted = this.guests.get(str(m, "guest"));
+        peer.reply(m, { running: hosted?.status === "running" });
+        return;
+      }
+      default:
+        throw new ProtocolError(`unknown message type '${m.t}'`);
+    }
+  }
+
+  /** Streams a guest's console to a client from `from` on; returns the detacher. */
+  private attach(peer: Peer, hosted: HostedGuest, from: number): () => void {
+    const id = hosted.info.id;
+    const backlog = hosted.console.outputSince(from);
+    if (backlog && backlog.length) peer.send({ t: "out", guest: id, offset: from, data: backlog });
+    const offOutput = hosted.console.onOutput((offset, data, stream) => peer.send({ t: "out", guest: id, offset, data, stream }));
+    const offEnd = hosted.onEnd(() => {
+      if (hosted.status === "moved") peer.send({ t: "moved", guest: id, to: hosted.movedTo, outputOffset: hosted.console.outputOffset });
+      else peer.send({ t: "exit", guest: id, code: hosted.exitCode, report: hosted.report, status: hosted.status });
+    });
+    return () => { offOutput(); offEnd(); };
+  }
+
+  private adopt(guest: ProcessGuest): HostedGuest {
+    const hosted = new HostedGuest(guest, { exited: (h) => this.log(`guest ${h.info.id} ${h.status} (${h.exitCode})`) });
+    this.guests.set(guest.info.id, hosted);
+    return hosted;
+  }
+
+  private async guestOptions(core?: Core) {
+    return {
+      core: core ?? (await Core.load()), root: this.options.root, hostName: this.name, translate: this.options.translate,
+      warn: (message: string) => this.log(message),
+    };
+  }
+
+  // ---- Migration ---------------------------------------------------------------------------
+
+  private async migrate(client: Peer, m: Message): Promise<void> {
+    const hosted = this.guest(m);
+    if (hosted.status !== "running") throw new ProtocolError(`guest ${hosted.info.id} is ${hosted.status}, not running`);
+    const to = str(m, "to");
+    const strategy = (optStr(m, "strategy") ?? "precopy") as Strategy;
+    if (!STRATEGIES.includes(strategy)) throw new ProtocolError(`unknown strategy '${strategy}' (${STRATEGIES.join(", ")})`);
+    const target = await connect(to, { role: "host", token: optStr(m, "token") ?? this.options.token, name: this.name });
+    const history = this.migrations.get(hosted.info.id) ?? [];
+    this.migrations.set(hosted.info.id, history);
+    try {
+      const stats = await migrateOut(hosted, target, this.name, to, {
+        strategy,
+        maxDowntimeMs: optNum(m, "maxDowntimeMs", 0) ?? 5,
+        bandwidthBytesPerSecond: optNum(m, "bandwidth", 1),
+        maxRounds: optNum(m, "maxRounds", 1, 1000),
+        onProgress: (s) => client.send({ t: "migrate-progress", rid: undefined, guest: hosted.info.id, stats: s }),
+        onCommitted: () => {
+          hosted.moved(to);
+          this.guests.delete(hosted.info.id);
+        },
+      });
+      history.push(stats);
+      client.reply(m, { stats });
+    } catch (error) {
+      const failure = error as MigrationFailed & { stats?: MigrationStats; committed?: boolean };
+      if (failure.stats) history.push(failure.stats);
+      if (failure.committed && (hosted.status as string) !== "moved") await this.settleUncertain(hosted, to, m);
+      throw error;
+    } finally {
+      target.close();
+    }
+  }
+
+  /**
+   * The commit went out but its answer did not come back: ask the destination
+   * whether the guest runs there before running it here, so there are never two.
+   */
+  private async settleUncertain(hosted: HostedGuest, to: string, m: Message): Promise<void> {
+    try {
+      const peer = await connect(to, { role: "client", token: optStr(m, "token") ?? this.options.token });
+      const reply = await peer.request({ t: "has-guest", guest: hosted.info.id }, 5000);
+      peer.close();
+      if (reply.running === true) { hosted.moved(to); this.guests.delete(hosted.info.id); return; }
+    } catch {
+      // unreachable: it cannot be running there as far as anyone can tell
+    }
+    hosted.thaw();
+  }
+
+  // ---- ReceivingHost -------------------------------------------------------------------------
+
+  hasGuest(id: string): boolean {
+    return this.guests.has(id);
+  }
+
+  prepare(core: Core, snapshot: GuestSnapshot, pages: PostcopyPages | null): PreparedGuest {
+    const guest = ProcessGuest.restore(
+      { core, root: this.options.root, hostName: this.name, translate: this.options.translate, warn: (s) => this.log(s) },
+      snapshot, true, pages ?? undefined,
+    );
+    return {
+      start: () => {
+        if (this.guests.has(guest.info.id)) throw new ProtocolError(`guest ${guest.info.id} already runs on ${this.name}`);
+        this.adopt(guest).start();
+        this.log(`guest ${guest.info.id} arrived`);
+      },
+      discard: () => {},
+    };
+  }
+}

@@ -1,0 +1,110 @@
+// A guest as a host runs it: its run loop (frozen and thawed around
+// migrations and checkpoints), its status, and the clients watching it.
+
+import type { ProcessResult } from "../kernel/process.js";
+import type { Core } from "../machine/core.js";
+import type { ProcessGuest } from "../guest/process-guest.js";
+import type { MigratableGuest } from "../migration/source.js";
+import type { GuestInfo, GuestSnapshot, RamPages } from "../snapshot/snapshot.js";
+import type { GuestConsole } from "../guest/guest-console.js";
+
+export type GuestStatus = "running" | "frozen" | "exited" | "moved" | "killed";
+
+export interface GuestEvents {
+  exited(guest: HostedGuest): void;
+}
+
+export class HostedGuest implements MigratableGuest {
+  status: GuestStatus = "frozen";
+  exitCode: number | undefined;
+  report: string | undefined;
+  movedTo: string | undefined;
+  private loop: Promise<ProcessResult> | undefined;
+  private readonly endListeners = new Set<() => void>();
+
+  constructor(readonly guest: ProcessGuest, private readonly events: GuestEvents) {}
+
+  get info(): GuestInfo {
+    return this.guest.info;
+  }
+
+  get core(): Core {
+    return this.guest.core;
+  }
+
+  get console(): GuestConsole {
+    return this.guest.console;
+  }
+
+  get instret(): bigint {
+    return this.guest.process.instret;
+  }
+
+  /** Starts (or continues) the run loop. */
+  start(): void {
+    if (this.status === "running") return;
+    this.status = "running";
+    const loop = this.guest.run();
+    this.loop = loop;
+    void loop.then(
+      (result) => this.settled(result),
+      (error: Error) => this.settled({ exitCode: 1, report: `host error: ${error.message}`, instret: this.instret }),
+    );
+  }
+
+  private settled(result: ProcessResult): void {
+    if (result.paused) {
+      this.status = "frozen";
+      return;
+    }
+    if (this.status === "moved") return;
+    this.status = this.status === "killed" ? "killed" : "exited";
+    this.exitCode = result.exitCode;
+    this.report = result.report;
+    this.events.exited(this);
+    for (const listener of this.endListeners) listener();
+  }
+
+  /** Called when the guest stops running here for good (exit, kill, move). */
+  onEnd(listener: () => void): () => void {
+    this.endListeners.add(listener);
+    return () => this.endListeners.delete(listener);
+  }
+
+  async freeze(): Promise<void> {
+    if (this.status !== "running") return;
+    this.guest.pause();
+    await this.loop;
+  }
+
+  thaw(): void {
+    if (this.status === "frozen") this.start();
+  }
+
+  setThrottle(fraction: number): void {
+    this.guest.setThrottle(fraction);
+  }
+
+  snapshotWithout(ram: RamPages): GuestSnapshot {
+    return this.guest.snapshotWithout(ram);
+  }
+
+  kill(): void {
+    if (this.status === "running") {
+      this.status = "killed";
+      this.guest.kill();
+    } else if (this.status === "frozen") {
+      this.status = "killed";
+      this.exitCode = 137;
+      this.events.exited(this);
+      for (const listener of this.endListeners) listener();
+    }
+  }
+
+  /** The guest now runs on another host. */
+  moved(to: string): void {
+    this.status = "moved";
+    this.movedTo = to;
+    for (const listener of this.endListeners) listener();
+  }
+}

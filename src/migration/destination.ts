@@ -1,0 +1,139 @@
+// The receiving side of a migration, one per incoming connection from a source
+// host. Pages go straight into a fresh core's RAM; the guest is rebuilt from
+// the state when it arrives, and starts only on the source's commit. If the
+// connection drops before the commit, everything received is dropped: the
+// source still has the guest and thaws it.
+//
+// Postcopy: pages the source has not sent yet are marked missing; a touch
+// exits to us, we ask the source for that page and the instruction restarts.
+
+import { Core } from "../machine/core.js";
+import type { Peer } from "../net/peer.js";
+import { bytes, ProtocolError, type Message } from "../net/protocol.js";
+import { decodeSnapshot, type GuestInfo, type GuestSnapshot } from "../snapshot/snapshot.js";
+import { PAGE, readBatch } from "./pages.js";
+
+/** What the receiver needs from the host it runs in. */
+export interface ReceivingHost {
+  readonly name: string;
+  hasGuest(id: string): boolean;
+  /** Builds the guest from a snapshot on `core`, whose RAM already holds the pages; not started yet. */
+  prepare(core: Core, snapshot: GuestSnapshot, pages: PostcopyPages | null): PreparedGuest;
+}
+
+export interface PreparedGuest {
+  start(): void;
+  discard(): void;
+}
+
+/** The pages a postcopy guest still waits for, and how to get one. */
+export interface PostcopyPages {
+  isMissing(page: number): boolean;
+  /** Resolves when `page` is here (asking the source for it if nobody has). */
+  fetch(page: number): Promise<void>;
+}
+
+export class MigrationReceiver {
+  private core: Core | undefined;
+  private info: GuestInfo | undefined;
+  private prepared: PreparedGuest | undefined;
+  private started = false;
+  private missing: Set<number> | undefined; // postcopy: pages not here yet
+  private readonly waiters = new Map<number, Array<() => void>>();
+  private readonly requestedAt = new Map<number, number>();
+
+  constructor(private readonly host: ReceivingHost, private readonly peer: Peer) {
+    void peer.closed.then(() => {
+      if (!this.started) this.prepared?.discard();
+    });
+  }
+
+  /** Handles one migration message; returns false if it is not one. */
+  async handle(m: Message): Promise<boolean> {
+    switch (m.t) {
+      case "mig-begin": return this.begin(m), true;
+      case "mig-pages": return this.pages(m), true;
+      case "mig-state": return this.state(m), true;
+      case "mig-commit": return this.commit(m), true;
+      case "mig-complete": this.peer.reply(m); return true;
+      case "mig-abort": this.prepared?.discard(); this.prepared = undefined; return true;
+      default: return false;
+    }
+  }
+
+  private async begin(m: Message): Promise<void> {
+    const info = m.guest as GuestInfo;
+    if (typeof info !== "object" || info === null || typeof info.id !== "string" || typeof info.ramBytes !== "number") {
+      throw new ProtocolError("mig-begin: guest info missing");
+    }
+    if (info.ramBytes <= 0 || info.ramBytes % PAGE || info.ramBytes > 1 << 30) throw new ProtocolError(`mig-begin: bad RAM size ${info.ramBytes}`);
+    if (this.host.hasGuest(info.id)) throw new ProtocolError(`guest ${info.id} already runs on ${this.host.name}`);
+    this.info = info;
+    this.core = await Core.load();
+    this.core.init(info.ramBytes);
+    this.peer.reply(m, { host: this.host.name });
+  }
+
+  private pages(m: Message): void {
+    if (!this.core || !this.info) throw new ProtocolError("mig-pages before mig-begin");
+    const batch = readBatch(bytes(m, "indices"), bytes(m, "data"), bytes(m, "zero"), this.info.ramBytes / PAGE);
+    const ram = this.core.ram;
+    batch.indices.forEach((page, k) => {
+      ram.set(batch.data.subarray(k * PAGE, k * PAGE + PAGE), page * PAGE);
+      this.arrived(page);
+    });
+    for (const page of batch.zero) {
+      ram.fill(0, page * PAGE, page * PAGE + PAGE);
+      this.arrived(page);
+    }
+  }
+
+  private arrived(page: number): void {
+    if (!this.missing?.delete(page)) return;
+    // A postcopy guest is running: it may have decoded this page's old (absent) contents. Tell the core.
+    this.core!.exports.setPagePresent(page, 1);
+    const waiting = this.waiters.get(page);
+    if (waiting) { this.waiters.delete(page); for (const w of waiting) w(); }
+  }
+
+  private state(m: Message): void {
+    if (!this.core || !this.info) throw new ProtocolError("mig-state before mig-begin");
+    const snapshot = decodeSnapshot(bytes(m, "snapshot"));
+    if (snapshot.guest.id !== this.info.id) throw new ProtocolError(`mig-state for ${snapshot.guest.id}, begun for ${this.info.id}`);
+    const missingRaw = m.missing instanceof Uint8Array ? m.missing : new Uint8Array(0);
+    const missing = new Uint32Array(Uint8Array.from(missingRaw).buffer);
+    let postcopy: PostcopyPages | null = null;
+    if (missing.length) {
+      this.missing = new Set(missing);
+      for (const page of missing) this.core.exports.setPagePresent(page, 0);
+      postcopy = {
+        isMissing: (page) => this.missing!.has(page),
+        fetch: (page) => this.fetch(page),
+      };
+    }
+    this.prepared = this.host.prepare(this.core, snapshot, postcopy);
+    this.peer.reply(m);
+  }
+
+  private fetch(page: number): Promise<void> {
+    if (!this.missing?.has(page)) return Promise.resolve();
+    return new Promise((resolve) => {
+      const list = this.waiters.get(page);
+      if (list) { list.push(resolve); return; }
+      const asked = performance.now();
+      this.requestedAt.set(page, asked);
+      this.waiters.set(page, [() => {
+        this.peer.send({ t: "mig-fault-served", page, waitedMs: performance.now() - asked });
+        resolve();
+      }]);
+      this.peer.send({ t: "mig-page-request", page });
+    });
+  }
+
+  private commit(m: Message): void {
+    if (!this.prepared) throw new ProtocolError("mig-commit before mig-state");
+    this.started = true;
+    this.prepared.start();
+    this.peer.reply(m, { startedAt: Date.now() });
+  }
+}

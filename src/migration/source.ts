@@ -1,0 +1,267 @@
+// The sending side of a migration. The guest keeps running on this host until
+// the destination confirms it runs there; if anything fails before that, the
+// guest is thawed here, so there are never two running copies.
+//
+// Address-space transfer, by strategy:
+//   stop-copy  freeze, send every non-zero page and the state, restart there
+//   precopy    send all pages while the guest runs, then rounds that resend the
+//              pages dirtied since the last round, until what is left fits the
+//              downtime budget at the measured bandwidth; then freeze and send
+//              the last dirty pages and the state. A guest that dirties memory
+//              faster than the link sends is throttled (auto-converge).
+//   postcopy   freeze, send the state, restart there at once; the destination
+//              asks for pages it touches while we push the rest
+//   hybrid     precopy rounds, switching to postcopy when they stop converging
+
+import type { Core } from "../machine/core.js";
+import type { Peer } from "../net/peer.js";
+import { num, type Message } from "../net/protocol.js";
+import { encodeSnapshot, type GuestInfo, type GuestSnapshot, type RamPages } from "../snapshot/snapshot.js";
+import { BATCH_PAGES, PAGE, batchFields, isZeroPage, packPages, takeDirtyPages } from "./pages.js";
+import { newStats, percentile, type MigrationStats, type Strategy } from "./stats.js";
+
+/** What a migration needs from the guest being moved. */
+export interface MigratableGuest {
+  readonly info: GuestInfo;
+  readonly core: Core;
+  /** Freezes at a slice boundary (at once when blocked in slow I/O); resolves when frozen. */
+  freeze(): Promise<void>;
+  /** Continues on this host after a failed migration. */
+  thaw(): void;
+  /** Auto-converge: the fraction of time the guest must sit idle (0 = full speed). */
+  setThrottle(fraction: number): void;
+  snapshotWithout(ram: RamPages): GuestSnapshot;
+}
+
+export interface MigrateOptions {
+  strategy: Strategy;
+  maxDowntimeMs: number;
+  bandwidthBytesPerSecond?: number; // a cap on the page stream
+  maxRounds?: number;
+  onProgress?: (stats: MigrationStats) => void;
+  /** The destination runs the guest now (for postcopy, pages still flow after this). */
+  onCommitted?: () => void;
+  /** Test hook: called at named points so a test can cut the connection there. */
+  checkpoint?: (point: string) => void;
+}
+
+const SEND_BUFFER = 8 << 20; // bytes queued in the socket before we wait (backpressure)
+const EMPTY_PAGES: RamPages = { indices: new Uint32Array(0), data: new Uint8Array(0) };
+
+export class MigrationFailed extends Error {}
+
+export async function migrateOut(guest: MigratableGuest, peer: Peer, from: string, to: string, options: MigrateOptions): Promise<MigrationStats> {
+  const stats = newStats(guest.info.id, options.strategy, from, to);
+  const started = performance.now();
+  const pageCount = guest.info.ramBytes / PAGE;
+  const everSent = new Uint8Array(pageCount); // 1 once a page's content has crossed
+  let frozenAt = 0;
+  let frozen = false;
+  let committed = false;
+  const progress = () => { stats.totalMs = performance.now() - started; options.onProgress?.(stats); };
+  const limit = options.bandwidthBytesPerSecond;
+  let paced = 0; // bytes sent under the bandwidth cap
+  const pacingStart = performance.now();
+
+  /** Sends pages (the guest may be running), skipping zero pages that never crossed. */
+  const sendPages = async (pages: number[], round: number): Promise<number> => {
+    let bytes = 0;
+    for (let i = 0; i < pages.length; i += BATCH_PAGES) {
+      const { batch, skipped } = packPages(guest.core.ram, pages.slice(i, i + BATCH_PAGES), (p) => !everSent[p]);
+      stats.zeroPagesSkipped += skipped;
+      if (batch.indices.length + batch.zero.length === 0) continue;
+      peer.send({ t: "mig-pages", round, ...batchFields(batch) });
+      for (const p of batch.indices) everSent[p] = 1;
+      for (const p of batch.zero) everSent[p] = 1;
+      const sent = batch.data.length + 4 * (batch.indices.length + batch.zero.length);
+      bytes += sent;
+      stats.pagesSent += batch.indices.length + batch.zero.length;
+      stats.bytes += sent;
+      await peer.drain(SEND_BUFFER);
+      if (!peer.open) throw new MigrationFailed("connection to the destination closed");
+      if (limit) {
+        paced += sent;
+        const due = pacingStart + (paced / limit) * 1000;
+        const wait = due - performance.now();
+        if (wait > 0) await sleep(wait);
+      }
+      if (!frozen) await yieldToGuest();
+    }
+    return bytes;
+  };
+
+  const allPages = () => Array.from({ length: pageCount }, (_, i) => i);
+
+  try {
+    await peer.request({ t: "mig-begin", guest: guest.info, strategy: options.strategy }, 30_000);
+    stats.setupMs = performance.now() - started;
+    stats.status = "active";
+    options.checkpoint?.("begun");
+    progress();
+
+    let postcopyPages: number[] | null = null;
+    let finalPages: number[];
+    if (options.strategy === "stop-copy") {
+      await guest.freeze(); frozen = true; frozenAt = performance.now();
+      finalPages = allPages();
+    } else if (options.strategy === "postcopy") {
+      await guest.freeze(); frozen = true; frozenAt = performance.now();
+      finalPages = [];
+      postcopyPages = allPages().filter((p) => !isZeroPage(guest.core.ram, p));
+    } else {
+      // precopy / hybrid: rounds while the guest runs
+      const maxRounds = options.maxRounds ?? 30;
+      takeDirtyPages(guest.core, pageCount); // start tracking before the first copy
+      let toSend = allPages();
+      let throttle = 0;
+      let previousDirty = Infinity;
+      let notShrinking = 0;
+      for (let round = 1; ; round++) {
+        const roundStart = performance.now();
+        const bytes = await sendPages(toSend, round);
+        const ms = Math.max(performance.now() - roundStart, 0.001);
+        const dirty = takeDirtyPages(guest.core, pageCount);
+        const dirtyRate = (dirty.length * PAGE) / (ms / 1000); // bytes/s dirtied while this round was sent
+        stats.rounds.push({ round, pages: toSend.length, bytes, ms, dirtyRateMBps: dirtyRate / 1e6 });
+        progress();
+        options.checkpoint?.(`round-${round}`);
+        // Bandwidth: what the link moved in this round (a floor keeps tiny rounds from reading as slow links).
+        const bandwidth = Math.max(bytes / (ms / 1000), limit ?? 0, 50e6);
+        const expectedDowntimeMs = ((dirty.length * PAGE) / Math.min(bandwidth, limit ?? Infinity)) * 1000;
+        toSend = dirty;
+        if (expectedDowntimeMs <= options.maxDowntimeMs) break;
+        notShrinking = dirty.length >= previousDirty ? notShrinking + 1 : 0;
+        previousDirty = dirty.length;
+        const stuck = notShrinking >= 3 || round >= maxRounds;
+        if (options.strategy === "hybrid" && (stuck || round >= 5)) {
+          // Not converging: switch to postcopy with what is still dirty.
+          await guest.freeze(); frozen = true; frozenAt = performance.now();
+          postcopyPages = [...new Set([...dirty, ...takeDirtyPages(guest.core, pageCount)])].sort((a, b) => a - b);
+          finalPages = [];
+          break;
+        }
+        if (round >= maxRounds || (throttle >= 0.99 && stuck)) break;
+        // Auto-converge: the guest dirties faster than we send: slow it, 20% then +10% a round.
+        if (dirtyRate > bandwidth * 0.5 || notShrinking >= 2) {
+          throttle = throttle === 0 ? 0.2 : Math.min(0.99, throttle + 0.1);
+          guest.setThrottle(throttle);
+          stats.throttlePercent = Math.max(stats.throttlePercent, Math.round(throttle * 100));
+        }
+      }
+      if (!frozen) {
+        await guest.freeze(); frozen = true; frozenAt = performance.now();
+        guest.setThrottle(0);
+        finalPages = [...new Set([...toSend, ...takeDirtyPages(guest.core, pageCount)])].sort((a, b) => a - b);
+      } else finalPages = [];
+    }
+
+    // The guest is frozen: the last pages, then the state.
+    options.checkpoint?.("frozen");
+    await sendPages(finalPages!, stats.rounds.length + 1);
+    const snapshot = guest.snapshotWithout(EMPTY_PAGES);
+    const state = encodeSnapshot(snapshot);
+    stats.bytes += state.length;
+    const pending = postcopyPages ? Uint32Array.from(postcopyPages) : new Uint32Array(0);
+    await peer.request({ t: "mig-state", snapshot: state, missing: new Uint8Array(pending.buffer) }, 30_000);
+    options.checkpoint?.("state-sent");
+    // From here the destination holds a complete guest. Commit: it starts, we let go.
+    committed = true;
+    const reply = await peer.request({ t: "mig-commit" }, 30_000).catch(async (error) => {
+      throw new MigrationFailed(`no answer to commit (${(error as Error).message})`);
+    });
+    void num(reply, "startedAt");
+    stats.downtimeMs = performance.now() - frozenAt;
+    options.onCommitted?.();
+
+    if (postcopyPages) {
+      stats.status = "postcopy";
+      stats.residualDependency = `${postcopyPages.length} pages on ${from}`;
+      progress();
+      await servePostcopy(guest, peer, postcopyPages, everSent, stats, frozenAt);
+    }
+    stats.status = "completed";
+    stats.residualDependency = "none";
+    stats.totalMs = performance.now() - started;
+    stats.throughputMBps = stats.bytes / 1e6 / (stats.totalMs / 1000);
+    progress();
+    return stats;
+  } catch (error) {
+    stats.status = "failed";
+    stats.error = (error as Error).message;
+    stats.totalMs = performance.now() - started;
+    guest.setThrottle(0);
+    if (!committed) {
+      peer.send({ t: "mig-abort", reason: stats.error });
+      if (frozen) guest.thaw();
+    }
+    throw Object.assign(new MigrationFailed(stats.error), { stats, committed });
+  }
+}
+
+/**
+ * After a postcopy switch the guest runs at the destination. Serve its page
+ * requests first and push everything else meanwhile, nearest to recent faults
+ * first; every page crosses exactly once. Resolves when all have arrived.
+ */
+async function servePostcopy(guest: MigratableGuest, peer: Peer, pages: number[], everSent: Uint8Array, stats: MigrationStats, frozenAt: number): Promise<void> {
+  const remaining = new Set(pages);
+  const ram = guest.core.ram;
+  const latencies: number[] = [];
+  let faults = 0;
+  let pushed = 0;
+  let lastFault = pages[0] ?? 0;
+  const requests: number[] = [];
+  let wake: (() => void) | undefined;
+  const off = peer.onMessage((m: Message) => {
+    // The destination reports how long each fault waited, once its page arrived.
+    if (m.t === "mig-fault-served" && typeof m.waitedMs === "number") { latencies.push(m.waitedMs); return; }
+    if (m.t !== "mig-page-request" || typeof m.page !== "number") return;
+    faults++;
+    requests.push(m.page);
+    wake?.();
+  });
+  const send = (list: number[]) => {
+    const { batch } = packPages(ram, list, () => false);
+    peer.send({ t: "mig-pages", round: 0, ...batchFields(batch) });
+    for (const p of list) { remaining.delete(p); everSent[p] = 1; }
+    stats.pagesSent += list.length;
+    stats.bytes += batch.data.length + 4 * list.length;
+  };
+  try {
+    while (remaining.size > 0) {
+      if (!peer.open) throw new MigrationFailed("connection to the destination closed during postcopy");
+      // Requests first: each is one page, sent at once.
+      while (requests.length) {
+        const page = requests.shift()!;
+        lastFault = page;
+        if (remaining.has(page)) send([page]);
+      }
+      // Then push a small batch around the last fault, so the next request is likely answered already.
+      const batch: number[] = [];
+      for (let d = 0; batch.length < 32 && d < ram.length / PAGE; d++) {
+        for (const p of [lastFault + d, lastFault - d]) if (remaining.has(p) && !batch.includes(p)) batch.push(p);
+      }
+      if (batch.length === 0) for (const p of remaining) { batch.push(p); if (batch.length >= 32) break; }
+      send(batch);
+      pushed += batch.length;
+      await peer.drain(1 << 20);
+      if (requests.length === 0) await new Promise<void>((resolve) => { wake = resolve; setImmediate(resolve); });
+      wake = undefined;
+    }
+    await peer.request({ t: "mig-complete" }, 30_000);
+  } finally {
+    off();
+  }
+  stats.postcopy = {
+    faults, pushedPages: pushed, faultLatencyP50Ms: percentile(latencies, 50), faultLatencyP99Ms: percentile(latencies, 99),
+    dependencyEndedMs: performance.now() - frozenAt,
+  };
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+function yieldToGuest(): Promise<void> {
+  return new Promise((resolve) => setImmediate(resolve));
+}

@@ -1,0 +1,114 @@
+// One end of a WebSocket speaking the protocol: send messages, make requests
+// that wait for their answer, watch for pushed events, and wait for the socket's
+// send buffer to drain (backpressure for page streams).
+
+import WebSocket from "ws";
+import { decode, encode, ProtocolError, type Message } from "./protocol.js";
+
+export class RemoteError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = "RemoteError";
+  }
+}
+
+type Listener = (m: Message) => void;
+
+export class Peer {
+  private nextRid = 1;
+  private readonly waiting = new Map<number, { resolve: (m: Message) => void; reject: (e: Error) => void }>();
+  private readonly listeners = new Set<Listener>();
+  readonly closed: Promise<void>;
+  private isClosed = false;
+
+  constructor(readonly ws: WebSocket, onBadFrame?: (error: ProtocolError) => void) {
+    ws.binaryType = "nodebuffer";
+    this.closed = new Promise((resolve) => ws.once("close", () => resolve()));
+    ws.on("close", () => {
+      this.isClosed = true;
+      for (const w of this.waiting.values()) w.reject(new RemoteError("connection closed"));
+      this.waiting.clear();
+    });
+    ws.on("error", () => {}); // surfaced through close
+    ws.on("message", (data: Buffer, isBinary: boolean) => {
+      let m: Message;
+      try {
+        if (!isBinary) throw new ProtocolError("text frame; the protocol is binary msgpack");
+        m = decode(data);
+      } catch (error) {
+        if (error instanceof ProtocolError) { onBadFrame?.(error); return; }
+        throw error;
+      }
+      if (m.rid !== undefined && this.waiting.has(m.rid) && (m.t === "reply" || m.t === "error")) {
+        const w = this.waiting.get(m.rid)!;
+        this.waiting.delete(m.rid);
+        if (m.t === "error") w.reject(new RemoteError(String(m.message ?? "remote error")));
+        else w.resolve(m);
+        return;
+      }
+      for (const listener of this.listeners) listener(m);
+    });
+  }
+
+  get open(): boolean {
+    return !this.isClosed && this.ws.readyState === WebSocket.OPEN;
+  }
+
+  send(message: Omit<Message, "v">): void {
+    if (this.open) this.ws.send(encode(message));
+  }
+
+  /** Sends a request and resolves with its `reply` (or rejects with the `error` text). */
+  request(message: Omit<Message, "v" | "rid">, timeoutMs = 0): Promise<Message> {
+    const rid = this.nextRid++;
+    return new Promise((resolve, reject) => {
+      if (!this.open) { reject(new RemoteError("connection closed")); return; }
+      let timer: NodeJS.Timeout | undefined;
+      if (timeoutMs > 0) timer = setTimeout(() => { this.waiting.delete(rid); reject(new RemoteError(`${message.t}: no answer in ${timeoutMs} ms`)); }, timeoutMs);
+      this.waiting.set(rid, {
+        resolve: (m) => { if (timer) clearTimeout(timer); resolve(m); },
+        reject: (e) => { if (timer) clearTimeout(timer); reject(e); },
+      });
+      this.ws.send(encode({ ...message, rid }));
+    });
+  }
+
+  reply(to: Message, fields: Record<string, unknown> = {}): void {
+    this.send({ t: "reply", rid: to.rid, ...fields });
+  }
+
+  fail(to: Message | undefined, message: string): void {
+    this.send({ t: "error", rid: to?.rid, message });
+  }
+
+  onMessage(listener: Listener): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  /** Resolves once the socket's send buffer holds at most `limit` bytes. */
+  async drain(limit: number): Promise<void> {
+    while (this.open && this.ws.bufferedAmount > limit) await new Promise((r) => setTimeout(r, 1));
+  }
+
+  close(code = 1000, reason = ""): void {
+    if (this.ws.readyState === WebSocket.OPEN || this.ws.readyState === WebSocket.CONNECTING) this.ws.close(code, reason);
+  }
+
+  /** Drops the connection at once (tests use it to cut a migration). */
+  terminate(): void {
+    this.ws.terminate();
+  }
+}
+
+/** Connects to a host and says hello. */
+export async function connect(url: string, options: { token?: string; role: "client" | "host"; name?: string }): Promise<Peer> {
+  const ws = new WebSocket(url, { maxPayload: 80 << 20, perMessageDeflate: false });
+  await new Promise<void>((resolve, reject) => {
+    ws.once("open", () => resolve());
+    ws.once("error", (error) => reject(new RemoteError(`cannot reach ${url}: ${error.message}`)));
+  });
+  const peer = new Peer(ws);
+  await peer.request({ t: "hello", role: options.role, token: options.token, name: options.name }, 10_000);
+  return peer;
+}

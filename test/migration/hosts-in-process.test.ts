@@ -1,0 +1,77 @@
+// Two hosts in this process on loopback: a memwalk guest migrates with each
+// strategy and ends exactly like an unmigrated run.
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, test } from "vitest";
+import { Host } from "../../src/cluster/host.js";
+import { connect, type Peer } from "../../src/net/peer.js";
+import type { Message } from "../../src/net/protocol.js";
+import { memwalkOutput } from "../process-cases.js";
+
+const root = mkdtempSync(join(tmpdir(), "roam-hosts-"));
+const elf = readFileSync(new URL("../../guests/bin/process/memwalk.elf", import.meta.url));
+let hosts: Host[] = [];
+beforeAll(async () => {
+  hosts = ["A", "B", "C"].map((name) => new Host({ name, host: "127.0.0.1", port: 0, root }));
+  for (const h of hosts) await h.listen();
+});
+afterAll(async () => {
+  for (const h of hosts) await h.close();
+  rmSync(root, { recursive: true, force: true });
+});
+
+/** Follows a guest's output across hosts, as an attached terminal would. */
+async function follow(firstUrl: string, id: string, onMoved?: () => void): Promise<{ text: () => string; exit: Promise<Message> }> {
+  const chunks: Buffer[] = [];
+  let offset = 0;
+  let finish: (m: Message) => void;
+  const exit = new Promise<Message>((r) => (finish = r));
+  const attach = async (url: string) => {
+    const peer: Peer = await connect(url, { role: "client" });
+    peer.onMessage((m) => {
+      if (m.t === "out" && m.guest === id) {
+        const data = Buffer.from(m.data as Uint8Array);
+        const start = m.offset as number;
+        if (start + data.length > offset) { chunks.push(data.subarray(offset - start)); offset = start + data.length; }
+      } else if (m.t === "moved" && m.guest === id) {
+        onMoved?.();
+        peer.close();
+        void attach(String(m.to));
+      } else if (m.t === "exit" && m.guest === id) { peer.close(); finish(m); }
+    });
+    await peer.request({ t: "attach", guest: id, from: offset });
+  };
+  await attach(firstUrl);
+  return { text: () => Buffer.concat(chunks).toString(), exit };
+}
+
+const args = ["memwalk", "--mib", "8", "--fraction", "0.25", "--rounds", "200"];
+
+describe("migration between hosts (in process)", () => {
+  for (const strategy of ["stop-copy", "precopy", "postcopy", "hybrid"]) {
+    test(`${strategy}: memwalk moves A -> B -> C mid-run and ends as an unmigrated run`, async () => {
+      const client = await connect(hosts[0].url, { role: "client" });
+      const ran = await client.request({ t: "run", program: "memwalk", argv: args, elf, ramBytes: 32 << 20 });
+      const id = (ran.guest as { id: string }).id;
+      const watch = await follow(hosts[0].url, id);
+      const hops: Array<[Host, Host]> = [[hosts[0], hosts[1]], [hosts[1], hosts[2]]];
+      const allStats: unknown[] = [];
+      for (const [from, to] of hops) {
+        await new Promise((r) => setTimeout(r, 60));
+        const c = await connect(from.url, { role: "client" });
+        const reply = await c.request({ t: "migrate", guest: id, to: to.url, strategy, maxDowntimeMs: 5 });
+        allStats.push(reply.stats);
+        c.close();
+        expect(to.guests.has(id)).toBe(true);
+        expect(from.guests.has(id)).toBe(false);
+      }
+      const exit = await watch.exit;
+      expect(exit.code).toBe(0);
+      expect(watch.text()).toBe(memwalkOutput(8, "0.25", 200, "0"));
+      const stats = allStats as Array<{ status: string; downtimeMs: number; pagesSent: number; zeroPagesSkipped: number }>;
+      for (const s of stats) expect(s.status).toBe("completed");
+      client.close();
+    }, 60_000);
+  }
+});
