@@ -22,6 +22,8 @@ export function init(ramBytes: u32): void {
   const needed = (<u32>RAM_HOST_BASE + ramBytes + 0xffff) >>> 16;
   const have = <u32>memory.size();
   if (needed > have) memory.grow(needed - have);
+  // Memory that grow() just added is zero already: clear only what an earlier init used.
+  const usedBefore = have << 16;
   memory.fill(STATE_BASE, 0, STATE_SIZE);
   setRamBytes(ramBytes);
   store<u32>(STATE_BASE + STATE_PRIV, PRIV_M);
@@ -32,7 +34,7 @@ export function init(ramBytes: u32): void {
   memory.fill(PRESENT_BITMAP, 0, BITMAP_BYTES);
   memory.fill(PAGE_SLOT_MAP, 0, <usize>MAX_RAM_PAGES * 2);
   for (let p: u32 = 0; p < ramPages; p++) bitSet(PRESENT_BITMAP, p);
-  memory.fill(RAM_HOST_BASE, 0, ramBytes);
+  if (usedBefore > <u32>RAM_HOST_BASE) memory.fill(RAM_HOST_BASE, 0, min(ramBytes, usedBefore - <u32>RAM_HOST_BASE));
   store<u32>(DECODE_SCRATCH + 8, OP_PAGE_END);
   store<u32>(DECODE_SCRATCH + 16, OP_PAGE_END);
   flushDecodeCache();

@@ -21,6 +21,8 @@ export interface HostOptions {
   token?: string; // required from every client and host when set
   translate?: boolean;
   log?: (line: string) => void;
+  /** Called at named points of each outgoing migration (tests cut connections there; traces time them). */
+  onMigrationPoint?: (guest: string, point: string, cut: () => void) => void;
 }
 
 export class Host implements ReceivingHost {
@@ -231,6 +233,7 @@ export class Host implements ReceivingHost {
         maxDowntimeMs: optNum(m, "maxDowntimeMs", 0) ?? 5,
         bandwidthBytesPerSecond: optNum(m, "bandwidth", 1),
         maxRounds: optNum(m, "maxRounds", 1, 1000),
+        checkpoint: (point) => this.options.onMigrationPoint?.(hosted.info.id, point, () => target.terminate()),
         onProgress: (s) => client.send({ t: "migrate-progress", rid: undefined, guest: hosted.info.id, stats: s }),
         onCommitted: () => {
           hosted.moved(to);

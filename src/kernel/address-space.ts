@@ -49,10 +49,10 @@ export class MissingPage extends Error {
 export interface AddressSpaceState {
   schemaVersion: 1;
   regions: Region[];
-  pages: Array<[number, number]>; // [virtual page number, RAM frame]
-  tableFrames: Array<[number, number]>; // [level-1 index, RAM frame of its level-0 table]
+  pages: Uint8Array; // u32 pairs (little-endian): virtual page number, RAM frame
+  tableFrames: Uint8Array; // u32 pairs: level-1 index, RAM frame of its level-0 table
   rootFrame: number;
-  freeFrames: number[];
+  freeFrames: Uint8Array; // u32 list
   nextFrame: number;
   brkStart: number;
   brk: number;
@@ -61,7 +61,8 @@ export interface AddressSpaceState {
 
 export class AddressSpace {
   regions: Region[] = [];
-  private readonly pages = new Map<number, number>(); // vpn -> frame
+  private pageMap: Map<number, number> | undefined = new Map(); // vpn -> frame
+  private packedPages: Uint32Array | undefined; // a restored map, unpacked on first use (after the guest restarts)
   private readonly tables = new Map<number, number>(); // level-1 index -> frame of the level-0 table
   private freeFrames: number[] = [];
   private nextFrame = 0;
@@ -77,6 +78,16 @@ export class AddressSpace {
   /** satp for this space: Sv32 mode with the root table's physical page number. */
   get satp(): number {
     return (0x80000000 | ((this.memory.ramGuestBase >>> 12) + this.rootFrame)) >>> 0;
+  }
+
+  private get pages(): Map<number, number> {
+    if (!this.pageMap) {
+      this.pageMap = new Map();
+      const p = this.packedPages!;
+      for (let i = 0; i < p.length; i += 2) this.pageMap.set(p[i], p[i + 1]);
+      this.packedPages = undefined;
+    }
+    return this.pageMap;
   }
 
   get residentPages(): number {
@@ -293,10 +304,10 @@ export class AddressSpace {
     return {
       schemaVersion: 1,
       regions: this.regions.map((r) => ({ ...r })),
-      pages: [...this.pages.entries()],
-      tableFrames: [...this.tables.entries()],
+      pages: this.packedPages ? u32Bytes(this.packedPages) : pairsBytes(this.pages),
+      tableFrames: pairsBytes(this.tables),
       rootFrame: this.rootFrame,
-      freeFrames: [...this.freeFrames],
+      freeFrames: u32Bytes(Uint32Array.from(this.freeFrames)),
       nextFrame: this.nextFrame,
       brkStart: this.brkStart,
       brk: this.brk,
@@ -308,12 +319,30 @@ export class AddressSpace {
   static restore(memory: PhysicalMemory, frameCount: number, s: AddressSpaceState): AddressSpace {
     if (s.schemaVersion !== 1) throw new Error(`address space: unknown schema version ${s.schemaVersion}`);
     const space = Object.create(AddressSpace.prototype) as AddressSpace;
+    const tables = u32s(s.tableFrames);
     Object.assign(space, {
-      memory, frameCount, regions: s.regions.map((r) => ({ ...r })), pages: new Map(s.pages), tables: new Map(s.tableFrames),
-      freeFrames: [...s.freeFrames], nextFrame: s.nextFrame, rootFrame: s.rootFrame, brkStart: s.brkStart, brk: s.brk, mmapTop: s.mmapTop,
+      memory, frameCount, regions: s.regions.map((r) => ({ ...r })), pageMap: undefined, packedPages: u32s(s.pages),
+      tables: new Map(Array.from({ length: tables.length / 2 }, (_, i) => [tables[2 * i], tables[2 * i + 1]])),
+      freeFrames: Array.from(u32s(s.freeFrames)), nextFrame: s.nextFrame, rootFrame: s.rootFrame, brkStart: s.brkStart, brk: s.brk, mmapTop: s.mmapTop,
     });
     return space;
   }
+}
+
+function u32Bytes(a: Uint32Array): Uint8Array {
+  return new Uint8Array(a.buffer, a.byteOffset, a.byteLength).slice();
+}
+
+function pairsBytes(map: Map<number, number>): Uint8Array {
+  const out = new Uint32Array(map.size * 2);
+  let i = 0;
+  for (const [k, v] of map) { out[i++] = k; out[i++] = v; }
+  return new Uint8Array(out.buffer);
+}
+
+function u32s(bytes: Uint8Array): Uint32Array {
+  if (!(bytes instanceof Uint8Array) || bytes.length % 4) throw new Error("address space: a packed list is not whole u32s");
+  return new Uint32Array(Uint8Array.from(bytes).buffer);
 }
 
 export function hex(v: number): string {

@@ -38,6 +38,8 @@ const REQUIRED_EXPORTS = [
   "flushTranslations",
 ] as const;
 
+const compiled = new Map<string, WebAssembly.Module>();
+
 export class CoreAbort extends Error {
   constructor(message: string) {
     super(message);
@@ -79,7 +81,13 @@ export class Core {
         },
       },
     };
-    const { instance } = await WebAssembly.instantiate(readFileSync(path), imports);
+    // Compile once per process: hosts make a core per guest, and migration makes one per arrival.
+    let module = compiled.get(path);
+    if (!module) {
+      module = await WebAssembly.compile(readFileSync(path));
+      compiled.set(path, module);
+    }
+    const instance = await WebAssembly.instantiate(module, imports);
     const exports = instance.exports as Record<string, unknown>;
     for (const name of REQUIRED_EXPORTS) {
       if (!(name in exports)) throw new Error(`${path} does not export ${name}`);

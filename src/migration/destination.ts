@@ -7,6 +7,7 @@
 // Postcopy: pages the source has not sent yet are marked missing; a touch
 // exits to us, we ask the source for that page and the instruction restarts.
 
+import { PRESENT_BITMAP } from "../../assembly/layout.js";
 import { Core } from "../machine/core.js";
 import type { Peer } from "../net/peer.js";
 import { bytes, ProtocolError, type Message } from "../net/protocol.js";
@@ -56,6 +57,7 @@ export class MigrationReceiver {
       case "mig-state": return this.state(m), true;
       case "mig-commit": return this.commit(m), true;
       case "mig-complete": this.peer.reply(m); return true;
+      case "mig-round": this.peer.reply(m); return true;
       case "mig-abort": this.prepared?.discard(); this.prepared = undefined; return true;
       default: return false;
     }
@@ -105,7 +107,10 @@ export class MigrationReceiver {
     let postcopy: PostcopyPages | null = null;
     if (missing.length) {
       this.missing = new Set(missing);
-      for (const page of missing) this.core.exports.setPagePresent(page, 0);
+      // One pass over the present bitmap, then one flush, rather than a call per page.
+      const bitmap = this.core.memoryBytes;
+      for (const page of missing) bitmap[PRESENT_BITMAP + (page >>> 3)] &= ~(1 << (page & 7));
+      this.core.exports.flushCaches();
       postcopy = {
         isMissing: (page) => this.missing!.has(page),
         fetch: (page) => this.fetch(page),
@@ -133,7 +138,8 @@ export class MigrationReceiver {
   private commit(m: Message): void {
     if (!this.prepared) throw new ProtocolError("mig-commit before mig-state");
     this.started = true;
-    this.prepared.start();
+    // Answer first: the guest's first instruction follows at once, and the source measures downtime to here.
     this.peer.reply(m, { startedAt: Date.now() });
+    this.prepared.start();
   }
 }

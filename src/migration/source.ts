@@ -119,6 +119,9 @@ export async function migrateOut(guest: MigratableGuest, peer: Peer, from: strin
       for (let round = 1; ; round++) {
         const roundStart = performance.now();
         const bytes = await sendPages(toSend, round);
+        // Wait until the destination has taken in the whole round: the measured
+        // bandwidth is then real, and the final round starts with an empty pipe.
+        await peer.request({ t: "mig-round", round }, 30_000);
         const ms = Math.max(performance.now() - roundStart, 0.001);
         const dirty = takeDirtyPages(guest.core, pageCount);
         const dirtyRate = (dirty.length * PAGE) / (ms / 1000); // bytes/s dirtied while this round was sent
@@ -158,14 +161,17 @@ export async function migrateOut(guest: MigratableGuest, peer: Peer, from: strin
     // The guest is frozen: the last pages, then the state.
     options.checkpoint?.("frozen");
     await sendPages(finalPages!, stats.rounds.length + 1);
+    options.checkpoint?.("final-pages-sent");
     const snapshot = guest.snapshotWithout(EMPTY_PAGES);
     const state = encodeSnapshot(snapshot);
+    options.checkpoint?.("state-encoded");
     stats.bytes += state.length;
     const pending = postcopyPages ? Uint32Array.from(postcopyPages) : new Uint32Array(0);
     await peer.request({ t: "mig-state", snapshot: state, missing: new Uint8Array(pending.buffer) }, 30_000);
     options.checkpoint?.("state-sent");
     // From here the destination holds a complete guest. Commit: it starts, we let go.
     committed = true;
+    options.checkpoint?.("commit-sent");
     const reply = await peer.request({ t: "mig-commit" }, 30_000).catch(async (error) => {
       throw new MigrationFailed(`no answer to commit (${(error as Error).message})`);
     });

@@ -16,6 +16,7 @@ export const SNAPSHOT_MAGIC = "ROAMSNAP";
 export const SNAPSHOT_VERSION = 1;
 const HEADER = 20;
 const PAGE = 4096;
+const ZERO_PAGE = Buffer.alloc(PAGE);
 
 export class SnapshotError extends Error {
   constructor(message: string) {
@@ -61,14 +62,10 @@ export interface GuestSnapshot {
 
 /** The non-zero pages of `ram` (zero pages are implied), optionally only those in `only`. */
 export function capturePages(ram: Uint8Array, only?: Iterable<number>): RamPages {
-  const words = new BigUint64Array(ram.buffer, ram.byteOffset, ram.byteLength / 8);
   const indices: number[] = [];
   const candidates = only ?? Array.from({ length: ram.byteLength / PAGE }, (_, i) => i);
   for (const page of candidates) {
-    const from = page * (PAGE / 8);
-    for (let i = from; i < from + PAGE / 8; i++) {
-      if (words[i] !== 0n) { indices.push(page); break; }
-    }
+    if (!ZERO_PAGE.equals(ram.subarray(page * PAGE, page * PAGE + PAGE))) indices.push(page);
   }
   const data = new Uint8Array(indices.length * PAGE);
   indices.forEach((page, k) => data.set(ram.subarray(page * PAGE, page * PAGE + PAGE), k * PAGE));
