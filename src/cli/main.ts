@@ -1,5 +1,9 @@
 import { bootCommand } from "./boot-command.js";
 import { runCommand } from "./run-command.js";
+import {
+  attachCommand, checkpointCommand, hostCommand, inspectCommand, killCommand, migrateCommand, psCommand, remoteRun,
+  restoreCommand, statsCommand,
+} from "./cluster-commands.js";
 import { EXIT_USAGE } from "./usage-error.js";
 
 // The `roam` command line: picks the subcommand and turns unexpected failures
@@ -12,7 +16,19 @@ interface Command {
 
 const COMMANDS: Record<string, Command> = {
   boot: { summary: "boot a bare-metal RV32 ELF in machine mode (roam boot --help)", run: bootCommand },
-  run: { summary: "run a static RV32 Linux program in process mode (roam run --help)", run: runCommand },
+  run: {
+    summary: "run a static RV32 Linux program in process mode (roam run --help); with --on, on a host",
+    run: (args) => (args.includes("--on") ? remoteRun(args) : runCommand(args)),
+  },
+  host: { summary: "run a host that runs guests for clients and migrates them (roam host --help)", run: hostCommand },
+  ps: { summary: "list a host's guests: roam ps [--on ws://HOST]", run: psCommand },
+  attach: { summary: "attach the terminal to a guest, following it across moves: roam attach GID", run: attachCommand },
+  kill: { summary: "stop a guest: roam kill GID", run: killCommand },
+  migrate: { summary: "move a running guest: roam migrate GID --to ws://OTHER [--strategy ...]", run: migrateCommand },
+  checkpoint: { summary: "stop a guest into a file: roam checkpoint GID -o FILE", run: checkpointCommand },
+  restore: { summary: "start a guest from a checkpoint file: roam restore FILE --on ws://HOST", run: restoreCommand },
+  inspect: { summary: "show what is inside a checkpoint file: roam inspect FILE", run: inspectCommand },
+  stats: { summary: "a guest's migration statistics: roam stats GID [--json]", run: statsCommand },
 };
 
 const HELP = `Usage: roam <command> [options]
@@ -21,7 +37,7 @@ Roam is a RISC-V RV32IMAC virtual machine whose guests can move between hosts.
 
 Commands:
 ${Object.entries(COMMANDS)
-  .map(([name, command]) => `  ${name.padEnd(8)}${command.summary}`)
+  .map(([name, command]) => `  ${name.padEnd(12)}${command.summary}`)
   .join("\n")}
 
 Options:

@@ -2,22 +2,28 @@
 // Input is read only once the guest asks for it, and a guest blocked in read(0)
 // waits on an event, never spinning.
 
-import type { ProcessConsole } from "../kernel/syscalls.js";
+import { BrokenPipe, type ProcessConsole } from "../kernel/syscalls.js";
 
 export class StdioProcessConsole implements ProcessConsole {
   private readonly queue: Buffer[] = [];
   private ended = false;
   private listening = false;
   private readonly waiters: Array<() => void> = [];
+  private readonly broken = new Set<NodeJS.WriteStream>();
 
   constructor(
     private readonly stdin: NodeJS.ReadStream,
     private readonly stdout: NodeJS.WriteStream,
     private readonly stderr: NodeJS.WriteStream,
-  ) {}
+  ) {
+    // A reader that went away (`| head`): the next write ends the guest as SIGPIPE would.
+    for (const stream of [stdout, stderr]) stream.on("error", () => this.broken.add(stream));
+  }
 
   write(stream: 1 | 2, bytes: Uint8Array): void {
-    (stream === 1 ? this.stdout : this.stderr).write(bytes);
+    const target = stream === 1 ? this.stdout : this.stderr;
+    if (this.broken.has(target)) throw new BrokenPipe();
+    target.write(bytes);
   }
 
   read(max: number): Uint8Array | null {

@@ -6,7 +6,7 @@ import {
   CAUSE_BREAKPOINT, CAUSE_ECALL_U, CAUSE_FETCH_PAGE_FAULT, CAUSE_ILLEGAL_INSTRUCTION, CAUSE_LOAD_PAGE_FAULT,
   CAUSE_MISALIGNED_FETCH, CAUSE_MISALIGNED_LOAD, CAUSE_MISALIGNED_STORE, CAUSE_STORE_PAGE_FAULT, CSR_SATP,
   EXIT_BUDGET, EXIT_HOST_TRAP, EXIT_PAGE_MISSING, PRIV_U, RAM_GUEST_BASE, STATE_EXIT_CAUSE, STATE_EXIT_PC, STATE_EXIT_TVAL,
-  STATE_HOST_TRAPS, STATE_INSTRET, STATE_PRIV,
+  STATE_HOST_TRAPS, STATE_INSTRET, STATE_PRIV, CSR_MCOUNTEREN, CSR_SCOUNTEREN, STATE_MTIME,
 } from "../../assembly/layout.js";
 import type { ElfImage } from "../elf/index.js";
 import type { Core } from "../machine/core.js";
@@ -39,6 +39,8 @@ export interface ProcessResult {
   exitCode: number;
   /** Why it stopped, when not a plain exit: "segmentation fault ...", "instruction limit reached", ... */
   report?: string;
+  /** Ended by a broken pipe: a shell says nothing, and neither do we. */
+  silent?: boolean;
   instret: bigint;
 }
 
@@ -133,6 +135,9 @@ export class Process {
     core.setState32(STATE_PRIV, PRIV_U);
     core.setState32(CSR_SATP, this.space.satp);
     core.setState32(STATE_HOST_TRAPS, 0xffff); // every exception is the kernel's
+    // As Linux allows: user code may read cycle, time and instret.
+    core.setState32(CSR_MCOUNTEREN, 7);
+    core.setState32(CSR_SCOUNTEREN, 7);
     core.pc = loaded.entry;
     core.setX(2, loaded.sp);
     core.exports.flushCaches();
@@ -207,6 +212,8 @@ export class Process {
           if (left <= 0) return { exitCode: 124, report: `instruction limit reached (pc ${hex(core.pc)})`, instret: this.instret };
           budget = Math.min(budget, left);
         }
+        // The time CSR reads mtime: the guest's clock at 10 MHz, as on QEMU's virt board.
+        core.setState64(STATE_MTIME, this.context.clock.monotonicNs() / 100n);
         const reason = core.run(budget);
         if (reason === EXIT_BUDGET) continue;
         if (reason === EXIT_PAGE_MISSING && this.options.pages) {
@@ -293,7 +300,7 @@ export class Process {
       case "exit":
         this.stats.syscalls.set(name, (this.stats.syscalls.get(name) ?? 0) + 1);
         this.retireEcall();
-        return { exitCode: outcome.code, instret: this.instret };
+        return { exitCode: outcome.code, instret: this.instret, silent: outcome.silent };
       case "block-input":
         // The ecall stays unretired: it runs again once input is there.
         return this.waitFor(this.options.inputReady());

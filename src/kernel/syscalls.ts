@@ -14,7 +14,11 @@ import { AddressSpace, PAGE, PROT_EXEC, PROT_READ, PROT_WRITE, pageUp } from "./
 import { Errno, errnoOf } from "./errno.js";
 import { AT_FDCWD, FileTable, SandboxError } from "./files.js";
 
+/** Thrown by a console write when its reader has gone: the process ends as SIGPIPE would end it. */
+export class BrokenPipe extends Error {}
+
 export interface ProcessConsole {
+  /** Writes to stdout (1) or stderr (2); throws BrokenPipe when nobody reads it any more. */
   write(stream: 1 | 2, bytes: Uint8Array): void;
   /** Up to `max` bytes of input; null when none is there yet (the caller blocks); empty at end of input. */
   read(max: number): Uint8Array | null;
@@ -41,7 +45,7 @@ export type SyscallOutcome =
   | { kind: "return"; value: number }
   | { kind: "block-input" }
   | { kind: "block-until"; deadlineNs: bigint }
-  | { kind: "exit"; code: number };
+  | { kind: "exit"; code: number; silent?: boolean };
 
 type Handler = (c: SyscallContext, a: number[]) => SyscallOutcome | number;
 
@@ -84,7 +88,9 @@ function readInto(c: SyscallContext, fd: number, buf: number, count: number): Sy
   return bytes!.length;
 }
 
-function writeFrom(c: SyscallContext, fd: number, buf: number, count: number): number {
+const SIGPIPE = 13;
+
+function writeFrom(c: SyscallContext, fd: number, buf: number, count: number): number | SyscallOutcome {
   const file = c.files.get(fd);
   if (!file) return fail(Errno.EBADF);
   count = Math.min(count, MAX_IO);
@@ -92,7 +98,12 @@ function writeFrom(c: SyscallContext, fd: number, buf: number, count: number): n
   if (!bytes) return fail(Errno.EFAULT);
   if (file.kind === "terminal") {
     if (file.terminal === 0) return fail(Errno.EBADF);
-    c.console.write(file.terminal!, bytes);
+    try {
+      c.console.write(file.terminal!, bytes);
+    } catch (error) {
+      if (error instanceof BrokenPipe) return { kind: "exit", code: 128 + SIGPIPE, silent: true };
+      throw error;
+    }
     return bytes.length;
   }
   return guarded(() => c.files.write(fd, bytes)) as number;
