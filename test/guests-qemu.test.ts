@@ -1,110 +1,29 @@
 import { spawn } from "node:child_process";
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { delimiter, dirname, join } from "node:path";
-import { fileURLToPath } from "node:url";
+import { existsSync, readFileSync } from "node:fs";
+import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
-import { PROCESS_CASES, caseElf, prepareCaseDir, type ProcessCase } from "./process-cases.js";
+import { CaseDirs, QEMU, ROOT, checkRun, describeRun, qemuPath, runGuest } from "./process-harness.js";
+import { PROCESS_CASES, caseElf } from "./process-cases.js";
 
 // The process-mode guests (guests/bin/process/*.elf, built by
 // guests/process/build.sh) checked on qemu-riscv32, the oracle for `roam run`:
 // every case of test/process-cases.ts must give the output written down there.
 // If this fails, the guest or the SDK is wrong, not Roam. Also checks the
 // shape of the ELFs (what Roam's loader will rely on), which needs no QEMU.
+// The runs go through test/process-harness.ts, as in the roam-vs-qemu
+// differential test (test/differential-run.test.ts).
 
-const ROOT = join(dirname(fileURLToPath(import.meta.url)), "..");
-const QEMU = "qemu-riscv32";
 const TIMEOUT_MS = 60_000;
 
-function findOnPath(name: string): string | undefined {
-  for (const dir of (process.env.PATH ?? "").split(delimiter)) {
-    if (dir && existsSync(join(dir, name))) return join(dir, name);
-  }
-  return undefined;
-}
-const qemuPath = findOnPath(QEMU);
 const skipReason = qemuPath ? "" : ` (skipped: ${QEMU} is not on PATH)`;
 if (!qemuPath) console.warn(`guests-qemu: ${QEMU} is not on PATH; skipping the process-mode guest runs`);
 
-interface Run {
-  stdout: Buffer;
-  stderr: string;
-  status: number | null;
-  signal: NodeJS.Signals | null;
-  ms: number;
-}
-
-let workRoot = "";
-let workCount = 0;
-
-/** a fresh working directory with the case's dirs, files and symlinks */
-function prepare(c: ProcessCase): string {
-  const cwd = join(workRoot, `case-${workCount++}`);
-  mkdirSync(cwd);
-  prepareCaseDir(c, cwd);
-  return cwd;
-}
-
-/** runs `qemu-riscv32 ELF args` in cwd with exactly env, stdin through a pipe */
-function runQemu(c: ProcessCase, cwd: string): Promise<Run> {
-  return new Promise((resolve, reject) => {
-    const start = performance.now();
-    const child = spawn(qemuPath!, [join(ROOT, caseElf(c)), ...c.args], {
-      cwd,
-      env: c.env ?? {},
-      stdio: ["pipe", "pipe", "pipe"],
-    });
-    const stdout: Buffer[] = [];
-    const stderr: Buffer[] = [];
-    const timer = setTimeout(() => child.kill("SIGKILL"), TIMEOUT_MS - 5_000);
-    child.stdout!.on("data", (chunk: Buffer) => stdout.push(chunk));
-    child.stderr!.on("data", (chunk: Buffer) => stderr.push(chunk));
-    child.on("error", (error) => {
-      clearTimeout(timer);
-      reject(error);
-    });
-    child.on("close", (status, signal) => {
-      clearTimeout(timer);
-      resolve({
-        stdout: Buffer.concat(stdout),
-        stderr: Buffer.concat(stderr).toString("utf8"),
-        status,
-        signal,
-        ms: performance.now() - start,
-      });
-    });
-    child.stdin!.on("error", () => {}); // the guest may exit before reading it all
-    child.stdin!.end(c.stdin ?? "");
-  });
-}
-
-function describeRun(result: Run): string {
-  const how = result.signal ? `killed by ${result.signal}` : `status ${result.status}`;
-  const out = result.stdout.toString("utf8");
-  return `${how}\n--- stdout:\n${out.length > 4000 ? out.slice(0, 4000) + "..." : out}--- stderr:\n${result.stderr}`;
-}
-
-/** checks a run against everything the case says */
-function checkRun(c: ProcessCase, result: Run, cwd: string): void {
-  const details = describeRun(result);
-  expect(result.signal, details).toBeNull();
-  expect(result.status, details).toBe(c.status);
-  if (c.stdout !== undefined) {
-    const want = Buffer.isBuffer(c.stdout) ? c.stdout : Buffer.from(c.stdout);
-    if (Buffer.isBuffer(c.stdout)) expect(result.stdout.equals(want), `stdout differs (${result.stdout.length} bytes vs ${want.length})`).toBe(true);
-    else expect(result.stdout.toString("utf8")).toBe(c.stdout);
-  }
-  if (c.stderr !== undefined) expect(result.stderr, details).toBe(c.stderr);
-  const text = result.stdout.toString("utf8");
-  for (const re of c.stdoutMatches ?? []) expect(text, details).toMatch(re);
-  for (const re of c.stdoutRejects ?? []) expect(text, details).not.toMatch(re);
-  for (const d of c.emptyAfter ?? []) expect(readdirSync(join(cwd, d)), `${d} after the run`).toEqual([]);
-  if (c.minDurationMs !== undefined) expect(result.ms).toBeGreaterThanOrEqual(c.minDurationMs);
-}
+const dirs = new CaseDirs("roam-guests-qemu-");
 
 // ---- the ELF files themselves -------------------------------------------------
 
-const GUESTS = [...new Set(PROCESS_CASES.map((c) => c.guest))];
+// crash is run by test/differential-run.test.ts (its runs are no ProcessCase of the list)
+const GUESTS = [...new Set([...PROCESS_CASES.map((c) => c.guest), "crash"])];
 
 describe("process-mode guest ELFs", () => {
   test.each(GUESTS)("%s.elf is a static RV32 ET_EXEC with R+X text at 0x10000 and a separate RW segment", (guest) => {
@@ -155,17 +74,15 @@ describe("process-mode guest ELFs", () => {
 // ---- running them on qemu-riscv32 -----------------------------------------------
 
 describe.skipIf(!qemuPath)(`process-mode guests on ${QEMU}${skipReason}`, () => {
-  beforeAll(() => {
-    workRoot = mkdtempSync(join(tmpdir(), "roam-guests-qemu-"));
-  });
-  afterAll(() => rmSync(workRoot, { recursive: true, force: true }));
+  beforeAll(() => dirs.open());
+  afterAll(() => dirs.close());
 
   const cases = PROCESS_CASES.filter((c) => !c.roamOnly);
   test.each(cases.map((c) => ({ ...c, title: c.slow ? `${c.id} (slow)` : c.id })))(
     "$title",
     async (c) => {
-      const cwd = prepare(c);
-      const result = await runQemu(c, cwd);
+      const cwd = dirs.fresh(c);
+      const result = await runGuest("qemu", c, cwd, { timeoutMs: TIMEOUT_MS - 5_000 });
       checkRun(c, result, cwd);
     },
     TIMEOUT_MS,
@@ -177,8 +94,8 @@ describe.skipIf(!qemuPath)(`process-mode guests on ${QEMU}${skipReason}`, () => 
   test.skipIf(!existsSync("/etc/passwd"))(
     "sandbox: on qemu every escape succeeds (there is no sandbox)",
     async () => {
-      const cwd = prepare(sandbox);
-      const result = await runQemu(sandbox, cwd);
+      const cwd = dirs.fresh(sandbox);
+      const result = await runGuest("qemu", sandbox, cwd, { timeoutMs: TIMEOUT_MS - 5_000 });
       const text = result.stdout.toString("utf8");
       expect(result.status, describeRun(result)).toBe(11);
       expect(text.match(/^not ok \d+ - /gm)?.length).toBe(11);
