@@ -65,7 +65,7 @@ function common() {
 }
 
 /** `roam run --on ws://HOST prog.elf [args]`: starts it there, prints the id, attaches unless --detach. */
-export async function remoteRun(args: string[]): Promise<number> {
+export async function remoteRun(args: string[], kind: "process" | "machine" = "process"): Promise<number> {
   let split = args.length;
   const valued = new Set(["--on", "--token", "--ram", "--root", "--max-instructions"]);
   for (let i = 0; i < args.length; i++) {
@@ -77,7 +77,7 @@ export async function remoteRun(args: string[]): Promise<number> {
   if (!program) throw new UsageError("roam run --on: which program?");
   const peer = await client(values.on, values.token);
   const reply = await peer.request({
-    t: "run", kind: "process", program: basename(program), argv: [program, ...rest], elf: readFileSync(program),
+    t: "run", kind, program: basename(program), argv: [program, ...rest], elf: readFileSync(program),
     ramBytes: values.ram ? parseSize("--ram", values.ram) : undefined,
   });
   peer.close();

@@ -15,7 +15,10 @@ interface Command {
 }
 
 const COMMANDS: Record<string, Command> = {
-  boot: { summary: "boot a bare-metal RV32 ELF in machine mode (roam boot --help)", run: bootCommand },
+  boot: {
+    summary: "boot a bare-metal RV32 ELF in machine mode (roam boot --help); with --on, on a host",
+    run: (args) => (args.includes("--on") ? remoteRun(args, "machine") : bootCommand(args)),
+  },
   run: {
     summary: "run a static RV32 Linux program in process mode (roam run --help); with --on, on a host",
     run: (args) => (args.includes("--on") ? remoteRun(args) : runCommand(args)),

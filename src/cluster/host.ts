@@ -4,7 +4,9 @@
 
 import { WebSocketServer, type WebSocket } from "ws";
 import { Core } from "../machine/core.js";
+import { MachineGuest } from "../guest/machine-guest.js";
 import { ProcessGuest } from "../guest/process-guest.js";
+import type { RunnableGuest } from "../guest/runnable.js";
 import { MigrationReceiver, type PreparedGuest, type PostcopyPages, type ReceivingHost } from "../migration/destination.js";
 import { MigrationFailed, migrateOut } from "../migration/source.js";
 import { STRATEGIES, type MigrationStats, type Strategy } from "../migration/stats.js";
@@ -112,11 +114,17 @@ export class Host implements ReceivingHost {
     switch (m.t) {
       case "run": {
         const kind = optStr(m, "kind") ?? "process";
-        if (kind !== "process") throw new ProtocolError(`run: kind ${kind} is not supported by this host`);
-        const guest = ProcessGuest.start(await this.guestOptions(), {
+        if (kind !== "process" && kind !== "machine") throw new ProtocolError(`run: kind '${kind}' is neither process nor machine`);
+        const start = {
           elf: bytes(m, "elf"), program: str(m, "program"), argv: strList(m, "argv"),
           envp: m.envp === undefined ? [] : strList(m, "envp"), ramBytes: optNum(m, "ramBytes", 1 << 20, 1 << 30),
-        });
+        };
+        let guest: RunnableGuest;
+        try {
+          guest = kind === "machine" ? MachineGuest.start(await this.guestOptions(), start) : ProcessGuest.start(await this.guestOptions(), start);
+        } catch (error) {
+          throw new ProtocolError(`run: ${start.program}: ${(error as Error).message}`);
+        }
         const hosted = this.adopt(guest);
         if (bool(m, "attach")) detachers.push(this.attach(peer, hosted, 0));
         hosted.start();
@@ -168,7 +176,9 @@ export class Host implements ReceivingHost {
       case "restore": {
         const snapshot = decodeSnapshot(bytes(m, "snapshot"));
         if (this.guests.has(snapshot.guest.id)) throw new ProtocolError(`guest ${snapshot.guest.id} already runs on ${this.name}`);
-        const guest = ProcessGuest.restore(await this.guestOptions(), snapshot);
+        const guest = snapshot.guest.kind === "machine"
+          ? MachineGuest.restore(await this.guestOptions(), snapshot)
+          : ProcessGuest.restore(await this.guestOptions(), snapshot);
         const hosted = this.adopt(guest);
         if (bool(m, "attach")) detachers.push(this.attach(peer, hosted, guest.console.outputOffset));
         hosted.start();
@@ -203,7 +213,7 @@ export class Host implements ReceivingHost {
     return () => { offOutput(); offEnd(); };
   }
 
-  private adopt(guest: ProcessGuest): HostedGuest {
+  private adopt(guest: RunnableGuest): HostedGuest {
     const hosted = new HostedGuest(guest, { exited: (h) => this.log(`guest ${h.info.id} ${h.status} (${h.exitCode})`) });
     this.guests.set(guest.info.id, hosted);
     return hosted;
@@ -275,10 +285,10 @@ export class Host implements ReceivingHost {
   }
 
   prepare(core: Core, snapshot: GuestSnapshot, pages: PostcopyPages | null): PreparedGuest {
-    const guest = ProcessGuest.restore(
-      { core, root: this.options.root, hostName: this.name, translate: this.options.translate, warn: (s) => this.log(s) },
-      snapshot, true, pages ?? undefined,
-    );
+    const options = { core, root: this.options.root, hostName: this.name, translate: this.options.translate, warn: (s: string) => this.log(s) };
+    const guest: RunnableGuest = snapshot.guest.kind === "machine"
+      ? MachineGuest.restore(options, snapshot, true, pages ?? undefined)
+      : ProcessGuest.restore(options, snapshot, true, pages ?? undefined);
     return {
       start: () => {
         if (this.guests.has(guest.info.id)) throw new ProtocolError(`guest ${guest.info.id} already runs on ${this.name}`);

@@ -1,9 +1,8 @@
 // A guest as a host runs it: its run loop (frozen and thawed around
 // migrations and checkpoints), its status, and the clients watching it.
 
-import type { ProcessResult } from "../kernel/process.js";
 import type { Core } from "../machine/core.js";
-import type { ProcessGuest } from "../guest/process-guest.js";
+import type { GuestRunResult, RunnableGuest } from "../guest/runnable.js";
 import type { MigratableGuest } from "../migration/source.js";
 import type { GuestInfo, GuestSnapshot, RamPages } from "../snapshot/snapshot.js";
 import type { GuestConsole } from "../guest/guest-console.js";
@@ -19,10 +18,10 @@ export class HostedGuest implements MigratableGuest {
   exitCode: number | undefined;
   report: string | undefined;
   movedTo: string | undefined;
-  private loop: Promise<ProcessResult> | undefined;
+  private loop: Promise<GuestRunResult> | undefined;
   private readonly endListeners = new Set<() => void>();
 
-  constructor(readonly guest: ProcessGuest, private readonly events: GuestEvents) {}
+  constructor(readonly guest: RunnableGuest, private readonly events: GuestEvents) {}
 
   get info(): GuestInfo {
     return this.guest.info;
@@ -37,7 +36,7 @@ export class HostedGuest implements MigratableGuest {
   }
 
   get instret(): bigint {
-    return this.guest.process.instret;
+    return this.guest.instret;
   }
 
   /** Starts (or continues) the run loop. */
@@ -52,7 +51,7 @@ export class HostedGuest implements MigratableGuest {
     );
   }
 
-  private settled(result: ProcessResult): void {
+  private settled(result: GuestRunResult): void {
     if (result.paused) {
       this.status = "frozen";
       return;

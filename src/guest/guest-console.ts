@@ -18,6 +18,8 @@ export class GuestConsole implements ProcessConsole {
   private inputOffset = 0;
   private readonly listeners = new Set<OutputListener>();
   private readonly inputWaiters: Array<() => void> = [];
+  private readonly acceptedListeners = new Set<() => void>();
+  private readonly endedListeners = new Set<() => void>();
 
   constructor(state?: ConsoleState) {
     if (state) {
@@ -70,6 +72,7 @@ export class GuestConsole implements ProcessConsole {
       this.pending = joined;
       this.inputOffset += fresh.length;
       this.wakeReaders();
+      for (const listener of this.acceptedListeners) listener();
     }
     return this.inputOffset;
   }
@@ -77,6 +80,16 @@ export class GuestConsole implements ProcessConsole {
   endInput(): void {
     this.ended = true;
     this.wakeReaders();
+    for (const listener of this.endedListeners) listener();
+  }
+
+  /** A machine-mode guest forwards accepted input to its UART at once. */
+  onInputAccepted(listener: () => void): void {
+    this.acceptedListeners.add(listener);
+  }
+
+  onInputEnded(listener: () => void): void {
+    this.endedListeners.add(listener);
   }
 
   get acceptedInput(): number {

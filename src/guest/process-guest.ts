@@ -93,6 +93,10 @@ export class ProcessGuest {
     return this.process.run();
   }
 
+  get instret(): bigint {
+    return this.process.instret;
+  }
+
   pause(): void {
     this.process.pause();
   }

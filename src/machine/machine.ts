@@ -1,3 +1,4 @@
+import type { DeviceState } from "./device.js";
 import {
   CAUSE_LOAD_ACCESS,
   CAUSE_STORE_ACCESS,
@@ -70,6 +71,10 @@ export interface MachineOptions {
   clock?: GuestClock;
   /** Translate hot loops to WebAssembly (default true); false runs the interpreter only. */
   translate?: boolean;
+  /** The core is initialised already and its RAM holds a guest (a migration received it): do not reset it. */
+  coreReady?: boolean;
+  /** Postcopy migration: RAM pages that have not arrived yet, and how to wait for one. */
+  pages?: { isMissing(page: number): boolean; fetch(page: number): Promise<void> };
   /**
    * Supplies RAM pages the core reports missing (transfer on reference): fills
    * `bytes` (one 4 KiB page, RAM page index `page`); the machine then marks the
@@ -80,9 +85,21 @@ export interface MachineOptions {
 
 export type PageSource = (page: number, bytes: Uint8Array) => void;
 
+/** The machine around the hart, as plain data (RAM and the hart's block travel separately). */
+export interface MachineState {
+  schemaVersion: 1;
+  clock: ReturnType<GuestClock["state"]>;
+  uart: DeviceState;
+  clint: DeviceState;
+  testFinisher: DeviceState;
+  htif: { tohost: number; fromhost: number | null; state: DeviceState } | null;
+}
+
 export type StopKind = "guest" | "limit" | "interrupted" | "fault";
 
 export interface MachineResult {
+  /** pause() froze it at a slice boundary (or in wfi): run() continues it. */
+  paused?: boolean;
   exitCode: number;
   reason: string;
   kind: StopKind;
@@ -112,6 +129,10 @@ export class Machine {
   private readonly pageSource: PageSource | undefined;
   private readonly sleeper = new Sleeper();
   private halt: Halt | undefined;
+  private pauseRequested = false;
+  private throttle = 0;
+  private pendingPage: number | undefined; // postcopy: a page the hart touched before it arrived
+  private readonly pages: MachineOptions["pages"];
   private htifDevice: Htif | undefined; // only for images with a tohost symbol
   private instructionsPerTick = 10; // refined from measurements as the guest runs
   // Callbacks handed to devices (console bytes, a guest asking to stop).
@@ -127,8 +148,9 @@ export class Machine {
     this.console = options.console;
     this.maxInstructions = options.maxInstructions;
     this.pageSource = options.pageSource;
+    this.pages = options.pages;
     core.setTranslation(options.translate ?? true);
-    core.init(ramBytes); // hart in M-mode at pc 0, RAM zeroed, caches empty
+    if (!options.coreReady) core.init(ramBytes); // hart in M-mode at pc 0, RAM zeroed, caches empty
 
     this.ram = new GuestRam(() => core.ram, RAM_GUEST_BASE, (paddr, length) => core.exports.hostWroteRam(paddr, length));
     this.clock = options.clock ?? new GuestClock();
@@ -179,8 +201,56 @@ export class Machine {
     return this.core.state64(STATE_INSTRET);
   }
 
+  /** Freezes the machine at the next slice boundary (at once when waiting in wfi): run() resolves with `paused`. */
+  pause(): void {
+    this.pauseRequested = true;
+    this.sleeper.wake();
+  }
+
+  /** Auto-converge: idle this fraction of the time. */
+  setThrottle(fraction: number): void {
+    this.throttle = Math.min(Math.max(fraction, 0), 0.99);
+  }
+
+  state(): MachineState {
+    const htif = this.htifDevice;
+    return {
+      schemaVersion: 1,
+      clock: this.clock.state(),
+      uart: this.uart.state(),
+      clint: this.clint.state(),
+      testFinisher: this.testFinisher.state(),
+      htif: htif ? { tohost: htif.tohost, fromhost: htif.fromhost ?? null, state: htif.state() } : null,
+    };
+  }
+
+  /** Puts the devices back as `state` says (the hart block and RAM are restored by the caller). */
+  restoreState(state: MachineState): void {
+    if (state.schemaVersion !== 1) throw new Error(`machine state: unknown schema version ${state.schemaVersion}`);
+    this.clock.restore(state.clock);
+    this.uart.restore(state.uart);
+    this.clint.restore(state.clint);
+    this.testFinisher.restore(state.testFinisher);
+    if (state.htif) {
+      this.htifDevice = new Htif(this.ram, state.htif.tohost, state.htif.fromhost ?? undefined, this.toConsole, this.guestHalt);
+      this.htifDevice.restore(state.htif.state);
+    }
+    this.core.exports.flushCaches();
+  }
+
   async run(): Promise<MachineResult> {
     while (!this.halt) {
+      if (this.pauseRequested) {
+        this.pauseRequested = false;
+        await this.console.flush();
+        return { paused: true, exitCode: 0, reason: "paused", kind: "interrupted", quiet: true, instret: this.instret, pc: this.core.pc, stats: this.stats };
+      }
+      if (this.pendingPage !== undefined && this.pages) {
+        const page = this.pendingPage;
+        this.pendingPage = undefined;
+        await this.pages.fetch(page);
+        continue;
+      }
       // STATE_WFI is part of the hart state, so a hart restored mid-wfi sleeps too.
       if (this.core.state32(STATE_WFI)) {
         await this.waitForInterrupt();
@@ -191,8 +261,13 @@ export class Machine {
         continue;
       }
       this.sleeper.clear();
+      const batchStart = performance.now();
       this.runBatch();
       await this.console.flush();
+      if (this.throttle > 0) {
+        const ran = performance.now() - batchStart;
+        await this.sleeper.sleep((ran * this.throttle) / (1 - this.throttle));
+      }
       if (!this.halt && !this.core.state32(STATE_WFI)) await new Promise<void>((resolve) => setImmediate(resolve));
     }
     await this.console.flush();
@@ -223,7 +298,7 @@ export class Machine {
       const reason = this.core.run(budget);
       this.stats.countExit(reason);
       this.handleExit(reason);
-      if (this.halt || reason === EXIT_WFI) break;
+      if (this.halt || reason === EXIT_WFI || this.pendingPage !== undefined || this.pauseRequested) break;
       if (performance.now() - started >= BATCH_MS) break;
     }
     this.measureSpeed(Number(this.instret) - startInstret, performance.now() - started);
@@ -260,6 +335,7 @@ export class Machine {
         );
       case EXIT_PAGE_MISSING: {
         const page = core.state32(STATE_EXIT_CAUSE);
+        if (this.pages) { this.pendingPage = page; return; } // fetched asynchronously by run()
         if (!this.pageSource) return this.fault(`page-missing exit for RAM page ${hex(page)} and no page source`);
         this.pageSource(page, core.ram.subarray(page * 4096, page * 4096 + 4096));
         core.exports.setPagePresent(page, 1);

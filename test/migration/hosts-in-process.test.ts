@@ -75,3 +75,50 @@ describe("migration between hosts (in process)", () => {
     }, 60_000);
   }
 });
+
+describe("machine-mode guests between hosts (in process)", () => {
+  const bench = readFileSync(new URL("../../guests/bin/baremetal/compute-mix-bench.elf", import.meta.url));
+  const echo = readFileSync(new URL("../../guests/bin/baremetal/echo.elf", import.meta.url));
+
+  for (const strategy of ["precopy", "postcopy"]) {
+    test(`${strategy}: a bare-metal compute guest moves twice and prints its checksums as if it never moved`, async () => {
+      const client = await connect(hosts[0].url, { role: "client" });
+      const ran = await client.request({ t: "run", kind: "machine", program: "compute-mix-bench", argv: ["compute-mix-bench"], elf: bench, ramBytes: 64 << 20 });
+      const id = (ran.guest as { id: string }).id;
+      const watch = await follow(hosts[0].url, id);
+      for (const [from, to] of [[hosts[0], hosts[1]], [hosts[1], hosts[2]]] as Array<[Host, Host]>) {
+        await new Promise((r) => setTimeout(r, 300));
+        const c = await connect(from.url, { role: "client" });
+        const reply = await c.request({ t: "migrate", guest: id, to: to.url, strategy });
+        expect((reply.stats as { status: string }).status).toBe("completed");
+        c.close();
+      }
+      const exit = await watch.exit;
+      expect(exit.code).toBe(0);
+      expect(watch.text()).toMatch(/compute-mix: checksum 0x211e8c97 ok\n$/);
+      client.close();
+    }, 60_000);
+  }
+
+  test("a bare-metal guest waiting on its UART moves, then echoes the line typed after", async () => {
+    const client = await connect(hosts[0].url, { role: "client" });
+    const ran = await client.request({ t: "run", kind: "machine", program: "echo", argv: ["echo"], elf: echo, ramBytes: 16 << 20 });
+    const id = (ran.guest as { id: string }).id;
+    const watch = await follow(hosts[0].url, id);
+    await client.request({ t: "input", guest: id, offset: 0, data: Buffer.from("before\n") });
+    await new Promise((r) => setTimeout(r, 100));
+    const c = await connect(hosts[0].url, { role: "client" });
+    await c.request({ t: "migrate", guest: id, to: hosts[1].url, strategy: "precopy" });
+    c.close();
+    const b = await connect(hosts[1].url, { role: "client" });
+    // The client resends all it typed; the console takes "before" once.
+    await b.request({ t: "input", guest: id, offset: 0, data: Buffer.from("before\nafter\n\n") });
+    const exit = await watch.exit;
+    expect(exit.code).toBe(0);
+    expect(watch.text()).toContain("BEFORE");
+    expect(watch.text()).toContain("AFTER");
+    expect(watch.text().match(/BEFORE/g)!.length).toBe(1);
+    b.close();
+    client.close();
+  }, 30_000);
+});

@@ -1,0 +1,119 @@
+// A machine-mode guest (a bare-metal image on the virt board) as a host keeps
+// it. Its UART is its console: output goes to the numbered log, client input
+// into the UART's receive queue (device state, so it migrates with the guest).
+
+import { STATE_BASE, STATE_USED } from "../../assembly/layout.js";
+import { parseElf } from "../elf/index.js";
+import type { ConsoleOutput } from "../machine/console-output.js";
+import type { Core } from "../machine/core.js";
+import { Machine, type MachineState } from "../machine/machine.js";
+import { applyPages, capturePages, type GuestInfo, type GuestSnapshot, type RamPages } from "../snapshot/snapshot.js";
+import { GuestConsole } from "./guest-console.js";
+import { newGuestId, type GuestHostOptions, type StartOptions } from "./process-guest.js";
+import type { GuestRunResult } from "./runnable.js";
+
+/** Collects UART bytes and hands them to the guest console in chunks. */
+class ConsoleBridge implements ConsoleOutput {
+  private pending: number[] = [];
+  constructor(private readonly console: GuestConsole) {}
+  putByte(byte: number): void {
+    this.pending.push(byte);
+    if (this.pending.length >= 4096) this.flush();
+  }
+  flush(): void {
+    if (this.pending.length === 0) return;
+    this.console.write(1, Uint8Array.from(this.pending));
+    this.pending = [];
+  }
+}
+
+export class MachineGuest {
+  readonly console: GuestConsole;
+  readonly machine: Machine;
+
+  private constructor(
+    readonly options: GuestHostOptions,
+    readonly info: GuestInfo,
+    console: GuestConsole,
+    make: (output: ConsoleOutput) => Machine,
+  ) {
+    this.console = console;
+    this.machine = make(new ConsoleBridge(console));
+    // Typed input goes on to the UART as soon as it is accepted.
+    console.onInputAccepted(() => {
+      for (let chunk = console.read(4096); chunk && chunk.length; chunk = console.read(4096)) this.machine.uart.receive(chunk);
+    });
+    console.onInputEnded(() => this.machine.uart.endInput());
+  }
+
+  get core(): Core {
+    return this.options.core;
+  }
+
+  get instret(): bigint {
+    return this.machine.instret;
+  }
+
+  static start(options: GuestHostOptions, start: StartOptions): MachineGuest {
+    const image = parseElf(start.elf);
+    const ramBytes = start.ramBytes ?? 128 << 20;
+    const info: GuestInfo = {
+      id: newGuestId(), kind: "machine", program: start.program, argv: start.argv, ramBytes,
+      createdAt: new Date().toISOString(), host: options.hostName,
+    };
+    const guest = new MachineGuest(options, info, new GuestConsole(), (console) =>
+      new Machine({ core: options.core, ramBytes, console, translate: options.translate }));
+    guest.machine.load(image);
+    return guest;
+  }
+
+  static restore(
+    options: GuestHostOptions,
+    snapshot: GuestSnapshot,
+    coreReady = false,
+    pages?: { isMissing(page: number): boolean; fetch(page: number): Promise<void> },
+  ): MachineGuest {
+    if (snapshot.guest.kind !== "machine" || !snapshot.machine) throw new Error(`guest ${snapshot.guest.id} is not a machine-mode guest`);
+    const info = { ...snapshot.guest, host: options.hostName };
+    const guest = new MachineGuest(options, info, new GuestConsole(snapshot.console), (console) =>
+      new Machine({ core: options.core, ramBytes: info.ramBytes, console, translate: options.translate, coreReady, pages }));
+    const core = options.core;
+    core.memoryBytes.set(snapshot.hart, STATE_BASE);
+    applyPages(core.ram, snapshot.ram);
+    core.setTranslation(options.translate ?? true); // the hart block carried the old host's flags
+    guest.machine.restoreState(snapshot.machine as MachineState);
+    return guest;
+  }
+
+  async run(): Promise<GuestRunResult> {
+    const r = await this.machine.run();
+    return { paused: r.paused, exitCode: r.exitCode, report: r.quiet ? undefined : r.reason, instret: r.instret };
+  }
+
+  pause(): void {
+    this.machine.pause();
+  }
+
+  setThrottle(fraction: number): void {
+    this.machine.setThrottle(fraction);
+  }
+
+  kill(): void {
+    this.machine.stop("killed", 137);
+  }
+
+  snapshotWithout(ram: RamPages): GuestSnapshot {
+    return {
+      version: 1,
+      guest: { ...this.info, host: this.options.hostName },
+      hart: this.core.memoryBytes.slice(STATE_BASE, STATE_BASE + STATE_USED),
+      ram,
+      console: this.console.state(),
+      machine: this.machine.state(),
+    };
+  }
+
+  snapshot(): GuestSnapshot {
+    return this.snapshotWithout(capturePages(this.core.ram));
+  }
+}
