@@ -12,7 +12,7 @@ import { Core } from "../machine/core.js";
 import type { Peer } from "../net/peer.js";
 import { bytes, ProtocolError, type Message } from "../net/protocol.js";
 import { decodeSnapshot, type GuestInfo, type GuestSnapshot } from "../snapshot/snapshot.js";
-import { PAGE, readBatch } from "./pages.js";
+import { PAGE, forEachRun, readBatch } from "./pages.js";
 
 /** What the receiver needs from the host it runs in. */
 export interface ReceivingHost {
@@ -80,13 +80,12 @@ export class MigrationReceiver {
     if (!this.core || !this.info) throw new ProtocolError("mig-pages before mig-begin");
     const batch = readBatch(bytes(m, "indices"), bytes(m, "data"), bytes(m, "zero"), this.info.ramBytes / PAGE);
     const ram = this.core.ram;
-    batch.indices.forEach((page, k) => {
-      ram.set(batch.data.subarray(k * PAGE, k * PAGE + PAGE), page * PAGE);
-      this.arrived(page);
-    });
+    // One copy per run of consecutive pages, not one per page.
+    forEachRun(batch.indices, (page, index, count) => ram.set(batch.data.subarray(index * PAGE, (index + count) * PAGE), page * PAGE));
+    if (this.missing) for (const page of batch.indices) this.arrived(page);
     for (const page of batch.zero) {
       ram.fill(0, page * PAGE, page * PAGE + PAGE);
-      this.arrived(page);
+      if (this.missing) this.arrived(page);
     }
   }
 

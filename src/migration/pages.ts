@@ -21,6 +21,29 @@ export interface PageBatch {
   zero: Uint32Array; // pages that are all zeros
 }
 
+/**
+ * Encodes {v, t: "mig-pages", round, indices, data, zero} as msgpack by hand
+ * into `out` (which must hold pageBatchSize(batch) bytes) and returns its length.
+ * The receiver decodes it with the ordinary msgpack decoder; this only spares
+ * the sender a copy into a freshly allocated buffer per batch.
+ */
+export function encodePageBatch(version: number, round: number, batch: PageBatch, out: Uint8Array): number {
+  const view = new DataView(out.buffer, out.byteOffset, out.byteLength);
+  let at = 0;
+  const byte = (b: number) => { out[at++] = b; };
+  const str = (s: string) => { byte(0xa0 | s.length); for (let i = 0; i < s.length; i++) byte(s.charCodeAt(i)); };
+  const u32 = (v: number) => { byte(0xce); view.setUint32(at, v >>> 0); at += 4; };
+  const bin = (bytes: Uint8Array) => { byte(0xc6); view.setUint32(at, bytes.length); at += 4; out.set(bytes, at); at += bytes.length; };
+  byte(0x86); // a map of 6
+  str("v"); u32(version);
+  str("t"); str("mig-pages");
+  str("round"); u32(round);
+  str("indices"); bin(new Uint8Array(batch.indices.buffer, batch.indices.byteOffset, batch.indices.byteLength));
+  str("data"); bin(batch.data);
+  str("zero"); bin(new Uint8Array(batch.zero.buffer, batch.zero.byteOffset, batch.zero.byteLength));
+  return at;
+}
+
 export function batchFields(batch: PageBatch): Record<string, Uint8Array> {
   const asBytes = (a: Uint32Array) => new Uint8Array(a.buffer, a.byteOffset, a.byteLength);
   return { indices: asBytes(batch.indices), data: batch.data, zero: asBytes(batch.zero) };
@@ -37,7 +60,13 @@ export function readBatch(indices: Uint8Array, data: Uint8Array, zero: Uint8Arra
   return { indices: idx, data, zero: zer };
 }
 
-/** Copies pages out of RAM into a batch: zero pages become notes (or nothing, when `skipZero`). */
+/**
+ * Takes pages out of RAM into a batch: zero pages become notes (or nothing,
+ * when `skipZero`). When the pages with data are one contiguous run — the usual
+ * case in a full pass — the batch's data is a view of RAM itself, not a copy:
+ * it is copied once, into the frame. (A write after that sets the page's dirty
+ * bit, and the page goes again in the next round.)
+ */
 export function packPages(ram: Uint8Array, pages: number[], skipZero: (page: number) => boolean): { batch: PageBatch; skipped: number } {
   const withData: number[] = [];
   const zero: number[] = [];
@@ -48,9 +77,25 @@ export function packPages(ram: Uint8Array, pages: number[], skipZero: (page: num
       else zero.push(page);
     } else withData.push(page);
   }
-  const data = new Uint8Array(withData.length * PAGE);
-  withData.forEach((page, k) => data.set(ram.subarray(page * PAGE, page * PAGE + PAGE), k * PAGE));
+  const n = withData.length;
+  let data: Uint8Array;
+  if (n > 0 && withData[n - 1] - withData[0] === n - 1) {
+    data = ram.subarray(withData[0] * PAGE, (withData[0] + n) * PAGE);
+  } else {
+    data = new Uint8Array(n * PAGE);
+    withData.forEach((page, k) => data.set(ram.subarray(page * PAGE, page * PAGE + PAGE), k * PAGE));
+  }
   return { batch: { indices: Uint32Array.from(withData), data, zero: Uint32Array.from(zero) }, skipped };
+}
+
+/** Calls `copy(firstPage, firstIndex, count)` for each run of consecutive page numbers in `indices`. */
+export function forEachRun(indices: Uint32Array, copy: (firstPage: number, firstIndex: number, count: number) => void): void {
+  for (let i = 0; i < indices.length; ) {
+    let j = i + 1;
+    while (j < indices.length && indices[j] === indices[j - 1] + 1) j++;
+    copy(indices[i], i, j - i);
+    i = j;
+  }
 }
 
 /** The pages whose dirty bit is set, then clears the bitmap (the next write to each sets it again). */

@@ -58,6 +58,12 @@ export class Peer {
     if (this.open) this.ws.send(encode(message));
   }
 
+  /** Sends an already encoded frame; `done` runs once the socket has taken it (so its buffer may be reused). */
+  sendEncoded(frame: Uint8Array, done: () => void): void {
+    if (!this.open) { done(); return; }
+    this.ws.send(frame, { binary: true }, () => done());
+  }
+
   /** Sends a request and resolves with its `reply` (or rejects with the `error` text). */
   request(message: Omit<Message, "v" | "rid">, timeoutMs = 0): Promise<Message> {
     const rid = this.nextRid++;
@@ -88,7 +94,13 @@ export class Peer {
 
   /** Resolves once the socket's send buffer holds at most `limit` bytes. */
   async drain(limit: number): Promise<void> {
-    while (this.open && this.ws.bufferedAmount > limit) await new Promise((r) => setTimeout(r, 1));
+    // ws keeps its net.Socket as _socket; its 'drain' event wakes us as soon as
+    // the kernel has taken the data (polling with timers waited a millisecond or more).
+    const socket = (this.ws as unknown as { _socket?: import("node:net").Socket })._socket;
+    while (this.open && this.ws.bufferedAmount > limit) {
+      if (socket) await new Promise<void>((resolve) => { socket.once("drain", resolve); socket.once("close", resolve); });
+      else await new Promise((r) => setTimeout(r, 1));
+    }
   }
 
   close(code = 1000, reason = ""): void {
