@@ -3,7 +3,7 @@
 
 import {
   STATE_BASE, STATE_SIZE, STATE_PRIV, CSR_MSTATUS, PRESENT_BITMAP, DIRTY_BITMAP, CODE_BITMAP, PAGE_SLOT_MAP,
-  BITMAP_BYTES, MAX_RAM_BYTES, MAX_RAM_PAGES, RAM_HOST_BASE, RAM_GUEST_BASE, DECODE_SCRATCH, PRIV_M,
+  BITMAP_BYTES, MAX_RAM_BYTES, MAX_RAM_PAGES, RAM_HOST_BASE, RAM_GUEST_BASE, DECODE_SCRATCH, PRIV_M, WRITTEN_BITMAP,
 } from "./layout";
 import { OP_PAGE_END } from "./ops";
 import {
@@ -30,6 +30,7 @@ export function init(ramBytes: u32): void {
   // MPP starts at M, as after reset on QEMU.
   store<u32>(STATE_BASE + CSR_MSTATUS, 3 << 11);
   memory.fill(DIRTY_BITMAP, 0, BITMAP_BYTES);
+  memory.fill(WRITTEN_BITMAP, 0, BITMAP_BYTES);
   memory.fill(CODE_BITMAP, 0, BITMAP_BYTES);
   memory.fill(PRESENT_BITMAP, 0, BITMAP_BYTES);
   memory.fill(PAGE_SLOT_MAP, 0, <usize>MAX_RAM_PAGES * 2);

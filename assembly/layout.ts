@@ -21,6 +21,7 @@ export const JIT_BUDGET = 0x5000; // i32: the budget left when translated code r
 export const JIT_ORIGINALS = 0x8000; // 8 bytes per translated function: the entry it replaced
 export const JIT_MAX_FUNCTIONS = 4096;
 export const HOT_COUNTERS = 0xb0000; // u8 per hashed entry address: taken backward branches
+export const WRITTEN_BITMAP = 0xc0000; // bit per RAM page: ever written since init (never-written pages are zero)
 export const HOT_COUNTER_MASK = 0xffff;
 export const JIT_THRESHOLD = 64; // loop iterations before a loop head is worth translating
 

@@ -10,7 +10,7 @@
 import {
   TLB_ENTRIES, TLB_READ, TLB_WRITE, TLB_FETCH, TLB_WRITE_PPN, DIRTY_BITMAP, PRESENT_BITMAP, CODE_BITMAP,
   PAGE_SLOT_MAP, SLOT_PPN, DECODE_BASE, DECODE_SLOTS, DECODE_SLOT_BYTES, RAM_HOST_BASE, STATE_BASE, STATE_RAM_BYTES,
-  BITMAP_BYTES,
+  BITMAP_BYTES, WRITTEN_BITMAP,
 } from "./layout";
 import { OP_PAGE_END } from "./ops";
 
@@ -89,6 +89,7 @@ export function installFetch(va: u32, decodedPage: u32): void {
 /** Marks a page written: sets its dirty bit and drops any decoded copy of its code. */
 export function noteWrite(page: u32): void {
   bitSet(DIRTY_BITMAP, page);
+  bitSet(WRITTEN_BITMAP, page);
   if (bitGet(CODE_BITMAP, page)) invalidateCodePage(page);
 }
 

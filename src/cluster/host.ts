@@ -46,6 +46,7 @@ export class Host implements ReceivingHost {
   }
 
   async listen(): Promise<void> {
+    await Core.load(); // compile the core now, not when the first guest arrives
     this.server = new WebSocketServer({ host: this.options.host, port: this.options.port, maxPayload: 80 << 20, perMessageDeflate: false });
     await new Promise<void>((resolve, reject) => {
       this.server!.once("listening", () => resolve());
@@ -234,6 +235,8 @@ export class Host implements ReceivingHost {
     const to = str(m, "to");
     const strategy = (optStr(m, "strategy") ?? "precopy") as Strategy;
     if (!STRATEGIES.includes(strategy)) throw new ProtocolError(`unknown strategy '${strategy}' (${STRATEGIES.join(", ")})`);
+    const trace = process.env.ROAM_TRACE === "1"; // log each phase of the migration with its time
+    const traceStart = performance.now();
     const target = await connect(to, { role: "host", token: optStr(m, "token") ?? this.options.token, name: this.name });
     const history = this.migrations.get(hosted.info.id) ?? [];
     this.migrations.set(hosted.info.id, history);
@@ -243,7 +246,10 @@ export class Host implements ReceivingHost {
         maxDowntimeMs: optNum(m, "maxDowntimeMs", 0) ?? 5,
         bandwidthBytesPerSecond: optNum(m, "bandwidth", 1),
         maxRounds: optNum(m, "maxRounds", 1, 1000),
-        checkpoint: (point) => this.options.onMigrationPoint?.(hosted.info.id, point, () => target.terminate()),
+        checkpoint: (point) => {
+          if (trace) this.log(`migration ${hosted.info.id} ${point} +${(performance.now() - traceStart).toFixed(2)} ms`);
+          this.options.onMigrationPoint?.(hosted.info.id, point, () => target.terminate());
+        },
         onProgress: (s) => client.send({ t: "migrate-progress", rid: undefined, guest: hosted.info.id, stats: s }),
         onCommitted: () => {
           hosted.moved(to);

@@ -9,6 +9,7 @@ import type { Core } from "../machine/core.js";
 import { Machine, type MachineState } from "../machine/machine.js";
 import { applyPages, capturePages, type GuestInfo, type GuestSnapshot, type RamPages } from "../snapshot/snapshot.js";
 import { GuestConsole } from "./guest-console.js";
+import { markWritten, writtenPages } from "../migration/pages.js";
 import { newGuestId, type GuestHostOptions, type StartOptions } from "./process-guest.js";
 import type { GuestRunResult } from "./runnable.js";
 
@@ -80,6 +81,7 @@ export class MachineGuest {
     const core = options.core;
     core.memoryBytes.set(snapshot.hart, STATE_BASE);
     applyPages(core.ram, snapshot.ram);
+    markWritten(core, snapshot.ram.indices);
     core.setTranslation(options.translate ?? true); // the hart block carried the old host's flags
     guest.machine.restoreState(snapshot.machine as MachineState);
     return guest;
@@ -114,6 +116,6 @@ export class MachineGuest {
   }
 
   snapshot(): GuestSnapshot {
-    return this.snapshotWithout(capturePages(this.core.ram));
+    return this.snapshotWithout(capturePages(this.core.ram, writtenPages(this.core, this.info.ramBytes / 4096)));
   }
 }

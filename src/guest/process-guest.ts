@@ -8,6 +8,7 @@ import { Process, type ProcessResult } from "../kernel/process.js";
 import type { Core } from "../machine/core.js";
 import { applyPages, capturePages, type GuestInfo, type GuestSnapshot } from "../snapshot/snapshot.js";
 import { GuestConsole } from "./guest-console.js";
+import { markWritten, writtenPages } from "../migration/pages.js";
 
 export interface GuestHostOptions {
   core: Core;
@@ -84,6 +85,7 @@ export class ProcessGuest {
         restoreMemory: (core) => {
           core.memoryBytes.set(snapshot.hart, STATE_BASE);
           applyPages(core.ram, snapshot.ram);
+          markWritten(core, snapshot.ram.indices);
         },
       },
     ));
@@ -123,6 +125,6 @@ export class ProcessGuest {
 
   /** A complete snapshot: take it while paused. */
   snapshot(): GuestSnapshot {
-    return this.snapshotWithout(capturePages(this.core.ram));
+    return this.snapshotWithout(capturePages(this.core.ram, writtenPages(this.core, this.info.ramBytes / 4096)));
   }
 }

@@ -12,7 +12,7 @@ import { Core } from "../machine/core.js";
 import type { Peer } from "../net/peer.js";
 import { bytes, ProtocolError, type Message } from "../net/protocol.js";
 import { decodeSnapshot, type GuestInfo, type GuestSnapshot } from "../snapshot/snapshot.js";
-import { PAGE, forEachRun, readBatch } from "./pages.js";
+import { PAGE, forEachRun, markWritten, readBatch } from "./pages.js";
 
 /** What the receiver needs from the host it runs in. */
 export interface ReceivingHost {
@@ -82,6 +82,7 @@ export class MigrationReceiver {
     const ram = this.core.ram;
     // One copy per run of consecutive pages, not one per page.
     forEachRun(batch.indices, (page, index, count) => ram.set(batch.data.subarray(index * PAGE, (index + count) * PAGE), page * PAGE));
+    markWritten(this.core, batch.indices);
     if (this.missing) for (const page of batch.indices) this.arrived(page);
     for (const page of batch.zero) {
       ram.fill(0, page * PAGE, page * PAGE + PAGE);

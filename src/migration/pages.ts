@@ -2,7 +2,7 @@
 // the pages it sends with their bytes, plus the numbers of pages that are now
 // all zeros (4 bytes each instead of 4096).
 
-import { DIRTY_BITMAP } from "../../assembly/layout.js";
+import { DIRTY_BITMAP, WRITTEN_BITMAP } from "../../assembly/layout.js";
 import type { Core } from "../machine/core.js";
 
 export const PAGE = 4096;
@@ -96,6 +96,26 @@ export function forEachRun(indices: Uint32Array, copy: (firstPage: number, first
     copy(indices[i], i, j - i);
     i = j;
   }
+}
+
+function setBits(pages: number[], bitmap: Uint8Array): number[] {
+  for (let i = 0; i < bitmap.length; i++) {
+    const b = bitmap[i];
+    if (b === 0) continue;
+    for (let bit = 0; bit < 8; bit++) if (b & (1 << bit)) pages.push(i * 8 + bit);
+  }
+  return pages;
+}
+
+/** Pages written since the core was initialised (by the guest, the host, or an arriving migration): every other page is zero. */
+export function writtenPages(core: Core, pageCount: number): number[] {
+  return setBits([], core.memoryBytes.subarray(WRITTEN_BITMAP, WRITTEN_BITMAP + Math.ceil(pageCount / 8))).filter((p) => p < pageCount);
+}
+
+/** Records that pages were written behind the core's back (arrived by migration or from a snapshot). */
+export function markWritten(core: Core, pages: Iterable<number>): void {
+  const bytes = core.memoryBytes;
+  for (const page of pages) bytes[WRITTEN_BITMAP + (page >>> 3)] |= 1 << (page & 7);
 }
 
 /** The pages whose dirty bit is set, then clears the bitmap (the next write to each sets it again). */

@@ -18,7 +18,7 @@ import type { Peer } from "../net/peer.js";
 import { num, type Message } from "../net/protocol.js";
 import { encodeSnapshot, type GuestInfo, type GuestSnapshot, type RamPages } from "../snapshot/snapshot.js";
 import { PROTOCOL_VERSION } from "../net/protocol.js";
-import { BATCH_PAGES, PAGE, batchFields, encodePageBatch, isZeroPage, packPages, takeDirtyPages } from "./pages.js";
+import { BATCH_PAGES, PAGE, batchFields, encodePageBatch, isZeroPage, packPages, takeDirtyPages, writtenPages } from "./pages.js";
 import { newStats, percentile, type MigrationStats, type Strategy } from "./stats.js";
 
 /** What a migration needs from the guest being moved. */
@@ -94,6 +94,9 @@ export async function migrateOut(guest: MigratableGuest, peer: Peer, from: strin
   /** Sends pages (the guest may be running), skipping zero pages that never crossed. */
   const sendPages = async (pages: number[], round: number): Promise<number> => {
     let bytes = 0;
+    // The guest and the sender share this event loop: send for a few ms at a
+    // time, then let the guest run (yielding after every batch gave it ~90%).
+    let turnStart = performance.now();
     for (let i = 0; i < pages.length; i += BATCH_PAGES) {
       const { batch, skipped } = packPages(guest.core.ram, pages.slice(i, i + BATCH_PAGES), (p) => !everSent[p]);
       stats.zeroPagesSkipped += skipped;
@@ -114,12 +117,17 @@ export async function migrateOut(guest: MigratableGuest, peer: Peer, from: strin
         const wait = due - performance.now();
         if (wait > 0) await sleep(wait);
       }
-      if (!frozen) await yieldToGuest();
+      if (!frozen && performance.now() - turnStart >= 4) {
+        await yieldToGuest();
+        turnStart = performance.now();
+      }
     }
     return bytes;
   };
 
-  const allPages = () => Array.from({ length: pageCount }, (_, i) => i);
+  // A full pass need only look at pages ever written: the rest are zero (and
+  // reading untouched memory would fault in each page just to find zeros).
+  const allPages = () => writtenPages(guest.core, pageCount);
 
   try {
     await peer.request({ t: "mig-begin", guest: guest.info, strategy: options.strategy }, 30_000);

@@ -24,6 +24,17 @@ describe("dirty tracking", () => {
     expect([c.dirty(0x10), c.dirty(0x23)]).toEqual([true, true]);
   });
 
+  test("the written bitmap records every page ever written and survives clearDirty", () => {
+    const c = new TestCore();
+    c.poke(BASE, [...asm.li(T0, 0x80030000), asm.sw(T0, T0, 0), PARK]);
+    c.pc = BASE;
+    c.run(100);
+    c.api.clearDirty();
+    const written = (page: number) => c.bit(L.WRITTEN_BITMAP, page);
+    expect([written(0), written(0x30), written(0x31)]).toEqual([true, true, false]); // code poked by the host, data by the guest
+    expect(c.dirty(0x30)).toBe(false);
+  });
+
   test("host writes mark pages dirty too", () => {
     const c = new TestCore();
     c.api.clearDirty();
