@@ -1,5 +1,6 @@
 import { bootCommand } from "./boot-command.js";
 import { runCommand } from "./run-command.js";
+import { demoCommand } from "./demo-command.js";
 import {
   attachCommand, checkpointCommand, hostCommand, inspectCommand, killCommand, migrateCommand, psCommand, remoteRun,
   restoreCommand, statsCommand,
@@ -23,6 +24,7 @@ const COMMANDS: Record<string, Command> = {
     summary: "run a static RV32 Linux program in process mode (roam run --help); with --on, on a host",
     run: (args) => (args.includes("--on") ? remoteRun(args) : runCommand(args)),
   },
+  demo: { summary: "three hosts on loopback; a running guest moves between them (npm run demo)", run: demoCommand },
   host: { summary: "run a host that runs guests for clients and migrates them (roam host --help)", run: hostCommand },
   ps: { summary: "list a host's guests: roam ps [--on ws://HOST]", run: psCommand },
   attach: { summary: "attach the terminal to a guest, following it across moves: roam attach GID", run: attachCommand },
