@@ -14,6 +14,10 @@ import { connect, Peer } from "../net/peer.js";
 import { bool, bytes, num, optNum, optStr, ProtocolError, str, strList, type Message } from "../net/protocol.js";
 import { decodeSnapshot, encodeSnapshot, SnapshotError, type GuestSnapshot } from "../snapshot/snapshot.js";
 import { HostedGuest } from "./hosted-guest.js";
+import { RemoteFileClient } from "./remote-files.js";
+import * as fs from "node:fs";
+import { FileTable, listDirectory, SandboxError as FileError, statToData } from "../kernel/files.js";
+import { errnoOf } from "../kernel/errno.js";
 
 export interface HostOptions {
   name: string;
@@ -32,8 +36,15 @@ export class Host implements ReceivingHost {
   readonly migrations = new Map<string, MigrationStats[]>(); // by guest id, kept after the guest leaves
   private server: WebSocketServer | undefined;
   private readonly peers = new Set<Peer>();
+  /** Reaches files of guests that came from elsewhere and still have them open there. */
+  private readonly remoteFiles: RemoteFileClient;
+  /** Resolves paths in this host's sandbox root, for files served to guests that moved away. */
+  private readonly served: FileTable;
 
-  constructor(readonly options: HostOptions) {}
+  constructor(readonly options: HostOptions) {
+    this.remoteFiles = new RemoteFileClient(options.token);
+    this.served = new FileTable(options.root);
+  }
 
   get name(): string {
     return this.options.name;
@@ -59,6 +70,7 @@ export class Host implements ReceivingHost {
   async close(): Promise<void> {
     for (const hosted of this.guests.values()) hosted.kill();
     for (const peer of this.peers) peer.terminate();
+    this.remoteFiles.close();
     await new Promise<void>((resolve) => (this.server ? this.server.close(() => resolve()) : resolve()));
   }
 
@@ -137,8 +149,12 @@ export class Host implements ReceivingHost {
           host: this.name,
           guests: [...this.guests.values()].map((h) => ({
             ...h.info, status: h.status, instret: Number(h.instret), exitCode: h.exitCode, movedTo: h.movedTo,
+            dependencies: h.guest.dependencies(),
           })),
         });
+        return;
+      case "file-read": case "file-write": case "file-stat": case "file-list":
+        peer.reply(m, this.serveFile(m));
         return;
       case "attach": {
         const hosted = this.guest(m);
@@ -188,7 +204,10 @@ export class Host implements ReceivingHost {
       }
       case "stats": {
         const id = str(m, "guest");
-        peer.reply(m, { migrations: this.migrations.get(id) ?? [], running: this.guests.has(id) });
+        peer.reply(m, {
+          migrations: this.migrations.get(id) ?? [], running: this.guests.has(id),
+          dependencies: this.guests.get(id)?.guest.dependencies() ?? [],
+        });
         return;
       }
       case "has-guest": {
@@ -222,9 +241,46 @@ export class Host implements ReceivingHost {
 
   private async guestOptions(core?: Core) {
     return {
-      core: core ?? (await Core.load()), root: this.options.root, hostName: this.name, translate: this.options.translate,
-      warn: (message: string) => this.log(message),
+      core: core ?? (await Core.load()), root: this.options.root, hostName: this.name, hostUrl: this.url, translate: this.options.translate,
+      warn: (message: string) => this.log(message), remoteFiles: this.remoteFiles,
     };
+  }
+
+  /**
+   * Serves a file of a guest that moved away with it open. Paths are resolved in
+   * this host's sandbox root with the same rules as the guest's own calls.
+   */
+  private serveFile(m: Message): Record<string, unknown> {
+    try {
+      const host = this.served.hostPath(this.served.guestPath(-100, str(m, "path")));
+      switch (m.t) {
+        case "file-read": {
+          const length = num(m, "length", 0, 1 << 20);
+          const fd = fs.openSync(host, "r");
+          try {
+            const buffer = Buffer.alloc(length);
+            const n = fs.readSync(fd, buffer, 0, length, num(m, "position", 0));
+            return { data: buffer.subarray(0, n) };
+          } finally { fs.closeSync(fd); }
+        }
+        case "file-write": {
+          const data = bytes(m, "data");
+          const fd = fs.openSync(host, "r+");
+          try {
+            const position = bool(m, "append") ? fs.fstatSync(fd).size : num(m, "position", 0);
+            const written = fs.writeSync(fd, data, 0, data.length, position);
+            return { written, position: position + written };
+          } finally { fs.closeSync(fd); }
+        }
+        case "file-stat":
+          return { stat: statToData(fs.statSync(host)) };
+        default:
+          return { entries: listDirectory(host) };
+      }
+    } catch (error) {
+      if (error instanceof ProtocolError) throw error;
+      throw new ProtocolError(`errno ${error instanceof FileError ? error.errno : errnoOf(error)}`);
+    }
   }
 
   // ---- Migration ---------------------------------------------------------------------------
@@ -291,7 +347,10 @@ export class Host implements ReceivingHost {
   }
 
   prepare(core: Core, snapshot: GuestSnapshot, pages: PostcopyPages | null): PreparedGuest {
-    const options = { core, root: this.options.root, hostName: this.name, translate: this.options.translate, warn: (s: string) => this.log(s) };
+    const options = {
+      core, root: this.options.root, hostName: this.name, hostUrl: this.url, translate: this.options.translate,
+      warn: (s: string) => this.log(s), remoteFiles: this.remoteFiles,
+    };
     const guest: RunnableGuest = snapshot.guest.kind === "machine"
       ? MachineGuest.restore(options, snapshot, true, pages ?? undefined)
       : ProcessGuest.restore(options, snapshot, true, pages ?? undefined);

@@ -115,6 +115,10 @@ export class MachineGuest {
     };
   }
 
+  dependencies(): string[] {
+    return [];
+  }
+
   snapshot(): GuestSnapshot {
     return this.snapshotWithout(capturePages(this.core.ram, writtenPages(this.core, this.info.ramBytes / 4096)));
   }

@@ -8,12 +8,17 @@ import { Process, type ProcessResult } from "../kernel/process.js";
 import type { Core } from "../machine/core.js";
 import { applyPages, capturePages, type GuestInfo, type GuestSnapshot } from "../snapshot/snapshot.js";
 import { GuestConsole } from "./guest-console.js";
+import type { RemoteFiles } from "../kernel/files.js";
 import { markWritten, writtenPages } from "../migration/pages.js";
 
 export interface GuestHostOptions {
   core: Core;
   root: string; // the sandbox directory on this host
   hostName: string;
+  /** This host's URL: files opened here are served from it after the guest moves away. */
+  hostUrl?: string;
+  /** How files left on other hosts are reached. */
+  remoteFiles?: RemoteFiles;
   translate?: boolean;
   warn?: (message: string) => void;
 }
@@ -39,6 +44,14 @@ export class ProcessGuest {
     this.info = info;
     this.console = console;
     this.process = process(console);
+    const files = this.process.files;
+    files.remote = options.remoteFiles;
+    // Files whose home is this host are local again (the guest came back).
+    for (const file of files.files.values()) if (file.home && file.home === options.hostUrl) delete file.home;
+  }
+
+  dependencies(): string[] {
+    return this.process.files.dependencies();
   }
 
   get core(): Core {
@@ -113,13 +126,18 @@ export class ProcessGuest {
 
   /** Everything but RAM pages, which the caller adds (all of them, or what migration has not sent). */
   snapshotWithout(ram: GuestSnapshot["ram"]): GuestSnapshot {
+    const process = this.process.state();
+    // Files open here stay here: after the move this host serves them.
+    if (this.options.hostUrl) {
+      for (const [, file] of process.files.files) if (!file.home && file.kind !== "terminal") file.home = this.options.hostUrl;
+    }
     return {
       version: 1,
       guest: { ...this.info, host: this.options.hostName },
       hart: this.core.memoryBytes.slice(STATE_BASE, STATE_BASE + STATE_USED),
       ram,
       console: this.console.state(),
-      process: this.process.state(),
+      process,
     };
   }
 

@@ -22,4 +22,6 @@ export interface RunnableGuest {
   kill(): void;
   snapshot(): GuestSnapshot;
   snapshotWithout(ram: RamPages): GuestSnapshot;
+  /** What it still needs from other hosts (files left behind), for ps and stats. */
+  dependencies(): string[];
 }

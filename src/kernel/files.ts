@@ -13,6 +13,8 @@ export type FileKind = "file" | "directory" | "terminal";
 
 export interface OpenFile {
   path: string; // guest path, normalised, e.g. "/data/log.txt"; for terminals "<stdin>" etc.
+  /** The host that serves this file, when the guest moved away from it (a residual dependency); absent = here. */
+  home?: string;
   flags: number; // open flags (O_*)
   mode: number;
   position: number; // byte offset; for directories, the index of the next entry
@@ -37,11 +39,53 @@ export class SandboxError extends Error {
   constructor(readonly errno: number) { super(`errno ${errno}`); }
 }
 
+/** A file operation is under way on another host: the system call runs again once `until` resolves. */
+export class WouldBlock extends Error {
+  constructor(readonly until: Promise<void>) { super("would block"); }
+}
+
+/** What stat-like calls need of a file (fs.Stats has it all; a remote file's stat is rebuilt from data). */
+export interface StatLike {
+  dev: number | bigint; ino: number | bigint; mode: number; nlink: number | bigint; size: number; blocks?: number;
+  atimeMs: number; mtimeMs: number; ctimeMs: number; birthtimeMs: number;
+  isDirectory(): boolean; isFile(): boolean; isSymbolicLink(): boolean; isCharacterDevice(): boolean; isFIFO(): boolean;
+}
+
+/**
+ * Files whose home is another host. Each call returns the answer if it has
+ * arrived, or throws WouldBlock (the request is on its way) or SandboxError.
+ */
+export interface RemoteFiles {
+  call(home: string, request: Record<string, unknown>): Record<string, unknown>;
+}
+
+export function statFromData(d: Record<string, unknown>): StatLike {
+  const mode = Number(d.mode);
+  const type = mode & 0o170000;
+  return {
+    dev: Number(d.dev ?? 0), ino: Number(d.ino ?? 0), mode, nlink: Number(d.nlink ?? 1), size: Number(d.size ?? 0), blocks: Number(d.blocks ?? 0),
+    atimeMs: Number(d.atimeMs ?? 0), mtimeMs: Number(d.mtimeMs ?? 0), ctimeMs: Number(d.ctimeMs ?? 0), birthtimeMs: Number(d.birthtimeMs ?? 0),
+    isDirectory: () => type === 0o040000, isFile: () => type === 0o100000, isSymbolicLink: () => type === 0o120000,
+    isCharacterDevice: () => type === 0o020000, isFIFO: () => type === 0o010000,
+  };
+}
+
+export function statToData(st: fs.Stats): Record<string, unknown> {
+  const type = st.isDirectory() ? 0o040000 : st.isFile() ? 0o100000 : st.isSymbolicLink() ? 0o120000 : st.isCharacterDevice() ? 0o020000 : st.isFIFO() ? 0o010000 : 0;
+  return {
+    dev: Number(st.dev), ino: Number(st.ino), mode: type | (st.mode & 0o7777), nlink: Number(st.nlink), size: st.size, blocks: st.blocks,
+    atimeMs: st.atimeMs, mtimeMs: st.mtimeMs, ctimeMs: st.ctimeMs, birthtimeMs: st.birthtimeMs,
+  };
+}
+
 export class FileTable {
   cwd = "/";
   readonly files = new Map<number, OpenFile>();
   private readonly hostFds = new Map<number, number>(); // guest fd -> host fd (cache)
   private readonly rootReal: string;
+
+  /** Set by a host: how files that stayed on another host are reached. */
+  remote: RemoteFiles | undefined;
 
   constructor(readonly root: string) {
     this.rootReal = fs.realpathSync(root);
@@ -133,18 +177,32 @@ export class FileTable {
     return hostFd;
   }
 
+  /** Reads at `position` without moving the file's own position. */
+  pread(fd: number, position: number, length: number): Uint8Array {
+    const file = this.files.get(fd);
+    if (!file || file.kind === "terminal") throw new SandboxError(Errno.EBADF);
+    if (file.home) return this.remoteCall(file, { t: "file-read", path: file.path, position, length }).data as Uint8Array;
+    const buffer = Buffer.alloc(length);
+    const n = fs.readSync(this.hostFd(fd), buffer, 0, length, position);
+    return buffer.subarray(0, n);
+  }
+
   read(fd: number, length: number): Uint8Array {
     const file = this.regular(fd);
     if ((file.flags & O_ACCMODE) === O_WRONLY) throw new SandboxError(Errno.EBADF);
-    const buffer = Buffer.alloc(length);
-    const n = fs.readSync(this.hostFd(fd), buffer, 0, length, file.position);
-    file.position += n;
-    return buffer.subarray(0, n);
+    const bytes = this.pread(fd, file.position, length);
+    file.position += bytes.length;
+    return bytes;
   }
 
   write(fd: number, bytes: Uint8Array): number {
     const file = this.regular(fd);
     if ((file.flags & O_ACCMODE) === O_RDONLY) throw new SandboxError(Errno.EBADF);
+    if (file.home) {
+      const r = this.remoteCall(file, { t: "file-write", path: file.path, position: file.position, data: bytes, append: (file.flags & O_APPEND) !== 0 });
+      file.position = Number(r.position);
+      return Number(r.written);
+    }
     const hostFd = this.hostFd(fd);
     if (file.flags & O_APPEND) file.position = fs.fstatSync(hostFd).size;
     const n = fs.writeSync(hostFd, bytes, 0, bytes.length, file.position);
@@ -152,11 +210,30 @@ export class FileTable {
     return n;
   }
 
+  /** stat of an open file (null for a terminal). */
+  stat(fd: number): StatLike | null {
+    const file = this.files.get(fd);
+    if (!file) throw new SandboxError(Errno.EBADF);
+    if (file.kind === "terminal") return null;
+    if (file.home) return statFromData(this.remoteCall(file, { t: "file-stat", path: file.path }).stat as Record<string, unknown>);
+    return fs.fstatSync(this.hostFd(fd));
+  }
+
+  private remoteCall(file: OpenFile, request: Record<string, unknown>): Record<string, unknown> {
+    if (!this.remote) throw new SandboxError(Errno.EIO); // moved with no way to reach its home
+    return this.remote.call(file.home!, request);
+  }
+
+  /** Files still served by another host: the guest's residual dependencies. */
+  dependencies(): string[] {
+    return [...this.files.values()].filter((f) => f.home).map((f) => `file ${f.path} on ${f.home}`);
+  }
+
   seek(fd: number, offset: number, whence: number): number {
     const file = this.files.get(fd);
     if (!file) throw new SandboxError(Errno.EBADF);
     if (file.kind === "terminal") throw new SandboxError(Errno.ESPIPE);
-    const base = whence === 0 ? 0 : whence === 1 ? file.position : whence === 2 ? fs.fstatSync(this.hostFd(fd)).size : NaN;
+    const base = whence === 0 ? 0 : whence === 1 ? file.position : whence === 2 ? this.stat(fd)!.size : NaN;
     if (Number.isNaN(base)) throw new SandboxError(Errno.EINVAL);
     const position = base + offset;
     if (position < 0) throw new SandboxError(Errno.EINVAL);
@@ -169,15 +246,8 @@ export class FileTable {
     const file = this.files.get(fd);
     if (!file) throw new SandboxError(Errno.EBADF);
     if (file.kind !== "directory") throw new SandboxError(Errno.ENOTDIR);
-    const host = this.hostPath(file.path);
-    const entries = fs.readdirSync(host, { withFileTypes: true }).sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
-    const typeOf = (e: fs.Dirent) => (e.isDirectory() ? 4 : e.isFile() ? 8 : e.isSymbolicLink() ? 10 : 0);
-    const inoOf = (name: string) => { try { return Number(fs.lstatSync(path.join(host, name)).ino); } catch { return 0; } };
-    return [
-      { name: ".", type: 4, ino: inoOf(".") },
-      { name: "..", type: 4, ino: inoOf("..") },
-      ...entries.map((e) => ({ name: e.name, type: typeOf(e), ino: inoOf(e.name) })),
-    ];
+    if (file.home) return this.remoteCall(file, { t: "file-list", path: file.path }).entries as Array<{ name: string; type: number; ino: number }>;
+    return listDirectory(this.hostPath(file.path));
   }
 
   private regular(fd: number): OpenFile {
@@ -203,4 +273,16 @@ export class FileTable {
     this.cwd = s.cwd;
     for (const [fd, f] of s.files) this.files.set(fd, { ...f });
   }
+}
+
+/** The entries of a host directory with ".", "..", sorted, as getdents64 reports them. */
+export function listDirectory(host: string): Array<{ name: string; type: number; ino: number }> {
+  const entries = fs.readdirSync(host, { withFileTypes: true }).sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+  const typeOf = (e: fs.Dirent) => (e.isDirectory() ? 4 : e.isFile() ? 8 : e.isSymbolicLink() ? 10 : 0);
+  const inoOf = (name: string) => { try { return Number(fs.lstatSync(path.join(host, name)).ino); } catch { return 0; } };
+  return [
+    { name: ".", type: 4, ino: inoOf(".") },
+    { name: "..", type: 4, ino: inoOf("..") },
+    ...entries.map((e) => ({ name: e.name, type: typeOf(e), ino: inoOf(e.name) })),
+  ];
 }

@@ -12,7 +12,7 @@ import type { ElfImage } from "../elf/index.js";
 import type { Core } from "../machine/core.js";
 import { AddressSpace, MissingPage, OutOfMemory, PROT_EXEC, PROT_READ, PROT_WRITE, hex, type AddressSpaceState, type PhysicalMemory } from "./address-space.js";
 import { Errno } from "./errno.js";
-import { FileTable, type FileTableState } from "./files.js";
+import { FileTable, WouldBlock, type FileTableState } from "./files.js";
 import { loadProcess } from "./loader.js";
 import { runSyscall, syscallName, type ProcessClock, type ProcessConsole, type SyscallContext } from "./syscalls.js";
 
@@ -227,9 +227,14 @@ export class Process {
         try {
           outcome = this.trap();
         } catch (error) {
-          // Postcopy: the kernel needs a page that has not arrived; the trap runs again once it has.
-          if (!(error instanceof MissingPage) || !this.options.pages) throw error;
-          outcome = this.waitFor(this.options.pages.fetch(error.frame));
+          if (error instanceof WouldBlock) {
+            // A file on another host: the system call runs again when its answer is here.
+            outcome = this.waitFor(error.until);
+          } else {
+            // Postcopy: the kernel needs a page that has not arrived; the trap runs again once it has.
+            if (!(error instanceof MissingPage) || !this.options.pages) throw error;
+            outcome = this.waitFor(this.options.pages.fetch(error.frame));
+          }
         }
         if (outcome === "continue") continue;
         if (outcome instanceof Promise) { await outcome; break; }

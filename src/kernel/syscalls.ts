@@ -12,7 +12,7 @@ import { randomBytes } from "node:crypto";
 import * as fs from "node:fs";
 import { AddressSpace, PAGE, PROT_EXEC, PROT_READ, PROT_WRITE, pageUp } from "./address-space.js";
 import { Errno, errnoOf } from "./errno.js";
-import { AT_FDCWD, FileTable, SandboxError } from "./files.js";
+import { AT_FDCWD, FileTable, SandboxError, type StatLike } from "./files.js";
 
 /** Thrown by a console write when its reader has gone: the process ends as SIGPIPE would end it. */
 export class BrokenPipe extends Error {}
@@ -140,11 +140,11 @@ function pathArg(c: SyscallContext, address: number): string | number {
 
 // ---- stat ---------------------------------------------------------------------------------
 
-const S_IFMT_OF = (st: fs.Stats) =>
+const S_IFMT_OF = (st: StatLike) =>
   st.isDirectory() ? 0o040000 : st.isFile() ? 0o100000 : st.isSymbolicLink() ? 0o120000 : st.isCharacterDevice() ? 0o020000 : st.isFIFO() ? 0o010000 : 0;
 
 /** struct statx (256 bytes) from a host stat. */
-function statxBytes(st: fs.Stats | null, terminal: boolean): Uint8Array {
+function statxBytes(st: StatLike | null, terminal: boolean): Uint8Array {
   const out = new Uint8Array(256);
   const v = new DataView(out.buffer);
   const STATX_BASIC_STATS = 0x7ff;
@@ -179,11 +179,9 @@ function statx(c: SyscallContext, a: number[]): number {
   const p = pathArg(c, pathPtr);
   if (typeof p === "number") return p;
   return guarded(() => {
-    let st: fs.Stats | null;
+    let st: StatLike | null;
     if (p === "" && (flags & AT_EMPTY_PATH)) {
-      const file = c.files.get(dirfd | 0);
-      if (!file) return fail(Errno.EBADF);
-      st = file.kind === "terminal" ? null : fs.fstatSync(c.files.hostFd(dirfd | 0));
+      st = c.files.stat(dirfd | 0);
     } else {
       const { host } = c.files.resolve(dirfd | 0, p);
       st = flags & AT_SYMLINK_NOFOLLOW ? fs.lstatSync(host) : fs.statSync(host);
@@ -197,7 +195,7 @@ function statx(c: SyscallContext, a: number[]): number {
  * st_uid u32, st_gid u32, st_rdev u64, pad u64, st_size i64, st_blksize i32, pad i32,
  * st_blocks i64, then atime/mtime/ctime as (i32 sec, u32 nsec) — 104 bytes.
  */
-function stat64Bytes(st: fs.Stats | null): Uint8Array {
+function stat64Bytes(st: StatLike | null): Uint8Array {
   const out = new Uint8Array(104);
   const v = new DataView(out.buffer);
   if (!st) { v.setUint32(16, 0o020620, true); v.setUint32(20, 1, true); v.setBigUint64(32, 136n << 8n, true); v.setInt32(56, 1024, true); return out; }
@@ -215,9 +213,7 @@ function stat64Bytes(st: fs.Stats | null): Uint8Array {
 
 function fstat64(c: SyscallContext, fd: number, buf: number): number {
   return guarded(() => {
-    const file = c.files.get(fd);
-    if (!file) return fail(Errno.EBADF);
-    const st = file.kind === "terminal" ? null : fs.fstatSync(c.files.hostFd(fd));
+    const st = c.files.stat(fd);
     return c.space.write(buf, stat64Bytes(st)) ? 0 : fail(Errno.EFAULT);
   }) as number;
 }
@@ -293,9 +289,7 @@ function mmap(c: SyscallContext, a: number[]): number {
     const r = guarded(() => {
       const file = c.files.get(fd | 0);
       if (!file || file.kind !== "file") return fail(Errno.EBADF);
-      const buffer = Buffer.alloc(length);
-      const n = fs.readSync(c.files.hostFd(fd | 0), buffer, 0, length, pgoff * PAGE);
-      contents = buffer.subarray(0, n);
+      contents = c.files.pread(fd | 0, pgoff * PAGE, length);
       return 0;
     });
     if (r !== 0) return r as number;

@@ -1,0 +1,66 @@
+// How a guest reaches files that stayed on the host it came from. The kernel's
+// system calls are synchronous, so a remote operation works in two passes: the
+// first call sends the request and throws WouldBlock; the process waits, runs
+// the same system call again, and this time the answer is here and is taken.
+// Answers are kept by the exact request, so a write is done once however the
+// system call is repeated.
+
+import { Errno } from "../kernel/errno.js";
+import { SandboxError, WouldBlock, type RemoteFiles } from "../kernel/files.js";
+import { connect, type Peer } from "../net/peer.js";
+
+type Answer = { ok: Record<string, unknown> } | { errno: number };
+
+export class RemoteFileClient implements RemoteFiles {
+  private readonly peers = new Map<string, Promise<Peer>>();
+  private readonly answers = new Map<string, Answer>();
+  private readonly pending = new Map<string, Promise<void>>();
+
+  constructor(private readonly token: string | undefined) {}
+
+  call(home: string, request: Record<string, unknown>): Record<string, unknown> {
+    const key = home + "\0" + keyOf(request);
+    const answer = this.answers.get(key);
+    if (answer) {
+      this.answers.delete(key);
+      if ("errno" in answer) throw new SandboxError(answer.errno);
+      return answer.ok;
+    }
+    let waiting = this.pending.get(key);
+    if (!waiting) {
+      waiting = this.ask(home, request)
+        .then((ok) => void this.answers.set(key, { ok }))
+        .catch((error: Error) => void this.answers.set(key, { errno: errnoFromMessage(error.message) }))
+        .finally(() => this.pending.delete(key));
+      this.pending.set(key, waiting);
+    }
+    throw new WouldBlock(waiting);
+  }
+
+  private async ask(home: string, request: Record<string, unknown>): Promise<Record<string, unknown>> {
+    let peer = this.peers.get(home);
+    if (!peer) {
+      peer = connect(home, { role: "client", token: this.token });
+      this.peers.set(home, peer);
+      peer.catch(() => this.peers.delete(home));
+    }
+    const p = await peer;
+    if (!p.open) { this.peers.delete(home); throw new Error("errno 5"); }
+    return p.request(request as { t: string }, 30_000);
+  }
+
+  close(): void {
+    for (const peer of this.peers.values()) void peer.then((p) => p.close(), () => {});
+    this.peers.clear();
+  }
+}
+
+function keyOf(request: Record<string, unknown>): string {
+  return JSON.stringify(request, (_k, v) => (v instanceof Uint8Array ? Buffer.from(v).toString("base64") : v));
+}
+
+/** The host reports file errors as "errno N"; anything else (unreachable, timeout) is EIO. */
+function errnoFromMessage(message: string): number {
+  const m = /errno (\d+)/.exec(message);
+  return m ? Number(m[1]) : Errno.EIO;
+}

@@ -1,0 +1,64 @@
+// After a move, files the guest had open stay on the host they live on and are
+// served from there: reads continue at the right offsets even though the new
+// host's sandbox has no such file, and `ps` lists the dependency until it ends.
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, expect, test } from "vitest";
+import { Host } from "../../src/cluster/host.js";
+import { connect } from "../../src/net/peer.js";
+import type { Message } from "../../src/net/protocol.js";
+
+const base = mkdtempSync(join(tmpdir(), "roam-remote-"));
+afterAll(() => rmSync(base, { recursive: true, force: true }));
+
+test("a file opened on A is read on from A after the guest moves to B (whose sandbox lacks it)", async () => {
+  const roots = ["A", "B"].map((n) => { const r = join(base, n); mkdirSync(r); return r; });
+  const content = Buffer.from(Array.from({ length: 3000 }, (_, i) => String.fromCharCode(97 + ((i * 7) % 26))).join(""));
+  writeFileSync(join(roots[0], "data.txt"), content);
+  const [a, b] = roots.map((root, i) => new Host({ name: "AB"[i], host: "127.0.0.1", port: 0, root }));
+  await a.listen();
+  await b.listen();
+  try {
+    const elf = readFileSync(new URL("../../guests/bin/process/slowcat.elf", import.meta.url));
+    const client = await connect(a.url, { role: "client" });
+    const ran = await client.request({ t: "run", program: "slowcat", argv: ["slowcat", "data.txt", "100", "15"], elf });
+    const id = (ran.guest as { id: string }).id;
+    const chunks: Buffer[] = [];
+    let done!: (m: Message) => void;
+    const exited = new Promise<Message>((r) => (done = r));
+    let offset = 0;
+    const attach = async (url: string) => {
+      const peer = await connect(url, { role: "client" });
+      peer.onMessage((m) => {
+        if (m.t === "out" && m.guest === id) {
+          const data = Buffer.from(m.data as Uint8Array);
+          const start = m.offset as number;
+          if (start + data.length > offset) { chunks.push(data.subarray(offset - start)); offset = start + data.length; }
+        } else if (m.t === "moved") void attach(String(m.to));
+        else if (m.t === "exit") done(m);
+      });
+      await peer.request({ t: "attach", guest: id, from: offset });
+    };
+    await attach(a.url);
+    await new Promise((r) => setTimeout(r, 150));
+    await client.request({ t: "migrate", guest: id, to: b.url, strategy: "precopy" });
+    const cb = await connect(b.url, { role: "client" });
+    const ps = await cb.request({ t: "ps" });
+    const listed = (ps.guests as Array<{ id: string; dependencies: string[] }>).find((g) => g.id === id)!;
+    expect(listed.dependencies).toEqual([`file /data.txt on ${a.url}`]);
+    // Back home, the file is local again: no dependency left.
+    await new Promise((r) => setTimeout(r, 100));
+    await cb.request({ t: "migrate", guest: id, to: a.url, strategy: "stop-copy" });
+    const back = await client.request({ t: "ps" });
+    expect((back.guests as Array<{ id: string; dependencies: string[] }>).find((g) => g.id === id)!.dependencies).toEqual([]);
+    const exit = await exited;
+    expect(exit.code).toBe(0);
+    expect(Buffer.concat(chunks).equals(content)).toBe(true);
+    cb.close();
+    client.close();
+  } finally {
+    await a.close();
+    await b.close();
+  }
+}, 30_000);
