@@ -303,7 +303,7 @@ export class Host implements ReceivingHost {
         bandwidthBytesPerSecond: optNum(m, "bandwidth", 1),
         maxRounds: optNum(m, "maxRounds", 1, 1000),
         checkpoint: (point) => {
-          if (trace) this.log(`migration ${hosted.info.id} ${point} +${(performance.now() - traceStart).toFixed(2)} ms`);
+          if (trace) this.log(`migration ${hosted.info.id} ${point} +${(performance.now() - traceStart).toFixed(2)} ms (at ${performance.now().toFixed(2)})`);
           this.options.onMigrationPoint?.(hosted.info.id, point, () => target.terminate());
         },
         onProgress: (s) => client.send({ t: "migrate-progress", rid: undefined, guest: hosted.info.id, stats: s }),

@@ -43,6 +43,11 @@ export class MigrationReceiver {
   private readonly waiters = new Map<number, Array<() => void>>();
   private readonly requestedAt = new Map<number, number>();
 
+  private readonly trace = process.env.ROAM_TRACE === "1";
+  private mark(point: string): void {
+    if (this.trace) process.stderr.write(`[${this.host.name}] arrival ${this.info?.id ?? "?"} ${point} at ${performance.now().toFixed(2)} ms\n`);
+  }
+
   constructor(private readonly host: ReceivingHost, private readonly peer: Peer) {
     void peer.closed.then(() => {
       if (!this.started) this.prepared?.discard();
@@ -100,7 +105,9 @@ export class MigrationReceiver {
 
   private state(m: Message): void {
     if (!this.core || !this.info) throw new ProtocolError("mig-state before mig-begin");
+    this.mark("state received");
     const snapshot = decodeSnapshot(bytes(m, "snapshot"));
+    this.mark("state decoded");
     if (snapshot.guest.id !== this.info.id) throw new ProtocolError(`mig-state for ${snapshot.guest.id}, begun for ${this.info.id}`);
     const missingRaw = m.missing instanceof Uint8Array ? m.missing : new Uint8Array(0);
     const missing = new Uint32Array(Uint8Array.from(missingRaw).buffer);
@@ -116,7 +123,9 @@ export class MigrationReceiver {
         fetch: (page) => this.fetch(page),
       };
     }
+    this.mark("missing marked");
     this.prepared = this.host.prepare(this.core, snapshot, postcopy);
+    this.mark("guest prepared");
     this.peer.reply(m);
   }
 
@@ -139,7 +148,9 @@ export class MigrationReceiver {
     if (!this.prepared) throw new ProtocolError("mig-commit before mig-state");
     this.started = true;
     // Answer first: the guest's first instruction follows at once, and the source measures downtime to here.
+    this.mark("commit received");
     this.peer.reply(m, { startedAt: Date.now() });
     this.prepared.start();
+    this.mark("started");
   }
 }
