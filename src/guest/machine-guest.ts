@@ -2,16 +2,14 @@
 // it. Its UART is its console: output goes to the numbered log, client input
 // into the UART's receive queue (device state, so it migrates with the guest).
 
-import { STATE_BASE, STATE_USED } from "../../assembly/layout.js";
 import { parseElf } from "../elf/index.js";
 import type { ConsoleOutput } from "../machine/console-output.js";
 import type { Core } from "../machine/core.js";
 import { Machine, type MachineState } from "../machine/machine.js";
-import { applyPages, capturePages, type GuestInfo, type GuestSnapshot, type RamPages } from "../snapshot/snapshot.js";
+import type { GuestInfo, GuestSnapshot, RamPages } from "../snapshot/snapshot.js";
 import { GuestConsole } from "./guest-console.js";
-import { markWritten, writtenPages } from "../migration/pages.js";
-import { newGuestId, type GuestHostOptions, type StartOptions } from "./process-guest.js";
-import type { GuestRunResult } from "./runnable.js";
+import type { GuestHostOptions, StartOptions } from "./process-guest.js";
+import { allRamPages, hartBlock, newGuestInfo, restoreHartAndPages, type GuestRunResult } from "./runnable.js";
 
 /** Collects UART bytes and hands them to the guest console in chunks. */
 class ConsoleBridge implements ConsoleOutput {
@@ -58,10 +56,7 @@ export class MachineGuest {
   static start(options: GuestHostOptions, start: StartOptions): MachineGuest {
     const image = parseElf(start.elf);
     const ramBytes = start.ramBytes ?? 128 << 20;
-    const info: GuestInfo = {
-      id: newGuestId(), kind: "machine", program: start.program, argv: start.argv, ramBytes,
-      createdAt: new Date().toISOString(), host: options.hostName,
-    };
+    const info = newGuestInfo("machine", options.hostName, start, ramBytes);
     const guest = new MachineGuest(options, info, new GuestConsole(), (console) =>
       new Machine({ core: options.core, ramBytes, console, translate: options.translate }));
     guest.machine.load(image);
@@ -79,9 +74,7 @@ export class MachineGuest {
     const guest = new MachineGuest(options, info, new GuestConsole(snapshot.console), (console) =>
       new Machine({ core: options.core, ramBytes: info.ramBytes, console, translate: options.translate, coreReady, pages }));
     const core = options.core;
-    core.memoryBytes.set(snapshot.hart, STATE_BASE);
-    applyPages(core.ram, snapshot.ram);
-    markWritten(core, snapshot.ram.indices);
+    restoreHartAndPages(core, snapshot);
     core.setTranslation(options.translate ?? true); // the hart block carried the old host's flags
     guest.machine.restoreState(snapshot.machine as MachineState);
     return guest;
@@ -108,7 +101,7 @@ export class MachineGuest {
     return {
       version: 1,
       guest: { ...this.info, host: this.options.hostName },
-      hart: this.core.memoryBytes.slice(STATE_BASE, STATE_BASE + STATE_USED),
+      hart: hartBlock(this.core),
       ram,
       console: this.console.state(),
       machine: this.machine.state(),
@@ -120,6 +113,6 @@ export class MachineGuest {
   }
 
   snapshot(): GuestSnapshot {
-    return this.snapshotWithout(capturePages(this.core.ram, writtenPages(this.core, this.info.ramBytes / 4096)));
+    return this.snapshotWithout(allRamPages(this.core, this.info.ramBytes));
   }
 }

@@ -1,15 +1,13 @@
 // A process-mode guest as a host keeps it: the Process, its console, who it is,
 // and how it freezes into a snapshot and comes back from one.
 
-import { randomBytes } from "node:crypto";
-import { STATE_BASE, STATE_USED } from "../../assembly/layout.js";
 import { parseElf } from "../elf/index.js";
 import { Process, type ProcessResult } from "../kernel/process.js";
 import type { Core } from "../machine/core.js";
-import { applyPages, capturePages, type GuestInfo, type GuestSnapshot } from "../snapshot/snapshot.js";
+import type { GuestInfo, GuestSnapshot } from "../snapshot/snapshot.js";
 import { GuestConsole } from "./guest-console.js";
 import type { RemoteFiles } from "../kernel/files.js";
-import { markWritten, writtenPages } from "../migration/pages.js";
+import { allRamPages, hartBlock, newGuestInfo, restoreHartAndPages } from "./runnable.js";
 
 export interface GuestHostOptions {
   core: Core;
@@ -29,10 +27,6 @@ export interface StartOptions {
   argv: string[];
   envp?: string[];
   ramBytes?: number;
-}
-
-export function newGuestId(): string {
-  return "g" + randomBytes(6).toString("hex");
 }
 
 export class ProcessGuest {
@@ -61,10 +55,7 @@ export class ProcessGuest {
   static start(options: GuestHostOptions, start: StartOptions): ProcessGuest {
     const image = parseElf(start.elf);
     const ramBytes = start.ramBytes ?? 64 << 20;
-    const info: GuestInfo = {
-      id: newGuestId(), kind: "process", program: start.program, argv: start.argv, ramBytes,
-      createdAt: new Date().toISOString(), host: options.hostName,
-    };
+    const info = newGuestInfo("process", options.hostName, start, ramBytes);
     const console = new GuestConsole();
     return new ProcessGuest(options, info, console, (c) => new Process({
       core: options.core, image, ramBytes, root: options.root, argv: start.argv, envp: start.envp ?? [],
@@ -95,11 +86,7 @@ export class ProcessGuest {
       {
         state: snapshot.process!,
         coreReady,
-        restoreMemory: (core) => {
-          core.memoryBytes.set(snapshot.hart, STATE_BASE);
-          applyPages(core.ram, snapshot.ram);
-          markWritten(core, snapshot.ram.indices);
-        },
+        restoreMemory: (core) => restoreHartAndPages(core, snapshot),
       },
     ));
   }
@@ -134,7 +121,7 @@ export class ProcessGuest {
     return {
       version: 1,
       guest: { ...this.info, host: this.options.hostName },
-      hart: this.core.memoryBytes.slice(STATE_BASE, STATE_BASE + STATE_USED),
+      hart: hartBlock(this.core),
       ram,
       console: this.console.state(),
       process,
@@ -143,6 +130,6 @@ export class ProcessGuest {
 
   /** A complete snapshot: take it while paused. */
   snapshot(): GuestSnapshot {
-    return this.snapshotWithout(capturePages(this.core.ram, writtenPages(this.core, this.info.ramBytes / 4096)));
+    return this.snapshotWithout(allRamPages(this.core, this.info.ramBytes));
   }
 }

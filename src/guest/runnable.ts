@@ -1,5 +1,10 @@
-// What a host needs from a guest of either kind (process or machine mode).
+// What a host needs from a guest of either kind (process or machine mode), and
+// what the two kinds share.
 
+import { randomBytes } from "node:crypto";
+import { STATE_BASE, STATE_USED } from "../../assembly/layout.js";
+import { markWritten, writtenPages } from "../migration/pages.js";
+import { applyPages, capturePages, type GuestKind } from "../snapshot/snapshot.js";
 import type { Core } from "../machine/core.js";
 import type { GuestInfo, GuestSnapshot, RamPages } from "../snapshot/snapshot.js";
 import type { GuestConsole } from "./guest-console.js";
@@ -24,4 +29,33 @@ export interface RunnableGuest {
   snapshotWithout(ram: RamPages): GuestSnapshot;
   /** What it still needs from other hosts (files left behind), for ps and stats. */
   dependencies(): string[];
+}
+
+// ---- What both kinds of guest share ------------------------------------------------------
+
+
+export function newGuestId(): string {
+  return "g" + randomBytes(6).toString("hex");
+}
+
+/** Who a newly started guest is. */
+export function newGuestInfo(kind: GuestKind, hostName: string, start: { program: string; argv: string[] }, ramBytes: number): GuestInfo {
+  return { id: newGuestId(), kind, program: start.program, argv: start.argv, ramBytes, createdAt: new Date().toISOString(), host: hostName };
+}
+
+/** The hart's state block, as a snapshot carries it. */
+export function hartBlock(core: Core): Uint8Array {
+  return core.memoryBytes.slice(STATE_BASE, STATE_BASE + STATE_USED);
+}
+
+/** Puts a snapshot's hart block and RAM pages into a core (whose RAM is otherwise as the caller left it). */
+export function restoreHartAndPages(core: Core, snapshot: GuestSnapshot): void {
+  core.memoryBytes.set(snapshot.hart, STATE_BASE);
+  applyPages(core.ram, snapshot.ram);
+  markWritten(core, snapshot.ram.indices);
+}
+
+/** Every non-zero page of a guest's RAM (only written pages can be). */
+export function allRamPages(core: Core, ramBytes: number): RamPages {
+  return capturePages(core.ram, writtenPages(core, ramBytes / 4096));
 }
