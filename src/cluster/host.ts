@@ -34,6 +34,8 @@ export interface HostOptions {
 export class Host implements ReceivingHost {
   readonly guests = new Map<string, HostedGuest>();
   readonly migrations = new Map<string, MigrationStats[]>(); // by guest id, kept after the guest leaves
+  /** Migrations arriving now, by guest id (a second, urgent-page connection joins its arrival). */
+  readonly arrivals = new Map<string, MigrationReceiver>();
   private server: WebSocketServer | undefined;
   private readonly peers = new Set<Peer>();
   /** Reaches files of guests that came from elsewhere and still have them open there. */
@@ -105,7 +107,15 @@ export class Host implements ReceivingHost {
             peer.reply(m, { name: this.name, version: 1 });
             return;
           }
-          if (receiver && (await receiver.handle(m))) return;
+          if (m.t === "mig-urgent" && receiver) {
+            // A second connection for a migration under way: its pages go to that arrival.
+            const arrival = this.arrivals.get(str(m, "guest"));
+            if (!arrival) throw new ProtocolError(`no migration of ${str(m, "guest")} is arriving here`);
+            receiver = arrival;
+            peer.reply(m);
+            return;
+          }
+          if (receiver && (await receiver.handle(m, peer))) return;
           await this.request(peer, m, detachers);
         } catch (error) {
           const known = error instanceof ProtocolError || error instanceof SnapshotError || error instanceof MigrationFailed;
@@ -302,6 +312,7 @@ export class Host implements ReceivingHost {
         maxDowntimeMs: optNum(m, "maxDowntimeMs", 0) ?? 5,
         bandwidthBytesPerSecond: optNum(m, "bandwidth", 1),
         maxRounds: optNum(m, "maxRounds", 1, 1000),
+        openUrgentChannel: () => connect(to, { role: "host", token: optStr(m, "token") ?? this.options.token, name: this.name }),
         checkpoint: (point) => {
           if (trace) this.log(`migration ${hosted.info.id} ${point} +${(performance.now() - traceStart).toFixed(2)} ms (at ${performance.now().toFixed(2)})`);
           this.options.onMigrationPoint?.(hosted.info.id, point, () => target.terminate());
@@ -344,6 +355,11 @@ export class Host implements ReceivingHost {
 
   hasGuest(id: string): boolean {
     return this.guests.has(id);
+  }
+
+  arriving(id: string, receiver: MigrationReceiver | undefined): void {
+    if (receiver) this.arrivals.set(id, receiver);
+    else this.arrivals.delete(id);
   }
 
   prepare(core: Core, snapshot: GuestSnapshot, pages: PostcopyPages | null): PreparedGuest {

@@ -18,6 +18,8 @@ import { PAGE, forEachRun, markWritten, readBatch } from "./pages.js";
 export interface ReceivingHost {
   readonly name: string;
   hasGuest(id: string): boolean;
+  /** Registers (or, with undefined, forgets) the arrival of guest `id`, so a second connection can join it. */
+  arriving(id: string, receiver: MigrationReceiver | undefined): void;
   /** Builds the guest from a snapshot on `core`, whose RAM already holds the pages; not started yet. */
   prepare(core: Core, snapshot: GuestSnapshot, pages: PostcopyPages | null): PreparedGuest;
 }
@@ -51,18 +53,19 @@ export class MigrationReceiver {
   constructor(private readonly host: ReceivingHost, private readonly peer: Peer) {
     void peer.closed.then(() => {
       if (!this.started) this.prepared?.discard();
+      if (this.info) host.arriving(this.info.id, undefined);
     });
   }
 
-  /** Handles one migration message; returns false if it is not one. */
-  async handle(m: Message): Promise<boolean> {
+  /** Handles one migration message (from the main or the urgent connection); returns false if it is not one. */
+  async handle(m: Message, from: Peer = this.peer): Promise<boolean> {
     switch (m.t) {
+      case "mig-round": from.reply(m); return true;
       case "mig-begin": return this.begin(m), true;
       case "mig-pages": return this.pages(m), true;
       case "mig-state": return this.state(m), true;
       case "mig-commit": return this.commit(m), true;
       case "mig-complete": this.peer.reply(m); return true;
-      case "mig-round": this.peer.reply(m); return true;
       case "mig-abort": this.prepared?.discard(); this.prepared = undefined; return true;
       default: return false;
     }
@@ -76,6 +79,7 @@ export class MigrationReceiver {
     if (info.ramBytes <= 0 || info.ramBytes % PAGE || info.ramBytes > 1 << 30) throw new ProtocolError(`mig-begin: bad RAM size ${info.ramBytes}`);
     if (this.host.hasGuest(info.id)) throw new ProtocolError(`guest ${info.id} already runs on ${this.host.name}`);
     this.info = info;
+    this.host.arriving(info.id, this);
     this.core = await Core.load();
     this.core.init(info.ramBytes);
     this.peer.reply(m, { host: this.host.name });

@@ -42,6 +42,8 @@ export interface MigrateOptions {
   onProgress?: (stats: MigrationStats) => void;
   /** The destination runs the guest now (for postcopy, pages still flow after this). */
   onCommitted?: () => void;
+  /** Opens a second connection to the destination, for postcopy's urgent pages. */
+  openUrgentChannel?: () => Promise<Peer>;
   /** Test hook: called at named points so a test can cut the connection there. */
   checkpoint?: (point: string) => void;
 }
@@ -84,6 +86,7 @@ export async function migrateOut(guest: MigratableGuest, peer: Peer, from: strin
   const everSent = new Uint8Array(pageCount); // 1 once a page's content has crossed
   let frozenAt = 0;
   let frozen = false;
+  let urgent: Peer | undefined;
   let committed = false;
   const progress = () => { stats.totalMs = performance.now() - started; options.onProgress?.(stats); };
   const limit = options.bandwidthBytesPerSecond;
@@ -131,6 +134,11 @@ export async function migrateOut(guest: MigratableGuest, peer: Peer, from: strin
 
   try {
     await peer.request({ t: "mig-begin", guest: guest.info, strategy: options.strategy }, 30_000);
+    // Postcopy (and hybrid, which may switch to it) answers page requests on a second connection.
+    if (options.strategy === "postcopy" || options.strategy === "hybrid") {
+      urgent = await options.openUrgentChannel?.();
+      await urgent?.request({ t: "mig-urgent", guest: guest.info.id }, 30_000);
+    }
     stats.setupMs = performance.now() - started;
     stats.status = "active";
     options.checkpoint?.("begun");
@@ -220,7 +228,11 @@ export async function migrateOut(guest: MigratableGuest, peer: Peer, from: strin
       stats.status = "postcopy";
       stats.residualDependency = `${postcopyPages.length} pages on ${from}`;
       progress();
-      await servePostcopy(guest, peer, postcopyPages, everSent, stats, frozenAt);
+      try {
+        await servePostcopy(guest, peer, urgent!, postcopyPages, everSent, stats, frozenAt);
+      } finally {
+        urgent?.close();
+      }
     }
     stats.status = "completed";
     stats.residualDependency = "none";
@@ -233,6 +245,7 @@ export async function migrateOut(guest: MigratableGuest, peer: Peer, from: strin
     stats.error = (error as Error).message;
     stats.totalMs = performance.now() - started;
     guest.setThrottle(0);
+    urgent?.close();
     if (!committed) {
       peer.send({ t: "mig-abort", reason: stats.error });
       if (frozen) guest.thaw();
@@ -242,55 +255,59 @@ export async function migrateOut(guest: MigratableGuest, peer: Peer, from: strin
 }
 
 /**
- * After a postcopy switch the guest runs at the destination. Serve its page
- * requests first and push everything else meanwhile, nearest to recent faults
- * first; every page crosses exactly once. Resolves when all have arrived.
+ * After a postcopy switch the guest runs at the destination. Its page requests
+ * are answered at once on a second connection (so they never queue behind
+ * pushed pages — QEMU's postcopy "preempt" channel does the same), while this
+ * connection pushes everything else, continuing just past the latest fault.
+ * Every page crosses exactly once. Resolves when all have arrived.
  */
-async function servePostcopy(guest: MigratableGuest, peer: Peer, pages: number[], everSent: Uint8Array, stats: MigrationStats, frozenAt: number): Promise<void> {
-  const remaining = new Set(pages);
+async function servePostcopy(
+  guest: MigratableGuest, peer: Peer, urgent: Peer, pages: number[], everSent: Uint8Array, stats: MigrationStats, frozenAt: number,
+): Promise<void> {
   const ram = guest.core.ram;
+  const pageCount = ram.length / PAGE;
+  const pending = new Uint8Array(pageCount);
+  for (const p of pages) pending[p] = 1;
+  let left = pages.length;
   const latencies: number[] = [];
   let faults = 0;
   let pushed = 0;
-  let lastFault = pages[0] ?? 0;
-  const requests: number[] = [];
-  let wake: (() => void) | undefined;
+  let cursor = pages[0] ?? 0; // where the push continues
+  const frames = new FramePool(BATCH_PAGES * PAGE + BATCH_PAGES * 8 + 64, 4);
+  const take = (page: number) => { pending[page] = 0; everSent[page] = 1; left--; };
   const off = peer.onMessage((m: Message) => {
     // The destination reports how long each fault waited, once its page arrived.
     if (m.t === "mig-fault-served" && typeof m.waitedMs === "number") { latencies.push(m.waitedMs); return; }
-    if (m.t !== "mig-page-request" || typeof m.page !== "number") return;
+    if (m.t !== "mig-page-request" || typeof m.page !== "number" || m.page < 0 || m.page >= pageCount) return;
     faults++;
-    requests.push(m.page);
-    wake?.();
+    cursor = m.page + 1;
+    if (!pending[m.page]) return; // already on its way
+    take(m.page);
+    const { batch } = packPages(ram, [m.page], () => false);
+    urgent.send({ t: "mig-pages", round: 0, ...batchFields(batch) });
+    stats.pagesSent++;
+    stats.bytes += batch.data.length + 4;
   });
-  const send = (list: number[]) => {
-    const { batch } = packPages(ram, list, () => false);
-    peer.send({ t: "mig-pages", round: 0, ...batchFields(batch) });
-    for (const p of list) { remaining.delete(p); everSent[p] = 1; }
-    stats.pagesSent += list.length;
-    stats.bytes += batch.data.length + 4 * list.length;
-  };
   try {
-    while (remaining.size > 0) {
+    while (left > 0) {
       if (!peer.open) throw new MigrationFailed("connection to the destination closed during postcopy");
-      // Requests first: each is one page, sent at once.
-      while (requests.length) {
-        const page = requests.shift()!;
-        lastFault = page;
-        if (remaining.has(page)) send([page]);
+      const batchPages: number[] = [];
+      for (let scanned = 0; batchPages.length < 64 && scanned < pageCount && left - batchPages.length > 0; scanned++) {
+        if (cursor >= pageCount) cursor = 0;
+        if (pending[cursor]) { batchPages.push(cursor); take(cursor); }
+        cursor++;
       }
-      // Then push a small batch around the last fault, so the next request is likely answered already.
-      const batch: number[] = [];
-      for (let d = 0; batch.length < 32 && d < ram.length / PAGE; d++) {
-        for (const p of [lastFault + d, lastFault - d]) if (remaining.has(p) && !batch.includes(p)) batch.push(p);
-      }
-      if (batch.length === 0) for (const p of remaining) { batch.push(p); if (batch.length >= 32) break; }
-      send(batch);
-      pushed += batch.length;
-      await peer.drain(1 << 20);
-      if (requests.length === 0) await new Promise<void>((resolve) => { wake = resolve; setImmediate(resolve); });
-      wake = undefined;
+      const { batch } = packPages(ram, batchPages, () => false);
+      const frame = await frames.take();
+      const length = encodePageBatch(PROTOCOL_VERSION, 0, batch, frame);
+      peer.sendEncoded(frame.subarray(0, length), () => frames.give(frame));
+      pushed += batchPages.length;
+      stats.pagesSent += batchPages.length;
+      stats.bytes += batch.data.length + 4 * batchPages.length;
+      await new Promise<void>((resolve) => setImmediate(resolve)); // let requests in between pushes
     }
+    await frames.settle(4);
+    await urgent.request({ t: "mig-round", round: 0 }, 30_000); // urgent pages have landed too
     await peer.request({ t: "mig-complete" }, 30_000);
   } finally {
     off();
