@@ -198,7 +198,14 @@ export async function restoreCommand(args: string[]): Promise<number> {
   const { values, positionals } = parseArgs({ args, strict: true, allowPositionals: true, options: { ...common(), attach: { type: "boolean" } } });
   if (positionals.length !== 1) throw new UsageError("usage: roam restore FILE [--on ws://HOST] [--attach]");
   const bytes = readFileSync(positionals[0]);
-  const snapshot = decodeSnapshot(bytes); // refuse a bad file here, before sending it anywhere
+  let snapshot;
+  try {
+    snapshot = decodeSnapshot(bytes); // refuse a bad file here, before sending it anywhere
+  } catch (error) {
+    if (!(error instanceof SnapshotError)) throw error;
+    process.stderr.write(`roam: ${positionals[0]}: ${error.message}\n`);
+    return EXIT_USAGE;
+  }
   const peer = await client(values.on, values.token);
   const reply = await peer.request({ t: "restore", snapshot: bytes });
   peer.close();

@@ -174,6 +174,7 @@ export class Host implements ReceivingHost {
       }
       case "input": {
         const hosted = this.guest(m);
+        if (hosted.status !== "running") { peer.reply(m, { inputOffset: hosted.console.acceptedInput }); return; }
         const accepted = hosted.console.pushInput(num(m, "offset", 0), bytes(m, "data"));
         if (bool(m, "end")) hosted.console.endInput();
         peer.reply(m, { inputOffset: accepted });
@@ -233,8 +234,13 @@ export class Host implements ReceivingHost {
   /** Streams a guest's console to a client from `from` on; returns the detacher. */
   private attach(peer: Peer, hosted: HostedGuest, from: number): () => void {
     const id = hosted.info.id;
-    const backlog = hosted.console.outputSince(from);
-    if (backlog && backlog.length) peer.send({ t: "out", guest: id, offset: from, data: backlog });
+    for (const chunk of hosted.console.outputSince(Math.max(from, hosted.console.keptFrom))) {
+      peer.send({ t: "out", guest: id, offset: chunk.offset, data: chunk.data, stream: chunk.stream });
+    }
+    if (hosted.status === "exited" || hosted.status === "killed") {
+      peer.send({ t: "exit", guest: id, code: hosted.exitCode, report: hosted.report, status: hosted.status });
+      return () => {};
+    }
     const offOutput = hosted.console.onOutput((offset, data, stream) => peer.send({ t: "out", guest: id, offset, data, stream }));
     const offEnd = hosted.onEnd(() => {
       if (hosted.status === "moved") peer.send({ t: "moved", guest: id, to: hosted.movedTo, outputOffset: hosted.console.outputOffset });
@@ -303,7 +309,9 @@ export class Host implements ReceivingHost {
     if (!STRATEGIES.includes(strategy)) throw new ProtocolError(`unknown strategy '${strategy}' (${STRATEGIES.join(", ")})`);
     const trace = process.env.ROAM_TRACE === "1"; // log each phase of the migration with its time
     const traceStart = performance.now();
-    const target = await connect(to, { role: "host", token: optStr(m, "token") ?? this.options.token, name: this.name });
+    const target = await connect(to, { role: "host", token: optStr(m, "token") ?? this.options.token, name: this.name }).catch((error) => {
+      throw new MigrationFailed(`destination ${to}: ${(error as Error).message}`);
+    });
     const history = this.migrations.get(hosted.info.id) ?? [];
     this.migrations.set(hosted.info.id, history);
     try {

@@ -10,9 +10,17 @@ const KEEP_OUTPUT = 1 << 20; // bytes of recent output kept for late or returnin
 
 export type OutputListener = (offset: number, bytes: Uint8Array, stream: 1 | 2) => void;
 
+/** A run of output from one stream, starting at byte `offset` of the guest's output. */
+export interface OutputChunk {
+  offset: number;
+  stream: 1 | 2;
+  data: Uint8Array;
+}
+
 export class GuestConsole implements ProcessConsole {
-  private log = new Uint8Array(0); // the last KEEP_OUTPUT bytes of output
-  private logStart = 0; // offset of log[0]
+  private log: OutputChunk[] = []; // the last KEEP_OUTPUT bytes of output, by stream
+  private logBytes = 0;
+  private logStart = 0; // offset of the first kept byte
   private pending: Uint8Array = new Uint8Array(0);
   private ended = false;
   private inputOffset = 0;
@@ -31,24 +39,43 @@ export class GuestConsole implements ProcessConsole {
   }
 
   get outputOffset(): number {
-    return this.logStart + this.log.length;
+    return this.logStart + this.logBytes;
   }
 
   write(stream: 1 | 2, bytes: Uint8Array): void {
     const offset = this.outputOffset;
-    const joined = new Uint8Array(this.log.length + bytes.length);
-    joined.set(this.log);
-    joined.set(bytes, this.log.length);
-    const drop = Math.max(0, joined.length - KEEP_OUTPUT);
-    this.log = joined.subarray(drop);
-    this.logStart += drop;
+    const last = this.log[this.log.length - 1];
+    if (last && last.stream === stream && last.data.length < 65536) {
+      // Small writes to the same stream join the previous chunk.
+      const joined = new Uint8Array(last.data.length + bytes.length);
+      joined.set(last.data);
+      joined.set(bytes, last.data.length);
+      last.data = joined;
+    } else this.log.push({ offset, stream, data: Uint8Array.from(bytes) });
+    this.logBytes += bytes.length;
+    // Forget the oldest output beyond what we keep.
+    while (this.logBytes - this.log[0].data.length >= KEEP_OUTPUT) {
+      const gone = this.log.shift()!;
+      this.logBytes -= gone.data.length;
+      this.logStart += gone.data.length;
+    }
     for (const listener of this.listeners) listener(offset, bytes, stream);
   }
 
-  /** Output from `offset` on, as far as it is still kept; null if it is gone. */
-  outputSince(offset: number): Uint8Array | null {
-    if (offset < this.logStart) return null;
-    return this.log.slice(Math.min(offset - this.logStart, this.log.length));
+  get keptFrom(): number {
+    return this.logStart;
+  }
+
+  /** Output from `offset` on (or from the oldest byte still kept, if later), chunk by chunk with its stream. */
+  outputSince(offset: number): OutputChunk[] {
+    const chunks: OutputChunk[] = [];
+    for (const chunk of this.log) {
+      const end = chunk.offset + chunk.data.length;
+      if (end <= offset) continue;
+      const skip = Math.max(0, offset - chunk.offset);
+      chunks.push({ offset: chunk.offset + skip, stream: chunk.stream, data: chunk.data.subarray(skip) });
+    }
+    return chunks;
   }
 
   onOutput(listener: OutputListener): () => void {

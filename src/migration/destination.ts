@@ -61,7 +61,7 @@ export class MigrationReceiver {
   async handle(m: Message, from: Peer = this.peer): Promise<boolean> {
     switch (m.t) {
       case "mig-round": from.reply(m); return true;
-      case "mig-begin": return this.begin(m), true;
+      case "mig-begin": await this.begin(m); return true;
       case "mig-pages": return this.pages(m), true;
       case "mig-state": return this.state(m), true;
       case "mig-commit": return this.commit(m), true;

@@ -250,7 +250,7 @@ export async function migrateOut(guest: MigratableGuest, peer: Peer, from: strin
       peer.send({ t: "mig-abort", reason: stats.error });
       if (frozen) guest.thaw();
     }
-    throw Object.assign(new MigrationFailed(stats.error), { stats, committed });
+    throw Object.assign(new MigrationFailed(stats.error.includes(to) ? stats.error : `destination ${to}: ${stats.error}`), { stats, committed });
   }
 }
 
