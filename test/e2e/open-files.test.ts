@@ -1,0 +1,57 @@
+// An open file across moves: slowcat reads a 64 KiB file in small chunks with
+// pauses, and migrates twice mid-file between host processes that share one
+// sandbox root. Its output must be the file, byte for byte: after each move
+// the reads continue at the offset where they stopped.
+import { writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, test } from "vitest";
+import { pseudoRandomBytes } from "../process-cases.js";
+import { figures, migrate, ps, runAttached, startHosts, stopAll, tempDir, waitUntil, type HostProc } from "./cluster.js";
+
+const SIZE = 64 * 1024;
+const CHUNK = 700; // not a divisor of the file size or of a page: the last read is short
+const DELAY_MS = 20; // 94 reads, about 2 s
+
+let hosts: HostProc[] = [];
+const root = tempDir("files");
+const data = pseudoRandomBytes(SIZE, 0x5eed);
+beforeAll(async () => {
+  writeFileSync(join(root.path, "data.bin"), data);
+  hosts = await startHosts(["A", "B", "C"], root.path);
+});
+afterAll(async () => {
+  await stopAll(hosts);
+  root.remove();
+});
+
+describe("open files across moves", () => {
+  for (const [first, second] of [["stop-copy", "postcopy"], ["precopy", "hybrid"]]) {
+    test(`slowcat's file offset survives ${first} then ${second}: stdout is the file, byte for byte`, async () => {
+      const [a, b, c] = hosts;
+      const { proc: client, id } = await runAttached(a.url, "slowcat", ["data.bin", String(CHUNK), String(DELAY_MS)]);
+      const offsets: number[] = [];
+      for (const [from, to, strategy, at] of [[a, b, first, SIZE / 4], [b, c, second, SIZE / 2]] as const) {
+        await waitUntil(() => client.stdout.length >= at, 20_000, () => `slowcat to pass byte ${at} (${client.describe()})`);
+        offsets.push(client.stdout.length);
+        const { result, stats } = await migrate(id, from.url, to.url, strategy);
+        expect(result.code, result.describe()).toBe(0);
+        expect(stats!.status).toBe("completed");
+        console.log(`[e2e files] ${figures(stats!)}`);
+        expect((await ps(to.url)).find((g) => g.id === id)?.status).toBe("running");
+      }
+      const exited = await client.wait(30_000);
+      expect(exited.code, client.describe()).toBe(0);
+      expect(client.err).toContain(`moved to ${c.url}`);
+      // Moved mid-file, and nothing lost, repeated or reordered.
+      expect(offsets[1]).toBeLessThan(SIZE);
+      expect(client.stdout.length).toBe(SIZE);
+      expect(client.stdout.equals(data), `stdout differs from the file from byte ${firstDifference(client.stdout, data)}`).toBe(true);
+    }, 60_000);
+  }
+});
+
+function firstDifference(a: Buffer, b: Buffer): number {
+  let i = 0;
+  while (i < a.length && i < b.length && a[i] === b[i]) i++;
+  return i;
+}
