@@ -24,7 +24,12 @@ shopt -s nullglob
 built=0
 for s in "$src"/*.S; do
   name="$(basename "$s" .S)"
-  "$CC" "${CFLAGS[@]}" -o "$bin/$name.elf" "$s"
+  # Assemble to a fixed-name object first: linking a .S directly leaves gcc's
+  # random temporary file name in the symbol table, and the ELF differs per build.
+  obj="$(mktemp -d)/$name.o"
+  "$CC" "${CFLAGS[@]}" -c -o "$obj" "$s"
+  "$CC" "${CFLAGS[@]}" -o "$bin/$name.elf" "$obj"
+  rm -rf "$(dirname "$obj")"
   "$OBJDUMP" -d -M no-aliases "$bin/$name.elf" > "$bin/$name.dump"
   echo "built test/isa/bin/$name.elf"
   built=$((built + 1))
