@@ -10,7 +10,7 @@
 
 import { randomBytes } from "node:crypto";
 import * as fs from "node:fs";
-import { AddressSpace, PAGE, PROT_EXEC, PROT_READ, PROT_WRITE, pageUp } from "./address-space.js";
+import { AddressSpace, OutOfMemory, PAGE, PROT_EXEC, PROT_READ, PROT_WRITE, pageUp } from "./address-space.js";
 import { Errno, errnoOf } from "./errno.js";
 import { AT_FDCWD, FileTable, SandboxError, type StatLike } from "./files.js";
 
@@ -535,6 +535,13 @@ export function syscallName(number: number): string {
 export function runSyscall(c: SyscallContext, number: number, args: number[]): SyscallOutcome | undefined {
   const entry = SYSCALLS.get(number);
   if (!entry) return undefined;
-  const r = entry[1](c, args);
+  let r: number | SyscallOutcome;
+  try {
+    r = entry[1](c, args);
+  } catch (error) {
+    // The kernel needed a frame for the process's memory and RAM is full.
+    if (error instanceof OutOfMemory) return ret(fail(Errno.ENOMEM));
+    throw error;
+  }
   return typeof r === "number" ? ret(r) : r;
 }

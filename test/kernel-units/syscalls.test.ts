@@ -96,3 +96,16 @@ describe("syscalls", () => {
     expect(call(56, -100, DATA, 0, 0)).toBe(-Errno.ENOENT);
   });
 });
+
+describe("out of memory", () => {
+  test("a system call that needs a frame when RAM is full fails with ENOMEM, not a host error", () => {
+    const small = new Uint8Array(8 * 4096);
+    const mem: PhysicalMemory = { ram: () => small, ramGuestBase: 0x80000000, wrote: () => {}, flushTranslations: () => {} };
+    const space = new AddressSpace(mem, small.length / 4096);
+    space.addRegion({ start: DATA, end: DATA + 64 * 4096, prot: PROT_READ | PROT_WRITE, kind: "mmap" });
+    const ctx = { ...c, space };
+    // getrandom into 32 pages of untouched memory: there are only 8 frames.
+    const r = runSyscall(ctx, 278, [DATA, 32 * 4096, 0, 0, 0, 0]);
+    expect(r).toEqual({ kind: "return", value: -Errno.ENOMEM });
+  });
+});
