@@ -44,6 +44,7 @@ export let hotEntry: u32 = 0;
  * in case the host declined).
  */
 @inline function becameHot(target: u32): bool {
+  if ((load<u32>(target) & 0xff) == O.OP_JIT) return false; // translated already: its code left early, nothing to ask
   const h = HOT_COUNTERS + ((target >> 3) & HOT_COUNTER_MASK);
   const c = load<u8>(h) + 1;
   store<u8>(h, <u8>c);

@@ -31,6 +31,8 @@ export interface HostOptions {
   onMigrationPoint?: (guest: string, point: string, cut: () => void) => void;
 }
 
+const KEEP_ENDED = 32; // ended guests listed by ps (their output kept for late attaches)
+
 export class Host implements ReceivingHost {
   readonly guests = new Map<string, HostedGuest>();
   readonly migrations = new Map<string, MigrationStats[]>(); // by guest id, kept after the guest leaves
@@ -159,7 +161,7 @@ export class Host implements ReceivingHost {
           host: this.name,
           guests: [...this.guests.values()].map((h) => ({
             ...h.info, status: h.status, instret: Number(h.instret), exitCode: h.exitCode, movedTo: h.movedTo,
-            dependencies: h.guest.dependencies(),
+            dependencies: h.dependencies(),
           })),
         });
         return;
@@ -217,7 +219,7 @@ export class Host implements ReceivingHost {
         const id = str(m, "guest");
         peer.reply(m, {
           migrations: this.migrations.get(id) ?? [], running: this.guests.has(id),
-          dependencies: this.guests.get(id)?.guest.dependencies() ?? [],
+          dependencies: this.guests.get(id)?.dependencies() ?? [],
         });
         return;
       }
@@ -249,8 +251,19 @@ export class Host implements ReceivingHost {
     return () => { offOutput(); offEnd(); };
   }
 
+  /**
+   * A guest ended here: its core and RAM go; its status and output stay for
+   * `ps` and late attaches, for the most recent few only.
+   */
+  private finished(hosted: HostedGuest): void {
+    this.log(`guest ${hosted.info.id} ${hosted.status} (${hosted.exitCode})`);
+    hosted.release();
+    const ended = [...this.guests.values()].filter((h) => h.status !== "running" && h.status !== "frozen");
+    for (const old of ended.slice(0, Math.max(0, ended.length - KEEP_ENDED))) this.guests.delete(old.info.id);
+  }
+
   private adopt(guest: RunnableGuest): HostedGuest {
-    const hosted = new HostedGuest(guest, { exited: (h) => this.log(`guest ${h.info.id} ${h.status} (${h.exitCode})`) });
+    const hosted = new HostedGuest(guest, { exited: (h) => this.finished(h) });
     this.guests.set(guest.info.id, hosted);
     return hosted;
   }
@@ -329,9 +342,12 @@ export class Host implements ReceivingHost {
         onCommitted: () => {
           hosted.moved(to);
           this.guests.delete(hosted.info.id);
+          // The source keeps the frozen core only while postcopy may still need its pages.
+          if (strategy !== "postcopy" && strategy !== "hybrid") hosted.release();
         },
       });
       history.push(stats);
+      if ((hosted.status as string) === "moved") hosted.release();
       client.reply(m, { stats });
     } catch (error) {
       const failure = error as MigrationFailed & { stats?: MigrationStats; committed?: boolean };

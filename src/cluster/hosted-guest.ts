@@ -20,23 +20,40 @@ export class HostedGuest implements MigratableGuest {
   movedTo: string | undefined;
   private loop: Promise<GuestRunResult> | undefined;
   private readonly endListeners = new Set<() => void>();
+  private running: RunnableGuest | undefined;
+  readonly info: GuestInfo;
+  readonly console: GuestConsole;
+  private finalInstret = 0n;
 
-  constructor(readonly guest: RunnableGuest, private readonly events: GuestEvents) {}
+  constructor(guest: RunnableGuest, private readonly events: GuestEvents) {
+    this.running = guest;
+    this.info = guest.info;
+    this.console = guest.console; // kept after the end, for late attaches
+  }
 
-  get info(): GuestInfo {
-    return this.guest.info;
+  /** The guest itself, while it lives here (released when it ends or leaves, with its RAM). */
+  get guest(): RunnableGuest {
+    if (!this.running) throw new Error(`guest ${this.info.id} is ${this.status}`);
+    return this.running;
   }
 
   get core(): Core {
     return this.guest.core;
   }
 
-  get console(): GuestConsole {
-    return this.guest.console;
+  get instret(): bigint {
+    return this.running?.instret ?? this.finalInstret;
   }
 
-  get instret(): bigint {
-    return this.guest.instret;
+  /** Drops the guest's core and RAM; its info, status and console output stay. */
+  release(): void {
+    if (!this.running) return;
+    this.finalInstret = this.running.instret;
+    this.running = undefined;
+  }
+
+  dependencies(): string[] {
+    return this.running?.dependencies() ?? [];
   }
 
   /** Starts (or continues) the run loop. */

@@ -216,6 +216,10 @@ export async function migrateOut(guest: MigratableGuest, peer: Peer, from: strin
     options.checkpoint?.("state-sent");
     // From here the destination holds a complete guest. Commit: it starts, we let go.
     committed = true;
+    // Postcopy: the guest faults as soon as it starts, maybe before we hear the
+    // commit's answer; keep those requests for the page server.
+    const early: Message[] = [];
+    const offEarly = postcopyPages ? peer.onMessage((m) => { if (m.t === "mig-page-request" || m.t === "mig-fault-served") early.push(m); }) : () => {};
     options.checkpoint?.("commit-sent");
     const reply = await peer.request({ t: "mig-commit" }, 30_000).catch(async (error) => {
       throw new MigrationFailed(`no answer to commit (${(error as Error).message})`);
@@ -229,7 +233,7 @@ export async function migrateOut(guest: MigratableGuest, peer: Peer, from: strin
       stats.residualDependency = `${postcopyPages.length} pages on ${from}`;
       progress();
       try {
-        await servePostcopy(guest, peer, urgent!, postcopyPages, everSent, stats, frozenAt);
+        await servePostcopy(guest, peer, urgent!, postcopyPages, everSent, stats, frozenAt, early, offEarly);
       } finally {
         urgent?.close();
       }
@@ -263,6 +267,7 @@ export async function migrateOut(guest: MigratableGuest, peer: Peer, from: strin
  */
 async function servePostcopy(
   guest: MigratableGuest, peer: Peer, urgent: Peer, pages: number[], everSent: Uint8Array, stats: MigrationStats, frozenAt: number,
+  early: Message[], stopEarly: () => void,
 ): Promise<void> {
   const ram = guest.core.ram;
   const pageCount = ram.length / PAGE;
@@ -275,7 +280,7 @@ async function servePostcopy(
   let cursor = pages[0] ?? 0; // where the push continues
   const frames = new FramePool(BATCH_PAGES * PAGE + BATCH_PAGES * 8 + 64, 4);
   const take = (page: number) => { pending[page] = 0; everSent[page] = 1; left--; };
-  const off = peer.onMessage((m: Message) => {
+  const onMessage = (m: Message) => {
     // The destination reports how long each fault waited, once its page arrived.
     if (m.t === "mig-fault-served" && typeof m.waitedMs === "number") { latencies.push(m.waitedMs); return; }
     if (m.t !== "mig-page-request" || typeof m.page !== "number" || m.page < 0 || m.page >= pageCount) return;
@@ -287,7 +292,10 @@ async function servePostcopy(
     urgent.send({ t: "mig-pages", round: 0, ...batchFields(batch) });
     stats.pagesSent++;
     stats.bytes += batch.data.length + 4;
-  });
+  };
+  const off = peer.onMessage(onMessage);
+  stopEarly();
+  for (const m of early) onMessage(m);
   try {
     while (left > 0) {
       if (!peer.open) throw new MigrationFailed("connection to the destination closed during postcopy");

@@ -122,3 +122,23 @@ describe("machine-mode guests between hosts (in process)", () => {
     client.close();
   }, 30_000);
 });
+
+describe("ended guests", () => {
+  test("a guest that ends gives back its core and RAM, but ps and a late attach still see it", async () => {
+    const client = await connect(hosts[0].url, { role: "client" });
+    const hello = readFileSync(new URL("../../guests/bin/process/hello.elf", import.meta.url));
+    const ran = await client.request({ t: "run", program: "hello", argv: ["hello"], elf: hello, ramBytes: 16 << 20 });
+    const id = (ran.guest as { id: string }).id;
+    const watch = await follow(hosts[0].url, id);
+    expect((await watch.exit).code).toBe(0);
+    const hosted = hosts[0].guests.get(id)!;
+    expect(hosted.status).toBe("exited");
+    expect(() => hosted.guest).toThrow(/exited/); // the core is gone
+    const ps = await client.request({ t: "ps" });
+    expect((ps.guests as Array<{ id: string; status: string }>).find((g) => g.id === id)?.status).toBe("exited");
+    const late = await follow(hosts[0].url, id);
+    expect((await late.exit).code).toBe(0);
+    expect(late.text()).toBe(watch.text());
+    client.close();
+  });
+});
