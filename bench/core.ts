@@ -19,17 +19,16 @@
 // its own checksum; a run whose guest does not print "ok" and exit 0 fails the
 // benchmark instead of producing a number.
 
-import { spawnSync } from "node:child_process";
-import { closeSync, existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { cpus, tmpdir } from "node:os";
-import { dirname, join, relative } from "node:path";
-import { fileURLToPath } from "node:url";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { DIRTY_BITMAP } from "../assembly/layout.js";
 import { parseElf } from "../src/elf/index.js";
 import { MemoryConsoleOutput } from "../src/machine/console-output.js";
 import { Core } from "../src/machine/core.js";
 import { Machine } from "../src/machine/machine.js";
+import { fmt, hostInfo, log, median, medianIndex, packageRoot, qemuVersion, runTimed, writeReport } from "./common.js";
 
 const RAM_BYTES = 128 * 1024 * 1024;
 const QEMU = "qemu-system-riscv32";
@@ -74,30 +73,6 @@ interface Row {
   qemuMedianSeconds: number | null;
   qemuMips: number | null;
   ratio: number | null; // roam time / qemu time
-}
-
-function packageRoot(): string {
-  let directory = dirname(fileURLToPath(import.meta.url));
-  for (;;) {
-    const manifest = join(directory, "package.json");
-    if (existsSync(manifest) && JSON.parse(readFileSync(manifest, "utf8")).name === "roam") return directory;
-    const parent = dirname(directory);
-    if (parent === directory) throw new Error("cannot find the roam package root (package.json)");
-    directory = parent;
-  }
-}
-
-function median(values: number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  const middle = sorted.length >> 1;
-  return sorted.length % 2 ? sorted[middle] : (sorted[middle - 1] + sorted[middle]) / 2;
-}
-
-function medianIndex(values: number[]): number {
-  const target = median(values);
-  let best = 0;
-  for (let i = 1; i < values.length; i++) if (Math.abs(values[i] - target) < Math.abs(values[best] - target)) best = i;
-  return best;
 }
 
 // The guests print "<name>: checksum 0x........ ok" when their result matches.
@@ -148,27 +123,12 @@ async function runRoam(core: Core, elf: Uint8Array, image: string, config: Pick<
   return { seconds, instructions: Number(result.instret), clears, dirtyPages, pagesFetched: machine.stats.pagesFetched };
 }
 
-function qemuVersion(): string | undefined {
-  const probe = spawnSync(QEMU, ["--version"], { encoding: "utf8" });
-  return probe.error || probe.status !== 0 ? undefined : probe.stdout.split("\n")[0];
-}
-
-// stdout goes to a file: QEMU's stdout is non-blocking and its UART drops bytes
-// when a pipe reader falls behind.
+// QEMU's time is the wall time of the whole process (start-up included).
 function runQemu(elfPath: string, image: string, scratch: string, check: boolean): number {
-  const outputPath = join(scratch, "qemu-stdout");
-  const fd = openSync(outputPath, "w");
-  const started = performance.now();
-  const result = spawnSync(QEMU, [...QEMU_ARGS, "-kernel", elfPath], { stdio: ["ignore", fd, "pipe"] });
-  const seconds = (performance.now() - started) / 1000;
-  closeSync(fd);
-  if (check) checkGuest("qemu", image, readFileSync(outputPath, "latin1"), result.status);
-  else if (result.status === null) throw new Error(`qemu ${image}: ${result.error ?? result.signal}`);
-  return seconds;
-}
-
-function fmt(value: number | null, digits: number, width: number): string {
-  return (value === null ? "-" : value.toFixed(digits)).padStart(width);
+  const run = runTimed(QEMU, [...QEMU_ARGS, "-kernel", elfPath], scratch);
+  if (check) checkGuest("qemu", image, run.stdout, run.status);
+  else if (run.failure) throw new Error(`qemu ${image}: ${run.failure}`);
+  return run.seconds;
 }
 
 async function main(): Promise<void> {
@@ -209,7 +169,6 @@ async function main(): Promise<void> {
   // Warm-up (V8 tiers the WASM up during the first run): the small image, untimed.
   await runRoam(core, readFileSync(join(guests, "compute-mix.elf")), "compute-mix.elf", { dirty: false, present: false, translate: true }, clearMs);
 
-  const log = (line: string) => process.stderr.write(line + "\n");
   log(`roam core benchmark: ${runs} run(s) per measurement, median reported; dirty bitmap cleared every ${clearMs} ms when on`);
 
   const rows: Row[] = [];
@@ -245,7 +204,7 @@ async function main(): Promise<void> {
     });
   }
 
-  const version = values["no-qemu"] ? undefined : qemuVersion();
+  const version = values["no-qemu"] ? undefined : qemuVersion(QEMU);
   let qemuStartupSeconds: number | null = null;
   if (version) {
     const scratch = mkdtempSync(join(tmpdir(), "roam-bench-"));
@@ -307,16 +266,14 @@ async function main(): Promise<void> {
   const report = {
     benchmark: "core",
     date: new Date().toISOString(),
-    host: { node: process.version, platform: process.platform, arch: process.arch, cpu: cpus()[0]?.model ?? "unknown", cpus: cpus().length },
+    host: hostInfo(),
     runs,
     clearMs,
     ramBytes: RAM_BYTES,
     qemu: version ? { version, args: QEMU_ARGS.join(" "), startupSeconds: qemuStartupSeconds } : null,
     results: rows,
   };
-  mkdirSync(dirname(outPath), { recursive: true });
-  writeFileSync(outPath, JSON.stringify(report, null, 2) + "\n");
-  process.stdout.write(`wrote ${relative(process.cwd(), outPath) || outPath}\n`);
+  writeReport(outPath, report);
 }
 
 main().catch((error: unknown) => {

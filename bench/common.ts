@@ -1,0 +1,84 @@
+// Helpers shared by the benchmarks (bench/core.ts, bench/process.ts): the
+// package root, medians, table cells, host facts, QEMU runs timed as whole
+// processes, and the JSON report.
+
+import { spawnSync } from "node:child_process";
+import { closeSync, existsSync, mkdirSync, openSync, readFileSync, writeFileSync } from "node:fs";
+import { cpus } from "node:os";
+import { dirname, join, relative } from "node:path";
+import { fileURLToPath } from "node:url";
+
+export function packageRoot(): string {
+  let directory = dirname(fileURLToPath(import.meta.url));
+  for (;;) {
+    const manifest = join(directory, "package.json");
+    if (existsSync(manifest) && JSON.parse(readFileSync(manifest, "utf8")).name === "roam") return directory;
+    const parent = dirname(directory);
+    if (parent === directory) throw new Error("cannot find the roam package root (package.json)");
+    directory = parent;
+  }
+}
+
+export function median(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const middle = sorted.length >> 1;
+  return sorted.length % 2 ? sorted[middle] : (sorted[middle - 1] + sorted[middle]) / 2;
+}
+
+/** The index of the sample closest to the median (its other figures go with it). */
+export function medianIndex(values: number[]): number {
+  const target = median(values);
+  let best = 0;
+  for (let i = 1; i < values.length; i++) if (Math.abs(values[i] - target) < Math.abs(values[best] - target)) best = i;
+  return best;
+}
+
+/** A right-aligned table cell; null prints as "-". */
+export function fmt(value: number | null, digits: number, width: number): string {
+  return (value === null ? "-" : value.toFixed(digits)).padStart(width);
+}
+
+/** Progress lines go to stderr; the table goes to stdout. */
+export function log(line: string): void {
+  process.stderr.write(line + "\n");
+}
+
+export function hostInfo(): { node: string; platform: string; arch: string; cpu: string; cpus: number } {
+  return { node: process.version, platform: process.platform, arch: process.arch, cpu: cpus()[0]?.model ?? "unknown", cpus: cpus().length };
+}
+
+/** The first line of `binary --version`; undefined when it is not installed. */
+export function qemuVersion(binary: string): string | undefined {
+  const probe = spawnSync(binary, ["--version"], { encoding: "utf8" });
+  return probe.error || probe.status !== 0 ? undefined : probe.stdout.split("\n")[0];
+}
+
+export interface TimedRun {
+  seconds: number; // wall time of the whole process, start-up included
+  status: number | null;
+  stdout: string; // latin1
+  stderr: string;
+  failure?: string; // why there is no status (spawn error or signal)
+}
+
+/**
+ * Runs `binary args` to completion and times it. stdout goes to a file in
+ * `scratch`: QEMU's stdout is non-blocking and its UART drops bytes when a pipe
+ * reader falls behind.
+ */
+export function runTimed(binary: string, args: string[], scratch: string, env?: NodeJS.ProcessEnv): TimedRun {
+  const outputPath = join(scratch, "stdout");
+  const fd = openSync(outputPath, "w");
+  const started = performance.now();
+  const result = spawnSync(binary, args, { stdio: ["ignore", fd, "pipe"], env, maxBuffer: 64 << 20 });
+  const seconds = (performance.now() - started) / 1000;
+  closeSync(fd);
+  const failure = result.status === null ? String(result.error ?? result.signal) : undefined;
+  return { seconds, status: result.status, stdout: readFileSync(outputPath, "latin1"), stderr: result.stderr?.toString("latin1") ?? "", failure };
+}
+
+export function writeReport(outPath: string, report: unknown): void {
+  mkdirSync(dirname(outPath), { recursive: true });
+  writeFileSync(outPath, JSON.stringify(report, null, 2) + "\n");
+  process.stdout.write(`wrote ${relative(process.cwd(), outPath) || outPath}\n`);
+}
