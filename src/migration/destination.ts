@@ -41,7 +41,7 @@ export class MigrationReceiver {
   private info: GuestInfo | undefined;
   private prepared: PreparedGuest | undefined;
   private started = false;
-  private missing: Set<number> | undefined; // postcopy: pages not here yet
+  private missing: Uint8Array | undefined; // postcopy: bit per page not here yet
   private readonly waiters = new Map<number, Array<() => void>>();
   private readonly requestedAt = new Map<number, number>();
 
@@ -100,7 +100,9 @@ export class MigrationReceiver {
   }
 
   private arrived(page: number): void {
-    if (!this.missing?.delete(page)) return;
+    const missing = this.missing;
+    if (!missing || !(missing[page >>> 3] & (1 << (page & 7)))) return;
+    missing[page >>> 3] &= ~(1 << (page & 7));
     // A postcopy guest is running: it may have decoded this page's old (absent) contents. Tell the core.
     this.core!.exports.setPagePresent(page, 1);
     const waiting = this.waiters.get(page);
@@ -113,17 +115,17 @@ export class MigrationReceiver {
     const snapshot = decodeSnapshot(bytes(m, "snapshot"));
     this.mark("state decoded");
     if (snapshot.guest.id !== this.info.id) throw new ProtocolError(`mig-state for ${snapshot.guest.id}, begun for ${this.info.id}`);
-    const missingRaw = m.missing instanceof Uint8Array ? m.missing : new Uint8Array(0);
-    const missing = new Uint32Array(Uint8Array.from(missingRaw).buffer);
+    const missing = m.missing instanceof Uint8Array ? Uint8Array.from(m.missing) : new Uint8Array(0);
+    if (missing.length > Math.ceil(this.info.ramBytes / PAGE / 8)) throw new ProtocolError("mig-state: missing-page bitmap is longer than RAM");
     let postcopy: PostcopyPages | null = null;
-    if (missing.length) {
-      this.missing = new Set(missing);
-      // One pass over the present bitmap, then one flush, rather than a call per page.
-      const bitmap = this.core.memoryBytes;
-      for (const page of missing) bitmap[PRESENT_BITMAP + (page >>> 3)] &= ~(1 << (page & 7));
+    if (missing.some((b) => b !== 0)) {
+      this.missing = missing;
+      // Pages still to come are not present: one pass over the bitmap, then one flush.
+      const bytes = this.core.memoryBytes;
+      for (let i = 0; i < missing.length; i++) if (missing[i]) bytes[PRESENT_BITMAP + i] &= ~missing[i];
       this.core.exports.flushCaches();
       postcopy = {
-        isMissing: (page) => this.missing!.has(page),
+        isMissing: (page) => (missing[page >>> 3] & (1 << (page & 7))) !== 0,
         fetch: (page) => this.fetch(page),
       };
     }
@@ -134,7 +136,7 @@ export class MigrationReceiver {
   }
 
   private fetch(page: number): Promise<void> {
-    if (!this.missing?.has(page)) return Promise.resolve();
+    if (!this.missing || !(this.missing[page >>> 3] & (1 << (page & 7)))) return Promise.resolve();
     return new Promise((resolve) => {
       const list = this.waiters.get(page);
       if (list) { list.push(resolve); return; }

@@ -18,7 +18,7 @@ import type { Peer } from "../net/peer.js";
 import { num, type Message } from "../net/protocol.js";
 import { encodeSnapshot, type GuestInfo, type GuestSnapshot, type RamPages } from "../snapshot/snapshot.js";
 import { PROTOCOL_VERSION } from "../net/protocol.js";
-import { BATCH_PAGES, PAGE, batchFields, encodePageBatch, isZeroPage, packPages, takeDirtyPages, writtenPages } from "./pages.js";
+import { BATCH_PAGES, PAGE, batchFields, encodePageBatch, packPages, takeDirtyPages, writtenPages } from "./pages.js";
 import { newStats, percentile, type MigrationStats, type Strategy } from "./stats.js";
 
 /** What a migration needs from the guest being moved. */
@@ -152,7 +152,9 @@ export async function migrateOut(guest: MigratableGuest, peer: Peer, from: strin
     } else if (options.strategy === "postcopy") {
       await guest.freeze(); frozen = true; frozenAt = performance.now();
       finalPages = [];
-      postcopyPages = allPages().filter((p) => !isZeroPage(guest.core.ram, p));
+      // Every written page is still to come; zero ones travel as 4-byte notes in the push.
+      // (Scanning for zeros here, inside the freeze, cost ~20 ms at 256 MiB.)
+      postcopyPages = allPages();
     } else {
       // precopy / hybrid: rounds while the guest runs
       const maxRounds = options.maxRounds ?? 30;
@@ -211,8 +213,10 @@ export async function migrateOut(guest: MigratableGuest, peer: Peer, from: strin
     const state = encodeSnapshot(snapshot);
     options.checkpoint?.("state-encoded");
     stats.bytes += state.length;
-    const pending = postcopyPages ? Uint32Array.from(postcopyPages) : new Uint32Array(0);
-    await peer.request({ t: "mig-state", snapshot: state, missing: new Uint8Array(pending.buffer) }, 30_000);
+    // Pages still to come, as a bitmap (8 KiB for 256 MiB, where a list of numbers was 256 KiB).
+    const pending = new Uint8Array(postcopyPages ? Math.ceil(pageCount / 8) : 0);
+    for (const p of postcopyPages ?? []) pending[p >>> 3] |= 1 << (p & 7);
+    await peer.request({ t: "mig-state", snapshot: state, missing: pending }, 30_000);
     options.checkpoint?.("state-sent");
     // From here the destination holds a complete guest. Commit: it starts, we let go.
     committed = true;
