@@ -62,7 +62,11 @@ export interface AddressSpaceState {
 export class AddressSpace {
   regions: Region[] = [];
   private pageMap: Map<number, number> | undefined = new Map(); // vpn -> frame
-  private packedPages: Uint32Array | undefined; // a restored map, unpacked on first use (after the guest restarts)
+  // Every change to the map, as (vpn, frame) pairs, frame UNMAPPED for a removal.
+  // A snapshot copies it as it is (a freeze must not spend time building the
+  // map's list); a restore replays it on first use. It is compacted as it grows.
+  private journal = new Uint32Array(2048);
+  private journalLength = 0; // u32s used
   private readonly tables = new Map<number, number>(); // level-1 index -> frame of the level-0 table
   private freeFrames: number[] = [];
   private nextFrame = 0;
@@ -82,12 +86,40 @@ export class AddressSpace {
 
   private get pages(): Map<number, number> {
     if (!this.pageMap) {
-      this.pageMap = new Map();
-      const p = this.packedPages!;
-      for (let i = 0; i < p.length; i += 2) this.pageMap.set(p[i], p[i + 1]);
-      this.packedPages = undefined;
+      const map = new Map<number, number>();
+      const j = this.journal;
+      for (let i = 0; i < this.journalLength; i += 2) {
+        if (j[i + 1] === UNMAPPED) map.delete(j[i]);
+        else map.set(j[i], j[i + 1]);
+      }
+      this.pageMap = map;
     }
     return this.pageMap;
+  }
+
+  private record(vpn: number, frame: number): void {
+    if (this.journalLength + 2 > this.journal.length) {
+      const grown = new Uint32Array(this.journal.length * 2);
+      grown.set(this.journal.subarray(0, this.journalLength));
+      this.journal = grown;
+    }
+    this.journal[this.journalLength++] = vpn;
+    this.journal[this.journalLength++] = frame;
+    // Keep it at most about twice the map: rewrite it from the map when it grows past that.
+    if (this.journalLength > 4 * this.pages.size + 4096) {
+      this.journalLength = 0;
+      for (const [v, f] of this.pages) { this.journal[this.journalLength++] = v; this.journal[this.journalLength++] = f; }
+    }
+  }
+
+  private setPage(vpn: number, frame: number): void {
+    this.pages.set(vpn, frame);
+    this.record(vpn, frame);
+  }
+
+  private deletePage(vpn: number): void {
+    this.pages.delete(vpn);
+    this.record(vpn, UNMAPPED);
   }
 
   get residentPages(): number {
@@ -168,7 +200,7 @@ export class AddressSpace {
   /** Maps a fresh zeroed frame at virtual page `vpn` with the region's protection. */
   mapNew(vpn: number, prot: number): number {
     const frame = this.allocateFrame();
-    this.pages.set(vpn, frame);
+    this.setPage(vpn, frame);
     this.writePte(vpn, frame, prot);
     return frame;
   }
@@ -194,7 +226,7 @@ export class AddressSpace {
   private unmapPage(vpn: number): void {
     const frame = this.pages.get(vpn);
     if (frame === undefined) return;
-    this.pages.delete(vpn);
+    this.deletePage(vpn);
     const table = this.tables.get(vpn >>> 10)!;
     this.writeWord(table * PAGE + (vpn & 0x3ff) * 4, 0);
     this.freeFrames.push(frame);
@@ -304,7 +336,7 @@ export class AddressSpace {
     return {
       schemaVersion: 1,
       regions: this.regions.map((r) => ({ ...r })),
-      pages: this.packedPages ? u32Bytes(this.packedPages) : pairsBytes(this.pages),
+      pages: u32Bytes(this.journal.subarray(0, this.journalLength)),
       tableFrames: pairsBytes(this.tables),
       rootFrame: this.rootFrame,
       freeFrames: u32Bytes(Uint32Array.from(this.freeFrames)),
@@ -321,12 +353,23 @@ export class AddressSpace {
     const space = Object.create(AddressSpace.prototype) as AddressSpace;
     const tables = u32s(s.tableFrames);
     Object.assign(space, {
-      memory, frameCount, regions: s.regions.map((r) => ({ ...r })), pageMap: undefined, packedPages: u32s(s.pages),
+      memory, frameCount, regions: s.regions.map((r) => ({ ...r })), pageMap: undefined, journal: journalOf(s.pages),
+      journalLength: s.pages.length / 4,
       tables: new Map(Array.from({ length: tables.length / 2 }, (_, i) => [tables[2 * i], tables[2 * i + 1]])),
       freeFrames: Array.from(u32s(s.freeFrames)), nextFrame: s.nextFrame, rootFrame: s.rootFrame, brkStart: s.brkStart, brk: s.brk, mmapTop: s.mmapTop,
     });
     return space;
   }
+}
+
+const UNMAPPED = 0xffffffff;
+
+/** A restored journal with room to grow. */
+function journalOf(bytes: Uint8Array): Uint32Array {
+  const pairs = u32s(bytes);
+  const journal = new Uint32Array(Math.max(2048, pairs.length * 2));
+  journal.set(pairs);
+  return journal;
 }
 
 function u32Bytes(a: Uint32Array): Uint8Array {

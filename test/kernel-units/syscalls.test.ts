@@ -109,3 +109,20 @@ describe("out of memory", () => {
     expect(r).toEqual({ kind: "return", value: -Errno.ENOMEM });
   });
 });
+
+describe("address-space map across a restore", () => {
+  test("after heavy map/unmap churn, a restored space maps every page to the same frame", () => {
+    const bigRam = new Uint8Array(16 << 20);
+    const mem: PhysicalMemory = { ram: () => bigRam, ramGuestBase: 0x80000000, wrote: () => {}, flushTranslations: () => {} };
+    const a = new AddressSpace(mem, bigRam.length / 4096);
+    a.addRegion({ start: 0x100000, end: 0x100000 + 3000 * 4096, prot: PROT_READ | PROT_WRITE, kind: "mmap" });
+    for (let round = 0; round < 6; round++) {
+      for (let p = 0; p < 3000; p++) a.ramOffset(0x100000 + p * 4096, PROT_WRITE);
+      if (round < 5) a.removeRange(0x100000 + 1000 * 4096, 0x100000 + 2500 * 4096); // unmap, and the region goes
+      if (round < 5) a.addRegion({ start: 0x100000 + 1000 * 4096, end: 0x100000 + 2500 * 4096, prot: PROT_READ | PROT_WRITE, kind: "mmap" });
+    }
+    const b = AddressSpace.restore(mem, bigRam.length / 4096, a.state());
+    expect(b.residentPages).toBe(a.residentPages);
+    for (let p = 0; p < 3000; p += 7) expect(b.ramOffset(0x100000 + p * 4096, PROT_READ)).toBe(a.ramOffset(0x100000 + p * 4096, PROT_READ));
+  });
+});
