@@ -1,6 +1,7 @@
 // One end of a WebSocket speaking the protocol: send messages, make requests
-// that wait for their answer, watch for pushed events, and wait for the socket's
-// send buffer to drain (backpressure for page streams).
+// that wait for their answer, watch for pushed events, and send pre-encoded
+// frames whose buffers come back when the socket has taken them (the page
+// streams' backpressure).
 
 import WebSocket from "ws";
 import { decode, encode, ProtocolError, type Message } from "./protocol.js";
@@ -90,17 +91,6 @@ export class Peer {
   onMessage(listener: Listener): () => void {
     this.listeners.add(listener);
     return () => this.listeners.delete(listener);
-  }
-
-  /** Resolves once the socket's send buffer holds at most `limit` bytes. */
-  async drain(limit: number): Promise<void> {
-    // ws keeps its net.Socket as _socket; its 'drain' event wakes us as soon as
-    // the kernel has taken the data (polling with timers waited a millisecond or more).
-    const socket = (this.ws as unknown as { _socket?: import("node:net").Socket })._socket;
-    while (this.open && this.ws.bufferedAmount > limit) {
-      if (socket) await new Promise<void>((resolve) => { socket.once("drain", resolve); socket.once("close", resolve); });
-      else await new Promise((r) => setTimeout(r, 1));
-    }
   }
 
   close(code = 1000, reason = ""): void {
