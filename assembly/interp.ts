@@ -10,7 +10,7 @@
 import * as O from "./ops";
 import * as A from "./alu";
 import {
-  STATE_BASE, TLB_READ, TLB_WRITE, TLB_FETCH, DECODE_SCRATCH, STATE_INSTRET, STATE_MMIO_PENDING, STATE_MMIO_VALUE,
+  DECODE_SCRATCH, STATE_INSTRET, STATE_MMIO_PENDING, STATE_MMIO_VALUE,
   STATE_EXIT_KIND, STATE_EXIT_SIZE, STATE_EXIT_REASON, STATE_EXIT_PC, STATE_WFI, STATE_FLAGS, STATE_RESERVATION,
   STATE_RESERVATION_VALID, CSR_MIP, CSR_MIE, EXIT_BUDGET, EXIT_WFI, EXIT_BREAKPOINT, FLAG_EBREAK_EXITS,
   MMIO_LOAD_SIGNED, MMIO_LOAD_UNSIGNED, CAUSE_ILLEGAL_INSTRUCTION, FLAG_JIT, EXIT_JIT_REQUEST, JIT_ORIGINALS, STATE_EXIT_CAUSE, CAUSE_BREAKPOINT, CAUSE_ECALL_U, PRIV_M,
@@ -20,10 +20,10 @@ import {
   requestRelookup, EV_NONE, EV_EXCEPTION, EV_EXIT_RETIRED, EV_EXIT_RESTART, EV_RELOOKUP,
 } from "./hart";
 import { loadSlow, storeSlow, atomicAddress, fetchPage, fetchParcel, mmioVa } from "./mmu";
-import { tlbIndex, pageOfDecoded, ramHost, noteCodePage, flushTlbs } from "./memory";
+import { pageOfDecoded, ramHost, noteCodePage, flushTlbs } from "./memory";
 import { decodeInto, expandCompressed, writeIllegal } from "./decode";
 import { takeTrap, pendingInterrupt, mret, sret } from "./trap";
-import { csrAccess, ok as csrOk, setRetiredInSlice, wfiAllowed, sretAllowed, sfenceAllowed } from "./csr";
+import { csrAccess, setRetiredInSlice, wfiAllowed, sretAllowed, sfenceAllowed } from "./csr";
 import * as C from "./csr";
 
 import { RD, RS1, RS2, IMM, NEXT, LEN, X, SETX, pcOf, fastLoop, fastBudget, farBranchTaken } from "./fast";
