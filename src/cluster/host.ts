@@ -67,7 +67,10 @@ export class Host implements ReceivingHost {
       this.server!.once("listening", () => resolve());
       this.server!.once("error", reject);
     });
-    this.server.on("connection", (ws) => this.accept(ws));
+    this.server.on("connection", (ws, request) => {
+      request.socket.setNoDelay(true); // as on outgoing links (src/net/peer.ts): small frames leave at once
+      this.accept(ws);
+    });
     this.log(`host ${this.name} listening on ${this.url}`);
   }
 

@@ -114,6 +114,11 @@ export async function connect(url: string, options: { token?: string; role: "cli
     perMessageDeflate: false,
     ...(options.role === "host" ? { generateMask: (mask: Uint8Array) => void mask.fill(0) } : {}),
   });
+  // Small messages (requests, a postcopy page) must leave at once: with Nagle's
+  // algorithm on (Node's default for outgoing sockets; its server sockets have
+  // it off) a frame waits for the peer's delayed ACK, which cost postcopy
+  // faults up to ~10 ms.
+  ws.once("upgrade", (response) => response.socket.setNoDelay(true));
   await new Promise<void>((resolve, reject) => {
     ws.once("open", () => resolve());
     ws.once("error", (error) => reject(new RemoteError(`cannot reach ${url}: ${error.message}`)));
