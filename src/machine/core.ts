@@ -22,6 +22,7 @@ export interface CoreExports {
   setPagePresent(ppn: number, present: number): void;
   mmioFault(cause: number): void;
   flushTranslations(): void;
+  isZeroPage(page: number): number;
   table: WebAssembly.Table;
 }
 
@@ -36,6 +37,7 @@ const REQUIRED_EXPORTS = [
   "mmioFault",
   "table",
   "flushTranslations",
+  "isZeroPage",
 ] as const;
 
 const compiled = new Map<string, WebAssembly.Module>();

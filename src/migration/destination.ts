@@ -12,7 +12,7 @@ import { Core } from "../machine/core.js";
 import type { Peer } from "../net/peer.js";
 import { bytes, ProtocolError, type Message } from "../net/protocol.js";
 import { decodeSnapshot, type GuestInfo, type GuestSnapshot } from "../snapshot/snapshot.js";
-import { PAGE, forEachRun, markWritten, readBatch } from "./pages.js";
+import { PAGE, forEachRun, markWritten, prefault, readBatch } from "./pages.js";
 
 /** What the receiver needs from the host it runs in. */
 export interface ReceivingHost {
@@ -62,7 +62,11 @@ export class MigrationReceiver {
     switch (m.t) {
       case "mig-round": from.reply(m); return true;
       case "mig-begin": await this.begin(m); return true;
-      case "mig-pages": return this.pages(m), true;
+      case "mig-pages":
+        this.pages(m);
+        // Postcopy pushes (round 0 on the main connection) are acknowledged, which paces the source.
+        if (from === this.peer && m.round === 0) this.peer.send({ t: "mig-pushed" });
+        return true;
       case "mig-state": return this.state(m), true;
       case "mig-commit": return this.commit(m), true;
       case "mig-complete": this.peer.reply(m); return true;
@@ -82,6 +86,12 @@ export class MigrationReceiver {
     this.host.arriving(info.id, this);
     this.core = await Core.load();
     this.core.init(info.ramBytes);
+    // The source has not frozen the guest yet: make the memory of the pages it
+    // will send ready now, not inside the downtime. (The core is fresh, all zeros.)
+    if (m.expected instanceof Uint8Array) {
+      if (m.expected.length > Math.ceil(info.ramBytes / PAGE / 8)) throw new ProtocolError("mig-begin: expected-page bitmap is longer than RAM");
+      prefault(this.core.ram, m.expected);
+    }
     this.peer.reply(m, { host: this.host.name });
   }
 

@@ -8,11 +8,12 @@ import type { Core } from "../machine/core.js";
 export const PAGE = 4096;
 export const BATCH_PAGES = 256; // 1 MiB of page data per frame
 
-const ZERO_PAGE = Buffer.alloc(PAGE);
+/** Tells whether a RAM page is all zeros (the core answers it: `core.exports.isZeroPage`). */
+export type ZeroTest = (page: number) => boolean;
 
-/** memcmp against a page of zeros: several GB/s, where a word loop in JS is not. */
-export function isZeroPage(ram: Uint8Array, page: number): boolean {
-  return ZERO_PAGE.equals(new Uint8Array(ram.buffer, ram.byteOffset + page * PAGE, PAGE));
+export function coreZeroTest(core: Core): ZeroTest {
+  const isZeroPage = core.exports.isZeroPage;
+  return (page) => isZeroPage(page) === 1;
 }
 
 export interface PageBatch {
@@ -44,11 +45,6 @@ export function encodePageBatch(version: number, round: number, batch: PageBatch
   return at;
 }
 
-export function batchFields(batch: PageBatch): Record<string, Uint8Array> {
-  const asBytes = (a: Uint32Array) => new Uint8Array(a.buffer, a.byteOffset, a.byteLength);
-  return { indices: asBytes(batch.indices), data: batch.data, zero: asBytes(batch.zero) };
-}
-
 /** Decodes a batch's fields, checking sizes and page numbers against `pageCount`. */
 export function readBatch(indices: Uint8Array, data: Uint8Array, zero: Uint8Array, pageCount: number): PageBatch {
   if (indices.length % 4 || zero.length % 4) throw new Error("page numbers are not whole u32s");
@@ -61,31 +57,35 @@ export function readBatch(indices: Uint8Array, data: Uint8Array, zero: Uint8Arra
 }
 
 /**
- * Takes pages out of RAM into a batch: zero pages become notes (or nothing,
- * when `skipZero`). When the pages with data are one contiguous run — the usual
- * case in a full pass — the batch's data is a view of RAM itself, not a copy:
- * it is copied once, into the frame. (A write after that sets the page's dirty
- * bit, and the page goes again in the next round.)
+ * Takes pages[from, to) out of RAM into a batch: zero pages become notes (or
+ * nothing, when `skipZero`). When the pages with data are one contiguous run —
+ * the usual case in a full pass — the batch's data is a view of RAM itself, not
+ * a copy: it is copied once, into the frame. (A write after that sets the
+ * page's dirty bit, and the page goes again in the next round.)
  */
-export function packPages(ram: Uint8Array, pages: number[], skipZero: (page: number) => boolean): { batch: PageBatch; skipped: number } {
-  const withData: number[] = [];
+export function packPages(
+  ram: Uint8Array, pages: ArrayLike<number>, from: number, to: number, isZero: ZeroTest, skipZero: (page: number) => boolean,
+): { batch: PageBatch; skipped: number } {
+  const withData = new Uint32Array(to - from);
   const zero: number[] = [];
+  let n = 0;
   let skipped = 0;
-  for (const page of pages) {
-    if (isZeroPage(ram, page)) {
+  for (let i = from; i < to; i++) {
+    const page = pages[i];
+    if (isZero(page)) {
       if (skipZero(page)) skipped++;
       else zero.push(page);
-    } else withData.push(page);
+    } else withData[n++] = page;
   }
-  const n = withData.length;
+  const indices = withData.subarray(0, n);
   let data: Uint8Array;
-  if (n > 0 && withData[n - 1] - withData[0] === n - 1) {
-    data = ram.subarray(withData[0] * PAGE, (withData[0] + n) * PAGE);
+  if (n > 0 && indices[n - 1] - indices[0] === n - 1) {
+    data = ram.subarray(indices[0] * PAGE, (indices[0] + n) * PAGE);
   } else {
     data = new Uint8Array(n * PAGE);
-    withData.forEach((page, k) => data.set(ram.subarray(page * PAGE, page * PAGE + PAGE), k * PAGE));
+    forEachRun(indices, (page, index, count) => data.set(ram.subarray(page * PAGE, (page + count) * PAGE), index * PAGE));
   }
-  return { batch: { indices: Uint32Array.from(withData), data, zero: Uint32Array.from(zero) }, skipped };
+  return { batch: { indices, data, zero: Uint32Array.from(zero) }, skipped };
 }
 
 /** Calls `copy(firstPage, firstIndex, count)` for each run of consecutive page numbers in `indices`. */
@@ -110,6 +110,31 @@ function setBits(pages: number[], bitmap: Uint8Array): number[] {
 /** Pages written since the core was initialised (by the guest, the host, or an arriving migration): every other page is zero. */
 export function writtenPages(core: Core, pageCount: number): number[] {
   return setBits([], core.memoryBytes.subarray(WRITTEN_BITMAP, WRITTEN_BITMAP + Math.ceil(pageCount / 8))).filter((p) => p < pageCount);
+}
+
+/** A copy of the written-pages bitmap (bit per page; pages never written are zero). */
+export function writtenBitmap(core: Core, pageCount: number): Uint8Array {
+  const bytes = Math.ceil(pageCount / 8);
+  return core.memoryBytes.slice(WRITTEN_BITMAP, WRITTEN_BITMAP + bytes);
+}
+
+/**
+ * Faults in the memory of the pages set in `bitmap` (one write per page), so
+ * pages arriving later land in memory that is already there. Writing a zero
+ * leaves a page's content as it was: zero, in a fresh core.
+ */
+export function prefault(ram: Uint8Array, bitmap: Uint8Array): number {
+  const pageCount = ram.length / PAGE;
+  let touched = 0;
+  for (let i = 0; i < bitmap.length; i++) {
+    const b = bitmap[i];
+    if (b === 0) continue;
+    for (let bit = 0; bit < 8; bit++) {
+      const page = i * 8 + bit;
+      if (b & (1 << bit) && page < pageCount) { ram[page * PAGE] = 0; touched++; }
+    }
+  }
+  return touched;
 }
 
 /** Records that pages were written behind the core's back (arrived by migration or from a snapshot). */
