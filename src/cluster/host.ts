@@ -338,7 +338,7 @@ export class Host implements ReceivingHost {
         maxRounds: optNum(m, "maxRounds", 1, 1000),
         openUrgentChannel: () => connect(to, { role: "host", token: optStr(m, "token") ?? this.options.token, name: this.name }),
         checkpoint: (point) => {
-          if (trace) this.log(`migration ${hosted.info.id} ${point} +${(performance.now() - traceStart).toFixed(2)} ms (at ${performance.now().toFixed(2)})`);
+          if (trace) this.log(`migration ${hosted.info.id} ${point} +${(performance.now() - traceStart).toFixed(2)} ms (at ${(performance.timeOrigin + performance.now()).toFixed(3)})`);
           this.options.onMigrationPoint?.(hosted.info.id, point, () => target.terminate());
         },
         onProgress: (s) => client.send({ t: "migrate-progress", rid: undefined, guest: hosted.info.id, stats: s }),

@@ -364,11 +364,11 @@ export class AddressSpace {
 
 const UNMAPPED = 0xffffffff;
 
-/** A restored journal with room to grow. */
+/** A restored journal with room to grow (one copy of the bytes). */
 function journalOf(bytes: Uint8Array): Uint32Array {
-  const pairs = u32s(bytes);
-  const journal = new Uint32Array(Math.max(2048, pairs.length * 2));
-  journal.set(pairs);
+  if (!(bytes instanceof Uint8Array) || bytes.length % 8) throw new Error("address space: the page journal is not whole u32 pairs");
+  const journal = new Uint32Array(Math.max(2048, bytes.length / 2));
+  new Uint8Array(journal.buffer).set(bytes);
   return journal;
 }
 

@@ -47,7 +47,7 @@ export class MigrationReceiver {
 
   private readonly trace = process.env.ROAM_TRACE === "1";
   private mark(point: string): void {
-    if (this.trace) process.stderr.write(`[${this.host.name}] arrival ${this.info?.id ?? "?"} ${point} at ${performance.now().toFixed(2)} ms\n`);
+    if (this.trace) process.stderr.write(`[${this.host.name}] arrival ${this.info?.id ?? "?"} ${point} at ${(performance.timeOrigin + performance.now()).toFixed(3)} ms\n`);
   }
 
   constructor(private readonly host: ReceivingHost, private readonly peer: Peer) {
