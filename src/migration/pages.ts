@@ -16,32 +16,52 @@ export function coreZeroTest(core: Core): ZeroTest {
   return (page) => isZeroPage(page) === 1;
 }
 
+/** A batch as it arrives: page numbers, their bytes, and pages now all zeros. */
 export interface PageBatch {
   indices: Uint32Array; // pages with data, in order
   data: Uint8Array; // indices.length * PAGE
   zero: Uint32Array; // pages that are all zeros
 }
 
+/** A batch to send: which pages, whose bytes are still in RAM until the frame is encoded. */
+export interface OutgoingBatch {
+  indices: Uint32Array; // pages with data
+  zero: Uint32Array; // pages that are all zeros
+}
+
+/** The bytes encodePageBatch needs for a batch of `pages` pages. */
+export function pageFrameBytes(pages: number): number {
+  return pages * (PAGE + 8) + 64;
+}
+
 /**
  * Encodes {v, t: "mig-pages", round, indices, data, zero} as msgpack by hand
- * into `out` (which must hold pageBatchSize(batch) bytes) and returns its length.
- * The receiver decodes it with the ordinary msgpack decoder; this only spares
- * the sender a copy into a freshly allocated buffer per batch.
+ * into `out` (which must hold pageFrameBytes(pages) bytes) and returns its
+ * length. The pages' bytes go from RAM straight into the frame, one copy per
+ * run of consecutive pages: no buffer in between, and `out` is reused. The
+ * receiver decodes it with the ordinary msgpack decoder.
  */
-export function encodePageBatch(version: number, round: number, batch: PageBatch, out: Uint8Array): number {
+export function encodePageBatch(version: number, round: number, batch: OutgoingBatch, ram: Uint8Array, out: Uint8Array): number {
   const view = new DataView(out.buffer, out.byteOffset, out.byteLength);
   let at = 0;
-  const byte = (b: number) => { out[at++] = b; };
-  const str = (s: string) => { byte(0xa0 | s.length); for (let i = 0; i < s.length; i++) byte(s.charCodeAt(i)); };
-  const u32 = (v: number) => { byte(0xce); view.setUint32(at, v >>> 0); at += 4; };
-  const bin = (bytes: Uint8Array) => { byte(0xc6); view.setUint32(at, bytes.length); at += 4; out.set(bytes, at); at += bytes.length; };
-  byte(0x86); // a map of 6
+  const str = (s: string) => { out[at++] = 0xa0 | s.length; for (let i = 0; i < s.length; i++) out[at++] = s.charCodeAt(i); };
+  const u32 = (v: number) => { out[at++] = 0xce; view.setUint32(at, v >>> 0); at += 4; };
+  const binHeader = (length: number) => { out[at++] = 0xc6; view.setUint32(at, length); at += 4; };
+  const pageNumbers = (list: Uint32Array) => {
+    binHeader(list.byteLength);
+    out.set(new Uint8Array(list.buffer, list.byteOffset, list.byteLength), at);
+    at += list.byteLength;
+  };
+  out[at++] = 0x86; // a map of 6
   str("v"); u32(version);
   str("t"); str("mig-pages");
   str("round"); u32(round);
-  str("indices"); bin(new Uint8Array(batch.indices.buffer, batch.indices.byteOffset, batch.indices.byteLength));
-  str("data"); bin(batch.data);
-  str("zero"); bin(new Uint8Array(batch.zero.buffer, batch.zero.byteOffset, batch.zero.byteLength));
+  str("indices"); pageNumbers(batch.indices);
+  str("data"); binHeader(batch.indices.length * PAGE);
+  const dataAt = at;
+  forEachRun(batch.indices, (page, index, count) => out.set(ram.subarray(page * PAGE, (page + count) * PAGE), dataAt + index * PAGE));
+  at += batch.indices.length * PAGE;
+  str("zero"); pageNumbers(batch.zero);
   return at;
 }
 
@@ -57,15 +77,14 @@ export function readBatch(indices: Uint8Array, data: Uint8Array, zero: Uint8Arra
 }
 
 /**
- * Takes pages[from, to) out of RAM into a batch: zero pages become notes (or
- * nothing, when `skipZero`). When the pages with data are one contiguous run —
- * the usual case in a full pass — the batch's data is a view of RAM itself, not
- * a copy: it is copied once, into the frame. (A write after that sets the
- * page's dirty bit, and the page goes again in the next round.)
+ * Sorts pages[from, to) into a batch: pages with data, and zero pages as notes
+ * (or nothing, when `skipZero`). The bytes stay in RAM until the batch is
+ * encoded. (A write after that sets the page's dirty bit, and the page goes
+ * again in the next round.)
  */
 export function packPages(
-  ram: Uint8Array, pages: ArrayLike<number>, from: number, to: number, isZero: ZeroTest, skipZero: (page: number) => boolean,
-): { batch: PageBatch; skipped: number } {
+  pages: ArrayLike<number>, from: number, to: number, isZero: ZeroTest, skipZero: (page: number) => boolean,
+): { batch: OutgoingBatch; skipped: number } {
   const withData = new Uint32Array(to - from);
   const zero: number[] = [];
   let n = 0;
@@ -77,15 +96,7 @@ export function packPages(
       else zero.push(page);
     } else withData[n++] = page;
   }
-  const indices = withData.subarray(0, n);
-  let data: Uint8Array;
-  if (n > 0 && indices[n - 1] - indices[0] === n - 1) {
-    data = ram.subarray(indices[0] * PAGE, (indices[0] + n) * PAGE);
-  } else {
-    data = new Uint8Array(n * PAGE);
-    forEachRun(indices, (page, index, count) => data.set(ram.subarray(page * PAGE, (page + count) * PAGE), index * PAGE));
-  }
-  return { batch: { indices, data, zero: Uint32Array.from(zero) }, skipped };
+  return { batch: { indices: withData.subarray(0, n), zero: Uint32Array.from(zero) }, skipped };
 }
 
 /** Calls `copy(firstPage, firstIndex, count)` for each run of consecutive page numbers in `indices`. */
