@@ -109,18 +109,20 @@ export function forEachRun(indices: Uint32Array, copy: (firstPage: number, first
   }
 }
 
-function setBits(pages: number[], bitmap: Uint8Array): number[] {
+/** The pages whose bit is set in `bitmap` (bit per page, LSB first), ascending, below `pageCount`. */
+export function pagesOf(bitmap: Uint8Array, pageCount: number): number[] {
+  const pages: number[] = [];
   for (let i = 0; i < bitmap.length; i++) {
     const b = bitmap[i];
     if (b === 0) continue;
-    for (let bit = 0; bit < 8; bit++) if (b & (1 << bit)) pages.push(i * 8 + bit);
+    for (let bit = 0; bit < 8; bit++) if (b & (1 << bit) && i * 8 + bit < pageCount) pages.push(i * 8 + bit);
   }
   return pages;
 }
 
 /** Pages written since the core was initialised (by the guest, the host, or an arriving migration): every other page is zero. */
 export function writtenPages(core: Core, pageCount: number): number[] {
-  return setBits([], core.memoryBytes.subarray(WRITTEN_BITMAP, WRITTEN_BITMAP + Math.ceil(pageCount / 8))).filter((p) => p < pageCount);
+  return pagesOf(core.memoryBytes.subarray(WRITTEN_BITMAP, WRITTEN_BITMAP + Math.ceil(pageCount / 8)), pageCount);
 }
 
 /** A copy of the written-pages bitmap (bit per page; pages never written are zero). */
@@ -134,18 +136,8 @@ export function writtenBitmap(core: Core, pageCount: number): Uint8Array {
  * pages arriving later land in memory that is already there. Writing a zero
  * leaves a page's content as it was: zero, in a fresh core.
  */
-export function prefault(ram: Uint8Array, bitmap: Uint8Array): number {
-  const pageCount = ram.length / PAGE;
-  let touched = 0;
-  for (let i = 0; i < bitmap.length; i++) {
-    const b = bitmap[i];
-    if (b === 0) continue;
-    for (let bit = 0; bit < 8; bit++) {
-      const page = i * 8 + bit;
-      if (b & (1 << bit) && page < pageCount) { ram[page * PAGE] = 0; touched++; }
-    }
-  }
-  return touched;
+export function prefault(ram: Uint8Array, bitmap: Uint8Array): void {
+  for (const page of pagesOf(bitmap, ram.length / PAGE)) ram[page * PAGE] = 0;
 }
 
 /** Records that pages were written behind the core's back (arrived by migration or from a snapshot). */
@@ -156,13 +148,7 @@ export function markWritten(core: Core, pages: Iterable<number>): void {
 
 /** The pages whose dirty bit is set, then clears the bitmap (the next write to each sets it again). */
 export function takeDirtyPages(core: Core, pageCount: number): number[] {
-  const bitmap = core.memoryBytes.subarray(DIRTY_BITMAP, DIRTY_BITMAP + Math.ceil(pageCount / 8));
-  const pages: number[] = [];
-  for (let i = 0; i < bitmap.length; i++) {
-    const b = bitmap[i];
-    if (b === 0) continue;
-    for (let bit = 0; bit < 8; bit++) if (b & (1 << bit)) pages.push(i * 8 + bit);
-  }
+  const pages = pagesOf(core.memoryBytes.subarray(DIRTY_BITMAP, DIRTY_BITMAP + Math.ceil(pageCount / 8)), pageCount);
   core.exports.clearDirty();
-  return pages.filter((p) => p < pageCount);
+  return pages;
 }
