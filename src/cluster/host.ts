@@ -39,6 +39,7 @@ export class Host implements ReceivingHost {
   /** Migrations arriving now, by guest id (a second, urgent-page connection joins its arrival). */
   readonly arrivals = new Map<string, MigrationReceiver>();
   private server: WebSocketServer | undefined;
+  private listeningUrl: string | undefined;
   private readonly peers = new Set<Peer>();
   /** Reaches files of guests that came from elsewhere and still have them open there. */
   private readonly remoteFiles: RemoteFileClient;
@@ -55,6 +56,7 @@ export class Host implements ReceivingHost {
   }
 
   get url(): string {
+    if (this.listeningUrl) return this.listeningUrl;
     const address = this.server?.address();
     const port = typeof address === "object" && address ? address.port : this.options.port;
     return `ws://${this.options.host}:${port}`;
@@ -71,6 +73,7 @@ export class Host implements ReceivingHost {
       request.socket.setNoDelay(true); // as on outgoing links (src/net/peer.ts): small frames leave at once
       this.accept(ws);
     });
+    this.listeningUrl = this.url; // asked for every arriving guest: not a system call each time
     this.log(`host ${this.name} listening on ${this.url}`);
   }
 

@@ -41,6 +41,7 @@ export class MigrationReceiver {
   private info: GuestInfo | undefined;
   private prepared: PreparedGuest | undefined;
   private started = false;
+  private stateError: string | undefined; // why the last mig-state could not be used
   private missing: Uint8Array | undefined; // postcopy: bit per page not here yet
   private readonly waiters = new Map<number, Array<() => void>>();
   private readonly requestedAt = new Map<number, number>();
@@ -119,7 +120,17 @@ export class MigrationReceiver {
     if (waiting) { this.waiters.delete(page); for (const w of waiting) w(); }
   }
 
+  /** Takes the state in; it is not answered: a state that cannot be used fails the commit that follows it. */
   private state(m: Message): void {
+    this.stateError = undefined;
+    try {
+      this.prepare(m);
+    } catch (error) {
+      this.stateError = (error as Error).message;
+    }
+  }
+
+  private prepare(m: Message): void {
     if (!this.core || !this.info) throw new ProtocolError("mig-state before mig-begin");
     this.mark("state received");
     const snapshot = decodeSnapshot(bytes(m, "snapshot"));
@@ -142,7 +153,6 @@ export class MigrationReceiver {
     this.mark("missing marked");
     this.prepared = this.host.prepare(this.core, snapshot, postcopy);
     this.mark("guest prepared");
-    this.peer.reply(m);
   }
 
   private fetch(page: number): Promise<void> {
@@ -161,6 +171,7 @@ export class MigrationReceiver {
   }
 
   private commit(m: Message): void {
+    if (this.stateError !== undefined) throw new ProtocolError(`mig-state: ${this.stateError}`);
     if (!this.prepared) throw new ProtocolError("mig-commit before mig-state");
     this.started = true;
     // Answer first: the guest's first instruction follows at once, and the source measures downtime to here.

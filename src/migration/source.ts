@@ -244,25 +244,20 @@ export async function migrateOut(guest: MigratableGuest, peer: Peer, from: strin
     // Pages still to come, as a bitmap (8 KiB for 256 MiB, where a list of numbers was 256 KiB).
     const pending = postcopy ?? new Uint8Array(0);
     // The state and the commit go out back to back: the destination takes them
-    // in order (builds the guest, then starts it), so the downtime holds one
-    // round trip, not two. Until the commit is on the wire a failure thaws the
-    // guest here; after it, the host asks the destination before thawing.
-    const stateAnswer = peer.request({ t: "mig-state", snapshot: state, missing: pending }, 30_000);
-    stateAnswer.catch(() => {}); // awaited below; a failure before then is seen there
+    // in order (builds the guest, then starts it) and answers only the commit
+    // (a bad state fails it), so the downtime holds one round trip, not two.
+    // Until the commit is on the wire a failure thaws the guest here; after
+    // it, the host asks the destination before thawing.
+    peer.send({ t: "mig-state", snapshot: state, missing: pending });
     options.checkpoint?.("state-sent");
-    if (!peer.open) {
-      await stateAnswer; // the connection is gone: fail with its error, not committed
-      throw new MigrationFailed("connection to the destination closed before the commit");
-    }
+    if (!peer.open) throw new MigrationFailed("connection to the destination closed before the commit");
     committed = true;
     // Postcopy: the guest faults as soon as it starts, maybe before we hear the
     // commit's answer; keep those requests for the page server.
     const early: Message[] = [];
     const offEarly = postcopy ? peer.onMessage((m) => { if (m.t === "mig-page-request" || m.t === "mig-fault-served") early.push(m); }) : () => {};
     options.checkpoint?.("commit-sent");
-    const commitAnswer = peer.request({ t: "mig-commit" }, 30_000);
-    commitAnswer.catch(() => {}); // awaited after the state's answer
-    const reply = await stateAnswer.then(() => commitAnswer).catch(async (error) => {
+    const reply = await peer.request({ t: "mig-commit" }, 30_000).catch(async (error) => {
       throw new MigrationFailed(`no answer to commit (${(error as Error).message})`);
     });
     void num(reply, "startedAt");

@@ -7,7 +7,7 @@
 
 import { pack, unpack } from "msgpackr";
 
-export const PROTOCOL_VERSION = 1;
+export const PROTOCOL_VERSION = 2;
 export const MAX_FRAME = 64 << 20; // a guest image or a page batch; snapshots travel as page batches plus state
 
 export class ProtocolError extends Error {
