@@ -5,6 +5,7 @@
 import { parseElf } from "../elf/index.js";
 import type { ConsoleOutput } from "../machine/console-output.js";
 import type { Core } from "../machine/core.js";
+import type { PostcopyPages } from "../machine/postcopy-pages.js";
 import { Machine, type MachineState } from "../machine/machine.js";
 import type { GuestInfo, GuestSnapshot, RamPages } from "../snapshot/snapshot.js";
 import { GuestConsole } from "./guest-console.js";
@@ -67,7 +68,7 @@ export class MachineGuest {
     options: GuestHostOptions,
     snapshot: GuestSnapshot,
     coreReady = false,
-    pages?: { isMissing(page: number): boolean; fetch(page: number): Promise<void> },
+    pages?: PostcopyPages,
   ): MachineGuest {
     if (snapshot.guest.kind !== "machine" || !snapshot.machine) throw new Error(`guest ${snapshot.guest.id} is not a machine-mode guest`);
     const info = { ...snapshot.guest, host: options.hostName };

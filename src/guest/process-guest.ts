@@ -4,6 +4,7 @@
 import { parseElf } from "../elf/index.js";
 import { Process, type ProcessResult } from "../kernel/process.js";
 import type { Core } from "../machine/core.js";
+import type { PostcopyPages } from "../machine/postcopy-pages.js";
 import type { GuestInfo, GuestSnapshot } from "../snapshot/snapshot.js";
 import { GuestConsole } from "./guest-console.js";
 import type { RemoteFiles } from "../kernel/files.js";
@@ -72,7 +73,7 @@ export class ProcessGuest {
     options: GuestHostOptions,
     snapshot: GuestSnapshot,
     coreReady = false,
-    pages?: { isMissing(page: number): boolean; fetch(page: number): Promise<void> },
+    pages?: PostcopyPages,
   ): ProcessGuest {
     if (snapshot.guest.kind !== "process" || !snapshot.process) throw new Error(`guest ${snapshot.guest.id} is not a process-mode guest`);
     const info = { ...snapshot.guest, host: options.hostName };

@@ -10,6 +10,7 @@ import {
 } from "../../assembly/layout.js";
 import type { ElfImage } from "../elf/index.js";
 import type { Core } from "../machine/core.js";
+import { batchMs, type PostcopyPages } from "../machine/postcopy-pages.js";
 import { AddressSpace, MissingPage, OutOfMemory, PROT_EXEC, PROT_READ, PROT_WRITE, hex, type AddressSpaceState, type PhysicalMemory } from "./address-space.js";
 import { Errno } from "./errno.js";
 import { FileTable, WouldBlock, type FileTableState } from "./files.js";
@@ -30,7 +31,7 @@ export interface ProcessOptions {
   translate?: boolean;
   warn?: (message: string) => void;
   /** Postcopy migration: RAM pages that have not arrived, and how to wait for one. */
-  pages?: { isMissing(page: number): boolean; fetch(page: number): Promise<void> };
+  pages?: PostcopyPages;
 }
 
 export interface ProcessResult {
@@ -200,7 +201,8 @@ export class Process {
     const limit = this.options.maxInstructions;
     for (;;) {
       const batchStart = performance.now();
-      while (performance.now() - batchStart < BATCH_MS) {
+      const batch = batchMs(this.options.pages, BATCH_MS);
+      while (performance.now() - batchStart < batch) {
         if (this.stopRequest) return this.stopRequest;
         if (this.pauseRequested) {
           this.pauseRequested = false;

@@ -43,6 +43,7 @@ import { GuestRam } from "./guest-ram.js";
 import { deviceTreeAddress, findHtifAddresses, loadImage } from "./load-image.js";
 import { exitName, MachineStats } from "./machine-stats.js";
 import { Sleeper } from "./sleeper.js";
+import { batchMs, type PostcopyPages } from "./postcopy-pages.js";
 
 // A QEMU-virt-like machine in machine mode: RAM at 0x80000000, CLINT, NS16550A
 // UART, SiFive test finisher and HTIF, driven by the WASM core in slices.
@@ -74,7 +75,7 @@ export interface MachineOptions {
   /** The core is initialised already and its RAM holds a guest (a migration received it): do not reset it. */
   coreReady?: boolean;
   /** Postcopy migration: RAM pages that have not arrived yet, and how to wait for one. */
-  pages?: { isMissing(page: number): boolean; fetch(page: number): Promise<void> };
+  pages?: PostcopyPages;
   /**
    * Supplies RAM pages the core reports missing (transfer on reference): fills
    * `bytes` (one 4 KiB page, RAM page index `page`); the machine then marks the
@@ -284,9 +285,10 @@ export class Machine {
     };
   }
 
-  // Runs slices until BATCH_MS have passed, the machine halts or the hart waits in wfi.
+  // Runs slices until BATCH_MS have passed (1 ms while postcopy pages arrive), the machine halts or the hart waits in wfi.
   private runBatch(): void {
     const started = performance.now();
+    const batch = batchMs(this.pages, BATCH_MS);
     const startInstret = Number(this.instret);
     for (;;) {
       const now = this.syncTime();
@@ -299,7 +301,7 @@ export class Machine {
       this.stats.countExit(reason);
       this.handleExit(reason);
       if (this.halt || reason === EXIT_WFI || this.pendingPage !== undefined || this.pauseRequested) break;
-      if (performance.now() - started >= BATCH_MS) break;
+      if (performance.now() - started >= batch) break;
     }
     this.measureSpeed(Number(this.instret) - startInstret, performance.now() - started);
   }

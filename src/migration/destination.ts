@@ -11,6 +11,7 @@ import { PRESENT_BITMAP } from "../../assembly/layout.js";
 import { Core } from "../machine/core.js";
 import type { Peer } from "../net/peer.js";
 import { bytes, ProtocolError, type Message } from "../net/protocol.js";
+import type { PostcopyPages } from "../machine/postcopy-pages.js";
 import { decodeSnapshot, type GuestInfo, type GuestSnapshot } from "../snapshot/snapshot.js";
 import { PAGE, forEachRun, markWritten, prefault, readBatch } from "./pages.js";
 
@@ -29,12 +30,6 @@ export interface PreparedGuest {
   discard(): void;
 }
 
-/** The pages a postcopy guest still waits for, and how to get one. */
-export interface PostcopyPages {
-  isMissing(page: number): boolean;
-  /** Resolves when `page` is here (asking the source for it if nobody has). */
-  fetch(page: number): Promise<void>;
-}
 
 export class MigrationReceiver {
   private core: Core | undefined;
@@ -43,6 +38,7 @@ export class MigrationReceiver {
   private started = false;
   private stateError: string | undefined; // why the last mig-state could not be used
   private missing: Uint8Array | undefined; // postcopy: bit per page not here yet
+  private missingCount = 0;
   private readonly waiters = new Map<number, Array<() => void>>();
   private readonly requestedAt = new Map<number, number>();
 
@@ -114,6 +110,7 @@ export class MigrationReceiver {
     const missing = this.missing;
     if (!missing || !(missing[page >>> 3] & (1 << (page & 7)))) return;
     missing[page >>> 3] &= ~(1 << (page & 7));
+    this.missingCount--;
     // A postcopy guest is running: it may have decoded this page's old (absent) contents. Tell the core.
     this.core!.exports.setPagePresent(page, 1);
     const waiting = this.waiters.get(page);
@@ -138,6 +135,7 @@ export class MigrationReceiver {
     if (snapshot.guest.id !== this.info.id) throw new ProtocolError(`mig-state for ${snapshot.guest.id}, begun for ${this.info.id}`);
     const missing = m.missing instanceof Uint8Array ? Uint8Array.from(m.missing) : new Uint8Array(0);
     if (missing.length > Math.ceil(this.info.ramBytes / PAGE / 8)) throw new ProtocolError("mig-state: missing-page bitmap is longer than RAM");
+    for (let page = this.info.ramBytes / PAGE; page < missing.length * 8; page++) missing[page >>> 3] &= ~(1 << (page & 7));
     let postcopy: PostcopyPages | null = null;
     if (missing.some((b) => b !== 0)) {
       this.missing = missing;
@@ -145,9 +143,12 @@ export class MigrationReceiver {
       const bytes = this.core.memoryBytes;
       for (let i = 0; i < missing.length; i++) if (missing[i]) bytes[PRESENT_BITMAP + i] &= ~missing[i];
       this.core.exports.flushCaches();
+      for (const b of missing) for (let bits = b; bits; bits &= bits - 1) this.missingCount++;
+      const receiver = this;
       postcopy = {
         isMissing: (page) => (missing[page >>> 3] & (1 << (page & 7))) !== 0,
         fetch: (page) => this.fetch(page),
+        get arriving() { return receiver.missingCount > 0; },
       };
     }
     this.mark("missing marked");

@@ -132,9 +132,10 @@ export function writtenBitmap(core: Core, pageCount: number): Uint8Array {
 }
 
 /**
- * Faults in the memory of the pages set in `bitmap` (one write per page), so
- * pages arriving later land in memory that is already there. Writing a zero
- * leaves a page's content as it was: zero, in a fresh core.
+ * Faults in the memory of the pages set in `bitmap` of a fresh (all-zero) RAM,
+ * so pages arriving later land in memory that is already mapped. One write of
+ * a zero per page: reading first would map the shared zero page and then
+ * fault again on the write, twice the cost.
  */
 export function prefault(ram: Uint8Array, bitmap: Uint8Array): void {
   for (const page of pagesOf(bitmap, ram.length / PAGE)) ram[page * PAGE] = 0;
