@@ -393,15 +393,16 @@ export class Host implements ReceivingHost {
     else this.arrivals.delete(id);
   }
 
-  prepare(core: Core, snapshot: GuestSnapshot, pages: PostcopyPages | null): PreparedGuest {
+  prepare(core: Core, snapshot: GuestSnapshot, pages: PostcopyPages): PreparedGuest {
     const options = {
       core, root: this.options.root, hostName: this.name, hostUrl: this.url, translate: this.options.translate,
       warn: (s: string) => this.log(s), remoteFiles: this.remoteFiles,
     };
     const guest: RunnableGuest = snapshot.guest.kind === "machine"
-      ? MachineGuest.restore(options, snapshot, true, pages ?? undefined)
-      : ProcessGuest.restore(options, snapshot, true, pages ?? undefined);
+      ? MachineGuest.restore(options, snapshot, true, pages)
+      : ProcessGuest.restore(options, snapshot, true, pages);
     return {
+      update: (later, changed) => guest.update(later, changed),
       start: () => {
         if (this.guests.has(guest.info.id)) throw new ProtocolError(`guest ${guest.info.id} already runs on ${this.name}`);
         this.adopt(guest).start();

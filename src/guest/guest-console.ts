@@ -30,12 +30,17 @@ export class GuestConsole implements ProcessConsole {
   private readonly endedListeners = new Set<() => void>();
 
   constructor(state?: ConsoleState) {
-    if (state) {
-      this.logStart = state.outputOffset;
-      this.pending = Uint8Array.from(state.pendingInput);
-      this.ended = state.inputEnded;
-      this.inputOffset = state.inputOffset;
-    }
+    if (state) this.restoreState(state);
+  }
+
+  /** Takes a console's state (output so far, input not yet read); what this one had is dropped. */
+  restoreState(state: ConsoleState): void {
+    this.log = [];
+    this.logBytes = 0;
+    this.logStart = state.outputOffset;
+    this.pending = Uint8Array.from(state.pendingInput);
+    this.ended = state.inputEnded;
+    this.inputOffset = state.inputOffset;
   }
 
   get outputOffset(): number {

@@ -81,6 +81,15 @@ export class MachineGuest {
     return guest;
   }
 
+  /** Brings this guest, restored but not started, up to a later snapshot of the same guest. */
+  update(snapshot: GuestSnapshot): void {
+    if (!snapshot.machine) throw new Error(`guest ${snapshot.guest.id} is not a machine-mode guest`);
+    this.console.restoreState(snapshot.console);
+    restoreHartAndPages(this.core, snapshot);
+    this.core.setTranslation(this.options.translate ?? true);
+    this.machine.restoreState(snapshot.machine as MachineState);
+  }
+
   async run(): Promise<GuestRunResult> {
     const r = await this.machine.run();
     return { paused: r.paused, exitCode: r.exitCode, report: r.quiet ? undefined : r.reason, instret: r.instret };

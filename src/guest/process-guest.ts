@@ -92,6 +92,16 @@ export class ProcessGuest {
     ));
   }
 
+  /**
+   * Brings this guest, restored but not started, up to a later snapshot of the
+   * same guest; `changed` names the kernel sections that differ (a migration's
+   * final state after its prestate).
+   */
+  update(snapshot: GuestSnapshot, changed: ReadonlySet<string>): void {
+    this.console.restoreState(snapshot.console);
+    this.process.update(snapshot.process!, (core) => restoreHartAndPages(core, snapshot), changed);
+  }
+
   run(): Promise<ProcessResult> {
     return this.process.run();
   }

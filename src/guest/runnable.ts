@@ -27,6 +27,8 @@ export interface RunnableGuest {
   kill(): void;
   snapshot(): GuestSnapshot;
   snapshotWithout(ram: RamPages): GuestSnapshot;
+  /** Restored but not started: brings it up to a later snapshot of the same guest (`changed`: kernel sections that differ). */
+  update(snapshot: GuestSnapshot, changed: ReadonlySet<string>): void;
   /** What it still needs from other hosts (files left behind), for ps and stats. */
   dependencies(): string[];
 }

@@ -80,7 +80,8 @@ export class MonotonicClock implements ProcessClock {
 }
 
 export class Process {
-  readonly space: AddressSpace;
+  space: AddressSpace; // replaced when a migration brings a later state
+  private readonly memory: PhysicalMemory;
   readonly files: FileTable;
   readonly stats: ProcessStats = { syscalls: new Map(), pageFaults: 0, wallMs: 0 };
   private readonly context: SyscallContext;
@@ -110,22 +111,16 @@ export class Process {
       flushTranslations: () => core.exports.flushTranslations(),
       isMissing: options.pages ? (frame) => options.pages!.isMissing(frame) : undefined,
     };
+    this.memory = memory;
     this.files = new FileTable(options.root);
     if (restored) {
       const s = restored.state;
       if (s.schemaVersion !== 1) throw new Error(`process state: unknown schema version ${s.schemaVersion}`);
-      restored.restoreMemory(core);
-      core.exports.flushCaches();
-      core.setTranslation(options.translate ?? true); // the restored state block carries the old host's flags
       this.space = AddressSpace.restore(memory, ramBytes / 4096, s.addressSpace);
-      this.files.restore(s.files);
       this.context = {
-        space: this.space, files: this.files, console: options.console, clock: MonotonicClock.startingAt(BigInt(s.guestClockNs)),
-        pid: s.pid, sleepDeadline: s.sleepDeadlineNs === null ? undefined : BigInt(s.sleepDeadlineNs),
+        space: this.space, files: this.files, console: options.console, clock: new MonotonicClock(), pid: s.pid, sleepDeadline: undefined,
       };
-      for (const n of s.warnedSyscalls) this.warned.add(n);
-      for (const [name, count] of s.syscalls) this.stats.syscalls.set(name, count);
-      this.stats.pageFaults = s.pageFaults;
+      this.restoreKernel(s, restored.restoreMemory, new Set(["files"]));
       return;
     }
     const loaded = loadProcess(memory, ramBytes / 4096, options.image, options.argv, options.envp);
@@ -142,6 +137,38 @@ export class Process {
     core.pc = loaded.entry;
     core.setX(2, loaded.sp);
     core.exports.flushCaches();
+  }
+
+  /**
+   * Brings a restored process that has not run yet up to a later state of the
+   * same process: a migration builds it from the state sent before the freeze,
+   * then applies the final one. `changed` names the sections of `s` that differ
+   * from the state it was built from; the hart block and the clocks always do.
+   */
+  update(s: ProcessState, restoreMemory: (core: Core) => void, changed: ReadonlySet<string>): void {
+    if (s.schemaVersion !== 1) throw new Error(`process state: unknown schema version ${s.schemaVersion}`);
+    if (changed.has("addressSpace")) {
+      this.space = AddressSpace.restore(this.memory, this.options.ramBytes / 4096, s.addressSpace);
+      this.context.space = this.space;
+    }
+    this.restoreKernel(s, restoreMemory, changed);
+  }
+
+  /** The hart block, clocks, counters and (if changed) the open files of a restored process. */
+  private restoreKernel(s: ProcessState, restoreMemory: (core: Core) => void, changed: ReadonlySet<string>): void {
+    const core = this.options.core;
+    restoreMemory(core);
+    core.exports.flushCaches();
+    core.setTranslation(this.options.translate ?? true); // the restored state block carries the old host's flags
+    if (changed.has("files")) this.files.restore(s.files);
+    this.context.pid = s.pid;
+    this.context.clock = MonotonicClock.startingAt(BigInt(s.guestClockNs));
+    this.context.sleepDeadline = s.sleepDeadlineNs === null ? undefined : BigInt(s.sleepDeadlineNs);
+    this.warned.clear();
+    for (const n of s.warnedSyscalls) this.warned.add(n);
+    this.stats.syscalls.clear();
+    for (const [name, count] of s.syscalls) this.stats.syscalls.set(name, count);
+    this.stats.pageFaults = s.pageFaults;
   }
 
   /**

@@ -12,6 +12,7 @@ import { Core } from "../machine/core.js";
 import type { Peer } from "../net/peer.js";
 import { bytes, ProtocolError, type Message } from "../net/protocol.js";
 import type { PostcopyPages } from "../machine/postcopy-pages.js";
+import { applyChanges, changedSections, type SnapshotChanges } from "../snapshot/changes.js";
 import { decodeSnapshot, type GuestInfo, type GuestSnapshot } from "../snapshot/snapshot.js";
 import { PAGE, forEachRun, markWritten, prefault, readBatch } from "./pages.js";
 
@@ -22,10 +23,12 @@ export interface ReceivingHost {
   /** Registers (or, with undefined, forgets) the arrival of guest `id`, so a second connection can join it. */
   arriving(id: string, receiver: MigrationReceiver | undefined): void;
   /** Builds the guest from a snapshot on `core`, whose RAM already holds the pages; not started yet. */
-  prepare(core: Core, snapshot: GuestSnapshot, pages: PostcopyPages | null): PreparedGuest;
+  prepare(core: Core, snapshot: GuestSnapshot, pages: PostcopyPages): PreparedGuest;
 }
 
 export interface PreparedGuest {
+  /** Brings it up to a later snapshot of the same guest; `changed` names the kernel sections that differ. */
+  update(snapshot: GuestSnapshot, changed: ReadonlySet<string>): void;
   start(): void;
   discard(): void;
 }
@@ -36,7 +39,15 @@ export class MigrationReceiver {
   private info: GuestInfo | undefined;
   private prepared: PreparedGuest | undefined;
   private started = false;
-  private stateError: string | undefined; // why the last mig-state could not be used
+  private stateError: string | undefined; // why the last state could not be used
+  private final = false; // the prepared guest holds the final state: a commit may start it
+  private base: GuestSnapshot | undefined; // the prestate the prepared guest was built from
+  /** The pages a guest arriving by postcopy still waits for (none, until a state says otherwise). */
+  private readonly postcopyPages: PostcopyPages = ((receiver: MigrationReceiver) => ({
+    isMissing: (page: number) => receiver.isMissing(page),
+    fetch: (page: number) => receiver.fetch(page),
+    get arriving() { return receiver.missingCount > 0; },
+  }))(this);
   private missing: Uint8Array | undefined; // postcopy: bit per page not here yet
   private missingCount = 0;
   private readonly waiters = new Map<number, Array<() => void>>();
@@ -64,10 +75,14 @@ export class MigrationReceiver {
         // Postcopy pushes (round 0 on the main connection) are acknowledged, which paces the source.
         if (from === this.peer && m.round === 0) this.peer.send({ t: "mig-pushed" });
         return true;
-      case "mig-state": return this.state(m), true;
+      case "mig-prestate":
+        this.prestate(m);
+        this.peer.reply(m);
+        return true;
+      case "mig-state": return this.takeState(m), true;
       case "mig-commit": return this.commit(m), true;
       case "mig-complete": this.peer.reply(m); return true;
-      case "mig-abort": this.prepared?.discard(); this.prepared = undefined; return true;
+      case "mig-abort": this.prepared?.discard(); this.prepared = undefined; this.final = false; return true;
       default: return false;
     }
   }
@@ -117,47 +132,92 @@ export class MigrationReceiver {
     if (waiting) { this.waiters.delete(page); for (const w of waiting) w(); }
   }
 
-  /** Takes the state in; it is not answered: a state that cannot be used fails the commit that follows it. */
-  private state(m: Message): void {
+  /**
+   * Takes the final state in. It is not answered: a state that cannot be used
+   * fails the commit that follows it. Usually it brings only the changes since
+   * the prestate, which came (answered) before the freeze and from which the
+   * guest was built; it may also be a whole snapshot.
+   */
+  private takeState(m: Message): void {
     this.stateError = undefined;
+    this.final = false;
     try {
-      this.prepare(m);
+      this.finalState(m);
     } catch (error) {
       this.stateError = (error as Error).message;
     }
   }
 
-  private prepare(m: Message): void {
-    if (!this.core || !this.info) throw new ProtocolError("mig-state before mig-begin");
-    this.mark("state received");
+  private begun(what: string): { core: Core; info: GuestInfo } {
+    if (!this.core || !this.info) throw new ProtocolError(`${what} before mig-begin`);
+    return { core: this.core, info: this.info };
+  }
+
+  private decodeState(m: Message, what: string): GuestSnapshot {
     const snapshot = decodeSnapshot(bytes(m, "snapshot"));
-    this.mark("state decoded");
-    if (snapshot.guest.id !== this.info.id) throw new ProtocolError(`mig-state for ${snapshot.guest.id}, begun for ${this.info.id}`);
-    const missing = m.missing instanceof Uint8Array ? Uint8Array.from(m.missing) : new Uint8Array(0);
-    if (missing.length > Math.ceil(this.info.ramBytes / PAGE / 8)) throw new ProtocolError("mig-state: missing-page bitmap is longer than RAM");
-    for (let page = this.info.ramBytes / PAGE; page < missing.length * 8; page++) missing[page >>> 3] &= ~(1 << (page & 7));
-    let postcopy: PostcopyPages | null = null;
-    if (missing.some((b) => b !== 0)) {
-      this.missing = missing;
-      // Pages still to come are not present: one pass over the bitmap, then one flush.
-      const bytes = this.core.memoryBytes;
-      for (let i = 0; i < missing.length; i++) if (missing[i]) bytes[PRESENT_BITMAP + i] &= ~missing[i];
-      this.core.exports.flushCaches();
-      for (const b of missing) for (let bits = b; bits; bits &= bits - 1) this.missingCount++;
-      const receiver = this;
-      postcopy = {
-        isMissing: (page) => (missing[page >>> 3] & (1 << (page & 7))) !== 0,
-        fetch: (page) => this.fetch(page),
-        get arriving() { return receiver.missingCount > 0; },
-      };
+    if (snapshot.guest.id !== this.info!.id) throw new ProtocolError(`${what} for ${snapshot.guest.id}, begun for ${this.info!.id}`);
+    return snapshot;
+  }
+
+  /** The state before the freeze: the guest is built from it now (an error is the prestate's answer). */
+  private prestate(m: Message): void {
+    const { core } = this.begun("mig-prestate");
+    this.base = undefined;
+    this.final = false;
+    this.prepared?.discard();
+    this.prepared = undefined;
+    const snapshot = this.decodeState(m, "mig-prestate");
+    this.prepared = this.host.prepare(core, snapshot, this.postcopyPages);
+    this.base = snapshot;
+    this.mark("prestate prepared");
+  }
+
+  private finalState(m: Message): void {
+    const { core } = this.begun("mig-state");
+    this.mark("state received");
+    if (m.changes !== undefined) {
+      if (!this.base || !this.prepared) throw new ProtocolError("changes without a prestate");
+      const changes = m.changes as SnapshotChanges;
+      const snapshot = applyChanges(this.base, changes);
+      this.mark("state decoded");
+      this.markMissing(m);
+      this.prepared.update(snapshot, changedSections(changes));
+    } else {
+      const snapshot = this.decodeState(m, "mig-state");
+      this.mark("state decoded");
+      this.markMissing(m);
+      this.prepared?.discard();
+      this.prepared = undefined;
+      this.prepared = this.host.prepare(core, snapshot, this.postcopyPages);
     }
-    this.mark("missing marked");
-    this.prepared = this.host.prepare(this.core, snapshot, postcopy);
+    this.base = undefined;
+    this.final = true;
     this.mark("guest prepared");
   }
 
+  /** Postcopy: the pages still to come (a bitmap) are marked not present. */
+  private markMissing(m: Message): void {
+    const core = this.core!;
+    const missing = m.missing instanceof Uint8Array ? Uint8Array.from(m.missing) : new Uint8Array(0);
+    if (missing.length > Math.ceil(this.info!.ramBytes / PAGE / 8)) throw new ProtocolError("missing-page bitmap is longer than RAM");
+    for (let page = this.info!.ramBytes / PAGE; page < missing.length * 8; page++) missing[page >>> 3] &= ~(1 << (page & 7));
+    if (!missing.some((b) => b !== 0)) return;
+    this.missing = missing;
+    // One pass over the bitmap, then one flush.
+    const bytes = core.memoryBytes;
+    for (let i = 0; i < missing.length; i++) if (missing[i]) bytes[PRESENT_BITMAP + i] &= ~missing[i];
+    core.exports.flushCaches();
+    this.missingCount = 0;
+    for (const b of missing) for (let bits = b; bits; bits &= bits - 1) this.missingCount++;
+    this.mark("missing marked");
+  }
+
+  private isMissing(page: number): boolean {
+    return this.missing !== undefined && (this.missing[page >>> 3] & (1 << (page & 7))) !== 0;
+  }
+
   private fetch(page: number): Promise<void> {
-    if (!this.missing || !(this.missing[page >>> 3] & (1 << (page & 7)))) return Promise.resolve();
+    if (!this.isMissing(page)) return Promise.resolve();
     return new Promise((resolve) => {
       const list = this.waiters.get(page);
       if (list) { list.push(resolve); return; }
@@ -173,7 +233,7 @@ export class MigrationReceiver {
 
   private commit(m: Message): void {
     if (this.stateError !== undefined) throw new ProtocolError(`mig-state: ${this.stateError}`);
-    if (!this.prepared) throw new ProtocolError("mig-commit before mig-state");
+    if (!this.prepared || !this.final) throw new ProtocolError("mig-commit before mig-state");
     this.started = true;
     // Answer first: the guest's first instruction follows at once, and the source measures downtime to here.
     this.mark("commit received");

@@ -15,7 +15,8 @@
 
 import type { Core } from "../machine/core.js";
 import type { Peer } from "../net/peer.js";
-import { num, type Message } from "../net/protocol.js";
+import { encode, num, type Message } from "../net/protocol.js";
+import { changesSince } from "../snapshot/changes.js";
 import { encodeSnapshot, type GuestInfo, type GuestSnapshot, type RamPages } from "../snapshot/snapshot.js";
 import { PROTOCOL_VERSION } from "../net/protocol.js";
 import { BATCH_PAGES, PAGE, coreZeroTest, encodePageBatch, packPages, pageFrameBytes, pagesOf, takeDirtyPages, writtenBitmap, writtenPages } from "./pages.js";
@@ -150,6 +151,24 @@ export async function migrateOut(guest: MigratableGuest, peer: Peer, from: strin
     return bytes;
   };
 
+  // The state as it is just before the freeze goes ahead: the destination
+  // builds the guest from it while the guest still runs here, and the freeze
+  // then sends only what changed since (the registers, the clock, ...).
+  let base: GuestSnapshot | undefined;
+  // (The freeze waits for the destination to have built it: else that work
+  // would still be under way inside the downtime.)
+  const freeze = async () => {
+    base = guest.snapshotWithout(EMPTY_PAGES);
+    const snapshot = encodeSnapshot(base);
+    stats.bytes += snapshot.length;
+    const built = peer.request({ t: "mig-prestate", snapshot }, 30_000);
+    options.checkpoint?.("prestate-sent");
+    await built;
+    await guest.freeze();
+    frozen = true;
+    frozenAt = performance.now();
+  };
+
   // A full pass need only look at pages ever written: the rest are zero (and
   // reading untouched memory would fault in each page just to find zeros).
   const allPages = () => writtenPages(guest.core, pageCount);
@@ -173,10 +192,10 @@ export async function migrateOut(guest: MigratableGuest, peer: Peer, from: strin
     let postcopy: Uint8Array | null = null; // bit per page still to come after the switch
     let finalPages: number[];
     if (options.strategy === "stop-copy") {
-      await guest.freeze(); frozen = true; frozenAt = performance.now();
+      await freeze();
       finalPages = allPages();
     } else if (options.strategy === "postcopy") {
-      await guest.freeze(); frozen = true; frozenAt = performance.now();
+      await freeze();
       finalPages = [];
       // Every written page is still to come; zero ones travel as 4-byte notes in the push.
       // (Scanning for zeros here, inside the freeze, cost ~20 ms at 256 MiB; a page list ~0.2 ms at 16.)
@@ -214,7 +233,7 @@ export async function migrateOut(guest: MigratableGuest, peer: Peer, from: strin
         const stuck = notShrinking >= 3 || round >= maxRounds;
         if (options.strategy === "hybrid" && (stuck || round >= 5)) {
           // Not converging: switch to postcopy with what is still dirty.
-          await guest.freeze(); frozen = true; frozenAt = performance.now();
+          await freeze();
           postcopy = new Uint8Array(Math.ceil(pageCount / 8));
           for (const p of [...dirty, ...takeDirtyPages(guest.core, pageCount)]) postcopy[p >>> 3] |= 1 << (p & 7);
           finalPages = [];
@@ -229,7 +248,7 @@ export async function migrateOut(guest: MigratableGuest, peer: Peer, from: strin
         }
       }
       if (!frozen) {
-        await guest.freeze(); frozen = true; frozenAt = performance.now();
+        await freeze();
         guest.setThrottle(0);
         finalPages = [...new Set([...toSend, ...takeDirtyPages(guest.core, pageCount)])].sort((a, b) => a - b);
       } else finalPages = [];
@@ -239,18 +258,17 @@ export async function migrateOut(guest: MigratableGuest, peer: Peer, from: strin
     options.checkpoint?.("frozen");
     await sendPages(finalPages!, stats.rounds.length + 1);
     options.checkpoint?.("final-pages-sent");
-    const snapshot = guest.snapshotWithout(EMPTY_PAGES);
-    const state = encodeSnapshot(snapshot);
-    options.checkpoint?.("state-encoded");
-    stats.bytes += state.length;
     // Pages still to come, as a bitmap (8 KiB for 256 MiB, where a list of numbers was 256 KiB).
     const pending = postcopy ?? new Uint8Array(0);
+    const state = encode({ t: "mig-state", changes: changesSince(base!, guest.snapshotWithout(EMPTY_PAGES)), missing: pending });
+    options.checkpoint?.("state-encoded");
+    stats.bytes += state.length;
     // The state and the commit go out back to back: the destination takes them
     // in order (builds the guest, then starts it) and answers only the commit
     // (a bad state fails it), so the downtime holds one round trip, not two.
     // Until the commit is on the wire a failure thaws the guest here; after
     // it, the host asks the destination before thawing.
-    peer.send({ t: "mig-state", snapshot: state, missing: pending });
+    peer.sendEncoded(state, () => {});
     options.checkpoint?.("state-sent");
     if (!peer.open) throw new MigrationFailed("connection to the destination closed before the commit");
     committed = true;

@@ -104,10 +104,11 @@ export function decodeSnapshot(bytes: Uint8Array): GuestSnapshot {
   } catch (error) {
     throw new SnapshotError(`payload is not valid msgpack (${(error as Error).message})`);
   }
-  return validate(raw, version);
+  return checkSnapshot(raw, version);
 }
 
-function validate(raw: unknown, version: number): GuestSnapshot {
+/** Checks a decoded payload (or one rebuilt from changes) field by field; RAM page indices come as u32 LE bytes. */
+export function checkSnapshot(raw: unknown, version: number): GuestSnapshot {
   const s = raw as Record<string, unknown>;
   if (typeof s !== "object" || s === null) throw new SnapshotError("payload is not a map");
   const guest = s.guest as Record<string, unknown>;

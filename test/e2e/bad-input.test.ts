@@ -175,6 +175,9 @@ describe("malformed frames and requests to a host process", () => {
       await peerHost.refused(encode({ t: "mig-commit", rid: 10 }), /mig-state: mig-state for g\w+, begun for gfresh/, "a commit after the state of another guest");
       peerHost.send(encode({ t: "mig-state" }));
       await peerHost.refused(encode({ t: "mig-commit", rid: 11 }), /mig-state: .*snapshot/, "a commit after a state without a snapshot");
+      peerHost.send(encode({ t: "mig-state", changes: { hart: Buffer.alloc(8) } }));
+      await peerHost.refused(encode({ t: "mig-commit", rid: 12 }), /mig-state: changes without a prestate/, "state changes with no prestate");
+      await peerHost.refused(encode({ t: "mig-prestate", rid: 13, snapshot: flipped }), /bad snapshot/, "a prestate with a damaged snapshot");
       peerHost.close();
     } catch (error) {
       await sleep(200); // the exit, if it is dying, reaches us

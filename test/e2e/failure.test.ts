@@ -160,9 +160,9 @@ describe("the destination fails during setup (a fake destination host in this pr
 
 describe("the connection is cut at exact points of the migration (hosts in process)", () => {
   const points: Record<string, string[]> = {
-    "stop-copy": ["begun", "frozen", "final-pages-sent", "state-encoded", "state-sent", "commit-sent"],
-    precopy: ["begun", "round-1", "round-2", "frozen", "final-pages-sent", "state-encoded", "state-sent", "commit-sent"],
-    postcopy: ["begun", "frozen", "state-encoded", "state-sent", "commit-sent"],
+    "stop-copy": ["begun", "prestate-sent", "frozen", "final-pages-sent", "state-encoded", "state-sent", "commit-sent"],
+    precopy: ["begun", "round-1", "round-2", "prestate-sent", "frozen", "final-pages-sent", "state-encoded", "state-sent", "commit-sent"],
+    postcopy: ["begun", "prestate-sent", "frozen", "state-encoded", "state-sent", "commit-sent"],
     hybrid: ["begun", "round-1", "frozen", "state-sent", "commit-sent"],
   };
   for (const [strategy, cutAt] of Object.entries(points)) {
@@ -184,8 +184,9 @@ describe("the connection is cut at exact points of the migration (hosts in proce
         await a.listen();
         await b.listen();
         client = await connect(a.url, { role: "client" });
-        // 4 MiB rewritten a quarter per round at 8 MiB/s: at least 2 s.
-        const argv = ["memwalk", "--mib", "4", "--fraction", "0.25", "--rounds", "16", "--rate", "8"];
+        // 4 MiB rewritten a quarter per round at 32 MiB/s: at least 3 s, and a 64 KiB burst every 2 ms, so every
+        // precopy round (a few ms) finds pages dirtied and a second round follows.
+        const argv = ["memwalk", "--mib", "4", "--fraction", "0.25", "--rounds", "100", "--rate", "32"];
         const ran = await client.request({ t: "run", program: "memwalk", argv, elf: readFileSync(elfPath("memwalk")), ramBytes: 16 << 20 });
         const id = (ran.guest as { id: string }).id;
         const out: Buffer[] = [];
@@ -222,7 +223,7 @@ describe("the connection is cut at exact points of the migration (hosts in proce
         expect((done.stats as { status: string }).status).toBe("completed");
         await waitUntil(() => exit !== undefined, 30_000, "memwalk to end on B");
         expect(moved).toBe(b.url);
-        expect(Buffer.concat(out).toString()).toBe(memwalkOutput(4, "0.25", 16, "8"));
+        expect(Buffer.concat(out).toString()).toBe(memwalkOutput(4, "0.25", 100, "32"));
         expect(exit!.code).toBe(0);
         const failed = a.migrations.get(id)!.filter((s) => s.status === "failed");
         expect(failed.length).toBe(cutAt.length);

@@ -1,0 +1,82 @@
+// A migration builds the guest at the destination from the state sent before
+// the freeze, then applies only what changed. Applying the changes must give
+// exactly the later snapshot, and a guest updated that way must run on exactly
+// as one restored from the later snapshot whole.
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, describe, expect, test } from "vitest";
+import { Core } from "../../src/machine/core.js";
+import { ProcessGuest } from "../../src/guest/process-guest.js";
+import { allRamPages } from "../../src/guest/runnable.js";
+import { applyChanges, changedSections, changesSince, sameValue } from "../../src/snapshot/changes.js";
+import { decodeSnapshot, encodeSnapshot, type GuestSnapshot, type RamPages } from "../../src/snapshot/snapshot.js";
+import { memwalkOutput } from "../process-cases.js";
+
+const root = mkdtempSync(join(tmpdir(), "roam-changes-"));
+afterAll(() => rmSync(root, { recursive: true, force: true }));
+const elf = (name: string) => readFileSync(new URL(`../../guests/bin/process/${name}.elf`, import.meta.url));
+const NO_PAGES: RamPages = { indices: new Uint32Array(0), data: new Uint8Array(0) };
+
+async function runFor(guest: ProcessGuest, ms: number) {
+  const timer = setTimeout(() => guest.pause(), ms);
+  const result = await guest.run();
+  clearTimeout(timer);
+  return result;
+}
+
+/** A snapshot as the destination has it after decoding (what changes are applied to). */
+const decoded = (s: GuestSnapshot) => decodeSnapshot(encodeSnapshot(s));
+
+describe("snapshot changes", () => {
+  test("sameValue compares bytes, lists and maps by content", () => {
+    expect(sameValue(new Uint8Array([1, 2]), Buffer.from([1, 2]))).toBe(true);
+    expect(sameValue(new Uint8Array([1, 2]), new Uint8Array([1, 3]))).toBe(false);
+    expect(sameValue({ a: [1, { b: "x" }] }, { a: [1, { b: "x" }] })).toBe(true);
+    expect(sameValue({ a: 1 }, { a: 1, b: undefined })).toBe(false);
+    expect(sameValue([1, 2], [1, 2, 3])).toBe(false);
+    expect(sameValue(null, {})).toBe(false);
+  });
+
+  test("a memwalk guest moved as prestate + changes ends exactly as an unmoved run", async () => {
+    const args = ["memwalk", "--mib", "2", "--fraction", "0.5", "--rounds", "30"];
+    const a = ProcessGuest.start({ core: await Core.load(), root, hostName: "A" }, { elf: elf("memwalk"), program: "memwalk", argv: args, ramBytes: 16 << 20 });
+    const out: Buffer[] = [];
+    a.console.onOutput((_o, bytes) => out.push(Buffer.from(bytes)));
+    expect((await runFor(a, 30)).paused).toBe(true);
+    const before = a.snapshotWithout(NO_PAGES); // taken while it runs, as a migration's prestate is
+    expect((await runFor(a, 30)).paused).toBe(true);
+    const after = a.snapshotWithout(NO_PAGES);
+
+    const changes = changesSince(before, after);
+    expect(changes.hart).toEqual(after.hart);
+    // The address space does not change once memwalk has touched its region; the clock always does.
+    expect(Object.keys(changes.process ?? {})).toContain("guestClockNs");
+    expect(changedSections(changes).has("addressSpace")).toBe(false);
+    const rebuilt = applyChanges(decoded(before), changes);
+    expect(sameValue(rebuilt.process, after.process)).toBe(true);
+    expect(sameValue(rebuilt.console, after.console)).toBe(true);
+    expect(sameValue(rebuilt.hart, after.hart)).toBe(true);
+
+    // The destination: a core holding the RAM, a guest built from the prestate, updated with the changes.
+    const core = await Core.load();
+    core.init(16 << 20);
+    const ram = allRamPages(a.core, 16 << 20);
+    ram.indices.forEach((page, k) => core.ram.set(ram.data.subarray(k * 4096, (k + 1) * 4096), page * 4096));
+    const noPages = { isMissing: () => false, fetch: async () => {}, arriving: false };
+    const b = ProcessGuest.restore({ core, root, hostName: "B" }, decoded(before), true, noPages);
+    b.update(rebuilt, changedSections(changes));
+    b.console.onOutput((_o, bytes) => out.push(Buffer.from(bytes)));
+    const result = await b.run();
+    expect(result.exitCode).toBe(0);
+    expect(Buffer.concat(out).toString()).toBe(memwalkOutput(2, "0.5", 30, "0"));
+  }, 30_000);
+
+  test("changes that break the snapshot's shape are refused", async () => {
+    const a = ProcessGuest.start({ core: await Core.load(), root, hostName: "A" }, { elf: elf("hello"), program: "hello", argv: ["hello"], ramBytes: 4 << 20 });
+    const base = decoded(a.snapshotWithout(NO_PAGES));
+    expect(() => applyChanges(base, { hart: new Uint8Array(7) })).toThrow(/hart state must be/);
+    expect(() => applyChanges(base, { hart: base.hart, console: { outputOffset: "x" } as never })).toThrow(/console state missing/);
+    expect(() => applyChanges(base, null as never)).toThrow(/not a map/);
+  });
+});
