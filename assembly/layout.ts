@@ -22,6 +22,7 @@ export const JIT_ORIGINALS = 0x8000; // 8 bytes per translated function: the ent
 export const JIT_MAX_FUNCTIONS = 4096;
 export const HOT_COUNTERS = 0xb0000; // u8 per hashed entry address: taken backward branches
 export const WRITTEN_BITMAP = 0xc0000; // bit per RAM page: ever written since init (never-written pages are zero)
+export const HOST_BITMAP = 0xc8000; // BITMAP_BYTES: a page bitmap the host hands to a core call (markMissing)
 export const HOT_COUNTER_MASK = 0xffff;
 export const JIT_THRESHOLD = 64; // loop iterations before a loop head is worth translating
 

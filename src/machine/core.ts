@@ -23,6 +23,7 @@ export interface CoreExports {
   mmioFault(cause: number): void;
   flushTranslations(): void;
   isZeroPage(page: number): number;
+  markMissing(bytes: number): number;
   table: WebAssembly.Table;
 }
 
@@ -38,6 +39,7 @@ const REQUIRED_EXPORTS = [
   "table",
   "flushTranslations",
   "isZeroPage",
+  "markMissing",
 ] as const;
 
 const compiled = new Map<string, WebAssembly.Module>();

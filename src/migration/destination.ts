@@ -7,7 +7,7 @@
 // Postcopy: pages the source has not sent yet are marked missing; a touch
 // exits to us, we ask the source for that page and the instruction restarts.
 
-import { PRESENT_BITMAP } from "../../assembly/layout.js";
+import { HOST_BITMAP } from "../../assembly/layout.js";
 import { Core } from "../machine/core.js";
 import type { Peer } from "../net/peer.js";
 import { bytes, ProtocolError, type Message } from "../net/protocol.js";
@@ -195,20 +195,17 @@ export class MigrationReceiver {
     this.mark("guest prepared");
   }
 
-  /** Postcopy: the pages still to come (a bitmap) are marked not present. */
+  /** Postcopy: the pages still to come (a bitmap) are marked not present, by the core (one call, 32 pages a step). */
   private markMissing(m: Message): void {
     const core = this.core!;
-    const missing = m.missing instanceof Uint8Array ? Uint8Array.from(m.missing) : new Uint8Array(0);
-    if (missing.length > Math.ceil(this.info!.ramBytes / PAGE / 8)) throw new ProtocolError("missing-page bitmap is longer than RAM");
-    for (let page = this.info!.ramBytes / PAGE; page < missing.length * 8; page++) missing[page >>> 3] &= ~(1 << (page & 7));
-    if (!missing.some((b) => b !== 0)) return;
-    this.missing = missing;
-    // One pass over the bitmap, then one flush.
-    const bytes = core.memoryBytes;
-    for (let i = 0; i < missing.length; i++) if (missing[i]) bytes[PRESENT_BITMAP + i] &= ~missing[i];
-    core.exports.flushCaches();
-    this.missingCount = 0;
-    for (const b of missing) for (let bits = b; bits; bits &= bits - 1) this.missingCount++;
+    const given = m.missing instanceof Uint8Array ? m.missing : new Uint8Array(0);
+    if (given.length > Math.ceil(this.info!.ramBytes / PAGE / 8)) throw new ProtocolError("missing-page bitmap is longer than RAM");
+    if (given.length === 0) return;
+    core.memoryBytes.set(given, HOST_BITMAP);
+    const count = core.exports.markMissing(given.length);
+    if (count === 0) return;
+    this.missing = Uint8Array.from(given);
+    this.missingCount = count;
     this.mark("missing marked");
   }
 
@@ -242,3 +239,4 @@ export class MigrationReceiver {
     this.mark("started");
   }
 }
+

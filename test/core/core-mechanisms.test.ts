@@ -44,6 +44,23 @@ describe("dirty tracking", () => {
 });
 
 describe("present bits", () => {
+  test("markMissing clears the present bits of a bitmap's pages, counts them, ignores bits past RAM and past the bitmap", () => {
+    const c = new TestCore(100 * 4096); // 100 pages: the last bitmap word is partly beyond RAM
+    const pages = [0, 5, 31, 32, 63, 99];
+    const bitmap = new Uint8Array(13);
+    for (const p of [...pages, 100, 101, 103]) bitmap[p >>> 3] |= 1 << (p & 7);
+    c.bytes.set(bitmap, L.HOST_BITMAP);
+    c.bytes[L.HOST_BITMAP + 13] = 0xff; // beyond the 13 bytes handed over: not a page to mark
+    c.bytes[L.HOST_BITMAP + 14] = 0xff;
+    expect(c.api.markMissing(13)).toBe(pages.length);
+    for (let p = 0; p < 100; p++) expect(c.bit(L.PRESENT_BITMAP, p), `page ${p}`).toBe(!pages.includes(p));
+    // And a missing page then exits when touched, as one marked by setPagePresent does.
+    c.poke(0x80010000, [...asm.li(T0, 0x80005000), asm.lw(A0, T0, 0), PARK]);
+    c.pc = 0x80010000;
+    expect(c.run(100)).toBe(L.EXIT_PAGE_MISSING);
+    expect(c.st(L.STATE_EXIT_CAUSE)).toBe(5);
+  });
+
   test("a load from a missing page exits with its number and restarts after the host fills it", () => {
     const c = new TestCore();
     c.poke(BASE, [...asm.li(T0, 0x80005000), asm.lw(A0, T0, 4), PARK]);

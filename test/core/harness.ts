@@ -14,6 +14,8 @@ export interface CoreApi {
   clearDirty(): void;
   setPagePresent(page: number, present: number): void;
   mmioFault(cause: number): void;
+  markMissing(bytes: number): number;
+  isZeroPage(page: number): number;
   table: WebAssembly.Table;
 }
 
