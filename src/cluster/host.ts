@@ -17,6 +17,7 @@ import { decodeSnapshot, encodeSnapshot, SnapshotError, type GuestSnapshot } fro
 import { HostedGuest } from "./hosted-guest.js";
 import { RemoteFileClient } from "./remote-files.js";
 import * as fs from "node:fs";
+import { constants, PerformanceObserver } from "node:perf_hooks";
 import { FileTable, listDirectory, SandboxError as FileError, statToData } from "../kernel/files.js";
 import { errnoOf } from "../kernel/errno.js";
 
@@ -65,6 +66,7 @@ export class Host implements ReceivingHost {
 
   async listen(): Promise<void> {
     await Core.load(); // compile the core now, not when the first guest arrives
+    if (process.env.ROAM_TRACE === "1") this.traceGc();
     this.server = new WebSocketServer({ host: this.options.host, port: this.options.port, maxPayload: 80 << 20, perMessageDeflate: false });
     await new Promise<void>((resolve, reject) => {
       this.server!.once("listening", () => resolve());
@@ -83,6 +85,20 @@ export class Host implements ReceivingHost {
     for (const peer of this.peers) peer.terminate();
     this.remoteFiles.close();
     await new Promise<void>((resolve) => (this.server ? this.server.close(() => resolve()) : resolve()));
+  }
+
+  /** ROAM_TRACE: garbage-collection pauses, on the same epoch-ms timeline as the migration phases (outliers in downtime). */
+  private traceGc(): void {
+    const kinds: Record<number, string> = {
+      [constants.NODE_PERFORMANCE_GC_MINOR]: "minor", [constants.NODE_PERFORMANCE_GC_MAJOR]: "major",
+      [constants.NODE_PERFORMANCE_GC_INCREMENTAL]: "incremental", [constants.NODE_PERFORMANCE_GC_WEAKCB]: "weak-callbacks",
+    };
+    new PerformanceObserver((list) => {
+      for (const e of list.getEntries()) {
+        const kind = (e as PerformanceEntry & { detail?: { kind?: number } }).detail?.kind ?? 0;
+        this.log(`gc ${kinds[kind] ?? kind} ${e.duration.toFixed(2)} ms (at ${(performance.timeOrigin + e.startTime).toFixed(3)})`);
+      }
+    }).observe({ entryTypes: ["gc"] });
   }
 
   private log(line: string): void {

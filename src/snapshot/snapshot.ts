@@ -1,7 +1,7 @@
 // A guest frozen into bytes: the hart's state block, its non-zero RAM pages,
 // and the state of whatever surrounds the hart (the process-mode kernel, or the
 // machine's devices), plus its console streams. Used by checkpoint/restore and
-// by migration, whose final frame is exactly this.
+// by migration, which sends it before the freeze and then only its changes (changes.ts).
 //
 // File layout:  "ROAMSNAP" | u32 version | u32 payload length | u32 CRC-32 of the payload | msgpack payload
 // Everything is validated on the way in; a bad snapshot gets a SnapshotError
