@@ -39,10 +39,13 @@ export class ProcessGuest {
     this.info = info;
     this.console = console;
     this.process = process(console);
-    const files = this.process.files;
-    files.remote = options.remoteFiles;
-    // Files whose home is this host are local again (the guest came back).
-    for (const file of files.files.values()) if (file.home && file.home === options.hostUrl) delete file.home;
+    this.process.files.remote = options.remoteFiles;
+    this.filesComeHome();
+  }
+
+  /** Files whose home is this host are local again (the guest came back). */
+  private filesComeHome(): void {
+    for (const file of this.process.files.files.values()) if (file.home && file.home === this.options.hostUrl) delete file.home;
   }
 
   dependencies(): string[] {
@@ -100,6 +103,7 @@ export class ProcessGuest {
   update(snapshot: GuestSnapshot, changed: ReadonlySet<string>): void {
     this.console.restoreState(snapshot.console);
     this.process.update(snapshot.process!, (core) => restoreHartAndPages(core, snapshot), changed);
+    this.filesComeHome();
   }
 
   run(): Promise<ProcessResult> {

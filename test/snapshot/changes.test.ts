@@ -72,6 +72,27 @@ describe("snapshot changes", () => {
     expect(Buffer.concat(out).toString()).toBe(memwalkOutput(2, "0.5", 30, "0"));
   }, 30_000);
 
+  test("a guest updated with changed files back on their home host holds them as local files again", async () => {
+    const home = "ws://A.example:7001";
+    const a = ProcessGuest.start({ core: await Core.load(), root, hostName: "A", hostUrl: home }, { elf: elf("hello"), program: "hello", argv: ["hello"], ramBytes: 4 << 20 });
+    const base = decoded(a.snapshotWithout(NO_PAGES));
+    // As the guest left a host that served a file to it: the file's home is that host.
+    const file = { path: "/data.txt", flags: 0, mode: 0, position: 100, kind: "file" as const, home };
+    const later = decoded(a.snapshotWithout(NO_PAGES));
+    later.process!.files.files.push([3, { ...file, position: 700 }]);
+    base.process!.files.files.push([3, file]);
+    const core = await Core.load();
+    core.init(4 << 20);
+    const noPages = { isMissing: () => false, fetch: async () => {}, arriving: false };
+    const back = ProcessGuest.restore({ core, root, hostName: "A", hostUrl: home }, base, true, noPages);
+    expect(back.dependencies()).toEqual([]);
+    const changes = changesSince(base, later);
+    expect(changedSections(changes).has("files")).toBe(true);
+    back.update(applyChanges(base, changes), changedSections(changes));
+    expect(back.dependencies(), "the updated file table still names its home as remote").toEqual([]);
+    expect(back.process.files.get(3)?.position).toBe(700);
+  });
+
   test("changes that break the snapshot's shape are refused", async () => {
     const a = ProcessGuest.start({ core: await Core.load(), root, hostName: "A" }, { elf: elf("hello"), program: "hello", argv: ["hello"], ramBytes: 4 << 20 });
     const base = decoded(a.snapshotWithout(NO_PAGES));
