@@ -401,7 +401,12 @@ export class Machine {
       return this.fault(`the hart waits in wfi for an interrupt that can never arrive (${why}) and console input has ended`);
     }
     const ms = deadline === undefined ? undefined : Math.ceil(Number(deadline - now) / (TICKS_PER_SECOND / 1000));
-    this.stats.countSleep(await this.sleeper.sleep(ms));
+    const slept = await this.sleeper.sleep(ms);
+    this.stats.countSleep(slept.ms);
+    // Node's timers run on a loop clock of whole milliseconds, so the timer can
+    // fire up to ~1 ms before the deadline: sleep the rest, or the hart would
+    // resume with its timer interrupt not yet due (legal, but a wasted wake-up).
+    if (!slept.woken && deadline !== undefined && !this.halt && this.syncTime() < deadline) return this.waitForInterrupt();
   }
 
   private fault(reason: string): void {

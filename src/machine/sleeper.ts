@@ -10,24 +10,24 @@ export class Sleeper {
 
   // Resolves after `ms` milliseconds (at most MAX_SLEEP_MS; a pending timer also
   // keeps Node's event loop alive) or at the next wake().
-  // Returns how long it actually slept.
-  async sleep(ms: number | undefined): Promise<number> {
+  // Returns how long it actually slept, and whether wake() ended it.
+  async sleep(ms: number | undefined): Promise<{ ms: number; woken: boolean }> {
     const started = performance.now();
     if (this.wokenEarly) {
       // wake() came while the machine was busy: what it signalled may already matter.
       this.wokenEarly = false;
-      return 0;
+      return { ms: 0, woken: true };
     }
-    await new Promise<void>((resolve) => {
-      const timer = setTimeout(() => finish(), Math.min(Math.max(ms ?? MAX_SLEEP_MS, 0), MAX_SLEEP_MS));
-      const finish = () => {
+    const woken = await new Promise<boolean>((resolve) => {
+      const timer = setTimeout(() => finish(false), Math.min(Math.max(ms ?? MAX_SLEEP_MS, 0), MAX_SLEEP_MS));
+      const finish = (byWake: boolean) => {
         clearTimeout(timer);
         this.wakeCurrent = undefined;
-        resolve();
+        resolve(byWake);
       };
-      this.wakeCurrent = finish;
+      this.wakeCurrent = () => finish(true);
     });
-    return performance.now() - started;
+    return { ms: performance.now() - started, woken };
   }
 
   wake(): void {
