@@ -6,12 +6,17 @@
 //   stop-copy  freeze, send every non-zero page and the state, restart there
 //   precopy    send all pages while the guest runs, then rounds that resend the
 //              pages dirtied since the last round, until what is left fits the
-//              downtime budget at the measured bandwidth; then freeze and send
+//              downtime budget at the measured bandwidth (and another round
+//              would not halve it); then freeze and send
 //              the last dirty pages and the state. A guest that dirties memory
 //              faster than the link sends is throttled (auto-converge).
 //   postcopy   freeze, send the state, restart there at once; the destination
 //              asks for pages it touches while we push the rest
 //   hybrid     precopy rounds, switching to postcopy when they stop converging
+//
+// Every strategy sends the state once before the freeze (mig-prestate, from
+// which the destination builds the guest) and only its changes inside the
+// downtime; the commit follows the final state without waiting for an answer.
 
 import type { Core } from "../machine/core.js";
 import type { Peer } from "../net/peer.js";
@@ -151,12 +156,12 @@ export async function migrateOut(guest: MigratableGuest, peer: Peer, from: strin
     return bytes;
   };
 
-  // The state as it is just before the freeze goes ahead: the destination
-  // builds the guest from it while the guest still runs here, and the freeze
-  // then sends only what changed since (the registers, the clock, ...).
+  // The state as it is just before the freeze goes ahead (mig-prestate): the
+  // destination builds the guest from it while the guest still runs here, and
+  // the freeze then sends only what changed since (the registers, the clock,
+  // ...). The freeze waits for the destination to have built it, or that work
+  // would still be under way inside the downtime.
   let base: GuestSnapshot | undefined;
-  // (The freeze waits for the destination to have built it: else that work
-  // would still be under way inside the downtime.)
   const freeze = async () => {
     base = guest.snapshotWithout(EMPTY_PAGES);
     const snapshot = encodeSnapshot(base);
