@@ -101,6 +101,10 @@ export class HostedGuest implements MigratableGuest {
     this.guest.setThrottle(fraction);
   }
 
+  expectFreeze(soon: boolean): void {
+    this.guest.expectFreeze(soon);
+  }
+
   snapshotWithout(ram: RamPages): GuestSnapshot {
     return this.guest.snapshotWithout(ram);
   }

@@ -103,6 +103,10 @@ export class MachineGuest {
     this.machine.setThrottle(fraction);
   }
 
+  expectFreeze(soon: boolean): void {
+    this.machine.expectFreeze(soon);
+  }
+
   kill(): void {
     this.machine.stop("killed", 137);
   }

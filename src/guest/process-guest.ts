@@ -122,6 +122,10 @@ export class ProcessGuest {
     this.process.setThrottle(fraction);
   }
 
+  expectFreeze(soon: boolean): void {
+    this.process.expectFreeze(soon);
+  }
+
   kill(): void {
     this.process.stop("killed", 137);
   }

@@ -24,6 +24,8 @@ export interface RunnableGuest {
   run(): Promise<GuestRunResult>;
   pause(): void;
   setThrottle(fraction: number): void;
+  /** A migration is about to freeze it: run short batches until then. */
+  expectFreeze(soon: boolean): void;
   kill(): void;
   snapshot(): GuestSnapshot;
   snapshotWithout(ram: RamPages): GuestSnapshot;

@@ -89,6 +89,7 @@ export class Process {
   private stopRequest: ProcessResult | undefined;
   private pauseRequested = false;
   private throttle = 0;
+  private freezeSoon = false;
   private wake: (() => void) | undefined;
 
   /**
@@ -181,6 +182,11 @@ export class Process {
     this.wake?.();
   }
 
+  /** A migration is about to freeze it: short batches, so the request is seen within ~1 ms. */
+  expectFreeze(soon: boolean): void {
+    this.freezeSoon = soon;
+  }
+
   /** Auto-converge: idle this fraction of the time (0 = full speed). */
   setThrottle(fraction: number): void {
     this.throttle = Math.min(Math.max(fraction, 0), 0.99);
@@ -228,7 +234,7 @@ export class Process {
     const limit = this.options.maxInstructions;
     for (;;) {
       const batchStart = performance.now();
-      const batch = batchMs(this.options.pages, BATCH_MS);
+      const batch = batchMs(this.options.pages, this.freezeSoon, BATCH_MS);
       while (performance.now() - batchStart < batch) {
         if (this.stopRequest) return this.stopRequest;
         if (this.pauseRequested) {

@@ -132,6 +132,7 @@ export class Machine {
   private halt: Halt | undefined;
   private pauseRequested = false;
   private throttle = 0;
+  private freezeSoon = false; // a migration is about to freeze it (short batches)
   private pendingPage: number | undefined; // postcopy: a page the hart touched before it arrived
   private readonly pages: MachineOptions["pages"];
   private htifDevice: Htif | undefined; // only for images with a tohost symbol
@@ -213,6 +214,11 @@ export class Machine {
     this.throttle = Math.min(Math.max(fraction, 0), 0.99);
   }
 
+  /** A migration is about to freeze it: short batches, so the request is seen within ~1 ms. */
+  expectFreeze(soon: boolean): void {
+    this.freezeSoon = soon;
+  }
+
   state(): MachineState {
     const htif = this.htifDevice;
     return {
@@ -288,7 +294,7 @@ export class Machine {
   // Runs slices until BATCH_MS have passed (1 ms while postcopy pages arrive), the machine halts or the hart waits in wfi.
   private runBatch(): void {
     const started = performance.now();
-    const batch = batchMs(this.pages, BATCH_MS);
+    const batch = batchMs(this.pages, this.freezeSoon, BATCH_MS);
     const startInstret = Number(this.instret);
     for (;;) {
       const now = this.syncTime();

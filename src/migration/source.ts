@@ -37,6 +37,8 @@ export interface MigratableGuest {
   thaw(): void;
   /** Auto-converge: the fraction of time the guest must sit idle (0 = full speed). */
   setThrottle(fraction: number): void;
+  /** A freeze is about to be asked for: run short batches, so it is seen at once. */
+  expectFreeze(soon: boolean): void;
   snapshotWithout(ram: RamPages): GuestSnapshot;
 }
 
@@ -166,10 +168,15 @@ export async function migrateOut(guest: MigratableGuest, peer: Peer, from: strin
     base = guest.snapshotWithout(EMPTY_PAGES);
     const snapshot = encodeSnapshot(base);
     stats.bytes += snapshot.length;
+    // Meanwhile the guest runs in short batches, so the answer is seen (and the
+    // freeze follows) within ~1 ms, not after a whole batch with the
+    // destination gone idle: ~0.25 ms less downtime for a busy guest.
+    guest.expectFreeze(true);
     const built = peer.request({ t: "mig-prestate", snapshot }, 30_000);
     options.checkpoint?.("prestate-sent");
     await built;
     await guest.freeze();
+    guest.expectFreeze(false);
     frozen = true;
     frozenAt = performance.now();
   };
@@ -311,6 +318,7 @@ export async function migrateOut(guest: MigratableGuest, peer: Peer, from: strin
     stats.error = (error as Error).message;
     stats.totalMs = performance.now() - started;
     guest.setThrottle(0);
+    guest.expectFreeze(false);
     urgent?.close();
     if (!committed) {
       peer.send({ t: "mig-abort", reason: stats.error });
