@@ -120,6 +120,22 @@ export function pagesOf(bitmap: Uint8Array, pageCount: number): number[] {
   return pages;
 }
 
+/** How many bits of `bitmap` are set below `pageCount` (32 pages a step). */
+export function countPages(bitmap: Uint8Array, pageCount: number): number {
+  let count = 0;
+  const whole = Math.min(bitmap.length, pageCount >>> 3);
+  let i = 0;
+  for (; i + 4 <= whole; i += 4) {
+    let v = (bitmap[i] | (bitmap[i + 1] << 8) | (bitmap[i + 2] << 16) | (bitmap[i + 3] << 24)) >>> 0;
+    if (v === 0) continue;
+    v -= (v >>> 1) & 0x55555555;
+    v = (v & 0x33333333) + ((v >>> 2) & 0x33333333);
+    count += Math.imul((v + (v >>> 4)) & 0x0f0f0f0f, 0x01010101) >>> 24;
+  }
+  for (let page = i * 8; page < Math.min(bitmap.length * 8, pageCount); page++) if (bitmap[page >>> 3] & (1 << (page & 7))) count++;
+  return count;
+}
+
 /** Pages written since the core was initialised (by the guest, the host, or an arriving migration): every other page is zero. */
 export function writtenPages(core: Core, pageCount: number): number[] {
   return pagesOf(core.memoryBytes.subarray(WRITTEN_BITMAP, WRITTEN_BITMAP + Math.ceil(pageCount / 8)), pageCount);

@@ -24,7 +24,7 @@ import { encode, num, type Message } from "../net/protocol.js";
 import { changesSince } from "../snapshot/changes.js";
 import { encodeSnapshot, type GuestInfo, type GuestSnapshot, type RamPages } from "../snapshot/snapshot.js";
 import { PROTOCOL_VERSION } from "../net/protocol.js";
-import { BATCH_PAGES, PAGE, coreZeroTest, encodePageBatch, packPages, pageFrameBytes, pagesOf, takeDirtyPages, writtenBitmap, writtenPages } from "./pages.js";
+import { BATCH_PAGES, PAGE, coreZeroTest, countPages, encodePageBatch, packPages, pageFrameBytes, takeDirtyPages, writtenBitmap, writtenPages } from "./pages.js";
 import { newStats, percentile, type MigrationStats, type Strategy } from "./stats.js";
 
 /** What a migration needs from the guest being moved. */
@@ -297,12 +297,11 @@ export async function migrateOut(guest: MigratableGuest, peer: Peer, from: strin
     options.onCommitted?.();
 
     if (postcopy) {
-      const postcopyPages = pagesOf(postcopy, pageCount);
       stats.status = "postcopy";
-      stats.residualDependency = `${postcopyPages.length} pages on ${from}`;
+      stats.residualDependency = `${countPages(postcopy, pageCount)} pages on ${from}`;
       progress();
       try {
-        await servePostcopy(guest, peer, urgent!, postcopyPages, everSent, stats, frozenAt, early, offEarly);
+        await servePostcopy(guest, peer, urgent!, postcopy, everSent, stats, frozenAt, early, offEarly);
       } finally {
         urgent?.close();
       }
@@ -338,19 +337,22 @@ export async function migrateOut(guest: MigratableGuest, peer: Peer, from: strin
  * Every page crosses exactly once. Resolves when all have arrived.
  */
 async function servePostcopy(
-  guest: MigratableGuest, peer: Peer, urgent: Peer, pages: number[], everSent: Uint8Array, stats: MigrationStats, frozenAt: number,
+  guest: MigratableGuest, peer: Peer, urgent: Peer, toCome: Uint8Array, everSent: Uint8Array, stats: MigrationStats, frozenAt: number,
   early: Message[], stopEarly: () => void,
 ): Promise<void> {
   const ram = guest.core.ram;
   const isZero = coreZeroTest(guest.core);
   const pageCount = ram.length / PAGE;
-  const pending = new Uint8Array(pageCount);
-  for (const p of pages) pending[p] = 1;
-  let left = pages.length;
+  // The pages still to come, as the bitmap the destination got: the first
+  // faults arrive as this starts, and a list of every page (65k at 256 MiB)
+  // took milliseconds to build, which those faults waited for.
+  const pending = Uint8Array.from(toCome);
+  const isPending = (page: number) => (pending[page >>> 3] & (1 << (page & 7))) !== 0;
+  let left = countPages(pending, pageCount);
   const latencies: number[] = [];
   let faults = 0;
   let pushed = 0;
-  let cursor = pages[0] ?? 0; // where the push continues
+  let cursor = 0; // where the push continues
   // A fault waits for the destination to work through the pushed pages ahead
   // of its answer (a page already pushed, or the urgent frame queued behind
   // pushes in the destination's event loop). Socket buffers would let
@@ -363,7 +365,7 @@ async function servePostcopy(
   let acknowledged: (() => void) | undefined;
   const wake = () => { const w = acknowledged; acknowledged = undefined; w?.(); };
   void peer.closed.then(wake);
-  const take = (page: number) => { pending[page] = 0; everSent[page] = 1; left--; };
+  const take = (page: number) => { pending[page >>> 3] &= ~(1 << (page & 7)); everSent[page] = 1; left--; };
   const onMessage = (m: Message) => {
     // The destination reports how long each fault waited, once its page arrived.
     if (m.t === "mig-fault-served" && typeof m.waitedMs === "number") { latencies.push(m.waitedMs); return; }
@@ -372,7 +374,7 @@ async function servePostcopy(
     faults++;
     lastRequestAt = performance.now();
     cursor = m.page + 1;
-    if (!pending[m.page]) return; // already on its way
+    if (!isPending(m.page)) return; // already on its way
     take(m.page);
     const { batch } = packPages([m.page], 0, 1, isZero, () => false);
     const frame = new Uint8Array(pageFrameBytes(1));
@@ -391,7 +393,7 @@ async function servePostcopy(
       const size = performance.now() - lastRequestAt < FAULTING_MS ? FAULT_PUSH_PAGES : PUSH_PAGES;
       for (let scanned = 0; batchPages.length < size && scanned < pageCount && left - batchPages.length > 0; scanned++) {
         if (cursor >= pageCount) cursor = 0;
-        if (pending[cursor]) { batchPages.push(cursor); take(cursor); }
+        if (isPending(cursor)) { batchPages.push(cursor); take(cursor); }
         cursor++;
       }
       const { batch } = packPages(batchPages, 0, batchPages.length, isZero, () => false);

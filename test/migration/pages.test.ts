@@ -6,7 +6,7 @@ import { describe, expect, test } from "vitest";
 import { Core } from "../../src/machine/core.js";
 import { PROTOCOL_VERSION } from "../../src/net/protocol.js";
 import {
-  PAGE, coreZeroTest, encodePageBatch, packPages, pageFrameBytes, pagesOf, prefault, readBatch,
+  PAGE, coreZeroTest, countPages, encodePageBatch, packPages, pageFrameBytes, pagesOf, prefault, readBatch,
 } from "../../src/migration/pages.js";
 
 const RAM_PAGES = 64;
@@ -74,6 +74,16 @@ describe("page frames", () => {
     expect(() => readBatch(u32(RAM_PAGES), new Uint8Array(PAGE), u32(), RAM_PAGES)).toThrow(/beyond/);
     expect(() => readBatch(u32(1, 2), new Uint8Array(PAGE), u32(), RAM_PAGES)).toThrow(/4096 bytes for 2 pages/);
     expect(() => readBatch(new Uint8Array(3), new Uint8Array(0), u32(), RAM_PAGES)).toThrow(/whole u32s/);
+  });
+
+  test("countPages counts the set bits below the page count, as pagesOf lists them", () => {
+    let seed = 12345;
+    const random = () => (seed = (Math.imul(seed, 1103515245) + 12345) >>> 0) >>> 24;
+    for (const pageCount of [1, 7, 8, 31, 32, 33, 100, 1000, 4099]) {
+      const bitmap = Uint8Array.from({ length: Math.ceil(pageCount / 8) + 2 }, random);
+      expect(countPages(bitmap, pageCount), `${pageCount} pages`).toBe(pagesOf(bitmap, pageCount).length);
+    }
+    expect(countPages(new Uint8Array(16).fill(0xff), 128)).toBe(128);
   });
 
   test("bitmaps: pagesOf lists set bits below the page count; prefault leaves a fresh RAM all zeros", async () => {
