@@ -51,7 +51,6 @@ export class MigrationReceiver {
   private missing: Uint8Array | undefined; // postcopy: bit per page not here yet
   private missingCount = 0;
   private readonly waiters = new Map<number, Array<() => void>>();
-  private readonly requestedAt = new Map<number, number>();
 
   private readonly trace = process.env.ROAM_TRACE === "1";
   private mark(point: string): void {
@@ -219,7 +218,6 @@ export class MigrationReceiver {
       const list = this.waiters.get(page);
       if (list) { list.push(resolve); return; }
       const asked = performance.now();
-      this.requestedAt.set(page, asked);
       this.waiters.set(page, [() => {
         this.peer.send({ t: "mig-fault-served", page, waitedMs: performance.now() - asked });
         resolve();
