@@ -14,6 +14,7 @@ import { bytes, ProtocolError, type Message } from "../net/protocol.js";
 import type { PostcopyPages } from "../machine/postcopy-pages.js";
 import { applyChanges, changedSections, type SnapshotChanges } from "../snapshot/changes.js";
 import { decodeSnapshot, type GuestInfo, type GuestSnapshot } from "../snapshot/snapshot.js";
+import { epochMs, trace, tracing } from "./trace.js";
 import { PAGE, forEachRun, markWritten, prefault, readBatch } from "./pages.js";
 
 /** What the receiver needs from the host it runs in. */
@@ -52,9 +53,8 @@ export class MigrationReceiver {
   private missingCount = 0;
   private readonly waiters = new Map<number, Array<() => void>>();
 
-  private readonly trace = process.env.ROAM_TRACE === "1";
   private mark(point: string): void {
-    if (this.trace) process.stderr.write(`[${this.host.name}] arrival ${this.info?.id ?? "?"} ${point} at ${(performance.timeOrigin + performance.now()).toFixed(3)} ms\n`);
+    if (tracing) trace(`[${this.host.name}] arrival ${this.info?.id ?? "?"} ${point} at ${epochMs().toFixed(3)} ms`);
   }
 
   constructor(private readonly host: ReceivingHost, private readonly peer: Peer) {

@@ -1,0 +1,27 @@
+// ROAM_TRACE=1: each phase of a migration, with its time in epoch ms, so the
+// lines of two hosts merge into one timeline. Lines are kept in memory and
+// written out a little later: a synchronous write to a log file inside the
+// freeze was itself seen to take up to 2 ms, the very thing being measured.
+
+export const tracing = process.env.ROAM_TRACE === "1";
+
+const pending: string[] = [];
+let flushTimer: NodeJS.Timeout | undefined;
+
+/** The time now, in epoch milliseconds (same clock on every host of one machine). */
+export function epochMs(): number {
+  return performance.timeOrigin + performance.now();
+}
+
+/** Records one trace line (only when tracing); written to stderr within ~50 ms. */
+export function trace(line: string): void {
+  if (!tracing) return;
+  pending.push(line);
+  flushTimer ??= setTimeout(flush, 50);
+}
+
+function flush(): void {
+  flushTimer = undefined;
+  process.stderr.write(pending.join("\n") + "\n");
+  pending.length = 0;
+}
