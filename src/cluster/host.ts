@@ -18,6 +18,7 @@ import { decodeSnapshot, encodeSnapshot, SnapshotError, type GuestSnapshot } fro
 import { HostedGuest } from "./hosted-guest.js";
 import { RemoteFileClient } from "./remote-files.js";
 import * as fs from "node:fs";
+import type { Socket } from "node:net";
 import { constants, PerformanceObserver } from "node:perf_hooks";
 import { setFlagsFromString } from "node:v8";
 import { FileTable, listDirectory, SandboxError as FileError, statToData } from "../kernel/files.js";
@@ -77,7 +78,7 @@ export class Host implements ReceivingHost {
     });
     this.server.on("connection", (ws, request) => {
       request.socket.setNoDelay(true); // as on outgoing links (src/net/peer.ts): small frames leave at once
-      this.accept(ws);
+      this.accept(ws, request.socket);
     });
     this.listeningUrl = this.url; // asked for every arriving guest: not a system call each time
     this.log(`host ${this.name} listening on ${this.url}`);
@@ -110,8 +111,8 @@ export class Host implements ReceivingHost {
 
   // ---- Connections -------------------------------------------------------------------
 
-  private accept(ws: WebSocket): void {
-    const peer = new Peer(ws, (error) => peer.fail(undefined, `bad frame: ${error.message}`));
+  private accept(ws: WebSocket, socket: Socket): void {
+    const peer = new Peer(ws, (error) => peer.fail(undefined, `bad frame: ${error.message}`), socket);
     this.peers.add(peer);
     let greeted = false;
     let receiver: MigrationReceiver | undefined;

@@ -117,6 +117,8 @@ export async function migrateOut(guest: MigratableGuest, peer: Peer, from: strin
   let frozen = false;
   let urgent: Peer | undefined;
   let committed = false;
+  let earlyRequests: Message[] = [];
+  let offEarly = () => {};
   const progress = () => { stats.totalMs = performance.now() - started; options.onProgress?.(stats); };
   const limit = options.bandwidthBytesPerSecond;
   let paced = 0; // bytes sent under the bandwidth cap
@@ -266,34 +268,47 @@ export async function migrateOut(guest: MigratableGuest, peer: Peer, from: strin
       } else finalPages = [];
     }
 
-    // The guest is frozen: the last pages, then the state.
+    // The guest is frozen: the last pages, then the state and the commit.
     options.checkpoint?.("frozen");
-    await sendPages(finalPages!, stats.rounds.length + 1);
-    options.checkpoint?.("final-pages-sent");
     // Pages still to come, as a bitmap (8 KiB for 256 MiB, where a list of numbers was 256 KiB).
     const pending = postcopy ?? new Uint8Array(0);
     const state = encode({ t: "mig-state", changes: changesSince(base!, guest.snapshotWithout(EMPTY_PAGES)), missing: pending });
-    options.checkpoint?.("state-encoded");
     stats.bytes += state.length;
-    // The state and the commit go out back to back: the destination takes them
-    // in order (builds the guest, then starts it) and answers only the commit
-    // (a bad state fails it), so the downtime holds one round trip, not two.
-    // Until the commit is on the wire a failure thaws the guest here; after
-    // it, the host asks the destination before thawing.
-    peer.sendEncoded(state, () => {});
-    options.checkpoint?.("state-sent");
-    if (!peer.open) throw new MigrationFailed("connection to the destination closed before the commit");
-    committed = true;
-    // Postcopy: the guest faults as soon as it starts, maybe before we hear the
-    // commit's answer; keep those requests for the page server.
-    const early: Message[] = [];
-    const offEarly = postcopy ? peer.onMessage((m) => { if (m.t === "mig-page-request" || m.t === "mig-fault-served") early.push(m); }) : () => {};
-    options.checkpoint?.("commit-sent");
-    const reply = await peer.request({ t: "mig-commit" }, 30_000).catch(async (error) => {
+    options.checkpoint?.("state-encoded");
+    // A few last pages leave in the same write as the state and the commit
+    // (see Peer.hold); a larger set streams first, as in the rounds.
+    const fewLast = finalPages!.length <= BATCH_PAGES;
+    if (!fewLast) await sendPages(finalPages!, stats.rounds.length + 1);
+    const release = peer.hold();
+    let answer: Promise<Message>;
+    try {
+      if (fewLast) await sendPages(finalPages!, stats.rounds.length + 1);
+      options.checkpoint?.("final-pages-sent");
+      // The state and the commit go out back to back: the destination takes them
+      // in order (builds the guest, then starts it) and answers only the commit
+      // (a bad state fails it), so the downtime holds one round trip, not two.
+      // Until the commit is on the wire a failure thaws the guest here; after
+      // it, the host asks the destination before thawing.
+      peer.sendEncoded(state, () => {});
+      options.checkpoint?.("state-sent");
+      if (!peer.open) throw new MigrationFailed("connection to the destination closed before the commit");
+      committed = true;
+      // Postcopy: the guest faults as soon as it starts, maybe before we hear the
+      // commit's answer; keep those requests for the page server.
+      const early: Message[] = [];
+      offEarly = postcopy ? peer.onMessage((m) => { if (m.t === "mig-page-request" || m.t === "mig-fault-served") early.push(m); }) : () => {};
+      earlyRequests = early;
+      answer = peer.request({ t: "mig-commit" }, 30_000);
+      options.checkpoint?.("commit-sent");
+    } finally {
+      release();
+    }
+    const reply = await answer.catch(async (error) => {
       throw new MigrationFailed(`no answer to commit (${(error as Error).message})`);
     });
     void num(reply, "startedAt");
     stats.downtimeMs = performance.now() - frozenAt;
+    options.checkpoint?.("commit-answered");
     options.onCommitted?.();
 
     if (postcopy) {
@@ -301,7 +316,7 @@ export async function migrateOut(guest: MigratableGuest, peer: Peer, from: strin
       stats.residualDependency = `${countPages(postcopy, pageCount)} pages on ${from}`;
       progress();
       try {
-        await servePostcopy(guest, peer, urgent!, postcopy, everSent, stats, frozenAt, early, offEarly);
+        await servePostcopy(guest, peer, urgent!, postcopy, everSent, stats, frozenAt, earlyRequests, offEarly);
       } finally {
         urgent?.close();
       }
