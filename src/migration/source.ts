@@ -117,7 +117,7 @@ export async function migrateOut(guest: MigratableGuest, peer: Peer, from: strin
   let frozen = false;
   let urgent: Peer | undefined;
   let committed = false;
-  let earlyRequests: Message[] = [];
+  const earlyRequests: Message[] = []; // postcopy: page requests that came before the commit's answer
   let offEarly = () => {};
   const progress = () => { stats.totalMs = performance.now() - started; options.onProgress?.(stats); };
   const limit = options.bandwidthBytesPerSecond;
@@ -295,9 +295,7 @@ export async function migrateOut(guest: MigratableGuest, peer: Peer, from: strin
       committed = true;
       // Postcopy: the guest faults as soon as it starts, maybe before we hear the
       // commit's answer; keep those requests for the page server.
-      const early: Message[] = [];
-      offEarly = postcopy ? peer.onMessage((m) => { if (m.t === "mig-page-request" || m.t === "mig-fault-served") early.push(m); }) : () => {};
-      earlyRequests = early;
+      if (postcopy) offEarly = peer.onMessage((m) => { if (m.t === "mig-page-request" || m.t === "mig-fault-served") earlyRequests.push(m); });
       answer = peer.request({ t: "mig-commit" }, 30_000);
       options.checkpoint?.("commit-sent");
     } finally {

@@ -16,12 +16,16 @@ export function epochMs(): number {
 /** Records one trace line (only when tracing); written to stderr within ~50 ms. */
 export function trace(line: string): void {
   if (!tracing) return;
+  if (pending.length === 0 && flushTimer === undefined) process.once("exit", flush); // the last lines, when the host stops
   pending.push(line);
   flushTimer ??= setTimeout(flush, 50);
 }
 
 function flush(): void {
+  if (flushTimer) clearTimeout(flushTimer);
   flushTimer = undefined;
+  if (pending.length === 0) return;
+  process.removeListener("exit", flush);
   process.stderr.write(pending.join("\n") + "\n");
   pending.length = 0;
 }
