@@ -10,6 +10,7 @@ import { formatStats, STRATEGIES, type MigrationStats } from "../migration/stats
 import { connect, type Peer } from "../net/peer.js";
 import { decodeSnapshot, SnapshotError } from "../snapshot/snapshot.js";
 import { Attachment } from "./attachment.js";
+import { saveCheckpoint, uploadAndRestore } from "./checkpoint-transfer.js";
 import { parseSize } from "./parse-numbers.js";
 import { EXIT_USAGE, UsageError } from "./usage-error.js";
 
@@ -187,10 +188,15 @@ export async function checkpointCommand(args: string[]): Promise<number> {
   const { values, positionals } = parseArgs({ args, strict: true, allowPositionals: true, options: { ...common(), output: { type: "string", short: "o" }, "leave-running": { type: "boolean" } } });
   if (positionals.length !== 1 || !values.output) throw new UsageError("usage: roam checkpoint GID -o FILE [--on ws://HOST] [--leave-running]");
   const peer = await client(values.on, values.token);
-  const reply = await peer.request({ t: "checkpoint", guest: positionals[0], leaveRunning: values["leave-running"] === true });
-  peer.close();
-  writeFileSync(values.output, reply.snapshot as Uint8Array);
-  process.stderr.write(`roam: guest ${positionals[0]} saved to ${values.output} (${(reply.snapshot as Uint8Array).length} bytes)\n`);
+  const bar = transferBar("saving");
+  try {
+    const size = await saveCheckpoint(peer, positionals[0], values.output, values["leave-running"] === true, bar.update);
+    bar.done();
+    process.stderr.write(`roam: guest ${positionals[0]} saved to ${values.output} (${size} bytes)\n`);
+  } finally {
+    bar.done();
+    peer.close();
+  }
   return 0;
 }
 
@@ -207,8 +213,14 @@ export async function restoreCommand(args: string[]): Promise<number> {
     return EXIT_USAGE;
   }
   const peer = await client(values.on, values.token);
-  const reply = await peer.request({ t: "restore", snapshot: bytes });
-  peer.close();
+  const bar = transferBar("sending");
+  let reply;
+  try {
+    reply = await uploadAndRestore(peer, positionals[0], false, bar.update);
+  } finally {
+    bar.done();
+    peer.close();
+  }
   const id = (reply.guest as { id: string }).id;
   if (!values.attach) { process.stdout.write(id + "\n"); return 0; }
   return attachTerminal(hostUrl(values.on), id, tokenOf(values.token), snapshot.console.outputOffset);
@@ -225,6 +237,23 @@ export async function statsCommand(args: string[]): Promise<number> {
   if (history.length === 0) process.stdout.write(`no migrations of ${positionals[0]} from this host\n`);
   for (const s of history) process.stdout.write(formatStats(s) + "\n\n");
   return 0;
+}
+
+/** A one-line progress display on a terminal's stderr for large transfers (nothing when stderr is not a terminal). */
+function transferBar(verb: string): { update: (done: number, total: number) => void; done: () => void } {
+  let shown = false;
+  let last = 0;
+  return {
+    update: (done, total) => {
+      if (!process.stderr.isTTY || total < 16 << 20) return;
+      const now = Date.now();
+      if (now - last < 100 && done < total) return;
+      last = now;
+      shown = true;
+      process.stderr.write(`\r\x1b[K${verb} ${(done / 1048576).toFixed(0)} of ${(total / 1048576).toFixed(0)} MiB (${Math.floor((done / total) * 100)}%)`);
+    },
+    done: () => { if (shown) process.stderr.write("\r\x1b[K"); shown = false; },
+  };
 }
 
 export async function inspectCommand(args: string[]): Promise<number> {

@@ -9,13 +9,15 @@ import { ProcessGuest } from "../guest/process-guest.js";
 import type { RunnableGuest } from "../guest/runnable.js";
 import { MigrationReceiver, type PreparedGuest, type ReceivingHost } from "../migration/destination.js";
 import type { PostcopyPages } from "../machine/postcopy-pages.js";
-import { MigrationFailed, migrateOut } from "../migration/source.js";
-import { epochMs, trace, tracing } from "../migration/trace.js";
-import { STRATEGIES, type MigrationStats, type Strategy } from "../migration/stats.js";
-import { connect, Peer } from "../net/peer.js";
+import { MigrationFailed } from "../migration/source.js";
+import { trace, tracing } from "../migration/trace.js";
+import type { MigrationStats } from "../migration/stats.js";
+import { Peer } from "../net/peer.js";
 import { bool, bytes, num, optNum, optStr, ProtocolError, str, strList, type Message } from "../net/protocol.js";
-import { decodeSnapshot, encodeSnapshot, SnapshotError, type GuestSnapshot } from "../snapshot/snapshot.js";
-import { HostedGuest } from "./hosted-guest.js";
+import { decodeSnapshot, SnapshotError, type GuestSnapshot } from "../snapshot/snapshot.js";
+import { CheckpointSaves, sendCheckpoint, Upload } from "./checkpoints.js";
+import { forwardKill, migrateGuest } from "./departures.js";
+import { GuestBusy, HostedGuest, isLive } from "./hosted-guest.js";
 import { RemoteFileClient } from "./remote-files.js";
 import * as fs from "node:fs";
 import type { Socket } from "node:net";
@@ -50,6 +52,12 @@ export class Host implements ReceivingHost {
   private readonly remoteFiles: RemoteFileClient;
   /** Resolves paths in this host's sandbox root, for files served to guests that moved away. */
   private readonly served: FileTable;
+  /** Checkpoints waiting for their client's word that the file is safe. */
+  private readonly checkpointSaves = new CheckpointSaves();
+  /** Guests that moved on or were checkpointed, by id: not listed, but a kill or an attach follows them. */
+  private readonly gone = new Map<string, HostedGuest>();
+  /** Snapshot files arriving for `restore`, by connection. */
+  private readonly uploads = new WeakMap<Peer, Upload>();
 
   constructor(readonly options: HostOptions) {
     this.remoteFiles = new RemoteFileClient(options.token);
@@ -58,6 +66,14 @@ export class Host implements ReceivingHost {
 
   get name(): string {
     return this.options.name;
+  }
+
+  get token(): string | undefined {
+    return this.options.token;
+  }
+
+  get onMigrationPoint(): HostOptions["onMigrationPoint"] {
+    return this.options.onMigrationPoint;
   }
 
   get url(): string {
@@ -147,7 +163,7 @@ export class Host implements ReceivingHost {
           if (receiver && (await receiver.handle(m, peer))) return;
           await this.request(peer, m, detachers);
         } catch (error) {
-          const known = error instanceof ProtocolError || error instanceof SnapshotError || error instanceof MigrationFailed;
+          const known = error instanceof ProtocolError || error instanceof SnapshotError || error instanceof MigrationFailed || error instanceof GuestBusy;
           if (!known) this.log(`error handling ${m.t}: ${(error as Error).stack ?? error}`);
           peer.fail(m, (error as Error).message);
         }
@@ -155,9 +171,10 @@ export class Host implements ReceivingHost {
     });
   }
 
+  /** The guest a request names: one here (running or ended), else one that moved on from here. */
   private guest(m: Message): HostedGuest {
     const id = str(m, "guest");
-    const hosted = this.guests.get(id);
+    const hosted = this.guests.get(id) ?? this.gone.get(id);
     if (!hosted) throw new ProtocolError(`no guest ${id} on ${this.name}`);
     return hosted;
   }
@@ -188,6 +205,7 @@ export class Host implements ReceivingHost {
           host: this.name,
           guests: [...this.guests.values()].map((h) => ({
             ...h.info, status: h.status, instret: Number(h.instret), exitCode: h.exitCode, movedTo: h.movedTo,
+            report: h.status === "lost" ? h.report : undefined, busy: h.operation?.description,
             dependencies: h.dependencies(),
           })),
         });
@@ -209,34 +227,55 @@ export class Host implements ReceivingHost {
         peer.reply(m, { inputOffset: accepted });
         return;
       }
-      case "kill": {
+      case "kill":
+        peer.reply(m, { host: await this.kill(this.guest(m)) });
+        return;
+      case "migrate": {
+        const stats = await migrateGuest(this, this.guest(m), peer, m);
+        peer.reply(m, { stats });
+        return;
+      }
+      case "migrate-cancel": {
         const hosted = this.guest(m);
-        hosted.kill();
+        if (hosted.operation?.kind !== "migration") throw new ProtocolError(`guest ${hosted.info.id} is not migrating`);
+        await hosted.settleOperation("cancelled by a client");
+        peer.reply(m, { status: hosted.status, movedTo: hosted.movedTo });
+        return;
+      }
+      case "checkpoint": {
+        // Like CRIU's dump: the guest stops here and leaves as a snapshot, once the client has it safe.
+        const hosted = this.guest(m);
+        if (hosted.status === "running" && hosted.guest.receivingPages) {
+          throw new ProtocolError(`guest ${hosted.info.id} is still receiving its memory by postcopy; checkpoint it once that completes`);
+        }
+        const letGo = () => { hosted.moved("checkpoint"); this.departed(hosted); hosted.release(); this.log(`guest ${hosted.info.id} checkpointed`); };
+        await hosted.exclusively("checkpoint", "a checkpoint", (signal) =>
+          sendCheckpoint(hosted, peer, m, bool(m, "leaveRunning"), this.checkpointSaves, signal, letGo));
+        return;
+      }
+      case "checkpoint-saved":
+        if (!this.checkpointSaves.confirm(str(m, "guest"), peer, m)) throw new ProtocolError(`no checkpoint of ${str(m, "guest")} waits for this client`);
+        return; // answered once the guest is let go
+      case "restore-data": {
+        if (num(m, "offset", 0) === 0) this.uploads.set(peer, new Upload(num(m, "total", 1)));
+        const upload = this.uploads.get(peer);
+        if (!upload) throw new ProtocolError("restore-data: the first chunk must be at offset 0");
+        upload.add(m);
         peer.reply(m);
         return;
       }
-      case "migrate":
-        await this.migrate(peer, m);
-        return;
-      case "checkpoint": {
-        // Like CRIU's dump: the guest stops here and leaves as a snapshot.
-        const hosted = this.guest(m);
-        if (hosted.status !== "running" && hosted.status !== "frozen") throw new ProtocolError(`guest ${hosted.info.id} is ${hosted.status}`);
-        await hosted.freeze();
-        const snapshot = encodeSnapshot(hosted.guest.snapshot());
-        const leave = bool(m, "leaveRunning");
-        if (leave) hosted.thaw();
-        else { hosted.moved("checkpoint"); this.guests.delete(hosted.info.id); }
-        peer.reply(m, { snapshot });
-        return;
-      }
       case "restore": {
-        const snapshot = decodeSnapshot(bytes(m, "snapshot"));
-        if (this.guests.has(snapshot.guest.id)) throw new ProtocolError(`guest ${snapshot.guest.id} already runs on ${this.name}`);
-        const guest = snapshot.guest.kind === "machine"
-          ? MachineGuest.restore(await this.guestOptions(), snapshot)
-          : ProcessGuest.restore(await this.guestOptions(), snapshot);
+        const upload = this.uploads.get(peer);
+        this.uploads.delete(peer);
+        const file = m.snapshot !== undefined ? bytes(m, "snapshot") : upload?.bytes();
+        if (!file) throw new ProtocolError("restore: no snapshot (send it inline, or as restore-data chunks first)");
+        const snapshot = decodeSnapshot(file);
+        this.admit(snapshot.guest.id);
+        const options = await this.guestOptions();
+        this.admit(snapshot.guest.id); // again: another arrival may have come while the core loaded
+        const guest = snapshot.guest.kind === "machine" ? MachineGuest.restore(options, snapshot) : ProcessGuest.restore(options, snapshot);
         const hosted = this.adopt(guest);
+        this.log(`guest ${guest.info.id} restored`);
         if (bool(m, "attach")) detachers.push(this.attach(peer, hosted, guest.console.outputOffset));
         hosted.start();
         peer.reply(m, { guest: guest.info });
@@ -244,9 +283,11 @@ export class Host implements ReceivingHost {
       }
       case "stats": {
         const id = str(m, "guest");
+        const hosted = this.guests.get(id) ?? this.gone.get(id);
+        if (!hosted && !this.migrations.has(id)) throw new ProtocolError(`no guest ${id} on ${this.name}`);
         peer.reply(m, {
-          migrations: this.migrations.get(id) ?? [], running: this.guests.has(id),
-          dependencies: this.guests.get(id)?.dependencies() ?? [],
+          migrations: this.migrations.get(id) ?? [], running: hosted?.status === "running", status: hosted?.status ?? "moved",
+          report: hosted?.report, busy: hosted?.operation?.description, dependencies: hosted?.dependencies() ?? [],
         });
         return;
       }
@@ -266,7 +307,11 @@ export class Host implements ReceivingHost {
     for (const chunk of hosted.console.outputSince(Math.max(from, hosted.console.keptFrom))) {
       peer.send({ t: "out", guest: id, offset: chunk.offset, data: chunk.data, stream: chunk.stream });
     }
-    if (hosted.status === "exited" || hosted.status === "killed") {
+    if (hosted.status === "moved") {
+      peer.send({ t: "moved", guest: id, to: hosted.movedTo, outputOffset: hosted.console.outputOffset });
+      return () => {};
+    }
+    if (!isLive(hosted.status)) {
       peer.send({ t: "exit", guest: id, code: hosted.exitCode, report: hosted.report, status: hosted.status });
       return () => {};
     }
@@ -339,72 +384,49 @@ export class Host implements ReceivingHost {
     }
   }
 
-  // ---- Migration ---------------------------------------------------------------------------
-
-  private async migrate(client: Peer, m: Message): Promise<void> {
-    const hosted = this.guest(m);
-    if (hosted.status !== "running") throw new ProtocolError(`guest ${hosted.info.id} is ${hosted.status}, not running`);
-    const to = str(m, "to");
-    const strategy = (optStr(m, "strategy") ?? "precopy") as Strategy;
-    if (!STRATEGIES.includes(strategy)) throw new ProtocolError(`unknown strategy '${strategy}' (${STRATEGIES.join(", ")})`);
-    const traceStart = performance.now();
-    const target = await connect(to, { role: "host", token: optStr(m, "token") ?? this.options.token, name: this.name }).catch((error) => {
-      throw new MigrationFailed(`destination ${to}: ${(error as Error).message}`);
-    });
-    const history = this.migrations.get(hosted.info.id) ?? [];
-    this.migrations.set(hosted.info.id, history);
-    try {
-      const stats = await migrateOut(hosted, target, this.name, to, {
-        strategy,
-        maxDowntimeMs: optNum(m, "maxDowntimeMs", 0) ?? 5,
-        bandwidthBytesPerSecond: optNum(m, "bandwidth", 1),
-        maxRounds: optNum(m, "maxRounds", 1, 1000),
-        openUrgentChannel: () => connect(to, { role: "host", token: optStr(m, "token") ?? this.options.token, name: this.name }),
-        checkpoint: (point) => {
-          if (tracing) trace(`[${this.name}] migration ${hosted.info.id} ${point} +${(performance.now() - traceStart).toFixed(2)} ms (at ${epochMs().toFixed(3)})`);
-          this.options.onMigrationPoint?.(hosted.info.id, point, () => target.terminate());
-        },
-        onProgress: (s) => client.send({ t: "migrate-progress", rid: undefined, guest: hosted.info.id, stats: s }),
-        onCommitted: () => {
-          hosted.moved(to);
-          this.guests.delete(hosted.info.id);
-          // The source keeps the frozen core only while postcopy may still need its pages.
-          if (strategy !== "postcopy" && strategy !== "hybrid") hosted.release();
-        },
-      });
-      history.push(stats);
-      if ((hosted.status as string) === "moved") hosted.release();
-      client.reply(m, { stats });
-    } catch (error) {
-      const failure = error as MigrationFailed & { stats?: MigrationStats; committed?: boolean };
-      if (failure.stats) history.push(failure.stats);
-      if (failure.committed && (hosted.status as string) !== "moved") await this.settleUncertain(hosted, to, m);
-      throw error;
-    } finally {
-      target.close();
-    }
-  }
+  // ---- Ordering kills against migrations and checkpoints ----------------------------------
 
   /**
-   * The commit went out but its answer did not come back: ask the destination
-   * whether the guest runs there before running it here, so there are never two.
+   * Kills a guest, after whatever is being done to it: a migration or
+   * checkpoint that can still be undone is cancelled (the guest stays here and
+   * dies here); one past its commit finishes, and the kill follows the guest
+   * to where it now runs. Returns the host where it was killed.
    */
-  private async settleUncertain(hosted: HostedGuest, to: string, m: Message): Promise<void> {
-    try {
-      const peer = await connect(to, { role: "client", token: optStr(m, "token") ?? this.options.token });
-      const reply = await peer.request({ t: "has-guest", guest: hosted.info.id }, 5000);
-      peer.close();
-      if (reply.running === true) { hosted.moved(to); this.guests.delete(hosted.info.id); return; }
-    } catch {
-      // unreachable: it cannot be running there as far as anyone can tell
-    }
-    hosted.thaw();
+  private async kill(hosted: HostedGuest): Promise<string> {
+    if (hosted.status !== "moved") await hosted.settleOperation("the guest is being killed");
+    if (hosted.status === "moved" && hosted.movedTo !== "checkpoint") return forwardKill(hosted);
+    if (!isLive(hosted.status)) throw new ProtocolError(`guest ${hosted.info.id} ${hosted.describeEnd()}; nothing to kill`);
+    hosted.kill();
+    this.log(`guest ${hosted.info.id} killed`);
+    return this.name;
+  }
+
+  departed(hosted: HostedGuest): void {
+    const id = hosted.info.id;
+    this.guests.delete(id);
+    this.gone.delete(id);
+    this.gone.set(id, hosted);
+    for (const old of [...this.gone.keys()].slice(0, Math.max(0, this.gone.size - KEEP_ENDED))) this.gone.delete(old);
+  }
+
+  /** Refuses a guest id that is alive here already, or arriving: one running copy at most. */
+  private admit(id: string): void {
+    if (this.hasGuest(id)) throw new ProtocolError(`guest ${id} already runs on ${this.name}`);
   }
 
   // ---- ReceivingHost -------------------------------------------------------------------------
 
+  /** Whether guest `id` lives here, or is arriving: an ended guest of that id (kept for ps) does not count. */
   hasGuest(id: string): boolean {
-    return this.guests.has(id);
+    const hosted = this.guests.get(id);
+    return (hosted !== undefined && isLive(hosted.status)) || this.arrivals.has(id);
+  }
+
+  lose(id: string, reason: string): void {
+    const hosted = this.guests.get(id);
+    if (!hosted) return;
+    this.log(`guest ${id} ${reason}`);
+    hosted.lose(reason);
   }
 
   arriving(id: string, receiver: MigrationReceiver | undefined): void {
@@ -423,7 +445,8 @@ export class Host implements ReceivingHost {
     return {
       update: (later, changed) => guest.update(later, changed),
       start: () => {
-        if (this.guests.has(guest.info.id)) throw new ProtocolError(`guest ${guest.info.id} already runs on ${this.name}`);
+        const here = this.guests.get(guest.info.id);
+        if (here && isLive(here.status)) throw new ProtocolError(`guest ${guest.info.id} already runs on ${this.name}`);
         this.adopt(guest).start();
         this.log(`guest ${guest.info.id} arrived`);
       },

@@ -7,7 +7,29 @@ import type { MigratableGuest } from "../migration/source.js";
 import type { GuestInfo, GuestSnapshot, RamPages } from "../snapshot/snapshot.js";
 import type { GuestConsole } from "../guest/guest-console.js";
 
-export type GuestStatus = "running" | "frozen" | "exited" | "moved" | "killed";
+export type GuestStatus = "running" | "frozen" | "exited" | "moved" | "killed" | "lost";
+
+/** Whether a guest still lives here (runs, or is frozen for a while): at most one such copy exists anywhere. */
+export function isLive(status: GuestStatus): boolean {
+  return status === "running" || status === "frozen";
+}
+
+/**
+ * Something done to a guest that must not overlap another such thing: a
+ * migration or a checkpoint. A guest has at most one at a time; a kill waits
+ * for it (cancelling it while it can still be undone).
+ */
+export interface GuestOperation {
+  readonly kind: "migration" | "checkpoint";
+  /** For messages: "migration to ws://...", "checkpoint". */
+  readonly description: string;
+  /** Aborted by a kill or a cancel; the operation undoes itself if it has not passed its point of no return. */
+  readonly cancel: AbortController;
+  /** Resolves when the operation has ended, whichever way. */
+  readonly settled: Promise<void>;
+}
+
+export class GuestBusy extends Error {}
 
 export interface GuestEvents {
   exited(guest: HostedGuest): void;
@@ -18,12 +40,16 @@ export class HostedGuest implements MigratableGuest {
   exitCode: number | undefined;
   report: string | undefined;
   movedTo: string | undefined;
+  /** The token the migration used to reach `movedTo` (a kill that waited for the migration is passed on with it). */
+  movedToken: string | undefined;
   private loop: Promise<GuestRunResult> | undefined;
   private readonly endListeners = new Set<() => void>();
   private running: RunnableGuest | undefined;
   readonly info: GuestInfo;
   readonly console: GuestConsole;
   private finalInstret = 0n;
+  /** The migration or checkpoint under way, if any (one at a time). */
+  operation: GuestOperation | undefined;
 
   constructor(guest: RunnableGuest, private readonly events: GuestEvents) {
     this.running = guest;
@@ -74,9 +100,67 @@ export class HostedGuest implements MigratableGuest {
       return;
     }
     if (this.status === "moved") return;
+    if (this.status === "lost") {
+      this.events.exited(this);
+      for (const listener of this.endListeners) listener();
+      return;
+    }
     this.status = this.status === "killed" ? "killed" : "exited";
     this.exitCode = result.exitCode;
     this.report = result.report;
+    this.events.exited(this);
+    for (const listener of this.endListeners) listener();
+  }
+
+  /**
+   * Runs `work` as this guest's one operation: a second one is refused with a
+   * reason, and a kill waits for the first to settle (see settleOperation).
+   */
+  async exclusively<T>(kind: GuestOperation["kind"], description: string, work: (signal: AbortSignal) => Promise<T>): Promise<T> {
+    if (this.operation) throw new GuestBusy(`guest ${this.info.id} is busy: ${this.operation.description} is under way`);
+    if (!isLive(this.status)) throw new GuestBusy(`guest ${this.info.id} ${this.describeEnd()}, it is not running here`);
+    let done!: () => void;
+    const operation: GuestOperation = { kind, description, cancel: new AbortController(), settled: new Promise<void>((resolve) => (done = resolve)) };
+    this.operation = operation;
+    try {
+      return await work(operation.cancel.signal);
+    } finally {
+      this.operation = undefined;
+      done();
+    }
+  }
+
+  /** How it ended here, for messages: "has moved to ws://...", "has exited (0)", "was killed", "is lost: ...". */
+  describeEnd(): string {
+    switch (this.status) {
+      case "moved": return this.movedTo === "checkpoint" ? "was checkpointed" : `has moved to ${this.movedTo}`;
+      case "exited": return `has exited (${this.exitCode})`;
+      case "killed": return "was killed";
+      case "lost": return `is ${this.report}`;
+      default: return `is ${this.status}`;
+    }
+  }
+
+  /** Cancels the operation under way (it undoes itself unless past its point of no return) and waits for it to end. */
+  async settleOperation(reason: string): Promise<void> {
+    const operation = this.operation;
+    if (!operation) return;
+    operation.cancel.abort(new Error(reason));
+    await operation.settled;
+  }
+
+  /**
+   * The guest cannot go on anywhere: the host it depended on died (a postcopy
+   * source with pages still to send, or a destination after the commit).
+   * Stops it if it runs here; `ps`, `stats` and attached clients say why.
+   */
+  lose(reason: string): void {
+    if (this.status === "exited" || this.status === "killed" || this.status === "lost") return;
+    const wasRunning = this.status === "running";
+    this.status = "lost";
+    this.exitCode = 137;
+    this.report = reason;
+    if (wasRunning && this.running) { this.running.kill(); return; } // settled() reports the end
     this.events.exited(this);
     for (const listener of this.endListeners) listener();
   }

@@ -54,6 +54,12 @@ export class MachineGuest {
     return this.machine.instret;
   }
 
+  private postcopyPages: PostcopyPages | undefined;
+
+  get receivingPages(): boolean {
+    return this.postcopyPages?.arriving ?? false;
+  }
+
   static start(options: GuestHostOptions, start: StartOptions): MachineGuest {
     const image = parseElf(start.elf);
     const ramBytes = start.ramBytes ?? 128 << 20;
@@ -78,6 +84,7 @@ export class MachineGuest {
     restoreHartAndPages(core, snapshot);
     core.setTranslation(options.translate ?? true); // the hart block carried the old host's flags
     guest.machine.restoreState(snapshot.machine as MachineState);
+    guest.postcopyPages = pages;
     return guest;
   }
 

@@ -82,7 +82,7 @@ export class ProcessGuest {
     const info = { ...snapshot.guest, host: options.hostName };
     const console = new GuestConsole(snapshot.console);
     const emptyImage = { entry: 0, flags: 0, segments: [], symbols: new Map(), phoff: 0, phnum: 0, phentsize: 32 };
-    return new ProcessGuest(options, info, console, (c) => new Process(
+    const guest = new ProcessGuest(options, info, console, (c) => new Process(
       {
         core: options.core, image: emptyImage, ramBytes: info.ramBytes, root: options.root, argv: info.argv, envp: [],
         console: c, inputReady: () => c.inputReady(), translate: options.translate, warn: options.warn, pages,
@@ -93,6 +93,14 @@ export class ProcessGuest {
         restoreMemory: (core) => restoreHartAndPages(core, snapshot),
       },
     ));
+    guest.postcopyPages = pages;
+    return guest;
+  }
+
+  private postcopyPages: PostcopyPages | undefined;
+
+  get receivingPages(): boolean {
+    return this.postcopyPages?.arriving ?? false;
   }
 
   /**

@@ -31,6 +31,8 @@ export interface RunnableGuest {
   snapshotWithout(ram: RamPages): GuestSnapshot;
   /** Restored but not started: brings it up to a later snapshot of the same guest (`changed`: kernel sections that differ). */
   update(snapshot: GuestSnapshot, changed: ReadonlySet<string>): void;
+  /** Postcopy: some of its RAM is still on the host it came from (it cannot move on, or be saved, until it is here). */
+  readonly receivingPages: boolean;
   /** What it still needs from other hosts (files left behind), for ps and stats. */
   dependencies(): string[];
 }

@@ -23,6 +23,8 @@ export interface ReceivingHost {
   hasGuest(id: string): boolean;
   /** Registers (or, with undefined, forgets) the arrival of guest `id`, so a second connection can join it. */
   arriving(id: string, receiver: MigrationReceiver | undefined): void;
+  /** The guest that arrived here cannot go on (its postcopy source went away with pages it needs): stop it, saying why. */
+  lose(id: string, reason: string): void;
   /** Builds the guest from a snapshot on `core`, whose RAM already holds the pages; not started yet. */
   prepare(core: Core, snapshot: GuestSnapshot, pages: PostcopyPages): PreparedGuest;
 }
@@ -61,6 +63,7 @@ export class MigrationReceiver {
     void peer.closed.then(() => {
       if (!this.started) this.prepared?.discard();
       if (this.info) host.arriving(this.info.id, undefined);
+      if (this.started && this.missingCount > 0) this.sourceGone();
     });
   }
 
@@ -224,6 +227,21 @@ export class MigrationReceiver {
       }]);
       this.peer.send({ t: "mig-page-request", page });
     });
+  }
+
+  /**
+   * Postcopy: the source went away with pages this guest still needs. Without
+   * them it cannot go on (recovery, waiting for the source to come back, is
+   * not built yet): it is lost, and ps, stats and attached clients say so.
+   */
+  private sourceGone(): void {
+    const missing = this.missingCount;
+    this.host.lose(this.info!.id, `lost: its postcopy source went away with ${missing} pages not yet here`);
+    this.missing = undefined;
+    this.missingCount = 0;
+    const waiting = [...this.waiters.values()].flat();
+    this.waiters.clear();
+    for (const wake of waiting) wake(); // the run loop sees its stop request and ends
   }
 
   private commit(m: Message): void {

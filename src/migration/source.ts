@@ -54,6 +54,11 @@ export interface MigrateOptions {
   openUrgentChannel?: () => Promise<Peer>;
   /** Test hook: called at named points so a test can cut the connection there. */
   checkpoint?: (point: string) => void;
+  /**
+   * Cancels the migration (a kill, `roam migrate --cancel`): honoured until the
+   * commit leaves, after which the guest is the destination's and it finishes.
+   */
+  signal?: AbortSignal;
 }
 
 const FEW_PAGES = 16; // a final set this small is not worth another precopy round
@@ -125,6 +130,9 @@ export async function migrateOut(guest: MigratableGuest, peer: Peer, from: strin
   const pacingStart = performance.now();
   const frames = new FramePool(pageFrameBytes(BATCH_PAGES), POOL);
   const isZero = coreZeroTest(guest.core);
+  const stopIfCancelled = () => {
+    if (options.signal?.aborted) throw new MigrationFailed(`cancelled (${(options.signal.reason as Error)?.message ?? "by request"})`);
+  };
 
   /** Sends pages (the guest may be running), skipping zero pages that never crossed. */
   const sendPages = async (pages: number[], round: number): Promise<number> => {
@@ -137,6 +145,7 @@ export async function migrateOut(guest: MigratableGuest, peer: Peer, from: strin
       stats.zeroPagesSkipped += skipped;
       if (batch.indices.length + batch.zero.length === 0) continue;
       const frame = await frames.take();
+      if (!frozen) stopIfCancelled();
       if (!peer.open) throw new MigrationFailed("connection to the destination closed");
       const length = encodePageBatch(PROTOCOL_VERSION, round, batch, guest.core.ram, frame);
       peer.sendEncoded(frame.subarray(0, length), () => frames.give(frame));
@@ -177,6 +186,7 @@ export async function migrateOut(guest: MigratableGuest, peer: Peer, from: strin
     const built = peer.request({ t: "mig-prestate", snapshot }, 30_000);
     options.checkpoint?.("prestate-sent");
     await built;
+    stopIfCancelled();
     await guest.freeze();
     guest.expectFreeze(false);
     frozen = true;
@@ -198,6 +208,7 @@ export async function migrateOut(guest: MigratableGuest, peer: Peer, from: strin
       urgent = await options.openUrgentChannel?.();
       await urgent?.request({ t: "mig-urgent", guest: guest.info.id }, 30_000);
     }
+    stopIfCancelled();
     stats.setupMs = performance.now() - started;
     stats.status = "active";
     options.checkpoint?.("begun");
@@ -234,6 +245,7 @@ export async function migrateOut(guest: MigratableGuest, peer: Peer, from: strin
         stats.rounds.push({ round, pages: toSend.length, bytes, ms, dirtyRateMBps: dirtyRate / 1e6 });
         progress();
         options.checkpoint?.(`round-${round}`);
+        stopIfCancelled();
         // Bandwidth: what the link moved in this round (a floor keeps tiny rounds from reading as slow links).
         const bandwidth = Math.max(bytes / (ms / 1000), limit ?? 0, 50e6);
         const expectedDowntimeMs = ((dirty.length * PAGE) / Math.min(bandwidth, limit ?? Infinity)) * 1000;
@@ -292,6 +304,7 @@ export async function migrateOut(guest: MigratableGuest, peer: Peer, from: strin
       peer.sendEncoded(state, () => {});
       options.checkpoint?.("state-sent");
       if (!peer.open) throw new MigrationFailed("connection to the destination closed before the commit");
+      stopIfCancelled(); // the last moment: after this line the guest is the destination's
       committed = true;
       // Postcopy: the guest faults as soon as it starts, maybe before we hear the
       // commit's answer; keep those requests for the page server.

@@ -72,19 +72,30 @@ export function capturePages(ram: Uint8Array, only?: Iterable<number>): RamPages
   return { indices: Uint32Array.from(indices), data };
 }
 
+/** The largest snapshot file: 1 GiB of non-zero pages plus the rest of the state. */
+export const MAX_SNAPSHOT_BYTES = (1 << 30) + (64 << 20);
+
 export function encodeSnapshot(snapshot: GuestSnapshot): Uint8Array {
+  const { header, payload } = encodeSnapshotParts(snapshot);
+  const out = new Uint8Array(header.length + payload.length);
+  out.set(header, 0);
+  out.set(payload, header.length);
+  return out;
+}
+
+/** The file as header and payload, uncopied: a checkpoint of a large guest streams them in chunks. */
+export function encodeSnapshotParts(snapshot: GuestSnapshot): { header: Uint8Array; payload: Uint8Array } {
   const payload = pack({
     ...snapshot,
     ram: { indices: new Uint8Array(snapshot.ram.indices.buffer, snapshot.ram.indices.byteOffset, snapshot.ram.indices.byteLength), data: snapshot.ram.data },
   });
-  const out = new Uint8Array(HEADER + payload.length);
-  out.set(Buffer.from(SNAPSHOT_MAGIC, "latin1"), 0);
-  const view = new DataView(out.buffer);
+  const header = new Uint8Array(HEADER);
+  header.set(Buffer.from(SNAPSHOT_MAGIC, "latin1"), 0);
+  const view = new DataView(header.buffer);
   view.setUint32(8, SNAPSHOT_VERSION, true);
   view.setUint32(12, payload.length, true);
   view.setUint32(16, crc32(payload), true);
-  out.set(payload, HEADER);
-  return out;
+  return { header, payload };
 }
 
 export function decodeSnapshot(bytes: Uint8Array): GuestSnapshot {

@@ -1,0 +1,147 @@
+// A guest leaving this host by migration, as the host sees it: one migration
+// of a guest at a time (HostedGuest.exclusively), cancellable until the commit
+// leaves, and every ending told truthfully — the guest moved, it runs here
+// still, or it is lost with the host it depended on. Never two running copies.
+
+import { MigrationFailed, migrateOut } from "../migration/source.js";
+import { epochMs, trace, tracing } from "../migration/trace.js";
+import { STRATEGIES, type MigrationStats, type Strategy } from "../migration/stats.js";
+import { connect, type Peer } from "../net/peer.js";
+import { optNum, optStr, ProtocolError, str, type Message } from "../net/protocol.js";
+import type { HostedGuest } from "./hosted-guest.js";
+
+/** What a departure needs from the host it leaves. */
+export interface DepartureHost {
+  readonly name: string;
+  readonly token?: string;
+  readonly guests: Map<string, HostedGuest>;
+  readonly migrations: Map<string, MigrationStats[]>; // by guest id, kept after the guest leaves
+  /** The guest runs elsewhere now: no longer listed, but remembered (a kill or an attach follows it). */
+  departed(hosted: HostedGuest): void;
+  onMigrationPoint?: (guest: string, point: string, cut: () => void) => void;
+}
+
+/** The `migrate` request: moves `hosted` to `m.to`; resolves with the statistics, or throws saying what became of it. */
+export async function migrateGuest(host: DepartureHost, hosted: HostedGuest, client: Peer, m: Message): Promise<MigrationStats> {
+  const to = str(m, "to");
+  const strategy = (optStr(m, "strategy") ?? "precopy") as Strategy;
+  if (!STRATEGIES.includes(strategy)) throw new ProtocolError(`unknown strategy '${strategy}' (${STRATEGIES.join(", ")})`);
+  const token = optStr(m, "token") ?? host.token;
+  const settings = {
+    strategy,
+    maxDowntimeMs: optNum(m, "maxDowntimeMs", 0) ?? 5,
+    bandwidthBytesPerSecond: optNum(m, "bandwidth", 1),
+    maxRounds: optNum(m, "maxRounds", 1, 1000),
+  };
+  if (hosted.status === "running" && hosted.guest.receivingPages) {
+    throw new ProtocolError(`guest ${hosted.info.id} is still receiving its memory by postcopy; migrate it once that completes`);
+  }
+  return hosted.exclusively("migration", `a migration to ${to}`, async (signal) => {
+    if (hosted.status !== "running") throw new ProtocolError(`guest ${hosted.info.id} is ${hosted.status}, not running`);
+    const traceStart = performance.now();
+    const target = await connect(to, { role: "host", token, name: host.name }).catch((error) => {
+      throw new MigrationFailed(`destination ${to}: ${(error as Error).message}`);
+    });
+    const history = host.migrations.get(hosted.info.id) ?? [];
+    host.migrations.set(hosted.info.id, history);
+    hosted.movedToken = token;
+    try {
+      const stats = await migrateOut(hosted, target, host.name, to, {
+        ...settings,
+        signal,
+        openUrgentChannel: () => connect(to, { role: "host", token, name: host.name }),
+        checkpoint: (point) => {
+          if (tracing) trace(`[${host.name}] migration ${hosted.info.id} ${point} +${(performance.now() - traceStart).toFixed(2)} ms (at ${epochMs().toFixed(3)})`);
+          host.onMigrationPoint?.(hosted.info.id, point, () => target.terminate());
+        },
+        onProgress: (s) => client.send({ t: "migrate-progress", guest: hosted.info.id, stats: s }),
+        onCommitted: () => {
+          hosted.moved(to);
+          host.departed(hosted);
+          // The source keeps the frozen core only while postcopy may still need its pages.
+          if (strategy !== "postcopy" && strategy !== "hybrid") hosted.release();
+        },
+      });
+      history.push(stats);
+      if ((hosted.status as string) === "moved") hosted.release();
+      return stats;
+    } catch (error) {
+      const failure = error as MigrationFailed & { stats?: MigrationStats; committed?: boolean };
+      if (failure.stats) history.push(failure.stats);
+      if (!failure.committed) throw error;
+      if ((hosted.status as string) === "moved") throw lostAfterCommit(host, hosted, to, failure);
+      await settleUncertain(host, hosted, to, token);
+      if ((hosted.status as string) === "lost") throw new MigrationFailed(`${failure.message}; ${hosted.report}`);
+      if ((hosted.status as string) === "moved") return committedAfterAll(failure, history);
+      throw error;
+    } finally {
+      target.close();
+    }
+  });
+}
+
+/**
+ * Postcopy: the commit was answered, then the destination went away while it
+ * still needed pages from here. Its copy cannot go on without them, and this
+ * one is older than what the destination ran: the guest is lost, and says so.
+ */
+function lostAfterCommit(host: DepartureHost, hosted: HostedGuest, to: string, failure: MigrationFailed & { stats?: MigrationStats }): MigrationFailed {
+  const left = failure.stats?.residualDependency ?? "pages";
+  const reason = `lost: destination ${to} went away during postcopy, before ${left.replace(/ on .*/, "")} had arrived`;
+  if (failure.stats) failure.stats.error = reason;
+  host.guests.set(hosted.info.id, hosted); // listed again (as lost) by ps here, where it was last whole
+  hosted.lose(reason);
+  return Object.assign(new MigrationFailed(`guest ${hosted.info.id} ${reason}`), { stats: failure.stats });
+}
+
+/** The commit's answer was lost but the destination runs the guest: the migration did happen. */
+function committedAfterAll(failure: MigrationFailed & { stats?: MigrationStats }, history: MigrationStats[]): MigrationStats {
+  const stats = failure.stats!;
+  stats.status = "completed";
+  stats.error = `the commit's answer was lost (${stats.error}); the destination confirmed it runs the guest`;
+  if (!history.includes(stats)) history.push(stats);
+  return stats;
+}
+
+/**
+ * The commit went out but its answer did not come back: ask the destination
+ * whether the guest runs there. Only a destination that is certainly gone (its
+ * port refuses connections) lets the guest run here again; one that cannot be
+ * asked may be running it, so the guest is reported lost rather than risk two.
+ */
+async function settleUncertain(host: DepartureHost, hosted: HostedGuest, to: string, token: string | undefined): Promise<void> {
+  let peer: Peer | undefined;
+  try {
+    peer = await connect(to, { role: "client", token });
+    const reply = await peer.request({ t: "has-guest", guest: hosted.info.id }, 5000);
+    if (reply.running === true) {
+      hosted.moved(to);
+      host.departed(hosted);
+    } else hosted.thaw();
+  } catch (error) {
+    const message = (error as Error).message;
+    if (/ECONNREFUSED/.test(message)) hosted.thaw(); // nothing listens there: it runs nowhere
+    else hosted.lose(`lost: destination ${to} took the commit but cannot be asked whether it runs the guest (${message}); not restarted here, to avoid two copies`);
+  } finally {
+    peer?.close();
+  }
+}
+
+/**
+ * A kill for a guest that has moved on from here (its migration committed
+ * while the kill waited): passed to where it runs now.
+ */
+export async function forwardKill(hosted: HostedGuest): Promise<string> {
+  const to = hosted.movedTo!;
+  let peer: Peer | undefined;
+  try {
+    peer = await connect(to, { role: "client", token: hosted.movedToken });
+    const reply = await peer.request({ t: "kill", guest: hosted.info.id }, 10_000);
+    return typeof reply.host === "string" ? reply.host : to;
+  } catch (error) {
+    throw new ProtocolError(`guest ${hosted.info.id} moved to ${to}, where it could not be killed: ${(error as Error).message}`);
+  } finally {
+    peer?.close();
+  }
+}
+
