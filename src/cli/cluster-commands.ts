@@ -34,12 +34,14 @@ them to (and takes them from) other hosts, over WebSocket.
   --root DIR           sandbox root for process-mode guests' files (default: .)
   --token T            require this token from every client and host
   --no-jit             interpret only
+  --max-memory SIZE    guest RAM this host takes on at most, e.g. 4G (default: 3/4 of the machine's memory);
+                       a run, restore or migration that does not fit is refused with what is free
 `;
 
 export async function hostCommand(args: string[]): Promise<number> {
   const { values } = parseArgs({
     args, strict: true,
-    options: { listen: { type: "string" }, name: { type: "string" }, root: { type: "string" }, token: { type: "string" }, "no-jit": { type: "boolean" }, help: { type: "boolean", short: "h" } },
+    options: { listen: { type: "string" }, name: { type: "string" }, root: { type: "string" }, token: { type: "string" }, "no-jit": { type: "boolean" }, "max-memory": { type: "string" }, help: { type: "boolean", short: "h" } },
   });
   if (values.help) { process.stdout.write(HOST_HELP); return 0; }
   const listen = values.listen ?? "127.0.0.1:7001";
@@ -47,7 +49,7 @@ export async function hostCommand(args: string[]): Promise<number> {
   if (!match) throw new UsageError(`--listen ${listen}: expected HOST:PORT`);
   const host = new Host({
     name: values.name ?? listen, host: match[1], port: Number(match[2]), root: resolve(values.root ?? "."), token: values.token,
-    translate: values["no-jit"] !== true, log: (line) => process.stderr.write(`[${values.name ?? listen}] ${line}\n`),
+    translate: values["no-jit"] !== true, maxMemoryBytes: values["max-memory"] ? parseSize("--max-memory", values["max-memory"]) : undefined, log: (line) => process.stderr.write(`[${values.name ?? listen}] ${line}\n`),
   });
   await host.listen();
   await new Promise<void>((done) => {

@@ -12,10 +12,12 @@ import type { PostcopyPages } from "../machine/postcopy-pages.js";
 import { MigrationFailed } from "../migration/source.js";
 import { trace, tracing } from "../migration/trace.js";
 import type { MigrationStats } from "../migration/stats.js";
+import { guardConnection } from "../net/connection-guard.js";
 import { Peer } from "../net/peer.js";
 import { bool, bytes, num, optNum, optStr, ProtocolError, str, strList, type Message } from "../net/protocol.js";
-import { decodeSnapshot, SnapshotError, type GuestSnapshot } from "../snapshot/snapshot.js";
+import { decodeSnapshot, SnapshotError, type GuestInfo, type GuestSnapshot } from "../snapshot/snapshot.js";
 import { CheckpointSaves, sendCheckpoint, Upload } from "./checkpoints.js";
+import { defaultMaxMemory, MemoryBudget, NoRoom } from "./memory-budget.js";
 import { forwardKill, migrateGuest } from "./departures.js";
 import { GuestBusy, HostedGuest, isLive } from "./hosted-guest.js";
 import { RemoteFileClient } from "./remote-files.js";
@@ -32,6 +34,10 @@ export interface HostOptions {
   port: number;
   root: string; // sandbox directory for process-mode guests' files
   token?: string; // required from every client and host when set
+  /** How long a connection may take to say hello, and to deliver one frame (tests shorten them). */
+  connectionLimits?: { helloMs: number; frameMs: number };
+  /** Guest RAM this host takes on at most (default: 3/4 of the machine's memory). */
+  maxMemoryBytes?: number;
   translate?: boolean;
   log?: (line: string) => void;
   /** Called at named points of each outgoing migration (tests cut connections there; traces time them). */
@@ -52,6 +58,8 @@ export class Host implements ReceivingHost {
   private readonly remoteFiles: RemoteFileClient;
   /** Resolves paths in this host's sandbox root, for files served to guests that moved away. */
   private readonly served: FileTable;
+  /** The guest RAM this host takes on (--max-memory). */
+  readonly budget: MemoryBudget;
   /** Checkpoints waiting for their client's word that the file is safe. */
   private readonly checkpointSaves = new CheckpointSaves();
   /** Guests that moved on or were checkpointed, by id: not listed, but a kill or an attach follows them. */
@@ -62,6 +70,14 @@ export class Host implements ReceivingHost {
   constructor(readonly options: HostOptions) {
     this.remoteFiles = new RemoteFileClient(options.token);
     this.served = new FileTable(options.root);
+    this.budget = new MemoryBudget(options.maxMemoryBytes ?? defaultMaxMemory(), options.name, () => this.memoryInUse());
+  }
+
+  /** The RAM of every guest whose core this host holds (a postcopy source keeps its core until the last page left). */
+  private memoryInUse(): number {
+    let sum = 0;
+    for (const hosted of [...this.guests.values(), ...this.gone.values()]) if (hosted.holdsCore) sum += hosted.info.ramBytes;
+    return sum;
   }
 
   get name(): string {
@@ -128,8 +144,13 @@ export class Host implements ReceivingHost {
   // ---- Connections -------------------------------------------------------------------
 
   private accept(ws: WebSocket, socket: Socket): void {
-    const peer = new Peer(ws, (error) => peer.fail(undefined, `bad frame: ${error.message}`), socket);
+    const from = `${socket.remoteAddress}:${socket.remotePort}`;
+    const peer = new Peer(ws, (error) => {
+      this.log(`bad frame from ${from}: ${error.message}`);
+      peer.fail(error.rid === undefined ? undefined : { rid: error.rid } as Message, `bad frame: ${error.message}`);
+    }, socket);
     this.peers.add(peer);
+    const guard = guardConnection(ws, socket, (reason) => this.log(`closed the connection from ${from}: ${reason}`), this.options.connectionLimits);
     let greeted = false;
     let receiver: MigrationReceiver | undefined;
     const detachers: Array<() => void> = [];
@@ -148,6 +169,7 @@ export class Host implements ReceivingHost {
               return;
             }
             greeted = true;
+            guard.greeted();
             if (m.role === "host") receiver = new MigrationReceiver(this, peer);
             peer.reply(m, { name: this.name, version: 1 });
             return;
@@ -163,8 +185,9 @@ export class Host implements ReceivingHost {
           if (receiver && (await receiver.handle(m, peer))) return;
           await this.request(peer, m, detachers);
         } catch (error) {
-          const known = error instanceof ProtocolError || error instanceof SnapshotError || error instanceof MigrationFailed || error instanceof GuestBusy;
-          if (!known) this.log(`error handling ${m.t}: ${(error as Error).stack ?? error}`);
+          const known = error instanceof ProtocolError || error instanceof SnapshotError || error instanceof MigrationFailed || error instanceof GuestBusy || error instanceof NoRoom;
+          // One line; the stack only for a developer who asks (ROAM_DEBUG): a host's log is read by people.
+          if (!known) this.log(`error handling ${m.t}: ${(process.env.ROAM_DEBUG ? (error as Error).stack : (error as Error).message) ?? error}`);
           peer.fail(m, (error as Error).message);
         }
       })();
@@ -189,8 +212,11 @@ export class Host implements ReceivingHost {
           envp: m.envp === undefined ? [] : strList(m, "envp"), ramBytes: optNum(m, "ramBytes", 1 << 20, 1 << 30),
         };
         let guest: RunnableGuest;
+        const options = await this.guestOptions();
+        start.ramBytes ??= kind === "machine" ? 128 << 20 : 64 << 20;
+        this.budget.check(start.ramBytes, `run: ${start.program}`);
         try {
-          guest = kind === "machine" ? MachineGuest.start(await this.guestOptions(), start) : ProcessGuest.start(await this.guestOptions(), start);
+          guest = kind === "machine" ? MachineGuest.start(options, start) : ProcessGuest.start(options, start);
         } catch (error) {
           throw new ProtocolError(`run: ${start.program}: ${(error as Error).message}`);
         }
@@ -270,9 +296,9 @@ export class Host implements ReceivingHost {
         const file = m.snapshot !== undefined ? bytes(m, "snapshot") : upload?.bytes();
         if (!file) throw new ProtocolError("restore: no snapshot (send it inline, or as restore-data chunks first)");
         const snapshot = decodeSnapshot(file);
-        this.admit(snapshot.guest.id);
+        this.admit(snapshot.guest);
         const options = await this.guestOptions();
-        this.admit(snapshot.guest.id); // again: another arrival may have come while the core loaded
+        this.admit(snapshot.guest); // again: another arrival may have come while the core loaded
         const guest = snapshot.guest.kind === "machine" ? MachineGuest.restore(options, snapshot) : ProcessGuest.restore(options, snapshot);
         const hosted = this.adopt(guest);
         this.log(`guest ${guest.info.id} restored`);
@@ -409,9 +435,10 @@ export class Host implements ReceivingHost {
     for (const old of [...this.gone.keys()].slice(0, Math.max(0, this.gone.size - KEEP_ENDED))) this.gone.delete(old);
   }
 
-  /** Refuses a guest id that is alive here already, or arriving: one running copy at most. */
-  private admit(id: string): void {
-    if (this.hasGuest(id)) throw new ProtocolError(`guest ${id} already runs on ${this.name}`);
+  /** Refuses a guest that is alive here already, or arriving (one running copy at most), or that does not fit the memory budget. */
+  private admit(info: GuestInfo): void {
+    if (this.hasGuest(info.id)) throw new ProtocolError(`guest ${info.id} already runs on ${this.name}`);
+    this.budget.check(info.ramBytes, `guest ${info.id}`);
   }
 
   // ---- ReceivingHost -------------------------------------------------------------------------
@@ -429,9 +456,16 @@ export class Host implements ReceivingHost {
     hosted.lose(reason);
   }
 
+  reserve(info: GuestInfo): void {
+    this.budget.reserve(info.id, info.ramBytes, `guest ${info.id}`);
+  }
+
   arriving(id: string, receiver: MigrationReceiver | undefined): void {
     if (receiver) this.arrivals.set(id, receiver);
-    else this.arrivals.delete(id);
+    else {
+      this.arrivals.delete(id);
+      this.budget.release(id);
+    }
   }
 
   prepare(core: Core, snapshot: GuestSnapshot, pages: PostcopyPages): PreparedGuest {
@@ -447,6 +481,7 @@ export class Host implements ReceivingHost {
       start: () => {
         const here = this.guests.get(guest.info.id);
         if (here && isLive(here.status)) throw new ProtocolError(`guest ${guest.info.id} already runs on ${this.name}`);
+        this.budget.release(guest.info.id); // counted as a guest from now on
         this.adopt(guest).start();
         this.log(`guest ${guest.info.id} arrived`);
       },

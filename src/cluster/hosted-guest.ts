@@ -63,6 +63,11 @@ export class HostedGuest implements MigratableGuest {
     return this.running;
   }
 
+  /** Whether its core and RAM are still here (a released guest keeps only its info and output). */
+  get holdsCore(): boolean {
+    return this.running !== undefined;
+  }
+
   get core(): Core {
     return this.guest.core;
   }

@@ -21,6 +21,8 @@ import { PAGE, forEachRun, markWritten, prefault, readBatch } from "./pages.js";
 export interface ReceivingHost {
   readonly name: string;
   hasGuest(id: string): boolean;
+  /** Admits a guest of this size against the host's memory budget (held until `arriving(id, undefined)`), or throws why not. */
+  reserve(info: GuestInfo): void;
   /** Registers (or, with undefined, forgets) the arrival of guest `id`, so a second connection can join it. */
   arriving(id: string, receiver: MigrationReceiver | undefined): void;
   /** The guest that arrived here cannot go on (its postcopy source went away with pages it needs): stop it, saying why. */
@@ -94,18 +96,22 @@ export class MigrationReceiver {
     if (typeof info !== "object" || info === null || typeof info.id !== "string" || typeof info.ramBytes !== "number") {
       throw new ProtocolError("mig-begin: guest info missing");
     }
-    if (info.ramBytes <= 0 || info.ramBytes % PAGE || info.ramBytes > 1 << 30) throw new ProtocolError(`mig-begin: bad RAM size ${info.ramBytes}`);
+    if (!Number.isInteger(info.ramBytes) || info.ramBytes <= 0 || info.ramBytes % PAGE || info.ramBytes > 1 << 30) {
+      throw new ProtocolError(`mig-begin: bad RAM size ${info.ramBytes}`);
+    }
+    if (m.expected !== undefined && !(m.expected instanceof Uint8Array)) throw new ProtocolError("mig-begin: expected must be a bitmap (binary)");
+    if (m.expected instanceof Uint8Array && m.expected.length > Math.ceil(info.ramBytes / PAGE / 8)) {
+      throw new ProtocolError("mig-begin: expected-page bitmap is longer than RAM");
+    }
     if (this.host.hasGuest(info.id)) throw new ProtocolError(`guest ${info.id} already runs on ${this.host.name}`);
+    this.host.reserve(info); // before any memory is made
     this.info = info;
     this.host.arriving(info.id, this);
     this.core = await Core.load();
     this.core.init(info.ramBytes);
     // The source has not frozen the guest yet: make the memory of the pages it
     // will send ready now, not inside the downtime. (The core is fresh, all zeros.)
-    if (m.expected instanceof Uint8Array) {
-      if (m.expected.length > Math.ceil(info.ramBytes / PAGE / 8)) throw new ProtocolError("mig-begin: expected-page bitmap is longer than RAM");
-      prefault(this.core.ram, m.expected);
-    }
+    if (m.expected instanceof Uint8Array) await prefault(this.core.ram, m.expected, () => this.peer.open);
     this.peer.reply(m, { host: this.host.name });
   }
 

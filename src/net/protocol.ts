@@ -11,6 +11,8 @@ export const PROTOCOL_VERSION = 2;
 export const MAX_FRAME = 64 << 20; // a guest image or a page batch; snapshots travel as page batches plus state
 
 export class ProtocolError extends Error {
+  /** The request id of the frame at fault, when it could be read (so the answer reaches the request). */
+  rid?: number;
   constructor(message: string) {
     super(message);
     this.name = "ProtocolError";
@@ -26,7 +28,11 @@ export function encode(message: Omit<Message, "v">): Uint8Array {
 /** Decodes one frame; throws ProtocolError on anything that is not a well-formed message. */
 export function decode(frame: unknown): Message {
   if (!(frame instanceof Uint8Array) && !Buffer.isBuffer(frame)) throw new ProtocolError("frame is not binary");
-  if (frame.length > MAX_FRAME) throw new ProtocolError(`frame of ${frame.length} bytes is over the ${MAX_FRAME}-byte limit`);
+  if (frame.length > MAX_FRAME) {
+    const error = new ProtocolError(`frame of ${frame.length} bytes is over the ${MAX_FRAME}-byte limit`);
+    error.rid = ridOf(frame as Uint8Array);
+    throw error;
+  }
   let value: unknown;
   try {
     value = unpack(frame as Uint8Array);
@@ -39,6 +45,16 @@ export function decode(frame: unknown): Message {
   if (typeof m.t !== "string" || m.t.length === 0) throw new ProtocolError("message has no type (t)");
   if (m.rid !== undefined && (typeof m.rid !== "number" || !Number.isInteger(m.rid))) throw new ProtocolError("rid must be an integer");
   return m;
+}
+
+/** The `rid` of a frame refused for its size, if it is a msgpack map that has one (answered, so the request does not hang). */
+function ridOf(frame: Uint8Array): number | undefined {
+  try {
+    const value = unpack(frame) as Record<string, unknown>;
+    return typeof value?.rid === "number" && Number.isInteger(value.rid) ? value.rid : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 // ---- Field checks, for handlers ------------------------------------------------------
