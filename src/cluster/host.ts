@@ -17,12 +17,11 @@ import { bool, bytes, num, optNum, optStr, ProtocolError, str, strList, type Mes
 import { decodeSnapshot, encodeSnapshot, SnapshotError, type GuestSnapshot } from "../snapshot/snapshot.js";
 import { HostedGuest } from "./hosted-guest.js";
 import { RemoteFileClient } from "./remote-files.js";
-import * as fs from "node:fs";
+import { FILE_REQUESTS, HomeFiles } from "./home-files.js";
+import { Members } from "./members.js";
 import type { Socket } from "node:net";
 import { constants, PerformanceObserver } from "node:perf_hooks";
 import { setFlagsFromString } from "node:v8";
-import { FileTable, listDirectory, SandboxError as FileError, statToData } from "../kernel/files.js";
-import { errnoOf } from "../kernel/errno.js";
 
 export interface HostOptions {
   name: string;
@@ -30,6 +29,7 @@ export interface HostOptions {
   port: number;
   root: string; // sandbox directory for process-mode guests' files
   token?: string; // required from every client and host when set
+  peers?: string[]; // hosts known as cluster members from the start (`--peer`): see src/cluster/members.ts
   translate?: boolean;
   log?: (line: string) => void;
   /** Called at named points of each outgoing migration (tests cut connections there; traces time them). */
@@ -48,12 +48,15 @@ export class Host implements ReceivingHost {
   private readonly peers = new Set<Peer>();
   /** Reaches files of guests that came from elsewhere and still have them open there. */
   private readonly remoteFiles: RemoteFileClient;
-  /** Resolves paths in this host's sandbox root, for files served to guests that moved away. */
-  private readonly served: FileTable;
+  /** Files of this host's sandbox that guests which moved away still have open: their capabilities. */
+  readonly homeFiles: HomeFiles;
+  /** The only hosts this host contacts on its own (never a URL read from a snapshot). */
+  readonly members: Members;
 
   constructor(readonly options: HostOptions) {
-    this.remoteFiles = new RemoteFileClient(options.token);
-    this.served = new FileTable(options.root);
+    this.members = new Members(options.peers);
+    this.remoteFiles = new RemoteFileClient(options.token, this.members, (line) => this.log(line));
+    this.homeFiles = new HomeFiles(options.root);
   }
 
   get name(): string {
@@ -115,6 +118,7 @@ export class Host implements ReceivingHost {
     const peer = new Peer(ws, (error) => peer.fail(undefined, `bad frame: ${error.message}`), socket);
     this.peers.add(peer);
     let greeted = false;
+    let hostPeer = false; // said role "host" and passed the token check
     let receiver: MigrationReceiver | undefined;
     const detachers: Array<() => void> = [];
     void peer.closed.then(() => {
@@ -132,7 +136,11 @@ export class Host implements ReceivingHost {
               return;
             }
             greeted = true;
-            if (m.role === "host") receiver = new MigrationReceiver(this, peer);
+            if (m.role === "host") {
+              hostPeer = true;
+              receiver = new MigrationReceiver(this, peer);
+              if (typeof m.url === "string") this.members.learn(m.url); // an authenticated host: a member
+            }
             peer.reply(m, { name: this.name, version: 1 });
             return;
           }
@@ -145,6 +153,11 @@ export class Host implements ReceivingHost {
             return;
           }
           if (receiver && (await receiver.handle(m, peer))) return;
+          if (FILE_REQUESTS.has(m.t)) {
+            if (!hostPeer) throw new ProtocolError(`${m.t}: files are served to host peers only`);
+            peer.reply(m, this.homeFiles.serve(m));
+            return;
+          }
           await this.request(peer, m, detachers);
         } catch (error) {
           const known = error instanceof ProtocolError || error instanceof SnapshotError || error instanceof MigrationFailed;
@@ -191,9 +204,6 @@ export class Host implements ReceivingHost {
             dependencies: h.dependencies(),
           })),
         });
-        return;
-      case "file-read": case "file-write": case "file-stat": case "file-list":
-        peer.reply(m, this.serveFile(m));
         return;
       case "attach": {
         const hosted = this.guest(m);
@@ -298,45 +308,8 @@ export class Host implements ReceivingHost {
   private async guestOptions(core?: Core) {
     return {
       core: core ?? (await Core.load()), root: this.options.root, hostName: this.name, hostUrl: this.url, translate: this.options.translate,
-      warn: (message: string) => this.log(message), remoteFiles: this.remoteFiles,
+      warn: (message: string) => this.log(message), remoteFiles: this.remoteFiles, homeFiles: this.homeFiles,
     };
-  }
-
-  /**
-   * Serves a file of a guest that moved away with it open. Paths are resolved in
-   * this host's sandbox root with the same rules as the guest's own calls.
-   */
-  private serveFile(m: Message): Record<string, unknown> {
-    try {
-      const host = this.served.hostPath(this.served.guestPath(-100, str(m, "path")));
-      switch (m.t) {
-        case "file-read": {
-          const length = num(m, "length", 0, 1 << 20);
-          const fd = fs.openSync(host, "r");
-          try {
-            const buffer = Buffer.alloc(length);
-            const n = fs.readSync(fd, buffer, 0, length, num(m, "position", 0));
-            return { data: buffer.subarray(0, n) };
-          } finally { fs.closeSync(fd); }
-        }
-        case "file-write": {
-          const data = bytes(m, "data");
-          const fd = fs.openSync(host, "r+");
-          try {
-            const position = bool(m, "append") ? fs.fstatSync(fd).size : num(m, "position", 0);
-            const written = fs.writeSync(fd, data, 0, data.length, position);
-            return { written, position: position + written };
-          } finally { fs.closeSync(fd); }
-        }
-        case "file-stat":
-          return { stat: statToData(fs.statSync(host)) };
-        default:
-          return { entries: listDirectory(host) };
-      }
-    } catch (error) {
-      if (error instanceof ProtocolError) throw error;
-      throw new ProtocolError(`errno ${error instanceof FileError ? error.errno : errnoOf(error)}`);
-    }
   }
 
   // ---- Migration ---------------------------------------------------------------------------
@@ -348,7 +321,7 @@ export class Host implements ReceivingHost {
     const strategy = (optStr(m, "strategy") ?? "precopy") as Strategy;
     if (!STRATEGIES.includes(strategy)) throw new ProtocolError(`unknown strategy '${strategy}' (${STRATEGIES.join(", ")})`);
     const traceStart = performance.now();
-    const target = await connect(to, { role: "host", token: optStr(m, "token") ?? this.options.token, name: this.name }).catch((error) => {
+    const target = await connect(to, { role: "host", token: optStr(m, "token") ?? this.options.token, name: this.name, url: this.url }).catch((error) => {
       throw new MigrationFailed(`destination ${to}: ${(error as Error).message}`);
     });
     const history = this.migrations.get(hosted.info.id) ?? [];
@@ -359,7 +332,7 @@ export class Host implements ReceivingHost {
         maxDowntimeMs: optNum(m, "maxDowntimeMs", 0) ?? 5,
         bandwidthBytesPerSecond: optNum(m, "bandwidth", 1),
         maxRounds: optNum(m, "maxRounds", 1, 1000),
-        openUrgentChannel: () => connect(to, { role: "host", token: optStr(m, "token") ?? this.options.token, name: this.name }),
+        openUrgentChannel: () => connect(to, { role: "host", token: optStr(m, "token") ?? this.options.token, name: this.name, url: this.url }),
         checkpoint: (point) => {
           if (tracing) trace(`[${this.name}] migration ${hosted.info.id} ${point} +${(performance.now() - traceStart).toFixed(2)} ms (at ${epochMs().toFixed(3)})`);
           this.options.onMigrationPoint?.(hosted.info.id, point, () => target.terminate());
@@ -373,6 +346,7 @@ export class Host implements ReceivingHost {
         },
       });
       history.push(stats);
+      this.members.learn(to); // a host this one migrated a guest to
       if ((hosted.status as string) === "moved") hosted.release();
       client.reply(m, { stats });
     } catch (error) {
@@ -415,7 +389,7 @@ export class Host implements ReceivingHost {
   prepare(core: Core, snapshot: GuestSnapshot, pages: PostcopyPages): PreparedGuest {
     const options = {
       core, root: this.options.root, hostName: this.name, hostUrl: this.url, translate: this.options.translate,
-      warn: (s: string) => this.log(s), remoteFiles: this.remoteFiles,
+      warn: (s: string) => this.log(s), remoteFiles: this.remoteFiles, homeFiles: this.homeFiles,
     };
     const guest: RunnableGuest = snapshot.guest.kind === "machine"
       ? MachineGuest.restore(options, snapshot, true, pages)

@@ -132,9 +132,10 @@ export class HostProc {
 
   private constructor(readonly name: string, readonly proc: Proc) {}
 
-  static async start(options: { name: string; root: string; token?: string; timeoutMs?: number }): Promise<HostProc> {
+  static async start(options: { name: string; root: string; token?: string; peers?: string[]; timeoutMs?: number }): Promise<HostProc> {
     const args = ["host", "--listen", "127.0.0.1:0", "--name", options.name, "--root", options.root];
     if (options.token !== undefined) args.push("--token", options.token);
+    for (const peer of options.peers ?? []) args.push("--peer", peer);
     const host = new HostProc(options.name, new Proc(args));
     const listening = /host \S+ listening on (ws:\/\/127\.0\.0\.1:\d+)/;
     await waitUntil(() => listening.test(host.proc.err) || host.proc.exited !== undefined, options.timeoutMs ?? 20_000, () => `host ${options.name} to listen (log: ${host.proc.err})`);
