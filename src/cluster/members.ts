@@ -14,7 +14,13 @@ export class Members {
   private readonly known = new Set<string>();
 
   constructor(peers: readonly string[] = []) {
-    for (const url of peers) this.known.add(hostUrlKey(url));
+    for (const url of peers) {
+      try {
+        this.known.add(hostUrlKey(url));
+      } catch (error) {
+        throw new Error(`--peer ${(error as Error).message}`);
+      }
+    }
   }
 
   /** Adds a host (a URL that did not come from a snapshot); false, and nothing learnt, if it is no ws:// URL. */
@@ -46,8 +52,8 @@ export function hostUrlKey(url: string): string {
   try {
     parsed = new URL(url);
   } catch {
-    throw new Error(`host URL '${url}' is not a URL (expected ws://HOST:PORT)`);
+    throw new Error(`${url}: not a URL (expected ws://HOST:PORT)`);
   }
-  if (parsed.protocol !== "ws:" && parsed.protocol !== "wss:") throw new Error(`host URL '${url}': expected ws:// or wss://`);
+  if (parsed.protocol !== "ws:" && parsed.protocol !== "wss:") throw new Error(`${url}: expected ws://HOST:PORT or wss://`);
   return parsed.href;
 }

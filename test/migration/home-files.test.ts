@@ -149,3 +149,14 @@ test("a file table of schema 1 (no capabilities) is still restored; a file left 
   expect(code).toBe(1);
   expect(stderr).toMatch(/Bad file/); // EBADF from the home: no capability presented
 }, 30_000);
+
+test("a host learns a member from an accepted host hello only: not from a client's, not from a wrong token's", async () => {
+  const [asClient, asStranger, asHost] = ["ws://127.0.0.1:1", "ws://127.0.0.1:2", "ws://127.0.0.1:3"];
+  const client = await connect(b.url, { role: "client", token: TOKEN, url: asClient });
+  await expect(connect(b.url, { role: "host", token: "wrong", url: asStranger })).rejects.toThrow(/bad token/);
+  const host = await connect(b.url, { role: "host", token: TOKEN, url: asHost });
+  expect([asClient, asStranger, asHost].map((u) => b.members.knows(u))).toEqual([false, false, true]);
+  expect(b.members.knows(`${asHost}/`)).toBe(true); // one host, two spellings
+  client.close();
+  host.close();
+});
