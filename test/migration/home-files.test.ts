@@ -160,3 +160,23 @@ test("a host learns a member from an accepted host hello only: not from a client
   client.close();
   host.close();
 });
+
+test("a guest killed where it moved to ends its capabilities on the home", async () => {
+  const { snapshot, file } = await checkpointWithFileOpen();
+  b.members.learn(a.url);
+  const client = await connect(b.url, { role: "client", token: TOKEN });
+  const exited = new Promise<void>((resolve) => client.onMessage((m) => { if (m.t === "exit") resolve(); }));
+  await client.request({ t: "restore", snapshot: encodeSnapshot(snapshot), attach: true });
+  const home = await connect(a.url, { role: "host", token: TOKEN });
+  const stat = () => home.request({ t: "file-stat", guest: snapshot.guest.id, cap: file.cap, path: "/x.txt" });
+  expect(((await stat()).stat as { size: number }).size).toBe(content.length);
+  await client.request({ t: "kill", guest: snapshot.guest.id });
+  await exited;
+  // The release is sent without waiting for its answer: poll the home until the capability is refused.
+  const deadline = Date.now() + 10_000;
+  let refused = "";
+  while (!refused && Date.now() < deadline) refused = await stat().then(() => "", (e: Error) => e.message);
+  expect(refused).toMatch(/errno 9\b/);
+  home.close();
+  client.close();
+}, 30_000);
