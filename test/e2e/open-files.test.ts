@@ -11,7 +11,7 @@ import { figures, HostProc, migrate, ps, runAttached, startHosts, stopAll, tempD
 
 const SIZE = 64 * 1024;
 const CHUNK = 700; // not a divisor of the file size or of a page: the last read is short
-const DELAY_MS = 20; // 94 reads, about 2 s
+const DELAY_MS = 50; // 94 reads, about 5 s: room for two CLI migrations and a ps each on a loaded machine
 
 let hosts: HostProc[] = [];
 const root = tempDir("files");
