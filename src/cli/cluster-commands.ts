@@ -33,6 +33,8 @@ them to (and takes them from) other hosts, over WebSocket.
   --name NAME          this host's name (default: HOST:PORT)
   --root DIR           sandbox root for process-mode guests' files (default: .)
   --token T            require this token from every client and host
+  --peer URL           a host of this cluster (repeatable): guests' files left there are reached
+                       there; hosts not named are contacted only after a migration to or from them
   --no-jit             interpret only
   --max-memory SIZE    guest RAM this host takes on at most, e.g. 4G (default: 3/4 of the machine's memory);
                        a run, restore or migration that does not fit is refused with what is free
@@ -41,15 +43,16 @@ them to (and takes them from) other hosts, over WebSocket.
 export async function hostCommand(args: string[]): Promise<number> {
   const { values } = parseArgs({
     args, strict: true,
-    options: { listen: { type: "string" }, name: { type: "string" }, root: { type: "string" }, token: { type: "string" }, "no-jit": { type: "boolean" }, "max-memory": { type: "string" }, help: { type: "boolean", short: "h" } },
+    options: { listen: { type: "string" }, name: { type: "string" }, root: { type: "string" }, token: { type: "string" }, peer: { type: "string", multiple: true }, "no-jit": { type: "boolean" }, "max-memory": { type: "string" }, help: { type: "boolean", short: "h" } },
   });
   if (values.help) { process.stdout.write(HOST_HELP); return 0; }
   const listen = values.listen ?? "127.0.0.1:7001";
   const match = /^(.*):(\d+)$/.exec(listen);
   if (!match) throw new UsageError(`--listen ${listen}: expected HOST:PORT`);
   const host = new Host({
-    name: values.name ?? listen, host: match[1], port: Number(match[2]), root: resolve(values.root ?? "."), token: values.token,
-    translate: values["no-jit"] !== true, maxMemoryBytes: values["max-memory"] ? parseSize("--max-memory", values["max-memory"]) : undefined, log: (line) => process.stderr.write(`[${values.name ?? listen}] ${line}\n`),
+    name: values.name ?? listen, host: match[1], port: Number(match[2]), root: resolve(values.root ?? "."), token: values.token, peers: values.peer,
+    translate: values["no-jit"] !== true, maxMemoryBytes: values["max-memory"] ? parseSize("--max-memory", values["max-memory"]) : undefined,
+    log: (line) => process.stderr.write(`[${values.name ?? listen}] ${line}\n`),
   });
   await host.listen();
   await new Promise<void>((done) => {

@@ -13,7 +13,10 @@ import type { HostedGuest } from "./hosted-guest.js";
 /** What a departure needs from the host it leaves. */
 export interface DepartureHost {
   readonly name: string;
+  readonly url: string;
   readonly token?: string;
+  /** Hosts this one may contact on its own: a destination becomes one. */
+  readonly members: { learn(url: string): void };
   readonly guests: Map<string, HostedGuest>;
   readonly migrations: Map<string, MigrationStats[]>; // by guest id, kept after the guest leaves
   /** The guest runs elsewhere now: no longer listed, but remembered (a kill or an attach follows it). */
@@ -39,7 +42,7 @@ export async function migrateGuest(host: DepartureHost, hosted: HostedGuest, cli
   return hosted.exclusively("migration", `a migration to ${to}`, async (signal) => {
     if (hosted.status !== "running") throw new ProtocolError(`guest ${hosted.info.id} is ${hosted.status}, not running`);
     const traceStart = performance.now();
-    const target = await connect(to, { role: "host", token, name: host.name }).catch((error) => {
+    const target = await connect(to, { role: "host", token, name: host.name, url: host.url }).catch((error) => {
       throw new MigrationFailed(`destination ${to}: ${(error as Error).message}`);
     });
     const history = host.migrations.get(hosted.info.id) ?? [];
@@ -49,7 +52,7 @@ export async function migrateGuest(host: DepartureHost, hosted: HostedGuest, cli
       const stats = await migrateOut(hosted, target, host.name, to, {
         ...settings,
         signal,
-        openUrgentChannel: () => connect(to, { role: "host", token, name: host.name }),
+        openUrgentChannel: () => connect(to, { role: "host", token, name: host.name, url: host.url }),
         checkpoint: (point) => {
           if (tracing) trace(`[${host.name}] migration ${hosted.info.id} ${point} +${(performance.now() - traceStart).toFixed(2)} ms (at ${epochMs().toFixed(3)})`);
           host.onMigrationPoint?.(hosted.info.id, point, () => target.terminate());
@@ -63,6 +66,7 @@ export async function migrateGuest(host: DepartureHost, hosted: HostedGuest, cli
         },
       });
       history.push(stats);
+      host.members.learn(to); // a host this one migrated a guest to
       if ((hosted.status as string) === "moved") hosted.release();
       return stats;
     } catch (error) {

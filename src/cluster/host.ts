@@ -21,12 +21,11 @@ import { defaultMaxMemory, MemoryBudget, NoRoom } from "./memory-budget.js";
 import { forwardKill, migrateGuest } from "./departures.js";
 import { GuestBusy, HostedGuest, isLive } from "./hosted-guest.js";
 import { RemoteFileClient } from "./remote-files.js";
-import * as fs from "node:fs";
+import { FILE_REQUESTS, HomeFiles } from "./home-files.js";
+import { Members } from "./members.js";
 import type { Socket } from "node:net";
 import { constants, PerformanceObserver } from "node:perf_hooks";
 import { setFlagsFromString } from "node:v8";
-import { FileTable, listDirectory, SandboxError as FileError, statToData } from "../kernel/files.js";
-import { errnoOf } from "../kernel/errno.js";
 
 export interface HostOptions {
   name: string;
@@ -38,6 +37,7 @@ export interface HostOptions {
   connectionLimits?: { helloMs: number; frameMs: number };
   /** Guest RAM this host takes on at most (default: 3/4 of the machine's memory). */
   maxMemoryBytes?: number;
+  peers?: string[]; // hosts known as cluster members from the start (`--peer`): see src/cluster/members.ts
   translate?: boolean;
   log?: (line: string) => void;
   /** Called at named points of each outgoing migration (tests cut connections there; traces time them). */
@@ -56,8 +56,10 @@ export class Host implements ReceivingHost {
   private readonly peers = new Set<Peer>();
   /** Reaches files of guests that came from elsewhere and still have them open there. */
   private readonly remoteFiles: RemoteFileClient;
-  /** Resolves paths in this host's sandbox root, for files served to guests that moved away. */
-  private readonly served: FileTable;
+  /** Files of this host's sandbox that guests which moved away still have open: their capabilities. */
+  readonly homeFiles: HomeFiles;
+  /** The only hosts this host contacts on its own (never a URL read from a snapshot). */
+  readonly members: Members;
   /** The guest RAM this host takes on (--max-memory). */
   readonly budget: MemoryBudget;
   /** Checkpoints waiting for their client's word that the file is safe. */
@@ -68,8 +70,9 @@ export class Host implements ReceivingHost {
   private readonly uploads = new WeakMap<Peer, Upload>();
 
   constructor(readonly options: HostOptions) {
-    this.remoteFiles = new RemoteFileClient(options.token);
-    this.served = new FileTable(options.root);
+    this.members = new Members(options.peers);
+    this.remoteFiles = new RemoteFileClient(options.token, this.members, (line) => this.log(line));
+    this.homeFiles = new HomeFiles(options.root);
     this.budget = new MemoryBudget(options.maxMemoryBytes ?? defaultMaxMemory(), options.name, () => this.memoryInUse());
   }
 
@@ -152,6 +155,7 @@ export class Host implements ReceivingHost {
     this.peers.add(peer);
     const guard = guardConnection(ws, socket, (reason) => this.log(`closed the connection from ${from}: ${reason}`), this.options.connectionLimits);
     let greeted = false;
+    let hostPeer = false; // said role "host" and passed the token check
     let receiver: MigrationReceiver | undefined;
     const detachers: Array<() => void> = [];
     void peer.closed.then(() => {
@@ -170,7 +174,11 @@ export class Host implements ReceivingHost {
             }
             greeted = true;
             guard.greeted();
-            if (m.role === "host") receiver = new MigrationReceiver(this, peer);
+            if (m.role === "host") {
+              hostPeer = true;
+              receiver = new MigrationReceiver(this, peer);
+              if (typeof m.url === "string") this.members.learn(m.url); // an authenticated host: a member
+            }
             peer.reply(m, { name: this.name, version: 1 });
             return;
           }
@@ -183,6 +191,11 @@ export class Host implements ReceivingHost {
             return;
           }
           if (receiver && (await receiver.handle(m, peer))) return;
+          if (FILE_REQUESTS.has(m.t)) {
+            if (!hostPeer) throw new ProtocolError(`${m.t}: files are served to host peers only`);
+            peer.reply(m, this.homeFiles.serve(m));
+            return;
+          }
           await this.request(peer, m, detachers);
         } catch (error) {
           const known = error instanceof ProtocolError || error instanceof SnapshotError || error instanceof MigrationFailed || error instanceof GuestBusy || error instanceof NoRoom;
@@ -235,9 +248,6 @@ export class Host implements ReceivingHost {
             dependencies: h.dependencies(),
           })),
         });
-        return;
-      case "file-read": case "file-write": case "file-stat": case "file-list":
-        peer.reply(m, this.serveFile(m));
         return;
       case "attach": {
         const hosted = this.guest(m);
@@ -369,45 +379,8 @@ export class Host implements ReceivingHost {
   private async guestOptions(core?: Core) {
     return {
       core: core ?? (await Core.load()), root: this.options.root, hostName: this.name, hostUrl: this.url, translate: this.options.translate,
-      warn: (message: string) => this.log(message), remoteFiles: this.remoteFiles,
+      warn: (message: string) => this.log(message), remoteFiles: this.remoteFiles, homeFiles: this.homeFiles,
     };
-  }
-
-  /**
-   * Serves a file of a guest that moved away with it open. Paths are resolved in
-   * this host's sandbox root with the same rules as the guest's own calls.
-   */
-  private serveFile(m: Message): Record<string, unknown> {
-    try {
-      const host = this.served.hostPath(this.served.guestPath(-100, str(m, "path")));
-      switch (m.t) {
-        case "file-read": {
-          const length = num(m, "length", 0, 1 << 20);
-          const fd = fs.openSync(host, "r");
-          try {
-            const buffer = Buffer.alloc(length);
-            const n = fs.readSync(fd, buffer, 0, length, num(m, "position", 0));
-            return { data: buffer.subarray(0, n) };
-          } finally { fs.closeSync(fd); }
-        }
-        case "file-write": {
-          const data = bytes(m, "data");
-          const fd = fs.openSync(host, "r+");
-          try {
-            const position = bool(m, "append") ? fs.fstatSync(fd).size : num(m, "position", 0);
-            const written = fs.writeSync(fd, data, 0, data.length, position);
-            return { written, position: position + written };
-          } finally { fs.closeSync(fd); }
-        }
-        case "file-stat":
-          return { stat: statToData(fs.statSync(host)) };
-        default:
-          return { entries: listDirectory(host) };
-      }
-    } catch (error) {
-      if (error instanceof ProtocolError) throw error;
-      throw new ProtocolError(`errno ${error instanceof FileError ? error.errno : errnoOf(error)}`);
-    }
   }
 
   // ---- Ordering kills against migrations and checkpoints ----------------------------------
@@ -471,7 +444,7 @@ export class Host implements ReceivingHost {
   prepare(core: Core, snapshot: GuestSnapshot, pages: PostcopyPages): PreparedGuest {
     const options = {
       core, root: this.options.root, hostName: this.name, hostUrl: this.url, translate: this.options.translate,
-      warn: (s: string) => this.log(s), remoteFiles: this.remoteFiles,
+      warn: (s: string) => this.log(s), remoteFiles: this.remoteFiles, homeFiles: this.homeFiles,
     };
     const guest: RunnableGuest = snapshot.guest.kind === "machine"
       ? MachineGuest.restore(options, snapshot, true, pages)

@@ -4,10 +4,18 @@
 // the same system call again, and this time the answer is here and is taken.
 // Answers are kept by the exact request, so a write is done once however the
 // system call is repeated.
+//
+// A file's home comes from a snapshot, which anyone who may restore one can
+// write: only a home this host knows as a cluster member (src/cluster/members.ts)
+// is contacted, as a host peer with this host's token, and each request carries
+// the capability that home issued when the guest left it with the file open.
+// Any other home fails with EIO (the file is there, this host cannot reach it)
+// and one warning; no connection is attempted.
 
 import { Errno } from "../kernel/errno.js";
 import { SandboxError, WouldBlock, type RemoteFiles } from "../kernel/files.js";
 import { connect, type Peer } from "../net/peer.js";
+import type { Members } from "./members.js";
 
 type Answer = { ok: Record<string, unknown> } | { errno: number };
 
@@ -15,10 +23,18 @@ export class RemoteFileClient implements RemoteFiles {
   private readonly peers = new Map<string, Promise<Peer>>();
   private readonly answers = new Map<string, Answer>();
   private readonly pending = new Map<string, Promise<void>>();
+  private readonly refused = new Set<string>(); // unknown homes already warned about
 
-  constructor(private readonly token: string | undefined) {}
+  constructor(private readonly token: string | undefined, private readonly members: Members, private readonly warn: (line: string) => void) {}
 
   call(home: string, request: Record<string, unknown>): Record<string, unknown> {
+    if (!this.members.knows(home)) {
+      if (!this.refused.has(home)) {
+        this.refused.add(home);
+        this.warn(`guest ${String(request.guest)}: file ${String(request.path)} is on ${home}, not a known host (roam host --peer): not contacted, EIO`);
+      }
+      throw new SandboxError(Errno.EIO);
+    }
     const key = home + "\0" + keyOf(request);
     const answer = this.answers.get(key);
     if (answer) {
@@ -37,10 +53,15 @@ export class RemoteFileClient implements RemoteFiles {
     throw new WouldBlock(waiting);
   }
 
+  release(home: string, guest: string, cap: string): void {
+    if (!this.members.knows(home)) return;
+    this.ask(home, { t: "file-release", guest, cap }).catch(() => {}); // a home that is gone has dropped it anyway
+  }
+
   private async ask(home: string, request: Record<string, unknown>): Promise<Record<string, unknown>> {
     let peer = this.peers.get(home);
     if (!peer) {
-      peer = connect(home, { role: "client", token: this.token });
+      peer = connect(home, { role: "host", token: this.token }); // file requests are served to host peers only
       this.peers.set(home, peer);
       peer.catch(() => this.peers.delete(home));
     }

@@ -7,7 +7,7 @@ import type { Core } from "../machine/core.js";
 import type { PostcopyPages } from "../machine/postcopy-pages.js";
 import type { GuestInfo, GuestSnapshot } from "../snapshot/snapshot.js";
 import { GuestConsole } from "./guest-console.js";
-import type { RemoteFiles } from "../kernel/files.js";
+import type { FileCapabilities, RemoteFiles } from "../kernel/files.js";
 import { allRamPages, hartBlock, newGuestInfo, restoreHartAndPages } from "./runnable.js";
 
 export interface GuestHostOptions {
@@ -18,6 +18,8 @@ export interface GuestHostOptions {
   hostUrl?: string;
   /** How files left on other hosts are reached. */
   remoteFiles?: RemoteFiles;
+  /** This host's capabilities for files that guests leaving it keep open (src/cluster/home-files.ts). */
+  homeFiles?: FileCapabilities;
   translate?: boolean;
   warn?: (message: string) => void;
 }
@@ -40,12 +42,21 @@ export class ProcessGuest {
     this.console = console;
     this.process = process(console);
     this.process.files.remote = options.remoteFiles;
+    this.process.files.owner = info.id;
     this.filesComeHome();
   }
 
+  /** Capabilities of files that came home with the guest: dropped when it starts here (until then it may still run elsewhere). */
+  private capsHome: string[] = [];
+
   /** Files whose home is this host are local again (the guest came back). */
   private filesComeHome(): void {
-    for (const file of this.process.files.files.values()) if (file.home && file.home === this.options.hostUrl) delete file.home;
+    for (const file of this.process.files.files.values()) {
+      if (!file.home || file.home !== this.options.hostUrl) continue;
+      if (file.cap) this.capsHome.push(file.cap);
+      delete file.home;
+      delete file.cap;
+    }
   }
 
   dependencies(): string[] {
@@ -115,6 +126,7 @@ export class ProcessGuest {
   }
 
   run(): Promise<ProcessResult> {
+    for (const cap of this.capsHome.splice(0)) this.options.homeFiles?.release(this.info.id, cap);
     return this.process.run();
   }
 
@@ -141,9 +153,15 @@ export class ProcessGuest {
   /** Everything but RAM pages, which the caller adds (all of them, or what migration has not sent). */
   snapshotWithout(ram: GuestSnapshot["ram"]): GuestSnapshot {
     const process = this.process.state();
-    // Files open here stay here: after the move this host serves them.
-    if (this.options.hostUrl) {
-      for (const [, file] of process.files.files) if (!file.home && file.kind !== "terminal") file.home = this.options.hostUrl;
+    // Files open here stay here: after the move this host serves them, to
+    // this guest only, through the capability it issues for each.
+    const { hostUrl, homeFiles } = this.options;
+    if (hostUrl && homeFiles) {
+      for (const [fd, file] of process.files.files) {
+        if (file.home || file.kind === "terminal") continue;
+        file.home = hostUrl;
+        file.cap = homeFiles.issue(this.info.id, fd, file);
+      }
     }
     return {
       version: 1,

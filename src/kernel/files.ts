@@ -15,6 +15,8 @@ export interface OpenFile {
   path: string; // guest path, normalised, e.g. "/data/log.txt"; for terminals "<stdin>" etc.
   /** The host that serves this file, when the guest moved away from it (a residual dependency); absent = here. */
   home?: string;
+  /** With `home`: the capability that host issued for this open file; presented with the guest's id on each request. */
+  cap?: string;
   flags: number; // open flags (O_*)
   mode: number;
   position: number; // byte offset; for directories, the index of the next entry
@@ -23,7 +25,7 @@ export interface OpenFile {
 }
 
 export interface FileTableState {
-  schemaVersion: 1;
+  schemaVersion: 1 | 2; // 2 adds `cap` to files with a home; 1 is still read (such files then fail with EBADF)
   cwd: string;
   files: Array<[number, OpenFile]>;
 }
@@ -57,6 +59,15 @@ export interface StatLike {
  */
 export interface RemoteFiles {
   call(home: string, request: Record<string, unknown>): Record<string, unknown>;
+  /** The guest closed the file or ended: its home drops the capability (nobody waits for the answer). */
+  release(home: string, guest: string, cap: string): void;
+}
+
+/** A home host's side: capabilities for files a guest keeps open after leaving (src/cluster/home-files.ts). */
+export interface FileCapabilities {
+  /** The capability of guest `guest`'s open file `fd`: the same one each time it is asked for the same open file. */
+  issue(guest: string, fd: number, file: OpenFile): string;
+  release(guest: string, cap: string): void;
 }
 
 export function statFromData(d: Record<string, unknown>): StatLike {
@@ -96,6 +107,8 @@ export class FileTable {
 
   /** Set by a host: how files that stayed on another host are reached. */
   remote: RemoteFiles | undefined;
+  /** Set by a host: the guest's id, presented with each capability to a file's home. */
+  owner = "";
 
   constructor(readonly root: string) {
     this.rootReal = realRoot(root);
@@ -171,7 +184,10 @@ export class FileTable {
   }
 
   close(fd: number): void {
-    if (!this.files.delete(fd)) throw new SandboxError(Errno.EBADF);
+    const file = this.files.get(fd);
+    if (!file) throw new SandboxError(Errno.EBADF);
+    this.files.delete(fd);
+    if (file.home && file.cap) this.remote?.release(file.home, this.owner, file.cap);
     const hostFd = this.hostFds.get(fd);
     if (hostFd !== undefined) { this.hostFds.delete(fd); fs.closeSync(hostFd); }
   }
@@ -231,7 +247,7 @@ export class FileTable {
 
   private remoteCall(file: OpenFile, request: Record<string, unknown>): Record<string, unknown> {
     if (!this.remote) throw new SandboxError(Errno.EIO); // moved with no way to reach its home
-    return this.remote.call(file.home!, request);
+    return this.remote.call(file.home!, { ...request, guest: this.owner, cap: file.cap });
   }
 
   /** Files still served by another host: the guest's residual dependencies. */
@@ -267,18 +283,24 @@ export class FileTable {
     return file;
   }
 
+  /** The process ended: its host fds close, and so do the files it kept open on other hosts. */
   closeAll(): void {
+    this.closeHostFds();
+    for (const file of this.files.values()) if (file.home && file.cap) this.remote?.release(file.home, this.owner, file.cap);
+  }
+
+  private closeHostFds(): void {
     for (const hostFd of this.hostFds.values()) fs.closeSync(hostFd);
     this.hostFds.clear();
   }
 
   state(): FileTableState {
-    return { schemaVersion: 1, cwd: this.cwd, files: [...this.files.entries()].map(([fd, f]) => [fd, { ...f }]) };
+    return { schemaVersion: 2, cwd: this.cwd, files: [...this.files.entries()].map(([fd, f]) => [fd, { ...f }]) };
   }
 
   restore(s: FileTableState): void {
-    if (s.schemaVersion !== 1) throw new Error(`file table: unknown schema version ${s.schemaVersion}`);
-    this.closeAll();
+    if (s.schemaVersion !== 1 && s.schemaVersion !== 2) throw new Error(`file table: unknown schema version ${s.schemaVersion}`);
+    this.closeHostFds(); // not closeAll: the same files (and capabilities) carry on in the state restored
     this.files.clear();
     this.cwd = s.cwd;
     for (const [fd, f] of s.files) this.files.set(fd, { ...f });

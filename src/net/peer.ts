@@ -125,7 +125,7 @@ export class Peer {
 }
 
 /** Connects to a host and says hello. */
-export async function connect(url: string, options: { token?: string; role: "client" | "host"; name?: string }): Promise<Peer> {
+export async function connect(url: string, options: { token?: string; role: "client" | "host"; name?: string; url?: string }): Promise<Peer> {
   // Between hosts the stream is mostly guest pages. WebSocket masking (there to
   // stop browser traffic from poisoning proxy caches) would XOR every byte in
   // JavaScript at both ends — ~5x slower than the rest of the path — so host
@@ -149,6 +149,6 @@ export async function connect(url: string, options: { token?: string; role: "cli
     ws.once("error", (error) => reject(new RemoteError(`cannot reach ${url}: ${error.message}`)));
   });
   const peer = new Peer(ws, undefined, socket);
-  await peer.request({ t: "hello", role: options.role, token: options.token, name: options.name }, 10_000);
+  await peer.request({ t: "hello", role: options.role, token: options.token, name: options.name, url: options.url }, 10_000);
   return peer;
 }

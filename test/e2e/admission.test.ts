@@ -12,7 +12,7 @@ import { Host } from "../../src/cluster/host.js";
 import { isLive } from "../../src/cluster/hosted-guest.js";
 import { connect, type Peer } from "../../src/net/peer.js";
 import { encode } from "../../src/net/protocol.js";
-import { waitUntil } from "./cluster.js";
+import { checkpointOver, waitUntil } from "./cluster.js";
 
 const root = mkdtempSync(join(tmpdir(), "roam-admission-"));
 const elf = readFileSync(new URL("../../guests/bin/process/memwalk.elf", import.meta.url));
@@ -63,11 +63,7 @@ describe("the memory budget", () => {
     expect(isLive(small.guests.get(other)!.status)).toBe(true);
 
     // A restore counts too: a checkpoint of it (taken with it left running) does not fit beside it.
-    const chunks: Uint8Array[] = [];
-    s.onMessage((m) => { if (m.t === "checkpoint-data") chunks.push(m.data as Uint8Array); });
-    await s.request({ t: "checkpoint", guest: other, leaveRunning: true });
-    await s.request({ t: "checkpoint-saved", guest: other });
-    const snapshot = Buffer.concat(chunks);
+    const snapshot = await checkpointOver(s, other, true);
     await s.request({ t: "kill", guest: other });
     const restored = await s.request({ t: "restore", snapshot });
     expect((restored.guest as { id: string }).id).toBe(other);

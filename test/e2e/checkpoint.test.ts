@@ -2,17 +2,20 @@
 // running guest on host A into a file (A no longer lists it, the attached
 // client ends), `roam inspect FILE` describes it, and `roam restore FILE --on
 // B --attach` finishes it: what the first client printed plus what the
-// restoring client prints is exactly an uninterrupted run's output.
+// restoring client prints is exactly an uninterrupted run's output. A file
+// open at the checkpoint stays on A, which B reaches because it was started
+// with --peer A (a host contacts no home a snapshot names unless it knows it).
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { counterOutput, memwalkOutput, pseudoRandomBytes } from "../process-cases.js";
-import { ps, roam, runAttached, startHosts, stopAll, tempDir, waitUntil, type HostProc } from "./cluster.js";
+import { HostProc, ps, roam, runAttached, stopAll, tempDir, waitUntil } from "./cluster.js";
 
 let hosts: HostProc[] = [];
 const root = tempDir("checkpoint");
 beforeAll(async () => {
-  hosts = await startHosts(["A", "B"], root.path);
+  const a = await HostProc.start({ name: "A", root: root.path });
+  hosts = [a, await HostProc.start({ name: "B", root: root.path, peers: [a.url] })];
 });
 afterAll(async () => {
   await stopAll(hosts);

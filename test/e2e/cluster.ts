@@ -11,7 +11,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { connect } from "../../src/net/peer.js";
+import { connect, type Peer } from "../../src/net/peer.js";
 
 export const REPO = fileURLToPath(new URL("../..", import.meta.url));
 export const ROAM = join(REPO, "bin/roam.js");
@@ -132,9 +132,10 @@ export class HostProc {
 
   private constructor(readonly name: string, readonly proc: Proc) {}
 
-  static async start(options: { name: string; root: string; token?: string; timeoutMs?: number }): Promise<HostProc> {
+  static async start(options: { name: string; root: string; token?: string; peers?: string[]; timeoutMs?: number }): Promise<HostProc> {
     const args = ["host", "--listen", "127.0.0.1:0", "--name", options.name, "--root", options.root];
     if (options.token !== undefined) args.push("--token", options.token);
+    for (const peer of options.peers ?? []) args.push("--peer", peer);
     const host = new HostProc(options.name, new Proc(args));
     const listening = /host \S+ listening on (ws:\/\/127\.0\.0\.1:\d+)/;
     await waitUntil(() => listening.test(host.proc.err) || host.proc.exited !== undefined, options.timeoutMs ?? 20_000, () => `host ${options.name} to listen (log: ${host.proc.err})`);
@@ -265,3 +266,20 @@ export function establishedTo(port: number): number {
 }
 
 export const portOf = (url: string): number => Number(new URL(url).port);
+
+/**
+ * A checkpoint over the protocol, as `roam checkpoint` takes it: the snapshot
+ * arrives as checkpoint-data chunks, then the client confirms it has the file
+ * (only then does the host let the guest go). Returns the file's bytes.
+ */
+export async function checkpointOver(peer: Peer, guest: string, leaveRunning = false): Promise<Buffer> {
+  const chunks: Uint8Array[] = [];
+  const off = peer.onMessage((m) => { if (m.t === "checkpoint-data" && m.guest === guest) chunks.push(m.data as Uint8Array); });
+  try {
+    await peer.request({ t: "checkpoint", guest, leaveRunning });
+    await peer.request({ t: "checkpoint-saved", guest });
+    return Buffer.concat(chunks);
+  } finally {
+    off();
+  }
+}

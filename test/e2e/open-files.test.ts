@@ -1,23 +1,25 @@
 // An open file across moves: slowcat reads a 64 KiB file in small chunks with
 // pauses, and migrates twice mid-file between host processes that share one
 // sandbox root. Its output must be the file, byte for byte: after each move
-// the reads continue at the offset where they stopped.
+// the reads continue at the offset where they stopped. The file stays on A:
+// B learns A from A's migration link, C is told of A with --peer.
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { pseudoRandomBytes } from "../process-cases.js";
-import { figures, migrate, ps, runAttached, startHosts, stopAll, tempDir, waitUntil, type HostProc } from "./cluster.js";
+import { figures, HostProc, migrate, ps, runAttached, startHosts, stopAll, tempDir, waitUntil } from "./cluster.js";
 
 const SIZE = 64 * 1024;
 const CHUNK = 700; // not a divisor of the file size or of a page: the last read is short
-const DELAY_MS = 20; // 94 reads, about 2 s
+const DELAY_MS = 50; // 94 reads, about 5 s: room for two CLI migrations and a ps each on a loaded machine
 
 let hosts: HostProc[] = [];
 const root = tempDir("files");
 const data = pseudoRandomBytes(SIZE, 0x5eed);
 beforeAll(async () => {
   writeFileSync(join(root.path, "data.bin"), data);
-  hosts = await startHosts(["A", "B", "C"], root.path);
+  hosts = await startHosts(["A", "B"], root.path);
+  hosts.push(await HostProc.start({ name: "C", root: root.path, peers: [hosts[0].url] }));
 });
 afterAll(async () => {
   await stopAll(hosts);

@@ -10,7 +10,7 @@ import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { Host } from "../../src/cluster/host.js";
 import { isLive } from "../../src/cluster/hosted-guest.js";
 import { connect, type Peer } from "../../src/net/peer.js";
-import { waitUntil } from "./cluster.js";
+import { checkpointOver, waitUntil } from "./cluster.js";
 
 const root = mkdtempSync(join(tmpdir(), "roam-ordering-"));
 const elf = readFileSync(new URL("../../guests/bin/process/memwalk.elf", import.meta.url));
@@ -152,12 +152,7 @@ describe("restore", () => {
     const [a] = hosts;
     const id = await startGuest(a, 2);
     const c = await client(a);
-    const chunks: Uint8Array[] = [];
-    c.onMessage((m) => { if (m.t === "checkpoint-data") chunks.push(m.data as Uint8Array); });
-    const saved = c.request({ t: "checkpoint", guest: id, leaveRunning: true });
-    await saved;
-    await c.request({ t: "checkpoint-saved", guest: id });
-    const file = Buffer.concat(chunks);
+    const file = await checkpointOver(c, id, true);
     await expect(c.request({ t: "restore", snapshot: file })).rejects.toThrow(/already runs on A/);
     await c.request({ t: "kill", guest: id });
     const restored = await c.request({ t: "restore", snapshot: file });

@@ -37,6 +37,8 @@ test("postcopy: pages the final state names are missing until they arrive; a tou
   const host: ReceivingHost = {
     name: "B",
     hasGuest: () => false,
+    reserve: () => {},
+    lose: () => {},
     arriving: () => {},
     prepare: (_core, _snapshot, given) => {
       pages = given;

@@ -1,0 +1,127 @@
+// A home host's side of files that guests keep open after moving away. When a
+// guest leaves with files open here, each open file gets a capability: 128
+// random bits bound to the guest's id, the file's guest path and the flags it
+// was opened with. A `file-*` request is served only for the file its
+// capability names, with the rights it was opened with; anything else is
+// answered EBADF, as a bad file descriptor would be. Paths are resolved in this
+// host's sandbox root at each request, with the same rules as the guest's own calls.
+
+import { randomBytes } from "node:crypto";
+import * as fs from "node:fs";
+import { Errno, errnoOf } from "../kernel/errno.js";
+import {
+  FileTable, listDirectory, O_ACCMODE, O_APPEND, O_RDONLY, O_WRONLY, SandboxError, statToData,
+  type FileCapabilities, type FileKind, type OpenFile,
+} from "../kernel/files.js";
+import { bool, bytes, num, ProtocolError, type Message } from "../net/protocol.js";
+
+interface Grant {
+  guest: string;
+  path: string; // guest path, normalised
+  flags: number; // open flags
+  kind: FileKind;
+  key: string; // in `byOpenFile`
+}
+
+export const FILE_REQUESTS: ReadonlySet<string> = new Set(["file-read", "file-write", "file-stat", "file-list", "file-release"]);
+
+export class HomeFiles implements FileCapabilities {
+  private readonly grants = new Map<string, Grant>(); // by capability
+  private readonly byOpenFile = new Map<string, string>(); // guest, fd, path, flags -> capability
+  private readonly sandbox: FileTable; // only for its path resolution
+
+  constructor(root: string) {
+    this.sandbox = new FileTable(root);
+  }
+
+  /** Capabilities in force (for tests and `ps`-like reports). */
+  get count(): number {
+    return this.grants.size;
+  }
+
+  issue(guest: string, fd: number, file: OpenFile): string {
+    // A migration snapshots twice (prestate, final state) and a checkpoint may
+    // be taken again: the same open file keeps its capability.
+    const key = JSON.stringify([guest, fd, file.path, file.flags]);
+    let cap = this.byOpenFile.get(key);
+    if (cap === undefined) {
+      cap = randomBytes(16).toString("hex");
+      this.byOpenFile.set(key, cap);
+      this.grants.set(cap, { guest, path: file.path, flags: file.flags, kind: file.kind, key });
+    }
+    return cap;
+  }
+
+  release(guest: string, cap: string): void {
+    const grant = this.grants.get(cap);
+    if (!grant || grant.guest !== guest) return;
+    this.grants.delete(cap);
+    this.byOpenFile.delete(grant.key);
+  }
+
+  /** Answers one `file-*` request from a host peer; errors go back as "errno N". */
+  serve(m: Message): Record<string, unknown> {
+    try {
+      if (m.t === "file-release") {
+        this.release(text(m, "guest") ?? "", text(m, "cap") ?? "");
+        return {};
+      }
+      const grant = this.granted(m);
+      const host = this.sandbox.hostPath(grant.path);
+      const access = grant.flags & O_ACCMODE;
+      switch (m.t) {
+        case "file-read": {
+          if (access === O_WRONLY) throw new SandboxError(Errno.EBADF);
+          const length = num(m, "length", 0, 1 << 20);
+          return withFd(host, "r", (fd) => {
+            const buffer = Buffer.alloc(length);
+            const n = fs.readSync(fd, buffer, 0, length, num(m, "position", 0));
+            return { data: buffer.subarray(0, n) };
+          });
+        }
+        case "file-write": {
+          if (access === O_RDONLY) throw new SandboxError(Errno.EBADF);
+          const data = bytes(m, "data");
+          return withFd(host, "r+", (fd) => {
+            const append = (grant.flags & O_APPEND) !== 0 || bool(m, "append");
+            const position = append ? fs.fstatSync(fd).size : num(m, "position", 0);
+            const written = fs.writeSync(fd, data, 0, data.length, position);
+            return { written, position: position + written };
+          });
+        }
+        case "file-stat":
+          return { stat: statToData(fs.statSync(host)) };
+        case "file-list":
+          if (grant.kind !== "directory") throw new SandboxError(Errno.ENOTDIR);
+          return { entries: listDirectory(host) };
+        default:
+          throw new ProtocolError(`unknown message type '${m.t}'`);
+      }
+    } catch (error) {
+      if (error instanceof ProtocolError) throw error;
+      throw new ProtocolError(`errno ${error instanceof SandboxError ? error.errno : errnoOf(error)}`);
+    }
+  }
+
+  /** The grant a request presents: its capability, for its guest, and (if it names one) for that path. */
+  private granted(m: Message): Grant {
+    const grant = this.grants.get(text(m, "cap") ?? "");
+    const path = m.path === undefined ? undefined : text(m, "path");
+    if (!grant || grant.guest !== text(m, "guest") || (path !== undefined && path !== grant.path)) throw new SandboxError(Errno.EBADF);
+    return grant;
+  }
+}
+
+/** A text field, or undefined when it is missing or not text (a bad capability is EBADF, not a protocol error). */
+function text(m: Message, key: string): string | undefined {
+  return typeof m[key] === "string" ? (m[key] as string) : undefined;
+}
+
+function withFd<T>(host: string, mode: string, use: (fd: number) => T): T {
+  const fd = fs.openSync(host, mode);
+  try {
+    return use(fd);
+  } finally {
+    fs.closeSync(fd);
+  }
+}
