@@ -27,6 +27,8 @@ export interface MigrationStats {
   bytes: number; // everything sent: pages, zero-page notes, state
   throughputMBps: number;
   throttlePercent: number; // the highest auto-converge throttle applied
+  remainingBytes: number; // while it runs: what is left to send in the current pass (the bar's rest)
+  rateMBps: number; // while it runs: bytes sent per second, over about the last second
   postcopy?: {
     faults: number; // pages the destination asked for
     faultLatencyP50Ms: number;
@@ -41,7 +43,8 @@ export interface MigrationStats {
 export function newStats(guest: string, strategy: Strategy, from: string, to: string): MigrationStats {
   return {
     guest, strategy, status: "setup", from, to, startedAt: new Date().toISOString(), totalMs: 0, setupMs: 0, downtimeMs: 0,
-    rounds: [], pagesSent: 0, zeroPagesSkipped: 0, bytes: 0, throughputMBps: 0, throttlePercent: 0, residualDependency: "none",
+    rounds: [], pagesSent: 0, zeroPagesSkipped: 0, bytes: 0, throughputMBps: 0, throttlePercent: 0, remainingBytes: 0, rateMBps: 0,
+    residualDependency: "none",
   };
 }
 
