@@ -9,10 +9,10 @@
 // deadline is kept (in guest time) so that running it again does not restart it.
 
 import { randomBytes } from "node:crypto";
-import * as fs from "node:fs";
 import { AddressSpace, OutOfMemory, PAGE, PROT_EXEC, PROT_READ, PROT_WRITE, pageUp } from "./address-space.js";
 import { Errno, errnoOf } from "./errno.js";
-import { AT_FDCWD, FileTable, SandboxError, type StatLike } from "./files.js";
+import { FileTable, SandboxError, type StatLike } from "./files.js";
+import { AT_EMPTY_PATH, accessAt, changeDirectory, mkdirAt, renameAt, statAt, unlinkAt } from "./path-calls.js";
 
 /** Thrown by a console write when its reader has gone: the process ends as SIGPIPE would end it. */
 export class BrokenPipe extends Error {}
@@ -175,17 +175,10 @@ function statxBytes(st: StatLike | null, terminal: boolean): Uint8Array {
 
 function statx(c: SyscallContext, a: number[]): number {
   const [dirfd, pathPtr, flags, , buf] = a;
-  const AT_EMPTY_PATH = 0x1000, AT_SYMLINK_NOFOLLOW = 0x100;
   const p = pathArg(c, pathPtr);
   if (typeof p === "number") return p;
   return guarded(() => {
-    let st: StatLike | null;
-    if (p === "" && (flags & AT_EMPTY_PATH)) {
-      st = c.files.stat(dirfd | 0);
-    } else {
-      const { host } = c.files.resolve(dirfd | 0, p);
-      st = flags & AT_SYMLINK_NOFOLLOW ? fs.lstatSync(host) : fs.statSync(host);
-    }
+    const st = p === "" && (flags & AT_EMPTY_PATH) ? c.files.stat(dirfd | 0) : statAt(c.files, dirfd | 0, p, flags);
     return c.space.write(buf, statxBytes(st, st === null)) ? 0 : fail(Errno.EFAULT);
   }) as number;
 }
@@ -400,38 +393,12 @@ export const SYSCALLS = new Map<number, [string, Handler]>([
     return c.space.write(buf, cwd) ? cwd.length : fail(Errno.EFAULT);
   }]],
   [29, ["ioctl", (c, [fd, req, arg]) => ioctl(c, fd | 0, req, arg)]],
-  [34, ["mkdirat", (c, [dirfd, p, mode]) => {
-    const path = pathArg(c, p);
-    return typeof path === "number" ? path : guarded(() => { fs.mkdirSync(c.files.resolve(dirfd | 0, path).host, mode & 0o777); return 0; });
-  }]],
-  [35, ["unlinkat", (c, [dirfd, p, flags]) => {
-    const path = pathArg(c, p);
-    const AT_REMOVEDIR = 0x200;
-    return typeof path === "number" ? path : guarded(() => {
-      const { host } = c.files.resolve(dirfd | 0, path);
-      if (flags & AT_REMOVEDIR) fs.rmdirSync(host);
-      else {
-        if (fs.lstatSync(host).isDirectory()) return fail(Errno.EISDIR);
-        fs.unlinkSync(host);
-      }
-      return 0;
-    });
-  }]],
+  [34, ["mkdirat", (c, [dirfd, p, mode]) => withPath(c, p, (path) => mkdirAt(c.files, dirfd | 0, path, mode))]],
+  [35, ["unlinkat", (c, [dirfd, p, flags]) => withPath(c, p, (path) => unlinkAt(c.files, dirfd | 0, path, flags))]],
   [38, ["renameat", (c, [olddir, oldp, newdir, newp]) => rename(c, olddir, oldp, newdir, newp, 0)]],
   [276, ["renameat2", (c, [olddir, oldp, newdir, newp, flags]) => rename(c, olddir, oldp, newdir, newp, flags)]],
-  [49, ["chdir", (c, [p]) => {
-    const path = pathArg(c, p);
-    return typeof path === "number" ? path : guarded(() => {
-      const { guest, host } = c.files.resolve(AT_FDCWD, path);
-      if (!fs.statSync(host).isDirectory()) return fail(Errno.ENOTDIR);
-      c.files.cwd = guest;
-      return 0;
-    });
-  }]],
-  [48, ["faccessat", (c, [dirfd, p]) => {
-    const path = pathArg(c, p);
-    return typeof path === "number" ? path : guarded(() => { fs.accessSync(c.files.resolve(dirfd | 0, path).host); return 0; });
-  }]],
+  [49, ["chdir", (c, [p]) => withPath(c, p, (path) => changeDirectory(c.files, path))]],
+  [48, ["faccessat", (c, [dirfd, p, mode]) => withPath(c, p, (path) => accessAt(c.files, dirfd | 0, path, mode))]],
   [56, ["openat", (c, [dirfd, p, flags, mode]) => {
     const path = pathArg(c, p);
     return typeof path === "number" ? path : guarded(() => c.files.open(dirfd | 0, path, flags, mode));
@@ -454,10 +421,9 @@ export const SYSCALLS = new Map<number, [string, Handler]>([
   [79, ["fstatat64", (c, [dirfd, p, buf, flags]) => {
     const path = pathArg(c, p);
     if (typeof path === "number") return path;
-    if (path === "" && (flags & 0x1000)) return fstat64(c, dirfd | 0, buf);
+    if (path === "" && (flags & AT_EMPTY_PATH)) return fstat64(c, dirfd | 0, buf);
     return guarded(() => {
-      const { host } = c.files.resolve(dirfd | 0, path);
-      const st = flags & 0x100 ? fs.lstatSync(host) : fs.statSync(host);
+      const st = statAt(c.files, dirfd | 0, path, flags);
       return c.space.write(buf, stat64Bytes(st)) ? 0 : fail(Errno.EFAULT);
     }) as number;
   }]],
@@ -517,14 +483,13 @@ function rename(c: SyscallContext, olddir: number, oldp: number, newdir: number,
   const from = pathArg(c, oldp), to = pathArg(c, newp);
   if (typeof from === "number") return from;
   if (typeof to === "number") return to;
-  const RENAME_NOREPLACE = 1;
-  if (flags & ~RENAME_NOREPLACE) return fail(Errno.EINVAL);
-  return guarded(() => {
-    const source = c.files.resolve(olddir | 0, from).host, target = c.files.resolve(newdir | 0, to).host;
-    if ((flags & RENAME_NOREPLACE) && fs.existsSync(target)) return fail(Errno.EEXIST);
-    fs.renameSync(source, target);
-    return 0;
-  }) as number;
+  return guarded(() => { renameAt(c.files, olddir | 0, from, newdir | 0, to, flags); return 0; }) as number;
+}
+
+/** A call on one guest path string: 0, or -errno (EFAULT for a bad pointer). */
+function withPath(c: SyscallContext, pointer: number, body: (path: string) => void): number {
+  const path = pathArg(c, pointer);
+  return typeof path === "number" ? path : guarded(() => { body(path); return 0; }) as number;
 }
 
 export function syscallName(number: number): string {
