@@ -12,7 +12,7 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { Errno } from "./errno.js";
-import { resolveInRoot, SandboxError, type LastLink, type Resolved } from "./resolve.js";
+import { openedInside, resolveInRoot, SandboxError, type LastLink, type Resolved } from "./resolve.js";
 
 export { SandboxError } from "./resolve.js";
 
@@ -148,7 +148,7 @@ export class FileTable {
     if (target.stat === null && (flags & O_CREAT) && target.trailingSlash) throw new SandboxError(Errno.EISDIR);
     if (target.stat?.isSymbolicLink()) throw new SandboxError(exclusive ? Errno.EEXIST : Errno.ELOOP);
     const hostFlags = (flags & (O_ACCMODE | O_CREAT | O_EXCL | O_TRUNC | O_APPEND)) | HOST_O_NOFOLLOW;
-    const hostFd = fs.openSync(target.host, hostFlags, mode);
+    const hostFd = this.checked(fs.openSync(target.host, hostFlags, mode));
     const stat = fs.fstatSync(hostFd);
     if ((flags & O_DIRECTORY) && !stat.isDirectory()) { fs.closeSync(hostFd); throw new SandboxError(Errno.ENOTDIR); }
     if (stat.isDirectory() && (flags & O_ACCMODE) !== O_RDONLY) { fs.closeSync(hostFd); throw new SandboxError(Errno.EISDIR); }
@@ -156,6 +156,13 @@ export class FileTable {
     this.files.set(fd, { path: target.guest, flags, mode, position: 0, kind: stat.isDirectory() ? "directory" : "file" });
     this.hostFds.set(fd, hostFd);
     return fd;
+  }
+
+  /** `hostFd`, if it is inside the root (see openedInside); else it is closed and EACCES thrown. */
+  private checked(hostFd: number): number {
+    if (openedInside(this.rootReal, hostFd)) return hostFd;
+    fs.closeSync(hostFd);
+    throw new SandboxError(Errno.EACCES);
   }
 
   private lowestFreeFd(): number {
@@ -175,7 +182,7 @@ export class FileTable {
     if (cached !== undefined) return cached;
     const file = this.files.get(fd);
     if (!file || file.kind === "terminal") throw new SandboxError(Errno.EBADF);
-    const hostFd = fs.openSync(this.hostPath(file.path), (file.flags & (O_ACCMODE | O_APPEND)) | HOST_O_NOFOLLOW);
+    const hostFd = this.checked(fs.openSync(this.hostPath(file.path), (file.flags & (O_ACCMODE | O_APPEND)) | HOST_O_NOFOLLOW));
     this.hostFds.set(fd, hostFd);
     return hostFd;
   }

@@ -11,8 +11,11 @@
 // last link (lstat, O_NOFOLLOW, mkdir, unlink, rename).
 //
 // What is left: between this walk and the call that uses its result, another
-// host process could swap a directory on the way for a link. A guest cannot do
-// that to itself (its system calls run one at a time, in one thread).
+// host process (a second host sharing the root, say) could swap a directory on
+// the way for a link that was already there. A guest cannot race itself: its
+// system calls run one at a time, in one thread, like every guest of a host.
+// Opened files are checked afterwards (openedInside); mkdir, rename and unlink
+// have no such check.
 
 import * as fs from "node:fs";
 import { Errno, errnoOf } from "./errno.js";
@@ -113,4 +116,16 @@ function readLink(host: string): string {
 
 function lstatOrThrow(host: string): fs.Stats {
   try { return fs.lstatSync(host); } catch (error) { throw new SandboxError(errnoOf(error)); }
+}
+
+/**
+ * Whether an open host fd really is beneath `rootReal`, by what Linux says it
+ * is (/proc/self/fd): a swap during the open shows here. True where there is
+ * no /proc to ask.
+ */
+export function openedInside(rootReal: string, hostFd: number): boolean {
+  let real: string;
+  try { real = fs.readlinkSync(`/proc/self/fd/${hostFd}`); } catch { return true; }
+  const inside = rootReal.endsWith("/") ? rootReal : `${rootReal}/`;
+  return real === rootReal || real.startsWith(inside);
 }

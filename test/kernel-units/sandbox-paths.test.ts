@@ -4,13 +4,17 @@
 // outside the root; links that stay inside work as on Linux. The root acts as
 // "/" for link targets too (chroot semantics): "/x" and "../x" at the top
 // both mean the sandbox's /x. Driven through runSyscall, with no hart.
-import { existsSync, lstatSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, realpathSync, renameSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
+import {
+  closeSync, existsSync, lstatSync, mkdirSync, mkdtempSync, openSync, readFileSync, readdirSync, realpathSync, renameSync, rmSync, symlinkSync,
+  unlinkSync, writeFileSync,
+} from "node:fs";
 import { tmpdir } from "node:os";
 import { join, sep } from "node:path";
 import { afterEach, beforeEach, describe, expect, test } from "vitest";
 import { AddressSpace, PROT_READ, PROT_WRITE, type PhysicalMemory } from "../../src/kernel/address-space.js";
 import { Errno } from "../../src/kernel/errno.js";
 import { FileTable, SandboxError } from "../../src/kernel/files.js";
+import { openedInside } from "../../src/kernel/resolve.js";
 import { runSyscall, type SyscallContext } from "../../src/kernel/syscalls.js";
 
 const ram = new Uint8Array(1 << 20);
@@ -349,5 +353,23 @@ describe("a directory swapped for a link after it was opened or entered", () => 
       expect(existsSync(host), p).toBe(false);
     }
     expect(c.files.hostPath("/to-sub/f.txt")).toBe(join(root, "sub", "f.txt"));
+  });
+});
+
+describe("openedInside: where an open host fd really is", () => {
+  test("a file inside the root (even once deleted) is inside; one outside is not", () => {
+    const inside = openSync(join(root, "inside.txt"), "r"), out = openSync(join(outside, "secret.txt"), "r");
+    const dir = openSync(root, "r"), gone = openSync(join(root, "sub", "f.txt"), "r");
+    unlinkSync(join(root, "sub", "f.txt"));
+    try {
+      expect(openedInside(root, inside)).toBe(true);
+      expect(openedInside(root, dir)).toBe(true);
+      expect(openedInside(root, gone)).toBe(true);
+      expect(openedInside(root, out)).toBe(false);
+      expect(openedInside(join(root, "sub"), inside)).toBe(false);
+      expect(openedInside(root.slice(0, -1), inside)).toBe(false); // ".../roo" is not a directory above ".../root/inside.txt"
+    } finally {
+      for (const fd of [inside, out, dir, gone]) closeSync(fd);
+    }
   });
 });
