@@ -29,6 +29,7 @@ export function mkdirAt(files: FileTable, dirfd: number, p: string, mode: number
 
 /** unlinkat: a link itself is removed, never its target. */
 export function unlinkAt(files: FileTable, dirfd: number, p: string, flags: number): void {
+  if (flags & ~AT_REMOVEDIR) refuse(Errno.EINVAL); // "An invalid flag value was specified in flags."
   const r = files.resolve(dirfd, p, "entry");
   if (flags & AT_REMOVEDIR) {
     if (r.last === "dot") refuse(Errno.EINVAL); // "pathname has . as last component"

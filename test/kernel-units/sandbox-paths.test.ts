@@ -230,6 +230,26 @@ describe("links inside the sandbox work as on Linux", () => {
     link("sub/deep/up", "..");
     link("dangling-in", "sub/new.txt");
     link("file-link", "inside.txt");
+    link("deep-link", "sub/deep");
+  });
+
+  test("a dangling link inside: stat, access and chdir say ENOENT, lstat sees the link, unlink removes it", () => {
+    expect(modeOf("dangling-in")).toBe(-Errno.ENOENT);
+    expect(sys(STATX, AT_FDCWD, "dangling-in", 0, 0x7ff, OUT)).toBe(-Errno.ENOENT);
+    expect(modeOf("dangling-in", AT_SYMLINK_NOFOLLOW)).toBe(0o120000);
+    expect(sys(FACCESSAT, AT_FDCWD, "dangling-in", 0)).toBe(-Errno.ENOENT);
+    expect(sys(CHDIR, "dangling-in")).toBe(-Errno.ENOENT);
+    expect(sys(OPENAT, AT_FDCWD, "dangling-in", O_RDONLY, 0)).toBe(-Errno.ENOENT);
+    expect(sys(UNLINKAT, AT_FDCWD, "dangling-in", 0)).toBe(0);
+    expect(existsSync(join(root, "dangling-in"))).toBe(false);
+  });
+
+  test("\"..\" after a link leaves the link's target, not the link's directory (as Linux, not lexically)", () => {
+    const fd = sys(OPENAT, AT_FDCWD, "deep-link/../f.txt", O_RDONLY, 0); // /sub/deep/.. is /sub
+    expect(readAll(fd)).toBe("sub file\n");
+    expect(sys(OPENAT, AT_FDCWD, "deep-link/../inside.txt", O_RDONLY, 0)).toBe(-Errno.ENOENT);
+    expect(sys(CHDIR, "deep-link/..")).toBe(0);
+    expect(sys(GETCWD, OUT, 256)).toBe("/sub\0".length);
   });
 
   test("open, read and stat through links, relative targets taken from the link's directory", () => {
@@ -301,6 +321,8 @@ describe("the root itself and the last component's dots", () => {
     expect(sys(UNLINKAT, AT_FDCWD, "sub/.", 0)).toBe(-Errno.EISDIR);
     expect(sys(RENAMEAT, AT_FDCWD, "sub/deep/.", AT_FDCWD, "x")).toBe(-Errno.EBUSY);
     expect(sys(MKDIRAT, AT_FDCWD, "sub/..", 0o755)).toBe(-Errno.EEXIST);
+    expect(sys(UNLINKAT, AT_FDCWD, "inside.txt", 0x400)).toBe(-Errno.EINVAL); // not a flag of unlinkat
+    expect(sys(FACCESSAT, AT_FDCWD, "inside.txt", 8)).toBe(-Errno.EINVAL); // not an access mode
     expect(existsSync(join(root, "sub", "deep"))).toBe(true);
     expect(existsSync(root)).toBe(true);
   });
