@@ -78,3 +78,70 @@ export function accessAt(files: FileTable, dirfd: number, p: string, mode: numbe
 function existing(r: Resolved): fs.Stats {
   return r.stat ?? refuse(Errno.ENOENT);
 }
+
+/** readlinkat: the link's target as stored (for the guest it is read with the root as "/"). */
+export function readLinkAt(files: FileTable, dirfd: number, p: string): Buffer {
+  const r = files.resolve(dirfd, p, "nofollow");
+  if (!existing(r).isSymbolicLink()) refuse(Errno.EINVAL); // "The named file is not a symbolic link."
+  return fs.readlinkSync(r.host, { encoding: "buffer" });
+}
+
+export const AT_SYMLINK_FOLLOW = 0x400;
+
+/** linkat: a new name for an existing file; a last link in oldpath is linked itself unless AT_SYMLINK_FOLLOW. */
+export function linkAt(files: FileTable, olddir: number, oldp: string, newdir: number, newp: string, flags: number): void {
+  if (flags & ~AT_SYMLINK_FOLLOW) refuse(Errno.EINVAL);
+  const from = files.resolve(olddir, oldp, flags & AT_SYMLINK_FOLLOW ? "follow" : "entry");
+  const to = files.resolve(newdir, newp, "entry");
+  if (existing(from).isDirectory()) refuse(Errno.EPERM); // "oldpath is a directory."
+  if (from.trailingSlash) refuse(Errno.ENOTDIR); // "name/" of something not a directory
+  if (to.stat || to.last !== "name") refuse(Errno.EEXIST);
+  if (to.trailingSlash) refuse(Errno.ENOENT); // as Linux: a new name cannot end in "/" here
+  fs.linkSync(from.host, to.host); // link(2) does not follow a last link in oldpath
+}
+
+/** fchmodat: the permission bits of the file a path leads to (a last link is followed). */
+export function chmodAt(files: FileTable, dirfd: number, p: string, mode: number): void {
+  const r = files.resolve(dirfd, p, "follow");
+  existing(r);
+  fs.chmodSync(r.host, mode & 0o7777);
+}
+
+/** A new time for utimensat: seconds (with a fraction), now, or unchanged. */
+export type NewTime = number | "now" | "omit";
+
+/** utimensat by path: a last link is followed unless AT_SYMLINK_NOFOLLOW, which sets the link's own times. */
+export function setTimesAt(files: FileTable, dirfd: number, p: string, atime: NewTime, mtime: NewTime, flags: number): void {
+  if (flags & ~(AT_SYMLINK_NOFOLLOW | AT_EMPTY_PATH)) refuse(Errno.EINVAL);
+  const r = files.resolve(dirfd, p, flags & AT_SYMLINK_NOFOLLOW ? "nofollow" : "follow");
+  const stat = existing(r);
+  if (atime === "omit" && mtime === "omit") return;
+  // the walk's lstat is the stat of what is changed: a followed last link is not in r.host
+  if (stat.isSymbolicLink()) fs.lutimesSync(r.host, pick(atime, stat.atimeMs), pick(mtime, stat.mtimeMs));
+  else fs.utimesSync(r.host, pick(atime, stat.atimeMs), pick(mtime, stat.mtimeMs));
+}
+
+/** utimensat with no path (futimens): the times of an open file. */
+export function setTimesOfFd(files: FileTable, fd: number, atime: NewTime, mtime: NewTime): void {
+  const file = files.get(fd) ?? refuse(Errno.EBADF);
+  if (file.kind === "terminal" || (atime === "omit" && mtime === "omit")) return; // the host's terminal is not the guest's to re-stamp
+  if (file.home) refuse(Errno.EROFS); // served by the host it stayed on, which reads and writes it, no more
+  const hostFd = files.hostFd(fd);
+  const stat = fs.fstatSync(hostFd);
+  fs.futimesSync(hostFd, pick(atime, stat.atimeMs), pick(mtime, stat.mtimeMs));
+}
+
+/** A NewTime in seconds; an omitted one keeps `oldMs` (to about a microsecond: Node sets times as a double). */
+function pick(t: NewTime, oldMs: number): number {
+  return t === "now" ? Date.now() / 1000 : t === "omit" ? oldMs / 1000 : t;
+}
+
+/** truncate: the file a path leads to becomes `length` bytes long. */
+export function truncateAt(files: FileTable, p: string, length: number): void {
+  if (length < 0) refuse(Errno.EINVAL); // "The argument length is negative"
+  const r = files.resolve(AT_FDCWD, p, "follow");
+  const stat = existing(r);
+  if (stat.isDirectory()) refuse(Errno.EISDIR);
+  if (!stat.isFile()) refuse(Errno.EINVAL);
+  fs.truncateSync(r.host, length);
+}

@@ -12,7 +12,10 @@ import { randomBytes } from "node:crypto";
 import { AddressSpace, OutOfMemory, PAGE, PROT_EXEC, PROT_READ, PROT_WRITE, pageUp } from "./address-space.js";
 import { Errno, errnoOf } from "./errno.js";
 import { FileTable, SandboxError, type StatLike } from "./files.js";
-import { AT_EMPTY_PATH, accessAt, changeDirectory, mkdirAt, renameAt, statAt, unlinkAt } from "./path-calls.js";
+import {
+  AT_EMPTY_PATH, AT_SYMLINK_NOFOLLOW, accessAt, changeDirectory, chmodAt, linkAt, mkdirAt, readLinkAt, renameAt, setTimesAt, setTimesOfFd,
+  statAt, truncateAt, unlinkAt, type NewTime,
+} from "./path-calls.js";
 
 /** Thrown by a console write when its reader has gone: the process ends as SIGPIPE would end it. */
 export class BrokenPipe extends Error {}
@@ -395,7 +398,13 @@ export const SYSCALLS = new Map<number, [string, Handler]>([
   [29, ["ioctl", (c, [fd, req, arg]) => ioctl(c, fd | 0, req, arg)]],
   [34, ["mkdirat", (c, [dirfd, p, mode]) => withPath(c, p, (path) => mkdirAt(c.files, dirfd | 0, path, mode))]],
   [35, ["unlinkat", (c, [dirfd, p, flags]) => withPath(c, p, (path) => unlinkAt(c.files, dirfd | 0, path, flags))]],
+  [37, ["linkat", (c, [olddir, oldp, newdir, newp, flags]) =>
+    withPaths(c, oldp, newp, (from, to) => linkAt(c.files, olddir | 0, from, newdir | 0, to, flags))]],
   [38, ["renameat", (c, [olddir, oldp, newdir, newp]) => rename(c, olddir, oldp, newdir, newp, 0)]],
+  [45, ["truncate64", (c, [p, low, high]) => withPath(c, p, (path) => truncateAt(c.files, path, Number((BigInt(high | 0) << 32n) | BigInt(low >>> 0))))]],
+  [53, ["fchmodat", (c, [dirfd, p, mode]) => withPath(c, p, (path) => chmodAt(c.files, dirfd | 0, path, mode))]],
+  [78, ["readlinkat", readlinkat]],
+  [412, ["utimensat_time64", utimensat]],
   [276, ["renameat2", (c, [olddir, oldp, newdir, newp, flags]) => rename(c, olddir, oldp, newdir, newp, flags)]],
   [49, ["chdir", (c, [p]) => withPath(c, p, (path) => changeDirectory(c.files, path))]],
   [48, ["faccessat", (c, [dirfd, p, mode]) => withPath(c, p, (path) => accessAt(c.files, dirfd | 0, path, mode))]],
@@ -480,10 +489,56 @@ export const SYSCALLS = new Map<number, [string, Handler]>([
 ]);
 
 function rename(c: SyscallContext, olddir: number, oldp: number, newdir: number, newp: number, flags: number): number {
-  const from = pathArg(c, oldp), to = pathArg(c, newp);
-  if (typeof from === "number") return from;
-  if (typeof to === "number") return to;
-  return guarded(() => { renameAt(c.files, olddir | 0, from, newdir | 0, to, flags); return 0; }) as number;
+  return withPaths(c, oldp, newp, (from, to) => renameAt(c.files, olddir | 0, from, newdir | 0, to, flags));
+}
+
+/** A call on two guest path strings: 0, or -errno. */
+function withPaths(c: SyscallContext, first: number, second: number, body: (a: string, b: string) => void): number {
+  const a = pathArg(c, first), b = pathArg(c, second);
+  if (typeof a === "number") return a;
+  if (typeof b === "number") return b;
+  return guarded(() => { body(a, b); return 0; }) as number;
+}
+
+/** readlinkat: the target, cut to `size` bytes, no NUL added; the length is the result. */
+function readlinkat(c: SyscallContext, [dirfd, p, buf, size]: number[]): number {
+  const path = pathArg(c, p);
+  if (typeof path === "number") return path;
+  if ((size | 0) <= 0) return fail(Errno.EINVAL); // "bufsiz is not positive"
+  return guarded(() => {
+    const target = readLinkAt(c.files, dirfd | 0, path);
+    const n = Math.min(target.length, size);
+    return c.space.write(buf, target.subarray(0, n)) ? n : fail(Errno.EFAULT);
+  }) as number;
+}
+
+const UTIME_NOW = (1 << 30) - 1, UTIME_OMIT = (1 << 30) - 2;
+
+/** utimensat_time64: times is NULL (both now) or two struct __kernel_timespec; a NULL path means dirfd itself. */
+function utimensat(c: SyscallContext, [dirfd, p, times, flags]: number[]): number {
+  let atime: NewTime = "now", mtime: NewTime = "now";
+  if (times !== 0) {
+    const raw = c.space.read(times, 32);
+    if (!raw) return fail(Errno.EFAULT);
+    const v = new DataView(raw.buffer, raw.byteOffset, 32);
+    const decode = (at: number): NewTime | null => {
+      const sec = v.getBigInt64(at, true), nsec = v.getBigInt64(at + 8, true);
+      if (nsec === BigInt(UTIME_NOW)) return "now";
+      if (nsec === BigInt(UTIME_OMIT)) return "omit";
+      return nsec < 0n || nsec >= 1_000_000_000n ? null : Number(sec) + Number(nsec) / 1e9;
+    };
+    const a = decode(0), m = decode(16);
+    if (a === null || m === null) return fail(Errno.EINVAL);
+    [atime, mtime] = [a, m];
+  }
+  if (p === 0) {
+    if (flags & AT_SYMLINK_NOFOLLOW) return fail(Errno.EINVAL);
+    return guarded(() => { setTimesOfFd(c.files, dirfd | 0, atime, mtime); return 0; }) as number;
+  }
+  return withPath(c, p, (path) => {
+    if (path === "" && (flags & AT_EMPTY_PATH)) setTimesOfFd(c.files, dirfd | 0, atime, mtime);
+    else setTimesAt(c.files, dirfd | 0, path, atime, mtime, flags);
+  });
 }
 
 /** A call on one guest path string: 0, or -errno (EFAULT for a bad pointer). */

@@ -395,3 +395,94 @@ describe("openedInside: where an open host fd really is", () => {
     }
   });
 });
+
+// readlinkat, linkat, fchmodat, utimensat_time64, truncate64: the same walk.
+const LINKAT = 37, TRUNCATE64 = 45, FCHMODAT = 53, READLINKAT = 78, UTIMENSAT = 412, AT_SYMLINK_FOLLOW = 0x400;
+const TIMES = OUT + 2048;
+/** Two struct __kernel_timespec at TIMES: atime, mtime (whole seconds). */
+function putTimes(atimeSec: number, mtimeSec: number): number {
+  const b = Buffer.alloc(32);
+  b.writeBigInt64LE(BigInt(atimeSec), 0);
+  b.writeBigInt64LE(BigInt(mtimeSec), 16);
+  expect(c.space.write(TIMES, b)).toBe(true);
+  return TIMES;
+}
+const readlinkOf = (p: string) => {
+  const n = sys(READLINKAT, AT_FDCWD, p, OUT, 256);
+  return n < 0 ? n : Buffer.from(c.space.read(OUT, n)!).toString();
+};
+
+describe("the other path calls", () => {
+  test("through links that lead out: nothing outside is read, linked, chmod'ed, re-stamped or truncated", () => {
+    makeOutLinks();
+    const before = lstatSync(join(outside, "secret.txt"));
+    for (const p of OUT_FILES) {
+      expect(sys(FCHMODAT, AT_FDCWD, p, 0o777), p).toBe(-Errno.ENOENT);
+      expect(sys(UTIMENSAT, AT_FDCWD, p, putTimes(1000, 2000), 0), p).toBe(-Errno.ENOENT);
+      expect(sys(TRUNCATE64, p, 0, 0), p).toBe(-Errno.ENOENT);
+      expect(sys(LINKAT, AT_FDCWD, p, AT_FDCWD, "hard", AT_SYMLINK_FOLLOW), p).toBe(-Errno.ENOENT);
+    }
+    for (const p of ["abs-dir/secret.txt", "rel-dir/secret.txt", "sub/up-dir/secret.txt"]) {
+      expect(sys(LINKAT, AT_FDCWD, p, AT_FDCWD, "hard", 0), p).toBe(-Errno.ENOENT);
+      expect(readlinkOf(p), p).toBe(-Errno.ENOENT);
+    }
+    for (const p of ["abs-dir/x", "rel-dir/x", "sub/up-dir/x", "sub/deep/far-dir/x"]) expect(sys(LINKAT, AT_FDCWD, "inside.txt", AT_FDCWD, p, 0), p).toBe(-Errno.ENOENT);
+    expect(sys(LINKAT, AT_FDCWD, "inside.txt", AT_FDCWD, "dangling-rel", 0)).toBe(-Errno.EEXIST);
+    expect(readlinkOf("rel-dir")).toBe("../outside"); // the link's own text, as stored
+    const after = lstatSync(join(outside, "secret.txt"));
+    expect([after.mode, after.mtimeMs, after.nlink]).toEqual([before.mode, before.mtimeMs, before.nlink]);
+    outsideUntouched();
+  });
+
+  test("loops: ELOOP when followed; readlinkat and linkat take the link itself", () => {
+    link("self", "self");
+    expect(readlinkOf("self")).toBe("self");
+    expect(readlinkOf("self/x")).toBe(-Errno.ELOOP);
+    expect(sys(FCHMODAT, AT_FDCWD, "self", 0o600)).toBe(-Errno.ELOOP);
+    expect(sys(TRUNCATE64, "self", 0, 0)).toBe(-Errno.ELOOP);
+    expect(sys(UTIMENSAT, AT_FDCWD, "self", 0, 0)).toBe(-Errno.ELOOP);
+    expect(sys(UTIMENSAT, AT_FDCWD, "self", putTimes(1000, 2000), AT_SYMLINK_NOFOLLOW)).toBe(0);
+    expect(lstatSync(join(root, "self")).mtimeMs).toBe(2_000_000);
+    expect(sys(LINKAT, AT_FDCWD, "self", AT_FDCWD, "hard", AT_SYMLINK_FOLLOW)).toBe(-Errno.ELOOP);
+    expect(sys(LINKAT, AT_FDCWD, "self", AT_FDCWD, "hard", 0)).toBe(0);
+    expect(lstatSync(join(root, "hard")).isSymbolicLink()).toBe(true);
+  });
+
+  test("through links inside, as on Linux", () => {
+    link("file-link", "inside.txt");
+    link("to-sub", "/sub");
+    link("sub/deep/back", "../f.txt");
+    expect(readlinkOf("sub/deep/back")).toBe("../f.txt");
+    expect(readlinkOf("to-sub/deep/back")).toBe("../f.txt");
+    expect(readlinkOf("inside.txt")).toBe(-Errno.EINVAL);
+    expect(readlinkOf("to-sub/")).toBe(-Errno.EINVAL); // a trailing slash follows: a directory
+    expect(sys(READLINKAT, AT_FDCWD, "file-link", OUT, 4)).toBe(4); // cut to the buffer
+    expect(sys(READLINKAT, AT_FDCWD, "file-link", OUT, 0)).toBe(-Errno.EINVAL);
+    expect(sys(FCHMODAT, AT_FDCWD, "file-link", 0o600)).toBe(0);
+    expect(lstatSync(join(root, "inside.txt")).mode & 0o777).toBe(0o600);
+    expect(sys(UTIMENSAT, AT_FDCWD, "file-link", putTimes(1000, 2000), 0)).toBe(0);
+    expect(lstatSync(join(root, "inside.txt")).mtimeMs).toBe(2_000_000);
+    expect(sys(TRUNCATE64, "to-sub/deep/back", 3, 0)).toBe(0);
+    expect(readFileSync(join(root, "sub", "f.txt"), "utf8")).toBe("sub");
+    expect(sys(TRUNCATE64, "to-sub", 0, 0)).toBe(-Errno.EISDIR);
+    expect(sys(TRUNCATE64, "inside.txt", 0, 0x80000000)).toBe(-Errno.EINVAL); // negative
+    expect(sys(LINKAT, AT_FDCWD, "file-link", AT_FDCWD, "to-sub/hard", AT_SYMLINK_FOLLOW)).toBe(0);
+    expect(lstatSync(join(root, "sub", "hard")).ino).toBe(lstatSync(join(root, "inside.txt")).ino);
+    expect(sys(LINKAT, AT_FDCWD, "file-link", AT_FDCWD, "soft-hard", 0)).toBe(0);
+    expect(lstatSync(join(root, "soft-hard")).isSymbolicLink()).toBe(true);
+    expect(sys(LINKAT, AT_FDCWD, "to-sub", AT_FDCWD, "dir-hard", AT_SYMLINK_FOLLOW)).toBe(-Errno.EPERM);
+    expect(sys(LINKAT, AT_FDCWD, "inside.txt/", AT_FDCWD, "y", 0)).toBe(-Errno.ENOTDIR);
+    expect(sys(LINKAT, AT_FDCWD, "inside.txt", AT_FDCWD, "y/", 0)).toBe(-Errno.ENOENT);
+    // futimens: utimensat with no path, on an open fd; UTIME_OMIT keeps a time
+    const fd = sys(OPENAT, AT_FDCWD, "to-sub/f.txt", O_RDONLY, 0);
+    const b = Buffer.alloc(32);
+    b.writeBigInt64LE(5000n, 0);
+    b.writeBigInt64LE(BigInt((1 << 30) - 2), 24); // mtime: UTIME_OMIT
+    c.space.write(TIMES, b);
+    const mtime = lstatSync(join(root, "sub", "f.txt")).mtimeMs;
+    expect(sys(UTIMENSAT, fd, 0, TIMES, 0)).toBe(0);
+    const st = lstatSync(join(root, "sub", "f.txt"));
+    expect(st.atimeMs).toBe(5_000_000);
+    expect(Math.abs(st.mtimeMs - mtime)).toBeLessThan(0.01);
+  });
+});
