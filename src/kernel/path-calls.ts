@@ -100,11 +100,15 @@ export function linkAt(files: FileTable, olddir: number, oldp: string, newdir: n
   fs.linkSync(from.host, to.host); // link(2) does not follow a last link in oldpath
 }
 
-/** fchmodat: the permission bits of the file a path leads to (a last link is followed). */
+/**
+ * fchmodat: the permission bits of the file a path leads to (a last link is
+ * followed). Set-user-ID, set-group-ID and sticky are dropped: the file is on
+ * the host, and a guest must not leave a set-user-ID program there.
+ */
 export function chmodAt(files: FileTable, dirfd: number, p: string, mode: number): void {
   const r = files.resolve(dirfd, p, "follow");
   existing(r);
-  fs.chmodSync(r.host, mode & 0o7777);
+  fs.chmodSync(r.host, mode & 0o777);
 }
 
 /** A new time for utimensat: seconds (with a fraction), now, or unchanged. */

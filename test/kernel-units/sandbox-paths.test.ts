@@ -459,7 +459,12 @@ describe("the other path calls", () => {
     expect(sys(READLINKAT, AT_FDCWD, "file-link", OUT, 4)).toBe(4); // cut to the buffer
     expect(sys(READLINKAT, AT_FDCWD, "file-link", OUT, 0)).toBe(-Errno.EINVAL);
     expect(sys(FCHMODAT, AT_FDCWD, "file-link", 0o600)).toBe(0);
-    expect(lstatSync(join(root, "inside.txt")).mode & 0o777).toBe(0o600);
+    expect(lstatSync(join(root, "inside.txt")).mode & 0o7777).toBe(0o600);
+    expect(sys(FCHMODAT, AT_FDCWD, "inside.txt", 0o6755)).toBe(0); // no set-user-ID program left on the host
+    expect(lstatSync(join(root, "inside.txt")).mode & 0o7777).toBe(0o755);
+    const created = sys(OPENAT, AT_FDCWD, "setuid.txt", O_WRONLY | O_CREAT, 0o4755);
+    expect(created).toBeGreaterThanOrEqual(0);
+    expect(lstatSync(join(root, "setuid.txt")).mode & 0o7000).toBe(0);
     expect(sys(UTIMENSAT, AT_FDCWD, "file-link", putTimes(1000, 2000), 0)).toBe(0);
     expect(lstatSync(join(root, "inside.txt")).mtimeMs).toBe(2_000_000);
     expect(sys(TRUNCATE64, "to-sub/deep/back", 3, 0)).toBe(0);
