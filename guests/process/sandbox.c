@@ -61,8 +61,13 @@ static void try_stat(const char *desc, int dirfd, const char *path)
     denied(desc, sys_statx(dirfd, path, 0, LINUX_STATX_BASIC_STATS, &st), 0);
 }
 
-/* chdir (49 in asm-generic): not in the SDK, which has no use for it */
+/* system calls the SDK has no wrapper for (asm-generic numbers) */
 static long sandbox_chdir(const char *path) { return roam_syscall1(49, path); }
+static long sandbox_linkat(const char *from, const char *to) { return roam_syscall5(37, LINUX_AT_FDCWD, from, LINUX_AT_FDCWD, to, 0); }
+static long sandbox_truncate(const char *path) { return roam_syscall3(45, path, 0, 0); }
+static long sandbox_chmod(const char *path, int mode) { return roam_syscall3(53, LINUX_AT_FDCWD, path, mode); }
+/* utimensat_time64 with times NULL: both times become now */
+static long sandbox_touch(const char *path) { return roam_syscall4(412, LINUX_AT_FDCWD, path, 0, 0); }
 
 /* one check that wants exactly -want */
 static void fails_with(const char *desc, long r, long want, int fd_result)
@@ -92,7 +97,8 @@ static const char *in(char *p, size_t size, const char *dir, const char *name)
  *   out-abs -> OUTSIDE, out-rel -> ../../outside (directories, with secret.txt)
  *   loop -> loop
  *   in-link -> ../inside.txt                (inside the sandbox: must work)
- * where OUTSIDE is a directory next to the sandbox root. */
+ * where OUTSIDE is a directory next to the sandbox root. Its secret.txt must
+ * keep its bytes, mode and times: the harness checks that afterwards. */
 static int links_main(const char *dir)
 {
     char p[512], q[512];
@@ -118,7 +124,12 @@ static int links_main(const char *dir)
         sys_close((int)fd);
     denied("renameat2 DIR/mine.txt into out-rel/",
            sys_renameat2(LINUX_AT_FDCWD, in(p, sizeof p, dir, "mine.txt"), LINUX_AT_FDCWD, in(q, sizeof q, dir, "out-rel/moved.txt"), 0), 0);
+    denied("linkat DIR/mine.txt into out-abs/", sandbox_linkat(in(p, sizeof p, dir, "mine.txt"), in(q, sizeof q, dir, "out-abs/linked.txt")), 0);
     sys_unlinkat(LINUX_AT_FDCWD, in(p, sizeof p, dir, "mine.txt"), 0);
+    denied("linkat out-rel/secret.txt to DIR/hard.txt", sandbox_linkat(in(p, sizeof p, dir, "out-rel/secret.txt"), in(q, sizeof q, dir, "hard.txt")), 0);
+    denied("truncate64 out-rel/secret.txt", sandbox_truncate(in(p, sizeof p, dir, "out-rel/secret.txt")), 0);
+    denied("fchmodat out-abs/secret.txt", sandbox_chmod(in(p, sizeof p, dir, "out-abs/secret.txt"), 0777), 0);
+    denied("utimensat out-rel/secret.txt", sandbox_touch(in(p, sizeof p, dir, "out-rel/secret.txt")), 0);
     denied("chdir out-rel", sandbox_chdir(in(p, sizeof p, dir, "out-rel")), 0);
     fails_with("openat loop (-> loop)", sys_openat(LINUX_AT_FDCWD, in(p, sizeof p, dir, "loop"), LINUX_O_RDONLY, 0), LINUX_ELOOP, 1);
     fails_with("openat O_NOFOLLOW in-link", sys_openat(LINUX_AT_FDCWD, in(p, sizeof p, dir, "in-link"), LINUX_O_RDONLY | LINUX_O_NOFOLLOW, 0), LINUX_ELOOP, 1);

@@ -1,4 +1,4 @@
-import { mkdirSync, readFileSync, readdirSync, symlinkSync, writeFileSync } from "node:fs";
+import { mkdirSync, readFileSync, readdirSync, statSync, symlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { PROCESS_CASES, type ProcessCase } from "../process-cases.js";
@@ -168,15 +168,18 @@ describe.concurrent("path escapes fail", () => {
       "out-abs": outside, "out-rel": "../../outside", loop: "loop", "in-link": "../inside.txt",
     };
     for (const [name, target] of Object.entries(links)) symlinkSync(target, join(scratch, name));
+    const secret = statSync(join(outside, "secret.txt"));
     const run = await runGuest("roam", c, cwd, { root });
     const details = describeRun(run);
     const stdout = run.stdout.toString("utf8");
     expect(run.stderr, details).toBe("");
     expect(stdout, details).not.toMatch(/^not ok/m);
-    expect(stdout, details).toMatch(/^# 17 checks, 0 escapes$/m);
+    expect(stdout, details).toMatch(/^# 22 checks, 0 escapes$/m);
     expect(run.status, details).toBe(0);
     expect(readdirSync(outside)).toEqual(["secret.txt"]);
     expect(readFileSync(join(outside, "secret.txt"), "utf8")).toBe("the secret\n");
+    const after = statSync(join(outside, "secret.txt"));
+    expect([after.mode, after.mtimeMs, after.nlink]).toEqual([secret.mode, secret.mtimeMs, secret.nlink]);
     expect(readdirSync(cwd).sort()).toEqual(["outside", "root"]);
     expect(readdirSync(scratch).sort()).toEqual(Object.keys(links).sort()); // mine.txt made and removed, nothing else
   }, TIMEOUT_MS);
