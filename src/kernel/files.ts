@@ -147,12 +147,12 @@ export class FileTable {
     const target = this.resolve(dirfd, p, (flags & O_NOFOLLOW) !== 0 || exclusive ? "nofollow" : "follow");
     if (target.stat === null && (flags & O_CREAT) && target.trailingSlash) throw new SandboxError(Errno.EISDIR);
     if (target.stat?.isSymbolicLink()) throw new SandboxError(exclusive ? Errno.EEXIST : Errno.ELOOP);
+    const fd = this.lowestFreeFd(); // before the host opens anything: EMFILE leaves no host fd behind
     const hostFlags = (flags & (O_ACCMODE | O_CREAT | O_EXCL | O_TRUNC | O_APPEND)) | HOST_O_NOFOLLOW;
     const hostFd = this.checked(fs.openSync(target.host, hostFlags, mode & 0o777)); // no set-ID bits on the host (see chmodAt)
     const stat = fs.fstatSync(hostFd);
     if ((flags & O_DIRECTORY) && !stat.isDirectory()) { fs.closeSync(hostFd); throw new SandboxError(Errno.ENOTDIR); }
     if (stat.isDirectory() && (flags & O_ACCMODE) !== O_RDONLY) { fs.closeSync(hostFd); throw new SandboxError(Errno.EISDIR); }
-    const fd = this.lowestFreeFd();
     this.files.set(fd, { path: target.guest, flags, mode, position: 0, kind: stat.isDirectory() ? "directory" : "file" });
     this.hostFds.set(fd, hostFd);
     return fd;
