@@ -2,12 +2,19 @@
 // plain data (path, flags, mode, position, kind), so it can travel with the
 // guest when it migrates. Host file descriptors are only a cache behind it.
 //
-// Paths: absolute guest paths start at the sandbox root; ".." never climbs
-// above it (as at the real root); a symlink that leads outside is refused.
+// Paths (resolve.ts): the sandbox root is the guest's "/", as after chroot.
+// Absolute guest paths start at it, ".." never climbs above it, and symlinks
+// are followed by hand inside it: a link to "/x" (or to "../x" at the top)
+// means the sandbox's /x. Nothing under the root can name a host file outside.
+// Open files, the working directory and directory fds keep resolved paths
+// (no links in them), and every use walks them again.
 
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { Errno, errnoOf } from "./errno.js";
+import { Errno } from "./errno.js";
+import { openedInside, resolveInRoot, SandboxError, type LastLink, type Resolved } from "./resolve.js";
+
+export { SandboxError } from "./resolve.js";
 
 export type FileKind = "file" | "directory" | "terminal";
 
@@ -32,14 +39,12 @@ export interface FileTableState {
 
 // open(2) flags (asm-generic, as on riscv32)
 export const O_ACCMODE = 3, O_RDONLY = 0, O_WRONLY = 1, O_RDWR = 2;
-export const O_CREAT = 0o100, O_EXCL = 0o200, O_TRUNC = 0o1000, O_APPEND = 0o2000, O_DIRECTORY = 0o200000;
+export const O_CREAT = 0o100, O_EXCL = 0o200, O_TRUNC = 0o1000, O_APPEND = 0o2000, O_DIRECTORY = 0o200000, O_NOFOLLOW = 0o400000;
 export const AT_FDCWD = -100;
+/** The host's own O_NOFOLLOW: whatever the walk left as the last component is never followed by the host. */
+const HOST_O_NOFOLLOW = fs.constants.O_NOFOLLOW;
 
 const MAX_FILES = 1024;
-
-export class SandboxError extends Error {
-  constructor(readonly errno: number) { super(`errno ${errno}`); }
-}
 
 /** A file operation is under way on another host: the system call runs again once `until` resolves. */
 export class WouldBlock extends Error {
@@ -121,61 +126,56 @@ export class FileTable {
     return this.files.get(fd);
   }
 
-  /** Normalises `p` against the directory of `dirfd` into a guest path; throws SandboxError. */
+  /** Normalises `p` lexically into a guest path (for paths that are already resolved, such as an open file's). */
   guestPath(dirfd: number, p: string): string {
     if (p.length === 0) throw new SandboxError(Errno.ENOENT);
     if (p.length > 4095) throw new SandboxError(Errno.ENAMETOOLONG);
-    let base: string;
-    if (p.startsWith("/")) base = "/";
-    else if (dirfd === AT_FDCWD) base = this.cwd;
-    else {
-      const dir = this.files.get(dirfd);
-      if (!dir) throw new SandboxError(Errno.EBADF);
-      if (dir.kind !== "directory") throw new SandboxError(Errno.ENOTDIR);
-      base = dir.path;
-    }
     // path.posix.normalize of an absolute path never climbs above "/".
-    return path.posix.normalize(path.posix.join(base, p));
+    return path.posix.normalize(path.posix.join(p.startsWith("/") ? "/" : this.baseOf(dirfd), p));
   }
 
-  /** The host path of a guest path, refusing symlinks that lead out of the sandbox. */
+  /** The host path of a guest path, every link on the way followed inside the root. */
   hostPath(guest: string): string {
-    const host = path.join(this.rootReal, guest);
-    let probe = host;
-    // The deepest existing ancestor (or the path itself) must resolve inside the root.
-    for (;;) {
-      try {
-        const real = fs.realpathSync(probe);
-        const inside = this.rootReal.endsWith(path.sep) ? this.rootReal : this.rootReal + path.sep;
-        if (real !== this.rootReal && !real.startsWith(inside)) throw new SandboxError(Errno.EACCES);
-        return host;
-      } catch (error) {
-        if (error instanceof SandboxError) throw error;
-        const code = (error as NodeJS.ErrnoException).code;
-        if (code !== "ENOENT" && code !== "ENOTDIR") throw new SandboxError(errnoOf(error));
-        const parent = path.dirname(probe);
-        if (parent === probe) return host;
-        probe = parent;
-      }
-    }
+    return resolveInRoot(this.rootReal, "/", guest, "follow").host;
   }
 
-  resolve(dirfd: number, p: string): { guest: string; host: string } {
-    const guest = this.guestPath(dirfd, p);
-    return { guest, host: this.hostPath(guest) };
+  /** Resolves `p` (relative to the directory of `dirfd`) inside the sandbox; throws SandboxError. */
+  resolve(dirfd: number, p: string, lastLink: LastLink = "follow"): Resolved {
+    return resolveInRoot(this.rootReal, p.startsWith("/") ? "/" : this.baseOf(dirfd), p, lastLink);
+  }
+
+  /** The guest directory a relative path of `dirfd` starts from. */
+  private baseOf(dirfd: number): string {
+    if (dirfd === AT_FDCWD) return this.cwd;
+    const dir = this.files.get(dirfd);
+    if (!dir) throw new SandboxError(Errno.EBADF);
+    if (dir.kind !== "directory") throw new SandboxError(Errno.ENOTDIR);
+    return dir.path;
   }
 
   /** Opens a file; returns the new fd. */
   open(dirfd: number, p: string, flags: number, mode: number): number {
-    const { guest, host } = this.resolve(dirfd, p);
-    const hostFd = fs.openSync(host, flags & ~O_DIRECTORY & (O_ACCMODE | O_CREAT | O_EXCL | O_TRUNC | O_APPEND), mode);
+    // Linux follows a last link, but not for O_NOFOLLOW, and O_CREAT|O_EXCL makes the link itself "exist".
+    const exclusive = (flags & O_CREAT) !== 0 && (flags & O_EXCL) !== 0;
+    const target = this.resolve(dirfd, p, (flags & O_NOFOLLOW) !== 0 || exclusive ? "nofollow" : "follow");
+    if (target.stat === null && (flags & O_CREAT) && target.trailingSlash) throw new SandboxError(Errno.EISDIR);
+    if (target.stat?.isSymbolicLink()) throw new SandboxError(exclusive ? Errno.EEXIST : Errno.ELOOP);
+    const fd = this.lowestFreeFd(); // before the host opens anything: EMFILE leaves no host fd behind
+    const hostFlags = (flags & (O_ACCMODE | O_CREAT | O_EXCL | O_TRUNC | O_APPEND)) | HOST_O_NOFOLLOW;
+    const hostFd = this.checked(fs.openSync(target.host, hostFlags, mode & 0o777)); // no set-ID bits on the host (see chmodAt)
     const stat = fs.fstatSync(hostFd);
     if ((flags & O_DIRECTORY) && !stat.isDirectory()) { fs.closeSync(hostFd); throw new SandboxError(Errno.ENOTDIR); }
     if (stat.isDirectory() && (flags & O_ACCMODE) !== O_RDONLY) { fs.closeSync(hostFd); throw new SandboxError(Errno.EISDIR); }
-    const fd = this.lowestFreeFd();
-    this.files.set(fd, { path: guest, flags, mode, position: 0, kind: stat.isDirectory() ? "directory" : "file" });
+    this.files.set(fd, { path: target.guest, flags, mode, position: 0, kind: stat.isDirectory() ? "directory" : "file" });
     this.hostFds.set(fd, hostFd);
     return fd;
+  }
+
+  /** `hostFd`, if it is inside the root (see openedInside); else it is closed and EACCES thrown. */
+  private checked(hostFd: number): number {
+    if (openedInside(this.rootReal, hostFd)) return hostFd;
+    fs.closeSync(hostFd);
+    throw new SandboxError(Errno.EACCES);
   }
 
   private lowestFreeFd(): number {
@@ -198,7 +198,7 @@ export class FileTable {
     if (cached !== undefined) return cached;
     const file = this.files.get(fd);
     if (!file || file.kind === "terminal") throw new SandboxError(Errno.EBADF);
-    const hostFd = fs.openSync(this.hostPath(file.path), file.flags & (O_ACCMODE | O_APPEND));
+    const hostFd = this.checked(fs.openSync(this.hostPath(file.path), (file.flags & (O_ACCMODE | O_APPEND)) | HOST_O_NOFOLLOW));
     this.hostFds.set(fd, hostFd);
     return hostFd;
   }

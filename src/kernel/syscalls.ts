@@ -9,10 +9,13 @@
 // deadline is kept (in guest time) so that running it again does not restart it.
 
 import { randomBytes } from "node:crypto";
-import * as fs from "node:fs";
 import { AddressSpace, OutOfMemory, PAGE, PROT_EXEC, PROT_READ, PROT_WRITE, pageUp } from "./address-space.js";
 import { Errno, errnoOf } from "./errno.js";
-import { AT_FDCWD, FileTable, SandboxError, type StatLike } from "./files.js";
+import { FileTable, SandboxError, type StatLike } from "./files.js";
+import {
+  AT_EMPTY_PATH, AT_SYMLINK_NOFOLLOW, accessAt, changeDirectory, chmodAt, linkAt, mkdirAt, readLinkAt, renameAt, setTimesAt, setTimesOfFd,
+  statAt, truncateAt, unlinkAt, type NewTime,
+} from "./path-calls.js";
 
 /** Thrown by a console write when its reader has gone: the process ends as SIGPIPE would end it. */
 export class BrokenPipe extends Error {}
@@ -175,17 +178,10 @@ function statxBytes(st: StatLike | null, terminal: boolean): Uint8Array {
 
 function statx(c: SyscallContext, a: number[]): number {
   const [dirfd, pathPtr, flags, , buf] = a;
-  const AT_EMPTY_PATH = 0x1000, AT_SYMLINK_NOFOLLOW = 0x100;
   const p = pathArg(c, pathPtr);
   if (typeof p === "number") return p;
   return guarded(() => {
-    let st: StatLike | null;
-    if (p === "" && (flags & AT_EMPTY_PATH)) {
-      st = c.files.stat(dirfd | 0);
-    } else {
-      const { host } = c.files.resolve(dirfd | 0, p);
-      st = flags & AT_SYMLINK_NOFOLLOW ? fs.lstatSync(host) : fs.statSync(host);
-    }
+    const st = p === "" && (flags & AT_EMPTY_PATH) ? c.files.stat(dirfd | 0) : statAt(c.files, dirfd | 0, p, flags);
     return c.space.write(buf, statxBytes(st, st === null)) ? 0 : fail(Errno.EFAULT);
   }) as number;
 }
@@ -400,38 +396,18 @@ export const SYSCALLS = new Map<number, [string, Handler]>([
     return c.space.write(buf, cwd) ? cwd.length : fail(Errno.EFAULT);
   }]],
   [29, ["ioctl", (c, [fd, req, arg]) => ioctl(c, fd | 0, req, arg)]],
-  [34, ["mkdirat", (c, [dirfd, p, mode]) => {
-    const path = pathArg(c, p);
-    return typeof path === "number" ? path : guarded(() => { fs.mkdirSync(c.files.resolve(dirfd | 0, path).host, mode & 0o777); return 0; });
-  }]],
-  [35, ["unlinkat", (c, [dirfd, p, flags]) => {
-    const path = pathArg(c, p);
-    const AT_REMOVEDIR = 0x200;
-    return typeof path === "number" ? path : guarded(() => {
-      const { host } = c.files.resolve(dirfd | 0, path);
-      if (flags & AT_REMOVEDIR) fs.rmdirSync(host);
-      else {
-        if (fs.lstatSync(host).isDirectory()) return fail(Errno.EISDIR);
-        fs.unlinkSync(host);
-      }
-      return 0;
-    });
-  }]],
+  [34, ["mkdirat", (c, [dirfd, p, mode]) => withPath(c, p, (path) => mkdirAt(c.files, dirfd | 0, path, mode))]],
+  [35, ["unlinkat", (c, [dirfd, p, flags]) => withPath(c, p, (path) => unlinkAt(c.files, dirfd | 0, path, flags))]],
+  [37, ["linkat", (c, [olddir, oldp, newdir, newp, flags]) =>
+    withPaths(c, oldp, newp, (from, to) => linkAt(c.files, olddir | 0, from, newdir | 0, to, flags))]],
   [38, ["renameat", (c, [olddir, oldp, newdir, newp]) => rename(c, olddir, oldp, newdir, newp, 0)]],
+  [45, ["truncate64", (c, [p, low, high]) => withPath(c, p, (path) => truncateAt(c.files, path, Number((BigInt(high | 0) << 32n) | BigInt(low >>> 0))))]],
+  [53, ["fchmodat", (c, [dirfd, p, mode]) => withPath(c, p, (path) => chmodAt(c.files, dirfd | 0, path, mode))]],
+  [78, ["readlinkat", readlinkat]],
+  [412, ["utimensat_time64", utimensat]],
   [276, ["renameat2", (c, [olddir, oldp, newdir, newp, flags]) => rename(c, olddir, oldp, newdir, newp, flags)]],
-  [49, ["chdir", (c, [p]) => {
-    const path = pathArg(c, p);
-    return typeof path === "number" ? path : guarded(() => {
-      const { guest, host } = c.files.resolve(AT_FDCWD, path);
-      if (!fs.statSync(host).isDirectory()) return fail(Errno.ENOTDIR);
-      c.files.cwd = guest;
-      return 0;
-    });
-  }]],
-  [48, ["faccessat", (c, [dirfd, p]) => {
-    const path = pathArg(c, p);
-    return typeof path === "number" ? path : guarded(() => { fs.accessSync(c.files.resolve(dirfd | 0, path).host); return 0; });
-  }]],
+  [49, ["chdir", (c, [p]) => withPath(c, p, (path) => changeDirectory(c.files, path))]],
+  [48, ["faccessat", (c, [dirfd, p, mode]) => withPath(c, p, (path) => accessAt(c.files, dirfd | 0, path, mode))]],
   [56, ["openat", (c, [dirfd, p, flags, mode]) => {
     const path = pathArg(c, p);
     return typeof path === "number" ? path : guarded(() => c.files.open(dirfd | 0, path, flags, mode));
@@ -454,10 +430,9 @@ export const SYSCALLS = new Map<number, [string, Handler]>([
   [79, ["fstatat64", (c, [dirfd, p, buf, flags]) => {
     const path = pathArg(c, p);
     if (typeof path === "number") return path;
-    if (path === "" && (flags & 0x1000)) return fstat64(c, dirfd | 0, buf);
+    if (path === "" && (flags & AT_EMPTY_PATH)) return fstat64(c, dirfd | 0, buf);
     return guarded(() => {
-      const { host } = c.files.resolve(dirfd | 0, path);
-      const st = flags & 0x100 ? fs.lstatSync(host) : fs.statSync(host);
+      const st = statAt(c.files, dirfd | 0, path, flags);
       return c.space.write(buf, stat64Bytes(st)) ? 0 : fail(Errno.EFAULT);
     }) as number;
   }]],
@@ -514,17 +489,62 @@ export const SYSCALLS = new Map<number, [string, Handler]>([
 ]);
 
 function rename(c: SyscallContext, olddir: number, oldp: number, newdir: number, newp: number, flags: number): number {
-  const from = pathArg(c, oldp), to = pathArg(c, newp);
-  if (typeof from === "number") return from;
-  if (typeof to === "number") return to;
-  const RENAME_NOREPLACE = 1;
-  if (flags & ~RENAME_NOREPLACE) return fail(Errno.EINVAL);
+  return withPaths(c, oldp, newp, (from, to) => renameAt(c.files, olddir | 0, from, newdir | 0, to, flags));
+}
+
+/** A call on two guest path strings: 0, or -errno. */
+function withPaths(c: SyscallContext, first: number, second: number, body: (a: string, b: string) => void): number {
+  const a = pathArg(c, first), b = pathArg(c, second);
+  if (typeof a === "number") return a;
+  if (typeof b === "number") return b;
+  return guarded(() => { body(a, b); return 0; }) as number;
+}
+
+/** readlinkat: the target, cut to `size` bytes, no NUL added; the length is the result. */
+function readlinkat(c: SyscallContext, [dirfd, p, buf, size]: number[]): number {
+  const path = pathArg(c, p);
+  if (typeof path === "number") return path;
+  if ((size | 0) <= 0) return fail(Errno.EINVAL); // "bufsiz is not positive"
   return guarded(() => {
-    const source = c.files.resolve(olddir | 0, from).host, target = c.files.resolve(newdir | 0, to).host;
-    if ((flags & RENAME_NOREPLACE) && fs.existsSync(target)) return fail(Errno.EEXIST);
-    fs.renameSync(source, target);
-    return 0;
+    const target = readLinkAt(c.files, dirfd | 0, path);
+    const n = Math.min(target.length, size);
+    return c.space.write(buf, target.subarray(0, n)) ? n : fail(Errno.EFAULT);
   }) as number;
+}
+
+const UTIME_NOW = (1 << 30) - 1, UTIME_OMIT = (1 << 30) - 2;
+
+/** utimensat_time64: times is NULL (both now) or two struct __kernel_timespec; a NULL path means dirfd itself. */
+function utimensat(c: SyscallContext, [dirfd, p, times, flags]: number[]): number {
+  let atime: NewTime = "now", mtime: NewTime = "now";
+  if (times !== 0) {
+    const raw = c.space.read(times, 32);
+    if (!raw) return fail(Errno.EFAULT);
+    const v = new DataView(raw.buffer, raw.byteOffset, 32);
+    const decode = (at: number): NewTime | null => {
+      const sec = v.getBigInt64(at, true), nsec = v.getBigInt64(at + 8, true);
+      if (nsec === BigInt(UTIME_NOW)) return "now";
+      if (nsec === BigInt(UTIME_OMIT)) return "omit";
+      return nsec < 0n || nsec >= 1_000_000_000n ? null : Number(sec) + Number(nsec) / 1e9;
+    };
+    const a = decode(0), m = decode(16);
+    if (a === null || m === null) return fail(Errno.EINVAL);
+    [atime, mtime] = [a, m];
+  }
+  if (p === 0) {
+    if (flags & AT_SYMLINK_NOFOLLOW) return fail(Errno.EINVAL);
+    return guarded(() => { setTimesOfFd(c.files, dirfd | 0, atime, mtime); return 0; }) as number;
+  }
+  return withPath(c, p, (path) => {
+    if (path === "" && (flags & AT_EMPTY_PATH)) setTimesOfFd(c.files, dirfd | 0, atime, mtime);
+    else setTimesAt(c.files, dirfd | 0, path, atime, mtime, flags);
+  });
+}
+
+/** A call on one guest path string: 0, or -errno (EFAULT for a bad pointer). */
+function withPath(c: SyscallContext, pointer: number, body: (path: string) => void): number {
+  const path = pathArg(c, pointer);
+  return typeof path === "number" ? path : guarded(() => { body(path); return 0; }) as number;
 }
 
 export function syscallName(number: number): string {

@@ -1,4 +1,4 @@
-import { mkdirSync, symlinkSync, writeFileSync } from "node:fs";
+import { mkdirSync, readFileSync, readdirSync, statSync, symlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { PROCESS_CASES, type ProcessCase } from "../process-cases.js";
@@ -150,6 +150,38 @@ describe.concurrent("path escapes fail", () => {
     expect(run.status, details).toBe(1);
     expect(run.stdout.toString("utf8"), details).toBe("inside\n"); // the file inside: yes; the secret: no
     expect(run.stderr, details).toMatch(new RegExp(`^cat: ${target.replace(/[.*+?^${}()|[\]\\/]/g, "\\$&")}: (No such file or directory|Permission denied|Operation not permitted)\n$`));
+  }, TIMEOUT_MS);
+
+  // The adversary's escape: a dangling link whose target is outside, and
+  // O_CREAT follows it. Run through `roam run --root`, with links to the
+  // outside both absolute and relative, as last components and directories.
+  test("the sandbox guest --links: nothing is made, moved or read through links that lead out", async () => {
+    const c: ProcessCase = { id: "sandbox links", guest: "sandbox", args: ["--links", "scratch"], status: 0 };
+    const cwd = dirs.fresh(c);
+    const root = join(cwd, "root"), outside = join(cwd, "outside"), scratch = join(root, "scratch");
+    mkdirSync(scratch, { recursive: true });
+    mkdirSync(outside);
+    writeFileSync(join(outside, "secret.txt"), "the secret\n");
+    writeFileSync(join(root, "inside.txt"), "inside\n");
+    const links: Record<string, string> = {
+      "dangling-abs": join(outside, "new-abs.txt"), "dangling-rel": "../../outside/new-rel.txt",
+      "out-abs": outside, "out-rel": "../../outside", loop: "loop", "in-link": "../inside.txt",
+    };
+    for (const [name, target] of Object.entries(links)) symlinkSync(target, join(scratch, name));
+    const secret = statSync(join(outside, "secret.txt"));
+    const run = await runGuest("roam", c, cwd, { root });
+    const details = describeRun(run);
+    const stdout = run.stdout.toString("utf8");
+    expect(run.stderr, details).toBe("");
+    expect(stdout, details).not.toMatch(/^not ok/m);
+    expect(stdout, details).toMatch(/^# 22 checks, 0 escapes$/m);
+    expect(run.status, details).toBe(0);
+    expect(readdirSync(outside)).toEqual(["secret.txt"]);
+    expect(readFileSync(join(outside, "secret.txt"), "utf8")).toBe("the secret\n");
+    const after = statSync(join(outside, "secret.txt"));
+    expect([after.mode, after.mtimeMs, after.nlink]).toEqual([secret.mode, secret.mtimeMs, secret.nlink]);
+    expect(readdirSync(cwd).sort()).toEqual(["outside", "root"]);
+    expect(readdirSync(scratch).sort()).toEqual(Object.keys(links).sort()); // mine.txt made and removed, nothing else
   }, TIMEOUT_MS);
 
   test("the ELF itself may live outside the root", async () => {

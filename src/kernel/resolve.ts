@@ -1,0 +1,131 @@
+// Path resolution beneath a sandbox root, by hand, one component at a time —
+// what openat2(RESOLVE_IN_ROOT) does in Linux, which Node cannot call.
+//
+// The root acts as "/" for everything, symlink targets included (chroot
+// semantics): an absolute target starts again at the root, and ".." at the
+// root stays there. Each component is lstat'ed; a symlink is never left for
+// the host to follow: its target is read and walked in its place, relative
+// targets from the link's own directory. So the host path that comes out has
+// no symlink in it, except the last component when the caller asked for the
+// link itself — and the callers then use it with calls that do not follow a
+// last link (lstat, O_NOFOLLOW, mkdir, unlink, rename).
+//
+// What is left: between this walk and the call that uses its result, another
+// host process (a second host sharing the root, say) could swap a directory on
+// the way for a link that was already there. A guest cannot race itself: its
+// system calls run one at a time, in one thread, like every guest of a host.
+// Opened files are checked afterwards (openedInside); mkdir, rename and unlink
+// have no such check.
+
+import * as fs from "node:fs";
+import { Errno, errnoOf } from "./errno.js";
+
+/** Thrown with the errno a Linux system call would return. */
+export class SandboxError extends Error {
+  constructor(readonly errno: number) { super(`errno ${errno}`); }
+}
+
+/** Links followed in one resolution before ELOOP (Linux's MAXSYMLINKS). */
+export const MAX_SYMLINKS = 40;
+const PATH_MAX = 4096;
+
+/**
+ * What the last component may be:
+ * - "follow": a link is followed (open, stat, chdir, access)
+ * - "nofollow": a link is the answer, but a trailing slash follows it (lstat, O_NOFOLLOW)
+ * - "entry": the directory entry itself, never followed (mkdir, unlink, rmdir, rename)
+ */
+export type LastLink = "follow" | "nofollow" | "entry";
+
+export interface Resolved {
+  /** the guest path, without links, "." or ".." (for a link kept as the last component, the link's own path) */
+  guest: string;
+  /** the host path of `guest` */
+  host: string;
+  /** lstat of the last component; null when it does not exist (its directory does) */
+  stat: fs.Stats | null;
+  /** how the path ended: a name, ".", "..", or nothing but slashes (the root) */
+  last: "name" | "dot" | "dotdot" | "root";
+  trailingSlash: boolean;
+}
+
+/**
+ * Resolves `p` beneath `rootReal` (a real host path, no links), starting
+ * from the guest directory `start` when `p` is relative. `start` is walked
+ * again too: a directory may have become a link since it was entered.
+ */
+export function resolveInRoot(rootReal: string, start: string, p: string, lastLink: LastLink): Resolved {
+  if (p.length === 0) throw new SandboxError(Errno.ENOENT);
+  if (p.length >= PATH_MAX) throw new SandboxError(Errno.ENAMETOOLONG);
+  const names = (p.startsWith("/") ? p : `${start}/${p}`).split("/").filter((n) => n !== "");
+  const trailingSlash = /[^/]\/+$/.test(p);
+  const follow = lastLink === "follow" || (lastLink === "nofollow" && trailingSlash);
+  const todo = names.reverse(); // a stack: the next component is at the end
+  const done: string[] = [];
+  const hostOf = (parts: string[]) => (parts.length === 0 ? rootReal : `${rootReal}/${parts.join("/")}`);
+  const guestOf = (parts: string[]) => `/${parts.join("/")}`;
+  let last: Resolved["last"] = "root";
+  let links = 0;
+  while (todo.length > 0) {
+    const name = todo.pop()!;
+    const isLast = todo.length === 0;
+    if (name === "." || name === "..") {
+      if (name === "..") done.pop(); // every entry in `done` is a directory, and ".." of the root is the root
+      last = name === "." ? "dot" : "dotdot";
+      continue;
+    }
+    last = "name";
+    const host = hostOf([...done, name]);
+    let stat: fs.Stats;
+    try {
+      stat = fs.lstatSync(host);
+    } catch (error) {
+      const errno = errnoOf(error);
+      if (errno === Errno.ENOENT && isLast) return { guest: guestOf([...done, name]), host, stat: null, last, trailingSlash };
+      throw new SandboxError(errno);
+    }
+    if (stat.isSymbolicLink() && (!isLast || follow)) {
+      if (++links > MAX_SYMLINKS) throw new SandboxError(Errno.ELOOP);
+      const target = readLink(host);
+      if (target.startsWith("/")) done.length = 0; // the sandbox's root, not the host's
+      todo.push(...target.split("/").filter((n) => n !== "").reverse());
+      if (todo.length === 0) last = "root"; // a link to "/"
+      continue;
+    }
+    if (!isLast && !stat.isDirectory()) throw new SandboxError(Errno.ENOTDIR);
+    done.push(name);
+    if (isLast) return finish(done, stat);
+  }
+  return finish(done, null);
+
+  function finish(parts: string[], known: fs.Stats | null): Resolved {
+    const host = hostOf(parts);
+    const stat = known ?? lstatOrThrow(host);
+    // "name/" must be a directory; an entry's caller decides (mkdir says EEXIST, unlink ENOTDIR).
+    if (trailingSlash && lastLink !== "entry" && !stat.isDirectory()) throw new SandboxError(Errno.ENOTDIR);
+    return { guest: guestOf(parts), host, stat, last, trailingSlash };
+  }
+}
+
+function readLink(host: string): string {
+  let target: string;
+  try { target = fs.readlinkSync(host); } catch (error) { throw new SandboxError(errnoOf(error)); }
+  if (target.length === 0) throw new SandboxError(Errno.ENOENT); // as Linux treats an empty link
+  return target;
+}
+
+function lstatOrThrow(host: string): fs.Stats {
+  try { return fs.lstatSync(host); } catch (error) { throw new SandboxError(errnoOf(error)); }
+}
+
+/**
+ * Whether an open host fd really is beneath `rootReal`, by what Linux says it
+ * is (/proc/self/fd): a swap during the open shows here. True where there is
+ * no /proc to ask.
+ */
+export function openedInside(rootReal: string, hostFd: number): boolean {
+  let real: string;
+  try { real = fs.readlinkSync(`/proc/self/fd/${hostFd}`); } catch { return true; }
+  const inside = rootReal.endsWith("/") ? rootReal : `${rootReal}/`;
+  return real === rootReal || real.startsWith(inside);
+}
