@@ -57,7 +57,10 @@ export async function migrateGuest(host: DepartureHost, hosted: HostedGuest, cli
           if (tracing) trace(`[${host.name}] migration ${hosted.info.id} ${point} +${(performance.now() - traceStart).toFixed(2)} ms (at ${epochMs().toFixed(3)})`);
           host.onMigrationPoint?.(hosted.info.id, point, () => target.terminate());
         },
-        onProgress: (s) => client.send({ t: "migrate-progress", guest: hosted.info.id, stats: s }),
+        onProgress: (s) => {
+          hosted.migrationProgress = s; // for stats and ps while it runs
+          client.send({ t: "migrate-progress", guest: hosted.info.id, stats: s });
+        },
         onCommitted: () => {
           hosted.moved(to);
           host.departed(hosted);

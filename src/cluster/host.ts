@@ -324,6 +324,7 @@ export class Host implements ReceivingHost {
         peer.reply(m, {
           migrations: this.migrations.get(id) ?? [], running: hosted?.status === "running", status: hosted?.status ?? "moved",
           report: hosted?.report, busy: hosted?.operation?.description, dependencies: hosted?.dependencies() ?? [],
+          active: hosted?.operation ? hosted.migrationProgress : undefined,
         });
         return;
       }

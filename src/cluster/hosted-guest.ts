@@ -6,6 +6,7 @@ import type { GuestRunResult, RunnableGuest } from "../guest/runnable.js";
 import type { MigratableGuest } from "../migration/source.js";
 import type { GuestInfo, GuestSnapshot, RamPages } from "../snapshot/snapshot.js";
 import type { GuestConsole } from "../guest/guest-console.js";
+import type { MigrationStats } from "../migration/stats.js";
 
 export type GuestStatus = "running" | "frozen" | "exited" | "moved" | "killed" | "lost";
 
@@ -48,6 +49,8 @@ export class HostedGuest implements MigratableGuest {
   readonly info: GuestInfo;
   readonly console: GuestConsole;
   private finalInstret = 0n;
+  /** The statistics of the migration under way, as last reported (stats and ps show it, like `info migrate`). */
+  migrationProgress: MigrationStats | undefined;
   /** The migration or checkpoint under way, if any (one at a time). */
   operation: GuestOperation | undefined;
 
@@ -131,6 +134,7 @@ export class HostedGuest implements MigratableGuest {
       return await work(operation.cancel.signal);
     } finally {
       this.operation = undefined;
+      this.migrationProgress = undefined;
       done();
     }
   }
