@@ -100,17 +100,17 @@ function version(): string {
 
 /**
  * `roam ps | head`: once the reader has gone, stop quietly as SIGPIPE would
- * stop a C program (exit 141), with no stack trace. Commands that watch
- * stdout themselves (run and boot: the guest sees the broken pipe) keep
- * their own handling.
+ * stop a C program (exit 141), with no stack trace; stderr likewise. Commands
+ * that watch the stream themselves (run and boot: the guest sees the broken
+ * pipe) keep their own handling.
  */
 function quietOnClosedOutput(): void {
   const EXIT_BROKEN_PIPE = 141;
-  const onError = (error: NodeJS.ErrnoException) => {
-    if (process.stdout.listenerCount("error") > 1) return;
-    if (error.code === "EPIPE") process.exit(EXIT_BROKEN_PIPE);
-    process.stderr.write(`roam: standard output: ${error.message}\n`);
-    process.exit(1);
-  };
-  process.stdout.on("error", onError);
+  for (const stream of [process.stdout, process.stderr]) {
+    stream.on("error", (error: NodeJS.ErrnoException) => {
+      if (stream.listenerCount("error") > 1) return;
+      if (error.code !== "EPIPE" && stream === process.stdout) process.stderr.write(`roam: standard output: ${error.message}\n`);
+      process.exit(error.code === "EPIPE" ? EXIT_BROKEN_PIPE : 1);
+    });
+  }
 }
