@@ -2,6 +2,7 @@
 // them to (and takes them from) other hosts. It logs like a daemon (host-log.ts)
 // and stops cleanly on SIGINT or SIGTERM.
 
+import { statSync } from "node:fs";
 import { resolve } from "node:path";
 import { Host } from "../cluster/host.js";
 import type { CommandSpec, Parsed } from "./args.js";
@@ -33,10 +34,12 @@ export async function hostCommand(args: Parsed): Promise<number> {
   const listen = args.string("listen") ?? DEFAULT_LISTEN;
   const match = /^(.+):(\d{1,5})$/.exec(listen);
   if (!match || Number(match[2]) > 65535) throw new UsageError(`--listen ${listen}: expected HOST:PORT, e.g. ${DEFAULT_LISTEN}`);
+  const root = resolve(args.string("root") ?? ".");
+  try { if (!statSync(root).isDirectory()) throw new Error(); } catch { throw new UsageError(`--root ${root}: not a directory`); }
   const name = args.string("name") ?? listen;
   const log = hostLog(name, (text) => process.stderr.write(text));
   const host = new Host({
-    name, host: match[1], port: Number(match[2]), root: resolve(args.string("root") ?? "."), token: args.string("token"),
+    name, host: match[1], port: Number(match[2]), root, token: args.string("token"),
     translate: !args.flag("no-jit"), log: (line) => log.line(line),
   });
   try {

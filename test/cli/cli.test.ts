@@ -2,7 +2,7 @@ import { spawn } from "node:child_process";
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
-import { elfPath, REPO, ROAM, roam, startHosts, stopAll, tempDir, waitUntil, type CliResult, type HostProc } from "../e2e/cluster.js";
+import { elfPath, ps, REPO, ROAM, roam, runAttached, startHosts, stopAll, tempDir, waitUntil, type CliResult, type HostProc } from "../e2e/cluster.js";
 
 // `roam` as a user meets it (`node bin/roam.js ...`, its own process): every
 // command's --help, --version, typos with suggestions, --opt=value, usage
@@ -180,6 +180,26 @@ describe("against a real host", () => {
     expect(JSON.parse(r.stdout)).toBeInstanceOf(Array);
     const viaEnv = await roam(["stats", "gnope"], { env: { ROAM_HOST: hosts[0].url } });
     oneLine(viaEnv, "roam: stats: no guest gnope on A");
+  }, 30_000);
+
+  test("checkpoint -o into a directory that does not exist: refused before the host lets the guest go", async () => {
+    const { proc, id } = await runAttached(hosts[0].url, "counter", ["200", "1", "50"]);
+    const r = await roam(["checkpoint", id, "-o", join(scratch.path, "no-such-dir", "x.snap"), "--on", hosts[0].url]);
+    expect(r.code, r.describe()).toBe(EXIT_USAGE);
+    oneLine(r, `roam: ${join(scratch.path, "no-such-dir", "x.snap")}: no such file`);
+    expect((await ps(hosts[0].url)).find((g) => g.id === id)?.status, "the guest still runs where it was").toBe("running");
+    expect((await roam(["kill", id, "--on", hosts[0].url])).code).toBe(0);
+    await proc.wait(20_000);
+  }, 40_000);
+
+  test("a second host on the same address: `roam: host: ADDRESS: address already in use`, exit 1", async () => {
+    const listen = hosts[0].url.replace("ws://", "");
+    const r = await roam(["host", "--listen", listen, "--root", scratch.path]);
+    expect(r.code, r.describe()).toBe(1);
+    oneLine(r, `roam: host: ${listen}: address already in use`);
+    const noRoot = await roam(["host", "--listen", "127.0.0.1:0", "--root", join(scratch.path, "nothere")]);
+    expect(noRoot.code, noRoot.describe()).toBe(EXIT_USAGE);
+    oneLine(noRoot, `roam: host: --root ${join(scratch.path, "nothere")}: not a directory`);
   }, 30_000);
 
   test("the host logs like a daemon: an ISO time and a level on every line; each guest's end once", async () => {
