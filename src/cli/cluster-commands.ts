@@ -10,7 +10,7 @@ import type { Message } from "../net/protocol.js";
 import { decodeSnapshot, SnapshotError } from "../snapshot/snapshot.js";
 import { closest, type CommandSpec, type OptionSpec, type Parsed } from "./args.js";
 import { Attachment } from "./attachment.js";
-import { CliError, errnoWords } from "./failure.js";
+import { CliError, fileError } from "./failure.js";
 import { parseSize } from "./parse-numbers.js";
 import { readElf, readInputFile } from "./read-input.js";
 import { EXIT_USAGE, UsageError } from "./usage-error.js";
@@ -242,8 +242,7 @@ export async function checkpointCommand(args: Parsed): Promise<number> {
   try {
     fd = openSync(output, "a");
   } catch (error) {
-    const words = errnoWords((error as NodeJS.ErrnoException).code);
-    throw words ? new CliError(output, words, EXIT_USAGE) : error;
+    throw fileError(output, error);
   }
   let snapshot: Uint8Array;
   try {

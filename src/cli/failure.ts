@@ -47,10 +47,10 @@ function plainMessage(message: string): string {
   return message.replace(/\b(?:connect|getaddrinfo|listen|read|write) (E[A-Z_]+)(?: \S+)?/g, (whole, code: string) => errnoWords(code) ?? whole);
 }
 
-/** Reads like `roam: FILE: no such file` when a file operation failed. */
-export function fileError(path: string, error: unknown, exitCode = 1): CliError | unknown {
+/** A file named on the command line that could not be used: `roam: FILE: no such file`, exit 2. Other errors pass through. */
+export function fileError(path: string, error: unknown): unknown {
   const words = errnoWords((error as NodeJS.ErrnoException)?.code);
-  return words ? new CliError(path, words, exitCode) : error;
+  return words ? new CliError(path, words, EXIT_USAGE) : error;
 }
 
 /** Prints the one line for `error` raised by `command` and returns the exit code. */
@@ -62,7 +62,10 @@ export function reportFailure(command: string, error: unknown): number {
   const system = error as NodeJS.ErrnoException;
   const words = errnoWords(system?.code);
   if (words) { say(system.path ?? command, words); return 1; }
-  say(command, plainMessage(error instanceof Error ? error.message : String(error)));
+  // TypeError and its kin are Roam's bugs, not the user's mistakes: say so, and how to see where.
+  const bug = error instanceof TypeError || error instanceof RangeError || error instanceof ReferenceError || error instanceof SyntaxError;
+  const message = plainMessage(error instanceof Error ? error.message : String(error));
+  say(command, bug ? `internal error: ${message}${process.env.ROAM_DEBUG ? "" : " (ROAM_DEBUG=1 shows where)"}` : message);
   if (process.env.ROAM_DEBUG && error instanceof Error && error.stack) process.stderr.write(error.stack + "\n");
   return 1;
 }

@@ -3,16 +3,14 @@
 
 import { readFileSync } from "node:fs";
 import { ElfError, parseElf, type ElfImage } from "../elf/index.js";
-import { CliError, errnoWords } from "./failure.js";
+import { CliError, fileError } from "./failure.js";
 import { EXIT_USAGE } from "./usage-error.js";
 
 export function readInputFile(path: string): Buffer {
   try {
     return readFileSync(path);
   } catch (error) {
-    const words = errnoWords((error as NodeJS.ErrnoException).code);
-    if (words) throw new CliError(path, words, EXIT_USAGE);
-    throw error;
+    throw fileError(path, error);
   }
 }
 
