@@ -1,42 +1,44 @@
-import { readFileSync } from "node:fs";
-import { parseArgs } from "node:util";
 import { MAX_RAM_BYTES } from "../../assembly/layout.js";
-import { ElfError, parseElf, type ElfImage } from "../elf/index.js";
+import { ElfError } from "../elf/index.js";
 import { hex } from "../elf/hex.js";
 import { StreamConsoleOutput } from "../machine/console-output.js";
 import { Core } from "../machine/core.js";
 import { Machine, type MachineResult } from "../machine/machine.js";
+import type { CommandSpec, Parsed } from "./args.js";
+import { remoteRun, ON_HOST_OPTIONS } from "./cluster-commands.js";
 import { KEYS_HELP } from "./console-keys.js";
+import { CliError } from "./failure.js";
 import { parseCount, parseSize } from "./parse-numbers.js";
+import { readElf } from "./read-input.js";
 import { attachTerminal } from "./terminal.js";
 import { EXIT_USAGE, UsageError } from "./usage-error.js";
 
 // `roam boot image.elf`: runs a bare-metal RV32 ELF on the virt-like machine in
 // machine mode, with the terminal as its serial console.
 
-export const BOOT_HELP = `Usage: roam boot <image.elf> [options]
-
-Boots a bare-metal RV32IMAC ELF in machine mode on a QEMU-virt-like machine:
+export const BOOT_SPEC: CommandSpec = {
+  name: "boot",
+  usage: "[options] image.elf",
+  summary: "boot a bare-metal RV32 ELF in machine mode; with --on, on a host",
+  about: `Boots a bare-metal RV32IMAC ELF in machine mode on a QEMU-virt-like machine:
 RAM at 0x80000000, NS16550A UART at 0x10000000 (the terminal), CLINT at
 0x02000000, SiFive test finisher at 0x100000, and HTIF through the image's
 tohost/fromhost symbols. The hart starts at the ELF entry with a0 = 0 (hart id)
-and a1 = the last 2 MiB-aligned block of RAM (where QEMU puts the device tree).
-
-Options:
-  --ram <size>              guest RAM, e.g. 64M or 1G (default 128M, at most 1G)
-  --max-instructions <n>    stop once n instructions have retired (exit code 124;
-                            the core checks its budget at jumps, so straight-line
-                            code can take a run a little past n)
-  --stats                   print instructions, time, speed and exits to stderr
-  --no-jit                  interpret only: do not translate hot loops to WebAssembly
-  -h, --help                show this help
-
-Console: ${KEYS_HELP}.
+and a1 = the last 2 MiB-aligned block of RAM (where QEMU puts the device tree).`,
+  positionals: ["image.elf"],
+  options: [
+    { name: "ram", value: "SIZE", help: "guest RAM, e.g. 64M or 1G (default 128M, at most 1G)" },
+    { name: "max-instructions", value: "N", help: "stop once N instructions have retired (exit code 124;\nthe core checks its budget at jumps, so straight-line\ncode can take a run a little past N)" },
+    { name: "stats", help: "print instructions, time, speed and exits to stderr" },
+    { name: "no-jit", help: "interpret only: do not translate hot loops to WebAssembly" },
+    ...ON_HOST_OPTIONS,
+  ],
+  footer: `Console: ${KEYS_HELP}.
 
 Exit code: the guest's (test finisher or HTIF), 124 at the instruction limit,
 130 when interrupted (143 on SIGTERM, 141 when stdout is closed), 1 when the
-machine stops on an error, 2 for a bad command line or image.
-`;
+machine stops on an error, 2 for a bad command line or image.`,
+};
 
 const DEFAULT_RAM = 128 * 1024 * 1024;
 const EXIT_OUTPUT_CLOSED = 141;
@@ -49,28 +51,11 @@ interface BootOptions {
   translate: boolean;
 }
 
-export async function bootCommand(args: string[]): Promise<number> {
-  let options: BootOptions | undefined;
-  try {
-    options = parseBootArgs(args);
-  } catch (error) {
-    if (!(error instanceof UsageError || error instanceof TypeError)) throw error;
-    // parseArgs reports unknown or incomplete options as TypeErrors with a usable message.
-    process.stderr.write(`roam boot: ${error.message}\n(see roam boot --help)\n`);
-    return EXIT_USAGE;
-  }
-  if (!options) {
-    process.stdout.write(BOOT_HELP);
-    return 0;
-  }
-
-  let image: ElfImage;
-  try {
-    image = parseElf(readFileSync(options.image));
-  } catch (error) {
-    process.stderr.write(`roam: ${options.image}: ${describeLoadError(error)}\n`);
-    return EXIT_USAGE;
-  }
+export async function bootCommand(args: Parsed): Promise<number> {
+  if (args.has("on")) return remoteRun(args, "machine", ["max-instructions", "stats", "no-jit"]);
+  for (const remoteOnly of ["detach", "token"]) if (args.has(remoteOnly)) throw new UsageError(`--${remoteOnly} goes with --on`);
+  const options = bootOptions(args);
+  const { image } = readElf(options.image);
 
   const core = await Core.load();
   // A reader that went away (`roam boot x.elf | head`) ends the run the way
@@ -82,9 +67,8 @@ export async function bootCommand(args: string[]): Promise<number> {
   try {
     machine.load(image); // placement is checked here, against the RAM size
   } catch (error) {
-    if (!(error instanceof ElfError)) throw error;
-    process.stderr.write(`roam: ${options.image}: ${error.message}\n`);
-    return EXIT_USAGE;
+    if (error instanceof ElfError) throw new CliError(options.image, error.message, EXIT_USAGE);
+    throw error;
   }
 
   const terminal = attachTerminal(process.stdin, {
@@ -103,40 +87,15 @@ export async function bootCommand(args: string[]): Promise<number> {
   return processExitCode(result.exitCode);
 }
 
-// undefined means --help was asked for.
-function parseBootArgs(args: string[]): BootOptions | undefined {
-  const { values, positionals } = parseArgs({
-    args,
-    allowPositionals: true,
-    strict: true,
-    options: {
-      ram: { type: "string" },
-      "max-instructions": { type: "string" },
-      stats: { type: "boolean" },
-      "no-jit": { type: "boolean" },
-      help: { type: "boolean", short: "h" },
-    },
-  });
-  if (values.help) return undefined;
-  if (positionals.length === 0) throw new UsageError("missing the image to boot");
-  if (positionals.length > 1) throw new UsageError(`one image at a time (got ${positionals.join(", ")})`);
-
-  const ramBytes = values.ram === undefined ? DEFAULT_RAM : parseSize("--ram", values.ram);
+function bootOptions(args: Parsed): BootOptions {
+  const ram = args.string("ram");
+  const ramBytes = ram === undefined ? DEFAULT_RAM : parseSize("--ram", ram);
   if (ramBytes === 0 || ramBytes % 4096 !== 0 || ramBytes > MAX_RAM_BYTES) {
-    throw new UsageError(`--ram ${values.ram}: must be a non-zero multiple of 4K, at most 1G`);
+    throw new UsageError(`--ram ${ram}: must be a non-zero multiple of 4K, at most 1G`);
   }
-  const limit = values["max-instructions"];
+  const limit = args.string("max-instructions");
   const maxInstructions = limit === undefined ? undefined : parseCount("--max-instructions", limit);
-  return { image: positionals[0], ramBytes, maxInstructions, stats: values.stats === true, translate: values["no-jit"] !== true };
-}
-
-function describeLoadError(error: unknown): string {
-  if (error instanceof ElfError) return error.message;
-  const code = (error as NodeJS.ErrnoException).code;
-  if (code === "ENOENT") return "no such file";
-  if (code === "EISDIR") return "is a directory";
-  if (code === "EACCES") return "permission denied";
-  throw error;
+  return { image: args.positionals[0], ramBytes, maxInstructions, stats: args.flag("stats"), translate: !args.flag("no-jit") };
 }
 
 // One line on stderr unless the guest simply said "pass"; --stats adds the counters.

@@ -1,109 +1,93 @@
-// The commands that talk to hosts: `roam host` starts one; the others are its
-// clients (run --on, ps, attach, kill, migrate, checkpoint, restore, stats),
-// plus `roam inspect`, which reads a checkpoint file locally.
+// The commands that are a host's clients: run --on, ps, attach, kill, migrate,
+// checkpoint, restore, stats. Each says which host with --on (or $ROAM_HOST)
+// and, when the host wants one, --token (or $ROAM_TOKEN).
 
-import { readFileSync, writeFileSync } from "node:fs";
-import { basename, resolve } from "node:path";
-import { parseArgs } from "node:util";
-import { Host } from "../cluster/host.js";
+import { basename } from "node:path";
 import { formatStats, STRATEGIES, type MigrationStats } from "../migration/stats.js";
 import { connect, type Peer } from "../net/peer.js";
+import type { Message } from "../net/protocol.js";
 import { decodeSnapshot, SnapshotError } from "../snapshot/snapshot.js";
+import { closest, type CommandSpec, type OptionSpec, type Parsed } from "./args.js";
 import { Attachment } from "./attachment.js";
 import { saveCheckpoint, uploadAndRestore } from "./checkpoint-transfer.js";
+import { CliError, fileError } from "./failure.js";
 import { parseSize } from "./parse-numbers.js";
+import { readElf, readInputFile } from "./read-input.js";
 import { EXIT_USAGE, UsageError } from "./usage-error.js";
 
 const DEFAULT_HOST = "ws://127.0.0.1:7001";
-const hostUrl = (on: string | undefined) => on ?? process.env.ROAM_HOST ?? DEFAULT_HOST;
-const tokenOf = (t: string | undefined) => t ?? process.env.ROAM_TOKEN;
 
-async function client(on: string | undefined, token: string | undefined): Promise<Peer> {
-  return connect(hostUrl(on), { role: "client", token: tokenOf(token) });
-}
+const CLIENT_OPTIONS: OptionSpec[] = [
+  { name: "on", value: "URL", help: `the host to talk to (default: $ROAM_HOST, else ${DEFAULT_HOST})` },
+  { name: "token", value: "T", help: "the host's token (default: $ROAM_TOKEN)" },
+];
 
-// ---- roam host -------------------------------------------------------------------------------
+/** What `roam run` and `roam boot` add for running on a host. */
+export const ON_HOST_OPTIONS: OptionSpec[] = [
+  { name: "on", value: "URL", help: "run it on this host, not here" },
+  { name: "token", value: "T", help: "the host's token (default: $ROAM_TOKEN); with --on" },
+  { name: "detach", help: "with --on: print the guest's id and leave it running" },
+];
 
-export const HOST_HELP = `Usage: roam host [--listen HOST:PORT] [--name NAME] [--root DIR] [--token T] [--no-jit]
-
-Runs a host: a long-running process that runs guests for clients and sends
-them to (and takes them from) other hosts, over WebSocket.
-
-  --listen HOST:PORT   where to listen (default 127.0.0.1:7001)
-  --name NAME          this host's name (default: HOST:PORT)
-  --root DIR           sandbox root for process-mode guests' files (default: .)
-  --token T            require this token from every client and host
-  --peer URL           a host of this cluster (repeatable): guests' files left there are reached
-                       there; hosts not named are contacted only after a migration to or from them
-  --no-jit             interpret only
-  --max-memory SIZE    guest RAM this host takes on at most, e.g. 4G (default: 3/4 of the machine's memory);
-                       a run, restore or migration that does not fit is refused with what is free
-`;
-
-export async function hostCommand(args: string[]): Promise<number> {
-  const { values } = parseArgs({
-    args, strict: true,
-    options: { listen: { type: "string" }, name: { type: "string" }, root: { type: "string" }, token: { type: "string" }, peer: { type: "string", multiple: true }, "no-jit": { type: "boolean" }, "max-memory": { type: "string" }, help: { type: "boolean", short: "h" } },
-  });
-  if (values.help) { process.stdout.write(HOST_HELP); return 0; }
-  const listen = values.listen ?? "127.0.0.1:7001";
-  const match = /^(.*):(\d+)$/.exec(listen);
-  if (!match) throw new UsageError(`--listen ${listen}: expected HOST:PORT`);
-  const host = new Host({
-    name: values.name ?? listen, host: match[1], port: Number(match[2]), root: resolve(values.root ?? "."), token: values.token, peers: values.peer,
-    translate: values["no-jit"] !== true, maxMemoryBytes: values["max-memory"] ? parseSize("--max-memory", values["max-memory"]) : undefined,
-    log: (line) => process.stderr.write(`[${values.name ?? listen}] ${line}\n`),
-  });
-  await host.listen();
-  await new Promise<void>((done) => {
-    const stop = () => done();
-    process.once("SIGINT", stop);
-    process.once("SIGTERM", stop);
-  });
-  await host.close();
-  return 0;
-}
-
-// ---- Clients -------------------------------------------------------------------------------
-
-function common() {
-  return { on: { type: "string" as const }, token: { type: "string" as const }, help: { type: "boolean" as const, short: "h" } };
-}
-
-/** `roam run --on ws://HOST prog.elf [args]`: starts it there, prints the id, attaches unless --detach. */
-export async function remoteRun(args: string[], kind: "process" | "machine" = "process"): Promise<number> {
-  let split = args.length;
-  const valued = new Set(["--on", "--token", "--ram", "--root", "--max-instructions"]);
-  for (let i = 0; i < args.length; i++) {
-    if (!args[i].startsWith("-")) { split = i; break; }
-    if (valued.has(args[i])) i++;
+function hostUrl(args: Parsed): string {
+  const url = args.string("on") ?? process.env.ROAM_HOST ?? DEFAULT_HOST;
+  if (!/^wss?:\/\/[^/]/.test(url)) {
+    throw new UsageError(`${args.has("on") ? `--on ${url}` : `ROAM_HOST=${url}`}: expected a host's address, e.g. ${DEFAULT_HOST}`);
   }
-  const { values } = parseArgs({ args: args.slice(0, split), strict: true, options: { ...common(), detach: { type: "boolean" }, ram: { type: "string" } } });
-  const [program, ...rest] = args.slice(split);
-  if (!program) throw new UsageError("roam run --on: which program?");
-  const peer = await client(values.on, values.token);
-  const reply = await peer.request({
-    t: "run", kind, program: basename(program), argv: [program, ...rest], elf: readFileSync(program),
-    ramBytes: values.ram ? parseSize("--ram", values.ram) : undefined,
-  });
-  peer.close();
-  const id = (reply.guest as { id: string }).id;
-  if (values.detach) { process.stdout.write(id + "\n"); return 0; }
-  process.stderr.write(`roam: guest ${id} on ${hostUrl(values.on)}\n`);
-  return attachTerminal(hostUrl(values.on), id, tokenOf(values.token), 0);
+  return url;
 }
 
-export async function attachCommand(args: string[]): Promise<number> {
-  const { values, positionals } = parseArgs({ args, strict: true, allowPositionals: true, options: common() });
-  if (positionals.length !== 1) throw new UsageError("usage: roam attach GID [--on ws://HOST]");
-  return attachTerminal(hostUrl(values.on), positionals[0], tokenOf(values.token), -1);
+const tokenOf = (args: Parsed) => args.string("token") ?? process.env.ROAM_TOKEN;
+
+async function client(args: Parsed): Promise<Peer> {
+  return connect(hostUrl(args), { role: "client", token: tokenOf(args) });
+}
+
+/** Sends one request and closes the connection, whatever the answer. */
+async function ask(args: Parsed, message: Omit<Message, "v" | "rid">): Promise<Message> {
+  const peer = await client(args);
+  try {
+    return await peer.request(message);
+  } finally {
+    peer.close();
+  }
+}
+
+// ---- run --on ----------------------------------------------------------------------------
+
+/** `roam run --on URL prog.elf [args]`: starts it there, prints the id, attaches unless --detach. */
+export async function remoteRun(args: Parsed, kind: "process" | "machine", localOnly: string[]): Promise<number> {
+  for (const name of localOnly) if (args.has(name)) throw new UsageError(`--${name} is for a run here, not with --on`);
+  const [program, ...rest] = args.positionals;
+  const ram = args.string("ram");
+  const ramBytes = ram === undefined ? undefined : parseSize("--ram", ram);
+  const { bytes } = readElf(program);
+  const url = hostUrl(args);
+  const reply = await ask(args, { t: "run", kind, program: basename(program), argv: [program, ...rest], elf: bytes, ramBytes });
+  const id = (reply.guest as { id: string }).id;
+  if (args.flag("detach")) { process.stdout.write(id + "\n"); return 0; }
+  process.stderr.write(`roam: guest ${id} on ${url}\n`);
+  return attachTerminal(url, id, tokenOf(args), 0);
+}
+
+// ---- attach, ps, kill ---------------------------------------------------------------------
+
+export const ATTACH_SPEC: CommandSpec = {
+  name: "attach", usage: "GID [options]", positionals: ["GID"], options: CLIENT_OPTIONS,
+  summary: "attach the terminal to a guest, following it across moves",
+  about: `Shows the guest's output (what the host still keeps of it, then as it comes)
+and sends the terminal's input to it; when the guest moves to another host,
+the terminal follows it. Ends when the guest ends, with its exit code.`,
+};
+
+export async function attachCommand(args: Parsed): Promise<number> {
+  return attachTerminal(hostUrl(args), args.positionals[0], tokenOf(args), -1);
 }
 
 /** Streams a guest's output to ours and our stdin to it, following it across hosts. */
 async function attachTerminal(url: string, id: string, token: string | undefined, from: number): Promise<number> {
-  let attachment: Attachment;
   // -1: a late attach shows what the host still keeps of the output.
-  attachment = new Attachment(url, id, (data, stream) => (stream === 2 ? process.stderr : process.stdout).write(data), token, Math.max(from, 0),
+  const attachment = new Attachment(url, id, (data, stream) => (stream === 2 ? process.stderr : process.stdout).write(data), token, Math.max(from, 0),
     (to) => { if (to !== "checkpoint") process.stderr.write(`roam: guest ${id} moved to ${to}\n`); });
   await attachment.start();
   const onData = (chunk: Buffer) => attachment.input(chunk);
@@ -118,13 +102,15 @@ async function attachTerminal(url: string, id: string, token: string | undefined
   return result.code;
 }
 
-export async function psCommand(args: string[]): Promise<number> {
-  const { values } = parseArgs({ args, strict: true, options: { ...common(), json: { type: "boolean" } } });
-  const peer = await client(values.on, values.token);
-  const reply = await peer.request({ t: "ps" });
-  peer.close();
+export const PS_SPEC: CommandSpec = {
+  name: "ps", usage: "[options]", positionals: [], summary: "list a host's guests",
+  options: [...CLIENT_OPTIONS, { name: "json", help: "print the list as JSON" }],
+};
+
+export async function psCommand(args: Parsed): Promise<number> {
+  const reply = await ask(args, { t: "ps" });
   const guests = reply.guests as Array<Record<string, unknown>>;
-  if (values.json) { process.stdout.write(JSON.stringify(guests, null, 2) + "\n"); return 0; }
+  if (args.flag("json")) { process.stdout.write(JSON.stringify(guests, null, 2) + "\n"); return 0; }
   process.stdout.write(`${"GUEST".padEnd(15)}${"KIND".padEnd(9)}${"STATUS".padEnd(9)}${"INSTRUCTIONS".padStart(14)}  PROGRAM\n`);
   for (const g of guests) {
     process.stdout.write(`${String(g.id).padEnd(15)}${String(g.kind).padEnd(9)}${String(g.status).padEnd(9)}${String(g.instret).padStart(14)}  ${(g.argv as string[]).join(" ")}\n`);
@@ -132,14 +118,16 @@ export async function psCommand(args: string[]): Promise<number> {
   return 0;
 }
 
-export async function killCommand(args: string[]): Promise<number> {
-  const { values, positionals } = parseArgs({ args, strict: true, allowPositionals: true, options: common() });
-  if (positionals.length !== 1) throw new UsageError("usage: roam kill GID [--on ws://HOST]");
-  const peer = await client(values.on, values.token);
-  await peer.request({ t: "kill", guest: positionals[0] });
-  peer.close();
+export const KILL_SPEC: CommandSpec = {
+  name: "kill", usage: "GID [options]", positionals: ["GID"], options: CLIENT_OPTIONS, summary: "stop a guest",
+};
+
+export async function killCommand(args: Parsed): Promise<number> {
+  await ask(args, { t: "kill", guest: args.positionals[0] });
   return 0;
 }
+
+// ---- migrate, stats ------------------------------------------------------------------------
 
 /** "200MB/s", "1GB/s", "50MiB/s" -> bytes per second (MB = 10^6, MiB = 2^20). */
 export function parseBandwidth(text: string): number {
@@ -156,16 +144,38 @@ export function parseDuration(text: string): number {
   return Number(m[1]) * (m[2] === "s" ? 1000 : m[2] === "us" ? 0.001 : 1);
 }
 
-export async function migrateCommand(args: string[]): Promise<number> {
-  const { values, positionals } = parseArgs({
-    args, strict: true, allowPositionals: true,
-    options: { ...common(), to: { type: "string" }, strategy: { type: "string" }, "max-downtime": { type: "string" }, bandwidth: { type: "string" }, json: { type: "boolean" } },
-  });
-  if (positionals.length !== 1 || !values.to) throw new UsageError("usage: roam migrate GID --to ws://OTHER [--strategy stop-copy|precopy|postcopy|hybrid] [--max-downtime 5ms] [--bandwidth 200MB/s] [--json]");
-  const strategy = values.strategy ?? "precopy";
-  if (!STRATEGIES.includes(strategy as never)) throw new UsageError(`--strategy ${strategy}: one of ${STRATEGIES.join(", ")}`);
-  const peer = await client(values.on, values.token);
-  const bar = process.stderr.isTTY && !values.json;
+export const MIGRATE_SPEC: CommandSpec = {
+  name: "migrate", usage: "GID --to URL [options]", positionals: ["GID"], summary: "move a running guest to another host",
+  about: `Moves a running guest from its host (--on) to another (--to) while it runs.
+Its id, open files, terminal and attached clients go with it.`,
+  options: [
+    { name: "to", value: "URL", help: "the host to move it to (required)" },
+    { name: "strategy", value: "S", help: "how memory moves (default precopy):\nstop-copy: freeze, copy everything, start there\nprecopy: copy while it runs, then freeze for the dirty rest\npostcopy: start there at once, fetch pages as they are touched\nhybrid: precopy rounds, then postcopy if they stop converging" },
+    { name: "max-downtime", value: "TIME", help: "precopy stops its rounds once the rest would take at\nmost this long to send, e.g. 5ms" },
+    { name: "bandwidth", value: "RATE", help: "a cap on the page stream, e.g. 200MB/s" },
+    { name: "json", help: "print the migration's statistics as JSON" },
+    ...CLIENT_OPTIONS,
+  ],
+};
+
+export async function migrateCommand(args: Parsed): Promise<number> {
+  const to = args.string("to");
+  if (to === undefined) throw new UsageError("where to? --to URL is required");
+  if (!/^wss?:\/\/[^/]/.test(to)) throw new UsageError(`--to ${to}: expected a host's address, e.g. ws://127.0.0.1:7002`);
+  const strategy = args.string("strategy") ?? "precopy";
+  if (!STRATEGIES.includes(strategy as never)) {
+    const guess = closest(strategy, STRATEGIES);
+    throw new UsageError(`--strategy ${strategy}: one of ${STRATEGIES.join(", ")}${guess ? `; did you mean ${guess}?` : ""}`);
+  }
+  const maxDowntime = args.string("max-downtime");
+  const bandwidth = args.string("bandwidth");
+  const request = {
+    t: "migrate", guest: args.positionals[0], to, strategy, token: tokenOf(args),
+    maxDowntimeMs: maxDowntime === undefined ? undefined : parseDuration(maxDowntime),
+    bandwidth: bandwidth === undefined ? undefined : parseBandwidth(bandwidth),
+  };
+  const peer = await client(args);
+  const bar = process.stderr.isTTY && !args.flag("json");
   peer.onMessage((m) => {
     if (m.t !== "migrate-progress" || !bar) return;
     const s = m.stats as MigrationStats;
@@ -174,74 +184,101 @@ export async function migrateCommand(args: string[]): Promise<number> {
     process.stderr.write(`\r\x1b[K${s.status}${round}: ${mib} MiB sent, ${s.pagesSent} pages${s.throttlePercent ? `, throttle ${s.throttlePercent}%` : ""}`);
   });
   try {
-    const reply = await peer.request({
-      t: "migrate", guest: positionals[0], to: values.to, strategy,
-      maxDowntimeMs: values["max-downtime"] ? parseDuration(values["max-downtime"]) : undefined,
-      bandwidth: values.bandwidth ? parseBandwidth(values.bandwidth) : undefined,
-      token: tokenOf(values.token),
-    });
+    const reply = await peer.request(request);
     if (bar) process.stderr.write("\r\x1b[K");
     const stats = reply.stats as MigrationStats;
-    process.stdout.write(values.json ? JSON.stringify(stats, null, 2) + "\n" : formatStats(stats) + "\n");
+    process.stdout.write(args.flag("json") ? JSON.stringify(stats, null, 2) + "\n" : formatStats(stats) + "\n");
     return 0;
   } finally {
+    if (bar) process.stderr.write("\r\x1b[K");
     peer.close();
   }
 }
 
-export async function checkpointCommand(args: string[]): Promise<number> {
-  const { values, positionals } = parseArgs({ args, strict: true, allowPositionals: true, options: { ...common(), output: { type: "string", short: "o" }, "leave-running": { type: "boolean" } } });
-  if (positionals.length !== 1 || !values.output) throw new UsageError("usage: roam checkpoint GID -o FILE [--on ws://HOST] [--leave-running]");
-  const peer = await client(values.on, values.token);
-  const bar = transferBar("saving");
+export const STATS_SPEC: CommandSpec = {
+  name: "stats", usage: "GID [options]", positionals: ["GID"], summary: "a guest's migrations from this host",
+  options: [...CLIENT_OPTIONS, { name: "json", help: "print them as JSON" }],
+};
+
+export async function statsCommand(args: Parsed): Promise<number> {
+  const id = args.positionals[0];
+  const peer = await client(args);
+  let history: MigrationStats[];
   try {
-    const size = await saveCheckpoint(peer, positionals[0], values.output, values["leave-running"] === true, bar.update);
-    bar.done();
-    process.stderr.write(`roam: guest ${positionals[0]} saved to ${values.output} (${size} bytes)\n`);
+    const reply = await peer.request({ t: "stats", guest: id });
+    history = reply.migrations as MigrationStats[];
+    if (reply.running !== true && history.length === 0) {
+      // The host answers stats for any id; one it never had is a mistake worth saying.
+      const { host } = await peer.request({ t: "ps" });
+      throw new CliError("stats", `no guest ${id} on ${String(host)}`);
+    }
   } finally {
-    bar.done();
     peer.close();
   }
+  if (args.flag("json")) { process.stdout.write(JSON.stringify(history, null, 2) + "\n"); return 0; }
+  if (history.length === 0) process.stdout.write(`no migrations of ${id} from this host\n`);
+  for (const s of history) process.stdout.write(formatStats(s) + "\n\n");
   return 0;
 }
 
-export async function restoreCommand(args: string[]): Promise<number> {
-  const { values, positionals } = parseArgs({ args, strict: true, allowPositionals: true, options: { ...common(), attach: { type: "boolean" } } });
-  if (positionals.length !== 1) throw new UsageError("usage: roam restore FILE [--on ws://HOST] [--attach]");
-  const bytes = readFileSync(positionals[0]);
+// ---- checkpoint, restore -------------------------------------------------------------------
+
+export const CHECKPOINT_SPEC: CommandSpec = {
+  name: "checkpoint", usage: "GID -o FILE [options]", positionals: ["GID"], summary: "stop a guest into a file (like CRIU's dump)",
+  options: [
+    { name: "output", short: "o", value: "FILE", help: "the file to write (required)" },
+    { name: "leave-running", help: "save it but let it carry on running" },
+    ...CLIENT_OPTIONS,
+  ],
+};
+
+export async function checkpointCommand(args: Parsed): Promise<number> {
+  const [id] = args.positionals;
+  const output = args.string("output");
+  if (output === undefined) throw new UsageError("where to? -o FILE is required");
+  // The snapshot lands beside the file under a temporary name, is synced and
+  // renamed; only then does the host let the guest go (checkpoint-transfer.ts).
+  const peer = await client(args);
+  const bar = transferBar("saving");
+  try {
+    const size = await saveCheckpoint(peer, id, output, args.flag("leave-running"), bar.update).catch((error) => { throw fileError(output, error); });
+    bar.done();
+    process.stderr.write(`roam: guest ${id} saved to ${output} (${size} bytes)\n`);
+    return 0;
+  } finally {
+    bar.done();
+    peer.close();
+  }
+}
+
+export const RESTORE_SPEC: CommandSpec = {
+  name: "restore", usage: "FILE [options]", positionals: ["FILE"], summary: "start a guest from a checkpoint file on a host",
+  about: "Prints the guest's id; with --attach, attaches the terminal to it instead.",
+  options: [{ name: "attach", help: "attach the terminal to the restored guest" }, ...CLIENT_OPTIONS],
+};
+
+export async function restoreCommand(args: Parsed): Promise<number> {
+  const [file] = args.positionals;
+  const bytes = readInputFile(file);
   let snapshot;
   try {
     snapshot = decodeSnapshot(bytes); // refuse a bad file here, before sending it anywhere
   } catch (error) {
-    if (!(error instanceof SnapshotError)) throw error;
-    process.stderr.write(`roam: ${positionals[0]}: ${error.message}\n`);
-    return EXIT_USAGE;
+    if (error instanceof SnapshotError) throw new CliError(file, error.message, EXIT_USAGE);
+    throw error;
   }
-  const peer = await client(values.on, values.token);
+  const peer = await client(args);
   const bar = transferBar("sending");
-  let reply;
+  let reply: Message;
   try {
-    reply = await uploadAndRestore(peer, positionals[0], false, bar.update);
+    reply = await uploadAndRestore(peer, file, false, bar.update);
   } finally {
     bar.done();
     peer.close();
   }
   const id = (reply.guest as { id: string }).id;
-  if (!values.attach) { process.stdout.write(id + "\n"); return 0; }
-  return attachTerminal(hostUrl(values.on), id, tokenOf(values.token), snapshot.console.outputOffset);
-}
-
-export async function statsCommand(args: string[]): Promise<number> {
-  const { values, positionals } = parseArgs({ args, strict: true, allowPositionals: true, options: { ...common(), json: { type: "boolean" } } });
-  if (positionals.length !== 1) throw new UsageError("usage: roam stats GID [--on ws://HOST] [--json]");
-  const peer = await client(values.on, values.token);
-  const reply = await peer.request({ t: "stats", guest: positionals[0] });
-  peer.close();
-  const history = reply.migrations as MigrationStats[];
-  if (values.json) { process.stdout.write(JSON.stringify(history, null, 2) + "\n"); return 0; }
-  if (history.length === 0) process.stdout.write(`no migrations of ${positionals[0]} from this host\n`);
-  for (const s of history) process.stdout.write(formatStats(s) + "\n\n");
-  return 0;
+  if (!args.flag("attach")) { process.stdout.write(id + "\n"); return 0; }
+  return attachTerminal(hostUrl(args), id, tokenOf(args), snapshot.console.outputOffset);
 }
 
 /** A one-line progress display on a terminal's stderr for large transfers (nothing when stderr is not a terminal). */
@@ -259,46 +296,4 @@ function transferBar(verb: string): { update: (done: number, total: number) => v
     },
     done: () => { if (shown) process.stderr.write("\r\x1b[K"); shown = false; },
   };
-}
-
-export async function inspectCommand(args: string[]): Promise<number> {
-  const { values, positionals } = parseArgs({ args, strict: true, allowPositionals: true, options: { json: { type: "boolean" }, help: { type: "boolean", short: "h" } } });
-  if (positionals.length !== 1) throw new UsageError("usage: roam inspect FILE [--json]");
-  let snapshot;
-  try {
-    snapshot = decodeSnapshot(readFileSync(positionals[0]));
-  } catch (error) {
-    if (!(error instanceof SnapshotError)) throw error;
-    process.stderr.write(`roam: ${positionals[0]}: ${error.message}\n`);
-    return EXIT_USAGE;
-  }
-  const hart = new DataView(snapshot.hart.buffer, snapshot.hart.byteOffset, snapshot.hart.byteLength);
-  const process_ = snapshot.process;
-  const summary = {
-    guest: snapshot.guest,
-    pc: "0x" + hart.getUint32(132, true).toString(16),
-    privilege: ["U", "S", "?", "M"][hart.getUint32(136, true)] ?? "?",
-    instructionsRetired: hart.getBigUint64(168, true).toString(),
-    ramPages: snapshot.ram.indices.length,
-    ramBytesStored: snapshot.ram.data.length,
-    console: { outputOffset: snapshot.console.outputOffset, pendingInput: snapshot.console.pendingInput.length, inputEnded: snapshot.console.inputEnded },
-    openFiles: process_?.files.files.map(([fd, f]) => ({ fd, path: f.path, kind: f.kind, position: f.position, flags: f.flags })),
-    regions: process_?.addressSpace.regions.map((r) => ({ start: "0x" + r.start.toString(16), end: "0x" + r.end.toString(16), prot: r.prot, kind: r.kind })),
-    guestClockNs: process_?.guestClockNs,
-    pendingSleepUntilNs: process_?.sleepDeadlineNs,
-  };
-  if (values.json) { process.stdout.write(JSON.stringify(summary, null, 2) + "\n"); return 0; }
-  const g = snapshot.guest;
-  const lines = [
-    `guest ${g.id}: ${g.kind} mode, ${g.argv.join(" ")}`,
-    `started ${g.createdAt}; snapshot taken on ${g.host}`,
-    `hart: pc ${summary.pc}, ${summary.privilege}-mode, ${summary.instructionsRetired} instructions retired`,
-    `RAM: ${g.ramBytes >> 20} MiB, ${summary.ramPages} non-zero pages stored`,
-    `console: ${summary.console.outputOffset} bytes of output so far, ${summary.console.pendingInput} bytes of input waiting${summary.console.inputEnded ? ", input ended" : ""}`,
-  ];
-  if (summary.openFiles) for (const f of summary.openFiles) lines.push(`fd ${f.fd}: ${f.kind} ${f.path} at ${f.position}`);
-  if (summary.regions) lines.push(`memory map: ${summary.regions.map((r) => `${r.kind} ${r.start}-${r.end}`).join(", ")}`);
-  if (summary.pendingSleepUntilNs) lines.push(`blocked in a sleep until guest time ${summary.pendingSleepUntilNs} ns`);
-  process.stdout.write(lines.join("\n") + "\n");
-  return 0;
 }

@@ -13,7 +13,16 @@ import { Core } from "../machine/core.js";
 import { ProcessGuest } from "../guest/process-guest.js";
 import type { MigrationStats, Strategy } from "../migration/stats.js";
 import { connect } from "../net/peer.js";
+import type { CommandSpec } from "./args.js";
 import { Attachment } from "./attachment.js";
+
+export const DEMO_SPEC: CommandSpec = {
+  name: "demo", usage: "", positionals: [], options: [],
+  summary: "three hosts on loopback; a running guest moves between them",
+  about: `Starts three hosts in this process, runs a counting guest on the first and
+moves it between them with each strategy while its output carries on; then
+checks the output against a run that never moved (exit 0 when they match).`,
+};
 
 const dim = (s: string) => (process.stdout.isTTY ? `\x1b[2m${s}\x1b[0m` : s);
 const bold = (s: string) => (process.stdout.isTTY ? `\x1b[1m${s}\x1b[0m` : s);

@@ -1,70 +1,116 @@
-import { bootCommand } from "./boot-command.js";
-import { runCommand } from "./run-command.js";
-import { demoCommand } from "./demo-command.js";
+// The `roam` command line: picks the command, parses its options from its spec
+// (args.ts), runs it, and turns every failure into one line on stderr
+// (failure.ts). Returns the process exit code.
+
+import { readFileSync } from "node:fs";
+import { closest, formatHelp, parseCommandLine, type CommandSpec, type Parsed } from "./args.js";
+import { BOOT_SPEC, bootCommand } from "./boot-command.js";
 import {
-  attachCommand, checkpointCommand, hostCommand, inspectCommand, killCommand, migrateCommand, psCommand, remoteRun,
-  restoreCommand, statsCommand,
+  ATTACH_SPEC, attachCommand, CHECKPOINT_SPEC, checkpointCommand, KILL_SPEC, killCommand, MIGRATE_SPEC, migrateCommand, PS_SPEC,
+  psCommand, RESTORE_SPEC, restoreCommand, STATS_SPEC, statsCommand,
 } from "./cluster-commands.js";
+import { DEMO_SPEC, demoCommand } from "./demo-command.js";
+import { reportFailure } from "./failure.js";
+import { HOST_SPEC, hostCommand } from "./host-command.js";
+import { INSPECT_SPEC, inspectCommand } from "./inspect-command.js";
+import { RUN_SPEC, runCommand } from "./run-command.js";
 import { EXIT_USAGE } from "./usage-error.js";
 
-// The `roam` command line: picks the subcommand and turns unexpected failures
-// into one line on stderr. Returns the process exit code.
-
 interface Command {
-  summary: string;
-  run(args: string[]): Promise<number>;
+  spec: CommandSpec;
+  run(args: Parsed): Promise<number>;
 }
 
-const COMMANDS: Record<string, Command> = {
-  boot: {
-    summary: "boot a bare-metal RV32 ELF in machine mode (roam boot --help); with --on, on a host",
-    run: (args) => (args.includes("--on") ? remoteRun(args, "machine") : bootCommand(args)),
-  },
-  run: {
-    summary: "run a static RV32 Linux program in process mode (roam run --help); with --on, on a host",
-    run: (args) => (args.includes("--on") ? remoteRun(args) : runCommand(args)),
-  },
-  demo: { summary: "three hosts on loopback; a running guest moves between them (npm run demo)", run: demoCommand },
-  host: { summary: "run a host that runs guests for clients and migrates them (roam host --help)", run: hostCommand },
-  ps: { summary: "list a host's guests: roam ps [--on ws://HOST]", run: psCommand },
-  attach: { summary: "attach the terminal to a guest, following it across moves: roam attach GID", run: attachCommand },
-  kill: { summary: "stop a guest: roam kill GID", run: killCommand },
-  migrate: { summary: "move a running guest: roam migrate GID --to ws://OTHER [--strategy ...]", run: migrateCommand },
-  checkpoint: { summary: "stop a guest into a file: roam checkpoint GID -o FILE", run: checkpointCommand },
-  restore: { summary: "start a guest from a checkpoint file: roam restore FILE --on ws://HOST", run: restoreCommand },
-  inspect: { summary: "show what is inside a checkpoint file: roam inspect FILE", run: inspectCommand },
-  stats: { summary: "a guest's migration statistics: roam stats GID [--json]", run: statsCommand },
-};
+const COMMANDS: Command[] = [
+  { spec: RUN_SPEC, run: runCommand },
+  { spec: BOOT_SPEC, run: bootCommand },
+  { spec: HOST_SPEC, run: hostCommand },
+  { spec: PS_SPEC, run: psCommand },
+  { spec: ATTACH_SPEC, run: attachCommand },
+  { spec: KILL_SPEC, run: killCommand },
+  { spec: MIGRATE_SPEC, run: migrateCommand },
+  { spec: CHECKPOINT_SPEC, run: checkpointCommand },
+  { spec: RESTORE_SPEC, run: restoreCommand },
+  { spec: INSPECT_SPEC, run: inspectCommand },
+  { spec: STATS_SPEC, run: statsCommand },
+  { spec: DEMO_SPEC, run: demoCommand },
+];
+const NAMES = COMMANDS.map((c) => c.spec.name);
 
 const HELP = `Usage: roam <command> [options]
 
 Roam is a RISC-V RV32IMAC virtual machine whose guests can move between hosts.
 
 Commands:
-${Object.entries(COMMANDS)
-  .map(([name, command]) => `  ${name.padEnd(12)}${command.summary}`)
-  .join("\n")}
+${COMMANDS.map(({ spec }) => `  ${spec.name.padEnd(12)}${spec.summary}`).join("\n")}
 
 Options:
-  -h, --help  show this help
+  -h, --help     show this help (roam <command> --help: that command's)
+  -V, --version  print Roam's version
+
+Exit codes: 0 success; 1 the command failed (a host refused, a guest is not
+there); 2 a bad command line or a file Roam refuses; a guest's own exit code
+for run, boot and attach. See README.md for the rest.
 `;
 
 export async function main(args: string[]): Promise<number> {
+  quietOnClosedOutput();
   const [name, ...rest] = args;
-  if (name === undefined || name === "-h" || name === "--help" || name === "help") {
-    (name === undefined ? process.stderr : process.stdout).write(HELP);
-    return name === undefined ? EXIT_USAGE : 0;
-  }
-  const command = COMMANDS[name];
-  if (!command) {
-    process.stderr.write(`roam: unknown command '${name}' (see roam --help)\n`);
-    return EXIT_USAGE;
-  }
+  if (name === undefined) { process.stderr.write(HELP); return EXIT_USAGE; }
+  if (name === "-h" || name === "--help") { process.stdout.write(HELP); return 0; }
+  if (name === "-V" || name === "--version") { process.stdout.write(`roam ${version()}\n`); return 0; }
+  if (name === "help") return help(rest[0]);
+  const command = COMMANDS.find((c) => c.spec.name === name);
+  if (!command) return unknownCommand(name);
   try {
-    return await command.run(rest);
+    const parsed = parseCommandLine(command.spec, rest);
+    if (!parsed) { process.stdout.write(formatHelp(command.spec)); return 0; }
+    return await command.run(parsed);
   } catch (error) {
-    process.stderr.write(`roam: ${error instanceof Error ? error.message : String(error)}\n`);
-    if (process.env.ROAM_DEBUG && error instanceof Error && error.stack) process.stderr.write(error.stack + "\n");
-    return 1;
+    return reportFailure(name, error);
+  }
+}
+
+/** `roam help [COMMAND]` */
+function help(name: string | undefined): number {
+  if (name === undefined) { process.stdout.write(HELP); return 0; }
+  const command = COMMANDS.find((c) => c.spec.name === name);
+  if (!command) return unknownCommand(name);
+  process.stdout.write(formatHelp(command.spec));
+  return 0;
+}
+
+function unknownCommand(name: string): number {
+  const what = name.startsWith("-") ? "unknown option" : "unknown command";
+  const guess = closest(name, name.startsWith("-") ? ["--help", "--version"] : NAMES);
+  process.stderr.write(`roam: ${name}: ${what}; ${guess ? `did you mean ${guess}?` : "see roam --help"}\n`);
+  return EXIT_USAGE;
+}
+
+/** package.json's version: found by walking up, as this file runs from dist/src/cli/ or src/cli/. */
+function version(): string {
+  for (let dir = new URL(".", import.meta.url); ; dir = new URL("..", dir)) {
+    try {
+      return (JSON.parse(readFileSync(new URL("package.json", dir), "utf8")) as { version: string }).version;
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== "ENOENT" || dir.pathname === "/") throw error;
+    }
+  }
+}
+
+/**
+ * `roam ps | head`: once the reader has gone, stop quietly as SIGPIPE would
+ * stop a C program (exit 141), with no stack trace; stderr likewise. Commands
+ * that watch the stream themselves (run and boot: the guest sees the broken
+ * pipe) keep their own handling.
+ */
+function quietOnClosedOutput(): void {
+  const EXIT_BROKEN_PIPE = 141;
+  for (const stream of [process.stdout, process.stderr]) {
+    stream.on("error", (error: NodeJS.ErrnoException) => {
+      if (stream.listenerCount("error") > 1) return;
+      if (error.code !== "EPIPE" && stream === process.stdout) process.stderr.write(`roam: standard output: ${error.message}\n`);
+      process.exit(error.code === "EPIPE" ? EXIT_BROKEN_PIPE : 1);
+    });
   }
 }

@@ -1,0 +1,64 @@
+// `roam host`: a long-running process that runs guests for clients and sends
+// them to (and takes them from) other hosts. It logs like a daemon (host-log.ts)
+// and stops cleanly on SIGINT or SIGTERM.
+
+import { statSync } from "node:fs";
+import { resolve } from "node:path";
+import { Host } from "../cluster/host.js";
+import type { CommandSpec, Parsed } from "./args.js";
+import { CliError, errnoWords } from "./failure.js";
+import { hostLog } from "./host-log.js";
+import { parseSize } from "./parse-numbers.js";
+import { UsageError } from "./usage-error.js";
+
+const DEFAULT_LISTEN = "127.0.0.1:7001";
+
+export const HOST_SPEC: CommandSpec = {
+  name: "host",
+  usage: "[options]",
+  summary: "run a host that runs guests for clients and migrates them",
+  about: `Runs a host: a long-running process that runs guests for clients and sends
+them to (and takes them from) other hosts, over WebSocket. It logs to stderr,
+a line per event, each with its time (ISO 8601, UTC) and level (info, warn,
+error). SIGINT or SIGTERM stops it; the guests it runs stop with it.`,
+  positionals: [],
+  options: [
+    { name: "listen", value: "HOST:PORT", help: `where to listen (default ${DEFAULT_LISTEN}; port 0: any free one)` },
+    { name: "name", value: "NAME", help: "this host's name, in ids, errors and logs (default: HOST:PORT)" },
+    { name: "root", value: "DIR", help: "sandbox root for process-mode guests' files (default: .)" },
+    { name: "token", value: "T", help: "require this token from every client and host" },
+    { name: "peer", value: "URL", help: "a host of this cluster (repeatable): guests' files left there are reached\nthere; hosts not named are contacted only after a migration to or from them" },
+    { name: "max-memory", value: "SIZE", help: "guest RAM this host takes on at most, e.g. 4G (default: 3/4 of the machine's\nmemory); a run, restore or migration that does not fit is refused with what is free" },
+    { name: "no-jit", help: "interpret only: do not translate hot loops" },
+  ],
+};
+
+export async function hostCommand(args: Parsed): Promise<number> {
+  const listen = args.string("listen") ?? DEFAULT_LISTEN;
+  const match = /^(.+):(\d{1,5})$/.exec(listen);
+  if (!match || Number(match[2]) > 65535) throw new UsageError(`--listen ${listen}: expected HOST:PORT, e.g. ${DEFAULT_LISTEN}`);
+  const root = resolve(args.string("root") ?? ".");
+  try { if (!statSync(root).isDirectory()) throw new Error(); } catch { throw new UsageError(`--root ${root}: not a directory`); }
+  const name = args.string("name") ?? listen;
+  const log = hostLog(name, (text) => process.stderr.write(text));
+  const host = new Host({
+    name, host: match[1], port: Number(match[2]), root, token: args.string("token"), peers: args.strings("peer"),
+    maxMemoryBytes: args.has("max-memory") ? parseSize("--max-memory", args.string("max-memory")!) : undefined,
+    translate: !args.flag("no-jit"), log: (line) => log.line(line),
+  });
+  try {
+    await host.listen();
+  } catch (error) {
+    const words = errnoWords((error as NodeJS.ErrnoException).code);
+    if (words) throw new CliError("host", `${listen}: ${words}`);
+    throw error;
+  }
+  const signal = await new Promise<NodeJS.Signals>((done) => {
+    process.once("SIGINT", () => done("SIGINT"));
+    process.once("SIGTERM", () => done("SIGTERM"));
+  });
+  log.info(`host ${name} stopping (${signal})`);
+  await host.close();
+  log.info(`host ${name} stopped`);
+  return 0;
+}
