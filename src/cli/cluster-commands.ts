@@ -9,6 +9,7 @@ import type { Message } from "../net/protocol.js";
 import { decodeSnapshot, SnapshotError } from "../snapshot/snapshot.js";
 import { closest, type CommandSpec, type OptionSpec, type Parsed } from "./args.js";
 import { Attachment } from "./attachment.js";
+import { formatProgress } from "./progress-line.js";
 import { saveCheckpoint, uploadAndRestore } from "./checkpoint-transfer.js";
 import { CliError, fileError } from "./failure.js";
 import { parseSize } from "./parse-numbers.js";
@@ -17,7 +18,7 @@ import { EXIT_USAGE, UsageError } from "./usage-error.js";
 
 const DEFAULT_HOST = "ws://127.0.0.1:7001";
 
-const CLIENT_OPTIONS: OptionSpec[] = [
+export const CLIENT_OPTIONS: OptionSpec[] = [
   { name: "on", value: "URL", help: `the host to talk to (default: $ROAM_HOST, else ${DEFAULT_HOST})` },
   { name: "token", value: "T", help: "the host's token (default: $ROAM_TOKEN)" },
 ];
@@ -29,7 +30,7 @@ export const ON_HOST_OPTIONS: OptionSpec[] = [
   { name: "detach", help: "with --on: print the guest's id and leave it running" },
 ];
 
-function hostUrl(args: Parsed): string {
+export function hostUrl(args: Parsed): string {
   const url = args.string("on") ?? process.env.ROAM_HOST ?? DEFAULT_HOST;
   if (!/^wss?:\/\/[^/]/.test(url)) {
     throw new UsageError(`${args.has("on") ? `--on ${url}` : `ROAM_HOST=${url}`}: expected a host's address, e.g. ${DEFAULT_HOST}`);
@@ -37,14 +38,14 @@ function hostUrl(args: Parsed): string {
   return url;
 }
 
-const tokenOf = (args: Parsed) => args.string("token") ?? process.env.ROAM_TOKEN;
+export const tokenOf = (args: Parsed) => args.string("token") ?? process.env.ROAM_TOKEN;
 
-async function client(args: Parsed): Promise<Peer> {
+export async function client(args: Parsed): Promise<Peer> {
   return connect(hostUrl(args), { role: "client", token: tokenOf(args) });
 }
 
 /** Sends one request and closes the connection, whatever the answer. */
-async function ask(args: Parsed, message: Omit<Message, "v" | "rid">): Promise<Message> {
+export async function ask(args: Parsed, message: Omit<Message, "v" | "rid">): Promise<Message> {
   const peer = await client(args);
   try {
     return await peer.request(message);
@@ -113,9 +114,14 @@ export async function psCommand(args: Parsed): Promise<number> {
   if (args.flag("json")) { process.stdout.write(JSON.stringify(guests, null, 2) + "\n"); return 0; }
   process.stdout.write(`${"GUEST".padEnd(15)}${"KIND".padEnd(9)}${"STATUS".padEnd(9)}${"INSTRUCTIONS".padStart(14)}  PROGRAM\n`);
   for (const g of guests) {
-    process.stdout.write(`${String(g.id).padEnd(15)}${String(g.kind).padEnd(9)}${String(g.status).padEnd(9)}${String(g.instret).padStart(14)}  ${(g.argv as string[]).join(" ")}\n`);
+    process.stdout.write(`${String(g.id).padEnd(15)}${String(g.kind).padEnd(9)}${String(g.busy ? busyWord(String(g.busy)) : g.status).padEnd(9)}${String(g.instret).padStart(14)}  ${(g.argv as string[]).join(" ")}\n`);
   }
   return 0;
+}
+
+/** ps's STATUS for a guest with an operation under way ("a migration to ws://..." -> "migrating"). */
+function busyWord(busy: string): string {
+  return busy.startsWith("a migration") ? "migrating" : busy.startsWith("a checkpoint") ? "saving" : "busy";
 }
 
 export const KILL_SPEC: CommandSpec = {
@@ -129,72 +135,6 @@ export async function killCommand(args: Parsed): Promise<number> {
 
 // ---- migrate, stats ------------------------------------------------------------------------
 
-/** "200MB/s", "1GB/s", "50MiB/s" -> bytes per second (MB = 10^6, MiB = 2^20). */
-export function parseBandwidth(text: string): number {
-  const m = /^(\d+(?:\.\d+)?)\s*([kmg])?(i)?b\/s$/i.exec(text.trim());
-  if (!m) throw new UsageError(`--bandwidth ${text}: expected e.g. 200MB/s`);
-  const unit = m[2] ? { k: 1, m: 2, g: 3 }[m[2].toLowerCase() as "k" | "m" | "g"] : 0;
-  return Number(m[1]) * (m[3] ? 1024 : 1000) ** unit;
-}
-
-/** "5ms", "0.5ms", "1s" -> milliseconds. */
-export function parseDuration(text: string): number {
-  const m = /^(\d+(?:\.\d+)?)\s*(ms|s|us)$/.exec(text.trim());
-  if (!m) throw new UsageError(`--max-downtime ${text}: expected e.g. 5ms`);
-  return Number(m[1]) * (m[2] === "s" ? 1000 : m[2] === "us" ? 0.001 : 1);
-}
-
-export const MIGRATE_SPEC: CommandSpec = {
-  name: "migrate", usage: "GID --to URL [options]", positionals: ["GID"], summary: "move a running guest to another host",
-  about: `Moves a running guest from its host (--on) to another (--to) while it runs.
-Its id, open files, terminal and attached clients go with it.`,
-  options: [
-    { name: "to", value: "URL", help: "the host to move it to (required)" },
-    { name: "strategy", value: "S", help: "how memory moves (default precopy):\nstop-copy: freeze, copy everything, start there\nprecopy: copy while it runs, then freeze for the dirty rest\npostcopy: start there at once, fetch pages as they are touched\nhybrid: precopy rounds, then postcopy if they stop converging" },
-    { name: "max-downtime", value: "TIME", help: "precopy stops its rounds once the rest would take at\nmost this long to send, e.g. 5ms" },
-    { name: "bandwidth", value: "RATE", help: "a cap on the page stream, e.g. 200MB/s" },
-    { name: "json", help: "print the migration's statistics as JSON" },
-    ...CLIENT_OPTIONS,
-  ],
-};
-
-export async function migrateCommand(args: Parsed): Promise<number> {
-  const to = args.string("to");
-  if (to === undefined) throw new UsageError("where to? --to URL is required");
-  if (!/^wss?:\/\/[^/]/.test(to)) throw new UsageError(`--to ${to}: expected a host's address, e.g. ws://127.0.0.1:7002`);
-  const strategy = args.string("strategy") ?? "precopy";
-  if (!STRATEGIES.includes(strategy as never)) {
-    const guess = closest(strategy, STRATEGIES);
-    throw new UsageError(`--strategy ${strategy}: one of ${STRATEGIES.join(", ")}${guess ? `; did you mean ${guess}?` : ""}`);
-  }
-  const maxDowntime = args.string("max-downtime");
-  const bandwidth = args.string("bandwidth");
-  const request = {
-    t: "migrate", guest: args.positionals[0], to, strategy, token: tokenOf(args),
-    maxDowntimeMs: maxDowntime === undefined ? undefined : parseDuration(maxDowntime),
-    bandwidth: bandwidth === undefined ? undefined : parseBandwidth(bandwidth),
-  };
-  const peer = await client(args);
-  const bar = process.stderr.isTTY && !args.flag("json");
-  peer.onMessage((m) => {
-    if (m.t !== "migrate-progress" || !bar) return;
-    const s = m.stats as MigrationStats;
-    const mib = (s.bytes / 1048576).toFixed(1);
-    const round = s.rounds.length ? ` round ${s.rounds.length}` : "";
-    process.stderr.write(`\r\x1b[K${s.status}${round}: ${mib} MiB sent, ${s.pagesSent} pages${s.throttlePercent ? `, throttle ${s.throttlePercent}%` : ""}`);
-  });
-  try {
-    const reply = await peer.request(request);
-    if (bar) process.stderr.write("\r\x1b[K");
-    const stats = reply.stats as MigrationStats;
-    process.stdout.write(args.flag("json") ? JSON.stringify(stats, null, 2) + "\n" : formatStats(stats) + "\n");
-    return 0;
-  } finally {
-    if (bar) process.stderr.write("\r\x1b[K");
-    peer.close();
-  }
-}
-
 export const STATS_SPEC: CommandSpec = {
   name: "stats", usage: "GID [options]", positionals: ["GID"], summary: "a guest's migrations from this host",
   options: [...CLIENT_OPTIONS, { name: "json", help: "print them as JSON" }],
@@ -203,19 +143,18 @@ export const STATS_SPEC: CommandSpec = {
 export async function statsCommand(args: Parsed): Promise<number> {
   const id = args.positionals[0];
   const peer = await client(args);
-  let history: MigrationStats[];
+  let reply: Message;
   try {
-    const reply = await peer.request({ t: "stats", guest: id });
-    history = reply.migrations as MigrationStats[];
-    if (reply.running !== true && history.length === 0) {
-      // The host answers stats for any id; one it never had is a mistake worth saying.
-      const { host } = await peer.request({ t: "ps" });
-      throw new CliError("stats", `no guest ${id} on ${String(host)}`);
-    }
+    reply = await peer.request({ t: "stats", guest: id }); // an id the host never had is an error there
   } finally {
     peer.close();
   }
+  const history = reply.migrations as MigrationStats[];
+  const active = reply.active as MigrationStats | undefined;
   if (args.flag("json")) { process.stdout.write(JSON.stringify(history, null, 2) + "\n"); return 0; }
+  // Like `info migrate`: what is under way first, then what happened.
+  if (active) process.stdout.write(`migration in progress: ${formatProgress(active)}\n\n`);
+  else if (reply.status === "lost") process.stdout.write(`guest ${id} is ${String(reply.report)}\n\n`);
   if (history.length === 0) process.stdout.write(`no migrations of ${id} from this host\n`);
   for (const s of history) process.stdout.write(formatStats(s) + "\n\n");
   return 0;

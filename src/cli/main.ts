@@ -6,9 +6,10 @@ import { readFileSync } from "node:fs";
 import { closest, formatHelp, parseCommandLine, type CommandSpec, type Parsed } from "./args.js";
 import { BOOT_SPEC, bootCommand } from "./boot-command.js";
 import {
-  ATTACH_SPEC, attachCommand, CHECKPOINT_SPEC, checkpointCommand, KILL_SPEC, killCommand, MIGRATE_SPEC, migrateCommand, PS_SPEC,
+  ATTACH_SPEC, attachCommand, CHECKPOINT_SPEC, checkpointCommand, KILL_SPEC, killCommand, PS_SPEC,
   psCommand, RESTORE_SPEC, restoreCommand, STATS_SPEC, statsCommand,
 } from "./cluster-commands.js";
+import { MIGRATE_SPEC, migrateCommand } from "./migrate-command.js";
 import { DEMO_SPEC, demoCommand } from "./demo-command.js";
 import { reportFailure } from "./failure.js";
 import { HOST_SPEC, hostCommand } from "./host-command.js";

@@ -23,11 +23,11 @@ function oneLine(r: CliResult, line: string | RegExp): void {
 const OPTIONS: Record<string, string[]> = {
   run: ["--root", "--ram", "--max-instructions", "--stats", "--no-jit", "--on", "--token", "--detach"],
   boot: ["--ram", "--max-instructions", "--stats", "--no-jit", "--on", "--token", "--detach"],
-  host: ["--listen", "--name", "--root", "--token", "--no-jit"],
+  host: ["--listen", "--name", "--root", "--token", "--peer", "--max-memory", "--no-jit"],
   ps: ["--on", "--token", "--json"],
   attach: ["--on", "--token"],
   kill: ["--on", "--token"],
-  migrate: ["--to", "--strategy", "--max-downtime", "--bandwidth", "--json", "--on", "--token"],
+  migrate: ["--to", "--strategy", "--max-downtime", "--bandwidth", "--cancel", "--json", "--on", "--token"],
   checkpoint: ["-o, --output", "--leave-running", "--on", "--token"],
   restore: ["--attach", "--on", "--token"],
   inspect: ["--json"],
