@@ -97,7 +97,7 @@ describe("snapshot changes", () => {
     const a = ProcessGuest.start({ core: await Core.load(), root, hostName: "A" }, { elf: elf("hello"), program: "hello", argv: ["hello"], ramBytes: 4 << 20 });
     const base = decoded(a.snapshotWithout(NO_PAGES));
     expect(() => applyChanges(base, { hart: new Uint8Array(7) })).toThrow(/hart state must be/);
-    expect(() => applyChanges(base, { hart: base.hart, console: { outputOffset: "x" } as never })).toThrow(/console state missing/);
+    expect(() => applyChanges(base, { hart: base.hart, console: { outputOffset: "x" } as never })).toThrow("bad snapshot: console.inputOffset: missing");
     expect(() => applyChanges(base, null as never)).toThrow(/not a map/);
   });
 });
