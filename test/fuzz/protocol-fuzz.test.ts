@@ -4,7 +4,6 @@
 // WebSocket carries the frames; no sockets). Malformed input must be refused
 // with a ProtocolError, a SnapshotError or an ElfError: the host answers with an
 // error, logs no stack trace and keeps serving.
-import { EventEmitter } from "node:events";
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -14,6 +13,7 @@ import { Host } from "../../src/cluster/host.js";
 import { bool, bytes, decode, encode, num, optNum, optStr, ProtocolError, str, strList, type Message } from "../../src/net/protocol.js";
 import { encodeSnapshot, type GuestSnapshot } from "../../src/snapshot/snapshot.js";
 import { frame, machineSnapshot, payloadOf, processSnapshot } from "../snapshot/fixtures.js";
+import { connectFake } from "../snapshot/fake-socket.js";
 import { below, mutate, ODD_VALUES, pick, seeded, type Random } from "./mutate.js";
 
 const root = mkdtempSync(join(tmpdir(), "roam-protocol-fuzz-"));
@@ -89,31 +89,6 @@ describe("fuzzing the protocol's decoding and field checks", () => {
   });
 });
 
-/** A WebSocket as far as Peer uses one: frames in through "message", frames out through send(). */
-class FakeSocket extends EventEmitter {
-  binaryType = "nodebuffer";
-  readyState = 1; // OPEN
-  readonly answers = new Map<number, Message>();
-  private readonly waiters = new Map<number, (m: Message) => void>();
-  send(data: Uint8Array, _options?: unknown, done?: () => void): void {
-    const m = decode(Buffer.from(data));
-    if (typeof m.rid === "number") {
-      this.answers.set(m.rid, m);
-      this.waiters.get(m.rid)?.(m);
-    }
-    done?.();
-  }
-  deliver(message: Record<string, unknown>): void {
-    this.emit("message", Buffer.from(pack({ v: 2, ...message })), true);
-  }
-  answer(rid: number): Promise<Message> {
-    const known = this.answers.get(rid);
-    return known ? Promise.resolve(known) : new Promise((resolve) => this.waiters.set(rid, resolve));
-  }
-  close(): void { this.readyState = 3; this.emit("close"); }
-  terminate(): void { this.close(); }
-}
-
 describe("fuzzing a host's request handling (in-process)", () => {
   let processGood: GuestSnapshot;
   let machineGood: GuestSnapshot;
@@ -163,11 +138,9 @@ describe("fuzzing a host's request handling (in-process)", () => {
   test("random requests from a client and from a migrating host: errors, never stack traces, and the host keeps serving", async () => {
     const log: string[] = [];
     const host = new Host({ name: "F", host: "127.0.0.1", port: 0, root, log: (line) => log.push(line) });
-    const accept = (host as unknown as { accept(ws: unknown, socket: unknown): void }).accept.bind(host);
     const random = seeded(0x4057);
     try {
-      const client = new FakeSocket();
-      accept(client, undefined);
+      const client = connectFake(host);
       client.deliver({ t: "hello", rid: 1, role: "client" });
       await client.answer(1);
       let rid = 10;
@@ -177,8 +150,7 @@ describe("fuzzing a host's request handling (in-process)", () => {
         const ids = [...host.guests.keys()];
         for (let i = 0; i < 8; i++) client.deliver(randomRequest(random, pick(random, CLIENT_TYPES), ids, rid++));
         // A host sending a migration: the steps in order, some replaced by others, each awaited as a source would.
-        const source = new FakeSocket();
-        accept(source, undefined);
+        const source = connectFake(host);
         source.deliver({ t: "hello", rid: 1, role: "host" });
         await source.answer(1);
         for (const step of ["mig-begin", "mig-pages", "mig-prestate", "mig-pages", "mig-state", "mig-commit"]) {
