@@ -5,6 +5,12 @@
 
 import { SnapshotError } from "./snapshot-error.js";
 
+export const U32_MAX = 0xffffffff;
+// Limits only a broken or hostile snapshot reaches; a real guest's own data
+// (its argv, its counters, its typed input) must never hit them.
+export const MAX_TEXT = 1 << 20;
+export const MAX_LIST = 1 << 24;
+
 export function bad(path: string, why: string): never {
   throw new SnapshotError(`${path}: ${why}`);
 }
@@ -37,14 +43,14 @@ export function list(value: unknown, path: string, maxLength: number): unknown[]
   return value;
 }
 
-export function text(value: unknown, path: string, maxLength = 4096): string {
+export function text(value: unknown, path: string, maxLength = MAX_TEXT): string {
   if (value === undefined) bad(path, "missing");
   if (typeof value !== "string") bad(path, `not text (${describe(value)})`);
   if (value.length > maxLength) bad(path, `${value.length} characters, at most ${maxLength} allowed`);
   return value;
 }
 
-export function nonEmptyText(value: unknown, path: string, maxLength = 4096): string {
+export function nonEmptyText(value: unknown, path: string, maxLength = MAX_TEXT): string {
   const s = text(value, path, maxLength);
   if (s.length === 0) bad(path, "empty");
   return s;
@@ -71,13 +77,13 @@ export function int(value: unknown, path: string, min: number, max: number): num
   return value;
 }
 
-export function nonNegative(value: unknown, path: string): number {
+export function nonNegative(value: unknown, path: string, max = Number.MAX_SAFE_INTEGER): number {
   if (value === undefined) bad(path, "missing");
-  if (typeof value !== "number" || !Number.isSafeInteger(value) || value < 0) bad(path, "not a non-negative integer");
+  if (typeof value !== "number" || !Number.isInteger(value) || value < 0) bad(path, "not a non-negative integer");
+  if (value > max) bad(path, `${value} is over ${max}`);
   return value;
 }
 
-export const U32_MAX = 0xffffffff;
 
 export function u32(value: unknown, path: string): number {
   return int(value, path, 0, U32_MAX);

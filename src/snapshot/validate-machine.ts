@@ -6,9 +6,8 @@
 import { RAM_GUEST_BASE } from "../../assembly/layout.js";
 import type { DeviceState } from "../machine/device.js";
 import type { MachineState } from "../machine/machine.js";
-import { bool, decimalU64, int, list, own, record, schemaVersion } from "./schema.js";
+import { bool, decimalU64, int, list, MAX_LIST, own, record, schemaVersion } from "./schema.js";
 
-const MAX_UART_INPUT = 16 << 20; // bytes typed but not yet read
 
 export function checkMachineState(value: unknown, at: string, ramBytes: number): MachineState {
   const m = record(value, at);
@@ -44,7 +43,7 @@ export function checkUart(value: unknown, at: string): DeviceState {
     scr: byte("scr"),
     divisor: byte("divisor", 0xffff),
     thrInterruptPending: bool(own(u, "thrInterruptPending"), `${at}.thrInterruptPending`),
-    input: list(own(u, "input"), `${at}.input`, MAX_UART_INPUT).map((b, i) => int(b, `${at}.input[${i}]`, 0, 0xff)),
+    input: list(own(u, "input"), `${at}.input`, MAX_LIST).map((b, i) => int(b, `${at}.input[${i}]`, 0, 0xff)),
   };
 }
 

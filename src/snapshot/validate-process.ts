@@ -8,13 +8,13 @@ import type { AddressSpaceState, Region } from "../kernel/address-space.js";
 import type { FileTableState, OpenFile } from "../kernel/files.js";
 import type { ProcessState } from "../kernel/process.js";
 import {
-  bad, decimalU64, describe, int, list, nonEmptyText, nonNegative, oneOf, own, packedU32s, record, schemaVersion, text, u32, U32_MAX,
+  bad, decimalU64, describe, int, list, MAX_LIST, nonEmptyText, nonNegative, oneOf, own, packedU32s, record, schemaVersion, text, u32, U32_MAX,
 } from "./schema.js";
 
 const PAGE = 4096;
 const UNMAPPED = 0xffffffff; // a removal in the page journal
 const MAX_FILES = 1024; // as the file table allows
-const MAX_REGIONS = 65536;
+const MAX_PATH = 4096; // the longest guest path the file table makes (ENAMETOOLONG beyond)
 
 type SectionCheck = (value: unknown, path: string, frames: number) => unknown;
 
@@ -26,8 +26,8 @@ export const PROCESS_SECTIONS: Record<keyof ProcessState, SectionCheck> = {
   pid: (v, p) => int(v, p, 0, 0x7fffffff),
   guestClockNs: (v, p) => decimalU64(v, p),
   sleepDeadlineNs: (v, p) => (v === null ? null : decimalU64(v, p)),
-  warnedSyscalls: (v, p) => list(v, p, 4096).map((n, i) => u32(n, `${p}[${i}]`)),
-  syscalls: (v, p) => list(v, p, 4096).map((entry, i) => checkSyscallCount(entry, `${p}[${i}]`)),
+  warnedSyscalls: (v, p) => list(v, p, MAX_LIST).map((n, i) => u32(n, `${p}[${i}]`)),
+  syscalls: (v, p) => list(v, p, MAX_LIST).map((entry, i) => checkSyscallCount(entry, `${p}[${i}]`)),
   pageFaults: (v, p) => nonNegative(v, p),
 };
 
@@ -80,16 +80,19 @@ export function checkAddressSpace(value: unknown, at: string, frames: number): A
   };
 }
 
-/** Regions: page-aligned, inside 4 GiB, sorted and not overlapping (the kernel looks them up in order). */
+/**
+ * Regions: page-aligned, inside 4 GiB, sorted and not overlapping (the kernel looks them up in order).
+ * Protection is any u32: mprotect(2) here stores whatever bits the guest passed.
+ */
 function checkRegions(value: unknown, at: string): Region[] {
-  const regions = list(value, at, MAX_REGIONS).map((entry, i): Region => {
+  const regions = list(value, at, MAX_LIST).map((entry, i): Region => {
     const p = `${at}[${i}]`;
     const r = record(entry, p);
     const start = u32(own(r, "start"), `${p}.start`);
     const end = int(own(r, "end"), `${p}.end`, start + 1, U32_MAX + 1);
     if (start % PAGE) bad(`${p}.start`, `0x${start.toString(16)} is not page-aligned`);
     if (end % PAGE) bad(`${p}.end`, `0x${end.toString(16)} is not page-aligned`);
-    return { start, end, prot: int(own(r, "prot"), `${p}.prot`, 0, 7), kind: oneOf(own(r, "kind"), `${p}.kind`, ["image", "heap", "stack", "mmap"] as const) };
+    return { start, end, prot: u32(own(r, "prot"), `${p}.prot`), kind: oneOf(own(r, "kind"), `${p}.kind`, ["image", "heap", "stack", "mmap"] as const) };
   });
   for (let i = 1; i < regions.length; i++) {
     if (regions[i].start < regions[i - 1].end) bad(`${at}[${i}].start`, `0x${regions[i].start.toString(16)} is not after the end of ${at}[${i - 1}]`);
@@ -148,7 +151,7 @@ export function checkOpenFile(value: unknown, at: string): OpenFile {
     path: kind === "terminal" ? text(own(f, "path"), `${at}.path`, 64) : guestPath(own(f, "path"), `${at}.path`),
     flags: u32(own(f, "flags"), `${at}.flags`),
     mode: u32(own(f, "mode"), `${at}.mode`),
-    position: nonNegative(own(f, "position"), `${at}.position`),
+    position: nonNegative(own(f, "position"), `${at}.position`, 2 ** 63), // llseek(2) takes 64-bit offsets
     kind,
   };
   const home = own(f, "home");
@@ -161,7 +164,7 @@ export function checkOpenFile(value: unknown, at: string): OpenFile {
 
 /** A guest path as the file table keeps it: absolute and normalised (no "..", so nothing climbs out of the sandbox). */
 function guestPath(value: unknown, at: string): string {
-  const p = text(value, at);
+  const p = text(value, at, MAX_PATH);
   if (!p.startsWith("/") || path.posix.normalize(p) !== p || p.includes("\0")) bad(at, "not an absolute, normalised guest path");
   return p;
 }

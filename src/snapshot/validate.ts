@@ -10,7 +10,7 @@ import {
   STATE_RESERVATION_VALID, STATE_USED, STATE_WFI, FLAG_EBREAK_EXITS, FLAG_JIT,
 } from "../../assembly/layout.js";
 import type { ProcessState } from "../kernel/process.js";
-import { bad, bool, bytes, int, list, nonEmptyText, nonNegative, oneOf, own, packedU32s, record, text } from "./schema.js";
+import { bad, bool, bytes, int, list, MAX_LIST, nonEmptyText, nonNegative, oneOf, own, packedU32s, record, text } from "./schema.js";
 import type { ConsoleState, GuestInfo, GuestSnapshot, RamPages } from "./snapshot.js";
 import { checkMachineState } from "./validate-machine.js";
 import { checkProcessState } from "./validate-process.js";
@@ -38,7 +38,7 @@ export function validateSnapshot(raw: unknown, version: number): GuestSnapshot {
 
 export function checkGuestInfo(value: unknown): GuestInfo {
   const g = record(value, "guest");
-  const argv = list(own(g, "argv"), "guest.argv", 4096).map((arg, i) => text(arg, `guest.argv[${i}]`));
+  const argv = list(own(g, "argv"), "guest.argv", MAX_LIST).map((arg, i) => text(arg, `guest.argv[${i}]`));
   const ramBytes = int(own(g, "ramBytes"), "guest.ramBytes", PAGE, MAX_RAM_BYTES);
   if (ramBytes % PAGE) bad("guest.ramBytes", `${ramBytes} is not a multiple of 4096`);
   return {

@@ -78,7 +78,7 @@ const PROCESS_CASES: Array<[string, (p: Payload) => void, string | (() => string
   ["a syscall count that is not a pair", (p) => { p.process.syscalls = [["read"]]; }, "process.syscalls[0]: not a [name, count] pair"],
   ["overlapping regions", (p) => { p.process.addressSpace.regions[1].start = p.process.addressSpace.regions[0].start; }, () => `process.addressSpace.regions[1].start: 0x${processGood.process!.addressSpace.regions[0].start.toString(16)} is not after the end of process.addressSpace.regions[0]`],
   ["a region not page-aligned", (p) => { p.process.addressSpace.regions[0].end += 1; }, () => `process.addressSpace.regions[0].end: 0x${(processGood.process!.addressSpace.regions[0].end + 1).toString(16)} is not page-aligned`],
-  ["a region with protection 9", (p) => { p.process.addressSpace.regions[0].prot = 9; }, "process.addressSpace.regions[0].prot: 9 is not an integer in [0, 7]"],
+  ["a region with protection -1", (p) => { p.process.addressSpace.regions[0].prot = -1; }, "process.addressSpace.regions[0].prot: -1 is not an integer in [0, 4294967295]"],
   ["a root table beyond RAM", (p) => { p.process.addressSpace.rootFrame = 1024; }, "process.addressSpace.rootFrame: 1024 is not an integer in [0, 1023]"],
   ["a next frame of -1", (p) => { p.process.addressSpace.nextFrame = -1; }, "process.addressSpace.nextFrame: -1 is not an integer in [0, 1024]"],
   ["a page journal of odd words", (p) => { p.process.addressSpace.pages = p.process.addressSpace.pages.subarray(4); }, () => `process.addressSpace.pages: ${processGood.process!.addressSpace.pages.length - 4} bytes is not whole u32 pairs`],
