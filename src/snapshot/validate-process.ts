@@ -8,7 +8,7 @@ import type { AddressSpaceState, Region } from "../kernel/address-space.js";
 import type { FileTableState, OpenFile } from "../kernel/files.js";
 import type { ProcessState } from "../kernel/process.js";
 import {
-  bad, decimalU64, describe, int, list, MAX_LIST, nonEmptyText, nonNegative, oneOf, own, packedU32s, record, schemaVersion, text, u32, U32_MAX,
+  bad, bytes, decimalU64, describe, int, list, MAX_LIST, nonEmptyText, nonNegative, oneOf, own, packedU32s, record, schemaVersion, text, u32, U32_MAX,
 } from "./schema.js";
 
 const PAGE = 4096;
@@ -16,12 +16,13 @@ const UNMAPPED = 0xffffffff; // a removal in the page journal
 const MAX_FILES = 1024; // as the file table allows
 const MAX_PATH = 4096; // the longest guest path the file table makes (ENAMETOOLONG beyond)
 
-type SectionCheck = (value: unknown, path: string, frames: number) => unknown;
+/** Checks one section; `previous` is the same section of the state a migration's changes apply to. */
+type SectionCheck = (value: unknown, path: string, frames: number, previous?: unknown) => unknown;
 
 /** One check per section of ProcessState; a migration's changes name sections by these keys. */
 export const PROCESS_SECTIONS: Record<keyof ProcessState, SectionCheck> = {
   schemaVersion: (v, p) => int(v, p, 1, 1),
-  addressSpace: (v, p, frames) => checkAddressSpace(v, p, frames),
+  addressSpace: (v, p, frames, previous) => checkAddressSpace(v, p, frames, previous as AddressSpaceState | undefined),
   files: (v, p) => checkFileTable(v, p),
   pid: (v, p) => int(v, p, 0, 0x7fffffff),
   guestClockNs: (v, p) => decimalU64(v, p),
@@ -44,7 +45,7 @@ export function checkProcessChanges(value: unknown, base: ProcessState, frames: 
   const state: Record<string, unknown> = { ...base };
   for (const key of Object.keys(m)) {
     if (!Object.prototype.hasOwnProperty.call(PROCESS_SECTIONS, key)) bad(`process[${describe(key)}]`, "not a section of the kernel's state");
-    state[key] = PROCESS_SECTIONS[key as keyof ProcessState](m[key], `process.${key}`, frames);
+    state[key] = PROCESS_SECTIONS[key as keyof ProcessState](m[key], `process.${key}`, frames, state[key]);
   }
   return state as unknown as ProcessState;
 }
@@ -57,19 +58,26 @@ function checkSyscallCount(value: unknown, at: string): [string, number] {
 
 // ---- Address space ------------------------------------------------------------------------
 
-export function checkAddressSpace(value: unknown, at: string, frames: number): AddressSpaceState {
+/**
+ * The address space. With `previous` (the checked state a migration's prestate
+ * brought), a page journal that only grew since is checked from where the old
+ * one ended: the journal is appended to, and the tables list only ever grows,
+ * so this keeps a big guest's check out of the downtime.
+ */
+export function checkAddressSpace(value: unknown, at: string, frames: number, previous?: AddressSpaceState): AddressSpaceState {
   const m = record(value, at);
   schemaVersion(m, at, 1);
   const frame = (v: unknown, p: string) => int(v, p, 0, frames - 1);
   const tableFrames = checkTables(own(m, "tableFrames"), `${at}.tableFrames`, frames);
-  const pages = own(m, "pages");
-  checkJournal(pages, `${at}.pages`, frames, tableFrames);
+  const pages = bytes(own(m, "pages"), `${at}.pages`);
+  const grown = previous && startsWith(pages, previous.pages) && startsWith(own(m, "tableFrames") as Uint8Array, previous.tableFrames);
+  checkJournal(pages, `${at}.pages`, frames, tableFrames, grown ? previous.pages.length : 0);
   const freeFrames = packedU32s(own(m, "freeFrames"), `${at}.freeFrames`);
   freeFrames.forEach((f, i) => { if (f >= frames) bad(`${at}.freeFrames[${i}]`, `frame ${f} is beyond ${frames} frames of RAM`); });
   return {
     schemaVersion: 1,
     regions: checkRegions(own(m, "regions"), `${at}.regions`),
-    pages: pages as Uint8Array,
+    pages,
     tableFrames: own(m, "tableFrames") as Uint8Array,
     rootFrame: frame(own(m, "rootFrame"), `${at}.rootFrame`),
     freeFrames: own(m, "freeFrames") as Uint8Array,
@@ -102,28 +110,39 @@ function checkRegions(value: unknown, at: string): Region[] {
 
 /** Level-0 tables: (level-1 index, frame) pairs, one per index. Returns which indices have one. */
 function checkTables(value: unknown, at: string, frames: number): Uint8Array {
-  const pairs = packedU32s(value, at, 2);
+  const pairs = u32Pairs(value, at);
   const present = new Uint8Array(1024);
-  for (let i = 0; i < pairs.length; i += 2) {
-    const [l1, frame] = [pairs[i], pairs[i + 1]];
-    if (l1 >= 1024) bad(`${at}[${i / 2}]`, `level-1 index ${l1} is beyond 1023`);
-    if (present[l1]) bad(`${at}[${i / 2}]`, `a second table for level-1 index ${l1}`);
-    if (frame >= frames) bad(`${at}[${i / 2}]`, `frame ${frame} is beyond ${frames} frames of RAM`);
+  for (let i = 0; i < pairs.byteLength; i += 8) {
+    const l1 = pairs.getUint32(i, true), frame = pairs.getUint32(i + 4, true);
+    if (l1 >= 1024) bad(`${at}[${i / 8}]`, `level-1 index ${l1} is beyond 1023`);
+    if (present[l1]) bad(`${at}[${i / 8}]`, `a second table for level-1 index ${l1}`);
+    if (frame >= frames) bad(`${at}[${i / 8}]`, `frame ${frame} is beyond ${frames} frames of RAM`);
     present[l1] = 1;
   }
   return present;
 }
 
-/** The page journal: (virtual page, frame or UNMAPPED) pairs; a mapped page's level-0 table must exist. */
-function checkJournal(value: unknown, at: string, frames: number, tables: Uint8Array): void {
-  const pairs = packedU32s(value, at, 2);
-  for (let i = 0; i < pairs.length; i += 2) {
-    const [vpn, frame] = [pairs[i], pairs[i + 1]];
-    if (vpn >= 1 << 20) bad(`${at}[${i / 2}]`, `virtual page ${vpn} is beyond 4 GiB`);
+/** The page journal from byte `from`: (virtual page, frame or UNMAPPED) pairs; a mapped page's level-0 table must exist. */
+function checkJournal(value: unknown, at: string, frames: number, tables: Uint8Array, from: number): void {
+  const pairs = u32Pairs(value, at);
+  for (let i = from; i < pairs.byteLength; i += 8) {
+    const vpn = pairs.getUint32(i, true), frame = pairs.getUint32(i + 4, true);
+    if (vpn >= 1 << 20) bad(`${at}[${i / 8}]`, `virtual page ${vpn} is beyond 4 GiB`);
     if (frame === UNMAPPED) continue;
-    if (frame >= frames) bad(`${at}[${i / 2}]`, `frame ${frame} is beyond ${frames} frames of RAM`);
-    if (!tables[vpn >>> 10]) bad(`${at}[${i / 2}]`, `virtual page ${vpn} has no page table`);
+    if (frame >= frames) bad(`${at}[${i / 8}]`, `frame ${frame} is beyond ${frames} frames of RAM`);
+    if (!tables[vpn >>> 10]) bad(`${at}[${i / 8}]`, `virtual page ${vpn} has no page table`);
   }
+}
+
+/** Packed u32 pairs, read in place (a 256 MiB guest's journal is half a megabyte: no copy). */
+function u32Pairs(value: unknown, at: string): DataView {
+  const b = bytes(value, at);
+  if (b.length % 8) bad(at, `${b.length} bytes is not whole u32 pairs`);
+  return new DataView(b.buffer, b.byteOffset, b.byteLength);
+}
+
+function startsWith(bytes: Uint8Array, prefix: Uint8Array): boolean {
+  return bytes.length >= prefix.length && Buffer.from(bytes.buffer, bytes.byteOffset, prefix.length).equals(prefix);
 }
 
 // ---- Open files ---------------------------------------------------------------------------

@@ -171,6 +171,22 @@ describe("a migration's state changes are checked the same way", () => {
     for (const [changes, message] of cases) expect(() => applyChanges(base, changes as never)).toThrow(new SnapshotError(message));
   });
 
+  test("an address space whose journal grew is checked from where the old one ended, and in full otherwise", () => {
+    const base = decoded(processGood);
+    const space = base.process!.addressSpace;
+    const entries = space.pages.length / 8;
+    const pair = (vpn: number, frame: number) => new Uint8Array(new Uint32Array([vpn, frame]).buffer);
+    const joined = (...parts: Uint8Array[]) => Uint8Array.from(Buffer.concat(parts));
+    const withPages = (pages: Uint8Array) => ({ hart: base.hart, process: { addressSpace: { ...space, pages } } });
+    const firstVpn = new DataView(space.pages.buffer, space.pages.byteOffset).getUint32(0, true);
+    expect(() => applyChanges(base, withPages(joined(space.pages, pair(firstVpn, 7))))).not.toThrow();
+    expect(() => applyChanges(base, withPages(joined(space.pages, pair(firstVpn, 4096)))))
+      .toThrow(new SnapshotError(`process.addressSpace.pages[${entries}]: frame 4096 is beyond 1024 frames of RAM`));
+    // Not the old journal with more after it: every entry is checked again.
+    const rewritten = joined(pair(firstVpn, 4096), space.pages.subarray(8));
+    expect(() => applyChanges(base, withPages(rewritten))).toThrow(new SnapshotError("process.addressSpace.pages[0]: frame 4096 is beyond 1024 frames of RAM"));
+  });
+
   test("changes of the machine's devices", () => {
     const base = decoded(machineGood);
     const machine = { ...base.machine!, uart: { ...base.machine!.uart, lcr: 300 } };
