@@ -99,17 +99,9 @@ export function decodeSnapshot(bytes: Uint8Array): GuestSnapshot {
   try {
     raw = unpack(payload);
   } catch (error) {
-    throw new SnapshotError(`payload is not valid msgpack (${(error as Error).message})`);
+    throw new SnapshotError(`payload is not valid msgpack (${String((error as Error).message).split("\n")[0]})`);
   }
-  return checkSnapshot(raw, version);
-}
-
-/**
- * Checks a decoded payload all the way down (validate.ts): every section,
- * every field, before any of it reaches the core, the kernel or a device.
- */
-export function checkSnapshot(raw: unknown, version: number): GuestSnapshot {
-  return validateSnapshot(raw, version);
+  return validateSnapshot(raw, version); // every section, every field (validate.ts)
 }
 
 /** Writes snapshot RAM pages into a RAM view (the rest must already be zero). */
