@@ -12,7 +12,8 @@ import { MachineGuest } from "../../src/guest/machine-guest.js";
 import { ProcessGuest } from "../../src/guest/process-guest.js";
 import { encodeSnapshot, SNAPSHOT_MAGIC, SNAPSHOT_VERSION, type GuestSnapshot } from "../../src/snapshot/snapshot.js";
 
-export type Payload = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
+// A decoded payload a test damages: any field, of any type.
+export type Payload = Record<string, any>;
 
 export const fixtureRoot = mkdtempSync(join(tmpdir(), "roam-validate-"));
 const processElf = (name: string) => readFileSync(new URL(`../../guests/bin/process/${name}.elf`, import.meta.url));
