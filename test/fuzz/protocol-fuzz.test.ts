@@ -12,12 +12,15 @@ import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { Host } from "../../src/cluster/host.js";
 import { bool, bytes, decode, encode, num, optNum, optStr, ProtocolError, str, strList, type Message } from "../../src/net/protocol.js";
 import { encodeSnapshot, type GuestSnapshot } from "../../src/snapshot/snapshot.js";
-import { frame, machineSnapshot, payloadOf, processSnapshot } from "../snapshot/fixtures.js";
+import { fixtureRoot, frame, machineSnapshot, payloadOf, processSnapshot } from "../snapshot/fixtures.js";
 import { connectFake } from "../snapshot/fake-socket.js";
 import { below, mutate, ODD_VALUES, pick, seeded, type Random } from "./mutate.js";
 
 const root = mkdtempSync(join(tmpdir(), "roam-protocol-fuzz-"));
-afterAll(() => rmSync(root, { recursive: true, force: true }));
+afterAll(() => {
+  rmSync(root, { recursive: true, force: true });
+  rmSync(fixtureRoot, { recursive: true, force: true });
+});
 
 const FIELDS = [
   "guest", "program", "argv", "envp", "elf", "kind", "ramBytes", "snapshot", "changes", "missing", "expected", "offset", "data", "end",
