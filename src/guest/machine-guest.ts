@@ -6,11 +6,11 @@ import { parseElf } from "../elf/index.js";
 import type { ConsoleOutput } from "../machine/console-output.js";
 import type { Core } from "../machine/core.js";
 import type { PostcopyPages } from "../machine/postcopy-pages.js";
-import { Machine, type MachineState } from "../machine/machine.js";
+import { Machine } from "../machine/machine.js";
 import type { GuestInfo, GuestSnapshot, RamPages } from "../snapshot/snapshot.js";
 import { GuestConsole } from "./guest-console.js";
 import type { GuestHostOptions, StartOptions } from "./process-guest.js";
-import { allRamPages, hartBlock, newGuestInfo, restoreHartAndPages, type GuestRunResult } from "./runnable.js";
+import { allRamPages, checkRestorable, hartBlock, newGuestInfo, restoreHartAndPages, type GuestRunResult } from "./runnable.js";
 
 /** Collects UART bytes and hands them to the guest console in chunks. */
 class ConsoleBridge implements ConsoleOutput {
@@ -76,25 +76,25 @@ export class MachineGuest {
     coreReady = false,
     pages?: PostcopyPages,
   ): MachineGuest {
-    if (snapshot.guest.kind !== "machine" || !snapshot.machine) throw new Error(`guest ${snapshot.guest.id} is not a machine-mode guest`);
+    checkRestorable(options.core, snapshot, "machine", coreReady);
     const info = { ...snapshot.guest, host: options.hostName };
     const guest = new MachineGuest(options, info, new GuestConsole(snapshot.console), (console) =>
       new Machine({ core: options.core, ramBytes: info.ramBytes, console, translate: options.translate, coreReady, pages }));
     const core = options.core;
     restoreHartAndPages(core, snapshot);
     core.setTranslation(options.translate ?? true); // the hart block carried the old host's flags
-    guest.machine.restoreState(snapshot.machine as MachineState);
+    guest.machine.restoreState(snapshot.machine!);
     guest.postcopyPages = pages;
     return guest;
   }
 
   /** Brings this guest, restored but not started, up to a later snapshot of the same guest. */
   update(snapshot: GuestSnapshot): void {
-    if (!snapshot.machine) throw new Error(`guest ${snapshot.guest.id} is not a machine-mode guest`);
+    checkRestorable(this.core, snapshot, "machine", true);
     this.console.restoreState(snapshot.console);
     restoreHartAndPages(this.core, snapshot);
     this.core.setTranslation(this.options.translate ?? true);
-    this.machine.restoreState(snapshot.machine as MachineState);
+    this.machine.restoreState(snapshot.machine!);
   }
 
   async run(): Promise<GuestRunResult> {

@@ -8,7 +8,7 @@ import type { PostcopyPages } from "../machine/postcopy-pages.js";
 import type { GuestInfo, GuestSnapshot } from "../snapshot/snapshot.js";
 import { GuestConsole } from "./guest-console.js";
 import type { FileCapabilities, RemoteFiles } from "../kernel/files.js";
-import { allRamPages, hartBlock, newGuestInfo, restoreHartAndPages } from "./runnable.js";
+import { allRamPages, checkRestorable, hartBlock, newGuestInfo, restoreHartAndPages } from "./runnable.js";
 
 export interface GuestHostOptions {
   core: Core;
@@ -89,7 +89,7 @@ export class ProcessGuest {
     coreReady = false,
     pages?: PostcopyPages,
   ): ProcessGuest {
-    if (snapshot.guest.kind !== "process" || !snapshot.process) throw new Error(`guest ${snapshot.guest.id} is not a process-mode guest`);
+    checkRestorable(options.core, snapshot, "process", coreReady);
     const info = { ...snapshot.guest, host: options.hostName };
     const console = new GuestConsole(snapshot.console);
     const emptyImage = { entry: 0, flags: 0, segments: [], symbols: new Map(), phoff: 0, phnum: 0, phentsize: 32 };
@@ -120,6 +120,7 @@ export class ProcessGuest {
    * final state after its prestate).
    */
   update(snapshot: GuestSnapshot, changed: ReadonlySet<string>): void {
+    checkRestorable(this.core, snapshot, "process", true);
     this.console.restoreState(snapshot.console);
     this.process.update(snapshot.process!, (core) => restoreHartAndPages(core, snapshot), changed);
     this.filesComeHome();

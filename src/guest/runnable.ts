@@ -4,7 +4,7 @@
 import { randomBytes } from "node:crypto";
 import { STATE_BASE, STATE_USED } from "../../assembly/layout.js";
 import { markWritten, writtenPages } from "../migration/pages.js";
-import { applyPages, capturePages, type GuestKind } from "../snapshot/snapshot.js";
+import { applyPages, capturePages, SnapshotError, type GuestKind } from "../snapshot/snapshot.js";
 import type { Core } from "../machine/core.js";
 import type { GuestInfo, GuestSnapshot, RamPages } from "../snapshot/snapshot.js";
 import type { GuestConsole } from "./guest-console.js";
@@ -52,6 +52,18 @@ export function newGuestInfo(kind: GuestKind, hostName: string, start: { program
 /** The hart's state block, as a snapshot carries it. */
 export function hartBlock(core: Core): Uint8Array {
   return core.memoryBytes.slice(STATE_BASE, STATE_BASE + STATE_USED);
+}
+
+/**
+ * Refuses a snapshot this core cannot hold: one of another kind, or (when a
+ * migration already received the pages into `core`) one whose RAM size is not
+ * the size the core was made with.
+ */
+export function checkRestorable(core: Core, snapshot: GuestSnapshot, kind: GuestKind, coreReady: boolean): void {
+  if (snapshot.guest.kind !== kind) throw new SnapshotError(`guest.kind: ${snapshot.guest.kind}, but this is a ${kind}-mode restore`);
+  if (coreReady && core.ram.byteLength !== snapshot.guest.ramBytes) {
+    throw new SnapshotError(`guest.ramBytes: ${snapshot.guest.ramBytes}, but the core received ${core.ram.byteLength} bytes of RAM`);
+  }
 }
 
 /** Puts a snapshot's hart block and RAM pages into a core (whose RAM is otherwise as the caller left it). */

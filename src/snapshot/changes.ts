@@ -8,13 +8,18 @@
 // instead of decoding and building everything again.
 
 import type { ProcessState } from "../kernel/process.js";
-import { checkSnapshot, type ConsoleState, type GuestSnapshot } from "./snapshot.js";
+import type { MachineState } from "../machine/machine.js";
+import { bad, own, record } from "./schema.js";
+import type { ConsoleState, GuestSnapshot } from "./snapshot.js";
+import { checkConsole, checkHart, checkProcessHart } from "./validate.js";
+import { checkMachineState } from "./validate-machine.js";
+import { checkProcessChanges } from "./validate-process.js";
 
 export interface SnapshotChanges {
   hart: Uint8Array; // always: the registers change whenever the guest runs
   console?: ConsoleState;
   process?: Partial<ProcessState>; // the sections that changed
-  machine?: unknown;
+  machine?: MachineState;
 }
 
 /** What changed from `base` to `next` (two snapshots of one guest, neither carrying RAM pages). */
@@ -31,23 +36,33 @@ export function changesSince(base: GuestSnapshot, next: GuestSnapshot): Snapshot
   return changes;
 }
 
-/** `base` with `changes` applied, checked as a whole like any snapshot that arrives. */
+/**
+ * `base` (a checked snapshot) with `changes` applied. Each section the changes
+ * carry is checked as a snapshot's would be; the rest is base's, checked when it arrived.
+ */
 export function applyChanges(base: GuestSnapshot, changes: SnapshotChanges): GuestSnapshot {
-  if (typeof changes !== "object" || changes === null) throw new Error("state changes are not a map");
-  const process = changes.process === undefined ? base.process : { ...base.process, ...changes.process };
-  return checkSnapshot({
-    ...base,
-    hart: changes.hart,
-    console: changes.console ?? base.console,
-    ...(process ? { process } : {}),
-    ...(changes.machine !== undefined ? { machine: changes.machine } : {}),
-    ram: { indices: new Uint8Array(0), data: new Uint8Array(0) },
-  }, base.version);
+  const c = record(changes, "changes");
+  const ramBytes = base.guest.ramBytes;
+  const hart = checkHart(own(c, "hart"), ramBytes);
+  const console = own(c, "console") === undefined ? base.console : checkConsole(own(c, "console"));
+  const next: GuestSnapshot = { ...base, hart, console, ram: { indices: new Uint32Array(0), data: new Uint8Array(0) } };
+  if (base.guest.kind === "process") {
+    if (own(c, "machine") !== undefined) bad("machine", "a process-mode guest has no device state");
+    const process = own(c, "process");
+    if (process !== undefined) next.process = checkProcessChanges(process, base.process!, ramBytes / 4096);
+    checkProcessHart(hart, next.process!);
+  } else {
+    if (own(c, "process") !== undefined) bad("process", "a machine-mode guest has no kernel state");
+    const machine = own(c, "machine");
+    if (machine !== undefined) next.machine = checkMachineState(machine, "machine", ramBytes);
+  }
+  return next;
 }
 
 /** The sections of the kernel's state that `changes` replaces. */
 export function changedSections(changes: SnapshotChanges): ReadonlySet<string> {
-  return new Set(Object.keys(changes.process ?? {}));
+  const process = changes?.process;
+  return new Set(typeof process === "object" && process !== null ? Object.keys(process) : []);
 }
 
 /** Deep equality over snapshot data: maps, lists, bytes, numbers, text, booleans, null. */

@@ -4,13 +4,15 @@
 // by migration, which sends it before the freeze and then only its changes (changes.ts).
 //
 // File layout:  "ROAMSNAP" | u32 version | u32 payload length | u32 CRC-32 of the payload | msgpack payload
-// Everything is validated on the way in; a bad snapshot gets a SnapshotError
-// naming what is wrong, never a crash.
+// Everything is validated on the way in (validate.ts); a bad snapshot gets a
+// SnapshotError naming the field and what is wrong with it, never a crash.
 
 import { pack, unpack } from "msgpackr";
 import { crc32 } from "node:zlib";
-import { STATE_USED } from "../../assembly/layout.js";
 import type { ProcessState } from "../kernel/process.js";
+import type { MachineState } from "../machine/machine.js";
+import { SnapshotError } from "./snapshot-error.js";
+import { validateSnapshot } from "./validate.js";
 
 export const SNAPSHOT_MAGIC = "ROAMSNAP";
 export const SNAPSHOT_VERSION = 1;
@@ -18,12 +20,7 @@ const HEADER = 20;
 const PAGE = 4096;
 const ZERO_PAGE = Buffer.alloc(PAGE);
 
-export class SnapshotError extends Error {
-  constructor(message: string) {
-    super(`bad snapshot: ${message}`);
-    this.name = "SnapshotError";
-  }
-}
+export { SnapshotError };
 
 export type GuestKind = "process" | "machine";
 
@@ -57,7 +54,7 @@ export interface GuestSnapshot {
   ram: RamPages;
   console: ConsoleState;
   process?: ProcessState;
-  machine?: unknown; // machine-mode device state (src/machine)
+  machine?: MachineState; // machine-mode device state (src/machine)
 }
 
 /** The non-zero pages of `ram` (zero pages are implied), optionally only those in `only`. */
@@ -113,42 +110,9 @@ export function decodeSnapshot(bytes: Uint8Array): GuestSnapshot {
   try {
     raw = unpack(payload);
   } catch (error) {
-    throw new SnapshotError(`payload is not valid msgpack (${(error as Error).message})`);
+    throw new SnapshotError(`payload is not valid msgpack (${String((error as Error).message).split("\n")[0]})`);
   }
-  return checkSnapshot(raw, version);
-}
-
-/** Checks a decoded payload (or one rebuilt from changes) field by field; RAM page indices come as u32 LE bytes. */
-export function checkSnapshot(raw: unknown, version: number): GuestSnapshot {
-  const s = raw as Record<string, unknown>;
-  if (typeof s !== "object" || s === null) throw new SnapshotError("payload is not a map");
-  const guest = s.guest as Record<string, unknown>;
-  if (typeof guest !== "object" || guest === null) throw new SnapshotError("missing guest");
-  for (const key of ["id", "kind", "program", "createdAt", "host"]) {
-    if (typeof guest[key] !== "string") throw new SnapshotError(`guest.${key} is missing or not text`);
-  }
-  if (guest.kind !== "process" && guest.kind !== "machine") throw new SnapshotError(`guest.kind '${String(guest.kind)}' is neither process nor machine`);
-  const ramBytes = guest.ramBytes;
-  if (typeof ramBytes !== "number" || ramBytes <= 0 || ramBytes % PAGE || ramBytes > 1 << 30) throw new SnapshotError(`guest.ramBytes ${String(ramBytes)} is not a page multiple up to 1 GiB`);
-  if (!Array.isArray(guest.argv)) throw new SnapshotError("guest.argv is not a list");
-  if (!(s.hart instanceof Uint8Array) || s.hart.length !== STATE_USED) throw new SnapshotError(`hart state must be ${STATE_USED} bytes`);
-  const ram = s.ram as Record<string, unknown>;
-  if (!ram || !(ram.indices instanceof Uint8Array) || !(ram.data instanceof Uint8Array)) throw new SnapshotError("ram pages missing");
-  if (ram.indices.length % 4) throw new SnapshotError("ram page list is not whole u32s");
-  const indices = new Uint32Array(Uint8Array.from(ram.indices).buffer);
-  if (ram.data.length !== indices.length * PAGE) throw new SnapshotError(`ram data is ${ram.data.length} bytes for ${indices.length} pages`);
-  const pages = ramBytes / PAGE;
-  for (let i = 0; i < indices.length; i++) {
-    if (indices[i] >= pages) throw new SnapshotError(`ram page ${indices[i]} is beyond ${pages} pages of RAM`);
-    if (i > 0 && indices[i] <= indices[i - 1]) throw new SnapshotError("ram page list is not ascending");
-  }
-  const console = s.console as Record<string, unknown>;
-  if (!console || typeof console.outputOffset !== "number" || typeof console.inputOffset !== "number" || !(console.pendingInput instanceof Uint8Array)) {
-    throw new SnapshotError("console state missing");
-  }
-  if (guest.kind === "process" && (typeof s.process !== "object" || s.process === null)) throw new SnapshotError("process guest without process state");
-  if (guest.kind === "machine" && (typeof s.machine !== "object" || s.machine === null)) throw new SnapshotError("machine guest without device state");
-  return { ...(s as unknown as GuestSnapshot), version, ram: { indices, data: ram.data } };
+  return validateSnapshot(raw, version); // every section, every field (validate.ts)
 }
 
 /** Writes snapshot RAM pages into a RAM view (the rest must already be zero). */

@@ -1,0 +1,215 @@
+// Every section of a snapshot is checked before any of it reaches the core, the
+// kernel or a device: a damaged field (with a valid checksum around it) is
+// refused with `bad snapshot: <field path>: <why>`, naming exactly that field.
+import { rmSync } from "node:fs";
+import { afterAll, beforeAll, describe, expect, test } from "vitest";
+import { CSR_MSTATUS, CSR_SATP, STATE_EXIT_KIND, STATE_EXIT_SIZE, STATE_FLAGS, STATE_HOST_TRAPS, STATE_MMIO_PENDING, STATE_PRIV, STATE_RAM_BYTES } from "../../assembly/layout.js";
+import { Core } from "../../src/machine/core.js";
+import { ProcessGuest } from "../../src/guest/process-guest.js";
+import { MachineGuest } from "../../src/guest/machine-guest.js";
+import { applyChanges, changesSince, sameValue } from "../../src/snapshot/changes.js";
+import { decodeSnapshot, encodeSnapshot, SnapshotError, type GuestSnapshot } from "../../src/snapshot/snapshot.js";
+import { fixtureRoot, frame, machineSnapshot, payloadOf, processSnapshot, type Payload } from "./fixtures.js";
+
+afterAll(() => rmSync(fixtureRoot, { recursive: true, force: true }));
+
+let processGood: GuestSnapshot;
+let machineGood: GuestSnapshot;
+beforeAll(async () => {
+  processGood = await processSnapshot();
+  machineGood = await machineSnapshot();
+});
+
+/** Decodes `snapshot` with `damage` done to its payload; returns the message it was refused with. */
+function refusal(snapshot: GuestSnapshot, damage: (p: Payload) => void): string {
+  const payload = payloadOf(snapshot);
+  damage(payload);
+  try {
+    decodeSnapshot(frame(payload));
+  } catch (error) {
+    expect(error).toBeInstanceOf(SnapshotError);
+    return (error as Error).message;
+  }
+  throw new Error("the damaged snapshot was accepted");
+}
+
+function setHart(p: Payload, offset: number, value: number): void {
+  new DataView(p.hart.buffer, p.hart.byteOffset, p.hart.byteLength).setUint32(offset, value >>> 0, true);
+}
+
+const PROCESS_CASES: Array<[string, (p: Payload) => void, string | (() => string)]> = [
+  ["a negative file position", (p) => { p.process.files.files[3][1].position = -1; }, "process.files[3].position: not a non-negative integer"],
+  ["a fractional file position", (p) => { p.process.files.files[3][1].position = 1.5; }, "process.files[3].position: not a non-negative integer"],
+  ["no file flags", (p) => { delete p.process.files.files[3][1].flags; }, "process.files[3].flags: missing"],
+  ["a file kind nobody knows", (p) => { p.process.files.files[3][1].kind = "socket"; }, 'process.files[3].kind: "socket" is not one of file, directory, terminal'],
+  ["a file path that climbs out", (p) => { p.process.files.files[3][1].path = "/../etc/passwd"; }, "process.files[3].path: not an absolute, normalised guest path"],
+  ["a regular file marked as a standard stream", (p) => { p.process.files.files[3][1].terminal = 1; }, "process.files[3].terminal: a file is not a standard stream"],
+  ["a terminal without its stream", (p) => { delete p.process.files.files[0][1].terminal; }, "process.files[0].terminal: missing"],
+  ["an fd open twice", (p) => { p.process.files.files[3][0] = 1; }, "process.files.files[3][0]: fd 1 is open twice"],
+  ["an fd beyond the table", (p) => { p.process.files.files[3][0] = 5000; }, "process.files.files[3][0]: 5000 is not an integer in [0, 1023]"],
+  ["a file entry that is not a pair", (p) => { p.process.files.files[3] = [3]; }, "process.files.files[3]: not an [fd, file] pair"],
+  ["a relative working directory", (p) => { p.process.files.cwd = "../up"; }, "process.files.cwd: not an absolute, normalised guest path"],
+  ["a newer file table", (p) => { p.process.files.schemaVersion = 3; }, "process.files.schemaVersion: 3; this host reads version 2"],
+  ["RAM size NaN", (p) => { p.guest.ramBytes = NaN; }, "guest.ramBytes: NaN is not an integer in [4096, 1073741824]"],
+  ["RAM size over 1 GiB", (p) => { p.guest.ramBytes = 2 ** 31; }, "guest.ramBytes: 2147483648 is not an integer in [4096, 1073741824]"],
+  ["RAM size not whole pages", (p) => { p.guest.ramBytes = 5000; }, "guest.ramBytes: 5000 is not a multiple of 4096"],
+  ["a guest id that is not text", (p) => { p.guest.id = 7; }, "guest.id: not text (7)"],
+  ["argv with a number", (p) => { p.guest.argv = ["x", 2]; }, "guest.argv[1]: not text (2)"],
+  ["a hart block of the wrong size", (p) => { p.hart = p.hart.subarray(0, 100); }, "hart: 100 bytes; the hart state must be 512 bytes"],
+  ["a hart whose RAM size disagrees", (p) => setHart(p, STATE_RAM_BYTES, 1 << 30), "hart.ramBytes: 1073741824, but guest.ramBytes is 4194304"],
+  ["a process hart in M-mode", (p) => setHart(p, STATE_PRIV, 3), "hart.privilege: 3; a process-mode guest runs in U-mode (0)"],
+  ["a hart at privilege 2", (p) => setHart(p, STATE_PRIV, 2), "hart.privilege: 2 is not U (0), S (1) or M (3)"],
+  ["a process hart that keeps exceptions", (p) => setHart(p, STATE_HOST_TRAPS, 0), "hart.hostTraps: 0x0; a process-mode hart hands every exception to the kernel (0xffff)"],
+  ["a process hart on other page tables", (p) => setHart(p, CSR_SATP, 0x80080999), "hart.satp: 0x80080999 is not the address space's root table (0x80080000)"],
+  ["mstatus.MPP = 2", (p) => setHart(p, CSR_MSTATUS, 2 << 11), "hart.mstatus: MPP is 2, which is reserved"],
+  ["unknown hart flags", (p) => setHart(p, STATE_FLAGS, 0x10), "hart.flags: 0x10 has unknown bits"],
+  ["a pending device load into register 40", (p) => { setHart(p, STATE_MMIO_PENDING, 1); setHart(p, STATE_EXIT_SIZE, 4); setHart(p, STATE_EXIT_KIND, (40 << 8) | 1); }, "hart.exitKind: 0x2801 is not a pending load's kind and register"],
+  ["a pending device load of 3 bytes", (p) => { setHart(p, STATE_MMIO_PENDING, 1); setHart(p, STATE_EXIT_SIZE, 3); setHart(p, STATE_EXIT_KIND, (5 << 8) | 1); }, "hart.exitSize: 3 is not 1, 2 or 4"],
+  ["RAM data short of its pages", (p) => { p.ram.data = p.ram.data.subarray(4096); }, () => `ram.data: ${processGood.ram.data.length - 4096} bytes for ${processGood.ram.indices.length} pages`],
+  ["a RAM page beyond RAM", (p) => { p.ram.indices = new Uint8Array(new Uint32Array([...processGood.ram.indices.slice(0, -1), 1024]).buffer); }, () => `ram.indices[${processGood.ram.indices.length - 1}]: page 1024 is beyond 1024 pages of RAM`],
+  ["a negative output offset", (p) => { p.console.outputOffset = -5; }, "console.outputOffset: not a non-negative integer"],
+  ["more input waiting than accepted", (p) => { p.console.pendingInput = new Uint8Array(10); p.console.inputOffset = 3; }, "console.pendingInput: 10 bytes waiting, more than the 3 ever accepted"],
+  ["input ended as a number", (p) => { p.console.inputEnded = 1; }, "console.inputEnded: not true or false (1)"],
+  ["no kernel state", (p) => { delete p.process; }, "process: missing"],
+  ["device state on a process guest", (p) => { p.machine = { schemaVersion: 1 }; }, "machine: a process-mode guest has no device state"],
+  ["a clock that is not a number", (p) => { p.process.guestClockNs = "12abc"; }, 'process.guestClockNs: "12abc" is not a decimal integer in [0, 2^64)'],
+  ["a sleep deadline as a number", (p) => { p.process.sleepDeadlineNs = 12; }, "process.sleepDeadlineNs: not text (12)"],
+  ["a pid of Infinity", (p) => { p.process.pid = Infinity; }, "process.pid: Infinity is not an integer in [0, 2147483647]"],
+  ["a syscall count that is not a pair", (p) => { p.process.syscalls = [["read"]]; }, "process.syscalls[0]: not a [name, count] pair"],
+  ["overlapping regions", (p) => { p.process.addressSpace.regions[1].start = p.process.addressSpace.regions[0].start; }, () => `process.addressSpace.regions[1].start: 0x${processGood.process!.addressSpace.regions[0].start.toString(16)} is not after the end of process.addressSpace.regions[0]`],
+  ["a region not page-aligned", (p) => { p.process.addressSpace.regions[0].end += 1; }, () => `process.addressSpace.regions[0].end: 0x${(processGood.process!.addressSpace.regions[0].end + 1).toString(16)} is not page-aligned`],
+  ["a region with protection -1", (p) => { p.process.addressSpace.regions[0].prot = -1; }, "process.addressSpace.regions[0].prot: -1 is not an integer in [0, 4294967295]"],
+  ["a root table beyond RAM", (p) => { p.process.addressSpace.rootFrame = 1024; }, "process.addressSpace.rootFrame: 1024 is not an integer in [0, 1023]"],
+  ["a next frame of -1", (p) => { p.process.addressSpace.nextFrame = -1; }, "process.addressSpace.nextFrame: -1 is not an integer in [0, 1024]"],
+  ["a page journal of odd words", (p) => { p.process.addressSpace.pages = p.process.addressSpace.pages.subarray(4); }, () => `process.addressSpace.pages: ${processGood.process!.addressSpace.pages.length - 4} bytes is not whole u32 pairs`],
+  ["a page mapped to a frame beyond RAM", (p) => { setWord(p.process.addressSpace.pages, 1, 5000); }, "process.addressSpace.pages[0]: frame 5000 is beyond 1024 frames of RAM"],
+  ["a page with no page table", (p) => { setWord(p.process.addressSpace.pages, 0, 0xfffff); }, "process.addressSpace.pages[0]: virtual page 1048575 has no page table"],
+  ["two tables for one index", (p) => { p.process.addressSpace.tableFrames = twice(p.process.addressSpace.tableFrames); }, () => `process.addressSpace.tableFrames[${processGood.process!.addressSpace.tableFrames.length / 8}]: a second table for level-1 index ${new DataView(processGood.process!.addressSpace.tableFrames.buffer, processGood.process!.addressSpace.tableFrames.byteOffset).getUint32(0, true)}`],
+  ["a free frame beyond RAM", (p) => { p.process.addressSpace.freeFrames = new Uint8Array(new Uint32Array([7, 99999]).buffer); }, "process.addressSpace.freeFrames[1]: frame 99999 is beyond 1024 frames of RAM"],
+  ["a brk beyond 4 GiB", (p) => { p.process.addressSpace.brk = 2 ** 32; }, "process.addressSpace.brk: 4294967296 is not an integer in [0, 4294967295]"],
+  ["an address space that is a list", (p) => { p.process.addressSpace = [1, 2]; }, "process.addressSpace: not a map"],
+];
+
+function setWord(bytes: Uint8Array, index: number, value: number): void {
+  new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength).setUint32(index * 4, value, true);
+}
+
+function twice(bytes: Uint8Array): Uint8Array {
+  const out = new Uint8Array(bytes.length * 2);
+  out.set(bytes);
+  out.set(bytes, bytes.length);
+  return out;
+}
+
+const MACHINE_CASES: Array<[string, (p: Payload) => void, string]> = [
+  ["an interrupt enable with bit 4", (p) => { p.machine.uart.ier = 0x10; }, "machine.uart.ier: 16 is not an integer in [0, 15]"],
+  ["a divisor over 16 bits", (p) => { p.machine.uart.divisor = 0x10000; }, "machine.uart.divisor: 65536 is not an integer in [0, 65535]"],
+  ["a received byte of 256", (p) => { p.machine.uart.input[1] = 256; }, "machine.uart.input[1]: 256 is not an integer in [0, 255]"],
+  ["received input that is not a list", (p) => { p.machine.uart.input = "hi"; }, "machine.uart.input: not a list"],
+  ["a THR flag as text", (p) => { p.machine.uart.thrInterruptPending = "yes"; }, 'machine.uart.thrInterruptPending: not true or false ("yes")'],
+  ["a negative timer compare", (p) => { p.machine.clint.mtimecmp = "-1"; }, 'machine.clint.mtimecmp: "-1" is not a decimal integer in [0, 2^64)'],
+  ["a timer compare past 2^64", (p) => { p.machine.clint.mtimecmp = "18446744073709551616"; }, 'machine.clint.mtimecmp: "18446744073709551616" is not a decimal integer in [0, 2^64)'],
+  ["msip 2", (p) => { p.machine.clint.msip = 2; }, "machine.clint.msip: 2 is not an integer in [0, 1]"],
+  ["a clock without ticks", (p) => { delete p.machine.clock.ticks; }, "machine.clock.ticks: missing"],
+  ["a newer test finisher", (p) => { p.machine.testFinisher.schemaVersion = 2; }, "machine.testFinisher.schemaVersion: 2; this host reads version 1"],
+  ["tohost outside RAM", (p) => { p.machine.htif.tohost = 0x10000000; }, "machine.htif.tohost: 268435456 is not an integer in [2147483648, 2151677944]"],
+  ["tohost in the last 4 bytes of RAM", (p) => { p.machine.htif.tohost = 0x80000000 + (4 << 20) - 4; }, "machine.htif.tohost: 2151677948 is not an integer in [2147483648, 2151677944]"],
+  ["fromhost missing", (p) => { delete p.machine.htif.fromhost; }, "machine.htif.fromhost: missing"],
+  ["no UART", (p) => { delete p.machine.uart; }, "machine.uart: missing"],
+  ["kernel state on a machine guest", (p) => { p.process = {}; }, "process: a machine-mode guest has no kernel state"],
+  ["a machine hart at privilege 7", (p) => setHart(p, STATE_PRIV, 7), "hart.privilege: 7 is not U (0), S (1) or M (3)"],
+];
+
+describe("snapshot validation, field by field", () => {
+  test("good snapshots of both kinds pass and come back as they were", () => {
+    for (const good of [processGood, machineGood]) {
+      const back = decodeSnapshot(encodeSnapshot(good));
+      for (const key of ["guest", "hart", "console", "process", "machine"] as const) expect(sameValue(back[key], good[key]), key).toBe(true);
+      expect(Array.from(back.ram.indices)).toEqual(Array.from(good.ram.indices));
+    }
+  });
+
+  test.each(PROCESS_CASES)("process guest: %s", (_what, damage, message) => {
+    expect(refusal(processGood, damage)).toBe(`bad snapshot: ${typeof message === "function" ? message() : message}`);
+  });
+
+  test.each(MACHINE_CASES)("machine guest: %s", (_what, damage, message) => {
+    expect(refusal(machineGood, damage)).toBe(`bad snapshot: ${message}`);
+  });
+
+  test("a payload that is not a map, and a kind that is neither", () => {
+    expect(() => decodeSnapshot(frame([1, 2, 3]))).toThrow(/^bad snapshot: payload: not a map$/);
+    expect(refusal(processGood, (p) => { p.guest.kind = "vm"; })).toBe('bad snapshot: guest.kind: "vm" is not one of process, machine');
+  });
+
+  test("a refused value is described on one line, whatever text it held", () => {
+    const message = refusal(processGood, (p) => { p.process.files.files[3][1].kind = "line one\nline two" + "x".repeat(500); });
+    expect(message).not.toMatch(/\n/);
+    expect(message.length).toBeLessThan(200);
+  });
+});
+
+describe("a migration's state changes are checked the same way", () => {
+  const decoded = (s: GuestSnapshot) => decodeSnapshot(encodeSnapshot(s));
+  const noPages = { isMissing: () => false, fetch: async () => {}, arriving: false };
+
+  test("changes of each process section", () => {
+    const base = decoded(processGood);
+    const hart = base.hart;
+    const badFile = { schemaVersion: 1, cwd: "/", files: [[0, { path: "<stdin>", flags: 0, mode: 0, position: "0", kind: "terminal", terminal: 0 }]] };
+    const cases: Array<[unknown, string]> = [
+      [{ hart, process: { files: badFile } }, "process.files[0].position: not a non-negative integer"],
+      [{ hart, process: { pid: -1 } }, "process.pid: -1 is not an integer in [0, 2147483647]"],
+      [{ hart, process: { "what\nis this": 1 } }, 'process["what\\nis this"]: not a section of the kernel\'s state'],
+      [{ hart, process: "files" }, "process: not a map"],
+      [{ hart, process: { addressSpace: { ...base.process!.addressSpace, rootFrame: 3 } } }, "hart.satp: 0x80080000 is not the address space's root table (0x80080003)"],
+      [{ hart, machine: {} }, "machine: a process-mode guest has no device state"],
+      [{ hart: new Uint8Array(512) }, "hart.ramBytes: 0, but guest.ramBytes is 4194304"],
+      [{ hart, console: { ...base.console, inputOffset: -1 } }, "console.inputOffset: not a non-negative integer"],
+      [null, "changes: not a map"],
+    ];
+    for (const [changes, message] of cases) expect(() => applyChanges(base, changes as never)).toThrow(new SnapshotError(message));
+  });
+
+  test("an address space whose journal grew is checked from where the old one ended, and in full otherwise", () => {
+    const base = decoded(processGood);
+    const space = base.process!.addressSpace;
+    const entries = space.pages.length / 8;
+    const pair = (vpn: number, frame: number) => new Uint8Array(new Uint32Array([vpn, frame]).buffer);
+    const joined = (...parts: Uint8Array[]) => Uint8Array.from(Buffer.concat(parts));
+    const withPages = (pages: Uint8Array) => ({ hart: base.hart, process: { addressSpace: { ...space, pages } } });
+    const firstVpn = new DataView(space.pages.buffer, space.pages.byteOffset).getUint32(0, true);
+    expect(() => applyChanges(base, withPages(joined(space.pages, pair(firstVpn, 7))))).not.toThrow();
+    expect(() => applyChanges(base, withPages(joined(space.pages, pair(firstVpn, 4096)))))
+      .toThrow(new SnapshotError(`process.addressSpace.pages[${entries}]: frame 4096 is beyond 1024 frames of RAM`));
+    // Not the old journal with more after it: every entry is checked again.
+    const rewritten = joined(pair(firstVpn, 4096), space.pages.subarray(8));
+    expect(() => applyChanges(base, withPages(rewritten))).toThrow(new SnapshotError("process.addressSpace.pages[0]: frame 4096 is beyond 1024 frames of RAM"));
+  });
+
+  test("changes of the machine's devices", () => {
+    const base = decoded(machineGood);
+    const machine = { ...base.machine!, uart: { ...base.machine!.uart, lcr: 300 } };
+    expect(() => applyChanges(base, { hart: base.hart, machine })).toThrow(new SnapshotError("machine.uart.lcr: 300 is not an integer in [0, 255]"));
+    expect(() => applyChanges(base, { hart: base.hart, process: {} } as never)).toThrow(new SnapshotError("process: a machine-mode guest has no kernel state"));
+  });
+
+  test("good changes still apply, and give the later state", () => {
+    const base = decoded(processGood);
+    const later = { ...processGood, process: { ...processGood.process!, pid: 4242 } };
+    const applied = applyChanges(base, changesSince(processGood, later));
+    expect(applied.process!.pid).toBe(4242);
+    expect(sameValue(applied.process!.files, processGood.process!.files)).toBe(true);
+  });
+
+  test("a guest is not restored onto a core whose RAM is another size than its own", async () => {
+    const core = await Core.load();
+    core.init(8 << 20);
+    expect(() => ProcessGuest.restore({ core, root: fixtureRoot, hostName: "B" }, decoded(processGood), true, noPages))
+      .toThrow(new SnapshotError("guest.ramBytes: 4194304, but the core received 8388608 bytes of RAM"));
+    expect(() => MachineGuest.restore({ core, root: fixtureRoot, hostName: "B" }, decoded(machineGood), true, noPages))
+      .toThrow(new SnapshotError("guest.ramBytes: 4194304, but the core received 8388608 bytes of RAM"));
+    expect(() => MachineGuest.restore({ core, root: fixtureRoot, hostName: "B" }, decoded(processGood)))
+      .toThrow(new SnapshotError("guest.kind: process, but this is a machine-mode restore"));
+  });
+});
