@@ -44,7 +44,7 @@ export async function hostCommand(args: Parsed): Promise<number> {
   const host = new Host({
     name, host: match[1], port: Number(match[2]), root, token: args.string("token"), peers: args.strings("peer"),
     maxMemoryBytes: args.has("max-memory") ? parseSize("--max-memory", args.string("max-memory")!) : undefined,
-    translate: !args.flag("no-jit"), log: (line) => log.line(line),
+    translate: !args.flag("no-jit"), log: (line, level) => log.line(line, level),
   });
   try {
     await host.listen();

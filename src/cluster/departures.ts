@@ -9,6 +9,7 @@ import { STRATEGIES, type MigrationStats, type Strategy } from "../migration/sta
 import { connect, type Peer } from "../net/peer.js";
 import { optNum, optStr, ProtocolError, str, type Message } from "../net/protocol.js";
 import type { HostedGuest } from "./hosted-guest.js";
+import type { LogLevel } from "./host.js";
 
 /** What a departure needs from the host it leaves. */
 export interface DepartureHost {
@@ -19,13 +20,14 @@ export interface DepartureHost {
   readonly members: { learn(url: string): void };
   readonly guests: Map<string, HostedGuest>;
   readonly migrations: Map<string, MigrationStats[]>; // by guest id, kept after the guest leaves
+  log(line: string, level?: LogLevel): void;
   /** The guest runs elsewhere now: no longer listed, but remembered (a kill or an attach follows it). */
   departed(hosted: HostedGuest): void;
   onMigrationPoint?: (guest: string, point: string, cut: () => void) => void;
 }
 
 /** The `migrate` request: moves `hosted` to `m.to`; resolves with the statistics, or throws saying what became of it. */
-export async function migrateGuest(host: DepartureHost, hosted: HostedGuest, client: Peer, m: Message): Promise<MigrationStats> {
+export async function migrateGuest(host: DepartureHost, hosted: HostedGuest, client: Peer | undefined, m: Message): Promise<MigrationStats> {
   const to = str(m, "to");
   const strategy = (optStr(m, "strategy") ?? "precopy") as Strategy;
   if (!STRATEGIES.includes(strategy)) throw new ProtocolError(`unknown strategy '${strategy}' (${STRATEGIES.join(", ")})`);
@@ -59,7 +61,7 @@ export async function migrateGuest(host: DepartureHost, hosted: HostedGuest, cli
         },
         onProgress: (s) => {
           hosted.migrationProgress = s; // for stats and ps while it runs
-          client.send({ t: "migrate-progress", guest: hosted.info.id, stats: s });
+          client?.send({ t: "migrate-progress", guest: hosted.info.id, stats: s });
         },
         onCommitted: () => {
           hosted.moved(to);
@@ -69,12 +71,14 @@ export async function migrateGuest(host: DepartureHost, hosted: HostedGuest, cli
         },
       });
       history.push(stats);
+      host.log(`guest ${hosted.info.id} migrated to ${to} by ${strategy} (downtime ${stats.downtimeMs.toFixed(2)} ms, ${(stats.bytes / 1048576).toFixed(1)} MiB)`);
       host.members.learn(to); // a host this one migrated a guest to
       if ((hosted.status as string) === "moved") hosted.release();
       return stats;
     } catch (error) {
       const failure = error as MigrationFailed & { stats?: MigrationStats; committed?: boolean };
       if (failure.stats) history.push(failure.stats);
+      host.log(`migration of guest ${hosted.info.id} to ${to} failed: ${(error as Error).message}`, signal.aborted ? "warn" : "error");
       if (!failure.committed) throw error;
       if ((hosted.status as string) === "moved") throw lostAfterCommit(host, hosted, to, failure);
       await settleUncertain(host, hosted, to, token);

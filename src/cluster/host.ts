@@ -27,6 +27,8 @@ import type { Socket } from "node:net";
 import { constants, PerformanceObserver } from "node:perf_hooks";
 import { setFlagsFromString } from "node:v8";
 
+export type LogLevel = "info" | "warn" | "error";
+
 export interface HostOptions {
   name: string;
   host: string;
@@ -39,7 +41,8 @@ export interface HostOptions {
   maxMemoryBytes?: number;
   peers?: string[]; // hosts known as cluster members from the start (`--peer`): see src/cluster/members.ts
   translate?: boolean;
-  log?: (line: string) => void;
+  /** Where the host's log lines go; `level` when the host knows how loud a line is. */
+  log?: (line: string, level?: LogLevel) => void;
   /** Called at named points of each outgoing migration (tests cut connections there; traces time them). */
   onMigrationPoint?: (guest: string, point: string, cut: () => void) => void;
 }
@@ -140,8 +143,8 @@ export class Host implements ReceivingHost {
     }).observe({ entryTypes: ["gc"] });
   }
 
-  private log(line: string): void {
-    this.options.log?.(line);
+  log(line: string, level?: LogLevel): void {
+    this.options.log?.(line, level);
   }
 
   // ---- Connections -------------------------------------------------------------------
@@ -149,11 +152,11 @@ export class Host implements ReceivingHost {
   private accept(ws: WebSocket, socket: Socket): void {
     const from = `${socket.remoteAddress}:${socket.remotePort}`;
     const peer = new Peer(ws, (error) => {
-      this.log(`bad frame from ${from}: ${error.message}`);
+      this.log(`bad frame from ${from}: ${error.message}`, "warn");
       peer.fail(error.rid === undefined ? undefined : { rid: error.rid } as Message, `bad frame: ${error.message}`);
     }, socket);
     this.peers.add(peer);
-    const guard = guardConnection(ws, socket, (reason) => this.log(`closed the connection from ${from}: ${reason}`), this.options.connectionLimits);
+    const guard = guardConnection(ws, socket, (reason) => this.log(`closed the connection from ${from}: ${reason}`, "warn"), this.options.connectionLimits);
     let greeted = false;
     let hostPeer = false; // said role "host" and passed the token check
     let receiver: MigrationReceiver | undefined;
@@ -200,7 +203,7 @@ export class Host implements ReceivingHost {
         } catch (error) {
           const known = error instanceof ProtocolError || error instanceof SnapshotError || error instanceof MigrationFailed || error instanceof GuestBusy || error instanceof NoRoom;
           // One line; the stack only for a developer who asks (ROAM_DEBUG): a host's log is read by people.
-          if (!known) this.log(`error handling ${m.t}: ${(process.env.ROAM_DEBUG ? (error as Error).stack : (error as Error).message) ?? error}`);
+          if (!known) this.log(`error handling ${m.t}: ${(process.env.ROAM_DEBUG ? (error as Error).stack : (error as Error).message) ?? error}`, "error");
           peer.fail(m, (error as Error).message);
         }
       })();
@@ -236,6 +239,7 @@ export class Host implements ReceivingHost {
         const hosted = this.adopt(guest);
         if (bool(m, "attach")) detachers.push(this.attach(peer, hosted, 0));
         hosted.start();
+        this.log(`guest ${guest.info.id} started: ${kind} mode, ${start.program}, ${start.ramBytes >> 20} MiB`);
         peer.reply(m, { guest: guest.info });
         return;
       }
@@ -284,9 +288,11 @@ export class Host implements ReceivingHost {
         if (hosted.status === "running" && hosted.guest.receivingPages) {
           throw new ProtocolError(`guest ${hosted.info.id} is still receiving its memory by postcopy; checkpoint it once that completes`);
         }
+        const leaveRunning = bool(m, "leaveRunning");
         const letGo = () => { hosted.moved("checkpoint"); this.departed(hosted); hosted.release(); this.log(`guest ${hosted.info.id} checkpointed`); };
         await hosted.exclusively("checkpoint", "a checkpoint", (signal) =>
-          sendCheckpoint(hosted, peer, m, bool(m, "leaveRunning"), this.checkpointSaves, signal, letGo));
+          sendCheckpoint(hosted, peer, m, leaveRunning, this.checkpointSaves, signal, letGo));
+        if (leaveRunning) this.log(`guest ${hosted.info.id} checkpointed (left running)`);
         return;
       }
       case "checkpoint-saved":
@@ -426,7 +432,7 @@ export class Host implements ReceivingHost {
   lose(id: string, reason: string): void {
     const hosted = this.guests.get(id);
     if (!hosted) return;
-    this.log(`guest ${id} ${reason}`);
+    this.log(`guest ${id} ${reason}`, "error");
     hosted.lose(reason);
   }
 
