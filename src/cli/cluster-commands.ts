@@ -8,6 +8,7 @@ import { parseArgs } from "node:util";
 import { Host } from "../cluster/host.js";
 import { formatStats, STRATEGIES, type MigrationStats } from "../migration/stats.js";
 import { connect, type Peer } from "../net/peer.js";
+import { loadTls, useTls } from "../net/tls.js";
 import { decodeSnapshot, SnapshotError } from "../snapshot/snapshot.js";
 import { Attachment } from "./attachment.js";
 import { saveCheckpoint, uploadAndRestore } from "./checkpoint-transfer.js";
@@ -18,13 +19,16 @@ const DEFAULT_HOST = "ws://127.0.0.1:7001";
 const hostUrl = (on: string | undefined) => on ?? process.env.ROAM_HOST ?? DEFAULT_HOST;
 const tokenOf = (t: string | undefined) => t ?? process.env.ROAM_TOKEN;
 
-async function client(on: string | undefined, token: string | undefined): Promise<Peer> {
+/** `tlsCa`: --tls-ca (else $ROAM_TLS_CA); it verifies every host this command reaches, a guest's next host too. */
+async function client(on: string | undefined, token: string | undefined, tlsCa?: string): Promise<Peer> {
+  useTls(loadTls({ ca: tlsCa }));
   return connect(hostUrl(on), { role: "client", token: tokenOf(token) });
 }
 
 // ---- roam host -------------------------------------------------------------------------------
 
 export const HOST_HELP = `Usage: roam host [--listen HOST:PORT] [--name NAME] [--root DIR] [--token T] [--no-jit]
+                 [--tls-cert FILE --tls-key FILE] [--tls-ca FILE]
 
 Runs a host: a long-running process that runs guests for clients and sends
 them to (and takes them from) other hosts, over WebSocket.
@@ -33,6 +37,10 @@ them to (and takes them from) other hosts, over WebSocket.
   --name NAME          this host's name (default: HOST:PORT)
   --root DIR           sandbox root for process-mode guests' files (default: .)
   --token T            require this token from every client and host
+  --tls-cert FILE      listen on wss:// with this certificate (PEM), also shown to the hosts it connects to
+  --tls-key FILE       the certificate's private key (PEM)
+  --tls-ca FILE        verify the hosts it reaches against this CA (default $ROAM_TLS_CA, else the system's CAs),
+                       and require hosts connecting to it to present a certificate it signed
   --no-jit             interpret only
   --max-memory SIZE    guest RAM this host takes on at most, e.g. 4G (default: 3/4 of the machine's memory);
                        a run, restore or migration that does not fit is refused with what is free
@@ -41,14 +49,16 @@ them to (and takes them from) other hosts, over WebSocket.
 export async function hostCommand(args: string[]): Promise<number> {
   const { values } = parseArgs({
     args, strict: true,
-    options: { listen: { type: "string" }, name: { type: "string" }, root: { type: "string" }, token: { type: "string" }, "no-jit": { type: "boolean" }, "max-memory": { type: "string" }, help: { type: "boolean", short: "h" } },
+    options: { listen: { type: "string" }, name: { type: "string" }, root: { type: "string" }, token: { type: "string" }, "no-jit": { type: "boolean" }, "max-memory": { type: "string" }, "tls-cert": { type: "string" }, "tls-key": { type: "string" }, "tls-ca": { type: "string" }, help: { type: "boolean", short: "h" } },
   });
   if (values.help) { process.stdout.write(HOST_HELP); return 0; }
   const listen = values.listen ?? "127.0.0.1:7001";
   const match = /^(.*):(\d+)$/.exec(listen);
   if (!match) throw new UsageError(`--listen ${listen}: expected HOST:PORT`);
+  const tls = loadTls({ cert: values["tls-cert"], key: values["tls-key"], ca: values["tls-ca"] });
+  useTls(tls); // also for the links departures open as a client (kills forwarded, has-guest)
   const host = new Host({
-    name: values.name ?? listen, host: match[1], port: Number(match[2]), root: resolve(values.root ?? "."), token: values.token,
+    tls, name: values.name ?? listen, host: match[1], port: Number(match[2]), root: resolve(values.root ?? "."), token: values.token,
     translate: values["no-jit"] !== true, maxMemoryBytes: values["max-memory"] ? parseSize("--max-memory", values["max-memory"]) : undefined, log: (line) => process.stderr.write(`[${values.name ?? listen}] ${line}\n`),
   });
   await host.listen();
@@ -64,13 +74,13 @@ export async function hostCommand(args: string[]): Promise<number> {
 // ---- Clients -------------------------------------------------------------------------------
 
 function common() {
-  return { on: { type: "string" as const }, token: { type: "string" as const }, help: { type: "boolean" as const, short: "h" } };
+  return { on: { type: "string" as const }, token: { type: "string" as const }, "tls-ca": { type: "string" as const }, help: { type: "boolean" as const, short: "h" } };
 }
 
 /** `roam run --on ws://HOST prog.elf [args]`: starts it there, prints the id, attaches unless --detach. */
 export async function remoteRun(args: string[], kind: "process" | "machine" = "process"): Promise<number> {
   let split = args.length;
-  const valued = new Set(["--on", "--token", "--ram", "--root", "--max-instructions"]);
+  const valued = new Set(["--on", "--token", "--tls-ca", "--ram", "--root", "--max-instructions"]);
   for (let i = 0; i < args.length; i++) {
     if (!args[i].startsWith("-")) { split = i; break; }
     if (valued.has(args[i])) i++;
@@ -78,7 +88,7 @@ export async function remoteRun(args: string[], kind: "process" | "machine" = "p
   const { values } = parseArgs({ args: args.slice(0, split), strict: true, options: { ...common(), detach: { type: "boolean" }, ram: { type: "string" } } });
   const [program, ...rest] = args.slice(split);
   if (!program) throw new UsageError("roam run --on: which program?");
-  const peer = await client(values.on, values.token);
+  const peer = await client(values.on, values.token, values["tls-ca"]);
   const reply = await peer.request({
     t: "run", kind, program: basename(program), argv: [program, ...rest], elf: readFileSync(program),
     ramBytes: values.ram ? parseSize("--ram", values.ram) : undefined,
@@ -93,6 +103,7 @@ export async function remoteRun(args: string[], kind: "process" | "machine" = "p
 export async function attachCommand(args: string[]): Promise<number> {
   const { values, positionals } = parseArgs({ args, strict: true, allowPositionals: true, options: common() });
   if (positionals.length !== 1) throw new UsageError("usage: roam attach GID [--on ws://HOST]");
+  useTls(loadTls({ ca: values["tls-ca"] }));
   return attachTerminal(hostUrl(values.on), positionals[0], tokenOf(values.token), -1);
 }
 
@@ -117,7 +128,7 @@ async function attachTerminal(url: string, id: string, token: string | undefined
 
 export async function psCommand(args: string[]): Promise<number> {
   const { values } = parseArgs({ args, strict: true, options: { ...common(), json: { type: "boolean" } } });
-  const peer = await client(values.on, values.token);
+  const peer = await client(values.on, values.token, values["tls-ca"]);
   const reply = await peer.request({ t: "ps" });
   peer.close();
   const guests = reply.guests as Array<Record<string, unknown>>;
@@ -132,7 +143,7 @@ export async function psCommand(args: string[]): Promise<number> {
 export async function killCommand(args: string[]): Promise<number> {
   const { values, positionals } = parseArgs({ args, strict: true, allowPositionals: true, options: common() });
   if (positionals.length !== 1) throw new UsageError("usage: roam kill GID [--on ws://HOST]");
-  const peer = await client(values.on, values.token);
+  const peer = await client(values.on, values.token, values["tls-ca"]);
   await peer.request({ t: "kill", guest: positionals[0] });
   peer.close();
   return 0;
@@ -161,7 +172,7 @@ export async function migrateCommand(args: string[]): Promise<number> {
   if (positionals.length !== 1 || !values.to) throw new UsageError("usage: roam migrate GID --to ws://OTHER [--strategy stop-copy|precopy|postcopy|hybrid] [--max-downtime 5ms] [--bandwidth 200MB/s] [--json]");
   const strategy = values.strategy ?? "precopy";
   if (!STRATEGIES.includes(strategy as never)) throw new UsageError(`--strategy ${strategy}: one of ${STRATEGIES.join(", ")}`);
-  const peer = await client(values.on, values.token);
+  const peer = await client(values.on, values.token, values["tls-ca"]);
   const bar = process.stderr.isTTY && !values.json;
   peer.onMessage((m) => {
     if (m.t !== "migrate-progress" || !bar) return;
@@ -189,7 +200,7 @@ export async function migrateCommand(args: string[]): Promise<number> {
 export async function checkpointCommand(args: string[]): Promise<number> {
   const { values, positionals } = parseArgs({ args, strict: true, allowPositionals: true, options: { ...common(), output: { type: "string", short: "o" }, "leave-running": { type: "boolean" } } });
   if (positionals.length !== 1 || !values.output) throw new UsageError("usage: roam checkpoint GID -o FILE [--on ws://HOST] [--leave-running]");
-  const peer = await client(values.on, values.token);
+  const peer = await client(values.on, values.token, values["tls-ca"]);
   const bar = transferBar("saving");
   try {
     const size = await saveCheckpoint(peer, positionals[0], values.output, values["leave-running"] === true, bar.update);
@@ -214,7 +225,7 @@ export async function restoreCommand(args: string[]): Promise<number> {
     process.stderr.write(`roam: ${positionals[0]}: ${error.message}\n`);
     return EXIT_USAGE;
   }
-  const peer = await client(values.on, values.token);
+  const peer = await client(values.on, values.token, values["tls-ca"]);
   const bar = transferBar("sending");
   let reply;
   try {
@@ -231,7 +242,7 @@ export async function restoreCommand(args: string[]): Promise<number> {
 export async function statsCommand(args: string[]): Promise<number> {
   const { values, positionals } = parseArgs({ args, strict: true, allowPositionals: true, options: { ...common(), json: { type: "boolean" } } });
   if (positionals.length !== 1) throw new UsageError("usage: roam stats GID [--on ws://HOST] [--json]");
-  const peer = await client(values.on, values.token);
+  const peer = await client(values.on, values.token, values["tls-ca"]);
   const reply = await peer.request({ t: "stats", guest: positionals[0] });
   peer.close();
   const history = reply.migrations as MigrationStats[];

@@ -8,6 +8,7 @@
 import { Errno } from "../kernel/errno.js";
 import { SandboxError, WouldBlock, type RemoteFiles } from "../kernel/files.js";
 import { connect, type Peer } from "../net/peer.js";
+import type { TlsIdentity } from "../net/tls.js";
 
 type Answer = { ok: Record<string, unknown> } | { errno: number };
 
@@ -16,7 +17,8 @@ export class RemoteFileClient implements RemoteFiles {
   private readonly answers = new Map<string, Answer>();
   private readonly pending = new Map<string, Promise<void>>();
 
-  constructor(private readonly token: string | undefined) {}
+  /** `tls`: the host's own identity: presented as a client certificate, and its CA verifies the home (src/net/tls.ts). */
+  constructor(private readonly token: string | undefined, private readonly tls?: TlsIdentity) {}
 
   call(home: string, request: Record<string, unknown>): Record<string, unknown> {
     const key = home + "\0" + keyOf(request);
@@ -40,7 +42,7 @@ export class RemoteFileClient implements RemoteFiles {
   private async ask(home: string, request: Record<string, unknown>): Promise<Record<string, unknown>> {
     let peer = this.peers.get(home);
     if (!peer) {
-      peer = connect(home, { role: "client", token: this.token });
+      peer = connect(home, { role: "client", token: this.token, tls: this.tls });
       this.peers.set(home, peer);
       peer.catch(() => this.peers.delete(home));
     }
