@@ -5,6 +5,7 @@
 import { basename } from "node:path";
 import { formatStats, STRATEGIES, type MigrationStats } from "../migration/stats.js";
 import { connect, type Peer } from "../net/peer.js";
+import { loadTls, useTls } from "../net/tls.js";
 import type { Message } from "../net/protocol.js";
 import { decodeSnapshot, SnapshotError } from "../snapshot/snapshot.js";
 import { closest, type CommandSpec, type OptionSpec, type Parsed } from "./args.js";
@@ -21,6 +22,7 @@ const DEFAULT_HOST = "ws://127.0.0.1:7001";
 export const CLIENT_OPTIONS: OptionSpec[] = [
   { name: "on", value: "URL", help: `the host to talk to (default: $ROAM_HOST, else ${DEFAULT_HOST})` },
   { name: "token", value: "T", help: "the host's token (default: $ROAM_TOKEN)" },
+  { name: "tls-ca", value: "FILE", help: "verify wss:// hosts against this CA (default: $ROAM_TLS_CA, else the system's)" },
 ];
 
 /** What `roam run` and `roam boot` add for running on a host. */
@@ -28,6 +30,7 @@ export const ON_HOST_OPTIONS: OptionSpec[] = [
   { name: "on", value: "URL", help: "run it on this host, not here" },
   { name: "token", value: "T", help: "the host's token (default: $ROAM_TOKEN); with --on" },
   { name: "detach", help: "with --on: print the guest's id and leave it running" },
+  { name: "tls-ca", value: "FILE", help: "with --on: verify a wss:// host against this CA (default: $ROAM_TLS_CA)" },
 ];
 
 export function hostUrl(args: Parsed): string {
@@ -40,7 +43,9 @@ export function hostUrl(args: Parsed): string {
 
 export const tokenOf = (args: Parsed) => args.string("token") ?? process.env.ROAM_TOKEN;
 
+/** --tls-ca (else $ROAM_TLS_CA) verifies every host this command reaches, a guest's next host too. */
 export async function client(args: Parsed): Promise<Peer> {
+  useTls(loadTls({ ca: args.string("tls-ca") }));
   return connect(hostUrl(args), { role: "client", token: tokenOf(args) });
 }
 
@@ -82,6 +87,7 @@ the terminal follows it. Ends when the guest ends, with its exit code.`,
 };
 
 export async function attachCommand(args: Parsed): Promise<number> {
+  useTls(loadTls({ ca: args.string("tls-ca") }));
   return attachTerminal(hostUrl(args), args.positionals[0], tokenOf(args), -1);
 }
 

@@ -8,6 +8,7 @@ import { Host } from "../cluster/host.js";
 import type { CommandSpec, Parsed } from "./args.js";
 import { CliError, errnoWords } from "./failure.js";
 import { hostLog } from "./host-log.js";
+import { loadTls, useTls } from "../net/tls.js";
 import { parseSize } from "./parse-numbers.js";
 import { UsageError } from "./usage-error.js";
 
@@ -30,6 +31,9 @@ error). SIGINT or SIGTERM stops it; the guests it runs stop with it.`,
     { name: "peer", value: "URL", help: "a host of this cluster (repeatable): guests' files left there are reached\nthere; hosts not named are contacted only after a migration to or from them" },
     { name: "max-memory", value: "SIZE", help: "guest RAM this host takes on at most, e.g. 4G (default: 3/4 of the machine's\nmemory); a run, restore or migration that does not fit is refused with what is free" },
     { name: "no-jit", help: "interpret only: do not translate hot loops" },
+    { name: "tls-cert", value: "FILE", help: "listen on wss:// with this certificate (PEM); also shown to the hosts it connects to" },
+    { name: "tls-key", value: "FILE", help: "the certificate's private key (PEM)" },
+    { name: "tls-ca", value: "FILE", help: "verify the hosts it reaches against this CA (default $ROAM_TLS_CA, else the\nsystem's CAs), and require host links to present a certificate it signed" },
   ],
 };
 
@@ -41,8 +45,10 @@ export async function hostCommand(args: Parsed): Promise<number> {
   try { if (!statSync(root).isDirectory()) throw new Error(); } catch { throw new UsageError(`--root ${root}: not a directory`); }
   const name = args.string("name") ?? listen;
   const log = hostLog(name, (text) => process.stderr.write(text));
+  const tls = loadTls({ cert: args.string("tls-cert"), key: args.string("tls-key"), ca: args.string("tls-ca") });
+  useTls(tls); // also for the links departures open as a client (kills forwarded, has-guest)
   const host = new Host({
-    name, host: match[1], port: Number(match[2]), root, token: args.string("token"), peers: args.strings("peer"),
+    tls, name, host: match[1], port: Number(match[2]), root, token: args.string("token"), peers: args.strings("peer"),
     maxMemoryBytes: args.has("max-memory") ? parseSize("--max-memory", args.string("max-memory")!) : undefined,
     translate: !args.flag("no-jit"), log: (line, level) => log.line(line, level),
   });

@@ -14,6 +14,7 @@ import { trace, tracing } from "../migration/trace.js";
 import type { MigrationStats } from "../migration/stats.js";
 import { guardConnection } from "../net/connection-guard.js";
 import { Peer } from "../net/peer.js";
+import { exposureWarning, hostLinkRefusal, registerHostIdentity, serverTlsOptions, tokensEqual, type TlsIdentity } from "../net/tls.js";
 import { bool, bytes, num, optNum, optStr, ProtocolError, str, strList, type Message } from "../net/protocol.js";
 import { decodeSnapshot, SnapshotError, type GuestInfo, type GuestSnapshot } from "../snapshot/snapshot.js";
 import { CheckpointSaves, sendCheckpoint, Upload } from "./checkpoints.js";
@@ -23,6 +24,7 @@ import { GuestBusy, HostedGuest, isLive } from "./hosted-guest.js";
 import { RemoteFileClient } from "./remote-files.js";
 import { FILE_REQUESTS, HomeFiles } from "./home-files.js";
 import { Members } from "./members.js";
+import { createServer as createHttpsServer, type Server as HttpsServer } from "node:https";
 import type { Socket } from "node:net";
 import { constants, PerformanceObserver } from "node:perf_hooks";
 import { setFlagsFromString } from "node:v8";
@@ -35,6 +37,13 @@ export interface HostOptions {
   port: number;
   root: string; // sandbox directory for process-mode guests' files
   token?: string; // required from every client and host when set
+  /**
+   * PEM contents (src/net/tls.ts). With `cert` and `key` the host listens on
+   * wss:// and presents them to the hosts it connects to; with `ca` it verifies
+   * the hosts it reaches, and requires host links to it to present a
+   * certificate that CA signed.
+   */
+  tls?: TlsIdentity;
   /** How long a connection may take to say hello, and to deliver one frame (tests shorten them). */
   connectionLimits?: { helloMs: number; frameMs: number };
   /** Guest RAM this host takes on at most (default: 3/4 of the machine's memory). */
@@ -55,6 +64,8 @@ export class Host implements ReceivingHost {
   /** Migrations arriving now, by guest id (a second, urgent-page connection joins its arrival). */
   readonly arrivals = new Map<string, MigrationReceiver>();
   private server: WebSocketServer | undefined;
+  private httpsServer: HttpsServer | undefined;
+  private forgetIdentity = () => {};
   private listeningUrl: string | undefined;
   private readonly peers = new Set<Peer>();
   /** Reaches files of guests that came from elsewhere and still have them open there. */
@@ -74,7 +85,7 @@ export class Host implements ReceivingHost {
 
   constructor(readonly options: HostOptions) {
     this.members = new Members(options.peers);
-    this.remoteFiles = new RemoteFileClient(options.token, this.members, (line) => this.log(line));
+    this.remoteFiles = new RemoteFileClient(options.token, this.members, (line) => this.log(line), options.tls);
     this.homeFiles = new HomeFiles(options.root);
     this.budget = new MemoryBudget(options.maxMemoryBytes ?? defaultMaxMemory(), options.name, () => this.memoryInUse());
   }
@@ -102,24 +113,34 @@ export class Host implements ReceivingHost {
     if (this.listeningUrl) return this.listeningUrl;
     const address = this.server?.address();
     const port = typeof address === "object" && address ? address.port : this.options.port;
-    return `ws://${this.options.host}:${port}`;
+    return `${this.options.tls?.cert ? "wss" : "ws"}://${this.options.host}:${port}`;
   }
 
   async listen(): Promise<void> {
     await Core.load(); // compile the core now, not when the first guest arrives
     keepCompiledCode();
     if (tracing) this.traceGc();
-    this.server = new WebSocketServer({ host: this.options.host, port: this.options.port, maxPayload: 80 << 20, perMessageDeflate: false });
+    const { host, port, tls, token } = this.options;
+    const frames = { maxPayload: 80 << 20, perMessageDeflate: false };
+    if (tls?.cert) {
+      this.httpsServer = createHttpsServer(serverTlsOptions(tls));
+      this.server = new WebSocketServer({ server: this.httpsServer, ...frames });
+      this.httpsServer.listen(port, host);
+    } else this.server = new WebSocketServer({ host, port, ...frames });
     await new Promise<void>((resolve, reject) => {
-      this.server!.once("listening", () => resolve());
-      this.server!.once("error", reject);
+      const listening = this.httpsServer ?? this.server!;
+      listening.once("listening", () => resolve());
+      listening.once("error", reject);
     });
+    this.forgetIdentity = registerHostIdentity(this.name, tls);
     this.server.on("connection", (ws, request) => {
       request.socket.setNoDelay(true); // as on outgoing links (src/net/peer.ts): small frames leave at once
       this.accept(ws, request.socket);
     });
     this.listeningUrl = this.url; // asked for every arriving guest: not a system call each time
     this.log(`host ${this.name} listening on ${this.url}`);
+    const warning = exposureWarning(host, Number(/:(\d+)$/.exec(this.url)![1]), tls?.cert !== undefined, token !== undefined);
+    if (warning) this.log(warning);
   }
 
   async close(): Promise<void> {
@@ -127,6 +148,12 @@ export class Host implements ReceivingHost {
     for (const peer of this.peers) peer.terminate();
     this.remoteFiles.close();
     await new Promise<void>((resolve) => (this.server ? this.server.close(() => resolve()) : resolve()));
+    await new Promise<void>((resolve) => {
+      if (!this.httpsServer) { resolve(); return; }
+      this.httpsServer.close(() => resolve());
+      this.httpsServer.closeAllConnections(); // handshakes that never became a WebSocket
+    });
+    this.forgetIdentity();
   }
 
   /** ROAM_TRACE: garbage-collection pauses, on the same epoch-ms timeline as the migration phases (outliers in downtime). */
@@ -170,9 +197,16 @@ export class Host implements ReceivingHost {
         try {
           if (!greeted) {
             if (m.t !== "hello") throw new ProtocolError("say hello first");
-            if (this.options.token !== undefined && m.token !== this.options.token) {
+            if (this.options.token !== undefined && !tokensEqual(m.token, this.options.token)) {
               peer.fail(m, "bad token");
               peer.close(4001, "bad token");
+              return;
+            }
+            const refusal = m.role === "host" ? hostLinkRefusal(socket, this.options.tls, this.name) : undefined;
+            if (refusal) {
+              this.log(`refused a host link from ${from}: ${refusal}`);
+              peer.fail(m, refusal);
+              peer.close(4003, "no verified client certificate");
               return;
             }
             greeted = true;

@@ -16,6 +16,7 @@ import { Errno } from "../kernel/errno.js";
 import { SandboxError, WouldBlock, type RemoteFiles } from "../kernel/files.js";
 import { connect, type Peer } from "../net/peer.js";
 import type { Members } from "./members.js";
+import type { TlsIdentity } from "../net/tls.js";
 
 type Answer = { ok: Record<string, unknown> } | { errno: number };
 
@@ -25,7 +26,8 @@ export class RemoteFileClient implements RemoteFiles {
   private readonly pending = new Map<string, Promise<void>>();
   private readonly refused = new Set<string>(); // unknown homes already warned about
 
-  constructor(private readonly token: string | undefined, private readonly members: Members, private readonly warn: (line: string) => void) {}
+  /** `tls`: the host's own identity: presented as a client certificate, and its CA verifies the home (src/net/tls.ts). */
+  constructor(private readonly token: string | undefined, private readonly members: Members, private readonly warn: (line: string) => void, private readonly tls?: TlsIdentity) {}
 
   call(home: string, request: Record<string, unknown>): Record<string, unknown> {
     if (!this.members.knows(home)) {
@@ -61,7 +63,7 @@ export class RemoteFileClient implements RemoteFiles {
   private async ask(home: string, request: Record<string, unknown>): Promise<Record<string, unknown>> {
     let peer = this.peers.get(home);
     if (!peer) {
-      peer = connect(home, { role: "host", token: this.token }); // file requests are served to host peers only
+      peer = connect(home, { role: "host", token: this.token, tls: this.tls }); // file requests are served to host peers only
       this.peers.set(home, peer);
       peer.catch(() => this.peers.delete(home));
     }

@@ -6,6 +6,7 @@
 import type { Socket } from "node:net";
 import WebSocket from "ws";
 import { decode, encode, ProtocolError, type Message } from "./protocol.js";
+import { clientTlsOptions, describeConnectError, type TlsIdentity } from "./tls.js";
 
 export class RemoteError extends Error {
   constructor(message: string) {
@@ -124,8 +125,12 @@ export class Peer {
   }
 }
 
-/** Connects to a host and says hello. */
-export async function connect(url: string, options: { token?: string; role: "client" | "host"; name?: string; url?: string }): Promise<Peer> {
+/**
+ * Connects to a host and says hello. A wss:// URL is verified against
+ * `options.tls` (else the identity of the host named `name`, else the
+ * process's: src/net/tls.ts), which also gives the certificate we present.
+ */
+export async function connect(url: string, options: { token?: string; role: "client" | "host"; name?: string; url?: string; tls?: TlsIdentity }): Promise<Peer> {
   // Between hosts the stream is mostly guest pages. WebSocket masking (there to
   // stop browser traffic from poisoning proxy caches) would XOR every byte in
   // JavaScript at both ends — ~5x slower than the rest of the path — so host
@@ -133,6 +138,7 @@ export async function connect(url: string, options: { token?: string; role: "cli
   const ws = new WebSocket(url, {
     maxPayload: 80 << 20,
     perMessageDeflate: false,
+    ...clientTlsOptions(url, options.role, options.name, options.tls),
     ...(options.role === "host" ? { generateMask: (mask: Uint8Array) => void mask.fill(0) } : {}),
   });
   // Small messages (requests, a postcopy page) must leave at once: with Nagle's
@@ -146,7 +152,7 @@ export async function connect(url: string, options: { token?: string; role: "cli
   });
   await new Promise<void>((resolve, reject) => {
     ws.once("open", () => resolve());
-    ws.once("error", (error) => reject(new RemoteError(`cannot reach ${url}: ${error.message}`)));
+    ws.once("error", (error) => reject(new RemoteError(describeConnectError(url, error))));
   });
   const peer = new Peer(ws, undefined, socket);
   await peer.request({ t: "hello", role: options.role, token: options.token, name: options.name, url: options.url }, 10_000);

@@ -11,7 +11,7 @@ import { Host } from "../../src/cluster/host.js";
 import type { MigrationStats } from "../../src/migration/stats.js";
 import { connect, type Peer } from "../../src/net/peer.js";
 import { formatProgress } from "../../src/cli/progress-line.js";
-import { Proc, quickPs, roam, runAttached, startHosts, stopAll, tempDir, type HostProc } from "../e2e/cluster.js";
+import { Proc, quickPs, roam, runAttached, startHosts, stopAll, tempDir, waitUntil, type HostProc } from "../e2e/cluster.js";
 
 const elf = readFileSync(new URL("../../guests/bin/process/memwalk.elf", import.meta.url));
 
@@ -36,6 +36,9 @@ describe("progress while pages flow (hosts in this process)", () => {
       peers.push(c);
       const ran = await c.request({ t: "run", program: "memwalk", argv: ["memwalk", "--mib", "12", "--rounds", "0", "--rate", "4"], elf, ramBytes: 32 << 20 });
       const id = (ran.guest as { id: string }).id;
+      // Its 12 MiB must be written before the migration starts, or there is little to send.
+      const printed = () => Buffer.concat(a.guests.get(id)!.console.outputSince(0).map((c) => c.data)).toString();
+      await waitUntil(() => printed().includes("touched"), 30_000, () => `memwalk to touch its memory (${printed()})`);
       const seen: MigrationStats[] = [];
       c.onMessage((m) => { if (m.t === "migrate-progress" && m.guest === id) seen.push(structuredClone(m.stats as MigrationStats)); });
       // 12 MiB at 6 MB/s: about two seconds of pages for the strategies that send them while or after freezing.
