@@ -136,7 +136,7 @@ class HostProcess {
     mkdirSync(dir, { recursive: true });
     const args = traced
       ? [join(root, "dist", "bench", "migrate.js"), "--serve", name, "--root", dir]
-      : [join(root, "bin", "roam.js"), "host", "--listen", "127.0.0.1:0", "--name", name, "--root", dir];
+      : [join(root, "bin", "roam.js"), "host", "--listen", "127.0.0.1:0", "--name", name, "--root", dir, "--force"];
     const child = spawn(process.execPath, args, { cwd: root, stdio: ["ignore", "ignore", "pipe"] });
     children.add(child);
     const host = new HostProcess(name, child);

@@ -2,12 +2,12 @@
 // them to (and takes them from) other hosts. It logs like a daemon (host-log.ts)
 // and stops cleanly on SIGINT or SIGTERM.
 
-import { statSync } from "node:fs";
+import { mkdirSync, statSync } from "node:fs";
 import { resolve } from "node:path";
 import { Host } from "../cluster/host.js";
 import type { CommandSpec, Parsed } from "./args.js";
 import { CliError, errnoWords } from "./failure.js";
-import { hostLog } from "./host-log.js";
+import { hostLog, type HostLog } from "./host-log.js";
 import { loadTls, useTls } from "../net/tls.js";
 import { parseSize } from "./parse-numbers.js";
 import { UsageError } from "./usage-error.js";
@@ -21,7 +21,11 @@ export const HOST_SPEC: CommandSpec = {
   about: `Runs a host: a long-running process that runs guests for clients and sends
 them to (and takes them from) other hosts, over WebSocket. It logs to stderr,
 a line per event, each with its time (ISO 8601, UTC) and level (info, warn,
-error). SIGINT or SIGTERM stops it; the guests it runs stop with it.`,
+error). On SIGINT or SIGTERM it first empties itself: with --drain-to its
+guests migrate to those hosts, with --drain-dir they are saved there as
+GID.snap (roam restore starts them again). With guests still running and
+neither given, it refuses to stop and says so, unless --force (which stops
+them with it); a second signal while it drains or refuses is taken the same way.`,
   positionals: [],
   options: [
     { name: "listen", value: "HOST:PORT", help: `where to listen (default ${DEFAULT_LISTEN}; port 0: any free one)` },
@@ -31,6 +35,9 @@ error). SIGINT or SIGTERM stops it; the guests it runs stop with it.`,
     { name: "peer", value: "URL", help: "a host of this cluster (repeatable): guests' files left there are reached\nthere; hosts not named are contacted only after a migration to or from them" },
     { name: "max-memory", value: "SIZE", help: "guest RAM this host takes on at most, e.g. 4G (default: 3/4 of the machine's\nmemory); a run, restore or migration that does not fit is refused with what is free" },
     { name: "no-jit", help: "interpret only: do not translate hot loops" },
+    { name: "drain-to", value: "URL", help: "on SIGINT/SIGTERM, migrate the guests to this host first (repeatable:\ntaken in turn)" },
+    { name: "drain-dir", value: "DIR", help: "on SIGINT/SIGTERM, save the guests into DIR as GID.snap first" },
+    { name: "force", help: "stop on SIGINT/SIGTERM even with guests still running (they stop with it)" },
     { name: "tls-cert", value: "FILE", help: "listen on wss:// with this certificate (PEM); also shown to the hosts it connects to" },
     { name: "tls-key", value: "FILE", help: "the certificate's private key (PEM)" },
     { name: "tls-ca", value: "FILE", help: "verify the hosts it reaches against this CA (default $ROAM_TLS_CA, else the\nsystem's CAs), and require host links to present a certificate it signed" },
@@ -59,12 +66,33 @@ export async function hostCommand(args: Parsed): Promise<number> {
     if (words) throw new CliError("host", `${listen}: ${words}`);
     throw error;
   }
-  const signal = await new Promise<NodeJS.Signals>((done) => {
-    process.once("SIGINT", () => done("SIGINT"));
-    process.once("SIGTERM", () => done("SIGTERM"));
-  });
+  const signal = await stopSignal(host, args, log);
   log.info(`host ${name} stopping (${signal})`);
   await host.close();
   log.info(`host ${name} stopped`);
   return 0;
+}
+
+/**
+ * Waits for a SIGINT or SIGTERM after which the host may stop: it drains its
+ * guests first (--drain-to, --drain-dir), and while some still run here it
+ * refuses to stop, saying why, unless --force.
+ */
+async function stopSignal(host: Host, args: Parsed, log: HostLog): Promise<NodeJS.Signals> {
+  const plan = { to: args.strings("drain-to"), dir: args.string("drain-dir") };
+  if (plan.dir !== undefined) mkdirSync(plan.dir, { recursive: true });
+  for (;;) {
+    const signal = await new Promise<NodeJS.Signals>((done) => {
+      process.once("SIGINT", () => done("SIGINT"));
+      process.once("SIGTERM", () => done("SIGTERM"));
+    });
+    let left = host.liveGuests();
+    if (left.length > 0 && (plan.to.length > 0 || plan.dir !== undefined)) {
+      log.info(`${signal}: draining ${left.length} guest(s) ${plan.dir !== undefined ? `into ${plan.dir}` : `to ${plan.to.join(", ")}`}`);
+      left = await host.drain(plan);
+    }
+    if (left.length === 0 || args.flag("force")) return signal;
+    log.warn(`${signal}: not stopping: ${left.length} guest(s) still run here (${left.map((g) => g.info.id).join(", ")}); ` +
+      "give --drain-to URL or --drain-dir DIR, or --force to stop them with the host");
+  }
 }

@@ -5,6 +5,7 @@
 // disk (`checkpoint-saved`, sent after fsync and rename): until then, any
 // failure — the client gone, a write error, a kill, a timeout — thaws it here.
 
+import { closeSync, fsyncSync, openSync, renameSync, rmSync, writeSync } from "node:fs";
 import { crc32 } from "node:zlib";
 import type { Peer } from "../net/peer.js";
 import { bytes, encode, num, ProtocolError, type Message } from "../net/protocol.js";
@@ -121,5 +122,32 @@ export class Upload {
   bytes(): Uint8Array {
     if (!this.complete) throw new ProtocolError(`restore: ${this.received} of ${this.total} bytes arrived`);
     return Buffer.concat(this.chunks, this.total);
+  }
+}
+
+/**
+ * Saves a guest into a file on this host (a drain to a directory): written
+ * under a temporary name, synced, renamed; only then is the guest let go.
+ * Any failure first leaves it running here. Returns the file's size.
+ */
+export async function saveCheckpointHere(hosted: HostedGuest, file: string, letGo: () => void): Promise<number> {
+  await hosted.freeze();
+  const partial = `${file}.partial-${process.pid}`;
+  try {
+    const { header, payload } = encodeSnapshotParts(hosted.guest.snapshot());
+    const fd = openSync(partial, "w", 0o644);
+    try {
+      for (const part of [header, payload]) for (let at = 0; at < part.length;) at += writeSync(fd, part, at, part.length - at);
+      fsyncSync(fd);
+    } finally {
+      closeSync(fd);
+    }
+    renameSync(partial, file);
+    letGo();
+    return header.length + payload.length;
+  } catch (error) {
+    rmSync(partial, { force: true });
+    hosted.thaw();
+    throw error;
   }
 }

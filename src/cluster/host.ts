@@ -15,9 +15,10 @@ import type { MigrationStats } from "../migration/stats.js";
 import { guardConnection } from "../net/connection-guard.js";
 import { Peer } from "../net/peer.js";
 import { exposureWarning, hostLinkRefusal, registerHostIdentity, serverTlsOptions, tokensEqual, type TlsIdentity } from "../net/tls.js";
-import { bool, bytes, num, optNum, optStr, ProtocolError, str, strList, type Message } from "../net/protocol.js";
+import { bool, bytes, num, optNum, optStr, PROTOCOL_VERSION, ProtocolError, str, strList, type Message } from "../net/protocol.js";
+import { join } from "node:path";
 import { decodeSnapshot, SnapshotError, type GuestInfo, type GuestSnapshot } from "../snapshot/snapshot.js";
-import { CheckpointSaves, sendCheckpoint, Upload } from "./checkpoints.js";
+import { CheckpointSaves, saveCheckpointHere, sendCheckpoint, Upload } from "./checkpoints.js";
 import { defaultMaxMemory, MemoryBudget, NoRoom } from "./memory-budget.js";
 import { forwardKill, migrateGuest } from "./departures.js";
 import { GuestBusy, HostedGuest, isLive } from "./hosted-guest.js";
@@ -422,6 +423,43 @@ export class Host implements ReceivingHost {
       core: core ?? (await Core.load()), root: this.options.root, hostName: this.name, hostUrl: this.url, translate: this.options.translate,
       warn: (message: string) => this.log(message), remoteFiles: this.remoteFiles, homeFiles: this.homeFiles,
     };
+  }
+
+  // ---- Draining before a stop ---------------------------------------------------------------
+
+  /** The guests that live here now (what stopping the host would end). */
+  liveGuests(): HostedGuest[] {
+    return [...this.guests.values()].filter((hosted) => isLive(hosted.status));
+  }
+
+  /**
+   * Empties this host before it stops, one guest at a time: each moves to one
+   * of `to` (taken in turn; if one refuses, the next is tried), or is saved
+   * into `dir` as GID.snap. Returns the guests still here after that.
+   */
+  async drain(plan: { to?: string[]; dir?: string }): Promise<HostedGuest[]> {
+    const targets = plan.to ?? [];
+    let next = 0;
+    for (const hosted of this.liveGuests()) {
+      const id = hosted.info.id;
+      try {
+        if (plan.dir !== undefined) {
+          const file = join(plan.dir, `${id}.snap`);
+          const letGo = () => { hosted.moved("checkpoint"); this.departed(hosted); hosted.release(); };
+          await hosted.exclusively("checkpoint", "a checkpoint", () => saveCheckpointHere(hosted, file, letGo));
+          this.log(`guest ${id} checkpointed to ${file} (drain)`);
+          continue;
+        }
+        for (let tried = 0; tried < targets.length && isLive(hosted.status); tried++) {
+          const to = targets[next++ % targets.length];
+          const request = { v: PROTOCOL_VERSION, t: "migrate", guest: id, to, strategy: "precopy" } as Message;
+          await migrateGuest(this, hosted, undefined, request).catch(() => {}); // logged by migrateGuest; the next target is tried
+        }
+      } catch (error) {
+        this.log(`guest ${id} could not be drained: ${(error as Error).message}`, "error");
+      }
+    }
+    return this.liveGuests();
   }
 
   // ---- Ordering kills against migrations and checkpoints ----------------------------------

@@ -23,7 +23,7 @@ function oneLine(r: CliResult, line: string | RegExp): void {
 const OPTIONS: Record<string, string[]> = {
   run: ["--root", "--ram", "--max-instructions", "--stats", "--no-jit", "--on", "--token", "--detach"],
   boot: ["--ram", "--max-instructions", "--stats", "--no-jit", "--on", "--token", "--detach"],
-  host: ["--listen", "--name", "--root", "--token", "--peer", "--max-memory", "--no-jit"],
+  host: ["--listen", "--name", "--root", "--token", "--peer", "--max-memory", "--drain-to", "--drain-dir", "--force", "--no-jit"],
   ps: ["--on", "--token", "--json"],
   attach: ["--on", "--token"],
   kill: ["--on", "--token"],

@@ -132,8 +132,9 @@ export class HostProc {
 
   private constructor(readonly name: string, readonly proc: Proc) {}
 
-  static async start(options: { name: string; root: string; token?: string; peers?: string[]; timeoutMs?: number }): Promise<HostProc> {
-    const args = ["host", "--listen", "127.0.0.1:0", "--name", options.name, "--root", options.root];
+  /** `extra`: more `roam host` options. Test hosts stop with their guests (--force) unless `extra` says how to drain. */
+  static async start(options: { name: string; root: string; token?: string; peers?: string[]; timeoutMs?: number; extra?: string[] }): Promise<HostProc> {
+    const args = ["host", "--listen", "127.0.0.1:0", "--name", options.name, "--root", options.root, ...(options.extra ?? ["--force"])];
     if (options.token !== undefined) args.push("--token", options.token);
     for (const peer of options.peers ?? []) args.push("--peer", peer);
     const host = new HostProc(options.name, new Proc(args));

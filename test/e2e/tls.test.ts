@@ -77,7 +77,7 @@ async function startHost(name: string, options: Partial<ConstructorParameters<ty
 async function hostProcess(name: string, cert: string): Promise<{ proc: Proc; url: string }> {
   const root = join(dir.path, `root-${name}`);
   mkdirSync(root, { recursive: true });
-  const proc = new Proc(["host", "--listen", "127.0.0.1:0", "--name", name, "--root", root,
+  const proc = new Proc(["host", "--listen", "127.0.0.1:0", "--name", name, "--root", root, "--force",
     "--tls-cert", pem(`${cert}.pem`), "--tls-key", pem(`${cert}.key`), "--tls-ca", pem("roam-ca.pem")]);
   processes.push(proc);
   const listening = /host \S+ listening on (wss:\/\/127\.0\.0\.1:\d+)/;
