@@ -41,7 +41,7 @@ describe("attached clients at the edges of a guest's life", () => {
       expect(p.text).toBe(HELLO);
       expect(exited.code, p.describe()).toBe(0);
     }
-  }, 60_000);
+  }, 120_000);
 
   test("a late `roam attach` to a guest that has ended prints what the host kept and exits with the guest's status", async () => {
     const [a] = hosts;
@@ -74,7 +74,7 @@ describe("attached clients at the edges of a guest's life", () => {
       "log for both streams. Fix: keep the stream with each chunk of the log (e.g. a list of [offset, stream, bytes]) and " +
       "send the backlog chunk by chunk with its stream.",
     ).toBe("");
-  }, 60_000);
+  }, 120_000);
 
   test("`roam kill` of a guest with an attached client: the client ends with 137 and says so; ps shows it killed", async () => {
     const [a] = hosts;
@@ -87,5 +87,5 @@ describe("attached clients at the edges of a guest's life", () => {
     expect(client.err).toContain(`roam: guest ${id}: killed`);
     expect(counterOutput(1000, 1, 20).startsWith(client.text)).toBe(true);
     expect((await ps(a.url)).find((g) => g.id === id)).toMatchObject({ status: "killed" });
-  }, 60_000);
+  }, 120_000);
 });

@@ -170,7 +170,7 @@ describe("malformed frames and requests to a host process", () => {
     expect(a.alive).toBe(true);
     const traces = a.log.split("\n").filter((l) => l.includes("error handling"));
     if (traces.length) console.log(`[e2e bad input] host A logged stack traces for client errors:\n  ${traces.join("\n  ")}`);
-  }, 60_000);
+  }, 120_000);
 
   test("a host-role peer's malformed migration messages get errors too, and do not bring the host down", async () => {
     // A host of its own: if it dies, the other tests here still have theirs.
@@ -214,7 +214,7 @@ describe("malformed frames and requests to a host process", () => {
     expect(m.alive).toBe(true);
     expect((await ps(m.url)).find((g) => g.id === victim.id)?.status).toBe("running");
     await finishEcho(victim);
-  }, 60_000);
+  }, 120_000);
 
   test("`roam migrate GID --to` the host it runs on: refused with one line, the host and the guest carry on", async () => {
     const [s] = await startHosts(["S"], root.path);
@@ -230,7 +230,7 @@ describe("malformed frames and requests to a host process", () => {
     expect(r.stderr).toMatch(/already runs on S/);
     expect((await ps(s.url)).find((g) => g.id === id)?.status).toBe("running");
     await finishEcho(guest);
-  }, 60_000);
+  }, 120_000);
 });
 
 describe("the CLI on damaged checkpoint files", () => {
@@ -261,7 +261,7 @@ describe("the CLI on damaged checkpoint files", () => {
     const good = join(root.path, "good.snap");
     writeFileSync(good, snapshot);
     expect((await roam(["inspect", good])).code).toBe(0);
-  }, 60_000);
+  }, 120_000);
 
   test("roam restore of a damaged file: exit 2, one line, and nothing reaches the host", async () => {
     const [a] = hosts;
@@ -282,7 +282,7 @@ describe("the CLI on damaged checkpoint files", () => {
       "as an unexpected failure, exit 1, without the file name. Fix: catch SnapshotError there as inspectCommand does " +
       "(`roam: FILE: bad snapshot: ...`, return EXIT_USAGE).",
     ).toEqual([]);
-  }, 60_000);
+  }, 120_000);
 });
 
 function escape(text: string): string {

@@ -49,7 +49,7 @@ describe("open files across moves", () => {
       expect(offsets).toEqual([SIZE / 4, SIZE / 2]);
       expect(client.stdout.length).toBe(SIZE);
       expect(client.stdout.equals(data), `stdout differs from the file from byte ${firstDifference(client.stdout, data)}`).toBe(true);
-    }, 60_000);
+    }, 120_000);
   }
 });
 

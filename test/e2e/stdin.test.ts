@@ -88,7 +88,7 @@ describe("stdin of an attached client across moves", () => {
     const lines = typed.text.split("\n").length - 1;
     expect(client.err).toContain(`echo-lines: ${lines} lines\n`);
     console.log(`[e2e stdin] ${lines} lines typed across ${route.length + 1} moves, each echoed once`);
-  }, 90_000);
+  }, 180_000);
 });
 
 describe("stdin typed at an exact point of a move (hosts in process)", () => {
@@ -144,7 +144,7 @@ describe("stdin typed at an exact point of a move (hosts in process)", () => {
         await b.close();
         dir.remove();
       }
-    }, 30_000);
+    }, 120_000);
   }
 });
 

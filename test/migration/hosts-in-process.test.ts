@@ -46,8 +46,8 @@ async function follow(firstUrl: string, id: string, onMoved?: () => void): Promi
   return { text: () => Buffer.concat(chunks).toString(), exit };
 }
 
-/** memwalk rewriting a quarter of 8 MiB per round at 32 MiB/s, round after round until `stop` appears in the sandbox. */
-const args = (stop: string) => ["memwalk", "--mib", "8", "--fraction", "0.25", "--rounds", "0", "--rate", "32", "--until", stop];
+/** memwalk rewriting a quarter of 8 MiB per round at 16 MiB/s, round after round until `stop` appears in the sandbox. */
+const args = (stop: string) => ["memwalk", "--mib", "8", "--fraction", "0.25", "--rounds", "0", "--rate", "16", "--until", stop];
 
 /** Resolves once `condition` holds (polled), or fails naming `what` after 20 s. */
 async function until(condition: () => boolean, what: string): Promise<void> {
@@ -81,7 +81,7 @@ describe("migration between hosts (in process)", () => {
       writeFileSync(join(root, stop), "");
       const exit = await watch.exit;
       expect(exit.code).toBe(0);
-      expect(watch.text()).toBe(memwalkOutput(8, "0.25", 0, "32", memwalkRounds(watch.text())));
+      expect(watch.text()).toBe(memwalkOutput(8, "0.25", 0, "16", memwalkRounds(watch.text())));
       const stats = allStats as Array<{ status: string; downtimeMs: number; pagesSent: number; zeroPagesSkipped: number }>;
       for (const s of stats) expect(s.status).toBe("completed");
       client.close();
