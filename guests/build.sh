@@ -107,6 +107,8 @@ section_baremetal() {
     guest compute-mix-sv32 "${mix[@]}" "$src/compute-mix-sv32.c" -DMIX_ROUNDS=2 -DMIX_EXPECT=0xc02c7b84
     guest compute-mix-bench "${mix[@]}" "$src/compute-mix.c" -DMIX_ROUNDS=100 -DMIX_EXPECT=0x211e8c97
     guest compute-mix-sv32-bench "${mix[@]}" "$src/compute-mix-sv32.c" -DMIX_ROUNDS=100 -DMIX_EXPECT=0x211e8c97
+    # the test size, run again and again until a byte arrives on the UART
+    guest compute-until "${mix[@]}" "$src/compute-until.c" -DMIX_ROUNDS=2 -DMIX_EXPECT=0xc02c7b84
 }
 
 want=("$@")

@@ -121,7 +121,7 @@ describe.skipIf(!qemuPath)(`process-mode guests on ${QEMU}${skipReason}`, () => 
       child.stderr!.on("data", (chunk: Buffer) => (err += chunk.toString("utf8")));
       const closed = new Promise<number | null>((resolve) => child.on("close", (status) => resolve(status)));
       const waitFor = async (text: string) => {
-        const deadline = Date.now() + 10_000;
+        const deadline = Date.now() + 30_000; // qemu starting on a loaded machine
         while (!out.includes(text)) {
           if (Date.now() > deadline) throw new Error(`no ${JSON.stringify(text)} in ${JSON.stringify(out)}`);
           await new Promise<void>((resolve) => {

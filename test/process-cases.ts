@@ -21,7 +21,7 @@
 // JavaScript models below (crc32, sieve, matmul and quicksort checksums,
 // memwalk's content and checksums, counter's hash, echo-lines' numbering).
 import { Buffer } from "node:buffer";
-import { mkdirSync, symlinkSync, writeFileSync } from "node:fs";
+import { mkdirSync, renameSync, symlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 
 export interface ProcessCase {
@@ -193,8 +193,11 @@ function mix32(x: number): number {
   return u32(x);
 }
 
-/** guests/process/memwalk.c's output, from its content rules */
-export function memwalkOutput(mib: number, fraction: string, rounds: number, rate: string): string {
+/**
+ * guests/process/memwalk.c's output, from its content rules, for `--mib mib --fraction fraction --rounds rounds --rate rate`; `ran` is how many
+ * rounds it ran (fewer than `rounds` when `--until FILE` stopped it; rounds 0 runs until then).
+ */
+export function memwalkOutput(mib: number, fraction: string, rounds: number, rate: string, ran = rounds): string {
   const WORDS = 1024;
   const pages = (mib << 20) / 4096;
   const ppm = Math.round(Number(fraction) * 1e6);
@@ -212,7 +215,7 @@ export function memwalkOutput(mib: number, fraction: string, rounds: number, rat
   let out = `memwalk: ${mib} MiB, ${pages} pages, fraction ${fraction}, ${rounds} rounds, rate ${rate} MiB/s\n`;
   for (let p = 0; p < pages; p++) fill(p, 0);
   out += `touched ${pages} pages, checksum ${checksum()}\n`;
-  for (let r = 1; r <= rounds; r++) {
+  for (let r = 1; r <= ran; r++) {
     const key = mix32(u32(Math.imul(r, 0x85ebca6b) + 1));
     let count = 0;
     for (let p = 0; p < pages; p++) {
@@ -221,10 +224,29 @@ export function memwalkOutput(mib: number, fraction: string, rounds: number, rat
       last[p] = r;
       count++;
     }
-    out += `round ${r}/${rounds}: rewrote ${count} pages, checksum ${checksum()}\n`;
+    out += `round ${r}${rounds ? `/${rounds}` : ""}: rewrote ${count} pages, checksum ${checksum()}\n`;
   }
   out += `memwalk: final checksum ${checksum()}, verify ok\n`;
   return out;
+}
+
+/** A gate past the end of any test file: slowcat reads on to the end and exits (at a gate equal to the size it would wait). */
+export const GATE_OPEN = 1_000_000_000;
+
+/**
+ * Lets slowcat (started with GATE `name`, in each sandbox of `dirs`) copy up to `bytes` bytes; it waits there
+ * until the gate moves on. Written whole, then renamed, so the guest never reads half a number.
+ */
+export function openGate(dirs: string | string[], name: string, bytes: number): void {
+  for (const dir of typeof dirs === "string" ? [dirs] : dirs) {
+    writeFileSync(join(dir, `${name}.tmp`), `${bytes}\n`);
+    renameSync(join(dir, `${name}.tmp`), join(dir, name));
+  }
+}
+
+/** How many rounds a memwalk output shows. */
+export function memwalkRounds(text: string): number {
+  return text.match(/^round \d+/gm)?.length ?? 0;
 }
 
 /** guests/process/counter.c's output */

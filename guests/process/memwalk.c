@@ -1,6 +1,6 @@
 /* memwalk: a memory-dirtying guest for live-migration tests.
  *
- *   memwalk [--mib N] [--fraction F] [--rounds R] [--rate MIBPS]
+ *   memwalk [--mib N] [--fraction F] [--rounds R] [--rate MIBPS] [--until FILE]
  *     --mib N        size of the region, in MiB (default 4); it is mmap'ed
  *                    (anonymous, private) and every page is written once
  *     --fraction F   share of the pages rewritten each round, a decimal in
@@ -10,6 +10,9 @@
  *     --rate MIBPS   cap on the rewrite speed in MiB/s, a decimal (default 0
  *                    = as fast as possible); enforced with clock_gettime and
  *                    nanosleep, checked every 64 KiB written
+ *     --until FILE   also stop, after the round in progress, once FILE can
+ *                    be opened (checked after each round): a test that must
+ *                    find the guest still running says when it may end
  *
  * The content of every word is a function of (page, word, round that last
  * wrote the page), so the whole region's checksum after each round is
@@ -34,11 +37,13 @@
  *
  * Exit status: 0, 1 when verification fails, 2 on bad usage, 3 when the
  * memory cannot be mapped. */
+#include <fcntl.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 #include <roam.h>
 
 #define PAGE 4096u
@@ -99,15 +104,24 @@ static uint64_t now_ns(void)
     return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }
 
+static int exists(const char *path)
+{
+    int fd = open(path, O_RDONLY);
+    if (fd < 0)
+        return 0;
+    close(fd);
+    return 1;
+}
+
 static int usage(void)
 {
-    fprintf(stderr, "usage: memwalk [--mib N] [--fraction F] [--rounds R] [--rate MIBPS]\n");
+    fprintf(stderr, "usage: memwalk [--mib N] [--fraction F] [--rounds R] [--rate MIBPS] [--until FILE]\n");
     return 2;
 }
 
 int main(int argc, char **argv)
 {
-    const char *mib_s = "4", *fraction_s = "0.25", *rounds_s = "8", *rate_s = "0";
+    const char *mib_s = "4", *fraction_s = "0.25", *rounds_s = "8", *rate_s = "0", *until = NULL;
     for (int i = 1; i < argc; i++) {
         const char **slot = NULL;
         if (strcmp(argv[i], "--mib") == 0)
@@ -118,6 +132,8 @@ int main(int argc, char **argv)
             slot = &rounds_s;
         else if (strcmp(argv[i], "--rate") == 0)
             slot = &rate_s;
+        else if (strcmp(argv[i], "--until") == 0)
+            slot = &until;
         if (!slot || i + 1 >= argc)
             return usage();
         *slot = argv[++i];
@@ -190,6 +206,8 @@ int main(int argc, char **argv)
             printf("round %" PRIu32 ": rewrote %" PRIu32 " pages, checksum 0x%08" PRIx32 "\n", r, count,
                    checksum(mem, pages * WORDS));
         fflush(stdout);
+        if (until && exists(until))
+            break;
     }
 
     uint32_t bad = 0;

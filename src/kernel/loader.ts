@@ -53,6 +53,7 @@ export function loadProcess(
   if (!image.segments.some((s) => image.entry >= s.vaddr && image.entry < s.vaddr + s.memsz && (s.flags & PF_X))) {
     throw new ElfError(`entry point ${hex(image.entry)} is not in an executable segment`);
   }
+  checkRamSize(frameCount, pageProt, argv, envp);
   const starts = [...pageProt.keys()].sort((a, b) => a - b);
   for (let i = 0; i < starts.length; ) {
     let j = i;
@@ -72,6 +73,20 @@ export function loadProcess(
 
   const sp = buildStack(space, image, argv, envp);
   return { space, entry: image.entry, sp };
+}
+
+const MiB = 1024 * 1024;
+
+// Loading maps every page of the image at once, so an image bigger than the
+// guest's RAM is refused here with the sizes (the fix is a larger --ram), not
+// later as an out-of-memory crash.
+function checkRamSize(frameCount: number, pageProt: Map<number, number>, argv: string[], envp: string[]): void {
+  const tables = new Set([...pageProt.keys()].map((va) => va >>> 22)).size + 1; // second-level tables: the image's and the stack's
+  const stackBytes = [...argv, ...envp].reduce((sum, s) => sum + Buffer.byteLength(s) + 1 + 4, 0) + 64 * 4;
+  const needed = 1 + tables + pageProt.size + Math.ceil(stackBytes / PAGE) + 1; // 1: the root table
+  if (needed > frameCount) {
+    throw new ElfError(`needs ${Math.ceil((needed * PAGE) / MiB)} MiB of RAM, --ram is ${+((frameCount * PAGE) / MiB).toFixed(2)} MiB`);
+  }
 }
 
 function buildStack(space: AddressSpace, image: ElfImage, argv: string[], envp: string[]): number {

@@ -11,6 +11,7 @@ import {
 import type { ElfImage } from "../elf/index.js";
 import type { Core } from "../machine/core.js";
 import { batchMs, type PostcopyPages } from "../machine/postcopy-pages.js";
+import { WorkMeter } from "../machine/work-meter.js";
 import { AddressSpace, MissingPage, OutOfMemory, PROT_EXEC, PROT_READ, PROT_WRITE, hex, type AddressSpaceState, type PhysicalMemory } from "./address-space.js";
 import { Errno } from "./errno.js";
 import { FileTable, WouldBlock, type FileTableState } from "./files.js";
@@ -84,6 +85,8 @@ export class Process {
   private readonly memory: PhysicalMemory;
   readonly files: FileTable;
   readonly stats: ProcessStats = { syscalls: new Map(), pageFaults: 0, wallMs: 0 };
+  /** Work done, traps the kernel handled included: what --max-instructions bounds. */
+  private readonly work = new WorkMeter();
   private readonly context: SyscallContext;
   private readonly warned = new Set<number>();
   private stopRequest: ProcessResult | undefined;
@@ -243,14 +246,15 @@ export class Process {
         }
         let budget = SLICE;
         if (limit !== undefined) {
-          const left = limit - Number(this.instret);
-          if (left <= 0) return { exitCode: 124, report: `instruction limit reached (pc ${hex(core.pc)})`, instret: this.instret };
+          const left = limit - this.work.spent;
+          if (left <= 0) return this.limitReached();
           budget = Math.min(budget, left);
         }
         // The time CSR reads mtime: the guest's clock at 10 MHz, as on QEMU's virt board.
         core.setState64(STATE_MTIME, this.context.clock.monotonicNs() / 100n);
+        const before = Number(this.instret);
         const reason = core.run(budget);
-        if (reason === EXIT_BUDGET) continue;
+        if (reason === EXIT_BUDGET) { this.work.charge(reason, budget, Number(this.instret) - before); continue; }
         if (reason === EXIT_PAGE_MISSING && this.options.pages) {
           await this.waitFor(this.options.pages.fetch(core.state32(STATE_EXIT_CAUSE)));
           break;
@@ -271,6 +275,8 @@ export class Process {
             outcome = this.waitFor(this.options.pages.fetch(error.frame));
           }
         }
+        // A trap the kernel handled costs work even when it retired nothing (a page it mapped).
+        this.work.charge(reason, budget, Number(this.instret) - before);
         if (outcome === "continue") continue;
         if (outcome instanceof Promise) { await outcome; break; }
         return outcome;
@@ -349,6 +355,11 @@ export class Process {
         return this.waitFor(new Promise((resolve) => setTimeout(resolve, Math.max(0, Math.ceil(ms)))));
       }
     }
+  }
+
+  private limitReached(): ProcessResult {
+    const storm = this.work.stalled ? ` in a trap storm (${this.work.describeStorm()})` : "";
+    return { exitCode: 124, report: `instruction limit reached${storm} (pc ${hex(this.options.core.pc)})`, instret: this.instret };
   }
 
   private retireEcall(): void {

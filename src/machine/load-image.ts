@@ -1,4 +1,4 @@
-import { RAM_GUEST_BASE } from "../../assembly/layout.js";
+import { MAX_RAM_BYTES, RAM_GUEST_BASE } from "../../assembly/layout.js";
 import { checkSegmentsInside, ElfError, type ElfImage } from "../elf/index.js";
 import { hex, hexRange } from "../elf/hex.js";
 import type { GuestRam } from "./guest-ram.js";
@@ -7,12 +7,26 @@ import type { GuestRam } from "./guest-ram.js";
 // ELF: each PT_LOAD at its physical address, the bss tail zeroed. GuestRam
 // reports every write to the core, which drops any decoded code for those pages.
 export function loadImage(ram: GuestRam, image: ElfImage): void {
+  checkRamSize(ram, image);
   checkSegmentsInside(image, ram.base, ram.end);
   for (const segment of image.segments) {
     ram.writeBytes(segment.paddr, segment.data);
     if (segment.memsz > segment.filesz) {
       ram.fill(segment.paddr + segment.filesz, segment.memsz - segment.filesz, 0);
     }
+  }
+}
+
+const MiB = 1024 * 1024;
+
+// An image that would fit a bigger RAM gets the sizes, not segment addresses:
+// the user's fix is a larger --ram.
+function checkRamSize(ram: GuestRam, image: ElfImage): void {
+  const ends = image.segments.map((segment) => segment.paddr + segment.memsz);
+  const needed = Math.max(0, ...ends) - ram.base;
+  const fitsSomeRam = image.segments.every((segment) => segment.paddr >= ram.base) && needed <= MAX_RAM_BYTES;
+  if (fitsSomeRam && needed > ram.size) {
+    throw new ElfError(`needs ${Math.ceil(needed / MiB)} MiB of RAM, --ram is ${+(ram.size / MiB).toFixed(2)} MiB`);
   }
 }
 

@@ -2,8 +2,11 @@ import type { DeviceState } from "./device.js";
 import {
   CAUSE_LOAD_ACCESS,
   CAUSE_STORE_ACCESS,
+  CSR_MCAUSE,
+  CSR_MEPC,
   CSR_MIE,
   CSR_MIP,
+  CSR_MTVEC,
   EXIT_BREAKPOINT,
   EXIT_BUDGET,
   EXIT_HOST_TRAP,
@@ -44,6 +47,7 @@ import { deviceTreeAddress, findHtifAddresses, loadImage } from "./load-image.js
 import { exitName, MachineStats } from "./machine-stats.js";
 import { Sleeper } from "./sleeper.js";
 import { batchMs, type PostcopyPages } from "./postcopy-pages.js";
+import { WorkMeter } from "./work-meter.js";
 
 // A QEMU-virt-like machine in machine mode: RAM at 0x80000000, CLINT, NS16550A
 // UART, SiFive test finisher and HTIF, driven by the WASM core in slices.
@@ -124,6 +128,8 @@ export class Machine {
   readonly uart: Uart16550;
   readonly testFinisher: TestFinisher;
   readonly stats = new MachineStats();
+  /** Work done, traps included: what --max-instructions bounds. */
+  readonly work = new WorkMeter();
 
   private readonly console: ConsoleOutput;
   private readonly maxInstructions: number | undefined;
@@ -300,12 +306,16 @@ export class Machine {
       const now = this.syncTime();
       const budget = this.nextBudget(now);
       if (budget === 0) {
-        this.requestHalt({ exitCode: EXIT_CODE_LIMIT, reason: "instruction limit reached", kind: "limit" });
+        const storm = this.work.stalled ? ` in a trap storm ${this.stormReport()}` : "";
+        this.requestHalt({ exitCode: EXIT_CODE_LIMIT, reason: `instruction limit reached${storm}`, kind: "limit" });
         break;
       }
+      const before = Number(this.instret);
       const reason = this.core.run(budget);
       this.stats.countExit(reason);
-      this.handleExit(reason);
+      this.handleExit(reason); // after it, so an access fault's undone load is not counted as retired
+      this.work.charge(reason, budget, Number(this.instret) - before);
+      if (this.work.storming) this.fault(`the hart is stuck in a trap storm ${this.stormReport()}`);
       if (this.halt || reason === EXIT_WFI || this.pendingPage !== undefined || this.pauseRequested) break;
       if (performance.now() - started >= batch) break;
     }
@@ -379,11 +389,18 @@ export class Machine {
       budget = Math.min(budget, Math.max(MIN_SLICE, untilDeadline));
     }
     if (this.maxInstructions !== undefined) {
-      const remaining = this.maxInstructions - Number(this.instret);
+      const remaining = this.maxInstructions - this.work.spent;
       if (remaining <= 0) return 0;
       budget = Math.min(budget, remaining);
     }
     return budget;
+  }
+
+  // What a stuck hart is doing: the trap it keeps taking and where it goes.
+  private stormReport(): string {
+    const core = this.core;
+    return `(${this.work.describeStorm()}; mcause ${core.state32(CSR_MCAUSE) >>> 0}` +
+      `, mepc ${hex(core.state32(CSR_MEPC))}, mtvec ${hex(core.state32(CSR_MTVEC))})`;
   }
 
   private measureSpeed(instructions: number, elapsedMs: number): void {

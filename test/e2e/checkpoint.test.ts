@@ -8,8 +8,8 @@
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
-import { counterOutput, memwalkOutput, pseudoRandomBytes } from "../process-cases.js";
-import { HostProc, ps, roam, runAttached, stopAll, tempDir, waitUntil } from "./cluster.js";
+import { GATE_OPEN, memwalkOutput, memwalkRounds, pseudoRandomBytes } from "../process-cases.js";
+import { HostProc, openGate, ps, quickPs, roam, runAttached, sleep, stopAll, tempDir, waitUntil } from "./cluster.js";
 
 let hosts: HostProc[] = [];
 const root = tempDir("checkpoint");
@@ -55,15 +55,16 @@ async function inspect(file: string, id: string): Promise<Inspected> {
 describe("checkpoint on one host, restore on another", () => {
   test("memwalk: checkpointed mid-run on A, inspected, restored on B with --attach; the two halves make the whole output", async () => {
     const [a, b] = hosts;
-    const args = ["--mib", "8", "--fraction", "0.25", "--rounds", "12", "--rate", "16"];
-    const expected = memwalkOutput(8, "0.25", 12, "16");
+    // Round after round until the stop file appears: still running when the checkpoint comes, however slow.
+    const args = ["--mib", "8", "--fraction", "0.25", "--rounds", "0", "--rate", "4", "--until", "memwalk.stop"];
+    const expected = (ran: number) => memwalkOutput(8, "0.25", 0, "4", ran);
     const { proc: client, id } = await runAttached(a.url, "memwalk", args);
-    await waitUntil(() => client.text.includes("round 3/"), 20_000, () => `memwalk's third round (${client.describe()})`);
+    await waitUntil(() => client.text.includes("round 3:"), 20_000, () => `memwalk's third round (${client.describe()})`);
     const file = join(root.path, "memwalk.snap");
     await checkpoint(a, id, file);
-    const ended = await client.wait(10_000); // the attached client lets go of a checkpointed guest
+    const ended = await client.wait(30_000); // the attached client lets go of a checkpointed guest
     const before = client.text;
-    expect(expected.startsWith(before), `printed before the checkpoint: ${JSON.stringify(before)}`).toBe(true);
+    expect(expected(memwalkRounds(before)).startsWith(before), `printed before the checkpoint: ${JSON.stringify(before)}`).toBe(true);
     expect(before).not.toContain("final checksum");
     console.log(`[e2e checkpoint] the attached client ended with ${JSON.stringify(ended)}, stderr ${JSON.stringify(client.err)}`);
 
@@ -71,23 +72,26 @@ describe("checkpoint on one host, restore on another", () => {
     expect(summary.console.outputOffset).toBe(Buffer.byteLength(before));
     expect(summary.guest.host).toBe("A");
 
+    writeFileSync(join(root.path, "memwalk.stop"), ""); // restored, it ends after its round in progress
     const restored = await roam(["restore", file, "--on", b.url, "--attach"]);
     expect(restored.code, restored.describe()).toBe(0);
-    expect(before + restored.stdout).toBe(expected);
+    expect(before + restored.stdout).toBe(expected(memwalkRounds(before + restored.stdout)));
     expect((await ps(b.url)).find((g) => g.id === id)).toMatchObject({ status: "exited", exitCode: 0 });
     // The restored guest has run on from where the snapshot left it.
     expect((await ps(b.url)).find((g) => g.id === id)!.instret).toBeGreaterThan(Number(summary.instructionsRetired));
-  }, 60_000);
+  }, 120_000);
 
   test("slowcat: the snapshot records the open file and its offset; restored, it reads on from there", async () => {
     const [a, b] = hosts;
     const data = pseudoRandomBytes(40_000, 7);
     writeFileSync(join(root.path, "input.bin"), data);
-    const { proc: client, id } = await runAttached(a.url, "slowcat", ["input.bin", "1000", "25"]);
-    await waitUntil(() => client.stdout.length >= 10_000, 20_000, () => `slowcat to pass byte 10000 (${client.describe()})`);
+    // Held at byte 10000 until the gate opens after the checkpoint: mid-file, however slow the checkpoint.
+    openGate(root.path, "input.gate", 10_000);
+    const { proc: client, id } = await runAttached(a.url, "slowcat", ["input.bin", "1000", "25", "input.gate"]);
+    await waitUntil(() => client.stdout.length >= 10_000, 20_000, () => `slowcat to reach byte 10000 (${client.describe()})`);
     const file = join(root.path, "slowcat.snap");
     await checkpoint(a, id, file);
-    await client.wait(10_000);
+    await client.wait(30_000);
     const before = client.stdout;
     expect(before.length).toBeLessThan(data.length);
 
@@ -95,37 +99,47 @@ describe("checkpoint on one host, restore on another", () => {
     expect(summary.console.outputOffset).toBe(before.length);
     const open = summary.openFiles.find((f) => f.path === "/input.bin");
     expect(open, JSON.stringify(summary.openFiles)).toMatchObject({ fd: 3, kind: "file" });
-    // Frozen while sleeping (read and written) or between a read and its write.
-    expect([before.length, before.length + 1000]).toContain(open!.position);
+    // Frozen at the gate: everything read has been written.
+    expect(open!.position).toBe(10_000);
+    expect(before.length).toBe(10_000);
     const text = await roam(["inspect", file]);
     expect(text.stdout).toContain(`fd 3: file /input.bin at ${open!.position}`);
+
+    openGate(root.path, "input.gate", GATE_OPEN);
 
     const restored = await roam(["restore", file, "--on", b.url, "--attach"]);
     expect(restored.code, restored.describe()).toBe(0);
     const after = restored.out;
     expect(Buffer.concat([before, after]).equals(data), `before (${before.length}) + after (${after.length}) bytes differ from the file`).toBe(true);
-  }, 60_000);
+  }, 120_000);
 
   test("restore without --attach, then `roam attach`: the late client sees the output since the restore", async () => {
     const [a, b] = hosts;
-    const expected = counterOutput(30, 1, 40);
-    const { proc: client, id } = await runAttached(a.url, "counter", ["30", "1", "40"]);
-    await waitUntil(() => client.text.includes("count 8/"), 20_000, () => `counter to reach 8 (${client.describe()})`);
-    const file = join(root.path, "counter.snap");
+    // Round after round until the stop file appears, so it still runs at the checkpoint and prints after the restore.
+    const args = ["--mib", "1", "--fraction", "0.25", "--rounds", "0", "--rate", "4", "--until", "late.stop"];
+    const { proc: client, id } = await runAttached(a.url, "memwalk", args);
+    await waitUntil(() => client.text.includes("round 2:"), 20_000, () => `memwalk's second round (${client.describe()})`);
+    const file = join(root.path, "late.snap");
     await checkpoint(a, id, file);
-    await client.wait(10_000);
+    await client.wait(30_000);
     const before = client.text;
 
     const restored = await roam(["restore", file, "--on", b.url]);
     expect(restored.code, restored.describe()).toBe(0);
     expect(restored.stdout.trim()).toBe(id);
-    const attached = await roam(["attach", id, "--on", b.url]); // a few hundred ms after the restore: B has printed some already
+    // It ends on B (after the round in progress) before anyone attaches: all it printed there is backlog.
+    writeFileSync(join(root.path, "late.stop"), "");
+    for (const deadline = Date.now() + 20_000; Date.now() < deadline; await sleep(20)) {
+      if ((await quickPs(b.url)).find((g) => g.id === id)?.status === "exited") break;
+    }
+    const attached = await roam(["attach", id, "--on", b.url]);
     expect(attached.code, attached.describe()).toBe(0);
+    const expected = memwalkOutput(1, "0.25", 0, "4", memwalkRounds(before + attached.stdout));
     expect(before + attached.stdout,
       `BUG: \`roam attach\` after \`roam restore\` misses what the guest printed in between, though B keeps it: the CLI attaches ` +
       `from offset 0 ("a late attach shows what the host still keeps"), and GuestConsole.outputSince(0) returns null because the ` +
       `restored log starts at the snapshot's offset (src/guest/guest-console.ts outputSince; src/cluster/host.ts attach() then sends ` +
       `no backlog). Fix: for an offset below logStart send the kept log, labelled with its real offset (logStart).`,
     ).toBe(expected);
-  }, 60_000);
+  }, 120_000);
 });

@@ -12,6 +12,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { connect, type Peer } from "../../src/net/peer.js";
+export { openGate } from "../process-cases.js";
 
 export const REPO = fileURLToPath(new URL("../..", import.meta.url));
 export const ROAM = join(REPO, "bin/roam.js");
@@ -252,7 +253,7 @@ export function figures(s: Stats): string {
 export async function quickPs(url: string, token?: string): Promise<PsEntry[]> {
   const peer = await connect(url, { role: "client", token });
   try {
-    return (await peer.request({ t: "ps" }, 5000)).guests as PsEntry[];
+    return (await peer.request({ t: "ps" }, 20_000)).guests as PsEntry[];
   } finally {
     peer.close();
   }

@@ -6,12 +6,13 @@
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
-import { pseudoRandomBytes } from "../process-cases.js";
-import { figures, HostProc, migrate, ps, runAttached, startHosts, stopAll, tempDir, waitUntil } from "./cluster.js";
+import { GATE_OPEN, pseudoRandomBytes } from "../process-cases.js";
+import { figures, HostProc, migrate, openGate, ps, runAttached, startHosts, stopAll, tempDir, waitUntil } from "./cluster.js";
 
 const SIZE = 64 * 1024;
 const CHUNK = 700; // not a divisor of the file size or of a page: the last read is short
-const DELAY_MS = 50; // 94 reads, about 5 s: room for two CLI migrations and a ps each on a loaded machine
+const DELAY_MS = 20; // 94 reads, about 2 s
+const GATE = "data.gate"; // held at each move's offset until the move is done
 
 let hosts: HostProc[] = [];
 const root = tempDir("files");
@@ -30,25 +31,27 @@ describe("open files across moves", () => {
   for (const [first, second] of [["stop-copy", "postcopy"], ["precopy", "hybrid"]]) {
     test(`slowcat's file offset survives ${first} then ${second}: stdout is the file, byte for byte`, async () => {
       const [a, b, c] = hosts;
-      const { proc: client, id } = await runAttached(a.url, "slowcat", ["data.bin", String(CHUNK), String(DELAY_MS)]);
+      openGate(root.path, GATE, SIZE / 4);
+      const { proc: client, id } = await runAttached(a.url, "slowcat", ["data.bin", String(CHUNK), String(DELAY_MS), GATE]);
       const offsets: number[] = [];
-      for (const [from, to, strategy, at] of [[a, b, first, SIZE / 4], [b, c, second, SIZE / 2]] as const) {
-        await waitUntil(() => client.stdout.length >= at, 20_000, () => `slowcat to pass byte ${at} (${client.describe()})`);
+      for (const [from, to, strategy, at, then] of [[a, b, first, SIZE / 4, SIZE / 2], [b, c, second, SIZE / 2, GATE_OPEN]] as const) {
+        await waitUntil(() => client.stdout.length >= at, 20_000, () => `slowcat to reach byte ${at} (${client.describe()})`);
         offsets.push(client.stdout.length);
         const { result, stats } = await migrate(id, from.url, to.url, strategy);
         expect(result.code, result.describe()).toBe(0);
         expect(stats!.status).toBe("completed");
         console.log(`[e2e files] ${figures(stats!)}`);
         expect((await ps(to.url)).find((g) => g.id === id)?.status).toBe("running");
+        openGate(root.path, GATE, then);
       }
       const exited = await client.wait(30_000);
       expect(exited.code, client.describe()).toBe(0);
       expect(client.err).toContain(`moved to ${c.url}`);
-      // Moved mid-file, and nothing lost, repeated or reordered.
-      expect(offsets[1]).toBeLessThan(SIZE);
+      // Moved mid-file (held at the gate), and nothing lost, repeated or reordered.
+      expect(offsets).toEqual([SIZE / 4, SIZE / 2]);
       expect(client.stdout.length).toBe(SIZE);
       expect(client.stdout.equals(data), `stdout differs from the file from byte ${firstDifference(client.stdout, data)}`).toBe(true);
-    }, 60_000);
+    }, 120_000);
   }
 });
 

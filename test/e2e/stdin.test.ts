@@ -72,7 +72,7 @@ describe("stdin of an attached client across moves", () => {
         typing = false;
         await typist;
       }
-      await waitUntil(() => client.text.length >= numberLines(typed.text).length, 4000,
+      await waitUntil(() => client.text.length >= numberLines(typed.text).length, 20_000,
         () => `every line typed during the ${strategy} move to come back (typed ${typed.text.split("\n").length - 1} lines, got ${client.text.split("\n").length - 1}): ${JSON.stringify(diff(client.text, numberLines(typed.text)))}`).catch((error) => {
         throw new Error(`${(error as Error).message}\n${client.err}\nThe lines from the first one missing on are lost for good: ` +
           `see the in-process tests below for the window (input the source accepts once the guest is frozen for the move).`);
@@ -88,7 +88,7 @@ describe("stdin of an attached client across moves", () => {
     const lines = typed.text.split("\n").length - 1;
     expect(client.err).toContain(`echo-lines: ${lines} lines\n`);
     console.log(`[e2e stdin] ${lines} lines typed across ${route.length + 1} moves, each echoed once`);
-  }, 90_000);
+  }, 180_000);
 });
 
 describe("stdin typed at an exact point of a move (hosts in process)", () => {
@@ -118,14 +118,14 @@ describe("stdin typed at an exact point of a move (hosts in process)", () => {
         attachment = new Attachment(a.url, id, (data) => output.push(Buffer.from(data)));
         await attachment.start();
         attachment.input(Buffer.from("before\n"));
-        await waitUntil(() => text() === numberLines("before\n"), 5000, "the first echo");
+        await waitUntil(() => text() === numberLines("before\n"), 20_000, "the first echo");
         const moved = await client.request({ t: "migrate", guest: id, to: b.url, strategy: "stop-copy" });
         expect((moved.stats as { status: string }).status).toBe("completed");
         expect(typedAt).toBe(point);
-        await waitUntil(() => attachment!.host === b.url, 5000, "the attachment to follow the guest to B");
+        await waitUntil(() => attachment!.host === b.url, 20_000, "the attachment to follow the guest to B");
         attachment.input(Buffer.from("after\n"));
         const want = numberLines("before\ntyped during the move\nafter\n");
-        await waitUntil(() => text().length >= want.length, 2000, () =>
+        await waitUntil(() => text().length >= want.length, 20_000, () =>
           `all three lines to be echoed; got ${JSON.stringify(text())}; B's console took ${b.guests.get(id)?.console.acceptedInput} ` +
           `of the ${Buffer.byteLength("before\ntyped during the move\n")} bytes typed before "after". BUG: A accepted and acknowledged the line ` +
           `typed at '${point}' after the migration had taken (or was about to take, with no turn of the event loop in between) the ` +
@@ -135,7 +135,7 @@ describe("stdin typed at an exact point of a move (hosts in process)", () => {
         );
         expect(text()).toBe(want);
         attachment.endInput();
-        const done = await Promise.race([attachment.done, sleep(5000).then(() => undefined)]);
+        const done = await Promise.race([attachment.done, sleep(20_000).then(() => undefined)]);
         expect(done?.code).toBe(0);
         client.close();
       } finally {
@@ -144,7 +144,7 @@ describe("stdin typed at an exact point of a move (hosts in process)", () => {
         await b.close();
         dir.remove();
       }
-    }, 30_000);
+    }, 120_000);
   }
 });
 

@@ -87,6 +87,30 @@ describe.concurrent("roam run refuses bad ELF files: exit 2 and one line naming 
   }, TIMEOUT_MS);
 });
 
+// ---- an ELF bigger than --ram -------------------------------------------------------------
+
+describe.concurrent("an ELF needing more than --ram: exit 2 and one line with the file name and the sizes", () => {
+  // 8 MiB of bss behind a `j .`: loading it needs more than 4 MiB of RAM.
+  const bigImage = (base: number) => Buffer.from(buildElf({
+    entry: base, segments: [{ paddr: base, data: Uint8Array.of(0x6f, 0, 0, 0), memsz: 8 << 20, flags: 7 }],
+  }).bytes);
+  test.each([
+    { command: "run", base: 0x10000 },
+    { command: "boot", base: 0x80000000 },
+  ])("roam $command", async ({ command, base }) => {
+    const file = join(work, `big-${command}.elf`);
+    writeFileSync(file, bigImage(base));
+    const run = await roam([command, "--ram", "4M", file]);
+    expect(run.status, describeRun(run)).toBe(EXIT_USAGE);
+    const line = expectOneLine(run, new RegExp(`^roam: ${file.replace(/[.*+?^${}()|[\]\\/]/g, "\\$&")}: needs (\\d+) MiB of RAM, --ram is 4 MiB\n$`));
+    const needed = Number(/needs (\d+) MiB/.exec(line)![1]);
+    expect(needed).toBeGreaterThanOrEqual(8);
+    // The figure is honest: with that much RAM the image loads and runs (to the limit).
+    const fits = await roam([command, "--ram", `${needed}M`, "--max-instructions", "1000", file]);
+    expect(fits.status, describeRun(fits)).toBe(124);
+  }, TIMEOUT_MS);
+});
+
 // ---- --max-instructions -------------------------------------------------------------
 
 describe.concurrent("--max-instructions", () => {

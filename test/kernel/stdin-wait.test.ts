@@ -11,14 +11,36 @@ import { guestElf, startInProcess } from "./kernel-harness.js";
 // numbers each line as it comes and writes it back at once.
 //
 // Through the CLI the CPU time of the roam process is read from
-// /proc/<pid>/stat (utime + stime) before and after a second of waiting; in
-// this process, from process.cpuUsage() and from how often the kernel asked
-// the console for input.
+// /proc/<pid>/stat (utime + stime); in this process, from process.cpuUsage()
+// and from how often the kernel asked the console for input.
+//
+// A waiting process still spends CPU for a while after its last line: V8
+// compiles the core's hot code on background threads and collects garbage,
+// and on a loaded machine that work is late, so a fixed window right after
+// the echo can catch it. So the test looks for one quiet second within
+// QUIET_WITHIN_MS: a process that waits on an event settles into one soon; a
+// process that polls never does, however long it is given.
 
-const TIMEOUT_MS = 30_000;
+const TIMEOUT_MS = 60_000;
 const WAIT_MS = 1_000;
+const QUIET_WITHIN_MS = 20_000;
 /** CPU time allowed while blocked, as a fraction of the wall time waited */
 const MAX_CPU_FRACTION = 0.1;
+
+/** Waits for a window of WAIT_MS in which `cpuMs()` grows by less than MAX_CPU_FRACTION of it; fails after QUIET_WITHIN_MS. */
+async function quietWindow(cpuMs: () => number, what: string): Promise<void> {
+  const windows: string[] = [];
+  for (const deadline = performance.now() + QUIET_WITHIN_MS; performance.now() < deadline;) {
+    const cpu0 = cpuMs();
+    const t0 = performance.now();
+    await sleep(WAIT_MS);
+    const cpu = cpuMs() - cpu0;
+    const wall = performance.now() - t0;
+    if (cpu < wall * MAX_CPU_FRACTION) return;
+    windows.push(`${cpu.toFixed(0)} ms in ${wall.toFixed(0)} ms`);
+  }
+  expect.fail(`${what} never settled into a quiet second while waiting on stdin: CPU time per window ${windows.join(", ")}`);
+}
 
 let work = "";
 beforeAll(() => {
@@ -60,13 +82,7 @@ describe("a guest blocked on stdin", () => {
         // the first line shows the guest is up (start-up, compiling the core: CPU well spent)
         child.stdin!.write("first\n");
         await waitFor(line(1, "first"));
-        await sleep(100); // let it settle into the blocked read
-        const cpu0 = cpuMs(child.pid!);
-        const t0 = performance.now();
-        await sleep(WAIT_MS);
-        const cpu = cpuMs(child.pid!) - cpu0;
-        const wall = performance.now() - t0;
-        expect(cpu, `CPU time used in ${wall.toFixed(0)} ms of waiting on stdin: ${cpu} ms`).toBeLessThan(wall * MAX_CPU_FRACTION);
+        await quietWindow(() => cpuMs(child.pid!), "roam run");
         // and input written later still arrives
         child.stdin!.write("written later\n");
         await waitFor(line(2, "written later"));
@@ -94,16 +110,10 @@ describe("a guest blocked on stdin", () => {
       };
       run.console.push("first\n");
       await waitFor(line(1, "first"));
-      await sleep(50);
       const reads0 = run.console.reads;
-      const cpu0 = process.cpuUsage();
-      const t0 = performance.now();
-      await sleep(WAIT_MS);
-      const used = process.cpuUsage(cpu0);
-      const cpu = (used.user + used.system) / 1000;
-      const wall = performance.now() - t0;
+      await quietWindow(() => { const used = process.cpuUsage(); return (used.user + used.system) / 1000; }, "this process");
+      // The kernel asked the console once (the read that blocked), not again and again.
       expect(run.console.reads - reads0, "console reads while nothing arrived").toBeLessThanOrEqual(1);
-      expect(cpu, `CPU time of this process in ${wall.toFixed(0)} ms of waiting: ${cpu.toFixed(1)} ms`).toBeLessThan(wall * MAX_CPU_FRACTION);
       run.console.push("written later\n");
       await waitFor(line(2, "written later"));
       run.console.end();

@@ -100,10 +100,15 @@ describe("Machine.load", () => {
 
   it("refuses segments outside RAM with an ElfError", () => {
     const { machine } = machineWith([pass]);
-    expect(() => machine.load(image({ paddr: 0x80400000 - 8 }))).toThrow(ElfError);
-    expect(() => machine.load(image({ paddr: 0x80400000 - 8 }))).toThrow(
-      "segment 0 [0x803ffff8, 0x80400018) outside RAM [0x80000000, 0x80400000)",
+    expect(() => machine.load(image({ paddr: 0x70000000 }))).toThrow(ElfError);
+    expect(() => machine.load(image({ paddr: 0x70000000 }))).toThrow(
+      "segment 0 [0x70000000, 0x70000020) outside RAM [0x80000000, 0x80400000)",
     );
+  });
+
+  it("names the RAM an image needs when a larger RAM would hold it", () => {
+    const { machine } = machineWith([pass]);
+    expect(() => machine.load(image({ paddr: 0x80400000 - 8 }))).toThrow(new ElfError("needs 5 MiB of RAM, --ram is 4 MiB"));
   });
 
   it("rejects RAM sizes the core cannot take", () => {

@@ -8,6 +8,7 @@ import { afterAll, expect, test } from "vitest";
 import { Host } from "../../src/cluster/host.js";
 import { connect } from "../../src/net/peer.js";
 import type { Message } from "../../src/net/protocol.js";
+import { GATE_OPEN, openGate } from "../process-cases.js";
 
 const base = mkdtempSync(join(tmpdir(), "roam-remote-"));
 afterAll(() => rmSync(base, { recursive: true, force: true }));
@@ -22,7 +23,9 @@ test("a file opened on A is read on from A after the guest moves to B (whose san
   try {
     const elf = readFileSync(new URL("../../guests/bin/process/slowcat.elf", import.meta.url));
     const client = await connect(a.url, { role: "client" });
-    const ran = await client.request({ t: "run", program: "slowcat", argv: ["slowcat", "data.txt", "100", "15"], elf });
+    // Held at each move's offset by its gate (in both sandboxes: it is opened where the guest runs).
+    openGate(roots, "data.gate", 1000);
+    const ran = await client.request({ t: "run", program: "slowcat", argv: ["slowcat", "data.txt", "100", "15", "data.gate"], elf });
     const id = (ran.guest as { id: string }).id;
     const chunks: Buffer[] = [];
     let done!: (m: Message) => void;
@@ -41,17 +44,23 @@ test("a file opened on A is read on from A after the guest moves to B (whose san
       await peer.request({ t: "attach", guest: id, from: offset });
     };
     await attach(a.url);
-    await new Promise((r) => setTimeout(r, 150));
+    const reached = async (bytes: number) => {
+      for (const deadline = Date.now() + 20_000; offset < bytes && Date.now() < deadline;) await new Promise((r) => setTimeout(r, 5));
+      expect(offset).toBe(bytes);
+    };
+    await reached(1000);
     await client.request({ t: "migrate", guest: id, to: b.url, strategy: "precopy" });
     const cb = await connect(b.url, { role: "client" });
     const ps = await cb.request({ t: "ps" });
     const listed = (ps.guests as Array<{ id: string; dependencies: string[] }>).find((g) => g.id === id)!;
     expect(listed.dependencies).toEqual([`file /data.txt on ${a.url}`]);
     // Back home, the file is local again: no dependency left.
-    await new Promise((r) => setTimeout(r, 100));
+    openGate(roots, "data.gate", 2000);
+    await reached(2000);
     await cb.request({ t: "migrate", guest: id, to: a.url, strategy: "stop-copy" });
     const back = await client.request({ t: "ps" });
     expect((back.guests as Array<{ id: string; dependencies: string[] }>).find((g) => g.id === id)!.dependencies).toEqual([]);
+    openGate(roots, "data.gate", GATE_OPEN);
     const exit = await exited;
     expect(exit.code).toBe(0);
     expect(Buffer.concat(chunks).equals(content)).toBe(true);

@@ -38,7 +38,7 @@ test("frames sent while held stay on this side until released, then arrive in or
   expect(taken).toBe(false);
   release();
   release(); // a second release does nothing
-  for (const deadline = Date.now() + 2000; received.length < 3 && Date.now() < deadline; ) await sleep(5);
+  for (const deadline = Date.now() + 20_000; received.length < 3 && Date.now() < deadline; ) await sleep(5);
   expect(received.map((m) => m.t)).toEqual(["pages", "state", "commit"]);
   expect(taken).toBe(true);
   peer.close();
@@ -50,7 +50,7 @@ test("a peer without a known socket sends at once", async () => {
   const bare = new Peer(peer.ws); // same connection, socket not given
   const release = bare.hold();
   bare.send({ t: "now" });
-  for (const deadline = Date.now() + 2000; received.length < 1 && Date.now() < deadline; ) await sleep(5);
+  for (const deadline = Date.now() + 20_000; received.length < 1 && Date.now() < deadline; ) await sleep(5);
   expect(received.map((m) => m.t)).toEqual(["now"]);
   release();
   peer.close();

@@ -81,7 +81,8 @@ describe("checkpoint and restore (process mode)", () => {
     const outA = collect(a);
     a.console.pushInput(0, Buffer.from("first\n"));
     const running = a.run();
-    await new Promise((r) => setTimeout(r, 100)); // it echoes "first" and blocks in read(0)
+    // It echoes "first", then blocks in read(0).
+    for (const deadline = Date.now() + 20_000; !outA().includes("first") && Date.now() < deadline;) await new Promise((r) => setTimeout(r, 5));
     a.pause();
     expect((await running).paused).toBe(true);
     const b = ProcessGuest.restore({ core: await Core.load(), root, hostName: "B" }, decodeSnapshot(encodeSnapshot(a.snapshot())));
