@@ -8,16 +8,7 @@ import { cpus } from "node:os";
 import { dirname, join, relative } from "node:path";
 import { fileURLToPath } from "node:url";
 
-export function packageRoot(): string {
-  let directory = dirname(fileURLToPath(import.meta.url));
-  for (;;) {
-    const manifest = join(directory, "package.json");
-    if (existsSync(manifest) && JSON.parse(readFileSync(manifest, "utf8")).name === "roam") return directory;
-    const parent = dirname(directory);
-    if (parent === directory) throw new Error("cannot find the roam package root (package.json)");
-    directory = parent;
-  }
-}
+export { packageRoot } from "../src/package-root.js";
 
 export function median(values: number[]): number {
   const sorted = [...values].sort((a, b) => a - b);

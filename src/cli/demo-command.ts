@@ -4,10 +4,10 @@
 // its output carries on as if nothing happened. At the end the guest's own
 // result is checked against a run that never moved.
 
+import { packageRoot } from "../package-root.js";
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { dirname, join } from "node:path";
-import { fileURLToPath } from "node:url";
+import { join } from "node:path";
 import { Host } from "../cluster/host.js";
 import { Core } from "../machine/core.js";
 import { ProcessGuest } from "../guest/process-guest.js";
@@ -28,13 +28,7 @@ const dim = (s: string) => (process.stdout.isTTY ? `\x1b[2m${s}\x1b[0m` : s);
 const bold = (s: string) => (process.stdout.isTTY ? `\x1b[1m${s}\x1b[0m` : s);
 
 function guestElf(name: string): Uint8Array {
-  let dir = dirname(fileURLToPath(import.meta.url));
-  for (;;) {
-    try { return readFileSync(join(dir, "guests", "bin", "process", `${name}.elf`)); } catch { /* keep looking */ }
-    const parent = dirname(dir);
-    if (parent === dir) throw new Error(`guests/bin/process/${name}.elf not found`);
-    dir = parent;
-  }
+  return readFileSync(join(packageRoot(), "guests", "bin", "process", `${name}.elf`));
 }
 
 export async function demoCommand(): Promise<number> {

@@ -1,6 +1,6 @@
+import { packageRoot } from "../package-root.js";
 import { existsSync, readFileSync } from "node:fs";
-import { dirname, join } from "node:path";
-import { fileURLToPath } from "node:url";
+import { join } from "node:path";
 import {
   EXIT_BUDGET, EXIT_JIT_REQUEST, FLAG_JIT, RAM_HOST_BASE, STATE_BASE, STATE_EXIT_CAUSE, STATE_FLAGS, STATE_INSTRET, STATE_PC,
   STATE_RAM_BYTES, STATE_X,
@@ -180,19 +180,9 @@ export class Core {
   }
 }
 
-// build/core.wasm of the package this file belongs to. Found by walking up to the
-// package.json, so it works from src/machine/ (tests) and dist/src/machine/ alike.
+/** build/core.wasm of the package this file belongs to. */
 export function defaultCorePath(): string {
-  let directory = dirname(fileURLToPath(import.meta.url));
-  for (;;) {
-    const manifest = join(directory, "package.json");
-    if (existsSync(manifest) && JSON.parse(readFileSync(manifest, "utf8")).name === "roam") {
-      return join(directory, "build", "core.wasm");
-    }
-    const parent = dirname(directory);
-    if (parent === directory) throw new Error("cannot find the roam package root (package.json)");
-    directory = parent;
-  }
+  return join(packageRoot(), "build", "core.wasm");
 }
 
 function readAsString(memory: WebAssembly.Memory, pointer: number): string {
