@@ -152,6 +152,14 @@ describe("attached clients without a terminal", () => {
       expect((await client.wait(20_000)).code, client.describe()).toBe(0);
       expect(client.err).toContain(`roam: guest ${id} was checkpointed\n`);
     }
+
+    // `restore --attach` gets the same console: Ctrl-] leaves the restored guest running.
+    const pane = new Pane(["restore", join(root.path, "counter.roam"), "--on", a.url, "--attach"]);
+    await pane.see(/count \d+\/100000/);
+    pane.keys("C-]");
+    expect(await pane.see("[exit 0]")).toContain(`roam: detached from ${id} (it runs on at ${a.url})`);
+    expect(await statusOf(a.url, id)).toBe("running");
+    await roam(["kill", id, "--on", a.url]);
   }, 90_000);
 
   test("`roam attach GID | head -1` ends quietly once head has gone", async () => {
