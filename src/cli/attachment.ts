@@ -3,6 +3,8 @@
 // at the new host from the last offset we printed: nothing lost, nothing twice.
 // Input is numbered too: we keep what the host has not acknowledged and send
 // it again after a move, and the guest's console takes each byte once.
+// A connection that closes without "exit" or "moved" means the host is gone:
+// the attachment ends then ("connection-lost"), it does not wait for ever.
 
 import { connect, type Peer } from "../net/peer.js";
 import type { Message } from "../net/protocol.js";
