@@ -3,6 +3,8 @@
 // at the new host from the last offset we printed: nothing lost, nothing twice.
 // Input is numbered too: we keep what the host has not acknowledged and send
 // it again after a move, and the guest's console takes each byte once.
+// A connection that closes without "exit" or "moved" means the host is gone:
+// the attachment ends then ("connection-lost"), it does not wait for ever.
 
 import { connect, type Peer } from "../net/peer.js";
 import type { Message } from "../net/protocol.js";
@@ -10,7 +12,14 @@ import type { Message } from "../net/protocol.js";
 export interface AttachResult {
   code: number;
   report?: string;
+  /** exited, killed, lost (the guest's end), checkpointed, or connection-lost (the host went away first) */
   status?: string;
+}
+
+export interface AttachEvents {
+  moved?(to: string): void;
+  /** The output from `from` to `keptFrom` is no longer kept anywhere we can reach. */
+  gap?(from: number, keptFrom: number): void;
 }
 
 export class Attachment {
@@ -22,6 +31,9 @@ export class Attachment {
   private finish!: (r: AttachResult) => void;
   readonly done = new Promise<AttachResult>((resolve) => (this.finish = resolve));
   host: string;
+  private readonly events: AttachEvents;
+  /** "process" or "machine", as the host says once attached. */
+  kind: "process" | "machine" = "process";
 
   constructor(
     url: string,
@@ -29,22 +41,43 @@ export class Attachment {
     private readonly output: (data: Uint8Array, stream: number) => void,
     private readonly token?: string,
     from = 0,
-    private readonly onMoved?: (to: string) => void,
+    events: AttachEvents | ((to: string) => void) = {},
   ) {
+    this.events = typeof events === "function" ? { moved: events } : events;
     this.host = url;
     this.outputOffset = from;
   }
 
+  private attached!: () => void;
+  private readonly firstReply = new Promise<void>((resolve) => (this.attached = resolve));
+
+  /** Resolves once a host has taken the attach (so `kind` is known), or the attachment has ended. */
   async start(): Promise<void> {
     await this.attachTo(this.host);
+    await Promise.race([this.firstReply, this.done]);
   }
 
   private async attachTo(url: string): Promise<void> {
     this.host = url;
     const peer = await connect(url, { role: "client", token: this.token });
     this.peer = peer;
-    peer.onMessage((m) => this.event(m));
-    const reply = await peer.request({ t: "attach", guest: this.guest, from: this.outputOffset });
+    peer.onMessage((m) => {
+      if (this.peer === peer) this.event(m); // not a straggler from a host we have left
+    });
+    // A host that goes away without saying the guest ended or moved (killed, crashed, cut off).
+    void peer.closed.then(() => {
+      if (this.peer === peer) this.finish({ code: 1, status: "connection-lost", report: `lost the connection to ${url}: the host is gone?` });
+    });
+    let reply: Message;
+    try {
+      reply = await peer.request({ t: "attach", guest: this.guest, from: this.outputOffset });
+    } catch (error) {
+      if (this.peer !== peer) return; // we left it: the guest moved on before the reply came
+      throw error;
+    }
+    const kind = (reply.guest as { kind?: unknown } | undefined)?.kind;
+    if (kind === "machine" || kind === "process") this.kind = kind;
+    this.attached();
     if (typeof reply.inputOffset === "number") this.acknowledge(reply.inputOffset);
     await this.flushInput();
   }
@@ -55,18 +88,22 @@ export class Attachment {
       const data = m.data as Uint8Array;
       const start = m.offset as number;
       const end = start + data.length;
+      if (start > this.outputOffset) {
+        this.events.gap?.(this.outputOffset, start);
+        this.outputOffset = start;
+      }
       if (end > this.outputOffset) {
         this.output(data.subarray(Math.max(0, this.outputOffset - start)), typeof m.stream === "number" ? m.stream : 1);
         this.outputOffset = end;
       }
     } else if (m.t === "moved") {
       const to = String(m.to);
-      this.peer?.close();
-      this.onMoved?.(to);
+      this.letGo();
+      this.events.moved?.(to);
       if (to === "checkpoint") { this.finish({ code: 0, status: "checkpointed" }); return; }
       void this.attachTo(to).catch((error) => this.finish({ code: 1, report: `lost the guest after it moved to ${to}: ${(error as Error).message}` }));
     } else if (m.t === "exit") {
-      this.peer?.close();
+      this.letGo();
       this.finish({ code: typeof m.code === "number" ? m.code : 1, report: m.report as string | undefined, status: m.status as string | undefined });
     }
   }
@@ -101,7 +138,22 @@ export class Attachment {
     }
   }
 
+  /** Asks the host to stop the guest (Ctrl-C for a process-mode guest); the exit event follows. */
+  kill(): void {
+    void this.peer?.request({ t: "kill", guest: this.guest }).catch(() => {
+      // moving or gone: the exit or the lost connection says what happened
+    });
+  }
+
+  /** This client leaves; the guest runs on. */
   close(): void {
-    this.peer?.close();
+    this.letGo();
+  }
+
+  /** Closes the connection we chose to leave, which is then no sign of a lost host. */
+  private letGo(): void {
+    const peer = this.peer;
+    this.peer = undefined;
+    peer?.close();
   }
 }

@@ -9,9 +9,10 @@ import { loadTls, useTls } from "../net/tls.js";
 import type { Message } from "../net/protocol.js";
 import { decodeSnapshot, SnapshotError } from "../snapshot/snapshot.js";
 import { closest, type CommandSpec, type OptionSpec, type Parsed } from "./args.js";
-import { Attachment } from "./attachment.js";
+import { Attachment, type AttachResult } from "./attachment.js";
 import { formatProgress } from "./progress-line.js";
 import { saveCheckpoint, uploadAndRestore } from "./checkpoint-transfer.js";
+import { attachGuestTerminal } from "./terminal.js";
 import { CliError, fileError } from "./failure.js";
 import { parseSize } from "./parse-numbers.js";
 import { readElf, readInputFile } from "./read-input.js";
@@ -84,6 +85,15 @@ export const ATTACH_SPEC: CommandSpec = {
   about: `Shows the guest's output (what the host still keeps of it, then as it comes)
 and sends the terminal's input to it; when the guest moves to another host,
 the terminal follows it. Ends when the guest ends, with its exit code.`,
+  footer: `Keys, when the terminal is a TTY:
+  Ctrl-]   detach: this client leaves, the guest runs on (exit code 0)
+  Ctrl-C   a machine-mode guest gets the byte 0x03; a process-mode guest is
+           interrupted (killed, exit code 137)
+  Ctrl-D   a machine-mode guest gets the byte 0x04; for a process-mode guest, on
+           an empty line, the end of its input (a program reading to EOF ends)
+A machine-mode guest gets every key as typed (its UART echoes); a process-mode
+guest gets whole lines, edited here. The same holds for run --on, boot --on
+and restore --attach. Exit code: the guest's; 137 killed, 1 lost (or its host).`,
 };
 
 export async function attachCommand(args: Parsed): Promise<number> {
@@ -91,22 +101,54 @@ export async function attachCommand(args: Parsed): Promise<number> {
   return attachTerminal(hostUrl(args), args.positionals[0], tokenOf(args), -1);
 }
 
-/** Streams a guest's output to ours and our stdin to it, following it across hosts. */
+const EXIT_KILLED = 137;
+
+/** Streams a guest's output to ours and our terminal to it, following it across hosts, until it ends or we detach. */
 async function attachTerminal(url: string, id: string, token: string | undefined, from: number): Promise<number> {
+  let lastByte = 0x0a; // of what we wrote to stdout, so our last words start a line of their own
+  const show = (data: Uint8Array, stream: number) => {
+    if (stream !== 2 && data.length > 0) lastByte = data[data.length - 1];
+    (stream === 2 ? process.stderr : process.stdout).write(data);
+  };
+  const say = (line: string) => {
+    if (lastByte !== 0x0a && process.stdout.isTTY) process.stderr.write("\r\n");
+    lastByte = 0x0a;
+    process.stderr.write(`roam: ${line}\n`);
+  };
   // -1: a late attach shows what the host still keeps of the output.
-  const attachment = new Attachment(url, id, (data, stream) => (stream === 2 ? process.stderr : process.stdout).write(data), token, Math.max(from, 0),
-    (to) => { if (to !== "checkpoint") process.stderr.write(`roam: guest ${id} moved to ${to}\n`); });
+  const attachment = new Attachment(url, id, show, token, Math.max(from, 0), {
+    moved: (to) => { if (to !== "checkpoint") say(`guest ${id} moved to ${to}`); },
+    gap: (_, keptFrom) => say(`output before byte ${keptFrom} is no longer kept`),
+  });
   await attachment.start();
-  const onData = (chunk: Buffer) => attachment.input(chunk);
-  const onEnd = () => attachment.endInput();
-  process.stdin.on("data", onData);
-  process.stdin.on("end", onEnd);
-  const result = await attachment.done;
-  process.stdin.off("data", onData);
-  process.stdin.off("end", onEnd);
-  process.stdin.pause();
-  if (result.report) process.stderr.write(`roam: guest ${id}: ${result.report}\n`);
-  return result.code;
+  let detached!: () => void;
+  const detach = new Promise<"detached">((resolve) => (detached = () => resolve("detached")));
+  // A cooked terminal echoes to the terminal itself, not into a pipe that stdout may be (`roam attach g1 | tee log`).
+  const echo = process.stdout.isTTY || !process.stderr.isTTY ? process.stdout : process.stderr;
+  const terminal = attachGuestTerminal(process.stdin, echo, attachment.kind, {
+    input: (bytes) => attachment.input(bytes),
+    inputEnded: () => attachment.endInput(),
+    detach: detached,
+    interrupt: () => attachment.kill(),
+  });
+  const result = await Promise.race([attachment.done, detach]);
+  terminal.detach();
+  attachment.close();
+  if (result === "detached") { say(`detached from ${id} (it runs on at ${attachment.host})`); return 0; }
+  const [line, code] = howItEnded(id, result);
+  if (line) say(line);
+  return code;
+}
+
+/** The client's last line (if any) and exit code for the way the guest's attachment ended. */
+function howItEnded(id: string, result: AttachResult): [string | undefined, number] {
+  switch (result.status) {
+    case "checkpointed": return [`guest ${id} was checkpointed`, 0];
+    case "killed": return [`guest ${id} was killed`, EXIT_KILLED];
+    case "connection-lost": return [result.report, 1];
+    case "lost": return [`guest ${id}: ${result.report ?? "lost"}`, 1];
+    default: return [result.report && `guest ${id}: ${result.report}`, result.code];
+  }
 }
 
 export const PS_SPEC: CommandSpec = {

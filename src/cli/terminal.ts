@@ -1,4 +1,4 @@
-import { ConsoleKeys } from "./console-keys.js";
+import { ConsoleKeys, LineKeys, RawKeys } from "./console-keys.js";
 
 // Connects the process's terminal to a running guest: stdin bytes go to the
 // guest's UART, and the ways a user stops a run (Ctrl-C, SIGINT, SIGTERM) reach
@@ -56,6 +56,64 @@ export function attachTerminal(stdin: NodeJS.ReadStream, handlers: TerminalHandl
       stdin.pause();
       // A paused stdin can still hold the event loop open; nothing reads it any more.
       stdin.destroy();
+    },
+  };
+}
+
+// ---- A guest on a host (`roam attach`, `run --on`, `boot --on`) ----------------------------
+
+export interface AttachedTerminalHandlers {
+  input(bytes: Uint8Array): void;
+  inputEnded(): void;
+  /** Ctrl-] (or SIGTERM, SIGHUP): this client leaves; the guest runs on. */
+  detach(): void;
+  /** Ctrl-C for a process-mode guest. */
+  interrupt(): void;
+}
+
+/**
+ * The terminal of a client attached to a guest. On a TTY it is raw, so Ctrl-]
+ * acts at once: a machine-mode guest gets every other byte as typed (its UART
+ * echoes, so the terminal must not), a process-mode guest gets lines edited
+ * here (LineKeys), as `roam run` gives it the terminal's cooked lines. Input
+ * that is not a TTY (a pipe, a file) goes to the guest unchanged, and its end
+ * ends the guest's input.
+ */
+export function attachGuestTerminal(stdin: NodeJS.ReadStream, echo: NodeJS.WriteStream, kind: "process" | "machine", handlers: AttachedTerminalHandlers): TerminalSession {
+  const isTTY = stdin.isTTY === true;
+  const keys = kind === "machine"
+    ? new RawKeys({ toGuest: (bytes) => handlers.input(bytes), detach: () => handlers.detach() })
+    : new LineKeys({
+      toGuest: (bytes) => handlers.input(bytes), detach: () => handlers.detach(), endInput: () => handlers.inputEnded(),
+      interrupt: () => handlers.interrupt(), echo: (bytes) => echo.write(bytes),
+    });
+  const onData = (chunk: Buffer) => (isTTY ? keys.feed(chunk) : handlers.input(chunk));
+  const onEnd = () => handlers.inputEnded();
+  const onSignal = () => handlers.detach();
+  const restoreMode = () => {
+    if (isTTY) stdin.setRawMode(false);
+  };
+
+  if (isTTY) stdin.setRawMode(true);
+  stdin.on("data", onData);
+  stdin.on("end", onEnd);
+  stdin.on("error", onEnd); // an unreadable stdin (closed by the caller) is the end of the input, not a crash
+  // A client killed in raw mode would leave the terminal raw; these leave politely instead.
+  process.on("SIGTERM", onSignal);
+  process.on("SIGHUP", onSignal);
+  process.on("exit", restoreMode);
+
+  return {
+    isTTY,
+    detach() {
+      stdin.off("data", onData);
+      stdin.off("end", onEnd);
+      process.off("SIGTERM", onSignal);
+      process.off("SIGHUP", onSignal);
+      process.off("exit", restoreMode);
+      restoreMode();
+      stdin.pause();
+      stdin.destroy(); // nothing reads it any more; a paused stdin could still hold the event loop open
     },
   };
 }

@@ -84,7 +84,7 @@ describe("attached clients at the edges of a guest's life", () => {
     expect(r.code, r.describe()).toBe(0);
     const exited = await client.wait(30_000);
     expect(exited.code).toBe(137);
-    expect(client.err).toContain(`roam: guest ${id}: killed`);
+    expect(client.err).toContain(`roam: guest ${id} was killed`);
     expect(counterOutput(1000, 1, 20).startsWith(client.text)).toBe(true);
     expect((await ps(a.url)).find((g) => g.id === id)).toMatchObject({ status: "killed" });
   }, 120_000);
