@@ -3,7 +3,7 @@
 // offset they have not seen; input arrives numbered too, so a line resent after
 // a move is taken once. Its state travels with the guest.
 
-import type { ConsoleState } from "../snapshot/snapshot.js";
+import { CARRIED_OUTPUT, type ConsoleState } from "../snapshot/snapshot.js";
 import type { ProcessConsole } from "../kernel/syscalls.js";
 
 const KEEP_OUTPUT = 1 << 20; // bytes of recent output kept for late or returning clients
@@ -35,9 +35,10 @@ export class GuestConsole implements ProcessConsole {
 
   /** Takes a console's state (output so far, input not yet read); what this one had is dropped. */
   restoreState(state: ConsoleState): void {
-    this.log = [];
-    this.logBytes = 0;
-    this.logStart = state.outputOffset;
+    // The output it carried (the validator checked it ends at outputOffset) is kept here for late clients.
+    this.log = (state.recentOutput ?? []).map((c) => ({ offset: c.offset, stream: c.stream, data: Uint8Array.from(c.data) }));
+    this.logBytes = this.log.reduce((n, c) => n + c.data.length, 0);
+    this.logStart = state.outputOffset - this.logBytes;
     this.pending = Uint8Array.from(state.pendingInput);
     this.ended = state.inputEnded;
     this.inputOffset = state.inputOffset;
@@ -149,7 +150,10 @@ export class GuestConsole implements ProcessConsole {
   }
 
   state(): ConsoleState {
-    return { outputOffset: this.outputOffset, pendingInput: this.pending.slice(), inputEnded: this.ended, inputOffset: this.inputOffset };
+    return {
+      outputOffset: this.outputOffset, pendingInput: this.pending.slice(), inputEnded: this.ended, inputOffset: this.inputOffset,
+      recentOutput: this.outputSince(Math.max(this.logStart, this.outputOffset - CARRIED_OUTPUT)).map((c) => ({ ...c, data: c.data.slice() })),
+    };
   }
 
   private wakeReaders(): void {

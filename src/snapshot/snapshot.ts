@@ -40,7 +40,12 @@ export interface ConsoleState {
   pendingInput: Uint8Array; // typed but not yet read by the guest
   inputEnded: boolean;
   inputOffset: number; // bytes of input accepted so far (clients resend from here)
+  /** The last output (at most CARRIED_OUTPUT bytes, ending at outputOffset), so a client attaching after a move still sees it. */
+  recentOutput?: Array<{ offset: number; stream: 1 | 2; data: Uint8Array }>;
 }
+
+/** Output a console carries with its guest: a screenful or two (it is in every freeze's state, so kept small). */
+export const CARRIED_OUTPUT = 8 << 10;
 
 export interface RamPages {
   indices: Uint32Array; // RAM page numbers, ascending

@@ -11,7 +11,7 @@ import {
 } from "../../assembly/layout.js";
 import type { ProcessState } from "../kernel/process.js";
 import { bad, bool, bytes, int, list, MAX_LIST, nonEmptyText, nonNegative, oneOf, own, packedU32s, record, text } from "./schema.js";
-import type { ConsoleState, GuestInfo, GuestSnapshot, RamPages } from "./snapshot.js";
+import { CARRIED_OUTPUT, type ConsoleState, type GuestInfo, type GuestSnapshot, type RamPages } from "./snapshot.js";
 import { checkMachineState } from "./validate-machine.js";
 import { checkProcessState } from "./validate-process.js";
 
@@ -109,10 +109,32 @@ export function checkConsole(value: unknown): ConsoleState {
   const inputOffset = nonNegative(own(c, "inputOffset"), "console.inputOffset");
   const pendingInput = bytes(own(c, "pendingInput"), "console.pendingInput");
   if (pendingInput.length > inputOffset) bad("console.pendingInput", `${pendingInput.length} bytes waiting, more than the ${inputOffset} ever accepted`);
-  return {
-    outputOffset: nonNegative(own(c, "outputOffset"), "console.outputOffset"),
-    pendingInput,
-    inputEnded: bool(own(c, "inputEnded"), "console.inputEnded"),
-    inputOffset,
-  };
+  const outputOffset = nonNegative(own(c, "outputOffset"), "console.outputOffset");
+  const console: ConsoleState = { outputOffset, pendingInput, inputEnded: bool(own(c, "inputEnded"), "console.inputEnded"), inputOffset };
+  const recent = own(c, "recentOutput");
+  if (recent !== undefined) console.recentOutput = checkRecentOutput(recent, outputOffset);
+  return console;
+}
+
+/** The output a console carried: chunks back to back, ending at outputOffset, at most CARRIED_OUTPUT bytes in all. */
+function checkRecentOutput(value: unknown, outputOffset: number): NonNullable<ConsoleState["recentOutput"]> {
+  const chunks = list(value, "console.recentOutput", 1024).map((entry, i) => {
+    const at = `console.recentOutput[${i}]`;
+    const chunk = record(entry, at);
+    return {
+      offset: nonNegative(own(chunk, "offset"), `${at}.offset`),
+      stream: oneOf(own(chunk, "stream"), `${at}.stream`, [1, 2] as const),
+      data: bytes(own(chunk, "data"), `${at}.data`),
+    };
+  });
+  let end = chunks.length ? chunks[0].offset : outputOffset;
+  let total = 0;
+  chunks.forEach((chunk, i) => {
+    if (chunk.offset !== end) bad(`console.recentOutput[${i}].offset`, `${chunk.offset}, where the output before it ends at ${end}`);
+    end += chunk.data.length;
+    total += chunk.data.length;
+  });
+  if (end !== outputOffset) bad("console.recentOutput", `ends at byte ${end}, not at the output offset ${outputOffset}`);
+  if (total > CARRIED_OUTPUT) bad("console.recentOutput", `${total} bytes, at most ${CARRIED_OUTPUT} are carried`);
+  return chunks;
 }
