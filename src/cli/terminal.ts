@@ -29,33 +29,38 @@ export function attachTerminal(stdin: NodeJS.ReadStream, handlers: TerminalHandl
   const onData = (chunk: Buffer) => (isTTY ? keys.feed(chunk) : handlers.input(chunk));
   const onSigint = () => handlers.interrupt("interrupted (SIGINT)", EXIT_SIGINT);
   const onSigterm = () => handlers.interrupt("terminated (SIGTERM)", EXIT_SIGTERM);
+  return takeTerminal(stdin, { data: onData, end: () => handlers.inputEnded() }, { SIGINT: onSigint, SIGTERM: onSigterm });
+}
+
+/**
+ * Puts a TTY stdin in raw mode and listens to it and to `signals` until the
+ * returned session is detached; the terminal's mode comes back on detach, or
+ * when the process exits, whichever comes first. An unreadable stdin (closed
+ * by the caller) counts as its end, not a crash.
+ */
+function takeTerminal(
+  stdin: NodeJS.ReadStream, on: { data: (chunk: Buffer) => void; end: () => void }, signals: Partial<Record<NodeJS.Signals, () => void>>,
+): TerminalSession {
+  const isTTY = stdin.isTTY === true;
   const restoreMode = () => {
     if (isTTY) stdin.setRawMode(false);
   };
-  // Without a listener, an unreadable stdin (closed by the caller) would crash the run.
-  const onError = () => handlers.inputEnded();
-  const onEnd = () => handlers.inputEnded();
-
   if (isTTY) stdin.setRawMode(true);
-  stdin.on("data", onData);
-  stdin.on("error", onError);
-  stdin.on("end", onEnd);
-  process.on("SIGINT", onSigint);
-  process.on("SIGTERM", onSigterm);
+  stdin.on("data", on.data);
+  stdin.on("end", on.end);
+  stdin.on("error", on.end);
+  for (const [signal, handler] of Object.entries(signals)) process.on(signal, handler);
   process.on("exit", restoreMode);
-
   return {
     isTTY,
     detach() {
-      stdin.off("data", onData);
-      stdin.off("end", onEnd);
-      process.off("SIGINT", onSigint);
-      process.off("SIGTERM", onSigterm);
+      stdin.off("data", on.data);
+      stdin.off("end", on.end);
+      for (const [signal, handler] of Object.entries(signals)) process.off(signal, handler);
       process.off("exit", restoreMode);
       restoreMode();
       stdin.pause();
-      // A paused stdin can still hold the event loop open; nothing reads it any more.
-      stdin.destroy();
+      stdin.destroy(); // nothing reads it any more; a paused stdin could still hold the event loop open
     },
   };
 }
@@ -88,32 +93,7 @@ export function attachGuestTerminal(stdin: NodeJS.ReadStream, echo: NodeJS.Write
       interrupt: () => handlers.interrupt(), echo: (bytes) => echo.write(bytes),
     });
   const onData = (chunk: Buffer) => (isTTY ? keys.feed(chunk) : handlers.input(chunk));
-  const onEnd = () => handlers.inputEnded();
   const onSignal = () => handlers.detach();
-  const restoreMode = () => {
-    if (isTTY) stdin.setRawMode(false);
-  };
-
-  if (isTTY) stdin.setRawMode(true);
-  stdin.on("data", onData);
-  stdin.on("end", onEnd);
-  stdin.on("error", onEnd); // an unreadable stdin (closed by the caller) is the end of the input, not a crash
   // A client killed in raw mode would leave the terminal raw; these leave politely instead.
-  process.on("SIGTERM", onSignal);
-  process.on("SIGHUP", onSignal);
-  process.on("exit", restoreMode);
-
-  return {
-    isTTY,
-    detach() {
-      stdin.off("data", onData);
-      stdin.off("end", onEnd);
-      process.off("SIGTERM", onSignal);
-      process.off("SIGHUP", onSignal);
-      process.off("exit", restoreMode);
-      restoreMode();
-      stdin.pause();
-      stdin.destroy(); // nothing reads it any more; a paused stdin could still hold the event loop open
-    },
-  };
+  return takeTerminal(stdin, { data: onData, end: () => handlers.inputEnded() }, { SIGTERM: onSignal, SIGHUP: onSignal });
 }

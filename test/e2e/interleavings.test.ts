@@ -11,6 +11,7 @@ import { Host } from "../../src/cluster/host.js";
 import { isLive } from "../../src/cluster/hosted-guest.js";
 import { connect, type Peer } from "../../src/net/peer.js";
 import { checkpointOver } from "./cluster.js";
+import { seeded } from "../fuzz/mutate.js";
 
 const root = mkdtempSync(join(tmpdir(), "roam-interleave-"));
 const elf = readFileSync(new URL("../../guests/bin/process/memwalk.elf", import.meta.url));
@@ -29,18 +30,6 @@ afterAll(async () => {
   rmSync(root, { recursive: true, force: true });
 });
 
-/** mulberry32: a small seeded generator, so a failing sequence can be replayed. */
-function random(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 /**
  * Where guest `id` runs. (A source's frozen copy may overlap the destination's
  * running one for an instant, between the commit and its answer: it never runs
@@ -52,7 +41,7 @@ const liveOn = (id: string): string[] => hosts.filter((h) => { const g = h.guest
 
 test("run / migrate / kill / checkpoint / restore at three hosts, overlapping: one copy at most, none lost", async () => {
   const seed = Number(process.env.ROAM_SEED ?? 20261204);
-  const rand = random(seed);
+  const rand = seeded(seed);
   const pick = <T>(list: T[]): T => list[Math.floor(rand() * list.length)];
   const clients = await Promise.all(hosts.map(async (h) => { const p = await connect(h.url, { role: "client" }); peers.push(p); return p; }));
   const alive = new Set<string>(); // by the answers so far
