@@ -139,8 +139,9 @@ export class Attachment {
   }
 
   /** Asks the host to stop the guest (Ctrl-C for a process-mode guest); the exit event follows. */
-  kill(): void {
-    void this.peer?.request({ t: "kill", guest: this.guest }).catch(() => {
+  /** Ctrl-C for a process-mode guest: it ends as `roam run` ends on Ctrl-C (exit 130). */
+  interrupt(): void {
+    void this.peer?.request({ t: "interrupt", guest: this.guest }).catch(() => {
       // moving or gone: the exit or the lost connection says what happened
     });
   }

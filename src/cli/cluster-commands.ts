@@ -88,7 +88,7 @@ the terminal follows it. Ends when the guest ends, with its exit code.`,
   footer: `Keys, when the terminal is a TTY:
   Ctrl-]   detach: this client leaves, the guest runs on (exit code 0)
   Ctrl-C   a machine-mode guest gets the byte 0x03; a process-mode guest is
-           interrupted (killed, exit code 137)
+           interrupted, as Ctrl-C ends roam run (exit code 130)
   Ctrl-D   a machine-mode guest gets the byte 0x04; for a process-mode guest, on
            an empty line, the end of its input (a program reading to EOF ends)
 A machine-mode guest gets every key as typed (its UART echoes); a process-mode
@@ -129,7 +129,7 @@ async function attachTerminal(url: string, id: string, token: string | undefined
     input: (bytes) => attachment.input(bytes),
     inputEnded: () => attachment.endInput(),
     detach: detached,
-    interrupt: () => attachment.kill(),
+    interrupt: () => attachment.interrupt(),
   });
   const result = await Promise.race([attachment.done, detach]);
   terminal.detach();

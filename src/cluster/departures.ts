@@ -139,15 +139,15 @@ async function settleUncertain(host: DepartureHost, hosted: HostedGuest, to: str
 }
 
 /**
- * A kill for a guest that has moved on from here (its migration committed
- * while the kill waited): passed to where it runs now.
+ * A kill (or an interrupt) for a guest that has moved on from here (its
+ * migration committed while the request waited): passed to where it runs now.
  */
-export async function forwardKill(hosted: HostedGuest): Promise<string> {
+export async function forwardKill(hosted: HostedGuest, how: "kill" | "interrupt" = "kill"): Promise<string> {
   const to = hosted.movedTo!;
   let peer: Peer | undefined;
   try {
     peer = await connect(to, { role: "client", token: hosted.movedToken });
-    const reply = await peer.request({ t: "kill", guest: hosted.info.id }, 10_000);
+    const reply = await peer.request({ t: how, guest: hosted.info.id }, 10_000);
     return typeof reply.host === "string" ? reply.host : to;
   } catch (error) {
     throw new ProtocolError(`guest ${hosted.info.id} moved to ${to}, where it could not be killed: ${(error as Error).message}`);

@@ -305,6 +305,9 @@ export class Host implements ReceivingHost {
       case "kill":
         peer.reply(m, { host: await this.kill(this.guest(m)) });
         return;
+      case "interrupt":
+        peer.reply(m, { host: await this.kill(this.guest(m), "interrupt") });
+        return;
       case "migrate": {
         const stats = await migrateGuest(this, this.guest(m), peer, m);
         peer.reply(m, { stats });
@@ -470,12 +473,13 @@ export class Host implements ReceivingHost {
    * dies here); one past its commit finishes, and the kill follows the guest
    * to where it now runs. Returns the host where it was killed.
    */
-  private async kill(hosted: HostedGuest): Promise<string> {
-    if (hosted.status !== "moved") await hosted.settleOperation("the guest is being killed");
-    if (hosted.status === "moved" && hosted.movedTo !== "checkpoint") return forwardKill(hosted);
-    if (!isLive(hosted.status)) throw new ProtocolError(`guest ${hosted.info.id} ${hosted.describeEnd()}; nothing to kill`);
-    hosted.kill();
-    this.log(`guest ${hosted.info.id} killed`);
+  private async kill(hosted: HostedGuest, how: "kill" | "interrupt" = "kill"): Promise<string> {
+    if (hosted.status !== "moved") await hosted.settleOperation(`the guest is being ${how === "kill" ? "killed" : "interrupted"}`);
+    if (hosted.status === "moved" && hosted.movedTo !== "checkpoint") return forwardKill(hosted, how);
+    if (!isLive(hosted.status)) throw new ProtocolError(`guest ${hosted.info.id} ${hosted.describeEnd()}; nothing to ${how}`);
+    if (how === "interrupt") hosted.interrupt();
+    else hosted.kill();
+    this.log(`guest ${hosted.info.id} ${how === "kill" ? "killed" : "interrupted (Ctrl-C)"}`);
     return this.name;
   }
 

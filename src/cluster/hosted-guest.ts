@@ -214,6 +214,12 @@ export class HostedGuest implements MigratableGuest {
     }
   }
 
+  /** Ctrl-C from an attached terminal: it ends as an exit with 130 (a frozen guest thaws first, so it can end). */
+  interrupt(): void {
+    if (this.status === "frozen") this.thaw();
+    if (this.status === "running") this.guest.interrupt();
+  }
+
   /** The guest now runs on another host. */
   moved(to: string): void {
     this.status = "moved";

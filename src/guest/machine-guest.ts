@@ -118,6 +118,10 @@ export class MachineGuest {
     this.machine.stop("killed", 137);
   }
 
+  interrupt(): void {
+    this.machine.stop("interrupted (Ctrl-C)", 130);
+  }
+
   snapshotWithout(ram: RamPages): GuestSnapshot {
     return {
       version: 1,

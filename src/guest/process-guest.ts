@@ -151,6 +151,10 @@ export class ProcessGuest {
     this.process.stop("killed", 137);
   }
 
+  interrupt(): void {
+    this.process.stop("interrupted (Ctrl-C)", 130);
+  }
+
   /** Everything but RAM pages, which the caller adds (all of them, or what migration has not sent). */
   snapshotWithout(ram: GuestSnapshot["ram"]): GuestSnapshot {
     const process = this.process.state();

@@ -27,6 +27,8 @@ export interface RunnableGuest {
   /** A migration is about to freeze it: run short batches until then. */
   expectFreeze(soon: boolean): void;
   kill(): void;
+  /** Ctrl-C on an attached terminal: ends it as Ctrl-C ends `roam run` (exit 130). */
+  interrupt(): void;
   snapshot(): GuestSnapshot;
   snapshotWithout(ram: RamPages): GuestSnapshot;
   /** Restored but not started: brings it up to a later snapshot of the same guest (`changed`: kernel sections that differ). */

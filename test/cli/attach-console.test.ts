@@ -105,13 +105,13 @@ describe("a process-mode guest's terminal gives it lines", () => {
     expect(screen.match(/first line/g)).toHaveLength(2); // the typed line, and the guest's numbered copy
   }, 90_000);
 
-  test("Ctrl-C interrupts the program: it is killed, and the client says so", async () => {
+  test("Ctrl-C interrupts the program as it would `roam run` (exit 130), and the client says so", async () => {
     const [a] = hosts;
     const pane = new Pane(["run", "--on", a.url, elfPath("cat")]);
     const id = await pane.guestId();
     pane.keys("C-c");
-    const screen = await pane.see("[exit 137]");
-    expect(screen).toContain(`roam: guest ${id} was killed`);
+    const screen = await pane.see("[exit 130]");
+    expect(screen).toContain(`roam: guest ${id}: interrupted (Ctrl-C)`);
   }, 90_000);
 });
 
