@@ -11,7 +11,7 @@ import { Host } from "../../src/cluster/host.js";
 import { connect, type Peer } from "../../src/net/peer.js";
 import type { Message } from "../../src/net/protocol.js";
 import { decodeSnapshot, encodeSnapshot } from "../../src/snapshot/snapshot.js";
-import { checkpointOver, openGate, waitUntil } from "./cluster.js";
+import { checkpointOver, elfPath, openGate, roam, waitUntil } from "./cluster.js";
 
 const base = mkdtempSync(join(tmpdir(), "roam-isolation-"));
 const roots = { A: join(base, "A"), B: join(base, "B") };
@@ -208,5 +208,26 @@ describe("a guest's root travels with it", () => {
     await atB.request({ t: "input", guest: guest.id, offset: 0, data: Buffer.from("go\n"), end: true });
     await exited;
     expect(readFileSync(seen, "utf8")).toBe(EFAULT_TXT);
+  });
+});
+
+describe("the CLI", () => {
+  test("roam run --on URL --root DIR runs in DIR within the host's root; ps shows each guest's root", async () => {
+    mkdirSync(join(roots.A, "cli/box"), { recursive: true });
+    writeFileSync(join(roots.A, "cli/box/note.txt"), "in the box\n");
+    const inBox = await roam(["run", "--on", a.url, "--root", "cli/box", elfPath("cat"), "note.txt"]);
+    expect(inBox.code, inBox.describe()).toBe(0);
+    expect(inBox.stdout).toBe("in the box\n");
+    const own = await roam(["run", "--on", a.url, elfPath("cat"), "note.txt"]);
+    expect(own.code, own.describe()).toBe(1);
+    const refused = await roam(["run", "--on", a.url, "--root", "../B", elfPath("cat"), "note.txt"]);
+    expect(refused.code).not.toBe(0);
+    expect(refused.stderr.trim().split("\n")).toEqual([expect.stringMatching(/run: root \.\.\/B leads outside the host's root/)]);
+    const ps = await roam(["ps", "--on", a.url]);
+    expect(ps.stdout).toMatch(/^GUEST +KIND +STATUS +INSTRUCTIONS +ROOT +PROGRAM$/m);
+    expect(ps.stdout).toMatch(/ cli\/box +.*cat\.elf note\.txt$/m);
+    const listed = JSON.parse((await roam(["ps", "--on", a.url, "--json"])).stdout) as Array<{ id: string; root: string; argv: string[] }>;
+    expect(listed.filter((g) => g.root === "cli/box").length).toBe(1);
+    expect(listed.filter((g) => g.root === `guests/${g.id}` && g.argv[1] === "note.txt").length).toBe(1);
   });
 });
