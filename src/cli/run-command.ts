@@ -24,7 +24,7 @@ gives --help to ls.`,
   positionals: ["prog.elf", "[args...]"],
   passThrough: true,
   options: [
-    { name: "root", value: "DIR", help: "the guest's root directory (default: the current one);\nno path, \"..\", or symlink reaches outside it. With --on: a directory\nwithin the host's root, shared with every guest naming it (\".\": the\nhost's root itself); without it the guest gets its own, guests/GID" },
+    { name: "root", value: "DIR", help: "the guest's root directory (default: the current one);\nno path, \"..\", or symlink reaches outside it. With --on:\na directory within the host's root, made if missing and\nshared with every guest naming it (\".\": the host's root);\nwithout it the guest gets its own, guests/GID" },
     { name: "ram", value: "SIZE", help: "guest RAM, e.g. 64M (default 64M, at most 1G)" },
     { name: "max-instructions", value: "N", help: "stop after about N instructions (exit code 124)" },
     { name: "stats", help: "print instructions, MIPS, page faults and system calls" },
