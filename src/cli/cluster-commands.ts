@@ -70,7 +70,9 @@ export async function remoteRun(args: Parsed, kind: "process" | "machine", local
   const ramBytes = ram === undefined ? undefined : parseSize("--ram", ram);
   const { bytes } = readElf(program);
   const url = hostUrl(args);
-  const reply = await ask(args, { t: "run", kind, program: basename(program), argv: [program, ...rest], elf: bytes, ramBytes });
+  // --root names a directory within the host's root (shared with guests naming the same); without it the guest gets its own.
+  const root = args.string("root");
+  const reply = await ask(args, { t: "run", kind, program: basename(program), argv: [program, ...rest], elf: bytes, ramBytes, ...(root === undefined ? {} : { root }) });
   const id = (reply.guest as { id: string }).id;
   if (args.flag("detach")) { process.stdout.write(id + "\n"); return 0; }
   process.stderr.write(`roam: guest ${id} on ${url}\n`);
@@ -160,10 +162,12 @@ export async function psCommand(args: Parsed): Promise<number> {
   const reply = await ask(args, { t: "ps" });
   const guests = reply.guests as Array<Record<string, unknown>>;
   if (args.flag("json")) { process.stdout.write(JSON.stringify(guests, null, 2) + "\n"); return 0; }
-  process.stdout.write(`${"GUEST".padEnd(15)}${"KIND".padEnd(9)}${"STATUS".padEnd(9)}${"INSTRUCTIONS".padStart(14)}  PROGRAM\n`);
-  for (const g of guests) {
-    process.stdout.write(`${String(g.id).padEnd(15)}${String(g.kind).padEnd(9)}${String(g.busy ? busyWord(String(g.busy)) : g.status).padEnd(9)}${String(g.instret).padStart(14)}  ${(g.argv as string[]).join(" ")}\n`);
-  }
+  const roots = guests.map((g) => (g.kind === "process" ? String(g.root ?? ".") : "-")); // a machine guest has no files
+  const rootWidth = Math.max(6, ...roots.map((r) => r.length + 2));
+  process.stdout.write(`${"GUEST".padEnd(15)}${"KIND".padEnd(9)}${"STATUS".padEnd(9)}${"INSTRUCTIONS".padStart(14)}  ${"ROOT".padEnd(rootWidth)}PROGRAM\n`);
+  guests.forEach((g, i) => {
+    process.stdout.write(`${String(g.id).padEnd(15)}${String(g.kind).padEnd(9)}${String(g.busy ? busyWord(String(g.busy)) : g.status).padEnd(9)}${String(g.instret).padStart(14)}  ${roots[i].padEnd(rootWidth)}${(g.argv as string[]).join(" ")}\n`);
+  });
   return 0;
 }
 

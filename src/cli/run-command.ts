@@ -24,7 +24,7 @@ gives --help to ls.`,
   positionals: ["prog.elf", "[args...]"],
   passThrough: true,
   options: [
-    { name: "root", value: "DIR", help: "the guest's root directory (default: the current one);\nno path, \"..\", or symlink reaches outside it" },
+    { name: "root", value: "DIR", help: "the guest's root directory (default: the current one);\nno path, \"..\", or symlink reaches outside it. With --on:\na directory within the host's root, made if missing and\nshared with every guest naming it (\".\": the host's root);\nwithout it the guest gets its own, guests/GID" },
     { name: "ram", value: "SIZE", help: "guest RAM, e.g. 64M (default 64M, at most 1G)" },
     { name: "max-instructions", value: "N", help: "stop after about N instructions (exit code 124)" },
     { name: "stats", help: "print instructions, MIPS, page faults and system calls" },
@@ -37,7 +37,7 @@ limit, 130 on Ctrl-C, 2 for a bad command line or an ELF Roam refuses.`,
 };
 
 export async function runCommand(args: Parsed): Promise<number> {
-  if (args.has("on")) return remoteRun(args, "process", ["root", "max-instructions", "stats", "no-jit"]);
+  if (args.has("on")) return remoteRun(args, "process", ["max-instructions", "stats", "no-jit"]); // --root: within the host's root
   for (const remoteOnly of ["detach", "token"]) if (args.has(remoteOnly)) throw new UsageError(`--${remoteOnly} goes with --on`);
   const [program] = args.positionals;
   const guestArgs = args.positionals;

@@ -3,8 +3,10 @@
 // random bits bound to the guest's id, the file's guest path and the flags it
 // was opened with. A `file-*` request is served only for the file its
 // capability names, with the rights it was opened with; anything else is
-// answered EBADF, as a bad file descriptor would be. Paths are resolved in this
-// host's sandbox root at each request, with the same rules as the guest's own calls.
+// answered EBADF, as a bad file descriptor would be. Paths are resolved at each
+// request, with the same rules as the guest's own calls, in the root of the
+// guest the capability was issued to (never in the root of the host or of
+// another guest): each grant keeps that root.
 
 import { randomBytes } from "node:crypto";
 import * as fs from "node:fs";
@@ -21,17 +23,18 @@ interface Grant {
   flags: number; // open flags
   kind: FileKind;
   key: string; // in `byOpenFile`
+  root: string; // the guest's sandbox root on this host, where `path` is resolved
 }
 
 export const FILE_REQUESTS: ReadonlySet<string> = new Set(["file-read", "file-write", "file-stat", "file-list", "file-release"]);
 
-export class HomeFiles implements FileCapabilities {
+export class HomeFiles {
   private readonly grants = new Map<string, Grant>(); // by capability
   private readonly byOpenFile = new Map<string, string>(); // guest, fd, path, flags -> capability
-  private readonly sandbox: FileTable; // only for its path resolution
 
-  constructor(root: string) {
-    this.sandbox = new FileTable(root);
+  /** The capabilities of a guest whose files are in `root` (its sandbox root on this host). */
+  within(root: string): FileCapabilities {
+    return { issue: (guest, fd, file) => this.issue(guest, fd, file, root), release: (guest, cap) => this.release(guest, cap) };
   }
 
   /** Capabilities in force (for tests and `ps`-like reports). */
@@ -39,15 +42,15 @@ export class HomeFiles implements FileCapabilities {
     return this.grants.size;
   }
 
-  issue(guest: string, fd: number, file: OpenFile): string {
+  issue(guest: string, fd: number, file: OpenFile, root: string): string {
     // A migration snapshots twice (prestate, final state) and a checkpoint may
     // be taken again: the same open file keeps its capability.
-    const key = JSON.stringify([guest, fd, file.path, file.flags]);
+    const key = JSON.stringify([guest, fd, file.path, file.flags, root]);
     let cap = this.byOpenFile.get(key);
     if (cap === undefined) {
       cap = randomBytes(16).toString("hex");
       this.byOpenFile.set(key, cap);
-      this.grants.set(cap, { guest, path: file.path, flags: file.flags, kind: file.kind, key });
+      this.grants.set(cap, { guest, path: file.path, flags: file.flags, kind: file.kind, key, root });
     }
     return cap;
   }
@@ -67,7 +70,7 @@ export class HomeFiles implements FileCapabilities {
         return {};
       }
       const grant = this.granted(m);
-      const host = this.sandbox.hostPath(grant.path);
+      const host = new FileTable(grant.root).hostPath(grant.path); // a table only for its path resolution
       const access = grant.flags & O_ACCMODE;
       switch (m.t) {
         case "file-read": {

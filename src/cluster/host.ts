@@ -17,6 +17,7 @@ import { Peer } from "../net/peer.js";
 import { exposureWarning, hostLinkRefusal, registerHostIdentity, serverTlsOptions, tokensEqual, type TlsIdentity } from "../net/tls.js";
 import { bool, bytes, num, optNum, optStr, PROTOCOL_VERSION, ProtocolError, str, strList, type Message } from "../net/protocol.js";
 import { join } from "node:path";
+import { rmSync } from "node:fs";
 import { decodeSnapshot, SnapshotError, type GuestInfo, type GuestSnapshot } from "../snapshot/snapshot.js";
 import { CheckpointSaves, saveCheckpointHere, sendCheckpoint, Upload } from "./checkpoints.js";
 import { defaultMaxMemory, MemoryBudget, NoRoom } from "./memory-budget.js";
@@ -24,6 +25,8 @@ import { forwardKill, migrateGuest } from "./departures.js";
 import { GuestBusy, HostedGuest, isLive } from "./hosted-guest.js";
 import { RemoteFileClient } from "./remote-files.js";
 import { FILE_REQUESTS, HomeFiles } from "./home-files.js";
+import { guestRootOn, normalGuestRoot, ownRoot, sharedRoot } from "../guest/guest-root.js";
+import { newGuestId } from "../guest/runnable.js";
 import { Members } from "./members.js";
 import { createServer as createHttpsServer, type Server as HttpsServer } from "node:https";
 import type { Socket } from "node:net";
@@ -87,7 +90,7 @@ export class Host implements ReceivingHost {
   constructor(readonly options: HostOptions) {
     this.members = new Members(options.peers);
     this.remoteFiles = new RemoteFileClient(options.token, this.members, (line) => this.log(line), options.tls);
-    this.homeFiles = new HomeFiles(options.root);
+    this.homeFiles = new HomeFiles();
     this.budget = new MemoryBudget(options.maxMemoryBytes ?? defaultMaxMemory(), options.name, () => this.memoryInUse());
   }
 
@@ -263,18 +266,22 @@ export class Host implements ReceivingHost {
           envp: m.envp === undefined ? [] : strList(m, "envp"), ramBytes: optNum(m, "ramBytes", 1 << 20, 1 << 30),
         };
         let guest: RunnableGuest;
-        const options = await this.guestOptions();
         start.ramBytes ??= kind === "machine" ? 128 << 20 : 64 << 20;
         this.budget.check(start.ramBytes, `run: ${start.program}`);
+        // Its own root unless it names one to share (a machine guest has no files).
+        const id = newGuestId();
+        const root = kind === "machine" ? "." : m.root == null ? ownRoot(id) : sharedRoot(str(m, "root"));
+        const options = await this.guestOptions(root, "run");
         try {
-          guest = kind === "machine" ? MachineGuest.start(options, start) : ProcessGuest.start(options, start);
+          guest = kind === "machine" ? MachineGuest.start(options, start) : ProcessGuest.start(options, { ...start, id, root: normalGuestRoot(root) });
         } catch (error) {
+          if (root === ownRoot(id)) rmSync(options.root, { recursive: true, force: true }); // made for it a moment ago: empty
           throw new ProtocolError(`run: ${start.program}: ${(error as Error).message}`);
         }
         const hosted = this.adopt(guest);
         if (bool(m, "attach")) detachers.push(this.attach(peer, hosted, 0));
         hosted.start();
-        this.log(`guest ${guest.info.id} started: ${kind} mode, ${start.program}, ${start.ramBytes >> 20} MiB`);
+        this.log(`guest ${guest.info.id} started: ${kind} mode, ${start.program}, ${start.ramBytes >> 20} MiB${kind === "process" ? `, root ${guest.info.root}` : ""}`);
         peer.reply(m, { guest: guest.info });
         return;
       }
@@ -351,7 +358,7 @@ export class Host implements ReceivingHost {
         if (!file) throw new ProtocolError("restore: no snapshot (send it inline, or as restore-data chunks first)");
         const snapshot = decodeSnapshot(file);
         this.admit(snapshot.guest);
-        const options = await this.guestOptions();
+        const options = await this.guestOptions(snapshot.guest.root, "restore");
         this.admit(snapshot.guest); // again: another arrival may have come while the core loaded
         const guest = snapshot.guest.kind === "machine" ? MachineGuest.restore(options, snapshot) : ProcessGuest.restore(options, snapshot);
         const hosted = this.adopt(guest);
@@ -421,10 +428,21 @@ export class Host implements ReceivingHost {
     return hosted;
   }
 
-  private async guestOptions(core?: Core) {
+  private async guestOptions(root: string, what: string) {
+    return this.guestOptionsOn(await Core.load(), root, what);
+  }
+
+  /** How a guest whose files are in `root` (GuestInfo.root, made here if missing) runs on this host; `what` names the request refused. */
+  private guestOptionsOn(core: Core, root: string, what: string) {
+    let dir: string;
+    try {
+      dir = guestRootOn(this.options.root, root);
+    } catch (error) {
+      throw new ProtocolError(`${what}: ${(error as Error).message}`);
+    }
     return {
-      core: core ?? (await Core.load()), root: this.options.root, hostName: this.name, hostUrl: this.url, translate: this.options.translate,
-      warn: (message: string) => this.log(message), remoteFiles: this.remoteFiles, homeFiles: this.homeFiles,
+      core, root: dir, hostName: this.name, hostUrl: this.url, translate: this.options.translate,
+      warn: (message: string) => this.log(message), remoteFiles: this.remoteFiles, homeFiles: this.homeFiles.within(dir),
     };
   }
 
@@ -525,10 +543,7 @@ export class Host implements ReceivingHost {
   }
 
   prepare(core: Core, snapshot: GuestSnapshot, pages: PostcopyPages): PreparedGuest {
-    const options = {
-      core, root: this.options.root, hostName: this.name, hostUrl: this.url, translate: this.options.translate,
-      warn: (s: string) => this.log(s), remoteFiles: this.remoteFiles, homeFiles: this.homeFiles,
-    };
+    const options = this.guestOptionsOn(core, snapshot.guest.root, `guest ${snapshot.guest.id}`);
     const guest: RunnableGuest = snapshot.guest.kind === "machine"
       ? MachineGuest.restore(options, snapshot, true, pages)
       : ProcessGuest.restore(options, snapshot, true, pages);

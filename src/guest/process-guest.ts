@@ -12,7 +12,7 @@ import { allRamPages, checkRestorable, hartBlock, newGuestInfo, restoreHartAndPa
 
 export interface GuestHostOptions {
   core: Core;
-  root: string; // the sandbox directory on this host
+  root: string; // the guest's sandbox directory on this host (its GuestInfo.root within the host's --root)
   hostName: string;
   /** This host's URL: files opened here are served from it after the guest moves away. */
   hostUrl?: string;
@@ -30,6 +30,10 @@ export interface StartOptions {
   argv: string[];
   envp?: string[];
   ramBytes?: number;
+  /** Chosen by the host when it made the guest's root for it (default: a new id). */
+  id?: string;
+  /** GuestInfo.root: `root` above, relative to the host's --root (default "."). */
+  root?: string;
 }
 
 export class ProcessGuest {

@@ -47,8 +47,11 @@ export function newGuestId(): string {
 }
 
 /** Who a newly started guest is. */
-export function newGuestInfo(kind: GuestKind, hostName: string, start: { program: string; argv: string[] }, ramBytes: number): GuestInfo {
-  return { id: newGuestId(), kind, program: start.program, argv: start.argv, ramBytes, createdAt: new Date().toISOString(), host: hostName };
+export function newGuestInfo(kind: GuestKind, hostName: string, start: { program: string; argv: string[]; id?: string; root?: string }, ramBytes: number): GuestInfo {
+  return {
+    id: start.id ?? newGuestId(), kind, program: start.program, argv: start.argv, ramBytes, createdAt: new Date().toISOString(), host: hostName,
+    root: start.root ?? ".",
+  };
 }
 
 /** The hart's state block, as a snapshot carries it. */

@@ -32,6 +32,8 @@ export interface GuestInfo {
   ramBytes: number;
   createdAt: string; // when the guest first started
   host: string; // where the snapshot was taken
+  /** Its files' directory within each host's --root ("." is that root itself, shared); src/guest/guest-root.ts. */
+  root: string;
 }
 
 /** A console's streams: output is numbered by byte offset, so a client can resume without loss or repeats. */

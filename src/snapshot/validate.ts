@@ -12,6 +12,8 @@ import {
 import type { ProcessState } from "../kernel/process.js";
 import { bad, bool, bytes, int, list, MAX_LIST, nonEmptyText, nonNegative, oneOf, own, packedU32s, record, text } from "./schema.js";
 import { CARRIED_OUTPUT, type ConsoleState, type GuestInfo, type GuestSnapshot, type RamPages } from "./snapshot.js";
+import { normalGuestRoot } from "../guest/guest-root.js";
+import { SnapshotError } from "./snapshot-error.js";
 import { checkMachineState } from "./validate-machine.js";
 import { checkProcessState } from "./validate-process.js";
 
@@ -49,7 +51,19 @@ export function checkGuestInfo(value: unknown): GuestInfo {
     ramBytes,
     createdAt: text(own(g, "createdAt"), "guest.createdAt", 64),
     host: text(own(g, "host"), "guest.host"),
+    root: checkRoot(own(g, "root")),
   };
+}
+
+/** A snapshot from before guests had roots of their own ran in the host's root: ".". */
+function checkRoot(value: unknown): string {
+  if (value === undefined) return ".";
+  try {
+    return normalGuestRoot(text(value, "guest.root"));
+  } catch (error) {
+    if (error instanceof SnapshotError) throw error;
+    return bad("guest.root", (error as Error).message);
+  }
 }
 
 /**

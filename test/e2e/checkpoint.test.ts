@@ -58,7 +58,7 @@ describe("checkpoint on one host, restore on another", () => {
     // Round after round until the stop file appears: still running when the checkpoint comes, however slow.
     const args = ["--mib", "8", "--fraction", "0.25", "--rounds", "0", "--rate", "4", "--until", "memwalk.stop"];
     const expected = (ran: number) => memwalkOutput(8, "0.25", 0, "4", ran);
-    const { proc: client, id } = await runAttached(a.url, "memwalk", args);
+    const { proc: client, id } = await runAttached(a.url, "memwalk", args, { root: "." });
     await waitUntil(() => client.text.includes("round 3:"), 20_000, () => `memwalk's third round (${client.describe()})`);
     const file = join(root.path, "memwalk.snap");
     await checkpoint(a, id, file);
@@ -87,7 +87,7 @@ describe("checkpoint on one host, restore on another", () => {
     writeFileSync(join(root.path, "input.bin"), data);
     // Held at byte 10000 until the gate opens after the checkpoint: mid-file, however slow the checkpoint.
     openGate(root.path, "input.gate", 10_000);
-    const { proc: client, id } = await runAttached(a.url, "slowcat", ["input.bin", "1000", "25", "input.gate"]);
+    const { proc: client, id } = await runAttached(a.url, "slowcat", ["input.bin", "1000", "25", "input.gate"], { root: "." });
     await waitUntil(() => client.stdout.length >= 10_000, 20_000, () => `slowcat to reach byte 10000 (${client.describe()})`);
     const file = join(root.path, "slowcat.snap");
     await checkpoint(a, id, file);
@@ -117,7 +117,7 @@ describe("checkpoint on one host, restore on another", () => {
     const [a, b] = hosts;
     // Round after round until the stop file appears, so it still runs at the checkpoint and prints after the restore.
     const args = ["--mib", "1", "--fraction", "0.25", "--rounds", "0", "--rate", "4", "--until", "late.stop"];
-    const { proc: client, id } = await runAttached(a.url, "memwalk", args);
+    const { proc: client, id } = await runAttached(a.url, "memwalk", args, { root: "." });
     await waitUntil(() => client.text.includes("round 2:"), 20_000, () => `memwalk's second round (${client.describe()})`);
     const file = join(root.path, "late.snap");
     await checkpoint(a, id, file);

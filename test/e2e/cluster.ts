@@ -190,9 +190,10 @@ export function tempDir(prefix: string): { path: string; remove: () => void } {
   return { path, remove: () => rmSync(path, { recursive: true, force: true }) };
 }
 
-/** `roam run --on URL NAME.elf ARGS` attached, as a terminal would run it; resolves once the guest id is printed. */
-export async function runAttached(on: string, elf: string, args: string[], options: { token?: string; ram?: string } = {}): Promise<{ proc: Proc; id: string }> {
+/** `roam run --on URL [--root R] NAME.elf ARGS` attached, as a terminal would run it; resolves once the guest id is printed. */
+export async function runAttached(on: string, elf: string, args: string[], options: { token?: string; ram?: string; root?: string } = {}): Promise<{ proc: Proc; id: string }> {
   const flags = ["--on", on];
+  if (options.root !== undefined) flags.push("--root", options.root); // "." shares the host's root, where the test put its files
   if (options.token !== undefined) flags.push("--token", options.token);
   if (options.ram !== undefined) flags.push("--ram", options.ram);
   const proc = new Proc(["run", ...flags, elfPath(elf), ...args]);

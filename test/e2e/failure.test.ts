@@ -37,7 +37,7 @@ describe("the destination host is killed mid-migration (kill -9 of its process)"
     // 24 MiB, a quarter rewritten per round at 6 MiB/s (1 s a round) until the test creates the stop file
     // (however long the cuts take on a loaded machine), ~25 MB to send per migration.
     const args = ["--mib", "24", "--fraction", "0.25", "--rounds", "0", "--rate", "6", "--until", "kill.stop"];
-    const { proc: client, id } = await runAttached(a.url, "memwalk", args);
+    const { proc: client, id } = await runAttached(a.url, "memwalk", args, { root: "." });
     await waitUntil(() => client.text.includes("round 1:"), 20_000, () => `memwalk's first round (${client.describe()})`);
 
     // Where to kill B: as soon as A has connected to it (setup: hello, mig-begin, B loading a core, the
@@ -194,7 +194,7 @@ describe("the connection is cut at exact points of the migration (hosts in proce
         // 2 ms, so every precopy round (a few ms) finds pages dirtied and a second round follows.
         const stop = `cuts-${strategy}.stop`;
         const argv = ["memwalk", "--mib", "4", "--fraction", "0.25", "--rounds", "0", "--rate", "32", "--until", stop];
-        const ran = await client.request({ t: "run", program: "memwalk", argv, elf: readFileSync(elfPath("memwalk")), ramBytes: 16 << 20 });
+        const ran = await client.request({ t: "run", program: "memwalk", argv, elf: readFileSync(elfPath("memwalk")), ramBytes: 16 << 20, root: "." });
         const id = (ran.guest as { id: string }).id;
         const out: Buffer[] = [];
         let exit: Message | undefined;

@@ -32,7 +32,7 @@ describe("migration between host processes, driven by the CLI", () => {
       root = tempDir("strategies");
       hosts = await startHosts(["A", "B", "C"], root.path);
       const [a, b, c] = hosts;
-      const { proc: client, id } = await runAttached(a.url, "memwalk", ARGS);
+      const { proc: client, id } = await runAttached(a.url, "memwalk", ARGS, { root: "." });
       expect(id).toMatch(/^g[0-9a-f]+$/);
 
       // Moves start once the rewriting rounds do (the pages are then being dirtied).

@@ -32,7 +32,7 @@ describe("open files across moves", () => {
     test(`slowcat's file offset survives ${first} then ${second}: stdout is the file, byte for byte`, async () => {
       const [a, b, c] = hosts;
       openGate(root.path, GATE, SIZE / 4);
-      const { proc: client, id } = await runAttached(a.url, "slowcat", ["data.bin", String(CHUNK), String(DELAY_MS), GATE]);
+      const { proc: client, id } = await runAttached(a.url, "slowcat", ["data.bin", String(CHUNK), String(DELAY_MS), GATE], { root: "." });
       const offsets: number[] = [];
       for (const [from, to, strategy, at, then] of [[a, b, first, SIZE / 4, SIZE / 2], [b, c, second, SIZE / 2, GATE_OPEN]] as const) {
         await waitUntil(() => client.stdout.length >= at, 20_000, () => `slowcat to reach byte ${at} (${client.describe()})`);

@@ -179,7 +179,7 @@ describe("hosts with certificates from one CA", () => {
     writeFileSync(join(dir.path, "root-A", "data.txt"), content);
     const tls = { ca: readFileSync(pem("roam-ca.pem")) };
     const client = await connect(a.url, { role: "client", tls });
-    const ran = await client.request({ t: "run", program: "slowcat", argv: ["slowcat", "data.txt", "100", "15"], elf: readFileSync(elfPath("slowcat")) });
+    const ran = await client.request({ t: "run", program: "slowcat", argv: ["slowcat", "data.txt", "100", "15"], elf: readFileSync(elfPath("slowcat")), root: "." });
     const id = (ran.guest as { id: string }).id;
     const chunks: Buffer[] = [];
     let offset = 0;

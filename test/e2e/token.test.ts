@@ -61,7 +61,7 @@ describe("hosts that require a token", () => {
     const [a, b, d] = hosts;
     // Round after round until the stop file appears: still running at both migrations, however slow they are.
     const args = ["--mib", "8", "--fraction", "0.25", "--rounds", "0", "--rate", "4", "--until", "token.stop"];
-    const { proc: client, id } = await runAttached(a.url, "memwalk", args, { token: TOKEN });
+    const { proc: client, id } = await runAttached(a.url, "memwalk", args, { token: TOKEN, root: "." });
     await waitUntil(() => client.text.includes("round 1:"), 20_000, () => `memwalk's first round (${client.describe()})`);
 
     // To the host with another token: refused there, and the guest stays on A.

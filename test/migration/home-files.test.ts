@@ -43,7 +43,7 @@ afterAll(async () => {
 async function checkpointWithFileOpen(): Promise<{ snapshot: GuestSnapshot; file: OpenFile }> {
   const client = await connect(a.url, { role: "client", token: TOKEN });
   const firstOutput = new Promise<void>((resolve) => client.onMessage((m) => { if (m.t === "out") resolve(); }));
-  const ran = await client.request({ t: "run", program: "slowcat", argv: ["slowcat", "x.txt", "100", "20"], elf, attach: true });
+  const ran = await client.request({ t: "run", program: "slowcat", argv: ["slowcat", "x.txt", "100", "20"], elf, attach: true, root: "." });
   await firstOutput;
   const file_ = await checkpointOver(client, (ran.guest as { id: string }).id);
   client.close();

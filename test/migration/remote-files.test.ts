@@ -25,7 +25,7 @@ test("a file opened on A is read on from A after the guest moves to B (whose san
     const client = await connect(a.url, { role: "client" });
     // Held at each move's offset by its gate (in both sandboxes: it is opened where the guest runs).
     openGate(roots, "data.gate", 1000);
-    const ran = await client.request({ t: "run", program: "slowcat", argv: ["slowcat", "data.txt", "100", "15", "data.gate"], elf });
+    const ran = await client.request({ t: "run", program: "slowcat", argv: ["slowcat", "data.txt", "100", "15", "data.gate"], elf, root: "." });
     const id = (ran.guest as { id: string }).id;
     const chunks: Buffer[] = [];
     let done!: (m: Message) => void;
