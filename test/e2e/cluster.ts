@@ -12,6 +12,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { connect, type Peer } from "../../src/net/peer.js";
+import type { Message } from "../../src/net/protocol.js";
+import type { TlsIdentity } from "../../src/net/tls.js";
 export { openGate } from "../process-cases.js";
 
 export const REPO = fileURLToPath(new URL("../..", import.meta.url));
@@ -285,4 +287,41 @@ export async function checkpointOver(peer: Peer, guest: string, leaveRunning = f
   } finally {
     off();
   }
+}
+
+/** A guest's output as a client following it from host to host sees it (over the protocol, in this process). */
+export interface Followed {
+  /** Bytes of output received so far. */
+  readonly offset: number;
+  output(): Buffer;
+  /** The guest's `exit` event. */
+  readonly exited: Promise<Message>;
+}
+
+/** Attaches at `url` and follows guest `id` wherever it moves, taking each output byte once. */
+export async function followGuest(url: string, id: string, options: { tls?: TlsIdentity } = {}): Promise<Followed> {
+  const chunks: Buffer[] = [];
+  let offset = 0;
+  let done!: (m: Message) => void;
+  const exited = new Promise<Message>((resolve) => (done = resolve));
+  const attach = async (at: string): Promise<void> => {
+    const peer = await connect(at, { role: "client", tls: options.tls });
+    peer.onMessage((m) => {
+      if (m.t === "out" && m.guest === id) {
+        const data = Buffer.from(m.data as Uint8Array);
+        const start = m.offset as number;
+        if (start + data.length > offset) { chunks.push(data.subarray(offset - start)); offset = start + data.length; }
+      } else if (m.t === "moved" && m.guest === id) {
+        peer.close();
+        // A follower that cannot reach the next host ends with that as its "exit", for the test to report.
+        attach(String(m.to)).catch((error: Error) => done({ v: 2, t: "exit", guest: id, code: -1, report: `could not follow: ${error.message}` }));
+      } else if (m.t === "exit" && m.guest === id) {
+        peer.close();
+        done(m);
+      }
+    });
+    await peer.request({ t: "attach", guest: id, from: offset });
+  };
+  await attach(url);
+  return { get offset() { return offset; }, output: () => Buffer.concat(chunks), exited };
 }

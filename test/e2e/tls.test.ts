@@ -13,7 +13,7 @@ import { Host } from "../../src/cluster/host.js";
 import { connect } from "../../src/net/peer.js";
 import type { Message } from "../../src/net/protocol.js";
 import { tokensEqual, type TlsIdentity } from "../../src/net/tls.js";
-import { elfPath, Proc, roam, stopAll, tempDir, waitUntil } from "./cluster.js";
+import { elfPath, followGuest, Proc, roam, stopAll, tempDir, waitUntil } from "./cluster.js";
 
 const dir = tempDir("tls");
 const pem = (name: string) => join(dir.path, name);
@@ -181,29 +181,13 @@ describe("hosts with certificates from one CA", () => {
     const client = await connect(a.url, { role: "client", tls });
     const ran = await client.request({ t: "run", program: "slowcat", argv: ["slowcat", "data.txt", "100", "15"], elf: readFileSync(elfPath("slowcat")), root: "." });
     const id = (ran.guest as { id: string }).id;
-    const chunks: Buffer[] = [];
-    let offset = 0;
-    let done!: (m: Message) => void;
-    const exited = new Promise<Message>((resolve) => (done = resolve));
-    const attach = async (url: string) => {
-      const peer = await connect(url, { role: "client", tls });
-      peer.onMessage((m) => {
-        if (m.t === "out" && m.guest === id) {
-          const data = Buffer.from(m.data as Uint8Array);
-          const start = m.offset as number;
-          if (start + data.length > offset) { chunks.push(data.subarray(offset - start)); offset = start + data.length; }
-        } else if (m.t === "moved") void attach(String(m.to));
-        else if (m.t === "exit") done(m);
-      });
-      await peer.request({ t: "attach", guest: id, from: offset });
-    };
-    await attach(a.url);
-    await waitUntil(() => offset >= 300, 20_000, "slowcat's first reads");
+    const watch = await followGuest(a.url, id, { tls });
+    await waitUntil(() => watch.offset >= 300, 20_000, "slowcat's first reads");
     const reply = await client.request({ t: "migrate", guest: id, to: b.url, strategy: "postcopy" });
     expect((reply.stats as { status: string }).status).toBe("completed");
-    const end = await exited;
+    const end = await watch.exited;
     expect(end.code).toBe(0);
-    expect(Buffer.concat(chunks).equals(content)).toBe(true);
+    expect(watch.output().equals(content)).toBe(true);
     client.close();
   }, 60_000);
 

@@ -9,6 +9,7 @@ import { Host } from "../../src/cluster/host.js";
 import { connect } from "../../src/net/peer.js";
 import type { Message } from "../../src/net/protocol.js";
 import { GATE_OPEN, openGate } from "../process-cases.js";
+import { followGuest } from "../e2e/cluster.js";
 
 const base = mkdtempSync(join(tmpdir(), "roam-remote-"));
 afterAll(() => rmSync(base, { recursive: true, force: true }));
@@ -27,26 +28,10 @@ test("a file opened on A is read on from A after the guest moves to B (whose san
     openGate(roots, "data.gate", 1000);
     const ran = await client.request({ t: "run", program: "slowcat", argv: ["slowcat", "data.txt", "100", "15", "data.gate"], elf, root: "." });
     const id = (ran.guest as { id: string }).id;
-    const chunks: Buffer[] = [];
-    let done!: (m: Message) => void;
-    const exited = new Promise<Message>((r) => (done = r));
-    let offset = 0;
-    const attach = async (url: string) => {
-      const peer = await connect(url, { role: "client" });
-      peer.onMessage((m) => {
-        if (m.t === "out" && m.guest === id) {
-          const data = Buffer.from(m.data as Uint8Array);
-          const start = m.offset as number;
-          if (start + data.length > offset) { chunks.push(data.subarray(offset - start)); offset = start + data.length; }
-        } else if (m.t === "moved") void attach(String(m.to));
-        else if (m.t === "exit") done(m);
-      });
-      await peer.request({ t: "attach", guest: id, from: offset });
-    };
-    await attach(a.url);
+    const watch = await followGuest(a.url, id);
     const reached = async (bytes: number) => {
-      for (const deadline = Date.now() + 20_000; offset < bytes && Date.now() < deadline;) await new Promise((r) => setTimeout(r, 5));
-      expect(offset).toBe(bytes);
+      for (const deadline = Date.now() + 20_000; watch.offset < bytes && Date.now() < deadline;) await new Promise((r) => setTimeout(r, 5));
+      expect(watch.offset).toBe(bytes);
     };
     await reached(1000);
     await client.request({ t: "migrate", guest: id, to: b.url, strategy: "precopy" });
@@ -61,9 +46,9 @@ test("a file opened on A is read on from A after the guest moves to B (whose san
     const back = await client.request({ t: "ps" });
     expect((back.guests as Array<{ id: string; dependencies: string[] }>).find((g) => g.id === id)!.dependencies).toEqual([]);
     openGate(roots, "data.gate", GATE_OPEN);
-    const exit = await exited;
+    const exit = await watch.exited;
     expect(exit.code).toBe(0);
-    expect(Buffer.concat(chunks).equals(content)).toBe(true);
+    expect(watch.output().equals(content)).toBe(true);
     cb.close();
     client.close();
   } finally {
