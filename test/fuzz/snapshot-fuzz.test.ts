@@ -111,7 +111,9 @@ describe("fuzzing snapshots", () => {
     } else {
       later.machine = { ...later.machine!, uart: { ...later.machine!.uart, scr: 9 } };
     }
-    later.console = { ...later.console, outputOffset: later.console.outputOffset + 5 };
+    // Five more bytes of output, carried with the rest (the carried output must end where the output does).
+    const offset = later.console.outputOffset;
+    later.console = { ...later.console, outputOffset: offset + 5, recentOutput: [...(later.console.recentOutput ?? []), { offset, stream: 1, data: Buffer.from("later") }] };
     const wire = unpack(pack(changesSince(base, later))); // as the changes cross the network
     const findings = new Findings();
     for (let i = 0; i < CASES / 2; i++) {
