@@ -45,7 +45,7 @@ export async function precopyRounds(t: Transfer, mode: { switchToPostcopy: boole
   await t.freeze();
   guest.setThrottle(0);
   const finalPages = [...new Set([...toSend, ...takeDirtyPages(guest.core, pageCount)])].sort((a, b) => a - b);
-  t.meter.tick(finalPages.length * PAGE, true);
+  t.meter.tick(finalPages.length * PAGE); // not forced: nothing for the client is sent inside the downtime
   return { finalPages, postcopy: null };
 }
 
