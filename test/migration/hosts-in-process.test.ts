@@ -5,9 +5,10 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { Host } from "../../src/cluster/host.js";
-import { connect, type Peer } from "../../src/net/peer.js";
+import { connect } from "../../src/net/peer.js";
 import type { Message } from "../../src/net/protocol.js";
 import { memwalkOutput, memwalkRounds } from "../process-cases.js";
+import { followGuest } from "../e2e/cluster.js";
 
 const root = mkdtempSync(join(tmpdir(), "roam-hosts-"));
 const elf = readFileSync(new URL("../../guests/bin/process/memwalk.elf", import.meta.url));
@@ -22,28 +23,9 @@ afterAll(async () => {
 });
 
 /** Follows a guest's output across hosts, as an attached terminal would. */
-async function follow(firstUrl: string, id: string, onMoved?: () => void): Promise<{ text: () => string; exit: Promise<Message> }> {
-  const chunks: Buffer[] = [];
-  let offset = 0;
-  let finish: (m: Message) => void;
-  const exit = new Promise<Message>((r) => (finish = r));
-  const attach = async (url: string) => {
-    const peer: Peer = await connect(url, { role: "client" });
-    peer.onMessage((m) => {
-      if (m.t === "out" && m.guest === id) {
-        const data = Buffer.from(m.data as Uint8Array);
-        const start = m.offset as number;
-        if (start + data.length > offset) { chunks.push(data.subarray(offset - start)); offset = start + data.length; }
-      } else if (m.t === "moved" && m.guest === id) {
-        onMoved?.();
-        peer.close();
-        void attach(String(m.to));
-      } else if (m.t === "exit" && m.guest === id) { peer.close(); finish(m); }
-    });
-    await peer.request({ t: "attach", guest: id, from: offset });
-  };
-  await attach(firstUrl);
-  return { text: () => Buffer.concat(chunks).toString(), exit };
+async function follow(firstUrl: string, id: string): Promise<{ text: () => string; exit: Promise<Message> }> {
+  const watch = await followGuest(firstUrl, id);
+  return { text: () => watch.output().toString(), exit: watch.exited };
 }
 
 /** memwalk rewriting a quarter of 8 MiB per round at 16 MiB/s, round after round until `stop` appears in the sandbox. */
