@@ -3,7 +3,7 @@
 import { statSync } from "node:fs";
 import { ElfError } from "../elf/index.js";
 import { Core } from "../machine/core.js";
-import { Process } from "../kernel/process.js";
+import { Kernel } from "../kernel/kernel.js";
 import type { CommandSpec, Parsed } from "./args.js";
 import { CliError } from "./failure.js";
 import { parseCount, parseSize } from "./parse-numbers.js";
@@ -48,14 +48,14 @@ export async function runCommand(args: Parsed): Promise<number> {
   try { if (!statSync(root).isDirectory()) throw new Error(); } catch { throw new UsageError(`--root ${root}: not a directory`); }
   const limit = args.string("max-instructions");
   const maxInstructions = limit === undefined ? undefined : parseCount("--max-instructions", limit);
-  const { image } = readElf(program);
+  const { image, bytes } = readElf(program);
 
   const core = await Core.load();
   const console = new StdioProcessConsole(process.stdin, process.stdout, process.stderr);
-  let guest: Process;
+  let guest: Kernel;
   try {
-    guest = new Process({
-      core, image, ramBytes, root, argv: guestArgs, envp: Object.entries(process.env).map(([k, v]) => `${k}=${v}`),
+    guest = new Kernel({
+      core, image, program: bytes, ramBytes, root, argv: guestArgs, envp: Object.entries(process.env).map(([k, v]) => `${k}=${v}`),
       console, inputReady: () => console.inputReady(), maxInstructions, translate: !args.flag("no-jit"),
       warn: (message) => process.stderr.write(`roam: warning: ${message}\n`),
     });

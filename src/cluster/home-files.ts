@@ -8,6 +8,7 @@
 // guest the capability was issued to (never in the root of the host or of
 // another guest): each grant keeps that root.
 
+import { OpenFiles } from "../kernel/open-files.js";
 import { randomBytes } from "node:crypto";
 import * as fs from "node:fs";
 import { Errno, errnoOf } from "../kernel/errno.js";
@@ -70,7 +71,7 @@ export class HomeFiles {
         return {};
       }
       const grant = this.granted(m);
-      const host = new FileTable(grant.root).hostPath(grant.path); // a table only for its path resolution
+      const host = new FileTable(grant.root, new OpenFiles()).hostPath(grant.path); // a table only for its path resolution
       const access = grant.flags & O_ACCMODE;
       switch (m.t) {
         case "file-read": {

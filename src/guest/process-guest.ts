@@ -2,7 +2,7 @@
 // and how it freezes into a snapshot and comes back from one.
 
 import { parseElf } from "../elf/index.js";
-import { Process, type ProcessResult } from "../kernel/process.js";
+import { Kernel, type ProcessResult } from "../kernel/kernel.js";
 import type { Core } from "../machine/core.js";
 import type { PostcopyPages } from "../machine/postcopy-pages.js";
 import type { GuestInfo, GuestSnapshot } from "../snapshot/snapshot.js";
@@ -37,16 +37,16 @@ export interface StartOptions {
 }
 
 export class ProcessGuest {
-  readonly process: Process;
+  readonly process: Kernel;
   readonly console: GuestConsole;
   readonly info: GuestInfo;
 
-  private constructor(readonly options: GuestHostOptions, info: GuestInfo, console: GuestConsole, process: (console: GuestConsole) => Process) {
+  private constructor(readonly options: GuestHostOptions, info: GuestInfo, console: GuestConsole, process: (console: GuestConsole) => Kernel) {
     this.info = info;
     this.console = console;
     this.process = process(console);
-    this.process.files.remote = options.remoteFiles;
-    this.process.files.owner = info.id;
+    this.process.openFiles.remote = options.remoteFiles;
+    this.process.openFiles.owner = info.id;
     this.filesComeHome();
   }
 
@@ -55,7 +55,7 @@ export class ProcessGuest {
 
   /** Files whose home is this host are local again (the guest came back). */
   private filesComeHome(): void {
-    for (const file of this.process.files.files.values()) {
+    for (const file of this.process.openFiles.all()) {
       if (!file.home || file.home !== this.options.hostUrl) continue;
       if (file.cap) this.capsHome.push(file.cap);
       delete file.home;
@@ -64,7 +64,7 @@ export class ProcessGuest {
   }
 
   dependencies(): string[] {
-    return this.process.files.dependencies();
+    return this.process.openFiles.dependencies();
   }
 
   get core(): Core {
@@ -76,8 +76,8 @@ export class ProcessGuest {
     const ramBytes = start.ramBytes ?? 64 << 20;
     const info = newGuestInfo("process", options.hostName, start, ramBytes);
     const console = new GuestConsole();
-    return new ProcessGuest(options, info, console, (c) => new Process({
-      core: options.core, image, ramBytes, root: options.root, argv: start.argv, envp: start.envp ?? [],
+    return new ProcessGuest(options, info, console, (c) => new Kernel({
+      core: options.core, image, program: start.elf, ramBytes, root: options.root, argv: start.argv, envp: start.envp ?? [],
       console: c, inputReady: () => c.inputReady(), translate: options.translate, warn: options.warn,
     }));
   }
@@ -97,7 +97,7 @@ export class ProcessGuest {
     const info = { ...snapshot.guest, host: options.hostName };
     const console = new GuestConsole(snapshot.console);
     const emptyImage = { entry: 0, flags: 0, segments: [], symbols: new Map(), phoff: 0, phnum: 0, phentsize: 32 };
-    const guest = new ProcessGuest(options, info, console, (c) => new Process(
+    const guest = new ProcessGuest(options, info, console, (c) => new Kernel(
       {
         core: options.core, image: emptyImage, ramBytes: info.ramBytes, root: options.root, argv: info.argv, envp: [],
         console: c, inputReady: () => c.inputReady(), translate: options.translate, warn: options.warn, pages,
@@ -156,7 +156,7 @@ export class ProcessGuest {
   }
 
   interrupt(): void {
-    this.process.stop("interrupted (Ctrl-C)", 130);
+    this.process.interrupt();
   }
 
   /** Everything but RAM pages, which the caller adds (all of them, or what migration has not sent). */
@@ -166,10 +166,10 @@ export class ProcessGuest {
     // this guest only, through the capability it issues for each.
     const { hostUrl, homeFiles } = this.options;
     if (hostUrl && homeFiles) {
-      for (const [fd, file] of process.files.files) {
-        if (file.home || file.kind === "terminal") continue;
+      for (const file of process.openFiles.files) {
+        if (file.home || (file.kind !== "file" && file.kind !== "directory")) continue;
         file.home = hostUrl;
-        file.cap = homeFiles.issue(this.info.id, fd, file);
+        file.cap = homeFiles.issue(this.info.id, file.id, file);
       }
     }
     return {

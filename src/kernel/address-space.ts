@@ -8,6 +8,15 @@
 // (demand paging): the hart's page fault comes to the kernel, which maps a
 // zeroed frame and restarts the instruction. Untouched memory costs nothing and
 // is never sent when the process migrates.
+//
+// Frames come from the kernel's Frames (frames.ts), shared by every process. A
+// fork gives the child the parent's frames; a frame held more than once is
+// mapped read-only with the copy-on-write mark, and the first write to it (by
+// the process, or by the kernel on its behalf) copies it.
+
+import { Frames, MissingPage, OutOfMemory, u32Bytes, u32s } from "./frames.js";
+
+export { MissingPage, OutOfMemory } from "./frames.js";
 
 export const PAGE = 4096;
 
@@ -17,8 +26,10 @@ export const PROT_EXEC = 4;
 
 // Sv32 PTE bits
 const PTE_V = 1, PTE_R = 2, PTE_W = 4, PTE_X = 8, PTE_U = 16, PTE_A = 64, PTE_D = 128;
+/** "The RSW field is reserved for use by supervisor software": ours marks a copy-on-write page. */
+const PTE_COW = 1 << 8;
 
-export type RegionKind = "image" | "heap" | "stack" | "mmap";
+export type RegionKind = "image" | "heap" | "stack" | "mmap" | "vdso";
 
 export interface Region {
   start: number; // page-aligned virtual address
@@ -37,23 +48,12 @@ export interface PhysicalMemory {
   isMissing?(frame: number): boolean;
 }
 
-export class OutOfMemory extends Error {}
-
-/** The kernel touched a RAM page that has not arrived yet (postcopy): fetch it, then run the system call again. */
-export class MissingPage extends Error {
-  constructor(readonly frame: number) {
-    super(`RAM page ${frame} has not arrived yet`);
-  }
-}
-
 export interface AddressSpaceState {
-  schemaVersion: 1;
+  schemaVersion: 2; // 1 also had the frame allocator (freeFrames, nextFrame): now the kernel's Frames
   regions: Region[];
   pages: Uint8Array; // u32 pairs (little-endian): virtual page number, RAM frame
   tableFrames: Uint8Array; // u32 pairs: level-1 index, RAM frame of its level-0 table
   rootFrame: number;
-  freeFrames: Uint8Array; // u32 list
-  nextFrame: number;
   brkStart: number;
   brk: number;
   mmapTop: number;
@@ -69,15 +69,15 @@ export class AddressSpace {
   private journalLength = 0; // u32s used
   private journalCopy: Uint8Array | undefined; // the journal's bytes as state() last gave them, until record() changes it
   private readonly tables = new Map<number, number>(); // level-1 index -> frame of the level-0 table
-  private freeFrames: number[] = [];
-  private nextFrame = 0;
+  private readonly memory: PhysicalMemory;
   readonly rootFrame: number;
   brkStart = 0;
   brk = 0;
   mmapTop = 0;
 
-  constructor(private readonly memory: PhysicalMemory, private readonly frameCount: number) {
-    this.rootFrame = this.allocateFrame();
+  constructor(private readonly frames: Frames) {
+    this.memory = frames.memory;
+    this.rootFrame = frames.allocate();
   }
 
   /** satp for this space: Sv32 mode with the root table's physical page number. */
@@ -131,18 +131,17 @@ export class AddressSpace {
   // ---- Frames ----------------------------------------------------------------
 
   private present(frame: number): number {
-    if (this.memory.isMissing?.(frame)) throw new MissingPage(frame);
-    return frame;
+    return this.frames.present(frame);
   }
 
   private allocateFrame(): number {
-    const next = this.freeFrames.length ? this.freeFrames[this.freeFrames.length - 1] : this.nextFrame < this.frameCount ? this.nextFrame : -1;
-    if (next < 0) throw new OutOfMemory("out of guest memory");
-    this.present(next); // before taking it, so a retry finds the allocator unchanged
-    const frame = this.freeFrames.pop() ?? this.nextFrame++;
-    this.memory.ram().fill(0, frame * PAGE, frame * PAGE + PAGE);
-    this.memory.wrote(frame * PAGE, PAGE);
-    return frame;
+    return this.frames.allocate();
+  }
+
+  private readWord(ramOffset: number): number {
+    this.present(ramOffset >>> 12);
+    const ram = this.memory.ram();
+    return new DataView(ram.buffer, ram.byteOffset, ram.byteLength).getUint32(ramOffset, true);
   }
 
   private writeWord(ramOffset: number, value: number): void {
@@ -219,7 +218,8 @@ export class AddressSpace {
     // A and D are preset: the hart then never writes PTEs back, so table pages stay clean.
     let bits = PTE_V | PTE_U | PTE_A | PTE_D;
     if (prot & PROT_READ) bits |= PTE_R;
-    if (prot & PROT_WRITE) bits |= PTE_W | PTE_R; // W without R is reserved in Sv32
+    // W without R is reserved in Sv32. A frame another process holds too is copied on the first write.
+    if (prot & PROT_WRITE) bits |= this.frames.holders(frame) > 1 ? PTE_R | PTE_COW : PTE_W | PTE_R;
     if (prot & PROT_EXEC) bits |= PTE_X;
     if (prot === 0) bits = 0; // PROT_NONE: any touch faults
     this.writeWord(table * PAGE + (vpn & 0x3ff) * 4, (((this.memory.ramGuestBase >>> 12) + frame) << 10) | bits);
@@ -231,7 +231,27 @@ export class AddressSpace {
     this.deletePage(vpn);
     const table = this.tables.get(vpn >>> 10)!;
     this.writeWord(table * PAGE + (vpn & 0x3ff) * 4, 0);
-    this.freeFrames.push(frame);
+    this.frames.release(frame);
+  }
+
+  /** The page at `vpn` waits for its first write to be copied (or, held by this space alone now, made writable). */
+  private isCopyOnWrite(vpn: number): boolean {
+    const table = this.tables.get(vpn >>> 10);
+    return table !== undefined && (this.readWord(table * PAGE + (vpn & 0x3ff) * 4) & PTE_COW) !== 0;
+  }
+
+  /** A write to a copy-on-write page: this space gets a frame of its own. */
+  private breakShare(vpn: number, prot: number): number {
+    const frame = this.pages.get(vpn)!;
+    let own = frame;
+    if (this.frames.holders(frame) > 1) {
+      own = this.frames.copy(frame);
+      this.frames.release(frame);
+      this.setPage(vpn, own);
+    }
+    this.writePte(vpn, own, prot);
+    this.memory.flushTranslations();
+    return own;
   }
 
   /**
@@ -242,7 +262,11 @@ export class AddressSpace {
     const region = this.regionAt(address);
     if (!region || (region.prot & needed) !== needed) return false;
     const vpn = address >>> 12;
-    if (this.pages.has(vpn)) return false; // mapped yet faulting: a permission problem
+    if (this.pages.has(vpn)) {
+      if (!(needed & PROT_WRITE) || !this.isCopyOnWrite(vpn)) return false; // mapped yet faulting: a permission problem
+      this.breakShare(vpn, region.prot);
+      return true;
+    }
     this.mapNew(vpn, region.prot);
     return true;
   }
@@ -257,7 +281,8 @@ export class AddressSpace {
     const region = this.regionAt(address);
     if (!region || (region.prot & needed) !== needed) return -1;
     const vpn = address >>> 12;
-    const frame = this.pages.get(vpn) ?? this.mapNew(vpn, region.prot);
+    let frame = this.pages.get(vpn) ?? this.mapNew(vpn, region.prot);
+    if ((needed & PROT_WRITE) && this.isCopyOnWrite(vpn)) frame = this.breakShare(vpn, region.prot);
     return this.present(frame) * PAGE + (address & 0xfff);
   }
 
@@ -332,19 +357,50 @@ export class AddressSpace {
     return null;
   }
 
+  // ---- Processes -------------------------------------------------------------------
+
+  /** fork: a new space with the same regions and pages, every writable page now copy-on-write in both. */
+  fork(): AddressSpace {
+    const child = new AddressSpace(this.frames);
+    child.regions = this.regions.map((r) => ({ ...r }));
+    child.brkStart = this.brkStart;
+    child.brk = this.brk;
+    child.mmapTop = this.mmapTop;
+    for (const [vpn, frame] of this.pages) {
+      const region = this.regionAt(vpn * PAGE);
+      const prot = region?.prot ?? 0;
+      this.frames.retain(frame);
+      child.setPage(vpn, frame);
+      child.writePte(vpn, frame, prot);
+      if (prot & PROT_WRITE) this.writePte(vpn, frame, prot); // now held twice: read-only, marked
+    }
+    this.memory.flushTranslations();
+    return child;
+  }
+
+  /** exec or exit: every frame of this space goes back (shared ones to their other holders). */
+  release(): void {
+    for (const frame of this.pages.values()) this.frames.release(frame);
+    this.pageMap = new Map();
+    this.journalLength = 0;
+    this.journalCopy = undefined;
+    for (const table of this.tables.values()) this.frames.release(table);
+    this.tables.clear();
+    this.frames.release(this.rootFrame);
+    this.regions = [];
+  }
+
   // ---- Migration -------------------------------------------------------------------
 
   state(): AddressSpaceState {
     return {
-      schemaVersion: 1,
+      schemaVersion: 2,
       regions: this.regions.map((r) => ({ ...r })),
       // Unchanged since the last state(): the same bytes object, so a migration's
       // final state sees "no change" without copying or comparing ~0.5 MB (256 MiB guest).
       pages: (this.journalCopy ??= u32Bytes(this.journal.subarray(0, this.journalLength))),
       tableFrames: pairsBytes(this.tables),
       rootFrame: this.rootFrame,
-      freeFrames: u32Bytes(Uint32Array.from(this.freeFrames)),
-      nextFrame: this.nextFrame,
       brkStart: this.brkStart,
       brk: this.brk,
       mmapTop: this.mmapTop,
@@ -352,15 +408,15 @@ export class AddressSpace {
   }
 
   /** Restores the map; the RAM (page tables included) arrives separately. */
-  static restore(memory: PhysicalMemory, frameCount: number, s: AddressSpaceState): AddressSpace {
-    if (s.schemaVersion !== 1) throw new Error(`address space: unknown schema version ${s.schemaVersion}`);
+  static restore(frames: Frames, s: AddressSpaceState): AddressSpace {
+    if (s.schemaVersion !== 2) throw new Error(`address space: unknown schema version ${s.schemaVersion}`);
     const space = Object.create(AddressSpace.prototype) as AddressSpace;
     const tables = u32s(s.tableFrames);
     Object.assign(space, {
-      memory, frameCount, regions: s.regions.map((r) => ({ ...r })), pageMap: undefined, journal: journalOf(s.pages),
+      frames, memory: frames.memory, regions: s.regions.map((r) => ({ ...r })), pageMap: undefined, journal: journalOf(s.pages),
       journalLength: s.pages.length / 4,
       tables: new Map(Array.from({ length: tables.length / 2 }, (_, i) => [tables[2 * i], tables[2 * i + 1]])),
-      freeFrames: Array.from(u32s(s.freeFrames)), nextFrame: s.nextFrame, rootFrame: s.rootFrame, brkStart: s.brkStart, brk: s.brk, mmapTop: s.mmapTop,
+      rootFrame: s.rootFrame, brkStart: s.brkStart, brk: s.brk, mmapTop: s.mmapTop,
     });
     return space;
   }
@@ -376,10 +432,6 @@ function journalOf(bytes: Uint8Array): Uint32Array {
   return journal;
 }
 
-function u32Bytes(a: Uint32Array): Uint8Array {
-  return new Uint8Array(a.buffer, a.byteOffset, a.byteLength).slice();
-}
-
 function pairsBytes(map: Map<number, number>): Uint8Array {
   const out = new Uint32Array(map.size * 2);
   let i = 0;
@@ -387,10 +439,6 @@ function pairsBytes(map: Map<number, number>): Uint8Array {
   return new Uint8Array(out.buffer);
 }
 
-function u32s(bytes: Uint8Array): Uint32Array {
-  if (!(bytes instanceof Uint8Array) || bytes.length % 4) throw new Error("address space: a packed list is not whole u32s");
-  return new Uint32Array(Uint8Array.from(bytes).buffer);
-}
 
 export function hex(v: number): string {
   return "0x" + (v >>> 0).toString(16);

@@ -1,6 +1,7 @@
-// The guest's files: a sandboxed root directory and an open-file table that is
-// plain data (path, flags, mode, position, kind), so it can travel with the
-// guest when it migrates. Host file descriptors are only a cache behind it.
+// A process's files: a sandboxed root directory, its working directory, and its
+// descriptor table, whose entries point at open file descriptions (open-files.ts)
+// that are plain data (path, flags, mode, position, kind), so they travel with
+// the guest when it migrates. Host file descriptors are only a cache behind them.
 //
 // Paths (resolve.ts): the sandbox root is the guest's "/", as after chroot.
 // Absolute guest paths start at it, ".." never climbs above it, and symlinks
@@ -13,12 +14,15 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { Errno } from "./errno.js";
 import { openedInside, resolveInRoot, SandboxError, type LastLink, type Resolved } from "./resolve.js";
+import type { OpenFiles } from "./open-files.js";
 
 export { SandboxError } from "./resolve.js";
 
-export type FileKind = "file" | "directory" | "terminal";
+export type FileKind = "file" | "directory" | "terminal" | "pipe" | "device";
 
+/** An open file description (what open(2) made), shared by the descriptors that refer to it. */
 export interface OpenFile {
+  id: number; // stable within the guest: descriptor tables name it by this in a snapshot
   path: string; // guest path, normalised, e.g. "/data/log.txt"; for terminals "<stdin>" etc.
   /** The host that serves this file, when the guest moved away from it (a residual dependency); absent = here. */
   home?: string;
@@ -29,12 +33,16 @@ export interface OpenFile {
   position: number; // byte offset; for directories, the index of the next entry
   kind: FileKind;
   terminal?: 0 | 1 | 2; // which standard stream
+  pipe?: number; // kind "pipe": the pipe's id (pipes.ts); flags say which end
+  device?: string; // kind "device": "null", "zero", "urandom", "tty"
 }
 
+/** A descriptor table: descriptor -> open file description id, and its FD_CLOEXEC flag. */
 export interface FileTableState {
-  schemaVersion: 1 | 2; // 2 adds `cap` to files with a home; 1 is still read (such files then fail with EBADF)
+  schemaVersion: 3;
   cwd: string;
-  files: Array<[number, OpenFile]>;
+  umask: number;
+  fds: Array<[number, number, boolean]>; // fd, description id, close-on-exec
 }
 
 // open(2) flags (asm-generic, as on riscv32)
@@ -44,7 +52,8 @@ export const AT_FDCWD = -100;
 /** The host's own O_NOFOLLOW: whatever the walk left as the last component is never followed by the host. */
 const HOST_O_NOFOLLOW = fs.constants.O_NOFOLLOW;
 
-const MAX_FILES = 1024;
+export const MAX_FILES = 1024; // RLIMIT_NOFILE
+export const O_CLOEXEC = 0o2000000, O_NONBLOCK = 0o4000;
 
 /** A file operation is under way on another host: the system call runs again once `until` resolves. */
 export class WouldBlock extends Error {
@@ -106,24 +115,63 @@ function realRoot(root: string): string {
 
 export class FileTable {
   cwd = "/";
+  umask = 0o022;
+  /** fd -> the open file description it refers to */
   readonly files = new Map<number, OpenFile>();
-  private readonly hostFds = new Map<number, number>(); // guest fd -> host fd (cache)
+  private readonly closeOnExec = new Set<number>();
   private readonly rootReal: string;
 
-  /** Set by a host: how files that stayed on another host are reached. */
-  remote: RemoteFiles | undefined;
-  /** Set by a host: the guest's id, presented with each capability to a file's home. */
-  owner = "";
-
-  constructor(readonly root: string) {
+  constructor(readonly root: string, readonly shared: OpenFiles) {
     this.rootReal = realRoot(root);
-    this.files.set(0, { path: "<stdin>", flags: O_RDONLY, mode: 0, position: 0, kind: "terminal", terminal: 0 });
-    this.files.set(1, { path: "<stdout>", flags: O_WRONLY, mode: 0, position: 0, kind: "terminal", terminal: 1 });
-    this.files.set(2, { path: "<stderr>", flags: O_WRONLY, mode: 0, position: 0, kind: "terminal", terminal: 2 });
+  }
+
+  /** The first process's table: 0, 1 and 2 are the console. */
+  static withConsole(root: string, shared: OpenFiles): FileTable {
+    const table = new FileTable(root, shared);
+    table.install(0, shared.create({ path: "<stdin>", flags: O_RDONLY, mode: 0, position: 0, kind: "terminal", terminal: 0 }));
+    table.install(1, shared.create({ path: "<stdout>", flags: O_WRONLY, mode: 0, position: 0, kind: "terminal", terminal: 1 }));
+    table.install(2, shared.create({ path: "<stderr>", flags: O_WRONLY, mode: 0, position: 0, kind: "terminal", terminal: 2 }));
+    return table;
   }
 
   get(fd: number): OpenFile | undefined {
     return this.files.get(fd);
+  }
+
+  /** Makes `fd` refer to `file` (closing what it referred to). */
+  install(fd: number, file: OpenFile, cloexec = false): number {
+    this.shared.retain(file);
+    if (this.files.has(fd)) this.close(fd);
+    this.files.set(fd, file);
+    if (cloexec) this.closeOnExec.add(fd); else this.closeOnExec.delete(fd);
+    return fd;
+  }
+
+  /** A new descriptor for `file`: the lowest free one at or above `from`. */
+  add(file: OpenFile, cloexec = false, from = 0): number {
+    return this.install(this.lowestFreeFd(from), file, cloexec);
+  }
+
+  isCloseOnExec(fd: number): boolean {
+    return this.closeOnExec.has(fd);
+  }
+
+  setCloseOnExec(fd: number, on: boolean): void {
+    if (on) this.closeOnExec.add(fd); else this.closeOnExec.delete(fd);
+  }
+
+  /** fork: the child's table refers to the same descriptions. */
+  fork(): FileTable {
+    const child = new FileTable(this.root, this.shared);
+    child.cwd = this.cwd;
+    child.umask = this.umask;
+    for (const [fd, file] of this.files) child.install(fd, file, this.closeOnExec.has(fd));
+    return child;
+  }
+
+  /** execve: "By default, file descriptors remain open across an execve()"; those marked FD_CLOEXEC close. */
+  execed(): void {
+    for (const fd of [...this.closeOnExec]) this.close(fd);
   }
 
   /** Normalises `p` lexically into a guest path (for paths that are already resolved, such as an open file's). */
@@ -162,13 +210,14 @@ export class FileTable {
     if (target.stat?.isSymbolicLink()) throw new SandboxError(exclusive ? Errno.EEXIST : Errno.ELOOP);
     const fd = this.lowestFreeFd(); // before the host opens anything: EMFILE leaves no host fd behind
     const hostFlags = (flags & (O_ACCMODE | O_CREAT | O_EXCL | O_TRUNC | O_APPEND)) | HOST_O_NOFOLLOW;
-    const hostFd = this.checked(fs.openSync(target.host, hostFlags, mode & 0o777)); // no set-ID bits on the host (see chmodAt)
+    // The process's umask applies, and no set-ID bits on the host (see chmodAt).
+    const hostFd = this.checked(fs.openSync(target.host, hostFlags, mode & ~this.umask & 0o777));
     const stat = fs.fstatSync(hostFd);
     if ((flags & O_DIRECTORY) && !stat.isDirectory()) { fs.closeSync(hostFd); throw new SandboxError(Errno.ENOTDIR); }
     if (stat.isDirectory() && (flags & O_ACCMODE) !== O_RDONLY) { fs.closeSync(hostFd); throw new SandboxError(Errno.EISDIR); }
-    this.files.set(fd, { path: target.guest, flags, mode, position: 0, kind: stat.isDirectory() ? "directory" : "file" });
-    this.hostFds.set(fd, hostFd);
-    return fd;
+    const file = this.shared.create({ path: target.guest, flags: flags & ~O_CLOEXEC, mode, position: 0, kind: stat.isDirectory() ? "directory" : "file" });
+    this.shared.cacheHostFd(file, hostFd);
+    return this.install(fd, file, (flags & O_CLOEXEC) !== 0);
   }
 
   /** `hostFd`, if it is inside the root (see openedInside); else it is closed and EACCES thrown. */
@@ -178,8 +227,8 @@ export class FileTable {
     throw new SandboxError(Errno.EACCES);
   }
 
-  private lowestFreeFd(): number {
-    for (let fd = 0; fd < MAX_FILES; fd++) if (!this.files.has(fd)) return fd;
+  lowestFreeFd(from = 0): number {
+    for (let fd = from; fd < MAX_FILES; fd++) if (!this.files.has(fd)) return fd;
     throw new SandboxError(Errno.EMFILE);
   }
 
@@ -187,26 +236,25 @@ export class FileTable {
     const file = this.files.get(fd);
     if (!file) throw new SandboxError(Errno.EBADF);
     this.files.delete(fd);
-    if (file.home && file.cap) this.remote?.release(file.home, this.owner, file.cap);
-    const hostFd = this.hostFds.get(fd);
-    if (hostFd !== undefined) { this.hostFds.delete(fd); fs.closeSync(hostFd); }
+    this.closeOnExec.delete(fd);
+    this.shared.release(file);
   }
 
   /** The host fd behind a file (reopened by path after a migration). */
   hostFd(fd: number): number {
-    const cached = this.hostFds.get(fd);
-    if (cached !== undefined) return cached;
     const file = this.files.get(fd);
-    if (!file || file.kind === "terminal") throw new SandboxError(Errno.EBADF);
+    if (!file || (file.kind !== "file" && file.kind !== "directory")) throw new SandboxError(Errno.EBADF);
+    const cached = this.shared.cachedHostFd(file);
+    if (cached !== undefined) return cached;
     const hostFd = this.checked(fs.openSync(this.hostPath(file.path), (file.flags & (O_ACCMODE | O_APPEND)) | HOST_O_NOFOLLOW));
-    this.hostFds.set(fd, hostFd);
+    this.shared.cacheHostFd(file, hostFd);
     return hostFd;
   }
 
   /** Reads at `position` without moving the file's own position. */
   pread(fd: number, position: number, length: number): Uint8Array {
     const file = this.files.get(fd);
-    if (!file || file.kind === "terminal") throw new SandboxError(Errno.EBADF);
+    if (!file || (file.kind !== "file" && file.kind !== "directory")) throw new SandboxError(Errno.EBADF);
     if (file.home) return this.remoteCall(file, { t: "file-read", path: file.path, position, length }).data as Uint8Array;
     const buffer = Buffer.alloc(length);
     const n = fs.readSync(this.hostFd(fd), buffer, 0, length, position);
@@ -236,29 +284,28 @@ export class FileTable {
     return n;
   }
 
-  /** stat of an open file (null for a terminal). */
+  /** stat of an open file (null for a terminal, a pipe or a device: the caller describes those). */
   stat(fd: number): StatLike | null {
     const file = this.files.get(fd);
     if (!file) throw new SandboxError(Errno.EBADF);
-    if (file.kind === "terminal") return null;
+    // A pipe: "S_IFIFO", as fstat on Linux says of either end.
+    if (file.kind === "pipe") return statFromData({ mode: 0o010600, ino: file.pipe, nlink: 1, dev: 12 });
+    if (file.kind !== "file" && file.kind !== "directory") return null;
     if (file.home) return statFromData(this.remoteCall(file, { t: "file-stat", path: file.path }).stat as Record<string, unknown>);
     return fs.fstatSync(this.hostFd(fd));
   }
 
   private remoteCall(file: OpenFile, request: Record<string, unknown>): Record<string, unknown> {
-    if (!this.remote) throw new SandboxError(Errno.EIO); // moved with no way to reach its home
-    return this.remote.call(file.home!, { ...request, guest: this.owner, cap: file.cap });
-  }
-
-  /** Files still served by another host: the guest's residual dependencies. */
-  dependencies(): string[] {
-    return [...this.files.values()].filter((f) => f.home).map((f) => `file ${f.path} on ${f.home}`);
+    const remote = this.shared.remote;
+    if (!remote) throw new SandboxError(Errno.EIO); // moved with no way to reach its home
+    return remote.call(file.home!, { ...request, guest: this.shared.owner, cap: file.cap });
   }
 
   seek(fd: number, offset: number, whence: number): number {
     const file = this.files.get(fd);
     if (!file) throw new SandboxError(Errno.EBADF);
-    if (file.kind === "terminal") throw new SandboxError(Errno.ESPIPE);
+    if (file.kind === "terminal" || file.kind === "pipe") throw new SandboxError(Errno.ESPIPE);
+    if (file.kind === "device") return (file.position = 0);
     const base = whence === 0 ? 0 : whence === 1 ? file.position : whence === 2 ? this.stat(fd)!.size : NaN;
     if (Number.isNaN(base)) throw new SandboxError(Errno.EINVAL);
     const position = base + offset;
@@ -283,27 +330,30 @@ export class FileTable {
     return file;
   }
 
-  /** The process ended: its host fds close, and so do the files it kept open on other hosts. */
+  /** The process ended: every descriptor closes. */
   closeAll(): void {
-    this.closeHostFds();
-    for (const file of this.files.values()) if (file.home && file.cap) this.remote?.release(file.home, this.owner, file.cap);
-  }
-
-  private closeHostFds(): void {
-    for (const hostFd of this.hostFds.values()) fs.closeSync(hostFd);
-    this.hostFds.clear();
+    for (const fd of [...this.files.keys()]) this.close(fd);
   }
 
   state(): FileTableState {
-    return { schemaVersion: 2, cwd: this.cwd, files: [...this.files.entries()].map(([fd, f]) => [fd, { ...f }]) };
+    return {
+      schemaVersion: 3, cwd: this.cwd, umask: this.umask,
+      fds: [...this.files.entries()].map(([fd, f]) => [fd, f.id, this.closeOnExec.has(fd)]),
+    };
   }
 
-  restore(s: FileTableState): void {
-    if (s.schemaVersion !== 1 && s.schemaVersion !== 2) throw new Error(`file table: unknown schema version ${s.schemaVersion}`);
-    this.closeHostFds(); // not closeAll: the same files (and capabilities) carry on in the state restored
-    this.files.clear();
-    this.cwd = s.cwd;
-    for (const [fd, f] of s.files) this.files.set(fd, { ...f });
+  /** A table from a snapshot; `byId` holds the descriptions the kernel restored. */
+  static restore(root: string, shared: OpenFiles, s: FileTableState, byId: Map<number, OpenFile>): FileTable {
+    if (s.schemaVersion !== 3) throw new Error(`file table: unknown schema version ${s.schemaVersion}`);
+    const table = new FileTable(root, shared);
+    table.cwd = s.cwd;
+    table.umask = s.umask;
+    for (const [fd, id, cloexec] of s.fds) {
+      const file = byId.get(id);
+      if (!file) throw new Error(`file table: fd ${fd} refers to open file ${id}, which the snapshot does not have`);
+      table.install(fd, file, cloexec);
+    }
+    return table;
   }
 }
 

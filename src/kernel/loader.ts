@@ -6,7 +6,9 @@
 
 import { randomBytes } from "node:crypto";
 import { ElfError, PF_R, PF_W, PF_X, type ElfImage } from "../elf/index.js";
-import { AddressSpace, PAGE, PROT_EXEC, PROT_READ, PROT_WRITE, pageDown, pageUp, hex, type PhysicalMemory } from "./address-space.js";
+import { AddressSpace, PAGE, PROT_EXEC, PROT_READ, PROT_WRITE, pageDown, pageUp, hex } from "./address-space.js";
+import type { Frames } from "./frames.js";
+import { TRAMPOLINE_CODE, TRAMPOLINE_PAGE } from "./signals.js";
 
 export const STACK_TOP = 0x7fff0000;
 export const STACK_SIZE = 8 * 1024 * 1024;
@@ -28,30 +30,45 @@ export interface LoadedProcess {
 
 const protOf = (flags: number) => ((flags & PF_R) ? PROT_READ : 0) | ((flags & PF_W) ? PROT_WRITE : 0) | ((flags & PF_X) ? PROT_EXEC : 0);
 
-export function loadProcess(
-  memory: PhysicalMemory,
-  frameCount: number,
-  image: ElfImage,
-  argv: string[],
-  envp: string[],
-): LoadedProcess {
-  const space = new AddressSpace(memory, frameCount);
-  // One protection per page (segments sharing a page get the union), then regions.
-  const pageProt = new Map<number, number>();
-  let imageEnd = 0;
+/**
+ * A new address space holding `image`, its stack and the sigreturn trampoline.
+ * Throws ElfError for an image that cannot run here, OutOfMemory when RAM runs
+ * out while loading (the partly built space is released first).
+ */
+export function loadProcess(frames: Frames, image: ElfImage, argv: string[], envp: string[]): LoadedProcess {
+  checkLayout(image);
+  const space = new AddressSpace(frames);
+  try {
+    return fill(space, frames.frameCount, image, argv, envp);
+  } catch (error) {
+    space.release();
+    throw error;
+  }
+}
+
+function checkLayout(image: ElfImage): void {
   for (const segment of image.segments) {
     const end = segment.vaddr + segment.memsz;
     if (end > MMAP_TOP - STACK_SIZE || end < segment.vaddr) {
       throw new ElfError(`segment ${segment.index} [${hex(segment.vaddr)}, ${hex(end)}) is outside the process address space`);
     }
     if (segment.vaddr < PAGE) throw new ElfError(`segment ${segment.index} at ${hex(segment.vaddr)} maps page zero`);
+  }
+  if (!image.segments.some((s) => image.entry >= s.vaddr && image.entry < s.vaddr + s.memsz && (s.flags & PF_X))) {
+    throw new ElfError(`entry point ${hex(image.entry)} is not in an executable segment`);
+  }
+}
+
+function fill(space: AddressSpace, frameCount: number, image: ElfImage, argv: string[], envp: string[]): LoadedProcess {
+  // One protection per page (segments sharing a page get the union), then regions.
+  const pageProt = new Map<number, number>();
+  let imageEnd = 0;
+  for (const segment of image.segments) {
+    const end = segment.vaddr + segment.memsz;
     for (let va = pageDown(segment.vaddr); va < end; va += PAGE) {
       pageProt.set(va, (pageProt.get(va) ?? 0) | protOf(segment.flags));
     }
     imageEnd = Math.max(imageEnd, end);
-  }
-  if (!image.segments.some((s) => image.entry >= s.vaddr && image.entry < s.vaddr + s.memsz && (s.flags & PF_X))) {
-    throw new ElfError(`entry point ${hex(image.entry)} is not in an executable segment`);
   }
   checkRamSize(frameCount, pageProt, argv, envp);
   const starts = [...pageProt.keys()].sort((a, b) => a - b);
@@ -70,6 +87,10 @@ export function loadProcess(
   space.brkStart = space.brk = pageUp(imageEnd);
   space.mmapTop = MMAP_TOP;
   space.addRegion({ start: STACK_TOP - STACK_SIZE, end: STACK_TOP, prot: PROT_READ | PROT_WRITE, kind: "stack" });
+  // Where a signal handler returns to (ra): `li a7, 139; ecall`, as the vDSO's __vdso_rt_sigreturn.
+  space.addRegion({ start: TRAMPOLINE_PAGE, end: TRAMPOLINE_PAGE + PAGE, prot: PROT_READ | PROT_EXEC, kind: "vdso" });
+  const code = new Uint8Array(Uint32Array.from(TRAMPOLINE_CODE).buffer);
+  space.loadImage(TRAMPOLINE_PAGE, code, PROT_READ | PROT_EXEC);
 
   const sp = buildStack(space, image, argv, envp);
   return { space, entry: image.entry, sp };

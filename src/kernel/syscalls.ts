@@ -9,6 +9,11 @@
 // deadline is kept (in guest time) so that running it again does not restart it.
 
 import { randomBytes } from "node:crypto";
+import type { Kernel } from "./kernel.js";
+import { DESCRIPTOR_CALLS, pipeRead, pipeWrite } from "./calls/descriptors.js";
+import { PROCESS_CALLS } from "./calls/processes.js";
+import { SIGNAL_CALLS } from "./calls/signals.js";
+import { sendSignal } from "./deliver.js";
 import { AddressSpace, OutOfMemory, PAGE, PROT_EXEC, PROT_READ, PROT_WRITE, pageUp } from "./address-space.js";
 import { Errno, errnoOf } from "./errno.js";
 import { FileTable, SandboxError, type StatLike } from "./files.js";
@@ -34,21 +39,25 @@ export interface ProcessClock {
   realtimeNs(): bigint;
 }
 
+/** What a system call runs for: the calling process (src/kernel/task.ts). */
 export interface SyscallContext {
+  kernel: Kernel;
   space: AddressSpace;
   files: FileTable;
   console: ProcessConsole;
   clock: ProcessClock;
-  pid: number;
+  readonly pid: number;
   /** A sleep this ecall already started (guest monotonic deadline), kept across re-executions. */
   sleepDeadline: bigint | undefined;
 }
 
 export type SyscallOutcome =
   | { kind: "return"; value: number }
-  | { kind: "block-input" }
-  | { kind: "block-until"; deadlineNs: bigint }
-  | { kind: "exit"; code: number; silent?: boolean };
+  | { kind: "block-input" } // terminal input
+  | { kind: "block-until"; deadlineNs: bigint } // a sleep
+  | { kind: "block-event" } // a pipe, a child: the call runs again when the kernel notes a change
+  | { kind: "jumped" } // execve, rt_sigreturn: the call set the registers (and pc) itself
+  | { kind: "exit"; code: number };
 
 type Handler = (c: SyscallContext, a: number[]) => SyscallOutcome | number;
 
@@ -77,7 +86,11 @@ function readInto(c: SyscallContext, fd: number, buf: number, count: number): Sy
   // The whole buffer must be writable (and here) before anything is consumed.
   if (!c.space.ensure(buf, count, PROT_WRITE)) return fail(Errno.EFAULT);
   let bytes: Uint8Array;
-  if (file.kind === "terminal") {
+  if (file.kind === "pipe") {
+    const r = pipeRead(c, file, count);
+    if (!(r instanceof Uint8Array)) return r;
+    bytes = r;
+  } else if (file.kind === "terminal") {
     if (file.terminal !== 0) return fail(Errno.EBADF);
     if (count === 0) return 0;
     const input = c.console.read(count);
@@ -99,13 +112,16 @@ function writeFrom(c: SyscallContext, fd: number, buf: number, count: number): n
   count = Math.min(count, MAX_IO);
   const bytes = c.space.read(buf, count);
   if (!bytes) return fail(Errno.EFAULT);
+  if (file.kind === "pipe") return pipeWrite(c, file, bytes);
   if (file.kind === "terminal") {
     if (file.terminal === 0) return fail(Errno.EBADF);
     try {
       c.console.write(file.terminal!, bytes);
     } catch (error) {
-      if (error instanceof BrokenPipe) return { kind: "exit", code: 128 + SIGPIPE, silent: true };
-      throw error;
+      if (!(error instanceof BrokenPipe)) throw error;
+      // The reader of the guest's output has gone: as a pipe's reader would, EPIPE and SIGPIPE.
+      sendSignal(c.kernel, c.kernel.tasks.get(c.pid)!, SIGPIPE, { signo: SIGPIPE, code: 0, pid: c.pid });
+      return fail(Errno.EPIPE);
     }
     return bytes.length;
   }
@@ -436,9 +452,6 @@ export const SYSCALLS = new Map<number, [string, Handler]>([
       return c.space.write(buf, stat64Bytes(st)) ? 0 : fail(Errno.EFAULT);
     }) as number;
   }]],
-  [93, ["exit", (_c, [code]) => ({ kind: "exit", code: code & 0xff })]],
-  [94, ["exit_group", (_c, [code]) => ({ kind: "exit", code: code & 0xff })]],
-  [96, ["set_tid_address", (c) => c.pid]],
   [99, ["set_robust_list", () => 0]],
   [101, ["nanosleep", (c, [req]) => sleep(c, 1, false, req, null)]],
   [403, ["clock_gettime64", (c, [clock, tp]) => {
@@ -460,13 +473,10 @@ export const SYSCALLS = new Map<number, [string, Handler]>([
     v.setUint32(4, Number((ns % 1_000_000_000n) / 1000n), true);
     return c.space.write(tv, out) ? 0 : fail(Errno.EFAULT);
   }]],
-  [172, ["getpid", (c) => c.pid]],
-  [173, ["getppid", () => 1]],
   [174, ["getuid", () => 0]],
   [175, ["geteuid", () => 0]],
   [176, ["getgid", () => 0]],
   [177, ["getegid", () => 0]],
-  [178, ["gettid", (c) => c.pid]],
   [160, ["uname", (c, [buf]) => (c.space.write(buf, utsname()) ? 0 : fail(Errno.EFAULT))]],
   [214, ["brk", (c, [addr]) => brk(c, addr)]],
   [215, ["munmap", (c, [addr, length]) => {
@@ -484,8 +494,6 @@ export const SYSCALLS = new Map<number, [string, Handler]>([
     const n = Math.min(length, MAX_IO);
     return c.space.write(buf, randomBytes(n)) ? n : fail(Errno.EFAULT);
   }]],
-  [134, ["rt_sigaction", () => 0]],
-  [135, ["rt_sigprocmask", () => 0]],
 ]);
 
 function rename(c: SyscallContext, olddir: number, oldp: number, newdir: number, newp: number, flags: number): number {
@@ -546,6 +554,8 @@ function withPath(c: SyscallContext, pointer: number, body: (path: string) => vo
   const path = pathArg(c, pointer);
   return typeof path === "number" ? path : guarded(() => { body(path); return 0; }) as number;
 }
+
+for (const area of [DESCRIPTOR_CALLS, PROCESS_CALLS, SIGNAL_CALLS]) for (const [n, entry] of area) SYSCALLS.set(n, entry);
 
 export function syscallName(number: number): string {
   return SYSCALLS.get(number)?.[0] ?? `syscall ${number}`;

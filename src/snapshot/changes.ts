@@ -7,7 +7,7 @@
 // only if it differs. The destination applies that to the guest it built,
 // instead of decoding and building everything again.
 
-import type { ProcessState } from "../kernel/process.js";
+import type { KernelState } from "../kernel/kernel.js";
 import type { MachineState } from "../machine/machine.js";
 import { bad, own, record } from "./schema.js";
 import type { ConsoleState, GuestSnapshot } from "./snapshot.js";
@@ -18,7 +18,7 @@ import { checkProcessChanges } from "./validate-process.js";
 export interface SnapshotChanges {
   hart: Uint8Array; // always: the registers change whenever the guest runs
   console?: ConsoleState;
-  process?: Partial<ProcessState>; // the sections that changed
+  process?: Partial<KernelState>; // the sections that changed
   machine?: MachineState;
 }
 
@@ -30,7 +30,7 @@ export function changesSince(base: GuestSnapshot, next: GuestSnapshot): Snapshot
     const process: Record<string, unknown> = {};
     const before = (base.process ?? {}) as unknown as Record<string, unknown>;
     for (const [key, value] of Object.entries(next.process)) if (!sameValue(before[key], value)) process[key] = value;
-    changes.process = process as Partial<ProcessState>;
+    changes.process = process as Partial<KernelState>;
   }
   if (next.machine !== undefined && !sameValue(base.machine, next.machine)) changes.machine = next.machine;
   return changes;

@@ -9,7 +9,7 @@
 
 import { pack, unpack } from "msgpackr";
 import { crc32 } from "node:zlib";
-import type { ProcessState } from "../kernel/process.js";
+import type { KernelState } from "../kernel/kernel.js";
 import type { MachineState } from "../machine/machine.js";
 import { SnapshotError } from "./snapshot-error.js";
 import { validateSnapshot } from "./validate.js";
@@ -60,7 +60,7 @@ export interface GuestSnapshot {
   hart: Uint8Array; // the first STATE_USED bytes of the state block
   ram: RamPages;
   console: ConsoleState;
-  process?: ProcessState;
+  process?: KernelState;
   machine?: MachineState; // machine-mode device state (src/machine)
 }
 

@@ -1,14 +1,20 @@
-// The process-mode kernel's state in a snapshot (src/kernel: ProcessState,
-// AddressSpaceState, FileTableState), checked section by section. Every frame
+// The process-mode kernel's state in a snapshot (src/kernel: KernelState and
+// the states of its parts), checked section by section, then across sections. Every frame
 // number must name a page of this guest's RAM, every page-table index must
 // exist, every number the kernel computes with must be a finite integer in range.
 
 import * as path from "node:path";
 import type { AddressSpaceState, Region } from "../kernel/address-space.js";
 import type { FileTableState, OpenFile } from "../kernel/files.js";
-import type { ProcessState } from "../kernel/process.js";
+import type { KernelState } from "../kernel/kernel.js";
+import { upgradeProcessState } from "../kernel/kernel-state.js";
+import type { FramesState } from "../kernel/frames.js";
+import type { OpenFilesState } from "../kernel/open-files.js";
+import { PIPE_CAPACITY, type PipeState } from "../kernel/pipes.js";
+import type { SignalStateData } from "../kernel/signals.js";
+import type { TaskState } from "../kernel/task.js";
 import {
-  bad, bytes, decimalU64, describe, int, list, MAX_LIST, nonEmptyText, nonNegative, oneOf, own, packedU32s, record, schemaVersion, text, u32, U32_MAX,
+  bad, bool, bytes, decimalU64, describe, int, list, MAX_LIST, nonEmptyText, nonNegative, oneOf, own, packedU32s, record, schemaVersion, text, u32, U32_MAX,
 } from "./schema.js";
 
 const PAGE = 4096;
@@ -19,41 +25,186 @@ const MAX_PATH = 4096; // the longest guest path the file table makes (ENAMETOOL
 /** Checks one section; `previous` is the same section of the state a migration's changes apply to. */
 type SectionCheck = (value: unknown, path: string, frames: number, previous?: unknown) => unknown;
 
-/** One check per section of ProcessState; a migration's changes name sections by these keys. */
-export const PROCESS_SECTIONS: Record<keyof ProcessState, SectionCheck> = {
-  schemaVersion: (v, p) => int(v, p, 1, 1),
-  addressSpace: (v, p, frames, previous) => checkAddressSpace(v, p, frames, previous as AddressSpaceState | undefined),
-  files: (v, p) => checkFileTable(v, p),
-  pid: (v, p) => int(v, p, 0, 0x7fffffff),
+const MAX_PROCESSES = 4096;
+const MAX_PIPES = 65536;
+
+/** One check per section of KernelState; a migration's changes name sections by these keys. */
+export const PROCESS_SECTIONS: Record<keyof KernelState, SectionCheck> = {
+  schemaVersion: (v, p) => int(v, p, 2, 2),
+  frames: (v, p, frames) => checkFrames(v, p, frames),
+  openFiles: (v, p) => checkOpenFiles(v, p),
+  pipes: (v, p) => list(v, p, MAX_PIPES).map((entry, i) => checkPipe(entry, `${p}[${i}]`)),
+  tasks: (v, p, frames, previous) => checkTasks(v, p, frames, previous as TaskState[] | undefined),
+  current: (v, p) => int(v, p, 1, 0x7fffffff),
+  firstPid: (v, p) => int(v, p, 1, 0x7fffffff),
+  nextPid: (v, p) => int(v, p, 1, 0x7fffffff),
+  nextPipe: (v, p) => int(v, p, 1, 0x7fffffff),
+  program: (v, p) => bytes(v, p),
   guestClockNs: (v, p) => decimalU64(v, p),
-  sleepDeadlineNs: (v, p) => (v === null ? null : decimalU64(v, p)),
   warnedSyscalls: (v, p) => list(v, p, MAX_LIST).map((n, i) => u32(n, `${p}[${i}]`)),
   syscalls: (v, p) => list(v, p, MAX_LIST).map((entry, i) => checkSyscallCount(entry, `${p}[${i}]`)),
   pageFaults: (v, p) => nonNegative(v, p),
 };
 
-export function checkProcessState(value: unknown, at: string, frames: number): ProcessState {
+export function checkProcessState(value: unknown, at: string, frames: number): KernelState {
   const m = record(value, at);
+  if (own(m, "schemaVersion") === 1) return upgradeProcessState(checkProcessStateV1(m, at, frames), new Uint32Array(33));
   const state: Record<string, unknown> = {};
   for (const [key, check] of Object.entries(PROCESS_SECTIONS)) state[key] = check(own(m, key), `${at}.${key}`, frames);
-  return state as unknown as ProcessState;
+  return checkReferences(state as unknown as KernelState, at);
 }
 
 /** The sections a migration's final state replaces, each checked; `base` (already checked) supplies the rest. */
-export function checkProcessChanges(value: unknown, base: ProcessState, frames: number): ProcessState {
+export function checkProcessChanges(value: unknown, base: KernelState, frames: number): KernelState {
   const m = record(value, "process");
   const state: Record<string, unknown> = { ...base };
   for (const key of Object.keys(m)) {
     if (!Object.prototype.hasOwnProperty.call(PROCESS_SECTIONS, key)) bad(`process[${describe(key)}]`, "not a section of the kernel's state");
-    state[key] = PROCESS_SECTIONS[key as keyof ProcessState](m[key], `process.${key}`, frames, state[key]);
+    state[key] = PROCESS_SECTIONS[key as keyof KernelState](m[key], `process.${key}`, frames, state[key]);
   }
-  return state as unknown as ProcessState;
+  return checkReferences(state as unknown as KernelState, "process");
+}
+
+/** What the sections say of each other: descriptors name descriptions that exist, processes name processes that do. */
+function checkReferences(s: KernelState, at: string): KernelState {
+  const ids = new Set(s.openFiles.files.map((f) => f.id));
+  const pipes = new Set(s.pipes.map((p) => p.id));
+  for (const f of s.openFiles.files) {
+    if (f.kind === "pipe" && !pipes.has(f.pipe!)) bad(`${at}.openFiles`, `open file ${f.id} is an end of pipe ${f.pipe}, which is not there`);
+  }
+  const pids = new Set(s.tasks.map((t) => t.pid));
+  s.tasks.forEach((t, i) => {
+    for (const [fd, id] of t.files?.fds ?? []) if (!ids.has(id)) bad(`${at}.tasks[${i}].files`, `fd ${fd} refers to open file ${id}, which is not there`);
+    if (t.sharesSpaceOf && !pids.has(t.sharesSpaceOf)) bad(`${at}.tasks[${i}].sharesSpaceOf`, `process ${t.sharesSpaceOf} is not there`);
+    if (t.status !== "zombie" && !t.sharesSpaceOf && !t.addressSpace) bad(`${at}.tasks[${i}].addressSpace`, "a live process needs an address space");
+    if (t.status !== "zombie" && !t.files) bad(`${at}.tasks[${i}].files`, "a live process needs a descriptor table");
+  });
+  const current = s.tasks.find((t) => t.pid === s.current);
+  if (!current) bad(`${at}.current`, `process ${s.current} is not in the process list`);
+  if (current.status === "zombie") bad(`${at}.current`, `process ${s.current} on the hart has ended`);
+  if (s.nextPid <= Math.max(0, ...s.tasks.map((t) => t.pid))) bad(`${at}.nextPid`, `${s.nextPid} is not above every pid in use`);
+  return s;
 }
 
 function checkSyscallCount(value: unknown, at: string): [string, number] {
   const pair = list(value, at, 2);
   if (pair.length !== 2) bad(at, "not a [name, count] pair");
   return [text(pair[0], `${at}[0]`, 64), nonNegative(pair[1], `${at}[1]`)];
+}
+
+// ---- Frames, pipes, processes -------------------------------------------------------------
+
+function checkFrames(value: unknown, at: string, frames: number): FramesState {
+  const m = record(value, at);
+  schemaVersion(m, at, 1);
+  const nextFrame = int(own(m, "nextFrame"), `${at}.nextFrame`, 0, frames);
+  const free = packedU32s(own(m, "freeFrames"), `${at}.freeFrames`);
+  free.forEach((f, i) => { if (f >= nextFrame) bad(`${at}.freeFrames[${i}]`, `frame ${f} is beyond the ${nextFrame} frames handed out`); });
+  const shared = packedU32s(own(m, "shared"), `${at}.shared`, 2);
+  for (let i = 0; i < shared.length; i += 2) {
+    if (shared[i] >= nextFrame) bad(`${at}.shared[${i / 2}]`, `frame ${shared[i]} is beyond the ${nextFrame} frames handed out`);
+    if (shared[i + 1] < 2 || shared[i + 1] > 0xffff) bad(`${at}.shared[${i / 2}]`, `a count of ${shared[i + 1]} holders`);
+  }
+  return { schemaVersion: 1, nextFrame, freeFrames: own(m, "freeFrames") as Uint8Array, shared: own(m, "shared") as Uint8Array };
+}
+
+function checkPipe(value: unknown, at: string): PipeState {
+  const m = record(value, at);
+  const data = bytes(own(m, "data"), `${at}.data`);
+  if (data.length > PIPE_CAPACITY) bad(`${at}.data`, `${data.length} bytes in a pipe of ${PIPE_CAPACITY}`);
+  return { id: int(own(m, "id"), `${at}.id`, 1, 0x7fffffff), data };
+}
+
+function checkOpenFiles(value: unknown, at: string): OpenFilesState {
+  const m = record(value, at);
+  schemaVersion(m, at, 1);
+  const nextId = int(own(m, "nextId"), `${at}.nextId`, 1, Number.MAX_SAFE_INTEGER);
+  const seen = new Set<number>();
+  const files = list(own(m, "files"), `${at}.files`, MAX_FILES * MAX_PROCESSES).map((entry, i) => {
+    const file = checkOpenFile(entry, `${at}.files[${i}]`);
+    if (seen.has(file.id) || file.id >= nextId) bad(`${at}.files[${i}].id`, `${file.id} is used twice or not below nextId`);
+    seen.add(file.id);
+    return file;
+  });
+  return { schemaVersion: 1, nextId, files };
+}
+
+function checkTasks(value: unknown, at: string, frames: number, previous?: TaskState[]): TaskState[] {
+  const before = new Map((previous ?? []).map((t) => [t.pid, t]));
+  const seen = new Set<number>();
+  return list(value, at, MAX_PROCESSES).map((entry, i) => {
+    const p = `${at}[${i}]`;
+    const m = record(entry, p);
+    const pid = int(own(m, "pid"), `${p}.pid`, 1, 0x7fffffff);
+    if (seen.has(pid)) bad(`${p}.pid`, `pid ${pid} twice`);
+    seen.add(pid);
+    const registers = bytes(own(m, "registers"), `${p}.registers`);
+    if (registers.length !== 33 * 4) bad(`${p}.registers`, `${registers.length} bytes; x0..x31 and pc are 132`);
+    const space = own(m, "addressSpace");
+    const files = own(m, "files");
+    const nullable = (v: unknown, q: string) => (v === null ? null : decimalU64(v, q));
+    return {
+      pid, ppid: int(own(m, "ppid"), `${p}.ppid`, 0, 0x7fffffff), pgid: int(own(m, "pgid"), `${p}.pgid`, 1, 0x7fffffff),
+      sid: int(own(m, "sid"), `${p}.sid`, 1, 0x7fffffff),
+      status: oneOf(own(m, "status"), `${p}.status`, ["running", "stopped", "zombie"] as const),
+      waitStatus: int(own(m, "waitStatus"), `${p}.waitStatus`, 0, 0xffff), exitSignal: int(own(m, "exitSignal"), `${p}.exitSignal`, 0, 64),
+      registers, cpuInstructions: decimalU64(own(m, "cpuInstructions"), `${p}.cpuInstructions`),
+      addressSpace: space === null ? null : checkAddressSpace(space, `${p}.addressSpace`, frames, before.get(pid)?.addressSpace ?? undefined),
+      sharesSpaceOf: int(own(m, "sharesSpaceOf"), `${p}.sharesSpaceOf`, 0, 0x7fffffff),
+      vforkChild: int(own(m, "vforkChild"), `${p}.vforkChild`, 0, 0x7fffffff),
+      files: files === null ? null : checkFileTable(files, `${p}.files`),
+      signals: checkSignals(own(m, "signals"), `${p}.signals`),
+      blockedInCall: bool(own(m, "blockedInCall"), `${p}.blockedInCall`),
+      sleepDeadlineNs: nullable(own(m, "sleepDeadlineNs"), `${p}.sleepDeadlineNs`),
+      suspendedMask: nullable(own(m, "suspendedMask"), `${p}.suspendedMask`),
+      exe: own(m, "exe") === "" ? "" : guestPath(own(m, "exe"), `${p}.exe`),
+      name: text(own(m, "name"), `${p}.name`, 64),
+    };
+  });
+}
+
+function checkSignals(value: unknown, at: string): SignalStateData {
+  const m = record(value, at);
+  const stack = list(own(m, "altStack"), `${at}.altStack`, 3);
+  if (stack.length !== 3) bad(`${at}.altStack`, "not [sp, flags, size]");
+  return {
+    mask: decimalU64(own(m, "mask"), `${at}.mask`),
+    pending: decimalU64(own(m, "pending"), `${at}.pending`),
+    actions: list(own(m, "actions"), `${at}.actions`, 64).map((entry, i) => {
+      const q = `${at}.actions[${i}]`;
+      const a = list(entry, q, 5);
+      if (a.length !== 5) bad(q, "not [signal, handler, flags, mask, restorer]");
+      return [int(a[0], `${q}[0]`, 1, 64), u32(a[1], `${q}[1]`), u32(a[2], `${q}[2]`), decimalU64(a[3], `${q}[3]`), u32(a[4], `${q}[4]`)];
+    }),
+    altStack: [u32(stack[0], `${at}.altStack[0]`), int(stack[1], `${at}.altStack[1]`, 0, 2), u32(stack[2], `${at}.altStack[2]`)],
+  };
+}
+
+// ---- Version 1: a single process ----------------------------------------------------------
+
+function checkProcessStateV1(m: Record<string, unknown>, at: string, frames: number): Parameters<typeof upgradeProcessState>[0] {
+  const space = record(own(m, "addressSpace"), `${at}.addressSpace`);
+  const checked = checkAddressSpace({ ...space, schemaVersion: 2 }, `${at}.addressSpace`, frames);
+  const freeFrames = packedU32s(own(space, "freeFrames"), `${at}.addressSpace.freeFrames`);
+  freeFrames.forEach((f, i) => { if (f >= frames) bad(`${at}.addressSpace.freeFrames[${i}]`, `frame ${f} is beyond ${frames} frames of RAM`); });
+  const files = record(own(m, "files"), `${at}.files`);
+  const fileList = list(own(files, "files"), `${at}.files.files`, MAX_FILES).map((entry, i): [number, Omit<OpenFile, "id">] => {
+    const pair = list(entry, `${at}.files.files[${i}]`, 2);
+    if (pair.length !== 2) bad(`${at}.files.files[${i}]`, "not an [fd, file] pair");
+    const { id: _id, ...file } = checkOpenFile({ ...record(pair[1], `${at}.files.files[${i}]`), id: 1 }, `${at}.files[${i}]`);
+    return [int(pair[0], `${at}.files.files[${i}][0]`, 0, MAX_FILES - 1), file];
+  });
+  return {
+    schemaVersion: 1,
+    addressSpace: { ...checked, schemaVersion: 2, freeFrames: own(space, "freeFrames") as Uint8Array, nextFrame: int(own(space, "nextFrame"), `${at}.addressSpace.nextFrame`, 0, frames) },
+    files: { schemaVersion: 2, cwd: guestPath(own(files, "cwd"), `${at}.files.cwd`), files: fileList },
+    pid: int(own(m, "pid"), `${at}.pid`, 0, 0x7fffffff),
+    guestClockNs: decimalU64(own(m, "guestClockNs"), `${at}.guestClockNs`),
+    sleepDeadlineNs: own(m, "sleepDeadlineNs") === null ? null : decimalU64(own(m, "sleepDeadlineNs"), `${at}.sleepDeadlineNs`),
+    warnedSyscalls: list(own(m, "warnedSyscalls"), `${at}.warnedSyscalls`, MAX_LIST).map((n, i) => u32(n, `${at}.warnedSyscalls[${i}]`)),
+    syscalls: list(own(m, "syscalls"), `${at}.syscalls`, MAX_LIST).map((entry, i) => checkSyscallCount(entry, `${at}.syscalls[${i}]`)),
+    pageFaults: nonNegative(own(m, "pageFaults"), `${at}.pageFaults`),
+  };
 }
 
 // ---- Address space ------------------------------------------------------------------------
@@ -66,22 +217,18 @@ function checkSyscallCount(value: unknown, at: string): [string, number] {
  */
 export function checkAddressSpace(value: unknown, at: string, frames: number, previous?: AddressSpaceState): AddressSpaceState {
   const m = record(value, at);
-  schemaVersion(m, at, 1);
+  schemaVersion(m, at, 2);
   const frame = (v: unknown, p: string) => int(v, p, 0, frames - 1);
   const tableFrames = checkTables(own(m, "tableFrames"), `${at}.tableFrames`, frames);
   const pages = bytes(own(m, "pages"), `${at}.pages`);
   const grown = previous && startsWith(pages, previous.pages) && startsWith(own(m, "tableFrames") as Uint8Array, previous.tableFrames);
   checkJournal(pages, `${at}.pages`, frames, tableFrames, grown ? previous.pages.length : 0);
-  const freeFrames = packedU32s(own(m, "freeFrames"), `${at}.freeFrames`);
-  freeFrames.forEach((f, i) => { if (f >= frames) bad(`${at}.freeFrames[${i}]`, `frame ${f} is beyond ${frames} frames of RAM`); });
   return {
-    schemaVersion: 1,
+    schemaVersion: 2,
     regions: checkRegions(own(m, "regions"), `${at}.regions`),
     pages,
     tableFrames: own(m, "tableFrames") as Uint8Array,
     rootFrame: frame(own(m, "rootFrame"), `${at}.rootFrame`),
-    freeFrames: own(m, "freeFrames") as Uint8Array,
-    nextFrame: int(own(m, "nextFrame"), `${at}.nextFrame`, 0, frames),
     brkStart: u32(own(m, "brkStart"), `${at}.brkStart`),
     brk: u32(own(m, "brk"), `${at}.brk`),
     mmapTop: u32(own(m, "mmapTop"), `${at}.mmapTop`),
@@ -100,7 +247,7 @@ function checkRegions(value: unknown, at: string): Region[] {
     const end = int(own(r, "end"), `${p}.end`, start + 1, U32_MAX + 1);
     if (start % PAGE) bad(`${p}.start`, `0x${start.toString(16)} is not page-aligned`);
     if (end % PAGE) bad(`${p}.end`, `0x${end.toString(16)} is not page-aligned`);
-    return { start, end, prot: u32(own(r, "prot"), `${p}.prot`), kind: oneOf(own(r, "kind"), `${p}.kind`, ["image", "heap", "stack", "mmap"] as const) };
+    return { start, end, prot: u32(own(r, "prot"), `${p}.prot`), kind: oneOf(own(r, "kind"), `${p}.kind`, ["image", "heap", "stack", "mmap", "vdso"] as const) };
   });
   for (let i = 1; i < regions.length; i++) {
     if (regions[i].start < regions[i - 1].end) bad(`${at}[${i}].start`, `0x${regions[i].start.toString(16)} is not after the end of ${at}[${i - 1}]`);
@@ -147,29 +294,29 @@ function startsWith(bytes: Uint8Array, prefix: Uint8Array): boolean {
 
 // ---- Open files ---------------------------------------------------------------------------
 
+/** A descriptor table: (fd, open file id, close-on-exec) triples, each fd once. */
 export function checkFileTable(value: unknown, at: string): FileTableState {
   const m = record(value, at);
-  // Version 2 added each file's capability on its home host (`cap`); version 1 is still read.
-  const version = own(m, "schemaVersion") === 1 ? 1 : 2;
-  schemaVersion(m, at, version);
+  schemaVersion(m, at, 3);
   const cwd = guestPath(own(m, "cwd"), `${at}.cwd`);
   const seen = new Set<number>();
-  const files = list(own(m, "files"), `${at}.files`, MAX_FILES).map((entry, i): [number, OpenFile] => {
-    const pair = list(entry, `${at}.files[${i}]`, 2);
-    if (pair.length !== 2) bad(`${at}.files[${i}]`, "not an [fd, file] pair");
-    const fd = int(pair[0], `${at}.files[${i}][0]`, 0, MAX_FILES - 1);
-    if (seen.has(fd)) bad(`${at}.files[${i}][0]`, `fd ${fd} is open twice`);
+  const fds = list(own(m, "fds"), `${at}.fds`, MAX_FILES).map((entry, i): [number, number, boolean] => {
+    const triple = list(entry, `${at}.fds[${i}]`, 3);
+    if (triple.length !== 3) bad(`${at}.fds[${i}]`, "not an [fd, open file, close-on-exec] triple");
+    const fd = int(triple[0], `${at}.fds[${i}][0]`, 0, MAX_FILES - 1);
+    if (seen.has(fd)) bad(`${at}.fds[${i}][0]`, `fd ${fd} is open twice`);
     seen.add(fd);
-    return [fd, checkOpenFile(pair[1], `${at}[${fd}]`)];
+    return [fd, int(triple[1], `${at}.fds[${i}][1]`, 1, Number.MAX_SAFE_INTEGER), bool(triple[2], `${at}.fds[${i}][2]`)];
   });
-  return { schemaVersion: version, cwd, files };
+  return { schemaVersion: 3, cwd, umask: int(own(m, "umask"), `${at}.umask`, 0, 0o777), fds };
 }
 
 export function checkOpenFile(value: unknown, at: string): OpenFile {
   const f = record(value, at);
-  const kind = oneOf(own(f, "kind"), `${at}.kind`, ["file", "directory", "terminal"] as const);
+  const kind = oneOf(own(f, "kind"), `${at}.kind`, ["file", "directory", "terminal", "pipe", "device"] as const);
   const file: OpenFile = {
-    path: kind === "terminal" ? text(own(f, "path"), `${at}.path`, 64) : guestPath(own(f, "path"), `${at}.path`),
+    id: int(own(f, "id"), `${at}.id`, 1, Number.MAX_SAFE_INTEGER),
+    path: kind === "file" || kind === "directory" ? guestPath(own(f, "path"), `${at}.path`) : text(own(f, "path"), `${at}.path`, 64),
     flags: u32(own(f, "flags"), `${at}.flags`),
     mode: u32(own(f, "mode"), `${at}.mode`),
     position: nonNegative(own(f, "position"), `${at}.position`, 2 ** 63), // llseek(2) takes 64-bit offsets
@@ -182,6 +329,8 @@ export function checkOpenFile(value: unknown, at: string): OpenFile {
   const terminal = own(f, "terminal");
   if (kind === "terminal") file.terminal = oneOf(terminal, `${at}.terminal`, [0, 1, 2] as const);
   else if (terminal !== undefined) bad(`${at}.terminal`, `a ${kind} is not a standard stream`);
+  if (kind === "pipe") file.pipe = int(own(f, "pipe"), `${at}.pipe`, 1, 0x7fffffff);
+  if (kind === "device") file.device = oneOf(own(f, "device"), `${at}.device`, ["null", "zero", "full", "random", "urandom", "tty"] as const);
   return file;
 }
 

@@ -9,7 +9,7 @@ import {
   STATE_EXIT_KIND, STATE_EXIT_SIZE, STATE_FLAGS, STATE_HOST_TRAPS, STATE_MMIO_PENDING, STATE_PRIV, STATE_RAM_BYTES,
   STATE_RESERVATION_VALID, STATE_USED, STATE_WFI, FLAG_EBREAK_EXITS, FLAG_JIT,
 } from "../../assembly/layout.js";
-import type { ProcessState } from "../kernel/process.js";
+import type { KernelState } from "../kernel/kernel.js";
 import { bad, bool, bytes, int, list, MAX_LIST, nonEmptyText, nonNegative, oneOf, own, packedU32s, record, text } from "./schema.js";
 import { CARRIED_OUTPUT, type ConsoleState, type GuestInfo, type GuestSnapshot, type RamPages } from "./snapshot.js";
 import { normalGuestRoot } from "../guest/guest-root.js";
@@ -92,11 +92,15 @@ export function checkHart(value: unknown, ramBytes: number): Uint8Array {
 }
 
 /** A process-mode hart runs in U-mode, hands every exception to the kernel, on the page tables the kernel built. */
-export function checkProcessHart(hart: Uint8Array, process: ProcessState): void {
+export function checkProcessHart(hart: Uint8Array, process: KernelState): void {
   const word = hartWord(hart);
   if (word(STATE_PRIV) !== PRIV_U) bad("hart.privilege", `${word(STATE_PRIV)}; a process-mode guest runs in U-mode (0)`);
   if (word(STATE_HOST_TRAPS) !== 0xffff) bad("hart.hostTraps", `0x${word(STATE_HOST_TRAPS).toString(16)}; a process-mode hart hands every exception to the kernel (0xffff)`);
-  const satp = (0x80000000 | ((RAM_GUEST_BASE >>> 12) + process.addressSpace.rootFrame)) >>> 0;
+  const current = process.tasks.find((t) => t.pid === process.current)!;
+  const lender = current.sharesSpaceOf ? process.tasks.find((t) => t.pid === current.sharesSpaceOf) : current;
+  const space = lender?.addressSpace;
+  if (!space) bad("process.current", `process ${process.current} on the hart has no address space`);
+  const satp = (0x80000000 | ((RAM_GUEST_BASE >>> 12) + space.rootFrame)) >>> 0;
   if (word(CSR_SATP) !== satp) bad("hart.satp", `0x${word(CSR_SATP).toString(16)} is not the address space's root table (0x${satp.toString(16)})`);
 }
 

@@ -15,6 +15,8 @@ import { AddressSpace, PROT_READ, PROT_WRITE, type PhysicalMemory } from "../../
 import { Errno } from "../../src/kernel/errno.js";
 import { FileTable, SandboxError } from "../../src/kernel/files.js";
 import { openedInside } from "../../src/kernel/resolve.js";
+import { spaceOver, unitContext } from "./unit-context.js";
+import { Frames } from "../../src/kernel/frames.js";
 import { runSyscall, type SyscallContext } from "../../src/kernel/syscalls.js";
 
 const ram = new Uint8Array(1 << 20);
@@ -40,13 +42,9 @@ beforeEach(() => {
   writeFileSync(join(outside, "secret.txt"), "the secret\n");
   writeFileSync(join(root, "inside.txt"), "inside\n");
   writeFileSync(join(root, "sub", "f.txt"), "sub file\n");
-  const space = new AddressSpace(memory, ram.length / 4096);
+  const space = spaceOver(ram);
   space.addRegion({ start: DATA, end: DATA + 16 * 4096, prot: PROT_READ | PROT_WRITE, kind: "mmap" });
-  c = {
-    space, files: new FileTable(root), pid: 1000, sleepDeadline: undefined,
-    clock: { monotonicNs: () => 0n, realtimeNs: () => 0n },
-    console: { write: () => {}, read: () => null, isTerminal: () => false, windowSize: () => null },
-  };
+  c = unitContext(space, root, { monotonicNs: () => 0n, realtimeNs: () => 0n }, { write: () => {}, read: () => null, isTerminal: () => false, windowSize: () => null });
 });
 afterEach(() => {
   c.files.closeAll();
@@ -350,8 +348,9 @@ describe("a directory swapped for a link after it was opened or entered", () => 
 
   test("a file reopened after a migration is looked up again, inside the root", () => {
     const fd = sys(OPENAT, AT_FDCWD, "sub/f.txt", O_RDONLY, 0);
-    const state = c.files.state();
-    c.files.restore(state); // drops the host fds: the next read reopens by path
+    const shared = c.kernel.openFiles;
+    const byId = shared.restore(shared.state()); // drops the host fds: the next read reopens by path
+    c.files = FileTable.restore(root, shared, c.files.state(), byId);
     renameSync(join(root, "sub"), join(root, "old-sub"));
     symlinkSync("../outside", join(root, "sub"));
     writeFileSync(join(outside, "f.txt"), "outside f\n");

@@ -7,6 +7,8 @@ import { afterEach, beforeEach, describe, expect, test } from "vitest";
 import { AddressSpace, PROT_READ, PROT_WRITE, type PhysicalMemory } from "../../src/kernel/address-space.js";
 import { Errno } from "../../src/kernel/errno.js";
 import { FileTable } from "../../src/kernel/files.js";
+import { spaceOver, unitContext } from "./unit-context.js";
+import { Frames } from "../../src/kernel/frames.js";
 import { runSyscall, type SyscallContext } from "../../src/kernel/syscalls.js";
 
 const ram = new Uint8Array(4 << 20);
@@ -17,16 +19,12 @@ let dir: string;
 let c: SyscallContext;
 beforeEach(() => {
   dir = mkdtempSync(join(tmpdir(), "roam-sys-"));
-  const space = new AddressSpace(memory, ram.length / 4096);
+  const space = spaceOver(ram);
   space.addRegion({ start: DATA, end: DATA + 16 * 4096, prot: PROT_READ | PROT_WRITE, kind: "mmap" });
   space.brkStart = space.brk = 0x100000;
   space.mmapTop = 0x7000000;
   const output: Buffer[] = [];
-  c = {
-    space, files: new FileTable(dir), pid: 1000, sleepDeadline: undefined,
-    clock: { monotonicNs: () => process.hrtime.bigint(), realtimeNs: () => BigInt(Date.now()) * 1_000_000n },
-    console: { write: (_s, b) => void output.push(Buffer.from(b)), read: () => null, isTerminal: () => false, windowSize: () => null },
-  };
+  c = unitContext(space, dir, { monotonicNs: () => process.hrtime.bigint(), realtimeNs: () => BigInt(Date.now()) * 1_000_000n }, { write: (_s, b) => void output.push(Buffer.from(b)), read: () => null, isTerminal: () => false, windowSize: () => null });
 });
 afterEach(() => rmSync(dir, { recursive: true, force: true }));
 
@@ -101,7 +99,7 @@ describe("out of memory", () => {
   test("a system call that needs a frame when RAM is full fails with ENOMEM, not a host error", () => {
     const small = new Uint8Array(8 * 4096);
     const mem: PhysicalMemory = { ram: () => small, ramGuestBase: 0x80000000, wrote: () => {}, flushTranslations: () => {} };
-    const space = new AddressSpace(mem, small.length / 4096);
+    const space = new AddressSpace(new Frames(mem, small.length / 4096));
     space.addRegion({ start: DATA, end: DATA + 64 * 4096, prot: PROT_READ | PROT_WRITE, kind: "mmap" });
     const ctx = { ...c, space };
     // getrandom into 32 pages of untouched memory: there are only 8 frames.
@@ -114,14 +112,15 @@ describe("address-space map across a restore", () => {
   test("after heavy map/unmap churn, a restored space maps every page to the same frame", () => {
     const bigRam = new Uint8Array(16 << 20);
     const mem: PhysicalMemory = { ram: () => bigRam, ramGuestBase: 0x80000000, wrote: () => {}, flushTranslations: () => {} };
-    const a = new AddressSpace(mem, bigRam.length / 4096);
+    const bigFrames = new Frames(mem, bigRam.length / 4096);
+    const a = new AddressSpace(bigFrames);
     a.addRegion({ start: 0x100000, end: 0x100000 + 3000 * 4096, prot: PROT_READ | PROT_WRITE, kind: "mmap" });
     for (let round = 0; round < 6; round++) {
       for (let p = 0; p < 3000; p++) a.ramOffset(0x100000 + p * 4096, PROT_WRITE);
       if (round < 5) a.removeRange(0x100000 + 1000 * 4096, 0x100000 + 2500 * 4096); // unmap, and the region goes
       if (round < 5) a.addRegion({ start: 0x100000 + 1000 * 4096, end: 0x100000 + 2500 * 4096, prot: PROT_READ | PROT_WRITE, kind: "mmap" });
     }
-    const b = AddressSpace.restore(mem, bigRam.length / 4096, a.state());
+    const b = AddressSpace.restore(bigFrames, a.state());
     expect(b.residentPages).toBe(a.residentPages);
     for (let p = 0; p < 3000; p += 7) expect(b.ramOffset(0x100000 + p * 4096, PROT_READ)).toBe(a.ramOffset(0x100000 + p * 4096, PROT_READ));
   });

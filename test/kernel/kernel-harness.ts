@@ -5,7 +5,7 @@
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { parseElf } from "../../src/elf/index.js";
-import { Process, type ProcessResult } from "../../src/kernel/process.js";
+import { Kernel, type ProcessResult } from "../../src/kernel/kernel.js";
 import type { ProcessConsole } from "../../src/kernel/syscalls.js";
 import { Core } from "../../src/machine/core.js";
 import { ROOT } from "../process-harness.js";
@@ -75,7 +75,7 @@ export interface InProcessOptions {
 }
 
 export interface InProcessRun {
-  process: Process;
+  process: Kernel;
   console: MemoryConsole;
   warnings: string[];
   /** resolves with the result; rejects only if the host itself failed */
@@ -92,9 +92,10 @@ export async function startInProcess(guest: string, options: InProcessOptions): 
   }
   const warnings: string[] = [];
   const core = await Core.load();
-  const process = new Process({
+  const process = new Kernel({
     core,
     image: parseElf(readFileSync(elf)),
+    program: readFileSync(elf),
     ramBytes: options.ramBytes ?? 64 << 20,
     root: options.root,
     argv: [elf, ...(options.args ?? [])],

@@ -1,0 +1,175 @@
+// Processes: clone (fork, vfork), execve, exit, wait4/waitid, ids, process
+// groups and sessions, kill. The man pages' words for each error.
+
+import { Errno } from "../errno.js";
+import { sendSignal } from "../deliver.js";
+import {
+  execTask, findWaitable, forkTask, P_ALL, P_PGID, P_PID, reap, WCONTINUED, WEXITED, WNOHANG, WNOWAIT, WUNTRACED,
+} from "../process-tree.js";
+import { NSIG, SIGCHLD } from "../signals.js";
+import type { Task } from "../task.js";
+import type { SyscallContext, SyscallOutcome } from "../syscalls.js";
+
+type Handler = (c: SyscallContext, a: number[]) => SyscallOutcome | number;
+
+const MAX_ARG_STRINGS = 0x7fffffff;
+const ARG_MAX = 128 * 1024; // bytes of argv and envp together (as Linux's default stack gives at least)
+
+/** A NULL-terminated array of string pointers (argv, envp); a number is -errno. */
+function stringArray(c: SyscallContext, address: number): string[] | number {
+  const out: string[] = [];
+  if (address === 0) return out; // Linux treats a NULL argv or envp as empty
+  let bytes = 0;
+  for (let i = 0; i < MAX_ARG_STRINGS; i++) {
+    const raw = c.space.read(address + i * 4, 4);
+    if (!raw) return -Errno.EFAULT; // "pathname or one of the pointers in the vectors argv or envp points outside your accessible address space"
+    const pointer = new DataView(raw.buffer).getUint32(0, true);
+    if (pointer === 0) return out;
+    const s = c.space.readString(pointer, ARG_MAX);
+    if (s === null) return -Errno.EFAULT;
+    bytes += Buffer.byteLength(s) + 1;
+    if (bytes > ARG_MAX) return -Errno.E2BIG; // "The total number of bytes in the environment (envp) and argument list (argv) is too large"
+    out.push(s);
+  }
+  return -Errno.E2BIG;
+}
+
+function execve(c: SyscallContext, [pathPtr, argvPtr, envpPtr]: number[]): SyscallOutcome | number {
+  const path = c.space.readString(pathPtr);
+  if (path === null) return -Errno.EFAULT;
+  if (path === "") return -Errno.ENOENT;
+  const argv = stringArray(c, argvPtr);
+  if (typeof argv === "number") return argv;
+  const envp = stringArray(c, envpPtr);
+  if (typeof envp === "number") return envp;
+  const r = execTask(c.kernel, c as Task, path, argv, envp);
+  return r === "jumped" ? { kind: "jumped" } : r;
+}
+
+/** Encodes a wait status into siginfo for waitid: si_code and si_status. */
+function waitInfo(pid: number, status: number, what: string): Uint8Array {
+  const out = new Uint8Array(128);
+  const v = new DataView(out.buffer);
+  v.setInt32(0, SIGCHLD, true);
+  let code: number, value: number;
+  if (what === "stopped") { code = 5; value = (status >> 8) & 0xff; } // CLD_STOPPED
+  else if (what === "continued") { code = 6; value = 18; } // CLD_CONTINUED, SIGCONT
+  else if ((status & 0x7f) === 0) { code = 1; value = (status >> 8) & 0xff; } // CLD_EXITED
+  else { code = status & 0x80 ? 3 : 2; value = status & 0x7f; } // CLD_DUMPED, CLD_KILLED
+  v.setInt32(8, code, true);
+  v.setInt32(12, pid, true);
+  v.setInt32(16, 0, true);
+  v.setInt32(20, value, true);
+  return out;
+}
+
+/** waitid(idtype, id, infop, options, rusage) */
+function waitid(c: SyscallContext, [idtype, id, infop, options, rusage]: number[]): SyscallOutcome | number {
+  if (options & ~(WNOHANG | WUNTRACED | WEXITED | WCONTINUED | WNOWAIT)) return -Errno.EINVAL;
+  if (!(options & (WEXITED | WUNTRACED | WCONTINUED))) return -Errno.EINVAL; // "options was invalid"
+  if (idtype !== P_ALL && idtype !== P_PID && idtype !== P_PGID) return -Errno.EINVAL;
+  if (infop && !c.space.ensure(infop, 128, 2)) return -Errno.EFAULT;
+  if (rusage && !c.space.ensure(rusage, 144, 2)) return -Errno.EFAULT;
+  const found = findWaitable(c.kernel, c as Task, idtype, idtype === P_PGID && id === 0 ? c.kernel.tasks.get(c.pid)!.pgid : id | 0, options);
+  if (found === "none") return -Errno.ECHILD; // "The calling process does not have any unwaited-for children"
+  if (found === "later") {
+    if (options & WNOHANG) {
+      // "If WNOHANG was specified in options and there were no children in a waitable state, then waitid() returns 0 immediately and the state of the siginfo_t structure pointed to by infop depends on the implementation" (Linux zeroes it)
+      if (infop) c.space.write(infop, new Uint8Array(128));
+      return 0;
+    }
+    return { kind: "block-event" };
+  }
+  const pid = found.child.pid, what = found.what;
+  const status = reap(c.kernel, found, options);
+  if (infop) c.space.write(infop, waitInfo(pid, status, what));
+  if (rusage) c.space.write(rusage, new Uint8Array(144));
+  return 0;
+}
+
+/** wait4(pid, wstatus, options, rusage): pid > 0 that child, 0 the caller's group, -1 any, < -1 group -pid. */
+function wait4(c: SyscallContext, [pidArg, statusPtr, options, rusage]: number[]): SyscallOutcome | number {
+  if (options & ~(WNOHANG | WUNTRACED | WCONTINUED | 0x40000000 | 0x80000000)) return -Errno.EINVAL;
+  const pid = pidArg | 0;
+  if (statusPtr && !c.space.ensure(statusPtr, 4, 2)) return -Errno.EFAULT;
+  const self = c.kernel.tasks.get(c.pid)!;
+  const [idtype, id] = pid > 0 ? [P_PID, pid] : pid === 0 ? [P_PGID, self.pgid] : pid === -1 ? [P_ALL, 0] : [P_PGID, -pid];
+  const found = findWaitable(c.kernel, self, idtype, id, options | WEXITED);
+  if (found === "none") return -Errno.ECHILD;
+  if (found === "later") return options & WNOHANG ? 0 : { kind: "block-event" };
+  const child = found.child.pid;
+  const status = reap(c.kernel, found, options);
+  if (statusPtr) c.space.write(statusPtr, new Uint8Array(Uint32Array.of(status).buffer));
+  if (rusage) c.space.write(rusage, new Uint8Array(144));
+  return child;
+}
+
+/** The processes `pid` names for kill(2): > 0 one, 0 the caller's group, -1 all it may signal, < -1 group -pid. */
+function killTargets(c: SyscallContext, pid: number): Task[] {
+  const tasks = [...c.kernel.tasks.values()].filter((t) => t.status !== "zombie");
+  const self = c.kernel.tasks.get(c.pid)!;
+  if (pid > 0) return tasks.filter((t) => t.pid === pid);
+  if (pid === 0) return tasks.filter((t) => t.pgid === self.pgid);
+  if (pid === -1) return tasks.filter((t) => t.pid !== c.pid);
+  return tasks.filter((t) => t.pgid === -pid);
+}
+
+function kill(c: SyscallContext, [pidArg, sig]: number[], tkill = false): number {
+  if (sig < 0 || sig > NSIG) return -Errno.EINVAL; // "An invalid signal was specified"
+  const pid = pidArg | 0;
+  if (tkill && pid <= 0) return -Errno.EINVAL;
+  const targets = killTargets(c, pid);
+  if (targets.length === 0) return -Errno.ESRCH; // "The target process or process group does not exist"
+  for (const t of targets) sendSignal(c.kernel, t, sig, { signo: sig, code: tkill ? -6 : 0, pid: c.pid, uid: 0 });
+  return 0;
+}
+
+function setpgid(c: SyscallContext, [pidArg, pgidArg]: number[]): number {
+  const pid = (pidArg | 0) || c.pid;
+  const pgid = (pgidArg | 0) || pid;
+  if (pgid < 0) return -Errno.EINVAL; // "pgid is less than 0"
+  const target = c.kernel.tasks.get(pid);
+  if (!target || (target.pid !== c.pid && target.ppid !== c.pid)) return -Errno.ESRCH; // "pid is not the calling process and not a child of the calling process"
+  if (target.sid === target.pid) return -Errno.EPERM; // "the process is a session leader"
+  if (pgid !== pid && ![...c.kernel.tasks.values()].some((t) => t.pgid === pgid && t.sid === target.sid)) return -Errno.EPERM;
+  target.pgid = pgid;
+  return 0;
+}
+
+function self(c: SyscallContext): Task {
+  return c.kernel.tasks.get(c.pid)!;
+}
+
+export const PROCESS_CALLS = new Map<number, [string, Handler]>([
+  // clone(flags, stack, parent_tid, tls, child_tid) — the order of riscv's (CONFIG_CLONE_BACKWARDS)
+  [220, ["clone", (c, [flags, stack, ptid, tls, ctid]) => forkTask(c.kernel, self(c), flags, stack, ptid, tls, ctid)]],
+  [221, ["execve", execve]],
+  [93, ["exit", (_c, [code]) => ({ kind: "exit", code: code & 0xff })]],
+  [94, ["exit_group", (_c, [code]) => ({ kind: "exit", code: code & 0xff })]],
+  [95, ["waitid", waitid]],
+  [260, ["wait4", wait4]],
+  [172, ["getpid", (c) => c.pid]],
+  [173, ["getppid", (c) => self(c).ppid]],
+  [178, ["gettid", (c) => c.pid]],
+  [96, ["set_tid_address", (c) => c.pid]],
+  [154, ["setpgid", setpgid]],
+  [155, ["getpgid", (c, [pid]) => {
+    const t = (pid | 0) === 0 ? self(c) : c.kernel.tasks.get(pid | 0);
+    return t && t.status !== "zombie" ? t.pgid : -Errno.ESRCH;
+  }]],
+  [156, ["getsid", (c, [pid]) => {
+    const t = (pid | 0) === 0 ? self(c) : c.kernel.tasks.get(pid | 0);
+    return t && t.status !== "zombie" ? t.sid : -Errno.ESRCH;
+  }]],
+  [157, ["setsid", (c) => {
+    const t = self(c);
+    // "The process group ID of any process equals the PID of the calling process."
+    if ([...c.kernel.tasks.values()].some((o) => o.pgid === t.pid && o !== t)) return -Errno.EPERM;
+    t.sid = t.pgid = t.pid;
+    return t.sid;
+  }]],
+  [129, ["kill", (c, a) => kill(c, a)]],
+  [130, ["tkill", (c, [tid, sig]) => kill(c, [tid, sig], true)]],
+  [131, ["tgkill", (c, [tgid, tid, sig]) => ((tgid | 0) !== (tid | 0) ? -Errno.ESRCH : kill(c, [tid, sig], true))]],
+]);
+

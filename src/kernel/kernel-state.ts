@@ -1,0 +1,157 @@
+// The kernel as data, for snapshots and migrations: the frame allocator, the
+// open file descriptions, the pipes with the bytes in flight, every process
+// (registers, address space map, descriptor table, signals), and the clocks.
+// RAM (page tables included) and the hart's state block travel beside it.
+
+import type { Core } from "../machine/core.js";
+import { AddressSpace, type AddressSpaceState } from "./address-space.js";
+import { FileTable, type OpenFile } from "./files.js";
+import { Frames, type FramesState } from "./frames.js";
+import { MonotonicClock, type Kernel } from "./kernel.js";
+import type { OpenFilesState } from "./open-files.js";
+import { Pipe, type PipeState } from "./pipes.js";
+import { SignalState } from "./signals.js";
+import { Task, type TaskState } from "./task.js";
+
+export interface KernelState {
+  schemaVersion: 2;
+  frames: FramesState;
+  openFiles: OpenFilesState;
+  pipes: PipeState[];
+  tasks: TaskState[];
+  current: number; // the pid whose registers are in the hart block
+  firstPid: number;
+  nextPid: number;
+  nextPipe: number;
+  program: Uint8Array; // the ELF the guest was started with (/proc/self/exe)
+  guestClockNs: string; // guest monotonic time at the snapshot (a bigint, as text)
+  warnedSyscalls: number[];
+  syscalls: Array<[string, number]>;
+  pageFaults: number;
+}
+
+/** The sections that must be rebuilt together: processes refer to descriptions, descriptions to pipes, spaces to frames. */
+const STRUCTURE = ["frames", "openFiles", "pipes", "tasks", "current", "firstPid", "nextPid", "nextPipe"];
+
+export function kernelState(k: Kernel): KernelState {
+  k.current.registers.set(k.registersOf(k.current));
+  return {
+    schemaVersion: 2,
+    frames: k.frames.state(),
+    openFiles: k.openFiles.state(),
+    pipes: [...k.pipes.values()].map((p) => p.state()),
+    tasks: [...k.tasks.values()].map((t) => t.state()),
+    current: k.current.pid,
+    firstPid: k.firstPid,
+    nextPid: k.nextPid,
+    nextPipe: k.nextPipe,
+    program: k.program,
+    guestClockNs: k.clock.monotonicNs().toString(),
+    warnedSyscalls: [...k.warned],
+    syscalls: [...k.stats.syscalls.entries()],
+    pageFaults: k.stats.pageFaults,
+  };
+}
+
+/**
+ * Puts `s` into `k`: everything (`changed` null), or — a migration's final
+ * state applied to the kernel its prestate built — the sections named.
+ */
+export function restoreKernel(k: Kernel, s: KernelState, restoreMemory: (core: Core) => void, changed: ReadonlySet<string> | null): void {
+  if (s.schemaVersion !== 2) throw new Error(`kernel state: unknown schema version ${s.schemaVersion}`);
+  const core = k.core;
+  restoreMemory(core);
+  core.exports.flushCaches();
+  core.setTranslation(k.options.translate ?? true); // the restored state block carries the old host's flags
+  if (changed === null || STRUCTURE.some((key) => changed.has(key))) restoreStructure(k, s);
+  else k.current.registers.set(k.registersOf(k.current));
+  k.clock = MonotonicClock.startingAt(BigInt(s.guestClockNs));
+  k.warned.clear();
+  for (const n of s.warnedSyscalls) k.warned.add(n);
+  k.stats.syscalls.clear();
+  for (const [name, count] of s.syscalls) k.stats.syscalls.set(name, count);
+  k.stats.pageFaults = s.pageFaults;
+}
+
+function restoreStructure(k: Kernel, s: KernelState): void {
+  k.frames = Frames.restore(k.memory, k.options.ramBytes / 4096, s.frames);
+  const byId = k.openFiles.restore(s.openFiles);
+  k.pipes = new Map(s.pipes.map((p) => [p.id, Pipe.restore(p)]));
+  for (const file of byId.values()) {
+    const pipe = file.kind === "pipe" && file.pipe !== undefined ? k.pipes.get(file.pipe) : undefined;
+    if (!pipe) continue;
+    if ((file.flags & 3) === 0) pipe.readers++; else pipe.writers++;
+  }
+  k.tasks = new Map();
+  for (const t of s.tasks) k.tasks.set(t.pid, restoreTask(k, t, byId));
+  for (const t of k.tasks.values()) {
+    if (!t.sharesSpaceOf) continue;
+    const lender = k.tasks.get(t.sharesSpaceOf);
+    if (!lender) throw new Error(`kernel state: process ${t.pid} shares the space of ${t.sharesSpaceOf}, which is not there`);
+    t.space = lender.space;
+  }
+  const current = k.tasks.get(s.current);
+  if (!current) throw new Error(`kernel state: the process on the hart (${s.current}) is not in the process list`);
+  k.current = current;
+  k.firstPid = s.firstPid;
+  k.nextPid = s.nextPid;
+  k.nextPipe = s.nextPipe;
+  (k as { program: Uint8Array }).program = s.program;
+}
+
+function restoreTask(k: Kernel, s: TaskState, byId: Map<number, OpenFile>): Task {
+  const root = k.options.root;
+  const space = s.addressSpace ? AddressSpace.restore(k.frames, s.addressSpace) : (undefined as unknown as AddressSpace);
+  const files = s.files ? FileTable.restore(root, k.openFiles, s.files, byId) : new FileTable(root, k.openFiles);
+  const task = new Task(k, s.pid, s.ppid, s.pgid, s.sid, space, files);
+  task.status = s.status;
+  task.waitStatus = s.waitStatus;
+  task.exitSignal = s.exitSignal;
+  task.registers.set(new Uint32Array(Uint8Array.from(s.registers).buffer));
+  task.cpuInstructions = BigInt(s.cpuInstructions);
+  task.sharesSpaceOf = s.sharesSpaceOf;
+  task.vforkChild = s.vforkChild;
+  task.signals = SignalState.restore(s.signals);
+  task.blockedInCall = s.blockedInCall;
+  // A process that waited in a call runs it again: it blocks anew if it must.
+  task.sleepDeadline = s.sleepDeadlineNs === null ? undefined : BigInt(s.sleepDeadlineNs);
+  task.suspendedMask = s.suspendedMask === null ? undefined : BigInt(s.suspendedMask);
+  task.exe = s.exe;
+  task.name = s.name;
+  return task;
+}
+
+// ---- Version 1: one process (snapshots and checkpoints made before processes had children) ----
+
+interface ProcessStateV1 {
+  schemaVersion: 1;
+  addressSpace: AddressSpaceState & { freeFrames: Uint8Array; nextFrame: number };
+  files: { schemaVersion: 1 | 2; cwd: string; files: Array<[number, Omit<OpenFile, "id">]> };
+  pid: number;
+  guestClockNs: string;
+  sleepDeadlineNs: string | null;
+  warnedSyscalls: number[];
+  syscalls: Array<[string, number]>;
+  pageFaults: number;
+}
+
+/** A version-1 state (one process) as version 2: its frames, its files, one task on the hart. */
+export function upgradeProcessState(v1: ProcessStateV1, hartRegisters: Uint32Array): KernelState {
+  const { freeFrames, nextFrame, ...space } = v1.addressSpace;
+  const files = v1.files.files.map(([fd, f], i) => ({ fd, file: { ...f, id: i + 1 } as OpenFile }));
+  const task: TaskState = {
+    pid: v1.pid, ppid: 1, pgid: v1.pid, sid: v1.pid, status: "running", waitStatus: 0, exitSignal: 17,
+    registers: new Uint8Array(hartRegisters.buffer.slice(0)), cpuInstructions: "0",
+    addressSpace: { ...space, schemaVersion: 2 }, sharesSpaceOf: 0, vforkChild: 0,
+    files: { schemaVersion: 3, cwd: v1.files.cwd, umask: 0o022, fds: files.map(({ fd, file }) => [fd, file.id, false]) },
+    signals: new SignalState().state(), blockedInCall: false, sleepDeadlineNs: v1.sleepDeadlineNs, suspendedMask: null,
+    exe: "", name: "",
+  };
+  return {
+    schemaVersion: 2,
+    frames: { schemaVersion: 1, freeFrames, nextFrame, shared: new Uint8Array(0) },
+    openFiles: { schemaVersion: 1, nextId: files.length + 1, files: files.map(({ file }) => file) },
+    pipes: [], tasks: [task], current: v1.pid, firstPid: v1.pid, nextPid: v1.pid + 1, nextPipe: 1, program: new Uint8Array(0),
+    guestClockNs: v1.guestClockNs, warnedSyscalls: v1.warnedSyscalls, syscalls: v1.syscalls, pageFaults: v1.pageFaults,
+  };
+}

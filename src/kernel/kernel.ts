@@ -1,0 +1,546 @@
+// Process mode's kernel: the guest is a tree of Linux processes (tasks), all in
+// one core. Each has its own Sv32 address space in the guest's RAM; the hart
+// runs one at a time in U-mode and every trap comes here: system calls, demand
+// paging and copy-on-write, faults that become signals. Switching processes is
+// cheap — 33 registers, satp, a TLB flush — while decoded code and translations
+// are keyed by physical page, so processes that share a program share them.
+// The whole tree is one guest: it freezes, migrates and restores as one
+// (docs/ARCHITECTURE.md, "Processes").
+
+import {
+  CAUSE_BREAKPOINT, CAUSE_ECALL_U, CAUSE_FETCH_PAGE_FAULT, CAUSE_ILLEGAL_INSTRUCTION, CAUSE_LOAD_PAGE_FAULT,
+  CAUSE_MISALIGNED_FETCH, CAUSE_MISALIGNED_LOAD, CAUSE_MISALIGNED_STORE, CAUSE_STORE_PAGE_FAULT, CSR_SATP,
+  EXIT_BUDGET, EXIT_HOST_TRAP, EXIT_PAGE_MISSING, PRIV_U, RAM_GUEST_BASE, STATE_EXIT_CAUSE, STATE_EXIT_PC, STATE_EXIT_TVAL,
+  STATE_HOST_TRAPS, STATE_INSTRET, STATE_PRIV, CSR_MCOUNTEREN, CSR_SCOUNTEREN, STATE_MTIME, STATE_RESERVATION_VALID,
+} from "../../assembly/layout.js";
+import type { ElfImage } from "../elf/index.js";
+import type { Core } from "../machine/core.js";
+import { batchMs, type PostcopyPages } from "../machine/postcopy-pages.js";
+import { WorkMeter } from "../machine/work-meter.js";
+import { AddressSpace, MissingPage, OutOfMemory, PROT_EXEC, PROT_READ, PROT_WRITE, hex, type PhysicalMemory } from "./address-space.js";
+import { Errno } from "./errno.js";
+import { FileTable, WouldBlock } from "./files.js";
+import { Frames } from "./frames.js";
+import { loadProcess } from "./loader.js";
+import { OpenFiles } from "./open-files.js";
+import { Pipe } from "./pipes.js";
+import { deliverSignals, sendSignal } from "./deliver.js";
+import { endTask } from "./process-tree.js";
+import { SIGBUS, SIGILL, SIGSEGV, SIGTRAP } from "./signals.js";
+import { runSyscall, syscallName, type ProcessClock, type ProcessConsole } from "./syscalls.js";
+import { Task } from "./task.js";
+import { kernelState, restoreKernel, type KernelState } from "./kernel-state.js";
+
+export type { KernelState } from "./kernel-state.js";
+
+export interface KernelOptions {
+  core: Core;
+  image: ElfImage;
+  /** The program's ELF bytes: what /proc/self/exe is until a process execs something else. */
+  program?: Uint8Array;
+  ramBytes: number;
+  root: string; // the sandbox directory
+  argv: string[];
+  envp: string[];
+  console: ProcessConsole;
+  /** Resolves when console input arrives (or ends): a blocked read waits on it. */
+  inputReady: () => Promise<void>;
+  maxInstructions?: number;
+  translate?: boolean;
+  warn?: (message: string) => void;
+  /** Postcopy migration: RAM pages that have not arrived, and how to wait for one. */
+  pages?: PostcopyPages;
+  /** --strace: each system call with its arguments and result. */
+  trace?: (line: string) => void;
+}
+
+export interface ProcessResult {
+  /** true when pause() froze it (at a slice boundary, or at once when blocked in slow I/O): run() continues it. */
+  paused?: boolean;
+  exitCode: number;
+  /** Why it stopped, when not a plain exit: "segmentation fault ...", "instruction limit reached", ... */
+  report?: string;
+  /** Ended by a broken pipe: a shell says nothing, and neither do we. */
+  silent?: boolean;
+  instret: bigint;
+}
+
+export interface ProcessStats {
+  syscalls: Map<string, number>;
+  pageFaults: number; // demand-paged pages and copies on write
+  wallMs: number;
+}
+
+const SLICE = 1_000_000;
+const BATCH_MS = 8;
+/** A guest's process limit (RLIMIT_NPROC): fork beyond it fails with EAGAIN, so a fork bomb stops there. */
+export const MAX_PROCESSES = 512;
+export const FIRST_PID = 1000;
+
+export class MonotonicClock implements ProcessClock {
+  /** A clock that reads `startNs` now and runs on from there. */
+  static startingAt(startNs: bigint): MonotonicClock {
+    return new MonotonicClock(startNs - process.hrtime.bigint());
+  }
+  constructor(private offsetNs = 0n) {}
+  monotonicNs(): bigint { return process.hrtime.bigint() + this.offsetNs; }
+  realtimeNs(): bigint { return BigInt(Date.now()) * 1_000_000n; }
+}
+
+export class Kernel {
+  frames: Frames;
+  readonly openFiles = new OpenFiles();
+  tasks = new Map<number, Task>();
+  pipes = new Map<number, Pipe>();
+  nextPid = FIRST_PID;
+  nextPipe = 1;
+  /** The process whose registers are in the hart. */
+  current!: Task;
+  /** The process the guest was started with: the guest ends when it does. */
+  firstPid = FIRST_PID;
+  clock: ProcessClock = new MonotonicClock();
+  readonly program: Uint8Array;
+  readonly stats: ProcessStats = { syscalls: new Map(), pageFaults: 0, wallMs: 0 };
+  readonly warned = new Set<number>();
+  /** Set when the first process ends: the guest's result. */
+  result: ProcessResult | undefined;
+  readonly memory: PhysicalMemory;
+  /** Work done, traps the kernel handled included: what --max-instructions bounds. */
+  private readonly work = new WorkMeter();
+  private stopRequest: ProcessResult | undefined;
+  private pauseRequested = false;
+  private throttle = 0;
+  private freezeSoon = false;
+  private wake: (() => void) | undefined;
+  private round = 0; // round-robin position
+
+  constructor(readonly options: KernelOptions, restored?: { state: KernelState; restoreMemory: (core: Core) => void; coreReady?: boolean }) {
+    const { core, ramBytes } = options;
+    core.setTranslation(options.translate ?? true);
+    // A migration destination has already initialised the core and received pages into its RAM.
+    if (!restored?.coreReady) core.init(ramBytes);
+    this.memory = {
+      ram: () => core.ram,
+      ramGuestBase: RAM_GUEST_BASE,
+      wrote: (offset, length) => core.exports.hostWroteRam(RAM_GUEST_BASE + offset, length),
+      flushTranslations: () => core.exports.flushTranslations(),
+      isMissing: options.pages ? (frame) => options.pages!.isMissing(frame) : undefined,
+    };
+    this.frames = new Frames(this.memory, ramBytes / 4096);
+    this.openFiles.onLastClose = (file) => this.lastClose(file);
+    this.program = options.program ?? new Uint8Array(0);
+    if (restored) {
+      restoreKernel(this, restored.state, restored.restoreMemory, null);
+      return;
+    }
+    const loaded = loadProcess(this.frames, options.image, options.argv, options.envp);
+    const task = new Task(this, FIRST_PID, 1, FIRST_PID, FIRST_PID, loaded.space, FileTable.withConsole(options.root, this.openFiles));
+    task.name = baseName(options.argv[0] ?? "");
+    this.nextPid = FIRST_PID + 1;
+    this.tasks.set(task.pid, task);
+    this.current = task;
+    core.setState32(STATE_PRIV, PRIV_U);
+    core.setState32(CSR_SATP, loaded.space.satp);
+    core.setState32(STATE_HOST_TRAPS, 0xffff); // every exception is the kernel's
+    // As Linux allows: user code may read cycle, time and instret.
+    core.setState32(CSR_MCOUNTEREN, 7);
+    core.setState32(CSR_SCOUNTEREN, 7);
+    core.pc = loaded.entry;
+    core.setX(2, loaded.sp);
+    core.exports.flushCaches();
+  }
+
+  get core(): Core {
+    return this.options.core;
+  }
+
+  get console(): ProcessConsole {
+    return this.options.console;
+  }
+
+  /** The first process's address space (what `ps` and stats describe). */
+  get space(): AddressSpace {
+    return (this.tasks.get(this.firstPid) ?? this.current).space;
+  }
+
+  get instret(): bigint {
+    return this.core.state64(STATE_INSTRET);
+  }
+
+  /**
+   * Brings a restored kernel that has not run yet up to a later state of the
+   * same guest: a migration builds it from the state sent before the freeze,
+   * then applies the final one. `changed` names the sections that differ.
+   */
+  update(s: KernelState, restoreMemory: (core: Core) => void, changed: ReadonlySet<string>): void {
+    restoreKernel(this, s, restoreMemory, changed);
+  }
+
+  /** Freezes the guest: run() resolves with `paused` at the next slice boundary, or at once when every process waits. */
+  pause(): void {
+    this.pauseRequested = true;
+    this.wake?.();
+  }
+
+  /** A migration is about to freeze it: short batches, so the request is seen within ~1 ms. */
+  expectFreeze(soon: boolean): void {
+    this.freezeSoon = soon;
+  }
+
+  /** Auto-converge: idle this fraction of the time (0 = full speed). */
+  setThrottle(fraction: number): void {
+    this.throttle = Math.min(Math.max(fraction, 0), 0.99);
+  }
+
+  /** Ends the guest at once (roam kill): run() resolves with this exit code. */
+  stop(report: string, exitCode: number): void {
+    this.stopRequest ??= { exitCode, report, instret: this.instret };
+    this.wake?.();
+  }
+
+  /** Ctrl-C: SIGINT to the foreground process group (the first process's). */
+  interrupt(sig = 2): void {
+    const first = this.tasks.get(this.firstPid);
+    if (!first) return;
+    for (const task of this.tasks.values()) if (task.pgid === first.pgid && task.status !== "zombie") sendSignal(this, task, sig, { signo: sig, code: 0x80 });
+    this.wake?.();
+  }
+
+  /** Something a blocked process may wait for happened (pipe, child, signal): those waiting on events run their call again. */
+  notify(): void {
+    for (const task of this.tasks.values()) if (task.blocked?.kind === "event") task.blocked = undefined;
+    this.wake?.();
+  }
+
+  // ---- Processes -------------------------------------------------------------------
+
+  /** Puts `task`'s registers and page tables on the hart. */
+  switchTo(task: Task): void {
+    if (task === this.current) return;
+    const core = this.core;
+    const leaving = this.current;
+    for (let r = 0; r < 32; r++) leaving.registers[r] = core.x(r);
+    leaving.registers[32] = core.pc;
+    for (let r = 1; r < 32; r++) core.setX(r, task.registers[r]);
+    core.pc = task.registers[32];
+    core.setState32(STATE_RESERVATION_VALID, 0); // "an SC may fail ... if there was a context switch"
+    core.setState32(CSR_SATP, task.space.satp);
+    core.exports.flushTranslations();
+    this.current = task;
+  }
+
+  /** The registers of `task` (x0..x31, pc), wherever they are now. */
+  registersOf(task: Task): Uint32Array {
+    if (task !== this.current) return task.registers;
+    const out = new Uint32Array(33);
+    for (let r = 0; r < 32; r++) out[r] = this.core.x(r);
+    out[32] = this.core.pc;
+    return out;
+  }
+
+  /** Sets the registers of `task` (x0..x31, pc). */
+  setRegistersOf(task: Task, registers: Uint32Array): void {
+    if (task !== this.current) { task.registers.set(registers); return; }
+    for (let r = 1; r < 32; r++) this.core.setX(r, registers[r]);
+    this.core.pc = registers[32];
+  }
+
+  newPipe(): Pipe {
+    const pipe = new Pipe(this.nextPipe++);
+    this.pipes.set(pipe.id, pipe);
+    return pipe;
+  }
+
+  /** A description's last descriptor closed: a pipe end goes (readers see EOF, writers get EPIPE). */
+  private lastClose(file: { kind: string; pipe?: number; flags: number }): void {
+    if (file.kind !== "pipe" || file.pipe === undefined) return;
+    const pipe = this.pipes.get(file.pipe);
+    if (!pipe) return;
+    if ((file.flags & 3) === 0) pipe.readers--; else pipe.writers--;
+    if (pipe.readers <= 0 && pipe.writers <= 0) this.pipes.delete(pipe.id);
+    this.notify();
+  }
+
+  // ---- The run loop -------------------------------------------------------------------
+
+  async run(): Promise<ProcessResult> {
+    const started = performance.now();
+    let result: ProcessResult | undefined;
+    try {
+      result = await this.loop();
+      return result;
+    } finally {
+      this.stats.wallMs += performance.now() - started;
+      if (!result?.paused) this.shutDown();
+    }
+  }
+
+  /** The guest is over: every process still there ends, and its files close. */
+  private shutDown(): void {
+    for (const task of this.tasks.values()) if (task.status !== "zombie") task.files.closeAll();
+    this.openFiles.closeAll();
+  }
+
+  private async loop(): Promise<ProcessResult> {
+    const limit = this.options.maxInstructions;
+    for (;;) {
+      const batchStart = performance.now();
+      const batch = batchMs(this.options.pages, this.freezeSoon, BATCH_MS);
+      while (performance.now() - batchStart < batch) {
+        if (this.stopRequest) return this.stopRequest;
+        if (this.result) return this.result;
+        if (this.pauseRequested) {
+          this.pauseRequested = false;
+          return { paused: true, exitCode: 0, instret: this.instret };
+        }
+        const task = this.pickRunnable();
+        if (!task) { await this.waitForAnyWake(); break; }
+        this.switchTo(task);
+        if (task.signals.pending !== 0n) {
+          deliverSignals(this, task);
+          if (!task.runnable) continue;
+        }
+        let budget = SLICE;
+        if (limit !== undefined) {
+          const left = limit - this.work.spent;
+          if (left <= 0) return this.limitReached();
+          budget = Math.min(budget, left);
+        }
+        const outcome = await this.runSlice(task, budget);
+        if (outcome === "yield") break;
+      }
+      if (this.throttle > 0) {
+        // Auto-converge: sit idle for throttle / (1 - throttle) of the time just run.
+        const ran = performance.now() - batchStart;
+        await this.waitFor(new Promise((resolve) => setTimeout(resolve, (ran * this.throttle) / (1 - this.throttle))));
+      } else await new Promise<void>((resolve) => setImmediate(resolve)); // let I/O and timers in
+    }
+  }
+
+  /** The next process that can run, round robin; undefined when every one waits. */
+  private pickRunnable(): Task | undefined {
+    if (this.current.runnable && this.round++ % 4 !== 0) return this.current; // stay a few slices: switches cost a TLB
+    const list = [...this.tasks.values()];
+    const start = list.indexOf(this.current);
+    for (let i = 1; i <= list.length; i++) {
+      const t = list[(start + i) % list.length];
+      if (t.runnable) return t;
+    }
+    return undefined;
+  }
+
+  /** Runs `task` for up to `budget` instructions and handles the trap that ends the slice. */
+  private async runSlice(task: Task, budget: number): Promise<"continue" | "yield"> {
+    const core = this.core;
+    // The time CSR reads mtime: the guest's clock at 10 MHz, as on QEMU's virt board.
+    core.setState64(STATE_MTIME, this.clock.monotonicNs() / 100n);
+    const before = this.instret;
+    const reason = core.run(budget);
+    const ran = this.instret - before;
+    task.cpuInstructions += ran;
+    if (reason === EXIT_BUDGET) { this.work.charge(reason, budget, Number(ran)); return "continue"; }
+    if (reason === EXIT_PAGE_MISSING && this.options.pages) {
+      await this.waitFor(this.options.pages.fetch(core.state32(STATE_EXIT_CAUSE)));
+      return "yield";
+    }
+    if (reason !== EXIT_HOST_TRAP) {
+      this.fault(task, SIGSEGV, `unexpected core exit ${reason} at pc ${hex(core.pc)}`);
+      return "continue";
+    }
+    let waitOn: Promise<void> | undefined;
+    try {
+      this.trap(task);
+    } catch (error) {
+      if (error instanceof WouldBlock) waitOn = error.until; // a file on another host: the call runs again when its answer is here
+      else if (error instanceof MissingPage && this.options.pages) waitOn = this.options.pages.fetch(error.frame); // postcopy
+      else throw error;
+    }
+    // A trap the kernel handled costs work even when it retired nothing (a page it mapped).
+    this.work.charge(reason, budget, Number(this.instret - before));
+    if (waitOn) {
+      const block = { kind: "promise" as const, settled: false };
+      task.blocked = block;
+      void waitOn.then(() => { block.settled = true; if (task.blocked === block) task.blocked = undefined; this.wake?.(); });
+    }
+    return "continue";
+  }
+
+  /** Handles the trap that ended `task`'s slice. */
+  private trap(task: Task): void {
+    const core = this.core;
+    const cause = core.state32(STATE_EXIT_CAUSE);
+    const tval = core.state32(STATE_EXIT_TVAL);
+    const pc = core.state32(STATE_EXIT_PC);
+    switch (cause) {
+      case CAUSE_ECALL_U:
+        return this.syscall(task);
+      case CAUSE_FETCH_PAGE_FAULT:
+      case CAUSE_LOAD_PAGE_FAULT:
+      case CAUSE_STORE_PAGE_FAULT: {
+        const needed = cause === CAUSE_FETCH_PAGE_FAULT ? PROT_EXEC : cause === CAUSE_LOAD_PAGE_FAULT ? PROT_READ : PROT_WRITE;
+        try {
+          if (task.space.handleFault(tval, needed)) { this.stats.pageFaults++; return; }
+        } catch (error) {
+          if (error instanceof OutOfMemory) return this.fault(task, SIGSEGV, `out of memory (${this.options.ramBytes >> 20} MiB of guest RAM) at pc ${hex(pc)}`, tval);
+          throw error;
+        }
+        const what = cause === CAUSE_FETCH_PAGE_FAULT ? "execute" : cause === CAUSE_LOAD_PAGE_FAULT ? "read" : "write";
+        return this.fault(task, SIGSEGV, `segmentation fault: ${what} at address ${hex(tval)} (pc ${hex(pc)})`, tval);
+      }
+      case CAUSE_ILLEGAL_INSTRUCTION:
+        return this.fault(task, SIGILL, `illegal instruction ${hex(tval)} at pc ${hex(pc)}`);
+      case CAUSE_BREAKPOINT:
+        return this.fault(task, SIGTRAP, `breakpoint at pc ${hex(pc)}`);
+      case CAUSE_MISALIGNED_FETCH:
+      case CAUSE_MISALIGNED_LOAD:
+      case CAUSE_MISALIGNED_STORE:
+        return this.fault(task, SIGBUS, `bus error: misaligned access to ${hex(tval)} (pc ${hex(pc)})`, tval);
+      default:
+        return this.fault(task, SIGSEGV, `segmentation fault: access fault (cause ${cause}) at ${hex(tval)} (pc ${hex(pc)})`, tval);
+    }
+  }
+
+  /**
+   * A fault in `task`: the signal is delivered at once. A handler runs (and the
+   * instruction runs again after it returns, as on Linux); with none, the
+   * process dies, and if it is the first one `report` says why.
+   */
+  private fault(task: Task, sig: number, report: string, address?: number): void {
+    task.faultReport = `${report}, ${this.instret} instructions retired`;
+    sendSignal(this, task, sig, { signo: sig, code: 0x80, address }, true);
+    deliverSignals(this, task);
+  }
+
+  private syscall(task: Task): void {
+    const core = this.core;
+    const number = core.x(17);
+    const args = [core.x(10), core.x(11), core.x(12), core.x(13), core.x(14), core.x(15)];
+    const name = syscallName(number);
+    let outcome = runSyscall(task, number, args);
+    if (!outcome) {
+      if (!this.warned.has(number)) {
+        this.warned.add(number);
+        this.options.warn?.(`unsupported system call ${number}; it returns ENOSYS`);
+      }
+      outcome = { kind: "return", value: -Errno.ENOSYS };
+    }
+    if (this.options.trace && outcome.kind !== "block-input" && outcome.kind !== "block-until" && outcome.kind !== "block-event") {
+      this.options.trace(`[${task.pid}] ${name}(${args.slice(0, 6).map((a) => hex(a)).join(", ")}) = ${outcome.kind === "return" ? outcome.value : outcome.kind}`);
+    }
+    switch (outcome.kind) {
+      case "return":
+        this.count(name);
+        task.blockedInCall = false;
+        core.setX(10, outcome.value);
+        this.retireEcall();
+        return;
+      case "jumped": // execve, rt_sigreturn: the call set the registers itself
+        this.count(name);
+        task.blockedInCall = false;
+        core.setState64(STATE_INSTRET, this.instret + 1n);
+        return;
+      case "exit":
+        this.count(name);
+        this.retireEcall();
+        endTask(this, task, (outcome.code & 0xff) << 8);
+        return;
+      case "block-input":
+        // The ecall stays unretired: it runs again once input is there.
+        task.blocked = { kind: "input" };
+        task.blockedInCall = true;
+        break;
+      case "block-until":
+        task.blocked = { kind: "until", deadlineNs: outcome.deadlineNs };
+        task.blockedInCall = true;
+        break;
+      case "block-event":
+        task.blocked = { kind: "event" };
+        task.blockedInCall = true;
+        break;
+    }
+    // A signal that can be delivered now is never left waiting behind a block: the loop delivers it next.
+    if (task.signals.next() !== 0) task.blocked = undefined;
+  }
+
+  private count(name: string): void {
+    this.stats.syscalls.set(name, (this.stats.syscalls.get(name) ?? 0) + 1);
+  }
+
+  private retireEcall(): void {
+    const core = this.core;
+    core.pc = core.state32(STATE_EXIT_PC) + 4;
+    core.setState64(STATE_INSTRET, this.instret + 1n);
+  }
+
+  /** Every process waits: sleep until input, a timer, an answer, or a request wakes one. */
+  private async waitForAnyWake(): Promise<void> {
+    const now = this.clock.monotonicNs();
+    let earliest: bigint | undefined;
+    let input = false;
+    for (const task of this.tasks.values()) {
+      const b = task.blocked;
+      if (b?.kind === "until") {
+        if (b.deadlineNs <= now) { task.blocked = undefined; return; }
+        if (earliest === undefined || b.deadlineNs < earliest) earliest = b.deadlineNs;
+      } else if (b?.kind === "input") input = true;
+    }
+    const events: Array<Promise<unknown>> = [];
+    let timer: NodeJS.Timeout | undefined;
+    if (earliest !== undefined) {
+      const ms = Math.max(0, Math.ceil(Number(earliest - now) / 1e6));
+      events.push(new Promise((resolve) => { timer = setTimeout(resolve, ms); }));
+    }
+    if (input) events.push(this.options.inputReady().then(() => this.wakeInputWaiters()));
+    if (events.length === 0 && ![...this.tasks.values()].some((t) => t.blocked?.kind === "promise")) {
+      // Nothing can ever wake a process: every one waits for another (a deadlock the guest made).
+      events.push(new Promise(() => {}));
+    }
+    try {
+      await this.waitFor(Promise.race(events).then(() => {}));
+    } finally {
+      if (timer) clearTimeout(timer);
+    }
+    const after = this.clock.monotonicNs();
+    for (const task of this.tasks.values()) if (task.blocked?.kind === "until" && task.blocked.deadlineNs <= after) task.blocked = undefined;
+  }
+
+  private wakeInputWaiters(): void {
+    for (const task of this.tasks.values()) if (task.blocked?.kind === "input") task.blocked = undefined;
+  }
+
+  private waitFor(event: Promise<void>): Promise<void> {
+    return new Promise<void>((resolve) => {
+      this.wake = resolve;
+      void event.then(resolve);
+    }).finally(() => { this.wake = undefined; });
+  }
+
+  private limitReached(): ProcessResult {
+    const storm = this.work.stalled ? ` in a trap storm (${this.work.describeStorm()})` : "";
+    return { exitCode: 124, report: `instruction limit reached${storm} (pc ${hex(this.core.pc)})`, instret: this.instret };
+  }
+
+  /** The kernel's state, for a snapshot (take it while paused). */
+  state(): KernelState {
+    return kernelState(this);
+  }
+
+  formatStats(): string {
+    const instructions = Number(this.instret);
+    const seconds = this.stats.wallMs / 1000;
+    const calls = [...this.stats.syscalls.entries()].sort((a, b) => b[1] - a[1]).map(([n, c]) => `${n} ${c}`).join(", ");
+    const t = this.core.translator?.stats;
+    return [
+      `instructions retired: ${instructions}`,
+      `wall time: ${seconds.toFixed(3)} s; speed: ${seconds > 0 ? (instructions / seconds / 1e6).toFixed(1) : "-"} MIPS`,
+      `page faults (demand paging): ${this.stats.pageFaults}; resident pages: ${this.frames.used}`,
+      `processes: ${this.nextPid - FIRST_PID} started`,
+      `system calls: ${calls || "none"}`,
+      ...(t ? [`translated loops: ${t.translated} (${t.instructions} instructions, ${t.compileMs.toFixed(1)} ms compiling)`] : []),
+    ].join("\n");
+  }
+}
+
+export function baseName(path: string): string {
+  return path.slice(path.lastIndexOf("/") + 1).slice(0, 15);
+}

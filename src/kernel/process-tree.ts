@@ -1,0 +1,248 @@
+// The process tree: fork (clone), execve, exit, and what a parent learns of its
+// children (wait). Semantics follow the man pages: fork(2) "creates a new
+// process by duplicating the calling process"; execve(2) "executes the program
+// referred to by pathname ... the calling process's stack, heap and data are
+// replaced"; _exit(2) "any children of the process are inherited by init ...
+// the process's parent is sent a SIGCHLD signal".
+
+import * as fs from "node:fs";
+import { ElfError, parseElf } from "../elf/index.js";
+import { STATE_EXIT_PC, CSR_SATP } from "../../assembly/layout.js";
+import { OutOfMemory } from "./address-space.js";
+import { Errno } from "./errno.js";
+import { AT_FDCWD, SandboxError } from "./files.js";
+import { baseName, MAX_PROCESSES, type Kernel } from "./kernel.js";
+import { loadProcess } from "./loader.js";
+import { sendSignal } from "./deliver.js";
+import { SA_NOCLDSTOP, SA_NOCLDWAIT, SIGCHLD, SIG_IGN, SIGPIPE, SIGINT } from "./signals.js";
+import { Task } from "./task.js";
+
+export const CLONE_VM = 0x100, CLONE_FS = 0x200, CLONE_FILES = 0x400, CLONE_SIGHAND = 0x800, CLONE_VFORK = 0x4000;
+export const CLONE_PARENT = 0x8000, CLONE_THREAD = 0x10000, CLONE_SETTLS = 0x80000, CLONE_PARENT_SETTID = 0x100000;
+export const CLONE_CHILD_CLEARTID = 0x200000, CLONE_CHILD_SETTID = 0x1000000;
+
+/** clone: a new process; returns its pid to the parent (the child sees 0), or -errno. */
+export function forkTask(k: Kernel, parent: Task, flags: number, stack: number, ptid: number, tls: number, ctid: number): number {
+  if (flags & (CLONE_THREAD | CLONE_SIGHAND | CLONE_PARENT)) return -Errno.EINVAL; // threads: not in Roam's process model
+  const vfork = (flags & CLONE_VFORK) !== 0;
+  if ((flags & CLONE_VM) && !vfork) return -Errno.EINVAL; // memory shared for good is a thread too
+  let live = 0;
+  for (const t of k.tasks.values()) if (t.status !== "zombie") live++;
+  if (live >= MAX_PROCESSES) return -Errno.EAGAIN; // "The caller is operating under the RLIMIT_NPROC resource limit"
+  let space;
+  try {
+    space = flags & CLONE_VM ? parent.space : parent.space.fork();
+  } catch (error) {
+    if (error instanceof OutOfMemory) return -Errno.ENOMEM;
+    throw error;
+  }
+  const child = new Task(k, k.nextPid++, parent.pid, parent.pgid, parent.sid, space, parent.files.fork());
+  child.signals = parent.signals.fork();
+  child.exitSignal = flags & 0xff;
+  child.exe = parent.exe;
+  child.name = parent.name;
+  const registers = k.registersOf(parent).slice();
+  registers[10] = 0; // "On success, the PID of the child process is returned in the parent, and 0 is returned in the child"
+  registers[32] = (k.core.state32(STATE_EXIT_PC) + 4) >>> 0;
+  if (stack) registers[2] = stack;
+  if (flags & CLONE_SETTLS) registers[4] = tls;
+  child.registers.set(registers);
+  if (flags & CLONE_PARENT_SETTID) parent.space.write(ptid, u32(child.pid));
+  if (flags & CLONE_CHILD_SETTID) child.space.write(ctid, u32(child.pid));
+  if (vfork) {
+    // "the calling thread is suspended until the child terminates ... or it makes a call to execve"
+    child.sharesSpaceOf = parent.pid;
+    parent.vforkChild = child.pid;
+  }
+  k.tasks.set(child.pid, child);
+  return child.pid;
+}
+
+function u32(value: number): Uint8Array {
+  return new Uint8Array(Uint32Array.of(value).buffer);
+}
+
+/** The bytes of the program at guest path `path` for `task`, or -errno. */
+function programAt(k: Kernel, task: Task, path: string): { bytes: Uint8Array; guestPath: string } | number {
+  if (path === "/proc/self/exe") {
+    if (task.exe === "") return k.program.length ? { bytes: k.program, guestPath: "" } : -Errno.ENOENT;
+    path = task.exe;
+  }
+  try {
+    const r = task.files.resolve(AT_FDCWD, path, "follow");
+    if (r.stat === null) return -Errno.ENOENT;
+    if (r.stat.isDirectory()) return -Errno.EACCES; // "the file or a script interpreter is not a regular file"
+    if (!r.stat.isFile()) return -Errno.EACCES;
+    if ((r.stat.mode & 0o111) === 0) return -Errno.EACCES; // "Execute permission is denied for the file"
+    return { bytes: fs.readFileSync(r.host), guestPath: r.guest };
+  } catch (error) {
+    if (error instanceof SandboxError) return -error.errno;
+    throw error;
+  }
+}
+
+/** A "#!interpreter [arg]" line: the interpreter and its optional argument, or null when the file is not a script. */
+function shebang(bytes: Uint8Array): { interpreter: string; arg?: string } | null {
+  if (bytes[0] !== 0x23 || bytes[1] !== 0x21) return null;
+  let end = bytes.indexOf(0x0a);
+  if (end < 0) end = Math.min(bytes.length, 256);
+  const line = Buffer.from(bytes.subarray(2, end)).toString("utf8").trim();
+  const space = line.search(/[ \t]/);
+  if (line === "") return null;
+  return space < 0 ? { interpreter: line } : { interpreter: line.slice(0, space), arg: line.slice(space).trim() || undefined };
+}
+
+/** execve: on success the process runs the new program ("jumped"); otherwise -errno and nothing changed. */
+export function execTask(k: Kernel, task: Task, path: string, argv: string[], envp: string[], depth = 0): number | "jumped" {
+  const found = programAt(k, task, path);
+  if (typeof found === "number") return found;
+  const script = shebang(found.bytes);
+  if (script) {
+    // "the interpreter ... is invoked with: interpreter [optional-arg] pathname arg..."
+    if (depth >= 4) return -Errno.ELOOP;
+    const args = [script.interpreter, ...(script.arg ? [script.arg] : []), path, ...argv.slice(1)];
+    return execTask(k, task, script.interpreter, args, envp, depth + 1);
+  }
+  let loaded;
+  try {
+    loaded = loadProcess(k.frames, parseElf(found.bytes), argv, envp);
+  } catch (error) {
+    if (error instanceof ElfError) return -Errno.ENOEXEC; // "An executable is not in a recognized format, is for the wrong architecture"
+    if (error instanceof OutOfMemory) return -Errno.ENOMEM;
+    throw error;
+  }
+  // The point of no return: the old program is gone.
+  if (task.sharesSpaceOf) releaseVforkParent(k, task);
+  else task.space.release();
+  task.space = loaded.space;
+  task.files.execed();
+  task.signals.execed();
+  task.exe = found.guestPath;
+  task.name = baseName(argv[0] ?? path);
+  const core = k.core;
+  for (let r = 1; r < 32; r++) core.setX(r, 0);
+  core.setX(2, loaded.sp);
+  core.pc = loaded.entry;
+  core.setState32(CSR_SATP, loaded.space.satp);
+  core.exports.flushTranslations();
+  return "jumped";
+}
+
+/** A vfork child execs or ends: its parent, suspended since the clone, goes on with its own space. */
+function releaseVforkParent(k: Kernel, child: Task): void {
+  const parent = k.tasks.get(child.sharesSpaceOf);
+  child.sharesSpaceOf = 0;
+  if (parent && parent.vforkChild === child.pid) parent.vforkChild = 0;
+  k.notify();
+}
+
+/**
+ * `task` ends with wait status `status` (exit code << 8, or a signal number,
+ * | 0x80 for a core dump). Its children go to init; its parent is told.
+ */
+export function endTask(k: Kernel, task: Task, status: number): void {
+  if (task.status === "zombie") return;
+  task.status = "zombie";
+  task.waitStatus = status;
+  task.blocked = undefined;
+  task.blockedInCall = false;
+  task.files.closeAll();
+  if (task.sharesSpaceOf) releaseVforkParent(k, task);
+  else if (![...k.tasks.values()].some((t) => t.sharesSpaceOf === task.pid && t.status !== "zombie")) task.space.release();
+  for (const child of k.tasks.values()) {
+    if (child.ppid !== task.pid) continue;
+    child.ppid = 1; // "inherited by init": init reaps them
+    if (child.status === "zombie") k.tasks.delete(child.pid);
+  }
+  if (task.pid === k.firstPid) k.result = resultOf(k, task);
+  const parent = k.tasks.get(task.ppid);
+  if (!parent || parent.status === "zombie") {
+    k.tasks.delete(task.pid); // an orphan: init reaps it at once
+  } else {
+    const sigchld = parent.signals.action(SIGCHLD);
+    // "If the disposition of SIGCHLD is set to SIG_IGN or the SA_NOCLDWAIT flag is set ... children ... do not become zombies"
+    const noZombie = sigchld.handler === SIG_IGN || (sigchld.flags & SA_NOCLDWAIT) !== 0;
+    if (noZombie && task.pid !== k.firstPid) k.tasks.delete(task.pid);
+    if (task.exitSignal) {
+      const exited = (status & 0x7f) === 0;
+      sendSignal(k, parent, task.exitSignal, {
+        signo: task.exitSignal, code: exited ? 1 : status & 0x80 ? 3 : 2, pid: task.pid, status: exited ? status >> 8 : status & 0x7f,
+      });
+    }
+  }
+  k.notify();
+}
+
+/** A child stopped or continued: its parent gets SIGCHLD (unless SA_NOCLDSTOP) and a waiting parent wakes. */
+export function notifyParent(k: Kernel, task: Task, code: number, sig: number): void {
+  const parent = k.tasks.get(task.ppid);
+  if (parent && parent.status !== "zombie" && !(parent.signals.action(SIGCHLD).flags & SA_NOCLDSTOP)) {
+    sendSignal(k, parent, SIGCHLD, { signo: SIGCHLD, code, pid: task.pid, status: sig });
+  }
+  k.notify();
+}
+
+/** What the guest's run reports when its first process ends. */
+function resultOf(k: Kernel, task: Task): { exitCode: number; report?: string; silent?: boolean; instret: bigint } {
+  const status = task.waitStatus;
+  const sig = status & 0x7f;
+  if (sig === 0) return { exitCode: (status >> 8) & 0xff, instret: k.instret };
+  if (sig === SIGPIPE) return { exitCode: 128 + sig, silent: true, instret: k.instret };
+  const report = task.faultReport ?? (sig === SIGINT ? "interrupted" : `killed by signal ${sig} (${signalName(sig)})`);
+  return { exitCode: 128 + sig, report, instret: k.instret };
+}
+
+export function signalName(sig: number): string {
+  const names = ["", "SIGHUP", "SIGINT", "SIGQUIT", "SIGILL", "SIGTRAP", "SIGABRT", "SIGBUS", "SIGFPE", "SIGKILL", "SIGUSR1", "SIGSEGV",
+    "SIGUSR2", "SIGPIPE", "SIGALRM", "SIGTERM", "SIGSTKFLT", "SIGCHLD", "SIGCONT", "SIGSTOP", "SIGTSTP", "SIGTTIN", "SIGTTOU", "SIGURG",
+    "SIGXCPU", "SIGXFSZ", "SIGVTALRM", "SIGPROF", "SIGWINCH", "SIGIO", "SIGPWR", "SIGSYS"];
+  return names[sig] ?? `SIGRT${sig - 32}`;
+}
+
+// ---- wait ------------------------------------------------------------------------------------
+
+export const WNOHANG = 1, WUNTRACED = 2, WEXITED = 4, WCONTINUED = 8, WNOWAIT = 0x01000000;
+export const P_ALL = 0, P_PID = 1, P_PGID = 2;
+
+export interface WaitFound {
+  child: Task;
+  what: "exited" | "stopped" | "continued";
+}
+
+/**
+ * A child of `task` matching (idtype, id) with something to report for `options`;
+ * "none" when it has no such child at all (ECHILD), "later" when it must wait.
+ */
+export function findWaitable(k: Kernel, task: Task, idtype: number, id: number, options: number): WaitFound | "none" | "later" {
+  let any = false;
+  for (const child of k.tasks.values()) {
+    if (child.ppid !== task.pid) continue;
+    if (idtype === P_PID && child.pid !== id) continue;
+    if (idtype === P_PGID && child.pgid !== id) continue;
+    any = true;
+    if (child.status === "zombie" && (options & WEXITED)) return { child, what: "exited" };
+    if (child.stopReport === "stopped" && child.status === "stopped" && (options & WUNTRACED)) return { child, what: "stopped" };
+    if (child.stopReport === "continued" && (options & WCONTINUED)) return { child, what: "continued" };
+  }
+  return any ? "later" : "none";
+}
+
+/** Takes what `found` reports (a zombie is reaped unless WNOWAIT); returns the wait status. */
+export function reap(k: Kernel, found: WaitFound, options: number): number {
+  const { child, what } = found;
+  if (options & WNOWAIT) return statusOf(found);
+  if (what === "exited") {
+    k.tasks.delete(child.pid);
+    return child.waitStatus;
+  }
+  child.stopReport = undefined;
+  return statusOf(found);
+}
+
+function statusOf({ child, what }: WaitFound): number {
+  if (what === "exited") return child.waitStatus;
+  if (what === "continued") return 0xffff;
+  return 0x7f | (SIGSTOP_OF(child) << 8);
+}
+
+const SIGSTOP_OF = (child: Task) => (child.lastStopSignal || 19);

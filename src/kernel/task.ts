@@ -1,0 +1,113 @@
+// One process of a guest: its address space, descriptor table, signal state,
+// place in the tree (parent, process group, session), and — while another
+// process holds the hart — its registers. What a system call sees as `c`.
+
+import type { AddressSpace, AddressSpaceState } from "./address-space.js";
+import type { FileTable, FileTableState } from "./files.js";
+import type { Kernel } from "./kernel.js";
+import { SignalState, type SigInfo, type SignalStateData } from "./signals.js";
+import type { ProcessClock, ProcessConsole, SyscallContext } from "./syscalls.js";
+
+/** Why a process is not running now. */
+export type Block =
+  | { kind: "input" } // terminal input: runs its system call again when input arrives
+  | { kind: "until"; deadlineNs: bigint } // a sleep or a timeout, in guest monotonic time
+  | { kind: "event" } // a pipe, a child, a signal: runs again when the kernel notes a change
+  | { kind: "promise"; settled: boolean }; // a remote file's answer, a postcopy page
+
+export type TaskStatus = "running" | "stopped" | "zombie";
+
+/** A process as data (its RAM pages travel with the guest's). */
+export interface TaskState {
+  pid: number;
+  ppid: number;
+  pgid: number;
+  sid: number;
+  status: TaskStatus;
+  waitStatus: number; // for a zombie: what wait reports (exit code << 8, or the signal)
+  exitSignal: number; // sent to the parent at exit (SIGCHLD, or 0)
+  registers: Uint8Array; // x0..x31, pc (u32 each)
+  cpuInstructions: string; // instructions it retired (decimal)
+  addressSpace: AddressSpaceState | null; // null: shares its vfork parent's, or a zombie
+  sharesSpaceOf: number; // vfork: the pid whose space it borrows until exec or exit (0 = none)
+  vforkChild: number; // vfork parent: the child it waits for (0 = none)
+  files: FileTableState | null; // null for a zombie
+  signals: SignalStateData;
+  blockedInCall: boolean; // its pc is at an ecall it runs again (a signal interrupts it)
+  sleepDeadlineNs: string | null;
+  suspendedMask: string | null; // rt_sigsuspend's saved mask (decimal), while it waits
+  exe: string; // /proc/self/exe: a guest path, or "" for the program the guest was started with
+  name: string; // comm
+}
+
+export class Task implements SyscallContext {
+  space: AddressSpace;
+  files: FileTable;
+  signals = new SignalState();
+  /** What each pending signal's siginfo says (who sent it, why); not kept in a snapshot. */
+  readonly pendingInfo = new Map<number, SigInfo>();
+  status: TaskStatus = "running";
+  waitStatus = 0;
+  exitSignal = 17;
+  /** x0..x31 and pc, while another process holds the hart. */
+  readonly registers = new Uint32Array(33);
+  cpuInstructions = 0n;
+  blocked: Block | undefined;
+  /** Its pc is at an ecall that runs again when it wakes (a handled signal makes it return EINTR, or restarts it). */
+  blockedInCall = false;
+  sleepDeadline: bigint | undefined;
+  sharesSpaceOf = 0;
+  vforkChild = 0;
+  exe = "";
+  name = "";
+  /** Stopped by SIGSTOP/SIGTSTP and not yet reported to a waiting parent (WUNTRACED); likewise a SIGCONT (WCONTINUED). */
+  stopReport: "stopped" | "continued" | undefined;
+  lastStopSignal = 0;
+  /** rt_sigsuspend: the mask to restore once a handler has run. */
+  suspendedMask: bigint | undefined;
+  /** Why the last fault happened (the first process's report, if it dies of it). */
+  faultReport: string | undefined;
+
+  constructor(
+    readonly kernel: Kernel,
+    readonly pid: number,
+    public ppid: number,
+    public pgid: number,
+    public sid: number,
+    space: AddressSpace,
+    files: FileTable,
+  ) {
+    this.space = space;
+    this.files = files;
+  }
+
+  get console(): ProcessConsole {
+    return this.kernel.console;
+  }
+
+  get clock(): ProcessClock {
+    return this.kernel.clock;
+  }
+
+  get runnable(): boolean {
+    return this.status === "running" && this.blocked === undefined && this.vforkChild === 0;
+  }
+
+  state(): TaskState {
+    const zombie = this.status === "zombie";
+    return {
+      pid: this.pid, ppid: this.ppid, pgid: this.pgid, sid: this.sid, status: this.status, waitStatus: this.waitStatus,
+      exitSignal: this.exitSignal,
+      registers: new Uint8Array(this.registers.buffer.slice(0)),
+      cpuInstructions: this.cpuInstructions.toString(),
+      addressSpace: zombie || this.sharesSpaceOf ? null : this.space.state(),
+      sharesSpaceOf: this.sharesSpaceOf, vforkChild: this.vforkChild,
+      files: zombie ? null : this.files.state(),
+      signals: this.signals.state(),
+      blockedInCall: this.blockedInCall,
+      sleepDeadlineNs: this.sleepDeadline === undefined ? null : this.sleepDeadline.toString(),
+      suspendedMask: this.suspendedMask === undefined ? null : this.suspendedMask.toString(),
+      exe: this.exe, name: this.name,
+    };
+  }
+}
