@@ -30,7 +30,7 @@ import { loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { parseElf, type ElfImage } from "../src/elf/index.js";
-import { Process } from "../src/kernel/process.js";
+import { Kernel } from "../src/kernel/kernel.js";
 import type { ProcessConsole } from "../src/kernel/syscalls.js";
 import { Core } from "../src/machine/core.js";
 import { fmt, hostInfo, log, median, medianIndex, packageRoot, qemuVersion, runTimed, writeReport } from "./common.js";
@@ -137,7 +137,7 @@ function memwalkPhases(writes: CaptureConsole["stdoutWrites"], started: number, 
 
 async function runRoam(core: Core, elfPath: string, image: ElfImage, w: Workload, translate: boolean, root: string): Promise<RoamRun> {
   const console = new CaptureConsole();
-  const guest = new Process({
+  const guest = new Kernel({
     core, image, ramBytes: RAM_BYTES, root, argv: [elfPath, ...w.args], envp: [], console,
     inputReady: () => Promise.resolve(), translate, warn: (message) => log(`  roam: warning: ${message}`),
   });
