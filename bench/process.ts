@@ -99,6 +99,9 @@ class CaptureConsole implements ProcessConsole {
   read(): Uint8Array {
     return new Uint8Array(0);
   }
+  hasInput(): boolean {
+    return true; // no input: reads see its end at once
+  }
   isTerminal(): boolean {
     return false;
   }

@@ -39,6 +39,11 @@ export class StdioProcessConsole implements ProcessConsole {
   }
 
   /** Resolves when input is queued or has ended. */
+  hasInput(): boolean {
+    this.listen();
+    return this.queue.length > 0 || this.ended;
+  }
+
   inputReady(): Promise<void> {
     this.listen();
     if (this.queue.length > 0 || this.ended) return Promise.resolve();

@@ -136,6 +136,10 @@ export class GuestConsole implements ProcessConsole {
     return out;
   }
 
+  hasInput(): boolean {
+    return this.pending.length > 0 || this.ended;
+  }
+
   inputReady(): Promise<void> {
     if (this.pending.length > 0 || this.ended) return Promise.resolve();
     return new Promise((resolve) => this.inputWaiters.push(resolve));

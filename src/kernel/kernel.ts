@@ -454,7 +454,7 @@ export class Kernel {
         task.blockedInCall = true;
         break;
       case "block-event":
-        task.blocked = { kind: "event" };
+        task.blocked = { kind: "event", input: outcome.input, deadlineNs: outcome.deadlineNs };
         task.blockedInCall = true;
         break;
     }
@@ -479,10 +479,12 @@ export class Kernel {
     let input = false;
     for (const task of this.tasks.values()) {
       const b = task.blocked;
-      if (b?.kind === "until") {
-        if (b.deadlineNs <= now) { task.blocked = undefined; return; }
-        if (earliest === undefined || b.deadlineNs < earliest) earliest = b.deadlineNs;
-      } else if (b?.kind === "input") input = true;
+      const deadline = b?.kind === "until" || b?.kind === "event" ? b.deadlineNs : undefined;
+      if (deadline !== undefined) {
+        if (deadline <= now) { task.blocked = undefined; return; }
+        if (earliest === undefined || deadline < earliest) earliest = deadline;
+      }
+      if (b?.kind === "input" || (b?.kind === "event" && b.input)) input = true;
     }
     const events: Array<Promise<unknown>> = [];
     let timer: NodeJS.Timeout | undefined;
@@ -501,11 +503,18 @@ export class Kernel {
       if (timer) clearTimeout(timer);
     }
     const after = this.clock.monotonicNs();
-    for (const task of this.tasks.values()) if (task.blocked?.kind === "until" && task.blocked.deadlineNs <= after) task.blocked = undefined;
+    for (const task of this.tasks.values()) {
+      const b = task.blocked;
+      const deadline = b?.kind === "until" || b?.kind === "event" ? b.deadlineNs : undefined;
+      if (deadline !== undefined && deadline <= after) task.blocked = undefined;
+    }
   }
 
   private wakeInputWaiters(): void {
-    for (const task of this.tasks.values()) if (task.blocked?.kind === "input") task.blocked = undefined;
+    for (const task of this.tasks.values()) {
+      const b = task.blocked;
+      if (b?.kind === "input" || (b?.kind === "event" && b.input)) task.blocked = undefined;
+    }
   }
 
   private waitFor(event: Promise<void>): Promise<void> {

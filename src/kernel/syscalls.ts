@@ -12,6 +12,7 @@ import { randomBytes } from "node:crypto";
 import type { Kernel } from "./kernel.js";
 import { DESCRIPTOR_CALLS, pipeRead, pipeWrite } from "./calls/descriptors.js";
 import { PROCESS_CALLS } from "./calls/processes.js";
+import { POLL_CALLS } from "./calls/poll.js";
 import { SIGNAL_CALLS } from "./calls/signals.js";
 import { sendSignal } from "./deliver.js";
 import { AddressSpace, OutOfMemory, PAGE, PROT_EXEC, PROT_READ, PROT_WRITE, pageUp } from "./address-space.js";
@@ -30,6 +31,8 @@ export interface ProcessConsole {
   write(stream: 1 | 2, bytes: Uint8Array): void;
   /** Up to `max` bytes of input; null when none is there yet (the caller blocks); empty at end of input. */
   read(max: number): Uint8Array | null;
+  /** Whether a read would not wait now (input is there, or it has ended): what poll reports for fd 0. */
+  hasInput(): boolean;
   isTerminal(stream: 0 | 1 | 2): boolean;
   windowSize(): { rows: number; columns: number } | null;
 }
@@ -55,7 +58,7 @@ export type SyscallOutcome =
   | { kind: "return"; value: number }
   | { kind: "block-input" } // terminal input
   | { kind: "block-until"; deadlineNs: bigint } // a sleep
-  | { kind: "block-event" } // a pipe, a child: the call runs again when the kernel notes a change
+  | { kind: "block-event"; input?: boolean; deadlineNs?: bigint } // a pipe, a child (poll: also input, a timeout): runs again on a change
   | { kind: "jumped" } // execve, rt_sigreturn: the call set the registers (and pc) itself
   | { kind: "exit"; code: number };
 
@@ -555,7 +558,7 @@ function withPath(c: SyscallContext, pointer: number, body: (path: string) => vo
   return typeof path === "number" ? path : guarded(() => { body(path); return 0; }) as number;
 }
 
-for (const area of [DESCRIPTOR_CALLS, PROCESS_CALLS, SIGNAL_CALLS]) for (const [n, entry] of area) SYSCALLS.set(n, entry);
+for (const area of [DESCRIPTOR_CALLS, PROCESS_CALLS, SIGNAL_CALLS, POLL_CALLS]) for (const [n, entry] of area) SYSCALLS.set(n, entry);
 
 export function syscallName(number: number): string {
   return SYSCALLS.get(number)?.[0] ?? `syscall ${number}`;

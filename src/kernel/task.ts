@@ -12,7 +12,9 @@ import type { ProcessClock, ProcessConsole, SyscallContext } from "./syscalls.js
 export type Block =
   | { kind: "input" } // terminal input: runs its system call again when input arrives
   | { kind: "until"; deadlineNs: bigint } // a sleep or a timeout, in guest monotonic time
-  | { kind: "event" } // a pipe, a child, a signal: runs again when the kernel notes a change
+  // A pipe, a child, a signal: runs again when the kernel notes a change — or, for
+  // poll and select, when terminal input arrives or the timeout passes.
+  | { kind: "event"; input?: boolean; deadlineNs?: bigint }
   | { kind: "promise"; settled: boolean }; // a remote file's answer, a postcopy page
 
 export type TaskStatus = "running" | "stopped" | "zombie";

@@ -44,7 +44,7 @@ beforeEach(() => {
   writeFileSync(join(root, "sub", "f.txt"), "sub file\n");
   const space = spaceOver(ram);
   space.addRegion({ start: DATA, end: DATA + 16 * 4096, prot: PROT_READ | PROT_WRITE, kind: "mmap" });
-  c = unitContext(space, root, { monotonicNs: () => 0n, realtimeNs: () => 0n }, { write: () => {}, read: () => null, isTerminal: () => false, windowSize: () => null });
+  c = unitContext(space, root, { monotonicNs: () => 0n, realtimeNs: () => 0n }, { write: () => {}, read: () => null, hasInput: () => false, isTerminal: () => false, windowSize: () => null });
 });
 afterEach(() => {
   c.files.closeAll();

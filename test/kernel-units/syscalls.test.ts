@@ -24,7 +24,7 @@ beforeEach(() => {
   space.brkStart = space.brk = 0x100000;
   space.mmapTop = 0x7000000;
   const output: Buffer[] = [];
-  c = unitContext(space, dir, { monotonicNs: () => process.hrtime.bigint(), realtimeNs: () => BigInt(Date.now()) * 1_000_000n }, { write: (_s, b) => void output.push(Buffer.from(b)), read: () => null, isTerminal: () => false, windowSize: () => null });
+  c = unitContext(space, dir, { monotonicNs: () => process.hrtime.bigint(), realtimeNs: () => BigInt(Date.now()) * 1_000_000n }, { write: (_s, b) => void output.push(Buffer.from(b)), read: () => null, hasInput: () => false, isTerminal: () => false, windowSize: () => null });
 });
 afterEach(() => rmSync(dir, { recursive: true, force: true }));
 

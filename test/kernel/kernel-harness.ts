@@ -39,6 +39,7 @@ export class MemoryConsole implements ProcessConsole {
   }
 
   isTerminal(): boolean { return false; }
+  hasInput(): boolean { return this.queue.length > 0 || this.ended; }
   windowSize(): null { return null; }
 
   /** queues input (a later write into the guest's stdin pipe) */
