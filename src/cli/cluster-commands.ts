@@ -167,8 +167,24 @@ export async function psCommand(args: Parsed): Promise<number> {
   process.stdout.write(`${"GUEST".padEnd(15)}${"KIND".padEnd(9)}${"STATUS".padEnd(9)}${"INSTRUCTIONS".padStart(14)}  ${"ROOT".padEnd(rootWidth)}PROGRAM\n`);
   guests.forEach((g, i) => {
     process.stdout.write(`${String(g.id).padEnd(15)}${String(g.kind).padEnd(9)}${String(g.busy ? busyWord(String(g.busy)) : g.status).padEnd(9)}${String(g.instret).padStart(14)}  ${roots[i].padEnd(rootWidth)}${(g.argv as string[]).join(" ")}\n`);
+    const processes = g.processes as ProcessRow[] | undefined;
+    if (processes && processes.length > 1) for (const line of processTree(processes)) process.stdout.write(`${"".padEnd(15)}${line}\n`);
   });
   return 0;
+}
+
+interface ProcessRow { pid: number; ppid: number; state: string; name: string }
+
+/** A guest's processes as `ps f` draws them: each under its parent, "\\_ " before a child. */
+export function processTree(rows: ProcessRow[]): string[] {
+  const pids = new Set(rows.map((r) => r.pid));
+  const lines: string[] = [];
+  const walk = (row: ProcessRow, depth: number) => {
+    lines.push(`${String(row.pid).padStart(6)} ${row.state.padEnd(8)} ${"    ".repeat(Math.max(0, depth - 1))}${depth ? "\\_ " : ""}${row.name}`);
+    for (const child of rows.filter((r) => r.ppid === row.pid)) walk(child, depth + 1);
+  };
+  for (const top of rows.filter((r) => !pids.has(r.ppid))) walk(top, 0);
+  return lines;
 }
 
 /** ps's STATUS for a guest with an operation under way ("a migration to ws://..." -> "migrating"). */

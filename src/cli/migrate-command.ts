@@ -23,6 +23,7 @@ was). A migration can be cancelled until its commit; after that it completes.`,
     { name: "strategy", value: "S", help: "how memory moves (default precopy):\nstop-copy: freeze, copy everything, start there\nprecopy: copy while it runs, then freeze for the dirty rest\npostcopy: start there at once, fetch pages as they are touched\nhybrid: precopy rounds, then postcopy if they stop converging" },
     { name: "max-downtime", value: "TIME", help: "precopy stops its rounds once the rest would take at\nmost this long to send, e.g. 5ms (default 5ms)" },
     { name: "bandwidth", value: "RATE", help: "a cap on the page stream, e.g. 200MB/s (default: none)" },
+    { name: "children", value: "HOW", help: "a process guest with children (default together):\ntogether: the whole process tree moves as one\ndisallow: refuse while the guest's first process has live children" },
     { name: "cancel", help: "cancel the migration of GID under way (from any terminal)" },
     { name: "json", help: "print the migration's statistics as JSON" },
     ...CLIENT_OPTIONS,
@@ -67,6 +68,8 @@ export async function migrateCommand(args: Parsed): Promise<number> {
   }
 }
 
+const CHILDREN_OPTIONS = ["together", "disallow"] as const;
+
 function migrateRequest(args: Parsed, id: string) {
   const to = args.string("to");
   if (to === undefined) throw new UsageError("where to? --to URL is required");
@@ -78,8 +81,10 @@ function migrateRequest(args: Parsed, id: string) {
   }
   const maxDowntime = args.string("max-downtime");
   const bandwidth = args.string("bandwidth");
+  const children = args.string("children") ?? "together";
+  if (!CHILDREN_OPTIONS.includes(children as never)) throw new UsageError(`--children ${children}: one of ${CHILDREN_OPTIONS.join(", ")}`);
   return {
-    t: "migrate", guest: id, to, strategy, token: tokenOf(args),
+    t: "migrate", guest: id, to, strategy, token: tokenOf(args), children,
     maxDowntimeMs: maxDowntime === undefined ? undefined : parseDuration(maxDowntime),
     bandwidth: bandwidth === undefined ? undefined : parseBandwidth(bandwidth),
   };

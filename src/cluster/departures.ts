@@ -27,6 +27,21 @@ export interface DepartureHost {
 }
 
 /** The `migrate` request: moves `hosted` to `m.to`; resolves with the statistics, or throws saying what became of it. */
+/**
+ * The seed's options for a process that has children: "together" moves the
+ * whole tree as one logical host (a guest's processes share its core, so that
+ * is what every migration does); "disallow" refuses while there are children.
+ */
+function refuseChildren(hosted: HostedGuest, children: string): void {
+  if (children === "together") return;
+  if (children !== "disallow") throw new ProtocolError(`unknown children option '${children}' (together, disallow)`);
+  const processes = (hosted.processes() ?? []).filter((p) => p.state !== "zombie");
+  if (processes.length > 1) {
+    const first = processes[0];
+    throw new ProtocolError(`guest ${hosted.info.id}: process ${first.pid} (${first.name}) has ${processes.length - 1} live child process${processes.length > 2 ? "es" : ""}; --children disallow refuses to move a process with children`);
+  }
+}
+
 export async function migrateGuest(host: DepartureHost, hosted: HostedGuest, client: Peer | undefined, m: Message): Promise<MigrationStats> {
   const to = str(m, "to");
   const strategy = (optStr(m, "strategy") ?? "precopy") as Strategy;
@@ -38,6 +53,7 @@ export async function migrateGuest(host: DepartureHost, hosted: HostedGuest, cli
     bandwidthBytesPerSecond: optNum(m, "bandwidth", 1),
     maxRounds: optNum(m, "maxRounds", 1, 1000),
   };
+  refuseChildren(hosted, optStr(m, "children") ?? "together");
   if (hosted.status === "running" && hosted.guest.receivingPages) {
     throw new ProtocolError(`guest ${hosted.info.id} is still receiving its memory by postcopy; migrate it once that completes`);
   }

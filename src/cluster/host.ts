@@ -291,7 +291,7 @@ export class Host implements ReceivingHost {
           guests: [...this.guests.values()].map((h) => ({
             ...h.info, status: h.status, instret: Number(h.instret), exitCode: h.exitCode, movedTo: h.movedTo,
             report: h.status === "lost" ? h.report : undefined, busy: h.operation?.description,
-            dependencies: h.dependencies(),
+            dependencies: h.dependencies(), processes: h.processes(),
           })),
         });
         return;

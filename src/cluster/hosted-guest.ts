@@ -2,7 +2,7 @@
 // migrations and checkpoints), its status, and the clients watching it.
 
 import type { Core } from "../machine/core.js";
-import type { GuestRunResult, RunnableGuest } from "../guest/runnable.js";
+import type { GuestRunResult, ProcessInfo, RunnableGuest } from "../guest/runnable.js";
 import type { MigratableGuest } from "../migration/source.js";
 import type { GuestInfo, GuestSnapshot, RamPages } from "../snapshot/snapshot.js";
 import type { GuestConsole } from "../guest/guest-console.js";
@@ -88,6 +88,10 @@ export class HostedGuest implements MigratableGuest {
 
   dependencies(): string[] {
     return this.running?.dependencies() ?? [];
+  }
+
+  processes(): ProcessInfo[] | undefined {
+    return this.running?.processes?.();
   }
 
   /** Starts (or continues) the run loop. */

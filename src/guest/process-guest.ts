@@ -8,6 +8,7 @@ import type { PostcopyPages } from "../machine/postcopy-pages.js";
 import type { GuestInfo, GuestSnapshot } from "../snapshot/snapshot.js";
 import { GuestConsole } from "./guest-console.js";
 import type { FileCapabilities, RemoteFiles } from "../kernel/files.js";
+import type { ProcessInfo } from "./runnable.js";
 import { allRamPages, checkRestorable, hartBlock, newGuestInfo, restoreHartAndPages } from "./runnable.js";
 
 export interface GuestHostOptions {
@@ -65,6 +66,10 @@ export class ProcessGuest {
 
   dependencies(): string[] {
     return this.process.openFiles.dependencies();
+  }
+
+  processes(): ProcessInfo[] {
+    return this.process.processList();
   }
 
   get core(): Core {

@@ -16,6 +16,14 @@ export interface GuestRunResult {
   instret: bigint;
 }
 
+export interface ProcessInfo {
+  pid: number;
+  ppid: number;
+  state: string; // "running", "waiting", "stopped", "zombie"
+  name: string;
+  cpuInstructions: number;
+}
+
 export interface RunnableGuest {
   readonly info: GuestInfo;
   readonly core: Core;
@@ -37,6 +45,8 @@ export interface RunnableGuest {
   readonly receivingPages: boolean;
   /** What it still needs from other hosts (files left behind), for ps and stats. */
   dependencies(): string[];
+  /** Its processes (process mode), for ps: each with its parent, as `ps f` shows them. */
+  processes?(): ProcessInfo[];
 }
 
 // ---- What both kinds of guest share ------------------------------------------------------

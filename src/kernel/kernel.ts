@@ -534,6 +534,14 @@ export class Kernel {
     return kernelState(this);
   }
 
+  /** Every process, parents first, for ps. */
+  processList(): Array<{ pid: number; ppid: number; state: string; name: string; cpuInstructions: number }> {
+    return [...this.tasks.values()].map((t) => ({
+      pid: t.pid, ppid: t.ppid, name: t.name || baseName(this.options.argv[0] ?? ""), cpuInstructions: Number(t.cpuInstructions),
+      state: t.status !== "running" ? t.status : t.blocked || t.vforkChild ? "waiting" : "running",
+    }));
+  }
+
   formatStats(): string {
     const instructions = Number(this.instret);
     const seconds = this.stats.wallMs / 1000;
@@ -541,13 +549,18 @@ export class Kernel {
     const t = this.core.translator?.stats;
     return [
       `instructions retired: ${instructions}`,
-      `wall time: ${seconds.toFixed(3)} s; speed: ${seconds > 0 ? (instructions / seconds / 1e6).toFixed(1) : "-"} MIPS`,
+      `wall time: ${seconds.toFixed(3)} s; speed: ${seconds > 0 ? mipsText(instructions / seconds / 1e6) : "-"} MIPS`,
       `page faults (demand paging): ${this.stats.pageFaults}; resident pages: ${this.frames.used}`,
       `processes: ${this.nextPid - FIRST_PID} started`,
       `system calls: ${calls || "none"}`,
       ...(t ? [`translated loops: ${t.translated} (${t.instructions} instructions, ${t.compileMs.toFixed(1)} ms compiling)`] : []),
     ].join("\n");
   }
+}
+
+/** MIPS with the digits that matter: a short program on a loaded machine runs at well under 0.1. */
+function mipsText(mips: number): string {
+  return mips >= 10 ? mips.toFixed(1) : mips.toFixed(Math.min(6, Math.max(1, 1 - Math.floor(Math.log10(mips || 1)))));
 }
 
 export function baseName(path: string): string {
