@@ -301,13 +301,16 @@ export class AddressSpace {
 
   /** Copies `length` bytes of the process's memory out; null if any byte is not readable. */
   read(address: number, length: number): Uint8Array | null {
-    const out = new Uint8Array(length);
+    // Every byte is copied over, so no zeroing: V8 made a zeroed 64 KiB array and 16 copies into it 7x slower.
+    // Not pooled: callers read it through `out.buffer` from offset 0.
+    const out: Uint8Array = Buffer.allocUnsafeSlow(length);
+    const ram = this.memory.ram(); // one view for the whole copy (RAM never moves once the core is made)
     let done = 0;
     while (done < length) {
       const offset = this.ramOffset(address + done, PROT_READ);
       if (offset < 0) return null;
       const chunk = Math.min(length - done, PAGE - ((address + done) & 0xfff));
-      out.set(this.memory.ram().subarray(offset, offset + chunk), done);
+      out.set(ram.subarray(offset, offset + chunk), done);
       done += chunk;
     }
     return out;
@@ -319,11 +322,12 @@ export class AddressSpace {
       if (this.ramOffset(address + done, PROT_WRITE) < 0) return false;
     }
     if (bytes.length && this.ramOffset(address + bytes.length - 1, PROT_WRITE) < 0) return false;
+    const ram = this.memory.ram();
     let done = 0;
     while (done < bytes.length) {
       const offset = this.ramOffset(address + done, PROT_WRITE);
       const chunk = Math.min(bytes.length - done, PAGE - ((address + done) & 0xfff));
-      this.memory.ram().set(bytes.subarray(done, done + chunk), offset);
+      ram.set(bytes.subarray(done, done + chunk), offset);
       this.memory.wrote(offset, chunk);
       done += chunk;
     }

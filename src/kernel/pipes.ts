@@ -46,12 +46,15 @@ export class Pipe {
     return out;
   }
 
-  /** Queues what fits (all or nothing for writes of PIPE_BUF bytes or fewer); returns the count queued. */
+  /**
+   * Queues what fits (all or nothing for writes of PIPE_BUF bytes or fewer);
+   * returns the count queued. The pipe keeps `bytes` (no copy): pass a buffer no one else changes.
+   */
   write(bytes: Uint8Array): number {
     if (bytes.length <= PIPE_BUF && bytes.length > this.room) return 0;
     const n = Math.min(bytes.length, this.room);
     if (n > 0) {
-      this.chunks.push(bytes.slice(0, n));
+      this.chunks.push(bytes.subarray(0, n));
       this.queued += n;
     }
     return n;

@@ -15,6 +15,7 @@ import { PROCESS_CALLS } from "./calls/processes.js";
 import { POLL_CALLS } from "./calls/poll.js";
 import { SIGNAL_CALLS } from "./calls/signals.js";
 import { sendSignal } from "./deliver.js";
+import { PIPE_CAPACITY } from "./pipes.js";
 import { AddressSpace, OutOfMemory, PAGE, PROT_EXEC, PROT_READ, PROT_WRITE, pageUp } from "./address-space.js";
 import { Errno, errnoOf } from "./errno.js";
 import { FileTable, SandboxError, type StatLike } from "./files.js";
@@ -112,7 +113,8 @@ const SIGPIPE = 13;
 function writeFrom(c: SyscallContext, fd: number, buf: number, count: number): number | SyscallOutcome {
   const file = c.files.get(fd);
   if (!file) return fail(Errno.EBADF);
-  count = Math.min(count, MAX_IO);
+  // A pipe takes at most its capacity at once: copy no more of the guest's buffer than that.
+  count = Math.min(count, file.kind === "pipe" ? PIPE_CAPACITY : MAX_IO);
   const bytes = c.space.read(buf, count);
   if (!bytes) return fail(Errno.EFAULT);
   if (file.kind === "pipe") return pipeWrite(c, file, bytes);

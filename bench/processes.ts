@@ -1,0 +1,116 @@
+// Processes benchmark: BusyBox (guests/bin/real/busybox.elf, musl) running
+// shell work that is mostly fork, exec, wait and pipes, in-process on Roam's
+// kernel and as a qemu-riscv32 process, same ELF, same arguments, same files.
+//
+//   node dist/bench/processes.js [--runs 3] [--quick] [--no-qemu] [--out file]
+//
+// Rows:
+//   fork+wait        1,000 `cat empty`: ash forks, runs the applet in the child, waits
+//   shell loop       1,000 commands: `i=$(expr $i + 1)` (a subshell forked per command)
+//   fork+exec+wait   300 `/proc/self/exe true`: a real execve of the program each time.
+//                    qemu-user cannot exec a RISC-V program without binfmt_misc, so
+//                    this row has no QEMU figure.
+//   pipe             64 MiB through a pipe: `dd if=big bs=64k | wc -c` (MB/s)
+// Roam is timed around Kernel.run() (no Node start-up), QEMU as a whole process
+// (its start-up, ~20 ms, included). Median of --runs; outputs must match.
+
+import { spawnSync } from "node:child_process";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { parseArgs } from "node:util";
+import { parseElf } from "../src/elf/index.js";
+import { Kernel } from "../src/kernel/kernel.js";
+import { Core } from "../src/machine/core.js";
+import { CaptureConsole } from "./capture-console.js";
+import { fmt, hostInfo, log, median, packageRoot, qemuVersion, writeReport } from "./common.js";
+
+const QEMU = "qemu-riscv32";
+
+interface Row {
+  name: string;
+  script: string;
+  count: number; // operations (commands, forks) or bytes
+  unit: "op" | "MB";
+  qemu: boolean;
+}
+
+function rows(quick: boolean): Row[] {
+  const n = quick ? 200 : 1000;
+  const mib = quick ? 8 : 64;
+  return [
+    { name: `fork+wait x${n}`, script: `for i in $(seq ${n}); do cat empty; done; echo done`, count: n, unit: "op", qemu: true },
+    { name: `shell loop x${n}`, script: `i=0; while [ $i -lt ${n} ]; do i=$(expr $i + 1); done; echo $i`, count: n, unit: "op", qemu: true },
+    { name: `fork+exec+wait x${n / 2}`, script: `for i in $(seq ${n / 2}); do /proc/self/exe true; done; echo done`, count: n / 2, unit: "op", qemu: false },
+    { name: `pipe ${mib} MiB`, script: `dd if=big bs=65536 2>err | wc -c`, count: mib * 1.048576, unit: "MB", qemu: true },
+  ];
+}
+
+async function runRoam(core: Core, elf: Uint8Array, elfPath: string, script: string, root: string): Promise<{ seconds: number; stdout: string }> {
+  const console = new CaptureConsole();
+  const kernel = new Kernel({
+    core, image: parseElf(elf), program: elf, ramBytes: 256 << 20, root, argv: [elfPath, "sh", "-c", script], envp: [], console,
+    inputReady: () => Promise.resolve(), warn: (message) => log(`  roam: warning: ${message}`),
+  });
+  const started = performance.now();
+  const result = await kernel.run();
+  const seconds = (performance.now() - started) / 1000;
+  if (result.exitCode !== 0) throw new Error(`roam: ${script}: exit ${result.exitCode} ${result.report ?? ""}\n${console.text(2)}`);
+  return { seconds, stdout: console.text(1) };
+}
+
+function runQemu(elfPath: string, script: string, root: string): { seconds: number; stdout: string } {
+  const started = performance.now();
+  const r = spawnSync(QEMU, [elfPath, "sh", "-c", script], { cwd: root, encoding: "latin1", maxBuffer: 64 << 20 });
+  const seconds = (performance.now() - started) / 1000;
+  if (r.status !== 0) throw new Error(`qemu: ${script}: exit ${r.status ?? r.signal}\n${r.stderr}`);
+  return { seconds, stdout: r.stdout };
+}
+
+async function main(): Promise<void> {
+  const { values } = parseArgs({
+    options: { runs: { type: "string", default: "3" }, quick: { type: "boolean", default: false }, "no-qemu": { type: "boolean", default: false }, out: { type: "string" } },
+  });
+  const runs = Number(values.runs);
+  const elfPath = join(packageRoot(), "guests/bin/real/busybox.elf");
+  const elf = readFileSync(elfPath);
+  const root = mkdtempSync(join(tmpdir(), "roam-bench-procs-"));
+  writeFileSync(join(root, "empty"), "");
+  writeFileSync(join(root, "big"), Buffer.alloc((values.quick ? 8 : 64) << 20, 0x61));
+  const version = values["no-qemu"] ? undefined : qemuVersion(QEMU);
+  const core = await Core.load();
+  const results = [];
+  try {
+    for (const row of rows(values.quick)) {
+      const roam: number[] = [], qemu: number[] = [];
+      let output = "";
+      for (let i = 0; i < runs; i++) {
+        const r = await runRoam(core, elf, elfPath, row.script, root);
+        roam.push(r.seconds);
+        output = r.stdout;
+        if (version && row.qemu) {
+          const q = runQemu(elfPath, row.script, root);
+          if (q.stdout !== r.stdout) throw new Error(`${row.name}: QEMU printed ${JSON.stringify(q.stdout)}, Roam ${JSON.stringify(r.stdout)}`);
+          qemu.push(q.seconds);
+        }
+      }
+      const roamS = median(roam), qemuS = qemu.length ? median(qemu) : null;
+      const rate = (s: number | null) => (s === null ? null : row.count / s);
+      results.push({ name: row.name, output: output.trim(), roamSeconds: roamS, qemuSeconds: qemuS, roamRate: rate(roamS), qemuRate: rate(qemuS), unit: row.unit, ratio: qemuS === null ? null : roamS / qemuS });
+      log(`  ${row.name}: roam ${roamS.toFixed(3)} s${qemuS === null ? "" : `, qemu ${qemuS.toFixed(3)} s`}`);
+    }
+  } finally {
+    rmSync(root, { recursive: true, force: true });
+  }
+  const header = `${"".padEnd(24)}  roam s   qemu s   roam rate   qemu rate  roam/qemu time`;
+  const lines = results.map((r) => `${r.name.padEnd(24)}${fmt(r.roamSeconds, 3, 8)}${fmt(r.qemuSeconds, 3, 9)}${fmt(r.roamRate, 0, 10)}/${r.unit === "op" ? "s " : "MB/s"}${fmt(r.qemuRate, 0, 9)}/${r.unit === "op" ? "s " : "MB/s"}${fmt(r.ratio, 2, 10)}`);
+  console.log(["", "Processes (BusyBox sh, musl): rates are operations or MB per second", header, ...lines,
+    version ? `qemu: ${version} (fork+exec has no QEMU figure: qemu-user cannot exec a RISC-V program without binfmt_misc)` : "qemu: skipped"].join("\n"));
+  const out = values.out ?? join(packageRoot(), "bench/results", values.quick ? "processes-quick.json" : "processes.json");
+  writeReport(out, { host: hostInfo(), qemu: version ?? null, runs, results });
+}
+
+main().catch((error: unknown) => {
+  console.error(error instanceof Error ? error.message : error);
+  process.exit(1);
+});
