@@ -225,6 +225,12 @@ export async function statsCommand(args: Parsed): Promise<number> {
   else if (reply.status === "lost") process.stdout.write(`guest ${id} is ${String(reply.report)}\n\n`);
   if (history.length === 0) process.stdout.write(`no migrations of ${id} from this host\n`);
   for (const s of history) process.stdout.write(formatStats(s) + "\n\n");
+  const forwarding = reply.forwarding as { messages: number; bytes: number; away: Array<{ pid: number; host: string; guest: string }> } | undefined;
+  if (forwarding) {
+    // --children home: this host is the family's home, a residual dependency of the processes that moved alone.
+    const where = forwarding.away.map((a) => `process ${a.pid} on ${a.host} (guest ${a.guest})`).join(", ");
+    process.stdout.write(`home of ${where}: forwarded ${forwarding.messages} messages, ${forwarding.bytes} bytes\n`);
+  }
   return 0;
 }
 

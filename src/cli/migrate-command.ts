@@ -23,7 +23,8 @@ was). A migration can be cancelled until its commit; after that it completes.`,
     { name: "strategy", value: "S", help: "how memory moves (default precopy):\nstop-copy: freeze, copy everything, start there\nprecopy: copy while it runs, then freeze for the dirty rest\npostcopy: start there at once, fetch pages as they are touched\nhybrid: precopy rounds, then postcopy if they stop converging" },
     { name: "max-downtime", value: "TIME", help: "precopy stops its rounds once the rest would take at\nmost this long to send, e.g. 5ms (default 5ms)" },
     { name: "bandwidth", value: "RATE", help: "a cap on the page stream, e.g. 200MB/s (default: none)" },
-    { name: "children", value: "HOW", help: "a process guest with children (default together):\ntogether: the whole process tree moves as one\ndisallow: refuse while the guest's first process has live children" },
+    { name: "children", value: "HOW", help: "a process guest with children (default together):\ntogether: the whole process tree moves as one\ndisallow: refuse while the guest's first process has live children\nhome: process --pid P moves alone; its pipes, signals and exit\n  status reach its family through this host" },
+    { name: "pid", value: "P", help: "with --children home: the process to move (see roam ps)" },
     { name: "cancel", help: "cancel the migration of GID under way (from any terminal)" },
     { name: "json", help: "print the migration's statistics as JSON" },
     ...CLIENT_OPTIONS,
@@ -57,6 +58,12 @@ export async function migrateCommand(args: Parsed): Promise<number> {
   const stopAsking = cancelOnInterrupt(args, id);
   try {
     const reply = await peer.request(request);
+    if (reply.alone) {
+      const alone = reply.alone as { pid: number; to: string; guest: string };
+      process.stdout.write(args.flag("json") ? JSON.stringify(alone, null, 2) + "\n"
+        : `process ${alone.pid} of ${id} moved alone to ${alone.to} (guest ${alone.guest} there); its family stays, and this host forwards between them\n`);
+      return 0;
+    }
     const stats = reply.stats as MigrationStats;
     if (bar) process.stderr.write("\r\x1b[K");
     process.stdout.write(args.flag("json") ? JSON.stringify(stats, null, 2) + "\n" : formatStats(stats) + "\n");
@@ -68,7 +75,7 @@ export async function migrateCommand(args: Parsed): Promise<number> {
   }
 }
 
-const CHILDREN_OPTIONS = ["together", "disallow"] as const;
+const CHILDREN_OPTIONS = ["together", "disallow", "home"] as const;
 
 function migrateRequest(args: Parsed, id: string) {
   const to = args.string("to");
@@ -83,8 +90,12 @@ function migrateRequest(args: Parsed, id: string) {
   const bandwidth = args.string("bandwidth");
   const children = args.string("children") ?? "together";
   if (!CHILDREN_OPTIONS.includes(children as never)) throw new UsageError(`--children ${children}: one of ${CHILDREN_OPTIONS.join(", ")}`);
+  const pidText = args.string("pid");
+  if ((children === "home") !== (pidText !== undefined)) throw new UsageError("--children home moves one process: name it with --pid P (and --pid goes only with --children home)");
+  const pid = pidText === undefined ? undefined : Number(pidText);
+  if (pid !== undefined && !(Number.isInteger(pid) && pid > 0)) throw new UsageError(`--pid ${pidText}: a process id, as roam ps shows`);
   return {
-    t: "migrate", guest: id, to, strategy, token: tokenOf(args), children,
+    t: "migrate", guest: id, to, strategy, token: tokenOf(args), children, pid,
     maxDowntimeMs: maxDowntime === undefined ? undefined : parseDuration(maxDowntime),
     bandwidth: bandwidth === undefined ? undefined : parseBandwidth(bandwidth),
   };

@@ -34,7 +34,7 @@ export interface DepartureHost {
  */
 function refuseChildren(hosted: HostedGuest, children: string): void {
   if (children === "together") return;
-  if (children !== "disallow") throw new ProtocolError(`unknown children option '${children}' (together, disallow)`);
+  if (children !== "disallow") throw new ProtocolError(`unknown children option '${children}' (together, disallow, home)`);
   const processes = (hosted.processes() ?? []).filter((p) => p.state !== "zombie");
   if (processes.length > 1) {
     const first = processes[0];

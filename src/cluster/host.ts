@@ -25,6 +25,7 @@ import { forwardKill, migrateGuest } from "./departures.js";
 import { GuestBusy, HostedGuest, isLive } from "./hosted-guest.js";
 import { RemoteFileClient } from "./remote-files.js";
 import { FILE_REQUESTS, HomeFiles } from "./home-files.js";
+import { LONE_PROCESS_REQUESTS, LoneProcesses, type LoneProcessHost } from "./lone-processes.js";
 import { guestRootOn, normalGuestRoot, ownRoot, sharedRoot } from "../guest/guest-root.js";
 import { newGuestId } from "../guest/runnable.js";
 import { Members } from "./members.js";
@@ -86,12 +87,29 @@ export class Host implements ReceivingHost {
   private readonly gone = new Map<string, HostedGuest>();
   /** Snapshot files arriving for `restore`, by connection. */
   private readonly uploads = new WeakMap<Peer, Upload>();
+  /** Processes that moved alone (--children home): those whose home this is, and those that arrived. */
+  readonly lone: LoneProcesses;
 
   constructor(readonly options: HostOptions) {
     this.members = new Members(options.peers);
     this.remoteFiles = new RemoteFileClient(options.token, this.members, (line) => this.log(line), options.tls);
     this.homeFiles = new HomeFiles();
     this.budget = new MemoryBudget(options.maxMemoryBytes ?? defaultMaxMemory(), options.name, () => this.memoryInUse());
+    const host = this; // the url is known only once it listens: read it then
+    this.lone = new LoneProcesses({
+      name: options.name, get url() { return host.url; }, token: options.token, members: this.members, guests: this.guests,
+      log: (line) => this.log(line),
+      makeGuest: (start) => this.adoptLoneProcess(start),
+      issueCapability: (hosted, satellite, file) => this.homeFiles.within(guestRootOn(this.options.root, hosted.info.root)).issue(satellite, file.id, file),
+    });
+  }
+
+  /** A process arriving alone becomes a guest here (its root within this host's --root, as its home's guest had). */
+  private async adoptLoneProcess(start: Parameters<LoneProcessHost["makeGuest"]>[0]): Promise<HostedGuest> {
+    this.budget.check(start.ramBytes, `proc-adopt: ${start.program}`);
+    const options = await this.guestOptions(start.root, "proc-adopt");
+    const guest = ProcessGuest.adopt(options, { ...start, root: normalGuestRoot(start.root) });
+    return this.adopt(guest);
   }
 
   /** The RAM of every guest whose core this host holds (a postcopy source keeps its core until the last page left). */
@@ -151,6 +169,7 @@ export class Host implements ReceivingHost {
     for (const hosted of this.guests.values()) hosted.kill();
     for (const peer of this.peers) peer.terminate();
     this.remoteFiles.close();
+    this.lone.close();
     await new Promise<void>((resolve) => (this.server ? this.server.close(() => resolve()) : resolve()));
     await new Promise<void>((resolve) => {
       if (!this.httpsServer) { resolve(); return; }
@@ -232,6 +251,11 @@ export class Host implements ReceivingHost {
             return;
           }
           if (receiver && (await receiver.handle(m, peer))) return;
+          if (LONE_PROCESS_REQUESTS.has(m.t)) {
+            if (!hostPeer) throw new ProtocolError(`${m.t}: served to host peers only`);
+            peer.reply(m, await this.lone.serve(m));
+            return;
+          }
           if (FILE_REQUESTS.has(m.t)) {
             if (!hostPeer) throw new ProtocolError(`${m.t}: files are served to host peers only`);
             peer.reply(m, this.homeFiles.serve(m));
@@ -316,6 +340,11 @@ export class Host implements ReceivingHost {
         peer.reply(m, { host: await this.kill(this.guest(m), "interrupt") });
         return;
       case "migrate": {
+        if (optStr(m, "children") === "home") {
+          const alone = await this.lone.move(this.guest(m), num(m, "pid", 1, 0x7fffffff), str(m, "to"));
+          peer.reply(m, { alone });
+          return;
+        }
         const stats = await migrateGuest(this, this.guest(m), peer, m);
         peer.reply(m, { stats });
         return;
@@ -376,6 +405,7 @@ export class Host implements ReceivingHost {
           migrations: this.migrations.get(id) ?? [], running: hosted?.status === "running", status: hosted?.status ?? "moved",
           report: hosted?.report, busy: hosted?.operation?.description, dependencies: hosted?.dependencies() ?? [],
           active: hosted?.operation ? hosted.migrationProgress : undefined,
+          forwarding: this.lone.forwarding.get(id),
         });
         return;
       }

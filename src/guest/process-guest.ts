@@ -9,6 +9,7 @@ import type { GuestInfo, GuestSnapshot } from "../snapshot/snapshot.js";
 import { GuestConsole } from "./guest-console.js";
 import type { FileCapabilities, RemoteFiles } from "../kernel/files.js";
 import type { ProcessInfo } from "./runnable.js";
+import type { Home, ProcessImage } from "../kernel/lone-process.js";
 import { allRamPages, checkRestorable, hartBlock, newGuestInfo, restoreHartAndPages } from "./runnable.js";
 
 export interface GuestHostOptions {
@@ -85,6 +86,22 @@ export class ProcessGuest {
       core: options.core, image, program: start.elf, ramBytes, root: options.root, argv: start.argv, envp: start.envp ?? [],
       console: c, inputReady: () => c.inputReady(), translate: options.translate, warn: options.warn,
     }));
+  }
+
+  /**
+   * A process that moved here alone (--children home): a guest of its own,
+   * started from its image, whose family stays at `home` (src/kernel/lone-process.ts).
+   */
+  static adopt(options: GuestHostOptions, start: { id: string; program: string; argv: string[]; ramBytes: number; root: string; image: ProcessImage; home: Home }): ProcessGuest {
+    const info = newGuestInfo("process", options.hostName, start, start.ramBytes);
+    const console = new GuestConsole();
+    const emptyImage = { entry: 0, flags: 0, segments: [], symbols: new Map(), phoff: 0, phnum: 0, phentsize: 32 };
+    const guest = new ProcessGuest(options, info, console, (c) => new Kernel({
+      core: options.core, image: emptyImage, ramBytes: start.ramBytes, root: options.root, argv: start.argv, envp: [],
+      console: c, inputReady: () => c.inputReady(), translate: options.translate, warn: options.warn,
+      adopt: { image: start.image, home: start.home },
+    }));
+    return guest;
   }
 
   /**

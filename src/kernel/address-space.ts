@@ -382,6 +382,11 @@ export class AddressSpace {
     return child;
   }
 
+  /** Every mapped page: (virtual page number, frame). */
+  mappedPages(): Array<[number, number]> {
+    return [...this.pages];
+  }
+
   /** exec or exit: every frame of this space goes back (shared ones to their other holders). */
   release(): void {
     for (const frame of this.pages.values()) this.frames.release(frame);

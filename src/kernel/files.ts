@@ -18,7 +18,7 @@ import type { OpenFiles } from "./open-files.js";
 
 export { SandboxError } from "./resolve.js";
 
-export type FileKind = "file" | "directory" | "terminal" | "pipe" | "device";
+export type FileKind = "file" | "directory" | "terminal" | "pipe" | "device" | "forwarded";
 
 /** An open file description (what open(2) made), shared by the descriptors that refer to it. */
 export interface OpenFile {
@@ -35,6 +35,9 @@ export interface OpenFile {
   terminal?: 0 | 1 | 2; // which standard stream
   pipe?: number; // kind "pipe": the pipe's id (pipes.ts); flags say which end
   device?: string; // kind "device": "null", "zero", "urandom", "tty"
+  /** kind "forwarded": a pipe or terminal of a process that moved alone, read and written at `home` (lone-process.ts). */
+  homeGuest?: string;
+  homeFile?: number; // its description's id there
 }
 
 /** A descriptor table: descriptor -> open file description id, and its FD_CLOEXEC flag. */

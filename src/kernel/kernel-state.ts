@@ -118,6 +118,7 @@ function restoreTask(k: Kernel, s: TaskState, byId: Map<number, OpenFile>): Task
   task.suspendedMask = s.suspendedMask === null ? undefined : BigInt(s.suspendedMask);
   task.exe = s.exe;
   task.name = s.name;
+  task.away = s.away ? { host: s.away[0], guest: s.away[1] } : undefined;
   return task;
 }
 
@@ -145,7 +146,7 @@ export function upgradeProcessState(v1: ProcessStateV1, hartRegisters: Uint32Arr
     addressSpace: { ...space, schemaVersion: 2 }, sharesSpaceOf: 0, vforkChild: 0,
     files: { schemaVersion: 3, cwd: v1.files.cwd, umask: 0o022, fds: files.map(({ fd, file }) => [fd, file.id, false]) },
     signals: new SignalState().state(), blockedInCall: false, sleepDeadlineNs: v1.sleepDeadlineNs, suspendedMask: null,
-    exe: "", name: "",
+    exe: "", name: "", away: null,
   };
   return {
     schemaVersion: 2,

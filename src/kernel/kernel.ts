@@ -30,6 +30,8 @@ import { SIGBUS, SIGILL, SIGSEGV, SIGTRAP } from "./signals.js";
 import { runSyscall, syscallName, type ProcessClock, type ProcessConsole } from "./syscalls.js";
 import { Task } from "./task.js";
 import { kernelState, restoreKernel, type KernelState } from "./kernel-state.js";
+import { adopt } from "./adopt.js";
+import type { Home, ProcessImage } from "./lone-process.js";
 
 export type { KernelState } from "./kernel-state.js";
 
@@ -52,6 +54,8 @@ export interface KernelOptions {
   pages?: PostcopyPages;
   /** --strace: each system call with its arguments and result. */
   trace?: (line: string) => void;
+  /** A process that moved here alone (--children home): started from its image, its family at `home`. */
+  adopt?: { image: ProcessImage; home: Home };
 }
 
 export interface ProcessResult {
@@ -102,8 +106,9 @@ export class Kernel {
   readonly program: Uint8Array;
   readonly stats: ProcessStats = { syscalls: new Map(), pageFaults: 0, wallMs: 0 };
   readonly warned = new Set<number>();
-  /** Set when the first process ends: the guest's result. */
+  /** Set when the first process ends: the guest's result, and its wait status (what a home is told of a lone process). */
   result: ProcessResult | undefined;
+  firstStatus: number | undefined;
   readonly memory: PhysicalMemory;
   /** Work done, traps the kernel handled included: what --max-instructions bounds. */
   private readonly work = new WorkMeter();
@@ -113,6 +118,7 @@ export class Kernel {
   private freezeSoon = false;
   private wake: (() => void) | undefined;
   private round = 0; // round-robin position
+  private readonly changeWaiters: Array<() => void> = [];
 
   constructor(readonly options: KernelOptions, restored?: { state: KernelState; restoreMemory: (core: Core) => void; coreReady?: boolean }) {
     const { core, ramBytes } = options;
@@ -131,6 +137,11 @@ export class Kernel {
     this.program = options.program ?? new Uint8Array(0);
     if (restored) {
       restoreKernel(this, restored.state, restored.restoreMemory, null);
+      return;
+    }
+    if (options.adopt) {
+      adopt(this, options.adopt.image, options.root);
+      this.home = options.adopt.home;
       return;
     }
     const loaded = loadProcess(this.frames, options.image, options.argv, options.envp);
@@ -209,8 +220,19 @@ export class Kernel {
   /** Something a blocked process may wait for happened (pipe, child, signal): those waiting on events run their call again. */
   notify(): void {
     for (const task of this.tasks.values()) if (task.blocked?.kind === "event") task.blocked = undefined;
+    for (const resolve of this.changeWaiters.splice(0)) resolve();
     this.wake?.();
   }
+
+  /** Resolves at the next notify(): what a home host waits on for a lone process's blocked I/O. */
+  changed(): Promise<void> {
+    return new Promise((resolve) => this.changeWaiters.push(resolve));
+  }
+
+  /** A signal for a process that moved alone to another host (lone-process.ts): the host passes it on. */
+  onAwaySignal: ((task: Task, sig: number) => void) | undefined;
+  /** A lone process's home (it was started from a ProcessImage): kills of other pids go there. */
+  home: Home | undefined;
 
   // ---- Processes -------------------------------------------------------------------
 

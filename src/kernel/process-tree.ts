@@ -148,13 +148,13 @@ export function endTask(k: Kernel, task: Task, status: number): void {
   task.blockedInCall = false;
   task.files.closeAll();
   if (task.sharesSpaceOf) releaseVforkParent(k, task);
-  else if (![...k.tasks.values()].some((t) => t.sharesSpaceOf === task.pid && t.status !== "zombie")) task.space.release();
+  else if (!task.away && ![...k.tasks.values()].some((t) => t.sharesSpaceOf === task.pid && t.status !== "zombie")) task.space.release();
   for (const child of k.tasks.values()) {
     if (child.ppid !== task.pid) continue;
     child.ppid = 1; // "inherited by init": init reaps them
     if (child.status === "zombie") k.tasks.delete(child.pid);
   }
-  if (task.pid === k.firstPid) k.result = resultOf(k, task);
+  if (task.pid === k.firstPid) { k.result = resultOf(k, task); k.firstStatus = status; }
   const parent = k.tasks.get(task.ppid);
   if (!parent || parent.status === "zombie") {
     k.tasks.delete(task.pid); // an orphan: init reaps it at once

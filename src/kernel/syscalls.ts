@@ -16,6 +16,7 @@ import { POLL_CALLS } from "./calls/poll.js";
 import { SIGNAL_CALLS } from "./calls/signals.js";
 import { sendSignal } from "./deliver.js";
 import { PIPE_CAPACITY } from "./pipes.js";
+import { forwardedIo } from "./lone-process.js";
 import { AddressSpace, OutOfMemory, PAGE, PROT_EXEC, PROT_READ, PROT_WRITE, pageUp } from "./address-space.js";
 import { Errno, errnoOf } from "./errno.js";
 import { FileTable, SandboxError, type StatLike } from "./files.js";
@@ -94,6 +95,10 @@ function readInto(c: SyscallContext, fd: number, buf: number, count: number): Sy
     const r = pipeRead(c, file, count);
     if (!(r instanceof Uint8Array)) return r;
     bytes = r;
+  } else if (file.kind === "forwarded") {
+    const r = forwardedIo(c, file, "read", count);
+    if (typeof r === "number") return r;
+    bytes = r;
   } else if (file.kind === "terminal") {
     if (file.terminal !== 0) return fail(Errno.EBADF);
     if (count === 0) return 0;
@@ -118,6 +123,7 @@ function writeFrom(c: SyscallContext, fd: number, buf: number, count: number): n
   const bytes = c.space.read(buf, count);
   if (!bytes) return fail(Errno.EFAULT);
   if (file.kind === "pipe") return pipeWrite(c, file, bytes);
+  if (file.kind === "forwarded") return forwardedIo(c, file, "write", bytes) as number;
   if (file.kind === "terminal") {
     if (file.terminal === 0) return fail(Errno.EBADF);
     try {

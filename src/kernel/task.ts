@@ -40,6 +40,7 @@ export interface TaskState {
   suspendedMask: string | null; // rt_sigsuspend's saved mask (decimal), while it waits
   exe: string; // /proc/self/exe: a guest path, or "" for the program the guest was started with
   name: string; // comm
+  away: [string, string] | null; // a proxy: the host and guest the process moved to alone
 }
 
 export class Task implements SyscallContext {
@@ -67,6 +68,8 @@ export class Task implements SyscallContext {
   lastStopSignal = 0;
   /** rt_sigsuspend: the mask to restore once a handler has run. */
   suspendedMask: bigint | undefined;
+  /** Moved alone to another host (--children home): this is its proxy in the tree. */
+  away: { host: string; guest: string } | undefined;
   /** Why the last fault happened (the first process's report, if it dies of it). */
   faultReport: string | undefined;
 
@@ -92,7 +95,7 @@ export class Task implements SyscallContext {
   }
 
   get runnable(): boolean {
-    return this.status === "running" && this.blocked === undefined && this.vforkChild === 0;
+    return this.status === "running" && this.blocked === undefined && this.vforkChild === 0 && this.away === undefined;
   }
 
   state(): TaskState {
@@ -102,14 +105,14 @@ export class Task implements SyscallContext {
       exitSignal: this.exitSignal,
       registers: new Uint8Array(this.registers.buffer.slice(0)),
       cpuInstructions: this.cpuInstructions.toString(),
-      addressSpace: zombie || this.sharesSpaceOf ? null : this.space.state(),
+      addressSpace: zombie || this.sharesSpaceOf || this.away ? null : this.space.state(),
       sharesSpaceOf: this.sharesSpaceOf, vforkChild: this.vforkChild,
       files: zombie ? null : this.files.state(),
       signals: this.signals.state(),
       blockedInCall: this.blockedInCall,
       sleepDeadlineNs: this.sleepDeadline === undefined ? null : this.sleepDeadline.toString(),
       suspendedMask: this.suspendedMask === undefined ? null : this.suspendedMask.toString(),
-      exe: this.exe, name: this.name,
+      exe: this.exe, name: this.name, away: this.away ? [this.away.host, this.away.guest] : null,
     };
   }
 }

@@ -76,7 +76,7 @@ function checkReferences(s: KernelState, at: string): KernelState {
   s.tasks.forEach((t, i) => {
     for (const [fd, id] of t.files?.fds ?? []) if (!ids.has(id)) bad(`${at}.tasks[${i}].files`, `fd ${fd} refers to open file ${id}, which is not there`);
     if (t.sharesSpaceOf && !pids.has(t.sharesSpaceOf)) bad(`${at}.tasks[${i}].sharesSpaceOf`, `process ${t.sharesSpaceOf} is not there`);
-    if (t.status !== "zombie" && !t.sharesSpaceOf && !t.addressSpace) bad(`${at}.tasks[${i}].addressSpace`, "a live process needs an address space");
+    if (t.status !== "zombie" && !t.sharesSpaceOf && !t.away && !t.addressSpace) bad(`${at}.tasks[${i}].addressSpace`, "a live process needs an address space");
     if (t.status !== "zombie" && !t.files) bad(`${at}.tasks[${i}].files`, "a live process needs a descriptor table");
   });
   const current = s.tasks.find((t) => t.pid === s.current);
@@ -159,8 +159,16 @@ function checkTasks(value: unknown, at: string, frames: number, previous?: TaskS
       suspendedMask: nullable(own(m, "suspendedMask"), `${p}.suspendedMask`),
       exe: own(m, "exe") === "" ? "" : guestPath(own(m, "exe"), `${p}.exe`),
       name: text(own(m, "name"), `${p}.name`, 64),
+      away: checkAway(own(m, "away"), `${p}.away`),
     };
   });
+}
+
+function checkAway(value: unknown, at: string): [string, string] | null {
+  if (value === null || value === undefined) return null;
+  const pair = list(value, at, 2);
+  if (pair.length !== 2) bad(at, "not [host, guest]");
+  return [nonEmptyText(pair[0], `${at}[0]`), nonEmptyText(pair[1], `${at}[1]`)];
 }
 
 function checkSignals(value: unknown, at: string): SignalStateData {
@@ -313,7 +321,7 @@ export function checkFileTable(value: unknown, at: string): FileTableState {
 
 export function checkOpenFile(value: unknown, at: string): OpenFile {
   const f = record(value, at);
-  const kind = oneOf(own(f, "kind"), `${at}.kind`, ["file", "directory", "terminal", "pipe", "device"] as const);
+  const kind = oneOf(own(f, "kind"), `${at}.kind`, ["file", "directory", "terminal", "pipe", "device", "forwarded"] as const);
   const file: OpenFile = {
     id: int(own(f, "id"), `${at}.id`, 1, Number.MAX_SAFE_INTEGER),
     path: kind === "file" || kind === "directory" ? guestPath(own(f, "path"), `${at}.path`) : text(own(f, "path"), `${at}.path`, 64),
@@ -330,6 +338,11 @@ export function checkOpenFile(value: unknown, at: string): OpenFile {
   if (kind === "terminal") file.terminal = oneOf(terminal, `${at}.terminal`, [0, 1, 2] as const);
   else if (terminal !== undefined) bad(`${at}.terminal`, `a ${kind} is not a standard stream`);
   if (kind === "pipe") file.pipe = int(own(f, "pipe"), `${at}.pipe`, 1, 0x7fffffff);
+  if (kind === "forwarded") {
+    if (file.home === undefined) bad(`${at}.home`, "a forwarded file needs its home host");
+    file.homeGuest = nonEmptyText(own(f, "homeGuest"), `${at}.homeGuest`);
+    file.homeFile = int(own(f, "homeFile"), `${at}.homeFile`, 1, Number.MAX_SAFE_INTEGER);
+  }
   if (kind === "device") file.device = oneOf(own(f, "device"), `${at}.device`, ["null", "zero", "full", "random", "urandom", "tty"] as const);
   return file;
 }

@@ -2,6 +2,7 @@
 // groups and sessions, kill. The man pages' words for each error.
 
 import { Errno } from "../errno.js";
+import { SandboxError } from "../files.js";
 import { sendSignal } from "../deliver.js";
 import {
   execTask, findWaitable, forkTask, P_ALL, P_PGID, P_PID, reap, WCONTINUED, WEXITED, WNOHANG, WNOWAIT, WUNTRACED,
@@ -119,9 +120,27 @@ function kill(c: SyscallContext, [pidArg, sig]: number[], tkill = false): number
   const pid = pidArg | 0;
   if (tkill && pid <= 0) return -Errno.EINVAL;
   const targets = killTargets(c, pid);
+  const home = c.kernel.home;
+  if (home && (targets.length === 0 || pid <= 0)) {
+    // A process that moved alone: its family is at home, and so is the rest of its group.
+    const r = killAtHome(c, pid, sig);
+    if (typeof r !== "number" || targets.length === 0) return r;
+  }
   if (targets.length === 0) return -Errno.ESRCH; // "The target process or process group does not exist"
   for (const t of targets) sendSignal(c.kernel, t, sig, { signo: sig, code: tkill ? -6 : 0, pid: c.pid, uid: 0 });
   return 0;
+}
+
+/** kill(2) of a family member, asked of the home host (the call runs again when the answer is here). */
+function killAtHome(c: SyscallContext, pid: number, sig: number): number {
+  const home = c.kernel.home!;
+  try {
+    const answer = c.kernel.openFiles.remote!.call(home.url, { t: "proc-kill", guest: home.guest, pid: c.pid, target: pid, sig });
+    return Number(answer.result);
+  } catch (error) {
+    if (error instanceof SandboxError) return -error.errno;
+    throw error; // WouldBlock
+  }
 }
 
 function setpgid(c: SyscallContext, [pidArg, pgidArg]: number[]): number {

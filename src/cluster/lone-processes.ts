@@ -1,0 +1,194 @@
+// A host's side of `roam migrate GID --children home --pid P`: one process of a
+// guest's tree moves alone to another host, and this host — the tree's home —
+// forwards between it and its family (src/kernel/lone-process.ts).
+//
+// At home:    move(): freeze the guest, send the process's image (proc-adopt),
+//             leave a proxy; then serve proc-io (its pipe and terminal I/O),
+//             proc-kill (its signals to the family) and proc-exit (its end),
+//             and pass signals for it on (proc-signal). Counts what it forwards.
+// Elsewhere:  adopt() a process that arrives alone as a guest of its own, send
+//             its end home, and take signals for it.
+
+import { ProcessGuest } from "../guest/process-guest.js";
+import type { RunnableGuest } from "../guest/runnable.js";
+import { endTask } from "../kernel/process-tree.js";
+import { sendSignal } from "../kernel/deliver.js";
+import type { OpenFile } from "../kernel/files.js";
+import type { Kernel } from "../kernel/kernel.js";
+import { cannotTakeOut, forwarded, homeIo, homeKill, imageOf, leaveProxy, type Home, type ProcessImage } from "../kernel/lone-process.js";
+import { connect, type Peer } from "../net/peer.js";
+import { bytes, num, ProtocolError, str, type Message } from "../net/protocol.js";
+import type { HostedGuest } from "./hosted-guest.js";
+
+export const LONE_PROCESS_REQUESTS: ReadonlySet<string> = new Set(["proc-adopt", "proc-io", "proc-kill", "proc-exit", "proc-signal"]);
+
+/** What the home forwarded for a guest's processes that moved alone: the residual dependency `roam stats` shows. */
+export interface Forwarding {
+  messages: number;
+  bytes: number;
+  away: Array<{ pid: number; host: string; guest: string }>;
+}
+
+export interface LoneProcessHost {
+  readonly name: string;
+  readonly url: string;
+  readonly token?: string;
+  readonly members: { learn(url: string): void };
+  readonly guests: Map<string, HostedGuest>;
+  log(line: string): void;
+  /** A guest of this host for a process arriving alone (its root made as a run's would be). */
+  makeGuest(start: { id: string; program: string; argv: string[]; ramBytes: number; root: string; image: ProcessImage; home: Home }): Promise<HostedGuest>;
+  issueCapability(guest: HostedGuest, satellite: string, file: OpenFile): string;
+}
+
+export class LoneProcesses {
+  readonly forwarding = new Map<string, Forwarding>(); // by home guest id
+  private readonly peers = new Map<string, Promise<Peer>>();
+
+  constructor(private readonly host: LoneProcessHost) {}
+
+  /** `migrate --children home --pid P`: P of `hosted` runs on `to` from now on; this host stays its family's home. */
+  async move(hosted: HostedGuest, pid: number, to: string): Promise<{ pid: number; to: string; guest: string }> {
+    if (hosted.info.kind !== "process") throw new ProtocolError(`guest ${hosted.info.id} is a machine: it has no processes to move alone`);
+    return hosted.exclusively("migration", `process ${pid} moving alone to ${to}`, async () => {
+      const kernel = kernelOf(hosted);
+      const why = cannotTakeOut(kernel, pid);
+      if (why) throw new ProtocolError(`guest ${hosted.info.id}: ${why}`);
+      const peer = await this.peer(to);
+      await hosted.freeze();
+      try {
+        const satellite = `${hosted.info.id}-${pid}`;
+        const home: Home = { url: this.host.url, guest: hosted.info.id };
+        const image = imageOf(kernel, pid, (file) => this.fileOut(hosted, satellite, file, home));
+        const task = kernel.tasks.get(pid)!;
+        await peer.request({
+          t: "proc-adopt", guest: satellite, home: home.url, homeGuest: home.guest, image,
+          program: hosted.info.program, argv: [task.name], ramBytes: hosted.info.ramBytes, root: hosted.info.root,
+        }, 60_000);
+        leaveProxy(kernel, pid, { host: to, guest: satellite });
+        this.watch(hosted, kernel);
+        this.counts(hosted.info.id).away.push({ pid, host: to, guest: satellite });
+        this.host.log(`guest ${hosted.info.id}: process ${pid} (${task.name}) moved alone to ${to} as ${satellite}; this host forwards for it`);
+        return { pid, to, guest: satellite };
+      } finally {
+        hosted.thaw();
+      }
+    });
+  }
+
+  /** What one of the moving process's descriptions becomes there. */
+  private fileOut(hosted: HostedGuest, satellite: string, file: OpenFile, home: Home): OpenFile {
+    if (file.kind === "pipe" || file.kind === "terminal") return forwarded(file, home);
+    if (file.kind === "file" || file.kind === "directory") {
+      if (file.home) return { ...file };
+      return { ...file, home: home.url, cap: this.host.issueCapability(hosted, satellite, file) };
+    }
+    return { ...file };
+  }
+
+  /** Signals for a proxy go on to where its process runs. */
+  private watch(hosted: HostedGuest, kernel: Kernel): void {
+    kernel.onAwaySignal = (task, sig) => {
+      const away = task.away!;
+      this.count(hosted.info.id, 0);
+      void this.peer(away.host).then((p) => p.request({ t: "proc-signal", guest: away.guest, sig })).catch((error: Error) => {
+        this.host.log(`guest ${hosted.info.id}: signal ${sig} for process ${task.pid} on ${away.host} not delivered: ${error.message}`);
+      });
+    };
+  }
+
+  private counts(guest: string): Forwarding {
+    let f = this.forwarding.get(guest);
+    if (!f) this.forwarding.set(guest, (f = { messages: 0, bytes: 0, away: [] }));
+    return f;
+  }
+
+  private count(guest: string, size: number): void {
+    const f = this.counts(guest);
+    f.messages++;
+    f.bytes += size;
+  }
+
+  /** A request about processes that moved alone (from a host peer). */
+  async serve(m: Message): Promise<Record<string, unknown>> {
+    if (m.t === "proc-adopt") return this.adopt(m);
+    if (m.t === "proc-signal") {
+      const hosted = this.host.guests.get(str(m, "guest"));
+      if (!hosted || hosted.status !== "running") return { delivered: false };
+      const kernel = kernelOf(hosted);
+      const sig = num(m, "sig", 1, 64);
+      sendSignal(kernel, kernel.tasks.get(kernel.firstPid)!, sig, { signo: sig, code: 0 });
+      return { delivered: true };
+    }
+    const hosted = this.host.guests.get(str(m, "guest"));
+    if (!hosted || hosted.info.kind !== "process" || !hosted.holdsCore) throw new ProtocolError(`no running guest ${str(m, "guest")} here`);
+    const kernel = kernelOf(hosted);
+    const pid = num(m, "pid", 1, 0x7fffffff);
+    const task = kernel.tasks.get(pid);
+    if (!task?.away) throw new ProtocolError(`process ${pid} of guest ${hosted.info.id} is not away from here`);
+    switch (m.t) {
+      case "proc-io": {
+        const op = str(m, "op") === "write" ? "write" : "read";
+        const data = op === "write" ? bytes(m, "data") : undefined;
+        const answer = await homeIo(kernel, pid, num(m, "file", 1, Number.MAX_SAFE_INTEGER), op, op === "read" ? num(m, "count", 0, 1 << 20) : 0, data);
+        this.count(hosted.info.id, (data?.length ?? 0) + ((answer.data as Uint8Array | undefined)?.length ?? 0));
+        return answer;
+      }
+      case "proc-kill":
+        this.count(hosted.info.id, 0);
+        return { result: homeKill(kernel, pid, num(m, "target", -0x7fffffff, 0x7fffffff), num(m, "sig", 0, 64)) };
+      case "proc-exit":
+        this.count(hosted.info.id, 0);
+        endTask(kernel, task, num(m, "status", 0, 0xffff));
+        return {};
+      default:
+        throw new ProtocolError(`unknown request ${m.t}`);
+    }
+  }
+
+  /** A process arriving alone: a guest of its own here; its end goes home. */
+  private async adopt(m: Message): Promise<Record<string, unknown>> {
+    const home: Home = { url: str(m, "home"), guest: str(m, "homeGuest") };
+    this.host.members.learn(home.url); // its files and family are served from there
+    const hosted = await this.host.makeGuest({
+      id: str(m, "guest"), program: str(m, "program"), argv: (m.argv as string[]) ?? [], ramBytes: num(m, "ramBytes", 1 << 20, 1 << 30),
+      root: str(m, "root"), image: m.image as ProcessImage, home,
+    });
+    const kernel = kernelOf(hosted);
+    const pid = kernel.firstPid;
+    hosted.onEnd(() => {
+      const status = kernel.firstStatus ?? ((hosted.exitCode ?? 137) > 128 ? (hosted.exitCode ?? 137) - 128 : ((hosted.exitCode ?? 0) & 0xff) << 8);
+      void this.peer(home.url)
+        .then((p) => p.request({ t: "proc-exit", guest: home.guest, pid, status }))
+        .catch((error: Error) => this.host.log(`guest ${hosted.info.id}: its exit could not be sent home to ${home.url}: ${error.message}`));
+    });
+    hosted.start();
+    this.host.log(`guest ${hosted.info.id} arrived alone: process ${pid} of ${home.guest}, whose home is ${home.url}`);
+    return { guest: hosted.info.id };
+  }
+
+  /** A host link to `url`, made once and made again when it has closed. */
+  private async peer(url: string): Promise<Peer> {
+    const cached = this.peers.get(url);
+    if (cached) {
+      const p = await cached.catch(() => undefined);
+      if (p?.open) return p;
+      this.peers.delete(url);
+    }
+    const fresh = connect(url, { role: "host", token: this.host.token, name: this.host.name, url: this.host.url });
+    this.peers.set(url, fresh);
+    fresh.catch(() => this.peers.delete(url));
+    return fresh;
+  }
+
+  close(): void {
+    for (const peer of this.peers.values()) void peer.then((p) => p.close(), () => {});
+    this.peers.clear();
+  }
+}
+
+function kernelOf(hosted: HostedGuest): Kernel {
+  const guest = hosted.holdsCore ? hosted.guest : undefined;
+  if (!(guest instanceof ProcessGuest)) throw new ProtocolError(`guest ${hosted.info.id} is not a running process guest here`);
+  return guest.process;
+}
