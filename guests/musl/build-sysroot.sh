@@ -48,17 +48,21 @@ stamp="$(sha256sum "$TARBALL" "${BASH_SOURCE[0]}" | cut -d' ' -f1 | tr '\n' ' ')
 
 # roam.specs makes gcc a musl cross compiler, as musl's own musl-gcc.specs
 # does for a native gcc: musl's headers before gcc's own (never newlib's),
-# musl's crt files and libc.a, the rv32 libgcc by path, a static link.
+# musl's crt files and libc.a, the rv32 libgcc by path, a static link. The
+# bare-metal gcc does not say it targets Linux; a riscv32-linux-musl gcc
+# defines these (and plain linux/unix outside strict ISO modes), and programs
+# choose their Linux code by them (SQLite, for one).
 write_specs() {
     local s=$SYSROOT
+    local os="-D__linux__ -D__linux -D__unix__ -D__unix %{!ansi:%{!std=c*:%{!std=iso*:-Dlinux -Dunix}}} %{pthread:-D_REENTRANT}"
     cat >"$s/roam.specs" <<EOF
 %rename cpp_options old_cpp_options
 
 *cpp_options:
--nostdinc -isystem $s/include -isystem $gccinc %(old_cpp_options)
+-nostdinc -isystem $s/include -isystem $gccinc $os %(old_cpp_options)
 
 *cc1:
-%(cc1_cpu) -nostdinc -isystem $s/include -isystem $gccinc
+%(cc1_cpu) -nostdinc -isystem $s/include -isystem $gccinc $os
 
 *link_libgcc:
 -L$s/lib
