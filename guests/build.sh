@@ -12,7 +12,7 @@ set -euo pipefail
 GUESTS="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 ROOT="$(dirname "$GUESTS")"
 CC="${CC:-riscv64-unknown-elf-gcc}"
-SECTIONS=(baremetal process)
+SECTIONS=(baremetal process musl real)
 SCRATCH="$(mktemp -d)" # object files
 trap 'rm -rf "$SCRATCH"' EXIT
 
@@ -35,6 +35,22 @@ rv32_march() {
 # ---- process-mode guests: static RV32 Linux programs (guests/process/build.sh) ----
 section_process() {
     bash "$GUESTS/process/build.sh"
+}
+
+# ---- the musl SDK: the sysroot roam-cc links against (guests/musl/) -----------
+# Built into build/musl-sysroot when missing or stale, then checked on QEMU.
+section_musl() {
+    bash "$GUESTS/musl/build-sysroot.sh"
+    if command -v qemu-riscv32 >/dev/null; then
+        bash "$GUESTS/musl/check/check.sh"
+    else
+        echo "build.sh: no qemu-riscv32, so the musl SDK's check (guests/musl/check) did not run"
+    fi
+}
+
+# ---- real programs built with musl: BusyBox, Lua, SQLite (guests/real/) -----
+section_real() {
+    bash "$GUESTS/real/build.sh"
 }
 
 # ---- bare-metal guests: QEMU virt, -bios none, machine mode ---------------
