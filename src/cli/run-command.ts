@@ -63,7 +63,9 @@ export async function runCommand(args: Parsed): Promise<number> {
     if (error instanceof ElfError) throw new CliError(program, error.message, EXIT_USAGE);
     throw error;
   }
-  const onInterrupt = () => guest.stop("interrupted", 130);
+  // Ctrl-C is SIGINT for the guest's foreground processes (a shell may catch it); a second one ends the guest.
+  let interrupts = 0;
+  const onInterrupt = () => (interrupts++ === 0 ? guest.interrupt() : guest.stop("interrupted", 130));
   process.on("SIGINT", onInterrupt);
   try {
     const result = await guest.run();

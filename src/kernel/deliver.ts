@@ -90,7 +90,8 @@ function defaultOf(k: Kernel, task: Task, sig: number): boolean {
       notifyParent(k, task, 5 /* CLD_STOPPED */, sig);
       return true;
     case "core":
-      endTask(k, task, sig | 0x80);
+      // "Core" in signal(7), but Roam writes no core file, so the status says none was dumped (as with RLIMIT_CORE 0).
+      endTask(k, task, sig);
       return true;
     case "terminate":
       endTask(k, task, sig);

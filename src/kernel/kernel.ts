@@ -560,7 +560,7 @@ export class Kernel {
   processList(): Array<{ pid: number; ppid: number; state: string; name: string; cpuInstructions: number }> {
     return [...this.tasks.values()].map((t) => ({
       pid: t.pid, ppid: t.ppid, name: t.name || baseName(this.options.argv[0] ?? ""), cpuInstructions: Number(t.cpuInstructions),
-      state: t.status !== "running" ? t.status : t.blocked || t.vforkChild ? "waiting" : "running",
+      state: t.away ? "away" : t.status !== "running" ? t.status : t.blocked || t.vforkChild ? "waiting" : "running",
     }));
   }
 

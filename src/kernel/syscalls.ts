@@ -19,7 +19,7 @@ import { PIPE_CAPACITY } from "./pipes.js";
 import { forwardedIo } from "./lone-process.js";
 import { AddressSpace, OutOfMemory, PAGE, PROT_EXEC, PROT_READ, PROT_WRITE, pageUp } from "./address-space.js";
 import { Errno, errnoOf } from "./errno.js";
-import { FileTable, SandboxError, type StatLike } from "./files.js";
+import { FileTable, SandboxError, WouldBlock, type StatLike } from "./files.js";
 import {
   AT_EMPTY_PATH, AT_SYMLINK_NOFOLLOW, accessAt, changeDirectory, chmodAt, linkAt, mkdirAt, readLinkAt, renameAt, setTimesAt, setTimesOfFd,
   statAt, truncateAt, unlinkAt, type NewTime,
@@ -154,7 +154,15 @@ function vectored(c: SyscallContext, fd: number, iov: number, count: number, wri
   for (let i = 0; i < count; i++) {
     const base = view.getUint32(i * 8, true), len = view.getUint32(i * 8 + 4, true);
     if (len === 0) continue;
-    const r = write ? writeFrom(c, fd, base, len) : readInto(c, fd, base, len);
+    let r: number | SyscallOutcome;
+    try {
+      r = write ? writeFrom(c, fd, base, len) : readInto(c, fd, base, len);
+    } catch (error) {
+      // A later part must wait for another host: what is done is done, so the call returns it
+      // (running the whole call again would do the first parts twice).
+      if (error instanceof WouldBlock && total > 0) return total;
+      throw error;
+    }
     if (typeof r !== "number") return total > 0 ? total : r; // would block: return what we have
     if (r < 0) return total > 0 ? total : r;
     total += r;

@@ -69,10 +69,11 @@ function waitid(c: SyscallContext, [idtype, id, infop, options, rusage]: number[
   if (options & ~(WNOHANG | WUNTRACED | WEXITED | WCONTINUED | WNOWAIT)) return -Errno.EINVAL;
   if (!(options & (WEXITED | WUNTRACED | WCONTINUED))) return -Errno.EINVAL; // "options was invalid"
   if (idtype !== P_ALL && idtype !== P_PID && idtype !== P_PGID) return -Errno.EINVAL;
-  if (infop && !c.space.ensure(infop, 128, 2)) return -Errno.EFAULT;
-  if (rusage && !c.space.ensure(rusage, 144, 2)) return -Errno.EFAULT;
   const found = findWaitable(c.kernel, c as Task, idtype, idtype === P_PGID && id === 0 ? c.kernel.tasks.get(c.pid)!.pgid : id | 0, options);
   if (found === "none") return -Errno.ECHILD; // "The calling process does not have any unwaited-for children"
+  // Linux looks for children first, then writes: a bad infop with nothing to report is not noticed.
+  if (infop && !c.space.ensure(infop, 128, 2)) return -Errno.EFAULT;
+  if (rusage && !c.space.ensure(rusage, 144, 2)) return -Errno.EFAULT;
   if (found === "later") {
     if (options & WNOHANG) {
       // "If WNOHANG was specified in options and there were no children in a waitable state, then waitid() returns 0 immediately and the state of the siginfo_t structure pointed to by infop depends on the implementation" (Linux zeroes it)
@@ -183,7 +184,7 @@ export const PROCESS_CALLS = new Map<number, [string, Handler]>([
   [157, ["setsid", (c) => {
     const t = self(c);
     // "The process group ID of any process equals the PID of the calling process."
-    if ([...c.kernel.tasks.values()].some((o) => o.pgid === t.pid && o !== t)) return -Errno.EPERM;
+    if ([...c.kernel.tasks.values()].some((o) => o.pgid === t.pid && o.status !== "zombie")) return -Errno.EPERM;
     t.sid = t.pgid = t.pid;
     return t.sid;
   }]],
