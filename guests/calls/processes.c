@@ -264,7 +264,13 @@ static void wild_pointers(void) {
   errno_of("ppoll of wild fds", syscall(SYS_ppoll_time64, (void *)16, 1, NULL, NULL, 8));
 }
 
-int main(void) {
+int main(int argc, char **argv) {
+  if (argc == 3 && strcmp(argv[1], "exec") == 0) {
+    // Only on Roam (qemu-user hands an execve to the host, which may run another architecture's program).
+    char *args[] = {argv[2], NULL};
+    errno_of("execve", execve(argv[2], args, environ));
+    return 0;
+  }
   fork_and_memory();
   pipes();
   spawn_and_exec();

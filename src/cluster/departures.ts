@@ -26,7 +26,6 @@ export interface DepartureHost {
   onMigrationPoint?: (guest: string, point: string, cut: () => void) => void;
 }
 
-/** The `migrate` request: moves `hosted` to `m.to`; resolves with the statistics, or throws saying what became of it. */
 /**
  * The seed's options for a process that has children: "together" moves the
  * whole tree as one logical host (a guest's processes share its core, so that
@@ -42,6 +41,7 @@ function refuseChildren(hosted: HostedGuest, children: string): void {
   }
 }
 
+/** The `migrate` request: moves `hosted` to `m.to`; resolves with the statistics, or throws saying what became of it. */
 export async function migrateGuest(host: DepartureHost, hosted: HostedGuest, client: Peer | undefined, m: Message): Promise<MigrationStats> {
   const to = str(m, "to");
   const strategy = (optStr(m, "strategy") ?? "precopy") as Strategy;

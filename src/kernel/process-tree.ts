@@ -74,10 +74,25 @@ function programAt(k: Kernel, task: Task, path: string): { bytes: Uint8Array; gu
     if (r.stat.isDirectory()) return -Errno.EACCES; // "the file or a script interpreter is not a regular file"
     if (!r.stat.isFile()) return -Errno.EACCES;
     if ((r.stat.mode & 0o111) === 0) return -Errno.EACCES; // "Execute permission is denied for the file"
+    if (!looksRunnable(r.host)) return -Errno.ENOEXEC; // decided on the header: a huge foreign file is not read whole
     return { bytes: fs.readFileSync(r.host), guestPath: r.guest };
   } catch (error) {
     if (error instanceof SandboxError) return -error.errno;
     throw error;
+  }
+}
+
+/** Whether the file at host path `host` starts as a script ("#!") or a 32-bit little-endian RISC-V ELF. */
+function looksRunnable(host: string): boolean {
+  const header = Buffer.alloc(20);
+  const fd = fs.openSync(host, fs.constants.O_RDONLY | fs.constants.O_NOFOLLOW);
+  try {
+    const n = fs.readSync(fd, header, 0, 20, 0);
+    if (n >= 2 && header[0] === 0x23 && header[1] === 0x21) return true;
+    // ELF magic, ELFCLASS32, ELFDATA2LSB, e_machine EM_RISCV (243)
+    return n === 20 && header.readUInt32BE(0) === 0x7f454c46 && header[4] === 1 && header[5] === 1 && header.readUInt16LE(18) === 243;
+  } finally {
+    fs.closeSync(fd);
   }
 }
 

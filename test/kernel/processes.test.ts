@@ -3,7 +3,7 @@
 // output it gave (guests/calls/processes.expected). And a fork bomb, which
 // QEMU would let grow to the host's limit: on Roam it stops at the guest's
 // 512 processes with EAGAIN, and cleans up.
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { chmodSync, copyFileSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, expect, test } from "vitest";
@@ -23,6 +23,14 @@ test("fork, pipes, wait statuses, exec errors, descriptors, signals, groups, pol
   expect(roam.stdout.toString(), describeRun(roam)).toBe(expected);
   expect(roam.stderr, describeRun(roam)).toBe("");
   expect(roam.status).toBe(0);
+}, 120_000);
+
+test("execve of another architecture's program (an x86-64 ELF), or any file that is not a RISC-V executable: ENOEXEC", async () => {
+  const dir = fresh();
+  copyFileSync(process.execPath, join(dir, "foreign")); // node itself: an ELF for the host's machine, not RISC-V
+  chmodSync(join(dir, "foreign"), 0o755);
+  const r = await runRoam(["run", "--root", dir, elf("processes"), "exec", "./foreign"], { cwd: dir, timeoutMs: 100_000 });
+  expect(r.stdout.toString(), describeRun(r)).toBe("execve: -1 Exec format error\n");
 }, 120_000);
 
 test("a fork bomb stops at the guest's process limit with EAGAIN, and the guest cleans up after it", async () => {
