@@ -52,6 +52,7 @@ export class LoneProcesses {
     if (hosted.info.kind !== "process") throw new ProtocolError(`guest ${hosted.info.id} is a machine: it has no processes to move alone`);
     return hosted.exclusively("migration", `process ${pid} moving alone to ${to}`, async () => {
       const kernel = kernelOf(hosted);
+      if (hosted.guest.receivingPages) throw new ProtocolError(`guest ${hosted.info.id} is still receiving its memory by postcopy; move its processes once that completes`);
       const why = cannotTakeOut(kernel, pid);
       if (why) throw new ProtocolError(`guest ${hosted.info.id}: ${why}`);
       const peer = await this.peer(to);

@@ -365,6 +365,10 @@ export class AddressSpace {
 
   /** fork: a new space with the same regions and pages, every writable page now copy-on-write in both. */
   fork(): AddressSpace {
+    // Postcopy: every page and table must be here before anything changes (MissingPage then leaves no half-made child).
+    this.present(this.rootFrame);
+    for (const table of this.tables.values()) this.present(table);
+    for (const frame of this.pages.values()) this.present(frame);
     const child = new AddressSpace(this.frames);
     child.regions = this.regions.map((r) => ({ ...r }));
     child.brkStart = this.brkStart;
