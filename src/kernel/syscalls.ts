@@ -10,15 +10,15 @@
 
 import { randomBytes } from "node:crypto";
 import type { Kernel } from "./kernel.js";
-import { DESCRIPTOR_CALLS, pipeRead, pipeWrite } from "./calls/descriptors.js";
+import { DESCRIPTOR_CALLS } from "./calls/descriptors.js";
+import { FILE_IO_CALLS, MAX_IO } from "./calls/file-io.js";
 import { PROCESS_CALLS } from "./calls/processes.js";
 import { SIGNAL_CALLS } from "./calls/signals.js";
-import { sendSignal } from "./deliver.js";
 import { AddressSpace, OutOfMemory, PAGE, PROT_EXEC, PROT_READ, PROT_WRITE, pageUp } from "./address-space.js";
 import { Errno, errnoOf } from "./errno.js";
 import { FileTable, SandboxError, type StatLike } from "./files.js";
 import {
-  AT_EMPTY_PATH, AT_SYMLINK_NOFOLLOW, accessAt, changeDirectory, chmodAt, linkAt, mkdirAt, readLinkAt, renameAt, setTimesAt, setTimesOfFd,
+  AT_EMPTY_PATH, AT_SYMLINK_NOFOLLOW, accessAt, changeDirectory, chmodAt, linkAt, mkdirAt, renameAt, setTimesAt, setTimesOfFd,
   statAt, truncateAt, unlinkAt, type NewTime,
 } from "./path-calls.js";
 
@@ -75,83 +75,6 @@ function guarded(body: () => number | SyscallOutcome): number | SyscallOutcome {
   }
 }
 
-const MAX_IO = 1 << 20; // bytes moved per read/write call (larger requests are partial, as Linux allows)
-
-// ---- Terminal and file I/O ------------------------------------------------------------
-
-function readInto(c: SyscallContext, fd: number, buf: number, count: number): SyscallOutcome | number {
-  const file = c.files.get(fd);
-  if (!file) return fail(Errno.EBADF);
-  count = Math.min(count, MAX_IO);
-  // The whole buffer must be writable (and here) before anything is consumed.
-  if (!c.space.ensure(buf, count, PROT_WRITE)) return fail(Errno.EFAULT);
-  let bytes: Uint8Array;
-  if (file.kind === "pipe") {
-    const r = pipeRead(c, file, count);
-    if (!(r instanceof Uint8Array)) return r;
-    bytes = r;
-  } else if (file.kind === "terminal") {
-    if (file.terminal !== 0) return fail(Errno.EBADF);
-    if (count === 0) return 0;
-    const input = c.console.read(count);
-    if (input === null) return { kind: "block-input" };
-    bytes = input;
-  } else {
-    const r = guarded(() => { bytes = c.files.read(fd, count); return 0; });
-    if (r !== 0) return r;
-  }
-  if (!c.space.write(buf, bytes!)) return fail(Errno.EFAULT);
-  return bytes!.length;
-}
-
-const SIGPIPE = 13;
-
-function writeFrom(c: SyscallContext, fd: number, buf: number, count: number): number | SyscallOutcome {
-  const file = c.files.get(fd);
-  if (!file) return fail(Errno.EBADF);
-  count = Math.min(count, MAX_IO);
-  const bytes = c.space.read(buf, count);
-  if (!bytes) return fail(Errno.EFAULT);
-  if (file.kind === "pipe") return pipeWrite(c, file, bytes);
-  if (file.kind === "terminal") {
-    if (file.terminal === 0) return fail(Errno.EBADF);
-    try {
-      c.console.write(file.terminal!, bytes);
-    } catch (error) {
-      if (!(error instanceof BrokenPipe)) throw error;
-      // The reader of the guest's output has gone: as a pipe's reader would, EPIPE and SIGPIPE.
-      sendSignal(c.kernel, c.kernel.tasks.get(c.pid)!, SIGPIPE, { signo: SIGPIPE, code: 0, pid: c.pid });
-      return fail(Errno.EPIPE);
-    }
-    return bytes.length;
-  }
-  return guarded(() => c.files.write(fd, bytes)) as number;
-}
-
-/** readv/writev: iovec = { u32 base, u32 len } × count. */
-function vectored(c: SyscallContext, fd: number, iov: number, count: number, write: boolean): SyscallOutcome | number {
-  if (count < 0 || count > 1024) return fail(Errno.EINVAL);
-  const raw = c.space.read(iov, count * 8);
-  if (!raw) return fail(Errno.EFAULT);
-  const view = new DataView(raw.buffer);
-  if (!write) {
-    for (let i = 0; i < count; i++) {
-      if (!c.space.ensure(view.getUint32(i * 8, true), Math.min(view.getUint32(i * 8 + 4, true), MAX_IO), PROT_WRITE)) return fail(Errno.EFAULT);
-    }
-  }
-  let total = 0;
-  for (let i = 0; i < count; i++) {
-    const base = view.getUint32(i * 8, true), len = view.getUint32(i * 8 + 4, true);
-    if (len === 0) continue;
-    const r = write ? writeFrom(c, fd, base, len) : readInto(c, fd, base, len);
-    if (typeof r !== "number") return total > 0 ? total : r; // would block: return what we have
-    if (r < 0) return total > 0 ? total : r;
-    total += r;
-    if (r < len) break;
-  }
-  return total;
-}
-
 function pathArg(c: SyscallContext, address: number): string | number {
   const p = c.space.readString(address);
   return p === null ? fail(Errno.EFAULT) : p;
@@ -184,6 +107,9 @@ function statxBytes(st: StatLike | null, terminal: boolean): Uint8Array {
   v.setBigUint64(32, BigInt(st.ino), true);
   v.setBigUint64(40, BigInt(st.size), true);
   v.setBigUint64(48, BigInt(st.blocks ?? Math.ceil(st.size / 512)), true);
+  const rdev = Number(st.rdev ?? 0); // Linux's 32-bit encoding: major in bits 8-19, minor in 0-7 and 20-31
+  v.setUint32(128, (rdev >>> 8) & 0xfff, true);
+  v.setUint32(132, (rdev & 0xff) | ((rdev >>> 12) & 0xfff00), true);
   const ts = (at: number, ms: number) => {
     v.setBigInt64(at, BigInt(Math.floor(ms / 1000)), true);
     v.setUint32(at + 8, Math.floor((ms % 1000) * 1e6), true);
@@ -215,6 +141,7 @@ function stat64Bytes(st: StatLike | null): Uint8Array {
   v.setBigUint64(8, BigInt(st.ino), true);
   v.setUint32(16, S_IFMT_OF(st) | (st.mode & 0o7777), true);
   v.setUint32(20, Number(st.nlink), true);
+  v.setBigUint64(32, BigInt(st.rdev ?? 0), true);
   v.setBigInt64(48, BigInt(st.size), true);
   v.setInt32(56, 4096, true);
   v.setBigInt64(64, BigInt(st.blocks ?? Math.ceil(st.size / 512)), true);
@@ -419,7 +346,6 @@ export const SYSCALLS = new Map<number, [string, Handler]>([
   [38, ["renameat", (c, [olddir, oldp, newdir, newp]) => rename(c, olddir, oldp, newdir, newp, 0)]],
   [45, ["truncate64", (c, [p, low, high]) => withPath(c, p, (path) => truncateAt(c.files, path, Number((BigInt(high | 0) << 32n) | BigInt(low >>> 0))))]],
   [53, ["fchmodat", (c, [dirfd, p, mode]) => withPath(c, p, (path) => chmodAt(c.files, dirfd | 0, path, mode))]],
-  [78, ["readlinkat", readlinkat]],
   [412, ["utimensat_time64", utimensat]],
   [276, ["renameat2", (c, [olddir, oldp, newdir, newp, flags]) => rename(c, olddir, oldp, newdir, newp, flags)]],
   [49, ["chdir", (c, [p]) => withPath(c, p, (path) => changeDirectory(c.files, path))]],
@@ -436,10 +362,6 @@ export const SYSCALLS = new Map<number, [string, Handler]>([
     const position = c.files.seek(fd | 0, offset, whence);
     return c.space.write(result, u64Bytes(BigInt(position))) ? 0 : fail(Errno.EFAULT);
   })]],
-  [63, ["read", (c, [fd, buf, count]) => readInto(c, fd | 0, buf, count)]],
-  [64, ["write", (c, [fd, buf, count]) => writeFrom(c, fd | 0, buf, count)]],
-  [65, ["readv", (c, [fd, iov, n]) => vectored(c, fd | 0, iov, n | 0, false)]],
-  [66, ["writev", (c, [fd, iov, n]) => vectored(c, fd | 0, iov, n | 0, true)]],
   [291, ["statx", statx]],
   // riscv32 Linux itself has only statx; these asm-generic 32-bit calls serve older-ABI programs.
   [80, ["fstat64", (c, [fd, buf]) => fstat64(c, fd | 0, buf)]],
@@ -508,18 +430,6 @@ function withPaths(c: SyscallContext, first: number, second: number, body: (a: s
   return guarded(() => { body(a, b); return 0; }) as number;
 }
 
-/** readlinkat: the target, cut to `size` bytes, no NUL added; the length is the result. */
-function readlinkat(c: SyscallContext, [dirfd, p, buf, size]: number[]): number {
-  const path = pathArg(c, p);
-  if (typeof path === "number") return path;
-  if ((size | 0) <= 0) return fail(Errno.EINVAL); // "bufsiz is not positive"
-  return guarded(() => {
-    const target = readLinkAt(c.files, dirfd | 0, path);
-    const n = Math.min(target.length, size);
-    return c.space.write(buf, target.subarray(0, n)) ? n : fail(Errno.EFAULT);
-  }) as number;
-}
-
 const UTIME_NOW = (1 << 30) - 1, UTIME_OMIT = (1 << 30) - 2;
 
 /** utimensat_time64: times is NULL (both now) or two struct __kernel_timespec; a NULL path means dirfd itself. */
@@ -555,7 +465,7 @@ function withPath(c: SyscallContext, pointer: number, body: (path: string) => vo
   return typeof path === "number" ? path : guarded(() => { body(path); return 0; }) as number;
 }
 
-for (const area of [DESCRIPTOR_CALLS, PROCESS_CALLS, SIGNAL_CALLS]) for (const [n, entry] of area) SYSCALLS.set(n, entry);
+for (const area of [DESCRIPTOR_CALLS, PROCESS_CALLS, SIGNAL_CALLS, FILE_IO_CALLS]) for (const [n, entry] of area) SYSCALLS.set(n, entry);
 
 export function syscallName(number: number): string {
   return SYSCALLS.get(number)?.[0] ?? `syscall ${number}`;
