@@ -12,6 +12,8 @@ import { randomBytes } from "node:crypto";
 import type { Kernel } from "./kernel.js";
 import { DESCRIPTOR_CALLS } from "./calls/descriptors.js";
 import { FILE_IO_CALLS, MAX_IO } from "./calls/file-io.js";
+import { TIME_CALLS } from "./calls/time.js";
+import { LIMIT_CALLS } from "./calls/limits.js";
 import { PROCESS_CALLS } from "./calls/processes.js";
 import { SIGNAL_CALLS } from "./calls/signals.js";
 import { AddressSpace, OutOfMemory, PAGE, PROT_EXEC, PROT_READ, PROT_WRITE, pageUp } from "./address-space.js";
@@ -251,48 +253,6 @@ function findFree(space: AddressSpace, size: number): number {
   return start >= floor ? start : -1;
 }
 
-// ---- Time --------------------------------------------------------------------------------
-
-const CLOCK_REALTIME = 0, CLOCK_REALTIME_COARSE = 5, CLOCK_TAI = 11;
-
-function nowNs(c: SyscallContext, clock: number): bigint | null {
-  if (clock === CLOCK_REALTIME || clock === CLOCK_REALTIME_COARSE || clock === CLOCK_TAI) return c.clock.realtimeNs();
-  if (clock >= 1 && clock <= 9) return c.clock.monotonicNs(); // MONOTONIC, CPUTIME, RAW, COARSE, BOOTTIME, ...
-  return null;
-}
-
-function timespec64(ns: bigint): Uint8Array {
-  const out = new Uint8Array(16);
-  const v = new DataView(out.buffer);
-  v.setBigInt64(0, ns / 1_000_000_000n, true);
-  v.setBigInt64(8, ns % 1_000_000_000n, true);
-  return out;
-}
-
-function readTimespec64(c: SyscallContext, address: number): bigint | null {
-  const raw = c.space.read(address, 16);
-  if (!raw) return null;
-  const v = new DataView(raw.buffer);
-  const sec = v.getBigInt64(0, true), nsec = v.getBigInt64(8, true);
-  if (sec < 0n || nsec < 0n || nsec >= 1_000_000_000n) return -1n;
-  return sec * 1_000_000_000n + nsec;
-}
-
-/** clock_nanosleep / nanosleep: block until the deadline, which survives re-execution. */
-function sleep(c: SyscallContext, clock: number, absolute: boolean, request: number, durationNs: bigint | null): SyscallOutcome | number {
-  if (c.sleepDeadline === undefined) {
-    const ns = durationNs ?? readTimespec64(c, request);
-    if (ns === null) return fail(Errno.EFAULT);
-    if (ns < 0n) return fail(Errno.EINVAL);
-    const now = nowNs(c, clock);
-    if (now === null) return fail(Errno.EINVAL);
-    // Deadlines are kept in guest monotonic time.
-    c.sleepDeadline = c.clock.monotonicNs() + (absolute ? ns - now : ns);
-  }
-  if (c.clock.monotonicNs() >= c.sleepDeadline) { c.sleepDeadline = undefined; return 0; }
-  return { kind: "block-until", deadlineNs: c.sleepDeadline };
-}
-
 // ---- Misc -----------------------------------------------------------------------------------
 
 function utsname(): Uint8Array {
@@ -375,30 +335,6 @@ export const SYSCALLS = new Map<number, [string, Handler]>([
     }) as number;
   }]],
   [99, ["set_robust_list", () => 0]],
-  [101, ["nanosleep", (c, [req]) => sleep(c, 1, false, req, null)]],
-  [403, ["clock_gettime64", (c, [clock, tp]) => {
-    const ns = nowNs(c, clock | 0);
-    if (ns === null) return fail(Errno.EINVAL);
-    return c.space.write(tp, timespec64(ns)) ? 0 : fail(Errno.EFAULT);
-  }]],
-  [406, ["clock_getres_time64", (c, [clock, tp]) => {
-    if (nowNs(c, clock | 0) === null) return fail(Errno.EINVAL);
-    return tp === 0 || c.space.write(tp, timespec64(1n)) ? 0 : fail(Errno.EFAULT);
-  }]],
-  [407, ["clock_nanosleep_time64", (c, [clock, flags, req]) => sleep(c, clock | 0, (flags & 1) !== 0 /* TIMER_ABSTIME */, req, null)]],
-  [169, ["gettimeofday", (c, [tv]) => {
-    if (tv === 0) return 0;
-    const ns = c.clock.realtimeNs();
-    const out = new Uint8Array(8);
-    const v = new DataView(out.buffer);
-    v.setUint32(0, Number(ns / 1_000_000_000n), true);
-    v.setUint32(4, Number((ns % 1_000_000_000n) / 1000n), true);
-    return c.space.write(tv, out) ? 0 : fail(Errno.EFAULT);
-  }]],
-  [174, ["getuid", () => 0]],
-  [175, ["geteuid", () => 0]],
-  [176, ["getgid", () => 0]],
-  [177, ["getegid", () => 0]],
   [160, ["uname", (c, [buf]) => (c.space.write(buf, utsname()) ? 0 : fail(Errno.EFAULT))]],
   [214, ["brk", (c, [addr]) => brk(c, addr)]],
   [215, ["munmap", (c, [addr, length]) => {
@@ -465,7 +401,7 @@ function withPath(c: SyscallContext, pointer: number, body: (path: string) => vo
   return typeof path === "number" ? path : guarded(() => { body(path); return 0; }) as number;
 }
 
-for (const area of [DESCRIPTOR_CALLS, PROCESS_CALLS, SIGNAL_CALLS, FILE_IO_CALLS]) for (const [n, entry] of area) SYSCALLS.set(n, entry);
+for (const area of [DESCRIPTOR_CALLS, PROCESS_CALLS, SIGNAL_CALLS, FILE_IO_CALLS, TIME_CALLS, LIMIT_CALLS]) for (const [n, entry] of area) SYSCALLS.set(n, entry);
 
 export function syscallName(number: number): string {
   return SYSCALLS.get(number)?.[0] ?? `syscall ${number}`;
