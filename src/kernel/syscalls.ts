@@ -18,7 +18,7 @@ import { PROCESS_CALLS } from "./calls/processes.js";
 import { SIGNAL_CALLS } from "./calls/signals.js";
 import { AddressSpace, OutOfMemory, PAGE, PROT_EXEC, PROT_READ, PROT_WRITE, pageUp } from "./address-space.js";
 import { Errno, errnoOf } from "./errno.js";
-import { FileTable, SandboxError, type StatLike } from "./files.js";
+import { FileTable, SandboxError, statFromData, type StatLike } from "./files.js";
 import {
   AT_EMPTY_PATH, AT_SYMLINK_NOFOLLOW, accessAt, changeDirectory, chmodAt, linkAt, mkdirAt, renameAt, setTimesAt, setTimesOfFd,
   statAt, truncateAt, unlinkAt, type NewTime,
@@ -34,7 +34,19 @@ export interface ProcessConsole {
   read(max: number): Uint8Array | null;
   isTerminal(stream: 0 | 1 | 2): boolean;
   windowSize(): { rows: number; columns: number } | null;
+  /**
+   * What a standard stream is on the host, for fstat and lseek of 0, 1 and 2:
+   * a terminal, or the file, pipe or device it was redirected to (its host
+   * stat). Without it: a terminal when isTerminal says so, else a pipe.
+   */
+  describe?(stream: 0 | 1 | 2): StreamDescription;
 }
+
+export type StreamDescription =
+  | { kind: "terminal" }
+  | { kind: "pipe" }
+  /** A regular file, a device, a socket: its host stat; `position` is where the host's offset is now (regular files). */
+  | { kind: "host"; stat: StatLike; position?: number };
 
 export interface ProcessClock {
   monotonicNs(): bigint; // guest time: never runs backwards, carried across migrations
@@ -85,7 +97,24 @@ function pathArg(c: SyscallContext, address: number): string | number {
 // ---- stat ---------------------------------------------------------------------------------
 
 const S_IFMT_OF = (st: StatLike) =>
-  st.isDirectory() ? 0o040000 : st.isFile() ? 0o100000 : st.isSymbolicLink() ? 0o120000 : st.isCharacterDevice() ? 0o020000 : st.isFIFO() ? 0o010000 : 0;
+  st.isDirectory() ? 0o040000 : st.isFile() ? 0o100000 : st.isSymbolicLink() ? 0o120000 : st.isCharacterDevice() ? 0o020000 : st.isFIFO() ? 0o010000 : st.mode & 0o170000;
+
+/** A standard stream that is not a terminal and says nothing more: a pipe, as Linux shows one. */
+const PIPE_STAT = statFromData({ mode: 0o010600, ino: 1, nlink: 1, dev: 12 });
+
+/** What a console descriptor (0, 1, 2) is: null for a terminal (stat64Bytes and statxBytes describe one), else its stat. */
+export function consoleStream(c: SyscallContext, stream: 0 | 1 | 2): StreamDescription {
+  return c.console.describe?.(stream) ?? (c.console.isTerminal(stream) ? { kind: "terminal" } : { kind: "pipe" });
+}
+
+/** fstat of a descriptor: the console's streams as what they are on the host. */
+function statOfFd(c: SyscallContext, fd: number): StatLike | null {
+  const st = c.files.stat(fd);
+  const file = c.files.get(fd);
+  if (st !== null || file?.kind !== "terminal") return st;
+  const d = consoleStream(c, file.terminal!);
+  return d.kind === "terminal" ? null : d.kind === "pipe" ? PIPE_STAT : d.stat;
+}
 
 /** struct statx (256 bytes) from a host stat. */
 function statxBytes(st: StatLike | null, terminal: boolean): Uint8Array {
@@ -125,7 +154,7 @@ function statx(c: SyscallContext, a: number[]): number {
   const p = pathArg(c, pathPtr);
   if (typeof p === "number") return p;
   return guarded(() => {
-    const st = p === "" && (flags & AT_EMPTY_PATH) ? c.files.stat(dirfd | 0) : statAt(c.files, dirfd | 0, p, flags);
+    const st = p === "" && (flags & AT_EMPTY_PATH) ? statOfFd(c, dirfd | 0) : statAt(c.files, dirfd | 0, p, flags);
     return c.space.write(buf, statxBytes(st, st === null)) ? 0 : fail(Errno.EFAULT);
   }) as number;
 }
@@ -154,9 +183,26 @@ function stat64Bytes(st: StatLike | null): Uint8Array {
 
 function fstat64(c: SyscallContext, fd: number, buf: number): number {
   return guarded(() => {
-    const st = c.files.stat(fd);
+    const st = statOfFd(c, fd);
     return c.space.write(buf, stat64Bytes(st)) ? 0 : fail(Errno.EFAULT);
   }) as number;
+}
+
+/**
+ * lseek of a console stream: ESPIPE for a terminal or a pipe ("fd is associated
+ * with a pipe, socket, or FIFO"); a redirected file tells where its host
+ * offset is. That offset is Node's, which writes the guest's output there: a
+ * seek that would move it fails with ESPIPE too, as on a stream that cannot seek.
+ */
+function consoleSeek(c: SyscallContext, stream: 0 | 1 | 2, offset: number, whence: number): number {
+  const d = consoleStream(c, stream);
+  if (d.kind !== "host" || d.stat.isFIFO() || (d.stat.mode & 0o170000) === 0o140000) return fail(Errno.ESPIPE);
+  if (whence > 2) return fail(Errno.EINVAL);
+  if (!d.stat.isFile()) return 0; // a device (/dev/null): Linux's answer is 0
+  const here = d.position ?? 0;
+  const wanted = (whence === 0 ? 0 : whence === 1 ? here : d.stat.size) + offset;
+  if (wanted < 0) return fail(Errno.EINVAL);
+  return wanted === here ? here : fail(Errno.ESPIPE);
 }
 
 function getdents64(c: SyscallContext, fd: number, buf: number, size: number): number {
@@ -319,7 +365,9 @@ export const SYSCALLS = new Map<number, [string, Handler]>([
   [62, ["llseek", (c, [fd, high, low, result, whence]) => guarded(() => {
     const offset = Number((BigInt(high | 0) << 32n) | BigInt(low >>> 0));
     if (!c.space.ensure(result, 8, PROT_WRITE)) return fail(Errno.EFAULT);
-    const position = c.files.seek(fd | 0, offset, whence);
+    const file = c.files.get(fd | 0);
+    const position = file?.kind === "terminal" ? consoleSeek(c, file.terminal!, offset, whence) : c.files.seek(fd | 0, offset, whence);
+    if (position < 0) return position;
     return c.space.write(result, u64Bytes(BigInt(position))) ? 0 : fail(Errno.EFAULT);
   })]],
   [291, ["statx", statx]],
