@@ -13,6 +13,7 @@ import type { Kernel } from "./kernel.js";
 import { DESCRIPTOR_CALLS } from "./calls/descriptors.js";
 import { FILE_IO_CALLS, MAX_IO } from "./calls/file-io.js";
 import { TIME_CALLS } from "./calls/time.js";
+import { MEMORY_CALLS } from "./calls/memory.js";
 import { LIMIT_CALLS } from "./calls/limits.js";
 import { PROCESS_CALLS } from "./calls/processes.js";
 import { SIGNAL_CALLS } from "./calls/signals.js";
@@ -237,68 +238,6 @@ function getdents64(c: SyscallContext, fd: number, buf: number, size: number): n
   }) as number;
 }
 
-// ---- Memory ---------------------------------------------------------------------------------
-
-function brk(c: SyscallContext, wanted: number): number {
-  const space = c.space;
-  if (wanted === 0 || wanted < space.brkStart) return space.brk;
-  const oldTop = pageUp(space.brk), newTop = pageUp(wanted);
-  if (newTop > oldTop) {
-    if (space.regions.some((r) => r.start < newTop && oldTop < r.end)) return space.brk; // would collide: refuse
-    space.addRegion({ start: oldTop, end: newTop, prot: PROT_READ | PROT_WRITE, kind: "heap" });
-  } else if (newTop < oldTop) {
-    space.removeRange(newTop, oldTop);
-  }
-  space.brk = wanted;
-  return wanted;
-}
-
-const MAP_SHARED = 0x01, MAP_PRIVATE = 0x02, MAP_FIXED = 0x10, MAP_ANONYMOUS = 0x20;
-
-function mmap(c: SyscallContext, a: number[]): number {
-  const [addr, length, prot, flags, fd, pgoff] = a;
-  if (length === 0 || (flags & (MAP_SHARED | MAP_PRIVATE)) === 0) return fail(Errno.EINVAL);
-  if (prot & ~(PROT_READ | PROT_WRITE | PROT_EXEC)) return fail(Errno.EINVAL);
-  const size = pageUp(length);
-  let start: number;
-  const space = c.space;
-  if (flags & MAP_FIXED) {
-    if (addr % PAGE || addr + size > 0x100000000 || addr < PAGE) return fail(Errno.EINVAL);
-    start = addr;
-    space.removeRange(start, start + size);
-  } else {
-    start = findFree(space, size);
-    if (start < 0) return fail(Errno.ENOMEM);
-  }
-  let contents: Uint8Array | undefined;
-  if (!(flags & MAP_ANONYMOUS)) {
-    if ((flags & MAP_SHARED) && (prot & PROT_WRITE)) return fail(Errno.ENODEV); // no shared writable file mappings
-    const r = guarded(() => {
-      const file = c.files.get(fd | 0);
-      if (!file || file.kind !== "file") return fail(Errno.EBADF);
-      contents = c.files.pread(fd | 0, pgoff * PAGE, length);
-      return 0;
-    });
-    if (r !== 0) return r as number;
-  }
-  space.addRegion({ start, end: start + size, prot, kind: "mmap" });
-  if (contents) space.loadImage(start, contents, prot);
-  return start;
-}
-
-/** A free range of `size` bytes below the mmap top, searching down. */
-function findFree(space: AddressSpace, size: number): number {
-  let top = space.mmapTop;
-  const floor = pageUp(space.brk) + 64 * PAGE * 256; // keep room for the heap to grow
-  for (const r of [...space.regions].sort((x, y) => y.start - x.start)) {
-    if (r.start >= top) continue;
-    if (r.end <= top - size) break;
-    top = Math.min(top, r.start);
-  }
-  const start = top - size;
-  return start >= floor ? start : -1;
-}
-
 // ---- Misc -----------------------------------------------------------------------------------
 
 function utsname(): Uint8Array {
@@ -384,17 +323,6 @@ export const SYSCALLS = new Map<number, [string, Handler]>([
   }]],
   [99, ["set_robust_list", () => 0]],
   [160, ["uname", (c, [buf]) => (c.space.write(buf, utsname()) ? 0 : fail(Errno.EFAULT))]],
-  [214, ["brk", (c, [addr]) => brk(c, addr)]],
-  [215, ["munmap", (c, [addr, length]) => {
-    if (addr % PAGE || length === 0) return fail(Errno.EINVAL);
-    c.space.removeRange(addr, addr + pageUp(length));
-    return 0;
-  }]],
-  [222, ["mmap", mmap]],
-  [226, ["mprotect", (c, [addr, length, prot]) => {
-    if (addr % PAGE) return fail(Errno.EINVAL);
-    return c.space.protect(addr, addr + pageUp(length), prot) ? 0 : fail(Errno.ENOMEM);
-  }]],
   [278, ["getrandom", (c, [buf, length, flags]) => {
     if (flags & ~7) return fail(Errno.EINVAL); // GRND_NONBLOCK | GRND_RANDOM | GRND_INSECURE
     const n = Math.min(length, MAX_IO);
@@ -449,7 +377,7 @@ function withPath(c: SyscallContext, pointer: number, body: (path: string) => vo
   return typeof path === "number" ? path : guarded(() => { body(path); return 0; }) as number;
 }
 
-for (const area of [DESCRIPTOR_CALLS, PROCESS_CALLS, SIGNAL_CALLS, FILE_IO_CALLS, TIME_CALLS, LIMIT_CALLS]) for (const [n, entry] of area) SYSCALLS.set(n, entry);
+for (const area of [DESCRIPTOR_CALLS, PROCESS_CALLS, SIGNAL_CALLS, FILE_IO_CALLS, TIME_CALLS, LIMIT_CALLS, MEMORY_CALLS]) for (const [n, entry] of area) SYSCALLS.set(n, entry);
 
 export function syscallName(number: number): string {
   return SYSCALLS.get(number)?.[0] ?? `syscall ${number}`;
