@@ -14,19 +14,20 @@ import { syscallName, type SyscallContext, type SyscallOutcome } from "./syscall
 type Arg =
   | "int" | "uint" | "hex" | "fd" | "dirfd" | "path" | "instr" // a string the call reads
   | "inbuf" | "outbuf" | "outstr" // bytes the call reads (count in the next argument), fills (count = result), a string it fills
-  | "oflags" | "mode" | "atflags" | "prot" | "mapflags" | "whence" | "clock" | "signal" | "fcntl" | "ioctl" | "access" | "ptr" | "prctl";
+  | "oflags" | "mode" | "atflags" | "prot" | "mapflags" | "whence" | "clock" | "signal" | "fcntl" | "ioctl" | "access" | "ptr" | "prctl"
+  | "off64" | "skip"; // a 64-bit value in two registers, low word first (the second is "skip")
 
 const SIGNATURES: Record<string, Arg[]> = {
   openat: ["dirfd", "path", "oflags", "mode"], close: ["fd"], read: ["fd", "outbuf", "uint"], write: ["fd", "inbuf", "uint"],
-  pread64: ["fd", "outbuf", "uint", "uint"], pwrite64: ["fd", "inbuf", "uint", "uint"],
+  pread64: ["fd", "outbuf", "uint", "off64", "skip"], pwrite64: ["fd", "inbuf", "uint", "off64", "skip"],
   readv: ["fd", "ptr", "int"], writev: ["fd", "ptr", "int"], llseek: ["fd", "uint", "uint", "ptr", "whence"],
   statx: ["dirfd", "path", "atflags", "hex", "ptr"], fstat64: ["fd", "ptr"], fstatat64: ["dirfd", "path", "ptr", "atflags"],
   mkdirat: ["dirfd", "path", "mode"], unlinkat: ["dirfd", "path", "atflags"], renameat: ["dirfd", "path", "dirfd", "path"],
   renameat2: ["dirfd", "path", "dirfd", "path", "uint"], linkat: ["dirfd", "path", "dirfd", "path", "atflags"],
   symlinkat: ["path", "dirfd", "path"], readlinkat: ["dirfd", "path", "outstr", "uint"], faccessat: ["dirfd", "path", "access"],
   fchmodat: ["dirfd", "path", "mode"], fchownat: ["dirfd", "path", "int", "int", "atflags"], fchmod: ["fd", "mode"], fchown: ["fd", "int", "int"],
-  chdir: ["path"], fchdir: ["fd"], getcwd: ["outstr", "uint"], execve: ["path", "ptr", "ptr"], truncate64: ["path", "uint", "uint"],
-  ftruncate64: ["fd", "uint", "uint"], fsync: ["fd"], fdatasync: ["fd"], getdents64: ["fd", "ptr", "uint"],
+  chdir: ["path"], fchdir: ["fd"], getcwd: ["outstr", "uint"], execve: ["path", "ptr", "ptr"], truncate64: ["path", "off64", "skip"],
+  ftruncate64: ["fd", "off64", "skip"], fsync: ["fd"], fdatasync: ["fd"], getdents64: ["fd", "ptr", "uint"],
   statfs64: ["path", "uint", "ptr"], fstatfs64: ["fd", "uint", "ptr"], utimensat_time64: ["dirfd", "path", "ptr", "atflags"],
   mmap: ["hex", "uint", "prot", "mapflags", "fd", "hex"], munmap: ["hex", "uint"], mprotect: ["hex", "uint", "prot"], brk: ["hex"],
   mremap: ["hex", "uint", "uint", "hex", "hex"], madvise: ["hex", "uint", "int"],
@@ -117,6 +118,7 @@ function argument(c: SyscallContext, kind: Arg, value: number, next: number, res
     case "ioctl": return IOCTL[value] ?? hex(value);
     case "access": return value === 0 ? "F_OK" : flagNames(value, [[4, "R_OK"], [2, "W_OK"], [1, "X_OK"]]);
     case "ptr": return value === 0 ? "NULL" : hex(value);
+    case "off64": return String((BigInt(next | 0) << 32n) | BigInt(value >>> 0));
     case "prctl": return value === 15 ? "PR_SET_NAME" : value === 16 ? "PR_GET_NAME" : String(signed);
     default: return hex(value);
   }
@@ -149,7 +151,7 @@ export function formatSyscall(c: SyscallContext, number: number, args: number[],
     shown = args.slice(0, signature?.length ?? 3).map((a) => hex(a));
   } else {
     if (name === "openat" && !(args[2] & 0o100) && !(args[2] & 0o20000000)) signature = signature.slice(0, 3); // the mode only with O_CREAT or O_TMPFILE
-    shown = signature.map((kind, i) => argument(c, kind, args[i], args[i + 1] ?? 0, result));
+    shown = signature.flatMap((kind, i) => (kind === "skip" ? [] : [argument(c, kind, args[i], args[i + 1] ?? 0, result)]));
   }
   const pid = showPid ? `[pid ${c.pid}] ` : "";
   const line = `${pid}${name}(${shown.join(", ")})${resultText(name, outcome)}`;

@@ -122,20 +122,20 @@ describe("owners, modes and the umask", () => {
 });
 
 describe("statfs and /proc links", () => {
-  test("statfs64 and fstatfs64 fill the 84-byte struct; a wrong size is EINVAL", () => {
+  test("statfs64 and fstatfs64 fill the 88-byte struct; a wrong size is EINVAL", () => {
     putString(DATA, "/");
-    expect(call(43, DATA, 84, DATA + 256)).toBe(0);
-    const v = new DataView(bytesAt(DATA + 256, 84).buffer);
+    expect(call(43, DATA, 88, DATA + 256)).toBe(0);
+    const v = new DataView(bytesAt(DATA + 256, 88).buffer);
     expect(v.getUint32(4, true)).toBeGreaterThan(0); // f_bsize
     expect(v.getBigUint64(8, true)).toBeGreaterThan(0n); // f_blocks
     expect(v.getUint32(56, true)).toBe(255);
     expect(call(43, DATA, 64, DATA + 256)).toBe(-Errno.EINVAL);
     putString(DATA, "/nope");
-    expect(call(43, DATA, 84, DATA + 256)).toBe(-Errno.ENOENT);
+    expect(call(43, DATA, 88, DATA + 256)).toBe(-Errno.ENOENT);
     const fd = open(".", O_RDONLY | O_DIRECTORY);
-    expect(call(44, fd, 84, DATA + 256)).toBe(0);
-    expect(call(44, fd, 84, 0x10)).toBe(-Errno.EFAULT);
-    expect(call(44, 66, 84, DATA + 256)).toBe(-Errno.EBADF);
+    expect(call(44, fd, 88, DATA + 256)).toBe(0);
+    expect(call(44, fd, 88, 0x10)).toBe(-Errno.EFAULT);
+    expect(call(44, 66, 88, DATA + 256)).toBe(-Errno.EBADF);
   });
 
   test("readlinkat of /proc/self/exe is the program (its path when it is the one the guest started with), /proc/self/fd/N the file", () => {

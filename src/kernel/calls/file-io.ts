@@ -172,7 +172,7 @@ function fchmod(c: SyscallContext, fd: number, mode: number): number {
   return guarded(() => { fs.fchmodSync(c.files.hostFd(fd), mode & 0o777); return 0; });
 }
 
-const STATFS64_SIZE = 84; // asm-generic struct statfs64 on a 32-bit machine
+const STATFS64_SIZE = 88; // asm-generic struct statfs64 on riscv32: 84 bytes of fields, padded to its u64 alignment
 const ST_VALID = 0x20;
 
 /** statfs64/fstatfs64: the host file system's figures; the virtual /dev and the console as a tmpfs would say. */
