@@ -79,6 +79,17 @@ describe("positioned I/O and sizes", () => {
   });
 });
 
+test("record locks with musl riscv32's 64-bit commands (F_GETLK64/F_SETLK64/F_SETLKW64), as SQLite takes them", () => {
+  const fd = open("db", O_RDWR | O_CREAT);
+  const flock = new Uint8Array(32);
+  flock[0] = 1; // F_WRLCK
+  c.space.write(DATA, flock);
+  expect(call(25, fd, 13, DATA)).toBe(0); // F_SETLK64
+  expect(call(25, fd, 14, DATA)).toBe(0); // F_SETLKW64
+  expect(call(25, fd, 12, DATA)).toBe(0); // F_GETLK64: nobody else holds one
+  expect(bytesAt(DATA, 2).readUInt16LE(0)).toBe(2); // F_UNLCK
+});
+
 describe("owners, modes and the umask", () => {
   test("fchown and fchownat are accepted without changing the host owner; missing files are ENOENT", () => {
     writeFileSync(join(dir, "f"), "x");
