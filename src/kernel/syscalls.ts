@@ -297,7 +297,16 @@ export const SYSCALLS = new Map<number, [string, Handler]>([
   [48, ["faccessat", (c, [dirfd, p, mode]) => withPath(c, p, (path) => accessAt(c.files, dirfd | 0, path, mode))]],
   [56, ["openat", (c, [dirfd, p, flags, mode]) => {
     const path = pathArg(c, p);
-    return typeof path === "number" ? path : guarded(() => c.files.open(dirfd | 0, path, flags, mode));
+    if (typeof path === "number") return path;
+    return guarded(() => {
+      const fd = c.files.open(dirfd | 0, path, flags, mode);
+      // /dev/tty is the controlling terminal: with none (no stream is a terminal), "No such device or address".
+      if (c.files.get(fd)?.device === "tty" && ![0, 1, 2].some((s) => c.console.isTerminal(s as 0 | 1 | 2))) {
+        c.files.close(fd);
+        return fail(Errno.ENXIO);
+      }
+      return fd;
+    });
   }]],
   [57, ["close", (c, [fd]) => guarded(() => { c.files.close(fd | 0); return 0; })]],
   [61, ["getdents64", (c, [fd, buf, size]) => getdents64(c, fd | 0, buf, size)]],

@@ -191,6 +191,7 @@ describe("the virtual /dev", () => {
 
   test("fstat and stat say character device with Linux's major and minor", () => {
     const expected: Record<string, [number, number]> = { null: [1, 3], zero: [1, 5], full: [1, 7], random: [1, 8], urandom: [1, 9], tty: [5, 0] };
+    (c.console as { isTerminal: () => boolean }).isTerminal = () => true; // /dev/tty opens only with a terminal
     for (const [name, [major, minor]] of Object.entries(expected)) {
       const fd = open(`/dev/${name}`, O_RDONLY);
       expect(call(80, fd, DATA + 256)).toBe(0);
@@ -203,6 +204,11 @@ describe("the virtual /dev", () => {
       expect(sx.getUint16(28, true)).toBe(0o020666);
       expect([sx.getUint32(128, true), sx.getUint32(132, true)]).toEqual([major, minor]);
     }
+  });
+
+  test("/dev/tty without a terminal: ENXIO, as with no controlling terminal", () => {
+    expect(open("/dev/tty", O_RDWR)).toBe(-Errno.ENXIO);
+    expect(c.files.files.size).toBe(3); // nothing left open
   });
 
   test("/dev lists its devices; nothing can be made or removed there", () => {
