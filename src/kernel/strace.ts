@@ -15,7 +15,7 @@ type Arg =
   | "int" | "uint" | "hex" | "fd" | "dirfd" | "path" | "instr" // a string the call reads
   | "inbuf" | "outbuf" | "outstr" // bytes the call reads (count in the next argument), fills (count = result), a string it fills
   | "oflags" | "mode" | "atflags" | "prot" | "mapflags" | "whence" | "clock" | "signal" | "fcntl" | "ioctl" | "access" | "ptr" | "prctl"
-  | "off64" | "skip"; // a 64-bit value in two registers, low word first (the second is "skip")
+  | "off64" | "skip" | "fdflags"; // fdflags: O_CLOEXEC and the like, 0 when none // a 64-bit value in two registers, low word first (the second is "skip")
 
 const SIGNATURES: Record<string, Arg[]> = {
   openat: ["dirfd", "path", "oflags", "mode"], close: ["fd"], read: ["fd", "outbuf", "uint"], write: ["fd", "inbuf", "uint"],
@@ -31,7 +31,7 @@ const SIGNATURES: Record<string, Arg[]> = {
   statfs64: ["path", "uint", "ptr"], fstatfs64: ["fd", "uint", "ptr"], utimensat_time64: ["dirfd", "path", "ptr", "atflags"],
   mmap: ["hex", "uint", "prot", "mapflags", "fd", "hex"], munmap: ["hex", "uint"], mprotect: ["hex", "uint", "prot"], brk: ["hex"],
   mremap: ["hex", "uint", "uint", "hex", "hex"], madvise: ["hex", "uint", "int"],
-  ioctl: ["fd", "ioctl", "ptr"], dup: ["fd"], dup3: ["fd", "fd", "oflags"], pipe2: ["ptr", "oflags"], fcntl64: ["fd", "fcntl", "hex"],
+  ioctl: ["fd", "ioctl", "ptr"], dup: ["fd"], dup3: ["fd", "fd", "fdflags"], pipe2: ["ptr", "fdflags"], fcntl64: ["fd", "fcntl", "hex"],
   exit: ["int"], exit_group: ["int"], kill: ["int", "signal"], tkill: ["int", "signal"], tgkill: ["int", "int", "signal"],
   rt_sigaction: ["signal", "ptr", "ptr", "uint"], rt_sigprocmask: ["int", "ptr", "ptr", "uint"], rt_sigreturn: [],
   wait4: ["int", "ptr", "int", "ptr"], clone: ["hex", "hex", "ptr", "ptr", "ptr"], getpid: [], getppid: [], gettid: [],
@@ -105,7 +105,14 @@ function argument(c: SyscallContext, kind: Arg, value: number, next: number, res
     case "path": case "instr": return stringAt(c, value);
     case "inbuf": return bufferAt(c, value, next >>> 0);
     case "outbuf": return result !== undefined && result >= 0 ? bufferAt(c, value, result) : hex(value);
-    case "outstr": return result !== undefined && result >= 0 ? bufferAt(c, value, result) : hex(value);
+    case "outstr": {
+      if (result === undefined || result < 0) return hex(value);
+      const bytes = c.space.read(value, Math.min(result, SHOWN + 1));
+      if (!bytes) return hex(value);
+      const nul = bytes.indexOf(0);
+      return quoted(nul >= 0 ? bytes.subarray(0, nul) : bytes.subarray(0, SHOWN), nul < 0 && result > SHOWN);
+    }
+    case "fdflags": return flagNames(value, O_FLAGS);
     case "oflags": return openFlags(value);
     case "mode": return "0" + (value >>> 0).toString(8);
     case "atflags": return flagNames(value, AT_FLAGS);
