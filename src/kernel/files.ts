@@ -361,7 +361,10 @@ export class FileTable {
     if (file.kind !== "directory") throw new SandboxError(Errno.ENOTDIR);
     if (file.home) return this.remoteCall(file, { t: "file-list", path: file.path }).entries as Array<{ name: string; type: number; ino: number }>;
     if (file.path === "/dev") return [{ name: ".", type: 4, ino: 99 }, { name: "..", type: 4, ino: 2 }, ...deviceEntries()];
-    return listDirectory(this.hostPath(file.path));
+    const entries = listDirectory(this.hostPath(file.path));
+    // The virtual /dev is in the root whether or not the host directory has a dev/.
+    if (file.path === "/" && !entries.some((e) => e.name === "dev")) entries.push({ name: "dev", type: 4, ino: 99 });
+    return entries;
   }
 
   private regular(fd: number): OpenFile {

@@ -108,6 +108,16 @@ export function consoleStream(c: SyscallContext, stream: 0 | 1 | 2): StreamDescr
   return c.console.describe?.(stream) ?? (c.console.isTerminal(stream) ? { kind: "terminal" } : { kind: "pipe" });
 }
 
+/** stat by path; /dev/stdin|stdout|stderr followed to what the descriptor is, as Linux follows their links. */
+function statOfPath(c: SyscallContext, dirfd: number, p: string, flags: number): StatLike | null {
+  const r = c.files.resolve(dirfd, p, flags & AT_SYMLINK_NOFOLLOW ? "nofollow" : "follow");
+  if (r.stdio !== undefined && !(flags & AT_SYMLINK_NOFOLLOW)) {
+    if (!c.files.get(r.stdio)) throw new SandboxError(Errno.ENOENT); // a dangling link
+    return statOfFd(c, r.stdio);
+  }
+  return r.stat ?? statAt(c.files, dirfd, p, flags); // statAt says why there is none
+}
+
 /** fstat of a descriptor: the console's streams as what they are on the host. */
 function statOfFd(c: SyscallContext, fd: number): StatLike | null {
   const st = c.files.stat(fd);
@@ -155,7 +165,7 @@ function statx(c: SyscallContext, a: number[]): number {
   const p = pathArg(c, pathPtr);
   if (typeof p === "number") return p;
   return guarded(() => {
-    const st = p === "" && (flags & AT_EMPTY_PATH) ? statOfFd(c, dirfd | 0) : statAt(c.files, dirfd | 0, p, flags);
+    const st = p === "" && (flags & AT_EMPTY_PATH) ? statOfFd(c, dirfd | 0) : statOfPath(c, dirfd | 0, p, flags);
     return c.space.write(buf, statxBytes(st, st === null)) ? 0 : fail(Errno.EFAULT);
   }) as number;
 }
@@ -326,7 +336,7 @@ export const SYSCALLS = new Map<number, [string, Handler]>([
     if (typeof path === "number") return path;
     if (path === "" && (flags & AT_EMPTY_PATH)) return fstat64(c, dirfd | 0, buf);
     return guarded(() => {
-      const st = statAt(c.files, dirfd | 0, path, flags);
+      const st = statOfPath(c, dirfd | 0, path, flags);
       return c.space.write(buf, stat64Bytes(st)) ? 0 : fail(Errno.EFAULT);
     }) as number;
   }]],

@@ -233,6 +233,19 @@ describe("the virtual /dev", () => {
     expect(bytesAt(DATA + 256, 15).toString()).toBe("/proc/self/fd/1");
   });
 
+  test("stat of /dev/stdout follows it to fd 1 (a pipe here), lstat sees the link; / lists dev", () => {
+    putString(DATA, "/dev/stdout");
+    expect(call(79, AT_FDCWD, DATA, DATA + 256, 0)).toBe(0);
+    expect(bytesAt(DATA + 256, 104).readUInt32LE(16) & 0o170000).toBe(0o010000);
+    expect(call(79, AT_FDCWD, DATA, DATA + 256, 0x100)).toBe(0); // AT_SYMLINK_NOFOLLOW
+    expect(bytesAt(DATA + 256, 104).readUInt32LE(16) & 0o170000).toBe(0o120000);
+    call(57, 1);
+    expect(call(79, AT_FDCWD, DATA, DATA + 256, 0)).toBe(-Errno.ENOENT);
+    const root = open("/", O_RDONLY | O_DIRECTORY);
+    const n = call(61, root, DATA, 4096);
+    expect(bytesAt(DATA, n).includes(Buffer.from("dev\0"))).toBe(true);
+  });
+
   test("/dev/stdout writes where fd 1 does, a file reopened by its path", () => {
     const fd = open("/dev/stdout", O_WRONLY);
     c.space.write(DATA, Buffer.from("via /dev/stdout\n"));
