@@ -216,6 +216,9 @@ export class FileTable {
     // The process's umask applies, and no set-ID bits on the host (see chmodAt).
     const hostFd = this.checked(fs.openSync(target.host, hostFlags, mode & ~this.umask & 0o777));
     const stat = fs.fstatSync(hostFd);
+    // A file it made gets exactly mode & ~umask: the host process's own umask must not take more away.
+    const permissions = mode & ~this.umask & 0o777;
+    if (target.stat === null && (flags & O_CREAT) && (stat.mode & 0o777) !== permissions) fs.fchmodSync(hostFd, permissions);
     if ((flags & O_DIRECTORY) && !stat.isDirectory()) { fs.closeSync(hostFd); throw new SandboxError(Errno.ENOTDIR); }
     if (stat.isDirectory() && (flags & O_ACCMODE) !== O_RDONLY) { fs.closeSync(hostFd); throw new SandboxError(Errno.EISDIR); }
     const file = this.shared.create({ path: target.guest, flags: flags & ~O_CLOEXEC, mode, position: 0, kind: stat.isDirectory() ? "directory" : "file" });

@@ -129,6 +129,8 @@ describe("owners, modes and the umask", () => {
     putString(DATA, "e");
     expect(call(34, AT_FDCWD, DATA, 0o777)).toBe(0);
     expect(statSync(join(dir, "e")).mode & 0o777).toBe(0o777); // not the host process's umask
+    open("made0", O_WRONLY | O_CREAT, 0o666);
+    expect(statSync(join(dir, "made0")).mode & 0o777).toBe(0o666);
   });
 });
 
