@@ -17,7 +17,7 @@ import { MEMORY_CALLS } from "./calls/memory.js";
 import { LIMIT_CALLS } from "./calls/limits.js";
 import { PROCESS_CALLS } from "./calls/processes.js";
 import { SIGNAL_CALLS } from "./calls/signals.js";
-import { AddressSpace, OutOfMemory, PAGE, PROT_EXEC, PROT_READ, PROT_WRITE, pageUp } from "./address-space.js";
+import { AddressSpace, OutOfMemory, PROT_WRITE } from "./address-space.js";
 import { Errno, errnoOf } from "./errno.js";
 import { FileTable, SandboxError, statFromData, type StatLike } from "./files.js";
 import {
