@@ -161,3 +161,19 @@ export function truncateAt(files: FileTable, p: string, length: number): void {
   if (!stat.isFile()) refuse(Errno.EINVAL);
   fs.truncateSync(r.host, length);
 }
+
+/** symlinkat: a link at `p` holding `target` as given (read later with the sandbox root as "/"). */
+export function symlinkAt(files: FileTable, target: string, dirfd: number, p: string): void {
+  if (target.length === 0) refuse(Errno.ENOENT); // "target is an empty string"
+  const r = onHost(files.resolve(dirfd, p, "entry"));
+  if (r.stat || r.last !== "name") refuse(Errno.EEXIST); // "newpath already exists"
+  if (r.trailingSlash) refuse(Errno.ENOENT);
+  fs.symlinkSync(target, r.host);
+}
+
+/** fchdir: the working directory becomes the open directory's. */
+export function changeDirectoryTo(files: FileTable, fd: number): void {
+  const file = files.get(fd) ?? refuse(Errno.EBADF);
+  if (file.kind !== "directory") refuse(Errno.ENOTDIR); // "fd does not refer to a directory"
+  files.cwd = file.path;
+}

@@ -24,7 +24,7 @@ const SIGNATURES: Record<string, Arg[]> = {
   statx: ["dirfd", "path", "atflags", "hex", "ptr"], fstat64: ["fd", "ptr"], fstatat64: ["dirfd", "path", "ptr", "atflags"],
   mkdirat: ["dirfd", "path", "mode"], unlinkat: ["dirfd", "path", "atflags"], renameat: ["dirfd", "path", "dirfd", "path"],
   renameat2: ["dirfd", "path", "dirfd", "path", "uint"], linkat: ["dirfd", "path", "dirfd", "path", "atflags"],
-  symlinkat: ["path", "dirfd", "path"], readlinkat: ["dirfd", "path", "outstr", "uint"], faccessat: ["dirfd", "path", "access"],
+  symlinkat: ["path", "dirfd", "path"], readlinkat: ["dirfd", "path", "outstr", "uint"], faccessat: ["dirfd", "path", "access"], faccessat2: ["dirfd", "path", "access", "atflags"], flock: ["fd", "int"],
   fchmodat: ["dirfd", "path", "mode"], fchownat: ["dirfd", "path", "int", "int", "atflags"], fchmod: ["fd", "mode"], fchown: ["fd", "int", "int"],
   chdir: ["path"], fchdir: ["fd"], getcwd: ["outstr", "uint"], execve: ["path", "ptr", "ptr"], truncate64: ["path", "off64", "skip"],
   ftruncate64: ["fd", "off64", "skip"], fsync: ["fd"], fdatasync: ["fd"], getdents64: ["fd", "ptr", "uint"],

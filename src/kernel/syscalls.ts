@@ -21,7 +21,7 @@ import { AddressSpace, OutOfMemory, PROT_WRITE } from "./address-space.js";
 import { Errno, errnoOf } from "./errno.js";
 import { FileTable, SandboxError, statFromData, type StatLike } from "./files.js";
 import {
-  AT_EMPTY_PATH, AT_SYMLINK_NOFOLLOW, accessAt, changeDirectory, chmodAt, linkAt, mkdirAt, renameAt, setTimesAt, setTimesOfFd,
+  AT_EMPTY_PATH, AT_SYMLINK_NOFOLLOW, accessAt, changeDirectory, changeDirectoryTo, chmodAt, symlinkAt, linkAt, mkdirAt, renameAt, setTimesAt, setTimesOfFd,
   statAt, truncateAt, unlinkAt, type NewTime,
 } from "./path-calls.js";
 
@@ -305,6 +305,19 @@ export const SYSCALLS = new Map<number, [string, Handler]>([
   [276, ["renameat2", (c, [olddir, oldp, newdir, newp, flags]) => rename(c, olddir, oldp, newdir, newp, flags)]],
   [49, ["chdir", (c, [p]) => withPath(c, p, (path) => changeDirectory(c.files, path))]],
   [48, ["faccessat", (c, [dirfd, p, mode]) => withPath(c, p, (path) => accessAt(c.files, dirfd | 0, path, mode))]],
+  [439, ["faccessat2", (c, [dirfd, p, mode, flags]) => {
+    // AT_EACCESS: the effective ids are the real ones here (root's).
+    if (flags & ~(0x200 /* AT_EACCESS */ | AT_SYMLINK_NOFOLLOW | AT_EMPTY_PATH)) return fail(Errno.EINVAL);
+    return withPath(c, p, (path) => (path === "" && (flags & AT_EMPTY_PATH) ? void c.files.stat(dirfd | 0) : accessAt(c.files, dirfd | 0, path, mode)));
+  }]],
+  [36, ["symlinkat", (c, [target, dirfd, p]) => withPaths(c, target, p, (to, at) => symlinkAt(c.files, to, dirfd | 0, at))]],
+  [50, ["fchdir", (c, [fd]) => guarded(() => { changeDirectoryTo(c.files, fd | 0); return 0; }) as number]],
+  [32, ["flock", (c, [fd, op]) => {
+    if (!c.files.get(fd | 0)) return fail(Errno.EBADF);
+    const kind = op & ~4; // LOCK_NB
+    // One guest's processes: a lock is always granted (as fcntl's record locks are here).
+    return kind === 1 || kind === 2 || kind === 8 ? 0 : fail(Errno.EINVAL); // "operation is invalid"
+  }]],
   [56, ["openat", (c, [dirfd, p, flags, mode]) => {
     const path = pathArg(c, p);
     if (typeof path === "number") return path;

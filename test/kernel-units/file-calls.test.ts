@@ -90,6 +90,42 @@ test("record locks with musl riscv32's 64-bit commands (F_GETLK64/F_SETLK64/F_SE
   expect(bytesAt(DATA, 2).readUInt16LE(0)).toBe(2); // F_UNLCK
 });
 
+describe("links, directories and locks", () => {
+  test("symlinkat makes a link read with the sandbox as /; fchdir; flock; faccessat2", () => {
+    writeFileSync(join(dir, "target.txt"), "through the link");
+    putString(DATA, "/target.txt");
+    putString(DATA + 64, "link");
+    expect(call(36, DATA, AT_FDCWD, DATA + 64)).toBe(0);
+    expect(call(36, DATA, AT_FDCWD, DATA + 64)).toBe(-Errno.EEXIST);
+    expect(call(78, AT_FDCWD, DATA + 64, DATA + 128, 100)).toBe(11);
+    const fd = open("link", O_RDONLY);
+    expect(call(63, fd, DATA + 256, 100)).toBe(16);
+    putString(DATA + 64, "/dev/nope");
+    expect(call(36, DATA, AT_FDCWD, DATA + 64)).toBe(-Errno.EACCES);
+    putString(DATA, "");
+    putString(DATA + 64, "empty");
+    expect(call(36, DATA, AT_FDCWD, DATA + 64)).toBe(-Errno.ENOENT);
+    expect(call(36, 0x10, AT_FDCWD, DATA + 64)).toBe(-Errno.EFAULT);
+
+    mkdirSync(join(dir, "sub"));
+    const sub = open("sub", O_RDONLY | O_DIRECTORY);
+    expect(call(50, sub)).toBe(0);
+    expect(call(17, DATA, 100)).toBe(5);
+    expect(bytesAt(DATA, 4).toString()).toBe("/sub");
+    expect(call(50, fd)).toBe(-Errno.ENOTDIR);
+    expect(call(50, 99)).toBe(-Errno.EBADF);
+
+    expect(call(32, fd, 2 | 4)).toBe(0); // LOCK_EX | LOCK_NB
+    expect(call(32, fd, 8)).toBe(0); // LOCK_UN
+    expect(call(32, fd, 3)).toBe(-Errno.EINVAL);
+    expect(call(32, 99, 2)).toBe(-Errno.EBADF);
+
+    putString(DATA, "/target.txt");
+    expect(call(439, AT_FDCWD, DATA, 4, 0x200)).toBe(0); // R_OK, AT_EACCESS
+    expect(call(439, AT_FDCWD, DATA, 4, 0x8)).toBe(-Errno.EINVAL);
+  });
+});
+
 describe("owners, modes and the umask", () => {
   test("fchown and fchownat are accepted without changing the host owner; missing files are ENOENT", () => {
     writeFileSync(join(dir, "f"), "x");
