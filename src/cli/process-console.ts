@@ -2,7 +2,8 @@
 // Input is read only once the guest asks for it, and a guest blocked in read(0)
 // waits on an event, never spinning.
 
-import { BrokenPipe, type ProcessConsole } from "../kernel/syscalls.js";
+import * as fs from "node:fs";
+import { BrokenPipe, type ProcessConsole, type StreamDescription } from "../kernel/syscalls.js";
 
 export class StdioProcessConsole implements ProcessConsole {
   private readonly queue: Buffer[] = [];
@@ -54,6 +55,15 @@ export class StdioProcessConsole implements ProcessConsole {
     return [this.stdin, this.stdout, this.stderr][stream].isTTY === true;
   }
 
+  /** What the user gave as 0, 1 and 2: a terminal, a pipe, or a file or device (its host stat, and where its offset is). */
+  describe(stream: 0 | 1 | 2): StreamDescription {
+    if (this.isTerminal(stream)) return { kind: "terminal" };
+    let stat: fs.Stats;
+    try { stat = fs.fstatSync(stream); } catch { return { kind: "pipe" }; }
+    if (stat.isFIFO()) return { kind: "pipe" };
+    return { kind: "host", stat, position: stat.isFile() ? hostOffset(stream) : undefined };
+  }
+
   windowSize(): { rows: number; columns: number } | null {
     return this.stdout.isTTY ? { rows: this.stdout.rows, columns: this.stdout.columns } : null;
   }
@@ -73,5 +83,15 @@ export class StdioProcessConsole implements ProcessConsole {
 
   private flushWaiters(): void {
     for (const wake of this.waiters.splice(0)) wake();
+  }
+}
+
+/** Where the host's offset of `fd` is (Linux's /proc/self/fdinfo); 0 where that cannot be asked. */
+function hostOffset(fd: number): number {
+  try {
+    const pos = /^pos:\s+(\d+)/m.exec(fs.readFileSync(`/proc/self/fdinfo/${fd}`, "utf8"));
+    return pos ? Number(pos[1]) : 0;
+  } catch {
+    return 0;
   }
 }

@@ -3,7 +3,8 @@
 import { statSync } from "node:fs";
 import { ElfError } from "../elf/index.js";
 import { Core } from "../machine/core.js";
-import { Kernel } from "../kernel/kernel.js";
+import { FIRST_PID, Kernel } from "../kernel/kernel.js";
+import { formatSyscall } from "../kernel/strace.js";
 import type { CommandSpec, Parsed } from "./args.js";
 import { CliError } from "./failure.js";
 import { parseCount, parseSize } from "./parse-numbers.js";
@@ -29,15 +30,18 @@ gives --help to ls.`,
     { name: "max-instructions", value: "N", help: "stop after about N instructions (exit code 124)" },
     { name: "stats", help: "print instructions, MIPS, page faults and system calls" },
     { name: "no-jit", help: "interpret only: do not translate hot loops" },
+    { name: "strace", help: "print each system call with its arguments and result on\nstderr, as strace does ([pid N] once there are several\nprocesses)" },
     ...ON_HOST_OPTIONS,
   ],
   footer: `Exit code: the program's; 128 + signal when it faults (139 segmentation fault,
 132 illegal instruction, 135 bus error, 141 broken pipe), 124 at the instruction
-limit, 130 on Ctrl-C, 2 for a bad command line or an ELF Roam refuses.`,
+limit, 130 on Ctrl-C, 2 for a bad command line or an ELF Roam refuses.
+The program's stderr is its own: a system call Roam lacks returns ENOSYS
+silently (--strace shows it; ROAM_WARN=1 prints one warning per number).`,
 };
 
 export async function runCommand(args: Parsed): Promise<number> {
-  if (args.has("on")) return remoteRun(args, "process", ["max-instructions", "stats", "no-jit"]); // --root: within the host's root
+  if (args.has("on")) return remoteRun(args, "process", ["max-instructions", "stats", "no-jit", "strace"]); // --root: within the host's root
   for (const remoteOnly of ["detach", "token"]) if (args.has(remoteOnly)) throw new UsageError(`--${remoteOnly} goes with --on`);
   const [program] = args.positionals;
   const guestArgs = args.positionals;
@@ -57,7 +61,10 @@ export async function runCommand(args: Parsed): Promise<number> {
     guest = new Kernel({
       core, image, program: bytes, ramBytes, root, argv: guestArgs, envp: Object.entries(process.env).map(([k, v]) => `${k}=${v}`),
       console, inputReady: () => console.inputReady(), maxInstructions, translate: !args.flag("no-jit"),
-      warn: (message) => process.stderr.write(`roam: warning: ${message}\n`),
+      // A program's stderr stays its own: Roam's warnings about it only when asked for.
+      warn: process.env.ROAM_WARN ? (message) => process.stderr.write(`roam: warning: ${message}\n`) : undefined,
+      trace: args.flag("strace") ? (task, number, callArgs, outcome) =>
+        process.stderr.write(formatSyscall(task, number, callArgs, outcome, task.kernel.nextPid > FIRST_PID + 1) + "\n") : undefined,
     });
   } catch (error) {
     if (error instanceof ElfError) throw new CliError(program, error.message, EXIT_USAGE);

@@ -26,7 +26,7 @@ import { GuestBusy, HostedGuest, isLive } from "./hosted-guest.js";
 import { RemoteFileClient } from "./remote-files.js";
 import { FILE_REQUESTS, HomeFiles } from "./home-files.js";
 import { LONE_PROCESS_REQUESTS, LoneProcesses, type LoneProcessHost } from "./lone-processes.js";
-import { guestRootOn, normalGuestRoot, ownRoot, sharedRoot } from "../guest/guest-root.js";
+import { furnishOwnRoot, guestRootOn, normalGuestRoot, ownRoot, sharedRoot } from "../guest/guest-root.js";
 import { newGuestId } from "../guest/runnable.js";
 import { Members } from "./members.js";
 import { createServer as createHttpsServer, type Server as HttpsServer } from "node:https";
@@ -297,6 +297,7 @@ export class Host implements ReceivingHost {
         const root = kind === "machine" ? "." : m.root == null ? ownRoot(id) : sharedRoot(str(m, "root"));
         const options = await this.guestOptions(root, "run");
         try {
+          if (root === ownRoot(id)) furnishOwnRoot(options.root);
           guest = kind === "machine" ? MachineGuest.start(options, start) : ProcessGuest.start(options, { ...start, id, root: normalGuestRoot(root) });
         } catch (error) {
           if (root === ownRoot(id)) rmSync(options.root, { recursive: true, force: true }); // made for it a moment ago: empty

@@ -4,7 +4,7 @@
 // a move is taken once. Its state travels with the guest.
 
 import { CARRIED_OUTPUT, type ConsoleState } from "../snapshot/snapshot.js";
-import type { ProcessConsole } from "../kernel/syscalls.js";
+import type { ProcessConsole, StreamDescription } from "../kernel/syscalls.js";
 
 const KEEP_OUTPUT = 1 << 20; // bytes of recent output kept for late or returning clients
 
@@ -151,6 +151,17 @@ export class GuestConsole implements ProcessConsole {
 
   windowSize(): null {
     return null;
+  }
+
+  /**
+   * A guest on a host writes to the host's buffers and reads what clients
+   * send: neither a file nor a terminal, so its 0, 1 and 2 are what Linux
+   * shows for a pipe (S_IFIFO; lseek gives ESPIPE; not a tty), as in a
+   * container started without a terminal. An attached terminal edits lines
+   * on the client's side, so the guest still sees a pipe.
+   */
+  describe(): StreamDescription {
+    return { kind: "pipe" };
   }
 
   state(): ConsoleState {

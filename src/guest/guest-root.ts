@@ -72,3 +72,22 @@ export function guestRootOn(hostRoot: string, root: string): string {
 function within(top: string, p: string): boolean {
   return p === top || p.startsWith(top.endsWith("/") ? top : `${top}/`);
 }
+
+/**
+ * A guest's own root gets what a Linux container's image has at least: /tmp
+ * (for everyone, sticky) and /etc/passwd and /etc/group naming root, the user
+ * the guest is. They are real files of the root, so they travel with it.
+ * (/dev is virtual: the kernel's resolver shows its devices whatever the root
+ * holds, src/kernel/devices.ts.) Shared roots and `roam run`'s directory are
+ * the user's, and left as they are.
+ */
+export function furnishOwnRoot(dir: string): void {
+  const tmp = path.join(dir, "tmp");
+  if (!fs.existsSync(tmp)) { fs.mkdirSync(tmp); fs.chmodSync(tmp, 0o1777); }
+  fs.mkdirSync(path.join(dir, "etc"), { recursive: true });
+  const files: Record<string, string> = { passwd: "root:x:0:0:root:/root:/bin/sh\n", group: "root:x:0:\n" };
+  for (const [name, text] of Object.entries(files)) {
+    const file = path.join(dir, "etc", name);
+    if (!fs.existsSync(file)) fs.writeFileSync(file, text, { mode: 0o644 });
+  }
+}

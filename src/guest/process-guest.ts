@@ -189,7 +189,8 @@ export class ProcessGuest {
     const { hostUrl, homeFiles } = this.options;
     if (hostUrl && homeFiles) {
       for (const file of process.openFiles.files) {
-        if (file.home || (file.kind !== "file" && file.kind !== "directory")) continue;
+        // Devices and the virtual /dev are everywhere the same: they need no home.
+        if (file.home || (file.kind !== "file" && file.kind !== "directory") || file.path === "/dev") continue;
         file.home = hostUrl;
         file.cap = homeFiles.issue(this.info.id, file.id, file);
       }

@@ -74,6 +74,8 @@ export class AddressSpace {
   brkStart = 0;
   brk = 0;
   mmapTop = 0;
+  /** Resident pages in committed regions (see committedPages); undefined until counted (after a restore). */
+  private committedResident: number | undefined = 0;
 
   constructor(private readonly frames: Frames) {
     this.memory = frames.memory;
@@ -151,6 +153,59 @@ export class AddressSpace {
     this.memory.wrote(ramOffset, 4);
   }
 
+  // ---- Commit accounting ----------------------------------------------------------
+  //
+  // Writable heap and anonymous or private mappings are committed: mmap and brk
+  // promise their pages, so they are refused (ENOMEM) when RAM could not hold
+  // every page promised and not yet touched, and a program that asks for too
+  // much sees malloc return NULL instead of dying at a page fault later. The
+  // stack, the program's image and what a fork shares copy-on-write are not
+  // committed (Linux overcommits those too); running out there still ends the
+  // process with SIGSEGV.
+
+  private static committed(r: Region): boolean {
+    return (r.kind === "heap" || r.kind === "mmap") && (r.prot & PROT_WRITE) !== 0;
+  }
+
+  /** Pages of committed regions. */
+  get committedPages(): number {
+    let pages = 0;
+    for (const r of this.regions) if (AddressSpace.committed(r)) pages += (r.end - r.start) / PAGE;
+    return pages;
+  }
+
+  /** Committed pages not yet backed by a frame: what this space may still take from RAM. */
+  get untouchedCommitted(): number {
+    if (this.committedResident === undefined) this.committedResident = this.countCommittedResident(0, 0x100000000);
+    return Math.max(0, this.committedPages - this.committedResident);
+  }
+
+  private countCommittedResident(start: number, end: number): number {
+    let n = 0;
+    if ((end - start) / PAGE > this.pages.size) {
+      for (const vpn of this.pages.keys()) {
+        const va = vpn * PAGE;
+        if (va >= start && va < end && this.isCommitted(va)) n++;
+      }
+    } else {
+      for (let va = start; va < end; va += PAGE) if (this.pages.has(va >>> 12) && this.isCommitted(va)) n++;
+    }
+    return n;
+  }
+
+  private isCommitted(va: number): boolean {
+    const r = this.regionAt(va);
+    return r !== undefined && AddressSpace.committed(r);
+  }
+
+  /** Changes the regions of [start, end) by `change`, keeping the count of committed resident pages right. */
+  private recounting(start: number, end: number, change: () => void): void {
+    if (this.committedResident === undefined) { change(); return; }
+    const before = this.countCommittedResident(start, end);
+    change();
+    this.committedResident += this.countCommittedResident(start, end) - before;
+  }
+
   // ---- Regions -----------------------------------------------------------------
 
   regionAt(address: number): Region | undefined {
@@ -160,12 +215,15 @@ export class AddressSpace {
   addRegion(region: Region): void {
     if (region.start >= region.end || region.start % PAGE || region.end % PAGE) throw new Error(`bad region ${JSON.stringify(region)}`);
     if (this.regions.some((r) => r.start < region.end && region.start < r.end)) throw new Error(`region ${hex(region.start)} overlaps`);
-    this.regions.push(region);
-    this.regions.sort((a, b) => a.start - b.start);
+    this.recounting(region.start, region.end, () => {
+      this.regions.push(region);
+      this.regions.sort((a, b) => a.start - b.start);
+    });
   }
 
   /** Removes [start, end) from every region, unmapping its pages. */
   removeRange(start: number, end: number): void {
+    if (this.committedResident !== undefined) this.committedResident -= this.countCommittedResident(start, end);
     const kept: Region[] = [];
     for (const r of this.regions) {
       if (r.end <= start || r.start >= end) { kept.push(r); continue; }
@@ -187,7 +245,7 @@ export class AddressSpace {
       updated.push({ ...r, start: Math.max(r.start, start), end: Math.min(r.end, end), prot });
       if (r.end > end) updated.push({ ...r, start: end });
     }
-    this.regions = updated.sort((a, b) => a.start - b.start);
+    this.recounting(start, end, () => { this.regions = updated.sort((a, b) => a.start - b.start); });
     for (let va = start; va < end; va += PAGE) {
       const frame = this.pages.get(va >>> 12);
       if (frame !== undefined) this.writePte(va >>> 12, frame, prot);
@@ -201,6 +259,7 @@ export class AddressSpace {
   /** Maps a fresh zeroed frame at virtual page `vpn` with the region's protection. */
   mapNew(vpn: number, prot: number): number {
     const frame = this.allocateFrame();
+    if (this.committedResident !== undefined && this.isCommitted(vpn * PAGE)) this.committedResident++;
     this.setPage(vpn, frame);
     this.writePte(vpn, frame, prot);
     return frame;
@@ -361,6 +420,36 @@ export class AddressSpace {
     return null;
   }
 
+  /** madvise(MADV_DONTNEED): the pages of [start, end) go back to RAM; the region stays, and reads zeros when touched again. */
+  discard(start: number, end: number): void {
+    if (this.committedResident !== undefined) this.committedResident -= this.countCommittedResident(start, end);
+    for (let va = start; va < end; va += PAGE) this.unmapPage(va >>> 12);
+    this.memory.flushTranslations();
+  }
+
+  /** The frames of RAM every address space takes from (what commit accounting compares with). */
+  get allocator(): Frames {
+    return this.frames;
+  }
+
+  /**
+   * mremap: the pages of [from, from + length) move to `to` (a range already in
+   * a region of the same protection), frames and all — nothing is copied.
+   */
+  movePages(from: number, to: number, length: number, prot: number): void {
+    for (let offset = 0; offset < length; offset += PAGE) {
+      const vpn = (from + offset) >>> 12;
+      const frame = this.pages.get(vpn);
+      if (frame === undefined) continue;
+      this.deletePage(vpn);
+      this.writeWord(this.tables.get(vpn >>> 10)! * PAGE + (vpn & 0x3ff) * 4, 0);
+      const target = (to + offset) >>> 12;
+      this.setPage(target, frame);
+      this.writePte(target, frame, prot);
+    }
+    this.memory.flushTranslations();
+  }
+
   // ---- Processes -------------------------------------------------------------------
 
   /** fork: a new space with the same regions and pages, every writable page now copy-on-write in both. */
@@ -374,6 +463,7 @@ export class AddressSpace {
     child.brkStart = this.brkStart;
     child.brk = this.brk;
     child.mmapTop = this.mmapTop;
+    child.committedResident = this.committedResident;
     for (const [vpn, frame] of this.pages) {
       const region = this.regionAt(vpn * PAGE);
       const prot = region?.prot ?? 0;
@@ -401,6 +491,7 @@ export class AddressSpace {
     this.tables.clear();
     this.frames.release(this.rootFrame);
     this.regions = [];
+    this.committedResident = 0;
   }
 
   // ---- Migration -------------------------------------------------------------------
@@ -430,6 +521,7 @@ export class AddressSpace {
       journalLength: s.pages.length / 4,
       tables: new Map(Array.from({ length: tables.length / 2 }, (_, i) => [tables[2 * i], tables[2 * i + 1]])),
       rootFrame: s.rootFrame, brkStart: s.brkStart, brk: s.brk, mmapTop: s.mmapTop,
+      committedResident: undefined, // counted when first asked for
     });
     return space;
   }

@@ -13,6 +13,7 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { Errno } from "./errno.js";
+import { deviceEntries, devDirectoryStat, deviceStat } from "./devices.js";
 import { openedInside, resolveInRoot, SandboxError, type LastLink, type Resolved } from "./resolve.js";
 import type { OpenFiles } from "./open-files.js";
 
@@ -66,6 +67,7 @@ export class WouldBlock extends Error {
 /** What stat-like calls need of a file (fs.Stats has it all; a remote file's stat is rebuilt from data). */
 export interface StatLike {
   dev: number | bigint; ino: number | bigint; mode: number; nlink: number | bigint; size: number; blocks?: number;
+  rdev?: number | bigint; // a device's (major << 8) | minor
   atimeMs: number; mtimeMs: number; ctimeMs: number; birthtimeMs: number;
   isDirectory(): boolean; isFile(): boolean; isSymbolicLink(): boolean; isCharacterDevice(): boolean; isFIFO(): boolean;
 }
@@ -209,6 +211,7 @@ export class FileTable {
     // Linux follows a last link, but not for O_NOFOLLOW, and O_CREAT|O_EXCL makes the link itself "exist".
     const exclusive = (flags & O_CREAT) !== 0 && (flags & O_EXCL) !== 0;
     const target = this.resolve(dirfd, p, (flags & O_NOFOLLOW) !== 0 || exclusive ? "nofollow" : "follow");
+    if (target.device !== undefined || target.stdio !== undefined) return this.openVirtual(target, flags, mode);
     if (target.stat === null && (flags & O_CREAT) && target.trailingSlash) throw new SandboxError(Errno.EISDIR);
     if (target.stat?.isSymbolicLink()) throw new SandboxError(exclusive ? Errno.EEXIST : Errno.ELOOP);
     const fd = this.lowestFreeFd(); // before the host opens anything: EMFILE leaves no host fd behind
@@ -216,11 +219,34 @@ export class FileTable {
     // The process's umask applies, and no set-ID bits on the host (see chmodAt).
     const hostFd = this.checked(fs.openSync(target.host, hostFlags, mode & ~this.umask & 0o777));
     const stat = fs.fstatSync(hostFd);
+    // A file it made gets exactly mode & ~umask: the host process's own umask must not take more away.
+    const permissions = mode & ~this.umask & 0o777;
+    if (target.stat === null && (flags & O_CREAT) && (stat.mode & 0o777) !== permissions) fs.fchmodSync(hostFd, permissions);
     if ((flags & O_DIRECTORY) && !stat.isDirectory()) { fs.closeSync(hostFd); throw new SandboxError(Errno.ENOTDIR); }
     if (stat.isDirectory() && (flags & O_ACCMODE) !== O_RDONLY) { fs.closeSync(hostFd); throw new SandboxError(Errno.EISDIR); }
     const file = this.shared.create({ path: target.guest, flags: flags & ~O_CLOEXEC, mode, position: 0, kind: stat.isDirectory() ? "directory" : "file" });
     this.shared.cacheHostFd(file, hostFd);
     return this.install(fd, file, (flags & O_CLOEXEC) !== 0);
+  }
+
+  /** /dev, a device in it, or /dev/stdin|stdout|stderr (devices.ts): no host file is opened. */
+  private openVirtual(target: Resolved, flags: number, mode: number): number {
+    const cloexec = (flags & O_CLOEXEC) !== 0;
+    if (target.stdio !== undefined) {
+      // Linux opens what /proc/self/fd/N leads to: a file anew (its own offset), a pipe or terminal as it is.
+      const file = this.files.get(target.stdio);
+      if (!file) throw new SandboxError(Errno.ENOENT); // a dangling link
+      if ((file.kind === "file" || file.kind === "directory") && !file.home) return this.open(AT_FDCWD, file.path, flags, mode);
+      return this.add(file, cloexec);
+    }
+    const fd = this.lowestFreeFd();
+    if (target.device === "") {
+      if ((flags & O_ACCMODE) !== O_RDONLY) throw new SandboxError(Errno.EISDIR);
+      return this.install(fd, this.shared.create({ path: "/dev", flags: flags & ~O_CLOEXEC, mode, position: 0, kind: "directory" }), cloexec);
+    }
+    if (flags & O_DIRECTORY) throw new SandboxError(Errno.ENOTDIR);
+    const file = this.shared.create({ path: target.guest, flags: flags & ~O_CLOEXEC, mode, position: 0, kind: "device", device: target.device });
+    return this.install(fd, file, cloexec);
   }
 
   /** `hostFd`, if it is inside the root (see openedInside); else it is closed and EACCES thrown. */
@@ -287,12 +313,29 @@ export class FileTable {
     return n;
   }
 
+  /** pwrite(2): writes at `position` without moving the file's own position ("the file offset is not changed"). */
+  pwrite(fd: number, position: number, bytes: Uint8Array): number {
+    const file = this.regular(fd);
+    if ((file.flags & O_ACCMODE) === O_RDONLY) throw new SandboxError(Errno.EBADF);
+    if (file.kind !== "file") throw new SandboxError(Errno.ESPIPE);
+    if (file.home) {
+      const r = this.remoteCall(file, { t: "file-write", path: file.path, position, data: bytes, append: (file.flags & O_APPEND) !== 0 });
+      return Number(r.written);
+    }
+    // "if a file is opened with O_APPEND, pwrite() appends data to the end of the file, regardless of the value of offset" (Linux's bug, kept)
+    const hostFd = this.hostFd(fd);
+    const at = file.flags & O_APPEND ? fs.fstatSync(hostFd).size : position;
+    return fs.writeSync(hostFd, bytes, 0, bytes.length, at);
+  }
+
   /** stat of an open file (null for a terminal, a pipe or a device: the caller describes those). */
   stat(fd: number): StatLike | null {
     const file = this.files.get(fd);
     if (!file) throw new SandboxError(Errno.EBADF);
     // A pipe: "S_IFIFO", as fstat on Linux says of either end.
     if (file.kind === "pipe") return statFromData({ mode: 0o010600, ino: file.pipe, nlink: 1, dev: 12 });
+    if (file.kind === "device") return deviceStat(file.device!);
+    if (file.kind === "directory" && file.path === "/dev") return devDirectoryStat();
     if (file.kind !== "file" && file.kind !== "directory") return null;
     if (file.home) return statFromData(this.remoteCall(file, { t: "file-stat", path: file.path }).stat as Record<string, unknown>);
     return fs.fstatSync(this.hostFd(fd));
@@ -323,7 +366,11 @@ export class FileTable {
     if (!file) throw new SandboxError(Errno.EBADF);
     if (file.kind !== "directory") throw new SandboxError(Errno.ENOTDIR);
     if (file.home) return this.remoteCall(file, { t: "file-list", path: file.path }).entries as Array<{ name: string; type: number; ino: number }>;
-    return listDirectory(this.hostPath(file.path));
+    if (file.path === "/dev") return [{ name: ".", type: 4, ino: 99 }, { name: "..", type: 4, ino: 2 }, ...deviceEntries()];
+    const entries = listDirectory(this.hostPath(file.path));
+    // The virtual /dev is in the root whether or not the host directory has a dev/.
+    if (file.path === "/" && !entries.some((e) => e.name === "dev")) entries.push({ name: "dev", type: 4, ino: 99 });
+    return entries;
   }
 
   private regular(fd: number): OpenFile {

@@ -27,7 +27,7 @@ import { Pipe } from "./pipes.js";
 import { deliverSignals, sendSignal } from "./deliver.js";
 import { endTask } from "./process-tree.js";
 import { SIGBUS, SIGILL, SIGSEGV, SIGTRAP } from "./signals.js";
-import { runSyscall, syscallName, type ProcessClock, type ProcessConsole } from "./syscalls.js";
+import { runSyscall, syscallName, type ProcessClock, type ProcessConsole, type SyscallOutcome } from "./syscalls.js";
 import { Task } from "./task.js";
 import { kernelState, restoreKernel, type KernelState } from "./kernel-state.js";
 import { adopt } from "./adopt.js";
@@ -52,8 +52,8 @@ export interface KernelOptions {
   warn?: (message: string) => void;
   /** Postcopy migration: RAM pages that have not arrived, and how to wait for one. */
   pages?: PostcopyPages;
-  /** --strace: each system call with its arguments and result. */
-  trace?: (line: string) => void;
+  /** --strace: each system call with its arguments and result, once it is done (strace.ts formats it). */
+  trace?: (task: Task, number: number, args: number[], outcome: SyscallOutcome) => void;
   /** A process that moved here alone (--children home): started from its image, its family at `home`. */
   adopt?: { image: ProcessImage; home: Home };
 }
@@ -447,7 +447,7 @@ export class Kernel {
       outcome = { kind: "return", value: -Errno.ENOSYS };
     }
     if (this.options.trace && outcome.kind !== "block-input" && outcome.kind !== "block-until" && outcome.kind !== "block-event") {
-      this.options.trace(`[${task.pid}] ${name}(${args.slice(0, 6).map((a) => hex(a)).join(", ")}) = ${outcome.kind === "return" ? outcome.value : outcome.kind}`);
+      this.options.trace(task, number, args, outcome);
     }
     switch (outcome.kind) {
       case "return":

@@ -6,7 +6,7 @@
 
 import * as fs from "node:fs";
 import { Errno } from "./errno.js";
-import { AT_FDCWD, type FileTable } from "./files.js";
+import { AT_FDCWD, type FileTable, type StatLike } from "./files.js";
 import { SandboxError, type Resolved } from "./resolve.js";
 
 export const AT_SYMLINK_NOFOLLOW = 0x100, AT_REMOVEDIR = 0x200, AT_EMPTY_PATH = 0x1000;
@@ -15,7 +15,7 @@ export const RENAME_NOREPLACE = 1;
 const refuse = (errno: number): never => { throw new SandboxError(errno); };
 
 /** stat/lstat by path: the last link is followed unless AT_SYMLINK_NOFOLLOW. */
-export function statAt(files: FileTable, dirfd: number, p: string, flags: number): fs.Stats {
+export function statAt(files: FileTable, dirfd: number, p: string, flags: number): StatLike {
   const r = files.resolve(dirfd, p, flags & AT_SYMLINK_NOFOLLOW ? "nofollow" : "follow");
   return r.stat ?? refuse(Errno.ENOENT); // the walk's lstat of a resolved path is the stat
 }
@@ -24,13 +24,22 @@ export function statAt(files: FileTable, dirfd: number, p: string, flags: number
 export function mkdirAt(files: FileTable, dirfd: number, p: string, mode: number): void {
   const r = files.resolve(dirfd, p, "entry");
   if (r.stat || r.last !== "name") refuse(Errno.EEXIST);
-  fs.mkdirSync(r.host, mode & 0o777);
+  // "the permissions of the created directory are (mode & ~umask & 0777)": the process's umask, not the host's.
+  const permissions = mode & ~files.umask & 0o777;
+  fs.mkdirSync(r.host, permissions);
+  if ((fs.statSync(r.host).mode & 0o777) !== permissions) fs.chmodSync(r.host, permissions);
+}
+
+/** The virtual /dev and its devices (devices.ts) are not the guest's to remove, rename, link or chmod. */
+function onHost(r: Resolved): Resolved {
+  if (r.device !== undefined || r.stdio !== undefined) refuse(Errno.EPERM); // "Operation not permitted"
+  return r;
 }
 
 /** unlinkat: a link itself is removed, never its target. */
 export function unlinkAt(files: FileTable, dirfd: number, p: string, flags: number): void {
   if (flags & ~AT_REMOVEDIR) refuse(Errno.EINVAL); // "An invalid flag value was specified in flags."
-  const r = files.resolve(dirfd, p, "entry");
+  const r = onHost(files.resolve(dirfd, p, "entry"));
   if (flags & AT_REMOVEDIR) {
     if (r.last === "dot") refuse(Errno.EINVAL); // "pathname has . as last component"
     if (r.last === "dotdot") refuse(Errno.ENOTEMPTY); // "pathname has .. as its final component"
@@ -50,7 +59,7 @@ export function unlinkAt(files: FileTable, dirfd: number, p: string, flags: numb
 /** renameat2 (flags 0 or RENAME_NOREPLACE): both names are entries, links are moved or replaced, not followed. */
 export function renameAt(files: FileTable, olddir: number, oldp: string, newdir: number, newp: string, flags: number): void {
   if (flags & ~RENAME_NOREPLACE) refuse(Errno.EINVAL);
-  const from = files.resolve(olddir, oldp, "entry"), to = files.resolve(newdir, newp, "entry");
+  const from = onHost(files.resolve(olddir, oldp, "entry")), to = onHost(files.resolve(newdir, newp, "entry"));
   // "oldpath or newpath is a directory that is in use by ... the system" (the root, ".", "..")
   if (from.last !== "name") refuse(Errno.EBUSY);
   if (to.last !== "name") refuse(flags & RENAME_NOREPLACE ? Errno.EEXIST : Errno.EBUSY);
@@ -72,16 +81,18 @@ export function accessAt(files: FileTable, dirfd: number, p: string, mode: numbe
   if (mode & ~7) refuse(Errno.EINVAL);
   const r = files.resolve(dirfd, p, "follow");
   existing(r);
+  if (r.device !== undefined || r.stdio !== undefined) return; // /dev: root may read and write every device
   fs.accessSync(r.host, mode);
 }
 
-function existing(r: Resolved): fs.Stats {
+function existing(r: Resolved): StatLike {
   return r.stat ?? refuse(Errno.ENOENT);
 }
 
 /** readlinkat: the link's target as stored (for the guest it is read with the root as "/"). */
 export function readLinkAt(files: FileTable, dirfd: number, p: string): Buffer {
   const r = files.resolve(dirfd, p, "nofollow");
+  if (r.stdio !== undefined) return Buffer.from(`/proc/self/fd/${r.stdio}`); // as Linux's /dev/stdout links
   if (!existing(r).isSymbolicLink()) refuse(Errno.EINVAL); // "The named file is not a symbolic link."
   return fs.readlinkSync(r.host, { encoding: "buffer" });
 }
@@ -91,8 +102,8 @@ export const AT_SYMLINK_FOLLOW = 0x400;
 /** linkat: a new name for an existing file; a last link in oldpath is linked itself unless AT_SYMLINK_FOLLOW. */
 export function linkAt(files: FileTable, olddir: number, oldp: string, newdir: number, newp: string, flags: number): void {
   if (flags & ~AT_SYMLINK_FOLLOW) refuse(Errno.EINVAL);
-  const from = files.resolve(olddir, oldp, flags & AT_SYMLINK_FOLLOW ? "follow" : "entry");
-  const to = files.resolve(newdir, newp, "entry");
+  const from = onHost(files.resolve(olddir, oldp, flags & AT_SYMLINK_FOLLOW ? "follow" : "entry"));
+  const to = onHost(files.resolve(newdir, newp, "entry"));
   if (existing(from).isDirectory()) refuse(Errno.EPERM); // "oldpath is a directory."
   if (from.trailingSlash) refuse(Errno.ENOTDIR); // "name/" of something not a directory
   if (to.stat || to.last !== "name") refuse(Errno.EEXIST);
@@ -106,7 +117,7 @@ export function linkAt(files: FileTable, olddir: number, oldp: string, newdir: n
  * the host, and a guest must not leave a set-user-ID program there.
  */
 export function chmodAt(files: FileTable, dirfd: number, p: string, mode: number): void {
-  const r = files.resolve(dirfd, p, "follow");
+  const r = onHost(files.resolve(dirfd, p, "follow"));
   existing(r);
   fs.chmodSync(r.host, mode & 0o777);
 }
@@ -120,6 +131,7 @@ export function setTimesAt(files: FileTable, dirfd: number, p: string, atime: Ne
   const r = files.resolve(dirfd, p, flags & AT_SYMLINK_NOFOLLOW ? "nofollow" : "follow");
   const stat = existing(r);
   if (atime === "omit" && mtime === "omit") return;
+  if (r.device !== undefined || r.stdio !== undefined) return; // touch /dev/null: nothing on the host to stamp
   // the walk's lstat is the stat of what is changed: a followed last link is not in r.host
   if (stat.isSymbolicLink()) fs.lutimesSync(r.host, pick(atime, stat.atimeMs), pick(mtime, stat.mtimeMs));
   else fs.utimesSync(r.host, pick(atime, stat.atimeMs), pick(mtime, stat.mtimeMs));
@@ -148,4 +160,20 @@ export function truncateAt(files: FileTable, p: string, length: number): void {
   if (stat.isDirectory()) refuse(Errno.EISDIR);
   if (!stat.isFile()) refuse(Errno.EINVAL);
   fs.truncateSync(r.host, length);
+}
+
+/** symlinkat: a link at `p` holding `target` as given (read later with the sandbox root as "/"). */
+export function symlinkAt(files: FileTable, target: string, dirfd: number, p: string): void {
+  if (target.length === 0) refuse(Errno.ENOENT); // "target is an empty string"
+  const r = onHost(files.resolve(dirfd, p, "entry"));
+  if (r.stat || r.last !== "name") refuse(Errno.EEXIST); // "newpath already exists"
+  if (r.trailingSlash) refuse(Errno.ENOENT);
+  fs.symlinkSync(target, r.host);
+}
+
+/** fchdir: the working directory becomes the open directory's. */
+export function changeDirectoryTo(files: FileTable, fd: number): void {
+  const file = files.get(fd) ?? refuse(Errno.EBADF);
+  if (file.kind !== "directory") refuse(Errno.ENOTDIR); // "fd does not refer to a directory"
+  files.cwd = file.path;
 }

@@ -18,7 +18,9 @@
 // have no such check.
 
 import * as fs from "node:fs";
+import { DEVICES, devDirectoryStat, deviceStat, STDIO_ALIASES } from "./devices.js";
 import { Errno, errnoOf } from "./errno.js";
+import { statFromData, type StatLike } from "./files.js";
 
 /** Thrown with the errno a Linux system call would return. */
 export class SandboxError extends Error {
@@ -43,7 +45,11 @@ export interface Resolved {
   /** the host path of `guest` */
   host: string;
   /** lstat of the last component; null when it does not exist (its directory does) */
-  stat: fs.Stats | null;
+  stat: StatLike | null;
+  /** The virtual /dev ("") or one of its devices ("null", ...): no host file is behind it (devices.ts). */
+  device?: string;
+  /** /dev/stdin, /dev/stdout, /dev/stderr: the descriptor it stands for (a link to /proc/self/fd/N on Linux). */
+  stdio?: number;
   /** how the path ended: a name, ".", "..", or nothing but slashes (the root) */
   last: "name" | "dot" | "dotdot" | "root";
   trailingSlash: boolean;
@@ -75,6 +81,13 @@ export function resolveInRoot(rootReal: string, start: string, p: string, lastLi
       continue;
     }
     last = "name";
+    // The guest's /dev is virtual whatever the sandbox holds there (devices.ts).
+    if (done.length === 0 && name === "dev") {
+      done.push(name);
+      if (isLast) return { guest: "/dev", host: hostOf(done), stat: devDirectoryStat(), last, trailingSlash, device: "" };
+      continue;
+    }
+    if (done.length === 1 && done[0] === "dev") return virtualDevice(name, isLast);
     const host = hostOf([...done, name]);
     let stat: fs.Stats;
     try {
@@ -98,7 +111,18 @@ export function resolveInRoot(rootReal: string, start: string, p: string, lastLi
   }
   return finish(done, null);
 
-  function finish(parts: string[], known: fs.Stats | null): Resolved {
+  function virtualDevice(name: string, isLast: boolean): Resolved {
+    const stdio = STDIO_ALIASES[name];
+    if (!(name in DEVICES) && stdio === undefined) {
+      // Nothing else is in /dev, and nothing can be made there.
+      throw new SandboxError(isLast && lastLink === "entry" ? Errno.EACCES : Errno.ENOENT);
+    }
+    if (!isLast || trailingSlash) throw new SandboxError(Errno.ENOTDIR);
+    const stat = stdio === undefined ? deviceStat(name) : statFromData({ mode: 0o120777, ino: 200 + stdio, nlink: 1, dev: 5, size: 15 });
+    return { guest: `/dev/${name}`, host: hostOf(["dev", name]), stat, last: "name", trailingSlash, device: stdio === undefined ? name : undefined, stdio };
+  }
+
+  function finish(parts: string[], known: StatLike | null): Resolved {
     const host = hostOf(parts);
     const stat = known ?? lstatOrThrow(host);
     // "name/" must be a directory; an entry's caller decides (mkdir says EEXIST, unlink ENOTDIR).

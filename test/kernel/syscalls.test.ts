@@ -7,8 +7,8 @@ import { EFAULT_STDIN, EFAULT_STDOUT } from "./crash-cases.js";
 import { runInProcess } from "./kernel-harness.js";
 
 // Roam's kernel, seen by guests: the system calls guest passes every check,
-// path escapes fail, unknown system calls give -ENOSYS with one warning per
-// number, and wild pointers give -EFAULT while the host carries on. Through
+// path escapes fail, unknown system calls give -ENOSYS (with one warning per
+// number when ROAM_WARN asks for them), and wild pointers give -EFAULT while the host carries on. Through
 // the CLI (`roam run`, as a user runs it) and in this process (src/kernel's
 // Process with a Core), where the warnings and the result can be seen directly.
 
@@ -43,8 +43,8 @@ describe.concurrent("the syscalls guest on roam", () => {
     const details = describeRun(run);
     expect(run.status, details).toBe(0);
     expectAllChecksPassed(run.stdout.toString("utf8"));
-    // stderr: only the warnings for its two unknown-system-call checks, once each
-    expect(run.stderr, details).toBe(ENOSYS_WARNINGS.map((w) => `roam: warning: ${w}\n`).join(""));
+    // stderr is the program's: no warning for its two unknown-system-call checks without ROAM_WARN
+    expect(run.stderr, details).toBe("");
     checkRun({ ...SYSCALLS, stderr: undefined }, run, cwd);
   }, TIMEOUT_MS);
 
@@ -66,11 +66,14 @@ describe.concurrent("unknown system calls: -ENOSYS and one warning per number", 
     "crash: enosys: syscall 999: -38 ok\ncrash: enosys: syscall 999 again: -38 ok\n" +
     "crash: enosys: syscall 500: -38 ok\ncrash: enosys: syscall 999 a third time: -38 ok\n";
 
-  test("roam run: 999 three times and 500 once give two warning lines", async () => {
-    const run = await runGuest("roam", c, dirs.fresh(c));
+  test("roam run: 999 three times and 500 once give two warning lines with ROAM_WARN, none without", async () => {
+    const run = await runGuest("roam", { ...c, env: { ROAM_WARN: "1" } }, dirs.fresh(c));
     expect(run.status, describeRun(run)).toBe(0);
     expect(run.stdout.toString("utf8")).toBe(STDOUT);
     expect(run.stderr).toBe(ENOSYS_WARNINGS.map((w) => `roam: warning: ${w}\n`).join(""));
+    const quiet = await runGuest("roam", c, dirs.fresh(c));
+    expect(quiet.stdout.toString("utf8")).toBe(STDOUT);
+    expect(quiet.stderr).toBe("");
   }, TIMEOUT_MS);
 
   test("in-process: warn() is called once per number", async () => {

@@ -66,7 +66,6 @@ const CASES: RealCase[] = [
 
 /** what `roam run` lacks for a case today (and what it prints), by case id */
 const ROAM_GAPS: Record<string, string> = {
-  "sqlite3 on a file: create, insert, select": "fcntl64 (25) file locks: 'Error: in prepare, disk I/O error (10)'",
 };
 
 const dirs = new CaseDirs("roam-real-programs-");

@@ -10,7 +10,7 @@ import type { SyscallContext, SyscallOutcome } from "../syscalls.js";
 type Handler = (c: SyscallContext, a: number[]) => SyscallOutcome | number;
 
 const F_DUPFD = 0, F_GETFD = 1, F_SETFD = 2, F_GETFL = 3, F_SETFL = 4, F_GETLK = 5, F_SETLK = 6, F_SETLKW = 7;
-const F_SETOWN = 8, F_GETOWN = 9, F_DUPFD_CLOEXEC = 1030, F_GETPIPE_SZ = 1032, FD_CLOEXEC = 1;
+const F_SETOWN = 8, F_GETOWN = 9, F_GETLK64 = 12, F_SETLK64 = 13, F_SETLKW64 = 14, F_DUPFD_CLOEXEC = 1030, F_GETPIPE_SZ = 1032, FD_CLOEXEC = 1;
 const O_ASYNC = 0o20000, O_DIRECT = 0o40000, O_NOATIME = 0o1000000;
 
 /** Runs `body`, turning sandbox errors (EBADF, EMFILE ...) into -errno. */
@@ -78,9 +78,9 @@ function fcntl(c: SyscallContext, [fd, cmd, arg]: number[]): number {
       file.flags = (file.flags & ~changeable) | (arg & changeable);
       return 0;
     }
-    case F_GETLK: case F_SETLK: case F_SETLKW:
+    case F_GETLK: case F_SETLK: case F_SETLKW: case F_GETLK64: case F_SETLK64: case F_SETLKW64: // musl riscv32 uses the 64s
       // One guest's processes: record locks between them always succeed (no other holder can conflict across the sandbox).
-      return cmd === F_GETLK ? unlockedLock(c, arg) : 0;
+      return cmd === F_GETLK || cmd === F_GETLK64 ? unlockedLock(c, arg) : 0;
     case F_GETOWN:
       return 0;
     case F_SETOWN:

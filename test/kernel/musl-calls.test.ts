@@ -1,0 +1,93 @@
+// musl programs (guests/calls/*.c, built with guests/musl/roam-cc into
+// guests/bin/calls/) on roam, against qemu-riscv32 byte for byte where Linux's
+// answers are the same everywhere, and against what Linux must say where the
+// figures differ (CPU time, how much RAM). Without qemu-riscv32 the files
+// program is compared with the output qemu gave (guests/calls/files.expected).
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, describe, expect, test } from "vitest";
+import { qemuPath, ROAM_JS, ROOT, runProgram, runRoam, type Run } from "../process-harness.js";
+
+const elf = (name: string) => join(ROOT, "guests", "bin", "calls", `${name}.elf`);
+const dirs: string[] = [];
+const fresh = () => { const d = mkdtempSync(join(tmpdir(), "roam-musl-calls-")); dirs.push(d); return d; };
+afterAll(() => { for (const d of dirs) rmSync(d, { recursive: true, force: true }); });
+
+const roam = (args: string[], env: Record<string, string> = {}) => runRoam(args, { cwd: fresh(), env, timeoutMs: 60_000 });
+const qemu = (program: string) => runProgram("qemu", qemuPath!, [program], { cwd: fresh(), timeoutMs: 60_000 });
+/** A shell line run in a fresh directory (for redirections), $ROAM and $QEMU set. */
+const shell = (line: string) => runProgram("roam", "/bin/sh", ["-c", line], { cwd: fresh(), env: { ROAM: `${process.execPath} ${ROAM_JS}`, QEMU: qemuPath ?? "false", PATH: process.env.PATH ?? "" }, timeoutMs: 60_000 });
+const show = (r: Run) => `status ${r.status}\nstdout:\n${r.stdout}\nstderr:\n${r.stderr}`;
+const withQemu = qemuPath ? test : test.skip;
+
+describe("files, devices, umask and /proc/self/exe (guests/calls/files.c)", () => {
+  test("the same output as qemu-riscv32", async () => {
+    // Through a pipe: qemu-riscv32 cannot open /dev/stdout when it is the socket a spawn gives.
+    const r = await shell(`$ROAM run ${elf("files")} | cat`);
+    expect(r.status, show(r)).toBe(0);
+    const expected = qemuPath ? (await shell(`$QEMU ${elf("files")} | cat`)).stdout : readFileSync(join(ROOT, "guests", "calls", "files.expected"));
+    expect(r.stdout.toString()).toBe(expected.toString());
+  }, 60_000);
+
+  test("--strace shows the calls with their strings, flags and errors", async () => {
+    const r = await roam(["run", "--strace", elf("files")]);
+    expect(r.status).toBe(0);
+    expect(r.stderr).toContain('openat(AT_FDCWD, "f.txt", O_RDWR|O_CREAT|O_TRUNC|O_LARGEFILE, 0666) = 3\n');
+    expect(r.stderr).toContain('pread64(3, "3456", 4, 3) = 4\n');
+    expect(r.stderr).toContain('fchownat(AT_FDCWD, "missing", 0, 0, 0) = -1 ENOENT (No such file or directory)\n');
+    expect(r.stderr).toContain('openat(AT_FDCWD, "/dev/full", O_WRONLY|O_LARGEFILE) = 3\nwrite(3, "x", 1) = -1 ENOSPC (No space left on device)\n');
+    expect(r.stderr).toMatch(/exit_group\(0\) = \?\n\+\+\+ exited with 0 \+\+\+\n$/);
+    expect(r.stderr).not.toContain("[pid"); // one process
+  }, 60_000);
+});
+
+describe("standard streams are what the user gave (guests/calls/stdio-kinds.c)", () => {
+  for (const [name, redirect] of [["a file", "> out.txt 2> err.txt < /dev/null"], ["a pipe", "2> err.txt < /dev/null | cat > out.txt"]]) {
+    withQemu(`stdout to ${name}: fstat, isatty and lseek as on qemu-riscv32`, async () => {
+      const r = await shell(`$ROAM run ${elf("stdio-kinds")} ${redirect} && cat out.txt err.txt && mkdir q && cd q && $QEMU ${elf("stdio-kinds")} ${redirect} && cat out.txt err.txt`);
+      expect(r.status, show(r)).toBe(0);
+      const text = r.stdout.toString();
+      const half = text.length / 2;
+      expect(text.slice(0, half)).toBe(text.slice(half));
+      expect(text).toContain(name === "a file" ? "fd 1: file size 6 tty 0 lseek 6" : "fd 1: pipe tty 0 lseek Invalid seek");
+    }, 60_000);
+  }
+});
+
+describe("CPU time and memory", () => {
+  test("clock(), CPU-time clocks, times and getrusage grow with the work done (guests/calls/cputime.c)", async () => {
+    const r = await roam(["run", elf("cputime")]);
+    expect(r.status, show(r)).toBe(0);
+    const lines = r.stdout.toString().trim().split("\n");
+    expect(lines).toHaveLength(8);
+    for (const line of lines) expect(line, show(r)).toMatch(/: 1$/);
+  }, 60_000);
+
+  test("realloc through mremap keeps every byte; mremap moves and shrinks (guests/calls/realloc-grow.c)", async () => {
+    const r = await roam(["run", elf("realloc-grow")]);
+    expect(r.status, show(r)).toBe(0);
+    expect(r.stdout.toString()).toBe("grew to 34012224 bytes intact\nmremap maymove: ok kept second\nshrink in place: 1\nbad flags: Invalid argument\n");
+    if (qemuPath) expect(r.stdout.toString()).toBe((await qemu(elf("realloc-grow"))).stdout.toString());
+  }, 60_000);
+
+  test("with --ram 8M, malloc returns NULL instead of the program dying, and memory freed can be had again (guests/calls/malloc-limit.c)", async () => {
+    const r = await roam(["run", "--ram", "8M", elf("malloc-limit")]);
+    expect(r.status, show(r)).toBe(0);
+    const m = /^malloc returned NULL after (\d+) KiB\nafter freeing: (\d+) KiB again\n$/.exec(r.stdout.toString());
+    expect(m, show(r)).not.toBeNull();
+    expect(Number(m![1])).toBeGreaterThan(6 * 1024);
+    expect(Number(m![1])).toBeLessThan(8 * 1024);
+    expect(Number(m![2])).toBe(Number(m![1]));
+  }, 60_000);
+});
+
+describe("a program's stderr is its own", () => {
+  test("no warning for an unsupported system call unless ROAM_WARN is set", async () => {
+    const syscalls = join(ROOT, "guests", "bin", "process", "syscalls.elf");
+    const quiet = await roam(["run", syscalls, "."]);
+    expect(quiet.stderr).not.toContain("roam: warning");
+    const warned = await roam(["run", syscalls, "."], { ROAM_WARN: "1" });
+    expect(warned.stderr).toContain("roam: warning: unsupported system call 999; it returns ENOSYS");
+  }, 60_000);
+});
