@@ -12,7 +12,7 @@ set -euo pipefail
 GUESTS="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 ROOT="$(dirname "$GUESTS")"
 CC="${CC:-riscv64-unknown-elf-gcc}"
-SECTIONS=(baremetal process musl real)
+SECTIONS=(baremetal process musl real calls)
 SCRATCH="$(mktemp -d)" # object files
 trap 'rm -rf "$SCRATCH"' EXIT
 
@@ -51,6 +51,11 @@ section_musl() {
 # ---- real programs built with musl: BusyBox, Lua, SQLite (guests/real/) -----
 section_real() {
     bash "$GUESTS/real/build.sh"
+}
+
+# ---- system-call test programs, musl (guests/calls/build.sh) -------------------
+section_calls() {
+    bash "$GUESTS/calls/build.sh"
 }
 
 # ---- bare-metal guests: QEMU virt, -bios none, machine mode ---------------
