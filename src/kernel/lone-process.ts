@@ -13,7 +13,7 @@
 import { PAGE, type Region } from "./address-space.js";
 import { sendSignal } from "./deliver.js";
 import { Errno } from "./errno.js";
-import { O_ACCMODE, O_RDONLY, SandboxError, type OpenFile } from "./files.js";
+import { SandboxError, type OpenFile } from "./files.js";
 import type { Kernel } from "./kernel.js";
 import { pipeRead, pipeWrite } from "./calls/descriptors.js";
 import type { SignalStateData } from "./signals.js";
@@ -191,8 +191,4 @@ export function homeKill(k: Kernel, from: number, pid: number, sig: number): num
   if (targets.length === 0) return -Errno.ESRCH;
   for (const t of targets) sendSignal(k, t, sig, { signo: sig, code: 0, pid: from });
   return 0;
-}
-
-export function isReading(file: OpenFile): boolean {
-  return (file.flags & O_ACCMODE) === O_RDONLY;
 }
