@@ -10,7 +10,7 @@ import type { SyscallContext, SyscallOutcome } from "../syscalls.js";
 type Handler = (c: SyscallContext, a: number[]) => SyscallOutcome | number;
 
 const SIG_BLOCK = 0, SIG_UNBLOCK = 1, SIG_SETMASK = 2;
-const KSIGACTION_SIZE = 16; // handler, flags, restorer (u32 each), mask (8 bytes): struct k_sigaction of 32-bit asm-generic
+const KSIGACTION_SIZE = 20; // handler, flags, restorer (u32 each), mask (8 bytes): struct k_sigaction with SA_RESTORER, as musl riscv32 passes it
 const MINSIGSTKSZ = 2048;
 
 const self = (c: SyscallContext): Task => c.kernel.tasks.get(c.pid)!;
