@@ -1,0 +1,97 @@
+// The kernel's state (v2: a tree of processes) survives a snapshot: a guest
+// with a child, pipes with bytes in flight and a signal handler goes through
+// snapshot -> encode -> decode -> restore on another core and ends as an
+// unmoved run does. And a snapshot the previous version wrote (one process,
+// ProcessState v1) is still restored and carries on where it was.
+import { readFileSync, rmSync } from "node:fs";
+import { afterAll, describe, expect, test } from "vitest";
+import { Core } from "../../src/machine/core.js";
+import { ProcessGuest } from "../../src/guest/process-guest.js";
+import { decodeSnapshot, encodeSnapshot, type GuestSnapshot } from "../../src/snapshot/snapshot.js";
+import { u32s } from "../../src/kernel/frames.js";
+import { familySnapshot, FAMILY_READY, fixtureRoot } from "./fixtures.js";
+import { openFileAt } from "./open-files.js";
+import { asVersion1 } from "./version1.js";
+
+afterAll(() => rmSync(fixtureRoot, { recursive: true, force: true }));
+
+const elf = (name: string) => readFileSync(new URL(`../../guests/bin/process/${name}.elf`, import.meta.url));
+const FAMILY_REST = "child: hello\nchild: got go\nchild exited 7\ndone: signals 1\n";
+const SIGUSR1 = 10;
+
+/** Restores `snapshot` on a new core, gives it `input`, runs it to its end: its exit code and what it printed. */
+async function restoreAndFinish(snapshot: GuestSnapshot, input = ""): Promise<{ exitCode: number; output: string }> {
+  const guest = ProcessGuest.restore({ core: await Core.load(), root: fixtureRoot, hostName: "B" }, snapshot);
+  let output = "";
+  guest.console.onOutput((_offset, bytes) => { output += Buffer.from(bytes).toString(); });
+  if (input) guest.console.pushInput(guest.console.acceptedInput, Buffer.from(input));
+  const result = await guest.run();
+  return { exitCode: result.exitCode, output };
+}
+
+describe("a process tree in a snapshot", () => {
+  test("a parent, its child, pipes with bytes in flight and a handler survive snapshot, encode, decode and restore", async () => {
+    const { guest, snapshot, output } = await familySnapshot();
+    expect(output()).toBe(FAMILY_READY);
+    const k = snapshot.process!;
+    // What the snapshot must carry for the rest to come out right.
+    expect(k.tasks.map((t) => [t.ppid === k.firstPid, t.status])).toEqual([[false, "running"], [true, "running"]]);
+    const [parent, child] = k.tasks;
+    expect(parent.signals.actions.map(([sig]) => sig)).toContain(SIGUSR1);
+    expect(k.pipes.map((p) => Buffer.from(p.data).toString()).sort()).toEqual(["", "child: hello\n"]);
+    const pipeEnds = k.openFiles.files.filter((f) => f.kind === "pipe");
+    expect(pipeEnds).toHaveLength(4);
+    expect(openFileAt(k, 0, child.pid).id, "fork shares the parent's descriptions").toBe(openFileAt(k, 0, parent.pid).id);
+    expect(u32s(k.frames.shared).length, "fork shares frames, copy-on-write").toBeGreaterThan(0);
+    guest.kill();
+
+    const decoded = decodeSnapshot(encodeSnapshot(snapshot));
+    expect(await restoreAndFinish(decoded, "go\n")).toEqual({ exitCode: 0, output: FAMILY_REST });
+  }, 60_000);
+
+  test("the unmoved family prints the same (what the restored one is compared with)", async () => {
+    const { guest, output } = await familySnapshot();
+    guest.console.pushInput(guest.console.acceptedInput, Buffer.from("go\n"));
+    const result = await guest.run();
+    expect({ exitCode: result.exitCode, output: output() }).toEqual({ exitCode: 0, output: FAMILY_READY + FAMILY_REST });
+  }, 60_000);
+});
+
+describe("a version-1 snapshot (one process, as the previous version wrote it)", () => {
+  const argv = ["counter", "30", "1", "3"];
+  /** counter, frozen once it has printed count 5. */
+  async function frozenCounter(): Promise<{ snapshot: GuestSnapshot; before: string }> {
+    const guest = ProcessGuest.start({ core: await Core.load(), root: fixtureRoot, hostName: "A" }, { elf: elf("counter"), program: "counter", argv, ramBytes: 4 << 20 });
+    let before = "";
+    const counted = new Promise<void>((resolve) => guest.console.onOutput((_offset, bytes) => {
+      before += Buffer.from(bytes).toString();
+      if (before.includes("count 5/30")) resolve();
+    }));
+    const running = guest.run();
+    await counted;
+    guest.pause();
+    expect((await running).paused).toBe(true);
+    return { snapshot: guest.snapshot(), before };
+  }
+
+  async function unmoved(): Promise<string> {
+    const guest = ProcessGuest.start({ core: await Core.load(), root: fixtureRoot, hostName: "A" }, { elf: elf("counter"), program: "counter", argv, ramBytes: 4 << 20 });
+    let output = "";
+    guest.console.onOutput((_offset, bytes) => { output += Buffer.from(bytes).toString(); });
+    expect((await guest.run()).exitCode).toBe(0);
+    return output;
+  }
+
+  test.each([1, 2] as const)("is restored and continues its count (file table schema %i)", async (fileTableVersion) => {
+    const { snapshot, before } = await frozenCounter();
+    const old = asVersion1(snapshot, fileTableVersion);
+    const bytes = encodeSnapshot(old);
+    const decoded = decodeSnapshot(bytes);
+    expect(decoded.process!.schemaVersion, "read as the current version").toBe(2);
+    expect(decoded.process!.tasks.map((t) => t.pid)).toEqual([snapshot.process!.tasks[0].pid]);
+    const { exitCode, output } = await restoreAndFinish(decoded);
+    expect(exitCode).toBe(0);
+    expect(before + output).toBe(await unmoved());
+    expect(output, "it went on from where it was frozen, not from the start").toMatch(/^count ([6-9]|[12][0-9]|30)\/30 /);
+  }, 60_000);
+});
