@@ -33,7 +33,7 @@ export const PROCESS_SECTIONS: Record<keyof KernelState, SectionCheck> = {
   schemaVersion: (v, p) => int(v, p, 2, 2),
   frames: (v, p, frames) => checkFrames(v, p, frames),
   openFiles: (v, p) => checkOpenFiles(v, p),
-  pipes: (v, p) => list(v, p, MAX_PIPES).map((entry, i) => checkPipe(entry, `${p}[${i}]`)),
+  pipes: (v, p) => checkPipes(v, p),
   tasks: (v, p, frames, previous) => checkTasks(v, p, frames, previous as TaskState[] | undefined),
   current: (v, p) => int(v, p, 1, 0x7fffffff),
   firstPid: (v, p) => int(v, p, 1, 0x7fffffff),
@@ -48,7 +48,8 @@ export const PROCESS_SECTIONS: Record<keyof KernelState, SectionCheck> = {
 
 export function checkProcessState(value: unknown, at: string, frames: number): KernelState {
   const m = record(value, at);
-  if (own(m, "schemaVersion") === 1) return upgradeProcessState(checkProcessStateV1(m, at, frames), new Uint32Array(33));
+  // The hart block holds the one process's registers: its task needs none of its own until another runs.
+  if (own(m, "schemaVersion") === 1) return checkReferences(upgradeProcessState(checkProcessStateV1(m, at, frames), new Uint32Array(33)), at);
   const state: Record<string, unknown> = {};
   for (const [key, check] of Object.entries(PROCESS_SECTIONS)) state[key] = check(own(m, key), `${at}.${key}`, frames);
   return checkReferences(state as unknown as KernelState, at);
@@ -67,23 +68,45 @@ export function checkProcessChanges(value: unknown, base: KernelState, frames: n
 
 /** What the sections say of each other: descriptors name descriptions that exist, processes name processes that do. */
 function checkReferences(s: KernelState, at: string): KernelState {
+  checkFileReferences(s, at);
+  const byPid = new Map(s.tasks.map((t) => [t.pid, t]));
+  s.tasks.forEach((t, i) => checkTaskReferences(t, byPid, `${at}.tasks[${i}]`));
+  const current = byPid.get(s.current);
+  if (!current) bad(`${at}.current`, `process ${s.current} is not in the process list`);
+  if (current.status === "zombie") bad(`${at}.current`, `process ${s.current} on the hart has ended`);
+  if (!byPid.has(s.firstPid)) bad(`${at}.firstPid`, `process ${s.firstPid} is not in the process list`);
+  if (s.nextPid <= Math.max(0, ...byPid.keys())) bad(`${at}.nextPid`, `${s.nextPid} is not above every pid in use`);
+  if (s.nextPipe <= Math.max(0, ...s.pipes.map((p) => p.id))) bad(`${at}.nextPipe`, `${s.nextPipe} is not above every pipe id in use`);
+  return s;
+}
+
+/** Every descriptor names a description, every pipe end a pipe. */
+function checkFileReferences(s: KernelState, at: string): void {
   const ids = new Set(s.openFiles.files.map((f) => f.id));
   const pipes = new Set(s.pipes.map((p) => p.id));
   for (const f of s.openFiles.files) {
     if (f.kind === "pipe" && !pipes.has(f.pipe!)) bad(`${at}.openFiles`, `open file ${f.id} is an end of pipe ${f.pipe}, which is not there`);
   }
-  const pids = new Set(s.tasks.map((t) => t.pid));
   s.tasks.forEach((t, i) => {
     for (const [fd, id] of t.files?.fds ?? []) if (!ids.has(id)) bad(`${at}.tasks[${i}].files`, `fd ${fd} refers to open file ${id}, which is not there`);
-    if (t.sharesSpaceOf && !pids.has(t.sharesSpaceOf)) bad(`${at}.tasks[${i}].sharesSpaceOf`, `process ${t.sharesSpaceOf} is not there`);
-    if (t.status !== "zombie" && !t.sharesSpaceOf && !t.addressSpace) bad(`${at}.tasks[${i}].addressSpace`, "a live process needs an address space");
-    if (t.status !== "zombie" && !t.files) bad(`${at}.tasks[${i}].files`, "a live process needs a descriptor table");
   });
-  const current = s.tasks.find((t) => t.pid === s.current);
-  if (!current) bad(`${at}.current`, `process ${s.current} is not in the process list`);
-  if (current.status === "zombie") bad(`${at}.current`, `process ${s.current} on the hart has ended`);
-  if (s.nextPid <= Math.max(0, ...s.tasks.map((t) => t.pid))) bad(`${at}.nextPid`, `${s.nextPid} is not above every pid in use`);
-  return s;
+}
+
+/**
+ * A process's ties to others: a vfork child borrows the space of a process
+ * that has one of its own (and has none itself); a vfork parent waits for a
+ * child that borrows its space (or it would wait for ever).
+ */
+function checkTaskReferences(t: TaskState, byPid: Map<number, TaskState>, at: string): void {
+  if (t.sharesSpaceOf) {
+    const lender = byPid.get(t.sharesSpaceOf);
+    if (!lender) bad(`${at}.sharesSpaceOf`, `process ${t.sharesSpaceOf} is not there`);
+    if (!lender.addressSpace || lender.sharesSpaceOf) bad(`${at}.sharesSpaceOf`, `process ${t.sharesSpaceOf} has no address space of its own to share`);
+    if (t.addressSpace) bad(`${at}.addressSpace`, `process ${t.pid} shares the space of ${t.sharesSpaceOf}, and has one of its own`);
+  }
+  if (t.vforkChild && byPid.get(t.vforkChild)?.sharesSpaceOf !== t.pid) bad(`${at}.vforkChild`, `process ${t.vforkChild} does not share the space of ${t.pid}`);
+  if (t.status !== "zombie" && !t.sharesSpaceOf && !t.addressSpace) bad(`${at}.addressSpace`, "a live process needs an address space");
+  if (t.status !== "zombie" && !t.files) bad(`${at}.files`, "a live process needs a descriptor table");
 }
 
 function checkSyscallCount(value: unknown, at: string): [string, number] {
@@ -94,18 +117,38 @@ function checkSyscallCount(value: unknown, at: string): [string, number] {
 
 // ---- Frames, pipes, processes -------------------------------------------------------------
 
+/** The allocator: a frame is free once at most, counted among the shared once at most, and not both (it would be handed out twice). */
 function checkFrames(value: unknown, at: string, frames: number): FramesState {
   const m = record(value, at);
   schemaVersion(m, at, 1);
   const nextFrame = int(own(m, "nextFrame"), `${at}.nextFrame`, 0, frames);
-  const free = packedU32s(own(m, "freeFrames"), `${at}.freeFrames`);
-  free.forEach((f, i) => { if (f >= nextFrame) bad(`${at}.freeFrames[${i}]`, `frame ${f} is beyond the ${nextFrame} frames handed out`); });
+  const free = new Set<number>();
+  packedU32s(own(m, "freeFrames"), `${at}.freeFrames`).forEach((f, i) => {
+    if (f >= nextFrame) bad(`${at}.freeFrames[${i}]`, `frame ${f} is beyond the ${nextFrame} frames handed out`);
+    if (free.has(f)) bad(`${at}.freeFrames[${i}]`, `frame ${f} is free twice`);
+    free.add(f);
+  });
   const shared = packedU32s(own(m, "shared"), `${at}.shared`, 2);
+  const counted = new Set<number>();
   for (let i = 0; i < shared.length; i += 2) {
-    if (shared[i] >= nextFrame) bad(`${at}.shared[${i / 2}]`, `frame ${shared[i]} is beyond the ${nextFrame} frames handed out`);
-    if (shared[i + 1] < 2 || shared[i + 1] > 0xffff) bad(`${at}.shared[${i / 2}]`, `a count of ${shared[i + 1]} holders`);
+    const [frame, count, p] = [shared[i], shared[i + 1], `${at}.shared[${i / 2}]`];
+    if (frame >= nextFrame) bad(p, `frame ${frame} is beyond the ${nextFrame} frames handed out`);
+    if (count < 2 || count > 0xffff) bad(p, `a count of ${count} holders`);
+    if (counted.has(frame)) bad(p, `frame ${frame} is counted twice`);
+    if (free.has(frame)) bad(p, `frame ${frame} is free`);
+    counted.add(frame);
   }
   return { schemaVersion: 1, nextFrame, freeFrames: own(m, "freeFrames") as Uint8Array, shared: own(m, "shared") as Uint8Array };
+}
+
+function checkPipes(value: unknown, at: string): PipeState[] {
+  const seen = new Set<number>();
+  return list(value, at, MAX_PIPES).map((entry, i) => {
+    const pipe = checkPipe(entry, `${at}[${i}]`);
+    if (seen.has(pipe.id)) bad(`${at}[${i}].id`, `pipe ${pipe.id} twice`);
+    seen.add(pipe.id);
+    return pipe;
+  });
 }
 
 function checkPipe(value: unknown, at: string): PipeState {
@@ -185,8 +228,8 @@ function checkSignals(value: unknown, at: string): SignalStateData {
 function checkProcessStateV1(m: Record<string, unknown>, at: string, frames: number): Parameters<typeof upgradeProcessState>[0] {
   const space = record(own(m, "addressSpace"), `${at}.addressSpace`);
   const checked = checkAddressSpace({ ...space, schemaVersion: 2 }, `${at}.addressSpace`, frames);
-  const freeFrames = packedU32s(own(space, "freeFrames"), `${at}.addressSpace.freeFrames`);
-  freeFrames.forEach((f, i) => { if (f >= frames) bad(`${at}.addressSpace.freeFrames[${i}]`, `frame ${f} is beyond ${frames} frames of RAM`); });
+  // The frame allocator lived in the address space then: checked as the frames section is now.
+  const allocator = checkFrames({ schemaVersion: 1, freeFrames: own(space, "freeFrames"), nextFrame: own(space, "nextFrame"), shared: new Uint8Array(0) }, `${at}.addressSpace`, frames);
   const files = record(own(m, "files"), `${at}.files`);
   const fileList = list(own(files, "files"), `${at}.files.files`, MAX_FILES).map((entry, i): [number, Omit<OpenFile, "id">] => {
     const pair = list(entry, `${at}.files.files[${i}]`, 2);
@@ -196,9 +239,9 @@ function checkProcessStateV1(m: Record<string, unknown>, at: string, frames: num
   });
   return {
     schemaVersion: 1,
-    addressSpace: { ...checked, schemaVersion: 2, freeFrames: own(space, "freeFrames") as Uint8Array, nextFrame: int(own(space, "nextFrame"), `${at}.addressSpace.nextFrame`, 0, frames) },
+    addressSpace: { ...checked, schemaVersion: 2, freeFrames: allocator.freeFrames, nextFrame: allocator.nextFrame },
     files: { schemaVersion: 2, cwd: guestPath(own(files, "cwd"), `${at}.files.cwd`), files: fileList },
-    pid: int(own(m, "pid"), `${at}.pid`, 0, 0x7fffffff),
+    pid: int(own(m, "pid"), `${at}.pid`, 1, 0x7fffffff),
     guestClockNs: decimalU64(own(m, "guestClockNs"), `${at}.guestClockNs`),
     sleepDeadlineNs: own(m, "sleepDeadlineNs") === null ? null : decimalU64(own(m, "sleepDeadlineNs"), `${at}.sleepDeadlineNs`),
     warnedSyscalls: list(own(m, "warnedSyscalls"), `${at}.warnedSyscalls`, MAX_LIST).map((n, i) => u32(n, `${at}.warnedSyscalls[${i}]`)),
