@@ -77,7 +77,39 @@ function checkReferences(s: KernelState, at: string): KernelState {
   if (!byPid.has(s.firstPid)) bad(`${at}.firstPid`, `process ${s.firstPid} is not in the process list`);
   if (s.nextPid <= Math.max(0, ...byPid.keys())) bad(`${at}.nextPid`, `${s.nextPid} is not above every pid in use`);
   if (s.nextPipe <= Math.max(0, ...s.pipes.map((p) => p.id))) bad(`${at}.nextPipe`, `${s.nextPipe} is not above every pipe id in use`);
+  checkFrameHolders(s, at);
   return s;
+}
+
+/**
+ * The allocator's counts are the page tables' own: each frame is held once
+ * per root table, level-0 table and mapped page of every address space that
+ * refers to it; a frame below the high-water mark neither free nor shared is
+ * held once. Else the kernel frees a frame still mapped (or frees one twice)
+ * when a process exits or writes to a copy-on-write page.
+ */
+function checkFrameHolders(s: KernelState, at: string): void {
+  const holders = new Map<number, number>();
+  const hold = (frame: number) => holders.set(frame, (holders.get(frame) ?? 0) + 1);
+  for (const t of s.tasks) {
+    if (!t.addressSpace) continue;
+    hold(t.addressSpace.rootFrame);
+    const tables = t.addressSpace.tableFrames;
+    const view = new DataView(tables.buffer, tables.byteOffset, tables.byteLength);
+    for (let i = 4; i < tables.byteLength; i += 8) hold(view.getUint32(i, true));
+    for (const frame of pageMapOf(t.addressSpace).values()) hold(frame);
+  }
+  const free = new Set(packedU32s(s.frames.freeFrames, `${at}.frames.freeFrames`));
+  const shared = new Map<number, number>();
+  const pairs = packedU32s(s.frames.shared, `${at}.frames.shared`, 2);
+  for (let i = 0; i < pairs.length; i += 2) shared.set(pairs[i], pairs[i + 1]);
+  const counted = (frame: number) => (frame >= s.frames.nextFrame || free.has(frame) ? 0 : shared.get(frame) ?? 1);
+  for (const [frame, n] of holders) {
+    if (n !== counted(frame)) bad(`${at}.frames`, `frame ${frame} has ${n} holder${n === 1 ? "" : "s"} in the page tables, but the allocator counts ${counted(frame)}`);
+  }
+  for (let frame = 0; frame < s.frames.nextFrame; frame++) {
+    if (!holders.has(frame) && counted(frame) !== 0) bad(`${at}.frames`, `frame ${frame} has no holder in the page tables, but the allocator counts ${counted(frame)}`);
+  }
 }
 
 /** Every descriptor names a description, every pipe end a pipe. */
@@ -265,7 +297,9 @@ export function checkAddressSpace(value: unknown, at: string, frames: number, pr
   const tableFrames = checkTables(own(m, "tableFrames"), `${at}.tableFrames`, frames);
   const pages = bytes(own(m, "pages"), `${at}.pages`);
   const grown = previous && startsWith(pages, previous.pages) && startsWith(own(m, "tableFrames") as Uint8Array, previous.tableFrames);
-  checkJournal(pages, `${at}.pages`, frames, tableFrames, grown ? previous.pages.length : 0);
+  const map = grown ? new Map(pageMapOf(previous)) : new Map<number, number>();
+  checkJournal(pages, `${at}.pages`, frames, tableFrames, grown ? previous.pages.length : 0, map);
+  pageMaps.set(pages, map);
   return {
     schemaVersion: 2,
     regions: checkRegions(own(m, "regions"), `${at}.regions`),
@@ -312,16 +346,36 @@ function checkTables(value: unknown, at: string, frames: number): Uint8Array {
   return present;
 }
 
-/** The page journal from byte `from`: (virtual page, frame or UNMAPPED) pairs; a mapped page's level-0 table must exist. */
-function checkJournal(value: unknown, at: string, frames: number, tables: Uint8Array, from: number): void {
+/**
+ * The page journal from byte `from`: (virtual page, frame or UNMAPPED) pairs; a mapped page's level-0 table must exist.
+ * Replayed into `map` (later entries win): the pages the kernel will hold once it is restored.
+ */
+function checkJournal(value: unknown, at: string, frames: number, tables: Uint8Array, from: number, map: Map<number, number>): void {
   const pairs = u32Pairs(value, at);
   for (let i = from; i < pairs.byteLength; i += 8) {
     const vpn = pairs.getUint32(i, true), frame = pairs.getUint32(i + 4, true);
     if (vpn >= 1 << 20) bad(`${at}[${i / 8}]`, `virtual page ${vpn} is beyond 4 GiB`);
-    if (frame === UNMAPPED) continue;
+    if (frame === UNMAPPED) { map.delete(vpn); continue; }
     if (frame >= frames) bad(`${at}[${i / 8}]`, `frame ${frame} is beyond ${frames} frames of RAM`);
     if (!tables[vpn >>> 10]) bad(`${at}[${i / 8}]`, `virtual page ${vpn} has no page table`);
+    map.set(vpn, frame);
   }
+}
+
+/** Each checked journal's pages (keyed by its bytes): a journal that only grew replays just what was added. */
+const pageMaps = new WeakMap<Uint8Array, Map<number, number>>();
+
+function pageMapOf(space: AddressSpaceState): Map<number, number> {
+  const known = pageMaps.get(space.pages);
+  if (known) return known;
+  const map = new Map<number, number>();
+  const pairs = new DataView(space.pages.buffer, space.pages.byteOffset, space.pages.byteLength);
+  for (let i = 0; i < pairs.byteLength; i += 8) {
+    const vpn = pairs.getUint32(i, true), frame = pairs.getUint32(i + 4, true);
+    if (frame === UNMAPPED) map.delete(vpn); else map.set(vpn, frame);
+  }
+  pageMaps.set(space.pages, map);
+  return map;
 }
 
 /** Packed u32 pairs, read in place (a 256 MiB guest's journal is half a megabyte: no copy). */

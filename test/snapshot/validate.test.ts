@@ -9,7 +9,7 @@ import { ProcessGuest } from "../../src/guest/process-guest.js";
 import { MachineGuest } from "../../src/guest/machine-guest.js";
 import { applyChanges, changesSince, sameValue } from "../../src/snapshot/changes.js";
 import { decodeSnapshot, encodeSnapshot, SnapshotError, type GuestSnapshot } from "../../src/snapshot/snapshot.js";
-import { u32s } from "../../src/kernel/frames.js";
+import { u32Bytes, u32s } from "../../src/kernel/frames.js";
 import { familySnapshot, fixtureRoot, frame, machineSnapshot, payloadOf, processSnapshot, type Payload } from "./fixtures.js";
 import { openFileAt, openFileIndex } from "./open-files.js";
 
@@ -137,6 +137,9 @@ const FAMILY_CASES: Array<[string, (p: Payload) => void, string | (() => string)
   ["a vfork parent waiting for a process that is not its vfork child", (p) => { p.process.tasks[0].vforkChild = 1001; }, "process.tasks[0].vforkChild: process 1001 does not share the space of 1000"],
   ["a frame counted twice among the shared", (p) => { p.process.frames.shared = twice(p.process.frames.shared); }, () => `process.frames.shared[${u32s(familyGood.process!.frames.shared).length / 2}]: frame ${u32s(familyGood.process!.frames.shared)[0]} is counted twice`],
   ["a shared frame that is free", (p) => { p.process.frames.freeFrames = p.process.frames.shared.slice(0, 4); }, () => `process.frames.shared[0]: frame ${u32s(familyGood.process!.frames.shared)[0]} is free`],
+  ["frames shared by fork counted once", (p) => { p.process.frames.shared = new Uint8Array(0); }, () => `process.frames: frame ${u32s(familyGood.process!.frames.shared)[0]} has 2 holders in the page tables, but the allocator counts 1`],
+  ["a mapped frame on the free list", (p) => { p.process.frames.freeFrames = u32Bytes(Uint32Array.of(p.process.tasks[1].addressSpace.rootFrame)); }, () => `process.frames: frame ${familyGood.process!.tasks[1].addressSpace!.rootFrame} has 1 holder in the page tables, but the allocator counts 0`],
+  ["a frame handed out that nothing holds", (p) => { p.process.frames.nextFrame += 1; }, () => `process.frames: frame ${familyGood.process!.frames.nextFrame} has no holder in the page tables, but the allocator counts 1`],
   ["a first process that is not there", (p) => { p.process.firstPid = 4242; }, "process.firstPid: process 4242 is not in the process list"],
   ["the child on the hart while the hart holds the parent's page tables", (p) => { p.process.current = p.process.tasks[1].pid; }, () => `hart.satp: 0x${(0x80080000 + familyGood.process!.tasks[0].addressSpace!.rootFrame).toString(16)} is not the address space's root table (0x${(0x80080000 + familyGood.process!.tasks[1].addressSpace!.rootFrame).toString(16)})`],
   ["registers of the wrong size", (p) => { p.process.tasks[1].registers = p.process.tasks[1].registers.subarray(4); }, "process.tasks[1].registers: 128 bytes; x0..x31 and pc are 132"],
@@ -213,6 +216,9 @@ describe("a migration's state changes are checked the same way", () => {
     const base = decoded(processGood);
     const hart = base.hart;
     const task = base.process!.tasks[0];
+    const frames = base.process!.frames;
+    expect(task.addressSpace!.rootFrame, "the fixture's root table").toBe(0);
+    expect(frames.freeFrames.length, "the fixture has no free frame").toBe(0);
     const badFiles = { schemaVersion: 1, nextId: 2, files: [{ id: 1, path: "<stdin>", flags: 0, mode: 0, position: "0", kind: "terminal", terminal: 0 }] };
     const cases: Array<[unknown, string]> = [
       [{ hart, process: { openFiles: badFiles } }, "process.openFiles.files[0].position: not a non-negative integer"],
@@ -220,7 +226,9 @@ describe("a migration's state changes are checked the same way", () => {
       [{ hart, process: { openFiles: { ...base.process!.openFiles, files: base.process!.openFiles.files.slice(1) } } }, "process.tasks[0].files: fd 0 refers to open file 1, which is not there"],
       [{ hart, process: { "what\nis this": 1 } }, 'process["what\\nis this"]: not a section of the kernel\'s state'],
       [{ hart, process: "files" }, "process: not a map"],
-      [{ hart, process: { tasks: [{ ...task, addressSpace: { ...task.addressSpace, rootFrame: 3 } }] } }, "hart.satp: 0x80080000 is not the address space's root table (0x80080003)"],
+      // A new root table (the old one freed, so the frame counts still agree): the hart still names the old one.
+      [{ hart, process: { tasks: [{ ...task, addressSpace: { ...task.addressSpace, rootFrame: frames.nextFrame } }], frames: { ...frames, nextFrame: frames.nextFrame + 1, freeFrames: u32Bytes(Uint32Array.of(task.addressSpace!.rootFrame)) } } },
+        `hart.satp: 0x80080000 is not the address space's root table (0x${(0x80080000 + frames.nextFrame).toString(16)})`],
       [{ hart, machine: {} }, "machine: a process-mode guest has no device state"],
       [{ hart: new Uint8Array(512) }, "hart.ramBytes: 0, but guest.ramBytes is 4194304"],
       [{ hart, console: { ...base.console, inputOffset: -1 } }, "console.inputOffset: not a non-negative integer"],
@@ -238,7 +246,8 @@ describe("a migration's state changes are checked the same way", () => {
     const joined = (...parts: Uint8Array[]) => Uint8Array.from(Buffer.concat(parts));
     const withPages = (pages: Uint8Array) => ({ hart: base.hart, process: { tasks: [{ ...task, addressSpace: { ...space, pages } }] } });
     const firstVpn = new DataView(space.pages.buffer, space.pages.byteOffset).getUint32(0, true);
-    expect(() => applyChanges(base, withPages(joined(space.pages, pair(firstVpn, 7))))).not.toThrow();
+    // The last entry again: the same page on the same frame, so the frame counts still agree.
+    expect(() => applyChanges(base, withPages(joined(space.pages, space.pages.subarray(-8))))).not.toThrow();
     expect(() => applyChanges(base, withPages(joined(space.pages, pair(firstVpn, 4096)))))
       .toThrow(new SnapshotError(`process.tasks[0].addressSpace.pages[${entries}]: frame 4096 is beyond 1024 frames of RAM`));
     // Not the old journal with more after it: every entry is checked again.
@@ -250,13 +259,15 @@ describe("a migration's state changes are checked the same way", () => {
     const base = decoded(familyGood);
     const [parent, child] = base.process!.tasks;
     const pair = (vpn: number, frame: number) => new Uint8Array(new Uint32Array([vpn, frame]).buffer);
-    const grown = (t: typeof parent, frame: number) => {
+    // Grown by its last entry again (the same pages), or by one bad entry.
+    const grown = (t: typeof parent, frame?: number) => {
       const pages = t.addressSpace!.pages;
-      const vpn = new DataView(pages.buffer, pages.byteOffset).getUint32(0, true);
-      return { ...t, addressSpace: { ...t.addressSpace!, pages: Uint8Array.from(Buffer.concat([pages, pair(vpn, frame)])) } };
+      const last = pages.subarray(-8);
+      const added = frame === undefined ? last : pair(new DataView(last.buffer, last.byteOffset).getUint32(0, true), frame);
+      return { ...t, addressSpace: { ...t.addressSpace!, pages: Uint8Array.from(Buffer.concat([pages, added])) } };
     };
     const reordered = (c: typeof child, p: typeof parent) => ({ hart: base.hart, process: { tasks: [c, p] } });
-    expect(() => applyChanges(base, reordered(grown(child, 7), grown(parent, 8)))).not.toThrow();
+    expect(() => applyChanges(base, reordered(grown(child), grown(parent)))).not.toThrow();
     const entries = child.addressSpace!.pages.length / 8;
     expect(() => applyChanges(base, reordered(grown(child, 4096), parent)))
       .toThrow(new SnapshotError(`process.tasks[0].addressSpace.pages[${entries}]: frame 4096 is beyond 1024 frames of RAM`));
