@@ -12,6 +12,7 @@ import { allRamPages } from "../../src/guest/runnable.js";
 import { applyChanges, changedSections, changesSince, sameValue } from "../../src/snapshot/changes.js";
 import { decodeSnapshot, encodeSnapshot, type GuestSnapshot, type RamPages } from "../../src/snapshot/snapshot.js";
 import { memwalkOutput } from "../process-cases.js";
+import { addOpenFile } from "./open-files.js";
 
 const root = mkdtempSync(join(tmpdir(), "roam-changes-"));
 afterAll(() => rmSync(root, { recursive: true, force: true }));
@@ -83,18 +84,18 @@ describe("snapshot changes", () => {
     // As the guest left a host that served a file to it: the file's home is that host.
     const file = { path: "/data.txt", flags: 0, mode: 0, position: 100, kind: "file" as const, home };
     const later = decoded(a.snapshotWithout(NO_PAGES));
-    later.process!.files.files.push([3, { ...file, position: 700 }]);
-    base.process!.files.files.push([3, file]);
+    addOpenFile(later.process!, 3, { ...file, position: 700 });
+    addOpenFile(base.process!, 3, file);
     const core = await Core.load();
     core.init(4 << 20);
     const noPages = { isMissing: () => false, fetch: async () => {}, arriving: false };
     const back = ProcessGuest.restore({ core, root, hostName: "A", hostUrl: home }, base, true, noPages);
     expect(back.dependencies()).toEqual([]);
     const changes = changesSince(base, later);
-    expect(changedSections(changes).has("files")).toBe(true);
+    expect(changedSections(changes).has("openFiles")).toBe(true);
     back.update(applyChanges(base, changes), changedSections(changes));
     expect(back.dependencies(), "the updated file table still names its home as remote").toEqual([]);
-    expect(back.process.files.get(3)?.position).toBe(700);
+    expect(back.process.current.files.get(3)?.position).toBe(700);
   });
 
   test("changes that break the snapshot's shape are refused", async () => {
