@@ -148,7 +148,12 @@ export function endTask(k: Kernel, task: Task, status: number): void {
   task.blockedInCall = false;
   task.files.closeAll();
   if (task.sharesSpaceOf) releaseVforkParent(k, task);
-  else if (![...k.tasks.values()].some((t) => t.sharesSpaceOf === task.pid && t.status !== "zombie")) task.space.release();
+  else {
+    // A vfork child still borrowing this space keeps it as its own (it releases it at exec or exit): a zombie holds no
+    // space in a snapshot, and a borrower must not name a process that its parent may reap.
+    const borrower = [...k.tasks.values()].find((t) => t.sharesSpaceOf === task.pid && t.status !== "zombie");
+    if (borrower) { borrower.sharesSpaceOf = 0; task.vforkChild = 0; } else task.space.release();
+  }
   for (const child of k.tasks.values()) {
     if (child.ppid !== task.pid) continue;
     child.ppid = 1; // "inherited by init": init reaps them
