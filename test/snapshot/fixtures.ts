@@ -69,19 +69,24 @@ export const FAMILY_READY = "ready: signals 1\n";
  * frames; the parent reads a line from its terminal next (the child waits for it).
  */
 export async function familySnapshot(core?: Core): Promise<{ guest: ProcessGuest; snapshot: GuestSnapshot; output: () => string }> {
+  return frozenOnceItPrints("family", FAMILY_READY, core);
+}
+
+/** Process guest `name` started, frozen once its output holds `ready`; its snapshot, and its output so far (growing if it runs on). */
+export async function frozenOnceItPrints(name: string, ready: string, core?: Core): Promise<{ guest: ProcessGuest; snapshot: GuestSnapshot; output: () => string }> {
   const guest = ProcessGuest.start({ core: core ?? await Core.load(), root: fixtureRoot, hostName: "A" }, {
-    elf: processElf("family"), program: "family", argv: ["family"], ramBytes: 4 << 20,
+    elf: processElf(name), program: name, argv: [name], ramBytes: 4 << 20,
   });
   let output = "";
-  const ready = new Promise<void>((resolve) => guest.console.onOutput((_offset, bytes) => {
+  const printed = new Promise<void>((resolve) => guest.console.onOutput((_offset, bytes) => {
     output += Buffer.from(bytes).toString();
-    if (output.includes(FAMILY_READY)) resolve();
+    if (output.includes(ready)) resolve();
   }));
   const running = guest.run();
-  await Promise.race([ready, running.then((r) => { throw new Error(`family ended before it was ready: ${JSON.stringify(r)} ${output}`); })]);
+  await Promise.race([printed, running.then((r) => { throw new Error(`${name} ended before it printed ${JSON.stringify(ready)}: ${JSON.stringify(r)} ${output}`); })]);
   guest.pause();
   const paused = await running;
-  if (!paused.paused) throw new Error(`family did not pause: ${JSON.stringify(paused)}`);
+  if (!paused.paused) throw new Error(`${name} did not pause: ${JSON.stringify(paused)}`);
   return { guest, snapshot: guest.snapshot(), output: () => output };
 }
 

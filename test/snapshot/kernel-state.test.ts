@@ -9,7 +9,7 @@ import { Core } from "../../src/machine/core.js";
 import { ProcessGuest } from "../../src/guest/process-guest.js";
 import { decodeSnapshot, encodeSnapshot, type GuestSnapshot } from "../../src/snapshot/snapshot.js";
 import { u32s } from "../../src/kernel/frames.js";
-import { familySnapshot, FAMILY_READY, fixtureRoot } from "./fixtures.js";
+import { familySnapshot, FAMILY_READY, fixtureRoot, frozenOnceItPrints } from "./fixtures.js";
 import { openFileAt } from "./open-files.js";
 import { asVersion1 } from "./version1.js";
 
@@ -54,6 +54,16 @@ describe("a process tree in a snapshot", () => {
     guest.console.pushInput(guest.console.acceptedInput, Buffer.from("go\n"));
     const result = await guest.run();
     expect({ exitCode: result.exitCode, output: output() }).toEqual({ exitCode: 0, output: FAMILY_READY + FAMILY_REST });
+  }, 60_000);
+});
+
+describe("a vfork child whose parent was killed while it borrowed the parent's space", () => {
+  test("survives a snapshot and restore, and the first process reaps the killed parent", async () => {
+    const { guest, snapshot, output } = await frozenOnceItPrints("orphan", "ready\n");
+    expect(output()).toBe("ready\n");
+    guest.kill();
+    const decoded = decodeSnapshot(encodeSnapshot(snapshot));
+    expect(await restoreAndFinish(decoded, "go\n")).toEqual({ exitCode: 0, output: "first: got go\nmiddle killed by signal 9\n" });
   }, 60_000);
 });
 
