@@ -263,11 +263,16 @@ function checkProcessStateV1(m: Record<string, unknown>, at: string, frames: num
   // The frame allocator lived in the address space then: checked as the frames section is now.
   const allocator = checkFrames({ schemaVersion: 1, freeFrames: own(space, "freeFrames"), nextFrame: own(space, "nextFrame"), shared: new Uint8Array(0) }, `${at}.addressSpace`, frames);
   const files = record(own(m, "files"), `${at}.files`);
+  const seen = new Set<number>();
   const fileList = list(own(files, "files"), `${at}.files.files`, MAX_FILES).map((entry, i): [number, Omit<OpenFile, "id">] => {
     const pair = list(entry, `${at}.files.files[${i}]`, 2);
     if (pair.length !== 2) bad(`${at}.files.files[${i}]`, "not an [fd, file] pair");
     const { id: _id, ...file } = checkOpenFile({ ...record(pair[1], `${at}.files.files[${i}]`), id: 1 }, `${at}.files[${i}]`);
-    return [int(pair[0], `${at}.files.files[${i}][0]`, 0, MAX_FILES - 1), file];
+    const fd = int(pair[0], `${at}.files.files[${i}][0]`, 0, MAX_FILES - 1);
+    if (seen.has(fd)) bad(`${at}.files.files[${i}][0]`, `fd ${fd} is open twice`);
+    seen.add(fd);
+    if (file.kind === "pipe" || file.kind === "device") bad(`${at}.files[${i}].kind`, `a version-1 snapshot has no ${file.kind}s`);
+    return [fd, file];
   });
   return {
     schemaVersion: 1,

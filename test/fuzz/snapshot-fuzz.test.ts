@@ -21,6 +21,7 @@ import { decodeSnapshot, encodeSnapshot, SnapshotError, type GuestSnapshot } fro
 import type { KernelState } from "../../src/kernel/kernel-state.js";
 import { u32Bytes } from "../../src/kernel/frames.js";
 import { familySnapshot, fixtureRoot, frame, machineSnapshot, payloadOf, processSnapshot } from "../snapshot/fixtures.js";
+import { asVersion1 } from "../snapshot/version1.js";
 import { below, mutate, pick, seeded, type Random } from "./mutate.js";
 
 // Deterministic by default; ROAM_FUZZ_SEED and ROAM_FUZZ_CASES explore further (a failure prints how each case was made).
@@ -47,10 +48,11 @@ beforeAll(async () => {
   machineBase = await machineSnapshot();
 });
 
-// process: one process with a file and a sleep; tree: the family guest (two processes, pipes with bytes in flight, a handler, shared frames).
-type Kind = "process" | "tree" | "machine";
-const baseOf = (kind: Kind) => (kind === "process" ? processBase : kind === "tree" ? familyBase : machineBase);
-const SEEDS: Record<Kind, [number, number]> = { process: [0x5eed1, 0xc4a1], machine: [0x5eed2, 0xc4a2], tree: [0x5eed3, 0xc4a3] };
+// process: one process with a file and a sleep; tree: the family guest (two processes, pipes with bytes in flight, a handler,
+// shared frames); v1: the one process as the previous version wrote it (still read).
+type Kind = "process" | "tree" | "v1" | "machine";
+const baseOf = (kind: Kind) => ({ process: processBase, tree: familyBase, v1: asVersion1(processBase), machine: machineBase })[kind];
+const SEEDS: Record<Kind, [number, number]> = { process: [0x5eed1, 0xc4a1], machine: [0x5eed2, 0xc4a2], tree: [0x5eed3, 0xc4a3], v1: [0x5eed4, 0] };
 
 const options = () => ({ core, root: fixtureRoot, hostName: "F" });
 const noPages = { isMissing: () => false, fetch: async () => {}, arriving: false };
@@ -129,7 +131,7 @@ function laterKernel(k: KernelState): KernelState {
 }
 
 describe("fuzzing snapshots", () => {
-  test.each(["process", "tree", "machine"] as const)("damaged %s snapshots restore or are refused with a SnapshotError", async (kind) => {
+  test.each(["process", "tree", "v1", "machine"] as const)("damaged %s snapshots restore or are refused with a SnapshotError", async (kind) => {
     const random = seeded(SEED + SEEDS[kind][0]);
     const base = payloadOf(baseOf(kind));
     const findings = new Findings();

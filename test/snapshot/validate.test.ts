@@ -12,6 +12,7 @@ import { decodeSnapshot, encodeSnapshot, SnapshotError, type GuestSnapshot } fro
 import { u32Bytes, u32s } from "../../src/kernel/frames.js";
 import { familySnapshot, fixtureRoot, frame, machineSnapshot, payloadOf, processSnapshot, type Payload } from "./fixtures.js";
 import { openFileAt, openFileIndex } from "./open-files.js";
+import { asVersion1 } from "./version1.js";
 
 afterAll(() => rmSync(fixtureRoot, { recursive: true, force: true }));
 
@@ -156,6 +157,16 @@ function twice(bytes: Uint8Array): Uint8Array {
   return out;
 }
 
+// A snapshot as the previous version wrote it (ProcessState v1: one process, its frame allocator in its address space).
+const V1_CASES: Array<[string, (p: Payload) => void, string]> = [
+  ["a negative file position", (p) => { p.process.files.files[3][1].position = -1; }, "process.files[3].position: not a non-negative integer"],
+  ["an fd open twice", (p) => { p.process.files.files[3][0] = 1; }, "process.files.files[3][0]: fd 1 is open twice"],
+  ["a pid of 0", (p) => { p.process.pid = 0; }, "process.pid: 0 is not an integer in [1, 2147483647]"],
+  ["a free frame listed twice", (p) => { p.process.addressSpace.freeFrames = u32Bytes(Uint32Array.of(7, 7)); }, "process.addressSpace.freeFrames[1]: frame 7 is free twice"],
+  ["a next frame beyond RAM", (p) => { p.process.addressSpace.nextFrame = 1025; }, "process.addressSpace.nextFrame: 1025 is not an integer in [0, 1024]"],
+  ["a page with no page table", (p) => { setWord(p.process.addressSpace.pages, 0, 0xfffff); }, "process.addressSpace.pages[0]: virtual page 1048575 has no page table"],
+];
+
 const MACHINE_CASES: Array<[string, (p: Payload) => void, string]> = [
   ["an interrupt enable with bit 4", (p) => { p.machine.uart.ier = 0x10; }, "machine.uart.ier: 16 is not an integer in [0, 15]"],
   ["a divisor over 16 bits", (p) => { p.machine.uart.divisor = 0x10000; }, "machine.uart.divisor: 65536 is not an integer in [0, 65535]"],
@@ -190,6 +201,17 @@ describe("snapshot validation, field by field", () => {
 
   test.each(FAMILY_CASES)("process tree: %s", (_what, damage, message) => {
     expect(refusal(familyGood, damage)).toBe(`bad snapshot: ${typeof message === "function" ? message() : message}`);
+  });
+
+  test.each(V1_CASES)("version-1 process state: %s", (_what, damage, message) => {
+    expect(refusal(asVersion1(processGood), damage)).toBe(`bad snapshot: ${message}`);
+  });
+
+  test("a good version-1 process state passes, as version 2", () => {
+    const back = decodeSnapshot(encodeSnapshot(asVersion1(processGood)));
+    expect(back.process!.schemaVersion).toBe(2);
+    expect(sameValue(back.process!.openFiles, processGood.process!.openFiles)).toBe(true);
+    expect(sameValue(back.process!.tasks[0].addressSpace, processGood.process!.tasks[0].addressSpace)).toBe(true);
   });
 
   test.each(MACHINE_CASES)("machine guest: %s", (_what, damage, message) => {
