@@ -8,7 +8,6 @@ import type { AddressSpaceState, Region } from "../kernel/address-space.js";
 import type { FileTableState, OpenFile } from "../kernel/files.js";
 import type { KernelState } from "../kernel/kernel.js";
 import { upgradeProcessState } from "../kernel/kernel-state.js";
-import type { FramesState } from "../kernel/frames.js";
 import type { OpenFilesState } from "../kernel/open-files.js";
 import { PIPE_CAPACITY, type PipeState } from "../kernel/pipes.js";
 import type { SignalStateData } from "../kernel/signals.js";
@@ -16,6 +15,7 @@ import type { TaskState } from "../kernel/task.js";
 import {
   bad, bool, bytes, decimalU64, describe, int, list, MAX_LIST, nonEmptyText, nonNegative, oneOf, own, packedU32s, record, schemaVersion, text, u32, U32_MAX,
 } from "./schema.js";
+import { checkFrameHolders, checkFrames, startsWith } from "./validate-frames.js";
 
 const PAGE = 4096;
 const UNMAPPED = 0xffffffff; // a removal in the page journal
@@ -49,10 +49,10 @@ export const PROCESS_SECTIONS: Record<keyof KernelState, SectionCheck> = {
 export function checkProcessState(value: unknown, at: string, frames: number): KernelState {
   const m = record(value, at);
   // The hart block holds the one process's registers: its task needs none of its own until another runs.
-  if (own(m, "schemaVersion") === 1) return checkReferences(upgradeProcessState(checkProcessStateV1(m, at, frames), new Uint32Array(33)), at);
+  if (own(m, "schemaVersion") === 1) return checkReferences(upgradeProcessState(checkProcessStateV1(m, at, frames), new Uint32Array(33)), at, frames);
   const state: Record<string, unknown> = {};
   for (const [key, check] of Object.entries(PROCESS_SECTIONS)) state[key] = check(own(m, key), `${at}.${key}`, frames);
-  return checkReferences(state as unknown as KernelState, at);
+  return checkReferences(state as unknown as KernelState, at, frames);
 }
 
 /** The sections a migration's final state replaces, each checked; `base` (already checked) supplies the rest. */
@@ -63,11 +63,15 @@ export function checkProcessChanges(value: unknown, base: KernelState, frames: n
     if (!Object.prototype.hasOwnProperty.call(PROCESS_SECTIONS, key)) bad(`process[${describe(key)}]`, "not a section of the kernel's state");
     state[key] = PROCESS_SECTIONS[key as keyof KernelState](m[key], `process.${key}`, frames, state[key]);
   }
-  return checkReferences(state as unknown as KernelState, "process");
+  return checkReferences(state as unknown as KernelState, "process", frames, base.tasks);
 }
 
-/** What the sections say of each other: descriptors name descriptions that exist, processes name processes that do. */
-function checkReferences(s: KernelState, at: string): KernelState {
+/**
+ * What the sections say of each other: descriptors name descriptions that
+ * exist, processes name processes that do, the allocator counts what the page
+ * tables hold (`previous`: the tasks of the checked state this one follows).
+ */
+function checkReferences(s: KernelState, at: string, frames: number, previous?: TaskState[]): KernelState {
   checkFileReferences(s, at);
   const byPid = new Map(s.tasks.map((t) => [t.pid, t]));
   s.tasks.forEach((t, i) => checkTaskReferences(t, byPid, `${at}.tasks[${i}]`));
@@ -77,39 +81,8 @@ function checkReferences(s: KernelState, at: string): KernelState {
   if (!byPid.has(s.firstPid)) bad(`${at}.firstPid`, `process ${s.firstPid} is not in the process list`);
   if (s.nextPid <= Math.max(0, ...byPid.keys())) bad(`${at}.nextPid`, `${s.nextPid} is not above every pid in use`);
   if (s.nextPipe <= Math.max(0, ...s.pipes.map((p) => p.id))) bad(`${at}.nextPipe`, `${s.nextPipe} is not above every pipe id in use`);
-  checkFrameHolders(s, at);
+  checkFrameHolders(s.frames, s.tasks, frames, `${at}.frames`, previous);
   return s;
-}
-
-/**
- * The allocator's counts are the page tables' own: each frame is held once
- * per root table, level-0 table and mapped page of every address space that
- * refers to it; a frame below the high-water mark neither free nor shared is
- * held once. Else the kernel frees a frame still mapped (or frees one twice)
- * when a process exits or writes to a copy-on-write page.
- */
-function checkFrameHolders(s: KernelState, at: string): void {
-  const holders = new Map<number, number>();
-  const hold = (frame: number) => holders.set(frame, (holders.get(frame) ?? 0) + 1);
-  for (const t of s.tasks) {
-    if (!t.addressSpace) continue;
-    hold(t.addressSpace.rootFrame);
-    const tables = t.addressSpace.tableFrames;
-    const view = new DataView(tables.buffer, tables.byteOffset, tables.byteLength);
-    for (let i = 4; i < tables.byteLength; i += 8) hold(view.getUint32(i, true));
-    for (const frame of pageMapOf(t.addressSpace).values()) hold(frame);
-  }
-  const free = new Set(packedU32s(s.frames.freeFrames, `${at}.frames.freeFrames`));
-  const shared = new Map<number, number>();
-  const pairs = packedU32s(s.frames.shared, `${at}.frames.shared`, 2);
-  for (let i = 0; i < pairs.length; i += 2) shared.set(pairs[i], pairs[i + 1]);
-  const counted = (frame: number) => (frame >= s.frames.nextFrame || free.has(frame) ? 0 : shared.get(frame) ?? 1);
-  for (const [frame, n] of holders) {
-    if (n !== counted(frame)) bad(`${at}.frames`, `frame ${frame} has ${n} holder${n === 1 ? "" : "s"} in the page tables, but the allocator counts ${counted(frame)}`);
-  }
-  for (let frame = 0; frame < s.frames.nextFrame; frame++) {
-    if (!holders.has(frame) && counted(frame) !== 0) bad(`${at}.frames`, `frame ${frame} has no holder in the page tables, but the allocator counts ${counted(frame)}`);
-  }
 }
 
 /** Every descriptor names a description, every pipe end a pipe. */
@@ -148,30 +121,6 @@ function checkSyscallCount(value: unknown, at: string): [string, number] {
 }
 
 // ---- Frames, pipes, processes -------------------------------------------------------------
-
-/** The allocator: a frame is free once at most, counted among the shared once at most, and not both (it would be handed out twice). */
-function checkFrames(value: unknown, at: string, frames: number): FramesState {
-  const m = record(value, at);
-  schemaVersion(m, at, 1);
-  const nextFrame = int(own(m, "nextFrame"), `${at}.nextFrame`, 0, frames);
-  const free = new Set<number>();
-  packedU32s(own(m, "freeFrames"), `${at}.freeFrames`).forEach((f, i) => {
-    if (f >= nextFrame) bad(`${at}.freeFrames[${i}]`, `frame ${f} is beyond the ${nextFrame} frames handed out`);
-    if (free.has(f)) bad(`${at}.freeFrames[${i}]`, `frame ${f} is free twice`);
-    free.add(f);
-  });
-  const shared = packedU32s(own(m, "shared"), `${at}.shared`, 2);
-  const counted = new Set<number>();
-  for (let i = 0; i < shared.length; i += 2) {
-    const [frame, count, p] = [shared[i], shared[i + 1], `${at}.shared[${i / 2}]`];
-    if (frame >= nextFrame) bad(p, `frame ${frame} is beyond the ${nextFrame} frames handed out`);
-    if (count < 2 || count > 0xffff) bad(p, `a count of ${count} holders`);
-    if (counted.has(frame)) bad(p, `frame ${frame} is counted twice`);
-    if (free.has(frame)) bad(p, `frame ${frame} is free`);
-    counted.add(frame);
-  }
-  return { schemaVersion: 1, nextFrame, freeFrames: own(m, "freeFrames") as Uint8Array, shared: own(m, "shared") as Uint8Array };
-}
 
 function checkPipes(value: unknown, at: string): PipeState[] {
   const seen = new Set<number>();
@@ -302,9 +251,7 @@ export function checkAddressSpace(value: unknown, at: string, frames: number, pr
   const tableFrames = checkTables(own(m, "tableFrames"), `${at}.tableFrames`, frames);
   const pages = bytes(own(m, "pages"), `${at}.pages`);
   const grown = previous && startsWith(pages, previous.pages) && startsWith(own(m, "tableFrames") as Uint8Array, previous.tableFrames);
-  const map = grown ? new Map(pageMapOf(previous)) : new Map<number, number>();
-  checkJournal(pages, `${at}.pages`, frames, tableFrames, grown ? previous.pages.length : 0, map);
-  pageMaps.set(pages, map);
+  checkJournal(pages, `${at}.pages`, frames, tableFrames, grown ? previous.pages.length : 0);
   return {
     schemaVersion: 2,
     regions: checkRegions(own(m, "regions"), `${at}.regions`),
@@ -351,36 +298,16 @@ function checkTables(value: unknown, at: string, frames: number): Uint8Array {
   return present;
 }
 
-/**
- * The page journal from byte `from`: (virtual page, frame or UNMAPPED) pairs; a mapped page's level-0 table must exist.
- * Replayed into `map` (later entries win): the pages the kernel will hold once it is restored.
- */
-function checkJournal(value: unknown, at: string, frames: number, tables: Uint8Array, from: number, map: Map<number, number>): void {
+/** The page journal from byte `from`: (virtual page, frame or UNMAPPED) pairs; a mapped page's level-0 table must exist. */
+function checkJournal(value: unknown, at: string, frames: number, tables: Uint8Array, from: number): void {
   const pairs = u32Pairs(value, at);
   for (let i = from; i < pairs.byteLength; i += 8) {
     const vpn = pairs.getUint32(i, true), frame = pairs.getUint32(i + 4, true);
     if (vpn >= 1 << 20) bad(`${at}[${i / 8}]`, `virtual page ${vpn} is beyond 4 GiB`);
-    if (frame === UNMAPPED) { map.delete(vpn); continue; }
+    if (frame === UNMAPPED) continue;
     if (frame >= frames) bad(`${at}[${i / 8}]`, `frame ${frame} is beyond ${frames} frames of RAM`);
     if (!tables[vpn >>> 10]) bad(`${at}[${i / 8}]`, `virtual page ${vpn} has no page table`);
-    map.set(vpn, frame);
   }
-}
-
-/** Each checked journal's pages (keyed by its bytes): a journal that only grew replays just what was added. */
-const pageMaps = new WeakMap<Uint8Array, Map<number, number>>();
-
-function pageMapOf(space: AddressSpaceState): Map<number, number> {
-  const known = pageMaps.get(space.pages);
-  if (known) return known;
-  const map = new Map<number, number>();
-  const pairs = new DataView(space.pages.buffer, space.pages.byteOffset, space.pages.byteLength);
-  for (let i = 0; i < pairs.byteLength; i += 8) {
-    const vpn = pairs.getUint32(i, true), frame = pairs.getUint32(i + 4, true);
-    if (frame === UNMAPPED) map.delete(vpn); else map.set(vpn, frame);
-  }
-  pageMaps.set(space.pages, map);
-  return map;
 }
 
 /** Packed u32 pairs, read in place (a 256 MiB guest's journal is half a megabyte: no copy). */
@@ -388,10 +315,6 @@ function u32Pairs(value: unknown, at: string): DataView {
   const b = bytes(value, at);
   if (b.length % 8) bad(at, `${b.length} bytes is not whole u32 pairs`);
   return new DataView(b.buffer, b.byteOffset, b.byteLength);
-}
-
-function startsWith(bytes: Uint8Array, prefix: Uint8Array): boolean {
-  return bytes.length >= prefix.length && Buffer.from(bytes.buffer, bytes.byteOffset, prefix.length).equals(prefix);
 }
 
 // ---- Open files ---------------------------------------------------------------------------

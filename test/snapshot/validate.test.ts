@@ -299,6 +299,33 @@ describe("a migration's state changes are checked the same way", () => {
       .toThrow(new SnapshotError("process.tasks[0].addressSpace.pages[0]: frame 4096 is beyond 1024 frames of RAM"));
   });
 
+  test("frame counts after a journal grew are counted from the earlier state's, and must still agree", () => {
+    const base = decoded(processGood);
+    const task = base.process!.tasks[0];
+    const frames = base.process!.frames;
+    const space = task.addressSpace!;
+    const last = new DataView(space.pages.buffer, space.pages.byteOffset + space.pages.length - 8, 8);
+    const [vpn, frame] = [last.getUint32(0, true), last.getUint32(4, true)];
+    expect(u32s(frames.shared), "the fixture shares no frame").toHaveLength(0);
+    const moved = (to: number, freed: number[], nextFrame = frames.nextFrame) => ({
+      hart: base.hart,
+      process: {
+        tasks: [{ ...task, addressSpace: { ...space, pages: Uint8Array.from(Buffer.concat([space.pages, u32Bytes(Uint32Array.of(vpn, to))])) } }],
+        frames: { ...frames, nextFrame, freeFrames: u32Bytes(Uint32Array.from([...u32s(frames.freeFrames), ...freed])) },
+      },
+    });
+    // The page moves to a new frame, and its old frame is freed: the counts agree.
+    expect(() => applyChanges(base, moved(frames.nextFrame, [frame], frames.nextFrame + 1))).not.toThrow();
+    // Unmapped, its frame freed: they agree.
+    expect(() => applyChanges(base, moved(0xffffffff, [frame]))).not.toThrow();
+    // Moved, the old frame not freed: the allocator counts a frame nothing holds.
+    expect(() => applyChanges(base, moved(frames.nextFrame, [], frames.nextFrame + 1)))
+      .toThrow(new SnapshotError(`process.frames: frame ${frame} has no holder in the page tables, but the allocator counts 1`));
+    // Moved onto a frame already held: held twice, counted once.
+    expect(() => applyChanges(base, moved(space.rootFrame, [frame])))
+      .toThrow(new SnapshotError(`process.frames: frame ${space.rootFrame} has 2 holders in the page tables, but the allocator counts 1`));
+  });
+
   test("changes of the machine's devices", () => {
     const base = decoded(machineGood);
     const machine = { ...base.machine!, uart: { ...base.machine!.uart, lcr: 300 } };
