@@ -110,8 +110,14 @@ function checkTaskReferences(t: TaskState, byPid: Map<number, TaskState>, at: st
     if (t.addressSpace) bad(`${at}.addressSpace`, `process ${t.pid} shares the space of ${t.sharesSpaceOf}, and has one of its own`);
   }
   if (t.vforkChild && byPid.get(t.vforkChild)?.sharesSpaceOf !== t.pid) bad(`${at}.vforkChild`, `process ${t.vforkChild} does not share the space of ${t.pid}`);
-  if (t.status !== "zombie" && !t.sharesSpaceOf && !t.addressSpace) bad(`${at}.addressSpace`, "a live process needs an address space");
-  if (t.status !== "zombie" && !t.files) bad(`${at}.files`, "a live process needs a descriptor table");
+  if (t.status === "zombie") {
+    // What an ended process held went back when it ended: else its pipe ends would never close, its frames never free.
+    if (t.addressSpace) bad(`${at}.addressSpace`, `process ${t.pid} has ended, yet holds an address space`);
+    if (t.files) bad(`${at}.files`, `process ${t.pid} has ended, yet holds descriptors`);
+    return;
+  }
+  if (!t.sharesSpaceOf && !t.addressSpace) bad(`${at}.addressSpace`, "a live process needs an address space");
+  if (!t.files) bad(`${at}.files`, "a live process needs a descriptor table");
 }
 
 function checkSyscallCount(value: unknown, at: string): [string, number] {
