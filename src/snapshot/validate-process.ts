@@ -77,7 +77,8 @@ function checkReferences(s: KernelState, at: string, frames: number, previous?: 
   s.tasks.forEach((t, i) => checkTaskReferences(t, byPid, `${at}.tasks[${i}]`));
   const current = byPid.get(s.current);
   if (!current) bad(`${at}.current`, `process ${s.current} is not in the process list`);
-  if (current.status === "zombie") bad(`${at}.current`, `process ${s.current} on the hart has ended`);
+  // The process on the hart may have just ended (its registers stay there until the next switch): the kernel
+  // runs only a runnable process, and switching to it puts that one's registers and page tables on the hart.
   if (!byPid.has(s.firstPid)) bad(`${at}.firstPid`, `process ${s.firstPid} is not in the process list`);
   if (s.nextPid <= Math.max(0, ...byPid.keys())) bad(`${at}.nextPid`, `${s.nextPid} is not above every pid in use`);
   if (s.nextPipe <= Math.max(0, ...s.pipes.map((p) => p.id))) bad(`${at}.nextPipe`, `${s.nextPipe} is not above every pipe id in use`);
@@ -92,9 +93,15 @@ function checkFileReferences(s: KernelState, at: string): void {
   for (const f of s.openFiles.files) {
     if (f.kind === "pipe" && !pipes.has(f.pipe!)) bad(`${at}.openFiles`, `open file ${f.id} is an end of pipe ${f.pipe}, which is not there`);
   }
+  const referred = new Set<number>();
   s.tasks.forEach((t, i) => {
-    for (const [fd, id] of t.files?.fds ?? []) if (!ids.has(id)) bad(`${at}.tasks[${i}].files`, `fd ${fd} refers to open file ${id}, which is not there`);
+    for (const [fd, id] of t.files?.fds ?? []) {
+      if (!ids.has(id)) bad(`${at}.tasks[${i}].files`, `fd ${fd} refers to open file ${id}, which is not there`);
+      referred.add(id);
+    }
   });
+  // A description closes with its last descriptor: one that none refers to would hold its pipe end open for ever.
+  s.openFiles.files.forEach((f, i) => { if (!referred.has(f.id)) bad(`${at}.openFiles.files[${i}]`, `open file ${f.id} is not referred to by any descriptor`); });
 }
 
 /**

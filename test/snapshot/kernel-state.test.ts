@@ -67,6 +67,40 @@ describe("a vfork child whose parent was killed while it borrowed the parent's s
   }, 60_000);
 });
 
+describe("every state a process tree passes through is a snapshot that restores and ends as the unmoved run", () => {
+  // Paused as often as the kernel lets it (after each write, every slice, every wait), snapshotted, checked, restored on
+  // another core and run to its end each time: a real state the checks refuse, or one that restores wrong, shows here.
+  const WHOLE: Record<string, [string, string]> = {
+    family: [FAMILY_READY, FAMILY_READY + FAMILY_REST],
+    orphan: ["ready\n", "ready\nfirst: got go\nmiddle killed by signal 9\n"],
+  };
+  test.each(Object.keys(WHOLE))("%s", async (name) => {
+    const [ready, whole] = WHOLE[name];
+    const guest = ProcessGuest.start({ core: await Core.load(), root: fixtureRoot, hostName: "A" }, { elf: elf(name), program: name, argv: [name], ramBytes: 4 << 20 });
+    let output = "";
+    guest.console.onOutput((_offset, bytes) => { output += Buffer.from(bytes).toString(); guest.pause(); }); // a freeze after each write
+    guest.expectFreeze(true); // short batches: a pause is seen within about a millisecond
+    const states: string[] = [];
+    for (;;) {
+      const timer = setImmediate(() => guest.pause());
+      const result = await guest.run();
+      clearImmediate(timer);
+      if (!result.paused) { expect(result.exitCode).toBe(0); break; }
+      const snapshot = guest.snapshot();
+      const k = snapshot.process!;
+      states.push(`${k.tasks.map((t) => `${t.pid}:${t.status}`).join(",")} on ${k.current}`);
+      const at = `state ${states.length - 1} (${states.at(-1)}) after ${JSON.stringify(output)}`;
+      const decoded = decodeSnapshot(encodeSnapshot(snapshot));
+      const rest = await restoreAndFinish(decoded, guest.console.acceptedInput === 0 ? "go\n" : "");
+      expect({ at, ...rest, output: output + rest.output }).toEqual({ at, exitCode: 0, output: whole });
+      // The line it waits for, once it waits for it (the states before are frozen too).
+      if (output.includes(ready) && guest.console.acceptedInput === 0) guest.console.pushInput(0, Buffer.from("go\n"));
+    }
+    expect(output).toBe(whole);
+    expect(states.length).toBeGreaterThan(3);
+  }, 60_000);
+});
+
 describe("a version-1 snapshot (one process, as the previous version wrote it)", () => {
   const argv = ["counter", "30", "1", "3"];
   /** counter, frozen once it has printed count 5. */

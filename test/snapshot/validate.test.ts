@@ -130,9 +130,10 @@ const FAMILY_CASES: Array<[string, (p: Payload) => void, string | (() => string)
   ["two pipes with one id", (p) => { p.process.pipes[1].id = p.process.pipes[0].id; }, "process.pipes[1].id: pipe 1 twice"],
   ["a pipe id not below nextPipe", (p) => { p.process.nextPipe = 2; }, "process.nextPipe: 2 is not above every pipe id in use"],
   ["a pipe fuller than a pipe holds", (p) => { p.process.pipes[0].data = new Uint8Array(65537); }, "process.pipes[0].data: 65537 bytes in a pipe of 65536"],
-  ["a zombie on the hart", (p) => { Object.assign(p.process.tasks[0], { status: "zombie", addressSpace: null, files: null }); }, "process.current: process 1000 on the hart has ended"],
+  ["a process on the hart that is not in the list", (p) => { p.process.current = 1002; }, "process.current: process 1002 is not in the process list"],
   ["an ended process still holding its descriptors", (p) => { p.process.tasks[1].status = "zombie"; p.process.tasks[1].addressSpace = null; }, "process.tasks[1].files: process 1001 has ended, yet holds descriptors"],
-  ["an ended process still holding its address space", (p) => { p.process.tasks[1].status = "zombie"; p.process.tasks[1].files = null; }, "process.tasks[1].addressSpace: process 1001 has ended, yet holds an address space"],
+  ["an ended process still holding its address space", (p) => { childEnded(p).process.tasks[1].addressSpace = payloadOf(familyGood).process.tasks[1].addressSpace; }, "process.tasks[1].addressSpace: process 1001 has ended, yet holds an address space"],
+  ["an open file no descriptor refers to", (p) => { p.process.tasks[1].files.fds.pop(); }, "process.openFiles.files[5]: open file 6 is not referred to by any descriptor"],
   ["a vfork child sharing the space of a process that is not there", (p) => { p.process.tasks[1].sharesSpaceOf = 4242; p.process.tasks[1].addressSpace = null; }, "process.tasks[1].sharesSpaceOf: process 4242 is not there"],
   ["a vfork child sharing the space of a process that has none", (p) => { p.process.tasks[1].sharesSpaceOf = 1000; p.process.tasks[1].addressSpace = null; p.process.tasks[0].sharesSpaceOf = 1001; p.process.tasks[0].addressSpace = null; },
     "process.tasks[0].sharesSpaceOf: process 1001 has no address space of its own to share"],
@@ -168,6 +169,32 @@ const V1_CASES: Array<[string, (p: Payload) => void, string]> = [
   ["a next frame beyond RAM", (p) => { p.process.addressSpace.nextFrame = 1025; }, "process.addressSpace.nextFrame: 1025 is not an integer in [0, 1024]"],
   ["a page with no page table", (p) => { setWord(p.process.addressSpace.pages, 0, 0xfffff); }, "process.addressSpace.pages[0]: virtual page 1048575 has no page table"],
 ];
+
+/** The family's child (tasks[1]) as the kernel leaves it when it has ended: a zombie, its frames and descriptions given back. */
+function childEnded(p: Payload): Payload {
+  const [parent, child] = p.process.tasks;
+  const held = [child.addressSpace.rootFrame, ...Array.from(u32s(child.addressSpace.tableFrames)).filter((_, i) => i % 2 === 1)];
+  const pages = new Map<number, number>();
+  const journal = u32s(child.addressSpace.pages);
+  for (let i = 0; i < journal.length; i += 2) if (journal[i + 1] === 0xffffffff) pages.delete(journal[i]); else pages.set(journal[i], journal[i + 1]);
+  held.push(...pages.values());
+  const shared = new Map<number, number>();
+  const pairs = u32s(p.process.frames.shared);
+  for (let i = 0; i < pairs.length; i += 2) shared.set(pairs[i], pairs[i + 1]);
+  const free = Array.from(u32s(p.process.frames.freeFrames));
+  for (const f of held) {
+    const n = shared.get(f);
+    if (n === undefined) free.push(f);
+    else if (n === 2) shared.delete(f);
+    else shared.set(f, n - 1);
+  }
+  p.process.frames.freeFrames = u32Bytes(Uint32Array.from(free));
+  p.process.frames.shared = u32Bytes(Uint32Array.from([...shared].flat()));
+  const parentIds = new Set(parent.files.fds.map(([, id]: number[]) => id));
+  p.process.openFiles.files = p.process.openFiles.files.filter((f: { id: number }) => parentIds.has(f.id));
+  Object.assign(child, { status: "zombie", waitStatus: 7 << 8, addressSpace: null, files: null });
+  return p;
+}
 
 const MACHINE_CASES: Array<[string, (p: Payload) => void, string]> = [
   ["an interrupt enable with bit 4", (p) => { p.machine.uart.ier = 0x10; }, "machine.uart.ier: 16 is not an integer in [0, 15]"],
@@ -214,6 +241,17 @@ describe("snapshot validation, field by field", () => {
     expect(back.process!.schemaVersion).toBe(2);
     expect(sameValue(back.process!.openFiles, processGood.process!.openFiles)).toBe(true);
     expect(sameValue(back.process!.tasks[0].addressSpace, processGood.process!.tasks[0].addressSpace)).toBe(true);
+  });
+
+  test("a process that just ended may be on the hart: the kernel switches to a runnable one before the hart runs", async () => {
+    const payload = childEnded(payloadOf(familyGood));
+    payload.process.current = 1001;
+    const snapshot = decodeSnapshot(frame(payload));
+    expect(snapshot.process!.current).toBe(1001);
+    // The parent runs on: the child that would read its line has gone, so its write meets no reader (SIGPIPE).
+    const guest = ProcessGuest.restore({ core: await Core.load(), root: fixtureRoot, hostName: "B" }, snapshot);
+    guest.console.pushInput(guest.console.acceptedInput, Buffer.from("go\n"));
+    expect(await guest.run()).toMatchObject({ exitCode: 128 + 13 });
   });
 
   test.each(MACHINE_CASES)("machine guest: %s", (_what, damage, message) => {
