@@ -67,6 +67,17 @@ describe("a vfork child whose parent was killed while it borrowed the parent's s
   }, 60_000);
 });
 
+describe("pipe2 failing with EMFILE", () => {
+  test("leaves no description behind in a snapshot: it restores and makes a pipe once a descriptor is free", async () => {
+    const { guest, snapshot, output } = await frozenOnceItPrints("fdfull", "ready\n");
+    expect(output()).toBe("emfile: none free, one free\nready\n");
+    guest.kill();
+    const ids = new Set(snapshot.process!.tasks.flatMap((t) => t.files?.fds.map(([, id]) => id) ?? []));
+    expect(snapshot.process!.openFiles.files.filter((f) => !ids.has(f.id)), "descriptions no descriptor refers to").toEqual([]);
+    expect(await restoreAndFinish(decodeSnapshot(encodeSnapshot(snapshot)), "go\n")).toEqual({ exitCode: 0, output: "through a pipe: go\n" });
+  }, 60_000);
+});
+
 describe("every state a process tree passes through is a snapshot that restores and ends as the unmoved run", () => {
   // Paused as often as the kernel lets it (after each write, every slice, every wait), snapshotted, checked, restored on
   // another core and run to its end each time: a real state the checks refuse, or one that restores wrong, shows here.
