@@ -75,13 +75,12 @@ function checkReferences(s: KernelState, at: string, frames: number, previous?: 
   checkFileReferences(s, at);
   const byPid = new Map(s.tasks.map((t) => [t.pid, t]));
   s.tasks.forEach((t, i) => checkTaskReferences(t, byPid, `${at}.tasks[${i}]`));
-  const current = byPid.get(s.current);
-  if (!current) bad(`${at}.current`, `process ${s.current} is not in the process list`);
   // The process on the hart may have just ended (its registers stay there until the next switch): the kernel
   // runs only a runnable process, and switching to it puts that one's registers and page tables on the hart.
+  if (!byPid.has(s.current)) bad(`${at}.current`, `process ${s.current} is not in the process list`);
   if (!byPid.has(s.firstPid)) bad(`${at}.firstPid`, `process ${s.firstPid} is not in the process list`);
-  if (s.nextPid <= Math.max(0, ...byPid.keys())) bad(`${at}.nextPid`, `${s.nextPid} is not above every pid in use`);
-  if (s.nextPipe <= Math.max(0, ...s.pipes.map((p) => p.id))) bad(`${at}.nextPipe`, `${s.nextPipe} is not above every pipe id in use`);
+  if (s.tasks.some((t) => t.pid >= s.nextPid)) bad(`${at}.nextPid`, `${s.nextPid} is not above every pid in use`);
+  if (s.pipes.some((p) => p.id >= s.nextPipe)) bad(`${at}.nextPipe`, `${s.nextPipe} is not above every pipe id in use`);
   checkFrameHolders(s.frames, s.tasks, frames, `${at}.frames`, previous);
   return s;
 }
