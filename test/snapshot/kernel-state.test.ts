@@ -137,6 +137,13 @@ describe("a version-1 snapshot (one process, as the previous version wrote it)",
     return output;
   }
 
+  test("gets the sigreturn trampoline it never had: a handler it installs after the restore returns through it", async () => {
+    const { guest, snapshot } = await frozenOnceItPrints("sigself", "ready\n");
+    guest.kill();
+    const decoded = decodeSnapshot(encodeSnapshot(asVersion1(snapshot)));
+    expect(await restoreAndFinish(decoded, "go\n")).toEqual({ exitCode: 0, output: "handled 1\n" });
+  }, 60_000);
+
   test.each([1, 2] as const)("is restored and continues its count (file table schema %i)", async (fileTableVersion) => {
     const { snapshot, before } = await frozenCounter();
     const old = asVersion1(snapshot, fileTableVersion);

@@ -240,7 +240,10 @@ describe("snapshot validation, field by field", () => {
     const back = decodeSnapshot(encodeSnapshot(asVersion1(processGood)));
     expect(back.process!.schemaVersion).toBe(2);
     expect(sameValue(back.process!.openFiles, processGood.process!.openFiles)).toBe(true);
-    expect(sameValue(back.process!.tasks[0].addressSpace, processGood.process!.tasks[0].addressSpace)).toBe(true);
+    const [space, original] = [back.process!.tasks[0].addressSpace!, processGood.process!.tasks[0].addressSpace!];
+    // The trampoline v1 never had comes back as a region (its page is mapped when the kernel restores the process).
+    expect(sameValue(space.regions, original.regions)).toBe(true);
+    expect(sameValue(space.tableFrames, original.tableFrames) && space.rootFrame === original.rootFrame && space.brk === original.brk).toBe(true);
   });
 
   test("a process that just ended may be on the hart: the kernel switches to a runnable one before the hart runs", async () => {
