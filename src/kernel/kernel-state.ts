@@ -6,8 +6,9 @@
 import type { Core } from "../machine/core.js";
 import { AddressSpace, type AddressSpaceState } from "./address-space.js";
 import { FileTable, type OpenFile } from "./files.js";
-import { Frames, type FramesState } from "./frames.js";
+import { Frames, u32s, type FramesState } from "./frames.js";
 import { MonotonicClock, type Kernel } from "./kernel.js";
+import { mapTrampoline, TRAMPOLINE_REGION } from "./loader.js";
 import type { OpenFilesState } from "./open-files.js";
 import { Pipe, type PipeState } from "./pipes.js";
 import { SignalState } from "./signals.js";
@@ -102,6 +103,7 @@ function restoreStructure(k: Kernel, s: KernelState): void {
 function restoreTask(k: Kernel, s: TaskState, byId: Map<number, OpenFile>): Task {
   const root = k.options.root;
   const space = s.addressSpace ? AddressSpace.restore(k.frames, s.addressSpace) : (undefined as unknown as AddressSpace);
+  if (s.addressSpace && trampolineUnmapped(s.addressSpace)) mapTrampoline(space); // a process from a v1 state (see below)
   const files = s.files ? FileTable.restore(root, k.openFiles, s.files, byId) : new FileTable(root, k.openFiles);
   const task = new Task(k, s.pid, s.ppid, s.pgid, s.sid, space, files);
   task.status = s.status;
@@ -122,6 +124,15 @@ function restoreTask(k: Kernel, s: TaskState, byId: Map<number, OpenFile>): Task
   return task;
 }
 
+/** A trampoline region whose page the journal does not map: only an upgraded version-1 process has one. */
+function trampolineUnmapped(space: AddressSpaceState): boolean {
+  if (!space.regions.some((r) => r.kind === "vdso" && r.start === TRAMPOLINE_REGION.start)) return false;
+  const journal = u32s(space.pages);
+  let mapped = false;
+  for (let i = 0; i < journal.length; i += 2) if (journal[i] === TRAMPOLINE_REGION.start >>> 12) mapped = journal[i + 1] !== 0xffffffff;
+  return !mapped;
+}
+
 // ---- Version 1: one process (snapshots and checkpoints made before processes had children) ----
 
 interface ProcessStateV1 {
@@ -136,9 +147,15 @@ interface ProcessStateV1 {
   pageFaults: number;
 }
 
-/** A version-1 state (one process) as version 2: its frames, its files, one task on the hart. */
+/**
+ * A version-1 state (one process) as version 2: its frames, its files, one task on the hart. Version 1 had no
+ * signal handlers, so no sigreturn trampoline: the upgraded space gets its region (unless something of the
+ * process's own is there), and restoreTask maps its page, which the v1 RAM does not have.
+ */
 export function upgradeProcessState(v1: ProcessStateV1, hartRegisters: Uint32Array): KernelState {
-  const { freeFrames, nextFrame, ...space } = v1.addressSpace;
+  const { freeFrames, nextFrame, ...v1Space } = v1.addressSpace;
+  const taken = v1Space.regions.some((r) => r.start < TRAMPOLINE_REGION.end && r.end > TRAMPOLINE_REGION.start);
+  const space = taken ? v1Space : { ...v1Space, regions: [...v1Space.regions, { ...TRAMPOLINE_REGION }].sort((a, b) => a.start - b.start) };
   const files = v1.files.files.map(([fd, f], i) => ({ fd, file: { ...f, id: i + 1 } as OpenFile }));
   const task: TaskState = {
     pid: v1.pid, ppid: 1, pgid: v1.pid, sid: v1.pid, status: "running", waitStatus: 0, exitSignal: 17,

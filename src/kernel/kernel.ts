@@ -209,10 +209,14 @@ export class Kernel {
     this.wake?.();
   }
 
+  /** Whether Ctrl-C came from the console (the report then says so). */
+  consoleInterrupted = false;
+
   /** Ctrl-C: SIGINT to the foreground process group (the first process's). */
   interrupt(sig = 2): void {
     const first = this.tasks.get(this.firstPid);
     if (!first) return;
+    this.consoleInterrupted = true;
     for (const task of this.tasks.values()) if (task.pgid === first.pgid && task.status !== "zombie") sendSignal(this, task, sig, { signo: sig, code: 0x80 });
     this.wake?.();
   }

@@ -6,7 +6,7 @@
 
 import { randomBytes } from "node:crypto";
 import { ElfError, PF_R, PF_W, PF_X, type ElfImage } from "../elf/index.js";
-import { AddressSpace, PAGE, PROT_EXEC, PROT_READ, PROT_WRITE, pageDown, pageUp, hex } from "./address-space.js";
+import { AddressSpace, PAGE, PROT_EXEC, PROT_READ, PROT_WRITE, pageDown, pageUp, hex, type Region } from "./address-space.js";
 import type { Frames } from "./frames.js";
 import { TRAMPOLINE_CODE, TRAMPOLINE_PAGE } from "./signals.js";
 
@@ -87,13 +87,19 @@ function fill(space: AddressSpace, frameCount: number, image: ElfImage, argv: st
   space.brkStart = space.brk = pageUp(imageEnd);
   space.mmapTop = MMAP_TOP;
   space.addRegion({ start: STACK_TOP - STACK_SIZE, end: STACK_TOP, prot: PROT_READ | PROT_WRITE, kind: "stack" });
-  // Where a signal handler returns to (ra): `li a7, 139; ecall`, as the vDSO's __vdso_rt_sigreturn.
-  space.addRegion({ start: TRAMPOLINE_PAGE, end: TRAMPOLINE_PAGE + PAGE, prot: PROT_READ | PROT_EXEC, kind: "vdso" });
-  const code = new Uint8Array(Uint32Array.from(TRAMPOLINE_CODE).buffer);
-  space.loadImage(TRAMPOLINE_PAGE, code, PROT_READ | PROT_EXEC);
+  space.addRegion(TRAMPOLINE_REGION);
+  mapTrampoline(space);
 
   const sp = buildStack(space, image, argv, envp);
   return { space, entry: image.entry, sp };
+}
+
+/** Where a signal handler returns to (ra): `li a7, 139; ecall`, as the vDSO's __vdso_rt_sigreturn. */
+export const TRAMPOLINE_REGION: Region = { start: TRAMPOLINE_PAGE, end: TRAMPOLINE_PAGE + PAGE, prot: PROT_READ | PROT_EXEC, kind: "vdso" };
+
+/** The trampoline's page, mapped in `space` (which has its region) with its code. */
+export function mapTrampoline(space: AddressSpace): void {
+  space.loadImage(TRAMPOLINE_PAGE, new Uint8Array(Uint32Array.from(TRAMPOLINE_CODE).buffer), TRAMPOLINE_REGION.prot);
 }
 
 const MiB = 1024 * 1024;

@@ -163,7 +163,12 @@ export function endTask(k: Kernel, task: Task, status: number): void {
   task.blockedInCall = false;
   task.files.closeAll();
   if (task.sharesSpaceOf) releaseVforkParent(k, task);
-  else if (!task.away && ![...k.tasks.values()].some((t) => t.sharesSpaceOf === task.pid && t.status !== "zombie")) task.space.release();
+  else if (!task.away) {
+    // A vfork child still borrowing this space keeps it as its own (it releases it at exec or exit): a zombie holds no
+    // space in a snapshot, and a borrower must not name a process that its parent may reap.
+    const borrower = [...k.tasks.values()].find((t) => t.sharesSpaceOf === task.pid && t.status !== "zombie");
+    if (borrower) { borrower.sharesSpaceOf = 0; task.vforkChild = 0; } else task.space.release();
+  }
   for (const child of k.tasks.values()) {
     if (child.ppid !== task.pid) continue;
     child.ppid = 1; // "inherited by init": init reaps them
@@ -203,7 +208,7 @@ function resultOf(k: Kernel, task: Task): { exitCode: number; report?: string; s
   const sig = status & 0x7f;
   if (sig === 0) return { exitCode: (status >> 8) & 0xff, instret: k.instret };
   if (sig === SIGPIPE) return { exitCode: 128 + sig, silent: true, instret: k.instret };
-  const report = task.faultReport ?? (sig === SIGINT ? "interrupted" : `killed by signal ${sig} (${signalName(sig)})`);
+  const report = task.faultReport ?? (sig === SIGINT ? (k.consoleInterrupted ? "interrupted (Ctrl-C)" : "interrupted") : `killed by signal ${sig} (${signalName(sig)})`);
   return { exitCode: 128 + sig, report, instret: k.instret };
 }
 

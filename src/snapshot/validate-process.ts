@@ -8,7 +8,6 @@ import type { AddressSpaceState, Region } from "../kernel/address-space.js";
 import type { FileTableState, OpenFile } from "../kernel/files.js";
 import type { KernelState } from "../kernel/kernel.js";
 import { upgradeProcessState } from "../kernel/kernel-state.js";
-import type { FramesState } from "../kernel/frames.js";
 import type { OpenFilesState } from "../kernel/open-files.js";
 import { PIPE_CAPACITY, type PipeState } from "../kernel/pipes.js";
 import type { SignalStateData } from "../kernel/signals.js";
@@ -16,6 +15,7 @@ import type { TaskState } from "../kernel/task.js";
 import {
   bad, bool, bytes, decimalU64, describe, int, list, MAX_LIST, nonEmptyText, nonNegative, oneOf, own, packedU32s, record, schemaVersion, text, u32, U32_MAX,
 } from "./schema.js";
+import { checkFrameHolders, checkFrames, startsWith } from "./validate-frames.js";
 
 const PAGE = 4096;
 const UNMAPPED = 0xffffffff; // a removal in the page journal
@@ -33,7 +33,7 @@ export const PROCESS_SECTIONS: Record<keyof KernelState, SectionCheck> = {
   schemaVersion: (v, p) => int(v, p, 2, 2),
   frames: (v, p, frames) => checkFrames(v, p, frames),
   openFiles: (v, p) => checkOpenFiles(v, p),
-  pipes: (v, p) => list(v, p, MAX_PIPES).map((entry, i) => checkPipe(entry, `${p}[${i}]`)),
+  pipes: (v, p) => checkPipes(v, p),
   tasks: (v, p, frames, previous) => checkTasks(v, p, frames, previous as TaskState[] | undefined),
   current: (v, p) => int(v, p, 1, 0x7fffffff),
   firstPid: (v, p) => int(v, p, 1, 0x7fffffff),
@@ -48,10 +48,11 @@ export const PROCESS_SECTIONS: Record<keyof KernelState, SectionCheck> = {
 
 export function checkProcessState(value: unknown, at: string, frames: number): KernelState {
   const m = record(value, at);
-  if (own(m, "schemaVersion") === 1) return upgradeProcessState(checkProcessStateV1(m, at, frames), new Uint32Array(33));
+  // The hart block holds the one process's registers: its task needs none of its own until another runs.
+  if (own(m, "schemaVersion") === 1) return checkReferences(upgradeProcessState(checkProcessStateV1(m, at, frames), new Uint32Array(33)), at, frames);
   const state: Record<string, unknown> = {};
   for (const [key, check] of Object.entries(PROCESS_SECTIONS)) state[key] = check(own(m, key), `${at}.${key}`, frames);
-  return checkReferences(state as unknown as KernelState, at);
+  return checkReferences(state as unknown as KernelState, at, frames);
 }
 
 /** The sections a migration's final state replaces, each checked; `base` (already checked) supplies the rest. */
@@ -62,28 +63,68 @@ export function checkProcessChanges(value: unknown, base: KernelState, frames: n
     if (!Object.prototype.hasOwnProperty.call(PROCESS_SECTIONS, key)) bad(`process[${describe(key)}]`, "not a section of the kernel's state");
     state[key] = PROCESS_SECTIONS[key as keyof KernelState](m[key], `process.${key}`, frames, state[key]);
   }
-  return checkReferences(state as unknown as KernelState, "process");
+  return checkReferences(state as unknown as KernelState, "process", frames, base.tasks);
 }
 
-/** What the sections say of each other: descriptors name descriptions that exist, processes name processes that do. */
-function checkReferences(s: KernelState, at: string): KernelState {
+/**
+ * What the sections say of each other: descriptors name descriptions that
+ * exist, processes name processes that do, the allocator counts what the page
+ * tables hold (`previous`: the tasks of the checked state this one follows).
+ */
+function checkReferences(s: KernelState, at: string, frames: number, previous?: TaskState[]): KernelState {
+  checkFileReferences(s, at);
+  const byPid = new Map(s.tasks.map((t) => [t.pid, t]));
+  s.tasks.forEach((t, i) => checkTaskReferences(t, byPid, `${at}.tasks[${i}]`));
+  // The process on the hart may have just ended (its registers stay there until the next switch): the kernel
+  // runs only a runnable process, and switching to it puts that one's registers and page tables on the hart.
+  if (!byPid.has(s.current)) bad(`${at}.current`, `process ${s.current} is not in the process list`);
+  if (!byPid.has(s.firstPid)) bad(`${at}.firstPid`, `process ${s.firstPid} is not in the process list`);
+  if (s.tasks.some((t) => t.pid >= s.nextPid)) bad(`${at}.nextPid`, `${s.nextPid} is not above every pid in use`);
+  if (s.pipes.some((p) => p.id >= s.nextPipe)) bad(`${at}.nextPipe`, `${s.nextPipe} is not above every pipe id in use`);
+  checkFrameHolders(s.frames, s.tasks, frames, `${at}.frames`, previous);
+  return s;
+}
+
+/** Every descriptor names a description, every pipe end a pipe. */
+function checkFileReferences(s: KernelState, at: string): void {
   const ids = new Set(s.openFiles.files.map((f) => f.id));
   const pipes = new Set(s.pipes.map((p) => p.id));
   for (const f of s.openFiles.files) {
     if (f.kind === "pipe" && !pipes.has(f.pipe!)) bad(`${at}.openFiles`, `open file ${f.id} is an end of pipe ${f.pipe}, which is not there`);
   }
-  const pids = new Set(s.tasks.map((t) => t.pid));
+  const referred = new Set<number>();
   s.tasks.forEach((t, i) => {
-    for (const [fd, id] of t.files?.fds ?? []) if (!ids.has(id)) bad(`${at}.tasks[${i}].files`, `fd ${fd} refers to open file ${id}, which is not there`);
-    if (t.sharesSpaceOf && !pids.has(t.sharesSpaceOf)) bad(`${at}.tasks[${i}].sharesSpaceOf`, `process ${t.sharesSpaceOf} is not there`);
-    if (t.status !== "zombie" && !t.sharesSpaceOf && !t.away && !t.addressSpace) bad(`${at}.tasks[${i}].addressSpace`, "a live process needs an address space");
-    if (t.status !== "zombie" && !t.files) bad(`${at}.tasks[${i}].files`, "a live process needs a descriptor table");
+    for (const [fd, id] of t.files?.fds ?? []) {
+      if (!ids.has(id)) bad(`${at}.tasks[${i}].files`, `fd ${fd} refers to open file ${id}, which is not there`);
+      referred.add(id);
+    }
   });
-  const current = s.tasks.find((t) => t.pid === s.current);
-  if (!current) bad(`${at}.current`, `process ${s.current} is not in the process list`);
-  if (current.status === "zombie") bad(`${at}.current`, `process ${s.current} on the hart has ended`);
-  if (s.nextPid <= Math.max(0, ...s.tasks.map((t) => t.pid))) bad(`${at}.nextPid`, `${s.nextPid} is not above every pid in use`);
-  return s;
+  // A description closes with its last descriptor: one that none refers to would hold its pipe end open for ever.
+  s.openFiles.files.forEach((f, i) => { if (!referred.has(f.id)) bad(`${at}.openFiles.files[${i}]`, `open file ${f.id} is not referred to by any descriptor`); });
+}
+
+/**
+ * A process's ties to others: a vfork child borrows the space of a process
+ * that has one of its own (and has none itself); a vfork parent waits for a
+ * child that borrows its space (or it would wait for ever).
+ */
+function checkTaskReferences(t: TaskState, byPid: Map<number, TaskState>, at: string): void {
+  if (t.sharesSpaceOf) {
+    const lender = byPid.get(t.sharesSpaceOf);
+    if (!lender) bad(`${at}.sharesSpaceOf`, `process ${t.sharesSpaceOf} is not there`);
+    if (!lender.addressSpace || lender.sharesSpaceOf) bad(`${at}.sharesSpaceOf`, `process ${t.sharesSpaceOf} has no address space of its own to share`);
+    if (t.addressSpace) bad(`${at}.addressSpace`, `process ${t.pid} shares the space of ${t.sharesSpaceOf}, and has one of its own`);
+  }
+  if (t.vforkChild && byPid.get(t.vforkChild)?.sharesSpaceOf !== t.pid) bad(`${at}.vforkChild`, `process ${t.vforkChild} does not share the space of ${t.pid}`);
+  if (t.status === "zombie") {
+    // What an ended process held went back when it ended: else its pipe ends would never close, its frames never free.
+    if (t.addressSpace) bad(`${at}.addressSpace`, `process ${t.pid} has ended, yet holds an address space`);
+    if (t.files) bad(`${at}.files`, `process ${t.pid} has ended, yet holds descriptors`);
+    return;
+  }
+  // A proxy of a process that moved alone (--children home) has no memory here.
+  if (!t.sharesSpaceOf && !t.away && !t.addressSpace) bad(`${at}.addressSpace`, "a live process needs an address space");
+  if (!t.files) bad(`${at}.files`, "a live process needs a descriptor table");
 }
 
 function checkSyscallCount(value: unknown, at: string): [string, number] {
@@ -94,18 +135,14 @@ function checkSyscallCount(value: unknown, at: string): [string, number] {
 
 // ---- Frames, pipes, processes -------------------------------------------------------------
 
-function checkFrames(value: unknown, at: string, frames: number): FramesState {
-  const m = record(value, at);
-  schemaVersion(m, at, 1);
-  const nextFrame = int(own(m, "nextFrame"), `${at}.nextFrame`, 0, frames);
-  const free = packedU32s(own(m, "freeFrames"), `${at}.freeFrames`);
-  free.forEach((f, i) => { if (f >= nextFrame) bad(`${at}.freeFrames[${i}]`, `frame ${f} is beyond the ${nextFrame} frames handed out`); });
-  const shared = packedU32s(own(m, "shared"), `${at}.shared`, 2);
-  for (let i = 0; i < shared.length; i += 2) {
-    if (shared[i] >= nextFrame) bad(`${at}.shared[${i / 2}]`, `frame ${shared[i]} is beyond the ${nextFrame} frames handed out`);
-    if (shared[i + 1] < 2 || shared[i + 1] > 0xffff) bad(`${at}.shared[${i / 2}]`, `a count of ${shared[i + 1]} holders`);
-  }
-  return { schemaVersion: 1, nextFrame, freeFrames: own(m, "freeFrames") as Uint8Array, shared: own(m, "shared") as Uint8Array };
+function checkPipes(value: unknown, at: string): PipeState[] {
+  const seen = new Set<number>();
+  return list(value, at, MAX_PIPES).map((entry, i) => {
+    const pipe = checkPipe(entry, `${at}[${i}]`);
+    if (seen.has(pipe.id)) bad(`${at}[${i}].id`, `pipe ${pipe.id} twice`);
+    seen.add(pipe.id);
+    return pipe;
+  });
 }
 
 function checkPipe(value: unknown, at: string): PipeState {
@@ -193,20 +230,25 @@ function checkSignals(value: unknown, at: string): SignalStateData {
 function checkProcessStateV1(m: Record<string, unknown>, at: string, frames: number): Parameters<typeof upgradeProcessState>[0] {
   const space = record(own(m, "addressSpace"), `${at}.addressSpace`);
   const checked = checkAddressSpace({ ...space, schemaVersion: 2 }, `${at}.addressSpace`, frames);
-  const freeFrames = packedU32s(own(space, "freeFrames"), `${at}.addressSpace.freeFrames`);
-  freeFrames.forEach((f, i) => { if (f >= frames) bad(`${at}.addressSpace.freeFrames[${i}]`, `frame ${f} is beyond ${frames} frames of RAM`); });
+  // The frame allocator lived in the address space then: checked as the frames section is now.
+  const allocator = checkFrames({ schemaVersion: 1, freeFrames: own(space, "freeFrames"), nextFrame: own(space, "nextFrame"), shared: new Uint8Array(0) }, `${at}.addressSpace`, frames);
   const files = record(own(m, "files"), `${at}.files`);
+  const seen = new Set<number>();
   const fileList = list(own(files, "files"), `${at}.files.files`, MAX_FILES).map((entry, i): [number, Omit<OpenFile, "id">] => {
     const pair = list(entry, `${at}.files.files[${i}]`, 2);
     if (pair.length !== 2) bad(`${at}.files.files[${i}]`, "not an [fd, file] pair");
     const { id: _id, ...file } = checkOpenFile({ ...record(pair[1], `${at}.files.files[${i}]`), id: 1 }, `${at}.files[${i}]`);
-    return [int(pair[0], `${at}.files.files[${i}][0]`, 0, MAX_FILES - 1), file];
+    const fd = int(pair[0], `${at}.files.files[${i}][0]`, 0, MAX_FILES - 1);
+    if (seen.has(fd)) bad(`${at}.files.files[${i}][0]`, `fd ${fd} is open twice`);
+    seen.add(fd);
+    if (file.kind === "pipe" || file.kind === "device") bad(`${at}.files[${i}].kind`, `a version-1 snapshot has no ${file.kind}s`);
+    return [fd, file];
   });
   return {
     schemaVersion: 1,
-    addressSpace: { ...checked, schemaVersion: 2, freeFrames: own(space, "freeFrames") as Uint8Array, nextFrame: int(own(space, "nextFrame"), `${at}.addressSpace.nextFrame`, 0, frames) },
+    addressSpace: { ...checked, schemaVersion: 2, freeFrames: allocator.freeFrames, nextFrame: allocator.nextFrame },
     files: { schemaVersion: 2, cwd: guestPath(own(files, "cwd"), `${at}.files.cwd`), files: fileList },
-    pid: int(own(m, "pid"), `${at}.pid`, 0, 0x7fffffff),
+    pid: int(own(m, "pid"), `${at}.pid`, 1, 0x7fffffff),
     guestClockNs: decimalU64(own(m, "guestClockNs"), `${at}.guestClockNs`),
     sleepDeadlineNs: own(m, "sleepDeadlineNs") === null ? null : decimalU64(own(m, "sleepDeadlineNs"), `${at}.sleepDeadlineNs`),
     warnedSyscalls: list(own(m, "warnedSyscalls"), `${at}.warnedSyscalls`, MAX_LIST).map((n, i) => u32(n, `${at}.warnedSyscalls[${i}]`)),
@@ -294,10 +336,6 @@ function u32Pairs(value: unknown, at: string): DataView {
   const b = bytes(value, at);
   if (b.length % 8) bad(at, `${b.length} bytes is not whole u32 pairs`);
   return new DataView(b.buffer, b.byteOffset, b.byteLength);
-}
-
-function startsWith(bytes: Uint8Array, prefix: Uint8Array): boolean {
-  return bytes.length >= prefix.length && Buffer.from(bytes.buffer, bytes.byteOffset, prefix.length).equals(prefix);
 }
 
 // ---- Open files ---------------------------------------------------------------------------

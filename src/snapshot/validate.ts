@@ -97,6 +97,7 @@ export function checkProcessHart(hart: Uint8Array, process: KernelState): void {
   if (word(STATE_PRIV) !== PRIV_U) bad("hart.privilege", `${word(STATE_PRIV)}; a process-mode guest runs in U-mode (0)`);
   if (word(STATE_HOST_TRAPS) !== 0xffff) bad("hart.hostTraps", `0x${word(STATE_HOST_TRAPS).toString(16)}; a process-mode hart hands every exception to the kernel (0xffff)`);
   const current = process.tasks.find((t) => t.pid === process.current)!;
+  if (current.status === "zombie") return; // it never runs again: the next process's switch sets satp
   const lender = current.sharesSpaceOf ? process.tasks.find((t) => t.pid === current.sharesSpaceOf) : current;
   const space = lender?.addressSpace;
   if (!space) bad("process.current", `process ${process.current} on the hart has no address space`);

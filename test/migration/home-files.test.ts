@@ -13,6 +13,8 @@ import type { Message } from "../../src/net/protocol.js";
 import { decodeSnapshot, encodeSnapshot, type GuestSnapshot } from "../../src/snapshot/snapshot.js";
 import type { OpenFile } from "../../src/kernel/files.js";
 import { checkpointOver } from "../e2e/cluster.js";
+import { openFilesOf } from "../snapshot/open-files.js";
+import { asVersion1 } from "../snapshot/version1.js";
 
 const TOKEN = "s3cret-token";
 const base = mkdtempSync(join(tmpdir(), "roam-home-"));
@@ -48,7 +50,7 @@ async function checkpointWithFileOpen(): Promise<{ snapshot: GuestSnapshot; file
   const file_ = await checkpointOver(client, (ran.guest as { id: string }).id);
   client.close();
   const snapshot = decodeSnapshot(file_);
-  const file = snapshot.process!.files.files.map(([, f]) => f).find((f) => f.kind === "file");
+  const file = openFilesOf(snapshot.process!).map(([, f]) => f).find((f) => f.kind === "file");
   if (!file) throw new Error("the checkpoint holds no open file");
   return { snapshot, file };
 }
@@ -142,11 +144,13 @@ test("a guest that moved with a file open reads it from home; when it exits ther
 
 test("a file table of schema 1 (no capabilities) is still restored; a file left on its home fails with EBADF there", async () => {
   const { snapshot } = await checkpointWithFileOpen();
-  const files = snapshot.process!.files as unknown as { schemaVersion: number; files: Array<[number, Message]> };
-  files.schemaVersion = 1;
-  for (const [, f] of files.files) delete f.cap;
+  // As the version before process trees wrote it (kernel state v1), with a file table of schema 1: no capabilities.
+  const old = asVersion1(snapshot, 1);
+  const files = (old.process as unknown as { files: { schemaVersion: number; files: Array<[number, Message]> } }).files;
+  expect(files.schemaVersion).toBe(1);
+  expect(files.files.some(([, f]) => f.kind === "file" && f.home !== undefined && f.cap === undefined), "x.txt left on its home, with no capability").toBe(true);
   b.members.learn(a.url);
-  const { code, stderr } = await restoreAndWait(b, snapshot);
+  const { code, stderr } = await restoreAndWait(b, old);
   expect(code).toBe(1);
   expect(stderr).toMatch(/Bad file/); // EBADF from the home: no capability presented
 }, 30_000);

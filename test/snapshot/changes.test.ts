@@ -12,6 +12,7 @@ import { allRamPages } from "../../src/guest/runnable.js";
 import { applyChanges, changedSections, changesSince, sameValue } from "../../src/snapshot/changes.js";
 import { decodeSnapshot, encodeSnapshot, type GuestSnapshot, type RamPages } from "../../src/snapshot/snapshot.js";
 import { memwalkOutput } from "../process-cases.js";
+import { addOpenFile } from "./open-files.js";
 
 const root = mkdtempSync(join(tmpdir(), "roam-changes-"));
 afterAll(() => rmSync(root, { recursive: true, force: true }));
@@ -56,7 +57,7 @@ describe("snapshot changes", () => {
     expect(changes.hart).toEqual(after.hart);
     // The address space does not change once memwalk has touched its region; the clock always does.
     expect(Object.keys(changes.process ?? {})).toContain("guestClockNs");
-    expect(changedSections(changes).has("addressSpace")).toBe(false);
+    expect(sameValue(after.process!.tasks[0].addressSpace, before.process!.tasks[0].addressSpace)).toBe(true);
     const rebuilt = applyChanges(decoded(before), changes);
     expect(sameValue(rebuilt.process, after.process)).toBe(true);
     expect(sameValue(rebuilt.console, after.console)).toBe(true);
@@ -76,6 +77,34 @@ describe("snapshot changes", () => {
     expect(Buffer.concat(out).toString()).toBe(memwalkOutput(2, "0.5", 30, "0"));
   }, 30_000);
 
+  test("a process tree that grew between prestate and final state (a child, pipes, a handler) is updated to it and ends as an unmoved run", async () => {
+    const a = ProcessGuest.start({ core: await Core.load(), root, hostName: "A" }, { elf: elf("family"), program: "family", argv: ["family"], ramBytes: 4 << 20 });
+    const before = a.snapshotWithout(NO_PAGES); // one process, nothing run yet
+    const out: Buffer[] = [];
+    a.console.onOutput((_o, bytes) => out.push(Buffer.from(bytes)));
+    expect((await runUntil(a, out, "ready: signals 1\n")).paused).toBe(true);
+    const after = a.snapshotWithout(NO_PAGES);
+    const changes = changesSince(before, after);
+    expect(Object.keys(changes.process ?? {})).toEqual(expect.arrayContaining(["tasks", "openFiles", "pipes", "frames", "nextPid", "nextPipe"]));
+    const rebuilt = applyChanges(decoded(before), changes);
+    expect(sameValue(rebuilt.process, after.process)).toBe(true);
+
+    const core = await Core.load();
+    core.init(4 << 20);
+    const ram = allRamPages(a.core, 4 << 20);
+    ram.indices.forEach((page, k) => core.ram.set(ram.data.subarray(k * 4096, (k + 1) * 4096), page * 4096));
+    a.kill();
+    const noPages = { isMissing: () => false, fetch: async () => {}, arriving: false };
+    const b = ProcessGuest.restore({ core, root, hostName: "B" }, decoded(before), true, noPages);
+    b.update(rebuilt, changedSections(changes));
+    const later: Buffer[] = [];
+    b.console.onOutput((_o, bytes) => later.push(Buffer.from(bytes)));
+    b.console.pushInput(b.console.acceptedInput, Buffer.from("go\n"));
+    const result = await b.run();
+    expect({ exitCode: result.exitCode, output: Buffer.concat(later).toString() })
+      .toEqual({ exitCode: 0, output: "child: hello\nchild: got go\nchild exited 7\ndone: signals 1\n" });
+  }, 30_000);
+
   test("a guest updated with changed files back on their home host holds them as local files again", async () => {
     const home = "ws://A.example:7001";
     const a = ProcessGuest.start({ core: await Core.load(), root, hostName: "A", hostUrl: home }, { elf: elf("hello"), program: "hello", argv: ["hello"], ramBytes: 4 << 20 });
@@ -83,18 +112,18 @@ describe("snapshot changes", () => {
     // As the guest left a host that served a file to it: the file's home is that host.
     const file = { path: "/data.txt", flags: 0, mode: 0, position: 100, kind: "file" as const, home };
     const later = decoded(a.snapshotWithout(NO_PAGES));
-    later.process!.files.files.push([3, { ...file, position: 700 }]);
-    base.process!.files.files.push([3, file]);
+    addOpenFile(later.process!, 3, { ...file, position: 700 });
+    addOpenFile(base.process!, 3, file);
     const core = await Core.load();
     core.init(4 << 20);
     const noPages = { isMissing: () => false, fetch: async () => {}, arriving: false };
     const back = ProcessGuest.restore({ core, root, hostName: "A", hostUrl: home }, base, true, noPages);
     expect(back.dependencies()).toEqual([]);
     const changes = changesSince(base, later);
-    expect(changedSections(changes).has("files")).toBe(true);
+    expect(changedSections(changes).has("openFiles")).toBe(true);
     back.update(applyChanges(base, changes), changedSections(changes));
     expect(back.dependencies(), "the updated file table still names its home as remote").toEqual([]);
-    expect(back.process.files.get(3)?.position).toBe(700);
+    expect(back.process.current.files.get(3)?.position).toBe(700);
   });
 
   test("changes that break the snapshot's shape are refused", async () => {

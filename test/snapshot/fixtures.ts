@@ -11,6 +11,7 @@ import { Core } from "../../src/machine/core.js";
 import { MachineGuest } from "../../src/guest/machine-guest.js";
 import { ProcessGuest } from "../../src/guest/process-guest.js";
 import { encodeSnapshot, SNAPSHOT_MAGIC, SNAPSHOT_VERSION, type GuestSnapshot } from "../../src/snapshot/snapshot.js";
+import { addOpenFile } from "./open-files.js";
 
 // A decoded payload a test damages: any field, of any type.
 export type Payload = Record<string, any>;
@@ -52,9 +53,41 @@ export async function processSnapshot(core?: Core): Promise<GuestSnapshot> {
   guest.pause();
   await running;
   const snapshot = guest.snapshot();
-  snapshot.process!.files.files.push([3, { path: "/data.txt", flags: 0o2, mode: 0o644, position: 17, kind: "file" }]);
-  snapshot.process!.sleepDeadlineNs = (BigInt(snapshot.process!.guestClockNs) + 1_000_000n).toString();
+  const kernel = snapshot.process!;
+  addOpenFile(kernel, 3, { path: "/data.txt", flags: 0o2, mode: 0o644, position: 17, kind: "file" });
+  kernel.tasks[0].sleepDeadlineNs = (BigInt(kernel.guestClockNs) + 1_000_000n).toString();
   return snapshot;
+}
+
+/** What the family guest prints once its child has written into the pipe and signalled it. */
+export const FAMILY_READY = "ready: signals 1\n";
+
+/**
+ * A process tree (the family guest) frozen once the parent has had its child's
+ * signal: two processes, two pipes with their ends shared across the fork,
+ * "child: hello\n" in flight in one of them, a SIGUSR1 handler, copy-on-write
+ * frames; the parent reads a line from its terminal next (the child waits for it).
+ */
+export async function familySnapshot(core?: Core): Promise<{ guest: ProcessGuest; snapshot: GuestSnapshot; output: () => string }> {
+  return frozenOnceItPrints("family", FAMILY_READY, core);
+}
+
+/** Process guest `name` started, frozen once its output holds `ready`; its snapshot, and its output so far (growing if it runs on). */
+export async function frozenOnceItPrints(name: string, ready: string, core?: Core): Promise<{ guest: ProcessGuest; snapshot: GuestSnapshot; output: () => string }> {
+  const guest = ProcessGuest.start({ core: core ?? await Core.load(), root: fixtureRoot, hostName: "A" }, {
+    elf: processElf(name), program: name, argv: [name], ramBytes: 4 << 20,
+  });
+  let output = "";
+  const printed = new Promise<void>((resolve) => guest.console.onOutput((_offset, bytes) => {
+    output += Buffer.from(bytes).toString();
+    if (output.includes(ready)) resolve();
+  }));
+  const running = guest.run();
+  await Promise.race([printed, running.then((r) => { throw new Error(`${name} ended before it printed ${JSON.stringify(ready)}: ${JSON.stringify(r)} ${output}`); })]);
+  guest.pause();
+  const paused = await running;
+  if (!paused.paused) throw new Error(`${name} did not pause: ${JSON.stringify(paused)}`);
+  return { guest, snapshot: guest.snapshot(), output: () => output };
 }
 
 /** A machine guest (a riscv-test, so HTIF is there too), loaded and not yet run, with input waiting in the UART. */

@@ -9,6 +9,7 @@ import { Host } from "../../src/cluster/host.js";
 import { encodeSnapshot, type GuestSnapshot } from "../../src/snapshot/snapshot.js";
 import { connectFake, type FakeSocket } from "./fake-socket.js";
 import { fixtureRoot, frame, payloadOf, processSnapshot, type Payload } from "./fixtures.js";
+import { openFileAt, openFileIndex } from "./open-files.js";
 
 const root = mkdtempSync(join(tmpdir(), "roam-host-restore-"));
 afterAll(() => {
@@ -53,9 +54,9 @@ describe("a host refuses damaged snapshots and keeps serving", () => {
   test("restore request", async () => {
     const client = await greeted("client");
     const cases: Array<[(p: Payload) => void, string]> = [
-      [(p) => { p.process.files.files[3][1].position = -1; }, "bad snapshot: process.files[3].position: not a non-negative integer"],
+      [(p) => { openFileAt(p.process, 3).position = -1; }, `bad snapshot: process.openFiles.files[${openFileIndex(good.process!, 3).fileIndex}].position: not a non-negative integer`],
       [(p) => { p.guest.ramBytes = NaN; }, "bad snapshot: guest.ramBytes: NaN is not an integer in [4096, 1073741824]"],
-      [(p) => { p.process.addressSpace.rootFrame = "0"; }, 'bad snapshot: process.addressSpace.rootFrame: "0" is not an integer in [0, 1023]'],
+      [(p) => { p.process.tasks[0].addressSpace.rootFrame = "0"; }, 'bad snapshot: process.tasks[0].addressSpace.rootFrame: "0" is not an integer in [0, 1023]'],
     ];
     for (const [damage, message] of cases) {
       expect(await ask(client, { t: "restore", snapshot: damaged(damage) })).toMatchObject({ t: "error", message });
@@ -68,13 +69,13 @@ describe("a host refuses damaged snapshots and keeps serving", () => {
   test("a migration's prestate, and its final state changes (which fail the commit)", async () => {
     const source = await greeted("host");
     expect(await ask(source, { t: "mig-begin", guest: good.guest })).toMatchObject({ t: "reply" });
-    const badPrestate = damaged((p) => { p.process.files.cwd = "../.."; });
+    const badPrestate = damaged((p) => { p.process.tasks[0].files.cwd = "../.."; });
     expect(await ask(source, { t: "mig-prestate", snapshot: badPrestate }))
-      .toMatchObject({ t: "error", message: "bad snapshot: process.files.cwd: not an absolute, normalised guest path" });
+      .toMatchObject({ t: "error", message: "bad snapshot: process.tasks[0].files.cwd: not an absolute, normalised guest path" });
     expect(await ask(source, { t: "mig-prestate", snapshot: encodeSnapshot(good) })).toMatchObject({ t: "reply" });
-    source.deliver({ t: "mig-state", changes: { hart: good.hart, process: { pid: -1 } } }); // not answered: the commit says
+    source.deliver({ t: "mig-state", changes: { hart: good.hart, process: { current: -1 } } }); // not answered: the commit says
     expect(await ask(source, { t: "mig-commit" }))
-      .toMatchObject({ t: "error", message: "mig-state: bad snapshot: process.pid: -1 is not an integer in [0, 2147483647]" });
+      .toMatchObject({ t: "error", message: "mig-state: bad snapshot: process.current: -1 is not an integer in [1, 2147483647]" });
     source.deliver({ t: "mig-state", snapshot: damaged((p) => { p.hart = p.hart.subarray(1); }) });
     expect(await ask(source, { t: "mig-commit" }))
       .toMatchObject({ t: "error", message: "mig-state: bad snapshot: hart: 511 bytes; the hart state must be 512 bytes" });

@@ -7,6 +7,7 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { encodeSnapshot, type GuestSnapshot } from "../../src/snapshot/snapshot.js";
 import { fixtureRoot, frame, machineSnapshot, payloadOf, processSnapshot, type Payload } from "./fixtures.js";
+import { openFileAt, openFileIndex } from "./open-files.js";
 
 const ROAM = new URL("../../bin/roam.js", import.meta.url).pathname;
 afterAll(() => rmSync(fixtureRoot, { recursive: true, force: true }));
@@ -29,10 +30,11 @@ function inspect(file: string): Promise<{ code: number; stdout: string; stderr: 
 describe("roam inspect of a damaged snapshot", () => {
   test("each damaged field: exit 2 and one line `roam: FILE: bad snapshot: <field>: <why>`", async () => {
     const cases: Array<[string, GuestSnapshot, (p: Payload) => void, string]> = [
-      ["position", processGood, (p) => { p.process.files.files[3][1].position = -3; }, "process.files[3].position: not a non-negative integer"],
+      ["position", processGood, (p) => { openFileAt(p.process, 3).position = -3; }, `process.openFiles.files[${openFileIndex(processGood.process!, 3).fileIndex}].position: not a non-negative integer`],
       ["ram-nan", processGood, (p) => { p.guest.ramBytes = NaN; }, "guest.ramBytes: NaN is not an integer in [4096, 1073741824]"],
-      ["files-not-list", processGood, (p) => { p.process.files.files = { 3: "x" }; }, "process.files.files: not a list"],
-      ["regions-nested", processGood, (p) => { p.process.addressSpace.regions = [[p.process.addressSpace.regions[0]]]; }, "process.addressSpace.regions[0]: not a map"],
+      ["files-not-list", processGood, (p) => { p.process.openFiles.files = { 3: "x" }; }, "process.openFiles.files: not a list"],
+      ["fds-not-list", processGood, (p) => { p.process.tasks[0].files.fds = { 3: "x" }; }, "process.tasks[0].files.fds: not a list"],
+      ["regions-nested", processGood, (p) => { p.process.tasks[0].addressSpace.regions = [[p.process.tasks[0].addressSpace.regions[0]]]; }, "process.tasks[0].addressSpace.regions[0]: not a map"],
       ["uart-input", machineGood, (p) => { p.machine.uart.input = [1, -1]; }, "machine.uart.input[1]: -1 is not an integer in [0, 255]"],
     ];
     for (const [name, good, damage, message] of cases) {

@@ -29,20 +29,23 @@ function pipe2(c: SyscallContext, [fds, flags]: number[]): number {
   if (!c.space.ensure(fds, 8, 2 /* PROT_WRITE */)) return -Errno.EFAULT; // "pipefd is not valid"
   return guarded(() => {
     const k = c.kernel;
+    // Both descriptors before anything is made: "Too many file descriptors are in use by the process" leaves no
+    // description behind (one made and never installed stayed in the open files, and in every snapshot, for ever).
+    const readFd = c.files.lowestFreeFd();
+    const writeFd = c.files.lowestFreeFd(readFd + 1);
     const pipe = k.newPipe();
     const end = (access: number): OpenFile =>
       k.openFiles.create({ path: `pipe:[${pipe.id}]`, flags: access | (flags & O_NONBLOCK), mode: 0, position: 0, kind: "pipe", pipe: pipe.id });
     const cloexec = (flags & O_CLOEXEC) !== 0;
-    let readFd = -1;
+    c.files.install(readFd, end(O_RDONLY), cloexec);
+    c.files.install(writeFd, end(O_WRONLY), cloexec);
     try {
-      readFd = c.files.add(end(O_RDONLY), cloexec);
-      const writeFd = c.files.add(end(O_WRONLY), cloexec);
       c.space.write(fds, new Uint8Array(Uint32Array.of(readFd, writeFd).buffer));
       return 0;
     } catch (error) {
-      // "Too many file descriptors are in use by the process": undo the half made.
-      if (readFd >= 0) c.files.close(readFd);
-      else { pipe.readers = 0; pipe.writers = 0; k.pipes.delete(pipe.id); }
+      // A page that has not arrived yet (the call runs again): undo both ends.
+      c.files.close(readFd);
+      c.files.close(writeFd);
       throw error;
     }
   });
