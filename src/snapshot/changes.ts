@@ -13,7 +13,8 @@ import { bad, own, record } from "./schema.js";
 import type { ConsoleState, GuestSnapshot } from "./snapshot.js";
 import { checkConsole, checkHart, checkProcessHart } from "./validate.js";
 import { checkMachineState } from "./validate-machine.js";
-import { checkProcessChanges } from "./validate-process.js";
+import { checkProcessChanges, UNCHANGED_SPACE } from "./validate-process.js";
+import type { TaskState } from "../kernel/task.js";
 
 export interface SnapshotChanges {
   hart: Uint8Array; // always: the registers change whenever the guest runs
@@ -29,7 +30,12 @@ export function changesSince(base: GuestSnapshot, next: GuestSnapshot): Snapshot
   if (next.process) {
     const process: Record<string, unknown> = {};
     const before = (base.process ?? {}) as unknown as Record<string, unknown>;
-    for (const [key, value] of Object.entries(next.process)) if (!sameValue(before[key], value)) process[key] = value;
+    for (const [key, value] of Object.entries(next.process)) {
+      if (sameValue(before[key], value)) continue;
+      // The processes' registers change whenever the guest runs; their address spaces (page journals of up to ~0.5 MB)
+      // mostly do not: those go as a word, keeping the downtime's message as small as with one process.
+      process[key] = key === "tasks" ? tasksWithoutUnchangedSpaces(before.tasks as TaskState[] | undefined, value as TaskState[]) : value;
+    }
     changes.process = process as Partial<KernelState>;
   }
   if (next.machine !== undefined && !sameValue(base.machine, next.machine)) changes.machine = next.machine;
@@ -63,6 +69,14 @@ export function applyChanges(base: GuestSnapshot, changes: SnapshotChanges): Gue
 export function changedSections(changes: SnapshotChanges): ReadonlySet<string> {
   const process = changes?.process;
   return new Set(typeof process === "object" && process !== null ? Object.keys(process) : []);
+}
+
+function tasksWithoutUnchangedSpaces(before: TaskState[] | undefined, next: TaskState[]): unknown[] {
+  const byPid = new Map((before ?? []).map((t) => [t.pid, t]));
+  return next.map((t) => {
+    const earlier = byPid.get(t.pid)?.addressSpace;
+    return t.addressSpace && earlier && sameValue(earlier, t.addressSpace) ? { ...t, addressSpace: UNCHANGED_SPACE } : t;
+  });
 }
 
 /** Deep equality over snapshot data: maps, lists, bytes, numbers, text, booleans, null. */

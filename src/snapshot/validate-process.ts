@@ -18,6 +18,8 @@ import {
 import { checkFrameHolders, checkFrames, startsWith } from "./validate-frames.js";
 
 const PAGE = 4096;
+/** In a migration's final state: this process's address space is the one its prestate sent. */
+export const UNCHANGED_SPACE = "unchanged";
 const UNMAPPED = 0xffffffff; // a removal in the page journal
 const MAX_FILES = 1024; // as the file table allows
 const MAX_PATH = 4096; // the longest guest path the file table makes (ENAMETOOLONG beyond)
@@ -61,9 +63,27 @@ export function checkProcessChanges(value: unknown, base: KernelState, frames: n
   const state: Record<string, unknown> = { ...base };
   for (const key of Object.keys(m)) {
     if (!Object.prototype.hasOwnProperty.call(PROCESS_SECTIONS, key)) bad(`process[${describe(key)}]`, "not a section of the kernel's state");
-    state[key] = PROCESS_SECTIONS[key as keyof KernelState](m[key], `process.${key}`, frames, state[key]);
+    const value = key === "tasks" ? withUnchangedSpaces(m[key], base.tasks) : m[key];
+    state[key] = PROCESS_SECTIONS[key as keyof KernelState](value, `process.${key}`, frames, state[key]);
   }
   return checkReferences(state as unknown as KernelState, "process", frames, base.tasks);
+}
+
+/**
+ * A migration's final state names a process's address space UNCHANGED_SPACE
+ * when it is the one the prestate sent (src/snapshot/changes.ts): that space
+ * is taken from `before`, the checked state it follows, by pid.
+ */
+function withUnchangedSpaces(value: unknown, before: TaskState[]): unknown {
+  if (!Array.isArray(value)) return value;
+  const byPid = new Map(before.map((t) => [t.pid, t]));
+  return value.map((entry, i) => {
+    if (typeof entry !== "object" || entry === null || (entry as Record<string, unknown>).addressSpace !== UNCHANGED_SPACE) return entry;
+    const t = entry as Record<string, unknown>;
+    const earlier = byPid.get(t.pid as number)?.addressSpace;
+    if (!earlier) bad(`process.tasks[${i}].addressSpace`, `unchanged, but process ${describe(t.pid)} had no address space before`);
+    return { ...t, addressSpace: earlier };
+  });
 }
 
 /**
