@@ -146,7 +146,7 @@ async function runRoam(core: Core, elfPath: string, image: ElfImage, w: Workload
     stdout,
     syscalls: Object.fromEntries([...guest.stats.syscalls.entries()].sort((a, b) => b[1] - a[1])),
     pageFaults: guest.stats.pageFaults,
-    residentPages: guest.space.residentPages,
+    residentPages: guest.frames.peak, // the high-water mark: at exit every frame has gone back
     faultServiceMs,
     phases: w.guest === "memwalk" ? memwalkPhases(console.stdoutWrites, started, ended) : null,
     translationRequests: t && before ? t.requests - before.requests : 0,
@@ -294,7 +294,7 @@ async function main(): Promise<void> {
         }
         return `  ${r.name}: ${parts.join(";\n    ")}`;
       }),
-      "faults: demand-paged pages (the handler's time excludes the trap into the host and back); resident: pages mapped at exit.",
+      "faults: demand-paged pages (the handler's time excludes the trap into the host and back); resident: the most frames in use at once (page tables included).",
       "translation requests: exits to the host when a loop head gets hot (every 256th taken backward branch to it),",
       "also for heads already translated whose code the hot path leaves early; memwalk phases: from its stdout flushes.",
       `host: ${hostInfo().cpus} CPUs; 1-minute load average ${loadBefore.toFixed(2)} before, ${loadAfter.toFixed(2)} after (this run adds about 1)` +

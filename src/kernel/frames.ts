@@ -42,6 +42,11 @@ export class Frames {
     return this.next - this.free.length;
   }
 
+  /** The most frames ever in use at once (page tables included): a guest's high-water mark, for stats. */
+  get peak(): number {
+    return this.next;
+  }
+
   /** Whether a frame is here to be touched (postcopy: throws MissingPage until it arrives). */
   present(frame: number): number {
     if (this.memory.isMissing?.(frame)) throw new MissingPage(frame);

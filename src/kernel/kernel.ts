@@ -576,7 +576,7 @@ export class Kernel {
     return [
       `instructions retired: ${instructions}`,
       `wall time: ${seconds.toFixed(3)} s; speed: ${seconds > 0 ? mipsText(instructions / seconds / 1e6) : "-"} MIPS`,
-      `page faults (demand paging): ${this.stats.pageFaults}; resident pages: ${this.frames.used}`,
+      `page faults (demand paging): ${this.stats.pageFaults}; resident pages: ${this.frames.peak}`,
       `processes: ${this.nextPid - FIRST_PID} started`,
       `system calls: ${calls || "none"}`,
       ...(t ? [`translated loops: ${t.translated} (${t.instructions} instructions, ${t.compileMs.toFixed(1)} ms compiling)`] : []),
