@@ -64,7 +64,9 @@ export function restoreKernel(k: Kernel, s: KernelState, restoreMemory: (core: C
   restoreMemory(core);
   core.exports.flushCaches();
   core.setTranslation(k.options.translate ?? true); // the restored state block carries the old host's flags
-  if (changed === null || STRUCTURE.some((key) => changed.has(key))) restoreStructure(k, s);
+  if (changed !== null && [...changed].every((key) => REGISTERS_AND_CLOCKS.has(key)) && updateTasksInPlace(k, s)) {
+    // A migration's usual final state: the same processes, spaces and files, new registers and clocks.
+  } else if (changed === null || STRUCTURE.some((key) => changed.has(key))) restoreStructure(k, s);
   else k.current.registers.set(k.registersOf(k.current));
   k.clock = MonotonicClock.startingAt(BigInt(s.guestClockNs));
   k.warned.clear();
@@ -72,6 +74,33 @@ export function restoreKernel(k: Kernel, s: KernelState, restoreMemory: (core: C
   k.stats.syscalls.clear();
   for (const [name, count] of s.syscalls) k.stats.syscalls.set(name, count);
   k.stats.pageFaults = s.pageFaults;
+}
+
+/** Sections a final state may change without anything to rebuild (when its processes keep their spaces and files). */
+const REGISTERS_AND_CLOCKS = new Set(["tasks", "current", "guestClockNs", "warnedSyscalls", "syscalls", "pageFaults"]);
+/** The state each restored process was built from: a final state whose space is the same object needs no rebuilding. */
+const builtFrom = new WeakMap<Task, TaskState>();
+
+/**
+ * Brings the processes up to `s` where it only moved them on (registers, signals,
+ * clocks): inside a migration's downtime, rebuilding every table costs more than
+ * the rest of the final state. False when anything structural differs.
+ */
+function updateTasksInPlace(k: Kernel, s: KernelState): boolean {
+  if (s.tasks.length !== k.tasks.size || !k.tasks.has(s.current)) return false;
+  for (const t of s.tasks) {
+    const task = k.tasks.get(t.pid);
+    const from = task && builtFrom.get(task);
+    if (!from || t.addressSpace !== from.addressSpace || t.sharesSpaceOf !== from.sharesSpaceOf || t.status !== from.status) return false;
+    if (JSON.stringify(t.files) !== JSON.stringify(from.files) || JSON.stringify(t.away) !== JSON.stringify(from.away)) return false;
+  }
+  for (const t of s.tasks) {
+    const task = k.tasks.get(t.pid)!;
+    setScalars(task, t);
+    builtFrom.set(task, t);
+  }
+  k.current = k.tasks.get(s.current)!;
+  return true;
 }
 
 function restoreStructure(k: Kernel, s: KernelState): void {
@@ -106,12 +135,23 @@ function restoreTask(k: Kernel, s: TaskState, byId: Map<number, OpenFile>): Task
   if (s.addressSpace && trampolineUnmapped(s.addressSpace)) mapTrampoline(space); // a process from a v1 state (see below)
   const files = s.files ? FileTable.restore(root, k.openFiles, s.files, byId) : new FileTable(root, k.openFiles);
   const task = new Task(k, s.pid, s.ppid, s.pgid, s.sid, space, files);
+  setScalars(task, s);
+  task.sharesSpaceOf = s.sharesSpaceOf;
+  task.away = s.away ? { host: s.away[0], guest: s.away[1] } : undefined;
+  builtFrom.set(task, s);
+  return task;
+}
+
+/** What a process's state says beyond its space, files and ties to others. */
+function setScalars(task: Task, s: TaskState): void {
+  task.ppid = s.ppid;
+  task.pgid = s.pgid;
+  task.sid = s.sid;
   task.status = s.status;
   task.waitStatus = s.waitStatus;
   task.exitSignal = s.exitSignal;
   task.registers.set(new Uint32Array(Uint8Array.from(s.registers).buffer));
   task.cpuInstructions = BigInt(s.cpuInstructions);
-  task.sharesSpaceOf = s.sharesSpaceOf;
   task.vforkChild = s.vforkChild;
   task.signals = SignalState.restore(s.signals);
   task.blockedInCall = s.blockedInCall;
@@ -120,8 +160,6 @@ function restoreTask(k: Kernel, s: TaskState, byId: Map<number, OpenFile>): Task
   task.suspendedMask = s.suspendedMask === null ? undefined : BigInt(s.suspendedMask);
   task.exe = s.exe;
   task.name = s.name;
-  task.away = s.away ? { host: s.away[0], guest: s.away[1] } : undefined;
-  return task;
 }
 
 /** A trampoline region whose page the journal does not map: only an upgraded version-1 process has one. */
