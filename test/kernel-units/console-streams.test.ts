@@ -6,8 +6,8 @@ import { join } from "node:path";
 import { afterEach, beforeEach, expect, test } from "vitest";
 import { PROT_READ, PROT_WRITE } from "../../src/kernel/address-space.js";
 import { Errno } from "../../src/kernel/errno.js";
-import { runSyscall, type ProcessConsole, type StreamDescription, type SyscallContext } from "../../src/kernel/syscalls.js";
-import { spaceOver, unitContext } from "./unit-context.js";
+import type { ProcessConsole, StreamDescription, SyscallContext } from "../../src/kernel/syscalls.js";
+import { spaceOver, unitContext, callIn } from "./unit-context.js";
 
 const ram = new Uint8Array(1 << 20);
 const DATA = 0x20000;
@@ -29,11 +29,7 @@ beforeEach(() => {
 });
 afterEach(() => rmSync(dir, { recursive: true, force: true }));
 
-const call = (n: number, ...args: number[]) => {
-  const r = runSyscall(c, n, [...args, 0, 0, 0, 0, 0, 0].slice(0, 6).map((v) => v >>> 0));
-  if (!r || r.kind !== "return") throw new Error(`syscall ${n}: ${JSON.stringify(r)}`);
-  return r.value;
-};
+const call = (n: number, ...args: number[]) => callIn(c, n, ...args);
 const fstat = (fd: number) => {
   expect(call(80, fd, DATA)).toBe(0);
   const v = new DataView(c.space.read(DATA, 104)!.buffer);

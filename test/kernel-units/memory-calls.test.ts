@@ -7,8 +7,8 @@ import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, test } from "vitest";
 import { PROT_READ, PROT_WRITE } from "../../src/kernel/address-space.js";
 import { Errno } from "../../src/kernel/errno.js";
-import { runSyscall, type SyscallContext } from "../../src/kernel/syscalls.js";
-import { spaceOver, unitContext } from "./unit-context.js";
+import type { SyscallContext } from "../../src/kernel/syscalls.js";
+import { spaceOver, unitContext, callIn } from "./unit-context.js";
 
 const MiB = 1 << 20;
 let ram: Uint8Array;
@@ -24,11 +24,7 @@ beforeEach(() => {
 });
 afterEach(() => rmSync(dir, { recursive: true, force: true }));
 
-const call = (n: number, ...args: number[]) => {
-  const r = runSyscall(c, n, [...args, 0, 0, 0, 0, 0, 0].slice(0, 6).map((v) => v >>> 0));
-  if (!r || r.kind !== "return") throw new Error(`syscall ${n}: ${JSON.stringify(r)}`);
-  return r.value >>> 0;
-};
+const call = (n: number, ...args: number[]) => callIn(c, n, ...args) >>> 0;
 const failed = (v: number) => v | 0;
 const RW = PROT_READ | PROT_WRITE, PRIVATE_ANON = 0x22, MAYMOVE = 1;
 const mmap = (length: number) => call(222, 0, length, RW, PRIVATE_ANON, -1, 0);

@@ -7,7 +7,7 @@ import { afterEach, beforeEach, describe, expect, test } from "vitest";
 import { AddressSpace, PROT_READ, PROT_WRITE, type PhysicalMemory } from "../../src/kernel/address-space.js";
 import { Errno } from "../../src/kernel/errno.js";
 import { FileTable } from "../../src/kernel/files.js";
-import { spaceOver, unitContext } from "./unit-context.js";
+import { spaceOver, unitContext, callIn } from "./unit-context.js";
 import { Frames } from "../../src/kernel/frames.js";
 import { runSyscall, type SyscallContext } from "../../src/kernel/syscalls.js";
 
@@ -28,11 +28,7 @@ beforeEach(() => {
 });
 afterEach(() => rmSync(dir, { recursive: true, force: true }));
 
-const call = (n: number, ...args: number[]) => {
-  const r = runSyscall(c, n, [...args, 0, 0, 0, 0, 0, 0].slice(0, 6).map((v) => v >>> 0));
-  if (!r || r.kind !== "return") throw new Error(`syscall ${n}: ${JSON.stringify(r)}`);
-  return r.value;
-};
+const call = (n: number, ...args: number[]) => callIn(c, n, ...args);
 const putString = (at: number, s: string) => c.space.write(at, Buffer.from(s + "\0"));
 
 describe("syscalls", () => {

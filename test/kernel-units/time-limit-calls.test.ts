@@ -6,8 +6,8 @@ import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, test } from "vitest";
 import { PROT_READ, PROT_WRITE } from "../../src/kernel/address-space.js";
 import { Errno } from "../../src/kernel/errno.js";
-import { runSyscall, type SyscallContext } from "../../src/kernel/syscalls.js";
-import { spaceOver, unitContext } from "./unit-context.js";
+import type { SyscallContext } from "../../src/kernel/syscalls.js";
+import { spaceOver, unitContext, callIn } from "./unit-context.js";
 
 const ram = new Uint8Array(4 << 20);
 const DATA = 0x20000;
@@ -27,11 +27,7 @@ beforeEach(() => {
 });
 afterEach(() => rmSync(dir, { recursive: true, force: true }));
 
-const call = (n: number, ...args: number[]) => {
-  const r = runSyscall(c, n, [...args, 0, 0, 0, 0, 0, 0].slice(0, 6).map((v) => v >>> 0));
-  if (!r || r.kind !== "return") throw new Error(`syscall ${n}: ${JSON.stringify(r)}`);
-  return r.value;
-};
+const call = (n: number, ...args: number[]) => callIn(c, n, ...args);
 const view = (at: number, n: number) => new DataView(c.space.read(at, n)!.buffer);
 
 describe("CPU time is guest instructions, one a nanosecond", () => {

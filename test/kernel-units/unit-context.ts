@@ -5,7 +5,7 @@ import { FileTable } from "../../src/kernel/files.js";
 import { Frames } from "../../src/kernel/frames.js";
 import type { Kernel } from "../../src/kernel/kernel.js";
 import { OpenFiles } from "../../src/kernel/open-files.js";
-import type { ProcessClock, ProcessConsole, SyscallContext } from "../../src/kernel/syscalls.js";
+import { runSyscall, type ProcessClock, type ProcessConsole, type SyscallContext } from "../../src/kernel/syscalls.js";
 
 export function memoryOver(ram: Uint8Array): PhysicalMemory {
   return { ram: () => ram, ramGuestBase: 0x80000000, wrote: () => {}, flushTranslations: () => {} };
@@ -21,4 +21,11 @@ export function unitContext(space: AddressSpace, root: string, clock: ProcessClo
   // The parts of a kernel that calls on files, memory and time reach for (none of them forks, signals or pipes).
   const kernel = { openFiles, tasks: new Map(), pipes: new Map(), notify: () => {} } as unknown as Kernel;
   return { kernel, space, files: FileTable.withConsole(root, openFiles), pid: 1000, sleepDeadline: undefined, clock, console };
+}
+
+/** System call `n` with up to six arguments in `c` (unsigned, as a0..a5 hold them); its return value, or an error if it blocked. */
+export function callIn(c: SyscallContext, n: number, ...args: number[]): number {
+  const r = runSyscall(c, n, [...args, 0, 0, 0, 0, 0, 0].slice(0, 6).map((v) => v >>> 0));
+  if (!r || r.kind !== "return") throw new Error(`syscall ${n}: ${JSON.stringify(r)}`);
+  return r.value;
 }
