@@ -585,7 +585,7 @@ export class Host implements ReceivingHost {
         if (here && isLive(here.status)) throw new ProtocolError(`guest ${guest.info.id} already runs on ${this.name}`);
         this.budget.release(guest.info.id); // counted as a guest from now on
         this.adopt(guest).start();
-        this.log(`guest ${guest.info.id} arrived`);
+        this.log(`guest ${guest.info.id} arrived`, "info"); // a level given: no pattern to match inside the guest's first slice
       },
       discard: () => {},
     };

@@ -92,7 +92,9 @@ function updateTasksInPlace(k: Kernel, s: KernelState): boolean {
     const task = k.tasks.get(t.pid);
     const from = task && builtFrom.get(task);
     if (!from || t.addressSpace !== from.addressSpace || t.sharesSpaceOf !== from.sharesSpaceOf || t.status !== from.status) return false;
-    if (JSON.stringify(t.files) !== JSON.stringify(from.files) || JSON.stringify(t.away) !== JSON.stringify(from.away)) return false;
+    // A final state's unchanged fields are the very objects the process was built from (src/snapshot/changes.ts).
+    if (t.files !== from.files && JSON.stringify(t.files) !== JSON.stringify(from.files)) return false;
+    if (t.away !== from.away && JSON.stringify(t.away) !== JSON.stringify(from.away)) return false;
   }
   for (const t of s.tasks) {
     const task = k.tasks.get(t.pid)!;

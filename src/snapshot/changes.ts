@@ -13,7 +13,7 @@ import { bad, own, record } from "./schema.js";
 import type { ConsoleState, GuestSnapshot } from "./snapshot.js";
 import { checkConsole, checkHart, checkProcessHart } from "./validate.js";
 import { checkMachineState } from "./validate-machine.js";
-import { checkProcessChanges, UNCHANGED_SPACE } from "./validate-process.js";
+import { checkProcessChanges } from "./validate-process.js";
 import type { TaskState } from "../kernel/task.js";
 
 export interface SnapshotChanges {
@@ -32,9 +32,9 @@ export function changesSince(base: GuestSnapshot, next: GuestSnapshot): Snapshot
     const before = (base.process ?? {}) as unknown as Record<string, unknown>;
     for (const [key, value] of Object.entries(next.process)) {
       if (sameValue(before[key], value)) continue;
-      // The processes' registers change whenever the guest runs; their address spaces (page journals of up to ~0.5 MB)
-      // mostly do not: those go as a word, keeping the downtime's message as small as with one process.
-      process[key] = key === "tasks" ? tasksWithoutUnchangedSpaces(before.tasks as TaskState[] | undefined, value as TaskState[]) : value;
+      // The processes' registers change whenever the guest runs; the rest of each (page journals of up to ~0.5 MB,
+      // descriptor tables, signal state) mostly does not: only what changed goes, and only that is checked there.
+      process[key] = key === "tasks" ? taskChanges(before.tasks as TaskState[] | undefined, value as TaskState[]) : value;
     }
     changes.process = process as Partial<KernelState>;
   }
@@ -71,11 +71,15 @@ export function changedSections(changes: SnapshotChanges): ReadonlySet<string> {
   return new Set(typeof process === "object" && process !== null ? Object.keys(process) : []);
 }
 
-function tasksWithoutUnchangedSpaces(before: TaskState[] | undefined, next: TaskState[]): unknown[] {
+/** Each process `before` had as its pid and the fields that differ (`changedFields`); a new one whole. */
+function taskChanges(before: TaskState[] | undefined, next: TaskState[]): unknown[] {
   const byPid = new Map((before ?? []).map((t) => [t.pid, t]));
   return next.map((t) => {
-    const earlier = byPid.get(t.pid)?.addressSpace;
-    return t.addressSpace && earlier && sameValue(earlier, t.addressSpace) ? { ...t, addressSpace: UNCHANGED_SPACE } : t;
+    const earlier = byPid.get(t.pid) as unknown as Record<string, unknown> | undefined;
+    if (!earlier) return t;
+    const changedFields: Record<string, unknown> = {};
+    for (const [key, value] of Object.entries(t)) if (key !== "pid" && !sameValue(earlier[key], value)) changedFields[key] = value;
+    return { pid: t.pid, changedFields };
   });
 }
 

@@ -18,8 +18,6 @@ import {
 import { checkFrameHolders, checkFrames, startsWith } from "./validate-frames.js";
 
 const PAGE = 4096;
-/** In a migration's final state: this process's address space is the one its prestate sent. */
-export const UNCHANGED_SPACE = "unchanged";
 const UNMAPPED = 0xffffffff; // a removal in the page journal
 const MAX_FILES = 1024; // as the file table allows
 const MAX_PATH = 4096; // the longest guest path the file table makes (ENAMETOOLONG beyond)
@@ -63,26 +61,27 @@ export function checkProcessChanges(value: unknown, base: KernelState, frames: n
   const state: Record<string, unknown> = { ...base };
   for (const key of Object.keys(m)) {
     if (!Object.prototype.hasOwnProperty.call(PROCESS_SECTIONS, key)) bad(`process[${describe(key)}]`, "not a section of the kernel's state");
-    const value = key === "tasks" ? withUnchangedSpaces(m[key], base.tasks) : m[key];
-    state[key] = PROCESS_SECTIONS[key as keyof KernelState](value, `process.${key}`, frames, state[key]);
+    state[key] = PROCESS_SECTIONS[key as keyof KernelState](m[key], `process.${key}`, frames, state[key]);
   }
-  return checkReferences(state as unknown as KernelState, "process", frames, base.tasks);
+  const checked = state as unknown as KernelState;
+  if (structureChanged(m, base)) return checkReferences(checked, "process", frames, base.tasks);
+  // The same processes with the same spaces, files and ties: what the sections say of each other was checked with base.
+  if (!checked.tasks.some((t) => t.pid === checked.current)) bad("process.current", `process ${checked.current} is not in the process list`);
+  return checked;
 }
 
-/**
- * A migration's final state names a process's address space UNCHANGED_SPACE
- * when it is the one the prestate sent (src/snapshot/changes.ts): that space
- * is taken from `before`, the checked state it follows, by pid.
- */
-function withUnchangedSpaces(value: unknown, before: TaskState[]): unknown {
-  if (!Array.isArray(value)) return value;
-  const byPid = new Map(before.map((t) => [t.pid, t]));
-  return value.map((entry, i) => {
-    if (typeof entry !== "object" || entry === null || (entry as Record<string, unknown>).addressSpace !== UNCHANGED_SPACE) return entry;
-    const t = entry as Record<string, unknown>;
-    const earlier = byPid.get(t.pid as number)?.addressSpace;
-    if (!earlier) bad(`process.tasks[${i}].addressSpace`, `unchanged, but process ${describe(t.pid)} had no address space before`);
-    return { ...t, addressSpace: earlier };
+/** Sections a final state may change while the processes keep their spaces, files and ties. */
+const MOVED_ON_ONLY = new Set(["tasks", "current", "guestClockNs", "warnedSyscalls", "syscalls", "pageFaults"]);
+
+/** Whether `changes` (checked) may have changed what one section says of another. */
+function structureChanged(changes: Record<string, unknown>, base: KernelState): boolean {
+  if (Object.keys(changes).some((key) => !MOVED_ON_ONLY.has(key))) return true;
+  const tasks = changes.tasks as Array<Record<string, unknown>> | undefined;
+  if (tasks === undefined) return false;
+  if (tasks.length !== base.tasks.length) return true;
+  return tasks.some((t) => {
+    const fields = t.changedFields as Record<string, unknown> | undefined;
+    return fields === undefined || Object.keys(fields).some((key) => STRUCTURAL_TASK_FIELDS.has(key));
   });
 }
 
@@ -195,30 +194,65 @@ function checkTasks(value: unknown, at: string, frames: number, previous?: TaskS
     const pid = int(own(m, "pid"), `${p}.pid`, 1, 0x7fffffff);
     if (seen.has(pid)) bad(`${p}.pid`, `pid ${pid} twice`);
     seen.add(pid);
-    const registers = bytes(own(m, "registers"), `${p}.registers`);
-    if (registers.length !== 33 * 4) bad(`${p}.registers`, `${registers.length} bytes; x0..x31 and pc are 132`);
-    const space = own(m, "addressSpace");
-    const files = own(m, "files");
-    const nullable = (v: unknown, q: string) => (v === null ? null : decimalU64(v, q));
-    return {
-      pid, ppid: int(own(m, "ppid"), `${p}.ppid`, 0, 0x7fffffff), pgid: int(own(m, "pgid"), `${p}.pgid`, 1, 0x7fffffff),
-      sid: int(own(m, "sid"), `${p}.sid`, 1, 0x7fffffff),
-      status: oneOf(own(m, "status"), `${p}.status`, ["running", "stopped", "zombie"] as const),
-      waitStatus: int(own(m, "waitStatus"), `${p}.waitStatus`, 0, 0xffff), exitSignal: int(own(m, "exitSignal"), `${p}.exitSignal`, 0, 64),
-      registers, cpuInstructions: decimalU64(own(m, "cpuInstructions"), `${p}.cpuInstructions`),
-      addressSpace: space === null ? null : checkAddressSpace(space, `${p}.addressSpace`, frames, before.get(pid)?.addressSpace ?? undefined),
-      sharesSpaceOf: int(own(m, "sharesSpaceOf"), `${p}.sharesSpaceOf`, 0, 0x7fffffff),
-      vforkChild: int(own(m, "vforkChild"), `${p}.vforkChild`, 0, 0x7fffffff),
-      files: files === null ? null : checkFileTable(files, `${p}.files`),
-      signals: checkSignals(own(m, "signals"), `${p}.signals`),
-      blockedInCall: bool(own(m, "blockedInCall"), `${p}.blockedInCall`),
-      sleepDeadlineNs: nullable(own(m, "sleepDeadlineNs"), `${p}.sleepDeadlineNs`),
-      suspendedMask: nullable(own(m, "suspendedMask"), `${p}.suspendedMask`),
-      exe: own(m, "exe") === "" ? "" : guestPath(own(m, "exe"), `${p}.exe`),
-      name: text(own(m, "name"), `${p}.name`, 64),
-      away: checkAway(own(m, "away"), `${p}.away`),
-    };
+    if (own(m, "changedFields") !== undefined) return checkTaskChanges(m, p, frames, before.get(pid));
+    const task: Record<string, unknown> = {};
+    for (const [key, check] of Object.entries(TASK_FIELDS)) task[key] = check(own(m, key), `${p}.${key}`, frames, before.get(pid));
+    return task as unknown as TaskState;
   });
+}
+
+/**
+ * A migration's final state names a process it already sent by pid with only
+ * the fields that changed since (src/snapshot/changes.ts): usually its
+ * registers and CPU time. Those are checked; the rest is `before`, the checked
+ * state they follow.
+ */
+function checkTaskChanges(m: Record<string, unknown>, at: string, frames: number, before: TaskState | undefined): TaskState {
+  if (!before) bad(`${at}.pid`, `changes for process ${describe(m.pid)}, which the state they follow does not have`);
+  const fields = record(own(m, "changedFields"), `${at}.changedFields`);
+  const task: Record<string, unknown> = { ...before };
+  for (const key of Object.keys(fields)) {
+    if (key === "pid" || !Object.prototype.hasOwnProperty.call(TASK_FIELDS, key)) bad(`${at}.changedFields[${describe(key)}]`, "not a field a process's changes may carry");
+    task[key] = TASK_FIELDS[key as keyof TaskState](fields[key], `${at}.${key}`, frames, before);
+  }
+  return task as unknown as TaskState;
+}
+
+/** Fields of a process whose change the other sections may depend on: with none of them changed, the cross-section checks stand. */
+export const STRUCTURAL_TASK_FIELDS: ReadonlySet<string> = new Set(["addressSpace", "sharesSpaceOf", "vforkChild", "files", "status", "away"]);
+
+type TaskFieldCheck = (value: unknown, at: string, frames: number, before: TaskState | undefined) => unknown;
+const pid32 = (v: unknown, p: string) => int(v, p, 1, 0x7fffffff);
+const nullableU64 = (v: unknown, p: string) => (v === null ? null : decimalU64(v, p));
+
+/** One check per field of a process's state. */
+const TASK_FIELDS: Record<keyof TaskState, TaskFieldCheck> = {
+  pid: pid32,
+  ppid: (v, p) => int(v, p, 0, 0x7fffffff),
+  pgid: pid32,
+  sid: pid32,
+  status: (v, p) => oneOf(v, p, ["running", "stopped", "zombie"] as const),
+  waitStatus: (v, p) => int(v, p, 0, 0xffff),
+  exitSignal: (v, p) => int(v, p, 0, 64),
+  registers: (v, p) => checkRegisters(v, p),
+  cpuInstructions: (v, p) => decimalU64(v, p),
+  addressSpace: (v, p, frames, before) => (v === null ? null : checkAddressSpace(v, p, frames, before?.addressSpace ?? undefined)),
+  sharesSpaceOf: (v, p) => int(v, p, 0, 0x7fffffff),
+  vforkChild: (v, p) => int(v, p, 0, 0x7fffffff),
+  files: (v, p) => (v === null ? null : checkFileTable(v, p)),
+  signals: (v, p) => checkSignals(v, p),
+  blockedInCall: (v, p) => bool(v, p),
+  sleepDeadlineNs: nullableU64,
+  suspendedMask: nullableU64,
+  exe: (v, p) => (v === "" ? "" : guestPath(v, p)),
+  name: (v, p) => text(v, p, 64),
+  away: (v, p) => checkAway(v, p),
+};
+
+function checkRegisters(value: unknown, at: string): Uint8Array {
+  const registers = bytes(value, at);
+  if (registers.length !== 33 * 4) bad(at, `${registers.length} bytes; x0..x31 and pc are 132`);
+  return registers;
 }
 
 function checkAway(value: unknown, at: string): [string, string] | null {

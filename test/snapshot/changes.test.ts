@@ -10,7 +10,6 @@ import { Core } from "../../src/machine/core.js";
 import { ProcessGuest } from "../../src/guest/process-guest.js";
 import { allRamPages } from "../../src/guest/runnable.js";
 import { applyChanges, changedSections, changesSince, sameValue } from "../../src/snapshot/changes.js";
-import { UNCHANGED_SPACE } from "../../src/snapshot/validate-process.js";
 import { decodeSnapshot, encodeSnapshot, type GuestSnapshot, type RamPages } from "../../src/snapshot/snapshot.js";
 import { memwalkOutput } from "../process-cases.js";
 import { addOpenFile } from "./open-files.js";
@@ -59,8 +58,13 @@ describe("snapshot changes", () => {
     // The address space does not change once memwalk has touched its region; the clock always does.
     expect(Object.keys(changes.process ?? {})).toContain("guestClockNs");
     expect(sameValue(after.process!.tasks[0].addressSpace, before.process!.tasks[0].addressSpace)).toBe(true);
-    // ... so the changes name it unchanged (a word), instead of carrying its page journal into the downtime.
-    expect((changes.process!.tasks![0] as { addressSpace: unknown }).addressSpace).toBe(UNCHANGED_SPACE);
+    // ... so the changes name the process by pid with only what changed (its registers and CPU time), instead of
+    // carrying its page journal, descriptors and signal state into the downtime.
+    const task = changes.process!.tasks![0] as unknown as { pid: number; changedFields: Record<string, unknown> };
+    expect(task.pid).toBe(after.process!.tasks[0].pid);
+    expect(Object.keys(task.changedFields)).toContain("registers");
+    expect(Object.keys(task.changedFields)).not.toContain("addressSpace");
+    expect(Object.keys(task.changedFields)).not.toContain("files");
     const rebuilt = applyChanges(decoded(before), changes);
     expect(sameValue(rebuilt.process, after.process)).toBe(true);
     expect(sameValue(rebuilt.console, after.console)).toBe(true);
@@ -135,5 +139,24 @@ describe("snapshot changes", () => {
     expect(() => applyChanges(base, { hart: new Uint8Array(7) })).toThrow(/hart state must be/);
     expect(() => applyChanges(base, { hart: base.hart, console: { outputOffset: "x" } as never })).toThrow("bad snapshot: console.inputOffset: missing");
     expect(() => applyChanges(base, null as never)).toThrow(/not a map/);
+  });
+
+  test("a process's changes are checked field by field, and a structural one is checked against the other sections", async () => {
+    const a = ProcessGuest.start({ core: await Core.load(), root, hostName: "A" }, { elf: elf("hello"), program: "hello", argv: ["hello"], ramBytes: 4 << 20 });
+    const base = decoded(a.snapshotWithout(NO_PAGES));
+    const pid = base.process!.tasks[0].pid;
+    const withTask = (task: unknown) => ({ hart: base.hart, process: { tasks: [task] } }) as never;
+    // Only registers moved on: the rest of the process is base's, the same objects.
+    const registers = new Uint8Array(132).fill(1);
+    const moved = applyChanges(base, withTask({ pid, changedFields: { registers, cpuInstructions: "77" } }));
+    expect(moved.process!.tasks[0].cpuInstructions).toBe("77");
+    expect(moved.process!.tasks[0].files).toBe(base.process!.tasks[0].files);
+    expect(() => applyChanges(base, withTask({ pid: pid + 1, changedFields: {} }))).toThrow(`bad snapshot: process.tasks[0].pid: changes for process ${pid + 1}, which the state they follow does not have`);
+    expect(() => applyChanges(base, withTask({ pid, changedFields: { pid: 9 } }))).toThrow(/changedFields\["pid"\]: not a field a process's changes may carry/);
+    expect(() => applyChanges(base, withTask({ pid, changedFields: { colour: 1 } }))).toThrow(/not a field a process's changes may carry/);
+    expect(() => applyChanges(base, withTask({ pid, changedFields: { registers: new Uint8Array(8) } }))).toThrow(/tasks\[0\]\.registers: 8 bytes/);
+    // A descriptor table that names a description the state does not have: caught by the cross-section check.
+    const files = { ...base.process!.tasks[0].files!, fds: [[0, 999, false]] };
+    expect(() => applyChanges(base, withTask({ pid, changedFields: { files } }))).toThrow(/fd 0 refers to open file 999, which is not there/);
   });
 });
