@@ -1,0 +1,267 @@
+// A host's router for the messages guests send each other (docs/MESSAGES.md).
+// A message from a guest here goes to its peer's kernel if that guest runs
+// here, else over a host link to where the directory says it is (or through
+// its origin). A message arriving for a guest that is not running here is
+// disposed of as that guest's forwarding approach says: queued while it is
+// frozen or arriving, forwarded along the address left when it went, or
+// refused with a nack, on which the sending host locates the guest (asking
+// every host it knows) and sends again. Hosts never drop a message silently;
+// the receiving kernel orders and deduplicates stream bytes by sequence.
+
+import { randomBytes } from "node:crypto";
+import type { GuestMessage, HostLinks } from "../net/host-links.js";
+import { forwardingApproach, type Disposal, type GuestPlace, type Routed } from "./forwarding/index.js";
+import { MessageCounts } from "./message-counts.js";
+
+/** A guest of this host, as the switch sees it. */
+export interface SwitchGuest {
+  state: "running" | "frozen" | "arriving";
+  place: GuestPlace;
+  /** Its kernel takes the message (only called while running). */
+  deliver(message: GuestMessage): void;
+}
+
+export interface SwitchHost {
+  readonly url: string;
+  /** Every other host this one knows (where a lost guest is looked for). */
+  knownHosts(): string[];
+  /** The guest `id` if it is on this host (running, frozen for a migration, or arriving by one). */
+  guestHere(id: string): SwitchGuest | undefined;
+  log(line: string): void;
+}
+
+/** Control messages between switches ride the same links as guests' messages, in order with them. */
+const CONTROL = new Set(["nack", "located", "where", "here", "absent"]);
+
+export class Switch {
+  readonly directory = new Map<string, GuestPlace>(); // guests elsewhere, as last heard
+  readonly counts = new MessageCounts();
+  private readonly queued = new Map<string, Routed[]>(); // for guests frozen or arriving here
+  private readonly left = new Map<string, { to: string; approach: GuestPlace["forwarding"] }>(); // forwarding addresses
+  private readonly correspondents = new Map<string, Set<string>>(); // guest here -> hosts it exchanged messages with
+  private readonly lost = new Map<string, Routed[]>(); // refused messages, by guest, until it is found
+  private readonly idPrefix = randomBytes(4).toString("hex");
+  private nextId = 1;
+
+  constructor(private readonly host: SwitchHost, private readonly links: Pick<HostLinks, "send">) {}
+
+  /** A guest here sends a message. */
+  fromGuest(message: GuestMessage, fromPlace: GuestPlace): void {
+    const routed: Routed = { ...message, id: `${this.idPrefix}-${this.nextId++}`, hops: [], sentAt: Date.now(), fromPlace };
+    this.counts.of(message.from).sent++;
+    this.route(routed);
+  }
+
+  /** A frame from another host's link: a guest's message or a switch's control message. */
+  fromLink(message: Record<string, unknown>): void {
+    if (CONTROL.has(String(message.kind)) && message.to === "") { this.control(message); return; }
+    const routed = message as Routed;
+    this.learnSender(routed);
+    this.route(routed);
+  }
+
+  /** Sends `m` on towards its guest: into its kernel here, or to the next host. */
+  private route(m: Routed): void {
+    const here = this.host.guestHere(m.to);
+    if (here) { this.arrivedHere(m, here); return; }
+    const gone = this.left.get(m.to);
+    if (gone) { this.dispose(m, forwardingApproach(gone.approach).afterLeaving(gone.to)); return; }
+    const place = this.directory.get(m.to);
+    if (!place) { this.refuse(m, "no such guest here"); return; }
+    const next = forwardingApproach(place.forwarding).route(place, this.host.url);
+    if (next === this.host.url) { this.refuse(m, "no such guest here"); return; }
+    this.pass(m, next);
+  }
+
+  private arrivedHere(m: Routed, guest: SwitchGuest): void {
+    if (guest.state !== "running") {
+      this.dispose(m, guest.state === "arriving" ? { do: "queue" } : forwardingApproach(guest.place.forwarding).whileFrozen());
+      return;
+    }
+    if (m.fromPlace) this.noteCorrespondent(m.to, m.fromPlace.at);
+    const counts = this.counts.of(m.to);
+    counts.received++;
+    counts.hops(m.hops.length);
+    counts.latency(Date.now() - m.sentAt);
+    guest.deliver(m);
+  }
+
+  private dispose(m: Routed, disposal: Disposal): void {
+    const counts = this.counts.of(m.to);
+    if (disposal.do === "queue") {
+      counts.queued++;
+      this.queued.set(m.to, [...(this.queued.get(m.to) ?? []), m]);
+    } else if (disposal.do === "forward") {
+      counts.forwarded++;
+      counts.forwardedBytes += dataLength(m);
+      if (disposal.tellSender && m.fromPlace && m.fromPlace.at !== this.host.url) this.control1(m.fromPlace.at, { kind: "located", guest: m.to, at: disposal.to });
+      this.pass(m, disposal.to);
+    } else this.refuse(m, disposal.reason);
+  }
+
+  private pass(m: Routed, to: string): void {
+    this.links.send(to, { ...m, hops: [...m.hops, this.host.url] });
+  }
+
+  /** A nack to the host the message left from (hops[0]), which looks for the guest; here, it is looked for at once. */
+  private refuse(m: Routed, reason: string): void {
+    this.counts.of(m.to).refused++;
+    const senderHost = m.hops[0];
+    if (senderHost === undefined || senderHost === this.host.url) this.lookFor(m);
+    else this.control1(senderHost, { kind: "nack", message: m, reason });
+  }
+
+  // ---- Migrations of guests here ----------------------------------------------------------
+
+  /** The guest `id` started here (arrived by a migration, or restored): what waited for it goes in, in order. */
+  started(id: string): void {
+    this.left.delete(id);
+    this.directory.delete(id);
+    const waiting = this.queued.get(id) ?? [];
+    this.queued.delete(id);
+    for (const m of waiting) this.route(m);
+  }
+
+  /** The guest `id` committed to `to`: its forwarding address stays here; those who should be told are told. */
+  departed(id: string, place: GuestPlace): void {
+    const approach = forwardingApproach(place.forwarding);
+    this.left.set(id, { to: place.at, approach: place.forwarding });
+    this.directory.set(id, place);
+    this.counts.of(id).addressHeldSince = Date.now();
+    const told = new Set<string>();
+    if (approach.tellsCorrespondents) for (const url of this.correspondents.get(id) ?? []) told.add(url);
+    if (approach.tellsOrigin && place.origin !== this.host.url) told.add(place.origin);
+    told.delete(place.at);
+    for (const url of told) this.control1(url, { kind: "located", guest: id, at: place.at });
+    this.correspondents.delete(id);
+    // Type 1 messages: sent on behind the guest (they reach its new host after the state: that host queues them until it starts).
+    const waiting = this.queued.get(id) ?? [];
+    this.queued.delete(id);
+    for (const m of waiting) this.dispose(m, approach.afterLeaving(place.at).do === "refuse" ? { do: "refuse", reason: "moved" } : { do: "forward", to: place.at, tellSender: false });
+  }
+
+  /** A migration of `id` failed or was cancelled: it runs here again, and what waited goes in. */
+  stayed(id: string): void {
+    this.started(id);
+  }
+
+  // ---- Between switches -------------------------------------------------------------------
+
+  private control1(url: string, fields: Record<string, unknown>): void {
+    this.links.send(url, { to: "", from: "", ...fields } as GuestMessage);
+  }
+
+  private control(m: Record<string, unknown>): void {
+    const guest = String(m.guest ?? "");
+    switch (m.kind) {
+      case "located": this.learnPlace(guest, String(m.at)); return;
+      case "nack": this.lookFor(m.message as Routed); return;
+      case "where": {
+        // Only a running guest is "here": one frozen or arriving is asked again (LOOK_AGAIN_MS) until it runs somewhere.
+        const here = this.host.guestHere(guest);
+        const asker = String(m.asker);
+        if (here?.state === "running") this.control1(asker, { kind: "here", guest, place: { ...here.place, at: this.host.url } });
+        else if (!here && !this.left.has(guest)) this.control1(asker, { kind: "absent", guest, host: this.host.url });
+        return;
+      }
+      case "absent": this.absent(guest, String(m.host)); return;
+      case "here": this.found(guest, m.place as GuestPlace); return;
+    }
+  }
+
+  /**
+   * A refused message waits until its guest is found; the first one asks
+   * every known host, again after each silence of LOOK_AGAIN_MS (a frozen
+   * guest is found, refuses again, and is asked again until it runs), and gives up after GIVE_UP_MS.
+   */
+  private lookFor(m: Routed): void {
+    const waiting = this.lost.get(m.to);
+    if (waiting) { waiting.push(m); return; }
+    this.lost.set(m.to, [m]);
+    this.counts.of(m.to).resent++;
+    const started = Date.now();
+    const ask = () => {
+      if (!this.lost.has(m.to)) return;
+      const here = this.host.guestHere(m.to);
+      if (here?.state === "running") { this.found(m.to, here.place); return; }
+      const hosts = this.host.knownHosts();
+      if (Date.now() - started > GIVE_UP_MS || (hosts.length === 0 && !here)) { this.giveUp(m.to); return; }
+      this.absentAt.set(m.to, new Set());
+      for (const url of hosts) this.control1(url, { kind: "where", guest: m.to, asker: this.host.url });
+      setTimeout(ask, LOOK_AGAIN_MS).unref();
+    };
+    ask();
+  }
+
+  /** Hosts that said they have nothing of a guest being looked for (this round). */
+  private readonly absentAt = new Map<string, Set<string>>();
+
+  /** Every known host said it has nothing of `guest` (and it is not here): it is gone. */
+  private absent(guest: string, host: string): void {
+    const said = this.absentAt.get(guest);
+    if (!said || !this.lost.has(guest)) return;
+    said.add(host);
+    if (this.host.guestHere(guest) || this.left.has(guest)) return;
+    if (this.host.knownHosts().every((url) => said.has(url))) this.giveUp(guest);
+  }
+
+  private found(guest: string, place: GuestPlace): void {
+    if (!this.host.guestHere(guest)) this.directory.set(guest, place);
+    const waiting = this.lost.get(guest) ?? [];
+    this.lost.delete(guest);
+    this.absentAt.delete(guest);
+    for (const m of waiting) this.route({ ...m, hops: [] });
+  }
+
+  /** Its guest is nowhere: the senders' kernels hear so (a connect is refused, a stream reset, a datagram dropped). */
+  private giveUp(guest: string): void {
+    const waiting = this.lost.get(guest) ?? [];
+    this.lost.delete(guest);
+    this.absentAt.delete(guest);
+    this.host.log(`messages for guest ${guest}: no host knows it; ${waiting.length} given up`);
+    for (const m of waiting) {
+      if (m.kind === "dgram") { this.counts.of(guest).dropped++; continue; }
+      if (m.kind === "reset" || m.kind === "refuse") continue;
+      // No fromPlace: the lost guest's place is not learnt from it.
+      const answer = { to: m.from, from: guest, kind: m.kind === "syn" ? "refuse" : "reset", conn: reversed(m.conn) };
+      this.route({ ...answer, id: `${this.idPrefix}-${this.nextId++}`, hops: [], sentAt: Date.now() } as unknown as Routed);
+    }
+  }
+
+  private learnPlace(guest: string, at: string): void {
+    if (this.host.guestHere(guest)) return;
+    const known = this.directory.get(guest);
+    if (known) this.directory.set(guest, { ...known, at });
+    const left = this.left.get(guest);
+    if (left) left.to = at; // an old host's forwarding address (or the origin's) points to the newest place
+  }
+
+  /** A message says where its sender runs: replies go straight there. */
+  private learnSender(m: Routed): void {
+    if (!m.fromPlace || this.host.guestHere(m.from)) return;
+    this.directory.set(m.from, m.fromPlace);
+  }
+
+  private noteCorrespondent(guest: string, host: string): void {
+    if (host === this.host.url) return;
+    let set = this.correspondents.get(guest);
+    if (!set) { set = new Set(); this.correspondents.set(guest, set); }
+    set.add(host);
+  }
+}
+
+const LOOK_AGAIN_MS = 20;
+const GIVE_UP_MS = 10_000;
+
+function reversed(conn: unknown): unknown {
+  return Array.isArray(conn) && conn.length === 2 ? [conn[1], conn[0]] : conn;
+}
+
+function dataLength(m: GuestMessage): number {
+  return m.data instanceof Uint8Array ? m.data.length : 0;
+}
+
+/** The host a message was first sent from (where its sender's host waits for a nack). */
+function originOf(m: Routed): string {
+  return m.hops[0] ?? m.fromPlace.at;
+}
