@@ -2,6 +2,7 @@
 // checkpoint, restore, stats. Each says which host with --on (or $ROAM_HOST)
 // and, when the host wants one, --token (or $ROAM_TOKEN).
 
+import { FORWARDING_APPROACHES } from "../cluster/forwarding/approach.js";
 import { basename } from "node:path";
 import { formatStats, STRATEGIES, type MigrationStats } from "../migration/stats.js";
 import { connect, type Peer } from "../net/peer.js";
@@ -72,7 +73,11 @@ export async function remoteRun(args: Parsed, kind: "process" | "machine", local
   const url = hostUrl(args);
   // --root names a directory within the host's root (shared with guests naming the same); without it the guest gets its own.
   const root = args.string("root");
-  const reply = await ask(args, { t: "run", kind, program: basename(program), argv: [program, ...rest], elf: bytes, ramBytes, ...(root === undefined ? {} : { root }) });
+  const forwarding = args.string("forwarding");
+  if (forwarding !== undefined && !FORWARDING_APPROACHES.includes(forwarding as never)) throw new UsageError(`--forwarding ${forwarding}: one of ${FORWARDING_APPROACHES.join(", ")}`);
+  const reply = await ask(args, {
+    t: "run", kind, program: basename(program), argv: [program, ...rest], elf: bytes, ramBytes, ...(root === undefined ? {} : { root }), ...(forwarding === undefined ? {} : { forwarding }),
+  });
   const id = (reply.guest as { id: string }).id;
   if (args.flag("detach")) { process.stdout.write(id + "\n"); return 0; }
   process.stderr.write(`roam: guest ${id} on ${url}\n`);

@@ -3,6 +3,7 @@
 // guest runs on where it was. `roam migrate --cancel GID` cancels from
 // another terminal.
 
+import { FORWARDING_APPROACHES } from "../cluster/forwarding/approach.js";
 import { createInterface } from "node:readline";
 import { formatStats, STRATEGIES, type MigrationStats } from "../migration/stats.js";
 import { closest, type CommandSpec, type Parsed } from "./args.js";
@@ -25,6 +26,7 @@ was). A migration can be cancelled until its commit; after that it completes.`,
     { name: "bandwidth", value: "RATE", help: "a cap on the page stream, e.g. 200MB/s (default: none)" },
     { name: "children", value: "HOW", help: "a process guest with children (default together):\ntogether: the whole process tree moves as one\ndisallow: refuse while the guest's first process has live children\nhome: process --pid P moves alone; its pipes, signals and exit\n  status reach its family through this host" },
     { name: "pid", value: "P", help: "with --children home: the process to move (see roam ps)" },
+    { name: "forwarding", value: "HOW", help: "change how messages from other guests reach it after it moves\n(docs/MESSAGES.md; default: as it was):\nresend: refused where it is not; the sender's host finds it\norigin: always through the host it started on\ntraversal: old hosts pass them on and tell the sender\nupdate: its peers' hosts are told where it went" },
     { name: "cancel", help: "cancel the migration of GID under way (from any terminal)" },
     { name: "json", help: "print the migration's statistics as JSON" },
     ...CLIENT_OPTIONS,
@@ -94,8 +96,10 @@ function migrateRequest(args: Parsed, id: string) {
   if ((children === "home") !== (pidText !== undefined)) throw new UsageError("--children home moves one process: name it with --pid P (and --pid goes only with --children home)");
   const pid = pidText === undefined ? undefined : Number(pidText);
   if (pid !== undefined && !(Number.isInteger(pid) && pid > 0)) throw new UsageError(`--pid ${pidText}: a process id, as roam ps shows`);
+  const forwarding = args.string("forwarding");
+  if (forwarding !== undefined && !FORWARDING_APPROACHES.includes(forwarding as never)) throw new UsageError(`--forwarding ${forwarding}: one of ${FORWARDING_APPROACHES.join(", ")}`);
   return {
-    t: "migrate", guest: id, to, strategy, token: tokenOf(args), children, pid,
+    t: "migrate", guest: id, to, strategy, token: tokenOf(args), children, pid, forwarding,
     maxDowntimeMs: maxDowntime === undefined ? undefined : parseDuration(maxDowntime),
     bandwidth: bandwidth === undefined ? undefined : parseBandwidth(bandwidth),
   };

@@ -32,6 +32,7 @@ gives --help to ls.`,
     { name: "no-jit", help: "interpret only: do not translate hot loops" },
     { name: "strace", help: "print each system call with its arguments and result on\nstderr, as strace does ([pid N] once there are several\nprocesses)" },
     ...ON_HOST_OPTIONS,
+    { name: "forwarding", value: "HOW", help: "with --on: how messages from other guests reach it after it moves\n(docs/MESSAGES.md; default update):\nresend: refused where it is not; the sender's host finds it\norigin: always through the host it started on\ntraversal: old hosts pass them on and tell the sender\nupdate: its peers' hosts are told where it went" },
   ],
   footer: `Exit code: the program's; 128 + signal when it faults (139 segmentation fault,
 132 illegal instruction, 135 bus error, 141 broken pipe), 124 at the instruction
@@ -42,7 +43,7 @@ silently (--strace shows it; ROAM_WARN=1 prints one warning per number).`,
 
 export async function runCommand(args: Parsed): Promise<number> {
   if (args.has("on")) return remoteRun(args, "process", ["max-instructions", "stats", "no-jit", "strace"]); // --root: within the host's root
-  for (const remoteOnly of ["detach", "token"]) if (args.has(remoteOnly)) throw new UsageError(`--${remoteOnly} goes with --on`);
+  for (const remoteOnly of ["detach", "token", "forwarding"]) if (args.has(remoteOnly)) throw new UsageError(`--${remoteOnly} goes with --on`);
   const [program] = args.positionals;
   const guestArgs = args.positionals;
   const ram = args.string("ram");

@@ -3,6 +3,7 @@
 // leaves, and every ending told truthfully — the guest moved, it runs here
 // still, or it is lost with the host it depended on. Never two running copies.
 
+import { forwardingName } from "./forwarding/index.js";
 import { MigrationFailed, migrateOut } from "../migration/source.js";
 import { epochMs, trace, tracing } from "../migration/trace.js";
 import { STRATEGIES, type MigrationStats, type Strategy } from "../migration/stats.js";
@@ -54,6 +55,7 @@ export async function migrateGuest(host: DepartureHost, hosted: HostedGuest, cli
     maxRounds: optNum(m, "maxRounds", 1, 1000),
   };
   refuseChildren(hosted, optStr(m, "children") ?? "together");
+  const forwarding = m.forwarding === undefined ? undefined : forwardingName(m.forwarding, "migrate: forwarding");
   if (hosted.status === "running" && hosted.guest.receivingPages) {
     throw new ProtocolError(`guest ${hosted.info.id} is still receiving its memory by postcopy; migrate it once that completes`);
   }
@@ -66,6 +68,7 @@ export async function migrateGuest(host: DepartureHost, hosted: HostedGuest, cli
     const history = host.migrations.get(hosted.info.id) ?? [];
     host.migrations.set(hosted.info.id, history);
     hosted.movedToken = token;
+    if (forwarding) hosted.info.forwarding = forwarding; // travels in the snapshot's guest section
     try {
       const stats = await migrateOut(hosted, target, host.name, to, {
         ...settings,

@@ -28,8 +28,11 @@ import { FILE_REQUESTS, HomeFiles } from "./home-files.js";
 import { LONE_PROCESS_REQUESTS, LoneProcesses, type LoneProcessHost } from "./lone-processes.js";
 import { furnishOwnRoot, guestRootOn, normalGuestRoot, ownRoot, sharedRoot } from "../guest/guest-root.js";
 import { newGuestId } from "../guest/runnable.js";
-import { Members } from "./members.js";
+import { hostUrlKey, Members } from "./members.js";
 import { createServer as createHttpsServer, type Server as HttpsServer } from "node:https";
+import { DEFAULT_FORWARDING, forwardingName } from "./forwarding/index.js";
+import { GuestMessaging, placeOf } from "./guest-messages.js";
+import type { GuestMessage } from "../net/host-links.js";
 import type { Socket } from "node:net";
 import { constants, PerformanceObserver } from "node:perf_hooks";
 import { setFlagsFromString } from "node:v8";
@@ -89,6 +92,8 @@ export class Host implements ReceivingHost {
   private readonly uploads = new WeakMap<Peer, Upload>();
   /** Processes that moved alone (--children home): those whose home this is, and those that arrived. */
   readonly lone: LoneProcesses;
+  /** Messages between guests: links to other hosts and the switch (docs/MESSAGES.md). */
+  readonly messaging: GuestMessaging;
 
   constructor(readonly options: HostOptions) {
     this.members = new Members(options.peers);
@@ -96,6 +101,13 @@ export class Host implements ReceivingHost {
     this.homeFiles = new HomeFiles();
     this.budget = new MemoryBudget(options.maxMemoryBytes ?? defaultMaxMemory(), options.name, () => this.memoryInUse());
     const host = this; // the url is known only once it listens: read it then
+    this.messaging = new GuestMessaging({
+      get url() { return host.url; },
+      guests: this.guests,
+      isArriving: (id) => this.arrivals.has(id),
+      knownHosts: () => this.members.list().filter((url) => url !== hostUrlKey(host.url)),
+      log: (line) => this.log(line),
+    }, { token: options.token, tls: options.tls });
     this.lone = new LoneProcesses({
       name: options.name, get url() { return host.url; }, token: options.token, members: this.members, guests: this.guests,
       log: (line) => this.log(line),
@@ -170,6 +182,7 @@ export class Host implements ReceivingHost {
     for (const peer of this.peers) peer.terminate();
     this.remoteFiles.close();
     this.lone.close();
+    this.messaging.close();
     await new Promise<void>((resolve) => (this.server ? this.server.close(() => resolve()) : resolve()));
     await new Promise<void>((resolve) => {
       if (!this.httpsServer) { resolve(); return; }
@@ -250,6 +263,11 @@ export class Host implements ReceivingHost {
             peer.reply(m);
             return;
           }
+          if (m.t === "gm") {
+            if (!hostPeer) throw new ProtocolError("gm: guests' messages come from host peers only");
+            this.messaging.frame(m, (answer) => peer.send(answer as { t: string }));
+            return;
+          }
           if (receiver && (await receiver.handle(m, peer))) return;
           if (LONE_PROCESS_REQUESTS.has(m.t)) {
             if (!hostPeer) throw new ProtocolError(`${m.t}: served to host peers only`);
@@ -303,6 +321,9 @@ export class Host implements ReceivingHost {
           if (root === ownRoot(id)) rmSync(options.root, { recursive: true, force: true }); // made for it a moment ago: empty
           throw new ProtocolError(`run: ${start.program}: ${(error as Error).message}`);
         }
+        // Where it started, and how its messages find it after it moves (docs/MESSAGES.md).
+        guest.info.origin = this.url;
+        guest.info.forwarding = m.forwarding === undefined ? DEFAULT_FORWARDING : forwardingName(m.forwarding, "run: forwarding");
         const hosted = this.adopt(guest);
         if (bool(m, "attach")) detachers.push(this.attach(peer, hosted, 0));
         hosted.start();
@@ -407,6 +428,7 @@ export class Host implements ReceivingHost {
           report: hosted?.report, busy: hosted?.operation?.description, dependencies: hosted?.dependencies() ?? [],
           active: hosted?.operation ? hosted.migrationProgress : undefined,
           forwarding: this.lone.forwarding.get(id),
+          messages: this.messaging.switch.counts.has(id) ? this.messaging.switch.counts.of(id).report() : undefined,
         });
         return;
       }
@@ -454,7 +476,7 @@ export class Host implements ReceivingHost {
   }
 
   private adopt(guest: RunnableGuest): HostedGuest {
-    const hosted = new HostedGuest(guest, { exited: (h) => this.finished(h) });
+    const hosted = new HostedGuest(guest, { exited: (h) => this.finished(h), started: (h) => this.messaging.switch.started(h.info.id) });
     this.guests.set(guest.info.id, hosted);
     return hosted;
   }
@@ -474,6 +496,7 @@ export class Host implements ReceivingHost {
     return {
       core, root: dir, hostName: this.name, hostUrl: this.url, translate: this.options.translate,
       warn: (message: string) => this.log(message), remoteFiles: this.remoteFiles, homeFiles: this.homeFiles.within(dir),
+      sendMessage: (message: GuestMessage) => this.messaging.send(message),
     };
   }
 
@@ -538,6 +561,7 @@ export class Host implements ReceivingHost {
     this.gone.delete(id);
     this.gone.set(id, hosted);
     for (const old of [...this.gone.keys()].slice(0, Math.max(0, this.gone.size - KEEP_ENDED))) this.gone.delete(old);
+    if (hosted.movedTo && hosted.movedTo !== "checkpoint") this.messaging.switch.departed(id, placeOf(hosted.info, hosted.movedTo));
   }
 
   /** Refuses a guest that is alive here already, or arriving (one running copy at most), or that does not fit the memory budget. */

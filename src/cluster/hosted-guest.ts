@@ -1,6 +1,7 @@
 // A guest as a host runs it: its run loop (frozen and thawed around
 // migrations and checkpoints), its status, and the clients watching it.
 
+import type { GuestMessage } from "../net/host-links.js";
 import type { Core } from "../machine/core.js";
 import type { GuestRunResult, ProcessInfo, RunnableGuest } from "../guest/runnable.js";
 import type { MigratableGuest } from "../migration/source.js";
@@ -34,6 +35,8 @@ export class GuestBusy extends Error {}
 
 export interface GuestEvents {
   exited(guest: HostedGuest): void;
+  /** It runs here from now on (started, restarted after a freeze, or arrived). */
+  started?(guest: HostedGuest): void;
 }
 
 export class HostedGuest implements MigratableGuest {
@@ -99,6 +102,7 @@ export class HostedGuest implements MigratableGuest {
     if (this.status === "running") return;
     this.status = "running";
     const loop = this.guest.run();
+    this.events.started?.(this);
     this.loop = loop;
     void loop.then(
       (result) => this.settled(result),
@@ -176,6 +180,11 @@ export class HostedGuest implements MigratableGuest {
     if (wasRunning && this.running) { this.running.kill(); return; } // settled() reports the end
     this.events.exited(this);
     for (const listener of this.endListeners) listener();
+  }
+
+  /** A message from another guest: into its kernel (a guest without sockets has nothing to take it). */
+  receiveMessage(message: GuestMessage): void {
+    this.running?.receiveMessage?.(message);
   }
 
   /** Called when the guest stops running here for good (exit, kill, move). */

@@ -33,6 +33,11 @@ export class Members {
     }
   }
 
+  /** Every host known, in the form hostUrlKey gives. */
+  list(): string[] {
+    return [...this.known];
+  }
+
   knows(url: unknown): boolean {
     if (typeof url !== "string") return false;
     try {

@@ -111,6 +111,11 @@ export class Switch {
     else this.control1(senderHost, { kind: "nack", message: m, reason });
   }
 
+  /** A message a host link gave back (its host did not answer): a guest's is sent again once its guest is found; a switch's hint is let go. */
+  lostOnTheWay(m: GuestMessage): void {
+    if (m.to !== "") this.lookFor({ ...(m as Routed), hops: [] });
+  }
+
   // ---- Migrations of guests here ----------------------------------------------------------
 
   /** The guest `id` started here (arrived by a migration, or restored): what waited for it goes in, in order. */

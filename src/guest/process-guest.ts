@@ -1,6 +1,7 @@
 // A process-mode guest as a host keeps it: the Process, its console, who it is,
 // and how it freezes into a snapshot and comes back from one.
 
+import type { GuestMessage } from "../net/host-links.js";
 import { parseElf } from "../elf/index.js";
 import { Kernel, type ProcessResult } from "../kernel/kernel.js";
 import type { Core } from "../machine/core.js";
@@ -24,6 +25,8 @@ export interface GuestHostOptions {
   homeFiles?: FileCapabilities;
   translate?: boolean;
   warn?: (message: string) => void;
+  /** Sends a message to another guest (docs/MESSAGES.md): the host's switch takes it; `from` is this guest's id. */
+  sendMessage?: (message: GuestMessage) => void;
 }
 
 export interface StartOptions {

@@ -1,6 +1,7 @@
 // What a host needs from a guest of either kind (process or machine mode), and
 // what the two kinds share.
 
+import type { GuestMessage } from "../net/host-links.js";
 import { randomBytes } from "node:crypto";
 import { STATE_BASE, STATE_USED } from "../../assembly/layout.js";
 import { markWritten, writtenPages } from "../migration/pages.js";
@@ -47,6 +48,8 @@ export interface RunnableGuest {
   dependencies(): string[];
   /** Its processes (process mode), for ps: each with its parent, as `ps f` shows them. */
   processes?(): ProcessInfo[];
+  /** A message from another guest, for its sockets (process mode; docs/MESSAGES.md). */
+  receiveMessage?(message: GuestMessage): void;
 }
 
 // ---- What both kinds of guest share ------------------------------------------------------

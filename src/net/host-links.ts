@@ -9,7 +9,7 @@
 // `gm-ack`, one per burst), and a connection that closes with messages not yet
 // acknowledged is opened again and they are sent again; the receiver drops the
 // ones it had already taken (same sender epoch, sequence not above the last).
-// A host that cannot be reached for `GIVE_UP_MS` gives its messages back to
+// A host that cannot be reached for 10 s gives its messages back to
 // the caller (`undeliverable`), which decides what becomes of them.
 
 import { randomBytes } from "node:crypto";
@@ -24,8 +24,10 @@ export interface HostLinksOptions {
   selfUrl: () => string;
   token?: string;
   tls?: TlsIdentity;
-  /** Messages that could not reach `url` (it did not answer for GIVE_UP_MS). */
+  /** Messages that could not reach `url` (it did not answer for `giveUpMs`). */
   undeliverable: (url: string, messages: GuestMessage[]) => void;
+  /** How long a host may not answer before its messages are given back (default 10 s). */
+  giveUpMs?: number;
 }
 
 const GIVE_UP_MS = 10_000;
@@ -39,7 +41,10 @@ class Link {
   private readonly unacked: Unacked[] = [];
   private failingSince: number | undefined;
 
-  constructor(private readonly url: string, private readonly epoch: string, private readonly options: HostLinksOptions) {}
+  /** This link's own: a receiver tells a reconnection of it (same epoch) from another link or a restarted host. */
+  private readonly epoch = randomBytes(8).toString("hex");
+
+  constructor(private readonly url: string, private readonly options: HostLinksOptions) {}
 
   send(message: GuestMessage): void {
     const entry = { seq: this.nextSeq++, message };
@@ -93,7 +98,7 @@ class Link {
 
   private retry(): void {
     if (this.unacked.length === 0) return;
-    if (this.failingSince !== undefined && Date.now() - this.failingSince > GIVE_UP_MS) {
+    if (this.failingSince !== undefined && Date.now() - this.failingSince > (this.options.giveUpMs ?? GIVE_UP_MS)) {
       const messages = this.unacked.splice(0).map((u) => u.message);
       this.failingSince = undefined;
       this.options.undeliverable(this.url, messages);
@@ -105,8 +110,6 @@ class Link {
 
 export class HostLinks {
   private readonly links = new Map<string, Link>();
-  /** This process's links: a receiver tells a reconnection (same epoch) from a restarted host (new epoch). */
-  private readonly epoch = randomBytes(8).toString("hex");
   /** What each sending link's messages up to are taken here: `epoch` -> the highest sequence taken. */
   private readonly taken = new Map<string, number>();
 
@@ -115,7 +118,7 @@ export class HostLinks {
   /** Sends `message` to the host at `url`, after every earlier message to it. */
   send(url: string, message: GuestMessage): void {
     let link = this.links.get(url);
-    if (!link) { link = new Link(url, this.epoch, this.options); this.links.set(url, link); }
+    if (!link) { link = new Link(url, this.options); this.links.set(url, link); }
     link.send(message);
   }
 
@@ -126,10 +129,12 @@ export class HostLinks {
    */
   receive(frame: Record<string, unknown>, answer: (ack: Record<string, unknown>) => void): GuestMessage | undefined {
     const epoch = String(frame.link), seq = Number(frame.seq);
+    if (!Number.isInteger(seq)) return undefined;
     const last = this.taken.get(epoch) ?? 0;
-    if (!Number.isInteger(seq) || seq <= last) return undefined;
-    this.taken.set(epoch, seq);
+    // One taken before is acknowledged again: the acknowledgement may have been lost with the old connection.
     this.scheduleAck(epoch, answer);
+    if (seq <= last) return undefined;
+    this.taken.set(epoch, seq);
     return frame.message as GuestMessage;
   }
 

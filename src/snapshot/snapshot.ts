@@ -9,6 +9,7 @@
 
 import { pack, unpack } from "msgpackr";
 import { crc32 } from "node:zlib";
+import type { ForwardingName } from "../cluster/forwarding/approach.js";
 import type { KernelState } from "../kernel/kernel.js";
 import type { MachineState } from "../machine/machine.js";
 import { SnapshotError } from "./snapshot-error.js";
@@ -22,6 +23,7 @@ const ZERO_PAGE = Buffer.alloc(PAGE);
 
 export { SnapshotError };
 
+
 export type GuestKind = "process" | "machine";
 
 export interface GuestInfo {
@@ -34,6 +36,10 @@ export interface GuestInfo {
   host: string; // where the snapshot was taken
   /** Its files' directory within each host's --root ("." is that root itself, shared); src/guest/guest-root.ts. */
   root: string;
+  /** The host it first started on (URL): the `origin` forwarding approach routes its messages through it (docs/MESSAGES.md). */
+  origin?: string;
+  /** How messages reach it after it moves: resend, origin, traversal or update (src/cluster/forwarding/). */
+  forwarding?: ForwardingName;
 }
 
 /** A console's streams: output is numbered by byte offset, so a client can resume without loss or repeats. */

@@ -12,6 +12,7 @@ import {
 import type { KernelState } from "../kernel/kernel.js";
 import { bad, bool, bytes, int, list, MAX_LIST, nonEmptyText, nonNegative, oneOf, own, packedU32s, record, text } from "./schema.js";
 import { CARRIED_OUTPUT, type ConsoleState, type GuestInfo, type GuestSnapshot, type RamPages } from "./snapshot.js";
+import { FORWARDING_APPROACHES } from "../cluster/forwarding/approach.js";
 import { normalGuestRoot } from "../guest/guest-root.js";
 import { SnapshotError } from "./snapshot-error.js";
 import { checkMachineState } from "./validate-machine.js";
@@ -52,6 +53,9 @@ export function checkGuestInfo(value: unknown): GuestInfo {
     createdAt: text(own(g, "createdAt"), "guest.createdAt", 64),
     host: text(own(g, "host"), "guest.host"),
     root: checkRoot(own(g, "root")),
+    // Both absent in snapshots from before messages between guests.
+    ...(own(g, "origin") === undefined ? {} : { origin: text(own(g, "origin"), "guest.origin", 1024) }),
+    ...(own(g, "forwarding") === undefined ? {} : { forwarding: oneOf(own(g, "forwarding"), "guest.forwarding", FORWARDING_APPROACHES) }),
   };
 }
 

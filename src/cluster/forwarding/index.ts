@@ -1,6 +1,7 @@
 // The four approaches by name.
 
 import { FORWARDING_APPROACHES, type ForwardingApproach, type ForwardingName } from "./approach.js";
+import { ProtocolError } from "../../net/protocol.js";
 import { origin } from "./origin.js";
 import { resend } from "./resend.js";
 import { traversal } from "./traversal.js";
@@ -12,10 +13,10 @@ export function forwardingApproach(name: ForwardingName): ForwardingApproach {
   return BY_NAME[name];
 }
 
-/** The name, checked: a clear error for anything else. */
+/** The name, checked: a ProtocolError naming what is wrong for anything else. */
 export function forwardingName(value: unknown, what = "forwarding"): ForwardingName {
   if (typeof value === "string" && (FORWARDING_APPROACHES as readonly string[]).includes(value)) return value as ForwardingName;
-  throw new Error(`${what}: ${JSON.stringify(value)} is not one of ${FORWARDING_APPROACHES.join(", ")}`);
+  throw new ProtocolError(`${what}: ${JSON.stringify(value)} is not one of ${FORWARDING_APPROACHES.join(", ")}`);
 }
 
 export * from "./approach.js";

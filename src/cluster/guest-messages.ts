@@ -1,0 +1,67 @@
+// A host's part in messages between guests (docs/MESSAGES.md): its links to
+// other hosts, its switch, and the glue between them and the host's guests —
+// which guests are here and in what state, where each is reachable, and the
+// moments a migration changes that (a guest starts here, leaves, stays).
+
+import { HostLinks, type GuestMessage } from "../net/host-links.js";
+import type { TlsIdentity } from "../net/tls.js";
+import type { GuestInfo } from "../snapshot/snapshot.js";
+import { DEFAULT_FORWARDING, type GuestPlace } from "./forwarding/index.js";
+import type { HostedGuest } from "./hosted-guest.js";
+import { Switch, type SwitchGuest } from "./switch.js";
+
+export interface MessagingHost {
+  readonly url: string;
+  readonly guests: ReadonlyMap<string, HostedGuest>;
+  /** Guests arriving by a migration (their id), not yet started here. */
+  isArriving(id: string): boolean;
+  knownHosts(): string[];
+  log(line: string): void;
+}
+
+/** Where `info`'s guest is reachable when it runs on `at`. */
+export function placeOf(info: GuestInfo, at: string): GuestPlace {
+  return { at, origin: info.origin ?? at, forwarding: info.forwarding ?? DEFAULT_FORWARDING };
+}
+
+export class GuestMessaging {
+  readonly links: HostLinks;
+  readonly switch: Switch;
+
+  constructor(private readonly host: MessagingHost, auth: { token?: string; tls?: TlsIdentity }) {
+    this.links = new HostLinks({
+      selfUrl: () => host.url, token: auth.token, tls: auth.tls,
+      undeliverable: (url, messages) => {
+        host.log(`host ${url} did not answer for 10 s: ${messages.length} guest message(s) for it are looked for elsewhere`);
+        for (const m of messages) this.switch.lostOnTheWay(m);
+      },
+    });
+    this.switch = new Switch({ url: host.url, knownHosts: () => host.knownHosts(), guestHere: (id) => this.guestHere(id), log: (line) => host.log(line) }, this.links);
+  }
+
+  /** A `gm` frame on a link from another host; `answer` sends on the same connection (its acknowledgement). */
+  frame(frame: Record<string, unknown>, answer: (m: Record<string, unknown>) => void): void {
+    const message = this.links.receive(frame, answer);
+    if (message) this.switch.fromLink(message);
+  }
+
+  /** A guest of this host sends a message to another guest (`from` names it). */
+  send(message: GuestMessage): void {
+    const hosted = this.host.guests.get(message.from);
+    if (!hosted) return; // it ended in the same turn
+    this.switch.fromGuest(message, placeOf(hosted.info, this.host.url));
+  }
+
+  private guestHere(id: string): SwitchGuest | undefined {
+    const hosted = this.host.guests.get(id);
+    if (hosted && (hosted.status === "running" || hosted.status === "frozen")) {
+      return { state: hosted.status, place: placeOf(hosted.info, this.host.url), deliver: (m) => hosted.receiveMessage(m) };
+    }
+    if (this.host.isArriving(id)) return { state: "arriving", place: { at: this.host.url, origin: "", forwarding: DEFAULT_FORWARDING }, deliver: () => {} };
+    return undefined;
+  }
+
+  close(): void {
+    this.links.close();
+  }
+}
