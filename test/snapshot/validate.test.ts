@@ -82,6 +82,8 @@ const PROCESS_CASES: Array<[string, (p: Payload) => void, string | (() => string
   ["a guest root that is absolute", (p) => { p.guest.root = "/etc"; }, "guest.root: root /etc is absolute; name a directory within the host's root"],
   ["a guest root that climbs out", (p) => { p.guest.root = "a/../../b"; }, "guest.root: root a/../../b leads outside the host's root"],
   ["a guest root that is not text", (p) => { p.guest.root = 3; }, "guest.root: not text (3)"],
+  ["a forwarding approach that is none of the four", (p) => { p.guest.forwarding = "carrier-pigeon"; }, 'guest.forwarding: "carrier-pigeon" is not one of resend, origin, traversal, update'],
+  ["an origin that is not text", (p) => { p.guest.origin = 7; }, "guest.origin: not text (7)"],
   ["a hart block of the wrong size", (p) => { p.hart = p.hart.subarray(0, 100); }, "hart: 100 bytes; the hart state must be 512 bytes"],
   ["a hart whose RAM size disagrees", (p) => setHart(p, STATE_RAM_BYTES, 1 << 30), "hart.ramBytes: 1073741824, but guest.ramBytes is 4194304"],
   ["a process hart in M-mode", (p) => setHart(p, STATE_PRIV, 3), "hart.privilege: 3; a process-mode guest runs in U-mode (0)"],
@@ -222,6 +224,9 @@ describe("snapshot validation, field by field", () => {
       for (const key of ["guest", "hart", "console", "process", "machine"] as const) expect(sameValue(back[key], good[key]), key).toBe(true);
       expect(Array.from(back.ram.indices)).toEqual(Array.from(good.ram.indices));
     }
+    // How its messages find it travels with the guest.
+    const placed = { ...processGood, guest: { ...processGood.guest, origin: "ws://127.0.0.1:7000", forwarding: "traversal" as const } };
+    expect(decodeSnapshot(encodeSnapshot(placed)).guest).toMatchObject({ origin: "ws://127.0.0.1:7000", forwarding: "traversal" });
   });
 
   test.each(PROCESS_CASES)("process guest: %s", (_what, damage, message) => {
