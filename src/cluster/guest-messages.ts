@@ -8,6 +8,7 @@ import type { TlsIdentity } from "../net/tls.js";
 import type { GuestInfo } from "../snapshot/snapshot.js";
 import { DEFAULT_FORWARDING, type GuestPlace } from "./forwarding/index.js";
 import type { HostedGuest } from "./hosted-guest.js";
+import { NameRegistry } from "./name-registry.js";
 import { Switch, type SwitchGuest } from "./switch.js";
 
 export interface MessagingHost {
@@ -27,6 +28,7 @@ export function placeOf(info: GuestInfo, at: string): GuestPlace {
 export class GuestMessaging {
   readonly links: HostLinks;
   readonly switch: Switch;
+  readonly names: NameRegistry;
 
   constructor(private readonly host: MessagingHost, auth: { token?: string; tls?: TlsIdentity }) {
     this.links = new HostLinks({
@@ -36,7 +38,11 @@ export class GuestMessaging {
         for (const m of messages) this.switch.lostOnTheWay(m);
       },
     });
-    this.switch = new Switch({ url: host.url, knownHosts: () => host.knownHosts(), guestHere: (id) => this.guestHere(id), log: (line) => host.log(line) }, this.links);
+    this.switch = new Switch({
+      get url() { return host.url; }, knownHosts: () => host.knownHosts(), guestHere: (id) => this.guestHere(id), log: (line) => host.log(line),
+      nameHeard: (m) => this.names.heard(m),
+    }, this.links);
+    this.names = new NameRegistry({ broadcast: (fields) => this.switch.broadcast(fields), tell: (url, fields) => this.switch.tell(url, fields) });
   }
 
   /** A `gm` frame on a link from another host; `answer` sends on the same connection (its acknowledgement). */
@@ -59,6 +65,11 @@ export class GuestMessaging {
     }
     if (this.host.isArriving(id)) return { state: "arriving", place: { at: this.host.url, origin: "", forwarding: DEFAULT_FORWARDING }, deliver: () => {} };
     return undefined;
+  }
+
+  /** A host this one just learned of: it hears the names this host's guests bound. */
+  newMember(url: string): void {
+    this.names.introduce(url, (guest) => this.host.guests.has(guest));
   }
 
   close(): void {

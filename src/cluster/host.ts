@@ -108,6 +108,7 @@ export class Host implements ReceivingHost {
       knownHosts: () => this.members.list().filter((url) => url !== hostUrlKey(host.url)),
       log: (line) => this.log(line),
     }, { token: options.token, tls: options.tls });
+    this.members.onNew = (url) => { if (url !== hostUrlKey(host.url)) this.messaging.newMember(url); };
     this.lone = new LoneProcesses({
       name: options.name, get url() { return host.url; }, token: options.token, members: this.members, guests: this.guests,
       log: (line) => this.log(line),

@@ -23,10 +23,14 @@ export class Members {
     }
   }
 
+  /** Called with each host learnt after the start (the socket names bound here are told to it). */
+  onNew: ((url: string) => void) | undefined;
+
   /** Adds a host (a URL that did not come from a snapshot); false, and nothing learnt, if it is no ws:// URL. */
   learn(url: string): boolean {
     try {
-      this.known.add(hostUrlKey(url));
+      const key = hostUrlKey(url);
+      if (!this.known.has(key)) { this.known.add(key); this.onNew?.(key); }
       return true;
     } catch {
       return false;

@@ -28,10 +28,12 @@ export interface SwitchHost {
   /** The guest `id` if it is on this host (running, frozen for a migration, or arriving by one). */
   guestHere(id: string): SwitchGuest | undefined;
   log(line: string): void;
+  /** A socket name announcement from another host (src/cluster/name-registry.ts). */
+  nameHeard?(m: Record<string, unknown>): void;
 }
 
 /** Control messages between switches ride the same links as guests' messages, in order with them. */
-const CONTROL = new Set(["nack", "located", "where", "here", "absent"]);
+const CONTROL = new Set(["nack", "located", "where", "here", "absent", "name"]);
 
 export class Switch {
   readonly directory = new Map<string, GuestPlace>(); // guests elsewhere, as last heard
@@ -152,6 +154,16 @@ export class Switch {
 
   // ---- Between switches -------------------------------------------------------------------
 
+  /** A switch's message to every other host it knows. */
+  broadcast(fields: Record<string, unknown>): void {
+    for (const url of this.host.knownHosts()) this.control1(url, fields);
+  }
+
+  /** A switch's message to one host, in order with the guests' messages to it. */
+  tell(url: string, fields: Record<string, unknown>): void {
+    this.control1(url, fields);
+  }
+
   private control1(url: string, fields: Record<string, unknown>): void {
     this.links.send(url, { to: "", from: "", ...fields } as GuestMessage);
   }
@@ -171,6 +183,7 @@ export class Switch {
       }
       case "absent": this.absent(guest, String(m.host)); return;
       case "here": this.found(guest, m.place as GuestPlace); return;
+      case "name": this.host.nameHeard?.(m); return;
     }
   }
 
