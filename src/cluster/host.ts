@@ -472,6 +472,7 @@ export class Host implements ReceivingHost {
   private finished(hosted: HostedGuest): void {
     this.log(`guest ${hosted.info.id} ${hosted.status} (${hosted.exitCode})`);
     hosted.release();
+    this.messaging.names.dropGuest(hosted.info.id); // its sockets closed with it
     const ended = [...this.guests.values()].filter((h) => h.status !== "running" && h.status !== "frozen");
     for (const old of ended.slice(0, Math.max(0, ended.length - KEEP_ENDED))) this.guests.delete(old.info.id);
   }
