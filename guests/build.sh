@@ -12,7 +12,7 @@ set -euo pipefail
 GUESTS="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 ROOT="$(dirname "$GUESTS")"
 CC="${CC:-riscv64-unknown-elf-gcc}"
-SECTIONS=(baremetal process musl real calls)
+SECTIONS=(baremetal process musl real calls net)
 SCRATCH="$(mktemp -d)" # object files
 trap 'rm -rf "$SCRATCH"' EXIT
 
@@ -56,6 +56,11 @@ section_real() {
 # ---- system-call test programs, musl (guests/calls/build.sh) -------------------
 section_calls() {
     bash "$GUESTS/calls/build.sh"
+}
+
+# programs that talk between guests (e2e tests of messages, bench:messages)
+section_net() {
+    bash "$GUESTS/net/build.sh"
 }
 
 # ---- bare-metal guests: QEMU virt, -bios none, machine mode ---------------
