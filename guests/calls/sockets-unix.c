@@ -258,7 +258,9 @@ static void errors(void) {
     SHOW(bind(s, (struct sockaddr *)&a, 200));
     a.sun_family = AF_INET;
     SHOW(bind(s, (struct sockaddr *)&a, sizeof a));
-    SHOW(bind(1, (struct sockaddr *)&a, sizeof a));
+    int file = open("not-a-socket", O_CREAT | O_WRONLY, 0644);
+    SHOW(bind(file, (struct sockaddr *)&a, sizeof a));
+    close(file);
     SHOW(bind(99, (struct sockaddr *)&a, sizeof a));
     SHOW(listen(s, 1));
     char c;
