@@ -12,6 +12,8 @@ import { guestAddress } from "../../src/kernel/sockets/addresses.js";
 import { STREAM_CAPACITY } from "../../src/kernel/sockets/socket.js";
 import { runSyscall, type SyscallContext } from "../../src/kernel/syscalls.js";
 import { POLLOUT, readiness } from "../../src/kernel/calls/poll.js";
+import type { Kernel } from "../../src/kernel/kernel.js";
+import { cannotTakeOut } from "../../src/kernel/lone-process.js";
 import { callIn, spaceOver, unitContext } from "./unit-context.js";
 
 const ram = new Uint8Array(8 << 20);
@@ -295,5 +297,15 @@ describe("unix names after the peer goes", () => {
     expect(u32At(LEN)).toBe(2);
     expect(call(SENDTO, a, BUF, 1, MSG_NOSIGNAL, 0, 0)).toBe(-Errno.EPIPE);
     expect(call(READ, a, BUF, 1)).toBe(0);
+  });
+});
+
+describe("a process that moves alone (--children home)", () => {
+  test("is refused while it holds a socket, which stays with the guest's kernel", () => {
+    const task = (pid: number, files: Array<[number, { kind: string }]>) =>
+      ({ pid, ppid: 1000, status: "running", vforkChild: 0, sharesSpaceOf: 0, away: undefined, files: { files: new Map(files) } });
+    const kernel = { firstPid: 1000, tasks: new Map([[1000, task(1000, [])], [1001, task(1001, [[0, { kind: "terminal" }], [4, { kind: "socket" }]])], [1002, task(1002, [[0, { kind: "pipe" }]])]]) };
+    expect(cannotTakeOut(kernel as unknown as Kernel, 1001)).toBe("process 1001 holds a socket (fd 4), which cannot move alone yet; move the whole tree (--children together) instead");
+    expect(cannotTakeOut(kernel as unknown as Kernel, 1002)).toBeUndefined();
   });
 });
