@@ -6,8 +6,10 @@
 import { readFileSync, rmSync } from "node:fs";
 import { afterAll, describe, expect, test } from "vitest";
 import { ProcessGuest } from "../../src/guest/process-guest.js";
+import { allRamPages } from "../../src/guest/runnable.js";
 import { Core } from "../../src/machine/core.js";
-import { decodeSnapshot, encodeSnapshot } from "../../src/snapshot/snapshot.js";
+import { applyChanges, changedSections, changesSince, sameValue } from "../../src/snapshot/changes.js";
+import { decodeSnapshot, encodeSnapshot, type RamPages } from "../../src/snapshot/snapshot.js";
 import { fixtureRoot, frame, payloadOf } from "./fixtures.js";
 
 afterAll(() => rmSync(fixtureRoot, { recursive: true, force: true }));
@@ -16,8 +18,14 @@ const program = readFileSync(new URL("../../guests/bin/calls/socket-exchange.elf
 const READY = "parent read 6: first;\nready\n";
 const REST = "parent read 7: second;\nconnect: 0\nchild a: 0\nchild b: 0\n";
 
-async function startedUntilReady(): Promise<{ guest: ProcessGuest; output: () => string }> {
-  const guest = ProcessGuest.start({ core: await Core.load(), root: fixtureRoot, hostName: "A" }, {
+function started(): Promise<ProcessGuest> {
+  return Core.load().then((core) => ProcessGuest.start({ core, root: fixtureRoot, hostName: "A" }, {
+    elf: program, program: "socket-exchange", argv: ["socket-exchange"], ramBytes: 8 << 20,
+  }));
+}
+
+async function startedUntilReady(given?: ProcessGuest): Promise<{ guest: ProcessGuest; output: () => string }> {
+  const guest = given ?? ProcessGuest.start({ core: await Core.load(), root: fixtureRoot, hostName: "A" }, {
     elf: program, program: "socket-exchange", argv: ["socket-exchange"], ramBytes: 8 << 20,
   });
   let output = "";
@@ -94,5 +102,26 @@ describe("a guest mid-exchange on sockets", () => {
     const keep = new Set(p.process.openFiles.files.map((f: any) => f.id));
     for (const t of p.process.tasks) if (t.files) t.files.fds = t.files.fds.filter(([, id]: [number, number]) => keep.has(id));
     expect(decodeSnapshot(frame(p)).process!.sockets).toBeUndefined();
+  }, 60_000);
+
+  test("a migration's final state that added the sockets updates the guest its prestate built, which then finishes the same", async () => {
+    const guest = await started();
+    const NO_PAGES: RamPages = { indices: new Uint32Array(0), data: new Uint8Array(0) };
+    const before = decodeSnapshot(encodeSnapshot(guest.snapshotWithout(NO_PAGES))); // nothing run yet: no sockets
+    await startedUntilReady(guest);
+    const after = guest.snapshotWithout(NO_PAGES);
+    const changes = changesSince(before, after);
+    expect(changedSections(changes).has("sockets")).toBe(true);
+    const rebuilt = applyChanges(before, changes);
+    expect(sameValue(rebuilt.process, after.process)).toBe(true);
+    const core = await Core.load();
+    core.init(8 << 20);
+    const ram = allRamPages(guest.core, 8 << 20);
+    ram.indices.forEach((page, k) => core.ram.set(ram.data.subarray(k * 4096, (k + 1) * 4096), page * 4096));
+    guest.kill();
+    const noPages = { isMissing: () => false, fetch: async () => {}, arriving: false };
+    const moved = ProcessGuest.restore({ core, root: fixtureRoot, hostName: "B" }, before, true, noPages);
+    moved.update(rebuilt, changedSections(changes));
+    expect(await finish(moved)).toEqual({ exitCode: 0, output: REST });
   }, 60_000);
 });
