@@ -20,7 +20,7 @@ import { POLL_CALLS } from "./calls/poll.js";
 import { SIGNAL_CALLS } from "./calls/signals.js";
 import { SOCKET_CALLS } from "./calls/sockets.js";
 import { SOCKET_IO_CALLS } from "./calls/socket-io.js";
-import { SOCKET_OPTION_CALLS } from "./calls/socket-options.js";
+import { SOCKET_OPTION_CALLS, socketIoctl } from "./calls/socket-options.js";
 import { AddressSpace, OutOfMemory, PROT_WRITE } from "./address-space.js";
 import { Errno, errnoOf } from "./errno.js";
 import { FileTable, SandboxError, statFromData, type StatLike } from "./files.js";
@@ -267,6 +267,8 @@ const TCGETS = 0x5401, TIOCGWINSZ = 0x5413;
 function ioctl(c: SyscallContext, fd: number, request: number, arg: number): number {
   const file = c.files.get(fd);
   if (!file) return fail(Errno.EBADF);
+  const socket = file.kind === "socket" ? c.kernel.sockets.get(file.socket!) : undefined;
+  if (socket) return socketIoctl(c, socket, request, arg);
   if (file.kind !== "terminal" || !c.console.isTerminal(file.terminal!)) return fail(Errno.ENOTTY);
   if (request === TCGETS) {
     // struct termios: iflag, oflag, cflag, lflag, line, cc[19] — a sane cooked-mode terminal.

@@ -22,7 +22,7 @@ const BUF = DATA, ADDR = DATA + 0x100, LEN = DATA + 0x200, MSG = DATA + 0x300, I
 const AF_UNIX = 1, AF_INET = 2, AF_INET6 = 10, STREAM = 1, DGRAM = 2, SEQPACKET = 5, NONBLOCK = 0o4000;
 const SOCKET = 198, SOCKETPAIR = 199, BIND = 200, LISTEN = 201, CONNECT = 203, GETSOCKNAME = 204, GETPEERNAME = 205;
 const SENDTO = 206, RECVFROM = 207, SETSOCKOPT = 208, GETSOCKOPT = 209, SENDMSG = 211, RECVMSG = 212, ACCEPT4 = 242;
-const READ = 63, WRITE = 64, CLOSE = 57, FCNTL = 25, FSTAT = 80;
+const READ = 63, WRITE = 64, CLOSE = 57, FCNTL = 25, FSTAT = 80, IOCTL = 29, FIONREAD = 0x541b;
 const MSG_PEEK = 2, MSG_DONTWAIT = 0x40, MSG_WAITALL = 0x100, MSG_NOSIGNAL = 0x4000;
 const WILD = 0x10;
 
@@ -307,5 +307,27 @@ describe("a process that moves alone (--children home)", () => {
     const kernel = { firstPid: 1000, tasks: new Map([[1000, task(1000, [])], [1001, task(1001, [[0, { kind: "terminal" }], [4, { kind: "socket" }]])], [1002, task(1002, [[0, { kind: "pipe" }]])]]) };
     expect(cannotTakeOut(kernel as unknown as Kernel, 1001)).toBe("process 1001 holds a socket (fd 4), which cannot move alone yet; move the whole tree (--children together) instead");
     expect(cannotTakeOut(kernel as unknown as Kernel, 1002)).toBeUndefined();
+  });
+});
+
+describe("ioctl", () => {
+  test("FIONREAD: a stream's queued bytes, a datagram socket's next datagram; other requests ENOTTY", () => {
+    putU32(BUF, 0, 0);
+    expect(call(SOCKETPAIR, AF_UNIX, STREAM, 0, BUF)).toBe(0);
+    const [a, b] = [u32At(BUF), u32At(BUF + 4)];
+    put(BUF, "abcdefgh");
+    expect(call(WRITE, a, BUF, 3)).toBe(3);
+    expect(call(WRITE, a, BUF, 5)).toBe(5);
+    expect(call(IOCTL, b, FIONREAD, LEN)).toBe(0);
+    expect(u32At(LEN)).toBe(8);
+    putU32(BUF, 0, 0);
+    expect(call(SOCKETPAIR, AF_UNIX, DGRAM, 0, BUF)).toBe(0);
+    const [d, e] = [u32At(BUF), u32At(BUF + 4)];
+    expect(call(WRITE, d, BUF, 3)).toBe(3);
+    expect(call(WRITE, d, BUF, 5)).toBe(5);
+    expect(call(IOCTL, e, FIONREAD, LEN)).toBe(0);
+    expect(u32At(LEN)).toBe(3);
+    expect(call(IOCTL, e, FIONREAD, WILD)).toBe(-Errno.EFAULT);
+    expect(call(IOCTL, e, 0x5401 /* TCGETS */, LEN)).toBe(-Errno.ENOTTY);
   });
 });

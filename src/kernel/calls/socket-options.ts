@@ -1,4 +1,4 @@
-// setsockopt and getsockopt: the options programs commonly set are accepted
+// setsockopt and getsockopt, and a socket's ioctls: the options programs commonly set are accepted
 // and reported back as Linux reports them (SO_RCVBUF and SO_SNDBUF doubled,
 // "to allow space for bookkeeping overhead"); SO_ERROR, SO_TYPE,
 // SO_ACCEPTCONN, SO_DOMAIN and SO_PROTOCOL are read-only. Others are ENOPROTOOPT.
@@ -100,6 +100,16 @@ function valueOf(socket: Socket, level: number, option: number): number {
     }
   }
   return socket.options.get(`${level}:${option}`) ?? defaultOf(socket, level, option);
+}
+
+const FIONREAD = 0x541b, SIOCOUTQ = 0x5411;
+
+/** ioctl(2) of a socket: FIONREAD ("the number of bytes in the input buffer"); SIOCOUTQ is 0 (nothing waits to leave). */
+export function socketIoctl(c: SyscallContext, socket: Socket, request: number, arg: number): number {
+  if (request !== FIONREAD && request !== SIOCOUTQ) return -Errno.ENOTTY;
+  if (socket.listening) return -Errno.EINVAL;
+  const value = request === FIONREAD ? socket.received.readable(socket.type === 2) : 0;
+  return c.space.write(arg, new Uint8Array(Uint32Array.of(value).buffer)) ? 0 : -Errno.EFAULT;
 }
 
 export const SOCKET_OPTION_CALLS = new Map<number, [string, Handler]>([

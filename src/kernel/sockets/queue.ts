@@ -26,9 +26,9 @@ export class ReceiveQueue {
     this.queued += data.length;
   }
 
-  /** The first record's sender (datagrams), without taking it. */
-  peekFrom(): Uint8Array | null {
-    return this.items[0]?.from ?? null;
+  /** What FIONREAD reports: every byte queued, or a datagram socket's next datagram (Linux's unix_inq_len, udp_ioctl). */
+  readable(datagrams: boolean): number {
+    return datagrams ? this.items[0]?.data.length ?? 0 : this.queued;
   }
 
   /**
