@@ -63,7 +63,7 @@ export function socketSend(c: SyscallContext, fd: number, data: Uint8Array, flag
     if (socket.error && !dest) return -socket.takeError(); // an earlier datagram's "Connection refused"
     const to = datagramTarget(c, socket, dest);
     if (typeof to === "number") return to;
-    r = sendDatagram(sockets, socket, to, data);
+    r = sendDatagram(socket, to && sockets.receiverOf(to), data);
     // A connected UDP socket learns that nobody listens (the ICMP port unreachable) at once on loopback.
     if (to === null && r >= 0 && !dest) socket.error = Errno.ECONNREFUSED;
   }

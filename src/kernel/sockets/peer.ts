@@ -1,8 +1,8 @@
 // A connected stream's other end, as the calls see it: how much it takes now
 // (credit), bytes delivered to it, and what it is told when this end shuts
-// down or closes. LocalPeer is the other socket in the same kernel; a peer in
-// another guest (on another host) can implement the same interface without
-// any change to the calls.
+// down or closes; and a datagram's receiver. LocalPeer and LocalReceiver are
+// sockets in the same kernel; a peer or receiver in another guest (on another
+// host) can implement the same interfaces without any change to the calls.
 
 import { Errno } from "../errno.js";
 import type { Socket } from "./socket.js";
@@ -52,6 +52,32 @@ export class LocalPeer implements StreamPeer {
       this.other.error = Errno.ECONNRESET;
       this.other.resetSent = true; // TCP: the reset has come, so writes fail at once
     }
+    this.changed();
+  }
+}
+
+/** Where a datagram goes: a bound socket, here or (later) in another guest. */
+export interface DatagramReceiver {
+  /** Bytes it takes now. */
+  room(): number;
+  /** It refuses more (shutdown SHUT_RD): AF_UNIX senders get EPIPE. */
+  refusing(): boolean;
+  deliver(data: Uint8Array, from: Uint8Array): void;
+}
+
+export class LocalReceiver implements DatagramReceiver {
+  constructor(private readonly socket: Socket, private readonly changed: () => void) {}
+
+  room(): number {
+    return this.socket.received.room;
+  }
+
+  refusing(): boolean {
+    return this.socket.readShut;
+  }
+
+  deliver(data: Uint8Array, from: Uint8Array): void {
+    this.socket.received.push(data, from);
     this.changed();
   }
 }

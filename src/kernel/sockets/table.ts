@@ -7,7 +7,7 @@
 import { Errno } from "../errno.js";
 import { AF_INET, type Domain, type SocketType } from "./addresses.js";
 import { LocalNames, type SocketNames } from "./names.js";
-import { LocalPeer, type StreamPeer } from "./peer.js";
+import { LocalPeer, LocalReceiver, type DatagramReceiver, type StreamPeer } from "./peer.js";
 import { Socket, type SocketState } from "./socket.js";
 
 export interface SocketsState {
@@ -47,6 +47,11 @@ export class Sockets {
     if (!socket.peer) return undefined;
     const other = this.byId.get(socket.peer.socket);
     return other && new LocalPeer(other, this.changed);
+  }
+
+  /** The receiver of datagrams sent to `socket`. */
+  receiverOf(socket: Socket): DatagramReceiver {
+    return new LocalReceiver(socket, this.changed);
   }
 
   /** Joins two streams of this kernel (socketpair, connect to a listener here). */

@@ -6,6 +6,7 @@
 
 import { Errno } from "../errno.js";
 import { AF_UNIX, unnamed } from "./addresses.js";
+import type { DatagramReceiver } from "./peer.js";
 import { UDP_MAX, type Socket } from "./socket.js";
 import type { Sockets } from "./table.js";
 
@@ -43,20 +44,18 @@ export function sendStream(sockets: Sockets, socket: Socket, data: Uint8Array): 
 }
 
 /**
- * A datagram from `socket` to `to` (null: an IPv4 address nobody has bound,
+ * A datagram from `socket` to `to` (null: an IPv4 port nobody has bound,
  * where UDP drops it). A full AF_UNIX receiver makes the sender wait; a full UDP one drops it.
  */
-export function sendDatagram(sockets: Sockets, socket: Socket, to: Socket | null, data: Uint8Array): number {
+export function sendDatagram(socket: Socket, to: DatagramReceiver | null, data: Uint8Array): number {
   if (socket.domain === AF_UNIX ? data.length > socket.received.capacity : data.length > UDP_MAX) return -Errno.EMSGSIZE;
   if (socket.writeShut) return -Errno.EPIPE;
   if (!to) return data.length;
-  if (to.received.room < data.length || to.readShut) {
+  if (to.room() < data.length || to.refusing()) {
     if (socket.domain !== AF_UNIX) return data.length;
-    if (to.readShut) return -Errno.EPIPE;
-    return -Errno.EAGAIN;
+    return to.refusing() ? -Errno.EPIPE : -Errno.EAGAIN;
   }
-  to.received.push(Uint8Array.from(data), senderAddress(socket));
-  sockets.changed();
+  to.deliver(Uint8Array.from(data), senderAddress(socket));
   return data.length;
 }
 
