@@ -5,6 +5,7 @@
 // abstract names carry the pid so that runs on one host never meet.
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <signal.h>
 #include <stddef.h>
 #include <stdio.h>
@@ -299,6 +300,50 @@ static void errors(void) {
     close(sv[1]);
 }
 
+static int revents(int fd, short events) {
+    struct pollfd p = {fd, events, 0};
+    int n = poll(&p, 1, 0);
+    return n < 0 ? -1 : p.revents;
+}
+
+static void polling(void) {
+    puts("-- poll and SIGPIPE");
+    int sv[2];
+    socketpair(AF_UNIX, SOCK_STREAM, 0, sv);
+    printf("idle %#x\n", revents(sv[0], POLLIN | POLLOUT));
+    write(sv[1], "x", 1);
+    printf("data %#x\n", revents(sv[0], POLLIN | POLLOUT));
+    shutdown(sv[1], SHUT_WR);
+    printf("peer shut its side %#x\n", revents(sv[0], POLLIN | POLLOUT));
+    close(sv[1]);
+    printf("peer closed %#x\n", revents(sv[0], POLLIN | POLLOUT));
+    int unconnected = socket(AF_UNIX, SOCK_STREAM, 0);
+    printf("unconnected %#x\n", revents(unconnected, POLLIN | POLLOUT));
+    pid_t pid = fork();
+    if (pid == 0) {
+        signal(SIGPIPE, SIG_DFL);
+        write(sv[0], "x", 1);
+        _exit(0);
+    }
+    waited(pid);
+    struct sockaddr_un a;
+    socklen_t len = abstract_address(&a, "poll");
+    int listener = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK, 0);
+    bind(listener, (struct sockaddr *)&a, len);
+    listen(listener, 2);
+    printf("listener %#x\n", revents(listener, POLLIN | POLLOUT));
+    int c = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK, 0);
+    SHOW(connect(c, (struct sockaddr *)&a, len));
+    printf("listener with a connection %#x\n", revents(listener, POLLIN | POLLOUT));
+    int conn = accept(listener, NULL, NULL);
+    printf("accepted %d, listener %#x\n", conn >= 0, revents(listener, POLLIN | POLLOUT));
+    close(conn);
+    close(c);
+    close(listener);
+    close(unconnected);
+    close(sv[0]);
+}
+
 int main(void) {
     setvbuf(stdout, NULL, _IONBF, 0);
     signal(SIGPIPE, on_sigpipe);
@@ -309,5 +354,6 @@ int main(void) {
     abstract_names();
     datagrams();
     errors();
+    polling();
     return 0;
 }
