@@ -143,8 +143,7 @@ function connect(c: SyscallContext, [fd, pointer, length]: number[]): SyscallOut
   if (typeof s === "number") return s;
   const raw = addressArg(c, pointer, length);
   if (typeof raw === "number") return raw;
-  const { socket, file } = s;
-  const sockets = c.kernel.sockets;
+  const { socket } = s;
   if (raw.length >= 2 && raw[0] + (raw[1] << 8) === AF_UNSPEC && !socket.isStream) {
     // "Connectionless sockets may dissolve the association by connecting to an address with the sa_family member of sockaddr set to AF_UNSPEC"
     socket.peer = null;
@@ -160,18 +159,26 @@ function connect(c: SyscallContext, [fd, pointer, length]: number[]): SyscallOut
     const state = connectable(socket);
     if (state < 0) return state;
   }
-  if (socket.domain === AF_UNIX) {
-    const address = parseUnix(raw, false);
-    if (typeof address === "number") return address;
-    const target = unixTarget(sockets, c.files, address, socket.type);
-    if (typeof target === "number") return target;
-    if (!socket.isStream) {
-      socket.peer = { kind: "local", socket: target.id };
-      socket.remote = target.local;
-      return 0;
-    }
-    return waitOr(c, file, connectStream(sockets, socket, target));
+  return socket.domain === AF_UNIX ? connectUnix(c, s.file, socket, raw) : connectInet(c, s.file, socket, raw);
+}
+
+/** An AF_UNIX stream joins the listener's queue; a datagram socket takes the target as its default destination. */
+function connectUnix(c: SyscallContext, file: OpenFile, socket: Socket, raw: Uint8Array): SyscallOutcome | number {
+  const address = parseUnix(raw, false);
+  if (typeof address === "number") return address;
+  const target = unixTarget(c.kernel.sockets, c.files, address, socket.type);
+  if (typeof target === "number") return target;
+  if (!socket.isStream) {
+    socket.peer = { kind: "local", socket: target.id };
+    socket.remote = target.local;
+    return 0;
   }
+  return waitOr(c, file, connectStream(c.kernel.sockets, socket, target));
+}
+
+/** TCP connects to a listener on the guest's network; UDP only takes a default destination (and a port). */
+function connectInet(c: SyscallContext, file: OpenFile, socket: Socket, raw: Uint8Array): SyscallOutcome | number {
+  const sockets = c.kernel.sockets;
   const address = parseInet(raw, false);
   if (typeof address === "number") return address;
   const to = inetDestination(sockets, address);
@@ -179,18 +186,17 @@ function connect(c: SyscallContext, [fd, pointer, length]: number[]): SyscallOut
   if (socket.isStream) {
     const listener = inetTarget(sockets, "tcp", to);
     if (!listener?.listening) return -Errno.ECONNREFUSED;
-    const bound = autobindInet(sockets, socket, to.address);
-    if (bound < 0) return bound;
-    const r = waitOr(c, file, connectStream(sockets, socket, listener, to));
-    // "The socket is nonblocking and the connection cannot be completed immediately": Linux's TCP says so even on loopback.
-    if (r === 0 && file.flags & O_NONBLOCK) { socket.connecting = true; return -Errno.EINPROGRESS; }
-    return r;
   }
   const bound = autobindInet(sockets, socket, to.address);
   if (bound < 0) return bound;
-  socket.remote = inetSockaddr(to);
-  socket.error = 0;
-  return 0;
+  if (!socket.isStream) {
+    socket.remote = inetSockaddr(to);
+    return 0;
+  }
+  const r = waitOr(c, file, connectStream(sockets, socket, inetTarget(sockets, "tcp", to)!, to));
+  // "The socket is nonblocking and the connection cannot be completed immediately": Linux's TCP says so even on loopback.
+  if (r === 0 && file.flags & O_NONBLOCK) { socket.connecting = true; return -Errno.EINPROGRESS; }
+  return r;
 }
 
 function accept4(c: SyscallContext, [fd, pointer, lengthPointer, flags]: number[]): SyscallOutcome | number {
