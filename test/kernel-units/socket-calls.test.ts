@@ -331,3 +331,25 @@ describe("ioctl", () => {
     expect(call(IOCTL, e, 0x5401 /* TCGETS */, LEN)).toBe(-Errno.ENOTTY);
   });
 });
+
+describe("shutdown(SHUT_RD)", () => {
+  test("TCP: reads see end of file until bytes come, which are still read (as Linux); AF_UNIX: the peer's writes are EPIPE", () => {
+    const [, client, server] = tcpConnection();
+    expect(call(210, server, 0)).toBe(0);
+    expect(call(READ, server, BUF, 5)).toBe(0);
+    put(BUF, "abc");
+    expect(call(WRITE, client, BUF, 3)).toBe(3);
+    expect(call(READ, server, BIG, 5)).toBe(3);
+    expect(bytesAt(BIG, 3).toString()).toBe("abc");
+    putU32(BUF, 0, 0);
+    expect(call(SOCKETPAIR, AF_UNIX, STREAM, 0, BUF)).toBe(0);
+    const [a, b] = [u32At(BUF), u32At(BUF + 4)];
+    expect(call(210, b, 0)).toBe(0);
+    expect(call(SENDTO, a, BUF, 1, MSG_NOSIGNAL, 0, 0)).toBe(-Errno.EPIPE);
+    putU32(BUF, 0, 0);
+    expect(call(SOCKETPAIR, AF_UNIX, DGRAM, 0, BUF)).toBe(0);
+    const [d, e] = [u32At(BUF), u32At(BUF + 4)];
+    expect(call(210, e, 0)).toBe(0);
+    expect(call(WRITE, d, BUF, 1)).toBe(-Errno.EPIPE);
+  });
+});

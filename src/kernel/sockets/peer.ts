@@ -25,12 +25,12 @@ export class LocalPeer implements StreamPeer {
   constructor(private readonly other: Socket, private readonly changed: () => void) {}
 
   room(): number {
-    return this.other.readShut && this.other.isTcp ? Number.MAX_SAFE_INTEGER : this.other.received.room;
+    return this.other.received.room;
   }
 
   deliver(data: Uint8Array, from: Uint8Array | null): void {
-    // TCP after SHUT_RD still takes bytes, and drops them.
-    if (!(this.other.readShut && this.other.isTcp)) this.other.received.push(data, from);
+    // Also after its SHUT_RD: Linux's TCP still queues what comes, and a read returns it.
+    this.other.received.push(data, from);
     this.changed();
   }
 
