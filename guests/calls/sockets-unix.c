@@ -13,6 +13,7 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/time.h>
 #include <sys/un.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -344,6 +345,32 @@ static void polling(void) {
     close(sv[0]);
 }
 
+static void timeouts(void) {
+    puts("-- timeouts");
+    int sv[2];
+    socketpair(AF_UNIX, SOCK_STREAM, 0, sv);
+    struct timeval tv = {0, 30000};
+    SHOW(setsockopt(sv[0], SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv));
+    // (getsockopt of it is left to the unit tests: qemu-riscv32 answers SO_RCVTIMEO_NEW with 4 bytes.)
+    char c;
+    SHOW(read(sv[0], &c, 1));
+    write(sv[1], "y", 1);
+    SHOW(read(sv[0], &c, 1));
+    tv.tv_usec = 1000000;
+    SHOW(setsockopt(sv[0], SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv));
+    struct sockaddr_un a;
+    socklen_t alen = abstract_address(&a, "timeout");
+    int listener = socket(AF_UNIX, SOCK_STREAM, 0);
+    bind(listener, (struct sockaddr *)&a, alen);
+    listen(listener, 1);
+    tv.tv_usec = 20000;
+    SHOW(setsockopt(listener, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv));
+    SHOW(accept(listener, NULL, NULL));
+    close(listener);
+    close(sv[0]);
+    close(sv[1]);
+}
+
 int main(void) {
     setvbuf(stdout, NULL, _IONBF, 0);
     signal(SIGPIPE, on_sigpipe);
@@ -355,5 +382,6 @@ int main(void) {
     datagrams();
     errors();
     polling();
+    timeouts();
     return 0;
 }

@@ -49,7 +49,7 @@ function checkSocket(value: unknown, at: string): SocketState {
   const options = list(own(m, "options"), `${at}.options`, 64).map((o, i): [number, number, number] => {
     const t = list(o, `${at}.options[${i}]`, 3);
     if (t.length !== 3) bad(`${at}.options[${i}]`, "not [level, option, value]");
-    return [u32(t[0], `${at}.options[${i}][0]`), u32(t[1], `${at}.options[${i}][1]`), int(t[2], `${at}.options[${i}][2]`, -0x80000000, 0x7fffffff)];
+    return [u32(t[0], `${at}.options[${i}][0]`), u32(t[1], `${at}.options[${i}][1]`), int(t[2], `${at}.options[${i}][2]`, -0x80000000, 2 ** 52)];
   });
   return {
     id: int(own(m, "id"), `${at}.id`, 1, 0x7fffffff), domain, type, protocol: int(own(m, "protocol"), `${at}.protocol`, 0, 255),

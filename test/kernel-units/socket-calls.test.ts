@@ -353,3 +353,28 @@ describe("shutdown(SHUT_RD)", () => {
     expect(call(WRITE, d, BUF, 1)).toBe(-Errno.EPIPE);
   });
 });
+
+describe("SO_RCVTIMEO and SO_SNDTIMEO", () => {
+  test("come back as set (struct of two 64-bit fields); a blocked call waits until the deadline, then EAGAIN", () => {
+    putU32(BUF, 0, 0);
+    expect(call(SOCKETPAIR, AF_UNIX, STREAM, 0, BUF)).toBe(0);
+    const a = u32At(BUF);
+    putU32(BUF, 2, 0, 500_000, 0); // { tv_sec = 2, tv_usec = 500000 }
+    expect(call(SETSOCKOPT, a, 1, 66, BUF, 16)).toBe(0);
+    putU32(BUF, 0, 0, 0, 0);
+    putU32(LEN, 16);
+    expect(call(GETSOCKOPT, a, 1, 66, BUF, LEN)).toBe(0);
+    expect([u32At(BUF), u32At(BUF + 8), u32At(LEN)]).toEqual([2, 500_000, 16]);
+    putU32(BUF, 1, 0, 1_000_000, 0);
+    expect(call(SETSOCKOPT, a, 1, 66, BUF, 16)).toBe(-Errno.EDOM);
+    expect(call(SETSOCKOPT, a, 1, 66, BUF, 8)).toBe(-Errno.EINVAL);
+    const before = c.clock.monotonicNs();
+    const r = runSyscall(c, READ, [a, BUF, 1, 0, 0, 0])!;
+    expect(r.kind).toBe("block-event");
+    const deadline = (r as { deadlineNs: bigint }).deadlineNs;
+    expect(deadline - before >= 2_500_000_000n && deadline - before < 3_000_000_000n).toBe(true);
+    c.sleepDeadline = before; // the deadline has passed when the call runs again
+    expect(call(READ, a, BUF, 1)).toBe(-Errno.EAGAIN);
+    expect(c.sleepDeadline).toBeUndefined();
+  });
+});

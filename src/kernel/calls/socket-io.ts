@@ -10,7 +10,7 @@ import { Errno } from "../errno.js";
 import { SIGPIPE } from "../signals.js";
 import { AF_UNIX, SOCK_DGRAM, inetOf, parseInet, parseUnix, unnamed } from "../sockets/addresses.js";
 import { autobindInet, inetDestination, inetTarget, unixTarget } from "../sockets/endpoints.js";
-import type { Socket } from "../sockets/socket.js";
+import { RCVTIMEO_KEY, SNDTIMEO_KEY, type Socket } from "../sockets/socket.js";
 import { receive, sendDatagram, sendStream, type Received } from "../sockets/transfer.js";
 import type { SyscallContext, SyscallOutcome } from "../syscalls.js";
 import type { Handler } from "./call-args.js";
@@ -67,7 +67,7 @@ export function socketSend(c: SyscallContext, fd: number, data: Uint8Array, flag
     // A connected UDP socket learns that nobody listens (the ICMP port unreachable) at once on loopback.
     if (to === null && r >= 0 && !dest) socket.error = Errno.ECONNREFUSED;
   }
-  return waitOr(c, file, r, (flags & MSG_DONTWAIT) !== 0);
+  return waitOr(c, s, r, (flags & MSG_DONTWAIT) !== 0, SNDTIMEO_KEY);
 }
 
 function raiseSigpipe(c: SyscallContext): void {
@@ -82,7 +82,8 @@ export function socketReceive(c: SyscallContext, fd: number, max: number, flags:
   const { socket, file } = s;
   if (flags & MSG_OOB) return socket.domain === AF_UNIX ? -Errno.EOPNOTSUPP : -Errno.EINVAL;
   const got = receive(c.kernel.sockets, socket, max, (flags & MSG_PEEK) !== 0, (flags & MSG_WAITALL) !== 0 && socket.isStream);
-  if (typeof got === "number") return waitOr(c, file, got, (flags & MSG_DONTWAIT) !== 0);
+  if (typeof got === "number") return waitOr(c, s, got, (flags & MSG_DONTWAIT) !== 0, RCVTIMEO_KEY);
+  if (socket.options.has(RCVTIMEO_KEY)) c.sleepDeadline = undefined; // this call's wait, if it waited, is over
   return { got, socket };
 }
 

@@ -5,7 +5,7 @@
 
 import { Errno } from "../errno.js";
 import { AF_UNIX, SOCK_STREAM } from "../sockets/addresses.js";
-import type { Socket } from "../sockets/socket.js";
+import { RCVTIMEO_KEY, SNDTIMEO_KEY, type Socket } from "../sockets/socket.js";
 import type { SyscallContext } from "../syscalls.js";
 import type { Handler } from "./call-args.js";
 import { socketOf } from "./sockets.js";
@@ -13,7 +13,8 @@ import { socketOf } from "./sockets.js";
 const SOL_SOCKET = 1, IPPROTO_TCP = 6;
 const SO_REUSEADDR = 2, SO_TYPE = 3, SO_ERROR = 4, SO_DONTROUTE = 5, SO_BROADCAST = 6, SO_SNDBUF = 7, SO_RCVBUF = 8, SO_KEEPALIVE = 9;
 const SO_OOBINLINE = 10, SO_LINGER = 13, SO_REUSEPORT = 15, SO_PASSCRED = 16, SO_RCVLOWAT = 18, SO_ACCEPTCONN = 30, SO_PROTOCOL = 38, SO_DOMAIN = 39;
-const SO_RCVTIMEO = 66, SO_SNDTIMEO = 67; // the 64-bit time (_NEW) numbers riscv32 musl uses
+const SO_RCVTIMEO = 66, SO_SNDTIMEO = 67; // the 64-bit time (_NEW) numbers riscv32 musl uses: struct { s64 sec, usec }
+const SO_RCVTIMEO_OLD = 20, SO_SNDTIMEO_OLD = 21; // struct { s32 sec, usec }
 const TCP_NODELAY = 1, TCP_MAXSEG = 2, TCP_KEEPIDLE = 4, TCP_KEEPINTVL = 5, TCP_KEEPCNT = 6;
 const RMEM_MAX = 212992, WMEM_MAX = 212992; // net.core.rmem_max, wmem_max
 const SOCK_MIN_RCVBUF = 2304, SOCK_MIN_SNDBUF = 4608;
@@ -36,7 +37,7 @@ function defaultOf(socket: Socket, level: number, option: number): number {
 function known(socket: Socket, level: number, option: number): number {
   if (level === SOL_SOCKET) {
     return [SO_REUSEADDR, SO_TYPE, SO_ERROR, SO_DONTROUTE, SO_BROADCAST, SO_SNDBUF, SO_RCVBUF, SO_KEEPALIVE, SO_OOBINLINE, SO_LINGER,
-      SO_REUSEPORT, SO_PASSCRED, SO_RCVLOWAT, SO_ACCEPTCONN, SO_PROTOCOL, SO_DOMAIN, SO_RCVTIMEO, SO_SNDTIMEO].includes(option) ? 0 : -Errno.ENOPROTOOPT;
+      SO_REUSEPORT, SO_PASSCRED, SO_RCVLOWAT, SO_ACCEPTCONN, SO_PROTOCOL, SO_DOMAIN, ...TIMEOUTS.keys()].includes(option) ? 0 : -Errno.ENOPROTOOPT;
   }
   if (socket.domain === AF_UNIX) return -Errno.EOPNOTSUPP; // AF_UNIX has no options beyond SOL_SOCKET
   if (level === IPPROTO_TCP) {
@@ -46,6 +47,29 @@ function known(socket: Socket, level: number, option: number): number {
   return -Errno.ENOPROTOOPT; // "The option is unknown at the level indicated"
 }
 
+/** The timeout options: (option) -> [the key their microseconds are kept under, the struct's size]. */
+const TIMEOUTS = new Map<number, readonly [string, number]>([
+  [SO_RCVTIMEO, [RCVTIMEO_KEY, 16]], [SO_SNDTIMEO, [SNDTIMEO_KEY, 16]], [SO_RCVTIMEO_OLD, [RCVTIMEO_KEY, 8]], [SO_SNDTIMEO_OLD, [SNDTIMEO_KEY, 8]],
+]);
+
+/**
+ * SO_RCVTIMEO/SO_SNDTIMEO: how long a blocking call waits, in microseconds (0: for ever). "If the timeout is
+ * set to zero (the default), then the operation will never timeout"; a bad tv_usec is EDOM, as Linux's sock_set_timeout.
+ */
+function setTimeout(c: SyscallContext, socket: Socket, option: number, pointer: number, length: number): number {
+  const [key, size] = TIMEOUTS.get(option)!;
+  if ((length | 0) < size) return -Errno.EINVAL;
+  const raw = c.space.read(pointer, size);
+  if (!raw) return -Errno.EFAULT;
+  const v = new DataView(raw.buffer, raw.byteOffset, size);
+  const sec = size === 16 ? Number(v.getBigInt64(0, true)) : v.getInt32(0, true);
+  const usec = size === 16 ? Number(v.getBigInt64(8, true)) : v.getInt32(4, true);
+  if (usec < 0 || usec >= 1_000_000) return -Errno.EDOM;
+  // A negative time waits not at all (one microsecond here); the rest is capped where a deadline stays exact.
+  socket.options.set(key, sec < 0 ? 1 : Math.min(sec * 1_000_000 + usec, 2 ** 52));
+  return 0;
+}
+
 function setsockopt(c: SyscallContext, [fd, level, option, pointer, length]: number[]): number {
   const s = socketOf(c, fd | 0);
   if (typeof s === "number") return s;
@@ -53,7 +77,8 @@ function setsockopt(c: SyscallContext, [fd, level, option, pointer, length]: num
   const unknown = known(socket, level, option);
   if (unknown < 0) return unknown;
   if (level === SOL_SOCKET && [SO_TYPE, SO_ERROR, SO_ACCEPTCONN, SO_PROTOCOL, SO_DOMAIN].includes(option)) return -Errno.ENOPROTOOPT;
-  const size = option === SO_LINGER ? 8 : option === SO_RCVTIMEO || option === SO_SNDTIMEO ? 16 : 4;
+  if (level === SOL_SOCKET && TIMEOUTS.has(option)) return setTimeout(c, socket, option, pointer, length);
+  const size = option === SO_LINGER ? 8 : 4;
   if ((length | 0) < size) return -Errno.EINVAL; // "optlen is invalid"
   const raw = c.space.read(pointer, size);
   if (!raw) return -Errno.EFAULT; // "The address pointed to by optval is not in a valid part of the process address space"
@@ -78,8 +103,13 @@ function getsockopt(c: SyscallContext, [fd, level, option, pointer, lengthPointe
   if (!lengthRaw) return -Errno.EFAULT;
   const room = new DataView(lengthRaw.buffer, lengthRaw.byteOffset, 4).getInt32(0, true);
   if (room < 0) return -Errno.EINVAL;
-  const out = new DataView(new ArrayBuffer(option === SO_LINGER && level === SOL_SOCKET ? 8 : 4));
-  if (level === SOL_SOCKET && option === SO_LINGER) {
+  const timeout = level === SOL_SOCKET ? TIMEOUTS.get(option) : undefined;
+  const out = new DataView(new ArrayBuffer(timeout ? timeout[1] : option === SO_LINGER && level === SOL_SOCKET ? 8 : 4));
+  if (timeout) {
+    const us = socket.options.get(timeout[0]) ?? 0;
+    if (timeout[1] === 16) { out.setBigInt64(0, BigInt(Math.floor(us / 1e6)), true); out.setBigInt64(8, BigInt(us % 1e6), true); }
+    else { out.setInt32(0, Math.floor(us / 1e6), true); out.setInt32(4, us % 1e6, true); }
+  } else if (level === SOL_SOCKET && option === SO_LINGER) {
     const stored = socket.options.get(`${level}:${option}`) ?? 0;
     out.setInt32(0, stored ? 1 : 0, true);
     out.setInt32(4, stored ? stored - 1 : 0, true);

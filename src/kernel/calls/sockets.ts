@@ -12,7 +12,7 @@ import {
 } from "../sockets/addresses.js";
 import { accept, connectable, connectStream, listen, shutdown } from "../sockets/connections.js";
 import { autobindInet, bindInet, bindUnix, inetDestination, inetTarget, unixTarget } from "../sockets/endpoints.js";
-import type { Socket } from "../sockets/socket.js";
+import { RCVTIMEO_KEY, type Socket } from "../sockets/socket.js";
 import { checkProtocol } from "../sockets/table.js";
 import type { SyscallContext, SyscallOutcome } from "../syscalls.js";
 import { guarded, type Handler } from "./call-args.js";
@@ -132,10 +132,27 @@ function bind(c: SyscallContext, [fd, pointer, length]: number[]): number {
   return bindInet(sockets, s.socket, address);
 }
 
-/** Wait for `r` == -EAGAIN unless the socket (or the call's flags) says not to. */
-export function waitOr(c: SyscallContext, file: OpenFile, r: number, dontWait = false): SyscallOutcome | number {
-  if (r !== -Errno.EAGAIN || dontWait || file.flags & O_NONBLOCK) return r;
-  return { kind: "block-event" };
+/**
+ * What a call that got -EAGAIN (nothing now) does: returns it on a non-blocking
+ * socket or with MSG_DONTWAIT, else waits — for ever, or until the socket's
+ * SO_RCVTIMEO/SO_SNDTIMEO (`timeout`) passes: "the call will return ... EAGAIN
+ * ... if no data were transferred". The deadline is kept in guest time across
+ * the ecall's runs, as a sleep's is.
+ */
+export function waitOr(c: SyscallContext, s: { file: OpenFile; socket: Socket }, r: number, dontWait = false, timeout?: string): SyscallOutcome | number {
+  const us = timeout === undefined ? 0 : s.socket.options.get(timeout) ?? 0;
+  if (r !== -Errno.EAGAIN || dontWait || s.file.flags & O_NONBLOCK) {
+    if (us) c.sleepDeadline = undefined;
+    return r;
+  }
+  if (!us) return { kind: "block-event" };
+  const now = c.clock.monotonicNs();
+  c.sleepDeadline ??= now + BigInt(us) * 1000n;
+  if (now >= c.sleepDeadline) {
+    c.sleepDeadline = undefined;
+    return -Errno.EAGAIN;
+  }
+  return { kind: "block-event", deadlineNs: c.sleepDeadline };
 }
 
 function connect(c: SyscallContext, [fd, pointer, length]: number[]): SyscallOutcome | number {
@@ -173,7 +190,7 @@ function connectUnix(c: SyscallContext, file: OpenFile, socket: Socket, raw: Uin
     socket.remote = target.local;
     return 0;
   }
-  return waitOr(c, file, connectStream(c.kernel.sockets, socket, target));
+  return waitOr(c, { file, socket }, connectStream(c.kernel.sockets, socket, target));
 }
 
 /** TCP connects to a listener on the guest's network; UDP only takes a default destination (and a port). */
@@ -193,7 +210,7 @@ function connectInet(c: SyscallContext, file: OpenFile, socket: Socket, raw: Uin
     socket.remote = inetSockaddr(to);
     return 0;
   }
-  const r = waitOr(c, file, connectStream(sockets, socket, inetTarget(sockets, "tcp", to)!, to));
+  const r = waitOr(c, { file, socket }, connectStream(sockets, socket, inetTarget(sockets, "tcp", to)!, to));
   // "The socket is nonblocking and the connection cannot be completed immediately": Linux's TCP says so even on loopback.
   if (r === 0 && file.flags & O_NONBLOCK) { socket.connecting = true; return -Errno.EINPROGRESS; }
   return r;
@@ -207,7 +224,8 @@ function accept4(c: SyscallContext, [fd, pointer, lengthPointer, flags]: number[
   return guarded(() => {
     c.files.lowestFreeFd(); // EMFILE leaves the connection queued
     const taken = accept(c.kernel.sockets, s.socket);
-    if (typeof taken === "number") return waitOr(c, s.file, taken);
+    if (typeof taken === "number") return waitOr(c, s, taken, false, RCVTIMEO_KEY);
+    if (s.socket.options.has(RCVTIMEO_KEY)) c.sleepDeadline = undefined; // this call's wait, if it waited, is over
     const newFd = install(c, taken, flags);
     writeAddress(c, pointer, lengthPointer, taken.remote ?? unnamed(taken.domain));
     return newFd;

@@ -16,6 +16,8 @@ export const STREAM_CAPACITY = 212992;
 export const DATAGRAM_CAPACITY = 212992;
 /** The largest UDP payload: 65535 - 8 (UDP header) - 20 (IP header). */
 export const UDP_MAX = 65507;
+/** Where SO_RCVTIMEO and SO_SNDTIMEO keep their microseconds in a socket's options (level:option of the _NEW numbers). */
+export const RCVTIMEO_KEY = "1:66", SNDTIMEO_KEY = "1:67";
 /** net.core.somaxconn: listen's backlog is cut to it. */
 export const SOMAXCONN = 4096;
 
