@@ -111,8 +111,15 @@ function socketpair(c: SyscallContext, [domain, type, protocol, pointer]: number
     b.remote = unnamed(AF_UNIX);
     install(c, a, kind.flags, first);
     install(c, b, kind.flags, second);
-    c.space.write(pointer, new Uint8Array(Uint32Array.of(first, second).buffer));
-    return 0;
+    try {
+      c.space.write(pointer, new Uint8Array(Uint32Array.of(first, second).buffer));
+      return 0;
+    } catch (error) {
+      // A page that has not arrived yet (the call runs again): undo both ends, as pipe2 does.
+      c.files.close(first);
+      c.files.close(second);
+      throw error;
+    }
   });
 }
 
