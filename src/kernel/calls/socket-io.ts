@@ -14,7 +14,7 @@ import { RCVTIMEO_KEY, SNDTIMEO_KEY, type Socket } from "../sockets/socket.js";
 import { receive, sendDatagram, sendStream, type Received } from "../sockets/transfer.js";
 import type { SyscallContext, SyscallOutcome } from "../syscalls.js";
 import type { Handler } from "./call-args.js";
-import { addressArg, socketOf, waitOr, writeAddress } from "./sockets.js";
+import { addressArg, addressWritable, socketOf, waitOr, writeAddress } from "./sockets.js";
 
 const PROT_WRITE = 2;
 export const MSG_OOB = 1, MSG_PEEK = 2, MSG_TRUNC = 0x20, MSG_DONTWAIT = 0x40, MSG_WAITALL = 0x100, MSG_NOSIGNAL = 0x4000;
@@ -108,7 +108,8 @@ function sendto(c: SyscallContext, [fd, buf, length, flags, pointer, addressLeng
 
 function recvfrom(c: SyscallContext, [fd, buf, length, flags, pointer, lengthPointer]: number[]): SyscallOutcome | number {
   const max = Math.min(length, MAX_IO);
-  if (!c.space.ensure(buf, max, PROT_WRITE)) return -Errno.EFAULT;
+  // Everything the call writes is made writable (and here) before anything is taken from the queue.
+  if (!c.space.ensure(buf, max, PROT_WRITE) || !addressWritable(c, pointer, lengthPointer)) return -Errno.EFAULT;
   const r = socketReceive(c, fd | 0, max, flags);
   if (typeof r === "number" || "kind" in r) return r;
   if (!c.space.write(buf, r.got.data)) return -Errno.EFAULT;
@@ -162,6 +163,7 @@ function recvmsg(c: SyscallContext, [fd, pointer, flags]: number[]): SyscallOutc
   const h = messageHeader(c, pointer);
   if (typeof h === "number") return h;
   if (!c.space.ensure(pointer, MSGHDR, PROT_WRITE)) return -Errno.EFAULT;
+  if (h.name !== 0 && h.nameLength > 0 && !c.space.ensure(h.name, Math.min(h.nameLength, 128), PROT_WRITE)) return -Errno.EFAULT;
   let room = 0;
   for (const [base, len] of h.iov) {
     const n = Math.min(len, MAX_IO - room);

@@ -51,7 +51,7 @@ export function writeAddress(c: SyscallContext, pointer: number, lengthPointer: 
 }
 
 /** Whether the program's address and length pointers can take an answer (checked before a connection is taken). */
-function addressWritable(c: SyscallContext, pointer: number, lengthPointer: number): boolean {
+export function addressWritable(c: SyscallContext, pointer: number, lengthPointer: number): boolean {
   if (pointer === 0 || lengthPointer === 0) return true;
   const raw = c.space.read(lengthPointer, 4);
   if (!raw || !c.space.ensure(lengthPointer, 4, PROT_WRITE)) return false;
