@@ -250,6 +250,7 @@ describe("sendmsg and recvmsg", () => {
     expect(call(RECVFROM, b, WILD, 4, 0, 0, 0)).toBe(-Errno.EFAULT);
     // A wild address for the sender is found before anything is taken: the datagram stays queued.
     expect(call(WRITE, a, BUF, 1)).toBe(1);
+    putU32(LEN, 16);
     expect(call(RECVFROM, b, BIG, 4, 0, WILD, LEN)).toBe(-Errno.EFAULT);
     expect(call(RECVFROM, b, BIG, 4, MSG_DONTWAIT, 0, 0)).toBe(1);
     expect(call(SENDTO, a, WILD, 4, 0, 0, 0)).toBe(-Errno.EFAULT);
