@@ -87,7 +87,7 @@ export class ProcessGuest {
     const console = new GuestConsole();
     return new ProcessGuest(options, info, console, (c) => new Kernel({
       core: options.core, image, program: start.elf, ramBytes, root: options.root, argv: start.argv, envp: start.envp ?? [],
-      console: c, inputReady: () => c.inputReady(), translate: options.translate, warn: options.warn,
+      console: c, inputReady: () => c.inputReady(), translate: options.translate, warn: options.warn, guestId: info.id,
     }));
   }
 
@@ -102,7 +102,7 @@ export class ProcessGuest {
     const guest = new ProcessGuest(options, info, console, (c) => new Kernel({
       core: options.core, image: emptyImage, ramBytes: start.ramBytes, root: options.root, argv: start.argv, envp: [],
       console: c, inputReady: () => c.inputReady(), translate: options.translate, warn: options.warn,
-      adopt: { image: start.image, home: start.home },
+      adopt: { image: start.image, home: start.home }, guestId: info.id,
     }));
     return guest;
   }
@@ -125,7 +125,7 @@ export class ProcessGuest {
     const guest = new ProcessGuest(options, info, console, (c) => new Kernel(
       {
         core: options.core, image: emptyImage, ramBytes: info.ramBytes, root: options.root, argv: info.argv, envp: [],
-        console: c, inputReady: () => c.inputReady(), translate: options.translate, warn: options.warn, pages,
+        console: c, inputReady: () => c.inputReady(), translate: options.translate, warn: options.warn, pages, guestId: info.id,
       },
       {
         state: snapshot.process!,

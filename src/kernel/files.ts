@@ -19,7 +19,7 @@ import type { OpenFiles } from "./open-files.js";
 
 export { SandboxError } from "./resolve.js";
 
-export type FileKind = "file" | "directory" | "terminal" | "pipe" | "device" | "forwarded";
+export type FileKind = "file" | "directory" | "terminal" | "pipe" | "device" | "forwarded" | "socket";
 
 /** An open file description (what open(2) made), shared by the descriptors that refer to it. */
 export interface OpenFile {
@@ -35,6 +35,7 @@ export interface OpenFile {
   kind: FileKind;
   terminal?: 0 | 1 | 2; // which standard stream
   pipe?: number; // kind "pipe": the pipe's id (pipes.ts); flags say which end
+  socket?: number; // kind "socket": the socket's id (sockets/table.ts)
   device?: string; // kind "device": "null", "zero", "urandom", "tty"
   /** kind "forwarded": a pipe or terminal of a process that moved alone, read and written at `home` (lone-process.ts). */
   homeGuest?: string;
@@ -334,6 +335,8 @@ export class FileTable {
     if (!file) throw new SandboxError(Errno.EBADF);
     // A pipe: "S_IFIFO", as fstat on Linux says of either end.
     if (file.kind === "pipe") return statFromData({ mode: 0o010600, ino: file.pipe, nlink: 1, dev: 12 });
+    // A socket: "S_IFSOCK", mode 0777 as Linux's sockfs shows it.
+    if (file.kind === "socket") return statFromData({ mode: 0o140777, ino: file.socket, nlink: 1, dev: 8 });
     if (file.kind === "device") return deviceStat(file.device!);
     if (file.kind === "directory" && file.path === "/dev") return devDirectoryStat();
     if (file.kind !== "file" && file.kind !== "directory") return null;
@@ -350,7 +353,7 @@ export class FileTable {
   seek(fd: number, offset: number, whence: number): number {
     const file = this.files.get(fd);
     if (!file) throw new SandboxError(Errno.EBADF);
-    if (file.kind === "terminal" || file.kind === "pipe") throw new SandboxError(Errno.ESPIPE);
+    if (file.kind === "terminal" || file.kind === "pipe" || file.kind === "socket") throw new SandboxError(Errno.ESPIPE);
     if (file.kind === "device") return (file.position = 0);
     const base = whence === 0 ? 0 : whence === 1 ? file.position : whence === 2 ? this.stat(fd)!.size : NaN;
     if (Number.isNaN(base)) throw new SandboxError(Errno.EINVAL);

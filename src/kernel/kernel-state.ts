@@ -1,5 +1,5 @@
 // The kernel as data, for snapshots and migrations: the frame allocator, the
-// open file descriptions, the pipes with the bytes in flight, every process
+// open file descriptions, the pipes and sockets with the bytes in flight, every process
 // (registers, address space map, descriptor table, signals), and the clocks.
 // RAM (page tables included) and the hart's state block travel beside it.
 
@@ -12,6 +12,7 @@ import { mapTrampoline, TRAMPOLINE_REGION } from "./loader.js";
 import type { OpenFilesState } from "./open-files.js";
 import { Pipe, type PipeState } from "./pipes.js";
 import { SignalState } from "./signals.js";
+import type { SocketsState } from "./sockets/table.js";
 import { Task, type TaskState } from "./task.js";
 
 export interface KernelState {
@@ -19,6 +20,8 @@ export interface KernelState {
   frames: FramesState;
   openFiles: OpenFilesState;
   pipes: PipeState[];
+  /** Added within schema 2: a snapshot without it has no sockets. */
+  sockets?: SocketsState;
   tasks: TaskState[];
   current: number; // the pid whose registers are in the hart block
   firstPid: number;
@@ -32,7 +35,7 @@ export interface KernelState {
 }
 
 /** The sections that must be rebuilt together: processes refer to descriptions, descriptions to pipes, spaces to frames. */
-const STRUCTURE = ["frames", "openFiles", "pipes", "tasks", "current", "firstPid", "nextPid", "nextPipe"];
+const STRUCTURE = ["frames", "openFiles", "pipes", "sockets", "tasks", "current", "firstPid", "nextPid", "nextPipe"];
 
 export function kernelState(k: Kernel): KernelState {
   k.current.registers.set(k.registersOf(k.current));
@@ -41,6 +44,7 @@ export function kernelState(k: Kernel): KernelState {
     frames: k.frames.state(),
     openFiles: k.openFiles.state(),
     pipes: [...k.pipes.values()].map((p) => p.state()),
+    sockets: k.sockets.state(),
     tasks: [...k.tasks.values()].map((t) => t.state()),
     current: k.current.pid,
     firstPid: k.firstPid,
@@ -114,6 +118,7 @@ function restoreStructure(k: Kernel, s: KernelState): void {
     if (!pipe) continue;
     if ((file.flags & 3) === 0) pipe.readers++; else pipe.writers++;
   }
+  k.sockets.restore(s.sockets ?? { schemaVersion: 1, address: k.sockets.address, nextId: 1, nextEphemeral: 0, sockets: [] });
   k.tasks = new Map();
   for (const t of s.tasks) k.tasks.set(t.pid, restoreTask(k, t, byId));
   for (const t of k.tasks.values()) {

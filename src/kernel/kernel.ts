@@ -32,6 +32,9 @@ import { Task } from "./task.js";
 import { kernelState, restoreKernel, type KernelState } from "./kernel-state.js";
 import { adopt } from "./adopt.js";
 import type { Home, ProcessImage } from "./lone-process.js";
+import { guestAddress } from "./sockets/addresses.js";
+import { LocalNames, type SocketNames } from "./sockets/names.js";
+import { Sockets } from "./sockets/table.js";
 
 export type { KernelState } from "./kernel-state.js";
 
@@ -56,6 +59,10 @@ export interface KernelOptions {
   trace?: (task: Task, number: number, args: number[], outcome: SyscallOutcome) => void;
   /** A process that moved here alone (--children home): started from its image, its family at `home`. */
   adopt?: { image: ProcessImage; home: Home };
+  /** Where socket names are bound and found: the guest's own (LocalNames) unless a host passes a cluster-wide one. */
+  socketNames?: SocketNames;
+  /** The guest's id, from which its IPv4 address on the virtual network is derived (sockets/addresses.ts guestAddress). */
+  guestId?: string;
 }
 
 export interface ProcessResult {
@@ -96,6 +103,7 @@ export class Kernel {
   readonly openFiles = new OpenFiles();
   tasks = new Map<number, Task>();
   pipes = new Map<number, Pipe>();
+  readonly sockets: Sockets;
   nextPid = FIRST_PID;
   nextPipe = 1;
   /** The process whose registers are in the hart. */
@@ -134,6 +142,7 @@ export class Kernel {
     };
     this.frames = new Frames(this.memory, ramBytes / 4096);
     this.openFiles.onLastClose = (file) => this.lastClose(file);
+    this.sockets = new Sockets(options.socketNames ?? new LocalNames(), guestAddress(options.guestId ?? "local"), () => this.notify());
     this.program = options.program ?? new Uint8Array(0);
     if (restored) {
       restoreKernel(this, restored.state, restored.restoreMemory, null);
@@ -278,7 +287,12 @@ export class Kernel {
   }
 
   /** A description's last descriptor closed: a pipe end goes (readers see EOF, writers get EPIPE). */
-  private lastClose(file: { kind: string; pipe?: number; flags: number }): void {
+  private lastClose(file: { kind: string; pipe?: number; socket?: number; flags: number }): void {
+    if (file.kind === "socket" && file.socket !== undefined) {
+      const socket = this.sockets.get(file.socket);
+      if (socket) this.sockets.close(socket);
+      return;
+    }
     if (file.kind !== "pipe" || file.pipe === undefined) return;
     const pipe = this.pipes.get(file.pipe);
     if (!pipe) return;

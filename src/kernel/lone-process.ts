@@ -61,6 +61,9 @@ export function cannotTakeOut(k: Kernel, pid: number): string | undefined {
   const children = [...k.tasks.values()].filter((t) => t.ppid === pid && t.status !== "zombie");
   if (children.length) return `process ${pid} has ${children.length} live child process${children.length > 1 ? "es" : ""}; move the whole tree (--children together) instead`;
   if (pid === k.firstPid) return `process ${pid} is the guest's first process: with no children it is the whole guest (--children together)`;
+  // Its sockets stay with the guest's kernel, and no transport carries a socket call home yet.
+  const socketFd = [...task.files.files].find(([, file]) => file.kind === "socket")?.[0];
+  if (socketFd !== undefined) return `process ${pid} holds a socket (fd ${socketFd}), which cannot move alone yet; move the whole tree (--children together) instead`;
   return undefined;
 }
 

@@ -15,7 +15,8 @@ type Arg =
   | "int" | "uint" | "hex" | "fd" | "dirfd" | "path" | "instr" // a string the call reads
   | "inbuf" | "outbuf" | "outstr" // bytes the call reads (count in the next argument), fills (count = result), a string it fills
   | "oflags" | "mode" | "atflags" | "prot" | "mapflags" | "whence" | "clock" | "signal" | "fcntl" | "ioctl" | "access" | "ptr" | "prctl"
-  | "off64" | "skip" | "fdflags"; // fdflags: O_CLOEXEC and the like, 0 when none // a 64-bit value in two registers, low word first (the second is "skip")
+  | "off64" | "skip" | "fdflags"
+  | "sockdomain" | "socktype" | "sockaddr" | "msgflags" | "shut" | "sockopt"; // sockaddr: its length is the next argument // fdflags: O_CLOEXEC and the like, 0 when none // a 64-bit value in two registers, low word first (the second is "skip")
 
 const SIGNATURES: Record<string, Arg[]> = {
   openat: ["dirfd", "path", "oflags", "mode"], close: ["fd"], read: ["fd", "outbuf", "uint"], write: ["fd", "inbuf", "uint"],
@@ -38,6 +39,12 @@ const SIGNATURES: Record<string, Arg[]> = {
   getuid: [], geteuid: [], getgid: [], getegid: [], set_tid_address: ["ptr"], set_robust_list: ["ptr", "uint"], uname: ["ptr"],
   clock_gettime64: ["clock", "ptr"], clock_getres_time64: ["clock", "ptr"], clock_nanosleep_time64: ["clock", "int", "ptr", "ptr"],
   nanosleep: ["ptr", "ptr"], gettimeofday: ["ptr", "ptr"], getrandom: ["ptr", "uint", "hex"], umask: ["mode"], sync: [],
+  socket: ["sockdomain", "socktype", "int"], socketpair: ["sockdomain", "socktype", "int", "ptr"],
+  bind: ["fd", "sockaddr", "uint"], connect: ["fd", "sockaddr", "uint"], listen: ["fd", "int"],
+  accept: ["fd", "ptr", "ptr"], accept4: ["fd", "ptr", "ptr", "socktype"], shutdown: ["fd", "shut"],
+  sendto: ["fd", "inbuf", "uint", "msgflags", "sockaddr", "uint"], recvfrom: ["fd", "outbuf", "uint", "msgflags", "ptr", "ptr"],
+  sendmsg: ["fd", "ptr", "msgflags"], recvmsg: ["fd", "ptr", "msgflags"], getsockname: ["fd", "ptr", "ptr"], getpeername: ["fd", "ptr", "ptr"],
+  setsockopt: ["fd", "sockopt", "int", "ptr", "uint"], getsockopt: ["fd", "sockopt", "int", "ptr", "ptr"],
   prlimit64: ["int", "int", "ptr", "ptr"], prctl: ["prctl", "hex"], sched_yield: [], sched_getaffinity: ["int", "uint", "ptr"],
   sysinfo: ["ptr"], times: ["ptr"], getrusage: ["int", "ptr"], getpgid: ["int"], setpgid: ["int", "int"], setsid: [], getsid: ["int"],
 };
@@ -69,6 +76,29 @@ const CLOCKS = ["CLOCK_REALTIME", "CLOCK_MONOTONIC", "CLOCK_PROCESS_CPUTIME_ID",
 const SIGNALS = ["0", "SIGHUP", "SIGINT", "SIGQUIT", "SIGILL", "SIGTRAP", "SIGABRT", "SIGBUS", "SIGFPE", "SIGKILL", "SIGUSR1", "SIGSEGV", "SIGUSR2", "SIGPIPE", "SIGALRM", "SIGTERM", "SIGSTKFLT", "SIGCHLD", "SIGCONT", "SIGSTOP", "SIGTSTP", "SIGTTIN", "SIGTTOU", "SIGURG", "SIGXCPU", "SIGXFSZ", "SIGVTALRM", "SIGPROF", "SIGWINCH", "SIGIO", "SIGPWR", "SIGSYS"];
 const FCNTL: Record<number, string> = { 0: "F_DUPFD", 1: "F_GETFD", 2: "F_SETFD", 3: "F_GETFL", 4: "F_SETFL", 5: "F_GETLK", 6: "F_SETLK", 7: "F_SETLKW", 8: "F_SETOWN", 9: "F_GETOWN", 12: "F_GETLK64", 13: "F_SETLK64", 14: "F_SETLKW64", 1030: "F_DUPFD_CLOEXEC", 1032: "F_GETPIPE_SZ" };
 const IOCTL: Record<number, string> = { 0x5401: "TCGETS", 0x5402: "TCSETS", 0x5403: "TCSETSW", 0x5404: "TCSETSF", 0x540f: "TIOCGPGRP", 0x5410: "TIOCSPGRP", 0x5413: "TIOCGWINSZ", 0x541b: "FIONREAD" };
+
+const DOMAINS: Record<number, string> = { 0: "AF_UNSPEC", 1: "AF_UNIX", 2: "AF_INET", 10: "AF_INET6" };
+const SOCK_TYPES: Record<number, string> = { 1: "SOCK_STREAM", 2: "SOCK_DGRAM", 3: "SOCK_RAW", 5: "SOCK_SEQPACKET" };
+const MSG_FLAGS: Array<[number, string]> = [[1, "MSG_OOB"], [2, "MSG_PEEK"], [0x20, "MSG_TRUNC"], [0x40, "MSG_DONTWAIT"], [0x80, "MSG_EOR"], [0x100, "MSG_WAITALL"], [0x4000, "MSG_NOSIGNAL"], [0x8000, "MSG_MORE"]];
+
+/** A socket address as strace shows it: {sa_family=AF_INET, sin_port=htons(80), sin_addr=inet_addr("127.0.0.1")}. */
+function sockaddrAt(c: SyscallContext, address: number, length: number): string {
+  if (address === 0) return "NULL";
+  const raw = length >= 2 && length <= 128 ? c.space.read(address, length) : null;
+  if (!raw) return hex(address);
+  const family = raw[0] | (raw[1] << 8);
+  const name = DOMAINS[family] ?? String(family);
+  if (family === 1 && length > 2) {
+    const path = raw.subarray(2);
+    if (path[0] === 0) return `{sa_family=AF_UNIX, sun_path=@${quoted(path.subarray(1))}}`;
+    const nul = path.indexOf(0);
+    return `{sa_family=AF_UNIX, sun_path=${quoted(nul < 0 ? path : path.subarray(0, nul))}}`;
+  }
+  if (family === 2 && length >= 8) {
+    return `{sa_family=AF_INET, sin_port=htons(${(raw[2] << 8) | raw[3]}), sin_addr=inet_addr("${raw[4]}.${raw[5]}.${raw[6]}.${raw[7]}")}`;
+  }
+  return `{sa_family=${name}}`;
+}
 
 /** A C string literal of `bytes`, cut at SHOWN with "..." after, as strace prints it. */
 export function quoted(bytes: Uint8Array, more = false): string {
@@ -126,6 +156,16 @@ function argument(c: SyscallContext, kind: Arg, value: number, next: number, res
     case "access": return value === 0 ? "F_OK" : flagNames(value, [[4, "R_OK"], [2, "W_OK"], [1, "X_OK"]]);
     case "ptr": return value === 0 ? "NULL" : hex(value);
     case "off64": return String((BigInt(next | 0) << 32n) | BigInt(value >>> 0));
+    case "sockdomain": return DOMAINS[value] ?? String(signed);
+    case "socktype": {
+      const base = SOCK_TYPES[value & 0xf];
+      const rest = flagNames(value & ~0xf, [[0o4000, "SOCK_NONBLOCK"], [0o2000000, "SOCK_CLOEXEC"]], "");
+      return base ? base + (rest ? `|${rest}` : "") : rest || "0";
+    }
+    case "sockaddr": return sockaddrAt(c, value, next >>> 0);
+    case "msgflags": return flagNames(value, MSG_FLAGS);
+    case "shut": return ["SHUT_RD", "SHUT_WR", "SHUT_RDWR"][value] ?? String(signed);
+    case "sockopt": return value === 1 ? "SOL_SOCKET" : value === 6 ? "SOL_TCP" : String(signed);
     case "prctl": return value === 15 ? "PR_SET_NAME" : value === 16 ? "PR_GET_NAME" : String(signed);
     default: return hex(value);
   }

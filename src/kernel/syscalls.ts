@@ -18,6 +18,9 @@ import { LIMIT_CALLS } from "./calls/limits.js";
 import { PROCESS_CALLS } from "./calls/processes.js";
 import { POLL_CALLS } from "./calls/poll.js";
 import { SIGNAL_CALLS } from "./calls/signals.js";
+import { SOCKET_CALLS } from "./calls/sockets.js";
+import { SOCKET_IO_CALLS } from "./calls/socket-io.js";
+import { SOCKET_OPTION_CALLS, socketIoctl } from "./calls/socket-options.js";
 import { AddressSpace, OutOfMemory, PROT_WRITE } from "./address-space.js";
 import { Errno, errnoOf } from "./errno.js";
 import { FileTable, SandboxError, statFromData, type StatLike } from "./files.js";
@@ -264,6 +267,8 @@ const TCGETS = 0x5401, TIOCGWINSZ = 0x5413;
 function ioctl(c: SyscallContext, fd: number, request: number, arg: number): number {
   const file = c.files.get(fd);
   if (!file) return fail(Errno.EBADF);
+  const socket = file.kind === "socket" ? c.kernel.sockets.get(file.socket!) : undefined;
+  if (socket) return socketIoctl(c, socket, request, arg);
   if (file.kind !== "terminal" || !c.console.isTerminal(file.terminal!)) return fail(Errno.ENOTTY);
   if (request === TCGETS) {
     // struct termios: iflag, oflag, cflag, lflag, line, cc[19] — a sane cooked-mode terminal.
@@ -412,7 +417,7 @@ function withPath(c: SyscallContext, pointer: number, body: (path: string) => vo
   return typeof path === "number" ? path : guarded(() => { body(path); return 0; }) as number;
 }
 
-for (const area of [DESCRIPTOR_CALLS, PROCESS_CALLS, SIGNAL_CALLS, POLL_CALLS, FILE_IO_CALLS, TIME_CALLS, LIMIT_CALLS, MEMORY_CALLS]) {
+for (const area of [DESCRIPTOR_CALLS, PROCESS_CALLS, SIGNAL_CALLS, POLL_CALLS, FILE_IO_CALLS, TIME_CALLS, LIMIT_CALLS, MEMORY_CALLS, SOCKET_CALLS, SOCKET_IO_CALLS, SOCKET_OPTION_CALLS]) {
   for (const [n, entry] of area) SYSCALLS.set(n, entry);
 }
 

@@ -16,6 +16,7 @@ import {
   bad, bool, bytes, decimalU64, describe, int, list, MAX_LIST, nonEmptyText, nonNegative, oneOf, own, packedU32s, record, schemaVersion, text, u32, U32_MAX,
 } from "./schema.js";
 import { checkFrameHolders, checkFrames, startsWith } from "./validate-frames.js";
+import { checkSocketReferences, checkSockets } from "./validate-sockets.js";
 
 const PAGE = 4096;
 const UNMAPPED = 0xffffffff; // a removal in the page journal
@@ -34,6 +35,7 @@ export const PROCESS_SECTIONS: Record<keyof KernelState, SectionCheck> = {
   frames: (v, p, frames) => checkFrames(v, p, frames),
   openFiles: (v, p) => checkOpenFiles(v, p),
   pipes: (v, p) => checkPipes(v, p),
+  sockets: (v, p) => checkSockets(v, p),
   tasks: (v, p, frames, previous) => checkTasks(v, p, frames, previous as TaskState[] | undefined),
   current: (v, p) => int(v, p, 1, 0x7fffffff),
   firstPid: (v, p) => int(v, p, 1, 0x7fffffff),
@@ -92,6 +94,7 @@ function structureChanged(changes: Record<string, unknown>, base: KernelState): 
  */
 function checkReferences(s: KernelState, at: string, frames: number, previous?: TaskState[]): KernelState {
   checkFileReferences(s, at);
+  checkSocketReferences(s.sockets, s.openFiles.files, at);
   const byPid = new Map(s.tasks.map((t) => [t.pid, t]));
   s.tasks.forEach((t, i) => checkTaskReferences(t, byPid, `${at}.tasks[${i}]`));
   // The process on the hart may have just ended (its registers stay there until the next switch): the kernel
@@ -413,7 +416,7 @@ export function checkFileTable(value: unknown, at: string): FileTableState {
 
 export function checkOpenFile(value: unknown, at: string): OpenFile {
   const f = record(value, at);
-  const kind = oneOf(own(f, "kind"), `${at}.kind`, ["file", "directory", "terminal", "pipe", "device", "forwarded"] as const);
+  const kind = oneOf(own(f, "kind"), `${at}.kind`, ["file", "directory", "terminal", "pipe", "device", "forwarded", "socket"] as const);
   const file: OpenFile = {
     id: int(own(f, "id"), `${at}.id`, 1, Number.MAX_SAFE_INTEGER),
     path: kind === "file" || kind === "directory" ? guestPath(own(f, "path"), `${at}.path`) : text(own(f, "path"), `${at}.path`, 64),
@@ -430,6 +433,7 @@ export function checkOpenFile(value: unknown, at: string): OpenFile {
   if (kind === "terminal") file.terminal = oneOf(terminal, `${at}.terminal`, [0, 1, 2] as const);
   else if (terminal !== undefined) bad(`${at}.terminal`, `a ${kind} is not a standard stream`);
   if (kind === "pipe") file.pipe = int(own(f, "pipe"), `${at}.pipe`, 1, 0x7fffffff);
+  if (kind === "socket") file.socket = int(own(f, "socket"), `${at}.socket`, 1, 0x7fffffff);
   if (kind === "forwarded") {
     if (file.home === undefined) bad(`${at}.home`, "a forwarded file needs its home host");
     file.homeGuest = nonEmptyText(own(f, "homeGuest"), `${at}.homeGuest`);

@@ -51,3 +51,15 @@ test("errors by name and strerror's words; addresses in hex; unknown calls by nu
 test("an exit says what the process exited with", () => {
   expect(formatSyscall(c, 94, [3, 0, 0, 0, 0, 0], { kind: "exit", code: 3 }, false)).toBe("exit_group(3) = ?\n+++ exited with 3 +++");
 });
+
+test("socket calls: families, types with their flags, AF_UNIX paths and abstract names, shutdown and message flags", () => {
+  expect(traced(198, [1, 1 | 0o4000 | 0o2000000, 0])).toBe("socket(AF_UNIX, SOCK_STREAM|SOCK_NONBLOCK|SOCK_CLOEXEC, 0) = 3");
+  expect(traced(198, [10, 1, 0])).toBe("socket(AF_INET6, SOCK_STREAM, 0) = -1 EAFNOSUPPORT (Address family not supported by protocol)");
+  c.space.write(DATA, Buffer.from([1, 0, ...Buffer.from("srv.sock"), 0]));
+  expect(traced(200, [3, DATA, 11])).toBe('bind(3, {sa_family=AF_UNIX, sun_path="srv.sock"}, 11) = 0');
+  c.space.write(DATA, Buffer.from([1, 0, 0, ...Buffer.from("name")]));
+  expect(traced(203, [3, DATA, 7])).toBe('connect(3, {sa_family=AF_UNIX, sun_path=@"name"}, 7) = -1 ECONNREFUSED (Connection refused)');
+  expect(traced(210, [3, 1])).toBe("shutdown(3, SHUT_WR) = 0");
+  c.space.write(DATA + 64, Buffer.from("x"));
+  expect(traced(206, [3, DATA + 64, 1, 0x4040, 0, 0])).toBe('sendto(3, "x", 1, MSG_DONTWAIT|MSG_NOSIGNAL, NULL, 0) = -1 ENOTCONN (Transport endpoint is not connected)');
+});

@@ -5,6 +5,9 @@ import { FileTable } from "../../src/kernel/files.js";
 import { Frames } from "../../src/kernel/frames.js";
 import type { Kernel } from "../../src/kernel/kernel.js";
 import { OpenFiles } from "../../src/kernel/open-files.js";
+import { guestAddress } from "../../src/kernel/sockets/addresses.js";
+import { LocalNames } from "../../src/kernel/sockets/names.js";
+import { Sockets } from "../../src/kernel/sockets/table.js";
 import { runSyscall, type ProcessClock, type ProcessConsole, type SyscallContext } from "../../src/kernel/syscalls.js";
 
 export function memoryOver(ram: Uint8Array): PhysicalMemory {
@@ -18,8 +21,10 @@ export function spaceOver(ram: Uint8Array): AddressSpace {
 /** A context for process 1000 with `space` and a table whose 0/1/2 are `console`. */
 export function unitContext(space: AddressSpace, root: string, clock: ProcessClock, console: ProcessConsole): SyscallContext {
   const openFiles = new OpenFiles();
-  // The parts of a kernel that calls on files, memory and time reach for (none of them forks, signals or pipes).
-  const kernel = { openFiles, tasks: new Map(), pipes: new Map(), notify: () => {} } as unknown as Kernel;
+  // The parts of a kernel that calls on files, memory, time and sockets reach for (none of them forks, signals or pipes).
+  const sockets = new Sockets(new LocalNames(), guestAddress("unit"), () => {});
+  openFiles.onLastClose = (file) => { const socket = file.kind === "socket" ? sockets.get(file.socket!) : undefined; if (socket) sockets.close(socket); };
+  const kernel = { openFiles, tasks: new Map(), pipes: new Map(), sockets, notify: () => {} } as unknown as Kernel;
   return { kernel, space, files: FileTable.withConsole(root, openFiles), pid: 1000, sleepDeadline: undefined, clock, console };
 }
 

@@ -44,6 +44,9 @@ f x; echo "f returned $?"
 case "$1" in a) echo "case a";; *) echo "case other";; esac
 `;
 
+/** The port nc listens on: under qemu-riscv32 it is the host's, so one per test process. */
+const NC_PORT = 40000 + (process.pid % 20000);
+
 const BUSYBOX: RealCase[] = [
   sh("echo and printf", `echo hello world; printf '%s-%05d-%x\\n' abc 42 255; printf 'no newline'`),
   sh("cat, wc", "cat words.txt | wc -l; wc -c words.txt; wc -w < words.txt", { "words.txt": WORDS }),
@@ -69,6 +72,8 @@ const BUSYBOX: RealCase[] = [
   sh("here-document", "cat <<EOF\nline 1\n$((6 * 7))\nEOF"),
   sh("a failing command's stderr", "cat missing.txt; echo status $?; ls missing-dir; echo status $?"),
   { id: "exit status of sh -c", program: "busybox", args: ["sh", "-c", "exit 42"] },
+  // TCP over 127.0.0.1: a server in the background, a client retried until it listens (QEMU's is a real host port).
+  sh("nc: a server and a client over TCP", `nc -l -p ${NC_PORT} & until echo hi | nc 127.0.0.1 ${NC_PORT} 2>/dev/null; do :; done; wait; echo server done $?`),
 ];
 
 const LUA_PROGRAM = `

@@ -58,7 +58,7 @@ const PROCESS_CASES: Array<[string, (p: Payload) => void, string | (() => string
   ["a negative file position", (p) => { at3(p).position = -1; }, () => `${file3()}.position: not a non-negative integer`],
   ["a fractional file position", (p) => { at3(p).position = 1.5; }, () => `${file3()}.position: not a non-negative integer`],
   ["no file flags", (p) => { delete at3(p).flags; }, () => `${file3()}.flags: missing`],
-  ["a file kind nobody knows", (p) => { at3(p).kind = "socket"; }, () => `${file3()}.kind: "socket" is not one of file, directory, terminal, pipe, device, forwarded`],
+  ["a file kind nobody knows", (p) => { at3(p).kind = "fifo"; }, () => `${file3()}.kind: "fifo" is not one of file, directory, terminal, pipe, device, forwarded, socket`],
   ["a file path that climbs out", (p) => { at3(p).path = "/../etc/passwd"; }, () => `${file3()}.path: not an absolute, normalised guest path`],
   ["a regular file marked as a standard stream", (p) => { at3(p).terminal = 1; }, () => `${file3()}.terminal: a file is not a standard stream`],
   ["a terminal without its stream", (p) => { delete openFileAt(p.process, 0).terminal; }, () => `process.openFiles.files[${openFileIndex(processGood.process!, 0).fileIndex}].terminal: missing`],

@@ -15,6 +15,7 @@ import { AT_EMPTY_PATH, AT_SYMLINK_NOFOLLOW, readLinkAt, statAt } from "../path-
 import { BrokenPipe, type SyscallContext, type SyscallOutcome } from "../syscalls.js";
 import { SIGPIPE } from "../signals.js";
 import { pipeRead, pipeWrite } from "./descriptors.js";
+import { socketReceive, socketSend } from "./socket-io.js";
 import { guarded, pathArg, u64Arg, withPath, type Handler } from "./call-args.js";
 
 const PROT_WRITE = 2;
@@ -49,6 +50,10 @@ function readInto(c: SyscallContext, fd: number, buf: number, count: number): Sy
   if (!c.space.ensure(buf, count, PROT_WRITE)) return -Errno.EFAULT;
   let r: Uint8Array | SyscallOutcome | number;
   if (file.kind === "pipe") r = pipeRead(c, file, count);
+  else if (file.kind === "socket") {
+    const got = socketReceive(c, fd, count, 0);
+    r = typeof got === "number" || "kind" in got ? got : got.got.data;
+  }
   else if (file.kind === "forwarded") r = forwardedIo(c, file, "read", count);
   else if (file.kind === "terminal") r = file.terminal === 0 ? consoleInput(c, count) : -Errno.EBADF;
   else if (file.kind === "device") {
@@ -68,6 +73,7 @@ function writeFrom(c: SyscallContext, fd: number, buf: number, count: number): n
   const bytes = c.space.read(buf, count);
   if (!bytes) return -Errno.EFAULT;
   if (file.kind === "pipe") return pipeWrite(c, file, bytes);
+  if (file.kind === "socket") return socketSend(c, fd, bytes, 0, null);
   if (file.kind === "forwarded") return forwardedIo(c, file, "write", bytes) as number;
   if (file.kind === "terminal") return file.terminal === 0 ? -Errno.EBADF : consoleOutput(c, file.terminal!, bytes);
   if (file.kind === "device") {
@@ -113,7 +119,7 @@ function vectored(c: SyscallContext, fd: number, iov: number, count: number, wri
 function positionedCheck(c: SyscallContext, fd: number, offset: number): OpenFile | number {
   const file = c.files.get(fd);
   if (!file) return -Errno.EBADF;
-  if (file.kind === "pipe" || file.kind === "terminal" || file.device === "tty") return -Errno.ESPIPE;
+  if (file.kind === "pipe" || file.kind === "socket" || file.kind === "terminal" || file.device === "tty") return -Errno.ESPIPE;
   if (file.kind === "directory") return -Errno.EISDIR; // "fd refers to a directory"
   if (offset < 0) return -Errno.EINVAL; // "offset is negative"
   return file;
@@ -157,7 +163,7 @@ function ftruncate64(c: SyscallContext, [fd, low, high]: number[]): number {
 function fsync(c: SyscallContext, fd: number, dataOnly: boolean): number {
   const file = c.files.get(fd);
   if (!file) return -Errno.EBADF;
-  if (file.kind === "pipe" || file.kind === "terminal" || file.kind === "device") return -Errno.EINVAL;
+  if (file.kind === "pipe" || file.kind === "socket" || file.kind === "terminal" || file.kind === "device") return -Errno.EINVAL;
   if (file.home) return 0; // its home host writes it
   return guarded(() => { (dataOnly ? fs.fdatasyncSync : fs.fsyncSync)(c.files.hostFd(fd)); return 0; });
 }
@@ -231,6 +237,7 @@ function procLink(c: SyscallContext, p: string): string | null {
     const file = c.files.get(Number(fd[1]));
     if (!file) return null;
     if (file.kind === "pipe") return `pipe:[${file.pipe}]`;
+    if (file.kind === "socket") return `socket:[${file.socket}]`;
     if (file.kind === "terminal") return "/dev/tty";
     return file.path;
   }

@@ -8,6 +8,7 @@
 import { Errno } from "../errno.js";
 import { O_ACCMODE, O_RDONLY, type OpenFile } from "../files.js";
 import { PIPE_BUF } from "../pipes.js";
+import { socketReadiness } from "../sockets/transfer.js";
 import { UNBLOCKABLE } from "../signals.js";
 import type { Task } from "../task.js";
 import type { SyscallContext, SyscallOutcome } from "../syscalls.js";
@@ -29,6 +30,10 @@ export function readiness(c: SyscallContext, file: OpenFile | undefined): number
       if (reading) return (pipe.size > 0 ? POLLIN | POLLRDNORM : 0) | (pipe.writers <= 0 ? POLLHUP : 0);
       if (pipe.readers <= 0) return POLLERR; // "also set for a file descriptor referring to the write end of a pipe when the read end has been closed"
       return pipe.room >= PIPE_BUF ? POLLOUT | POLLWRNORM : 0;
+    }
+    case "socket": {
+      const socket = file.socket === undefined ? undefined : c.kernel.sockets.get(file.socket);
+      return socket ? socketReadiness(c.kernel.sockets, socket) : POLLNVAL;
     }
     case "terminal":
       if (file.terminal === 0) return c.console.hasInput() ? POLLIN | POLLRDNORM : 0;

@@ -1,0 +1,110 @@
+// One socket as the kernel keeps it: its family and type, its name, the
+// listener's queue of connections not yet accepted, a connected stream's link
+// to its peer, the receive queue, shutdown and error state, and the options a
+// program set. Plain data with a stable id (an open file description of kind
+// "socket" names it), so it travels in a snapshot with the bytes in flight.
+
+import { AF_INET, SOCK_STREAM, type Domain, type SocketName, type SocketType } from "./addresses.js";
+import { ReceiveQueue, type Delivery } from "./queue.js";
+
+/** A connected stream's other end: another socket of this kernel (a remote end can be added as another kind). */
+export type PeerLink = { kind: "local"; socket: number };
+
+/** How many bytes a stream or seqpacket socket holds unread before its peer's writes wait (Linux: about the peer's SO_SNDBUF). */
+export const STREAM_CAPACITY = 212992;
+/** A datagram socket's receive queue (net.core.rmem_default). */
+export const DATAGRAM_CAPACITY = 212992;
+/** The largest UDP payload: 65535 - 8 (UDP header) - 20 (IP header). */
+export const UDP_MAX = 65507;
+/** Where SO_RCVTIMEO and SO_SNDTIMEO keep their microseconds in a socket's options (level:option of the _NEW numbers). */
+export const RCVTIMEO_KEY = "1:66", SNDTIMEO_KEY = "1:67";
+/** net.core.somaxconn: listen's backlog is cut to it. */
+export const SOMAXCONN = 4096;
+
+export interface SocketState {
+  id: number;
+  domain: Domain;
+  type: SocketType;
+  protocol: number;
+  listening: boolean;
+  backlog: number;
+  pending: number[]; // connections a listener has not accepted yet (socket ids), oldest first
+  name: SocketName | null; // bound in the names (null: none, or an accepted socket sharing its listener's port)
+  local: Uint8Array | null; // what getsockname reports (null: unnamed)
+  remote: Uint8Array | null; // getpeername; a datagram socket's default destination
+  peer: PeerLink | null; // a connected stream's other end, while it is open
+  connected: boolean; // a stream that was connected (it stays so after its peer goes)
+  connecting: boolean; // TCP: a non-blocking connect said EINPROGRESS; the next connect says 0
+  received: Delivery[]; // bytes and datagrams not read yet
+  readShut: boolean; // shutdown(SHUT_RD) here, or the peer refuses more (AF_UNIX)
+  writeShut: boolean; // shutdown(SHUT_WR) here: writes fail with EPIPE
+  peerShut: boolean; // the peer sends no more: reads see end of file after the queue
+  peerClosed: boolean; // the peer is gone (writes: EPIPE; TCP takes one write first, as its RST is on the way)
+  resetSent: boolean; // TCP: a write after the peer closed drew its reset; the next one fails
+  error: number; // a pending error (SO_ERROR), reported once
+  options: Array<[number, number, number]>; // (level, option, value) as setsockopt left them
+}
+
+export class Socket {
+  listening = false;
+  backlog = 0;
+  pending: number[] = [];
+  name: SocketName | null = null;
+  local: Uint8Array | null = null;
+  remote: Uint8Array | null = null;
+  peer: PeerLink | null = null;
+  connected = false;
+  connecting = false;
+  readShut = false;
+  writeShut = false;
+  peerShut = false;
+  peerClosed = false;
+  resetSent = false;
+  error = 0;
+  readonly options = new Map<string, number>(); // "level:option" -> value
+  received: ReceiveQueue;
+
+  constructor(readonly id: number, readonly domain: Domain, readonly type: SocketType, readonly protocol: number) {
+    this.received = new ReceiveQueue(type !== SOCK_STREAM, type === SOCK_STREAM || type === 5 ? STREAM_CAPACITY : DATAGRAM_CAPACITY);
+  }
+
+  get isStream(): boolean {
+    return this.type !== 2; // SOCK_STREAM and SOCK_SEQPACKET are connection-oriented
+  }
+
+  get isTcp(): boolean {
+    return this.domain === AF_INET && this.type === SOCK_STREAM;
+  }
+
+  /** A pending error, taken (sock_error: "the error is cleared once read"). */
+  takeError(): number {
+    const e = this.error;
+    this.error = 0;
+    return e;
+  }
+
+  state(): SocketState {
+    return {
+      id: this.id, domain: this.domain, type: this.type, protocol: this.protocol,
+      listening: this.listening, backlog: this.backlog, pending: [...this.pending],
+      name: this.name && { ...this.name }, local: this.local && Uint8Array.from(this.local), remote: this.remote && Uint8Array.from(this.remote),
+      peer: this.peer && { ...this.peer }, connected: this.connected, connecting: this.connecting, received: this.received.state(),
+      readShut: this.readShut, writeShut: this.writeShut, peerShut: this.peerShut, peerClosed: this.peerClosed,
+      resetSent: this.resetSent, error: this.error,
+      options: [...this.options].map(([key, value]) => { const [level, option] = key.split(":").map(Number); return [level, option, value]; }),
+    };
+  }
+
+  static restore(s: SocketState): Socket {
+    const socket = new Socket(s.id, s.domain, s.type, s.protocol);
+    Object.assign(socket, {
+      listening: s.listening, backlog: s.backlog, pending: [...s.pending], name: s.name && { ...s.name },
+      local: s.local && Uint8Array.from(s.local), remote: s.remote && Uint8Array.from(s.remote), peer: s.peer && { ...s.peer },
+      connected: s.connected, connecting: s.connecting, readShut: s.readShut, writeShut: s.writeShut, peerShut: s.peerShut, peerClosed: s.peerClosed,
+      resetSent: s.resetSent, error: s.error,
+    });
+    for (const [level, option, value] of s.options) socket.options.set(`${level}:${option}`, value);
+    socket.received = ReceiveQueue.restore(socket.received.records, socket.received.capacity, s.received);
+    return socket;
+  }
+}

@@ -1,0 +1,124 @@
+// The sockets of one guest (the kernel keeps one table, as it keeps its pipes):
+// made by socket(2), socketpair(2) and accept(2), found by id from an open
+// file description, closed with their description's last descriptor. Names
+// go through a SocketNames (names.ts), a stream's other end through a
+// StreamPeer (peer.ts), so both can later reach other guests.
+
+import { Errno } from "../errno.js";
+import { AF_INET, type Domain, type SocketType } from "./addresses.js";
+import { LocalNames, type SocketNames } from "./names.js";
+import { LocalPeer, LocalReceiver, type DatagramReceiver, type StreamPeer } from "./peer.js";
+import { Socket, type SocketState } from "./socket.js";
+
+export interface SocketsState {
+  schemaVersion: 1;
+  address: number; // the guest's IPv4 address (addresses.ts guestAddress)
+  nextId: number;
+  nextEphemeral: number; // the next ephemeral port LocalNames tries
+  sockets: SocketState[];
+}
+
+export class Sockets {
+  private readonly byId = new Map<number, Socket>();
+  private nextId = 1;
+
+  /**
+   * `names`: where names are bound and found (a host may pass a cluster-wide one);
+   * `address`: the guest's IPv4 address; `changed`: wakes processes waiting on anything.
+   */
+  constructor(readonly names: SocketNames, public address: number, readonly changed: () => void) {}
+
+  create(domain: Domain, type: SocketType, protocol: number): Socket {
+    const socket = new Socket(this.nextId++, domain, type, protocol);
+    this.byId.set(socket.id, socket);
+    return socket;
+  }
+
+  get(id: number): Socket | undefined {
+    return this.byId.get(id);
+  }
+
+  all(): Socket[] {
+    return [...this.byId.values()];
+  }
+
+  /** A connected stream's other end, while there is one. */
+  peerOf(socket: Socket): StreamPeer | undefined {
+    if (!socket.peer) return undefined;
+    const other = this.byId.get(socket.peer.socket);
+    return other && new LocalPeer(other, this.changed);
+  }
+
+  /** The receiver of datagrams sent to `socket`. */
+  receiverOf(socket: Socket): DatagramReceiver {
+    return new LocalReceiver(socket, this.changed);
+  }
+
+  /** Joins two streams of this kernel (socketpair, connect to a listener here). */
+  link(a: Socket, b: Socket): void {
+    a.peer = { kind: "local", socket: b.id };
+    b.peer = { kind: "local", socket: a.id };
+    a.connected = b.connected = true;
+  }
+
+  /** The ref a name is bound to for a socket of this kernel. */
+  ref(socket: Socket): { guest: string; socket: number } {
+    return { guest: "", socket: socket.id };
+  }
+
+  /** The socket a name's ref leads to, if it is this kernel's. */
+  resolve(ref: { guest: string; socket: number } | undefined): Socket | undefined {
+    return ref && ref.guest === "" ? this.byId.get(ref.socket) : undefined;
+  }
+
+  /**
+   * The last descriptor of `socket` closed: its name goes, connections waiting
+   * on a listener are reset, and a connected peer sees end of file (or a reset
+   * when bytes were left unread: "Connection reset by peer").
+   */
+  close(socket: Socket, neverAccepted = false): void {
+    if (!this.byId.has(socket.id)) return;
+    this.byId.delete(socket.id);
+    if (socket.name) this.names.unbind(socket.name, this.ref(socket));
+    for (const id of socket.pending) {
+      const waiting = this.byId.get(id);
+      if (waiting) this.close(waiting, true);
+    }
+    // unix_release_sock: "if (!skb_queue_empty(&sk->sk_receive_queue) || embrion) skpair->sk_err = ECONNRESET".
+    // A datagram socket's peer is not told: its sends find the socket gone ("Connection refused").
+    if (socket.isStream) this.peerOf(socket)?.closed(socket.received.count > 0 || neverAccepted);
+    this.changed();
+  }
+
+  state(): SocketsState {
+    return {
+      schemaVersion: 1, address: this.address, nextId: this.nextId,
+      nextEphemeral: this.names instanceof LocalNames ? this.names.nextEphemeral : 0,
+      sockets: this.all().map((s) => s.state()),
+    };
+  }
+
+  /** Puts back the sockets of a snapshot, their names bound again. */
+  restore(s: SocketsState): void {
+    if (s.schemaVersion !== 1) throw new Error(`sockets: unknown schema version ${s.schemaVersion}`);
+    for (const socket of this.all()) if (socket.name) this.names.unbind(socket.name, this.ref(socket));
+    this.byId.clear();
+    this.address = s.address;
+    this.nextId = s.nextId;
+    if (this.names instanceof LocalNames && s.nextEphemeral) this.names.nextEphemeral = s.nextEphemeral;
+    for (const state of s.sockets) {
+      const socket = Socket.restore(state);
+      this.byId.set(socket.id, socket);
+      if (socket.name && this.names.bind(socket.name, this.ref(socket)) < 0) {
+        throw new Error(`sockets: socket ${socket.id}'s name is bound twice in the snapshot`);
+      }
+    }
+  }
+}
+
+/** What a family says of its protocol argument: 0 or the one protocol of the type; anything else EPROTONOSUPPORT. */
+export function checkProtocol(domain: Domain, type: SocketType, protocol: number): number {
+  if (protocol === 0) return 0;
+  if (domain === AF_INET && ((type === 1 && protocol === 6) || (type === 2 && protocol === 17))) return 0; // IPPROTO_TCP, IPPROTO_UDP
+  return -Errno.EPROTONOSUPPORT;
+}
