@@ -32,6 +32,8 @@ import { hostUrlKey, Members } from "./members.js";
 import { createServer as createHttpsServer, type Server as HttpsServer } from "node:https";
 import { DEFAULT_FORWARDING, forwardingName } from "./forwarding/index.js";
 import { GuestMessaging, placeOf } from "./guest-messages.js";
+import { ClusterNames } from "./cluster-names.js";
+import { guestAddress } from "../kernel/sockets/addresses.js";
 import type { GuestMessage } from "../net/host-links.js";
 import type { Socket } from "node:net";
 import { constants, PerformanceObserver } from "node:perf_hooks";
@@ -499,6 +501,7 @@ export class Host implements ReceivingHost {
       core, root: dir, hostName: this.name, hostUrl: this.url, translate: this.options.translate,
       warn: (message: string) => this.log(message), remoteFiles: this.remoteFiles, homeFiles: this.homeFiles.within(dir),
       sendMessage: (message: GuestMessage) => this.messaging.send(message),
+      socketNames: (guestId: string, guestRoot: string) => new ClusterNames(guestId, guestRoot, guestAddress(guestId), this.messaging.names),
     };
   }
 

@@ -1,6 +1,7 @@
 // A process-mode guest as a host keeps it: the Process, its console, who it is,
 // and how it freezes into a snapshot and comes back from one.
 
+import type { SocketNames } from "../kernel/sockets/names.js";
 import type { GuestMessage } from "../net/host-links.js";
 import { parseElf } from "../elf/index.js";
 import { Kernel, type ProcessResult } from "../kernel/kernel.js";
@@ -25,6 +26,8 @@ export interface GuestHostOptions {
   homeFiles?: FileCapabilities;
   translate?: boolean;
   warn?: (message: string) => void;
+  /** The names a guest's sockets bind and look up (a host's reach other guests: src/cluster/cluster-names.ts). */
+  socketNames?: (guestId: string, root: string) => SocketNames;
   /** Sends a message to another guest (docs/MESSAGES.md): the host's switch takes it; `from` is this guest's id. */
   sendMessage?: (message: GuestMessage) => void;
 }
@@ -87,7 +90,7 @@ export class ProcessGuest {
     const console = new GuestConsole();
     return new ProcessGuest(options, info, console, (c) => new Kernel({
       core: options.core, image, program: start.elf, ramBytes, root: options.root, argv: start.argv, envp: start.envp ?? [],
-      console: c, inputReady: () => c.inputReady(), translate: options.translate, warn: options.warn, guestId: info.id,
+      console: c, inputReady: () => c.inputReady(), translate: options.translate, warn: options.warn, guestId: info.id, socketNames: options.socketNames?.(info.id, info.root),
     }));
   }
 
@@ -102,7 +105,7 @@ export class ProcessGuest {
     const guest = new ProcessGuest(options, info, console, (c) => new Kernel({
       core: options.core, image: emptyImage, ramBytes: start.ramBytes, root: options.root, argv: start.argv, envp: [],
       console: c, inputReady: () => c.inputReady(), translate: options.translate, warn: options.warn,
-      adopt: { image: start.image, home: start.home }, guestId: info.id,
+      adopt: { image: start.image, home: start.home }, guestId: info.id, socketNames: options.socketNames?.(info.id, info.root),
     }));
     return guest;
   }
@@ -125,7 +128,7 @@ export class ProcessGuest {
     const guest = new ProcessGuest(options, info, console, (c) => new Kernel(
       {
         core: options.core, image: emptyImage, ramBytes: info.ramBytes, root: options.root, argv: info.argv, envp: [],
-        console: c, inputReady: () => c.inputReady(), translate: options.translate, warn: options.warn, pages, guestId: info.id,
+        console: c, inputReady: () => c.inputReady(), translate: options.translate, warn: options.warn, pages, guestId: info.id, socketNames: options.socketNames?.(info.id, info.root),
       },
       {
         state: snapshot.process!,
