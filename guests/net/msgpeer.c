@@ -3,8 +3,9 @@
  * the messages between guests guarantee while either end migrates.
  *
  *   msgpeer server KIND WHERE [COUNT]          echo every message back; print what arrived
- *   msgpeer client KIND WHERE COUNT RATE        send COUNT messages at RATE per second (0: as fast
- *                                               as credit allows), read the echoes, print counts
+ *   msgpeer client KIND WHERE COUNT RATE [FILE] send COUNT messages at RATE per second (0: as fast
+ *                                               as credit allows), read the echoes, print counts;
+ *                                               COUNT 0: send until FILE exists (a test's gate)
  *   KIND WHERE:  tcp PORT (server) / tcp ADDR:PORT (client)    SOCK_STREAM over AF_INET
  *                udp PORT / udp ADDR:PORT                       SOCK_DGRAM over AF_INET
  *                unix NAME                                      SOCK_STREAM, abstract AF_UNIX name
@@ -158,7 +159,15 @@ static void took(struct tally *t, const struct msg *m, uint32_t count) {
     t->rtt[t->echoed++] = now_ns() - m->sent;
 }
 
-static int client(const char *kind, const char *where, uint32_t count, double rate) {
+/* Whether the gate file exists (checked at most every 20 ms). */
+static int gate_open(const char *file) {
+    static uint64_t last;
+    if (!file || now_ns() - last < 20000000u) return 0;
+    last = now_ns();
+    return access(file, F_OK) == 0;
+}
+
+static int client(const char *kind, const char *where, uint32_t count, double rate, const char *until) {
     struct sockaddr_storage to, me;
     socklen_t tolen = address(kind, where, "", &to);
     int type = type_of(kind);
@@ -172,7 +181,11 @@ static int client(const char *kind, const char *where, uint32_t count, double ra
         if (errno != ECONNREFUSED && errno != ENOENT) die("connect");
         usleep(10000); /* the server is still starting */
     }
-    struct tally t = { .next = 1, .seen = calloc(count + 1, 1), .rtt = calloc(count + 1, sizeof(uint64_t)) };
+    uint32_t room = count ? count : 4000000u; /* until a gate: at most this many */
+    if (!count && !until) { fprintf(stderr, "msgpeer: COUNT 0 needs a gate FILE\n"); return 2; }
+    struct tally t = { .next = 1, .seen = calloc(room + 1, 1), .rtt = calloc(room + 1, sizeof(uint64_t)) };
+    if (!t.seen || !t.rtt) { fprintf(stderr, "msgpeer: no memory for %u messages\n", room); return 2; }
+    if (!count) count = room;
     uint64_t start = now_ns(), gap = rate > 0 ? (uint64_t)(1e9 / rate) : 0;
     uint32_t sent = 0;
     int stream = type != SOCK_DGRAM, write_open = 1;
@@ -184,6 +197,11 @@ static int client(const char *kind, const char *where, uint32_t count, double ra
         int ready = poll(&p, 1, wait_ms);
         if (ready < 0) { if (errno == EINTR) continue; die("poll"); }
         if (ready == 0 && !stream && sent == count) break;
+        if (write_open && sent < count && until && gate_open(until)) {
+            count = sent; /* the gate opened: these are all */
+            if (stream) { shutdown(fd, SHUT_WR); write_open = 0; }
+            continue;
+        }
         if (p.revents & POLLOUT) {
             struct msg m = { ++sent, 0, now_ns() };
             if (stream ? full_write(fd, &m, sizeof m) < 0 : send(fd, &m, sizeof m, 0) < 0) die("send");
@@ -210,7 +228,7 @@ static int client(const char *kind, const char *where, uint32_t count, double ra
 int main(int argc, char **argv) {
     setvbuf(stdout, NULL, _IOLBF, 0);
     if (argc >= 4 && !strcmp(argv[1], "server")) return server(argv[2], argv[3], argc > 4 ? atol(argv[4]) : 0);
-    if (argc >= 6 && !strcmp(argv[1], "client")) return client(argv[2], argv[3], (uint32_t)atol(argv[4]), atof(argv[5]));
-    fprintf(stderr, "usage: msgpeer server KIND WHERE [COUNT] | client KIND WHERE COUNT RATE\n");
+    if (argc >= 6 && !strcmp(argv[1], "client")) return client(argv[2], argv[3], (uint32_t)atol(argv[4]), atof(argv[5]), argc > 6 ? argv[6] : NULL);
+    fprintf(stderr, "usage: msgpeer server KIND WHERE [COUNT] | client KIND WHERE COUNT RATE [FILE]\n");
     return 2;
 }
