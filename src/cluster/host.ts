@@ -176,6 +176,8 @@ export class Host implements ReceivingHost {
     });
     this.listeningUrl = this.url; // asked for every arriving guest: not a system call each time
     this.log(`host ${this.name} listening on ${this.url}`);
+    // The hosts named with --peer learn this one (its link's hello), and tell it the socket names their guests bound.
+    this.messaging.switch.broadcast({ kind: "member" });
     const warning = exposureWarning(host, Number(/:(\d+)$/.exec(this.url)![1]), tls?.cert !== undefined, token !== undefined);
     if (warning) this.log(warning);
   }

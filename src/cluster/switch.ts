@@ -33,7 +33,7 @@ export interface SwitchHost {
 }
 
 /** Control messages between switches ride the same links as guests' messages, in order with them. */
-const CONTROL = new Set(["nack", "located", "where", "here", "absent", "name"]);
+const CONTROL = new Set(["nack", "located", "where", "here", "absent", "name", "member"]);
 
 export class Switch {
   readonly directory = new Map<string, GuestPlace>(); // guests elsewhere, as last heard
@@ -184,6 +184,7 @@ export class Switch {
       case "absent": this.absent(guest, String(m.host)); return;
       case "here": this.found(guest, m.place as GuestPlace); return;
       case "name": this.host.nameHeard?.(m); return;
+      case "member": return; // a host said hello on its link: learnt as a member there (src/cluster/members.ts)
     }
   }
 
