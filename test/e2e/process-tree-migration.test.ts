@@ -36,6 +36,20 @@ const FAMILY_SCRIPT = [
   "exit 4",
 ].join("\n");
 const FAMILY_OUTPUT = "a-out\na=3\nfg=0\nb=5\nlocal=0\nc=143\n";
+const HOMEWAIT_OUTPUT = [
+  "child 7: parent unchanged",
+  "waitid(P_PID d, WNOWAIT): 0, pid d, status 7",
+  "waitpid(d, WNOHANG): d, exited 7",
+  "waitpid(a, WNOHANG) before a ends: 0",
+  "child 3: parent unchanged",
+  "waitpid(a): a, exited 3",
+  "child 5: parent unchanged",
+  "waitpid(-pgid of b): b, exited 5",
+  "waitid(P_PID c): 0, pid c, code CLD_KILLED, status 15",
+  "waitid(P_ALL): 0, pid the local child, code CLD_EXITED, status 9",
+  "wait(): -1, ECHILD",
+  "",
+].join("\n");
 // The reader (the pipeline's second stage) moves alone; its reads poll the pipe first (`read -t`).
 const POLL_SCRIPT = `(while [ ! -e ${GATE2} ]; do sleep 1; done; echo hello) | (while [ ! -e ${GATE} ]; do sleep 1; done; read -t 1 x; echo "first=$? [$x]"; read -t 20 x; echo "second=$? [$x]")`;
 // The reader moves alone; then cat (forked on B) reads the pipe through A, which dies. Files opened on B are B's.
@@ -172,6 +186,23 @@ describe("a process tree migrates as one guest", () => {
     expect(exited.code, client.proc.describe()).toBe(4);
     const stats = await roam(["stats", client.id, "--on", a.url]);
     expect(stats.stdout, stats.describe()).toMatch(new RegExp(`home of process ${shell} on \\S+ \\(guest ${client.id}-${shell}\\): forwarded [1-9]\\d* messages`));
+  }, 240_000);
+
+  test("--children home: a C parent that moved alone waits for its children at home by pid, group and any, with WNOHANG, WNOWAIT, wait4 and waitid, SIGCHLD ignored", async () => {
+    root = tempDir("tree-home-waits");
+    hosts = await startHosts(["A", "B"], root.path);
+    const [a, b] = hosts;
+    const proc = new Proc(["run", "--on", a.url, "--root", ".", join(REPO, "guests/bin/calls/homewait.elf")]);
+    const started = /roam: guest (\S+) on (\S+)/;
+    await waitUntil(() => started.test(proc.err) || proc.exited !== undefined, 20_000, () => `the guest id from ${proc.describe()}`);
+    const id = started.exec(proc.err)![1];
+    await treeOf(a.url, id); // the parent and its children a, b, c (d is a zombie)
+    const moved = await roam(["migrate", id, "--on", a.url, "--to", b.url, "--children", "home", "--pid", "1000"]);
+    expect(moved.code, moved.describe()).toBe(0);
+    writeFileSync(join(root.path, "go"), "");
+    const exited = await proc.wait(120_000);
+    expect(proc.text).toBe(HOMEWAIT_OUTPUT); // what qemu-riscv32 prints (guests/calls/homewait.c)
+    expect(exited.code, proc.describe()).toBe(0);
   }, 240_000);
 
   test("--children home: ppoll on a forwarded pipe asks home, honours its timeout at the satellite, and wakes when data comes", async () => {
