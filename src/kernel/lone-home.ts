@@ -116,9 +116,24 @@ export function homeWait(k: Kernel, pid: number, idtype: number, id: number, opt
 export function homeReap(k: Kernel, pid: number, child: number, what: string): void {
   const t = k.tasks.get(child);
   if (!t || t.ppid !== pid) return;
-  if (what === "exited" && t.status === "zombie") k.tasks.delete(child);
-  else if (what !== "exited") t.stopReport = undefined;
+  if (what === "exited" && t.status === "zombie") {
+    k.tasks.delete(child);
+    if (k.current === t) offTheHart(k);
+  } else if (what !== "exited") t.stopReport = undefined;
   k.notify();
+}
+
+/**
+ * The process on the hart was reaped here, not by a process running here (as
+ * a wait would have been): the hart must name a process of the tree, which a
+ * snapshot records. Another live one takes it; with none left here, the proxy
+ * is named (it never runs here, so the registers it is given do not matter).
+ */
+function offTheHart(k: Kernel): void {
+  const live = [...k.tasks.values()].find((t) => t.status !== "zombie" && !t.away);
+  if (live) { k.switchTo(live); return; }
+  const any = k.tasks.get(k.firstPid) ?? k.tasks.values().next().value;
+  if (any) k.current = any;
 }
 
 /**
