@@ -3,15 +3,17 @@
 // home) while it waits for the file "go", and its children stay home. Then it
 // waits by pid, by process group, for any child, with WNOHANG, with wait4 and
 // waitid, and kills one; SIGCHLD keeps its default disposition (ignored), so a
-// SIGCHLD from home is discarded here and must still wake a blocked wait. Run
-// unmoved (with "go" there from the start) it prints the same, as on
-// qemu-riscv32.
+// SIGCHLD from home is discarded here and must still wake a blocked wait. Then
+// it selects on its stdin (also at home): a short timeout with no input, and
+// a long one that input ends. Run unmoved (with "go" there from the start and
+// a line of input after a second) it prints the same, as on qemu-riscv32.
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/select.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -90,5 +92,19 @@ int main(void) {
            info.si_code == CLD_EXITED ? "CLD_EXITED" : "other", info.si_status);
     r = wait(&status);
     printf("wait(): %d, %s\n", (int)r, r < 0 && errno == ECHILD ? "ECHILD" : "?");
+
+    // Its stdin stayed home too: select (pselect6) asks there, and its timeout is kept here.
+    fd_set in;
+    FD_ZERO(&in);
+    FD_SET(0, &in);
+    struct timeval brief = {0, 300 * 1000};
+    printf("select(stdin, 0.3 s) with no input: %d\n", select(1, &in, NULL, NULL, &brief));
+    FD_ZERO(&in);
+    FD_SET(0, &in);
+    struct timeval long_wait = {30, 0};
+    int n = select(1, &in, NULL, NULL, &long_wait);
+    char line[64] = {0};
+    ssize_t got = read(0, line, sizeof line - 1);
+    printf("select(stdin, 30 s) once input came: %d, ready %d; read %d: %s", n, FD_ISSET(0, &in) ? 1 : 0, (int)got, line);
     return 0;
 }

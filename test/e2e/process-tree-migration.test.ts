@@ -48,6 +48,8 @@ const HOMEWAIT_OUTPUT = [
   "waitid(P_PID c): 0, pid c, code CLD_KILLED, status 15",
   "waitid(P_ALL): 0, pid the local child, code CLD_EXITED, status 9",
   "wait(): -1, ECHILD",
+  "select(stdin, 0.3 s) with no input: 0",
+  "select(stdin, 30 s) once input came: 1, ready 1; read 6: hello",
   "",
 ].join("\n");
 // The reader (the pipeline's second stage) moves alone; its reads poll the pipe first (`read -t`).
@@ -188,7 +190,7 @@ describe("a process tree migrates as one guest", () => {
     expect(stats.stdout, stats.describe()).toMatch(new RegExp(`home of process ${shell} on \\S+ \\(guest ${client.id}-${shell}\\): forwarded [1-9]\\d* messages`));
   }, 240_000);
 
-  test("--children home: a C parent that moved alone waits for its children at home by pid, group and any, with WNOHANG, WNOWAIT, wait4 and waitid, SIGCHLD ignored", async () => {
+  test("--children home: a C parent that moved alone waits for its children at home by pid, group and any, with WNOHANG, WNOWAIT, wait4 and waitid, SIGCHLD ignored; select on its stdin at home", async () => {
     root = tempDir("tree-home-waits");
     hosts = await startHosts(["A", "B"], root.path);
     const [a, b] = hosts;
@@ -200,6 +202,9 @@ describe("a process tree migrates as one guest", () => {
     const moved = await roam(["migrate", id, "--on", a.url, "--to", b.url, "--children", "home", "--pid", "1000"]);
     expect(moved.code, moved.describe()).toBe(0);
     writeFileSync(join(root.path, "go"), "");
+    // Its stdin is A's console: select times out at B with nothing there, then input typed at A ends the next one.
+    await waitUntil(() => proc.text.includes("with no input: 0\n"), 60_000, () => `the short select to time out: ${proc.describe()}`);
+    proc.write("hello\n");
     const exited = await proc.wait(120_000);
     expect(proc.text).toBe(HOMEWAIT_OUTPUT); // what qemu-riscv32 prints (guests/calls/homewait.c)
     expect(exited.code, proc.describe()).toBe(0);
