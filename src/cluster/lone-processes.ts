@@ -84,6 +84,18 @@ export class LoneProcesses {
     });
   }
 
+  /**
+   * A process that moved here alone stays here: its link to its family (the
+   * home it asks, the exit it sends home) is this host's, not part of its
+   * snapshot, so a move or a checkpoint would cut it. Refused with why.
+   */
+  refuseSatellite(hosted: HostedGuest, what: string): void {
+    const guest = hosted.holdsCore ? hosted.guest : undefined;
+    const home = guest instanceof ProcessGuest ? guest.process.home : undefined;
+    if (!home) return;
+    throw new ProtocolError(`guest ${hosted.info.id} is a process that moved here alone from ${home.guest} on ${home.url}: its family reaches it through this host, so it cannot be ${what} (it ends here)`);
+  }
+
   /** What one of the moving process's descriptions becomes there. */
   private fileOut(hosted: HostedGuest, satellite: string, file: OpenFile, home: Home): OpenFile {
     if (file.kind === "pipe" || file.kind === "terminal") return forwarded(file, home);
