@@ -85,15 +85,19 @@ export class LoneProcesses {
   }
 
   /**
-   * A process that moved here alone stays here: its link to its family (the
-   * home it asks, the exit it sends home) is this host's, not part of its
-   * snapshot, so a move or a checkpoint would cut it. Refused with why.
+   * The link between a process that moved alone and its family (the home it
+   * asks, the exit it sends home, the signals the home passes on) is the two
+   * hosts', not part of either guest's snapshot: a move or a checkpoint of
+   * either guest would cut it. Refused with why. `alone`: the request moves
+   * another process of the home guest alone, which keeps the home here.
    */
-  refuseSatellite(hosted: HostedGuest, what: string): void {
+  refuseMove(hosted: HostedGuest, what: string, alone = false): void {
     const guest = hosted.holdsCore ? hosted.guest : undefined;
-    const home = guest instanceof ProcessGuest ? guest.process.home : undefined;
-    if (!home) return;
-    throw new ProtocolError(`guest ${hosted.info.id} is a process that moved here alone from ${home.guest} on ${home.url}: its family reaches it through this host, so it cannot be ${what} (it ends here)`);
+    if (!(guest instanceof ProcessGuest)) return;
+    const home = guest.process.home;
+    if (home) throw new ProtocolError(`guest ${hosted.info.id} is a process that moved here alone from ${home.guest} on ${home.url}: its family reaches it through this host, so it cannot be ${what} (it ends here)`);
+    const away = [...guest.process.tasks.values()].find((t) => t.away && t.status !== "zombie");
+    if (away && !alone) throw new ProtocolError(`guest ${hosted.info.id}: its process ${away.pid} runs alone on ${away.away!.host} and reaches its family through this host, so the guest cannot be ${what} until that process ends`);
   }
 
   /** What one of the moving process's descriptions becomes there. */

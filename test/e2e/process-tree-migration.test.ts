@@ -180,12 +180,15 @@ describe("a process tree migrates as one guest", () => {
     const home = await treeOf(a.url, client.id);
     expect(home.find((r) => r.pid === shell)?.state).toBe("away");
     expect(home.filter((r) => r.ppid === shell && r.state !== "zombie").length, JSON.stringify(home)).toBe(3); // a, b, c stay
-    // Its link to its family is B's: it neither moves on nor leaves as a checkpoint.
+    // The link between it and its family is A's and B's: neither guest moves on or leaves as a checkpoint meanwhile.
     for (const args of [["migrate", `${client.id}-${shell}`, "--on", b.url, "--to", a.url], ["checkpoint", `${client.id}-${shell}`, "--on", b.url, "-o", join(root.path, "x.snap")]]) {
       const refused = await roam(args);
       expect(refused.code, refused.describe()).not.toBe(0);
       expect(refused.stderr).toMatch(/is a process that moved here alone from \S+ on \S+: its family reaches it through this host, so it cannot be (migrated|checkpointed)/);
     }
+    const homeStays = await roam(["migrate", client.id, "--on", a.url, "--to", b.url]);
+    expect(homeStays.code, homeStays.describe()).not.toBe(0);
+    expect(homeStays.stderr).toMatch(new RegExp(`its process ${shell} runs alone on \\S+ and reaches its family through this host, so the guest cannot be migrated until that process ends`));
     writeFileSync(join(root.path, GATE), "");
     await waitUntil(() => client.proc.text.includes("a=3\n"), 60_000, () => `the shell to reap a at home: ${client.proc.describe()}`);
     writeFileSync(join(root.path, GATE2), ""); // b ends while the shell also has a child of its own on B
