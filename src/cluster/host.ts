@@ -367,6 +367,7 @@ export class Host implements ReceivingHost {
         peer.reply(m, { host: await this.kill(this.guest(m), "interrupt") });
         return;
       case "migrate": {
+        this.lone.refuseMove(this.guest(m), "migrated", optStr(m, "children") === "home");
         if (optStr(m, "children") === "home") {
           const alone = await this.lone.move(this.guest(m), num(m, "pid", 1, 0x7fffffff), str(m, "to"));
           peer.reply(m, { alone });
@@ -389,6 +390,7 @@ export class Host implements ReceivingHost {
         if (hosted.status === "running" && hosted.guest.receivingPages) {
           throw new ProtocolError(`guest ${hosted.info.id} is still receiving its memory by postcopy; checkpoint it once that completes`);
         }
+        this.lone.refuseMove(hosted, "checkpointed");
         const leaveRunning = bool(m, "leaveRunning");
         const letGo = () => { hosted.moved("checkpoint"); this.departed(hosted); hosted.release(); this.log(`guest ${hosted.info.id} checkpointed`); };
         await hosted.exclusively("checkpoint", "a checkpoint", (signal) =>

@@ -4,8 +4,10 @@
 //
 // At home:    move(): freeze the guest, send the process's image (proc-adopt),
 //             leave a proxy; then serve proc-io (its pipe and terminal I/O),
-//             proc-kill (its signals to the family) and proc-exit (its end),
-//             and pass signals for it on (proc-signal). Counts what it forwards.
+//             proc-poll (their readiness), proc-kill (its signals to the
+//             family), proc-wait and proc-reap (its children that stayed) and
+//             proc-exit (its end), and pass signals for it on (proc-signal).
+//             Counts what it forwards.
 // Elsewhere:  adopt() a process that arrives alone as a guest of its own, send
 //             its end home, and take signals for it.
 
@@ -15,12 +17,15 @@ import { endTask } from "../kernel/process-tree.js";
 import { sendSignal } from "../kernel/deliver.js";
 import type { OpenFile } from "../kernel/files.js";
 import type { Kernel } from "../kernel/kernel.js";
-import { cannotTakeOut, forwarded, homeIo, homeKill, imageOf, leaveProxy, type Home, type ProcessImage } from "../kernel/lone-process.js";
+import { cannotTakeOut, forwarded, imageOf, leaveProxy, type Home, type ProcessImage } from "../kernel/lone-process.js";
+import { homeIo, homeKill, homePoll, homeReap, homeWait } from "../kernel/lone-home.js";
+import { homeChildChanged } from "../kernel/lone-satellite.js";
+import { SIGCHLD, type SigInfo } from "../kernel/signals.js";
 import { connect, type Peer } from "../net/peer.js";
 import { bytes, num, ProtocolError, str, type Message } from "../net/protocol.js";
 import type { HostedGuest } from "./hosted-guest.js";
 
-export const LONE_PROCESS_REQUESTS: ReadonlySet<string> = new Set(["proc-adopt", "proc-io", "proc-kill", "proc-exit", "proc-signal"]);
+export const LONE_PROCESS_REQUESTS: ReadonlySet<string> = new Set(["proc-adopt", "proc-io", "proc-poll", "proc-kill", "proc-wait", "proc-reap", "proc-exit", "proc-signal"]);
 
 /** What the home forwarded for a guest's processes that moved alone: the residual dependency `roam stats` shows. */
 export interface Forwarding {
@@ -37,7 +42,7 @@ export interface LoneProcessHost {
   readonly guests: Map<string, HostedGuest>;
   log(line: string): void;
   /** A guest of this host for a process arriving alone (its root made as a run's would be). */
-  makeGuest(start: { id: string; program: string; argv: string[]; ramBytes: number; root: string; image: ProcessImage; home: Home }): Promise<HostedGuest>;
+  makeGuest(start: { id: string; program: string; argv: string[]; ramBytes: number; root: string; image: ProcessImage; home: Home; elf?: Uint8Array }): Promise<HostedGuest>;
   issueCapability(guest: HostedGuest, satellite: string, file: OpenFile): string;
 }
 
@@ -65,6 +70,8 @@ export class LoneProcesses {
         await peer.request({
           t: "proc-adopt", guest: satellite, home: home.url, homeGuest: home.guest, image,
           program: hosted.info.program, argv: [task.name], ramBytes: hosted.info.ramBytes, root: hosted.info.root,
+          // What /proc/self/exe is when it runs the guest's own program (BusyBox's shell runs its applets so).
+          ...(task.exe === "" && kernel.program.length ? { elf: kernel.program } : {}),
         }, 60_000);
         leaveProxy(kernel, pid, { host: to, guest: satellite });
         this.watch(hosted, kernel);
@@ -75,6 +82,22 @@ export class LoneProcesses {
         hosted.thaw();
       }
     });
+  }
+
+  /**
+   * The link between a process that moved alone and its family (the home it
+   * asks, the exit it sends home, the signals the home passes on) is the two
+   * hosts', not part of either guest's snapshot: a move or a checkpoint of
+   * either guest would cut it. Refused with why. `alone`: the request moves
+   * another process of the home guest alone, which keeps the home here.
+   */
+  refuseMove(hosted: HostedGuest, what: string, alone = false): void {
+    const guest = hosted.holdsCore ? hosted.guest : undefined;
+    if (!(guest instanceof ProcessGuest)) return;
+    const home = guest.process.home;
+    if (home) throw new ProtocolError(`guest ${hosted.info.id} is a process that moved here alone from ${home.guest} on ${home.url}: its family reaches it through this host, so it cannot be ${what} (it ends here)`);
+    const away = [...guest.process.tasks.values()].find((t) => t.away && t.status !== "zombie");
+    if (away && !alone) throw new ProtocolError(`guest ${hosted.info.id}: its process ${away.pid} runs alone on ${away.away!.host} and reaches its family through this host, so the guest cannot be ${what} until that process ends`);
   }
 
   /** What one of the moving process's descriptions becomes there. */
@@ -89,10 +112,12 @@ export class LoneProcesses {
 
   /** Signals for a proxy go on to where its process runs. */
   private watch(hosted: HostedGuest, kernel: Kernel): void {
-    kernel.onAwaySignal = (task, sig) => {
+    kernel.onAwaySignal = (task, sig, info) => {
       const away = task.away!;
       this.count(hosted.info.id, 0);
-      void this.peer(away.host).then((p) => p.request({ t: "proc-signal", guest: away.guest, sig })).catch((error: Error) => {
+      // What siginfo says (who sent it; for SIGCHLD which child, and how it ended) goes with it.
+      const about = { code: info.code, pid: info.pid ?? 0, status: info.status ?? 0 };
+      void this.peer(away.host).then((p) => p.request({ t: "proc-signal", guest: away.guest, sig, info: about })).catch((error: Error) => {
         this.host.log(`guest ${hosted.info.id}: signal ${sig} for process ${task.pid} on ${away.host} not delivered: ${error.message}`);
       });
     };
@@ -113,14 +138,7 @@ export class LoneProcesses {
   /** A request about processes that moved alone (from a host peer). */
   async serve(m: Message): Promise<Record<string, unknown>> {
     if (m.t === "proc-adopt") return this.adopt(m);
-    if (m.t === "proc-signal") {
-      const hosted = this.host.guests.get(str(m, "guest"));
-      if (!hosted || hosted.status !== "running") return { delivered: false };
-      const kernel = kernelOf(hosted);
-      const sig = num(m, "sig", 1, 64);
-      sendSignal(kernel, kernel.tasks.get(kernel.firstPid)!, sig, { signo: sig, code: 0 });
-      return { delivered: true };
-    }
+    if (m.t === "proc-signal") return this.signalHere(m);
     const hosted = this.host.guests.get(str(m, "guest"));
     if (!hosted || hosted.info.kind !== "process" || !hosted.holdsCore) throw new ProtocolError(`no running guest ${str(m, "guest")} here`);
     const kernel = kernelOf(hosted);
@@ -135,6 +153,19 @@ export class LoneProcesses {
         this.count(hosted.info.id, (data?.length ?? 0) + ((answer.data as Uint8Array | undefined)?.length ?? 0));
         return answer;
       }
+      case "proc-poll": {
+        const files = Array.isArray(m.files) ? (m.files as Array<Record<string, unknown>>) : [];
+        const asks = files.map((f) => ({ file: Number(f.file), events: Number(f.events) & 0xffff }));
+        this.count(hosted.info.id, 0);
+        return { revents: await homePoll(kernel, pid, asks, num(m, "waitMs", 0, 3_600_000)) };
+      }
+      case "proc-wait":
+        this.count(hosted.info.id, 0);
+        return homeWait(kernel, pid, num(m, "idtype", 0, 2), num(m, "id", -0x7fffffff, 0x7fffffff), num(m, "options", 0, 0x7fffffff));
+      case "proc-reap":
+        this.count(hosted.info.id, 0);
+        homeReap(kernel, pid, num(m, "child", 1, 0x7fffffff), str(m, "what"));
+        return {};
       case "proc-kill":
         this.count(hosted.info.id, 0);
         return { result: homeKill(kernel, pid, num(m, "target", -0x7fffffff, 0x7fffffff), num(m, "sig", 0, 64)) };
@@ -147,13 +178,26 @@ export class LoneProcesses {
     }
   }
 
+  /** A signal from home for the process that moved here. A SIGCHLD also makes its waits ask home again, even when it is ignored here. */
+  private signalHere(m: Message): Record<string, unknown> {
+    const hosted = this.host.guests.get(str(m, "guest"));
+    if (!hosted || hosted.status !== "running") return { delivered: false };
+    const kernel = kernelOf(hosted);
+    const sig = num(m, "sig", 1, 64);
+    const about = (m.info ?? {}) as Record<string, unknown>;
+    const info: SigInfo = { signo: sig, code: Number(about.code ?? 0), pid: Number(about.pid ?? 0), status: Number(about.status ?? 0) };
+    sendSignal(kernel, kernel.tasks.get(kernel.firstPid)!, sig, info);
+    if (sig === SIGCHLD) homeChildChanged(kernel);
+    return { delivered: true };
+  }
+
   /** A process arriving alone: a guest of its own here; its end goes home. */
   private async adopt(m: Message): Promise<Record<string, unknown>> {
     const home: Home = { url: str(m, "home"), guest: str(m, "homeGuest") };
     this.host.members.learn(home.url); // its files and family are served from there
     const hosted = await this.host.makeGuest({
       id: str(m, "guest"), program: str(m, "program"), argv: (m.argv as string[]) ?? [], ramBytes: num(m, "ramBytes", 1 << 20, 1 << 30),
-      root: str(m, "root"), image: m.image as ProcessImage, home,
+      root: str(m, "root"), image: m.image as ProcessImage, home, elf: m.elf instanceof Uint8Array ? m.elf : undefined,
     });
     const kernel = kernelOf(hosted);
     const pid = kernel.firstPid;

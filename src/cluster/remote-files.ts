@@ -25,6 +25,7 @@ export class RemoteFileClient implements RemoteFiles {
   private readonly answers = new Map<string, Answer>();
   private readonly pending = new Map<string, Promise<void>>();
   private readonly refused = new Set<string>(); // unknown homes already warned about
+  private readonly unreachable = new Set<string>(); // homes whose loss was logged
 
   /** `tls`: the host's own identity: presented as a client certificate, and its CA verifies the home (src/net/tls.ts). */
   constructor(private readonly token: string | undefined, private readonly members: Members, private readonly warn: (line: string) => void, private readonly tls?: TlsIdentity) {}
@@ -47,8 +48,11 @@ export class RemoteFileClient implements RemoteFiles {
     let waiting = this.pending.get(key);
     if (!waiting) {
       waiting = this.ask(home, request)
-        .then((ok) => void this.answers.set(key, { ok }))
-        .catch((error: Error) => void this.answers.set(key, { errno: errnoFromMessage(error.message) }))
+        .then((ok) => { this.unreachable.delete(home); this.answers.set(key, { ok }); })
+        .catch((error: Error) => {
+          if (LINK_LOST.test(error.message)) this.lost(home, request, error.message);
+          this.answers.set(key, { errno: errnoFromMessage(error.message) });
+        })
         .finally(() => this.pending.delete(key));
       this.pending.set(key, waiting);
     }
@@ -56,8 +60,19 @@ export class RemoteFileClient implements RemoteFiles {
   }
 
   release(home: string, guest: string, cap: string): void {
+    this.tell(home, { t: "file-release", guest, cap });
+  }
+
+  tell(home: string, request: Record<string, unknown>): void {
     if (!this.members.knows(home)) return;
-    this.ask(home, { t: "file-release", guest, cap }).catch(() => {}); // a home that is gone has dropped it anyway
+    this.ask(home, request).catch(() => {}); // a home that is gone has no use for it
+  }
+
+  /** A home that cannot be reached (its host died, the link broke): said once per home; its calls fail with EIO. */
+  private lost(home: string, request: Record<string, unknown>, why: string): void {
+    if (this.unreachable.has(home)) return;
+    this.unreachable.add(home);
+    this.warn(`guest ${String(request.guest)}: lost its home ${home} (${why}): calls forwarded there fail with EIO`);
   }
 
   private async ask(home: string, request: Record<string, unknown>): Promise<Record<string, unknown>> {
@@ -77,6 +92,9 @@ export class RemoteFileClient implements RemoteFiles {
     this.peers.clear();
   }
 }
+
+/** How a request fails when the link itself is gone, not the request: the peer closed, cannot be reached, or went silent. */
+const LINK_LOST = /^(connection closed|cannot reach |cannot verify )|: no answer in \d+ ms$/;
 
 function keyOf(request: Record<string, unknown>): string {
   return JSON.stringify(request, (_k, v) => (v instanceof Uint8Array ? Buffer.from(v).toString("base64") : v));

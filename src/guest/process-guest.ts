@@ -98,12 +98,12 @@ export class ProcessGuest {
    * A process that moved here alone (--children home): a guest of its own,
    * started from its image, whose family stays at `home` (src/kernel/lone-process.ts).
    */
-  static adopt(options: GuestHostOptions, start: { id: string; program: string; argv: string[]; ramBytes: number; root: string; image: ProcessImage; home: Home }): ProcessGuest {
+  static adopt(options: GuestHostOptions, start: { id: string; program: string; argv: string[]; ramBytes: number; root: string; image: ProcessImage; home: Home; elf?: Uint8Array }): ProcessGuest {
     const info = newGuestInfo("process", options.hostName, start, start.ramBytes);
     const console = new GuestConsole();
     const emptyImage = { entry: 0, flags: 0, segments: [], symbols: new Map(), phoff: 0, phnum: 0, phentsize: 32 };
     const guest = new ProcessGuest(options, info, console, (c) => new Kernel({
-      core: options.core, image: emptyImage, ramBytes: start.ramBytes, root: options.root, argv: start.argv, envp: [],
+      core: options.core, image: emptyImage, program: start.elf, ramBytes: start.ramBytes, root: options.root, argv: start.argv, envp: [],
       console: c, inputReady: () => c.inputReady(), translate: options.translate, warn: options.warn,
       adopt: { image: start.image, home: start.home }, guestId: info.id, socketNames: options.socketNames?.(info.id, info.root),
     }));

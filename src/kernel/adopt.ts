@@ -1,8 +1,10 @@
 // A process that moved here alone (--children home) starts from its image: a
 // fresh address space holding its pages, its descriptors (pipes and terminal
-// forwarded to its home), its registers on the hart. It is the guest's only
-// process; children it forks here get pids of their own range, apart from its
-// family's at home.
+// forwarded to its home), its registers on the hart. It is the guest's first
+// process here; children it forks here get pids from 2^20 + its pid. Its
+// family's pids at home count up from 1000 (never reused), so they stay below
+// that unless the home forks a million processes: a pid names one process
+// across both hosts, and a kill of a pid that is not here goes home.
 
 import { CSR_MCOUNTEREN, CSR_SATP, CSR_SCOUNTEREN, PRIV_U, STATE_HOST_TRAPS, STATE_PRIV } from "../../assembly/layout.js";
 import { AddressSpace, PAGE } from "./address-space.js";
@@ -43,6 +45,7 @@ export function adopt(k: Kernel, image: ProcessImage, root: string): void {
   k.tasks.set(task.pid, task);
   k.current = task;
   k.firstPid = task.pid;
+  k.homeChildren = image.homeChildren ?? 0;
   k.nextPid = ADOPTED_PID_BASE + task.pid;
   k.clock = MonotonicClock.startingAt(BigInt(image.guestClockNs));
   const core = k.core;

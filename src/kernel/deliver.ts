@@ -29,7 +29,7 @@ const NEVER_RESTARTED = new Set([
  */
 export function sendSignal(k: Kernel, task: Task, sig: number, info: SigInfo, forced = false): void {
   if (task.status === "zombie" || sig === 0) return;
-  if (task.away) { k.onAwaySignal?.(task, sig); return; } // it runs on another host now: the signal goes there
+  if (task.away) { k.onAwaySignal?.(task, sig, info); return; } // it runs on another host now: the signal goes there
   if (sig === SIGKILL) { endTask(k, task, SIGKILL); return; }
   const signals = task.signals;
   if (sig === SIGCONT) {

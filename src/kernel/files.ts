@@ -62,7 +62,8 @@ export const O_CLOEXEC = 0o2000000, O_NONBLOCK = 0o4000;
 
 /** A file operation is under way on another host: the system call runs again once `until` resolves. */
 export class WouldBlock extends Error {
-  constructor(readonly until: Promise<void>) { super("would block"); }
+  /** `wakeOnEvent`: a change in the kernel (a pipe, a child) also runs the call again before the answer is here. */
+  constructor(readonly until: Promise<void>, readonly wakeOnEvent = false) { super("would block"); }
 }
 
 /** What stat-like calls need of a file (fs.Stats has it all; a remote file's stat is rebuilt from data). */
@@ -81,6 +82,8 @@ export interface RemoteFiles {
   call(home: string, request: Record<string, unknown>): Record<string, unknown>;
   /** The guest closed the file or ended: its home drops the capability (nobody waits for the answer). */
   release(home: string, guest: string, cap: string): void;
+  /** A request nobody waits for (sent after every earlier request to that home, on the same link). */
+  tell(home: string, request: Record<string, unknown>): void;
 }
 
 /** A home host's side: capabilities for files a guest keeps open after leaving (src/cluster/home-files.ts). */

@@ -26,7 +26,7 @@ import { OpenFiles } from "./open-files.js";
 import { Pipe } from "./pipes.js";
 import { deliverSignals, sendSignal } from "./deliver.js";
 import { endTask } from "./process-tree.js";
-import { SIGBUS, SIGILL, SIGSEGV, SIGTRAP } from "./signals.js";
+import { SIGBUS, SIGILL, SIGSEGV, SIGTRAP, type SigInfo } from "./signals.js";
 import { runSyscall, syscallName, type ProcessClock, type ProcessConsole, type SyscallOutcome } from "./syscalls.js";
 import { Task } from "./task.js";
 import { kernelState, restoreKernel, type KernelState } from "./kernel-state.js";
@@ -180,7 +180,8 @@ export class Kernel {
 
   /** The first process's address space (what `ps` and stats describe). */
   get space(): AddressSpace {
-    return (this.tasks.get(this.firstPid) ?? this.current).space;
+    const first = this.tasks.get(this.firstPid);
+    return (first && !first.away ? first : this.current).space;
   }
 
   get instret(): bigint {
@@ -232,7 +233,10 @@ export class Kernel {
 
   /** Something a blocked process may wait for happened (pipe, child, signal): those waiting on events run their call again. */
   notify(): void {
-    for (const task of this.tasks.values()) if (task.blocked?.kind === "event") task.blocked = undefined;
+    for (const task of this.tasks.values()) {
+      const b = task.blocked;
+      if (b?.kind === "event" || (b?.kind === "promise" && b.event)) task.blocked = undefined;
+    }
     for (const resolve of this.changeWaiters.splice(0)) resolve();
     this.wake?.();
   }
@@ -243,9 +247,13 @@ export class Kernel {
   }
 
   /** A signal for a process that moved alone to another host (lone-process.ts): the host passes it on. */
-  onAwaySignal: ((task: Task, sig: number) => void) | undefined;
+  onAwaySignal: ((task: Task, sig: number, info: SigInfo) => void) | undefined;
   /** A lone process's home (it was started from a ProcessImage): kills of other pids go there. */
   home: Home | undefined;
+  /** A lone process's children at home, as the home last said: its waits ask there while there are any. */
+  homeChildren = 0;
+  /** SIGCHLDs that came from home: a wait that heard "later" asks again after each. */
+  homeChildEvents = 0;
 
   // ---- Processes -------------------------------------------------------------------
 
@@ -388,17 +396,18 @@ export class Kernel {
       return "continue";
     }
     let waitOn: Promise<void> | undefined;
+    let wakeOnEvent = false;
     try {
       this.trap(task);
     } catch (error) {
-      if (error instanceof WouldBlock) waitOn = error.until; // a file on another host: the call runs again when its answer is here
+      if (error instanceof WouldBlock) { waitOn = error.until; wakeOnEvent = error.wakeOnEvent; } // a file on another host: the call runs again when its answer is here
       else if (error instanceof MissingPage && this.options.pages) waitOn = this.options.pages.fetch(error.frame); // postcopy
       else throw error;
     }
     // A trap the kernel handled costs work even when it retired nothing (a page it mapped).
     this.work.charge(reason, budget, Number(this.instret - before));
     if (waitOn) {
-      const block = { kind: "promise" as const, settled: false };
+      const block = { kind: "promise" as const, settled: false, event: wakeOnEvent };
       task.blocked = block;
       void waitOn.then(() => { block.settled = true; if (task.blocked === block) task.blocked = undefined; this.wake?.(); });
     }

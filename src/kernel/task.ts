@@ -15,7 +15,8 @@ export type Block =
   // A pipe, a child, a signal: runs again when the kernel notes a change — or, for
   // poll and select, when terminal input arrives or the timeout passes.
   | { kind: "event"; input?: boolean; deadlineNs?: bigint }
-  | { kind: "promise"; settled: boolean }; // a remote file's answer, a postcopy page
+  // A remote file's answer, a postcopy page; `event`: a change here also runs the call again (a poll of local and forwarded descriptors).
+  | { kind: "promise"; settled: boolean; event?: boolean };
 
 export type TaskStatus = "running" | "stopped" | "zombie";
 
@@ -70,6 +71,12 @@ export class Task implements SyscallContext {
   suspendedMask: bigint | undefined;
   /** Moved alone to another host (--children home): this is its proxy in the tree. */
   away: { host: string; guest: string } | undefined;
+  /** Questions to a lone process's home (lone-satellite.ts): each round is one question, asked until its answer is taken. */
+  remoteRound = 0;
+  /** The home said "later" to this wait (asked: idtype/id/options) when it had sent `events` SIGCHLDs: it stands until the next. */
+  homeWait: { asked: string; events: number } | undefined;
+  /** The wait a forwarded poll asked of the home in round `round`. */
+  pollWait: { round: number; waitMs: number } | undefined;
   /** Why the last fault happened (the first process's report, if it dies of it). */
   faultReport: string | undefined;
 

@@ -6,7 +6,7 @@
 // it is: the digest must be the one of an unmigrated run. `--children
 // disallow` refuses the same move, naming the children.
 import { createHash } from "node:crypto";
-import { writeFileSync } from "node:fs";
+import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterEach, describe, expect, test } from "vitest";
 import { migrate, Proc, ps, roam, startHosts, stopAll, tempDir, waitUntil, type HostProc, REPO } from "./cluster.js";
@@ -18,6 +18,76 @@ const GATE = "release";
 const PIPELINE = `seq 1 ${COUNT} | (while [ ! -e ${GATE} ]; do sleep 1; done; sort -n) | md5sum`;
 const numbersText = () => Array.from({ length: COUNT }, (_, i) => `${i + 1}\n`).join("");
 const expectedDigest = () => `${createHash("md5").update(numbersText()).digest("hex")}  -\n`;
+
+const GATE2 = "release2";
+// A shell with three children at home (a and b wait for gates, c sleeps) waits for a; it moves alone to B (it is the
+// guest's first process). There it reaps a, forks children of its own (a foreground one, and one in the background
+// while b is still running at home), kills c at home, and its exit status is the guest's.
+const FAMILY_SCRIPT = [
+  `(while [ ! -e ${GATE} ]; do sleep 1; done; echo a-out; exit 3) & a=$!`,
+  `(while [ ! -e ${GATE2} ]; do sleep 1; done; exit 5) & b=$!`,
+  "sleep 100 & c=$!",
+  'wait $a; echo "a=$?"',
+  "sleep 1 & l=$!",
+  'sleep 0; echo "fg=$?"',
+  'wait $b; echo "b=$?"',
+  'wait $l; echo "local=$?"',
+  'kill $c; wait $c; echo "c=$?"',
+  "exit 4",
+].join("\n");
+const FAMILY_OUTPUT = "a-out\na=3\nfg=0\nb=5\nlocal=0\nc=143\n";
+const HOMEWAIT_OUTPUT = [
+  "child 7: parent unchanged",
+  "waitid(P_PID d, WNOWAIT): 0, pid d, status 7",
+  "waitpid(d, WNOHANG): d, exited 7",
+  "waitpid(a, WNOHANG) before a ends: 0",
+  "child 3: parent unchanged",
+  "waitpid(a): a, exited 3",
+  "child 5: parent unchanged",
+  "waitpid(-pgid of b): b, exited 5",
+  "waitid(P_PID c): 0, pid c, code CLD_KILLED, status 15",
+  "waitid(P_ALL): 0, pid the local child, code CLD_EXITED, status 9",
+  "wait(): -1, ECHILD",
+  "select(stdin, 0.3 s) with no input: 0",
+  "select(stdin, 30 s) once input came: 1, ready 1; read 6: hello",
+  "",
+].join("\n");
+// The reader (the pipeline's second stage) moves alone; its reads poll the pipe first (`read -t`).
+const POLL_SCRIPT = `(while [ ! -e ${GATE2} ]; do sleep 1; done; echo hello) | (while [ ! -e ${GATE} ]; do sleep 1; done; read -t 1 x; echo "first=$? [$x]"; read -t 20 x; echo "second=$? [$x]")`;
+// The reader moves alone; then cat (forked on B) reads the pipe through A, which dies. Files opened on B are B's.
+const BROKEN_SCRIPT = `sleep 1000 | (while [ ! -e ${GATE} ]; do sleep 1; done; cat; echo "cat=$?" > after.txt; cat; echo "again=$?" >> after.txt)`;
+
+/** `roam run --on URL busybox sh -c SCRIPT`, attached; resolves with the guest id. */
+async function runScript(on: string, script: string): Promise<{ proc: Proc; id: string }> {
+  const proc = new Proc(["run", "--on", on, "--root", ".", BUSYBOX, "sh", "-c", script]);
+  const started = /roam: guest (\S+) on (\S+)/;
+  await waitUntil(() => started.test(proc.err) || proc.exited !== undefined, 20_000, () => `the guest id from ${proc.describe()}`);
+  const match = started.exec(proc.err);
+  if (!match) throw new Error(`roam run did not start the guest: ${proc.describe()}`);
+  return { proc, id: match[1] };
+}
+
+/** Waits until guest `id` on `url` has a waiting process called `name`. */
+async function waitForProcess(url: string, id: string, name: string): Promise<void> {
+  const deadline = Date.now() + 60_000;
+  for (;;) {
+    const entry = (await ps(url)).find((g) => g.id === id) as unknown as { processes?: ProcessRow[] } | undefined;
+    if (entry?.processes?.some((r) => r.name === name && r.state === "waiting")) return;
+    if (Date.now() > deadline) throw new Error(`no waiting ${name} in guest ${id} on ${url}: ${JSON.stringify(entry)}`);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
+
+/** Waits until guest `id` on `url` has status `status`; its ps entry. */
+async function waitForStatus(url: string, id: string, status: string): Promise<{ status: string; exitCode?: number }> {
+  const deadline = Date.now() + 60_000;
+  for (;;) {
+    const entry = (await ps(url)).find((g) => g.id === id);
+    if (entry?.status === status) return entry;
+    if (Date.now() > deadline) throw new Error(`guest ${id} on ${url} is not ${status}: ${JSON.stringify(entry)}`);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
 
 interface ProcessRow { pid: number; ppid: number; state: string; name: string }
 
@@ -72,10 +142,10 @@ describe("a process tree migrates as one guest", () => {
     const first = Math.min(...rows.map((r) => r.pid));
     const stages = rows.filter((r) => r.ppid === first).map((r) => r.pid).sort((x, y) => x - y);
     const gate = stages[1], md5sum = stages[2]; // the shell forks the stages in order
-    // A process with children of its own cannot move alone.
-    const refused = await roam(["migrate", id, "--on", a.url, "--to", b.url, "--children", "home", "--pid", String(gate)]);
+    // A process that is not in the guest cannot move.
+    const refused = await roam(["migrate", id, "--on", a.url, "--to", b.url, "--children", "home", "--pid", String(gate + 1000)]);
     expect(refused.code, refused.describe()).not.toBe(0);
-    expect(refused.stderr).toMatch(/has 1 live child process; move the whole tree/);
+    expect(refused.stderr).toMatch(/no live process \d+ in this guest/);
 
     const moved = await roam(["migrate", id, "--on", a.url, "--to", b.url, "--children", "home", "--pid", String(md5sum)]);
     expect(moved.code, moved.describe()).toBe(0);
@@ -98,6 +168,112 @@ describe("a process tree migrates as one guest", () => {
     expect((await ps(b.url)).find((g) => g.id === `${id}-${md5sum}`)?.status).toBe("exited");
   }, 240_000);
 
+  test("--children home: the shell at the top (the first process) moves alone while its children run at home; it reaps them there, forks more here, and its exit is the guest's", async () => {
+    root = tempDir("tree-home-shell");
+    hosts = await startHosts(["A", "B"], root.path);
+    const [a, b] = hosts;
+    const client = await runScript(a.url, FAMILY_SCRIPT);
+    const rows = await treeOf(a.url, client.id);
+    const shell = Math.min(...rows.map((r) => r.pid));
+    const moved = await roam(["migrate", client.id, "--on", a.url, "--to", b.url, "--children", "home", "--pid", String(shell)]);
+    expect(moved.code, moved.describe()).toBe(0);
+    const home = await treeOf(a.url, client.id);
+    expect(home.find((r) => r.pid === shell)?.state).toBe("away");
+    expect(home.filter((r) => r.ppid === shell && r.state !== "zombie").length, JSON.stringify(home)).toBe(3); // a, b, c stay
+    // The link between it and its family is A's and B's: neither guest moves on or leaves as a checkpoint meanwhile.
+    for (const args of [["migrate", `${client.id}-${shell}`, "--on", b.url, "--to", a.url], ["checkpoint", `${client.id}-${shell}`, "--on", b.url, "-o", join(root.path, "x.snap")]]) {
+      const refused = await roam(args);
+      expect(refused.code, refused.describe()).not.toBe(0);
+      expect(refused.stderr).toMatch(/is a process that moved here alone from \S+ on \S+: its family reaches it through this host, so it cannot be (migrated|checkpointed)/);
+    }
+    const homeStays = await roam(["migrate", client.id, "--on", a.url, "--to", b.url]);
+    expect(homeStays.code, homeStays.describe()).not.toBe(0);
+    expect(homeStays.stderr).toMatch(new RegExp(`its process ${shell} runs alone on \\S+ and reaches its family through this host, so the guest cannot be migrated until that process ends`));
+    writeFileSync(join(root.path, GATE), "");
+    await waitUntil(() => client.proc.text.includes("a=3\n"), 60_000, () => `the shell to reap a at home: ${client.proc.describe()}`);
+    writeFileSync(join(root.path, GATE2), ""); // b ends while the shell also has a child of its own on B
+    const exited = await client.proc.wait(120_000);
+    expect(client.proc.text).toBe(FAMILY_OUTPUT); // what an unmoved run and qemu-riscv32 print
+    expect(exited.code, client.proc.describe()).toBe(4);
+    const stats = await roam(["stats", client.id, "--on", a.url]);
+    expect(stats.stdout, stats.describe()).toMatch(new RegExp(`home of process ${shell} on \\S+ \\(guest ${client.id}-${shell}\\): forwarded [1-9]\\d* messages`));
+  }, 240_000);
+
+  test("--children home: a C parent that moved alone waits for its children at home by pid, group and any, with WNOHANG, WNOWAIT, wait4 and waitid, SIGCHLD ignored; select on its stdin at home", async () => {
+    root = tempDir("tree-home-waits");
+    hosts = await startHosts(["A", "B"], root.path);
+    const [a, b] = hosts;
+    const proc = new Proc(["run", "--on", a.url, "--root", ".", join(REPO, "guests/bin/calls/homewait.elf")]);
+    const started = /roam: guest (\S+) on (\S+)/;
+    await waitUntil(() => started.test(proc.err) || proc.exited !== undefined, 20_000, () => `the guest id from ${proc.describe()}`);
+    const id = started.exec(proc.err)![1];
+    await treeOf(a.url, id); // the parent and its children a, b, c (d is a zombie)
+    const moved = await roam(["migrate", id, "--on", a.url, "--to", b.url, "--children", "home", "--pid", "1000"]);
+    expect(moved.code, moved.describe()).toBe(0);
+    writeFileSync(join(root.path, "go"), "");
+    // Its stdin is A's console: select times out at B with nothing there, then input typed at A ends the next one.
+    await waitUntil(() => proc.text.includes("with no input: 0\n"), 60_000, () => `the short select to time out: ${proc.describe()}`);
+    proc.write("hello\n");
+    const exited = await proc.wait(120_000);
+    expect(proc.text).toBe(HOMEWAIT_OUTPUT); // what qemu-riscv32 prints (guests/calls/homewait.c)
+    expect(exited.code, proc.describe()).toBe(0);
+  }, 240_000);
+
+  test("--children home: ppoll on a forwarded pipe asks home, honours its timeout at the satellite, and wakes when data comes", async () => {
+    root = tempDir("tree-home-poll");
+    hosts = await startHosts(["A", "B"], root.path);
+    const [a, b] = hosts;
+    const client = await runScript(a.url, POLL_SCRIPT);
+    const rows = await treeOf(a.url, client.id, 3);
+    const first = Math.min(...rows.map((r) => r.pid));
+    const reader = rows.filter((r) => r.ppid === first).map((r) => r.pid).sort((x, y) => x - y)[1];
+    const moved = await roam(["migrate", client.id, "--on", a.url, "--to", b.url, "--children", "home", "--pid", String(reader)]);
+    expect(moved.code, moved.describe()).toBe(0);
+    writeFileSync(join(root.path, GATE), "");
+    // The pipe stays empty: `read -t 1` must time out at B (before, ppoll said "ready" and the read waited at A for good).
+    await waitUntil(() => client.proc.text.includes("first="), 60_000, () => `the timed read to give up: ${client.proc.describe()}`);
+    writeFileSync(join(root.path, GATE2), "");
+    const exited = await client.proc.wait(120_000);
+    expect(client.proc.text).toBe("first=1 []\nsecond=0 [hello]\n");
+    expect(exited.code, client.proc.describe()).toBe(0);
+  }, 240_000);
+
+  test("--children home: when the home host dies, the forwarded read in progress and later ones fail with EIO; the satellite runs on and logs it once", async () => {
+    root = tempDir("tree-home-broken");
+    hosts = await startHosts(["A", "B"], root.path);
+    const [a, b] = hosts;
+    const client = await runScript(a.url, BROKEN_SCRIPT);
+    const rows = await treeOf(a.url, client.id, 3);
+    const first = Math.min(...rows.map((r) => r.pid));
+    const reader = rows.filter((r) => r.ppid === first).map((r) => r.pid).sort((x, y) => x - y)[1];
+    const moved = await roam(["migrate", client.id, "--on", a.url, "--to", b.url, "--children", "home", "--pid", String(reader)]);
+    expect(moved.code, moved.describe()).toBe(0);
+    const satellite = `${client.id}-${reader}`;
+    writeFileSync(join(root.path, GATE), "");
+    // cat, forked on B, waits in a read of the pipe that A holds for it.
+    await waitForProcess(b.url, satellite, "cat");
+    await a.crash();
+    await waitUntil(() => existsSync(join(root.path, "after.txt")) && readFileSync(join(root.path, "after.txt"), "utf8").includes("again="), 60_000, "the satellite to go on after losing its home");
+    expect(readFileSync(join(root.path, "after.txt"), "utf8")).toBe("cat=1\nagain=1\n");
+    await waitUntil(() => b.log.includes(`lost its home ${a.url}`), 30_000, () => `B's log line: ${b.log}`);
+    expect(b.log.split("\n").filter((l) => l.includes(`lost its home ${a.url}`)).length, b.log).toBe(1);
+    const entry = await waitForStatus(b.url, satellite, "exited");
+    expect(entry.exitCode).toBe(0);
+  }, 240_000);
+
+  test("--children home refuses to move a guest's only process alone (that is the whole guest), and the guest runs on", async () => {
+    root = tempDir("tree-home-only");
+    hosts = await startHosts(["A", "B"], root.path);
+    const [a, b] = hosts;
+    const client = await runScript(a.url, `while [ ! -e ${GATE} ]; do :; done; echo done`);
+    const refused = await roam(["migrate", client.id, "--on", a.url, "--to", b.url, "--children", "home", "--pid", "1000"]);
+    expect(refused.code, refused.describe()).not.toBe(0);
+    expect(refused.stderr).toMatch(/process 1000 is the guest's only process here: moving it alone is moving the whole guest \(--children together\)/);
+    writeFileSync(join(root.path, GATE), "");
+    expect((await client.proc.wait(60_000)).code, client.proc.describe()).toBe(0);
+    expect(client.proc.text).toBe("done\n");
+  }, 120_000);
+
   test("--children disallow refuses to move a guest whose process has children, and the guest runs on", async () => {
     root = tempDir("tree-disallow");
     hosts = await startHosts(["A", "B"], root.path);
@@ -114,14 +290,14 @@ describe("a process tree migrates as one guest", () => {
   }, 240_000);
 });
 
-/** ps --json's processes of guest `id` on `url`, once the pipeline has all of them (sh, seq, the gate, sort's shell, md5sum). */
-async function treeOf(url: string, id: string): Promise<ProcessRow[]> {
+/** ps --json's processes of guest `id` on `url`, once `min` of them are live (the pipeline's: sh, seq, the gate, sort's shell, md5sum). */
+async function treeOf(url: string, id: string, min = 4): Promise<ProcessRow[]> {
   let rows: ProcessRow[] = [];
   const deadline = Date.now() + 30_000;
   while (Date.now() < deadline) {
     const entry = (await ps(url)).find((g) => g.id === id) as unknown as { processes?: ProcessRow[] } | undefined;
     rows = entry?.processes ?? [];
-    if (rows.filter((r) => r.state !== "zombie").length >= 4) return rows;
+    if (rows.filter((r) => r.state !== "zombie").length >= min) return rows;
     await new Promise((resolve) => setTimeout(resolve, 50));
   }
   throw new Error(`timed out waiting for the pipeline's processes on ${url}: ${JSON.stringify(rows)}`);

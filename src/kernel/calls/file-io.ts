@@ -9,7 +9,7 @@ import { sendSignal } from "../deliver.js";
 import { deviceRead, deviceWrite } from "../devices.js";
 import { Errno } from "../errno.js";
 import { O_ACCMODE, O_RDONLY, O_WRONLY, WouldBlock, type OpenFile } from "../files.js";
-import { forwardedIo } from "../lone-process.js";
+import { forwardedIo } from "../lone-satellite.js";
 import { PIPE_CAPACITY } from "../pipes.js";
 import { AT_EMPTY_PATH, AT_SYMLINK_NOFOLLOW, readLinkAt, statAt } from "../path-calls.js";
 import { BrokenPipe, type SyscallContext, type SyscallOutcome } from "../syscalls.js";

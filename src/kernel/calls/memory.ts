@@ -16,7 +16,7 @@ const MADV_DONTNEED = 4, MADV_FREE = 8;
 /** Whether RAM can hold `pages` more committed pages besides what every process was already promised. */
 function mayCommit(c: SyscallContext, pages: number): boolean {
   const spaces = new Set<AddressSpace>([c.space]);
-  for (const task of c.kernel.tasks.values()) if (task.status !== "zombie") spaces.add(task.space);
+  for (const task of c.kernel.tasks.values()) if (task.status !== "zombie" && !task.away) spaces.add(task.space);
   let promised = 0;
   for (const space of spaces) promised += space.untouchedCommitted;
   const frames = c.space.allocator;

@@ -10,6 +10,8 @@ import { O_ACCMODE, O_RDONLY, type OpenFile } from "../files.js";
 import { PIPE_BUF } from "../pipes.js";
 import { socketReadiness } from "../sockets/transfer.js";
 import { UNBLOCKABLE } from "../signals.js";
+import { HOLD_MS } from "../lone-home.js";
+import { readinessAtHome } from "../lone-satellite.js";
 import type { Task } from "../task.js";
 import type { SyscallContext, SyscallOutcome } from "../syscalls.js";
 
@@ -69,9 +71,10 @@ function applyWaitMask(c: SyscallContext, maskPointer: number, size: number): nu
   return 0;
 }
 
-/** The call returns: its saved mask and deadline go. */
+/** The call returns: its saved mask and deadline go, and a question it left at home is not taken by the next call. */
 function finish(c: SyscallContext, value: number): number {
   const task = self(c);
+  task.remoteRound++;
   if (task.suspendedMask !== undefined) { task.signals.mask = task.suspendedMask; task.suspendedMask = undefined; }
   c.sleepDeadline = undefined;
   return value;
@@ -83,6 +86,24 @@ const self = (c: SyscallContext): Task => c.kernel.tasks.get(c.pid)!;
 function waitOrTimeout(c: SyscallContext, deadline: bigint | null, watchesInput: boolean): SyscallOutcome | number {
   if (deadline !== null && c.clock.monotonicNs() >= deadline) return finish(c, 0);
   return { kind: "block-event", input: watchesInput, deadlineNs: deadline ?? undefined };
+}
+
+/**
+ * The revents of forwarded descriptors (a process that moved alone: its pipes
+ * and terminal are at home), asked of the home. With `mustWait` (nothing here
+ * is ready and the timeout allows) the home holds the question until one is
+ * ready or the time left has passed, and it is asked again while time is left;
+ * -EIO if the home cannot be reached. `wakeOnEvent`: local descriptors are
+ * watched too, so a change here runs the call again meanwhile.
+ */
+function readinessOfForwarded(c: SyscallContext, asks: Array<{ file: OpenFile; events: number }>, mustWait: boolean, deadline: bigint | null, wakeOnEvent: boolean): number[] | number {
+  for (;;) {
+    const leftMs = deadline === null ? HOLD_MS : Math.ceil(Number(deadline - c.clock.monotonicNs()) / 1e6);
+    const revents = readinessAtHome(c, asks, mustWait ? Math.min(Math.max(leftMs, 0), HOLD_MS) : 0, wakeOnEvent);
+    if (typeof revents === "number") return revents;
+    if (!mustWait || revents.some((r) => r !== 0) || leftMs <= 0) return revents;
+    // Nothing was ready in the time the home held it, and time is left: ask again (the next round throws WouldBlock).
+  }
 }
 
 /** ppoll_time64(fds, nfds, tmo_p, sigmask, sigsetsize) */
@@ -98,16 +119,23 @@ function ppoll(c: SyscallContext, [fds, nfds, timeout, sigmask, sigsetsize]: num
   if (masked < 0) return finish(c, masked);
   const v = new DataView(raw.buffer);
   let ready = 0, watchesInput = false;
+  const forwarded: Array<{ file: OpenFile; events: number; slot: number }> = [];
   for (let i = 0; i < nfds; i++) {
     const fd = v.getInt32(i * 8, true), events = v.getInt16(i * 8 + 4, true);
     let revents = 0;
     if (fd >= 0) {
       const file = c.files.get(fd);
-      revents = readiness(c, file) & (events | POLLERR | POLLHUP | POLLNVAL);
+      if (file?.kind === "forwarded") forwarded.push({ file, events, slot: i });
+      else revents = readiness(c, file) & (events | POLLERR | POLLHUP | POLLNVAL);
       if (file?.kind === "terminal" && file.terminal === 0 && (events & POLLIN)) watchesInput = true;
     }
     v.setInt16(i * 8 + 6, revents, true);
     if (revents) ready++;
+  }
+  if (forwarded.length) {
+    const atHome = readinessOfForwarded(c, forwarded, ready === 0 && !zeroTimeout, deadline, forwarded.length < nfds);
+    if (typeof atHome === "number") return finish(c, atHome);
+    atHome.forEach((revents, j) => { v.setInt16(forwarded[j].slot * 8 + 6, revents, true); if (revents) ready++; });
   }
   if (ready > 0 || zeroTimeout) {
     c.space.write(fds, raw);
@@ -142,15 +170,21 @@ function pselect(c: SyscallContext, [nfds, readfds, writefds, exceptfds, timeout
   if (masked < 0) return finish(c, masked);
   const out = sets.map(() => new Uint8Array(bytes));
   let ready = 0, watchesInput = false;
+  const wantedOf = (fd: number) => sets.map((s) => s !== null && (s[fd >> 3] & (1 << (fd & 7))) !== 0);
+  for (let fd = 0; fd < nfds; fd++) {
+    // "An invalid file descriptor was given in one of the sets"
+    if (wantedOf(fd).some(Boolean) && !c.files.get(fd)) return finish(c, -Errno.EBADF);
+  }
+  const atHome = selectAtHome(c, nfds, wantedOf, zeroTimeout, deadline);
+  if (typeof atHome === "number") return finish(c, atHome);
   for (let fd = 0; fd < nfds; fd++) {
     const bit = 1 << (fd & 7), at = fd >> 3;
-    const wanted = sets.map((s) => s !== null && (s[at] & bit) !== 0);
+    const wanted = wantedOf(fd);
     if (!wanted.some(Boolean)) continue;
-    const file = c.files.get(fd);
-    if (!file) return finish(c, -Errno.EBADF); // "An invalid file descriptor was given in one of the sets"
-    const r = readiness(c, file);
+    const file = c.files.get(fd)!;
+    const r = atHome.get(fd) ?? readiness(c, file);
     if (wanted[0] && file.kind === "terminal" && file.terminal === 0) watchesInput = true;
-    const hits = [wanted[0] && (r & (POLLIN | POLLHUP | POLLERR)) !== 0, wanted[1] && (r & (POLLOUT | POLLERR)) !== 0, wanted[2] && (r & POLLPRI) !== 0];
+    const hits = selectHits(wanted, r);
     hits.forEach((hit, i) => { if (hit) { out[i][at] |= bit; ready++; } });
   }
   if (ready > 0 || zeroTimeout) {
@@ -158,6 +192,31 @@ function pselect(c: SyscallContext, [nfds, readfds, writefds, exceptfds, timeout
     return finish(c, ready);
   }
   return waitOrTimeout(c, deadline, watchesInput);
+}
+
+/** pselect's forwarded descriptors: their readiness at home by fd (none: an empty map), or -errno. */
+function selectAtHome(c: SyscallContext, nfds: number, wantedOf: (fd: number) => boolean[], zeroTimeout: boolean, deadline: bigint | null): Map<number, number> | number {
+  const forwarded: Array<{ file: OpenFile; events: number; fd: number }> = [];
+  let localReady = false, local = 0;
+  for (let fd = 0; fd < nfds; fd++) {
+    const wanted = wantedOf(fd);
+    const file = c.files.get(fd);
+    if (!wanted.some(Boolean) || !file) continue;
+    if (file.kind === "forwarded") forwarded.push({ file, fd, events: (wanted[0] ? POLLIN : 0) | (wanted[1] ? POLLOUT : 0) | (wanted[2] ? POLLPRI : 0) });
+    else { local++; localReady ||= selectHits(wanted, readiness(c, file)).some(Boolean); }
+  }
+  const atHome = new Map<number, number>();
+  if (forwarded.length === 0) return atHome;
+  // The home may hold the question only when nothing here is ready.
+  const revents = readinessOfForwarded(c, forwarded, !localReady && !zeroTimeout, deadline, local > 0);
+  if (typeof revents === "number") return revents;
+  revents.forEach((r, j) => atHome.set(forwarded[j].fd, r));
+  return atHome;
+}
+
+/** Which of select's three sets (read, write, except) a descriptor with readiness `r` is in, of those it was `wanted` in. */
+function selectHits(wanted: boolean[], r: number): boolean[] {
+  return [wanted[0] && (r & (POLLIN | POLLHUP | POLLERR)) !== 0, wanted[1] && (r & (POLLOUT | POLLERR)) !== 0, wanted[2] && (r & POLLPRI) !== 0];
 }
 
 export const POLL_CALLS = new Map<number, [string, Handler]>([

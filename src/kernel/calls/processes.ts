@@ -2,8 +2,8 @@
 // groups and sessions, kill. The man pages' words for each error.
 
 import { Errno } from "../errno.js";
-import { SandboxError } from "../files.js";
 import { sendSignal } from "../deliver.js";
+import { hasChildrenAtHome, killAtHome, tookFromHome, waitAtHome, type HomeReport } from "../lone-satellite.js";
 import {
   execTask, findWaitable, forkTask, P_ALL, P_PGID, P_PID, reap, WCONTINUED, WEXITED, WNOHANG, WNOWAIT, WUNTRACED,
 } from "../process-tree.js";
@@ -64,16 +64,39 @@ function waitInfo(pid: number, status: number, what: string): Uint8Array {
   return out;
 }
 
+/**
+ * The child of `self` that (idtype, id) names with something to report for
+ * `options`, taken (a zombie reaped unless WNOWAIT): its pid, wait status and
+ * what happened; "none" (ECHILD), "later", or -errno. A process that moved
+ * alone also has children at home: the home is asked first (so an answer it
+ * sent is always taken), then the children here.
+ */
+function takeChild(c: SyscallContext, parent: Task, idtype: number, id: number, options: number): HomeReport | "none" | "later" | number {
+  const k = c.kernel;
+  let home: HomeReport | "none" | "later" | number = "none";
+  if (hasChildrenAtHome(k, parent) && !(idtype === P_PID && k.tasks.has(id))) home = waitAtHome(k, parent, idtype, id, options);
+  if (typeof home === "number") return home; // EIO: the home cannot be reached
+  if (typeof home === "object") {
+    if (!(options & WNOWAIT)) tookFromHome(k, home);
+    return home;
+  }
+  const found = findWaitable(k, parent, idtype, id, options);
+  if (typeof found === "object") return { pid: found.child.pid, what: found.what, status: reap(k, found, options) };
+  return found === "none" && home === "none" ? "none" : "later";
+}
+
 /** waitid(idtype, id, infop, options, rusage) */
 function waitid(c: SyscallContext, [idtype, id, infop, options, rusage]: number[]): SyscallOutcome | number {
   if (options & ~(WNOHANG | WUNTRACED | WEXITED | WCONTINUED | WNOWAIT)) return -Errno.EINVAL;
   if (!(options & (WEXITED | WUNTRACED | WCONTINUED))) return -Errno.EINVAL; // "options was invalid"
   if (idtype !== P_ALL && idtype !== P_PID && idtype !== P_PGID) return -Errno.EINVAL;
-  const found = findWaitable(c.kernel, c as Task, idtype, idtype === P_PGID && id === 0 ? c.kernel.tasks.get(c.pid)!.pgid : id | 0, options);
-  if (found === "none") return -Errno.ECHILD; // "The calling process does not have any unwaited-for children"
+  const me = self(c);
   // Linux looks for children first, then writes: a bad infop with nothing to report is not noticed.
-  if (infop && !c.space.ensure(infop, 128, 2)) return -Errno.EFAULT;
-  if (rusage && !c.space.ensure(rusage, 144, 2)) return -Errno.EFAULT;
+  const badInfo = (infop && !c.space.ensure(infop, 128, 2)) || (rusage && !c.space.ensure(rusage, 144, 2));
+  const found = takeChild(c, me, idtype, idtype === P_PGID && id === 0 ? me.pgid : id | 0, badInfo ? options | WNOWAIT : options);
+  if (found === "none") return -Errno.ECHILD; // "The calling process does not have any unwaited-for children"
+  if (typeof found === "number") return found;
+  if (badInfo) return -Errno.EFAULT;
   if (found === "later") {
     if (options & WNOHANG) {
       // "If WNOHANG was specified in options and there were no children in a waitable state, then waitid() returns 0 immediately and the state of the siginfo_t structure pointed to by infop depends on the implementation" (Linux zeroes it)
@@ -82,9 +105,7 @@ function waitid(c: SyscallContext, [idtype, id, infop, options, rusage]: number[
     }
     return { kind: "block-event" };
   }
-  const pid = found.child.pid, what = found.what;
-  const status = reap(c.kernel, found, options);
-  if (infop) c.space.write(infop, waitInfo(pid, status, what));
+  if (infop) c.space.write(infop, waitInfo(found.pid, found.status, found.what));
   if (rusage) c.space.write(rusage, new Uint8Array(144));
   return 0;
 }
@@ -94,16 +115,15 @@ function wait4(c: SyscallContext, [pidArg, statusPtr, options, rusage]: number[]
   if (options & ~(WNOHANG | WUNTRACED | WCONTINUED | 0x40000000 | 0x80000000)) return -Errno.EINVAL;
   const pid = pidArg | 0;
   if (statusPtr && !c.space.ensure(statusPtr, 4, 2)) return -Errno.EFAULT;
-  const self = c.kernel.tasks.get(c.pid)!;
-  const [idtype, id] = pid > 0 ? [P_PID, pid] : pid === 0 ? [P_PGID, self.pgid] : pid === -1 ? [P_ALL, 0] : [P_PGID, -pid];
-  const found = findWaitable(c.kernel, self, idtype, id, options | WEXITED);
+  const me = self(c);
+  const [idtype, id] = pid > 0 ? [P_PID, pid] : pid === 0 ? [P_PGID, me.pgid] : pid === -1 ? [P_ALL, 0] : [P_PGID, -pid];
+  const found = takeChild(c, me, idtype, id, (options & (WNOHANG | WUNTRACED | WCONTINUED)) | WEXITED);
   if (found === "none") return -Errno.ECHILD;
+  if (typeof found === "number") return found;
   if (found === "later") return options & WNOHANG ? 0 : { kind: "block-event" };
-  const child = found.child.pid;
-  const status = reap(c.kernel, found, options);
-  if (statusPtr) c.space.write(statusPtr, new Uint8Array(Uint32Array.of(status).buffer));
+  if (statusPtr) c.space.write(statusPtr, new Uint8Array(Uint32Array.of(found.status).buffer));
   if (rusage) c.space.write(rusage, new Uint8Array(144));
-  return child;
+  return found.pid;
 }
 
 /** The processes `pid` names for kill(2): > 0 one, 0 the caller's group, -1 all it may signal, < -1 group -pid. */
@@ -130,18 +150,6 @@ function kill(c: SyscallContext, [pidArg, sig]: number[], tkill = false): number
   if (targets.length === 0) return -Errno.ESRCH; // "The target process or process group does not exist"
   for (const t of targets) sendSignal(c.kernel, t, sig, { signo: sig, code: tkill ? -6 : 0, pid: c.pid, uid: 0 });
   return 0;
-}
-
-/** kill(2) of a family member, asked of the home host (the call runs again when the answer is here). */
-function killAtHome(c: SyscallContext, pid: number, sig: number): number {
-  const home = c.kernel.home!;
-  try {
-    const answer = c.kernel.openFiles.remote!.call(home.url, { t: "proc-kill", guest: home.guest, pid: c.pid, target: pid, sig });
-    return Number(answer.result);
-  } catch (error) {
-    if (error instanceof SandboxError) return -error.errno;
-    throw error; // WouldBlock
-  }
 }
 
 function setpgid(c: SyscallContext, [pidArg, pgidArg]: number[]): number {
