@@ -21,6 +21,7 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <poll.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -73,6 +74,12 @@ static socklen_t address(const char *kind, const char *where, const char *suffix
     return (socklen_t)(offsetof(struct sockaddr_un, sun_path) + 1 + len);
 }
 
+/* Small messages leave at once (no Nagle delay waiting for the peer's ACK). */
+static void no_delay(const char *kind, int fd) {
+    int one = 1;
+    if (!strcmp(kind, "tcp")) setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+}
+
 static int full_write(int fd, const void *buf, size_t len) {
     for (size_t done = 0; done < len;) {
         ssize_t n = write(fd, (const char *)buf + done, len - done);
@@ -95,10 +102,11 @@ static int read_msg(int fd, struct msg *m) {
     return 1;
 }
 
-static int serve_stream(int listener, long count) {
+static int serve_stream(int listener, long count, const char *kind) {
     for (long conns = 0; count <= 0 || conns < count; conns++) {
         int fd = accept(listener, NULL, NULL);
         if (fd < 0) die("accept");
+        no_delay(kind, fd);
         struct msg m;
         uint32_t expected = 1;
         while (read_msg(fd, &m)) {
@@ -140,7 +148,7 @@ static int server(const char *kind, const char *where, long count) {
     fflush(stdout);
     if (type_of(kind) == SOCK_DGRAM) return serve_datagrams(fd, count);
     if (listen(fd, 16) < 0) die("listen");
-    return serve_stream(fd, count);
+    return serve_stream(fd, count, kind);
 }
 
 static int by_value(const void *a, const void *b) {
@@ -177,6 +185,7 @@ static int client(const char *kind, const char *where, uint32_t count, double ra
         socklen_t melen = address(kind, where, ".c", &me);
         if (bind(fd, (struct sockaddr *)&me, melen) < 0) die("bind");
     }
+    no_delay(kind, fd);
     while (connect(fd, (struct sockaddr *)&to, tolen) < 0) {
         if (errno != ECONNREFUSED && errno != ENOENT) die("connect");
         usleep(10000); /* the server is still starting */
