@@ -154,6 +154,7 @@ function setScalars(task: Task, s: TaskState): void {
   task.exitSignal = s.exitSignal;
   task.registers.set(new Uint32Array(Uint8Array.from(s.registers).buffer));
   task.cpuInstructions = BigInt(s.cpuInstructions);
+  task.childrenCpuNs = BigInt(s.childrenCpuNs ?? "0");
   task.vforkChild = s.vforkChild;
   task.signals = SignalState.restore(s.signals);
   task.blockedInCall = s.blockedInCall;

@@ -253,10 +253,19 @@ export function reap(k: Kernel, found: WaitFound, options: number): number {
   if (options & WNOWAIT) return statusOf(found);
   if (what === "exited") {
     k.tasks.delete(child.pid);
+    // Linux adds a child's times to its parent's "children" times when the parent waits for it (wait_task_zombie), and
+    // only then: an unreaped zombie, or a child of a parent ignoring SIGCHLD, counts for nothing.
+    const parent = k.tasks.get(child.ppid);
+    if (parent) parent.childrenCpuNs += reapedCpuNs(child);
     return child.waitStatus;
   }
   child.stopReport = undefined;
   return statusOf(found);
+}
+
+/** What wait4's and waitid's rusage say of a reaped child (Linux's RUSAGE_BOTH): its own CPU time and its reaped children's. */
+export function reapedCpuNs(child: Task): bigint {
+  return child.cpuInstructions + child.childrenCpuNs;
 }
 
 function statusOf({ child, what }: WaitFound): number {

@@ -30,6 +30,8 @@ export interface TaskState {
   exitSignal: number; // sent to the parent at exit (SIGCHLD, or 0)
   registers: Uint8Array; // x0..x31, pc (u32 each)
   cpuInstructions: string; // instructions it retired (decimal)
+  /** CPU time (ns) of the children it reaped and of theirs (decimal); optional: states made before it mean "0". */
+  childrenCpuNs?: string;
   addressSpace: AddressSpaceState | null; // null: shares its vfork parent's, or a zombie
   sharesSpaceOf: number; // vfork: the pid whose space it borrows until exec or exit (0 = none)
   vforkChild: number; // vfork parent: the child it waits for (0 = none)
@@ -55,6 +57,8 @@ export class Task implements SyscallContext {
   /** x0..x31 and pc, while another process holds the hart. */
   readonly registers = new Uint32Array(33);
   cpuInstructions = 0n;
+  /** What getrusage(RUSAGE_CHILDREN) and tms_cutime report: each reaped child's CPU time and its own children's, in ns. */
+  childrenCpuNs = 0n;
   blocked: Block | undefined;
   /** Its pc is at an ecall that runs again when it wakes (a handled signal makes it return EINTR, or restarts it). */
   blockedInCall = false;
@@ -104,7 +108,7 @@ export class Task implements SyscallContext {
       pid: this.pid, ppid: this.ppid, pgid: this.pgid, sid: this.sid, status: this.status, waitStatus: this.waitStatus,
       exitSignal: this.exitSignal,
       registers: new Uint8Array(this.registers.buffer.slice(0)),
-      cpuInstructions: this.cpuInstructions.toString(),
+      cpuInstructions: this.cpuInstructions.toString(), childrenCpuNs: this.childrenCpuNs.toString(),
       addressSpace: zombie || this.sharesSpaceOf || this.away ? null : this.space.state(),
       sharesSpaceOf: this.sharesSpaceOf, vforkChild: this.vforkChild,
       files: zombie ? null : this.files.state(),

@@ -236,6 +236,7 @@ const TASK_FIELDS: Record<keyof TaskState, TaskFieldCheck> = {
   exitSignal: (v, p) => int(v, p, 0, 64),
   registers: (v, p) => checkRegisters(v, p),
   cpuInstructions: (v, p) => decimalU64(v, p),
+  childrenCpuNs: (v, p) => (v === undefined ? "0" : decimalU64(v, p)), // absent in states made before it: none reaped
   addressSpace: (v, p, frames, before) => (v === null ? null : checkAddressSpace(v, p, frames, before?.addressSpace ?? undefined)),
   sharesSpaceOf: (v, p) => int(v, p, 0, 0x7fffffff),
   vforkChild: (v, p) => int(v, p, 0, 0x7fffffff),

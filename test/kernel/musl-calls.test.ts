@@ -64,6 +64,15 @@ describe("CPU time and memory", () => {
     for (const line of lines) expect(line, show(r)).toMatch(/: 1$/);
   }, 60_000);
 
+  test("a reaped child's CPU time, and its own reaped children's, reach wait4's rusage, RUSAGE_CHILDREN and tms_cutime (guests/calls/child-cputime.c)", async () => {
+    const r = await roam(["run", elf("child-cputime")]);
+    expect(r.status, show(r)).toBe(0);
+    const lines = r.stdout.toString().trim().split("\n");
+    expect(lines).toHaveLength(10);
+    for (const line of lines) expect(line, show(r)).toMatch(/: 1$/);
+    if (qemuPath) expect(r.stdout.toString()).toBe((await qemu(elf("child-cputime"))).stdout.toString());
+  }, 60_000);
+
   test("realloc through mremap keeps every byte; mremap moves and shrinks (guests/calls/realloc-grow.c)", async () => {
     const r = await roam(["run", elf("realloc-grow")]);
     expect(r.status, show(r)).toBe(0);

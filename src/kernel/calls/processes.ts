@@ -5,11 +5,12 @@ import { Errno } from "../errno.js";
 import { SandboxError } from "../files.js";
 import { sendSignal } from "../deliver.js";
 import {
-  execTask, findWaitable, forkTask, P_ALL, P_PGID, P_PID, reap, WCONTINUED, WEXITED, WNOHANG, WNOWAIT, WUNTRACED,
+  execTask, findWaitable, forkTask, P_ALL, P_PGID, P_PID, reap, reapedCpuNs, WCONTINUED, WEXITED, WNOHANG, WNOWAIT, WUNTRACED,
 } from "../process-tree.js";
 import { NSIG, SIGCHLD } from "../signals.js";
 import type { Task } from "../task.js";
 import type { SyscallContext, SyscallOutcome } from "../syscalls.js";
+import { rusage as rusageOf, RUSAGE_BYTES } from "./time.js";
 
 type Handler = (c: SyscallContext, a: number[]) => SyscallOutcome | number;
 
@@ -73,7 +74,7 @@ function waitid(c: SyscallContext, [idtype, id, infop, options, rusage]: number[
   if (found === "none") return -Errno.ECHILD; // "The calling process does not have any unwaited-for children"
   // Linux looks for children first, then writes: a bad infop with nothing to report is not noticed.
   if (infop && !c.space.ensure(infop, 128, 2)) return -Errno.EFAULT;
-  if (rusage && !c.space.ensure(rusage, 144, 2)) return -Errno.EFAULT;
+  if (rusage && !c.space.ensure(rusage, RUSAGE_BYTES, 2)) return -Errno.EFAULT;
   if (found === "later") {
     if (options & WNOHANG) {
       // "If WNOHANG was specified in options and there were no children in a waitable state, then waitid() returns 0 immediately and the state of the siginfo_t structure pointed to by infop depends on the implementation" (Linux zeroes it)
@@ -85,7 +86,7 @@ function waitid(c: SyscallContext, [idtype, id, infop, options, rusage]: number[
   const pid = found.child.pid, what = found.what;
   const status = reap(c.kernel, found, options);
   if (infop) c.space.write(infop, waitInfo(pid, status, what));
-  if (rusage) c.space.write(rusage, new Uint8Array(144));
+  if (rusage) c.space.write(rusage, rusageOf(reapedCpuNs(found.child)));
   return 0;
 }
 
@@ -102,7 +103,7 @@ function wait4(c: SyscallContext, [pidArg, statusPtr, options, rusage]: number[]
   const child = found.child.pid;
   const status = reap(c.kernel, found, options);
   if (statusPtr) c.space.write(statusPtr, new Uint8Array(Uint32Array.of(status).buffer));
-  if (rusage) c.space.write(rusage, new Uint8Array(144));
+  if (rusage) c.space.write(rusage, rusageOf(reapedCpuNs(found.child)));
   return child;
 }
 
