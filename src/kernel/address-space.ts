@@ -317,6 +317,11 @@ export class AddressSpace {
    * A page fault at `address` for an access with `needed` PROT bits: maps the
    * page if a region allows it (demand paging). False means a real fault (SIGSEGV).
    */
+  /** Whether a frame backs the page of `address`. */
+  isMapped(address: number): boolean {
+    return this.pages.has(address >>> 12);
+  }
+
   handleFault(address: number, needed: number): boolean {
     const region = this.regionAt(address);
     if (!region || (region.prot & needed) !== needed) return false;

@@ -121,6 +121,8 @@ function realRoot(root: string): string {
 export class FileTable {
   cwd = "/";
   umask = 0o022;
+  /** New descriptors are below this: RLIMIT_NOFILE's soft limit, which its process sets (calls/limits.ts). */
+  fdLimit = MAX_FILES;
   /** fd -> the open file description it refers to */
   readonly files = new Map<number, OpenFile>();
   private readonly closeOnExec = new Set<number>();
@@ -170,6 +172,7 @@ export class FileTable {
     const child = new FileTable(this.root, this.shared);
     child.cwd = this.cwd;
     child.umask = this.umask;
+    child.fdLimit = this.fdLimit;
     for (const [fd, file] of this.files) child.install(fd, file, this.closeOnExec.has(fd));
     return child;
   }
@@ -257,7 +260,7 @@ export class FileTable {
   }
 
   lowestFreeFd(from = 0): number {
-    for (let fd = from; fd < MAX_FILES; fd++) if (!this.files.has(fd)) return fd;
+    for (let fd = from; fd < this.fdLimit; fd++) if (!this.files.has(fd)) return fd;
     throw new SandboxError(Errno.EMFILE);
   }
 

@@ -39,6 +39,7 @@ export function forkTask(k: Kernel, parent: Task, flags: number, stack: number, 
   const child = new Task(k, k.nextPid++, parent.pid, parent.pgid, parent.sid, space, parent.files.fork());
   child.signals = parent.signals.fork();
   child.exitSignal = flags & 0xff;
+  child.limits = new Map(parent.limits); // "A child process created via fork(2) inherits its parent's resource limits"
   child.exe = parent.exe;
   child.name = parent.name;
   const registers = k.registersOf(parent).slice();

@@ -91,6 +91,16 @@ describe("CPU time and memory", () => {
   }, 60_000);
 });
 
+describe("resource limits (guests/calls/rlimits.c)", () => {
+  // It runs itself again through /proc/self/exe, which qemu-riscv32 cannot exec: the expected output is what the same
+  // program built for the host's Linux printed (with musl's words for EMFILE).
+  test("are inherited by fork and kept by execve; NOFILE bounds descriptors, AS mappings, STACK the stack's growth", async () => {
+    const r = await roam(["run", elf("rlimits")]);
+    expect(r.status, show(r)).toBe(0);
+    expect(r.stdout.toString()).toBe(readFileSync(join(ROOT, "guests", "calls", "rlimits.expected"), "utf8"));
+  }, 60_000);
+});
+
 describe("a program's stderr is its own", () => {
   test("no warning for an unsupported system call unless ROAM_WARN is set", async () => {
     const syscalls = join(ROOT, "guests", "bin", "process", "syscalls.elf");

@@ -2,7 +2,7 @@
 // pipe's ends. The man pages' words for each error.
 
 import { Errno } from "../errno.js";
-import { MAX_FILES, O_ACCMODE, O_APPEND, O_CLOEXEC, O_NONBLOCK, O_RDONLY, O_WRONLY, SandboxError, type OpenFile } from "../files.js";
+import { O_ACCMODE, O_APPEND, O_CLOEXEC, O_NONBLOCK, O_RDONLY, O_WRONLY, SandboxError, type OpenFile } from "../files.js";
 import { sendSignal } from "../deliver.js";
 import { SIGPIPE } from "../signals.js";
 import type { SyscallContext, SyscallOutcome } from "../syscalls.js";
@@ -56,7 +56,7 @@ function dup3(c: SyscallContext, oldfd: number, newfd: number, flags: number): n
   if (oldfd === newfd) return -Errno.EINVAL; // "oldfd was equal to newfd"
   const file = c.files.get(oldfd);
   if (!file) return -Errno.EBADF; // "oldfd isn't an open file descriptor"
-  if (newfd < 0 || newfd >= MAX_FILES) return -Errno.EBADF; // "newfd is out of the allowed range"
+  if (newfd < 0 || newfd >= c.files.fdLimit) return -Errno.EBADF; // "newfd is out of the allowed range"
   return c.files.install(newfd, file, (flags & O_CLOEXEC) !== 0);
 }
 
@@ -66,7 +66,7 @@ function fcntl(c: SyscallContext, [fd, cmd, arg]: number[]): number {
   switch (cmd) {
     case F_DUPFD:
     case F_DUPFD_CLOEXEC:
-      if (arg < 0 || arg >= MAX_FILES) return -Errno.EINVAL; // "arg is negative or is greater than the maximum allowable value"
+      if (arg < 0 || arg >= c.files.fdLimit) return -Errno.EINVAL; // "arg is negative or is greater than the maximum allowable value"
       return guarded(() => c.files.add(file, cmd === F_DUPFD_CLOEXEC, arg));
     case F_GETFD:
       return c.files.isCloseOnExec(fd) ? FD_CLOEXEC : 0;
