@@ -117,7 +117,9 @@ export function execTask(k: Kernel, task: Task, path: string, argv: string[], en
     // "the interpreter ... is invoked with: interpreter [optional-arg] pathname arg..."
     if (depth >= 4) return -Errno.ELOOP;
     const args = [script.interpreter, ...(script.arg ? [script.arg] : []), path, ...argv.slice(1)];
-    return execTask(k, task, script.interpreter, args, envp, depth + 1);
+    const r = execTask(k, task, script.interpreter, args, envp, depth + 1);
+    if (r === "jumped") task.name = baseName(path); // Linux names it after the script it was asked to run, not the interpreter
+    return r;
   }
   let loaded;
   try {
@@ -134,7 +136,8 @@ export function execTask(k: Kernel, task: Task, path: string, argv: string[], en
   task.files.execed();
   task.signals.execed();
   task.exe = found.guestPath;
-  task.name = baseName(argv[0] ?? path);
+  // comm: "the basename of the filename" execve was given, 15 bytes (argv[0] is the program's to choose, and may differ).
+  task.name = baseName(path);
   const core = k.core;
   for (let r = 1; r < 32; r++) core.setX(r, 0);
   core.setX(2, loaded.sp);
