@@ -43,6 +43,8 @@ export interface KernelOptions {
   program?: Uint8Array;
   ramBytes: number;
   root: string; // the sandbox directory
+  /** A host directory the guest sees as /tmp, over whatever the root has there (roam run's, for a root without a tmp). */
+  tmp?: string;
   argv: string[];
   envp: string[];
   console: ProcessConsole;
@@ -146,7 +148,7 @@ export class Kernel {
       return;
     }
     const loaded = loadProcess(this.frames, options.image, options.argv, options.envp);
-    const task = new Task(this, FIRST_PID, 1, FIRST_PID, FIRST_PID, loaded.space, FileTable.withConsole(options.root, this.openFiles));
+    const task = new Task(this, FIRST_PID, 1, FIRST_PID, FIRST_PID, loaded.space, FileTable.withConsole(options.root, this.openFiles, options.tmp));
     task.name = baseName(options.argv[0] ?? "");
     this.nextPid = FIRST_PID + 1;
     this.tasks.set(task.pid, task);
