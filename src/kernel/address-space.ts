@@ -380,6 +380,22 @@ export class AddressSpace {
     return out;
   }
 
+  /**
+   * Copies `into.length` bytes of the process's memory at `address` into `into`, which the caller owns (a pipe's
+   * buffer): no array is made. False if a byte is not readable (`into` may then hold part of them).
+   */
+  copyOut(address: number, into: Uint8Array): boolean {
+    const ram = this.memory.ram();
+    for (let done = 0; done < into.length;) {
+      const offset = this.ramOffset(address + done, PROT_READ);
+      if (offset < 0) return false;
+      const chunk = Math.min(into.length - done, PAGE - ((address + done) & 0xfff));
+      into.set(ram.subarray(offset, offset + chunk), done);
+      done += chunk;
+    }
+    return true;
+  }
+
   /** Copies bytes into the process's memory; false if any byte is not writable (nothing is written then). */
   write(address: number, bytes: Uint8Array): boolean {
     for (let done = 0; done < bytes.length; done += PAGE - ((address + done) & 0xfff)) {

@@ -14,7 +14,7 @@ import { PIPE_CAPACITY } from "../pipes.js";
 import { AT_EMPTY_PATH, AT_SYMLINK_NOFOLLOW, readLinkAt, statAt } from "../path-calls.js";
 import { BrokenPipe, type SyscallContext, type SyscallOutcome } from "../syscalls.js";
 import { SIGPIPE } from "../signals.js";
-import { pipeRead, pipeWrite } from "./descriptors.js";
+import { pipeReadTo, pipeWriteFrom } from "./descriptors.js";
 import { guarded, pathArg, u64Arg, withPath, type Handler } from "./call-args.js";
 
 const PROT_WRITE = 2;
@@ -47,9 +47,9 @@ function readInto(c: SyscallContext, fd: number, buf: number, count: number): Sy
   count = Math.min(count, MAX_IO);
   // The whole buffer must be writable (and here) before anything is consumed.
   if (!c.space.ensure(buf, count, PROT_WRITE)) return -Errno.EFAULT;
+  if (file.kind === "pipe") return pipeReadTo(c, file, count, buf);
   let r: Uint8Array | SyscallOutcome | number;
-  if (file.kind === "pipe") r = pipeRead(c, file, count);
-  else if (file.kind === "forwarded") r = forwardedIo(c, file, "read", count);
+  if (file.kind === "forwarded") r = forwardedIo(c, file, "read", count);
   else if (file.kind === "terminal") r = file.terminal === 0 ? consoleInput(c, count) : -Errno.EBADF;
   else if (file.kind === "device") {
     if (!readable(file)) return -Errno.EBADF;
@@ -63,11 +63,10 @@ function readInto(c: SyscallContext, fd: number, buf: number, count: number): Sy
 function writeFrom(c: SyscallContext, fd: number, buf: number, count: number): number | SyscallOutcome {
   const file = c.files.get(fd);
   if (!file) return -Errno.EBADF; // "fd is not a valid file descriptor or is not open for writing"
-  // A pipe takes at most its capacity at once: copy no more of the guest's buffer than that.
-  count = Math.min(count, file.kind === "pipe" ? PIPE_CAPACITY : MAX_IO);
-  const bytes = c.space.read(buf, count);
+  // A pipe takes at most its capacity at once, copied from the guest's buffer into its own.
+  if (file.kind === "pipe") return pipeWriteFrom(c, file, buf, Math.min(count, PIPE_CAPACITY));
+  const bytes = c.space.read(buf, Math.min(count, MAX_IO));
   if (!bytes) return -Errno.EFAULT;
-  if (file.kind === "pipe") return pipeWrite(c, file, bytes);
   if (file.kind === "forwarded") return forwardedIo(c, file, "write", bytes) as number;
   if (file.kind === "terminal") return file.terminal === 0 ? -Errno.EBADF : consoleOutput(c, file.terminal!, bytes);
   if (file.kind === "device") {
