@@ -17,7 +17,7 @@ import { SIGPIPE } from "../signals.js";
 import { pipeReadTo, pipeWriteFrom } from "./descriptors.js";
 import { guarded, pathArg, u64Arg, withPath, type Handler } from "./call-args.js";
 
-const PROT_WRITE = 2;
+const PROT_READ = 1, PROT_WRITE = 2;
 export const MAX_IO = 1 << 20; // bytes moved per read/write call (larger requests are partial, as Linux allows)
 
 const readable = (file: OpenFile) => (file.flags & O_ACCMODE) !== O_WRONLY;
@@ -65,13 +65,20 @@ function writeFrom(c: SyscallContext, fd: number, buf: number, count: number): n
   if (!file) return -Errno.EBADF; // "fd is not a valid file descriptor or is not open for writing"
   // A pipe takes at most its capacity at once, copied from the guest's buffer into its own.
   if (file.kind === "pipe") return pipeWriteFrom(c, file, buf, Math.min(count, PIPE_CAPACITY));
+  if (file.kind === "device" && file.device !== "tty") {
+    // What a device discards is checked, not copied. (A bad pointer is EFAULT, as qemu-riscv32 says; Linux's own
+    // /dev/null would not look at the buffer.)
+    if (!writable(file)) return -Errno.EBADF;
+    count = Math.min(count, MAX_IO);
+    return c.space.ensure(buf, count, PROT_READ) ? deviceWrite(file.device!, count) : -Errno.EFAULT;
+  }
   const bytes = c.space.read(buf, Math.min(count, MAX_IO));
   if (!bytes) return -Errno.EFAULT;
   if (file.kind === "forwarded") return forwardedIo(c, file, "write", bytes) as number;
   if (file.kind === "terminal") return file.terminal === 0 ? -Errno.EBADF : consoleOutput(c, file.terminal!, bytes);
   if (file.kind === "device") {
     if (!writable(file)) return -Errno.EBADF;
-    return file.device === "tty" ? consoleOutput(c, c.console.isTerminal(1) || !c.console.isTerminal(2) ? 1 : 2, bytes) : deviceWrite(file.device!, bytes.length);
+    return consoleOutput(c, c.console.isTerminal(1) || !c.console.isTerminal(2) ? 1 : 2, bytes); // /dev/tty
   }
   return guarded(() => c.files.write(fd, bytes));
 }
