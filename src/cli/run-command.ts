@@ -1,7 +1,7 @@
 // `roam run`: a static RV32 Linux program in process mode, with this host as its kernel.
 
 import { statSync } from "node:fs";
-import { ElfError } from "../elf/index.js";
+import { ElfError, type ElfImage } from "../elf/index.js";
 import { Core } from "../machine/core.js";
 import { FIRST_PID, Kernel } from "../kernel/kernel.js";
 import { formatSyscall } from "../kernel/strace.js";
@@ -9,6 +9,7 @@ import type { CommandSpec, Parsed } from "./args.js";
 import { CliError } from "./failure.js";
 import { parseCount, parseSize } from "./parse-numbers.js";
 import { StdioProcessConsole } from "./process-console.js";
+import { privateTmp } from "./private-tmp.js";
 import { readElf } from "./read-input.js";
 import { EXIT_USAGE, UsageError } from "./usage-error.js";
 import { ON_HOST_OPTIONS, remoteRun } from "./cluster-commands.js";
@@ -45,7 +46,6 @@ export async function runCommand(args: Parsed): Promise<number> {
   if (args.has("on")) return remoteRun(args, "process", ["max-instructions", "stats", "no-jit", "strace"]); // --root: within the host's root
   for (const remoteOnly of ["detach", "token", "forwarding"]) if (args.has(remoteOnly)) throw new UsageError(`--${remoteOnly} goes with --on`);
   const [program] = args.positionals;
-  const guestArgs = args.positionals;
   const ram = args.string("ram");
   const ramBytes = ram === undefined ? 64 << 20 : parseSize("--ram", ram);
   if (ramBytes % 4096 || ramBytes < 1 << 20 || ramBytes > 1 << 30) throw new UsageError(`--ram ${ram}: want 1M..1G in whole pages`);
@@ -55,12 +55,26 @@ export async function runCommand(args: Parsed): Promise<number> {
   const maxInstructions = limit === undefined ? undefined : parseCount("--max-instructions", limit);
   const { image, bytes } = readElf(program);
 
+  const tmp = privateTmp(root);
+  try {
+    return await runLocally(args, { image, bytes, ramBytes, root, tmp: tmp?.dir, maxInstructions });
+  } finally {
+    tmp?.remove();
+  }
+}
+
+interface LocalRun { image: ElfImage; bytes: Uint8Array; ramBytes: number; root: string; tmp: string | undefined; maxInstructions: number | undefined }
+
+/** Runs the guest in this process until it ends; its exit code. */
+async function runLocally(args: Parsed, { image, bytes, ramBytes, root, tmp, maxInstructions }: LocalRun): Promise<number> {
+  const [program] = args.positionals;
+  const guestArgs = args.positionals;
   const core = await Core.load();
   const console = new StdioProcessConsole(process.stdin, process.stdout, process.stderr);
   let guest: Kernel;
   try {
     guest = new Kernel({
-      core, image, program: bytes, ramBytes, root, argv: guestArgs, envp: Object.entries(process.env).map(([k, v]) => `${k}=${v}`),
+      core, image, program: bytes, ramBytes, root, tmp, argv: guestArgs, envp: Object.entries(process.env).map(([k, v]) => `${k}=${v}`),
       console, inputReady: () => console.inputReady(), maxInstructions, translate: !args.flag("no-jit"),
       // A program's stderr stays its own: Roam's warnings about it only when asked for.
       warn: process.env.ROAM_WARN ? (message) => process.stderr.write(`roam: warning: ${message}\n`) : undefined,

@@ -317,6 +317,11 @@ export class AddressSpace {
    * A page fault at `address` for an access with `needed` PROT bits: maps the
    * page if a region allows it (demand paging). False means a real fault (SIGSEGV).
    */
+  /** Whether a frame backs the page of `address`. */
+  isMapped(address: number): boolean {
+    return this.pages.has(address >>> 12);
+  }
+
   handleFault(address: number, needed: number): boolean {
     const region = this.regionAt(address);
     if (!region || (region.prot & needed) !== needed) return false;
@@ -373,6 +378,22 @@ export class AddressSpace {
       done += chunk;
     }
     return out;
+  }
+
+  /**
+   * Copies `into.length` bytes of the process's memory at `address` into `into`, which the caller owns (a pipe's
+   * buffer): no array is made. False if a byte is not readable (`into` may then hold part of them).
+   */
+  copyOut(address: number, into: Uint8Array): boolean {
+    const ram = this.memory.ram();
+    for (let done = 0; done < into.length;) {
+      const offset = this.ramOffset(address + done, PROT_READ);
+      if (offset < 0) return false;
+      const chunk = Math.min(into.length - done, PAGE - ((address + done) & 0xfff));
+      into.set(ram.subarray(offset, offset + chunk), done);
+      done += chunk;
+    }
+    return true;
   }
 
   /** Copies bytes into the process's memory; false if any byte is not writable (nothing is written then). */

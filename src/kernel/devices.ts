@@ -40,11 +40,17 @@ export function devDirectoryStat(): StatLike {
   return statFromData({ mode: 0o040755, ino: 99, nlink: 2, dev: DEV_ID, size: 0 });
 }
 
-/** read(2) of a device other than tty: bytes, or -errno. */
+// Zeros for reads of /dev/zero and /dev/full, made once and grown to the largest read: the caller copies them into
+// guest memory and never changes them, and a fresh zeroed array per read cost more than the copy.
+let zeros = new Uint8Array(0);
+
+/** read(2) of a device other than tty: bytes (the caller copies them, and must not change them), or -errno. */
 export function deviceRead(name: string, count: number): Uint8Array | number {
   switch (name) {
     case "null": return new Uint8Array(0); // end of file at once
-    case "zero": case "full": return new Uint8Array(count); // "reads from /dev/full will return \0 characters"
+    case "zero": case "full": // "reads from /dev/full will return \0 characters"
+      if (zeros.length < count) zeros = new Uint8Array(count);
+      return zeros.subarray(0, count);
     case "random": case "urandom": return randomBytes(count);
     default: return -Errno.ENXIO;
   }

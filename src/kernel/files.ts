@@ -125,18 +125,23 @@ function realRoot(root: string): string {
 export class FileTable {
   cwd = "/";
   umask = 0o022;
+  /** New descriptors are below this: RLIMIT_NOFILE's soft limit, which its process sets (calls/limits.ts). */
+  fdLimit = MAX_FILES;
   /** fd -> the open file description it refers to */
   readonly files = new Map<number, OpenFile>();
   private readonly closeOnExec = new Set<number>();
   private readonly rootReal: string;
+  /** The host directory mounted at /tmp, if any (resolve.ts): `roam run` gives one to a root without its own tmp. */
+  private readonly tmpReal: string | undefined;
 
-  constructor(readonly root: string, readonly shared: OpenFiles) {
+  constructor(readonly root: string, readonly shared: OpenFiles, readonly tmpHost?: string) {
     this.rootReal = realRoot(root);
+    this.tmpReal = tmpHost === undefined ? undefined : realRoot(tmpHost);
   }
 
   /** The first process's table: 0, 1 and 2 are the console. */
-  static withConsole(root: string, shared: OpenFiles): FileTable {
-    const table = new FileTable(root, shared);
+  static withConsole(root: string, shared: OpenFiles, tmpHost?: string): FileTable {
+    const table = new FileTable(root, shared, tmpHost);
     table.install(0, shared.create({ path: "<stdin>", flags: O_RDONLY, mode: 0, position: 0, kind: "terminal", terminal: 0 }));
     table.install(1, shared.create({ path: "<stdout>", flags: O_WRONLY, mode: 0, position: 0, kind: "terminal", terminal: 1 }));
     table.install(2, shared.create({ path: "<stderr>", flags: O_WRONLY, mode: 0, position: 0, kind: "terminal", terminal: 2 }));
@@ -171,9 +176,10 @@ export class FileTable {
 
   /** fork: the child's table refers to the same descriptions. */
   fork(): FileTable {
-    const child = new FileTable(this.root, this.shared);
+    const child = new FileTable(this.root, this.shared, this.tmpHost);
     child.cwd = this.cwd;
     child.umask = this.umask;
+    child.fdLimit = this.fdLimit;
     for (const [fd, file] of this.files) child.install(fd, file, this.closeOnExec.has(fd));
     return child;
   }
@@ -193,12 +199,12 @@ export class FileTable {
 
   /** The host path of a guest path, every link on the way followed inside the root. */
   hostPath(guest: string): string {
-    return resolveInRoot(this.rootReal, "/", guest, "follow").host;
+    return resolveInRoot(this.rootReal, "/", guest, "follow", this.tmpReal).host;
   }
 
   /** Resolves `p` (relative to the directory of `dirfd`) inside the sandbox; throws SandboxError. */
   resolve(dirfd: number, p: string, lastLink: LastLink = "follow"): Resolved {
-    return resolveInRoot(this.rootReal, p.startsWith("/") ? "/" : this.baseOf(dirfd), p, lastLink);
+    return resolveInRoot(this.rootReal, p.startsWith("/") ? "/" : this.baseOf(dirfd), p, lastLink, this.tmpReal);
   }
 
   /** The guest directory a relative path of `dirfd` starts from. */
@@ -255,13 +261,13 @@ export class FileTable {
 
   /** `hostFd`, if it is inside the root (see openedInside); else it is closed and EACCES thrown. */
   private checked(hostFd: number): number {
-    if (openedInside(this.rootReal, hostFd)) return hostFd;
+    if (openedInside(this.rootReal, hostFd) || (this.tmpReal !== undefined && openedInside(this.tmpReal, hostFd))) return hostFd;
     fs.closeSync(hostFd);
     throw new SandboxError(Errno.EACCES);
   }
 
   lowestFreeFd(from = 0): number {
-    for (let fd = from; fd < MAX_FILES; fd++) if (!this.files.has(fd)) return fd;
+    for (let fd = from; fd < this.fdLimit; fd++) if (!this.files.has(fd)) return fd;
     throw new SandboxError(Errno.EMFILE);
   }
 
@@ -376,6 +382,10 @@ export class FileTable {
     const entries = listDirectory(this.hostPath(file.path));
     // The virtual /dev is in the root whether or not the host directory has a dev/.
     if (file.path === "/" && !entries.some((e) => e.name === "dev")) entries.push({ name: "dev", type: 4, ino: 99 });
+    // So is a mounted /tmp, whose mount point the root's host directory does not have.
+    if (file.path === "/" && this.tmpReal !== undefined && !entries.some((e) => e.name === "tmp")) {
+      entries.push({ name: "tmp", type: 4, ino: Number(fs.statSync(this.tmpReal).ino) });
+    }
     return entries;
   }
 

@@ -14,6 +14,7 @@ import { Pipe, type PipeState } from "./pipes.js";
 import { SignalState } from "./signals.js";
 import type { SocketsState } from "./sockets/table.js";
 import { Task, type TaskState } from "./task.js";
+import { applyLimits } from "./calls/limits.js";
 
 export interface KernelState {
   schemaVersion: 2;
@@ -159,6 +160,9 @@ function setScalars(task: Task, s: TaskState): void {
   task.exitSignal = s.exitSignal;
   task.registers.set(new Uint32Array(Uint8Array.from(s.registers).buffer));
   task.cpuInstructions = BigInt(s.cpuInstructions);
+  task.childrenCpuNs = BigInt(s.childrenCpuNs ?? "0");
+  task.limits = new Map((s.limits ?? []).map(([resource, cur, max]) => [resource, { cur: BigInt(cur), max: BigInt(max) }]));
+  applyLimits(task);
   task.vforkChild = s.vforkChild;
   task.signals = SignalState.restore(s.signals);
   task.blockedInCall = s.blockedInCall;

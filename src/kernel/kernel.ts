@@ -31,6 +31,7 @@ import { runSyscall, syscallName, type ProcessClock, type ProcessConsole, type S
 import { Task } from "./task.js";
 import { kernelState, restoreKernel, type KernelState } from "./kernel-state.js";
 import { adopt } from "./adopt.js";
+import { stackFloor } from "./calls/limits.js";
 import type { Home, ProcessImage } from "./lone-process.js";
 import { guestAddress } from "./sockets/addresses.js";
 import { LocalNames, type SocketNames } from "./sockets/names.js";
@@ -45,6 +46,8 @@ export interface KernelOptions {
   program?: Uint8Array;
   ramBytes: number;
   root: string; // the sandbox directory
+  /** A host directory the guest sees as /tmp, over whatever the root has there (roam run's, for a root without a tmp). */
+  tmp?: string;
   argv: string[];
   envp: string[];
   console: ProcessConsole;
@@ -154,7 +157,7 @@ export class Kernel {
       return;
     }
     const loaded = loadProcess(this.frames, options.image, options.argv, options.envp);
-    const task = new Task(this, FIRST_PID, 1, FIRST_PID, FIRST_PID, loaded.space, FileTable.withConsole(options.root, this.openFiles));
+    const task = new Task(this, FIRST_PID, 1, FIRST_PID, FIRST_PID, loaded.space, FileTable.withConsole(options.root, this.openFiles, options.tmp));
     task.name = baseName(options.argv[0] ?? "");
     this.nextPid = FIRST_PID + 1;
     this.tasks.set(task.pid, task);
@@ -428,7 +431,7 @@ export class Kernel {
       case CAUSE_STORE_PAGE_FAULT: {
         const needed = cause === CAUSE_FETCH_PAGE_FAULT ? PROT_EXEC : cause === CAUSE_LOAD_PAGE_FAULT ? PROT_READ : PROT_WRITE;
         try {
-          if (task.space.handleFault(tval, needed)) { this.stats.pageFaults++; return; }
+          if (!this.beyondStackLimit(task, tval) && task.space.handleFault(tval, needed)) { this.stats.pageFaults++; return; }
         } catch (error) {
           if (error instanceof OutOfMemory) return this.fault(task, SIGSEGV, `out of memory (${this.options.ramBytes >> 20} MiB of guest RAM) at pc ${hex(pc)}`, tval);
           throw error;
@@ -447,6 +450,12 @@ export class Kernel {
       default:
         return this.fault(task, SIGSEGV, `segmentation fault: access fault (cause ${cause}) at ${hex(tval)} (pc ${hex(pc)})`, tval);
     }
+  }
+
+  /** A stack page below what RLIMIT_STACK lets the stack grow to (Linux refuses to grow the stack there: SIGSEGV). */
+  private beyondStackLimit(task: Task, address: number): boolean {
+    const region = task.space.regionAt(address);
+    return region?.kind === "stack" && address < stackFloor(task, region.end) && !task.space.isMapped(address);
   }
 
   /**

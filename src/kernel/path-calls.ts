@@ -43,7 +43,7 @@ export function unlinkAt(files: FileTable, dirfd: number, p: string, flags: numb
   if (flags & AT_REMOVEDIR) {
     if (r.last === "dot") refuse(Errno.EINVAL); // "pathname has . as last component"
     if (r.last === "dotdot") refuse(Errno.ENOTEMPTY); // "pathname has .. as its final component"
-    if (r.last === "root") refuse(Errno.EBUSY); // "pathname is currently in use ... (the root)"
+    if (r.last === "root" || r.tmp === "mount-point") refuse(Errno.EBUSY); // "pathname is currently in use ... (the root, a mount point)"
     const stat = existing(r);
     if (!stat.isDirectory()) refuse(Errno.ENOTDIR);
     fs.rmdirSync(r.host);
@@ -61,9 +61,10 @@ export function renameAt(files: FileTable, olddir: number, oldp: string, newdir:
   if (flags & ~RENAME_NOREPLACE) refuse(Errno.EINVAL);
   const from = onHost(files.resolve(olddir, oldp, "entry")), to = onHost(files.resolve(newdir, newp, "entry"));
   // "oldpath or newpath is a directory that is in use by ... the system" (the root, ".", "..")
-  if (from.last !== "name") refuse(Errno.EBUSY);
-  if (to.last !== "name") refuse(flags & RENAME_NOREPLACE ? Errno.EEXIST : Errno.EBUSY);
+  if (from.last !== "name" || from.tmp === "mount-point") refuse(Errno.EBUSY);
+  if (to.last !== "name" || to.tmp === "mount-point") refuse(flags & RENAME_NOREPLACE && to.stat ? Errno.EEXIST : Errno.EBUSY);
   const stat = existing(from);
+  sameMount(from, to);
   if ((from.trailingSlash || to.trailingSlash) && !stat.isDirectory()) refuse(Errno.ENOTDIR);
   if ((flags & RENAME_NOREPLACE) && to.stat) refuse(Errno.EEXIST);
   fs.renameSync(from.host, to.host);
@@ -83,6 +84,11 @@ export function accessAt(files: FileTable, dirfd: number, p: string, mode: numbe
   existing(r);
   if (r.device !== undefined || r.stdio !== undefined) return; // /dev: root may read and write every device
   fs.accessSync(r.host, mode);
+}
+
+/** rename and link stay on one file system: "oldpath and newpath are not on the same mounted filesystem" (a mounted /tmp and the root). */
+function sameMount(from: Resolved, to: Resolved): void {
+  if ((from.tmp === undefined) !== (to.tmp === undefined)) refuse(Errno.EXDEV);
 }
 
 function existing(r: Resolved): StatLike {
@@ -108,6 +114,7 @@ export function linkAt(files: FileTable, olddir: number, oldp: string, newdir: n
   if (from.trailingSlash) refuse(Errno.ENOTDIR); // "name/" of something not a directory
   if (to.stat || to.last !== "name") refuse(Errno.EEXIST);
   if (to.trailingSlash) refuse(Errno.ENOENT); // as Linux: a new name cannot end in "/" here
+  sameMount(from, to);
   fs.linkSync(from.host, to.host); // link(2) does not follow a last link in oldpath
 }
 

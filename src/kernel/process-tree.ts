@@ -39,6 +39,7 @@ export function forkTask(k: Kernel, parent: Task, flags: number, stack: number, 
   const child = new Task(k, k.nextPid++, parent.pid, parent.pgid, parent.sid, space, parent.files.fork());
   child.signals = parent.signals.fork();
   child.exitSignal = flags & 0xff;
+  child.limits = new Map(parent.limits); // "A child process created via fork(2) inherits its parent's resource limits"
   child.exe = parent.exe;
   child.name = parent.name;
   const registers = k.registersOf(parent).slice();
@@ -116,7 +117,9 @@ export function execTask(k: Kernel, task: Task, path: string, argv: string[], en
     // "the interpreter ... is invoked with: interpreter [optional-arg] pathname arg..."
     if (depth >= 4) return -Errno.ELOOP;
     const args = [script.interpreter, ...(script.arg ? [script.arg] : []), path, ...argv.slice(1)];
-    return execTask(k, task, script.interpreter, args, envp, depth + 1);
+    const r = execTask(k, task, script.interpreter, args, envp, depth + 1);
+    if (r === "jumped") task.name = baseName(path); // Linux names it after the script it was asked to run, not the interpreter
+    return r;
   }
   let loaded;
   try {
@@ -133,7 +136,8 @@ export function execTask(k: Kernel, task: Task, path: string, argv: string[], en
   task.files.execed();
   task.signals.execed();
   task.exe = found.guestPath;
-  task.name = baseName(argv[0] ?? path);
+  // comm: "the basename of the filename" execve was given, 15 bytes (argv[0] is the program's to choose, and may differ).
+  task.name = baseName(path);
   const core = k.core;
   for (let r = 1; r < 32; r++) core.setX(r, 0);
   core.setX(2, loaded.sp);
@@ -253,10 +257,19 @@ export function reap(k: Kernel, found: WaitFound, options: number): number {
   if (options & WNOWAIT) return statusOf(found);
   if (what === "exited") {
     k.tasks.delete(child.pid);
+    // Linux adds a child's times to its parent's "children" times when the parent waits for it (wait_task_zombie), and
+    // only then: an unreaped zombie, or a child of a parent ignoring SIGCHLD, counts for nothing.
+    const parent = k.tasks.get(child.ppid);
+    if (parent) parent.childrenCpuNs += reapedCpuNs(child);
     return child.waitStatus;
   }
   child.stopReport = undefined;
   return statusOf(found);
+}
+
+/** What wait4's and waitid's rusage say of a reaped child (Linux's RUSAGE_BOTH): its own CPU time and its reaped children's. */
+export function reapedCpuNs(child: Task): bigint {
+  return child.cpuInstructions + child.childrenCpuNs;
 }
 
 function statusOf({ child, what }: WaitFound): number {

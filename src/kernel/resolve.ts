@@ -50,6 +50,8 @@ export interface Resolved {
   device?: string;
   /** /dev/stdin, /dev/stdout, /dev/stderr: the descriptor it stands for (a link to /proc/self/fd/N on Linux). */
   stdio?: number;
+  /** On the /tmp mounted in the root (tmpHost of resolveInRoot): its mount point, or a path beneath it. */
+  tmp?: "mount-point" | "inside";
   /** how the path ended: a name, ".", "..", or nothing but slashes (the root) */
   last: "name" | "dot" | "dotdot" | "root";
   trailingSlash: boolean;
@@ -59,8 +61,14 @@ export interface Resolved {
  * Resolves `p` beneath `rootReal` (a real host path, no links), starting
  * from the guest directory `start` when `p` is relative. `start` is walked
  * again too: a directory may have become a link since it was entered.
+ *
+ * `tmpReal`, when given, is a host directory mounted at /tmp (`roam run` gives
+ * one to a root without a tmp): the walk enters it at /tmp and leaves it by
+ * ".." to the root, as a Linux mount; links in it are read with the root as
+ * "/" like any other. What lies beneath is marked (`tmp`), for the calls that
+ * cannot cross a mount (rename, link: EXDEV) or remove one (EBUSY).
  */
-export function resolveInRoot(rootReal: string, start: string, p: string, lastLink: LastLink): Resolved {
+export function resolveInRoot(rootReal: string, start: string, p: string, lastLink: LastLink, tmpReal?: string): Resolved {
   if (p.length === 0) throw new SandboxError(Errno.ENOENT);
   if (p.length >= PATH_MAX) throw new SandboxError(Errno.ENAMETOOLONG);
   const names = (p.startsWith("/") ? p : `${start}/${p}`).split("/").filter((n) => n !== "");
@@ -68,7 +76,12 @@ export function resolveInRoot(rootReal: string, start: string, p: string, lastLi
   const follow = lastLink === "follow" || (lastLink === "nofollow" && trailingSlash);
   const todo = names.reverse(); // a stack: the next component is at the end
   const done: string[] = [];
-  const hostOf = (parts: string[]) => (parts.length === 0 ? rootReal : `${rootReal}/${parts.join("/")}`);
+  const onTmp = (parts: string[]) => tmpReal !== undefined && parts.length > 0 && parts[0] === "tmp";
+  const hostOf = (parts: string[]) => {
+    if (onTmp(parts)) return parts.length === 1 ? tmpReal! : `${tmpReal}/${parts.slice(1).join("/")}`;
+    return parts.length === 0 ? rootReal : `${rootReal}/${parts.join("/")}`;
+  };
+  const tmpOf = (parts: string[]): Resolved["tmp"] => (onTmp(parts) ? (parts.length === 1 ? "mount-point" : "inside") : undefined);
   const guestOf = (parts: string[]) => `/${parts.join("/")}`;
   let last: Resolved["last"] = "root";
   let links = 0;
@@ -94,7 +107,7 @@ export function resolveInRoot(rootReal: string, start: string, p: string, lastLi
       stat = fs.lstatSync(host);
     } catch (error) {
       const errno = errnoOf(error);
-      if (errno === Errno.ENOENT && isLast) return { guest: guestOf([...done, name]), host, stat: null, last, trailingSlash };
+      if (errno === Errno.ENOENT && isLast) return { guest: guestOf([...done, name]), host, stat: null, last, trailingSlash, tmp: tmpOf([...done, name]) };
       throw new SandboxError(errno);
     }
     if (stat.isSymbolicLink() && (!isLast || follow)) {
@@ -127,7 +140,7 @@ export function resolveInRoot(rootReal: string, start: string, p: string, lastLi
     const stat = known ?? lstatOrThrow(host);
     // "name/" must be a directory; an entry's caller decides (mkdir says EEXIST, unlink ENOTDIR).
     if (trailingSlash && lastLink !== "entry" && !stat.isDirectory()) throw new SandboxError(Errno.ENOTDIR);
-    return { guest: guestOf(parts), host, stat, last, trailingSlash };
+    return { guest: guestOf(parts), host, stat, last, trailingSlash, tmp: tmpOf(parts) };
   }
 }
 

@@ -20,6 +20,9 @@ export type Block =
 
 export type TaskStatus = "running" | "stopped" | "zombie";
 
+/** A resource limit a process set (prlimit64): soft and hard. */
+export interface ResourceLimit { cur: bigint; max: bigint }
+
 /** A process as data (its RAM pages travel with the guest's). */
 export interface TaskState {
   pid: number;
@@ -31,6 +34,10 @@ export interface TaskState {
   exitSignal: number; // sent to the parent at exit (SIGCHLD, or 0)
   registers: Uint8Array; // x0..x31, pc (u32 each)
   cpuInstructions: string; // instructions it retired (decimal)
+  /** CPU time (ns) of the children it reaped and of theirs (decimal); optional: states made before it mean "0". */
+  childrenCpuNs?: string;
+  /** Resource limits it set (getrlimit(2): inherited by fork, kept by execve): [resource, cur, max] (decimal); optional: none. */
+  limits?: Array<[number, string, string]>;
   addressSpace: AddressSpaceState | null; // null: shares its vfork parent's, or a zombie
   sharesSpaceOf: number; // vfork: the pid whose space it borrows until exec or exit (0 = none)
   vforkChild: number; // vfork parent: the child it waits for (0 = none)
@@ -56,6 +63,10 @@ export class Task implements SyscallContext {
   /** x0..x31 and pc, while another process holds the hart. */
   readonly registers = new Uint32Array(33);
   cpuInstructions = 0n;
+  /** What getrusage(RUSAGE_CHILDREN) and tms_cutime report: each reaped child's CPU time and its own children's, in ns. */
+  childrenCpuNs = 0n;
+  /** The resource limits it (or a parent before a fork) set; one not here has its default (calls/limits.ts). */
+  limits = new Map<number, ResourceLimit>();
   blocked: Block | undefined;
   /** Its pc is at an ecall that runs again when it wakes (a handled signal makes it return EINTR, or restarts it). */
   blockedInCall = false;
@@ -111,7 +122,7 @@ export class Task implements SyscallContext {
       pid: this.pid, ppid: this.ppid, pgid: this.pgid, sid: this.sid, status: this.status, waitStatus: this.waitStatus,
       exitSignal: this.exitSignal,
       registers: new Uint8Array(this.registers.buffer.slice(0)),
-      cpuInstructions: this.cpuInstructions.toString(),
+      cpuInstructions: this.cpuInstructions.toString(), childrenCpuNs: this.childrenCpuNs.toString(),
       addressSpace: zombie || this.sharesSpaceOf || this.away ? null : this.space.state(),
       sharesSpaceOf: this.sharesSpaceOf, vforkChild: this.vforkChild,
       files: zombie ? null : this.files.state(),
@@ -119,6 +130,7 @@ export class Task implements SyscallContext {
       blockedInCall: this.blockedInCall,
       sleepDeadlineNs: this.sleepDeadline === undefined ? null : this.sleepDeadline.toString(),
       suspendedMask: this.suspendedMask === undefined ? null : this.suspendedMask.toString(),
+      limits: [...this.limits].map(([resource, l]) => [resource, l.cur.toString(), l.max.toString()]),
       exe: this.exe, name: this.name, away: this.away ? [this.away.host, this.away.guest] : null,
     };
   }

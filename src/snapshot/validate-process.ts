@@ -239,6 +239,8 @@ const TASK_FIELDS: Record<keyof TaskState, TaskFieldCheck> = {
   exitSignal: (v, p) => int(v, p, 0, 64),
   registers: (v, p) => checkRegisters(v, p),
   cpuInstructions: (v, p) => decimalU64(v, p),
+  childrenCpuNs: (v, p) => (v === undefined ? "0" : decimalU64(v, p)), // absent in states made before it: none reaped
+  limits: (v, p) => checkLimits(v, p),
   addressSpace: (v, p, frames, before) => (v === null ? null : checkAddressSpace(v, p, frames, before?.addressSpace ?? undefined)),
   sharesSpaceOf: (v, p) => int(v, p, 0, 0x7fffffff),
   vforkChild: (v, p) => int(v, p, 0, 0x7fffffff),
@@ -251,6 +253,23 @@ const TASK_FIELDS: Record<keyof TaskState, TaskFieldCheck> = {
   name: (v, p) => text(v, p, 64),
   away: (v, p) => checkAway(v, p),
 };
+
+/** [resource, cur, max] per limit a process set; absent in states made before limits were kept: none set. */
+function checkLimits(value: unknown, at: string): Array<[number, string, string]> {
+  if (value === undefined) return [];
+  const seen = new Set<number>();
+  return list(value, at, 16).map((entry, i) => {
+    const q = `${at}[${i}]`;
+    const l = list(entry, q, 3);
+    if (l.length !== 3) bad(q, "not [resource, cur, max]");
+    const resource = int(l[0], `${q}[0]`, 0, 15);
+    if (seen.has(resource)) bad(`${q}[0]`, `resource ${resource} twice`);
+    seen.add(resource);
+    const cur = decimalU64(l[1], `${q}[1]`), max = decimalU64(l[2], `${q}[2]`);
+    if (BigInt(cur) > BigInt(max)) bad(q, "the soft limit is above the hard one");
+    return [resource, cur, max];
+  });
+}
 
 function checkRegisters(value: unknown, at: string): Uint8Array {
   const registers = bytes(value, at);

@@ -13,7 +13,7 @@ const ram = new Uint8Array(4 << 20);
 const DATA = 0x20000;
 let dir: string;
 let c: SyscallContext;
-const task = { pid: 1000, status: "running", cpuInstructions: 0n, name: "prog" };
+const task = { pid: 1000, status: "running", cpuInstructions: 0n, name: "prog", limits: new Map() };
 beforeEach(() => {
   dir = mkdtempSync(join(tmpdir(), "roam-time-"));
   const space = spaceOver(ram);
@@ -22,6 +22,7 @@ beforeEach(() => {
     { write: () => {}, read: () => null, isTerminal: () => false, windowSize: () => null });
   task.cpuInstructions = 0n;
   task.name = "prog";
+  task.limits = new Map();
   c.kernel.tasks.set(1000, task as never);
   (c.kernel as unknown as { frames: object }).frames = { frameCount: 2048, used: 512 };
 });

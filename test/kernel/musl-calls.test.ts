@@ -3,7 +3,7 @@
 // answers are the same everywhere, and against what Linux must say where the
 // figures differ (CPU time, how much RAM). Without qemu-riscv32 the files
 // program is compared with the output qemu gave (guests/calls/files.expected).
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, test } from "vitest";
@@ -64,6 +64,15 @@ describe("CPU time and memory", () => {
     for (const line of lines) expect(line, show(r)).toMatch(/: 1$/);
   }, 60_000);
 
+  test("a reaped child's CPU time, and its own reaped children's, reach wait4's rusage, RUSAGE_CHILDREN and tms_cutime (guests/calls/child-cputime.c)", async () => {
+    const r = await roam(["run", elf("child-cputime")]);
+    expect(r.status, show(r)).toBe(0);
+    const lines = r.stdout.toString().trim().split("\n");
+    expect(lines).toHaveLength(10);
+    for (const line of lines) expect(line, show(r)).toMatch(/: 1$/);
+    if (qemuPath) expect(r.stdout.toString()).toBe((await qemu(elf("child-cputime"))).stdout.toString());
+  }, 60_000);
+
   test("realloc through mremap keeps every byte; mremap moves and shrinks (guests/calls/realloc-grow.c)", async () => {
     const r = await roam(["run", elf("realloc-grow")]);
     expect(r.status, show(r)).toBe(0);
@@ -79,6 +88,61 @@ describe("CPU time and memory", () => {
     expect(Number(m![1])).toBeGreaterThan(6 * 1024);
     expect(Number(m![1])).toBeLessThan(8 * 1024);
     expect(Number(m![2])).toBe(Number(m![1]));
+  }, 60_000);
+});
+
+describe("/tmp under roam run (guests/calls/tmpfiles.c)", () => {
+  const tmpfilesOutput = [
+    "/tmp is a directory: 1, sticky and world-writable: 1", "mkstemp: a file in /tmp: 1", "write: 16", "read back: 16 written to /tmp",
+    "rename within /tmp: 0", "old name gone: 1", "renamed file holds: written to /tmp", "unlink: 0", "tmpfile reads: tmpfile line",
+    "getcwd: /tmp", "relative mkdir in /tmp: 1", "rmdir: 0", "",
+  ].join("\n");
+  /** `roam run` with TMPDIR (where the host makes a private /tmp) a fresh directory of its own, which it returns. */
+  const runWithTmpdir = async (args: string[], cwd = fresh()) => {
+    const tmpdir = fresh();
+    return { r: await runRoam(args, { cwd, env: { TMPDIR: tmpdir }, timeoutMs: 60_000 }), tmpdir, cwd };
+  };
+
+  test("a root without a tmp gets a private one: mkstemp, write, read back, rename, tmpfile — as on qemu-riscv32 — and nothing is left behind", async () => {
+    const { r, tmpdir, cwd } = await runWithTmpdir(["run", elf("tmpfiles")]);
+    expect(r.status, show(r)).toBe(0);
+    expect(r.stdout.toString()).toBe(tmpfilesOutput);
+    if (qemuPath) expect(r.stdout.toString()).toBe((await qemu(elf("tmpfiles"))).stdout.toString());
+    expect(readdirSync(cwd), "the user's directory gets no tmp").toEqual([]);
+    expect(readdirSync(tmpdir), "the private /tmp is removed when the run ends").toEqual([]);
+  }, 60_000);
+
+  test("it is mounted as Linux mounts one: .. is the root, links start at the root, EXDEV across, EBUSY to remove it", async () => {
+    const { r, tmpdir } = await runWithTmpdir(["run", elf("tmpfiles"), "mount"]);
+    expect(r.status, show(r)).toBe(0);
+    expect(r.stdout.toString()).toBe([
+      "/tmp/.. is the root: 1", "the root lists tmp: 1", "symlink in /tmp to /in-root: 0", "it leads to the root's file: 5 root",
+      "symlink in /tmp to ../in-root: 0", "it leads there too: 5 root", "rename /tmp -> root: -1 Cross-device link",
+      "rename root -> /tmp: -1 Cross-device link", "link /tmp -> root: -1 Cross-device link",
+      "rename of a missing file: -1 No such file or directory", "rmdir /tmp: -1 Resource busy", "rename /tmp: -1 Resource busy",
+      "/tmp still there: 1", "",
+    ].join("\n"));
+    expect(readdirSync(tmpdir)).toEqual([]);
+  }, 60_000);
+
+  test("a root with its own tmp keeps it", async () => {
+    const root = fresh();
+    mkdirSync(join(root, "tmp"));
+    const busybox = join(ROOT, "guests", "bin", "real", "busybox.elf");
+    const { r, tmpdir } = await runWithTmpdir(["run", busybox, "sh", "-c", "echo kept > /tmp/kept"], root);
+    expect(r.status, show(r)).toBe(0);
+    expect(readFileSync(join(root, "tmp", "kept"), "utf8")).toBe("kept\n");
+    expect(readdirSync(tmpdir), "no private /tmp was made").toEqual([]);
+  }, 60_000);
+});
+
+describe("resource limits (guests/calls/rlimits.c)", () => {
+  // It runs itself again through /proc/self/exe, which qemu-riscv32 cannot exec: the expected output is what the same
+  // program built for the host's Linux printed (with musl's words for EMFILE).
+  test("are inherited by fork and kept by execve; NOFILE bounds descriptors, AS mappings, STACK the stack's growth", async () => {
+    const r = await roam(["run", elf("rlimits")]);
+    expect(r.status, show(r)).toBe(0);
+    expect(r.stdout.toString()).toBe(readFileSync(join(ROOT, "guests", "calls", "rlimits.expected"), "utf8"));
   }, 60_000);
 });
 

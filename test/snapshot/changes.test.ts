@@ -133,6 +133,16 @@ describe("snapshot changes", () => {
     expect(back.process.current.files.get(3)?.position).toBe(700);
   });
 
+  test("a state made before children's CPU time and limits were kept restores with none (schema 2 unchanged)", async () => {
+    const a = ProcessGuest.start({ core: await Core.load(), root, hostName: "A" }, { elf: elf("hello"), program: "hello", argv: ["hello"], ramBytes: 4 << 20 });
+    const snapshot = a.snapshotWithout(NO_PAGES);
+    expect(snapshot.process!.tasks[0].childrenCpuNs).toBe("0");
+    delete snapshot.process!.tasks[0].childrenCpuNs;
+    delete snapshot.process!.tasks[0].limits;
+    expect(decoded(snapshot).process!.tasks[0].childrenCpuNs).toBe("0");
+    expect(decoded(snapshot).process!.tasks[0].limits).toEqual([]);
+  });
+
   test("changes that break the snapshot's shape are refused", async () => {
     const a = ProcessGuest.start({ core: await Core.load(), root, hostName: "A" }, { elf: elf("hello"), program: "hello", argv: ["hello"], ramBytes: 4 << 20 });
     const base = decoded(a.snapshotWithout(NO_PAGES));
@@ -155,6 +165,11 @@ describe("snapshot changes", () => {
     expect(() => applyChanges(base, withTask({ pid, changedFields: { pid: 9 } }))).toThrow(/changedFields\["pid"\]: not a field a process's changes may carry/);
     expect(() => applyChanges(base, withTask({ pid, changedFields: { colour: 1 } }))).toThrow(/not a field a process's changes may carry/);
     expect(() => applyChanges(base, withTask({ pid, changedFields: { registers: new Uint8Array(8) } }))).toThrow(/tasks\[0\]\.registers: 8 bytes/);
+    expect(() => applyChanges(base, withTask({ pid, changedFields: { childrenCpuNs: "-5" } }))).toThrow(/tasks\[0\]\.childrenCpuNs: "-5" is not a decimal integer/);
+    expect(applyChanges(base, withTask({ pid, changedFields: { childrenCpuNs: "1234" } })).process!.tasks[0].childrenCpuNs).toBe("1234");
+    expect(() => applyChanges(base, withTask({ pid, changedFields: { limits: [[7, "20", "10"]] } }))).toThrow(/tasks\[0\]\.limits\[0\]: the soft limit is above the hard one/);
+    expect(() => applyChanges(base, withTask({ pid, changedFields: { limits: [[7, "1", "1"], [7, "2", "2"]] } }))).toThrow(/limits\[1\]\[0\]: resource 7 twice/);
+    expect(applyChanges(base, withTask({ pid, changedFields: { limits: [[7, "10", "10"]] } })).process!.tasks[0].limits).toEqual([[7, "10", "10"]]);
     // A descriptor table that names a description the state does not have: caught by the cross-section check.
     const files = { ...base.process!.tasks[0].files!, fds: [[0, 999, false]] };
     expect(() => applyChanges(base, withTask({ pid, changedFields: { files } }))).toThrow(/fd 0 refers to open file 999, which is not there/);

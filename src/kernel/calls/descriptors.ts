@@ -2,8 +2,9 @@
 // pipe's ends. The man pages' words for each error.
 
 import { Errno } from "../errno.js";
-import { MAX_FILES, O_ACCMODE, O_APPEND, O_CLOEXEC, O_NONBLOCK, O_RDONLY, O_WRONLY, SandboxError, type OpenFile } from "../files.js";
+import { O_ACCMODE, O_APPEND, O_CLOEXEC, O_NONBLOCK, O_RDONLY, O_WRONLY, SandboxError, type OpenFile } from "../files.js";
 import { sendSignal } from "../deliver.js";
+import type { PipeCopy } from "../pipes.js";
 import { SIGPIPE } from "../signals.js";
 import type { SyscallContext, SyscallOutcome } from "../syscalls.js";
 
@@ -56,7 +57,7 @@ function dup3(c: SyscallContext, oldfd: number, newfd: number, flags: number): n
   if (oldfd === newfd) return -Errno.EINVAL; // "oldfd was equal to newfd"
   const file = c.files.get(oldfd);
   if (!file) return -Errno.EBADF; // "oldfd isn't an open file descriptor"
-  if (newfd < 0 || newfd >= MAX_FILES) return -Errno.EBADF; // "newfd is out of the allowed range"
+  if (newfd < 0 || newfd >= c.files.fdLimit) return -Errno.EBADF; // "newfd is out of the allowed range"
   return c.files.install(newfd, file, (flags & O_CLOEXEC) !== 0);
 }
 
@@ -66,7 +67,7 @@ function fcntl(c: SyscallContext, [fd, cmd, arg]: number[]): number {
   switch (cmd) {
     case F_DUPFD:
     case F_DUPFD_CLOEXEC:
-      if (arg < 0 || arg >= MAX_FILES) return -Errno.EINVAL; // "arg is negative or is greater than the maximum allowable value"
+      if (arg < 0 || arg >= c.files.fdLimit) return -Errno.EINVAL; // "arg is negative or is greater than the maximum allowable value"
       return guarded(() => c.files.add(file, cmd === F_DUPFD_CLOEXEC, arg));
     case F_GETFD:
       return c.files.isCloseOnExec(fd) ? FD_CLOEXEC : 0;
@@ -102,22 +103,36 @@ function unlockedLock(c: SyscallContext, address: number): number {
   return c.space.write(address, new Uint8Array([2 /* F_UNLCK */, 0])) ? 0 : -Errno.EFAULT;
 }
 
-/** read(2) of a pipe's read end: data, EOF once no writer is left, or wait ("EAGAIN" when non-blocking). */
-export function pipeRead(c: SyscallContext, file: OpenFile, count: number): Uint8Array | SyscallOutcome | number {
+/** read(2) of a pipe's read end: the count `copyOut` took, 0 at EOF once no writer is left, or wait ("EAGAIN" when non-blocking). */
+function pipeReadWith(c: SyscallContext, file: OpenFile, count: number, copyOut: PipeCopy): SyscallOutcome | number {
   const pipe = file.pipe === undefined ? undefined : c.kernel.pipes.get(file.pipe);
   if (!pipe || (file.flags & O_ACCMODE) !== O_RDONLY) return -Errno.EBADF; // "fd is not open for reading"
-  if (count === 0) return new Uint8Array(0);
+  if (count === 0) return 0;
   if (pipe.size === 0) {
-    if (pipe.writers <= 0) return new Uint8Array(0);
+    if (pipe.writers <= 0) return 0;
     return file.flags & O_NONBLOCK ? -Errno.EAGAIN : { kind: "block-event" };
   }
-  const bytes = pipe.read(count);
+  const n = pipe.readWith(count, copyOut);
+  if (n < 0) return -Errno.EFAULT;
   c.kernel.notify(); // a writer may be waiting for room
-  return bytes;
+  return n;
+}
+
+/** read(2) of a pipe into the guest's buffer at `buf` (already checked writable): straight from the pipe's ring. */
+export function pipeReadTo(c: SyscallContext, file: OpenFile, count: number, buf: number): SyscallOutcome | number {
+  return pipeReadWith(c, file, count, (part, from) => c.space.write(buf + from, part));
+}
+
+/** read(2) of a pipe as bytes (for a process that moved alone, whose reads are served here). */
+export function pipeRead(c: SyscallContext, file: OpenFile, count: number): Uint8Array | SyscallOutcome | number {
+  const parts: Uint8Array[] = [];
+  const r = pipeReadWith(c, file, count, (part) => (parts.push(part.slice()), true));
+  if (typeof r !== "number" || r < 0) return r;
+  return parts.length === 1 ? parts[0] : Buffer.concat(parts, r);
 }
 
 /** write(2) to a pipe's write end: what fits, EPIPE and SIGPIPE when no reader is left, or wait for room. */
-export function pipeWrite(c: SyscallContext, file: OpenFile, bytes: Uint8Array): SyscallOutcome | number {
+function pipeWriteWith(c: SyscallContext, file: OpenFile, length: number, copyIn: PipeCopy): SyscallOutcome | number {
   const pipe = file.pipe === undefined ? undefined : c.kernel.pipes.get(file.pipe);
   if (!pipe || (file.flags & O_ACCMODE) === O_RDONLY) return -Errno.EBADF; // "fd is not open for writing"
   if (pipe.readers <= 0) {
@@ -125,11 +140,22 @@ export function pipeWrite(c: SyscallContext, file: OpenFile, bytes: Uint8Array):
     sendSignal(c.kernel, c.kernel.tasks.get(c.pid)!, SIGPIPE, { signo: SIGPIPE, code: 0, pid: c.pid });
     return -Errno.EPIPE;
   }
-  if (bytes.length === 0) return 0;
-  const n = pipe.write(bytes);
+  if (length === 0) return 0;
+  const n = pipe.accepts(length);
   if (n === 0) return file.flags & O_NONBLOCK ? -Errno.EAGAIN : { kind: "block-event" };
+  if (!pipe.writeWith(n, copyIn)) return -Errno.EFAULT; // "buf is outside your accessible address space"
   c.kernel.notify(); // a reader may be waiting for data
   return n;
+}
+
+/** write(2) of the guest's buffer at `buf` to a pipe: straight into the pipe's ring. */
+export function pipeWriteFrom(c: SyscallContext, file: OpenFile, buf: number, count: number): SyscallOutcome | number {
+  return pipeWriteWith(c, file, count, (part, from) => c.space.copyOut(buf + from, part));
+}
+
+/** write(2) of `bytes` to a pipe (for a process that moved alone, whose writes are served here). */
+export function pipeWrite(c: SyscallContext, file: OpenFile, bytes: Uint8Array): SyscallOutcome | number {
+  return pipeWriteWith(c, file, bytes.length, (part, from) => (part.set(bytes.subarray(from, from + part.length)), true));
 }
 
 export const DESCRIPTOR_CALLS = new Map<number, [string, Handler]>([

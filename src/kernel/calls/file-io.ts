@@ -14,11 +14,11 @@ import { PIPE_CAPACITY } from "../pipes.js";
 import { AT_EMPTY_PATH, AT_SYMLINK_NOFOLLOW, readLinkAt, statAt } from "../path-calls.js";
 import { BrokenPipe, type SyscallContext, type SyscallOutcome } from "../syscalls.js";
 import { SIGPIPE } from "../signals.js";
-import { pipeRead, pipeWrite } from "./descriptors.js";
+import { pipeReadTo, pipeWriteFrom } from "./descriptors.js";
 import { socketReceive, socketSend } from "./socket-io.js";
 import { guarded, pathArg, u64Arg, withPath, type Handler } from "./call-args.js";
 
-const PROT_WRITE = 2;
+const PROT_READ = 1, PROT_WRITE = 2;
 export const MAX_IO = 1 << 20; // bytes moved per read/write call (larger requests are partial, as Linux allows)
 
 const readable = (file: OpenFile) => (file.flags & O_ACCMODE) !== O_WRONLY;
@@ -48,13 +48,12 @@ function readInto(c: SyscallContext, fd: number, buf: number, count: number): Sy
   count = Math.min(count, MAX_IO);
   // The whole buffer must be writable (and here) before anything is consumed.
   if (!c.space.ensure(buf, count, PROT_WRITE)) return -Errno.EFAULT;
+  if (file.kind === "pipe") return pipeReadTo(c, file, count, buf);
   let r: Uint8Array | SyscallOutcome | number;
-  if (file.kind === "pipe") r = pipeRead(c, file, count);
-  else if (file.kind === "socket") {
+  if (file.kind === "socket") {
     const got = socketReceive(c, fd, count, 0);
     r = typeof got === "number" || "kind" in got ? got : got.got.data;
-  }
-  else if (file.kind === "forwarded") r = forwardedIo(c, file, "read", count);
+  } else if (file.kind === "forwarded") r = forwardedIo(c, file, "read", count);
   else if (file.kind === "terminal") r = file.terminal === 0 ? consoleInput(c, count) : -Errno.EBADF;
   else if (file.kind === "device") {
     if (!readable(file)) return -Errno.EBADF;
@@ -68,17 +67,23 @@ function readInto(c: SyscallContext, fd: number, buf: number, count: number): Sy
 function writeFrom(c: SyscallContext, fd: number, buf: number, count: number): number | SyscallOutcome {
   const file = c.files.get(fd);
   if (!file) return -Errno.EBADF; // "fd is not a valid file descriptor or is not open for writing"
-  // A pipe takes at most its capacity at once: copy no more of the guest's buffer than that.
-  count = Math.min(count, file.kind === "pipe" ? PIPE_CAPACITY : MAX_IO);
-  const bytes = c.space.read(buf, count);
+  // A pipe takes at most its capacity at once, copied from the guest's buffer into its own.
+  if (file.kind === "pipe") return pipeWriteFrom(c, file, buf, Math.min(count, PIPE_CAPACITY));
+  if (file.kind === "device" && file.device !== "tty") {
+    // What a device discards is checked, not copied. (A bad pointer is EFAULT, as qemu-riscv32 says; Linux's own
+    // /dev/null would not look at the buffer.)
+    if (!writable(file)) return -Errno.EBADF;
+    count = Math.min(count, MAX_IO);
+    return c.space.ensure(buf, count, PROT_READ) ? deviceWrite(file.device!, count) : -Errno.EFAULT;
+  }
+  const bytes = c.space.read(buf, Math.min(count, MAX_IO));
   if (!bytes) return -Errno.EFAULT;
-  if (file.kind === "pipe") return pipeWrite(c, file, bytes);
   if (file.kind === "socket") return socketSend(c, fd, bytes, 0, null);
   if (file.kind === "forwarded") return forwardedIo(c, file, "write", bytes) as number;
   if (file.kind === "terminal") return file.terminal === 0 ? -Errno.EBADF : consoleOutput(c, file.terminal!, bytes);
   if (file.kind === "device") {
     if (!writable(file)) return -Errno.EBADF;
-    return file.device === "tty" ? consoleOutput(c, c.console.isTerminal(1) || !c.console.isTerminal(2) ? 1 : 2, bytes) : deviceWrite(file.device!, bytes.length);
+    return consoleOutput(c, c.console.isTerminal(1) || !c.console.isTerminal(2) ? 1 : 2, bytes); // /dev/tty
   }
   return guarded(() => c.files.write(fd, bytes));
 }

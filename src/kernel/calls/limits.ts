@@ -5,7 +5,8 @@
 import { MAX_FILES } from "../files.js";
 import { MAX_PROCESSES } from "../kernel.js";
 import { Errno } from "../errno.js";
-import type { Task } from "../task.js";
+import { STACK_SIZE } from "../loader.js";
+import type { ResourceLimit, Task } from "../task.js";
 import type { SyscallContext } from "../syscalls.js";
 import { u32Bytes, type Handler } from "./call-args.js";
 
@@ -13,12 +14,12 @@ const RLIM_INFINITY = 0xffffffffffffffffn;
 const RLIM_NLIMITS = 16;
 const RLIMIT_STACK = 3, RLIMIT_NPROC = 6, RLIMIT_NOFILE = 7, RLIMIT_AS = 9;
 
-interface Limit { cur: bigint; max: bigint }
+type Limit = ResourceLimit;
 
 /** Linux's defaults for a container's root, and the guest's own bounds (descriptors, processes, RAM). */
 function defaultLimit(c: SyscallContext, resource: number): Limit {
   switch (resource) {
-    case RLIMIT_STACK: return { cur: 8n << 20n, max: RLIM_INFINITY };
+    case RLIMIT_STACK: return { cur: BigInt(STACK_SIZE), max: RLIM_INFINITY };
     case RLIMIT_NPROC: return { cur: BigInt(MAX_PROCESSES), max: BigInt(MAX_PROCESSES) };
     case RLIMIT_NOFILE: return { cur: BigInt(MAX_FILES), max: BigInt(MAX_FILES) };
     case RLIMIT_AS: {
@@ -29,20 +30,38 @@ function defaultLimit(c: SyscallContext, resource: number): Limit {
   }
 }
 
-// Limits a process set, kept with it while it runs here: reported back by
-// getrlimit, not enforced beyond the guest's own bounds, not inherited by
-// children, not carried by a migration.
-const setLimits = new WeakMap<object, Map<number, Limit>>();
+// A process's limits are its Task's (Task.limits): a fork copies them, an
+// execve keeps them, a migration carries them. What is enforced: RLIMIT_NOFILE
+// (the descriptors a process may have), RLIMIT_STACK (how far its stack may
+// grow, up to the 8 MiB the layout has), RLIMIT_AS once set (what mmap, brk and
+// mremap may map); RLIMIT_NPROC stays the guest's own bound.
 const niceness = new WeakMap<object, number>();
 
-function taskOf(c: SyscallContext, pid: number): Task | SyscallContext | undefined {
-  if (pid === 0 || pid === c.pid) return c.kernel.tasks.get(c.pid) ?? c;
-  const task = c.kernel.tasks.get(pid);
+function taskOf(c: SyscallContext, pid: number): Task | undefined {
+  const task = c.kernel.tasks.get(pid === 0 ? c.pid : pid);
   return task && task.status !== "zombie" ? task : undefined;
 }
 
-function limitOf(c: SyscallContext, task: object, resource: number): Limit {
-  return setLimits.get(task)?.get(resource) ?? defaultLimit(c, resource);
+function limitOf(c: SyscallContext, task: Task, resource: number): Limit {
+  return task.limits.get(resource) ?? defaultLimit(c, resource);
+}
+
+/** What a process's limits decide beyond themselves: the descriptors its table may give (after a set, or a restore). */
+export function applyLimits(task: Task): void {
+  const nofile = task.limits.get(RLIMIT_NOFILE);
+  if (task.files) task.files.fdLimit = nofile ? Number(nofile.cur < BigInt(MAX_FILES) ? nofile.cur : BigInt(MAX_FILES)) : MAX_FILES;
+}
+
+/** The lowest stack address `task` may touch: its stack top less RLIMIT_STACK's soft limit (the layout has 8 MiB at most). */
+export function stackFloor(task: Task, stackTop: number): number {
+  const limit = task.limits.get(RLIMIT_STACK)?.cur;
+  return limit === undefined || limit >= BigInt(STACK_SIZE) ? stackTop - STACK_SIZE : stackTop - Number(limit);
+}
+
+/** Whether `task` may map `bytes` more: RLIMIT_AS, once the process set one, bounds its mappings (the stack apart). */
+export function mayMap(task: Task | undefined, mappedBytes: number, bytes: number): boolean {
+  const limit = task?.limits.get(RLIMIT_AS)?.cur;
+  return limit === undefined || BigInt(mappedBytes + bytes) <= limit;
 }
 
 /** prlimit64(pid, resource, new_limit, old_limit): struct rlimit64 is two u64s, rlim_cur and rlim_max. */
@@ -68,8 +87,8 @@ function prlimit64(c: SyscallContext, [pid, resource, newPtr, oldPtr]: number[])
     if (!c.space.write(oldPtr, out)) return -Errno.EFAULT;
   }
   if (wanted) {
-    if (!setLimits.has(task)) setLimits.set(task, new Map());
-    setLimits.get(task)!.set(resource, wanted);
+    task.limits.set(resource, wanted);
+    applyLimits(task);
   }
   return 0;
 }

@@ -8,6 +8,7 @@ import { AddressSpace, PAGE, PROT_EXEC, PROT_READ, PROT_WRITE, pageUp, type Regi
 import { Errno } from "../errno.js";
 import type { SyscallContext } from "../syscalls.js";
 import { guarded, type Handler } from "./call-args.js";
+import { mayMap } from "./limits.js";
 
 const MAP_SHARED = 0x01, MAP_PRIVATE = 0x02, MAP_FIXED = 0x10, MAP_ANONYMOUS = 0x20;
 const MREMAP_MAYMOVE = 1, MREMAP_FIXED = 2;
@@ -26,6 +27,13 @@ function mayCommit(c: SyscallContext, pages: number): boolean {
 
 const commits = (prot: number) => (prot & PROT_WRITE) !== 0;
 
+/** Whether the process may map `bytes` more under its RLIMIT_AS ("the maximum size of the process's virtual memory"). */
+function mayGrow(c: SyscallContext, bytes: number): boolean {
+  let mapped = 0;
+  for (const r of c.space.regions) if (r.kind !== "stack") mapped += r.end - r.start; // the stack: 8 MiB reserved, not used
+  return mayMap(c.kernel.tasks.get(c.pid), mapped, bytes);
+}
+
 /** brk: "on failure, the system call returns the current break" (that is how a program sees ENOMEM). */
 function brk(c: SyscallContext, wanted: number): number {
   const space = c.space;
@@ -33,7 +41,7 @@ function brk(c: SyscallContext, wanted: number): number {
   const oldTop = pageUp(space.brk), newTop = pageUp(wanted);
   if (newTop > oldTop) {
     if (space.regions.some((r) => r.start < newTop && oldTop < r.end)) return space.brk; // would collide: refuse
-    if (!mayCommit(c, (newTop - oldTop) / PAGE)) return space.brk;
+    if (!mayGrow(c, newTop - oldTop) || !mayCommit(c, (newTop - oldTop) / PAGE)) return space.brk;
     space.addRegion({ start: oldTop, end: newTop, prot: PROT_READ | PROT_WRITE, kind: "heap" });
   } else if (newTop < oldTop) {
     space.removeRange(newTop, oldTop);
@@ -52,6 +60,7 @@ function mmap(c: SyscallContext, [addr, length, prot, flags, fd, pgoff]: number[
   if (fixed && (addr % PAGE || addr + size > 0x100000000 || addr < PAGE)) return -Errno.EINVAL;
   // "No memory is available": the pages could never all be backed.
   if (commits(prot) && !mayCommit(c, size / PAGE)) return -Errno.ENOMEM;
+  if (!mayGrow(c, size)) return -Errno.ENOMEM; // "The process's RLIMIT_AS limit ... would have been exceeded"
   let contents: Uint8Array | undefined;
   if (!(flags & MAP_ANONYMOUS)) {
     if ((flags & MAP_SHARED) && (prot & PROT_WRITE)) return -Errno.ENODEV; // no shared writable file mappings
@@ -126,6 +135,7 @@ function mremap(c: SyscallContext, [oldAddress, oldLength, newLength, flags, new
     const free = growEnd <= space.mmapTop && !space.regions.some((r) => r.start < growEnd && growStart < r.end);
     if (free) {
       if (commits(prot) && !mayCommit(c, (newSize - oldSize) / PAGE)) return -Errno.ENOMEM;
+      if (!mayGrow(c, newSize - oldSize)) return -Errno.ENOMEM;
       space.addRegion({ start: growStart, end: growEnd, prot, kind });
       return oldAddress;
     }
@@ -134,6 +144,7 @@ function mremap(c: SyscallContext, [oldAddress, oldLength, newLength, flags, new
   }
   const kept = Math.min(oldSize, newSize);
   if (commits(prot) && newSize > oldSize && !mayCommit(c, (newSize - oldSize) / PAGE)) return -Errno.ENOMEM;
+  if (newSize > oldSize && !mayGrow(c, newSize - oldSize)) return -Errno.ENOMEM;
   let target: number;
   if (flags & MREMAP_FIXED) {
     // "the new address range specified by new_address and new_size overlaps with old_address and old_size": EINVAL

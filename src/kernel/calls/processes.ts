@@ -5,11 +5,12 @@ import { Errno } from "../errno.js";
 import { sendSignal } from "../deliver.js";
 import { hasChildrenAtHome, killAtHome, tookFromHome, waitAtHome, type HomeReport } from "../lone-satellite.js";
 import {
-  execTask, findWaitable, forkTask, P_ALL, P_PGID, P_PID, reap, WCONTINUED, WEXITED, WNOHANG, WNOWAIT, WUNTRACED,
+  execTask, findWaitable, forkTask, P_ALL, P_PGID, P_PID, reap, reapedCpuNs, WCONTINUED, WEXITED, WNOHANG, WNOWAIT, WUNTRACED,
 } from "../process-tree.js";
 import { NSIG, SIGCHLD } from "../signals.js";
 import type { Task } from "../task.js";
 import type { SyscallContext, SyscallOutcome } from "../syscalls.js";
+import { rusage as rusageOf, RUSAGE_BYTES } from "./time.js";
 
 type Handler = (c: SyscallContext, a: number[]) => SyscallOutcome | number;
 
@@ -71,7 +72,10 @@ function waitInfo(pid: number, status: number, what: string): Uint8Array {
  * alone also has children at home: the home is asked first (so an answer it
  * sent is always taken), then the children here.
  */
-function takeChild(c: SyscallContext, parent: Task, idtype: number, id: number, options: number): HomeReport | "none" | "later" | number {
+/** What a wait found: the child, its status, and (for one reaped here) the CPU time its reaping adds (a child reaped at home reports none yet). */
+type Found = HomeReport & { cpuNs?: bigint };
+
+function takeChild(c: SyscallContext, parent: Task, idtype: number, id: number, options: number): Found | "none" | "later" | number {
   const k = c.kernel;
   let home: HomeReport | "none" | "later" | number = "none";
   if (hasChildrenAtHome(k, parent) && !(idtype === P_PID && k.tasks.has(id))) home = waitAtHome(k, parent, idtype, id, options);
@@ -81,7 +85,7 @@ function takeChild(c: SyscallContext, parent: Task, idtype: number, id: number, 
     return home;
   }
   const found = findWaitable(k, parent, idtype, id, options);
-  if (typeof found === "object") return { pid: found.child.pid, what: found.what, status: reap(k, found, options) };
+  if (typeof found === "object") return { pid: found.child.pid, what: found.what, status: reap(k, found, options), cpuNs: reapedCpuNs(found.child) };
   return found === "none" && home === "none" ? "none" : "later";
 }
 
@@ -92,7 +96,7 @@ function waitid(c: SyscallContext, [idtype, id, infop, options, rusage]: number[
   if (idtype !== P_ALL && idtype !== P_PID && idtype !== P_PGID) return -Errno.EINVAL;
   const me = self(c);
   // Linux looks for children first, then writes: a bad infop with nothing to report is not noticed.
-  const badInfo = (infop && !c.space.ensure(infop, 128, 2)) || (rusage && !c.space.ensure(rusage, 144, 2));
+  const badInfo = (infop && !c.space.ensure(infop, 128, 2)) || (rusage && !c.space.ensure(rusage, RUSAGE_BYTES, 2));
   const found = takeChild(c, me, idtype, idtype === P_PGID && id === 0 ? me.pgid : id | 0, badInfo ? options | WNOWAIT : options);
   if (found === "none") return -Errno.ECHILD; // "The calling process does not have any unwaited-for children"
   if (typeof found === "number") return found;
@@ -106,7 +110,7 @@ function waitid(c: SyscallContext, [idtype, id, infop, options, rusage]: number[
     return { kind: "block-event" };
   }
   if (infop) c.space.write(infop, waitInfo(found.pid, found.status, found.what));
-  if (rusage) c.space.write(rusage, new Uint8Array(144));
+  if (rusage) c.space.write(rusage, rusageOf(found.cpuNs ?? 0n));
   return 0;
 }
 
@@ -122,7 +126,7 @@ function wait4(c: SyscallContext, [pidArg, statusPtr, options, rusage]: number[]
   if (typeof found === "number") return found;
   if (found === "later") return options & WNOHANG ? 0 : { kind: "block-event" };
   if (statusPtr) c.space.write(statusPtr, new Uint8Array(Uint32Array.of(found.status).buffer));
-  if (rusage) c.space.write(rusage, new Uint8Array(144));
+  if (rusage) c.space.write(rusage, rusageOf(found.cpuNs ?? 0n));
   return found.pid;
 }
 

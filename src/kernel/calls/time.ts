@@ -69,25 +69,34 @@ function sleep(c: SyscallContext, clock: number, absolute: boolean, request: num
   return { kind: "block-until", deadlineNs: c.sleepDeadline };
 }
 
+/** The CPU time of the children `pid` has reaped, theirs included (Task.childrenCpuNs). */
+function childrenTimeNs(c: SyscallContext): bigint {
+  return c.kernel.tasks.get(c.pid)?.childrenCpuNs ?? 0n;
+}
+
 /** times(): struct tms of four clock_t (32-bit) in ticks; the result is ticks since an arbitrary point (guest boot). */
 function times(c: SyscallContext, buf: number): number {
   const user = Number(cpuTimeNs(c)! / NS_PER_TICK);
-  if (buf !== 0 && !c.space.write(buf, u32Bytes(user, 0, 0, 0))) return -Errno.EFAULT;
+  const children = Number((childrenTimeNs(c) / NS_PER_TICK) & 0xffffffffn);
+  if (buf !== 0 && !c.space.write(buf, u32Bytes(user, 0, children, 0))) return -Errno.EFAULT;
   return Number((c.clock.monotonicNs() / NS_PER_TICK) & 0x7fffffffn);
 }
 
 const RUSAGE_SELF = 0, RUSAGE_THREAD = 1, RUSAGE_CHILDREN = -1;
 
-/**
- * getrusage: the kernel's struct rusage of a 32-bit machine (two timevals of
- * longs, then 14 longs; musl moves the times into its 64-bit ones).
- */
+/** The kernel's struct rusage of a 32-bit machine: two timevals of longs, then 14 longs (72 bytes). */
+export const RUSAGE_BYTES = 72;
+
+/** A struct rusage whose user time is `ns` (system time is 0: nothing runs in the kernel's name). */
+export function rusage(ns: bigint, maxRssKiB = 0): Uint8Array {
+  return u32Bytes(Number(ns / 1_000_000_000n), Number((ns % 1_000_000_000n) / 1000n), 0, 0, maxRssKiB, ...new Array(13).fill(0));
+}
+
+/** getrusage (musl moves the times into its 64-bit struct). */
 function getrusage(c: SyscallContext, who: number, buf: number): number {
   if (who !== RUSAGE_SELF && who !== RUSAGE_THREAD && who !== RUSAGE_CHILDREN) return -Errno.EINVAL; // "who is invalid"
-  const ns = who === RUSAGE_CHILDREN ? 0n : cpuTimeNs(c)!; // children's times are not gathered yet
-  const maxRssKiB = who === RUSAGE_CHILDREN ? 0 : c.space.residentPages * 4;
-  const fields = [Number(ns / 1_000_000_000n), Number((ns % 1_000_000_000n) / 1000n), 0, 0, maxRssKiB, ...new Array(13).fill(0)];
-  return c.space.write(buf, u32Bytes(...fields)) ? 0 : -Errno.EFAULT;
+  const out = who === RUSAGE_CHILDREN ? rusage(childrenTimeNs(c)) : rusage(cpuTimeNs(c)!, c.space.residentPages * 4);
+  return c.space.write(buf, out) ? 0 : -Errno.EFAULT;
 }
 
 export const TIME_CALLS = new Map<number, [string, Handler]>([
