@@ -10,7 +10,7 @@ import { Errno } from "../errno.js";
 import { SIGPIPE } from "../signals.js";
 import { AF_UNIX, SOCK_DGRAM, inetOf, parseInet, parseUnix, unnamed } from "../sockets/addresses.js";
 import { autobindInet, inetDestination, inetTarget, unixTarget } from "../sockets/endpoints.js";
-import { RCVTIMEO_KEY, SNDTIMEO_KEY, type Socket } from "../sockets/socket.js";
+import { RCVTIMEO_KEY, SNDTIMEO_KEY, Socket } from "../sockets/socket.js";
 import { receive, sendDatagram, sendStream, type Received } from "../sockets/transfer.js";
 import type { SyscallContext, SyscallOutcome } from "../syscalls.js";
 import type { Handler } from "./call-args.js";
@@ -28,7 +28,9 @@ function datagramTarget(c: SyscallContext, socket: Socket, dest: Uint8Array | nu
   if (socket.domain === AF_UNIX) {
     if (dest) {
       const address = parseUnix(dest, false);
-      return typeof address === "number" ? address : unixTarget(sockets, c.files, address, SOCK_DGRAM);
+      if (typeof address === "number") return address;
+      const target = unixTarget(sockets, c.files, address, SOCK_DGRAM);
+      return target instanceof Socket || typeof target === "number" ? target : -Errno.ECONNREFUSED; // datagrams to other guests: not yet
     }
     if (!socket.peer) return -Errno.ENOTCONN;
     return sockets.get(socket.peer.socket) ?? -Errno.ECONNREFUSED; // the socket it connected to has closed
