@@ -3,6 +3,7 @@
 
 import type { GuestMessage } from "../net/host-links.js";
 import { parseElf } from "../elf/index.js";
+import type { SocketNames } from "../kernel/sockets/names.js";
 import { Kernel, type ProcessResult } from "../kernel/kernel.js";
 import type { Core } from "../machine/core.js";
 import type { PostcopyPages } from "../machine/postcopy-pages.js";
@@ -27,6 +28,8 @@ export interface GuestHostOptions {
   warn?: (message: string) => void;
   /** Sends a message to another guest (docs/MESSAGES.md): the host's switch takes it; `from` is this guest's id. */
   sendMessage?: (message: GuestMessage) => void;
+  /** Where its sockets' names are bound and found: a cluster-wide implementation (default: the guest's own names only). */
+  socketNames?: SocketNames;
 }
 
 export interface StartOptions {
@@ -68,6 +71,11 @@ export class ProcessGuest {
     }
   }
 
+  /** A message from another guest (the host's switch delivers them in order per sending host). */
+  receiveMessage(message: GuestMessage): void {
+    this.process.receiveMessage(message);
+  }
+
   dependencies(): string[] {
     return this.process.openFiles.dependencies();
   }
@@ -87,7 +95,7 @@ export class ProcessGuest {
     const console = new GuestConsole();
     return new ProcessGuest(options, info, console, (c) => new Kernel({
       core: options.core, image, program: start.elf, ramBytes, root: options.root, argv: start.argv, envp: start.envp ?? [],
-      console: c, inputReady: () => c.inputReady(), translate: options.translate, warn: options.warn, guestId: info.id,
+      console: c, inputReady: () => c.inputReady(), translate: options.translate, warn: options.warn, sendMessage: options.sendMessage, socketNames: options.socketNames, guestId: info.id,
     }));
   }
 
@@ -101,7 +109,7 @@ export class ProcessGuest {
     const emptyImage = { entry: 0, flags: 0, segments: [], symbols: new Map(), phoff: 0, phnum: 0, phentsize: 32 };
     const guest = new ProcessGuest(options, info, console, (c) => new Kernel({
       core: options.core, image: emptyImage, ramBytes: start.ramBytes, root: options.root, argv: start.argv, envp: [],
-      console: c, inputReady: () => c.inputReady(), translate: options.translate, warn: options.warn,
+      console: c, inputReady: () => c.inputReady(), translate: options.translate, warn: options.warn, sendMessage: options.sendMessage, socketNames: options.socketNames,
       adopt: { image: start.image, home: start.home }, guestId: info.id,
     }));
     return guest;
@@ -125,7 +133,7 @@ export class ProcessGuest {
     const guest = new ProcessGuest(options, info, console, (c) => new Kernel(
       {
         core: options.core, image: emptyImage, ramBytes: info.ramBytes, root: options.root, argv: info.argv, envp: [],
-        console: c, inputReady: () => c.inputReady(), translate: options.translate, warn: options.warn, pages, guestId: info.id,
+        console: c, inputReady: () => c.inputReady(), translate: options.translate, warn: options.warn, sendMessage: options.sendMessage, socketNames: options.socketNames, pages, guestId: info.id,
       },
       {
         state: snapshot.process!,
