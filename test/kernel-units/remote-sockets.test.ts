@@ -12,7 +12,7 @@ import { STREAM_CAPACITY } from "../../src/kernel/sockets/socket.js";
 import { checkSockets } from "../../src/snapshot/validate-sockets.js";
 import { DATA, TwoGuestNetwork, callOn, type TestGuest } from "./two-guests.js";
 
-const AF_UNIX = 1, AF_INET = 2, STREAM = 1, NONBLOCK = 0o4000;
+const AF_UNIX = 1, AF_INET = 2, STREAM = 1, SEQPACKET = 5, NONBLOCK = 0o4000;
 const SOCKET = 198, BIND = 200, LISTEN = 201, CONNECT = 203, GETSOCKNAME = 204, GETPEERNAME = 205, SHUTDOWN = 210, ACCEPT4 = 242;
 const READ = 63, WRITE = 64, CLOSE = 57, GETSOCKOPT = 209, SO_ERROR = 4, SOL_SOCKET = 1;
 const BUF = DATA, ADDR = DATA + 0x100, LEN = DATA + 0x200, BIG = DATA + 0x10000;
@@ -242,6 +242,22 @@ describe("a stream between guests", () => {
     }
     expect(got).toBe(expected);
   });
+});
+
+test("SOCK_SEQPACKET: records keep their boundaries, reordered and repeated on the way", async () => {
+  const listener = call(b, SOCKET, AF_UNIX, SEQPACKET, 0);
+  expect(call(b, BIND, listener, ADDR, abstract(b, "records"))).toBe(0);
+  expect(call(b, LISTEN, listener, 4)).toBe(0);
+  const client = call(a, SOCKET, AF_UNIX, SEQPACKET, 0);
+  expect(callOn(a, CONNECT, client, ADDR, abstract(a, "records"))).toBe("blocks");
+  await net.settle();
+  expect(callOn(a, CONNECT, client, ADDR, abstract(a, "records"))).toBe(0);
+  const server = call(b, ACCEPT4, listener, 0, 0, 0);
+  const records = Array.from({ length: 50 }, (_, i) => "r".repeat(i % 7) + i);
+  for (const r of records) expect(write(a, client, r)).toBe(r.length);
+  await net.settle({ shuffle: true, duplicateEvery: 2 });
+  for (const r of records) expect(read(b, server, 4096)).toBe(r);
+  expect(read(b, server)).toBe("blocks");
 });
 
 describe("a guest's sockets mid-stream in a snapshot", () => {
