@@ -198,7 +198,11 @@ function connectUnix(c: SyscallContext, file: OpenFile, socket: Socket, raw: Uin
   const target = unixTarget(c.kernel.sockets, c.files, address, socket.type);
   if (typeof target === "number") return target;
   if (!(target instanceof Socket)) {
-    if (!socket.isStream) return -Errno.ECONNREFUSED; // datagrams to other guests: not yet
+    if (!socket.isStream) {
+      socket.peer = { kind: "remote", guest: target.guest, socket: target.socket };
+      socket.remote = unixSockaddr(address);
+      return 0;
+    }
     return dialOut(c, file, socket, dial(c.kernel.sockets, socket, target.guest, target.name, unixSockaddr(address)));
   }
   if (!socket.isStream) {

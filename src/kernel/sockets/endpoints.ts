@@ -85,7 +85,7 @@ export function inetDestination(sockets: Sockets, to: InetAddress): InetAddress 
 }
 
 /** A socket of another guest that a name leads to. */
-export interface RemoteTarget { guest: string; name: SocketName }
+export interface RemoteTarget { guest: string; socket: number; name: SocketName }
 
 /**
  * The socket an AF_UNIX address leads to, of the caller's type: a path with no
@@ -108,7 +108,7 @@ export function unixTarget(sockets: Sockets, files: FileTable, address: UnixAddr
   } else if (address.kind === "abstract") name = { kind: "abstract", name: Buffer.from(address.name).toString("hex"), type };
   else return -Errno.EINVAL;
   const ref = sockets.names.lookup(name);
-  if (ref && ref.guest !== "") return { guest: ref.guest, name }; // its guest checks the type
+  if (ref && ref.guest !== "") return { guest: ref.guest, socket: ref.socket, name }; // its guest checks the type
   const socket = sockets.resolve(ref);
   if (!socket || socket.domain !== AF_UNIX) return -Errno.ECONNREFUSED;
   if (socket.type !== type) return -Errno.EPROTOTYPE;
@@ -124,5 +124,5 @@ export function inetTarget(sockets: Sockets, protocol: "tcp" | "udp", to: InetAd
 export function remoteInetTarget(sockets: Sockets, protocol: "tcp" | "udp", to: InetAddress): RemoteTarget | undefined {
   const name: SocketName = { kind: "inet", protocol, address: to.address, port: to.port };
   const ref = sockets.names.lookup(name);
-  return ref && ref.guest !== "" ? { guest: ref.guest, name } : undefined;
+  return ref && ref.guest !== "" ? { guest: ref.guest, socket: ref.socket, name } : undefined;
 }

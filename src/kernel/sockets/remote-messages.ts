@@ -5,13 +5,13 @@
 // no longer here is answered with a reset, so the other end stops waiting.
 
 import { Errno } from "../errno.js";
-import type { SocketName } from "./addresses.js";
+import { unnamed, type SocketName } from "./addresses.js";
 import { takeAccept, takeRefuse, takeSyn } from "./remote-connections.js";
 import type { Socket } from "./socket.js";
 import type { StreamMessage } from "./stream-channel.js";
 import type { Sockets } from "./table.js";
 
-const KINDS = new Set(["syn", "accept", "refuse", "data", "ack", "fin", "reset"]);
+const KINDS = new Set(["syn", "accept", "refuse", "data", "ack", "fin", "reset", "dgram"]);
 const MAX_SEQ = Number.MAX_SAFE_INTEGER;
 
 class Malformed extends Error {}
@@ -79,6 +79,12 @@ function route(sockets: Sockets, m: Record<string, unknown>): void {
     return;
   }
   const socket = sockets.get(mine);
+  if (kind === "dgram") {
+    const data = bytes(m, "data")!, sender = bytes(m, "fromName", true);
+    if (sender && (sender.length < 2 || sender.length > 128)) throw new Malformed("fromName is no socket address");
+    if (socket) takeDatagram(sockets, socket, data, sender);
+    return;
+  }
   if (kind === "accept") {
     const window = count(m, "window", 0x7fffffff);
     if (socket) takeAccept(sockets, socket, from, theirs, window);
@@ -96,6 +102,17 @@ function route(sockets: Sockets, m: Record<string, unknown>): void {
   }
   if (socket.peer?.kind !== "remote" || socket.peer.guest !== from || socket.peer.socket !== theirs || !socket.channel) return; // an old connection's
   takeStream(sockets, socket, stream);
+}
+
+/**
+ * A datagram: queued with its sender's address, or dropped when the socket is
+ * gone, no datagram socket, shut for reading or full (the sender cannot wait
+ * for room in another guest; docs/MESSAGES.md says so of AF_UNIX).
+ */
+function takeDatagram(sockets: Sockets, socket: Socket, data: Uint8Array, sender: Uint8Array | null): void {
+  if (socket.isStream || socket.readShut || socket.received.room < data.length) return;
+  socket.received.push(Uint8Array.from(data), sender ? Uint8Array.from(sender) : unnamed(socket.domain));
+  sockets.changed();
 }
 
 /** A data, ack, fin or reset for a connected socket: queued in order, credit taken, end of file or reset seen. */

@@ -3,7 +3,7 @@
 // the kernel's way out. Its StreamChannel (stream-channel.ts) keeps the
 // sequence numbers and the credit; this class only says which message goes.
 
-import type { StreamPeer } from "./peer.js";
+import type { DatagramReceiver, StreamPeer } from "./peer.js";
 import type { Socket } from "./socket.js";
 import type { StreamMessage } from "./stream-channel.js";
 
@@ -44,5 +44,26 @@ export class RemotePeer implements StreamPeer {
   closed(unread: boolean): void {
     // Unread bytes reset the connection ("Connection reset by peer"), else the other end reads to end of file.
     this.send(unread ? { kind: "reset" } : this.channel.finish(true));
+  }
+}
+
+/**
+ * A datagram socket of another guest. Its room is not known here: a datagram
+ * is sent, and a receiver that is full or shut drops it (UDP may; for AF_UNIX,
+ * whose local sends wait instead, this is the simplification across guests).
+ */
+export class RemoteReceiver implements DatagramReceiver {
+  constructor(private readonly send: (data: Uint8Array, from: Uint8Array) => void) {}
+
+  room(): number {
+    return Number.MAX_SAFE_INTEGER;
+  }
+
+  refusing(): boolean {
+    return false;
+  }
+
+  deliver(data: Uint8Array, from: Uint8Array): void {
+    this.send(data, from);
   }
 }

@@ -8,7 +8,7 @@ import { Errno } from "../errno.js";
 import { AF_INET, type Domain, type SocketType } from "./addresses.js";
 import { LocalNames, type SocketNames } from "./names.js";
 import { LocalPeer, LocalReceiver, type DatagramReceiver, type StreamPeer } from "./peer.js";
-import { RemotePeer, type GuestNetwork, type OutMessage } from "./remote-peer.js";
+import { RemotePeer, RemoteReceiver, type GuestNetwork, type OutMessage } from "./remote-peer.js";
 import { Socket, type SocketState } from "./socket.js";
 import type { StreamMessage } from "./stream-channel.js";
 
@@ -58,6 +58,11 @@ export class Sockets {
     }
     const other = this.byId.get(socket.peer.socket);
     return other && new LocalPeer(other, this.changed);
+  }
+
+  /** The receiver of datagrams that `sender` sends to socket `socket` of guest `guest`. */
+  remoteReceiver(sender: Socket, guest: string, socket: number): DatagramReceiver {
+    return new RemoteReceiver((data, from) => this.send(guest, { kind: "dgram", conn: [sender.id, socket], data, fromName: from }));
   }
 
   /** The receiver of datagrams sent to `socket`. */
