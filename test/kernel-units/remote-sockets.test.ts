@@ -12,9 +12,9 @@ import { STREAM_CAPACITY } from "../../src/kernel/sockets/socket.js";
 import { checkSockets } from "../../src/snapshot/validate-sockets.js";
 import { DATA, TwoGuestNetwork, callOn, type TestGuest } from "./two-guests.js";
 
-const AF_UNIX = 1, AF_INET = 2, STREAM = 1, SEQPACKET = 5, NONBLOCK = 0o4000;
+const AF_UNIX = 1, AF_INET = 2, STREAM = 1, DGRAM = 2, SEQPACKET = 5, NONBLOCK = 0o4000;
 const SOCKET = 198, BIND = 200, LISTEN = 201, CONNECT = 203, GETSOCKNAME = 204, GETPEERNAME = 205, SHUTDOWN = 210, ACCEPT4 = 242;
-const READ = 63, WRITE = 64, CLOSE = 57, GETSOCKOPT = 209, SO_ERROR = 4, SOL_SOCKET = 1;
+const SENDTO = 206, RECVFROM = 207, READ = 63, WRITE = 64, CLOSE = 57, GETSOCKOPT = 209, SO_ERROR = 4, SOL_SOCKET = 1;
 const BUF = DATA, ADDR = DATA + 0x100, LEN = DATA + 0x200, BIG = DATA + 0x10000;
 
 let net: TwoGuestNetwork;
@@ -279,6 +279,41 @@ describe("a guest's sockets mid-stream in a snapshot", () => {
     await net.settle();
     expect(read(a, client)).toBe("back");
   });
+});
+
+test("the sockets section: version 1 still reads, and a channel whose reorder queue is not ahead of it is refused", async () => {
+  await tcpPair();
+  const state = b.sockets.state() as unknown as Record<string, unknown>;
+  expect(state.schemaVersion).toBe(2);
+  const v1 = { ...state, schemaVersion: 1, sockets: [] };
+  expect(checkSockets(v1, "sockets")!.schemaVersion).toBe(2);
+  const withChannel = (state.sockets as Array<Record<string, unknown>>).find((s) => s.channel)!;
+  const channel = withChannel.channel as Record<string, unknown>;
+  channel.reorder = [{ seq: channel.expected, data: new Uint8Array(3) }];
+  expect(() => checkSockets(state, "sockets")).toThrow(/reorder\[0\]\.seq/);
+  channel.reorder = [];
+  withChannel.peer = { kind: "remote", guest: "", socket: 1 };
+  expect(() => checkSockets(state, "sockets")).toThrow(/peer\.guest/);
+});
+
+test("datagrams between guests: UDP to the other's address and port, with the sender's address; one for a socket that is gone is dropped", async () => {
+  const server = call(b, SOCKET, AF_INET, DGRAM, 0);
+  expect(call(b, BIND, server, ADDR, inet(b, 0, 5353))).toBe(0);
+  const client = call(a, SOCKET, AF_INET, DGRAM, 0);
+  put(a, BUF, "ping");
+  expect(call(a, SENDTO, client, BUF, 4, 0, ADDR, inet(a, b.address, 5353))).toBe(4);
+  await net.settle();
+  put(b, LEN, new Uint8Array(Uint32Array.of(16).buffer));
+  expect(call(b, RECVFROM, server, BUF, 100, 0, ADDR, LEN)).toBe(4);
+  expect(bytesAt(b, BUF, 4).toString()).toBe("ping");
+  expect(bytesAt(b, ADDR + 4, 4).readUInt32BE(0)).toBe(a.address);
+  const port = bytesAt(b, ADDR + 2, 2).readUInt16BE(0);
+  put(b, BUF, "pong");
+  expect(call(b, SENDTO, server, BUF, 4, 0, ADDR, inet(b, a.address, port))).toBe(4);
+  expect(call(a, CLOSE, client)).toBe(0);
+  await net.settle();
+  expect(net.inFlight).toEqual([]);
+  expect(a.warnings).toEqual([]);
 });
 
 describe("messages from other guests", () => {
