@@ -71,6 +71,11 @@ export class ProcessGuest {
     }
   }
 
+  /** A message from another guest (the host's switch delivers them in order per sending host). */
+  receiveMessage(message: GuestMessage): void {
+    this.process.receiveMessage(message);
+  }
+
   dependencies(): string[] {
     return this.process.openFiles.dependencies();
   }
@@ -90,7 +95,7 @@ export class ProcessGuest {
     const console = new GuestConsole();
     return new ProcessGuest(options, info, console, (c) => new Kernel({
       core: options.core, image, program: start.elf, ramBytes, root: options.root, argv: start.argv, envp: start.envp ?? [],
-      console: c, inputReady: () => c.inputReady(), translate: options.translate, warn: options.warn, guestId: info.id, socketNames: options.socketNames?.(info.id, info.root),
+      console: c, inputReady: () => c.inputReady(), translate: options.translate, warn: options.warn, guestId: info.id, socketNames: options.socketNames?.(info.id, info.root), sendMessage: options.sendMessage,
     }));
   }
 
@@ -105,7 +110,7 @@ export class ProcessGuest {
     const guest = new ProcessGuest(options, info, console, (c) => new Kernel({
       core: options.core, image: emptyImage, program: start.elf, ramBytes: start.ramBytes, root: options.root, argv: start.argv, envp: [],
       console: c, inputReady: () => c.inputReady(), translate: options.translate, warn: options.warn,
-      adopt: { image: start.image, home: start.home }, guestId: info.id, socketNames: options.socketNames?.(info.id, info.root),
+      adopt: { image: start.image, home: start.home }, guestId: info.id, socketNames: options.socketNames?.(info.id, info.root), sendMessage: options.sendMessage,
     }));
     return guest;
   }
@@ -128,7 +133,7 @@ export class ProcessGuest {
     const guest = new ProcessGuest(options, info, console, (c) => new Kernel(
       {
         core: options.core, image: emptyImage, ramBytes: info.ramBytes, root: options.root, argv: info.argv, envp: [],
-        console: c, inputReady: () => c.inputReady(), translate: options.translate, warn: options.warn, pages, guestId: info.id, socketNames: options.socketNames?.(info.id, info.root),
+        console: c, inputReady: () => c.inputReady(), translate: options.translate, warn: options.warn, pages, guestId: info.id, socketNames: options.socketNames?.(info.id, info.root), sendMessage: options.sendMessage,
       },
       {
         state: snapshot.process!,

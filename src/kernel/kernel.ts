@@ -36,6 +36,8 @@ import type { Home, ProcessImage } from "./lone-process.js";
 import { guestAddress } from "./sockets/addresses.js";
 import { LocalNames, type SocketNames } from "./sockets/names.js";
 import { Sockets } from "./sockets/table.js";
+import { receiveMessage } from "./sockets/remote-messages.js";
+import type { OutMessage } from "./sockets/remote-peer.js";
 
 export type { KernelState } from "./kernel-state.js";
 
@@ -64,6 +66,8 @@ export interface KernelOptions {
   adopt?: { image: ProcessImage; home: Home };
   /** Where socket names are bound and found: the guest's own (LocalNames) unless a host passes a cluster-wide one. */
   socketNames?: SocketNames;
+  /** Sends a message to another guest (docs/MESSAGES.md): the way out of streams that reach other guests. */
+  sendMessage?: (message: OutMessage) => void;
   /** The guest's id, from which its IPv4 address on the virtual network is derived (sockets/addresses.ts guestAddress). */
   guestId?: string;
 }
@@ -146,6 +150,8 @@ export class Kernel {
     this.frames = new Frames(this.memory, ramBytes / 4096);
     this.openFiles.onLastClose = (file) => this.lastClose(file);
     this.sockets = new Sockets(options.socketNames ?? new LocalNames(), guestAddress(options.guestId ?? "local"), () => this.notify());
+    this.sockets.guestId = options.guestId ?? "";
+    if (options.sendMessage) this.sockets.network = { send: options.sendMessage };
     this.program = options.program ?? new Uint8Array(0);
     if (restored) {
       restoreKernel(this, restored.state, restored.restoreMemory, null);
@@ -232,6 +238,11 @@ export class Kernel {
     this.consoleInterrupted = true;
     for (const task of this.tasks.values()) if (task.pgid === first.pgid && task.status !== "zombie") sendSignal(this, task, sig, { signo: sig, code: 0x80 });
     this.wake?.();
+  }
+
+  /** A message from another guest for this guest's sockets: a malformed one is dropped with a warning. */
+  receiveMessage(message: Record<string, unknown>): void {
+    receiveMessage(this.sockets, message, (text) => this.options.warn?.(text));
   }
 
   /** Something a blocked process may wait for happened (pipe, child, signal): those waiting on events run their call again. */

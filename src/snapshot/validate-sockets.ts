@@ -6,9 +6,10 @@
 import type { OpenFile } from "../kernel/files.js";
 import type { SocketName } from "../kernel/sockets/addresses.js";
 import type { Delivery } from "../kernel/sockets/queue.js";
-import { STREAM_CAPACITY, DATAGRAM_CAPACITY, type SocketState } from "../kernel/sockets/socket.js";
+import { STREAM_CAPACITY, DATAGRAM_CAPACITY, type PeerLink, type SocketState } from "../kernel/sockets/socket.js";
+import type { ChannelState } from "../kernel/sockets/stream-channel.js";
 import type { SocketsState } from "../kernel/sockets/table.js";
-import { bad, bool, bytes, describe, int, list, oneOf, own, record, schemaVersion, text, u32 } from "./schema.js";
+import { bad, bool, bytes, describe, int, list, nonEmptyText, oneOf, own, record, schemaVersion, text, u32 } from "./schema.js";
 
 const MAX_SOCKETS = 65536;
 const MAX_QUEUED = 1 << 16; // deliveries in one receive queue
@@ -16,7 +17,8 @@ const MAX_QUEUED = 1 << 16; // deliveries in one receive queue
 export function checkSockets(value: unknown, at: string): SocketsState | undefined {
   if (value === undefined) return undefined; // a schema-2 snapshot from before sockets
   const m = record(value, at);
-  schemaVersion(m, at, 1);
+  // Version 1 (before streams between guests) has no channels; it reads as version 2 with none.
+  if (own(m, "schemaVersion") !== 1) schemaVersion(m, at, 2);
   const nextId = int(own(m, "nextId"), `${at}.nextId`, 1, 0x7fffffff);
   const seen = new Set<number>();
   const sockets = list(own(m, "sockets"), `${at}.sockets`, MAX_SOCKETS).map((entry, i) => {
@@ -25,7 +27,7 @@ export function checkSockets(value: unknown, at: string): SocketsState | undefin
     seen.add(s.id);
     return s;
   });
-  return { schemaVersion: 1, address: u32(own(m, "address"), `${at}.address`), nextId, nextEphemeral: int(own(m, "nextEphemeral"), `${at}.nextEphemeral`, 0, 65535), sockets };
+  return { schemaVersion: 2, address: u32(own(m, "address"), `${at}.address`), nextId, nextEphemeral: int(own(m, "nextEphemeral"), `${at}.nextEphemeral`, 0, 65535), sockets };
 }
 
 function checkSocket(value: unknown, at: string): SocketState {
@@ -45,7 +47,7 @@ function checkSocket(value: unknown, at: string): SocketState {
   });
   const queued = received.reduce((n, d) => n + d.data.length, 0);
   if (queued > capacity) bad(`${at}.received`, `${queued} bytes queued in a socket that holds ${capacity}`);
-  const peer = own(m, "peer");
+  const peer = checkPeer(own(m, "peer"), `${at}.peer`);
   const options = list(own(m, "options"), `${at}.options`, 64).map((o, i): [number, number, number] => {
     const t = list(o, `${at}.options[${i}]`, 3);
     if (t.length !== 3) bad(`${at}.options[${i}]`, "not [level, option, value]");
@@ -57,11 +59,42 @@ function checkSocket(value: unknown, at: string): SocketState {
     pending: list(own(m, "pending"), `${at}.pending`, 4097).map((id, i) => int(id, `${at}.pending[${i}]`, 1, 0x7fffffff)),
     name: checkName(own(m, "name"), `${at}.name`),
     local: address(own(m, "local"), `${at}.local`), remote: address(own(m, "remote"), `${at}.remote`),
-    peer: peer === null ? null : { kind: oneOf(own(record(peer, `${at}.peer`), "kind"), `${at}.peer.kind`, ["local"] as const), socket: int(own(peer as Record<string, unknown>, "socket"), `${at}.peer.socket`, 1, 0x7fffffff) },
+    peer,
     connected: bool(own(m, "connected"), `${at}.connected`), connecting: bool(own(m, "connecting"), `${at}.connecting`), received,
     readShut: bool(own(m, "readShut"), `${at}.readShut`), writeShut: bool(own(m, "writeShut"), `${at}.writeShut`),
     peerShut: bool(own(m, "peerShut"), `${at}.peerShut`), peerClosed: bool(own(m, "peerClosed"), `${at}.peerClosed`),
     resetSent: bool(own(m, "resetSent"), `${at}.resetSent`), error: int(own(m, "error"), `${at}.error`, 0, 4095), options,
+    channel: m.channel === undefined || m.channel === null ? null : checkChannel(m.channel, `${at}.channel`, type === 5, capacity),
+  };
+}
+
+function checkPeer(value: unknown, at: string): PeerLink | null {
+  if (value === null) return null;
+  const p = record(value, at);
+  const kind = oneOf(own(p, "kind"), `${at}.kind`, ["local", "remote"] as const);
+  if (kind === "local") return { kind, socket: int(own(p, "socket"), `${at}.socket`, 1, 0x7fffffff) };
+  // socket 0: a connect whose answer has not come.
+  return { kind, guest: nonEmptyText(own(p, "guest"), `${at}.guest`, 64), socket: int(own(p, "socket"), `${at}.socket`, 0, 0x7fffffff) };
+}
+
+/** A stream to another guest: its sequence numbers, credit, and the segments waiting in its reorder queue. */
+function checkChannel(value: unknown, at: string, records: boolean, capacity: number): ChannelState {
+  const m = record(value, at);
+  const seq = (key: string, min = 0) => int(own(m, key), `${at}.${key}`, min, Number.MAX_SAFE_INTEGER);
+  const expected = seq("expected");
+  let held = 0;
+  const reorder = list(own(m, "reorder"), `${at}.reorder`, MAX_QUEUED).map((g, i) => {
+    const r = record(g, `${at}.reorder[${i}]`);
+    const segment = { seq: int(own(r, "seq"), `${at}.reorder[${i}].seq`, expected + 1, Number.MAX_SAFE_INTEGER), data: bytes(own(r, "data"), `${at}.reorder[${i}].data`) };
+    held += segment.data.length;
+    return segment;
+  });
+  if (held > capacity) bad(`${at}.reorder`, `${held} bytes wait in a socket that holds ${capacity}`);
+  if (reorder.some((g, i) => i > 0 && g.seq <= reorder[i - 1].seq)) bad(`${at}.reorder`, "segments are not in order of seq");
+  if (bool(own(m, "records"), `${at}.records`) !== records) bad(`${at}.records`, "does not match the socket's type");
+  return {
+    records, sent: seq("sent"), limit: seq("limit"), expected, reorder, finAt: seq("finAt", -1),
+    peerGone: bool(own(m, "peerGone"), `${at}.peerGone`), finSent: bool(own(m, "finSent"), `${at}.finSent`),
   };
 }
 
@@ -103,7 +136,7 @@ export function checkSocketReferences(sockets: SocketsState | undefined, files: 
       if (!byId.has(id) || waiting.has(id) || open.has(id)) bad(`${p}.pending`, `socket ${id} is not a connection waiting only here`);
       waiting.add(id);
     }
-    if (s.peer && s.type !== 2) {
+    if (s.peer?.kind === "local" && s.type !== 2) {
       const other = byId.get(s.peer.socket);
       if (other?.peer?.socket !== s.id) bad(`${p}.peer`, `socket ${s.peer.socket} is not connected back to socket ${s.id}`);
     }

@@ -9,8 +9,9 @@ import { sendSignal } from "../deliver.js";
 import { Errno } from "../errno.js";
 import { SIGPIPE } from "../signals.js";
 import { AF_UNIX, SOCK_DGRAM, inetOf, parseInet, parseUnix, unnamed } from "../sockets/addresses.js";
-import { autobindInet, inetDestination, inetTarget, unixTarget } from "../sockets/endpoints.js";
-import { RCVTIMEO_KEY, SNDTIMEO_KEY, type Socket } from "../sockets/socket.js";
+import { autobindInet, inetDestination, inetTarget, remoteInetTarget, unixTarget, type RemoteTarget } from "../sockets/endpoints.js";
+import type { DatagramReceiver } from "../sockets/peer.js";
+import { RCVTIMEO_KEY, SNDTIMEO_KEY, Socket } from "../sockets/socket.js";
 import { receive, sendDatagram, sendStream, type Received } from "../sockets/transfer.js";
 import type { SyscallContext, SyscallOutcome } from "../syscalls.js";
 import type { Handler } from "./call-args.js";
@@ -22,16 +23,22 @@ const MAX_IO = 1 << 20;
 const UIO_MAXIOV = 1024;
 const MSGHDR = 28; // name, namelen, iov, iovlen, control, controllen, flags: u32 each on riscv32
 
-/** Where a datagram goes: a socket, null (an IPv4 port nobody has bound: UDP drops it), or -errno. */
-function datagramTarget(c: SyscallContext, socket: Socket, dest: Uint8Array | null): Socket | null | number {
+/** Where a datagram goes: a receiver, null (an IPv4 port nobody has bound: UDP drops it), or -errno. */
+function datagramTarget(c: SyscallContext, socket: Socket, dest: Uint8Array | null): DatagramReceiver | null | number {
   const sockets = c.kernel.sockets;
+  const receiver = (target: Socket | RemoteTarget) =>
+    target instanceof Socket ? sockets.receiverOf(target) : sockets.remoteReceiver(socket, target.guest, target.socket);
   if (socket.domain === AF_UNIX) {
     if (dest) {
       const address = parseUnix(dest, false);
-      return typeof address === "number" ? address : unixTarget(sockets, c.files, address, SOCK_DGRAM);
+      if (typeof address === "number") return address;
+      const target = unixTarget(sockets, c.files, address, SOCK_DGRAM);
+      return typeof target === "number" ? target : receiver(target);
     }
     if (!socket.peer) return -Errno.ENOTCONN;
-    return sockets.get(socket.peer.socket) ?? -Errno.ECONNREFUSED; // the socket it connected to has closed
+    if (socket.peer.kind === "remote") return sockets.remoteReceiver(socket, socket.peer.guest, socket.peer.socket);
+    const peer = sockets.get(socket.peer.socket);
+    return peer ? receiver(peer) : -Errno.ECONNREFUSED; // the socket it connected to has closed
   }
   let to;
   if (dest) {
@@ -43,7 +50,8 @@ function datagramTarget(c: SyscallContext, socket: Socket, dest: Uint8Array | nu
   else return -Errno.EDESTADDRREQ; // "The socket is not connection-mode, and no peer address is set"
   const bound = autobindInet(sockets, socket, to.address);
   if (bound < 0) return bound;
-  return inetTarget(sockets, "udp", to) ?? null;
+  const target = inetTarget(sockets, "udp", to) ?? remoteInetTarget(sockets, "udp", to);
+  return target ? receiver(target) : null;
 }
 
 /** Sends `data` on `fd` (to `dest`, if given): the count sent, or -errno, or a wait. */
@@ -63,7 +71,7 @@ export function socketSend(c: SyscallContext, fd: number, data: Uint8Array, flag
     if (socket.error && !dest) return -socket.takeError(); // an earlier datagram's "Connection refused"
     const to = datagramTarget(c, socket, dest);
     if (typeof to === "number") return to;
-    r = sendDatagram(socket, to && sockets.receiverOf(to), data);
+    r = sendDatagram(socket, to, data);
     // A connected UDP socket learns that nobody listens (the ICMP port unreachable) at once on loopback.
     if (to === null && r >= 0 && !dest) socket.error = Errno.ECONNREFUSED;
   }

@@ -8,11 +8,12 @@ import { Errno } from "../errno.js";
 import { O_NONBLOCK, O_RDWR, type OpenFile } from "../files.js";
 import {
   AF_INET, AF_UNIX, AF_UNSPEC, SOCKADDR_STORAGE, SOCK_CLOEXEC, SOCK_DGRAM, SOCK_NONBLOCK, SOCK_SEQPACKET, SOCK_STREAM,
-  inetSockaddr, parseInet, parseUnix, unnamed, type Domain, type SocketType,
+  inetSockaddr, parseInet, parseUnix, unixSockaddr, unnamed, type Domain, type SocketType,
 } from "../sockets/addresses.js";
 import { accept, connectable, connectStream, listen, shutdown } from "../sockets/connections.js";
-import { autobindInet, bindInet, bindUnix, inetDestination, inetTarget, unixTarget } from "../sockets/endpoints.js";
-import { RCVTIMEO_KEY, type Socket } from "../sockets/socket.js";
+import { autobindInet, bindInet, bindUnix, inetDestination, inetTarget, remoteInetTarget, unixTarget } from "../sockets/endpoints.js";
+import { dial } from "../sockets/remote-connections.js";
+import { RCVTIMEO_KEY, Socket } from "../sockets/socket.js";
 import { checkProtocol } from "../sockets/table.js";
 import type { SyscallContext, SyscallOutcome } from "../syscalls.js";
 import { guarded, type Handler } from "./call-args.js";
@@ -176,9 +177,13 @@ function connect(c: SyscallContext, [fd, pointer, length]: number[]): SyscallOut
   }
   if (socket.isStream) {
     if (socket.connecting) {
-      // The connect that reported EINPROGRESS has completed: the next call says so once, then EISCONN.
+      // A connect to another guest waits for its answer ("A previous connection attempt has not yet been completed").
+      if (socket.dialing) return s.file.flags & O_NONBLOCK ? -Errno.EALREADY : { kind: "block-event" };
       socket.connecting = false;
-      return 0;
+      // It was refused: said once (here, or by SO_ERROR), then the socket may connect again.
+      if (!socket.connected && socket.error) return -socket.takeError();
+      // The connect that reported EINPROGRESS (or waited) has completed: the next call says so once, then EISCONN.
+      if (socket.connected) return 0;
     }
     const state = connectable(socket);
     if (state < 0) return state;
@@ -192,6 +197,14 @@ function connectUnix(c: SyscallContext, file: OpenFile, socket: Socket, raw: Uin
   if (typeof address === "number") return address;
   const target = unixTarget(c.kernel.sockets, c.files, address, socket.type);
   if (typeof target === "number") return target;
+  if (!(target instanceof Socket)) {
+    if (!socket.isStream) {
+      socket.peer = { kind: "remote", guest: target.guest, socket: target.socket };
+      socket.remote = unixSockaddr(address);
+      return 0;
+    }
+    return dialOut(c, file, socket, dial(c.kernel.sockets, socket, target.guest, target.name, unixSockaddr(address)));
+  }
   if (!socket.isStream) {
     socket.peer = { kind: "local", socket: target.id };
     socket.remote = target.local;
@@ -207,12 +220,14 @@ function connectInet(c: SyscallContext, file: OpenFile, socket: Socket, raw: Uin
   if (typeof address === "number") return address;
   const to = inetDestination(sockets, address);
   if (typeof to === "number") return to;
-  if (socket.isStream) {
+  const remote = socket.isStream ? remoteInetTarget(sockets, "tcp", to) : undefined;
+  if (socket.isStream && !remote) {
     const listener = inetTarget(sockets, "tcp", to);
     if (!listener?.listening) return -Errno.ECONNREFUSED;
   }
   const bound = autobindInet(sockets, socket, to.address);
   if (bound < 0) return bound;
+  if (remote) return dialOut(c, file, socket, dial(sockets, socket, remote.guest, remote.name, inetSockaddr(to)));
   if (!socket.isStream) {
     socket.remote = inetSockaddr(to);
     return 0;
@@ -221,6 +236,12 @@ function connectInet(c: SyscallContext, file: OpenFile, socket: Socket, raw: Uin
   // "The socket is nonblocking and the connection cannot be completed immediately": Linux's TCP says so even on loopback.
   if (r === 0 && file.flags & O_NONBLOCK) { socket.connecting = true; return -Errno.EINPROGRESS; }
   return r;
+}
+
+/** A connect that sent its syn: non-blocking, EINPROGRESS ("cannot be completed immediately"); else it waits for the answer. */
+function dialOut(c: SyscallContext, file: OpenFile, socket: Socket, r: number): SyscallOutcome | number {
+  if (file.flags & O_NONBLOCK) return -Errno.EINPROGRESS;
+  return waitOr(c, { file, socket }, r);
 }
 
 function accept4(c: SyscallContext, [fd, pointer, lengthPointer, flags]: number[]): SyscallOutcome | number {

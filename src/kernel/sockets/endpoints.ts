@@ -68,17 +68,31 @@ export function autobindInet(sockets: Sockets, socket: Socket, towards: number):
   return r === -Errno.EADDRINUSE ? -Errno.EAGAIN : r; // "Insufficient entries in the routing cache" / no port left
 }
 
-/** Where an IPv4 destination leads: this guest (INADDR_ANY means it too), or -ENETUNREACH. */
+/** 10.77.0.0/16: the guests' virtual network (addresses.ts guestAddress). */
+const isGuestNetwork = (address: number) => address >>> 16 === ((10 << 8) | 77);
+
+/**
+ * Where an IPv4 destination leads: this guest (INADDR_ANY means it too),
+ * another guest's address (the names find its sockets), or -ENETUNREACH for an
+ * address no guest has ("Network is unreachable").
+ */
 export function inetDestination(sockets: Sockets, to: InetAddress): InetAddress | number {
-  if (!isOwn(sockets, to.address)) return -Errno.ENETUNREACH; // no other guests on this network yet
+  if (!isOwn(sockets, to.address)) {
+    if (!isGuestNetwork(to.address) || !sockets.network || sockets.names.hasGuest?.(to.address) === false) return -Errno.ENETUNREACH;
+    return to;
+  }
   return { address: to.address === INADDR_ANY ? LOOPBACK : to.address, port: to.port };
 }
+
+/** A socket of another guest that a name leads to. */
+export interface RemoteTarget { guest: string; socket: number; name: SocketName }
 
 /**
  * The socket an AF_UNIX address leads to, of the caller's type: a path with no
  * file is ENOENT, one that is no socket or nobody's ECONNREFUSED, another type EPROTOTYPE.
+ * A name another guest bound leads to that guest.
  */
-export function unixTarget(sockets: Sockets, files: FileTable, address: UnixAddress, type: number): Socket | number {
+export function unixTarget(sockets: Sockets, files: FileTable, address: UnixAddress, type: number): Socket | RemoteTarget | number {
   let name: SocketName;
   if (address.kind === "path") {
     let target;
@@ -93,7 +107,9 @@ export function unixTarget(sockets: Sockets, files: FileTable, address: UnixAddr
     name = { kind: "path", path: target.guest };
   } else if (address.kind === "abstract") name = { kind: "abstract", name: Buffer.from(address.name).toString("hex"), type };
   else return -Errno.EINVAL;
-  const socket = sockets.resolve(sockets.names.lookup(name));
+  const ref = sockets.names.lookup(name);
+  if (ref && ref.guest !== "") return { guest: ref.guest, socket: ref.socket, name }; // its guest checks the type
+  const socket = sockets.resolve(ref);
   if (!socket || socket.domain !== AF_UNIX) return -Errno.ECONNREFUSED;
   if (socket.type !== type) return -Errno.EPROTOTYPE;
   return socket;
@@ -102,4 +118,11 @@ export function unixTarget(sockets: Sockets, files: FileTable, address: UnixAddr
 /** The IPv4 socket bound to `to` for `protocol` (TCP: listening or not), if any. */
 export function inetTarget(sockets: Sockets, protocol: "tcp" | "udp", to: InetAddress): Socket | undefined {
   return sockets.resolve(sockets.names.lookup({ kind: "inet", protocol, address: to.address, port: to.port }));
+}
+
+/** The IPv4 socket of another guest bound to `to`, if that is where `to` leads. */
+export function remoteInetTarget(sockets: Sockets, protocol: "tcp" | "udp", to: InetAddress): RemoteTarget | undefined {
+  const name: SocketName = { kind: "inet", protocol, address: to.address, port: to.port };
+  const ref = sockets.names.lookup(name);
+  return ref && ref.guest !== "" ? { guest: ref.guest, socket: ref.socket, name } : undefined;
 }

@@ -20,6 +20,8 @@ export interface SocketNames {
   lookup(name: SocketName): SocketRef | undefined;
   /** A free port of `protocol` for a socket that connects or sends before it binds; undefined when none is left. */
   ephemeralPort(protocol: "tcp" | "udp", address: number): number | undefined;
+  /** Whether some guest has this IPv4 address (connect to one nobody has: ENETUNREACH); unknown when absent. */
+  hasGuest?(address: number): boolean;
 }
 
 /** Linux's ip_local_port_range default. */

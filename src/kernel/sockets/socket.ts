@@ -6,9 +6,13 @@
 
 import { AF_INET, SOCK_STREAM, type Domain, type SocketName, type SocketType } from "./addresses.js";
 import { ReceiveQueue, type Delivery } from "./queue.js";
+import { StreamChannel, type ChannelState } from "./stream-channel.js";
 
-/** A connected stream's other end: another socket of this kernel (a remote end can be added as another kind). */
-export type PeerLink = { kind: "local"; socket: number };
+/**
+ * A connected stream's other end: another socket of this kernel, or a socket of
+ * another guest (`socket` 0 while its syn waits for an accept or a refuse).
+ */
+export type PeerLink = { kind: "local"; socket: number } | { kind: "remote"; guest: string; socket: number };
 
 /** How many bytes a stream or seqpacket socket holds unread before its peer's writes wait (Linux: about the peer's SO_SNDBUF). */
 export const STREAM_CAPACITY = 212992;
@@ -43,6 +47,7 @@ export interface SocketState {
   resetSent: boolean; // TCP: a write after the peer closed drew its reset; the next one fails
   error: number; // a pending error (SO_ERROR), reported once
   options: Array<[number, number, number]>; // (level, option, value) as setsockopt left them
+  channel: ChannelState | null; // a stream to another guest: its sequence numbers, credit and reorder queue
 }
 
 export class Socket {
@@ -61,6 +66,7 @@ export class Socket {
   peerClosed = false;
   resetSent = false;
   error = 0;
+  channel: StreamChannel | null = null;
   readonly options = new Map<string, number>(); // "level:option" -> value
   received: ReceiveQueue;
 
@@ -70,6 +76,11 @@ export class Socket {
 
   get isStream(): boolean {
     return this.type !== 2; // SOCK_STREAM and SOCK_SEQPACKET are connection-oriented
+  }
+
+  /** A connect to another guest waits for its accept or refuse. */
+  get dialing(): boolean {
+    return this.peer?.kind === "remote" && this.peer.socket === 0;
   }
 
   get isTcp(): boolean {
@@ -90,7 +101,7 @@ export class Socket {
       name: this.name && { ...this.name }, local: this.local && Uint8Array.from(this.local), remote: this.remote && Uint8Array.from(this.remote),
       peer: this.peer && { ...this.peer }, connected: this.connected, connecting: this.connecting, received: this.received.state(),
       readShut: this.readShut, writeShut: this.writeShut, peerShut: this.peerShut, peerClosed: this.peerClosed,
-      resetSent: this.resetSent, error: this.error,
+      resetSent: this.resetSent, error: this.error, channel: this.channel && this.channel.state(),
       options: [...this.options].map(([key, value]) => { const [level, option] = key.split(":").map(Number); return [level, option, value]; }),
     };
   }
@@ -105,6 +116,7 @@ export class Socket {
     });
     for (const [level, option, value] of s.options) socket.options.set(`${level}:${option}`, value);
     socket.received = ReceiveQueue.restore(socket.received.records, socket.received.capacity, s.received);
+    socket.channel = s.channel ? StreamChannel.restore(s.channel, socket.received.capacity) : null;
     return socket;
   }
 }

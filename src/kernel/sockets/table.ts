@@ -8,10 +8,12 @@ import { Errno } from "../errno.js";
 import { AF_INET, type Domain, type SocketType } from "./addresses.js";
 import { LocalNames, type SocketNames } from "./names.js";
 import { LocalPeer, LocalReceiver, type DatagramReceiver, type StreamPeer } from "./peer.js";
+import { RemotePeer, RemoteReceiver, type GuestNetwork, type OutMessage } from "./remote-peer.js";
 import { Socket, type SocketState } from "./socket.js";
+import type { StreamMessage } from "./stream-channel.js";
 
 export interface SocketsState {
-  schemaVersion: 1;
+  schemaVersion: 2; // 2: streams to other guests (a socket's remote peer and channel); 1 is read as 2 without them
   address: number; // the guest's IPv4 address (addresses.ts guestAddress)
   nextId: number;
   nextEphemeral: number; // the next ephemeral port LocalNames tries
@@ -21,6 +23,12 @@ export interface SocketsState {
 export class Sockets {
   private readonly byId = new Map<number, Socket>();
   private nextId = 1;
+  /** The way to other guests (a host's switch); without one, every name is this guest's. */
+  network: GuestNetwork | undefined;
+  /** This guest's id: the `from` of its messages. */
+  guestId = "";
+  /** Sockets to other guests that owe an ack: sent together once the current run of calls is over. */
+  private readonly acksOwed = new Set<number>();
 
   /**
    * `names`: where names are bound and found (a host may pass a cluster-wide one);
@@ -45,13 +53,50 @@ export class Sockets {
   /** A connected stream's other end, while there is one. */
   peerOf(socket: Socket): StreamPeer | undefined {
     if (!socket.peer) return undefined;
+    if (socket.peer.kind === "remote") {
+      return socket.channel && !socket.dialing ? new RemotePeer(socket, (m) => this.sendOn(socket, m)) : undefined;
+    }
     const other = this.byId.get(socket.peer.socket);
     return other && new LocalPeer(other, this.changed);
+  }
+
+  /** The receiver of datagrams that `sender` sends to socket `socket` of guest `guest`. */
+  remoteReceiver(sender: Socket, guest: string, socket: number): DatagramReceiver {
+    return new RemoteReceiver((data, from) => this.send(guest, { kind: "dgram", conn: [sender.id, socket], data, fromName: from }));
   }
 
   /** The receiver of datagrams sent to `socket`. */
   receiverOf(socket: Socket): DatagramReceiver {
     return new LocalReceiver(socket, this.changed);
+  }
+
+  /** Sends `message` to a guest (dropped when there is no network: nothing can have connected then). */
+  send(to: string, message: Record<string, unknown> & { kind: string }): void {
+    this.network?.send({ ...message, to, from: this.guestId } as OutMessage);
+  }
+
+  /** A stream message for `socket`'s remote end. */
+  sendOn(socket: Socket, m: StreamMessage): void {
+    if (socket.peer?.kind !== "remote") return;
+    this.send(socket.peer.guest, { ...m, conn: [socket.id, socket.peer.socket] });
+  }
+
+  /**
+   * `socket` took data or its program read: its remote end learns the new ack
+   * and window, once for all that happened in this run of calls (a microtask).
+   */
+  ackLater(socket: Socket): void {
+    if (socket.peer?.kind !== "remote" || !socket.channel) return;
+    if (this.acksOwed.size === 0) queueMicrotask(() => this.sendAcks());
+    this.acksOwed.add(socket.id);
+  }
+
+  private sendAcks(): void {
+    for (const id of this.acksOwed) {
+      const socket = this.byId.get(id);
+      if (socket?.channel) this.sendOn(socket, socket.channel.ack(socket.received.room));
+    }
+    this.acksOwed.clear();
   }
 
   /** Joins two streams of this kernel (socketpair, connect to a listener here). */
@@ -92,7 +137,7 @@ export class Sockets {
 
   state(): SocketsState {
     return {
-      schemaVersion: 1, address: this.address, nextId: this.nextId,
+      schemaVersion: 2, address: this.address, nextId: this.nextId,
       nextEphemeral: this.names instanceof LocalNames ? this.names.nextEphemeral : 0,
       sockets: this.all().map((s) => s.state()),
     };
@@ -100,7 +145,7 @@ export class Sockets {
 
   /** Puts back the sockets of a snapshot, their names bound again. */
   restore(s: SocketsState): void {
-    if (s.schemaVersion !== 1) throw new Error(`sockets: unknown schema version ${s.schemaVersion}`);
+    if (s.schemaVersion !== 2 && (s.schemaVersion as number) !== 1) throw new Error(`sockets: unknown schema version ${s.schemaVersion}`);
     for (const socket of this.all()) if (socket.name) this.names.unbind(socket.name, this.ref(socket));
     this.byId.clear();
     this.address = s.address;

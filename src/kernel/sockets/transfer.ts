@@ -76,7 +76,10 @@ export function receive(sockets: Sockets, socket: Socket, max: number, peek: boo
   }
   if (waitAll && !q.records && q.size < max && !socket.peerShut && !socket.error && q.room > 0) return -Errno.EAGAIN;
   const got = q.take(max, peek);
-  if (!peek) sockets.changed(); // a writer may wait for room
+  if (!peek) {
+    sockets.changed(); // a writer may wait for room
+    sockets.ackLater(socket); // a writer in another guest learns of it from an ack
+  }
   return got;
 }
 
@@ -87,7 +90,8 @@ export function socketReadiness(sockets: Sockets, socket: Socket): number {
   if (!socket.isStream) {
     return (socket.received.count > 0 || socket.error ? POLLIN | POLLRDNORM : 0) | POLLOUT | POLLWRNORM | error;
   }
-  if (!socket.connected) return POLLOUT | POLLWRNORM | POLLHUP; // "a stream socket that is not connected": hung up
+  if (socket.dialing) return 0; // its connect waits for the other guest's answer
+  if (!socket.connected) return POLLOUT | POLLWRNORM | POLLHUP | error; // "a stream socket that is not connected": hung up
   let bits = error;
   if (socket.received.count > 0 || socket.peerShut || socket.readShut || socket.error) bits |= POLLIN | POLLRDNORM;
   const peer = sockets.peerOf(socket);

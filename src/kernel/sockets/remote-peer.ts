@@ -1,0 +1,69 @@
+// A connected stream whose other end is a socket of another guest: what the
+// calls see as a StreamPeer, carried as messages (docs/MESSAGES.md) through
+// the kernel's way out. Its StreamChannel (stream-channel.ts) keeps the
+// sequence numbers and the credit; this class only says which message goes.
+
+import type { DatagramReceiver, StreamPeer } from "./peer.js";
+import type { Socket } from "./socket.js";
+import type { StreamMessage } from "./stream-channel.js";
+
+/** A message between guests as the kernel sends it (the host's switch adds its routing fields). */
+export type OutMessage = Record<string, unknown> & { to: string; from: string; kind: string };
+
+/** The kernel's way out to other guests: a host's switch, or a test's network. */
+export interface GuestNetwork {
+  send(message: OutMessage): void;
+}
+
+export class RemotePeer implements StreamPeer {
+  /** `socket`: this end (its peer link is remote and its channel set); `send`: a stream message for its other end. */
+  constructor(private readonly socket: Socket, private readonly send: (m: StreamMessage) => void) {}
+
+  private get channel() {
+    return this.socket.channel!;
+  }
+
+  room(): number {
+    return this.channel.room();
+  }
+
+  deliver(data: Uint8Array): void {
+    this.send(this.channel.send(data));
+  }
+
+  endOfStream(): void {
+    if (!this.channel.finSent) this.send(this.channel.finish(false));
+  }
+
+  /**
+   * AF_UNIX SHUT_RD: a local peer's writes fail at once; across guests no
+   * message says so, and the other end's writes wait for credit as TCP's would.
+   */
+  refuseWrites(): void {}
+
+  closed(unread: boolean): void {
+    // Unread bytes reset the connection ("Connection reset by peer"), else the other end reads to end of file.
+    this.send(unread ? { kind: "reset" } : this.channel.finish(true));
+  }
+}
+
+/**
+ * A datagram socket of another guest. Its room is not known here: a datagram
+ * is sent, and a receiver that is full or shut drops it (UDP may; for AF_UNIX,
+ * whose local sends wait instead, this is the simplification across guests).
+ */
+export class RemoteReceiver implements DatagramReceiver {
+  constructor(private readonly send: (data: Uint8Array, from: Uint8Array) => void) {}
+
+  room(): number {
+    return Number.MAX_SAFE_INTEGER;
+  }
+
+  refusing(): boolean {
+    return false;
+  }
+
+  deliver(data: Uint8Array, from: Uint8Array): void {
+    this.send(data, from);
+  }
+}

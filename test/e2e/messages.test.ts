@@ -1,0 +1,93 @@
+// Messages between guests on different hosts, while they migrate (issue 11):
+// an msgpeer server on one host and a client on another exchange numbered
+// messages over a stream; the server moves around three hosts, then both ends
+// move, under each of the seed's four forwarding approaches. A stream must lose,
+// repeat and reorder nothing: the client checks every echo, the server every
+// message. The messages keep flowing through every move; a gate file ends them.
+import { writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { afterEach, describe, expect, test } from "vitest";
+import { connect } from "../../src/net/peer.js";
+import { dottedQuad, guestAddress } from "../../src/kernel/sockets/addresses.js";
+import { HostProc, migrate, Proc, REPO, stopAll, tempDir, waitUntil } from "./cluster.js";
+
+const MSGPEER = join(REPO, "guests/bin/net/msgpeer.elf");
+const STRATEGIES = ["precopy", "stop-copy", "postcopy", "hybrid"];
+
+let hosts: HostProc[] = [];
+let root: ReturnType<typeof tempDir> | undefined;
+afterEach(async () => {
+  await stopAll(hosts);
+  hosts = [];
+  root?.remove();
+});
+
+/** Three hosts that know each other (each names the earlier ones with --peer). */
+async function threeHosts(path: string): Promise<HostProc[]> {
+  const a = await HostProc.start({ name: "A", root: path });
+  const b = await HostProc.start({ name: "B", root: path, peers: [a.url] });
+  const c = await HostProc.start({ name: "C", root: path, peers: [a.url, b.url] });
+  return [a, b, c];
+}
+
+/** `roam run --on URL --root . msgpeer ARGS`, attached; resolves with the guest id once printed. */
+async function msgpeer(on: string, args: string[], forwarding?: string): Promise<{ proc: Proc; id: string }> {
+  const proc = new Proc(["run", "--on", on, "--root", ".", ...(forwarding ? ["--forwarding", forwarding] : []), MSGPEER, ...args]);
+  const started = /roam: guest (\S+) on (\S+)/;
+  await waitUntil(() => started.test(proc.err) || proc.exited !== undefined, 20_000, () => `the guest id from ${proc.describe()}`);
+  return { proc, id: started.exec(proc.err)![1] };
+}
+
+/** The messages the guest's kernel took on `url` so far (its host's switch counts them). */
+async function received(url: string, id: string): Promise<number> {
+  const peer = await connect(url, { role: "client" });
+  try {
+    const stats = await peer.request({ t: "stats", guest: id }, 10_000);
+    return (stats.messages as { received?: number } | undefined)?.received ?? 0;
+  } finally {
+    peer.close();
+  }
+}
+
+describe("messages between guests on different hosts, through migrations", () => {
+  for (const [i, forwarding] of ["resend", "origin", "traversal", "update"].entries()) {
+    test(`${forwarding}: a TCP stream loses, repeats and reorders nothing while the server moves A<-B->C and then both ends move`, async () => {
+      root = tempDir(`messages-${forwarding}`);
+      hosts = await threeHosts(root.path);
+      const [a, b, c] = hosts;
+      const server = await msgpeer(b.url, ["server", "tcp", "7000", "1"], forwarding);
+      await waitUntil(() => server.proc.text.includes("listening") || server.proc.exited !== undefined, 20_000, () => server.proc.describe());
+      const client = await msgpeer(a.url, ["client", "tcp", `${dottedQuad(guestAddress(server.id))}:7000`, "0", "2000", "/gate"], forwarding);
+      await until(() => received(b.url, server.id), (n) => n > 50, "the stream to flow to B");
+      const moves: Array<[string, HostProc, HostProc]> = [[server.id, b, c], [server.id, c, a], [server.id, a, b], [client.id, a, c]];
+      for (const [k, [id, from, to]] of moves.entries()) {
+        const strategy = STRATEGIES[(i + k) % STRATEGIES.length];
+        const { result } = await migrate(id, from.url, to.url, strategy);
+        expect(result.code, `${id} ${from.name} -> ${to.name} by ${strategy}: ${result.describe()}`).toBe(0);
+        if (id === server.id) {
+          const before = await received(to.url, id);
+          await until(() => received(to.url, id), (n) => n > before + 50, `the stream to flow to ${to.name} after the move`);
+        }
+      }
+      writeFileSync(join(root.path, "gate"), "");
+      const [clientEnd, serverEnd] = await Promise.all([client.proc.wait(60_000), server.proc.wait(60_000)]);
+      const counts = /sent (\d+) echoed (\d+) lost 0 dup 0 reordered 0/.exec(client.proc.text);
+      expect(counts, client.proc.describe()).not.toBeNull();
+      expect(counts![1]).toBe(counts![2]);
+      expect(server.proc.text).toContain(`server: ${counts![1]} messages in order`);
+      expect(clientEnd.code, client.proc.describe()).toBe(0);
+      expect(serverEnd.code, server.proc.describe()).toBe(0);
+    }, 180_000);
+  }
+});
+
+/** Polls `read` (an async figure) until `done` holds, at most 30 s. */
+async function until(read: () => Promise<number>, done: (n: number) => boolean, what: string): Promise<void> {
+  const deadline = Date.now() + 30_000;
+  let n = await read();
+  while (!done(n)) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what} (at ${n})`);
+    await new Promise((r) => setTimeout(r, 20));
+    n = await read();
+  }
+}

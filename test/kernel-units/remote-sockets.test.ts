@@ -1,0 +1,344 @@
+// Streams between two guests' kernels (docs/MESSAGES.md), with no host: the
+// in-memory network of two-guests.ts carries each kernel's messages to the
+// other. Connect and accept across guests (TCP to the other's 10.77 address,
+// AF_UNIX abstract names), data both ways, credit (a writer stops when the
+// reader does not read, and goes on when it does), shutdown, reset, refusal,
+// reordered and duplicated segments, malformed messages, and a snapshot of
+// either guest mid-stream restored into a fresh kernel that goes on.
+import { afterEach, beforeEach, describe, expect, test } from "vitest";
+import { pack, unpack } from "msgpackr";
+import { Errno } from "../../src/kernel/errno.js";
+import { STREAM_CAPACITY } from "../../src/kernel/sockets/socket.js";
+import { checkSockets } from "../../src/snapshot/validate-sockets.js";
+import { DATA, TwoGuestNetwork, callOn, type TestGuest } from "./two-guests.js";
+
+const AF_UNIX = 1, AF_INET = 2, STREAM = 1, DGRAM = 2, SEQPACKET = 5, NONBLOCK = 0o4000;
+const SOCKET = 198, BIND = 200, LISTEN = 201, CONNECT = 203, GETSOCKNAME = 204, GETPEERNAME = 205, SHUTDOWN = 210, ACCEPT4 = 242;
+const SENDTO = 206, RECVFROM = 207, READ = 63, WRITE = 64, CLOSE = 57, GETSOCKOPT = 209, SO_ERROR = 4, SOL_SOCKET = 1;
+const BUF = DATA, ADDR = DATA + 0x100, LEN = DATA + 0x200, BIG = DATA + 0x10000;
+
+let net: TwoGuestNetwork;
+let a: TestGuest, b: TestGuest;
+beforeEach(() => {
+  net = new TwoGuestNetwork();
+  a = net.add("gaaaa");
+  b = net.add("gbbbb");
+});
+afterEach(() => net.close());
+
+const put = (g: TestGuest, at: number, bytes: Uint8Array | string) => g.c.space.write(at, typeof bytes === "string" ? Buffer.from(bytes) : bytes);
+const bytesAt = (g: TestGuest, at: number, n: number) => Buffer.from(g.c.space.read(at, n)!);
+const call = (g: TestGuest, n: number, ...args: number[]) => {
+  const r = callOn(g, n, ...args);
+  if (r === "blocks") throw new Error(`syscall ${n} in ${g.id} blocks`);
+  return r;
+};
+
+function inet(g: TestGuest, address: number, port: number): number {
+  const s = Buffer.alloc(16);
+  s.writeUInt16LE(AF_INET, 0); s.writeUInt16BE(port, 2); s.writeUInt32BE(address >>> 0, 4);
+  put(g, ADDR, s);
+  return 16;
+}
+function abstract(g: TestGuest, name: string): number {
+  put(g, ADDR, Buffer.concat([Buffer.from([AF_UNIX, 0, 0]), Buffer.from(name)]));
+  return 3 + name.length;
+}
+
+function write(g: TestGuest, fd: number, text: string | Uint8Array): number | "blocks" {
+  const data = typeof text === "string" ? Buffer.from(text) : text;
+  put(g, BIG, data);
+  return callOn(g, WRITE, fd, BIG, data.length);
+}
+function read(g: TestGuest, fd: number, max = 4096): string | number | "blocks" {
+  const n = callOn(g, READ, fd, BUF, max);
+  return typeof n === "number" && n >= 0 ? bytesAt(g, BUF, n).toString() : n;
+}
+
+/** A TCP listener in b on port 7000 and a connection to it from a: [client in a, server in b, listener in b]. */
+async function tcpPair(flags = 0): Promise<[number, number, number]> {
+  const listener = call(b, SOCKET, AF_INET, STREAM, 0);
+  expect(call(b, BIND, listener, ADDR, inet(b, 0, 7000))).toBe(0);
+  expect(call(b, LISTEN, listener, 8)).toBe(0);
+  const client = call(a, SOCKET, AF_INET, STREAM | flags, 0);
+  const first = callOn(a, CONNECT, client, ADDR, inet(a, b.address, 7000));
+  expect(first).toBe(flags & NONBLOCK ? -Errno.EINPROGRESS : "blocks");
+  await net.settle();
+  expect(callOn(a, CONNECT, client, ADDR, inet(a, b.address, 7000))).toBe(0); // the waiting connect completes (or says so once)
+  const server = call(b, ACCEPT4, listener, 0, 0, 0);
+  expect(server).toBeGreaterThan(0);
+  return [client, server, listener];
+}
+
+/** An AF_UNIX stream over an abstract name bound in b: [client in a, server in b]. */
+async function unixPair(): Promise<[number, number]> {
+  const listener = call(b, SOCKET, AF_UNIX, STREAM, 0);
+  expect(call(b, BIND, listener, ADDR, abstract(b, "roam-test"))).toBe(0);
+  expect(call(b, LISTEN, listener, 8)).toBe(0);
+  const client = call(a, SOCKET, AF_UNIX, STREAM, 0);
+  expect(callOn(a, CONNECT, client, ADDR, abstract(a, "roam-test"))).toBe("blocks");
+  await net.settle();
+  expect(callOn(a, CONNECT, client, ADDR, abstract(a, "roam-test"))).toBe(0);
+  return [client, call(b, ACCEPT4, listener, 0, 0, 0)];
+}
+
+describe("connecting across guests", () => {
+  test("TCP to the other guest's address: connect waits for its accept; both ends name each other", async () => {
+    const [client, server] = await tcpPair();
+    const u32 = (g: TestGuest, v: number) => put(g, LEN, new Uint8Array(Uint32Array.of(v).buffer));
+    u32(a, 16);
+    expect(call(a, GETPEERNAME, client, ADDR, LEN)).toBe(0);
+    expect(bytesAt(a, ADDR + 2, 2).readUInt16BE(0)).toBe(7000);
+    expect(bytesAt(a, ADDR + 4, 4).readUInt32BE(0)).toBe(b.address);
+    u32(a, 16);
+    expect(call(a, GETSOCKNAME, client, ADDR, LEN)).toBe(0);
+    const clientPort = bytesAt(a, ADDR + 2, 2).readUInt16BE(0);
+    expect(bytesAt(a, ADDR + 4, 4).readUInt32BE(0)).toBe(a.address);
+    u32(b, 16);
+    expect(call(b, GETPEERNAME, server, ADDR, LEN)).toBe(0);
+    expect(bytesAt(b, ADDR + 2, 2).readUInt16BE(0)).toBe(clientPort);
+    expect(bytesAt(b, ADDR + 4, 4).readUInt32BE(0)).toBe(a.address);
+  });
+
+  test("a non-blocking connect says EINPROGRESS, EALREADY while it waits, then 0 once", async () => {
+    const listener = call(b, SOCKET, AF_INET, STREAM, 0);
+    expect(call(b, BIND, listener, ADDR, inet(b, 0, 7001))).toBe(0);
+    expect(call(b, LISTEN, listener, 8)).toBe(0);
+    const client = call(a, SOCKET, AF_INET, STREAM | NONBLOCK, 0);
+    expect(call(a, CONNECT, client, ADDR, inet(a, b.address, 7001))).toBe(-Errno.EINPROGRESS);
+    expect(call(a, CONNECT, client, ADDR, inet(a, b.address, 7001))).toBe(-Errno.EALREADY);
+    await net.settle();
+    expect(call(a, CONNECT, client, ADDR, inet(a, b.address, 7001))).toBe(0);
+    expect(call(a, CONNECT, client, ADDR, inet(a, b.address, 7001))).toBe(-Errno.EISCONN);
+  });
+
+  test("nobody listening on the port: ECONNREFUSED; an address no guest has: ENETUNREACH", () => {
+    const client = call(a, SOCKET, AF_INET, STREAM, 0);
+    expect(call(a, CONNECT, client, ADDR, inet(a, b.address, 9))).toBe(-Errno.ECONNREFUSED);
+    expect(call(a, CONNECT, client, ADDR, inet(a, (10 << 24) | (78 << 16) | 1, 9))).toBe(-Errno.ENETUNREACH);
+    const nobody = b.address === a.address + 1 ? a.address + 2 : a.address + 1;
+    expect(call(a, CONNECT, client, ADDR, inet(a, nobody, 9))).toBe(-Errno.ENETUNREACH);
+  });
+
+  test("a full backlog refuses: the waiting connect fails with ECONNREFUSED, and SO_ERROR says it for a non-blocking one", async () => {
+    const listener = call(b, SOCKET, AF_UNIX, STREAM, 0);
+    expect(call(b, BIND, listener, ADDR, abstract(b, "full"))).toBe(0);
+    expect(call(b, LISTEN, listener, 0)).toBe(0);
+    const first = call(a, SOCKET, AF_UNIX, STREAM, 0), second = call(a, SOCKET, AF_UNIX, STREAM, 0);
+    const third = call(a, SOCKET, AF_UNIX, STREAM | NONBLOCK, 0);
+    expect(callOn(a, CONNECT, first, ADDR, abstract(a, "full"))).toBe("blocks");
+    await net.settle();
+    expect(callOn(a, CONNECT, second, ADDR, abstract(a, "full"))).toBe("blocks");
+    expect(callOn(a, CONNECT, third, ADDR, abstract(a, "full"))).toBe(-Errno.EINPROGRESS);
+    await net.settle();
+    expect(callOn(a, CONNECT, first, ADDR, abstract(a, "full"))).toBe(0);
+    expect(callOn(a, CONNECT, second, ADDR, abstract(a, "full"))).toBe(-Errno.ECONNREFUSED);
+    put(a, LEN, new Uint8Array(Uint32Array.of(4).buffer));
+    expect(call(a, GETSOCKOPT, third, SOL_SOCKET, SO_ERROR, BUF, LEN)).toBe(0);
+    expect(bytesAt(a, BUF, 4).readInt32LE(0)).toBe(Errno.ECONNREFUSED);
+  });
+
+  test("a connect whose socket closes before the accept comes resets the server's end", async () => {
+    const listener = call(b, SOCKET, AF_UNIX, STREAM, 0);
+    expect(call(b, BIND, listener, ADDR, abstract(b, "gone"))).toBe(0);
+    expect(call(b, LISTEN, listener, 4)).toBe(0);
+    const client = call(a, SOCKET, AF_UNIX, STREAM, 0);
+    expect(callOn(a, CONNECT, client, ADDR, abstract(a, "gone"))).toBe("blocks");
+    expect(call(a, CLOSE, client)).toBe(0);
+    await net.settle();
+    const server = call(b, ACCEPT4, listener, 0, 0, 0);
+    expect(read(b, server)).toBe(-Errno.ECONNRESET);
+  });
+});
+
+describe("a stream between guests", () => {
+  test.each([["TCP", tcpPair], ["AF_UNIX", unixPair]] as const)("%s: bytes both ways, in order", async (_kind, pair) => {
+    const [client, server] = await pair();
+    expect(write(a, client, "hello, ")).toBe(7);
+    expect(write(a, client, "b")).toBe(1);
+    expect(read(b, server)).toBe("blocks");
+    await net.settle();
+    expect(read(b, server)).toBe("hello, b");
+    expect(write(b, server, "and back")).toBe(8);
+    await net.settle();
+    expect(read(a, client)).toBe("and back");
+  });
+
+  test("credit: a writer stops when the reader does not read, and goes on once it reads", async () => {
+    const [client, server] = await tcpPair(NONBLOCK);
+    const chunk = new Uint8Array(65536).fill(7);
+    let sent = 0;
+    for (let i = 0; i < 100; i++) {
+      const n = write(a, client, chunk);
+      if (n === -Errno.EAGAIN) break;
+      expect(typeof n === "number" && n > 0).toBe(true);
+      sent += n as number;
+      await net.settle();
+    }
+    expect(sent).toBe(STREAM_CAPACITY); // the receiver's whole window, and not a byte more
+    expect(write(a, client, chunk)).toBe(-Errno.EAGAIN);
+    expect(call(b, READ, server, BUF, 4096)).toBe(4096);
+    expect(write(a, client, chunk)).toBe(-Errno.EAGAIN); // the ack has not come yet
+    await net.settle();
+    expect(write(a, client, chunk)).toBe(4096);
+  });
+
+  test("a blocking writer waits for credit", async () => {
+    const [client, server] = await tcpPair();
+    const chunk = new Uint8Array(STREAM_CAPACITY).fill(1);
+    expect(write(a, client, chunk)).toBe(STREAM_CAPACITY);
+    expect(write(a, client, "x")).toBe("blocks");
+    await net.settle();
+    expect(write(a, client, "x")).toBe("blocks"); // every byte arrived, and the reader has read none
+    expect(call(b, READ, server, BUF, 100)).toBe(100);
+    await net.settle();
+    expect(write(a, client, "x")).toBe(1);
+  });
+
+  test("shutdown(SHUT_WR): the other end reads what came, then end of file, and can still write back", async () => {
+    const [client, server] = await unixPair();
+    expect(write(a, client, "last words")).toBe(10);
+    expect(call(a, SHUTDOWN, client, 1)).toBe(0);
+    await net.settle();
+    expect(read(b, server)).toBe("last words");
+    expect(read(b, server)).toBe("");
+    expect(write(b, server, "reply")).toBe(5);
+    await net.settle();
+    expect(read(a, client)).toBe("reply");
+  });
+
+  test("close after reading everything: end of file; close with unread bytes: ECONNRESET", async () => {
+    const [client, server] = await tcpPair();
+    expect(call(b, CLOSE, server)).toBe(0);
+    await net.settle();
+    expect(read(a, client)).toBe("");
+
+    const [client2, server2] = await unixPair();
+    expect(write(a, client2, "never read")).toBe(10);
+    await net.settle();
+    expect(call(b, CLOSE, server2)).toBe(0);
+    await net.settle();
+    expect(read(a, client2)).toBe(-Errno.ECONNRESET);
+  });
+
+  test("segments that overtake each other and come twice arrive once, in order", async () => {
+    const [client, server] = await tcpPair();
+    let expected = "";
+    for (let i = 0; i < 300; i++) {
+      const text = `<${i}>`;
+      expected += text;
+      expect(write(a, client, text)).toBe(text.length);
+    }
+    expect(call(a, SHUTDOWN, client, 1)).toBe(0); // the fin may overtake the data too
+    const before = net.delivered;
+    await net.settle({ shuffle: true, duplicateEvery: 3 });
+    expect(net.delivered - before).toBeGreaterThan(400);
+    let got = "";
+    for (;;) {
+      const r = read(b, server, 65536);
+      if (typeof r !== "string" || r === "blocks") throw new Error(`read: ${r} after ${got.length} bytes`);
+      if (r === "") break;
+      got += r;
+    }
+    expect(got).toBe(expected);
+  });
+});
+
+test("SOCK_SEQPACKET: records keep their boundaries, reordered and repeated on the way", async () => {
+  const listener = call(b, SOCKET, AF_UNIX, SEQPACKET, 0);
+  expect(call(b, BIND, listener, ADDR, abstract(b, "records"))).toBe(0);
+  expect(call(b, LISTEN, listener, 4)).toBe(0);
+  const client = call(a, SOCKET, AF_UNIX, SEQPACKET, 0);
+  expect(callOn(a, CONNECT, client, ADDR, abstract(a, "records"))).toBe("blocks");
+  await net.settle();
+  expect(callOn(a, CONNECT, client, ADDR, abstract(a, "records"))).toBe(0);
+  const server = call(b, ACCEPT4, listener, 0, 0, 0);
+  const records = Array.from({ length: 50 }, (_, i) => "r".repeat(i % 7) + i);
+  for (const r of records) expect(write(a, client, r)).toBe(r.length);
+  await net.settle({ shuffle: true, duplicateEvery: 2 });
+  for (const r of records) expect(read(b, server, 4096)).toBe(r);
+  expect(read(b, server)).toBe("blocks");
+});
+
+describe("a guest's sockets mid-stream in a snapshot", () => {
+  test.each(["receiver", "sender"] as const)("the %s restored into a fresh kernel goes on with the stream", async (which) => {
+    const [client, server] = await tcpPair();
+    expect(write(a, client, "one ")).toBe(4);
+    await net.settle();
+    expect(write(a, client, "two ")).toBe(4);
+    expect(write(a, client, "three")).toBe(5);
+    // "two " is held back (it arrives after the move); "three" arrives first and waits in the reorder queue.
+    await net.turn({}, (m) => m.kind === "data" && Buffer.from(m.data as Uint8Array).toString() === "two ");
+    const moved = which === "receiver" ? b : a;
+    const encoded = pack(moved.sockets.state());
+    const state = checkSockets(unpack(encoded), "sockets")!;
+    net.restore(moved, state);
+    await net.settle();
+    expect(read(b, server)).toBe("one two three");
+    expect(write(b, server, "back")).toBe(4);
+    await net.settle();
+    expect(read(a, client)).toBe("back");
+  });
+});
+
+test("the sockets section: version 1 still reads, and a channel whose reorder queue is not ahead of it is refused", async () => {
+  await tcpPair();
+  const state = b.sockets.state() as unknown as Record<string, unknown>;
+  expect(state.schemaVersion).toBe(2);
+  const v1 = { ...state, schemaVersion: 1, sockets: [] };
+  expect(checkSockets(v1, "sockets")!.schemaVersion).toBe(2);
+  const withChannel = (state.sockets as Array<Record<string, unknown>>).find((s) => s.channel)!;
+  const channel = withChannel.channel as Record<string, unknown>;
+  channel.reorder = [{ seq: channel.expected, data: new Uint8Array(3) }];
+  expect(() => checkSockets(state, "sockets")).toThrow(/reorder\[0\]\.seq/);
+  channel.reorder = [];
+  withChannel.peer = { kind: "remote", guest: "", socket: 1 };
+  expect(() => checkSockets(state, "sockets")).toThrow(/peer\.guest/);
+});
+
+test("datagrams between guests: UDP to the other's address and port, with the sender's address; one for a socket that is gone is dropped", async () => {
+  const server = call(b, SOCKET, AF_INET, DGRAM, 0);
+  expect(call(b, BIND, server, ADDR, inet(b, 0, 5353))).toBe(0);
+  const client = call(a, SOCKET, AF_INET, DGRAM, 0);
+  put(a, BUF, "ping");
+  expect(call(a, SENDTO, client, BUF, 4, 0, ADDR, inet(a, b.address, 5353))).toBe(4);
+  await net.settle();
+  put(b, LEN, new Uint8Array(Uint32Array.of(16).buffer));
+  expect(call(b, RECVFROM, server, BUF, 100, 0, ADDR, LEN)).toBe(4);
+  expect(bytesAt(b, BUF, 4).toString()).toBe("ping");
+  expect(bytesAt(b, ADDR + 4, 4).readUInt32BE(0)).toBe(a.address);
+  const port = bytesAt(b, ADDR + 2, 2).readUInt16BE(0);
+  put(b, BUF, "pong");
+  expect(call(b, SENDTO, server, BUF, 4, 0, ADDR, inet(b, a.address, port))).toBe(4);
+  expect(call(a, CLOSE, client)).toBe(0);
+  await net.settle();
+  expect(net.inFlight).toEqual([]);
+  expect(a.warnings).toEqual([]);
+});
+
+describe("messages from other guests", () => {
+  test("a malformed message is dropped with one warning; one for a socket that is gone is answered with a reset", async () => {
+    const [client, server] = await tcpPair();
+    const conn = b.sockets.all().find((s) => s.peer?.kind === "remote")!;
+    const bad = [
+      { kind: "data", to: "gbbbb", from: "gaaaa", conn: [1, conn.id], seq: -1, data: new Uint8Array(1) },
+      { kind: "data", to: "gbbbb", from: "gaaaa", conn: [1], seq: 0, data: new Uint8Array(1) },
+      { kind: "data", to: "gbbbb", from: "gaaaa", conn: [1, conn.id], seq: 0, data: "text" },
+      { kind: "ack", to: "gbbbb", from: "gaaaa", conn: [1, conn.id], ack: 1.5, window: 2 },
+      { kind: "syn", to: "gbbbb", from: "gaaaa", conn: [1, 0], name: { kind: "inet", protocol: "tcp", address: 1, port: 0 }, window: 1, domain: 2, type: 1 },
+      { kind: "shout", to: "gbbbb", from: "gaaaa", conn: [1, 2] },
+      { kind: "fin", to: "gbbbb", conn: [1, conn.id], seq: 0 },
+    ];
+    for (const m of bad) net.inFlight.push(m as never);
+    await net.turn();
+    expect(b.warnings.length).toBe(bad.length);
+    expect(net.inFlight).toEqual([]); // nothing answered a malformed message
+    net.inFlight.push({ kind: "data", to: "gbbbb", from: "gaaaa", conn: [77, 9999], seq: 0, data: new Uint8Array(1) });
+    await net.turn();
+    expect(net.inFlight).toMatchObject([{ kind: "reset", to: "gaaaa", conn: [9999, 77] }]);
+    // The real stream is untouched.
+    expect(write(a, client, "still here")).toBe(10);
+    await net.settle();
+    expect(read(b, server)).toBe("still here");
+  });
+});
