@@ -66,9 +66,12 @@ export class Switch {
   private route(m: Routed): void {
     const here = this.host.guestHere(m.to);
     if (here) { this.arrivedHere(m, here); return; }
-    const gone = this.left.get(m.to);
-    if (gone) { this.dispose(m, forwardingApproach(gone.approach).afterLeaving(gone.to)); return; }
     const place = this.directory.get(m.to);
+    // A forwarding address disposes of messages that came here for a guest that left (types 2 and 3). One that
+    // starts here (a guest of this host's, or sent again after a nack) goes where the directory says, which the
+    // departure set and later news updates: under resend it would otherwise be refused here for ever.
+    const gone = this.left.get(m.to);
+    if (gone && (m.hops.length > 0 || !place)) { this.dispose(m, forwardingApproach(gone.approach).afterLeaving(gone.to)); return; }
     if (!place) { this.refuse(m, "no such guest here"); return; }
     const next = forwardingApproach(place.forwarding).route(place, this.host.url);
     if (next === this.host.url) { this.refuse(m, "no such guest here"); return; }
@@ -226,6 +229,8 @@ export class Switch {
 
   private found(guest: string, place: GuestPlace): void {
     if (!this.host.guestHere(guest)) this.directory.set(guest, place);
+    const left = this.left.get(guest);
+    if (left) left.to = place.at;
     const waiting = this.lost.get(guest) ?? [];
     this.lost.delete(guest);
     this.absentAt.delete(guest);

@@ -91,7 +91,7 @@ describe("the switch between guests", () => {
   });
 
   for (const approach of FORWARDING_APPROACHES) {
-    test(`${approach}: messages of all three types reach a guest that moves twice, each exactly once`, async () => {
+    test(`${approach}: messages of all three types reach a guest that moves three times (once away from the sender's own host), each exactly once`, async () => {
       const c = new FakeCluster(["ws://a", "ws://b", "ws://c"]);
       c.start("ws://a", "s", approach);
       const origin = approach === "origin" ? "ws://b" : "ws://b";
@@ -106,6 +106,10 @@ describe("the switch between guests", () => {
       for (let i = 0; i < 3; i++) c.send("ws://a", "s", "g", ++seq); // type 3
       await c.settled();
       g = await c.move("g", "ws://c", "ws://a", { frozen: () => c.send("ws://a", "s", "g", ++seq) });
+      for (let i = 0; i < 3; i++) c.send("ws://a", "s", "g", ++seq);
+      await c.settled();
+      // Away again from the sender's own host, which now holds a forwarding address for it.
+      g = await c.move("g", "ws://a", "ws://b", { frozen: () => c.send("ws://a", "s", "g", ++seq) });
       for (let i = 0; i < 3; i++) c.send("ws://a", "s", "g", ++seq);
       await c.settled();
       await until(() => g.got.length === seq, c);
