@@ -77,6 +77,7 @@ export async function remoteRun(args: Parsed, kind: "process" | "machine", local
   if (forwarding !== undefined && !FORWARDING_APPROACHES.includes(forwarding as never)) throw new UsageError(`--forwarding ${forwarding}: one of ${FORWARDING_APPROACHES.join(", ")}`);
   const reply = await ask(args, {
     t: "run", kind, program: basename(program), argv: [program, ...rest], elf: bytes, ramBytes, ...(root === undefined ? {} : { root }), ...(forwarding === undefined ? {} : { forwarding }),
+    ...(args.strings("publish").length ? { publish: args.strings("publish") } : {}),
   });
   const id = (reply.guest as { id: string }).id;
   if (args.flag("detach")) { process.stdout.write(id + "\n"); return 0; }

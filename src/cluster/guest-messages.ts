@@ -29,6 +29,8 @@ export class GuestMessaging {
   readonly links: HostLinks;
   readonly switch: Switch;
   readonly names: NameRegistry;
+  /** Ends of streams this host holds itself (a published port's relay), by id: always here, always running. */
+  readonly endpoints = new Map<string, (message: GuestMessage) => void>();
 
   constructor(private readonly host: MessagingHost, auth: { token?: string; tls?: TlsIdentity }) {
     this.links = new HostLinks({
@@ -59,6 +61,8 @@ export class GuestMessaging {
   }
 
   private guestHere(id: string): SwitchGuest | undefined {
+    const endpoint = this.endpoints.get(id);
+    if (endpoint) return { state: "running", place: { at: this.host.url, origin: this.host.url, forwarding: DEFAULT_FORWARDING }, deliver: endpoint };
     const hosted = this.host.guests.get(id);
     if (hosted && (hosted.status === "running" || hosted.status === "frozen")) {
       return { state: hosted.status, place: placeOf(hosted.info, this.host.url), deliver: (m) => hosted.receiveMessage(m) };

@@ -33,6 +33,7 @@ import { createServer as createHttpsServer, type Server as HttpsServer } from "n
 import { DEFAULT_FORWARDING, forwardingName } from "./forwarding/index.js";
 import { GuestMessaging, placeOf } from "./guest-messages.js";
 import { ClusterNames } from "./cluster-names.js";
+import { parsePublish, PublishedPorts } from "./published-ports.js";
 import { guestAddress } from "../kernel/sockets/addresses.js";
 import type { GuestMessage } from "../net/host-links.js";
 import type { Socket } from "node:net";
@@ -94,6 +95,8 @@ export class Host implements ReceivingHost {
   private readonly uploads = new WeakMap<Peer, Upload>();
   /** Processes that moved alone (--children home): those whose home this is, and those that arrived. */
   readonly lone: LoneProcesses;
+  /** Ports published for guests started here (roam run --publish): outside TCP clients relayed to them. */
+  readonly ports: PublishedPorts;
   /** Messages between guests: links to other hosts and the switch (docs/MESSAGES.md). */
   readonly messaging: GuestMessaging;
 
@@ -110,6 +113,12 @@ export class Host implements ReceivingHost {
       knownHosts: () => this.members.list().filter((url) => url !== hostUrlKey(host.url)),
       log: (line) => this.log(line),
     }, { token: options.token, tls: options.tls });
+    this.ports = new PublishedPorts({
+      get url() { return host.url; },
+      send: (message, place) => this.messaging.switch.fromGuest(message, place),
+      log: (line) => this.log(line),
+    });
+    this.messaging.endpoints.set(this.ports.endpoint, (m) => this.ports.receive(m));
     this.members.onNew = (url) => { if (url !== hostUrlKey(host.url)) this.messaging.newMember(url); };
     this.lone = new LoneProcesses({
       name: options.name, get url() { return host.url; }, token: options.token, members: this.members, guests: this.guests,
@@ -188,6 +197,7 @@ export class Host implements ReceivingHost {
     this.remoteFiles.close();
     this.lone.close();
     this.messaging.close();
+    this.ports.close();
     await new Promise<void>((resolve) => (this.server ? this.server.close(() => resolve()) : resolve()));
     await new Promise<void>((resolve) => {
       if (!this.httpsServer) { resolve(); return; }
@@ -329,6 +339,14 @@ export class Host implements ReceivingHost {
         // Where it started, and how its messages find it after it moves (docs/MESSAGES.md).
         guest.info.origin = this.url;
         guest.info.forwarding = m.forwarding === undefined ? DEFAULT_FORWARDING : forwardingName(m.forwarding, "run: forwarding");
+        const published = m.publish === undefined ? [] : strList(m, "publish").map((text) => parsePublish(text));
+        if (published.length > 0 && kind !== "process") throw new ProtocolError("run: --publish is for process-mode guests (a machine has no sockets)");
+        try {
+          for (const spec of published) await this.ports.publish(guest.info.id, spec);
+        } catch (error) {
+          this.ports.unpublish(guest.info.id);
+          throw error;
+        }
         const hosted = this.adopt(guest);
         if (bool(m, "attach")) detachers.push(this.attach(peer, hosted, 0));
         hosted.start();
@@ -436,6 +454,7 @@ export class Host implements ReceivingHost {
           active: hosted?.operation ? hosted.migrationProgress : undefined,
           forwarding: this.lone.forwarding.get(id),
           messages: this.messaging.switch.counts.has(id) ? this.messaging.switch.counts.of(id).report() : undefined,
+          published: this.ports.report(id),
         });
         return;
       }
@@ -479,6 +498,7 @@ export class Host implements ReceivingHost {
     this.log(`guest ${hosted.info.id} ${hosted.status} (${hosted.exitCode})`);
     hosted.release();
     this.messaging.names.dropGuest(hosted.info.id); // its sockets closed with it
+    this.ports.unpublish(hosted.info.id);
     const ended = [...this.guests.values()].filter((h) => h.status !== "running" && h.status !== "frozen");
     for (const old of ended.slice(0, Math.max(0, ended.length - KEEP_ENDED))) this.guests.delete(old.info.id);
   }

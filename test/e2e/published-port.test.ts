@@ -1,0 +1,96 @@
+// A published port (`roam run --publish HOSTPORT:GUESTPORT`): an outside TCP
+// client, a plain Node socket, talks to a guest's server through the host the
+// guest started on, and keeps its one connection through 20 migrations of the
+// guest between two hosts: every message is echoed once, in order.
+import { createServer, Socket } from "node:net";
+import { join } from "node:path";
+import { afterEach, describe, expect, test } from "vitest";
+import { HostProc, migrate, Proc, REPO, stopAll, tempDir, waitUntil } from "./cluster.js";
+
+const MSGPEER = join(REPO, "guests/bin/net/msgpeer.elf");
+
+let hosts: HostProc[] = [];
+let root: ReturnType<typeof tempDir> | undefined;
+afterEach(async () => {
+  await stopAll(hosts);
+  hosts = [];
+  root?.remove();
+});
+
+/** A port nobody listens on now (the kernel picks it; closed again at once). */
+async function freePort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  const port = (server.address() as { port: number }).port;
+  await new Promise((resolve) => server.close(resolve));
+  return port;
+}
+
+/** Sends numbered 16-byte messages one at a time, each after the echo of the one before; checks every echo. */
+class PingPong {
+  readonly socket: Socket;
+  echoed = 0;
+  closed = false;
+  error: string | undefined;
+  private buffer = Buffer.alloc(0);
+
+  constructor(port: number) {
+    this.socket = new Socket();
+    this.socket.setNoDelay(true);
+    this.socket.on("data", (d: Buffer) => this.took(d));
+    this.socket.on("close", () => (this.closed = true));
+    this.socket.on("error", (e) => (this.error = e.message));
+    this.socket.connect(port, "127.0.0.1", () => this.send());
+  }
+
+  private send(): void {
+    const m = Buffer.alloc(16);
+    m.writeUInt32LE(this.echoed + 1, 0);
+    this.socket.write(m);
+  }
+
+  private took(data: Buffer): void {
+    this.buffer = Buffer.concat([this.buffer, data]);
+    while (this.buffer.length >= 16) {
+      const n = this.buffer.readUInt32LE(0);
+      this.buffer = this.buffer.subarray(16);
+      if (n !== this.echoed + 1) { this.error = `echo ${n} where ${this.echoed + 1} was due`; return; }
+      this.echoed = n;
+      if (!this.stopped) this.send();
+    }
+  }
+
+  stopped = false;
+}
+
+describe("a published port", () => {
+  test("an outside TCP client keeps its connection to a guest's server through 20 migrations, no byte lost or repeated", async () => {
+    root = tempDir("publish");
+    const a = await HostProc.start({ name: "A", root: root.path });
+    const b = await HostProc.start({ name: "B", root: root.path, peers: [a.url] });
+    hosts = [a, b];
+    const port = await freePort();
+    const server = new Proc(["run", "--on", a.url, "--root", ".", "--publish", `127.0.0.1:${port}:7000`, MSGPEER, "server", "tcp", "7000", "1"]);
+    await waitUntil(() => server.text.includes("listening") || server.exited !== undefined, 20_000, () => server.describe());
+    const started = /roam: guest (\S+) on/.exec(server.err);
+    expect(started, server.describe()).not.toBeNull();
+    const id = started![1];
+    const client = new PingPong(port);
+    await waitUntil(() => client.echoed >= 20 || client.closed, 20_000, () => `echoes through the published port (${client.echoed}, ${client.error})`);
+    let on = a, other = b;
+    for (let move = 1; move <= 20; move++) {
+      const { result } = await migrate(id, on.url, other.url, move % 2 ? "precopy" : "stop-copy");
+      expect(result.code, `move ${move}: ${result.describe()}`).toBe(0);
+      [on, other] = [other, on];
+      const before = client.echoed;
+      await waitUntil(() => client.echoed >= before + 10 || client.closed || client.error !== undefined, 30_000, () => `echoes after move ${move} (${client.echoed})`);
+      expect(client.error).toBeUndefined();
+      expect(client.closed).toBe(false);
+    }
+    client.stopped = true;
+    client.socket.end();
+    const exited = await server.wait(30_000);
+    expect(server.text).toContain(`server: ${client.echoed} messages in order`);
+    expect(exited.code, server.describe()).toBe(0);
+  }, 240_000);
+});
