@@ -83,6 +83,24 @@ export class Switch {
       this.dispose(m, guest.state === "arriving" ? { do: "queue" } : forwardingApproach(guest.place.forwarding).whileFrozen());
       return;
     }
+    // Into the kernel on a later turn, in order, as a network would: a message from a guest of this host arrives
+    // while its sender is still inside the system call that sent it, and an answer taken there (an accept during
+    // the connect) would wake nobody — the caller has not started to wait yet.
+    this.inbox.push(m);
+    if (this.inbox.length === 1) setImmediate(() => this.deliverInbox());
+  }
+
+  private readonly inbox: Routed[] = [];
+
+  private deliverInbox(): void {
+    for (const m of this.inbox.splice(0)) {
+      const guest = this.host.guestHere(m.to);
+      if (guest?.state === "running") this.deliverNow(m, guest);
+      else this.route(m); // it froze or left meanwhile: as its approach says
+    }
+  }
+
+  private deliverNow(m: Routed, guest: SwitchGuest): void {
     if (m.fromPlace) this.noteCorrespondent(m.to, m.fromPlace.at);
     const counts = this.counts.of(m.to);
     counts.received++;

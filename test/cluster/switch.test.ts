@@ -40,9 +40,14 @@ class FakeCluster {
     });
   }
 
-  /** Resolves once no message is on any link (and, for a lost guest, none is being looked for). */
-  settled(): Promise<void> {
-    return this.inFlight === 0 ? new Promise((r) => setImmediate(r)) : new Promise((r) => this.idle.push(r));
+  /** Resolves once no message is on any link, and what reached a switch has gone into its guests (a later turn). */
+  async settled(): Promise<void> {
+    for (;;) {
+      if (this.inFlight > 0) await new Promise<void>((r) => this.idle.push(r));
+      await new Promise((r) => setImmediate(r)); // the switches' deliveries into kernels
+      await new Promise((r) => setImmediate(r));
+      if (this.inFlight === 0) return;
+    }
   }
 
   start(host: string, id: string, forwarding: ForwardingName, origin = host): FakeGuest {
