@@ -6,7 +6,8 @@
 import { HostLinks, type GuestMessage } from "../net/host-links.js";
 import type { TlsIdentity } from "../net/tls.js";
 import type { GuestInfo } from "../snapshot/snapshot.js";
-import { DEFAULT_FORWARDING, type GuestPlace } from "./forwarding/index.js";
+import { ProtocolError } from "../net/protocol.js";
+import { DEFAULT_FORWARDING, FORWARDING_APPROACHES, type GuestPlace } from "./forwarding/index.js";
 import type { HostedGuest } from "./hosted-guest.js";
 import { NameRegistry } from "./name-registry.js";
 import { Switch, type SwitchGuest } from "./switch.js";
@@ -18,6 +19,21 @@ export interface MessagingHost {
   isArriving(id: string): boolean;
   knownHosts(): string[];
   log(line: string): void;
+}
+
+/** What is wrong with a guest message's envelope (to, from, kind, hops, fromPlace), or undefined. */
+export function envelopeFault(m: unknown): string | undefined {
+  if (typeof m !== "object" || m === null || Array.isArray(m)) return "is not a map";
+  const r = m as Record<string, unknown>;
+  if (typeof r.to !== "string" || typeof r.from !== "string" || typeof r.kind !== "string") return "needs to, from and kind (text)";
+  if (r.to.length > 128 || r.from.length > 128 || r.kind.length > 16) return "has an over-long to, from or kind";
+  if (r.to === "") return undefined; // a switch's own message: its fields are read with care where it is taken
+  if (!Array.isArray(r.hops) || r.hops.length > 64 || !r.hops.every((h) => typeof h === "string")) return "needs hops (a list of host URLs)";
+  if (typeof r.sentAt !== "number" || typeof r.id !== "string") return "needs id and sentAt";
+  const place = r.fromPlace as Record<string, unknown> | undefined;
+  if (place !== undefined && (typeof place !== "object" || place === null || typeof place.at !== "string" || typeof place.origin !== "string"
+    || !(FORWARDING_APPROACHES as readonly unknown[]).includes(place.forwarding))) return "has a fromPlace that is not {at, origin, forwarding}";
+  return undefined;
 }
 
 /** Where `info`'s guest is reachable when it runs on `at`. */
@@ -47,8 +63,16 @@ export class GuestMessaging {
     this.names = new NameRegistry({ broadcast: (fields) => this.switch.broadcast(fields), tell: (url, fields) => this.switch.tell(url, fields) });
   }
 
-  /** A `gm` frame on a link from another host; `answer` sends on the same connection (its acknowledgement). */
+  /**
+   * A `gm` frame on a link from another host; `answer` sends on the same
+   * connection (its acknowledgement). Its envelope is checked here (the kernel
+   * checks a guest message's own fields): a malformed one is refused with a
+   * ProtocolError naming what is wrong, and nothing else happens.
+   */
   frame(frame: Record<string, unknown>, answer: (m: Record<string, unknown>) => void): void {
+    if (typeof frame.link !== "string" || !Number.isSafeInteger(frame.seq)) throw new ProtocolError("gm: needs link (text) and seq (an integer)");
+    const why = envelopeFault(frame.message);
+    if (why) throw new ProtocolError(`gm: message ${why}`);
     const message = this.links.receive(frame, answer);
     if (message) this.switch.fromLink(message);
   }

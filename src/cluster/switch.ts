@@ -189,7 +189,10 @@ export class Switch {
     this.links.send(url, { to: "", from: "", ...fields } as GuestMessage);
   }
 
+  /** A switch's message from another host; one whose fields do not hold is ignored, with a line in the log. */
   private control(m: Record<string, unknown>): void {
+    const why = controlFault(m);
+    if (why) { this.host.log(`a ${String(m.kind)} from another host was ignored: ${why}`); return; }
     const guest = String(m.guest ?? "");
     switch (m.kind) {
       case "located": this.learnPlace(guest, String(m.at)); return;
@@ -290,6 +293,24 @@ export class Switch {
     if (!set) { set = new Set(); this.correspondents.set(guest, set); }
     set.add(host);
   }
+}
+
+const isUrl = (v: unknown) => typeof v === "string" && /^wss?:\/\/\S+$/.test(v) && v.length < 1024;
+const isPlace = (v: unknown) => typeof v === "object" && v !== null && isUrl((v as GuestPlace).at) && isUrl((v as GuestPlace).origin)
+  && ["resend", "origin", "traversal", "update"].includes((v as GuestPlace).forwarding);
+
+/** What is wrong with a switch's message, or undefined. */
+function controlFault(m: Record<string, unknown>): string | undefined {
+  if (["located", "where", "here", "absent"].includes(String(m.kind)) && (typeof m.guest !== "string" || m.guest === "")) return "no guest named";
+  if (m.kind === "located" && !isUrl(m.at)) return "at is not a host URL";
+  if (m.kind === "where" && !isUrl(m.asker)) return "asker is not a host URL";
+  if (m.kind === "here" && !isPlace(m.place)) return "place is not {at, origin, forwarding}";
+  if (m.kind === "absent" && !isUrl(m.host)) return "host is not a host URL";
+  if (m.kind === "nack") {
+    const r = m.message as Record<string, unknown> | undefined;
+    if (typeof r !== "object" || r === null || typeof r.to !== "string" || r.to === "" || !Array.isArray(r.hops)) return "message is not a guest's message";
+  }
+  return undefined;
 }
 
 const LOOK_AGAIN_MS = 20;
