@@ -11,6 +11,7 @@ import { ProcessGuest } from "../../src/guest/process-guest.js";
 import { dottedQuad, guestAddress, type SocketName } from "../../src/kernel/sockets/addresses.js";
 import { LocalNames, type SocketNames, type SocketRef } from "../../src/kernel/sockets/names.js";
 import { Core } from "../../src/machine/core.js";
+import { decodeSnapshot, encodeSnapshot } from "../../src/snapshot/snapshot.js";
 import type { GuestMessage } from "../../src/net/host-links.js";
 
 const program = readFileSync(new URL("../../guests/bin/net/msgpeer.elf", import.meta.url));
@@ -65,5 +66,48 @@ describe("msgpeer between two guests' kernels", () => {
     expect(r.client).toContain("sent 2000 echoed 2000 lost 0 dup 0 reordered 0");
     expect(r.server).toMatch(/server: 2000 (messages in order|datagrams)/);
     expect(r.codes).toEqual([0, 0]);
+  }, 60_000);
+});
+
+describe("a guest moved mid-stream", () => {
+  test.each(["gserver", "gclient"])("%s: paused, snapshotted, restored on a fresh core while messages for it wait; the stream goes on exact", async (movedId) => {
+    const members: Member[] = ["gserver", "gclient"].map((id) => ({ id, address: guestAddress(id), local: new LocalNames() }));
+    const moved = members.find((m) => m.id === movedId)!;
+    const held: GuestMessage[] = []; // what arrives for the moved guest while it is frozen: a host queues it
+    let frozen = false, toMoved = 0, freeze: () => void = () => {};
+    const deliver = (m: GuestMessage) => setImmediate(() => {
+      if (m.to === moved.id && frozen) { held.push(m); return; }
+      if (m.to === moved.id && ++toMoved === 300) freeze();
+      members.find((x) => x.id === m.to)!.guest!.receiveMessage(m);
+    });
+    const outputs: Record<string, string> = { gserver: "", gclient: "" };
+    const argv: Record<string, string[]> = {
+      gserver: ["server", "tcp", "7002", "1"],
+      gclient: ["client", "tcp", `${dottedQuad(guestAddress("gserver"))}:7002`, "3000", "0"],
+    };
+    const options = (m: Member) => ({ root, hostName: "A", sendMessage: deliver, socketNames: namesOf(m, members.filter((x) => x !== m)), warn: (w: string) => { throw new Error(w); } });
+    const listen = (m: Member) => m.guest!.console.onOutput((_offset, bytes) => { outputs[m.id] += Buffer.from(bytes).toString(); });
+    for (const m of members) {
+      m.guest = ProcessGuest.start({ core: await Core.load(), ...options(m) }, { elf: program, program: "msgpeer", argv: ["msgpeer", ...argv[m.id]], ramBytes: 8 << 20, id: m.id });
+      listen(m);
+    }
+    const frozenNow = new Promise<void>((resolve) => { freeze = () => { frozen = true; moved.guest!.pause(); resolve(); }; });
+    const other = members.find((m) => m !== moved)!;
+    const otherDone = other.guest!.run();
+    const first = await moved.guest!.run();
+    await frozenNow;
+    expect(first.paused).toBe(true);
+    const snapshot = decodeSnapshot(encodeSnapshot(moved.guest!.snapshot()));
+    expect(snapshot.process!.sockets!.sockets.some((s) => s.channel && s.channel.sent > 0 && s.channel.expected > 0), "a stream mid-way").toBe(true);
+    moved.guest!.kill();
+    moved.local = new LocalNames(); // the names come back with the restored sockets
+    moved.guest = ProcessGuest.restore({ core: await Core.load(), ...options(moved), hostName: "B" }, snapshot);
+    listen(moved);
+    frozen = false;
+    for (const m of held.splice(0)) moved.guest.receiveMessage(m);
+    const [a, b] = await Promise.all([moved.guest.run(), otherDone]);
+    expect(outputs.gclient).toContain("sent 3000 echoed 3000 lost 0 dup 0 reordered 0");
+    expect(outputs.gserver).toContain("server: 3000 messages in order");
+    expect([a.exitCode, b.exitCode]).toEqual([0, 0]);
   }, 60_000);
 });
