@@ -74,7 +74,7 @@ async function startHost(name: string, peers: string[]): Promise<string> {
 
 /** An msgpeer guest on `on`, attached; its id once printed. */
 async function guest(on: string, args: string[], forwarding?: string): Promise<{ child: Child; id: string }> {
-  const child = new Child(process.execPath, roamArgs(["run", "--on", on, "--root", ".", "--ram", "96M", ...(forwarding ? ["--forwarding", forwarding] : []), MSGPEER, ...args]), { MSGPEER_TIMING: "1" });
+  const child = new Child(process.execPath, roamArgs(["run", "--on", on, "--root", ".", "--ram", "96M", ...(forwarding ? ["--forwarding", forwarding] : []), MSGPEER, ...args]));
   return { child, id: (await child.waitFor(/roam: guest (\S+) on/))[1] };
 }
 
@@ -112,7 +112,7 @@ async function nativeFigures() {
   if (cc.status !== 0) { log(`  native: gcc failed (${cc.stderr.trim().split("\n")[0]}); no native row`); return undefined; }
   return plain("native (this machine, loopback)",
     async (port) => new Child(binary, ["server", "tcp", String(port), "1"]),
-    async (port, count, rate) => new Child(binary, ["client", "tcp", `127.0.0.1:${port}`, String(count), String(rate)], { MSGPEER_TIMING: "1" }), 47700);
+    async (port, count, rate) => new Child(binary, ["client", "tcp", `127.0.0.1:${port}`, String(count), String(rate)]), 47700);
 }
 
 async function roamFigures(label: string, serverOn: string, clientOn: string, firstPort: number) {

@@ -13,8 +13,17 @@ import { LocalNames, type SocketRef } from "../kernel/sockets/names.js";
 import type { NameRegistry } from "./name-registry.js";
 
 export class ClusterNames extends LocalNames {
-  constructor(private readonly guest: string, private readonly root: string, private readonly address: number, private readonly registry: NameRegistry) {
+  /** `addressKnown`: whether some guest of the cluster, as far as this host knows, has that IPv4 address. */
+  constructor(
+    private readonly guest: string, private readonly root: string, private readonly address: number, private readonly registry: NameRegistry,
+    private readonly addressKnown: (address: number) => boolean = () => true,
+  ) {
     super();
+  }
+
+  /** A 10.77 address no guest has is unreachable (ENETUNREACH), one a guest has without a listener refuses (ECONNREFUSED). */
+  hasGuest(address: number): boolean {
+    return address === this.address || this.addressKnown(address);
   }
 
   bind(name: SocketName, socket: SocketRef): number {

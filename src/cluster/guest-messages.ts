@@ -6,6 +6,7 @@
 import { HostLinks, type GuestMessage } from "../net/host-links.js";
 import type { TlsIdentity } from "../net/tls.js";
 import type { GuestInfo } from "../snapshot/snapshot.js";
+import { guestAddress } from "../kernel/sockets/addresses.js";
 import { ProtocolError } from "../net/protocol.js";
 import { DEFAULT_FORWARDING, FORWARDING_APPROACHES, type GuestPlace } from "./forwarding/index.js";
 import type { HostedGuest } from "./hosted-guest.js";
@@ -93,6 +94,13 @@ export class GuestMessaging {
     }
     if (this.host.isArriving(id)) return { state: "arriving", place: { at: this.host.url, origin: "", forwarding: DEFAULT_FORWARDING }, deliver: () => {} };
     return undefined;
+  }
+
+  /** Whether a guest with this IPv4 address runs here, is known elsewhere, or has bound a name the cluster heard of. */
+  addressKnown(address: number): boolean {
+    for (const id of this.host.guests.keys()) if (guestAddress(id) === address) return true;
+    for (const id of this.switch.directory.keys()) if (guestAddress(id) === address) return true;
+    return this.names.hasAddress(address);
   }
 
   /** A host this one just learned of: it hears the names this host's guests bound. */

@@ -42,6 +42,13 @@ export class NameRegistry {
     this.link.broadcast({ kind: "name", op: "unbind", key, guest, socket });
   }
 
+  /** Whether some IPv4 name is bound on `address` (its dotted form is part of the key). */
+  hasAddress(address: number): boolean {
+    const dotted = [address >>> 24, (address >>> 16) & 255, (address >>> 8) & 255, address & 255].join(".");
+    for (const key of this.bindings.keys()) if (key.includes(`:${dotted}:`)) return true;
+    return false;
+  }
+
   lookup(key: string): Binding | undefined {
     return this.bindings.get(key);
   }

@@ -39,7 +39,7 @@ export class Switch {
   readonly directory = new Map<string, GuestPlace>(); // guests elsewhere, as last heard
   readonly counts = new MessageCounts();
   private readonly queued = new Map<string, Routed[]>(); // for guests frozen or arriving here
-  private readonly left = new Map<string, { to: string; approach: GuestPlace["forwarding"] }>(); // forwarding addresses
+  private readonly left = new Map<string, { to: string; approach: GuestPlace["forwarding"]; lastUsed: number }>(); // forwarding addresses
   private readonly correspondents = new Map<string, Set<string>>(); // guest here -> hosts it exchanged messages with
   private readonly lost = new Map<string, Routed[]>(); // refused messages, by guest, until it is found
   private readonly idPrefix = randomBytes(4).toString("hex");
@@ -71,7 +71,11 @@ export class Switch {
     // starts here (a guest of this host's, or sent again after a nack) goes where the directory says, which the
     // departure set and later news updates: under resend it would otherwise be refused here for ever.
     const gone = this.left.get(m.to);
-    if (gone && (m.hops.length > 0 || !place)) { this.dispose(m, forwardingApproach(gone.approach).afterLeaving(gone.to)); return; }
+    if (gone && (m.hops.length > 0 || !place)) {
+      gone.lastUsed = Date.now();
+      this.dispose(m, forwardingApproach(gone.approach).afterLeaving(gone.to));
+      return;
+    }
     if (!place) { this.refuse(m, "no such guest here"); return; }
     const next = forwardingApproach(place.forwarding).route(place, this.host.url);
     if (next === this.host.url) { this.refuse(m, "no such guest here"); return; }
@@ -143,7 +147,7 @@ export class Switch {
 
   /** The guest `id` started here (arrived by a migration, or restored): what waited for it goes in, in order. */
   started(id: string): void {
-    this.left.delete(id);
+    if (this.left.delete(id)) this.counts.of(id).addressEndedAt = Date.now();
     this.directory.delete(id);
     const waiting = this.queued.get(id) ?? [];
     this.queued.delete(id);
@@ -153,9 +157,12 @@ export class Switch {
   /** The guest `id` committed to `to`: its forwarding address stays here; those who should be told are told. */
   departed(id: string, place: GuestPlace): void {
     const approach = forwardingApproach(place.forwarding);
-    this.left.set(id, { to: place.at, approach: place.forwarding });
+    this.left.set(id, { to: place.at, approach: place.forwarding, lastUsed: Date.now() });
     this.directory.set(id, place);
-    this.counts.of(id).addressHeldSince = Date.now();
+    const counts = this.counts.of(id);
+    counts.addressHeldSince = Date.now();
+    counts.addressEndedAt = undefined;
+    this.sweepLater();
     const told = new Set<string>();
     if (approach.tellsCorrespondents) for (const url of this.correspondents.get(id) ?? []) told.add(url);
     if (approach.tellsOrigin && place.origin !== this.host.url) told.add(place.origin);
@@ -167,6 +174,28 @@ export class Switch {
     this.queued.delete(id);
     for (const m of waiting) this.dispose(m, approach.afterLeaving(place.at).do === "refuse" ? { do: "refuse", reason: "moved" } : { do: "forward", to: place.at, tellSender: false });
   }
+
+  /**
+   * A forwarding address that no message used for ADDRESS_IDLE_MS ends (the
+   * residual dependency is over): senders have learnt the newer place, or no
+   * one writes to the guest. A late message then finds no address and is
+   * refused, so its sender's host looks the guest up, as resend does.
+   */
+  private sweepLater(): void {
+    if (this.sweeping) return;
+    this.sweeping = setInterval(() => {
+      const now = Date.now();
+      for (const [id, address] of this.left) {
+        if (now - address.lastUsed < ADDRESS_IDLE_MS) continue;
+        this.left.delete(id);
+        this.counts.of(id).addressEndedAt = now;
+      }
+      if (this.left.size === 0) { clearInterval(this.sweeping); this.sweeping = undefined; }
+    }, 1000);
+    this.sweeping.unref();
+  }
+
+  private sweeping: NodeJS.Timeout | undefined;
 
   /** A migration of `id` failed or was cancelled: it runs here again, and what waited goes in. */
   stayed(id: string): void {
@@ -314,6 +343,7 @@ function controlFault(m: Record<string, unknown>): string | undefined {
 }
 
 const LOOK_AGAIN_MS = 20;
+const ADDRESS_IDLE_MS = 5000;
 const GIVE_UP_MS = 10_000;
 
 function reversed(conn: unknown): unknown {
