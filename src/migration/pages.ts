@@ -4,6 +4,7 @@
 
 import { DIRTY_BITMAP, WRITTEN_BITMAP } from "../../assembly/layout.js";
 import type { Core } from "../machine/core.js";
+import { ProtocolError } from "../net/protocol.js";
 
 export const PAGE = 4096;
 export const BATCH_PAGES = 256; // 1 MiB of page data per frame
@@ -65,14 +66,14 @@ export function encodePageBatch(version: number, round: number, batch: OutgoingB
   return at;
 }
 
-/** Decodes a batch's fields, checking sizes and page numbers against `pageCount`. */
+/** Decodes a batch's fields, checking sizes and page numbers against `pageCount` (a bad one is the sender's fault: a ProtocolError). */
 export function readBatch(indices: Uint8Array, data: Uint8Array, zero: Uint8Array, pageCount: number): PageBatch {
-  if (indices.length % 4 || zero.length % 4) throw new Error("page numbers are not whole u32s");
+  if (indices.length % 4 || zero.length % 4) throw new ProtocolError("page numbers are not whole u32s");
   const idx = new Uint32Array(Uint8Array.from(indices).buffer);
   const zer = new Uint32Array(Uint8Array.from(zero).buffer);
-  if (data.length !== idx.length * PAGE) throw new Error(`page data is ${data.length} bytes for ${idx.length} pages`);
-  for (const p of idx) if (p >= pageCount) throw new Error(`page ${p} is beyond ${pageCount} pages of RAM`);
-  for (const p of zer) if (p >= pageCount) throw new Error(`page ${p} is beyond ${pageCount} pages of RAM`);
+  if (data.length !== idx.length * PAGE) throw new ProtocolError(`page data is ${data.length} bytes for ${idx.length} pages`);
+  for (const p of idx) if (p >= pageCount) throw new ProtocolError(`page ${p} is beyond ${pageCount} pages of RAM`);
+  for (const p of zer) if (p >= pageCount) throw new ProtocolError(`page ${p} is beyond ${pageCount} pages of RAM`);
   return { indices: idx, data, zero: zer };
 }
 
