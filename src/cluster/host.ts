@@ -525,6 +525,7 @@ export class Host implements ReceivingHost {
       core, root: dir, hostName: this.name, hostUrl: this.url, translate: this.options.translate,
       warn: (message: string) => this.log(message), remoteFiles: this.remoteFiles, homeFiles: this.homeFiles.within(dir),
       sendMessage: (message: GuestMessage) => this.messaging.send(message),
+      yieldWanted: () => this.messaging.switch.hasInbox(),
       socketNames: (guestId: string, guestRoot: string) => new ClusterNames(guestId, guestRoot, guestAddress(guestId), this.messaging.names, (a) => this.messaging.addressKnown(a)),
     };
   }

@@ -96,6 +96,11 @@ export class Switch {
 
   private readonly inbox: Routed[] = [];
 
+  /** Whether messages wait to go into kernels here (a running guest then ends its batch, so they do soon). */
+  hasInbox(): boolean {
+    return this.inbox.length > 0;
+  }
+
   private deliverInbox(): void {
     for (const m of this.inbox.splice(0)) {
       const guest = this.host.guestHere(m.to);

@@ -30,6 +30,8 @@ export interface GuestHostOptions {
   socketNames?: (guestId: string, root: string) => SocketNames;
   /** Sends a message to another guest (docs/MESSAGES.md): the host's switch takes it; `from` is this guest's id. */
   sendMessage?: (message: GuestMessage) => void;
+  /** Whether the host has work waiting for another guest (the kernel then ends its batch early). */
+  yieldWanted?: () => boolean;
 }
 
 export interface StartOptions {
@@ -95,7 +97,7 @@ export class ProcessGuest {
     const console = new GuestConsole();
     return new ProcessGuest(options, info, console, (c) => new Kernel({
       core: options.core, image, program: start.elf, ramBytes, root: options.root, argv: start.argv, envp: start.envp ?? [],
-      console: c, inputReady: () => c.inputReady(), translate: options.translate, warn: options.warn, guestId: info.id, socketNames: options.socketNames?.(info.id, info.root), sendMessage: options.sendMessage,
+      console: c, inputReady: () => c.inputReady(), translate: options.translate, warn: options.warn, guestId: info.id, socketNames: options.socketNames?.(info.id, info.root), sendMessage: options.sendMessage, yieldWanted: options.yieldWanted,
     }));
   }
 
@@ -110,7 +112,7 @@ export class ProcessGuest {
     const guest = new ProcessGuest(options, info, console, (c) => new Kernel({
       core: options.core, image: emptyImage, program: start.elf, ramBytes: start.ramBytes, root: options.root, argv: start.argv, envp: [],
       console: c, inputReady: () => c.inputReady(), translate: options.translate, warn: options.warn,
-      adopt: { image: start.image, home: start.home }, guestId: info.id, socketNames: options.socketNames?.(info.id, info.root), sendMessage: options.sendMessage,
+      adopt: { image: start.image, home: start.home }, guestId: info.id, socketNames: options.socketNames?.(info.id, info.root), sendMessage: options.sendMessage, yieldWanted: options.yieldWanted,
     }));
     return guest;
   }
@@ -133,7 +135,7 @@ export class ProcessGuest {
     const guest = new ProcessGuest(options, info, console, (c) => new Kernel(
       {
         core: options.core, image: emptyImage, ramBytes: info.ramBytes, root: options.root, argv: info.argv, envp: [],
-        console: c, inputReady: () => c.inputReady(), translate: options.translate, warn: options.warn, pages, guestId: info.id, socketNames: options.socketNames?.(info.id, info.root), sendMessage: options.sendMessage,
+        console: c, inputReady: () => c.inputReady(), translate: options.translate, warn: options.warn, pages, guestId: info.id, socketNames: options.socketNames?.(info.id, info.root), sendMessage: options.sendMessage, yieldWanted: options.yieldWanted,
       },
       {
         state: snapshot.process!,

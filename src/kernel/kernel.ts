@@ -70,6 +70,8 @@ export interface KernelOptions {
   sendMessage?: (message: OutMessage) => void;
   /** The guest's id, from which its IPv4 address on the virtual network is derived (sockets/addresses.ts guestAddress). */
   guestId?: string;
+  /** Whether the host has work waiting for another guest: the run loop then ends its batch at the next slice. */
+  yieldWanted?: () => boolean;
 }
 
 export interface ProcessResult {
@@ -91,6 +93,8 @@ export interface ProcessStats {
 
 const SLICE = 1_000_000;
 const BATCH_MS = 8;
+/** A batch's length while the host has work waiting for another guest: a round trip between two guests of one host costs about two of these. */
+const SHARED_BATCH_MS = 0.5;
 /** A guest's process limit (RLIMIT_NPROC): fork beyond it fails with EAGAIN, so a fork bomb stops there. */
 export const MAX_PROCESSES = 512;
 export const FIRST_PID = 1000;
@@ -369,7 +373,9 @@ export class Kernel {
           budget = Math.min(budget, left);
         }
         const outcome = await this.runSlice(task, budget);
-        if (outcome === "yield") break;
+        // The host has work for another guest (a message this one just sent it): end the batch after SHARED_BATCH_MS,
+        // so a guest that spins (poll with no time left) does not hold its partner's answer back for a whole BATCH_MS.
+        if (outcome === "yield" || (performance.now() - batchStart >= SHARED_BATCH_MS && this.options.yieldWanted?.())) break;
       }
       if (this.throttle > 0) {
         // Auto-converge: sit idle for throttle / (1 - throttle) of the time just run.
