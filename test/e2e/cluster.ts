@@ -6,6 +6,7 @@
 //
 // Needs `npm run build` (bin/roam.js runs dist/).
 
+import { afterEach } from "vitest";
 import { spawn, type ChildProcess } from "node:child_process";
 import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -185,6 +186,18 @@ export async function stopAll(hosts: HostProc[] = []): Promise<void> {
   await Promise.all(hosts.map((h) => h.stop()));
   for (const child of [...children]) child.kill("SIGKILL");
   await waitUntil(() => children.size === 0, 5000, "child processes to end").catch(() => {});
+}
+
+/** The hosts and scratch root one test starts: stopped and removed after each test (call once, at a file's top). */
+export function perTest(): { hosts: HostProc[]; root: { path: string; remove: () => void } | undefined } {
+  const state: { hosts: HostProc[]; root: { path: string; remove: () => void } | undefined } = { hosts: [], root: undefined };
+  afterEach(async () => {
+    await stopAll(state.hosts);
+    state.hosts = [];
+    state.root?.remove();
+    state.root = undefined;
+  });
+  return state;
 }
 
 export function tempDir(prefix: string): { path: string; remove: () => void } {

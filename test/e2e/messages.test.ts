@@ -6,21 +6,15 @@
 // message. The messages keep flowing through every move; a gate file ends them.
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { afterEach, describe, expect, test } from "vitest";
+import { describe, expect, test } from "vitest";
 import { connect } from "../../src/net/peer.js";
 import { dottedQuad, guestAddress } from "../../src/kernel/sockets/addresses.js";
-import { HostProc, migrate, Proc, REPO, stopAll, tempDir, waitUntil } from "./cluster.js";
+import { HostProc, migrate, Proc, REPO, tempDir, waitUntil, perTest } from "./cluster.js";
 
 const MSGPEER = join(REPO, "guests/bin/net/msgpeer.elf");
 const STRATEGIES = ["precopy", "stop-copy", "postcopy", "hybrid"];
 
-let hosts: HostProc[] = [];
-let root: ReturnType<typeof tempDir> | undefined;
-afterEach(async () => {
-  await stopAll(hosts);
-  hosts = [];
-  root?.remove();
-});
+const scratch = perTest();
 
 /** Three hosts that know each other (each names the earlier ones with --peer). */
 async function threeHosts(path: string): Promise<HostProc[]> {
@@ -52,9 +46,9 @@ async function received(url: string, id: string): Promise<number> {
 describe("messages between two guests of one host", () => {
   for (const [kind, where] of [["unix", "same-host"], ["seqpacket", "same-host-sp"], ["udp", "7400"]] as const) {
     test(`${kind}: 2,000 messages echoed once each, in order`, async () => {
-      root = tempDir(`messages-one-${kind}`);
+      const root = scratch.root = tempDir(`messages-one-${kind}`);
       const a = await HostProc.start({ name: "A", root: root.path });
-      hosts = [a];
+      scratch.hosts = [a];
       const server = await msgpeer(a.url, ["server", kind, where, kind === "udp" ? "2000" : "1"]);
       await waitUntil(() => server.proc.text.includes("listening") || server.proc.exited !== undefined, 20_000, () => server.proc.describe());
       const target = kind === "udp" ? `${dottedQuad(guestAddress(server.id))}:${where}` : where;
@@ -71,9 +65,9 @@ describe("messages between two guests of one host", () => {
 describe("messages between guests on different hosts, through migrations", () => {
   for (const [i, forwarding] of ["resend", "origin", "traversal", "update"].entries()) {
     test(`${forwarding}: a TCP stream loses, repeats and reorders nothing while the server moves A<-B->C and then both ends move`, async () => {
-      root = tempDir(`messages-${forwarding}`);
-      hosts = await threeHosts(root.path);
-      const [a, b, c] = hosts;
+      const root = scratch.root = tempDir(`messages-${forwarding}`);
+      scratch.hosts = await threeHosts(root.path);
+      const [a, b, c] = scratch.hosts;
       const server = await msgpeer(b.url, ["server", "tcp", "7000", "1"], forwarding);
       await waitUntil(() => server.proc.text.includes("listening") || server.proc.exited !== undefined, 20_000, () => server.proc.describe());
       const client = await msgpeer(a.url, ["client", "tcp", `${dottedQuad(guestAddress(server.id))}:7000`, "0", "2000", "/gate"], forwarding);

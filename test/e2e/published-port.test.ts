@@ -4,18 +4,12 @@
 // guest between two hosts: every message is echoed once, in order.
 import { createServer, Socket } from "node:net";
 import { join } from "node:path";
-import { afterEach, describe, expect, test } from "vitest";
-import { HostProc, migrate, Proc, REPO, stopAll, tempDir, waitUntil } from "./cluster.js";
+import { describe, expect, test } from "vitest";
+import { HostProc, migrate, Proc, REPO, tempDir, waitUntil, perTest } from "./cluster.js";
 
 const MSGPEER = join(REPO, "guests/bin/net/msgpeer.elf");
 
-let hosts: HostProc[] = [];
-let root: ReturnType<typeof tempDir> | undefined;
-afterEach(async () => {
-  await stopAll(hosts);
-  hosts = [];
-  root?.remove();
-});
+const scratch = perTest();
 
 /** A port nobody listens on now (the kernel picks it; closed again at once). */
 async function freePort(): Promise<number> {
@@ -65,10 +59,10 @@ class PingPong {
 
 describe("a published port", () => {
   test("an outside TCP client keeps its connection to a guest's server through 20 migrations, no byte lost or repeated", async () => {
-    root = tempDir("publish");
+    const root = scratch.root = tempDir("publish");
     const a = await HostProc.start({ name: "A", root: root.path });
     const b = await HostProc.start({ name: "B", root: root.path, peers: [a.url] });
-    hosts = [a, b];
+    scratch.hosts = [a, b];
     const port = await freePort();
     const server = new Proc(["run", "--on", a.url, "--root", ".", "--publish", `127.0.0.1:${port}:7000`, MSGPEER, "server", "tcp", "7000", "1"]);
     await waitUntil(() => server.text.includes("listening") || server.exited !== undefined, 20_000, () => server.describe());
