@@ -20,6 +20,8 @@ export interface MessagingHost {
   isArriving(id: string): boolean;
   knownHosts(): string[];
   log(line: string): void;
+  /** A guest that started here ended on another host. */
+  endedElsewhere(guest: string): void;
 }
 
 /** What is wrong with a guest message's envelope (to, from, kind, hops, fromPlace), or undefined. */
@@ -59,7 +61,7 @@ export class GuestMessaging {
     });
     this.switch = new Switch({
       get url() { return host.url; }, knownHosts: () => host.knownHosts(), guestHere: (id) => this.guestHere(id), log: (line) => host.log(line),
-      nameHeard: (m) => this.names.heard(m),
+      nameHeard: (m) => this.names.heard(m), endedElsewhere: (guest) => host.endedElsewhere(guest),
     }, this.links);
     this.names = new NameRegistry({ broadcast: (fields) => this.switch.broadcast(fields), tell: (url, fields) => this.switch.tell(url, fields) });
   }

@@ -112,6 +112,11 @@ export class Host implements ReceivingHost {
       isArriving: (id) => this.arrivals.has(id),
       knownHosts: () => this.members.list().filter((url) => url !== hostUrlKey(host.url)),
       log: (line) => this.log(line),
+      endedElsewhere: (id) => {
+        const here = this.guests.get(id);
+        if (here && (here.status === "running" || here.status === "frozen")) return; // not what another host may end
+        this.ports.unpublish(id);
+      },
     }, { token: options.token, tls: options.tls });
     this.ports = new PublishedPorts({
       get url() { return host.url; },
@@ -499,6 +504,7 @@ export class Host implements ReceivingHost {
     hosted.release();
     this.messaging.names.dropGuest(hosted.info.id); // its sockets closed with it
     this.ports.unpublish(hosted.info.id);
+    if (hosted.info.origin) this.messaging.switch.endedHere(hosted.info.id, hosted.info.origin);
     const ended = [...this.guests.values()].filter((h) => h.status !== "running" && h.status !== "frozen");
     for (const old of ended.slice(0, Math.max(0, ended.length - KEEP_ENDED))) this.guests.delete(old.info.id);
   }

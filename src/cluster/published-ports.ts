@@ -54,7 +54,8 @@ class Relay {
       this.tcp.resume();
       return;
     }
-    if (m.kind === "refuse" || m.kind === "reset") { this.close(true); return; }
+    // After the guest's fin, a reset (the answer to guestEnded's question) must not cut the bytes still being written.
+    if (m.kind === "refuse" || m.kind === "reset") { this.close(!this.ended); return; }
     if (!this.channel) return;
     const taken = this.channel.take(m as unknown as StreamMessage);
     for (const data of taken.data) { this.bytesOut += data.length; this.tcp.write(data); }
@@ -86,11 +87,34 @@ class Relay {
     else this.tcp.resume();
   }
 
+  /** The client shut its writing side (a TCP half-close): it still reads what the guest sends back. */
   outsideEnded(): void {
-    if (this.channel && !this.channel.finSent) this.ports.sendFrom(this, this.channel.finish(true));
+    if (this.channel && !this.channel.finSent) this.ports.sendFrom(this, this.channel.finish(false));
   }
 
+  /** The client's connection is gone: the guest's socket hears that its peer closed, or is reset if it still sends. */
+  outsideClosed(): void {
+    if (!this.channel || this.closedByGuest) return;
+    if (!this.channel.finSent) this.ports.sendFrom(this, this.channel.finish(true));
+    else if (!this.ended) this.ports.sendFrom(this, { kind: "reset" });
+  }
+
+  /**
+   * Its guest ended. Its last bytes and its fin may still wait in the
+   * switch's inbox (delivered on a later turn): the relay asks once more, and
+   * either that fin comes first and the client's connection ends cleanly,
+   * with every byte, or the switch finds no guest and answers with a reset.
+   */
+  guestEnded(): void {
+    if (!this.channel) { this.close(true); return; }
+    this.ports.sendFrom(this, this.channel.ack(RECEIVE_WINDOW));
+  }
+
+  private closedByGuest = false;
+
+  /** The guest's side ended the connection (reset, refused, or its fin came and the relay ended the client's side). */
   close(reset: boolean): void {
+    this.closedByGuest = true;
     if (reset) this.tcp.destroy();
     else this.tcp.end();
     this.ports.forget(this);
@@ -109,7 +133,9 @@ export class PublishedPorts {
 
   /** Listens on `spec` for guest `guest` (throws a one-line error if the port is taken). */
   async publish(guest: string, spec: PortSpec): Promise<void> {
-    const server = createServer((tcp) => this.connection(guest, spec, tcp));
+    // Half-open allowed: a client that shuts its writing side still reads the guest's answer, as TCP allows (Node would
+    // otherwise end our side the moment the client's FIN comes, and the guest's last bytes would be lost).
+    const server = createServer({ allowHalfOpen: true }, (tcp) => this.connection(guest, spec, tcp));
     await new Promise<void>((resolve, reject) => {
       server.once("error", (error: NodeJS.ErrnoException) => reject(new ProtocolError(`publish ${spec.address}:${spec.hostPort}: ${error.code ?? error.message}`)));
       server.listen(spec.hostPort, spec.address, () => resolve());
@@ -130,7 +156,7 @@ export class PublishedPorts {
     tcp.on("end", () => relay.outsideEnded());
     tcp.on("error", () => {});
     tcp.on("close", () => {
-      if (relay.channel && !relay.channel.finSent) this.sendFrom(relay, relay.channel.finish(true));
+      relay.outsideClosed();
       this.forget(relay);
     });
     const peer = inetSockaddr({ address: ipv4(tcp.remoteAddress), port: tcp.remotePort ?? 0 });
@@ -174,10 +200,10 @@ export class PublishedPorts {
     return t;
   }
 
-  /** The guest ended: its ports close. */
+  /** The guest ended: its ports close; its open connections end as its sockets did (see Relay.guestEnded). */
   unpublish(guest: string): void {
     for (const s of this.servers.filter((x) => x.guest === guest)) s.server.close();
-    for (const r of [...this.relays.values()].filter((x) => x.guest === guest)) r.close(true);
+    for (const r of [...this.relays.values()].filter((x) => x.guest === guest)) r.guestEnded();
     this.servers.splice(0, this.servers.length, ...this.servers.filter((x) => x.guest !== guest));
   }
 

@@ -30,10 +30,12 @@ export interface SwitchHost {
   log(line: string): void;
   /** A socket name announcement from another host (src/cluster/name-registry.ts). */
   nameHeard?(m: Record<string, unknown>): void;
+  /** A guest that started here ended on another host (its published ports close here). */
+  endedElsewhere?(guest: string): void;
 }
 
 /** Control messages between switches ride the same links as guests' messages, in order with them. */
-const CONTROL = new Set(["nack", "located", "where", "here", "absent", "name", "member"]);
+const CONTROL = new Set(["nack", "located", "where", "here", "absent", "name", "member", "ended"]);
 
 export class Switch {
   readonly directory = new Map<string, GuestPlace>(); // guests elsewhere, as last heard
@@ -214,6 +216,15 @@ export class Switch {
     for (const url of this.host.knownHosts()) this.control1(url, fields);
   }
 
+  /**
+   * A guest ended here but started on `origin`: that host hears so after the
+   * guest's last messages to it (the link keeps their order), so a published
+   * port's relay there has every byte the guest sent before it closes.
+   */
+  endedHere(guest: string, origin: string): void {
+    if (origin !== this.host.url) this.control1(origin, { kind: "ended", guest });
+  }
+
   /** A switch's message to one host, in order with the guests' messages to it. */
   tell(url: string, fields: Record<string, unknown>): void {
     this.control1(url, fields);
@@ -243,6 +254,7 @@ export class Switch {
       case "here": this.found(guest, m.place as GuestPlace); return;
       case "name": this.host.nameHeard?.(m); return;
       case "member": return; // a host said hello on its link: learnt as a member there (src/cluster/members.ts)
+      case "ended": this.directory.delete(guest); this.host.endedElsewhere?.(guest); return;
     }
   }
 
@@ -335,7 +347,7 @@ const isPlace = (v: unknown) => typeof v === "object" && v !== null && isUrl((v 
 
 /** What is wrong with a switch's message, or undefined. */
 function controlFault(m: Record<string, unknown>): string | undefined {
-  if (["located", "where", "here", "absent"].includes(String(m.kind)) && (typeof m.guest !== "string" || m.guest === "")) return "no guest named";
+  if (["located", "where", "here", "absent", "ended"].includes(String(m.kind)) && (typeof m.guest !== "string" || m.guest === "")) return "no guest named";
   if (m.kind === "located" && !isUrl(m.at)) return "at is not a host URL";
   if (m.kind === "where" && !isUrl(m.asker)) return "asker is not a host URL";
   if (m.kind === "here" && !isPlace(m.place)) return "place is not {at, origin, forwarding}";
