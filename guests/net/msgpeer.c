@@ -129,7 +129,7 @@ static int serve_datagrams(int fd, long count) {
         socklen_t fromlen = sizeof from;
         ssize_t n = recvfrom(fd, &m, sizeof m, 0, (struct sockaddr *)&from, &fromlen);
         if (n < 0) { if (errno == EINTR) continue; die("recvfrom"); }
-        got++;
+        if (n == sizeof m && m.n != 0) got++; /* a client's hello (0) is echoed, not counted */
         if (sendto(fd, &m, (size_t)n, 0, (struct sockaddr *)&from, fromlen) < 0) die("sendto");
     }
     printf("server: %ld datagrams\n", got);
@@ -159,6 +159,7 @@ static int by_value(const void *a, const void *b) {
 struct tally { uint32_t next, echoed, dup, reordered; uint8_t *seen; uint64_t *rtt; };
 
 static void took(struct tally *t, const struct msg *m, uint32_t count) {
+    if (m->n == 0) return; /* a late echo of a hello */
     if (m->n == 0 || m->n > count) { fprintf(stderr, "msgpeer: echo of a message never sent (%u)\n", m->n); exit(1); }
     if (t->seen[m->n]) { t->dup++; return; }
     t->seen[m->n] = 1;
@@ -173,6 +174,26 @@ static int gate_open(const char *file) {
     if (!file || now_ns() - last < 20000000u) return 0;
     last = now_ns();
     return access(file, F_OK) == 0;
+}
+
+/*
+ * Datagrams to a port nobody has bound yet are lost (on Linux an ICMP port
+ * unreachable makes a later send on the connected socket fail with
+ * ECONNREFUSED): a datagram client first sends hellos (number 0) until one
+ * comes back, so the server is known to be there before message 1 goes.
+ */
+static void hello(int fd) {
+    struct msg m = { 0, 0, 0 };
+    for (;;) {
+        if (send(fd, &m, sizeof m, 0) < 0 && errno != ECONNREFUSED && errno != EINTR) die("send");
+        struct pollfd p = { fd, POLLIN, 0 };
+        if (poll(&p, 1, 10) > 0) {
+            struct msg echo;
+            ssize_t n = recv(fd, &echo, sizeof echo, 0);
+            if (n == sizeof echo && echo.n == 0) return;
+            if (n < 0 && errno != ECONNREFUSED && errno != EINTR) die("recv");
+        }
+    }
 }
 
 static int client(const char *kind, const char *where, uint32_t count, double rate, const char *until) {
@@ -190,6 +211,7 @@ static int client(const char *kind, const char *where, uint32_t count, double ra
         if (errno != ECONNREFUSED && errno != ENOENT) die("connect");
         usleep(10000); /* the server is still starting */
     }
+    if (type == SOCK_DGRAM) hello(fd);
     uint32_t room = count ? count : 4000000u; /* until a gate: at most this many */
     if (!count && !until) { fprintf(stderr, "msgpeer: COUNT 0 needs a gate FILE\n"); return 2; }
     struct tally t = { .next = 1, .seen = calloc(room + 1, 1), .rtt = calloc(room + 1, sizeof(uint64_t)) };
