@@ -5,7 +5,7 @@
 // StreamPeer (peer.ts), so both can later reach other guests.
 
 import { Errno } from "../errno.js";
-import { AF_INET, type Domain, type SocketType } from "./addresses.js";
+import { AF_INET, type Domain, type SocketName, type SocketType } from "./addresses.js";
 import { LocalNames, type SocketNames } from "./names.js";
 import { LocalPeer, LocalReceiver, type DatagramReceiver, type StreamPeer } from "./peer.js";
 import { RemotePeer, RemoteReceiver, type GuestNetwork, type OutMessage } from "./remote-peer.js";
@@ -146,7 +146,18 @@ export class Sockets {
   /** Puts back the sockets of a snapshot, their names bound again. */
   restore(s: SocketsState): void {
     if (s.schemaVersion !== 2 && (s.schemaVersion as number) !== 1) throw new Error(`sockets: unknown schema version ${s.schemaVersion}`);
-    for (const socket of this.all()) if (socket.name) this.names.unbind(socket.name, this.ref(socket));
+    // A name this table already holds for the same socket stays bound: a destination restores a guest more than
+    // once (prestate, then final state), and unbinding in between would tell every host the name had gone, so a
+    // datagram sent elsewhere in that moment would find nobody (ECONNREFUSED).
+    const nameOf = (id: number, name: SocketName | null) => (name ? `${id}:${JSON.stringify(name)}` : "");
+    const restored = new Set(s.sockets.map((state) => nameOf(state.id, state.name)));
+    const kept = new Set<string>();
+    for (const socket of this.all()) {
+      if (!socket.name) continue;
+      const key = nameOf(socket.id, socket.name);
+      if (restored.has(key)) kept.add(key);
+      else this.names.unbind(socket.name, this.ref(socket));
+    }
     this.byId.clear();
     this.address = s.address;
     this.nextId = s.nextId;
@@ -154,7 +165,7 @@ export class Sockets {
     for (const state of s.sockets) {
       const socket = Socket.restore(state);
       this.byId.set(socket.id, socket);
-      if (socket.name && this.names.bind(socket.name, this.ref(socket)) < 0) {
+      if (socket.name && !kept.has(nameOf(socket.id, socket.name)) && this.names.bind(socket.name, this.ref(socket)) < 0) {
         throw new Error(`sockets: socket ${socket.id}'s name is bound twice in the snapshot`);
       }
     }

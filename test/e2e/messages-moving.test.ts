@@ -1,0 +1,90 @@
+// Messages between guests on different hosts while they move (issue 11), the
+// cases messages.test.ts does not cover: AF_UNIX streams with both ends moving
+// at the same moment, SOCK_SEQPACKET records through a chain of forwarding
+// addresses, and UDP datagrams under migration (each one echoed once: none
+// lost, none doubled). msgpeer checks every message; a gate file ends the
+// client's stream.
+import { writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { describe, expect, test } from "vitest";
+import { dottedQuad, guestAddress } from "../../src/kernel/sockets/addresses.js";
+import { HostProc, migrate, tempDir, waitUntil, perTest } from "./cluster.js";
+import { msgpeer, received, threeHosts, until } from "./msgpeer-hosts.js";
+
+const scratch = perTest();
+
+/** Moves each `[id, from, to]` at the same moment; every move must succeed. */
+async function moveTogether(moves: Array<[string, HostProc, HostProc]>, strategy: string): Promise<void> {
+  const results = await Promise.all(moves.map(([id, from, to]) => migrate(id, from.url, to.url, strategy)));
+  for (const [k, { result }] of results.entries()) {
+    const [id, from, to] = moves[k];
+    expect(result.code, `${id} ${from.name} -> ${to.name}: ${result.describe()}`).toBe(0);
+  }
+}
+
+/** Waits for `n` more messages into `id`'s kernel on `host` (the stream flows there). */
+async function flowing(host: HostProc, id: string, n = 50): Promise<void> {
+  const before = await received(host.url, id);
+  await until(() => received(host.url, id), (now) => now > before + n, `messages to flow into ${id} on ${host.name}`);
+}
+
+describe("messages between guests while they move", () => {
+  test("unix: an abstract-name stream between two hosts loses, repeats and reorders nothing while both ends move at the same moment, twice", async () => {
+    const root = scratch.root = tempDir("moving-unix");
+    const [a, b, c] = scratch.hosts = await threeHosts(root.path);
+    const server = await msgpeer(b.url, ["server", "unix", "both-move", "1"]);
+    await waitUntil(() => server.proc.text.includes("listening") || server.proc.exited !== undefined, 20_000, () => server.proc.describe());
+    const client = await msgpeer(a.url, ["client", "unix", "both-move", "0", "2000", "/gate"]);
+    await flowing(b, server.id);
+    await moveTogether([[server.id, b, c], [client.id, a, b]], "precopy");
+    await flowing(c, server.id);
+    await moveTogether([[server.id, c, a], [client.id, b, c]], "stop-copy");
+    await flowing(a, server.id);
+    writeFileSync(join(root.path, "gate"), "");
+    const [clientEnd, serverEnd] = await Promise.all([client.proc.wait(60_000), server.proc.wait(60_000)]);
+    const counts = /sent (\d+) echoed (\d+) lost 0 dup 0 reordered 0/.exec(client.proc.text);
+    expect(counts, client.proc.describe()).not.toBeNull();
+    expect(counts![1]).toBe(counts![2]);
+    expect(server.proc.text).toContain(`server: ${counts![1]} messages in order`);
+    expect([clientEnd.code, serverEnd.code], `${client.proc.describe()}\n${server.proc.describe()}`).toEqual([0, 0]);
+  }, 180_000);
+
+  test("seqpacket: records keep their bounds and order while the server moves B->C->A under traversal (a chain of forwarding addresses)", async () => {
+    const root = scratch.root = tempDir("moving-seqpacket");
+    const [a, b, c] = scratch.hosts = await threeHosts(root.path);
+    const server = await msgpeer(b.url, ["server", "seqpacket", "chain", "1"], "traversal");
+    await waitUntil(() => server.proc.text.includes("listening") || server.proc.exited !== undefined, 20_000, () => server.proc.describe());
+    const client = await msgpeer(a.url, ["client", "seqpacket", "chain", "0", "2000", "/gate"], "traversal");
+    await flowing(b, server.id);
+    await moveTogether([[server.id, b, c]], "postcopy");
+    await flowing(c, server.id);
+    await moveTogether([[server.id, c, a]], "hybrid");
+    await flowing(a, server.id);
+    writeFileSync(join(root.path, "gate"), "");
+    const [clientEnd, serverEnd] = await Promise.all([client.proc.wait(60_000), server.proc.wait(60_000)]);
+    const counts = /sent (\d+) echoed (\d+) lost 0 dup 0 reordered 0/.exec(client.proc.text);
+    expect(counts, client.proc.describe()).not.toBeNull();
+    expect(server.proc.text).toContain(`server: ${counts![1]} messages in order`);
+    expect([clientEnd.code, serverEnd.code]).toEqual([0, 0]);
+  }, 180_000);
+
+  for (const forwarding of ["resend", "update"]) {
+    test(`udp (${forwarding}): every datagram sent while the server moves twice is echoed once, none lost or doubled`, async () => {
+      const root = scratch.root = tempDir(`moving-udp-${forwarding}`);
+      const [a, b, c] = scratch.hosts = await threeHosts(root.path);
+      const server = await msgpeer(b.url, ["server", "udp", "7000", "0"], forwarding);
+      await waitUntil(() => server.proc.text.includes("listening") || server.proc.exited !== undefined, 20_000, () => server.proc.describe());
+      const client = await msgpeer(a.url, ["client", "udp", `${dottedQuad(guestAddress(server.id))}:7000`, "0", "2000", "/gate"], forwarding);
+      await flowing(b, server.id);
+      await moveTogether([[server.id, b, c]], "precopy");
+      await flowing(c, server.id);
+      await moveTogether([[server.id, c, a]], "stop-copy");
+      await flowing(a, server.id);
+      writeFileSync(join(root.path, "gate"), "");
+      const clientEnd = await client.proc.wait(60_000);
+      expect(client.proc.text, client.proc.describe()).toMatch(/sent (\d+) echoed \1 lost 0 dup 0/);
+      expect(clientEnd.code).toBe(0);
+      server.proc.kill();
+    }, 180_000);
+  }
+});
