@@ -34,7 +34,7 @@ describe("messages between two guests of one host", () => {
 
 describe("messages between guests on different hosts, through migrations", () => {
   for (const [i, forwarding] of ["resend", "origin", "traversal", "update"].entries()) {
-    test(`${forwarding}: a TCP stream loses, repeats and reorders nothing while the server moves A<-B->C and then both ends move`, async () => {
+    test(`${forwarding}: a TCP stream loses, repeats and reorders nothing while the server moves A<-B->C, then the client, then both ends at once`, async () => {
       const root = scratch.root = tempDir(`messages-${forwarding}`);
       scratch.hosts = await threeHosts(root.path);
       const [a, b, c] = scratch.hosts;
@@ -52,6 +52,11 @@ describe("messages between guests on different hosts, through migrations", () =>
           await until(() => received(to.url, id), (n) => n > before + 50, `the stream to flow to ${to.name} after the move`);
         }
       }
+      // Both ends at the same moment: the server B -> A while the client C -> B.
+      const both = await Promise.all([migrate(server.id, b.url, a.url, STRATEGIES[i]), migrate(client.id, c.url, b.url, STRATEGIES[(i + 1) % 4])]);
+      for (const { result } of both) expect(result.code, result.describe()).toBe(0);
+      const before = await received(a.url, server.id);
+      await until(() => received(a.url, server.id), (n) => n > before + 50, "the stream to flow to A after both moved");
       writeFileSync(join(root.path, "gate"), "");
       const [clientEnd, serverEnd] = await Promise.all([client.proc.wait(60_000), server.proc.wait(60_000)]);
       const counts = /sent (\d+) echoed (\d+) lost 0 dup 0 reordered 0/.exec(client.proc.text);
