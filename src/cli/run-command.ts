@@ -12,7 +12,7 @@ import { StdioProcessConsole } from "./process-console.js";
 import { privateTmp } from "./private-tmp.js";
 import { readElf } from "./read-input.js";
 import { EXIT_USAGE, UsageError } from "./usage-error.js";
-import { ON_HOST_OPTIONS, remoteRun } from "./cluster-commands.js";
+import { ON_HOST_OPTIONS } from "./client-options.js";
 
 export const RUN_SPEC: CommandSpec = {
   name: "run",
@@ -44,7 +44,11 @@ silently (--strace shows it; ROAM_WARN=1 prints one warning per number).`,
 };
 
 export async function runCommand(args: Parsed): Promise<number> {
-  if (args.has("on")) return remoteRun(args, "process", ["max-instructions", "stats", "no-jit", "strace"]); // --root: within the host's root
+  // The client (ws, msgpackr, TLS) loads only with --on: a local run starts without it. --root: within the host's root.
+  if (args.has("on")) {
+    const { remoteRun } = await import("./cluster-commands.js");
+    return remoteRun(args, "process", ["max-instructions", "stats", "no-jit", "strace"]);
+  }
   for (const remoteOnly of ["detach", "token", "forwarding", "publish"]) if (args.has(remoteOnly)) throw new UsageError(`--${remoteOnly} goes with --on`);
   const [program] = args.positionals;
   const ram = args.string("ram");
