@@ -26,6 +26,7 @@ const NOT_FOR_A_LOCAL_RUN = [
   /\/node_modules\/ws\//, /\/node_modules\/msgpackr\//,
   /\/dist\/src\/(cluster|migration|snapshot|guest)\//, /\/dist\/src\/net\/(?!remote-error\.js$)/,
   /^node:(https|tls|zlib|readline)$/,
+  /\/dist\/src\/kernel\/strace\.js$/, // only with --strace
 ];
 
 describe("start-up: what a local run loads", () => {
