@@ -1,5 +1,5 @@
 // Helpers shared by the benchmarks (bench/core.ts, bench/process.ts): the
-// package root, medians, table cells, host facts, QEMU runs timed as whole
+// package root, medians and percentiles, table cells, host facts, QEMU runs timed as whole
 // processes, and the JSON report.
 
 import { spawnSync } from "node:child_process";
@@ -14,6 +14,12 @@ export function median(values: number[]): number {
   const sorted = [...values].sort((a, b) => a - b);
   const middle = sorted.length >> 1;
   return sorted.length % 2 ? sorted[middle] : (sorted[middle - 1] + sorted[middle]) / 2;
+}
+
+/** The p-th percentile (0 < p <= 100), nearest rank: the smallest sample with at least p% of the samples at or below it. */
+export function percentile(values: number[], p: number): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.max(0, Math.ceil((p / 100) * sorted.length) - 1)];
 }
 
 /** The index of the sample closest to the median (its other figures go with it). */
@@ -57,11 +63,11 @@ export interface TimedRun {
  * `scratch`: QEMU's stdout is non-blocking and its UART drops bytes when a pipe
  * reader falls behind.
  */
-export function runTimed(binary: string, args: string[], scratch: string, env?: NodeJS.ProcessEnv): TimedRun {
+export function runTimed(binary: string, args: string[], scratch: string, env?: NodeJS.ProcessEnv, cwd?: string): TimedRun {
   const outputPath = join(scratch, "stdout");
   const fd = openSync(outputPath, "w");
   const started = performance.now();
-  const result = spawnSync(binary, args, { stdio: ["ignore", fd, "pipe"], env, maxBuffer: 64 << 20 });
+  const result = spawnSync(binary, args, { stdio: ["ignore", fd, "pipe"], env, cwd, maxBuffer: 64 << 20 });
   const seconds = (performance.now() - started) / 1000;
   closeSync(fd);
   const failure = result.status === null ? String(result.error ?? result.signal) : undefined;

@@ -5,7 +5,7 @@ import { StreamConsoleOutput } from "../machine/console-output.js";
 import { Core } from "../machine/core.js";
 import { Machine, type MachineResult } from "../machine/machine.js";
 import type { CommandSpec, Parsed } from "./args.js";
-import { remoteRun, ON_HOST_OPTIONS } from "./cluster-commands.js";
+import { ON_HOST_OPTIONS } from "./client-options.js";
 import { KEYS_HELP } from "./console-keys.js";
 import { CliError } from "./failure.js";
 import { parseCount, parseSize } from "./parse-numbers.js";
@@ -52,7 +52,8 @@ interface BootOptions {
 }
 
 export async function bootCommand(args: Parsed): Promise<number> {
-  if (args.has("on")) return remoteRun(args, "machine", ["max-instructions", "stats", "no-jit"]);
+  // The client (ws, msgpackr, TLS) loads only with --on: a local run starts without it.
+  if (args.has("on")) return (await import("./cluster-commands.js")).remoteRun(args, "machine", ["max-instructions", "stats", "no-jit"]);
   for (const remoteOnly of ["detach", "token"]) if (args.has(remoteOnly)) throw new UsageError(`--${remoteOnly} goes with --on`);
   const options = bootOptions(args);
   const { image } = readElf(options.image);

@@ -9,7 +9,8 @@ import { connect, type Peer } from "../net/peer.js";
 import { loadTls, useTls } from "../net/tls.js";
 import type { Message } from "../net/protocol.js";
 import { decodeSnapshot, SnapshotError } from "../snapshot/snapshot.js";
-import { closest, type CommandSpec, type OptionSpec, type Parsed } from "./args.js";
+import { closest, type CommandSpec, type Parsed } from "./args.js";
+import { CLIENT_OPTIONS, DEFAULT_HOST } from "./client-options.js";
 import { Attachment, type AttachResult } from "./attachment.js";
 import { formatProgress } from "./progress-line.js";
 import { saveCheckpoint, uploadAndRestore } from "./checkpoint-transfer.js";
@@ -18,22 +19,6 @@ import { CliError, fileError } from "./failure.js";
 import { parseSize } from "./parse-numbers.js";
 import { readElf, readInputFile } from "./read-input.js";
 import { EXIT_USAGE, UsageError } from "./usage-error.js";
-
-const DEFAULT_HOST = "ws://127.0.0.1:7001";
-
-export const CLIENT_OPTIONS: OptionSpec[] = [
-  { name: "on", value: "URL", help: `the host to talk to (default: $ROAM_HOST, else ${DEFAULT_HOST})` },
-  { name: "token", value: "T", help: "the host's token (default: $ROAM_TOKEN)" },
-  { name: "tls-ca", value: "FILE", help: "verify wss:// hosts against this CA (default: $ROAM_TLS_CA, else the system's)" },
-];
-
-/** What `roam run` and `roam boot` add for running on a host. */
-export const ON_HOST_OPTIONS: OptionSpec[] = [
-  { name: "on", value: "URL", help: "run it on this host, not here" },
-  { name: "token", value: "T", help: "the host's token (default: $ROAM_TOKEN); with --on" },
-  { name: "detach", help: "with --on: print the guest's id and leave it running" },
-  { name: "tls-ca", value: "FILE", help: "with --on: verify a wss:// host against this CA (default: $ROAM_TLS_CA)" },
-];
 
 export function hostUrl(args: Parsed): string {
   const url = args.string("on") ?? process.env.ROAM_HOST ?? DEFAULT_HOST;

@@ -2,7 +2,7 @@
 // the file, or else the command, that failed, and WHY is in the user's words
 // (the man pages' words for a system error, never ENOENT or a JS stack).
 
-import { RemoteError } from "../net/peer.js";
+import { RemoteError } from "../net/remote-error.js";
 import { EXIT_USAGE, UsageError } from "./usage-error.js";
 
 /** A failure that already knows what it concerns and its exit code. */

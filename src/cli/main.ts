@@ -4,17 +4,7 @@
 
 import { readFileSync } from "node:fs";
 import { closest, formatHelp, parseCommandLine, type CommandSpec, type Parsed } from "./args.js";
-import { BOOT_SPEC, bootCommand } from "./boot-command.js";
-import {
-  ATTACH_SPEC, attachCommand, CHECKPOINT_SPEC, checkpointCommand, KILL_SPEC, killCommand, PS_SPEC,
-  psCommand, RESTORE_SPEC, restoreCommand, STATS_SPEC, statsCommand,
-} from "./cluster-commands.js";
-import { MIGRATE_SPEC, migrateCommand } from "./migrate-command.js";
-import { DEMO_SPEC, demoCommand } from "./demo-command.js";
 import { reportFailure } from "./failure.js";
-import { HOST_SPEC, hostCommand } from "./host-command.js";
-import { INSPECT_SPEC, inspectCommand } from "./inspect-command.js";
-import { RUN_SPEC, runCommand } from "./run-command.js";
 import { EXIT_USAGE } from "./usage-error.js";
 
 interface Command {
@@ -22,28 +12,39 @@ interface Command {
   run(args: Parsed): Promise<number>;
 }
 
-const COMMANDS: Command[] = [
-  { spec: RUN_SPEC, run: runCommand },
-  { spec: BOOT_SPEC, run: bootCommand },
-  { spec: HOST_SPEC, run: hostCommand },
-  { spec: PS_SPEC, run: psCommand },
-  { spec: ATTACH_SPEC, run: attachCommand },
-  { spec: KILL_SPEC, run: killCommand },
-  { spec: MIGRATE_SPEC, run: migrateCommand },
-  { spec: CHECKPOINT_SPEC, run: checkpointCommand },
-  { spec: RESTORE_SPEC, run: restoreCommand },
-  { spec: INSPECT_SPEC, run: inspectCommand },
-  { spec: STATS_SPEC, run: statsCommand },
-  { spec: DEMO_SPEC, run: demoCommand },
-];
-const NAMES = COMMANDS.map((c) => c.spec.name);
+// Each command's module is imported only when that command is chosen (or for
+// help): most of a run's start-up time is Node loading modules, and `roam run`
+// must not wait for the host's, the network's and migration's (issue 14).
+const COMMANDS: Record<string, () => Promise<Command>> = {
+  run: async () => { const m = await import("./run-command.js"); return { spec: m.RUN_SPEC, run: m.runCommand }; },
+  boot: async () => { const m = await import("./boot-command.js"); return { spec: m.BOOT_SPEC, run: m.bootCommand }; },
+  host: async () => { const m = await import("./host-command.js"); return { spec: m.HOST_SPEC, run: m.hostCommand }; },
+  ps: async () => { const m = await import("./cluster-commands.js"); return { spec: m.PS_SPEC, run: m.psCommand }; },
+  attach: async () => { const m = await import("./cluster-commands.js"); return { spec: m.ATTACH_SPEC, run: m.attachCommand }; },
+  kill: async () => { const m = await import("./cluster-commands.js"); return { spec: m.KILL_SPEC, run: m.killCommand }; },
+  migrate: async () => { const m = await import("./migrate-command.js"); return { spec: m.MIGRATE_SPEC, run: m.migrateCommand }; },
+  checkpoint: async () => { const m = await import("./cluster-commands.js"); return { spec: m.CHECKPOINT_SPEC, run: m.checkpointCommand }; },
+  restore: async () => { const m = await import("./cluster-commands.js"); return { spec: m.RESTORE_SPEC, run: m.restoreCommand }; },
+  inspect: async () => { const m = await import("./inspect-command.js"); return { spec: m.INSPECT_SPEC, run: m.inspectCommand }; },
+  stats: async () => { const m = await import("./cluster-commands.js"); return { spec: m.STATS_SPEC, run: m.statsCommand }; },
+  demo: async () => { const m = await import("./demo-command.js"); return { spec: m.DEMO_SPEC, run: m.demoCommand }; },
+};
+const NAMES = Object.keys(COMMANDS);
 
-const HELP = `Usage: roam <command> [options]
+/** The command called `name`, its module loaded; undefined for no such command. */
+async function command(name: string): Promise<Command | undefined> {
+  return Object.hasOwn(COMMANDS, name) ? COMMANDS[name]() : undefined;
+}
+
+/** `roam --help`: every command's summary, so every command's module. */
+async function overallHelp(): Promise<string> {
+  const specs = await Promise.all(NAMES.map(async (name) => (await command(name))!.spec));
+  return `Usage: roam <command> [options]
 
 Roam is a RISC-V RV32IMAC virtual machine whose guests can move between hosts.
 
 Commands:
-${COMMANDS.map(({ spec }) => `  ${spec.name.padEnd(12)}${spec.summary}`).join("\n")}
+${specs.map((spec) => `  ${spec.name.padEnd(12)}${spec.summary}`).join("\n")}
 
 Options:
   -h, --help     show this help (roam <command> --help: that command's)
@@ -53,31 +54,32 @@ Exit codes: 0 success; 1 the command failed (a host refused, a guest is not
 there); 2 a bad command line or a file Roam refuses; a guest's own exit code
 for run, boot and attach. See README.md for the rest.
 `;
+}
 
 export async function main(args: string[]): Promise<number> {
   quietOnClosedOutput();
   const [name, ...rest] = args;
-  if (name === undefined) { process.stderr.write(HELP); return EXIT_USAGE; }
-  if (name === "-h" || name === "--help") { process.stdout.write(HELP); return 0; }
+  if (name === undefined) { process.stderr.write(await overallHelp()); return EXIT_USAGE; }
+  if (name === "-h" || name === "--help") { process.stdout.write(await overallHelp()); return 0; }
   if (name === "-V" || name === "--version") { process.stdout.write(`roam ${version()}\n`); return 0; }
   if (name === "help") return help(rest[0]);
-  const command = COMMANDS.find((c) => c.spec.name === name);
-  if (!command) return unknownCommand(name);
+  const chosen = await command(name);
+  if (!chosen) return unknownCommand(name);
   try {
-    const parsed = parseCommandLine(command.spec, rest);
-    if (!parsed) { process.stdout.write(formatHelp(command.spec)); return 0; }
-    return await command.run(parsed);
+    const parsed = parseCommandLine(chosen.spec, rest);
+    if (!parsed) { process.stdout.write(formatHelp(chosen.spec)); return 0; }
+    return await chosen.run(parsed);
   } catch (error) {
     return reportFailure(name, error);
   }
 }
 
 /** `roam help [COMMAND]` */
-function help(name: string | undefined): number {
-  if (name === undefined) { process.stdout.write(HELP); return 0; }
-  const command = COMMANDS.find((c) => c.spec.name === name);
-  if (!command) return unknownCommand(name);
-  process.stdout.write(formatHelp(command.spec));
+async function help(name: string | undefined): Promise<number> {
+  if (name === undefined) { process.stdout.write(await overallHelp()); return 0; }
+  const chosen = await command(name);
+  if (!chosen) return unknownCommand(name);
+  process.stdout.write(formatHelp(chosen.spec));
   return 0;
 }
 

@@ -4,7 +4,6 @@ import { statSync } from "node:fs";
 import { ElfError, type ElfImage } from "../elf/index.js";
 import { Core } from "../machine/core.js";
 import { FIRST_PID, Kernel } from "../kernel/kernel.js";
-import { formatSyscall } from "../kernel/strace.js";
 import type { CommandSpec, Parsed } from "./args.js";
 import { CliError } from "./failure.js";
 import { parseCount, parseSize } from "./parse-numbers.js";
@@ -12,7 +11,7 @@ import { StdioProcessConsole } from "./process-console.js";
 import { privateTmp } from "./private-tmp.js";
 import { readElf } from "./read-input.js";
 import { EXIT_USAGE, UsageError } from "./usage-error.js";
-import { ON_HOST_OPTIONS, remoteRun } from "./cluster-commands.js";
+import { ON_HOST_OPTIONS } from "./client-options.js";
 
 export const RUN_SPEC: CommandSpec = {
   name: "run",
@@ -44,7 +43,11 @@ silently (--strace shows it; ROAM_WARN=1 prints one warning per number).`,
 };
 
 export async function runCommand(args: Parsed): Promise<number> {
-  if (args.has("on")) return remoteRun(args, "process", ["max-instructions", "stats", "no-jit", "strace"]); // --root: within the host's root
+  // The client (ws, msgpackr, TLS) loads only with --on: a local run starts without it. --root: within the host's root.
+  if (args.has("on")) {
+    const { remoteRun } = await import("./cluster-commands.js");
+    return remoteRun(args, "process", ["max-instructions", "stats", "no-jit", "strace"]);
+  }
   for (const remoteOnly of ["detach", "token", "forwarding", "publish"]) if (args.has(remoteOnly)) throw new UsageError(`--${remoteOnly} goes with --on`);
   const [program] = args.positionals;
   const ram = args.string("ram");
@@ -71,6 +74,8 @@ async function runLocally(args: Parsed, { image, bytes, ramBytes, root, tmp, max
   const [program] = args.positionals;
   const guestArgs = args.positionals;
   const core = await Core.load();
+  // strace's formatting (and its errno names) loads only with --strace: a plain run starts without it.
+  const formatSyscall = args.flag("strace") ? (await import("../kernel/strace.js")).formatSyscall : undefined;
   const console = new StdioProcessConsole(process.stdin, process.stdout, process.stderr);
   let guest: Kernel;
   try {
@@ -79,7 +84,7 @@ async function runLocally(args: Parsed, { image, bytes, ramBytes, root, tmp, max
       console, inputReady: () => console.inputReady(), maxInstructions, translate: !args.flag("no-jit"),
       // A program's stderr stays its own: Roam's warnings about it only when asked for.
       warn: process.env.ROAM_WARN ? (message) => process.stderr.write(`roam: warning: ${message}\n`) : undefined,
-      trace: args.flag("strace") ? (task, number, callArgs, outcome) =>
+      trace: formatSyscall ? (task, number, callArgs, outcome) =>
         process.stderr.write(formatSyscall(task, number, callArgs, outcome, task.kernel.nextPid > FIRST_PID + 1) + "\n") : undefined,
     });
   } catch (error) {

@@ -6,7 +6,7 @@
 // read, write and fstat serve here. /dev/stdin, /dev/stdout and /dev/stderr
 // open what descriptors 0, 1 and 2 refer to (Linux's links to /proc/self/fd/N).
 
-import { randomBytes } from "node:crypto";
+import { randomBytes } from "./random.js";
 import { Errno } from "./errno.js";
 import { statFromData, type StatLike } from "./files.js";
 

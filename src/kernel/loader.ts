@@ -4,7 +4,7 @@
 //   sp -> argc, argv[0..argc-1], NULL, envp[...], NULL, auxv (type, value)..., AT_NULL
 //         ... then the strings and AT_RANDOM's 16 bytes above, up to the stack top.
 
-import { randomBytes } from "node:crypto";
+import { randomBytes } from "./random.js";
 import { ElfError, PF_R, PF_W, PF_X, type ElfImage } from "../elf/index.js";
 import { AddressSpace, PAGE, PROT_EXEC, PROT_READ, PROT_WRITE, pageDown, pageUp, hex, type Region } from "./address-space.js";
 import type { Frames } from "./frames.js";

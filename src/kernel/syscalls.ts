@@ -8,7 +8,7 @@
 // migration too, which is how slow I/O resumes at the destination. A sleep's
 // deadline is kept (in guest time) so that running it again does not restart it.
 
-import { randomBytes } from "node:crypto";
+import { randomBytes } from "./random.js";
 import type { Kernel } from "./kernel.js";
 import { DESCRIPTOR_CALLS } from "./calls/descriptors.js";
 import { FILE_IO_CALLS, MAX_IO } from "./calls/file-io.js";

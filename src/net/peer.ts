@@ -7,13 +7,9 @@ import type { Socket } from "node:net";
 import WebSocket from "ws";
 import { decode, encode, ProtocolError, type Message } from "./protocol.js";
 import { clientTlsOptions, describeConnectError, type TlsIdentity } from "./tls.js";
+import { RemoteError } from "./remote-error.js";
 
-export class RemoteError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = "RemoteError";
-  }
-}
+export { RemoteError };
 
 type Listener = (m: Message) => void;
 

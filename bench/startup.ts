@@ -1,0 +1,128 @@
+// Start-up benchmark: `roam run hello.elf` as a user runs it (a new Node
+// process: `node bin/roam.js`, what the `roam` command is) against
+// `qemu-riscv32 hello.elf`, same ELF, same (empty) environment, in the same
+// run, alternating one of each so that other work on the machine slows both
+// alike. Node running an empty script is timed too: Node's own start, a floor
+// no Roam change goes below (not `node -e 0`, which loads more of Node). Issue 14's target: Roam's median within 50 ms of QEMU's.
+//
+//   node dist/bench/startup.js [--runs 20] [--quick] [--no-qemu] [--out file]
+//
+// Wall time of each whole process (spawn to exit), median and p90 of --runs
+// (--quick: 5). Each run must exit 0, and Roam's stdout must equal QEMU's.
+
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { loadavg, tmpdir } from "node:os";
+import { join } from "node:path";
+import { parseArgs } from "node:util";
+import { fmt, hostInfo, log, median, packageRoot, percentile, qemuVersion, runTimed, writeReport, type TimedRun } from "./common.js";
+
+const QEMU = "qemu-riscv32";
+const TARGET_MS = 50; // issue 14: within 50 ms of QEMU's start-up
+
+interface Contender {
+  name: string;
+  binary: string;
+  args: string[];
+  seconds: number[];
+}
+
+interface Summary {
+  name: string;
+  command: string;
+  seconds: number[];
+  medianMs: number;
+  p90Ms: number;
+}
+
+function summarise(c: Contender): Summary {
+  const ms = c.seconds.map((s) => s * 1000);
+  return { name: c.name, command: [c.binary, ...c.args].join(" "), seconds: c.seconds, medianMs: median(ms), p90Ms: percentile(ms, 90) };
+}
+
+function check(c: Contender, run: TimedRun, expectedStdout: string | undefined): void {
+  if (run.status !== 0) throw new Error(`${c.name}: exit ${run.status ?? run.failure}\nstdout:\n${run.stdout}stderr:\n${run.stderr}`);
+  if (expectedStdout !== undefined && run.stdout !== expectedStdout) {
+    throw new Error(`${c.name}: stdout differs from roam's\n--- roam\n${expectedStdout}--- ${c.name}\n${run.stdout}`);
+  }
+}
+
+async function main(): Promise<void> {
+  const { values } = parseArgs({
+    options: {
+      runs: { type: "string" },
+      quick: { type: "boolean", default: false },
+      "no-qemu": { type: "boolean", default: false },
+      out: { type: "string" },
+    },
+  });
+  const runs = Number(values.runs ?? (values.quick ? 5 : 20));
+  if (!Number.isInteger(runs) || runs < 1) throw new Error(`--runs ${values.runs}: want a positive integer`);
+  const root = packageRoot();
+  const hello = join(root, "guests", "bin", "process", "hello.elf");
+  const outPath = values.out ?? join(root, "bench", "results", values.quick ? "startup-quick.json" : "startup.json");
+  const version = values["no-qemu"] ? undefined : qemuVersion(QEMU);
+
+  const roam: Contender = { name: "roam run hello", binary: process.execPath, args: [join(root, "bin", "roam.js"), "run", hello], seconds: [] };
+  const qemu: Contender = { name: `${QEMU} hello`, binary: QEMU, args: [hello], seconds: [] };
+  // The guest's root (and cwd) is an empty directory: as in a user's own, roam gives it a private /tmp.
+  const scratch = mkdtempSync(join(tmpdir(), "roam-bench-startup-"));
+  const empty = join(scratch, "empty.mjs");
+  const node: Contender = { name: "node (empty script)", binary: process.execPath, args: [empty], seconds: [] };
+  const contenders = version ? [roam, qemu, node] : [roam, node];
+  try {
+    writeFileSync(empty, "");
+    const loadBefore = loadavg()[0];
+    log(`roam start-up benchmark: ${runs} run(s) of each, alternating; load average ${loadBefore.toFixed(2)}`);
+    // One untimed round: the page cache holds Node, QEMU and the files afterwards, as for a user's second run.
+    for (const c of contenders) runTimed(c.binary, c.args, scratch, {}, scratch);
+    let roamStdout: string | undefined;
+    for (let i = 0; i < runs; i++) {
+      for (const c of contenders) {
+        const run = runTimed(c.binary, c.args, scratch, {}, scratch);
+        check(c, run, c === roam || c === node ? undefined : roamStdout);
+        if (c === roam) roamStdout = run.stdout;
+        c.seconds.push(run.seconds);
+      }
+      log(`  round ${i + 1}: ${contenders.map((c) => `${c.name} ${(c.seconds[i] * 1000).toFixed(0)} ms`).join(", ")}`);
+    }
+    const loadAfter = loadavg()[0];
+
+    const rows = contenders.map(summarise);
+    const [r, q] = [rows[0], version ? rows[1] : undefined];
+    const differenceMs = q ? r.medianMs - q.medianMs : null;
+    const ratio = q ? r.medianMs / q.medianMs : null;
+    const lines = [
+      "",
+      `start-up: wall time of the whole process, ${runs} run(s) each, alternating`,
+      `${"".padEnd(24)}  median ms  p90 ms`,
+      ...rows.map((s) => `${s.name.padEnd(24)}${fmt(s.medianMs, 1, 11)}${fmt(s.p90Ms, 1, 8)}`),
+      q
+        ? `roam - qemu: ${differenceMs!.toFixed(1)} ms (median), p90 ${(r.p90Ms - q.p90Ms).toFixed(1)} ms; roam/qemu ${ratio!.toFixed(2)}; ` +
+          `target within ${TARGET_MS} ms: ${differenceMs! <= TARGET_MS ? "met" : "missed"}`
+        : `qemu: ${values["no-qemu"] ? "skipped (--no-qemu)" : `${QEMU} not on PATH`}, no difference`,
+      `node running an empty script is Node's own start: roam - node ${(r.medianMs - rows[rows.length - 1].medianMs).toFixed(1)} ms is Roam's part (modules, core, kernel, guest).`,
+      `host: ${hostInfo().cpus} CPUs; 1-minute load average ${loadBefore.toFixed(2)} before, ${loadAfter.toFixed(2)} after` +
+        (loadBefore > 0.5 || loadAfter > 1.5 ? ": other work was running, expect noise" : ""),
+      version ? `qemu: ${version}` : "",
+    ];
+    process.stdout.write(lines.filter((l) => l !== "").join("\n") + "\n");
+    writeReport(outPath, {
+      benchmark: "startup",
+      date: new Date().toISOString(),
+      host: { ...hostInfo(), loadAverage1m: { before: loadBefore, after: loadAfter } },
+      runs,
+      qemu: version ? { version, binary: QEMU } : null,
+      targetMs: TARGET_MS,
+      differenceMs,
+      ratio,
+      results: rows,
+    });
+  } finally {
+    rmSync(scratch, { recursive: true, force: true });
+  }
+}
+
+main().catch((error: unknown) => {
+  process.stderr.write(`bench/startup: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
+  process.exit(1);
+});

@@ -1,0 +1,49 @@
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import { pathToFileURL } from "node:url";
+import { afterAll, describe, expect, test } from "vitest";
+import { REPO, roam, tempDir } from "../e2e/cluster.js";
+
+// Start-up time of `roam run` is mostly Node loading modules (issue 14): a
+// local run must load only what it uses. These check what is loaded, not how
+// long it takes, so they cannot flake on a loaded machine. Needs `npm run build`.
+
+const HELLO = join(REPO, "guests/bin/process/hello.elf");
+const MODULE_LOG_HOOK = join(REPO, "test/cli/module-log.mjs");
+const scratch = tempDir("startup");
+afterAll(() => scratch.remove());
+
+/** Runs `roam ARGS` with the loader hook of module-log.mjs; its result and the URLs of the modules it loaded. */
+async function roamListingModules(args: string[], name: string) {
+  const log = join(scratch.path, `${name}.modules`);
+  const result = await roam(args, { env: { NODE_OPTIONS: `--import ${MODULE_LOG_HOOK}`, ROAM_MODULE_LOG: log } });
+  const modules = readFileSync(log, "utf8").trimEnd().split("\n");
+  return { result, modules };
+}
+
+// What only `roam host`, `--on`, migration and checkpoints need (net/remote-error.js: a class the error report knows).
+const NOT_FOR_A_LOCAL_RUN = [
+  /\/node_modules\/ws\//, /\/node_modules\/msgpackr\//,
+  /\/dist\/src\/(cluster|migration|snapshot|guest)\//, /\/dist\/src\/net\/(?!remote-error\.js$)/,
+  /^node:(https|tls|zlib|readline|crypto)$/, // crypto: ~10 ms to load; guests' random bytes come from /dev/urandom
+  /\/dist\/src\/kernel\/strace\.js$/, // only with --strace
+];
+
+describe("start-up: what a local run loads", () => {
+  test("roam run hello.elf loads the kernel and core, and none of the host's, network's or migration's modules", async () => {
+    const { result, modules } = await roamListingModules(["run", HELLO], "run");
+    expect(result.code, result.describe()).toBe(0);
+    expect(result.stdout).toContain("Hello from Roam!");
+    // The hook saw the run's own modules (else the check below proves nothing).
+    for (const own of ["dist/src/kernel/kernel.js", "dist/src/machine/core.js"]) expect(modules).toContain(pathToFileURL(join(REPO, own)).href);
+    const unneeded = modules.filter((url) => NOT_FOR_A_LOCAL_RUN.some((pattern) => pattern.test(url)));
+    expect(unneeded).toEqual([]);
+  }, 60_000);
+
+  test("roam run --on still loads the client (the host's address is checked before any connection)", async () => {
+    const { result, modules } = await roamListingModules(["run", "--on", "nowhere", HELLO], "run-on");
+    expect(result.code, result.describe()).toBe(2);
+    expect(result.stderr).toMatch(/--on nowhere: expected a host's address/);
+    expect(modules.some((url) => /\/dist\/src\/cli\/cluster-commands\.js$/.test(url))).toBe(true);
+  }, 60_000);
+});
