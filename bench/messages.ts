@@ -10,12 +10,14 @@
 //   node dist/bench/messages.js [--quick] [--moves N] [--out file]
 //
 // Hosts are `roam host` processes; guests are started with `roam run --on`
-// attached (their output read here); migrations are `roam migrate`. Figures
-// from msgpeer's own clock (CLOCK_MONOTONIC in the guest: guest time, which a
-// migration's freeze does not stop).
+// attached (their output read here); migrations are `roam migrate`. Round
+// trips from msgpeer's own clock (CLOCK_MONOTONIC in the guest: guest time,
+// which a migration's freeze does not stop); its trace file gives each echo's
+// send time on the wall clock, which places it during, after or between the
+// moves the benchmark timed.
 
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
@@ -142,17 +144,17 @@ async function withMoves(forwarding: string, hosts: string[], port: number) {
   const [a, b, c] = hosts;
   const server = await guest(b, ["server", "tcp", String(port), "1"], forwarding);
   await server.child.waitFor(/listening/);
-  const client = await guest(a, ["client", "tcp", `${dottedQuad(guestAddress(server.id))}:${port}`, "0", "10000", `/gate-${forwarding}`], forwarding);
+  const client = await guest(a, ["client", "tcp", `${dottedQuad(guestAddress(server.id))}:${port}`, "0", "10000", `/gate-${forwarding}`, `/trace-${forwarding}`], forwarding);
   const path = [b, c, a];
   let at = 0;
-  const moves: number[] = [];
+  const moves: Array<{ start: number; end: number }> = []; // wall clock, ms: the guest's trace uses it too
   for (let k = 0; k < MOVES; k++) {
     await new Promise((r) => setTimeout(r, 1000));
     const from = path[at % 3], to = path[(at + 1) % 3];
-    const started = performance.now();
+    const start = Date.now();
     const code = await migrate(server.id, from, to);
     if (code !== 0) throw new Error(`migrate ${forwarding} ${from} -> ${to}: exit ${code}`);
-    moves.push(performance.now() - started);
+    moves.push({ start, end: Date.now() });
     at++;
   }
   await new Promise((r) => setTimeout(r, 1000));
@@ -166,13 +168,40 @@ async function withMoves(forwarding: string, hosts: string[], port: number) {
   const delivered = hops.reduce((x, y) => x + y, 0);
   const meanHops = delivered ? hops.reduce((acc, n, i) => acc + n * i, 0) / delivered : 0;
   const held = perHost.map((s) => s?.forwardingAddress as { since: string; ended: string | null } | null | undefined).filter((h) => h);
+  const lifetimes = held.filter((h) => h!.ended !== null).map((h) => Date.parse(h!.ended!) - Date.parse(h!.since));
   const row = {
     forwarding, moves: MOVES, ...exchange, meanHops, forwarded: sum("forwarded"), forwardedBytes: sum("forwardedBytes"),
     refused: sum("refused"), resent: sum("resent"), queued: sum("queued"), addressesHeld: held.length,
     addressesOpen: held.filter((h) => h!.ended === null).length,
+    addressLifeMeanMs: lifetimes.length ? lifetimes.reduce((x, y) => x + y, 0) / lifetimes.length : NaN,
+    addressLifeMaxMs: lifetimes.length ? Math.max(...lifetimes) : NaN,
+    ...byPhase(readFileSync(join(scratch, `trace-${forwarding}`), "utf8"), moves),
   };
   log(`  ${forwarding}: ${row.sent} sent, lost ${row.lost}, dup ${row.dup}, reordered ${row.reordered}; rtt p50 ${(row.p50us / 1000).toFixed(2)} ms p99 ${(row.p99us / 1000).toFixed(2)} ms; hops ${meanHops.toFixed(2)}; forwarded ${row.forwarded}, refused ${row.refused}, resent ${row.resent}`);
   return row;
+}
+
+/**
+ * Round trips by when the message was sent: during a move (from the migrate
+ * command's start to its end), in the second after one, or in steady state.
+ * `trace`: msgpeer's lines "send time (wall clock, ms) round trip (us)".
+ */
+function byPhase(trace: string, moves: Array<{ start: number; end: number }>): Record<string, number> {
+  const phases: Record<"steady" | "during" | "after", number[]> = { steady: [], during: [], after: [] };
+  for (const line of trace.split("\n")) {
+    const [at, rtt] = line.split(" ").map(Number);
+    if (!Number.isFinite(at) || !Number.isFinite(rtt)) continue;
+    const phase = moves.some((m) => at >= m.start && at <= m.end) ? "during" : moves.some((m) => at > m.end && at <= m.end + 1000) ? "after" : "steady";
+    phases[phase].push(rtt / 1000);
+  }
+  const out: Record<string, number> = {};
+  for (const [phase, ms] of Object.entries(phases)) {
+    ms.sort((x, y) => x - y);
+    out[`${phase}N`] = ms.length;
+    out[`${phase}MeanMs`] = ms.length ? ms.reduce((x, y) => x + y, 0) / ms.length : NaN;
+    out[`${phase}P99Ms`] = ms.length ? ms[Math.min(ms.length - 1, Math.floor(ms.length * 0.99))] : NaN;
+  }
+  return out;
 }
 
 async function main(): Promise<void> {
@@ -208,6 +237,13 @@ function print(native: Plain, oneHost: Plain, twoHosts: Plain, approaches: Array
     console.log(`${String(r.forwarding).padEnd(10)} ${fmt(n("sent"), 0, 8)} ${fmt(n("lost"), 0, 5)} ${fmt(n("dup"), 0, 5)} ${fmt(n("reordered"), 0, 5)} ${fmt(n("p50us") / 1000, 2, 7)} ${fmt(n("p99us") / 1000, 2, 7)} ${fmt(n("meanHops"), 2, 5)} ${fmt(n("forwarded"), 0, 7)} ${fmt(n("forwardedBytes") / 1024, 0, 7)} ${fmt(n("refused"), 0, 7)} ${fmt(n("resent"), 0, 6)} ${String(`${r.addressesOpen}/${r.addressesHeld}`).padStart(5)}`);
   }
   console.log("links: forwarding addresses still held / ever held on the hosts at the end (residual dependencies)");
+  console.log("\nround trips by when the message was sent: during a move (migrate's start to end), in the second after, or neither; forwarding addresses' lifetimes");
+  console.log(`${"approach".padEnd(10)} ${"steady mean/p99 ms".padStart(19)} ${"n during".padStart(8)} ${"during mean/p99".padStart(16)} ${"n after".padStart(8)} ${"after mean/p99".padStart(15)} ${"address life mean/max ms".padStart(25)}`);
+  for (const r of approaches) {
+    const n = (k: string) => Number(r[k]);
+    const pair = (k: string, w: number) => `${fmt(n(`${k}MeanMs`), 1, 0)}/${fmt(n(`${k}P99Ms`), 1, 0)}`.padStart(w);
+    console.log(`${String(r.forwarding).padEnd(10)} ${pair("steady", 19)} ${fmt(n("duringN"), 0, 8)} ${pair("during", 16)} ${fmt(n("afterN"), 0, 8)} ${pair("after", 15)} ${`${fmt(n("addressLifeMeanMs"), 0, 0)}/${fmt(n("addressLifeMaxMs"), 0, 0)}`.padStart(25)}`);
+  }
 }
 
 main().then(() => process.exit(0), (error: Error) => { log(`bench:messages failed: ${error.message}`); process.exit(1); });

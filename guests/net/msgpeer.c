@@ -3,9 +3,12 @@
  * the messages between guests guarantee while either end migrates.
  *
  *   msgpeer server KIND WHERE [COUNT]          echo every message back; print what arrived
- *   msgpeer client KIND WHERE COUNT RATE [FILE] send COUNT messages at RATE per second (0: as fast
+ *   msgpeer client KIND WHERE COUNT RATE [FILE [TRACE]]
+ *                                               send COUNT messages at RATE per second (0: as fast
  *                                               as credit allows), read the echoes, print counts;
- *                                               COUNT 0: send until FILE exists (a test's gate)
+ *                                               COUNT 0: send until FILE exists (a test's gate; "-": none);
+ *                                               TRACE: write each echo's send time (CLOCK_REALTIME, ms)
+ *                                               and round trip (us) there, a line each, in arrival order
  *   KIND WHERE:  tcp PORT (server) / tcp ADDR:PORT (client)    SOCK_STREAM over AF_INET
  *                udp PORT / udp ADDR:PORT                       SOCK_DGRAM over AF_INET
  *                unix NAME                                      SOCK_STREAM, abstract AF_UNIX name
@@ -156,7 +159,7 @@ static int by_value(const void *a, const void *b) {
     return x < y ? -1 : x > y;
 }
 
-struct tally { uint32_t next, echoed, dup, reordered; uint8_t *seen; uint64_t *rtt; };
+struct tally { uint32_t next, echoed, dup, reordered; uint8_t *seen; uint64_t *rtt, *sent_at; };
 
 static void took(struct tally *t, const struct msg *m, uint32_t count) {
     if (m->n == 0) return; /* a late echo of a hello */
@@ -165,6 +168,7 @@ static void took(struct tally *t, const struct msg *m, uint32_t count) {
     t->seen[m->n] = 1;
     if (m->n < t->next) t->reordered++;
     t->next = m->n + 1;
+    t->sent_at[t->echoed] = m->sent;
     t->rtt[t->echoed++] = now_ns() - m->sent;
 }
 
@@ -196,7 +200,19 @@ static void hello(int fd) {
     }
 }
 
-static int client(const char *kind, const char *where, uint32_t count, double rate, const char *until) {
+/* Each echo's send time on the wall clock (so a benchmark can place it before, during or after a move) and round trip. */
+static void write_trace(const char *path, const struct tally *t) {
+    FILE *f = fopen(path, "w");
+    if (!f) die(path);
+    struct timespec real, mono;
+    clock_gettime(CLOCK_REALTIME, &real);
+    clock_gettime(CLOCK_MONOTONIC, &mono);
+    double offset_ms = (real.tv_sec - mono.tv_sec) * 1e3 + (real.tv_nsec - mono.tv_nsec) / 1e6;
+    for (uint32_t i = 0; i < t->echoed; i++) fprintf(f, "%.3f %.1f\n", t->sent_at[i] / 1e6 + offset_ms, t->rtt[i] / 1e3);
+    if (fclose(f) != 0) die(path);
+}
+
+static int client(const char *kind, const char *where, uint32_t count, double rate, const char *until, const char *trace) {
     struct sockaddr_storage to, me;
     socklen_t tolen = address(kind, where, "", &to);
     int type = type_of(kind);
@@ -212,10 +228,10 @@ static int client(const char *kind, const char *where, uint32_t count, double ra
         usleep(10000); /* the server is still starting */
     }
     if (type == SOCK_DGRAM) hello(fd);
-    uint32_t room = count ? count : 4000000u; /* until a gate: at most this many */
+    uint32_t room = count ? count : 2000000u; /* until a gate: at most this many */
     if (!count && !until) { fprintf(stderr, "msgpeer: COUNT 0 needs a gate FILE\n"); return 2; }
-    struct tally t = { .next = 1, .seen = calloc(room + 1, 1), .rtt = calloc(room + 1, sizeof(uint64_t)) };
-    if (!t.seen || !t.rtt) { fprintf(stderr, "msgpeer: no memory for %u messages\n", room); return 2; }
+    struct tally t = { .next = 1, .seen = calloc(room + 1, 1), .rtt = calloc(room + 1, sizeof(uint64_t)), .sent_at = calloc(room + 1, sizeof(uint64_t)) };
+    if (!t.seen || !t.rtt || !t.sent_at) { fprintf(stderr, "msgpeer: no memory for %u messages\n", room); return 2; }
     if (!count) count = room;
     uint64_t start = now_ns(), gap = rate > 0 ? (uint64_t)(1e9 / rate) : 0;
     uint32_t sent = 0;
@@ -249,6 +265,7 @@ static int client(const char *kind, const char *where, uint32_t count, double ra
     (void)write_open;
     uint32_t lost = count - t.echoed;
     printf("sent %u echoed %u lost %u dup %u reordered %u\n", sent, t.echoed, lost, t.dup, t.reordered);
+    if (trace) write_trace(trace, &t);
     if (t.echoed) {
         qsort(t.rtt, t.echoed, sizeof t.rtt[0], by_value);
         printf("rtt p50 %.1f us p99 %.1f us over %.3f s\n", t.rtt[t.echoed / 2] / 1e3, t.rtt[(uint32_t)(t.echoed * 0.99)] / 1e3, (now_ns() - start) / 1e9);
@@ -259,7 +276,10 @@ static int client(const char *kind, const char *where, uint32_t count, double ra
 int main(int argc, char **argv) {
     setvbuf(stdout, NULL, _IOLBF, 0);
     if (argc >= 4 && !strcmp(argv[1], "server")) return server(argv[2], argv[3], argc > 4 ? atol(argv[4]) : 0);
-    if (argc >= 6 && !strcmp(argv[1], "client")) return client(argv[2], argv[3], (uint32_t)atol(argv[4]), atof(argv[5]), argc > 6 ? argv[6] : NULL);
-    fprintf(stderr, "usage: msgpeer server KIND WHERE [COUNT] | client KIND WHERE COUNT RATE [FILE]\n");
+    if (argc >= 6 && !strcmp(argv[1], "client")) {
+        const char *gate = argc > 6 && strcmp(argv[6], "-") ? argv[6] : NULL;
+        return client(argv[2], argv[3], (uint32_t)atol(argv[4]), atof(argv[5]), gate, argc > 7 ? argv[7] : NULL);
+    }
+    fprintf(stderr, "usage: msgpeer server KIND WHERE [COUNT] | client KIND WHERE COUNT RATE [FILE [TRACE]]\n");
     return 2;
 }
