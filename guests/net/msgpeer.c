@@ -26,6 +26,7 @@
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <poll.h>
+#include <signal.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -92,13 +93,14 @@ static int full_write(int fd, const void *buf, size_t len) {
     return 0;
 }
 
-/* Reads one whole message from a stream (0 at end of stream). */
+/* Reads one whole message from a stream (0 at end of stream, -1 if the peer reset it). */
 static int read_msg(int fd, struct msg *m) {
     size_t done = 0;
     while (done < sizeof *m) {
         ssize_t n = read(fd, (char *)m + done, sizeof *m - done);
         if (n == 0 && done == 0) return 0;
         if (n == 0) { fprintf(stderr, "msgpeer: stream ended inside a message\n"); exit(1); }
+        if (n < 0 && errno == ECONNRESET) return -1;
         if (n < 0) { if (errno == EINTR) continue; die("read"); }
         done += (size_t)n;
     }
@@ -112,12 +114,19 @@ static int serve_stream(int listener, long count, const char *kind) {
         no_delay(kind, fd);
         struct msg m;
         uint32_t expected = 1;
-        while (read_msg(fd, &m)) {
+        int got;
+        while ((got = read_msg(fd, &m)) > 0) {
             if (m.n != expected) { fprintf(stderr, "msgpeer: stream broke its order: got %u, expected %u\n", m.n, expected); return 1; }
             expected++;
-            if (full_write(fd, &m, sizeof m) < 0) die("write");
+            if (full_write(fd, &m, sizeof m) < 0) {
+                if (errno != ECONNRESET && errno != EPIPE) die("write");
+                got = -1;
+                break;
+            }
         }
-        printf("server: %u messages in order\n", expected - 1);
+        /* A client that went away (its connection reset) ends that connection only: the server goes on accepting. */
+        if (got < 0) printf("server: connection reset after %u messages\n", expected - 1);
+        else printf("server: %u messages in order\n", expected - 1);
         fflush(stdout);
         close(fd);
     }
@@ -140,6 +149,7 @@ static int serve_datagrams(int fd, long count) {
 }
 
 static int server(const char *kind, const char *where, long count) {
+    signal(SIGPIPE, SIG_IGN); /* a write to a client that went away fails with EPIPE: that connection ends, not the server */
     struct sockaddr_storage ss;
     socklen_t len = address(kind, where, "", &ss);
     int fd = socket(ss.ss_family, type_of(kind), 0);
@@ -257,7 +267,9 @@ static int client(const char *kind, const char *where, uint32_t count, double ra
         if (p.revents & (POLLIN | POLLHUP)) {
             struct msg m;
             if (stream) {
-                if (!read_msg(fd, &m)) break;
+                int got = read_msg(fd, &m);
+                if (got < 0) { errno = ECONNRESET; die("read"); }
+                if (got == 0) break;
             } else if (recv(fd, &m, sizeof m, 0) < 0) die("recv");
             took(&t, &m, count);
         }

@@ -446,6 +446,7 @@ export class Host implements ReceivingHost {
         this.log(`guest ${guest.info.id} restored`);
         if (bool(m, "attach")) detachers.push(this.attach(peer, hosted, guest.console.outputOffset));
         hosted.start();
+        if (guest instanceof ProcessGuest) guest.probeRemoteStreams(); // its peers may have gone since the checkpoint
         peer.reply(m, { guest: guest.info });
         return;
       }

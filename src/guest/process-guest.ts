@@ -78,6 +78,11 @@ export class ProcessGuest {
     this.process.receiveMessage(message);
   }
 
+  /** Restored from a checkpoint (not arrived by a migration): see Sockets.probeRemoteStreams. */
+  probeRemoteStreams(): void {
+    this.process.probeRemoteStreams();
+  }
+
   dependencies(): string[] {
     return this.process.openFiles.dependencies();
   }

@@ -244,6 +244,11 @@ export class Kernel {
     this.wake?.();
   }
 
+  /** Restored from a checkpoint: its streams to other guests learn whether their other ends are still there. */
+  probeRemoteStreams(): void {
+    this.sockets.probeRemoteStreams();
+  }
+
   /** A message from another guest for this guest's sockets: a malformed one is dropped with a warning. */
   receiveMessage(message: Record<string, unknown>): void {
     receiveMessage(this.sockets, message, (text) => this.options.warn?.(text));

@@ -100,7 +100,13 @@ function route(sockets: Sockets, m: Record<string, unknown>): void {
     if (kind !== "reset") sockets.send(from, { kind: "reset", conn: [mine, theirs] });
     return;
   }
-  if (socket.peer?.kind !== "remote" || socket.peer.guest !== from || socket.peer.socket !== theirs || !socket.channel) return; // an old connection's
+  if (socket.dialing) return; // an answer may overtake the accept; the stream starts with it
+  if (socket.peer?.kind !== "remote" || socket.peer.guest !== from || socket.peer.socket !== theirs || !socket.channel) {
+    // A segment for a connection this socket no longer has (reset, closed by its peer, or the sender was restored from
+    // an older checkpoint): as a TCP segment for no connection, answered with a reset.
+    if (kind !== "reset") sockets.send(from, { kind: "reset", conn: [mine, theirs] });
+    return;
+  }
   takeStream(sockets, socket, stream);
 }
 

@@ -91,6 +91,16 @@ export class Sockets {
     this.acksOwed.add(socket.id);
   }
 
+  /**
+   * A guest restored from a checkpoint asks each of its streams to other
+   * guests whether the other end still has it, with an ack (which changes
+   * nothing for an end that does): one whose end is gone, or its guest, is
+   * answered with a reset (ECONNRESET here), rather than waiting for ever.
+   */
+  probeRemoteStreams(): void {
+    for (const socket of this.byId.values()) if (!socket.dialing) this.ackLater(socket);
+  }
+
   private sendAcks(): void {
     for (const id of this.acksOwed) {
       const socket = this.byId.get(id);
