@@ -95,6 +95,14 @@ const SLICE = 1_000_000;
 const BATCH_MS = 8;
 /** A batch's length while the host has work waiting for another guest: a round trip between two guests of one host costs about two of these. */
 const SHARED_BATCH_MS = 0.5;
+/**
+ * A guest that sent or took a message to or from another guest this recently
+ * is in a conversation: its batches are SHARED_BATCH_MS too, because its
+ * partner's next message may wait on this host's socket, which the host reads
+ * only between batches (a running guest otherwise held each hop back by up to
+ * BATCH_MS).
+ */
+const CONVERSATION_MS = 20;
 /** A guest's process limit (RLIMIT_NPROC): fork beyond it fails with EAGAIN, so a fork bomb stops there. */
 export const MAX_PROCESSES = 512;
 export const FIRST_PID = 1000;
@@ -251,6 +259,7 @@ export class Kernel {
 
   /** A message from another guest for this guest's sockets: a malformed one is dropped with a warning. */
   receiveMessage(message: Record<string, unknown>): void {
+    this.sockets.lastRemoteAt = performance.now();
     receiveMessage(this.sockets, message, (text) => this.options.warn?.(text));
   }
 
@@ -352,6 +361,10 @@ export class Kernel {
     this.openFiles.closeAll();
   }
 
+  private conversing(): boolean {
+    return this.options.yieldWanted?.() === true || performance.now() - this.sockets.lastRemoteAt < CONVERSATION_MS;
+  }
+
   private async loop(): Promise<ProcessResult> {
     const limit = this.options.maxInstructions;
     for (;;) {
@@ -378,9 +391,10 @@ export class Kernel {
           budget = Math.min(budget, left);
         }
         const outcome = await this.runSlice(task, budget);
-        // The host has work for another guest (a message this one just sent it): end the batch after SHARED_BATCH_MS,
-        // so a guest that spins (poll with no time left) does not hold its partner's answer back for a whole BATCH_MS.
-        if (outcome === "yield" || (performance.now() - batchStart >= SHARED_BATCH_MS && this.options.yieldWanted?.())) break;
+        // The host has work for another guest (a message this one just sent it), or this guest is in a conversation with
+        // another: end the batch after SHARED_BATCH_MS, so a guest that spins (poll with no time left) does not hold its
+        // partner's answer back for a whole BATCH_MS.
+        if (outcome === "yield" || (performance.now() - batchStart >= SHARED_BATCH_MS && this.conversing())) break;
       }
       if (this.throttle > 0) {
         // Auto-converge: sit idle for throttle / (1 - throttle) of the time just run.

@@ -70,8 +70,12 @@ export class Sockets {
     return new LocalReceiver(socket, this.changed);
   }
 
+  /** When this guest last sent or took a message to or from another guest (performance.now(); -Infinity: never). */
+  lastRemoteAt = -Infinity;
+
   /** Sends `message` to a guest (dropped when there is no network: nothing can have connected then). */
   send(to: string, message: Record<string, unknown> & { kind: string }): void {
+    this.lastRemoteAt = performance.now();
     this.network?.send({ ...message, to, from: this.guestId } as OutMessage);
   }
 
