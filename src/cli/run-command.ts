@@ -45,7 +45,7 @@ silently (--strace shows it; ROAM_WARN=1 prints one warning per number).`,
 
 export async function runCommand(args: Parsed): Promise<number> {
   if (args.has("on")) return remoteRun(args, "process", ["max-instructions", "stats", "no-jit", "strace"]); // --root: within the host's root
-  for (const remoteOnly of ["detach", "token", "forwarding", "publish"]) if (args.has(remoteOnly)) throw new UsageError(`--${remoteOnly} goes with --on`);
+  for (const remoteOnly of ["detach", "token", "forwarding", "publish", "require", "via"]) if (args.has(remoteOnly)) throw new UsageError(`--${remoteOnly} goes with --on`);
   const [program] = args.positionals;
   const ram = args.string("ram");
   const ramBytes = ram === undefined ? 64 << 20 : parseSize("--ram", ram);

@@ -29,6 +29,8 @@ import { LONE_PROCESS_REQUESTS, LoneProcesses, type LoneProcessHost } from "./lo
 import { furnishOwnRoot, guestRootOn, normalGuestRoot, ownRoot, sharedRoot } from "../guest/guest-root.js";
 import { newGuestId } from "../guest/runnable.js";
 import { hostUrlKey, Members } from "./members.js";
+import { labelList } from "./placement.js";
+import { HostCluster } from "./host-cluster.js";
 import { createServer as createHttpsServer, type Server as HttpsServer } from "node:https";
 import { DEFAULT_FORWARDING, forwardingName } from "./forwarding/index.js";
 import { GuestMessaging, placeOf } from "./guest-messages.js";
@@ -60,6 +62,12 @@ export interface HostOptions {
   /** Guest RAM this host takes on at most (default: 3/4 of the machine's memory). */
   maxMemoryBytes?: number;
   peers?: string[]; // hosts known as cluster members from the start (`--peer`): see src/cluster/members.ts
+  /** `--join`: members to join the cluster through (src/cluster/membership.ts); one is enough. */
+  join?: string[];
+  /** `--capacity`: instructions per second for all its guests together (src/cluster/capacity.ts). */
+  capacity?: number;
+  /** `--label`: what this host offers; a guest's `requires` must be among them. */
+  labels?: string[];
   translate?: boolean;
   /** Where the host's log lines go; `level` when the host knows how loud a line is. */
   log?: (line: string, level?: LogLevel) => void;
@@ -99,6 +107,8 @@ export class Host implements ReceivingHost {
   readonly ports: PublishedPorts;
   /** Messages between guests: links to other hosts and the switch (docs/MESSAGES.md). */
   readonly messaging: GuestMessaging;
+  /** Membership, load vectors, --capacity, --label and placement (src/cluster/host-cluster.ts). */
+  readonly cluster: HostCluster;
 
   constructor(readonly options: HostOptions) {
     this.members = new Members(options.peers);
@@ -120,6 +130,7 @@ export class Host implements ReceivingHost {
     });
     this.messaging.endpoints.set(this.ports.endpoint, (m) => this.ports.receive(m));
     this.members.onNew = (url) => { if (url !== hostUrlKey(host.url)) this.messaging.newMember(url); };
+    this.cluster = new HostCluster(this, { token: options.token, tls: options.tls, capacity: options.capacity, labels: options.labels });
     this.lone = new LoneProcesses({
       name: options.name, get url() { return host.url; }, token: options.token, members: this.members, guests: this.guests,
       log: (line) => this.log(line),
@@ -145,6 +156,11 @@ export class Host implements ReceivingHost {
 
   get name(): string {
     return this.options.name;
+  }
+
+  /** Messages between guests sent and received here so far (for the load vector). */
+  messagesSoFar(): number {
+    return this.messaging.switch.counts.total();
   }
 
   get token(): string | undefined {
@@ -187,6 +203,7 @@ export class Host implements ReceivingHost {
     this.log(`host ${this.name} listening on ${this.url}`);
     // The hosts named with --peer learn this one (its link's hello), and tell it the socket names their guests bound.
     this.messaging.switch.broadcast({ kind: "member" });
+    await this.cluster.start(this.options.join ?? []);
     const warning = exposureWarning(host, Number(/:(\d+)$/.exec(this.url)![1]), tls?.cert !== undefined, token !== undefined);
     if (warning) this.log(warning);
   }
@@ -194,6 +211,7 @@ export class Host implements ReceivingHost {
   async close(): Promise<void> {
     for (const hosted of this.guests.values()) hosted.kill();
     for (const peer of this.peers) peer.terminate();
+    this.cluster.close();
     this.remoteFiles.close();
     this.lone.close();
     this.messaging.close();
@@ -249,6 +267,7 @@ export class Host implements ReceivingHost {
           if (!greeted) {
             if (m.t !== "hello") throw new ProtocolError("say hello first");
             if (this.options.token !== undefined && !tokensEqual(m.token, this.options.token)) {
+              if (m.role === "host") this.log(`refused a host link from ${from}${typeof m.url === "string" ? ` (${m.url})` : ""}: bad token`, "warn");
               peer.fail(m, "bad token");
               peer.close(4001, "bad token");
               return;
@@ -276,6 +295,11 @@ export class Host implements ReceivingHost {
             if (!arrival) throw new ProtocolError(`no migration of ${str(m, "guest")} is arriving here`);
             receiver = arrival;
             peer.reply(m);
+            return;
+          }
+          if (m.t === "load") {
+            if (!hostPeer) throw new ProtocolError("load: load vectors come from host peers only");
+            peer.reply(m, this.cluster.membership.receive(m.vectors));
             return;
           }
           if (m.t === "gm") {
@@ -327,6 +351,8 @@ export class Host implements ReceivingHost {
         this.budget.check(start.ramBytes, `run: ${start.program}`);
         // Its own root unless it names one to share (a machine guest has no files).
         const id = newGuestId();
+        const requires = m.requires === undefined ? [] : labelList(strList(m, "requires"), "run: requires");
+        this.cluster.admit({ requires } as GuestInfo, `run: ${start.program}`);
         const root = kind === "machine" ? "." : m.root == null ? ownRoot(id) : sharedRoot(str(m, "root"));
         const options = await this.guestOptions(root, "run");
         try {
@@ -338,6 +364,7 @@ export class Host implements ReceivingHost {
         }
         // Where it started, and how its messages find it after it moves (docs/MESSAGES.md).
         guest.info.origin = this.url;
+        if (requires.length) guest.info.requires = requires; // travels with it: every host it is placed on checks it
         guest.info.forwarding = m.forwarding === undefined ? DEFAULT_FORWARDING : forwardingName(m.forwarding, "run: forwarding");
         const published = m.publish === undefined ? [] : strList(m, "publish").map((text) => parsePublish(text));
         if (published.length > 0 && kind !== "process") throw new ProtocolError("run: --publish is for process-mode guests (a machine has no sockets)");
@@ -385,6 +412,7 @@ export class Host implements ReceivingHost {
         peer.reply(m, { host: await this.kill(this.guest(m), "interrupt") });
         return;
       case "migrate": {
+        this.cluster.refuseDestination(this.guest(m).info, str(m, "to"));
         this.lone.refuseMove(this.guest(m), "migrated", optStr(m, "children") === "home");
         if (optStr(m, "children") === "home") {
           const alone = await this.lone.move(this.guest(m), num(m, "pid", 1, 0x7fffffff), str(m, "to"));
@@ -458,6 +486,12 @@ export class Host implements ReceivingHost {
         });
         return;
       }
+      case "cluster":
+        peer.reply(m, this.cluster.report());
+        return;
+      case "place":
+        peer.reply(m, { ...this.cluster.place(m.requires === undefined ? [] : labelList(strList(m, "requires"), "place: requires"), num(m, "ramBytes", 0, 1 << 30)) });
+        return;
       case "has-guest": {
         const hosted = this.guests.get(str(m, "guest"));
         peer.reply(m, { running: hosted?.status === "running" });
@@ -504,7 +538,10 @@ export class Host implements ReceivingHost {
   }
 
   private adopt(guest: RunnableGuest): HostedGuest {
-    const hosted = new HostedGuest(guest, { exited: (h) => this.finished(h), started: (h) => this.messaging.switch.started(h.info.id) });
+    const hosted = new HostedGuest(guest, {
+      exited: (h) => { this.cluster.stopped(h.info.id); this.finished(h); },
+      started: (h) => { this.cluster.running(h); this.messaging.switch.started(h.info.id); },
+    });
     this.guests.set(guest.info.id, hosted);
     return hosted;
   }
@@ -587,6 +624,7 @@ export class Host implements ReceivingHost {
 
   departed(hosted: HostedGuest): void {
     const id = hosted.info.id;
+    this.cluster.stopped(id);
     this.guests.delete(id);
     this.gone.delete(id);
     this.gone.set(id, hosted);
@@ -597,6 +635,7 @@ export class Host implements ReceivingHost {
   /** Refuses a guest that is alive here already, or arriving (one running copy at most), or that does not fit the memory budget. */
   private admit(info: GuestInfo): void {
     if (this.hasGuest(info.id)) throw new ProtocolError(`guest ${info.id} already runs on ${this.name}`);
+    this.cluster.admit(info, `guest ${info.id}`);
     this.budget.check(info.ramBytes, `guest ${info.id}`);
   }
 
@@ -616,6 +655,7 @@ export class Host implements ReceivingHost {
   }
 
   reserve(info: GuestInfo): void {
+    this.cluster.admit(info, `guest ${info.id}`); // at mig-begin: before any page is sent
     this.budget.reserve(info.id, info.ramBytes, `guest ${info.id}`);
   }
 
