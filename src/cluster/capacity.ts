@@ -51,7 +51,9 @@ export class CapacityPacer {
     this.wanted += ranFor > 0.05 ? ran * (elapsed / ranFor) : ran;
     share.activeUntil = now + ACTIVE_MS;
     const perMs = this.ips / 1000 / this.activeShares(now);
-    share.tokens = Math.min(share.tokens + elapsed * perMs, BURST_MS * perMs) - ran;
+    // Idle time fills the bucket to BURST_MS at most, as it was when this batch began (the batch's own instructions
+    // are not lost to the clamp: a timer that fired late must not cost the guest its share).
+    share.tokens = Math.min(share.tokens + elapsed * perMs, BURST_MS * perMs + ran) - ran;
     share.lastAt = now;
     const waitMs = share.tokens >= 0 ? 0 : -share.tokens / perMs;
     share.lastWaitMs = waitMs;
