@@ -3,17 +3,25 @@
 // guest of every member up, each with its host.
 
 import type { MemberView } from "../cluster/membership.js";
+import type { Decision } from "../cluster/balance/balancer.js";
 import type { Parsed } from "./args.js";
 import { askAt, hostUrl } from "./cluster-commands.js";
 
+interface BalanceReport { policy: string; decisions: Decision[]; migrations: number; refusals: number; failures: number }
+
 async function members(args: Parsed): Promise<MemberView[]> {
-  const reply = await askAt(hostUrl(args), args, { t: "cluster" });
-  return reply.members as MemberView[];
+  return (await cluster(args)).members as MemberView[];
+}
+
+function cluster(args: Parsed) {
+  return askAt(hostUrl(args), args, { t: "cluster" });
 }
 
 export async function clusterStats(args: Parsed): Promise<number> {
-  const view = await members(args);
-  if (args.flag("json")) { process.stdout.write(JSON.stringify(view, null, 2) + "\n"); return 0; }
+  const reply = await cluster(args);
+  const view = reply.members as MemberView[];
+  const balance = reply.balance as BalanceReport;
+  if (args.flag("json")) { process.stdout.write(JSON.stringify({ members: view, balance }, null, 2) + "\n"); return 0; }
   const rows = view.map((m) => [
     m.name, m.state === "self" ? "up (asked)" : m.state, m.url, m.capacity === null ? "-" : mips(m.capacity),
     `${m.runnable}/${m.guests}`, mips(m.ipsGiven), mips(m.ipsWanted), `${mib(m.memoryUsed)}/${mib(m.memoryUsed + m.memoryFree)}`,
@@ -22,6 +30,9 @@ export async function clusterStats(args: Parsed): Promise<number> {
   const head = ["HOST", "STATE", "URL", "CAPACITY", "RUN/GUESTS", "GIVEN", "WANTED", "MEM MiB", "MSG/S", "LABELS", "HEARD"];
   const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)) + 2);
   for (const row of [head, ...rows]) process.stdout.write(row.map((cell, i) => cell.padEnd(widths[i])).join("").trimEnd() + "\n");
+  const b = balance;
+  process.stdout.write(`\nbalance: ${b.policy}; ${b.decisions.length} decisions kept, ${b.migrations} migrations, ${b.refusals} refusals, ${b.failures} failures\n`);
+  for (const d of b.decisions.slice(-10)) process.stdout.write(`  ${d.at} ${d.action}${d.guest ? ` ${d.guest}` : ""} ${d.from} -> ${d.to}: ${d.reason}\n`);
   return 0;
 }
 

@@ -14,6 +14,9 @@ import { missingLabels, placeGuest, type Placement } from "./placement.js";
 import type { HostedGuest } from "./hosted-guest.js";
 import type { MemoryBudget } from "./memory-budget.js";
 import type { MigrationStats } from "../migration/stats.js";
+import { Balancer } from "./balance/balancer.js";
+import type { PolicyName } from "./balance/policy.js";
+import type { MovableGuest } from "./balance/which.js";
 
 export interface ClusterHost {
   readonly name: string;
@@ -22,6 +25,8 @@ export interface ClusterHost {
   readonly budget: MemoryBudget;
   readonly migrations: Map<string, MigrationStats[]>;
   liveGuests(): HostedGuest[];
+  /** Migrates guest `id` here to `to` by precopy; rejects saying why (it then runs on here). */
+  migrateAway(id: string, to: string): Promise<void>;
   messagesSoFar(): number;
   log(line: string, level?: "info" | "warn" | "error"): void;
 }
@@ -33,12 +38,15 @@ export interface ClusterOptions {
   capacity?: number;
   /** --label: what this host offers. */
   labels?: string[];
+  /** --balance: its balancing initiative (without it the host still answers receivers asking for work). */
+  balance?: PolicyName;
 }
 
 export class HostCluster {
   readonly pacer: CapacityPacer | undefined;
   readonly labels: string[];
   readonly membership: Membership;
+  readonly balancer: Balancer;
   private readonly meter: LoadMeter;
   /** The --capacity share of each guest running here, by id. */
   private readonly shares = new Map<string, () => void>();
@@ -60,13 +68,37 @@ export class HostCluster {
       selfUrl: () => host.url, makeVector: () => this.meter.next(host.url, host.name), members: host.members,
       token: options.token, tls: options.tls, log: (line, level) => host.log(line, level),
     });
+    this.balancer = new Balancer({
+      name: host.name,
+      view: () => { const [self, ...others] = this.membership.up(); return { self, others }; },
+      movable: () => this.movable(),
+      migrate: (id, to) => host.migrateAway(id, to),
+      askForGuest: async (url) => {
+        const answer = await this.membership.ask(url, { t: "balance-pull", url: host.url }, 120_000);
+        return { moved: answer.moved as string | undefined, declined: answer.declined as string | undefined };
+      },
+      log: (line, level) => host.log(line, level),
+    }, options.balance);
   }
 
-  start(joins: string[]): Promise<void> {
-    return this.membership.start(joins);
+  /** The guests here a balancer may move: running, not busy, not still receiving their memory. */
+  private movable(): MovableGuest[] {
+    const now = performance.now();
+    return this.host.liveGuests()
+      .filter((g) => g.status === "running" && !g.operation && !g.guest.receivingPages)
+      .map((g) => ({
+        id: g.info.id, ageSeconds: (Date.now() - Date.parse(g.info.createdAt)) / 1000, residentSeconds: (now - g.residentSince) / 1000,
+        ramBytes: g.info.ramBytes, dirtyBytesPerSecond: lastDirtyRate(this.host.migrations.get(g.info.id)) ?? 0, requires: g.info.requires ?? [],
+      }));
+  }
+
+  async start(joins: string[]): Promise<void> {
+    await this.membership.start(joins);
+    this.balancer.start();
   }
 
   close(): void {
+    this.balancer.close();
     this.membership.close();
   }
 
@@ -108,7 +140,8 @@ export class HostCluster {
 
   /** `roam stats --cluster`: every member as this host sees it. */
   report(): Record<string, unknown> {
-    return { self: this.host.url, members: this.membership.view() };
+    const b = this.balancer;
+    return { self: this.host.url, members: this.membership.view(), balance: { policy: b.policyName, ...b.counts, decisions: b.decisions } };
   }
 }
 

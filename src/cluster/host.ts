@@ -30,6 +30,7 @@ import { furnishOwnRoot, guestRootOn, normalGuestRoot, ownRoot, sharedRoot } fro
 import { newGuestId } from "../guest/runnable.js";
 import { hostUrlKey, Members } from "./members.js";
 import { labelList } from "./placement.js";
+import type { PolicyName } from "./balance/policy.js";
 import { HostCluster } from "./host-cluster.js";
 import { createServer as createHttpsServer, type Server as HttpsServer } from "node:https";
 import { DEFAULT_FORWARDING, forwardingName } from "./forwarding/index.js";
@@ -68,6 +69,8 @@ export interface HostOptions {
   capacity?: number;
   /** `--label`: what this host offers; a guest's `requires` must be among them. */
   labels?: string[];
+  /** `--balance`: sender, receiver or symmetric (src/cluster/balance/). */
+  balance?: PolicyName;
   translate?: boolean;
   /** Where the host's log lines go; `level` when the host knows how loud a line is. */
   log?: (line: string, level?: LogLevel) => void;
@@ -130,7 +133,7 @@ export class Host implements ReceivingHost {
     });
     this.messaging.endpoints.set(this.ports.endpoint, (m) => this.ports.receive(m));
     this.members.onNew = (url) => { if (url !== hostUrlKey(host.url)) this.messaging.newMember(url); };
-    this.cluster = new HostCluster(this, { token: options.token, tls: options.tls, capacity: options.capacity, labels: options.labels });
+    this.cluster = new HostCluster(this, { token: options.token, tls: options.tls, capacity: options.capacity, labels: options.labels, balance: options.balance });
     this.lone = new LoneProcesses({
       name: options.name, get url() { return host.url; }, token: options.token, members: this.members, guests: this.guests,
       log: (line) => this.log(line),
@@ -156,6 +159,14 @@ export class Host implements ReceivingHost {
 
   get name(): string {
     return this.options.name;
+  }
+
+  /** A balancer's move (src/cluster/balance/): precopy, as a drain moves guests. */
+  async migrateAway(id: string, to: string): Promise<void> {
+    const hosted = this.guests.get(id);
+    if (!hosted) throw new ProtocolError(`no guest ${id} on ${this.name}`);
+    this.cluster.refuseDestination(hosted.info, to);
+    await migrateGuest(this, hosted, undefined, { v: PROTOCOL_VERSION, t: "migrate", guest: id, to, strategy: "precopy" } as Message);
   }
 
   /** Messages between guests sent and received here so far (for the load vector). */
@@ -300,6 +311,11 @@ export class Host implements ReceivingHost {
           if (m.t === "load") {
             if (!hostPeer) throw new ProtocolError("load: load vectors come from host peers only");
             peer.reply(m, this.cluster.membership.receive(m.vectors));
+            return;
+          }
+          if (m.t === "balance-pull") {
+            if (!hostPeer) throw new ProtocolError("balance-pull: asked by host peers only");
+            peer.reply(m, await this.cluster.balancer.asked(str(m, "url")));
             return;
           }
           if (m.t === "gm") {

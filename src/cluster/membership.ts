@@ -108,6 +108,11 @@ export class Membership {
     return this.view().find((m) => hostUrlKey(m.url) === key);
   }
 
+  /** A request to the member at `url` on the kept host link (a receiver asking for work). */
+  async ask(url: string, message: { t: string } & Record<string, unknown>, timeoutMs: number): Promise<Record<string, unknown>> {
+    return (await this.link(hostUrlKey(url), false)).request(message, timeoutMs);
+  }
+
   private tick(): void {
     this.mine = this.options.makeVector();
     this.markDown();
