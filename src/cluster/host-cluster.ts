@@ -5,12 +5,12 @@
 
 import type { GuestInfo } from "../snapshot/snapshot.js";
 import type { TlsIdentity } from "../net/tls.js";
-import { ProtocolError } from "../net/protocol.js";
+import { num, ProtocolError, str, strList, type Message } from "../net/protocol.js";
 import { CapacityPacer } from "./capacity.js";
 import { LoadMeter } from "./load-vector.js";
 import { Membership } from "./membership.js";
 import type { Members } from "./members.js";
-import { missingLabels, placeGuest, type Placement } from "./placement.js";
+import { labelList, missingLabels, placeGuest, type Placement } from "./placement.js";
 import type { HostedGuest } from "./hosted-guest.js";
 import type { MemoryBudget } from "./memory-budget.js";
 import type { MigrationStats } from "../migration/stats.js";
@@ -41,6 +41,9 @@ export interface ClusterOptions {
   /** --balance: its balancing initiative (without it the host still answers receivers asking for work). */
   balance?: PolicyName;
 }
+
+/** The requests of other hosts this part serves: load vectors, and receivers asking for work. */
+export const CLUSTER_HOST_REQUESTS = new Set(["load", "balance-pull"]);
 
 export class HostCluster {
   readonly pacer: CapacityPacer | undefined;
@@ -131,6 +134,18 @@ export class HostCluster {
     if (missing.length) {
       throw new ProtocolError(`guest ${info.id} requires ${label(missing)}; host ${member.name} (${member.url}) has ${member.labels.length ? `labels ${member.labels.join(",")}` : "no labels"}`);
     }
+  }
+
+  /** A request of another host (CLUSTER_HOST_REQUESTS): its answer. */
+  async serveHost(m: Message): Promise<Record<string, unknown>> {
+    if (m.t === "load") return this.membership.receive(m.vectors);
+    return this.balancer.asked(str(m, "url"));
+  }
+
+  /** A client's `cluster` (stats and ps --cluster) or `place` (run --on cluster): its answer. */
+  serveClient(m: Message): Record<string, unknown> {
+    if (m.t === "cluster") return this.report();
+    return { ...this.place(m.requires === undefined ? [] : labelList(strList(m, "requires"), "place: requires"), num(m, "ramBytes", 0, 1 << 30)) };
   }
 
   /** `roam run --on cluster`: the member to run a guest on. */

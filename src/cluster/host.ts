@@ -10,7 +10,7 @@ import type { RunnableGuest } from "../guest/runnable.js";
 import { MigrationReceiver, type PreparedGuest, type ReceivingHost } from "../migration/destination.js";
 import type { PostcopyPages } from "../machine/postcopy-pages.js";
 import { MigrationFailed } from "../migration/source.js";
-import { trace, tracing } from "../migration/trace.js";
+import { tracing } from "../migration/trace.js";
 import type { MigrationStats } from "../migration/stats.js";
 import { guardConnection } from "../net/connection-guard.js";
 import { Peer } from "../net/peer.js";
@@ -31,7 +31,7 @@ import { newGuestId } from "../guest/runnable.js";
 import { hostUrlKey, Members } from "./members.js";
 import { labelList } from "./placement.js";
 import type { PolicyName } from "./balance/policy.js";
-import { HostCluster } from "./host-cluster.js";
+import { CLUSTER_HOST_REQUESTS, HostCluster } from "./host-cluster.js";
 import { createServer as createHttpsServer, type Server as HttpsServer } from "node:https";
 import { DEFAULT_FORWARDING, forwardingName } from "./forwarding/index.js";
 import { GuestMessaging, placeOf } from "./guest-messages.js";
@@ -40,8 +40,7 @@ import { parsePublish, PublishedPorts } from "./published-ports.js";
 import { guestAddress } from "../kernel/sockets/addresses.js";
 import type { GuestMessage } from "../net/host-links.js";
 import type { Socket } from "node:net";
-import { constants, PerformanceObserver } from "node:perf_hooks";
-import { setFlagsFromString } from "node:v8";
+import { keepCompiledCode, traceGc } from "./host-runtime.js";
 
 export type LogLevel = "info" | "warn" | "error";
 
@@ -192,7 +191,7 @@ export class Host implements ReceivingHost {
   async listen(): Promise<void> {
     await Core.load(); // compile the core now, not when the first guest arrives
     keepCompiledCode();
-    if (tracing) this.traceGc();
+    if (tracing) traceGc(this.name);
     const { host, port, tls, token } = this.options;
     const frames = { maxPayload: 80 << 20, perMessageDeflate: false };
     if (tls?.cert) {
@@ -234,20 +233,6 @@ export class Host implements ReceivingHost {
       this.httpsServer.closeAllConnections(); // handshakes that never became a WebSocket
     });
     this.forgetIdentity();
-  }
-
-  /** ROAM_TRACE: garbage-collection pauses, on the same epoch-ms timeline as the migration phases (outliers in downtime). */
-  private traceGc(): void {
-    const kinds: Record<number, string> = {
-      [constants.NODE_PERFORMANCE_GC_MINOR]: "minor", [constants.NODE_PERFORMANCE_GC_MAJOR]: "major",
-      [constants.NODE_PERFORMANCE_GC_INCREMENTAL]: "incremental", [constants.NODE_PERFORMANCE_GC_WEAKCB]: "weak-callbacks",
-    };
-    new PerformanceObserver((list) => {
-      for (const e of list.getEntries()) {
-        const kind = (e as PerformanceEntry & { detail?: { kind?: number } }).detail?.kind ?? 0;
-        trace(`[${this.name}] gc ${kinds[kind] ?? kind} ${e.duration.toFixed(2)} ms (at ${(performance.timeOrigin + e.startTime).toFixed(3)})`);
-      }
-    }).observe({ entryTypes: ["gc"] });
   }
 
   log(line: string, level?: LogLevel): void {
@@ -308,14 +293,9 @@ export class Host implements ReceivingHost {
             peer.reply(m);
             return;
           }
-          if (m.t === "load") {
-            if (!hostPeer) throw new ProtocolError("load: load vectors come from host peers only");
-            peer.reply(m, this.cluster.membership.receive(m.vectors));
-            return;
-          }
-          if (m.t === "balance-pull") {
-            if (!hostPeer) throw new ProtocolError("balance-pull: asked by host peers only");
-            peer.reply(m, await this.cluster.balancer.asked(str(m, "url")));
+          if (CLUSTER_HOST_REQUESTS.has(m.t)) {
+            if (!hostPeer) throw new ProtocolError(`${m.t}: served to host peers only`);
+            peer.reply(m, await this.cluster.serveHost(m));
             return;
           }
           if (m.t === "gm") {
@@ -503,10 +483,8 @@ export class Host implements ReceivingHost {
         return;
       }
       case "cluster":
-        peer.reply(m, this.cluster.report());
-        return;
       case "place":
-        peer.reply(m, { ...this.cluster.place(m.requires === undefined ? [] : labelList(strList(m, "requires"), "place: requires"), num(m, "ramBytes", 0, 1 << 30)) });
+        peer.reply(m, this.cluster.serveClient(m));
         return;
       case "has-guest": {
         const hosted = this.guests.get(str(m, "guest"));
@@ -702,14 +680,4 @@ export class Host implements ReceivingHost {
   }
 }
 
-/**
- * A host runs for days, and its migration code (freeze, state changes, commit)
- * runs once per move, minutes apart. V8 throws away the bytecode and the type
- * feedback of a function that has not run for a few major collections, and a
- * page stream of 256 MiB causes dozens of those: each freeze then ran cold,
- * recompiled, 3-5x slower (0.1-0.3 ms a step where a warm step takes 0.03; about
- * half of a postcopy resume). The bytecode of a host is a few MB; keep it.
- */
-function keepCompiledCode(): void {
-  setFlagsFromString("--no-flush-bytecode");
-}
+
