@@ -59,20 +59,28 @@ export class Membership {
 
   constructor(private readonly options: MembershipOptions) {}
 
-  /** Starts the exchange; joins each of `urls` first (throws JoinRefused, saying why, if one refuses). */
+  /**
+   * Starts the exchange, joining through `urls` first: any one that answers is
+   * enough (the others are tried, and logged when they do not answer); throws
+   * JoinRefused, saying why, when none does, or when one refuses the token.
+   */
   async start(urls: string[]): Promise<void> {
     this.mine = this.options.makeVector();
+    const failures: string[] = [];
     for (const url of urls) {
       let key: string;
       try { key = hostUrlKey(url); } catch (error) { throw new JoinRefused(`--join ${(error as Error).message}`); }
       try {
         await this.exchangeWith(key, true);
+        this.options.members.learn(key);
       } catch (error) {
         const why = (error as Error).message;
-        throw new JoinRefused(`--join ${url}: ${why === "bad token" ? "refused: wrong token (give the cluster's --token)" : why}`);
+        if (why === "bad token") throw new JoinRefused(`--join ${url}: refused: wrong token (give the cluster's --token)`);
+        failures.push(`--join ${url}: ${why}`);
       }
-      this.options.members.learn(key);
     }
+    if (urls.length && failures.length === urls.length) throw new JoinRefused(failures.join("; "));
+    for (const failure of failures) this.options.log(`${failure} (joined through another member)`, "warn");
     const tick = () => { this.tick(); this.timer = setTimeout(tick, EXCHANGE_MS * (0.75 + Math.random() * 0.5)); this.timer.unref(); };
     tick();
   }
@@ -162,8 +170,7 @@ export class Membership {
       let url: string;
       try { url = hostUrlKey(raw.url); } catch { continue; }
       if (url === this.self()) continue;
-      const { ageMs: _age, ...vector } = raw as LoadVector & { ageMs?: number };
-      vector.url = url;
+      const vector = ownFields(raw, url);
       const heardAt = now - ageMs;
       const known = this.table.get(url);
       if (known && !newer(vector, known.vector)) continue;
@@ -197,6 +204,15 @@ export class Membership {
 
 /** A member's URL as people write it: ws://HOST:PORT, without the slash hostUrlKey adds. */
 const shown = (url: string): string => url.replace(/\/$/, "");
+
+/** A vector from the network rebuilt from its known fields only (nothing else rides along into views and relays). */
+function ownFields(v: LoadVector, url: string): LoadVector {
+  return {
+    url, name: v.name.slice(0, 200), incarnation: v.incarnation, seq: v.seq, capacity: v.capacity, labels: v.labels.slice(0, 64),
+    guests: v.guests, runnable: v.runnable, ipsGiven: v.ipsGiven, ipsWanted: v.ipsWanted, memoryUsed: v.memoryUsed,
+    memoryFree: v.memoryFree, dirtyBytesPerSecond: v.dirtyBytesPerSecond, messagesPerSecond: v.messagesPerSecond,
+  };
+}
 
 /** Whether `a` is a later vector of its host than `b`. */
 function newer(a: LoadVector, b: LoadVector): boolean {
