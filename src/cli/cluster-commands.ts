@@ -19,11 +19,12 @@ import { CliError, fileError } from "./failure.js";
 import { parseSize } from "./parse-numbers.js";
 import { readElf, readInputFile } from "./read-input.js";
 import { EXIT_USAGE, UsageError } from "./usage-error.js";
+import { clusterPs, clusterStats } from "./cluster-view.js";
 
-export function hostUrl(args: Parsed): string {
-  const url = args.string("on") ?? process.env.ROAM_HOST ?? DEFAULT_HOST;
+export function hostUrl(args: Parsed, option = "on"): string {
+  const url = args.string(option) ?? process.env.ROAM_HOST ?? DEFAULT_HOST;
   if (!/^wss?:\/\/[^/]/.test(url)) {
-    throw new UsageError(`${args.has("on") ? `--on ${url}` : `ROAM_HOST=${url}`}: expected a host's address, e.g. ${DEFAULT_HOST}`);
+    throw new UsageError(`${args.has(option) ? `--${option} ${url}` : `ROAM_HOST=${url}`}: expected a host's address, e.g. ${DEFAULT_HOST}`);
   }
   return url;
 }
@@ -38,7 +39,13 @@ export async function client(args: Parsed): Promise<Peer> {
 
 /** Sends one request and closes the connection, whatever the answer. */
 export async function ask(args: Parsed, message: Omit<Message, "v" | "rid">): Promise<Message> {
-  const peer = await client(args);
+  return askAt(hostUrl(args), args, message);
+}
+
+/** Sends one request to the host at `url` and closes the connection, whatever the answer. */
+export async function askAt(url: string, args: Parsed, message: Omit<Message, "v" | "rid">): Promise<Message> {
+  useTls(loadTls({ ca: args.string("tls-ca") }));
+  const peer = await connect(url, { role: "client", token: tokenOf(args) });
   try {
     return await peer.request(message);
   } finally {
@@ -55,19 +62,27 @@ export async function remoteRun(args: Parsed, kind: "process" | "machine", local
   const ram = args.string("ram");
   const ramBytes = ram === undefined ? undefined : parseSize("--ram", ram);
   const { bytes } = readElf(program);
-  const url = hostUrl(args);
+  const requires = args.strings("require").flatMap((r) => r.split(",")).filter((r) => r !== "");
+  const url = args.string("on") === "cluster" ? await placeOnCluster(args, requires, ramBytes ?? (kind === "machine" ? 128 << 20 : 64 << 20)) : hostUrl(args);
   // --root names a directory within the host's root (shared with guests naming the same); without it the guest gets its own.
   const root = args.string("root");
   const forwarding = args.string("forwarding");
   if (forwarding !== undefined && !FORWARDING_APPROACHES.includes(forwarding as never)) throw new UsageError(`--forwarding ${forwarding}: one of ${FORWARDING_APPROACHES.join(", ")}`);
-  const reply = await ask(args, {
-    t: "run", kind, program: basename(program), argv: [program, ...rest], elf: bytes, ramBytes, ...(root === undefined ? {} : { root }), ...(forwarding === undefined ? {} : { forwarding }),
+  const reply = await askAt(url, args, {
+    t: "run", kind, ...(requires.length ? { requires } : {}), program: basename(program), argv: [program, ...rest], elf: bytes, ramBytes, ...(root === undefined ? {} : { root }), ...(forwarding === undefined ? {} : { forwarding }),
     ...(args.strings("publish").length ? { publish: args.strings("publish") } : {}),
   });
   const id = (reply.guest as { id: string }).id;
   if (args.flag("detach")) { process.stdout.write(id + "\n"); return 0; }
   process.stderr.write(`roam: guest ${id} on ${url}\n`);
   return attachTerminal(url, id, tokenOf(args), 0);
+}
+
+/** `--on cluster`: asks a member (--via, else $ROAM_HOST) where the guest should run; says which and why. */
+async function placeOnCluster(args: Parsed, requires: string[], ramBytes: number): Promise<string> {
+  const reply = await askAt(hostUrl(args, "via"), args, { t: "place", requires, ramBytes });
+  process.stderr.write(`roam: placed on ${String(reply.name)} (${String(reply.url)}): ${String(reply.reason)}\n`);
+  return String(reply.url);
 }
 
 // ---- attach, ps, kill ---------------------------------------------------------------------
@@ -145,11 +160,12 @@ function howItEnded(id: string, result: AttachResult): [string | undefined, numb
 }
 
 export const PS_SPEC: CommandSpec = {
-  name: "ps", usage: "[options]", positionals: [], summary: "list a host's guests",
-  options: [...CLIENT_OPTIONS, { name: "json", help: "print the list as JSON" }],
+  name: "ps", usage: "[options]", positionals: [], summary: "list a host's guests (--cluster: every host's)",
+  options: [...CLIENT_OPTIONS, { name: "json", help: "print the list as JSON" }, { name: "cluster", help: "the guests of every host up in the host's cluster, with their host" }],
 };
 
 export async function psCommand(args: Parsed): Promise<number> {
+  if (args.flag("cluster")) return clusterPs(args);
   const reply = await ask(args, { t: "ps" });
   const guests = reply.guests as Array<Record<string, unknown>>;
   if (args.flag("json")) { process.stdout.write(JSON.stringify(guests, null, 2) + "\n"); return 0; }
@@ -195,12 +211,17 @@ export async function killCommand(args: Parsed): Promise<number> {
 // ---- migrate, stats ------------------------------------------------------------------------
 
 export const STATS_SPEC: CommandSpec = {
-  name: "stats", usage: "GID [options]", positionals: ["GID"], summary: "a guest's migrations from this host",
-  options: [...CLIENT_OPTIONS, { name: "json", help: "print them as JSON" }],
+  name: "stats", usage: "GID [options] | --cluster", positionals: ["[GID]"], summary: "a guest's migrations from this host; --cluster: every host's load",
+  options: [...CLIENT_OPTIONS, { name: "json", help: "print them as JSON" }, { name: "cluster", help: "instead of a guest's: every host of the cluster, its capacity, load,\nmemory and labels, up or down, as this host knows them" }],
 };
 
 export async function statsCommand(args: Parsed): Promise<number> {
+  if (args.flag("cluster")) {
+    if (args.positionals.length) throw new UsageError("stats: give a GID or --cluster, not both");
+    return clusterStats(args);
+  }
   const id = args.positionals[0];
+  if (id === undefined) throw new UsageError("stats: missing GID (usage: roam stats GID [options] | --cluster)");
   const peer = await client(args);
   let reply: Message;
   try {

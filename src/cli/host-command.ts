@@ -11,6 +11,26 @@ import { hostLog, type HostLog } from "./host-log.js";
 import { loadTls, useTls } from "../net/tls.js";
 import { parseSize } from "./parse-numbers.js";
 import { UsageError } from "./usage-error.js";
+import { JoinRefused } from "../cluster/membership.js";
+import { parseCapacity } from "../cluster/capacity.js";
+import { labelList } from "../cluster/placement.js";
+import { POLICY_NAMES, type PolicyName } from "../cluster/balance/policy.js";
+
+function capacityOption(args: Parsed): number | undefined {
+  const text = args.string("capacity");
+  if (text === undefined) return undefined;
+  try { return parseCapacity(text); } catch (error) { throw new UsageError((error as Error).message); }
+}
+
+function balanceOption(args: Parsed): PolicyName | undefined {
+  const name = args.string("balance");
+  if (name !== undefined && !POLICY_NAMES.includes(name as PolicyName)) throw new UsageError(`--balance ${name}: one of ${POLICY_NAMES.join(", ")}`);
+  return name as PolicyName | undefined;
+}
+
+function labelOption(args: Parsed): string[] {
+  try { return labelList(args.strings("label"), "--label"); } catch (error) { throw new UsageError((error as Error).message); }
+}
 
 const DEFAULT_LISTEN = "127.0.0.1:7001";
 
@@ -33,6 +53,10 @@ them with it); a second signal while it drains or refuses is taken the same way.
     { name: "root", value: "DIR", help: "sandbox root for process-mode guests' files (default: .)" },
     { name: "token", value: "T", help: "require this token from every client and host" },
     { name: "peer", value: "URL", help: "a host of this cluster (repeatable): guests' files left there are reached\nthere; hosts not named are contacted only after a migration to or from them" },
+    { name: "join", value: "URL", help: "join the cluster of the host at URL (repeatable; any one member is enough):\nthe hosts learn each other and exchange their load (roam stats --cluster)" },
+    { name: "capacity", value: "IPS", help: "give guests at most this many instructions per second, shared fairly, e.g.\n200M (M = 10^6); without it the host uses what it gets" },
+    { name: "label", value: "L,L", help: "labels this host carries, e.g. secure,gpu (repeatable); a guest run with\n--require runs and moves only to hosts with its labels" },
+    { name: "balance", value: "POLICY", help: "move guests between members to even the load: sender (push when\noverloaded), receiver (ask for work when underloaded) or symmetric (both);\ndecisions are logged and shown by roam stats --cluster" },
     { name: "max-memory", value: "SIZE", help: "guest RAM this host takes on at most, e.g. 4G (default: 3/4 of the machine's\nmemory); a run, restore or migration that does not fit is refused with what is free" },
     { name: "no-jit", help: "interpret only: do not translate hot loops" },
     { name: "drain-to", value: "URL", help: "on SIGINT/SIGTERM, migrate the guests to this host first (repeatable:\ntaken in turn)" },
@@ -56,12 +80,14 @@ export async function hostCommand(args: Parsed): Promise<number> {
   useTls(tls); // also for the links departures open as a client (kills forwarded, has-guest)
   const host = new Host({
     tls, name, host: match[1], port: Number(match[2]), root, token: args.string("token"), peers: args.strings("peer"),
+    join: args.strings("join"), capacity: capacityOption(args), labels: labelOption(args), balance: balanceOption(args),
     maxMemoryBytes: args.has("max-memory") ? parseSize("--max-memory", args.string("max-memory")!) : undefined,
     translate: !args.flag("no-jit"), log: (line, level) => log.line(line, level),
   });
   try {
     await host.listen();
   } catch (error) {
+    if (error instanceof JoinRefused) { await host.close(); throw new CliError("host", error.message); }
     const words = errnoWords((error as NodeJS.ErrnoException).code);
     if (words) throw new CliError("host", `${listen}: ${words}`);
     throw error;

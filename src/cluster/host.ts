@@ -10,7 +10,7 @@ import type { RunnableGuest } from "../guest/runnable.js";
 import { MigrationReceiver, type PreparedGuest, type ReceivingHost } from "../migration/destination.js";
 import type { PostcopyPages } from "../machine/postcopy-pages.js";
 import { MigrationFailed } from "../migration/source.js";
-import { trace, tracing } from "../migration/trace.js";
+import { tracing } from "../migration/trace.js";
 import type { MigrationStats } from "../migration/stats.js";
 import { guardConnection } from "../net/connection-guard.js";
 import { Peer } from "../net/peer.js";
@@ -29,6 +29,9 @@ import { LONE_PROCESS_REQUESTS, LoneProcesses, type LoneProcessHost } from "./lo
 import { furnishOwnRoot, guestRootOn, normalGuestRoot, ownRoot, sharedRoot } from "../guest/guest-root.js";
 import { newGuestId } from "../guest/runnable.js";
 import { hostUrlKey, Members } from "./members.js";
+import { labelList } from "./placement.js";
+import type { PolicyName } from "./balance/policy.js";
+import { CLUSTER_HOST_REQUESTS, HostCluster } from "./host-cluster.js";
 import { createServer as createHttpsServer, type Server as HttpsServer } from "node:https";
 import { DEFAULT_FORWARDING, forwardingName } from "./forwarding/index.js";
 import { GuestMessaging, placeOf } from "./guest-messages.js";
@@ -37,8 +40,7 @@ import { parsePublish, PublishedPorts } from "./published-ports.js";
 import { guestAddress } from "../kernel/sockets/addresses.js";
 import type { GuestMessage } from "../net/host-links.js";
 import type { Socket } from "node:net";
-import { constants, PerformanceObserver } from "node:perf_hooks";
-import { setFlagsFromString } from "node:v8";
+import { keepCompiledCode, traceGc } from "./host-runtime.js";
 
 export type LogLevel = "info" | "warn" | "error";
 
@@ -60,6 +62,14 @@ export interface HostOptions {
   /** Guest RAM this host takes on at most (default: 3/4 of the machine's memory). */
   maxMemoryBytes?: number;
   peers?: string[]; // hosts known as cluster members from the start (`--peer`): see src/cluster/members.ts
+  /** `--join`: members to join the cluster through (src/cluster/membership.ts); one is enough. */
+  join?: string[];
+  /** `--capacity`: instructions per second for all its guests together (src/cluster/capacity.ts). */
+  capacity?: number;
+  /** `--label`: what this host offers; a guest's `requires` must be among them. */
+  labels?: string[];
+  /** `--balance`: sender, receiver or symmetric (src/cluster/balance/). */
+  balance?: PolicyName;
   translate?: boolean;
   /** Where the host's log lines go; `level` when the host knows how loud a line is. */
   log?: (line: string, level?: LogLevel) => void;
@@ -99,6 +109,8 @@ export class Host implements ReceivingHost {
   readonly ports: PublishedPorts;
   /** Messages between guests: links to other hosts and the switch (docs/MESSAGES.md). */
   readonly messaging: GuestMessaging;
+  /** Membership, load vectors, --capacity, --label and placement (src/cluster/host-cluster.ts). */
+  readonly cluster: HostCluster;
 
   constructor(readonly options: HostOptions) {
     this.members = new Members(options.peers);
@@ -125,6 +137,7 @@ export class Host implements ReceivingHost {
     });
     this.messaging.endpoints.set(this.ports.endpoint, (m) => this.ports.receive(m));
     this.members.onNew = (url) => { if (url !== hostUrlKey(host.url)) this.messaging.newMember(url); };
+    this.cluster = new HostCluster(this, { token: options.token, tls: options.tls, capacity: options.capacity, labels: options.labels, balance: options.balance });
     this.lone = new LoneProcesses({
       name: options.name, get url() { return host.url; }, token: options.token, members: this.members, guests: this.guests,
       log: (line) => this.log(line),
@@ -152,6 +165,19 @@ export class Host implements ReceivingHost {
     return this.options.name;
   }
 
+  /** A balancer's move (src/cluster/balance/): precopy, as a drain moves guests. */
+  async migrateAway(id: string, to: string): Promise<void> {
+    const hosted = this.guests.get(id);
+    if (!hosted) throw new ProtocolError(`no guest ${id} on ${this.name}`);
+    this.cluster.refuseDestination(hosted.info, to);
+    await migrateGuest(this, hosted, undefined, { v: PROTOCOL_VERSION, t: "migrate", guest: id, to, strategy: "precopy" } as Message);
+  }
+
+  /** Messages between guests sent and received here so far (for the load vector). */
+  messagesSoFar(): number {
+    return this.messaging.switch.counts.total();
+  }
+
   get token(): string | undefined {
     return this.options.token;
   }
@@ -170,7 +196,7 @@ export class Host implements ReceivingHost {
   async listen(): Promise<void> {
     await Core.load(); // compile the core now, not when the first guest arrives
     keepCompiledCode();
-    if (tracing) this.traceGc();
+    if (tracing) traceGc(this.name);
     const { host, port, tls, token } = this.options;
     const frames = { maxPayload: 80 << 20, perMessageDeflate: false };
     if (tls?.cert) {
@@ -192,6 +218,7 @@ export class Host implements ReceivingHost {
     this.log(`host ${this.name} listening on ${this.url}`);
     // The hosts named with --peer learn this one (its link's hello), and tell it the socket names their guests bound.
     this.messaging.switch.broadcast({ kind: "member" });
+    await this.cluster.start(this.options.join ?? []);
     const warning = exposureWarning(host, Number(/:(\d+)$/.exec(this.url)![1]), tls?.cert !== undefined, token !== undefined);
     if (warning) this.log(warning);
   }
@@ -199,6 +226,7 @@ export class Host implements ReceivingHost {
   async close(): Promise<void> {
     for (const hosted of this.guests.values()) hosted.kill();
     for (const peer of this.peers) peer.terminate();
+    this.cluster.close();
     this.remoteFiles.close();
     this.lone.close();
     this.messaging.close();
@@ -210,20 +238,6 @@ export class Host implements ReceivingHost {
       this.httpsServer.closeAllConnections(); // handshakes that never became a WebSocket
     });
     this.forgetIdentity();
-  }
-
-  /** ROAM_TRACE: garbage-collection pauses, on the same epoch-ms timeline as the migration phases (outliers in downtime). */
-  private traceGc(): void {
-    const kinds: Record<number, string> = {
-      [constants.NODE_PERFORMANCE_GC_MINOR]: "minor", [constants.NODE_PERFORMANCE_GC_MAJOR]: "major",
-      [constants.NODE_PERFORMANCE_GC_INCREMENTAL]: "incremental", [constants.NODE_PERFORMANCE_GC_WEAKCB]: "weak-callbacks",
-    };
-    new PerformanceObserver((list) => {
-      for (const e of list.getEntries()) {
-        const kind = (e as PerformanceEntry & { detail?: { kind?: number } }).detail?.kind ?? 0;
-        trace(`[${this.name}] gc ${kinds[kind] ?? kind} ${e.duration.toFixed(2)} ms (at ${(performance.timeOrigin + e.startTime).toFixed(3)})`);
-      }
-    }).observe({ entryTypes: ["gc"] });
   }
 
   log(line: string, level?: LogLevel): void {
@@ -254,6 +268,7 @@ export class Host implements ReceivingHost {
           if (!greeted) {
             if (m.t !== "hello") throw new ProtocolError("say hello first");
             if (this.options.token !== undefined && !tokensEqual(m.token, this.options.token)) {
+              if (m.role === "host") this.log(`refused a host link from ${from}${typeof m.url === "string" ? ` (${m.url})` : ""}: bad token`, "warn");
               peer.fail(m, "bad token");
               peer.close(4001, "bad token");
               return;
@@ -281,6 +296,11 @@ export class Host implements ReceivingHost {
             if (!arrival) throw new ProtocolError(`no migration of ${str(m, "guest")} is arriving here`);
             receiver = arrival;
             peer.reply(m);
+            return;
+          }
+          if (CLUSTER_HOST_REQUESTS.has(m.t)) {
+            if (!hostPeer) throw new ProtocolError(`${m.t}: served to host peers only`);
+            peer.reply(m, await this.cluster.serveHost(m));
             return;
           }
           if (m.t === "gm") {
@@ -332,6 +352,8 @@ export class Host implements ReceivingHost {
         this.budget.check(start.ramBytes, `run: ${start.program}`);
         // Its own root unless it names one to share (a machine guest has no files).
         const id = newGuestId();
+        const requires = m.requires === undefined ? [] : labelList(strList(m, "requires"), "run: requires");
+        this.cluster.admit({ requires } as GuestInfo, `run: ${start.program}`);
         const root = kind === "machine" ? "." : m.root == null ? ownRoot(id) : sharedRoot(str(m, "root"));
         const options = await this.guestOptions(root, "run");
         try {
@@ -343,6 +365,7 @@ export class Host implements ReceivingHost {
         }
         // Where it started, and how its messages find it after it moves (docs/MESSAGES.md).
         guest.info.origin = this.url;
+        if (requires.length) guest.info.requires = requires; // travels with it: every host it is placed on checks it
         guest.info.forwarding = m.forwarding === undefined ? DEFAULT_FORWARDING : forwardingName(m.forwarding, "run: forwarding");
         const published = m.publish === undefined ? [] : strList(m, "publish").map((text) => parsePublish(text));
         if (published.length > 0 && kind !== "process") throw new ProtocolError("run: --publish is for process-mode guests (a machine has no sockets)");
@@ -390,6 +413,7 @@ export class Host implements ReceivingHost {
         peer.reply(m, { host: await this.kill(this.guest(m), "interrupt") });
         return;
       case "migrate": {
+        this.cluster.refuseDestination(this.guest(m).info, str(m, "to"));
         this.lone.refuseMove(this.guest(m), "migrated", optStr(m, "children") === "home");
         if (optStr(m, "children") === "home") {
           const alone = await this.lone.move(this.guest(m), num(m, "pid", 1, 0x7fffffff), str(m, "to"));
@@ -464,6 +488,10 @@ export class Host implements ReceivingHost {
         });
         return;
       }
+      case "cluster":
+      case "place":
+        peer.reply(m, this.cluster.serveClient(m));
+        return;
       case "has-guest": {
         const hosted = this.guests.get(str(m, "guest"));
         peer.reply(m, { running: hosted?.status === "running" });
@@ -511,7 +539,10 @@ export class Host implements ReceivingHost {
   }
 
   private adopt(guest: RunnableGuest): HostedGuest {
-    const hosted = new HostedGuest(guest, { exited: (h) => this.finished(h), started: (h) => this.messaging.switch.started(h.info.id) });
+    const hosted = new HostedGuest(guest, {
+      exited: (h) => { this.cluster.stopped(h.info.id); this.finished(h); },
+      started: (h) => { this.cluster.running(h); this.messaging.switch.started(h.info.id); },
+    });
     this.guests.set(guest.info.id, hosted);
     return hosted;
   }
@@ -594,6 +625,7 @@ export class Host implements ReceivingHost {
 
   departed(hosted: HostedGuest): void {
     const id = hosted.info.id;
+    this.cluster.stopped(id);
     this.guests.delete(id);
     this.gone.delete(id);
     this.gone.set(id, hosted);
@@ -604,6 +636,7 @@ export class Host implements ReceivingHost {
   /** Refuses a guest that is alive here already, or arriving (one running copy at most), or that does not fit the memory budget. */
   private admit(info: GuestInfo): void {
     if (this.hasGuest(info.id)) throw new ProtocolError(`guest ${info.id} already runs on ${this.name}`);
+    this.cluster.admit(info, `guest ${info.id}`);
     this.budget.check(info.ramBytes, `guest ${info.id}`);
   }
 
@@ -623,6 +656,7 @@ export class Host implements ReceivingHost {
   }
 
   reserve(info: GuestInfo): void {
+    this.cluster.admit(info, `guest ${info.id}`); // at mig-begin: before any page is sent
     this.budget.reserve(info.id, info.ramBytes, `guest ${info.id}`);
   }
 
@@ -653,14 +687,4 @@ export class Host implements ReceivingHost {
   }
 }
 
-/**
- * A host runs for days, and its migration code (freeze, state changes, commit)
- * runs once per move, minutes apart. V8 throws away the bytecode and the type
- * feedback of a function that has not run for a few major collections, and a
- * page stream of 256 MiB causes dozens of those: each freeze then ran cold,
- * recompiled, 3-5x slower (0.1-0.3 ms a step where a warm step takes 0.03; about
- * half of a postcopy resume). The bytecode of a host is a few MB; keep it.
- */
-function keepCompiledCode(): void {
-  setFlagsFromString("--no-flush-bytecode");
-}
+

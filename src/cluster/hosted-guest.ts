@@ -54,6 +54,8 @@ export class HostedGuest implements MigratableGuest {
   private finalInstret = 0n;
   /** The statistics of the migration under way, as last reported (stats and ps show it, like `info migrate`). */
   migrationProgress: MigrationStats | undefined;
+  /** When it came to this host (started, arrived, restored): a balancer leaves a guest that just came (src/cluster/balance/which.ts). */
+  readonly residentSince = performance.now();
   /** The migration or checkpoint under way, if any (one at a time). */
   operation: GuestOperation | undefined;
 

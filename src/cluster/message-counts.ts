@@ -55,4 +55,11 @@ export class MessageCounts {
   has(guest: string): boolean {
     return this.byGuest.has(guest);
   }
+
+  /** Messages sent and received here by every guest so far (the load vector's traffic). */
+  total(): number {
+    let sum = 0;
+    for (const c of this.byGuest.values()) sum += c.sent + c.received;
+    return sum;
+  }
 }

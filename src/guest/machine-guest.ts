@@ -110,6 +110,10 @@ export class MachineGuest {
     this.machine.setThrottle(fraction);
   }
 
+  setPace(pace: ((ran: number) => number) | undefined): void {
+    this.machine.setPace(pace);
+  }
+
   expectFreeze(soon: boolean): void {
     this.machine.expectFreeze(soon);
   }

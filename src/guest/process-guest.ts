@@ -187,6 +187,10 @@ export class ProcessGuest {
     this.process.setThrottle(fraction);
   }
 
+  setPace(pace: ((ran: number) => number) | undefined): void {
+    this.process.setPace(pace);
+  }
+
   expectFreeze(soon: boolean): void {
     this.process.expectFreeze(soon);
   }

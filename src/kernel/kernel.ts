@@ -142,6 +142,8 @@ export class Kernel {
   private stopRequest: ProcessResult | undefined;
   private pauseRequested = false;
   private throttle = 0;
+  /** The host's --capacity share: after each batch, how long (ms) to wait for the instructions it retired. */
+  private pace: ((ran: number) => number) | undefined;
   private freezeSoon = false;
   private wake: (() => void) | undefined;
   private round = 0; // round-robin position
@@ -232,6 +234,11 @@ export class Kernel {
   /** Auto-converge: idle this fraction of the time (0 = full speed). */
   setThrottle(fraction: number): void {
     this.throttle = Math.min(Math.max(fraction, 0), 0.99);
+  }
+
+  /** The host's --capacity share (src/cluster/capacity.ts); undefined: run as fast as the host goes. */
+  setPace(pace: ((ran: number) => number) | undefined): void {
+    this.pace = pace;
   }
 
   /** Ends the guest at once (roam kill): run() resolves with this exit code. */
@@ -369,6 +376,7 @@ export class Kernel {
     const limit = this.options.maxInstructions;
     for (;;) {
       const batchStart = performance.now();
+      const instretAtStart = this.instret;
       const batch = batchMs(this.options.pages, this.freezeSoon, BATCH_MS);
       while (performance.now() - batchStart < batch) {
         if (this.stopRequest) return this.stopRequest;
@@ -396,11 +404,11 @@ export class Kernel {
         // partner's answer back for a whole BATCH_MS.
         if (outcome === "yield" || (performance.now() - batchStart >= SHARED_BATCH_MS && this.conversing())) break;
       }
-      if (this.throttle > 0) {
-        // Auto-converge: sit idle for throttle / (1 - throttle) of the time just run.
-        const ran = performance.now() - batchStart;
-        await this.waitFor(new Promise((resolve) => setTimeout(resolve, (ran * this.throttle) / (1 - this.throttle))));
-      } else await new Promise<void>((resolve) => setImmediate(resolve)); // let I/O and timers in
+      // Auto-converge: sit idle for throttle / (1 - throttle) of the time just run; the capacity cap: until the share is paid.
+      const throttleMs = this.throttle > 0 ? ((performance.now() - batchStart) * this.throttle) / (1 - this.throttle) : 0;
+      const waitMs = Math.max(throttleMs, this.pace?.(Number(this.instret - instretAtStart)) ?? 0);
+      if (waitMs > 0) await this.waitFor(new Promise((resolve) => setTimeout(resolve, waitMs)));
+      else await new Promise<void>((resolve) => setImmediate(resolve)); // let I/O and timers in
     }
   }
 

@@ -138,6 +138,8 @@ export class Machine {
   private halt: Halt | undefined;
   private pauseRequested = false;
   private throttle = 0;
+  /** The host's --capacity share: after each batch, how long (ms) to wait for the instructions it retired. */
+  private pace: ((ran: number) => number) | undefined;
   private freezeSoon = false; // a migration is about to freeze it (short batches)
   private pendingPage: number | undefined; // postcopy: a page the hart touched before it arrived
   private readonly pages: MachineOptions["pages"];
@@ -220,6 +222,11 @@ export class Machine {
     this.throttle = Math.min(Math.max(fraction, 0), 0.99);
   }
 
+  /** The host's --capacity share (src/cluster/capacity.ts); undefined: run as fast as the host goes. */
+  setPace(pace: ((ran: number) => number) | undefined): void {
+    this.pace = pace;
+  }
+
   /** A migration is about to freeze it: short batches, so the request is seen within ~1 ms. */
   expectFreeze(soon: boolean): void {
     this.freezeSoon = soon;
@@ -275,12 +282,13 @@ export class Machine {
       }
       this.sleeper.clear();
       const batchStart = performance.now();
+      const instretAtStart = this.instret;
       this.runBatch();
       await this.console.flush();
-      if (this.throttle > 0) {
-        const ran = performance.now() - batchStart;
-        await this.sleeper.sleep((ran * this.throttle) / (1 - this.throttle));
-      }
+      // Auto-converge: idle throttle / (1 - throttle) of the time just run; the capacity cap: until the share is paid.
+      const throttleMs = this.throttle > 0 ? ((performance.now() - batchStart) * this.throttle) / (1 - this.throttle) : 0;
+      const waitMs = Math.max(throttleMs, this.pace?.(Number(this.instret - instretAtStart)) ?? 0);
+      if (waitMs > 0) await this.sleeper.sleep(waitMs);
       if (!this.halt && !this.core.state32(STATE_WFI)) await new Promise<void>((resolve) => setImmediate(resolve));
     }
     await this.console.flush();

@@ -40,6 +40,8 @@ export interface GuestInfo {
   origin?: string;
   /** How messages reach it after it moves: resend, origin, traversal or update (src/cluster/forwarding/). */
   forwarding?: ForwardingName;
+  /** Labels a host must carry to run it (`roam run --require secure`): checked wherever it is placed (src/cluster/placement.ts). */
+  requires?: string[];
 }
 
 /** A console's streams: output is numbered by byte offset, so a client can resume without loss or repeats. */

@@ -56,7 +56,14 @@ export function checkGuestInfo(value: unknown): GuestInfo {
     // Both absent in snapshots from before messages between guests.
     ...(own(g, "origin") === undefined ? {} : { origin: text(own(g, "origin"), "guest.origin", 1024) }),
     ...(own(g, "forwarding") === undefined ? {} : { forwarding: oneOf(own(g, "forwarding"), "guest.forwarding", FORWARDING_APPROACHES) }),
+    ...(own(g, "requires") === undefined ? {} : { requires: list(own(g, "requires"), "guest.requires", 64).map((l, i) => labelName(text(l, `guest.requires[${i}]`, 64), `guest.requires[${i}]`)) }),
   };
+}
+
+/** A host label a guest requires: letters, digits, '-', '_', '.'. */
+function labelName(value: string, where: string): string {
+  if (!/^[A-Za-z0-9._-]+$/.test(value)) bad(where, `'${value}' is not a label (letters, digits, '-', '_', '.')`);
+  return value;
 }
 
 /** A snapshot from before guests had roots of their own ran in the host's root: ".". */

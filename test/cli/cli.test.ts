@@ -21,17 +21,17 @@ function oneLine(r: CliResult, line: string | RegExp): void {
 
 // Each command's options, as README.md's CLI section lists them.
 const OPTIONS: Record<string, string[]> = {
-  run: ["--root", "--ram", "--max-instructions", "--stats", "--no-jit", "--on", "--token", "--detach"],
+  run: ["--root", "--ram", "--max-instructions", "--stats", "--no-jit", "--on", "--token", "--detach", "--via", "--require"],
   boot: ["--ram", "--max-instructions", "--stats", "--no-jit", "--on", "--token", "--detach"],
-  host: ["--listen", "--name", "--root", "--token", "--peer", "--max-memory", "--drain-to", "--drain-dir", "--force", "--no-jit"],
-  ps: ["--on", "--token", "--json"],
+  host: ["--listen", "--name", "--root", "--token", "--peer", "--join", "--capacity", "--label", "--balance", "--max-memory", "--drain-to", "--drain-dir", "--force", "--no-jit"],
+  ps: ["--on", "--token", "--json", "--cluster"],
   attach: ["--on", "--token"],
   kill: ["--on", "--token"],
   migrate: ["--to", "--strategy", "--max-downtime", "--bandwidth", "--cancel", "--json", "--on", "--token"],
   checkpoint: ["-o, --output", "--leave-running", "--on", "--token"],
   restore: ["--attach", "--on", "--token"],
   inspect: ["--json"],
-  stats: ["--json", "--on", "--token"],
+  stats: ["--json", "--on", "--token", "--cluster"],
   demo: [],
 };
 

@@ -1,0 +1,156 @@
+// The balancer of one host (`roam host --balance POLICY`): every ROUND_MS it
+// asks its policy whether to act (policy.ts), and if so which guest (which.ts)
+// goes where (where.ts) — or, receiver-initiated, asks an overloaded member to
+// send one here, which that member decides with the same which and where.
+// Every decision is logged with its reason and kept for `roam stats --cluster`
+// (decisions, migrations, refusals). After a move it waits COOLDOWN_MS, so
+// the next decision sees load vectors measured after it.
+
+import type { LoadVector } from "../load-vector.js";
+import { balancePolicy, type BalancePolicy, type PolicyName } from "./policy.js";
+import { MIN_RESIDENCE_MS, whichGuests, type MovableGuest } from "./which.js";
+import { HYSTERESIS, where } from "./where.js";
+
+const ROUND_MS = 1000;
+const COOLDOWN_MS = 3000;
+const KEPT = 50;
+
+export interface Decision {
+  at: string; // ISO time
+  policy: PolicyName | "none"; // "none": a host without --balance, answering a receiver's request
+  action: "migrate" | "ask" | "decline" | "failed";
+  guest?: string;
+  from: string;
+  to: string;
+  reason: string;
+}
+
+export interface BalancerHost {
+  readonly name: string;
+  /** This host's newest vector, and the members up (not this host). */
+  view(): { self: LoadVector; others: LoadVector[] };
+  movable(): MovableGuest[];
+  /** Migrates a guest here to `to` (precopy); rejects saying why (the guest then runs on here). */
+  migrate(guest: string, to: string): Promise<void>;
+  /** Asks the member at `url` to send a guest to this host; its answer. */
+  askForGuest(url: string): Promise<{ moved?: string; declined?: string }>;
+  log(line: string, level: "info" | "warn"): void;
+}
+
+export class Balancer {
+  readonly decisions: Decision[] = [];
+  readonly counts = { decisions: 0, migrations: 0, refusals: 0, failures: 0 };
+  private readonly policy: BalancePolicy | undefined;
+  private timer: NodeJS.Timeout | undefined;
+  private quietUntil = 0;
+  private busy = false;
+
+  /** `policy` undefined: this host takes no initiative, but answers receivers that ask it for work. */
+  constructor(private readonly host: BalancerHost, policy: PolicyName | undefined) {
+    this.policy = policy === undefined ? undefined : balancePolicy(policy);
+  }
+
+  get policyName(): PolicyName | "none" {
+    return this.policy?.name ?? "none";
+  }
+
+  start(): void {
+    if (!this.policy) return;
+    const round = () => { void this.round().finally(() => { this.timer = setTimeout(round, ROUND_MS); this.timer.unref(); }); };
+    this.timer = setTimeout(round, ROUND_MS);
+    this.timer.unref();
+  }
+
+  close(): void {
+    if (this.timer) clearTimeout(this.timer);
+  }
+
+  private async round(): Promise<void> {
+    if (this.busy || performance.now() < this.quietUntil) return;
+    const { self, others } = this.host.view();
+    const initiative = this.policy?.whether(self, others);
+    if (!initiative) return;
+    this.busy = true;
+    try {
+      if (initiative.kind === "push") await this.push(self, others, initiative.reason);
+      else await this.pull(self, others, initiative.reason);
+    } finally {
+      this.busy = false;
+    }
+  }
+
+  /** Sends the best guest to the best member for it; false when none fits. */
+  private async push(self: LoadVector, members: LoadVector[], why: string): Promise<boolean> {
+    for (const { guest, reason } of whichGuests(this.host.movable())) {
+      const target = where(self, guest, members);
+      if (!target) continue;
+      this.record({ action: "migrate", guest: guest.id, from: self.name, to: target.member.name, reason: `${why}; which: ${reason}; where: ${target.reason}` });
+      this.quietUntil = performance.now() + COOLDOWN_MS;
+      try {
+        await this.host.migrate(guest.id, target.member.url);
+        this.counts.migrations++;
+      } catch (error) {
+        this.record({ action: "failed", guest: guest.id, from: self.name, to: target.member.name, reason: `migration failed, the guest runs on here: ${(error as Error).message}` });
+      }
+      return true;
+    }
+    return false;
+  }
+
+  /** Receiver-initiated: asks the most loaded member to send a guest here. */
+  private async pull(self: LoadVector, members: LoadVector[], why: string): Promise<void> {
+    const busiest = [...members].sort((a, b) => b.ipsWanted / (b.capacity ?? 1e9) - a.ipsWanted / (a.capacity ?? 1e9))[0];
+    this.record({ action: "ask", from: busiest.name, to: self.name, reason: `${why}; asked ${busiest.name}, the most loaded` });
+    this.quietUntil = performance.now() + COOLDOWN_MS;
+    try {
+      const answer = await this.host.askForGuest(busiest.url);
+      if (answer.moved) this.counts.migrations++;
+      else this.record({ action: "decline", from: busiest.name, to: self.name, reason: `${busiest.name} declined: ${answer.declined}` });
+    } catch (error) {
+      this.record({ action: "failed", from: busiest.name, to: self.name, reason: `asking ${busiest.name} failed: ${(error as Error).message}` });
+    }
+  }
+
+  /** A receiver asks this host for a guest: decided here, with the same which and where, for that receiver only. */
+  async asked(by: string): Promise<{ moved?: string; declined?: string }> {
+    const { self, others } = this.host.view();
+    const receiver = others.filter((m) => m.url === by || m.url === by.replace(/\/$/, ""));
+    if (!receiver.length) return this.declined(self, by, "not a member up here");
+    if (this.busy) return this.declined(self, receiver[0].name, "a balancing migration is under way");
+    this.busy = true;
+    try {
+      const candidates = whichGuests(this.host.movable());
+      if (!candidates.length) return this.declined(self, receiver[0].name, `no guest here is old enough to be worth its move, or has stayed the minimum residence (${MIN_RESIDENCE_MS / 1000} s)`);
+      for (const { guest, reason } of candidates) {
+        const target = where(self, guest, receiver, "least");
+        if (!target) continue;
+        this.record({ action: "migrate", guest: guest.id, from: self.name, to: target.member.name, reason: `${target.member.name} asked for work; which: ${reason}; where: ${target.reason}` });
+        this.quietUntil = performance.now() + COOLDOWN_MS;
+        await this.host.migrate(guest.id, target.member.url).catch((error: Error) => {
+          this.record({ action: "failed", guest: guest.id, from: self.name, to: target.member.name, reason: `migration failed, the guest runs on here: ${error.message}` });
+          throw error;
+        });
+        this.counts.migrations++;
+        return { moved: guest.id };
+      }
+      return this.declined(self, receiver[0].name, `no guest here fits ${receiver[0].name} (its labels, its free memory), or a move would not leave it clearly less loaded than this host (hysteresis ${HYSTERESIS})`);
+    } finally {
+      this.busy = false;
+    }
+  }
+
+  private declined(self: LoadVector, to: string, reason: string): { declined: string } {
+    this.record({ action: "decline", from: self.name, to, reason });
+    return { declined: reason };
+  }
+
+  private record(d: Omit<Decision, "at" | "policy">): void {
+    const decision = { at: new Date().toISOString(), policy: this.policyName, ...d };
+    this.decisions.push(decision);
+    if (this.decisions.length > KEPT) this.decisions.shift();
+    this.counts.decisions++;
+    if (d.action === "decline") this.counts.refusals++;
+    if (d.action === "failed") this.counts.failures++;
+    this.host.log(`balance (${decision.policy}): ${d.action}${d.guest ? ` guest ${d.guest}` : ""} ${d.from} -> ${d.to}: ${d.reason}`, d.action === "failed" ? "warn" : "info");
+  }
+}

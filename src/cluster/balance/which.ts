@@ -1,0 +1,36 @@
+// Which guest moves: by age, as Harchol-Balter & Downey argue — a process that
+// has run long is likely to run long yet, so moving it pays back, while most
+// young ones end before their move would. A guest is a candidate once its age
+// exceeds the cost of moving it (its RAM at the measured page rate, plus a
+// fixed setup), and once it has stayed here MIN_RESIDENCE_MS (no ping-pong:
+// a guest that just arrived is not sent on). Among candidates the oldest goes
+// first; between equals, the smaller RAM and the lower dirty rate.
+
+/** What `which` knows of a guest that could move. */
+export interface MovableGuest {
+  id: string;
+  /** Seconds since it first started (anywhere). */
+  ageSeconds: number;
+  /** Seconds since it came to this host (started, arrived or restored here). */
+  residentSeconds: number;
+  ramBytes: number;
+  dirtyBytesPerSecond: number;
+  requires: string[];
+}
+
+export const MIN_RESIDENCE_MS = 5000;
+const MOVE_BYTES_PER_SECOND = 1e9; // pages stream at ~1.2 GB/s between hosts here (README)
+const MOVE_SETUP_SECONDS = 0.05;
+
+/** What moving a guest costs, in seconds of the cluster's time. */
+export function moveCostSeconds(g: MovableGuest): number {
+  return MOVE_SETUP_SECONDS + (g.ramBytes + g.dirtyBytesPerSecond * 0.1) / MOVE_BYTES_PER_SECOND;
+}
+
+/** The guests worth moving, best first, each with why; the others are left out. */
+export function whichGuests(guests: MovableGuest[]): Array<{ guest: MovableGuest; reason: string }> {
+  return guests
+    .filter((g) => g.residentSeconds * 1000 >= MIN_RESIDENCE_MS && g.ageSeconds > moveCostSeconds(g))
+    .sort((a, b) => b.ageSeconds - a.ageSeconds || a.ramBytes - b.ramBytes || a.dirtyBytesPerSecond - b.dirtyBytesPerSecond)
+    .map((g) => ({ guest: g, reason: `age ${g.ageSeconds.toFixed(1)} s > move cost ${moveCostSeconds(g).toFixed(2)} s, here ${g.residentSeconds.toFixed(1)} s` }));
+}

@@ -1,0 +1,169 @@
+// A host's part in its cluster: the exchange of load vectors (membership.ts),
+// what it measures for them (load-vector.ts), its --capacity cap (capacity.ts),
+// its --label set, and the checks and choices that use them (placement.ts).
+// Kept out of host.ts, which only routes requests here.
+
+import type { GuestInfo } from "../snapshot/snapshot.js";
+import type { TlsIdentity } from "../net/tls.js";
+import { num, ProtocolError, str, strList, type Message } from "../net/protocol.js";
+import { CapacityPacer } from "./capacity.js";
+import { LoadMeter } from "./load-vector.js";
+import { Membership } from "./membership.js";
+import type { Members } from "./members.js";
+import { labelList, missingLabels, placeGuest, type Placement } from "./placement.js";
+import type { HostedGuest } from "./hosted-guest.js";
+import type { MemoryBudget } from "./memory-budget.js";
+import type { MigrationStats } from "../migration/stats.js";
+import { Balancer } from "./balance/balancer.js";
+import type { PolicyName } from "./balance/policy.js";
+import type { MovableGuest } from "./balance/which.js";
+
+export interface ClusterHost {
+  readonly name: string;
+  readonly url: string;
+  readonly members: Members;
+  readonly budget: MemoryBudget;
+  readonly migrations: Map<string, MigrationStats[]>;
+  liveGuests(): HostedGuest[];
+  /** Migrates guest `id` here to `to` by precopy; rejects saying why (it then runs on here). */
+  migrateAway(id: string, to: string): Promise<void>;
+  messagesSoFar(): number;
+  log(line: string, level?: "info" | "warn" | "error"): void;
+}
+
+export interface ClusterOptions {
+  token?: string;
+  tls?: TlsIdentity;
+  /** --capacity: instructions per second for all its guests together. */
+  capacity?: number;
+  /** --label: what this host offers. */
+  labels?: string[];
+  /** --balance: its balancing initiative (without it the host still answers receivers asking for work). */
+  balance?: PolicyName;
+}
+
+/** The requests of other hosts this part serves: load vectors, and receivers asking for work. */
+export const CLUSTER_HOST_REQUESTS = new Set(["load", "balance-pull"]);
+
+export class HostCluster {
+  readonly pacer: CapacityPacer | undefined;
+  readonly labels: string[];
+  readonly membership: Membership;
+  readonly balancer: Balancer;
+  private readonly meter: LoadMeter;
+  /** The --capacity share of each guest running here, by id. */
+  private readonly shares = new Map<string, () => void>();
+
+  constructor(private readonly host: ClusterHost, options: ClusterOptions) {
+    this.pacer = options.capacity === undefined ? undefined : new CapacityPacer(options.capacity);
+    this.labels = [...new Set(options.labels ?? [])].sort();
+    const pacer = this.pacer;
+    this.meter = new LoadMeter({
+      guests: () => host.liveGuests().map((g) => ({ id: g.info.id, instret: g.instret, dirtyBytesPerSecond: lastDirtyRate(host.migrations.get(g.info.id)) })),
+      memoryUsed: () => host.budget.committed,
+      memoryLimit: () => host.budget.limit,
+      messages: () => host.messagesSoFar(),
+      wantedInstructions: pacer ? () => pacer.wanted : undefined,
+      capacity: options.capacity ?? null,
+      labels: this.labels,
+    });
+    this.membership = new Membership({
+      selfUrl: () => host.url, makeVector: () => this.meter.next(host.url, host.name), members: host.members,
+      token: options.token, tls: options.tls, log: (line, level) => host.log(line, level),
+    });
+    this.balancer = new Balancer({
+      name: host.name,
+      view: () => { const [self, ...others] = this.membership.up(); return { self, others }; },
+      movable: () => this.movable(),
+      migrate: (id, to) => host.migrateAway(id, to),
+      askForGuest: async (url) => {
+        const answer = await this.membership.ask(url, { t: "balance-pull", url: host.url }, 120_000);
+        return { moved: answer.moved as string | undefined, declined: answer.declined as string | undefined };
+      },
+      log: (line, level) => host.log(line, level),
+    }, options.balance);
+  }
+
+  /** The guests here a balancer may move: running, not busy, not still receiving their memory. */
+  private movable(): MovableGuest[] {
+    const now = performance.now();
+    return this.host.liveGuests()
+      .filter((g) => g.status === "running" && !g.operation && !g.guest.receivingPages)
+      .map((g) => ({
+        id: g.info.id, ageSeconds: (Date.now() - Date.parse(g.info.createdAt)) / 1000, residentSeconds: (now - g.residentSince) / 1000,
+        ramBytes: g.info.ramBytes, dirtyBytesPerSecond: lastDirtyRate(this.host.migrations.get(g.info.id)) ?? 0, requires: g.info.requires ?? [],
+      }));
+  }
+
+  async start(joins: string[]): Promise<void> {
+    await this.membership.start(joins);
+    this.balancer.start();
+  }
+
+  close(): void {
+    this.balancer.close();
+    this.membership.close();
+  }
+
+  /** A guest starts running here: it gets its share of the --capacity. */
+  running(hosted: HostedGuest): void {
+    if (!this.pacer || this.shares.has(hosted.info.id)) return;
+    const share = this.pacer.share();
+    hosted.guest.setPace(share.pace);
+    this.shares.set(hosted.info.id, share.end);
+  }
+
+  /** A guest stopped running here (ended, moved, saved). */
+  stopped(id: string): void {
+    this.shares.get(id)?.();
+    this.shares.delete(id);
+  }
+
+  /** Refuses a guest whose requirements this host's labels do not meet (run, restore, an arrival). */
+  admit(info: GuestInfo, what: string): void {
+    const missing = missingLabels(info.requires, this.labels);
+    if (missing.length) throw new ProtocolError(`${what} requires ${label(missing)}; host ${this.host.name} has ${this.labels.length ? `labels ${this.labels.join(",")}` : "no labels"}`);
+  }
+
+  /** Before a migration sends anything: refuses a destination whose labels (as the cluster knows them) lack what the guest requires. */
+  refuseDestination(info: GuestInfo, to: string): void {
+    if (!info.requires?.length) return;
+    const member = this.membership.about(to);
+    if (!member) return; // not a member heard of: the destination checks at mig-begin, before any page is sent
+    const missing = missingLabels(info.requires, member.labels);
+    if (missing.length) {
+      throw new ProtocolError(`guest ${info.id} requires ${label(missing)}; host ${member.name} (${member.url}) has ${member.labels.length ? `labels ${member.labels.join(",")}` : "no labels"}`);
+    }
+  }
+
+  /** A request of another host (CLUSTER_HOST_REQUESTS): its answer. */
+  async serveHost(m: Message): Promise<Record<string, unknown>> {
+    if (m.t === "load") return this.membership.receive(m.vectors);
+    return this.balancer.asked(str(m, "url"));
+  }
+
+  /** A client's `cluster` (stats and ps --cluster) or `place` (run --on cluster): its answer. */
+  serveClient(m: Message): Record<string, unknown> {
+    if (m.t === "cluster") return this.report();
+    return { ...this.place(m.requires === undefined ? [] : labelList(strList(m, "requires"), "place: requires"), num(m, "ramBytes", 0, 1 << 30)) };
+  }
+
+  /** `roam run --on cluster`: the member to run a guest on. */
+  place(requires: string[], ramBytes: number): Placement {
+    return placeGuest(this.membership.up(), requires, ramBytes);
+  }
+
+  /** `roam stats --cluster`: every member as this host sees it. */
+  report(): Record<string, unknown> {
+    const b = this.balancer;
+    return { self: this.host.url, members: this.membership.view(), balance: { policy: b.policyName, ...b.counts, decisions: b.decisions } };
+  }
+}
+
+const label = (names: string[]) => `label${names.length > 1 ? "s" : ""} ${names.join(",")}`;
+
+/** The dirty rate a guest's last precopy round measured (bytes/s), if it ever migrated from here. */
+function lastDirtyRate(history: MigrationStats[] | undefined): number | undefined {
+  const rounds = history?.[history.length - 1]?.rounds;
+  return rounds?.length ? rounds[rounds.length - 1].dirtyRateMBps * 1e6 : undefined;
+}

@@ -1,0 +1,109 @@
+// A host's load vector: what it tells the other members of its cluster about
+// itself every exchange (src/cluster/membership.ts), as MOSIX's load vectors
+// do. Measured here over the time since the previous vector.
+
+/** One host's capacity and load, as the cluster exchange carries it. */
+export interface LoadVector {
+  url: string;
+  name: string;
+  /** When the host started (ms since the epoch): a restarted host's vectors supersede its old ones. */
+  incarnation: number;
+  /** Grows with each vector the host makes: the newest (incarnation, seq) is the truth about it. */
+  seq: number;
+  /** --capacity: instructions per second it gives its guests at most; null when it uses what it gets. */
+  capacity: number | null;
+  /** --label: what it offers (secure, gpu, ...); a guest's requirements must be among them. */
+  labels: string[];
+  guests: number; // live (running or frozen)
+  runnable: number; // retired instructions since the last vector
+  ipsGiven: number; // instructions per second its guests retired
+  ipsWanted: number; // what they would have retired without the --capacity cap
+  memoryUsed: number; // guest RAM committed, bytes
+  memoryFree: number; // what --max-memory leaves
+  /** Bytes per second the guests here dirtied when last measured (by a precopy round), summed; 0 when never measured. */
+  dirtyBytesPerSecond: number;
+  messagesPerSecond: number; // guest messages sent and received here
+}
+
+/** What a host lets the meter read. */
+export interface LoadSource {
+  /** The live guests: id, instructions retired so far, last measured dirty rate (bytes/s) if any. */
+  guests(): Array<{ id: string; instret: bigint; dirtyBytesPerSecond?: number }>;
+  memoryUsed(): number;
+  memoryLimit(): number;
+  /** Messages sent and received by guests here so far (a counter). */
+  messages(): number;
+  /** Instructions the cap held back so far, as instructions the guests wanted (a counter); undefined without a cap. */
+  wantedInstructions?(): number;
+  capacity: number | null;
+  labels: string[];
+}
+
+/** Turns counters into rates between two successive vectors. */
+export class LoadMeter {
+  private lastAt = performance.now();
+  private lastInstret = new Map<string, bigint>();
+  private lastMessages = 0;
+  private lastWanted = 0;
+  private seq = 0;
+  readonly incarnation = Date.now();
+
+  constructor(private readonly source: LoadSource) {
+    this.lastMessages = source.messages();
+    this.lastWanted = source.wantedInstructions?.() ?? 0;
+  }
+
+  /** A new vector; rates are over the time since the previous one. */
+  next(url: string, name: string): LoadVector {
+    const now = performance.now();
+    const seconds = Math.max((now - this.lastAt) / 1000, 1e-3);
+    const guests = this.source.guests();
+    let retired = 0;
+    let runnable = 0;
+    let dirty = 0;
+    const instret = new Map<string, bigint>();
+    for (const g of guests) {
+      instret.set(g.id, g.instret);
+      const before = this.lastInstret.get(g.id);
+      const ran = before === undefined ? 0 : Number(g.instret - before);
+      if (ran > 0) { retired += ran; runnable++; }
+      dirty += g.dirtyBytesPerSecond ?? 0;
+    }
+    const messages = this.source.messages();
+    const wanted = this.source.wantedInstructions?.();
+    const ipsGiven = retired / seconds;
+    const ipsWanted = wanted === undefined ? ipsGiven : Math.max(ipsGiven, (wanted - this.lastWanted) / seconds);
+    const messagesPerSecond = (messages - this.lastMessages) / seconds;
+    this.lastAt = now;
+    this.lastInstret = instret;
+    this.lastMessages = messages;
+    this.lastWanted = wanted ?? 0;
+    const used = this.source.memoryUsed();
+    return {
+      url, name, incarnation: this.incarnation, seq: ++this.seq, capacity: this.source.capacity, labels: this.source.labels,
+      guests: guests.length, runnable, ipsGiven: Math.round(ipsGiven), ipsWanted: Math.round(ipsWanted),
+      memoryUsed: used, memoryFree: Math.max(0, this.source.memoryLimit() - used), dirtyBytesPerSecond: Math.round(dirty),
+      messagesPerSecond: Math.round(messagesPerSecond),
+    };
+  }
+}
+
+/**
+ * How loaded a host is, for comparing hosts: the instructions per second its
+ * guests want over those it can give (its --capacity, else what its guests
+ * got when they wanted more, else 1e9), plus a little per runnable guest so
+ * that idle hosts still differ by how many guests wait to run.
+ */
+export function loadOf(v: LoadVector): number {
+  const capacity = v.capacity ?? 1e9;
+  return v.ipsWanted / capacity + v.runnable * 0.01;
+}
+
+/** Whether a vector is well formed (it came from another host over the network). */
+export function isLoadVector(value: unknown): value is LoadVector {
+  if (typeof value !== "object" || value === null) return false;
+  const v = value as Record<string, unknown>;
+  const nums = ["incarnation", "seq", "guests", "runnable", "ipsGiven", "ipsWanted", "memoryUsed", "memoryFree", "dirtyBytesPerSecond", "messagesPerSecond"];
+  return typeof v.url === "string" && typeof v.name === "string" && nums.every((k) => typeof v[k] === "number" && Number.isFinite(v[k]))
+    && (v.capacity === null || typeof v.capacity === "number") && Array.isArray(v.labels) && v.labels.every((l) => typeof l === "string");
+}

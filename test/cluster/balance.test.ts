@@ -1,0 +1,68 @@
+// The balancer's pieces, on load vectors made up here: whether (each policy's
+// initiative), which (age against move cost, minimum residence), where (labels,
+// room, and the hysteresis that keeps a guest from swapping two hosts' loads).
+
+import { describe, expect, it } from "vitest";
+import type { LoadVector } from "../../src/cluster/load-vector.js";
+import { balancePolicy } from "../../src/cluster/balance/policy.js";
+import { MIN_RESIDENCE_MS, whichGuests, type MovableGuest } from "../../src/cluster/balance/which.js";
+import { where } from "../../src/cluster/balance/where.js";
+
+const CAP = 100e6;
+
+function host(name: string, runnable: number, wantedPerGuest = 2 * CAP, extra: Partial<LoadVector> = {}): LoadVector {
+  return {
+    url: `ws://127.0.0.1:${name.charCodeAt(0)}`, name, incarnation: 1, seq: 1, capacity: CAP, labels: [], guests: runnable, runnable,
+    ipsGiven: Math.min(CAP, runnable * wantedPerGuest), ipsWanted: runnable * wantedPerGuest, memoryUsed: 0, memoryFree: 1 << 30,
+    dirtyBytesPerSecond: 0, messagesPerSecond: 0, ...extra,
+  };
+}
+
+const guest = (id: string, ageSeconds: number, extra: Partial<MovableGuest> = {}): MovableGuest =>
+  ({ id, ageSeconds, residentSeconds: MIN_RESIDENCE_MS / 1000 + 1, ramBytes: 4 << 20, dirtyBytesPerSecond: 0, requires: [], ...extra });
+
+describe("whether", () => {
+  const busy = host("A", 3), idle = host("B", 0);
+  it("sender pushes from an overloaded host when a member has room; receiver pulls into an idle one; symmetric does both", () => {
+    expect(balancePolicy("sender").whether(busy, [idle])?.kind).toBe("push");
+    expect(balancePolicy("sender").whether(idle, [busy])).toBeUndefined();
+    expect(balancePolicy("receiver").whether(idle, [busy])?.kind).toBe("pull");
+    expect(balancePolicy("receiver").whether(busy, [idle])).toBeUndefined();
+    expect(balancePolicy("symmetric").whether(busy, [idle])?.kind).toBe("push");
+    expect(balancePolicy("symmetric").whether(idle, [busy])?.kind).toBe("pull");
+  });
+  it("one guest alone is not balanced away (it would only overload the other host)", () => {
+    expect(balancePolicy("sender").whether(host("A", 1), [idle])).toBeUndefined();
+    expect(balancePolicy("receiver").whether(idle, [host("A", 1)])).toBeUndefined();
+  });
+});
+
+describe("which", () => {
+  it("moves the oldest guest whose age exceeds its move cost, never one that just arrived", () => {
+    const picked = whichGuests([guest("young", 0.01), guest("old", 60), guest("older-but-new-here", 600, { residentSeconds: 1 }), guest("mid", 10)]);
+    expect(picked.map((p) => p.guest.id)).toEqual(["old", "mid"]);
+    expect(picked[0].reason).toMatch(/^age 60\.0 s > move cost 0\.05 s/);
+    // A 1 GiB guest costs about a second to move: at half a second old it stays.
+    expect(whichGuests([guest("big", 0.5, { ramBytes: 1 << 30 })])).toEqual([]);
+  });
+});
+
+describe("where", () => {
+  it("only to a member with the guest's labels and room, and clearly less loaded after the move", () => {
+    const source = host("A", 2);
+    expect(where(source, guest("g", 60), [host("B", 0)])?.member.name).toBe("B");
+    expect(where(source, guest("g", 60, { requires: ["secure"] }), [host("B", 0)])).toBeUndefined();
+    expect(where(source, guest("g", 60, { requires: ["secure"] }), [host("B", 0), host("S", 0, undefined, { labels: ["secure"] })])?.member.name).toBe("S");
+    expect(where(source, guest("g", 60, { ramBytes: 1 << 30 }), [host("B", 0, undefined, { memoryFree: 64 << 20 })])).toBeUndefined();
+    // 2 guests here, 1 there: moving one only swaps the loads (no ping-pong).
+    expect(where(source, guest("g", 60), [host("B", 1)])).toBeUndefined();
+  });
+  it("two random choices take the less loaded of the two drawn", () => {
+    const source = host("A", 6);
+    const members = [host("B", 0), host("C", 2), host("D", 1)];
+    const draws = [0, 0.99]; // B first, then the last of the rest
+    const chosen = where(source, guest("g", 60), members, "two-choices", () => draws.shift()!);
+    expect(chosen?.member.name).toBe("B");
+    expect(chosen?.reason).toMatch(/two random choices among 3 fit/);
+  });
+});

@@ -1,0 +1,63 @@
+// `roam host --capacity`: a host gives its guests at most that many
+// instructions per second, shared fairly. Two guests that would each take the
+// whole machine run on a host capped far below what it gets here; over a
+// window of at least 1.5 s (timed by the samples themselves, not a guessed
+// delay) the two together stay under the cap (with room for one burst and the
+// samples' timing), and each gets a fair part of it.
+
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { connect } from "../../src/net/peer.js";
+import { elfPath, HostProc, quickPs, roam, stopAll, tempDir } from "./cluster.js";
+
+const CAP = 40e6; // instructions per second: far below one guest's speed here, far above a loaded machine's floor
+
+describe("a host with --capacity", () => {
+  const root = tempDir("capacity");
+  let host: HostProc;
+
+  beforeAll(async () => {
+    host = await HostProc.start({ name: "capped", root: root.path, extra: ["--force", "--capacity", "40M"] });
+  }, 30_000);
+
+  afterAll(async () => {
+    await stopAll([host]);
+    root.remove();
+  });
+
+  it("caps its guests together at the capacity, each getting about half", async () => {
+    const ids: string[] = [];
+    for (let i = 0; i < 2; i++) {
+      const run = await roam(["run", "--on", host.url, "--detach", elfPath("compute"), "100000"]); // runs for minutes uncapped
+      expect(run.code, run.describe()).toBe(0);
+      ids.push(run.stdout.trim());
+    }
+    const sample = async () => {
+      const guests = await quickPs(host.url);
+      return { at: performance.now(), instret: ids.map((id) => guests.find((g) => g.id === id)!.instret) };
+    };
+    // Both have run a while (their shares settled) before the window opens.
+    const deadline = Date.now() + 30_000;
+    let first = await sample();
+    while (!first.instret.every((n) => n > CAP / 4)) {
+      if (Date.now() > deadline) throw new Error(`timed out waiting for both guests to run (instret ${first.instret})`);
+      first = await sample();
+    }
+    let last = first;
+    while (last.at - first.at < 1500) last = await sample();
+    const seconds = (last.at - first.at) / 1000;
+    const rates = ids.map((_, i) => (last.instret[i] - first.instret[i]) / seconds);
+    const total = rates[0] + rates[1];
+    console.log(`capacity ${CAP / 1e6}M: guests got ${rates.map((r) => (r / 1e6).toFixed(1)).join(" + ")} = ${(total / 1e6).toFixed(1)}M/s over ${seconds.toFixed(2)} s`);
+    expect(total).toBeLessThan(CAP * 1.25); // uncapped, each alone runs at hundreds of millions per second here
+    for (const rate of rates) expect(rate).toBeGreaterThan(CAP * 0.2); // neither starves (a fair share is 0.5)
+
+    // The load vector says what the cap held back: wanted well above given.
+    const peer = await connect(host.url, { role: "client" });
+    const members = (await peer.request({ t: "cluster" })).members as Array<{ ipsGiven: number; ipsWanted: number; runnable: number; capacity: number }>;
+    peer.close();
+    expect(members[0].capacity).toBe(CAP);
+    expect(members[0].runnable).toBe(2);
+    expect(members[0].ipsGiven).toBeLessThan(CAP * 1.5);
+    expect(members[0].ipsWanted).toBeGreaterThan(members[0].ipsGiven);
+  }, 90_000);
+});
