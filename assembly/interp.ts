@@ -45,11 +45,11 @@ function completeMmioLoad(): void {
   setSt(STATE_MMIO_PENDING, 0);
 }
 
-/** Decodes the entry at `ip` of the current page in place. */
-function decodeEntry(ip: u32): void {
-  const page = pageOfDecoded(F.decoded);
+/** Decodes the entry at `ip` of the decoded page at `base` in place. */
+export function decodeEntry(ip: u32, base: u32): void {
+  const page = pageOfDecoded(base);
   noteCodePage(page);
-  const offset = (ip - F.decoded) >> 2;
+  const offset = (ip - base) >> 2;
   const host = ramHost(page) + offset;
   const lo = <u32>load<u16>(host);
   if ((lo & 3) == 3) {
@@ -103,6 +103,13 @@ export function run(budget: u32): u32 {
     F.pageVA = target & 0xfffff000;
     ip = page + ((target & 0xfff) << 2);
     if (n <= 0) { setPc(target); return finish(EXIT_BUDGET, budget, n, lost); }
+    if ((st(STATE_FLAGS) & FLAG_JIT) && F.becameHot(ip)) {
+      // Entered here by a jump to another page, a trap or a return from one: often enough to translate from here.
+      F.hotEntry = 0;
+      setPc(target);
+      setSt(STATE_EXIT_CAUSE, ip);
+      return finish(EXIT_JIT_REQUEST, budget, n, lost);
+    }
 
     while (true) {
       ip = fastLoop(ip, n);
@@ -129,7 +136,7 @@ export function run(budget: u32): u32 {
         imm = load<i32>(original, 4);
       }
       switch (w & 0xff) {
-        case O.OP_DECODE: { decodeEntry(ip); n++; continue; }
+        case O.OP_DECODE: { decodeEntry(ip, F.decoded); n++; continue; }
         case O.OP_PAGE_END: { setPc(pcOf(ip)); requestRelookup(); n++; break; }
         case O.OP_STRADDLE: {
           // A 4-byte instruction at offset 0xffe: its upper half lives on the next page.

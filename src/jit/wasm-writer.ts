@@ -2,8 +2,8 @@
 // imports the core's memory. Opcodes are from the WebAssembly core spec, 5.4.
 
 export const Op = {
-  block: 0x02, loop: 0x03, if: 0x04, else: 0x05, end: 0x0b, br: 0x0c, brIf: 0x0d, return: 0x0f,
-  select: 0x1b,
+  unreachable: 0x00, block: 0x02, loop: 0x03, if: 0x04, else: 0x05, end: 0x0b, br: 0x0c, brIf: 0x0d, brTable: 0x0e,
+  return: 0x0f, select: 0x1b,
   localGet: 0x20, localSet: 0x21, localTee: 0x22,
   i32Load: 0x28, i32Load8S: 0x2c, i32Load8U: 0x2d, i32Load16S: 0x2e, i32Load16U: 0x2f,
   i32Store: 0x36, i32Store8: 0x3a, i32Store16: 0x3b,
@@ -32,6 +32,8 @@ export class CodeWriter {
   mem(code: number, offset: number): this { return this.op(code).u32(0).u32(offset); }
   blockType(code: number, type: number): this { return this.op(code).op(type); }
   br(code: number, depth: number): this { return this.op(code).u32(depth); }
+  /** Appends another writer's bytes. */
+  append(other: CodeWriter): this { for (const b of other.bytes) this.bytes.push(b); return this; }
   toArray(): number[] { return this.bytes; }
 }
 
@@ -57,7 +59,7 @@ export function writeSleb(out: number[], v: number): void {
 function section(out: number[], id: number, content: number[]): void {
   out.push(id);
   writeUleb(out, content.length);
-  out.push(...content);
+  for (const b of content) out.push(b); // not push(...content): a large function overflows the argument list
 }
 
 function name(out: number[], s: string): void {
@@ -92,10 +94,11 @@ export function singleFunctionModule(body: CodeWriter, locals: number[]): Uint8A
   }
   writeUleb(fn, groups.length);
   for (const [count, t] of groups) { writeUleb(fn, count); fn.push(t); }
-  fn.push(...body.toArray(), Op.end);
+  for (const b of body.toArray()) fn.push(b);
+  fn.push(Op.end);
   const code: number[] = [1];
   writeUleb(code, fn.length);
-  code.push(...fn);
+  for (const b of fn) code.push(b);
   section(out, 10, code);
   return Uint8Array.from(out);
 }

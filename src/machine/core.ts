@@ -24,6 +24,7 @@ export interface CoreExports {
   flushTranslations(): void;
   isZeroPage(page: number): number;
   markMissing(bytes: number): number;
+  decodeAt(ip: number): number;
   table: WebAssembly.Table;
 }
 
@@ -40,6 +41,7 @@ const REQUIRED_EXPORTS = [
   "flushTranslations",
   "isZeroPage",
   "markMissing",
+  "decodeAt",
 ] as const;
 
 const compiled = new Map<string, WebAssembly.Module>();
@@ -56,14 +58,15 @@ export class Core {
   private dataView!: DataView;
   private bytes!: Uint8Array;
 
-  /** Translates hot guest loops to WebAssembly (src/jit); null runs the interpreter only. */
+  /** Translates hot regions of guest code to WebAssembly (src/jit); null runs the interpreter only. */
   translator: Translator | null = null;
 
   constructor(readonly exports: CoreExports) {}
 
-  /** Turns run-time translation of hot loops on or off (on by default in a Machine). */
+  /** Turns run-time translation of hot code on or off (on by default in a Machine). */
   setTranslation(on: boolean): void {
     this.translator = on ? (this.translator ?? new Translator(this.exports)) : null;
+    this.translator?.applyThreshold(); // init() resets it
     const flags = this.state32(STATE_FLAGS);
     this.setState32(STATE_FLAGS, on ? flags | FLAG_JIT : flags & ~FLAG_JIT);
   }
