@@ -13,7 +13,7 @@ import {
   DECODE_SCRATCH, STATE_INSTRET, STATE_MMIO_PENDING, STATE_MMIO_VALUE,
   STATE_EXIT_KIND, STATE_EXIT_SIZE, STATE_EXIT_REASON, STATE_EXIT_PC, STATE_WFI, STATE_FLAGS, STATE_RESERVATION,
   STATE_RESERVATION_VALID, CSR_MIP, CSR_MIE, EXIT_BUDGET, EXIT_WFI, EXIT_BREAKPOINT, FLAG_EBREAK_EXITS,
-  MMIO_LOAD_SIGNED, MMIO_LOAD_UNSIGNED, CAUSE_ILLEGAL_INSTRUCTION, FLAG_JIT, EXIT_JIT_REQUEST, JIT_ORIGINALS, STATE_EXIT_CAUSE, CAUSE_BREAKPOINT, CAUSE_ECALL_U, PRIV_M,
+  MMIO_LOAD_SIGNED, MMIO_LOAD_UNSIGNED, CAUSE_ILLEGAL_INSTRUCTION, FLAG_JIT, EXIT_JIT_REQUEST, JIT_ORIGINALS, JIT_REQUEST_ENTRY, CAUSE_BREAKPOINT, CAUSE_ECALL_U, PRIV_M,
 } from "./layout";
 import {
   st, setSt, st64, setSt64, priv, pc, setPc, event, eventCause, eventTval, clearEvent, raiseException, requestExit,
@@ -107,7 +107,7 @@ export function run(budget: u32): u32 {
       // Entered here by a jump to another page, a trap or a return from one: often enough to translate from here.
       F.hotEntry = 0;
       setPc(target);
-      setSt(STATE_EXIT_CAUSE, ip);
+      store<u32>(JIT_REQUEST_ENTRY, ip);
       return finish(EXIT_JIT_REQUEST, budget, n, lost);
     }
 
@@ -120,7 +120,7 @@ export function run(budget: u32): u32 {
         F.hotEntry = 0;
         if (st(STATE_FLAGS) & FLAG_JIT) {
           setPc(pcOf(ip));
-          setSt(STATE_EXIT_CAUSE, head);
+          store<u32>(JIT_REQUEST_ENTRY, head);
           return finish(EXIT_JIT_REQUEST, budget, n, lost);
         }
         if (n > 0) continue; // no translator: carry on in the fast loop

@@ -20,6 +20,7 @@ export const DECODE_SCRATCH = 0x4000; // a tiny decoded page for instructions th
 export const JIT_BUDGET = 0x5000; // i32: the budget left when translated code returns
 export const JIT_PAGE_VA = 0x5004; // u32: the code page's virtual base around a call of translated code (it may change it)
 export const JIT_DECODED = 0x5008; // u32: that page's decoded copy (translated code that jumps to another page sets both)
+export const JIT_REQUEST_ENTRY = 0x5010; // u32: with EXIT_JIT_REQUEST, the hot entry's address (kept out of the state block)
 export const JIT_HOT_AT = 0x500c; // u8: arrivals at a jump target that make it hot (the host may lower it; 1 = first)
 export const JIT_ORIGINALS = 0x8000; // 8 bytes per translated function: the entry it replaced
 export const JIT_MAX_FUNCTIONS = 4096;
@@ -110,7 +111,7 @@ export const EXIT_PAGE_MISSING = 3; // a RAM page not present: the host fills it
 export const EXIT_WFI = 4; // wfi with no interrupt pending: the host may sleep
 export const EXIT_WATCH = 5; // a store hit the watched address (HTIF tohost)
 export const EXIT_BREAKPOINT = 6; // ebreak while FLAG_EBREAK_EXITS is set
-export const EXIT_JIT_REQUEST = 7; // FLAG_JIT: a jump target got hot; STATE_EXIT_CAUSE = its entry address
+export const EXIT_JIT_REQUEST = 7; // FLAG_JIT: a jump target got hot; JIT_REQUEST_ENTRY = its entry address
 
 // MMIO kinds (STATE_EXIT_KIND low byte)
 export const MMIO_STORE = 0;

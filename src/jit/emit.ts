@@ -41,7 +41,7 @@ export class Gen {
   set(r: number, value: () => void): void {
     value();
     this.w.localSet(2 + r);
-    if (r !== 0 && r !== 32) this.written.add(r);
+    if (r !== 0) this.written.add(r); // the sink too: a snapshot's state block is then the interpreter's
   }
   /** Pushes the pc of entry `index`: the region's pc at its head plus the distance. */
   pc(index: number): this {
@@ -164,7 +164,7 @@ function generate(g: Gen, e: Entry, retired: number): boolean {
 function usedRegisters(region: Region): number[] {
   const used = new Set<number>();
   for (const b of region.blocks) {
-    for (const e of b.entries) for (const r of [e.rd, e.rs1, e.rs2]) if (r !== 0 && r !== 32) used.add(r);
+    for (const e of b.entries) for (const r of [e.rd, e.rs1, e.rs2]) if (r !== 0) used.add(r);
   }
   return [...used].sort((a, b) => a - b);
 }

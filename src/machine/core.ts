@@ -2,7 +2,7 @@ import { packageRoot } from "../package-root.js";
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import {
-  EXIT_BUDGET, EXIT_JIT_REQUEST, FLAG_JIT, RAM_HOST_BASE, STATE_BASE, STATE_EXIT_CAUSE, STATE_FLAGS, STATE_INSTRET, STATE_PC,
+  EXIT_BUDGET, EXIT_JIT_REQUEST, FLAG_JIT, JIT_REQUEST_ENTRY, RAM_HOST_BASE, STATE_BASE, STATE_FLAGS, STATE_INSTRET, STATE_PC,
   STATE_RAM_BYTES, STATE_X,
 } from "../../assembly/layout.js";
 import { Translator } from "../jit/translator.js";
@@ -118,7 +118,7 @@ export class Core {
       const before = this.state64(STATE_INSTRET);
       const reason = this.exports.run(budget);
       if (reason !== EXIT_JIT_REQUEST) return reason;
-      this.translator?.translate(this.state32(STATE_EXIT_CAUSE));
+      this.translator?.translate(this.view.getUint32(JIT_REQUEST_ENTRY, true));
       budget -= Number(this.state64(STATE_INSTRET) - before);
       if (budget <= 0) return EXIT_BUDGET;
     }

@@ -89,12 +89,12 @@ export const PARK = asm.jal(0, 0);
 
 import { Translator } from "../../src/jit/translator.js";
 
-/** A TestCore whose hot loops are translated to WebAssembly, as the machine does. */
+/** A TestCore whose hot code is translated to WebAssembly, as the machine does; `threshold` 1 translates at the first arrival. */
 export class TranslatingCore extends TestCore {
   readonly translator: Translator;
-  constructor(ramBytes = 1 << 20) {
+  constructor(ramBytes = 1 << 20, threshold?: number) {
     super(ramBytes);
-    this.translator = new Translator(this.api as unknown as ConstructorParameters<typeof Translator>[0]);
+    this.translator = new Translator(this.api as unknown as ConstructorParameters<typeof Translator>[0], threshold);
     this.setSt(L.STATE_FLAGS, this.st(L.STATE_FLAGS) | L.FLAG_JIT);
   }
   override run(budget = 1_000_000): number {
@@ -102,7 +102,7 @@ export class TranslatingCore extends TestCore {
       const before = this.instret;
       const reason = this.api.run(budget);
       if (reason !== L.EXIT_JIT_REQUEST) return reason;
-      this.translator.translate(this.st(L.STATE_EXIT_CAUSE));
+      this.translator.translate(this.view.getUint32(L.JIT_REQUEST_ENTRY, true));
       budget -= Number(this.instret - before);
       if (budget <= 0) return L.EXIT_BUDGET;
     }
