@@ -58,6 +58,16 @@ export let hotEntry: u32 = 0;
 }
 
 /**
+ * Whether every arrival counts (JIT_HOT_AT = 1, to test the translator on
+ * nearly all code): returns, exits of translated code, re-entries. Otherwise
+ * only loop heads and called functions become regions; counting where
+ * translated code returns to made many small regions whose compilation and
+ * register traffic cost more than they saved (Lua: 430 regions, 18
+ * instructions per call).
+ */
+@inline export function countsEverywhere(): bool { return load<u8>(JIT_HOT_AT) == 1; }
+
+/**
  * Translated code (src/jit): a function in the table taking (entry, budget, pc),
  * returning the next entry; the budget left is at JIT_BUDGET. The code page is
  * at JIT_PAGE_VA / JIT_DECODED around the call: a region that jumps to another
@@ -114,8 +124,8 @@ export function fastLoop(ip: u32, n: i32): u32 {
       // JAL: "stores the address of the instruction following the jump (pc+4) into register rd"
       case O.OP_JAL_L: {
         SETX(RD(w), pcOf(NEXT(ip, w))); n--;
-        ip += IMM(ip);
-        if (becameHot(ip) || n <= 0) break;
+        const d = IMM(ip); ip += d;
+        if (((d < 0 || RD(w) == 4 || countsEverywhere()) && becameHot(ip)) || n <= 0) break; // a loop or a call (rd = ra)
         continue;
       }
       // Translated code runs until it leaves its region or needs the slow step.
@@ -128,7 +138,7 @@ export function fastLoop(ip: u32, n: i32): u32 {
         n = left; ip = next;
         pageVA = load<u32>(JIT_PAGE_VA);
         decoded = load<u32>(JIT_DECODED);
-        if (n <= 0 || becameHot(ip)) break; // where it left may be worth a region of its own
+        if (n <= 0 || (countsEverywhere() && becameHot(ip))) break;
         continue;
       }
       case O.OP_BEQ_L: { n--; if (X(RS1(w)) == X(RS2(w))) { const d = IMM(ip); ip += d; if (d < 0 && becameHot(ip)) break; } else ip = NEXT(ip, w); if (n <= 0) break; continue; }
@@ -143,7 +153,7 @@ export function fastLoop(ip: u32, n: i32): u32 {
         if (load<u32>(j, TLB_FETCH) != (t & 0xfffff000)) break;
         SETX(RD(w), pcOf(NEXT(ip, w)));
         decoded = load<u32>(j, TLB_FETCH + 4); pageVA = t & 0xfffff000; ip = decoded + ((t & 0xfff) << 2);
-        n--; if (n <= 0 || becameHot(ip)) break; continue;
+        n--; if (n <= 0 || ((RD(w) == 4 || countsEverywhere()) && becameHot(ip))) break; continue; // a call (rd = ra)
       }
       // JALR: "target address is obtained by adding the sign-extended 12-bit I-immediate to rs1, then setting the least-significant bit to zero"
       case O.OP_JALR: {
@@ -152,7 +162,7 @@ export function fastLoop(ip: u32, n: i32): u32 {
         if (load<u32>(j, TLB_FETCH) != (t & 0xfffff000)) break;
         SETX(RD(w), pcOf(NEXT(ip, w)));
         decoded = load<u32>(j, TLB_FETCH + 4); pageVA = t & 0xfffff000; ip = decoded + ((t & 0xfff) << 2);
-        n--; if (n <= 0 || becameHot(ip)) break; continue;
+        n--; if (n <= 0 || ((RD(w) == 4 || countsEverywhere()) && becameHot(ip))) break; continue; // a call through a pointer
       }
       case O.OP_BEQ_F: case O.OP_BNE_F: case O.OP_BLT_F: case O.OP_BGE_F: case O.OP_BLTU_F: case O.OP_BGEU_F: {
         if (!farBranchTaken(w)) { n--; ip = NEXT(ip, w); if (n <= 0) break; continue; }

@@ -4,7 +4,7 @@
 import {
   STATE_BASE, STATE_SIZE, STATE_PRIV, CSR_MSTATUS, PRESENT_BITMAP, DIRTY_BITMAP, CODE_BITMAP, PAGE_SLOT_MAP,
   BITMAP_BYTES, MAX_RAM_BYTES, MAX_RAM_PAGES, RAM_HOST_BASE, RAM_GUEST_BASE, DECODE_SCRATCH, PRIV_M, WRITTEN_BITMAP,
-  HOST_BITMAP, DECODE_BASE, DECODE_SLOTS, DECODE_SLOT_BYTES, JIT_HOT_AT, JIT_THRESHOLD,
+  HOST_BITMAP, JIT_HOT_AT, JIT_THRESHOLD,
 } from "./layout";
 import { OP_PAGE_END } from "./ops";
 import {
@@ -13,7 +13,6 @@ import {
 import { MISA_VALUE } from "./csr";
 
 export { run, mmioFault } from "./interp";
-import { decodeEntry } from "./interp";
 
 /**
  * Sets up a machine with `ramBytes` of guest RAM (a multiple of 4096, at most
@@ -43,20 +42,6 @@ export function init(ramBytes: u32): void {
   flushDecodeCache();
   flushTlbs();
   store<u8>(JIT_HOT_AT, JIT_THRESHOLD);
-}
-
-/**
- * Decodes the not yet decoded entry at `ip` (an address in a decoded page slot)
- * for the translator, which reads both sides of branches the interpreter has not
- * run yet. Returns 0 if `ip` is not in a slot's 2048 entries.
- */
-export function decodeAt(ip: u32): u32 {
-  if (ip < <u32>DECODE_BASE || ip >= <u32>DECODE_BASE + <u32>DECODE_SLOTS * <u32>DECODE_SLOT_BYTES) return 0;
-  const slot = (ip - <u32>DECODE_BASE) / <u32>DECODE_SLOT_BYTES;
-  const base = <u32>DECODE_BASE + slot * <u32>DECODE_SLOT_BYTES;
-  if (ip - base >= 2048 * 8 || ((ip - base) & 7) != 0) return 0;
-  if (load<u32>(ip) == 0) decodeEntry(ip, base);
-  return 1;
 }
 
 /** Drops every cached translation and decoded page (after the host changed state behind the core's back). */

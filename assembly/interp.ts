@@ -46,7 +46,7 @@ function completeMmioLoad(): void {
 }
 
 /** Decodes the entry at `ip` of the decoded page at `base` in place. */
-export function decodeEntry(ip: u32, base: u32): void {
+function decodeEntry(ip: u32, base: u32): void {
   const page = pageOfDecoded(base);
   noteCodePage(page);
   const offset = (ip - base) >> 2;
@@ -103,7 +103,7 @@ export function run(budget: u32): u32 {
     F.pageVA = target & 0xfffff000;
     ip = page + ((target & 0xfff) << 2);
     if (n <= 0) { setPc(target); return finish(EXIT_BUDGET, budget, n, lost); }
-    if ((st(STATE_FLAGS) & FLAG_JIT) && F.becameHot(ip)) {
+    if ((st(STATE_FLAGS) & FLAG_JIT) && F.countsEverywhere() && F.becameHot(ip)) {
       // Entered here by a jump to another page, a trap or a return from one: often enough to translate from here.
       F.hotEntry = 0;
       setPc(target);

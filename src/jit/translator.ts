@@ -14,7 +14,6 @@ export interface TranslatorCore {
   memory: WebAssembly.Memory;
   table: WebAssembly.Table;
   flushCaches(): void;
-  decodeAt(ip: number): number;
 }
 
 export interface TranslatorStats {
@@ -68,11 +67,10 @@ export class Translator {
     if (head < L.DECODE_BASE || head >= SLOTS_END) { this.stats.declined++; return false; } // the straddle scratch
     const base = head - ((head - L.DECODE_BASE) % L.DECODE_SLOT_BYTES);
     if ((new DataView(this.core.memory.buffer).getUint32(head, true) & 0xff) === O.OP_JIT) return true;
-    const region = discoverRegion((head - base) / 8, (index) => {
-      const ip = base + index * 8;
-      this.core.decodeAt(ip); // the interpreter may not have reached it yet
-      return readEntry(new DataView(this.core.memory.buffer), base, index, L.JIT_ORIGINALS);
-    });
+    // Only entries the interpreter has decoded, that is run: a path never taken stays an exit (OP_DECODE), so
+    // cold code (error paths, the other side of a one-sided branch) costs no compile time.
+    const view = new DataView(this.core.memory.buffer);
+    const region = discoverRegion((head - base) / 8, (index) => readEntry(view, base, index, L.JIT_ORIGINALS));
     if (region.instructions === 0) { this.stats.declined++; return false; }
     if (this.nextIndex >= L.JIT_MAX_FUNCTIONS) {
       // The table is full: drop every decoded page (and with them every OP_JIT entry), then reuse it.

