@@ -34,7 +34,7 @@ them with it); a second signal while it drains or refuses is taken the same way.
     { name: "token", value: "T", help: "require this token from every client and host" },
     { name: "peer", value: "URL", help: "a host of this cluster (repeatable): guests' files left there are reached\nthere; hosts not named are contacted only after a migration to or from them" },
     { name: "max-memory", value: "SIZE", help: "guest RAM this host takes on at most, e.g. 4G (default: 3/4 of the machine's\nmemory); a run, restore or migration that does not fit is refused with what is free" },
-    { name: "no-jit", help: "interpret only: do not translate hot loops" },
+    { name: "no-jit", help: "interpret only: do not translate hot code" },
     { name: "drain-to", value: "URL", help: "on SIGINT/SIGTERM, migrate the guests to this host first (repeatable:\ntaken in turn)" },
     { name: "drain-dir", value: "DIR", help: "on SIGINT/SIGTERM, save the guests into DIR as GID.snap first" },
     { name: "force", help: "stop on SIGINT/SIGTERM even with guests still running (they stop with it)" },
