@@ -13,7 +13,7 @@ import {
   DECODE_SCRATCH, STATE_INSTRET, STATE_MMIO_PENDING, STATE_MMIO_VALUE,
   STATE_EXIT_KIND, STATE_EXIT_SIZE, STATE_EXIT_REASON, STATE_EXIT_PC, STATE_WFI, STATE_FLAGS, STATE_RESERVATION,
   STATE_RESERVATION_VALID, CSR_MIP, CSR_MIE, EXIT_BUDGET, EXIT_WFI, EXIT_BREAKPOINT, FLAG_EBREAK_EXITS,
-  MMIO_LOAD_SIGNED, MMIO_LOAD_UNSIGNED, CAUSE_ILLEGAL_INSTRUCTION, FLAG_JIT, EXIT_JIT_REQUEST, JIT_ORIGINALS, JIT_REQUEST_ENTRY, CAUSE_BREAKPOINT, CAUSE_ECALL_U, PRIV_M,
+  MMIO_LOAD_SIGNED, MMIO_LOAD_UNSIGNED, CAUSE_ILLEGAL_INSTRUCTION, FLAG_JIT, EXIT_JIT_REQUEST, JIT_ORIGINALS, JIT_REQUEST_ENTRY, RUN_RETIRED, CAUSE_BREAKPOINT, CAUSE_ECALL_U, PRIV_M,
 } from "./layout";
 import {
   st, setSt, st64, setSt64, priv, pc, setPc, event, eventCause, eventTval, clearEvent, raiseException, requestExit,
@@ -65,6 +65,7 @@ function decodeEntry(ip: u32, base: u32): void {
 
 /** Finishes a slice: accounts retired instructions and records the exit reason. */
 @inline function finish(reason: u32, budget: u32, n: i32, lost: u32): u32 {
+  store<i32>(RUN_RETIRED, <i32>budget - n - <i32>lost);
   setSt64(STATE_INSTRET, st64(STATE_INSTRET) + <u64>(<i32>budget - n - <i32>lost));
   setSt(STATE_EXIT_REASON, reason);
   return reason;

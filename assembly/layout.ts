@@ -21,6 +21,7 @@ export const JIT_BUDGET = 0x5000; // i32: the budget left when translated code r
 export const JIT_PAGE_VA = 0x5004; // u32: the code page's virtual base around a call of translated code (it may change it)
 export const JIT_DECODED = 0x5008; // u32: that page's decoded copy (translated code that jumps to another page sets both)
 export const JIT_REQUEST_ENTRY = 0x5010; // u32: with EXIT_JIT_REQUEST, the hot entry's address (kept out of the state block)
+export const RUN_RETIRED = 0x5014; // i32: instructions the last run() retired (a CSR write may have moved instret meanwhile)
 export const JIT_HOT_AT = 0x500c; // u8: arrivals at a jump target that make it hot (the host may lower it; 1 = first)
 export const JIT_ORIGINALS = 0x8000; // 8 bytes per translated function: the entry it replaced
 export const JIT_MAX_FUNCTIONS = 4096;

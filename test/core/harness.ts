@@ -99,11 +99,10 @@ export class TranslatingCore extends TestCore {
   }
   override run(budget = 1_000_000): number {
     for (;;) {
-      const before = this.instret;
       const reason = this.api.run(budget);
       if (reason !== L.EXIT_JIT_REQUEST) return reason;
       this.translator.translate(this.view.getUint32(L.JIT_REQUEST_ENTRY, true));
-      budget -= Number(this.instret - before);
+      budget -= this.view.getInt32(L.RUN_RETIRED, true);
       if (budget <= 0) return L.EXIT_BUDGET;
     }
   }
