@@ -1,11 +1,11 @@
 // Region discovery: which decoded entries of one code page a translation covers.
 //
-// A region starts at a hot entry (a loop head, a function, a return point) and
-// takes every entry reachable from it without leaving the page: both sides of
+// A region starts at a hot entry (a loop head, a called function) and takes
+// every entry reachable from it without leaving the page: both sides of
 // branches, in-page jumps and calls, and the return points after calls (a return
 // comes back there through the region's own target check). It stops at
-// instructions the generators do not handle; those become exits to the
-// interpreter. The entries are cut into basic blocks, each starting at a leader
+// instructions the generators do not handle and at entries not decoded yet (code
+// that has never run); those become exits to the interpreter. The entries are cut into basic blocks, each starting at a leader
 // (the head, a branch or jump target, the instruction after a control transfer).
 
 import * as O from "../../assembly/ops.js";
@@ -40,7 +40,7 @@ export interface Region {
 export const MAX_REGION_INSTRUCTIONS = 600;
 const PAGE_ENTRIES = 2048;
 
-/** Discovers the region from entry `head`; `read(index)` gives the decoded entry (decoding it if needed). */
+/** Discovers the region from entry `head`; `read(index)` gives the decoded entry (OP_DECODE if never run). */
 export function discoverRegion(head: number, read: (index: number) => Entry): Region {
   const entries = new Map<number, Entry>();
   const leaders = new Set<number>([head]);
