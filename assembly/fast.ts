@@ -9,7 +9,10 @@
 
 import * as O from "./ops";
 import * as A from "./alu";
-import { STATE_BASE, TLB_READ, TLB_WRITE, TLB_FETCH, TLB_ENTRIES, JIT_BUDGET, HOT_COUNTERS, HOT_COUNTER_MASK, JIT_THRESHOLD } from "./layout";
+import {
+  STATE_BASE, TLB_READ, TLB_WRITE, TLB_FETCH, TLB_ENTRIES, JIT_BUDGET, JIT_PAGE_VA, JIT_DECODED, JIT_HOT_AT, HOT_COUNTERS,
+  HOT_COUNTER_MASK,
+} from "./layout";
 
 // Entry field extraction (see ops.ts for the layout)
 @inline export function RD(w: u32): u32 { return (w >> 8) & 0xfc; }
@@ -35,25 +38,41 @@ export let decoded: u32 = 0;
 /** The budget left when fastLoop returned. */
 export let fastBudget: i32 = 0;
 
-/** A loop head (entry address) that just got hot, or 0: the run loop asks the host to translate it. */
+/** A jump target (entry address) that just got hot, or 0: the run loop asks the host to translate a region from it. */
 export let hotEntry: u32 = 0;
 
 /**
- * Counts a taken backward branch to `target`. Returns true when the target has
- * been reached often enough to be worth translating (every 256th time after that,
- * in case the host declined).
+ * Counts an arrival at `target` by a taken backward branch, a jump, a call or a
+ * return (where regions start: loop heads, functions, return points). Returns
+ * true when the target has been reached JIT_HOT_AT times (and every 256th time
+ * after that, in case the host declined).
  */
-@inline function becameHot(target: u32): bool {
+@inline export function becameHot(target: u32): bool {
   if ((load<u32>(target) & 0xff) == O.OP_JIT) return false; // translated already: its code left early, nothing to ask
   const h = HOT_COUNTERS + ((target >> 3) & HOT_COUNTER_MASK);
   const c = load<u8>(h) + 1;
   store<u8>(h, <u8>c);
-  if ((c & 0xff) != JIT_THRESHOLD) return false;
+  if ((c & 0xff) != <u32>load<u8>(JIT_HOT_AT)) return false;
   hotEntry = target;
   return true;
 }
 
-/** Translated code: a function in the table taking (entry, budget, pc), returning the next entry. */
+/**
+ * Whether every arrival counts (JIT_HOT_AT = 1, to test the translator on
+ * nearly all code): returns, exits of translated code, re-entries. Otherwise
+ * only loop heads and called functions become regions; counting where
+ * translated code returns to made many small regions whose compilation and
+ * register traffic cost more than they saved (Lua: 430 regions, 18
+ * instructions per call).
+ */
+@inline export function countsEverywhere(): bool { return load<u8>(JIT_HOT_AT) == 1; }
+
+/**
+ * Translated code (src/jit): a function in the table taking (entry, budget, pc),
+ * returning the next entry; the budget left is at JIT_BUDGET. The code page is
+ * at JIT_PAGE_VA / JIT_DECODED around the call: a region that jumps to another
+ * page through the fetch TLB leaves the new page there.
+ */
 type Translated = (ip: u32, n: i32, pc: u32) => u32;
 
 /**
@@ -106,16 +125,20 @@ export function fastLoop(ip: u32, n: i32): u32 {
       case O.OP_JAL_L: {
         SETX(RD(w), pcOf(NEXT(ip, w))); n--;
         const d = IMM(ip); ip += d;
-        if ((d < 0 && becameHot(ip)) || n <= 0) break;
+        if (((d < 0 || RD(w) == 4 || countsEverywhere()) && becameHot(ip)) || n <= 0) break; // a loop or a call (rd = ra)
         continue;
       }
-      // Translated code runs until it leaves its instructions or needs the slow step.
+      // Translated code runs until it leaves its region or needs the slow step.
       case O.OP_JIT: {
-        const next = changetype<Translated>(ip + 4)(ip, n, pcOf(ip));
+        store<u32>(JIT_PAGE_VA, pageVA);
+        store<u32>(JIT_DECODED, decoded);
+        const next = changetype<Translated>(ip + 4)(ip, n, pcOf(ip)) // ip + 4 holds the table index: a function reference;
         const left = load<i32>(JIT_BUDGET);
         if (left == n) break; // no progress: its first instruction needs the slow step
         n = left; ip = next;
-        if (n <= 0) break;
+        pageVA = load<u32>(JIT_PAGE_VA);
+        decoded = load<u32>(JIT_DECODED);
+        if (n <= 0 || (countsEverywhere() && becameHot(ip))) break;
         continue;
       }
       case O.OP_BEQ_L: { n--; if (X(RS1(w)) == X(RS2(w))) { const d = IMM(ip); ip += d; if (d < 0 && becameHot(ip)) break; } else ip = NEXT(ip, w); if (n <= 0) break; continue; }
@@ -130,7 +153,7 @@ export function fastLoop(ip: u32, n: i32): u32 {
         if (load<u32>(j, TLB_FETCH) != (t & 0xfffff000)) break;
         SETX(RD(w), pcOf(NEXT(ip, w)));
         decoded = load<u32>(j, TLB_FETCH + 4); pageVA = t & 0xfffff000; ip = decoded + ((t & 0xfff) << 2);
-        n--; if (n <= 0) break; continue;
+        n--; if (n <= 0 || ((RD(w) == 4 || countsEverywhere()) && becameHot(ip))) break; continue; // a call (rd = ra)
       }
       // JALR: "target address is obtained by adding the sign-extended 12-bit I-immediate to rs1, then setting the least-significant bit to zero"
       case O.OP_JALR: {
@@ -139,7 +162,7 @@ export function fastLoop(ip: u32, n: i32): u32 {
         if (load<u32>(j, TLB_FETCH) != (t & 0xfffff000)) break;
         SETX(RD(w), pcOf(NEXT(ip, w)));
         decoded = load<u32>(j, TLB_FETCH + 4); pageVA = t & 0xfffff000; ip = decoded + ((t & 0xfff) << 2);
-        n--; if (n <= 0) break; continue;
+        n--; if (n <= 0 || ((RD(w) == 4 || countsEverywhere()) && becameHot(ip))) break; continue; // a call through a pointer
       }
       case O.OP_BEQ_F: case O.OP_BNE_F: case O.OP_BLT_F: case O.OP_BGE_F: case O.OP_BLTU_F: case O.OP_BGEU_F: {
         if (!farBranchTaken(w)) { n--; ip = NEXT(ip, w); if (n <= 0) break; continue; }

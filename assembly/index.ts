@@ -4,7 +4,7 @@
 import {
   STATE_BASE, STATE_SIZE, STATE_PRIV, CSR_MSTATUS, PRESENT_BITMAP, DIRTY_BITMAP, CODE_BITMAP, PAGE_SLOT_MAP,
   BITMAP_BYTES, MAX_RAM_BYTES, MAX_RAM_PAGES, RAM_HOST_BASE, RAM_GUEST_BASE, DECODE_SCRATCH, PRIV_M, WRITTEN_BITMAP,
-  HOST_BITMAP,
+  HOST_BITMAP, JIT_HOT_AT, JIT_THRESHOLD,
 } from "./layout";
 import { OP_PAGE_END } from "./ops";
 import {
@@ -41,6 +41,7 @@ export function init(ramBytes: u32): void {
   store<u32>(DECODE_SCRATCH + 16, OP_PAGE_END);
   flushDecodeCache();
   flushTlbs();
+  store<u8>(JIT_HOT_AT, JIT_THRESHOLD);
 }
 
 /** Drops every cached translation and decoded page (after the host changed state behind the core's back). */

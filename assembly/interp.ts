@@ -13,7 +13,7 @@ import {
   DECODE_SCRATCH, STATE_INSTRET, STATE_MMIO_PENDING, STATE_MMIO_VALUE,
   STATE_EXIT_KIND, STATE_EXIT_SIZE, STATE_EXIT_REASON, STATE_EXIT_PC, STATE_WFI, STATE_FLAGS, STATE_RESERVATION,
   STATE_RESERVATION_VALID, CSR_MIP, CSR_MIE, EXIT_BUDGET, EXIT_WFI, EXIT_BREAKPOINT, FLAG_EBREAK_EXITS,
-  MMIO_LOAD_SIGNED, MMIO_LOAD_UNSIGNED, CAUSE_ILLEGAL_INSTRUCTION, FLAG_JIT, EXIT_JIT_REQUEST, JIT_ORIGINALS, STATE_EXIT_CAUSE, CAUSE_BREAKPOINT, CAUSE_ECALL_U, PRIV_M,
+  MMIO_LOAD_SIGNED, MMIO_LOAD_UNSIGNED, CAUSE_ILLEGAL_INSTRUCTION, FLAG_JIT, EXIT_JIT_REQUEST, JIT_ORIGINALS, JIT_REQUEST_ENTRY, RUN_RETIRED, CAUSE_BREAKPOINT, CAUSE_ECALL_U, PRIV_M,
 } from "./layout";
 import {
   st, setSt, st64, setSt64, priv, pc, setPc, event, eventCause, eventTval, clearEvent, raiseException, requestExit,
@@ -45,11 +45,11 @@ function completeMmioLoad(): void {
   setSt(STATE_MMIO_PENDING, 0);
 }
 
-/** Decodes the entry at `ip` of the current page in place. */
-function decodeEntry(ip: u32): void {
-  const page = pageOfDecoded(F.decoded);
+/** Decodes the entry at `ip` of the decoded page at `base` in place. */
+function decodeEntry(ip: u32, base: u32): void {
+  const page = pageOfDecoded(base);
   noteCodePage(page);
-  const offset = (ip - F.decoded) >> 2;
+  const offset = (ip - base) >> 2;
   const host = ramHost(page) + offset;
   const lo = <u32>load<u16>(host);
   if ((lo & 3) == 3) {
@@ -65,6 +65,7 @@ function decodeEntry(ip: u32): void {
 
 /** Finishes a slice: accounts retired instructions and records the exit reason. */
 @inline function finish(reason: u32, budget: u32, n: i32, lost: u32): u32 {
+  store<i32>(RUN_RETIRED, <i32>budget - n - <i32>lost);
   setSt64(STATE_INSTRET, st64(STATE_INSTRET) + <u64>(<i32>budget - n - <i32>lost));
   setSt(STATE_EXIT_REASON, reason);
   return reason;
@@ -103,6 +104,13 @@ export function run(budget: u32): u32 {
     F.pageVA = target & 0xfffff000;
     ip = page + ((target & 0xfff) << 2);
     if (n <= 0) { setPc(target); return finish(EXIT_BUDGET, budget, n, lost); }
+    if ((st(STATE_FLAGS) & FLAG_JIT) && F.countsEverywhere() && F.becameHot(ip)) {
+      // Entered here by a jump to another page, a trap or a return from one: often enough to translate from here.
+      F.hotEntry = 0;
+      setPc(target);
+      store<u32>(JIT_REQUEST_ENTRY, ip);
+      return finish(EXIT_JIT_REQUEST, budget, n, lost);
+    }
 
     while (true) {
       ip = fastLoop(ip, n);
@@ -113,7 +121,7 @@ export function run(budget: u32): u32 {
         F.hotEntry = 0;
         if (st(STATE_FLAGS) & FLAG_JIT) {
           setPc(pcOf(ip));
-          setSt(STATE_EXIT_CAUSE, head);
+          store<u32>(JIT_REQUEST_ENTRY, head);
           return finish(EXIT_JIT_REQUEST, budget, n, lost);
         }
         if (n > 0) continue; // no translator: carry on in the fast loop
@@ -129,7 +137,7 @@ export function run(budget: u32): u32 {
         imm = load<i32>(original, 4);
       }
       switch (w & 0xff) {
-        case O.OP_DECODE: { decodeEntry(ip); n++; continue; }
+        case O.OP_DECODE: { decodeEntry(ip, F.decoded); n++; continue; }
         case O.OP_PAGE_END: { setPc(pcOf(ip)); requestRelookup(); n++; break; }
         case O.OP_STRADDLE: {
           // A 4-byte instruction at offset 0xffe: its upper half lives on the next page.

@@ -18,13 +18,18 @@ export const TLB_WRITE_PPN = 0x3800; // u32 per write entry: physical page (for 
 
 export const DECODE_SCRATCH = 0x4000; // a tiny decoded page for instructions that straddle pages
 export const JIT_BUDGET = 0x5000; // i32: the budget left when translated code returns
+export const JIT_PAGE_VA = 0x5004; // u32: the code page's virtual base around a call of translated code (it may change it)
+export const JIT_DECODED = 0x5008; // u32: that page's decoded copy (translated code that jumps to another page sets both)
+export const JIT_REQUEST_ENTRY = 0x5010; // u32: with EXIT_JIT_REQUEST, the hot entry's address (kept out of the state block)
+export const RUN_RETIRED = 0x5014; // i32: instructions the last run() retired (a CSR write may have moved instret meanwhile)
+export const JIT_HOT_AT = 0x500c; // u8: arrivals at a jump target that make it hot (the host may lower it; 1 = first)
 export const JIT_ORIGINALS = 0x8000; // 8 bytes per translated function: the entry it replaced
 export const JIT_MAX_FUNCTIONS = 4096;
 export const HOT_COUNTERS = 0xb0000; // u8 per hashed entry address: taken backward branches
 export const WRITTEN_BITMAP = 0xc0000; // bit per RAM page: ever written since init (never-written pages are zero)
 export const HOST_BITMAP = 0xc8000; // BITMAP_BYTES: a page bitmap the host hands to a core call (markMissing)
 export const HOT_COUNTER_MASK = 0xffff;
-export const JIT_THRESHOLD = 64; // loop iterations before a loop head is worth translating
+export const JIT_THRESHOLD = 64; // default JIT_HOT_AT: arrivals before a jump target is worth translating
 
 export const MAX_RAM_BYTES = 0x40000000; // 1 GiB
 export const MAX_RAM_PAGES = 0x40000; // MAX_RAM_BYTES / 4096
@@ -107,7 +112,7 @@ export const EXIT_PAGE_MISSING = 3; // a RAM page not present: the host fills it
 export const EXIT_WFI = 4; // wfi with no interrupt pending: the host may sleep
 export const EXIT_WATCH = 5; // a store hit the watched address (HTIF tohost)
 export const EXIT_BREAKPOINT = 6; // ebreak while FLAG_EBREAK_EXITS is set
-export const EXIT_JIT_REQUEST = 7; // FLAG_JIT: a loop head got hot; STATE_EXIT_CAUSE = its entry address
+export const EXIT_JIT_REQUEST = 7; // FLAG_JIT: a jump target got hot; JIT_REQUEST_ENTRY = its entry address
 
 // MMIO kinds (STATE_EXIT_KIND low byte)
 export const MMIO_STORE = 0;
@@ -117,7 +122,7 @@ export const MMIO_FETCH = 3; // instruction fetch outside RAM: always an access 
 
 // STATE_FLAGS bits
 export const FLAG_EBREAK_EXITS = 1;
-export const FLAG_JIT = 2; // exit with EXIT_JIT_REQUEST when a loop gets hot (the host translates it)
+export const FLAG_JIT = 2; // exit with EXIT_JIT_REQUEST when a jump target gets hot (the host translates a region from it)
 
 // Privilege levels
 export const PRIV_U = 0;

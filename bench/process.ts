@@ -275,7 +275,7 @@ async function main(): Promise<void> {
         const parts = [
           `system calls ${Object.entries(r.syscalls).map(([n, c]) => `${n} ${c}`).join(", ") || "none"}`,
           r.translate
-            ? `${r.translatedLoops} loops translated (${r.translatedInstructions} instructions, ${r.compileMs.toFixed(1)} ms compiling, ` +
+            ? `${r.translatedLoops} regions translated (${r.translatedInstructions} instructions, ${r.compileMs.toFixed(1)} ms compiling, ` +
               `${percent(r.compileMs / 1000, r.medianSeconds)}), ${r.translationRequests.toLocaleString("en-US")} translation requests`
             : "no translation",
         ];
@@ -295,8 +295,8 @@ async function main(): Promise<void> {
         return `  ${r.name}: ${parts.join(";\n    ")}`;
       }),
       "faults: demand-paged pages (the handler's time excludes the trap into the host and back); resident: the most frames in use at once (page tables included).",
-      "translation requests: exits to the host when a loop head gets hot (every 256th taken backward branch to it),",
-      "also for heads already translated whose code the hot path leaves early; memwalk phases: from its stdout flushes.",
+      "translation requests: exits to the host when a loop head or a called function gets hot (the 64th arrival, then every 256th);",
+      "memwalk phases: from its stdout flushes.",
       `host: ${hostInfo().cpus} CPUs; 1-minute load average ${loadBefore.toFixed(2)} before, ${loadAfter.toFixed(2)} after (this run adds about 1)` +
         (loadBefore > 0.5 || loadAfter > 1.5 ? ": other work was running, expect noise" : ""),
       version

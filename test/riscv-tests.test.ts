@@ -62,10 +62,21 @@ interface Run {
   output: string;
 }
 
-function boot(elf: string): Promise<Run> {
+// Each test runs three ways: as shipped (hot code translated), with every jump
+// target translated at its first arrival (ROAM_JIT_THRESHOLD=0, so the
+// translator runs nearly all of it), and interpreted only (--no-jit).
+const MODES = [
+  { name: "translated when hot", args: [] as string[], env: {} },
+  { name: "translated from the first arrival", args: [] as string[], env: { ROAM_JIT_THRESHOLD: "0" } },
+  { name: "interpreted only", args: ["--no-jit"], env: {} },
+];
+type Mode = (typeof MODES)[number];
+
+function boot(elf: string, mode: Mode): Promise<Run> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [CLI, "boot", elf, "--max-instructions", MAX_INSTRUCTIONS], {
+    const child = spawn(process.execPath, [CLI, "boot", elf, "--max-instructions", MAX_INSTRUCTIONS, ...mode.args], {
       cwd: ROOT,
+      env: { ...process.env, ...mode.env },
       stdio: ["ignore", "pipe", "pipe"],
       timeout: RUN_TIMEOUT_MS,
       killSignal: "SIGKILL",
@@ -86,16 +97,16 @@ describe("riscv-tests (official ISA tests)", () => {
     for (const name of Object.keys(QEMU_FAILS)) expect(elfs, `QEMU_FAILS names a missing ELF`).toContain(name);
   });
 
-  for (const name of elfs) {
+  for (const mode of MODES) for (const name of elfs) {
     const reason = QEMU_FAILS[name];
     if (reason !== undefined) {
-      test.skip(`${name} (QEMU fails it too: ${reason})`, () => {});
+      test.skip(`${name} (${mode.name}; QEMU fails it too: ${reason})`, () => {});
       continue;
     }
     test.concurrent(
-      name,
+      `${name} (${mode.name})`,
       async () => {
-        const run = await withSlot(() => boot(join(BIN_DIR, name)));
+        const run = await withSlot(() => boot(join(BIN_DIR, name), mode));
         const why =
           run.signal !== null
             ? `killed by ${run.signal} (over ${RUN_TIMEOUT_MS} ms?)`

@@ -30,7 +30,7 @@ and a1 = the last 2 MiB-aligned block of RAM (where QEMU puts the device tree).`
     { name: "ram", value: "SIZE", help: "guest RAM, e.g. 64M or 1G (default 128M, at most 1G)" },
     { name: "max-instructions", value: "N", help: "stop once N instructions have retired (exit code 124;\nthe core checks its budget at jumps, so straight-line\ncode can take a run a little past N)" },
     { name: "stats", help: "print instructions, time, speed and exits to stderr" },
-    { name: "no-jit", help: "interpret only: do not translate hot loops to WebAssembly" },
+    { name: "no-jit", help: "interpret only: do not translate hot code to WebAssembly" },
     ...ON_HOST_OPTIONS,
   ],
   footer: `Console: ${KEYS_HELP}.

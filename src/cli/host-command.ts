@@ -58,7 +58,7 @@ them with it); a second signal while it drains or refuses is taken the same way.
     { name: "label", value: "L,L", help: "labels this host carries, e.g. secure,gpu (repeatable); a guest run with\n--require runs and moves only to hosts with its labels" },
     { name: "balance", value: "POLICY", help: "move guests between members to even the load: sender (push when\noverloaded), receiver (ask for work when underloaded) or symmetric (both);\ndecisions are logged and shown by roam stats --cluster" },
     { name: "max-memory", value: "SIZE", help: "guest RAM this host takes on at most, e.g. 4G (default: 3/4 of the machine's\nmemory); a run, restore or migration that does not fit is refused with what is free" },
-    { name: "no-jit", help: "interpret only: do not translate hot loops" },
+    { name: "no-jit", help: "interpret only: do not translate hot code" },
     { name: "drain-to", value: "URL", help: "on SIGINT/SIGTERM, migrate the guests to this host first (repeatable:\ntaken in turn)" },
     { name: "drain-dir", value: "DIR", help: "on SIGINT/SIGTERM, save the guests into DIR as GID.snap first" },
     { name: "force", help: "stop on SIGINT/SIGTERM even with guests still running (they stop with it)" },

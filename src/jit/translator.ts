@@ -1,11 +1,14 @@
-// Keeps the translated functions of one core: compiles a hot loop when the core
-// asks (EXIT_JIT_REQUEST), installs it in the core's function table and marks
-// the loop head's decoded entry OP_JIT. Translations are a cache: they are never
-// migrated, and the core drops them with the decoded page they belong to.
+// Keeps the translated regions of one core: when the core asks (EXIT_JIT_REQUEST:
+// a jump target got hot) it discovers the region from that entry
+// (region.ts), compiles it (emit.ts), installs the function in the core's table
+// and marks the entry OP_JIT. Translations are a cache: they are never migrated,
+// and the core drops them with the decoded page they belong to (a store to the
+// page, a flush), since the mark lives in the decoded entry.
 
 import * as L from "../../assembly/layout.js";
 import * as O from "../../assembly/ops.js";
-import { collectTrace, emitTrace, type DecodedEntry } from "./translate.js";
+import { discoverRegion, readEntry } from "./region.js";
+import { emitRegion } from "./emit.js";
 
 export interface TranslatorCore {
   memory: WebAssembly.Memory;
@@ -22,28 +25,53 @@ export interface TranslatorStats {
   flushes: number;
 }
 
+/**
+ * Arrivals at a jump target before it is translated: ROAM_JIT_THRESHOLD if set
+ * (0 or 1 = at the first arrival, for tests that force translation), else the
+ * core's default.
+ */
+export function hotThreshold(env = process.env.ROAM_JIT_THRESHOLD): number {
+  if (env === undefined || env === "") return L.JIT_THRESHOLD;
+  const n = Number(env);
+  if (!Number.isInteger(n) || n < 0 || n > 255) throw new Error(`ROAM_JIT_THRESHOLD must be an integer from 0 to 255, not "${env}"`);
+  return Math.max(1, n);
+}
+
+const SLOTS_END = L.DECODE_BASE + L.DECODE_SLOTS * L.DECODE_SLOT_BYTES;
+
 export class Translator {
   readonly stats: TranslatorStats = { requests: 0, translated: 0, declined: 0, instructions: 0, compileMs: 0, flushes: 0 };
   private readonly firstIndex: number;
   private nextIndex: number;
 
-  constructor(private readonly core: TranslatorCore) {
+  constructor(private readonly core: TranslatorCore, readonly threshold = hotThreshold()) {
     this.firstIndex = core.table.length;
     this.nextIndex = this.firstIndex;
+    this.applyThreshold();
+  }
+
+  /** Tells the core when a jump target is hot (init() resets it). */
+  applyThreshold(): void {
+    new DataView(this.core.memory.buffer).setUint8(L.JIT_HOT_AT, this.threshold);
   }
 
   /** Forgets every translation (the core dropped its decoded pages): table slots are reused. */
   reset(): void {
     this.nextIndex = this.firstIndex;
+    this.applyThreshold();
   }
 
-  /** Translates the loop whose head entry is at WASM address `head`. Returns false if it declined. */
+  /** Translates the region from the decoded entry at WASM address `head`. Returns false if it declined. */
   translate(head: number): boolean {
     this.stats.requests++;
+    if (head < L.DECODE_BASE || head >= SLOTS_END) { this.stats.declined++; return false; } // the straddle scratch
+    const base = head - ((head - L.DECODE_BASE) % L.DECODE_SLOT_BYTES);
+    if ((new DataView(this.core.memory.buffer).getUint32(head, true) & 0xff) === O.OP_JIT) return true;
+    // Only entries the interpreter has decoded, that is run: a path never taken stays an exit (OP_DECODE), so
+    // cold code (error paths, the other side of a one-sided branch) costs no compile time.
     const view = new DataView(this.core.memory.buffer);
-    if ((view.getUint32(head, true) & 0xff) === O.OP_JIT) return true;
-    const trace = collectTrace((offset) => readEntry(view, head + offset, offset));
-    if (trace.length < 2) { this.stats.declined++; return false; }
+    const region = discoverRegion((head - base) / 8, (index) => readEntry(view, base, index, L.JIT_ORIGINALS));
+    if (region.instructions === 0) { this.stats.declined++; return false; }
     if (this.nextIndex >= L.JIT_MAX_FUNCTIONS) {
       // The table is full: drop every decoded page (and with them every OP_JIT entry), then reuse it.
       this.core.flushCaches();
@@ -52,7 +80,7 @@ export class Translator {
       return false;
     }
     const started = performance.now();
-    const module = new WebAssembly.Module(emitTrace(trace));
+    const module = new WebAssembly.Module(emitRegion(region));
     const instance = new WebAssembly.Instance(module, { env: { memory: this.core.memory } });
     const index = this.nextIndex++;
     if (index >= this.core.table.length) this.core.table.grow(index + 1 - this.core.table.length);
@@ -66,27 +94,7 @@ export class Translator {
     now.setUint32(head, (now.getUint32(head, true) & ~0xff) | O.OP_JIT, true);
     now.setInt32(head + 4, index, true);
     this.stats.translated++;
-    this.stats.instructions += trace.length;
+    this.stats.instructions += region.instructions;
     return true;
   }
-}
-
-function readEntry(view: DataView, address: number, offset: number): DecodedEntry {
-  let word = view.getUint32(address, true);
-  let imm = view.getInt32(address + 4, true);
-  if ((word & 0xff) === O.OP_JIT) {
-    // Another loop's head inside this one: translate the instruction it replaced.
-    const original = L.JIT_ORIGINALS + imm * 8;
-    word = view.getUint32(original, true);
-    imm = view.getInt32(original + 4, true);
-  }
-  return {
-    offset,
-    op: word & 0xff,
-    rd: (word >>> 8) & 0xfc,
-    rs1: (word >>> 16) & 0xff,
-    rs2: word >>> 24,
-    imm,
-    length: ((word >>> 8) & 3) === 2 ? 4 : 2,
-  };
 }

@@ -2,8 +2,8 @@
 // imports the core's memory. Opcodes are from the WebAssembly core spec, 5.4.
 
 export const Op = {
-  block: 0x02, loop: 0x03, if: 0x04, else: 0x05, end: 0x0b, br: 0x0c, brIf: 0x0d, return: 0x0f,
-  select: 0x1b,
+  unreachable: 0x00, block: 0x02, loop: 0x03, if: 0x04, else: 0x05, end: 0x0b, br: 0x0c, brIf: 0x0d, brTable: 0x0e,
+  return: 0x0f, select: 0x1b,
   localGet: 0x20, localSet: 0x21, localTee: 0x22,
   i32Load: 0x28, i32Load8S: 0x2c, i32Load8U: 0x2d, i32Load16S: 0x2e, i32Load16U: 0x2f,
   i32Store: 0x36, i32Store8: 0x3a, i32Store16: 0x3b,
@@ -18,13 +18,37 @@ export const Op = {
 
 export const Type = { i32: 0x7f, i64: 0x7e, void: 0x40 } as const;
 
-/** Bytes of one function body, with helpers that encode immediates. */
+/** Bytes of one function body, with helpers that encode immediates. A growing byte array: regions are a few KiB. */
 export class CodeWriter {
-  private bytes: number[] = [];
+  private bytes = new Uint8Array(4096);
+  private length = 0;
 
-  op(code: number): this { this.bytes.push(code); return this; }
-  u32(v: number): this { writeUleb(this.bytes, v >>> 0); return this; }
-  i32Const(v: number): this { this.bytes.push(Op.i32Const); writeSleb(this.bytes, v | 0); return this; }
+  op(code: number): this {
+    if (this.length === this.bytes.length) this.grow(1);
+    this.bytes[this.length++] = code;
+    return this;
+  }
+  u32(v: number): this {
+    v >>>= 0;
+    do {
+      let b = v & 0x7f;
+      v >>>= 7;
+      if (v !== 0) b |= 0x80;
+      this.op(b);
+    } while (v !== 0);
+    return this;
+  }
+  i32Const(v: number): this {
+    this.op(Op.i32Const);
+    v |= 0;
+    for (;;) {
+      const b = v & 0x7f;
+      v >>= 7;
+      const done = (v === 0 && (b & 0x40) === 0) || (v === -1 && (b & 0x40) !== 0);
+      this.op(done ? b : b | 0x80);
+      if (done) return this;
+    }
+  }
   localGet(i: number): this { return this.op(Op.localGet).u32(i); }
   localSet(i: number): this { return this.op(Op.localSet).u32(i); }
   localTee(i: number): this { return this.op(Op.localTee).u32(i); }
@@ -32,37 +56,32 @@ export class CodeWriter {
   mem(code: number, offset: number): this { return this.op(code).u32(0).u32(offset); }
   blockType(code: number, type: number): this { return this.op(code).op(type); }
   br(code: number, depth: number): this { return this.op(code).u32(depth); }
-  toArray(): number[] { return this.bytes; }
-}
+  /** Appends another writer's bytes. */
+  append(other: CodeWriter): this { return this.bytesIn(other.toBytes()); }
+  bytesIn(more: Uint8Array): this {
+    if (this.length + more.length > this.bytes.length) this.grow(more.length);
+    this.bytes.set(more, this.length);
+    this.length += more.length;
+    return this;
+  }
+  get size(): number { return this.length; }
+  toBytes(): Uint8Array { return this.bytes.subarray(0, this.length); }
 
-export function writeUleb(out: number[], v: number): void {
-  do {
-    let b = v & 0x7f;
-    v >>>= 7;
-    if (v !== 0) b |= 0x80;
-    out.push(b);
-  } while (v !== 0);
-}
-
-export function writeSleb(out: number[], v: number): void {
-  for (;;) {
-    const b = v & 0x7f;
-    v >>= 7;
-    const done = (v === 0 && (b & 0x40) === 0) || (v === -1 && (b & 0x40) !== 0);
-    out.push(done ? b : b | 0x80);
-    if (done) return;
+  private grow(atLeast: number): void {
+    const bigger = new Uint8Array(Math.max(this.bytes.length * 2, this.length + atLeast));
+    bigger.set(this.bytes.subarray(0, this.length));
+    this.bytes = bigger;
   }
 }
 
-function section(out: number[], id: number, content: number[]): void {
-  out.push(id);
-  writeUleb(out, content.length);
-  out.push(...content);
+/** A section: its id, its size, its content. */
+function section(out: CodeWriter, id: number, content: CodeWriter): void {
+  out.op(id).u32(content.size).append(content);
 }
 
-function name(out: number[], s: string): void {
-  writeUleb(out, s.length);
-  for (const ch of s) out.push(ch.charCodeAt(0));
+function name(out: CodeWriter, s: string): void {
+  out.u32(s.length);
+  for (const ch of s) out.op(ch.charCodeAt(0));
 }
 
 /**
@@ -70,19 +89,18 @@ function name(out: number[], s: string): void {
  * imports "env.memory". `locals` lists extra local types after the parameters.
  */
 export function singleFunctionModule(body: CodeWriter, locals: number[]): Uint8Array<ArrayBuffer> {
-  const out = [0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00];
-  section(out, 1, [1, 0x60, 3, Type.i32, Type.i32, Type.i32, 1, Type.i32]); // type
-  const imports: number[] = [1];
+  const out = new CodeWriter().bytesIn(Uint8Array.of(0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00));
+  section(out, 1, new CodeWriter().bytesIn(Uint8Array.of(1, 0x60, 3, Type.i32, Type.i32, Type.i32, 1, Type.i32))); // type
+  const imports = new CodeWriter().op(1);
   name(imports, "env");
   name(imports, "memory");
-  imports.push(0x02, 0x00, 0x00); // memory, limits: min 0, no max
+  imports.op(0x02).op(0x00).op(0x00); // memory, limits: min 0, no max
   section(out, 2, imports);
-  section(out, 3, [1, 0]); // function 0 has type 0
-  const exports: number[] = [1];
+  section(out, 3, new CodeWriter().op(1).op(0)); // function 0 has type 0
+  const exports = new CodeWriter().op(1);
   name(exports, "f");
-  exports.push(0x00, 0x00);
+  exports.op(0x00).op(0x00);
   section(out, 7, exports);
-  const fn: number[] = [];
   // locals: run-length groups
   const groups: Array<[number, number]> = [];
   for (const t of locals) {
@@ -90,12 +108,10 @@ export function singleFunctionModule(body: CodeWriter, locals: number[]): Uint8A
     if (last && last[1] === t) last[0]++;
     else groups.push([1, t]);
   }
-  writeUleb(fn, groups.length);
-  for (const [count, t] of groups) { writeUleb(fn, count); fn.push(t); }
-  fn.push(...body.toArray(), Op.end);
-  const code: number[] = [1];
-  writeUleb(code, fn.length);
-  code.push(...fn);
+  const fn = new CodeWriter().u32(groups.length);
+  for (const [count, t] of groups) fn.u32(count).op(t);
+  fn.append(body).op(Op.end);
+  const code = new CodeWriter().op(1).u32(fn.size).append(fn);
   section(out, 10, code);
-  return Uint8Array.from(out);
+  return Uint8Array.from(out.toBytes());
 }

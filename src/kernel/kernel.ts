@@ -655,7 +655,7 @@ export class Kernel {
       `page faults (demand paging): ${this.stats.pageFaults}; resident pages: ${this.frames.peak}`,
       `processes: ${this.nextPid - FIRST_PID} started`,
       `system calls: ${calls || "none"}`,
-      ...(t ? [`translated loops: ${t.translated} (${t.instructions} instructions, ${t.compileMs.toFixed(1)} ms compiling)`] : []),
+      ...(t ? [`translated regions: ${t.translated} of ${t.requests} requests (${t.instructions} instructions, ${t.compileMs.toFixed(1)} ms compiling)`] : []),
     ].join("\n");
   }
 }

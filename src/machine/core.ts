@@ -2,7 +2,7 @@ import { packageRoot } from "../package-root.js";
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import {
-  EXIT_BUDGET, EXIT_JIT_REQUEST, FLAG_JIT, RAM_HOST_BASE, STATE_BASE, STATE_EXIT_CAUSE, STATE_FLAGS, STATE_INSTRET, STATE_PC,
+  EXIT_BUDGET, EXIT_JIT_REQUEST, FLAG_JIT, JIT_REQUEST_ENTRY, RUN_RETIRED, RAM_HOST_BASE, STATE_BASE, STATE_FLAGS, STATE_INSTRET, STATE_PC,
   STATE_RAM_BYTES, STATE_X,
 } from "../../assembly/layout.js";
 import { Translator } from "../jit/translator.js";
@@ -56,14 +56,15 @@ export class Core {
   private dataView!: DataView;
   private bytes!: Uint8Array;
 
-  /** Translates hot guest loops to WebAssembly (src/jit); null runs the interpreter only. */
+  /** Translates hot regions of guest code to WebAssembly (src/jit); null runs the interpreter only. */
   translator: Translator | null = null;
 
   constructor(readonly exports: CoreExports) {}
 
-  /** Turns run-time translation of hot loops on or off (on by default in a Machine). */
+  /** Turns run-time translation of hot code on or off (on by default in a Machine). */
   setTranslation(on: boolean): void {
     this.translator = on ? (this.translator ?? new Translator(this.exports)) : null;
+    this.translator?.applyThreshold(); // init() resets it
     const flags = this.state32(STATE_FLAGS);
     this.setState32(STATE_FLAGS, on ? flags | FLAG_JIT : flags & ~FLAG_JIT);
   }
@@ -112,11 +113,10 @@ export class Core {
   /** Runs up to `budget` instructions; translation requests are served here and never reach the caller. */
   run(budget: number): number {
     for (;;) {
-      const before = this.state64(STATE_INSTRET);
       const reason = this.exports.run(budget);
       if (reason !== EXIT_JIT_REQUEST) return reason;
-      this.translator?.translate(this.state32(STATE_EXIT_CAUSE));
-      budget -= Number(this.state64(STATE_INSTRET) - before);
+      this.translator?.translate(this.view.getUint32(JIT_REQUEST_ENTRY, true));
+      budget -= this.view.getInt32(RUN_RETIRED, true); // not the instret delta: a CSR write may have moved instret
       if (budget <= 0) return EXIT_BUDGET;
     }
   }

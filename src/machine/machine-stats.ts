@@ -55,7 +55,7 @@ export class MachineStats {
   }
 
   // One line per fact, for stderr.
-  format(instret: bigint, translation?: { translated: number; instructions: number; compileMs: number }): string {
+  format(instret: bigint, translation?: { translated: number; requests: number; instructions: number; compileMs: number }): string {
     const instructions = Number(instret);
     const wallSeconds = this.wallMs / 1000;
     const busySeconds = Math.max(this.wallMs - this.sleptMs, 0) / 1000;
@@ -71,7 +71,7 @@ export class MachineStats {
       `run() calls: ${this.runCalls}; exits: ${exits || "none"}`,
       ...(this.pagesFetched ? [`pages fetched on touch: ${this.pagesFetched}`] : []),
       ...(translation
-        ? [`translated loops: ${translation.translated} (${translation.instructions} instructions, ${translation.compileMs.toFixed(1)} ms compiling)`]
+        ? [`translated regions: ${translation.translated} of ${translation.requests} requests (${translation.instructions} instructions, ${translation.compileMs.toFixed(1)} ms compiling)`]
         : []),
     ].join("\n");
   }

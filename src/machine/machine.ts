@@ -74,7 +74,7 @@ export interface MachineOptions {
   console: ConsoleOutput;
   maxInstructions?: number;
   clock?: GuestClock;
-  /** Translate hot loops to WebAssembly (default true); false runs the interpreter only. */
+  /** Translate hot code to WebAssembly (default true); false runs the interpreter only. */
   translate?: boolean;
   /** The core is initialised already and its RAM holds a guest (a migration received it): do not reset it. */
   coreReady?: boolean;

@@ -89,21 +89,20 @@ export const PARK = asm.jal(0, 0);
 
 import { Translator } from "../../src/jit/translator.js";
 
-/** A TestCore whose hot loops are translated to WebAssembly, as the machine does. */
+/** A TestCore whose hot code is translated to WebAssembly, as the machine does; `threshold` 1 translates at the first arrival. */
 export class TranslatingCore extends TestCore {
   readonly translator: Translator;
-  constructor(ramBytes = 1 << 20) {
+  constructor(ramBytes = 1 << 20, threshold?: number) {
     super(ramBytes);
-    this.translator = new Translator(this.api as unknown as ConstructorParameters<typeof Translator>[0]);
+    this.translator = new Translator(this.api as unknown as ConstructorParameters<typeof Translator>[0], threshold);
     this.setSt(L.STATE_FLAGS, this.st(L.STATE_FLAGS) | L.FLAG_JIT);
   }
   override run(budget = 1_000_000): number {
     for (;;) {
-      const before = this.instret;
       const reason = this.api.run(budget);
       if (reason !== L.EXIT_JIT_REQUEST) return reason;
-      this.translator.translate(this.st(L.STATE_EXIT_CAUSE));
-      budget -= Number(this.instret - before);
+      this.translator.translate(this.view.getUint32(L.JIT_REQUEST_ENTRY, true));
+      budget -= this.view.getInt32(L.RUN_RETIRED, true);
       if (budget <= 0) return L.EXIT_BUDGET;
     }
   }

@@ -1,0 +1,65 @@
+// Generators for control transfer (RV32I chapter 2.5). A branch or jump within
+// the page continues in the region's own blocks; a jump elsewhere goes through
+// the fetch TLB as the fast loop does, and an indirect jump (a return) that lands
+// on one of the region's return points or its head stays in the function.
+
+import * as O from "../../assembly/ops.js";
+import type { Entry } from "./region.js";
+import { L_T0, type Gen } from "./emit.js";
+import { Op } from "./wasm-writer.js";
+
+// BEQ/BNE: "take the branch if registers rs1 and rs2 are equal or unequal"; BLT/BLTU: "if rs1 is less than rs2,
+// using signed and unsigned comparison"; BGE/BGEU: "if rs1 is greater than or equal to rs2"
+const CONDITIONS = new Map<number, number>([
+  [O.OP_BEQ_L, Op.i32Eq], [O.OP_BNE_L, Op.i32Ne], [O.OP_BLT_L, Op.i32LtS], [O.OP_BGE_L, Op.i32GeS],
+  [O.OP_BLTU_L, Op.i32LtU], [O.OP_BGEU_L, Op.i32GeU],
+  [O.OP_BEQ_F, Op.i32Eq], [O.OP_BNE_F, Op.i32Ne], [O.OP_BLT_F, Op.i32LtS], [O.OP_BGE_F, Op.i32GeS],
+  [O.OP_BLTU_F, Op.i32LtU], [O.OP_BGEU_F, Op.i32GeU],
+]);
+
+/**
+ * Emits `e` if it is a branch or jump: true if control may go on to the next
+ * instruction (a branch not taken), false if it never does; null if `e` is not
+ * a control transfer.
+ */
+export function generateControl(g: Gen, e: Entry, retired: number): boolean | null {
+  const w = g.w;
+  const after = e.index + e.length / 2;
+  const condition = CONDITIONS.get(e.op);
+  if (condition !== undefined) {
+    g.get(e.rs1); g.get(e.rs2); w.op(condition);
+    if (e.op <= O.OP_BGEU_L) {
+      g.ifThen(() => g.jump(e.index + e.imm / 8, retired + 1));
+    } else {
+      // "The 12-bit B-immediate encodes signed offsets in multiples of 2 bytes. The offset is sign-extended and added
+      // to the address of the branch instruction to give the target address."
+      g.ifThen(() => {
+        g.pc(e.index).w.i32Const(e.imm).op(Op.i32Add).localSet(L_T0);
+        g.jumpTo(L_T0, e.index, retired, () => {}, []);
+      });
+    }
+    return true;
+  }
+  // JAL: "The offset is sign-extended and added to the address of the jump instruction to form the jump target
+  // address ... JAL stores the address of the instruction following the jump (pc+4) into register rd."
+  const link = () => g.set(e.rd, () => g.pc(after));
+  if (e.op === O.OP_JAL_L) {
+    link();
+    g.jump(e.index + e.imm / 8, retired + 1);
+    return false;
+  }
+  if (e.op === O.OP_JAL_F) {
+    g.pc(e.index).w.i32Const(e.imm).op(Op.i32Add).localSet(L_T0);
+    g.jumpTo(L_T0, e.index, retired, link, []);
+    return false;
+  }
+  // JALR: "The target address is obtained by adding the sign-extended 12-bit I-immediate to the register rs1, then
+  // setting the least-significant bit of the result to zero. The address of the instruction following the jump
+  // (pc+4) is written to register rd." The target is taken before rd is written (rd may be rs1).
+  if (e.op === O.OP_JALR) {
+    g.get(e.rs1).w.i32Const(e.imm).op(Op.i32Add).i32Const(-2).op(Op.i32And).localSet(L_T0);
+    g.jumpTo(L_T0, e.index, retired, link, [g.region.head, ...g.region.returnPoints]);
+    return false;
+  }
+  return null;
+}

@@ -1,0 +1,105 @@
+// Region discovery: which decoded entries of one code page a translation covers.
+//
+// A region starts at a hot entry (a loop head, a called function) and takes
+// every entry reachable from it without leaving the page: both sides of
+// branches, in-page jumps and calls, and the return points after calls (a return
+// comes back there through the region's own target check). It stops at
+// instructions the generators do not handle and at entries not decoded yet (code
+// that has never run); those become exits to the interpreter. The entries are cut into basic blocks, each starting at a leader
+// (the head, a branch or jump target, the instruction after a control transfer).
+
+import * as O from "../../assembly/ops.js";
+import { translatable, endsBlock, inPageTarget, isCall, fallsThrough } from "./ops-table.js";
+
+/** One decoded entry (see assembly/ops.ts for the 8-byte layout). */
+export interface Entry {
+  index: number; // entry index in the page: guest byte offset / 2 (2048, 2049 = the page-end sentinels)
+  op: number;
+  rd: number; // register numbers 0..31, 32 = the sink for rd = x0 on instructions with side effects
+  rs1: number;
+  rs2: number; // register number, or the raw byte for CSR zimm / AMO flags
+  imm: number;
+  length: number; // guest bytes: 2 or 4
+}
+
+export interface Block {
+  start: number; // entry index of its first instruction
+  entries: Entry[];
+  /** Where control goes after the last entry if it does not jump: an entry index (maybe outside the region), or -1. */
+  next: number;
+}
+
+export interface Region {
+  head: number; // entry index of the hot entry
+  blocks: Block[]; // by start index
+  blockAt: Map<number, number>; // entry index -> block number, for every block start
+  returnPoints: number[]; // block starts right after a call: where an indirect jump (a return) may land
+  instructions: number;
+}
+
+export const MAX_REGION_INSTRUCTIONS = 600;
+const PAGE_ENTRIES = 2048;
+
+/** Discovers the region from entry `head`; `read(index)` gives the decoded entry (OP_DECODE if never run). */
+export function discoverRegion(head: number, read: (index: number) => Entry): Region {
+  const entries = new Map<number, Entry>();
+  const leaders = new Set<number>([head]);
+  const returnPoints = new Set<number>();
+  const queue = [head];
+  while (queue.length > 0) {
+    const index = queue.pop()!;
+    if (entries.has(index) || index < 0 || index >= PAGE_ENTRIES) continue;
+    const e = read(index);
+    if (!translatable(e.op) || entries.size >= MAX_REGION_INSTRUCTIONS) continue; // an exit, not part of the region
+    entries.set(index, e);
+    const after = index + e.length / 2;
+    const target = inPageTarget(e);
+    if (target !== null) { leaders.add(target); queue.push(target); }
+    if (endsBlock(e.op)) leaders.add(after);
+    if (fallsThrough(e.op) || isCall(e)) queue.push(after);
+    if (isCall(e)) returnPoints.add(after);
+  }
+  const blocks: Block[] = [];
+  const blockAt = new Map<number, number>();
+  let current: Block | null = null;
+  for (const index of [...entries.keys()].sort((a, b) => a - b)) {
+    const e = entries.get(index)!;
+    if (current === null || leaders.has(index) || current.next !== index) {
+      current = { start: index, entries: [], next: -1 };
+      blockAt.set(index, blocks.length);
+      blocks.push(current);
+    }
+    current.entries.push(e);
+    current.next = fallsThrough(e.op) ? index + e.length / 2 : -1;
+    if (endsBlock(e.op)) current = null;
+  }
+  return {
+    head,
+    blocks,
+    blockAt,
+    returnPoints: [...returnPoints].filter((p) => blockAt.has(p)).sort((a, b) => a - b),
+    instructions: entries.size,
+  };
+}
+
+/** Reads the decoded entry at `index` of the page whose entry 0 is at WASM address `base`. */
+export function readEntry(view: DataView, base: number, index: number, originals: number): Entry {
+  const address = base + index * 8;
+  let word = view.getUint32(address, true);
+  let imm = view.getInt32(address + 4, true);
+  if ((word & 0xff) === O.OP_JIT) {
+    // Another region's head: translate the instruction it replaced.
+    const original = originals + imm * 8;
+    word = view.getUint32(original, true);
+    imm = view.getInt32(original + 4, true);
+  }
+  return {
+    index,
+    op: word & 0xff,
+    rd: ((word >>> 8) & 0xfc) >> 2,
+    rs1: ((word >>> 16) & 0xff) >> 2,
+    rs2: (word >>> 24) >> 2,
+    imm,
+    length: ((word >>> 8) & 3) === 2 ? 4 : 2,
+  };
+}
