@@ -62,8 +62,10 @@ export class Core {
   constructor(readonly exports: CoreExports) {}
 
   /** Turns run-time translation of hot code on or off (on by default in a Machine). */
-  setTranslation(on: boolean): void {
-    this.translator = on ? (this.translator ?? new Translator(this.exports)) : null;
+  /** Translation on or off; `threshold`: arrivals before a jump target is translated (tests force 1; see hotThreshold). */
+  setTranslation(on: boolean, threshold?: number): void {
+    const keep = this.translator && (threshold === undefined || this.translator.threshold === threshold);
+    this.translator = on ? (keep ? this.translator : new Translator(this.exports, threshold)) : null;
     this.translator?.applyThreshold(); // init() resets it
     const flags = this.state32(STATE_FLAGS);
     this.setState32(STATE_FLAGS, on ? flags | FLAG_JIT : flags & ~FLAG_JIT);

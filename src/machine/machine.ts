@@ -76,6 +76,8 @@ export interface MachineOptions {
   clock?: GuestClock;
   /** Translate hot code to WebAssembly (default true); false runs the interpreter only. */
   translate?: boolean;
+  /** Arrivals at a jump target before it is translated (default: ROAM_JIT_THRESHOLD, else the core's). */
+  jitThreshold?: number;
   /** The core is initialised already and its RAM holds a guest (a migration received it): do not reset it. */
   coreReady?: boolean;
   /** Postcopy migration: RAM pages that have not arrived yet, and how to wait for one. */
@@ -159,7 +161,7 @@ export class Machine {
     this.maxInstructions = options.maxInstructions;
     this.pageSource = options.pageSource;
     this.pages = options.pages;
-    core.setTranslation(options.translate ?? true);
+    core.setTranslation(options.translate ?? true, options.jitThreshold);
     if (!options.coreReady) core.init(ramBytes); // hart in M-mode at pc 0, RAM zeroed, caches empty
 
     this.ram = new GuestRam(() => core.ram, RAM_GUEST_BASE, (paddr, length) => core.exports.hostWroteRam(paddr, length));
