@@ -15,9 +15,8 @@ import { MemoryConsole } from "../kernel/kernel-harness.js";
 import { ROOT } from "../process-harness.js";
 
 // The same "random" bytes every run (AT_RANDOM, getrandom, /dev/urandom): musl's stack canary lives in registers.
-vi.mock("node:crypto", async (original) => ({
-  ...(await original<typeof import("node:crypto")>()),
-  randomBytes: (n: number) => Buffer.alloc(n, 0x5a),
+vi.mock("../../src/kernel/random.js", () => ({
+  randomBytes: (n: number) => new Uint8Array(n).fill(0x5a),
 }));
 
 const TIMEOUT_MS = 240_000;
