@@ -10,7 +10,7 @@ import { join } from "node:path";
 import { describe, expect, test } from "vitest";
 import { dottedQuad, guestAddress } from "../../src/kernel/sockets/addresses.js";
 import { HostProc, migrate, tempDir, waitUntil, perTest } from "./cluster.js";
-import { msgpeer, received, threeHosts, until } from "./msgpeer-hosts.js";
+import { endStreamIntact, msgpeer, received, threeHosts, until } from "./msgpeer-hosts.js";
 
 const scratch = perTest();
 
@@ -41,13 +41,7 @@ describe("messages between guests while they move", () => {
     await flowing(c, server.id);
     await moveTogether([[server.id, c, a], [client.id, b, c]], "stop-copy");
     await flowing(a, server.id);
-    writeFileSync(join(root.path, "gate"), "");
-    const [clientEnd, serverEnd] = await Promise.all([client.proc.wait(60_000), server.proc.wait(60_000)]);
-    const counts = /sent (\d+) echoed (\d+) lost 0 dup 0 reordered 0/.exec(client.proc.text);
-    expect(counts, client.proc.describe()).not.toBeNull();
-    expect(counts![1]).toBe(counts![2]);
-    expect(server.proc.text).toContain(`server: ${counts![1]} messages in order`);
-    expect([clientEnd.code, serverEnd.code], `${client.proc.describe()}\n${server.proc.describe()}`).toEqual([0, 0]);
+    await endStreamIntact(root.path, client, server);
   }, 180_000);
 
   test("seqpacket: records keep their bounds and order while the server moves B->C->A under traversal (a chain of forwarding addresses)", async () => {
@@ -61,12 +55,7 @@ describe("messages between guests while they move", () => {
     await flowing(c, server.id);
     await moveTogether([[server.id, c, a]], "hybrid");
     await flowing(a, server.id);
-    writeFileSync(join(root.path, "gate"), "");
-    const [clientEnd, serverEnd] = await Promise.all([client.proc.wait(60_000), server.proc.wait(60_000)]);
-    const counts = /sent (\d+) echoed (\d+) lost 0 dup 0 reordered 0/.exec(client.proc.text);
-    expect(counts, client.proc.describe()).not.toBeNull();
-    expect(server.proc.text).toContain(`server: ${counts![1]} messages in order`);
-    expect([clientEnd.code, serverEnd.code]).toEqual([0, 0]);
+    await endStreamIntact(root.path, client, server);
   }, 180_000);
 
   // Datagrams under each approach, the type alternating (UDP, AF_UNIX): the server moves, then the client, then both.

@@ -4,12 +4,10 @@
 // move, under each of the seed's four forwarding approaches. A stream must lose,
 // repeat and reorder nothing: the client checks every echo, the server every
 // message. The messages keep flowing through every move; a gate file ends them.
-import { writeFileSync } from "node:fs";
-import { join } from "node:path";
 import { describe, expect, test } from "vitest";
 import { dottedQuad, guestAddress } from "../../src/kernel/sockets/addresses.js";
 import { HostProc, migrate, tempDir, waitUntil, perTest } from "./cluster.js";
-import { msgpeer, received, STRATEGIES, threeHosts, until } from "./msgpeer-hosts.js";
+import { endStreamIntact, msgpeer, received, STRATEGIES, threeHosts, until } from "./msgpeer-hosts.js";
 
 const scratch = perTest();
 
@@ -57,14 +55,7 @@ describe("messages between guests on different hosts, through migrations", () =>
       for (const { result } of both) expect(result.code, result.describe()).toBe(0);
       const before = await received(a.url, server.id);
       await until(() => received(a.url, server.id), (n) => n > before + 50, "the stream to flow to A after both moved");
-      writeFileSync(join(root.path, "gate"), "");
-      const [clientEnd, serverEnd] = await Promise.all([client.proc.wait(60_000), server.proc.wait(60_000)]);
-      const counts = /sent (\d+) echoed (\d+) lost 0 dup 0 reordered 0/.exec(client.proc.text);
-      expect(counts, client.proc.describe()).not.toBeNull();
-      expect(counts![1]).toBe(counts![2]);
-      expect(server.proc.text).toContain(`server: ${counts![1]} messages in order`);
-      expect(clientEnd.code, client.proc.describe()).toBe(0);
-      expect(serverEnd.code, server.proc.describe()).toBe(0);
+      await endStreamIntact(root.path, client, server);
     }, 180_000);
   }
 });

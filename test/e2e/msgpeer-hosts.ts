@@ -1,6 +1,8 @@
 // Helpers of the e2e tests of messages between guests: three hosts that know
 // each other, msgpeer guests run on them, and the counts their switches keep.
+import { writeFileSync } from "node:fs";
 import { join } from "node:path";
+import { expect } from "vitest";
 import { connect } from "../../src/net/peer.js";
 import { HostProc, Proc, REPO, waitUntil } from "./cluster.js";
 
@@ -43,4 +45,19 @@ export async function until(read: () => Promise<number>, done: (n: number) => bo
     await new Promise((r) => setTimeout(r, 20));
     n = await read();
   }
+}
+
+/**
+ * Opens the gate file in `root` and checks how a gated stream ended: the
+ * client had every message echoed once, in order, the server took exactly that
+ * many in order, and both exited 0.
+ */
+export async function endStreamIntact(root: string, client: { proc: Proc }, server: { proc: Proc }): Promise<void> {
+  writeFileSync(join(root, "gate"), "");
+  const [clientEnd, serverEnd] = await Promise.all([client.proc.wait(60_000), server.proc.wait(60_000)]);
+  const counts = /sent (\d+) echoed (\d+) lost 0 dup 0 reordered 0/.exec(client.proc.text);
+  expect(counts, client.proc.describe()).not.toBeNull();
+  expect(counts![1]).toBe(counts![2]);
+  expect(server.proc.text).toContain(`server: ${counts![1]} messages in order`);
+  expect([clientEnd.code, serverEnd.code], `${client.proc.describe()}\n${server.proc.describe()}`).toEqual([0, 0]);
 }
