@@ -11,6 +11,7 @@ import { execFile } from "node:child_process";
 import { existsSync, readdirSync } from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
+import { limiter } from "./process-harness.js";
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
 const binDir = path.join(root, "test", "isa", "bin");
@@ -67,18 +68,7 @@ type Mode = (typeof MODES)[number];
 
 // At most two roam processes at once (the machine has 2 cores): priv-irq times a
 // timer interrupt against a wfi, which a crowd of concurrent runs can make late.
-let running = 0;
-const waiting: Array<() => void> = [];
-async function withSlot<T>(fn: () => Promise<T>): Promise<T> {
-  if (running >= 2) await new Promise<void>((resolve) => waiting.push(resolve));
-  running++;
-  try {
-    return await fn();
-  } finally {
-    running--;
-    waiting.shift()?.();
-  }
-}
+const withSlot = limiter(2);
 
 function boot(elf: string, mode: Mode): Promise<Run> {
   return new Promise((resolve) => {

@@ -8,6 +8,7 @@ import { parseElf } from "../src/elf/index.js";
 import { Core } from "../src/machine/core.js";
 import { MemoryConsoleOutput } from "../src/machine/console-output.js";
 import { Machine } from "../src/machine/machine.js";
+import { limiter } from "./process-harness.js";
 
 // The official RISC-V ISA tests (riscv-software-src/riscv-tests, vendored under
 // test/riscv-tests/, see its README.md), prebuilt as ELFs in
@@ -47,18 +48,7 @@ const QEMU_FAILS: Readonly<Record<string, string>> = {
 // Bounded pool: at most this many Roam processes at once, whatever vitest's
 // own concurrency is (the machine has 2 cores).
 const POOL = Math.max(1, Math.min(4, availableParallelism()));
-let running = 0;
-const waiting: Array<() => void> = [];
-async function withSlot<T>(fn: () => Promise<T>): Promise<T> {
-  if (running >= POOL) await new Promise<void>((resolve) => waiting.push(resolve));
-  running++;
-  try {
-    return await fn();
-  } finally {
-    running--;
-    waiting.shift()?.();
-  }
-}
+const withSlot = limiter(POOL);
 
 interface Run {
   status: number | null;
