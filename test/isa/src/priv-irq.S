@@ -36,9 +36,12 @@
 
 /* mtimecmp = mtime + delta (delta < 2^31). Uses a0-a3, t0, t1. */
 #define TIMER_IN(delta) \
-    READ_MTIME(a1, a0) ; \
     li a2, delta ; \
-    add a2, a0, a2 ; \
+    TIMER_IN_REG(a2)
+/* The same with the delta in a register other than a0-a3, t0, t1. */
+#define TIMER_IN_REG(reg) \
+    READ_MTIME(a1, a0) ; \
+    add a2, a0, reg ; \
     sltu a3, a2, a0 ; \
     add a3, a1, a3 ; \
     SET_MTIMECMP(a3, a2)
@@ -99,9 +102,20 @@
     csrr a0, mip
     CHECK_MASK(a0, MIP_MTIP, MIP_MTIP)
     TEST_START(6)                   /* MTIP rises once mtime passes mtimecmp */
-    TIMER_IN(100000)
+    /* mtime is the host's clock: a host that deschedules us for longer than
+     * the delay makes MTIP rise before we look. Then try again with ten
+     * times the delay (up to 10 s), so the outcome does not hang on luck. */
+    li s4, 100000
+6:  TIMER_IN_REG(s4)
     csrr a0, mip
-    CHECK_MASK(a0, MIP_MTIP, 0)
+    andi t2, a0, MIP_MTIP
+    beqz t2, 7f
+    li t2, 100000000
+    bgeu s4, t2, 7f
+    li t2, 10
+    mul s4, s4, t2
+    j 6b
+7:  CHECK_MASK(a0, MIP_MTIP, 0)
     li a5, SPIN_LIMIT
 1:  csrr a0, mip
     andi a0, a0, MIP_MTIP
@@ -202,13 +216,31 @@
     TEST_START(17)                  /* (it woke because MTIP was pending) */
     CHECK_MASK(a0, MIP_MTIP, MIP_MTIP)
     TEST_START(18)                  /* wfi with MIE = 1: trap, mepc after wfi */
+    /* mtime is the host's clock. If the host deschedules us between arming
+     * the timer and the wfi, the interrupt is (rightly) taken before the wfi,
+     * with mepc = the wfi, and returning there would wait for ever (the
+     * handler cleared mie). wfi_race_entry catches that case and starts the
+     * case again with ten times the delay (up to 0.5 s), so the outcome does
+     * not hang on luck. */
+    la t0, wfi_race_entry
+    csrw mtvec, t0
+    li s4, 50
+wfi_retry:
+    csrci mstatus, MSTATUS_MIE
+    li t2, 5000000
+    bgeu s4, t2, fail               /* lost the race at every delay */
+    li t2, 10
+    mul s4, s4, t2
     RESET_TRAP_COUNTS
-    TIMER_IN(500)
+    TIMER_IN_REG(s4)
     li t0, MIP_MTIP
     csrw mie, t0
     csrsi mstatus, MSTATUS_MIE
+wfi_armed:
     wfi
 8:  csrci mstatus, MSTATUS_MIE
+    la t0, m_trap_entry
+    csrw mtvec, t0
     TIMER_NEVER
     CHECK_TRAP_FIELD(TA_COUNT, 1)
     CHECK_TRAP_FIELD(TA_CAUSE, CAUSE_INTERRUPT | IRQ_M_TIMER)
@@ -598,6 +630,25 @@ m_vec_\k:
     csrr t0, mscratch
     j m_trap_entry
     .endr
+
+    /* Test 18's trap entry: an interrupt taken at the wfi itself (before it
+     * ran) restarts the case; anything else goes to m_trap_entry. */
+    .balign 4
+wfi_race_entry:
+    csrw mscratch, t0
+    csrw sscratch, t1
+    csrr t0, mepc
+    la t1, wfi_armed
+    bne t0, t1, 1f
+    csrw mie, zero
+    la t0, wfi_retry
+    csrw mepc, t0
+    csrr t1, sscratch
+    csrr t0, mscratch
+    mret
+1:  csrr t1, sscratch
+    csrr t0, mscratch
+    j m_trap_entry
 
     .balign 256
 s_vectors:
