@@ -5,6 +5,7 @@
 
 import type { OpenFile } from "../kernel/files.js";
 import type { SocketName } from "../kernel/sockets/addresses.js";
+import { DATAGRAM_WINDOW, type DatagramOrderState, type InboundState, type OutboundState, type Unaccepted } from "../kernel/sockets/datagram-order.js";
 import type { Delivery } from "../kernel/sockets/queue.js";
 import { STREAM_CAPACITY, DATAGRAM_CAPACITY, type PeerLink, type SocketState } from "../kernel/sockets/socket.js";
 import type { ChannelState } from "../kernel/sockets/stream-channel.js";
@@ -17,8 +18,9 @@ const MAX_QUEUED = 1 << 16; // deliveries in one receive queue
 export function checkSockets(value: unknown, at: string): SocketsState | undefined {
   if (value === undefined) return undefined; // a schema-2 snapshot from before sockets
   const m = record(value, at);
-  // Version 1 (before streams between guests) has no channels; it reads as version 2 with none.
-  if (own(m, "schemaVersion") !== 1) schemaVersion(m, at, 2);
+  // Version 1 (before streams between guests) has no channels, version 2 no datagrams kept for other guests: both read
+  // as version 3 without them.
+  if (own(m, "schemaVersion") !== 1 && own(m, "schemaVersion") !== 2) schemaVersion(m, at, 3);
   const nextId = int(own(m, "nextId"), `${at}.nextId`, 1, 0x7fffffff);
   const seen = new Set<number>();
   const sockets = list(own(m, "sockets"), `${at}.sockets`, MAX_SOCKETS).map((entry, i) => {
@@ -27,7 +29,7 @@ export function checkSockets(value: unknown, at: string): SocketsState | undefin
     seen.add(s.id);
     return s;
   });
-  return { schemaVersion: 2, address: u32(own(m, "address"), `${at}.address`), nextId, nextEphemeral: int(own(m, "nextEphemeral"), `${at}.nextEphemeral`, 0, 65535), sockets };
+  return { schemaVersion: 3, address: u32(own(m, "address"), `${at}.address`), nextId, nextEphemeral: int(own(m, "nextEphemeral"), `${at}.nextEphemeral`, 0, 65535), sockets };
 }
 
 function checkSocket(value: unknown, at: string): SocketState {
@@ -65,7 +67,40 @@ function checkSocket(value: unknown, at: string): SocketState {
     peerShut: bool(own(m, "peerShut"), `${at}.peerShut`), peerClosed: bool(own(m, "peerClosed"), `${at}.peerClosed`),
     resetSent: bool(own(m, "resetSent"), `${at}.resetSent`), error: int(own(m, "error"), `${at}.error`, 0, 4095), options,
     channel: m.channel === undefined || m.channel === null ? null : checkChannel(m.channel, `${at}.channel`, type === 5, capacity),
+    ...(m.datagrams === undefined ? {} : { datagrams: checkDatagrams(m.datagrams, `${at}.datagrams`) }),
   };
+}
+
+/** AF_UNIX datagrams kept for other guests until accepted, and how far it accepted theirs (datagram-order.ts). */
+function checkDatagrams(value: unknown, at: string): DatagramOrderState {
+  const m = record(value, at);
+  const seq = (v: unknown, p: string) => int(v, p, 0, Number.MAX_SAFE_INTEGER);
+  const pair = (r: Record<string, unknown>, p: string) => ({
+    guest: nonEmptyText(own(r, "guest"), `${p}.guest`, 64), socket: int(own(r, "socket"), `${p}.socket`, 1, 0x7fffffff),
+    pair: int(own(r, "pair"), `${p}.pair`, 1, 0x7fffffff),
+  });
+  const outbound = list(own(m, "outbound"), `${at}.outbound`, MAX_SOCKETS).map((o, i): OutboundState => {
+    const p = `${at}.outbound[${i}]`, r = record(o, p);
+    const nextSeq = seq(own(r, "nextSeq"), `${p}.nextSeq`);
+    let kept = 0;
+    const unaccepted = list(own(r, "unaccepted"), `${p}.unaccepted`, MAX_QUEUED).map((d, j): Unaccepted => {
+      const q = record(d, `${p}.unaccepted[${j}]`);
+      const data = bytes(own(q, "data"), `${p}.unaccepted[${j}].data`);
+      kept += data.length;
+      return { seq: seq(own(q, "seq"), `${p}.unaccepted[${j}].seq`), data, fromName: bytes(own(q, "fromName"), `${p}.unaccepted[${j}].fromName`) };
+    });
+    if (kept > DATAGRAM_WINDOW) bad(`${p}.unaccepted`, `${kept} bytes kept where the window is ${DATAGRAM_WINDOW}`);
+    if (unaccepted.some((d, j) => d.seq >= nextSeq || (j > 0 && d.seq !== unaccepted[j - 1].seq + 1))) bad(`${p}.unaccepted`, "seqs are not consecutive below nextSeq");
+    return { ...pair(r, p), nextSeq, unaccepted };
+  });
+  const inbound = list(own(m, "inbound"), `${at}.inbound`, MAX_SOCKETS).map((o, i): InboundState => {
+    const p = `${at}.inbound[${i}]`, r = record(o, p);
+    return {
+      ...pair(r, p), expected: seq(own(r, "expected"), `${p}.expected`), blocked: bool(own(r, "blocked"), `${p}.blocked`),
+      resendOwed: bool(own(r, "resendOwed"), `${p}.resendOwed`), ackOwed: bool(own(r, "ackOwed"), `${p}.ackOwed`),
+    };
+  });
+  return { outbound, inbound, adopting: bool(own(m, "adopting"), `${at}.adopting`) };
 }
 
 function checkPeer(value: unknown, at: string): PeerLink | null {

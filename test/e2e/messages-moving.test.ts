@@ -67,8 +67,8 @@ describe("messages between guests while they move", () => {
       const server = await msgpeer(b.url, ["server", kind, where, "0"], forwarding);
       await waitUntil(() => server.proc.text.includes("listening") || server.proc.exited !== undefined, 20_000, () => server.proc.describe());
       const target = kind === "udp" ? `${dottedQuad(guestAddress(server.id))}:${where}` : where;
-      // 500 a second: a kernel drops datagrams for a full socket (UDP's right; AF_UNIX across guests too, documented), and
-      // beside a CPU hog an echo server at 2,000 a second fell behind by a whole receive buffer in a run of three hosts.
+      // 500 a second: a kernel drops UDP datagrams for a full socket (UDP's right; AF_UNIX ones wait instead), and beside a
+      // CPU hog an echo server at 2,000 a second fell behind by a whole receive buffer in a run of three hosts.
       const client = await msgpeer(a.url, ["client", kind, target, "0", "500", "/gate"], forwarding);
       await flowing(b, server.id);
       await moveTogether([[server.id, b, c]], "precopy");

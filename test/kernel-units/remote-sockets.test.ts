@@ -284,9 +284,9 @@ describe("a guest's sockets mid-stream in a snapshot", () => {
 test("the sockets section: version 1 still reads, and a channel whose reorder queue is not ahead of it is refused", async () => {
   await tcpPair();
   const state = b.sockets.state() as unknown as Record<string, unknown>;
-  expect(state.schemaVersion).toBe(2);
+  expect(state.schemaVersion).toBe(3);
   const v1 = { ...state, schemaVersion: 1, sockets: [] };
-  expect(checkSockets(v1, "sockets")!.schemaVersion).toBe(2);
+  expect(checkSockets(v1, "sockets")!.schemaVersion).toBe(3);
   const withChannel = (state.sockets as Array<Record<string, unknown>>).find((s) => s.channel)!;
   const channel = withChannel.channel as Record<string, unknown>;
   channel.reorder = [{ seq: channel.expected, data: new Uint8Array(3) }];

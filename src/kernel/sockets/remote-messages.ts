@@ -11,7 +11,7 @@ import type { Socket } from "./socket.js";
 import type { StreamMessage } from "./stream-channel.js";
 import type { Sockets } from "./table.js";
 
-const KINDS = new Set(["syn", "accept", "refuse", "data", "ack", "fin", "reset", "dgram"]);
+const KINDS = new Set(["syn", "accept", "refuse", "data", "ack", "fin", "reset", "dgram", "dgram-ack", "dgram-gone"]);
 const MAX_SEQ = Number.MAX_SAFE_INTEGER;
 
 class Malformed extends Error {}
@@ -82,7 +82,22 @@ function route(sockets: Sockets, m: Record<string, unknown>): void {
   if (kind === "dgram") {
     const data = bytes(m, "data")!, sender = bytes(m, "fromName", true);
     if (sender && (sender.length < 2 || sender.length > 128)) throw new Malformed("fromName is no socket address");
-    if (socket) takeDatagram(sockets, socket, data, sender);
+    const seq = m.seq === undefined ? null : count(m, "seq");
+    const order = seq === null ? null : { guest: from, socket: theirs, pair: count(m, "pair", 0x7fffffff), seq };
+    if (socket) takeDatagram(sockets, socket, data, sender, order);
+    else if (seq !== null) sockets.send(from, { kind: "dgram-gone", conn: [mine, theirs] }); // its sender stops keeping them
+    return;
+  }
+  if (kind === "dgram-ack") {
+    const ack = { pair: count(m, "pair", 0x7fffffff), upTo: count(m, "upTo"), resend: m.resend === true };
+    if (!socket) return;
+    const { pair, again } = socket.datagrams.acked(from, theirs, ack);
+    sockets.resendDatagrams(socket, from, theirs, pair, again);
+    sockets.changed(); // a sender waiting for room may go on
+    return;
+  }
+  if (kind === "dgram-gone") {
+    if (socket) takeDatagramGone(sockets, socket, from, theirs);
     return;
   }
   if (kind === "accept") {
@@ -110,14 +125,38 @@ function route(sockets: Sockets, m: Record<string, unknown>): void {
   takeStream(sockets, socket, stream);
 }
 
+/** Who sent a numbered AF_UNIX datagram: guest, socket, pair id, seq. */
+interface DatagramOrigin { guest: string; socket: number; pair: number; seq: number }
+
 /**
  * A datagram: queued with its sender's address, or dropped when the socket is
- * gone, no datagram socket, shut for reading or full (the sender cannot wait
- * for room in another guest; docs/MESSAGES.md says so of AF_UNIX).
+ * no datagram socket or shut for reading, or (UDP) full. An AF_UNIX one comes
+ * numbered (`order`): taken only in its sender's order and only when it fits,
+ * else its sender keeps it and sends it again (datagram-order.ts).
  */
-function takeDatagram(sockets: Sockets, socket: Socket, data: Uint8Array, sender: Uint8Array | null): void {
-  if (socket.isStream || socket.readShut || socket.received.room < data.length) return;
+function takeDatagram(sockets: Sockets, socket: Socket, data: Uint8Array, sender: Uint8Array | null, order: DatagramOrigin | null): void {
+  if (socket.isStream) return;
+  if (order) {
+    const fits = socket.readShut || socket.received.room >= data.length;
+    const arrival = socket.datagrams.arrive(order.guest, order.socket, order.pair, order.seq, fits);
+    sockets.datagramAcksLater(socket);
+    if (arrival === "drop" || socket.readShut) return;
+  } else if (socket.readShut || socket.received.room < data.length) return;
   socket.received.push(Uint8Array.from(data), sender ? Uint8Array.from(sender) : unnamed(socket.domain));
+  sockets.changed();
+}
+
+/**
+ * The socket `socket` sent to is gone: what it kept for it goes, and a socket
+ * connected to it learns, as unix_dgram_sendmsg tells of a dead peer, on its
+ * next send: "Connection refused" (then, unconnected, ENOTCONN).
+ */
+function takeDatagramGone(sockets: Sockets, socket: Socket, guest: string, gone: number): void {
+  socket.datagrams.forget(guest, gone);
+  if (socket.peer?.kind === "remote" && socket.peer.guest === guest && socket.peer.socket === gone) {
+    socket.peer = null;
+    socket.error = Errno.ECONNREFUSED;
+  }
   sockets.changed();
 }
 

@@ -48,15 +48,16 @@ export class RemotePeer implements StreamPeer {
 }
 
 /**
- * A datagram socket of another guest. Its room is not known here: a datagram
- * is sent, and a receiver that is full or shut drops it (UDP may; for AF_UNIX,
- * whose local sends wait instead, this is the simplification across guests).
+ * A datagram socket of another guest. Its room is not known here: UDP sends
+ * and a receiver that is full or shut drops it, as UDP may; AF_UNIX keeps
+ * what it sent until the receiver accepted it (datagram-order.ts), and its
+ * room is what is left of that window.
  */
 export class RemoteReceiver implements DatagramReceiver {
-  constructor(private readonly send: (data: Uint8Array, from: Uint8Array) => void) {}
+  constructor(private readonly send: (data: Uint8Array, from: Uint8Array) => void, private readonly window?: () => number) {}
 
   room(): number {
-    return Number.MAX_SAFE_INTEGER;
+    return this.window ? this.window() : Number.MAX_SAFE_INTEGER;
   }
 
   refusing(): boolean {

@@ -5,6 +5,7 @@
 // "socket" names it), so it travels in a snapshot with the bytes in flight.
 
 import { AF_INET, SOCK_STREAM, type Domain, type SocketName, type SocketType } from "./addresses.js";
+import { DatagramOrder, type DatagramOrderState } from "./datagram-order.js";
 import { ReceiveQueue, type Delivery } from "./queue.js";
 import { StreamChannel, type ChannelState } from "./stream-channel.js";
 
@@ -48,6 +49,8 @@ export interface SocketState {
   error: number; // a pending error (SO_ERROR), reported once
   options: Array<[number, number, number]>; // (level, option, value) as setsockopt left them
   channel: ChannelState | null; // a stream to another guest: its sequence numbers, credit and reorder queue
+  // AF_UNIX datagrams to and from other guests: what it sent and they have not accepted, what it accepted (absent: none)
+  datagrams?: DatagramOrderState;
 }
 
 export class Socket {
@@ -67,6 +70,7 @@ export class Socket {
   resetSent = false;
   error = 0;
   channel: StreamChannel | null = null;
+  datagrams = new DatagramOrder();
   readonly options = new Map<string, number>(); // "level:option" -> value
   received: ReceiveQueue;
 
@@ -102,6 +106,7 @@ export class Socket {
       peer: this.peer && { ...this.peer }, connected: this.connected, connecting: this.connecting, received: this.received.state(),
       readShut: this.readShut, writeShut: this.writeShut, peerShut: this.peerShut, peerClosed: this.peerClosed,
       resetSent: this.resetSent, error: this.error, channel: this.channel && this.channel.state(),
+      ...(this.datagrams.empty ? {} : { datagrams: this.datagrams.state() }),
       options: [...this.options].map(([key, value]) => { const [level, option] = key.split(":").map(Number); return [level, option, value]; }),
     };
   }
@@ -117,6 +122,7 @@ export class Socket {
     for (const [level, option, value] of s.options) socket.options.set(`${level}:${option}`, value);
     socket.received = ReceiveQueue.restore(socket.received.records, socket.received.capacity, s.received);
     socket.channel = s.channel ? StreamChannel.restore(s.channel, socket.received.capacity) : null;
+    socket.datagrams = DatagramOrder.restore(s.datagrams);
     return socket;
   }
 }

@@ -5,7 +5,8 @@
 // StreamPeer (peer.ts), so both can later reach other guests.
 
 import { Errno } from "../errno.js";
-import { AF_INET, type Domain, type SocketName, type SocketType } from "./addresses.js";
+import { AF_INET, AF_UNIX, type Domain, type SocketName, type SocketType } from "./addresses.js";
+import type { Unaccepted } from "./datagram-order.js";
 import { LocalNames, type SocketNames } from "./names.js";
 import { LocalPeer, LocalReceiver, type DatagramReceiver, type StreamPeer } from "./peer.js";
 import { RemotePeer, RemoteReceiver, type GuestNetwork, type OutMessage } from "./remote-peer.js";
@@ -13,7 +14,9 @@ import { Socket, type SocketState } from "./socket.js";
 import type { StreamMessage } from "./stream-channel.js";
 
 export interface SocketsState {
-  schemaVersion: 2; // 2: streams to other guests (a socket's remote peer and channel); 1 is read as 2 without them
+  // 3: AF_UNIX datagrams to other guests kept until accepted (a socket's `datagrams`); 2: streams to other guests
+  // (a socket's remote peer and channel). 1 and 2 are read as 3 without what they lack.
+  schemaVersion: 3;
   address: number; // the guest's IPv4 address (addresses.ts guestAddress)
   nextId: number;
   nextEphemeral: number; // the next ephemeral port LocalNames tries
@@ -29,6 +32,8 @@ export class Sockets {
   guestId = "";
   /** Sockets to other guests that owe an ack: sent together once the current run of calls is over. */
   private readonly acksOwed = new Set<number>();
+  /** Sockets that owe other guests a `dgram-ack` (datagram-order.ts), sent with the stream acks. */
+  private readonly datagramAcksOwed = new Set<number>();
 
   /**
    * `names`: where names are bound and found (a host may pass a cluster-wide one);
@@ -62,7 +67,27 @@ export class Sockets {
 
   /** The receiver of datagrams that `sender` sends to socket `socket` of guest `guest`. */
   remoteReceiver(sender: Socket, guest: string, socket: number): DatagramReceiver {
-    return new RemoteReceiver((data, from) => this.send(guest, { kind: "dgram", conn: [sender.id, socket], data, fromName: from }));
+    if (sender.domain !== AF_UNIX) {
+      return new RemoteReceiver((data, from) => this.send(guest, { kind: "dgram", conn: [sender.id, socket], data, fromName: from }));
+    }
+    // AF_UNIX: numbered and kept until accepted, so none is lost and a full receiver makes the sender wait.
+    const order = sender.datagrams;
+    return new RemoteReceiver((data, from) => {
+      const { pair, seq } = order.send(guest, socket, data, from);
+      this.send(guest, { kind: "dgram", conn: [sender.id, socket], data, fromName: from, pair, seq });
+    }, () => order.room(guest, socket));
+  }
+
+  /** `socket`'s AF_UNIX datagram acks owed to other guests go out once the current run of calls is over. */
+  datagramAcksLater(socket: Socket): void {
+    if (!socket.datagrams.acksOwed()) return;
+    if (this.acksOwed.size === 0 && this.datagramAcksOwed.size === 0) queueMicrotask(() => this.sendAcks());
+    this.datagramAcksOwed.add(socket.id);
+  }
+
+  /** `sender`'s datagrams of `pair` to (guest, socket) that must go again (a resend, or a restore from a checkpoint). */
+  resendDatagrams(sender: Socket, guest: string, socket: number, pair: number, again: Unaccepted[]): void {
+    for (const d of again) this.send(guest, { kind: "dgram", conn: [sender.id, socket], data: d.data, fromName: d.fromName, pair, seq: d.seq });
   }
 
   /** The receiver of datagrams sent to `socket`. */
@@ -91,7 +116,7 @@ export class Sockets {
    */
   ackLater(socket: Socket): void {
     if (socket.peer?.kind !== "remote" || !socket.channel) return;
-    if (this.acksOwed.size === 0) queueMicrotask(() => this.sendAcks());
+    if (this.acksOwed.size === 0 && this.datagramAcksOwed.size === 0) queueMicrotask(() => this.sendAcks());
     this.acksOwed.add(socket.id);
   }
 
@@ -102,7 +127,12 @@ export class Sockets {
    * answered with a reset (ECONNRESET here), rather than waiting for ever.
    */
   probeRemoteStreams(): void {
-    for (const socket of this.byId.values()) if (!socket.dialing) this.ackLater(socket);
+    for (const socket of this.byId.values()) {
+      if (!socket.dialing) this.ackLater(socket);
+      // AF_UNIX datagrams: numbered afresh and sent again (datagram-order.ts says why).
+      socket.datagrams.restoredFromCheckpoint();
+      for (const { guest, socket: to, pair, again } of socket.datagrams.everythingKept()) this.resendDatagrams(socket, guest, to, pair, again);
+    }
   }
 
   private sendAcks(): void {
@@ -111,6 +141,13 @@ export class Sockets {
       if (socket?.channel) this.sendOn(socket, socket.channel.ack(socket.received.room));
     }
     this.acksOwed.clear();
+    for (const id of this.datagramAcksOwed) {
+      const socket = this.byId.get(id);
+      for (const { guest, socket: to, ack } of socket?.datagrams.takeAcks() ?? []) {
+        this.send(guest, { kind: "dgram-ack", conn: [id, to], pair: ack.pair, upTo: ack.upTo, resend: ack.resend });
+      }
+    }
+    this.datagramAcksOwed.clear();
   }
 
   /** Joins two streams of this kernel (socketpair, connect to a listener here). */
@@ -151,7 +188,7 @@ export class Sockets {
 
   state(): SocketsState {
     return {
-      schemaVersion: 2, address: this.address, nextId: this.nextId,
+      schemaVersion: 3, address: this.address, nextId: this.nextId,
       nextEphemeral: this.names instanceof LocalNames ? this.names.nextEphemeral : 0,
       sockets: this.all().map((s) => s.state()),
     };
@@ -159,7 +196,7 @@ export class Sockets {
 
   /** Puts back the sockets of a snapshot, their names bound again. */
   restore(s: SocketsState): void {
-    if (s.schemaVersion !== 2 && (s.schemaVersion as number) !== 1) throw new Error(`sockets: unknown schema version ${s.schemaVersion}`);
+    if (![1, 2, 3].includes(s.schemaVersion)) throw new Error(`sockets: unknown schema version ${s.schemaVersion}`);
     // A name this table already holds for the same socket stays bound: a destination restores a guest more than
     // once (prestate, then final state), and unbinding in between would tell every host the name had gone, so a
     // datagram sent elsewhere in that moment would find nobody (ECONNREFUSED).

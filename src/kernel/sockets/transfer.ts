@@ -79,6 +79,7 @@ export function receive(sockets: Sockets, socket: Socket, max: number, peek: boo
   if (!peek) {
     sockets.changed(); // a writer may wait for room
     sockets.ackLater(socket); // a writer in another guest learns of it from an ack
+    if (!socket.isStream && socket.datagrams.roomAppeared()) sockets.datagramAcksLater(socket); // ... or is asked to send again
   }
   return got;
 }
