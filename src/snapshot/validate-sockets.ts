@@ -7,6 +7,7 @@ import type { OpenFile } from "../kernel/files.js";
 import type { SocketName } from "../kernel/sockets/addresses.js";
 import { DATAGRAM_WINDOW, type DatagramOrderState, type InboundState, type OutboundState, type Unaccepted } from "../kernel/sockets/datagram-order.js";
 import type { Delivery } from "../kernel/sockets/queue.js";
+import type { Syn } from "../kernel/sockets/remote-connections.js";
 import { STREAM_CAPACITY, DATAGRAM_CAPACITY, type PeerLink, type SocketState } from "../kernel/sockets/socket.js";
 import type { ChannelState } from "../kernel/sockets/stream-channel.js";
 import type { SocketsState } from "../kernel/sockets/table.js";
@@ -68,6 +69,19 @@ function checkSocket(value: unknown, at: string): SocketState {
     resetSent: bool(own(m, "resetSent"), `${at}.resetSent`), error: int(own(m, "error"), `${at}.error`, 0, 4095), options,
     channel: m.channel === undefined || m.channel === null ? null : checkChannel(m.channel, `${at}.channel`, type === 5, capacity),
     ...(m.datagrams === undefined ? {} : { datagrams: checkDatagrams(m.datagrams, `${at}.datagrams`) }),
+    ...(m.waitingSyns === undefined ? {} : { waitingSyns: list(m.waitingSyns, `${at}.waitingSyns`, MAX_SOCKETS).map((w, i) => checkSyn(w, `${at}.waitingSyns[${i}]`)) }),
+  };
+}
+
+/** A connect from another guest waiting at a listener for room in its backlog (remote-connections.ts). */
+function checkSyn(value: unknown, at: string): Syn {
+  const m = record(value, at);
+  const address = own(m, "address");
+  return {
+    from: nonEmptyText(own(m, "from"), `${at}.from`, 64), client: int(own(m, "client"), `${at}.client`, 1, 0x7fffffff),
+    name: checkName(own(m, "name"), `${at}.name`)!, window: int(own(m, "window"), `${at}.window`, 0, 0x7fffffff),
+    domain: oneOf(own(m, "domain"), `${at}.domain`, [1, 2] as const), type: oneOf(own(m, "type"), `${at}.type`, [1, 5] as const),
+    address: address === null ? null : bytes(address, `${at}.address`),
   };
 }
 

@@ -4,6 +4,7 @@
 
 import { Errno } from "../errno.js";
 import { AF_INET, inetSockaddr, unnamed, type InetAddress } from "./addresses.js";
+import { admitWaitingSyns } from "./remote-connections.js";
 import { SOMAXCONN, type Socket } from "./socket.js";
 import type { Sockets } from "./table.js";
 
@@ -24,6 +25,7 @@ export function listen(sockets: Sockets, socket: Socket, backlog: number): numbe
   // "If the backlog argument is greater than the value in /proc/sys/net/core/somaxconn, then it is silently capped".
   socket.backlog = backlog >>> 0 > SOMAXCONN ? SOMAXCONN : backlog;
   socket.listening = true;
+  admitWaitingSyns(sockets, socket); // listen again with a longer backlog: connects that waited for room come in
   sockets.changed();
   return 0;
 }
@@ -60,7 +62,8 @@ export function accept(sockets: Sockets, listener: Socket): Socket | number {
   if (!listener.listening) return -Errno.EINVAL; // "Socket is not listening for connections"
   const id = listener.pending.shift();
   if (id === undefined) return -Errno.EAGAIN;
-  sockets.changed(); // a connect waiting for room in the queue
+  admitWaitingSyns(sockets, listener); // a connect from another guest waiting for room in the queue
+  sockets.changed(); // ... or one of this guest's
   return sockets.get(id) ?? -Errno.ECONNABORTED;
 }
 

@@ -1,9 +1,11 @@
 // Streams between guests: connect(2) to a listener another guest bound sends
 // a `syn` and waits for its `accept` or `refuse`; the listening kernel makes
-// the server's socket on `syn` and queues it for accept(2). A full backlog is
-// refused at once (ECONNREFUSED), as Linux's AF_UNIX does; a TCP client of
-// Linux would retry its SYN instead, which a program cannot tell from a
-// refusal it retries itself, so both families do the same here.
+// the server's socket on `syn` and queues it for accept(2). A syn that finds
+// the backlog full waits at the listener, unanswered, until an accept(2)
+// makes room: the connect waits, as Linux's AF_UNIX connect sleeps in
+// unix_wait_for_peer and a TCP client's SYN is retried until one is taken.
+// The waiting syns are the listener's state and travel in the snapshot; the
+// listener's close refuses them (ECONNREFUSED).
 
 import { Errno } from "../errno.js";
 import { inetSockaddr, unnamed, type SocketName } from "./addresses.js";
@@ -47,11 +49,33 @@ export function takeSyn(sockets: Sockets, syn: Syn): void {
     return;
   }
   const listener = sockets.resolve(sockets.names.lookup(syn.name));
-  // "No-one listening on the remote address", another type of socket, or a full queue.
-  if (!listener?.listening || listener.domain !== syn.domain || listener.type !== syn.type || listener.pending.length > listener.backlog) {
+  // "No-one listening on the remote address", or another type of socket.
+  if (!listener?.listening || listener.domain !== syn.domain || listener.type !== syn.type) {
     sockets.send(syn.from, { kind: "refuse", conn: [0, syn.client] });
     return;
   }
+  if (listener.pending.length > listener.backlog || listener.waitingSyns.length > 0) {
+    const waiting = listener.waitingSyns.some((w) => w.from === syn.from && w.client === syn.client);
+    if (!waiting) listener.waitingSyns.push(syn); // (a copy of one waiting changes nothing)
+    return;
+  }
+  queueConnection(sockets, listener, syn);
+}
+
+/** accept(2) made room in `listener`'s backlog: the syns that waited for it are taken, oldest first. */
+export function admitWaitingSyns(sockets: Sockets, listener: Socket): void {
+  while (listener.waitingSyns.length > 0 && listener.pending.length <= listener.backlog) {
+    queueConnection(sockets, listener, listener.waitingSyns.shift()!);
+  }
+}
+
+/** The listener closed: the syns waiting at it are refused. */
+export function refuseWaitingSyns(sockets: Sockets, listener: Socket): void {
+  for (const syn of listener.waitingSyns.splice(0)) sockets.send(syn.from, { kind: "refuse", conn: [0, syn.client] });
+}
+
+/** The server's end of the connection `syn` asked for, queued for accept(2); its client is told. */
+function queueConnection(sockets: Sockets, listener: Socket, syn: Syn): void {
   const server = sockets.create(listener.domain, listener.type, listener.protocol);
   for (const [key, value] of listener.options) server.options.set(key, value);
   server.local = syn.name.kind === "inet" ? inetSockaddr(syn.name) : listener.local;

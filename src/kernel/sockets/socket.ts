@@ -7,6 +7,7 @@
 import { AF_INET, SOCK_STREAM, type Domain, type SocketName, type SocketType } from "./addresses.js";
 import { DatagramOrder, type DatagramOrderState } from "./datagram-order.js";
 import { ReceiveQueue, type Delivery } from "./queue.js";
+import type { Syn } from "./remote-connections.js";
 import { StreamChannel, type ChannelState } from "./stream-channel.js";
 
 /**
@@ -51,6 +52,7 @@ export interface SocketState {
   channel: ChannelState | null; // a stream to another guest: its sequence numbers, credit and reorder queue
   // AF_UNIX datagrams to and from other guests: what it sent and they have not accepted, what it accepted (absent: none)
   datagrams?: DatagramOrderState;
+  waitingSyns?: Syn[]; // a listener: connects from other guests waiting for room in its backlog, oldest first (absent: none)
 }
 
 export class Socket {
@@ -71,6 +73,7 @@ export class Socket {
   error = 0;
   channel: StreamChannel | null = null;
   datagrams = new DatagramOrder();
+  waitingSyns: Syn[] = [];
   readonly options = new Map<string, number>(); // "level:option" -> value
   received: ReceiveQueue;
 
@@ -107,6 +110,7 @@ export class Socket {
       readShut: this.readShut, writeShut: this.writeShut, peerShut: this.peerShut, peerClosed: this.peerClosed,
       resetSent: this.resetSent, error: this.error, channel: this.channel && this.channel.state(),
       ...(this.datagrams.empty ? {} : { datagrams: this.datagrams.state() }),
+      ...(this.waitingSyns.length === 0 ? {} : { waitingSyns: this.waitingSyns.map((syn) => ({ ...syn, name: { ...syn.name } })) }),
       options: [...this.options].map(([key, value]) => { const [level, option] = key.split(":").map(Number); return [level, option, value]; }),
     };
   }
@@ -123,6 +127,7 @@ export class Socket {
     socket.received = ReceiveQueue.restore(socket.received.records, socket.received.capacity, s.received);
     socket.channel = s.channel ? StreamChannel.restore(s.channel, socket.received.capacity) : null;
     socket.datagrams = DatagramOrder.restore(s.datagrams);
+    socket.waitingSyns = (s.waitingSyns ?? []).map((syn) => ({ ...syn, name: { ...syn.name }, address: syn.address && Uint8Array.from(syn.address) }));
     return socket;
   }
 }

@@ -9,6 +9,7 @@ import { AF_INET, AF_UNIX, type Domain, type SocketName, type SocketType } from 
 import type { Unaccepted } from "./datagram-order.js";
 import { LocalNames, type SocketNames } from "./names.js";
 import { LocalPeer, LocalReceiver, type DatagramReceiver, type StreamPeer } from "./peer.js";
+import { refuseWaitingSyns } from "./remote-connections.js";
 import { RemotePeer, RemoteReceiver, type GuestNetwork, type OutMessage } from "./remote-peer.js";
 import { Socket, type SocketState } from "./socket.js";
 import type { StreamMessage } from "./stream-channel.js";
@@ -180,6 +181,7 @@ export class Sockets {
       const waiting = this.byId.get(id);
       if (waiting) this.close(waiting, true);
     }
+    refuseWaitingSyns(this, socket);
     // unix_release_sock: "if (!skb_queue_empty(&sk->sk_receive_queue) || embrion) skpair->sk_err = ECONNRESET".
     // A datagram socket's peer is not told: its sends find the socket gone ("Connection refused").
     if (socket.isStream) this.peerOf(socket)?.closed(socket.received.count > 0 || neverAccepted);
