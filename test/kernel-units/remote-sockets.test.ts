@@ -211,6 +211,18 @@ describe("a stream between guests", () => {
     expect(write(a, client, "x")).toBe(1);
   });
 
+  test("shutdown(SHUT_RD) of an AF_UNIX end: the other guest's writes fail with EPIPE, as a local peer's do; TCP's are not told", async () => {
+    const [client, server] = await unixPair();
+    expect(call(a, SHUTDOWN, client, 0)).toBe(0);
+    await net.settle();
+    put(b, BUF, Buffer.from("x"));
+    expect(call(b, SENDTO, server, BUF, 1, 0x4000 /* MSG_NOSIGNAL */, 0, 0)).toBe(-Errno.EPIPE);
+    const [tcpClient, tcpServer] = await tcpPair();
+    expect(call(a, SHUTDOWN, tcpClient, 0)).toBe(0);
+    await net.settle();
+    expect(write(b, tcpServer, "x")).toBe(1);
+  });
+
   test("shutdown(SHUT_WR): the other end reads what came, then end of file, and can still write back", async () => {
     const [client, server] = await unixPair();
     expect(write(a, client, "last words")).toBe(10);

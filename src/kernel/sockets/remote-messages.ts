@@ -5,13 +5,13 @@
 // no longer here is answered with a reset, so the other end stops waiting.
 
 import { Errno } from "../errno.js";
-import { unnamed, type SocketName } from "./addresses.js";
+import { AF_INET, unnamed, type SocketName } from "./addresses.js";
 import { takeAccept, takeRefuse, takeSyn } from "./remote-connections.js";
 import type { Socket } from "./socket.js";
 import type { StreamMessage } from "./stream-channel.js";
 import type { Sockets } from "./table.js";
 
-const KINDS = new Set(["syn", "accept", "refuse", "data", "ack", "fin", "reset", "dgram", "dgram-ack", "dgram-gone"]);
+const KINDS = new Set(["syn", "accept", "refuse", "data", "ack", "fin", "reset", "dgram", "dgram-ack", "dgram-gone", "shutrd"]);
 const MAX_SEQ = Number.MAX_SAFE_INTEGER;
 
 class Malformed extends Error {}
@@ -108,6 +108,15 @@ function route(sockets: Sockets, m: Record<string, unknown>): void {
   }
   if (kind === "refuse") {
     if (socket) takeRefuse(sockets, socket, from);
+    return;
+  }
+  if (kind === "shutrd") {
+    // The other end's SHUT_RD (AF_UNIX): this end's writes fail with EPIPE from now on, as after a local peer's.
+    const fromPeer = socket?.peer?.kind === "remote" && socket.peer.guest === from && socket.peer.socket === theirs;
+    if (fromPeer && socket.domain !== AF_INET) {
+      socket.writeShut = true;
+      sockets.changed();
+    }
     return;
   }
   const stream = streamMessage(kind, m);

@@ -15,9 +15,12 @@ export interface GuestNetwork {
   send(message: OutMessage): void;
 }
 
+/** AF_UNIX SHUT_RD told to the other end: not part of the byte stream, so outside the stream protocol. */
+export interface ShutRead { kind: "shutrd" }
+
 export class RemotePeer implements StreamPeer {
   /** `socket`: this end (its peer link is remote and its channel set); `send`: a stream message for its other end. */
-  constructor(private readonly socket: Socket, private readonly send: (m: StreamMessage) => void) {}
+  constructor(private readonly socket: Socket, private readonly send: (m: StreamMessage | ShutRead) => void) {}
 
   private get channel() {
     return this.socket.channel!;
@@ -35,11 +38,10 @@ export class RemotePeer implements StreamPeer {
     if (!this.channel.finSent) this.send(this.channel.finish(false));
   }
 
-  /**
-   * AF_UNIX SHUT_RD: a local peer's writes fail at once; across guests no
-   * message says so, and the other end's writes wait for credit as TCP's would.
-   */
-  refuseWrites(): void {}
+  /** AF_UNIX SHUT_RD: the other end's writes fail with EPIPE from now on (unix_shutdown sets the peer's SEND_SHUTDOWN). */
+  refuseWrites(): void {
+    this.send({ kind: "shutrd" });
+  }
 
   closed(unread: boolean): void {
     // Unread bytes reset the connection ("Connection reset by peer"), else the other end reads to end of file.

@@ -10,7 +10,7 @@ import type { Unaccepted } from "./datagram-order.js";
 import { LocalNames, type SocketNames } from "./names.js";
 import { LocalPeer, LocalReceiver, type DatagramReceiver, type StreamPeer } from "./peer.js";
 import { refuseWaitingSyns } from "./remote-connections.js";
-import { RemotePeer, RemoteReceiver, type GuestNetwork, type OutMessage } from "./remote-peer.js";
+import { RemotePeer, RemoteReceiver, type GuestNetwork, type OutMessage, type ShutRead } from "./remote-peer.js";
 import { Socket, type SocketState } from "./socket.js";
 import type { StreamMessage } from "./stream-channel.js";
 
@@ -106,7 +106,7 @@ export class Sockets {
   }
 
   /** A stream message for `socket`'s remote end. */
-  sendOn(socket: Socket, m: StreamMessage): void {
+  sendOn(socket: Socket, m: StreamMessage | ShutRead): void {
     if (socket.peer?.kind !== "remote") return;
     this.send(socket.peer.guest, { ...m, conn: [socket.id, socket.peer.socket] });
   }
