@@ -1,11 +1,24 @@
 // Where a new guest runs (`roam run --on cluster`): among the members up that
-// carry every label it requires and have room for its RAM, the less loaded of
-// two picked at random — Mitzenmacher's power of two choices, which keeps
-// hosts nearly as even as asking every host, without every client herding onto
-// the one that looked least loaded a moment ago. With two or fewer eligible
-// members that is simply the least loaded.
+// carry every label it requires and have room for its RAM, the better of two
+// picked at random — Mitzenmacher's power of two choices, which keeps hosts
+// nearly as even as asking every host, without every client herding onto the
+// one that looked best a moment ago. With two or fewer eligible members that
+// is simply the better one. "Better" is where the guest would run fastest:
+// the host's capacity shared with the guests that run there (an idle 4M host
+// is worse than a 32M host running one guest), then the lower load.
 
 import { loadOf, type LoadVector } from "./load-vector.js";
+
+/** Instructions per second a new guest would get on `v`: its capacity shared with those that run there (no cap: 1e9). */
+export function shareForNewGuest(v: LoadVector): number {
+  return (v.capacity ?? 1e9) / (v.runnable + 1);
+}
+
+/** Whether `a` is at least as good a place for a new guest as `b`. */
+function noWorse(a: LoadVector, b: LoadVector): boolean {
+  const sa = shareForNewGuest(a), sb = shareForNewGuest(b);
+  return sa !== sb ? sa > sb : loadOf(a) <= loadOf(b);
+}
 import { ProtocolError } from "../net/protocol.js";
 
 /** Label names as given (`--label secure,gpu`, `--require secure`): each letters, digits, '-', '_', '.'. */
@@ -37,7 +50,8 @@ export function placeGuest(members: LoadVector[], requires: string[], ramBytes: 
   const pool = [...eligible];
   const first = pool.splice(Math.floor(random() * pool.length), 1)[0];
   const second = pool.length ? pool[Math.floor(random() * pool.length)] : undefined;
-  const chosen = !second || loadOf(first) <= loadOf(second) ? first : second;
-  const compared = second ? `the less loaded of two random choices among ${eligible.length} eligible (${first.name} ${loadOf(first).toFixed(2)}, ${second.name} ${loadOf(second).toFixed(2)})` : "the only eligible host";
+  const chosen = !second || noWorse(first, second) ? first : second;
+  const share = (v: LoadVector) => `${v.name} ${(shareForNewGuest(v) / 1e6).toFixed(1)}M/s`;
+  const compared = second ? `the faster for it of two random choices among ${eligible.length} eligible (${share(first)}, ${share(second)})` : "the only eligible host";
   return { url: chosen.url, name: chosen.name, reason: `${compared}${requires.length ? `; it has ${requires.join(",")}` : ""}` };
 }

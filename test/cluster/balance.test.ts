@@ -7,6 +7,7 @@ import type { LoadVector } from "../../src/cluster/load-vector.js";
 import { balancePolicy } from "../../src/cluster/balance/policy.js";
 import { MIN_RESIDENCE_MS, whichGuests, type MovableGuest } from "../../src/cluster/balance/which.js";
 import { where } from "../../src/cluster/balance/where.js";
+import { placeGuest } from "../../src/cluster/placement.js";
 
 const CAP = 100e6;
 
@@ -64,5 +65,19 @@ describe("where", () => {
     const chosen = where(source, guest("g", 60), members, "two-choices", () => draws.shift()!);
     expect(chosen?.member.name).toBe("B");
     expect(chosen?.reason).toMatch(/two random choices among 3 fit/);
+  });
+});
+
+describe("placement of a new guest", () => {
+  it("of the two drawn, the host where it would run fastest: an idle slow host loses to a fast one already running a guest", () => {
+    const slow = host("S", 0, undefined, { capacity: 4e6 }), fast = host("F", 1, undefined, { capacity: 32e6 });
+    for (const draws of [[0, 0], [0.99, 0]]) { // each drawn first
+      const placed = placeGuest([slow, fast], [], 0, () => draws.shift()!);
+      expect(placed.name).toBe("F");
+      expect(placed.reason).toMatch(/faster for it of two random choices among 2 eligible \(.*F 16\.0M\/s/);
+    }
+    // Equal shares: the lower load.
+    const busy = host("B", 1, 3 * CAP), calm = host("C", 1, 1 * CAP);
+    expect(placeGuest([busy, calm], [], 0, () => 0).name).toBe("C");
   });
 });
