@@ -38,6 +38,23 @@ describe("whether", () => {
   });
 });
 
+describe("hosts of different capacities: compared by what a guest gets", () => {
+  const slow = (runnable: number) => host("S", runnable, 2 * 4e6, { capacity: 4e6 });
+  const fast = (runnable: number) => host("F", runnable, 2 * 32e6, { capacity: 32e6 });
+  it("a guest alone on a slow host goes to an idle fast one; two on a fast host do not go to an idle slow one", () => {
+    expect(balancePolicy("sender").whether(slow(1), [fast(0)])?.reason).toMatch(/overloaded \(S 1 running, 4\.0M\/s each\).*F x8\.00/);
+    expect(where(slow(1), guest("g", 60), [fast(0)])?.member.name).toBe("F");
+    expect(balancePolicy("sender").whether(fast(2), [slow(0)])).toBeUndefined();
+    expect(where(fast(2), guest("g", 60), [slow(0)])).toBeUndefined();
+    // Four on the fast host (8M/s each) and none on the slow one (4M/s for a newcomer): no gain, no move.
+    expect(balancePolicy("receiver").whether(slow(0), [fast(4)])).toBeUndefined();
+  });
+  it("guests that want less than the host gives gain nothing by moving", () => {
+    const calm = host("C", 2, 0.2 * CAP); // two guests wanting 20% each of a host that gives 100%
+    expect(balancePolicy("sender").whether(calm, [host("B", 0)])).toBeUndefined();
+  });
+});
+
 describe("which", () => {
   it("moves the oldest guest whose age exceeds its move cost, never one that just arrived", () => {
     const picked = whichGuests([guest("young", 0.01), guest("old", 60), guest("older-but-new-here", 600, { residentSeconds: 1 }), guest("mid", 10)]);

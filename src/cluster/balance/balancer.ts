@@ -7,9 +7,10 @@
 // the next decision sees load vectors measured after it.
 
 import type { LoadVector } from "../load-vector.js";
-import { balancePolicy, type BalancePolicy, type PolicyName } from "./policy.js";
+import { balancePolicy, mostToGain, type BalancePolicy, type PolicyName } from "./policy.js";
 import { MIN_RESIDENCE_MS, whichGuests, type MovableGuest } from "./which.js";
-import { HYSTERESIS, where } from "./where.js";
+import { MIN_GAIN } from "./speed.js";
+import { where } from "./where.js";
 
 const ROUND_MS = 1000;
 const COOLDOWN_MS = 3000;
@@ -99,8 +100,9 @@ export class Balancer {
 
   /** Receiver-initiated: asks the most loaded member to send a guest here. */
   private async pull(self: LoadVector, members: LoadVector[], why: string): Promise<void> {
-    const busiest = [...members].sort((a, b) => b.ipsWanted / (b.capacity ?? 1e9) - a.ipsWanted / (a.capacity ?? 1e9))[0];
-    this.record({ action: "ask", from: busiest.name, to: self.name, reason: `${why}; asked ${busiest.name}, the most loaded` });
+    const busiest = mostToGain(self, members);
+    if (!busiest) return;
+    this.record({ action: "ask", from: busiest.name, to: self.name, reason: `${why}; asked ${busiest.name}, whose guests would gain most here` });
     this.quietUntil = performance.now() + COOLDOWN_MS;
     try {
       const answer = await this.host.askForGuest(busiest.url);
@@ -133,7 +135,7 @@ export class Balancer {
         this.counts.migrations++;
         return { moved: guest.id };
       }
-      return this.declined(self, receiver[0].name, `no guest here fits ${receiver[0].name} (its labels, its free memory), or a move would not leave it clearly less loaded than this host (hysteresis ${HYSTERESIS})`);
+      return this.declined(self, receiver[0].name, `no guest here fits ${receiver[0].name} (its labels, its free memory), or would run ${MIN_GAIN}x faster there`);
     } finally {
       this.busy = false;
     }

@@ -2,14 +2,12 @@
 // classic initiatives (Eager, Lazowska & Zahorjan): a sender-initiated host
 // pushes work away when it is overloaded, a receiver-initiated host asks for
 // work when it is underloaded, a symmetric host does both. Each looks only at
-// the load vectors the exchange brought (src/cluster/membership.ts).
+// the load vectors the exchange brought (src/cluster/membership.ts), compared
+// by how fast a guest runs on each host (speed.ts): hosts of different
+// capacities are balanced by what their guests get, not by their counts.
 
 import type { LoadVector } from "../load-vector.js";
-
-/** Wanted over capacity above this: the guests want more than the host gives them. */
-export const OVERLOADED = 1.0;
-/** Below this the host has room to spare. */
-export const UNDERLOADED = 0.6;
+import { describeSpeed, gain, MIN_GAIN } from "./speed.js";
 
 export type Initiative = { kind: "push" | "pull"; reason: string };
 
@@ -22,25 +20,23 @@ export interface BalancePolicy {
 export const POLICY_NAMES = ["sender", "receiver", "symmetric"] as const;
 export type PolicyName = typeof POLICY_NAMES[number];
 
-/** How loaded a host is for balancing: what its guests want over what it gives (its --capacity, else 1e9/s). */
-export function balanceLoad(v: LoadVector): number {
-  return v.ipsWanted / (v.capacity ?? 1e9);
-}
-
-const fmt = (v: LoadVector) => `${v.name} ${balanceLoad(v).toFixed(2)}`;
-
+/** Overloaded: a guest here would run clearly faster (MIN_GAIN) on some member (speed.ts). */
 function push(self: LoadVector, others: LoadVector[]): Initiative | undefined {
-  if (balanceLoad(self) <= OVERLOADED || self.runnable < 2) return undefined; // one guest cannot be split
-  const idle = others.filter((o) => balanceLoad(o) < UNDERLOADED);
-  if (!idle.length) return undefined;
-  return { kind: "push", reason: `overloaded (${fmt(self)} > ${OVERLOADED}); ${idle.length} member(s) below ${UNDERLOADED}: ${idle.map(fmt).join(", ")}` };
+  const faster = others.filter((o) => gain(self, o) >= MIN_GAIN);
+  if (!faster.length) return undefined;
+  return { kind: "push", reason: `overloaded (${describeSpeed(self)}); a guest would run ${MIN_GAIN}x faster or more on ${faster.length} member(s): ${faster.map((o) => `${o.name} x${gain(self, o).toFixed(2)}`).join(", ")}` };
 }
 
+/** Underloaded: a guest of some busy member (two or more running) would run clearly faster here. */
 function pull(self: LoadVector, others: LoadVector[]): Initiative | undefined {
-  if (balanceLoad(self) >= UNDERLOADED) return undefined;
-  const busy = others.filter((o) => balanceLoad(o) > OVERLOADED && o.runnable >= 2);
-  if (!busy.length) return undefined;
-  return { kind: "pull", reason: `underloaded (${fmt(self)} < ${UNDERLOADED}); ${busy.length} member(s) overloaded: ${busy.map(fmt).join(", ")}` };
+  const slower = others.filter((o) => o.runnable >= 2 && gain(o, self) >= MIN_GAIN);
+  if (!slower.length) return undefined;
+  return { kind: "pull", reason: `underloaded (${describeSpeed(self)}); a guest of ${slower.length} member(s) would run ${MIN_GAIN}x faster or more here: ${slower.map((o) => `${o.name} x${gain(o, self).toFixed(2)}`).join(", ")}` };
+}
+
+/** The member whose guests would gain most by coming here: the one a receiver asks for work. */
+export function mostToGain(self: LoadVector, others: LoadVector[]): LoadVector | undefined {
+  return [...others].filter((o) => o.runnable >= 2).sort((a, b) => gain(b, self) - gain(a, self))[0];
 }
 
 export function balancePolicy(name: PolicyName): BalancePolicy {
