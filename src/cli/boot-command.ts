@@ -54,7 +54,7 @@ interface BootOptions {
 export async function bootCommand(args: Parsed): Promise<number> {
   // The client (ws, msgpackr, TLS) loads only with --on: a local run starts without it.
   if (args.has("on")) return (await import("./cluster-commands.js")).remoteRun(args, "machine", ["max-instructions", "stats", "no-jit"]);
-  for (const remoteOnly of ["detach", "token", "require", "via"]) if (args.has(remoteOnly)) throw new UsageError(`--${remoteOnly} goes with --on`);
+  for (const remoteOnly of ["detach", "token", "require", "prefer", "via"]) if (args.has(remoteOnly)) throw new UsageError(`--${remoteOnly} goes with --on`);
   const options = bootOptions(args);
   const { image } = readElf(options.image);
 

@@ -17,6 +17,7 @@ export const ON_HOST_OPTIONS: OptionSpec[] = [
   { name: "on", value: "URL", help: "run it on this host, not here; `cluster`: on the member the cluster picks\n(the host asked is --via, else $ROAM_HOST)" },
   { name: "via", value: "URL", help: `with --on cluster: the member that picks (default: $ROAM_HOST, else ${DEFAULT_HOST})` },
   { name: "require", value: "L,L", help: "with --on: labels a host must carry to run it, wherever it moves (repeatable)" },
+  { name: "prefer", value: "L,L", help: "with --on: labels it should run under (sensitive work: --prefer secure); it starts\nanywhere and moves to a host with them once one has room (repeatable)" },
   { name: "token", value: "T", help: "the host's token (default: $ROAM_TOKEN); with --on" },
   { name: "detach", help: "with --on: print the guest's id and leave it running" },
   { name: "tls-ca", value: "FILE", help: "with --on: verify a wss:// host against this CA (default: $ROAM_TLS_CA)" },

@@ -63,13 +63,14 @@ export async function remoteRun(args: Parsed, kind: "process" | "machine", local
   const ramBytes = ram === undefined ? undefined : parseSize("--ram", ram);
   const { bytes } = readElf(program);
   const requires = args.strings("require").flatMap((r) => r.split(",")).filter((r) => r !== "");
+  const prefers = args.strings("prefer").flatMap((r) => r.split(",")).filter((r) => r !== "");
   const url = args.string("on") === "cluster" ? await placeOnCluster(args, requires, ramBytes ?? (kind === "machine" ? 128 << 20 : 64 << 20)) : hostUrl(args);
   // --root names a directory within the host's root (shared with guests naming the same); without it the guest gets its own.
   const root = args.string("root");
   const forwarding = args.string("forwarding");
   if (forwarding !== undefined && !FORWARDING_APPROACHES.includes(forwarding as never)) throw new UsageError(`--forwarding ${forwarding}: one of ${FORWARDING_APPROACHES.join(", ")}`);
   const reply = await askAt(url, args, {
-    t: "run", kind, ...(requires.length ? { requires } : {}), program: basename(program), argv: [program, ...rest], elf: bytes, ramBytes, ...(root === undefined ? {} : { root }), ...(forwarding === undefined ? {} : { forwarding }),
+    t: "run", kind, ...(requires.length ? { requires } : {}), ...(prefers.length ? { prefers } : {}), program: basename(program), argv: [program, ...rest], elf: bytes, ramBytes, ...(root === undefined ? {} : { root }), ...(forwarding === undefined ? {} : { forwarding }),
     ...(args.strings("publish").length ? { publish: args.strings("publish") } : {}),
   });
   const id = (reply.guest as { id: string }).id;

@@ -48,7 +48,7 @@ export async function runCommand(args: Parsed): Promise<number> {
     const { remoteRun } = await import("./cluster-commands.js");
     return remoteRun(args, "process", ["max-instructions", "stats", "no-jit", "strace"]);
   }
-  for (const remoteOnly of ["detach", "token", "forwarding", "publish", "require", "via"]) if (args.has(remoteOnly)) throw new UsageError(`--${remoteOnly} goes with --on`);
+  for (const remoteOnly of ["detach", "token", "forwarding", "publish", "require", "prefer", "via"]) if (args.has(remoteOnly)) throw new UsageError(`--${remoteOnly} goes with --on`);
   const [program] = args.positionals;
   const ram = args.string("ram");
   const ramBytes = ram === undefined ? 64 << 20 : parseSize("--ram", ram);

@@ -92,6 +92,7 @@ export class HostCluster {
       .map((g) => ({
         id: g.info.id, ageSeconds: (Date.now() - Date.parse(g.info.createdAt)) / 1000, residentSeconds: (now - g.residentSince) / 1000,
         ramBytes: g.info.ramBytes, dirtyBytesPerSecond: lastDirtyRate(this.host.migrations.get(g.info.id)) ?? 0, requires: g.info.requires ?? [],
+        prefers: g.info.prefers ?? [],
       }));
   }
 

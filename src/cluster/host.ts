@@ -366,6 +366,8 @@ export class Host implements ReceivingHost {
         // Where it started, and how its messages find it after it moves (docs/MESSAGES.md).
         guest.info.origin = this.url;
         if (requires.length) guest.info.requires = requires; // travels with it: every host it is placed on checks it
+        const prefers = m.prefers === undefined ? [] : labelList(strList(m, "prefers"), "run: prefers");
+        if (prefers.length) guest.info.prefers = prefers; // travels with it: the hosts it runs on move it towards them
         guest.info.forwarding = m.forwarding === undefined ? DEFAULT_FORWARDING : forwardingName(m.forwarding, "run: forwarding");
         const published = m.publish === undefined ? [] : strList(m, "publish").map((text) => parsePublish(text));
         if (published.length > 0 && kind !== "process") throw new ProtocolError("run: --publish is for process-mode guests (a machine has no sockets)");

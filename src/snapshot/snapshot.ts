@@ -42,6 +42,8 @@ export interface GuestInfo {
   forwarding?: ForwardingName;
   /** Labels a host must carry to run it (`roam run --require secure`): checked wherever it is placed (src/cluster/placement.ts). */
   requires?: string[];
+  /** Labels it prefers (`roam run --prefer secure`): it is moved to a host with them when one has room (balance/preference.ts). */
+  prefers?: string[];
 }
 
 /** A console's streams: output is numbered by byte offset, so a client can resume without loss or repeats. */

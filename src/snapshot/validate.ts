@@ -56,8 +56,14 @@ export function checkGuestInfo(value: unknown): GuestInfo {
     // Both absent in snapshots from before messages between guests.
     ...(own(g, "origin") === undefined ? {} : { origin: text(own(g, "origin"), "guest.origin", 1024) }),
     ...(own(g, "forwarding") === undefined ? {} : { forwarding: oneOf(own(g, "forwarding"), "guest.forwarding", FORWARDING_APPROACHES) }),
-    ...(own(g, "requires") === undefined ? {} : { requires: list(own(g, "requires"), "guest.requires", 64).map((l, i) => labelName(text(l, `guest.requires[${i}]`, 64), `guest.requires[${i}]`)) }),
+    ...(own(g, "requires") === undefined ? {} : { requires: labels(own(g, "requires"), "guest.requires") }),
+    ...(own(g, "prefers") === undefined ? {} : { prefers: labels(own(g, "prefers"), "guest.prefers") }),
   };
+}
+
+/** Host labels a guest requires or prefers. */
+function labels(value: unknown, where: string): string[] {
+  return list(value, where, 64).map((l, i) => labelName(text(l, `${where}[${i}]`, 64), `${where}[${i}]`));
 }
 
 /** A host label a guest requires: letters, digits, '-', '_', '.'. */

@@ -8,6 +8,7 @@ import { balancePolicy } from "../../src/cluster/balance/policy.js";
 import { MIN_RESIDENCE_MS, whichGuests, type MovableGuest } from "../../src/cluster/balance/which.js";
 import { where } from "../../src/cluster/balance/where.js";
 import { placeGuest } from "../../src/cluster/placement.js";
+import { preferredMove } from "../../src/cluster/balance/preference.js";
 
 const CAP = 100e6;
 
@@ -20,7 +21,7 @@ function host(name: string, runnable: number, wantedPerGuest = 2 * CAP, extra: P
 }
 
 const guest = (id: string, ageSeconds: number, extra: Partial<MovableGuest> = {}): MovableGuest =>
-  ({ id, ageSeconds, residentSeconds: MIN_RESIDENCE_MS / 1000 + 1, ramBytes: 4 << 20, dirtyBytesPerSecond: 0, requires: [], ...extra });
+  ({ id, ageSeconds, residentSeconds: MIN_RESIDENCE_MS / 1000 + 1, ramBytes: 4 << 20, dirtyBytesPerSecond: 0, requires: [], prefers: [], ...extra });
 
 describe("whether", () => {
   const busy = host("A", 3), idle = host("B", 0);
@@ -96,5 +97,23 @@ describe("placement of a new guest", () => {
     // Equal shares: the lower load.
     const busy = host("B", 1, 3 * CAP), calm = host("C", 1, 1 * CAP);
     expect(placeGuest([busy, calm], [], 0, () => 0).name).toBe("C");
+  });
+});
+
+describe("preferences (--prefer): sensitive work to a secure node", () => {
+  const plain = host("P", 0), secure = host("S", 3, undefined, { labels: ["secure"] }), full = host("F", 0, undefined, { labels: ["secure"], memoryFree: 1 << 20 });
+  it("a guest here that prefers a label this host lacks goes to a member with it and room, even a busier one; none when it has its labels", () => {
+    const sensitive = guest("s", 0.1, { prefers: ["secure"], residentSeconds: 0 });
+    const move = preferredMove(plain, [guest("other", 60), sensitive], [full, secure]);
+    expect(move?.guest.id).toBe("s");
+    expect(move?.member.name).toBe("S");
+    expect(move?.reason).toMatch(/it prefers secure; P has no labels, S has secure and room/);
+    expect(preferredMove(secure, [sensitive], [plain, full])).toBeUndefined();
+    expect(preferredMove(plain, [sensitive], [full])).toBeUndefined(); // no room anywhere: it runs on here
+  });
+  it("load balancing never takes a guest away from labels it prefers", () => {
+    const sensitive = guest("s", 60, { prefers: ["secure"] });
+    expect(where(secure, sensitive, [plain])).toBeUndefined();
+    expect(where(secure, guest("g", 60), [plain])?.member.name).toBe("P");
   });
 });

@@ -5,29 +5,9 @@
 // vectors, not a guessed delay). Two pairs of capped hosts, started once.
 
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { connect } from "../../src/net/peer.js";
-import { elfPath, HostProc, quickPs, roam, sleep, stopAll, tempDir, waitUntil } from "./cluster.js";
+import { elfPath, HostProc, quickPs, roam, stopAll, tempDir, vectorsLater, waitUntil } from "./cluster.js";
 
 const CAPPED = ["--force", "--capacity", "40M"];
-
-async function selfSeq(url: string): Promise<number> {
-  const peer = await connect(url, { role: "client" });
-  try {
-    return ((await peer.request({ t: "cluster" })).members as Array<{ seq: number }>)[0].seq;
-  } finally {
-    peer.close();
-  }
-}
-
-/** Waits until `url` has made `n` more load vectors (one each ~0.5 s): that many rounds of its balancer have passed. */
-async function vectorsLater(url: string, n: number): Promise<void> {
-  const start = await selfSeq(url);
-  const deadline = Date.now() + 60_000;
-  while ((await selfSeq(url)) < start + n) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${n} more load vectors from ${url}`);
-    await sleep(200);
-  }
-}
 
 const balanced = (log: string) => (log.match(/balance \(\w+\): migrate guest/g) ?? []).length;
 

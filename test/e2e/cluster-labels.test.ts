@@ -7,7 +7,8 @@
 
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { join } from "node:path";
-import { elfPath, HostProc, migrate, quickPs, roam, stopAll, tempDir, waitUntil } from "./cluster.js";
+import { connect } from "../../src/net/peer.js";
+import { elfPath, HostProc, migrate, quickPs, roam, stopAll, tempDir, vectorsLater, waitUntil } from "./cluster.js";
 
 describe("labels and requirements", () => {
   const root = tempDir("labels");
@@ -84,6 +85,23 @@ describe("labels and requirements", () => {
     const restored = await roam(["restore", file, "--on", secure.url]);
     expect(restored.code, restored.describe()).toBe(0);
   }, 90_000);
+
+  it("--prefer secure: the guest starts where it is put, then moves to a member with the label, and stays there", async () => {
+    const r = await roam(["run", "--on", plain.url, "--prefer", "secure", "--detach", "--ram", "4M", elfPath("cat")]);
+    expect(r.code, r.describe()).toBe(0);
+    const id = r.stdout.trim();
+    const moved = new RegExp(`balance \\(none\\): migrate guest ${id} P -> (S|SG): it prefers secure; P has no labels`);
+    await waitUntil(() => moved.test(plain.log), 30_000, () => `P to move ${id} to a secure host:\n${plain.log}`);
+    const to = moved.exec(plain.log)![1] === "S" ? secure : both;
+    await waitUntil(() => to.log.includes(`guest ${id} arrived`), 20_000, `${id} to arrive at ${to.name}`);
+    const before = (to.log.match(/balance \(\w+\): migrate guest/g) ?? []).length;
+    await vectorsLater(to.url, 6); // several rounds of its balancer: it does not send the guest on
+    expect((await quickPs(to.url)).find((g) => g.id === id)?.status).toBe("running");
+    expect((to.log.match(/balance \(\w+\): migrate guest/g) ?? []).length).toBe(before);
+    const s = await connect(to.url, { role: "client" });
+    await s.request({ t: "kill", guest: id });
+    s.close();
+  }, 60_000);
 
   it("random placements and migrations never put a guest on a host without its labels", async () => {
     const all = [secure, both, plain, stranger];

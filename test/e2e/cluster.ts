@@ -266,6 +266,26 @@ export function figures(s: Stats): string {
 }
 
 /** `ps` over a direct connection (no CLI start-up): for polling a host quickly. */
+/** This host's own load vector count (membership.ts makes one each ~0.5 s). */
+async function selfSeq(url: string): Promise<number> {
+  const peer = await connect(url, { role: "client" });
+  try {
+    return ((await peer.request({ t: "cluster" })).members as Array<{ seq: number }>)[0].seq;
+  } finally {
+    peer.close();
+  }
+}
+
+/** Waits until `url` has made `n` more load vectors: that many rounds of its balancer have passed (an event, not a delay). */
+export async function vectorsLater(url: string, n: number): Promise<void> {
+  const start = await selfSeq(url);
+  const deadline = Date.now() + 60_000;
+  while ((await selfSeq(url)) < start + n) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${n} more load vectors from ${url}`);
+    await sleep(200);
+  }
+}
+
 export async function quickPs(url: string, token?: string): Promise<PsEntry[]> {
   const peer = await connect(url, { role: "client", token });
   try {

@@ -9,6 +9,7 @@
 import type { LoadVector } from "../load-vector.js";
 import { balancePolicy, mostToGain, type BalancePolicy, type PolicyName } from "./policy.js";
 import { MIN_RESIDENCE_MS, whichGuests, type MovableGuest } from "./which.js";
+import { preferredMove } from "./preference.js";
 import { MIN_GAIN } from "./speed.js";
 import { where } from "./where.js";
 
@@ -55,8 +56,8 @@ export class Balancer {
     return this.policy?.name ?? "none";
   }
 
+  /** Rounds run on every host, with or without a policy: guests that prefer labels this host lacks move (preference.ts). */
   start(): void {
-    if (!this.policy) return;
     const round = () => { void this.round().finally(() => { this.timer = setTimeout(round, ROUND_MS); this.timer.unref(); }); };
     this.timer = setTimeout(round, ROUND_MS);
     this.timer.unref();
@@ -69,6 +70,16 @@ export class Balancer {
   private async round(): Promise<void> {
     if (this.busy || performance.now() < this.quietUntil) return;
     const { self, others } = this.host.view();
+    const preferred = preferredMove(self, this.host.movable(), others);
+    if (preferred) {
+      this.busy = true;
+      try {
+        await this.migrate(self, preferred.guest.id, preferred.member, preferred.reason);
+      } finally {
+        this.busy = false;
+      }
+      return;
+    }
     const initiative = this.policy?.whether(self, others);
     if (!initiative) return;
     this.busy = true;
@@ -80,19 +91,24 @@ export class Balancer {
     }
   }
 
+  /** Records the decision, migrates, and records a failure (the guest then runs on here). */
+  private async migrate(self: LoadVector, guest: string, to: LoadVector, reason: string): Promise<void> {
+    this.record({ action: "migrate", guest, from: self.name, to: to.name, reason });
+    this.quietUntil = performance.now() + COOLDOWN_MS;
+    try {
+      await this.host.migrate(guest, to.url);
+      this.counts.migrations++;
+    } catch (error) {
+      this.record({ action: "failed", guest, from: self.name, to: to.name, reason: `migration failed, the guest runs on here: ${(error as Error).message}` });
+    }
+  }
+
   /** Sends the best guest to the best member for it; false when none fits. */
   private async push(self: LoadVector, members: LoadVector[], why: string): Promise<boolean> {
     for (const { guest, reason } of whichGuests(this.host.movable())) {
       const target = where(self, guest, members);
       if (!target) continue;
-      this.record({ action: "migrate", guest: guest.id, from: self.name, to: target.member.name, reason: `${why}; which: ${reason}; where: ${target.reason}` });
-      this.quietUntil = performance.now() + COOLDOWN_MS;
-      try {
-        await this.host.migrate(guest.id, target.member.url);
-        this.counts.migrations++;
-      } catch (error) {
-        this.record({ action: "failed", guest: guest.id, from: self.name, to: target.member.name, reason: `migration failed, the guest runs on here: ${(error as Error).message}` });
-      }
+      await this.migrate(self, guest.id, target.member, `${why}; which: ${reason}; where: ${target.reason}`);
       return true;
     }
     return false;

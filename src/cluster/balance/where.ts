@@ -7,6 +7,7 @@
 
 import type { LoadVector } from "../load-vector.js";
 import { missingLabels } from "../placement.js";
+import { preferenceMisses } from "./preference.js";
 import { describeSpeed, gain, MIN_GAIN } from "./speed.js";
 import type { MovableGuest } from "./which.js";
 
@@ -14,6 +15,7 @@ import type { MovableGuest } from "./which.js";
 export function fitTargets(source: LoadVector, guest: MovableGuest, members: LoadVector[]): Array<{ member: LoadVector; gain: number }> {
   return members
     .filter((m) => m.url !== source.url && missingLabels(guest.requires, m.labels).length === 0 && m.memoryFree >= guest.ramBytes)
+    .filter((m) => preferenceMisses(guest, m) <= preferenceMisses(guest, source)) // never away from labels it prefers
     .map((m) => ({ member: m, gain: gain(source, m) }))
     .filter((t) => t.gain >= MIN_GAIN);
 }

@@ -16,6 +16,8 @@ export interface MovableGuest {
   ramBytes: number;
   dirtyBytesPerSecond: number;
   requires: string[];
+  /** Labels it prefers (`--prefer`): it is moved to a host with them when one has room (preference.ts). */
+  prefers: string[];
 }
 
 export const MIN_RESIDENCE_MS = 5000;
