@@ -1,0 +1,41 @@
+// The balancer's rounds on a made-up host: a decision whose migration fails
+// is recorded as failed, with the reason, and the guest stays where it was
+// (the host's migrate rejected, so it runs on there).
+import { expect, it } from "vitest";
+import { Balancer, type BalancerHost } from "../../src/cluster/balance/balancer.js";
+import type { LoadVector } from "../../src/cluster/load-vector.js";
+
+const vector = (name: string, runnable: number, capacity: number): LoadVector => ({
+  url: `ws://127.0.0.1:${name.charCodeAt(0)}`, name, incarnation: 1, seq: 1, capacity, labels: [], guests: runnable, runnable,
+  ipsGiven: runnable ? capacity : 0, ipsWanted: runnable * 2 * capacity, memoryUsed: 0, memoryFree: 1 << 30, dirtyBytesPerSecond: 0, messagesPerSecond: 0,
+});
+
+it("a balancing migration that fails is recorded as failed, and the guest runs on where it was", async () => {
+  const lines: string[] = [];
+  const here = new Set(["old", "young"]);
+  let tried = 0;
+  let failed!: () => void;
+  const failedOnce = new Promise<void>((resolve) => (failed = resolve));
+  const host: BalancerHost = {
+    name: "A",
+    view: () => ({ self: vector("A", 2, 10e6), others: [vector("B", 0, 10e6)] }),
+    movable: () => [...here].map((id) => ({ id, ageSeconds: id === "old" ? 60 : 0.01, residentSeconds: 60, ramBytes: 4 << 20, dirtyBytesPerSecond: 0, requires: [], prefers: [] })),
+    migrate: async () => { tried++; throw new Error("the destination closed the connection"); },
+    askForGuest: async () => ({ declined: "not asked in this test" }),
+    log: (line) => { lines.push(line); if (line.includes(": failed guest")) failed(); },
+  };
+  const balancer = new Balancer(host, "sender");
+  balancer.start();
+  try {
+    await failedOnce;
+  } finally {
+    balancer.close();
+  }
+  expect(tried).toBe(1);
+  expect(here.has("old")).toBe(true); // nothing took it away: the host's migrate failed, so it runs on there
+  expect(balancer.counts).toMatchObject({ migrations: 0, failures: 1 });
+  expect(balancer.decisions.map((d) => d.action)).toEqual(["migrate", "failed"]);
+  expect(balancer.decisions[0].guest).toBe("old"); // the oldest moves first (Harchol-Balter & Downey)
+  expect(balancer.decisions[1].reason).toBe("migration failed, the guest runs on here: the destination closed the connection");
+  expect(lines.some((l) => /balance \(sender\): failed guest old A -> B/.test(l))).toBe(true);
+});
