@@ -12,6 +12,7 @@ import { loadTls, useTls } from "../net/tls.js";
 import { parseSize } from "./parse-numbers.js";
 import { UsageError } from "./usage-error.js";
 import { JoinRefused } from "../cluster/membership.js";
+import { DashboardRefused, parseDashboardAddress } from "../web/dashboard.js";
 import { parseCapacity } from "../cluster/capacity.js";
 import { labelList } from "../cluster/placement.js";
 import { POLICY_NAMES, type PolicyName } from "../cluster/balance/policy.js";
@@ -57,6 +58,7 @@ them with it); a second signal while it drains or refuses is taken the same way.
     { name: "capacity", value: "IPS", help: "give guests at most this many instructions per second, shared fairly, e.g.\n200M (M = 10^6); without it the host uses what it gets" },
     { name: "label", value: "L,L", help: "labels this host carries, e.g. secure,gpu (repeatable); a guest run with\n--require runs and moves only to hosts with its labels" },
     { name: "balance", value: "POLICY", help: "move guests between members to even the load: sender (push when\noverloaded), receiver (ask for work when underloaded) or symmetric (both);\ndecisions are logged and shown by roam stats --cluster" },
+    { name: "dashboard", value: "HOST:PORT", help: "serve a live web page of the cluster there, e.g. 127.0.0.1:8080: hosts' capacity\nand load over time, guests and where they ran, migrations, balancer decisions" },
     { name: "max-memory", value: "SIZE", help: "guest RAM this host takes on at most, e.g. 4G (default: 3/4 of the machine's\nmemory); a run, restore or migration that does not fit is refused with what is free" },
     { name: "no-jit", help: "interpret only: do not translate hot code" },
     { name: "drain-to", value: "URL", help: "on SIGINT/SIGTERM, migrate the guests to this host first (repeatable:\ntaken in turn)" },
@@ -76,18 +78,20 @@ export async function hostCommand(args: Parsed): Promise<number> {
   try { if (!statSync(root).isDirectory()) throw new Error(); } catch { throw new UsageError(`--root ${root}: not a directory`); }
   const name = args.string("name") ?? listen;
   const log = hostLog(name, (text) => process.stderr.write(text));
+  const dashboard = args.string("dashboard");
+  if (dashboard !== undefined) { try { parseDashboardAddress(dashboard); } catch (error) { throw new UsageError((error as Error).message); } }
   const tls = loadTls({ cert: args.string("tls-cert"), key: args.string("tls-key"), ca: args.string("tls-ca") });
   useTls(tls); // also for the links departures open as a client (kills forwarded, has-guest)
   const host = new Host({
     tls, name, host: match[1], port: Number(match[2]), root, token: args.string("token"), peers: args.strings("peer"),
     join: args.strings("join"), capacity: capacityOption(args), labels: labelOption(args), balance: balanceOption(args),
     maxMemoryBytes: args.has("max-memory") ? parseSize("--max-memory", args.string("max-memory")!) : undefined,
-    translate: !args.flag("no-jit"), log: (line, level) => log.line(line, level),
+    dashboard, translate: !args.flag("no-jit"), log: (line, level) => log.line(line, level),
   });
   try {
     await host.listen();
   } catch (error) {
-    if (error instanceof JoinRefused) { await host.close(); throw new CliError("host", error.message); }
+    if (error instanceof JoinRefused || error instanceof DashboardRefused) { await host.close(); throw new CliError("host", error.message); }
     const words = errnoWords((error as NodeJS.ErrnoException).code);
     if (words) throw new CliError("host", `${listen}: ${words}`);
     throw error;

@@ -17,6 +17,7 @@ import type { MigrationStats } from "../migration/stats.js";
 import { Balancer } from "./balance/balancer.js";
 import type { PolicyName } from "./balance/policy.js";
 import type { MovableGuest } from "./balance/which.js";
+import { hostReport, type HostReport } from "../web/host-report.js";
 
 export interface ClusterHost {
   readonly name: string;
@@ -42,8 +43,8 @@ export interface ClusterOptions {
   balance?: PolicyName;
 }
 
-/** The requests of other hosts this part serves: load vectors, and receivers asking for work. */
-export const CLUSTER_HOST_REQUESTS = new Set(["load", "balance-pull"]);
+/** The requests of other hosts this part serves: load vectors, receivers asking for work, a dashboard asking for this host's report. */
+export const CLUSTER_HOST_REQUESTS = new Set(["load", "balance-pull", "dash-report"]);
 
 export class HostCluster {
   readonly pacer: CapacityPacer | undefined;
@@ -139,6 +140,7 @@ export class HostCluster {
   /** A request of another host (CLUSTER_HOST_REQUESTS): its answer. */
   async serveHost(m: Message): Promise<Record<string, unknown>> {
     if (m.t === "load") return this.membership.receive(m.vectors);
+    if (m.t === "dash-report") return this.dashReport() as unknown as Record<string, unknown>;
     return this.balancer.asked(str(m, "url"));
   }
 
@@ -151,6 +153,12 @@ export class HostCluster {
   /** `roam run --on cluster`: the member to run a guest on. */
   place(requires: string[], ramBytes: number): Placement {
     return placeGuest(this.membership.up(), requires, ramBytes);
+  }
+
+  /** This host's guests, migrations and balancer decisions, for a dashboard (src/web/host-report.ts). */
+  dashReport(): HostReport {
+    const host = this.host;
+    return hostReport({ name: host.name, url: host.url, migrations: host.migrations, liveGuests: () => host.liveGuests(), balancer: this.balancer });
   }
 
   /** `roam stats --cluster`: every member as this host sees it. */

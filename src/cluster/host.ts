@@ -41,6 +41,7 @@ import { guestAddress } from "../kernel/sockets/addresses.js";
 import type { GuestMessage } from "../net/host-links.js";
 import type { Socket } from "node:net";
 import { keepCompiledCode, traceGc } from "./host-runtime.js";
+import { openDashboard, type Dashboard } from "../web/dashboard.js";
 
 export type LogLevel = "info" | "warn" | "error";
 
@@ -70,6 +71,8 @@ export interface HostOptions {
   labels?: string[];
   /** `--balance`: sender, receiver or symmetric (src/cluster/balance/). */
   balance?: PolicyName;
+  /** `--dashboard HOST:PORT`: serve the cluster's live web page there (src/web/dashboard.ts). */
+  dashboard?: string;
   translate?: boolean;
   /** Where the host's log lines go; `level` when the host knows how loud a line is. */
   log?: (line: string, level?: LogLevel) => void;
@@ -88,6 +91,7 @@ export class Host implements ReceivingHost {
   private httpsServer: HttpsServer | undefined;
   private forgetIdentity = () => {};
   private listeningUrl: string | undefined;
+  private dashboard: Dashboard | undefined;
   private readonly peers = new Set<Peer>();
   /** Reaches files of guests that came from elsewhere and still have them open there. */
   private readonly remoteFiles: RemoteFileClient;
@@ -219,6 +223,7 @@ export class Host implements ReceivingHost {
     // The hosts named with --peer learn this one (its link's hello), and tell it the socket names their guests bound.
     this.messaging.switch.broadcast({ kind: "member" });
     await this.cluster.start(this.options.join ?? []);
+    if (this.options.dashboard !== undefined) this.dashboard = await openDashboard(this.options.dashboard, this.cluster, this);
     const warning = exposureWarning(host, Number(/:(\d+)$/.exec(this.url)![1]), tls?.cert !== undefined, token !== undefined);
     if (warning) this.log(warning);
   }
@@ -227,6 +232,7 @@ export class Host implements ReceivingHost {
     for (const hosted of this.guests.values()) hosted.kill();
     for (const peer of this.peers) peer.terminate();
     this.cluster.close();
+    await this.dashboard?.close();
     this.remoteFiles.close();
     this.lone.close();
     this.messaging.close();
