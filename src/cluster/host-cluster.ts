@@ -15,6 +15,7 @@ import type { HostedGuest } from "./hosted-guest.js";
 import type { MemoryBudget } from "./memory-budget.js";
 import type { MigrationStats } from "../migration/stats.js";
 import { Balancer } from "./balance/balancer.js";
+import { Locality } from "./balance/locality.js";
 import type { PolicyName } from "./balance/policy.js";
 import type { MovableGuest } from "./balance/which.js";
 import { hostReport, type HostReport } from "../web/host-report.js";
@@ -29,6 +30,10 @@ export interface ClusterHost {
   /** Migrates guest `id` here to `to` by precopy; rejects saying why (it then runs on here). */
   migrateAway(id: string, to: string): Promise<void>;
   messagesSoFar(): number;
+  /** Data bytes guests here exchanged with other hosts so far (messages and remote files; a counter). */
+  crossingBytesSoFar(): number;
+  /** The data bytes guest `id` exchanged while here, by host URL (its own host's: with guests here). */
+  trafficOf(id: string): ReadonlyMap<string, number> | undefined;
   log(line: string, level?: "info" | "warn" | "error"): void;
 }
 
@@ -41,6 +46,8 @@ export interface ClusterOptions {
   labels?: string[];
   /** --balance: its balancing initiative (without it the host still answers receivers asking for work). */
   balance?: PolicyName;
+  /** --balance ...,locality: move guests next to the hosts they exchange most data with (balance/locality.ts). */
+  locality?: boolean;
 }
 
 /** The requests of other hosts this part serves: load vectors, receivers asking for work, a dashboard asking for this host's report. */
@@ -64,6 +71,7 @@ export class HostCluster {
       memoryUsed: () => host.budget.committed,
       memoryLimit: () => host.budget.limit,
       messages: () => host.messagesSoFar(),
+      crossingBytes: () => host.crossingBytesSoFar(),
       wantedInstructions: pacer ? () => pacer.wanted : undefined,
       capacity: options.capacity ?? null,
       labels: this.labels,
@@ -82,7 +90,7 @@ export class HostCluster {
         return { moved: answer.moved as string | undefined, declined: answer.declined as string | undefined };
       },
       log: (line, level) => host.log(line, level),
-    }, options.balance);
+    }, options.balance, options.locality ? new Locality((id) => host.trafficOf(id)) : undefined);
   }
 
   /** The guests here a balancer may move: running, not busy, not still receiving their memory. */

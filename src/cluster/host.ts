@@ -71,6 +71,8 @@ export interface HostOptions {
   labels?: string[];
   /** `--balance`: sender, receiver or symmetric (src/cluster/balance/). */
   balance?: PolicyName;
+  /** `--balance ...,locality`: guests move next to the hosts they exchange most data with (src/cluster/balance/locality.ts). */
+  locality?: boolean;
   /** `--dashboard HOST:PORT`: serve the cluster's live web page there (src/web/dashboard.ts). */
   dashboard?: string;
   translate?: boolean;
@@ -141,7 +143,8 @@ export class Host implements ReceivingHost {
     });
     this.messaging.endpoints.set(this.ports.endpoint, (m) => this.ports.receive(m));
     this.members.onNew = (url) => { if (url !== hostUrlKey(host.url)) this.messaging.newMember(url); };
-    this.cluster = new HostCluster(this, { token: options.token, tls: options.tls, capacity: options.capacity, labels: options.labels, balance: options.balance });
+    this.cluster = new HostCluster(this, { token: options.token, tls: options.tls, capacity: options.capacity, labels: options.labels, balance: options.balance, locality: options.locality });
+    this.remoteFiles.onTraffic = (guest, home, n) => this.messaging.switch.counts.exchanged(guest, home, n);
     this.lone = new LoneProcesses({
       name: options.name, get url() { return host.url; }, token: options.token, members: this.members, guests: this.guests,
       log: (line) => this.log(line),
@@ -180,6 +183,14 @@ export class Host implements ReceivingHost {
   /** Messages between guests sent and received here so far (for the load vector). */
   messagesSoFar(): number {
     return this.messaging.switch.counts.total();
+  }
+
+  crossingBytesSoFar(): number {
+    return this.messaging.switch.counts.crossingBytes;
+  }
+
+  trafficOf(id: string): ReadonlyMap<string, number> | undefined {
+    return this.messaging.switch.counts.has(id) ? this.messaging.switch.counts.of(id).exchanged : undefined;
   }
 
   get token(): string | undefined {

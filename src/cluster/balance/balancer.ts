@@ -2,6 +2,8 @@
 // asks its policy whether to act (policy.ts), and if so which guest (which.ts)
 // goes where (where.ts) — or, receiver-initiated, asks an overloaded member to
 // send one here, which that member decides with the same which and where.
+// With locality (locality.ts) a round in which the load policy has nothing to
+// do may move a guest next to the host it exchanges most data with.
 // Every decision is logged with its reason and kept for `roam stats --cluster`
 // (decisions, migrations, refusals). After a move it waits COOLDOWN_MS, so
 // the next decision sees load vectors measured after it.
@@ -10,6 +12,7 @@ import type { LoadVector } from "../load-vector.js";
 import { balancePolicy, type BalancePolicy, type PolicyName } from "./policy.js";
 import { MIN_RESIDENCE_MS, whichGuests, type MovableGuest } from "./which.js";
 import { HYSTERESIS, where } from "./where.js";
+import type { Locality } from "./locality.js";
 
 const ROUND_MS = 1000;
 const COOLDOWN_MS = 3000;
@@ -17,7 +20,7 @@ const KEPT = 50;
 
 export interface Decision {
   at: string; // ISO time
-  policy: PolicyName | "none"; // "none": a host without --balance, answering a receiver's request
+  policy: string; // sender, receiver, symmetric, locality or both ("symmetric,locality"); "none": a host without --balance, answering a receiver's request
   action: "migrate" | "ask" | "decline" | "failed";
   guest?: string;
   from: string;
@@ -45,17 +48,20 @@ export class Balancer {
   private quietUntil = 0;
   private busy = false;
 
-  /** `policy` undefined: this host takes no initiative, but answers receivers that ask it for work. */
-  constructor(private readonly host: BalancerHost, policy: PolicyName | undefined) {
+  /**
+   * `policy` undefined: this host takes no load initiative, but answers receivers that ask it for work.
+   * `locality`: moves guests next to the hosts they exchange most data with (locality.ts), when the load policy has nothing to do.
+   */
+  constructor(private readonly host: BalancerHost, policy: PolicyName | undefined, private readonly locality?: Locality) {
     this.policy = policy === undefined ? undefined : balancePolicy(policy);
   }
 
-  get policyName(): PolicyName | "none" {
-    return this.policy?.name ?? "none";
+  get policyName(): string {
+    return [this.policy?.name, this.locality ? "locality" : undefined].filter(Boolean).join(",") || "none";
   }
 
   start(): void {
-    if (!this.policy) return;
+    if (!this.policy && !this.locality) return;
     const round = () => { void this.round().finally(() => { this.timer = setTimeout(round, ROUND_MS); this.timer.unref(); }); };
     this.timer = setTimeout(round, ROUND_MS);
     this.timer.unref();
@@ -69,7 +75,7 @@ export class Balancer {
     if (this.busy || performance.now() < this.quietUntil) return;
     const { self, others } = this.host.view();
     const initiative = this.policy?.whether(self, others);
-    if (!initiative) return;
+    if (!initiative) { await this.nearer(self, others); return; }
     this.busy = true;
     try {
       if (initiative.kind === "push") await this.push(self, others, initiative.reason);
@@ -84,17 +90,34 @@ export class Balancer {
     for (const { guest, reason } of whichGuests(this.host.movable())) {
       const target = where(self, guest, members);
       if (!target) continue;
-      this.record({ action: "migrate", guest: guest.id, from: self.name, to: target.member.name, reason: `${why}; which: ${reason}; where: ${target.reason}` });
-      this.quietUntil = performance.now() + COOLDOWN_MS;
-      try {
-        await this.host.migrate(guest.id, target.member.url);
-        this.counts.migrations++;
-      } catch (error) {
-        this.record({ action: "failed", guest: guest.id, from: self.name, to: target.member.name, reason: `migration failed, the guest runs on here: ${(error as Error).message}` });
-      }
+      await this.migrate(self, guest.id, target.member, `${why}; which: ${reason}; where: ${target.reason}`);
       return true;
     }
     return false;
+  }
+
+  /** The locality policy's move, if it finds one worth it. */
+  private async nearer(self: LoadVector, members: LoadVector[]): Promise<void> {
+    const move = this.locality?.decide(self, members, this.host.movable());
+    if (!move) return;
+    this.busy = true;
+    try {
+      await this.migrate(self, move.guest.id, move.member, move.reason);
+    } finally {
+      this.busy = false;
+    }
+  }
+
+  /** Records the decision, migrates, and records a failure (the guest then runs on here). */
+  private async migrate(self: LoadVector, guest: string, to: LoadVector, reason: string): Promise<void> {
+    this.record({ action: "migrate", guest, from: self.name, to: to.name, reason });
+    this.quietUntil = performance.now() + COOLDOWN_MS;
+    try {
+      await this.host.migrate(guest, to.url);
+      this.counts.migrations++;
+    } catch (error) {
+      this.record({ action: "failed", guest, from: self.name, to: to.name, reason: `migration failed, the guest runs on here: ${(error as Error).message}` });
+    }
   }
 
   /** Receiver-initiated: asks the most loaded member to send a guest here. */

@@ -79,7 +79,7 @@ function hosts(state, color) {
     swatched(m.name, color(m.name)), m.state === "self" ? "up (this page's host)" : m.state,
     m.capacity === null ? "-" : mips(m.capacity), [loadOf(m.ipsWanted, m.capacity).toFixed(2), "num"], `${m.runnable}/${m.guests}`,
     [mips(m.ipsGiven), "num"], [mips(m.ipsWanted), "num"], `${mib(m.memoryUsed)} / ${mib(m.memoryUsed + m.memoryFree)}`,
-    [m.messagesPerSecond, "num"], m.labels.join(",") || "-", state.policy[m.name] ?? "-",
+    [m.messagesPerSecond, "num"], [((m.crossingBytesPerSecond ?? 0) / 1024).toFixed(1), "num"], m.labels.join(",") || "-", state.policy[m.name] ?? "-",
   ], (m) => (m.state === "down" ? "down" : ""));
 }
 

@@ -1,0 +1,97 @@
+// `roam host --balance symmetric,locality`: a guest in a stream with a peer on
+// another host is moved next to it by its host's balancer, which says why
+// (the bytes per second it exchanged with each host, against its RAM); the
+// bytes crossing hosts, as each host measures them for its load vector and
+// `roam stats --cluster` shows, drop to (nearly) nothing after the move; the
+// stream loses, repeats and reorders nothing; and the guest stays.
+
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { connect } from "../../src/net/peer.js";
+import { dottedQuad, guestAddress } from "../../src/kernel/sockets/addresses.js";
+import { HostProc, Proc, quickPs, roam, sleep, stopAll, tempDir, waitUntil } from "./cluster.js";
+import { endStreamIntact, MSGPEER, msgpeer } from "./msgpeer-hosts.js";
+
+interface Member { name: string; seq: number; crossingBytesPerSecond: number }
+
+async function view(url: string): Promise<Member[]> {
+  const peer = await connect(url, { role: "client" });
+  try {
+    return (await peer.request({ t: "cluster" })).members as Member[];
+  } finally {
+    peer.close();
+  }
+}
+
+/** Polls `url`'s own load vector (a new one each ~0.5 s) until `done` holds of it; at most `timeoutMs`. */
+async function ownVectorUntil(url: string, done: (m: Member) => boolean, timeoutMs: number, what: string): Promise<Member> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const self = (await view(url))[0];
+    if (done(self)) return self;
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what} (last: ${JSON.stringify(self)})`);
+    await sleep(100);
+  }
+}
+
+describe("locality", () => {
+  const root = tempDir("locality");
+  const hosts: HostProc[] = [];
+
+  beforeAll(async () => {
+    const a = await HostProc.start({ name: "A", root: root.path, extra: ["--force", "--balance", "symmetric,locality"] });
+    hosts.push(a, await HostProc.start({ name: "B", root: root.path, extra: ["--force", "--join", a.url] }));
+  }, 60_000);
+
+  afterAll(async () => {
+    await stopAll(hosts);
+    root.remove();
+  });
+
+  it("moves a guest next to the peer it streams to, and the bytes crossing hosts drop", async () => {
+    const [a, b] = hosts;
+    // The server is the guest that moves: a small one (1 MiB), so its move pays back within seconds of a stream
+    // sent as fast as its credit allows by a client on B.
+    const server = new Proc(["run", "--on", a.url, "--root", ".", "--ram", "1M", MSGPEER, "server", "tcp", "7000", "1"]);
+    await waitUntil(() => server.text.includes("listening") || server.exited !== undefined, 20_000, () => server.describe());
+    const id = /roam: guest (\S+) on/.exec(server.err)![1];
+    const client = await msgpeer(b.url, ["client", "tcp", `${dottedQuad(guestAddress(id))}:7000`, "0", "0", "/gate"]);
+
+    const crossingBefore = (await ownVectorUntil(a.url, (m) => m.crossingBytesPerSecond > 20_000, 30_000, "A to measure the stream crossing to B").catch((e: Error) => { throw new Error(`${e.message}\n${server.describe()}\n${a.log}\n${b.log}`); })).crossingBytesPerSecond;
+
+    const decided = new RegExp(`balance \\(symmetric,locality\\): migrate guest ${id} A -> B: locality: ([\\d.]+) KiB/s exchanged with B, ([\\d.]+) KiB/s with guests here; gain .* > its move [\\d.]+ MiB`);
+    await waitUntil(() => decided.test(a.log), 60_000, () => `A's locality decision:\n${a.log}`);
+    await waitUntil(() => b.log.includes(`guest ${id} arrived`), 30_000, () => `${id} to arrive at B:\n${b.log}`);
+    const [line, withB, withA] = decided.exec(a.log)!.map((v, i) => (i ? Number(v) : v)) as [string, number, number];
+    console.log(line);
+    expect(withB).toBeGreaterThan(2 * withA);
+
+    // Both hosts' crossing bytes drop once the stream is local to B (a few vectors: stragglers forwarded from A end).
+    const afterA = await ownVectorUntil(a.url, (m) => m.crossingBytesPerSecond < crossingBefore / 20, 20_000, "A's crossing bytes to drop");
+    const afterB = await ownVectorUntil(b.url, (m) => m.crossingBytesPerSecond < crossingBefore / 20, 20_000, "B's crossing bytes to drop");
+    // ... while the stream still flows, now within B.
+    const messagesOnB = await ownVectorUntil(b.url, (m) => (m as unknown as { messagesPerSecond: number }).messagesPerSecond > 100, 20_000, "the stream to flow within B");
+    console.log(`crossing bytes/s: before the move ${crossingBefore} (A), after ${afterA.crossingBytesPerSecond} (A) and ${afterB.crossingBytesPerSecond} (B); B's messages/s ${(messagesOnB as unknown as { messagesPerSecond: number }).messagesPerSecond}`);
+
+    const stats = await roam(["stats", "--cluster", "--on", a.url]);
+    expect(stats.code, stats.describe()).toBe(0);
+    expect(stats.stdout).toMatch(/CROSS KiB\/S/);
+    expect(stats.stdout).toMatch(/^balance: symmetric,locality; \d+ decisions kept, 1 migrations/m);
+    expect(stats.stdout).toContain(`migrate ${id} A -> B: locality: `);
+
+    expect((await quickPs(b.url)).filter((g) => g.status === "running").map((g) => g.id).sort()).toEqual([client.id, id].sort());
+    await endStreamIntact(root.path, client, { proc: server });
+    expect((a.log.match(/balance \([\w,]+\): migrate guest/g) ?? []).length).toBe(1);
+  }, 150_000);
+
+  it("--balance takes one load policy at most, and locality; anything else is a one-line usage error", async () => {
+    const cases: Array<[string, string]> = [
+      ["sender,receiver", "--balance sender,receiver: one load policy at most (sender and receiver given), with or without locality"],
+      ["symmetric,nearby", "--balance symmetric,nearby: 'nearby' is not a policy (sender, receiver, symmetric or locality, e.g. symmetric,locality)"],
+    ];
+    for (const [text, error] of cases) {
+      const r = await roam(["host", "--listen", "127.0.0.1:0", "--root", root.path, "--balance", text]);
+      expect(r.code, r.describe()).toBe(2);
+      expect(r.stderr).toBe(`roam: host: ${error}\n`);
+    }
+  });
+});
