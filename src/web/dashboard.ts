@@ -62,7 +62,9 @@ export class Dashboard {
         socket.end("HTTP/1.1 403 Forbidden\r\nConnection: close\r\n\r\n");
         return;
       }
-      this.sockets.handleUpgrade(request, socket, head, (ws) => this.welcome(ws));
+      this.sockets.handleUpgrade(request, socket, head, (ws) => {
+        this.welcome(ws).catch((error: Error) => { this.options.log(`dashboard: ${error.message}`, "warn"); ws.close(1011, "the state could not be read"); });
+      });
     });
   }
 
@@ -76,7 +78,11 @@ export class Dashboard {
     const bound = typeof address === "object" && address ? address.port : port;
     this.address = `http://${host.includes(":") ? `[${host}]` : host}:${bound}/`;
     this.feed.sample();
-    const tick = () => { void this.tick().finally(() => { this.timer = setTimeout(tick, TICK_MS); this.timer.unref(); }); };
+    const tick = () => {
+      void this.tick()
+        .catch((error: Error) => this.options.log(`dashboard: ${error.message}`, "warn"))
+        .finally(() => { this.timer = setTimeout(tick, TICK_MS); this.timer.unref(); });
+    };
     this.timer = setTimeout(tick, TICK_MS);
     this.timer.unref();
     return this.address;
@@ -117,7 +123,10 @@ export class Dashboard {
     if (request.method !== "GET" && request.method !== "HEAD") return this.fail(response, 405, `${request.method}: only GET and HEAD`);
     if (url.pathname === "/state.json") {
       if (!this.tokenOk(url)) return this.fail(response, 403, "wrong or missing ?token=");
-      void this.feed.gather().then(() => this.send(response, "application/json", Buffer.from(JSON.stringify(this.feed.state()))));
+      this.feed.gather().then(
+        () => this.send(response, "application/json", Buffer.from(JSON.stringify(this.feed.state()))),
+        (error: Error) => this.fail(response, 500, `the state could not be read: ${error.message}`),
+      );
       return;
     }
     const entry = STATIC[url.pathname];
