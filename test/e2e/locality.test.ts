@@ -3,12 +3,16 @@
 // (the bytes per second it exchanged with each host, against its RAM); the
 // bytes crossing hosts, as each host measures them for its load vector and
 // `roam stats --cluster` shows, drop to (nearly) nothing after the move; the
-// stream loses, repeats and reorders nothing; and the guest stays.
+// stream loses, repeats and reorders nothing; and the guest stays. Likewise a
+// guest reading a file left on the host it came from goes back there.
 
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { connect } from "../../src/net/peer.js";
 import { dottedQuad, guestAddress } from "../../src/kernel/sockets/addresses.js";
-import { HostProc, Proc, quickPs, roam, sleep, stopAll, tempDir, waitUntil } from "./cluster.js";
+import { writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { GATE_OPEN } from "../process-cases.js";
+import { elfPath, HostProc, migrate, openGate, Proc, quickPs, roam, sleep, stopAll, tempDir, waitUntil } from "./cluster.js";
 import { endStreamIntact, MSGPEER, msgpeer } from "./msgpeer-hosts.js";
 
 interface Member { name: string; seq: number; crossingBytesPerSecond: number }
@@ -82,6 +86,27 @@ describe("locality", () => {
     await endStreamIntact(root.path, client, { proc: server });
     expect((a.log.match(/balance \([\w,]+\): migrate guest/g) ?? []).length).toBe(1);
   }, 150_000);
+
+  it("moves a guest back to the host serving the file it reads (a residual dependency), and the bytes crossing hosts drop", async () => {
+    const [a, b] = hosts;
+    writeFileSync(join(root.path, "big.bin"), Buffer.alloc(24 << 20, 0x5a));
+    openGate(root.path, "big.gate", 0);
+    const run = await roam(["run", "--on", b.url, "--root", ".", "--ram", "1M", "--detach", elfPath("slowcat"), "big.bin", "4096", "2", "big.gate"]);
+    expect(run.code, run.describe()).toBe(0);
+    const id = run.stdout.trim();
+    // Moved to A by hand, its open file stays on B: each read crosses to B and back.
+    const moved = await migrate(id, b.url, a.url, "precopy");
+    expect(moved.result.code, moved.result.describe()).toBe(0);
+    openGate(root.path, "big.gate", GATE_OPEN);
+
+    const crossingBefore = (await ownVectorUntil(a.url, (m) => m.crossingBytesPerSecond > 100_000, 30_000, "A to measure the reads from B")).crossingBytesPerSecond;
+    const decided = new RegExp(`balance \\(symmetric,locality\\): migrate guest ${id} A -> B: locality: [\\d.]+ KiB/s exchanged with B, 0\\.0 KiB/s with guests here`);
+    await waitUntil(() => decided.test(a.log), 60_000, () => `A's locality decision:\n${a.log}`);
+    await waitUntil(() => b.log.includes(`guest ${id} arrived`), 30_000, () => `${id} to arrive at B:\n${b.log}`);
+    const after = await ownVectorUntil(a.url, (m) => m.crossingBytesPerSecond < crossingBefore / 20, 20_000, "A's crossing bytes to drop");
+    console.log(`file reads crossing, bytes/s: before the move ${crossingBefore} (A), after ${after.crossingBytesPerSecond} (A); ${decided.exec(a.log)![0]}`);
+    expect((await quickPs(b.url)).find((g) => g.id === id)?.status, "still reading, now where its file is").toBe("running");
+  }, 120_000);
 
   it("--balance takes one load policy at most, and locality; anything else is a one-line usage error", async () => {
     const cases: Array<[string, string]> = [
