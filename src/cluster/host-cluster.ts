@@ -16,6 +16,7 @@ import type { MemoryBudget } from "./memory-budget.js";
 import type { MigrationStats } from "../migration/stats.js";
 import { Balancer } from "./balance/balancer.js";
 import { Locality } from "./balance/locality.js";
+import type { MessageCounts } from "./message-counts.js";
 import type { PolicyName } from "./balance/policy.js";
 import type { MovableGuest } from "./balance/which.js";
 import { hostReport, type HostReport } from "../web/host-report.js";
@@ -30,10 +31,8 @@ export interface ClusterHost {
   /** Migrates guest `id` here to `to` by precopy; rejects saying why (it then runs on here). */
   migrateAway(id: string, to: string): Promise<void>;
   messagesSoFar(): number;
-  /** Data bytes guests here exchanged with other hosts so far (messages and remote files; a counter). */
-  crossingBytesSoFar(): number;
-  /** The data bytes guest `id` exchanged while here, by host URL (its own host's: with guests here). */
-  trafficOf(id: string): ReadonlyMap<string, number> | undefined;
+  /** What the switch counts: per guest, the data bytes it exchanged with each host (locality's input), and their total crossing hosts. */
+  readonly messaging: { switch: { counts: MessageCounts } };
   log(line: string, level?: "info" | "warn" | "error"): void;
 }
 
@@ -71,7 +70,7 @@ export class HostCluster {
       memoryUsed: () => host.budget.committed,
       memoryLimit: () => host.budget.limit,
       messages: () => host.messagesSoFar(),
-      crossingBytes: () => host.crossingBytesSoFar(),
+      crossingBytes: () => host.messaging.switch.counts.crossingBytes,
       wantedInstructions: pacer ? () => pacer.wanted : undefined,
       capacity: options.capacity ?? null,
       labels: this.labels,
@@ -90,7 +89,7 @@ export class HostCluster {
         return { moved: answer.moved as string | undefined, declined: answer.declined as string | undefined };
       },
       log: (line, level) => host.log(line, level),
-    }, options.balance, options.locality ? new Locality((id) => host.trafficOf(id)) : undefined);
+    }, options.balance, options.locality ? new Locality((id) => (host.messaging.switch.counts.has(id) ? host.messaging.switch.counts.of(id).exchanged : undefined)) : undefined);
   }
 
   /** The guests here a balancer may move: running, not busy, not still receiving their memory. */

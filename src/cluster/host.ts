@@ -185,14 +185,6 @@ export class Host implements ReceivingHost {
     return this.messaging.switch.counts.total();
   }
 
-  crossingBytesSoFar(): number {
-    return this.messaging.switch.counts.crossingBytes;
-  }
-
-  trafficOf(id: string): ReadonlyMap<string, number> | undefined {
-    return this.messaging.switch.counts.has(id) ? this.messaging.switch.counts.of(id).exchanged : undefined;
-  }
-
   get token(): string | undefined {
     return this.options.token;
   }
