@@ -17,6 +17,7 @@ import type { MigrationStats } from "../migration/stats.js";
 import { Balancer } from "./balance/balancer.js";
 import { Locality } from "./balance/locality.js";
 import type { MessageCounts } from "./message-counts.js";
+import { countPages, writtenBitmap } from "../migration/pages.js";
 import type { PolicyName } from "./balance/policy.js";
 import type { MovableGuest } from "./balance/which.js";
 import { hostReport, type HostReport } from "../web/host-report.js";
@@ -99,7 +100,7 @@ export class HostCluster {
       .filter((g) => g.status === "running" && !g.operation && !g.guest.receivingPages)
       .map((g) => ({
         id: g.info.id, ageSeconds: (Date.now() - Date.parse(g.info.createdAt)) / 1000, residentSeconds: (now - g.residentSince) / 1000,
-        ramBytes: g.info.ramBytes, dirtyBytesPerSecond: lastDirtyRate(this.host.migrations.get(g.info.id)) ?? 0, requires: g.info.requires ?? [],
+        ramBytes: g.info.ramBytes, writtenBytes: writtenBytes(g), dirtyBytesPerSecond: lastDirtyRate(this.host.migrations.get(g.info.id)) ?? 0, requires: g.info.requires ?? [],
       }));
   }
 
@@ -181,4 +182,10 @@ const label = (names: string[]) => `label${names.length > 1 ? "s" : ""} ${names.
 function lastDirtyRate(history: MigrationStats[] | undefined): number | undefined {
   const rounds = history?.[history.length - 1]?.rounds;
   return rounds?.length ? rounds[rounds.length - 1].dirtyRateMBps * 1e6 : undefined;
+}
+
+/** The bytes of a guest's RAM ever written: what moving it sends as pages. */
+function writtenBytes(g: HostedGuest): number {
+  const pages = g.info.ramBytes / 4096;
+  return countPages(writtenBitmap(g.core, pages), pages) * 4096;
 }

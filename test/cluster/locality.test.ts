@@ -40,6 +40,10 @@ describe("locality", () => {
     expect(decide({ B: 100_000 }, { g: guest({ ageSeconds: 5 }) })).toBeUndefined(); // 500 kB < 1 MiB
   });
 
+  it("a move costs the pages the guest wrote, not its whole RAM (untouched pages go as zero-page notes)", () => {
+    expect(decide({ B: 100_000 }, { g: guest({ ramBytes: 64 << 20, writtenBytes: 256 << 10 }) })?.reason).toMatch(/> its move 0\.3 MiB$/);
+  });
+
   it("not before the minimum residence, nor within the hysteresis, nor for a trickle", () => {
     expect(decide({ B: 200_000 }, { g: guest({ residentSeconds: 2 }) })).toBeUndefined();
     expect(decide({ A: 150_000, B: 200_000 })).toBeUndefined(); // not twice what it exchanges here

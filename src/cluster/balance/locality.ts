@@ -8,7 +8,8 @@
 // with X local and its traffic with this host crossing, so the gain is
 // rate(X) - rate(here) bytes per second. The move costs its memory; as with
 // `which`, a guest's expected remaining life is taken to be its age
-// (Harchol-Balter & Downey), so it moves when gain x age exceeds its RAM.
+// (Harchol-Balter & Downey), so it moves when gain x age exceeds what its move
+// sends (its RAM's written pages; untouched pages go as zero-page notes).
 //
 // No thrashing: the same minimum residence as the load policies, a hysteresis
 // (X's traffic must be more than twice this host's), a floor (MIN_GAIN) below
@@ -54,7 +55,7 @@ export class Locality {
         if (key(member.url) === key(self.url) || !fits(guest, member)) continue;
         const there = rates.get(key(member.url)) ?? 0;
         const gain = there - here;
-        const moveBytes = guest.ramBytes + guest.dirtyBytesPerSecond * 0.1;
+        const moveBytes = (guest.writtenBytes ?? guest.ramBytes) + guest.dirtyBytesPerSecond * 0.1;
         if (gain < MIN_GAIN || there <= LOCALITY_HYSTERESIS * here || gain * guest.ageSeconds <= moveBytes) continue;
         if (best && best.gain >= gain) continue;
         best = {
