@@ -12,6 +12,7 @@ import { loadTls, useTls } from "../net/tls.js";
 import { parseSize } from "./parse-numbers.js";
 import { UsageError } from "./usage-error.js";
 import { JoinRefused } from "../cluster/membership.js";
+import { DashboardRefused, parseDashboardAddress } from "../web/dashboard.js";
 import { parseCapacity } from "../cluster/capacity.js";
 import { labelList } from "../cluster/placement.js";
 import { POLICY_NAMES, type PolicyName } from "../cluster/balance/policy.js";
@@ -22,10 +23,16 @@ function capacityOption(args: Parsed): number | undefined {
   try { return parseCapacity(text); } catch (error) { throw new UsageError((error as Error).message); }
 }
 
-function balanceOption(args: Parsed): PolicyName | undefined {
-  const name = args.string("balance");
-  if (name !== undefined && !POLICY_NAMES.includes(name as PolicyName)) throw new UsageError(`--balance ${name}: one of ${POLICY_NAMES.join(", ")}`);
-  return name as PolicyName | undefined;
+/** `--balance POLICY[,locality]`: at most one load policy, and locality, in either order. */
+function balanceOption(args: Parsed): { balance?: PolicyName; locality: boolean } {
+  const text = args.string("balance");
+  if (text === undefined) return { locality: false };
+  const names = text.split(",").map((n) => n.trim());
+  const load = names.filter((n) => n !== "locality");
+  const unknown = load.find((n) => !POLICY_NAMES.includes(n as PolicyName));
+  if (unknown !== undefined) throw new UsageError(`--balance ${text}: '${unknown}' is not a policy (${POLICY_NAMES.join(", ")} or locality, e.g. symmetric,locality)`);
+  if (load.length > 1) throw new UsageError(`--balance ${text}: one load policy at most (${load.join(" and ")} given), with or without locality`);
+  return { balance: load[0] as PolicyName | undefined, locality: names.includes("locality") };
 }
 
 function labelOption(args: Parsed): string[] {
@@ -56,7 +63,8 @@ them with it); a second signal while it drains or refuses is taken the same way.
     { name: "join", value: "URL", help: "join the cluster of the host at URL (repeatable; any one member is enough):\nthe hosts learn each other and exchange their load (roam stats --cluster)" },
     { name: "capacity", value: "IPS", help: "give guests at most this many instructions per second, shared fairly, e.g.\n200M (M = 10^6); without it the host uses what it gets" },
     { name: "label", value: "L,L", help: "labels this host carries, e.g. secure,gpu (repeatable); a guest run with\n--require runs and moves only to hosts with its labels" },
-    { name: "balance", value: "POLICY", help: "move guests between members to even the load: sender (push when\noverloaded), receiver (ask for work when underloaded) or symmetric (both);\ndecisions are logged and shown by roam stats --cluster" },
+    { name: "balance", value: "POLICY", help: "move guests between members to even the load: sender (push when\noverloaded), receiver (ask for work when underloaded) or symmetric (both);\nand/or locality (next to the host a guest exchanges most data with), e.g.\nsymmetric,locality; decisions are logged and shown by roam stats --cluster" },
+    { name: "dashboard", value: "HOST:PORT", help: "serve a live web page of the cluster there, e.g. 127.0.0.1:8080: hosts' capacity\nand load over time, guests and where they ran, migrations, balancer decisions" },
     { name: "max-memory", value: "SIZE", help: "guest RAM this host takes on at most, e.g. 4G (default: 3/4 of the machine's\nmemory); a run, restore or migration that does not fit is refused with what is free" },
     { name: "no-jit", help: "interpret only: do not translate hot code" },
     { name: "drain-to", value: "URL", help: "on SIGINT/SIGTERM, migrate the guests to this host first (repeatable:\ntaken in turn)" },
@@ -76,18 +84,20 @@ export async function hostCommand(args: Parsed): Promise<number> {
   try { if (!statSync(root).isDirectory()) throw new Error(); } catch { throw new UsageError(`--root ${root}: not a directory`); }
   const name = args.string("name") ?? listen;
   const log = hostLog(name, (text) => process.stderr.write(text));
+  const dashboard = args.string("dashboard");
+  if (dashboard !== undefined) { try { parseDashboardAddress(dashboard); } catch (error) { throw new UsageError((error as Error).message); } }
   const tls = loadTls({ cert: args.string("tls-cert"), key: args.string("tls-key"), ca: args.string("tls-ca") });
   useTls(tls); // also for the links departures open as a client (kills forwarded, has-guest)
   const host = new Host({
     tls, name, host: match[1], port: Number(match[2]), root, token: args.string("token"), peers: args.strings("peer"),
-    join: args.strings("join"), capacity: capacityOption(args), labels: labelOption(args), balance: balanceOption(args),
+    join: args.strings("join"), capacity: capacityOption(args), labels: labelOption(args), ...balanceOption(args),
     maxMemoryBytes: args.has("max-memory") ? parseSize("--max-memory", args.string("max-memory")!) : undefined,
-    translate: !args.flag("no-jit"), log: (line, level) => log.line(line, level),
+    dashboard, translate: !args.flag("no-jit"), log: (line, level) => log.line(line, level),
   });
   try {
     await host.listen();
   } catch (error) {
-    if (error instanceof JoinRefused) { await host.close(); throw new CliError("host", error.message); }
+    if (error instanceof JoinRefused || error instanceof DashboardRefused) { await host.close(); throw new CliError("host", error.message); }
     const words = errnoWords((error as NodeJS.ErrnoException).code);
     if (words) throw new CliError("host", `${listen}: ${words}`);
     throw error;

@@ -15,8 +15,12 @@ import type { HostedGuest } from "./hosted-guest.js";
 import type { MemoryBudget } from "./memory-budget.js";
 import type { MigrationStats } from "../migration/stats.js";
 import { Balancer } from "./balance/balancer.js";
+import { Locality } from "./balance/locality.js";
+import type { MessageCounts } from "./message-counts.js";
+import { countPages, writtenBitmap } from "../migration/pages.js";
 import type { PolicyName } from "./balance/policy.js";
 import type { MovableGuest } from "./balance/which.js";
+import { hostReport, type HostReport } from "../web/host-report.js";
 
 export interface ClusterHost {
   readonly name: string;
@@ -28,6 +32,8 @@ export interface ClusterHost {
   /** Migrates guest `id` here to `to` by precopy; rejects saying why (it then runs on here). */
   migrateAway(id: string, to: string): Promise<void>;
   messagesSoFar(): number;
+  /** What the switch counts: per guest, the data bytes it exchanged with each host (locality's input), and their total crossing hosts. */
+  readonly messaging: { switch: { counts: MessageCounts } };
   log(line: string, level?: "info" | "warn" | "error"): void;
 }
 
@@ -40,10 +46,12 @@ export interface ClusterOptions {
   labels?: string[];
   /** --balance: its balancing initiative (without it the host still answers receivers asking for work). */
   balance?: PolicyName;
+  /** --balance ...,locality: move guests next to the hosts they exchange most data with (balance/locality.ts). */
+  locality?: boolean;
 }
 
-/** The requests of other hosts this part serves: load vectors, and receivers asking for work. */
-export const CLUSTER_HOST_REQUESTS = new Set(["load", "balance-pull"]);
+/** The requests of other hosts this part serves: load vectors, receivers asking for work, a dashboard asking for this host's report. */
+export const CLUSTER_HOST_REQUESTS = new Set(["load", "balance-pull", "dash-report"]);
 
 export class HostCluster {
   readonly pacer: CapacityPacer | undefined;
@@ -63,6 +71,7 @@ export class HostCluster {
       memoryUsed: () => host.budget.committed,
       memoryLimit: () => host.budget.limit,
       messages: () => host.messagesSoFar(),
+      crossingBytes: () => host.messaging.switch.counts.crossingBytes,
       wantedInstructions: pacer ? () => pacer.wanted : undefined,
       capacity: options.capacity ?? null,
       labels: this.labels,
@@ -81,7 +90,7 @@ export class HostCluster {
         return { moved: answer.moved as string | undefined, declined: answer.declined as string | undefined };
       },
       log: (line, level) => host.log(line, level),
-    }, options.balance);
+    }, options.balance, options.locality ? new Locality((id) => (host.messaging.switch.counts.has(id) ? host.messaging.switch.counts.of(id).exchanged : undefined)) : undefined);
   }
 
   /** The guests here a balancer may move: running, not busy, not still receiving their memory. */
@@ -91,7 +100,7 @@ export class HostCluster {
       .filter((g) => g.status === "running" && !g.operation && !g.guest.receivingPages)
       .map((g) => ({
         id: g.info.id, ageSeconds: (Date.now() - Date.parse(g.info.createdAt)) / 1000, residentSeconds: (now - g.residentSince) / 1000,
-        ramBytes: g.info.ramBytes, dirtyBytesPerSecond: lastDirtyRate(this.host.migrations.get(g.info.id)) ?? 0, requires: g.info.requires ?? [],
+        ramBytes: g.info.ramBytes, writtenBytes: writtenBytes(g), dirtyBytesPerSecond: lastDirtyRate(this.host.migrations.get(g.info.id)) ?? 0, requires: g.info.requires ?? [],
         prefers: g.info.prefers ?? [],
       }));
   }
@@ -140,6 +149,7 @@ export class HostCluster {
   /** A request of another host (CLUSTER_HOST_REQUESTS): its answer. */
   async serveHost(m: Message): Promise<Record<string, unknown>> {
     if (m.t === "load") return this.membership.receive(m.vectors);
+    if (m.t === "dash-report") return this.dashReport() as unknown as Record<string, unknown>;
     return this.balancer.asked(str(m, "url"));
   }
 
@@ -152,6 +162,12 @@ export class HostCluster {
   /** `roam run --on cluster`: the member to run a guest on. */
   place(requires: string[], ramBytes: number): Placement {
     return placeGuest(this.membership.up(), requires, ramBytes);
+  }
+
+  /** This host's guests, migrations and balancer decisions, for a dashboard (src/web/host-report.ts). */
+  dashReport(): HostReport {
+    const host = this.host;
+    return hostReport({ name: host.name, url: host.url, migrations: host.migrations, liveGuests: () => host.liveGuests(), balancer: this.balancer });
   }
 
   /** `roam stats --cluster`: every member as this host sees it. */
@@ -167,4 +183,10 @@ const label = (names: string[]) => `label${names.length > 1 ? "s" : ""} ${names.
 function lastDirtyRate(history: MigrationStats[] | undefined): number | undefined {
   const rounds = history?.[history.length - 1]?.rounds;
   return rounds?.length ? rounds[rounds.length - 1].dirtyRateMBps * 1e6 : undefined;
+}
+
+/** The bytes of a guest's RAM ever written: what moving it sends as pages. */
+function writtenBytes(g: HostedGuest): number {
+  const pages = g.info.ramBytes / 4096;
+  return countPages(writtenBitmap(g.core, pages), pages) * 4096;
 }

@@ -41,6 +41,7 @@ import { guestAddress } from "../kernel/sockets/addresses.js";
 import type { GuestMessage } from "../net/host-links.js";
 import type { Socket } from "node:net";
 import { keepCompiledCode, traceGc } from "./host-runtime.js";
+import { openDashboard, type Dashboard } from "../web/dashboard.js";
 
 export type LogLevel = "info" | "warn" | "error";
 
@@ -70,6 +71,10 @@ export interface HostOptions {
   labels?: string[];
   /** `--balance`: sender, receiver or symmetric (src/cluster/balance/). */
   balance?: PolicyName;
+  /** `--balance ...,locality`: guests move next to the hosts they exchange most data with (src/cluster/balance/locality.ts). */
+  locality?: boolean;
+  /** `--dashboard HOST:PORT`: serve the cluster's live web page there (src/web/dashboard.ts). */
+  dashboard?: string;
   translate?: boolean;
   /** Where the host's log lines go; `level` when the host knows how loud a line is. */
   log?: (line: string, level?: LogLevel) => void;
@@ -88,6 +93,7 @@ export class Host implements ReceivingHost {
   private httpsServer: HttpsServer | undefined;
   private forgetIdentity = () => {};
   private listeningUrl: string | undefined;
+  private dashboard: Dashboard | undefined;
   private readonly peers = new Set<Peer>();
   /** Reaches files of guests that came from elsewhere and still have them open there. */
   private readonly remoteFiles: RemoteFileClient;
@@ -137,7 +143,8 @@ export class Host implements ReceivingHost {
     });
     this.messaging.endpoints.set(this.ports.endpoint, (m) => this.ports.receive(m));
     this.members.onNew = (url) => { if (url !== hostUrlKey(host.url)) this.messaging.newMember(url); };
-    this.cluster = new HostCluster(this, { token: options.token, tls: options.tls, capacity: options.capacity, labels: options.labels, balance: options.balance });
+    this.cluster = new HostCluster(this, { token: options.token, tls: options.tls, capacity: options.capacity, labels: options.labels, balance: options.balance, locality: options.locality });
+    this.remoteFiles.onTraffic = (guest, home, n) => this.messaging.switch.counts.exchanged(guest, home, n);
     this.lone = new LoneProcesses({
       name: options.name, get url() { return host.url; }, token: options.token, members: this.members, guests: this.guests,
       log: (line) => this.log(line),
@@ -219,6 +226,7 @@ export class Host implements ReceivingHost {
     // The hosts named with --peer learn this one (its link's hello), and tell it the socket names their guests bound.
     this.messaging.switch.broadcast({ kind: "member" });
     await this.cluster.start(this.options.join ?? []);
+    if (this.options.dashboard !== undefined) this.dashboard = await openDashboard(this.options.dashboard, this.cluster, this);
     const warning = exposureWarning(host, Number(/:(\d+)$/.exec(this.url)![1]), tls?.cert !== undefined, token !== undefined);
     if (warning) this.log(warning);
   }
@@ -227,6 +235,7 @@ export class Host implements ReceivingHost {
     for (const hosted of this.guests.values()) hosted.kill();
     for (const peer of this.peers) peer.terminate();
     this.cluster.close();
+    await this.dashboard?.close();
     this.remoteFiles.close();
     this.lone.close();
     this.messaging.close();

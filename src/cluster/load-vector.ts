@@ -23,6 +23,8 @@ export interface LoadVector {
   /** Bytes per second the guests here dirtied when last measured (by a precopy round), summed; 0 when never measured. */
   dirtyBytesPerSecond: number;
   messagesPerSecond: number; // guest messages sent and received here
+  /** Data bytes per second guests here exchanged with other hosts (messages, remote files): what locality reduces. */
+  crossingBytesPerSecond: number;
 }
 
 /** What a host lets the meter read. */
@@ -33,6 +35,8 @@ export interface LoadSource {
   memoryLimit(): number;
   /** Messages sent and received by guests here so far (a counter). */
   messages(): number;
+  /** Data bytes guests here exchanged with other hosts so far (a counter). */
+  crossingBytes?(): number;
   /** Instructions the cap held back so far, as instructions the guests wanted (a counter); undefined without a cap. */
   wantedInstructions?(): number;
   capacity: number | null;
@@ -44,12 +48,14 @@ export class LoadMeter {
   private lastAt = performance.now();
   private lastInstret = new Map<string, bigint>();
   private lastMessages = 0;
+  private lastCrossing = 0;
   private lastWanted = 0;
   private seq = 0;
   readonly incarnation = Date.now();
 
   constructor(private readonly source: LoadSource) {
     this.lastMessages = source.messages();
+    this.lastCrossing = source.crossingBytes?.() ?? 0;
     this.lastWanted = source.wantedInstructions?.() ?? 0;
   }
 
@@ -74,6 +80,9 @@ export class LoadMeter {
     const ipsGiven = retired / seconds;
     const ipsWanted = wanted === undefined ? ipsGiven : Math.max(ipsGiven, (wanted - this.lastWanted) / seconds);
     const messagesPerSecond = (messages - this.lastMessages) / seconds;
+    const crossing = this.source.crossingBytes?.() ?? 0;
+    const crossingBytesPerSecond = (crossing - this.lastCrossing) / seconds;
+    this.lastCrossing = crossing;
     this.lastAt = now;
     this.lastInstret = instret;
     this.lastMessages = messages;
@@ -83,7 +92,7 @@ export class LoadMeter {
       url, name, incarnation: this.incarnation, seq: ++this.seq, capacity: this.source.capacity, labels: this.source.labels,
       guests: guests.length, runnable, ipsGiven: Math.round(ipsGiven), ipsWanted: Math.round(ipsWanted),
       memoryUsed: used, memoryFree: Math.max(0, this.source.memoryLimit() - used), dirtyBytesPerSecond: Math.round(dirty),
-      messagesPerSecond: Math.round(messagesPerSecond),
+      messagesPerSecond: Math.round(messagesPerSecond), crossingBytesPerSecond: Math.round(crossingBytesPerSecond),
     };
   }
 }

@@ -16,6 +16,8 @@ export class GuestMessageCounts {
   latencyMs: number[] = []; // the last delivered messages' times from send to delivery (a window)
   addressHeldSince: number | undefined; // a forwarding address for it is held here since then
   addressEndedAt: number | undefined;
+  /** Bytes of data it exchanged while here (messages both ways, files read and written at another host), by the other end's host URL (this host's own: between guests here). */
+  readonly exchanged = new Map<string, number>();
 
   hops(n: number): void {
     while (this.hopCounts.length <= n) this.hopCounts.push(0);
@@ -45,6 +47,18 @@ const LATENCY_WINDOW = 10_000;
 
 export class MessageCounts {
   private readonly byGuest = new Map<string, GuestMessageCounts>();
+  /** Bytes of data guests here exchanged with other hosts so far (a counter: the load vector's crossing rate). */
+  crossingBytes = 0;
+
+  constructor(private readonly selfUrl: () => string) {}
+
+  /** Guest `guest` here exchanged `bytes` with a guest or file at `host` (a URL; this host's own when local). */
+  exchanged(guest: string, host: string, bytes: number): void {
+    const at = host.replace(/\/$/, "");
+    const counts = this.of(guest).exchanged;
+    counts.set(at, (counts.get(at) ?? 0) + bytes);
+    if (at !== this.selfUrl().replace(/\/$/, "")) this.crossingBytes += bytes;
+  }
 
   of(guest: string): GuestMessageCounts {
     let counts = this.byGuest.get(guest);

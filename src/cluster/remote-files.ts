@@ -26,6 +26,8 @@ export class RemoteFileClient implements RemoteFiles {
   private readonly pending = new Map<string, Promise<void>>();
   private readonly refused = new Set<string>(); // unknown homes already warned about
   private readonly unreachable = new Set<string>(); // homes whose loss was logged
+  /** Told the data bytes each answered call moved between a guest here and its file's home (the locality policy's input). */
+  onTraffic: ((guest: string, home: string, bytes: number) => void) | undefined;
 
   /** `tls`: the host's own identity: presented as a client certificate, and its CA verifies the home (src/net/tls.ts). */
   constructor(private readonly token: string | undefined, private readonly members: Members, private readonly warn: (line: string) => void, private readonly tls?: TlsIdentity) {}
@@ -43,6 +45,7 @@ export class RemoteFileClient implements RemoteFiles {
     if (answer) {
       this.answers.delete(key);
       if ("errno" in answer) throw new SandboxError(answer.errno);
+      if (typeof request.guest === "string") this.onTraffic?.(request.guest, home, dataBytes(request) + dataBytes(answer.ok));
       return answer.ok;
     }
     let waiting = this.pending.get(key);
@@ -104,4 +107,11 @@ function keyOf(request: Record<string, unknown>): string {
 function errnoFromMessage(message: string): number {
   const m = /errno (\d+)/.exec(message);
   return m ? Number(m[1]) : Errno.EIO;
+}
+
+/** The bytes of data (Uint8Array fields) a request or an answer carries. */
+function dataBytes(fields: Record<string, unknown>): number {
+  let sum = 0;
+  for (const value of Object.values(fields)) if (value instanceof Uint8Array) sum += value.length;
+  return sum;
 }

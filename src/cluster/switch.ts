@@ -39,7 +39,7 @@ const CONTROL = new Set(["nack", "located", "where", "here", "absent", "name", "
 
 export class Switch {
   readonly directory = new Map<string, GuestPlace>(); // guests elsewhere, as last heard
-  readonly counts = new MessageCounts();
+  readonly counts = new MessageCounts(() => this.host.url);
   private readonly queued = new Map<string, Routed[]>(); // for guests frozen or arriving here
   private readonly left = new Map<string, { to: string; approach: GuestPlace["forwarding"]; lastUsed: number }>(); // forwarding addresses
   private readonly correspondents = new Map<string, Set<string>>(); // guest here -> hosts it exchanged messages with
@@ -53,6 +53,8 @@ export class Switch {
   fromGuest(message: GuestMessage, fromPlace: GuestPlace): void {
     const routed: Routed = { ...message, id: `${this.idPrefix}-${this.nextId++}`, hops: [], sentAt: Date.now(), fromPlace };
     this.counts.of(message.from).sent++;
+    const at = this.host.guestHere(message.to) ? this.host.url : this.directory.get(message.to)?.at;
+    if (at !== undefined) this.counts.exchanged(message.from, at, dataLength(message)); // where its peer is, as far as this host knows
     this.route(routed);
   }
 
@@ -113,6 +115,7 @@ export class Switch {
 
   private deliverNow(m: Routed, guest: SwitchGuest): void {
     if (m.fromPlace) this.noteCorrespondent(m.to, m.fromPlace.at);
+    if (m.fromPlace) this.counts.exchanged(m.to, m.fromPlace.at, dataLength(m));
     const counts = this.counts.of(m.to);
     counts.received++;
     counts.hops(m.hops.length);

@@ -23,7 +23,7 @@ function oneLine(r: CliResult, line: string | RegExp): void {
 const OPTIONS: Record<string, string[]> = {
   run: ["--root", "--ram", "--max-instructions", "--stats", "--no-jit", "--on", "--token", "--detach", "--via", "--require"],
   boot: ["--ram", "--max-instructions", "--stats", "--no-jit", "--on", "--token", "--detach"],
-  host: ["--listen", "--name", "--root", "--token", "--peer", "--join", "--capacity", "--label", "--balance", "--max-memory", "--drain-to", "--drain-dir", "--force", "--no-jit"],
+  host: ["--listen", "--name", "--root", "--token", "--peer", "--join", "--capacity", "--label", "--balance", "--dashboard", "--max-memory", "--drain-to", "--drain-dir", "--force", "--no-jit"],
   ps: ["--on", "--token", "--json", "--cluster"],
   attach: ["--on", "--token"],
   kill: ["--on", "--token"],

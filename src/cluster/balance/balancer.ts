@@ -2,6 +2,8 @@
 // asks its policy whether to act (policy.ts), and if so which guest (which.ts)
 // goes where (where.ts) — or, receiver-initiated, asks an overloaded member to
 // send one here, which that member decides with the same which and where.
+// With locality (locality.ts) a round in which the load policy has nothing to
+// do may move a guest next to the host it exchanges most data with.
 // Every decision is logged with its reason and kept for `roam stats --cluster`
 // (decisions, migrations, refusals). After a move it waits COOLDOWN_MS, so
 // the next decision sees load vectors measured after it.
@@ -9,6 +11,7 @@
 import type { LoadVector } from "../load-vector.js";
 import { balancePolicy, mostToGain, type BalancePolicy, type PolicyName } from "./policy.js";
 import { MIN_RESIDENCE_MS, whichGuests, type MovableGuest } from "./which.js";
+import type { Locality } from "./locality.js";
 import { preferredMove } from "./preference.js";
 import { MIN_GAIN } from "./speed.js";
 import { where } from "./where.js";
@@ -19,7 +22,7 @@ const KEPT = 50;
 
 export interface Decision {
   at: string; // ISO time
-  policy: PolicyName | "none"; // "none": a host without --balance, answering a receiver's request
+  policy: string; // sender, receiver, symmetric, locality or both ("symmetric,locality"); "none": a host without --balance, answering a receiver's request
   action: "migrate" | "ask" | "decline" | "failed";
   guest?: string;
   from: string;
@@ -47,13 +50,16 @@ export class Balancer {
   private quietUntil = 0;
   private busy = false;
 
-  /** `policy` undefined: this host takes no initiative, but answers receivers that ask it for work. */
-  constructor(private readonly host: BalancerHost, policy: PolicyName | undefined) {
+  /**
+   * `policy` undefined: this host takes no load initiative, but answers receivers that ask it for work.
+   * `locality`: moves guests next to the hosts they exchange most data with (locality.ts), when the load policy has nothing to do.
+   */
+  constructor(private readonly host: BalancerHost, policy: PolicyName | undefined, private readonly locality?: Locality) {
     this.policy = policy === undefined ? undefined : balancePolicy(policy);
   }
 
-  get policyName(): PolicyName | "none" {
-    return this.policy?.name ?? "none";
+  get policyName(): string {
+    return [this.policy?.name, this.locality ? "locality" : undefined].filter(Boolean).join(",") || "none";
   }
 
   /** Rounds run on every host, with or without a policy: guests that prefer labels this host lacks move (preference.ts). */
@@ -81,7 +87,7 @@ export class Balancer {
       return;
     }
     const initiative = this.policy?.whether(self, others);
-    if (!initiative) return;
+    if (!initiative) { await this.nearer(self, others); return; }
     this.busy = true;
     try {
       if (initiative.kind === "push") await this.push(self, others, initiative.reason);
@@ -112,6 +118,18 @@ export class Balancer {
       return true;
     }
     return false;
+  }
+
+  /** The locality policy's move, if it finds one worth it. */
+  private async nearer(self: LoadVector, members: LoadVector[]): Promise<void> {
+    const move = this.locality?.decide(self, members, this.host.movable());
+    if (!move) return;
+    this.busy = true;
+    try {
+      await this.migrate(self, move.guest.id, move.member, move.reason);
+    } finally {
+      this.busy = false;
+    }
   }
 
   /** Receiver-initiated: asks the most loaded member to send a guest here. */

@@ -25,7 +25,7 @@ export function preferredMove(self: LoadVector, guests: MovableGuest[], members:
     if (here === 0) continue;
     const fit = members
       .filter((m) => m.url !== self.url && preferenceMisses(guest, m) < here && missingLabels(guest.requires, m.labels).length === 0 && m.memoryFree >= guest.ramBytes)
-      .sort((a, b) => preferenceMisses(guest, a) - preferenceMisses(guest, b) || perNewcomer(b, 1e9) - perNewcomer(a, 1e9));
+      .sort((a, b) => preferenceMisses(guest, a) - preferenceMisses(guest, b) || perNewcomer(b) - perNewcomer(a));
     if (!fit.length) continue;
     const member = fit[0];
     const has = guest.prefers.filter((l) => member.labels.includes(l));

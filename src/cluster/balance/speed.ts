@@ -15,45 +15,44 @@ export const MIN_GAIN = 1.25;
 /** Guests wanting this share of the capacity or more are taken to want it all (they are held back by the cap). */
 const SATURATED = 0.9;
 
-/** Instructions per second the host can give its guests: its --capacity, else what it gave while busy; null: unknown. */
-function capacityOf(v: LoadVector): number | null {
-  if (v.capacity !== null) return v.capacity;
-  return v.runnable > 0 && v.ipsGiven > 0 ? v.ipsGiven : null;
+/**
+ * Instructions per second the host can give its guests: its --capacity. A
+ * host without one takes what its machine gives, which nothing here knows:
+ * it counts as a nominal 1e9/s, so its guests never look held back (as no
+ * cap holds them) and load balancing leaves them be — I/O-bound guests on an
+ * uncapped host retire little, which says nothing of how fast they would run
+ * elsewhere.
+ */
+function capacityOf(v: LoadVector): number {
+  return v.capacity ?? 1e9;
 }
 
 /** Whether the host's guests want all it can give (each then gets only its share). */
 export function saturated(v: LoadVector): boolean {
-  const capacity = capacityOf(v);
-  return v.runnable > 0 && (capacity === null || v.ipsWanted >= SATURATED * capacity);
+  return v.runnable > 0 && v.ipsWanted >= SATURATED * capacityOf(v);
 }
 
-/** What each guest running on `v` gets now (instructions per second); `fallback`: the capacity to assume when unknown. */
-export function perGuestNow(v: LoadVector, fallback: number): number {
-  const capacity = capacityOf(v) ?? fallback;
+/** What each guest running on `v` gets now (instructions per second). */
+export function perGuestNow(v: LoadVector): number {
+  const capacity = capacityOf(v);
   if (v.runnable === 0) return capacity;
   return saturated(v) ? capacity / v.runnable : v.ipsWanted / v.runnable;
 }
 
 /** What one more busy guest would get on `v`. */
-export function perNewcomer(v: LoadVector, fallback: number): number {
-  const capacity = capacityOf(v) ?? fallback;
+export function perNewcomer(v: LoadVector): number {
+  const capacity = capacityOf(v);
   const share = capacity / (v.runnable + 1);
   return saturated(v) ? share : Math.max(share, capacity - v.ipsWanted);
 }
 
-/**
- * How much faster a guest of `from` would run on `to` (1: no faster). A guest
- * of a host that is not saturated already gets what it wants: 1. A host whose
- * capacity is unknown (no --capacity, idle) is taken to be like `from`.
- */
+/** How much faster a guest of `from` would run on `to` (1: no faster; a guest of a host that is not saturated already gets what it wants). */
 export function gain(from: LoadVector, to: LoadVector): number {
-  if (!saturated(from)) return 1;
-  const fallback = capacityOf(from) ?? 1e9;
-  return perNewcomer(to, fallback) / perGuestNow(from, fallback);
+  return saturated(from) ? perNewcomer(to) / perGuestNow(from) : 1;
 }
 
 /** "B 4.0M/s per guest" for reasons in the log. */
 export function describeSpeed(v: LoadVector): string {
-  const now = perGuestNow(v, capacityOf(v) ?? 1e9);
+  const now = perGuestNow(v);
   return `${v.name} ${v.runnable} running, ${(now / 1e6).toFixed(1)}M/s each`;
 }

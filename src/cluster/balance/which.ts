@@ -14,6 +14,8 @@ export interface MovableGuest {
   /** Seconds since it came to this host (started, arrived or restored here). */
   residentSeconds: number;
   ramBytes: number;
+  /** Its RAM's pages ever written, in bytes: what a move must send (the rest goes as zero-page notes); ramBytes when unknown. */
+  writtenBytes?: number;
   dirtyBytesPerSecond: number;
   requires: string[];
   /** Labels it prefers (`--prefer`): it is moved to a host with them when one has room (preference.ts). */
