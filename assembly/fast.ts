@@ -10,7 +10,7 @@
 import * as O from "./ops";
 import * as A from "./alu";
 import {
-  STATE_BASE, TLB_READ, TLB_WRITE, TLB_FETCH, TLB_ENTRIES, JIT_BUDGET, JIT_PAGE_VA, JIT_DECODED, JIT_HOT_AT, HOT_COUNTERS,
+  STATE_BASE, TLB_READ, TLB_WRITE, TLB_FETCH, TLB_ENTRIES, JIT_BUDGET, JIT_PAGE_VA, JIT_DECODED, JIT_HOT_AT, HOT_COUNTERS, JIT_EXIT_TRANSFER,
   HOT_COUNTER_MASK,
 } from "./layout";
 
@@ -138,7 +138,8 @@ export function fastLoop(ip: u32, n: i32): u32 {
         n = left; ip = next;
         pageVA = load<u32>(JIT_PAGE_VA);
         decoded = load<u32>(JIT_DECODED);
-        if (n <= 0 || (countsEverywhere() && becameHot(ip))) break;
+        // Where it left to by a jump or call counts as an arrival: code that only translated code calls gets hot too.
+        if (n <= 0 || ((countsEverywhere() || load<u32>(JIT_EXIT_TRANSFER) != 0) && becameHot(ip))) break;
         continue;
       }
       case O.OP_BEQ_L: { n--; if (X(RS1(w)) == X(RS2(w))) { const d = IMM(ip); ip += d; if (d < 0 && becameHot(ip)) break; } else ip = NEXT(ip, w); if (n <= 0) break; continue; }

@@ -5,10 +5,17 @@
 // inside the function. The contract is the fast loop's (assembly/fast.ts):
 //   f(entry, budget, pc) -> the entry to continue at; the budget left is stored
 //   at JIT_BUDGET; a jump to another page leaves that page at JIT_PAGE_VA/JIT_DECODED.
+// A region has several entries: its head and its return points (where a call
+// out of it comes back); the function starts at the block of the pc it is given.
+// Chaining: an exit that continues at an entry another translation starts (its
+// decoded entry is marked OP_JIT) tail-calls that function through the core's
+// table while budget is left, so runs of calls and returns between pages stay in
+// translated code (see chainOrReturn).
 // Every exit is precise: the registers, the entry returned and the budget
 // (hence instret) are those of the interpreter at that instruction.
 
 import * as L from "../../assembly/layout.js";
+import * as O from "../../assembly/ops.js";
 import type { Block, Entry, Region } from "./region.js";
 import { CodeWriter, Op, Type, singleFunctionModule } from "./wasm-writer.js";
 import { generateAlu } from "./gen-alu.js";
@@ -19,7 +26,22 @@ import { generateControl } from "./gen-control.js";
 const P_ENTRY = 0, P_BUDGET = 1, P_PC = 2;
 const L_BLOCK = 35, L_EXIT = 36, L_BASE = 37;
 export const L_ADDR = 38, L_TLB = 39, L_T0 = 40, L_T1 = 41;
-const LOCALS = 42 - 3;
+const L_ENTRY0 = 42; // the decoded entry of the page's first halfword: entry i is at L_ENTRY0 + 8 i
+const L_CHAIN = 43; // 1 when the exit continues at a control transfer's target: another translation may run it
+const LOCALS = 44 - 3;
+
+/**
+ * Why translated code left (counted at JIT_EXIT_COUNTS when ROAM_JIT_COUNT_EXITS=1, to see where time goes):
+ * a direct jump or taken branch to another page, an indirect jump (jalr, a return) out of the region, a jump
+ * or fall-through to an entry of this page outside the region (code not run yet, a system instruction), the
+ * budget, a TLB miss (load, store or fetch: the slow step redoes it). TRANSLATED_TARGET counts the first two
+ * whose target entry is a translation's entry, CHAINED the exits of any kind that went on there in translated code.
+ */
+export const Exit = { FAR_DIRECT: 0, INDIRECT: 1, IN_PAGE: 2, BUDGET: 3, MISS: 4, TRANSLATED_TARGET: 5, CHAINED: 6 } as const;
+export const EXIT_NAMES = ["far direct", "indirect", "in page", "budget", "tlb miss", "to translated", "chained"];
+
+/** Whether the emitted code counts its exits by kind (a measurement build: it costs a memory increment per exit). */
+export function countingExits(env = process.env.ROAM_JIT_COUNT_EXITS): boolean { return env === "1"; }
 
 /** What a generator may emit; `retired` counts the block's instructions before the current one. */
 export class Gen {
@@ -28,7 +50,14 @@ export class Gen {
   private blockIndex = 0;
   readonly written = new Set<number>();
 
-  constructor(readonly region: Region) {}
+  constructor(readonly region: Region, private readonly counting = countingExits()) {}
+
+  /** Counts an exit of `kind` (see Exit) in a measurement build. */
+  count(kind: number): void {
+    if (!this.counting) return;
+    const at = L.JIT_EXIT_COUNTS + kind * 4;
+    this.w.i32Const(0).i32Const(0).mem(Op.i32Load, at).i32Const(1).op(Op.i32Add).mem(Op.i32Store, at);
+  }
 
   enterBlock(k: number): void { this.blockIndex = k; }
 
@@ -64,18 +93,20 @@ export class Gen {
   }
 
   /** Leaves at entry `index` of this page (the interpreter runs it next) with `retired` more instructions done. */
-  exit(index: number, retired: number): void {
+  exit(index: number, retired: number, kind: number): void {
+    this.count(kind);
     this.spend(retired);
-    this.w.localGet(P_ENTRY).i32Const((index - this.region.head) * 8).op(Op.i32Add).localSet(L_EXIT);
+    this.w.localGet(L_ENTRY0).i32Const(index * 8).op(Op.i32Add).localSet(L_EXIT);
+    if (kind === Exit.IN_PAGE) this.w.i32Const(1).localSet(L_CHAIN); // a jump or fall-through, done
     this.w.br(Op.br, this.toExit());
   }
 
   /** Continues at entry `index` of this page: its block if the region has one, else an exit. The budget is checked here. */
   jump(index: number, retired: number): void {
     const k = this.region.blockAt.get(index);
-    if (k === undefined) { this.exit(index, retired); return; }
+    if (k === undefined) { this.exit(index, retired, Exit.IN_PAGE); return; }
     this.w.localGet(P_BUDGET).i32Const(retired).op(Op.i32Sub).localTee(P_BUDGET).i32Const(0).op(Op.i32LeS);
-    this.ifThen(() => this.exit(index, 0));
+    this.ifThen(() => this.exit(index, 0, Exit.BUDGET));
     this.w.i32Const(k).localSet(L_BLOCK).br(Op.br, this.toLoop());
   }
 
@@ -85,11 +116,11 @@ export class Gen {
    * jump); on a hit `link` runs (writing rd), a target that starts one of
    * `inRegion` continues there, and anything else leaves for the target's page.
    */
-  jumpTo(target: number, at: number, retired: number, link: () => void, inRegion: number[]): void {
+  jumpTo(target: number, at: number, retired: number, link: () => void, inRegion: number[], kind: number): void {
     const w = this.w;
     w.localGet(target).i32Const(12).op(Op.i32ShrU).i32Const(L.TLB_ENTRIES - 1).op(Op.i32And).i32Const(3).op(Op.i32Shl).localTee(L_TLB);
     w.mem(Op.i32Load, L.TLB_FETCH).localGet(target).i32Const(0xfffff000).op(Op.i32And).op(Op.i32Ne);
-    this.ifThen(() => this.exit(at, retired));
+    this.ifThen(() => this.exit(at, retired, Exit.MISS));
     link();
     for (const index of inRegion) {
       w.localGet(target).localGet(L_BASE).i32Const(index * 2).op(Op.i32Add).op(Op.i32Eq);
@@ -98,7 +129,13 @@ export class Gen {
     w.i32Const(0).localGet(target).i32Const(0xfffff000).op(Op.i32And).mem(Op.i32Store, L.JIT_PAGE_VA);
     w.i32Const(0).localGet(L_TLB).mem(Op.i32Load, L.TLB_FETCH + 4).localTee(L_EXIT).mem(Op.i32Store, L.JIT_DECODED);
     w.localGet(L_EXIT).localGet(target).i32Const(0xfff).op(Op.i32And).i32Const(2).op(Op.i32Shl).op(Op.i32Add).localSet(L_EXIT);
+    this.count(kind);
+    if (this.counting) {
+      w.localGet(L_EXIT).mem(Op.i32Load8U, 0).i32Const(O.OP_JIT).op(Op.i32Eq);
+      this.ifThen(() => this.count(Exit.TRANSLATED_TARGET));
+    }
     this.spend(retired + 1);
+    w.i32Const(1).localSet(L_CHAIN);
     w.br(Op.br, this.toExit());
   }
 }
@@ -116,8 +153,7 @@ export function emitRegion(region: Region): Uint8Array<ArrayBuffer> {
   const used = usedRegisters(region);
   const w = g.w;
   for (const r of used) w.i32Const(0).mem(Op.i32Load, L.STATE_BASE + r * 4).localSet(2 + r);
-  w.localGet(P_PC).i32Const(region.head * 2).op(Op.i32Sub).localSet(L_BASE);
-  w.i32Const(region.blockAt.get(region.head)!).localSet(L_BLOCK);
+  enterAtPc(w, region);
   w.blockType(Op.block, Type.void); // the exit
   w.blockType(Op.loop, Type.void); // the dispatch
   for (let k = 0; k < blocks.length; k++) w.blockType(Op.block, Type.void);
@@ -130,8 +166,52 @@ export function emitRegion(region: Region): Uint8Array<ArrayBuffer> {
   w.op(Op.end); // exit: store back what the region wrote
   for (const r of body.written) w.i32Const(0).localGet(2 + r).mem(Op.i32Store, L.STATE_BASE + r * 4);
   w.i32Const(0).localGet(P_BUDGET).mem(Op.i32Store, L.JIT_BUDGET);
-  w.localGet(L_EXIT);
+  chainOrReturn(g);
   return singleFunctionModule(w, new Array<number>(LOCALS).fill(Type.i32));
+}
+
+/** The entries a region's function may be called at (each is marked OP_JIT by the translator): head, return points. */
+export function regionEntries(region: Region): number[] {
+  return [region.head, ...region.returnPoints.filter((p) => p !== region.head)];
+}
+
+/**
+ * The prologue's dispatch: the page's base pc and first entry from the pc and entry it was called with, and
+ * the block to start at (the head's unless the pc is one of the return points).
+ */
+function enterAtPc(w: CodeWriter, region: Region): void {
+  w.localGet(P_PC).i32Const(0xfffff000).op(Op.i32And).localSet(L_BASE);
+  w.localGet(P_ENTRY).localGet(P_PC).i32Const(0xfff).op(Op.i32And).i32Const(2).op(Op.i32Shl).op(Op.i32Sub).localSet(L_ENTRY0);
+  w.i32Const(region.blockAt.get(region.head)!).localSet(L_BLOCK);
+  for (const p of regionEntries(region).slice(1)) {
+    w.i32Const(region.blockAt.get(p)!).localGet(L_BLOCK);
+    w.localGet(P_PC).i32Const(0xfff).op(Op.i32And).i32Const(p * 2).op(Op.i32Eq).op(Op.select).localSet(L_BLOCK);
+  }
+}
+
+/**
+ * The end of every exit, registers stored: when the exit continues at a control transfer's target, budget is
+ * left and the target's decoded entry is a translation's entry (OP_JIT, table index in its immediate), tail-call
+ * that translation with the target's pc; else return the entry to the fast loop, telling it whether the entry is
+ * a jump's target (then it counts as an arrival, so that code only translated code calls gets hot too). The mark lives in the decoded
+ * page, so whatever drops the page (a store to it, fence.i, a flush, a page dropped or remapped: the fetch TLB
+ * led here) drops the chain with it. JIT_PAGE_VA/JIT_DECODED hold the target's page here (the caller's page, or
+ * the one a jump to another page left there), which is what a translation expects on entry.
+ */
+function chainOrReturn(g: Gen): void {
+  const w = g.w;
+  w.localGet(L_CHAIN).localGet(P_BUDGET).i32Const(0).op(Op.i32GtS).op(Op.i32And);
+  w.localGet(L_EXIT).mem(Op.i32Load8U, 0).i32Const(O.OP_JIT).op(Op.i32Eq).op(Op.i32And);
+  g.ifThen(() => {
+    g.count(Exit.CHAINED);
+    w.localGet(L_EXIT).localGet(P_BUDGET);
+    w.i32Const(0).mem(Op.i32Load, L.JIT_PAGE_VA);
+    w.localGet(L_EXIT).i32Const(0).mem(Op.i32Load, L.JIT_DECODED).op(Op.i32Sub).i32Const(2).op(Op.i32ShrU).op(Op.i32Add);
+    w.localGet(L_EXIT).mem(Op.i32Load, 4);
+    w.op(Op.returnCallIndirect).u32(0).u32(0); // type 0 = this function's, table 0 = the core's
+  });
+  w.i32Const(0).localGet(L_CHAIN).mem(Op.i32Store, L.JIT_EXIT_TRANSFER); // the fast loop counts arrivals there
+  w.localGet(L_EXIT);
 }
 
 function emitBlock(g: Gen, block: Block, k: number): void {
@@ -148,7 +228,7 @@ function emitBlock(g: Gen, block: Block, k: number): void {
     return;
   }
   if (next !== undefined) { g.jump(block.next, retired); return; }
-  g.exit(block.next, retired);
+  g.exit(block.next, retired, Exit.IN_PAGE);
 }
 
 /** Emits one instruction; false when control does not reach the next one. */

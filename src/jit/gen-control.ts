@@ -5,7 +5,7 @@
 
 import * as O from "../../assembly/ops.js";
 import type { Entry } from "./region.js";
-import { L_T0, type Gen } from "./emit.js";
+import { Exit, L_T0, type Gen } from "./emit.js";
 import { Op } from "./wasm-writer.js";
 
 // BEQ/BNE: "take the branch if registers rs1 and rs2 are equal or unequal"; BLT/BLTU: "if rs1 is less than rs2,
@@ -35,7 +35,7 @@ export function generateControl(g: Gen, e: Entry, retired: number): boolean | nu
       // to the address of the branch instruction to give the target address."
       g.ifThen(() => {
         g.pc(e.index).w.i32Const(e.imm).op(Op.i32Add).localSet(L_T0);
-        g.jumpTo(L_T0, e.index, retired, () => {}, []);
+        g.jumpTo(L_T0, e.index, retired, () => {}, [], Exit.FAR_DIRECT);
       });
     }
     return true;
@@ -50,7 +50,7 @@ export function generateControl(g: Gen, e: Entry, retired: number): boolean | nu
   }
   if (e.op === O.OP_JAL_F) {
     g.pc(e.index).w.i32Const(e.imm).op(Op.i32Add).localSet(L_T0);
-    g.jumpTo(L_T0, e.index, retired, link, []);
+    g.jumpTo(L_T0, e.index, retired, link, [], Exit.FAR_DIRECT);
     return false;
   }
   // JALR: "The target address is obtained by adding the sign-extended 12-bit I-immediate to the register rs1, then
@@ -58,7 +58,7 @@ export function generateControl(g: Gen, e: Entry, retired: number): boolean | nu
   // (pc+4) is written to register rd." The target is taken before rd is written (rd may be rs1).
   if (e.op === O.OP_JALR) {
     g.get(e.rs1).w.i32Const(e.imm).op(Op.i32Add).i32Const(-2).op(Op.i32And).localSet(L_T0);
-    g.jumpTo(L_T0, e.index, retired, link, [g.region.head, ...g.region.returnPoints]);
+    g.jumpTo(L_T0, e.index, retired, link, [g.region.head, ...g.region.returnPoints], Exit.INDIRECT);
     return false;
   }
   return null;

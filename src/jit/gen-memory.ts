@@ -10,7 +10,7 @@
 import * as L from "../../assembly/layout.js";
 import * as O from "../../assembly/ops.js";
 import type { Entry } from "./region.js";
-import { L_ADDR, L_T0, L_T1, L_TLB, type Gen } from "./emit.js";
+import { Exit, L_ADDR, L_T0, L_T1, L_TLB, type Gen } from "./emit.js";
 import { Op } from "./wasm-writer.js";
 
 const WORD = 0xfffff003, HALF = 0xfffff001, BYTE = 0xfffff000;
@@ -37,7 +37,7 @@ function hostAddress(g: Gen, e: Entry, retired: number, tlb: number, mask: numbe
   g.get(e.rs1); if (offset !== 0) w.i32Const(offset).op(Op.i32Add); w.localSet(L_ADDR);
   w.localGet(L_ADDR).i32Const(12).op(Op.i32ShrU).i32Const(L.TLB_ENTRIES - 1).op(Op.i32And).i32Const(3).op(Op.i32Shl).localTee(L_TLB);
   w.mem(Op.i32Load, tlb).localGet(L_ADDR).i32Const(mask).op(Op.i32And).op(Op.i32Ne);
-  g.ifThen(() => g.exit(e.index, retired));
+  g.ifThen(() => g.exit(e.index, retired, Exit.MISS));
   w.localGet(L_TLB).mem(Op.i32Load, tlb + 4).localGet(L_ADDR).op(Op.i32Add);
 }
 

@@ -1,14 +1,17 @@
 // Keeps the translated regions of one core: when the core asks (EXIT_JIT_REQUEST:
 // a jump target got hot) it discovers the region from that entry
 // (region.ts), compiles it (emit.ts), installs the function in the core's table
-// and marks the entry OP_JIT. Translations are a cache: they are never migrated,
+// and marks its entries OP_JIT: the head and the return points, each under its
+// own table index (the same function) so that each keeps the entry it replaced
+// at JIT_ORIGINALS + index * 8. The fast loop and other translations (chaining)
+// enter the function at any marked entry. Translations are a cache: they are never migrated,
 // and the core drops them with the decoded page they belong to (a store to the
 // page, a flush), since the mark lives in the decoded entry.
 
 import * as L from "../../assembly/layout.js";
 import * as O from "../../assembly/ops.js";
 import { discoverRegion, readEntry } from "./region.js";
-import { emitRegion } from "./emit.js";
+import { emitRegion, regionEntries } from "./emit.js";
 
 export interface TranslatorCore {
   memory: WebAssembly.Memory;
@@ -21,6 +24,7 @@ export interface TranslatorStats {
   translated: number;
   declined: number;
   instructions: number; // guest instructions in all translations
+  entries: number; // entries marked OP_JIT: heads and return points
   compileMs: number;
   flushes: number;
 }
@@ -40,7 +44,7 @@ export function hotThreshold(env = process.env.ROAM_JIT_THRESHOLD): number {
 const SLOTS_END = L.DECODE_BASE + L.DECODE_SLOTS * L.DECODE_SLOT_BYTES;
 
 export class Translator {
-  readonly stats: TranslatorStats = { requests: 0, translated: 0, declined: 0, instructions: 0, compileMs: 0, flushes: 0 };
+  readonly stats: TranslatorStats = { requests: 0, translated: 0, declined: 0, instructions: 0, entries: 0, compileMs: 0, flushes: 0 };
   private readonly firstIndex: number;
   private nextIndex: number;
 
@@ -53,6 +57,12 @@ export class Translator {
   /** Tells the core when a jump target is hot (init() resets it). */
   applyThreshold(): void {
     new DataView(this.core.memory.buffer).setUint8(L.JIT_HOT_AT, this.threshold);
+  }
+
+  /** Exits from translated code by kind (see Exit in emit.ts), counted only when ROAM_JIT_COUNT_EXITS=1. */
+  exitCounts(): number[] {
+    const view = new DataView(this.core.memory.buffer);
+    return Array.from({ length: L.JIT_EXIT_KINDS }, (_, k) => view.getUint32(L.JIT_EXIT_COUNTS + k * 4, true));
   }
 
   /** Forgets every translation (the core dropped its decoded pages): table slots are reused. */
@@ -72,7 +82,8 @@ export class Translator {
     const view = new DataView(this.core.memory.buffer);
     const region = discoverRegion((head - base) / 8, (index) => readEntry(view, base, index, L.JIT_ORIGINALS));
     if (region.instructions === 0) { this.stats.declined++; return false; }
-    if (this.nextIndex >= L.JIT_MAX_FUNCTIONS) {
+    const entries = regionEntries(region);
+    if (this.nextIndex + entries.length > L.JIT_MAX_FUNCTIONS) {
       // The table is full: drop every decoded page (and with them every OP_JIT entry), then reuse it.
       this.core.flushCaches();
       this.nextIndex = this.firstIndex;
@@ -81,20 +92,31 @@ export class Translator {
     }
     const started = performance.now();
     const module = new WebAssembly.Module(emitRegion(region));
-    const instance = new WebAssembly.Instance(module, { env: { memory: this.core.memory } });
-    const index = this.nextIndex++;
-    if (index >= this.core.table.length) this.core.table.grow(index + 1 - this.core.table.length);
-    this.core.table.set(index, instance.exports.f as (...args: unknown[]) => unknown);
+    const instance = new WebAssembly.Instance(module, { env: { memory: this.core.memory, table: this.core.table } });
+    const f = instance.exports.f as (...args: unknown[]) => unknown;
     this.stats.compileMs += performance.now() - started;
-    // Keep the replaced entry for the interpreter's slow step, then point the head at the function.
-    const slot = L.JIT_ORIGINALS + index * 8; // the core finds it by table index
-    const now = new DataView(this.core.memory.buffer);
-    now.setUint32(slot, now.getUint32(head, true), true);
-    now.setUint32(slot + 4, now.getUint32(head + 4, true), true);
-    now.setUint32(head, (now.getUint32(head, true) & ~0xff) | O.OP_JIT, true);
-    now.setInt32(head + 4, index, true);
+    for (const index of entries) {
+      const at = base + index * 8;
+      // An entry another region marked already (its head or return point) stays theirs: both run the same code.
+      if (index !== region.head && (new DataView(this.core.memory.buffer).getUint32(at, true) & 0xff) === O.OP_JIT) continue;
+      this.mark(at, f);
+    }
     this.stats.translated++;
     this.stats.instructions += region.instructions;
     return true;
+  }
+
+  /** Points the decoded entry at WASM address `at` to `f` under a new table index, keeping the replaced entry. */
+  private mark(at: number, f: (...args: unknown[]) => unknown): void {
+    const index = this.nextIndex++;
+    if (index >= this.core.table.length) this.core.table.grow(index + 1 - this.core.table.length);
+    this.core.table.set(index, f);
+    const slot = L.JIT_ORIGINALS + index * 8; // the core's slow step finds it by table index
+    const view = new DataView(this.core.memory.buffer);
+    view.setUint32(slot, view.getUint32(at, true), true);
+    view.setUint32(slot + 4, view.getUint32(at + 4, true), true);
+    view.setUint32(at, (view.getUint32(at, true) & ~0xff) | O.OP_JIT, true);
+    view.setInt32(at + 4, index, true);
+    this.stats.entries++;
   }
 }

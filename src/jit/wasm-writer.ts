@@ -1,9 +1,9 @@
 // A minimal WebAssembly binary writer: just enough to emit one function that
-// imports the core's memory. Opcodes are from the WebAssembly core spec, 5.4.
+// imports the core's memory and function table. Opcodes are from the WebAssembly core spec, 5.4.
 
 export const Op = {
   unreachable: 0x00, block: 0x02, loop: 0x03, if: 0x04, else: 0x05, end: 0x0b, br: 0x0c, brIf: 0x0d, brTable: 0x0e,
-  return: 0x0f, select: 0x1b,
+  return: 0x0f, returnCallIndirect: 0x13, select: 0x1b,
   localGet: 0x20, localSet: 0x21, localTee: 0x22,
   i32Load: 0x28, i32Load8S: 0x2c, i32Load8U: 0x2d, i32Load16S: 0x2e, i32Load16U: 0x2f,
   i32Store: 0x36, i32Store8: 0x3a, i32Store16: 0x3b,
@@ -86,15 +86,20 @@ function name(out: CodeWriter, s: string): void {
 
 /**
  * A module with one exported function "f" of type (i32, i32, i32) -> i32 that
- * imports "env.memory". `locals` lists extra local types after the parameters.
+ * imports "env.memory" and "env.table" (the core's function table, where
+ * translated code tail-calls other translations: type 0 is theirs too).
+ * `locals` lists extra local types after the parameters.
  */
 export function singleFunctionModule(body: CodeWriter, locals: number[]): Uint8Array<ArrayBuffer> {
   const out = new CodeWriter().bytesIn(Uint8Array.of(0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00));
   section(out, 1, new CodeWriter().bytesIn(Uint8Array.of(1, 0x60, 3, Type.i32, Type.i32, Type.i32, 1, Type.i32))); // type
-  const imports = new CodeWriter().op(1);
+  const imports = new CodeWriter().op(2);
   name(imports, "env");
   name(imports, "memory");
   imports.op(0x02).op(0x00).op(0x00); // memory, limits: min 0, no max
+  name(imports, "env");
+  name(imports, "table");
+  imports.op(0x01).op(0x70).op(0x00).op(0x00); // table of funcref, limits: min 0, no max
   section(out, 2, imports);
   section(out, 3, new CodeWriter().op(1).op(0)); // function 0 has type 0
   const exports = new CodeWriter().op(1);

@@ -1,0 +1,184 @@
+// Chaining (src/jit/emit.ts, chainOrReturn): a translated region that calls or
+// returns to another page's translated code goes on there without the fast
+// loop. These tests run code whose every call and return crosses a page, and
+// check that the transfers chain, that instret and registers stay exact at any
+// slice size, and that a chained edge never runs stale code: after the target is
+// rewritten (fence.i), or its page remapped or unmapped under Sv32.
+import { afterEach, beforeEach, describe, expect, test } from "vitest";
+import * as L from "../../assembly/layout.js";
+import { Exit } from "../../src/jit/emit.js";
+import { TestCore, TranslatingCore, asm } from "../core/harness.js";
+
+const BASE = L.RAM_GUEST_BASE;
+const [RA, T0, T1, A0, A1, A2, A3, A4, A5, A6] = [1, 5, 6, 10, 11, 12, 13, 14, 15, 16];
+const FENCE_I = 0x0000100f;
+const SFENCE_VMA = 0x12000073;
+const EBREAK = 0x00100073;
+const F = BASE + 0x1000; // the called function's page
+
+// Count exits by kind in the regions these tests translate (the measurement build's counters).
+let savedCounting: string | undefined;
+beforeEach(() => { savedCounting = process.env.ROAM_JIT_COUNT_EXITS; process.env.ROAM_JIT_COUNT_EXITS = "1"; });
+afterEach(() => {
+  if (savedCounting === undefined) delete process.env.ROAM_JIT_COUNT_EXITS; else process.env.ROAM_JIT_COUNT_EXITS = savedCounting;
+});
+
+/** `jal rd, target` placed at `from`. */
+function jalTo(rd: number, from: number, target: number): number { return asm.jal(rd, target - from); }
+
+/**
+ * Page A: for (t0 = n; t0 != 0; t0--) { f(); a2 += 1 (the return point); if (t0 == 2n/3) { *f = "addi a0, a0, 100"; fence.i } }
+ * Page B, f: a0 += 1; if (t0 == n/3) { *returnPoint = "addi a2, a2, 1000"; fence.i } return.
+ */
+function crossPageCalls(n: number): { a: number[]; b: number[] } {
+  const RP = BASE + 44;
+  const a = [
+    ...asm.li(T0, n), ...asm.li(A3, asm.addi(A0, A0, 100)), ...asm.li(A4, F), ...asm.li(A5, asm.addi(A2, A2, 1000)),
+    ...asm.li(A6, RP),
+    /* 40 L: */ jalTo(RA, BASE + 40, F),
+    /* 44 RP: */ asm.addi(A2, A2, 1), asm.addi(T0, T0, -1), ...asm.li(T1, (2 * n) / 3), asm.bne(T0, T1, 12),
+    /* 64 */ asm.sw(A3, A4, 0), FENCE_I, asm.bne(T0, 0, -32), EBREAK,
+  ];
+  const b = [
+    asm.addi(A0, A0, 1), ...asm.li(T1, n / 3), asm.bne(T0, T1, 12), asm.sw(A5, A6, 0), FENCE_I,
+    /* 24 */ asm.jalr(0, RA, 0),
+  ];
+  return { a, b };
+}
+
+function start(c: TestCore, pages: { a: number[]; b: number[] }): void {
+  c.poke(BASE, pages.a);
+  c.poke(F, pages.b);
+  c.setSt(L.STATE_FLAGS, c.st(L.STATE_FLAGS) | L.FLAG_EBREAK_EXITS);
+  c.pc = BASE;
+}
+
+function runToStop(c: TestCore, slice: number): number {
+  let reason: number;
+  while ((reason = c.run(slice)) === L.EXIT_BUDGET);
+  return reason;
+}
+
+function expectSameState(c: TestCore, plain: TestCore, what: string): void {
+  for (let r = 1; r < 32; r++) expect(c.x(r), `${what}: x${r}`).toBe(plain.x(r));
+  expect(c.pc.toString(16), `${what}: pc`).toBe(plain.pc.toString(16));
+  expect(c.instret, `${what}: instret`).toBe(plain.instret);
+}
+
+function chained(c: TranslatingCore): number { return c.translator.exitCounts()[Exit.CHAINED]; }
+
+describe("chaining between translated regions", () => {
+  test("calls and returns across pages stay in translated code, and rewriting a chained target (fence.i) runs the new code", () => {
+    const plain = new TestCore();
+    start(plain, crossPageCalls(3000));
+    expect(runToStop(plain, 1_000_000)).toBe(L.EXIT_BREAKPOINT);
+    expect(plain.x(A0)).toBe(1000 * 1 + 2000 * 100); // f rewritten when t0 was 2000
+    expect(plain.x(A2)).toBe(2000 * 1 + 1000 * 1000); // the return point rewritten (from page B) when t0 was 1000
+    for (const [threshold, slice] of [[undefined, 1_000_000], [undefined, 500], [1, 1_000_000], [1, 37], [1, 3]] as const) {
+      const c = new TranslatingCore(1 << 20, threshold);
+      start(c, crossPageCalls(3000));
+      expect(runToStop(c, slice)).toBe(L.EXIT_BREAKPOINT);
+      const what = `threshold ${threshold ?? "default"}, slices of ${slice}`;
+      expectSameState(c, plain, what);
+      // Each call and return chains once both sides are translated again after a rewrite (64 arrivals each).
+      if (threshold === undefined) expect(chained(c), `${what}: chained transfers`).toBeGreaterThan(slice > 1000 ? 5000 : 1000);
+    }
+  });
+
+  test("the budget is checked at each chained entry: slices end near their budget with exact instret", () => {
+    const c = new TranslatingCore(1 << 20);
+    const plain = new TestCore();
+    const endless = crossPageCalls(3_000_000);
+    start(c, endless);
+    start(plain, endless);
+    c.run(20_000); // translated by now (the rewrites come much later)
+    plain.run(Number(c.instret));
+    const before = chained(c);
+    for (let i = 0; i < 20; i++) {
+      const at = c.instret;
+      expect(c.run(1000)).toBe(L.EXIT_BUDGET);
+      const ran = Number(c.instret - at);
+      expect(ran).toBeGreaterThanOrEqual(1000);
+      expect(ran, "overrun at most one block").toBeLessThan(1010);
+      plain.run(ran);
+      expectSameState(c, plain, `slice ${i}`);
+    }
+    expect(chained(c) - before, "chained transfers in 20 slices of 1000").toBeGreaterThan(20 * 100);
+  });
+
+  test("a loop made only of jumps between two pages ends each slice at its budget (nothing but the chain checks it)", () => {
+    // Page A: a0 += 1; j B.  Page B: a1 += 1; j A.  No jump stays inside a region. (Plain jumps count as arrivals
+    // only at threshold 1.)
+    const pages = { a: [asm.addi(A0, A0, 1), jalTo(0, BASE + 4, F)], b: [asm.addi(A1, A1, 1), jalTo(0, F + 4, BASE)] };
+    const c = new TranslatingCore(1 << 20, 1);
+    const plain = new TestCore();
+    start(c, pages);
+    start(plain, pages);
+    c.run(10_000);
+    plain.run(Number(c.instret));
+    const before = chained(c);
+    for (const slice of [1000, 1, 2, 999, 100_000]) {
+      const at = c.instret;
+      expect(c.run(slice)).toBe(L.EXIT_BUDGET);
+      const ran = Number(c.instret - at);
+      expect(ran, `a slice of ${slice}`).toBeGreaterThanOrEqual(slice);
+      expect(ran, `a slice of ${slice}: overrun`).toBeLessThan(slice + 4);
+      plain.run(ran);
+      expectSameState(c, plain, `a slice of ${slice}`);
+    }
+    expect(chained(c) - before, "chained jumps").toBeGreaterThan(50_000);
+  });
+});
+
+// ---- Sv32: S-mode code on an identity-mapped megapage calls a function at VA 0x40003000, whose page it remaps
+// (to other code) and then unmaps, each followed by sfence.vma. The chained call must follow the new mapping.
+const ROOT = BASE + 0x20000, LEAF = BASE + 0x21000, P1 = BASE + 0x30000, P2 = BASE + 0x31000;
+const VF = 0x40003000; // not 0x40000000: that shares a (direct-mapped) fetch TLB entry with BASE's page
+const PTE_VRWXAD = 0xcf;
+const pte = (pa: number, flags: number) => (((pa >>> 12) << 10) | flags) >>> 0;
+
+function remapProgram(n: number): number[] {
+  // for (t0 = n; t0 != 0; t0--) { f(); if (t0 == 2n/3) { leaf[3] = P2; sfence.vma } if (t0 == n/3) { leaf[3] = 0; sfence.vma } }
+  return [
+    ...asm.li(A1, VF), ...asm.li(A2, LEAF + 3 * 4), ...asm.li(A3, pte(P2, PTE_VRWXAD)), ...asm.li(T0, n),
+    /* 32 L: */ asm.jalr(RA, A1, 0), asm.addi(T0, T0, -1),
+    /* 40 */ ...asm.li(T1, (2 * n) / 3), asm.bne(T0, T1, 12), asm.sw(A3, A2, 0), SFENCE_VMA,
+    /* 60 */ ...asm.li(T1, n / 3), asm.bne(T0, T1, 12), asm.sw(0, A2, 0), SFENCE_VMA,
+    /* 80 */ asm.bne(T0, 0, -48), EBREAK,
+  ];
+}
+
+function startPaged(c: TestCore): void {
+  c.poke(BASE, remapProgram(3000));
+  c.poke(P1, [asm.addi(A0, A0, 1), asm.jalr(0, RA, 0)]);
+  c.poke(P2, [asm.addi(A0, A0, 100), asm.jalr(0, RA, 0)]);
+  c.poke(ROOT + (BASE >>> 22) * 4, [pte(BASE, PTE_VRWXAD)]); // RAM's first 4 MiB, identity (a megapage)
+  c.poke(ROOT + (VF >>> 22) * 4, [pte(LEAF, 1)]); // VA 0x40000000's 4 MiB: the leaf table
+  c.poke(LEAF + 3 * 4, [pte(P1, PTE_VRWXAD)]);
+  c.setSt(L.CSR_SATP, (0x80000000 | (ROOT >>> 12)) >>> 0);
+  c.setSt(L.STATE_PRIV, L.PRIV_S);
+  c.setSt(L.STATE_HOST_TRAPS, 1 << L.CAUSE_FETCH_PAGE_FAULT);
+  c.setSt(L.STATE_FLAGS, c.st(L.STATE_FLAGS) | L.FLAG_EBREAK_EXITS);
+  c.api.flushCaches();
+  c.pc = BASE;
+}
+
+describe("chaining under Sv32", () => {
+  test("a chained call into a page that is remapped, then unmapped (sfence.vma) runs the new code, then faults", () => {
+    const plain = new TestCore();
+    startPaged(plain);
+    expect(runToStop(plain, 1_000_000)).toBe(L.EXIT_HOST_TRAP);
+    expect(plain.st(L.STATE_EXIT_CAUSE)).toBe(L.CAUSE_FETCH_PAGE_FAULT);
+    expect(plain.x(A0)).toBe(1000 * 1 + 1000 * 100);
+    for (const [threshold, slice] of [[undefined, 1_000_000], [1, 1_000_000], [1, 29]] as const) {
+      const c = new TranslatingCore(1 << 20, threshold);
+      startPaged(c);
+      const what = `threshold ${threshold ?? "default"}, slices of ${slice}`;
+      expect(runToStop(c, slice), what).toBe(L.EXIT_HOST_TRAP);
+      expect(c.st(L.STATE_EXIT_CAUSE), what).toBe(L.CAUSE_FETCH_PAGE_FAULT);
+      expect(c.st(L.STATE_EXIT_PC).toString(16), what).toBe(plain.st(L.STATE_EXIT_PC).toString(16));
+      expectSameState(c, plain, what);
+      if (threshold === undefined) expect(chained(c), `${what}: chained transfers`).toBeGreaterThan(3000);
+    }
+  });
+});
