@@ -1,0 +1,85 @@
+// Replication and failover (issue 13) with real host processes: a guest
+// printing numbered lines (counter) is replicated; its primary host is killed
+// with SIGKILL at random moments (bounded by events: after a random number of
+// further lines), each time its backup takes it over and becomes the next
+// primary, replicated in turn to a fresh host. The client attached from the
+// start (`roam run --on --replicate`) follows it and must see exactly the
+// undisturbed run's output: no line lost, none doubled.
+//
+// ROAM_FAILOVER_KILLS sets how many kills (default 5; `npm run test:failover`
+// runs the issue's 100).
+import { afterAll, describe, expect, test } from "vitest";
+import { connect } from "../../src/net/peer.js";
+import type { ReplicationStats } from "../../src/replication/epoch.js";
+import { counterOutput } from "../process-cases.js";
+import { elfPath, HostProc, Proc, quickPs, stopAll, tempDir, waitUntil } from "./cluster.js";
+
+const KILLS = Number(process.env.ROAM_FAILOVER_KILLS ?? 5);
+const SLEEP_MS = 20;
+const LINES = 150 + 60 * KILLS; // enough to outlast the kills (each comes after at most 25 lines and a takeover)
+
+const root = tempDir("replication");
+const hosts: HostProc[] = [];
+let hostNumber = 0;
+afterAll(async () => {
+  await stopAll(hosts);
+  root.remove();
+});
+
+function startHost(): Promise<HostProc> {
+  const name = `R${hostNumber++}`;
+  return HostProc.start({ name, root: root.path, timeoutMs: 60_000 }).then((h) => (hosts.push(h), h));
+}
+
+/** A request over a direct connection (no CLI start-up: the guest runs on meanwhile). */
+async function ask(url: string, message: { t: string } & Record<string, unknown>): Promise<Record<string, unknown>> {
+  const peer = await connect(url, { role: "client" });
+  try {
+    return await peer.request(message, 60_000);
+  } finally {
+    peer.close();
+  }
+}
+
+const linesOf = (text: string): number => text.split("\n").length - 1;
+
+describe("replication: the primary host killed at random moments", () => {
+  test(`${KILLS} SIGKILLs of the primary: the attached client sees the undisturbed output, and each backup says it took over`, async () => {
+    let [primary, backup] = await Promise.all([startHost(), startHost()]);
+    let spare = startHost();
+    const client = new Proc(["run", "--on", primary.url, "--replicate", backup.url, "--epoch", "10ms", elfPath("counter"), String(LINES), "1", String(SLEEP_MS)]);
+    client.endInput();
+    await waitUntil(() => /guest (g[0-9a-f]+) on/.test(client.err) || client.exited !== undefined, 60_000, () => `the guest to start (${client.describe()})`);
+    const id = /guest (g[0-9a-f]+) on/.exec(client.err)![1];
+    const failovers: number[] = [];
+    for (let kill = 1; kill <= KILLS; kill++) {
+      const target = linesOf(client.text) + 1 + Math.floor(Math.random() * 25);
+      await waitUntil(() => linesOf(client.text) >= target || client.exited !== undefined, 60_000, () => `line ${target} (${client.describe()})`);
+      expect(client.exited, `the guest ended before kill ${kill}: ${client.describe()}\nhost logs:\n${hosts.map((h) => h.log).join("\n")}`).toBeUndefined();
+      const seen = client.stdout.length;
+      await primary.crash();
+      // The backup notices the closed link and runs the guest from its last complete epoch.
+      await waitUntil(() => /taken over from/.test(backup.log), 30_000, () => `${backup.name} to take ${id} over (log: ${backup.log})`);
+      const stats = (await ask(backup.url, { t: "stats", guest: id })).replication as ReplicationStats;
+      expect(stats).toMatchObject({ role: "backup", status: "took-over" });
+      failovers.push(stats.failoverMs!);
+      // Output commit: what the client had seen was in the epoch the backup went on from (its guest will not print it again).
+      expect(seen, `the client saw output the backup's last epoch did not have (kill ${kill})`).toBeLessThanOrEqual(stats.committedOutput!);
+      primary = backup;
+      backup = await spare;
+      spare = startHost();
+      // The new primary is replicated in turn (resolves once the new backup has its first epoch).
+      const reply = await ask(primary.url, { t: "replicate", guest: id, to: backup.url, epochMs: 10 });
+      expect((reply.replication as ReplicationStats).status).toBe("protected");
+    }
+    const exited = await client.wait(120_000);
+    expect(client.text).toBe(counterOutput(LINES, 1, SLEEP_MS));
+    expect(exited.code, client.describe()).toBe(0);
+    expect(client.err.match(/following it to its backup/g)?.length).toBe(KILLS);
+    // The last backup forgot its replica when the guest ended on its primary: it does not take it over.
+    const listed = await quickPs(backup.url);
+    expect(listed.find((g) => g.id === id)).toBeUndefined();
+    console.log(`failover (primary's last word to the first instruction at the backup), ms: ${failovers.map((f) => f.toFixed(1)).join(" ")}`);
+    await spare;
+  }, 120_000 + KILLS * 30_000);
+});
