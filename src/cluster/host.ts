@@ -404,15 +404,17 @@ export class Host implements ReceivingHost {
       case "attach": {
         const hosted = this.guest(m);
         detachers.push(this.attach(peer, hosted, optNum(m, "from", 0) ?? 0));
-        peer.reply(m, { guest: hosted.info, status: hosted.status, inputOffset: hosted.console.acceptedInput });
+        peer.reply(m, { guest: hosted.info, status: hosted.status, inputOffset: hosted.console.acknowledgedInput });
         return;
       }
       case "input": {
         const hosted = this.guest(m);
-        if (hosted.status !== "running") { peer.reply(m, { inputOffset: hosted.console.acceptedInput }); return; }
-        const accepted = hosted.console.pushInput(num(m, "offset", 0), bytes(m, "data"));
+        // Frozen for a migration, input would miss the state that leaves; a replication's epochs freeze it only for a moment.
+        const takesInput = hosted.status === "running" || (hosted.status === "frozen" && hosted.operation?.kind === "replication");
+        if (!takesInput) { peer.reply(m, { inputOffset: hosted.console.acknowledgedInput }); return; }
+        hosted.console.pushInput(num(m, "offset", 0), bytes(m, "data"));
         if (bool(m, "end")) hosted.console.endInput();
-        peer.reply(m, { inputOffset: accepted });
+        peer.reply(m, { inputOffset: hosted.console.acknowledgedInput }); // replicated: what the backup has (the client keeps the rest)
         return;
       }
       case "kill":

@@ -30,6 +30,8 @@ export class GuestConsole implements ProcessConsole {
   private readonly endedListeners = new Set<() => void>();
   /** Output commit (src/replication/output-commit.ts): output from here on is held from clients until released. */
   private releasedUpTo: number | undefined;
+  /** Replication: the input the backup has; clients are told only this much was taken, so they keep (and resend) the rest. */
+  private inputCommitted: number | undefined;
 
   constructor(state?: ConsoleState) {
     if (state) this.restoreState(state);
@@ -89,6 +91,16 @@ export class GuestConsole implements ProcessConsole {
       }
     }
     if (stop) this.releasedUpTo = undefined;
+  }
+
+  /** Under replication, input counts as taken (for clients) only up to `upTo`, what the backup has; undefined: all of it. */
+  commitInput(upTo: number | undefined): void {
+    this.inputCommitted = upTo;
+  }
+
+  /** The input offset a client may forget up to: what was accepted, or under replication what the backup has of it. */
+  get acknowledgedInput(): number {
+    return this.inputCommitted === undefined ? this.inputOffset : Math.min(this.inputOffset, this.inputCommitted);
   }
 
   /** Output written but not yet released (0 when output is not held). */

@@ -4,24 +4,27 @@
 // goes on from the last epoch it committed, whose console state carries the
 // output up to that epoch's end: nothing a client saw is missing there, so
 // nothing is repeated, and what no client saw is produced (or served from the
-// carried log) again by the new primary.
+// carried log) again by the new primary. Input likewise: a client is told its
+// input was taken only once an acknowledged epoch holds it, so it keeps the
+// rest and sends it again to the backup after a failover.
 
 import type { GuestConsole } from "../guest/guest-console.js";
 
 export class OutputCommit {
-  /** Console offset at the end of each epoch sent and not yet acknowledged. */
-  private readonly ends = new Map<number, number>();
+  /** Console output and input offsets at the end of each epoch sent and not yet acknowledged. */
+  private readonly ends = new Map<number, { output: number; input: number }>();
 
   constructor(private readonly console: GuestConsole) {}
 
   /** From now on output waits for its epoch's acknowledgement. */
   start(): void {
     this.console.holdOutput();
+    this.console.commitInput(this.console.acknowledgedInput);
   }
 
   /** Epoch `epoch` ended (the guest frozen) with the console at this offset. */
   epochEnded(epoch: number): void {
-    this.ends.set(epoch, this.console.outputOffset);
+    this.ends.set(epoch, { output: this.console.outputOffset, input: this.console.acceptedInput });
   }
 
   /** The backup committed `epoch` (and so every earlier one): its output may go. */
@@ -29,7 +32,8 @@ export class OutputCommit {
     const end = this.ends.get(epoch);
     if (end === undefined) return;
     for (const e of this.ends.keys()) if (e <= epoch) this.ends.delete(e);
-    this.console.releaseOutput(end);
+    this.console.releaseOutput(end.output);
+    this.console.commitInput(end.input);
   }
 
   /** Epochs not acknowledged will never be (a new backup starts from scratch). */
@@ -41,6 +45,7 @@ export class OutputCommit {
   releaseAll(): void {
     this.ends.clear();
     this.console.releaseOutput(Infinity, true);
+    this.console.commitInput(undefined);
   }
 
   get heldBytes(): number {
