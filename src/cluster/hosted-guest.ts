@@ -135,7 +135,9 @@ export class HostedGuest implements MigratableGuest {
     const gate = this.beforeEnd;
     this.beforeEnd = undefined;
     if (!gate) return this.ended();
-    void gate().catch(() => {}).then(() => this.ended());
+    void gate().catch(() => {}).then(() => {
+      if (this.status !== "moved") this.ended(); // else its backup had taken it over: it was fenced, and moved there
+    });
   }
 
   private ended(): void {

@@ -51,6 +51,7 @@ export class PrimaryReplication {
   private pauses = 0;
   private readonly commit: OutputCommit;
   private over = false;
+  private signal: AbortSignal | undefined;
   private wake = () => {};
   private firstAck!: () => void;
   /** Resolves when the backup has committed the first epoch: the guest is protected from then on. */
@@ -87,6 +88,7 @@ export class PrimaryReplication {
   /** The epochs, until the guest ends, the replication is stopped (`signal`), or the backup took over. */
   async run(signal: AbortSignal): Promise<void> {
     const hosted = this.hosted;
+    this.signal = signal;
     this.commit.start();
     hosted.beforeEnd = () => this.guestEnded();
     const stop = () => this.wake();
@@ -96,7 +98,16 @@ export class PrimaryReplication {
         if (!this.peer?.open && !(await this.relink(signal))) break;
         if (this.over || signal.aborted) break;
         const next = performance.now() + this.epochMs;
-        await this.takeEpoch();
+        try {
+          await this.takeEpoch();
+        } catch (error) {
+          // The link closed under the epoch (the next turn finds out who owns the guest), or a bug: start afresh.
+          if (this.peer?.open) {
+            this.host.log(`guest ${hosted.info.id}: epoch ${this.epoch} to ${this.to} failed: ${(error as Error).message}`, "error");
+            this.peer.terminate();
+          }
+          continue;
+        }
         // Acks wake the pause early; the epoch still waits its time (and for room among the epochs in flight).
         while ((performance.now() < next || this.unacked >= EPOCHS_IN_FLIGHT) && this.peer?.open && !this.over && !signal.aborted) {
           await this.pause(Math.max(1, next - performance.now()), signal);
@@ -197,7 +208,7 @@ export class PrimaryReplication {
       } catch (error) {
         const message = (error as Error).message;
         if ((error as { owned?: boolean }).owned) return this.fence(), false;
-        if (/ECONNREFUSED/.test(message)) return this.unprotected(`backup ${this.to} is gone (${message})`), false;
+        if (refused(message)) return this.unprotected(`backup ${this.to} is gone (${message})`), false;
         this.stats.error = message;
         await this.pause(RELINK_EVERY_MS, signal);
       }
@@ -247,11 +258,35 @@ export class PrimaryReplication {
     this.stats.status = "ended";
     this.wake();
     const peer = this.peer;
-    if (peer?.open) {
-      await peer.request({ t: "rep-end", guest: this.hosted.info.id, reason: this.hosted.describeEnd() }, ANSWER_MS).catch(() => {});
-      peer.close();
-    }
+    const reason = this.hosted.describeEnd();
+    const told = peer?.open ? await peer.request({ t: "rep-end", guest: this.hosted.info.id, reason }, ANSWER_MS).then(() => true, () => false) : false;
+    peer?.close();
+    // The link was down as it ended (it ran on between losing the link and the freeze): the backup may have taken it over.
+    if (!told && (await this.backupOwnsIt())) return this.fence();
     this.hosted.setBackup(undefined);
     this.commit.releaseAll();
   }
+
+  /** Asks the backup whether it took the guest over, until it answers or its host is certainly dead (its port refuses). */
+  private async backupOwnsIt(): Promise<boolean> {
+    for (;;) {
+      let peer: Peer | undefined;
+      try {
+        peer = await connect(this.to, { role: "host", token: this.token, name: this.host.name, url: this.host.url });
+        const reply = await peer.request({ t: "rep-owner", guest: this.hosted.info.id }, ANSWER_MS);
+        return reply.owned === true;
+      } catch (error) {
+        if (refused((error as Error).message)) return false;
+        if (this.signal?.aborted) return false;
+        await new Promise((resolve) => setTimeout(resolve, RELINK_EVERY_MS));
+      } finally {
+        peer?.close();
+      }
+    }
+  }
+}
+
+/** Nothing listens at the backup's address: its host is dead, so it runs nothing. */
+function refused(message: string): boolean {
+  return /ECONNREFUSED/.test(message);
 }

@@ -5,7 +5,7 @@
 import type { HostedGuest } from "../cluster/hosted-guest.js";
 import { isLive } from "../cluster/hosted-guest.js";
 import type { Peer } from "../net/peer.js";
-import { ProtocolError, type Message } from "../net/protocol.js";
+import { ProtocolError, str, type Message } from "../net/protocol.js";
 import type { GuestInfo } from "../snapshot/snapshot.js";
 import { Replica, type BackupHost } from "./backup.js";
 import type { ReplicationStats } from "./epoch.js";
@@ -74,6 +74,11 @@ export class Replications {
   async serve(peer: Peer, m: Message, primary: string): Promise<boolean> {
     if (m.t === "rep-begin") {
       await this.begin(peer, m, primary);
+      return true;
+    }
+    if (m.t === "rep-owner") {
+      const id = str(m, "guest");
+      peer.reply(m, { owned: this.takenOver.has(id) || this.host.hasGuest(id) });
       return true;
     }
     const replica = this.byPeer.get(peer);

@@ -10,6 +10,9 @@
 // its primary is killed must have numbered every line once: the client keeps
 // input until an acknowledged epoch holds it, and resends it to the backup.
 //
+// Fencing: a primary stopped (SIGSTOP) past the backup's silence bound comes
+// back to find its backup took over; it drops its copy, and its client follows.
+//
 // ROAM_FAILOVER_KILLS sets how many kills (default 5; `npm run test:failover`
 // runs the issue's 100).
 import { afterAll, describe, expect, test } from "vitest";
@@ -19,8 +22,8 @@ import { counterOutput, numberLines } from "../process-cases.js";
 import { elfPath, HostProc, Proc, quickPs, sleep, stopAll, tempDir, waitUntil } from "./cluster.js";
 
 const KILLS = Number(process.env.ROAM_FAILOVER_KILLS ?? 5);
-const SLEEP_MS = 20;
-const LINES = 150 + 60 * KILLS; // enough to outlast the kills (each comes after at most 25 lines and a takeover)
+const SLEEP_MS = 10;
+const LINES = 100 + 60 * KILLS; // enough to outlast the kills (each comes after at most 25 lines and a takeover)
 
 const root = tempDir("replication");
 const hosts: HostProc[] = [];
@@ -111,5 +114,29 @@ describe("replication: the primary host killed at random moments", () => {
     const exited = await client.wait(60_000);
     expect(client.text, `the backup's guest should number each line once (killed after line ${killAfter - 1} was typed)`).toBe(numberLines(input));
     expect(exited.code, client.describe()).toBe(0);
+  }, 120_000);
+
+  test("fencing: a primary that comes back after its backup took over drops its copy; its client follows, output exact", async () => {
+    const [primary, backup] = await Promise.all([startHost(), startHost()]);
+    const client = new Proc(["run", "--on", primary.url, "--replicate", backup.url, elfPath("counter"), "250", "1", String(SLEEP_MS)]);
+    client.endInput();
+    await waitUntil(() => /guest (g[0-9a-f]+) on/.test(client.err) || client.exited !== undefined, 60_000, () => `the guest to start (${client.describe()})`);
+    const id = /guest (g[0-9a-f]+) on/.exec(client.err)![1];
+    const target = 3 + Math.floor(Math.random() * 40);
+    await waitUntil(() => linesOf(client.text) >= target, 30_000, () => `line ${target} (${client.describe()})`);
+    primary.proc.child.kill("SIGSTOP"); // a primary cut off, not dead: its links stay open
+    try {
+      await waitUntil(() => /taken over from/.test(backup.log), 30_000, () => `${backup.name} to take ${id} over after the silence (log: ${backup.log})`);
+    } finally {
+      primary.proc.child.kill("SIGCONT");
+    }
+    await waitUntil(() => /fenced/.test(primary.log), 30_000, () => `${primary.name} to learn it was fenced (log: ${primary.log})`);
+    const stats = (await ask(primary.url, { t: "stats", guest: id })).replication as ReplicationStats;
+    expect(stats.status).toBe("fenced");
+    expect((await quickPs(primary.url)).find((g) => g.id === id)).toBeUndefined(); // it runs nowhere but on the backup
+    const exited = await client.wait(60_000);
+    expect(client.text).toBe(counterOutput(250, 1, SLEEP_MS));
+    expect(exited.code, client.describe()).toBe(0);
+    expect(client.err).toContain(`guest ${id} moved to ${backup.url}`);
   }, 120_000);
 });
