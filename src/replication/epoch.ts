@@ -56,6 +56,8 @@ export interface ReplicationStats {
   firstEpochBytes: number;
   lastEpochBytes: number;
   meanEpochBytes: number;
+  /** From an epoch's freeze to its acknowledgement, ms (mean): output waits this long after its epoch ends. */
+  ackMs: number;
   /** Console output written but not yet released (waiting for its epoch's acknowledgement). */
   outputHeldBytes: number;
   /** Backup: the console's output offset in the last complete epoch (no client can have seen beyond it). */
@@ -70,7 +72,7 @@ export interface ReplicationStats {
 export function newReplicationStats(guest: string, role: ReplicationRole, peer: string, epochMs: number): ReplicationStats {
   return {
     guest, role, peer, status: "syncing", epochMs, startedAt: new Date().toISOString(), epochs: 0, ackedEpoch: 0,
-    pauseMs: { last: 0, mean: 0, max: 0 }, bytes: 0, firstEpochBytes: 0, lastEpochBytes: 0, meanEpochBytes: 0, outputHeldBytes: 0,
+    pauseMs: { last: 0, mean: 0, max: 0 }, ackMs: 0, bytes: 0, firstEpochBytes: 0, lastEpochBytes: 0, meanEpochBytes: 0, outputHeldBytes: 0,
   };
 }
 
@@ -82,7 +84,7 @@ export function formatReplication(r: ReplicationStats): string {
     return `${head}; took over at ${r.tookOverAt}: failover ${r.failoverMs!.toFixed(1)} ms (noticing ${r.detectMs!.toFixed(1)} ms)${r.error ? ` (${r.error})` : ""}`;
   }
   return `replicated to ${r.peer}: ${r.status}, epoch ${r.epochs} sent, ${r.ackedEpoch} acknowledged (every ${r.epochMs} ms); ` +
-    `pause ${r.pauseMs.mean.toFixed(2)} ms mean, ${r.pauseMs.max.toFixed(2)} max; ${kib(r.meanEpochBytes)} per epoch (first ${kib(r.firstEpochBytes)}); ` +
+    `pause ${r.pauseMs.mean.toFixed(2)} ms mean, ${r.pauseMs.max.toFixed(2)} max; acknowledged ${r.ackMs.toFixed(1)} ms after; ${kib(r.meanEpochBytes)} per epoch (first ${kib(r.firstEpochBytes)}); ` +
     `output held ${r.outputHeldBytes} bytes${r.error ? `; ${r.error}` : ""}`;
 }
 

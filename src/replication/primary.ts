@@ -49,6 +49,8 @@ export class PrimaryReplication {
   private epoch = 0;
   private unacked = 0;
   private pauses = 0;
+  private readonly frozenAt = new Map<number, number>(); // epoch -> when it froze, until acknowledged
+  private acks = 0;
   private readonly commit: OutputCommit;
   private over = false;
   private signal: AbortSignal | undefined;
@@ -75,6 +77,7 @@ export class PrimaryReplication {
     this.peer = peer;
     this.epoch = 0;
     this.unacked = 0;
+    this.frozenAt.clear();
     this.last = undefined;
     this.commit.forgetEpochs(); // their acks will never come: the first epoch on this link releases their output
     this.sender?.release();
@@ -123,11 +126,12 @@ export class PrimaryReplication {
   /** One epoch: freeze, take what changed, resume; the pages and the state are on their way when this returns. */
   private async takeEpoch(): Promise<void> {
     const { hosted, peer, sender } = this;
+    await hosted.freeze(); // at the next slice boundary: until then the guest runs, so the pause starts here
     const started = performance.now();
-    await hosted.freeze();
     if (!isLive(hosted.status) || !peer || !sender) return;
     try {
       const n = ++this.epoch;
+      this.frozenAt.set(n, started);
       const core = hosted.core;
       const pageCount = hosted.info.ramBytes / PAGE;
       if (n === 1) takeDirtyPages(core, pageCount); // tracking starts here; the first epoch sends every page ever written
@@ -164,6 +168,9 @@ export class PrimaryReplication {
   private message(m: Message): void {
     if (m.t !== "rep-ack" || typeof m.epoch !== "number") return;
     this.unacked = Math.max(0, this.epoch - m.epoch);
+    const frozenAt = this.frozenAt.get(m.epoch);
+    for (const e of this.frozenAt.keys()) if (e <= m.epoch) this.frozenAt.delete(e);
+    if (frozenAt !== undefined) this.stats.ackMs += (performance.now() - frozenAt - this.stats.ackMs) / ++this.acks;
     this.stats.ackedEpoch = m.epoch;
     this.commit.acknowledged(m.epoch);
     this.stats.outputHeldBytes = this.commit.heldBytes;

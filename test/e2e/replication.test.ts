@@ -19,7 +19,7 @@ import { afterAll, describe, expect, test } from "vitest";
 import { connect } from "../../src/net/peer.js";
 import type { ReplicationStats } from "../../src/replication/epoch.js";
 import { counterOutput, numberLines } from "../process-cases.js";
-import { elfPath, HostProc, Proc, quickPs, sleep, stopAll, tempDir, waitUntil } from "./cluster.js";
+import { elfPath, HostProc, Proc, quickPs, roam, sleep, stopAll, tempDir, waitUntil } from "./cluster.js";
 
 const KILLS = Number(process.env.ROAM_FAILOVER_KILLS ?? 5);
 const SLEEP_MS = 10;
@@ -75,9 +75,15 @@ describe("replication: the primary host killed at random moments", () => {
       primary = backup;
       backup = await spare;
       spare = startHost();
-      // The new primary is replicated in turn (resolves once the new backup has its first epoch).
-      const reply = await ask(primary.url, { t: "replicate", guest: id, to: backup.url, epochMs: 10 });
-      expect((reply.replication as ReplicationStats).status).toBe("protected");
+      // The new primary is replicated in turn (answered once the new backup has its first epoch); the first time by the CLI.
+      if (kill === 1) {
+        const cli = await roam(["replicate", id, "--on", primary.url, "--to", backup.url, "--epoch", "10ms"]);
+        expect(cli.code, cli.describe()).toBe(0);
+        expect(cli.stdout).toMatch(new RegExp(`^guest ${id} replicated to ${backup.url}: protected, `));
+      } else {
+        const reply = await ask(primary.url, { t: "replicate", guest: id, to: backup.url, epochMs: 10 });
+        expect((reply.replication as ReplicationStats).status).toBe("protected");
+      }
     }
     const exited = await client.wait(120_000);
     expect(client.text).toBe(counterOutput(LINES, 1, SLEEP_MS));
@@ -138,5 +144,25 @@ describe("replication: the primary host killed at random moments", () => {
     expect(client.text).toBe(counterOutput(250, 1, SLEEP_MS));
     expect(exited.code, client.describe()).toBe(0);
     expect(client.err).toContain(`guest ${id} moved to ${backup.url}`);
+  }, 120_000);
+
+  test("bad requests get one clear line each, and the host keeps running", async () => {
+    const host = await startHost();
+    const cases: Array<[string[], number, string]> = [
+      [["replicate", "g1", "--on", host.url], 2, "--to URL (the backup host) is required"],
+      [["replicate", "g1", "--on", host.url, "--to", "ws://127.0.0.1:1", "--epoch", "0ms"], 2, "--epoch 0ms: between 1ms and 10s"],
+      [["replicate", "g1", "--on", host.url, "--to", "127.0.0.1:1"], 2, "--to 127.0.0.1:1: expected a host's address"],
+      [["run", "--on", host.url, "--epoch", "10ms", elfPath("hello")], 2, "--epoch goes with --replicate"],
+      [["replicate", "gnosuchguest", "--on", host.url, "--to", "ws://127.0.0.1:1"], 1, "no guest gnosuchguest on"],
+      [["run", "--on", host.url, "--replicate", "ws://127.0.0.1:1", elfPath("hello")], 1, "run: --replicate: replicate"],
+    ];
+    for (const [args, code, message] of cases) {
+      const r = await roam(args);
+      expect(r.code, r.describe()).toBe(code);
+      expect(r.stderr.trim().split("\n")).toHaveLength(1);
+      expect(r.stderr).toContain(message);
+    }
+    // The guest whose backup could not be reached never ran: nothing is left of it.
+    expect((await quickPs(host.url)).filter((g) => g.status === "running")).toEqual([]);
   }, 120_000);
 });
