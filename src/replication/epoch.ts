@@ -51,6 +51,8 @@ export interface ReplicationStats {
   ackedEpoch: number;
   /** The guest's pause per epoch (freeze to resume), ms: the last, the mean and the longest. */
   pauseMs: { last: number; mean: number; max: number };
+  /** The first epoch's pause (it copies every page ever written), ms. */
+  firstPauseMs: number;
   /** Bytes to the backup: all, the last epoch's, and the mean per epoch after the first (which sends every page ever written). */
   bytes: number;
   firstEpochBytes: number;
@@ -72,7 +74,7 @@ export interface ReplicationStats {
 export function newReplicationStats(guest: string, role: ReplicationRole, peer: string, epochMs: number): ReplicationStats {
   return {
     guest, role, peer, status: "syncing", epochMs, startedAt: new Date().toISOString(), epochs: 0, ackedEpoch: 0,
-    pauseMs: { last: 0, mean: 0, max: 0 }, ackMs: 0, bytes: 0, firstEpochBytes: 0, lastEpochBytes: 0, meanEpochBytes: 0, outputHeldBytes: 0,
+    pauseMs: { last: 0, mean: 0, max: 0 }, firstPauseMs: 0, ackMs: 0, bytes: 0, firstEpochBytes: 0, lastEpochBytes: 0, meanEpochBytes: 0, outputHeldBytes: 0,
   };
 }
 
@@ -84,7 +86,7 @@ export function formatReplication(r: ReplicationStats): string {
     return `${head}; took over at ${r.tookOverAt}: failover ${r.failoverMs!.toFixed(1)} ms (noticing ${r.detectMs!.toFixed(1)} ms)${r.error ? ` (${r.error})` : ""}`;
   }
   return `replicated to ${r.peer}: ${r.status}, epoch ${r.epochs} sent, ${r.ackedEpoch} acknowledged (every ${r.epochMs} ms); ` +
-    `pause ${r.pauseMs.mean.toFixed(2)} ms mean, ${r.pauseMs.max.toFixed(2)} max; acknowledged ${r.ackMs.toFixed(1)} ms after; ${kib(r.meanEpochBytes)} per epoch (first ${kib(r.firstEpochBytes)}); ` +
+    `pause ${r.pauseMs.mean.toFixed(2)} ms mean, ${r.pauseMs.max.toFixed(2)} max (first ${r.firstPauseMs.toFixed(1)}); acknowledged ${r.ackMs.toFixed(1)} ms after; ${kib(r.meanEpochBytes)} per epoch (first ${kib(r.firstEpochBytes)}); ` +
     `output held ${r.outputHeldBytes} bytes${r.error ? `; ${r.error}` : ""}`;
 }
 

@@ -127,11 +127,12 @@ export class PrimaryReplication {
   private async takeEpoch(): Promise<void> {
     const { hosted, peer, sender } = this;
     await hosted.freeze(); // at the next slice boundary: until then the guest runs, so the pause starts here
-    const started = performance.now();
+    const frozenAt = performance.now();
     if (!isLive(hosted.status) || !peer || !sender) return;
+    let sent: { n: number; bytes: number } | undefined;
     try {
       const n = ++this.epoch;
-      this.frozenAt.set(n, started);
+      this.frozenAt.set(n, frozenAt);
       const core = hosted.core;
       const pageCount = hosted.info.ramBytes / PAGE;
       if (n === 1) takeDirtyPages(core, pageCount); // tracking starts here; the first epoch sends every page ever written
@@ -145,9 +146,11 @@ export class PrimaryReplication {
       const frame = encode({ t: "rep-epoch", epoch: n, pages: this.pageStats.pagesSent - before.pages, ...state });
       peer.sendEncoded(frame, () => {});
       this.unacked++;
-      this.account(n, this.pageStats.bytes - before.bytes + frame.length, performance.now() - started);
+      sent = { n, bytes: this.pageStats.bytes - before.bytes + frame.length };
     } finally {
+      const resumedAt = performance.now(); // (thaw runs the guest's first batch at once: not part of the pause)
       hosted.thaw(); // also the first start of a guest run with --replicate
+      if (sent) this.account(sent.n, sent.bytes, resumedAt - frozenAt);
     }
   }
 
@@ -158,11 +161,12 @@ export class PrimaryReplication {
     s.lastEpochBytes = bytes;
     if (n === 1) s.firstEpochBytes = bytes;
     else s.meanEpochBytes += (bytes - s.meanEpochBytes) / (n - 1);
-    const count = ++this.pauses;
+    s.outputHeldBytes = this.commit.heldBytes;
     s.pauseMs.last = pauseMs;
+    if (n === 1) { s.firstPauseMs = pauseMs; return; } // a stop-copy of every page written: not an epoch's usual pause
+    const count = ++this.pauses;
     s.pauseMs.max = Math.max(s.pauseMs.max, pauseMs);
     s.pauseMs.mean += (pauseMs - s.pauseMs.mean) / count;
-    s.outputHeldBytes = this.commit.heldBytes;
   }
 
   private message(m: Message): void {
