@@ -4,7 +4,9 @@
 // Input is numbered too: we keep what the host has not acknowledged and send
 // it again after a move, and the guest's console takes each byte once.
 // A connection that closes without "exit" or "moved" means the host is gone:
-// the attachment ends then ("connection-lost"), it does not wait for ever.
+// the attachment ends then ("connection-lost"), it does not wait for ever;
+// unless the guest is replicated (the host said "replica"): then we attach at
+// its backup, which takes it over, from the last offset we printed.
 
 import { connect, type Peer } from "../net/peer.js";
 import type { Message } from "../net/protocol.js";
@@ -18,9 +20,13 @@ export interface AttachResult {
 
 export interface AttachEvents {
   moved?(to: string): void;
+  /** The guest's host went away; we follow it to its backup. */
+  failover?(to: string): void;
   /** The output from `from` to `keptFrom` is no longer kept anywhere we can reach. */
   gap?(from: number, keptFrom: number): void;
 }
+
+const FOLLOW_MS = 30_000; // how long a backup may take to take a guest over (its silence bound is a few seconds)
 
 export class Attachment {
   private peer: Peer | undefined;
@@ -28,6 +34,7 @@ export class Attachment {
   private unacked = Buffer.alloc(0); // input not yet acknowledged
   private unackedFrom = 0; // its input offset
   private inputEnded = false;
+  private replica: string | undefined; // the guest's backup host, while it is replicated
   private finish!: (r: AttachResult) => void;
   readonly done = new Promise<AttachResult>((resolve) => (this.finish = resolve));
   host: string;
@@ -66,7 +73,9 @@ export class Attachment {
     });
     // A host that goes away without saying the guest ended or moved (killed, crashed, cut off).
     void peer.closed.then(() => {
-      if (this.peer === peer) this.finish({ code: 1, status: "connection-lost", report: `lost the connection to ${url}: the host is gone?` });
+      if (this.peer !== peer) return;
+      if (this.replica) void this.followToBackup(this.replica);
+      else this.finish({ code: 1, status: "connection-lost", report: `lost the connection to ${url}: the host is gone?` });
     });
     let reply: Message;
     try {
@@ -102,9 +111,34 @@ export class Attachment {
       this.events.moved?.(to);
       if (to === "checkpoint") { this.finish({ code: 0, status: "checkpointed" }); return; }
       void this.attachTo(to).catch((error) => this.finish({ code: 1, report: `lost the guest after it moved to ${to}: ${(error as Error).message}` }));
+    } else if (m.t === "replica") {
+      this.replica = typeof m.url === "string" ? m.url : undefined;
     } else if (m.t === "exit") {
       this.letGo();
       this.finish({ code: typeof m.code === "number" ? m.code : 1, report: m.report as string | undefined, status: m.status as string | undefined });
+    }
+  }
+
+  /** The guest's host is gone and it was replicated: attach at the backup once it has taken the guest over. */
+  private async followToBackup(backup: string): Promise<void> {
+    const from = this.host;
+    this.peer = undefined;
+    this.replica = undefined;
+    this.events.failover?.(backup);
+    const deadline = Date.now() + FOLLOW_MS;
+    for (;;) {
+      try {
+        await this.attachTo(backup);
+        return;
+      } catch (error) {
+        // Not taken over yet (the backup waits for the link to close or fall silent), or not reachable yet.
+        this.letGo();
+        if (Date.now() > deadline) {
+          this.finish({ code: 1, status: "connection-lost", report: `lost the connection to ${from}, and its backup ${backup} did not take the guest over (${(error as Error).message})` });
+          return;
+        }
+        await new Promise((resolve) => setTimeout(resolve, 100));
+      }
     }
   }
 

@@ -2,6 +2,7 @@
 // checkpoint, restore, stats. Each says which host with --on (or $ROAM_HOST)
 // and, when the host wants one, --token (or $ROAM_TOKEN).
 
+import { formatReplication, type ReplicationStats } from "../replication/epoch.js";
 import { FORWARDING_APPROACHES } from "../cluster/forwarding/approach.js";
 import { basename } from "node:path";
 import { formatStats, STRATEGIES, type MigrationStats } from "../migration/stats.js";
@@ -72,11 +73,23 @@ export async function remoteRun(args: Parsed, kind: "process" | "machine", local
   const reply = await askAt(url, args, {
     t: "run", kind, ...(requires.length ? { requires } : {}), ...(prefers.length ? { prefers } : {}), program: basename(program), argv: [program, ...rest], elf: bytes, ramBytes, ...(root === undefined ? {} : { root }), ...(forwarding === undefined ? {} : { forwarding }),
     ...(args.strings("publish").length ? { publish: args.strings("publish") } : {}),
+    ...(await replicationOf(args)),
   });
   const id = (reply.guest as { id: string }).id;
   if (args.flag("detach")) { process.stdout.write(id + "\n"); return 0; }
   process.stderr.write(`roam: guest ${id} on ${url}\n`);
   return attachTerminal(url, id, tokenOf(args), 0);
+}
+
+/** run --replicate URL [--epoch TIME]: the run request's fields. */
+async function replicationOf(args: Parsed): Promise<{ replicate?: string; epochMs?: number }> {
+  const url = args.string("replicate");
+  if (url === undefined) {
+    if (args.has("epoch")) throw new UsageError("--epoch goes with --replicate");
+    return {};
+  }
+  const { backupUrl, epochOption } = await import("./replicate-command.js");
+  return { replicate: backupUrl("replicate", url), epochMs: epochOption(args) };
 }
 
 /** `--on cluster`: asks a member (--via, else $ROAM_HOST) where the guest should run; says which and why. */
@@ -127,6 +140,7 @@ async function attachTerminal(url: string, id: string, token: string | undefined
   // -1: a late attach shows what the host still keeps of the output.
   const attachment = new Attachment(url, id, show, token, Math.max(from, 0), {
     moved: (to) => { if (to !== "checkpoint") say(`guest ${id} moved to ${to}`); },
+    failover: (to) => say(`the host of ${id} is gone; following it to its backup ${to}`),
     gap: (_, keptFrom) => say(`output before byte ${keptFrom} is no longer kept`),
   });
   await attachment.start();
@@ -177,6 +191,7 @@ export async function psCommand(args: Parsed): Promise<number> {
     process.stdout.write(`${String(g.id).padEnd(15)}${String(g.kind).padEnd(9)}${String(g.busy ? busyWord(String(g.busy)) : g.status).padEnd(9)}${String(g.instret).padStart(14)}  ${roots[i].padEnd(rootWidth)}${(g.argv as string[]).join(" ")}\n`);
     const processes = g.processes as ProcessRow[] | undefined;
     if (processes && processes.length > 1) for (const line of processTree(processes)) process.stdout.write(`${"".padEnd(15)}${line}\n`);
+    if (g.replication) process.stdout.write(`${"".padEnd(15)}${formatReplication(g.replication as ReplicationStats)}\n`);
   });
   return 0;
 }
@@ -197,7 +212,7 @@ export function processTree(rows: ProcessRow[]): string[] {
 
 /** ps's STATUS for a guest with an operation under way ("a migration to ws://..." -> "migrating"). */
 function busyWord(busy: string): string {
-  return busy.startsWith("a migration") ? "migrating" : busy.startsWith("a checkpoint") ? "saving" : "busy";
+  return busy.startsWith("a migration") ? "migrating" : busy.startsWith("a checkpoint") ? "saving" : busy.startsWith("a replication") ? "running" : "busy";
 }
 
 export const KILL_SPEC: CommandSpec = {
@@ -236,6 +251,7 @@ export async function statsCommand(args: Parsed): Promise<number> {
   // Like `info migrate`: what is under way first, then what happened.
   if (active) process.stdout.write(`migration in progress: ${formatProgress(active)}\n\n`);
   else if (reply.status === "lost") process.stdout.write(`guest ${id} is ${String(reply.report)}\n\n`);
+  if (reply.replication) process.stdout.write(`${formatReplication(reply.replication as ReplicationStats)}\n\n`);
   if (history.length === 0) process.stdout.write(`no migrations of ${id} from this host\n`);
   for (const s of history) process.stdout.write(formatStats(s) + "\n\n");
   const forwarding = reply.forwarding as { messages: number; bytes: number; away: Array<{ pid: number; host: string; guest: string }> } | undefined;

@@ -23,6 +23,7 @@ const COMMANDS: Record<string, () => Promise<Command>> = {
   attach: async () => { const m = await import("./cluster-commands.js"); return { spec: m.ATTACH_SPEC, run: m.attachCommand }; },
   kill: async () => { const m = await import("./cluster-commands.js"); return { spec: m.KILL_SPEC, run: m.killCommand }; },
   migrate: async () => { const m = await import("./migrate-command.js"); return { spec: m.MIGRATE_SPEC, run: m.migrateCommand }; },
+  replicate: async () => { const m = await import("./replicate-command.js"); return { spec: m.REPLICATE_SPEC, run: m.replicateCommand }; },
   checkpoint: async () => { const m = await import("./cluster-commands.js"); return { spec: m.CHECKPOINT_SPEC, run: m.checkpointCommand }; },
   restore: async () => { const m = await import("./cluster-commands.js"); return { spec: m.RESTORE_SPEC, run: m.restoreCommand }; },
   inspect: async () => { const m = await import("./inspect-command.js"); return { spec: m.INSPECT_SPEC, run: m.inspectCommand }; },

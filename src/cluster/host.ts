@@ -42,6 +42,8 @@ import type { GuestMessage } from "../net/host-links.js";
 import type { Socket } from "node:net";
 import { keepCompiledCode, traceGc } from "./host-runtime.js";
 import { openDashboard, type Dashboard } from "../web/dashboard.js";
+import { Replications } from "../replication/replications.js";
+import { DEFAULT_EPOCH_MS, MAX_EPOCH_MS, MIN_EPOCH_MS } from "../replication/epoch.js";
 
 export type LogLevel = "info" | "warn" | "error";
 
@@ -117,6 +119,8 @@ export class Host implements ReceivingHost {
   readonly messaging: GuestMessaging;
   /** Membership, load vectors, --capacity, --label and placement (src/cluster/host-cluster.ts). */
   readonly cluster: HostCluster;
+  /** Guests replicated from here, and replicas kept here for other hosts (src/replication/). */
+  readonly replication = new Replications(this);
 
   constructor(readonly options: HostOptions) {
     this.members = new Members(options.peers);
@@ -232,6 +236,7 @@ export class Host implements ReceivingHost {
   }
 
   async close(): Promise<void> {
+    this.replication.close(); // before the links go: a stopping backup drops its replicas, it does not take them over
     for (const hosted of this.guests.values()) hosted.kill();
     for (const peer of this.peers) peer.terminate();
     this.cluster.close();
@@ -266,6 +271,7 @@ export class Host implements ReceivingHost {
     let greeted = false;
     let hostPeer = false; // said role "host" and passed the token check
     let receiver: MigrationReceiver | undefined;
+    let linkFrom = from; // a host link: the host's URL, as its hello says
     const detachers: Array<() => void> = [];
     void peer.closed.then(() => {
       this.peers.delete(peer);
@@ -295,6 +301,7 @@ export class Host implements ReceivingHost {
               hostPeer = true;
               receiver = new MigrationReceiver(this, peer);
               if (typeof m.url === "string") this.members.learn(m.url); // an authenticated host: a member
+              if (typeof m.url === "string") linkFrom = m.url;
             }
             peer.reply(m, { name: this.name, version: 1 });
             return;
@@ -317,6 +324,7 @@ export class Host implements ReceivingHost {
             this.messaging.frame(m, (answer) => peer.send(answer as { t: string }));
             return;
           }
+          if (hostPeer && (await this.replication.serve(peer, m, linkFrom))) return;
           if (receiver && (await receiver.handle(m, peer))) return;
           if (LONE_PROCESS_REQUESTS.has(m.t)) {
             if (!hostPeer) throw new ProtocolError(`${m.t}: served to host peers only`);
@@ -388,7 +396,8 @@ export class Host implements ReceivingHost {
         }
         const hosted = this.adopt(guest);
         if (bool(m, "attach")) detachers.push(this.attach(peer, hosted, 0));
-        hosted.start();
+        if (m.replicate !== undefined) await this.startReplicated(hosted, m); // the first epoch starts it
+        else hosted.start();
         this.log(`guest ${guest.info.id} started: ${kind} mode, ${start.program}, ${start.ramBytes >> 20} MiB${kind === "process" ? `, root ${guest.info.root}` : ""}`);
         peer.reply(m, { guest: guest.info });
         return;
@@ -399,22 +408,24 @@ export class Host implements ReceivingHost {
           guests: [...this.guests.values()].map((h) => ({
             ...h.info, status: h.status, instret: Number(h.instret), exitCode: h.exitCode, movedTo: h.movedTo,
             report: h.status === "lost" ? h.report : undefined, busy: h.operation?.description,
-            dependencies: h.dependencies(), processes: h.processes(),
-          })),
+            dependencies: h.dependencies(), processes: h.processes(), replication: this.replication.report(h.info.id),
+          })).concat(this.replication.psRows() as never[]),
         });
         return;
       case "attach": {
         const hosted = this.guest(m);
         detachers.push(this.attach(peer, hosted, optNum(m, "from", 0) ?? 0));
-        peer.reply(m, { guest: hosted.info, status: hosted.status, inputOffset: hosted.console.acceptedInput });
+        peer.reply(m, { guest: hosted.info, status: hosted.status, inputOffset: hosted.console.acknowledgedInput });
         return;
       }
       case "input": {
         const hosted = this.guest(m);
-        if (hosted.status !== "running") { peer.reply(m, { inputOffset: hosted.console.acceptedInput }); return; }
-        const accepted = hosted.console.pushInput(num(m, "offset", 0), bytes(m, "data"));
+        // Frozen for a migration, input would miss the state that leaves; a replication's epochs freeze it only for a moment.
+        const takesInput = hosted.status === "running" || (hosted.status === "frozen" && hosted.operation?.kind === "replication");
+        if (!takesInput) { peer.reply(m, { inputOffset: hosted.console.acknowledgedInput }); return; }
+        hosted.console.pushInput(num(m, "offset", 0), bytes(m, "data"));
         if (bool(m, "end")) hosted.console.endInput();
-        peer.reply(m, { inputOffset: accepted });
+        peer.reply(m, { inputOffset: hosted.console.acknowledgedInput }); // replicated: what the backup has (the client keeps the rest)
         return;
       }
       case "kill":
@@ -433,6 +444,11 @@ export class Host implements ReceivingHost {
         }
         const stats = await migrateGuest(this, this.guest(m), peer, m);
         peer.reply(m, { stats });
+        return;
+      }
+      case "replicate": {
+        const hosted = this.guest(m);
+        peer.reply(m, { replication: await this.replication.replicate(hosted, str(m, "to"), this.epochOf(m), optStr(m, "token") ?? this.token) });
         return;
       }
       case "migrate-cancel": {
@@ -488,14 +504,15 @@ export class Host implements ReceivingHost {
       case "stats": {
         const id = str(m, "guest");
         const hosted = this.guests.get(id) ?? this.gone.get(id);
-        if (!hosted && !this.migrations.has(id)) throw new ProtocolError(`no guest ${id} on ${this.name}`);
+        const replication = this.replication.report(id);
+        if (!hosted && !this.migrations.has(id) && !replication) throw new ProtocolError(`no guest ${id} on ${this.name}`);
         peer.reply(m, {
           migrations: this.migrations.get(id) ?? [], running: hosted?.status === "running", status: hosted?.status ?? "moved",
           report: hosted?.report, busy: hosted?.operation?.description, dependencies: hosted?.dependencies() ?? [],
           active: hosted?.operation ? hosted.migrationProgress : undefined,
           forwarding: this.lone.forwarding.get(id),
           messages: this.messaging.switch.counts.has(id) ? this.messaging.switch.counts.of(id).report() : undefined,
-          published: this.ports.report(id),
+          published: this.ports.report(id), replication,
         });
         return;
       }
@@ -511,6 +528,32 @@ export class Host implements ReceivingHost {
       default:
         throw new ProtocolError(`unknown message type '${m.t}'`);
     }
+  }
+
+  /** run --replicate: the guest starts once the backup has its first epoch; if the backup cannot be reached, it never starts. */
+  private async startReplicated(hosted: HostedGuest, m: Message): Promise<void> {
+    try {
+      await this.replication.replicate(hosted, str(m, "replicate"), this.epochOf(m), optStr(m, "token") ?? this.token);
+    } catch (error) {
+      hosted.kill();
+      throw new ProtocolError(`run: --replicate: ${(error as Error).message}`);
+    }
+  }
+
+  private epochOf(m: Message): number {
+    return optNum(m, "epochMs", MIN_EPOCH_MS, MAX_EPOCH_MS) ?? DEFAULT_EPOCH_MS;
+  }
+
+  /** Replication: the backup took the guest over (this copy was fenced); it runs there, and clients follow it. */
+  fenced(hosted: HostedGuest, owner: string): void {
+    hosted.moved(owner);
+    this.departed(hosted);
+    hosted.release();
+  }
+
+  /** Gives back memory reserved for a replica that was dropped. */
+  unreserve(id: string): void {
+    this.budget.release(id);
   }
 
   /** Streams a guest's console to a client from `from` on; returns the detacher. */
@@ -532,7 +575,10 @@ export class Host implements ReceivingHost {
       if (hosted.status === "moved") peer.send({ t: "moved", guest: id, to: hosted.movedTo, outputOffset: hosted.console.outputOffset });
       else peer.send({ t: "exit", guest: id, code: hosted.exitCode, report: hosted.report, status: hosted.status });
     });
-    return () => { offOutput(); offEnd(); };
+    // Replicated: where the client goes if this host dies (src/replication/).
+    if (hosted.backup) peer.send({ t: "replica", guest: id, url: hosted.backup });
+    const offBackup = hosted.onBackup((url) => peer.send({ t: "replica", guest: id, url: url ?? null }));
+    return () => { offOutput(); offEnd(); offBackup(); };
   }
 
   /**

@@ -22,7 +22,7 @@ export function isLive(status: GuestStatus): boolean {
  * for it (cancelling it while it can still be undone).
  */
 export interface GuestOperation {
-  readonly kind: "migration" | "checkpoint";
+  readonly kind: "migration" | "checkpoint" | "replication";
   /** For messages: "migration to ws://...", "checkpoint". */
   readonly description: string;
   /** Aborted by a kill or a cancel; the operation undoes itself if it has not passed its point of no return. */
@@ -58,6 +58,15 @@ export class HostedGuest implements MigratableGuest {
   readonly residentSince = performance.now();
   /** The migration or checkpoint under way, if any (one at a time). */
   operation: GuestOperation | undefined;
+  /**
+   * Replication (src/replication/primary.ts): run when the guest ends here,
+   * before anyone is told; the backup learns of the end and the held output
+   * is released first, so clients see all of it before the exit.
+   */
+  beforeEnd: (() => Promise<void>) | undefined;
+  /** Replication: the host keeping its backup, which takes it over if this host dies (attached clients follow it there). */
+  backup: string | undefined;
+  private readonly backupListeners = new Set<(url: string | undefined) => void>();
 
   constructor(guest: RunnableGuest, private readonly events: GuestEvents) {
     this.running = guest;
@@ -118,14 +127,20 @@ export class HostedGuest implements MigratableGuest {
       return;
     }
     if (this.status === "moved") return;
-    if (this.status === "lost") {
-      this.events.exited(this);
-      for (const listener of this.endListeners) listener();
-      return;
+    if (this.status !== "lost") {
+      this.status = this.status === "killed" ? "killed" : "exited";
+      this.exitCode = result.exitCode;
+      this.report = result.report;
     }
-    this.status = this.status === "killed" ? "killed" : "exited";
-    this.exitCode = result.exitCode;
-    this.report = result.report;
+    const gate = this.beforeEnd;
+    this.beforeEnd = undefined;
+    if (!gate) return this.ended();
+    void gate().catch(() => {}).then(() => {
+      if (this.status !== "moved") this.ended(); // else its backup had taken it over: it was fenced, and moved there
+    });
+  }
+
+  private ended(): void {
     this.events.exited(this);
     for (const listener of this.endListeners) listener();
   }
@@ -187,6 +202,16 @@ export class HostedGuest implements MigratableGuest {
   /** A message from another guest: into its kernel (a guest without sockets has nothing to take it). */
   receiveMessage(message: GuestMessage): void {
     this.running?.receiveMessage?.(message);
+  }
+
+  setBackup(url: string | undefined): void {
+    this.backup = url;
+    for (const listener of this.backupListeners) listener(url);
+  }
+
+  onBackup(listener: (url: string | undefined) => void): () => void {
+    this.backupListeners.add(listener);
+    return () => this.backupListeners.delete(listener);
   }
 
   /** Called when the guest stops running here for good (exit, kill, move). */

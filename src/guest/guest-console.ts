@@ -28,6 +28,10 @@ export class GuestConsole implements ProcessConsole {
   private readonly inputWaiters: Array<() => void> = [];
   private readonly acceptedListeners = new Set<() => void>();
   private readonly endedListeners = new Set<() => void>();
+  /** Output commit (src/replication/output-commit.ts): output from here on is held from clients until released. */
+  private releasedUpTo: number | undefined;
+  /** Replication: the input the backup has; clients are told only this much was taken, so they keep (and resend) the rest. */
+  private inputCommitted: number | undefined;
 
   constructor(state?: ConsoleState) {
     if (state) this.restoreState(state);
@@ -65,15 +69,57 @@ export class GuestConsole implements ProcessConsole {
       this.logBytes -= gone.data.length;
       this.logStart += gone.data.length;
     }
+    if (this.releasedUpTo !== undefined) return; // held: releaseOutput() passes it on
     for (const listener of this.listeners) listener(offset, bytes, stream);
+  }
+
+  /** From now on output is kept from listeners and from outputSince() until releaseOutput() lets it go. */
+  holdOutput(): void {
+    this.releasedUpTo ??= this.outputOffset;
+  }
+
+  /** Passes the held output up to `upTo` on to listeners; with `stop`, everything, and output flows freely again. */
+  releaseOutput(upTo: number, stop = false): void {
+    const from = this.releasedUpTo;
+    if (from === undefined) return;
+    const to = Math.min(stop ? Infinity : upTo, this.outputOffset);
+    if (to > from) {
+      this.releasedUpTo = to;
+      for (const chunk of this.allOutputSince(Math.max(from, this.logStart))) {
+        const data = chunk.data.subarray(0, Math.max(0, to - chunk.offset));
+        if (data.length) for (const listener of this.listeners) listener(chunk.offset, data, chunk.stream);
+      }
+    }
+    if (stop) this.releasedUpTo = undefined;
+  }
+
+  /** Under replication, input counts as taken (for clients) only up to `upTo`, what the backup has; undefined: all of it. */
+  commitInput(upTo: number | undefined): void {
+    this.inputCommitted = upTo;
+  }
+
+  /** The input offset a client may forget up to: what was accepted, or under replication what the backup has of it. */
+  get acknowledgedInput(): number {
+    return this.inputCommitted === undefined ? this.inputOffset : Math.min(this.inputOffset, this.inputCommitted);
+  }
+
+  /** Output written but not yet released (0 when output is not held). */
+  get heldBytes(): number {
+    return this.releasedUpTo === undefined ? 0 : this.outputOffset - this.releasedUpTo;
   }
 
   get keptFrom(): number {
     return this.logStart;
   }
 
-  /** Output from `offset` on (or from the oldest byte still kept, if later), chunk by chunk with its stream. */
+  /** Output from `offset` on (or from the oldest byte still kept, if later), chunk by chunk with its stream; held output not. */
   outputSince(offset: number): OutputChunk[] {
+    const upTo = this.releasedUpTo ?? Infinity;
+    return this.allOutputSince(offset).filter((c) => c.offset < upTo).map((c) => ({ ...c, data: c.data.subarray(0, upTo - c.offset) }));
+  }
+
+  /** Output from `offset` on, held or not (the state a snapshot carries has all of it). */
+  private allOutputSince(offset: number): OutputChunk[] {
     const chunks: OutputChunk[] = [];
     for (const chunk of this.log) {
       const end = chunk.offset + chunk.data.length;
@@ -167,7 +213,7 @@ export class GuestConsole implements ProcessConsole {
   state(): ConsoleState {
     return {
       outputOffset: this.outputOffset, pendingInput: this.pending.slice(), inputEnded: this.ended, inputOffset: this.inputOffset,
-      recentOutput: this.outputSince(Math.max(this.logStart, this.outputOffset - CARRIED_OUTPUT)).map((c) => ({ ...c, data: c.data.slice() })),
+      recentOutput: this.allOutputSince(Math.max(this.logStart, this.outputOffset - CARRIED_OUTPUT)).map((c) => ({ ...c, data: c.data.slice() })),
     };
   }
 

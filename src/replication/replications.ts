@@ -1,0 +1,132 @@
+// A host's replications, both ways: the guests it replicates to backups
+// (primary.ts) and the replicas it keeps for other hosts (backup.ts); what the
+// host's request handlers call, so host.ts holds only a few hooks.
+
+import type { HostedGuest } from "../cluster/hosted-guest.js";
+import { isLive } from "../cluster/hosted-guest.js";
+import type { Peer } from "../net/peer.js";
+import { ProtocolError, str, type Message } from "../net/protocol.js";
+import type { GuestInfo } from "../snapshot/snapshot.js";
+import { Replica, type BackupHost } from "./backup.js";
+import type { ReplicationStats } from "./epoch.js";
+import { PrimaryReplication, type PrimaryHost } from "./primary.js";
+
+export interface ReplicationHost extends PrimaryHost, Omit<BackupHost, "replicaEnded"> {
+  /** Whether guest `id` lives here or is arriving (then a primary asking to replicate it is fenced). */
+  hasGuest(id: string): boolean;
+}
+
+const KEEP_ENDED = 32;
+
+export class Replications {
+  private readonly primaries = new Map<string, PrimaryReplication>();
+  private readonly replicas = new Map<string, Replica>();
+  private readonly byPeer = new WeakMap<Peer, Replica>();
+  /** Guests this host took over, by id: a primary that comes back for one is told (fencing). Kept while the host runs. */
+  private readonly takenOver = new Map<string, ReplicationStats>();
+  private readonly ended = new Map<string, ReplicationStats>();
+  private readonly backupHost: BackupHost;
+
+  constructor(private readonly host: ReplicationHost) {
+    this.backupHost = {
+      get name() { return host.name; },
+      log: (line, level) => host.log(line, level),
+      reserve: (info) => host.reserve(info),
+      unreserve: (id) => host.unreserve(id),
+      prepare: (core, snapshot, pages) => host.prepare(core, snapshot, pages),
+      replicaEnded: (replica, tookOver) => this.replicaEnded(replica, tookOver),
+    };
+  }
+
+  /**
+   * Starts replicating `hosted` to `to`; resolves once the backup has
+   * committed the first epoch. A guest that was never started (run
+   * --replicate) starts at the end of that first epoch.
+   */
+  async replicate(hosted: HostedGuest, to: string, epochMs: number, token: string | undefined): Promise<ReplicationStats> {
+    const id = hosted.info.id;
+    if (!isLive(hosted.status)) throw new ProtocolError(`guest ${id} ${hosted.describeEnd()}; nothing to replicate`);
+    if (hosted.status === "running" && hosted.guest.receivingPages) throw new ProtocolError(`guest ${id} is still receiving its memory by postcopy; replicate it once that completes`);
+    const primary = new PrimaryReplication(this.host, hosted, to, epochMs, token);
+    let linked!: (error?: Error) => void;
+    const ready = new Promise<void>((resolve, reject) => (linked = (error) => (error ? reject(error) : resolve())));
+    const running = hosted.exclusively("replication", `a replication to ${to}`, async (signal) => {
+      try {
+        await primary.link();
+      } catch (error) {
+        linked(new ProtocolError(`replicate ${id}: backup ${to}: ${(error as Error).message}`));
+        return;
+      }
+      linked();
+      this.primaries.set(id, primary);
+      await primary.run(signal);
+    });
+    running.catch((error: Error) => linked(error)); // refused: busy with a migration, or ended
+    await ready;
+    const endedFirst = running.then(() => {
+      throw new ProtocolError(`replication of ${id} to ${to} ended before the first epoch was acknowledged (${primary.stats.status}${primary.stats.error ? `: ${primary.stats.error}` : ""})`);
+    });
+    await Promise.race([primary.protectedNow, endedFirst]);
+    return primary.stats;
+  }
+
+  /** A replication message on a host link; false if it is not one. */
+  async serve(peer: Peer, m: Message, primary: string): Promise<boolean> {
+    if (m.t === "rep-begin") {
+      await this.begin(peer, m, primary);
+      return true;
+    }
+    if (m.t === "rep-owner") {
+      const id = str(m, "guest");
+      peer.reply(m, { owned: this.takenOver.has(id) || this.host.hasGuest(id) });
+      return true;
+    }
+    const replica = this.byPeer.get(peer);
+    return replica !== undefined && replica.handle(m);
+  }
+
+  private async begin(peer: Peer, m: Message, primary: string): Promise<void> {
+    const id = (m.guest as GuestInfo | undefined)?.id;
+    if (typeof id !== "string") throw new ProtocolError("rep-begin: guest info missing");
+    // Fencing: once taken over here, the guest is this host's for good.
+    if (this.takenOver.has(id) || this.host.hasGuest(id)) {
+      peer.reply(m, { owned: true, host: this.host.name });
+      return;
+    }
+    const older = this.replicas.get(id);
+    if (older) { // the primary reconnected: its fresh first epoch replaces what the old link had
+      older.drop("a new link from its primary replaced it");
+      older.peer.terminate();
+    }
+    const replica = await Replica.begin(this.backupHost, peer, m, primary);
+    this.replicas.set(id, replica);
+    this.byPeer.set(peer, replica);
+    peer.reply(m, { host: this.host.name });
+  }
+
+  private replicaEnded(replica: Replica, tookOver: boolean): void {
+    const id = replica.info.id;
+    if (this.replicas.get(id) === replica) this.replicas.delete(id);
+    if (tookOver) this.takenOver.set(id, replica.stats);
+    else {
+      this.ended.delete(id);
+      this.ended.set(id, replica.stats);
+      for (const old of [...this.ended.keys()].slice(0, Math.max(0, this.ended.size - KEEP_ENDED))) this.ended.delete(old);
+    }
+  }
+
+  /** What `roam stats` shows of guest `id`'s replication here, if any. */
+  report(id: string): ReplicationStats | undefined {
+    return this.primaries.get(id)?.stats ?? this.replicas.get(id)?.stats ?? this.takenOver.get(id) ?? this.ended.get(id);
+  }
+
+  /** The replicas kept here, as `ps` lists them (status "backup": not running here). */
+  psRows(): Array<Record<string, unknown>> {
+    return [...this.replicas.values()].map((r) => ({ ...r.info, status: "backup", instret: 0, replication: r.stats }));
+  }
+
+  /** The host stops: replicas are dropped, not taken over. */
+  close(): void {
+    for (const replica of [...this.replicas.values()]) replica.drop("the backup host stopped");
+  }
+}
