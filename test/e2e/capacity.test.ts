@@ -1,8 +1,9 @@
 // `roam host --capacity`: a host gives its guests at most that many
 // instructions per second, shared fairly. Two guests that would each take the
 // whole machine run on a host capped far below what it gets here; over a
-// window of at least 1.5 s (timed by the samples themselves, not a guessed
-// delay) the two together stay under the cap (with room for one burst and the
+// window of at least 4 s (timed by the samples themselves, not a guessed
+// delay; long enough that a slow answer to a sample under load moves the
+// rate by a few percent, not the 13% a 1.5 s window saw) the two together stay under the cap (with room for one burst and the
 // samples' timing), and each gets a fair part of it.
 
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -43,7 +44,7 @@ describe("a host with --capacity", () => {
       first = await sample();
     }
     let last = first;
-    while (last.at - first.at < 1500) last = await sample();
+    while (last.at - first.at < 4000) last = await sample();
     const seconds = (last.at - first.at) / 1000;
     const rates = ids.map((_, i) => (last.instret[i] - first.instret[i]) / seconds);
     const total = rates[0] + rates[1];
@@ -51,13 +52,21 @@ describe("a host with --capacity", () => {
     expect(total).toBeLessThan(CAP * 1.25); // uncapped, each alone runs at hundreds of millions per second here
     for (const rate of rates) expect(rate).toBeGreaterThan(CAP * 0.2); // neither starves (a fair share is 0.5)
 
-    // The load vector says what the cap held back: wanted well above given.
+    // The load vector says what the cap held back: wanted well above given. A vector covers ~0.5 s, in which a guest
+    // of a loaded machine may not have run at all: the first one that saw both run is checked.
     const peer = await connect(host.url, { role: "client" });
-    const members = (await peer.request({ t: "cluster" })).members as Array<{ ipsGiven: number; ipsWanted: number; runnable: number; capacity: number }>;
+    type Member = { ipsGiven: number; ipsWanted: number; runnable: number; capacity: number };
+    let self: Member;
+    const until = Date.now() + 20_000;
+    for (;;) {
+      self = ((await peer.request({ t: "cluster" })).members as Member[])[0];
+      if (self.runnable === 2 || Date.now() > until) break;
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
     peer.close();
-    expect(members[0].capacity).toBe(CAP);
-    expect(members[0].runnable).toBe(2);
-    expect(members[0].ipsGiven).toBeLessThan(CAP * 1.5);
-    expect(members[0].ipsWanted).toBeGreaterThan(members[0].ipsGiven);
+    expect(self.capacity).toBe(CAP);
+    expect(self.runnable).toBe(2);
+    expect(self.ipsGiven).toBeLessThan(CAP * 1.5);
+    expect(self.ipsWanted).toBeGreaterThan(self.ipsGiven);
   }, 90_000);
 });

@@ -86,6 +86,20 @@ describe("labels and requirements", () => {
     expect(restored.code, restored.describe()).toBe(0);
   }, 90_000);
 
+  it("a backup for replication (where the guest would fail over) must carry its labels too", async () => {
+    const r = await run(["--on", secure.url], ["secure"]);
+    expect(r.code, r.describe()).toBe(0);
+    const id = r.stdout.trim();
+    const refused = await roam(["replicate", id, "--on", secure.url, "--to", plain.url]);
+    expect(refused.code, refused.describe()).not.toBe(0);
+    expect(refused.stderr).toMatch(new RegExp(`guest ${id} requires label secure; host P has no labels`));
+    const kept = await roam(["replicate", id, "--on", secure.url, "--to", both.url]);
+    expect(kept.code, kept.describe()).toBe(0);
+    const s = await connect(secure.url, { role: "client" });
+    await s.request({ t: "kill", guest: id });
+    s.close();
+  }, 60_000);
+
   it("--prefer secure: the guest starts where it is put, then moves to a member with the label, and stays there", async () => {
     const r = await roam(["run", "--on", plain.url, "--prefer", "secure", "--detach", "--ram", "4M", elfPath("cat")]);
     expect(r.code, r.describe()).toBe(0);

@@ -35,7 +35,8 @@ describe("a checkpoint restored later, with connections", () => {
     expect(firstEnd.code).toBe(2);
 
     const restored = new Proc(["restore", file, "--on", b.url, "--attach"]);
-    await waitUntil(() => restored.text.includes("connection reset after") || restored.exited !== undefined, 30_000, () => restored.describe());
+    // The whole line, not its start: output can arrive mid-line ("... after 482").
+    await waitUntil(() => /server: connection reset after \d+ messages/.test(restored.text) || restored.exited !== undefined, 30_000, () => restored.describe());
     expect(restored.text).toMatch(/server: connection reset after \d+ messages/);
     const second = await msgpeer(a.url, ["client", "tcp", target, "100", "0"]);
     const secondEnd = await second.proc.wait(60_000);
