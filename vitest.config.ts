@@ -8,5 +8,8 @@ export default defineConfig({
   test: {
     testTimeout: 60_000,
     hookTimeout: 120_000,
+    // Two test files at once even on a 2-core machine (vitest's default there is one): most e2e files wait on host
+    // processes and the network, so a CPU-bound file (the Lua suite, the ISA suites) fits beside them.
+    maxWorkers: 2,
   },
 });

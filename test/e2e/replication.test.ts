@@ -22,8 +22,11 @@ import { counterOutput, numberLines } from "../process-cases.js";
 import { elfPath, HostProc, Proc, quickPs, roam, sleep, stopAll, tempDir, waitUntil } from "./cluster.js";
 
 const KILLS = Number(process.env.ROAM_FAILOVER_KILLS ?? 5);
-const SLEEP_MS = 10;
-const LINES = 100 + 60 * KILLS; // enough to outlast the kills (each comes after at most 25 lines and a takeover)
+const SLEEP_MS = 20;
+// Enough to outlast the kills: each comes after at most 25 more lines, then a takeover, a host's start and a first
+// epoch while the guest prints on. Beside a CPU hog and another test file, 60 lines (1.2 s) a kill were too few: the
+// guest ended before the last kill. 250 (5 s) a kill leaves room; the test waits for the guest's end anyway.
+const LINES = 100 + 250 * KILLS;
 
 const root = tempDir("replication");
 const hosts: HostProc[] = [];
