@@ -1,6 +1,7 @@
 // A minimal driver for the WASM core alone (no devices, no ELF): tests place
 // machine code in guest RAM, run slices and look at the state block directly.
 import { readFileSync } from "node:fs";
+import { expect } from "vitest";
 import * as L from "../../assembly/layout.js";
 
 export const coreWasm = readFileSync(new URL("../../build/core.wasm", import.meta.url));
@@ -86,6 +87,20 @@ export const asm = {
 
 /** An infinite loop `j .` to park the hart. */
 export const PARK = asm.jal(0, 0);
+
+/** Runs `c` in slices of `slice` instructions until it stops for anything but its budget; that exit reason. */
+export function runPastBudget(c: TestCore, slice: number): number {
+  let reason: number;
+  while ((reason = c.run(slice)) === L.EXIT_BUDGET);
+  return reason;
+}
+
+/** Expects `c` to stand where `plain` (the same program, run another way) stands: registers, pc, instret. */
+export function expectSameState(c: TestCore, plain: TestCore, what: string): void {
+  for (let r = 1; r < 32; r++) expect(c.x(r), `${what}: x${r}`).toBe(plain.x(r));
+  expect(c.pc.toString(16), `${what}: pc`).toBe(plain.pc.toString(16));
+  expect(c.instret, `${what}: instret`).toBe(plain.instret);
+}
 
 import { Translator } from "../../src/jit/translator.js";
 

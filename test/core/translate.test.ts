@@ -2,7 +2,7 @@
 // memory, instruction counts, exits and faults.
 import { describe, expect, test } from "vitest";
 import * as L from "../../assembly/layout.js";
-import { TestCore, TranslatingCore, asm, PARK } from "./harness.js";
+import { TestCore, TranslatingCore, asm, PARK, runPastBudget } from "./harness.js";
 
 const BASE = L.RAM_GUEST_BASE;
 const [T0, T1, T2, A0, A1, A2] = [5, 6, 7, 10, 11, 12];
@@ -27,12 +27,6 @@ function loopProgram(n: number): number[] {
   ];
 }
 
-function runToBreak(c: TestCore, slice: number): number {
-  let reason: number;
-  while ((reason = c.run(slice)) === L.EXIT_BUDGET);
-  return reason;
-}
-
 describe("translation", () => {
   for (const slice of [97, 100_000]) {
     test(`a hot loop gives the interpreter's registers, memory and instret (slices of ${slice})`, () => {
@@ -42,7 +36,7 @@ describe("translation", () => {
         c.poke(BASE, loopProgram(5000));
         c.setSt(L.STATE_FLAGS, c.st(L.STATE_FLAGS) | L.FLAG_EBREAK_EXITS);
         c.pc = BASE;
-        expect(runToBreak(c, slice)).toBe(L.EXIT_BREAKPOINT);
+        expect(runPastBudget(c, slice)).toBe(L.EXIT_BREAKPOINT);
       }
       expect(fast.translator.stats.translated).toBeGreaterThan(0);
       for (let r = 1; r < 32; r++) expect(fast.x(r)).toBe(plain.x(r));
@@ -64,12 +58,12 @@ describe("translation", () => {
     expect(c.st(L.STATE_EXIT_CAUSE)).toBe(0x10);
     expect(c.pc).toBe(BASE + 36); // the lw of a[i-1]: a[1023] is the first word on page 0x10
     c.api.setPagePresent(0x10, 1);
-    expect(runToBreak(c, 1_000_000)).toBe(L.EXIT_BREAKPOINT);
+    expect(runPastBudget(c, 1_000_000)).toBe(L.EXIT_BREAKPOINT);
     const plain = new TestCore();
     plain.poke(BASE, loopProgram(3000));
     plain.setSt(L.STATE_FLAGS, L.FLAG_EBREAK_EXITS);
     plain.pc = BASE;
-    runToBreak(plain, 1_000_000);
+    runPastBudget(plain, 1_000_000);
     expect(c.x(A0)).toBe(plain.x(A0));
     expect(c.instret).toBe(plain.instret);
   });
@@ -80,14 +74,14 @@ describe("translation", () => {
     c.poke(BASE, [...asm.li(T0, 1000), asm.addi(A0, A0, 1), asm.addi(T0, T0, -1), asm.bne(T0, 0, -8), asm.ebreak()]);
     c.setSt(L.STATE_FLAGS, c.st(L.STATE_FLAGS) | L.FLAG_EBREAK_EXITS);
     c.pc = BASE;
-    expect(runToBreak(c, 1_000_000)).toBe(L.EXIT_BREAKPOINT);
+    expect(runPastBudget(c, 1_000_000)).toBe(L.EXIT_BREAKPOINT);
     expect(c.translator.stats.translated).toBe(1);
     expect(c.x(A0)).toBe(1000);
     c.poke(BASE + 8, [asm.addi(A0, A0, 2)]);
     c.setX(T0, 1000);
     c.setX(A0, 0);
     c.pc = BASE + 8;
-    expect(runToBreak(c, 1_000_000)).toBe(L.EXIT_BREAKPOINT);
+    expect(runPastBudget(c, 1_000_000)).toBe(L.EXIT_BREAKPOINT);
     expect(c.x(A0)).toBe(2000);
   });
 
@@ -102,7 +96,7 @@ describe("translation", () => {
     ]);
     c.setSt(L.STATE_FLAGS, c.st(L.STATE_FLAGS) | L.FLAG_EBREAK_EXITS);
     c.pc = BASE;
-    expect(runToBreak(c, 1_000_000)).toBe(L.EXIT_BREAKPOINT);
+    expect(runPastBudget(c, 1_000_000)).toBe(L.EXIT_BREAKPOINT);
     expect(c.translator.stats.translated).toBe(1);
     expect([c.x(A0), c.x(T2), c.x(A2 + 1), c.x(A2 + 2)]).toEqual([0x80000000, 0xffffffff, 0, 7]);
   });

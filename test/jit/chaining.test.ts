@@ -7,7 +7,7 @@
 import { afterEach, beforeEach, describe, expect, test } from "vitest";
 import * as L from "../../assembly/layout.js";
 import { Exit } from "../../src/jit/emit.js";
-import { TestCore, TranslatingCore, asm } from "../core/harness.js";
+import { TestCore, TranslatingCore, asm, runPastBudget, expectSameState } from "../core/harness.js";
 
 const BASE = L.RAM_GUEST_BASE;
 const [RA, T0, T1, A0, A1, A2, A3, A4, A5, A6] = [1, 5, 6, 10, 11, 12, 13, 14, 15, 16];
@@ -53,31 +53,19 @@ function start(c: TestCore, pages: { a: number[]; b: number[] }): void {
   c.pc = BASE;
 }
 
-function runToStop(c: TestCore, slice: number): number {
-  let reason: number;
-  while ((reason = c.run(slice)) === L.EXIT_BUDGET);
-  return reason;
-}
-
-function expectSameState(c: TestCore, plain: TestCore, what: string): void {
-  for (let r = 1; r < 32; r++) expect(c.x(r), `${what}: x${r}`).toBe(plain.x(r));
-  expect(c.pc.toString(16), `${what}: pc`).toBe(plain.pc.toString(16));
-  expect(c.instret, `${what}: instret`).toBe(plain.instret);
-}
-
 function chained(c: TranslatingCore): number { return c.translator.exitCounts()[Exit.CHAINED]; }
 
 describe("chaining between translated regions", () => {
   test("calls and returns across pages stay in translated code, and rewriting a chained target (fence.i) runs the new code", () => {
     const plain = new TestCore();
     start(plain, crossPageCalls(3000));
-    expect(runToStop(plain, 1_000_000)).toBe(L.EXIT_BREAKPOINT);
+    expect(runPastBudget(plain, 1_000_000)).toBe(L.EXIT_BREAKPOINT);
     expect(plain.x(A0)).toBe(1000 * 1 + 2000 * 100); // f rewritten when t0 was 2000
     expect(plain.x(A2)).toBe(2000 * 1 + 1000 * 1000); // the return point rewritten (from page B) when t0 was 1000
     for (const [threshold, slice] of [[undefined, 1_000_000], [undefined, 500], [1, 1_000_000], [1, 37], [1, 3]] as const) {
       const c = new TranslatingCore(1 << 20, threshold);
       start(c, crossPageCalls(3000));
-      expect(runToStop(c, slice)).toBe(L.EXIT_BREAKPOINT);
+      expect(runPastBudget(c, slice)).toBe(L.EXIT_BREAKPOINT);
       const what = `threshold ${threshold ?? "default"}, slices of ${slice}`;
       expectSameState(c, plain, what);
       // Each call and return chains once both sides are translated again after a rewrite (64 arrivals each).
@@ -167,14 +155,14 @@ describe("chaining under Sv32", () => {
   test("a chained call into a page that is remapped, then unmapped (sfence.vma) runs the new code, then faults", () => {
     const plain = new TestCore();
     startPaged(plain);
-    expect(runToStop(plain, 1_000_000)).toBe(L.EXIT_HOST_TRAP);
+    expect(runPastBudget(plain, 1_000_000)).toBe(L.EXIT_HOST_TRAP);
     expect(plain.st(L.STATE_EXIT_CAUSE)).toBe(L.CAUSE_FETCH_PAGE_FAULT);
     expect(plain.x(A0)).toBe(1000 * 1 + 1000 * 100);
     for (const [threshold, slice] of [[undefined, 1_000_000], [1, 1_000_000], [1, 29]] as const) {
       const c = new TranslatingCore(1 << 20, threshold);
       startPaged(c);
       const what = `threshold ${threshold ?? "default"}, slices of ${slice}`;
-      expect(runToStop(c, slice), what).toBe(L.EXIT_HOST_TRAP);
+      expect(runPastBudget(c, slice), what).toBe(L.EXIT_HOST_TRAP);
       expect(c.st(L.STATE_EXIT_CAUSE), what).toBe(L.CAUSE_FETCH_PAGE_FAULT);
       expect(c.st(L.STATE_EXIT_PC).toString(16), what).toBe(plain.st(L.STATE_EXIT_PC).toString(16));
       expectSameState(c, plain, what);

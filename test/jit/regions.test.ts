@@ -3,7 +3,7 @@
 // a fault inside a region and a snapshot taken mid-run stay exact.
 import { describe, expect, test } from "vitest";
 import * as L from "../../assembly/layout.js";
-import { TestCore, TranslatingCore, asm } from "../core/harness.js";
+import { TestCore, TranslatingCore, asm, runPastBudget, expectSameState } from "../core/harness.js";
 
 const BASE = L.RAM_GUEST_BASE;
 const [RA, T0, T1, A0, A1, A2, A3] = [1, 5, 6, 10, 11, 12, 13];
@@ -38,18 +38,6 @@ function start(c: TestCore, program: number[]): void {
   c.pc = BASE;
 }
 
-function runToBreak(c: TestCore, slice: number): number {
-  let reason: number;
-  while ((reason = c.run(slice)) === L.EXIT_BUDGET);
-  return reason;
-}
-
-function expectSameState(c: TestCore, plain: TestCore, what: string): void {
-  for (let r = 1; r < 32; r++) expect(c.x(r), `${what}: x${r}`).toBe(plain.x(r));
-  expect(c.pc.toString(16), `${what}: pc`).toBe(plain.pc.toString(16));
-  expect(c.instret, `${what}: instret`).toBe(plain.instret);
-}
-
 describe("regions", () => {
   for (const [threshold, slice] of [[undefined, 1_000_000], [1, 1_000_000], [1, 37], [undefined, 1000]] as const) {
     test(`a loop with a call, a return and both sides of a branch (threshold ${threshold ?? "default"}, slices of ${slice})`, () => {
@@ -57,8 +45,8 @@ describe("regions", () => {
       const c = new TranslatingCore(1 << 20, threshold);
       start(plain, callsAndBranches(3000));
       start(c, callsAndBranches(3000));
-      expect(runToBreak(plain, slice)).toBe(L.EXIT_BREAKPOINT);
-      expect(runToBreak(c, slice)).toBe(L.EXIT_BREAKPOINT);
+      expect(runPastBudget(plain, slice)).toBe(L.EXIT_BREAKPOINT);
+      expect(runPastBudget(c, slice)).toBe(L.EXIT_BREAKPOINT);
       expectSameState(c, plain, "at the ebreak");
       for (let i = 0; i <= 3000; i += 7) expect(c.peek(0x80010000 + i * 4)).toBe(plain.peek(0x80010000 + i * 4));
       // One region from the loop head holds the loop, both sides of the branch and the function.
@@ -94,12 +82,12 @@ describe("regions", () => {
     ];
     const plain = new TestCore();
     start(plain, program);
-    expect(runToBreak(plain, 1_000_000)).toBe(L.EXIT_BREAKPOINT);
+    expect(runPastBudget(plain, 1_000_000)).toBe(L.EXIT_BREAKPOINT);
     expect(plain.x(A0)).toBe(100 * 1 + 100 * 2);
     for (const threshold of [undefined, 1]) {
       const c = new TranslatingCore(1 << 20, threshold);
       start(c, program);
-      expect(runToBreak(c, 1_000_000)).toBe(L.EXIT_BREAKPOINT);
+      expect(runPastBudget(c, 1_000_000)).toBe(L.EXIT_BREAKPOINT);
       expectSameState(c, plain, `threshold ${threshold ?? "default"}`);
       expect(c.translator.stats.translated, "translations").toBeGreaterThanOrEqual(1);
     }
@@ -147,8 +135,8 @@ describe("regions", () => {
       fresh.bytes.set(c.bytes.subarray(L.STATE_BASE, L.STATE_BASE + L.STATE_USED), L.STATE_BASE);
       fresh.bytes.set(ram(c), L.RAM_HOST_BASE);
       fresh.setSt(L.STATE_FLAGS, fresh instanceof TranslatingCore ? L.FLAG_EBREAK_EXITS | L.FLAG_JIT : L.FLAG_EBREAK_EXITS);
-      expect(runToBreak(fresh, 10_000)).toBe(L.EXIT_BREAKPOINT);
-      if (plain.pc !== fresh.pc) expect(runToBreak(plain, 10_000)).toBe(L.EXIT_BREAKPOINT);
+      expect(runPastBudget(fresh, 10_000)).toBe(L.EXIT_BREAKPOINT);
+      if (plain.pc !== fresh.pc) expect(runPastBudget(plain, 10_000)).toBe(L.EXIT_BREAKPOINT);
       expectSameState(fresh, plain, fresh.constructor.name);
     }
   });

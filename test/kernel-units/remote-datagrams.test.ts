@@ -8,7 +8,7 @@ import { pack, unpack } from "msgpackr";
 import { Errno } from "../../src/kernel/errno.js";
 import { DATAGRAM_CAPACITY } from "../../src/kernel/sockets/socket.js";
 import { checkSockets } from "../../src/snapshot/validate-sockets.js";
-import { DATA, TwoGuestNetwork, callOn, type DeliveryPlan, type TestGuest } from "./two-guests.js";
+import { DATA, TwoGuestNetwork, callOn, type DeliveryPlan, type TestGuest, abstractAt, callNow, put } from "./two-guests.js";
 
 const AF_UNIX = 1, AF_INET = 2, DGRAM = 2;
 const SOCKET = 198, BIND = 200, CONNECT = 203, SENDTO = 206, RECVFROM = 207, CLOSE = 57, MSG_DONTWAIT = 0x40;
@@ -24,16 +24,8 @@ beforeEach(() => {
 });
 afterEach(() => net.close());
 
-const put = (g: TestGuest, at: number, bytes: Uint8Array) => g.c.space.write(at, bytes);
-const call = (g: TestGuest, n: number, ...args: number[]) => {
-  const r = callOn(g, n, ...args);
-  if (r === "blocks") throw new Error(`syscall ${n} in ${g.id} blocks`);
-  return r;
-};
-function abstract(g: TestGuest, name: string): number {
-  put(g, ADDR, Buffer.concat([Buffer.from([AF_UNIX, 0, 0]), Buffer.from(name)]));
-  return 3 + name.length;
-}
+const call = callNow;
+const abstract = (g: TestGuest, name: string) => abstractAt(g, ADDR, name);
 
 /** Datagram number `i`: SIZE bytes starting with i. */
 function datagram(i: number): Uint8Array {

@@ -10,7 +10,7 @@ import { pack, unpack } from "msgpackr";
 import { Errno } from "../../src/kernel/errno.js";
 import { STREAM_CAPACITY } from "../../src/kernel/sockets/socket.js";
 import { checkSockets } from "../../src/snapshot/validate-sockets.js";
-import { DATA, TwoGuestNetwork, callOn, type TestGuest } from "./two-guests.js";
+import { DATA, TwoGuestNetwork, callOn, type TestGuest, abstractAt, callNow, put } from "./two-guests.js";
 
 const AF_UNIX = 1, AF_INET = 2, STREAM = 1, DGRAM = 2, SEQPACKET = 5, NONBLOCK = 0o4000;
 const SOCKET = 198, BIND = 200, LISTEN = 201, CONNECT = 203, GETSOCKNAME = 204, GETPEERNAME = 205, SHUTDOWN = 210, ACCEPT4 = 242;
@@ -26,13 +26,8 @@ beforeEach(() => {
 });
 afterEach(() => net.close());
 
-const put = (g: TestGuest, at: number, bytes: Uint8Array | string) => g.c.space.write(at, typeof bytes === "string" ? Buffer.from(bytes) : bytes);
 const bytesAt = (g: TestGuest, at: number, n: number) => Buffer.from(g.c.space.read(at, n)!);
-const call = (g: TestGuest, n: number, ...args: number[]) => {
-  const r = callOn(g, n, ...args);
-  if (r === "blocks") throw new Error(`syscall ${n} in ${g.id} blocks`);
-  return r;
-};
+const call = callNow;
 
 function inet(g: TestGuest, address: number, port: number): number {
   const s = Buffer.alloc(16);
@@ -40,10 +35,7 @@ function inet(g: TestGuest, address: number, port: number): number {
   put(g, ADDR, s);
   return 16;
 }
-function abstract(g: TestGuest, name: string): number {
-  put(g, ADDR, Buffer.concat([Buffer.from([AF_UNIX, 0, 0]), Buffer.from(name)]));
-  return 3 + name.length;
-}
+const abstract = (g: TestGuest, name: string) => abstractAt(g, ADDR, name);
 
 function write(g: TestGuest, fd: number, text: string | Uint8Array): number | "blocks" {
   const data = typeof text === "string" ? Buffer.from(text) : text;

@@ -165,3 +165,21 @@ export function callOn(g: TestGuest, n: number, ...args: number[]): number | "bl
   if (r.kind === "block-event") return "blocks";
   throw new Error(`syscall ${n}: ${JSON.stringify(r)}`);
 }
+
+/** A system call in `g` that must not wait: its value. */
+export function callNow(g: TestGuest, n: number, ...args: number[]): number {
+  const r = callOn(g, n, ...args);
+  if (r === "blocks") throw new Error(`syscall ${n} in ${g.id} blocks`);
+  return r;
+}
+
+/** Writes `bytes` (or a string's) into `g`'s memory at `at`. */
+export function put(g: TestGuest, at: number, bytes: Uint8Array | string): void {
+  g.c.space.write(at, typeof bytes === "string" ? Buffer.from(bytes) : bytes);
+}
+
+/** An abstract AF_UNIX sockaddr for `name` (with its leading NUL) written at `at`; its length. */
+export function abstractAt(g: TestGuest, at: number, name: string): number {
+  put(g, at, Buffer.concat([Buffer.from([1 /* AF_UNIX */, 0, 0]), Buffer.from(name)]));
+  return 3 + name.length;
+}
