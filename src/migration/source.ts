@@ -136,21 +136,25 @@ class OutgoingMigration implements Transfer {
    * The state as it is just before the freeze goes ahead (mig-prestate): the
    * destination builds the guest from it while the guest still runs here, and
    * the freeze then sends only what changed since (the registers, the clock,
-   * ...). The freeze waits for the destination to have built it, or that work
-   * would still be under way inside the downtime.
+   * ...). Resolves once the destination has built it, or that work would
+   * still be under way inside the downtime. The guest runs in short batches
+   * meanwhile, so a freeze that follows is seen within ~1 ms, not after a
+   * whole batch with the destination gone idle.
    */
-  async freeze(): Promise<void> {
+  async sendPrestate(): Promise<void> {
     this.base = this.guest.snapshotWithout(EMPTY_PAGES);
     const snapshot = encodeSnapshot(this.base);
     this.stats.bytes += snapshot.length;
-    // Meanwhile the guest runs in short batches, so the answer is seen (and the
-    // freeze follows) within ~1 ms, not after a whole batch with the
-    // destination gone idle: ~0.25 ms less downtime for a busy guest.
     this.guest.expectFreeze(true);
     const built = this.peer.request({ t: "mig-prestate", snapshot }, 30_000);
     this.options.checkpoint?.("prestate-sent");
     await built;
     this.stopIfCancelled();
+  }
+
+  /** Freezes the guest (after the prestate, sent now unless the strategy sent it already); from here on the downtime runs. */
+  async freeze(): Promise<void> {
+    if (!this.base) await this.sendPrestate();
     await this.guest.freeze();
     this.guest.expectFreeze(false);
     this.sender.frozen = true;

@@ -20,7 +20,9 @@ export interface Transfer {
   readonly pageCount: number;
   readonly sender: PageSender;
   readonly meter: ProgressMeter;
-  /** Sends the state ahead (mig-prestate), then freezes the guest; from here on the downtime runs. */
+  /** Sends the state ahead (mig-prestate) and waits until the destination has built the guest from it; the guest runs on. */
+  sendPrestate(): Promise<void>;
+  /** Freezes the guest, after sending the prestate if the strategy has not; from here on the downtime runs. */
   freeze(): Promise<void>;
   /** Pages ever written: a full pass looks only at these (the rest are zero). */
   allPages(): number[];
