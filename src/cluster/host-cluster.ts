@@ -7,6 +7,7 @@ import type { GuestInfo } from "../snapshot/snapshot.js";
 import type { TlsIdentity } from "../net/tls.js";
 import { num, ProtocolError, str, strList, type Message } from "../net/protocol.js";
 import { CapacityPacer } from "./capacity.js";
+import { DirtyRates } from "./dirty-rates.js";
 import { LoadMeter } from "./load-vector.js";
 import { Membership } from "./membership.js";
 import type { Members } from "./members.js";
@@ -59,6 +60,8 @@ export class HostCluster {
   readonly membership: Membership;
   readonly balancer: Balancer;
   private readonly meter: LoadMeter;
+  /** Each guest's dirty rate, sampled with every load vector. */
+  private readonly dirtyRates = new DirtyRates();
   /** The --capacity share of each guest running here, by id. */
   private readonly shares = new Map<string, () => void>();
 
@@ -67,7 +70,11 @@ export class HostCluster {
     this.labels = [...new Set(options.labels ?? [])].sort();
     const pacer = this.pacer;
     this.meter = new LoadMeter({
-      guests: () => host.liveGuests().map((g) => ({ id: g.info.id, instret: g.instret, dirtyBytesPerSecond: lastDirtyRate(host.migrations.get(g.info.id)) })),
+      guests: () => {
+        const live = host.liveGuests();
+        this.dirtyRates.sample(live.map((g) => ({ id: g.info.id, core: g.core, ramBytes: g.info.ramBytes })));
+        return live.map((g) => ({ id: g.info.id, instret: g.instret, dirtyBytesPerSecond: this.dirtyRates.of(g.info.id) }));
+      },
       memoryUsed: () => host.budget.committed,
       memoryLimit: () => host.budget.limit,
       messages: () => host.messagesSoFar(),
@@ -100,7 +107,7 @@ export class HostCluster {
       .filter((g) => g.status === "running" && !g.operation && !g.guest.receivingPages)
       .map((g) => ({
         id: g.info.id, ageSeconds: (Date.now() - Date.parse(g.info.createdAt)) / 1000, residentSeconds: (now - g.residentSince) / 1000,
-        ramBytes: g.info.ramBytes, writtenBytes: writtenBytes(g), dirtyBytesPerSecond: lastDirtyRate(this.host.migrations.get(g.info.id)) ?? 0, requires: g.info.requires ?? [],
+        ramBytes: g.info.ramBytes, writtenBytes: writtenBytes(g), dirtyBytesPerSecond: this.dirtyRates.of(g.info.id) ?? 0, requires: g.info.requires ?? [],
         prefers: g.info.prefers ?? [],
       }));
   }
@@ -180,11 +187,6 @@ export class HostCluster {
 const label = (names: string[]) => `label${names.length > 1 ? "s" : ""} ${names.join(",")}`;
 
 /** The dirty rate a guest's last precopy round measured (bytes/s), if it ever migrated from here. */
-function lastDirtyRate(history: MigrationStats[] | undefined): number | undefined {
-  const rounds = history?.[history.length - 1]?.rounds;
-  return rounds?.length ? rounds[rounds.length - 1].dirtyRateMBps * 1e6 : undefined;
-}
-
 /** The bytes of a guest's RAM ever written: what moving it sends as pages. */
 function writtenBytes(g: HostedGuest): number {
   const pages = g.info.ramBytes / 4096;

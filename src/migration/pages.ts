@@ -177,9 +177,40 @@ export function markWritten(core: Core, pages: Iterable<number>): void {
   for (const page of pages) bytes[WRITTEN_BITMAP + (page >>> 3)] |= 1 << (page & 7);
 }
 
-/** The pages whose dirty bit is set, then clears the bitmap (the next write to each sets it again). */
+/**
+ * Dirty bits a rate count cleared in the core that no transfer has taken yet,
+ * per core: counting must never hide a page from a migration round or a
+ * replication epoch, so what it clears it keeps for the next take.
+ */
+const countedNotTaken = new WeakMap<Core, Uint8Array>();
+
+/** The pages whose dirty bit is set (or was, when a count cleared it), then clears the bitmap (the next write to each sets it again). */
 export function takeDirtyPages(core: Core, pageCount: number): number[] {
-  const pages = pagesOf(core.memoryBytes.subarray(DIRTY_BITMAP, DIRTY_BITMAP + Math.ceil(pageCount / 8)), pageCount);
+  const bitmap = core.memoryBytes.subarray(DIRTY_BITMAP, DIRTY_BITMAP + Math.ceil(pageCount / 8));
+  const counted = countedNotTaken.get(core);
+  countedNotTaken.delete(core);
+  if (counted) for (let i = 0; i < bitmap.length; i++) counted[i] |= bitmap[i];
+  const pages = pagesOf(counted ?? bitmap, pageCount);
+  core.exports.clearDirty();
+  return pages;
+}
+
+/**
+ * How many pages were first written since the last count or take (their dirty
+ * bits), for a dirty rate measured all the time, not only inside a migration;
+ * clears the bits and keeps them for the next takeDirtyPages.
+ */
+export function countDirtiedPages(core: Core, pageCount: number): number {
+  const bitmap = core.memoryBytes.subarray(DIRTY_BITMAP, DIRTY_BITMAP + Math.ceil(pageCount / 8));
+  let counted = countedNotTaken.get(core);
+  if (!counted) countedNotTaken.set(core, (counted = new Uint8Array(bitmap.length)));
+  let pages = 0;
+  for (let i = 0; i < bitmap.length; i++) {
+    let byte = bitmap[i];
+    if (byte === 0) continue;
+    counted[i] |= byte;
+    for (; byte; byte &= byte - 1) pages++;
+  }
   core.exports.clearDirty();
   return pages;
 }

@@ -64,6 +64,15 @@ describe("which", () => {
     // A 1 GiB guest costs about a second to move: at half a second old it stays.
     expect(whichGuests([guest("big", 0.5, { ramBytes: 1 << 30 })])).toEqual([]);
   });
+
+  it("prices a move by the pages a guest wrote, not by its whole RAM", () => {
+    // 1 GiB of RAM of which 4 MiB was ever written: the move sends 4 MiB (the rest goes as zero-page notes).
+    const sparse = guest("sparse", 0.5, { ramBytes: 1 << 30, writtenBytes: 4 << 20 });
+    expect(whichGuests([sparse]).map((p) => p.guest.id)).toEqual(["sparse"]);
+    expect(whichGuests([{ ...sparse, writtenBytes: 1 << 30 }])).toEqual([]);
+    // What it dirties while its pages stream counts too: 8 GB/s for 0.1 s is another 0.8 s.
+    expect(whichGuests([{ ...sparse, dirtyBytesPerSecond: 8e9 }])).toEqual([]);
+  });
 });
 
 describe("where", () => {

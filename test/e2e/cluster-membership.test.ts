@@ -11,7 +11,7 @@ import { elfPath, HostProc, roam, sleep, stopAll, tempDir, waitUntil } from "./c
 
 const TOKEN = "cluster-secret";
 
-interface Member { name: string; state: string; url: string; labels: string[]; capacity: number | null }
+interface Member { name: string; state: string; url: string; labels: string[]; capacity: number | null; dirtyBytesPerSecond: number }
 
 async function view(url: string): Promise<Member[]> {
   const peer = await connect(url, { role: "client", token: TOKEN });
@@ -70,6 +70,18 @@ describe("a cluster joined through any member", () => {
     expect(ps.code, ps.describe()).toBe(0);
     const guests = JSON.parse(ps.stdout) as Array<{ id: string; hostName: string }>;
     expect(guests.find((g) => g.id === run.stdout.trim())?.hostName).toBe("B");
+  }, 60_000);
+
+  it("carries each host's dirty rate, measured while its guests run, not only in a migration", async () => {
+    // memwalk rewrites its 4 MiB at 2 MiB/s: B's vector must say so, at A, though nothing ever moved.
+    const run = await roam(["run", "--on", b.url, "--token", TOKEN, "--detach", elfPath("memwalk"), "--mib", "4", "--fraction", "1", "--rounds", "0", "--rate", "2"]);
+    expect(run.code, run.describe()).toBe(0);
+    const members = await untilView(a.url, (ms) => (ms.find((m) => m.name === "B")?.dirtyBytesPerSecond ?? 0) > 1e6, "A to see B dirty > 1 MB/s");
+    expect(members.find((m) => m.name === "B")!.dirtyBytesPerSecond).toBeLessThan(8e6); // 2 MiB/s, with room for a slow sample
+    expect(members.find((m) => m.name === "C")!.dirtyBytesPerSecond).toBe(0);
+    const stats = await roam(["stats", "--cluster", "--on", a.url, "--token", TOKEN]);
+    expect(stats.stdout).toMatch(/DIRTY MB\/S/);
+    await roam(["kill", run.stdout.trim(), "--on", b.url, "--token", TOKEN]);
   }, 60_000);
 
   it("refuses a join with a wrong token, saying so", async () => {

@@ -3,10 +3,11 @@
 
 import { unpack } from "msgpackr";
 import { describe, expect, test } from "vitest";
+import { RAM_GUEST_BASE } from "../../assembly/layout.js";
 import { Core } from "../../src/machine/core.js";
 import { PROTOCOL_VERSION } from "../../src/net/protocol.js";
 import {
-  PAGE, coreZeroTest, countPages, encodePageBatch, packPages, pageFrameBytes, pagesOf, prefault, readBatch,
+  PAGE, coreZeroTest, countDirtiedPages, countPages, encodePageBatch, packPages, pageFrameBytes, pagesOf, prefault, readBatch, takeDirtyPages,
 } from "../../src/migration/pages.js";
 
 const RAM_PAGES = 64;
@@ -105,5 +106,24 @@ describe("page frames", () => {
     core.init(RAM_PAGES * PAGE);
     await prefault(core.ram, new Uint8Array(RAM_PAGES / 8).fill(0xff));
     expect(core.ram.every((b) => b === 0)).toBe(true);
+  });
+
+  test("counting dirtied pages for the dirty rate hides none from the next take", async () => {
+    const core = await Core.load();
+    core.init(RAM_PAGES * PAGE);
+    const write = (page: number) => core.exports.hostWroteRam(RAM_GUEST_BASE + page * PAGE, 1);
+    takeDirtyPages(core, RAM_PAGES); // a transfer starts tracking
+    for (const p of [3, 9, 40]) write(p);
+    expect(countDirtiedPages(core, RAM_PAGES)).toBe(3);
+    write(9); // written again: one page, counted again
+    write(63);
+    expect(countDirtiedPages(core, RAM_PAGES)).toBe(2);
+    expect(countDirtiedPages(core, RAM_PAGES)).toBe(0);
+    // The transfer's next take still sees every page written since its last one.
+    write(5);
+    expect(takeDirtyPages(core, RAM_PAGES)).toEqual([3, 5, 9, 40, 63]);
+    expect(takeDirtyPages(core, RAM_PAGES)).toEqual([]);
+    write(7);
+    expect(countDirtiedPages(core, RAM_PAGES)).toBe(1);
   });
 });

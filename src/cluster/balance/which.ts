@@ -1,10 +1,11 @@
 // Which guest moves: by age, as Harchol-Balter & Downey argue — a process that
 // has run long is likely to run long yet, so moving it pays back, while most
 // young ones end before their move would. A guest is a candidate once its age
-// exceeds the cost of moving it (its RAM at the measured page rate, plus a
-// fixed setup), and once it has stayed here MIN_RESIDENCE_MS (no ping-pong:
-// a guest that just arrived is not sent on). Among candidates the oldest goes
-// first; between equals, the smaller RAM and the lower dirty rate.
+// exceeds the cost of moving it (the pages it ever wrote, plus what it dirties
+// while they stream, at the page rate, plus a fixed setup), and once it has
+// stayed here MIN_RESIDENCE_MS (no ping-pong: a guest that just arrived is not
+// sent on). Among candidates the oldest goes first; between equals, the
+// smaller RAM and the lower dirty rate.
 
 /** What `which` knows of a guest that could move. */
 export interface MovableGuest {
@@ -28,7 +29,7 @@ const MOVE_SETUP_SECONDS = 0.05;
 
 /** What moving a guest costs, in seconds of the cluster's time. */
 export function moveCostSeconds(g: MovableGuest): number {
-  return MOVE_SETUP_SECONDS + (g.ramBytes + g.dirtyBytesPerSecond * 0.1) / MOVE_BYTES_PER_SECOND;
+  return MOVE_SETUP_SECONDS + ((g.writtenBytes ?? g.ramBytes) + g.dirtyBytesPerSecond * 0.1) / MOVE_BYTES_PER_SECOND;
 }
 
 /** The guests worth moving, best first, each with why; the others are left out. */
