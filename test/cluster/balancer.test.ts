@@ -1,8 +1,10 @@
 // The balancer's rounds on a made-up host: a decision whose migration fails
 // is recorded as failed, with the reason, and the guest stays where it was
-// (the host's migrate rejected, so it runs on there).
+// (the host's migrate rejected, so it runs on there); a load move does not
+// undo what locality would do.
 import { expect, it } from "vitest";
 import { Balancer, type BalancerHost } from "../../src/cluster/balance/balancer.js";
+import { Locality } from "../../src/cluster/balance/locality.js";
 import type { LoadVector } from "../../src/cluster/load-vector.js";
 
 const vector = (name: string, runnable: number, capacity: number): LoadVector => ({
@@ -38,4 +40,31 @@ it("a balancing migration that fails is recorded as failed, and the guest runs o
   expect(balancer.decisions[0].guest).toBe("old"); // the oldest moves first (Harchol-Balter & Downey)
   expect(balancer.decisions[1].reason).toBe("migration failed, the guest runs on here: the destination closed the connection");
   expect(lines.some((l) => /balance \(sender\): failed guest old A -> B/.test(l))).toBe(true);
+});
+
+it("a load move leaves a guest that locality would bring straight back, and moves another", async () => {
+  const A = vector("A", 2, 10e6), B = vector("B", 0, 10e6);
+  const started = performance.now();
+  // "old" exchanges 100 KiB/s with guests here; "young" talks to no one.
+  const traffic = (id: string) => (id === "old" ? new Map([[A.url, (100 * 1024 * (performance.now() - started)) / 1000]]) : new Map<string, number>());
+  let views = 0;
+  let moved!: (id: string) => void;
+  const firstMove = new Promise<string>((resolve) => (moved = resolve));
+  const host: BalancerHost = {
+    name: "A",
+    // B joins only at the third round: by then the rounds have measured each guest's traffic.
+    view: () => ({ self: A, others: ++views >= 3 ? [B] : [] }),
+    movable: () => ["old", "young"].map((id) => ({ id, ageSeconds: id === "old" ? 60 : 30, residentSeconds: 60, ramBytes: 4 << 20, dirtyBytesPerSecond: 0, requires: [], prefers: [] })),
+    migrate: async (id) => moved(id),
+    askForGuest: async () => ({ declined: "not asked in this test" }),
+    log: () => {},
+  };
+  const balancer = new Balancer(host, "sender", new Locality(traffic, () => 0.99 /* locality itself never acts */));
+  balancer.start();
+  try {
+    expect(await firstMove).toBe("young"); // the oldest would go first, but locality would bring it back to A
+  } finally {
+    balancer.close();
+  }
+  expect(balancer.decisions[0].reason).toMatch(/which: age 30\.0 s/);
 });

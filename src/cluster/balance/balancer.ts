@@ -3,7 +3,8 @@
 // goes where (where.ts) — or, receiver-initiated, asks an overloaded member to
 // send one here, which that member decides with the same which and where.
 // With locality (locality.ts) a round in which the load policy has nothing to
-// do may move a guest next to the host it exchanges most data with.
+// do may move a guest next to the host it exchanges most data with; and a load
+// move never takes a guest where locality would bring it straight back from.
 // Every decision is logged with its reason and kept for `roam stats --cluster`
 // (decisions, migrations, refusals). After a move it waits COOLDOWN_MS, so
 // the next decision sees load vectors measured after it.
@@ -76,6 +77,7 @@ export class Balancer {
   private async round(): Promise<void> {
     if (this.busy || performance.now() < this.quietUntil) return;
     const { self, others } = this.host.view();
+    this.locality?.measure(this.host.movable()); // every round, so a load move can ask it (wouldReturn)
     const preferred = preferredMove(self, this.host.movable(), others);
     if (preferred) {
       this.busy = true;
@@ -113,7 +115,7 @@ export class Balancer {
   private async push(self: LoadVector, members: LoadVector[], why: string): Promise<boolean> {
     for (const { guest, reason } of whichGuests(this.host.movable())) {
       const target = where(self, guest, members);
-      if (!target) continue;
+      if (!target || this.locality?.wouldReturn(guest, self, target.member)) continue;
       await this.migrate(self, guest.id, target.member, `${why}; which: ${reason}; where: ${target.reason}`);
       return true;
     }
@@ -159,7 +161,7 @@ export class Balancer {
       if (!candidates.length) return this.declined(self, receiver[0].name, `no guest here is old enough to be worth its move, or has stayed the minimum residence (${MIN_RESIDENCE_MS / 1000} s)`);
       for (const { guest, reason } of candidates) {
         const target = where(self, guest, receiver, "least");
-        if (!target) continue;
+        if (!target || this.locality?.wouldReturn(guest, self, target.member)) continue;
         this.record({ action: "migrate", guest: guest.id, from: self.name, to: target.member.name, reason: `${target.member.name} asked for work; which: ${reason}; where: ${target.reason}` });
         this.quietUntil = performance.now() + COOLDOWN_MS;
         await this.host.migrate(guest.id, target.member.url).catch((error: Error) => {
