@@ -15,28 +15,25 @@ import type { MigrationStats } from "../migration/stats.js";
 import { guardConnection } from "../net/connection-guard.js";
 import { Peer } from "../net/peer.js";
 import { exposureWarning, hostLinkRefusal, registerHostIdentity, serverTlsOptions, tokensEqual, type TlsIdentity } from "../net/tls.js";
-import { bool, bytes, num, optNum, optStr, PROTOCOL_VERSION, ProtocolError, str, strList, type Message } from "../net/protocol.js";
+import { optNum, optStr, PROTOCOL_VERSION, ProtocolError, str, type Message } from "../net/protocol.js";
 import { join } from "node:path";
-import { rmSync } from "node:fs";
-import { decodeSnapshot, SnapshotError, type GuestInfo, type GuestSnapshot } from "../snapshot/snapshot.js";
-import { CheckpointSaves, saveCheckpointHere, sendCheckpoint, Upload } from "./checkpoints.js";
+import { SnapshotError, type GuestInfo, type GuestSnapshot } from "../snapshot/snapshot.js";
+import { CheckpointSaves, saveCheckpointHere, Upload } from "./checkpoints.js";
 import { defaultMaxMemory, MemoryBudget, NoRoom } from "./memory-budget.js";
 import { forwardKill, migrateGuest } from "./departures.js";
 import { GuestBusy, HostedGuest, isLive } from "./hosted-guest.js";
 import { RemoteFileClient } from "./remote-files.js";
 import { FILE_REQUESTS, HomeFiles } from "./home-files.js";
 import { LONE_PROCESS_REQUESTS, LoneProcesses, type LoneProcessHost } from "./lone-processes.js";
-import { furnishOwnRoot, guestRootOn, normalGuestRoot, ownRoot, sharedRoot } from "../guest/guest-root.js";
-import { newGuestId } from "../guest/runnable.js";
+import { guestRootOn, normalGuestRoot } from "../guest/guest-root.js";
 import { hostUrlKey, Members } from "./members.js";
-import { labelList } from "./placement.js";
 import type { PolicyName } from "./balance/policy.js";
 import { CLUSTER_HOST_REQUESTS, HostCluster } from "./host-cluster.js";
+import { CLIENT_REQUESTS } from "./requests/index.js";
 import { createServer as createHttpsServer, type Server as HttpsServer } from "node:https";
-import { DEFAULT_FORWARDING, forwardingName } from "./forwarding/index.js";
 import { GuestMessaging, placeOf } from "./guest-messages.js";
 import { ClusterNames } from "./cluster-names.js";
-import { parsePublish, PublishedPorts } from "./published-ports.js";
+import { PublishedPorts } from "./published-ports.js";
 import { guestAddress } from "../kernel/sockets/addresses.js";
 import type { GuestMessage } from "../net/host-links.js";
 import type { Socket } from "node:net";
@@ -106,11 +103,11 @@ export class Host implements ReceivingHost {
   /** The guest RAM this host takes on (--max-memory). */
   readonly budget: MemoryBudget;
   /** Checkpoints waiting for their client's word that the file is safe. */
-  private readonly checkpointSaves = new CheckpointSaves();
+  readonly checkpointSaves = new CheckpointSaves();
   /** Guests that moved on or were checkpointed, by id: not listed, but a kill or an attach follows them. */
-  private readonly gone = new Map<string, HostedGuest>();
+  readonly gone = new Map<string, HostedGuest>();
   /** Snapshot files arriving for `restore`, by connection. */
-  private readonly uploads = new WeakMap<Peer, Upload>();
+  readonly uploads = new WeakMap<Peer, Upload>();
   /** Processes that moved alone (--children home): those whose home this is, and those that arrived. */
   readonly lone: LoneProcesses;
   /** Ports published for guests started here (roam run --publish): outside TCP clients relayed to them. */
@@ -348,190 +345,22 @@ export class Host implements ReceivingHost {
   }
 
   /** The guest a request names: one here (running or ended), else one that moved on from here. */
-  private guest(m: Message): HostedGuest {
+  guest(m: Message): HostedGuest {
     const id = str(m, "guest");
     const hosted = this.guests.get(id) ?? this.gone.get(id);
     if (!hosted) throw new ProtocolError(`no guest ${id} on ${this.name}`);
     return hosted;
   }
 
+  /** A client's request, by its type (requests/: one function each, by area). */
   private async request(peer: Peer, m: Message, detachers: Array<() => void>): Promise<void> {
-    switch (m.t) {
-      case "run": {
-        const kind = optStr(m, "kind") ?? "process";
-        if (kind !== "process" && kind !== "machine") throw new ProtocolError(`run: kind '${kind}' is neither process nor machine`);
-        const start = {
-          elf: bytes(m, "elf"), program: str(m, "program"), argv: strList(m, "argv"),
-          envp: m.envp === undefined ? [] : strList(m, "envp"), ramBytes: optNum(m, "ramBytes", 1 << 20, 1 << 30),
-        };
-        let guest: RunnableGuest;
-        start.ramBytes ??= kind === "machine" ? 128 << 20 : 64 << 20;
-        this.budget.check(start.ramBytes, `run: ${start.program}`);
-        // Its own root unless it names one to share (a machine guest has no files).
-        const id = newGuestId();
-        const requires = m.requires === undefined ? [] : labelList(strList(m, "requires"), "run: requires");
-        this.cluster.admit({ requires } as GuestInfo, `run: ${start.program}`);
-        const root = kind === "machine" ? "." : m.root == null ? ownRoot(id) : sharedRoot(str(m, "root"));
-        const options = await this.guestOptions(root, "run");
-        try {
-          if (root === ownRoot(id)) furnishOwnRoot(options.root);
-          guest = kind === "machine" ? MachineGuest.start(options, start) : ProcessGuest.start(options, { ...start, id, root: normalGuestRoot(root) });
-        } catch (error) {
-          if (root === ownRoot(id)) rmSync(options.root, { recursive: true, force: true }); // made for it a moment ago: empty
-          throw new ProtocolError(`run: ${start.program}: ${(error as Error).message}`);
-        }
-        // Where it started, and how its messages find it after it moves (docs/MESSAGES.md).
-        guest.info.origin = this.url;
-        if (requires.length) guest.info.requires = requires; // travels with it: every host it is placed on checks it
-        const prefers = m.prefers === undefined ? [] : labelList(strList(m, "prefers"), "run: prefers");
-        if (prefers.length) guest.info.prefers = prefers; // travels with it: the hosts it runs on move it towards them
-        guest.info.forwarding = m.forwarding === undefined ? DEFAULT_FORWARDING : forwardingName(m.forwarding, "run: forwarding");
-        const published = m.publish === undefined ? [] : strList(m, "publish").map((text) => parsePublish(text));
-        if (published.length > 0 && kind !== "process") throw new ProtocolError("run: --publish is for process-mode guests (a machine has no sockets)");
-        try {
-          for (const spec of published) await this.ports.publish(guest.info.id, spec);
-        } catch (error) {
-          this.ports.unpublish(guest.info.id);
-          throw error;
-        }
-        const hosted = this.adopt(guest);
-        if (bool(m, "attach")) detachers.push(this.attach(peer, hosted, 0));
-        if (m.replicate !== undefined) await this.startReplicated(hosted, m); // the first epoch starts it
-        else hosted.start();
-        this.log(`guest ${guest.info.id} started: ${kind} mode, ${start.program}, ${start.ramBytes >> 20} MiB${kind === "process" ? `, root ${guest.info.root}` : ""}`);
-        peer.reply(m, { guest: guest.info });
-        return;
-      }
-      case "ps":
-        peer.reply(m, {
-          host: this.name,
-          guests: [...this.guests.values()].map((h) => ({
-            ...h.info, status: h.status, instret: Number(h.instret), exitCode: h.exitCode, movedTo: h.movedTo,
-            report: h.status === "lost" ? h.report : undefined, busy: h.operation?.description,
-            dependencies: h.dependencies(), processes: h.processes(), replication: this.replication.report(h.info.id),
-          })).concat(this.replication.psRows() as never[]),
-        });
-        return;
-      case "attach": {
-        const hosted = this.guest(m);
-        detachers.push(this.attach(peer, hosted, optNum(m, "from", 0) ?? 0));
-        peer.reply(m, { guest: hosted.info, status: hosted.status, inputOffset: hosted.console.acknowledgedInput });
-        return;
-      }
-      case "input": {
-        const hosted = this.guest(m);
-        // Frozen for a migration, input would miss the state that leaves; a replication's epochs freeze it only for a moment.
-        const takesInput = hosted.status === "running" || (hosted.status === "frozen" && hosted.operation?.kind === "replication");
-        if (!takesInput) { peer.reply(m, { inputOffset: hosted.console.acknowledgedInput }); return; }
-        hosted.console.pushInput(num(m, "offset", 0), bytes(m, "data"));
-        if (bool(m, "end")) hosted.console.endInput();
-        peer.reply(m, { inputOffset: hosted.console.acknowledgedInput }); // replicated: what the backup has (the client keeps the rest)
-        return;
-      }
-      case "kill":
-        peer.reply(m, { host: await this.kill(this.guest(m)) });
-        return;
-      case "interrupt":
-        peer.reply(m, { host: await this.kill(this.guest(m), "interrupt") });
-        return;
-      case "migrate": {
-        this.cluster.refuseDestination(this.guest(m).info, str(m, "to"));
-        this.lone.refuseMove(this.guest(m), "migrated", optStr(m, "children") === "home");
-        if (optStr(m, "children") === "home") {
-          const alone = await this.lone.move(this.guest(m), num(m, "pid", 1, 0x7fffffff), str(m, "to"));
-          peer.reply(m, { alone });
-          return;
-        }
-        const stats = await migrateGuest(this, this.guest(m), peer, m);
-        peer.reply(m, { stats });
-        return;
-      }
-      case "replicate": {
-        const hosted = this.guest(m);
-        peer.reply(m, { replication: await this.replication.replicate(hosted, str(m, "to"), this.epochOf(m), optStr(m, "token") ?? this.token) });
-        return;
-      }
-      case "migrate-cancel": {
-        const hosted = this.guest(m);
-        if (hosted.operation?.kind !== "migration") throw new ProtocolError(`guest ${hosted.info.id} is not migrating`);
-        await hosted.settleOperation("cancelled by a client");
-        peer.reply(m, { status: hosted.status, movedTo: hosted.movedTo });
-        return;
-      }
-      case "checkpoint": {
-        // Like CRIU's dump: the guest stops here and leaves as a snapshot, once the client has it safe.
-        const hosted = this.guest(m);
-        if (hosted.status === "running" && hosted.guest.receivingPages) {
-          throw new ProtocolError(`guest ${hosted.info.id} is still receiving its memory by postcopy; checkpoint it once that completes`);
-        }
-        this.lone.refuseMove(hosted, "checkpointed");
-        const leaveRunning = bool(m, "leaveRunning");
-        const letGo = () => { hosted.moved("checkpoint"); this.departed(hosted); hosted.release(); this.log(`guest ${hosted.info.id} checkpointed`); };
-        await hosted.exclusively("checkpoint", "a checkpoint", (signal) =>
-          sendCheckpoint(hosted, peer, m, leaveRunning, this.checkpointSaves, signal, letGo));
-        if (leaveRunning) this.log(`guest ${hosted.info.id} checkpointed (left running)`);
-        return;
-      }
-      case "checkpoint-saved":
-        if (!this.checkpointSaves.confirm(str(m, "guest"), peer, m)) throw new ProtocolError(`no checkpoint of ${str(m, "guest")} waits for this client`);
-        return; // answered once the guest is let go
-      case "restore-data": {
-        if (num(m, "offset", 0) === 0) this.uploads.set(peer, new Upload(num(m, "total", 1)));
-        const upload = this.uploads.get(peer);
-        if (!upload) throw new ProtocolError("restore-data: the first chunk must be at offset 0");
-        upload.add(m);
-        peer.reply(m);
-        return;
-      }
-      case "restore": {
-        const upload = this.uploads.get(peer);
-        this.uploads.delete(peer);
-        const file = m.snapshot !== undefined ? bytes(m, "snapshot") : upload?.bytes();
-        if (!file) throw new ProtocolError("restore: no snapshot (send it inline, or as restore-data chunks first)");
-        const snapshot = decodeSnapshot(file);
-        this.admit(snapshot.guest);
-        const options = await this.guestOptions(snapshot.guest.root, "restore");
-        this.admit(snapshot.guest); // again: another arrival may have come while the core loaded
-        const guest = snapshot.guest.kind === "machine" ? MachineGuest.restore(options, snapshot) : ProcessGuest.restore(options, snapshot);
-        const hosted = this.adopt(guest);
-        this.log(`guest ${guest.info.id} restored`);
-        if (bool(m, "attach")) detachers.push(this.attach(peer, hosted, guest.console.outputOffset));
-        hosted.start();
-        if (guest instanceof ProcessGuest) guest.probeRemoteStreams(); // its peers may have gone since the checkpoint
-        peer.reply(m, { guest: guest.info });
-        return;
-      }
-      case "stats": {
-        const id = str(m, "guest");
-        const hosted = this.guests.get(id) ?? this.gone.get(id);
-        const replication = this.replication.report(id);
-        if (!hosted && !this.migrations.has(id) && !replication) throw new ProtocolError(`no guest ${id} on ${this.name}`);
-        peer.reply(m, {
-          migrations: this.migrations.get(id) ?? [], running: hosted?.status === "running", status: hosted?.status ?? "moved",
-          report: hosted?.report, busy: hosted?.operation?.description, dependencies: hosted?.dependencies() ?? [],
-          active: hosted?.operation ? hosted.migrationProgress : undefined,
-          forwarding: this.lone.forwarding.get(id),
-          messages: this.messaging.switch.counts.has(id) ? this.messaging.switch.counts.of(id).report() : undefined,
-          published: this.ports.report(id), replication,
-        });
-        return;
-      }
-      case "cluster":
-      case "place":
-        peer.reply(m, this.cluster.serveClient(m));
-        return;
-      case "has-guest": {
-        const hosted = this.guests.get(str(m, "guest"));
-        peer.reply(m, { running: hosted?.status === "running" });
-        return;
-      }
-      default:
-        throw new ProtocolError(`unknown message type '${m.t}'`);
-    }
+    const handle = CLIENT_REQUESTS[m.t];
+    if (!handle) throw new ProtocolError(`unknown message type '${m.t}'`);
+    await handle(this, peer, m, detachers);
   }
 
   /** run --replicate: the guest starts once the backup has its first epoch; if the backup cannot be reached, it never starts. */
-  private async startReplicated(hosted: HostedGuest, m: Message): Promise<void> {
+  async startReplicated(hosted: HostedGuest, m: Message): Promise<void> {
     try {
       await this.replication.replicate(hosted, str(m, "replicate"), this.epochOf(m), optStr(m, "token") ?? this.token);
     } catch (error) {
@@ -540,7 +369,7 @@ export class Host implements ReceivingHost {
     }
   }
 
-  private epochOf(m: Message): number {
+  epochOf(m: Message): number {
     return optNum(m, "epochMs", MIN_EPOCH_MS, MAX_EPOCH_MS) ?? DEFAULT_EPOCH_MS;
   }
 
@@ -557,7 +386,7 @@ export class Host implements ReceivingHost {
   }
 
   /** Streams a guest's console to a client from `from` on; returns the detacher. */
-  private attach(peer: Peer, hosted: HostedGuest, from: number): () => void {
+  attach(peer: Peer, hosted: HostedGuest, from: number): () => void {
     const id = hosted.info.id;
     for (const chunk of hosted.console.outputSince(Math.max(from, hosted.console.keptFrom))) {
       peer.send({ t: "out", guest: id, offset: chunk.offset, data: chunk.data, stream: chunk.stream });
@@ -595,7 +424,7 @@ export class Host implements ReceivingHost {
     for (const old of ended.slice(0, Math.max(0, ended.length - KEEP_ENDED))) this.guests.delete(old.info.id);
   }
 
-  private adopt(guest: RunnableGuest): HostedGuest {
+  adopt(guest: RunnableGuest): HostedGuest {
     const hosted = new HostedGuest(guest, {
       exited: (h) => { this.cluster.stopped(h.info.id); this.finished(h); },
       started: (h) => { this.cluster.running(h); this.messaging.switch.started(h.info.id); },
@@ -604,7 +433,7 @@ export class Host implements ReceivingHost {
     return hosted;
   }
 
-  private async guestOptions(root: string, what: string) {
+  async guestOptions(root: string, what: string) {
     return this.guestOptionsOn(await Core.load(), root, what);
   }
 
@@ -670,7 +499,7 @@ export class Host implements ReceivingHost {
    * dies here); one past its commit finishes, and the kill follows the guest
    * to where it now runs. Returns the host where it was killed.
    */
-  private async kill(hosted: HostedGuest, how: "kill" | "interrupt" = "kill"): Promise<string> {
+  async kill(hosted: HostedGuest, how: "kill" | "interrupt" = "kill"): Promise<string> {
     if (hosted.status !== "moved") await hosted.settleOperation(`the guest is being ${how === "kill" ? "killed" : "interrupted"}`);
     if (hosted.status === "moved" && hosted.movedTo !== "checkpoint") return forwardKill(hosted, how);
     if (!isLive(hosted.status)) throw new ProtocolError(`guest ${hosted.info.id} ${hosted.describeEnd()}; nothing to ${how}`);
@@ -691,7 +520,7 @@ export class Host implements ReceivingHost {
   }
 
   /** Refuses a guest that is alive here already, or arriving (one running copy at most), or that does not fit the memory budget. */
-  private admit(info: GuestInfo): void {
+  admit(info: GuestInfo): void {
     if (this.hasGuest(info.id)) throw new ProtocolError(`guest ${info.id} already runs on ${this.name}`);
     this.cluster.admit(info, `guest ${info.id}`);
     this.budget.check(info.ramBytes, `guest ${info.id}`);
