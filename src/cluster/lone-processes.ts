@@ -13,12 +13,11 @@
 
 import { ProcessGuest } from "../guest/process-guest.js";
 import type { RunnableGuest } from "../guest/runnable.js";
-import { endTask } from "../kernel/process-tree.js";
 import { sendSignal } from "../kernel/deliver.js";
 import type { OpenFile } from "../kernel/files.js";
 import type { Kernel } from "../kernel/kernel.js";
 import { cannotTakeOut, forwarded, imageOf, leaveProxy, type Home, type ProcessImage } from "../kernel/lone-process.js";
-import { homeIo, homeKill, homePoll, homeReap, homeWait } from "../kernel/lone-home.js";
+import { homeExit, homeIo, homeKill, homePoll, homeReap, homeWait } from "../kernel/lone-home.js";
 import { homeChildChanged } from "../kernel/lone-satellite.js";
 import { SIGCHLD, type SigInfo } from "../kernel/signals.js";
 import { connect, type Peer } from "../net/peer.js";
@@ -171,7 +170,7 @@ export class LoneProcesses {
         return { result: homeKill(kernel, pid, num(m, "target", -0x7fffffff, 0x7fffffff), num(m, "sig", 0, 64)) };
       case "proc-exit":
         this.count(hosted.info.id, 0);
-        endTask(kernel, task, num(m, "status", 0, 0xffff));
+        homeExit(kernel, task, num(m, "status", 0, 0xffff), m.cpuNs, m.childrenCpuNs);
         return {};
       default:
         throw new ProtocolError(`unknown request ${m.t}`);
@@ -201,10 +200,12 @@ export class LoneProcesses {
     });
     const kernel = kernelOf(hosted);
     const pid = kernel.firstPid;
+    const process = kernel.tasks.get(pid)!; // its CPU times go home with its status (the tree forgets it when it ends)
     hosted.onEnd(() => {
       const status = kernel.firstStatus ?? ((hosted.exitCode ?? 137) > 128 ? (hosted.exitCode ?? 137) - 128 : ((hosted.exitCode ?? 0) & 0xff) << 8);
+      const cpu = { cpuNs: process.cpuInstructions.toString(), childrenCpuNs: process.childrenCpuNs.toString() };
       void this.peer(home.url)
-        .then((p) => p.request({ t: "proc-exit", guest: home.guest, pid, status }))
+        .then((p) => p.request({ t: "proc-exit", guest: home.guest, pid, status, ...cpu }))
         .catch((error: Error) => this.host.log(`guest ${hosted.info.id}: its exit could not be sent home to ${home.url}: ${error.message}`));
     });
     hosted.start();

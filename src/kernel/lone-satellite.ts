@@ -53,6 +53,8 @@ export interface HomeReport {
   pid: number;
   status: number;
   what: "exited" | "stopped" | "continued";
+  /** An exited child's CPU time, its reaped children's included (what a wait's rusage says). */
+  cpuNs?: bigint;
 }
 
 /** Whether `task`'s waits must look at home too: it is the process that moved alone, and children of it are there. */
@@ -81,14 +83,19 @@ export function waitAtHome(k: Kernel, task: Task, idtype: number, id: number, op
   task.homeWait = answer.later ? { asked, events: request.events } : undefined;
   if (answer.none) return "none";
   if (answer.later) return "later";
-  return { pid: Number(answer.pid), status: Number(answer.status), what: answer.what as HomeReport["what"] };
+  const cpuNs = typeof answer.cpuNs === "string" && /^\d{1,30}$/.test(answer.cpuNs) ? BigInt(answer.cpuNs) : undefined;
+  return { pid: Number(answer.pid), status: Number(answer.status), what: answer.what as HomeReport["what"], cpuNs };
 }
 
 /** The process took what `waitAtHome` reported (not with WNOWAIT): the home reaps the child or consumes its stop. */
 export function tookFromHome(k: Kernel, report: HomeReport): void {
   const home = k.home!;
   k.openFiles.remote?.tell(home.url, { t: "proc-reap", guest: home.guest, pid: k.firstPid, child: report.pid, what: report.what });
-  if (report.what === "exited") k.homeChildren--;
+  if (report.what !== "exited") return;
+  k.homeChildren--;
+  // As a wait here adds a reaped child's CPU time to its parent's "children" times (getrusage, times).
+  const parent = k.tasks.get(k.firstPid);
+  if (parent) parent.childrenCpuNs += report.cpuNs ?? 0n;
 }
 
 /** A SIGCHLD from home: a child there changed state, so a waiting call asks again (even if SIGCHLD is ignored here). */

@@ -21,13 +21,19 @@ const expectedDigest = () => `${createHash("md5").update(numbersText()).digest("
 
 const GATE2 = "release2";
 // A shell with three children at home (a and b wait for gates, c sleeps) waits for a; it moves alone to B (it is the
-// guest's first process). There it reaps a, forks children of its own (a foreground one, and one in the background
-// while b is still running at home), kills c at home, and its exit status is the guest's.
+// guest's first process). There it reaps a (whose CPU time, spent at home, counts in the shell's children's times, as
+// `times` shows), signals its own process group (the children ignore SIGUSR1; the shell's trap must run once, not once
+// more when the signal comes back from its proxy at home), forks children of its own (a foreground one, and one in
+// the background while b is still running at home), kills c at home, and its exit status is the guest's.
 const FAMILY_SCRIPT = [
-  `(while [ ! -e ${GATE} ]; do sleep 1; done; echo a-out; exit 3) & a=$!`,
+  "trap '' USR1",
+  `(while [ ! -e ${GATE} ]; do sleep 1; done; echo a-out; i=0; while [ $i -lt 2000 ]; do i=$((i+1)); done; exit 3) & a=$!`,
   `(while [ ! -e ${GATE2} ]; do sleep 1; done; exit 5) & b=$!`,
   "sleep 100 & c=$!",
+  "trap 'echo usr1' USR1",
   'wait $a; echo "a=$?"',
+  'times > times.txt; { read own; read children; } < times.txt; [ "${children%% *}" != 0m0.000s ]; echo "children-cpu=$?"',
+  'kill -USR1 0; echo "group=$?"',
   "sleep 1 & l=$!",
   'sleep 0; echo "fg=$?"',
   'wait $b; echo "b=$?"',
@@ -35,7 +41,7 @@ const FAMILY_SCRIPT = [
   'kill $c; wait $c; echo "c=$?"',
   "exit 4",
 ].join("\n");
-const FAMILY_OUTPUT = "a-out\na=3\nfg=0\nb=5\nlocal=0\nc=143\n";
+const FAMILY_OUTPUT = "a-out\na=3\nchildren-cpu=0\nusr1\ngroup=0\nfg=0\nb=5\nlocal=0\nc=143\n";
 const HOMEWAIT_OUTPUT = [
   "child 7: parent unchanged",
   "waitid(P_PID d, WNOWAIT): 0, pid d, status 7",
@@ -191,11 +197,15 @@ describe("a process tree migrates as one guest", () => {
     expect(homeStays.code, homeStays.describe()).not.toBe(0);
     expect(homeStays.stderr).toMatch(new RegExp(`its process ${shell} runs alone on \\S+ and reaches its family through this host, so the guest cannot be migrated until that process ends`));
     writeFileSync(join(root.path, GATE), "");
-    await waitUntil(() => client.proc.text.includes("a=3\n"), 60_000, () => `the shell to reap a at home: ${client.proc.describe()}`);
+    await waitUntil(() => client.proc.text.includes("group=0\n"), 60_000, () => `the shell to reap a at home and signal its group: ${client.proc.describe()}`);
     writeFileSync(join(root.path, GATE2), ""); // b ends while the shell also has a child of its own on B
     const exited = await client.proc.wait(120_000);
-    expect(client.proc.text).toBe(FAMILY_OUTPUT); // what an unmoved run and qemu-riscv32 print
+    expect(client.proc.text).toBe(FAMILY_OUTPUT); // what qemu-riscv32 prints
     expect(exited.code, client.proc.describe()).toBe(4);
+    // The same script unmoved (both gates open now) prints the same bytes.
+    const unmoved = await runScript(b.url, FAMILY_SCRIPT);
+    expect((await unmoved.proc.wait(60_000)).code, unmoved.proc.describe()).toBe(4);
+    expect(unmoved.proc.text).toBe(client.proc.text);
     const stats = await roam(["stats", client.id, "--on", a.url]);
     expect(stats.stdout, stats.describe()).toMatch(new RegExp(`home of process ${shell} on \\S+ \\(guest ${client.id}-${shell}\\): forwarded [1-9]\\d* messages`));
   }, 240_000);

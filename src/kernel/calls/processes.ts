@@ -65,6 +65,9 @@ function waitInfo(pid: number, status: number, what: string): Uint8Array {
   return out;
 }
 
+/** What a wait found: the child, its status, and (if it exited) its CPU time, which its reaping adds to the parent's children's times. */
+type Found = HomeReport;
+
 /**
  * The child of `self` that (idtype, id) names with something to report for
  * `options`, taken (a zombie reaped unless WNOWAIT): its pid, wait status and
@@ -72,9 +75,6 @@ function waitInfo(pid: number, status: number, what: string): Uint8Array {
  * alone also has children at home: the home is asked first (so an answer it
  * sent is always taken), then the children here.
  */
-/** What a wait found: the child, its status, and (for one reaped here) the CPU time its reaping adds (a child reaped at home reports none yet). */
-type Found = HomeReport & { cpuNs?: bigint };
-
 function takeChild(c: SyscallContext, parent: Task, idtype: number, id: number, options: number): Found | "none" | "later" | number {
   const k = c.kernel;
   let home: HomeReport | "none" | "later" | number = "none";
