@@ -116,7 +116,8 @@ export class LoneProcesses {
       this.count(hosted.info.id, 0);
       // What siginfo says (who sent it; for SIGCHLD which child, and how it ended) goes with it.
       const about = { code: info.code, pid: info.pid ?? 0, status: info.status ?? 0 };
-      void this.peer(away.host).then((p) => p.request({ t: "proc-signal", guest: away.guest, sig, info: about })).catch((error: Error) => {
+      const group = info.group === undefined ? {} : { group: info.group };
+      void this.peer(away.host).then((p) => p.request({ t: "proc-signal", guest: away.guest, sig, info: about, ...group })).catch((error: Error) => {
         this.host.log(`guest ${hosted.info.id}: signal ${sig} for process ${task.pid} on ${away.host} not delivered: ${error.message}`);
       });
     };
@@ -177,7 +178,11 @@ export class LoneProcesses {
     }
   }
 
-  /** A signal from home for the process that moved here. A SIGCHLD also makes its waits ask home again, even when it is ignored here. */
+  /**
+   * A signal from home for the process that moved here; one sent to its
+   * process group (or to all) reaches that group's processes here too. A
+   * SIGCHLD also makes its waits ask home again, even when it is ignored here.
+   */
   private signalHere(m: Message): Record<string, unknown> {
     const hosted = this.host.guests.get(str(m, "guest"));
     if (!hosted || hosted.status !== "running") return { delivered: false };
@@ -185,7 +190,10 @@ export class LoneProcesses {
     const sig = num(m, "sig", 1, 64);
     const about = (m.info ?? {}) as Record<string, unknown>;
     const info: SigInfo = { signo: sig, code: Number(about.code ?? 0), pid: Number(about.pid ?? 0), status: Number(about.status ?? 0) };
-    sendSignal(kernel, kernel.tasks.get(kernel.firstPid)!, sig, info);
+    const group = m.group === undefined ? undefined : num(m, "group", -1, 0x7fffffff);
+    const live = [...kernel.tasks.values()].filter((t) => t.status !== "zombie");
+    const targets = group === undefined ? live.filter((t) => t.pid === kernel.firstPid) : live.filter((t) => group === -1 || t.pgid === group);
+    for (const t of targets) sendSignal(kernel, t, sig, info);
     if (sig === SIGCHLD) homeChildChanged(kernel);
     return { delivered: true };
   }

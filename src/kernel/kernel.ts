@@ -255,7 +255,7 @@ export class Kernel {
     const first = this.tasks.get(this.firstPid);
     if (!first) return;
     this.consoleInterrupted = true;
-    for (const task of this.tasks.values()) if (task.pgid === first.pgid && task.status !== "zombie") sendSignal(this, task, sig, { signo: sig, code: 0x80 });
+    for (const task of this.tasks.values()) if (task.pgid === first.pgid && task.status !== "zombie") sendSignal(this, task, sig, { signo: sig, code: 0x80, group: first.pgid });
     this.wake?.();
   }
 

@@ -90,7 +90,8 @@ export function homeKill(k: Kernel, from: number, pid: number, sig: number): num
   const named = (t: Task): boolean => (pid > 0 ? t.pid === pid : t.pid !== from && (pid === 0 ? t.pgid === k.tasks.get(from)?.pgid : pid === -1 || t.pgid === -pid));
   const targets = [...k.tasks.values()].filter((t) => t.status !== "zombie" && named(t));
   if (targets.length === 0) return -Errno.ESRCH;
-  for (const t of targets) sendSignal(k, t, sig, { signo: sig, code: 0, pid: from });
+  const group = pid > 0 ? {} : { group: pid === 0 ? k.tasks.get(from)?.pgid : pid === -1 ? -1 : -pid };
+  for (const t of targets) sendSignal(k, t, sig, { signo: sig, code: 0, pid: from, ...group });
   return 0;
 }
 

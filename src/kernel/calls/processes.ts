@@ -152,7 +152,8 @@ function kill(c: SyscallContext, [pidArg, sig]: number[], tkill = false): number
     if (typeof r !== "number" || targets.length === 0) return r;
   }
   if (targets.length === 0) return -Errno.ESRCH; // "The target process or process group does not exist"
-  for (const t of targets) sendSignal(c.kernel, t, sig, { signo: sig, code: tkill ? -6 : 0, pid: c.pid, uid: 0 });
+  const group = pid > 0 ? {} : { group: pid === 0 ? c.kernel.tasks.get(c.pid)!.pgid : pid === -1 ? -1 : -pid };
+  for (const t of targets) sendSignal(c.kernel, t, sig, { signo: sig, code: tkill ? -6 : 0, pid: c.pid, uid: 0, ...group });
   return 0;
 }
 
