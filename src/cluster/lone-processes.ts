@@ -18,11 +18,15 @@ import type { OpenFile } from "../kernel/files.js";
 import type { Kernel } from "../kernel/kernel.js";
 import { cannotTakeOut, forwarded, imageOf, leaveProxy, type Home, type ProcessImage } from "../kernel/lone-process.js";
 import { homeExit, homeIo, homeKill, homePoll, homeReap, homeWait } from "../kernel/lone-home.js";
+import { endTask } from "../kernel/process-tree.js";
 import { homeChildChanged } from "../kernel/lone-satellite.js";
-import { SIGCHLD, type SigInfo } from "../kernel/signals.js";
+import { SIGCHLD, SIGKILL, type SigInfo } from "../kernel/signals.js";
 import { connect, type Peer } from "../net/peer.js";
 import { bytes, num, ProtocolError, str, type Message } from "../net/protocol.js";
-import type { HostedGuest } from "./hosted-guest.js";
+import { isLive, type HostedGuest } from "./hosted-guest.js";
+
+/** How long the host a process moved to may stay out of reach before its family at home sees it killed. */
+const LOST_MS = 5_000;
 
 export const LONE_PROCESS_REQUESTS: ReadonlySet<string> = new Set(["proc-adopt", "proc-io", "proc-poll", "proc-kill", "proc-wait", "proc-reap", "proc-exit", "proc-signal"]);
 
@@ -48,6 +52,7 @@ export interface LoneProcessHost {
 export class LoneProcesses {
   readonly forwarding = new Map<string, Forwarding>(); // by home guest id
   private readonly peers = new Map<string, Promise<Peer>>();
+  private closing = false;
 
   constructor(private readonly host: LoneProcessHost) {}
 
@@ -72,8 +77,10 @@ export class LoneProcesses {
           // What /proc/self/exe is when it runs the guest's own program (BusyBox's shell runs its applets so).
           ...(task.exe === "" && kernel.program.length ? { elf: kernel.program } : {}),
         }, 60_000);
-        leaveProxy(kernel, pid, { host: to, guest: satellite });
+        const away = { host: to, guest: satellite };
+        leaveProxy(kernel, pid, away);
         this.watch(hosted, kernel);
+        void this.watchSatellite(hosted, kernel, pid, away);
         this.counts(hosted.info.id).away.push({ pid, host: to, guest: satellite });
         this.host.log(`guest ${hosted.info.id}: process ${pid} (${task.name}) moved alone to ${to} as ${satellite}; this host forwards for it`);
         return { pid, to, guest: satellite };
@@ -121,6 +128,32 @@ export class LoneProcesses {
         this.host.log(`guest ${hosted.info.id}: signal ${sig} for process ${task.pid} on ${away.host} not delivered: ${error.message}`);
       });
     };
+  }
+
+  /**
+   * The process's host is gone: the link to it closed and cannot be made
+   * again for LOST_MS. Its family here sees it killed (SIGKILL), as when a
+   * machine dies under a process: its parent's wait returns, its pipe ends
+   * close (its writers get EPIPE, its readers EOF), the guest may move again.
+   */
+  private async watchSatellite(hosted: HostedGuest, kernel: Kernel, pid: number, away: { host: string; guest: string }): Promise<void> {
+    const task = kernel.tasks.get(pid)!;
+    const stillAway = (): boolean => !this.closing && isLive(hosted.status) && kernel.tasks.get(pid) === task && task.away === away && task.status !== "zombie";
+    let why = "";
+    for (;;) {
+      const since = Date.now();
+      let peer: Peer | undefined;
+      while (!peer && stillAway() && Date.now() - since < LOST_MS) {
+        peer = await this.peer(away.host).catch((error: Error) => { why = error.message; return undefined; });
+        if (!peer) await new Promise((resolve) => setTimeout(resolve, LOST_MS / 10));
+      }
+      if (!stillAway()) return;
+      if (!peer) break;
+      await peer.closed;
+      why = "its link closed";
+    }
+    this.host.log(`guest ${hosted.info.id}: process ${pid} on ${away.host} is lost (${why}): it ends here as killed (SIGKILL)`);
+    endTask(kernel, task, SIGKILL);
   }
 
   private counts(guest: string): Forwarding {
@@ -236,6 +269,7 @@ export class LoneProcesses {
   }
 
   close(): void {
+    this.closing = true;
     for (const peer of this.peers.values()) void peer.then((p) => p.close(), () => {});
     this.peers.clear();
   }

@@ -67,6 +67,9 @@ const HOMEWAIT_OUTPUT = [
 const POLL_SCRIPT = `(while [ ! -e ${GATE2} ]; do sleep 1; done; echo hello) | (while [ ! -e ${GATE} ]; do sleep 1; done; read -t 1 x; echo "first=$? [$x]"; read -t 20 x; echo "second=$? [$x]")`;
 // The reader moves alone; then cat (forked on B) reads the pipe through A, which dies. Files opened on B are B's.
 const BROKEN_SCRIPT = `sleep 1000 | (while [ ! -e ${GATE} ]; do sleep 1; done; cat; echo "cat=$?" > after.txt; cat; echo "again=$?" >> after.txt)`;
+// cat (the second stage) moves alone, then its host dies: at home it must end as killed, so its writer gets EPIPE and
+// the shell's wait for the pipeline returns.
+const LOST_SCRIPT = `(while :; do echo tick; sleep 1; done) | cat; echo "pipeline=$?"`;
 
 /** `roam run --on URL busybox sh -c SCRIPT`, attached; resolves with the guest id. */
 async function runScript(on: string, script: string): Promise<{ proc: Proc; id: string }> {
@@ -276,6 +279,26 @@ describe("a process tree migrates as one guest", () => {
     const entry = await waitForStatus(b.url, satellite, "exited");
     expect(entry.exitCode).toBe(0);
   }, 240_000);
+
+  test("--children home: when the process's host dies, its family at home sees it killed (SIGKILL): its pipe closes, its parent's wait returns; the home logs it once", async () => {
+    root = tempDir("tree-home-lost");
+    hosts = await startHosts(["A", "B"], root.path);
+    const [a, b] = hosts;
+    const client = await runScript(a.url, LOST_SCRIPT);
+    const rows = await treeOf(a.url, client.id, 3);
+    const first = Math.min(...rows.map((r) => r.pid));
+    const cat = rows.filter((r) => r.ppid === first).map((r) => r.pid).sort((x, y) => x - y)[1];
+    const moved = await roam(["migrate", client.id, "--on", a.url, "--to", b.url, "--children", "home", "--pid", String(cat)]);
+    expect(moved.code, moved.describe()).toBe(0);
+    const ticks = client.proc.text.length;
+    await waitUntil(() => client.proc.text.length > ticks, 60_000, () => `cat on B to print through A: ${client.proc.describe()}`);
+    await b.crash();
+    const exited = await client.proc.wait(60_000);
+    expect(client.proc.text).toMatch(/^(tick\n)+pipeline=137\n$/);
+    expect(exited.code, client.proc.describe()).toBe(0);
+    const lost = a.log.split("\n").filter((l) => l.includes(`process ${cat} on ${b.url} is lost`));
+    expect(lost.length, a.log).toBe(1);
+  }, 120_000);
 
   test("--children home refuses to move a guest's only process alone (that is the whole guest), and the guest runs on", async () => {
     root = tempDir("tree-home-only");
