@@ -140,7 +140,7 @@ export class LoneProcesses {
     const task = kernel.tasks.get(pid)!;
     const stillAway = (): boolean => !this.closing && isLive(hosted.status) && kernel.tasks.get(pid) === task && task.away === away && task.status !== "zombie";
     let why = "";
-    for (;;) {
+    for (let again = false; ; again = true) {
       const since = Date.now();
       let peer: Peer | undefined;
       while (!peer && stillAway() && Date.now() - since < LOST_MS) {
@@ -149,6 +149,10 @@ export class LoneProcesses {
       }
       if (!stillAway()) return;
       if (!peer) break;
+      // A host that answers again at that URL may be a new one, without the process.
+      const there = !again || (await peer.request({ t: "proc-signal", guest: away.guest, sig: 0 }).then((r) => r.delivered === true, () => false));
+      if (!stillAway()) return;
+      if (!there) { why = `${away.host} answers again, but no longer runs ${away.guest}`; break; }
       await peer.closed;
       why = "its link closed";
     }
@@ -220,7 +224,7 @@ export class LoneProcesses {
     const hosted = this.host.guests.get(str(m, "guest"));
     if (!hosted || hosted.status !== "running") return { delivered: false };
     const kernel = kernelOf(hosted);
-    const sig = num(m, "sig", 1, 64);
+    const sig = num(m, "sig", 0, 64); // 0: is it still here? (as kill(2)'s signal 0)
     const about = (m.info ?? {}) as Record<string, unknown>;
     const info: SigInfo = { signo: sig, code: Number(about.code ?? 0), pid: Number(about.pid ?? 0), status: Number(about.status ?? 0) };
     const group = m.group === undefined ? undefined : num(m, "group", -1, 0x7fffffff);
