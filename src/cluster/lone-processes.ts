@@ -17,7 +17,7 @@ import { sendSignal } from "../kernel/deliver.js";
 import type { OpenFile } from "../kernel/files.js";
 import type { Kernel } from "../kernel/kernel.js";
 import { cannotTakeOut, forwarded, imageOf, leaveProxy, type Home, type ProcessImage } from "../kernel/lone-process.js";
-import { homeExit, homeIo, homeKill, homePoll, homeReap, homeWait } from "../kernel/lone-home.js";
+import { homeExit, homeIo, homeKill, homePoll, homeReap, homeStopped, homeWait } from "../kernel/lone-home.js";
 import { endTask } from "../kernel/process-tree.js";
 import { homeChildChanged } from "../kernel/lone-satellite.js";
 import { SIGCHLD, SIGKILL, type SigInfo } from "../kernel/signals.js";
@@ -28,7 +28,7 @@ import { isLive, type HostedGuest } from "./hosted-guest.js";
 /** How long the host a process moved to may stay out of reach before its family at home sees it killed. */
 const LOST_MS = 5_000;
 
-export const LONE_PROCESS_REQUESTS: ReadonlySet<string> = new Set(["proc-adopt", "proc-io", "proc-poll", "proc-kill", "proc-wait", "proc-reap", "proc-exit", "proc-signal"]);
+export const LONE_PROCESS_REQUESTS: ReadonlySet<string> = new Set(["proc-adopt", "proc-io", "proc-poll", "proc-kill", "proc-wait", "proc-reap", "proc-stopped", "proc-exit", "proc-signal"]);
 
 /** What the home forwarded for a guest's processes that moved alone: the residual dependency `roam stats` shows. */
 export interface Forwarding {
@@ -206,6 +206,10 @@ export class LoneProcesses {
       case "proc-kill":
         this.count(hosted.info.id, 0);
         return { result: homeKill(kernel, pid, num(m, "target", -0x7fffffff, 0x7fffffff), num(m, "sig", 0, 64)) };
+      case "proc-stopped":
+        this.count(hosted.info.id, 0);
+        homeStopped(kernel, task, str(m, "what") === "stopped" ? "stopped" : "continued", num(m, "sig", 0, 64));
+        return {};
       case "proc-exit":
         this.count(hosted.info.id, 0);
         homeExit(kernel, task, num(m, "status", 0, 0xffff), m.cpuNs, m.childrenCpuNs);
@@ -246,6 +250,12 @@ export class LoneProcesses {
     const kernel = kernelOf(hosted);
     const pid = kernel.firstPid;
     const process = kernel.tasks.get(pid)!; // its CPU times go home with its status (the tree forgets it when it ends)
+    // Its stops and goings-on go home, where its parent waits (on the same link as its exit, so before it).
+    kernel.onStopReport = (code, sig) => {
+      void this.peer(home.url)
+        .then((p) => p.request({ t: "proc-stopped", guest: home.guest, pid, what: code === 5 ? "stopped" : "continued", sig }))
+        .catch((error: Error) => this.host.log(`guest ${hosted.info.id}: its stop or continue could not be sent home to ${home.url}: ${error.message}`));
+    };
     hosted.onEnd(() => {
       const status = kernel.firstStatus ?? ((hosted.exitCode ?? 137) > 128 ? (hosted.exitCode ?? 137) - 128 : ((hosted.exitCode ?? 0) & 0xff) << 8);
       const cpu = { cpuNs: process.cpuInstructions.toString(), childrenCpuNs: process.childrenCpuNs.toString() };

@@ -11,7 +11,8 @@ import { sendSignal } from "./deliver.js";
 import { Errno } from "./errno.js";
 import { SandboxError, type OpenFile } from "./files.js";
 import type { Kernel } from "./kernel.js";
-import { endTask, findWaitable, reap, reapedCpuNs, WNOWAIT, WNOHANG } from "./process-tree.js";
+import { endTask, findWaitable, notifyParent, reap, reapedCpuNs, WNOWAIT, WNOHANG } from "./process-tree.js";
+import { SIGCONT } from "./signals.js";
 import type { SyscallOutcome } from "./syscalls.js";
 import type { Task } from "./task.js";
 
@@ -105,6 +106,25 @@ export function homeExit(k: Kernel, task: Task, status: number, cpuNs: unknown, 
   if (typeof cpuNs === "string" && /^\d{1,30}$/.test(cpuNs)) task.cpuInstructions = BigInt(cpuNs);
   if (typeof childrenCpuNs === "string" && /^\d{1,30}$/.test(childrenCpuNs)) task.childrenCpuNs = BigInt(childrenCpuNs);
   endTask(k, task, status);
+}
+
+/**
+ * The away process stopped or went on there: its proxy does so here, so its
+ * parent's wait (WUNTRACED, WCONTINUED) reports it, and its parent gets
+ * SIGCHLD, as if it had stopped here.
+ */
+export function homeStopped(k: Kernel, task: Task, what: "stopped" | "continued", sig: number): void {
+  if (task.status === "zombie") return;
+  if (what === "stopped") {
+    task.status = "stopped";
+    task.stopReport = "stopped";
+    task.lastStopSignal = sig;
+    notifyParent(k, task, 5 /* CLD_STOPPED */, sig);
+  } else {
+    task.status = "running";
+    task.stopReport = "continued";
+    notifyParent(k, task, 6 /* CLD_CONTINUED */, SIGCONT);
+  }
 }
 
 /** Children of `pid` here, zombies included: when none are left the satellite stops asking. */

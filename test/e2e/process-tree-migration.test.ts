@@ -238,6 +238,25 @@ describe("a process tree migrates as one guest", () => {
     expect(exited.code, proc.describe()).toBe(0);
   }, 240_000);
 
+  test("--children home: a child that moved alone stops and continues, and its parent at home sees both (WUNTRACED, WCONTINUED) before its exit", async () => {
+    root = tempDir("tree-home-stop");
+    hosts = await startHosts(["A", "B"], root.path);
+    const [a, b] = hosts;
+    const proc = new Proc(["run", "--on", a.url, "--root", ".", join(REPO, "guests/bin/calls/awaystop.elf")]);
+    const started = /roam: guest (\S+) on (\S+)/;
+    await waitUntil(() => started.test(proc.err) || proc.exited !== undefined, 20_000, () => `the guest id from ${proc.describe()}`);
+    const id = started.exec(proc.err)![1];
+    const rows = await treeOf(a.url, id, 2);
+    const child = Math.max(...rows.map((r) => r.pid));
+    const moved = await roam(["migrate", id, "--on", a.url, "--to", b.url, "--children", "home", "--pid", String(child)]);
+    expect(moved.code, moved.describe()).toBe(0);
+    writeFileSync(join(root.path, "go"), "");
+    const exited = await proc.wait(60_000);
+    // What qemu-riscv32 prints (guests/calls/awaystop.c).
+    expect(proc.text).toBe("waitpid(WUNTRACED): the child, stopped by 19\nwaitpid(WCONTINUED): the child, continued\nwaitpid: the child, exited 7\n");
+    expect(exited.code, proc.describe()).toBe(0);
+  }, 120_000);
+
   test("--children home: ppoll on a forwarded pipe asks home, honours its timeout at the satellite, and wakes when data comes", async () => {
     root = tempDir("tree-home-poll");
     hosts = await startHosts(["A", "B"], root.path);
