@@ -5,11 +5,12 @@
 // At home:    move(): freeze the guest, send the process's image (proc-adopt),
 //             leave a proxy; then serve proc-io (its pipe and terminal I/O),
 //             proc-poll (their readiness), proc-kill (its signals to the
-//             family), proc-wait and proc-reap (its children that stayed) and
-//             proc-exit (its end), and pass signals for it on (proc-signal).
-//             Counts what it forwards.
+//             family), proc-wait and proc-reap (its children that stayed),
+//             proc-stopped and proc-exit (its stops and its end), and pass
+//             signals for it on (proc-signal). Counts what it forwards. A
+//             process whose host is gone ends here as killed.
 // Elsewhere:  adopt() a process that arrives alone as a guest of its own, send
-//             its end home, and take signals for it.
+//             its stops and its end home, and take signals for it.
 
 import { ProcessGuest } from "../guest/process-guest.js";
 import type { RunnableGuest } from "../guest/runnable.js";
