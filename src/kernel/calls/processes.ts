@@ -3,7 +3,7 @@
 
 import { Errno } from "../errno.js";
 import { sendSignal } from "../deliver.js";
-import { hasChildrenAtHome, killAtHome, tookFromHome, waitAtHome, type HomeReport } from "../lone-satellite.js";
+import { hasChildrenAtHome, HOME_WAIT_NS, killAtHome, tookFromHome, waitAtHome, type HomeReport } from "../lone-satellite.js";
 import {
   execTask, findWaitable, forkTask, P_ALL, P_PGID, P_PID, reap, reapedCpuNs, WCONTINUED, WEXITED, WNOHANG, WNOWAIT, WUNTRACED,
 } from "../process-tree.js";
@@ -89,6 +89,12 @@ function takeChild(c: SyscallContext, parent: Task, idtype: number, id: number, 
   return found === "none" && home === "none" ? "none" : "later";
 }
 
+/** A wait blocks until a child changes state; one for children at home also wakes after a while to ask there again. */
+function blockForChild(c: SyscallContext, parent: Task): SyscallOutcome {
+  if (!hasChildrenAtHome(c.kernel, parent)) return { kind: "block-event" };
+  return { kind: "block-event", deadlineNs: c.clock.monotonicNs() + HOME_WAIT_NS };
+}
+
 /** waitid(idtype, id, infop, options, rusage) */
 function waitid(c: SyscallContext, [idtype, id, infop, options, rusage]: number[]): SyscallOutcome | number {
   if (options & ~(WNOHANG | WUNTRACED | WEXITED | WCONTINUED | WNOWAIT)) return -Errno.EINVAL;
@@ -107,7 +113,7 @@ function waitid(c: SyscallContext, [idtype, id, infop, options, rusage]: number[
       if (infop) c.space.write(infop, new Uint8Array(128));
       return 0;
     }
-    return { kind: "block-event" };
+    return blockForChild(c, me);
   }
   if (infop) c.space.write(infop, waitInfo(found.pid, found.status, found.what));
   if (rusage) c.space.write(rusage, rusageOf(found.cpuNs ?? 0n));
@@ -124,7 +130,7 @@ function wait4(c: SyscallContext, [pidArg, statusPtr, options, rusage]: number[]
   const found = takeChild(c, me, idtype, id, (options & (WNOHANG | WUNTRACED | WCONTINUED)) | WEXITED);
   if (found === "none") return -Errno.ECHILD;
   if (typeof found === "number") return found;
-  if (found === "later") return options & WNOHANG ? 0 : { kind: "block-event" };
+  if (found === "later") return options & WNOHANG ? 0 : blockForChild(c, me);
   if (statusPtr) c.space.write(statusPtr, new Uint8Array(Uint32Array.of(found.status).buffer));
   if (rusage) c.space.write(rusage, rusageOf(found.cpuNs ?? 0n));
   return found.pid;
