@@ -5,27 +5,31 @@
 // At home:    move(): freeze the guest, send the process's image (proc-adopt),
 //             leave a proxy; then serve proc-io (its pipe and terminal I/O),
 //             proc-poll (their readiness), proc-kill (its signals to the
-//             family), proc-wait and proc-reap (its children that stayed) and
-//             proc-exit (its end), and pass signals for it on (proc-signal).
-//             Counts what it forwards.
+//             family), proc-wait and proc-reap (its children that stayed),
+//             proc-stopped and proc-exit (its stops and its end), and pass
+//             signals for it on (proc-signal). Counts what it forwards. A
+//             process whose host is gone ends here as killed.
 // Elsewhere:  adopt() a process that arrives alone as a guest of its own, send
-//             its end home, and take signals for it.
+//             its stops and its end home, and take signals for it.
 
 import { ProcessGuest } from "../guest/process-guest.js";
 import type { RunnableGuest } from "../guest/runnable.js";
-import { endTask } from "../kernel/process-tree.js";
 import { sendSignal } from "../kernel/deliver.js";
 import type { OpenFile } from "../kernel/files.js";
 import type { Kernel } from "../kernel/kernel.js";
 import { cannotTakeOut, forwarded, imageOf, leaveProxy, type Home, type ProcessImage } from "../kernel/lone-process.js";
-import { homeIo, homeKill, homePoll, homeReap, homeWait } from "../kernel/lone-home.js";
+import { homeExit, homeIo, homeKill, homePoll, homeReap, homeStopped, homeWait } from "../kernel/lone-home.js";
+import { endTask } from "../kernel/process-tree.js";
 import { homeChildChanged } from "../kernel/lone-satellite.js";
-import { SIGCHLD, type SigInfo } from "../kernel/signals.js";
+import { SIGCHLD, SIGKILL, type SigInfo } from "../kernel/signals.js";
 import { connect, type Peer } from "../net/peer.js";
 import { bytes, num, ProtocolError, str, type Message } from "../net/protocol.js";
-import type { HostedGuest } from "./hosted-guest.js";
+import { isLive, type HostedGuest } from "./hosted-guest.js";
 
-export const LONE_PROCESS_REQUESTS: ReadonlySet<string> = new Set(["proc-adopt", "proc-io", "proc-poll", "proc-kill", "proc-wait", "proc-reap", "proc-exit", "proc-signal"]);
+/** How long the host a process moved to may stay out of reach before its family at home sees it killed. */
+const LOST_MS = 5_000;
+
+export const LONE_PROCESS_REQUESTS: ReadonlySet<string> = new Set(["proc-adopt", "proc-io", "proc-poll", "proc-kill", "proc-wait", "proc-reap", "proc-stopped", "proc-exit", "proc-signal"]);
 
 /** What the home forwarded for a guest's processes that moved alone: the residual dependency `roam stats` shows. */
 export interface Forwarding {
@@ -49,6 +53,7 @@ export interface LoneProcessHost {
 export class LoneProcesses {
   readonly forwarding = new Map<string, Forwarding>(); // by home guest id
   private readonly peers = new Map<string, Promise<Peer>>();
+  private closing = false;
 
   constructor(private readonly host: LoneProcessHost) {}
 
@@ -73,8 +78,10 @@ export class LoneProcesses {
           // What /proc/self/exe is when it runs the guest's own program (BusyBox's shell runs its applets so).
           ...(task.exe === "" && kernel.program.length ? { elf: kernel.program } : {}),
         }, 60_000);
-        leaveProxy(kernel, pid, { host: to, guest: satellite });
+        const away = { host: to, guest: satellite };
+        leaveProxy(kernel, pid, away);
         this.watch(hosted, kernel);
+        void this.watchSatellite(hosted, kernel, pid, away);
         this.counts(hosted.info.id).away.push({ pid, host: to, guest: satellite });
         this.host.log(`guest ${hosted.info.id}: process ${pid} (${task.name}) moved alone to ${to} as ${satellite}; this host forwards for it`);
         return { pid, to, guest: satellite };
@@ -117,10 +124,41 @@ export class LoneProcesses {
       this.count(hosted.info.id, 0);
       // What siginfo says (who sent it; for SIGCHLD which child, and how it ended) goes with it.
       const about = { code: info.code, pid: info.pid ?? 0, status: info.status ?? 0 };
-      void this.peer(away.host).then((p) => p.request({ t: "proc-signal", guest: away.guest, sig, info: about })).catch((error: Error) => {
+      const group = info.group === undefined ? {} : { group: info.group };
+      void this.peer(away.host).then((p) => p.request({ t: "proc-signal", guest: away.guest, sig, info: about, ...group })).catch((error: Error) => {
         this.host.log(`guest ${hosted.info.id}: signal ${sig} for process ${task.pid} on ${away.host} not delivered: ${error.message}`);
       });
     };
+  }
+
+  /**
+   * The process's host is gone: the link to it closed and cannot be made
+   * again for LOST_MS. Its family here sees it killed (SIGKILL), as when a
+   * machine dies under a process: its parent's wait returns, its pipe ends
+   * close (its writers get EPIPE, its readers EOF), the guest may move again.
+   */
+  private async watchSatellite(hosted: HostedGuest, kernel: Kernel, pid: number, away: { host: string; guest: string }): Promise<void> {
+    const task = kernel.tasks.get(pid)!;
+    const stillAway = (): boolean => !this.closing && isLive(hosted.status) && kernel.tasks.get(pid) === task && task.away === away && task.status !== "zombie";
+    let why = "";
+    for (let again = false; ; again = true) {
+      const since = Date.now();
+      let peer: Peer | undefined;
+      while (!peer && stillAway() && Date.now() - since < LOST_MS) {
+        peer = await this.peer(away.host).catch((error: Error) => { why = error.message; return undefined; });
+        if (!peer) await new Promise((resolve) => setTimeout(resolve, LOST_MS / 10));
+      }
+      if (!stillAway()) return;
+      if (!peer) break;
+      // A host that answers again at that URL may be a new one, without the process.
+      const there = !again || (await peer.request({ t: "proc-signal", guest: away.guest, sig: 0 }).then((r) => r.delivered === true, () => false));
+      if (!stillAway()) return;
+      if (!there) { why = `${away.host} answers again, but no longer runs ${away.guest}`; break; }
+      await peer.closed;
+      why = "its link closed";
+    }
+    this.host.log(`guest ${hosted.info.id}: process ${pid} on ${away.host} is lost (${why}): it ends here as killed (SIGKILL)`);
+    endTask(kernel, task, SIGKILL);
   }
 
   private counts(guest: string): Forwarding {
@@ -169,24 +207,35 @@ export class LoneProcesses {
       case "proc-kill":
         this.count(hosted.info.id, 0);
         return { result: homeKill(kernel, pid, num(m, "target", -0x7fffffff, 0x7fffffff), num(m, "sig", 0, 64)) };
+      case "proc-stopped":
+        this.count(hosted.info.id, 0);
+        homeStopped(kernel, task, str(m, "what") === "stopped" ? "stopped" : "continued", num(m, "sig", 0, 64));
+        return {};
       case "proc-exit":
         this.count(hosted.info.id, 0);
-        endTask(kernel, task, num(m, "status", 0, 0xffff));
+        homeExit(kernel, task, num(m, "status", 0, 0xffff), m.cpuNs, m.childrenCpuNs);
         return {};
       default:
         throw new ProtocolError(`unknown request ${m.t}`);
     }
   }
 
-  /** A signal from home for the process that moved here. A SIGCHLD also makes its waits ask home again, even when it is ignored here. */
+  /**
+   * A signal from home for the process that moved here; one sent to its
+   * process group (or to all) reaches that group's processes here too. A
+   * SIGCHLD also makes its waits ask home again, even when it is ignored here.
+   */
   private signalHere(m: Message): Record<string, unknown> {
     const hosted = this.host.guests.get(str(m, "guest"));
     if (!hosted || hosted.status !== "running") return { delivered: false };
     const kernel = kernelOf(hosted);
-    const sig = num(m, "sig", 1, 64);
+    const sig = num(m, "sig", 0, 64); // 0: is it still here? (as kill(2)'s signal 0)
     const about = (m.info ?? {}) as Record<string, unknown>;
     const info: SigInfo = { signo: sig, code: Number(about.code ?? 0), pid: Number(about.pid ?? 0), status: Number(about.status ?? 0) };
-    sendSignal(kernel, kernel.tasks.get(kernel.firstPid)!, sig, info);
+    const group = m.group === undefined ? undefined : num(m, "group", -1, 0x7fffffff);
+    const live = [...kernel.tasks.values()].filter((t) => t.status !== "zombie");
+    const targets = group === undefined ? live.filter((t) => t.pid === kernel.firstPid) : live.filter((t) => group === -1 || t.pgid === group);
+    for (const t of targets) sendSignal(kernel, t, sig, info);
     if (sig === SIGCHLD) homeChildChanged(kernel);
     return { delivered: true };
   }
@@ -201,10 +250,18 @@ export class LoneProcesses {
     });
     const kernel = kernelOf(hosted);
     const pid = kernel.firstPid;
+    const process = kernel.tasks.get(pid)!; // its CPU times go home with its status (the tree forgets it when it ends)
+    // Its stops and goings-on go home, where its parent waits (on the same link as its exit, so before it).
+    kernel.onStopReport = (code, sig) => {
+      void this.peer(home.url)
+        .then((p) => p.request({ t: "proc-stopped", guest: home.guest, pid, what: code === 5 ? "stopped" : "continued", sig }))
+        .catch((error: Error) => this.host.log(`guest ${hosted.info.id}: its stop or continue could not be sent home to ${home.url}: ${error.message}`));
+    };
     hosted.onEnd(() => {
       const status = kernel.firstStatus ?? ((hosted.exitCode ?? 137) > 128 ? (hosted.exitCode ?? 137) - 128 : ((hosted.exitCode ?? 0) & 0xff) << 8);
+      const cpu = { cpuNs: process.cpuInstructions.toString(), childrenCpuNs: process.childrenCpuNs.toString() };
       void this.peer(home.url)
-        .then((p) => p.request({ t: "proc-exit", guest: home.guest, pid, status }))
+        .then((p) => p.request({ t: "proc-exit", guest: home.guest, pid, status, ...cpu }))
         .catch((error: Error) => this.host.log(`guest ${hosted.info.id}: its exit could not be sent home to ${home.url}: ${error.message}`));
     });
     hosted.start();
@@ -227,6 +284,7 @@ export class LoneProcesses {
   }
 
   close(): void {
+    this.closing = true;
     for (const peer of this.peers.values()) void peer.then((p) => p.close(), () => {});
     this.peers.clear();
   }

@@ -17,6 +17,12 @@ import { Task } from "./task.js";
 /** Pids a lone process's own children get: far above its family's at home. */
 const ADOPTED_PID_BASE = 1 << 20;
 
+/** A count the image carries as a decimal string. */
+export function decimal(value: unknown, what: string): bigint {
+  if (typeof value !== "string" || !/^\d{1,30}$/.test(value)) throw new Error(`the process image's ${what} is not a decimal count: ${JSON.stringify(value)}`);
+  return BigInt(value);
+}
+
 export function adopt(k: Kernel, image: ProcessImage, root: string): void {
   const space = new AddressSpace(k.frames);
   for (const region of image.regions) space.addRegion({ ...region });
@@ -42,6 +48,7 @@ export function adopt(k: Kernel, image: ProcessImage, root: string): void {
   task.exe = image.exe;
   task.name = image.name;
   task.cpuInstructions = BigInt(image.cpuInstructions);
+  task.childrenCpuNs = decimal(image.childrenCpuNs ?? "0", "childrenCpuNs");
   k.tasks.set(task.pid, task);
   k.current = task;
   k.firstPid = task.pid;

@@ -255,7 +255,7 @@ export class Kernel {
     const first = this.tasks.get(this.firstPid);
     if (!first) return;
     this.consoleInterrupted = true;
-    for (const task of this.tasks.values()) if (task.pgid === first.pgid && task.status !== "zombie") sendSignal(this, task, sig, { signo: sig, code: 0x80 });
+    for (const task of this.tasks.values()) if (task.pgid === first.pgid && task.status !== "zombie") sendSignal(this, task, sig, { signo: sig, code: 0x80, group: first.pgid });
     this.wake?.();
   }
 
@@ -287,6 +287,8 @@ export class Kernel {
 
   /** A signal for a process that moved alone to another host (lone-process.ts): the host passes it on. */
   onAwaySignal: ((task: Task, sig: number, info: SigInfo) => void) | undefined;
+  /** The process that moved here alone stopped (CLD_STOPPED) or went on (CLD_CONTINUED): its parent is at home, which is told. */
+  onStopReport: ((code: number, sig: number) => void) | undefined;
   /** A lone process's home (it was started from a ProcessImage): kills of other pids go there. */
   home: Home | undefined;
   /** A lone process's children at home, as the home last said: its waits ask there while there are any. */

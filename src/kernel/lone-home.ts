@@ -11,7 +11,8 @@ import { sendSignal } from "./deliver.js";
 import { Errno } from "./errno.js";
 import { SandboxError, type OpenFile } from "./files.js";
 import type { Kernel } from "./kernel.js";
-import { findWaitable, reap, WNOWAIT, WNOHANG } from "./process-tree.js";
+import { endTask, findWaitable, notifyParent, reap, reapedCpuNs, WNOWAIT, WNOHANG } from "./process-tree.js";
+import { SIGCONT } from "./signals.js";
 import type { SyscallOutcome } from "./syscalls.js";
 import type { Task } from "./task.js";
 
@@ -80,12 +81,50 @@ function attempt(k: Kernel, task: Task, file: OpenFile, op: "read" | "write", co
 
 const isBlock = (r: unknown): r is SyscallOutcome => typeof r === "object" && r !== null && !(r instanceof Uint8Array);
 
-/** The away process's kill(2) of a family member, done at home. */
+/**
+ * The away process's kill(2) of a family member, done at home. A group or
+ * "all" kill leaves out its proxy: the satellite signalled the process itself
+ * (and its children there), and a signal to the proxy would go back to it as
+ * a second one.
+ */
 export function homeKill(k: Kernel, from: number, pid: number, sig: number): number {
-  const targets = [...k.tasks.values()].filter((t) => t.status !== "zombie" && (pid > 0 ? t.pid === pid : pid === 0 ? t.pgid === k.tasks.get(from)?.pgid : pid === -1 ? t.pid !== from : t.pgid === -pid));
+  const named = (t: Task): boolean => (pid > 0 ? t.pid === pid : t.pid !== from && (pid === 0 ? t.pgid === k.tasks.get(from)?.pgid : pid === -1 || t.pgid === -pid));
+  const targets = [...k.tasks.values()].filter((t) => t.status !== "zombie" && named(t));
   if (targets.length === 0) return -Errno.ESRCH;
-  for (const t of targets) sendSignal(k, t, sig, { signo: sig, code: 0, pid: from });
+  const group = pid > 0 ? {} : { group: pid === 0 ? k.tasks.get(from)?.pgid : pid === -1 ? -1 : -pid };
+  for (const t of targets) sendSignal(k, t, sig, { signo: sig, code: 0, pid: from, ...group });
   return 0;
+}
+
+/**
+ * The away process ended with wait status `status`: its proxy ends, and its
+ * parent here reaps it as it would have. The CPU times it counted there
+ * (decimal strings, from its start: its image carried what it had counted
+ * here) become the proxy's, so that parent's rusage and times see them.
+ */
+export function homeExit(k: Kernel, task: Task, status: number, cpuNs: unknown, childrenCpuNs: unknown): void {
+  if (typeof cpuNs === "string" && /^\d{1,30}$/.test(cpuNs)) task.cpuInstructions = BigInt(cpuNs);
+  if (typeof childrenCpuNs === "string" && /^\d{1,30}$/.test(childrenCpuNs)) task.childrenCpuNs = BigInt(childrenCpuNs);
+  endTask(k, task, status);
+}
+
+/**
+ * The away process stopped or went on there: its proxy does so here, so its
+ * parent's wait (WUNTRACED, WCONTINUED) reports it, and its parent gets
+ * SIGCHLD, as if it had stopped here.
+ */
+export function homeStopped(k: Kernel, task: Task, what: "stopped" | "continued", sig: number): void {
+  if (task.status === "zombie") return;
+  if (what === "stopped") {
+    task.status = "stopped";
+    task.stopReport = "stopped";
+    task.lastStopSignal = sig;
+    notifyParent(k, task, 5 /* CLD_STOPPED */, sig);
+  } else {
+    task.status = "running";
+    task.stopReport = "continued";
+    notifyParent(k, task, 6 /* CLD_CONTINUED */, SIGCONT);
+  }
 }
 
 /** Children of `pid` here, zombies included: when none are left the satellite stops asking. */
@@ -109,7 +148,10 @@ export function homeWait(k: Kernel, pid: number, idtype: number, id: number, opt
   const children = childrenOf(k, pid);
   if (found === "none") return { none: true, children };
   if (found === "later") return { later: true, children };
-  return { pid: found.child.pid, status: reap(k, found, (options | WNOWAIT) & ~WNOHANG), what: found.what, children };
+  // An exited child's CPU time (its reaped children's included) goes with it: the rusage of the wait, and the
+  // "children" times of the process once it takes the child (as a wait here adds it).
+  const cpuNs = found.what === "exited" ? { cpuNs: reapedCpuNs(found.child).toString() } : {};
+  return { pid: found.child.pid, status: reap(k, found, (options | WNOWAIT) & ~WNOHANG), what: found.what, children, ...cpuNs };
 }
 
 /** The satellite gave the process what `homeWait` reported of `child`: an exited child is reaped, a stop or continue consumed. */

@@ -38,6 +38,8 @@ export interface ProcessImage {
   exe: string;
   name: string;
   cpuInstructions: string;
+  /** The CPU time of the children it had reaped (Task.childrenCpuNs), decimal; absent from hosts before it. */
+  childrenCpuNs?: string;
   guestClockNs: string;
   /** Its children that stay at home (zombies included): its waits ask there while there are any. */
   homeChildren?: number;
@@ -94,7 +96,7 @@ export function imageOf(k: Kernel, pid: number, fileOut: (file: OpenFile) => Ope
     files: [...task.files.files].map(([fd, file]) => [fd, fileOut(file), task.files.isCloseOnExec(fd)]),
     cwd: task.files.cwd, umask: task.files.umask, signals: task.signals.state(), blockedInCall: task.blockedInCall,
     sleepDeadlineNs: task.sleepDeadline === undefined ? null : task.sleepDeadline.toString(), exe: task.exe, name: task.name,
-    cpuInstructions: task.cpuInstructions.toString(), guestClockNs: k.clock.monotonicNs().toString(),
+    cpuInstructions: task.cpuInstructions.toString(), childrenCpuNs: task.childrenCpuNs.toString(), guestClockNs: k.clock.monotonicNs().toString(),
     homeChildren: [...k.tasks.values()].filter((t) => t.ppid === pid).length,
   };
   return image;

@@ -9,6 +9,7 @@
 import { Errno } from "./errno.js";
 import { SandboxError, WouldBlock, type OpenFile } from "./files.js";
 import type { Kernel } from "./kernel.js";
+import { HOLD_MS } from "./lone-home.js";
 import type { SyscallContext } from "./syscalls.js";
 import type { Task } from "./task.js";
 
@@ -53,6 +54,8 @@ export interface HomeReport {
   pid: number;
   status: number;
   what: "exited" | "stopped" | "continued";
+  /** An exited child's CPU time, its reaped children's included (what a wait's rusage says). */
+  cpuNs?: bigint;
 }
 
 /** Whether `task`'s waits must look at home too: it is the process that moved alone, and children of it are there. */
@@ -65,12 +68,14 @@ export function hasChildrenAtHome(k: Kernel, task: Task): boolean {
  * "none", or "later". The home never waits: a child there that changes
  * state sends SIGCHLD, which comes here (`homeChildChanged`) and makes the
  * waiting call ask again; until then a "later" answer stands, so the call
- * does not ask home at every local change.
+ * does not ask home at every local change — for HOLD_MS at most, after which
+ * the call (woken then: `HOME_WAIT_NS`) asks again, so that a SIGCHLD lost
+ * with a broken link does not leave it waiting for ever.
  */
 export function waitAtHome(k: Kernel, task: Task, idtype: number, id: number, options: number): HomeReport | "none" | "later" | number {
   const asked = `${idtype}/${id}/${options}`;
   const known = task.homeWait;
-  if (known && known.asked === asked && known.events === k.homeChildEvents) return "later";
+  if (known && known.asked === asked && known.events === k.homeChildEvents && Date.now() < known.until) return "later";
   const home = k.home!;
   // The events count and the round make each question its own: an answer is taken once, and a SIGCHLD asks anew.
   const request = { t: "proc-wait", guest: home.guest, pid: task.pid, idtype, id, options, events: k.homeChildEvents, round: task.remoteRound };
@@ -78,17 +83,25 @@ export function waitAtHome(k: Kernel, task: Task, idtype: number, id: number, op
   if (typeof answer === "number") return answer;
   task.remoteRound++;
   k.homeChildren = Number(answer.children);
-  task.homeWait = answer.later ? { asked, events: request.events } : undefined;
+  task.homeWait = answer.later ? { asked, events: request.events, until: Date.now() + HOLD_MS } : undefined;
   if (answer.none) return "none";
   if (answer.later) return "later";
-  return { pid: Number(answer.pid), status: Number(answer.status), what: answer.what as HomeReport["what"] };
+  const cpuNs = typeof answer.cpuNs === "string" && /^\d{1,30}$/.test(answer.cpuNs) ? BigInt(answer.cpuNs) : undefined;
+  return { pid: Number(answer.pid), status: Number(answer.status), what: answer.what as HomeReport["what"], cpuNs };
 }
+
+/** How long a wait that heard "later" from home blocks before it asks again, if no SIGCHLD came first. */
+export const HOME_WAIT_NS = BigInt(HOLD_MS) * 1_000_000n;
 
 /** The process took what `waitAtHome` reported (not with WNOWAIT): the home reaps the child or consumes its stop. */
 export function tookFromHome(k: Kernel, report: HomeReport): void {
   const home = k.home!;
   k.openFiles.remote?.tell(home.url, { t: "proc-reap", guest: home.guest, pid: k.firstPid, child: report.pid, what: report.what });
-  if (report.what === "exited") k.homeChildren--;
+  if (report.what !== "exited") return;
+  k.homeChildren--;
+  // As a wait here adds a reaped child's CPU time to its parent's "children" times (getrusage, times).
+  const parent = k.tasks.get(k.firstPid);
+  if (parent) parent.childrenCpuNs += report.cpuNs ?? 0n;
 }
 
 /** A SIGCHLD from home: a child there changed state, so a waiting call asks again (even if SIGCHLD is ignored here). */

@@ -200,6 +200,7 @@ export function endTask(k: Kernel, task: Task, status: number): void {
 /** A child stopped or continued: its parent gets SIGCHLD (unless SA_NOCLDSTOP) and a waiting parent wakes. */
 export function notifyParent(k: Kernel, task: Task, code: number, sig: number): void {
   const parent = k.tasks.get(task.ppid);
+  if (!parent && task.pid === k.firstPid) k.onStopReport?.(code, sig); // it moved here alone: its parent is at home
   if (parent && parent.status !== "zombie" && !(parent.signals.action(SIGCHLD).flags & SA_NOCLDSTOP)) {
     sendSignal(k, parent, SIGCHLD, { signo: SIGCHLD, code, pid: task.pid, status: sig });
   }

@@ -126,6 +126,8 @@ export interface SigInfo {
   uid?: number;
   status?: number; // SIGCHLD: the exit code or signal
   address?: number; // SIGSEGV, SIGBUS: the faulting address
+  /** Sent to a process group (-1: to every process): a process that moved alone passes it on to that group's members there. */
+  group?: number;
 }
 
 export function sigInfoBytes(info: SigInfo): Uint8Array {

@@ -85,7 +85,7 @@ export class Task implements SyscallContext {
   /** Questions to a lone process's home (lone-satellite.ts): each round is one question, asked until its answer is taken. */
   remoteRound = 0;
   /** The home said "later" to this wait (asked: idtype/id/options) when it had sent `events` SIGCHLDs: it stands until the next. */
-  homeWait: { asked: string; events: number } | undefined;
+  homeWait: { asked: string; events: number; until: number } | undefined;
   /** The wait a forwarded poll asked of the home in round `round`. */
   pollWait: { round: number; waitMs: number } | undefined;
   /** Why the last fault happened (the first process's report, if it dies of it). */

@@ -20,22 +20,33 @@ const numbersText = () => Array.from({ length: COUNT }, (_, i) => `${i + 1}\n`).
 const expectedDigest = () => `${createHash("md5").update(numbersText()).digest("hex")}  -\n`;
 
 const GATE2 = "release2";
+const LOCAL_STARTED = "l-started";
 // A shell with three children at home (a and b wait for gates, c sleeps) waits for a; it moves alone to B (it is the
-// guest's first process). There it reaps a, forks children of its own (a foreground one, and one in the background
-// while b is still running at home), kills c at home, and its exit status is the guest's.
+// guest's first process). There it reaps a (whose CPU time, spent at home, counts in the shell's children's times, as
+// `times` shows), signals its own process group (the children ignore SIGUSR1; the shell's trap must run once, not once
+// more when the signal comes back from its proxy at home), forks children of its own (a foreground one, and one in
+// the background while b is still running at home), kills c at home, and its exit status is the guest's. b, at home,
+// signals the whole group: the shell's child on B is in it, and dies of it as it would at home.
 const FAMILY_SCRIPT = [
-  `(while [ ! -e ${GATE} ]; do sleep 1; done; echo a-out; exit 3) & a=$!`,
-  `(while [ ! -e ${GATE2} ]; do sleep 1; done; exit 5) & b=$!`,
+  `rm -f ${LOCAL_STARTED}`,
+  "trap '' USR1 USR2",
+  `(while [ ! -e ${GATE} ]; do sleep 1; done; echo a-out; i=0; while [ $i -lt 1000 ]; do i=$((i+1)); done; exit 3) & a=$!`,
+  `(while [ ! -e ${GATE2} ] || [ ! -e ${LOCAL_STARTED} ]; do sleep 1; done; kill -USR2 0; exit 5) & b=$!`,
   "sleep 100 & c=$!",
+  "trap 'echo usr1' USR1",
+  "trap 'got2=yes' USR2",
   'wait $a; echo "a=$?"',
-  "sleep 1 & l=$!",
+  'times > times.txt; { read own; read children; } < times.txt; [ "${children%% *}" != 0m0.000s ]; echo "children-cpu=$?"',
+  'kill -USR1 0; echo "group=$?"',
+  `sleep 30 & l=$!; : > ${LOCAL_STARTED}`,
   'sleep 0; echo "fg=$?"',
-  'wait $b; echo "b=$?"',
-  'wait $l; echo "local=$?"',
+  // The trapped USR2 may end a wait early (status > 128): wait again.
+  'while :; do wait $b; s=$?; [ $s -lt 128 ] && break; done; echo "b=$s"',
+  'wait $l; echo "local=$? usr2=$got2"',
   'kill $c; wait $c; echo "c=$?"',
   "exit 4",
 ].join("\n");
-const FAMILY_OUTPUT = "a-out\na=3\nfg=0\nb=5\nlocal=0\nc=143\n";
+const FAMILY_OUTPUT = "a-out\na=3\nchildren-cpu=0\nusr1\ngroup=0\nfg=0\nb=5\nlocal=140 usr2=yes\nc=143\n";
 const HOMEWAIT_OUTPUT = [
   "child 7: parent unchanged",
   "waitid(P_PID d, WNOWAIT): 0, pid d, status 7",
@@ -56,6 +67,9 @@ const HOMEWAIT_OUTPUT = [
 const POLL_SCRIPT = `(while [ ! -e ${GATE2} ]; do sleep 1; done; echo hello) | (while [ ! -e ${GATE} ]; do sleep 1; done; read -t 1 x; echo "first=$? [$x]"; read -t 20 x; echo "second=$? [$x]")`;
 // The reader moves alone; then cat (forked on B) reads the pipe through A, which dies. Files opened on B are B's.
 const BROKEN_SCRIPT = `sleep 1000 | (while [ ! -e ${GATE} ]; do sleep 1; done; cat; echo "cat=$?" > after.txt; cat; echo "again=$?" >> after.txt)`;
+// cat (the second stage) moves alone, then its host dies: at home it must end as killed, so its writer gets EPIPE and
+// the shell's wait for the pipeline returns.
+const LOST_SCRIPT = `(while :; do echo tick; sleep 1; done) | cat; echo "pipeline=$?"`;
 
 /** `roam run --on URL busybox sh -c SCRIPT`, attached; resolves with the guest id. */
 async function runScript(on: string, script: string): Promise<{ proc: Proc; id: string }> {
@@ -191,11 +205,15 @@ describe("a process tree migrates as one guest", () => {
     expect(homeStays.code, homeStays.describe()).not.toBe(0);
     expect(homeStays.stderr).toMatch(new RegExp(`its process ${shell} runs alone on \\S+ and reaches its family through this host, so the guest cannot be migrated until that process ends`));
     writeFileSync(join(root.path, GATE), "");
-    await waitUntil(() => client.proc.text.includes("a=3\n"), 60_000, () => `the shell to reap a at home: ${client.proc.describe()}`);
+    await waitUntil(() => client.proc.text.includes("group=0\n"), 60_000, () => `the shell to reap a at home and signal its group: ${client.proc.describe()}`);
     writeFileSync(join(root.path, GATE2), ""); // b ends while the shell also has a child of its own on B
     const exited = await client.proc.wait(120_000);
-    expect(client.proc.text).toBe(FAMILY_OUTPUT); // what an unmoved run and qemu-riscv32 print
+    expect(client.proc.text).toBe(FAMILY_OUTPUT); // what qemu-riscv32 prints
     expect(exited.code, client.proc.describe()).toBe(4);
+    // The same script unmoved (both gates open now) prints the same bytes.
+    const unmoved = await runScript(b.url, FAMILY_SCRIPT);
+    expect((await unmoved.proc.wait(60_000)).code, unmoved.proc.describe()).toBe(4);
+    expect(unmoved.proc.text).toBe(client.proc.text);
     const stats = await roam(["stats", client.id, "--on", a.url]);
     expect(stats.stdout, stats.describe()).toMatch(new RegExp(`home of process ${shell} on \\S+ \\(guest ${client.id}-${shell}\\): forwarded [1-9]\\d* messages`));
   }, 240_000);
@@ -219,6 +237,25 @@ describe("a process tree migrates as one guest", () => {
     expect(proc.text).toBe(HOMEWAIT_OUTPUT); // what qemu-riscv32 prints (guests/calls/homewait.c)
     expect(exited.code, proc.describe()).toBe(0);
   }, 240_000);
+
+  test("--children home: a child that moved alone stops and continues, and its parent at home sees both (WUNTRACED, WCONTINUED) before its exit", async () => {
+    root = tempDir("tree-home-stop");
+    hosts = await startHosts(["A", "B"], root.path);
+    const [a, b] = hosts;
+    const proc = new Proc(["run", "--on", a.url, "--root", ".", join(REPO, "guests/bin/calls/awaystop.elf")]);
+    const started = /roam: guest (\S+) on (\S+)/;
+    await waitUntil(() => started.test(proc.err) || proc.exited !== undefined, 20_000, () => `the guest id from ${proc.describe()}`);
+    const id = started.exec(proc.err)![1];
+    const rows = await treeOf(a.url, id, 2);
+    const child = Math.max(...rows.map((r) => r.pid));
+    const moved = await roam(["migrate", id, "--on", a.url, "--to", b.url, "--children", "home", "--pid", String(child)]);
+    expect(moved.code, moved.describe()).toBe(0);
+    writeFileSync(join(root.path, "go"), "");
+    const exited = await proc.wait(60_000);
+    // What qemu-riscv32 prints (guests/calls/awaystop.c).
+    expect(proc.text).toBe("waitpid(WUNTRACED): the child, stopped by 19\nwaitpid(WCONTINUED): the child, continued\nwaitpid: the child, exited 7\n");
+    expect(exited.code, proc.describe()).toBe(0);
+  }, 120_000);
 
   test("--children home: ppoll on a forwarded pipe asks home, honours its timeout at the satellite, and wakes when data comes", async () => {
     root = tempDir("tree-home-poll");
@@ -261,6 +298,26 @@ describe("a process tree migrates as one guest", () => {
     const entry = await waitForStatus(b.url, satellite, "exited");
     expect(entry.exitCode).toBe(0);
   }, 240_000);
+
+  test("--children home: when the process's host dies, its family at home sees it killed (SIGKILL): its pipe closes, its parent's wait returns; the home logs it once", async () => {
+    root = tempDir("tree-home-lost");
+    hosts = await startHosts(["A", "B"], root.path);
+    const [a, b] = hosts;
+    const client = await runScript(a.url, LOST_SCRIPT);
+    const rows = await treeOf(a.url, client.id, 3);
+    const first = Math.min(...rows.map((r) => r.pid));
+    const cat = rows.filter((r) => r.ppid === first).map((r) => r.pid).sort((x, y) => x - y)[1];
+    const moved = await roam(["migrate", client.id, "--on", a.url, "--to", b.url, "--children", "home", "--pid", String(cat)]);
+    expect(moved.code, moved.describe()).toBe(0);
+    const ticks = client.proc.text.length;
+    await waitUntil(() => client.proc.text.length > ticks, 60_000, () => `cat on B to print through A: ${client.proc.describe()}`);
+    await b.crash();
+    const exited = await client.proc.wait(60_000);
+    expect(client.proc.text).toMatch(/^(tick\n)+pipeline=137\n$/);
+    expect(exited.code, client.proc.describe()).toBe(0);
+    const lost = a.log.split("\n").filter((l) => l.includes(`process ${cat} on ${b.url} is lost`));
+    expect(lost.length, a.log).toBe(1);
+  }, 120_000);
 
   test("--children home refuses to move a guest's only process alone (that is the whole guest), and the guest runs on", async () => {
     root = tempDir("tree-home-only");

@@ -3,7 +3,7 @@
 
 import { Errno } from "../errno.js";
 import { sendSignal } from "../deliver.js";
-import { hasChildrenAtHome, killAtHome, tookFromHome, waitAtHome, type HomeReport } from "../lone-satellite.js";
+import { hasChildrenAtHome, HOME_WAIT_NS, killAtHome, tookFromHome, waitAtHome, type HomeReport } from "../lone-satellite.js";
 import {
   execTask, findWaitable, forkTask, P_ALL, P_PGID, P_PID, reap, reapedCpuNs, WCONTINUED, WEXITED, WNOHANG, WNOWAIT, WUNTRACED,
 } from "../process-tree.js";
@@ -65,6 +65,9 @@ function waitInfo(pid: number, status: number, what: string): Uint8Array {
   return out;
 }
 
+/** What a wait found: the child, its status, and (if it exited) its CPU time, which its reaping adds to the parent's children's times. */
+type Found = HomeReport;
+
 /**
  * The child of `self` that (idtype, id) names with something to report for
  * `options`, taken (a zombie reaped unless WNOWAIT): its pid, wait status and
@@ -72,9 +75,6 @@ function waitInfo(pid: number, status: number, what: string): Uint8Array {
  * alone also has children at home: the home is asked first (so an answer it
  * sent is always taken), then the children here.
  */
-/** What a wait found: the child, its status, and (for one reaped here) the CPU time its reaping adds (a child reaped at home reports none yet). */
-type Found = HomeReport & { cpuNs?: bigint };
-
 function takeChild(c: SyscallContext, parent: Task, idtype: number, id: number, options: number): Found | "none" | "later" | number {
   const k = c.kernel;
   let home: HomeReport | "none" | "later" | number = "none";
@@ -87,6 +87,12 @@ function takeChild(c: SyscallContext, parent: Task, idtype: number, id: number, 
   const found = findWaitable(k, parent, idtype, id, options);
   if (typeof found === "object") return { pid: found.child.pid, what: found.what, status: reap(k, found, options), cpuNs: reapedCpuNs(found.child) };
   return found === "none" && home === "none" ? "none" : "later";
+}
+
+/** A wait blocks until a child changes state; one for children at home also wakes after a while to ask there again. */
+function blockForChild(c: SyscallContext, parent: Task): SyscallOutcome {
+  if (!hasChildrenAtHome(c.kernel, parent)) return { kind: "block-event" };
+  return { kind: "block-event", deadlineNs: c.clock.monotonicNs() + HOME_WAIT_NS };
 }
 
 /** waitid(idtype, id, infop, options, rusage) */
@@ -107,7 +113,7 @@ function waitid(c: SyscallContext, [idtype, id, infop, options, rusage]: number[
       if (infop) c.space.write(infop, new Uint8Array(128));
       return 0;
     }
-    return { kind: "block-event" };
+    return blockForChild(c, me);
   }
   if (infop) c.space.write(infop, waitInfo(found.pid, found.status, found.what));
   if (rusage) c.space.write(rusage, rusageOf(found.cpuNs ?? 0n));
@@ -124,7 +130,7 @@ function wait4(c: SyscallContext, [pidArg, statusPtr, options, rusage]: number[]
   const found = takeChild(c, me, idtype, id, (options & (WNOHANG | WUNTRACED | WCONTINUED)) | WEXITED);
   if (found === "none") return -Errno.ECHILD;
   if (typeof found === "number") return found;
-  if (found === "later") return options & WNOHANG ? 0 : { kind: "block-event" };
+  if (found === "later") return options & WNOHANG ? 0 : blockForChild(c, me);
   if (statusPtr) c.space.write(statusPtr, new Uint8Array(Uint32Array.of(found.status).buffer));
   if (rusage) c.space.write(rusage, rusageOf(found.cpuNs ?? 0n));
   return found.pid;
@@ -152,7 +158,8 @@ function kill(c: SyscallContext, [pidArg, sig]: number[], tkill = false): number
     if (typeof r !== "number" || targets.length === 0) return r;
   }
   if (targets.length === 0) return -Errno.ESRCH; // "The target process or process group does not exist"
-  for (const t of targets) sendSignal(c.kernel, t, sig, { signo: sig, code: tkill ? -6 : 0, pid: c.pid, uid: 0 });
+  const group = pid > 0 ? {} : { group: pid === 0 ? c.kernel.tasks.get(c.pid)!.pgid : pid === -1 ? -1 : -pid };
+  for (const t of targets) sendSignal(c.kernel, t, sig, { signo: sig, code: tkill ? -6 : 0, pid: c.pid, uid: 0, ...group });
   return 0;
 }
 
