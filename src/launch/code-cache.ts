@@ -9,7 +9,7 @@
 // contents is turned on below: without it a corrupt cache is accepted and crashes Node or runs code the source lacks.
 
 import { mkdirSync, readdirSync, readFileSync, renameSync, statSync, unlinkSync, writeFileSync } from "node:fs";
-import { join } from "node:path";
+import { isAbsolute, join } from "node:path";
 import { setFlagsFromString } from "node:v8";
 import { Script } from "node:vm";
 
@@ -22,7 +22,8 @@ export type CacheOutcome = "off" | "missing" | "accepted" | "rejected";
 /** The directory for code caches: undefined when off, or when there is no home to put it in. */
 export function cacheDirectory(env: NodeJS.ProcessEnv = process.env): string | undefined {
   if (env.ROAM_CODE_CACHE === "0") return undefined;
-  const base = env.XDG_CACHE_HOME || (env.HOME ? join(env.HOME, ".cache") : undefined);
+  // A relative path is invalid and ignored (the XDG base directory spec): it would put a cache in each run's cwd.
+  const base = isAbsolute(env.XDG_CACHE_HOME ?? "") ? env.XDG_CACHE_HOME! : isAbsolute(env.HOME ?? "") ? join(env.HOME!, ".cache") : undefined;
   return base === undefined ? undefined : join(base, "roam-vm");
 }
 

@@ -4,6 +4,7 @@ import { pathToFileURL } from "node:url";
 import ts from "typescript";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { Bundle } from "../../src/launch/bundle-loader.js";
+import { cacheDirectory } from "../../src/launch/code-cache.js";
 import { chunkText, splitModules, staticClosure } from "../../src/launch/make-bundle.js";
 import { tempDir } from "../e2e/cluster.js";
 
@@ -90,4 +91,13 @@ describe("bundle loader", () => {
   test("the build refuses top-level await (the loader runs modules synchronously)", () => {
     expect(() => splitModules(compile("src/waits", `await Promise.resolve(); export const x = 1;`))).toThrow(/src\/waits: top-level await/);
   });
+});
+
+test("the code cache's directory: XDG_CACHE_HOME, else ~/.cache; a relative one is ignored (XDG spec); ROAM_CODE_CACHE=0: none", () => {
+  expect(cacheDirectory({ XDG_CACHE_HOME: "/x/cache", HOME: "/home/u" })).toBe("/x/cache/roam-vm");
+  expect(cacheDirectory({ HOME: "/home/u" })).toBe("/home/u/.cache/roam-vm");
+  expect(cacheDirectory({ XDG_CACHE_HOME: "cache", HOME: "/home/u" })).toBe("/home/u/.cache/roam-vm");
+  expect(cacheDirectory({ XDG_CACHE_HOME: "", HOME: "home" })).toBeUndefined();
+  expect(cacheDirectory({})).toBeUndefined();
+  expect(cacheDirectory({ HOME: "/home/u", ROAM_CODE_CACHE: "0" })).toBeUndefined();
 });
