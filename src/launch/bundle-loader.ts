@@ -21,6 +21,7 @@ type Declare = (exportValue: ExportFunction, context: Context) => Declared;
 
 interface Module {
   id: string;
+  chunk: string;
   deps: string[];
   declare: Declare;
   namespace: Namespace;
@@ -46,6 +47,8 @@ export class Bundle {
   private readonly modules = new Map<string, Module>();
   private readonly unread: string[] = [...CHUNK_NAMES];
   private readonly externals = new Map<string, Namespace>();
+  /** How many modules of each chunk have run: the code cache keeps the code of the fullest run (code-cache.ts). */
+  private readonly ran = new Map<string, number>();
   private readonly require: NodeJS.Require;
   private readonly log = process.env.ROAM_MODULE_LOG;
 
@@ -75,10 +78,10 @@ export class Bundle {
     if (chunk !== name || !/^[0-9a-f]{64}$/.test(hash ?? "")) {
       throw new Error(`${path}: not a chunk of Roam's bundle (rebuild with npm run build)`);
     }
-    const { value, cache } = runChunk(path, name, hash, text);
+    const { value, cache } = runChunk(path, name, hash, text, () => this.ran.get(name) ?? 0);
     this.note(`chunk ${name} code-cache ${cache}`);
     (value as (system: { register(id: string, deps: string[], declare: Declare): void }) => void)({
-      register: (id, deps, declare) => { this.modules.set(id, { id, deps, declare, namespace: Object.create(null), importers: [], state: "registered" }); },
+      register: (id, deps, declare) => { this.modules.set(id, { id, chunk: name, deps, declare, namespace: Object.create(null), importers: [], state: "registered" }); },
     });
   }
 
@@ -113,6 +116,7 @@ export class Bundle {
     for (const dep of module.deps) if (isBundled(dep)) this.run(this.modules.get(dep)!);
     module.declared!.execute?.(); // synchronous: make-bundle.ts refuses a module with top-level await
     module.state = "done";
+    this.ran.set(module.chunk, (this.ran.get(module.chunk) ?? 0) + 1);
     this.note(`module ${this.url(module.id)}`);
   }
 

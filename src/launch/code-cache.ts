@@ -32,32 +32,55 @@ export function cacheFile(directory: string, name: string, hash: string): string
   return join(directory, `${name}-${hash.slice(0, 32)}-v8-${process.versions.v8}-${process.arch}.cache`);
 }
 
+// A cache file: MAGIC, then how many of the chunk's modules had run in the process that wrote it (u32, little-endian),
+// then V8's data. V8 caches only the functions compiled by then, which depend on the command: the first `roam --help`
+// after a build would otherwise decide the run chunk's cache for every `roam run` after it.
+const MAGIC = Buffer.from("RVC1");
+const HEADER_BYTES = 8;
+
+/** A cache file's parts; undefined for one that is not ours (V8 checks the rest). */
+function parseCache(file: Buffer): { modulesRun: number; data: Buffer } | undefined {
+  if (file.length < HEADER_BYTES || !file.subarray(0, MAGIC.length).equals(MAGIC)) return undefined;
+  return { modulesRun: file.readUInt32LE(MAGIC.length), data: file.subarray(HEADER_BYTES) };
+}
+
 /**
  * Compiles the chunk's source `text` (read from `path`) with its cached code when there is a good cache, runs it and
- * returns its value; a missing or rejected cache is written at exit, with the code compiled by then.
+ * returns its value. At exit, the cache is written if it was missing or rejected, or if this process ran more of the
+ * chunk's modules (`modulesRun()`) than the one that wrote it: the fullest run's code is kept.
  */
-export function runChunk(path: string, name: string, hash: string, text: string): { value: unknown; cache: CacheOutcome } {
+export function runChunk(path: string, name: string, hash: string, text: string, modulesRun: () => number): { value: unknown; cache: CacheOutcome } {
   const directory = cacheDirectory();
   const file = directory === undefined ? undefined : cacheFile(directory, name, hash);
-  let cached: Buffer | undefined;
+  let cached: ReturnType<typeof parseCache>;
+  let found = false;
   if (file !== undefined) {
-    try { cached = readFileSync(file); } catch { /* none yet, or unreadable: compile from source */ }
+    try { cached = parseCache(readFileSync(file)); found = true; } catch { /* none yet, or unreadable: compile from source */ }
   }
-  const script = new Script(text, { filename: path, cachedData: cached });
-  const cache: CacheOutcome = file === undefined ? "off" : cached === undefined ? "missing" : script.cachedDataRejected ? "rejected" : "accepted";
+  const script = new Script(text, { filename: path, cachedData: cached?.data });
+  const accepted = cached !== undefined && !script.cachedDataRejected;
+  const cache: CacheOutcome = file === undefined ? "off" : !found ? "missing" : accepted ? "accepted" : "rejected";
   // At exit, not now: the cache then holds the functions this run compiled (lazily, as they were first called) too.
-  if (directory !== undefined && file !== undefined && cache !== "accepted") process.once("exit", () => writeCache(directory, file, name, script));
+  if (directory !== undefined && file !== undefined) {
+    process.once("exit", () => {
+      const ran = modulesRun();
+      if (!accepted || ran > cached!.modulesRun) writeCache(directory, file, name, script, ran);
+    });
+  }
   return { value: script.runInThisContext(), cache };
 }
 
 const STALE_AFTER_MS = 7 * 24 * 3600 * 1000;
 
 /** Writes the script's code cache to `file` atomically; every failure (read-only, full disk) leaves things as they were. */
-function writeCache(directory: string, file: string, name: string, script: Script): void {
+function writeCache(directory: string, file: string, name: string, script: Script, modulesRun: number): void {
   const temporary = `${file}.${process.pid}.tmp`;
   try {
     mkdirSync(directory, { recursive: true });
-    writeFileSync(temporary, script.createCachedData());
+    const header = Buffer.alloc(HEADER_BYTES);
+    MAGIC.copy(header);
+    header.writeUInt32LE(modulesRun, MAGIC.length);
+    writeFileSync(temporary, Buffer.concat([header, script.createCachedData()]));
     renameSync(temporary, file);
     removeStale(directory, name, file);
   } catch {

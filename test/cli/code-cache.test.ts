@@ -68,6 +68,21 @@ describe("the bundle's code cache", () => {
     expect((await runHello(home)).cache).toBe("rejected");
   }, 60_000);
 
+  test("a cache written by a command that ran few of the chunk's modules is replaced by a run's, which is then kept", async () => {
+    const fresh = join(scratch.path, "fresh");
+    const version = await roam(["--version"], { env: { XDG_CACHE_HOME: fresh } });
+    expect(version.code, version.describe()).toBe(0);
+    const modulesRun = () => readFileSync(runCacheFile(fresh)).readUInt32LE(4); // after the magic "RVC1"
+    const byVersion = modulesRun();
+    expect(byVersion).toBeGreaterThan(0);
+    expect((await runHello(fresh)).cache).toBe("accepted");
+    const byRun = modulesRun();
+    expect(byRun).toBeGreaterThan(byVersion);
+    const kept = readFileSync(runCacheFile(fresh));
+    await roam(["--version"], { env: { XDG_CACHE_HOME: fresh } });
+    expect(readFileSync(runCacheFile(fresh)).equals(kept)).toBe(true);
+  }, 60_000);
+
   test("a cache directory that cannot be made is passed over silently; ROAM_CODE_CACHE=0 turns the cache off", async () => {
     const file = join(scratch.path, "a-file");
     writeFileSync(file, "");
