@@ -9,8 +9,13 @@
 //
 // Wall time of each whole process (spawn to exit), median and p90 of --runs
 // (--quick: 5). Each run must exit 0, and Roam's stdout must equal QEMU's.
+// Roam starts from its bundle with V8's code cache (src/launch/): it is given a
+// HOME of its own in the scratch directory, where the untimed first round
+// writes the cache, as a user's first run does. Two more rows, same ELF and
+// same run: a first run (ROAM_CODE_CACHE=0: the bundle compiled from source)
+// and Roam loading its ES modules (ROAM_NO_BUNDLE=1, as before the bundle).
 
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
@@ -23,6 +28,7 @@ interface Contender {
   name: string;
   binary: string;
   args: string[];
+  env?: NodeJS.ProcessEnv;
   seconds: number[];
 }
 
@@ -62,23 +68,30 @@ async function main(): Promise<void> {
   const outPath = values.out ?? join(root, "bench", "results", values.quick ? "startup-quick.json" : "startup.json");
   const version = values["no-qemu"] ? undefined : qemuVersion(QEMU);
 
-  const roam: Contender = { name: "roam run hello", binary: process.execPath, args: [join(root, "bin", "roam.js"), "run", hello], seconds: [] };
-  const qemu: Contender = { name: `${QEMU} hello`, binary: QEMU, args: [hello], seconds: [] };
   // The guest's root (and cwd) is an empty directory: as in a user's own, roam gives it a private /tmp.
   const scratch = mkdtempSync(join(tmpdir(), "roam-bench-startup-"));
+  const home = join(scratch, "home");
+  const roamRun = (name: string, env: NodeJS.ProcessEnv): Contender =>
+    ({ name, binary: process.execPath, args: [join(root, "bin", "roam.js"), "run", hello], env: { HOME: home, ...env }, seconds: [] });
+  const roam = roamRun("roam run hello", {});
+  const firstRun = roamRun("roam, no code cache", { ROAM_CODE_CACHE: "0" });
+  const modules = roamRun("roam, ES modules", { ROAM_NO_BUNDLE: "1" });
+  const qemu: Contender = { name: `${QEMU} hello`, binary: QEMU, args: [hello], seconds: [] };
   const empty = join(scratch, "empty.mjs");
   const node: Contender = { name: "node (empty script)", binary: process.execPath, args: [empty], seconds: [] };
-  const contenders = version ? [roam, qemu, node] : [roam, node];
+  const contenders = [roam, ...(version ? [qemu] : []), firstRun, modules, node];
+  const isRoam = (c: Contender) => c === roam || c === firstRun || c === modules;
   try {
+    mkdirSync(home);
     writeFileSync(empty, "");
     const loadBefore = loadavg()[0];
     log(`roam start-up benchmark: ${runs} run(s) of each, alternating; load average ${loadBefore.toFixed(2)}`);
     // One untimed round: the page cache holds Node, QEMU and the files afterwards, as for a user's second run.
-    for (const c of contenders) runTimed(c.binary, c.args, scratch, {}, scratch);
+    for (const c of contenders) runTimed(c.binary, c.args, scratch, c.env ?? {}, scratch);
     let roamStdout: string | undefined;
     for (let i = 0; i < runs; i++) {
       for (const c of contenders) {
-        const run = runTimed(c.binary, c.args, scratch, {}, scratch);
+        const run = runTimed(c.binary, c.args, scratch, c.env ?? {}, scratch);
         check(c, run, c === roam || c === node ? undefined : roamStdout);
         if (c === roam) roamStdout = run.stdout;
         c.seconds.push(run.seconds);
@@ -89,18 +102,20 @@ async function main(): Promise<void> {
 
     const rows = contenders.map(summarise);
     const [r, q] = [rows[0], version ? rows[1] : undefined];
+    const nodeRow = rows[rows.length - 1];
     const differenceMs = q ? r.medianMs - q.medianMs : null;
     const ratio = q ? r.medianMs / q.medianMs : null;
     const lines = [
       "",
       `start-up: wall time of the whole process, ${runs} run(s) each, alternating`,
-      `${"".padEnd(24)}  median ms  p90 ms`,
-      ...rows.map((s) => `${s.name.padEnd(24)}${fmt(s.medianMs, 1, 11)}${fmt(s.p90Ms, 1, 8)}`),
+      `${"".padEnd(24)}  median ms  p90 ms  roam's part (median - node's)`,
+      ...rows.map((s, i) => `${s.name.padEnd(24)}${fmt(s.medianMs, 1, 11)}${fmt(s.p90Ms, 1, 8)}` +
+        (isRoam(contenders[i]) ? fmt(s.medianMs - nodeRow.medianMs, 1, 10) : "")),
       q
         ? `roam - qemu: ${differenceMs!.toFixed(1)} ms (median), p90 ${(r.p90Ms - q.p90Ms).toFixed(1)} ms; roam/qemu ${ratio!.toFixed(2)}; ` +
           `target within ${TARGET_MS} ms: ${differenceMs! <= TARGET_MS ? "met" : "missed"}`
         : `qemu: ${values["no-qemu"] ? "skipped (--no-qemu)" : `${QEMU} not on PATH`}, no difference`,
-      `node running an empty script is Node's own start: roam - node ${(r.medianMs - rows[rows.length - 1].medianMs).toFixed(1)} ms is Roam's part (modules, core, kernel, guest).`,
+      `node running an empty script is Node's own start: roam - node ${(r.medianMs - nodeRow.medianMs).toFixed(1)} ms is Roam's part (modules, core, kernel, guest).`,
       `host: ${hostInfo().cpus} CPUs; 1-minute load average ${loadBefore.toFixed(2)} before, ${loadAfter.toFixed(2)} after` +
         (loadBefore > 0.5 || loadAfter > 1.5 ? ": other work was running, expect noise" : ""),
       version ? `qemu: ${version}` : "",

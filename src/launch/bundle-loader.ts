@@ -1,0 +1,148 @@
+// Loads the CLI from its bundle (make-bundle.ts) rather than from its ES modules: Node 20 loads ES modules one file at
+// a time (resolve, read, compile, link: over half of `roam run hello`'s own time) and keeps no compiled code for them,
+// where a chunk is one read and one compile, which V8's code cache skips (code-cache.ts). This file is the registry
+// for tsc's System.register output: each module is declared when its chunk is read and run, in ES module order (its
+// imports first; a cycle's modules see one another's exports as ES modules do), when something imports it. Node's
+// modules and packages (ws, msgpackr) come from require(); `rest` is read only when a command needs one of its modules.
+
+import { appendFileSync, readFileSync, statSync } from "node:fs";
+import { createRequire } from "node:module";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { CHUNK_HEADER, CHUNK_NAMES, isBundled } from "./chunks.js";
+import { runChunk } from "./code-cache.js";
+
+type Namespace = Record<string, unknown>;
+type Setter = ((namespace: Namespace) => void) | null | undefined;
+type ExportFunction = (name: string | Namespace, value?: unknown) => unknown;
+interface Context { id: string; meta: { url: string }; import(id: string): Promise<Namespace> }
+interface Declared { setters: Setter[]; execute?: () => unknown }
+type Declare = (exportValue: ExportFunction, context: Context) => Declared;
+
+interface Module {
+  id: string;
+  chunk: string;
+  deps: string[];
+  declare: Declare;
+  namespace: Namespace;
+  importers: Setter[];
+  declared?: Declared;
+  state: "registered" | "linked" | "running" | "done";
+}
+
+export type Main = (args: string[]) => Promise<number>;
+
+/** `main` of src/cli/main.ts from the bundle; undefined when off (ROAM_NO_BUNDLE=1), not built, or older than the modules. */
+export function mainFromBundle(dist: URL): Main | undefined {
+  if (process.env.ROAM_NO_BUNDLE === "1") return undefined;
+  const directory = fileURLToPath(new URL("bundle/", dist));
+  let built: number;
+  try { built = statSync(join(directory, `${CHUNK_NAMES[0]}.js`)).mtimeMs; } catch { return undefined; }
+  // `tsc` alone (not npm run build) rewrites every module but leaves the bundle as it was: then the modules are newer.
+  try { if (statSync(fileURLToPath(new URL("src/cli/main.js", dist))).mtimeMs > built) return undefined; } catch { return undefined; }
+  return new Bundle(directory, dist).import("src/cli/main").main as Main;
+}
+
+export class Bundle {
+  private readonly modules = new Map<string, Module>();
+  private readonly unread: string[] = [...CHUNK_NAMES];
+  private readonly externals = new Map<string, Namespace>();
+  /** How many modules of each chunk have run: the code cache keeps the code of the fullest run (code-cache.ts). */
+  private readonly ran = new Map<string, number>();
+  private readonly require: NodeJS.Require;
+  private readonly log = process.env.ROAM_MODULE_LOG;
+
+  constructor(private readonly directory: string, private readonly dist: URL) {
+    this.require = createRequire(new URL("src/cli/main.js", dist));
+  }
+
+  /** Module `id`'s exports, it and what it imports run first if they have not been. */
+  import(id: string): Namespace {
+    const module = this.find(id);
+    if (!module) throw new Error(`${id}: no such module in the bundle (${this.directory})`);
+    this.link(module);
+    this.run(module);
+    return module.namespace;
+  }
+
+  private find(id: string): Module | undefined {
+    while (!this.modules.has(id) && this.unread.length > 0) this.readChunk(this.unread.shift()!);
+    return this.modules.get(id);
+  }
+
+  private readChunk(name: string): void {
+    const path = join(this.directory, `${name}.js`);
+    const text = readFileSync(path, "utf8");
+    const header = text.slice(0, text.indexOf("\n"));
+    const [chunk, hash] = header.startsWith(`${CHUNK_HEADER} `) ? header.slice(CHUNK_HEADER.length + 1).split(" ") : [];
+    if (chunk !== name || !/^[0-9a-f]{64}$/.test(hash ?? "")) {
+      throw new Error(`${path}: not a chunk of Roam's bundle (rebuild with npm run build)`);
+    }
+    const { value, cache } = runChunk(path, name, hash, text, () => this.ran.get(name) ?? 0);
+    this.note(`chunk ${name} code-cache ${cache}`);
+    (value as (system: { register(id: string, deps: string[], declare: Declare): void }) => void)({
+      register: (id, deps, declare) => { this.modules.set(id, { id, chunk: name, deps, declare, namespace: Object.create(null), importers: [], state: "registered" }); },
+    });
+  }
+
+  /** Declares `module` and, before its code runs, hands it each import's exports (and them its exports as they change). */
+  private link(module: Module): void {
+    if (module.state !== "registered") return;
+    module.state = "linked";
+    const exportValue: ExportFunction = (name, value) => {
+      if (typeof name === "string") module.namespace[name] = value;
+      else for (const key of Object.keys(name)) module.namespace[key] = name[key];
+      for (const setter of module.importers) setter?.(module.namespace);
+      return value;
+    };
+    const context: Context = { id: module.id, meta: { url: this.url(module.id) }, import: (id) => this.dynamicImport(id) };
+    const declared = module.declare(exportValue, context);
+    module.declared = declared;
+    module.deps.forEach((dep, i) => {
+      const setter = declared.setters[i];
+      if (!isBundled(dep)) { setter?.(this.external(dep)); return; }
+      const imported = this.find(dep);
+      if (!imported) throw new Error(`${module.id} imports ${dep}, which is not in the bundle`);
+      this.link(imported);
+      imported.importers.push(setter);
+      setter?.(imported.namespace);
+    });
+  }
+
+  /** Runs `module`'s code after its imports' (one already running is part of a cycle, and left to finish). */
+  private run(module: Module): void {
+    if (module.state !== "linked") return;
+    module.state = "running";
+    for (const dep of module.deps) if (isBundled(dep)) this.run(this.modules.get(dep)!);
+    module.declared!.execute?.(); // synchronous: make-bundle.ts refuses a module with top-level await
+    module.state = "done";
+    this.ran.set(module.chunk, (this.ran.get(module.chunk) ?? 0) + 1);
+    this.note(`module ${this.url(module.id)}`);
+  }
+
+  private async dynamicImport(id: string): Promise<Namespace> {
+    return isBundled(id) ? this.import(id) : ((await import(id)) as Namespace);
+  }
+
+  /** A module of Node's or a package's, as an ES module would see it: its exports by name, and `default`. */
+  private external(id: string): Namespace {
+    let namespace = this.externals.get(id);
+    if (!namespace) {
+      const exported = this.require(id) as Namespace;
+      this.note(`external ${id}`);
+      namespace = Object.assign(Object.create(null) as Namespace, exported, { default: exported });
+      this.externals.set(id, namespace);
+    }
+    return namespace;
+  }
+
+  /** The URL the module has when loaded as an ES module (its import.meta.url): it finds the package's files from it. */
+  private url(id: string): string {
+    return new URL(`${id}.js`, this.dist).href;
+  }
+
+  /** With ROAM_MODULE_LOG=FILE, each chunk read, module run and package or Node module required is listed there (test/cli/startup.test.ts). */
+  private note(line: string): void {
+    if (this.log) appendFileSync(this.log, line + "\n");
+  }
+}

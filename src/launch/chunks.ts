@@ -1,0 +1,15 @@
+// The bundle's chunks, shared by the build step (make-bundle.ts) and the loader (bundle-loader.ts).
+
+/** A chunk file's first line: `// roam-bundle NAME SHA256`, the hash of the rest of the file. */
+export const CHUNK_HEADER = "// roam-bundle";
+
+/** `run` holds what `roam run` loads; `rest` everything else, read when a command first needs one of its modules. */
+export const CHUNK_NAMES = ["run", "rest"] as const;
+
+/** The modules whose static imports make up the `run` chunk: the command line, and `roam run` without --on or --strace. */
+export const RUN_CHUNK_ENTRIES = ["src/cli/main", "src/cli/run-command"] as const;
+
+/** Whether a module id is one of the bundle's (tsc names them by path: src/..., assembly/...), not Node's or a package's. */
+export function isBundled(id: string): boolean {
+  return id.startsWith("src/") || id.startsWith("assembly/");
+}

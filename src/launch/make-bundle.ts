@@ -1,0 +1,79 @@
+// Build step (npm run build:host, after `tsc -p tsconfig.bundle.json`): splits dist/bundle/all.js, the CLI's modules
+// as System.register calls, into the two chunks bin/roam.js loads (bundle-loader.ts): `run`, every module `roam run`
+// imports statically, and `rest`, the others (the host, the network, migration...), read only when a command needs
+// one of them. Each chunk is a script whose value is a function taking the registry's `System`; its first line names
+// the chunk and the SHA-256 of the rest of the file, which keys its code cache (code-cache.ts).
+//
+//   node dist/src/launch/make-bundle.js [bundle directory, default dist/bundle]
+
+import { createHash } from "node:crypto";
+import { readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { pathToFileURL } from "node:url";
+import { CHUNK_HEADER, CHUNK_NAMES, isBundled, RUN_CHUNK_ENTRIES } from "./chunks.js";
+
+interface Definition { id: string; deps: string[]; text: string }
+
+// tsc writes each module as a `System.register("id", ["dep", ...], function (exports_1, context_1) {` at the start
+// of a line; the text from one to the next (the comments before a module go with the previous one) is its definition.
+const REGISTER = /^System\.register\("([^"]+)", \[([^\]]*)\], function \(/gm;
+
+export function splitModules(bundle: string): Definition[] {
+  const starts = [...bundle.matchAll(REGISTER)];
+  if (starts.length === 0) throw new Error("no System.register calls: was it built with tsconfig.bundle.json?");
+  const preamble = bundle.slice(0, starts[0].index).replace(/^\s*(\/\/.*)?$/gm, "");
+  if (preamble.trim() !== "") throw new Error(`code before the first module: ${preamble.trim().slice(0, 80)}`);
+  const ids = new Set(starts.map((match) => match[1]));
+  return starts.map((match, i) => {
+    if (!isBundled(match[1])) throw new Error(`${match[1]}: a module id the loader would take for a package's`);
+    const deps = match[2].trim() === "" ? [] : match[2].split(",").map((dep) => JSON.parse(dep.trim()) as string);
+    for (const dep of deps) if (isBundled(dep) && !ids.has(dep)) throw new Error(`${match[1]} imports ${dep}, which is not in the bundle`);
+    const text = bundle.slice(match.index, i + 1 < starts.length ? starts[i + 1].index : bundle.length);
+    // The loader runs each module's `execute` synchronously (ES module order); no module of ours awaits at top level.
+    if (/\bexecute: async function\b/.test(text)) throw new Error(`${match[1]}: top-level await is not supported in the bundle`);
+    return { id: match[1], deps, text };
+  });
+}
+
+/** The ids of `entries` and of every module they import statically, in the bundle's order. */
+export function staticClosure(modules: Definition[], entries: readonly string[]): Set<string> {
+  const byId = new Map(modules.map((m) => [m.id, m]));
+  const seen = new Set<string>();
+  const visit = (id: string): void => {
+    const module = byId.get(id);
+    if (!module || seen.has(id)) return; // not ours: node:fs, ws, msgpackr
+    seen.add(id);
+    for (const dep of module.deps) visit(dep);
+  };
+  for (const entry of entries) {
+    if (!byId.has(entry)) throw new Error(`entry ${entry} is not in the bundle`);
+    visit(entry);
+  }
+  return seen;
+}
+
+/** A chunk's file: the header line, then a function expression that registers each module with the System it is given. */
+export function chunkText(name: string, modules: Definition[]): string {
+  const body = `(function (System) {\n${modules.map((m) => m.text).join("")}\n})\n`;
+  return `${CHUNK_HEADER} ${name} ${createHash("sha256").update(body).digest("hex")}\n${body}`;
+}
+
+function writeAtomically(path: string, text: string): void {
+  writeFileSync(`${path}.tmp`, text);
+  renameSync(`${path}.tmp`, path);
+}
+
+function main(): void {
+  const directory = process.argv[2] ?? join("dist", "bundle");
+  const all = join(directory, "all.js");
+  const modules = splitModules(readFileSync(all, "utf8"));
+  const run = staticClosure(modules, RUN_CHUNK_ENTRIES);
+  const [runName, restName] = CHUNK_NAMES;
+  writeAtomically(join(directory, `${runName}.js`), chunkText(runName, modules.filter((m) => run.has(m.id))));
+  writeAtomically(join(directory, `${restName}.js`), chunkText(restName, modules.filter((m) => !run.has(m.id))));
+  rmSync(all);
+  process.stdout.write(`bundle: ${run.size} modules in ${runName}.js, ${modules.length - run.size} in ${restName}.js\n`);
+}
+
+// Run as a script (the build), not when a test imports the functions above.
+if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href) main();

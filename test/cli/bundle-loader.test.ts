@@ -1,0 +1,103 @@
+import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { pathToFileURL } from "node:url";
+import ts from "typescript";
+import { afterAll, beforeAll, describe, expect, test } from "vitest";
+import { Bundle } from "../../src/launch/bundle-loader.js";
+import { cacheDirectory } from "../../src/launch/code-cache.js";
+import { chunkText, splitModules, staticClosure } from "../../src/launch/make-bundle.js";
+import { tempDir } from "../e2e/cluster.js";
+
+// The bundle's registry (src/launch/bundle-loader.ts) must run modules as Node runs ES modules: imports first, a
+// cycle's modules seeing each other's exports, bindings live, `export *`, Node's modules, and the rest chunk read only
+// when one of its modules is imported. The modules here are compiled by tsc to System.register as the build does.
+
+const scratch = tempDir("bundle-loader");
+afterAll(() => scratch.remove());
+
+/** `source` as tsc's System.register output for module `id` (imports name modules by id, as in the build's outFile). */
+function compile(id: string, source: string): string {
+  return ts.transpileModule(source, { compilerOptions: { module: ts.ModuleKind.System, target: ts.ScriptTarget.ES2022 }, moduleName: id }).outputText;
+}
+
+const order: string[] = [];
+const MODULES: Record<string, string> = {
+  "src/a": `import { b, fromA } from "src/b"; (globalThis as any).__order.push("a"); export function a() { return "a" + b(); } export const seenByA = fromA();`,
+  "src/b": `import { a } from "src/a"; import { count, bump } from "src/counter"; (globalThis as any).__order.push("b");
+    export function b() { return "b"; } export function fromA() { return typeof a; } export function counted() { bump(); return count; }`,
+  "src/counter": `export let count = 0; export function bump() { count++; }`,
+  "src/again": `export * from "src/counter"; export { b } from "src/b";`,
+  "src/node": `import { join, default as path } from "node:path"; export const joined = join("x", "y"); export const sep = path.sep;`,
+  "src/lazy": `export async function later() { return (await import("src/elsewhere")).where; }`,
+  "src/elsewhere": `(globalThis as any).__order.push("elsewhere"); export const where = "rest";`,
+};
+
+describe("bundle loader", () => {
+  let directory: string;
+  let log: string;
+  let bundle: Bundle;
+
+  beforeAll(() => {
+    (globalThis as { __order?: string[] }).__order = order;
+    directory = join(scratch.path, "bundle");
+    mkdirSync(directory);
+    const modules = splitModules(Object.entries(MODULES).map(([id, source]) => compile(id, source)).join(""));
+    const run = staticClosure(modules, ["src/a", "src/again", "src/node", "src/lazy"]);
+    expect(run.has("src/elsewhere")).toBe(false);
+    writeFileSync(join(directory, "run.js"), chunkText("run", modules.filter((m) => run.has(m.id))));
+    writeFileSync(join(directory, "rest.js"), chunkText("rest", modules.filter((m) => !run.has(m.id))));
+    log = join(scratch.path, "log");
+    process.env.ROAM_MODULE_LOG = log;
+    process.env.ROAM_CODE_CACHE = "0";
+    bundle = new Bundle(directory, pathToFileURL(join(scratch.path, "dist") + "/"));
+  });
+  afterAll(() => { delete process.env.ROAM_MODULE_LOG; delete process.env.ROAM_CODE_CACHE; });
+
+  test("imports run first; in a cycle, the module imported first runs last and each sees the other's functions", () => {
+    const a = bundle.import("src/a");
+    expect(order).toEqual(["b", "a"]);
+    expect((a.a as () => string)()).toBe("ab");
+    expect(a.seenByA).toBe("function"); // b's fromA ran during a's body: a's function declarations exist before it runs
+  });
+
+  test("bindings are live, across `export *` too, and a module runs once", () => {
+    const b = bundle.import("src/b");
+    const again = bundle.import("src/again");
+    expect((b.counted as () => number)()).toBe(1);
+    expect((b.counted as () => number)()).toBe(2);
+    expect(bundle.import("src/counter").count).toBe(2);
+    expect(again.count).toBe(2);
+    expect(again.b).toBe(b.b);
+    expect(order).toEqual(["b", "a"]);
+  });
+
+  test("Node's modules by name and as default", () => {
+    const node = bundle.import("src/node");
+    expect(node.joined).toBe(join("x", "y"));
+    expect(node.sep).toBe("/");
+  });
+
+  test("the rest chunk is read when one of its modules is first imported, and not before", async () => {
+    expect(readFileSync(log, "utf8")).not.toContain("chunk rest");
+    expect(await (bundle.import("src/lazy").later as () => Promise<string>)()).toBe("rest");
+    expect(readFileSync(log, "utf8")).toContain("chunk rest code-cache off");
+    expect(order).toEqual(["b", "a", "elsewhere"]);
+  });
+
+  test("a module in neither chunk is an error naming it", () => {
+    expect(() => bundle.import("src/nowhere")).toThrow(/src\/nowhere: no such module in the bundle/);
+  });
+
+  test("the build refuses top-level await (the loader runs modules synchronously)", () => {
+    expect(() => splitModules(compile("src/waits", `await Promise.resolve(); export const x = 1;`))).toThrow(/src\/waits: top-level await/);
+  });
+});
+
+test("the code cache's directory: XDG_CACHE_HOME, else ~/.cache; a relative one is ignored (XDG spec); ROAM_CODE_CACHE=0: none", () => {
+  expect(cacheDirectory({ XDG_CACHE_HOME: "/x/cache", HOME: "/home/u" })).toBe("/x/cache/roam-vm");
+  expect(cacheDirectory({ HOME: "/home/u" })).toBe("/home/u/.cache/roam-vm");
+  expect(cacheDirectory({ XDG_CACHE_HOME: "cache", HOME: "/home/u" })).toBe("/home/u/.cache/roam-vm");
+  expect(cacheDirectory({ XDG_CACHE_HOME: "", HOME: "home" })).toBeUndefined();
+  expect(cacheDirectory({})).toBeUndefined();
+  expect(cacheDirectory({ HOME: "/home/u", ROAM_CODE_CACHE: "0" })).toBeUndefined();
+});
