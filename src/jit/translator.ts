@@ -13,6 +13,8 @@ import * as O from "../../assembly/ops.js";
 import { discoverRegion, readEntry } from "./region.js";
 import { emitRegion, regionEntries } from "./emit.js";
 
+type Exported = (...args: unknown[]) => unknown;
+
 export interface TranslatorCore {
   memory: WebAssembly.Memory;
   table: WebAssembly.Table;
@@ -47,9 +49,12 @@ export class Translator {
   readonly stats: TranslatorStats = { requests: 0, translated: 0, declined: 0, instructions: 0, entries: 0, compileMs: 0, flushes: 0 };
   private readonly firstIndex: number;
   private nextIndex: number;
+  /** Each translation's register-passing entry ("g") at the same index as its "f" in the core's table: chained transfers call it. */
+  private readonly chain: WebAssembly.Table;
 
   constructor(private readonly core: TranslatorCore, readonly threshold = hotThreshold()) {
     this.firstIndex = core.table.length;
+    this.chain = new WebAssembly.Table({ element: "anyfunc", initial: core.table.length });
     this.nextIndex = this.firstIndex;
     this.applyThreshold();
   }
@@ -92,25 +97,30 @@ export class Translator {
     }
     const started = performance.now();
     const module = new WebAssembly.Module(emitRegion(region));
-    const instance = new WebAssembly.Instance(module, { env: { memory: this.core.memory, table: this.core.table } });
-    const f = instance.exports.f as (...args: unknown[]) => unknown;
+    const instance = new WebAssembly.Instance(module, { env: { memory: this.core.memory, chain: this.chain } });
+    const f = instance.exports.f as Exported, g = instance.exports.g as Exported;
     this.stats.compileMs += performance.now() - started;
     for (const index of entries) {
       const at = base + index * 8;
       // An entry another region marked already (its head or return point) stays theirs: both run the same code.
       if (index !== region.head && (new DataView(this.core.memory.buffer).getUint32(at, true) & 0xff) === O.OP_JIT) continue;
-      this.mark(at, f);
+      this.mark(at, f, g);
     }
     this.stats.translated++;
     this.stats.instructions += region.instructions;
     return true;
   }
 
-  /** Points the decoded entry at WASM address `at` to `f` under a new table index, keeping the replaced entry. */
-  private mark(at: number, f: (...args: unknown[]) => unknown): void {
+  /**
+   * Points the decoded entry at WASM address `at` to `f` (the fast loop's entry) and `g` (the chaining entry)
+   * under a new index of the core's table and the chain table, keeping the replaced entry.
+   */
+  private mark(at: number, f: Exported, g: Exported): void {
     const index = this.nextIndex++;
     if (index >= this.core.table.length) this.core.table.grow(index + 1 - this.core.table.length);
+    if (index >= this.chain.length) this.chain.grow(index + 1 - this.chain.length);
     this.core.table.set(index, f);
+    this.chain.set(index, g);
     const slot = L.JIT_ORIGINALS + index * 8; // the core's slow step finds it by table index
     const view = new DataView(this.core.memory.buffer);
     view.setUint32(slot, view.getUint32(at, true), true);
