@@ -6,7 +6,7 @@
 //   f(entry, budget, pc) -> the entry to continue at; the budget left is stored
 //   at JIT_BUDGET; a jump to another page leaves that page at JIT_PAGE_VA/JIT_DECODED.
 // A region has several entries: its head and its return points (where a call
-// out of it comes back); the function starts at the block of the pc it is given.
+// out of it comes back); the function starts at the block its entry's mark names.
 // Chaining: an exit that continues at an entry another translation starts (its
 // decoded entry is marked OP_JIT) tail-calls that function through the core's
 // table while budget is left, so runs of calls and returns between pages stay in
@@ -172,7 +172,7 @@ export function emitRegion(region: Region): Uint8Array<ArrayBuffer> {
   for (const r of usedRegisters(region)) {
     if (!PASSED_SET.has(r)) w.i32Const(0).mem(Op.i32Load, L.STATE_BASE + r * 4).localSet(REGISTER_LOCAL[r]);
   }
-  enterAtPc(w, region);
+  enterAtEntry(w);
   w.blockType(Op.block, Type.void); // the exit
   w.blockType(Op.loop, Type.void); // the dispatch
   for (let k = 0; k < blocks.length; k++) w.blockType(Op.block, Type.void);
@@ -205,17 +205,22 @@ export function regionEntries(region: Region): number[] {
 }
 
 /**
- * The prologue's dispatch: the page's base pc and first entry from the pc and entry it was called with, and
- * the block to start at (the head's unless the pc is one of the return points).
+ * The decoded entry that sends the fast loop and chaining to the function at table index `index`, entering it
+ * at block `block`: OP_JIT, the block above it (the prologue reads it there: one load, however many entries the
+ * region has, where comparing the pc with each return point cost a compare per entry), the index as immediate.
  */
-function enterAtPc(w: CodeWriter, region: Region): void {
+export function entryMark(block: number, index: number): [word: number, imm: number] {
+  return [((block << 8) | O.OP_JIT) >>> 0, index];
+}
+
+/**
+ * The prologue's dispatch: the page's base pc and first entry from the pc and entry it was called with, and
+ * the block to start at, from the entry's mark (see entryMark).
+ */
+function enterAtEntry(w: CodeWriter): void {
   w.localGet(P_PC).i32Const(0xfffff000).op(Op.i32And).localSet(L_BASE);
   w.localGet(P_ENTRY).localGet(P_PC).i32Const(0xfff).op(Op.i32And).i32Const(2).op(Op.i32Shl).op(Op.i32Sub).localSet(L_ENTRY0);
-  w.i32Const(region.blockAt.get(region.head)!).localSet(L_BLOCK);
-  for (const p of regionEntries(region).slice(1)) {
-    w.i32Const(region.blockAt.get(p)!).localGet(L_BLOCK);
-    w.localGet(P_PC).i32Const(0xfff).op(Op.i32And).i32Const(p * 2).op(Op.i32Eq).op(Op.select).localSet(L_BLOCK);
-  }
+  w.localGet(P_ENTRY).mem(Op.i32Load, 0).i32Const(8).op(Op.i32ShrU).localSet(L_BLOCK);
 }
 
 /**

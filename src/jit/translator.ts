@@ -11,7 +11,7 @@
 import * as L from "../../assembly/layout.js";
 import * as O from "../../assembly/ops.js";
 import { discoverRegion, readEntry } from "./region.js";
-import { emitRegion, regionEntries } from "./emit.js";
+import { emitRegion, entryMark, regionEntries } from "./emit.js";
 
 type Exported = (...args: unknown[]) => unknown;
 
@@ -104,7 +104,7 @@ export class Translator {
       const at = base + index * 8;
       // An entry another region marked already (its head or return point) stays theirs: both run the same code.
       if (index !== region.head && (new DataView(this.core.memory.buffer).getUint32(at, true) & 0xff) === O.OP_JIT) continue;
-      this.mark(at, f, g);
+      this.mark(at, f, g, region.blockAt.get(index)!);
     }
     this.stats.translated++;
     this.stats.instructions += region.instructions;
@@ -113,9 +113,9 @@ export class Translator {
 
   /**
    * Points the decoded entry at WASM address `at` to `f` (the fast loop's entry) and `g` (the chaining entry)
-   * under a new index of the core's table and the chain table, keeping the replaced entry.
+   * under a new index of the core's table and the chain table, entering at `block`, keeping the replaced entry.
    */
-  private mark(at: number, f: Exported, g: Exported): void {
+  private mark(at: number, f: Exported, g: Exported, block: number): void {
     const index = this.nextIndex++;
     if (index >= this.core.table.length) this.core.table.grow(index + 1 - this.core.table.length);
     if (index >= this.chain.length) this.chain.grow(index + 1 - this.chain.length);
@@ -125,8 +125,9 @@ export class Translator {
     const view = new DataView(this.core.memory.buffer);
     view.setUint32(slot, view.getUint32(at, true), true);
     view.setUint32(slot + 4, view.getUint32(at + 4, true), true);
-    view.setUint32(at, (view.getUint32(at, true) & ~0xff) | O.OP_JIT, true);
-    view.setInt32(at + 4, index, true);
+    const [word, imm] = entryMark(block, index);
+    view.setUint32(at, word, true);
+    view.setInt32(at + 4, imm, true);
     this.stats.entries++;
   }
 }
