@@ -119,13 +119,18 @@ export class Gen {
     this.w.br(Op.br, this.toExit());
   }
 
-  /** Continues at entry `index` of this page: its block if the region has one, else an exit. The budget is checked here. */
+  /**
+   * Continues at entry `index` of this page: its block if the region has one, else an exit. The budget is checked
+   * here. A later block is reached by a plain `br` (block k's code follows the end of `block` b_k, and the code
+   * of every earlier block sits inside b_k); only a jump back goes through the loop's `br_table`, an indirect jump.
+   */
   jump(index: number, retired: number): void {
     const k = this.region.blockAt.get(index);
     if (k === undefined) { this.exit(index, retired, Exit.IN_PAGE); return; }
     this.w.localGet(P_BUDGET).i32Const(retired).op(Op.i32Sub).localTee(P_BUDGET).i32Const(0).op(Op.i32LeS);
     this.ifThen(() => this.exit(index, 0, Exit.BUDGET));
-    this.w.i32Const(k).localSet(L_BLOCK).br(Op.br, this.toLoop());
+    if (k > this.blockIndex) this.w.br(Op.br, this.depth + k - this.blockIndex - 1);
+    else this.w.i32Const(k).localSet(L_BLOCK).br(Op.br, this.toLoop());
   }
 
   /**
