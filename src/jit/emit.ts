@@ -8,9 +8,10 @@
 // A region has several entries: its head and its return points (where a call
 // out of it comes back); the function starts at the block its entry's mark names.
 // Chaining: an exit that continues at an entry another translation starts (its
-// decoded entry is marked OP_JIT) tail-calls that function through the core's
-// table while budget is left, so runs of calls and returns between pages stay in
-// translated code (see chainOrReturn).
+// decoded entry is marked OP_JIT) tail-calls that translation's "g" through the
+// chain table while budget is left, handing it the PASSED registers as
+// parameters, so runs of calls and returns between pages stay in translated code
+// (see chainOrReturn); "f", the fast loop's entry, loads them and goes on in "g".
 // Every exit is precise: the registers, the entry returned and the budget
 // (hence instret) are those of the interpreter at that instruction.
 

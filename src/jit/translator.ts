@@ -1,10 +1,12 @@
 // Keeps the translated regions of one core: when the core asks (EXIT_JIT_REQUEST:
 // a jump target got hot) it discovers the region from that entry
-// (region.ts), compiles it (emit.ts), installs the function in the core's table
-// and marks its entries OP_JIT: the head and the return points, each under its
-// own table index (the same function) so that each keeps the entry it replaced
-// at JIT_ORIGINALS + index * 8. The fast loop and other translations (chaining)
-// enter the function at any marked entry. Translations are a cache: they are never migrated,
+// (region.ts), compiles it (emit.ts), installs its two functions, "f" in the
+// core's table (the fast loop's entry) and "g" at the same index of the chain
+// table (other translations' entry, registers as parameters), and marks its
+// entries OP_JIT: the head and the return points, each under its own table index
+// (the same functions) so that each keeps the entry it replaced at JIT_ORIGINALS
+// + index * 8, with the block it enters at. The fast loop and other translations
+// (chaining) enter the function at any marked entry. Translations are a cache: they are never migrated,
 // and the core drops them with the decoded page they belong to (a store to the
 // page, a flush), since the mark lives in the decoded entry.
 
