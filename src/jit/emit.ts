@@ -6,29 +6,48 @@
 //   f(entry, budget, pc) -> the entry to continue at; the budget left is stored
 //   at JIT_BUDGET; a jump to another page leaves that page at JIT_PAGE_VA/JIT_DECODED.
 // A region has several entries: its head and its return points (where a call
-// out of it comes back); the function starts at the block of the pc it is given.
+// out of it comes back); the function starts at the block its entry's mark names.
 // Chaining: an exit that continues at an entry another translation starts (its
-// decoded entry is marked OP_JIT) tail-calls that function through the core's
-// table while budget is left, so runs of calls and returns between pages stay in
-// translated code (see chainOrReturn).
+// decoded entry is marked OP_JIT) tail-calls that translation's "g" through the
+// chain table while budget is left, handing it the PASSED registers as
+// parameters, so runs of calls and returns between pages stay in translated code
+// (see chainOrReturn); "f", the fast loop's entry, loads them and goes on in "g".
 // Every exit is precise: the registers, the entry returned and the budget
 // (hence instret) are those of the interpreter at that instruction.
 
 import * as L from "../../assembly/layout.js";
 import * as O from "../../assembly/ops.js";
 import type { Block, Entry, Region } from "./region.js";
-import { CodeWriter, Op, Type, singleFunctionModule } from "./wasm-writer.js";
+import { CodeWriter, Op, Type, regionModule } from "./wasm-writer.js";
 import { generateAlu } from "./gen-alu.js";
 import { generateMemory } from "./gen-memory.js";
 import { generateControl } from "./gen-control.js";
 
-// Parameters, then locals: x1..x31 and the sink at 2 + r, then scratch.
+/**
+ * The guest registers a region passes to the next one as parameters of the chaining tail call, so a chained
+ * transfer moves them in the machine's registers and stack instead of storing them to the state block and
+ * loading them back. Inside a chain the state block's copies of these are stale: every return to the fast loop
+ * (any exit that does not chain) stores them all. The others (and the sink, 32) live in the state block between
+ * regions: loaded at entry if the region uses them, stored at every exit if it wrote them.
+ */
+export const PASSED: readonly number[] = [1, 2, 8, 9, 10, 11, 12, 13, 14, 15]; // ra, sp, s0, s1, a0..a5
+const PASSED_SET = new Set(PASSED);
+
+// Parameters: entry, budget, pc, the passed registers; then locals: the other registers and the sink, then scratch.
+// Register r (1..32) is local REGISTER_LOCAL[r], always one of 3..34.
 const P_ENTRY = 0, P_BUDGET = 1, P_PC = 2;
+const G_PARAMS = 3 + PASSED.length;
+const REGISTER_LOCAL: number[] = (() => {
+  const order = [...PASSED, ...Array.from({ length: 32 }, (_, k) => k + 1).filter((r) => !PASSED_SET.has(r))];
+  const local = new Array<number>(33).fill(-1);
+  order.forEach((r, k) => { local[r] = 3 + k; });
+  return local;
+})();
 const L_BLOCK = 35, L_EXIT = 36, L_BASE = 37;
 export const L_ADDR = 38, L_TLB = 39, L_T0 = 40, L_T1 = 41;
 const L_ENTRY0 = 42; // the decoded entry of the page's first halfword: entry i is at L_ENTRY0 + 8 i
 const L_CHAIN = 43; // 1 when the exit continues at a control transfer's target: another translation may run it
-const LOCALS = 44 - 3;
+const LOCALS = 44 - G_PARAMS;
 
 /**
  * Why translated code left (counted at JIT_EXIT_COUNTS when ROAM_JIT_COUNT_EXITS=1, to see where time goes):
@@ -63,13 +82,13 @@ export class Gen {
 
   /** Pushes register r (0 reads as zero). */
   get(r: number): this {
-    if (r === 0) this.w.i32Const(0); else this.w.localGet(2 + r);
+    if (r === 0) this.w.i32Const(0); else this.w.localGet(REGISTER_LOCAL[r]);
     return this;
   }
   /** Writes register r (32 = the sink) from the value `value` pushes. */
   set(r: number, value: () => void): void {
     value();
-    this.w.localSet(2 + r);
+    this.w.localSet(REGISTER_LOCAL[r]);
     if (r !== 0) this.written.add(r); // the sink too: a snapshot's state block is then the interpreter's
   }
   /** Pushes the pc of entry `index`: the region's pc at its head plus the distance. */
@@ -101,13 +120,18 @@ export class Gen {
     this.w.br(Op.br, this.toExit());
   }
 
-  /** Continues at entry `index` of this page: its block if the region has one, else an exit. The budget is checked here. */
+  /**
+   * Continues at entry `index` of this page: its block if the region has one, else an exit. The budget is checked
+   * here. A later block is reached by a plain `br` (block k's code follows the end of `block` b_k, and the code
+   * of every earlier block sits inside b_k); only a jump back goes through the loop's `br_table`, an indirect jump.
+   */
   jump(index: number, retired: number): void {
     const k = this.region.blockAt.get(index);
     if (k === undefined) { this.exit(index, retired, Exit.IN_PAGE); return; }
     this.w.localGet(P_BUDGET).i32Const(retired).op(Op.i32Sub).localTee(P_BUDGET).i32Const(0).op(Op.i32LeS);
     this.ifThen(() => this.exit(index, 0, Exit.BUDGET));
-    this.w.i32Const(k).localSet(L_BLOCK).br(Op.br, this.toLoop());
+    if (k > this.blockIndex) this.w.br(Op.br, this.depth + k - this.blockIndex - 1);
+    else this.w.i32Const(k).localSet(L_BLOCK).br(Op.br, this.toLoop());
   }
 
   /**
@@ -150,10 +174,11 @@ export function emitRegion(region: Region): Uint8Array<ArrayBuffer> {
     body.enterBlock(k);
     emitBlock(body, blocks[k], k);
   }
-  const used = usedRegisters(region);
   const w = g.w;
-  for (const r of used) w.i32Const(0).mem(Op.i32Load, L.STATE_BASE + r * 4).localSet(2 + r);
-  enterAtPc(w, region);
+  for (const r of usedRegisters(region)) {
+    if (!PASSED_SET.has(r)) w.i32Const(0).mem(Op.i32Load, L.STATE_BASE + r * 4).localSet(REGISTER_LOCAL[r]);
+  }
+  enterAtEntry(w);
   w.blockType(Op.block, Type.void); // the exit
   w.blockType(Op.loop, Type.void); // the dispatch
   for (let k = 0; k < blocks.length; k++) w.blockType(Op.block, Type.void);
@@ -163,11 +188,21 @@ export function emitRegion(region: Region): Uint8Array<ArrayBuffer> {
   w.append(body.w);
   w.op(Op.end); // loop: every block left through a jump or an exit, so this is not reached
   w.op(Op.unreachable);
-  w.op(Op.end); // exit: store back what the region wrote
-  for (const r of body.written) w.i32Const(0).localGet(2 + r).mem(Op.i32Store, L.STATE_BASE + r * 4);
-  w.i32Const(0).localGet(P_BUDGET).mem(Op.i32Store, L.JIT_BUDGET);
-  chainOrReturn(g);
-  return singleFunctionModule(w, new Array<number>(LOCALS).fill(Type.i32));
+  w.op(Op.end); // exit
+  chainOrReturn(g, [...body.written].filter((r) => !PASSED_SET.has(r)));
+  return regionModule(entryFromFastLoop(), w, G_PARAMS, new Array<number>(LOCALS).fill(Type.i32));
+}
+
+/** "f", the fast loop's entry (entry, budget, pc): loads the passed registers from the state block and goes on in "g". */
+function entryFromFastLoop(): CodeWriter {
+  const w = new CodeWriter().localGet(P_ENTRY).localGet(P_BUDGET).localGet(P_PC);
+  for (const r of PASSED) w.i32Const(0).mem(Op.i32Load, L.STATE_BASE + r * 4);
+  return w.op(Op.returnCall).u32(1);
+}
+
+/** Stores registers `rs` from their locals to the state block. */
+function storeRegisters(w: CodeWriter, rs: Iterable<number>): void {
+  for (const r of rs) w.i32Const(0).localGet(REGISTER_LOCAL[r]).mem(Op.i32Store, L.STATE_BASE + r * 4);
 }
 
 /** The entries a region's function may be called at (each is marked OP_JIT by the translator): head, return points. */
@@ -176,40 +211,50 @@ export function regionEntries(region: Region): number[] {
 }
 
 /**
- * The prologue's dispatch: the page's base pc and first entry from the pc and entry it was called with, and
- * the block to start at (the head's unless the pc is one of the return points).
+ * The decoded entry that sends the fast loop and chaining to the function at table index `index`, entering it
+ * at block `block`: OP_JIT, the block above it (the prologue reads it there: one load, however many entries the
+ * region has, where comparing the pc with each return point cost a compare per entry), the index as immediate.
  */
-function enterAtPc(w: CodeWriter, region: Region): void {
-  w.localGet(P_PC).i32Const(0xfffff000).op(Op.i32And).localSet(L_BASE);
-  w.localGet(P_ENTRY).localGet(P_PC).i32Const(0xfff).op(Op.i32And).i32Const(2).op(Op.i32Shl).op(Op.i32Sub).localSet(L_ENTRY0);
-  w.i32Const(region.blockAt.get(region.head)!).localSet(L_BLOCK);
-  for (const p of regionEntries(region).slice(1)) {
-    w.i32Const(region.blockAt.get(p)!).localGet(L_BLOCK);
-    w.localGet(P_PC).i32Const(0xfff).op(Op.i32And).i32Const(p * 2).op(Op.i32Eq).op(Op.select).localSet(L_BLOCK);
-  }
+export function entryMark(block: number, index: number): [word: number, imm: number] {
+  return [((block << 8) | O.OP_JIT) >>> 0, index];
 }
 
 /**
- * The end of every exit, registers stored: when the exit continues at a control transfer's target, budget is
- * left and the target's decoded entry is a translation's entry (OP_JIT, table index in its immediate), tail-call
- * that translation with the target's pc; else return the entry to the fast loop, telling it whether the entry is
- * a jump's target (then it counts as an arrival, so that code only translated code calls gets hot too). The mark lives in the decoded
+ * The prologue's dispatch: the page's base pc and first entry from the pc and entry it was called with, and
+ * the block to start at, from the entry's mark (see entryMark).
+ */
+function enterAtEntry(w: CodeWriter): void {
+  w.localGet(P_PC).i32Const(0xfffff000).op(Op.i32And).localSet(L_BASE);
+  w.localGet(P_ENTRY).localGet(P_PC).i32Const(0xfff).op(Op.i32And).i32Const(2).op(Op.i32Shl).op(Op.i32Sub).localSet(L_ENTRY0);
+  w.localGet(P_ENTRY).mem(Op.i32Load, 0).i32Const(8).op(Op.i32ShrU).localSet(L_BLOCK);
+}
+
+/**
+ * The end of every exit, `written` the registers the region wrote that are not passed: when the exit continues at
+ * a control transfer's target, budget is left and the target's decoded entry is a translation's entry (OP_JIT,
+ * table index in its immediate), store those and tail-call that translation's "g" with the target's pc and the
+ * passed registers; else store those and every passed register (whichever region of the chain wrote them), and
+ * the budget, and return the entry to the fast loop, telling it whether the entry is a jump's target (then it counts as an arrival, so that code only translated code calls gets hot too). The mark lives in the decoded
  * page, so whatever drops the page (a store to it, fence.i, a flush, a page dropped or remapped: the fetch TLB
  * led here) drops the chain with it. JIT_PAGE_VA/JIT_DECODED hold the target's page here (the caller's page, or
  * the one a jump to another page left there), which is what a translation expects on entry.
  */
-function chainOrReturn(g: Gen): void {
+function chainOrReturn(g: Gen, written: number[]): void {
   const w = g.w;
   w.localGet(L_CHAIN).localGet(P_BUDGET).i32Const(0).op(Op.i32GtS).op(Op.i32And);
   w.localGet(L_EXIT).mem(Op.i32Load8U, 0).i32Const(O.OP_JIT).op(Op.i32Eq).op(Op.i32And);
   g.ifThen(() => {
     g.count(Exit.CHAINED);
+    storeRegisters(w, written);
     w.localGet(L_EXIT).localGet(P_BUDGET);
     w.i32Const(0).mem(Op.i32Load, L.JIT_PAGE_VA);
     w.localGet(L_EXIT).i32Const(0).mem(Op.i32Load, L.JIT_DECODED).op(Op.i32Sub).i32Const(2).op(Op.i32ShrU).op(Op.i32Add);
+    for (const r of PASSED) w.localGet(REGISTER_LOCAL[r]);
     w.localGet(L_EXIT).mem(Op.i32Load, 4);
-    w.op(Op.returnCallIndirect).u32(0).u32(0); // type 0 = this function's, table 0 = the core's
+    w.op(Op.returnCallIndirect).u32(1).u32(0); // type 1 = "g"'s, table 0 = the imported chain table
   });
+  storeRegisters(w, [...written, ...PASSED]);
+  w.i32Const(0).localGet(P_BUDGET).mem(Op.i32Store, L.JIT_BUDGET);
   w.i32Const(0).localGet(L_CHAIN).mem(Op.i32Store, L.JIT_EXIT_TRANSFER); // the fast loop counts arrivals there
   w.localGet(L_EXIT);
 }

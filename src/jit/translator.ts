@@ -1,17 +1,21 @@
 // Keeps the translated regions of one core: when the core asks (EXIT_JIT_REQUEST:
 // a jump target got hot) it discovers the region from that entry
-// (region.ts), compiles it (emit.ts), installs the function in the core's table
-// and marks its entries OP_JIT: the head and the return points, each under its
-// own table index (the same function) so that each keeps the entry it replaced
-// at JIT_ORIGINALS + index * 8. The fast loop and other translations (chaining)
-// enter the function at any marked entry. Translations are a cache: they are never migrated,
+// (region.ts), compiles it (emit.ts), installs its two functions, "f" in the
+// core's table (the fast loop's entry) and "g" at the same index of the chain
+// table (other translations' entry, registers as parameters), and marks its
+// entries OP_JIT: the head and the return points, each under its own table index
+// (the same functions) so that each keeps the entry it replaced at JIT_ORIGINALS
+// + index * 8, with the block it enters at. The fast loop and other translations
+// (chaining) enter the function at any marked entry. Translations are a cache: they are never migrated,
 // and the core drops them with the decoded page they belong to (a store to the
 // page, a flush), since the mark lives in the decoded entry.
 
 import * as L from "../../assembly/layout.js";
 import * as O from "../../assembly/ops.js";
 import { discoverRegion, readEntry } from "./region.js";
-import { emitRegion, regionEntries } from "./emit.js";
+import { emitRegion, entryMark, regionEntries } from "./emit.js";
+
+type Exported = (...args: unknown[]) => unknown;
 
 export interface TranslatorCore {
   memory: WebAssembly.Memory;
@@ -47,9 +51,12 @@ export class Translator {
   readonly stats: TranslatorStats = { requests: 0, translated: 0, declined: 0, instructions: 0, entries: 0, compileMs: 0, flushes: 0 };
   private readonly firstIndex: number;
   private nextIndex: number;
+  /** Each translation's register-passing entry ("g") at the same index as its "f" in the core's table: chained transfers call it. */
+  private readonly chain: WebAssembly.Table;
 
   constructor(private readonly core: TranslatorCore, readonly threshold = hotThreshold()) {
     this.firstIndex = core.table.length;
+    this.chain = new WebAssembly.Table({ element: "anyfunc", initial: core.table.length });
     this.nextIndex = this.firstIndex;
     this.applyThreshold();
   }
@@ -92,31 +99,37 @@ export class Translator {
     }
     const started = performance.now();
     const module = new WebAssembly.Module(emitRegion(region));
-    const instance = new WebAssembly.Instance(module, { env: { memory: this.core.memory, table: this.core.table } });
-    const f = instance.exports.f as (...args: unknown[]) => unknown;
+    const instance = new WebAssembly.Instance(module, { env: { memory: this.core.memory, chain: this.chain } });
+    const f = instance.exports.f as Exported, g = instance.exports.g as Exported;
     this.stats.compileMs += performance.now() - started;
     for (const index of entries) {
       const at = base + index * 8;
       // An entry another region marked already (its head or return point) stays theirs: both run the same code.
       if (index !== region.head && (new DataView(this.core.memory.buffer).getUint32(at, true) & 0xff) === O.OP_JIT) continue;
-      this.mark(at, f);
+      this.mark(at, f, g, region.blockAt.get(index)!);
     }
     this.stats.translated++;
     this.stats.instructions += region.instructions;
     return true;
   }
 
-  /** Points the decoded entry at WASM address `at` to `f` under a new table index, keeping the replaced entry. */
-  private mark(at: number, f: (...args: unknown[]) => unknown): void {
+  /**
+   * Points the decoded entry at WASM address `at` to `f` (the fast loop's entry) and `g` (the chaining entry)
+   * under a new index of the core's table and the chain table, entering at `block`, keeping the replaced entry.
+   */
+  private mark(at: number, f: Exported, g: Exported, block: number): void {
     const index = this.nextIndex++;
     if (index >= this.core.table.length) this.core.table.grow(index + 1 - this.core.table.length);
+    if (index >= this.chain.length) this.chain.grow(index + 1 - this.chain.length);
     this.core.table.set(index, f);
+    this.chain.set(index, g);
     const slot = L.JIT_ORIGINALS + index * 8; // the core's slow step finds it by table index
     const view = new DataView(this.core.memory.buffer);
     view.setUint32(slot, view.getUint32(at, true), true);
     view.setUint32(slot + 4, view.getUint32(at + 4, true), true);
-    view.setUint32(at, (view.getUint32(at, true) & ~0xff) | O.OP_JIT, true);
-    view.setInt32(at + 4, index, true);
+    const [word, imm] = entryMark(block, index);
+    view.setUint32(at, word, true);
+    view.setInt32(at + 4, imm, true);
     this.stats.entries++;
   }
 }

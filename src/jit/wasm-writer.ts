@@ -1,9 +1,9 @@
-// A minimal WebAssembly binary writer: just enough to emit one function that
-// imports the core's memory and function table. Opcodes are from the WebAssembly core spec, 5.4.
+// A minimal WebAssembly binary writer: just enough to emit a region's module
+// (two functions that import the core's memory and the chaining table). Opcodes are from the WebAssembly core spec, 5.4.
 
 export const Op = {
   unreachable: 0x00, block: 0x02, loop: 0x03, if: 0x04, else: 0x05, end: 0x0b, br: 0x0c, brIf: 0x0d, brTable: 0x0e,
-  return: 0x0f, returnCallIndirect: 0x13, select: 0x1b,
+  return: 0x0f, returnCall: 0x12, returnCallIndirect: 0x13, select: 0x1b,
   localGet: 0x20, localSet: 0x21, localTee: 0x22,
   i32Load: 0x28, i32Load8S: 0x2c, i32Load8U: 0x2d, i32Load16S: 0x2e, i32Load16U: 0x2f,
   i32Store: 0x36, i32Store8: 0x3a, i32Store16: 0x3b,
@@ -84,29 +84,8 @@ function name(out: CodeWriter, s: string): void {
   for (const ch of s) out.op(ch.charCodeAt(0));
 }
 
-/**
- * A module with one exported function "f" of type (i32, i32, i32) -> i32 that
- * imports "env.memory" and "env.table" (the core's function table, where
- * translated code tail-calls other translations: type 0 is theirs too).
- * `locals` lists extra local types after the parameters.
- */
-export function singleFunctionModule(body: CodeWriter, locals: number[]): Uint8Array<ArrayBuffer> {
-  const out = new CodeWriter().bytesIn(Uint8Array.of(0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00));
-  section(out, 1, new CodeWriter().bytesIn(Uint8Array.of(1, 0x60, 3, Type.i32, Type.i32, Type.i32, 1, Type.i32))); // type
-  const imports = new CodeWriter().op(2);
-  name(imports, "env");
-  name(imports, "memory");
-  imports.op(0x02).op(0x00).op(0x00); // memory, limits: min 0, no max
-  name(imports, "env");
-  name(imports, "table");
-  imports.op(0x01).op(0x70).op(0x00).op(0x00); // table of funcref, limits: min 0, no max
-  section(out, 2, imports);
-  section(out, 3, new CodeWriter().op(1).op(0)); // function 0 has type 0
-  const exports = new CodeWriter().op(1);
-  name(exports, "f");
-  exports.op(0x00).op(0x00);
-  section(out, 7, exports);
-  // locals: run-length groups
+/** A function body: its locals' types after the parameters (run-length coded), its code, the closing `end`. */
+function functionBody(body: CodeWriter, locals: number[]): CodeWriter {
   const groups: Array<[number, number]> = [];
   for (const t of locals) {
     const last = groups[groups.length - 1];
@@ -115,8 +94,46 @@ export function singleFunctionModule(body: CodeWriter, locals: number[]): Uint8A
   }
   const fn = new CodeWriter().u32(groups.length);
   for (const [count, t] of groups) fn.u32(count).op(t);
-  fn.append(body).op(Op.end);
-  const code = new CodeWriter().op(1).u32(fn.size).append(fn);
+  return fn.append(body).op(Op.end);
+}
+
+/** A function type of `params` i32 parameters returning one i32. */
+function i32Type(out: CodeWriter, params: number): void {
+  out.op(0x60).u32(params);
+  for (let i = 0; i < params; i++) out.op(Type.i32);
+  out.op(1).op(Type.i32);
+}
+
+/**
+ * A region's module: it imports "env.memory" and "env.chain" (the table of
+ * translations' register-passing functions, where a region tail-calls the next
+ * one) and exports "f", of type (i32, i32, i32) -> i32 (the fast loop's
+ * contract), and "g", of type 1: `gParams` i32 parameters -> i32 (every entry of
+ * "chain" has this type). Each function body comes with the types of its extra locals.
+ */
+export function regionModule(f: CodeWriter, g: CodeWriter, gParams: number, gLocals: number[]): Uint8Array<ArrayBuffer> {
+  const out = new CodeWriter().bytesIn(Uint8Array.of(0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00));
+  const types = new CodeWriter().op(2);
+  i32Type(types, 3);
+  i32Type(types, gParams);
+  section(out, 1, types);
+  const imports = new CodeWriter().op(2);
+  name(imports, "env");
+  name(imports, "memory");
+  imports.op(0x02).op(0x00).op(0x00); // memory, limits: min 0, no max
+  name(imports, "env");
+  name(imports, "chain");
+  imports.op(0x01).op(0x70).op(0x00).op(0x00); // table of funcref, limits: min 0, no max
+  section(out, 2, imports);
+  section(out, 3, new CodeWriter().op(2).op(0).op(1)); // function 0 ("f") has type 0, function 1 ("g") type 1
+  const exports = new CodeWriter().op(2);
+  name(exports, "f");
+  exports.op(0x00).op(0x00);
+  name(exports, "g");
+  exports.op(0x00).op(0x01);
+  section(out, 7, exports);
+  const fBody = functionBody(f, []), gBody = functionBody(g, gLocals);
+  const code = new CodeWriter().op(2).u32(fBody.size).append(fBody).u32(gBody.size).append(gBody);
   section(out, 10, code);
   return Uint8Array.from(out.toBytes());
 }

@@ -87,10 +87,10 @@ describe("translation", () => {
 
   test("division corner cases match in translated code", () => {
     const c = new TranslatingCore();
-    // t0 = 100 iterations of: a0 = INT_MIN / -1; a1 = 7 / 0; a2 = INT_MIN % -1; t2 = 7 % 0
+    // t0 = 1000 iterations (hot after JIT_THRESHOLD) of: a0 = INT_MIN / -1; a1 = 7 / 0; a2 = INT_MIN % -1; t2 = 7 % 0
     const div = (rd: number, rs1: number, rs2: number, f3: number) => ((1 << 25) | (rs2 << 20) | (rs1 << 15) | (f3 << 12) | (rd << 7) | 0x33) >>> 0;
     c.poke(BASE, [
-      ...asm.li(T0, 100), ...asm.li(T1, 0x80000000), asm.addi(A2, 0, -1), asm.addi(A1, 0, 7),
+      ...asm.li(T0, 1000), ...asm.li(T1, 0x80000000), asm.addi(A2, 0, -1), asm.addi(A1, 0, 7),
       div(A0, T1, A2, 4), div(T2, A1, 0, 5), div(A2 + 1, T1, A2, 6), div(A2 + 2, A1, 0, 6),
       asm.addi(T0, T0, -1), asm.bne(T0, 0, -20), asm.ebreak(),
     ]);

@@ -58,17 +58,17 @@ function chained(c: TranslatingCore): number { return c.translator.exitCounts()[
 describe("chaining between translated regions", () => {
   test("calls and returns across pages stay in translated code, and rewriting a chained target (fence.i) runs the new code", () => {
     const plain = new TestCore();
-    start(plain, crossPageCalls(3000));
+    start(plain, crossPageCalls(6000)); // long enough to re-warm after each rewrite (JIT_THRESHOLD arrivals)
     expect(runPastBudget(plain, 1_000_000)).toBe(L.EXIT_BREAKPOINT);
-    expect(plain.x(A0)).toBe(1000 * 1 + 2000 * 100); // f rewritten when t0 was 2000
-    expect(plain.x(A2)).toBe(2000 * 1 + 1000 * 1000); // the return point rewritten (from page B) when t0 was 1000
+    expect(plain.x(A0)).toBe(2000 * 1 + 4000 * 100); // f rewritten when t0 was 4000
+    expect(plain.x(A2)).toBe(4000 * 1 + 2000 * 1000); // the return point rewritten (from page B) when t0 was 2000
     for (const [threshold, slice] of [[undefined, 1_000_000], [undefined, 500], [1, 1_000_000], [1, 37], [1, 3]] as const) {
       const c = new TranslatingCore(1 << 20, threshold);
-      start(c, crossPageCalls(3000));
+      start(c, crossPageCalls(6000));
       expect(runPastBudget(c, slice)).toBe(L.EXIT_BREAKPOINT);
       const what = `threshold ${threshold ?? "default"}, slices of ${slice}`;
       expectSameState(c, plain, what);
-      // Each call and return chains once both sides are translated again after a rewrite (64 arrivals each).
+      // Each call and return chains once both sides are translated again after a rewrite (JIT_THRESHOLD arrivals each).
       if (threshold === undefined) expect(chained(c), `${what}: chained transfers`).toBeGreaterThan(slice > 1000 ? 5000 : 1000);
     }
   });
@@ -137,7 +137,7 @@ function remapProgram(n: number): number[] {
 }
 
 function startPaged(c: TestCore): void {
-  c.poke(BASE, remapProgram(3000));
+  c.poke(BASE, remapProgram(6000)); // long enough to get hot again after each remap
   c.poke(P1, [asm.addi(A0, A0, 1), asm.jalr(0, RA, 0)]);
   c.poke(P2, [asm.addi(A0, A0, 100), asm.jalr(0, RA, 0)]);
   c.poke(ROOT + (BASE >>> 22) * 4, [pte(BASE, PTE_VRWXAD)]); // RAM's first 4 MiB, identity (a megapage)
@@ -157,7 +157,7 @@ describe("chaining under Sv32", () => {
     startPaged(plain);
     expect(runPastBudget(plain, 1_000_000)).toBe(L.EXIT_HOST_TRAP);
     expect(plain.st(L.STATE_EXIT_CAUSE)).toBe(L.CAUSE_FETCH_PAGE_FAULT);
-    expect(plain.x(A0)).toBe(1000 * 1 + 1000 * 100);
+    expect(plain.x(A0)).toBe(2000 * 1 + 2000 * 100);
     for (const [threshold, slice] of [[undefined, 1_000_000], [1, 1_000_000], [1, 29]] as const) {
       const c = new TranslatingCore(1 << 20, threshold);
       startPaged(c);

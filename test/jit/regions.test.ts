@@ -73,17 +73,17 @@ describe("regions", () => {
   });
 
   test("code that rewrites itself inside a hot region (then fence.i) runs the new instruction", () => {
-    // for (t0 = 200; t0 != 0; t0--) { X: a0 += 1; if (t0 == 100) { *X = "addi a0, a0, 2"; fence.i } }
+    // for (t0 = 1200; t0 != 0; t0--) { X: a0 += 1; if (t0 == 600) { *X = "addi a0, a0, 2"; fence.i } } (hot well before 600)
     const X = BASE + 28;
     const program = [
-      ...asm.li(T0, 200), ...asm.li(T1, asm.addi(A0, A0, 2)), ...asm.li(A1, X), asm.addi(A2, 0, 100),
+      ...asm.li(T0, 1200), ...asm.li(T1, asm.addi(A0, A0, 2)), ...asm.li(A1, X), asm.addi(A2, 0, 600),
       /* 28 X: */ asm.addi(A0, A0, 1), asm.addi(T0, T0, -1), asm.bne(T0, A2, 12), asm.sw(T1, A1, 0), FENCE_I,
       /* 48 */ asm.bne(T0, 0, -20), EBREAK,
     ];
     const plain = new TestCore();
     start(plain, program);
     expect(runPastBudget(plain, 1_000_000)).toBe(L.EXIT_BREAKPOINT);
-    expect(plain.x(A0)).toBe(100 * 1 + 100 * 2);
+    expect(plain.x(A0)).toBe(600 * 1 + 600 * 2);
     for (const threshold of [undefined, 1]) {
       const c = new TranslatingCore(1 << 20, threshold);
       start(c, program);
