@@ -299,7 +299,7 @@ export class Host implements ReceivingHost {
             guard.greeted();
             if (m.role === "host") {
               hostPeer = true;
-              receiver = new MigrationReceiver(this, peer);
+              receiver = new MigrationReceiver(this, peer, typeof m.url === "string" ? m.url : undefined);
               if (typeof m.url === "string") this.members.learn(m.url); // an authenticated host: a member
               if (typeof m.url === "string") linkFrom = m.url;
             }
@@ -542,6 +542,15 @@ export class Host implements ReceivingHost {
 
   private epochOf(m: Message): number {
     return optNum(m, "epochMs", MIN_EPOCH_MS, MAX_EPOCH_MS) ?? DEFAULT_EPOCH_MS;
+  }
+
+  /** A replicated guest's move is run by its replication (src/replication/move.ts). */
+  moveReplicated(hosted: HostedGuest, to: string, move: (signal: AbortSignal) => Promise<MigrationStats>): Promise<MigrationStats> | undefined {
+    return this.replication.move(hosted, to, move);
+  }
+
+  refusesArrival(id: string, from: string | undefined): string | undefined {
+    return this.replication.refusesArrival(id, from);
   }
 
   /** Replication: the backup took the guest over (this copy was fenced); it runs there, and clients follow it. */

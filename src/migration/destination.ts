@@ -29,6 +29,8 @@ export interface ReceivingHost {
   lose(id: string, reason: string): void;
   /** Builds the guest from a snapshot on `core`, whose RAM already holds the pages; not started yet. */
   prepare(core: Core, snapshot: GuestSnapshot, pages: PostcopyPages): PreparedGuest;
+  /** Why a guest arriving from host `from` must not start here (replication: its backup took it over), if it must not. */
+  refusesArrival?(id: string, from: string | undefined): string | undefined;
 }
 
 export interface PreparedGuest {
@@ -61,7 +63,7 @@ export class MigrationReceiver {
     if (tracing) trace(`[${this.host.name}] arrival ${this.info?.id ?? "?"} ${point} at ${epochMs().toFixed(3)} ms`);
   }
 
-  constructor(private readonly host: ReceivingHost, private readonly peer: Peer) {
+  constructor(private readonly host: ReceivingHost, private readonly peer: Peer, private readonly from?: string) {
     void peer.closed.then(() => {
       if (!this.started) this.prepared?.discard();
       if (this.info) host.arriving(this.info.id, undefined);
@@ -253,6 +255,8 @@ export class MigrationReceiver {
   private commit(m: Message): void {
     if (this.stateError !== undefined) throw new ProtocolError(`mig-state: ${this.stateError}`);
     if (!this.prepared || !this.final) throw new ProtocolError("mig-commit before mig-state");
+    const refusal = this.host.refusesArrival?.(this.info!.id, this.from);
+    if (refusal) throw new ProtocolError(refusal);
     this.started = true;
     // Answer first: the guest's first instruction follows at once, and the source measures downtime to here.
     this.mark("commit received");

@@ -33,9 +33,10 @@ export type ReplicationRole = "primary" | "backup";
  * unprotected: the backup is certainly gone, the guest runs on without one;
  * took-over: the backup runs the guest (failover); fenced: the primary learnt
  * its backup took over and dropped its copy; ended: the guest ended, or the
- * replication was stopped.
+ * replication was stopped; moved: the guest migrated (its new host replicates
+ * it on, or its backup was promoted).
  */
-export type ReplicationStatus = "syncing" | "protected" | "reconnecting" | "unprotected" | "took-over" | "fenced" | "ended";
+export type ReplicationStatus = "syncing" | "protected" | "reconnecting" | "unprotected" | "took-over" | "fenced" | "ended" | "moved";
 
 export interface ReplicationStats {
   guest: string;

@@ -7,6 +7,7 @@ import { isLive } from "../cluster/hosted-guest.js";
 import type { Peer } from "../net/peer.js";
 import { ProtocolError, str, type Message } from "../net/protocol.js";
 import type { GuestInfo } from "../snapshot/snapshot.js";
+import type { MigrationStats } from "../migration/stats.js";
 import { Replica, type BackupHost } from "./backup.js";
 import type { ReplicationStats } from "./epoch.js";
 import { PrimaryReplication, type PrimaryHost } from "./primary.js";
@@ -14,6 +15,7 @@ import { PrimaryReplication, type PrimaryHost } from "./primary.js";
 export interface ReplicationHost extends PrimaryHost, Omit<BackupHost, "replicaEnded"> {
   /** Whether guest `id` lives here or is arriving (then a primary asking to replicate it is fenced). */
   hasGuest(id: string): boolean;
+  readonly guests: Map<string, HostedGuest>;
 }
 
 const KEEP_ENDED = 32;
@@ -25,11 +27,15 @@ export class Replications {
   /** Guests this host took over, by id: a primary that comes back for one is told (fencing). Kept while the host runs. */
   private readonly takenOver = new Map<string, ReplicationStats>();
   private readonly ended = new Map<string, ReplicationStats>();
+  /** "guest from": migrations of a guest from a host whose backup took it over meanwhile (rep-fence): never started here. */
+  private readonly fencedArrivals = new Set<string>();
   private readonly backupHost: BackupHost;
 
   constructor(private readonly host: ReplicationHost) {
     this.backupHost = {
       get name() { return host.name; },
+      get url() { return host.url; },
+      get token() { return host.token; },
       log: (line, level) => host.log(line, level),
       reserve: (info) => host.reserve(info),
       unreserve: (id) => host.unreserve(id),
@@ -70,10 +76,36 @@ export class Replications {
     return primary.stats;
   }
 
+  /** A migration of a replicated guest (departures.ts): run by its replication; undefined if it has none here. */
+  move(hosted: HostedGuest, to: string, move: (signal: AbortSignal) => Promise<MigrationStats>): Promise<MigrationStats> | undefined {
+    if (hosted.operation?.kind !== "replication") return undefined;
+    const primary = this.primaries.get(hosted.info.id);
+    return primary ? primary.move(to, move) : undefined;
+  }
+
+  /** Why a migration of guest `id` from host `from` must not start it here (its backup took it over), if it must not. */
+  refusesArrival(id: string, from: string | undefined): string | undefined {
+    if (from === undefined || !this.fencedArrivals.has(`${id} ${from}`)) return undefined;
+    return `guest ${id} was taken over by its backup while it moved here from ${from}: not started here`;
+  }
+
   /** A replication message on a host link; false if it is not one. */
   async serve(peer: Peer, m: Message, primary: string): Promise<boolean> {
     if (m.t === "rep-begin") {
       await this.begin(peer, m, primary);
+      return true;
+    }
+    if (m.t === "rep-fence") {
+      // A backup lost the primary that was migrating the guest here: one copy only, this host's or the backup's.
+      const id = str(m, "guest");
+      const hosted = this.host.guests.get(id);
+      const running = hosted !== undefined && isLive(hosted.status);
+      if (!running) {
+        this.fencedArrivals.add(`${id} ${str(m, "from")}`);
+        for (const old of [...this.fencedArrivals].slice(0, Math.max(0, this.fencedArrivals.size - KEEP_ENDED))) this.fencedArrivals.delete(old);
+        this.host.log(`guest ${id}: its backup took it over; its migration here from ${str(m, "from")} will not start it`, "warn");
+      }
+      peer.reply(m, { running });
       return true;
     }
     if (m.t === "rep-owner") {
