@@ -9,8 +9,8 @@ import { num, ProtocolError, str, strList, type Message } from "../net/protocol.
 import { CapacityPacer } from "./capacity.js";
 import { LoadMeter } from "./load-vector.js";
 import { Membership } from "./membership.js";
-import type { Members } from "./members.js";
-import { labelList, missingLabels, placeGuest, type Placement } from "./placement.js";
+import { hostUrlKey, type Members } from "./members.js";
+import { labelList, missingLabels, placeGuest, shareForNewGuest, type Placement } from "./placement.js";
 import type { HostedGuest } from "./hosted-guest.js";
 import type { MemoryBudget } from "./memory-budget.js";
 import type { MigrationStats } from "../migration/stats.js";
@@ -157,6 +157,20 @@ export class HostCluster {
   serveClient(m: Message): Record<string, unknown> {
     if (m.t === "cluster") return this.report();
     return { ...this.place(m.requires === undefined ? [] : labelList(strList(m, "requires"), "place: requires"), num(m, "ramBytes", 0, 1 << 30)) };
+  }
+
+  /**
+   * Replication after a failover: members that may keep a new backup of
+   * `info` — up, not in `exclude`, carrying its labels, with room for its RAM
+   * — the one where it would run fastest first (the backup may run it next).
+   */
+  backupCandidates(info: GuestInfo, exclude: string[]): string[] {
+    const key = (url: string) => { try { return hostUrlKey(url); } catch { return url; } };
+    const skip = new Set(exclude.map(key));
+    return this.membership.up()
+      .filter((m) => !skip.has(key(m.url)) && missingLabels(info.requires, m.labels).length === 0 && m.memoryFree >= info.ramBytes)
+      .sort((a, b) => shareForNewGuest(b) - shareForNewGuest(a))
+      .map((m) => m.url);
   }
 
   /** `roam run --on cluster`: the member to run a guest on. */

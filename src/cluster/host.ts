@@ -549,6 +549,10 @@ export class Host implements ReceivingHost {
     return this.replication.move(hosted, to, move);
   }
 
+  backupCandidates(info: GuestInfo, exclude: string[]): string[] {
+    return this.cluster.backupCandidates(info, exclude);
+  }
+
   refusesArrival(id: string, from: string | undefined): string | undefined {
     return this.replication.refusesArrival(id, from);
   }

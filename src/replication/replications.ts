@@ -11,11 +11,14 @@ import type { MigrationStats } from "../migration/stats.js";
 import { Replica, type BackupHost } from "./backup.js";
 import type { ReplicationStats } from "./epoch.js";
 import { PrimaryReplication, type PrimaryHost } from "./primary.js";
+import { findNewBackup } from "./new-backup.js";
 
 export interface ReplicationHost extends PrimaryHost, Omit<BackupHost, "replicaEnded"> {
   /** Whether guest `id` lives here or is arriving (then a primary asking to replicate it is fenced). */
   hasGuest(id: string): boolean;
   readonly guests: Map<string, HostedGuest>;
+  /** Members that may keep a backup of `info`, best first, none of `exclude` (the cluster's view). */
+  backupCandidates(info: GuestInfo, exclude: string[]): string[];
 }
 
 const KEEP_ENDED = 32;
@@ -30,6 +33,7 @@ export class Replications {
   /** "guest from": migrations of a guest from a host whose backup took it over meanwhile (rep-fence): never started here. */
   private readonly fencedArrivals = new Set<string>();
   private readonly backupHost: BackupHost;
+  private closed = false;
 
   constructor(private readonly host: ReplicationHost) {
     this.backupHost = {
@@ -139,7 +143,11 @@ export class Replications {
   private replicaEnded(replica: Replica, tookOver: boolean): void {
     const id = replica.info.id;
     if (this.replicas.get(id) === replica) this.replicas.delete(id);
-    if (tookOver) this.takenOver.set(id, replica.stats);
+    if (tookOver) {
+      this.takenOver.set(id, replica.stats);
+      // A second death must not lose it: a new backup from the cluster (after a promotion too; never the old primary).
+      void findNewBackup(this.host, id, replica.stats.peer, replica.stats.epochMs, () => this.closed, (h, to, e, t) => this.replicate(h, to, e, t));
+    }
     else {
       this.ended.delete(id);
       this.ended.set(id, replica.stats);
@@ -159,6 +167,7 @@ export class Replications {
 
   /** The host stops: replicas are dropped, not taken over. */
   close(): void {
+    this.closed = true;
     for (const replica of [...this.replicas.values()]) replica.drop("the backup host stopped");
   }
 }
