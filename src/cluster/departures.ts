@@ -88,6 +88,9 @@ export async function migrateGuest(host: DepartureHost, hosted: HostedGuest, cli
           client?.send({ t: "migrate-progress", guest: hosted.info.id, stats: s });
         },
         onCommitted: () => {
+          // A replicated guest's output of the move was held (its backup has none of it); the destination runs it now, so
+          // the backup can no longer take over from before: it goes to clients here, before they are told where it went.
+          hosted.console.releaseOutput(Infinity, true);
           hosted.moved(to);
           host.departed(hosted);
           // The source keeps the frozen core only while postcopy may still need its pages.

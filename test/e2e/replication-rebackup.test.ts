@@ -13,7 +13,7 @@ import { counterOutput } from "../process-cases.js";
 import { elfPath, HostProc, Proc, stopAll, tempDir, waitUntil } from "./cluster.js";
 
 const SLEEP_MS = 20;
-const LINES = 400;
+const LINES = 300;
 const root = tempDir("replication-rebackup");
 const hosts: HostProc[] = [];
 afterAll(async () => {
