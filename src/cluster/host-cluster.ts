@@ -93,11 +93,11 @@ export class HostCluster {
     }, options.balance, options.locality ? new Locality((id) => (host.messaging.switch.counts.has(id) ? host.messaging.switch.counts.of(id).exchanged : undefined)) : undefined);
   }
 
-  /** The guests here a balancer may move: running, not busy, not still receiving their memory. */
+  /** The guests here a balancer may move: running, not busy (a replicated guest is movable), not still receiving their memory. */
   private movable(): MovableGuest[] {
     const now = performance.now();
     return this.host.liveGuests()
-      .filter((g) => g.status === "running" && !g.operation && !g.guest.receivingPages)
+      .filter((g) => g.status === "running" && (!g.operation || g.operation.kind === "replication") && !g.guest.receivingPages) // a replication runs its moves (move.ts)
       .map((g) => ({
         id: g.info.id, ageSeconds: (Date.now() - Date.parse(g.info.createdAt)) / 1000, residentSeconds: (now - g.residentSince) / 1000,
         ramBytes: g.info.ramBytes, writtenBytes: writtenBytes(g), dirtyBytesPerSecond: lastDirtyRate(this.host.migrations.get(g.info.id)) ?? 0, requires: g.info.requires ?? [],

@@ -8,6 +8,7 @@
 // A primary killed in the middle of a move: the backup asks the destination,
 // which has not started the guest and now never will (fenced), and takes it
 // over; the output is still exact and the guest runs on the backup alone.
+// A host draining on SIGTERM (--drain-to its guest's backup) promotes it too.
 import { afterAll, describe, test } from "vitest";
 import { connect } from "../../src/net/peer.js";
 import type { ReplicationStats } from "../../src/replication/epoch.js";
@@ -22,8 +23,8 @@ afterAll(async () => {
   root.remove();
 });
 
-function startHost(name: string): Promise<HostProc> {
-  return HostProc.start({ name, root: root.path, timeoutMs: 60_000 }).then((h) => (hosts.push(h), h));
+function startHost(name: string, extra: string[] = []): Promise<HostProc> {
+  return HostProc.start({ name, root: root.path, timeoutMs: 60_000, extra }).then((h) => (hosts.push(h), h));
 }
 
 async function ask(url: string, message: { t: string } & Record<string, unknown>): Promise<Record<string, unknown>> {
@@ -108,5 +109,19 @@ describe.concurrent("replication: moving a replicated guest", () => {
     expect(exited.code, client.describe()).toBe(0);
     expect((await quickPs(d.url)).find((g) => g.id === id)).toBeUndefined();
     expect((await migration.wait(30_000)).code).not.toBe(0);
+  }, 180_000);
+
+  test("a primary draining on SIGTERM to its guest's backup promotes it there: output exact", async ({ expect }) => {
+    const b = await startHost("B4");
+    const a = await startHost("A4", ["--drain-to", b.url]);
+    const lines = 150;
+    const { client, id } = await replicatedCounter(a, b, lines);
+    await afterMoreLines(client, 20);
+    a.proc.child.kill("SIGTERM");
+    expect((await a.proc.wait(60_000)).code, a.log).toBe(0);
+    expect(b.log).toMatch(new RegExp(`guest ${id} taken over from .*promoted`));
+    const exited = await client.wait(120_000);
+    expect(client.text).toBe(counterOutput(lines, 1, SLEEP_MS));
+    expect(exited.code, client.describe()).toBe(0);
   }, 180_000);
 });
