@@ -80,6 +80,8 @@ export interface HostOptions {
   translate?: boolean;
   /** Where the host's log lines go; `level` when the host knows how loud a line is. */
   log?: (line: string, level?: LogLevel) => void;
+  /** `--state-dir`: what must outlive the host (replication: the guests its replicas took over, which fence old primaries). */
+  stateDir?: string;
   /** Called at named points of each outgoing migration (tests cut connections there; traces time them). */
   onMigrationPoint?: (guest: string, point: string, cut: () => void) => void;
 }
@@ -191,6 +193,10 @@ export class Host implements ReceivingHost {
 
   get token(): string | undefined {
     return this.options.token;
+  }
+
+  get stateDir(): string | undefined {
+    return this.options.stateDir;
   }
 
   get onMigrationPoint(): HostOptions["onMigrationPoint"] {

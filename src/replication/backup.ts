@@ -39,6 +39,8 @@ export interface BackupHost {
   unreserve(id: string): void;
   /** Builds the guest from a snapshot on `core`, whose RAM already holds the pages; not started yet. */
   prepare(core: Core, snapshot: GuestSnapshot, pages: PostcopyPages): PreparedGuest;
+  /** Just before a taken-over guest starts here (its takeover is recorded: fencing). */
+  takingOver(replica: Replica): void;
   /** The replica ended: dropped, or its guest taken over. */
   replicaEnded(replica: Replica, tookOver: boolean): void;
 }
@@ -194,7 +196,9 @@ export class Replica {
       return;
     }
     try {
-      this.host.prepare(this.core, snapshot, ALL_HERE).start();
+      const prepared = this.host.prepare(this.core, snapshot, ALL_HERE);
+      this.host.takingOver(this);
+      prepared.start();
     } catch (error) {
       this.stats.error = `could not take over: ${(error as Error).message}`;
       this.host.log(`replica of ${this.info.id}: ${this.stats.error}`, "error");

@@ -84,6 +84,7 @@ export function formatReplication(r: ReplicationStats): string {
   if (r.role === "backup") {
     const head = `backup of ${r.guest} for ${r.peer}: ${r.status}, epoch ${r.ackedEpoch} committed (every ${r.epochMs} ms), ${kib(r.bytes)} received`;
     if (r.status !== "took-over") return head + (r.error ? `; ${r.error}` : "");
+    if (r.failoverMs === undefined) return `${head}; took over at ${r.tookOverAt}${r.error ? ` (${r.error})` : ""}`;
     return `${head}; took over at ${r.tookOverAt}: failover ${r.failoverMs!.toFixed(1)} ms (noticing ${r.detectMs!.toFixed(1)} ms)${r.error ? ` (${r.error})` : ""}`;
   }
   return `replicated to ${r.peer}: ${r.status}, epoch ${r.epochs} sent, ${r.ackedEpoch} acknowledged (every ${r.epochMs} ms); ` +

@@ -9,14 +9,17 @@ import { ProtocolError, str, type Message } from "../net/protocol.js";
 import type { GuestInfo } from "../snapshot/snapshot.js";
 import type { MigrationStats } from "../migration/stats.js";
 import { Replica, type BackupHost } from "./backup.js";
-import type { ReplicationStats } from "./epoch.js";
+import { newReplicationStats, type ReplicationStats } from "./epoch.js";
+import { TakeoverRecord } from "./takeover-record.js";
 import { PrimaryReplication, type PrimaryHost } from "./primary.js";
 import { findNewBackup } from "./new-backup.js";
 
-export interface ReplicationHost extends PrimaryHost, Omit<BackupHost, "replicaEnded"> {
+export interface ReplicationHost extends PrimaryHost, Omit<BackupHost, "replicaEnded" | "takingOver"> {
   /** Whether guest `id` lives here or is arriving (then a primary asking to replicate it is fenced). */
   hasGuest(id: string): boolean;
   readonly guests: Map<string, HostedGuest>;
+  /** `--state-dir`: where takeovers are recorded, to fence old primaries after a restart (takeover-record.ts). */
+  readonly stateDir?: string;
   /** Members that may keep a backup of `info`, best first, none of `exclude` (the cluster's view). */
   backupCandidates(info: GuestInfo, exclude: string[]): string[];
 }
@@ -29,6 +32,8 @@ export class Replications {
   private readonly byPeer = new WeakMap<Peer, Replica>();
   /** Guests this host took over, by id: a primary that comes back for one is told (fencing). Kept while the host runs. */
   private readonly takenOver = new Map<string, ReplicationStats>();
+  /** Takeovers on disk (with --state-dir): they fence old primaries after this host restarts too. */
+  readonly record = new TakeoverRecord(() => this.host.stateDir);
   private readonly ended = new Map<string, ReplicationStats>();
   /** "guest from": migrations of a guest from a host whose backup took it over meanwhile (rep-fence): never started here. */
   private readonly fencedArrivals = new Set<string>();
@@ -45,6 +50,13 @@ export class Replications {
       unreserve: (id) => host.unreserve(id),
       prepare: (core, snapshot, pages) => host.prepare(core, snapshot, pages),
       replicaEnded: (replica, tookOver) => this.replicaEnded(replica, tookOver),
+      takingOver: (replica) => {
+        try {
+          this.record.record(replica.info.id, replica.stats.peer);
+        } catch (error) { // the fence then lasts only while this host runs: better than not taking over
+          host.log(`guest ${replica.info.id}: could not record its takeover on disk: ${(error as Error).message}`, "error");
+        }
+      },
     };
   }
 
@@ -114,7 +126,7 @@ export class Replications {
     }
     if (m.t === "rep-owner") {
       const id = str(m, "guest");
-      peer.reply(m, { owned: this.takenOver.has(id) || this.host.hasGuest(id) });
+      peer.reply(m, { owned: this.owns(id) });
       return true;
     }
     const replica = this.byPeer.get(peer);
@@ -125,7 +137,7 @@ export class Replications {
     const id = (m.guest as GuestInfo | undefined)?.id;
     if (typeof id !== "string") throw new ProtocolError("rep-begin: guest info missing");
     // Fencing: once taken over here, the guest is this host's for good.
-    if (this.takenOver.has(id) || this.host.hasGuest(id)) {
+    if (this.owns(id)) {
       peer.reply(m, { owned: true, host: this.host.name });
       return;
     }
@@ -138,6 +150,11 @@ export class Replications {
     this.replicas.set(id, replica);
     this.byPeer.set(peer, replica);
     peer.reply(m, { host: this.host.name });
+  }
+
+  /** Whether guest `id` is this host's: it runs or arrives here, or it was taken over here (even before a restart). */
+  private owns(id: string): boolean {
+    return this.takenOver.has(id) || this.record.get(id) !== undefined || this.host.hasGuest(id);
   }
 
   private replicaEnded(replica: Replica, tookOver: boolean): void {
@@ -157,7 +174,14 @@ export class Replications {
 
   /** What `roam stats` shows of guest `id`'s replication here, if any. */
   report(id: string): ReplicationStats | undefined {
-    return this.primaries.get(id)?.stats ?? this.replicas.get(id)?.stats ?? this.takenOver.get(id) ?? this.ended.get(id);
+    return this.primaries.get(id)?.stats ?? this.replicas.get(id)?.stats ?? this.takenOver.get(id) ?? this.ended.get(id) ?? this.recorded(id);
+  }
+
+  /** A takeover from before this host restarted: the guest died with it. */
+  private recorded(id: string): ReplicationStats | undefined {
+    const t = this.record.get(id);
+    if (!t) return undefined;
+    return { ...newReplicationStats(id, "backup", t.from, 0), status: "took-over", tookOverAt: t.at, error: "taken over before this host restarted; the guest ended with it" };
   }
 
   /** The replicas kept here, as `ps` lists them (status "backup": not running here). */
