@@ -312,6 +312,14 @@ export class Host implements ReceivingHost {
             peer.reply(m, { name: this.name, version: 1 });
             return;
           }
+          if (m.t === "mig-resume" && receiver) {
+            // Postcopy recovery: the source's link again, after a break (src/migration/destination.ts).
+            const arrival = this.arrivals.get(str(m, "guest"));
+            if (!arrival) throw new ProtocolError(`no migration of ${str(m, "guest")} is arriving here`);
+            receiver = arrival;
+            arrival.resume(peer, m);
+            return;
+          }
           if (m.t === "mig-urgent" && receiver) {
             // A second connection for a migration under way: its pages go to that arrival.
             const arrival = this.arrivals.get(str(m, "guest"));
