@@ -75,7 +75,7 @@ describe.concurrent("replication: moving a replicated guest", () => {
 
   test("migrated to its own backup, it is promoted there: nothing lost or doubled, and it runs there alone", async ({ expect }) => {
     const [a, b] = await Promise.all([startHost("A2"), startHost("B2")]);
-    const lines = 100;
+    const lines = 250;
     const { client, id } = await replicatedCounter(a, b, lines);
     await afterMoreLines(client, 20);
     const moved = await roam(["migrate", id, "--on", a.url, "--to", b.url]);
@@ -114,7 +114,7 @@ describe.concurrent("replication: moving a replicated guest", () => {
   test("a primary draining on SIGTERM to its guest's backup promotes it there: output exact", async ({ expect }) => {
     const b = await startHost("B4");
     const a = await startHost("A4", ["--drain-to", b.url]);
-    const lines = 100;
+    const lines = 250;
     const { client, id } = await replicatedCounter(a, b, lines);
     await afterMoreLines(client, 20);
     a.proc.child.kill("SIGTERM");
