@@ -67,6 +67,7 @@ them with it); a second signal while it drains or refuses is taken the same way.
     { name: "dashboard", value: "HOST:PORT", help: "serve a live web page of the cluster there, e.g. 127.0.0.1:8080: hosts' capacity\nand load over time, guests and where they ran, migrations, balancer decisions" },
     { name: "max-memory", value: "SIZE", help: "guest RAM this host takes on at most, e.g. 4G (default: 3/4 of the machine's\nmemory); a run, restore or migration that does not fit is refused with what is free" },
     { name: "no-jit", help: "interpret only: do not translate hot code" },
+    { name: "state-dir", value: "DIR", help: "keep what must outlive the host in DIR: the guests its replicas took over,\nso a primary that comes back after a restart of this host is still fenced" },
     { name: "drain-to", value: "URL", help: "on SIGINT/SIGTERM, migrate the guests to this host first (repeatable:\ntaken in turn)" },
     { name: "drain-dir", value: "DIR", help: "on SIGINT/SIGTERM, save the guests into DIR as GID.snap first" },
     { name: "force", help: "stop on SIGINT/SIGTERM even with guests still running (they stop with it)" },
@@ -92,8 +93,13 @@ export async function hostCommand(args: Parsed): Promise<number> {
     tls, name, host: match[1], port: Number(match[2]), root, token: args.string("token"), peers: args.strings("peer"),
     join: args.strings("join"), capacity: capacityOption(args), labels: labelOption(args), ...balanceOption(args),
     maxMemoryBytes: args.has("max-memory") ? parseSize("--max-memory", args.string("max-memory")!) : undefined,
-    dashboard, translate: !args.flag("no-jit"), log: (line, level) => log.line(line, level),
+    dashboard, translate: !args.flag("no-jit"), log: (line, level) => log.line(line, level), stateDir: stateDirOption(args),
   });
+  try {
+    host.replication.record.load();
+  } catch (error) {
+    throw new CliError("host", `--state-dir: ${(error as Error).message}`);
+  }
   try {
     await host.listen();
   } catch (error) {
@@ -131,4 +137,16 @@ async function stopSignal(host: Host, args: Parsed, log: HostLog): Promise<NodeJ
     log.warn(`${signal}: not stopping: ${left.length} guest(s) still run here (${left.map((g) => g.info.id).join(", ")}); ` +
       "give --drain-to URL or --drain-dir DIR, or --force to stop them with the host");
   }
+}
+
+/** --state-dir DIR, made if missing. */
+function stateDirOption(args: Parsed): string | undefined {
+  const dir = args.string("state-dir");
+  if (dir === undefined) return undefined;
+  try {
+    mkdirSync(dir, { recursive: true });
+  } catch (error) {
+    throw new UsageError(`--state-dir ${dir}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`);
+  }
+  return resolve(dir);
 }

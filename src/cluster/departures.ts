@@ -25,6 +25,11 @@ export interface DepartureHost {
   /** The guest runs elsewhere now: no longer listed, but remembered (a kill or an attach follows it). */
   departed(hosted: HostedGuest): void;
   onMigrationPoint?: (guest: string, point: string, cut: () => void) => void;
+  /**
+   * A replicated guest's move is run by its replication (src/replication/),
+   * which hands the backup over; undefined if `hosted` is not replicated here.
+   */
+  moveReplicated?(hosted: HostedGuest, to: string, move: (signal: AbortSignal) => Promise<MigrationStats>): Promise<MigrationStats> | undefined;
 }
 
 /**
@@ -59,7 +64,7 @@ export async function migrateGuest(host: DepartureHost, hosted: HostedGuest, cli
   if (hosted.status === "running" && hosted.guest.receivingPages) {
     throw new ProtocolError(`guest ${hosted.info.id} is still receiving its memory by postcopy; migrate it once that completes`);
   }
-  return hosted.exclusively("migration", `a migration to ${to}`, async (signal) => {
+  const move = async (signal: AbortSignal): Promise<MigrationStats> => {
     if (hosted.status !== "running") throw new ProtocolError(`guest ${hosted.info.id} is ${hosted.status}, not running`);
     const traceStart = performance.now();
     const target = await connect(to, { role: "host", token, name: host.name, url: host.url }).catch((error) => {
@@ -83,6 +88,9 @@ export async function migrateGuest(host: DepartureHost, hosted: HostedGuest, cli
           client?.send({ t: "migrate-progress", guest: hosted.info.id, stats: s });
         },
         onCommitted: () => {
+          // A replicated guest's output of the move was held (its backup has none of it); the destination runs it now, so
+          // the backup can no longer take over from before: it goes to clients here, before they are told where it went.
+          hosted.console.releaseOutput(Infinity, true);
           hosted.moved(to);
           host.departed(hosted);
           // The source keeps the frozen core only while postcopy may still need its pages.
@@ -107,7 +115,8 @@ export async function migrateGuest(host: DepartureHost, hosted: HostedGuest, cli
     } finally {
       target.close();
     }
-  });
+  };
+  return host.moveReplicated?.(hosted, to, move) ?? hosted.exclusively("migration", `a migration to ${to}`, move);
 }
 
 /**

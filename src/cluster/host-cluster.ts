@@ -10,8 +10,8 @@ import { CapacityPacer } from "./capacity.js";
 import { DirtyRates } from "./dirty-rates.js";
 import { LoadMeter } from "./load-vector.js";
 import { Membership } from "./membership.js";
-import type { Members } from "./members.js";
-import { labelList, missingLabels, placeGuest, type Placement } from "./placement.js";
+import { hostUrlKey, type Members } from "./members.js";
+import { labelList, missingLabels, placeGuest, shareForNewGuest, type Placement } from "./placement.js";
 import type { HostedGuest } from "./hosted-guest.js";
 import type { MemoryBudget } from "./memory-budget.js";
 import type { MigrationStats } from "../migration/stats.js";
@@ -100,11 +100,11 @@ export class HostCluster {
     }, options.balance, options.locality ? new Locality((id) => (host.messaging.switch.counts.has(id) ? host.messaging.switch.counts.of(id).exchanged : undefined)) : undefined);
   }
 
-  /** The guests here a balancer may move: running, not busy, not still receiving their memory. */
+  /** The guests here a balancer may move: running, not busy (a replicated guest is movable), not still receiving their memory. */
   private movable(): MovableGuest[] {
     const now = performance.now();
     return this.host.liveGuests()
-      .filter((g) => g.status === "running" && !g.operation && !g.guest.receivingPages)
+      .filter((g) => g.status === "running" && (!g.operation || g.operation.kind === "replication") && !g.guest.receivingPages) // a replication runs its moves (move.ts)
       .map((g) => ({
         id: g.info.id, ageSeconds: (Date.now() - Date.parse(g.info.createdAt)) / 1000, residentSeconds: (now - g.residentSince) / 1000,
         ramBytes: g.info.ramBytes, writtenBytes: writtenBytes(g), dirtyBytesPerSecond: this.dirtyRates.of(g.info.id) ?? 0, requires: g.info.requires ?? [],
@@ -164,6 +164,20 @@ export class HostCluster {
   serveClient(m: Message): Record<string, unknown> {
     if (m.t === "cluster") return this.report();
     return { ...this.place(m.requires === undefined ? [] : labelList(strList(m, "requires"), "place: requires"), num(m, "ramBytes", 0, 1 << 30)) };
+  }
+
+  /**
+   * Replication after a failover: members that may keep a new backup of
+   * `info` — up, not in `exclude`, carrying its labels, with room for its RAM
+   * — the one where it would run fastest first (the backup may run it next).
+   */
+  backupCandidates(info: GuestInfo, exclude: string[]): string[] {
+    const key = (url: string) => { try { return hostUrlKey(url); } catch { return url; } };
+    const skip = new Set(exclude.map(key));
+    return this.membership.up()
+      .filter((m) => !skip.has(key(m.url)) && missingLabels(info.requires, m.labels).length === 0 && m.memoryFree >= info.ramBytes)
+      .sort((a, b) => shareForNewGuest(b) - shareForNewGuest(a))
+      .map((m) => m.url);
   }
 
   /** `roam run --on cluster`: the member to run a guest on. */

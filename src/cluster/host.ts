@@ -77,6 +77,8 @@ export interface HostOptions {
   translate?: boolean;
   /** Where the host's log lines go; `level` when the host knows how loud a line is. */
   log?: (line: string, level?: LogLevel) => void;
+  /** `--state-dir`: what must outlive the host (replication: the guests its replicas took over, which fence old primaries). */
+  stateDir?: string;
   /** Called at named points of each outgoing migration (tests cut connections there; traces time them). */
   onMigrationPoint?: (guest: string, point: string, cut: () => void) => void;
 }
@@ -190,6 +192,10 @@ export class Host implements ReceivingHost {
     return this.options.token;
   }
 
+  get stateDir(): string | undefined {
+    return this.options.stateDir;
+  }
+
   get onMigrationPoint(): HostOptions["onMigrationPoint"] {
     return this.options.onMigrationPoint;
   }
@@ -296,11 +302,19 @@ export class Host implements ReceivingHost {
             guard.greeted();
             if (m.role === "host") {
               hostPeer = true;
-              receiver = new MigrationReceiver(this, peer);
+              receiver = new MigrationReceiver(this, peer, typeof m.url === "string" ? m.url : undefined);
               if (typeof m.url === "string") this.members.learn(m.url); // an authenticated host: a member
               if (typeof m.url === "string") linkFrom = m.url;
             }
             peer.reply(m, { name: this.name, version: 1 });
+            return;
+          }
+          if (m.t === "mig-resume" && receiver) {
+            // Postcopy recovery: the source's link again, after a break (src/migration/destination.ts).
+            const arrival = this.arrivals.get(str(m, "guest"));
+            if (!arrival) throw new ProtocolError(`no migration of ${str(m, "guest")} is arriving here`);
+            receiver = arrival;
+            arrival.resume(peer, m);
             return;
           }
           if (m.t === "mig-urgent" && receiver) {
@@ -371,6 +385,19 @@ export class Host implements ReceivingHost {
 
   epochOf(m: Message): number {
     return optNum(m, "epochMs", MIN_EPOCH_MS, MAX_EPOCH_MS) ?? DEFAULT_EPOCH_MS;
+  }
+
+  /** A replicated guest's move is run by its replication (src/replication/move.ts). */
+  moveReplicated(hosted: HostedGuest, to: string, move: (signal: AbortSignal) => Promise<MigrationStats>): Promise<MigrationStats> | undefined {
+    return this.replication.move(hosted, to, move);
+  }
+
+  backupCandidates(info: GuestInfo, exclude: string[]): string[] {
+    return this.cluster.backupCandidates(info, exclude);
+  }
+
+  refusesArrival(id: string, from: string | undefined): string | undefined {
+    return this.replication.refusesArrival(id, from);
   }
 
   /** Replication: the backup took the guest over (this copy was fenced); it runs there, and clients follow it. */

@@ -9,7 +9,9 @@
 
 import { HOST_BITMAP } from "../../assembly/layout.js";
 import { Core } from "../machine/core.js";
+import { createConnection } from "node:net";
 import type { Peer } from "../net/peer.js";
+import { RESUME_MS } from "./source.js";
 import { bytes, ProtocolError, type Message } from "../net/protocol.js";
 import type { PostcopyPages } from "../machine/postcopy-pages.js";
 import { applyChanges, changedSections, type SnapshotChanges } from "../snapshot/changes.js";
@@ -29,6 +31,9 @@ export interface ReceivingHost {
   lose(id: string, reason: string): void;
   /** Builds the guest from a snapshot on `core`, whose RAM already holds the pages; not started yet. */
   prepare(core: Core, snapshot: GuestSnapshot, pages: PostcopyPages): PreparedGuest;
+  log?(line: string, level?: "info" | "warn" | "error"): void;
+  /** Why a guest arriving from host `from` must not start here (replication: its backup took it over), if it must not. */
+  refusesArrival?(id: string, from: string | undefined): string | undefined;
 }
 
 export interface PreparedGuest {
@@ -61,12 +66,45 @@ export class MigrationReceiver {
     if (tracing) trace(`[${this.host.name}] arrival ${this.info?.id ?? "?"} ${point} at ${epochMs().toFixed(3)} ms`);
   }
 
-  constructor(private readonly host: ReceivingHost, private readonly peer: Peer) {
+  constructor(private readonly host: ReceivingHost, private peer: Peer, private readonly from?: string) {
+    this.watch(peer);
+  }
+
+  private watch(peer: Peer): void {
     void peer.closed.then(() => {
+      if (peer !== this.peer) return; // replaced by a resumed link
       if (!this.started) this.prepared?.discard();
-      if (this.info) host.arriving(this.info.id, undefined);
-      if (this.started && this.missingCount > 0) this.sourceGone();
+      if (this.started && this.missingCount > 0) { void this.awaitSource(); return; } // still findable by mig-resume
+      if (this.info) this.host.arriving(this.info.id, undefined);
     });
+  }
+
+  /**
+   * Postcopy recovery: the link to the source broke while this guest still
+   * needs pages from it. The guest runs on; a fault waits. The source opens
+   * the link again (mig-resume); if it does not within RESUME_MS, or its
+   * host is certainly gone (its port refuses connections), the guest is lost.
+   */
+  private async awaitSource(): Promise<void> {
+    const id = this.info!.id;
+    const broken = this.peer;
+    const deadline = performance.now() + RESUME_MS;
+    this.host.log?.(`guest ${id}: the link to its postcopy source broke with ${this.missingCount} pages not yet here; its faults wait while the source reconnects`, "warn");
+    while (this.peer === broken && this.missingCount > 0) {
+      if (performance.now() > deadline) return this.sourceGone(`did not come back within ${RESUME_MS / 1000} s`);
+      if (this.from !== undefined && (await refuses(this.from))) return this.sourceGone("its host is gone");
+      await new Promise((resolve) => setTimeout(resolve, 250));
+    }
+  }
+
+  /** mig-resume: the source's new link after a break; answered with the pages still missing, and waiting faults are asked again. */
+  resume(peer: Peer, m: Message): void {
+    if (!this.started || this.missingCount === 0 || this.peer.open) throw new ProtocolError(`mig-resume: no broken postcopy of ${this.info?.id ?? "this guest"} here`);
+    this.peer = peer;
+    this.watch(peer);
+    peer.reply(m, { missing: this.missing });
+    for (const page of this.waiters.keys()) peer.send({ t: "mig-page-request", page });
+    this.host.log?.(`guest ${this.info!.id}: its postcopy source is back; ${this.missingCount} pages to come`, "info");
   }
 
   /** Handles one migration message (from the main or the urgent connection); returns false if it is not one. */
@@ -236,13 +274,14 @@ export class MigrationReceiver {
   }
 
   /**
-   * Postcopy: the source went away with pages this guest still needs. Without
-   * them it cannot go on (recovery, waiting for the source to come back, is
-   * not built yet): it is lost, and ps, stats and attached clients say so.
+   * Postcopy: the source went away with pages this guest still needs, and did
+   * not come back. Without them it cannot go on: it is lost, and ps, stats and
+   * attached clients say so.
    */
-  private sourceGone(): void {
+  private sourceGone(why: string): void {
     const missing = this.missingCount;
-    this.host.lose(this.info!.id, `lost: its postcopy source went away with ${missing} pages not yet here`);
+    this.host.arriving(this.info!.id, undefined);
+    this.host.lose(this.info!.id, `lost: its postcopy source went away with ${missing} pages not yet here (${why})`);
     this.missing = undefined;
     this.missingCount = 0;
     const waiting = [...this.waiters.values()].flat();
@@ -253,6 +292,8 @@ export class MigrationReceiver {
   private commit(m: Message): void {
     if (this.stateError !== undefined) throw new ProtocolError(`mig-state: ${this.stateError}`);
     if (!this.prepared || !this.final) throw new ProtocolError("mig-commit before mig-state");
+    const refusal = this.host.refusesArrival?.(this.info!.id, this.from);
+    if (refusal) throw new ProtocolError(refusal);
     this.started = true;
     // Answer first: the guest's first instruction follows at once, and the source measures downtime to here.
     this.mark("commit received");
@@ -262,3 +303,14 @@ export class MigrationReceiver {
   }
 }
 
+/** Whether nothing listens at host URL `url` any more (its port refuses connections): that host is gone. */
+function refuses(url: string): Promise<boolean> {
+  return new Promise((resolve) => {
+    let target: URL;
+    try { target = new URL(url); } catch { resolve(false); return; }
+    const socket = createConnection({ host: target.hostname, port: Number(target.port || (target.protocol === "wss:" ? 443 : 80)) });
+    socket.setTimeout(2000, () => { socket.destroy(); resolve(false); });
+    socket.once("connect", () => { socket.destroy(); resolve(false); });
+    socket.once("error", (error: NodeJS.ErrnoException) => resolve(error.code === "ECONNREFUSED"));
+  });
+}

@@ -1,5 +1,10 @@
 // The source's side of postcopy, after the commit: page requests answered at
 // once on the urgent connection, everything else pushed behind them.
+//
+// Recovery (QEMU's postcopy recovery): if either connection breaks, the source
+// opens both again (`reconnect`) and the destination, whose guest's faults
+// waited meanwhile, answers with the pages it still lacks; those are what is
+// left to send (pages pushed into the broken connection are sent again).
 
 import type { Peer } from "../net/peer.js";
 import { PROTOCOL_VERSION, type Message } from "../net/protocol.js";
@@ -14,6 +19,13 @@ const FAULT_PUSH_PAGES = 16; // ...but 64 KiB while the guest is faulting
 const FAULTING_MS = 2; // "faulting": a page request came in the last 2 ms
 const PUSH_WINDOW = 2; // pushed frames sent but not yet acknowledged by the destination
 
+/** A postcopy's two connections, and how to open them again after a break (the destination says what it still lacks). */
+export interface PostcopyLink {
+  peer: Peer;
+  urgent: Peer;
+  reconnect?: () => Promise<{ peer: Peer; urgent: Peer; missing: Uint8Array }>;
+}
+
 /**
  * After a postcopy switch the guest runs at the destination. Its page requests
  * are answered at once on a second connection (so they never queue behind
@@ -22,9 +34,10 @@ const PUSH_WINDOW = 2; // pushed frames sent but not yet acknowledged by the des
  * Every page crosses exactly once. Resolves when all have arrived.
  */
 export async function servePostcopy(
-  guest: MigratableGuest, peer: Peer, urgent: Peer, toCome: Uint8Array, everSent: Uint8Array, stats: MigrationStats, frozenAt: number,
+  guest: MigratableGuest, link: PostcopyLink, toCome: Uint8Array, everSent: Uint8Array, stats: MigrationStats, frozenAt: number,
   early: Message[], stopEarly: () => void, meter?: ProgressMeter,
 ): Promise<void> {
+  let { peer, urgent } = link;
   const ram = guest.core.ram;
   const isZero = coreZeroTest(guest.core);
   const pageCount = ram.length / PAGE;
@@ -44,7 +57,7 @@ export async function servePostcopy(
   // megabytes of pushes pile up there, so the destination acknowledges each
   // pushed frame and at most PUSH_WINDOW frames are unacknowledged: 512 KiB
   // while the guest does not fault, 128 KiB while it does.
-  const frames = new FramePool(pageFrameBytes(PUSH_PAGES), PUSH_WINDOW);
+  let frames = new FramePool(pageFrameBytes(PUSH_PAGES), PUSH_WINDOW);
   let unacknowledged = 0;
   let lastRequestAt = -Infinity;
   let acknowledged: (() => void) | undefined;
@@ -67,10 +80,52 @@ export async function servePostcopy(
     stats.pagesSent++;
     stats.bytes += batch.indices.length * PAGE + 4;
   };
-  const off = peer.onMessage(onMessage);
+  let off = peer.onMessage(onMessage);
   stopEarly();
   for (const m of early) onMessage(m);
+  const broken = () => !peer.open || !urgent.open;
+  /** Both connections again; what the destination lacks is what is left to send. */
+  const relink = async () => {
+    off();
+    peer.terminate();
+    urgent.terminate();
+    frames.release(); // frames written into the broken connection may never come back
+    const again = await link.reconnect!();
+    ({ peer, urgent } = again);
+    link.peer = peer;
+    link.urgent = urgent;
+    pending.fill(0);
+    pending.set(again.missing.subarray(0, pending.length));
+    left = countPages(pending, pageCount);
+    unacknowledged = 0;
+    frames = new FramePool(pageFrameBytes(PUSH_PAGES), PUSH_WINDOW);
+    off = peer.onMessage(onMessage);
+    void peer.closed.then(wake);
+  };
   try {
+    for (;;) {
+      try {
+        await pushAll();
+        await Promise.race([frames.settle(), peer.closed]); // (a broken connection may never give its frames back)
+        if (broken()) throw new MigrationFailed("connection to the destination closed during postcopy");
+        await urgent.request({ t: "mig-round", round: 0 }, 30_000); // urgent pages have landed too
+        await peer.request({ t: "mig-complete" }, 30_000);
+        break;
+      } catch (error) {
+        if (!link.reconnect || !broken()) throw error;
+        await relink(); // throws if the destination cannot be reached again
+      }
+    }
+  } finally {
+    off();
+    frames.release();
+  }
+  stats.postcopy = {
+    faults, pushedPages: pushed, faultLatencyP50Ms: percentile(latencies, 50), faultLatencyP99Ms: percentile(latencies, 99),
+    dependencyEndedMs: performance.now() - frozenAt,
+  };
+
+  async function pushAll(): Promise<void> {
     while (left > 0) {
       while (unacknowledged >= PUSH_WINDOW && peer.open) await new Promise<void>((resolve) => { acknowledged = resolve; });
       if (!peer.open) throw new MigrationFailed("connection to the destination closed during postcopy");
@@ -82,9 +137,11 @@ export async function servePostcopy(
         cursor++;
       }
       const { batch } = packPages(batchPages, 0, batchPages.length, isZero, () => false);
-      const frame = await frames.take();
+      const frame = await Promise.race([frames.take(), peer.closed.then(() => undefined)]);
+      if (!frame) throw new MigrationFailed("connection to the destination closed during postcopy");
       const length = encodePageBatch(PROTOCOL_VERSION, 0, batch, ram, frame);
-      peer.sendEncoded(frame.subarray(0, length), () => frames.give(frame));
+      const pool = frames; // (a relink replaces the pool: a frame goes back to the one it came from)
+      peer.sendEncoded(frame.subarray(0, length), () => pool.give(frame));
       unacknowledged++;
       pushed += batchPages.length;
       stats.pagesSent += batchPages.length;
@@ -92,16 +149,6 @@ export async function servePostcopy(
       meter?.tick(left * PAGE);
       await new Promise<void>((resolve) => setImmediate(resolve)); // let requests in between pushes
     }
-    await frames.settle();
-    await urgent.request({ t: "mig-round", round: 0 }, 30_000); // urgent pages have landed too
-    await peer.request({ t: "mig-complete" }, 30_000);
-  } finally {
-    off();
-    frames.release();
   }
-  stats.postcopy = {
-    faults, pushedPages: pushed, faultLatencyP50Ms: percentile(latencies, 50), faultLatencyP99Ms: percentile(latencies, 99),
-    dependencyEndedMs: performance.now() - frozenAt,
-  };
 }
 

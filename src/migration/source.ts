@@ -22,7 +22,8 @@ import { changesSince } from "../snapshot/changes.js";
 import { encodeSnapshot, type GuestInfo, type GuestSnapshot, type RamPages } from "../snapshot/snapshot.js";
 import { PageSender } from "./page-sender.js";
 import { BATCH_PAGES, countPages, writtenBitmap, writtenPages } from "./pages.js";
-import { servePostcopy } from "./postcopy-server.js";
+import { servePostcopy, type PostcopyLink } from "./postcopy-server.js";
+import { RemoteError } from "../net/remote-error.js";
 import { ProgressMeter } from "./progress.js";
 import { newStats, type MigrationStats, type Strategy } from "./stats.js";
 import { TRANSFERS } from "./strategies/index.js";
@@ -65,6 +66,9 @@ export interface MigrateOptions {
 const EMPTY_PAGES: RamPages = { indices: new Uint32Array(0), data: new Uint8Array(0) };
 
 export class MigrationFailed extends Error {}
+
+/** Postcopy recovery: how long either side waits for a broken link to be made again before the guest is lost. */
+export const RESUME_MS = 30_000;
 
 export async function migrateOut(guest: MigratableGuest, peer: Peer, from: string, to: string, options: MigrateOptions): Promise<MigrationStats> {
   return new OutgoingMigration(guest, peer, from, to, options).run();
@@ -219,9 +223,48 @@ class OutgoingMigration implements Transfer {
     this.stats.residualDependency = `${countPages(toCome, this.pageCount)} pages on ${this.from}`;
     this.meter.phase();
     try {
-      await servePostcopy(this.guest, this.peer, this.urgent!, toCome, this.sender.everSent, this.stats, this.frozenAt, this.earlyRequests, this.offEarly, this.meter);
+      const link: PostcopyLink = { peer: this.peer, urgent: this.urgent!, reconnect: this.options.openUrgentChannel && (() => this.reconnect()) };
+      try {
+        await servePostcopy(this.guest, link, toCome, this.sender.everSent, this.stats, this.frozenAt, this.earlyRequests, this.offEarly, this.meter);
+      } finally {
+        if (link.peer !== this.peer) link.peer.close(); // connections opened again after a break
+        if (link.urgent !== this.urgent) link.urgent.close();
+      }
     } finally {
       this.urgent?.close();
+    }
+  }
+
+  /**
+   * Postcopy recovery: the link to the destination broke while its guest
+   * still needs pages from here. Both connections are opened again (every
+   * 250 ms, for RESUME_MS) and the destination says which pages it still
+   * lacks. A destination whose port refuses connections is gone; one that no
+   * longer has the arrival (it gave up waiting) cannot take the pages either.
+   */
+  private async reconnect(): Promise<{ peer: Peer; urgent: Peer; missing: Uint8Array }> {
+    const id = this.guest.info.id;
+    const deadline = performance.now() + RESUME_MS;
+    this.stats.residualDependency = `${this.stats.residualDependency.replace(/ \(.*\)$/, "")} (the link broke: reconnecting)`;
+    for (;;) {
+      let peer: Peer | undefined, urgent: Peer | undefined;
+      try {
+        peer = await this.options.openUrgentChannel!();
+        const reply = await peer.request({ t: "mig-resume", guest: id }, 10_000);
+        if (!(reply.missing instanceof Uint8Array)) throw new MigrationFailed("mig-resume: the destination did not say which pages it lacks");
+        urgent = await this.options.openUrgentChannel!();
+        await urgent.request({ t: "mig-urgent", guest: id }, 10_000);
+        this.stats.residualDependency = this.stats.residualDependency.replace(/ \(.*\)$/, "");
+        return { peer, urgent, missing: reply.missing };
+      } catch (error) {
+        peer?.close();
+        urgent?.close();
+        const message = (error as Error).message;
+        if (error instanceof RemoteError || error instanceof MigrationFailed) throw new MigrationFailed(`destination ${this.to}: ${message}`);
+        if (/ECONNREFUSED/.test(message)) throw new MigrationFailed(`destination ${this.to} went away during postcopy (${message})`);
+        if (performance.now() > deadline) throw new MigrationFailed(`destination ${this.to} could not be reached again within ${RESUME_MS / 1000} s after the link broke during postcopy (${message})`);
+        await new Promise((resolve) => setTimeout(resolve, 250));
+      }
     }
   }
 

@@ -37,6 +37,8 @@ export interface MigrationStats {
     dependencyEndedMs: number; // after the freeze, when the last page arrived and the source let go
   };
   residualDependency: string; // what the guest still needs from the source, or "none"
+  /** A replicated guest's move: what became of its replication (promoted at its backup, or replicated on from the destination). */
+  replication?: string;
   error?: string;
 }
 
@@ -63,6 +65,7 @@ export function formatStats(s: MigrationStats): string {
   if (s.rounds.length) {
     lines.push(`rounds: ${s.rounds.map((r) => `#${r.round} ${r.pages}p ${r.ms.toFixed(1)}ms dirty ${r.dirtyRateMBps.toFixed(1)}MB/s`).join("; ")}`);
   }
+  if (s.replication) lines.push(`replication: ${s.replication}`);
   if (s.throttlePercent) lines.push(`auto-converge throttle: ${s.throttlePercent}%`);
   if (s.postcopy) {
     const p = s.postcopy;

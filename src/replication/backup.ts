@@ -10,12 +10,19 @@
 // epoch and starts it, as a migration's destination starts an arrival. The
 // takeover is final: the host remembers it, and a primary that comes back is
 // told (rep-begin's answer `owned`) and drops its copy (primary.ts).
+//
+// A move (move.ts): rep-promote makes the backup take over at once (the guest
+// is frozen at its primary since the epoch just committed). rep-handoff names
+// the host the guest is migrating to; losing the primary then, the backup asks
+// that host first (rep-fence): one that runs the guest keeps it (the backup
+// stands down), one that does not is fenced (it will refuse the migration's
+// commit) and the backup takes over. rep-alive keeps a move's silence short.
 
 import { Core } from "../machine/core.js";
 import type { PostcopyPages } from "../machine/postcopy-pages.js";
 import type { PreparedGuest } from "../migration/destination.js";
 import { PAGE, forEachRun, markWritten, readBatch } from "../migration/pages.js";
-import type { Peer } from "../net/peer.js";
+import { connect, type Peer } from "../net/peer.js";
 import { bytes, num, ProtocolError, type Message } from "../net/protocol.js";
 import { applyChanges, type SnapshotChanges } from "../snapshot/changes.js";
 import { decodeSnapshot, type GuestInfo, type GuestSnapshot } from "../snapshot/snapshot.js";
@@ -24,12 +31,16 @@ import { newReplicationStats, silenceBoundMs, type ReplicationStats } from "./ep
 /** What a replica needs from the host it is kept on. */
 export interface BackupHost {
   readonly name: string;
+  readonly url: string;
+  readonly token?: string;
   log(line: string, level?: "info" | "warn" | "error"): void;
   /** Admits a guest of this size against the memory budget (held until release), or throws why not. */
   reserve(info: GuestInfo): void;
   unreserve(id: string): void;
   /** Builds the guest from a snapshot on `core`, whose RAM already holds the pages; not started yet. */
   prepare(core: Core, snapshot: GuestSnapshot, pages: PostcopyPages): PreparedGuest;
+  /** Just before a taken-over guest starts here (its takeover is recorded: fencing). */
+  takingOver(replica: Replica): void;
   /** The replica ended: dropped, or its guest taken over. */
   replicaEnded(replica: Replica, tookOver: boolean): void;
 }
@@ -45,6 +56,9 @@ export class Replica {
   private lastHeard = performance.now();
   private readonly watch: NodeJS.Timeout;
   private over = false;
+  /** rep-handoff: the host the primary is migrating the guest to (settled with before any takeover). */
+  private movingTo: string | undefined;
+  private settling = false;
 
   private constructor(private readonly host: BackupHost, readonly peer: Peer, readonly info: GuestInfo, private readonly core: Core, epochMs: number, primary: string) {
     this.stats = newReplicationStats(info.id, "backup", primary, epochMs);
@@ -84,6 +98,12 @@ export class Replica {
       switch (m.t) {
         case "mig-pages": this.pages(m); return true;
         case "rep-epoch": this.epoch(m); return true;
+        case "rep-alive": return true;
+        case "rep-handoff":
+          this.movingTo = typeof m.to === "string" ? m.to : undefined;
+          this.peer.reply(m);
+          return true;
+        case "rep-promote": this.promote(m); return true;
         case "rep-end":
           this.drop(`the primary ended it (${typeof m.reason === "string" ? m.reason : "no reason given"})`);
           this.peer.reply(m);
@@ -144,12 +164,29 @@ export class Replica {
     return snapshot;
   }
 
-  /** The primary is gone: the guest starts here from the last complete epoch (if there is one). */
-  takeOver(why: string): void {
+  /** The primary moved the guest here: it takes over now, and the primary hears whether it did. */
+  private promote(m: Message): void {
+    const peer = this.peer;
+    this.takeOver("its primary moved it here (promoted)", true, false);
+    if (this.stats.status !== "took-over") throw new ProtocolError(this.stats.error ?? "could not take over");
+    peer.reply(m, { epoch: this.committedEpoch });
+    peer.close();
+  }
+
+  /**
+   * The primary is gone: the guest starts here from the last complete epoch
+   * (if there is one). During a move, only once its destination says it does
+   * not run it (and will not), or is certainly dead.
+   */
+  takeOver(why: string, settled = false, terminate = true): void {
     if (this.over) return;
+    if (this.movingTo !== undefined && !settled) {
+      void this.settleMove(why);
+      return;
+    }
     const noticed = performance.now();
     this.end();
-    this.peer.terminate();
+    if (terminate) this.peer.terminate();
     const snapshot = this.committed;
     if (!snapshot) {
       this.stats.error = `${why} before the first epoch was complete: nothing to take over`;
@@ -159,7 +196,9 @@ export class Replica {
       return;
     }
     try {
-      this.host.prepare(this.core, snapshot, ALL_HERE).start();
+      const prepared = this.host.prepare(this.core, snapshot, ALL_HERE);
+      this.host.takingOver(this);
+      prepared.start();
     } catch (error) {
       this.stats.error = `could not take over: ${(error as Error).message}`;
       this.host.log(`replica of ${this.info.id}: ${this.stats.error}`, "error");
@@ -171,6 +210,30 @@ export class Replica {
     Object.assign(this.stats, { status: "took-over", failoverMs: now - this.lastHeard, detectMs: noticed - this.lastHeard, tookOverAt: new Date().toISOString(), error: why });
     this.host.log(`guest ${this.info.id} taken over from ${this.stats.peer} at epoch ${this.committedEpoch} (${why}; failover ${this.stats.failoverMs!.toFixed(1)} ms)`, "warn");
     this.host.replicaEnded(this, true);
+  }
+
+  /** Asks the host the guest was moving to whether it runs it; takes over only if it does not (it is fenced then) or is gone. */
+  private async settleMove(why: string): Promise<void> {
+    if (this.settling) return;
+    this.settling = true;
+    const to = this.movingTo!;
+    this.peer.terminate(); // a primary that is only silent learns it was fenced when it asks again
+    this.host.log(`replica of ${this.info.id}: ${why} while it moved to ${to}; asking there before taking over`, "warn");
+    while (!this.over) {
+      let peer: Peer | undefined;
+      try {
+        peer = await connect(to, { role: "host", token: this.host.token, name: this.host.name, url: this.host.url });
+        const reply = await peer.request({ t: "rep-fence", guest: this.info.id, from: this.stats.peer }, 10_000);
+        if (reply.running === true) return this.drop(`its primary moved it to ${to}, which runs it`);
+        return this.takeOver(`${why} during its move to ${to}, which will not start it (fenced there)`, true);
+      } catch (error) {
+        const message = (error as Error).message;
+        if (/ECONNREFUSED/.test(message)) return this.takeOver(`${why} during its move to ${to}, whose host is gone`, true);
+        await new Promise((resolve) => setTimeout(resolve, 250));
+      } finally {
+        peer?.close();
+      }
+    }
   }
 
   /** Forgets the replica without taking over (the primary ended it, or a newer link for the same guest replaces it). */

@@ -33,9 +33,10 @@ export type ReplicationRole = "primary" | "backup";
  * unprotected: the backup is certainly gone, the guest runs on without one;
  * took-over: the backup runs the guest (failover); fenced: the primary learnt
  * its backup took over and dropped its copy; ended: the guest ended, or the
- * replication was stopped.
+ * replication was stopped; moved: the guest migrated (its new host replicates
+ * it on, or its backup was promoted).
  */
-export type ReplicationStatus = "syncing" | "protected" | "reconnecting" | "unprotected" | "took-over" | "fenced" | "ended";
+export type ReplicationStatus = "syncing" | "protected" | "reconnecting" | "unprotected" | "took-over" | "fenced" | "ended" | "moved";
 
 export interface ReplicationStats {
   guest: string;
@@ -83,6 +84,7 @@ export function formatReplication(r: ReplicationStats): string {
   if (r.role === "backup") {
     const head = `backup of ${r.guest} for ${r.peer}: ${r.status}, epoch ${r.ackedEpoch} committed (every ${r.epochMs} ms), ${kib(r.bytes)} received`;
     if (r.status !== "took-over") return head + (r.error ? `; ${r.error}` : "");
+    if (r.failoverMs === undefined) return `${head}; took over at ${r.tookOverAt}${r.error ? ` (${r.error})` : ""}`;
     return `${head}; took over at ${r.tookOverAt}: failover ${r.failoverMs!.toFixed(1)} ms (noticing ${r.detectMs!.toFixed(1)} ms)${r.error ? ` (${r.error})` : ""}`;
   }
   return `replicated to ${r.peer}: ${r.status}, epoch ${r.epochs} sent, ${r.ackedEpoch} acknowledged (every ${r.epochMs} ms); ` +

@@ -11,6 +11,12 @@
 // moved there and never runs here again. A backup host that refuses the
 // connection (nothing listens: it is dead, so it runs nothing) leaves the guest
 // running here unprotected. Otherwise the primary keeps trying, frozen.
+//
+// Moving the guest (migrate, drain, the balancer) is run by this loop, between
+// epochs (move.ts): a last epoch with the guest frozen, then either the backup
+// is promoted (the destination is the backup) or told where the guest goes
+// (rep-handoff) before an ordinary migration, after which the new host
+// replicates it on to the same backup.
 
 import type { HostedGuest } from "../cluster/hosted-guest.js";
 import { isLive } from "../cluster/hosted-guest.js";
@@ -24,6 +30,8 @@ import { changesSince } from "../snapshot/changes.js";
 import { encodeSnapshot, type GuestSnapshot, type RamPages } from "../snapshot/snapshot.js";
 import { EPOCHS_IN_FLIGHT, newReplicationStats, type ReplicationStats } from "./epoch.js";
 import { OutputCommit } from "./output-commit.js";
+import { moveReplicated, type MoveRequest, type Moving } from "./move.js";
+import type { MigrationStats } from "../migration/stats.js";
 
 const EMPTY_PAGES: RamPages = { indices: new Uint32Array(0), data: new Uint8Array(0) };
 const RELINK_EVERY_MS = 250;
@@ -54,6 +62,9 @@ export class PrimaryReplication {
   private readonly commit: OutputCommit;
   private over = false;
   private signal: AbortSignal | undefined;
+  private moveRequest: MoveRequest | undefined;
+  /** The dirty bitmap was used by something else (a migration that failed): the next epoch sends every page written. */
+  private fullNext = false;
   private wake = () => {};
   private firstAck!: () => void;
   /** Resolves when the backup has committed the first epoch: the guest is protected from then on. */
@@ -100,6 +111,12 @@ export class PrimaryReplication {
       while (!signal.aborted && !this.over) {
         if (!this.peer?.open && !(await this.relink(signal))) break;
         if (this.over || signal.aborted) break;
+        if (this.moveRequest) {
+          const request = this.moveRequest;
+          this.moveRequest = undefined;
+          await moveReplicated(this.moving, request, signal).then(request.resolve, request.reject);
+          continue;
+        }
         const next = performance.now() + this.epochMs;
         try {
           await this.takeEpoch();
@@ -112,7 +129,7 @@ export class PrimaryReplication {
           continue;
         }
         // Acks wake the pause early; the epoch still waits its time (and for room among the epochs in flight).
-        while ((performance.now() < next || this.unacked >= EPOCHS_IN_FLIGHT) && this.peer?.open && !this.over && !signal.aborted) {
+        while ((performance.now() < next || this.unacked >= EPOCHS_IN_FLIGHT) && this.peer?.open && !this.over && !signal.aborted && !this.moveRequest) {
           await this.pause(Math.max(1, next - performance.now()), signal);
         }
       }
@@ -120,11 +137,52 @@ export class PrimaryReplication {
       signal.removeEventListener("abort", stop);
       if (signal.aborted && !this.over) this.stopped();
       this.sender?.release();
+      this.moveRequest?.reject(new Error(`guest ${hosted.info.id}'s replication ended (${this.stats.status}) before it could be moved`));
     }
   }
 
+  /**
+   * Runs a migration of the guest (`move`, departures.ts) between two epochs,
+   * handing the backup over (move.ts); resolves with what the migration says.
+   */
+  move(to: string, move: (signal: AbortSignal) => Promise<MigrationStats>): Promise<MigrationStats> {
+    if (this.moveRequest) return Promise.reject(new Error(`guest ${this.hosted.info.id} is busy: a migration is under way`));
+    if (this.over) return Promise.reject(new Error(`guest ${this.hosted.info.id}'s replication is ${this.stats.status}`));
+    return new Promise((resolve, reject) => {
+      this.moveRequest = { to, move, resolve, reject };
+      this.wake();
+    });
+  }
+
+  /** What move.ts works with: the loop's own parts, used only from inside the loop. */
+  private get moving(): Moving {
+    const self = this;
+    return {
+      hosted: this.hosted, host: this.host, backup: this.to, token: this.token, epochMs: this.epochMs, stats: this.stats,
+      get peer() { return self.peer; },
+      finalEpoch: () => self.finalEpoch(),
+      sendAllNext: () => { self.fullNext = true; },
+      ended: (note) => self.movedAway(note),
+    };
+  }
+
+  private async finalEpoch(): Promise<boolean> {
+    await this.takeEpoch(true);
+    while (this.unacked > 0 && this.peer?.open && !this.over) await this.pause(1000, this.signal!);
+    return this.unacked === 0 && this.peer?.open === true && !this.over;
+  }
+
+  private movedAway(note: string): void {
+    this.over = true;
+    this.stats.status = "moved";
+    this.stats.error = note;
+    this.hosted.beforeEnd = undefined;
+    this.hosted.setBackup(undefined);
+    this.peer?.close();
+  }
+
   /** One epoch: freeze, take what changed, resume; the pages and the state are on their way when this returns. */
-  private async takeEpoch(): Promise<void> {
+  private async takeEpoch(stayFrozen = false): Promise<void> {
     const { hosted, peer, sender } = this;
     await hosted.freeze(); // at the next slice boundary: until then the guest runs, so the pause starts here
     const frozenAt = performance.now();
@@ -135,8 +193,10 @@ export class PrimaryReplication {
       this.frozenAt.set(n, frozenAt);
       const core = hosted.core;
       const pageCount = hosted.info.ramBytes / PAGE;
-      if (n === 1) takeDirtyPages(core, pageCount); // tracking starts here; the first epoch sends every page ever written
-      const pages = n === 1 ? writtenPages(core, pageCount) : takeDirtyPages(core, pageCount);
+      const full = n === 1 || this.fullNext;
+      this.fullNext = false;
+      if (full) takeDirtyPages(core, pageCount); // tracking starts here; the first epoch sends every page ever written
+      const pages = full ? writtenPages(core, pageCount) : takeDirtyPages(core, pageCount);
       const snapshot = hosted.snapshotWithout(EMPTY_PAGES);
       const state = this.last === undefined ? { snapshot: encodeSnapshot(snapshot) } : { changes: changesSince(this.last, snapshot) };
       this.last = snapshot;
@@ -149,7 +209,7 @@ export class PrimaryReplication {
       sent = { n, bytes: this.pageStats.bytes - before.bytes + frame.length };
     } finally {
       const resumedAt = performance.now(); // (thaw runs the guest's first batch at once: not part of the pause)
-      hosted.thaw(); // also the first start of a guest run with --replicate
+      if (!stayFrozen) hosted.thaw(); // also the first start of a guest run with --replicate
       if (sent) this.account(sent.n, sent.bytes, resumedAt - frozenAt);
     }
   }

@@ -12,9 +12,12 @@
 //
 // Fencing: a primary stopped (SIGSTOP) past the backup's silence bound comes
 // back to find its backup took over; it drops its copy, and its client follows.
+// With --state-dir the backup's host remembers the takeover across a restart.
 //
 // ROAM_FAILOVER_KILLS sets how many kills (default 5; `npm run test:failover`
 // runs the issue's 100).
+import { mkdirSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
 import { afterAll, describe, expect, test } from "vitest";
 import { connect } from "../../src/net/peer.js";
 import type { ReplicationStats } from "../../src/replication/epoch.js";
@@ -149,6 +152,36 @@ describe("replication: the primary host killed at random moments", () => {
     expect(client.err).toContain(`guest ${id} moved to ${backup.url}`);
   }, 120_000);
 
+  test("fencing survives a restart of the backup (--state-dir): the primary that comes back is still told, and drops its copy", async () => {
+    const stateDir = join(root.path, "backup-state");
+    const primary = await startHost();
+    const extra = ["--force", "--state-dir", stateDir];
+    const backup = await HostProc.start({ name: "RS", root: root.path, timeoutMs: 60_000, extra }).then((h) => (hosts.push(h), h));
+    const client = new Proc(["run", "--on", primary.url, "--replicate", backup.url, elfPath("counter"), "250", "1", String(SLEEP_MS)]);
+    client.endInput();
+    await waitUntil(() => /guest (g[0-9a-f]+) on/.test(client.err) || client.exited !== undefined, 60_000, () => `the guest to start (${client.describe()})`);
+    const id = /guest (g[0-9a-f]+) on/.exec(client.err)![1];
+    await waitUntil(() => linesOf(client.text) >= 3, 30_000, () => `line 3 (${client.describe()})`);
+    primary.proc.child.kill("SIGSTOP"); // cut off, not dead
+    try {
+      await waitUntil(() => /taken over from/.test(backup.log), 30_000, () => `${backup.name} to take ${id} over (log: ${backup.log})`);
+      // The backup's host restarts (the guest it took over dies with it), at the same address, with its state directory.
+      await backup.crash();
+      const port = /:(\d+)$/.exec(backup.url)![1];
+      const again = await HostProc.start({ name: "RS2", root: root.path, timeoutMs: 60_000, extra: [...extra, "--listen", `127.0.0.1:${port}`] }).then((h) => (hosts.push(h), h));
+      expect(again.url).toBe(backup.url);
+    } finally {
+      primary.proc.child.kill("SIGCONT");
+    }
+    await waitUntil(() => /fenced/.test(primary.log), 30_000, () => `${primary.name} to learn it was fenced (log: ${primary.log})`);
+    expect(((await ask(primary.url, { t: "stats", guest: id })).replication as ReplicationStats).status).toBe("fenced");
+    expect((await quickPs(primary.url)).find((g) => g.id === id)).toBeUndefined(); // its older copy never runs again
+    const there = (await ask(backup.url, { t: "stats", guest: id })).replication as ReplicationStats;
+    expect(there).toMatchObject({ role: "backup", status: "took-over" });
+    expect(there.error).toContain("before this host restarted");
+    client.kill();
+  }, 120_000);
+
   test("bad requests get one clear line each, and the host keeps running", async () => {
     const host = await startHost();
     const cases: Array<[string[], number, string]> = [
@@ -165,6 +198,14 @@ describe("replication: the primary host killed at random moments", () => {
       expect(r.stderr.trim().split("\n")).toHaveLength(1);
       expect(r.stderr).toContain(message);
     }
+    // A state directory whose record of takeovers is not one: the host does not start, and says which file.
+    const state = join(root.path, "bad-state");
+    mkdirSync(state, { recursive: true });
+    writeFileSync(join(state, "taken-over.json"), "garbage");
+    const bad = await roam(["host", "--listen", "127.0.0.1:0", "--force", "--state-dir", state]);
+    expect(bad.code, bad.describe()).toBe(1);
+    expect(bad.stderr.trim().split("\n")).toHaveLength(1);
+    expect(bad.stderr).toContain(`--state-dir: ${join(state, "taken-over.json")}: not JSON`);
     // The guest whose backup could not be reached never ran: nothing is left of it.
     expect((await quickPs(host.url)).filter((g) => g.status === "running")).toEqual([]);
   }, 120_000);
