@@ -53,20 +53,22 @@ describe("a host with --capacity", () => {
     for (const rate of rates) expect(rate).toBeGreaterThan(CAP * 0.2); // neither starves (a fair share is 0.5)
 
     // The load vector says what the cap held back: wanted well above given. A vector covers ~0.5 s, in which a guest
-    // of a loaded machine may not have run at all: the first one that saw both run is checked.
+    // of a loaded machine may not have run at all, or may have run a batch begun in the window before (one vector
+    // was seen at 1.55x the cap beside a CPU hog): the median of five vectors that saw both guests run is checked.
     const peer = await connect(host.url, { role: "client" });
-    type Member = { ipsGiven: number; ipsWanted: number; runnable: number; capacity: number };
-    let self: Member;
-    const until = Date.now() + 20_000;
-    for (;;) {
-      self = ((await peer.request({ t: "cluster" })).members as Member[])[0];
-      if (self.runnable === 2 || Date.now() > until) break;
-      await new Promise((resolve) => setTimeout(resolve, 100));
+    type Member = { ipsGiven: number; ipsWanted: number; runnable: number; capacity: number; seq: number };
+    const seen: Member[] = [];
+    const until = Date.now() + 30_000;
+    while (seen.length < 5 && Date.now() < until) {
+      const self = ((await peer.request({ t: "cluster" })).members as Member[])[0];
+      if (self.runnable === 2 && self.seq !== seen[seen.length - 1]?.seq) seen.push(self);
+      else await new Promise((resolve) => setTimeout(resolve, 100));
     }
     peer.close();
-    expect(self.capacity).toBe(CAP);
-    expect(self.runnable).toBe(2);
-    expect(self.ipsGiven).toBeLessThan(CAP * 1.5);
-    expect(self.ipsWanted).toBeGreaterThan(self.ipsGiven);
+    expect(seen.length, "five load vectors that saw both guests run").toBe(5);
+    const median = (values: number[]) => values.sort((a, b) => a - b)[2];
+    expect(seen[0].capacity).toBe(CAP);
+    expect(median(seen.map((v) => v.ipsGiven))).toBeLessThan(CAP * 1.25);
+    expect(median(seen.map((v) => v.ipsWanted))).toBeGreaterThan(median(seen.map((v) => v.ipsGiven)));
   }, 90_000);
 });
