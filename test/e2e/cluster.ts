@@ -286,6 +286,16 @@ export async function vectorsLater(url: string, n: number): Promise<void> {
   }
 }
 
+/** A request over a direct connection (no CLI start-up: a guest runs on meanwhile); its reply. */
+export async function ask(url: string, message: { t: string } & Record<string, unknown>, timeoutMs = 60_000): Promise<Record<string, unknown>> {
+  const peer = await connect(url, { role: "client" });
+  try {
+    return await peer.request(message, timeoutMs);
+  } finally {
+    peer.close();
+  }
+}
+
 export async function quickPs(url: string, token?: string): Promise<PsEntry[]> {
   const peer = await connect(url, { role: "client", token });
   try {

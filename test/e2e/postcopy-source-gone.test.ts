@@ -5,8 +5,7 @@
 // after the 30 s it would wait for a link to come back — with the reason in ps.
 import { readFileSync } from "node:fs";
 import { afterAll, describe, expect, test } from "vitest";
-import { connect } from "../../src/net/peer.js";
-import { elfPath, HostProc, quickPs, stopAll, tempDir, waitUntil } from "./cluster.js";
+import { ask, elfPath, HostProc, quickPs, stopAll, tempDir, waitUntil } from "./cluster.js";
 
 const root = tempDir("postcopy-gone");
 const hosts: HostProc[] = [];
@@ -17,15 +16,6 @@ afterAll(async () => {
 
 function startHost(name: string): Promise<HostProc> {
   return HostProc.start({ name, root: root.path, timeoutMs: 60_000 }).then((h) => (hosts.push(h), h));
-}
-
-async function ask(url: string, message: { t: string } & Record<string, unknown>): Promise<Record<string, unknown>> {
-  const peer = await connect(url, { role: "client" });
-  try {
-    return await peer.request(message, 60_000);
-  } finally {
-    peer.close();
-  }
 }
 
 describe("postcopy: the source host killed with pages still to send", () => {

@@ -10,10 +10,9 @@
 // over; the output is still exact and the guest runs on the backup alone.
 // A host draining on SIGTERM (--drain-to its guest's backup) promotes it too.
 import { afterAll, describe, test } from "vitest";
-import { connect } from "../../src/net/peer.js";
 import type { ReplicationStats } from "../../src/replication/epoch.js";
 import { counterOutput } from "../process-cases.js";
-import { elfPath, HostProc, Proc, quickPs, roam, stopAll, tempDir, waitUntil } from "./cluster.js";
+import { ask, elfPath, HostProc, Proc, quickPs, roam, stopAll, tempDir, waitUntil } from "./cluster.js";
 
 const SLEEP_MS = 20;
 const root = tempDir("replication-moves");
@@ -25,15 +24,6 @@ afterAll(async () => {
 
 function startHost(name: string, extra: string[] = []): Promise<HostProc> {
   return HostProc.start({ name, root: root.path, timeoutMs: 60_000, extra }).then((h) => (hosts.push(h), h));
-}
-
-async function ask(url: string, message: { t: string } & Record<string, unknown>): Promise<Record<string, unknown>> {
-  const peer = await connect(url, { role: "client" });
-  try {
-    return await peer.request(message, 60_000);
-  } finally {
-    peer.close();
-  }
 }
 
 const linesOf = (text: string): number => text.split("\n").length - 1;

@@ -19,10 +19,9 @@
 import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, describe, expect, test } from "vitest";
-import { connect } from "../../src/net/peer.js";
 import type { ReplicationStats } from "../../src/replication/epoch.js";
 import { counterOutput, numberLines } from "../process-cases.js";
-import { elfPath, HostProc, Proc, quickPs, roam, sleep, stopAll, tempDir, waitUntil } from "./cluster.js";
+import { ask, elfPath, HostProc, Proc, quickPs, roam, sleep, stopAll, tempDir, waitUntil } from "./cluster.js";
 
 const KILLS = Number(process.env.ROAM_FAILOVER_KILLS ?? 5);
 const SLEEP_MS = 20;
@@ -42,16 +41,6 @@ afterAll(async () => {
 function startHost(): Promise<HostProc> {
   const name = `R${hostNumber++}`;
   return HostProc.start({ name, root: root.path, timeoutMs: 60_000 }).then((h) => (hosts.push(h), h));
-}
-
-/** A request over a direct connection (no CLI start-up: the guest runs on meanwhile). */
-async function ask(url: string, message: { t: string } & Record<string, unknown>): Promise<Record<string, unknown>> {
-  const peer = await connect(url, { role: "client" });
-  try {
-    return await peer.request(message, 60_000);
-  } finally {
-    peer.close();
-  }
 }
 
 const linesOf = (text: string): number => text.split("\n").length - 1;
