@@ -9,10 +9,14 @@
 // in the last ACTIVE_MS (a guest blocked in a system call or sleeping takes
 // none), and a batch spends what it retired. A share in debt waits until it
 // is paid; an idle share keeps at most BURST_MS worth, so the cap holds over
-// any second up to one burst per guest.
+// any second up to one burst per guest. A batch also ends once it has spent
+// what its share held (`allowance`): an uncapped batch is ~8 ms of full speed,
+// seconds of a small host's capacity, and a short guest ended inside its first
+// batch before any wait was asked of it, so it never felt the cap.
 
 const ACTIVE_MS = 50;
 const BURST_MS = 20;
+const MIN_ALLOWANCE_MS = 1; // a batch may always run this long a share's worth (then pays by waiting)
 
 class Share {
   tokens = 0;
@@ -37,10 +41,18 @@ export class CapacityPacer {
    * batch retired; it answers how long to wait (ms) before the next. Drop it
    * with `end` when the guest stops running here.
    */
-  share(): { pace: (ran: number) => number; end: () => void } {
+  share(): { pace: (ran: number) => number; allowance: () => number; end: () => void } {
     const share = new Share();
     this.shares.add(share);
-    return { pace: (ran) => this.pace(share, ran), end: () => this.shares.delete(share) };
+    return { pace: (ran) => this.pace(share, ran), allowance: () => this.allowance(share), end: () => this.shares.delete(share) };
+  }
+
+  /** Instructions the share's next batch may retire: what it holds now (its bucket, refilled), at least MIN_ALLOWANCE_MS worth. */
+  private allowance(share: Share): number {
+    const now = performance.now();
+    const perMs = this.ips / 1000 / this.activeShares(now, share);
+    const held = Math.min(share.tokens + (now - share.lastAt) * perMs, BURST_MS * perMs);
+    return Math.max(Math.floor(held), Math.ceil(MIN_ALLOWANCE_MS * perMs), 1000);
   }
 
   private pace(share: Share, ran: number): number {
@@ -61,9 +73,10 @@ export class CapacityPacer {
     return waitMs;
   }
 
-  private activeShares(now: number): number {
+  /** The shares that ran or waited on the cap lately (`including`: one about to run, counted even if it has not yet). */
+  private activeShares(now: number, including?: Share): number {
     let n = 0;
-    for (const s of this.shares) if (s.activeUntil >= now) n++;
+    for (const s of this.shares) if (s.activeUntil >= now || s === including) n++;
     return Math.max(n, 1);
   }
 }

@@ -126,7 +126,7 @@ export class HostCluster {
   running(hosted: HostedGuest): void {
     if (!this.pacer || this.shares.has(hosted.info.id)) return;
     const share = this.pacer.share();
-    hosted.guest.setPace(share.pace);
+    hosted.guest.setPace(share.pace, share.allowance);
     this.shares.set(hosted.info.id, share.end);
   }
 

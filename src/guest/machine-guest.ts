@@ -110,8 +110,8 @@ export class MachineGuest {
     this.machine.setThrottle(fraction);
   }
 
-  setPace(pace: ((ran: number) => number) | undefined): void {
-    this.machine.setPace(pace);
+  setPace(pace: ((ran: number) => number) | undefined, allowance?: () => number): void {
+    this.machine.setPace(pace, allowance);
   }
 
   expectFreeze(soon: boolean): void {

@@ -187,8 +187,8 @@ export class ProcessGuest {
     this.process.setThrottle(fraction);
   }
 
-  setPace(pace: ((ran: number) => number) | undefined): void {
-    this.process.setPace(pace);
+  setPace(pace: ((ran: number) => number) | undefined, allowance?: () => number): void {
+    this.process.setPace(pace, allowance);
   }
 
   expectFreeze(soon: boolean): void {

@@ -33,8 +33,8 @@ export interface RunnableGuest {
   run(): Promise<GuestRunResult>;
   pause(): void;
   setThrottle(fraction: number): void;
-  /** The host's --capacity share: after each batch, how long (ms) to wait for the instructions it retired. */
-  setPace(pace: ((ran: number) => number) | undefined): void;
+  /** The host's --capacity share: after each batch, how long (ms) to wait for the instructions it retired; `allowance`: how many a batch may retire. */
+  setPace(pace: ((ran: number) => number) | undefined, allowance?: () => number): void;
   /** A migration is about to freeze it: run short batches until then. */
   expectFreeze(soon: boolean): void;
   kill(): void;

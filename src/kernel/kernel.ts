@@ -144,6 +144,8 @@ export class Kernel {
   private throttle = 0;
   /** The host's --capacity share: after each batch, how long (ms) to wait for the instructions it retired. */
   private pace: ((ran: number) => number) | undefined;
+  /** The capacity cap: instructions a batch may retire before it ends and pays (src/cluster/capacity.ts). */
+  private allowance: (() => number) | undefined;
   private freezeSoon = false;
   private wake: (() => void) | undefined;
   private round = 0; // round-robin position
@@ -237,8 +239,9 @@ export class Kernel {
   }
 
   /** The host's --capacity share (src/cluster/capacity.ts); undefined: run as fast as the host goes. */
-  setPace(pace: ((ran: number) => number) | undefined): void {
+  setPace(pace: ((ran: number) => number) | undefined, allowance?: () => number): void {
     this.pace = pace;
+    this.allowance = pace ? allowance : undefined;
   }
 
   /** Ends the guest at once (roam kill): run() resolves with this exit code. */
@@ -380,6 +383,7 @@ export class Kernel {
       const batchStart = performance.now();
       const instretAtStart = this.instret;
       const batch = batchMs(this.options.pages, this.freezeSoon, BATCH_MS);
+      const allowed = this.allowance?.() ?? Infinity;
       while (performance.now() - batchStart < batch) {
         if (this.stopRequest) return this.stopRequest;
         if (this.result) return this.result;
@@ -394,7 +398,9 @@ export class Kernel {
           deliverSignals(this, task);
           if (!task.runnable) continue;
         }
-        let budget = SLICE;
+        const allowedLeft = allowed - Number(this.instret - instretAtStart);
+        if (allowedLeft <= 0) break; // the share is spent: wait for it below
+        let budget = Math.min(SLICE, allowedLeft);
         if (limit !== undefined) {
           const left = limit - this.work.spent;
           if (left <= 0) return this.limitReached();

@@ -142,6 +142,8 @@ export class Machine {
   private throttle = 0;
   /** The host's --capacity share: after each batch, how long (ms) to wait for the instructions it retired. */
   private pace: ((ran: number) => number) | undefined;
+  /** The capacity cap: instructions a batch may retire before it ends and pays (src/cluster/capacity.ts). */
+  private allowance: (() => number) | undefined;
   private freezeSoon = false; // a migration is about to freeze it (short batches)
   private pendingPage: number | undefined; // postcopy: a page the hart touched before it arrived
   private readonly pages: MachineOptions["pages"];
@@ -225,8 +227,9 @@ export class Machine {
   }
 
   /** The host's --capacity share (src/cluster/capacity.ts); undefined: run as fast as the host goes. */
-  setPace(pace: ((ran: number) => number) | undefined): void {
+  setPace(pace: ((ran: number) => number) | undefined, allowance?: () => number): void {
     this.pace = pace;
+    this.allowance = pace ? allowance : undefined;
   }
 
   /** A migration is about to freeze it: short batches, so the request is seen within ~1 ms. */
@@ -312,9 +315,12 @@ export class Machine {
     const started = performance.now();
     const batch = batchMs(this.pages, this.freezeSoon, BATCH_MS);
     const startInstret = Number(this.instret);
+    const allowed = this.allowance?.() ?? Infinity;
     for (;;) {
       const now = this.syncTime();
-      const budget = this.nextBudget(now);
+      const allowedLeft = allowed - (Number(this.instret) - startInstret);
+      if (allowedLeft <= 0) break; // the capacity share is spent: the run loop waits for it
+      const budget = Math.min(this.nextBudget(now), allowedLeft);
       if (budget === 0) {
         const storm = this.work.stalled ? ` in a trap storm ${this.stormReport()}` : "";
         this.requestHalt({ exitCode: EXIT_CODE_LIMIT, reason: `instruction limit reached${storm}`, kind: "limit" });
