@@ -258,15 +258,7 @@ describe("a process tree migrates as one guest", () => {
   }, 120_000);
 
   test("--children home: ppoll on a forwarded pipe asks home, honours its timeout at the satellite, and wakes when data comes", async () => {
-    root = tempDir("tree-home-poll");
-    hosts = await startHosts(["A", "B"], root.path);
-    const [a, b] = hosts;
-    const client = await runScript(a.url, POLL_SCRIPT);
-    const rows = await treeOf(a.url, client.id, 3);
-    const first = Math.min(...rows.map((r) => r.pid));
-    const reader = rows.filter((r) => r.ppid === first).map((r) => r.pid).sort((x, y) => x - y)[1];
-    const moved = await roam(["migrate", client.id, "--on", a.url, "--to", b.url, "--children", "home", "--pid", String(reader)]);
-    expect(moved.code, moved.describe()).toBe(0);
+    const { client } = await moveSecondChildAlone("tree-home-poll", POLL_SCRIPT);
     writeFileSync(join(root.path, GATE), "");
     // The pipe stays empty: `read -t 1` must time out at B (before, ppoll said "ready" and the read waited at A for good).
     await waitUntil(() => client.proc.text.includes("first="), 60_000, () => `the timed read to give up: ${client.proc.describe()}`);
@@ -277,15 +269,7 @@ describe("a process tree migrates as one guest", () => {
   }, 240_000);
 
   test("--children home: when the home host dies, the forwarded read in progress and later ones fail with EIO; the satellite runs on and logs it once", async () => {
-    root = tempDir("tree-home-broken");
-    hosts = await startHosts(["A", "B"], root.path);
-    const [a, b] = hosts;
-    const client = await runScript(a.url, BROKEN_SCRIPT);
-    const rows = await treeOf(a.url, client.id, 3);
-    const first = Math.min(...rows.map((r) => r.pid));
-    const reader = rows.filter((r) => r.ppid === first).map((r) => r.pid).sort((x, y) => x - y)[1];
-    const moved = await roam(["migrate", client.id, "--on", a.url, "--to", b.url, "--children", "home", "--pid", String(reader)]);
-    expect(moved.code, moved.describe()).toBe(0);
+    const { a, b, client, moved: reader } = await moveSecondChildAlone("tree-home-broken", BROKEN_SCRIPT);
     const satellite = `${client.id}-${reader}`;
     writeFileSync(join(root.path, GATE), "");
     // cat, forked on B, waits in a read of the pipe that A holds for it.
@@ -300,15 +284,7 @@ describe("a process tree migrates as one guest", () => {
   }, 240_000);
 
   test("--children home: when the process's host dies, its family at home sees it killed (SIGKILL): its pipe closes, its parent's wait returns; the home logs it once", async () => {
-    root = tempDir("tree-home-lost");
-    hosts = await startHosts(["A", "B"], root.path);
-    const [a, b] = hosts;
-    const client = await runScript(a.url, LOST_SCRIPT);
-    const rows = await treeOf(a.url, client.id, 3);
-    const first = Math.min(...rows.map((r) => r.pid));
-    const cat = rows.filter((r) => r.ppid === first).map((r) => r.pid).sort((x, y) => x - y)[1];
-    const moved = await roam(["migrate", client.id, "--on", a.url, "--to", b.url, "--children", "home", "--pid", String(cat)]);
-    expect(moved.code, moved.describe()).toBe(0);
+    const { a, b, client, moved: cat } = await moveSecondChildAlone("tree-home-lost", LOST_SCRIPT);
     const ticks = client.proc.text.length;
     await waitUntil(() => client.proc.text.length > ticks, 60_000, () => `cat on B to print through A: ${client.proc.describe()}`);
     await b.crash();
@@ -347,6 +323,23 @@ describe("a process tree migrates as one guest", () => {
     expect(client.text).toBe(expectedDigest());
   }, 240_000);
 });
+
+/**
+ * Hosts A and B; `script` runs on A, and the second child of its first process
+ * moves alone to B (--children home). What the home tests start from.
+ */
+async function moveSecondChildAlone(dir: string, script: string): Promise<{ a: HostProc; b: HostProc; client: { proc: Proc; id: string }; moved: number }> {
+  root = tempDir(dir);
+  hosts = await startHosts(["A", "B"], root.path);
+  const [a, b] = hosts;
+  const client = await runScript(a.url, script);
+  const rows = await treeOf(a.url, client.id, 3);
+  const first = Math.min(...rows.map((r) => r.pid));
+  const pid = rows.filter((r) => r.ppid === first).map((r) => r.pid).sort((x, y) => x - y)[1];
+  const moved = await roam(["migrate", client.id, "--on", a.url, "--to", b.url, "--children", "home", "--pid", String(pid)]);
+  expect(moved.code, moved.describe()).toBe(0);
+  return { a, b, client, moved: pid };
+}
 
 /** ps --json's processes of guest `id` on `url`, once `min` of them are live (the pipeline's: sh, seq, the gate, sort's shell, md5sum). */
 async function treeOf(url: string, id: string, min = 4): Promise<ProcessRow[]> {
