@@ -20,10 +20,16 @@ const MIN_ALLOWANCE_MS = 1; // a batch may always run this long a share's worth 
 
 class Share {
   tokens = 0;
-  lastAt = performance.now();
+  /** When the share last paced a batch (the "wanted" count measures from there). */
+  lastAt: number;
+  /** When the bucket was last brought up to date (a batch's start, when it asked its allowance). */
+  settledAt: number;
   activeUntil = 0;
   /** The wait imposed after the previous batch (part of the time until this one). */
   lastWaitMs = 0;
+  constructor(now: number) {
+    this.lastAt = this.settledAt = now;
+  }
 }
 
 export class CapacityPacer {
@@ -31,8 +37,14 @@ export class CapacityPacer {
   /** Instructions the guests would have retired without the cap (a counter; the load vector's "wanted"). */
   wanted = 0;
 
-  /** `ips`: instructions per second, the host's whole capacity. */
-  constructor(readonly ips: number) {
+  /**
+   * `ips`: instructions per second, the host's whole capacity. `clock` (ms) is
+   * performance.now unless a test drives time itself.
+   */
+  constructor(
+    readonly ips: number,
+    private readonly clock: () => number = () => performance.now(),
+  ) {
     if (!(ips > 0)) throw new Error(`capacity ${ips}: must be more than 0 instructions per second`);
   }
 
@@ -42,31 +54,37 @@ export class CapacityPacer {
    * with `end` when the guest stops running here.
    */
   share(): { pace: (ran: number) => number; allowance: () => number; end: () => void } {
-    const share = new Share();
+    const share = new Share(this.clock());
     this.shares.add(share);
     return { pace: (ran) => this.pace(share, ran), allowance: () => this.allowance(share), end: () => this.shares.delete(share) };
   }
 
-  /** Instructions the share's next batch may retire: what it holds now (its bucket, refilled), at least MIN_ALLOWANCE_MS worth. */
+  /**
+   * Instructions the share's next batch may retire: what it holds now (its
+   * bucket, refilled by the idle time and clamped to the burst), at least
+   * MIN_ALLOWANCE_MS worth. Asked at a batch's start, so `pace` can tell the
+   * batch's own time from the idle time before it.
+   */
   private allowance(share: Share): number {
-    const now = performance.now();
+    const now = this.clock();
     const perMs = this.ips / 1000 / this.activeShares(now, share);
-    const held = Math.min(share.tokens + (now - share.lastAt) * perMs, BURST_MS * perMs);
-    return Math.max(Math.floor(held), Math.ceil(MIN_ALLOWANCE_MS * perMs), 1000);
+    share.tokens = Math.min(share.tokens + (now - share.settledAt) * perMs, BURST_MS * perMs);
+    share.settledAt = now;
+    return Math.max(Math.floor(share.tokens), Math.ceil(MIN_ALLOWANCE_MS * perMs), 1000);
   }
 
   private pace(share: Share, ran: number): number {
-    const now = performance.now();
+    const now = this.clock();
     const elapsed = now - share.lastAt;
     // What it would have run in the time it was held, at the pace it ran when not held.
     const ranFor = elapsed - share.lastWaitMs;
     this.wanted += ranFor > 0.05 ? ran * (elapsed / ranFor) : ran;
     share.activeUntil = now + ACTIVE_MS;
     const perMs = this.ips / 1000 / this.activeShares(now);
-    // Idle time fills the bucket to BURST_MS at most, as it was when this batch began (the batch's own instructions
-    // are not lost to the clamp: a timer that fired late must not cost the guest its share).
-    share.tokens = Math.min(share.tokens + elapsed * perMs, BURST_MS * perMs + ran) - ran;
-    share.lastAt = now;
+    // The time since the bucket was settled (the batch's own, when it asked its allowance) fills it; the clamp
+    // at the burst leaves the batch's own instructions out, so a timer that fired late cannot cost the guest its share.
+    share.tokens = Math.min(share.tokens + (now - share.settledAt) * perMs, BURST_MS * perMs + ran) - ran;
+    share.lastAt = share.settledAt = now;
     const waitMs = share.tokens >= 0 ? 0 : -share.tokens / perMs;
     share.lastWaitMs = waitMs;
     share.activeUntil = now + waitMs + ACTIVE_MS;
