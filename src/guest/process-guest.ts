@@ -67,7 +67,7 @@ export class ProcessGuest {
   private filesComeHome(): void {
     for (const file of this.process.openFiles.all()) {
       if (!file.home || file.home !== this.options.hostUrl) continue;
-      if (file.cap) this.capsHome.push(file.cap);
+      if (file.cap && !this.capsHome.includes(file.cap)) this.capsHome.push(file.cap); // a prestate updated twice restores its files twice
       delete file.home;
       delete file.cap;
     }

@@ -121,6 +121,10 @@ export class MigrationReceiver {
         this.prestate(m);
         this.peer.reply(m);
         return true;
+      case "mig-prestate-changes":
+        this.prestateChanges(m);
+        this.peer.reply(m);
+        return true;
       case "mig-state": return this.takeState(m), true;
       case "mig-commit": return this.commit(m), true;
       case "mig-complete": this.peer.reply(m); return true;
@@ -216,6 +220,17 @@ export class MigrationReceiver {
     this.prepared = this.host.prepare(core, snapshot, this.postcopyPages);
     this.base = snapshot;
     this.mark("prestate prepared");
+  }
+
+  /** What changed in the state since the prestate, before the freeze: applied now, and the next changes are counted from it. */
+  private prestateChanges(m: Message): void {
+    this.begun("mig-prestate-changes");
+    if (!this.base || !this.prepared) throw new ProtocolError("mig-prestate-changes without a prestate");
+    const changes = m.changes as SnapshotChanges;
+    const snapshot = applyChanges(this.base, changes);
+    this.prepared.update(snapshot, changedSections(changes));
+    this.base = snapshot;
+    this.mark("prestate refreshed");
   }
 
   private finalState(m: Message): void {

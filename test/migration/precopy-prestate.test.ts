@@ -33,6 +33,7 @@ async function transfer(dirtiedWhileBuilding: number[]) {
     sender: { send: async (pages: number[], round: number) => { sent.push({ round, pages: [...pages] }); events.push(`round ${round}`); return pages.length * PAGE; } } as never,
     meter: { tick: () => {} } as never,
     sendPrestate: async () => { events.push("prestate"); for (const p of dirtiedWhileBuilding) write(p); },
+    refreshPrestate: async () => { events.push("refresh"); },
     freeze: async () => { events.push("freeze"); },
     allPages: () => Array.from({ length: 32 }, (_, i) => i),
     stopIfCancelled: () => {},
@@ -45,7 +46,7 @@ describe("precopy and the prestate", () => {
     const meanwhile = Array.from({ length: 130 }, (_, i) => 40 + i);
     const { t, sent, events } = await transfer(meanwhile);
     const handover = await precopy(t);
-    expect(events).toEqual(["round 1", "prestate", "round 2", "freeze"]);
+    expect(events).toEqual(["round 1", "prestate", "refresh", "round 2", "freeze"]);
     expect(sent[1].pages).toEqual(meanwhile);
     expect(handover.finalPages).toEqual([]); // nothing was written after that round
   });
@@ -53,7 +54,7 @@ describe("precopy and the prestate", () => {
   test("a few pages dirtied meanwhile are left for the freeze, not worth a round", async () => {
     const { t, events } = await transfer([200, 201, 202]);
     const handover = await precopy(t);
-    expect(events).toEqual(["round 1", "prestate", "freeze"]);
+    expect(events).toEqual(["round 1", "prestate", "refresh", "freeze"]);
     expect(handover.finalPages).toEqual([200, 201, 202]);
   });
 });

@@ -13,6 +13,7 @@ import type { Peer } from "../../src/net/peer.js";
 import type { Message } from "../../src/net/protocol.js";
 import { changesSince } from "../../src/snapshot/changes.js";
 import { encodeSnapshot } from "../../src/snapshot/snapshot.js";
+import { allRamPages } from "../../src/guest/runnable.js";
 
 const root = mkdtempSync(join(tmpdir(), "roam-receiver-"));
 afterAll(() => rmSync(root, { recursive: true, force: true }));
@@ -76,3 +77,52 @@ test("postcopy: pages the final state names are missing until they arrive; a tou
   await receiver.handle({ v: 2, t: "mig-pages", round: 1, indices: new Uint8Array(0), data: new Uint8Array(0), zero: new Uint8Array(new Uint32Array([3, 4, 100]).buffer) });
   expect(pages!.arriving).toBe(false);
 });
+
+test("a prestate refreshed before the freeze: the fork since it is rebuilt there, and the final changes count from it", async () => {
+  // The family guest forks, makes pipes and takes a handler after its prestate: that structure reaches the
+  // destination only through mig-prestate-changes (the final changes, counted from the refreshed state, hold none of it).
+  const elf = readFileSync(new URL("../../guests/bin/process/family.elf", import.meta.url));
+  const a = ProcessGuest.start({ core: await Core.load(), root, hostName: "A" }, { elf, program: "family", argv: ["family"], ramBytes: RAM });
+  const prestate = a.snapshotWithout(NO_PAGES); // one process, not yet run
+  let outputA = "";
+  const off = a.console.onOutput((_offset, bytes) => { outputA += Buffer.from(bytes).toString(); if (outputA.includes("ready")) a.pause(); });
+  expect((await a.run()).paused).toBe(true);
+  off?.();
+  const refreshed = a.snapshotWithout(NO_PAGES);
+  const final = a.snapshotWithout(NO_PAGES);
+  expect(refreshed.process!.tasks).toHaveLength(2);
+
+  let b: ProcessGuest | undefined;
+  const changedAtFinal: string[][] = [];
+  const host: ReceivingHost = {
+    name: "B", hasGuest: () => false, reserve: () => {}, lose: () => {}, arriving: () => {},
+    prepare: (core, snapshot, pages) => {
+      b = ProcessGuest.restore({ core, root, hostName: "B" }, snapshot, true, pages);
+      return { update: (later, changed) => { changedAtFinal.push([...changed]); b!.update(later, changed); }, start: () => {}, discard: () => {} };
+    },
+  };
+  const replies: Message[] = [];
+  const peer = { closed: new Promise<void>(() => {}), reply: (m: Message) => replies.push(m), send: () => {} } as unknown as Peer;
+  const receiver = new MigrationReceiver(host, peer);
+  await receiver.handle({ v: 2, t: "mig-begin", rid: 1, guest: a.info, strategy: "precopy" });
+  const ram = allRamPages(a.core, RAM);
+  await receiver.handle({ v: 2, t: "mig-pages", round: 1, indices: new Uint8Array(ram.indices.buffer, ram.indices.byteOffset, ram.indices.byteLength), data: ram.data, zero: new Uint8Array(0) });
+  await receiver.handle({ v: 2, t: "mig-prestate", rid: 2, snapshot: encodeSnapshot(prestate) });
+  await receiver.handle({ v: 2, t: "mig-prestate-changes", rid: 3, changes: changesSince(prestate, refreshed) });
+  await receiver.handle({ v: 2, t: "mig-state", changes: changesSince(refreshed, final) });
+  await receiver.handle({ v: 2, t: "mig-commit", rid: 4 });
+  expect(replies.map((m) => [m.rid, m.error])).toEqual([[1, undefined], [2, undefined], [3, undefined], [4, undefined]]);
+  expect(changedAtFinal[0]).toContain("tasks"); // the refresh brought the fork
+  expect(changedAtFinal[1]).not.toContain("pipes"); // the final state did not need to
+
+  // Both go on with the same input and print the same.
+  const finish = async (guest: ProcessGuest) => {
+    let out = "";
+    guest.console.onOutput((_offset, bytes) => { out += Buffer.from(bytes).toString(); });
+    guest.console.pushInput(guest.console.acceptedInput, Buffer.from("go\n"));
+    return { exitCode: (await guest.run()).exitCode, out };
+  };
+  const atA = await finish(a);
+  expect(atA.out).toContain("child");
+  expect(await finish(b!)).toEqual(atA);
+}, 60_000);

@@ -53,11 +53,14 @@ export async function precopyRounds(t: Transfer, mode: { switchToPostcopy: boole
 /**
  * The destination builds the guest from the prestate while it still runs
  * here, which takes a few milliseconds (tens for a process tree on a loaded
- * host); what the guest dirtied meanwhile goes in a round of its own rather
- * than into the downtime, unless it is a few pages.
+ * host), and then takes what changed in the state meanwhile (refreshPrestate:
+ * rebuilt there now, and the final state's code run once on both sides); what
+ * the guest dirtied meanwhile goes in a round of its own rather than into the
+ * downtime, unless it is a few pages.
  */
 async function sendPrestate(t: Transfer, toSend: number[]): Promise<number[]> {
   await t.sendPrestate();
+  await t.refreshPrestate();
   const pending = [...new Set([...toSend, ...takeDirtyPages(t.guest.core, t.pageCount)])].sort((a, b) => a - b);
   if (pending.length <= FEW_PAGES) return pending;
   const { dirty } = await sendRound(t, pending, t.stats.rounds.length + 1);

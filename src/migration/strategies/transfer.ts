@@ -22,6 +22,8 @@ export interface Transfer {
   readonly meter: ProgressMeter;
   /** Sends the state ahead (mig-prestate) and waits until the destination has built the guest from it; the guest runs on. */
   sendPrestate(): Promise<void>;
+  /** Sends what changed since the prestate (mig-prestate-changes) and waits until the destination applied it; the guest runs on. */
+  refreshPrestate(): Promise<void>;
   /** Freezes the guest, after sending the prestate if the strategy has not; from here on the downtime runs. */
   freeze(): Promise<void>;
   /** Pages ever written: a full pass looks only at these (the rest are zero). */
