@@ -656,9 +656,9 @@ function phasesOf(traces: string[], id: string, s: MigrationStats): Record<strin
     setup: s.setupMs, // connect done -> mig-begin answered (B: Core.load + init RAM)
     rounds: lastRound - begun, // precopy/hybrid rounds while the guest runs
     freeze: frozen - lastRound, // last round's end -> guest frozen at a slice boundary (stop-copy, postcopy: mig-begin -> frozen)
-    finalPages: at("final-pages-sent") - frozen, // the last dirty pages (all pages for stop-copy) queued
-    stateEncode: at("state-encoded") - at("final-pages-sent"), // snapshot without RAM, encoded
-    stateSent: at("state-sent") - at("state-encoded"), // mig-state answered: B took the pages in, decoded and prepared the guest
+    stateEncode: at("state-encoded") - frozen, // snapshot without RAM, its changes since the prestate, encoded (it comes first)
+    finalPages: at("final-pages-sent") - at("state-encoded"), // the last dirty pages (all pages for stop-copy) queued
+    stateSent: at("state-sent") - at("final-pages-sent"), // mig-state written (B takes it in with the commit)
     commit: resumed - at("commit-sent"), // mig-commit answered: B started the guest
     downtime: s.downtimeMs,
     postcopyTail: s.postcopy ? s.postcopy.dependencyEndedMs - s.downtimeMs : 0, // after the resume, until the last page arrived
@@ -697,7 +697,7 @@ async function breakdown(root: string, strategies: Strategy[], runs: number, cas
 
 function breakdownLines(list: Breakdown[]): string[] {
   if (!list.length) return [];
-  const keys = ["setup", "rounds", "freeze", "finalPages", "stateEncode", "stateSent", "commit", "downtime", "postcopyTail", "total"];
+  const keys = ["setup", "rounds", "freeze", "stateEncode", "finalPages", "stateSent", "commit", "downtime", "postcopyTail", "total"];
   const lines = [
     "",
     "where the time goes (traced hosts: source-side checkpoints, median ms)",
@@ -708,9 +708,10 @@ function breakdownLines(list: Breakdown[]): string[] {
   }
   lines.push(
     "freeze: from the last round (or mig-begin) until the guest stopped at a slice boundary and the final page list was made",
-    "(postcopy: its scan for non-zero pages; this part of it is downtime too); finalPages: the frozen guest's",
-    "pages queued; stateEncode: snapshot + encode; stateSent: mig-state round trip (B applies the queued pages, decodes,",
-    "prepares the guest); commit: mig-commit round trip (B starts it). downtime = freeze point .. commit answer.",
+    "(precopy, hybrid: with the prestate and its refresh when no round followed them; postcopy: its scan for non-zero pages;",
+    "this part of it is downtime too); stateEncode: snapshot, its changes since the prestate, encoded; finalPages: the",
+    "frozen guest's pages queued; stateSent: mig-state written; commit: from the commit's write to its answer (B takes",
+    "the pages and the state in, applies the changes, answers, starts the guest). downtime = freeze point .. commit answer.",
   );
   return lines;
 }
