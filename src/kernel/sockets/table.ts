@@ -15,9 +15,10 @@ import { Socket, type SocketState } from "./socket.js";
 import type { StreamMessage } from "./stream-channel.js";
 
 export interface SocketsState {
-  // 3: AF_UNIX datagrams to other guests kept until accepted (a socket's `datagrams`); 2: streams to other guests
-  // (a socket's remote peer and channel). 1 and 2 are read as 3 without what they lack.
-  schemaVersion: 3;
+  // 4: a stream's channel keeps what it sent until acked (`acked`, `unacked`, `finClosed`); 3: AF_UNIX datagrams to
+  // other guests kept until accepted (a socket's `datagrams`); 2: streams to other guests (a socket's remote peer and
+  // channel). 1 to 3 are read as 4 without what they lack.
+  schemaVersion: 4;
   address: number; // the guest's IPv4 address (addresses.ts guestAddress)
   nextId: number;
   nextEphemeral: number; // the next ephemeral port LocalNames tries
@@ -136,6 +137,21 @@ export class Sockets {
     }
   }
 
+  /**
+   * This guest was taken over by its backup (issue 13): it goes on from the
+   * last epoch the backup committed, and its streams' other ends may have
+   * seen less (what the dead primary sent was lost on its way) or more (what
+   * they sent it after that epoch). Each stream sends again what it kept
+   * unacknowledged and asks its other end, with an ack that says `resend`,
+   * for everything after its own ack.
+   */
+  resumeAfterTakeover(): void {
+    for (const socket of this.byId.values()) {
+      if (socket.dialing || socket.peer?.kind !== "remote" || !socket.channel) continue;
+      for (const m of socket.channel.restart(socket.received.room)) this.sendOn(socket, m);
+    }
+  }
+
   private sendAcks(): void {
     for (const id of this.acksOwed) {
       const socket = this.byId.get(id);
@@ -190,7 +206,7 @@ export class Sockets {
 
   state(): SocketsState {
     return {
-      schemaVersion: 3, address: this.address, nextId: this.nextId,
+      schemaVersion: 4, address: this.address, nextId: this.nextId,
       nextEphemeral: this.names instanceof LocalNames ? this.names.nextEphemeral : 0,
       sockets: this.all().map((s) => s.state()),
     };
@@ -198,7 +214,7 @@ export class Sockets {
 
   /** Puts back the sockets of a snapshot, their names bound again. */
   restore(s: SocketsState): void {
-    if (![1, 2, 3].includes(s.schemaVersion)) throw new Error(`sockets: unknown schema version ${s.schemaVersion}`);
+    if (![1, 2, 3, 4].includes(s.schemaVersion)) throw new Error(`sockets: unknown schema version ${s.schemaVersion}`);
     // A name this table already holds for the same socket stays bound: a destination restores a guest more than
     // once (prestate, then final state), and unbinding in between would tell every host the name had gone, so a
     // datagram sent elsewhere in that moment would find nobody (ECONNREFUSED).
