@@ -8,6 +8,9 @@
 // be exactly what it sent (the server echoes): nothing lost, nothing doubled,
 // and the server itself checks that every message came once, in order.
 //
+// Guest to guest likewise: a replicated msgpeer client streams to a server
+// guest on a host that survives while the client's primary is killed twice.
+//
 // Two rules make it hold: what the replicated guest sends (data and acks
 // alike) waits at its primary until the epoch that produced it is
 // acknowledged, and each end of a stream keeps what it sent until the other
@@ -17,7 +20,9 @@ import { createServer, Socket } from "node:net";
 import { join } from "node:path";
 import { afterAll, describe, expect, test } from "vitest";
 import type { ReplicationStats } from "../../src/replication/epoch.js";
+import { dottedQuad, guestAddress } from "../../src/kernel/sockets/addresses.js";
 import { ask, elfPath, HostProc, migrate, Proc, REPO, roam, stopAll, tempDir, vectorsLater, waitUntil } from "./cluster.js";
+import { endStreamIntact, msgpeer, received } from "./msgpeer-hosts.js";
 
 const MSGPEER = join(REPO, "guests/bin/net/msgpeer.elf");
 const KILLS = Number(process.env.ROAM_MESSAGE_KILLS ?? 3);
@@ -147,4 +152,35 @@ describe("replication: messages and published-port bytes under output commit", (
     expect(server.text).toContain(`server: ${client.sent} messages in order`);
     expect(exited.code, server.describe()).toBe(0);
   }, 60_000 + KILLS * 40_000);
+
+  test("guest to guest: a replicated client's stream to a server guest is exact across 2 SIGKILLs of the client's primary", async () => {
+    const r = await startHost("S");
+    let [primary, backup] = await Promise.all([startHost(undefined, [r.url]), startHost(undefined, [r.url])]);
+    const spare = await startHost(undefined, [r.url]);
+    const byUrl = (url: string) => [r, primary, backup, spare].find((h) => h.url === url)!;
+    const server = await msgpeer(r.url, ["server", "tcp", "7000", "1"]);
+    await waitUntil(() => server.proc.text.includes("listening") || server.proc.exited !== undefined, 30_000, () => server.proc.describe());
+    const target = `${dottedQuad(guestAddress(server.id))}:7000`;
+    const client = new Proc(["run", "--on", primary.url, "--replicate", backup.url, "--epoch", "10ms", "--root", ".", MSGPEER, "client", "tcp", target, "0", "0", "/gate"]);
+    await waitUntil(() => /guest (g[0-9a-f]+) on/.test(client.err) || client.exited !== undefined, 60_000, () => `the client to start (${client.describe()})`);
+    const id = /guest (g[0-9a-f]+) on/.exec(client.err)![1];
+    const logs = () => `client: ${client.describe()}\nserver: ${server.proc.describe()}\nlogs:\n${hosts.map((h) => `--- ${h.name}\n${h.log}`).join("\n")}`;
+    const echoesPast = async (n: number) => {
+      const deadline = Date.now() + 30_000;
+      while ((await received(r.url, server.id)) < n) {
+        if (Date.now() > deadline) throw new Error(`timed out waiting for the server to take ${n} messages\n${logs()}`);
+        await new Promise((resolve) => setTimeout(resolve, 20));
+      }
+    };
+    for (let kill = 1; kill <= 2; kill++) {
+      await echoesPast((await received(r.url, server.id)) + 20 + Math.floor(Math.random() * 200));
+      await primary.crash();
+      await waitUntil(() => /taken over from/.test(backup.log), 30_000, () => `${backup.name} to take ${id} over\n${logs()}`);
+      await echoesPast((await received(r.url, server.id)) + 50); // the stream goes on from the backup
+      primary = backup;
+      if (kill === 2) break;
+      backup = byUrl((await protectedOn(primary.url, id)).peer);
+    }
+    await endStreamIntact(root.path, { proc: client }, server);
+  }, 120_000);
 });
