@@ -143,10 +143,14 @@ export class Sockets {
    * seen less (what the dead primary sent was lost on its way) or more (what
    * they sent it after that epoch). Each stream sends again what it kept
    * unacknowledged and asks its other end, with an ack that says `resend`,
-   * for everything after its own ack.
+   * for everything after its own ack. AF_UNIX datagrams likewise, by their
+   * numbers (datagram-order.ts).
    */
   resumeAfterTakeover(): void {
     for (const socket of this.byId.values()) {
+      socket.datagrams.takenOver();
+      for (const { guest, socket: to, pair, again } of socket.datagrams.everythingKept()) this.resendDatagrams(socket, guest, to, pair, again);
+      this.datagramAcksLater(socket);
       if (socket.dialing || socket.peer?.kind !== "remote" || !socket.channel) continue;
       for (const m of socket.channel.restart(socket.received.room)) this.sendOn(socket, m);
     }
