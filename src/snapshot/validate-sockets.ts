@@ -69,6 +69,7 @@ function checkSocket(value: unknown, at: string): SocketState {
     resetSent: bool(own(m, "resetSent"), `${at}.resetSent`), error: int(own(m, "error"), `${at}.error`, 0, 4095), options,
     channel: m.channel === undefined || m.channel === null ? null : checkChannel(m.channel, `${at}.channel`, type === 5, capacity),
     ...(m.datagrams === undefined ? {} : { datagrams: checkDatagrams(m.datagrams, `${at}.datagrams`) }),
+    ...(m.dialed === undefined ? {} : { dialed: checkName(m.dialed, `${at}.dialed`) ?? bad(`${at}.dialed`, "is no socket name") }),
     ...(m.waitingSyns === undefined ? {} : { waitingSyns: list(m.waitingSyns, `${at}.waitingSyns`, MAX_SOCKETS).map((w, i) => checkSyn(w, `${at}.waitingSyns[${i}]`)) }),
   };
 }

@@ -329,6 +329,27 @@ describe("a guest taken over by its backup (issue 13): it goes on from an older 
     for (const g of [a, b]) expect(g.sockets.all().find((s) => s.channel)!.channel!.keptBytes, `${g.id} keeps nothing acked`).toBe(0);
   });
 
+  test("a connect waiting for its answer sends its syn again: the accept the dead primary took is given again", async () => {
+    const listener = call(b, SOCKET, AF_INET, STREAM, 0);
+    expect(call(b, BIND, listener, ADDR, inet(b, 0, 7000))).toBe(0);
+    expect(call(b, LISTEN, listener, 8)).toBe(0);
+    const client = call(a, SOCKET, AF_INET, STREAM, 0);
+    expect(callOn(a, CONNECT, client, ADDR, inet(a, b.address, 7000))).toBe("blocks");
+    const committed = checkSockets(unpack(pack(a.sockets.state())), "sockets")!; // a's last committed epoch: dialing
+    await net.turn(); // the syn reaches b, which accepts ...
+    await net.turn(); // ... and a's primary takes the accept, then dies
+    net.restore(a, committed);
+    expect(callOn(a, CONNECT, client, ADDR, inet(a, b.address, 7000))).toBe("blocks");
+    a.sockets.resumeAfterTakeover();
+    await net.settle();
+    expect(callOn(a, CONNECT, client, ADDR, inet(a, b.address, 7000))).toBe(0);
+    const server = call(b, ACCEPT4, listener, 0, 0, 0);
+    expect(callOn(b, ACCEPT4, listener, 0, 0, 0), "one connection, not two").toBe("blocks");
+    expect(write(a, client, "hello")).toBe(5);
+    await net.settle();
+    expect(read(b, server)).toBe("hello");
+  });
+
   test("a fin the taken-over end sent goes again too", async () => {
     const [client, server] = await unixPair();
     expect(write(b, server, "bye")).toBe(3);

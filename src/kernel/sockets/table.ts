@@ -9,7 +9,7 @@ import { AF_INET, AF_UNIX, type Domain, type SocketName, type SocketType } from 
 import type { Unaccepted } from "./datagram-order.js";
 import { LocalNames, type SocketNames } from "./names.js";
 import { LocalPeer, LocalReceiver, type DatagramReceiver, type StreamPeer } from "./peer.js";
-import { refuseWaitingSyns } from "./remote-connections.js";
+import { refuseWaitingSyns, sendSyn } from "./remote-connections.js";
 import { RemotePeer, RemoteReceiver, type GuestNetwork, type OutMessage, type ShutRead } from "./remote-peer.js";
 import { Socket, type SocketState } from "./socket.js";
 import type { StreamMessage } from "./stream-channel.js";
@@ -151,6 +151,7 @@ export class Sockets {
       socket.datagrams.takenOver();
       for (const { guest, socket: to, pair, again } of socket.datagrams.everythingKept()) this.resendDatagrams(socket, guest, to, pair, again);
       this.datagramAcksLater(socket);
+      if (socket.dialing) sendSyn(this, socket); // its accept may have come to the dead primary
       if (socket.dialing || socket.peer?.kind !== "remote" || !socket.channel) continue;
       for (const m of socket.channel.restart(socket.received.room)) this.sendOn(socket, m);
     }
