@@ -91,6 +91,7 @@ export async function migrateGuest(host: DepartureHost, hosted: HostedGuest, cli
           // A replicated guest's output of the move was held (its backup has none of it); the destination runs it now, so
           // the backup can no longer take over from before: it goes to clients here, before they are told where it went.
           hosted.console.releaseOutput(Infinity, true);
+          hosted.heldMessages?.releaseAll(); // its messages of the move likewise, before the switch forwards to its new place
           hosted.moved(to);
           host.departed(hosted);
           // The source keeps the frozen core only while postcopy may still need its pages.

@@ -80,11 +80,18 @@ export class GuestMessaging {
     if (message) this.switch.fromLink(message);
   }
 
-  /** A guest of this host sends a message to another guest (`from` names it). */
+  /** A guest of this host sends a message to another guest (`from` names it); a replicated one's waits for its epoch. */
   send(message: GuestMessage): void {
     const hosted = this.host.guests.get(message.from);
     if (!hosted) return; // it ended in the same turn
-    this.switch.fromGuest(message, placeOf(hosted.info, this.host.url));
+    if (hosted.heldMessages) hosted.heldMessages.hold(message);
+    else this.switch.fromGuest(message, placeOf(hosted.info, this.host.url));
+  }
+
+  /** A held message of a guest here goes now (its epoch was acknowledged: src/replication/held-messages.ts). */
+  sendHeld(message: GuestMessage): void {
+    const hosted = this.host.guests.get(message.from);
+    if (hosted) this.switch.fromGuest(message, placeOf(hosted.info, this.host.url));
   }
 
   private guestHere(id: string): SwitchGuest | undefined {

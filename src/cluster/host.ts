@@ -407,6 +407,11 @@ export class Host implements ReceivingHost {
     hosted.release();
   }
 
+  /** Replication: a message the guest sent goes now that its epoch was acknowledged (output commit). */
+  sendHeldMessage(message: GuestMessage): void {
+    this.messaging.sendHeld(message);
+  }
+
   /** Gives back memory reserved for a replica that was dropped. */
   unreserve(id: string): void {
     this.budget.release(id);

@@ -39,6 +39,13 @@ export interface GuestEvents {
   started?(guest: HostedGuest): void;
 }
 
+/** Messages a replicated guest sent, held until their epoch is acknowledged (src/replication/held-messages.ts). */
+export interface MessageHold {
+  hold(message: GuestMessage): void;
+  /** Every held message goes now, and messages flow freely again. */
+  releaseAll(): void;
+}
+
 export class HostedGuest implements MigratableGuest {
   status: GuestStatus = "frozen";
   exitCode: number | undefined;
@@ -64,6 +71,12 @@ export class HostedGuest implements MigratableGuest {
    * is released first, so clients see all of it before the exit.
    */
   beforeEnd: (() => Promise<void>) | undefined;
+  /**
+   * Output commit (src/replication/output-commit.ts): while set, the messages
+   * the guest sends to other guests and to port relays wait here until the
+   * epoch that sent them is acknowledged by the backup.
+   */
+  heldMessages: MessageHold | undefined;
   /** Replication: the host keeping its backup, which takes it over if this host dies (attached clients follow it there). */
   backup: string | undefined;
   private readonly backupListeners = new Set<(url: string | undefined) => void>();

@@ -6,6 +6,8 @@
 // and the same StreamChannel a kernel uses, so the bytes of an outside client
 // are neither lost nor repeated when the guest migrates: the publishing host
 // relays to wherever the guest is (a residual dependency `roam stats` shows).
+// The relay's channel keeps what it sent until the guest acks it, so a guest
+// taken over by its backup (issue 13) gets again what its dead primary took.
 
 import { randomBytes } from "node:crypto";
 import { createServer, type Server, type Socket as TcpSocket } from "node:net";
@@ -57,7 +59,9 @@ class Relay {
     // After the guest's fin, a reset (the answer to guestEnded's question) must not cut the bytes still being written.
     if (m.kind === "refuse" || m.kind === "reset") { this.close(!this.ended); return; }
     if (!this.channel) return;
-    const taken = this.channel.take(m as unknown as StreamMessage);
+    const taken = this.channel.take(checkedStream(m));
+    // The guest was taken over by its backup: it lacks what its dead primary took after the last committed epoch.
+    for (const again of taken.again) this.ports.sendFrom(this, again);
     for (const data of taken.data) { this.bytesOut += data.length; this.tcp.write(data); }
     if (taken.ackOwed) this.ports.sendFrom(this, this.channel.ack(RECEIVE_WINDOW));
     if (this.channel.ended && !this.ended) { this.ended = true; this.tcp.end(); }
@@ -212,6 +216,12 @@ export class PublishedPorts {
     for (const r of this.relays.values()) r.tcp.destroy();
     this.relays.clear();
   }
+}
+
+/** A stream message from a guest as the channel takes it; an ack's `resend` is true only when it says so. */
+function checkedStream(m: Record<string, unknown>): StreamMessage {
+  if (m.kind === "ack") return { kind: "ack", ack: Number(m.ack), window: Number(m.window), resend: m.resend === true };
+  return m as unknown as StreamMessage;
 }
 
 /** An IPv4 address as a number (an IPv6-mapped one too); 0 for anything else. */

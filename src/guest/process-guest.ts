@@ -83,6 +83,11 @@ export class ProcessGuest {
     this.process.probeRemoteStreams();
   }
 
+  /** Taken over by its backup from an older state: see Sockets.resumeAfterTakeover. */
+  resumeAfterTakeover(): void {
+    this.process.sockets.resumeAfterTakeover();
+  }
+
   dependencies(): string[] {
     return this.process.openFiles.dependencies();
   }

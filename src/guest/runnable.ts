@@ -52,6 +52,8 @@ export interface RunnableGuest {
   processes?(): ProcessInfo[];
   /** A message from another guest, for its sockets (process mode; docs/MESSAGES.md). */
   receiveMessage?(message: GuestMessage): void;
+  /** Taken over by its backup (src/replication/backup.ts): its streams to other guests catch up (Sockets.resumeAfterTakeover). */
+  resumeAfterTakeover?(): void;
 }
 
 // ---- What both kinds of guest share ------------------------------------------------------

@@ -63,6 +63,8 @@ export interface ReplicationStats {
   ackMs: number;
   /** Console output written but not yet released (waiting for its epoch's acknowledgement). */
   outputHeldBytes: number;
+  /** Primary: messages to other guests (and port relays) sent but not yet released, as of the last epoch or ack. */
+  messagesHeld?: number;
   /** Backup: the console's output offset in the last complete epoch (no client can have seen beyond it). */
   committedOutput?: number;
   /** Backup: from the primary's last word to the guest's first instruction here, and how long noticing took. */
@@ -89,7 +91,7 @@ export function formatReplication(r: ReplicationStats): string {
   }
   return `replicated to ${r.peer}: ${r.status}, epoch ${r.epochs} sent, ${r.ackedEpoch} acknowledged (every ${r.epochMs} ms); ` +
     `pause ${r.pauseMs.mean.toFixed(2)} ms mean, ${r.pauseMs.max.toFixed(2)} max (first ${r.firstPauseMs.toFixed(1)}); acknowledged ${r.ackMs.toFixed(1)} ms after; ${kib(r.meanEpochBytes)} per epoch (first ${kib(r.firstEpochBytes)}); ` +
-    `output held ${r.outputHeldBytes} bytes${r.error ? `; ${r.error}` : ""}`;
+    `output held ${r.outputHeldBytes} bytes${r.messagesHeld ? `, ${r.messagesHeld} messages` : ""}${r.error ? `; ${r.error}` : ""}`;
 }
 
 function kib(bytes: number): string {

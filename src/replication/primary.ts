@@ -32,6 +32,7 @@ import { EPOCHS_IN_FLIGHT, newReplicationStats, type ReplicationStats } from "./
 import { OutputCommit } from "./output-commit.js";
 import { moveReplicated, type MoveRequest, type Moving } from "./move.js";
 import type { MigrationStats } from "../migration/stats.js";
+import type { GuestMessage } from "../net/host-links.js";
 
 const EMPTY_PAGES: RamPages = { indices: new Uint32Array(0), data: new Uint8Array(0) };
 const RELINK_EVERY_MS = 250;
@@ -44,6 +45,8 @@ export interface PrimaryHost {
   log(line: string, level?: "info" | "warn" | "error"): void;
   /** The backup took the guest over: it runs there now and never again here. */
   fenced(hosted: HostedGuest, owner: string): void;
+  /** A message the guest sent, held until its epoch was acknowledged, goes now. */
+  sendHeldMessage(message: GuestMessage): void;
 }
 
 export class ReplicationRefused extends Error {}
@@ -72,7 +75,7 @@ export class PrimaryReplication {
 
   constructor(private readonly host: PrimaryHost, private readonly hosted: HostedGuest, readonly to: string, readonly epochMs: number, private readonly token: string | undefined) {
     this.stats = newReplicationStats(hosted.info.id, "primary", to, epochMs);
-    this.commit = new OutputCommit(hosted.console);
+    this.commit = new OutputCommit(hosted, (message) => host.sendHeldMessage(message));
   }
 
   /** Opens the link and has the backup ready a replica; throws ReplicationRefused if it will not (or runs the guest itself). */
@@ -222,6 +225,7 @@ export class PrimaryReplication {
     if (n === 1) s.firstEpochBytes = bytes;
     else s.meanEpochBytes += (bytes - s.meanEpochBytes) / (n - 1);
     s.outputHeldBytes = this.commit.heldBytes;
+    s.messagesHeld = this.commit.heldMessages;
     s.pauseMs.last = pauseMs;
     if (n === 1) { s.firstPauseMs = pauseMs; return; } // a stop-copy of every page written: not an epoch's usual pause
     const count = ++this.pauses;
@@ -238,6 +242,7 @@ export class PrimaryReplication {
     this.stats.ackedEpoch = m.epoch;
     this.commit.acknowledged(m.epoch);
     this.stats.outputHeldBytes = this.commit.heldBytes;
+    this.stats.messagesHeld = this.commit.heldMessages;
     if (this.stats.status === "syncing") {
       this.stats.status = "protected";
       this.hosted.setBackup(this.to);

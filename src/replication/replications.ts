@@ -162,6 +162,9 @@ export class Replications {
     if (this.replicas.get(id) === replica) this.replicas.delete(id);
     if (tookOver) {
       this.takenOver.set(id, replica.stats);
+      // Its streams to other guests go on from the committed epoch: both ends send again what the other may lack.
+      const hosted = this.host.guests.get(id);
+      if (hosted?.holdsCore) hosted.guest.resumeAfterTakeover?.();
       // A second death must not lose it: a new backup from the cluster (after a promotion too; never the old primary).
       void findNewBackup(this.host, id, replica.stats.peer, replica.stats.epochMs, () => this.closed, (h, to, e, t) => this.replicate(h, to, e, t));
     }

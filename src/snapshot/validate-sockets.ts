@@ -19,9 +19,9 @@ const MAX_QUEUED = 1 << 16; // deliveries in one receive queue
 export function checkSockets(value: unknown, at: string): SocketsState | undefined {
   if (value === undefined) return undefined; // a schema-2 snapshot from before sockets
   const m = record(value, at);
-  // Version 1 (before streams between guests) has no channels, version 2 no datagrams kept for other guests: both read
-  // as version 3 without them.
-  if (own(m, "schemaVersion") !== 1 && own(m, "schemaVersion") !== 2) schemaVersion(m, at, 3);
+  // Version 1 (before streams between guests) has no channels, version 2 no datagrams kept for other guests, version 3
+  // no bytes a stream keeps until acked: all read as version 4 without them.
+  if (![1, 2, 3].includes(own(m, "schemaVersion") as number)) schemaVersion(m, at, 4);
   const nextId = int(own(m, "nextId"), `${at}.nextId`, 1, 0x7fffffff);
   const seen = new Set<number>();
   const sockets = list(own(m, "sockets"), `${at}.sockets`, MAX_SOCKETS).map((entry, i) => {
@@ -30,7 +30,7 @@ export function checkSockets(value: unknown, at: string): SocketsState | undefin
     seen.add(s.id);
     return s;
   });
-  return { schemaVersion: 3, address: u32(own(m, "address"), `${at}.address`), nextId, nextEphemeral: int(own(m, "nextEphemeral"), `${at}.nextEphemeral`, 0, 65535), sockets };
+  return { schemaVersion: 4, address: u32(own(m, "address"), `${at}.address`), nextId, nextEphemeral: int(own(m, "nextEphemeral"), `${at}.nextEphemeral`, 0, 65535), sockets };
 }
 
 function checkSocket(value: unknown, at: string): SocketState {
@@ -69,6 +69,7 @@ function checkSocket(value: unknown, at: string): SocketState {
     resetSent: bool(own(m, "resetSent"), `${at}.resetSent`), error: int(own(m, "error"), `${at}.error`, 0, 4095), options,
     channel: m.channel === undefined || m.channel === null ? null : checkChannel(m.channel, `${at}.channel`, type === 5, capacity),
     ...(m.datagrams === undefined ? {} : { datagrams: checkDatagrams(m.datagrams, `${at}.datagrams`) }),
+    ...(m.dialed === undefined ? {} : { dialed: checkName(m.dialed, `${at}.dialed`) ?? bad(`${at}.dialed`, "is no socket name") }),
     ...(m.waitingSyns === undefined ? {} : { waitingSyns: list(m.waitingSyns, `${at}.waitingSyns`, MAX_SOCKETS).map((w, i) => checkSyn(w, `${at}.waitingSyns[${i}]`)) }),
   };
 }
@@ -141,10 +142,33 @@ function checkChannel(value: unknown, at: string, records: boolean, capacity: nu
   if (held > capacity) bad(`${at}.reorder`, `${held} bytes wait in a socket that holds ${capacity}`);
   if (reorder.some((g, i) => i > 0 && g.seq <= reorder[i - 1].seq)) bad(`${at}.reorder`, "segments are not in order of seq");
   if (bool(own(m, "records"), `${at}.records`) !== records) bad(`${at}.records`, "does not match the socket's type");
+  const sent = seq("sent");
   return {
-    records, sent: seq("sent"), limit: seq("limit"), expected, reorder, finAt: seq("finAt", -1),
+    records, sent, limit: seq("limit"), expected, reorder, finAt: seq("finAt", -1),
     peerGone: bool(own(m, "peerGone"), `${at}.peerGone`), finSent: bool(own(m, "finSent"), `${at}.finSent`),
+    ...checkKept(m, at, records, sent),
   };
+}
+
+/**
+ * What a stream keeps until its other end acks it (schema 4; before, nothing
+ * was kept): whole segments, in order of seq and apart, each reaching past
+ * the highest ack and none past what was sent (so no more than was sent
+ * beyond an ack: the credit bounds it).
+ */
+function checkKept(m: Record<string, unknown>, at: string, records: boolean, sent: number): Pick<ChannelState, "acked" | "unacked" | "finClosed"> {
+  if (own(m, "acked") === undefined) return { acked: sent, unacked: [], finClosed: false };
+  const acked = int(own(m, "acked"), `${at}.acked`, 0, sent);
+  let next = -1;
+  const unacked = list(own(m, "unacked"), `${at}.unacked`, MAX_QUEUED).map((g, i) => {
+    const r = record(g, `${at}.unacked[${i}]`);
+    const segment = { seq: int(own(r, "seq"), `${at}.unacked[${i}].seq`, 0, sent), data: bytes(own(r, "data"), `${at}.unacked[${i}].data`) };
+    const end = segment.seq + segment.data.length + (records ? 1 : 0);
+    if (end <= acked || end > sent || segment.seq < next) bad(`${at}.unacked[${i}]`, `bytes ${segment.seq}-${end} are not between acked ${acked} and sent ${sent}, in order`);
+    next = end;
+    return segment;
+  });
+  return { acked, unacked, finClosed: bool(own(m, "finClosed"), `${at}.finClosed`) };
 }
 
 function checkName(value: unknown, at: string): SocketName | null {

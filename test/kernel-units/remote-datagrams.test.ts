@@ -167,6 +167,33 @@ test("a receiver restored from an older checkpoint takes what its senders send n
   expect(drain(receiver)).toEqual([4, 5, 6]);
 });
 
+test("a guest taken over by its backup: it sends again what it kept, and asks its senders for what its dead primary took", async () => {
+  const [sender, receiver] = unixPair();
+  // b also sends to a: its kept datagrams must go again too.
+  const back = call(a, SOCKET, AF_UNIX, DGRAM, 0);
+  expect(call(a, BIND, back, ADDR, abstract(a, "\0r"))).toBe(0);
+  const bSender = call(b, SOCKET, AF_UNIX, DGRAM, 0);
+  expect(call(b, CONNECT, bSender, ADDR, abstract(b, "\0r"))).toBe(0);
+  for (let i = 0; i < 3; i++) expect(send(sender, i)).toBe(SIZE);
+  await net.settle();
+  expect(drain(receiver)).toEqual([0, 1, 2]);
+  put(b, BUF, datagram(100));
+  expect(call(b, SENDTO, bSender, BUF, SIZE, MSG_DONTWAIT, 0, 0)).toBe(SIZE);
+  const committed = checkSockets(unpack(pack(b.sockets.state())), "sockets")!; // b's last committed epoch
+  net.inFlight.splice(0); // b's datagram 100 died with its primary on the way
+  for (let i = 3; i < 6; i++) expect(send(sender, i)).toBe(SIZE);
+  await net.turn(); // b's primary accepted 3-5; its acks died with it
+  net.inFlight.splice(0);
+  net.restore(b, committed);
+  b.sockets.resumeAfterTakeover();
+  await net.settle({ shuffle: true, duplicateEvery: 2 });
+  expect(drain(receiver)).toEqual([3, 4, 5]);
+  const got = call(a, RECVFROM, back, BUF, 4096, MSG_DONTWAIT, 0, 0);
+  expect(got).toBe(SIZE);
+  expect(Buffer.from(a.c.space.read(BUF, 4)!).readUInt32LE(0)).toBe(100);
+  expect(call(a, RECVFROM, back, BUF, 4096, MSG_DONTWAIT, 0, 0)).toBe(-Errno.EAGAIN);
+});
+
 test("a snapshot whose kept datagrams are out of order is refused, naming the field", () => {
   const [sender] = unixPair();
   for (let i = 0; i < 3; i++) expect(send(sender, i)).toBe(SIZE);

@@ -301,12 +301,86 @@ describe("a guest's sockets mid-stream in a snapshot", () => {
   });
 });
 
-test("the sockets section: version 1 still reads, and a channel whose reorder queue is not ahead of it is refused", async () => {
-  await tcpPair();
+describe("a guest taken over by its backup (issue 13): it goes on from an older state", () => {
+  test("each end keeps what it sent until acked; the taken-over end and its peer send again what the other lacks", async () => {
+    const [client, server] = await tcpPair();
+    expect(write(a, client, "one ")).toBe(4);
+    expect(write(b, server, "ONE ")).toBe(4);
+    await net.settle();
+    expect(read(b, server)).toBe("one ");
+    await net.settle(); // the read's ack
+    expect(a.sockets.all().find((s) => s.channel)!.channel!.keptBytes, "acked bytes are let go").toBe(0);
+    // b's last committed epoch: b has read "one ", a's "ONE " waits unread in a, and b has sent "lost" ...
+    expect(write(b, server, "lost")).toBe(4);
+    const committed = checkSockets(unpack(pack(b.sockets.state())), "sockets")!;
+    // ... which died with b's primary on its way, as did everything b sent after that epoch (its held messages).
+    net.inFlight.splice(0);
+    expect(write(a, client, "two ")).toBe(4);
+    await net.turn(); // b's primary took "two ", and its ack died with it
+    net.inFlight.splice(0);
+    expect(write(a, client, "three")).toBe(5);
+    // The backup goes on from the committed state.
+    net.restore(b, committed);
+    b.sockets.resumeAfterTakeover();
+    await net.settle({ shuffle: true, duplicateEvery: 2 });
+    expect(read(b, server)).toBe("two three");
+    expect(read(a, client)).toBe("ONE lost");
+    expect(a.warnings.concat(b.warnings)).toEqual([]);
+    for (const g of [a, b]) expect(g.sockets.all().find((s) => s.channel)!.channel!.keptBytes, `${g.id} keeps nothing acked`).toBe(0);
+  });
+
+  test("a connect waiting for its answer sends its syn again: the accept the dead primary took is given again", async () => {
+    const listener = call(b, SOCKET, AF_INET, STREAM, 0);
+    expect(call(b, BIND, listener, ADDR, inet(b, 0, 7000))).toBe(0);
+    expect(call(b, LISTEN, listener, 8)).toBe(0);
+    const client = call(a, SOCKET, AF_INET, STREAM, 0);
+    expect(callOn(a, CONNECT, client, ADDR, inet(a, b.address, 7000))).toBe("blocks");
+    const committed = checkSockets(unpack(pack(a.sockets.state())), "sockets")!; // a's last committed epoch: dialing
+    await net.turn(); // the syn reaches b, which accepts ...
+    await net.turn(); // ... and a's primary takes the accept, then dies
+    net.restore(a, committed);
+    expect(callOn(a, CONNECT, client, ADDR, inet(a, b.address, 7000))).toBe("blocks");
+    a.sockets.resumeAfterTakeover();
+    await net.settle();
+    expect(callOn(a, CONNECT, client, ADDR, inet(a, b.address, 7000))).toBe(0);
+    const server = call(b, ACCEPT4, listener, 0, 0, 0);
+    expect(callOn(b, ACCEPT4, listener, 0, 0, 0), "one connection, not two").toBe("blocks");
+    expect(write(a, client, "hello")).toBe(5);
+    await net.settle();
+    expect(read(b, server)).toBe("hello");
+  });
+
+  test("a fin the taken-over end sent goes again too", async () => {
+    const [client, server] = await unixPair();
+    expect(write(b, server, "bye")).toBe(3);
+    expect(call(b, SHUTDOWN, server, 1)).toBe(0);
+    const committed = checkSockets(unpack(pack(b.sockets.state())), "sockets")!;
+    net.inFlight.splice(0); // lost with the primary
+    net.restore(b, committed);
+    b.sockets.resumeAfterTakeover();
+    await net.settle();
+    expect(read(a, client)).toBe("bye");
+    expect(read(a, client)).toBe("");
+  });
+});
+
+test("the sockets section: versions 1 and 3 still read, and a channel whose reorder queue is not ahead of it is refused", async () => {
+  const [client] = await tcpPair();
   const state = b.sockets.state() as unknown as Record<string, unknown>;
-  expect(state.schemaVersion).toBe(3);
+  expect(state.schemaVersion).toBe(4);
   const v1 = { ...state, schemaVersion: 1, sockets: [] };
-  expect(checkSockets(v1, "sockets")!.schemaVersion).toBe(3);
+  expect(checkSockets(v1, "sockets")!.schemaVersion).toBe(4);
+  // Version 3 kept nothing it sent: it reads as a channel whose every byte sent was acked.
+  expect(write(a, client, "unacked")).toBe(7);
+  const v3 = a.sockets.state() as unknown as { sockets: Array<{ channel: Record<string, unknown> | null }> };
+  for (const s of v3.sockets) if (s.channel) { delete s.channel.acked; delete s.channel.unacked; delete s.channel.finClosed; }
+  const read3 = checkSockets({ ...v3, schemaVersion: 3 }, "sockets")!.sockets.find((s) => s.channel)!.channel!;
+  expect(read3).toMatchObject({ acked: read3.sent, unacked: [] });
+  const wrong = a.sockets.state();
+  const channel3 = wrong.sockets.find((s) => s.channel)!.channel!;
+  expect(channel3.unacked).toHaveLength(1);
+  channel3.acked = channel3.sent + 1;
+  expect(() => checkSockets(wrong, "sockets")).toThrow(/acked/);
   const withChannel = (state.sockets as Array<Record<string, unknown>>).find((s) => s.channel)!;
   const channel = withChannel.channel as Record<string, unknown>;
   channel.reorder = [{ seq: channel.expected, data: new Uint8Array(3) }];

@@ -21,6 +21,10 @@
 // checkpoint (not a migration, whose state is current) takes new ids and
 // numbers what it kept from 0 again, and its receiving halves take the next
 // seq each sender sends as the expected one: its peers went on without it.
+// A guest taken over by its backup (issue 13) goes on from a state its peers
+// have not gone past (its messages were held until that state was committed):
+// it keeps its ids and numbers, sends again what it kept, and asks each sender
+// to send again from the seq it expects.
 // Both halves are kernel state and travel in the snapshot. Plain data, no
 // kernel types, as stream-channel.ts is for streams.
 
@@ -106,7 +110,12 @@ export class DatagramOrder {
     this.adopting = true;
   }
 
-  /** What `restoredFromCheckpoint` left to send: every kept datagram, newly numbered, per receiver. */
+  /** Taken over by its backup: every receiving half asks its sender to send again from the seq it expects. */
+  takenOver(): void {
+    for (const pair of this.in.values()) pair.resendOwed = pair.ackOwed = true;
+  }
+
+  /** What `restoredFromCheckpoint` (newly numbered) or `takenOver` left to send: every kept datagram, per receiver. */
   everythingKept(): Array<{ guest: string; socket: number; pair: number; again: Unaccepted[] }> {
     return [...this.out.values()].filter((p) => p.unaccepted.length > 0).map((p) => ({ guest: p.guest, socket: p.socket, pair: p.pair, again: [...p.unaccepted] }));
   }

@@ -29,11 +29,18 @@ export function dial(sockets: Sockets, socket: Socket, guest: string, name: Sock
   socket.peer = { kind: "remote", guest, socket: 0 };
   socket.remote = remote;
   socket.connecting = true;
-  sockets.send(guest, {
-    kind: "syn", conn: [socket.id, 0], name, window: socket.received.room,
+  socket.dialed = name;
+  sendSyn(sockets, socket);
+  return -Errno.EAGAIN;
+}
+
+/** The syn of a connect that waits (again after a takeover by the backup: a copy the listener has seen is answered again). */
+export function sendSyn(sockets: Sockets, socket: Socket): void {
+  if (!socket.dialing || !socket.dialed || socket.peer?.kind !== "remote") return;
+  sockets.send(socket.peer.guest, {
+    kind: "syn", conn: [socket.id, 0], name: socket.dialed, window: socket.received.room,
     domain: socket.domain, type: socket.type, address: socket.local,
   });
-  return -Errno.EAGAIN;
 }
 
 /** The server's end of a connection from another guest already made (the syn came twice). */

@@ -52,7 +52,10 @@ function socketName(v: unknown): SocketName {
 /** The stream message in `m` (data, ack, fin, reset), its fields checked. */
 function streamMessage(kind: string, m: Record<string, unknown>): StreamMessage {
   if (kind === "data") return { kind, seq: count(m, "seq"), data: bytes(m, "data")! };
-  if (kind === "ack") return { kind, ack: count(m, "ack"), window: count(m, "window", 0x7fffffff) };
+  if (kind === "ack") {
+    if (m.resend !== undefined && typeof m.resend !== "boolean") throw new Malformed("resend is not true or false");
+    return { kind, ack: count(m, "ack"), window: count(m, "window", 0x7fffffff), resend: m.resend === true };
+  }
   if (kind === "fin") return { kind, seq: count(m, "seq"), closed: m.closed === true };
   return { kind: "reset" };
 }
@@ -181,6 +184,7 @@ function takeStream(sockets: Sockets, socket: Socket, m: StreamMessage): void {
   }
   const channel = socket.channel!;
   const taken = channel.take(m);
+  for (const again of taken.again) sockets.sendOn(socket, again); // its other end was taken over by its backup
   for (const data of taken.data) socket.received.push(data, null);
   if (taken.ackOwed) sockets.ackLater(socket);
   if (channel.ended) socket.peerShut = true;

@@ -53,6 +53,7 @@ export interface SocketState {
   // AF_UNIX datagrams to and from other guests: what it sent and they have not accepted, what it accepted (absent: none)
   datagrams?: DatagramOrderState;
   waitingSyns?: Syn[]; // a listener: connects from other guests waiting for room in its backlog, oldest first (absent: none)
+  dialed?: SocketName; // a connect to another guest waiting for its answer: the name it asked for (its syn is sent again after a takeover)
 }
 
 export class Socket {
@@ -74,6 +75,7 @@ export class Socket {
   channel: StreamChannel | null = null;
   datagrams = new DatagramOrder();
   waitingSyns: Syn[] = [];
+  dialed: SocketName | null = null;
   readonly options = new Map<string, number>(); // "level:option" -> value
   received: ReceiveQueue;
 
@@ -111,6 +113,7 @@ export class Socket {
       resetSent: this.resetSent, error: this.error, channel: this.channel && this.channel.state(),
       ...(this.datagrams.empty ? {} : { datagrams: this.datagrams.state() }),
       ...(this.waitingSyns.length === 0 ? {} : { waitingSyns: this.waitingSyns.map((syn) => ({ ...syn, name: { ...syn.name } })) }),
+      ...(this.dialed && this.dialing ? { dialed: { ...this.dialed } } : {}),
       options: [...this.options].map(([key, value]) => { const [level, option] = key.split(":").map(Number); return [level, option, value]; }),
     };
   }
@@ -127,6 +130,7 @@ export class Socket {
     socket.received = ReceiveQueue.restore(socket.received.records, socket.received.capacity, s.received);
     socket.channel = s.channel ? StreamChannel.restore(s.channel, socket.received.capacity) : null;
     socket.datagrams = DatagramOrder.restore(s.datagrams);
+    socket.dialed = s.dialed ? { ...s.dialed } : null;
     socket.waitingSyns = (s.waitingSyns ?? []).map((syn) => ({ ...syn, name: { ...syn.name }, address: syn.address && Uint8Array.from(syn.address) }));
     return socket;
   }

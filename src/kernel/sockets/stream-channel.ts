@@ -6,13 +6,17 @@
 // RemotePeer (remote-peer.ts) wraps it for a socket.
 //
 // Hosts deliver every message at least once but routes may overtake each
-// other after a migration: so order and duplicates are this class's job, and
-// nothing is ever sent twice by it.
+// other after a migration: so order and duplicates are this class's job.
+// Each end also keeps what it sent until the other end acks it (at most the
+// other end's window): when the other end's guest was taken over by its
+// backup (issue 13), it goes on from an older state and asks for everything
+// after its own ack again (an ack with `resend`), and gets it from here.
 
 /** The stream messages, without their addressing (to, from, conn). */
 export type StreamMessage =
   | { kind: "data"; seq: number; data: Uint8Array }
-  | { kind: "ack"; ack: number; window: number }
+  /** `resend`: the sender went on from an older state (its backup took it over); send again all from `ack`. */
+  | { kind: "ack"; ack: number; window: number; resend?: boolean }
   /** No more data after `seq`; `closed`: the end is gone, not just shut for writing. */
   | { kind: "fin"; seq: number; closed: boolean }
   | { kind: "reset" };
@@ -28,17 +32,20 @@ export interface ChannelState {
   finAt: number; // the other end's fin: where its stream ends (-1: none came)
   peerGone: boolean; // its fin said it closed
   finSent: boolean;
+  finClosed: boolean; // the fin sent said `closed`
+  acked: number; // the other end took every byte before this (its highest ack)
+  unacked: Segment[]; // what was sent from `acked` on, by seq: kept to be sent again if the other end asks
 }
 
-/** What a message taken gives: bytes (or records) now in order, and whether an ack is owed. */
-export interface Taken { data: Uint8Array[]; ackOwed: boolean }
+/** What a message taken gives: bytes (or records) now in order, whether an ack is owed, and what must be sent again. */
+export interface Taken { data: Uint8Array[]; ackOwed: boolean; again: StreamMessage[] }
 
 export class StreamChannel {
   private s: ChannelState;
 
   /** `window`: what the other end said it takes first (its syn's or accept's). */
   constructor(records: boolean, window: number, private readonly capacity: number) {
-    this.s = { records, sent: 0, limit: window, expected: 0, reorder: [], finAt: -1, peerGone: false, finSent: false };
+    this.s = { records, sent: 0, limit: window, expected: 0, reorder: [], finAt: -1, peerGone: false, finSent: false, finClosed: false, acked: 0, unacked: [] };
   }
 
   /** Bytes that may be sent now (a record needs its length plus one). */
@@ -50,13 +57,40 @@ export class StreamChannel {
   send(data: Uint8Array): StreamMessage {
     const seq = this.s.sent;
     this.s.sent += data.length + (this.s.records ? 1 : 0);
+    this.s.unacked.push({ seq, data: Uint8Array.from(data) });
     return { kind: "data", seq, data };
   }
 
   /** The fin: after every byte sent so far. */
   finish(closed: boolean): StreamMessage {
     this.s.finSent = true;
+    this.s.finClosed = closed;
     return { kind: "fin", seq: this.s.sent, closed };
+  }
+
+  /** Bytes kept until the other end acks them (at most the window it gave). */
+  get keptBytes(): number {
+    return this.s.unacked.reduce((n, g) => n + g.data.length, 0);
+  }
+
+  /**
+   * What to send again for an other end that has every byte before `from`:
+   * the kept segments that reach past it (whole: the receiver trims what it
+   * has), and the fin if one was sent.
+   */
+  sendAgainFrom(from: number): StreamMessage[] {
+    const again: StreamMessage[] = this.s.unacked.filter((g) => g.seq + this.length(g) > from).map((g) => ({ kind: "data", seq: g.seq, data: g.data }));
+    if (this.s.finSent) again.push({ kind: "fin", seq: this.s.sent, closed: this.s.finClosed });
+    return again;
+  }
+
+  /**
+   * This end goes on from an older state than the other end may have seen
+   * (its backup took its guest over): everything the other end may lack goes
+   * again, and the ack asks the other end to send again what this end lacks.
+   */
+  restart(window: number): StreamMessage[] {
+    return [...this.sendAgainFrom(this.s.acked), { kind: "ack", ack: this.s.expected, window, resend: true }];
   }
 
   get finSent(): boolean { return this.s.finSent; }
@@ -81,15 +115,28 @@ export class StreamChannel {
     if (m.kind === "ack") {
       // Acks can overtake each other too: the credit only grows.
       this.s.limit = Math.max(this.s.limit, m.ack + m.window);
-      return { data: [], ackOwed: false };
+      this.forgetBefore(Math.min(m.ack, this.s.sent));
+      // A restarted other end: what it lacks goes again, and it hears how far this end got (it may lack that ack too).
+      const again = m.resend ? this.sendAgainFrom(m.ack) : [];
+      return { data: [], ackOwed: m.resend === true, again };
     }
     if (m.kind === "fin") {
       if (this.s.finAt < 0 || m.seq === this.s.finAt) this.s.finAt = m.seq;
       this.s.peerGone ||= m.closed;
-      return { data: [], ackOwed: false };
+      return { data: [], ackOwed: false, again: [] };
     }
-    if (m.kind !== "data") return { data: [], ackOwed: false };
-    return { data: this.takeData({ seq: m.seq, data: m.data }), ackOwed: true };
+    if (m.kind !== "data") return { data: [], ackOwed: false, again: [] };
+    return { data: this.takeData({ seq: m.seq, data: m.data }), ackOwed: true, again: [] };
+  }
+
+  /** The other end took every byte before `ack`: what was kept for it below that goes. */
+  private forgetBefore(ack: number): void {
+    if (ack <= this.s.acked) return;
+    this.s.acked = ack;
+    const u = this.s.unacked;
+    let n = 0;
+    while (n < u.length && u[n].seq + this.length(u[n]) <= ack) n++;
+    if (n > 0) u.splice(0, n);
   }
 
   private length(segment: Segment): number {
@@ -132,12 +179,17 @@ export class StreamChannel {
   }
 
   state(): ChannelState {
-    return { ...this.s, reorder: this.s.reorder.map((g) => ({ seq: g.seq, data: Uint8Array.from(g.data) })) };
+    return { ...this.s, reorder: copy(this.s.reorder), unacked: copy(this.s.unacked) };
   }
 
+  /** A channel as `state()` gave it; one from before kept bytes (no `unacked`) keeps nothing it sent before. */
   static restore(s: ChannelState, capacity: number): StreamChannel {
     const channel = new StreamChannel(s.records, 0, capacity);
-    channel.s = { ...s, reorder: s.reorder.map((g) => ({ seq: g.seq, data: Uint8Array.from(g.data) })) };
+    channel.s = { ...s, reorder: copy(s.reorder), finClosed: s.finClosed ?? false, acked: s.acked ?? s.sent, unacked: copy(s.unacked ?? []) };
     return channel;
   }
+}
+
+function copy(segments: Segment[]): Segment[] {
+  return segments.map((g) => ({ seq: g.seq, data: Uint8Array.from(g.data) }));
 }

@@ -9,15 +9,16 @@ import { AF_INET, AF_UNIX, type Domain, type SocketName, type SocketType } from 
 import type { Unaccepted } from "./datagram-order.js";
 import { LocalNames, type SocketNames } from "./names.js";
 import { LocalPeer, LocalReceiver, type DatagramReceiver, type StreamPeer } from "./peer.js";
-import { refuseWaitingSyns } from "./remote-connections.js";
+import { refuseWaitingSyns, sendSyn } from "./remote-connections.js";
 import { RemotePeer, RemoteReceiver, type GuestNetwork, type OutMessage, type ShutRead } from "./remote-peer.js";
 import { Socket, type SocketState } from "./socket.js";
 import type { StreamMessage } from "./stream-channel.js";
 
 export interface SocketsState {
-  // 3: AF_UNIX datagrams to other guests kept until accepted (a socket's `datagrams`); 2: streams to other guests
-  // (a socket's remote peer and channel). 1 and 2 are read as 3 without what they lack.
-  schemaVersion: 3;
+  // 4: a stream's channel keeps what it sent until acked (`acked`, `unacked`, `finClosed`); 3: AF_UNIX datagrams to
+  // other guests kept until accepted (a socket's `datagrams`); 2: streams to other guests (a socket's remote peer and
+  // channel). 1 to 3 are read as 4 without what they lack.
+  schemaVersion: 4;
   address: number; // the guest's IPv4 address (addresses.ts guestAddress)
   nextId: number;
   nextEphemeral: number; // the next ephemeral port LocalNames tries
@@ -136,6 +137,26 @@ export class Sockets {
     }
   }
 
+  /**
+   * This guest was taken over by its backup (issue 13): it goes on from the
+   * last epoch the backup committed, and its streams' other ends may have
+   * seen less (what the dead primary sent was lost on its way) or more (what
+   * they sent it after that epoch). Each stream sends again what it kept
+   * unacknowledged and asks its other end, with an ack that says `resend`,
+   * for everything after its own ack. AF_UNIX datagrams likewise, by their
+   * numbers (datagram-order.ts).
+   */
+  resumeAfterTakeover(): void {
+    for (const socket of this.byId.values()) {
+      socket.datagrams.takenOver();
+      for (const { guest, socket: to, pair, again } of socket.datagrams.everythingKept()) this.resendDatagrams(socket, guest, to, pair, again);
+      this.datagramAcksLater(socket);
+      if (socket.dialing) sendSyn(this, socket); // its accept may have come to the dead primary
+      if (socket.dialing || socket.peer?.kind !== "remote" || !socket.channel) continue;
+      for (const m of socket.channel.restart(socket.received.room)) this.sendOn(socket, m);
+    }
+  }
+
   private sendAcks(): void {
     for (const id of this.acksOwed) {
       const socket = this.byId.get(id);
@@ -190,7 +211,7 @@ export class Sockets {
 
   state(): SocketsState {
     return {
-      schemaVersion: 3, address: this.address, nextId: this.nextId,
+      schemaVersion: 4, address: this.address, nextId: this.nextId,
       nextEphemeral: this.names instanceof LocalNames ? this.names.nextEphemeral : 0,
       sockets: this.all().map((s) => s.state()),
     };
@@ -198,7 +219,7 @@ export class Sockets {
 
   /** Puts back the sockets of a snapshot, their names bound again. */
   restore(s: SocketsState): void {
-    if (![1, 2, 3].includes(s.schemaVersion)) throw new Error(`sockets: unknown schema version ${s.schemaVersion}`);
+    if (![1, 2, 3, 4].includes(s.schemaVersion)) throw new Error(`sockets: unknown schema version ${s.schemaVersion}`);
     // A name this table already holds for the same socket stays bound: a destination restores a guest more than
     // once (prestate, then final state), and unbinding in between would tell every host the name had gone, so a
     // datagram sent elsewhere in that moment would find nobody (ECONNREFUSED).
