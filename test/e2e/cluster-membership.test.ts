@@ -76,9 +76,19 @@ describe("a cluster joined through any member", () => {
     // memwalk rewrites its 4 MiB at 2 MiB/s: B's vector must say so, at A, though nothing ever moved.
     const run = await roam(["run", "--on", b.url, "--token", TOKEN, "--detach", elfPath("memwalk"), "--mib", "4", "--fraction", "1", "--rounds", "0", "--rate", "2"]);
     expect(run.code, run.describe()).toBe(0);
-    const members = await untilView(a.url, (ms) => (ms.find((m) => m.name === "B")?.dirtyBytesPerSecond ?? 0) > 1e6, "A to see B dirty > 1 MB/s");
-    expect(members.find((m) => m.name === "B")!.dirtyBytesPerSecond).toBeLessThan(8e6); // 2 MiB/s, with room for a slow sample
+    const rateOfB = (ms: Member[]) => ms.find((m) => m.name === "B")?.dirtyBytesPerSecond ?? 0;
+    const members = await untilView(a.url, (ms) => rateOfB(ms) > 1e6, "A to see B dirty > 1 MB/s");
     expect(members.find((m) => m.name === "C")!.dirtyBytesPerSecond).toBe(0);
+    // One sample after a stall may hold memwalk's catching up (its whole 4 MiB in ~0.4 s); the median of five
+    // successive vectors is its rate, 2 MiB/s, with room for a loaded machine.
+    const samples = [rateOfB(members)];
+    while (samples.length < 5) {
+      const next = rateOfB(await untilView(a.url, (ms) => rateOfB(ms) !== samples[samples.length - 1], "B's next vector"));
+      samples.push(next);
+    }
+    const median = [...samples].sort((x, y) => x - y)[2];
+    expect(median, `B's dirty rates ${samples.join(", ")}`).toBeGreaterThan(1e6);
+    expect(median, `B's dirty rates ${samples.join(", ")}`).toBeLessThan(6e6);
     const stats = await roam(["stats", "--cluster", "--on", a.url, "--token", TOKEN]);
     expect(stats.stdout).toMatch(/DIRTY MB\/S/);
     await roam(["kill", run.stdout.trim(), "--on", b.url, "--token", TOKEN]);
