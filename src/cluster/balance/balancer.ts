@@ -7,7 +7,9 @@
 // move never takes a guest where locality would bring it straight back from.
 // Every decision is logged with its reason and kept for `roam stats --cluster`
 // (decisions, migrations, refusals). After a move it waits COOLDOWN_MS, so
-// the next decision sees load vectors measured after it.
+// the next decision sees load vectors measured after it. A member a move to
+// which failed (it may have died; the membership marks it down only DOWN_MS
+// after its last vector) is left out of decisions until a newer vector of it.
 
 import type { LoadVector } from "../load-vector.js";
 import { balancePolicy, mostToGain, type BalancePolicy, type PolicyName } from "./policy.js";
@@ -20,6 +22,9 @@ import { where } from "./where.js";
 const ROUND_MS = 1000;
 const COOLDOWN_MS = 3000;
 const KEPT = 50;
+
+/** How often a balancer decides, and how long it waits after a move (tests shorten them). */
+export interface BalancerTiming { roundMs: number; cooldownMs: number }
 
 export interface Decision {
   at: string; // ISO time
@@ -50,13 +55,22 @@ export class Balancer {
   private timer: NodeJS.Timeout | undefined;
   private quietUntil = 0;
   private busy = false;
+  private readonly timing: BalancerTiming;
+  /**
+   * Members a move (or a request for work) to which just failed, with the
+   * vector they had then. A failure is the freshest news of a member that may
+   * have died: until a newer vector of it arrives (or it is marked down, after
+   * DOWN_MS) no decision picks it again.
+   */
+  private readonly failedAt = new Map<string, Pick<LoadVector, "incarnation" | "seq">>();
 
   /**
    * `policy` undefined: this host takes no load initiative, but answers receivers that ask it for work.
    * `locality`: moves guests next to the hosts they exchange most data with (locality.ts), when the load policy has nothing to do.
    */
-  constructor(private readonly host: BalancerHost, policy: PolicyName | undefined, private readonly locality?: Locality) {
+  constructor(private readonly host: BalancerHost, policy: PolicyName | undefined, private readonly locality?: Locality, timing: Partial<BalancerTiming> = {}) {
     this.policy = policy === undefined ? undefined : balancePolicy(policy);
+    this.timing = { roundMs: ROUND_MS, cooldownMs: COOLDOWN_MS, ...timing };
   }
 
   get policyName(): string {
@@ -65,8 +79,8 @@ export class Balancer {
 
   /** Rounds run on every host, with or without a policy: guests that prefer labels this host lacks move (preference.ts). */
   start(): void {
-    const round = () => { void this.round().finally(() => { this.timer = setTimeout(round, ROUND_MS); this.timer.unref(); }); };
-    this.timer = setTimeout(round, ROUND_MS);
+    const round = () => { void this.round().finally(() => { this.timer = setTimeout(round, this.timing.roundMs); this.timer.unref(); }); };
+    this.timer = setTimeout(round, this.timing.roundMs);
     this.timer.unref();
   }
 
@@ -76,7 +90,7 @@ export class Balancer {
 
   private async round(): Promise<void> {
     if (this.busy || performance.now() < this.quietUntil) return;
-    const { self, others } = this.host.view();
+    const { self, others } = this.view();
     this.locality?.measure(this.host.movable()); // every round, so a load move can ask it (wouldReturn)
     const preferred = preferredMove(self, this.host.movable(), others);
     if (preferred) {
@@ -99,14 +113,33 @@ export class Balancer {
     }
   }
 
+  /** The host's view without the members a move to which failed since their last vector. */
+  private view(): { self: LoadVector; others: LoadVector[] } {
+    const { self, others } = this.host.view();
+    return { self, others: others.filter((m) => this.heardSinceFailure(m)) };
+  }
+
+  private heardSinceFailure(m: LoadVector): boolean {
+    const failed = this.failedAt.get(m.url);
+    if (!failed) return true;
+    if (m.incarnation === failed.incarnation && m.seq <= failed.seq) return false;
+    this.failedAt.delete(m.url);
+    return true;
+  }
+
+  private failedWith(member: LoadVector): void {
+    this.failedAt.set(member.url, { incarnation: member.incarnation, seq: member.seq });
+  }
+
   /** Records the decision, migrates, and records a failure (the guest then runs on here). */
   private async migrate(self: LoadVector, guest: string, to: LoadVector, reason: string): Promise<void> {
     this.record({ action: "migrate", guest, from: self.name, to: to.name, reason });
-    this.quietUntil = performance.now() + COOLDOWN_MS;
+    this.quietUntil = performance.now() + this.timing.cooldownMs;
     try {
       await this.host.migrate(guest, to.url);
       this.counts.migrations++;
     } catch (error) {
+      this.failedWith(to);
       this.record({ action: "failed", guest, from: self.name, to: to.name, reason: `migration failed, the guest runs on here: ${(error as Error).message}` });
     }
   }
@@ -139,19 +172,20 @@ export class Balancer {
     const busiest = mostToGain(self, members);
     if (!busiest) return;
     this.record({ action: "ask", from: busiest.name, to: self.name, reason: `${why}; asked ${busiest.name}, whose guests would gain most here` });
-    this.quietUntil = performance.now() + COOLDOWN_MS;
+    this.quietUntil = performance.now() + this.timing.cooldownMs;
     try {
       const answer = await this.host.askForGuest(busiest.url);
       if (answer.moved) this.counts.migrations++;
       else this.record({ action: "decline", from: busiest.name, to: self.name, reason: `${busiest.name} declined: ${answer.declined}` });
     } catch (error) {
+      this.failedWith(busiest);
       this.record({ action: "failed", from: busiest.name, to: self.name, reason: `asking ${busiest.name} failed: ${(error as Error).message}` });
     }
   }
 
   /** A receiver asks this host for a guest: decided here, with the same which and where, for that receiver only. */
   async asked(by: string): Promise<{ moved?: string; declined?: string }> {
-    const { self, others } = this.host.view();
+    const { self, others } = this.view();
     const receiver = others.filter((m) => m.url === by || m.url === by.replace(/\/$/, ""));
     if (!receiver.length) return this.declined(self, by, "not a member up here");
     if (this.busy) return this.declined(self, receiver[0].name, "a balancing migration is under way");
@@ -163,8 +197,9 @@ export class Balancer {
         const target = where(self, guest, receiver, "least");
         if (!target || this.locality?.wouldReturn(guest, self, target.member)) continue;
         this.record({ action: "migrate", guest: guest.id, from: self.name, to: target.member.name, reason: `${target.member.name} asked for work; which: ${reason}; where: ${target.reason}` });
-        this.quietUntil = performance.now() + COOLDOWN_MS;
+        this.quietUntil = performance.now() + this.timing.cooldownMs;
         await this.host.migrate(guest.id, target.member.url).catch((error: Error) => {
+          this.failedWith(target.member);
           this.record({ action: "failed", guest: guest.id, from: self.name, to: target.member.name, reason: `migration failed, the guest runs on here: ${error.message}` });
           throw error;
         });
