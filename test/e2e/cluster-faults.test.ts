@@ -14,7 +14,7 @@
 // A runs in this process so that the test acts at exact points (its log line,
 // Host.onMigrationPoint), not after a guessed delay; the members that die are
 // real `roam host` processes, killed from inside those hooks. One test per
-// side: each starts its hosts once.
+// side: each starts its hosts once, and the two sides run at once.
 
 import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
@@ -130,7 +130,8 @@ describe("a member that dies mid-decision", () => {
     [sender, answering] = await Promise.all([loadedHost("A", "sender"), loadedHost("A2", undefined)]);
   }, 60_000);
 
-  it("sender-initiated: the chosen destination dies at the decision, when ready, at the prestate, after the commit left; G runs on at A only, then moves to a live member intact", async () => {
+  // The two sides run at once (separate hosts, separate clusters): CI time.
+  it.concurrent("sender-initiated: the chosen destination dies at the decision, when ready, at the prestate, after the commit left; G runs on at A only, then moves to a live member intact", async () => {
     const a = sender;
     const points = ["decision", "begun", "prestate-sent", "commit-sent"];
     const killed: Array<{ member: HostProc; at: number }> = [];
@@ -159,7 +160,7 @@ describe("a member that dies mid-decision", () => {
     await endsIntact(a.followed, a.stop);
   }, 180_000);
 
-  it("receiver-initiated: the member that asked for work dies after A said yes; G runs on at A only, and a live receiver gets it", async () => {
+  it.concurrent("receiver-initiated: the member that asked for work dies after A said yes; G runs on at A only, and a live receiver gets it", async () => {
     const a = answering; // no policy of its own: it only answers members that ask it for work
     const points = ["decision", "begun"];
     const killed: Array<{ member: HostProc; at: number }> = [];

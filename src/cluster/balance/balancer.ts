@@ -8,10 +8,12 @@
 // Every decision is logged with its reason and kept for `roam stats --cluster`
 // (decisions, migrations, refusals). After a move it waits COOLDOWN_MS, so
 // the next decision sees load vectors measured after it. A member a move to
-// which failed (it may have died; the membership marks it down only DOWN_MS
-// after its last vector) is left out of decisions until a newer vector of it.
+// which failed may have died, and the membership marks it down only DOWN_MS
+// after its last vector: it is left out of decisions for twice that, by which
+// time a dead member is marked down (and leaves them for good).
 
 import type { LoadVector } from "../load-vector.js";
+import { DOWN_MS } from "../membership.js";
 import { balancePolicy, mostToGain, type BalancePolicy, type PolicyName } from "./policy.js";
 import { MIN_RESIDENCE_MS, whichGuests, type MovableGuest } from "./which.js";
 import type { Locality } from "./locality.js";
@@ -23,8 +25,8 @@ const ROUND_MS = 1000;
 const COOLDOWN_MS = 3000;
 const KEPT = 50;
 
-/** How often a balancer decides, and how long it waits after a move (tests shorten them). */
-export interface BalancerTiming { roundMs: number; cooldownMs: number }
+/** How often a balancer decides, how long it waits after a move, and how long it leaves out a member a move to which failed (tests shorten them). */
+export interface BalancerTiming { roundMs: number; cooldownMs: number; avoidMs: number }
 
 export interface Decision {
   at: string; // ISO time
@@ -57,12 +59,13 @@ export class Balancer {
   private busy = false;
   private readonly timing: BalancerTiming;
   /**
-   * Members a move (or a request for work) to which just failed, with the
-   * vector they had then. A failure is the freshest news of a member that may
-   * have died: until a newer vector of it arrives (or it is marked down, after
-   * DOWN_MS) no decision picks it again.
+   * When a move (or a request for work) to a member last failed, by its URL.
+   * A failure is the freshest news of a member that may have died, fresher
+   * than its vectors (one sent just before it died may still arrive after):
+   * no decision picks it for avoidMs, by when the membership has marked a
+   * dead member down.
    */
-  private readonly failedAt = new Map<string, Pick<LoadVector, "incarnation" | "seq">>();
+  private readonly failedAt = new Map<string, number>();
 
   /**
    * `policy` undefined: this host takes no load initiative, but answers receivers that ask it for work.
@@ -70,7 +73,7 @@ export class Balancer {
    */
   constructor(private readonly host: BalancerHost, policy: PolicyName | undefined, private readonly locality?: Locality, timing: Partial<BalancerTiming> = {}) {
     this.policy = policy === undefined ? undefined : balancePolicy(policy);
-    this.timing = { roundMs: ROUND_MS, cooldownMs: COOLDOWN_MS, ...timing };
+    this.timing = { roundMs: ROUND_MS, cooldownMs: COOLDOWN_MS, avoidMs: 2 * DOWN_MS, ...timing };
   }
 
   get policyName(): string {
@@ -113,22 +116,16 @@ export class Balancer {
     }
   }
 
-  /** The host's view without the members a move to which failed since their last vector. */
+  /** The host's view without the members a move to which failed lately. */
   private view(): { self: LoadVector; others: LoadVector[] } {
     const { self, others } = this.host.view();
-    return { self, others: others.filter((m) => this.heardSinceFailure(m)) };
-  }
-
-  private heardSinceFailure(m: LoadVector): boolean {
-    const failed = this.failedAt.get(m.url);
-    if (!failed) return true;
-    if (m.incarnation === failed.incarnation && m.seq <= failed.seq) return false;
-    this.failedAt.delete(m.url);
-    return true;
+    const now = performance.now();
+    for (const [url, at] of this.failedAt) if (now - at >= this.timing.avoidMs) this.failedAt.delete(url);
+    return { self, others: others.filter((m) => !this.failedAt.has(m.url)) };
   }
 
   private failedWith(member: LoadVector): void {
-    this.failedAt.set(member.url, { incarnation: member.incarnation, seq: member.seq });
+    this.failedAt.set(member.url, performance.now());
   }
 
   /** Records the decision, migrates, and records a failure (the guest then runs on here). */
