@@ -23,6 +23,7 @@ it("a balancing migration that fails is recorded as failed, and the guest runs o
     view: () => ({ self: vector("A", 2, 10e6), others: [vector("B", 0, 10e6)] }),
     movable: () => [...here].map((id) => ({ id, ageSeconds: id === "old" ? 60 : 0.01, residentSeconds: 60, ramBytes: 4 << 20, dirtyBytesPerSecond: 0, requires: [], prefers: [] })),
     migrate: async () => { tried++; throw new Error("the destination closed the connection"); },
+    runsHere: (id) => here.has(id),
     askForGuest: async () => ({ declined: "not asked in this test" }),
     log: (line) => { lines.push(line); if (line.includes(": failed guest")) failed(); },
   };
@@ -56,6 +57,7 @@ it("a load move leaves a guest that locality would bring straight back, and move
     view: () => ({ self: A, others: ++views >= 3 ? [B] : [] }),
     movable: () => ["old", "young"].map((id) => ({ id, ageSeconds: id === "old" ? 60 : 30, residentSeconds: 60, ramBytes: 4 << 20, dirtyBytesPerSecond: 0, requires: [], prefers: [] })),
     migrate: async (id) => moved(id),
+    runsHere: () => true,
     askForGuest: async () => ({ declined: "not asked in this test" }),
     log: () => {},
   };
@@ -85,6 +87,7 @@ it("a member a move to which just failed is not picked again until the membershi
       if (tried.length === 3) third();
       throw new Error("the destination closed the connection");
     },
+    runsHere: () => true,
     askForGuest: async () => ({ declined: "not asked in this test" }),
     log: () => {},
   };

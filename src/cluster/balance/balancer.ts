@@ -43,8 +43,10 @@ export interface BalancerHost {
   /** This host's newest vector, and the members up (not this host). */
   view(): { self: LoadVector; others: LoadVector[] };
   movable(): MovableGuest[];
-  /** Migrates a guest here to `to` (precopy); rejects saying why (the guest then runs on here). */
+  /** Migrates a guest here to `to` (precopy); rejects saying why (the guest then runs on here, or is lost, as the reason says). */
   migrate(guest: string, to: string): Promise<void>;
+  /** Whether the guest runs here (after a failed move: thawed, or lost when the destination took the commit and cannot say). */
+  runsHere(guest: string): boolean;
   /** Asks the member at `url` to send a guest to this host; its answer. */
   askForGuest(url: string): Promise<{ moved?: string; declined?: string }>;
   log(line: string, level: "info" | "warn"): void;
@@ -124,6 +126,11 @@ export class Balancer {
     return { self, others: others.filter((m) => !this.failedAt.has(m.url)) };
   }
 
+  /** A failed move's reason: the error, and where the guest is now (a failure before the commit leaves it running here). */
+  private failure(guest: string, error: Error): string {
+    return `migration failed, ${this.host.runsHere(guest) ? "the guest runs on here" : "the guest does not run here"}: ${error.message}`;
+  }
+
   private failedWith(member: LoadVector): void {
     this.failedAt.set(member.url, performance.now());
   }
@@ -137,7 +144,7 @@ export class Balancer {
       this.counts.migrations++;
     } catch (error) {
       this.failedWith(to);
-      this.record({ action: "failed", guest, from: self.name, to: to.name, reason: `migration failed, the guest runs on here: ${(error as Error).message}` });
+      this.record({ action: "failed", guest, from: self.name, to: to.name, reason: this.failure(guest, error as Error) });
     }
   }
 
@@ -197,7 +204,7 @@ export class Balancer {
         this.quietUntil = performance.now() + this.timing.cooldownMs;
         await this.host.migrate(guest.id, target.member.url).catch((error: Error) => {
           this.failedWith(target.member);
-          this.record({ action: "failed", guest: guest.id, from: self.name, to: target.member.name, reason: `migration failed, the guest runs on here: ${error.message}` });
+          this.record({ action: "failed", guest: guest.id, from: self.name, to: target.member.name, reason: this.failure(guest.id, error) });
           throw error;
         });
         this.counts.migrations++;
