@@ -42,7 +42,7 @@ const memwalkArgs = (stop: string) => ["--mib", "2", "--fraction", "0.125", "--r
 interface Logged { at: number; line: string }
 
 /**
- * A loaded host in this process: --capacity 40M shared by G (the oldest guest)
+ * A loaded host in this process: --capacity 10M shared by G (the oldest guest)
  * and a compute guest. `arm(point, member)`: kill `member` when this host's
  * move to it reaches `point` ("decision": when the host logs its decision to
  * move a guest there; else a point of Host.onMigrationPoint).
@@ -57,7 +57,7 @@ async function loadedHost(name: string, balance: "sender" | undefined) {
   };
   const decided = (line: string) => armed !== undefined && new RegExp(`balance \\((sender|none)\\): migrate guest \\S+ ${name} -> ${armed.member.name}:`).test(line);
   const host = new Host({
-    name, host: "127.0.0.1", port: 0, root: root.path, capacity: 40e6, balance,
+    name, host: "127.0.0.1", port: 0, root: root.path, capacity: 10e6, balance,
     log: (line) => { lines.push({ at: performance.now(), line }); if (decided(line)) kill("decision"); },
     onMigrationPoint: (_guest, point) => kill(point),
   });
