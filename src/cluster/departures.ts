@@ -143,25 +143,47 @@ function committedAfterAll(failure: MigrationFailed & { stats?: MigrationStats }
   return stats;
 }
 
+/** How long the source keeps asking a destination that took the commit whether it runs the guest. */
+const SETTLE_MS = 10_000;
+const SETTLE_RETRY_MS = 250;
+
 /**
  * The commit went out but its answer did not come back: ask the destination
  * whether the guest runs there. Only a destination that is certainly gone (its
  * port refuses connections) lets the guest run here again; one that cannot be
  * asked may be running it, so the guest is reported lost rather than risk two.
+ * A destination whose process is dying still holds its port for a moment, and
+ * resets the connection instead of refusing it: that is asked again, every
+ * SETTLE_RETRY_MS for SETTLE_MS, until it answers or its port refuses.
  */
 async function settleUncertain(host: DepartureHost, hosted: HostedGuest, to: string, token: string | undefined): Promise<void> {
+  const deadline = performance.now() + SETTLE_MS;
+  for (;;) {
+    const answer = await askWhetherItRuns(to, token, hosted.info.id);
+    if (answer === "runs there") {
+      hosted.moved(to);
+      host.departed(hosted);
+      return;
+    }
+    if (answer === "not there" || answer === "gone") { hosted.thaw(); return; } // it runs nowhere: on here
+    if (performance.now() >= deadline) {
+      hosted.lose(`lost: destination ${to} took the commit but cannot be asked whether it runs the guest (${answer.unreachable}); not restarted here, to avoid two copies`);
+      return;
+    }
+    await new Promise((resolve) => setTimeout(resolve, SETTLE_RETRY_MS));
+  }
+}
+
+/** Asks `to` whether guest `id` runs there; "gone" when nothing listens at its port (ECONNREFUSED). */
+async function askWhetherItRuns(to: string, token: string | undefined, id: string): Promise<"runs there" | "not there" | "gone" | { unreachable: string }> {
   let peer: Peer | undefined;
   try {
     peer = await connect(to, { role: "client", token });
-    const reply = await peer.request({ t: "has-guest", guest: hosted.info.id }, 5000);
-    if (reply.running === true) {
-      hosted.moved(to);
-      host.departed(hosted);
-    } else hosted.thaw();
+    const reply = await peer.request({ t: "has-guest", guest: id }, 5000);
+    return reply.running === true ? "runs there" : "not there";
   } catch (error) {
     const message = (error as Error).message;
-    if (/ECONNREFUSED/.test(message)) hosted.thaw(); // nothing listens there: it runs nowhere
-    else hosted.lose(`lost: destination ${to} took the commit but cannot be asked whether it runs the guest (${message}); not restarted here, to avoid two copies`);
+    return /ECONNREFUSED/.test(message) ? "gone" : { unreachable: message };
   } finally {
     peer?.close();
   }

@@ -92,6 +92,7 @@ export class HostCluster {
       view: () => { const [self, ...others] = this.membership.up(); return { self, others }; },
       movable: () => this.movable(),
       migrate: (id, to) => host.migrateAway(id, to),
+      runsHere: (id) => host.liveGuests().some((g) => g.info.id === id && g.status === "running"),
       askForGuest: async (url) => {
         const answer = await this.membership.ask(url, { t: "balance-pull", url: host.url }, 120_000);
         return { moved: answer.moved as string | undefined, declined: answer.declined as string | undefined };

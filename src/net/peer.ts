@@ -122,11 +122,20 @@ export class Peer {
 }
 
 /**
+ * How long a connection may take to be answered: a host whose process is
+ * stopped (or whose machine froze) still completes the TCP handshake, and then
+ * never answers the WebSocket upgrade. Without a limit a migration to it, or a
+ * balancer's decision, waited for ever.
+ */
+export const CONNECT_TIMEOUT_MS = 10_000;
+
+/**
  * Connects to a host and says hello. A wss:// URL is verified against
  * `options.tls` (else the identity of the host named `name`, else the
  * process's: src/net/tls.ts), which also gives the certificate we present.
  */
-export async function connect(url: string, options: { token?: string; role: "client" | "host"; name?: string; url?: string; tls?: TlsIdentity }): Promise<Peer> {
+export async function connect(url: string, options: { token?: string; role: "client" | "host"; name?: string; url?: string; tls?: TlsIdentity; timeoutMs?: number }): Promise<Peer> {
+  const timeoutMs = options.timeoutMs ?? CONNECT_TIMEOUT_MS;
   // Between hosts the stream is mostly guest pages. WebSocket masking (there to
   // stop browser traffic from poisoning proxy caches) would XOR every byte in
   // JavaScript at both ends — ~5x slower than the rest of the path — so host
@@ -134,6 +143,7 @@ export async function connect(url: string, options: { token?: string; role: "cli
   const ws = new WebSocket(url, {
     maxPayload: 80 << 20,
     perMessageDeflate: false,
+    handshakeTimeout: timeoutMs,
     ...clientTlsOptions(url, options.role, options.name, options.tls),
     ...(options.role === "host" ? { generateMask: (mask: Uint8Array) => void mask.fill(0) } : {}),
   });
@@ -148,7 +158,10 @@ export async function connect(url: string, options: { token?: string; role: "cli
   });
   await new Promise<void>((resolve, reject) => {
     ws.once("open", () => resolve());
-    ws.once("error", (error) => reject(new RemoteError(describeConnectError(url, error))));
+    ws.once("error", (error) => {
+      const timedOut = /handshake has timed out/.test(error.message);
+      reject(new RemoteError(timedOut ? `cannot reach ${url}: no answer to the connection in ${timeoutMs / 1000} s` : describeConnectError(url, error)));
+    });
   });
   const peer = new Peer(ws, undefined, socket);
   await peer.request({ t: "hello", role: options.role, token: options.token, name: options.name, url: options.url }, 10_000);

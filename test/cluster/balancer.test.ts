@@ -23,6 +23,7 @@ it("a balancing migration that fails is recorded as failed, and the guest runs o
     view: () => ({ self: vector("A", 2, 10e6), others: [vector("B", 0, 10e6)] }),
     movable: () => [...here].map((id) => ({ id, ageSeconds: id === "old" ? 60 : 0.01, residentSeconds: 60, ramBytes: 4 << 20, dirtyBytesPerSecond: 0, requires: [], prefers: [] })),
     migrate: async () => { tried++; throw new Error("the destination closed the connection"); },
+    runsHere: (id) => here.has(id),
     askForGuest: async () => ({ declined: "not asked in this test" }),
     log: (line) => { lines.push(line); if (line.includes(": failed guest")) failed(); },
   };
@@ -56,6 +57,7 @@ it("a load move leaves a guest that locality would bring straight back, and move
     view: () => ({ self: A, others: ++views >= 3 ? [B] : [] }),
     movable: () => ["old", "young"].map((id) => ({ id, ageSeconds: id === "old" ? 60 : 30, residentSeconds: 60, ramBytes: 4 << 20, dirtyBytesPerSecond: 0, requires: [], prefers: [] })),
     migrate: async (id) => moved(id),
+    runsHere: () => true,
     askForGuest: async () => ({ declined: "not asked in this test" }),
     log: () => {},
   };
@@ -67,4 +69,36 @@ it("a load move leaves a guest that locality would bring straight back, and move
     balancer.close();
   }
   expect(balancer.decisions[0].reason).toMatch(/which: age 30\.0 s/);
+});
+
+it("a member a move to which just failed is not picked again until the membership has had time to mark it down", async () => {
+  // C is where a guest of A would run fastest; the move to it fails (it died), but its last vector (sent while the move
+  // went on) keeps it "up" until the membership's bound passes: meanwhile no decision may pick it again.
+  const A = vector("A", 2, 10e6), B = vector("B", 0, 10e6), C = vector("C", 0, 40e6);
+  const tried: Array<{ to: string; at: number }> = [];
+  let third!: () => void;
+  const thirdTry = new Promise<void>((resolve) => (third = resolve));
+  const host: BalancerHost = {
+    name: "A",
+    view: () => ({ self: A, others: [B, C] }),
+    movable: () => [{ id: "g", ageSeconds: 60, residentSeconds: 60, ramBytes: 4 << 20, dirtyBytesPerSecond: 0, requires: [], prefers: [] }],
+    migrate: async (_id, to) => {
+      tried.push({ to, at: performance.now() });
+      if (tried.length === 3) third();
+      throw new Error("the destination closed the connection");
+    },
+    runsHere: () => true,
+    askForGuest: async () => ({ declined: "not asked in this test" }),
+    log: () => {},
+  };
+  const balancer = new Balancer(host, "sender", undefined, { roundMs: 10, cooldownMs: 0, avoidMs: 300 });
+  balancer.start();
+  try {
+    await thirdTry;
+  } finally {
+    balancer.close();
+  }
+  expect(tried.map((t) => t.to)).toEqual([C.url, B.url, C.url]); // B's failure too: C again only once its time is over
+  expect(tried[2].at - tried[0].at).toBeGreaterThanOrEqual(300);
+  expect(balancer.decisions.filter((d) => d.action === "migrate").map((d) => d.to)).toEqual(["C", "B", "C"]);
 });

@@ -3,7 +3,10 @@
 // guest: run --on a host, run --on cluster, restore, migrate (to a member the
 // source knows, and to a host it does not, which refuses at mig-begin before
 // any page). Random placements and migrations, then: nothing ever ran where it
-// must not. Four real hosts, started once.
+// must not. The load balancer too: an overloaded host leaves a guest that
+// requires a label where it is, though a plain member would run it faster,
+// and moves another guest there instead.
+// Four real hosts, started once (and a fifth, loaded, for the balancer).
 
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { join } from "node:path";
@@ -17,9 +20,10 @@ describe("labels and requirements", () => {
   const labelsOf = new Map<string, string[]>();
 
   beforeAll(async () => {
-    secure = await HostProc.start({ name: "S", root: root.path, extra: ["--force", "--label", "secure"] });
+    // S and SG are capped low and P is not: for the balancer P is the only member where a guest would run faster (the last test).
+    secure = await HostProc.start({ name: "S", root: root.path, extra: ["--force", "--label", "secure", "--capacity", "5M"] });
     [both, plain] = await Promise.all([
-      HostProc.start({ name: "SG", root: root.path, extra: ["--force", "--label", "secure,gpu", "--join", secure.url] }),
+      HostProc.start({ name: "SG", root: root.path, extra: ["--force", "--label", "secure,gpu", "--capacity", "5M", "--join", secure.url] }),
       HostProc.start({ name: "P", root: root.path, extra: ["--force", "--join", secure.url] }),
     ]);
     stranger = await HostProc.start({ name: "X", root: root.path }); // no labels, and not a member
@@ -145,4 +149,31 @@ describe("labels and requirements", () => {
       throw new Error(`guest ${id} runs nowhere`);
     }
   }, 120_000);
+
+  it("the load balancer never moves a guest to a member without its labels, though it would run faster there: it moves another", async () => {
+    // L is overloaded (two busy guests on 10M: 5M each, low enough for a loaded machine); only the plain hosts
+    // (uncapped: P, and X, which the migrations above made a member) would run either faster; S and SG give 5M.
+    const loaded = await HostProc.start({ name: "L", root: root.path, extra: ["--force", "--label", "secure", "--capacity", "10M", "--balance", "sender", "--join", secure.url] });
+    hosts.push(loaded);
+    const busy = async (require: string[]) => {
+      const r = await roam(["run", "--on", loaded.url, ...require.flatMap((l) => ["--require", l]), "--detach", "--ram", "4M", elfPath("compute"), "100000"]);
+      expect(r.code, r.describe()).toBe(0);
+      return r.stdout.trim();
+    };
+    const needs = await busy(["secure"]); // the oldest: the balancer's first choice, were it not for its label
+    const free = await busy([]);
+    await waitUntil(() => /balance \(sender\): migrate guest/.test(loaded.log), 40_000, () => `L to move a guest:\n${loaded.log}`);
+    const decisions = loaded.log.split("\n").filter((l) => /balance \(\w+\): \w+ guest/.test(l)).join("\n");
+    const moved = new RegExp(`balance \\(sender\\): migrate guest ${free} L -> (P|X): `).exec(decisions);
+    expect(moved, `L's decisions (${needs} requires secure, ${free} nothing):\n${decisions}`).not.toBeNull();
+    expect(decisions).not.toMatch(new RegExp(`guest ${needs} L ->`));
+    const to = moved![1] === "P" ? plain : stranger;
+    await waitUntil(() => to.log.includes(`guest ${free} arrived`), 20_000, `${free} to arrive at ${to.name}`);
+    expect((await quickPs(loaded.url)).find((g) => g.id === needs)?.status).toBe("running");
+    for (const [url, id] of [[loaded.url, needs], [to.url, free]]) {
+      const peer = await connect(url, { role: "client" });
+      await peer.request({ t: "kill", guest: id });
+      peer.close();
+    }
+  }, 90_000);
 });

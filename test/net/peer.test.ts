@@ -2,6 +2,7 @@
 // written together, in order.
 import { afterAll, beforeAll, expect, test } from "vitest";
 import { WebSocketServer } from "ws";
+import { createServer, type AddressInfo } from "node:net";
 import { connect, Peer } from "../../src/net/peer.js";
 import { encode, type Message } from "../../src/net/protocol.js";
 
@@ -54,4 +55,20 @@ test("a peer without a known socket sends at once", async () => {
   expect(received.map((m) => m.t)).toEqual(["now"]);
   release();
   peer.close();
+});
+
+test("connecting to a host that accepts but never answers (a stopped process) fails within the bound, saying so", async () => {
+  // The kernel completes the TCP handshake for a listening process that is stopped (SIGSTOP, a frozen machine); the
+  // WebSocket upgrade then gets no answer. Without a limit a balancer's move to such a member waited for ever.
+  const silent = createServer(() => {});
+  await new Promise<void>((resolve) => silent.listen(0, "127.0.0.1", resolve));
+  const port = (silent.address() as AddressInfo).port;
+  try {
+    const started = performance.now();
+    const error = await connect(`ws://127.0.0.1:${port}`, { role: "host", timeoutMs: 300 }).then(() => undefined, (e: Error) => e);
+    expect(error?.message).toBe(`cannot reach ws://127.0.0.1:${port}: no answer to the connection in 0.3 s`);
+    expect(performance.now() - started).toBeLessThan(5000);
+  } finally {
+    silent.close();
+  }
 });

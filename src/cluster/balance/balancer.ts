@@ -7,9 +7,13 @@
 // move never takes a guest where locality would bring it straight back from.
 // Every decision is logged with its reason and kept for `roam stats --cluster`
 // (decisions, migrations, refusals). After a move it waits COOLDOWN_MS, so
-// the next decision sees load vectors measured after it.
+// the next decision sees load vectors measured after it. A member a move to
+// which failed may have died, and the membership marks it down only DOWN_MS
+// after its last vector: it is left out of decisions for twice that, by which
+// time a dead member is marked down (and leaves them for good).
 
 import type { LoadVector } from "../load-vector.js";
+import { DOWN_MS } from "../membership.js";
 import { balancePolicy, mostToGain, type BalancePolicy, type PolicyName } from "./policy.js";
 import { MIN_RESIDENCE_MS, whichGuests, type MovableGuest } from "./which.js";
 import type { Locality } from "./locality.js";
@@ -20,6 +24,9 @@ import { where } from "./where.js";
 const ROUND_MS = 1000;
 const COOLDOWN_MS = 3000;
 const KEPT = 50;
+
+/** How often a balancer decides, how long it waits after a move, and how long it leaves out a member a move to which failed (tests shorten them). */
+export interface BalancerTiming { roundMs: number; cooldownMs: number; avoidMs: number }
 
 export interface Decision {
   at: string; // ISO time
@@ -36,8 +43,10 @@ export interface BalancerHost {
   /** This host's newest vector, and the members up (not this host). */
   view(): { self: LoadVector; others: LoadVector[] };
   movable(): MovableGuest[];
-  /** Migrates a guest here to `to` (precopy); rejects saying why (the guest then runs on here). */
+  /** Migrates a guest here to `to` (precopy); rejects saying why (the guest then runs on here, or is lost, as the reason says). */
   migrate(guest: string, to: string): Promise<void>;
+  /** Whether the guest runs here (after a failed move: thawed, or lost when the destination took the commit and cannot say). */
+  runsHere(guest: string): boolean;
   /** Asks the member at `url` to send a guest to this host; its answer. */
   askForGuest(url: string): Promise<{ moved?: string; declined?: string }>;
   log(line: string, level: "info" | "warn"): void;
@@ -50,13 +59,23 @@ export class Balancer {
   private timer: NodeJS.Timeout | undefined;
   private quietUntil = 0;
   private busy = false;
+  private readonly timing: BalancerTiming;
+  /**
+   * When a move (or a request for work) to a member last failed, by its URL.
+   * A failure is the freshest news of a member that may have died, fresher
+   * than its vectors (one sent just before it died may still arrive after):
+   * no decision picks it for avoidMs, by when the membership has marked a
+   * dead member down.
+   */
+  private readonly failedAt = new Map<string, number>();
 
   /**
    * `policy` undefined: this host takes no load initiative, but answers receivers that ask it for work.
    * `locality`: moves guests next to the hosts they exchange most data with (locality.ts), when the load policy has nothing to do.
    */
-  constructor(private readonly host: BalancerHost, policy: PolicyName | undefined, private readonly locality?: Locality) {
+  constructor(private readonly host: BalancerHost, policy: PolicyName | undefined, private readonly locality?: Locality, timing: Partial<BalancerTiming> = {}) {
     this.policy = policy === undefined ? undefined : balancePolicy(policy);
+    this.timing = { roundMs: ROUND_MS, cooldownMs: COOLDOWN_MS, avoidMs: 2 * DOWN_MS, ...timing };
   }
 
   get policyName(): string {
@@ -65,8 +84,8 @@ export class Balancer {
 
   /** Rounds run on every host, with or without a policy: guests that prefer labels this host lacks move (preference.ts). */
   start(): void {
-    const round = () => { void this.round().finally(() => { this.timer = setTimeout(round, ROUND_MS); this.timer.unref(); }); };
-    this.timer = setTimeout(round, ROUND_MS);
+    const round = () => { void this.round().finally(() => { this.timer = setTimeout(round, this.timing.roundMs); this.timer.unref(); }); };
+    this.timer = setTimeout(round, this.timing.roundMs);
     this.timer.unref();
   }
 
@@ -76,7 +95,7 @@ export class Balancer {
 
   private async round(): Promise<void> {
     if (this.busy || performance.now() < this.quietUntil) return;
-    const { self, others } = this.host.view();
+    const { self, others } = this.view();
     this.locality?.measure(this.host.movable()); // every round, so a load move can ask it (wouldReturn)
     const preferred = preferredMove(self, this.host.movable(), others);
     if (preferred) {
@@ -99,15 +118,33 @@ export class Balancer {
     }
   }
 
+  /** The host's view without the members a move to which failed lately. */
+  private view(): { self: LoadVector; others: LoadVector[] } {
+    const { self, others } = this.host.view();
+    const now = performance.now();
+    for (const [url, at] of this.failedAt) if (now - at >= this.timing.avoidMs) this.failedAt.delete(url);
+    return { self, others: others.filter((m) => !this.failedAt.has(m.url)) };
+  }
+
+  /** A failed move's reason: the error, and where the guest is now (a failure before the commit leaves it running here). */
+  private failure(guest: string, error: Error): string {
+    return `migration failed, ${this.host.runsHere(guest) ? "the guest runs on here" : "the guest does not run here"}: ${error.message}`;
+  }
+
+  private failedWith(member: LoadVector): void {
+    this.failedAt.set(member.url, performance.now());
+  }
+
   /** Records the decision, migrates, and records a failure (the guest then runs on here). */
   private async migrate(self: LoadVector, guest: string, to: LoadVector, reason: string): Promise<void> {
     this.record({ action: "migrate", guest, from: self.name, to: to.name, reason });
-    this.quietUntil = performance.now() + COOLDOWN_MS;
+    this.quietUntil = performance.now() + this.timing.cooldownMs;
     try {
       await this.host.migrate(guest, to.url);
       this.counts.migrations++;
     } catch (error) {
-      this.record({ action: "failed", guest, from: self.name, to: to.name, reason: `migration failed, the guest runs on here: ${(error as Error).message}` });
+      this.failedWith(to);
+      this.record({ action: "failed", guest, from: self.name, to: to.name, reason: this.failure(guest, error as Error) });
     }
   }
 
@@ -139,19 +176,20 @@ export class Balancer {
     const busiest = mostToGain(self, members);
     if (!busiest) return;
     this.record({ action: "ask", from: busiest.name, to: self.name, reason: `${why}; asked ${busiest.name}, whose guests would gain most here` });
-    this.quietUntil = performance.now() + COOLDOWN_MS;
+    this.quietUntil = performance.now() + this.timing.cooldownMs;
     try {
       const answer = await this.host.askForGuest(busiest.url);
       if (answer.moved) this.counts.migrations++;
       else this.record({ action: "decline", from: busiest.name, to: self.name, reason: `${busiest.name} declined: ${answer.declined}` });
     } catch (error) {
+      this.failedWith(busiest);
       this.record({ action: "failed", from: busiest.name, to: self.name, reason: `asking ${busiest.name} failed: ${(error as Error).message}` });
     }
   }
 
   /** A receiver asks this host for a guest: decided here, with the same which and where, for that receiver only. */
   async asked(by: string): Promise<{ moved?: string; declined?: string }> {
-    const { self, others } = this.host.view();
+    const { self, others } = this.view();
     const receiver = others.filter((m) => m.url === by || m.url === by.replace(/\/$/, ""));
     if (!receiver.length) return this.declined(self, by, "not a member up here");
     if (this.busy) return this.declined(self, receiver[0].name, "a balancing migration is under way");
@@ -163,9 +201,10 @@ export class Balancer {
         const target = where(self, guest, receiver, "least");
         if (!target || this.locality?.wouldReturn(guest, self, target.member)) continue;
         this.record({ action: "migrate", guest: guest.id, from: self.name, to: target.member.name, reason: `${target.member.name} asked for work; which: ${reason}; where: ${target.reason}` });
-        this.quietUntil = performance.now() + COOLDOWN_MS;
+        this.quietUntil = performance.now() + this.timing.cooldownMs;
         await this.host.migrate(guest.id, target.member.url).catch((error: Error) => {
-          this.record({ action: "failed", guest: guest.id, from: self.name, to: target.member.name, reason: `migration failed, the guest runs on here: ${error.message}` });
+          this.failedWith(target.member);
+          this.record({ action: "failed", guest: guest.id, from: self.name, to: target.member.name, reason: this.failure(guest.id, error) });
           throw error;
         });
         this.counts.migrations++;
