@@ -20,7 +20,7 @@ import * as O from "../../assembly/ops.js";
 import type { Block, Entry, Region } from "./region.js";
 import { CodeWriter, Op, Type, regionModule } from "./wasm-writer.js";
 import { generateAlu } from "./gen-alu.js";
-import { generateMemory } from "./gen-memory.js";
+import { generateMemory, planAccesses, type SharedCheck } from "./gen-memory.js";
 import { generateControl } from "./gen-control.js";
 
 /**
@@ -47,7 +47,9 @@ const L_BLOCK = 35, L_EXIT = 36, L_BASE = 37;
 export const L_ADDR = 38, L_TLB = 39, L_T0 = 40, L_T1 = 41;
 const L_ENTRY0 = 42; // the decoded entry of the page's first halfword: entry i is at L_ENTRY0 + 8 i
 const L_CHAIN = 43; // 1 when the exit continues at a control transfer's target: another translation may run it
-const LOCALS = 44 - G_PARAMS;
+/** Host addresses that loads and stores sharing a TLB check use (gen-memory.ts, planAccesses): one per open group. */
+export const L_GROUPS = 44, GROUP_LOCALS = 4;
+const LOCALS = L_GROUPS + GROUP_LOCALS - G_PARAMS;
 
 /**
  * Why translated code left (counted at JIT_EXIT_COUNTS when ROAM_JIT_COUNT_EXITS=1, to see where time goes):
@@ -68,6 +70,8 @@ export class Gen {
   depth = 0; // `if`s opened by the generator around the current position
   private blockIndex = 0;
   readonly written = new Set<number>();
+  /** The current block's loads and stores that share a TLB check, by entry index (see planAccesses). */
+  accesses = new Map<number, SharedCheck>();
 
   constructor(readonly region: Region, private readonly counting = countingExits()) {}
 
@@ -260,6 +264,7 @@ function chainOrReturn(g: Gen, written: number[]): void {
 }
 
 function emitBlock(g: Gen, block: Block, k: number): void {
+  g.accesses = planAccesses(block);
   let retired = 0;
   for (const e of block.entries) {
     if (!generate(g, e, retired)) return; // it jumped or left
