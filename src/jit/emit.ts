@@ -110,18 +110,21 @@ export class Gen {
     this.w.op(Op.end);
   }
   private toLoop(): number { return this.region.blocks.length - 1 - this.blockIndex + this.depth; }
-  private toExit(): number { return this.toLoop() + 1; }
+  private toDecode(): number { return this.toLoop() + 1; }
+  private toExit(): number { return this.toLoop() + 2; }
   private spend(retired: number): void {
     if (retired !== 0) this.w.localGet(P_BUDGET).i32Const(retired).op(Op.i32Sub).localSet(P_BUDGET);
   }
 
-  /** Leaves at entry `index` of this page (the interpreter runs it next) with `retired` more instructions done. */
+  /**
+   * Leaves at entry `index` of this page (the interpreter runs it next) with `retired` more instructions done.
+   * Both go in one constant to the shared decoding before the exit (see decodeExit): most exits are TLB misses
+   * and budget checks that never run, and a smaller function is cheaper for V8 to compile and optimise.
+   */
   exit(index: number, retired: number, kind: number): void {
     this.count(kind);
-    this.spend(retired);
-    this.w.localGet(L_ENTRY0).i32Const(index * 8).op(Op.i32Add).localSet(L_EXIT);
     if (kind === Exit.IN_PAGE) this.w.i32Const(1).localSet(L_CHAIN); // a jump or fall-through, done
-    this.w.br(Op.br, this.toExit());
+    this.w.i32Const((index << 8) | retired).localSet(L_EXIT).br(Op.br, this.toDecode());
   }
 
   /**
@@ -184,6 +187,7 @@ export function emitRegion(region: Region): Uint8Array<ArrayBuffer> {
   }
   enterAtEntry(w);
   w.blockType(Op.block, Type.void); // the exit
+  w.blockType(Op.block, Type.void); // the exit's decoding (Gen.exit)
   w.blockType(Op.loop, Type.void); // the dispatch
   for (let k = 0; k < blocks.length; k++) w.blockType(Op.block, Type.void);
   w.localGet(L_BLOCK).op(Op.brTable).u32(blocks.length);
@@ -192,9 +196,17 @@ export function emitRegion(region: Region): Uint8Array<ArrayBuffer> {
   w.append(body.w);
   w.op(Op.end); // loop: every block left through a jump or an exit, so this is not reached
   w.op(Op.unreachable);
+  w.op(Op.end); // the exit's decoding
+  decodeExit(w);
   w.op(Op.end); // exit
   chainOrReturn(g, [...body.written].filter((r) => !PASSED_SET.has(r)));
   return regionModule(entryFromFastLoop(), w, G_PARAMS, new Array<number>(LOCALS).fill(Type.i32));
+}
+
+/** Gen.exit's constant in L_EXIT (entry index << 8 | instructions retired): spends those, and points L_EXIT at the entry. */
+function decodeExit(w: CodeWriter): void {
+  w.localGet(P_BUDGET).localGet(L_EXIT).i32Const(0xff).op(Op.i32And).op(Op.i32Sub).localSet(P_BUDGET);
+  w.localGet(L_ENTRY0).localGet(L_EXIT).i32Const(8 - 3).op(Op.i32ShrU).i32Const(~7).op(Op.i32And).op(Op.i32Add).localSet(L_EXIT);
 }
 
 /** "f", the fast loop's entry (entry, budget, pc): loads the passed registers from the state block and goes on in "g". */
