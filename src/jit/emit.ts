@@ -4,7 +4,7 @@
 // `br_table` picks the block to run, so branches, loops and in-page calls stay
 // inside the function. The contract is the fast loop's (assembly/fast.ts):
 //   f(entry, budget, pc) -> the entry to continue at; the budget left is stored
-//   at JIT_BUDGET; a jump to another page leaves that page at JIT_PAGE_VA/JIT_DECODED.
+//   at JIT_BUDGET; the page of the entry returned is left at JIT_PAGE_VA/JIT_DECODED.
 // A region has several entries: its head and its return points (where a call
 // out of it comes back); the function starts at the block its entry's mark names.
 // Chaining: an exit that continues at an entry another translation starts (its
@@ -49,7 +49,10 @@ const L_ENTRY0 = 42; // the decoded entry of the page's first halfword: entry i 
 const L_CHAIN = 43; // 1 when the exit continues at a control transfer's target: another translation may run it
 /** Host addresses that loads and stores sharing a TLB check use (gen-memory.ts, planAccesses): one per open group. */
 export const L_GROUPS = 44, GROUP_LOCALS = 4;
-const LOCALS = L_GROUPS + GROUP_LOCALS - G_PARAMS;
+// The page the exit continues on, its virtual base and decoded entries: the next translation's pc comes from them
+// when the exit chains, and the fast loop's JIT_PAGE_VA/JIT_DECODED when it returns (not stored on every transfer).
+const L_EXIT_PAGE_VA = L_GROUPS + GROUP_LOCALS, L_EXIT_DECODED = L_EXIT_PAGE_VA + 1;
+const LOCALS = L_EXIT_DECODED + 1 - G_PARAMS;
 
 /**
  * Why translated code left (counted at JIT_EXIT_COUNTS when ROAM_JIT_COUNT_EXITS=1, to see where time goes):
@@ -157,8 +160,8 @@ export class Gen {
       w.localGet(target).localGet(L_BASE).i32Const(index * 2).op(Op.i32Add).op(Op.i32Eq);
       this.ifThen(() => this.jump(index, retired + 1));
     }
-    w.i32Const(0).localGet(target).i32Const(0xfffff000).op(Op.i32And).mem(Op.i32Store, L.JIT_PAGE_VA);
-    w.i32Const(0).localGet(L_TLB).mem(Op.i32Load, L.TLB_FETCH + 4).localTee(L_EXIT).mem(Op.i32Store, L.JIT_DECODED);
+    w.localGet(target).i32Const(0xfffff000).op(Op.i32And).localSet(L_EXIT_PAGE_VA);
+    w.localGet(L_TLB).mem(Op.i32Load, L.TLB_FETCH + 4).localTee(L_EXIT_DECODED).localSet(L_EXIT);
     w.localGet(L_EXIT).localGet(target).i32Const(0xfff).op(Op.i32And).i32Const(2).op(Op.i32Shl).op(Op.i32Add).localSet(L_EXIT);
     this.count(kind);
     if (this.counting) {
@@ -203,8 +206,12 @@ export function emitRegion(region: Region): Uint8Array<ArrayBuffer> {
   return regionModule(entryFromFastLoop(), w, G_PARAMS, new Array<number>(LOCALS).fill(Type.i32));
 }
 
-/** Gen.exit's constant in L_EXIT (entry index << 8 | instructions retired): spends those, and points L_EXIT at the entry. */
+/**
+ * Gen.exit's constant in L_EXIT (entry index << 8 | instructions retired): spends those, and points L_EXIT at the
+ * entry, on this page.
+ */
 function decodeExit(w: CodeWriter): void {
+  w.localGet(L_BASE).localSet(L_EXIT_PAGE_VA).localGet(L_ENTRY0).localSet(L_EXIT_DECODED);
   w.localGet(P_BUDGET).localGet(L_EXIT).i32Const(0xff).op(Op.i32And).op(Op.i32Sub).localSet(P_BUDGET);
   w.localGet(L_ENTRY0).localGet(L_EXIT).i32Const(8 - 3).op(Op.i32ShrU).i32Const(~7).op(Op.i32And).op(Op.i32Add).localSet(L_EXIT);
 }
@@ -252,8 +259,9 @@ function enterAtEntry(w: CodeWriter): void {
  * passed registers; else store those and every passed register (whichever region of the chain wrote them), and
  * the budget, and return the entry to the fast loop, telling it whether the entry is a jump's target (then it counts as an arrival, so that code only translated code calls gets hot too). The mark lives in the decoded
  * page, so whatever drops the page (a store to it, fence.i, a flush, a page dropped or remapped: the fetch TLB
- * led here) drops the chain with it. JIT_PAGE_VA/JIT_DECODED hold the target's page here (the caller's page, or
- * the one a jump to another page left there), which is what a translation expects on entry.
+ * led here) drops the chain with it. L_EXIT_PAGE_VA/L_EXIT_DECODED hold the target's page here (this page, or the
+ * one a jump to another page found): the chained call's pc comes from them, and a return leaves them at
+ * JIT_PAGE_VA/JIT_DECODED for the fast loop.
  */
 function chainOrReturn(g: Gen, written: number[]): void {
   const w = g.w;
@@ -263,13 +271,15 @@ function chainOrReturn(g: Gen, written: number[]): void {
     g.count(Exit.CHAINED);
     storeRegisters(w, written);
     w.localGet(L_EXIT).localGet(P_BUDGET);
-    w.i32Const(0).mem(Op.i32Load, L.JIT_PAGE_VA);
-    w.localGet(L_EXIT).i32Const(0).mem(Op.i32Load, L.JIT_DECODED).op(Op.i32Sub).i32Const(2).op(Op.i32ShrU).op(Op.i32Add);
+    w.localGet(L_EXIT_PAGE_VA);
+    w.localGet(L_EXIT).localGet(L_EXIT_DECODED).op(Op.i32Sub).i32Const(2).op(Op.i32ShrU).op(Op.i32Add);
     for (const r of PASSED) w.localGet(REGISTER_LOCAL[r]);
     w.localGet(L_EXIT).mem(Op.i32Load, 4);
     w.op(Op.returnCallIndirect).u32(1).u32(0); // type 1 = "g"'s, table 0 = the imported chain table
   });
   storeRegisters(w, [...written, ...PASSED]);
+  w.i32Const(0).localGet(L_EXIT_PAGE_VA).mem(Op.i32Store, L.JIT_PAGE_VA);
+  w.i32Const(0).localGet(L_EXIT_DECODED).mem(Op.i32Store, L.JIT_DECODED);
   w.i32Const(0).localGet(P_BUDGET).mem(Op.i32Store, L.JIT_BUDGET);
   w.i32Const(0).localGet(L_CHAIN).mem(Op.i32Store, L.JIT_EXIT_TRANSFER); // the fast loop counts arrivals there
   w.localGet(L_EXIT);
