@@ -76,7 +76,7 @@ export class Gen {
   /** The current block's loads and stores that share a TLB check, by entry index (see planAccesses). */
   accesses = new Map<number, SharedCheck>();
 
-  constructor(readonly region: Region, private readonly counting = countingExits()) {}
+  constructor(readonly region: Region, readonly marks: OwnMarks = NO_MARKS, private readonly counting = countingExits()) {}
 
   /** Counts an exit of `kind` (see Exit) in a measurement build. */
   count(kind: number): void {
@@ -120,6 +120,28 @@ export class Gen {
   }
 
   /**
+   * Continues in this function's own block when the pc in `target` is one of the entries this region marked (its
+   * head, its return points: table indices marks.first to first + count - 1) and budget is left: the target is on
+   * this page, and its decoded entry's mark names the block (see entryMark). One load and compare, where comparing
+   * the target with each return point cost a compare per return point on every return. Else the caller goes on to
+   * leave for the target, which chains to whichever translation marked it.
+   */
+  private ownEntry(target: number, retired: number): void {
+    const w = this.w;
+    w.localGet(target).i32Const(0xfffff000).op(Op.i32And).localGet(L_BASE).op(Op.i32Eq);
+    this.ifThen(() => {
+      w.localGet(L_ENTRY0).localGet(target).i32Const(0xfff).op(Op.i32And).i32Const(2).op(Op.i32Shl).op(Op.i32Add).localTee(L_T1);
+      w.mem(Op.i32Load, 0).localTee(L_ADDR).i32Const(0xff).op(Op.i32And).i32Const(O.OP_JIT).op(Op.i32Eq);
+      w.localGet(L_T1).mem(Op.i32Load, 4).i32Const(this.marks.first).op(Op.i32Sub).i32Const(this.marks.count).op(Op.i32LtU).op(Op.i32And);
+      w.localGet(P_BUDGET).i32Const(retired).op(Op.i32GtS).op(Op.i32And);
+      this.ifThen(() => {
+        this.spend(retired);
+        w.localGet(L_ADDR).i32Const(8).op(Op.i32ShrU).localSet(L_BLOCK).br(Op.br, this.toLoop());
+      });
+    });
+  }
+
+  /**
    * Leaves at entry `index` of this page (the interpreter runs it next) with `retired` more instructions done.
    * Both go in one constant to the shared decoding before the exit (see decodeExit): most exits are TLB misses
    * and budget checks that never run, and a smaller function is cheaper for V8 to compile and optimise.
@@ -147,19 +169,17 @@ export class Gen {
   /**
    * Jumps to the pc in local `target` through the fetch TLB, as the fast loop does:
    * a miss leaves at entry `at` with `retired` done (the interpreter redoes the
-   * jump); on a hit `link` runs (writing rd), a target that starts one of
-   * `inRegion` continues there, and anything else leaves for the target's page.
+   * jump); on a hit `link` runs (writing rd), a target that is one of this region's
+   * entries (when `toOwnEntries`: see ownEntry) continues there, and anything else
+   * leaves for the target's page.
    */
-  jumpTo(target: number, at: number, retired: number, link: () => void, inRegion: number[], kind: number): void {
+  jumpTo(target: number, at: number, retired: number, link: () => void, toOwnEntries: boolean, kind: number): void {
     const w = this.w;
-    w.localGet(target).i32Const(12).op(Op.i32ShrU).i32Const(L.TLB_ENTRIES - 1).op(Op.i32And).i32Const(3).op(Op.i32Shl).localTee(L_TLB);
+    w.localGet(target).i32Const(12 - 3).op(Op.i32ShrU).i32Const((L.TLB_ENTRIES - 1) << 3).op(Op.i32And).localTee(L_TLB);
     w.mem(Op.i32Load, L.TLB_FETCH).localGet(target).i32Const(0xfffff000).op(Op.i32And).op(Op.i32Ne);
     this.ifThen(() => this.exit(at, retired, Exit.MISS));
     link();
-    for (const index of inRegion) {
-      w.localGet(target).localGet(L_BASE).i32Const(index * 2).op(Op.i32Add).op(Op.i32Eq);
-      this.ifThen(() => this.jump(index, retired + 1));
-    }
+    if (toOwnEntries && this.marks.count > 0) this.ownEntry(target, retired + 1);
     w.localGet(target).i32Const(0xfffff000).op(Op.i32And).localSet(L_EXIT_PAGE_VA);
     w.localGet(L_TLB).mem(Op.i32Load, L.TLB_FETCH + 4).localTee(L_EXIT_DECODED).localSet(L_EXIT);
     w.localGet(L_EXIT).localGet(target).i32Const(0xfff).op(Op.i32And).i32Const(2).op(Op.i32Shl).op(Op.i32Add).localSet(L_EXIT);
@@ -174,10 +194,14 @@ export class Gen {
   }
 }
 
-/** Emits the module of a region. */
-export function emitRegion(region: Region): Uint8Array<ArrayBuffer> {
-  const g = new Gen(region);
-  const body = new Gen(region); // the blocks, emitted first to learn which registers they use
+/** The table indices the translator gives the entries a region marks (see Translator.translate): first, first + 1, ... */
+export interface OwnMarks { first: number; count: number }
+const NO_MARKS: OwnMarks = { first: 0, count: 0 };
+
+/** Emits the module of a region whose marked entries get the table indices `marks`. */
+export function emitRegion(region: Region, marks: OwnMarks = NO_MARKS): Uint8Array<ArrayBuffer> {
+  const g = new Gen(region, marks);
+  const body = new Gen(region, marks); // the blocks, emitted first to learn which registers they use
   const blocks = region.blocks;
   for (let k = 0; k < blocks.length; k++) {
     body.w.op(Op.end); // closes block b_k: block k's code follows

@@ -92,7 +92,10 @@ export class Translator {
     const view = new DataView(this.core.memory.buffer);
     const region = discoverRegion((head - base) / 8, (index) => readEntry(view, base, index, L.JIT_ORIGINALS));
     if (region.instructions === 0) { this.stats.declined++; return false; }
-    const entries = regionEntries(region);
+    // An entry another region marked already (its head or return point) stays theirs: both run the same code. The
+    // others get the next table indices in this order, which the region's code knows (a return to one stays inside).
+    const isMarked = (index: number) => (view.getUint32(base + index * 8, true) & 0xff) === O.OP_JIT;
+    const entries = regionEntries(region).filter((index) => index === region.head || !isMarked(index));
     if (this.nextIndex + entries.length > L.JIT_MAX_FUNCTIONS) {
       // The table is full: drop every decoded page (and with them every OP_JIT entry), then reuse it.
       this.core.flushCaches();
@@ -101,16 +104,11 @@ export class Translator {
       return false;
     }
     const started = performance.now();
-    const module = new WebAssembly.Module(emitRegion(region));
+    const module = new WebAssembly.Module(emitRegion(region, { first: this.nextIndex, count: entries.length }));
     const instance = new WebAssembly.Instance(module, { env: { memory: this.core.memory, chain: this.chain } });
     const f = instance.exports.f as Exported, g = instance.exports.g as Exported;
     this.stats.compileMs += performance.now() - started;
-    for (const index of entries) {
-      const at = base + index * 8;
-      // An entry another region marked already (its head or return point) stays theirs: both run the same code.
-      if (index !== region.head && (new DataView(this.core.memory.buffer).getUint32(at, true) & 0xff) === O.OP_JIT) continue;
-      this.mark(at, f, g, region.blockAt.get(index)!);
-    }
+    for (const index of entries) this.mark(base + index * 8, f, g, region.blockAt.get(index)!);
     this.stats.translated++;
     this.stats.instructions += region.instructions;
     return true;
