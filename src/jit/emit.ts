@@ -4,7 +4,7 @@
 // `br_table` picks the block to run, so branches, loops and in-page calls stay
 // inside the function. The contract is the fast loop's (assembly/fast.ts):
 //   f(entry, budget, pc) -> the entry to continue at; the budget left is stored
-//   at JIT_BUDGET; a jump to another page leaves that page at JIT_PAGE_VA/JIT_DECODED.
+//   at JIT_BUDGET; the page of the entry returned is left at JIT_PAGE_VA/JIT_DECODED.
 // A region has several entries: its head and its return points (where a call
 // out of it comes back); the function starts at the block its entry's mark names.
 // Chaining: an exit that continues at an entry another translation starts (its
@@ -20,7 +20,7 @@ import * as O from "../../assembly/ops.js";
 import type { Block, Entry, Region } from "./region.js";
 import { CodeWriter, Op, Type, regionModule } from "./wasm-writer.js";
 import { generateAlu } from "./gen-alu.js";
-import { generateMemory } from "./gen-memory.js";
+import { generateMemory, planAccesses, type SharedCheck } from "./gen-memory.js";
 import { generateControl } from "./gen-control.js";
 
 /**
@@ -47,7 +47,12 @@ const L_BLOCK = 35, L_EXIT = 36, L_BASE = 37;
 export const L_ADDR = 38, L_TLB = 39, L_T0 = 40, L_T1 = 41;
 const L_ENTRY0 = 42; // the decoded entry of the page's first halfword: entry i is at L_ENTRY0 + 8 i
 const L_CHAIN = 43; // 1 when the exit continues at a control transfer's target: another translation may run it
-const LOCALS = 44 - G_PARAMS;
+/** Host addresses that loads and stores sharing a TLB check use (gen-memory.ts, planAccesses): one per open group. */
+export const L_GROUPS = 44, GROUP_LOCALS = 4;
+// The page the exit continues on, its virtual base and decoded entries: the next translation's pc comes from them
+// when the exit chains, and the fast loop's JIT_PAGE_VA/JIT_DECODED when it returns (not stored on every transfer).
+const L_EXIT_PAGE_VA = L_GROUPS + GROUP_LOCALS, L_EXIT_DECODED = L_EXIT_PAGE_VA + 1;
+const LOCALS = L_EXIT_DECODED + 1 - G_PARAMS;
 
 /**
  * Why translated code left (counted at JIT_EXIT_COUNTS when ROAM_JIT_COUNT_EXITS=1, to see where time goes):
@@ -68,8 +73,10 @@ export class Gen {
   depth = 0; // `if`s opened by the generator around the current position
   private blockIndex = 0;
   readonly written = new Set<number>();
+  /** The current block's loads and stores that share a TLB check, by entry index (see planAccesses). */
+  accesses = new Map<number, SharedCheck>();
 
-  constructor(readonly region: Region, private readonly counting = countingExits()) {}
+  constructor(readonly region: Region, readonly marks: OwnMarks = NO_MARKS, private readonly counting = countingExits()) {}
 
   /** Counts an exit of `kind` (see Exit) in a measurement build. */
   count(kind: number): void {
@@ -106,18 +113,43 @@ export class Gen {
     this.w.op(Op.end);
   }
   private toLoop(): number { return this.region.blocks.length - 1 - this.blockIndex + this.depth; }
-  private toExit(): number { return this.toLoop() + 1; }
+  private toDecode(): number { return this.toLoop() + 1; }
+  private toExit(): number { return this.toLoop() + 2; }
   private spend(retired: number): void {
     if (retired !== 0) this.w.localGet(P_BUDGET).i32Const(retired).op(Op.i32Sub).localSet(P_BUDGET);
   }
 
-  /** Leaves at entry `index` of this page (the interpreter runs it next) with `retired` more instructions done. */
+  /**
+   * Continues in this function's own block when the pc in `target` is one of the entries this region marked (its
+   * head, its return points: table indices marks.first to first + count - 1) and budget is left: the target is on
+   * this page, and its decoded entry's mark names the block (see entryMark). One load and compare, where comparing
+   * the target with each return point cost a compare per return point on every return. Else the caller goes on to
+   * leave for the target, which chains to whichever translation marked it.
+   */
+  private ownEntry(target: number, retired: number): void {
+    const w = this.w;
+    w.localGet(target).i32Const(0xfffff000).op(Op.i32And).localGet(L_BASE).op(Op.i32Eq);
+    this.ifThen(() => {
+      w.localGet(L_ENTRY0).localGet(target).i32Const(0xfff).op(Op.i32And).i32Const(2).op(Op.i32Shl).op(Op.i32Add).localTee(L_T1);
+      w.mem(Op.i32Load, 0).localTee(L_ADDR).i32Const(0xff).op(Op.i32And).i32Const(O.OP_JIT).op(Op.i32Eq);
+      w.localGet(L_T1).mem(Op.i32Load, 4).i32Const(this.marks.first).op(Op.i32Sub).i32Const(this.marks.count).op(Op.i32LtU).op(Op.i32And);
+      w.localGet(P_BUDGET).i32Const(retired).op(Op.i32GtS).op(Op.i32And);
+      this.ifThen(() => {
+        this.spend(retired);
+        w.localGet(L_ADDR).i32Const(8).op(Op.i32ShrU).localSet(L_BLOCK).br(Op.br, this.toLoop());
+      });
+    });
+  }
+
+  /**
+   * Leaves at entry `index` of this page (the interpreter runs it next) with `retired` more instructions done.
+   * Both go in one constant to the shared decoding before the exit (see decodeExit): most exits are TLB misses
+   * and budget checks that never run, and a smaller function is cheaper for V8 to compile and optimise.
+   */
   exit(index: number, retired: number, kind: number): void {
     this.count(kind);
-    this.spend(retired);
-    this.w.localGet(L_ENTRY0).i32Const(index * 8).op(Op.i32Add).localSet(L_EXIT);
     if (kind === Exit.IN_PAGE) this.w.i32Const(1).localSet(L_CHAIN); // a jump or fall-through, done
-    this.w.br(Op.br, this.toExit());
+    this.w.i32Const((index << 8) | retired).localSet(L_EXIT).br(Op.br, this.toDecode());
   }
 
   /**
@@ -137,21 +169,19 @@ export class Gen {
   /**
    * Jumps to the pc in local `target` through the fetch TLB, as the fast loop does:
    * a miss leaves at entry `at` with `retired` done (the interpreter redoes the
-   * jump); on a hit `link` runs (writing rd), a target that starts one of
-   * `inRegion` continues there, and anything else leaves for the target's page.
+   * jump); on a hit `link` runs (writing rd), a target that is one of this region's
+   * entries (when `toOwnEntries`: see ownEntry) continues there, and anything else
+   * leaves for the target's page.
    */
-  jumpTo(target: number, at: number, retired: number, link: () => void, inRegion: number[], kind: number): void {
+  jumpTo(target: number, at: number, retired: number, link: () => void, toOwnEntries: boolean, kind: number): void {
     const w = this.w;
-    w.localGet(target).i32Const(12).op(Op.i32ShrU).i32Const(L.TLB_ENTRIES - 1).op(Op.i32And).i32Const(3).op(Op.i32Shl).localTee(L_TLB);
+    w.localGet(target).i32Const(12 - 3).op(Op.i32ShrU).i32Const((L.TLB_ENTRIES - 1) << 3).op(Op.i32And).localTee(L_TLB);
     w.mem(Op.i32Load, L.TLB_FETCH).localGet(target).i32Const(0xfffff000).op(Op.i32And).op(Op.i32Ne);
     this.ifThen(() => this.exit(at, retired, Exit.MISS));
     link();
-    for (const index of inRegion) {
-      w.localGet(target).localGet(L_BASE).i32Const(index * 2).op(Op.i32Add).op(Op.i32Eq);
-      this.ifThen(() => this.jump(index, retired + 1));
-    }
-    w.i32Const(0).localGet(target).i32Const(0xfffff000).op(Op.i32And).mem(Op.i32Store, L.JIT_PAGE_VA);
-    w.i32Const(0).localGet(L_TLB).mem(Op.i32Load, L.TLB_FETCH + 4).localTee(L_EXIT).mem(Op.i32Store, L.JIT_DECODED);
+    if (toOwnEntries && this.marks.count > 0) this.ownEntry(target, retired + 1);
+    w.localGet(target).i32Const(0xfffff000).op(Op.i32And).localSet(L_EXIT_PAGE_VA);
+    w.localGet(L_TLB).mem(Op.i32Load, L.TLB_FETCH + 4).localTee(L_EXIT_DECODED).localSet(L_EXIT);
     w.localGet(L_EXIT).localGet(target).i32Const(0xfff).op(Op.i32And).i32Const(2).op(Op.i32Shl).op(Op.i32Add).localSet(L_EXIT);
     this.count(kind);
     if (this.counting) {
@@ -164,10 +194,14 @@ export class Gen {
   }
 }
 
-/** Emits the module of a region. */
-export function emitRegion(region: Region): Uint8Array<ArrayBuffer> {
-  const g = new Gen(region);
-  const body = new Gen(region); // the blocks, emitted first to learn which registers they use
+/** The table indices the translator gives the entries a region marks (see Translator.translate): first, first + 1, ... */
+export interface OwnMarks { first: number; count: number }
+const NO_MARKS: OwnMarks = { first: 0, count: 0 };
+
+/** Emits the module of a region whose marked entries get the table indices `marks`. */
+export function emitRegion(region: Region, marks: OwnMarks = NO_MARKS): Uint8Array<ArrayBuffer> {
+  const g = new Gen(region, marks);
+  const body = new Gen(region, marks); // the blocks, emitted first to learn which registers they use
   const blocks = region.blocks;
   for (let k = 0; k < blocks.length; k++) {
     body.w.op(Op.end); // closes block b_k: block k's code follows
@@ -180,6 +214,7 @@ export function emitRegion(region: Region): Uint8Array<ArrayBuffer> {
   }
   enterAtEntry(w);
   w.blockType(Op.block, Type.void); // the exit
+  w.blockType(Op.block, Type.void); // the exit's decoding (Gen.exit)
   w.blockType(Op.loop, Type.void); // the dispatch
   for (let k = 0; k < blocks.length; k++) w.blockType(Op.block, Type.void);
   w.localGet(L_BLOCK).op(Op.brTable).u32(blocks.length);
@@ -188,9 +223,21 @@ export function emitRegion(region: Region): Uint8Array<ArrayBuffer> {
   w.append(body.w);
   w.op(Op.end); // loop: every block left through a jump or an exit, so this is not reached
   w.op(Op.unreachable);
+  w.op(Op.end); // the exit's decoding
+  decodeExit(w);
   w.op(Op.end); // exit
   chainOrReturn(g, [...body.written].filter((r) => !PASSED_SET.has(r)));
   return regionModule(entryFromFastLoop(), w, G_PARAMS, new Array<number>(LOCALS).fill(Type.i32));
+}
+
+/**
+ * Gen.exit's constant in L_EXIT (entry index << 8 | instructions retired): spends those, and points L_EXIT at the
+ * entry, on this page.
+ */
+function decodeExit(w: CodeWriter): void {
+  w.localGet(L_BASE).localSet(L_EXIT_PAGE_VA).localGet(L_ENTRY0).localSet(L_EXIT_DECODED);
+  w.localGet(P_BUDGET).localGet(L_EXIT).i32Const(0xff).op(Op.i32And).op(Op.i32Sub).localSet(P_BUDGET);
+  w.localGet(L_ENTRY0).localGet(L_EXIT).i32Const(8 - 3).op(Op.i32ShrU).i32Const(~7).op(Op.i32And).op(Op.i32Add).localSet(L_EXIT);
 }
 
 /** "f", the fast loop's entry (entry, budget, pc): loads the passed registers from the state block and goes on in "g". */
@@ -236,8 +283,9 @@ function enterAtEntry(w: CodeWriter): void {
  * passed registers; else store those and every passed register (whichever region of the chain wrote them), and
  * the budget, and return the entry to the fast loop, telling it whether the entry is a jump's target (then it counts as an arrival, so that code only translated code calls gets hot too). The mark lives in the decoded
  * page, so whatever drops the page (a store to it, fence.i, a flush, a page dropped or remapped: the fetch TLB
- * led here) drops the chain with it. JIT_PAGE_VA/JIT_DECODED hold the target's page here (the caller's page, or
- * the one a jump to another page left there), which is what a translation expects on entry.
+ * led here) drops the chain with it. L_EXIT_PAGE_VA/L_EXIT_DECODED hold the target's page here (this page, or the
+ * one a jump to another page found): the chained call's pc comes from them, and a return leaves them at
+ * JIT_PAGE_VA/JIT_DECODED for the fast loop.
  */
 function chainOrReturn(g: Gen, written: number[]): void {
   const w = g.w;
@@ -247,19 +295,22 @@ function chainOrReturn(g: Gen, written: number[]): void {
     g.count(Exit.CHAINED);
     storeRegisters(w, written);
     w.localGet(L_EXIT).localGet(P_BUDGET);
-    w.i32Const(0).mem(Op.i32Load, L.JIT_PAGE_VA);
-    w.localGet(L_EXIT).i32Const(0).mem(Op.i32Load, L.JIT_DECODED).op(Op.i32Sub).i32Const(2).op(Op.i32ShrU).op(Op.i32Add);
+    w.localGet(L_EXIT_PAGE_VA);
+    w.localGet(L_EXIT).localGet(L_EXIT_DECODED).op(Op.i32Sub).i32Const(2).op(Op.i32ShrU).op(Op.i32Add);
     for (const r of PASSED) w.localGet(REGISTER_LOCAL[r]);
     w.localGet(L_EXIT).mem(Op.i32Load, 4);
     w.op(Op.returnCallIndirect).u32(1).u32(0); // type 1 = "g"'s, table 0 = the imported chain table
   });
   storeRegisters(w, [...written, ...PASSED]);
+  w.i32Const(0).localGet(L_EXIT_PAGE_VA).mem(Op.i32Store, L.JIT_PAGE_VA);
+  w.i32Const(0).localGet(L_EXIT_DECODED).mem(Op.i32Store, L.JIT_DECODED);
   w.i32Const(0).localGet(P_BUDGET).mem(Op.i32Store, L.JIT_BUDGET);
   w.i32Const(0).localGet(L_CHAIN).mem(Op.i32Store, L.JIT_EXIT_TRANSFER); // the fast loop counts arrivals there
   w.localGet(L_EXIT);
 }
 
 function emitBlock(g: Gen, block: Block, k: number): void {
+  g.accesses = planAccesses(block);
   let retired = 0;
   for (const e of block.entries) {
     if (!generate(g, e, retired)) return; // it jumped or left

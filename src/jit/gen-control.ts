@@ -1,7 +1,7 @@
 // Generators for control transfer (RV32I chapter 2.5). A branch or jump within
 // the page continues in the region's own blocks; a jump elsewhere goes through
 // the fetch TLB as the fast loop does, and an indirect jump (a return) that lands
-// on one of the region's return points or its head stays in the function.
+// on one of the region's return points or its head stays in the function (Gen.ownEntry).
 
 import * as O from "../../assembly/ops.js";
 import type { Entry } from "./region.js";
@@ -35,7 +35,7 @@ export function generateControl(g: Gen, e: Entry, retired: number): boolean | nu
       // to the address of the branch instruction to give the target address."
       g.ifThen(() => {
         g.pc(e.index).w.i32Const(e.imm).op(Op.i32Add).localSet(L_T0);
-        g.jumpTo(L_T0, e.index, retired, () => {}, [], Exit.FAR_DIRECT);
+        g.jumpTo(L_T0, e.index, retired, () => {}, false, Exit.FAR_DIRECT);
       });
     }
     return true;
@@ -50,7 +50,7 @@ export function generateControl(g: Gen, e: Entry, retired: number): boolean | nu
   }
   if (e.op === O.OP_JAL_F) {
     g.pc(e.index).w.i32Const(e.imm).op(Op.i32Add).localSet(L_T0);
-    g.jumpTo(L_T0, e.index, retired, link, [], Exit.FAR_DIRECT);
+    g.jumpTo(L_T0, e.index, retired, link, false, Exit.FAR_DIRECT);
     return false;
   }
   // JALR: "The target address is obtained by adding the sign-extended 12-bit I-immediate to the register rs1, then
@@ -58,7 +58,7 @@ export function generateControl(g: Gen, e: Entry, retired: number): boolean | nu
   // (pc+4) is written to register rd." The target is taken before rd is written (rd may be rs1).
   if (e.op === O.OP_JALR) {
     g.get(e.rs1).w.i32Const(e.imm).op(Op.i32Add).i32Const(-2).op(Op.i32And).localSet(L_T0);
-    g.jumpTo(L_T0, e.index, retired, link, [g.region.head, ...g.region.returnPoints], Exit.INDIRECT);
+    g.jumpTo(L_T0, e.index, retired, link, true, Exit.INDIRECT); // a return to this region stays in it
     return false;
   }
   return null;

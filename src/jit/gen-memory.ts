@@ -6,11 +6,14 @@
 // keeps the low address bits the access size must leave zero, so a misaligned
 // access misses too. A miss leaves the region at the instruction, which the
 // interpreter then runs in full (page walk, fault, device, self-modifying code).
+// Accesses through one base register in one basic block share one check (see
+// planAccesses): the first of them checks that the whole span they touch lies in
+// one page the TLB holds, and the others use the host address it found.
 
 import * as L from "../../assembly/layout.js";
 import * as O from "../../assembly/ops.js";
-import type { Entry } from "./region.js";
-import { Exit, L_ADDR, L_T0, L_T1, L_TLB, type Gen } from "./emit.js";
+import type { Block, Entry } from "./region.js";
+import { Exit, L_ADDR, L_GROUPS, GROUP_LOCALS, L_T0, L_T1, L_TLB, type Gen } from "./emit.js";
 import { Op } from "./wasm-writer.js";
 
 const WORD = 0xfffff003, HALF = 0xfffff001, BYTE = 0xfffff000;
@@ -31,14 +34,83 @@ const AMOS = new Set([
   O.OP_AMOMINU_W, O.OP_AMOMAXU_W,
 ]);
 
-/** Pushes the host address of the access at rs1 + `offset`, leaving the region at `e` on a TLB miss. */
-function hostAddress(g: Gen, e: Entry, retired: number, tlb: number, mask: number, offset: number): void {
+/**
+ * How one load or store of a block finds its host address when it shares a TLB check with others (planAccesses):
+ * `slot` is the local that holds the host address of rs1 + `low` once the group's first access has checked the
+ * span [rs1 + low, rs1 + high] (lowest and highest byte any of them touches); the access itself is at `offset`
+ * bytes from there. `first` marks the access that does the check.
+ */
+export interface SharedCheck { slot: number; low: number; high: number; offset: number; first: boolean }
+
+const SIZE = new Map<number, number>([
+  [O.OP_LW, 4], [O.OP_LH, 2], [O.OP_LHU, 2], [O.OP_LB, 1], [O.OP_LBU, 1], [O.OP_SW, 4], [O.OP_SH, 2], [O.OP_SB, 1],
+]);
+
+/**
+ * Which loads and stores of a block share a TLB check: those through the same base register, not written in
+ * between, into the same TLB (loads the read one, stores the write one). The group's first access checks its
+ * own address as before (the tag compare also rejects a misaligned one) and that the span every access of the
+ * group touches lies in that one page; it leaves the region at itself if not, before any access of the group
+ * is done, so the exit stays exact. A later access joins only if that first check proves it aligned: no larger
+ * than the first, at a multiple of its size from it. Nothing inside a block changes a TLB (only the host and
+ * the slow step do, outside translated code), so the check holds for the rest of the block. At most
+ * GROUP_LOCALS groups are open at once; the oldest closes for a new one.
+ */
+export function planAccesses(block: Block): Map<number, SharedCheck> {
+  interface Group { base: number; store: boolean; first: Entry; members: Entry[]; slot: number }
+  const open: Group[] = [], done: Group[] = [];
+  for (const e of block.entries) {
+    const size = SIZE.get(e.op);
+    if (size !== undefined) {
+      const store = e.op >= O.OP_SB;
+      const group = open.find((o) => o.base === e.rs1 && o.store === store);
+      const firstSize = group ? SIZE.get(group.first.op)! : 0;
+      if (group && size <= firstSize && (e.imm - group.first.imm) % size === 0) group.members.push(e);
+      else if (!group && e.rs1 !== 0) {
+        if (open.length === GROUP_LOCALS) done.push(open.shift()!);
+        let slot = L_GROUPS;
+        while (open.some((o) => o.slot === slot)) slot++; // a closed group's slot is free: its accesses all came before
+        open.push({ base: e.rs1, store, first: e, members: [e], slot });
+      }
+    }
+    if (e.rd !== 0) for (let k = open.length - 1; k >= 0; k--) if (open[k].base === e.rd) done.push(...open.splice(k, 1));
+  }
+  const plan = new Map<number, SharedCheck>();
+  for (const group of [...done, ...open]) {
+    if (group.members.length < 2) continue;
+    const low = Math.min(...group.members.map((m) => m.imm));
+    const high = Math.max(...group.members.map((m) => m.imm + SIZE.get(m.op)! - 1));
+    for (const m of group.members) plan.set(m.index, { slot: group.slot, low, high, offset: m.imm - low, first: m === group.first });
+  }
+  return plan;
+}
+
+/** Pushes the TLB entry's offset (its index × 8) for the address in L_ADDR, keeping it in L_TLB. */
+function tlbSlot(g: Gen): void {
+  g.w.localGet(L_ADDR).i32Const(12 - 3).op(Op.i32ShrU).i32Const((L.TLB_ENTRIES - 1) << 3).op(Op.i32And).localTee(L_TLB);
+}
+
+/**
+ * Pushes the host address of the access at rs1 + `offset` and returns the memarg offset to access it with,
+ * leaving the region at `e` on a TLB miss. An access that shares a check (planAccesses) uses its group's host address.
+ */
+function hostAddress(g: Gen, e: Entry, retired: number, tlb: number, mask: number, offset: number): number {
   const w = g.w;
+  const shared = g.accesses.get(e.index);
+  if (shared && !shared.first) { w.localGet(shared.slot); return shared.offset; }
   g.get(e.rs1); if (offset !== 0) w.i32Const(offset).op(Op.i32Add); w.localSet(L_ADDR);
-  w.localGet(L_ADDR).i32Const(12).op(Op.i32ShrU).i32Const(L.TLB_ENTRIES - 1).op(Op.i32And).i32Const(3).op(Op.i32Shl).localTee(L_TLB);
+  tlbSlot(g);
   w.mem(Op.i32Load, tlb).localGet(L_ADDR).i32Const(mask).op(Op.i32And).op(Op.i32Ne);
+  if (shared && shared.low !== shared.high) {
+    // The group's span in one page: its lowest and highest byte differ only below bit 12.
+    g.get(e.rs1).w.i32Const(shared.low).op(Op.i32Add); g.get(e.rs1).w.i32Const(shared.high).op(Op.i32Add);
+    w.op(Op.i32Xor).i32Const(0xfff).op(Op.i32GtU).op(Op.i32Or);
+  }
   g.ifThen(() => g.exit(e.index, retired, Exit.MISS));
   w.localGet(L_TLB).mem(Op.i32Load, tlb + 4).localGet(L_ADDR).op(Op.i32Add);
+  if (!shared) return 0;
+  w.i32Const(shared.low - offset).op(Op.i32Add).localTee(shared.slot);
+  return shared.offset;
 }
 
 /** Emits `e` if it is a load, store or atomic; false otherwise. */
@@ -46,13 +118,13 @@ export function generateMemory(g: Gen, e: Entry, retired: number): boolean {
   const w = g.w;
   const load = LOADS.get(e.op);
   if (load) {
-    g.set(e.rd, () => { hostAddress(g, e, retired, L.TLB_READ, load[0], e.imm); w.mem(load[1], 0); });
+    g.set(e.rd, () => { const at = hostAddress(g, e, retired, L.TLB_READ, load[0], e.imm); w.mem(load[1], at); });
     return true;
   }
   const store = STORES.get(e.op);
   if (store) {
-    hostAddress(g, e, retired, L.TLB_WRITE, store[0], e.imm);
-    g.get(e.rs2); w.mem(store[1], 0);
+    const at = hostAddress(g, e, retired, L.TLB_WRITE, store[0], e.imm);
+    g.get(e.rs2); w.mem(store[1], at);
     return true;
   }
   if (e.op === O.OP_LR_W) {

@@ -45,6 +45,9 @@ export function hotThreshold(env = process.env.ROAM_JIT_THRESHOLD): number {
   return Math.max(1, n);
 }
 
+/** The end of the table slots any translator has used on a core's table (it grows in steps: see growTo). */
+const slotsInUse = new WeakMap<WebAssembly.Table, number>();
+
 const SLOTS_END = L.DECODE_BASE + L.DECODE_SLOTS * L.DECODE_SLOT_BYTES;
 
 export class Translator {
@@ -55,7 +58,7 @@ export class Translator {
   private readonly chain: WebAssembly.Table;
 
   constructor(private readonly core: TranslatorCore, readonly threshold = hotThreshold()) {
-    this.firstIndex = core.table.length;
+    this.firstIndex = slotsInUse.get(core.table) ?? core.table.length; // after an earlier translator's: its marks may live on
     this.chain = new WebAssembly.Table({ element: "anyfunc", initial: core.table.length });
     this.nextIndex = this.firstIndex;
     this.applyThreshold();
@@ -89,7 +92,10 @@ export class Translator {
     const view = new DataView(this.core.memory.buffer);
     const region = discoverRegion((head - base) / 8, (index) => readEntry(view, base, index, L.JIT_ORIGINALS));
     if (region.instructions === 0) { this.stats.declined++; return false; }
-    const entries = regionEntries(region);
+    // An entry another region marked already (its head or return point) stays theirs: both run the same code. The
+    // others get the next table indices in this order, which the region's code knows (a return to one stays inside).
+    const isMarked = (index: number) => (view.getUint32(base + index * 8, true) & 0xff) === O.OP_JIT;
+    const entries = regionEntries(region).filter((index) => index === region.head || !isMarked(index));
     if (this.nextIndex + entries.length > L.JIT_MAX_FUNCTIONS) {
       // The table is full: drop every decoded page (and with them every OP_JIT entry), then reuse it.
       this.core.flushCaches();
@@ -98,16 +104,11 @@ export class Translator {
       return false;
     }
     const started = performance.now();
-    const module = new WebAssembly.Module(emitRegion(region));
+    const module = new WebAssembly.Module(emitRegion(region, { first: this.nextIndex, count: entries.length }));
     const instance = new WebAssembly.Instance(module, { env: { memory: this.core.memory, chain: this.chain } });
     const f = instance.exports.f as Exported, g = instance.exports.g as Exported;
     this.stats.compileMs += performance.now() - started;
-    for (const index of entries) {
-      const at = base + index * 8;
-      // An entry another region marked already (its head or return point) stays theirs: both run the same code.
-      if (index !== region.head && (new DataView(this.core.memory.buffer).getUint32(at, true) & 0xff) === O.OP_JIT) continue;
-      this.mark(at, f, g, region.blockAt.get(index)!);
-    }
+    for (const index of entries) this.mark(base + index * 8, f, g, region.blockAt.get(index)!);
     this.stats.translated++;
     this.stats.instructions += region.instructions;
     return true;
@@ -119,8 +120,9 @@ export class Translator {
    */
   private mark(at: number, f: Exported, g: Exported, block: number): void {
     const index = this.nextIndex++;
-    if (index >= this.core.table.length) this.core.table.grow(index + 1 - this.core.table.length);
-    if (index >= this.chain.length) this.chain.grow(index + 1 - this.chain.length);
+    slotsInUse.set(this.core.table, Math.max(index + 1, slotsInUse.get(this.core.table) ?? 0));
+    growTo(this.core.table, index + 1);
+    growTo(this.chain, index + 1);
     this.core.table.set(index, f);
     this.chain.set(index, g);
     const slot = L.JIT_ORIGINALS + index * 8; // the core's slow step finds it by table index
@@ -132,4 +134,13 @@ export class Translator {
     view.setInt32(at + 4, imm, true);
     this.stats.entries++;
   }
+}
+
+/**
+ * Makes `table` hold at least `length` entries, doubling it (up to the most the translator uses): V8 updates every
+ * instance that uses a table when it grows, and a grow by one per translation cost 30 ms on a Lua run of 450 entries.
+ */
+function growTo(table: WebAssembly.Table, length: number): void {
+  if (length <= table.length) return;
+  table.grow(Math.max(length, Math.min(table.length * 2, L.JIT_MAX_FUNCTIONS)) - table.length);
 }

@@ -113,6 +113,41 @@ describe("regions", () => {
     expect(c.x(T0)).toBe(1024);
   });
 
+  // Accesses through one base register in a block share one TLB check (gen-memory.ts, planAccesses): the check covers
+  // every access of the group, so the second one, one step past either end of RAM, must still stop there exactly.
+  const lbu = (rd: number, rs1: number, imm: number) => (((imm & 0xfff) << 20) | (rs1 << 15) | (4 << 12) | (rd << 7) | 0x03) >>> 0;
+  const ramEnd = BASE + (1 << 20);
+  const groups = [
+    { name: "two word loads", from: ramEnd - 4096, step: 4, first: asm.lw(A2, A1, 0), second: asm.lw(A3, A1, 4) },
+    { name: "two byte loads", from: ramEnd - 4096, step: 1, first: lbu(A2, A1, 0), second: lbu(A3, A1, 1) },
+    { name: "a word load and a byte load after it", from: ramEnd - 4096, step: 4, first: asm.lw(A2, A1, 0), second: lbu(A3, A1, 7) },
+    { name: "two word stores", from: ramEnd - 4096, step: 4, first: asm.sw(T0, A1, 0), second: asm.sw(A0, A1, 4) },
+    // downwards from the third page, over the code's page, to the byte below RAM
+    { name: "two byte loads, the lower one second", from: BASE + 8192, step: -1, first: lbu(A3, A1, 1), second: lbu(A2, A1, 0) },
+  ];
+  for (const { name, from, step, first, second } of groups) {
+    test(`${name} through one register share a TLB check and still stop at the one that leaves RAM`, () => {
+      // for (;;) { first; second; a0 += a2 + a3; a1 += step; t0++ }
+      const program = [...asm.li(A1, from), /* 8: */ first, /* 12: */ second, asm.add(A0, A0, A2), asm.add(A0, A0, A3),
+        asm.addi(A1, A1, step), asm.addi(T0, T0, 1), asm.jal(0, -24)];
+      const plain = new TestCore();
+      const c = new TranslatingCore(1 << 20, 1);
+      for (const core of [plain, c]) {
+        start(core, program);
+        for (let i = 0; i < 1024; i++) core.poke(ramEnd - 4096 + i * 4, [(i * 2654435761) >>> 0]);
+        for (let i = 0; i < 1024; i++) core.poke(BASE + 4096 + i * 4, [(i * 40503) >>> 0]);
+      }
+      expect(plain.run(1_000_000)).toBe(L.EXIT_MMIO);
+      expect(c.run(1_000_000)).toBe(L.EXIT_MMIO);
+      expect(c.translator.stats.translated).toBeGreaterThan(0);
+      expect(plain.st(L.STATE_EXIT_PC).toString(16)).toBe((BASE + 12).toString(16));
+      expect(c.st(L.STATE_EXIT_PC).toString(16)).toBe((BASE + 12).toString(16));
+      expect(c.st(L.STATE_EXIT_CAUSE).toString(16)).toBe(plain.st(L.STATE_EXIT_CAUSE).toString(16));
+      expectSameState(c, plain, "at the fault");
+      for (let i = 0; i < 1024; i++) expect(c.peek(ramEnd - 4096 + i * 4)).toBe(plain.peek(ramEnd - 4096 + i * 4));
+    });
+  }
+
   test("a snapshot taken mid-run holds no translation and resumes identically on a fresh core", () => {
     const plain = new TestCore();
     const c = new TranslatingCore(1 << 20, 1);
