@@ -11,6 +11,7 @@ import { spawn, type ChildProcess } from "node:child_process";
 import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { createServer } from "node:net";
 import { fileURLToPath } from "node:url";
 import { connect, type Peer } from "../../src/net/peer.js";
 import type { Message } from "../../src/net/protocol.js";
@@ -367,4 +368,13 @@ export async function followGuest(url: string, id: string, options: { tls?: TlsI
   };
   await attach(url);
   return { get offset() { return offset; }, output: () => Buffer.concat(chunks), exited };
+}
+
+/** A port nobody listens on now (the kernel picks it; closed again at once). */
+export async function freePort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  const port = (server.address() as { port: number }).port;
+  await new Promise((resolve) => server.close(resolve));
+  return port;
 }

@@ -2,23 +2,14 @@
 // client, a plain Node socket, talks to a guest's server through the host the
 // guest started on, and keeps its one connection through 20 migrations of the
 // guest between two hosts: every message is echoed once, in order.
-import { createServer, Socket } from "node:net";
+import { Socket } from "node:net";
 import { join } from "node:path";
 import { describe, expect, test } from "vitest";
-import { HostProc, migrate, Proc, REPO, tempDir, waitUntil, perTest } from "./cluster.js";
+import { freePort, HostProc, migrate, Proc, REPO, tempDir, waitUntil, perTest } from "./cluster.js";
 
 const MSGPEER = join(REPO, "guests/bin/net/msgpeer.elf");
 
 const scratch = perTest();
-
-/** A port nobody listens on now (the kernel picks it; closed again at once). */
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  const port = (server.address() as { port: number }).port;
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
 
 /** Sends numbered 16-byte messages one at a time, each after the echo of the one before; checks every echo. */
 class PingPong {

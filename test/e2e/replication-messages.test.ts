@@ -16,12 +16,12 @@
 // acknowledged, and each end of a stream keeps what it sent until the other
 // end acks it, sending it again from the other end's last ack when that end
 // was taken over by its backup.
-import { createServer, Socket } from "node:net";
+import { Socket } from "node:net";
 import { join } from "node:path";
 import { afterAll, describe, expect, test } from "vitest";
 import type { ReplicationStats } from "../../src/replication/epoch.js";
 import { dottedQuad, guestAddress } from "../../src/kernel/sockets/addresses.js";
-import { ask, elfPath, HostProc, migrate, Proc, REPO, roam, stopAll, tempDir, vectorsLater, waitUntil } from "./cluster.js";
+import { ask, elfPath, freePort, HostProc, migrate, Proc, REPO, roam, stopAll, tempDir, vectorsLater, waitUntil } from "./cluster.js";
 import { endStreamIntact, msgpeer, received } from "./msgpeer-hosts.js";
 
 const MSGPEER = join(REPO, "guests/bin/net/msgpeer.elf");
@@ -38,14 +38,6 @@ afterAll(async () => {
 
 function startHost(name = `H${hostNumber++}`, peers: string[] = []): Promise<HostProc> {
   return HostProc.start({ name, root: root.path, peers, timeoutMs: 60_000 }).then((h) => (hosts.push(h), h));
-}
-
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  const port = (server.address() as { port: number }).port;
-  await new Promise((resolve) => server.close(resolve));
-  return port;
 }
 
 /** Streams numbered 16-byte messages (msgpeer's format), at most IN_FLIGHT unechoed, and keeps every byte that comes back. */
