@@ -62,7 +62,7 @@ test("run / migrate / kill / checkpoint / restore at three hosts, overlapping: o
         const at = Math.floor(rand() * 3); // the host the request goes to: not always where the guest is
         const kind = rand();
         const record = (what: string, p: Promise<unknown>, onDone: () => void) =>
-          ops.push(p.then(() => { onDone(); log.push(`${round}: ${what} ok`); }, (e: Error) => log.push(`${round}: ${what} refused: ${e.message}`)));
+          ops.push(p.then(() => { onDone(); log.push(`${round}: ${what} ok`); }, (e: Error) => void log.push(`${round}: ${what} refused: ${e.message}`)));
         if (guests.length === 0 || (kind < 0.15 && alive.size < 4)) { record(`run at ${at}`, run(at), () => {}); continue; }
         const id = pick(guests);
         const where = liveOn(id)[0];

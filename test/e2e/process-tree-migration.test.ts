@@ -259,10 +259,10 @@ describe("a process tree migrates as one guest", () => {
 
   test("--children home: ppoll on a forwarded pipe asks home, honours its timeout at the satellite, and wakes when data comes", async () => {
     const { client } = await moveSecondChildAlone("tree-home-poll", POLL_SCRIPT);
-    writeFileSync(join(root.path, GATE), "");
+    writeFileSync(join(rootDir(), GATE), "");
     // The pipe stays empty: `read -t 1` must time out at B (before, ppoll said "ready" and the read waited at A for good).
     await waitUntil(() => client.proc.text.includes("first="), 60_000, () => `the timed read to give up: ${client.proc.describe()}`);
-    writeFileSync(join(root.path, GATE2), "");
+    writeFileSync(join(rootDir(), GATE2), "");
     const exited = await client.proc.wait(120_000);
     expect(client.proc.text).toBe("first=1 []\nsecond=0 [hello]\n");
     expect(exited.code, client.proc.describe()).toBe(0);
@@ -271,12 +271,12 @@ describe("a process tree migrates as one guest", () => {
   test("--children home: when the home host dies, the forwarded read in progress and later ones fail with EIO; the satellite runs on and logs it once", async () => {
     const { a, b, client, moved: reader } = await moveSecondChildAlone("tree-home-broken", BROKEN_SCRIPT);
     const satellite = `${client.id}-${reader}`;
-    writeFileSync(join(root.path, GATE), "");
+    writeFileSync(join(rootDir(), GATE), "");
     // cat, forked on B, waits in a read of the pipe that A holds for it.
     await waitForProcess(b.url, satellite, "cat");
     await a.crash();
-    await waitUntil(() => existsSync(join(root.path, "after.txt")) && readFileSync(join(root.path, "after.txt"), "utf8").includes("again="), 60_000, "the satellite to go on after losing its home");
-    expect(readFileSync(join(root.path, "after.txt"), "utf8")).toBe("cat=1\nagain=1\n");
+    await waitUntil(() => existsSync(join(rootDir(), "after.txt")) && readFileSync(join(rootDir(), "after.txt"), "utf8").includes("again="), 60_000, "the satellite to go on after losing its home");
+    expect(readFileSync(join(rootDir(), "after.txt"), "utf8")).toBe("cat=1\nagain=1\n");
     await waitUntil(() => b.log.includes(`lost its home ${a.url}`), 30_000, () => `B's log line: ${b.log}`);
     expect(b.log.split("\n").filter((l) => l.includes(`lost its home ${a.url}`)).length, b.log).toBe(1);
     const entry = await waitForStatus(b.url, satellite, "exited");
@@ -328,6 +328,12 @@ describe("a process tree migrates as one guest", () => {
  * Hosts A and B; `script` runs on A, and the second child of its first process
  * moves alone to B (--children home). What the home tests start from.
  */
+/** The current test's directory (moveSecondChildAlone makes it). */
+function rootDir(): string {
+  if (!root) throw new Error("no test directory: moveSecondChildAlone makes it");
+  return root.path;
+}
+
 async function moveSecondChildAlone(dir: string, script: string): Promise<{ a: HostProc; b: HostProc; client: { proc: Proc; id: string }; moved: number }> {
   root = tempDir(dir);
   hosts = await startHosts(["A", "B"], root.path);

@@ -7,7 +7,7 @@ import { afterEach, beforeEach, expect, test } from "vitest";
 import { PROT_READ, PROT_WRITE } from "../../src/kernel/address-space.js";
 import { Errno } from "../../src/kernel/errno.js";
 import type { ProcessConsole, StreamDescription, SyscallContext } from "../../src/kernel/syscalls.js";
-import { spaceOver, unitContext, callIn } from "./unit-context.js";
+import { spaceOver, unitContext, callIn, quietConsole } from "./unit-context.js";
 
 const ram = new Uint8Array(1 << 20);
 const DATA = 0x20000;
@@ -21,10 +21,10 @@ beforeEach(() => {
   space.addRegion({ start: DATA, end: DATA + 4096, prot: PROT_READ | PROT_WRITE, kind: "mmap" });
   described = undefined;
   terminal = false;
-  const console: ProcessConsole = {
-    write: () => {}, read: () => null, isTerminal: () => terminal, windowSize: () => null,
+  const console = quietConsole({
+    isTerminal: () => terminal,
     describe: () => described ?? (terminal ? { kind: "terminal" } : { kind: "pipe" }),
-  };
+  });
   c = unitContext(space, dir, { monotonicNs: () => 0n, realtimeNs: () => 0n }, console);
 });
 afterEach(() => rmSync(dir, { recursive: true, force: true }));

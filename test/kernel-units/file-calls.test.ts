@@ -7,7 +7,7 @@ import { afterEach, beforeEach, describe, expect, test } from "vitest";
 import { PROT_READ, PROT_WRITE } from "../../src/kernel/address-space.js";
 import { Errno } from "../../src/kernel/errno.js";
 import type { SyscallContext } from "../../src/kernel/syscalls.js";
-import { spaceOver, unitContext, callIn } from "./unit-context.js";
+import { spaceOver, unitContext, callIn, quietConsole } from "./unit-context.js";
 
 const ram = new Uint8Array(4 << 20);
 const DATA = 0x20000;
@@ -22,7 +22,7 @@ beforeEach(() => {
   space.addRegion({ start: DATA, end: DATA + 16 * 4096, prot: PROT_READ | PROT_WRITE, kind: "mmap" });
   output = [];
   c = unitContext(space, dir, { monotonicNs: () => process.hrtime.bigint(), realtimeNs: () => BigInt(Date.now()) * 1_000_000n },
-    { write: (_s, b) => void output.push(Buffer.from(b)), read: () => null, isTerminal: () => false, windowSize: () => null });
+    quietConsole({ write: (_s, b) => void output.push(Buffer.from(b)) }));
 });
 afterEach(() => rmSync(dir, { recursive: true, force: true }));
 
@@ -225,7 +225,7 @@ describe("the virtual /dev", () => {
 
   test("fstat and stat say character device with Linux's major and minor", () => {
     const expected: Record<string, [number, number]> = { null: [1, 3], zero: [1, 5], full: [1, 7], random: [1, 8], urandom: [1, 9], tty: [5, 0] };
-    (c.console as { isTerminal: () => boolean }).isTerminal = () => true; // /dev/tty opens only with a terminal
+    c.console.isTerminal = () => true; // /dev/tty opens only with a terminal
     for (const [name, [major, minor]] of Object.entries(expected)) {
       const fd = open(`/dev/${name}`, O_RDONLY);
       expect(call(80, fd, DATA + 256)).toBe(0);

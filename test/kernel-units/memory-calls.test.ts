@@ -8,7 +8,7 @@ import { afterEach, beforeEach, describe, expect, test } from "vitest";
 import { PROT_READ, PROT_WRITE } from "../../src/kernel/address-space.js";
 import { Errno } from "../../src/kernel/errno.js";
 import type { SyscallContext } from "../../src/kernel/syscalls.js";
-import { spaceOver, unitContext, callIn } from "./unit-context.js";
+import { spaceOver, unitContext, callIn, quietConsole } from "./unit-context.js";
 
 const MiB = 1 << 20;
 let ram: Uint8Array;
@@ -20,7 +20,7 @@ beforeEach(() => {
   const space = spaceOver(ram);
   space.brkStart = space.brk = 0x100000;
   space.mmapTop = 0x70000000;
-  c = unitContext(space, dir, { monotonicNs: () => 0n, realtimeNs: () => 0n }, { write: () => {}, read: () => null, isTerminal: () => false, windowSize: () => null });
+  c = unitContext(space, dir, { monotonicNs: () => 0n, realtimeNs: () => 0n }, quietConsole());
 });
 afterEach(() => rmSync(dir, { recursive: true, force: true }));
 

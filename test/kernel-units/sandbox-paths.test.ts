@@ -15,7 +15,7 @@ import { AddressSpace, PROT_READ, PROT_WRITE, type PhysicalMemory } from "../../
 import { Errno } from "../../src/kernel/errno.js";
 import { FileTable, SandboxError } from "../../src/kernel/files.js";
 import { openedInside } from "../../src/kernel/resolve.js";
-import { spaceOver, unitContext } from "./unit-context.js";
+import { spaceOver, unitContext, quietConsole } from "./unit-context.js";
 import { Frames } from "../../src/kernel/frames.js";
 import { runSyscall, type SyscallContext } from "../../src/kernel/syscalls.js";
 
@@ -44,7 +44,7 @@ beforeEach(() => {
   writeFileSync(join(root, "sub", "f.txt"), "sub file\n");
   const space = spaceOver(ram);
   space.addRegion({ start: DATA, end: DATA + 16 * 4096, prot: PROT_READ | PROT_WRITE, kind: "mmap" });
-  c = unitContext(space, root, { monotonicNs: () => 0n, realtimeNs: () => 0n }, { write: () => {}, read: () => null, hasInput: () => false, isTerminal: () => false, windowSize: () => null });
+  c = unitContext(space, root, { monotonicNs: () => 0n, realtimeNs: () => 0n }, quietConsole());
 });
 afterEach(() => {
   c.files.closeAll();

@@ -14,7 +14,7 @@ import { runSyscall, type SyscallContext } from "../../src/kernel/syscalls.js";
 import { POLLOUT, readiness } from "../../src/kernel/calls/poll.js";
 import type { Kernel } from "../../src/kernel/kernel.js";
 import { cannotTakeOut } from "../../src/kernel/lone-process.js";
-import { callIn, spaceOver, unitContext } from "./unit-context.js";
+import { callIn, spaceOver, unitContext, quietConsole } from "./unit-context.js";
 
 const ram = new Uint8Array(8 << 20);
 const DATA = 0x20000, PAGES = 200;
@@ -33,7 +33,7 @@ beforeEach(() => {
   const space = spaceOver(ram);
   space.addRegion({ start: DATA, end: DATA + PAGES * 4096, prot: PROT_READ | PROT_WRITE, kind: "mmap" });
   c = unitContext(space, dir, { monotonicNs: () => process.hrtime.bigint(), realtimeNs: () => 0n },
-    { write: () => {}, read: () => null, isTerminal: () => false, windowSize: () => null });
+    quietConsole());
 });
 afterEach(() => rmSync(dir, { recursive: true, force: true }));
 

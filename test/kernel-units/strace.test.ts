@@ -6,7 +6,7 @@ import { afterEach, beforeEach, expect, test } from "vitest";
 import { PROT_READ, PROT_WRITE } from "../../src/kernel/address-space.js";
 import { formatSyscall } from "../../src/kernel/strace.js";
 import { runSyscall, type SyscallContext } from "../../src/kernel/syscalls.js";
-import { spaceOver, unitContext } from "./unit-context.js";
+import { spaceOver, unitContext, quietConsole } from "./unit-context.js";
 
 const ram = new Uint8Array(4 << 20);
 const DATA = 0x20000;
@@ -16,7 +16,7 @@ beforeEach(() => {
   dir = mkdtempSync(join(tmpdir(), "roam-strace-"));
   const space = spaceOver(ram);
   space.addRegion({ start: DATA, end: DATA + 4 * 4096, prot: PROT_READ | PROT_WRITE, kind: "mmap" });
-  c = unitContext(space, dir, { monotonicNs: () => 0n, realtimeNs: () => 0n }, { write: () => {}, read: () => null, isTerminal: () => false, windowSize: () => null });
+  c = unitContext(space, dir, { monotonicNs: () => 0n, realtimeNs: () => 0n }, quietConsole());
 });
 afterEach(() => rmSync(dir, { recursive: true, force: true }));
 

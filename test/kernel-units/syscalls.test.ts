@@ -7,7 +7,7 @@ import { afterEach, beforeEach, describe, expect, test } from "vitest";
 import { AddressSpace, PROT_READ, PROT_WRITE, type PhysicalMemory } from "../../src/kernel/address-space.js";
 import { Errno } from "../../src/kernel/errno.js";
 import { FileTable } from "../../src/kernel/files.js";
-import { spaceOver, unitContext, callIn } from "./unit-context.js";
+import { spaceOver, unitContext, callIn, quietConsole } from "./unit-context.js";
 import { Frames } from "../../src/kernel/frames.js";
 import { runSyscall, type SyscallContext } from "../../src/kernel/syscalls.js";
 
@@ -24,7 +24,7 @@ beforeEach(() => {
   space.brkStart = space.brk = 0x100000;
   space.mmapTop = 0x7000000;
   const output: Buffer[] = [];
-  c = unitContext(space, dir, { monotonicNs: () => process.hrtime.bigint(), realtimeNs: () => BigInt(Date.now()) * 1_000_000n }, { write: (_s, b) => void output.push(Buffer.from(b)), read: () => null, hasInput: () => false, isTerminal: () => false, windowSize: () => null });
+  c = unitContext(space, dir, { monotonicNs: () => process.hrtime.bigint(), realtimeNs: () => BigInt(Date.now()) * 1_000_000n }, quietConsole({ write: (_s, b) => void output.push(Buffer.from(b)) }));
 });
 afterEach(() => rmSync(dir, { recursive: true, force: true }));
 

@@ -7,7 +7,7 @@ import { afterEach, beforeEach, describe, expect, test } from "vitest";
 import { PROT_READ, PROT_WRITE } from "../../src/kernel/address-space.js";
 import { Errno } from "../../src/kernel/errno.js";
 import type { SyscallContext } from "../../src/kernel/syscalls.js";
-import { spaceOver, unitContext, callIn } from "./unit-context.js";
+import { spaceOver, unitContext, callIn, quietConsole } from "./unit-context.js";
 
 const ram = new Uint8Array(4 << 20);
 const DATA = 0x20000;
@@ -19,7 +19,7 @@ beforeEach(() => {
   const space = spaceOver(ram);
   space.addRegion({ start: DATA, end: DATA + 4 * 4096, prot: PROT_READ | PROT_WRITE, kind: "mmap" });
   c = unitContext(space, dir, { monotonicNs: () => 5_000_000_000n, realtimeNs: () => 1_700_000_000_000_000_000n },
-    { write: () => {}, read: () => null, isTerminal: () => false, windowSize: () => null });
+    quietConsole());
   task.cpuInstructions = 0n;
   task.name = "prog";
   task.limits = new Map();

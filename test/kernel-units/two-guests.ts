@@ -17,7 +17,7 @@ import { receiveMessage } from "../../src/kernel/sockets/remote-messages.js";
 import type { OutMessage } from "../../src/kernel/sockets/remote-peer.js";
 import { Sockets } from "../../src/kernel/sockets/table.js";
 import { runSyscall, type SyscallContext } from "../../src/kernel/syscalls.js";
-import { spaceOver } from "./unit-context.js";
+import { spaceOver, quietConsole } from "./unit-context.js";
 
 export const DATA = 0x20000;
 const PAGES = 200;
@@ -98,7 +98,7 @@ export class TwoGuestNetwork {
     guest.c = {
       kernel, space, files: FileTable.withConsole(this.root, openFiles), pid: 1000, sleepDeadline: undefined,
       clock: { monotonicNs: () => process.hrtime.bigint(), realtimeNs: () => 0n },
-      console: { write: () => {}, read: () => null, isTerminal: () => false, windowSize: () => null },
+      console: quietConsole(),
     };
     this.guests.set(id, guest);
     return guest;

@@ -18,6 +18,11 @@ export function spaceOver(ram: Uint8Array): AddressSpace {
   return new AddressSpace(new Frames(memoryOver(ram), ram.length / 4096));
 }
 
+/** A console with no input and no terminal that drops what is written; `over` replaces any of its parts. */
+export function quietConsole(over: Partial<ProcessConsole> = {}): ProcessConsole {
+  return { write: () => {}, read: () => null, hasInput: () => false, isTerminal: () => false, windowSize: () => null, ...over };
+}
+
 /** A context for process 1000 with `space` and a table whose 0/1/2 are `console`. */
 export function unitContext(space: AddressSpace, root: string, clock: ProcessClock, console: ProcessConsole): SyscallContext {
   const openFiles = new OpenFiles();

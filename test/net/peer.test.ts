@@ -13,7 +13,7 @@ beforeAll(async () => {
   server = new WebSocketServer({ host: "127.0.0.1", port: 0 });
   await new Promise<void>((resolve) => server.once("listening", () => resolve()));
   const address = server.address();
-  url = `ws://127.0.0.1:${typeof address === "object" ? address.port : 0}`;
+  url = `ws://127.0.0.1:${typeof address === "object" && address ? address.port : 0}`;
   server.on("connection", (ws, request) => {
     const peer = new Peer(ws, undefined, request.socket);
     peer.onMessage((m) => {
