@@ -1,0 +1,229 @@
+// Real programs benchmark (issue 14): Lua, the SQLite shell, BusyBox sort, awk
+// and md5sum (guests/bin/real, built with musl) and the compute guest, each run
+// as a user runs it — `roam run` (a new Node process, `node bin/roam.js`) against
+// `qemu-riscv32`, same ELF, same arguments and files — alternating one of each,
+// so that other work on the machine slows both alike. Wall time of the whole
+// process (start-up included) and peak memory (VmHWM, read from /proc every
+// few milliseconds while it runs: a floor of the true peak, the same for both).
+// Both must exit 0 with the same stdout. Target: every row at >= 1.0x QEMU's
+// speed, i.e. roam/qemu time <= 1.
+//
+//   node dist/bench/programs.js [--runs 3] [--quick] [--only lua] [--out file]
+
+import { spawn } from "node:child_process";
+import { closeSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { loadavg, tmpdir } from "node:os";
+import { join } from "node:path";
+import { parseArgs } from "node:util";
+import { fmt, hostInfo, log, median, packageRoot, qemuVersion, writeReport } from "./common.js";
+
+const QEMU = "qemu-riscv32";
+
+interface Workload {
+  name: string;
+  elf: string; // under guests/bin
+  args: string[];
+  files?: Record<string, string>;
+  stdin?: string;
+}
+
+const LUA_MIX = `
+local function fib(n) if n < 2 then return n end return fib(n - 1) + fib(n - 2) end
+local t = {}
+for i = 1, 200000 do t[i] = (i * 7919) % 100003 end
+table.sort(t)
+local parts = {}
+for i = 1, 30000 do parts[#parts + 1] = string.format("%d:%s", i, tostring(i * 3)) end
+local s = table.concat(parts, ","):gsub("%d+", function(d) return #d end)
+print(fib(27), t[1], t[#t], #s)
+`;
+
+// Objects, closures and string building: method calls through metatables, as Lua programs are written.
+const LUA_OBJECTS = `
+local Point = {}
+Point.__index = Point
+function Point.new(x, y) return setmetatable({ x = x, y = y }, Point) end
+function Point:add(o) return Point.new(self.x + o.x, self.y + o.y) end
+function Point:len2() return self.x * self.x + self.y * self.y end
+local acc, total = Point.new(0, 0), 0
+for i = 1, 300000 do
+  acc = acc:add(Point.new(i % 7, i % 11))
+  total = total + acc:len2() % 1000
+end
+local counters = {}
+for i = 1, 100000 do
+  local key = "k" .. (i % 977)
+  counters[key] = (counters[key] or 0) + 1
+end
+local n = 0
+for _, v in pairs(counters) do n = n + v end
+print(acc.x, acc.y, total, n)
+`;
+
+const SQL = `
+create table t(id integer primary key, k integer, v text);
+with recursive c(i) as (select 1 union all select i + 1 from c where i < 60000)
+insert into t(k, v) select (i * 7919) % 1000, 'row ' || i from c;
+create index t_k on t(k);
+select count(*), sum(k), min(v), max(v) from t;
+select k, count(*), sum(length(v)) from t where k between 10 and 20 group by k order by k;
+select count(*) from t a join t b on a.id = b.k + 1 where a.k < 100;
+`;
+
+function wordsFile(lines: number): string {
+  const out: string[] = [];
+  for (let i = 0; i < lines; i++) out.push(`w${(i * 7919) % 100_003} ${i % 17} ${(i * 31) % 1009}`);
+  return out.join("\n") + "\n";
+}
+
+function workloads(quick: boolean): Workload[] {
+  // Sizes give QEMU roughly 0.3-1 s a row (quick: a fifth), so start-up counts but does not decide.
+  const sortWords = wordsFile(quick ? 12_000 : 60_000);
+  const awkWords = wordsFile(quick ? 20_000 : 100_000);
+  const blob = wordsFile(quick ? 400_000 : 3_000_000); // ~40 MB: md5sum reads it in 4 KiB calls
+  return [
+    { name: "lua: calls, sort, strings", elf: "real/lua.elf", args: ["prog.lua"], files: { "prog.lua": LUA_MIX } },
+    { name: "lua: objects, closures", elf: "real/lua.elf", args: ["prog.lua"], files: { "prog.lua": LUA_OBJECTS } },
+    { name: "sqlite3: 60k rows, index, join", elf: "real/sqlite3.elf", args: [":memory:"], stdin: SQL },
+    { name: "busybox sort", elf: "real/busybox.elf", args: ["sort", "words.txt"], files: { "words.txt": sortWords } },
+    { name: "busybox awk (sums by key)", elf: "real/busybox.elf", args: ["awk", "{ n[$2] += $3; l += length($1) } END { for (k = 0; k < 17; k++) print k, n[k]; print l }", "words.txt"], files: { "words.txt": awkWords } },
+    { name: "busybox md5sum", elf: "real/busybox.elf", args: ["md5sum", "blob.txt"], files: { "blob.txt": blob } },
+    { name: "compute (CPU mix)", elf: "process/compute.elf", args: [quick ? "small" : "bench"] },
+  ];
+}
+
+interface Measured {
+  seconds: number;
+  peakKiB: number; // VmHWM; 0 when the process ended before the first look
+  status: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+/** VmHWM of a live process in KiB, or 0 once it is gone. */
+function highWaterKiB(pid: number): number {
+  try {
+    const match = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, "latin1"));
+    return match ? Number(match[1]) : 0;
+  } catch {
+    return 0;
+  }
+}
+
+/** Runs `binary args` in `cwd` to its end: wall time, peak memory, exit status; stdout goes to a file (QEMU's UART drops bytes on a slow pipe). */
+function measure(binary: string, args: string[], cwd: string, env: NodeJS.ProcessEnv, stdin: string | undefined): Promise<Measured> {
+  const outputPath = join(cwd, ".stdout");
+  const inputPath = join(cwd, ".stdin");
+  writeFileSync(inputPath, stdin ?? "");
+  const out = openSync(outputPath, "w");
+  const input = openSync(inputPath, "r");
+  const started = performance.now();
+  const child = spawn(binary, args, { cwd, env, stdio: [input, out, "pipe"] });
+  let peakKiB = 0;
+  const watch = setInterval(() => { if (child.pid) peakKiB = Math.max(peakKiB, highWaterKiB(child.pid)); }, 4);
+  const stderr: Buffer[] = [];
+  child.stderr!.on("data", (d: Buffer) => stderr.push(d));
+  return new Promise((resolve, reject) => {
+    child.on("error", (error) => { clearInterval(watch); reject(error); });
+    let seconds = 0;
+    child.on("exit", () => { seconds = (performance.now() - started) / 1000; clearInterval(watch); });
+    // "close" comes after "exit" and after stderr has ended: everything it wrote is here.
+    child.on("close", (code, signal) => {
+      closeSync(out);
+      closeSync(input);
+      resolve({ seconds, peakKiB, status: code ?? (signal ? -1 : null), stdout: readFileSync(outputPath, "latin1"), stderr: Buffer.concat(stderr).toString("latin1") });
+    });
+  });
+}
+
+interface Row {
+  name: string;
+  command: string;
+  roamSeconds: number[];
+  qemuSeconds: number[];
+  roamPeakMiB: number;
+  qemuPeakMiB: number;
+  roamMedian: number;
+  qemuMedian: number;
+  ratio: number; // roam time / qemu time: <= 1 meets the target
+}
+
+async function benchOne(w: Workload, runs: number, root: string, scratch: string, home: string): Promise<Row> {
+  const dir = mkdtempSync(join(scratch, "w-"));
+  for (const [name, text] of Object.entries(w.files ?? {})) writeFileSync(join(dir, name), text);
+  const elf = join(root, "guests", "bin", w.elf);
+  const roam = { binary: process.execPath, args: [join(root, "bin", "roam.js"), "run", elf, ...w.args], env: { HOME: home } };
+  const qemu = { binary: QEMU, args: [elf, ...w.args], env: {} };
+  const row: Row = { name: w.name, command: [w.elf, ...w.args].join(" ").slice(0, 80), roamSeconds: [], qemuSeconds: [], roamPeakMiB: 0, qemuPeakMiB: 0, roamMedian: 0, qemuMedian: 0, ratio: 0 };
+  for (let i = 0; i <= runs; i++) { // run 0 is untimed: page cache and roam's code cache warm, as for a user's second run
+    const r = await measure(roam.binary, roam.args, dir, roam.env, w.stdin);
+    const q = await measure(qemu.binary, qemu.args, dir, qemu.env, w.stdin);
+    if (r.status !== 0) throw new Error(`${w.name}: roam exited ${r.status}\n${r.stderr}`);
+    if (q.status !== 0) throw new Error(`${w.name}: qemu exited ${q.status}\n${q.stderr}`);
+    if (r.stdout !== q.stdout) throw new Error(`${w.name}: roam's stdout differs from qemu's\n--- roam\n${r.stdout.slice(0, 2000)}\n--- qemu\n${q.stdout.slice(0, 2000)}`);
+    if (i === 0) continue;
+    row.roamSeconds.push(r.seconds);
+    row.qemuSeconds.push(q.seconds);
+    row.roamPeakMiB = Math.max(row.roamPeakMiB, r.peakKiB / 1024);
+    row.qemuPeakMiB = Math.max(row.qemuPeakMiB, q.peakKiB / 1024);
+  }
+  row.roamMedian = median(row.roamSeconds);
+  row.qemuMedian = median(row.qemuSeconds);
+  row.ratio = row.roamMedian / row.qemuMedian;
+  log(`  ${w.name}: roam ${row.roamMedian.toFixed(3)} s, qemu ${row.qemuMedian.toFixed(3)} s, ${row.ratio.toFixed(2)}x`);
+  return row;
+}
+
+async function main(): Promise<void> {
+  const { values } = parseArgs({
+    options: {
+      runs: { type: "string" },
+      quick: { type: "boolean", default: false },
+      only: { type: "string" },
+      out: { type: "string" },
+    },
+  });
+  const runs = Number(values.runs ?? (values.quick ? 1 : 3));
+  if (!Number.isInteger(runs) || runs < 1) throw new Error(`--runs ${values.runs}: want a positive integer`);
+  const version = qemuVersion(QEMU);
+  if (!version) throw new Error(`${QEMU} is not on PATH: this benchmark compares against it (apt-get install qemu-user)`);
+  const root = packageRoot();
+  const outPath = values.out ?? join(root, "bench", "results", values.quick ? "programs-quick.json" : "programs.json");
+  const chosen = workloads(values.quick).filter((w) => !values.only || w.name.includes(values.only));
+  if (chosen.length === 0) throw new Error(`--only ${values.only}: no workload has that in its name`);
+  const scratch = mkdtempSync(join(tmpdir(), "roam-bench-programs-"));
+  const home = join(scratch, "home"); // roam's code cache lives under HOME, written by the untimed first run
+  try {
+    const loadBefore = loadavg()[0];
+    log(`real programs: roam run vs ${QEMU}, ${runs} timed run(s) each, alternating; load average ${loadBefore.toFixed(2)}`);
+    const rows: Row[] = [];
+    for (const w of chosen) rows.push(await benchOne(w, runs, root, scratch, home));
+    const loadAfter = loadavg()[0];
+    const lines = [
+      "",
+      `real programs: wall time of the whole process (start-up included), median of ${runs}; peak memory (VmHWM)`,
+      `${"".padEnd(32)}   roam s   qemu s  roam/qemu  roam MiB  qemu MiB`,
+      ...rows.map((r) => `${r.name.padEnd(32)}${fmt(r.roamMedian, 3, 9)}${fmt(r.qemuMedian, 3, 9)}${fmt(r.ratio, 2, 11)}${fmt(r.roamPeakMiB, 0, 10)}${fmt(r.qemuPeakMiB, 0, 10)}`),
+      `target: roam/qemu <= 1.00 on every row; met on ${rows.filter((r) => r.ratio <= 1).length} of ${rows.length}`,
+      `host: ${hostInfo().cpus} CPUs; 1-minute load average ${loadBefore.toFixed(2)} before, ${loadAfter.toFixed(2)} after` +
+        (loadBefore > 0.5 || loadAfter > 1.5 ? ": other work was running, expect noise" : ""),
+      `qemu: ${version}`,
+    ];
+    process.stdout.write(lines.join("\n") + "\n");
+    writeReport(outPath, {
+      benchmark: "programs",
+      date: new Date().toISOString(),
+      host: { ...hostInfo(), loadAverage1m: { before: loadBefore, after: loadAfter } },
+      runs,
+      qemu: { version, binary: QEMU },
+      results: rows,
+    });
+  } finally {
+    rmSync(scratch, { recursive: true, force: true });
+  }
+}
+
+main().catch((error: unknown) => {
+  process.stderr.write(`bench/programs: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
+  process.exit(1);
+});
