@@ -174,6 +174,9 @@ export class Core {
   }
 
   private refreshViews(): void {
+    // A grow detaches the old buffer, and a detached buffer's views have length 0: checking that is cheaper than
+    // asking the memory for its buffer (a call into V8 the profile showed on every state32).
+    if (this.bytes !== undefined && this.bytes.byteLength !== 0) return;
     const buffer = this.exports.memory.buffer;
     if (buffer === this.buffer) return;
     this.buffer = buffer;
