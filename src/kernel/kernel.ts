@@ -38,6 +38,7 @@ import { LocalNames, type SocketNames } from "./sockets/names.js";
 import { Sockets } from "./sockets/table.js";
 import { receiveMessage } from "./sockets/remote-messages.js";
 import type { OutMessage } from "./sockets/remote-peer.js";
+import { describeStats } from "../jit/translator-stats.js";
 
 export type { KernelState } from "./kernel-state.js";
 
@@ -663,7 +664,7 @@ export class Kernel {
       `page faults (demand paging): ${this.stats.pageFaults}; resident pages: ${this.frames.peak}`,
       `processes: ${this.nextPid - FIRST_PID} started`,
       `system calls: ${calls || "none"}`,
-      ...(t ? [`translated regions: ${t.translated} of ${t.requests} requests (${t.instructions} instructions, ${t.compileMs.toFixed(1)} ms compiling)`] : []),
+      ...(t ? [describeStats(t)] : []),
     ].join("\n");
   }
 }
