@@ -62,10 +62,11 @@ export function compileMode(threshold: number, env = process.env.ROAM_JIT_COMPIL
   return threshold <= 1 ? "sync" : "async";
 }
 
-// A batch closes at this many regions or bytes of module: more would make the main thread's emit at one slice
-// boundary longer than a slice (about 0.3 ms a region here); what queues meanwhile goes into the next batch.
-const BATCH_REGIONS = 32;
-const BATCH_BYTES = 256 << 10;
+// One batch compiles at a time; what queues meanwhile (the guest keeps running) goes into the next, up to this many
+// regions. Fewer modules cost less CPU (CPU seconds of the SQLite and Lua runs of bench/lua-exits.ts, on a loaded
+// machine: at most 4 a batch 2.34/2.87, 32: 2.01/2.55, no limit: 2.08/2.36, whose largest batch had 104 regions);
+// the limit bounds the emit the main thread does at one slice boundary (0.25-1 ms a region here).
+const BATCH_REGIONS = 64;
 
 /** A region planned for a batch: its decoded page, the generation it was read at, its entries and their table indices. */
 interface Planned {
@@ -136,6 +137,7 @@ export class Translator {
     if (this.waiting.get(head) === generation || this.coming.get(head) === generation) return;
     this.waiting.set(head, generation);
     this.queue.push(head);
+    this.atSliceBoundary(); // the core has left run(): this is a slice boundary too, and an idle compiler starts at once
   }
 
   /**
@@ -179,8 +181,7 @@ export class Translator {
   /** Emits the queued regions (up to a batch) into one module and compiles it in the background. */
   private startCompile(): void {
     const planned: Planned[] = [];
-    let instructions = 0;
-    while (this.queue.length > 0 && planned.length < BATCH_REGIONS && instructions * 40 < BATCH_BYTES) {
+    while (this.queue.length > 0 && planned.length < BATCH_REGIONS) {
       const head = this.queue.shift()!;
       const generation = this.waiting.get(head)!;
       this.waiting.delete(head);
@@ -190,7 +191,6 @@ export class Translator {
       if (this.epoch !== epoch) return; // the table was full: everything was dropped
       if (!p) continue;
       planned.push(p);
-      instructions += p.region.instructions;
     }
     if (planned.length === 0) return;
     const batch = this.emit(planned);
