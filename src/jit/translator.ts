@@ -97,7 +97,7 @@ export class Translator {
   /** Entries a planned region will mark when its batch lands (heads and return points), with their slot's generation. */
   private readonly coming = new Map<number, number>();
   private queue: number[] = [];
-  private compiling: Batch | null = null;
+  private inFlight: Batch | null = null;
   private compiled: { batch: Batch; module: WebAssembly.Module } | null = null;
   private failure: unknown = null;
   private compiledListeners: Array<() => void> = [];
@@ -151,17 +151,23 @@ export class Translator {
       this.compiled = null;
       this.install(batch, module);
     }
-    if (!this.compiling && this.queue.length > 0) this.startCompile();
+    if (!this.inFlight && this.queue.length > 0) this.startCompile();
   }
 
   /** Resolves when the batch compiling now (if any) has compiled: the next slice boundary installs it. For tests. */
   whenCompiled(): Promise<void> {
-    if (!this.compiling) return Promise.resolve();
+    if (!this.inFlight) return Promise.resolve();
     return new Promise((resolve) => this.compiledListeners.push(resolve));
   }
 
+  /**
+   * Whether a batch is compiling: its promise resolves only when the run loop yields to the event loop, so the loop
+   * yields after every slice meanwhile (a compile takes 1-3 ms here; a loop that yields every 8 ms made it 18 ms).
+   */
+  get compiling(): boolean { return this.inFlight !== null; }
+
   /** Whether a batch is compiling or queued: a test waits for it to land. */
-  get busy(): boolean { return this.compiling !== null || this.compiled !== null || this.queue.length > 0; }
+  get busy(): boolean { return this.inFlight !== null || this.compiled !== null || this.queue.length > 0; }
 
   /** Translates the region from the decoded entry at WASM address `head` now, on this thread. Returns false if it declined. */
   translate(head: number): boolean {
@@ -194,16 +200,16 @@ export class Translator {
     }
     if (planned.length === 0) return;
     const batch = this.emit(planned);
-    this.compiling = batch;
+    this.inFlight = batch;
     WebAssembly.compile(batch.bytes).then(
       (module) => this.compiledNow(batch, module),
-      (error: unknown) => { if (this.compiling === batch) { this.compiling = null; this.failure = error; } },
+      (error: unknown) => { if (this.inFlight === batch) { this.inFlight = null; this.failure = error; } },
     );
   }
 
   private compiledNow(batch: Batch, module: WebAssembly.Module): void {
-    if (this.compiling !== batch) return; // dropped meanwhile (a reset)
-    this.compiling = null;
+    if (this.inFlight !== batch) return; // dropped meanwhile (a reset)
+    this.inFlight = null;
     this.compiled = { batch, module };
     this.stats.waitMs += performance.now() - batch.startedAt;
     const listeners = this.compiledListeners;
@@ -218,8 +224,8 @@ export class Translator {
     this.waiting.clear();
     this.coming.clear();
     this.compiled = null;
-    if (this.compiling) {
-      this.compiling = null;
+    if (this.inFlight) {
+      this.inFlight = null;
       const listeners = this.compiledListeners;
       this.compiledListeners = [];
       for (const resolve of listeners) resolve();

@@ -93,6 +93,8 @@ export interface ProcessStats {
 }
 
 const SLICE = 1_000_000;
+/** While translated code compiles in the background: about 1 ms of interpreting, then a yield lets the compile land. */
+const SLICE_WHILE_COMPILING = 200_000;
 const BATCH_MS = 8;
 /** A batch's length while the host has work waiting for another guest: a round trip between two guests of one host costs about two of these. */
 const SHARED_BATCH_MS = 0.5;
@@ -401,7 +403,8 @@ export class Kernel {
         }
         const allowedLeft = allowed - Number(this.instret - instretAtStart);
         if (allowedLeft <= 0) break; // the share is spent: wait for it below
-        let budget = Math.min(SLICE, allowedLeft);
+        const compiling = this.core.translator?.compiling ?? false;
+        let budget = Math.min(compiling ? SLICE_WHILE_COMPILING : SLICE, allowedLeft);
         if (limit !== undefined) {
           const left = limit - this.work.spent;
           if (left <= 0) return this.limitReached();
@@ -412,6 +415,7 @@ export class Kernel {
         // another: end the batch after SHARED_BATCH_MS, so a guest that spins (poll with no time left) does not hold its
         // partner's answer back for a whole BATCH_MS.
         if (outcome === "yield" || (performance.now() - batchStart >= SHARED_BATCH_MS && this.conversing())) break;
+        if (compiling || this.core.translator?.compiling) break; // its promise resolves only in the event loop
       }
       // Auto-converge: sit idle for throttle / (1 - throttle) of the time just run; the capacity cap: until the share is paid.
       const throttleMs = this.throttle > 0 ? ((performance.now() - batchStart) * this.throttle) / (1 - this.throttle) : 0;
