@@ -8,6 +8,7 @@
 import { describe, expect, test } from "vitest";
 import * as L from "../../assembly/layout.js";
 import { Core } from "../../src/machine/core.js";
+import { compileMode } from "../../src/jit/translator.js";
 import { asm } from "../core/harness.js";
 
 const BASE = L.RAM_GUEST_BASE;
@@ -134,5 +135,11 @@ describe("asynchronous batched compiles", () => {
     expect(t.stats.stale).toBe(0);
     expect(core.state64(L.STATE_INSTRET)).toBeGreaterThan(instretBefore);
     expectSameEnd(core, plain);
+  });
+
+  test("compiles are asynchronous unless translation is forced at the first arrival or ROAM_JIT_COMPILE says", () => {
+    expect([compileMode(255, undefined), compileMode(2, ""), compileMode(1, undefined)]).toEqual(["async", "async", "sync"]);
+    expect([compileMode(255, "sync"), compileMode(1, "async")]).toEqual(["sync", "async"]);
+    expect(() => compileMode(255, "later")).toThrow('ROAM_JIT_COMPILE must be "sync" or "async", not "later"');
   });
 });
