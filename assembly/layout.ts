@@ -46,6 +46,10 @@ export const PRESENT_BITMAP = 0x18000; // bit per RAM page: contents are here (e
 export const CODE_BITMAP = 0x20000; // bit per RAM page: has a decoded copy (derived)
 export const PAGE_SLOT_MAP = 0x28000; // u16 per RAM page: decoded slot + 1, 0 = none (derived)
 export const SLOT_PPN = 0xa8000; // u32 per decoded slot: RAM page it holds, 0xffffffff = free
+// u32 per decoded slot, bumped whenever its entries stop being trustworthy (zeroed by a store to the page, given to
+// another page, the whole cache dropped): a translation compiled in the background from the slot's entries is
+// installed only if the generation it read is still there (src/jit/translator.ts).
+export const SLOT_GENERATION = 0xa9000;
 
 // AssemblyScript's own static data starts at asconfig "memoryBase" = 0x100000.
 export const DECODE_BASE = 0x200000; // decoded page slots

@@ -9,7 +9,7 @@
 
 import {
   TLB_ENTRIES, TLB_READ, TLB_WRITE, TLB_FETCH, TLB_WRITE_PPN, DIRTY_BITMAP, PRESENT_BITMAP, CODE_BITMAP,
-  PAGE_SLOT_MAP, SLOT_PPN, DECODE_BASE, DECODE_SLOTS, DECODE_SLOT_BYTES, RAM_HOST_BASE, STATE_BASE, STATE_RAM_BYTES,
+  PAGE_SLOT_MAP, SLOT_PPN, SLOT_GENERATION, DECODE_BASE, DECODE_SLOTS, DECODE_SLOT_BYTES, RAM_HOST_BASE, STATE_BASE, STATE_RAM_BYTES,
   BITMAP_BYTES, WRITTEN_BITMAP,
 } from "./layout";
 import { OP_PAGE_END } from "./ops";
@@ -104,12 +104,19 @@ let nextSlot: u32 = 0;
 
 @inline function slotBase(slot: u32): u32 { return DECODE_BASE + slot * DECODE_SLOT_BYTES; }
 
+/** The slot's entries are no longer what anything read from them before (see SLOT_GENERATION). */
+@inline function bumpGeneration(slot: u32): void {
+  const at = SLOT_GENERATION + (slot << 2);
+  store<u32>(at, load<u32>(at) + 1);
+}
+
 /** Returns the decoded page for RAM page `page`, allocating (and zeroing) a slot when it has none. */
 export function decodedPageFor(page: u32): u32 {
   const s = <u32>load<u16>(PAGE_SLOT_MAP + (page << 1));
   if (s != 0) return slotBase(s - 1);
   if (nextSlot == <u32>DECODE_SLOTS) flushDecodeCache();
   const slot = nextSlot++;
+  bumpGeneration(slot);
   store<u32>(SLOT_PPN + (slot << 2), page);
   store<u16>(PAGE_SLOT_MAP + (page << 1), <u16>(slot + 1));
   const base = slotBase(slot);
@@ -137,7 +144,9 @@ export function noteCodePage(page: u32): void {
 export function invalidateCodePage(page: u32): void {
   bitClear(CODE_BITMAP, page);
   const s = <u32>load<u16>(PAGE_SLOT_MAP + (page << 1));
-  if (s != 0) memory.fill(slotBase(s - 1), 0, 2048 * 8);
+  if (s == 0) return;
+  memory.fill(slotBase(s - 1), 0, 2048 * 8);
+  bumpGeneration(s - 1);
 }
 
 /** Drops every decoded page (the cache is full, or the host reset the machine). */
@@ -146,6 +155,7 @@ export function flushDecodeCache(): void {
     const page = load<u32>(SLOT_PPN + (s << 2));
     store<u16>(PAGE_SLOT_MAP + (page << 1), 0);
     bitClear(CODE_BITMAP, page);
+    bumpGeneration(s);
   }
   nextSlot = 0;
   memory.fill(TLB_FETCH, 0xff, TLB_ENTRIES * 8);

@@ -3,18 +3,23 @@
 // time, the instructions, the translator's figures and, when the environment has
 // ROAM_JIT_COUNT_EXITS=1 (a measurement build of every region), its exits by kind.
 // With --qemu it also times qemu-riscv32 on the same script (a benchmark: run it
-// sparingly).
+// sparingly). --programs lua,sqlite,compute runs the SQLite shell (inserting and
+// indexing 60k rows) and the compute guest (small) too, and --compile sync,async
+// runs each once per compile mode (see compileMode in src/jit/translator.ts), in
+// turn in this process (after an untimed warm-up), so the modes and QEMU are compared in the same run.
 //
-//   ROAM_JIT_COUNT_EXITS=1 node dist/bench/lua-exits.js [--qemu]
+//   ROAM_JIT_COUNT_EXITS=1 node dist/bench/lua-exits.js [--qemu] [--programs lua,sqlite,compute] [--compile sync,async]
 
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { spawnSync } from "node:child_process";
+import { parseArgs } from "node:util";
 import { parseElf } from "../src/elf/index.js";
 import { Kernel } from "../src/kernel/kernel.js";
 import { Core } from "../src/machine/core.js";
 import { EXIT_NAMES } from "../src/jit/emit.js";
+import { describeStats } from "../src/jit/translator-stats.js";
 import { CaptureConsole } from "./capture-console.js";
 import { packageRoot } from "./common.js";
 
@@ -28,35 +33,77 @@ for i = 1, 30000 do parts[#parts + 1] = string.format("%d:%s", i, tostring(i * 3
 local s = table.concat(parts, ","):gsub("%d+", function(d) return #d end)
 print(fib(27), t[1], t[#t], #s)
 `;
+const SQL = `
+create table t(id integer primary key, k integer, v text);
+with recursive c(i) as (select 1 union all select i + 1 from c where i < 60000)
+insert into t(k, v) select (i * 7919) % 1000, 'row ' || i from c;
+create index t_k on t(k);
+select count(*), sum(k), min(v), max(v) from t;
+`;
+
+interface Program { elf: string; args: string[] }
+
+function programs(root: string): Record<string, Program> {
+  return {
+    lua: { elf: join(root, "guests", "bin", "real", "lua.elf"), args: ["prog.lua"] },
+    sqlite: { elf: join(root, "guests", "bin", "real", "sqlite3.elf"), args: [":memory:", ".read prog.sql"] },
+    compute: { elf: join(root, "guests", "bin", "process", "compute.elf"), args: ["small"] },
+  };
+}
+
+async function runRoam(name: string, p: Program, dir: string, compile: string | undefined): Promise<number> {
+  const saved = process.env.ROAM_JIT_COMPILE;
+  if (compile !== undefined) process.env.ROAM_JIT_COMPILE = compile; // read when the translator is made
+  const core = await Core.load();
+  const console = new CaptureConsole();
+  const kernel = new Kernel({
+    core, image: parseElf(readFileSync(p.elf)), program: readFileSync(p.elf), ramBytes: 64 << 20, root: dir,
+    argv: [p.elf, ...p.args], envp: ["HOME=/", "PATH=/bin"], console, inputReady: () => Promise.resolve(), translate: true,
+  });
+  if (saved === undefined) delete process.env.ROAM_JIT_COMPILE; else process.env.ROAM_JIT_COMPILE = saved;
+  const started = performance.now();
+  const cpu = process.cpuUsage();
+  const result = await kernel.run();
+  const seconds = (performance.now() - started) / 1000;
+  const cpuSeconds = process.cpuUsage(cpu).user / 1e6; // this thread's and V8's compile threads': a loaded machine inflates wall time more
+  const t = core.translator!.stats;
+  const output = console.text(1).trim().split("\n").slice(-1)[0];
+  process.stdout.write(`roam ${name} (${core.translator!.mode}): ${seconds.toFixed(2)} s (${cpuSeconds.toFixed(2)} s cpu), exit ${result.exitCode}, ${result.instret} instructions, output ${JSON.stringify(output)}\n`);
+  process.stdout.write(`  ${describeStats(t)}; ${t.entries} entries, ${t.flushes} flushes\n`);
+  if (process.env.ROAM_JIT_COUNT_EXITS === "1") {
+    const counts = core.translator!.exitCounts();
+    process.stdout.write("  " + EXIT_NAMES.map((n, k) => `${n}: ${counts[k]}`).join(", ") + "\n");
+  }
+  return seconds;
+}
 
 async function main(): Promise<void> {
+  const { values } = parseArgs({
+    options: { qemu: { type: "boolean", default: false }, programs: { type: "string", default: "lua" }, compile: { type: "string" } },
+  });
+  const all = programs(packageRoot());
+  const names = values.programs.split(",");
+  for (const n of names) if (!(n in all)) throw new Error(`--programs: no program "${n}" (lua, sqlite, compute)`);
+  const modes = values.compile?.split(",") ?? [undefined];
   const dir = mkdtempSync(join(tmpdir(), "roam-lua-exits-"));
   try {
     writeFileSync(join(dir, "prog.lua"), SCRIPT);
-    const elf = join(packageRoot(), "guests", "bin", "real", "lua.elf");
-    const core = await Core.load();
-    const console = new CaptureConsole();
-    const kernel = new Kernel({
-      core, image: parseElf(readFileSync(elf)), program: readFileSync(elf), ramBytes: 64 << 20, root: dir,
-      argv: [elf, "prog.lua"], envp: ["HOME=/", "PATH=/bin"], console, inputReady: () => Promise.resolve(), translate: true,
-    });
-    const started = performance.now();
-    const cpu = process.cpuUsage();
-    const result = await kernel.run();
-    const seconds = (performance.now() - started) / 1000;
-    const cpuSeconds = process.cpuUsage(cpu).user / 1e6; // this thread's and V8's compile threads': a loaded machine inflates wall time more
-    const t = core.translator!.stats;
-    process.stdout.write(`roam: ${seconds.toFixed(2)} s (${cpuSeconds.toFixed(2)} s cpu), exit ${result.exitCode}, ${result.instret} instructions, output ${JSON.stringify(console.text(1).trim())}\n`);
-    process.stdout.write(`regions: ${t.translated} (${t.instructions} instructions, ${t.entries} entries, ${t.compileMs.toFixed(0)} ms compiling, ${t.flushes} flushes)\n`);
-    if (process.env.ROAM_JIT_COUNT_EXITS === "1") {
-      const counts = core.translator!.exitCounts();
-      process.stdout.write(EXIT_NAMES.map((name, k) => `${name}: ${counts[k]}`).join(", ") + "\n");
-    }
-    if (process.argv.includes("--qemu")) {
+    writeFileSync(join(dir, "prog.sql"), SQL);
+    // Warm-up, untimed (V8 tiers the core's WASM up during the first run in a process, which would favour later rows).
+    const quiet = process.stdout.write.bind(process.stdout);
+    process.stdout.write = (() => true) as typeof process.stdout.write;
+    try { await runRoam("compute", all.compute, dir, undefined); } finally { process.stdout.write = quiet; }
+    for (const name of names) {
+      const p = all[name];
+      const times = new Map<string, number>();
+      for (const mode of modes) times.set(mode ?? "default", await runRoam(name, p, dir, mode));
+      if (!values.qemu) continue;
       const q0 = performance.now();
-      const q = spawnSync("qemu-riscv32", [elf, "prog.lua"], { cwd: dir, encoding: "utf8" });
+      const q = spawnSync("qemu-riscv32", [p.elf, ...p.args], { cwd: dir, encoding: "utf8" });
       const qs = (performance.now() - q0) / 1000;
-      process.stdout.write(`qemu-riscv32: ${qs.toFixed(2)} s, output ${JSON.stringify(q.stdout.trim())}; roam/qemu time ${(seconds / qs).toFixed(2)}\n`);
+      const ratios = [...times].map(([mode, s]) => `${mode} ${(s / qs).toFixed(2)}`).join(", ");
+      const output = q.stdout.trim().split("\n").slice(-1)[0];
+      process.stdout.write(`qemu-riscv32 ${name}: ${qs.toFixed(2)} s, output ${JSON.stringify(output)}; roam/qemu time: ${ratios}\n`);
     }
   } finally {
     rmSync(dir, { recursive: true, force: true });

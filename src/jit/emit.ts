@@ -18,7 +18,7 @@
 import * as L from "../../assembly/layout.js";
 import * as O from "../../assembly/ops.js";
 import type { Block, Entry, Region } from "./region.js";
-import { CodeWriter, Op, Type, regionModule } from "./wasm-writer.js";
+import { CodeWriter, Op, Type, batchModule, gFunctionIndex, type RegionFunctions } from "./wasm-writer.js";
 import { generateAlu } from "./gen-alu.js";
 import { generateMemory, planAccesses, type SharedCheck } from "./gen-memory.js";
 import { generateControl } from "./gen-control.js";
@@ -198,8 +198,18 @@ export class Gen {
 export interface OwnMarks { first: number; count: number }
 const NO_MARKS: OwnMarks = { first: 0, count: 0 };
 
-/** Emits the module of a region whose marked entries get the table indices `marks`. */
+/** Emits the module of one region whose marked entries get the table indices `marks` (exports "f0", "g0"). */
 export function emitRegion(region: Region, marks: OwnMarks = NO_MARKS): Uint8Array<ArrayBuffer> {
+  return emitBatch([{ region, marks }]);
+}
+
+/** Emits one module of several regions, each with the table indices its marked entries get: "f<k>", "g<k>" for region k. */
+export function emitBatch(regions: ReadonlyArray<{ region: Region; marks: OwnMarks }>): Uint8Array<ArrayBuffer> {
+  return batchModule(regions.map(({ region, marks }, k) => regionFunctions(region, marks, gFunctionIndex(k))), G_PARAMS);
+}
+
+/** The two functions of a region whose "g" is function `gIndex` of its module. */
+function regionFunctions(region: Region, marks: OwnMarks, gIndex: number): RegionFunctions {
   const g = new Gen(region, marks);
   const body = new Gen(region, marks); // the blocks, emitted first to learn which registers they use
   const blocks = region.blocks;
@@ -227,7 +237,7 @@ export function emitRegion(region: Region, marks: OwnMarks = NO_MARKS): Uint8Arr
   decodeExit(w);
   w.op(Op.end); // exit
   chainOrReturn(g, [...body.written].filter((r) => !PASSED_SET.has(r)));
-  return regionModule(entryFromFastLoop(), w, G_PARAMS, new Array<number>(LOCALS).fill(Type.i32));
+  return { f: entryFromFastLoop(gIndex), g: w, gLocals: new Array<number>(LOCALS).fill(Type.i32) };
 }
 
 /**
@@ -240,11 +250,14 @@ function decodeExit(w: CodeWriter): void {
   w.localGet(L_ENTRY0).localGet(L_EXIT).i32Const(8 - 3).op(Op.i32ShrU).i32Const(~7).op(Op.i32And).op(Op.i32Add).localSet(L_EXIT);
 }
 
-/** "f", the fast loop's entry (entry, budget, pc): loads the passed registers from the state block and goes on in "g". */
-function entryFromFastLoop(): CodeWriter {
+/**
+ * "f", the fast loop's entry (entry, budget, pc): loads the passed registers from the state block and goes on in
+ * "g", function `gIndex` of the module.
+ */
+function entryFromFastLoop(gIndex: number): CodeWriter {
   const w = new CodeWriter().localGet(P_ENTRY).localGet(P_BUDGET).localGet(P_PC);
   for (const r of PASSED) w.i32Const(0).mem(Op.i32Load, L.STATE_BASE + r * 4);
-  return w.op(Op.returnCall).u32(1);
+  return w.op(Op.returnCall).u32(gIndex);
 }
 
 /** Stores registers `rs` from their locals to the state block. */

@@ -9,11 +9,25 @@
 // (chaining) enter the function at any marked entry. Translations are a cache: they are never migrated,
 // and the core drops them with the decoded page they belong to (a store to the
 // page, a flush), since the mark lives in the decoded entry.
+//
+// Compiling is asynchronous by default: a request only queues the hot entry and
+// the guest goes on interpreting; at the next slice boundary the queued regions
+// are emitted together into one module (batch.ts) that WebAssembly.compile
+// compiles off the main thread while more requests queue; the first slice
+// boundary after it is done installs it. Whatever the core did to a region's
+// page meanwhile (a store to it, fence.i, a flush, the slot given to another
+// page) bumped the page slot's generation (SLOT_GENERATION), and a region whose
+// generation moved is not installed; a reset (init) or a full table drops every
+// batch in flight (the epoch). "sync" compiles at the request, as tests that
+// force translation at the first arrival need for a deterministic run.
 
 import * as L from "../../assembly/layout.js";
 import * as O from "../../assembly/ops.js";
 import { discoverRegion, readEntry } from "./region.js";
-import { emitRegion, entryMark, regionEntries } from "./emit.js";
+import { emitBatch, entryMark, regionEntries } from "./emit.js";
+import { describeStats, newStats, type TranslatorStats } from "./translator-stats.js";
+
+export { describeStats, type TranslatorStats };
 
 type Exported = (...args: unknown[]) => unknown;
 
@@ -23,15 +37,8 @@ export interface TranslatorCore {
   flushCaches(): void;
 }
 
-export interface TranslatorStats {
-  requests: number;
-  translated: number;
-  declined: number;
-  instructions: number; // guest instructions in all translations
-  entries: number; // entries marked OP_JIT: heads and return points
-  compileMs: number;
-  flushes: number;
-}
+/** When a hot region is compiled: at the request, on the main thread ("sync"), or in the background ("async"). */
+export type CompileMode = "sync" | "async";
 
 /**
  * Arrivals at a jump target before it is translated: ROAM_JIT_THRESHOLD if set
@@ -45,19 +52,57 @@ export function hotThreshold(env = process.env.ROAM_JIT_THRESHOLD): number {
   return Math.max(1, n);
 }
 
+/**
+ * ROAM_JIT_COMPILE if set ("sync" or "async"); else "sync" when translation is forced at the first arrival (a test
+ * that wants nearly everything translated, deterministically), "async" otherwise.
+ */
+export function compileMode(threshold: number, env = process.env.ROAM_JIT_COMPILE): CompileMode {
+  if (env === "sync" || env === "async") return env;
+  if (env !== undefined && env !== "") throw new Error(`ROAM_JIT_COMPILE must be "sync" or "async", not "${env}"`);
+  return threshold <= 1 ? "sync" : "async";
+}
+
+// One batch compiles at a time; what queues meanwhile (the guest keeps running) goes into the next, up to this many
+// regions. Fewer modules cost less CPU (CPU seconds of the SQLite and Lua runs of bench/lua-exits.ts, on a loaded
+// machine: at most 4 a batch 2.34/2.87, 32: 2.01/2.55, no limit: 2.08/2.36, whose largest batch had 104 regions);
+// the limit bounds the emit the main thread does at one slice boundary (0.25-1 ms a region here).
+const BATCH_REGIONS = 64;
+
+/** A region planned for a batch: its decoded page, the generation it was read at, its entries and their table indices. */
+interface Planned {
+  base: number;
+  generation: number;
+  region: ReturnType<typeof discoverRegion>;
+  entries: number[]; // entry indices to mark, given table indices first, first + 1, ...
+  first: number;
+}
+
+interface Batch { epoch: number; regions: Planned[]; bytes: Uint8Array<ArrayBuffer>; startedAt: number }
+
 /** The end of the table slots any translator has used on a core's table (it grows in steps: see growTo). */
 const slotsInUse = new WeakMap<WebAssembly.Table, number>();
 
 const SLOTS_END = L.DECODE_BASE + L.DECODE_SLOTS * L.DECODE_SLOT_BYTES;
 
 export class Translator {
-  readonly stats: TranslatorStats = { requests: 0, translated: 0, declined: 0, instructions: 0, entries: 0, compileMs: 0, flushes: 0 };
+  readonly stats: TranslatorStats = newStats();
   private readonly firstIndex: number;
   private nextIndex: number;
   /** Each translation's register-passing entry ("g") at the same index as its "f" in the core's table: chained transfers call it. */
   private readonly chain: WebAssembly.Table;
+  /** Bumped by a reset or a full table: a batch compiled for an older epoch holds table indices given out again. */
+  private epoch = 0;
+  /** Hot entries (WASM addresses) waiting for the next batch, with their slot's generation then. */
+  private readonly waiting = new Map<number, number>();
+  /** Entries a planned region will mark when its batch lands (heads and return points), with their slot's generation. */
+  private readonly coming = new Map<number, number>();
+  private queue: number[] = [];
+  private inFlight: Batch | null = null;
+  private compiled: { batch: Batch; module: WebAssembly.Module } | null = null;
+  private failure: unknown = null;
+  private compiledListeners: Array<() => void> = [];
 
-  constructor(private readonly core: TranslatorCore, readonly threshold = hotThreshold()) {
+  constructor(private readonly core: TranslatorCore, readonly threshold = hotThreshold(), readonly mode = compileMode(threshold)) {
     this.firstIndex = slotsInUse.get(core.table) ?? core.table.length; // after an earlier translator's: its marks may live on
     this.chain = new WebAssembly.Table({ element: "anyfunc", initial: core.table.length });
     this.nextIndex = this.firstIndex;
@@ -66,73 +111,227 @@ export class Translator {
 
   /** Tells the core when a jump target is hot (init() resets it). */
   applyThreshold(): void {
-    new DataView(this.core.memory.buffer).setUint8(L.JIT_HOT_AT, this.threshold);
+    this.view().setUint8(L.JIT_HOT_AT, this.threshold);
   }
 
   /** Exits from translated code by kind (see Exit in emit.ts), counted only when ROAM_JIT_COUNT_EXITS=1. */
   exitCounts(): number[] {
-    const view = new DataView(this.core.memory.buffer);
+    const view = this.view();
     return Array.from({ length: L.JIT_EXIT_KINDS }, (_, k) => view.getUint32(L.JIT_EXIT_COUNTS + k * 4, true));
   }
 
-  /** Forgets every translation (the core dropped its decoded pages): table slots are reused. */
+  /** Forgets every translation (the core dropped its decoded pages): table slots are reused, batches in flight dropped. */
   reset(): void {
     this.nextIndex = this.firstIndex;
+    this.dropPending();
     this.applyThreshold();
   }
 
-  /** Translates the region from the decoded entry at WASM address `head`. Returns false if it declined. */
+  /** The core asks for the region at the decoded entry `head`: compiled now ("sync") or queued for a batch ("async"). */
+  request(head: number): void {
+    if (this.mode === "sync") { this.translate(head); return; }
+    this.stats.requests++;
+    if (head < L.DECODE_BASE || head >= SLOTS_END) { this.stats.declined++; return; } // the straddle scratch
+    const generation = this.generationAt(head);
+    // Queued already (the core asks again every 256 arrivals while it waits), or an entry of a region compiling.
+    if (this.waiting.get(head) === generation || this.coming.get(head) === generation) return;
+    this.waiting.set(head, generation);
+    this.queue.push(head);
+    this.atSliceBoundary(); // the core has left run(): this is a slice boundary too, and an idle compiler starts at once
+  }
+
+  /**
+   * Called between slices (nothing of the guest's is on the WASM stack): installs a batch whose compile finished,
+   * then starts compiling what queued. A compile that failed (a translator bug) throws here, as it would have at once.
+   */
+  atSliceBoundary(): void {
+    if (this.failure !== null) { const e = this.failure; this.failure = null; throw e; }
+    if (this.compiled) {
+      const { batch, module } = this.compiled;
+      this.compiled = null;
+      this.install(batch, module);
+    }
+    if (!this.inFlight && this.queue.length > 0) this.startCompile();
+  }
+
+  /** Resolves when the batch compiling now (if any) has compiled: the next slice boundary installs it. For tests. */
+  whenCompiled(): Promise<void> {
+    if (!this.inFlight) return Promise.resolve();
+    return new Promise((resolve) => this.compiledListeners.push(resolve));
+  }
+
+  /**
+   * Whether a batch is compiling: its promise resolves only when the run loop yields to the event loop, so the loop
+   * yields after every slice meanwhile (a batch compiles in 1-3 ms alone; yielding every 8 ms, it landed 22-37 ms later).
+   */
+  get compiling(): boolean { return this.inFlight !== null; }
+
+  /** Whether a batch is compiling or queued: a test waits for it to land. */
+  get busy(): boolean { return this.inFlight !== null || this.compiled !== null || this.queue.length > 0; }
+
+  /** Translates the region from the decoded entry at WASM address `head` now, on this thread. Returns false if it declined. */
   translate(head: number): boolean {
     this.stats.requests++;
     if (head < L.DECODE_BASE || head >= SLOTS_END) { this.stats.declined++; return false; } // the straddle scratch
+    if (this.isMarked(head)) return true;
+    const planned = this.plan(head, this.generationAt(head));
+    if (!planned) return false;
+    const batch = this.emit([planned]);
+    const started = performance.now();
+    const module = new WebAssembly.Module(batch.bytes);
+    this.stats.moduleMs += performance.now() - started;
+    this.stats.compileMs += performance.now() - started;
+    return this.install(batch, module) > 0;
+  }
+
+  /** Emits the queued regions (up to a batch) into one module and compiles it in the background. */
+  private startCompile(): void {
+    const planned: Planned[] = [];
+    while (this.queue.length > 0 && planned.length < BATCH_REGIONS) {
+      const head = this.queue.shift()!;
+      const generation = this.waiting.get(head)!;
+      this.waiting.delete(head);
+      if (this.generationAt(head) !== generation || this.isMarked(head) || this.coming.get(head) === generation) continue;
+      const epoch = this.epoch;
+      const p = this.plan(head, generation);
+      if (this.epoch !== epoch) return; // the table was full: everything was dropped
+      if (!p) continue;
+      planned.push(p);
+    }
+    if (planned.length === 0) return;
+    const batch = this.emit(planned);
+    this.inFlight = batch;
+    WebAssembly.compile(batch.bytes).then(
+      (module) => this.compiledNow(batch, module),
+      (error: unknown) => { if (this.inFlight === batch) { this.inFlight = null; this.failure = error; } },
+    );
+  }
+
+  private compiledNow(batch: Batch, module: WebAssembly.Module): void {
+    if (this.inFlight !== batch) return; // dropped meanwhile (a reset)
+    this.inFlight = null;
+    this.compiled = { batch, module };
+    this.stats.waitMs += performance.now() - batch.startedAt;
+    const listeners = this.compiledListeners;
+    this.compiledListeners = [];
+    for (const resolve of listeners) resolve();
+  }
+
+  /** Forgets queued requests and drops the batch compiling or compiled (its table indices will be given out again). */
+  private dropPending(): void {
+    this.epoch++;
+    this.queue = [];
+    this.waiting.clear();
+    this.coming.clear();
+    this.compiled = null;
+    if (this.inFlight) {
+      this.inFlight = null;
+      const listeners = this.compiledListeners;
+      this.compiledListeners = [];
+      for (const resolve of listeners) resolve();
+    }
+  }
+
+  /**
+   * Discovers the region from `head` and gives its entries table indices; null if there is nothing to translate or
+   * the table is full (then every decoded page is dropped, with every translation, and the table starts over).
+   */
+  private plan(head: number, generation: number): Planned | null {
     const base = head - ((head - L.DECODE_BASE) % L.DECODE_SLOT_BYTES);
-    if ((new DataView(this.core.memory.buffer).getUint32(head, true) & 0xff) === O.OP_JIT) return true;
     // Only entries the interpreter has decoded, that is run: a path never taken stays an exit (OP_DECODE), so
     // cold code (error paths, the other side of a one-sided branch) costs no compile time.
-    const view = new DataView(this.core.memory.buffer);
+    const view = this.view();
     const region = discoverRegion((head - base) / 8, (index) => readEntry(view, base, index, L.JIT_ORIGINALS));
-    if (region.instructions === 0) { this.stats.declined++; return false; }
+    if (region.instructions === 0) { this.stats.declined++; return null; }
     // An entry another region marked already (its head or return point) stays theirs: both run the same code. The
     // others get the next table indices in this order, which the region's code knows (a return to one stays inside).
-    const isMarked = (index: number) => (view.getUint32(base + index * 8, true) & 0xff) === O.OP_JIT;
-    const entries = regionEntries(region).filter((index) => index === region.head || !isMarked(index));
+    const entries = regionEntries(region).filter((index) => index === region.head || !this.isMarked(base + index * 8));
     if (this.nextIndex + entries.length > L.JIT_MAX_FUNCTIONS) {
-      // The table is full: drop every decoded page (and with them every OP_JIT entry), then reuse it.
       this.core.flushCaches();
       this.nextIndex = this.firstIndex;
+      this.dropPending();
       this.stats.flushes++;
-      return false;
+      return null;
     }
+    const first = this.nextIndex;
+    this.nextIndex += entries.length;
+    slotsInUse.set(this.core.table, Math.max(this.nextIndex, slotsInUse.get(this.core.table) ?? 0));
+    for (const index of entries) this.coming.set(base + index * 8, generation);
+    return { base, generation, region, entries, first };
+  }
+
+  private emit(regions: Planned[]): Batch {
     const started = performance.now();
-    const module = new WebAssembly.Module(emitRegion(region, { first: this.nextIndex, count: entries.length }));
+    const bytes = emitBatch(regions.map((p) => ({ region: p.region, marks: { first: p.first, count: p.entries.length } })));
+    const now = performance.now();
+    this.stats.emitMs += now - started;
+    this.stats.compileMs += now - started;
+    this.stats.batches++;
+    this.stats.largestBatch = Math.max(this.stats.largestBatch, regions.length);
+    return { epoch: this.epoch, regions, bytes, startedAt: now };
+  }
+
+  /**
+   * Installs the regions of a compiled batch whose decoded page is still what they were made from (the slot's
+   * generation has not moved); the others are stale and dropped. Returns how many were installed.
+   */
+  private install(batch: Batch, module: WebAssembly.Module): number {
+    for (const p of batch.regions) {
+      for (const index of p.entries) if (this.coming.get(p.base + index * 8) === p.generation) this.coming.delete(p.base + index * 8);
+    }
+    const live = batch.epoch === this.epoch ? batch.regions.filter((p) => this.generationAt(p.base) === p.generation) : [];
+    this.stats.stale += batch.regions.length - live.length;
+    if (live.length === 0) return 0;
+    const started = performance.now();
     const instance = new WebAssembly.Instance(module, { env: { memory: this.core.memory, chain: this.chain } });
-    const f = instance.exports.f as Exported, g = instance.exports.g as Exported;
+    const instanced = performance.now();
+    this.stats.instanceMs += instanced - started;
+    const end = Math.max(...live.map((p) => p.first + p.entries.length));
+    growTo(this.core.table, end);
+    growTo(this.chain, end);
+    for (const p of live) {
+      const k = batch.regions.indexOf(p);
+      const f = instance.exports[`f${k}`] as Exported, g = instance.exports[`g${k}`] as Exported;
+      p.entries.forEach((index, i) => {
+        const at = p.base + index * 8;
+        if (!this.isMarked(at)) this.mark(at, p.first + i, f, g, p.region.blockAt.get(index)!); // else another batch's now
+      });
+      this.stats.translated++;
+      this.stats.instructions += p.region.instructions;
+    }
     this.stats.compileMs += performance.now() - started;
-    for (const index of entries) this.mark(base + index * 8, f, g, region.blockAt.get(index)!);
-    this.stats.translated++;
-    this.stats.instructions += region.instructions;
-    return true;
+    return live.length;
   }
 
   /**
    * Points the decoded entry at WASM address `at` to `f` (the fast loop's entry) and `g` (the chaining entry)
-   * under a new index of the core's table and the chain table, entering at `block`, keeping the replaced entry.
+   * under table index `index` of the core's table and the chain table, entering at `block`, keeping the replaced entry.
    */
-  private mark(at: number, f: Exported, g: Exported, block: number): void {
-    const index = this.nextIndex++;
-    slotsInUse.set(this.core.table, Math.max(index + 1, slotsInUse.get(this.core.table) ?? 0));
-    growTo(this.core.table, index + 1);
-    growTo(this.chain, index + 1);
+  private mark(at: number, index: number, f: Exported, g: Exported, block: number): void {
     this.core.table.set(index, f);
     this.chain.set(index, g);
     const slot = L.JIT_ORIGINALS + index * 8; // the core's slow step finds it by table index
-    const view = new DataView(this.core.memory.buffer);
+    const view = this.view();
     view.setUint32(slot, view.getUint32(at, true), true);
     view.setUint32(slot + 4, view.getUint32(at + 4, true), true);
     const [word, imm] = entryMark(block, index);
     view.setUint32(at, word, true);
     view.setInt32(at + 4, imm, true);
     this.stats.entries++;
+  }
+
+  private isMarked(at: number): boolean { return (this.view().getUint32(at, true) & 0xff) === O.OP_JIT; }
+
+  /** The generation of the decoded slot holding WASM address `at` (see SLOT_GENERATION). */
+  private generationAt(at: number): number {
+    const slot = Math.floor((at - L.DECODE_BASE) / L.DECODE_SLOT_BYTES);
+    return this.view().getUint32(L.SLOT_GENERATION + slot * 4, true);
+  }
+
+  private cachedView: DataView | null = null;
+  private view(): DataView {
+    if (this.cachedView?.buffer !== this.core.memory.buffer) this.cachedView = new DataView(this.core.memory.buffer);
+    return this.cachedView;
   }
 }
 

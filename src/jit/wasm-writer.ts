@@ -20,8 +20,11 @@ export const Type = { i32: 0x7f, i64: 0x7e, void: 0x40 } as const;
 
 /** Bytes of one function body, with helpers that encode immediates. A growing byte array: regions are a few KiB. */
 export class CodeWriter {
-  private bytes = new Uint8Array(4096);
+  private bytes: Uint8Array;
   private length = 0;
+
+  /** `capacity`: bytes to start with (it doubles as needed); a module has a few small sections besides the code. */
+  constructor(capacity = 256) { this.bytes = new Uint8Array(capacity); }
 
   op(code: number): this {
     if (this.length === this.bytes.length) this.grow(1);
@@ -68,7 +71,7 @@ export class CodeWriter {
   toBytes(): Uint8Array { return this.bytes.subarray(0, this.length); }
 
   private grow(atLeast: number): void {
-    const bigger = new Uint8Array(Math.max(this.bytes.length * 2, this.length + atLeast));
+    const bigger = new Uint8Array(Math.max(this.bytes.length * 2, this.length + atLeast, 64));
     bigger.set(this.bytes.subarray(0, this.length));
     this.bytes = bigger;
   }
@@ -104,14 +107,20 @@ function i32Type(out: CodeWriter, params: number): void {
   out.op(1).op(Type.i32);
 }
 
+/** One region's two functions: "f", the fast loop's entry, and "g", the chaining entry, with g's extra locals. */
+export interface RegionFunctions { f: CodeWriter; g: CodeWriter; gLocals: number[] }
+
+/** Where region k's "g" sits among a batch module's functions ("f" is the one before it): f calls it directly. */
+export function gFunctionIndex(k: number): number { return 2 * k + 1; }
+
 /**
- * A region's module: it imports "env.memory" and "env.chain" (the table of
- * translations' register-passing functions, where a region tail-calls the next
- * one) and exports "f", of type (i32, i32, i32) -> i32 (the fast loop's
- * contract), and "g", of type 1: `gParams` i32 parameters -> i32 (every entry of
- * "chain" has this type). Each function body comes with the types of its extra locals.
+ * A module of one region or of a batch of them (compiling one module is cheaper than many, and each instance that
+ * imports the chain table costs V8 work on every later table change): it imports "env.memory" and "env.chain"
+ * (the table of translations' register-passing functions, where a region tail-calls the next one) and exports,
+ * for region k, "f<k>" of type (i32, i32, i32) -> i32 (the fast loop's contract) and "g<k>" of type 1: `gParams`
+ * i32 parameters -> i32 (every entry of "chain" has this type).
  */
-export function regionModule(f: CodeWriter, g: CodeWriter, gParams: number, gLocals: number[]): Uint8Array<ArrayBuffer> {
+export function batchModule(regions: RegionFunctions[], gParams: number): Uint8Array<ArrayBuffer> {
   const out = new CodeWriter().bytesIn(Uint8Array.of(0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00));
   const types = new CodeWriter().op(2);
   i32Type(types, 3);
@@ -125,15 +134,27 @@ export function regionModule(f: CodeWriter, g: CodeWriter, gParams: number, gLoc
   name(imports, "chain");
   imports.op(0x01).op(0x70).op(0x00).op(0x00); // table of funcref, limits: min 0, no max
   section(out, 2, imports);
-  section(out, 3, new CodeWriter().op(2).op(0).op(1)); // function 0 ("f") has type 0, function 1 ("g") type 1
-  const exports = new CodeWriter().op(2);
-  name(exports, "f");
-  exports.op(0x00).op(0x00);
-  name(exports, "g");
-  exports.op(0x00).op(0x01);
+  const functions = new CodeWriter().u32(2 * regions.length);
+  for (let k = 0; k < regions.length; k++) functions.op(0).op(1); // f<k> has type 0, g<k> type 1
+  section(out, 3, functions);
+  const exports = new CodeWriter().u32(2 * regions.length);
+  regions.forEach((_, k) => {
+    name(exports, `f${k}`);
+    exports.op(0x00).u32(gFunctionIndex(k) - 1);
+    name(exports, `g${k}`);
+    exports.op(0x00).u32(gFunctionIndex(k));
+  });
   section(out, 7, exports);
-  const fBody = functionBody(f, []), gBody = functionBody(g, gLocals);
-  const code = new CodeWriter().op(2).u32(fBody.size).append(fBody).u32(gBody.size).append(gBody);
+  const code = new CodeWriter().u32(2 * regions.length);
+  for (const r of regions) {
+    const fBody = functionBody(r.f, []), gBody = functionBody(r.g, r.gLocals);
+    code.u32(fBody.size).append(fBody).u32(gBody.size).append(gBody);
+  }
   section(out, 10, code);
   return Uint8Array.from(out.toBytes());
+}
+
+/** A module of one region (`f` must tail-call function 1, its "g"): exports "f0" and "g0" (see batchModule). */
+export function regionModule(f: CodeWriter, g: CodeWriter, gParams: number, gLocals: number[]): Uint8Array<ArrayBuffer> {
+  return batchModule([{ f, g, gLocals }], gParams);
 }

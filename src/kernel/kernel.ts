@@ -38,6 +38,7 @@ import { LocalNames, type SocketNames } from "./sockets/names.js";
 import { Sockets } from "./sockets/table.js";
 import { receiveMessage } from "./sockets/remote-messages.js";
 import type { OutMessage } from "./sockets/remote-peer.js";
+import { describeStats } from "../jit/translator-stats.js";
 
 export type { KernelState } from "./kernel-state.js";
 
@@ -92,6 +93,8 @@ export interface ProcessStats {
 }
 
 const SLICE = 1_000_000;
+/** While translated code compiles in the background: about 1 ms of interpreting, then a yield lets the compile land. */
+const SLICE_WHILE_COMPILING = 200_000;
 const BATCH_MS = 8;
 /** A batch's length while the host has work waiting for another guest: a round trip between two guests of one host costs about two of these. */
 const SHARED_BATCH_MS = 0.5;
@@ -400,7 +403,8 @@ export class Kernel {
         }
         const allowedLeft = allowed - Number(this.instret - instretAtStart);
         if (allowedLeft <= 0) break; // the share is spent: wait for it below
-        let budget = Math.min(SLICE, allowedLeft);
+        const compiling = this.core.translator?.compiling ?? false;
+        let budget = Math.min(compiling ? SLICE_WHILE_COMPILING : SLICE, allowedLeft);
         if (limit !== undefined) {
           const left = limit - this.work.spent;
           if (left <= 0) return this.limitReached();
@@ -411,6 +415,7 @@ export class Kernel {
         // another: end the batch after SHARED_BATCH_MS, so a guest that spins (poll with no time left) does not hold its
         // partner's answer back for a whole BATCH_MS.
         if (outcome === "yield" || (performance.now() - batchStart >= SHARED_BATCH_MS && this.conversing())) break;
+        if (compiling || this.core.translator?.compiling) break; // its promise resolves only in the event loop
       }
       // Auto-converge: sit idle for throttle / (1 - throttle) of the time just run; the capacity cap: until the share is paid.
       const throttleMs = this.throttle > 0 ? ((performance.now() - batchStart) * this.throttle) / (1 - this.throttle) : 0;
@@ -663,7 +668,7 @@ export class Kernel {
       `page faults (demand paging): ${this.stats.pageFaults}; resident pages: ${this.frames.peak}`,
       `processes: ${this.nextPid - FIRST_PID} started`,
       `system calls: ${calls || "none"}`,
-      ...(t ? [`translated regions: ${t.translated} of ${t.requests} requests (${t.instructions} instructions, ${t.compileMs.toFixed(1)} ms compiling)`] : []),
+      ...(t ? [describeStats(t)] : []),
     ].join("\n");
   }
 }

@@ -112,12 +112,16 @@ export class Core {
     }
   }
 
-  /** Runs up to `budget` instructions; translation requests are served here and never reach the caller. */
+  /**
+   * Runs up to `budget` instructions (a slice); translation requests are served here and never reach the caller.
+   * A call is a slice boundary: translations compiled in the background since the last one are installed first.
+   */
   run(budget: number): number {
+    this.translator?.atSliceBoundary();
     for (;;) {
       const reason = this.exports.run(budget);
       if (reason !== EXIT_JIT_REQUEST) return reason;
-      this.translator?.translate(this.view.getUint32(JIT_REQUEST_ENTRY, true));
+      this.translator?.request(this.view.getUint32(JIT_REQUEST_ENTRY, true));
       budget -= this.view.getInt32(RUN_RETIRED, true); // not the instret delta: a CSR write may have moved instret
       if (budget <= 0) return EXIT_BUDGET;
     }

@@ -1,3 +1,4 @@
+import { describeStats, type TranslatorStats } from "../jit/translator-stats.js";
 import {
   EXIT_BREAKPOINT,
   EXIT_BUDGET,
@@ -55,7 +56,7 @@ export class MachineStats {
   }
 
   // One line per fact, for stderr.
-  format(instret: bigint, translation?: { translated: number; requests: number; instructions: number; compileMs: number }): string {
+  format(instret: bigint, translation?: TranslatorStats): string {
     const instructions = Number(instret);
     const wallSeconds = this.wallMs / 1000;
     const busySeconds = Math.max(this.wallMs - this.sleptMs, 0) / 1000;
@@ -70,9 +71,7 @@ export class MachineStats {
       `speed: ${mips(wallSeconds)} MIPS overall, ${mips(busySeconds)} MIPS while running`,
       `run() calls: ${this.runCalls}; exits: ${exits || "none"}`,
       ...(this.pagesFetched ? [`pages fetched on touch: ${this.pagesFetched}`] : []),
-      ...(translation
-        ? [`translated regions: ${translation.translated} of ${translation.requests} requests (${translation.instructions} instructions, ${translation.compileMs.toFixed(1)} ms compiling)`]
-        : []),
+      ...(translation ? [describeStats(translation)] : []),
     ].join("\n");
   }
 }

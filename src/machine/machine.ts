@@ -334,6 +334,7 @@ export class Machine {
       if (this.work.storming) this.fault(`the hart is stuck in a trap storm ${this.stormReport()}`);
       if (this.halt || reason === EXIT_WFI || this.pendingPage !== undefined || this.pauseRequested) break;
       if (performance.now() - started >= batch) break;
+      if (this.core.translator?.compiling) break; // a background compile's promise resolves only in the event loop
     }
     this.measureSpeed(Number(this.instret) - startInstret, performance.now() - started);
   }

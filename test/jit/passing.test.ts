@@ -40,9 +40,10 @@ function setUp() {
   const memory = new WebAssembly.Memory({ initial: 2 });
   const chain = new WebAssembly.Table({ element: "anyfunc", initial: 1 });
   const env = { env: { memory, chain } };
-  const region = new WebAssembly.Instance(new WebAssembly.Module(addiRegion()), env).exports as { f: Call; g: Call };
-  const probe = new WebAssembly.Instance(new WebAssembly.Module(probeModule()), env).exports as { g: Call };
-  chain.set(0, probe.g);
+  const { f0: f, g0: g } = new WebAssembly.Instance(new WebAssembly.Module(addiRegion()), env).exports as { f0: Call; g0: Call };
+  const region = { f, g };
+  const probe = new WebAssembly.Instance(new WebAssembly.Module(probeModule()), env).exports as { g0: Call };
+  chain.set(0, probe.g0);
   const view = new DataView(memory.buffer);
   view.setUint32(L.JIT_PAGE_VA, PAGE_VA, true);
   view.setUint32(L.JIT_DECODED, DECODED, true);

@@ -1,0 +1,34 @@
+// What the translator did and what it cost the main thread (--stats, bench/lua-exits.ts).
+
+export interface TranslatorStats {
+  requests: number;
+  translated: number; // regions installed
+  declined: number;
+  stale: number; // regions compiled but not installed: their page changed (or everything was dropped) meanwhile
+  instructions: number; // guest instructions in all translations
+  entries: number; // entries marked OP_JIT: heads and return points
+  batches: number; // modules compiled
+  largestBatch: number; // regions in the largest
+  compileMs: number; // on the main thread: emitMs + moduleMs + instanceMs + marking
+  emitMs: number; // discovering regions and writing their modules
+  moduleMs: number; // new WebAssembly.Module (synchronous compiles only)
+  instanceMs: number; // new WebAssembly.Instance
+  waitMs: number; // asynchronous compiles: from the start to the module, summed (the guest ran meanwhile)
+  flushes: number;
+}
+
+export function newStats(): TranslatorStats {
+  return {
+    requests: 0, translated: 0, declined: 0, stale: 0, instructions: 0, entries: 0, batches: 0, largestBatch: 0,
+    compileMs: 0, emitMs: 0, moduleMs: 0, instanceMs: 0, waitMs: 0, flushes: 0,
+  };
+}
+
+/** One line for --stats. */
+export function describeStats(t: TranslatorStats): string {
+  const ms = (v: number) => v.toFixed(1);
+  const stale = t.stale > 0 ? `, ${t.stale} stale` : "";
+  return `translated regions: ${t.translated} of ${t.requests} requests (${t.instructions} instructions, ${t.batches} modules${stale}; ` +
+    `main thread ${ms(t.compileMs)} ms: emit ${ms(t.emitMs)}, compile ${ms(t.moduleMs)}, instantiate ${ms(t.instanceMs)}; ` +
+    `background compiles ${ms(t.waitMs)} ms)`;
+}

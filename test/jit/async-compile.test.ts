@@ -1,0 +1,145 @@
+// Asynchronous, batched compiles (src/jit/translator.ts): a hot region is only
+// queued, the guest goes on interpreting, the queued regions compile together in
+// the background and land at a slice boundary. A compile that lands after its
+// page was rewritten (or after every decoded page was dropped, as a restore does)
+// must not be installed: the guest must end as the interpreter alone ends it.
+// The tests drive the real Core in slices and wait for the compile's own
+// promise (Translator.whenCompiled), never for a delay.
+import { describe, expect, test } from "vitest";
+import * as L from "../../assembly/layout.js";
+import { Core } from "../../src/machine/core.js";
+import { compileMode } from "../../src/jit/translator.js";
+import { asm } from "../core/harness.js";
+
+const BASE = L.RAM_GUEST_BASE;
+const [T0, T1, T2, S0, S1, A0] = [5, 6, 7, 8, 9, 10];
+const FENCE_I = 0x0000100f;
+const HOT_AT = 2; // hot at the second arrival; above 1, so compiles are asynchronous (see compileMode)
+
+/**
+ * Three rounds of a 40-step loop adding 1 to a0, summed into s1; after each round the guest rewrites the loop's
+ * addi to add 2 instead (a store to its own code page, then fence.i). Interpreted: a0 = 40, 120, 200; s1 = 360.
+ */
+const PATCHED_AT = BASE + 8;
+const SELF_MODIFYING = [
+  ...asm.li(T0, 40), // 0: round: t0 = 40
+  asm.addi(A0, A0, 1), // 8: loop (rewritten)
+  asm.addi(T0, T0, -1), // 12
+  asm.bne(T0, 0, -8), // 16
+  asm.add(S1, S1, A0), // 20
+  ...asm.li(T1, asm.addi(A0, A0, 2)), // 24
+  ...asm.li(T2, PATCHED_AT), // 32
+  asm.sw(T1, T2, 0), // 40
+  FENCE_I, // 44
+  asm.addi(S0, S0, -1), // 48
+  asm.bne(S0, 0, -52), // 52: next round
+  asm.ebreak(), // 56
+];
+
+/** Two functions on different pages, called in turn 50 times, the first with a loop in it. */
+const TWO_LOOPS = [
+  ...asm.li(S0, 50), // 0
+  asm.jal(1, 0x1000 - 8), // 8: call loop one (page +1)
+  asm.jal(1, 0x2000 - 12), // 12: call loop two (page +2)
+  asm.addi(S0, S0, -1), // 16
+  asm.bne(S0, 0, -12), // 20
+  asm.ebreak(), // 24
+];
+const LOOP = (step: number) => [asm.addi(T0, 0, 5), asm.add(A0, A0, T0), asm.addi(T0, T0, -step), asm.bne(T0, 0, -8), asm.jalr(0, 1, 0)];
+
+async function machineCore(translate: boolean, program: Array<[address: number, words: number[]]>): Promise<Core> {
+  const core = await Core.load();
+  core.init(1 << 20);
+  if (translate) core.setTranslation(true, HOT_AT);
+  for (const [address, words] of program) {
+    words.forEach((w, i) => core.view.setUint32(L.RAM_HOST_BASE + (address - BASE) + i * 4, w >>> 0, true));
+    core.exports.hostWroteRam(address, words.length * 4);
+  }
+  core.setState32(L.STATE_FLAGS, core.state32(L.STATE_FLAGS) | L.FLAG_EBREAK_EXITS);
+  core.pc = BASE;
+  core.setX(S0, 3);
+  return core;
+}
+
+/** Runs slices of `slice` instructions until `until()` or a stop other than the budget; that stop, or EXIT_BUDGET. */
+function runUntil(core: Core, slice: number, until: () => boolean = () => false): number {
+  for (let n = 0; n < 100_000; n++) {
+    if (until()) return L.EXIT_BUDGET;
+    const reason = core.run(slice);
+    if (reason !== L.EXIT_BUDGET) return reason;
+  }
+  throw new Error("the guest ran 100000 slices without getting there");
+}
+
+function expectSameEnd(core: Core, plain: Core): void {
+  for (let r = 1; r < 32; r++) expect(core.x(r), `x${r}`).toBe(plain.x(r));
+  expect(core.pc.toString(16), "pc").toBe(plain.pc.toString(16));
+  expect(core.state64(L.STATE_INSTRET), "instret").toBe(plain.state64(L.STATE_INSTRET));
+}
+
+describe("asynchronous batched compiles", () => {
+  test("a compile that lands after the guest rewrote its page is not installed", async () => {
+    const plain = await machineCore(false, [[BASE, SELF_MODIFYING]]);
+    expect(runUntil(plain, 1000)).toBe(L.EXIT_BREAKPOINT);
+    expect(plain.x(S1)).toBe(360);
+
+    const core = await machineCore(true, [[BASE, SELF_MODIFYING]]);
+    const t = core.translator!;
+    expect(t.mode).toBe("async");
+    runUntil(core, 5, () => t.busy); // the loop got hot: it compiles in the background, the guest interprets on
+    expect(t.stats.batches).toBe(1);
+    const original = core.view.getUint32(L.RAM_HOST_BASE + 8, true);
+    runUntil(core, 5, () => core.view.getUint32(L.RAM_HOST_BASE + 8, true) !== original); // the guest rewrote the loop
+    await t.whenCompiled();
+    expect(runUntil(core, 5)).toBe(L.EXIT_BREAKPOINT); // the first boundary finds the compiled batch
+    expect(t.stats.stale, "regions dropped as stale").toBe(1);
+    expect(t.stats.translated).toBe(0);
+    expect(core.x(S1)).toBe(360);
+    expectSameEnd(core, plain);
+  });
+
+  test("a compile that lands after every decoded page was dropped (a restore) is not installed", async () => {
+    const plain = await machineCore(false, [[BASE, SELF_MODIFYING]]);
+    runUntil(plain, 1000);
+    const core = await machineCore(true, [[BASE, SELF_MODIFYING]]);
+    const t = core.translator!;
+    runUntil(core, 5, () => t.busy);
+    core.exports.flushCaches(); // what a restore or an adoption does, without a word to the translator
+    await t.whenCompiled();
+    core.run(1);
+    expect(t.stats.stale).toBe(1);
+    expect(t.stats.translated).toBe(0);
+    expect(runUntil(core, 1000)).toBe(L.EXIT_BREAKPOINT);
+    expectSameEnd(core, plain);
+  });
+
+  test("regions that get hot while a compile runs are compiled together, as one module, and land at a slice boundary", async () => {
+    const program: Array<[number, number[]]> = [[BASE, TWO_LOOPS], [BASE + 0x1000, LOOP(1)], [BASE + 0x2000, LOOP(5)]];
+    const plain = await machineCore(false, program);
+    expect(runUntil(plain, 1000)).toBe(L.EXIT_BREAKPOINT);
+    const core = await machineCore(true, program);
+    const t = core.translator!;
+    // Loop one's back edge gets hot first and starts compiling at once; both functions (second call) and the outer
+    // loop (second turn) get hot meanwhile.
+    runUntil(core, 200, () => t.busy);
+    expect([t.stats.batches, t.stats.largestBatch]).toEqual([1, 1]);
+    await t.whenCompiled();
+    core.run(1); // installs the first batch, starts the second with what queued
+    expect(t.stats.translated).toBe(1);
+    expect(t.stats.batches).toBe(2);
+    expect(t.stats.largestBatch, "regions in the second module").toBe(3);
+    await t.whenCompiled();
+    const instretBefore = core.state64(L.STATE_INSTRET);
+    expect(runUntil(core, 1000)).toBe(L.EXIT_BREAKPOINT);
+    expect(t.stats.translated, "regions installed").toBe(4);
+    expect(t.stats.stale).toBe(0);
+    expect(core.state64(L.STATE_INSTRET)).toBeGreaterThan(instretBefore);
+    expectSameEnd(core, plain);
+  });
+
+  test("compiles are asynchronous unless translation is forced at the first arrival or ROAM_JIT_COMPILE says", () => {
+    expect([compileMode(255, undefined), compileMode(2, ""), compileMode(1, undefined)]).toEqual(["async", "async", "sync"]);
+    expect([compileMode(255, "sync"), compileMode(1, "async")]).toEqual(["sync", "async"]);
+    expect(() => compileMode(255, "later")).toThrow('ROAM_JIT_COMPILE must be "sync" or "async", not "later"');
+  });
+});
