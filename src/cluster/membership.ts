@@ -47,6 +47,8 @@ export interface MembershipOptions {
   token?: string;
   tls?: TlsIdentity;
   log: (line: string, level: "info" | "warn") => void;
+  /** A member was just marked down (`why`: the log's words): moves to it under way are cancelled (departures.ts). */
+  onDown?: (url: string, why: string) => void;
 }
 
 export class JoinRefused extends Error {}
@@ -189,7 +191,9 @@ export class Membership {
       const silentMs = now - entry.heardAt;
       if (!entry.down && silentMs > DOWN_MS) {
         entry.down = true;
-        this.options.log(`member ${entry.vector.name} (${shown(url)}) is down: no load vector for ${(silentMs / 1000).toFixed(1)} s`, "warn");
+        const why = `member ${entry.vector.name} (${shown(url)}) is down: no load vector for ${(silentMs / 1000).toFixed(1)} s`;
+        this.options.log(why, "warn");
+        this.options.onDown?.(url, why);
       } else if (entry.down && silentMs <= DOWN_MS) {
         entry.down = false;
         this.options.log(`member ${entry.vector.name} (${shown(url)}) is up again`, "info");
