@@ -74,7 +74,7 @@ export class HostCluster {
       guests: () => {
         const live = host.liveGuests();
         this.dirtyRates.sample(live.map((g) => ({ id: g.info.id, core: g.core, ramBytes: g.info.ramBytes })));
-        return live.map((g) => ({ id: g.info.id, instret: g.instret, dirtyBytesPerSecond: this.dirtyRates.of(g.info.id) }));
+        return live.map((g) => ({ id: g.info.id, instret: g.instret, busy: g.guest.busy, dirtyBytesPerSecond: this.dirtyRates.of(g.info.id) }));
       },
       memoryUsed: () => host.budget.committed,
       memoryLimit: () => host.budget.limit,

@@ -213,6 +213,7 @@ const shown = (url: string): string => url.replace(/\/$/, "");
 function ownFields(v: LoadVector, url: string): LoadVector {
   return {
     url, name: v.name.slice(0, 200), incarnation: v.incarnation, seq: v.seq, capacity: v.capacity, labels: v.labels.slice(0, 64),
+    speed: typeof v.speed === "number" && Number.isFinite(v.speed) && v.speed > 0 ? v.speed : null, // null from a host that does not measure it
     guests: v.guests, runnable: v.runnable, ipsGiven: v.ipsGiven, ipsWanted: v.ipsWanted, memoryUsed: v.memoryUsed,
     memoryFree: v.memoryFree, dirtyBytesPerSecond: v.dirtyBytesPerSecond, messagesPerSecond: v.messagesPerSecond,
     crossingBytesPerSecond: Number.isFinite(v.crossingBytesPerSecond) ? v.crossingBytesPerSecond : 0, // 0 from a host that does not measure it

@@ -1,3 +1,4 @@
+import { BusyTime } from "./busy-time.js";
 import type { DeviceState } from "./device.js";
 import {
   CAUSE_LOAD_ACCESS,
@@ -130,6 +131,8 @@ export class Machine {
   readonly uart: Uart16550;
   readonly testFinisher: TestFinisher;
   readonly stats = new MachineStats();
+  /** Its batches (synchronous, all instructions and devices): the host's speed (src/cluster/load-vector.ts). */
+  readonly busy = new BusyTime();
   /** Work done, traps included: what --max-instructions bounds. */
   readonly work = new WorkMeter();
 
@@ -335,7 +338,9 @@ export class Machine {
       if (this.halt || reason === EXIT_WFI || this.pendingPage !== undefined || this.pauseRequested) break;
       if (performance.now() - started >= batch) break;
     }
-    this.measureSpeed(Number(this.instret) - startInstret, performance.now() - started);
+    const instructions = Number(this.instret) - startInstret, elapsedMs = performance.now() - started;
+    this.measureSpeed(instructions, elapsedMs);
+    this.busy.add(instructions, elapsedMs);
   }
 
   private handleExit(reason: number): void {

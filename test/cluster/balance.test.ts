@@ -14,7 +14,7 @@ const CAP = 100e6;
 
 function host(name: string, runnable: number, wantedPerGuest = 2 * CAP, extra: Partial<LoadVector> = {}): LoadVector {
   return {
-    url: `ws://127.0.0.1:${name.charCodeAt(0)}`, name, incarnation: 1, seq: 1, capacity: CAP, labels: [], guests: runnable, runnable,
+    url: `ws://127.0.0.1:${name.charCodeAt(0)}`, name, incarnation: 1, seq: 1, capacity: CAP, speed: null, labels: [], guests: runnable, runnable,
     ipsGiven: Math.min(CAP, runnable * wantedPerGuest), ipsWanted: runnable * wantedPerGuest, memoryUsed: 0, memoryFree: 1 << 30,
     dirtyBytesPerSecond: 0, messagesPerSecond: 0, crossingBytesPerSecond: 0, ...extra,
   };

@@ -8,7 +8,7 @@ import { Locality } from "../../src/cluster/balance/locality.js";
 import type { LoadVector } from "../../src/cluster/load-vector.js";
 
 const vector = (name: string, runnable: number, capacity: number): LoadVector => ({
-  url: `ws://127.0.0.1:${name.charCodeAt(0)}`, name, incarnation: 1, seq: 1, capacity, labels: [], guests: runnable, runnable,
+  url: `ws://127.0.0.1:${name.charCodeAt(0)}`, name, incarnation: 1, seq: 1, capacity, speed: null, labels: [], guests: runnable, runnable,
   ipsGiven: runnable ? capacity : 0, ipsWanted: runnable * 2 * capacity, memoryUsed: 0, memoryFree: 1 << 30, dirtyBytesPerSecond: 0, messagesPerSecond: 0, crossingBytesPerSecond: 0,
 });
 
