@@ -5,7 +5,10 @@
 // distribution they found, P(life > T) = 1/T beyond one unit, arriving as a
 // Poisson process at a load of 0.5, 0.7 and 0.9 of the cluster's capacity.
 //
-// For each load, the same stream (same seed) runs under:
+// Each policy runs --repeat times (default 3), interleaved (random, placement,
+// sender, receiver, symmetric, then again), so what the machine does meanwhile
+// falls on all of them alike; repetition r gives every policy the same stream
+// (same seed), and a new one each repetition:
 //   random        each guest on a host picked at random, never moved
 //   placement     `roam run --on cluster`: the less loaded of two random
 //                 choices (Mitzenmacher), never moved
@@ -13,32 +16,63 @@
 //                 placement as above, and the hosts balance with that policy
 //                 (`roam host --balance`): old guests move, by age against the
 //                 cost of moving them (H-B&D's criterion)
-// and reports, per run: mean and p99 slowdown (time in system over time alone
-// on the fastest host: the best it could have had), migrations per guest and bytes
-// moved. H-B&D found migration cut mean delay 35-50% below placement only:
-// the last column says our reduction on the same terms.
+// and reports, per policy: mean slowdown (time in system over time alone on
+// the fastest host: the best it could have had) with its spread over the
+// repetitions, p99, migrations per guest, bytes moved, and the reduction of
+// mean slowdown and of mean delay (slowdown - 1) against placement only in the
+// same repetition (paired: the same stream), with its spread. H-B&D found
+// migration cut mean delay 35-50% below placement only.
+//
+// "Time alone" is measured as time in system is: the guest's instructions at
+// the fastest host's capacity, plus the fixed cost of a guest (place, run,
+// load, attach, the end's notice), timed by running one-step guests on the
+// fastest host of each fresh cluster the same way.
 //
 // Capacities (`--capacity`) make the hosts' speeds known and fixed, so the
 // figures do not hang on what else this machine does. A unit of life is
 // UNIT_INSTRUCTIONS (counter guests: about 11 instructions per step).
+//
+// Each run's balancer decisions (every host's last 50, and the counts) go into
+// the JSON, to tell why a policy did or did not pay.
 
 import { spawn, type ChildProcess } from "node:child_process";
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { Attachment } from "../src/cli/attachment.js";
 import type { MigrationStats } from "../src/migration/stats.js";
 import { connect } from "../src/net/peer.js";
-import { fmt, hostInfo, log, packageRoot, percentile, writeReport } from "./common.js";
+import { loadavg } from "node:os";
+import type { Decision } from "../src/cluster/balance/balancer.js";
+import { hostInfo, log, median, packageRoot, percentile, writeReport } from "./common.js";
+import { summaryTable, type Row } from "./balance-table.js";
 
-const { values: opts } = parseArgs({ options: { quick: { type: "boolean" }, seconds: { type: "string" }, out: { type: "string" } } });
+const { values: opts } = parseArgs({
+  options: { quick: { type: "boolean" }, seconds: { type: "string" }, repeat: { type: "string" }, loads: { type: "string" }, policies: { type: "string" }, out: { type: "string" } },
+});
 const QUICK = opts.quick ?? false;
 const ROOT = packageRoot();
-const ARRIVAL_SECONDS = Number(opts.seconds ?? (QUICK ? 30 : 60));
-const LOADS = QUICK ? [0.7] : [0.5, 0.7, 0.9];
-const POLICIES = ["random", "placement", "sender", "receiver", "symmetric"] as const;
-type Policy = typeof POLICIES[number];
+const ALL_POLICIES = ["random", "placement", "sender", "receiver", "symmetric"] as const;
+type Policy = typeof ALL_POLICIES[number];
+const ARRIVAL_SECONDS = positive(opts.seconds ?? (QUICK ? "30" : "60"), "--seconds");
+const REPEAT = Math.round(positive(opts.repeat ?? (QUICK ? "1" : "3"), "--repeat"));
+const LOADS = opts.loads ? opts.loads.split(",").map((l) => positive(l, "--loads")) : QUICK ? [0.7] : [0.5, 0.7, 0.9];
+const POLICIES = (opts.policies ? opts.policies.split(",") : [...ALL_POLICIES]).map((p) => {
+  if (!(ALL_POLICIES as readonly string[]).includes(p)) usage(`--policies: '${p}' is not one of ${ALL_POLICIES.join(", ")}`);
+  return p as Policy;
+});
+
+function usage(message: string): never {
+  log(`bench:balance: ${message}`);
+  process.exit(2);
+}
+
+function positive(text: string, what: string): number {
+  const n = Number(text);
+  if (!(n > 0) || !Number.isFinite(n)) usage(`${what}: '${text}' is not a positive number`);
+  return n;
+}
 
 // Instructions per second: together well below what this machine's two cores give, so the caps, not the machine, set
 // each host's speed (beside other work the machine's share can drop a lot).
@@ -129,11 +163,15 @@ async function cluster(policy: Policy): Promise<string[]> {
 
 interface GuestRun { seconds: number; alone: number; moves: number; bytes: number }
 
-/** Starts one guest of `a` on the host `policy` picks; resolves when it has ended, with what it cost. */
-async function runGuest(a: Arrival, policy: Policy, urls: string[]): Promise<GuestRun> {
+/**
+ * Starts one guest of `a` on the host `policy` picks (`on`: on that host, after
+ * asking for a place all the same); resolves when it has ended, with what it cost.
+ */
+async function runGuest(a: Arrival, policy: Policy, urls: string[], overhead: number, on?: string): Promise<GuestRun> {
   const steps = Math.max(1, Math.round(a.instructions / INSTRUCTIONS_PER_STEP));
   const started = performance.now();
-  const url = policy === "random" ? urls[Math.floor(a.pick * urls.length)] : String((await ask(urls[Math.floor(a.pick * urls.length)], { t: "place", requires: [], ramBytes: 8 << 20 })).url);
+  const placed = policy === "random" ? urls[Math.floor(a.pick * urls.length)] : String((await ask(urls[Math.floor(a.pick * urls.length)], { t: "place", requires: [], ramBytes: 8 << 20 })).url);
+  const url = on ?? placed;
   const ran = await ask(url, { t: "run", program: "counter", argv: ["counter", String(steps), String(steps)], elf: COUNTER, ramBytes: 8 << 20 });
   const id = (ran.guest as { id: string }).id;
   const hosts = [url];
@@ -148,45 +186,88 @@ async function runGuest(a: Arrival, policy: Policy, urls: string[]): Promise<Gue
     const stats = await ask(from, { t: "stats", guest: id });
     bytes += (stats.migrations as MigrationStats[]).filter((m) => m.status === "completed").reduce((n, m) => n + m.bytes, 0);
   }
-  return { seconds, alone: a.instructions / FASTEST, moves: hosts.length - 1, bytes };
+  return { seconds, alone: a.instructions / FASTEST + overhead, moves: hosts.length - 1, bytes };
 }
 
-interface Row { load: number; policy: Policy; guests: number; meanSlowdown: number; p99Slowdown: number; migrationsPerGuest: number; mibMoved: number; wallSeconds: number }
+/**
+ * The fixed cost of a guest, as time in system counts it (place, run, load,
+ * attach, the end's notice): the median of one-step guests run one after
+ * another on the fastest host of the fresh cluster, by `policy`'s path.
+ */
+async function fixedCost(policy: Policy, urls: string[]): Promise<number> {
+  const fastest = urls[CAPACITIES.indexOf(FASTEST)];
+  const seconds: number[] = [];
+  for (let i = 0; i < 5; i++) seconds.push((await runGuest({ at: 0, instructions: 1, pick: i / 5 }, policy, urls, 0, fastest)).seconds);
+  return median(seconds);
+}
 
-async function runOnce(load: number, policy: Policy): Promise<Row> {
-  const arrivals = stream(load, 1997 + Math.round(load * 100));
+/** Every host's balancer: its counts and its last decisions (each keeps 50). */
+async function decisionsOf(urls: string[]): Promise<{ migrations: number; failures: number; refusals: number; decisions: Decision[] }> {
+  const all = { migrations: 0, failures: 0, refusals: 0, decisions: [] as Decision[] };
+  for (const url of urls) {
+    const b = (await ask(url, { t: "cluster" })).balance as { migrations: number; failures: number; refusals: number; decisions: Decision[] };
+    all.migrations += b.migrations;
+    all.failures += b.failures;
+    all.refusals += b.refusals;
+    all.decisions.push(...b.decisions);
+  }
+  all.decisions.sort((x, y) => x.at.localeCompare(y.at));
+  return all;
+}
+
+async function runOnce(load: number, policy: Policy, repetition: number): Promise<Row> {
+  const arrivals = stream(load, 1997 + Math.round(load * 100) + 7919 * repetition);
   const urls = await cluster(policy);
+  const overhead = await fixedCost(policy, urls);
   const t0 = performance.now();
   const runs = await Promise.all(arrivals.map(async (a) => {
     const wait = a.at * 1000 - (performance.now() - t0);
     if (wait > 0) await new Promise((r) => setTimeout(r, wait));
-    return runGuest(a, policy, urls);
+    return runGuest(a, policy, urls, overhead);
   }));
   const wallSeconds = (performance.now() - t0) / 1000;
+  const balance = await decisionsOf(urls);
   for (const c of [...children]) c.kill("SIGKILL");
   const slowdowns = runs.map((r) => r.seconds / r.alone);
   const row: Row = {
-    load, policy, guests: runs.length, wallSeconds,
+    load, policy, repetition, guests: runs.length, wallSeconds, overheadSeconds: overhead, machineLoad: loadavg()[0],
     meanSlowdown: slowdowns.reduce((a, b) => a + b, 0) / slowdowns.length, p99Slowdown: percentile(slowdowns, 99),
     migrationsPerGuest: runs.reduce((n, r) => n + r.moves, 0) / runs.length, mibMoved: runs.reduce((n, r) => n + r.bytes, 0) / 2 ** 20,
+    byLife: byLife(arrivals, runs), balance,
   };
-  log(`  load ${load} ${policy}: ${row.guests} guests, mean slowdown ${row.meanSlowdown.toFixed(2)}, p99 ${row.p99Slowdown.toFixed(2)}, ${row.migrationsPerGuest.toFixed(3)} migrations/guest, ${row.mibMoved.toFixed(1)} MiB moved, ${wallSeconds.toFixed(0)} s`);
+  log(`  load ${load} #${repetition + 1} ${policy}: ${row.guests} guests, mean slowdown ${row.meanSlowdown.toFixed(2)}, p99 ${row.p99Slowdown.toFixed(2)}, ` +
+    `${row.migrationsPerGuest.toFixed(3)} migrations/guest, ${row.mibMoved.toFixed(1)} MiB moved, fixed cost ${(overhead * 1000).toFixed(0)} ms, ${wallSeconds.toFixed(0)} s, machine load ${row.machineLoad.toFixed(1)}`);
   return row;
 }
 
+/** Mean slowdown by life (in units): short guests (< 2), middling (2-5), long (> 5) — whom a policy helped. */
+function byLife(arrivals: Arrival[], runs: GuestRun[]): Record<string, number> {
+  const groups: Record<string, number[]> = { short: [], middling: [], long: [] };
+  arrivals.forEach((a, i) => {
+    const units = a.instructions / UNIT_INSTRUCTIONS;
+    groups[units < 2 ? "short" : units <= 5 ? "middling" : "long"].push(runs[i].seconds / runs[i].alone);
+  });
+  return Object.fromEntries(Object.entries(groups).map(([k, v]) => [k, v.length ? v.reduce((a, b) => a + b, 0) / v.length : NaN]));
+}
+
 async function main(): Promise<void> {
-  log(`bench:balance: 8 hosts (${CAPACITIES.map((c) => c / 1e6 + "M").join(", ")} instructions/s), lifetimes P(life > T) = 1/T for 1..${LONGEST_UNITS} units ` +
-    `(a unit: ${UNIT_INSTRUCTIONS / 1e6}M instructions, ${UNIT_SECONDS} s on a ${MEAN_CAPACITY / 1e6}M host), arrivals over ${ARRIVAL_SECONDS} s`);
+  const setup = `8 hosts (${CAPACITIES.map((c) => c / 1e6 + "M").join(", ")} instructions/s), lifetimes P(life > T) = 1/T for 1..${LONGEST_UNITS} units ` +
+    `(a unit: ${UNIT_INSTRUCTIONS / 1e6}M instructions, ${UNIT_SECONDS} s on a ${MEAN_CAPACITY / 1e6}M host), arrivals over ${ARRIVAL_SECONDS} s, ${REPEAT} repetition(s) interleaved`;
+  log(`bench:balance: ${setup}`);
+  const out = opts.out ?? join(ROOT, "bench/results", QUICK ? "balance-quick.json" : "balance.json");
   const rows: Row[] = [];
-  for (const load of LOADS) for (const policy of POLICIES) rows.push(await runOnce(load, policy));
-  writeReport(opts.out ?? join(ROOT, "bench/results", QUICK ? "balance-quick.json" : "balance.json"), { host: hostInfo(), quick: QUICK, capacities: CAPACITIES, unitInstructions: UNIT_INSTRUCTIONS, longestUnits: LONGEST_UNITS, arrivalSeconds: ARRIVAL_SECONDS, rows });
-  console.log(`\n${"load".padStart(4)}  ${"policy".padEnd(10)} ${"guests".padStart(6)} ${"mean sd".padStart(8)} ${"p99 sd".padStart(8)} ${"migr/guest".padStart(10)} ${"MiB moved".padStart(9)} ${"mean vs placement".padStart(17)}`);
-  for (const r of rows) {
-    const placement = rows.find((p) => p.load === r.load && p.policy === "placement")!;
-    const reduction = r.policy === "random" || r.policy === "placement" ? null : 100 * (1 - (r.meanSlowdown - 1) / (placement.meanSlowdown - 1));
-    console.log(`${r.load.toFixed(1).padStart(4)}  ${r.policy.padEnd(10)} ${String(r.guests).padStart(6)} ${fmt(r.meanSlowdown, 2, 8)} ${fmt(r.p99Slowdown, 2, 8)} ${fmt(r.migrationsPerGuest, 3, 10)} ${fmt(r.mibMoved, 1, 9)} ${reduction === null ? "-".padStart(17) : `${reduction.toFixed(0)}% less delay`.padStart(17)}`);
+  const save = () => writeReport(out, { host: hostInfo(), quick: QUICK, capacities: CAPACITIES, unitInstructions: UNIT_INSTRUCTIONS, longestUnits: LONGEST_UNITS, arrivalSeconds: ARRIVAL_SECONDS, repeat: REPEAT, rows });
+  for (const load of LOADS) {
+    for (let repetition = 0; repetition < REPEAT; repetition++) {
+      for (const policy of POLICIES) {
+        rows.push(await runOnce(load, policy, repetition));
+        save(); // after each run: a run cut short keeps what it measured
+      }
+    }
   }
-  console.log(`\nslowdown: time in system over time alone on the fastest host; "less delay": mean delay (slowdown - 1) below placement only, H-B&D's measure (they found 35-50%).`);
+  const table = summaryTable(rows);
+  console.log(`\n${table}`);
+  writeFileSync(out.replace(/\.json$/, "") + ".md", `bench:balance: ${setup}; ${hostInfo().cpus} cores (${hostInfo().cpu})\n\n${table}\n`);
 }
 
 main().then(() => process.exit(0), (error: Error) => { log(`bench:balance: ${error.stack ?? error.message}`); process.exit(1); });

@@ -11,6 +11,7 @@ import { connect, type Peer } from "../net/peer.js";
 import { optNum, optStr, ProtocolError, str, type Message } from "../net/protocol.js";
 import type { HostedGuest } from "./hosted-guest.js";
 import type { LogLevel } from "./host.js";
+import { hostUrlKey } from "./members.js";
 
 /** What a departure needs from the host it leaves. */
 export interface DepartureHost {
@@ -64,10 +65,18 @@ export async function migrateGuest(host: DepartureHost, hosted: HostedGuest, cli
   if (hosted.status === "running" && hosted.guest.receivingPages) {
     throw new ProtocolError(`guest ${hosted.info.id} is still receiving its memory by postcopy; migrate it once that completes`);
   }
-  const move = async (signal: AbortSignal): Promise<MigrationStats> => {
+  const move = async (operationSignal: AbortSignal): Promise<MigrationStats> => {
     if (hosted.status !== "running") throw new ProtocolError(`guest ${hosted.info.id} is ${hosted.status}, not running`);
+    const { signal, done } = underWay(hosted, to, operationSignal);
+    try {
+      return await moveTo(signal);
+    } finally {
+      done();
+    }
+  };
+  const moveTo = async (signal: AbortSignal): Promise<MigrationStats> => {
     const traceStart = performance.now();
-    const target = await connect(to, { role: "host", token, name: host.name, url: host.url }).catch((error) => {
+    const target = await unlessCancelled(connect(to, { role: "host", token, name: host.name, url: host.url }), signal).catch((error) => {
       throw new MigrationFailed(`destination ${to}: ${(error as Error).message}`);
     });
     const history = host.migrations.get(hosted.info.id) ?? [];
@@ -118,6 +127,53 @@ export async function migrateGuest(host: DepartureHost, hosted: HostedGuest, cli
     }
   };
   return host.moveReplicated?.(hosted, to, move) ?? hosted.exclusively("migration", `a migration to ${to}`, move);
+}
+
+/** Moves under way from this process's hosts, by guest: where to, and how to cancel it (cancelMovesTo). */
+const departing = new Map<HostedGuest, { to: string; cancel: AbortController }>();
+
+/**
+ * Registers `hosted`'s move to `to` for cancelMovesTo; its signal aborts on
+ * the operation's (a kill, `migrate --cancel`) or on that cancel. `done`
+ * unregisters it.
+ */
+function underWay(hosted: HostedGuest, to: string, operation: AbortSignal): { signal: AbortSignal; done: () => void } {
+  const cancel = new AbortController();
+  const follow = () => cancel.abort(operation.reason);
+  if (operation.aborted) follow();
+  else operation.addEventListener("abort", follow, { once: true });
+  departing.set(hosted, { to: urlKey(to), cancel });
+  return { signal: cancel.signal, done: () => { operation.removeEventListener("abort", follow); departing.delete(hosted); } };
+}
+
+/** The connection `opening`, or a failure as soon as `signal` aborts (a host that does not answer holds a connect for 10 s); one that opens later is closed. */
+function unlessCancelled(opening: Promise<Peer>, signal: AbortSignal): Promise<Peer> {
+  const cancelled = () => new MigrationFailed(`cancelled (${(signal.reason as Error)?.message ?? "by request"})`);
+  if (signal.aborted) { void opening.then((peer) => peer.close(), () => {}); return Promise.reject(cancelled()); }
+  return new Promise((resolve, reject) => {
+    const abort = () => { void opening.then((peer) => peer.close(), () => {}); reject(cancelled()); };
+    signal.addEventListener("abort", abort, { once: true });
+    opening.then(resolve, reject).finally(() => signal.removeEventListener("abort", abort));
+  });
+}
+
+const urlKey = (url: string): string => { try { return hostUrlKey(url); } catch { return url; } };
+
+/**
+ * The member at `url` was marked down (it sent no load vector for DOWN_MS:
+ * dead, or alive but answering nothing): each move of `guests` to it that
+ * can still be undone is cancelled now, rather than when a request to it
+ * times out, and the guest runs on here (`why` says so in the failure).
+ * A move whose commit has left is the destination's and goes on.
+ */
+export function cancelMovesTo(guests: Iterable<HostedGuest>, url: string, why: string, log: (line: string, level?: LogLevel) => void): void {
+  const key = urlKey(url);
+  for (const hosted of guests) {
+    const move = departing.get(hosted);
+    if (!move || move.to !== key || move.cancel.signal.aborted) continue;
+    log(`cancelling the migration of guest ${hosted.info.id} to ${url.replace(/\/$/, "")}: ${why}`, "warn");
+    move.cancel.abort(new Error(why));
+  }
 }
 
 /**

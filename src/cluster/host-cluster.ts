@@ -7,6 +7,7 @@ import type { GuestInfo } from "../snapshot/snapshot.js";
 import type { TlsIdentity } from "../net/tls.js";
 import { num, ProtocolError, str, strList, type Message } from "../net/protocol.js";
 import { CapacityPacer } from "./capacity.js";
+import { cancelMovesTo } from "./departures.js";
 import { DirtyRates } from "./dirty-rates.js";
 import { LoadMeter } from "./load-vector.js";
 import { Membership } from "./membership.js";
@@ -73,7 +74,7 @@ export class HostCluster {
       guests: () => {
         const live = host.liveGuests();
         this.dirtyRates.sample(live.map((g) => ({ id: g.info.id, core: g.core, ramBytes: g.info.ramBytes })));
-        return live.map((g) => ({ id: g.info.id, instret: g.instret, dirtyBytesPerSecond: this.dirtyRates.of(g.info.id) }));
+        return live.map((g) => ({ id: g.info.id, instret: g.instret, busy: g.guest.busy, dirtyBytesPerSecond: this.dirtyRates.of(g.info.id) }));
       },
       memoryUsed: () => host.budget.committed,
       memoryLimit: () => host.budget.limit,
@@ -86,6 +87,7 @@ export class HostCluster {
     this.membership = new Membership({
       selfUrl: () => host.url, makeVector: () => this.meter.next(host.url, host.name), members: host.members,
       token: options.token, tls: options.tls, log: (line, level) => host.log(line, level),
+      onDown: (url, why) => cancelMovesTo(host.liveGuests(), url, why, (line, level) => host.log(line, level)),
     });
     this.balancer = new Balancer({
       name: host.name,

@@ -2,6 +2,9 @@
 // itself every exchange (src/cluster/membership.ts), as MOSIX's load vectors
 // do. Measured here over the time since the previous vector.
 
+import { speedOf } from "./balance/speed.js";
+import { SpeedEstimate } from "./speed-estimate.js";
+
 /** One host's capacity and load, as the cluster exchange carries it. */
 export interface LoadVector {
   url: string;
@@ -12,6 +15,11 @@ export interface LoadVector {
   seq: number;
   /** --capacity: instructions per second it gives its guests at most; null when it uses what it gets. */
   capacity: number | null;
+  /**
+   * Instructions per second a guest retires here while it runs (speed-estimate.ts: measured over the time spent
+   * running guests, smoothed); null until it has run one. What it gives is the least of this and its capacity.
+   */
+  speed: number | null;
   /** --label: what it offers (secure, gpu, ...); a guest's requirements must be among them. */
   labels: string[];
   guests: number; // live (running or frozen)
@@ -29,8 +37,8 @@ export interface LoadVector {
 
 /** What a host lets the meter read. */
 export interface LoadSource {
-  /** The live guests: id, instructions retired so far, last measured dirty rate (bytes/s) if any. */
-  guests(): Array<{ id: string; instret: bigint; dirtyBytesPerSecond?: number }>;
+  /** The live guests: id, instructions retired so far, what they retired running flat out and in how long (counters), last measured dirty rate (bytes/s) if any. */
+  guests(): Array<{ id: string; instret: bigint; busy?: { instructions: number; ms: number }; dirtyBytesPerSecond?: number }>;
   memoryUsed(): number;
   memoryLimit(): number;
   /** Messages sent and received by guests here so far (a counter). */
@@ -47,6 +55,8 @@ export interface LoadSource {
 export class LoadMeter {
   private lastAt = performance.now();
   private lastInstret = new Map<string, bigint>();
+  private lastBusy = new Map<string, { instructions: number; ms: number }>();
+  private readonly speed = new SpeedEstimate();
   private lastMessages = 0;
   private lastCrossing = 0;
   private lastWanted = 0;
@@ -67,14 +77,23 @@ export class LoadMeter {
     let retired = 0;
     let runnable = 0;
     let dirty = 0;
+    let busyInstructions = 0, busyMs = 0;
     const instret = new Map<string, bigint>();
+    const busy = new Map<string, { instructions: number; ms: number }>();
     for (const g of guests) {
       instret.set(g.id, g.instret);
       const before = this.lastInstret.get(g.id);
       const ran = before === undefined ? 0 : Number(g.instret - before);
       if (ran > 0) { retired += ran; runnable++; }
       dirty += g.dirtyBytesPerSecond ?? 0;
+      if (!g.busy) continue;
+      busy.set(g.id, { ...g.busy });
+      const was = this.lastBusy.get(g.id) ?? { instructions: 0, ms: 0 }; // a guest new here: all it ran here so far
+      busyInstructions += g.busy.instructions - was.instructions;
+      busyMs += g.busy.ms - was.ms;
     }
+    this.lastBusy = busy;
+    const speed = this.speed.update(busyInstructions, busyMs, seconds);
     const messages = this.source.messages();
     const wanted = this.source.wantedInstructions?.();
     const ipsGiven = retired / seconds;
@@ -89,7 +108,7 @@ export class LoadMeter {
     this.lastWanted = wanted ?? 0;
     const used = this.source.memoryUsed();
     return {
-      url, name, incarnation: this.incarnation, seq: ++this.seq, capacity: this.source.capacity, labels: this.source.labels,
+      url, name, incarnation: this.incarnation, seq: ++this.seq, capacity: this.source.capacity, speed, labels: this.source.labels,
       guests: guests.length, runnable, ipsGiven: Math.round(ipsGiven), ipsWanted: Math.round(ipsWanted),
       memoryUsed: used, memoryFree: Math.max(0, this.source.memoryLimit() - used), dirtyBytesPerSecond: Math.round(dirty),
       messagesPerSecond: Math.round(messagesPerSecond), crossingBytesPerSecond: Math.round(crossingBytesPerSecond),
@@ -99,13 +118,12 @@ export class LoadMeter {
 
 /**
  * How loaded a host is, for comparing hosts: the instructions per second its
- * guests want over those it can give (its --capacity, else what its guests
- * got when they wanted more, else 1e9), plus a little per runnable guest so
- * that idle hosts still differ by how many guests wait to run.
+ * guests want over those it can give (speedOf: its --capacity and its measured
+ * speed), plus a little per runnable guest so that idle hosts still differ by
+ * how many guests wait to run.
  */
 export function loadOf(v: LoadVector): number {
-  const capacity = v.capacity ?? 1e9;
-  return v.ipsWanted / capacity + v.runnable * 0.01;
+  return v.ipsWanted / speedOf(v) + v.runnable * 0.01;
 }
 
 /** Whether a vector is well formed (it came from another host over the network). */

@@ -47,6 +47,8 @@ export interface MembershipOptions {
   token?: string;
   tls?: TlsIdentity;
   log: (line: string, level: "info" | "warn") => void;
+  /** A member was just marked down (`why`: the log's words): moves to it under way are cancelled (departures.ts). */
+  onDown?: (url: string, why: string) => void;
 }
 
 export class JoinRefused extends Error {}
@@ -189,7 +191,9 @@ export class Membership {
       const silentMs = now - entry.heardAt;
       if (!entry.down && silentMs > DOWN_MS) {
         entry.down = true;
-        this.options.log(`member ${entry.vector.name} (${shown(url)}) is down: no load vector for ${(silentMs / 1000).toFixed(1)} s`, "warn");
+        const why = `member ${entry.vector.name} (${shown(url)}) is down: no load vector for ${(silentMs / 1000).toFixed(1)} s`;
+        this.options.log(why, "warn");
+        this.options.onDown?.(url, why);
       } else if (entry.down && silentMs <= DOWN_MS) {
         entry.down = false;
         this.options.log(`member ${entry.vector.name} (${shown(url)}) is up again`, "info");
@@ -209,6 +213,7 @@ const shown = (url: string): string => url.replace(/\/$/, "");
 function ownFields(v: LoadVector, url: string): LoadVector {
   return {
     url, name: v.name.slice(0, 200), incarnation: v.incarnation, seq: v.seq, capacity: v.capacity, labels: v.labels.slice(0, 64),
+    speed: typeof v.speed === "number" && Number.isFinite(v.speed) && v.speed > 0 ? v.speed : null, // null from a host that does not measure it
     guests: v.guests, runnable: v.runnable, ipsGiven: v.ipsGiven, ipsWanted: v.ipsWanted, memoryUsed: v.memoryUsed,
     memoryFree: v.memoryFree, dirtyBytesPerSecond: v.dirtyBytesPerSecond, messagesPerSecond: v.messagesPerSecond,
     crossingBytesPerSecond: Number.isFinite(v.crossingBytesPerSecond) ? v.crossingBytesPerSecond : 0, // 0 from a host that does not measure it

@@ -8,10 +8,11 @@
 // is worse than a 32M host running one guest), then the lower load.
 
 import { loadOf, type LoadVector } from "./load-vector.js";
+import { speedOf, UNMEASURED_SPEED } from "./balance/speed.js";
 
-/** Instructions per second a new guest would get on `v`: its capacity shared with those that run there (no cap: 1e9). */
+/** Instructions per second a new guest would get on `v`: what it gives (its measured speed, capped by its capacity) shared with those that run there. */
 export function shareForNewGuest(v: LoadVector): number {
-  return (v.capacity ?? 1e9) / (v.runnable + 1);
+  return speedOf(v) / (v.runnable + 1);
 }
 
 /** Whether `a` is at least as good a place for a new guest as `b`. */
@@ -51,7 +52,7 @@ export function placeGuest(members: LoadVector[], requires: string[], ramBytes: 
   const first = pool.splice(Math.floor(random() * pool.length), 1)[0];
   const second = pool.length ? pool[Math.floor(random() * pool.length)] : undefined;
   const chosen = !second || noWorse(first, second) ? first : second;
-  const share = (v: LoadVector) => `${v.name} ${(shareForNewGuest(v) / 1e6).toFixed(1)}M/s`;
+  const share = (v: LoadVector) => (speedOf(v) === UNMEASURED_SPEED ? `${v.name} not yet measured` : `${v.name} ${(shareForNewGuest(v) / 1e6).toFixed(1)}M/s`);
   const compared = second ? `the faster for it of two random choices among ${eligible.length} eligible (${share(first)}, ${share(second)})` : "the only eligible host";
   return { url: chosen.url, name: chosen.name, reason: `${compared}${requires.length ? `; it has ${requires.join(",")}` : ""}` };
 }

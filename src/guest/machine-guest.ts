@@ -11,6 +11,7 @@ import type { GuestInfo, GuestSnapshot, RamPages } from "../snapshot/snapshot.js
 import { GuestConsole } from "./guest-console.js";
 import type { GuestHostOptions, StartOptions } from "./process-guest.js";
 import { allRamPages, checkRestorable, hartBlock, newGuestInfo, restoreHartAndPages, type GuestRunResult } from "./runnable.js";
+import type { BusyTime } from "../machine/busy-time.js";
 
 /** Collects UART bytes and hands them to the guest console in chunks. */
 class ConsoleBridge implements ConsoleOutput {
@@ -52,6 +53,10 @@ export class MachineGuest {
 
   get instret(): bigint {
     return this.machine.instret;
+  }
+
+  get busy(): BusyTime {
+    return this.machine.busy;
   }
 
   private postcopyPages: PostcopyPages | undefined;

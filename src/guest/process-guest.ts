@@ -13,6 +13,7 @@ import type { FileCapabilities, RemoteFiles } from "../kernel/files.js";
 import type { ProcessInfo } from "./runnable.js";
 import type { Home, ProcessImage } from "../kernel/lone-process.js";
 import { allRamPages, checkRestorable, hartBlock, newGuestInfo, restoreHartAndPages } from "./runnable.js";
+import type { BusyTime } from "../machine/busy-time.js";
 
 export interface GuestHostOptions {
   core: Core;
@@ -182,6 +183,10 @@ export class ProcessGuest {
 
   get instret(): bigint {
     return this.process.instret;
+  }
+
+  get busy(): BusyTime {
+    return this.process.busy;
   }
 
   pause(): void {

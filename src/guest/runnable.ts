@@ -7,6 +7,7 @@ import { STATE_BASE, STATE_USED } from "../../assembly/layout.js";
 import { markWritten, writtenPages } from "../migration/pages.js";
 import { applyPages, capturePages, SnapshotError, type GuestKind } from "../snapshot/snapshot.js";
 import type { Core } from "../machine/core.js";
+import type { BusyTime } from "../machine/busy-time.js";
 import type { GuestInfo, GuestSnapshot, RamPages } from "../snapshot/snapshot.js";
 import type { GuestConsole } from "./guest-console.js";
 
@@ -30,6 +31,8 @@ export interface RunnableGuest {
   readonly core: Core;
   readonly console: GuestConsole;
   readonly instret: bigint;
+  /** What it retired running flat out, and in how long: its host's speed (src/machine/busy-time.ts). */
+  readonly busy: BusyTime;
   run(): Promise<GuestRunResult>;
   pause(): void;
   setThrottle(fraction: number): void;

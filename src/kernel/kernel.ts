@@ -17,6 +17,7 @@ import type { ElfImage } from "../elf/index.js";
 import type { Core } from "../machine/core.js";
 import { batchMs, type PostcopyPages } from "../machine/postcopy-pages.js";
 import { WorkMeter } from "../machine/work-meter.js";
+import { BusyTime } from "../machine/busy-time.js";
 import { AddressSpace, MissingPage, OutOfMemory, PROT_EXEC, PROT_READ, PROT_WRITE, hex, type PhysicalMemory } from "./address-space.js";
 import { Errno } from "./errno.js";
 import { FileTable, WouldBlock } from "./files.js";
@@ -135,6 +136,8 @@ export class Kernel {
   clock: ProcessClock = new MonotonicClock();
   readonly program: Uint8Array;
   readonly stats: ProcessStats = { syscalls: new Map(), pageFaults: 0, wallMs: 0 };
+  /** Slices that ran their whole budget: the host's speed (src/cluster/load-vector.ts). */
+  readonly busy = new BusyTime();
   readonly warned = new Set<number>();
   /** Set when the first process ends: the guest's result, and its wait status (what a home is told of a lone process). */
   result: ProcessResult | undefined;
@@ -443,10 +446,15 @@ export class Kernel {
     // The time CSR reads mtime: the guest's clock at 10 MHz, as on QEMU's virt board.
     core.setState64(STATE_MTIME, this.clock.monotonicNs() / 100n);
     const before = this.instret;
+    const ranFrom = performance.now();
     const reason = core.run(budget);
     const ran = this.instret - before;
     task.cpuInstructions += ran;
-    if (reason === EXIT_BUDGET) { this.work.charge(reason, budget, Number(ran)); return "continue"; }
+    if (reason === EXIT_BUDGET) {
+      this.busy.add(Number(ran), performance.now() - ranFrom); // only flat-out slices: one ended by a system call says little of speed
+      this.work.charge(reason, budget, Number(ran));
+      return "continue";
+    }
     if (reason === EXIT_PAGE_MISSING && this.options.pages) {
       await this.waitFor(this.options.pages.fetch(core.state32(STATE_EXIT_CAUSE)));
       return "yield";

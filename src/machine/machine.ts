@@ -1,3 +1,4 @@
+import { BusyTime } from "./busy-time.js";
 import type { DeviceState } from "./device.js";
 import {
   CAUSE_LOAD_ACCESS,
@@ -130,6 +131,8 @@ export class Machine {
   readonly uart: Uart16550;
   readonly testFinisher: TestFinisher;
   readonly stats = new MachineStats();
+  /** Its batches (synchronous, all instructions and devices): the host's speed (src/cluster/load-vector.ts). */
+  readonly busy = new BusyTime();
   /** Work done, traps included: what --max-instructions bounds. */
   readonly work = new WorkMeter();
 
@@ -336,7 +339,9 @@ export class Machine {
       if (performance.now() - started >= batch) break;
       if (this.core.translator?.compiling) break; // a background compile's promise resolves only in the event loop
     }
-    this.measureSpeed(Number(this.instret) - startInstret, performance.now() - started);
+    const instructions = Number(this.instret) - startInstret, elapsedMs = performance.now() - started;
+    this.measureSpeed(instructions, elapsedMs);
+    this.busy.add(instructions, elapsedMs);
   }
 
   private handleExit(reason: number): void {

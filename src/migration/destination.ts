@@ -73,7 +73,11 @@ export class MigrationReceiver {
   private watch(peer: Peer): void {
     void peer.closed.then(() => {
       if (peer !== this.peer) return; // replaced by a resumed link
-      if (!this.started) this.prepared?.discard();
+      if (!this.started && this.info) {
+        // The source cancelled, failed, or could not be waited for (this host stopped answering): it runs the guest.
+        this.host.log?.(`arrival of guest ${this.info.id} from ${this.from ?? "a host"} dropped: the connection closed before the commit`, "warn");
+        this.prepared?.discard();
+      }
       if (this.started && this.missingCount > 0) { void this.awaitSource(); return; } // still findable by mig-resume
       if (this.info) this.host.arriving(this.info.id, undefined);
     });

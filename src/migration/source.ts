@@ -57,8 +57,11 @@ export interface MigrateOptions {
   /** Test hook: called at named points so a test can cut the connection there. */
   checkpoint?: (point: string) => void;
   /**
-   * Cancels the migration (a kill, `roam migrate --cancel`): honoured until the
-   * commit leaves, after which the guest is the destination's and it finishes.
+   * Cancels the migration (a kill, `roam migrate --cancel`, its destination
+   * marked down): honoured until the commit leaves, after which the guest is
+   * the destination's and it finishes. Before that it takes effect at once: the
+   * connections are dropped, so no wait on a destination that does not answer
+   * (a request's 30 s) holds it, and the destination discards what it got.
    */
   signal?: AbortSignal;
 }
@@ -96,7 +99,10 @@ class OutgoingMigration implements Transfer {
   }
 
   async run(): Promise<MigrationStats> {
+    const interrupt = () => this.interrupt();
+    this.options.signal?.addEventListener("abort", interrupt, { once: true });
     try {
+      this.stopIfCancelled();
       await this.begin();
       const handover = await TRANSFERS[this.options.strategy](this);
       this.options.checkpoint?.("frozen");
@@ -106,8 +112,16 @@ class OutgoingMigration implements Transfer {
     } catch (error) {
       throw this.failed(error as Error);
     } finally {
+      this.options.signal?.removeEventListener("abort", interrupt);
       this.sender.release();
     }
+  }
+
+  /** A cancel while the migration waits (on pages, a request, the freeze): before the commit, the links drop now. */
+  private interrupt(): void {
+    if (this.committed) return; // the guest is the destination's: the migration finishes
+    this.peer.terminate();
+    this.urgent?.terminate();
   }
 
   stopIfCancelled(): void {
@@ -302,8 +316,10 @@ class OutgoingMigration implements Transfer {
   /** Undoes what can be undone (before the commit the guest thaws here) and says what happened. */
   private failed(error: Error): MigrationFailed {
     const stats = this.stats;
+    const signal = this.options.signal;
     stats.status = "failed";
-    stats.error = error.message;
+    // A cancel shows first as the dropped connection's error: the cancel is the cause.
+    stats.error = signal?.aborted && !this.committed ? `cancelled (${(signal.reason as Error)?.message ?? "by request"})` : error.message;
     stats.totalMs = performance.now() - this.started;
     this.guest.setThrottle(0);
     this.guest.expectFreeze(false);

@@ -14,7 +14,7 @@ const CAP = 100e6;
 
 function host(name: string, runnable: number, wantedPerGuest = 2 * CAP, extra: Partial<LoadVector> = {}): LoadVector {
   return {
-    url: `ws://127.0.0.1:${name.charCodeAt(0)}`, name, incarnation: 1, seq: 1, capacity: CAP, labels: [], guests: runnable, runnable,
+    url: `ws://127.0.0.1:${name.charCodeAt(0)}`, name, incarnation: 1, seq: 1, capacity: CAP, speed: null, labels: [], guests: runnable, runnable,
     ipsGiven: Math.min(CAP, runnable * wantedPerGuest), ipsWanted: runnable * wantedPerGuest, memoryUsed: 0, memoryFree: 1 << 30,
     dirtyBytesPerSecond: 0, messagesPerSecond: 0, crossingBytesPerSecond: 0, ...extra,
   };
@@ -58,7 +58,7 @@ describe("hosts of different capacities: compared by what a guest gets", () => {
 
 describe("which", () => {
   it("moves the oldest guest whose age exceeds its move cost, never one that just arrived", () => {
-    const picked = whichGuests([guest("young", 0.01), guest("old", 60), guest("older-but-new-here", 600, { residentSeconds: 1 }), guest("mid", 10)]);
+    const picked = whichGuests([guest("young", 0.01), guest("old", 60), guest("older-but-new-here", 600, { residentSeconds: 0.5 }), guest("mid", 10)]);
     expect(picked.map((p) => p.guest.id)).toEqual(["old", "mid"]);
     expect(picked[0].reason).toMatch(/^age 60\.0 s > move cost 0\.05 s/);
     // A 1 GiB guest costs about a second to move: at half a second old it stays.
@@ -124,5 +124,19 @@ describe("preferences (--prefer): sensitive work to a secure node", () => {
     const sensitive = guest("s", 60, { prefers: ["secure"] });
     expect(where(secure, sensitive, [plain])).toBeUndefined();
     expect(where(secure, guest("g", 60), [plain])?.member.name).toBe("P");
+  });
+});
+
+describe("heterogeneous hosts and stale vectors (bench:balance's decisions)", () => {
+  const slow = (runnable: number) => host("S", runnable, 2 * 2e6, { capacity: 2e6 });
+  const fast = (runnable: number) => host("F", runnable, 2 * 16e6, { capacity: 16e6 });
+  it("a receiver takes a guest alone on a slow host, which would run 8x faster here", () => {
+    expect(balancePolicy("receiver").whether(fast(0), [slow(1)])?.reason).toMatch(/S x8\.00/);
+    // Between hosts of one speed a lone guest stays (no gain), as before.
+    expect(balancePolicy("receiver").whether(host("B", 0), [host("A", 1)])).toBeUndefined();
+  });
+  it("a guest is movable after a second here (two load vectors), no longer five", () => {
+    expect(MIN_RESIDENCE_MS).toBe(1000);
+    expect(whichGuests([guest("g", 3, { residentSeconds: 1.2 })]).map((c) => c.guest.id)).toEqual(["g"]);
   });
 });

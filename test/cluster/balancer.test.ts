@@ -8,7 +8,7 @@ import { Locality } from "../../src/cluster/balance/locality.js";
 import type { LoadVector } from "../../src/cluster/load-vector.js";
 
 const vector = (name: string, runnable: number, capacity: number): LoadVector => ({
-  url: `ws://127.0.0.1:${name.charCodeAt(0)}`, name, incarnation: 1, seq: 1, capacity, labels: [], guests: runnable, runnable,
+  url: `ws://127.0.0.1:${name.charCodeAt(0)}`, name, incarnation: 1, seq: 1, capacity, speed: null, labels: [], guests: runnable, runnable,
   ipsGiven: runnable ? capacity : 0, ipsWanted: runnable * 2 * capacity, memoryUsed: 0, memoryFree: 1 << 30, dirtyBytesPerSecond: 0, messagesPerSecond: 0, crossingBytesPerSecond: 0,
 });
 
@@ -101,4 +101,61 @@ it("a member a move to which just failed is not picked again until the membershi
   expect(tried.map((t) => t.to)).toEqual([C.url, B.url, C.url]); // B's failure too: C again only once its time is over
   expect(tried[2].at - tried[0].at).toBeGreaterThanOrEqual(300);
   expect(balancer.decisions.filter((d) => d.action === "migrate").map((d) => d.to)).toEqual(["C", "B", "C"]);
+});
+
+it("a member's vector made before a move does not hide the guest sent there: the next round does not send it another", async () => {
+  // A (10M) runs four busy guests; B (10M) is idle. One move makes it 3 and 1: a second is still worth it (x1.25 at least:
+  // 10M/2 on B against 10M/3 here), a third is not. B's vector stays the one made before the moves (its ageMs grows).
+  const B = { ...vector("B", 0, 10e6), ageMs: 0 };
+  const madeAt = performance.now();
+  const here = ["g0", "g1", "g2", "g3"]; // oldest first
+  const moves: string[] = [];
+  let twoRoundsAfterSecond!: () => void;
+  const settled = new Promise<void>((resolve) => (twoRoundsAfterSecond = resolve));
+  let roundsAfter = 0;
+  const host: BalancerHost = {
+    name: "A",
+    view: () => {
+      if (moves.length >= 2 && ++roundsAfter > 5) twoRoundsAfterSecond();
+      return { self: vector("A", here.length, 10e6), others: [{ ...B, ageMs: performance.now() - madeAt }] };
+    },
+    movable: () => here.map((id, i) => ({ id, ageSeconds: 60 - i, residentSeconds: 60, ramBytes: 4 << 20, dirtyBytesPerSecond: 0, requires: [], prefers: [] })),
+    migrate: async (id) => { moves.push(id); here.splice(here.indexOf(id), 1); },
+    runsHere: () => true,
+    askForGuest: async () => ({ declined: "not asked in this test" }),
+    log: () => {},
+  };
+  const balancer = new Balancer(host, "sender", undefined, { roundMs: 5, cooldownMs: 0, avoidMs: 0 });
+  balancer.start();
+  try {
+    await settled;
+  } finally {
+    balancer.close();
+  }
+  expect(moves).toEqual(["g0", "g1"]); // not four: B, counted with what it was sent, is not idle
+  expect(balancer.counts.migrations).toBe(2);
+});
+
+it("a receiver whose request was declined may ask again at the next round, not after the cooldown", async () => {
+  const asked: number[] = [];
+  let declines = 0;
+  let thrice!: () => void;
+  const askedThrice = new Promise<void>((resolve) => (thrice = resolve));
+  const host: BalancerHost = {
+    name: "R",
+    view: () => ({ self: vector("R", 0, 16e6), others: [vector("S", 1, 2e6)] }),
+    movable: () => [],
+    migrate: async () => {},
+    runsHere: () => true,
+    askForGuest: async () => { asked.push(performance.now()); return { declined: "no guest here has stayed its minimum residence" }; },
+    log: (line) => { if ((line.match(/: decline /) && ++declines === 3)) thrice(); },
+  };
+  const balancer = new Balancer(host, "receiver", undefined, { roundMs: 10, cooldownMs: 60_000, avoidMs: 0 });
+  balancer.start();
+  try {
+    await askedThrice; // with the 60 s cooldown after each decline, this would time out
+  } finally {
+    balancer.close();
+  }
+  expect(balancer.decisions.filter((d) => d.action === "decline")).toHaveLength(3);
 });

@@ -9,7 +9,7 @@ import type { LoadVector } from "../../src/cluster/load-vector.js";
 import type { MovableGuest } from "../../src/cluster/balance/which.js";
 
 const host = (name: string, extra: Partial<LoadVector> = {}): LoadVector => ({
-  url: `ws://${name}:1`, name, incarnation: 1, seq: 1, capacity: null, labels: [], guests: 1, runnable: 1, ipsGiven: 0, ipsWanted: 0,
+  url: `ws://${name}:1`, name, incarnation: 1, seq: 1, capacity: null, speed: null, labels: [], guests: 1, runnable: 1, ipsGiven: 0, ipsWanted: 0,
   memoryUsed: 0, memoryFree: 1 << 30, dirtyBytesPerSecond: 0, messagesPerSecond: 0, crossingBytesPerSecond: 0, ...extra,
 });
 const guest = (extra: Partial<MovableGuest> = {}): MovableGuest => ({

@@ -6,8 +6,10 @@
 // do may move a guest next to the host it exchanges most data with; and a load
 // move never takes a guest where locality would bring it straight back from.
 // Every decision is logged with its reason and kept for `roam stats --cluster`
-// (decisions, migrations, refusals). After a move it waits COOLDOWN_MS, so
-// the next decision sees load vectors measured after it. A member a move to
+// (decisions, migrations, refusals). After a move it waits COOLDOWN_MS, and
+// until a vector of the destination made after the move arrives it counts
+// the guest there itself (vectors lag by up to ~1 s: the next round saw the
+// member idle still, and sent it another). A member a move to
 // which failed may have died, and the membership marks it down only DOWN_MS
 // after its last vector: it is left out of decisions for twice that, by which
 // time a dead member is marked down (and leaves them for good).
@@ -18,11 +20,13 @@ import { balancePolicy, mostToGain, type BalancePolicy, type PolicyName } from "
 import { MIN_RESIDENCE_MS, whichGuests, type MovableGuest } from "./which.js";
 import type { Locality } from "./locality.js";
 import { preferredMove } from "./preference.js";
-import { MIN_GAIN } from "./speed.js";
+import { MIN_GAIN, speedOf } from "./speed.js";
 import { where } from "./where.js";
 
-const ROUND_MS = 1000;
-const COOLDOWN_MS = 3000;
+// Every load vector (EXCHANGE_MS); a move waits for one more. They were 1 s and 3 s, which let a host shed at most one
+// guest every 3 s while bench:balance's guests mostly live 1-5 s: moves came too late and too few to pay.
+const ROUND_MS = 500;
+const COOLDOWN_MS = 1000;
 const KEPT = 50;
 
 /** How often a balancer decides, how long it waits after a move, and how long it leaves out a member a move to which failed (tests shorten them). */
@@ -68,6 +72,8 @@ export class Balancer {
    * dead member down.
    */
   private readonly failedAt = new Map<string, number>();
+  /** Moves from this host that its view of their destination does not show yet, by its URL: when each ended. */
+  private readonly sentAt = new Map<string, number[]>();
 
   /**
    * `policy` undefined: this host takes no load initiative, but answers receivers that ask it for work.
@@ -123,7 +129,28 @@ export class Balancer {
     const { self, others } = this.host.view();
     const now = performance.now();
     for (const [url, at] of this.failedAt) if (now - at >= this.timing.avoidMs) this.failedAt.delete(url);
-    return { self, others: others.filter((m) => !this.failedAt.has(m.url)) };
+    return { self, others: others.filter((m) => !this.failedAt.has(m.url)).map((m) => this.withMovesSent(m, now)) };
+  }
+
+  /**
+   * A member as it is once the guests this host sent it since its vector was
+   * made are there: each a busy guest more (running, and wanting all it can
+   * get). A vector made after a move counts the guest itself.
+   */
+  private withMovesSent(m: LoadVector, now: number): LoadVector {
+    const times = this.sentAt.get(m.url);
+    if (!times) return m;
+    const madeAt = now - ((m as LoadVector & { ageMs?: number }).ageMs ?? 0);
+    const pending = times.filter((t) => t > madeAt);
+    if (!pending.length) { this.sentAt.delete(m.url); return m; }
+    this.sentAt.set(m.url, pending);
+    const n = pending.length;
+    return { ...m, guests: m.guests + n, runnable: m.runnable + n, ipsWanted: m.ipsWanted + n * speedOf(m) };
+  }
+
+  private sent(member: LoadVector): void {
+    this.counts.migrations++;
+    this.sentAt.set(member.url, [...(this.sentAt.get(member.url) ?? []), performance.now()]);
   }
 
   /** A failed move's reason: the error, and where the guest is now (a failure before the commit leaves it running here). */
@@ -141,7 +168,7 @@ export class Balancer {
     this.quietUntil = performance.now() + this.timing.cooldownMs;
     try {
       await this.host.migrate(guest, to.url);
-      this.counts.migrations++;
+      this.sent(to);
     } catch (error) {
       this.failedWith(to);
       this.record({ action: "failed", guest, from: self.name, to: to.name, reason: this.failure(guest, error as Error) });
@@ -176,11 +203,15 @@ export class Balancer {
     const busiest = mostToGain(self, members);
     if (!busiest) return;
     this.record({ action: "ask", from: busiest.name, to: self.name, reason: `${why}; asked ${busiest.name}, whose guests would gain most here` });
-    this.quietUntil = performance.now() + this.timing.cooldownMs;
     try {
       const answer = await this.host.askForGuest(busiest.url);
-      if (answer.moved) this.counts.migrations++;
-      else this.record({ action: "decline", from: busiest.name, to: self.name, reason: `${busiest.name} declined: ${answer.declined}` });
+      if (answer.moved) {
+        this.counts.migrations++;
+        this.quietUntil = performance.now() + this.timing.cooldownMs; // its own next vector counts the guest
+      } else {
+        // Nothing moved: the next round may ask again (waiting the cooldown left receivers idle while guests queued).
+        this.record({ action: "decline", from: busiest.name, to: self.name, reason: `${busiest.name} declined: ${answer.declined}` });
+      }
     } catch (error) {
       this.failedWith(busiest);
       this.record({ action: "failed", from: busiest.name, to: self.name, reason: `asking ${busiest.name} failed: ${(error as Error).message}` });
@@ -207,7 +238,7 @@ export class Balancer {
           this.record({ action: "failed", guest: guest.id, from: self.name, to: target.member.name, reason: this.failure(guest.id, error) });
           throw error;
         });
-        this.counts.migrations++;
+        this.sent(target.member);
         return { moved: guest.id };
       }
       return this.declined(self, receiver[0].name, `no guest here fits ${receiver[0].name} (its labels, its free memory), or would run ${MIN_GAIN}x faster there`);

@@ -11,7 +11,7 @@
 // (Harchol-Balter & Downey), so it moves when gain x age exceeds what its move
 // sends (its RAM's written pages; untouched pages go as zero-page notes).
 //
-// No thrashing: the same minimum residence as the load policies, a hysteresis
+// No thrashing: a minimum residence (LOCALITY_RESIDENCE_MS: rates measured here over seconds), a hysteresis
 // (X's traffic must be more than twice this host's), a floor (MIN_GAIN) below
 // which nothing moves, and no target that the move would overload (a load
 // policy would push it back). Two hosts running locality whose guests talk to
@@ -25,8 +25,10 @@ import type { LoadVector } from "../load-vector.js";
 import { missingLabels } from "../placement.js";
 import { preferenceMisses } from "./preference.js";
 import { saturated } from "./speed.js";
-import { MIN_RESIDENCE_MS, type MovableGuest } from "./which.js";
+import type { MovableGuest } from "./which.js";
 
+/** A guest's rates must have been measured here this long before it moves for them. */
+export const LOCALITY_RESIDENCE_MS = 5000;
 /** X's rate must be this many times the rate with guests here. */
 export const LOCALITY_HYSTERESIS = 2;
 /** Bytes per second below which no move is worth a decision. */
@@ -53,7 +55,7 @@ export class Locality {
     let best: (LocalityMove & { gain: number }) | undefined;
     for (const guest of guests) {
       const rates = this.measured.get(guest.id);
-      if (!rates || guest.residentSeconds * 1000 < MIN_RESIDENCE_MS) continue;
+      if (!rates || guest.residentSeconds * 1000 < LOCALITY_RESIDENCE_MS) continue;
       const here = rates.get(key(self.url)) ?? 0;
       for (const member of members) {
         if (key(member.url) === key(self.url) || !fits(guest, self, member)) continue;

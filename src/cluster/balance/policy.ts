@@ -27,16 +27,21 @@ function push(self: LoadVector, others: LoadVector[]): Initiative | undefined {
   return { kind: "push", reason: `overloaded (${describeSpeed(self)}); a guest would run ${MIN_GAIN}x faster or more on ${faster.length} member(s): ${faster.map((o) => `${o.name} x${gain(self, o).toFixed(2)}`).join(", ")}` };
 }
 
-/** Underloaded: a guest of some busy member (two or more running) would run clearly faster here. */
+/**
+ * Underloaded: a guest of some busy member would run clearly faster here —
+ * also a guest alone on a slower host (it was two or more running, so a
+ * receiver never took a guest off a slow host it had to itself; between hosts
+ * of one speed MIN_GAIN already leaves a lone guest where it is).
+ */
 function pull(self: LoadVector, others: LoadVector[]): Initiative | undefined {
-  const slower = others.filter((o) => o.runnable >= 2 && gain(o, self) >= MIN_GAIN);
+  const slower = others.filter((o) => o.runnable >= 1 && gain(o, self) >= MIN_GAIN);
   if (!slower.length) return undefined;
   return { kind: "pull", reason: `underloaded (${describeSpeed(self)}); a guest of ${slower.length} member(s) would run ${MIN_GAIN}x faster or more here: ${slower.map((o) => `${o.name} x${gain(o, self).toFixed(2)}`).join(", ")}` };
 }
 
 /** The member whose guests would gain most by coming here: the one a receiver asks for work. */
 export function mostToGain(self: LoadVector, others: LoadVector[]): LoadVector | undefined {
-  return [...others].filter((o) => o.runnable >= 2).sort((a, b) => gain(b, self) - gain(a, self))[0];
+  return [...others].filter((o) => o.runnable >= 1 && gain(o, self) >= MIN_GAIN).sort((a, b) => gain(b, self) - gain(a, self))[0];
 }
 
 export function balancePolicy(name: PolicyName): BalancePolicy {

@@ -7,6 +7,10 @@
 // would get there; moving a guest pays when the second, somewhere else, is
 // clearly more than the first here. The minimum gain (MIN_GAIN) also keeps
 // a guest from ping-ponging: the move back would need the reverse gain.
+//
+// What a host can give (speedOf) is measured (load-vector.ts, speed-estimate.ts):
+// the instructions per second its guests retire while they run, capped by its
+// --capacity. Its guests share it: one event loop runs them all.
 
 import type { LoadVector } from "../load-vector.js";
 
@@ -16,32 +20,50 @@ export const MIN_GAIN = 1.25;
 const SATURATED = 0.9;
 
 /**
- * Instructions per second the host can give its guests: its --capacity. A
- * host without one takes what its machine gives, which nothing here knows:
- * it counts as a nominal 1e9/s, so its guests never look held back (as no
- * cap holds them) and load balancing leaves them be — I/O-bound guests on an
- * uncapped host retire little, which says nothing of how fast they would run
- * elsewhere.
+ * What a host that has not yet run a guest flat out is taken to give: more
+ * than any measured (this machine's hosts run 1-2G instructions/s), so a busy
+ * host sends it work, and then it is measured.
  */
-function capacityOf(v: LoadVector): number {
-  return v.capacity ?? 1e9;
+export const UNMEASURED_SPEED = 1e12;
+/**
+ * An uncapped host gives all its guests want until they want what it can run:
+ * the share of its measured speed they retire when it is saturated. Less than
+ * 1, as the event loop also runs system calls, yields between batches, garbage
+ * collection and the cluster's own exchange, which the speed (flat-out slices
+ * only) leaves out.
+ */
+const SATURATED_UNCAPPED = 0.7;
+
+/**
+ * Instructions per second the host can give its guests: its measured speed
+ * (an I/O-bound guest does not lower it: only time spent running counts),
+ * capped by its --capacity; a host not yet measured, its capacity (or
+ * UNMEASURED_SPEED without one).
+ */
+export function speedOf(v: LoadVector): number {
+  const measured = typeof v.speed === "number" && v.speed > 0 ? v.speed : undefined;
+  if (v.capacity !== null && v.capacity !== undefined) return measured === undefined ? v.capacity : Math.min(v.capacity, measured);
+  return measured ?? UNMEASURED_SPEED;
 }
+
 
 /** Whether the host's guests want all it can give (each then gets only its share). */
 export function saturated(v: LoadVector): boolean {
-  return v.runnable > 0 && v.ipsWanted >= SATURATED * capacityOf(v);
+  // A capped host's "wanted" counts what the cap held back; an uncapped host's is what it gave.
+  const capped = v.capacity !== null && v.capacity !== undefined && (v.speed === null || v.speed === undefined || v.capacity <= v.speed);
+  return v.runnable > 0 && v.ipsWanted >= (capped ? SATURATED : SATURATED_UNCAPPED) * speedOf(v);
 }
 
 /** What each guest running on `v` gets now (instructions per second). */
 export function perGuestNow(v: LoadVector): number {
-  const capacity = capacityOf(v);
+  const capacity = speedOf(v);
   if (v.runnable === 0) return capacity;
   return saturated(v) ? capacity / v.runnable : v.ipsWanted / v.runnable;
 }
 
 /** What one more busy guest would get on `v`. */
 export function perNewcomer(v: LoadVector): number {
-  const capacity = capacityOf(v);
+  const capacity = speedOf(v);
   const share = capacity / (v.runnable + 1);
   return saturated(v) ? share : Math.max(share, capacity - v.ipsWanted);
 }
@@ -53,6 +75,7 @@ export function gain(from: LoadVector, to: LoadVector): number {
 
 /** "B 4.0M/s per guest" for reasons in the log. */
 export function describeSpeed(v: LoadVector): string {
+  if (speedOf(v) === UNMEASURED_SPEED) return `${v.name} ${v.runnable} running, speed not yet measured`;
   const now = perGuestNow(v);
   return `${v.name} ${v.runnable} running, ${(now / 1e6).toFixed(1)}M/s each`;
 }

@@ -3,8 +3,11 @@
 // young ones end before their move would. A guest is a candidate once its age
 // exceeds the cost of moving it (the pages it ever wrote, plus what it dirties
 // while they stream, at the page rate, plus a fixed setup), and once it has
-// stayed here MIN_RESIDENCE_MS (no ping-pong: a guest that just arrived is not
-// sent on). Among candidates the oldest goes first; between equals, the
+// stayed here MIN_RESIDENCE_MS: two load vectors, so the vectors count it where
+// it is before it is weighed again (the hysteresis in where.ts is what keeps
+// it from ping-ponging). It was 5 s, longer than most guests live, which left
+// the policies only the guests already stuck on slow hosts, and late
+// (bench:balance's decisions: moves at ages 5.5-11 s). Among candidates the oldest goes first; between equals, the
 // smaller RAM and the lower dirty rate.
 
 /** What `which` knows of a guest that could move. */
@@ -23,7 +26,7 @@ export interface MovableGuest {
   prefers: string[];
 }
 
-export const MIN_RESIDENCE_MS = 5000;
+export const MIN_RESIDENCE_MS = 1000;
 const MOVE_BYTES_PER_SECOND = 1e9; // pages stream at ~1.2 GB/s between hosts here (README)
 const MOVE_SETUP_SECONDS = 0.05;
 
