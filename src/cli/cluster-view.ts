@@ -24,10 +24,10 @@ export async function clusterStats(args: Parsed): Promise<number> {
   if (args.flag("json")) { process.stdout.write(JSON.stringify({ members: view, balance }, null, 2) + "\n"); return 0; }
   const rows = view.map((m) => [
     m.name, m.state === "self" ? "up (asked)" : m.state, m.url, m.capacity === null ? "-" : mips(m.capacity),
-    `${m.runnable}/${m.guests}`, mips(m.ipsGiven), mips(m.ipsWanted), `${mib(m.memoryUsed)}/${mib(m.memoryUsed + m.memoryFree)}`,
+    m.speed === null || m.speed === undefined ? "-" : mips(m.speed), `${m.runnable}/${m.guests}`, mips(m.ipsGiven), mips(m.ipsWanted), `${mib(m.memoryUsed)}/${mib(m.memoryUsed + m.memoryFree)}`,
     (m.dirtyBytesPerSecond / 1e6).toFixed(1), String(m.messagesPerSecond), kib(m.crossingBytesPerSecond ?? 0), m.labels.join(",") || "-", `${(m.ageMs / 1000).toFixed(1)}s`,
   ]);
-  const head = ["HOST", "STATE", "URL", "CAPACITY", "RUN/GUESTS", "GIVEN", "WANTED", "MEM MiB", "DIRTY MB/S", "MSG/S", "CROSS KiB/S", "LABELS", "HEARD"];
+  const head = ["HOST", "STATE", "URL", "CAPACITY", "SPEED", "RUN/GUESTS", "GIVEN", "WANTED", "MEM MiB", "DIRTY MB/S", "MSG/S", "CROSS KiB/S", "LABELS", "HEARD"];
   const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)) + 2);
   for (const row of [head, ...rows]) process.stdout.write(row.map((cell, i) => cell.padEnd(widths[i])).join("").trimEnd() + "\n");
   const b = balance;

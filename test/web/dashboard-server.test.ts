@@ -10,7 +10,7 @@ import type { MemberView } from "../../src/cluster/membership.js";
 import type { HostReport } from "../../src/web/host-report.js";
 
 const member = (name: string, port: number, state: MemberView["state"]): MemberView => ({
-  url: `ws://127.0.0.1:${port}`, name, incarnation: 1, seq: 1, capacity: null, labels: [], guests: 0, runnable: 0, ipsGiven: 0,
+  url: `ws://127.0.0.1:${port}`, name, incarnation: 1, seq: 1, capacity: null, speed: null, labels: [], guests: 0, runnable: 0, ipsGiven: 0,
   ipsWanted: 0, memoryUsed: 0, memoryFree: 0, dirtyBytesPerSecond: 0, messagesPerSecond: 0, crossingBytesPerSecond: 0, state, ageMs: 0,
 });
 const report: HostReport = { name: "A", url: "ws://127.0.0.1:1", guests: [], migrations: [], policy: "none", decisions: [] };
