@@ -39,6 +39,7 @@ export interface KernelState {
 const STRUCTURE = ["frames", "openFiles", "pipes", "sockets", "tasks", "current", "firstPid", "nextPid", "nextPipe"];
 
 export function kernelState(k: Kernel): KernelState {
+  onHartALiveProcess(k);
   k.current.registers.set(k.registersOf(k.current));
   return {
     schemaVersion: 2,
@@ -57,6 +58,18 @@ export function kernelState(k: Kernel): KernelState {
     syscalls: [...k.stats.syscalls.entries()],
     pageFaults: k.stats.pageFaults,
   };
+}
+
+/**
+ * A process reaped as it exited (an orphan: init reaps it at once) leaves the hart naming a pid that is gone until the
+ * run loop switches to another, and a freeze can fall in between (every other process waiting, or a pause at the next
+ * slice). Its registers mean nothing now: a live process goes on the hart, so the state names one that is there.
+ */
+function onHartALiveProcess(k: Kernel): void {
+  if (k.tasks.get(k.current.pid) === k.current) return;
+  const live = [...k.tasks.values()].find((t) => t.status !== "zombie" && !t.away);
+  if (!live) throw new Error("kernel state: no process is left to freeze (the guest has ended)");
+  k.switchTo(live);
 }
 
 /**

@@ -9,6 +9,7 @@ import { Core } from "../../src/machine/core.js";
 import { ProcessGuest } from "../../src/guest/process-guest.js";
 import { decodeSnapshot, encodeSnapshot, type GuestSnapshot } from "../../src/snapshot/snapshot.js";
 import { u32s } from "../../src/kernel/frames.js";
+import { endTask } from "../../src/kernel/process-tree.js";
 import { familySnapshot, FAMILY_READY, fixtureRoot, frozenOnceItPrints } from "./fixtures.js";
 import { openFileAt } from "./open-files.js";
 import { asVersion1 } from "./version1.js";
@@ -54,6 +55,30 @@ describe("a process tree in a snapshot", () => {
     guest.console.pushInput(guest.console.acceptedInput, Buffer.from("go\n"));
     const result = await guest.run();
     expect({ exitCode: result.exitCode, output: output() }).toEqual({ exitCode: 0, output: FAMILY_READY + FAMILY_REST });
+  }, 60_000);
+});
+
+describe("a process reaped as it exited, still named by the hart", () => {
+  // An orphan (its parent gone, init its parent) is reaped the moment it exits; until the run loop switches to another
+  // process the hart still names it. A balancer's move that froze the guest then sent "process.current: process N is
+  // not in the process list", and the destination refused the snapshot.
+  test("the snapshot puts a live process on the hart: it validates, and that process's registers are its own", async () => {
+    const { guest } = await familySnapshot();
+    const k = guest.process;
+    const parent = k.tasks.get(k.firstPid)!;
+    const child = [...k.tasks.values()].find((t) => t.pid !== k.firstPid)!;
+    k.switchTo(parent);
+    const parentRegisters = Array.from(k.registersOf(parent));
+    k.switchTo(child);
+    child.ppid = 1; // as if its parent had ended: init's now
+    endTask(k, child, 0);
+    expect(k.tasks.has(child.pid), "an orphan is reaped at once").toBe(false);
+    expect(k.current).toBe(child);
+
+    const snapshot = decodeSnapshot(encodeSnapshot(guest.snapshot()));
+    expect(snapshot.process!.current).toBe(parent.pid);
+    expect(Array.from(u32s(snapshot.process!.tasks.find((t) => t.pid === parent.pid)!.registers))).toEqual(parentRegisters);
+    guest.kill();
   }, 60_000);
 });
 
