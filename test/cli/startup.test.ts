@@ -28,7 +28,10 @@ async function roamListingModules(args: string[], name: string, env: Record<stri
 const NOT_FOR_A_LOCAL_RUN = [
   /\/node_modules\/ws\//, /\/node_modules\/msgpackr\//, /^external (ws|msgpackr)$/, // the hook's, or the bundle's (required)
   /\/dist\/src\/(cluster|migration|snapshot|guest)\//, /\/dist\/src\/net\/(?!remote-error\.js$)/,
-  /^node:(https|tls|zlib|readline|crypto)$/, // crypto: ~10 ms to load; guests' random bytes come from /dev/urandom
+  // Node's own, as the hook lists them or the bundle requires them. crypto: ~10 ms to load (guests' random bytes come
+  // from /dev/urandom). (node:net is not here: a pipe on stdin is a net.Socket in Node.)
+  /^(external )?node:(https|tls|zlib|readline|crypto)$/,
+  /^external node:net$/, // the kernel requires it only for a guest binding a path-name socket (socket-files.ts)
   /\/dist\/src\/kernel\/strace\.js$/, // only with --strace
 ];
 

@@ -6,7 +6,7 @@
 // the kernel's, and connect(2) finds it through the names, not the file).
 
 import * as fs from "node:fs";
-import * as net from "node:net";
+import { createRequire } from "node:module";
 import * as path from "node:path";
 import { Errno } from "../errno.js";
 import { SandboxError } from "../files.js";
@@ -20,6 +20,9 @@ export function makeSocketFile(host: string, mode: number): void {
   if (!fs.existsSync(dir)) throw new SandboxError(Errno.ENOENT);
   const scratch = path.join(dir, `.roam-socket-${process.pid}-${++made}-${Math.random().toString(36).slice(2, 8)}`);
   if (Buffer.byteLength(scratch) > SUN_PATH_MAX) throw new SandboxError(Errno.ENAMETOOLONG);
+  // Required here, not imported: node:net (with the streams and diagnostics it brings) costs every run's start-up
+  // several milliseconds, and only a guest binding a path-name socket needs it.
+  const net = createRequire(import.meta.url)("node:net") as typeof import("node:net");
   const server = net.createServer();
   server.on("error", () => {}); // a failed bind is seen below: no file
   server.listen(scratch); // libuv binds and listens at once (synchronously)
