@@ -166,6 +166,7 @@ export class Kernel {
     this.frames = new Frames(this.memory, ramBytes / 4096);
     this.openFiles.onLastClose = (file) => this.lastClose(file);
     this.sockets = new Sockets(options.socketNames ?? new LocalNames(), guestAddress(options.guestId ?? "local"), () => this.notify());
+    this.sockets.clockMs = () => Number(this.clock.monotonicNs() / 1_000_000n);
     this.sockets.guestId = options.guestId ?? "";
     if (options.sendMessage) this.sockets.network = { send: options.sendMessage };
     this.program = options.program ?? new Uint8Array(0);
@@ -384,6 +385,7 @@ export class Kernel {
       const instretAtStart = this.instret;
       const batch = batchMs(this.options.pages, this.freezeSoon, BATCH_MS);
       const allowed = this.allowance?.() ?? Infinity;
+      this.sockets.retrySyns(); // connects whose syn may have died on the way send it again
       while (performance.now() - batchStart < batch) {
         if (this.stopRequest) return this.stopRequest;
         if (this.result) return this.result;
@@ -595,6 +597,13 @@ export class Kernel {
         if (earliest === undefined || deadline < earliest) earliest = deadline;
       }
       if (b?.kind === "input" || (b?.kind === "event" && b.input)) input = true;
+    }
+    // A connect's syn retry (remote-connections.ts) wakes the loop, which sends it.
+    const synRetry = this.sockets.nextSynRetryMs;
+    if (synRetry !== Infinity) {
+      const at = BigInt(synRetry) * 1_000_000n;
+      if (at <= now) return;
+      if (earliest === undefined || at < earliest) earliest = at;
     }
     const events: Array<Promise<unknown>> = [];
     let timer: NodeJS.Timeout | undefined;

@@ -364,12 +364,94 @@ describe("a guest taken over by its backup (issue 13): it goes on from an older 
   });
 });
 
+describe("a syn that dies on its way is sent again, as TCP retransmits a SYN (1 s, then doubling)", () => {
+  /** A listener in b on TCP port 7000 and a blocking connect to it from a: [client, listener, the connect's time]. */
+  function dialing(): [number, number, number] {
+    const listener = call(b, SOCKET, AF_INET, STREAM, 0);
+    expect(call(b, BIND, listener, ADDR, inet(b, 0, 7000))).toBe(0);
+    expect(call(b, LISTEN, listener, 8)).toBe(0);
+    const client = call(a, SOCKET, AF_INET, STREAM, 0);
+    const at = 5000;
+    a.sockets.clockMs = () => at; // the guest's clock when it connects (retrySyns is given the later times)
+    expect(callOn(a, CONNECT, client, ADDR, inet(a, b.address, 7000))).toBe("blocks");
+    return [client, listener, at];
+  }
+  const syns = () => net.inFlight.filter((m) => m.kind === "syn").length;
+
+  test("a lost syn: sent again after 1 s, and the connect completes with one connection", async () => {
+    const [client, listener, at] = dialing();
+    net.inFlight.splice(0); // the syn died (with the listener's primary)
+    await net.settle();
+    a.sockets.retrySyns(at + 990);
+    expect(syns(), "not before its time").toBe(0);
+    a.sockets.retrySyns(at + 1000);
+    expect(syns()).toBe(1);
+    await net.settle();
+    expect(callOn(a, CONNECT, client, ADDR, inet(a, b.address, 7000))).toBe(0);
+    expect(call(b, ACCEPT4, listener, 0, 0, 0)).toBeGreaterThan(0);
+    a.sockets.retrySyns(at + 10_000);
+    expect(syns(), "a connected socket sends no syn").toBe(0);
+  });
+
+  test("a duplicate syn (the first came, its accept died) is answered with the same connection", async () => {
+    const [client, listener, at] = dialing();
+    await net.turn(); // the syn reaches b ...
+    net.inFlight.splice(0); // ... whose accept dies on its way
+    a.sockets.retrySyns(at + 1000);
+    a.sockets.retrySyns(at + 3000); // and the second retry: both copies reach b
+    expect(syns()).toBe(2);
+    await net.settle({ duplicateEvery: 1 });
+    expect(callOn(a, CONNECT, client, ADDR, inet(a, b.address, 7000))).toBe(0);
+    const server = call(b, ACCEPT4, listener, 0, 0, 0);
+    expect(server).toBeGreaterThan(0);
+    expect(callOn(b, ACCEPT4, listener, 0, 0, 0), "one connection, not two").toBe("blocks");
+    expect(write(a, client, "hello")).toBe(5);
+    await net.settle();
+    expect(read(b, server)).toBe("hello");
+    expect(a.warnings.concat(b.warnings)).toEqual([]);
+  });
+
+  test("no answer at all: six retries (1, 2, 4 ... 32 s apart), then ETIMEDOUT at 127 s, as Linux's tcp_syn_retries", async () => {
+    const [client, , at] = dialing();
+    net.inFlight.splice(0);
+    const sentAt: number[] = [];
+    for (let t = at; t <= at + 130_000; t += 500) {
+      a.sockets.retrySyns(t);
+      if (syns() > 0) sentAt.push(t - at);
+      net.inFlight.splice(0);
+    }
+    expect(sentAt).toEqual([1000, 3000, 7000, 15000, 31000, 63000]);
+    expect(callOn(a, CONNECT, client, ADDR, inet(a, b.address, 7000))).toBe(-Errno.ETIMEDOUT);
+  });
+
+  test("the retry schedule is the socket's state: it goes on after a snapshot (and version 4, without it, reads)", async () => {
+    const [client, , at] = dialing();
+    net.inFlight.splice(0);
+    a.sockets.retrySyns(at + 1000); // the first retry went (and died) too
+    net.inFlight.splice(0);
+    const state = checkSockets(unpack(pack(a.sockets.state())), "sockets")!;
+    expect(state.schemaVersion).toBe(5);
+    net.restore(a, state);
+    a.sockets.retrySyns(at + 2990);
+    expect(syns(), "the next retry is 2 s after the first").toBe(0);
+    a.sockets.retrySyns(at + 3000);
+    expect(syns()).toBe(1);
+    await net.settle();
+    expect(callOn(a, CONNECT, client, ADDR, inet(a, b.address, 7000))).toBe(0);
+    // Version 4 kept no schedule: its dialing socket sends its syn again at the first check, then every 1, 2, 4 ... s.
+    const v4 = a.sockets.state() as unknown as { schemaVersion: number; sockets: Array<Record<string, unknown>> };
+    v4.schemaVersion = 4;
+    for (const s of v4.sockets) delete s.syn;
+    expect(checkSockets(v4, "sockets")!.schemaVersion).toBe(5);
+  });
+});
+
 test("the sockets section: versions 1 and 3 still read, and a channel whose reorder queue is not ahead of it is refused", async () => {
   const [client] = await tcpPair();
   const state = b.sockets.state() as unknown as Record<string, unknown>;
-  expect(state.schemaVersion).toBe(4);
+  expect(state.schemaVersion).toBe(5);
   const v1 = { ...state, schemaVersion: 1, sockets: [] };
-  expect(checkSockets(v1, "sockets")!.schemaVersion).toBe(4);
+  expect(checkSockets(v1, "sockets")!.schemaVersion).toBe(5);
   // Version 3 kept nothing it sent: it reads as a channel whose every byte sent was acked.
   expect(write(a, client, "unacked")).toBe(7);
   const v3 = a.sockets.state() as unknown as { sockets: Array<{ channel: Record<string, unknown> | null }> };

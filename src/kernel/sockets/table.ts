@@ -9,16 +9,16 @@ import { AF_INET, AF_UNIX, type Domain, type SocketName, type SocketType } from 
 import type { Unaccepted } from "./datagram-order.js";
 import { LocalNames, type SocketNames } from "./names.js";
 import { LocalPeer, LocalReceiver, type DatagramReceiver, type StreamPeer } from "./peer.js";
-import { refuseWaitingSyns, sendSyn } from "./remote-connections.js";
+import { refuseWaitingSyns, retrySyn, sendSyn } from "./remote-connections.js";
 import { RemotePeer, RemoteReceiver, type GuestNetwork, type OutMessage, type ShutRead } from "./remote-peer.js";
 import { Socket, type SocketState } from "./socket.js";
 import type { StreamMessage } from "./stream-channel.js";
 
 export interface SocketsState {
-  // 4: a stream's channel keeps what it sent until acked (`acked`, `unacked`, `finClosed`); 3: AF_UNIX datagrams to
+  // 5: a connect to another guest retries its syn (a socket's `syn`); 4: a stream's channel keeps what it sent until acked (`acked`, `unacked`, `finClosed`); 3: AF_UNIX datagrams to
   // other guests kept until accepted (a socket's `datagrams`); 2: streams to other guests (a socket's remote peer and
-  // channel). 1 to 3 are read as 4 without what they lack.
-  schemaVersion: 4;
+  // channel). 1 to 4 are read as 5 without what they lack.
+  schemaVersion: 5;
   address: number; // the guest's IPv4 address (addresses.ts guestAddress)
   nextId: number;
   nextEphemeral: number; // the next ephemeral port LocalNames tries
@@ -36,6 +36,10 @@ export class Sockets {
   private readonly acksOwed = new Set<number>();
   /** Sockets that owe other guests a `dgram-ack` (datagram-order.ts), sent with the stream acks. */
   private readonly datagramAcksOwed = new Set<number>();
+  /** No syn retry is due before this (guest monotonic ms; a closed socket's may leave it early: then nothing is due). */
+  private synRetryAt = Infinity;
+  /** The guest's monotonic clock in ms (the kernel's, which a snapshot carries on): syn retries are timed by it. */
+  clockMs: () => number = () => Math.floor(performance.now());
 
   /**
    * `names`: where names are bound and found (a host may pass a cluster-wide one);
@@ -157,6 +161,23 @@ export class Sockets {
     }
   }
 
+  /** A syn retry is due at `at` (guest monotonic ms). */
+  synRetryDue(at: number): void {
+    this.synRetryAt = Math.min(this.synRetryAt, at);
+  }
+
+  /** When the next syn retry is due (guest monotonic ms; Infinity: none): the kernel wakes for it. */
+  get nextSynRetryMs(): number {
+    return this.synRetryAt;
+  }
+
+  /** The connects whose syn retry is due at `now` send it again, or time out (remote-connections.ts retrySyn). */
+  retrySyns(now = this.clockMs()): void {
+    if (now < this.synRetryAt) return;
+    this.synRetryAt = Infinity;
+    for (const socket of this.byId.values()) if (socket.syn) this.synRetryDue(retrySyn(this, socket, now));
+  }
+
   private sendAcks(): void {
     for (const id of this.acksOwed) {
       const socket = this.byId.get(id);
@@ -211,7 +232,7 @@ export class Sockets {
 
   state(): SocketsState {
     return {
-      schemaVersion: 4, address: this.address, nextId: this.nextId,
+      schemaVersion: 5, address: this.address, nextId: this.nextId,
       nextEphemeral: this.names instanceof LocalNames ? this.names.nextEphemeral : 0,
       sockets: this.all().map((s) => s.state()),
     };
@@ -219,7 +240,7 @@ export class Sockets {
 
   /** Puts back the sockets of a snapshot, their names bound again. */
   restore(s: SocketsState): void {
-    if (![1, 2, 3, 4].includes(s.schemaVersion)) throw new Error(`sockets: unknown schema version ${s.schemaVersion}`);
+    if (![1, 2, 3, 4, 5].includes(s.schemaVersion)) throw new Error(`sockets: unknown schema version ${s.schemaVersion}`);
     // A name this table already holds for the same socket stays bound: a destination restores a guest more than
     // once (prestate, then final state), and unbinding in between would tell every host the name had gone, so a
     // datagram sent elsewhere in that moment would find nobody (ECONNREFUSED).
@@ -233,12 +254,14 @@ export class Sockets {
       else this.names.unbind(socket.name, this.ref(socket));
     }
     this.byId.clear();
+    this.synRetryAt = Infinity;
     this.address = s.address;
     this.nextId = s.nextId;
     if (this.names instanceof LocalNames && s.nextEphemeral) this.names.nextEphemeral = s.nextEphemeral;
     for (const state of s.sockets) {
       const socket = Socket.restore(state);
       this.byId.set(socket.id, socket);
+      if (socket.syn) this.synRetryDue(socket.syn.nextAtMs);
       if (socket.name && !kept.has(nameOf(socket.id, socket.name)) && this.names.bind(socket.name, this.ref(socket)) < 0) {
         throw new Error(`sockets: socket ${socket.id}'s name is bound twice in the snapshot`);
       }
