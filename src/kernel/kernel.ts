@@ -385,7 +385,7 @@ export class Kernel {
       const instretAtStart = this.instret;
       const batch = batchMs(this.options.pages, this.freezeSoon, BATCH_MS);
       const allowed = this.allowance?.() ?? Infinity;
-      this.sockets.retrySyns(); // connects whose syn may have died on the way send it again
+      this.sockets.runTimers(); // syns that may have died on the way go again; closed streams stop lingering
       while (performance.now() - batchStart < batch) {
         if (this.stopRequest) return this.stopRequest;
         if (this.result) return this.result;
@@ -598,10 +598,10 @@ export class Kernel {
       }
       if (b?.kind === "input" || (b?.kind === "event" && b.input)) input = true;
     }
-    // A connect's syn retry (remote-connections.ts) wakes the loop, which sends it.
-    const synRetry = this.sockets.nextSynRetryMs;
-    if (synRetry !== Infinity) {
-      const at = BigInt(synRetry) * 1_000_000n;
+    // A socket timer (a syn retry, a linger's end: table.ts runTimers) wakes the loop, which runs it.
+    const socketTimer = this.sockets.nextTimerMs;
+    if (socketTimer !== Infinity) {
+      const at = BigInt(socketTimer) * 1_000_000n;
       if (at <= now) return;
       if (earliest === undefined || at < earliest) earliest = at;
     }

@@ -71,6 +71,7 @@ function checkSocket(value: unknown, at: string): SocketState {
     ...(m.datagrams === undefined ? {} : { datagrams: checkDatagrams(m.datagrams, `${at}.datagrams`) }),
     ...(m.dialed === undefined ? {} : { dialed: checkName(m.dialed, `${at}.dialed`) ?? bad(`${at}.dialed`, "is no socket name") }),
     ...(m.syn === undefined ? {} : { syn: checkSynRetry(m.syn, `${at}.syn`) }),
+    ...(m.lingerUntilMs === undefined ? {} : { lingerUntilMs: nonNegative(m.lingerUntilMs, `${at}.lingerUntilMs`) }),
     ...(m.waitingSyns === undefined ? {} : { waitingSyns: list(m.waitingSyns, `${at}.waitingSyns`, MAX_SOCKETS).map((w, i) => checkSyn(w, `${at}.waitingSyns[${i}]`)) }),
   };
 }
@@ -227,6 +228,10 @@ export function checkSocketReferences(sockets: SocketsState | undefined, files: 
     }
   });
   sockets?.sockets.forEach((s, i) => {
-    if (!open.has(s.id) && !waiting.has(s.id)) bad(`${at}.sockets.sockets[${i}]`, `socket ${s.id} is neither open nor waiting to be accepted`);
+    const lingering = s.lingerUntilMs !== undefined;
+    if (lingering && (open.has(s.id) || waiting.has(s.id) || s.peer?.kind !== "remote" || !s.channel)) {
+      bad(`${at}.sockets.sockets[${i}]`, `socket ${s.id} lingers but is open, waiting, or no stream to another guest`);
+    }
+    if (!open.has(s.id) && !waiting.has(s.id) && !lingering) bad(`${at}.sockets.sockets[${i}]`, `socket ${s.id} is neither open nor waiting to be accepted`);
   });
 }

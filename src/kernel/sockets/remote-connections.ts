@@ -41,7 +41,7 @@ export function dial(sockets: Sockets, socket: Socket, guest: string, name: Sock
   socket.dialed = name;
   socket.syn = { retries: 0, nextAtMs: sockets.clockMs() + SYN_FIRST_RETRY_MS };
   sendSyn(sockets, socket);
-  sockets.synRetryDue(socket.syn.nextAtMs);
+  sockets.timerDue(socket.syn.nextAtMs);
   return -Errno.EAGAIN;
 }
 
