@@ -148,6 +148,7 @@ export class Host implements ReceivingHost {
     this.members.onNew = (url) => { if (url !== hostUrlKey(host.url)) this.messaging.newMember(url); };
     this.cluster = new HostCluster(this, { token: options.token, tls: options.tls, capacity: options.capacity, labels: options.labels, balance: options.balance, locality: options.locality });
     this.remoteFiles.onTraffic = (guest, home, n) => this.messaging.switch.counts.exchanged(guest, home, n);
+    this.remoteFiles.holdFor = (guest) => { const held = this.guests.get(guest)?.heldMessages; return held && ((go) => held.holdAction(go)); };
     this.lone = new LoneProcesses({
       name: options.name, get url() { return host.url; }, token: options.token, members: this.members, guests: this.guests,
       log: (line) => this.log(line),

@@ -1,0 +1,90 @@
+// Output commit for files on another host (issue 13), with real host
+// processes: appender opens a file on host H and appends numbered lines to it,
+// one write each; it moves to P (the file stays open at its home, H, reached
+// through remote file requests) and is replicated to B; P is killed with
+// SIGKILL at random moments, each time the backup takes over and is
+// replicated in turn to a fresh host; then the guest is killed. The file at H
+// must hold every line from the first exactly once, in order, at least as far
+// as the guest said it wrote: the home never saw a write the backup's guest would
+// not do again (each write waits at the primary until the epoch holding the
+// guest that waits for it is acknowledged), and the write the backup's guest
+// issues again (same request id, part of the open file's state) is answered
+// from the home's last answers rather than done twice.
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import { afterAll, describe, expect, test } from "vitest";
+import type { ReplicationStats } from "../../src/replication/epoch.js";
+import { ask, elfPath, HostProc, migrate, Proc, roam, stopAll, tempDir, vectorsLater, waitUntil } from "./cluster.js";
+
+const KILLS = 2;
+const LINES = 1_000_000; // more than it writes: it is killed once the primaries have been
+const SLEEP_MS = 5;
+
+const root = tempDir("replication-files");
+const hosts: HostProc[] = [];
+afterAll(async () => {
+  await stopAll(hosts);
+  root.remove();
+});
+
+function startHost(name: string, peers: string[] = [], extra?: string[]): Promise<HostProc> {
+  return HostProc.start({ name, root: root.path, peers, timeoutMs: 60_000, extra }).then((h) => (hosts.push(h), h));
+}
+
+/** The replication of `id` on `url`, once it is a primary whose new backup (its own pick) has its first epoch. */
+async function protectedOn(url: string, id: string, logs: () => string): Promise<ReplicationStats> {
+  const deadline = Date.now() + 60_000;
+  for (;;) {
+    const r = (await ask(url, { t: "stats", guest: id })).replication as ReplicationStats | undefined;
+    if (r?.role === "primary" && r.status === "protected") return r;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${url} to replicate ${id} to a new backup (last: ${JSON.stringify(r)})\n${logs()}`);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
+
+const written = (text: string): number => Number(/wrote (\d+)\n(?![\s\S]*wrote)/.exec(text)?.[1] ?? 0);
+
+describe("replication: a file on another host under output commit", () => {
+  test(`appended lines reach the file at its home exactly once across ${KILLS} SIGKILLs of the guest's primary`, async () => {
+    // The home must survive: once the guest has left, a ballast guest fills its memory, so that no takeover picks it
+    // as the guest's new backup (a later kill would take the file's home with it).
+    const home = await startHost("H", [], ["--force", "--max-memory", "96M"]);
+    const others = await Promise.all(Array.from({ length: KILLS + 2 }, (_, i) => startHost(`P${i}`, [home.url])));
+    let [primary, backup] = others;
+    const client = new Proc(["run", "--on", home.url, "--ram", "64M", "--root", ".", elfPath("appender"), "appended.txt", String(LINES), String(SLEEP_MS)]);
+    client.endInput();
+    await waitUntil(() => written(client.text) >= 5 || client.exited !== undefined, 30_000, () => `the first lines (${client.describe()})`);
+    const id = /roam: guest (\S+) on/.exec(client.err)![1];
+    const logs = () => `${client.describe()}\nlogs:\n${hosts.map((h) => `--- ${h.name}\n${h.log}`).join("\n")}`;
+    const moved = await migrate(id, home.url, primary.url, "precopy");
+    expect(moved.result.code, moved.result.describe()).toBe(0);
+    const ballast = await roam(["run", "--on", home.url, "--ram", "48M", "--detach", elfPath("counter"), "100000", "1", "1000"]);
+    expect(ballast.code, ballast.describe()).toBe(0);
+    await vectorsLater(home.url, 2);
+    const first = await ask(primary.url, { t: "replicate", guest: id, to: backup.url, epochMs: 10 });
+    expect((first.replication as ReplicationStats).status, JSON.stringify(first)).toBe("protected");
+    for (let kill = 1; kill <= KILLS; kill++) {
+      const target = written(client.text) + 5 + Math.floor(Math.random() * 40);
+      await waitUntil(() => written(client.text) >= target || client.exited !== undefined, 60_000, () => `line ${target} before kill ${kill} (${logs()})`);
+      expect(client.exited, `the guest ended before kill ${kill}: ${logs()}`).toBeUndefined();
+      await primary.crash();
+      await waitUntil(() => /taken over from/.test(backup.log), 30_000, () => `${backup.name} to take ${id} over (${logs()})`);
+      primary = backup;
+      if (kill === KILLS) break;
+      // The new primary picks its new backup from the cluster by itself (never H: it has no room).
+      const replication = await protectedOn(primary.url, id, logs);
+      expect(replication.peer).not.toBe(home.url);
+      backup = others.find((h) => h.url === replication.peer)!;
+    }
+    const after = written(client.text) + 20;
+    await waitUntil(() => written(client.text) >= after || client.exited !== undefined, 60_000, () => `line ${after} after the kills (${logs()})`);
+    const killed = await roam(["kill", id, "--on", primary.url]);
+    expect(killed.code, killed.describe()).toBe(0);
+    await client.wait(60_000);
+    const lines = readFileSync(join(root.path, "appended.txt"), "utf8");
+    const count = lines.split("\n").length - 1;
+    expect(count, `the file has every line the guest said it wrote (${logs()})`).toBeGreaterThanOrEqual(written(client.text));
+    const expected = Array.from({ length: count }, (_, i) => `line ${i + 1}\n`).join("");
+    expect(lines, `each line once, in order (${logs()})`).toBe(expected);
+  }, 180_000);
+});
