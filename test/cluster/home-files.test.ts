@@ -9,6 +9,7 @@ import { join } from "node:path";
 import { afterEach, expect, test } from "vitest";
 import { HomeFiles } from "../../src/cluster/home-files.js";
 import { O_APPEND, O_WRONLY, type OpenFile } from "../../src/kernel/files.js";
+import type { Message } from "../../src/net/protocol.js";
 
 const root = mkdtempSync(join(tmpdir(), "roam-home-files-"));
 afterEach(() => rmSync(root, { recursive: true, force: true }));
@@ -18,7 +19,7 @@ test("an appending write with the same op and bytes is done once and answered th
   const home = new HomeFiles();
   const file: OpenFile = { id: 3, path: "/log.txt", flags: O_WRONLY | O_APPEND, mode: 0o644, position: 0, kind: "file" };
   const cap = home.within(root).issue("g1", 3, file);
-  const write = (text: string, op?: number) => home.serve({ t: "file-write", guest: "g1", cap, path: "/log.txt", position: 0, append: true, data: Buffer.from(text), ...(op === undefined ? {} : { op }) });
+  const write = (text: string, op?: number) => home.serve({ t: "file-write", guest: "g1", cap, path: "/log.txt", position: 0, append: true, data: Buffer.from(text), ...(op === undefined ? {} : { op }) } as unknown as Message);
   const first = write("line 1\n", 0);
   expect(write("line 1\n", 0), "the backup's copy of the same write").toEqual(first);
   expect(write("line 2\n", 1)).toEqual({ written: 7, position: 14 });
@@ -27,5 +28,5 @@ test("an appending write with the same op and bytes is done once and answered th
   expect(write("x\n")).toEqual({ written: 2, position: 22 });
   expect(write("x\n"), "without op (an older host): done each time").toEqual({ written: 2, position: 24 });
   expect(readFileSync(join(root, "log.txt"), "utf8")).toBe("line 1\nline 2\nother\nx\nx\n");
-  expect(() => home.serve({ t: "file-write", guest: "g1", cap, path: "/log.txt", position: 0, data: Buffer.from("y"), op: "one" })).toThrow(/op must be a number/);
+  expect(() => home.serve({ t: "file-write", guest: "g1", cap, path: "/log.txt", position: 0, data: Buffer.from("y"), op: "one" } as unknown as Message)).toThrow(/op must be a number/);
 });

@@ -13,8 +13,8 @@
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, describe, expect, test } from "vitest";
-import type { ReplicationStats } from "../../src/replication/epoch.js";
-import { ask, elfPath, HostProc, migrate, Proc, roam, stopAll, tempDir, vectorsLater, waitUntil } from "./cluster.js";
+import { elfPath, HostProc, migrate, Proc, roam, stopAll, tempDir, vectorsLater, waitUntil } from "./cluster.js";
+import { protectedOn, replicateTo } from "./replication-helpers.js";
 
 const KILLS = 2;
 const LINES = 1_000_000; // more than it writes: it is killed once the primaries have been
@@ -29,17 +29,6 @@ afterAll(async () => {
 
 function startHost(name: string, peers: string[] = [], extra?: string[]): Promise<HostProc> {
   return HostProc.start({ name, root: root.path, peers, timeoutMs: 60_000, extra }).then((h) => (hosts.push(h), h));
-}
-
-/** The replication of `id` on `url`, once it is a primary whose new backup (its own pick) has its first epoch. */
-async function protectedOn(url: string, id: string, logs: () => string): Promise<ReplicationStats> {
-  const deadline = Date.now() + 60_000;
-  for (;;) {
-    const r = (await ask(url, { t: "stats", guest: id })).replication as ReplicationStats | undefined;
-    if (r?.role === "primary" && r.status === "protected") return r;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${url} to replicate ${id} to a new backup (last: ${JSON.stringify(r)})\n${logs()}`);
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
 }
 
 const written = (text: string): number => Number(/wrote (\d+)\n(?![\s\S]*wrote)/.exec(text)?.[1] ?? 0);
@@ -61,8 +50,7 @@ describe("replication: a file on another host under output commit", () => {
     const ballast = await roam(["run", "--on", home.url, "--ram", "48M", "--detach", elfPath("counter"), "100000", "1", "1000"]);
     expect(ballast.code, ballast.describe()).toBe(0);
     await vectorsLater(home.url, 2);
-    const first = await ask(primary.url, { t: "replicate", guest: id, to: backup.url, epochMs: 10 });
-    expect((first.replication as ReplicationStats).status, JSON.stringify(first)).toBe("protected");
+    await replicateTo(primary, id, backup);
     for (let kill = 1; kill <= KILLS; kill++) {
       const target = written(client.text) + 5 + Math.floor(Math.random() * 40);
       await waitUntil(() => written(client.text) >= target || client.exited !== undefined, 60_000, () => `line ${target} before kill ${kill} (${logs()})`);

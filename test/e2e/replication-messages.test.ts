@@ -16,17 +16,13 @@
 // acknowledged, and each end of a stream keeps what it sent until the other
 // end acks it, sending it again from the other end's last ack when that end
 // was taken over by its backup.
-import { Socket } from "node:net";
-import { join } from "node:path";
 import { afterAll, describe, expect, test } from "vitest";
-import type { ReplicationStats } from "../../src/replication/epoch.js";
 import { dottedQuad, guestAddress } from "../../src/kernel/sockets/addresses.js";
-import { ask, elfPath, freePort, HostProc, migrate, Proc, REPO, roam, stopAll, tempDir, vectorsLater, waitUntil } from "./cluster.js";
-import { endStreamIntact, msgpeer, received } from "./msgpeer-hosts.js";
+import { elfPath, HostProc, Proc, roam, stopAll, tempDir, vectorsLater, waitUntil } from "./cluster.js";
+import { endStreamIntact, MSGPEER, msgpeer, received } from "./msgpeer-hosts.js";
+import { echoServerPublished, protectedOn, replicateTo, Streamer } from "./replication-helpers.js";
 
-const MSGPEER = join(REPO, "guests/bin/net/msgpeer.elf");
 const KILLS = Number(process.env.ROAM_MESSAGE_KILLS ?? 3);
-const IN_FLIGHT = 16; // messages the client keeps on their way (a stream, not a ping-pong)
 
 const root = tempDir("replication-messages");
 const hosts: HostProc[] = [];
@@ -40,59 +36,6 @@ function startHost(name = `H${hostNumber++}`, peers: string[] = []): Promise<Hos
   return HostProc.start({ name, root: root.path, peers, timeoutMs: 60_000 }).then((h) => (hosts.push(h), h));
 }
 
-/** Streams numbered 16-byte messages (msgpeer's format), at most IN_FLIGHT unechoed, and keeps every byte that comes back. */
-class Streamer {
-  readonly socket = new Socket();
-  private readonly sentChunks: Buffer[] = [];
-  private readonly got: Buffer[] = [];
-  sent = 0;
-  gotBytes = 0;
-  closed = false;
-  error: string | undefined;
-  stopped = false;
-
-  constructor(port: number) {
-    this.socket.setNoDelay(true);
-    this.socket.on("data", (d: Buffer) => { this.got.push(d); this.gotBytes += d.length; this.fill(); });
-    this.socket.on("close", () => (this.closed = true));
-    this.socket.on("error", (e) => (this.error = e.message));
-    this.socket.connect(port, "127.0.0.1", () => this.fill());
-  }
-
-  get echoed(): number {
-    return Math.floor(this.gotBytes / 16);
-  }
-
-  private fill(): void {
-    while (!this.stopped && this.sent - this.echoed < IN_FLIGHT) {
-      const m = Buffer.alloc(16);
-      m.writeUInt32LE(++this.sent, 0);
-      this.sentChunks.push(m);
-      this.socket.write(m);
-    }
-  }
-
-  get sentBytes(): Buffer { return Buffer.concat(this.sentChunks); }
-  get gotBytesAll(): Buffer { return Buffer.concat(this.got); }
-
-  /** What came back so far is what was sent, from its start: none lost in between, none doubled. */
-  prefixHolds(): boolean {
-    const got = this.gotBytesAll;
-    return got.equals(this.sentBytes.subarray(0, got.length));
-  }
-}
-
-/** The replication of `id` on `url` as its stats say, once it is a primary whose backup has its first epoch. */
-async function protectedOn(url: string, id: string): Promise<ReplicationStats> {
-  const deadline = Date.now() + 60_000;
-  for (;;) {
-    const r = (await ask(url, { t: "stats", guest: id })).replication as ReplicationStats | undefined;
-    if (r?.role === "primary" && r.status === "protected") return r;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${url} to replicate ${id} to a new backup (last: ${JSON.stringify(r)})\nlogs:\n${hosts.map((h) => `--- ${h.name}\n${h.log}`).join("\n")}`);
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-}
-
 describe("replication: messages and published-port bytes under output commit", () => {
   test(`an outside client's echoed stream through a published port is exact across ${KILLS} SIGKILLs of the guest's primary`, async () => {
     // R keeps the published port's relay and must survive: once the guest has left, a ballast guest fills R's memory
@@ -101,18 +44,11 @@ describe("replication: messages and published-port bytes under output commit", (
     const others = await Promise.all(Array.from({ length: KILLS + 1 }, () => startHost(undefined, [r.url])));
     const byUrl = (url: string) => others.find((h) => h.url === url)!;
     let [primary, backup] = others;
-    const port = await freePort();
-    const server = new Proc(["run", "--on", r.url, "--ram", "64M", "--root", ".", "--publish", `127.0.0.1:${port}:7000`, MSGPEER, "server", "tcp", "7000", "1"]);
-    server.endInput();
-    await waitUntil(() => server.text.includes("listening") || server.exited !== undefined, 30_000, () => server.describe());
-    const id = /roam: guest (\S+) on/.exec(server.err)![1];
-    const moved = await migrate(id, r.url, primary.url, "precopy");
-    expect(moved.result.code, moved.result.describe()).toBe(0);
+    const { server, id, port } = await echoServerPublished(r, primary);
     const ballast = await roam(["run", "--on", r.url, "--ram", "48M", "--detach", elfPath("counter"), "100000", "1", "1000"]);
     expect(ballast.code, ballast.describe()).toBe(0);
     await vectorsLater(r.url, 2);
-    const first = await ask(primary.url, { t: "replicate", guest: id, to: backup.url, epochMs: 10 });
-    expect((first.replication as ReplicationStats).status, JSON.stringify(first)).toBe("protected");
+    await replicateTo(primary, id, backup);
 
     const client = new Streamer(port);
     const progress = () => `${client.echoed}/${client.sent} echoed, error ${client.error}, closed ${client.closed}\nserver: ${server.describe()}\nlogs:\n${hosts.map((h) => `--- ${h.name}\n${h.log}`).join("\n")}`;
@@ -130,19 +66,11 @@ describe("replication: messages and published-port bytes under output commit", (
       primary = backup;
       if (kill === KILLS) break; // no host is left for a backup but R
       // The new primary picks its new backup from the cluster by itself (never R: it has no room).
-      const replication = await protectedOn(primary.url, id);
+      const replication = await protectedOn(primary.url, id, progress);
       expect(replication.peer).not.toBe(r.url);
       backup = byUrl(replication.peer);
     }
-    client.stopped = true;
-    client.socket.end(); // the server echoes what is on its way, counts, and closes
-    await waitUntil(() => client.closed, 60_000, () => `the server's close (${progress()})`);
-    expect(client.error, progress()).toBeUndefined();
-    expect(client.gotBytesAll.length, progress()).toBe(client.sent * 16);
-    expect(client.prefixHolds(), progress()).toBe(true);
-    const exited = await server.wait(60_000);
-    expect(server.text).toContain(`server: ${client.sent} messages in order`);
-    expect(exited.code, server.describe()).toBe(0);
+    await client.endIntact(server, progress);
   }, 60_000 + KILLS * 40_000);
 
   test("guest to guest: a replicated client's stream to a server guest is exact across a SIGKILL of the client's primary", async () => {
