@@ -11,15 +11,22 @@
 // Guest to guest likewise: a replicated msgpeer client streams to a server
 // guest on a host that survives while the client's primary is killed.
 //
+// A connect to the replicated guest whose syn its primary took and died with
+// (its accept held for an epoch the backup never got: the backup is stopped
+// meanwhile) completes at the backup: the connecting side sends its syn again,
+// as TCP retransmits a SYN — a guest's kernel, and a published port's relay.
+//
 // Two rules make it hold: what the replicated guest sends (data and acks
 // alike) waits at its primary until the epoch that produced it is
 // acknowledged, and each end of a stream keeps what it sent until the other
 // end acks it, sending it again from the other end's last ack when that end
 // was taken over by its backup.
+import { writeFileSync } from "node:fs";
+import { join } from "node:path";
 import { afterAll, describe, expect, test } from "vitest";
 import { dottedQuad, guestAddress } from "../../src/kernel/sockets/addresses.js";
 import { elfPath, HostProc, Proc, roam, stopAll, tempDir, vectorsLater, waitUntil } from "./cluster.js";
-import { endStreamIntact, MSGPEER, msgpeer, received } from "./msgpeer-hosts.js";
+import { endStreamIntact, MSGPEER, msgpeer, received, until } from "./msgpeer-hosts.js";
 import { echoServerPublished, protectedOn, replicateTo, Streamer } from "./replication-helpers.js";
 
 const KILLS = Number(process.env.ROAM_MESSAGE_KILLS ?? 3);
@@ -96,5 +103,55 @@ describe("replication: messages and published-port bytes under output commit", (
     await waitUntil(() => /taken over from/.test(backup.log), 30_000, () => `${backup.name} to take ${id} over\n${logs()}`);
     await takenPast((await received(s.url, server.id)) + 50); // the stream goes on from the backup
     await endStreamIntact(root.path, { proc: client }, server);
+  }, 120_000);
+
+  /**
+   * The replicated server `id` on `primary` takes a connect (its host counts the syn) while `backup` is stopped, so
+   * no epoch after it is acknowledged and its accept waits at the primary; then the primary is killed and the
+   * backup goes on, from before the syn.
+   */
+  async function synDiesWithPrimary(primary: HostProc, backup: HostProc, id: string, connect: () => void, logs: () => string): Promise<void> {
+    const before = await received(primary.url, id);
+    backup.proc.child.kill("SIGSTOP");
+    try {
+      connect();
+      await until(() => received(primary.url, id), (n) => n > before, `${primary.name}'s guest to take the syn`);
+      await primary.crash();
+    } finally {
+      backup.proc.child.kill("SIGCONT");
+    }
+    await waitUntil(() => backup.log.includes(`guest ${id} taken over from`), 30_000, () => `${backup.name} to take ${id} over\n${logs()}`);
+  }
+
+  test("a connect whose syn died with the listener's primary is sent again: an outside client through a published port, and a guest", async () => {
+    const r = await startHost("R2");
+    const [primary, backup, s] = await Promise.all([startHost(undefined, [r.url]), startHost(undefined, [r.url]), startHost("S2", [r.url])]);
+    // The outside client: the relay on R sends its syn again.
+    const { server, id, port } = await echoServerPublished(r, primary);
+    await replicateTo(primary, id, backup);
+    let client: Streamer | undefined;
+    const progress = () => `${client?.echoed}/${client?.sent} echoed, error ${client?.error}\nserver: ${server.describe()}\nlogs:\n${hosts.map((h) => `--- ${h.name}\n${h.log}`).join("\n")}`;
+    await synDiesWithPrimary(primary, backup, id, () => { client = new Streamer(port); }, progress);
+    await waitUntil(() => client!.echoed >= 50 || client!.closed, 30_000, () => `echoes from the backup (${progress()})`);
+    await client!.endIntact(server, progress);
+
+    // A guest's connect: its kernel sends the syn again.
+    const guestServer = new Proc(["run", "--on", backup.url, "--replicate", s.url, "--epoch", "10ms", "--root", ".", MSGPEER, "server", "tcp", "7001", "1"]);
+    await waitUntil(() => guestServer.text.includes("listening") || guestServer.exited !== undefined, 30_000, () => guestServer.describe());
+    const serverId = /guest (g[0-9a-f]+) on/.exec(guestServer.err)![1];
+    const target = `${dottedQuad(guestAddress(serverId))}:7001`;
+    let guestClient: Proc | undefined;
+    const logs = () => `client: ${guestClient?.describe()}\nserver: ${guestServer.describe()}\nlogs:\n${hosts.map((h) => `--- ${h.name}\n${h.log}`).join("\n")}`;
+    await synDiesWithPrimary(backup, s, serverId, () => {
+      guestClient = new Proc(["run", "--on", r.url, "--root", ".", MSGPEER, "client", "tcp", target, "0", "0", "/gate-connect"]);
+    }, logs);
+    await until(() => received(s.url, serverId), (n) => n > 20, `the stream to go on at ${s.name}`);
+    writeFileSync(join(root.path, "gate-connect"), "");
+    const [clientEnd, serverEnd] = await Promise.all([guestClient!.wait(60_000), guestServer.wait(60_000)]);
+    const counts = /sent (\d+) echoed (\d+) lost 0 dup 0 reordered 0/.exec(guestClient!.text);
+    expect(counts, logs()).not.toBeNull();
+    expect(counts![1]).toBe(counts![2]);
+    expect(guestServer.text).toContain(`server: ${counts![1]} messages in order`);
+    expect([clientEnd.code, serverEnd.code], logs()).toEqual([0, 0]);
   }, 120_000);
 });
