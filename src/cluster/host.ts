@@ -131,6 +131,7 @@ export class Host implements ReceivingHost {
       get url() { return host.url; },
       guests: this.guests,
       isArriving: (id) => this.arrivals.has(id),
+      keepsReplica: (id) => this.replication.keepsReplica(id),
       knownHosts: () => this.members.list().filter((url) => url !== hostUrlKey(host.url)),
       log: (line) => this.log(line),
       endedElsewhere: (id) => {

@@ -152,6 +152,11 @@ export class Replications {
     peer.reply(m, { host: this.host.name });
   }
 
+  /** Whether this host keeps a backup of guest `id` (not running here: it may take it over any moment). */
+  keepsReplica(id: string): boolean {
+    return this.replicas.has(id);
+  }
+
   /** Whether guest `id` is this host's: it runs or arrives here, or it was taken over here (even before a restart). */
   private owns(id: string): boolean {
     return this.takenOver.has(id) || this.record.get(id) !== undefined || this.host.hasGuest(id);
