@@ -414,6 +414,15 @@ export class Host implements ReceivingHost {
     this.messaging.sendHeld(message);
   }
 
+  /** Replication: the members told to a backup (rep-begin), and learnt from a primary. */
+  memberUrls(): string[] {
+    return this.members.list();
+  }
+
+  learnMembers(urls: string[]): void {
+    for (const url of urls) if (url !== hostUrlKey(this.url)) this.members.learn(url);
+  }
+
   /** Gives back memory reserved for a replica that was dropped. */
   unreserve(id: string): void {
     this.budget.release(id);
