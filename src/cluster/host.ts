@@ -132,7 +132,7 @@ export class Host implements ReceivingHost {
       guests: this.guests,
       isArriving: (id) => this.arrivals.has(id),
       keepsReplica: (id) => this.replication.keepsReplica(id),
-      knownHosts: () => this.members.list().filter((url) => url !== hostUrlKey(host.url)),
+      knownHosts: () => [...new Set([...this.members.list(), ...this.hostsToAsk])].filter((url) => url !== hostUrlKey(host.url)),
       log: (line) => this.log(line),
       endedElsewhere: (id) => {
         const here = this.guests.get(id);
@@ -414,14 +414,22 @@ export class Host implements ReceivingHost {
     this.messaging.sendHeld(message);
   }
 
-  /** Replication: the members told to a backup (rep-begin), and learnt from a primary. */
+  /** Replication: the members told to a backup (rep-begin). */
   memberUrls(): string[] {
     return this.members.list();
   }
 
-  learnMembers(urls: string[]): void {
-    for (const url of urls) if (url !== hostUrlKey(this.url)) this.members.learn(url);
+  /**
+   * Replication: a primary's members, asked where a guest is (not members here: a backup does not pick new backups
+   * among them, nor serve them files, until it hears of them itself).
+   */
+  learnHostsToAsk(urls: string[]): void {
+    for (const url of urls) {
+      try { this.hostsToAsk.add(hostUrlKey(url)); } catch { /* not a host URL: ignored */ }
+    }
   }
+
+  private readonly hostsToAsk = new Set<string>();
 
   /** Gives back memory reserved for a replica that was dropped. */
   unreserve(id: string): void {
