@@ -103,7 +103,8 @@ describe("replication: the primary host killed at random moments", () => {
       expect(stream.prefixHolds(), `the echoes after kill ${kill} differ from what was sent (${progress()})`).toBe(true);
     }
     await stream.endIntact(echo.server, progress);
-    const exited = await client.wait(120_000);
+    // The kills may have gone faster than the lines: the rest of the count takes its own time.
+    const exited = await client.wait(60_000 + 2 * LINES * SLEEP_MS);
     expect(client.text).toBe(counterOutput(LINES, 1, SLEEP_MS));
     expect(exited.code, client.describe()).toBe(0);
     expect(client.err.match(/following it to its backup/g)?.length).toBe(KILLS);
@@ -112,7 +113,7 @@ describe("replication: the primary host killed at random moments", () => {
     expect(listed.find((g) => g.id === id)).toBeUndefined();
     console.log(`failover (primary's last word to the first instruction at the backup), ms: ${failovers.map((f) => f.toFixed(1)).join(" ")}`);
     await spare;
-  }, 120_000 + KILLS * 30_000);
+  }, 120_000 + KILLS * 30_000 + 2 * LINES * SLEEP_MS);
 
   test("input typed while the primary dies is taken once by the backup: every line numbered once, in order", async () => {
     const [primary, backup] = await Promise.all([startHost(), startHost()]);
