@@ -95,12 +95,12 @@ ksources=("$kernels/sieve.c" "$kernels/crc32.c" "$kernels/matmul.c" "$kernels/qs
 build_one() {
     case "$1" in
     compute) guest compute "$src/compute.c" "${ksources[@]}" "${kflags[@]}" ;;
-    hello | cat | wc | memwalk | echo-lines | counter | syscalls | sandbox | crash | slowcat | family | orphan | fdfull | sigself) guest "$1" "$src/$1.c" ;;
+    hello | cat | wc | memwalk | echo-lines | counter | syscalls | sandbox | crash | slowcat | family | orphan | fdfull | sigself | appender) guest "$1" "$src/$1.c" ;;
     *) echo "build.sh: unknown guest '$1'" >&2; exit 2 ;;
     esac
 }
 
-ALL=(hello cat wc compute memwalk echo-lines counter syscalls sandbox crash slowcat family orphan fdfull sigself)
+ALL=(hello cat wc compute memwalk echo-lines counter syscalls sandbox crash slowcat family orphan fdfull sigself appender)
 want=("$@")
 [ ${#want[@]} -eq 0 ] && want=("${ALL[@]}")
 for g in "${want[@]}"; do

@@ -22,6 +22,8 @@ export interface MessagingHost {
   log(line: string): void;
   /** A guest that started here ended on another host. */
   endedElsewhere(guest: string): void;
+  /** Whether this host keeps a backup of guest `id` (it may take it over any moment). */
+  keepsReplica?(id: string): boolean;
 }
 
 /** What is wrong with a guest message's envelope (to, from, kind, hops, fromPlace), or undefined. */
@@ -62,6 +64,7 @@ export class GuestMessaging {
     this.switch = new Switch({
       get url() { return host.url; }, knownHosts: () => host.knownHosts(), guestHere: (id) => this.guestHere(id), log: (line) => host.log(line),
       nameHeard: (m) => this.names.heard(m), endedElsewhere: (guest) => host.endedElsewhere(guest),
+      keepsReplica: (id) => host.keepsReplica?.(id) ?? false,
     }, this.links);
     this.names = new NameRegistry({ broadcast: (fields) => this.switch.broadcast(fields), tell: (url, fields) => this.switch.tell(url, fields) });
   }

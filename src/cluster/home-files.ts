@@ -7,9 +7,15 @@
 // request, with the same rules as the guest's own calls, in the root of the
 // guest the capability was issued to (never in the root of the host or of
 // another guest): each grant keeps that root.
+//
+// A write may come twice: a replicated guest's backup, taking over from an
+// epoch in which the guest waited for the write, sends it again (issue 13).
+// A write names itself with `op`, its open file's count of answered writes;
+// each grant keeps its last answers by op and content, and a repeated write
+// is answered from them, not done again.
 
 import { OpenFiles } from "../kernel/open-files.js";
-import { randomBytes } from "node:crypto";
+import { createHash, randomBytes } from "node:crypto";
 import * as fs from "node:fs";
 import { Errno, errnoOf } from "../kernel/errno.js";
 import {
@@ -25,7 +31,11 @@ interface Grant {
   kind: FileKind;
   key: string; // in `byOpenFile`
   root: string; // the guest's sandbox root on this host, where `path` is resolved
+  answered: Map<string, Record<string, unknown>>; // the last writes' answers, by op and content (oldest first)
 }
+
+/** How many answered writes a grant keeps (a backup sends again only the writes its guest waited for: one per process). */
+const ANSWERS_KEPT = 32;
 
 export const FILE_REQUESTS: ReadonlySet<string> = new Set(["file-read", "file-write", "file-stat", "file-list", "file-release"]);
 
@@ -51,7 +61,7 @@ export class HomeFiles {
     if (cap === undefined) {
       cap = randomBytes(16).toString("hex");
       this.byOpenFile.set(key, cap);
-      this.grants.set(cap, { guest, path: file.path, flags: file.flags, kind: file.kind, key, root });
+      this.grants.set(cap, { guest, path: file.path, flags: file.flags, kind: file.kind, key, root, answered: new Map() });
     }
     return cap;
   }
@@ -86,12 +96,17 @@ export class HomeFiles {
         case "file-write": {
           if (access === O_RDONLY) throw new SandboxError(Errno.EBADF);
           const data = bytes(m, "data");
-          return withFd(host, "r+", (fd) => {
+          const id = m.op === undefined ? undefined : writeId(m, data);
+          const again = id === undefined ? undefined : grant.answered.get(id);
+          if (again) return again; // done already: a backup's guest sent it again
+          const answer = withFd(host, "r+", (fd) => {
             const append = (grant.flags & O_APPEND) !== 0 || bool(m, "append");
             const position = append ? fs.fstatSync(fd).size : num(m, "position", 0);
             const written = fs.writeSync(fd, data, 0, data.length, position);
             return { written, position: position + written };
           });
+          if (id !== undefined) remember(grant.answered, id, answer);
+          return answer;
         }
         case "file-stat":
           return { stat: statToData(fs.statSync(host)) };
@@ -119,6 +134,17 @@ export class HomeFiles {
 /** A text field, or undefined when it is missing or not text (a bad capability is EBADF, not a protocol error). */
 function text(m: Message, key: string): string | undefined {
   return typeof m[key] === "string" ? (m[key] as string) : undefined;
+}
+
+/** A write's identity: its op (the open file's count of answered writes) and a digest of what it writes where. */
+function writeId(m: Message, data: Uint8Array): string {
+  const digest = createHash("sha256").update(data).update(`${String(m.position)}:${String(m.append)}`).digest("hex");
+  return `${num(m, "op", 0)}:${digest}`;
+}
+
+function remember(answered: Map<string, Record<string, unknown>>, id: string, answer: Record<string, unknown>): void {
+  answered.set(id, answer);
+  if (answered.size > ANSWERS_KEPT) answered.delete(answered.keys().next().value!);
 }
 
 function withFd<T>(host: string, mode: string, use: (fd: number) => T): T {

@@ -131,7 +131,8 @@ export class Host implements ReceivingHost {
       get url() { return host.url; },
       guests: this.guests,
       isArriving: (id) => this.arrivals.has(id),
-      knownHosts: () => this.members.list().filter((url) => url !== hostUrlKey(host.url)),
+      keepsReplica: (id) => this.replication.keepsReplica(id),
+      knownHosts: () => [...new Set([...this.members.list(), ...this.hostsToAsk])].filter((url) => url !== hostUrlKey(host.url)),
       log: (line) => this.log(line),
       endedElsewhere: (id) => {
         const here = this.guests.get(id);
@@ -148,6 +149,7 @@ export class Host implements ReceivingHost {
     this.members.onNew = (url) => { if (url !== hostUrlKey(host.url)) this.messaging.newMember(url); };
     this.cluster = new HostCluster(this, { token: options.token, tls: options.tls, capacity: options.capacity, labels: options.labels, balance: options.balance, locality: options.locality });
     this.remoteFiles.onTraffic = (guest, home, n) => this.messaging.switch.counts.exchanged(guest, home, n);
+    this.remoteFiles.holdFor = (guest) => { const held = this.guests.get(guest)?.heldMessages; return held && ((go) => held.holdAction(go)); };
     this.lone = new LoneProcesses({
       name: options.name, get url() { return host.url; }, token: options.token, members: this.members, guests: this.guests,
       log: (line) => this.log(line),
@@ -411,6 +413,23 @@ export class Host implements ReceivingHost {
   sendHeldMessage(message: GuestMessage): void {
     this.messaging.sendHeld(message);
   }
+
+  /** Replication: the members told to a backup (rep-begin). */
+  memberUrls(): string[] {
+    return this.members.list();
+  }
+
+  /**
+   * Replication: a primary's members, asked where a guest is (not members here: a backup does not pick new backups
+   * among them, nor serve them files, until it hears of them itself).
+   */
+  learnHostsToAsk(urls: string[]): void {
+    for (const url of urls) {
+      try { this.hostsToAsk.add(hostUrlKey(url)); } catch { /* not a host URL: ignored */ }
+    }
+  }
+
+  private readonly hostsToAsk = new Set<string>();
 
   /** Gives back memory reserved for a replica that was dropped. */
   unreserve(id: string): void {

@@ -42,6 +42,8 @@ export interface GuestEvents {
 /** Messages a replicated guest sent, held until their epoch is acknowledged (src/replication/held-messages.ts). */
 export interface MessageHold {
   hold(message: GuestMessage): void;
+  /** Something else the guest does outside (a write to a file on another host): `go` runs when its epoch is acked. */
+  holdAction(go: () => void): void;
   /** Every held message goes now, and messages flow freely again. */
   releaseAll(): void;
 }

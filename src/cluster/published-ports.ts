@@ -8,10 +8,14 @@
 // relays to wherever the guest is (a residual dependency `roam stats` shows).
 // The relay's channel keeps what it sent until the guest acks it, so a guest
 // taken over by its backup (issue 13) gets again what its dead primary took.
+// Its syn is sent again until answered, as a guest's kernel sends a connect's
+// (src/kernel/sockets/remote-connections.ts): a syn the guest's dead primary
+// took after its last committed epoch would otherwise leave the client waiting.
 
 import { randomBytes } from "node:crypto";
 import { createServer, type Server, type Socket as TcpSocket } from "node:net";
 import { AF_INET, guestAddress, inetSockaddr, SOCK_STREAM } from "../kernel/sockets/addresses.js";
+import { SYN_FIRST_RETRY_MS, SYN_RETRIES } from "../kernel/sockets/remote-connections.js";
 import { StreamChannel, type StreamMessage } from "../kernel/sockets/stream-channel.js";
 import type { GuestMessage } from "../net/host-links.js";
 import { ProtocolError } from "../net/protocol.js";
@@ -44,14 +48,34 @@ class Relay {
   bytesIn = 0;
   bytesOut = 0;
   private ended = false;
+  private synTimer: NodeJS.Timeout | undefined;
 
   constructor(readonly id: number, readonly guest: string, readonly tcp: TcpSocket, private readonly ports: PublishedPorts) {}
 
+  stopDialing(): void {
+    clearTimeout(this.synTimer);
+  }
+
+  /** Sends the syn, and again after 1, 2, 4 ... 32 s while no answer came; after that the client's connection is reset. */
+  dial(syn: Record<string, unknown>, retries = 0): void {
+    this.ports.sendFrom(this, syn);
+    this.synTimer = setTimeout(() => {
+      if (retries < SYN_RETRIES) this.dial(syn, retries + 1);
+      else this.close(true); // "Connection timed out": the guest never answered
+    }, SYN_FIRST_RETRY_MS * 2 ** retries).unref();
+  }
+
   /** A message from the guest's socket. */
   take(m: Record<string, unknown>): void {
+    // Only an answer to the syn ends its retries: a guest taken over from an epoch that had the connection asks with
+    // an ack (resend) before the accept it sends again for the syn's next copy.
+    if (m.kind === "accept" || m.kind === "refuse" || m.kind === "reset") clearTimeout(this.synTimer);
     if (m.kind === "accept") {
-      if (this.channel) return; // a repeated accept
-      this.guestSocket = Number((m.conn as number[])[0]);
+      const server = Number((m.conn as number[])[0]);
+      // A repeated accept; or one for a copy of the syn that came after the guest closed the first connection: its
+      // new socket is reset, as a kernel's client resets an accept it did not ask for.
+      if (this.channel) { if (server !== this.guestSocket) this.ports.sendFrom(this, { kind: "reset" }, server); return; }
+      this.guestSocket = server;
       this.channel = new StreamChannel(false, Number(m.window), RECEIVE_WINDOW);
       this.tcp.resume();
       return;
@@ -118,6 +142,7 @@ class Relay {
 
   /** The guest's side ended the connection (reset, refused, or its fin came and the relay ended the client's side). */
   close(reset: boolean): void {
+    clearTimeout(this.synTimer);
     this.closedByGuest = true;
     if (reset) this.tcp.destroy();
     else this.tcp.end();
@@ -161,13 +186,14 @@ export class PublishedPorts {
     tcp.on("error", () => {});
     tcp.on("close", () => {
       relay.outsideClosed();
+      relay.stopDialing();
       this.forget(relay);
     });
     const peer = inetSockaddr({ address: ipv4(tcp.remoteAddress), port: tcp.remotePort ?? 0 });
-    this.sendFrom(relay, {
+    relay.dial({
       kind: "syn", name: { kind: "inet", protocol: "tcp", address: guestAddress(guest), port: spec.guestPort },
       window: RECEIVE_WINDOW, domain: AF_INET, type: SOCK_STREAM, address: peer,
-    } as unknown as StreamMessage);
+    });
   }
 
   /** A message from a guest to this host's relay endpoint. */
@@ -177,10 +203,11 @@ export class PublishedPorts {
     this.relays.get(Number(conn[1]))?.take(m);
   }
 
-  sendFrom(relay: Relay, m: StreamMessage | Record<string, unknown>): void {
+  /** `guestSocket`: another socket of the guest than the relay's (a reset for a connection it did not ask for). */
+  sendFrom(relay: Relay, m: StreamMessage | Record<string, unknown>, guestSocket = relay.guestSocket): void {
     const totals = this.totalsOf(relay.guest);
     totals.bytesIn = Math.max(totals.bytesIn, relay.bytesIn);
-    this.host.send({ ...(m as Record<string, unknown>), to: relay.guest, from: this.endpoint, conn: [relay.id, relay.guestSocket] } as unknown as GuestMessage,
+    this.host.send({ ...(m as Record<string, unknown>), to: relay.guest, from: this.endpoint, conn: [relay.id, guestSocket] } as unknown as GuestMessage,
       { at: this.host.url, origin: this.host.url, forwarding: FORWARDING });
   }
 

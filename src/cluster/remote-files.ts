@@ -11,6 +11,13 @@
 // the capability that home issued when the guest left it with the file open.
 // Any other home fails with EIO (the file is there, this host cannot reach it)
 // and one warning; no connection is attempted.
+//
+// Output commit (issue 13): a replicated guest's requests that change its
+// home (writes, releases) wait at its primary until the epoch holding the
+// guest that waits for them is acknowledged (`holdFor`), so the home never
+// sees a write the backup's guest would not do again; that guest sends it
+// again with the same id (`op`, the open file's count of answered writes),
+// and the home answers it from its last answers (home-files.ts).
 
 import { Errno } from "../kernel/errno.js";
 import { SandboxError, WouldBlock, type RemoteFiles } from "../kernel/files.js";
@@ -26,6 +33,11 @@ export class RemoteFileClient implements RemoteFiles {
   private readonly pending = new Map<string, Promise<void>>();
   private readonly refused = new Set<string>(); // unknown homes already warned about
   private readonly unreachable = new Set<string>(); // homes whose loss was logged
+  /**
+   * Set by a host: where guest `guest`'s requests that change its home wait for their epoch's acknowledgement (the
+   * replication's held messages: `go` runs once it is acked), or undefined when the guest is not replicated.
+   */
+  holdFor: ((guest: string) => ((go: () => void) => void) | undefined) | undefined;
   /** Told the data bytes each answered call moved between a guest here and its file's home (the locality policy's input). */
   onTraffic: ((guest: string, home: string, bytes: number) => void) | undefined;
 
@@ -50,7 +62,7 @@ export class RemoteFileClient implements RemoteFiles {
     }
     let waiting = this.pending.get(key);
     if (!waiting) {
-      waiting = this.ask(home, request)
+      waiting = this.afterCommit(request, () => this.ask(home, request))
         .then((ok) => { this.unreachable.delete(home); this.answers.set(key, { ok }); })
         .catch((error: Error) => {
           if (LINK_LOST.test(error.message)) this.lost(home, request, error.message);
@@ -68,7 +80,14 @@ export class RemoteFileClient implements RemoteFiles {
 
   tell(home: string, request: Record<string, unknown>): void {
     if (!this.members.knows(home)) return;
-    this.ask(home, request).catch(() => {}); // a home that is gone has no use for it
+    this.afterCommit(request, () => this.ask(home, request)).catch(() => {}); // a home that is gone has no use for it
+  }
+
+  /** `send`s a request that changes the home once a replicated guest's epoch holding it is acknowledged; reads at once. */
+  private afterCommit<T>(request: Record<string, unknown>, send: () => Promise<T>): Promise<T> {
+    const hold = request.t === "file-read" || request.t === "file-stat" || request.t === "file-list" ? undefined : this.holdFor?.(String(request.guest));
+    if (!hold) return send();
+    return new Promise<void>((resolve) => hold(resolve)).then(send);
   }
 
   /** A home that cannot be reached (its host died, the link broke): said once per home; its calls fail with EIO. */

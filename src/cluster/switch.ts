@@ -32,6 +32,8 @@ export interface SwitchHost {
   nameHeard?(m: Record<string, unknown>): void;
   /** A guest that started here ended on another host (its published ports close here). */
   endedElsewhere?(guest: string): void;
+  /** Whether this host keeps a backup of guest `id` (src/replication/backup.ts): it may take it over any moment. */
+  keepsReplica?(id: string): boolean;
 }
 
 /** Control messages between switches ride the same links as guests' messages, in order with them. */
@@ -247,10 +249,12 @@ export class Switch {
       case "nack": this.lookFor(m.message as Routed); return;
       case "where": {
         // Only a running guest is "here": one frozen or arriving is asked again (LOOK_AGAIN_MS) until it runs somewhere.
+        // So is a replica kept here (issue 13): its primary may have died and this host be taking it over, so saying
+        // "absent" could make the asker give up on a guest about to run (its streams reset).
         const here = this.host.guestHere(guest);
         const asker = String(m.asker);
         if (here?.state === "running") this.control1(asker, { kind: "here", guest, place: { ...here.place, at: this.host.url } });
-        else if (!here && !this.left.has(guest)) this.control1(asker, { kind: "absent", guest, host: this.host.url });
+        else if (!here && !this.left.has(guest) && !this.host.keepsReplica?.(guest)) this.control1(asker, { kind: "absent", guest, host: this.host.url });
         return;
       }
       case "absent": this.absent(guest, String(m.host)); return;

@@ -29,6 +29,12 @@ export interface OpenFile {
   home?: string;
   /** With `home`: the capability that host issued for this open file; presented with the guest's id on each request. */
   cap?: string;
+  /**
+   * With `home`: how many writes its home has answered (absent: none). The next write's request id (`op`): guest
+   * state, so a replicated guest's backup sends a write its dead primary sent again with the same id, and the
+   * home answers it from its last answers instead of writing twice (src/cluster/home-files.ts).
+   */
+  writes?: number;
   flags: number; // open flags (O_*)
   mode: number;
   position: number; // byte offset; for directories, the index of the next entry
@@ -312,7 +318,7 @@ export class FileTable {
     const file = this.regular(fd);
     if ((file.flags & O_ACCMODE) === O_RDONLY) throw new SandboxError(Errno.EBADF);
     if (file.home) {
-      const r = this.remoteCall(file, { t: "file-write", path: file.path, position: file.position, data: bytes, append: (file.flags & O_APPEND) !== 0 });
+      const r = this.remoteWrite(file, file.position, bytes);
       file.position = Number(r.position);
       return Number(r.written);
     }
@@ -328,10 +334,7 @@ export class FileTable {
     const file = this.regular(fd);
     if ((file.flags & O_ACCMODE) === O_RDONLY) throw new SandboxError(Errno.EBADF);
     if (file.kind !== "file") throw new SandboxError(Errno.ESPIPE);
-    if (file.home) {
-      const r = this.remoteCall(file, { t: "file-write", path: file.path, position, data: bytes, append: (file.flags & O_APPEND) !== 0 });
-      return Number(r.written);
-    }
+    if (file.home) return Number(this.remoteWrite(file, position, bytes).written);
     // "if a file is opened with O_APPEND, pwrite() appends data to the end of the file, regardless of the value of offset" (Linux's bug, kept)
     const hostFd = this.hostFd(fd);
     const at = file.flags & O_APPEND ? fs.fstatSync(hostFd).size : position;
@@ -351,6 +354,14 @@ export class FileTable {
     if (file.kind !== "file" && file.kind !== "directory") return null;
     if (file.home) return statFromData(this.remoteCall(file, { t: "file-stat", path: file.path }).stat as Record<string, unknown>);
     return fs.fstatSync(this.hostFd(fd));
+  }
+
+  /** A write at the file's home, numbered by the description's count of answered writes (`op`): done there once. */
+  private remoteWrite(file: OpenFile, position: number, bytes: Uint8Array): Record<string, unknown> {
+    const op = file.writes ?? 0;
+    const r = this.remoteCall(file, { t: "file-write", path: file.path, position, data: bytes, append: (file.flags & O_APPEND) !== 0, op });
+    file.writes = op + 1;
+    return r;
   }
 
   private remoteCall(file: OpenFile, request: Record<string, unknown>): Record<string, unknown> {

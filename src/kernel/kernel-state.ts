@@ -132,7 +132,7 @@ function restoreStructure(k: Kernel, s: KernelState): void {
     if (!pipe) continue;
     if ((file.flags & 3) === 0) pipe.readers++; else pipe.writers++;
   }
-  k.sockets.restore(s.sockets ?? { schemaVersion: 4, address: k.sockets.address, nextId: 1, nextEphemeral: 0, sockets: [] });
+  k.sockets.restore(s.sockets ?? { schemaVersion: 5, address: k.sockets.address, nextId: 1, nextEphemeral: 0, sockets: [] });
   k.tasks = new Map();
   for (const t of s.tasks) k.tasks.set(t.pid, restoreTask(k, t, byId));
   for (const t of k.tasks.values()) {

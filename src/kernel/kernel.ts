@@ -172,6 +172,7 @@ export class Kernel {
     this.frames = new Frames(this.memory, ramBytes / 4096);
     this.openFiles.onLastClose = (file) => this.lastClose(file);
     this.sockets = new Sockets(options.socketNames ?? new LocalNames(), guestAddress(options.guestId ?? "local"), () => this.notify());
+    this.sockets.clockMs = () => Number(this.clock.monotonicNs() / 1_000_000n);
     this.sockets.guestId = options.guestId ?? "";
     if (options.sendMessage) this.sockets.network = { send: options.sendMessage };
     this.program = options.program ?? new Uint8Array(0);
@@ -390,6 +391,7 @@ export class Kernel {
       const instretAtStart = this.instret;
       const batch = batchMs(this.options.pages, this.freezeSoon, BATCH_MS);
       const allowed = this.allowance?.() ?? Infinity;
+      this.sockets.runTimers(); // syns that may have died on the way go again; closed streams stop lingering
       while (performance.now() - batchStart < batch) {
         if (this.stopRequest) return this.stopRequest;
         if (this.result) return this.result;
@@ -608,6 +610,13 @@ export class Kernel {
         if (earliest === undefined || deadline < earliest) earliest = deadline;
       }
       if (b?.kind === "input" || (b?.kind === "event" && b.input)) input = true;
+    }
+    // A socket timer (a syn retry, a linger's end: table.ts runTimers) wakes the loop, which runs it.
+    const socketTimer = this.sockets.nextTimerMs;
+    if (socketTimer !== Infinity) {
+      const at = BigInt(socketTimer) * 1_000_000n;
+      if (at <= now) return;
+      if (earliest === undefined || at < earliest) earliest = at;
     }
     const events: Array<Promise<unknown>> = [];
     let timer: NodeJS.Timeout | undefined;

@@ -6,12 +6,14 @@
 // guest may not have. After a failover the held messages die with the primary;
 // the backup's guest, going on from its last epoch, sends them again (its
 // streams send again what they kept: Sockets.resumeAfterTakeover).
+// Requests that change files on other hosts wait here too, in the same order
+// (as actions: src/cluster/remote-files.ts sends them when they are let go).
 
 import type { HostedGuest, MessageHold } from "../cluster/hosted-guest.js";
 import type { GuestMessage } from "../net/host-links.js";
 
 export class HeldMessages implements MessageHold {
-  private readonly held: GuestMessage[] = [];
+  private readonly held: Array<GuestMessage | (() => void)> = [];
   /** How many messages went before held[0] (released, in order). */
   private released = 0;
 
@@ -25,6 +27,10 @@ export class HeldMessages implements MessageHold {
 
   hold(message: GuestMessage): void {
     this.held.push(message);
+  }
+
+  holdAction(go: () => void): void {
+    this.held.push(go);
   }
 
   /** The offset after the last message sent so far (an epoch's end, as the console's output offset). */
@@ -42,7 +48,10 @@ export class HeldMessages implements MessageHold {
     if (n <= 0) return;
     const going = this.held.splice(0, n);
     this.released += n;
-    for (const message of going) this.send(message);
+    for (const item of going) {
+      if (typeof item === "function") item();
+      else this.send(item);
+    }
   }
 
   releaseAll(): void {

@@ -47,6 +47,8 @@ export interface PrimaryHost {
   fenced(hosted: HostedGuest, owner: string): void;
   /** A message the guest sent, held until its epoch was acknowledged, goes now. */
   sendHeldMessage(message: GuestMessage): void;
+  /** The cluster's members this host knows (told to the backup: after a takeover it must find the guest's peers). */
+  memberUrls?(): string[];
 }
 
 export class ReplicationRefused extends Error {}
@@ -82,7 +84,8 @@ export class PrimaryReplication {
   async link(): Promise<void> {
     const peer = await connect(this.to, { role: "host", token: this.token, name: this.host.name, url: this.host.url });
     try {
-      const reply = await peer.request({ t: "rep-begin", guest: this.hosted.info, epochMs: this.epochMs }, ANSWER_MS);
+      const members = this.host.memberUrls?.() ?? [];
+      const reply = await peer.request({ t: "rep-begin", guest: this.hosted.info, epochMs: this.epochMs, members }, ANSWER_MS);
       if (reply.owned === true) throw Object.assign(new ReplicationRefused(`backup ${this.to} runs guest ${this.hosted.info.id} itself (it took over)`), { owned: true });
     } catch (error) {
       peer.close();

@@ -22,6 +22,8 @@ export interface ReplicationHost extends PrimaryHost, Omit<BackupHost, "replicaE
   readonly stateDir?: string;
   /** Members that may keep a backup of `info`, best first, none of `exclude` (the cluster's view). */
   backupCandidates(info: GuestInfo, exclude: string[]): string[];
+  /** Hosts a primary (an authenticated host peer) knows as members: asked here too where a guest is (rep-begin's `members`). */
+  learnHostsToAsk?(urls: string[]): void;
 }
 
 const KEEP_ENDED = 32;
@@ -141,6 +143,9 @@ export class Replications {
       peer.reply(m, { owned: true, host: this.host.name });
       return;
     }
+    // The primary's members are asked where a guest is from here too: after a takeover the guest's peers (a published
+    // port's relay, other guests' hosts) are found by asking them, even on a backup that just started and knows nobody.
+    if (Array.isArray(m.members)) this.host.learnHostsToAsk?.(m.members.filter((u): u is string => typeof u === "string").slice(0, 1024));
     const older = this.replicas.get(id);
     if (older) { // the primary reconnected: its fresh first epoch replaces what the old link had
       older.drop("a new link from its primary replaced it");
@@ -150,6 +155,11 @@ export class Replications {
     this.replicas.set(id, replica);
     this.byPeer.set(peer, replica);
     peer.reply(m, { host: this.host.name });
+  }
+
+  /** Whether this host keeps a backup of guest `id` (not running here: it may take it over any moment). */
+  keepsReplica(id: string): boolean {
+    return this.replicas.has(id);
   }
 
   /** Whether guest `id` is this host's: it runs or arrives here, or it was taken over here (even before a restart). */

@@ -448,6 +448,8 @@ export function checkOpenFile(value: unknown, at: string): OpenFile {
   if (home !== undefined) file.home = nonEmptyText(home, `${at}.home`);
   const cap = own(f, "cap");
   if (cap !== undefined) file.cap = text(cap, `${at}.cap`, 64);
+  const writes = own(f, "writes");
+  if (writes !== undefined) file.writes = nonNegative(writes, `${at}.writes`);
   const terminal = own(f, "terminal");
   if (kind === "terminal") file.terminal = oneOf(terminal, `${at}.terminal`, [0, 1, 2] as const);
   else if (terminal !== undefined) bad(`${at}.terminal`, `a ${kind} is not a standard stream`);

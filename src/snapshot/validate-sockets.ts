@@ -7,11 +7,11 @@ import type { OpenFile } from "../kernel/files.js";
 import type { SocketName } from "../kernel/sockets/addresses.js";
 import { DATAGRAM_WINDOW, type DatagramOrderState, type InboundState, type OutboundState, type Unaccepted } from "../kernel/sockets/datagram-order.js";
 import type { Delivery } from "../kernel/sockets/queue.js";
-import type { Syn } from "../kernel/sockets/remote-connections.js";
-import { STREAM_CAPACITY, DATAGRAM_CAPACITY, type PeerLink, type SocketState } from "../kernel/sockets/socket.js";
+import { SYN_RETRIES, type Syn } from "../kernel/sockets/remote-connections.js";
+import { STREAM_CAPACITY, DATAGRAM_CAPACITY, type PeerLink, type SocketState, type SynRetry } from "../kernel/sockets/socket.js";
 import type { ChannelState } from "../kernel/sockets/stream-channel.js";
 import type { SocketsState } from "../kernel/sockets/table.js";
-import { bad, bool, bytes, describe, int, list, nonEmptyText, oneOf, own, record, schemaVersion, text, u32 } from "./schema.js";
+import { bad, bool, bytes, describe, int, list, nonEmptyText, nonNegative, oneOf, own, record, schemaVersion, text, u32 } from "./schema.js";
 
 const MAX_SOCKETS = 65536;
 const MAX_QUEUED = 1 << 16; // deliveries in one receive queue
@@ -20,8 +20,8 @@ export function checkSockets(value: unknown, at: string): SocketsState | undefin
   if (value === undefined) return undefined; // a schema-2 snapshot from before sockets
   const m = record(value, at);
   // Version 1 (before streams between guests) has no channels, version 2 no datagrams kept for other guests, version 3
-  // no bytes a stream keeps until acked: all read as version 4 without them.
-  if (![1, 2, 3].includes(own(m, "schemaVersion") as number)) schemaVersion(m, at, 4);
+  // no bytes a stream keeps until acked, version 4 no syn retries: all read as version 5 without them.
+  if (![1, 2, 3, 4].includes(own(m, "schemaVersion") as number)) schemaVersion(m, at, 5);
   const nextId = int(own(m, "nextId"), `${at}.nextId`, 1, 0x7fffffff);
   const seen = new Set<number>();
   const sockets = list(own(m, "sockets"), `${at}.sockets`, MAX_SOCKETS).map((entry, i) => {
@@ -30,7 +30,7 @@ export function checkSockets(value: unknown, at: string): SocketsState | undefin
     seen.add(s.id);
     return s;
   });
-  return { schemaVersion: 4, address: u32(own(m, "address"), `${at}.address`), nextId, nextEphemeral: int(own(m, "nextEphemeral"), `${at}.nextEphemeral`, 0, 65535), sockets };
+  return { schemaVersion: 5, address: u32(own(m, "address"), `${at}.address`), nextId, nextEphemeral: int(own(m, "nextEphemeral"), `${at}.nextEphemeral`, 0, 65535), sockets };
 }
 
 function checkSocket(value: unknown, at: string): SocketState {
@@ -70,8 +70,16 @@ function checkSocket(value: unknown, at: string): SocketState {
     channel: m.channel === undefined || m.channel === null ? null : checkChannel(m.channel, `${at}.channel`, type === 5, capacity),
     ...(m.datagrams === undefined ? {} : { datagrams: checkDatagrams(m.datagrams, `${at}.datagrams`) }),
     ...(m.dialed === undefined ? {} : { dialed: checkName(m.dialed, `${at}.dialed`) ?? bad(`${at}.dialed`, "is no socket name") }),
+    ...(m.syn === undefined ? {} : { syn: checkSynRetry(m.syn, `${at}.syn`) }),
+    ...(m.lingerUntilMs === undefined ? {} : { lingerUntilMs: nonNegative(m.lingerUntilMs, `${at}.lingerUntilMs`) }),
     ...(m.waitingSyns === undefined ? {} : { waitingSyns: list(m.waitingSyns, `${at}.waitingSyns`, MAX_SOCKETS).map((w, i) => checkSyn(w, `${at}.waitingSyns[${i}]`)) }),
   };
+}
+
+/** A connect's syn retries (remote-connections.ts retrySyn). */
+function checkSynRetry(value: unknown, at: string): SynRetry {
+  const m = record(value, at);
+  return { retries: int(own(m, "retries"), `${at}.retries`, 0, SYN_RETRIES), nextAtMs: nonNegative(own(m, "nextAtMs"), `${at}.nextAtMs`) };
 }
 
 /** A connect from another guest waiting at a listener for room in its backlog (remote-connections.ts). */
@@ -220,6 +228,10 @@ export function checkSocketReferences(sockets: SocketsState | undefined, files: 
     }
   });
   sockets?.sockets.forEach((s, i) => {
-    if (!open.has(s.id) && !waiting.has(s.id)) bad(`${at}.sockets.sockets[${i}]`, `socket ${s.id} is neither open nor waiting to be accepted`);
+    const lingering = s.lingerUntilMs !== undefined;
+    if (lingering && (open.has(s.id) || waiting.has(s.id) || s.peer?.kind !== "remote" || !s.channel)) {
+      bad(`${at}.sockets.sockets[${i}]`, `socket ${s.id} lingers but is open, waiting, or no stream to another guest`);
+    }
+    if (!open.has(s.id) && !waiting.has(s.id) && !lingering) bad(`${at}.sockets.sockets[${i}]`, `socket ${s.id} is neither open nor waiting to be accepted`);
   });
 }

@@ -12,12 +12,14 @@ interface FakeGuest { state: SwitchGuest["state"]; place: GuestPlace; got: Guest
 class FakeCluster {
   readonly switches = new Map<string, Switch>();
   readonly guests = new Map<string, Map<string, FakeGuest>>(); // host -> guests on it
+  readonly replicas = new Map<string, Set<string>>(); // host -> guests it keeps a backup of (not running there)
   private inFlight = 0;
   private idle: Array<() => void> = [];
 
   constructor(hosts: string[]) {
     for (const url of hosts) {
       this.guests.set(url, new Map());
+      this.replicas.set(url, new Set());
       const links = { send: (to: string, m: GuestMessage) => this.carry(to, m) };
       this.switches.set(url, new Switch({
         url,
@@ -27,6 +29,7 @@ class FakeCluster {
           return g && { state: g.state, place: g.place, deliver: (m) => g.got.push(m) };
         },
         log: () => {},
+        keepsReplica: (id) => this.replicas.get(url)!.has(id),
       }, links));
     }
   }
@@ -181,6 +184,22 @@ describe("the switch between guests", () => {
     await until(() => s.got.length === 1, c, 15_000);
     expect(s.got[0]).toMatchObject({ kind: "refuse", from: "nobody", conn: [0, 5] });
   });
+});
+
+test("a guest looked for while its backup takes it over is found there: a host keeping its replica never says it is absent", async () => {
+  // g's primary died: no host runs it, c keeps its replica and is about to take it over (issue 13).
+  const c = new FakeCluster(["ws://a", "ws://b", "ws://c"]);
+  const s = c.start("ws://a", "s", "update");
+  c.replicas.get("ws://c")!.add("g");
+  c.send("ws://a", "s", "g", 1);
+  await c.settled();
+  await new Promise((r) => setTimeout(r, 100)); // several rounds of `where`: b says absent, c says nothing yet
+  expect(s.got, "not given up: c may run it any moment").toEqual([]);
+  c.replicas.get("ws://c")!.delete("g");
+  const g = c.start("ws://c", "g", "update"); // taken over
+  await until(() => g.got.length === 1, c);
+  expect(g.got[0]).toMatchObject({ kind: "data", seq: 1 });
+  expect(s.got).toEqual([]);
 });
 
 /** Waits for `done` (checked whenever the links fall quiet, and on each timer turn), at most `ms`. */

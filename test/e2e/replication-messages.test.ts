@@ -11,22 +11,25 @@
 // Guest to guest likewise: a replicated msgpeer client streams to a server
 // guest on a host that survives while the client's primary is killed.
 //
+// A connect to the replicated guest whose syn its primary took and died with
+// (its accept held for an epoch the backup never got: the backup is stopped
+// meanwhile) completes at the backup: the connecting side sends its syn again,
+// as TCP retransmits a SYN — a guest's kernel, and a published port's relay.
+//
 // Two rules make it hold: what the replicated guest sends (data and acks
 // alike) waits at its primary until the epoch that produced it is
 // acknowledged, and each end of a stream keeps what it sent until the other
 // end acks it, sending it again from the other end's last ack when that end
 // was taken over by its backup.
-import { Socket } from "node:net";
+import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, describe, expect, test } from "vitest";
-import type { ReplicationStats } from "../../src/replication/epoch.js";
 import { dottedQuad, guestAddress } from "../../src/kernel/sockets/addresses.js";
-import { ask, elfPath, freePort, HostProc, migrate, Proc, REPO, roam, stopAll, tempDir, vectorsLater, waitUntil } from "./cluster.js";
-import { endStreamIntact, msgpeer, received } from "./msgpeer-hosts.js";
+import { elfPath, HostProc, Proc, roam, stopAll, tempDir, vectorsLater, waitUntil } from "./cluster.js";
+import { endStreamIntact, MSGPEER, msgpeer, received, until } from "./msgpeer-hosts.js";
+import { echoServerPublished, protectedOn, replicateTo, Streamer } from "./replication-helpers.js";
 
-const MSGPEER = join(REPO, "guests/bin/net/msgpeer.elf");
 const KILLS = Number(process.env.ROAM_MESSAGE_KILLS ?? 3);
-const IN_FLIGHT = 16; // messages the client keeps on their way (a stream, not a ping-pong)
 
 const root = tempDir("replication-messages");
 const hosts: HostProc[] = [];
@@ -40,59 +43,6 @@ function startHost(name = `H${hostNumber++}`, peers: string[] = []): Promise<Hos
   return HostProc.start({ name, root: root.path, peers, timeoutMs: 60_000 }).then((h) => (hosts.push(h), h));
 }
 
-/** Streams numbered 16-byte messages (msgpeer's format), at most IN_FLIGHT unechoed, and keeps every byte that comes back. */
-class Streamer {
-  readonly socket = new Socket();
-  private readonly sentChunks: Buffer[] = [];
-  private readonly got: Buffer[] = [];
-  sent = 0;
-  gotBytes = 0;
-  closed = false;
-  error: string | undefined;
-  stopped = false;
-
-  constructor(port: number) {
-    this.socket.setNoDelay(true);
-    this.socket.on("data", (d: Buffer) => { this.got.push(d); this.gotBytes += d.length; this.fill(); });
-    this.socket.on("close", () => (this.closed = true));
-    this.socket.on("error", (e) => (this.error = e.message));
-    this.socket.connect(port, "127.0.0.1", () => this.fill());
-  }
-
-  get echoed(): number {
-    return Math.floor(this.gotBytes / 16);
-  }
-
-  private fill(): void {
-    while (!this.stopped && this.sent - this.echoed < IN_FLIGHT) {
-      const m = Buffer.alloc(16);
-      m.writeUInt32LE(++this.sent, 0);
-      this.sentChunks.push(m);
-      this.socket.write(m);
-    }
-  }
-
-  get sentBytes(): Buffer { return Buffer.concat(this.sentChunks); }
-  get gotBytesAll(): Buffer { return Buffer.concat(this.got); }
-
-  /** What came back so far is what was sent, from its start: none lost in between, none doubled. */
-  prefixHolds(): boolean {
-    const got = this.gotBytesAll;
-    return got.equals(this.sentBytes.subarray(0, got.length));
-  }
-}
-
-/** The replication of `id` on `url` as its stats say, once it is a primary whose backup has its first epoch. */
-async function protectedOn(url: string, id: string): Promise<ReplicationStats> {
-  const deadline = Date.now() + 60_000;
-  for (;;) {
-    const r = (await ask(url, { t: "stats", guest: id })).replication as ReplicationStats | undefined;
-    if (r?.role === "primary" && r.status === "protected") return r;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${url} to replicate ${id} to a new backup (last: ${JSON.stringify(r)})\nlogs:\n${hosts.map((h) => `--- ${h.name}\n${h.log}`).join("\n")}`);
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-}
-
 describe("replication: messages and published-port bytes under output commit", () => {
   test(`an outside client's echoed stream through a published port is exact across ${KILLS} SIGKILLs of the guest's primary`, async () => {
     // R keeps the published port's relay and must survive: once the guest has left, a ballast guest fills R's memory
@@ -101,18 +51,11 @@ describe("replication: messages and published-port bytes under output commit", (
     const others = await Promise.all(Array.from({ length: KILLS + 1 }, () => startHost(undefined, [r.url])));
     const byUrl = (url: string) => others.find((h) => h.url === url)!;
     let [primary, backup] = others;
-    const port = await freePort();
-    const server = new Proc(["run", "--on", r.url, "--ram", "64M", "--root", ".", "--publish", `127.0.0.1:${port}:7000`, MSGPEER, "server", "tcp", "7000", "1"]);
-    server.endInput();
-    await waitUntil(() => server.text.includes("listening") || server.exited !== undefined, 30_000, () => server.describe());
-    const id = /roam: guest (\S+) on/.exec(server.err)![1];
-    const moved = await migrate(id, r.url, primary.url, "precopy");
-    expect(moved.result.code, moved.result.describe()).toBe(0);
+    const { server, id, port } = await echoServerPublished(r, primary);
     const ballast = await roam(["run", "--on", r.url, "--ram", "48M", "--detach", elfPath("counter"), "100000", "1", "1000"]);
     expect(ballast.code, ballast.describe()).toBe(0);
     await vectorsLater(r.url, 2);
-    const first = await ask(primary.url, { t: "replicate", guest: id, to: backup.url, epochMs: 10 });
-    expect((first.replication as ReplicationStats).status, JSON.stringify(first)).toBe("protected");
+    await replicateTo(primary, id, backup);
 
     const client = new Streamer(port);
     const progress = () => `${client.echoed}/${client.sent} echoed, error ${client.error}, closed ${client.closed}\nserver: ${server.describe()}\nlogs:\n${hosts.map((h) => `--- ${h.name}\n${h.log}`).join("\n")}`;
@@ -130,19 +73,11 @@ describe("replication: messages and published-port bytes under output commit", (
       primary = backup;
       if (kill === KILLS) break; // no host is left for a backup but R
       // The new primary picks its new backup from the cluster by itself (never R: it has no room).
-      const replication = await protectedOn(primary.url, id);
+      const replication = await protectedOn(primary.url, id, progress);
       expect(replication.peer).not.toBe(r.url);
       backup = byUrl(replication.peer);
     }
-    client.stopped = true;
-    client.socket.end(); // the server echoes what is on its way, counts, and closes
-    await waitUntil(() => client.closed, 60_000, () => `the server's close (${progress()})`);
-    expect(client.error, progress()).toBeUndefined();
-    expect(client.gotBytesAll.length, progress()).toBe(client.sent * 16);
-    expect(client.prefixHolds(), progress()).toBe(true);
-    const exited = await server.wait(60_000);
-    expect(server.text).toContain(`server: ${client.sent} messages in order`);
-    expect(exited.code, server.describe()).toBe(0);
+    await client.endIntact(server, progress);
   }, 60_000 + KILLS * 40_000);
 
   test("guest to guest: a replicated client's stream to a server guest is exact across a SIGKILL of the client's primary", async () => {
@@ -168,5 +103,55 @@ describe("replication: messages and published-port bytes under output commit", (
     await waitUntil(() => /taken over from/.test(backup.log), 30_000, () => `${backup.name} to take ${id} over\n${logs()}`);
     await takenPast((await received(s.url, server.id)) + 50); // the stream goes on from the backup
     await endStreamIntact(root.path, { proc: client }, server);
+  }, 120_000);
+
+  /**
+   * The replicated server `id` on `primary` takes a connect (its host counts the syn) while `backup` is stopped, so
+   * no epoch after it is acknowledged and its accept waits at the primary; then the primary is killed and the
+   * backup goes on, from before the syn.
+   */
+  async function synDiesWithPrimary(primary: HostProc, backup: HostProc, id: string, connect: () => void, logs: () => string): Promise<void> {
+    const before = await received(primary.url, id);
+    backup.proc.child.kill("SIGSTOP");
+    try {
+      connect();
+      await until(() => received(primary.url, id), (n) => n > before, `${primary.name}'s guest to take the syn`);
+      await primary.crash();
+    } finally {
+      backup.proc.child.kill("SIGCONT");
+    }
+    await waitUntil(() => backup.log.includes(`guest ${id} taken over from`), 30_000, () => `${backup.name} to take ${id} over\n${logs()}`);
+  }
+
+  test("a connect whose syn died with the listener's primary is sent again: an outside client through a published port, and a guest", async () => {
+    const r = await startHost("R2");
+    const [primary, backup, s] = await Promise.all([startHost(undefined, [r.url]), startHost(undefined, [r.url]), startHost("S2", [r.url])]);
+    // The outside client: the relay on R sends its syn again.
+    const { server, id, port } = await echoServerPublished(r, primary);
+    await replicateTo(primary, id, backup);
+    let client: Streamer | undefined;
+    const progress = () => `${client?.echoed}/${client?.sent} echoed, error ${client?.error}\nserver: ${server.describe()}\nlogs:\n${hosts.map((h) => `--- ${h.name}\n${h.log}`).join("\n")}`;
+    await synDiesWithPrimary(primary, backup, id, () => { client = new Streamer(port); }, progress);
+    await waitUntil(() => client!.echoed >= 50 || client!.closed, 30_000, () => `echoes from the backup (${progress()})`);
+    await client!.endIntact(server, progress);
+
+    // A guest's connect: its kernel sends the syn again.
+    const guestServer = new Proc(["run", "--on", backup.url, "--replicate", s.url, "--epoch", "10ms", "--root", ".", MSGPEER, "server", "tcp", "7001", "1"]);
+    await waitUntil(() => guestServer.text.includes("listening") || guestServer.exited !== undefined, 30_000, () => guestServer.describe());
+    const serverId = /guest (g[0-9a-f]+) on/.exec(guestServer.err)![1];
+    const target = `${dottedQuad(guestAddress(serverId))}:7001`;
+    let guestClient: Proc | undefined;
+    const logs = () => `client: ${guestClient?.describe()}\nserver: ${guestServer.describe()}\nlogs:\n${hosts.map((h) => `--- ${h.name}\n${h.log}`).join("\n")}`;
+    await synDiesWithPrimary(backup, s, serverId, () => {
+      guestClient = new Proc(["run", "--on", r.url, "--root", ".", MSGPEER, "client", "tcp", target, "0", "0", "/gate-connect"]);
+    }, logs);
+    await until(() => received(s.url, serverId), (n) => n > 20, `the stream to go on at ${s.name}`);
+    writeFileSync(join(root.path, "gate-connect"), "");
+    const [clientEnd, serverEnd] = await Promise.all([guestClient!.wait(60_000), guestServer.wait(60_000)]);
+    const counts = /sent (\d+) echoed (\d+) lost 0 dup 0 reordered 0/.exec(guestClient!.text);
+    expect(counts, logs()).not.toBeNull();
+    expect(counts![1]).toBe(counts![2]);
+    expect(guestServer.text).toContain(`server: ${counts![1]} messages in order`);
+    expect([clientEnd.code, serverEnd.code], logs()).toEqual([0, 0]);
   }, 120_000);
 });

@@ -4,7 +4,10 @@
 // further lines), each time its backup takes it over and becomes the next
 // primary, replicated in turn to a fresh host. The client attached from the
 // start (`roam run --on --replicate`) follows it and must see exactly the
-// undisturbed run's output: no line lost, none doubled.
+// undisturbed run's output: no line lost, none doubled. Beside it on the same
+// primaries, replicated to the same backups, an echo server (msgpeer) serves a
+// port published on a host that is never killed: an outside TCP client streams
+// through it across every kill and must get back exactly what it sent.
 //
 // Input likewise: an interactive guest (echo-lines, `cat -n`) fed lines while
 // its primary is killed must have numbered every line once: the client keeps
@@ -21,7 +24,8 @@ import { join } from "node:path";
 import { afterAll, describe, expect, test } from "vitest";
 import type { ReplicationStats } from "../../src/replication/epoch.js";
 import { counterOutput, numberLines } from "../process-cases.js";
-import { ask, elfPath, HostProc, Proc, quickPs, roam, sleep, stopAll, tempDir, waitUntil } from "./cluster.js";
+import { ask, elfPath, HostProc, Proc, quickPs, roam, sleep, stopAll, tempDir, vectorsLater, waitUntil } from "./cluster.js";
+import { echoServerPublished, replicateTo, Streamer } from "./replication-helpers.js";
 
 const KILLS = Number(process.env.ROAM_FAILOVER_KILLS ?? 5);
 const SLEEP_MS = 20;
@@ -46,13 +50,24 @@ function startHost(): Promise<HostProc> {
 const linesOf = (text: string): number => text.split("\n").length - 1;
 
 describe("replication: the primary host killed at random moments", () => {
-  test(`${KILLS} SIGKILLs of the primary: the attached client sees the undisturbed output, and each backup says it took over`, async () => {
-    let [primary, backup] = await Promise.all([startHost(), startHost()]);
+  test(`${KILLS} SIGKILLs of the primary: the attached client sees the undisturbed output, an outside client's stream through a published port is exact, and each backup says it took over`, async () => {
+    // R publishes the echo server's port and is never killed. Once the server has left it, a ballast guest leaves R
+    // no room for a 64 MiB guest, so no takeover picks R as a new backup.
+    const relayHost = HostProc.start({ name: "R", root: root.path, timeoutMs: 60_000, extra: ["--force", "--max-memory", "96M"] }).then((h) => (hosts.push(h), h));
+    let [primary, backup, r] = await Promise.all([startHost(), startHost(), relayHost]);
     let spare = startHost();
+    const echo = await echoServerPublished(r, primary);
+    const ballast = await roam(["run", "--on", r.url, "--ram", "48M", "--detach", elfPath("counter"), "100000", "1", "1000"]);
+    expect(ballast.code, ballast.describe()).toBe(0);
+    await vectorsLater(r.url, 2);
+    await replicateTo(primary, echo.id, backup);
     const client = new Proc(["run", "--on", primary.url, "--replicate", backup.url, "--epoch", "10ms", elfPath("counter"), String(LINES), "1", String(SLEEP_MS)]);
     client.endInput();
     await waitUntil(() => /guest (g[0-9a-f]+) on/.test(client.err) || client.exited !== undefined, 60_000, () => `the guest to start (${client.describe()})`);
     const id = /guest (g[0-9a-f]+) on/.exec(client.err)![1];
+    const stream = new Streamer(echo.port);
+    const progress = () => `${stream.echoed}/${stream.sent} echoed, error ${stream.error}, closed ${stream.closed}\nserver: ${echo.server.describe()}\nclient: ${client.describe()}\nlogs:\n${hosts.map((h) => `--- ${h.name}\n${h.log}`).join("\n")}`;
+    await waitUntil(() => stream.echoed >= 20 || stream.closed, 30_000, () => `the first echoes (${progress()})`);
     const failovers: number[] = [];
     for (let kill = 1; kill <= KILLS; kill++) {
       const target = linesOf(client.text) + 1 + Math.floor(Math.random() * 25);
@@ -60,8 +75,11 @@ describe("replication: the primary host killed at random moments", () => {
       expect(client.exited, `the guest ended before kill ${kill}: ${client.describe()}\nhost logs:\n${hosts.map((h) => h.log).join("\n")}`).toBeUndefined();
       const seen = client.stdout.length;
       await primary.crash();
-      // The backup notices the closed link and runs the guest from its last complete epoch.
-      await waitUntil(() => /taken over from/.test(backup.log), 30_000, () => `${backup.name} to take ${id} over (log: ${backup.log})`);
+      // The backup notices the closed link and runs the guests from their last complete epoch.
+      const echoedBefore = stream.echoed;
+      for (const guest of [id, echo.id]) {
+        await waitUntil(() => backup.log.includes(`guest ${guest} taken over from`), 30_000, () => `${backup.name} to take ${guest} over (${progress()})`);
+      }
       const stats = (await ask(backup.url, { t: "stats", guest: id })).replication as ReplicationStats;
       expect(stats).toMatchObject({ role: "backup", status: "took-over" });
       failovers.push(stats.failoverMs!);
@@ -79,8 +97,14 @@ describe("replication: the primary host killed at random moments", () => {
         const reply = await ask(primary.url, { t: "replicate", guest: id, to: backup.url, epochMs: 10 });
         expect((reply.replication as ReplicationStats).status).toBe("protected");
       }
+      await replicateTo(primary, echo.id, backup, progress);
+      // The stream goes on at the new primary: the relay on R sends again what the killed primary took and never committed.
+      await waitUntil(() => stream.echoed >= echoedBefore + 20 || stream.closed, 30_000, () => `echoes after kill ${kill} (${progress()})`);
+      expect(stream.prefixHolds(), `the echoes after kill ${kill} differ from what was sent (${progress()})`).toBe(true);
     }
-    const exited = await client.wait(120_000);
+    await stream.endIntact(echo.server, progress);
+    // The kills may have gone faster than the lines: the rest of the count takes its own time.
+    const exited = await client.wait(60_000 + 2 * LINES * SLEEP_MS);
     expect(client.text).toBe(counterOutput(LINES, 1, SLEEP_MS));
     expect(exited.code, client.describe()).toBe(0);
     expect(client.err.match(/following it to its backup/g)?.length).toBe(KILLS);
@@ -89,7 +113,7 @@ describe("replication: the primary host killed at random moments", () => {
     expect(listed.find((g) => g.id === id)).toBeUndefined();
     console.log(`failover (primary's last word to the first instruction at the backup), ms: ${failovers.map((f) => f.toFixed(1)).join(" ")}`);
     await spare;
-  }, 120_000 + KILLS * 30_000);
+  }, 120_000 + KILLS * 30_000 + 2 * LINES * SLEEP_MS);
 
   test("input typed while the primary dies is taken once by the backup: every line numbered once, in order", async () => {
     const [primary, backup] = await Promise.all([startHost(), startHost()]);

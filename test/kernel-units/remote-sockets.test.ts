@@ -48,15 +48,15 @@ function read(g: TestGuest, fd: number, max = 4096): string | number | "blocks" 
 }
 
 /** A TCP listener in b on port 7000 and a connection to it from a: [client in a, server in b, listener in b]. */
-async function tcpPair(flags = 0): Promise<[number, number, number]> {
+async function tcpPair(flags = 0, port = 7000): Promise<[number, number, number]> {
   const listener = call(b, SOCKET, AF_INET, STREAM, 0);
-  expect(call(b, BIND, listener, ADDR, inet(b, 0, 7000))).toBe(0);
+  expect(call(b, BIND, listener, ADDR, inet(b, 0, port))).toBe(0);
   expect(call(b, LISTEN, listener, 8)).toBe(0);
   const client = call(a, SOCKET, AF_INET, STREAM | flags, 0);
-  const first = callOn(a, CONNECT, client, ADDR, inet(a, b.address, 7000));
+  const first = callOn(a, CONNECT, client, ADDR, inet(a, b.address, port));
   expect(first).toBe(flags & NONBLOCK ? -Errno.EINPROGRESS : "blocks");
   await net.settle();
-  expect(callOn(a, CONNECT, client, ADDR, inet(a, b.address, 7000))).toBe(0); // the waiting connect completes (or says so once)
+  expect(callOn(a, CONNECT, client, ADDR, inet(a, b.address, port))).toBe(0); // the waiting connect completes (or says so once)
   const server = call(b, ACCEPT4, listener, 0, 0, 0);
   expect(server).toBeGreaterThan(0);
   return [client, server, listener];
@@ -364,12 +364,140 @@ describe("a guest taken over by its backup (issue 13): it goes on from an older 
   });
 });
 
+describe("a syn that dies on its way is sent again, as TCP retransmits a SYN (1 s, then doubling)", () => {
+  /** A listener in b on TCP port 7000 and a blocking connect to it from a: [client, listener, the connect's time]. */
+  function dialing(): [number, number, number] {
+    const listener = call(b, SOCKET, AF_INET, STREAM, 0);
+    expect(call(b, BIND, listener, ADDR, inet(b, 0, 7000))).toBe(0);
+    expect(call(b, LISTEN, listener, 8)).toBe(0);
+    const client = call(a, SOCKET, AF_INET, STREAM, 0);
+    const at = 5000;
+    a.sockets.clockMs = () => at; // the guest's clock when it connects (retrySyns is given the later times)
+    expect(callOn(a, CONNECT, client, ADDR, inet(a, b.address, 7000))).toBe("blocks");
+    return [client, listener, at];
+  }
+  const syns = () => net.inFlight.filter((m) => m.kind === "syn").length;
+
+  test("a lost syn: sent again after 1 s, and the connect completes with one connection", async () => {
+    const [client, listener, at] = dialing();
+    net.inFlight.splice(0); // the syn died (with the listener's primary)
+    await net.settle();
+    a.sockets.runTimers(at + 990);
+    expect(syns(), "not before its time").toBe(0);
+    a.sockets.runTimers(at + 1000);
+    expect(syns()).toBe(1);
+    await net.settle();
+    expect(callOn(a, CONNECT, client, ADDR, inet(a, b.address, 7000))).toBe(0);
+    expect(call(b, ACCEPT4, listener, 0, 0, 0)).toBeGreaterThan(0);
+    a.sockets.runTimers(at + 10_000);
+    expect(syns(), "a connected socket sends no syn").toBe(0);
+  });
+
+  test("a duplicate syn (the first came, its accept died) is answered with the same connection", async () => {
+    const [client, listener, at] = dialing();
+    await net.turn(); // the syn reaches b ...
+    net.inFlight.splice(0); // ... whose accept dies on its way
+    a.sockets.runTimers(at + 1000);
+    a.sockets.runTimers(at + 3000); // and the second retry: both copies reach b
+    expect(syns()).toBe(2);
+    await net.settle({ duplicateEvery: 1 });
+    expect(callOn(a, CONNECT, client, ADDR, inet(a, b.address, 7000))).toBe(0);
+    const server = call(b, ACCEPT4, listener, 0, 0, 0);
+    expect(server).toBeGreaterThan(0);
+    expect(callOn(b, ACCEPT4, listener, 0, 0, 0), "one connection, not two").toBe("blocks");
+    expect(write(a, client, "hello")).toBe(5);
+    await net.settle();
+    expect(read(b, server)).toBe("hello");
+    expect(a.warnings.concat(b.warnings)).toEqual([]);
+  });
+
+  test("no answer at all: six retries (1, 2, 4 ... 32 s apart), then ETIMEDOUT at 127 s, as Linux's tcp_syn_retries", async () => {
+    const [client, , at] = dialing();
+    net.inFlight.splice(0);
+    const sentAt: number[] = [];
+    for (let t = at; t <= at + 130_000; t += 500) {
+      a.sockets.runTimers(t);
+      if (syns() > 0) sentAt.push(t - at);
+      net.inFlight.splice(0);
+    }
+    expect(sentAt).toEqual([1000, 3000, 7000, 15000, 31000, 63000]);
+    expect(callOn(a, CONNECT, client, ADDR, inet(a, b.address, 7000))).toBe(-Errno.ETIMEDOUT);
+  });
+
+  test("the retry schedule is the socket's state: it goes on after a snapshot (and version 4, without it, reads)", async () => {
+    const [client, , at] = dialing();
+    net.inFlight.splice(0);
+    a.sockets.runTimers(at + 1000); // the first retry went (and died) too
+    net.inFlight.splice(0);
+    const state = checkSockets(unpack(pack(a.sockets.state())), "sockets")!;
+    expect(state.schemaVersion).toBe(5);
+    net.restore(a, state);
+    a.sockets.runTimers(at + 2990);
+    expect(syns(), "the next retry is 2 s after the first").toBe(0);
+    a.sockets.runTimers(at + 3000);
+    expect(syns()).toBe(1);
+    await net.settle();
+    expect(callOn(a, CONNECT, client, ADDR, inet(a, b.address, 7000))).toBe(0);
+    // Version 4 kept no schedule: its dialing socket sends its syn again at the first check, then every 1, 2, 4 ... s.
+    const v4 = a.sockets.state() as unknown as { schemaVersion: number; sockets: Array<Record<string, unknown>> };
+    v4.schemaVersion = 4;
+    for (const s of v4.sockets) delete s.syn;
+    expect(checkSockets(v4, "sockets")!.schemaVersion).toBe(5);
+  });
+});
+
+describe("a stream closed with bytes still on their way lingers (as Linux's FIN_WAIT) until its other end has them", () => {
+  const streams = (g: TestGuest) => g.sockets.all().filter((s) => s.channel);
+
+  test("its last bytes and fin died with the primary: the taken-over guest sends them again", async () => {
+    const [client, server] = await unixPair();
+    expect(write(b, server, "last words")).toBe(10);
+    expect(call(b, CLOSE, server)).toBe(0);
+    const committed = checkSockets(unpack(pack(b.sockets.state())), "sockets")!; // the epoch with the close
+    net.inFlight.splice(0); // its released messages died on the way with b's primary
+    net.restore(b, committed);
+    b.sockets.resumeAfterTakeover();
+    await net.settle({ duplicateEvery: 2 });
+    expect(read(a, client)).toBe("last words");
+    expect(read(a, client)).toBe("");
+    expect(streams(b), "let go once the other end acked its fin").toHaveLength(0);
+    expect(a.warnings.concat(b.warnings)).toEqual([]);
+  });
+
+  test("without a takeover it goes once acked; new data for it is answered with a reset; unanswered, it goes after 60 s", async () => {
+    const [client, server] = await tcpPair();
+    expect(write(b, server, "bye")).toBe(3);
+    expect(call(b, CLOSE, server)).toBe(0);
+    expect(streams(b), "it lingers").toHaveLength(1);
+    await net.settle();
+    expect(streams(b)).toHaveLength(0);
+    expect(read(a, client)).toBe("bye");
+    expect(read(a, client)).toBe("");
+
+    const [client2, server2] = await tcpPair(0, 7001);
+    expect(call(b, CLOSE, server2)).toBe(0);
+    expect(write(a, client2, "late")).toBe(4); // crosses the fin
+    await net.settle();
+    expect(streams(b), "new data for a closed socket resets it, as TCP's RST").toHaveLength(0);
+
+    const [, server3] = await tcpPair(0, 7002);
+    expect(write(b, server3, "unheard")).toBe(7);
+    expect(call(b, CLOSE, server3)).toBe(0);
+    net.inFlight.splice(0); // and no answer ever comes
+    const now = b.sockets.clockMs();
+    b.sockets.runTimers(now + 59_000);
+    expect(streams(b)).toHaveLength(1);
+    b.sockets.runTimers(now + 61_000);
+    expect(streams(b), "tcp_fin_timeout").toHaveLength(0);
+  });
+});
+
 test("the sockets section: versions 1 and 3 still read, and a channel whose reorder queue is not ahead of it is refused", async () => {
   const [client] = await tcpPair();
   const state = b.sockets.state() as unknown as Record<string, unknown>;
-  expect(state.schemaVersion).toBe(4);
+  expect(state.schemaVersion).toBe(5);
   const v1 = { ...state, schemaVersion: 1, sockets: [] };
-  expect(checkSockets(v1, "sockets")!.schemaVersion).toBe(4);
+  expect(checkSockets(v1, "sockets")!.schemaVersion).toBe(5);
   // Version 3 kept nothing it sent: it reads as a channel whose every byte sent was acked.
   expect(write(a, client, "unacked")).toBe(7);
   const v3 = a.sockets.state() as unknown as { sockets: Array<{ channel: Record<string, unknown> | null }> };

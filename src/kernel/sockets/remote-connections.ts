@@ -6,6 +6,15 @@
 // unix_wait_for_peer and a TCP client's SYN is retried until one is taken.
 // The waiting syns are the listener's state and travel in the snapshot; the
 // listener's close refuses them (ECONNREFUSED).
+//
+// A syn (or its accept) can die on the way: with a replicated listener's
+// primary (issue 13: its backup goes on from an epoch that never saw it),
+// so the connecting side sends it again as TCP retransmits a SYN: 1 s after
+// the first, then doubling, six retries (Linux's tcp_syn_retries), and the
+// connect fails with ETIMEDOUT 127 s after the first syn, as on Linux.
+// AF_UNIX between guests follows the same schedule (a local AF_UNIX connect
+// cannot lose its syn). A listener that already made the connection answers
+// a copy with the same accept (`existing`), so a retry is harmless.
 
 import { Errno } from "../errno.js";
 import { inetSockaddr, unnamed, type SocketName } from "./addresses.js";
@@ -30,8 +39,39 @@ export function dial(sockets: Sockets, socket: Socket, guest: string, name: Sock
   socket.remote = remote;
   socket.connecting = true;
   socket.dialed = name;
+  socket.syn = { retries: 0, nextAtMs: sockets.clockMs() + SYN_FIRST_RETRY_MS };
   sendSyn(sockets, socket);
+  sockets.timerDue(socket.syn.nextAtMs);
   return -Errno.EAGAIN;
+}
+
+/** TCP's initial retransmission timeout for a SYN (RFC 6298 2.1, Linux TCP_TIMEOUT_INIT): 1 s, doubled at each retry. */
+export const SYN_FIRST_RETRY_MS = 1000;
+/** How many times a syn is sent again (Linux net.ipv4.tcp_syn_retries): the connect gives up at 127 s. */
+export const SYN_RETRIES = 6;
+
+/**
+ * `socket`'s connect waits for its answer and its next retry is due at `now`
+ * (guest monotonic ms): its syn goes again, or after the last retry's wait the
+ * connect fails, "Connection timed out". Returns when the next is due.
+ */
+export function retrySyn(sockets: Sockets, socket: Socket, now: number): number {
+  const syn = socket.syn;
+  if (!syn || !socket.dialing) return Infinity;
+  if (now < syn.nextAtMs) return syn.nextAtMs;
+  if (syn.retries >= SYN_RETRIES) {
+    socket.peer = null;
+    socket.remote = null;
+    socket.dialed = null;
+    socket.syn = null;
+    socket.error = Errno.ETIMEDOUT;
+    sockets.changed();
+    return Infinity;
+  }
+  syn.retries++;
+  syn.nextAtMs = now + SYN_FIRST_RETRY_MS * 2 ** syn.retries;
+  sendSyn(sockets, socket);
+  return syn.nextAtMs;
 }
 
 /** The syn of a connect that waits (again after a takeover by the backup: a copy the listener has seen is answered again). */

@@ -54,7 +54,7 @@ function streamMessage(kind: string, m: Record<string, unknown>): StreamMessage 
   if (kind === "data") return { kind, seq: count(m, "seq"), data: bytes(m, "data")! };
   if (kind === "ack") {
     if (m.resend !== undefined && typeof m.resend !== "boolean") throw new Malformed("resend is not true or false");
-    return { kind, ack: count(m, "ack"), window: count(m, "window", 0x7fffffff), resend: m.resend === true };
+    return { kind, ack: count(m, "ack"), window: count(m, "window", 0x7fffffff), resend: m.resend === true, fin: m.fin === true };
   }
   if (kind === "fin") return { kind, seq: count(m, "seq"), closed: m.closed === true };
   return { kind: "reset" };
@@ -134,7 +134,28 @@ function route(sockets: Sockets, m: Record<string, unknown>): void {
     if (kind !== "reset") sockets.send(from, { kind: "reset", conn: [mine, theirs] });
     return;
   }
-  takeStream(sockets, socket, stream);
+  if (socket.lingerUntilMs !== null) takeLingering(sockets, socket, stream);
+  else takeStream(sockets, socket, stream);
+}
+
+/**
+ * A message for a closed stream that lingers until its other end has its
+ * last bytes and fin (table.ts close): an ack that says the fin came, or a
+ * reset, lets it go; copies of what it took are acked again; new data is
+ * answered with a reset, as a TCP socket closed without reading answers
+ * with RST.
+ */
+function takeLingering(sockets: Sockets, socket: Socket, m: StreamMessage): void {
+  const channel = socket.channel!;
+  if (m.kind === "reset") return sockets.forget(socket);
+  if (m.kind === "data" && !channel.isDuplicate(m)) {
+    sockets.sendOn(socket, { kind: "reset" });
+    return sockets.forget(socket);
+  }
+  const taken = channel.take(m);
+  for (const again of taken.again) sockets.sendOn(socket, again); // its other end was taken over by its backup
+  if (m.kind === "ack" && m.fin) return sockets.forget(socket);
+  if (taken.ackOwed) sockets.sendOn(socket, channel.ack(0));
 }
 
 /** Who sent a numbered AF_UNIX datagram: guest, socket, pair id, seq. */
@@ -186,7 +207,9 @@ function takeStream(sockets: Sockets, socket: Socket, m: StreamMessage): void {
   const taken = channel.take(m);
   for (const again of taken.again) sockets.sendOn(socket, again); // its other end was taken over by its backup
   for (const data of taken.data) socket.received.push(data, null);
-  if (taken.ackOwed) sockets.ackLater(socket);
+  // The fin came (and every byte before it): acked now, before the peer link goes, so a closed end lingering for it goes.
+  if (taken.ackOwed && channel.ended) sockets.sendOn(socket, channel.ack(socket.received.room));
+  else if (taken.ackOwed) sockets.ackLater(socket);
   if (channel.ended) socket.peerShut = true;
   if (channel.peerGone) {
     socket.peerClosed = true;

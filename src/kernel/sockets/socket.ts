@@ -54,7 +54,12 @@ export interface SocketState {
   datagrams?: DatagramOrderState;
   waitingSyns?: Syn[]; // a listener: connects from other guests waiting for room in its backlog, oldest first (absent: none)
   dialed?: SocketName; // a connect to another guest waiting for its answer: the name it asked for (its syn is sent again after a takeover)
+  lingerUntilMs?: number; // closed, its bytes and fin not yet acked by the other guest: kept until then, or this (guest ms)
+  syn?: SynRetry; // that connect's retries of its syn (remote-connections.ts; absent in schema 4: retried at once)
 }
+
+/** A connect's syn retries (remote-connections.ts retrySyn): how many went, and when the next one goes (guest monotonic ms). */
+export interface SynRetry { retries: number; nextAtMs: number }
 
 export class Socket {
   listening = false;
@@ -76,6 +81,9 @@ export class Socket {
   datagrams = new DatagramOrder();
   waitingSyns: Syn[] = [];
   dialed: SocketName | null = null;
+  syn: SynRetry | null = null;
+  /** Closed by its program but its last bytes or fin not acked yet (table.ts close): kept until then, at most until this. */
+  lingerUntilMs: number | null = null;
   readonly options = new Map<string, number>(); // "level:option" -> value
   received: ReceiveQueue;
 
@@ -114,6 +122,8 @@ export class Socket {
       ...(this.datagrams.empty ? {} : { datagrams: this.datagrams.state() }),
       ...(this.waitingSyns.length === 0 ? {} : { waitingSyns: this.waitingSyns.map((syn) => ({ ...syn, name: { ...syn.name } })) }),
       ...(this.dialed && this.dialing ? { dialed: { ...this.dialed } } : {}),
+      ...(this.syn && this.dialing ? { syn: { ...this.syn } } : {}),
+      ...(this.lingerUntilMs === null ? {} : { lingerUntilMs: this.lingerUntilMs }),
       options: [...this.options].map(([key, value]) => { const [level, option] = key.split(":").map(Number); return [level, option, value]; }),
     };
   }
@@ -131,6 +141,9 @@ export class Socket {
     socket.channel = s.channel ? StreamChannel.restore(s.channel, socket.received.capacity) : null;
     socket.datagrams = DatagramOrder.restore(s.datagrams);
     socket.dialed = s.dialed ? { ...s.dialed } : null;
+    socket.lingerUntilMs = s.lingerUntilMs ?? null;
+    // A dialing socket from schema 4 kept no schedule: its syn goes again at the first check, then as a fresh one's.
+    socket.syn = s.syn ? { ...s.syn } : socket.dialing ? { retries: 0, nextAtMs: 0 } : null;
     socket.waitingSyns = (s.waitingSyns ?? []).map((syn) => ({ ...syn, name: { ...syn.name }, address: syn.address && Uint8Array.from(syn.address) }));
     return socket;
   }

@@ -15,8 +15,11 @@
 /** The stream messages, without their addressing (to, from, conn). */
 export type StreamMessage =
   | { kind: "data"; seq: number; data: Uint8Array }
-  /** `resend`: the sender went on from an older state (its backup took it over); send again all from `ack`. */
-  | { kind: "ack"; ack: number; window: number; resend?: boolean }
+  /**
+   * `resend`: the sender went on from an older state (its backup took it over); send again all from `ack`.
+   * `fin`: the sender has taken the fin too (a closed end that lingers for it may go).
+   */
+  | { kind: "ack"; ack: number; window: number; resend?: boolean; fin?: boolean }
   /** No more data after `seq`; `closed`: the end is gone, not just shut for writing. */
   | { kind: "fin"; seq: number; closed: boolean }
   | { kind: "reset" };
@@ -90,14 +93,19 @@ export class StreamChannel {
    * again, and the ack asks the other end to send again what this end lacks.
    */
   restart(window: number): StreamMessage[] {
-    return [...this.sendAgainFrom(this.s.acked), { kind: "ack", ack: this.s.expected, window, resend: true }];
+    return [...this.sendAgainFrom(this.s.acked), { kind: "ack", ack: this.s.expected, window, resend: true, ...(this.ended ? { fin: true } : {}) }];
   }
 
   get finSent(): boolean { return this.s.finSent; }
 
   /** The ack to send: every byte before `expected` came; `window` more fit (the receive queue's room). */
   ack(window: number): StreamMessage {
-    return { kind: "ack", ack: this.s.expected, window };
+    return { kind: "ack", ack: this.s.expected, window, ...(this.ended ? { fin: true } : {}) };
+  }
+
+  /** A data message whose every byte was taken already (a copy sent again). */
+  isDuplicate(m: { seq: number; data: Uint8Array }): boolean {
+    return m.seq + this.length(m) <= this.s.expected;
   }
 
   /** The other end sends no more: its fin came and every byte before it. */
@@ -123,7 +131,7 @@ export class StreamChannel {
     if (m.kind === "fin") {
       if (this.s.finAt < 0 || m.seq === this.s.finAt) this.s.finAt = m.seq;
       this.s.peerGone ||= m.closed;
-      return { data: [], ackOwed: false, again: [] };
+      return { data: [], ackOwed: true, again: [] }; // the ack says the fin came, once every byte before it has
     }
     if (m.kind !== "data") return { data: [], ackOwed: false, again: [] };
     return { data: this.takeData({ seq: m.seq, data: m.data }), ackOwed: true, again: [] };

@@ -9,21 +9,25 @@ import { AF_INET, AF_UNIX, type Domain, type SocketName, type SocketType } from 
 import type { Unaccepted } from "./datagram-order.js";
 import { LocalNames, type SocketNames } from "./names.js";
 import { LocalPeer, LocalReceiver, type DatagramReceiver, type StreamPeer } from "./peer.js";
-import { refuseWaitingSyns, sendSyn } from "./remote-connections.js";
+import { refuseWaitingSyns, retrySyn, sendSyn } from "./remote-connections.js";
 import { RemotePeer, RemoteReceiver, type GuestNetwork, type OutMessage, type ShutRead } from "./remote-peer.js";
 import { Socket, type SocketState } from "./socket.js";
 import type { StreamMessage } from "./stream-channel.js";
 
 export interface SocketsState {
-  // 4: a stream's channel keeps what it sent until acked (`acked`, `unacked`, `finClosed`); 3: AF_UNIX datagrams to
+  // 5: a connect to another guest retries its syn (a socket's `syn`), a closed stream lingers until acked
+  // (`lingerUntilMs`); 4: a stream's channel keeps what it sent until acked (`acked`, `unacked`, `finClosed`); 3: AF_UNIX datagrams to
   // other guests kept until accepted (a socket's `datagrams`); 2: streams to other guests (a socket's remote peer and
-  // channel). 1 to 3 are read as 4 without what they lack.
-  schemaVersion: 4;
+  // channel). 1 to 4 are read as 5 without what they lack.
+  schemaVersion: 5;
   address: number; // the guest's IPv4 address (addresses.ts guestAddress)
   nextId: number;
   nextEphemeral: number; // the next ephemeral port LocalNames tries
   sockets: SocketState[];
 }
+
+/** How long a closed stream lingers for its other end's ack at most (Linux's tcp_fin_timeout, 60 s). */
+export const LINGER_MS = 60_000;
 
 export class Sockets {
   private readonly byId = new Map<number, Socket>();
@@ -36,6 +40,10 @@ export class Sockets {
   private readonly acksOwed = new Set<number>();
   /** Sockets that owe other guests a `dgram-ack` (datagram-order.ts), sent with the stream acks. */
   private readonly datagramAcksOwed = new Set<number>();
+  /** No timer (syn retry, linger's end) is due before this (guest monotonic ms; one that went may leave it early). */
+  private timerAt = Infinity;
+  /** The guest's monotonic clock in ms (the kernel's, which a snapshot carries on): syn retries and lingering are timed by it. */
+  clockMs: () => number = () => Math.floor(performance.now());
 
   /**
    * `names`: where names are bound and found (a host may pass a cluster-wide one);
@@ -157,6 +165,37 @@ export class Sockets {
     }
   }
 
+  /** A timer is due at `at` (guest monotonic ms). */
+  timerDue(at: number): void {
+    this.timerAt = Math.min(this.timerAt, at);
+  }
+
+  /** When the next timer is due (guest monotonic ms; Infinity: none): the kernel wakes for it. */
+  get nextTimerMs(): number {
+    return this.timerAt;
+  }
+
+  /**
+   * What is due at `now`: connects whose syn retry is due send it again or
+   * time out (remote-connections.ts retrySyn); closed streams that lingered
+   * LINGER_MS unanswered go.
+   */
+  runTimers(now = this.clockMs()): void {
+    if (now < this.timerAt) return;
+    this.timerAt = Infinity;
+    for (const socket of [...this.byId.values()]) {
+      if (socket.syn) this.timerDue(retrySyn(this, socket, now));
+      if (socket.lingerUntilMs === null) continue;
+      if (now >= socket.lingerUntilMs) this.forget(socket);
+      else this.timerDue(socket.lingerUntilMs);
+    }
+  }
+
+  /** A closed stream that lingered is let go: its other end has everything, reset it, or never answered. */
+  forget(socket: Socket): void {
+    if (socket.lingerUntilMs !== null) this.byId.delete(socket.id);
+  }
+
   private sendAcks(): void {
     for (const id of this.acksOwed) {
       const socket = this.byId.get(id);
@@ -192,11 +231,16 @@ export class Sockets {
   /**
    * The last descriptor of `socket` closed: its name goes, connections waiting
    * on a listener are reset, and a connected peer sees end of file (or a reset
-   * when bytes were left unread: "Connection reset by peer").
+   * when bytes were left unread: "Connection reset by peer"). A stream to
+   * another guest that ends with a fin lingers, as Linux's FIN_WAIT, until
+   * the other end acks its last bytes and the fin (or resets, or LINGER_MS
+   * pass): a takeover by the backup sends them again if they died on the way.
    */
   close(socket: Socket, neverAccepted = false): void {
-    if (!this.byId.has(socket.id)) return;
-    this.byId.delete(socket.id);
+    if (!this.byId.has(socket.id) || socket.lingerUntilMs !== null) return;
+    const unread = socket.received.count > 0 || neverAccepted;
+    const lingers = socket.isStream && socket.peer?.kind === "remote" && socket.channel !== null && !socket.dialing && !unread;
+    if (!lingers) this.byId.delete(socket.id);
     if (socket.name) this.names.unbind(socket.name, this.ref(socket));
     for (const id of socket.pending) {
       const waiting = this.byId.get(id);
@@ -205,13 +249,18 @@ export class Sockets {
     refuseWaitingSyns(this, socket);
     // unix_release_sock: "if (!skb_queue_empty(&sk->sk_receive_queue) || embrion) skpair->sk_err = ECONNRESET".
     // A datagram socket's peer is not told: its sends find the socket gone ("Connection refused").
-    if (socket.isStream) this.peerOf(socket)?.closed(socket.received.count > 0 || neverAccepted);
+    if (socket.isStream) this.peerOf(socket)?.closed(unread);
+    if (lingers) {
+      socket.name = null;
+      socket.lingerUntilMs = this.clockMs() + LINGER_MS;
+      this.timerDue(socket.lingerUntilMs);
+    }
     this.changed();
   }
 
   state(): SocketsState {
     return {
-      schemaVersion: 4, address: this.address, nextId: this.nextId,
+      schemaVersion: 5, address: this.address, nextId: this.nextId,
       nextEphemeral: this.names instanceof LocalNames ? this.names.nextEphemeral : 0,
       sockets: this.all().map((s) => s.state()),
     };
@@ -219,7 +268,7 @@ export class Sockets {
 
   /** Puts back the sockets of a snapshot, their names bound again. */
   restore(s: SocketsState): void {
-    if (![1, 2, 3, 4].includes(s.schemaVersion)) throw new Error(`sockets: unknown schema version ${s.schemaVersion}`);
+    if (![1, 2, 3, 4, 5].includes(s.schemaVersion)) throw new Error(`sockets: unknown schema version ${s.schemaVersion}`);
     // A name this table already holds for the same socket stays bound: a destination restores a guest more than
     // once (prestate, then final state), and unbinding in between would tell every host the name had gone, so a
     // datagram sent elsewhere in that moment would find nobody (ECONNREFUSED).
@@ -233,12 +282,15 @@ export class Sockets {
       else this.names.unbind(socket.name, this.ref(socket));
     }
     this.byId.clear();
+    this.timerAt = Infinity;
     this.address = s.address;
     this.nextId = s.nextId;
     if (this.names instanceof LocalNames && s.nextEphemeral) this.names.nextEphemeral = s.nextEphemeral;
     for (const state of s.sockets) {
       const socket = Socket.restore(state);
       this.byId.set(socket.id, socket);
+      if (socket.syn) this.timerDue(socket.syn.nextAtMs);
+      if (socket.lingerUntilMs !== null) this.timerDue(socket.lingerUntilMs);
       if (socket.name && !kept.has(nameOf(socket.id, socket.name)) && this.names.bind(socket.name, this.ref(socket)) < 0) {
         throw new Error(`sockets: socket ${socket.id}'s name is bound twice in the snapshot`);
       }
