@@ -112,15 +112,15 @@ export class MachineGuest {
   }
 
   setThrottle(fraction: number): void {
-    this.machine.setThrottle(fraction);
+    this.machine.pacing.setThrottle(fraction);
   }
 
   setPace(pace: ((ran: number) => number) | undefined, allowance?: () => number): void {
-    this.machine.setPace(pace, allowance);
+    this.machine.pacing.setPace(pace, allowance);
   }
 
   expectFreeze(soon: boolean): void {
-    this.machine.expectFreeze(soon);
+    this.machine.pacing.expectFreeze(soon);
   }
 
   kill(): void {

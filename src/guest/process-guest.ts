@@ -194,15 +194,15 @@ export class ProcessGuest {
   }
 
   setThrottle(fraction: number): void {
-    this.process.setThrottle(fraction);
+    this.process.pacing.setThrottle(fraction);
   }
 
   setPace(pace: ((ran: number) => number) | undefined, allowance?: () => number): void {
-    this.process.setPace(pace, allowance);
+    this.process.pacing.setPace(pace, allowance);
   }
 
   expectFreeze(soon: boolean): void {
-    this.process.expectFreeze(soon);
+    this.process.pacing.expectFreeze(soon);
   }
 
   kill(): void {

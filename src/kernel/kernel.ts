@@ -15,7 +15,8 @@ import {
 } from "../../assembly/layout.js";
 import type { ElfImage } from "../elf/index.js";
 import type { Core } from "../machine/core.js";
-import { batchMs, type PostcopyPages } from "../machine/postcopy-pages.js";
+import type { PostcopyPages } from "../machine/postcopy-pages.js";
+import { BatchPacing } from "../machine/batch-pacing.js";
 import { WorkMeter } from "../machine/work-meter.js";
 import { BusyTime } from "../machine/busy-time.js";
 import { AddressSpace, MissingPage, OutOfMemory, PROT_EXEC, PROT_READ, PROT_WRITE, hex, type PhysicalMemory } from "./address-space.js";
@@ -147,12 +148,8 @@ export class Kernel {
   private readonly work = new WorkMeter();
   private stopRequest: ProcessResult | undefined;
   private pauseRequested = false;
-  private throttle = 0;
-  /** The host's --capacity share: after each batch, how long (ms) to wait for the instructions it retired. */
-  private pace: ((ran: number) => number) | undefined;
-  /** The capacity cap: instructions a batch may retire before it ends and pays (src/cluster/capacity.ts). */
-  private allowance: (() => number) | undefined;
-  private freezeSoon = false;
+  /** Batch length, the capacity share and auto-converge's throttle (src/machine/batch-pacing.ts). */
+  readonly pacing = new BatchPacing();
   private wake: (() => void) | undefined;
   private round = 0; // round-robin position
   private readonly changeWaiters: Array<() => void> = [];
@@ -233,22 +230,6 @@ export class Kernel {
   pause(): void {
     this.pauseRequested = true;
     this.wake?.();
-  }
-
-  /** A migration is about to freeze it: short batches, so the request is seen within ~1 ms. */
-  expectFreeze(soon: boolean): void {
-    this.freezeSoon = soon;
-  }
-
-  /** Auto-converge: idle this fraction of the time (0 = full speed). */
-  setThrottle(fraction: number): void {
-    this.throttle = Math.min(Math.max(fraction, 0), 0.99);
-  }
-
-  /** The host's --capacity share (src/cluster/capacity.ts); undefined: run as fast as the host goes. */
-  setPace(pace: ((ran: number) => number) | undefined, allowance?: () => number): void {
-    this.pace = pace;
-    this.allowance = pace ? allowance : undefined;
   }
 
   /** Ends the guest at once (roam kill): run() resolves with this exit code. */
@@ -389,8 +370,8 @@ export class Kernel {
     for (;;) {
       const batchStart = performance.now();
       const instretAtStart = this.instret;
-      const batch = batchMs(this.options.pages, this.freezeSoon, BATCH_MS);
-      const allowed = this.allowance?.() ?? Infinity;
+      const batch = this.pacing.batchMs(this.options.pages, BATCH_MS);
+      const allowed = this.pacing.allowed();
       this.sockets.runTimers(); // syns that may have died on the way go again; closed streams stop lingering
       while (performance.now() - batchStart < batch) {
         if (this.stopRequest) return this.stopRequest;
@@ -422,9 +403,7 @@ export class Kernel {
         if (outcome === "yield" || (performance.now() - batchStart >= SHARED_BATCH_MS && this.conversing())) break;
         if (compiling || this.core.translator?.compiling) break; // its promise resolves only in the event loop
       }
-      // Auto-converge: sit idle for throttle / (1 - throttle) of the time just run; the capacity cap: until the share is paid.
-      const throttleMs = this.throttle > 0 ? ((performance.now() - batchStart) * this.throttle) / (1 - this.throttle) : 0;
-      const waitMs = Math.max(throttleMs, this.pace?.(Number(this.instret - instretAtStart)) ?? 0);
+      const waitMs = this.pacing.idleAfter(batchStart, Number(this.instret - instretAtStart));
       if (waitMs > 0) await this.waitFor(new Promise((resolve) => setTimeout(resolve, waitMs)));
       else await new Promise<void>((resolve) => setImmediate(resolve)); // let I/O and timers in
     }

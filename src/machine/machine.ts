@@ -47,7 +47,8 @@ import { GuestRam } from "./guest-ram.js";
 import { deviceTreeAddress, findHtifAddresses, loadImage } from "./load-image.js";
 import { exitName, MachineStats } from "./machine-stats.js";
 import { Sleeper } from "./sleeper.js";
-import { batchMs, type PostcopyPages } from "./postcopy-pages.js";
+import type { PostcopyPages } from "./postcopy-pages.js";
+import { BatchPacing } from "./batch-pacing.js";
 import { WorkMeter } from "./work-meter.js";
 
 // A QEMU-virt-like machine in machine mode: RAM at 0x80000000, CLINT, NS16550A
@@ -142,12 +143,8 @@ export class Machine {
   private readonly sleeper = new Sleeper();
   private halt: Halt | undefined;
   private pauseRequested = false;
-  private throttle = 0;
-  /** The host's --capacity share: after each batch, how long (ms) to wait for the instructions it retired. */
-  private pace: ((ran: number) => number) | undefined;
-  /** The capacity cap: instructions a batch may retire before it ends and pays (src/cluster/capacity.ts). */
-  private allowance: (() => number) | undefined;
-  private freezeSoon = false; // a migration is about to freeze it (short batches)
+  /** Batch length, the capacity share and auto-converge's throttle (batch-pacing.ts). */
+  readonly pacing = new BatchPacing();
   private pendingPage: number | undefined; // postcopy: a page the hart touched before it arrived
   private readonly pages: MachineOptions["pages"];
   private htifDevice: Htif | undefined; // only for images with a tohost symbol
@@ -224,22 +221,6 @@ export class Machine {
     this.sleeper.wake();
   }
 
-  /** Auto-converge: idle this fraction of the time. */
-  setThrottle(fraction: number): void {
-    this.throttle = Math.min(Math.max(fraction, 0), 0.99);
-  }
-
-  /** The host's --capacity share (src/cluster/capacity.ts); undefined: run as fast as the host goes. */
-  setPace(pace: ((ran: number) => number) | undefined, allowance?: () => number): void {
-    this.pace = pace;
-    this.allowance = pace ? allowance : undefined;
-  }
-
-  /** A migration is about to freeze it: short batches, so the request is seen within ~1 ms. */
-  expectFreeze(soon: boolean): void {
-    this.freezeSoon = soon;
-  }
-
   state(): MachineState {
     const htif = this.htifDevice;
     return {
@@ -293,9 +274,7 @@ export class Machine {
       const instretAtStart = this.instret;
       this.runBatch();
       await this.console.flush();
-      // Auto-converge: idle throttle / (1 - throttle) of the time just run; the capacity cap: until the share is paid.
-      const throttleMs = this.throttle > 0 ? ((performance.now() - batchStart) * this.throttle) / (1 - this.throttle) : 0;
-      const waitMs = Math.max(throttleMs, this.pace?.(Number(this.instret - instretAtStart)) ?? 0);
+      const waitMs = this.pacing.idleAfter(batchStart, Number(this.instret - instretAtStart));
       if (waitMs > 0) await this.sleeper.sleep(waitMs);
       if (!this.halt && !this.core.state32(STATE_WFI)) await new Promise<void>((resolve) => setImmediate(resolve));
     }
@@ -316,9 +295,9 @@ export class Machine {
   // Runs slices until BATCH_MS have passed (1 ms while postcopy pages arrive), the machine halts or the hart waits in wfi.
   private runBatch(): void {
     const started = performance.now();
-    const batch = batchMs(this.pages, this.freezeSoon, BATCH_MS);
+    const batch = this.pacing.batchMs(this.pages, BATCH_MS);
     const startInstret = Number(this.instret);
-    const allowed = this.allowance?.() ?? Infinity;
+    const allowed = this.pacing.allowed();
     for (;;) {
       const now = this.syncTime();
       const allowedLeft = allowed - (Number(this.instret) - startInstret);
