@@ -297,19 +297,21 @@ export class FileTable {
   }
 
   /** Reads at `position` without moving the file's own position. */
-  pread(fd: number, position: number, length: number): Uint8Array {
+  pread(fd: number, position: number, length: number, scratch?: Uint8Array): Uint8Array {
     const file = this.files.get(fd);
     if (!file || (file.kind !== "file" && file.kind !== "directory")) throw new SandboxError(Errno.EBADF);
     if (file.home) return this.remoteCall(file, { t: "file-read", path: file.path, position, length }).data as Uint8Array;
-    const buffer = Buffer.alloc(length);
+    // `scratch`: a caller that copies the bytes away at once lends its buffer, and no new one is made per read.
+    const buffer = scratch !== undefined && scratch.length >= length ? scratch : Buffer.alloc(length);
     const n = fs.readSync(this.hostFd(fd), buffer, 0, length, position);
     return buffer.subarray(0, n);
   }
 
-  read(fd: number, length: number): Uint8Array {
+  /** Reads at the file's position and moves it; into `scratch` when given and large enough (see pread). */
+  read(fd: number, length: number, scratch?: Uint8Array): Uint8Array {
     const file = this.regular(fd);
     if ((file.flags & O_ACCMODE) === O_WRONLY) throw new SandboxError(Errno.EBADF);
-    const bytes = this.pread(fd, file.position, length);
+    const bytes = this.pread(fd, file.position, length, scratch);
     file.position += bytes.length;
     return bytes;
   }
