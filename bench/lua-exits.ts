@@ -22,24 +22,7 @@ import { EXIT_NAMES } from "../src/jit/emit.js";
 import { describeStats } from "../src/jit/translator-stats.js";
 import { CaptureConsole } from "./capture-console.js";
 import { packageRoot } from "./common.js";
-
-const SCRIPT = `
-local function fib(n) if n < 2 then return n end return fib(n - 1) + fib(n - 2) end
-local t = {}
-for i = 1, 200000 do t[i] = (i * 7919) % 100003 end
-table.sort(t)
-local parts = {}
-for i = 1, 30000 do parts[#parts + 1] = string.format("%d:%s", i, tostring(i * 3)) end
-local s = table.concat(parts, ","):gsub("%d+", function(d) return #d end)
-print(fib(27), t[1], t[#t], #s)
-`;
-const SQL = `
-create table t(id integer primary key, k integer, v text);
-with recursive c(i) as (select 1 union all select i + 1 from c where i < 60000)
-insert into t(k, v) select (i * 7919) % 1000, 'row ' || i from c;
-create index t_k on t(k);
-select count(*), sum(k), min(v), max(v) from t;
-`;
+import { LUA_MIX, SQL_ROWS } from "./real-workloads.js";
 
 interface Program { elf: string; args: string[] }
 
@@ -87,8 +70,8 @@ async function main(): Promise<void> {
   const modes = values.compile?.split(",") ?? [undefined];
   const dir = mkdtempSync(join(tmpdir(), "roam-lua-exits-"));
   try {
-    writeFileSync(join(dir, "prog.lua"), SCRIPT);
-    writeFileSync(join(dir, "prog.sql"), SQL);
+    writeFileSync(join(dir, "prog.lua"), LUA_MIX);
+    writeFileSync(join(dir, "prog.sql"), SQL_ROWS);
     // Warm-up, untimed (V8 tiers the core's WASM up during the first run in a process, which would favour later rows).
     const quiet = process.stdout.write.bind(process.stdout);
     process.stdout.write = (() => true) as typeof process.stdout.write;

@@ -16,6 +16,7 @@ import { loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { fmt, hostInfo, log, median, packageRoot, qemuVersion, writeReport } from "./common.js";
+import { LUA_MIX, LUA_OBJECTS, SQL_ROWS_AND_JOIN } from "./real-workloads.js";
 
 const QEMU = "qemu-riscv32";
 
@@ -26,49 +27,6 @@ interface Workload {
   files?: Record<string, string>;
   stdin?: string;
 }
-
-const LUA_MIX = `
-local function fib(n) if n < 2 then return n end return fib(n - 1) + fib(n - 2) end
-local t = {}
-for i = 1, 200000 do t[i] = (i * 7919) % 100003 end
-table.sort(t)
-local parts = {}
-for i = 1, 30000 do parts[#parts + 1] = string.format("%d:%s", i, tostring(i * 3)) end
-local s = table.concat(parts, ","):gsub("%d+", function(d) return #d end)
-print(fib(27), t[1], t[#t], #s)
-`;
-
-// Objects, closures and string building: method calls through metatables, as Lua programs are written.
-const LUA_OBJECTS = `
-local Point = {}
-Point.__index = Point
-function Point.new(x, y) return setmetatable({ x = x, y = y }, Point) end
-function Point:add(o) return Point.new(self.x + o.x, self.y + o.y) end
-function Point:len2() return self.x * self.x + self.y * self.y end
-local acc, total = Point.new(0, 0), 0
-for i = 1, 300000 do
-  acc = acc:add(Point.new(i % 7, i % 11))
-  total = total + acc:len2() % 1000
-end
-local counters = {}
-for i = 1, 100000 do
-  local key = "k" .. (i % 977)
-  counters[key] = (counters[key] or 0) + 1
-end
-local n = 0
-for _, v in pairs(counters) do n = n + v end
-print(acc.x, acc.y, total, n)
-`;
-
-const SQL = `
-create table t(id integer primary key, k integer, v text);
-with recursive c(i) as (select 1 union all select i + 1 from c where i < 60000)
-insert into t(k, v) select (i * 7919) % 1000, 'row ' || i from c;
-create index t_k on t(k);
-select count(*), sum(k), min(v), max(v) from t;
-select k, count(*), sum(length(v)) from t where k between 10 and 20 group by k order by k;
-select count(*) from t a join t b on a.id = b.k + 1 where a.k < 100;
-`;
 
 function wordsFile(lines: number): string {
   const out: string[] = [];
@@ -84,7 +42,7 @@ function workloads(quick: boolean): Workload[] {
   return [
     { name: "lua: calls, sort, strings", elf: "real/lua.elf", args: ["prog.lua"], files: { "prog.lua": LUA_MIX } },
     { name: "lua: objects, closures", elf: "real/lua.elf", args: ["prog.lua"], files: { "prog.lua": LUA_OBJECTS } },
-    { name: "sqlite3: 60k rows, index, join", elf: "real/sqlite3.elf", args: [":memory:"], stdin: SQL },
+    { name: "sqlite3: 60k rows, index, join", elf: "real/sqlite3.elf", args: [":memory:"], stdin: SQL_ROWS_AND_JOIN },
     { name: "busybox sort", elf: "real/busybox.elf", args: ["sort", "words.txt"], files: { "words.txt": sortWords } },
     { name: "busybox awk (sums by key)", elf: "real/busybox.elf", args: ["awk", "{ n[$2] += $3; l += length($1) } END { for (k = 0; k < 17; k++) print k, n[k]; print l }", "words.txt"], files: { "words.txt": awkWords } },
     { name: "busybox md5sum", elf: "real/busybox.elf", args: ["md5sum", "blob.txt"], files: { "blob.txt": blob } },

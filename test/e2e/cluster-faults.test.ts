@@ -17,15 +17,15 @@
 // real `roam host` processes, killed from inside those hooks. One test per
 // side: each starts its hosts once, and the two sides run at once.
 
-import { readFileSync, writeFileSync } from "node:fs";
+import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Host } from "../../src/cluster/host.js";
 import type { Decision } from "../../src/cluster/balance/balancer.js";
 import { DOWN_MS } from "../../src/cluster/membership.js";
-import { connect, type Peer } from "../../src/net/peer.js";
+import type { Peer } from "../../src/net/peer.js";
 import { memwalkOutput, memwalkRounds } from "../process-cases.js";
-import { elfPath, followGuest, HostProc, roam, stopAll, tempDir, waitUntil, type Followed } from "./cluster.js";
+import { elfPath, followGuest, guestStarter, HostProc, roam, stopAll, tempDir, waitUntil, type Followed } from "./cluster.js";
 
 const root = tempDir("cluster-faults");
 const processes: HostProc[] = [];
@@ -63,11 +63,7 @@ async function loadedHost(name: string, balance: "sender" | undefined) {
   });
   inProcess.push(host);
   await host.listen();
-  const client = await connect(host.url, { role: "client" });
-  const run = async (program: string, argv: string[]): Promise<string> => {
-    const ran = await client.request({ t: "run", program, argv: [program, ...argv], elf: readFileSync(elfPath(program)), ramBytes: 16 << 20, root: "." });
-    return (ran.guest as { id: string }).id;
-  };
+  const { client, run } = await guestStarter(host.url);
   const stop = `${name}-g.stop`;
   const g = await run("memwalk", memwalkArgs(stop)); // first: the oldest, so `which` picks it
   await run("compute", ["100000"]); // busy for the whole test: the host stays overloaded

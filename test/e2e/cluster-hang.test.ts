@@ -11,13 +11,12 @@
 // (Host.onMigrationPoint), not after a guessed delay; the members are real
 // `roam host` processes. The two cases run at once, on separate hosts.
 
-import { readFileSync, writeFileSync } from "node:fs";
+import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { Host } from "../../src/cluster/host.js";
-import { connect } from "../../src/net/peer.js";
 import { memwalkOutput, memwalkRounds } from "../process-cases.js";
-import { elfPath, followGuest, HostProc, quickPs, stopAll, tempDir, waitUntil } from "./cluster.js";
+import { elfPath, followGuest, guestStarter, HostProc, quickPs, stopAll, tempDir, waitUntil } from "./cluster.js";
 
 const root = tempDir("cluster-hang");
 const processes: HostProc[] = [];
@@ -52,11 +51,7 @@ async function source(name: string, balance: "sender" | undefined) {
   });
   inProcess.push(host);
   await host.listen();
-  const client = await connect(host.url, { role: "client" });
-  const run = async (program: string, argv: string[]): Promise<string> => {
-    const ran = await client.request({ t: "run", program, argv: [program, ...argv], elf: readFileSync(elfPath(program)), ramBytes: 16 << 20, root: "." });
-    return (ran.guest as { id: string }).id;
-  };
+  const { client, run } = await guestStarter(host.url);
   const stop = `${name}-g.stop`;
   const g = await run("memwalk", ["--mib", "2", "--fraction", "0.125", "--rounds", "0", "--rate", "1", "--until", stop]);
   if (balance) await run("compute", ["100000"]);

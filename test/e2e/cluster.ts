@@ -378,3 +378,13 @@ export async function freePort(): Promise<number> {
   await new Promise((resolve) => server.close(resolve));
   return port;
 }
+
+/** A client of the host at `url`, and `run`: starts a process-mode guest there (16 MiB, the host's root) and gives its id. */
+export async function guestStarter(url: string): Promise<{ client: Peer; run: (program: string, argv: string[]) => Promise<string> }> {
+  const client = await connect(url, { role: "client" });
+  const run = async (program: string, argv: string[]): Promise<string> => {
+    const ran = await client.request({ t: "run", program, argv: [program, ...argv], elf: readFileSync(elfPath(program)), ramBytes: 16 << 20, root: "." });
+    return (ran.guest as { id: string }).id;
+  };
+  return { client, run };
+}
