@@ -17,14 +17,14 @@
 // real `roam host` processes, killed from inside those hooks. One test per
 // side: each starts its hosts once, and the two sides run at once.
 
-import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Host } from "../../src/cluster/host.js";
 import type { Decision } from "../../src/cluster/balance/balancer.js";
 import { DOWN_MS } from "../../src/cluster/membership.js";
 import type { Peer } from "../../src/net/peer.js";
-import { memwalkOutput, memwalkRounds } from "../process-cases.js";
+import { memwalkRounds } from "../process-cases.js";
+import { endsIntact, memwalkArgs } from "./memwalk-guest.js";
 import { elfPath, followGuest, guestStarter, HostProc, roam, stopAll, tempDir, waitUntil, type Followed } from "./cluster.js";
 
 const root = tempDir("cluster-faults");
@@ -37,7 +37,6 @@ afterAll(async () => {
 });
 
 /** memwalk's arguments: 2 MiB, an eighth rewritten per round at 1 MiB/s (4 rounds a second) until `stop` exists. */
-const memwalkArgs = (stop: string) => ["--mib", "2", "--fraction", "0.125", "--rounds", "0", "--rate", "1", "--until", stop];
 
 interface Logged { at: number; line: string }
 
@@ -87,15 +86,6 @@ async function progresses(followed: Followed, where: string): Promise<void> {
   await waitUntil(() => memwalkRounds(followed.output().toString()) > before, 20_000, `G to write another round ${where}`);
 }
 
-/** After the last fault: stops G (its stop file) and checks it ended with exactly an undisturbed run's output. */
-async function endsIntact(followed: Followed, stop: string): Promise<void> {
-  writeFileSync(join(root.path, stop), "");
-  const exit = await Promise.race([followed.exited, new Promise<undefined>((resolve) => setTimeout(resolve, 60_000, undefined))]);
-  expect(exit, "G to end").toBeDefined();
-  const text = followed.output().toString();
-  expect(text).toBe(memwalkOutput(2, "0.125", 0, "1", memwalkRounds(text)));
-  expect(exit!.code, text.slice(-300)).toBe(0);
-}
 
 /** Checks what A must show after its move of G to `member` failed because `member` died. */
 async function failedAndRunsHere(a: Loaded, member: HostProc, point: string): Promise<void> {
@@ -158,7 +148,7 @@ describe("a member that dies mid-decision", () => {
     const stats = await roam(["stats", "--cluster", "--on", a.host.url]);
     expect(stats.stdout).toMatch(new RegExp(`^balance: sender; \\d+ decisions kept, \\d+ migrations, 0 refusals, ${points.length} failures`, "m"));
     expect(stats.stdout).toMatch(/failed \S+ A -> C3: migration failed, the guest runs on here: /);
-    await endsIntact(a.followed, a.stop);
+    await endsIntact(a.followed, join(root.path, a.stop));
   }, 180_000);
 
   it.concurrent("receiver-initiated: the member that asked for work dies after A said yes; G runs on at A only, and a live receiver gets it", async () => {
@@ -185,6 +175,6 @@ describe("a member that dies mid-decision", () => {
     const lastFailed = decisions.map((d) => d.action).lastIndexOf("failed");
     expect(decisions.slice(lastFailed + 1).filter((d) => d.action === "migrate").map((d) => d.to)[0]).toBe("D");
     expect(decisions.slice(lastFailed + 1).filter((d) => d.action === "migrate").every((d) => d.to === "D"), JSON.stringify(decisions)).toBe(true);
-    await endsIntact(a.followed, a.stop);
+    await endsIntact(a.followed, join(root.path, a.stop));
   }, 120_000);
 });

@@ -11,11 +11,11 @@
 // (Host.onMigrationPoint), not after a guessed delay; the members are real
 // `roam host` processes. The two cases run at once, on separate hosts.
 
-import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { Host } from "../../src/cluster/host.js";
-import { memwalkOutput, memwalkRounds } from "../process-cases.js";
+import { memwalkRounds } from "../process-cases.js";
+import { endsIntact, memwalkArgs } from "./memwalk-guest.js";
 import { elfPath, followGuest, guestStarter, HostProc, quickPs, stopAll, tempDir, waitUntil } from "./cluster.js";
 
 const root = tempDir("cluster-hang");
@@ -53,7 +53,7 @@ async function source(name: string, balance: "sender" | undefined) {
   await host.listen();
   const { client, run } = await guestStarter(host.url);
   const stop = `${name}-g.stop`;
-  const g = await run("memwalk", ["--mib", "2", "--fraction", "0.125", "--rounds", "0", "--rate", "1", "--until", stop]);
+  const g = await run("memwalk", memwalkArgs(stop));
   if (balance) await run("compute", ["100000"]);
   const followed = await followGuest(host.url, g);
   return {
@@ -65,14 +65,7 @@ async function source(name: string, balance: "sender" | undefined) {
       await waitUntil(() => memwalkRounds(followed.output().toString()) > before, 20_000, `G to write another round at ${name}`);
     },
     /** Stops G and checks it ended at this host with exactly an undisturbed run's output. */
-    endsIntact: async () => {
-      writeFileSync(join(root.path, stop), "");
-      const exit = await Promise.race([followed.exited, new Promise<undefined>((resolve) => setTimeout(resolve, 60_000, undefined))]);
-      expect(exit, "G to end").toBeDefined();
-      const text = followed.output().toString();
-      expect(text).toBe(memwalkOutput(2, "0.125", 0, "1", memwalkRounds(text)));
-      expect(exit!.code, text.slice(-300)).toBe(0);
-    },
+    endsIntact: () => endsIntact(followed, join(root.path, stop)),
   };
 }
 type Source = Awaited<ReturnType<typeof source>>;
