@@ -72,6 +72,8 @@ function main(): void {
   writeAtomically(join(directory, `${runName}.js`), chunkText(runName, modules.filter((m) => run.has(m.id))));
   writeAtomically(join(directory, `${restName}.js`), chunkText(restName, modules.filter((m) => !run.has(m.id))));
   rmSync(all);
+  // The launcher's modules (tsconfig.launch.json) are CommonJS in a package that is "type": "module".
+  writeAtomically(join(directory, "..", "launch", "package.json"), '{ "type": "commonjs" }\n');
   process.stdout.write(`bundle: ${run.size} modules in ${runName}.js, ${modules.length - run.size} in ${restName}.js\n`);
 }
 
