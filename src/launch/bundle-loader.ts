@@ -124,13 +124,17 @@ export class Bundle {
     return isBundled(id) ? this.import(id) : ((await import(id)) as Namespace);
   }
 
-  /** A module of Node's or a package's, as an ES module would see it: its exports by name, and `default`. */
+  /**
+   * A module of Node's or a package's, as an ES module would see it: its exports by name, and `default`. It is
+   * required when one of its exports is first used, not when a module importing it is linked (lazyNamespace).
+   */
   private external(id: string): Namespace {
     let namespace = this.externals.get(id);
     if (!namespace) {
-      const exported = this.require(id) as Namespace;
-      this.note(`external ${id}`);
-      namespace = Object.assign(Object.create(null) as Namespace, exported, { default: exported });
+      namespace = lazyNamespace(() => {
+        this.note(`external ${id}`);
+        return this.require(id) as Namespace;
+      });
       this.externals.set(id, namespace);
     }
     return namespace;
@@ -145,4 +149,22 @@ export class Bundle {
   private note(line: string): void {
     if (this.log) appendFileSync(this.log, line + "\n");
   }
+}
+
+/**
+ * An ES module namespace for a CommonJS module that `load` requires when an export is first read. A run imports
+ * Node's modules it may never use (node:tty for a guest that asks whether stdin is a terminal, node:os, node:v8...),
+ * and each costs ~0.5-3 ms to load; a module with no side effects we rely on can wait until it is used. Its exports
+ * are read through, never copied: copying them (Object.assign) calls every lazy getter Node's modules have (node:fs's
+ * `promises` and streams, node:util's `parseArgs` and `MIMEType`), which loads a dozen more of Node's modules.
+ */
+export function lazyNamespace(load: () => Namespace): Namespace {
+  let exported: Namespace | undefined;
+  const module = (): Namespace => (exported ??= load());
+  return new Proxy(Object.create(null) as Namespace, {
+    get: (_, key) => (key === "default" ? module() : key === Symbol.toStringTag ? "Module" : module()[key as string]),
+    has: (_, key) => key === "default" || key in module(),
+    ownKeys: () => [...Reflect.ownKeys(module()), "default"],
+    getOwnPropertyDescriptor: (_, key) => ({ value: key === "default" ? module() : module()[key as string], enumerable: true, configurable: true, writable: false }),
+  });
 }

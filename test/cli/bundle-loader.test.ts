@@ -28,6 +28,7 @@ const MODULES: Record<string, string> = {
   "src/counter": `export let count = 0; export function bump() { count++; }`,
   "src/again": `export * from "src/counter"; export { b } from "src/b";`,
   "src/node": `import { join, default as path } from "node:path"; export const joined = join("x", "y"); export const sep = path.sep;`,
+  "src/zip": `import { gzipSync } from "node:zlib"; import * as zlib from "node:zlib"; export function zipped() { return gzipSync("x").length > 0; } export const hasInflate = () => "inflateSync" in zlib && Object.keys(zlib).includes("inflateSync");`,
   "src/lazy": `export async function later() { return (await import("src/elsewhere")).where; }`,
   "src/elsewhere": `(globalThis as any).__order.push("elsewhere"); export const where = "rest";`,
 };
@@ -42,7 +43,7 @@ describe("bundle loader", () => {
     directory = join(scratch.path, "bundle");
     mkdirSync(directory);
     const modules = splitModules(Object.entries(MODULES).map(([id, source]) => compile(id, source)).join(""));
-    const run = staticClosure(modules, ["src/a", "src/again", "src/node", "src/lazy"]);
+    const run = staticClosure(modules, ["src/a", "src/again", "src/node", "src/zip", "src/lazy"]);
     expect(run.has("src/elsewhere")).toBe(false);
     writeFileSync(join(directory, "run.js"), chunkText("run", modules.filter((m) => run.has(m.id))));
     writeFileSync(join(directory, "rest.js"), chunkText("rest", modules.filter((m) => !run.has(m.id))));
@@ -75,6 +76,14 @@ describe("bundle loader", () => {
     const node = bundle.import("src/node");
     expect(node.joined).toBe(join("x", "y"));
     expect(node.sep).toBe("/");
+  });
+
+  test("a Node module is required when one of its exports is first used, not when a module importing it runs", () => {
+    const zip = bundle.import("src/zip");
+    expect(readFileSync(log, "utf8")).not.toContain("external node:zlib");
+    expect((zip.zipped as () => boolean)()).toBe(true);
+    expect(readFileSync(log, "utf8")).toContain("external node:zlib");
+    expect((zip.hasInflate as () => boolean)()).toBe(true); // a namespace import: `in` and its keys see the module's
   });
 
   test("the rest chunk is read when one of its modules is first imported, and not before", async () => {
