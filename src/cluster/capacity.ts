@@ -14,6 +14,8 @@
 // seconds of a small host's capacity, and a short guest ended inside its first
 // batch before any wait was asked of it, so it never felt the cap.
 
+import { nowMs } from "../machine/host-clock.js";
+
 const ACTIVE_MS = 50;
 const BURST_MS = 20;
 const MIN_ALLOWANCE_MS = 1; // a batch may always run this long a share's worth (then pays by waiting)
@@ -43,7 +45,7 @@ export class CapacityPacer {
    */
   constructor(
     readonly ips: number,
-    private readonly clock: () => number = () => performance.now(),
+    private readonly clock: () => number = () => nowMs(),
   ) {
     if (!(ips > 0)) throw new Error(`capacity ${ips}: must be more than 0 instructions per second`);
   }

@@ -12,6 +12,7 @@ import { optNum, optStr, ProtocolError, str, type Message } from "../net/protoco
 import type { HostedGuest } from "./hosted-guest.js";
 import type { LogLevel } from "./host.js";
 import { hostUrlKey } from "./members.js";
+import { nowMs } from "../machine/host-clock.js";
 
 /** What a departure needs from the host it leaves. */
 export interface DepartureHost {
@@ -75,7 +76,7 @@ export async function migrateGuest(host: DepartureHost, hosted: HostedGuest, cli
     }
   };
   const moveTo = async (signal: AbortSignal): Promise<MigrationStats> => {
-    const traceStart = performance.now();
+    const traceStart = nowMs();
     const target = await unlessCancelled(connect(to, { role: "host", token, name: host.name, url: host.url }), signal).catch((error) => {
       throw new MigrationFailed(`destination ${to}: ${(error as Error).message}`);
     });
@@ -89,7 +90,7 @@ export async function migrateGuest(host: DepartureHost, hosted: HostedGuest, cli
         signal,
         openUrgentChannel: () => connect(to, { role: "host", token, name: host.name, url: host.url }),
         checkpoint: (point) => {
-          if (tracing) trace(`[${host.name}] migration ${hosted.info.id} ${point} +${(performance.now() - traceStart).toFixed(2)} ms (at ${epochMs().toFixed(3)})`);
+          if (tracing) trace(`[${host.name}] migration ${hosted.info.id} ${point} +${(nowMs() - traceStart).toFixed(2)} ms (at ${epochMs().toFixed(3)})`);
           host.onMigrationPoint?.(hosted.info.id, point, () => target.terminate());
         },
         onProgress: (s) => {
@@ -213,7 +214,7 @@ const SETTLE_RETRY_MS = 250;
  * SETTLE_RETRY_MS for SETTLE_MS, until it answers or its port refuses.
  */
 async function settleUncertain(host: DepartureHost, hosted: HostedGuest, to: string, token: string | undefined): Promise<void> {
-  const deadline = performance.now() + SETTLE_MS;
+  const deadline = nowMs() + SETTLE_MS;
   for (;;) {
     const answer = await askWhetherItRuns(to, token, hosted.info.id);
     if (answer === "runs there") {
@@ -222,7 +223,7 @@ async function settleUncertain(host: DepartureHost, hosted: HostedGuest, to: str
       return;
     }
     if (answer === "not there" || answer === "gone") { hosted.thaw(); return; } // it runs nowhere: on here
-    if (performance.now() >= deadline) {
+    if (nowMs() >= deadline) {
       hosted.lose(`lost: destination ${to} took the commit but cannot be asked whether it runs the guest (${answer.unreachable}); not restarted here, to avoid two copies`);
       return;
     }

@@ -5,6 +5,7 @@
 
 import { countDirtiedPages } from "../migration/pages.js";
 import type { Core } from "../machine/core.js";
+import { nowMs } from "../machine/host-clock.js";
 
 /** What a sample needs of a guest. */
 export interface SampledGuest {
@@ -19,7 +20,7 @@ export class DirtyRates {
   private readonly last = new Map<string, { at: number; bytesPerSecond: number | undefined }>();
 
   /** Samples every guest given (the live ones); forgets the others. A first sample only starts the count. */
-  sample(guests: SampledGuest[], now = performance.now()): void {
+  sample(guests: SampledGuest[], now = nowMs()): void {
     const seen = new Set<string>();
     for (const g of guests) {
       seen.add(g.id);

@@ -23,6 +23,7 @@ import { countPages, writtenBitmap } from "../migration/pages.js";
 import type { PolicyName } from "./balance/policy.js";
 import type { MovableGuest } from "./balance/which.js";
 import { hostReport, type HostReport } from "../web/host-report.js";
+import { nowMs } from "../machine/host-clock.js";
 
 export interface ClusterHost {
   readonly name: string;
@@ -105,7 +106,7 @@ export class HostCluster {
 
   /** The guests here a balancer may move: running, not busy (a replicated guest is movable), not still receiving their memory. */
   private movable(): MovableGuest[] {
-    const now = performance.now();
+    const now = nowMs();
     return this.host.liveGuests()
       .filter((g) => g.status === "running" && (!g.operation || g.operation.kind === "replication") && !g.guest.receivingPages) // a replication runs its moves (move.ts)
       .map((g) => ({

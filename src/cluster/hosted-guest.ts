@@ -8,6 +8,7 @@ import type { MigratableGuest } from "../migration/source.js";
 import type { GuestInfo, GuestSnapshot, RamPages } from "../snapshot/snapshot.js";
 import type { GuestConsole } from "../guest/guest-console.js";
 import type { MigrationStats } from "../migration/stats.js";
+import { nowMs } from "../machine/host-clock.js";
 
 export type GuestStatus = "running" | "frozen" | "exited" | "moved" | "killed" | "lost";
 
@@ -64,7 +65,7 @@ export class HostedGuest implements MigratableGuest {
   /** The statistics of the migration under way, as last reported (stats and ps show it, like `info migrate`). */
   migrationProgress: MigrationStats | undefined;
   /** When it came to this host (started, arrived, restored): a balancer leaves a guest that just came (src/cluster/balance/which.ts). */
-  readonly residentSince = performance.now();
+  readonly residentSince = nowMs();
   /** The migration or checkpoint under way, if any (one at a time). */
   operation: GuestOperation | undefined;
   /**

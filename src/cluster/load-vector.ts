@@ -4,6 +4,7 @@
 
 import { speedOf } from "./balance/speed.js";
 import { SpeedEstimate } from "./speed-estimate.js";
+import { nowMs } from "../machine/host-clock.js";
 
 /** One host's capacity and load, as the cluster exchange carries it. */
 export interface LoadVector {
@@ -53,7 +54,7 @@ export interface LoadSource {
 
 /** Turns counters into rates between two successive vectors. */
 export class LoadMeter {
-  private lastAt = performance.now();
+  private lastAt = nowMs();
   private lastInstret = new Map<string, bigint>();
   private lastBusy = new Map<string, { instructions: number; ms: number }>();
   private readonly speed = new SpeedEstimate();
@@ -71,7 +72,7 @@ export class LoadMeter {
 
   /** A new vector; rates are over the time since the previous one. */
   next(url: string, name: string): LoadVector {
-    const now = performance.now();
+    const now = nowMs();
     const seconds = Math.max((now - this.lastAt) / 1000, 1e-3);
     const guests = this.source.guests();
     let retired = 0;

@@ -22,6 +22,7 @@ import { connect, type Peer } from "../net/peer.js";
 import type { TlsIdentity } from "../net/tls.js";
 import { isLoadVector, type LoadVector } from "./load-vector.js";
 import { hostUrlKey, type Members } from "./members.js";
+import { nowMs } from "../machine/host-clock.js";
 
 export const EXCHANGE_MS = 500;
 const FANOUT = 2;
@@ -101,7 +102,7 @@ export class Membership {
 
   /** Every member this host knows of, itself first. */
   view(): MemberView[] {
-    const now = performance.now();
+    const now = nowMs();
     const self = this.mine ? [{ ...this.mine, state: "self" as const, ageMs: 0 }] : [];
     return [...self, ...[...this.table.values()].map((e) => ({ ...e.vector, url: shown(e.vector.url), state: e.down ? "down" as const : "up" as const, ageMs: Math.round(now - e.heardAt) }))];
   }
@@ -126,7 +127,7 @@ export class Membership {
   private tick(): void {
     this.mine = this.options.makeVector();
     this.markDown();
-    const now = performance.now();
+    const now = nowMs();
     const others = this.options.members.list().filter((url) => url !== this.self());
     const silent = others.filter((url) => { const e = this.table.get(url); return !e || now - e.heardAt > PROBE_MS; });
     const targets = new Set(pickRandom(others, FANOUT));
@@ -156,7 +157,7 @@ export class Membership {
 
   /** Our vector and the freshest few others (not the receiver's own, nor any down). */
   private outgoing(to: string | undefined): Array<LoadVector & { ageMs: number }> {
-    const now = performance.now();
+    const now = nowMs();
     const others = [...this.table.values()].filter((e) => !e.down && e.vector.url !== to)
       .sort((a, b) => b.heardAt - a.heardAt).slice(0, RELAYED);
     return [{ ...this.mine!, ageMs: 0 }, ...others.map((e) => ({ ...e.vector, ageMs: Math.round(now - e.heardAt) }))];
@@ -164,7 +165,7 @@ export class Membership {
 
   private merge(vectors: unknown, via?: string): void {
     if (!Array.isArray(vectors)) return;
-    const now = performance.now();
+    const now = nowMs();
     for (const raw of vectors) {
       if (!isLoadVector(raw)) continue;
       const said = (raw as LoadVector & { ageMs?: unknown }).ageMs;
@@ -186,7 +187,7 @@ export class Membership {
   }
 
   private markDown(): void {
-    const now = performance.now();
+    const now = nowMs();
     for (const [url, entry] of this.table) {
       const silentMs = now - entry.heardAt;
       if (!entry.down && silentMs > DOWN_MS) {

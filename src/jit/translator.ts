@@ -26,6 +26,7 @@ import * as O from "../../assembly/ops.js";
 import { discoverRegion, readEntry } from "./region.js";
 import { emitBatch, entryMark, regionEntries } from "./emit.js";
 import { describeStats, newStats, type TranslatorStats } from "./translator-stats.js";
+import { nowMs } from "../machine/host-clock.js";
 
 export { describeStats, type TranslatorStats };
 
@@ -177,10 +178,10 @@ export class Translator {
     const planned = this.plan(head, this.generationAt(head));
     if (!planned) return false;
     const batch = this.emit([planned]);
-    const started = performance.now();
+    const started = nowMs();
     const module = new WebAssembly.Module(batch.bytes);
-    this.stats.moduleMs += performance.now() - started;
-    this.stats.compileMs += performance.now() - started;
+    this.stats.moduleMs += nowMs() - started;
+    this.stats.compileMs += nowMs() - started;
     return this.install(batch, module) > 0;
   }
 
@@ -211,7 +212,7 @@ export class Translator {
     if (this.inFlight !== batch) return; // dropped meanwhile (a reset)
     this.inFlight = null;
     this.compiled = { batch, module };
-    this.stats.waitMs += performance.now() - batch.startedAt;
+    this.stats.waitMs += nowMs() - batch.startedAt;
     const listeners = this.compiledListeners;
     this.compiledListeners = [];
     for (const resolve of listeners) resolve();
@@ -261,9 +262,9 @@ export class Translator {
   }
 
   private emit(regions: Planned[]): Batch {
-    const started = performance.now();
+    const started = nowMs();
     const bytes = emitBatch(regions.map((p) => ({ region: p.region, marks: { first: p.first, count: p.entries.length } })));
-    const now = performance.now();
+    const now = nowMs();
     this.stats.emitMs += now - started;
     this.stats.compileMs += now - started;
     this.stats.batches++;
@@ -282,9 +283,9 @@ export class Translator {
     const live = batch.epoch === this.epoch ? batch.regions.filter((p) => this.generationAt(p.base) === p.generation) : [];
     this.stats.stale += batch.regions.length - live.length;
     if (live.length === 0) return 0;
-    const started = performance.now();
+    const started = nowMs();
     const instance = new WebAssembly.Instance(module, { env: { memory: this.core.memory, chain: this.chain } });
-    const instanced = performance.now();
+    const instanced = nowMs();
     this.stats.instanceMs += instanced - started;
     const end = Math.max(...live.map((p) => p.first + p.entries.length));
     growTo(this.core.table, end);
@@ -299,7 +300,7 @@ export class Translator {
       this.stats.translated++;
       this.stats.instructions += p.region.instructions;
     }
-    this.stats.compileMs += performance.now() - started;
+    this.stats.compileMs += nowMs() - started;
     return live.length;
   }
 

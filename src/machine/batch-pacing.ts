@@ -5,6 +5,7 @@
 // throttle during a precopy, or the capacity share's due, whichever is longer).
 
 import { batchMs, type PostcopyPages } from "./postcopy-pages.js";
+import { nowMs } from "./host-clock.js";
 
 export class BatchPacing {
   private throttle = 0;
@@ -40,10 +41,10 @@ export class BatchPacing {
     return this.allowance?.() ?? Infinity;
   }
 
-  /** How long (ms) to sit idle after a batch that began at `startedAt` (performance.now()) and retired `ran` instructions. */
+  /** How long (ms) to sit idle after a batch that began at `startedAt` (nowMs()) and retired `ran` instructions. */
   idleAfter(startedAt: number, ran: number): number {
     // Auto-converge: idle throttle / (1 - throttle) of the time just run; the capacity cap: until the share is paid.
-    const throttleMs = this.throttle > 0 ? ((performance.now() - startedAt) * this.throttle) / (1 - this.throttle) : 0;
+    const throttleMs = this.throttle > 0 ? ((nowMs() - startedAt) * this.throttle) / (1 - this.throttle) : 0;
     return Math.max(throttleMs, this.pace?.(ran) ?? 0);
   }
 }

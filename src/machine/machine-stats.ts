@@ -8,6 +8,7 @@ import {
   EXIT_WATCH,
   EXIT_WFI,
 } from "../../assembly/layout.js";
+import { nowMs } from "./host-clock.js";
 
 // Counters for `roam boot --stats`: how much ran, how fast, and why the core
 // handed control back to the host (each exit costs a WASM→JS round trip, so the
@@ -33,7 +34,7 @@ export class MachineStats {
   sleeps = 0;
   sleptMs = 0;
   pagesFetched = 0; // missing pages filled from the page source
-  private readonly startedMs = performance.now();
+  private readonly startedMs = nowMs();
   private stoppedMs: number | undefined;
 
   countExit(reason: number): void {
@@ -48,11 +49,11 @@ export class MachineStats {
   }
 
   stop(): void {
-    this.stoppedMs ??= performance.now();
+    this.stoppedMs ??= nowMs();
   }
 
   get wallMs(): number {
-    return (this.stoppedMs ?? performance.now()) - this.startedMs;
+    return (this.stoppedMs ?? nowMs()) - this.startedMs;
   }
 
   // One line per fact, for stderr.

@@ -50,6 +50,7 @@ import { Sleeper } from "./sleeper.js";
 import type { PostcopyPages } from "./postcopy-pages.js";
 import { BatchPacing } from "./batch-pacing.js";
 import { WorkMeter } from "./work-meter.js";
+import { nowMs } from "./host-clock.js";
 
 // A QEMU-virt-like machine in machine mode: RAM at 0x80000000, CLINT, NS16550A
 // UART, SiFive test finisher and HTIF, driven by the WASM core in slices.
@@ -270,7 +271,7 @@ export class Machine {
         continue;
       }
       this.sleeper.clear();
-      const batchStart = performance.now();
+      const batchStart = nowMs();
       const instretAtStart = this.instret;
       this.runBatch();
       await this.console.flush();
@@ -294,7 +295,7 @@ export class Machine {
 
   // Runs slices until BATCH_MS have passed (1 ms while postcopy pages arrive), the machine halts or the hart waits in wfi.
   private runBatch(): void {
-    const started = performance.now();
+    const started = nowMs();
     const batch = this.pacing.batchMs(this.pages, BATCH_MS);
     const startInstret = Number(this.instret);
     const allowed = this.pacing.allowed();
@@ -315,10 +316,10 @@ export class Machine {
       this.work.charge(reason, budget, Number(this.instret) - before);
       if (this.work.storming) this.fault(`the hart is stuck in a trap storm ${this.stormReport()}`);
       if (this.halt || reason === EXIT_WFI || this.pendingPage !== undefined || this.pauseRequested) break;
-      if (performance.now() - started >= batch) break;
+      if (nowMs() - started >= batch) break;
       if (this.core.translator?.compiling) break; // a background compile's promise resolves only in the event loop
     }
-    const instructions = Number(this.instret) - startInstret, elapsedMs = performance.now() - started;
+    const instructions = Number(this.instret) - startInstret, elapsedMs = nowMs() - started;
     this.measureSpeed(instructions, elapsedMs);
     this.busy.add(instructions, elapsedMs);
   }

@@ -2,6 +2,8 @@
 // timer interrupt, cut short by wake() when something else happens (console
 // input, a stop request).
 
+import { nowMs } from "./host-clock.js";
+
 const MAX_SLEEP_MS = 60_000; // re-check at least this often; setTimeout caps at ~24.8 days anyway
 
 export class Sleeper {
@@ -12,7 +14,7 @@ export class Sleeper {
   // keeps Node's event loop alive) or at the next wake().
   // Returns how long it actually slept, and whether wake() ended it.
   async sleep(ms: number | undefined): Promise<{ ms: number; woken: boolean }> {
-    const started = performance.now();
+    const started = nowMs();
     if (this.wokenEarly) {
       // wake() came while the machine was busy: what it signalled may already matter.
       this.wokenEarly = false;
@@ -27,7 +29,7 @@ export class Sleeper {
       };
       this.wakeCurrent = () => finish(true);
     });
-    return { ms: performance.now() - started, woken };
+    return { ms: nowMs() - started, woken };
   }
 
   wake(): void {

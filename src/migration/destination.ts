@@ -18,6 +18,7 @@ import { applyChanges, changedSections, type SnapshotChanges } from "../snapshot
 import { decodeSnapshot, type GuestInfo, type GuestSnapshot } from "../snapshot/snapshot.js";
 import { epochMs, trace, tracing } from "./trace.js";
 import { PAGE, forEachRun, markWritten, prefault, readBatch } from "./pages.js";
+import { nowMs } from "../machine/host-clock.js";
 
 /** What the receiver needs from the host it runs in. */
 export interface ReceivingHost {
@@ -92,10 +93,10 @@ export class MigrationReceiver {
   private async awaitSource(): Promise<void> {
     const id = this.info!.id;
     const broken = this.peer;
-    const deadline = performance.now() + RESUME_MS;
+    const deadline = nowMs() + RESUME_MS;
     this.host.log?.(`guest ${id}: the link to its postcopy source broke with ${this.missingCount} pages not yet here; its faults wait while the source reconnects`, "warn");
     while (this.peer === broken && this.missingCount > 0) {
-      if (performance.now() > deadline) return this.sourceGone(`did not come back within ${RESUME_MS / 1000} s`);
+      if (nowMs() > deadline) return this.sourceGone(`did not come back within ${RESUME_MS / 1000} s`);
       if (this.from !== undefined && (await refuses(this.from))) return this.sourceGone("its host is gone");
       await new Promise((resolve) => setTimeout(resolve, 250));
     }
@@ -283,9 +284,9 @@ export class MigrationReceiver {
     return new Promise((resolve) => {
       const list = this.waiters.get(page);
       if (list) { list.push(resolve); return; }
-      const asked = performance.now();
+      const asked = nowMs();
       this.waiters.set(page, [() => {
-        this.peer.send({ t: "mig-fault-served", page, waitedMs: performance.now() - asked });
+        this.peer.send({ t: "mig-fault-served", page, waitedMs: nowMs() - asked });
         resolve();
       }]);
       this.peer.send({ t: "mig-page-request", page });

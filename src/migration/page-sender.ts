@@ -10,6 +10,7 @@ import { BATCH_PAGES, PAGE, coreZeroTest, encodePageBatch, packPages, pageFrameB
 import type { ProgressMeter } from "./progress.js";
 import { MigrationFailed, type MigratableGuest } from "./source.js";
 import type { MigrationStats } from "./stats.js";
+import { nowMs } from "../machine/host-clock.js";
 
 const POOL = 16; // page-batch frames in flight at most: 16 MiB
 const TURN_MS = 4; // send this long, then let the guest run (yielding after every batch gave it ~90%)
@@ -22,7 +23,7 @@ export class PageSender {
   private readonly frames = new FramePool(pageFrameBytes(BATCH_PAGES), POOL);
   private readonly isZero: (page: number) => boolean;
   private paced = 0; // bytes sent under the bandwidth cap
-  private readonly pacingStart = performance.now();
+  private readonly pacingStart = nowMs();
 
   constructor(
     private readonly guest: MigratableGuest, private readonly peer: Peer, private readonly stats: MigrationStats,
@@ -35,7 +36,7 @@ export class PageSender {
   /** Sends `pages` as round `round`; resolves with the bytes sent once every batch is on its way. */
   async send(pages: number[], round: number): Promise<number> {
     let bytes = 0;
-    let turnStart = performance.now();
+    let turnStart = nowMs();
     for (let i = 0; i < pages.length; i += BATCH_PAGES) {
       const { batch, skipped } = packPages(pages, i, Math.min(i + BATCH_PAGES, pages.length), this.isZero, (p) => !this.everSent[p]);
       this.stats.zeroPagesSkipped += skipped;
@@ -53,9 +54,9 @@ export class PageSender {
       this.stats.bytes += sent;
       this.meter.tick(Math.max(0, pages.length - i - BATCH_PAGES) * PAGE);
       await this.pace(sent);
-      if (!this.frozen && performance.now() - turnStart >= TURN_MS) {
+      if (!this.frozen && nowMs() - turnStart >= TURN_MS) {
         await new Promise<void>((resolve) => setImmediate(resolve));
-        turnStart = performance.now();
+        turnStart = nowMs();
       }
     }
     return bytes;
@@ -65,7 +66,7 @@ export class PageSender {
   private async pace(sent: number): Promise<void> {
     if (!this.limit) return;
     this.paced += sent;
-    const wait = this.pacingStart + (this.paced / this.limit) * 1000 - performance.now();
+    const wait = this.pacingStart + (this.paced / this.limit) * 1000 - nowMs();
     if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
   }
 

@@ -5,6 +5,7 @@
 import { DIRTY_BITMAP, WRITTEN_BITMAP } from "../../assembly/layout.js";
 import type { Core } from "../machine/core.js";
 import { ProtocolError } from "../net/protocol.js";
+import { nowMs } from "../machine/host-clock.js";
 
 export const PAGE = 4096;
 export const BATCH_PAGES = 256; // 1 MiB of page data per frame
@@ -158,14 +159,14 @@ export async function prefault(ram: Uint8Array, bitmap: Uint8Array, stillWanted:
   // A first touch costs ~1.7 us a page here: 1 GiB is ~0.45 s, far too long to
   // hold the event loop every other guest on this host runs on. Touch a few
   // milliseconds' worth, then let them run.
-  let turnStart = performance.now();
+  let turnStart = nowMs();
   const pages = pagesOf(bitmap, ram.length / PAGE);
   for (let i = 0; i < pages.length; i++) {
     ram[pages[i] * PAGE] = 0;
-    if ((i & 255) === 255 && performance.now() - turnStart >= PREFAULT_TURN_MS) {
+    if ((i & 255) === 255 && nowMs() - turnStart >= PREFAULT_TURN_MS) {
       await new Promise<void>((resolve) => setImmediate(resolve));
       if (!stillWanted()) return;
-      turnStart = performance.now();
+      turnStart = nowMs();
     }
   }
 }

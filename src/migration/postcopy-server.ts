@@ -13,6 +13,7 @@ import { PAGE, coreZeroTest, countPages, encodePageBatch, packPages, pageFrameBy
 import type { ProgressMeter } from "./progress.js";
 import { MigrationFailed, type MigratableGuest } from "./source.js";
 import { percentile, type MigrationStats } from "./stats.js";
+import { nowMs } from "../machine/host-clock.js";
 
 const PUSH_PAGES = 64; // pages per pushed frame (256 KiB)...
 const FAULT_PUSH_PAGES = 16; // ...but 64 KiB while the guest is faulting
@@ -70,7 +71,7 @@ export async function servePostcopy(
     if (m.t === "mig-pushed") { unacknowledged--; wake(); return; }
     if (m.t !== "mig-page-request" || typeof m.page !== "number" || m.page < 0 || m.page >= pageCount) return;
     faults++;
-    lastRequestAt = performance.now();
+    lastRequestAt = nowMs();
     cursor = m.page + 1;
     if (!isPending(m.page)) return; // already on its way
     take(m.page);
@@ -122,7 +123,7 @@ export async function servePostcopy(
   }
   stats.postcopy = {
     faults, pushedPages: pushed, faultLatencyP50Ms: percentile(latencies, 50), faultLatencyP99Ms: percentile(latencies, 99),
-    dependencyEndedMs: performance.now() - frozenAt,
+    dependencyEndedMs: nowMs() - frozenAt,
   };
 
   async function pushAll(): Promise<void> {
@@ -130,7 +131,7 @@ export async function servePostcopy(
       while (unacknowledged >= PUSH_WINDOW && peer.open) await new Promise<void>((resolve) => { acknowledged = resolve; });
       if (!peer.open) throw new MigrationFailed("connection to the destination closed during postcopy");
       const batchPages: number[] = [];
-      const size = performance.now() - lastRequestAt < FAULTING_MS ? FAULT_PUSH_PAGES : PUSH_PAGES;
+      const size = nowMs() - lastRequestAt < FAULTING_MS ? FAULT_PUSH_PAGES : PUSH_PAGES;
       for (let scanned = 0; batchPages.length < size && scanned < pageCount && left - batchPages.length > 0; scanned++) {
         if (cursor >= pageCount) cursor = 0;
         if (isPending(cursor)) { batchPages.push(cursor); take(cursor); }

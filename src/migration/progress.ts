@@ -4,6 +4,7 @@
 // can draw a bar with an ETA in every strategy.
 
 import type { MigrationStats } from "./stats.js";
+import { nowMs } from "../machine/host-clock.js";
 
 const EVERY_MS = 200;
 const RATE_WINDOW_MS = 1000; // the rate is measured over about the last second
@@ -19,7 +20,7 @@ export class ProgressMeter {
 
   /** Bytes still to send in the current pass; reported if it is time (or `now`). */
   tick(remainingBytes: number, now = false): void {
-    const at = performance.now();
+    const at = nowMs();
     const stats = this.stats;
     stats.remainingBytes = remainingBytes;
     if (at - this.windowStart >= EVERY_MS) stats.rateMBps = (stats.bytes - this.windowBytes) / 1e3 / (at - this.windowStart);

@@ -28,6 +28,7 @@ import { ProgressMeter } from "./progress.js";
 import { newStats, type MigrationStats, type Strategy } from "./stats.js";
 import { TRANSFERS } from "./strategies/index.js";
 import type { Handover, Transfer } from "./strategies/transfer.js";
+import { nowMs } from "../machine/host-clock.js";
 
 /** What a migration needs from the guest being moved. */
 export interface MigratableGuest {
@@ -83,7 +84,7 @@ class OutgoingMigration implements Transfer {
   readonly pageCount: number;
   readonly sender: PageSender;
   readonly meter: ProgressMeter;
-  private readonly started = performance.now();
+  private readonly started = nowMs();
   private frozenAt = 0;
   private urgent: Peer | undefined;
   private committed = false;
@@ -144,7 +145,7 @@ class OutgoingMigration implements Transfer {
       await this.urgent?.request({ t: "mig-urgent", guest: this.guest.info.id }, 30_000);
     }
     this.stopIfCancelled();
-    this.stats.setupMs = performance.now() - this.started;
+    this.stats.setupMs = nowMs() - this.started;
     this.stats.status = "active";
     this.options.checkpoint?.("begun");
     this.meter.tick(countPages(expected, this.pageCount) * 4096, true);
@@ -196,7 +197,7 @@ class OutgoingMigration implements Transfer {
     await this.guest.freeze();
     this.guest.expectFreeze(false);
     this.sender.frozen = true;
-    this.frozenAt = performance.now();
+    this.frozenAt = nowMs();
   }
 
   /** The guest is frozen: the last pages, then the state and the commit; resolves when the destination runs it. */
@@ -223,7 +224,7 @@ class OutgoingMigration implements Transfer {
       throw new MigrationFailed(`no answer to commit (${(error as Error).message})`);
     });
     void num(reply, "startedAt");
-    stats.downtimeMs = performance.now() - this.frozenAt;
+    stats.downtimeMs = nowMs() - this.frozenAt;
     options.checkpoint?.("commit-answered");
     options.onCommitted?.();
   }
@@ -278,7 +279,7 @@ class OutgoingMigration implements Transfer {
    */
   private async reconnect(): Promise<{ peer: Peer; urgent: Peer; missing: Uint8Array }> {
     const id = this.guest.info.id;
-    const deadline = performance.now() + RESUME_MS;
+    const deadline = nowMs() + RESUME_MS;
     this.stats.residualDependency = `${this.stats.residualDependency.replace(/ \(.*\)$/, "")} (the link broke: reconnecting)`;
     for (;;) {
       let peer: Peer | undefined, urgent: Peer | undefined;
@@ -296,7 +297,7 @@ class OutgoingMigration implements Transfer {
         const message = (error as Error).message;
         if (error instanceof RemoteError || error instanceof MigrationFailed) throw new MigrationFailed(`destination ${this.to}: ${message}`);
         if (/ECONNREFUSED/.test(message)) throw new MigrationFailed(`destination ${this.to} went away during postcopy (${message})`);
-        if (performance.now() > deadline) throw new MigrationFailed(`destination ${this.to} could not be reached again within ${RESUME_MS / 1000} s after the link broke during postcopy (${message})`);
+        if (nowMs() > deadline) throw new MigrationFailed(`destination ${this.to} could not be reached again within ${RESUME_MS / 1000} s after the link broke during postcopy (${message})`);
         await new Promise((resolve) => setTimeout(resolve, 250));
       }
     }
@@ -307,7 +308,7 @@ class OutgoingMigration implements Transfer {
     stats.status = "completed";
     stats.residualDependency = "none";
     stats.remainingBytes = 0;
-    stats.totalMs = performance.now() - this.started;
+    stats.totalMs = nowMs() - this.started;
     stats.throughputMBps = stats.bytes / 1e6 / (stats.totalMs / 1000);
     this.meter.phase();
     return stats;
@@ -320,7 +321,7 @@ class OutgoingMigration implements Transfer {
     stats.status = "failed";
     // A cancel shows first as the dropped connection's error: the cancel is the cause.
     stats.error = signal?.aborted && !this.committed ? `cancelled (${(signal.reason as Error)?.message ?? "by request"})` : error.message;
-    stats.totalMs = performance.now() - this.started;
+    stats.totalMs = nowMs() - this.started;
     this.guest.setThrottle(0);
     this.guest.expectFreeze(false);
     this.urgent?.close();

@@ -3,6 +3,8 @@
 // written out a little later: a synchronous write to a log file inside the
 // freeze was itself seen to take up to 2 ms, the very thing being measured.
 
+import { nowMs } from "../machine/host-clock.js";
+
 export const tracing = process.env.ROAM_TRACE === "1";
 
 const pending: string[] = [];
@@ -10,7 +12,7 @@ let flushTimer: NodeJS.Timeout | undefined;
 
 /** The time now, in epoch milliseconds (same clock on every host of one machine). */
 export function epochMs(): number {
-  return performance.timeOrigin + performance.now();
+  return performance.timeOrigin + nowMs();
 }
 
 /** Records one trace line (only when tracing); written to stderr within ~50 ms. */

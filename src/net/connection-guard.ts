@@ -6,6 +6,7 @@
 
 import type { Socket } from "node:net";
 import type { WebSocket } from "ws";
+import { nowMs } from "../machine/host-clock.js";
 
 export const HELLO_TIMEOUT_MS = 5_000;
 /** A 64 MiB frame at 10 MB/s takes ~7 s; nothing we send takes near this long. */
@@ -27,8 +28,8 @@ export function guardConnection(ws: WebSocket, socket: Socket, close: (reason: s
   const hello = setTimeout(() => end(`no hello within ${limits.helloMs / 1000} s`), limits.helloMs);
   const watch = setInterval(() => {
     if (!partFrameWaiting(ws, socket)) pendingSince = 0;
-    else if (!pendingSince) pendingSince = performance.now();
-    else if (performance.now() - pendingSince > limits.frameMs) end(`a frame took over ${limits.frameMs / 1000} s to arrive`);
+    else if (!pendingSince) pendingSince = nowMs();
+    else if (nowMs() - pendingSince > limits.frameMs) end(`a frame took over ${limits.frameMs / 1000} s to arrive`);
   }, Math.min(250, limits.frameMs / 4));
   hello.unref();
   watch.unref();

@@ -27,6 +27,7 @@ import { bytes, num, ProtocolError, type Message } from "../net/protocol.js";
 import { applyChanges, type SnapshotChanges } from "../snapshot/changes.js";
 import { decodeSnapshot, type GuestInfo, type GuestSnapshot } from "../snapshot/snapshot.js";
 import { newReplicationStats, silenceBoundMs, type ReplicationStats } from "./epoch.js";
+import { nowMs } from "../machine/host-clock.js";
 
 /** What a replica needs from the host it is kept on. */
 export interface BackupHost {
@@ -53,7 +54,7 @@ export class Replica {
   private committed: GuestSnapshot | undefined; // the last complete epoch's state
   private staged = new Map<number, Uint8Array | null>(); // the epoch arriving: page -> bytes (null: now zero)
   private stagedPages = 0;
-  private lastHeard = performance.now();
+  private lastHeard = nowMs();
   private readonly watch: NodeJS.Timeout;
   private over = false;
   /** rep-handoff: the host the primary is migrating the guest to (settled with before any takeover). */
@@ -64,7 +65,7 @@ export class Replica {
     this.stats = newReplicationStats(info.id, "backup", primary, epochMs);
     const bound = silenceBoundMs(epochMs);
     this.watch = setInterval(() => {
-      if (performance.now() - this.lastHeard > bound) this.takeOver(`no word from the primary for ${bound} ms`);
+      if (nowMs() - this.lastHeard > bound) this.takeOver(`no word from the primary for ${bound} ms`);
     }, Math.min(250, bound / 4));
     void peer.closed.then(() => this.takeOver("the link to the primary closed"));
   }
@@ -93,7 +94,7 @@ export class Replica {
   /** Handles a message of this replica's link; false if it is not one. A bad one drops the replica (the primary lives: no takeover). */
   handle(m: Message): boolean {
     if (this.over) return false;
-    this.lastHeard = performance.now();
+    this.lastHeard = nowMs();
     try {
       switch (m.t) {
         case "mig-pages": this.pages(m); return true;
@@ -184,7 +185,7 @@ export class Replica {
       void this.settleMove(why);
       return;
     }
-    const noticed = performance.now();
+    const noticed = nowMs();
     this.end();
     if (terminate) this.peer.terminate();
     const snapshot = this.committed;
@@ -206,7 +207,7 @@ export class Replica {
       this.host.replicaEnded(this, false);
       return;
     }
-    const now = performance.now();
+    const now = nowMs();
     Object.assign(this.stats, { status: "took-over", failoverMs: now - this.lastHeard, detectMs: noticed - this.lastHeard, tookOverAt: new Date().toISOString(), error: why });
     this.host.log(`guest ${this.info.id} taken over from ${this.stats.peer} at epoch ${this.committedEpoch} (${why}; failover ${this.stats.failoverMs!.toFixed(1)} ms)`, "warn");
     this.host.replicaEnded(this, true);

@@ -27,6 +27,7 @@ import { connect, type Peer } from "../net/peer.js";
 import { ProtocolError } from "../net/protocol.js";
 import type { ReplicationStats } from "./epoch.js";
 import type { PrimaryHost } from "./primary.js";
+import { nowMs } from "../machine/host-clock.js";
 
 const ANSWER_MS = 10_000;
 /** The backup hears from the primary this often during a move (no epochs then), well inside its silence bound. */
@@ -61,7 +62,7 @@ export async function moveReplicated(r: Moving, request: MoveRequest, signal: Ab
   if (r.stats.status !== "protected" || !r.peer?.open) {
     throw new ProtocolError(`guest ${id}'s replication to ${r.backup} is ${r.stats.status}; migrate it once it is protected again`);
   }
-  const frozenAt = performance.now();
+  const frozenAt = nowMs();
   if (!(await r.finalEpoch())) throw new MigrationFailed(`guest ${id} lost its backup ${r.backup} as its move began; it stays here`);
   if (sameHost(request.to, r.backup)) return promote(r, request.to, frozenAt);
   return handOff(r, request, signal);
@@ -83,7 +84,7 @@ async function promote(r: Moving, to: string, frozenAt: number): Promise<Migrati
   r.ended(note);
   r.host.fenced(hosted, to); // moved there: clients follow, kills and attaches are passed on
   r.host.log(`guest ${hosted.info.id} moved to its backup ${to} (${note})`, "info");
-  const ms = performance.now() - frozenAt;
+  const ms = nowMs() - frozenAt;
   return { ...stats, status: "completed", totalMs: ms, downtimeMs: ms, replication: note };
 }
 

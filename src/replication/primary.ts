@@ -33,6 +33,7 @@ import { OutputCommit } from "./output-commit.js";
 import { moveReplicated, type MoveRequest, type Moving } from "./move.js";
 import type { MigrationStats } from "../migration/stats.js";
 import type { GuestMessage } from "../net/host-links.js";
+import { nowMs } from "../machine/host-clock.js";
 
 const EMPTY_PAGES: RamPages = { indices: new Uint32Array(0), data: new Uint8Array(0) };
 const RELINK_EVERY_MS = 250;
@@ -99,7 +100,7 @@ export class PrimaryReplication {
     this.commit.forgetEpochs(); // their acks will never come: the first epoch on this link releases their output
     this.sender?.release();
     this.pageStats = newStats(this.hosted.info.id, "precopy", this.host.name, this.to);
-    this.sender = new PageSender(this.hosted, peer, this.pageStats, new ProgressMeter(this.pageStats, performance.now()), undefined, () => {});
+    this.sender = new PageSender(this.hosted, peer, this.pageStats, new ProgressMeter(this.pageStats, nowMs()), undefined, () => {});
     this.sender.frozen = true; // pages are only ever taken while the guest is frozen
     peer.onMessage((m) => this.message(m));
     void peer.closed.then(() => this.wake());
@@ -123,7 +124,7 @@ export class PrimaryReplication {
           await moveReplicated(this.moving, request, signal).then(request.resolve, request.reject);
           continue;
         }
-        const next = performance.now() + this.epochMs;
+        const next = nowMs() + this.epochMs;
         try {
           await this.takeEpoch();
         } catch (error) {
@@ -135,8 +136,8 @@ export class PrimaryReplication {
           continue;
         }
         // Acks wake the pause early; the epoch still waits its time (and for room among the epochs in flight).
-        while ((performance.now() < next || this.unacked >= EPOCHS_IN_FLIGHT) && this.peer?.open && !this.over && !signal.aborted && !this.moveRequest) {
-          await this.pause(Math.max(1, next - performance.now()), signal);
+        while ((nowMs() < next || this.unacked >= EPOCHS_IN_FLIGHT) && this.peer?.open && !this.over && !signal.aborted && !this.moveRequest) {
+          await this.pause(Math.max(1, next - nowMs()), signal);
         }
       }
     } finally {
@@ -191,7 +192,7 @@ export class PrimaryReplication {
   private async takeEpoch(stayFrozen = false): Promise<void> {
     const { hosted, peer, sender } = this;
     await hosted.freeze(); // at the next slice boundary: until then the guest runs, so the pause starts here
-    const frozenAt = performance.now();
+    const frozenAt = nowMs();
     if (!isLive(hosted.status) || !peer || !sender) return;
     let sent: { n: number; bytes: number } | undefined;
     try {
@@ -214,7 +215,7 @@ export class PrimaryReplication {
       this.unacked++;
       sent = { n, bytes: this.pageStats.bytes - before.bytes + frame.length };
     } finally {
-      const resumedAt = performance.now(); // (thaw runs the guest's first batch at once: not part of the pause)
+      const resumedAt = nowMs(); // (thaw runs the guest's first batch at once: not part of the pause)
       if (!stayFrozen) hosted.thaw(); // also the first start of a guest run with --replicate
       if (sent) this.account(sent.n, sent.bytes, resumedAt - frozenAt);
     }
@@ -241,7 +242,7 @@ export class PrimaryReplication {
     this.unacked = Math.max(0, this.epoch - m.epoch);
     const frozenAt = this.frozenAt.get(m.epoch);
     for (const e of this.frozenAt.keys()) if (e <= m.epoch) this.frozenAt.delete(e);
-    if (frozenAt !== undefined) this.stats.ackMs += (performance.now() - frozenAt - this.stats.ackMs) / ++this.acks;
+    if (frozenAt !== undefined) this.stats.ackMs += (nowMs() - frozenAt - this.stats.ackMs) / ++this.acks;
     this.stats.ackedEpoch = m.epoch;
     this.commit.acknowledged(m.epoch);
     this.stats.outputHeldBytes = this.commit.heldBytes;

@@ -22,6 +22,7 @@ import type { Locality } from "./locality.js";
 import { preferredMove } from "./preference.js";
 import { MIN_GAIN, speedOf } from "./speed.js";
 import { where } from "./where.js";
+import { nowMs } from "../../machine/host-clock.js";
 
 // Every load vector (EXCHANGE_MS); a move waits for one more. They were 1 s and 3 s, which let a host shed at most one
 // guest every 3 s while bench:balance's guests mostly live 1-5 s: moves came too late and too few to pay.
@@ -100,7 +101,7 @@ export class Balancer {
   }
 
   private async round(): Promise<void> {
-    if (this.busy || performance.now() < this.quietUntil) return;
+    if (this.busy || nowMs() < this.quietUntil) return;
     const { self, others } = this.view();
     this.locality?.measure(this.host.movable()); // every round, so a load move can ask it (wouldReturn)
     const preferred = preferredMove(self, this.host.movable(), others);
@@ -127,7 +128,7 @@ export class Balancer {
   /** The host's view without the members a move to which failed lately. */
   private view(): { self: LoadVector; others: LoadVector[] } {
     const { self, others } = this.host.view();
-    const now = performance.now();
+    const now = nowMs();
     for (const [url, at] of this.failedAt) if (now - at >= this.timing.avoidMs) this.failedAt.delete(url);
     return { self, others: others.filter((m) => !this.failedAt.has(m.url)).map((m) => this.withMovesSent(m, now)) };
   }
@@ -150,7 +151,7 @@ export class Balancer {
 
   private sent(member: LoadVector): void {
     this.counts.migrations++;
-    this.sentAt.set(member.url, [...(this.sentAt.get(member.url) ?? []), performance.now()]);
+    this.sentAt.set(member.url, [...(this.sentAt.get(member.url) ?? []), nowMs()]);
   }
 
   /** A failed move's reason: the error, and where the guest is now (a failure before the commit leaves it running here). */
@@ -159,13 +160,13 @@ export class Balancer {
   }
 
   private failedWith(member: LoadVector): void {
-    this.failedAt.set(member.url, performance.now());
+    this.failedAt.set(member.url, nowMs());
   }
 
   /** Records the decision, migrates, and records a failure (the guest then runs on here). */
   private async migrate(self: LoadVector, guest: string, to: LoadVector, reason: string): Promise<void> {
     this.record({ action: "migrate", guest, from: self.name, to: to.name, reason });
-    this.quietUntil = performance.now() + this.timing.cooldownMs;
+    this.quietUntil = nowMs() + this.timing.cooldownMs;
     try {
       await this.host.migrate(guest, to.url);
       this.sent(to);
@@ -207,7 +208,7 @@ export class Balancer {
       const answer = await this.host.askForGuest(busiest.url);
       if (answer.moved) {
         this.counts.migrations++;
-        this.quietUntil = performance.now() + this.timing.cooldownMs; // its own next vector counts the guest
+        this.quietUntil = nowMs() + this.timing.cooldownMs; // its own next vector counts the guest
       } else {
         // Nothing moved: the next round may ask again (waiting the cooldown left receivers idle while guests queued).
         this.record({ action: "decline", from: busiest.name, to: self.name, reason: `${busiest.name} declined: ${answer.declined}` });
@@ -232,7 +233,7 @@ export class Balancer {
         const target = where(self, guest, receiver, "least");
         if (!target || this.locality?.wouldReturn(guest, self, target.member)) continue;
         this.record({ action: "migrate", guest: guest.id, from: self.name, to: target.member.name, reason: `${target.member.name} asked for work; which: ${reason}; where: ${target.reason}` });
-        this.quietUntil = performance.now() + this.timing.cooldownMs;
+        this.quietUntil = nowMs() + this.timing.cooldownMs;
         await this.host.migrate(guest.id, target.member.url).catch((error: Error) => {
           this.failedWith(target.member);
           this.record({ action: "failed", guest: guest.id, from: self.name, to: target.member.name, reason: this.failure(guest.id, error) });

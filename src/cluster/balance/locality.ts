@@ -26,6 +26,7 @@ import { missingLabels } from "../placement.js";
 import { preferenceMisses } from "./preference.js";
 import { saturated } from "./speed.js";
 import type { MovableGuest } from "./which.js";
+import { nowMs } from "../../machine/host-clock.js";
 
 /** A guest's rates must have been measured here this long before it moves for them. */
 export const LOCALITY_RESIDENCE_MS = 5000;
@@ -50,7 +51,7 @@ export class Locality {
   constructor(private readonly traffic: (guest: string) => ReadonlyMap<string, number> | undefined, private readonly random: () => number = Math.random) {}
 
   /** The best move for locality now, if one is worth it (measures first, as `measure`). */
-  decide(self: LoadVector, members: LoadVector[], guests: MovableGuest[], now = performance.now()): LocalityMove | undefined {
+  decide(self: LoadVector, members: LoadVector[], guests: MovableGuest[], now = nowMs()): LocalityMove | undefined {
     this.measure(guests, now);
     let best: (LocalityMove & { gain: number }) | undefined;
     for (const guest of guests) {
@@ -83,7 +84,7 @@ export class Locality {
   }
 
   /** Measures each guest's rates by host since the previous measure (at least 100 ms before); forgets guests no longer given. */
-  measure(guests: MovableGuest[], now = performance.now()): void {
+  measure(guests: MovableGuest[], now = nowMs()): void {
     const seen = new Set<string>();
     for (const guest of guests) {
       seen.add(guest.id);

@@ -13,6 +13,7 @@ import { refuseWaitingSyns, retrySyn, sendSyn } from "./remote-connections.js";
 import { RemotePeer, RemoteReceiver, type GuestNetwork, type OutMessage, type ShutRead } from "./remote-peer.js";
 import { Socket, type SocketState } from "./socket.js";
 import type { StreamMessage } from "./stream-channel.js";
+import { nowMs } from "../../machine/host-clock.js";
 
 export interface SocketsState {
   // 5: a connect to another guest retries its syn (a socket's `syn`), a closed stream lingers until acked
@@ -43,7 +44,7 @@ export class Sockets {
   /** No timer (syn retry, linger's end) is due before this (guest monotonic ms; one that went may leave it early). */
   private timerAt = Infinity;
   /** The guest's monotonic clock in ms (the kernel's, which a snapshot carries on): syn retries and lingering are timed by it. */
-  clockMs: () => number = () => Math.floor(performance.now());
+  clockMs: () => number = () => Math.floor(nowMs());
 
   /**
    * `names`: where names are bound and found (a host may pass a cluster-wide one);
@@ -105,12 +106,12 @@ export class Sockets {
     return new LocalReceiver(socket, this.changed);
   }
 
-  /** When this guest last sent or took a message to or from another guest (performance.now(); -Infinity: never). */
+  /** When this guest last sent or took a message to or from another guest (nowMs(); -Infinity: never). */
   lastRemoteAt = -Infinity;
 
   /** Sends `message` to a guest (dropped when there is no network: nothing can have connected then). */
   send(to: string, message: Record<string, unknown> & { kind: string }): void {
-    this.lastRemoteAt = performance.now();
+    this.lastRemoteAt = nowMs();
     this.network?.send({ ...message, to, from: this.guestId } as OutMessage);
   }
 

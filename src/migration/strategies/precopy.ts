@@ -7,6 +7,7 @@
 
 import { PAGE, takeDirtyPages } from "../pages.js";
 import type { AddressSpaceTransfer, Handover, Transfer } from "./transfer.js";
+import { nowMs } from "../../machine/host-clock.js";
 
 const FEW_PAGES = 16; // a final set this small is not worth another round
 const MIN_BANDWIDTH = 50e6; // a floor, so tiny rounds do not read as a slow link
@@ -69,12 +70,12 @@ async function sendPrestate(t: Transfer, toSend: number[]): Promise<number[]> {
 
 /** One round: sends `pages`, waits until the destination has them all, and measures. */
 async function sendRound(t: Transfer, pages: number[], round: number): Promise<{ dirty: number[]; bandwidth: number; dirtyRate: number }> {
-  const roundStart = performance.now();
+  const roundStart = nowMs();
   const bytes = await t.sender.send(pages, round);
   // Wait until the destination has taken in the whole round: the measured
   // bandwidth is then real, and the final round starts with an empty pipe.
   await t.peer.request({ t: "mig-round", round }, 30_000);
-  const ms = Math.max(performance.now() - roundStart, 0.001);
+  const ms = Math.max(nowMs() - roundStart, 0.001);
   const dirty = takeDirtyPages(t.guest.core, t.pageCount);
   const dirtyRate = (dirty.length * PAGE) / (ms / 1000); // bytes/s dirtied while this round was sent
   t.stats.rounds.push({ round, pages: pages.length, bytes, ms, dirtyRateMBps: dirtyRate / 1e6 });
