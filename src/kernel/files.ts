@@ -128,6 +128,27 @@ function realRoot(root: string): string {
   return real;
 }
 
+/**
+ * The host directory mounted at /tmp (resolve.ts), made when a guest first reaches it: `roam run`'s private /tmp for
+ * a root without one is a mkdtemp, a chmod and at the end an rmdir, a few ms on a busy disk, and most guests never
+ * look in /tmp. Every table of a guest's processes shares one.
+ */
+export class TmpMount {
+  private real: string | undefined;
+
+  /** `make` gives the host directory (making it if it must), on first use. */
+  constructor(private readonly make: () => string) {}
+
+  /** Whether it has been made: nothing can be open inside one that has not. */
+  get made(): boolean { return this.real !== undefined; }
+
+  /** Its real host path (no links), the directory made first if it was not. */
+  realPath(): string {
+    if (this.real === undefined) this.real = realRoot(this.make());
+    return this.real;
+  }
+}
+
 export class FileTable {
   cwd = "/";
   umask = 0o022;
@@ -137,17 +158,14 @@ export class FileTable {
   readonly files = new Map<number, OpenFile>();
   private readonly closeOnExec = new Set<number>();
   private readonly rootReal: string;
-  /** The host directory mounted at /tmp, if any (resolve.ts): `roam run` gives one to a root without its own tmp. */
-  private readonly tmpReal: string | undefined;
-
-  constructor(readonly root: string, readonly shared: OpenFiles, readonly tmpHost?: string) {
+  /** `tmp`: the host directory mounted at /tmp, if any (resolve.ts): `roam run` gives one to a root without its own tmp. */
+  constructor(readonly root: string, readonly shared: OpenFiles, readonly tmp?: TmpMount) {
     this.rootReal = realRoot(root);
-    this.tmpReal = tmpHost === undefined ? undefined : realRoot(tmpHost);
   }
 
   /** The first process's table: 0, 1 and 2 are the console. */
-  static withConsole(root: string, shared: OpenFiles, tmpHost?: string): FileTable {
-    const table = new FileTable(root, shared, tmpHost);
+  static withConsole(root: string, shared: OpenFiles, tmp?: TmpMount): FileTable {
+    const table = new FileTable(root, shared, tmp);
     table.install(0, shared.create({ path: "<stdin>", flags: O_RDONLY, mode: 0, position: 0, kind: "terminal", terminal: 0 }));
     table.install(1, shared.create({ path: "<stdout>", flags: O_WRONLY, mode: 0, position: 0, kind: "terminal", terminal: 1 }));
     table.install(2, shared.create({ path: "<stderr>", flags: O_WRONLY, mode: 0, position: 0, kind: "terminal", terminal: 2 }));
@@ -182,7 +200,7 @@ export class FileTable {
 
   /** fork: the child's table refers to the same descriptions. */
   fork(): FileTable {
-    const child = new FileTable(this.root, this.shared, this.tmpHost);
+    const child = new FileTable(this.root, this.shared, this.tmp);
     child.cwd = this.cwd;
     child.umask = this.umask;
     child.fdLimit = this.fdLimit;
@@ -205,12 +223,12 @@ export class FileTable {
 
   /** The host path of a guest path, every link on the way followed inside the root. */
   hostPath(guest: string): string {
-    return resolveInRoot(this.rootReal, "/", guest, "follow", this.tmpReal).host;
+    return resolveInRoot(this.rootReal, "/", guest, "follow", this.tmp).host;
   }
 
   /** Resolves `p` (relative to the directory of `dirfd`) inside the sandbox; throws SandboxError. */
   resolve(dirfd: number, p: string, lastLink: LastLink = "follow"): Resolved {
-    return resolveInRoot(this.rootReal, p.startsWith("/") ? "/" : this.baseOf(dirfd), p, lastLink, this.tmpReal);
+    return resolveInRoot(this.rootReal, p.startsWith("/") ? "/" : this.baseOf(dirfd), p, lastLink, this.tmp);
   }
 
   /** The guest directory a relative path of `dirfd` starts from. */
@@ -267,7 +285,7 @@ export class FileTable {
 
   /** `hostFd`, if it is inside the root (see openedInside); else it is closed and EACCES thrown. */
   private checked(hostFd: number): number {
-    if (openedInside(this.rootReal, hostFd) || (this.tmpReal !== undefined && openedInside(this.tmpReal, hostFd))) return hostFd;
+    if (openedInside(this.rootReal, hostFd) || (this.tmp?.made === true && openedInside(this.tmp.realPath(), hostFd))) return hostFd;
     fs.closeSync(hostFd);
     throw new SandboxError(Errno.EACCES);
   }
@@ -396,8 +414,8 @@ export class FileTable {
     // The virtual /dev is in the root whether or not the host directory has a dev/.
     if (file.path === "/" && !entries.some((e) => e.name === "dev")) entries.push({ name: "dev", type: 4, ino: 99 });
     // So is a mounted /tmp, whose mount point the root's host directory does not have.
-    if (file.path === "/" && this.tmpReal !== undefined && !entries.some((e) => e.name === "tmp")) {
-      entries.push({ name: "tmp", type: 4, ino: Number(fs.statSync(this.tmpReal).ino) });
+    if (file.path === "/" && this.tmp !== undefined && !entries.some((e) => e.name === "tmp")) {
+      entries.push({ name: "tmp", type: 4, ino: Number(fs.statSync(this.tmp.realPath()).ino) });
     }
     return entries;
   }

@@ -21,7 +21,7 @@ import { WorkMeter } from "../machine/work-meter.js";
 import { BusyTime } from "../machine/busy-time.js";
 import { AddressSpace, MissingPage, OutOfMemory, PROT_EXEC, PROT_READ, PROT_WRITE, hex, type PhysicalMemory } from "./address-space.js";
 import { Errno } from "./errno.js";
-import { FileTable, WouldBlock } from "./files.js";
+import { FileTable, TmpMount, WouldBlock } from "./files.js";
 import { Frames } from "./frames.js";
 import { loadProcess } from "./loader.js";
 import { OpenFiles } from "./open-files.js";
@@ -41,6 +41,7 @@ import { Sockets } from "./sockets/table.js";
 import { receiveMessage } from "./sockets/remote-messages.js";
 import type { OutMessage } from "./sockets/remote-peer.js";
 import { describeStats } from "../jit/translator-stats.js";
+import { nowMs } from "../machine/host-clock.js";
 
 export type { KernelState } from "./kernel-state.js";
 
@@ -51,8 +52,11 @@ export interface KernelOptions {
   program?: Uint8Array;
   ramBytes: number;
   root: string; // the sandbox directory
-  /** A host directory the guest sees as /tmp, over whatever the root has there (roam run's, for a root without a tmp). */
-  tmp?: string;
+  /**
+   * A host directory the guest sees as /tmp, over whatever the root has there (roam run's, for a root without a tmp),
+   * or a function that makes it, called when the guest first reaches /tmp.
+   */
+  tmp?: string | (() => string);
   argv: string[];
   envp: string[];
   console: ProcessConsole;
@@ -183,7 +187,7 @@ export class Kernel {
       return;
     }
     const loaded = loadProcess(this.frames, options.image, options.argv, options.envp);
-    const task = new Task(this, FIRST_PID, 1, FIRST_PID, FIRST_PID, loaded.space, FileTable.withConsole(options.root, this.openFiles, options.tmp));
+    const task = new Task(this, FIRST_PID, 1, FIRST_PID, FIRST_PID, loaded.space, FileTable.withConsole(options.root, this.openFiles, tmpMount(options.tmp)));
     task.name = baseName(options.argv[0] ?? "");
     this.nextPid = FIRST_PID + 1;
     this.tasks.set(task.pid, task);
@@ -257,7 +261,7 @@ export class Kernel {
 
   /** A message from another guest for this guest's sockets: a malformed one is dropped with a warning. */
   receiveMessage(message: Record<string, unknown>): void {
-    this.sockets.lastRemoteAt = performance.now();
+    this.sockets.lastRemoteAt = nowMs();
     receiveMessage(this.sockets, message, (text) => this.options.warn?.(text));
   }
 
@@ -344,13 +348,13 @@ export class Kernel {
   // ---- The run loop -------------------------------------------------------------------
 
   async run(): Promise<ProcessResult> {
-    const started = performance.now();
+    const started = nowMs();
     let result: ProcessResult | undefined;
     try {
       result = await this.loop();
       return result;
     } finally {
-      this.stats.wallMs += performance.now() - started;
+      this.stats.wallMs += nowMs() - started;
       if (!result?.paused) this.shutDown();
     }
   }
@@ -362,18 +366,18 @@ export class Kernel {
   }
 
   private conversing(): boolean {
-    return this.options.yieldWanted?.() === true || performance.now() - this.sockets.lastRemoteAt < CONVERSATION_MS;
+    return this.options.yieldWanted?.() === true || nowMs() - this.sockets.lastRemoteAt < CONVERSATION_MS;
   }
 
   private async loop(): Promise<ProcessResult> {
     const limit = this.options.maxInstructions;
     for (;;) {
-      const batchStart = performance.now();
+      const batchStart = nowMs();
       const instretAtStart = this.instret;
       const batch = this.pacing.batchMs(this.options.pages, BATCH_MS);
       const allowed = this.pacing.allowed();
       this.sockets.runTimers(); // syns that may have died on the way go again; closed streams stop lingering
-      while (performance.now() - batchStart < batch) {
+      while (nowMs() - batchStart < batch) {
         if (this.stopRequest) return this.stopRequest;
         if (this.result) return this.result;
         if (this.pauseRequested) {
@@ -400,7 +404,7 @@ export class Kernel {
         // The host has work for another guest (a message this one just sent it), or this guest is in a conversation with
         // another: end the batch after SHARED_BATCH_MS, so a guest that spins (poll with no time left) does not hold its
         // partner's answer back for a whole BATCH_MS.
-        if (outcome === "yield" || (performance.now() - batchStart >= SHARED_BATCH_MS && this.conversing())) break;
+        if (outcome === "yield" || (nowMs() - batchStart >= SHARED_BATCH_MS && this.conversing())) break;
         if (compiling || this.core.translator?.compiling) break; // its promise resolves only in the event loop
       }
       const waitMs = this.pacing.idleAfter(batchStart, Number(this.instret - instretAtStart));
@@ -427,12 +431,12 @@ export class Kernel {
     // The time CSR reads mtime: the guest's clock at 10 MHz, as on QEMU's virt board.
     core.setState64(STATE_MTIME, this.clock.monotonicNs() / 100n);
     const before = this.instret;
-    const ranFrom = performance.now();
+    const ranFrom = nowMs();
     const reason = core.run(budget);
     const ran = this.instret - before;
     task.cpuInstructions += ran;
     if (reason === EXIT_BUDGET) {
-      this.busy.add(Number(ran), performance.now() - ranFrom); // only flat-out slices: one ended by a system call says little of speed
+      this.busy.add(Number(ran), nowMs() - ranFrom); // only flat-out slices: one ended by a system call says little of speed
       this.work.charge(reason, budget, Number(ran));
       return "continue";
     }
@@ -676,4 +680,10 @@ function mipsText(mips: number): string {
 
 export function baseName(path: string): string {
   return path.slice(path.lastIndexOf("/") + 1).slice(0, 15);
+}
+
+/** The /tmp mount of a kernel's `tmp` option: a directory, or the function that makes it. */
+function tmpMount(tmp: string | (() => string) | undefined): TmpMount | undefined {
+  if (tmp === undefined) return undefined;
+  return new TmpMount(typeof tmp === "string" ? () => tmp : tmp);
 }

@@ -50,7 +50,7 @@ export interface Resolved {
   device?: string;
   /** /dev/stdin, /dev/stdout, /dev/stderr: the descriptor it stands for (a link to /proc/self/fd/N on Linux). */
   stdio?: number;
-  /** On the /tmp mounted in the root (tmpHost of resolveInRoot): its mount point, or a path beneath it. */
+  /** On the /tmp mounted in the root (`tmp` of resolveInRoot): its mount point, or a path beneath it. */
   tmp?: "mount-point" | "inside";
   /** how the path ended: a name, ".", "..", or nothing but slashes (the root) */
   last: "name" | "dot" | "dotdot" | "root";
@@ -62,13 +62,14 @@ export interface Resolved {
  * from the guest directory `start` when `p` is relative. `start` is walked
  * again too: a directory may have become a link since it was entered.
  *
- * `tmpReal`, when given, is a host directory mounted at /tmp (`roam run` gives
- * one to a root without a tmp): the walk enters it at /tmp and leaves it by
+ * `tmp`, when given, is a host directory mounted at /tmp (`roam run` gives
+ * one to a root without a tmp; its real path is asked for, and so the directory
+ * made, only when a walk enters it): the walk enters it at /tmp and leaves it by
  * ".." to the root, as a Linux mount; links in it are read with the root as
  * "/" like any other. What lies beneath is marked (`tmp`), for the calls that
  * cannot cross a mount (rename, link: EXDEV) or remove one (EBUSY).
  */
-export function resolveInRoot(rootReal: string, start: string, p: string, lastLink: LastLink, tmpReal?: string): Resolved {
+export function resolveInRoot(rootReal: string, start: string, p: string, lastLink: LastLink, tmp?: { realPath(): string }): Resolved {
   if (p.length === 0) throw new SandboxError(Errno.ENOENT);
   if (p.length >= PATH_MAX) throw new SandboxError(Errno.ENAMETOOLONG);
   const names = (p.startsWith("/") ? p : `${start}/${p}`).split("/").filter((n) => n !== "");
@@ -76,9 +77,9 @@ export function resolveInRoot(rootReal: string, start: string, p: string, lastLi
   const follow = lastLink === "follow" || (lastLink === "nofollow" && trailingSlash);
   const todo = names.reverse(); // a stack: the next component is at the end
   const done: string[] = [];
-  const onTmp = (parts: string[]) => tmpReal !== undefined && parts.length > 0 && parts[0] === "tmp";
+  const onTmp = (parts: string[]) => tmp !== undefined && parts.length > 0 && parts[0] === "tmp";
   const hostOf = (parts: string[]) => {
-    if (onTmp(parts)) return parts.length === 1 ? tmpReal! : `${tmpReal}/${parts.slice(1).join("/")}`;
+    if (onTmp(parts)) return parts.length === 1 ? tmp!.realPath() : `${tmp!.realPath()}/${parts.slice(1).join("/")}`;
     return parts.length === 0 ? rootReal : `${rootReal}/${parts.join("/")}`;
   };
   const tmpOf = (parts: string[]): Resolved["tmp"] => (onTmp(parts) ? (parts.length === 1 ? "mount-point" : "inside") : undefined);
