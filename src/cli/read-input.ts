@@ -2,7 +2,7 @@
 // exit 2, in the man pages' words ("no such file", "is a directory").
 
 import { readFileSync } from "node:fs";
-import { ElfError, parseElf, type ElfImage } from "../elf/index.js";
+import { ElfError, parseElf, type ElfImage, type ParseOptions } from "../elf/index.js";
 import { CliError, fileError } from "./failure.js";
 import { EXIT_USAGE } from "./usage-error.js";
 
@@ -14,11 +14,11 @@ export function readInputFile(path: string): Buffer {
   }
 }
 
-/** An ELF read and checked here, before it goes anywhere. */
-export function readElf(path: string): { bytes: Buffer; image: ElfImage } {
+/** An ELF read and checked here, before it goes anywhere (`options`: see parseElf). */
+export function readElf(path: string, options: ParseOptions = {}): { bytes: Buffer; image: ElfImage } {
   const bytes = readInputFile(path);
   try {
-    return { bytes, image: parseElf(bytes) };
+    return { bytes, image: parseElf(bytes, options) };
   } catch (error) {
     if (error instanceof ElfError) throw new CliError(path, error.message, EXIT_USAGE);
     throw error;

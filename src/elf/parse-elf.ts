@@ -32,7 +32,17 @@ const MACHINE_NAMES: Record<number, string> = {
   258: "LoongArch",
 };
 
-export function parseElf(bytes: Uint8Array): ElfImage {
+/** What parseElf reads besides the headers and segments. */
+export interface ParseOptions {
+  /**
+   * The symbol table (default true). A process is loaded from its program headers alone, as Linux's execve loads
+   * it, so process mode skips it: a musl program's table is thousands of entries (~2-4 ms of `roam run`'s start),
+   * and only machine mode looks a symbol up (tohost/fromhost). Without it `symbols` is empty.
+   */
+  symbols?: boolean;
+}
+
+export function parseElf(bytes: Uint8Array, options: ParseOptions = {}): ElfImage {
   const file = new ElfReader(bytes);
   checkIdent(file);
   file.requireRange("ELF header", 0, EHDR_SIZE);
@@ -74,7 +84,7 @@ export function parseElf(bytes: Uint8Array): ElfImage {
     throw new ElfError(`bad section header size (e_shentsize ${shentsize}, expected ${SHDR_SIZE})`);
   }
   if (shnum > 0) file.requireRange(`section header table (${shnum} entries at ${shoff})`, shoff, shnum * SHDR_SIZE);
-  const symbols = shnum > 0 ? readSymbols(file, shoff, shnum, shstrndx) : new Map();
+  const symbols = shnum > 0 && options.symbols !== false ? readSymbols(file, shoff, shnum, shstrndx) : new Map();
 
   return { entry, flags, segments, symbols, phoff, phnum, phentsize };
 }

@@ -102,7 +102,7 @@ export class ProcessGuest {
   }
 
   static start(options: GuestHostOptions, start: StartOptions): ProcessGuest {
-    const image = parseElf(start.elf);
+    const image = parseElf(start.elf, { symbols: false });
     const ramBytes = start.ramBytes ?? 64 << 20;
     const info = newGuestInfo("process", options.hostName, start, ramBytes);
     const console = new GuestConsole();

@@ -123,7 +123,7 @@ export function execTask(k: Kernel, task: Task, path: string, argv: string[], en
   }
   let loaded;
   try {
-    loaded = loadProcess(k.frames, parseElf(found.bytes), argv, envp);
+    loaded = loadProcess(k.frames, parseElf(found.bytes, { symbols: false }), argv, envp);
   } catch (error) {
     if (error instanceof ElfError) return -Errno.ENOEXEC; // "An executable is not in a recognized format, is for the wrong architecture"
     if (error instanceof OutOfMemory) return -Errno.ENOMEM;
