@@ -106,15 +106,30 @@ function version(): string {
  * `roam ps | head`: once the reader has gone, stop quietly as SIGPIPE would
  * stop a C program (exit 141), with no stack trace; stderr likewise. Commands
  * that watch the stream themselves (run and boot: the guest sees the broken
- * pipe) keep their own handling.
+ * pipe) keep their own handling. The handler goes on each stream when Node
+ * makes it (process.stdout is made on first use): making them here would load
+ * Node's stream modules (and node:net for a pipe) in every `roam run`, whose
+ * guest output goes straight to the descriptors (direct-output.ts).
  */
 function quietOnClosedOutput(): void {
   const EXIT_BROKEN_PIPE = 141;
-  for (const stream of [process.stdout, process.stderr]) {
-    stream.on("error", (error: NodeJS.ErrnoException) => {
-      if (stream.listenerCount("error") > 1) return;
-      if (error.code !== "EPIPE" && stream === process.stdout) process.stderr.write(`roam: standard output: ${error.message}\n`);
-      process.exit(error.code === "EPIPE" ? EXIT_BROKEN_PIPE : 1);
+  const quiet = (stream: NodeJS.WriteStream) => stream.on("error", (error: NodeJS.ErrnoException) => {
+    if (stream.listenerCount("error") > 1) return;
+    if (error.code !== "EPIPE" && stream === process.stdout) process.stderr.write(`roam: standard output: ${error.message}\n`);
+    process.exit(error.code === "EPIPE" ? EXIT_BROKEN_PIPE : 1);
+  });
+  for (const name of ["stdout", "stderr"] as const) {
+    const made = Object.getOwnPropertyDescriptor(process, name);
+    if (!made?.get || !made.configurable) { quiet(process[name]); continue; }
+    const make = made.get;
+    let stream: NodeJS.WriteStream | undefined;
+    Object.defineProperty(process, name, {
+      configurable: true,
+      enumerable: made.enumerable,
+      get: () => {
+        if (!stream) quiet((stream = make.call(process) as NodeJS.WriteStream));
+        return stream;
+      },
     });
   }
 }

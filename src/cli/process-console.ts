@@ -1,30 +1,40 @@
 // The process-mode guest's terminal: its stdin, stdout and stderr are the CLI's.
 // Input is read only once the guest asks for it, and a guest blocked in read(0)
-// waits on an event, never spinning.
+// waits on an event, never spinning. Node's stdin stream is made only then too:
+// making it loads Node's streams (~3 ms of a run's start) for the many guests
+// that never read; output goes straight to the descriptors (direct-output.ts).
 
 import * as fs from "node:fs";
 import { BrokenPipe, type ProcessConsole, type StreamDescription } from "../kernel/syscalls.js";
+import { DirectOutput, OutputClosed, isTerminalDescriptor } from "./direct-output.js";
 
 export class StdioProcessConsole implements ProcessConsole {
   private readonly queue: Buffer[] = [];
   private ended = false;
   private listening = false;
   private readonly waiters: Array<() => void> = [];
-  private readonly broken = new Set<NodeJS.WriteStream>();
+  private stdin: NodeJS.ReadStream | null = null;
+  private readonly stdout: DirectOutput;
+  private readonly stderr: DirectOutput;
 
+  /** Each stream of the CLI's (process.stdin, process.stdout, process.stderr) is made only if the guest needs it. */
   constructor(
-    private readonly stdin: NodeJS.ReadStream,
-    private readonly stdout: NodeJS.WriteStream,
-    private readonly stderr: NodeJS.WriteStream,
+    private readonly openStdin: () => NodeJS.ReadStream,
+    openStdout: () => NodeJS.WriteStream,
+    openStderr: () => NodeJS.WriteStream,
   ) {
-    // A reader that went away (`| head`): the next write ends the guest as SIGPIPE would.
-    for (const stream of [stdout, stderr]) stream.on("error", () => this.broken.add(stream));
+    this.stdout = new DirectOutput(1, openStdout);
+    this.stderr = new DirectOutput(2, openStderr);
   }
 
+  /** A reader that went away (`| head`) ends the guest as SIGPIPE would (BrokenPipe). */
   write(stream: 1 | 2, bytes: Uint8Array): void {
-    const target = stream === 1 ? this.stdout : this.stderr;
-    if (this.broken.has(target)) throw new BrokenPipe();
-    target.write(bytes);
+    try {
+      (stream === 1 ? this.stdout : this.stderr).write(bytes);
+    } catch (error) {
+      if (error instanceof OutputClosed) throw new BrokenPipe();
+      throw error;
+    }
   }
 
   read(max: number): Uint8Array | null {
@@ -52,7 +62,8 @@ export class StdioProcessConsole implements ProcessConsole {
   }
 
   isTerminal(stream: 0 | 1 | 2): boolean {
-    return [this.stdin, this.stdout, this.stderr][stream].isTTY === true;
+    if (stream === 0) return this.stdin ? this.stdin.isTTY === true : isTerminalDescriptor(0); // as process.stdin.isTTY
+    return (stream === 1 ? this.stdout : this.stderr).isTerminal();
   }
 
   /** What the user gave as 0, 1 and 2: a terminal, a pipe, or a file or device (its host stat, and where its offset is). */
@@ -65,17 +76,18 @@ export class StdioProcessConsole implements ProcessConsole {
   }
 
   windowSize(): { rows: number; columns: number } | null {
-    return this.stdout.isTTY ? { rows: this.stdout.rows, columns: this.stdout.columns } : null;
+    return this.stdout.windowSize();
   }
 
   /** Stops reading (the guest is done), so Node can exit. */
   close(): void {
-    if (this.listening) this.stdin.pause();
+    if (this.listening) this.stdin?.pause();
   }
 
   private listen(): void {
     if (this.listening) return;
     this.listening = true;
+    this.stdin = this.openStdin();
     this.stdin.on("data", (chunk: Buffer) => { this.queue.push(chunk); this.flushWaiters(); });
     this.stdin.on("end", () => { this.ended = true; this.flushWaiters(); });
     this.stdin.on("error", () => { this.ended = true; this.flushWaiters(); });

@@ -59,7 +59,7 @@ export async function runCommand(args: Parsed): Promise<number> {
   try { if (!statSync(root).isDirectory()) throw new Error(); } catch { throw new UsageError(`--root ${root}: not a directory`); }
   const limit = args.string("max-instructions");
   const maxInstructions = limit === undefined ? undefined : parseCount("--max-instructions", limit);
-  const { image, bytes } = readElf(program);
+  const { image, bytes } = readElf(program, { symbols: false });
 
   const tmp = privateTmp(root);
   try {
@@ -69,7 +69,7 @@ export async function runCommand(args: Parsed): Promise<number> {
   }
 }
 
-interface LocalRun { image: ElfImage; bytes: Uint8Array; ramBytes: number; root: string; tmp: string | undefined; maxInstructions: number | undefined }
+interface LocalRun { image: ElfImage; bytes: Uint8Array; ramBytes: number; root: string; tmp: (() => string) | undefined; maxInstructions: number | undefined }
 
 /** Runs the guest in this process until it ends; its exit code. */
 async function runLocally(args: Parsed, { image, bytes, ramBytes, root, tmp, maxInstructions }: LocalRun): Promise<number> {
@@ -78,7 +78,7 @@ async function runLocally(args: Parsed, { image, bytes, ramBytes, root, tmp, max
   const core = await Core.load();
   // strace's formatting (and its errno names) loads only with --strace: a plain run starts without it.
   const formatSyscall = args.flag("strace") ? (await import("../kernel/strace.js")).formatSyscall : undefined;
-  const console = new StdioProcessConsole(process.stdin, process.stdout, process.stderr);
+  const console = new StdioProcessConsole(() => process.stdin, () => process.stdout, () => process.stderr);
   let guest: Kernel;
   try {
     guest = new Kernel({

@@ -1,0 +1,65 @@
+// The guest's stdout or stderr, written straight to the CLI's file descriptor with write(2). Node's process.stdout
+// and process.stderr are streams whose first use loads Node's stream modules (and node:net for a pipe, node:tty for
+// a terminal): ~3 ms of `roam run hello`'s start (bench/startup.ts), where the guest needs only its bytes written in
+// order, at once, as Node writes them to files, pipes and terminals on Linux anyway. Once Node's stream is made (a
+// terminal's size was asked; a descriptor someone left non-blocking said EAGAIN, and the stream waits for it), every
+// later write goes through it, so the order stays.
+
+import * as fs from "node:fs";
+import { isatty } from "node:tty";
+
+/**
+ * Whether descriptor `fd` is a terminal, asking node:tty (which loads node:net and the streams) only for a
+ * character device: a file, a pipe or a socket is none.
+ */
+export function isTerminalDescriptor(fd: number): boolean {
+  try { if (!fs.fstatSync(fd).isCharacterDevice()) return false; } catch { return false; }
+  return isatty(fd);
+}
+
+/** Why a write cannot go on: the reader went away (EPIPE), or the descriptor is unusable (EBADF, EIO...). */
+export class OutputClosed extends Error {}
+
+export class DirectOutput {
+  private stream: NodeJS.WriteStream | null = null;
+  private failed = false;
+
+  /** `fd` 1 or 2; `openStream` gives Node's stream for it (process.stdout, process.stderr), made only if needed. */
+  constructor(readonly fd: 1 | 2, private readonly openStream: () => NodeJS.WriteStream) {}
+
+  /** Writes all of `bytes`; throws OutputClosed if they cannot all be written, now or since an earlier failure. */
+  write(bytes: Uint8Array): void {
+    if (this.failed) throw new OutputClosed();
+    let done = 0;
+    while (done < bytes.length && this.stream === null) {
+      try {
+        done += fs.writeSync(this.fd, bytes, done, bytes.length - done);
+      } catch (error) {
+        if ((error as NodeJS.ErrnoException).code === "EAGAIN") { this.openedStream(); break; }
+        this.failed = true;
+        throw new OutputClosed();
+      }
+    }
+    if (done < bytes.length) this.stream!.write(bytes.subarray(done));
+  }
+
+  /** Whether it is a terminal (see isTerminalDescriptor). */
+  isTerminal(): boolean {
+    return this.stream ? this.stream.isTTY === true : isTerminalDescriptor(this.fd);
+  }
+
+  /** The terminal's size, or null when it is not one. */
+  windowSize(): { rows: number; columns: number } | null {
+    if (!this.isTerminal()) return null;
+    const stream = this.openedStream();
+    return { rows: stream.rows, columns: stream.columns };
+  }
+
+  private openedStream(): NodeJS.WriteStream {
+    if (!this.stream) {
+      this.stream = this.openStream();
+      this.stream.on("error", () => { this.failed = true; }); // a later write ends the guest as SIGPIPE would
+    }
+    return this.stream;
+  }
+}
