@@ -5,6 +5,7 @@
 // pushed whole to each page once a second (dashboard.ts): small enough, and a
 // page that joins late draws the same as one that watched all along.
 
+import { loadOf } from "../cluster/load-vector.js";
 import type { MemberView } from "../cluster/membership.js";
 import type { Decision } from "../cluster/balance/balancer.js";
 import type { HostReport, ReportedMigration } from "./host-report.js";
@@ -14,8 +15,11 @@ const SAMPLES_KEPT = 180;
 /** How long a member has to answer for its report; a slower one shows its last. */
 const REPORT_MS = 2000;
 
-/** One sample of a host's load vector: [time ms since the epoch, ips given, ips wanted, memory used bytes, guests, messages/s]. */
-export type LoadSample = [number, number, number, number, number, number];
+/**
+ * One sample of a host's load vector: [time ms since the epoch, ips given, ips wanted, memory used bytes, guests,
+ * messages/s, load (the balancer's loadOf: wanted over its measured speed or capacity)].
+ */
+export type LoadSample = [number, number, number, number, number, number, number];
 
 export interface HostSeries {
   name: string;
@@ -27,7 +31,7 @@ export interface FeedState {
   t: "state";
   at: number;
   self: string;
-  members: MemberView[];
+  members: Array<MemberView & { load: number }>; // load: the balancer's (loadOf), so the page shows what it compares
   history: Record<string, HostSeries>; // by URL
   guests: Array<{ id: string; program: string; host: string; status: string; ramBytes: number; instret: number; path: string[] }>;
   migrations: Array<ReportedMigration & { toName: string }>;
@@ -64,7 +68,7 @@ export class ClusterFeed {
       if (!series) { series = { name: m.name, capacity: m.capacity, samples: [] }; this.history.set(key, series); }
       series.name = m.name;
       series.capacity = m.capacity;
-      series.samples.push([now, m.ipsGiven, m.ipsWanted, m.memoryUsed, m.guests, m.messagesPerSecond]);
+      series.samples.push([now, m.ipsGiven, m.ipsWanted, m.memoryUsed, m.guests, m.messagesPerSecond, loadOf(m)]);
       if (series.samples.length > SAMPLES_KEPT) series.samples.splice(0, series.samples.length - SAMPLES_KEPT);
     }
   }
@@ -98,7 +102,8 @@ export class ClusterFeed {
     })));
     const decisions = reports.flatMap((r) => r.decisions.map((d) => ({ ...d, host: r.name }))).sort((a, b) => a.at.localeCompare(b.at));
     return {
-      t: "state", at: now, self: this.source.name, members, history: Object.fromEntries(this.history), guests, migrations,
+      t: "state", at: now, self: this.source.name, members: members.map((m) => ({ ...m, load: loadOf(m) })),
+      history: Object.fromEntries(this.history), guests, migrations,
       decisions, policy: Object.fromEntries(reports.map((r) => [r.name, r.policy])), unreachable: this.unreachable,
     };
   }

@@ -104,6 +104,17 @@ describe.skipIf(!haveChromium)("the dashboard in headless Chromium", () => {
     expect(await page.evaluate<number>(`Math.min(...document.querySelector('#plot-ips path[data-host="B"]').getAttribute("d").split(/[ML]/).filter(Boolean).map((p) => Number(p.split(",")[1])))`))
       .toBeLessThan(await page.evaluate<number>(`Number(document.querySelector("#plot-ips line.axis").getAttribute("y1"))`) - 20);
 
+    // The hosts table shows what the balancer compares: B, which has run both guests flat out, its measured speed
+    // (a number of M instructions/s), and every host the balancer's load index (load-vector.ts loadOf, which the page
+    // is sent: it no longer divides by the capacity alone, which an uncapped host does not have).
+    const speedOfB = await page.waitFor<string>(`(() => { const head = [...document.querySelectorAll("#hosts thead th")].map((th) => th.textContent);
+      const row = [...document.querySelectorAll("#hosts tbody tr")].find((tr) => tr.cells[0].textContent === "B");
+      const cell = row?.cells[head.indexOf("speed")].textContent; return /^[0-9.]+M$/.test(cell ?? "") && cell; })()`, 30_000, "B's measured speed");
+    expect(Number(speedOfB.slice(0, -1))).toBeGreaterThan(0);
+    const loads = await page.evaluate<string[]>(`(() => { const i = [...document.querySelectorAll("#hosts thead th")].map((th) => th.textContent).indexOf("load");
+      return [...document.querySelectorAll("#hosts tbody tr")].map((tr) => tr.cells[i].textContent); })()`);
+    for (const load of loads) expect(load).toMatch(/^\d+\.\d\d$/);
+
     expect(page.errors).toEqual([]);
     if (process.env.ROAM_SCREENSHOT) {
       // For the docs: a minute of history in the plots first (the host samples once a second).

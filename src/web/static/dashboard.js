@@ -72,12 +72,12 @@ function swatched(name, color) {
 const mips = (ips) => `${(ips / 1e6).toFixed(ips < 1e7 ? 1 : 0)}M`;
 const mib = (bytes) => (bytes / 1048576).toFixed(bytes < 10485760 ? 1 : 0);
 const time = (iso) => new Date(iso).toLocaleTimeString();
-const loadOf = (wanted, capacity) => wanted / (capacity ?? 1e9);
 
 function hosts(state, color) {
   fill("hosts", state.members, (m) => [
     swatched(m.name, color(m.name)), m.state === "self" ? "up (this page's host)" : m.state,
-    m.capacity === null ? "-" : mips(m.capacity), [loadOf(m.ipsWanted, m.capacity).toFixed(2), "num"], `${m.runnable}/${m.guests}`,
+    m.capacity === null ? "-" : mips(m.capacity), m.speed === null || m.speed === undefined ? "-" : [mips(m.speed), "num"],
+    [m.load.toFixed(2), "num"], `${m.runnable}/${m.guests}`,
     [mips(m.ipsGiven), "num"], [mips(m.ipsWanted), "num"], `${mib(m.memoryUsed)} / ${mib(m.memoryUsed + m.memoryFree)}`,
     [m.messagesPerSecond, "num"], [((m.crossingBytesPerSecond ?? 0) / 1024).toFixed(1), "num"], m.labels.join(",") || "-", state.policy[m.name] ?? "-",
   ], (m) => (m.state === "down" ? "down" : ""));
@@ -119,7 +119,7 @@ function plots(state, color) {
     name: h.name, color: color(h.name), points: h.samples.map((s) => [s[0], s[1] / 1e6]), level: h.capacity === null ? undefined : h.capacity / 1e6,
   })), marks, (v) => `${v.toFixed(v < 10 ? 1 : 0)}M`);
   plot("plot-load", state.at, span, series.map((h) => ({
-    name: h.name, color: color(h.name), points: h.samples.map((s) => [s[0], loadOf(s[2], h.capacity)]),
+    name: h.name, color: color(h.name), points: h.samples.map((s) => [s[0], s[6]]),
   })), marks, (v) => v.toFixed(2), 1);
 }
 
