@@ -62,7 +62,7 @@ export async function remoteRun(args: Parsed, kind: "process" | "machine", local
   const [program, ...rest] = args.positionals;
   const ram = args.string("ram");
   const ramBytes = ram === undefined ? undefined : parseSize("--ram", ram);
-  const { bytes } = readElf(program, { symbols: false });
+  const { bytes } = readElf(program);
   const requires = args.strings("require").flatMap((r) => r.split(",")).filter((r) => r !== "");
   const prefers = args.strings("prefer").flatMap((r) => r.split(",")).filter((r) => r !== "");
   const url = args.string("on") === "cluster" ? await placeOnCluster(args, requires, ramBytes ?? (kind === "machine" ? 128 << 20 : 64 << 20)) : hostUrl(args);
@@ -77,9 +77,8 @@ export async function remoteRun(args: Parsed, kind: "process" | "machine", local
   });
   const id = (reply.guest as { id: string }).id;
   if (args.flag("detach")) { process.stdout.write(id + "\n"); return 0; }
-  // Said once our terminal is the guest's (raw: Ctrl-C interrupts the guest), not before: a Ctrl-C typed on seeing
-  // the line would otherwise stop this client and its shell, and leave the guest running.
-  return attachTerminal(url, id, tokenOf(args), 0, () => process.stderr.write(`roam: guest ${id} on ${url}\n`));
+  process.stderr.write(`roam: guest ${id} on ${url}\n`);
+  return attachTerminal(url, id, tokenOf(args), 0);
 }
 
 /** run --replicate URL [--epoch TIME]: the run request's fields. */
@@ -126,11 +125,8 @@ export async function attachCommand(args: Parsed): Promise<number> {
 
 const EXIT_KILLED = 137;
 
-/**
- * Streams a guest's output to ours and our terminal to it, following it across hosts, until it ends or we detach.
- * `attached` runs once the terminal is the guest's.
- */
-async function attachTerminal(url: string, id: string, token: string | undefined, from: number, attached?: () => void): Promise<number> {
+/** Streams a guest's output to ours and our terminal to it, following it across hosts, until it ends or we detach. */
+async function attachTerminal(url: string, id: string, token: string | undefined, from: number): Promise<number> {
   let lastByte = 0x0a; // of what we wrote to stdout, so our last words start a line of their own
   const show = (data: Uint8Array, stream: number) => {
     if (stream !== 2 && data.length > 0) lastByte = data[data.length - 1];
@@ -158,7 +154,6 @@ async function attachTerminal(url: string, id: string, token: string | undefined
     detach: detached,
     interrupt: () => attachment.interrupt(),
   });
-  attached?.();
   const result = await Promise.race([attachment.done, detach]);
   terminal.detach();
   attachment.close();
