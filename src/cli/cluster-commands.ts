@@ -7,6 +7,7 @@ import { FORWARDING_APPROACHES } from "../cluster/forwarding/approach.js";
 import { basename } from "node:path";
 import { formatStats, STRATEGIES, type MigrationStats } from "../migration/stats.js";
 import { connect, type Peer } from "../net/peer.js";
+import { RemoteError } from "../net/remote-error.js";
 import { loadTls, useTls } from "../net/tls.js";
 import type { Message } from "../net/protocol.js";
 import { decodeSnapshot, SnapshotError } from "../snapshot/snapshot.js";
@@ -143,7 +144,24 @@ async function attachTerminal(url: string, id: string, token: string | undefined
     failover: (to) => say(`the host of ${id} is gone; following it to its backup ${to}`),
     gap: (_, keptFrom) => say(`output before byte ${keptFrom} is no longer kept`),
   });
-  await attachment.start();
+  // Until our terminal is the guest's (raw, which needs the host's answer: how keys go depends on the guest's kind), a
+  // Ctrl-C is the terminal's SIGINT, which would stop this client and leave the guest running: it is kept instead,
+  // and given to the guest once attached, as a Ctrl-C typed then would be.
+  let earlyInterrupt = false;
+  const onEarlySigint = () => { earlyInterrupt = true; };
+  process.on("SIGINT", onEarlySigint);
+  try {
+    await attachment.start();
+  } catch (error) {
+    process.off("SIGINT", onEarlySigint);
+    // The host that has just taken the guest (run --on: from 0) refuses or drops the attach: it went away meanwhile,
+    // which is said as when it goes away later. (`roam attach` to a wrong address says it cannot reach it.)
+    if (from === 0 && error instanceof RemoteError && /^(cannot reach |connection closed)/.test(error.message)) {
+      say(`lost the connection to ${url}: the host is gone?`);
+      return 1;
+    }
+    throw error;
+  }
   let detached!: () => void;
   const detach = new Promise<"detached">((resolve) => (detached = () => resolve("detached")));
   // A cooked terminal echoes to the terminal itself, not into a pipe that stdout may be (`roam attach g1 | tee log`).
@@ -154,6 +172,11 @@ async function attachTerminal(url: string, id: string, token: string | undefined
     detach: detached,
     interrupt: () => attachment.interrupt(),
   });
+  process.off("SIGINT", onEarlySigint);
+  if (earlyInterrupt) {
+    if (attachment.kind === "machine") attachment.input(Uint8Array.of(0x03)); // a machine guest's UART gets the byte
+    else attachment.interrupt();
+  }
   const result = await Promise.race([attachment.done, detach]);
   terminal.detach();
   attachment.close();
