@@ -57,8 +57,29 @@ for run, boot and attach. See README.md for the rest.
 `;
 }
 
+/**
+ * Runs the command line; its exit code, once what the CLI wrote to stdout and stderr has left. A write to a pipe is
+ * done at once only while the pipe has room: with a slow reader the rest waits in Node's stream, and the process
+ * exit that follows (bin/roam.js) would lose the end of the output (BusyBox sort into a pipe, 2 runs of 40).
+ */
 export async function main(args: string[]): Promise<number> {
-  quietOnClosedOutput();
+  const made = quietOnClosedOutput();
+  const code = await commandLine(args);
+  const pending = made.filter((stream) => stream.writableLength > 0 && !stream.destroyed);
+  if (pending.length > 0) await Promise.all(pending.map(drained)); // else at once: nothing else runs first
+  return code;
+}
+
+/** Resolves when `stream` has written what it holds, or failed (a reader that went away), or closed. */
+function drained(stream: NodeJS.WriteStream): Promise<void> {
+  return new Promise((resolve) => {
+    stream.once("drain", resolve);
+    stream.once("error", () => resolve());
+    stream.once("close", resolve);
+  });
+}
+
+async function commandLine(args: string[]): Promise<number> {
   const [name, ...rest] = args;
   if (name === undefined) { process.stderr.write(await overallHelp()); return EXIT_USAGE; }
   if (name === "-h" || name === "--help") { process.stdout.write(await overallHelp()); return 0; }
@@ -110,26 +131,32 @@ function version(): string {
  * makes it (process.stdout is made on first use): making them here would load
  * Node's stream modules (and node:net for a pipe) in every `roam run`, whose
  * guest output goes straight to the descriptors (direct-output.ts).
+ * Returns the list of those made, which fills as Node makes them.
  */
-function quietOnClosedOutput(): void {
+function quietOnClosedOutput(): NodeJS.WriteStream[] {
+  const made: NodeJS.WriteStream[] = [];
   const EXIT_BROKEN_PIPE = 141;
-  const quiet = (stream: NodeJS.WriteStream) => stream.on("error", (error: NodeJS.ErrnoException) => {
-    if (stream.listenerCount("error") > 1) return;
-    if (error.code !== "EPIPE" && stream === process.stdout) process.stderr.write(`roam: standard output: ${error.message}\n`);
-    process.exit(error.code === "EPIPE" ? EXIT_BROKEN_PIPE : 1);
-  });
+  const quiet = (stream: NodeJS.WriteStream) => {
+    made.push(stream);
+    stream.on("error", (error: NodeJS.ErrnoException) => {
+      if (stream.listenerCount("error") > 1) return;
+      if (error.code !== "EPIPE" && stream === process.stdout) process.stderr.write(`roam: standard output: ${error.message}\n`);
+      process.exit(error.code === "EPIPE" ? EXIT_BROKEN_PIPE : 1);
+    });
+  };
   for (const name of ["stdout", "stderr"] as const) {
-    const made = Object.getOwnPropertyDescriptor(process, name);
-    if (!made?.get || !made.configurable) { quiet(process[name]); continue; }
-    const make = made.get;
+    const property = Object.getOwnPropertyDescriptor(process, name);
+    if (!property?.get || !property.configurable) { quiet(process[name]); continue; }
+    const make = property.get;
     let stream: NodeJS.WriteStream | undefined;
     Object.defineProperty(process, name, {
       configurable: true,
-      enumerable: made.enumerable,
+      enumerable: property.enumerable,
       get: () => {
         if (!stream) quiet((stream = make.call(process) as NodeJS.WriteStream));
         return stream;
       },
     });
   }
+  return made;
 }
