@@ -79,13 +79,24 @@ export class Gen {
     this.w.i32Const(0).i32Const(0).mem(Op.i32Load, at).i32Const(1).op(Op.i32Add).mem(Op.i32Store, at);
   }
 
-  enterBlock(k: number): void { this.blockIndex = k; }
+  /**
+   * Registers of the state block whose value the current block also holds in the register's local: read or
+   * written earlier in the block, outside any `if` (so on every path to here). A later read uses the local, where
+   * V8 reloaded the value just stored (writes still go to the state block: an exit needs nothing stored). Each
+   * block starts afresh, so these locals are never live across the dispatch.
+   */
+  private readonly cached = new Set<number>();
+
+  enterBlock(k: number): void { this.blockIndex = k; this.cached.clear(); }
 
   /** Pushes register r (0 reads as zero). */
   get(r: number): this {
     if (r === 0) this.w.i32Const(0);
-    else if (this.inLocals.has(r)) this.w.localGet(REGISTER_LOCAL[r]);
-    else this.w.i32Const(0).mem(Op.i32Load, L.STATE_BASE + r * 4);
+    else if (this.inLocals.has(r) || this.cached.has(r)) this.w.localGet(REGISTER_LOCAL[r]);
+    else {
+      this.w.i32Const(0).mem(Op.i32Load, L.STATE_BASE + r * 4);
+      if (this.depth === 0) { this.w.localTee(REGISTER_LOCAL[r]); this.cached.add(r); }
+    }
     return this;
   }
   /**
@@ -97,6 +108,7 @@ export class Gen {
     if (!this.inLocals.has(r)) {
       this.w.i32Const(0);
       value();
+      if (this.depth === 0) { this.w.localTee(REGISTER_LOCAL[r]); this.cached.add(r); } else this.cached.delete(r);
       this.w.mem(Op.i32Store, L.STATE_BASE + r * 4);
       return;
     }
@@ -108,6 +120,12 @@ export class Gen {
   pc(index: number): this {
     this.w.localGet(L_BASE).i32Const(index * 2).op(Op.i32Add);
     return this;
+  }
+  /** Emits `body`, which opens a construct of its own (an `if` with a result): reads there cache nothing. */
+  nested(body: () => void): void {
+    this.depth++;
+    body();
+    this.depth--;
   }
   /** Opens an `if` on the condition on the stack; exits inside it branch one level further. */
   ifThen(body: () => void, otherwise?: () => void): void {

@@ -46,14 +46,14 @@ export function generateAlu(g: Gen, e: Entry): boolean {
     });
     return true;
   }
-  if (DIVIDES.has(e.op)) { g.set(e.rd, () => divide(g, e)); return true; }
+  if (DIVIDES.has(e.op)) { g.set(e.rd, () => { g.get(e.rs2); g.nested(() => divide(g, e)); }); return true; }
   return false;
 }
 
-/** DIV/DIVU/REM/REMU with RISC-V's defined results where WebAssembly would trap. */
+/** DIV/DIVU/REM/REMU with RISC-V's defined results where WebAssembly would trap, from rs2 on the stack. */
 function divide(g: Gen, e: Entry): void {
   const w = g.w;
-  g.get(e.rs2).w.op(Op.i32Eqz);
+  w.op(Op.i32Eqz);
   w.blockType(Op.if, Type.i32);
   // "The quotient of division by zero has all bits set, and the remainder of division by zero equals the dividend."
   if (e.op === O.OP_DIV || e.op === O.OP_DIVU) w.i32Const(-1); else g.get(e.rs1);

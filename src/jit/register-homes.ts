@@ -1,6 +1,7 @@
 // Where a region keeps each guest register while it runs: in a WebAssembly local
 // (loaded from the state block when the region is entered, stored back at its
-// exits) or in the state block itself (every read a load, every write a store).
+// exits) or in the state block itself (every write a store, the first read in a
+// basic block a load: Gen.get in emit.ts keeps what a block read or wrote).
 //
 // Locals pay off only where code runs many times per entry: in a loop of the
 // region. Elsewhere a region runs once per entry (on Lua a chained transfer every

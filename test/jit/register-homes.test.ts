@@ -14,7 +14,7 @@ import { discoverRegion, type Entry, type Region } from "../../src/jit/region.js
 import { loopRegisters } from "../../src/jit/register-homes.js";
 import { CodeWriter, Op, regionModule } from "../../src/jit/wasm-writer.js";
 
-const [T0, S2, A0, A1, A2] = [5, 18, 10, 11, 12];
+const [T0, S2, A0, A1, A2, A3] = [5, 18, 10, 11, 12, 13];
 const PAGE_VA = 0x80000000;
 const DECODED = 0x10000; // the page's decoded entries (8 bytes per halfword)
 const PROBE_AT = 0x9000; // the probe stores its parameters here (entry, budget, pc), then the state block's x1..x31
@@ -30,6 +30,8 @@ function regionOf(...ops: Op4[]): Region {
 }
 const addi = (rd: number, rs1: number, imm: number): Op4 => [O.OP_ADDI, rd, rs1, 0, imm];
 const add = (rd: number, rs1: number, rs2: number): Op4 => [O.OP_ADD, rd, rs1, rs2, 0];
+const div = (rd: number, rs1: number, rs2: number): Op4 => [O.OP_DIV, rd, rs1, rs2, 0];
+const lw = (rd: number, rs1: number, imm: number): Op4 => [O.OP_LW, rd, rs1, 0, imm];
 /** bne within the page, `entries` entries away (the decoded immediate is an entry-pointer delta). */
 const bne = (rs1: number, rs2: number, entries: number): Op4 => [O.OP_BNE_L, 0, rs1, rs2, entries * 8];
 
@@ -43,8 +45,8 @@ function probeModule(): Uint8Array<ArrayBuffer> {
 }
 
 /** Runs `region` entered at entry 0 with `budget`; its exit at entry `exitAt` chains to the probe when `chain`. */
-function run(region: Region, exitAt: number, budget: number, chain: boolean) {
-  const memory = new WebAssembly.Memory({ initial: 2 });
+function run(region: Region, exitAt: number, budget: number, chain: boolean, tlbMisses = false) {
+  const memory = new WebAssembly.Memory({ initial: 16 }); // up to the TLBs
   const table = new WebAssembly.Table({ element: "anyfunc", initial: 1 });
   const env = { env: { memory, chain: table } };
   const { f0: f } = new WebAssembly.Instance(new WebAssembly.Module(emitRegion(region)), env).exports as { f0: Call };
@@ -52,6 +54,7 @@ function run(region: Region, exitAt: number, budget: number, chain: boolean) {
   const view = new DataView(memory.buffer);
   for (let r = 1; r < 32; r++) view.setUint32(L.STATE_BASE + r * 4, 1000 + r, true);
   view.setUint32(L.STATE_BASE + T0 * 4, 3, true); // the loops below count t0 down to 0
+  if (tlbMisses) for (let i = 0; i < L.TLB_ENTRIES; i++) view.setUint32(L.TLB_READ + 8 * i, 0xffffffff, true);
   const target = DECODED + exitAt * 8;
   if (chain) { view.setUint8(target, O.OP_JIT); view.setInt32(target + 4, 0, true); } // translation 0: the probe
   view.setUint32(PROBE_AT, 0xdead, true);
@@ -105,5 +108,20 @@ describe("where a region keeps the guest registers", () => {
     expect(r.returned).toBe(DECODED + 2 * 8);
     expect([r.x(S2), r.x(A0), r.x(T0), r.x(A2)]).toEqual([1000 + A1 + 1000 + A2, 1000 + A0 + 1, 2, 1000 + A2]);
     expect(r.budgetLeft).toBe(0);
+  });
+
+  test("in code that runs once, a block reads back what it wrote, and a load's miss leaves the writes before it stored", () => {
+    // 0: addi a0, a0, 5   2: add a1, a0, a0   4: lw a2, 0(a1): the TLB holds nothing, so the region leaves at entry 4
+    const r = run(regionOf(addi(A0, A0, 5), add(A1, A0, A0), lw(A2, A1, 0)), 6, 100, true, true);
+    expect(r.chained).toBe(false);
+    expect(r.returned).toBe(DECODED + 4 * 8);
+    expect([r.x(A0), r.x(A1), r.x(A2)]).toEqual([1000 + A0 + 5, 2 * (1000 + A0 + 5), 1000 + A2]);
+    expect(r.budgetLeft).toBe(98);
+  });
+
+  test("a register first read inside one arm of a division is read afresh after it", () => {
+    // 0: addi a2, x0, 0   2: div a0, a1, a2 (by zero: -1, without reading a1)   4: add a3, a1, a1
+    const r = run(regionOf(addi(A2, 0, 0), div(A0, A1, A2), add(A3, A1, A1)), 6, 100, false);
+    expect([r.x(A0), r.x(A3)]).toEqual([0xffffffff, 2 * (1000 + A1)]);
   });
 });
