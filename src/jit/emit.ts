@@ -58,18 +58,23 @@ export function countingExits(env = process.env.ROAM_JIT_COUNT_EXITS): boolean {
 
 /** What a generator may emit; `retired` counts the block's instructions before the current one. */
 export class Gen {
-  readonly w = new CodeWriter();
+  readonly w: CodeWriter;
   depth = 0; // `if`s opened by the generator around the current position
   private blockIndex = 0;
   /** The registers written in locals: stored back at every exit. */
   readonly written = new Set<number>();
-  /** The registers this region keeps in locals (see register-homes.ts); the others are read and written in the state block. */
-  readonly inLocals: ReadonlySet<number>;
   /** The current block's loads and stores that share a TLB check, by entry index (see planAccesses). */
   accesses = new Map<number, SharedCheck>();
 
-  constructor(readonly region: Region, readonly marks: OwnMarks = NO_MARKS, private readonly counting = countingExits()) {
-    this.inLocals = loopRegisters(region);
+  /**
+   * `inLocals`: the registers this region keeps in locals (see register-homes.ts); the others are read and written
+   * in the state block. `capacity`: bytes of code to start with (growing the writer cost emit ~5%).
+   */
+  constructor(
+    readonly region: Region, readonly marks: OwnMarks = NO_MARKS, private readonly counting = countingExits(),
+    readonly inLocals: ReadonlySet<number> = loopRegisters(region), capacity = 256,
+  ) {
+    this.w = new CodeWriter(capacity);
   }
 
   /** Counts an exit of `kind` (see Exit) in a measurement build. */
@@ -229,13 +234,16 @@ export function emitRegion(region: Region, marks: OwnMarks = NO_MARKS): Uint8Arr
 
 /** Emits one module of several regions, each with the table indices its marked entries get: "f<k>", "g<k>" for region k. */
 export function emitBatch(regions: ReadonlyArray<{ region: Region; marks: OwnMarks }>): Uint8Array<ArrayBuffer> {
-  return batchModule(regions.map(({ region, marks }, k) => regionFunctions(region, marks, gFunctionIndex(k))), G_PARAMS);
+  const counting = countingExits(); // read once: process.env is slow to read
+  return batchModule(regions.map(({ region, marks }, k) => regionFunctions(region, marks, gFunctionIndex(k), counting)), G_PARAMS);
 }
 
 /** The two functions of a region whose "g" is function `gIndex` of its module. */
-function regionFunctions(region: Region, marks: OwnMarks, gIndex: number): RegionFunctions {
-  const g = new Gen(region, marks);
-  const body = new Gen(region, marks); // the blocks, emitted first to learn which registers they use
+function regionFunctions(region: Region, marks: OwnMarks, gIndex: number, counting: boolean): RegionFunctions {
+  const inLocals = loopRegisters(region);
+  const bodyBytes = 48 * region.instructions; // ~40 a guest instruction on the SQLite test
+  const g = new Gen(region, marks, counting, inLocals, bodyBytes + 1024);
+  const body = new Gen(region, marks, counting, inLocals, bodyBytes + 256); // the blocks, emitted first to learn which registers they write
   const blocks = region.blocks;
   for (let k = 0; k < blocks.length; k++) {
     body.w.op(Op.end); // closes block b_k: block k's code follows
