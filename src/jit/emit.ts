@@ -23,7 +23,7 @@ import { CodeWriter, Op, Type, batchModule, gFunctionIndex, type RegionFunctions
 import { generateAlu } from "./gen-alu.js";
 import { generateMemory, planAccesses, type SharedCheck } from "./gen-memory.js";
 import { generateControl } from "./gen-control.js";
-import { loopRegisters } from "./register-homes.js";
+import { loopRegisters, overwrittenInBlock } from "./register-homes.js";
 
 // Parameters: entry, budget, pc; then locals: the registers a region keeps in locals (register r, 1..32 = the sink,
 // is local REGISTER_LOCAL[r] = 2 + r when it does), then scratch. Between regions every register is in the state
@@ -65,6 +65,10 @@ export class Gen {
   readonly written = new Set<number>();
   /** The current block's loads and stores that share a TLB check, by entry index (see planAccesses). */
   accesses = new Map<number, SharedCheck>();
+  /** The current block's entries whose result no exit sees in the state block (see overwrittenInBlock). */
+  overwritten = new Set<number>();
+  /** The entry being generated. */
+  current = -1;
 
   /**
    * `inLocals`: the registers this region keeps in locals (see register-homes.ts); the others are read and written
@@ -110,6 +114,12 @@ export class Gen {
    */
   set(r: number, value: () => void): void {
     if (r === 0) { value(); this.w.op(DROP); return; } // the decoder gives x0 results the sink instead
+    if (!this.inLocals.has(r) && this.depth === 0 && this.overwritten.has(this.current)) {
+      value(); // a later instruction of the block writes r before anything can leave: only its value is stored
+      this.w.localSet(REGISTER_LOCAL[r]);
+      this.cached.add(r);
+      return;
+    }
     if (!this.inLocals.has(r)) {
       this.w.i32Const(0);
       value();
@@ -346,8 +356,10 @@ function chainOrReturn(g: Gen, written: number[]): void {
 
 function emitBlock(g: Gen, block: Block, k: number): void {
   g.accesses = planAccesses(block);
+  g.overwritten = overwrittenInBlock(block);
   let retired = 0;
   for (const e of block.entries) {
+    g.current = e.index;
     if (!generate(g, e, retired)) return; // it jumped or left
     retired++;
   }

@@ -25,6 +25,12 @@ const HIGH_PRODUCT = new Map<number, [number, number]>([
 ]);
 const DIVIDES = new Set([O.OP_DIV, O.OP_DIVU, O.OP_REM, O.OP_REMU]);
 
+/** Whether `op` is one generateAlu emits: it only computes a register, and never leaves the region. */
+export function isComputational(op: number): boolean {
+  return op === O.OP_NOP || op === O.OP_FENCE || op === O.OP_FENCE_I || WITH_IMMEDIATE.has(op) || WITH_REGISTER.has(op) ||
+    op === O.OP_LUI || op === O.OP_AUIPC || HIGH_PRODUCT.has(op) || DIVIDES.has(op);
+}
+
 /** Emits `e` if it is a computational instruction (or a no-op); false otherwise. */
 export function generateAlu(g: Gen, e: Entry): boolean {
   const w = g.w;
