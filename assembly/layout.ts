@@ -10,11 +10,11 @@
 export const STATE_BASE = 0x1000; // hart state block (see STATE_* offsets)
 export const STATE_SIZE = 0x1000;
 
-export const TLB_ENTRIES = 256; // per TLB; index = vpn & (TLB_ENTRIES - 1)
-export const TLB_READ = 0x2000; // entries: [tag u32, addend u32]
-export const TLB_WRITE = 0x2800; // entries: [tag u32, addend u32]
-export const TLB_FETCH = 0x3000; // entries: [tag u32, decoded page base u32]
-export const TLB_WRITE_PPN = 0x3800; // u32 per write entry: physical page (for code invalidation)
+export const TLB_ENTRIES = 1024; // per TLB; index = vpn & (TLB_ENTRIES - 1)
+export const TLB_READ = 0xd0000; // entries: [tag u32, addend u32]
+export const TLB_WRITE = 0xd2000; // entries: [tag u32, addend u32]
+export const TLB_FETCH = 0xd4000; // entries: [tag u32, decoded page base u32]
+export const TLB_WRITE_PPN = 0xd6000; // u32 per write entry: physical page (for code invalidation)
 
 export const DECODE_SCRATCH = 0x4000; // a tiny decoded page for instructions that straddle pages
 export const JIT_BUDGET = 0x5000; // i32: the budget left when translated code returns

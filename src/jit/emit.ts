@@ -1,6 +1,7 @@
 // Code generation for a region: one WebAssembly function per region, in v86's
-// shape. Guest registers live in locals (loaded at entry, stored back once, at
-// the single exit); basic blocks sit in a `loop` of nested `block`s and a
+// shape. Guest registers used in the region's loops live in locals (loaded at
+// entry, stored back once, at the single exit), the others in the state block
+// (register-homes.ts); basic blocks sit in a `loop` of nested `block`s and a
 // `br_table` picks the block to run, so branches, loops and in-page calls stay
 // inside the function. The contract is the fast loop's (assembly/fast.ts):
 //   f(entry, budget, pc) -> the entry to continue at; the budget left is stored
@@ -9,9 +10,9 @@
 // out of it comes back); the function starts at the block its entry's mark names.
 // Chaining: an exit that continues at an entry another translation starts (its
 // decoded entry is marked OP_JIT) tail-calls that translation's "g" through the
-// chain table while budget is left, handing it the PASSED registers as
-// parameters, so runs of calls and returns between pages stay in translated code
-// (see chainOrReturn); "f", the fast loop's entry, loads them and goes on in "g".
+// chain table while budget is left, so runs of calls and returns between pages
+// stay in translated code (see chainOrReturn); "f", the fast loop's entry, goes on
+// in "g". Both take (entry, budget, pc): the registers are in the state block.
 // Every exit is precise: the registers, the entry returned and the budget
 // (hence instret) are those of the interpreter at that instruction.
 
@@ -22,27 +23,15 @@ import { CodeWriter, Op, Type, batchModule, gFunctionIndex, type RegionFunctions
 import { generateAlu } from "./gen-alu.js";
 import { generateMemory, planAccesses, type SharedCheck } from "./gen-memory.js";
 import { generateControl } from "./gen-control.js";
+import { loopRegisters, overwrittenInBlock } from "./register-homes.js";
 
-/**
- * The guest registers a region passes to the next one as parameters of the chaining tail call, so a chained
- * transfer moves them in the machine's registers and stack instead of storing them to the state block and
- * loading them back. Inside a chain the state block's copies of these are stale: every return to the fast loop
- * (any exit that does not chain) stores them all. The others (and the sink, 32) live in the state block between
- * regions: loaded at entry if the region uses them, stored at every exit if it wrote them.
- */
-export const PASSED: readonly number[] = [1, 2, 8, 9, 10, 11, 12, 13, 14, 15]; // ra, sp, s0, s1, a0..a5
-const PASSED_SET = new Set(PASSED);
-
-// Parameters: entry, budget, pc, the passed registers; then locals: the other registers and the sink, then scratch.
-// Register r (1..32) is local REGISTER_LOCAL[r], always one of 3..34.
+// Parameters: entry, budget, pc; then locals: the registers a region keeps in locals (register r, 1..32 = the sink,
+// is local REGISTER_LOCAL[r] = 2 + r when it does), then scratch. Between regions every register is in the state
+// block, so a chained call passes nothing else: its three parameters stay in the machine's registers.
 const P_ENTRY = 0, P_BUDGET = 1, P_PC = 2;
-const G_PARAMS = 3 + PASSED.length;
-const REGISTER_LOCAL: number[] = (() => {
-  const order = [...PASSED, ...Array.from({ length: 32 }, (_, k) => k + 1).filter((r) => !PASSED_SET.has(r))];
-  const local = new Array<number>(33).fill(-1);
-  order.forEach((r, k) => { local[r] = 3 + k; });
-  return local;
-})();
+const DROP = 0x1a; // WebAssembly's drop (core spec 5.4.2)
+const G_PARAMS = 3;
+const REGISTER_LOCAL: number[] = Array.from({ length: 33 }, (_, r) => 2 + r);
 const L_BLOCK = 35, L_EXIT = 36, L_BASE = 37;
 export const L_ADDR = 38, L_TLB = 39, L_T0 = 40, L_T1 = 41;
 const L_ENTRY0 = 42; // the decoded entry of the page's first halfword: entry i is at L_ENTRY0 + 8 i
@@ -69,14 +58,28 @@ export function countingExits(env = process.env.ROAM_JIT_COUNT_EXITS): boolean {
 
 /** What a generator may emit; `retired` counts the block's instructions before the current one. */
 export class Gen {
-  readonly w = new CodeWriter();
+  readonly w: CodeWriter;
   depth = 0; // `if`s opened by the generator around the current position
   private blockIndex = 0;
+  /** The registers written in locals: stored back at every exit. */
   readonly written = new Set<number>();
   /** The current block's loads and stores that share a TLB check, by entry index (see planAccesses). */
   accesses = new Map<number, SharedCheck>();
+  /** The current block's entries whose result no exit sees in the state block (see overwrittenInBlock). */
+  overwritten = new Set<number>();
+  /** The entry being generated. */
+  current = -1;
 
-  constructor(readonly region: Region, readonly marks: OwnMarks = NO_MARKS, private readonly counting = countingExits()) {}
+  /**
+   * `inLocals`: the registers this region keeps in locals (see register-homes.ts); the others are read and written
+   * in the state block. `capacity`: bytes of code to start with (growing the writer cost emit ~5%).
+   */
+  constructor(
+    readonly region: Region, readonly marks: OwnMarks = NO_MARKS, private readonly counting = countingExits(),
+    readonly inLocals: ReadonlySet<number> = loopRegisters(region), capacity = 256,
+  ) {
+    this.w = new CodeWriter(capacity);
+  }
 
   /** Counts an exit of `kind` (see Exit) in a measurement build. */
   count(kind: number): void {
@@ -85,23 +88,59 @@ export class Gen {
     this.w.i32Const(0).i32Const(0).mem(Op.i32Load, at).i32Const(1).op(Op.i32Add).mem(Op.i32Store, at);
   }
 
-  enterBlock(k: number): void { this.blockIndex = k; }
+  /**
+   * Registers of the state block whose value the current block also holds in the register's local: read or
+   * written earlier in the block, outside any `if` (so on every path to here). A later read uses the local, where
+   * V8 reloaded the value just stored (writes still go to the state block: an exit needs nothing stored). Each
+   * block starts afresh, so these locals are never live across the dispatch.
+   */
+  private readonly cached = new Set<number>();
+
+  enterBlock(k: number): void { this.blockIndex = k; this.cached.clear(); }
 
   /** Pushes register r (0 reads as zero). */
   get(r: number): this {
-    if (r === 0) this.w.i32Const(0); else this.w.localGet(REGISTER_LOCAL[r]);
+    if (r === 0) this.w.i32Const(0);
+    else if (this.inLocals.has(r) || this.cached.has(r)) this.w.localGet(REGISTER_LOCAL[r]);
+    else {
+      this.w.i32Const(0).mem(Op.i32Load, L.STATE_BASE + r * 4);
+      if (this.depth === 0) { this.w.localTee(REGISTER_LOCAL[r]); this.cached.add(r); }
+    }
     return this;
   }
-  /** Writes register r (32 = the sink) from the value `value` pushes. */
+  /**
+   * Writes register r (32 = the sink: stored too, so that a snapshot's state block is the interpreter's) from the
+   * value `value` pushes. An exit inside `value` (a load's TLB miss) leaves before the write.
+   */
   set(r: number, value: () => void): void {
+    if (r === 0) { value(); this.w.op(DROP); return; } // the decoder gives x0 results the sink instead
+    if (!this.inLocals.has(r) && this.depth === 0 && this.overwritten.has(this.current)) {
+      value(); // a later instruction of the block writes r before anything can leave: only its value is stored
+      this.w.localSet(REGISTER_LOCAL[r]);
+      this.cached.add(r);
+      return;
+    }
+    if (!this.inLocals.has(r)) {
+      this.w.i32Const(0);
+      value();
+      if (this.depth === 0) { this.w.localTee(REGISTER_LOCAL[r]); this.cached.add(r); } else this.cached.delete(r);
+      this.w.mem(Op.i32Store, L.STATE_BASE + r * 4);
+      return;
+    }
     value();
     this.w.localSet(REGISTER_LOCAL[r]);
-    if (r !== 0) this.written.add(r); // the sink too: a snapshot's state block is then the interpreter's
+    this.written.add(r);
   }
   /** Pushes the pc of entry `index`: the region's pc at its head plus the distance. */
   pc(index: number): this {
     this.w.localGet(L_BASE).i32Const(index * 2).op(Op.i32Add);
     return this;
+  }
+  /** Emits `body`, which opens a construct of its own (an `if` with a result): reads there cache nothing. */
+  nested(body: () => void): void {
+    this.depth++;
+    body();
+    this.depth--;
   }
   /** Opens an `if` on the condition on the stack; exits inside it branch one level further. */
   ifThen(body: () => void, otherwise?: () => void): void {
@@ -205,13 +244,16 @@ export function emitRegion(region: Region, marks: OwnMarks = NO_MARKS): Uint8Arr
 
 /** Emits one module of several regions, each with the table indices its marked entries get: "f<k>", "g<k>" for region k. */
 export function emitBatch(regions: ReadonlyArray<{ region: Region; marks: OwnMarks }>): Uint8Array<ArrayBuffer> {
-  return batchModule(regions.map(({ region, marks }, k) => regionFunctions(region, marks, gFunctionIndex(k))), G_PARAMS);
+  const counting = countingExits(); // read once: process.env is slow to read
+  return batchModule(regions.map(({ region, marks }, k) => regionFunctions(region, marks, gFunctionIndex(k), counting)), G_PARAMS);
 }
 
 /** The two functions of a region whose "g" is function `gIndex` of its module. */
-function regionFunctions(region: Region, marks: OwnMarks, gIndex: number): RegionFunctions {
-  const g = new Gen(region, marks);
-  const body = new Gen(region, marks); // the blocks, emitted first to learn which registers they use
+function regionFunctions(region: Region, marks: OwnMarks, gIndex: number, counting: boolean): RegionFunctions {
+  const inLocals = loopRegisters(region);
+  const bodyBytes = 48 * region.instructions; // ~40 a guest instruction on the SQLite test
+  const g = new Gen(region, marks, counting, inLocals, bodyBytes + 1024);
+  const body = new Gen(region, marks, counting, inLocals, bodyBytes + 256); // the blocks, emitted first to learn which registers they write
   const blocks = region.blocks;
   for (let k = 0; k < blocks.length; k++) {
     body.w.op(Op.end); // closes block b_k: block k's code follows
@@ -219,9 +261,7 @@ function regionFunctions(region: Region, marks: OwnMarks, gIndex: number): Regio
     emitBlock(body, blocks[k], k);
   }
   const w = g.w;
-  for (const r of usedRegisters(region)) {
-    if (!PASSED_SET.has(r)) w.i32Const(0).mem(Op.i32Load, L.STATE_BASE + r * 4).localSet(REGISTER_LOCAL[r]);
-  }
+  for (const r of [...g.inLocals].sort((a, b) => a - b)) w.i32Const(0).mem(Op.i32Load, L.STATE_BASE + r * 4).localSet(REGISTER_LOCAL[r]);
   enterAtEntry(w);
   w.blockType(Op.block, Type.void); // the exit
   w.blockType(Op.block, Type.void); // the exit's decoding (Gen.exit)
@@ -236,7 +276,7 @@ function regionFunctions(region: Region, marks: OwnMarks, gIndex: number): Regio
   w.op(Op.end); // the exit's decoding
   decodeExit(w);
   w.op(Op.end); // exit
-  chainOrReturn(g, [...body.written].filter((r) => !PASSED_SET.has(r)));
+  chainOrReturn(g, [...body.written].sort((a, b) => a - b));
   return { f: entryFromFastLoop(gIndex), g: w, gLocals: new Array<number>(LOCALS).fill(Type.i32) };
 }
 
@@ -250,14 +290,9 @@ function decodeExit(w: CodeWriter): void {
   w.localGet(L_ENTRY0).localGet(L_EXIT).i32Const(8 - 3).op(Op.i32ShrU).i32Const(~7).op(Op.i32And).op(Op.i32Add).localSet(L_EXIT);
 }
 
-/**
- * "f", the fast loop's entry (entry, budget, pc): loads the passed registers from the state block and goes on in
- * "g", function `gIndex` of the module.
- */
+/** "f", the fast loop's entry (entry, budget, pc): goes on in "g", function `gIndex` of the module. */
 function entryFromFastLoop(gIndex: number): CodeWriter {
-  const w = new CodeWriter().localGet(P_ENTRY).localGet(P_BUDGET).localGet(P_PC);
-  for (const r of PASSED) w.i32Const(0).mem(Op.i32Load, L.STATE_BASE + r * 4);
-  return w.op(Op.returnCall).u32(gIndex);
+  return new CodeWriter().localGet(P_ENTRY).localGet(P_BUDGET).localGet(P_PC).op(Op.returnCall).u32(gIndex);
 }
 
 /** Stores registers `rs` from their locals to the state block. */
@@ -290,11 +325,10 @@ function enterAtEntry(w: CodeWriter): void {
 }
 
 /**
- * The end of every exit, `written` the registers the region wrote that are not passed: when the exit continues at
- * a control transfer's target, budget is left and the target's decoded entry is a translation's entry (OP_JIT,
- * table index in its immediate), store those and tail-call that translation's "g" with the target's pc and the
- * passed registers; else store those and every passed register (whichever region of the chain wrote them), and
- * the budget, and return the entry to the fast loop, telling it whether the entry is a jump's target (then it counts as an arrival, so that code only translated code calls gets hot too). The mark lives in the decoded
+ * The end of every exit, `written` the registers the region wrote in locals: it stores those to the state block;
+ * then, when the exit continues at a control transfer's target, budget is left and the target's decoded entry is a
+ * translation's entry (OP_JIT, table index in its immediate), it tail-calls that translation's "g" with the
+ * target's pc; else it stores the budget and returns the entry to the fast loop, telling it whether the entry is a jump's target (then it counts as an arrival, so that code only translated code calls gets hot too). The mark lives in the decoded
  * page, so whatever drops the page (a store to it, fence.i, a flush, a page dropped or remapped: the fetch TLB
  * led here) drops the chain with it. L_EXIT_PAGE_VA/L_EXIT_DECODED hold the target's page here (this page, or the
  * one a jump to another page found): the chained call's pc comes from them, and a return leaves them at
@@ -302,19 +336,17 @@ function enterAtEntry(w: CodeWriter): void {
  */
 function chainOrReturn(g: Gen, written: number[]): void {
   const w = g.w;
+  storeRegisters(w, written);
   w.localGet(L_CHAIN).localGet(P_BUDGET).i32Const(0).op(Op.i32GtS).op(Op.i32And);
   w.localGet(L_EXIT).mem(Op.i32Load8U, 0).i32Const(O.OP_JIT).op(Op.i32Eq).op(Op.i32And);
   g.ifThen(() => {
     g.count(Exit.CHAINED);
-    storeRegisters(w, written);
     w.localGet(L_EXIT).localGet(P_BUDGET);
     w.localGet(L_EXIT_PAGE_VA);
     w.localGet(L_EXIT).localGet(L_EXIT_DECODED).op(Op.i32Sub).i32Const(2).op(Op.i32ShrU).op(Op.i32Add);
-    for (const r of PASSED) w.localGet(REGISTER_LOCAL[r]);
     w.localGet(L_EXIT).mem(Op.i32Load, 4);
     w.op(Op.returnCallIndirect).u32(1).u32(0); // type 1 = "g"'s, table 0 = the imported chain table
   });
-  storeRegisters(w, [...written, ...PASSED]);
   w.i32Const(0).localGet(L_EXIT_PAGE_VA).mem(Op.i32Store, L.JIT_PAGE_VA);
   w.i32Const(0).localGet(L_EXIT_DECODED).mem(Op.i32Store, L.JIT_DECODED);
   w.i32Const(0).localGet(P_BUDGET).mem(Op.i32Store, L.JIT_BUDGET);
@@ -324,8 +356,10 @@ function chainOrReturn(g: Gen, written: number[]): void {
 
 function emitBlock(g: Gen, block: Block, k: number): void {
   g.accesses = planAccesses(block);
+  g.overwritten = overwrittenInBlock(block);
   let retired = 0;
   for (const e of block.entries) {
+    g.current = e.index;
     if (!generate(g, e, retired)) return; // it jumped or left
     retired++;
   }
@@ -348,12 +382,4 @@ function generate(g: Gen, e: Entry, retired: number): boolean {
   const control = generateControl(g, e, retired);
   if (control !== null) return control;
   throw new Error(`translate: no generator for op ${e.op}`);
-}
-
-function usedRegisters(region: Region): number[] {
-  const used = new Set<number>();
-  for (const b of region.blocks) {
-    for (const e of b.entries) for (const r of [e.rd, e.rs1, e.rs2]) if (r !== 0) used.add(r);
-  }
-  return [...used].sort((a, b) => a - b);
 }

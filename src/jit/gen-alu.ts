@@ -25,6 +25,12 @@ const HIGH_PRODUCT = new Map<number, [number, number]>([
 ]);
 const DIVIDES = new Set([O.OP_DIV, O.OP_DIVU, O.OP_REM, O.OP_REMU]);
 
+/** Whether `op` is one generateAlu emits: it only computes a register, and never leaves the region. */
+export function isComputational(op: number): boolean {
+  return op === O.OP_NOP || op === O.OP_FENCE || op === O.OP_FENCE_I || WITH_IMMEDIATE.has(op) || WITH_REGISTER.has(op) ||
+    op === O.OP_LUI || op === O.OP_AUIPC || HIGH_PRODUCT.has(op) || DIVIDES.has(op);
+}
+
 /** Emits `e` if it is a computational instruction (or a no-op); false otherwise. */
 export function generateAlu(g: Gen, e: Entry): boolean {
   const w = g.w;
@@ -46,14 +52,14 @@ export function generateAlu(g: Gen, e: Entry): boolean {
     });
     return true;
   }
-  if (DIVIDES.has(e.op)) { g.set(e.rd, () => divide(g, e)); return true; }
+  if (DIVIDES.has(e.op)) { g.set(e.rd, () => { g.get(e.rs2); g.nested(() => divide(g, e)); }); return true; }
   return false;
 }
 
-/** DIV/DIVU/REM/REMU with RISC-V's defined results where WebAssembly would trap. */
+/** DIV/DIVU/REM/REMU with RISC-V's defined results where WebAssembly would trap, from rs2 on the stack. */
 function divide(g: Gen, e: Entry): void {
   const w = g.w;
-  g.get(e.rs2).w.op(Op.i32Eqz);
+  w.op(Op.i32Eqz);
   w.blockType(Op.if, Type.i32);
   // "The quotient of division by zero has all bits set, and the remainder of division by zero equals the dividend."
   if (e.op === O.OP_DIV || e.op === O.OP_DIVU) w.i32Const(-1); else g.get(e.rs1);
