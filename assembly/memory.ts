@@ -10,7 +10,7 @@
 import {
   TLB_ENTRIES, TLB_READ, TLB_WRITE, TLB_FETCH, TLB_WRITE_PPN, DIRTY_BITMAP, PRESENT_BITMAP, CODE_BITMAP,
   PAGE_SLOT_MAP, SLOT_PPN, SLOT_GENERATION, DECODE_BASE, DECODE_SLOTS, DECODE_SLOT_BYTES, RAM_HOST_BASE, STATE_BASE, STATE_RAM_BYTES,
-  BITMAP_BYTES, WRITTEN_BITMAP,
+  BITMAP_BYTES, WRITTEN_BITMAP, HOT_COUNTERS, HOT_COUNTER_MASK,
 } from "./layout";
 import { OP_PAGE_END } from "./ops";
 
@@ -104,10 +104,24 @@ let nextSlot: u32 = 0;
 
 @inline function slotBase(slot: u32): u32 { return DECODE_BASE + slot * DECODE_SLOT_BYTES; }
 
-/** The slot's entries are no longer what anything read from them before (see SLOT_GENERATION). */
+/**
+ * The slot's entries are no longer what anything read from them before (see SLOT_GENERATION), nor what arrived at
+ * them: their hot counters start again from 0, which also ends a request still pending for one of them (fast.ts
+ * becameHot: the host drops a region whose generation moved, and the new code asks again when it gets hot).
+ */
 @inline function bumpGeneration(slot: u32): void {
   const at = SLOT_GENERATION + (slot << 2);
   store<u32>(at, load<u32>(at) + 1);
+  forgetHotness(slot);
+}
+
+/** Zeroes the hashed hot counters of a slot's entries (shared with other slots' entries: those only count again). */
+function forgetHotness(slot: u32): void {
+  const entries: u32 = DECODE_SLOT_BYTES >> 3;
+  const first = (slotBase(slot) >> 3) & HOT_COUNTER_MASK;
+  const untilEnd = min(entries, HOT_COUNTER_MASK + 1 - first);
+  memory.fill(HOT_COUNTERS + first, 0, untilEnd);
+  if (untilEnd < entries) memory.fill(HOT_COUNTERS, 0, entries - untilEnd); // the hash wrapped
 }
 
 /** Returns the decoded page for RAM page `page`, allocating (and zeroing) a slot when it has none. */
@@ -155,9 +169,11 @@ export function flushDecodeCache(): void {
     const page = load<u32>(SLOT_PPN + (s << 2));
     store<u16>(PAGE_SLOT_MAP + (page << 1), 0);
     bitClear(CODE_BITMAP, page);
-    bumpGeneration(s);
+    const at = SLOT_GENERATION + (s << 2);
+    store<u32>(at, load<u32>(at) + 1); // bumpGeneration, without a counter fill per slot: all of them go below
   }
   nextSlot = 0;
+  memory.fill(HOT_COUNTERS, 0, HOT_COUNTER_MASK + 1);
   memory.fill(TLB_FETCH, 0xff, TLB_ENTRIES * 8);
 }
 

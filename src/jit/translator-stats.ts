@@ -28,7 +28,8 @@ export function newStats(): TranslatorStats {
 export function describeStats(t: TranslatorStats): string {
   const ms = (v: number) => v.toFixed(1);
   const stale = t.stale > 0 ? `, ${t.stale} stale` : "";
-  return `translated regions: ${t.translated} of ${t.requests} requests (${t.instructions} instructions, ${t.batches} modules${stale}; ` +
+  const declined = t.declined > 0 ? `, ${t.declined} declined` : "";
+  return `translated regions: ${t.translated} of ${t.requests} requests (${t.instructions} instructions, ${t.batches} modules${stale}${declined}; ` +
     `main thread ${ms(t.compileMs)} ms: emit ${ms(t.emitMs)}, compile ${ms(t.moduleMs)}, instantiate ${ms(t.instanceMs)}; ` +
     `background compiles ${ms(t.waitMs)} ms)`;
 }

@@ -107,6 +107,7 @@ export class Translator {
     this.chain = new WebAssembly.Table({ element: "anyfunc", initial: core.table.length });
     this.nextIndex = this.firstIndex;
     this.applyThreshold();
+    this.bytes().fill(0, L.HOT_COUNTERS, L.HOT_COUNTERS + L.HOT_COUNTER_MASK + 1); // no request of ours is pending
   }
 
   /** Tells the core when a jump target is hot (init() resets it). */
@@ -131,9 +132,10 @@ export class Translator {
   request(head: number): void {
     if (this.mode === "sync") { this.translate(head); return; }
     this.stats.requests++;
-    if (head < L.DECODE_BASE || head >= SLOTS_END) { this.stats.declined++; return; } // the straddle scratch
+    if (head < L.DECODE_BASE || head >= SLOTS_END) { this.declineScratch(head); return; }
     const generation = this.generationAt(head);
-    // Queued already (the core asks again every 256 arrivals while it waits), or an entry of a region compiling.
+    // Queued already (asked again after its counter was shared with an entry the core forgot), or an entry of a
+    // region compiling: the entry stays pending, settled when that lands.
     if (this.waiting.get(head) === generation || this.coming.get(head) === generation) return;
     this.waiting.set(head, generation);
     this.queue.push(head);
@@ -172,8 +174,8 @@ export class Translator {
   /** Translates the region from the decoded entry at WASM address `head` now, on this thread. Returns false if it declined. */
   translate(head: number): boolean {
     this.stats.requests++;
-    if (head < L.DECODE_BASE || head >= SLOTS_END) { this.stats.declined++; return false; } // the straddle scratch
-    if (this.isMarked(head)) return true;
+    if (head < L.DECODE_BASE || head >= SLOTS_END) { this.declineScratch(head); return false; }
+    if (this.isMarked(head)) { this.settle(head); return true; }
     const planned = this.plan(head, this.generationAt(head));
     if (!planned) return false;
     const batch = this.emit([planned]);
@@ -191,7 +193,10 @@ export class Translator {
       const head = this.queue.shift()!;
       const generation = this.waiting.get(head)!;
       this.waiting.delete(head);
-      if (this.generationAt(head) !== generation || this.isMarked(head) || this.coming.get(head) === generation) continue;
+      // Its page changed since (the core forgot its counter then), or another region's entry now or soon (settled
+      // when that one lands), or translated meanwhile.
+      if (this.generationAt(head) !== generation || this.coming.get(head) === generation) continue;
+      if (this.isMarked(head)) { this.settle(head); continue; }
       const epoch = this.epoch;
       const p = this.plan(head, generation);
       if (this.epoch !== epoch) return; // the table was full: everything was dropped
@@ -242,7 +247,7 @@ export class Translator {
     // cold code (error paths, the other side of a one-sided branch) costs no compile time.
     const view = this.view();
     const region = discoverRegion((head - base) / 8, (index) => readEntry(view, base, index, L.JIT_ORIGINALS));
-    if (region.instructions === 0) { this.stats.declined++; return null; }
+    if (region.instructions === 0) { this.decline(head); return null; }
     // An entry another region marked already (its head or return point) stays theirs: both run the same code. The
     // others get the next table indices in this order, which the region's code knows (a return to one stays inside).
     const entries = regionEntries(region).filter((index) => index === region.head || !this.isMarked(base + index * 8));
@@ -295,6 +300,7 @@ export class Translator {
       p.entries.forEach((index, i) => {
         const at = p.base + index * 8;
         if (!this.isMarked(at)) this.mark(at, p.first + i, f, g, p.region.blockAt.get(index)!); // else another batch's now
+        this.settle(at); // its head's request, or an entry's that arrived while this compiled
       });
       this.stats.translated++;
       this.stats.instructions += p.region.instructions;
@@ -320,6 +326,37 @@ export class Translator {
     this.stats.entries++;
   }
 
+  /**
+   * Ends the request pending at entry `at` (fast.ts becameHot): its hot counter starts again from 0. Once the entry
+   * is OP_JIT the core counts it no more, but entries sharing the counter do, and so does whatever later decodes into
+   * that slot.
+   */
+  private settle(at: number): void {
+    this.bytes()[hotCounter(at)] = 0;
+  }
+
+  /**
+   * A region from `head` has nothing to translate. If the head has not been decoded yet (its first arrival, with
+   * JIT_HOT_AT = 1, or a counter shared with a hot entry), it asks again 256 arrivals later, as the core did before
+   * requests were pending: it will have run by then. Otherwise the head itself can never be translated (a system
+   * instruction, a CSR access): it stays pending, never asking again, until the core forgets the slot's counters
+   * with its decoded entries (a store to the page, the slot reused, a flush).
+   */
+  private decline(head: number): void {
+    this.stats.declined++;
+    if ((this.view().getUint32(head, true) & 0xff) === O.OP_DECODE) this.askAgainLater(head);
+  }
+
+  /** The straddle scratch is no slot (no generation, never forgotten): it asks again 256 arrivals later. */
+  private declineScratch(head: number): void {
+    this.stats.declined++;
+    this.askAgainLater(head);
+  }
+
+  private askAgainLater(at: number): void {
+    this.bytes()[hotCounter(at)] = (this.threshold + 1) & 0xff;
+  }
+
   private isMarked(at: number): boolean { return (this.view().getUint32(at, true) & 0xff) === O.OP_JIT; }
 
   /** The generation of the decoded slot holding WASM address `at` (see SLOT_GENERATION). */
@@ -328,11 +365,22 @@ export class Translator {
     return this.view().getUint32(L.SLOT_GENERATION + slot * 4, true);
   }
 
+  private cachedBytes: Uint8Array | null = null;
+  private bytes(): Uint8Array {
+    if (this.cachedBytes?.buffer !== this.core.memory.buffer) this.cachedBytes = new Uint8Array(this.core.memory.buffer);
+    return this.cachedBytes;
+  }
+
   private cachedView: DataView | null = null;
   private view(): DataView {
     if (this.cachedView?.buffer !== this.core.memory.buffer) this.cachedView = new DataView(this.core.memory.buffer);
     return this.cachedView;
   }
+}
+
+/** The WASM address of the hashed hot counter of the decoded entry at `at` (as fast.ts becameHot finds it). */
+function hotCounter(at: number): number {
+  return L.HOT_COUNTERS + ((at >>> 3) & L.HOT_COUNTER_MASK);
 }
 
 /**

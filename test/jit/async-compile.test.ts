@@ -47,6 +47,22 @@ const TWO_LOOPS = [
 ];
 const LOOP = (step: number) => [asm.addi(T0, 0, 5), asm.add(A0, A0, T0), asm.addi(T0, T0, -step), asm.bne(T0, 0, -8), asm.jalr(0, 1, 0)];
 
+/** A loop of `turns` turns adding 1 to a0 whose head (offset 8) is `head`, then ebreak. */
+const COUNTED_LOOP = (turns: number, head = asm.addi(A0, A0, 1)) => [
+  ...asm.li(T0, turns), // 0
+  head, // 8: loop
+  asm.addi(T0, T0, -1), // 12
+  asm.bne(T0, 0, -8), // 16
+  asm.ebreak(), // 20
+];
+const CSRR_MSCRATCH_T1 = ((0x340 << 20) | (2 << 12) | (T1 << 7) | 0x73) >>> 0; // csrrs t1, mscratch, x0: never translated
+
+/** The hashed hot counter (assembly/fast.ts becameHot) of the entry the core asked for last. */
+function lastAskedCounter(core: Core): number {
+  const head = core.view.getUint32(L.JIT_REQUEST_ENTRY, true);
+  return core.view.getUint8(L.HOT_COUNTERS + ((head >>> 3) & L.HOT_COUNTER_MASK));
+}
+
 async function machineCore(translate: boolean, program: Array<[address: number, words: number[]]>): Promise<Core> {
   const core = await Core.load();
   core.init(1 << 20);
@@ -141,5 +157,52 @@ describe("asynchronous batched compiles", () => {
     expect([compileMode(255, undefined), compileMode(2, ""), compileMode(1, undefined)]).toEqual(["async", "async", "sync"]);
     expect([compileMode(255, "sync"), compileMode(1, "async")]).toEqual(["sync", "async"]);
     expect(() => compileMode(255, "later")).toThrow('ROAM_JIT_COMPILE must be "sync" or "async", not "later"');
+  });
+});
+
+describe("an entry asks once while its request is pending", () => {
+  // Before, the core asked again every 256 arrivals while a region waited for its compile (BusyBox sort: 4,679
+  // requests for 128 regions), and for ever at a head that cannot be translated.
+  test("a loop waiting for its compile asks once; once installed its counter counts from 0 again", async () => {
+    const core = await machineCore(true, [[BASE, COUNTED_LOOP(3000)]]);
+    const t = core.translator!;
+    expect(runUntil(core, 100)).toBe(L.EXIT_BREAKPOINT); // never yields to the event loop: the compile cannot land
+    expect(t.busy).toBe(true);
+    expect(t.stats.requests, "requests in 3000 arrivals at a hot loop head").toBe(1);
+    expect(lastAskedCounter(core), "pending").toBe(HOT_AT);
+    await t.whenCompiled();
+    core.run(1); // installs it
+    expect(t.stats.translated).toBe(1);
+    expect(lastAskedCounter(core), "settled").toBe(0);
+  });
+
+  test("a head that can never be translated (a CSR access) asks once", async () => {
+    const core = await machineCore(true, [[BASE, COUNTED_LOOP(3000, CSRR_MSCRATCH_T1)]]);
+    const t = core.translator!;
+    expect(runUntil(core, 100)).toBe(L.EXIT_BREAKPOINT);
+    expect([t.stats.requests, t.stats.declined]).toEqual([1, 1]);
+    expect(t.busy).toBe(false);
+    expect(core.x(T0)).toBe(0);
+  });
+
+  test("a region dropped as stale asks again at the threshold: the core forgot its counter with the page", async () => {
+    const plain = await machineCore(false, [[BASE, SELF_MODIFYING]]);
+    runUntil(plain, 1000);
+    const core = await machineCore(true, [[BASE, SELF_MODIFYING]]);
+    const t = core.translator!;
+    runUntil(core, 5, () => t.busy);
+    const loopHead = core.view.getUint32(L.JIT_REQUEST_ENTRY, true);
+    const original = core.view.getUint32(L.RAM_HOST_BASE + 8, true);
+    runUntil(core, 5, () => core.view.getUint32(L.RAM_HOST_BASE + 8, true) !== original);
+    await t.whenCompiled();
+    runUntil(core, 5, () => t.stats.stale > 0);
+    // The second round's loop (40 arrivals, far fewer than 256) gets hot again and is compiled afresh.
+    runUntil(core, 5, () => t.busy);
+    expect(t.stats.requests).toBe(2);
+    expect(core.view.getUint32(L.JIT_REQUEST_ENTRY, true), "asked for the loop's head again").toBe(loopHead);
+    await t.whenCompiled();
+    expect(runUntil(core, 5)).toBe(L.EXIT_BREAKPOINT);
+    expect([t.stats.stale, t.stats.translated]).toEqual([1, 1]);
+    expectSameEnd(core, plain);
   });
 });
