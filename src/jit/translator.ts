@@ -12,8 +12,9 @@
 //
 // Compiling is asynchronous by default: a request only queues the hot entry and
 // the guest goes on interpreting; at the next slice boundary the queued regions
-// are emitted together into one module (batch.ts) that WebAssembly.compile
-// compiles off the main thread while more requests queue; the first slice
+// are emitted together into one module that the compile worker (compile-worker.ts)
+// emits and compiles, or, until it is ready, this thread emits and WebAssembly.compile
+// compiles off the main thread, while more requests queue; the first slice
 // boundary after it is done installs it. Whatever the core did to a region's
 // page meanwhile (a store to it, fence.i, a flush, the slot given to another
 // page) bumped the page slot's generation (SLOT_GENERATION), and a region whose
@@ -24,7 +25,8 @@
 import * as L from "../../assembly/layout.js";
 import * as O from "../../assembly/ops.js";
 import { discoverRegion, readEntry } from "./region.js";
-import { emitBatch, entryMark, regionEntries } from "./emit.js";
+import { countingExits, emitBatch, entryMark, regionEntries } from "./emit.js";
+import { compileWorker, pollCompileWorker, workerWanted } from "./compile-worker.js";
 import { describeStats, newStats, type TranslatorStats } from "./translator-stats.js";
 
 export { describeStats, type TranslatorStats };
@@ -77,7 +79,7 @@ interface Planned {
   first: number;
 }
 
-interface Batch { epoch: number; regions: Planned[]; bytes: Uint8Array<ArrayBuffer>; startedAt: number }
+interface Batch { epoch: number; regions: Planned[]; startedAt: number; onWorker: boolean }
 
 /** The end of the table slots any translator has used on a core's table (it grows in steps: see growTo). */
 const slotsInUse = new WeakMap<WebAssembly.Table, number>();
@@ -101,6 +103,9 @@ export class Translator {
   private compiled: { batch: Batch; module: WebAssembly.Module } | null = null;
   private failure: unknown = null;
   private compiledListeners: Array<() => void> = [];
+
+  /** Whether background batches may go to the compile worker (ROAM_JIT_WORKER). */
+  private readonly useWorker = workerWanted();
 
   constructor(private readonly core: TranslatorCore, readonly threshold = hotThreshold(), readonly mode = compileMode(threshold)) {
     this.firstIndex = slotsInUse.get(core.table) ?? core.table.length; // after an earlier translator's: its marks may live on
@@ -147,6 +152,7 @@ export class Translator {
    * then starts compiling what queued. A compile that failed (a translator bug) throws here, as it would have at once.
    */
   atSliceBoundary(): void {
+    if (this.inFlight?.onWorker) pollCompileWorker(); // its answer may be waiting in the port: no event loop turn needed
     if (this.failure !== null) { const e = this.failure; this.failure = null; throw e; }
     if (this.compiled) {
       const { batch, module } = this.compiled;
@@ -163,10 +169,12 @@ export class Translator {
   }
 
   /**
-   * Whether a batch is compiling: its promise resolves only when the run loop yields to the event loop, so the loop
-   * yields after every slice meanwhile (a batch compiles in 1-3 ms alone; yielding every 8 ms, it landed 22-37 ms later).
+   * Whether a batch is compiling on this thread's WebAssembly.compile: its promise resolves only when the run loop
+   * yields to the event loop, so the loop yields after every slice meanwhile (a batch compiles in 1-3 ms alone;
+   * yielding every 8 ms, it landed 22-37 ms later). A batch on the compile worker needs no yield: the next slice
+   * boundary reads its answer.
    */
-  get compiling(): boolean { return this.inFlight !== null; }
+  get compiling(): boolean { return this.inFlight !== null && !this.inFlight.onWorker; }
 
   /** Whether a batch is compiling or queued: a test waits for it to land. */
   get busy(): boolean { return this.inFlight !== null || this.compiled !== null || this.queue.length > 0; }
@@ -178,15 +186,18 @@ export class Translator {
     if (this.isMarked(head)) { this.settle(head); return true; }
     const planned = this.plan(head, this.generationAt(head));
     if (!planned) return false;
-    const batch = this.emit([planned]);
+    const { batch, bytes } = this.emit([planned]);
     const started = performance.now();
-    const module = new WebAssembly.Module(batch.bytes);
+    const module = new WebAssembly.Module(bytes);
     this.stats.moduleMs += performance.now() - started;
     this.stats.compileMs += performance.now() - started;
     return this.install(batch, module) > 0;
   }
 
-  /** Emits the queued regions (up to a batch) into one module and compiles it in the background. */
+  /**
+   * Emits the queued regions (up to a batch) into one module and compiles it in the background: both on the compile
+   * worker once it is ready (the first batch starts it), else the emit here and the compile off the main thread.
+   */
   private startCompile(): void {
     const planned: Planned[] = [];
     while (this.queue.length > 0 && planned.length < BATCH_REGIONS) {
@@ -204,12 +215,25 @@ export class Translator {
       planned.push(p);
     }
     if (planned.length === 0) return;
-    const batch = this.emit(planned);
+    const worker = this.useWorker ? compileWorker() : null;
+    if (worker) {
+      const batch = this.newBatch(planned, performance.now(), true);
+      this.inFlight = batch;
+      this.stats.workerBatches++;
+      worker.compile(planned.map((p) => ({ region: p.region, marks: marksOf(p) })), countingExits(), (outcome) => {
+        if ("error" in outcome) { this.failed(batch, outcome.error); return; }
+        this.stats.workerEmitMs += outcome.emitMs;
+        this.compiledNow(batch, outcome.module);
+      });
+      return;
+    }
+    const { batch, bytes } = this.emit(planned);
     this.inFlight = batch;
-    WebAssembly.compile(batch.bytes).then(
-      (module) => this.compiledNow(batch, module),
-      (error: unknown) => { if (this.inFlight === batch) { this.inFlight = null; this.failure = error; } },
-    );
+    WebAssembly.compile(bytes).then((module) => this.compiledNow(batch, module), (error: unknown) => this.failed(batch, error));
+  }
+
+  private failed(batch: Batch, error: unknown): void {
+    if (this.inFlight === batch) { this.inFlight = null; this.failure = error; }
   }
 
   private compiledNow(batch: Batch, module: WebAssembly.Module): void {
@@ -265,15 +289,20 @@ export class Translator {
     return { base, generation, region, entries, first };
   }
 
-  private emit(regions: Planned[]): Batch {
+  /** Emits a module of `regions` on this thread. */
+  private emit(regions: Planned[]): { batch: Batch; bytes: Uint8Array<ArrayBuffer> } {
     const started = performance.now();
-    const bytes = emitBatch(regions.map((p) => ({ region: p.region, marks: { first: p.first, count: p.entries.length } })));
+    const bytes = emitBatch(regions.map((p) => ({ region: p.region, marks: marksOf(p) })));
     const now = performance.now();
     this.stats.emitMs += now - started;
     this.stats.compileMs += now - started;
+    return { batch: this.newBatch(regions, now, false), bytes };
+  }
+
+  private newBatch(regions: Planned[], startedAt: number, onWorker: boolean): Batch {
     this.stats.batches++;
     this.stats.largestBatch = Math.max(this.stats.largestBatch, regions.length);
-    return { epoch: this.epoch, regions, bytes, startedAt: now };
+    return { epoch: this.epoch, regions, startedAt, onWorker };
   }
 
   /**
@@ -376,6 +405,11 @@ export class Translator {
     if (this.cachedView?.buffer !== this.core.memory.buffer) this.cachedView = new DataView(this.core.memory.buffer);
     return this.cachedView;
   }
+}
+
+/** The table indices a planned region's marked entries get (its code knows them: see Gen.ownEntry). */
+function marksOf(p: Planned): { first: number; count: number } {
+  return { first: p.first, count: p.entries.length };
 }
 
 /** The WASM address of the hashed hot counter of the decoded entry at `at` (as fast.ts becameHot finds it). */

@@ -5,10 +5,14 @@
 // must not be installed: the guest must end as the interpreter alone ends it.
 // The tests drive the real Core in slices and wait for the compile's own
 // promise (Translator.whenCompiled), never for a delay.
+import { existsSync } from "node:fs";
+import { join } from "node:path";
 import { describe, expect, test } from "vitest";
+import { ROOT } from "../process-harness.js";
 import * as L from "../../assembly/layout.js";
 import { Core } from "../../src/machine/core.js";
 import { compileMode } from "../../src/jit/translator.js";
+import { compileWorker } from "../../src/jit/compile-worker.js";
 import { asm } from "../core/harness.js";
 
 const BASE = L.RAM_GUEST_BASE;
@@ -204,5 +208,30 @@ describe("an entry asks once while its request is pending", () => {
     expect(runUntil(core, 5)).toBe(L.EXIT_BREAKPOINT);
     expect([t.stats.stale, t.stats.translated]).toEqual([1, 1]);
     expectSameEnd(core, plain);
+  });
+});
+
+describe("the compile worker", () => {
+  const built = existsSync(join(ROOT, "dist", "src", "jit", "emit-worker.js")); // it runs the built emitter
+  test.skipIf(!built)("emits and compiles a batch off the main thread; it lands at a slice boundary with no event loop turn", async () => {
+    for (let waited = 0; compileWorker() === null; waited += 10) { // started by the first call: wait until it has loaded
+      if (waited > 60_000) throw new Error("the compile worker did not start");
+      await new Promise((resolve) => setTimeout(resolve, 10));
+    }
+    const turns = 0x7fffffff;
+    const core = await machineCore(true, [[BASE, COUNTED_LOOP(turns)]]);
+    const t = core.translator!;
+    runUntil(core, 5, () => t.busy);
+    expect([t.stats.batches, t.stats.workerBatches]).toEqual([1, 1]);
+    expect(t.compiling, "the run loop need not yield for it").toBe(false);
+    // Slices back to back, never yielding: the answer is read from the worker's port at a slice boundary.
+    const deadline = Date.now() + 60_000;
+    while (t.stats.translated === 0) {
+      expect(core.run(5)).toBe(L.EXIT_BUDGET);
+      if (Date.now() > deadline) throw new Error("the batch did not land in 60 s of slices");
+    }
+    expect([t.stats.stale, t.stats.emitMs]).toEqual([0, 0]);
+    runUntil(core, 1000, () => core.state64(L.STATE_INSTRET) > 1_000_000n);
+    expect(core.x(A0) + core.x(T0), "every turn counted once").toBe(turns);
   });
 });
