@@ -67,10 +67,21 @@ function lastAskedCounter(core: Core): number {
   return core.view.getUint8(L.HOT_COUNTERS + ((head >>> 3) & L.HOT_COUNTER_MASK));
 }
 
-async function machineCore(translate: boolean, program: Array<[address: number, words: number[]]>): Promise<Core> {
+/**
+ * A core running `program` in machine mode. Its batches compile on this thread (WebAssembly.compile), unless
+ * `worker`: then on the compile worker once it is ready, whose answers a slice boundary may read at any time, so
+ * that a test could not make a compile land after a given point.
+ */
+async function machineCore(translate: boolean, program: Array<[address: number, words: number[]]>, worker = false): Promise<Core> {
   const core = await Core.load();
   core.init(1 << 20);
-  if (translate) core.setTranslation(true, HOT_AT);
+  const saved = process.env.ROAM_JIT_WORKER;
+  process.env.ROAM_JIT_WORKER = worker ? "1" : "0"; // read when the translator is made
+  try {
+    if (translate) core.setTranslation(true, HOT_AT);
+  } finally {
+    if (saved === undefined) delete process.env.ROAM_JIT_WORKER; else process.env.ROAM_JIT_WORKER = saved;
+  }
   for (const [address, words] of program) {
     words.forEach((w, i) => core.view.setUint32(L.RAM_HOST_BASE + (address - BASE) + i * 4, w >>> 0, true));
     core.exports.hostWroteRam(address, words.length * 4);
@@ -219,7 +230,7 @@ describe("the compile worker", () => {
       await new Promise((resolve) => setTimeout(resolve, 10));
     }
     const turns = 0x7fffffff;
-    const core = await machineCore(true, [[BASE, COUNTED_LOOP(turns)]]);
+    const core = await machineCore(true, [[BASE, COUNTED_LOOP(turns)]], true);
     const t = core.translator!;
     runUntil(core, 5, () => t.busy);
     expect([t.stats.batches, t.stats.workerBatches]).toEqual([1, 1]);
