@@ -12,6 +12,20 @@ try {
   process.exit(1);
 }
 // Exit explicitly: the guest's stdin listener or a pending timer must not keep
-// the process alive once the machine has stopped. (stdout writes to files,
-// pipes and terminals are synchronous on Linux, so nothing is lost.)
-process.exit(await main(process.argv.slice(2)));
+// the process alive once the machine has stopped. Writes to a pipe are
+// synchronous only while the pipe has room: with a slow reader the rest waits
+// in the stream, and exiting at once lost the end of the guest's output (BusyBox
+// sort into a pipe, 2 runs of 40), so wait until stdout and stderr have drained
+// (or failed: a reader that went away).
+const code = await main(process.argv.slice(2));
+const pending = [process.stdout, process.stderr].filter((stream) => stream.writableLength > 0 && !stream.destroyed);
+if (pending.length > 0) await Promise.all(pending.map(drained)); // else at once, as before: nothing else runs first
+process.exit(code);
+
+function drained(stream) {
+  return new Promise((resolve) => {
+    stream.once("drain", resolve);
+    stream.once("error", resolve);
+    stream.once("close", resolve);
+  });
+}
