@@ -12,9 +12,9 @@
 //
 // Compiling is asynchronous by default: a request only queues the hot entry and
 // the guest goes on interpreting; at the next slice boundary the queued regions
-// are emitted together into one module that the compile worker (compile-worker.ts)
-// emits and compiles, or, until it is ready, this thread emits and WebAssembly.compile
-// compiles off the main thread, while more requests queue; the first slice
+// are emitted together into one module that WebAssembly.compile compiles off the
+// main thread (or, with ROAM_JIT_WORKER=1, that the compile worker emits and
+// compiles: compile-worker.ts), while more requests queue; the first slice
 // boundary after it is done installs it. Whatever the core did to a region's
 // page meanwhile (a store to it, fence.i, a flush, the slot given to another
 // page) bumped the page slot's generation (SLOT_GENERATION), and a region whose
@@ -195,8 +195,9 @@ export class Translator {
   }
 
   /**
-   * Emits the queued regions (up to a batch) into one module and compiles it in the background: both on the compile
-   * worker once it is ready (the first batch starts it), else the emit here and the compile off the main thread.
+   * Emits the queued regions (up to a batch) into one module and compiles it in the background: the emit here and
+   * the compile off the main thread, or both on the compile worker when it is wanted and ready (the first batch
+   * starts it).
    */
   private startCompile(): void {
     const planned: Planned[] = [];
