@@ -1,4 +1,5 @@
 #!/usr/bin/env node
+import { isatty } from "node:tty";
 // Launcher for the compiled CLI (`npm run build` compiles it to dist/): from its bundle, dist/bundle/, when there is
 // one (faster to start: src/launch/bundle-loader.ts), else from its modules (ROAM_NO_BUNDLE=1 forces those).
 const dist = new URL("../dist/", import.meta.url);
@@ -16,9 +17,12 @@ try {
 // synchronous only while the pipe has room: with a slow reader the rest waits
 // in the stream, and exiting at once lost the end of the guest's output (BusyBox
 // sort into a pipe, 2 runs of 40), so wait until stdout and stderr have drained
-// (or failed: a reader that went away).
+// (or failed: a reader that went away). A terminal's writes are synchronous, and
+// its stream is not touched here (making one at exit upset an attached client's
+// terminal now and then).
 const code = await main(process.argv.slice(2));
-const pending = [process.stdout, process.stderr].filter((stream) => stream.writableLength > 0 && !stream.destroyed);
+const pending = [[1, "stdout"], [2, "stderr"]].filter(([fd]) => !isatty(fd)).map(([, name]) => process[name])
+  .filter((stream) => stream.writableLength > 0 && !stream.destroyed);
 if (pending.length > 0) await Promise.all(pending.map(drained)); // else at once, as before: nothing else runs first
 process.exit(code);
 
