@@ -44,15 +44,25 @@ export let hotEntry: u32 = 0;
 /**
  * Counts an arrival at `target` by a taken backward branch, a jump, a call or a
  * return (where regions start: loop heads, functions, return points). Returns
- * true when the target has been reached JIT_HOT_AT times (and every 256th time
- * after that, in case the host declined).
+ * true when the target has been reached JIT_HOT_AT times.
+ *
+ * The counter then stays at JIT_HOT_AT (asked: pending) until the host settles
+ * it (src/jit/translator.ts: 0 once installed, JIT_HOT_AT + 1 to ask again 256
+ * arrivals later, left pending when the head can never be translated), or the
+ * core drops the slot's counters with its decoded entries (memory.ts). While a
+ * region waits for its background compile the core no longer asks every 256
+ * arrivals (BusyBox sort: 4,679 requests for 128 regions; compute small 6,942
+ * for 36). Entries that share a hashed counter with a pending one do not count
+ * meanwhile: a collision only delays them.
  */
 @inline export function becameHot(target: u32): bool {
   if ((load<u32>(target) & 0xff) == O.OP_JIT) return false; // translated already: its code left early, nothing to ask
   const h = HOT_COUNTERS + ((target >> 3) & HOT_COUNTER_MASK);
-  const c = load<u8>(h) + 1;
-  store<u8>(h, <u8>c);
-  if ((c & 0xff) != <u32>load<u8>(JIT_HOT_AT)) return false;
+  const hotAt = <u32>load<u8>(JIT_HOT_AT);
+  const c = <u32>load<u8>(h);
+  if (c == hotAt) return false; // asked already, not settled yet
+  store<u8>(h, <u8>(c + 1));
+  if (c + 1 != hotAt) return false;
   hotEntry = target;
   return true;
 }

@@ -10,7 +10,7 @@
 import {
   TLB_ENTRIES, TLB_READ, TLB_WRITE, TLB_FETCH, TLB_WRITE_PPN, DIRTY_BITMAP, PRESENT_BITMAP, CODE_BITMAP,
   PAGE_SLOT_MAP, SLOT_PPN, SLOT_GENERATION, DECODE_BASE, DECODE_SLOTS, DECODE_SLOT_BYTES, RAM_HOST_BASE, STATE_BASE, STATE_RAM_BYTES,
-  BITMAP_BYTES, WRITTEN_BITMAP,
+  BITMAP_BYTES, WRITTEN_BITMAP, HOT_COUNTERS, HOT_COUNTER_MASK, TLB_LOG, TLB_LOG_MAX,
 } from "./layout";
 import { OP_PAGE_END } from "./ops";
 
@@ -43,10 +43,34 @@ export function setRamBytes(bytes: u32): void {
 
 const TLB_INVALID: u32 = 0xffffffff;
 
+/**
+ * Entries installed since the last flushTlbs, their indices at TLB_LOG; TLB_LOG_MAX + 1 once there were more (or
+ * before the first flush, when the TLBs hold whatever memory held): then a flush fills them all.
+ */
+let installedSinceFlush: u32 = TLB_LOG_MAX + 1;
+
+/** Notes that entry `i` (index × 8) of a TLB was installed: the next flush invalidates it. */
+@inline function logInstall(i: u32): void {
+  const k = installedSinceFlush;
+  if (k < <u32>TLB_LOG_MAX) store<u16>(TLB_LOG + (k << 1), <u16>(i >> 3));
+  if (k <= <u32>TLB_LOG_MAX) installedSinceFlush = k + 1;
+}
+
 export function flushTlbs(): void {
-  memory.fill(TLB_READ, 0xff, TLB_ENTRIES * 8);
-  memory.fill(TLB_WRITE, 0xff, TLB_ENTRIES * 8);
-  memory.fill(TLB_FETCH, 0xff, TLB_ENTRIES * 8);
+  const n = installedSinceFlush;
+  installedSinceFlush = 0;
+  if (n > <u32>TLB_LOG_MAX) {
+    memory.fill(TLB_READ, 0xff, TLB_ENTRIES * 8);
+    memory.fill(TLB_WRITE, 0xff, TLB_ENTRIES * 8);
+    memory.fill(TLB_FETCH, 0xff, TLB_ENTRIES * 8);
+    return;
+  }
+  for (let k: u32 = 0; k < n; k++) { // every valid entry was installed since the last flush, so is among these
+    const i = <u32>load<u16>(TLB_LOG + (k << 1)) << 3;
+    store<u32>(TLB_READ + i, TLB_INVALID);
+    store<u32>(TLB_WRITE + i, TLB_INVALID);
+    store<u32>(TLB_FETCH + i, TLB_INVALID);
+  }
 }
 
 export function flushWriteTlb(): void {
@@ -67,12 +91,14 @@ export function flushWriteTlbFor(page: u32): void {
 
 export function installRead(va: u32, page: u32): void {
   const i = tlbIndex(va);
+  logInstall(i);
   store<u32>(TLB_READ + i, va & 0xfffff000);
   store<u32>(TLB_READ + i + 4, ramHost(page) - (va & 0xfffff000));
 }
 
 export function installWrite(va: u32, page: u32): void {
   const i = tlbIndex(va);
+  logInstall(i);
   store<u32>(TLB_WRITE + i, va & 0xfffff000);
   store<u32>(TLB_WRITE + i + 4, ramHost(page) - (va & 0xfffff000));
   store<u32>(TLB_WRITE_PPN + (i >> 1), page);
@@ -80,6 +106,7 @@ export function installWrite(va: u32, page: u32): void {
 
 export function installFetch(va: u32, decodedPage: u32): void {
   const i = tlbIndex(va);
+  logInstall(i);
   store<u32>(TLB_FETCH + i, va & 0xfffff000);
   store<u32>(TLB_FETCH + i + 4, decodedPage);
 }
@@ -104,10 +131,24 @@ let nextSlot: u32 = 0;
 
 @inline function slotBase(slot: u32): u32 { return DECODE_BASE + slot * DECODE_SLOT_BYTES; }
 
-/** The slot's entries are no longer what anything read from them before (see SLOT_GENERATION). */
+/**
+ * The slot's entries are no longer what anything read from them before (see SLOT_GENERATION), nor what arrived at
+ * them: their hot counters start again from 0, which also ends a request still pending for one of them (fast.ts
+ * becameHot: the host drops a region whose generation moved, and the new code asks again when it gets hot).
+ */
 @inline function bumpGeneration(slot: u32): void {
   const at = SLOT_GENERATION + (slot << 2);
   store<u32>(at, load<u32>(at) + 1);
+  forgetHotness(slot);
+}
+
+/** Zeroes the hashed hot counters of a slot's entries (shared with other slots' entries: those only count again). */
+function forgetHotness(slot: u32): void {
+  const entries: u32 = DECODE_SLOT_BYTES >> 3;
+  const first = (slotBase(slot) >> 3) & HOT_COUNTER_MASK;
+  const untilEnd = min(entries, HOT_COUNTER_MASK + 1 - first);
+  memory.fill(HOT_COUNTERS + first, 0, untilEnd);
+  if (untilEnd < entries) memory.fill(HOT_COUNTERS, 0, entries - untilEnd); // the hash wrapped
 }
 
 /** Returns the decoded page for RAM page `page`, allocating (and zeroing) a slot when it has none. */
@@ -155,9 +196,11 @@ export function flushDecodeCache(): void {
     const page = load<u32>(SLOT_PPN + (s << 2));
     store<u16>(PAGE_SLOT_MAP + (page << 1), 0);
     bitClear(CODE_BITMAP, page);
-    bumpGeneration(s);
+    const at = SLOT_GENERATION + (s << 2);
+    store<u32>(at, load<u32>(at) + 1); // bumpGeneration, without a counter fill per slot: all of them go below
   }
   nextSlot = 0;
+  memory.fill(HOT_COUNTERS, 0, HOT_COUNTER_MASK + 1);
   memory.fill(TLB_FETCH, 0xff, TLB_ENTRIES * 8);
 }
 

@@ -65,7 +65,8 @@ for run, boot and attach. See README.md for the rest.
 export async function main(args: string[]): Promise<number> {
   const made = quietOnClosedOutput();
   const code = await commandLine(args);
-  const pending = made.filter((stream) => stream.writableLength > 0 && !stream.destroyed);
+  // A terminal's writes are synchronous: it is left alone (waiting on one upset an attached client's terminal).
+  const pending = made.filter((stream) => !stream.isTTY && stream.writableLength > 0 && !stream.destroyed);
   if (pending.length > 0) await Promise.all(pending.map(drained)); // else at once: nothing else runs first
   return code;
 }

@@ -10,7 +10,9 @@ export interface TranslatorStats {
   batches: number; // modules compiled
   largestBatch: number; // regions in the largest
   compileMs: number; // on the main thread: emitMs + moduleMs + instanceMs + marking
-  emitMs: number; // discovering regions and writing their modules
+  emitMs: number; // writing regions' modules on the main thread
+  workerBatches: number; // batches emitted and compiled on the compile worker (compile-worker.ts)
+  workerEmitMs: number; // writing their modules there
   moduleMs: number; // new WebAssembly.Module (synchronous compiles only)
   instanceMs: number; // new WebAssembly.Instance
   waitMs: number; // asynchronous compiles: from the start to the module, summed (the guest ran meanwhile)
@@ -20,7 +22,7 @@ export interface TranslatorStats {
 export function newStats(): TranslatorStats {
   return {
     requests: 0, translated: 0, declined: 0, stale: 0, instructions: 0, entries: 0, batches: 0, largestBatch: 0,
-    compileMs: 0, emitMs: 0, moduleMs: 0, instanceMs: 0, waitMs: 0, flushes: 0,
+    compileMs: 0, emitMs: 0, workerBatches: 0, workerEmitMs: 0, moduleMs: 0, instanceMs: 0, waitMs: 0, flushes: 0,
   };
 }
 
@@ -28,7 +30,8 @@ export function newStats(): TranslatorStats {
 export function describeStats(t: TranslatorStats): string {
   const ms = (v: number) => v.toFixed(1);
   const stale = t.stale > 0 ? `, ${t.stale} stale` : "";
-  return `translated regions: ${t.translated} of ${t.requests} requests (${t.instructions} instructions, ${t.batches} modules${stale}; ` +
+  const declined = t.declined > 0 ? `, ${t.declined} declined` : "";
+  return `translated regions: ${t.translated} of ${t.requests} requests (${t.instructions} instructions, ${t.batches} modules${stale}${declined}; ` +
     `main thread ${ms(t.compileMs)} ms: emit ${ms(t.emitMs)}, compile ${ms(t.moduleMs)}, instantiate ${ms(t.instanceMs)}; ` +
-    `background compiles ${ms(t.waitMs)} ms)`;
+    `background compiles ${ms(t.waitMs)} ms` + (t.workerBatches > 0 ? `, ${t.workerBatches} on the worker, its emit ${ms(t.workerEmitMs)} ms)` : ")");
 }

@@ -12,8 +12,9 @@
 //
 // Compiling is asynchronous by default: a request only queues the hot entry and
 // the guest goes on interpreting; at the next slice boundary the queued regions
-// are emitted together into one module (batch.ts) that WebAssembly.compile
-// compiles off the main thread while more requests queue; the first slice
+// are emitted together into one module that WebAssembly.compile compiles off the
+// main thread (or, with ROAM_JIT_WORKER=1, that the compile worker emits and
+// compiles: compile-worker.ts), while more requests queue; the first slice
 // boundary after it is done installs it. Whatever the core did to a region's
 // page meanwhile (a store to it, fence.i, a flush, the slot given to another
 // page) bumped the page slot's generation (SLOT_GENERATION), and a region whose
@@ -24,7 +25,8 @@
 import * as L from "../../assembly/layout.js";
 import * as O from "../../assembly/ops.js";
 import { discoverRegion, readEntry } from "./region.js";
-import { emitBatch, entryMark, regionEntries } from "./emit.js";
+import { countingExits, emitBatch, entryMark, regionEntries } from "./emit.js";
+import { compileWorker, pollCompileWorker, workerWanted } from "./compile-worker.js";
 import { describeStats, newStats, type TranslatorStats } from "./translator-stats.js";
 import { nowMs } from "../machine/host-clock.js";
 
@@ -78,7 +80,7 @@ interface Planned {
   first: number;
 }
 
-interface Batch { epoch: number; regions: Planned[]; bytes: Uint8Array<ArrayBuffer>; startedAt: number }
+interface Batch { epoch: number; regions: Planned[]; startedAt: number; onWorker: boolean }
 
 /** The end of the table slots any translator has used on a core's table (it grows in steps: see growTo). */
 const slotsInUse = new WeakMap<WebAssembly.Table, number>();
@@ -103,11 +105,15 @@ export class Translator {
   private failure: unknown = null;
   private compiledListeners: Array<() => void> = [];
 
+  /** Whether background batches may go to the compile worker (ROAM_JIT_WORKER). */
+  private readonly useWorker = workerWanted();
+
   constructor(private readonly core: TranslatorCore, readonly threshold = hotThreshold(), readonly mode = compileMode(threshold)) {
     this.firstIndex = slotsInUse.get(core.table) ?? core.table.length; // after an earlier translator's: its marks may live on
     this.chain = new WebAssembly.Table({ element: "anyfunc", initial: core.table.length });
     this.nextIndex = this.firstIndex;
     this.applyThreshold();
+    this.bytes().fill(0, L.HOT_COUNTERS, L.HOT_COUNTERS + L.HOT_COUNTER_MASK + 1); // no request of ours is pending
   }
 
   /** Tells the core when a jump target is hot (init() resets it). */
@@ -132,9 +138,10 @@ export class Translator {
   request(head: number): void {
     if (this.mode === "sync") { this.translate(head); return; }
     this.stats.requests++;
-    if (head < L.DECODE_BASE || head >= SLOTS_END) { this.stats.declined++; return; } // the straddle scratch
+    if (head < L.DECODE_BASE || head >= SLOTS_END) { this.declineScratch(head); return; }
     const generation = this.generationAt(head);
-    // Queued already (the core asks again every 256 arrivals while it waits), or an entry of a region compiling.
+    // Queued already (asked again after its counter was shared with an entry the core forgot), or an entry of a
+    // region compiling: the entry stays pending, settled when that lands.
     if (this.waiting.get(head) === generation || this.coming.get(head) === generation) return;
     this.waiting.set(head, generation);
     this.queue.push(head);
@@ -146,6 +153,7 @@ export class Translator {
    * then starts compiling what queued. A compile that failed (a translator bug) throws here, as it would have at once.
    */
   atSliceBoundary(): void {
+    if (this.inFlight?.onWorker) pollCompileWorker(); // its answer may be waiting in the port: no event loop turn needed
     if (this.failure !== null) { const e = this.failure; this.failure = null; throw e; }
     if (this.compiled) {
       const { batch, module } = this.compiled;
@@ -162,10 +170,12 @@ export class Translator {
   }
 
   /**
-   * Whether a batch is compiling: its promise resolves only when the run loop yields to the event loop, so the loop
-   * yields after every slice meanwhile (a batch compiles in 1-3 ms alone; yielding every 8 ms, it landed 22-37 ms later).
+   * Whether a batch is compiling on this thread's WebAssembly.compile: its promise resolves only when the run loop
+   * yields to the event loop, so the loop yields after every slice meanwhile (a batch compiles in 1-3 ms alone;
+   * yielding every 8 ms, it landed 22-37 ms later). A batch on the compile worker needs no yield: the next slice
+   * boundary reads its answer.
    */
-  get compiling(): boolean { return this.inFlight !== null; }
+  get compiling(): boolean { return this.inFlight !== null && !this.inFlight.onWorker; }
 
   /** Whether a batch is compiling or queued: a test waits for it to land. */
   get busy(): boolean { return this.inFlight !== null || this.compiled !== null || this.queue.length > 0; }
@@ -173,26 +183,33 @@ export class Translator {
   /** Translates the region from the decoded entry at WASM address `head` now, on this thread. Returns false if it declined. */
   translate(head: number): boolean {
     this.stats.requests++;
-    if (head < L.DECODE_BASE || head >= SLOTS_END) { this.stats.declined++; return false; } // the straddle scratch
-    if (this.isMarked(head)) return true;
+    if (head < L.DECODE_BASE || head >= SLOTS_END) { this.declineScratch(head); return false; }
+    if (this.isMarked(head)) { this.settle(head); return true; }
     const planned = this.plan(head, this.generationAt(head));
     if (!planned) return false;
-    const batch = this.emit([planned]);
+    const { batch, bytes } = this.emit([planned]);
     const started = nowMs();
-    const module = new WebAssembly.Module(batch.bytes);
+    const module = new WebAssembly.Module(bytes);
     this.stats.moduleMs += nowMs() - started;
     this.stats.compileMs += nowMs() - started;
     return this.install(batch, module) > 0;
   }
 
-  /** Emits the queued regions (up to a batch) into one module and compiles it in the background. */
+  /**
+   * Emits the queued regions (up to a batch) into one module and compiles it in the background: the emit here and
+   * the compile off the main thread, or both on the compile worker when it is wanted and ready (the first batch
+   * starts it).
+   */
   private startCompile(): void {
     const planned: Planned[] = [];
     while (this.queue.length > 0 && planned.length < BATCH_REGIONS) {
       const head = this.queue.shift()!;
       const generation = this.waiting.get(head)!;
       this.waiting.delete(head);
-      if (this.generationAt(head) !== generation || this.isMarked(head) || this.coming.get(head) === generation) continue;
+      // Its page changed since (the core forgot its counter then), or another region's entry now or soon (settled
+      // when that one lands), or translated meanwhile.
+      if (this.generationAt(head) !== generation || this.coming.get(head) === generation) continue;
+      if (this.isMarked(head)) { this.settle(head); continue; }
       const epoch = this.epoch;
       const p = this.plan(head, generation);
       if (this.epoch !== epoch) return; // the table was full: everything was dropped
@@ -200,12 +217,25 @@ export class Translator {
       planned.push(p);
     }
     if (planned.length === 0) return;
-    const batch = this.emit(planned);
+    const worker = this.useWorker ? compileWorker() : null;
+    if (worker) {
+      const batch = this.newBatch(planned, nowMs(), true);
+      this.inFlight = batch;
+      this.stats.workerBatches++;
+      worker.compile(planned.map((p) => ({ region: p.region, marks: marksOf(p) })), countingExits(), (outcome) => {
+        if ("error" in outcome) { this.failed(batch, outcome.error); return; }
+        this.stats.workerEmitMs += outcome.emitMs;
+        this.compiledNow(batch, outcome.module);
+      });
+      return;
+    }
+    const { batch, bytes } = this.emit(planned);
     this.inFlight = batch;
-    WebAssembly.compile(batch.bytes).then(
-      (module) => this.compiledNow(batch, module),
-      (error: unknown) => { if (this.inFlight === batch) { this.inFlight = null; this.failure = error; } },
-    );
+    WebAssembly.compile(bytes).then((module) => this.compiledNow(batch, module), (error: unknown) => this.failed(batch, error));
+  }
+
+  private failed(batch: Batch, error: unknown): void {
+    if (this.inFlight === batch) { this.inFlight = null; this.failure = error; }
   }
 
   private compiledNow(batch: Batch, module: WebAssembly.Module): void {
@@ -243,7 +273,7 @@ export class Translator {
     // cold code (error paths, the other side of a one-sided branch) costs no compile time.
     const view = this.view();
     const region = discoverRegion((head - base) / 8, (index) => readEntry(view, base, index, L.JIT_ORIGINALS));
-    if (region.instructions === 0) { this.stats.declined++; return null; }
+    if (region.instructions === 0) { this.decline(head); return null; }
     // An entry another region marked already (its head or return point) stays theirs: both run the same code. The
     // others get the next table indices in this order, which the region's code knows (a return to one stays inside).
     const entries = regionEntries(region).filter((index) => index === region.head || !this.isMarked(base + index * 8));
@@ -261,15 +291,20 @@ export class Translator {
     return { base, generation, region, entries, first };
   }
 
-  private emit(regions: Planned[]): Batch {
+  /** Emits a module of `regions` on this thread. */
+  private emit(regions: Planned[]): { batch: Batch; bytes: Uint8Array<ArrayBuffer> } {
     const started = nowMs();
-    const bytes = emitBatch(regions.map((p) => ({ region: p.region, marks: { first: p.first, count: p.entries.length } })));
+    const bytes = emitBatch(regions.map((p) => ({ region: p.region, marks: marksOf(p) })));
     const now = nowMs();
     this.stats.emitMs += now - started;
     this.stats.compileMs += now - started;
+    return { batch: this.newBatch(regions, now, false), bytes };
+  }
+
+  private newBatch(regions: Planned[], startedAt: number, onWorker: boolean): Batch {
     this.stats.batches++;
     this.stats.largestBatch = Math.max(this.stats.largestBatch, regions.length);
-    return { epoch: this.epoch, regions, bytes, startedAt: now };
+    return { epoch: this.epoch, regions, startedAt, onWorker };
   }
 
   /**
@@ -296,6 +331,7 @@ export class Translator {
       p.entries.forEach((index, i) => {
         const at = p.base + index * 8;
         if (!this.isMarked(at)) this.mark(at, p.first + i, f, g, p.region.blockAt.get(index)!); // else another batch's now
+        this.settle(at); // its head's request, or an entry's that arrived while this compiled
       });
       this.stats.translated++;
       this.stats.instructions += p.region.instructions;
@@ -321,6 +357,37 @@ export class Translator {
     this.stats.entries++;
   }
 
+  /**
+   * Ends the request pending at entry `at` (fast.ts becameHot): its hot counter starts again from 0. Once the entry
+   * is OP_JIT the core counts it no more, but entries sharing the counter do, and so does whatever later decodes into
+   * that slot.
+   */
+  private settle(at: number): void {
+    this.bytes()[hotCounter(at)] = 0;
+  }
+
+  /**
+   * A region from `head` has nothing to translate. If the head has not been decoded yet (its first arrival, with
+   * JIT_HOT_AT = 1, or a counter shared with a hot entry), it asks again 256 arrivals later, as the core did before
+   * requests were pending: it will have run by then. Otherwise the head itself can never be translated (a system
+   * instruction, a CSR access): it stays pending, never asking again, until the core forgets the slot's counters
+   * with its decoded entries (a store to the page, the slot reused, a flush).
+   */
+  private decline(head: number): void {
+    this.stats.declined++;
+    if ((this.view().getUint32(head, true) & 0xff) === O.OP_DECODE) this.askAgainLater(head);
+  }
+
+  /** The straddle scratch is no slot (no generation, never forgotten): it asks again 256 arrivals later. */
+  private declineScratch(head: number): void {
+    this.stats.declined++;
+    this.askAgainLater(head);
+  }
+
+  private askAgainLater(at: number): void {
+    this.bytes()[hotCounter(at)] = (this.threshold + 1) & 0xff;
+  }
+
   private isMarked(at: number): boolean { return (this.view().getUint32(at, true) & 0xff) === O.OP_JIT; }
 
   /** The generation of the decoded slot holding WASM address `at` (see SLOT_GENERATION). */
@@ -329,11 +396,27 @@ export class Translator {
     return this.view().getUint32(L.SLOT_GENERATION + slot * 4, true);
   }
 
+  private cachedBytes: Uint8Array | null = null;
+  private bytes(): Uint8Array {
+    if (this.cachedBytes?.buffer !== this.core.memory.buffer) this.cachedBytes = new Uint8Array(this.core.memory.buffer);
+    return this.cachedBytes;
+  }
+
   private cachedView: DataView | null = null;
   private view(): DataView {
     if (this.cachedView?.buffer !== this.core.memory.buffer) this.cachedView = new DataView(this.core.memory.buffer);
     return this.cachedView;
   }
+}
+
+/** The table indices a planned region's marked entries get (its code knows them: see Gen.ownEntry). */
+function marksOf(p: Planned): { first: number; count: number } {
+  return { first: p.first, count: p.entries.length };
+}
+
+/** The WASM address of the hashed hot counter of the decoded entry at `at` (as fast.ts becameHot finds it). */
+function hotCounter(at: number): number {
+  return L.HOT_COUNTERS + ((at >>> 3) & L.HOT_COUNTER_MASK);
 }
 
 /**

@@ -1,5 +1,5 @@
-import { spawn } from "node:child_process";
-import { existsSync, readFileSync } from "node:fs";
+import { execFileSync, spawn } from "node:child_process";
+import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { elfPath, ps, REPO, ROAM, roam, runAttached, startHosts, stopAll, tempDir, waitUntil, type CliResult, type HostProc } from "../e2e/cluster.js";
@@ -211,6 +211,18 @@ describe("against a real host", () => {
     for (const line of lines) expect(line).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z (info |warn |error) \[A\] \S/);
     expect(lines[0]).toMatch(/ info  \[A\] host A listening on ws:\/\//);
     expect(lines.filter((l) => l.includes(`guest ${id} exited (0)`)).map((l) => l.split(" ")[1])).toEqual(["info"]);
+  }, 30_000);
+});
+
+describe("a slow reader", () => {
+  test("roam run cat.elf of 1 MiB | (sleep; wc -c): every byte arrives after roam has finished", async () => {
+    // Writes to a full pipe wait in Node's stream; roam used to exit with them there and lose the output's end.
+    const file = join(scratch.path, "mib.txt");
+    writeFileSync(file, "0123456789abcde\n".repeat(65536));
+    const quote = (a: string) => `'${a.replace(/'/g, "'\\''")}'`;
+    const roamCat = [process.execPath, ROAM, "run", "--root", scratch.path, elfPath("cat"), "mib.txt"].map(quote).join(" ");
+    const out = execFileSync("bash", ["-c", `${roamCat} | { sleep 2; wc -c; }; echo "exit \${PIPESTATUS[0]}"`], { encoding: "utf8" });
+    expect(out).toBe(`${1 << 20}\nexit 0\n`);
   }, 30_000);
 });
 

@@ -5,10 +5,14 @@
 // must not be installed: the guest must end as the interpreter alone ends it.
 // The tests drive the real Core in slices and wait for the compile's own
 // promise (Translator.whenCompiled), never for a delay.
+import { existsSync } from "node:fs";
+import { join } from "node:path";
 import { describe, expect, test } from "vitest";
+import { ROOT } from "../process-harness.js";
 import * as L from "../../assembly/layout.js";
 import { Core } from "../../src/machine/core.js";
 import { compileMode } from "../../src/jit/translator.js";
+import { compileWorker } from "../../src/jit/compile-worker.js";
 import { asm } from "../core/harness.js";
 
 const BASE = L.RAM_GUEST_BASE;
@@ -47,10 +51,37 @@ const TWO_LOOPS = [
 ];
 const LOOP = (step: number) => [asm.addi(T0, 0, 5), asm.add(A0, A0, T0), asm.addi(T0, T0, -step), asm.bne(T0, 0, -8), asm.jalr(0, 1, 0)];
 
-async function machineCore(translate: boolean, program: Array<[address: number, words: number[]]>): Promise<Core> {
+/** A loop of `turns` turns adding 1 to a0 whose head (offset 8) is `head`, then ebreak. */
+const COUNTED_LOOP = (turns: number, head = asm.addi(A0, A0, 1)) => [
+  ...asm.li(T0, turns), // 0
+  head, // 8: loop
+  asm.addi(T0, T0, -1), // 12
+  asm.bne(T0, 0, -8), // 16
+  asm.ebreak(), // 20
+];
+const CSRR_MSCRATCH_T1 = ((0x340 << 20) | (2 << 12) | (T1 << 7) | 0x73) >>> 0; // csrrs t1, mscratch, x0: never translated
+
+/** The hashed hot counter (assembly/fast.ts becameHot) of the entry the core asked for last. */
+function lastAskedCounter(core: Core): number {
+  const head = core.view.getUint32(L.JIT_REQUEST_ENTRY, true);
+  return core.view.getUint8(L.HOT_COUNTERS + ((head >>> 3) & L.HOT_COUNTER_MASK));
+}
+
+/**
+ * A core running `program` in machine mode. Its batches compile on this thread (WebAssembly.compile), unless
+ * `worker`: then on the compile worker once it is ready, whose answers a slice boundary may read at any time, so
+ * that a test could not make a compile land after a given point.
+ */
+async function machineCore(translate: boolean, program: Array<[address: number, words: number[]]>, worker = false): Promise<Core> {
   const core = await Core.load();
   core.init(1 << 20);
-  if (translate) core.setTranslation(true, HOT_AT);
+  const saved = process.env.ROAM_JIT_WORKER;
+  process.env.ROAM_JIT_WORKER = worker ? "1" : "0"; // read when the translator is made
+  try {
+    if (translate) core.setTranslation(true, HOT_AT);
+  } finally {
+    if (saved === undefined) delete process.env.ROAM_JIT_WORKER; else process.env.ROAM_JIT_WORKER = saved;
+  }
   for (const [address, words] of program) {
     words.forEach((w, i) => core.view.setUint32(L.RAM_HOST_BASE + (address - BASE) + i * 4, w >>> 0, true));
     core.exports.hostWroteRam(address, words.length * 4);
@@ -141,5 +172,77 @@ describe("asynchronous batched compiles", () => {
     expect([compileMode(255, undefined), compileMode(2, ""), compileMode(1, undefined)]).toEqual(["async", "async", "sync"]);
     expect([compileMode(255, "sync"), compileMode(1, "async")]).toEqual(["sync", "async"]);
     expect(() => compileMode(255, "later")).toThrow('ROAM_JIT_COMPILE must be "sync" or "async", not "later"');
+  });
+});
+
+describe("an entry asks once while its request is pending", () => {
+  // Before, the core asked again every 256 arrivals while a region waited for its compile (BusyBox sort: 4,679
+  // requests for 128 regions), and for ever at a head that cannot be translated.
+  test("a loop waiting for its compile asks once; once installed its counter counts from 0 again", async () => {
+    const core = await machineCore(true, [[BASE, COUNTED_LOOP(3000)]]);
+    const t = core.translator!;
+    expect(runUntil(core, 100)).toBe(L.EXIT_BREAKPOINT); // never yields to the event loop: the compile cannot land
+    expect(t.busy).toBe(true);
+    expect(t.stats.requests, "requests in 3000 arrivals at a hot loop head").toBe(1);
+    expect(lastAskedCounter(core), "pending").toBe(HOT_AT);
+    await t.whenCompiled();
+    core.run(1); // installs it
+    expect(t.stats.translated).toBe(1);
+    expect(lastAskedCounter(core), "settled").toBe(0);
+  });
+
+  test("a head that can never be translated (a CSR access) asks once", async () => {
+    const core = await machineCore(true, [[BASE, COUNTED_LOOP(3000, CSRR_MSCRATCH_T1)]]);
+    const t = core.translator!;
+    expect(runUntil(core, 100)).toBe(L.EXIT_BREAKPOINT);
+    expect([t.stats.requests, t.stats.declined]).toEqual([1, 1]);
+    expect(t.busy).toBe(false);
+    expect(core.x(T0)).toBe(0);
+  });
+
+  test("a region dropped as stale asks again at the threshold: the core forgot its counter with the page", async () => {
+    const plain = await machineCore(false, [[BASE, SELF_MODIFYING]]);
+    runUntil(plain, 1000);
+    const core = await machineCore(true, [[BASE, SELF_MODIFYING]]);
+    const t = core.translator!;
+    runUntil(core, 5, () => t.busy);
+    const loopHead = core.view.getUint32(L.JIT_REQUEST_ENTRY, true);
+    const original = core.view.getUint32(L.RAM_HOST_BASE + 8, true);
+    runUntil(core, 5, () => core.view.getUint32(L.RAM_HOST_BASE + 8, true) !== original);
+    await t.whenCompiled();
+    runUntil(core, 5, () => t.stats.stale > 0);
+    // The second round's loop (40 arrivals, far fewer than 256) gets hot again and is compiled afresh.
+    runUntil(core, 5, () => t.busy);
+    expect(t.stats.requests).toBe(2);
+    expect(core.view.getUint32(L.JIT_REQUEST_ENTRY, true), "asked for the loop's head again").toBe(loopHead);
+    await t.whenCompiled();
+    expect(runUntil(core, 5)).toBe(L.EXIT_BREAKPOINT);
+    expect([t.stats.stale, t.stats.translated]).toEqual([1, 1]);
+    expectSameEnd(core, plain);
+  });
+});
+
+describe("the compile worker", () => {
+  const built = existsSync(join(ROOT, "dist", "src", "jit", "emit-worker.js")); // it runs the built emitter
+  test.skipIf(!built)("emits and compiles a batch off the main thread; it lands at a slice boundary with no event loop turn", async () => {
+    for (let waited = 0; compileWorker() === null; waited += 10) { // started by the first call: wait until it has loaded
+      if (waited > 60_000) throw new Error("the compile worker did not start");
+      await new Promise((resolve) => setTimeout(resolve, 10));
+    }
+    const turns = 0x7fffffff;
+    const core = await machineCore(true, [[BASE, COUNTED_LOOP(turns)]], true);
+    const t = core.translator!;
+    runUntil(core, 5, () => t.busy);
+    expect([t.stats.batches, t.stats.workerBatches]).toEqual([1, 1]);
+    expect(t.compiling, "the run loop need not yield for it").toBe(false);
+    // Slices back to back, never yielding: the answer is read from the worker's port at a slice boundary.
+    const deadline = Date.now() + 60_000;
+    while (t.stats.translated === 0) {
+      expect(core.run(5)).toBe(L.EXIT_BUDGET);
+      if (Date.now() > deadline) throw new Error("the batch did not land in 60 s of slices");
+    }
+    expect([t.stats.stale, t.stats.emitMs]).toEqual([0, 0]);
+    runUntil(core, 1000, () => core.state64(L.STATE_INSTRET) > 1_000_000n);
+    expect(core.x(A0) + core.x(T0), "every turn counted once").toBe(turns);
   });
 });
