@@ -295,7 +295,7 @@ async function main(): Promise<void> {
         return `  ${r.name}: ${parts.join(";\n    ")}`;
       }),
       "faults: demand-paged pages (the handler's time excludes the trap into the host and back); resident: the most frames in use at once (page tables included).",
-      "translation requests: exits to the host when a loop head or a called function gets hot (its 255th arrival, then every 256th while it waits);",
+      "translation requests: exits to the host when a loop head or a called function gets hot (its 255th arrival; it then waits, asking no more, until its region is installed or declined);",
       "memwalk phases: from its stdout flushes.",
       `host: ${hostInfo().cpus} CPUs; 1-minute load average ${loadBefore.toFixed(2)} before, ${loadAfter.toFixed(2)} after (this run adds about 1)` +
         (loadBefore > 0.5 || loadAfter > 1.5 ? ": other work was running, expect noise" : ""),
