@@ -45,7 +45,7 @@ export class CapacityPacer {
    */
   constructor(
     readonly ips: number,
-    private readonly clock: () => number = () => nowMs(),
+    private readonly clock: () => number = nowMs,
   ) {
     if (!(ips > 0)) throw new Error(`capacity ${ips}: must be more than 0 instructions per second`);
   }
