@@ -16,7 +16,7 @@ import { CLIENT_OPTIONS, DEFAULT_HOST } from "./client-options.js";
 import { Attachment, type AttachResult } from "./attachment.js";
 import { formatProgress } from "./progress-line.js";
 import { saveCheckpoint, uploadAndRestore } from "./checkpoint-transfer.js";
-import { attachGuestTerminal } from "./terminal.js";
+import { attachGuestTerminal, holdTerminal } from "./terminal.js";
 import { CliError, fileError } from "./failure.js";
 import { parseSize } from "./parse-numbers.js";
 import { readElf, readInputFile } from "./read-input.js";
@@ -78,8 +78,7 @@ export async function remoteRun(args: Parsed, kind: "process" | "machine", local
   });
   const id = (reply.guest as { id: string }).id;
   if (args.flag("detach")) { process.stdout.write(id + "\n"); return 0; }
-  process.stderr.write(`roam: guest ${id} on ${url}\n`);
-  return attachTerminal(url, id, tokenOf(args), 0);
+  return attachTerminal(url, id, tokenOf(args), 0, `guest ${id} on ${url}`);
 }
 
 /** run --replicate URL [--epoch TIME]: the run request's fields. */
@@ -127,7 +126,10 @@ export async function attachCommand(args: Parsed): Promise<number> {
 const EXIT_KILLED = 137;
 
 /** Streams a guest's output to ours and our terminal to it, following it across hosts, until it ends or we detach. */
-async function attachTerminal(url: string, id: string, token: string | undefined, from: number): Promise<number> {
+async function attachTerminal(url: string, id: string, token: string | undefined, from: number, announce?: string): Promise<number> {
+  // Keys typed from here on wait, unechoed, for the terminal attached below (see holdTerminal); the announcement
+  // comes after, since a user reading it may type at once.
+  const held = holdTerminal();
   let lastByte = 0x0a; // of what we wrote to stdout, so our last words start a line of their own
   const show = (data: Uint8Array, stream: number) => {
     if (stream !== 2 && data.length > 0) lastByte = data[data.length - 1];
@@ -138,15 +140,16 @@ async function attachTerminal(url: string, id: string, token: string | undefined
     lastByte = 0x0a;
     process.stderr.write(`roam: ${line}\n`);
   };
+  if (announce !== undefined) say(announce);
   // -1: a late attach shows what the host still keeps of the output.
   const attachment = new Attachment(url, id, show, token, Math.max(from, 0), {
     moved: (to) => { if (to !== "checkpoint") say(`guest ${id} moved to ${to}`); },
     failover: (to) => say(`the host of ${id} is gone; following it to its backup ${to}`),
     gap: (_, keptFrom) => say(`output before byte ${keptFrom} is no longer kept`),
   });
-  // Until our terminal is the guest's (raw, which needs the host's answer: how keys go depends on the guest's kind), a
-  // Ctrl-C is the terminal's SIGINT, which would stop this client and leave the guest running: it is kept instead,
-  // and given to the guest once attached, as a Ctrl-C typed then would be.
+  // Until our terminal is the guest's (which needs the host's answer: how keys go depends on the guest's kind), a
+  // SIGINT (a terminal's Ctrl-C is a held byte by now, so: kill -INT, or a client without a terminal) would stop this
+  // client and leave the guest running: it is kept instead, and given to the guest once attached.
   let earlyInterrupt = false;
   const onEarlySigint = () => { earlyInterrupt = true; };
   process.on("SIGINT", onEarlySigint);
@@ -154,6 +157,7 @@ async function attachTerminal(url: string, id: string, token: string | undefined
     await attachment.start();
   } catch (error) {
     process.off("SIGINT", onEarlySigint);
+    held.release();
     // The host that has just taken the guest (run --on: from 0) refuses or drops the attach: it went away meanwhile,
     // which is said as when it goes away later. (`roam attach` to a wrong address says it cannot reach it.)
     if (from === 0 && error instanceof RemoteError && /^(cannot reach |connection closed)/.test(error.message)) {
@@ -172,6 +176,7 @@ async function attachTerminal(url: string, id: string, token: string | undefined
     detach: detached,
     interrupt: () => attachment.interrupt(),
   });
+  held.handOver();
   process.off("SIGINT", onEarlySigint);
   if (earlyInterrupt) {
     if (attachment.kind === "machine") attachment.input(Uint8Array.of(0x03)); // a machine guest's UART gets the byte

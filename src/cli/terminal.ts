@@ -1,4 +1,5 @@
 import { ConsoleKeys, LineKeys, RawKeys } from "./console-keys.js";
+import { isTerminalDescriptor } from "./direct-output.js";
 
 // Connects the process's terminal to a running guest: stdin bytes go to the
 // guest's UART, and the ways a user stops a run (Ctrl-C, SIGINT, SIGTERM) reach
@@ -66,6 +67,36 @@ function takeTerminal(
 }
 
 // ---- A guest on a host (`roam attach`, `run --on`, `boot --on`) ----------------------------
+
+export interface HeldTerminal {
+  /** The attached terminal has taken over (it restores the mode itself). */
+  handOver(): void;
+  /** No terminal will take over: the mode comes back now. */
+  release(): void;
+}
+
+/**
+ * Makes a TTY stdin raw before a client has its guest to attach to, and reads
+ * nothing: keys typed meanwhile wait in the terminal, neither echoed by it
+ * (the line editor echoes them once it has them) nor turned into signals (an
+ * early Ctrl-C reaches the guest as one typed later would). Nothing is done
+ * when stdin is not a terminal.
+ */
+export function holdTerminal(): HeldTerminal {
+  if (!isTerminalDescriptor(0)) return { handOver() {}, release() {} };
+  const stdin = process.stdin;
+  const restoreMode = () => stdin.setRawMode(false);
+  stdin.setRawMode(true);
+  process.on("exit", restoreMode);
+  return {
+    handOver: () => process.off("exit", restoreMode),
+    release() {
+      process.off("exit", restoreMode);
+      restoreMode();
+    },
+  };
+}
+
 
 export interface AttachedTerminalHandlers {
   input(bytes: Uint8Array): void;
