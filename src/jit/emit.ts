@@ -18,7 +18,7 @@
 
 import * as L from "../../assembly/layout.js";
 import * as O from "../../assembly/ops.js";
-import type { Block, Entry, Region } from "./region.js";
+import { PAGE_ENTRIES, type Block, type Entry, type Region } from "./region.js";
 import { CodeWriter, Op, Type, batchModule, gFunctionIndex, type RegionFunctions } from "./wasm-writer.js";
 import { generateAlu } from "./gen-alu.js";
 import { generateMemory, planAccesses, type SharedCheck } from "./gen-memory.js";
@@ -210,15 +210,16 @@ export class Gen {
    * a miss leaves at entry `at` with `retired` done (the interpreter redoes the
    * jump); on a hit `link` runs (writing rd), a target that is one of this region's
    * entries (when `toOwnEntries`: see ownEntry) continues there, and anything else
-   * leaves for the target's page.
+   * leaves for the target's page. `jumpRetires`: 1 for a jump (it retires on a hit),
+   * 0 for straight-line code running off the page's end (the block is all done).
    */
-  jumpTo(target: number, at: number, retired: number, link: () => void, toOwnEntries: boolean, kind: number): void {
+  jumpTo(target: number, at: number, retired: number, link: () => void, toOwnEntries: boolean, kind: number, jumpRetires = 1): void {
     const w = this.w;
     w.localGet(target).i32Const(12 - 3).op(Op.i32ShrU).i32Const((L.TLB_ENTRIES - 1) << 3).op(Op.i32And).localTee(L_TLB);
     w.mem(Op.i32Load, L.TLB_FETCH).localGet(target).i32Const(0xfffff000).op(Op.i32And).op(Op.i32Ne);
     this.ifThen(() => this.exit(at, retired, Exit.MISS));
     link();
-    if (toOwnEntries && this.marks.count > 0) this.ownEntry(target, retired + 1);
+    if (toOwnEntries && this.marks.count > 0) this.ownEntry(target, retired + jumpRetires);
     w.localGet(target).i32Const(0xfffff000).op(Op.i32And).localSet(L_EXIT_PAGE_VA);
     w.localGet(L_TLB).mem(Op.i32Load, L.TLB_FETCH + 4).localTee(L_EXIT_DECODED).localSet(L_EXIT);
     w.localGet(L_EXIT).localGet(target).i32Const(0xfff).op(Op.i32And).i32Const(2).op(Op.i32Shl).op(Op.i32Add).localSet(L_EXIT);
@@ -227,7 +228,7 @@ export class Gen {
       w.localGet(L_EXIT).mem(Op.i32Load8U, 0).i32Const(O.OP_JIT).op(Op.i32Eq);
       this.ifThen(() => this.count(Exit.TRANSLATED_TARGET));
     }
-    this.spend(retired + 1);
+    this.spend(retired + jumpRetires);
     w.i32Const(1).localSet(L_CHAIN);
     w.br(Op.br, this.toExit());
   }
@@ -371,6 +372,13 @@ function emitBlock(g: Gen, block: Block, k: number): void {
     return;
   }
   if (next !== undefined) { g.jump(block.next, retired); return; }
+  if (block.next >= PAGE_ENTRIES) {
+    // Off the end of the page: on at the next page's first bytes as a jump there would (a miss leaves at the page-end
+    // sentinel with the block done), so a loop or function that crosses a page stays in translated code.
+    g.pc(block.next).w.localSet(L_T0);
+    g.jumpTo(L_T0, block.next, retired, () => {}, false, Exit.FAR_DIRECT, 0);
+    return;
+  }
   g.exit(block.next, retired, Exit.IN_PAGE);
 }
 

@@ -42,7 +42,8 @@ export interface Region {
 // Lua run of 378 M instructions took 2.4 s of CPU and the SQLite test 1.9-2.1 s; with 150, 1.5-1.9 s and 1.3-1.7 s
 // (60: no better); the compute guests' loops are smaller anyway.
 export const MAX_REGION_INSTRUCTIONS = 150;
-const PAGE_ENTRIES = 2048;
+/** Halfword entries of a code page; entries 2048 and 2049 are the page-end sentinels (see assembly/memory.ts). */
+export const PAGE_ENTRIES = 2048;
 
 /** Discovers the region from entry `head`; `read(index)` gives the decoded entry (OP_DECODE if never run). */
 export function discoverRegion(head: number, read: (index: number) => Entry): Region {
