@@ -24,6 +24,7 @@ import { generateAlu } from "./gen-alu.js";
 import { generateMemory, planAccesses, type SharedCheck } from "./gen-memory.js";
 import { generateControl } from "./gen-control.js";
 import { loopRegisters, overwrittenInBlock } from "./register-homes.js";
+import { structuredLoops, type StructuredLoop } from "./loops.js";
 
 // Parameters: entry, budget, pc; then locals: the registers a region keeps in locals (register r, 1..32 = the sink,
 // is local REGISTER_LOCAL[r] = 2 + r when it does), then scratch. Between regions every register is in the state
@@ -61,6 +62,11 @@ export class Gen {
   readonly w: CodeWriter;
   depth = 0; // `if`s opened by the generator around the current position
   private blockIndex = 0;
+  /**
+   * The constructs open around the current block, outermost first (see regionFunctions): F_EXIT, F_DECODE,
+   * F_DISPATCH, then blocks b_k (as k) and structured loops (as loopLabel(head)). `depth` counts the `if`s inside.
+   */
+  frames: number[] = [];
   /** The registers written in locals: stored back at every exit. */
   readonly written = new Set<number>();
   /** The current block's loads and stores that share a TLB check, by entry index (see planAccesses). */
@@ -151,9 +157,15 @@ export class Gen {
     this.depth--;
     this.w.op(Op.end);
   }
-  private toLoop(): number { return this.region.blocks.length - 1 - this.blockIndex + this.depth; }
-  private toDecode(): number { return this.toLoop() + 1; }
-  private toExit(): number { return this.toLoop() + 2; }
+  /** The `br` depth to the open construct `label` from here. */
+  private labelDepth(label: number): number {
+    const at = this.frames.lastIndexOf(label);
+    if (at < 0) throw new Error(`translate: no open construct ${label} at block ${this.blockIndex}`);
+    return this.depth + this.frames.length - 1 - at;
+  }
+  private toLoop(): number { return this.labelDepth(F_DISPATCH); }
+  private toDecode(): number { return this.labelDepth(F_DECODE); }
+  private toExit(): number { return this.labelDepth(F_EXIT); }
   private spend(retired: number): void {
     if (retired !== 0) this.w.localGet(P_BUDGET).i32Const(retired).op(Op.i32Sub).localSet(P_BUDGET);
   }
@@ -194,14 +206,16 @@ export class Gen {
   /**
    * Continues at entry `index` of this page: its block if the region has one, else an exit. The budget is checked
    * here. A later block is reached by a plain `br` (block k's code follows the end of `block` b_k, and the code
-   * of every earlier block sits inside b_k); only a jump back goes through the loop's `br_table`, an indirect jump.
+   * of every earlier block sits inside b_k); a jump back to the head of a structured loop around here (loops.ts)
+   * by a `br` to that loop; any other jump back goes through the dispatch's `br_table`, an indirect jump.
    */
   jump(index: number, retired: number): void {
     const k = this.region.blockAt.get(index);
     if (k === undefined) { this.exit(index, retired, Exit.IN_PAGE); return; }
     this.w.localGet(P_BUDGET).i32Const(retired).op(Op.i32Sub).localTee(P_BUDGET).i32Const(0).op(Op.i32LeS);
     this.ifThen(() => this.exit(index, 0, Exit.BUDGET));
-    if (k > this.blockIndex) this.w.br(Op.br, this.depth + k - this.blockIndex - 1);
+    if (this.frames.includes(loopLabel(k))) this.w.br(Op.br, this.labelDepth(loopLabel(k)));
+    else if (this.frames.includes(k)) this.w.br(Op.br, this.labelDepth(k));
     else this.w.i32Const(k).localSet(L_BLOCK).br(Op.br, this.toLoop());
   }
 
@@ -234,6 +248,11 @@ export class Gen {
   }
 }
 
+// Labels of the constructs a region's code sits in (Gen.frames): a block b_k is k itself.
+const F_EXIT = -1, F_DECODE = -2, F_DISPATCH = -3;
+/** The label of the structured loop whose head is block `head` (loops.ts). */
+function loopLabel(head: number): number { return -10 - head; }
+
 /** The table indices the translator gives the entries a region marks (see Translator.translate): first, first + 1, ... */
 export interface OwnMarks { first: number; count: number }
 const NO_MARKS: OwnMarks = { first: 0, count: 0 };
@@ -256,10 +275,19 @@ function regionFunctions(region: Region, marks: OwnMarks, gIndex: number, counti
   const g = new Gen(region, marks, counting, inLocals, bodyBytes + 1024);
   const body = new Gen(region, marks, counting, inLocals, bodyBytes + 256); // the blocks, emitted first to learn which registers they write
   const blocks = region.blocks;
+  const shape = regionShape(region);
+  body.frames = [F_EXIT, F_DECODE, F_DISPATCH, ...shape.topBlocks];
   for (let k = 0; k < blocks.length; k++) {
     body.w.op(Op.end); // closes block b_k: block k's code follows
+    if (body.frames.pop() !== k) throw new Error(`translate: block ${k} is not the innermost construct`);
+    const loop = shape.loopAt.get(k);
+    if (loop) openLoop(body, loop);
     body.enterBlock(k);
     emitBlock(body, blocks[k], k);
+    for (const closing of shape.loopsEndingAt.get(k) ?? []) {
+      body.w.op(Op.end); // a structured loop: falling off its last block leaves it
+      if (body.frames.pop() !== loopLabel(closing.head)) throw new Error(`translate: loop at block ${closing.head} not innermost`);
+    }
   }
   const w = g.w;
   for (const r of [...g.inLocals].sort((a, b) => a - b)) w.i32Const(0).mem(Op.i32Load, L.STATE_BASE + r * 4).localSet(REGISTER_LOCAL[r]);
@@ -267,9 +295,11 @@ function regionFunctions(region: Region, marks: OwnMarks, gIndex: number, counti
   w.blockType(Op.block, Type.void); // the exit
   w.blockType(Op.block, Type.void); // the exit's decoding (Gen.exit)
   w.blockType(Op.loop, Type.void); // the dispatch
-  for (let k = 0; k < blocks.length; k++) w.blockType(Op.block, Type.void);
+  for (let i = 0; i < shape.topBlocks.length; i++) w.blockType(Op.block, Type.void);
+  // The dispatch goes to blocks outside structured loops' bodies only (their entries and jumps back are, by loops.ts).
+  const top = shape.topBlocks, innermost = top.length - 1;
   w.localGet(L_BLOCK).op(Op.brTable).u32(blocks.length);
-  for (let k = 0; k < blocks.length; k++) w.u32(k);
+  for (let k = 0; k < blocks.length; k++) w.u32(top.includes(k) ? innermost - top.indexOf(k) : 0);
   w.u32(0);
   w.append(body.w);
   w.op(Op.end); // loop: every block left through a jump or an exit, so this is not reached
@@ -279,6 +309,40 @@ function regionFunctions(region: Region, marks: OwnMarks, gIndex: number, counti
   w.op(Op.end); // exit
   chainOrReturn(g, [...body.written].sort((a, b) => a - b));
   return { f: entryFromFastLoop(gIndex), g: w, gLocals: new Array<number>(LOCALS).fill(Type.i32) };
+}
+
+/** How a region's blocks nest in structured loops (loops.ts). */
+interface RegionShape {
+  /** The blocks opened around the whole body (those in no structured loop's body), outermost (last) first. */
+  topBlocks: number[];
+  loopAt: Map<number, { head: number; body: number[] }>; // by head: the blocks opened inside it, outermost first
+  loopsEndingAt: Map<number, StructuredLoop[]>; // by last block: innermost first
+}
+
+function regionShape(region: Region): RegionShape {
+  const loops = structuredLoops(region, regionEntries(region));
+  const n = region.blocks.length;
+  // The innermost loop whose body (head excluded) holds block k: loops come outer first, so the last match.
+  const owner = new Array<StructuredLoop | null>(n).fill(null);
+  for (const loop of loops) for (let k = loop.head + 1; k <= loop.last; k++) owner[k] = loop;
+  const topBlocks: number[] = [];
+  for (let k = n - 1; k >= 0; k--) if (owner[k] === null) topBlocks.push(k);
+  const loopAt = new Map<number, { head: number; body: number[] }>();
+  const loopsEndingAt = new Map<number, StructuredLoop[]>();
+  for (const loop of loops) {
+    const body: number[] = [];
+    for (let k = loop.last; k > loop.head; k--) if (owner[k] === loop) body.push(k);
+    loopAt.set(loop.head, { head: loop.head, body });
+    loopsEndingAt.set(loop.last, [loop, ...(loopsEndingAt.get(loop.last) ?? [])]);
+  }
+  return { topBlocks, loopAt, loopsEndingAt };
+}
+
+/** Opens the structured loop headed at the current block, and the blocks of its body around the head's code. */
+function openLoop(g: Gen, loop: { head: number; body: number[] }): void {
+  g.w.blockType(Op.loop, Type.void);
+  g.frames.push(loopLabel(loop.head));
+  for (const k of loop.body) { g.w.blockType(Op.block, Type.void); g.frames.push(k); }
 }
 
 /**

@@ -10,6 +10,7 @@
 
 import * as O from "../../assembly/ops.js";
 import { translatable, endsBlock, inPageTarget, isCall, fallsThrough } from "./ops-table.js";
+import { loopOrder, successorsOf } from "./block-order.js";
 
 /** One decoded entry (see assembly/ops.ts for the 8-byte layout). */
 export interface Entry {
@@ -31,7 +32,7 @@ export interface Block {
 
 export interface Region {
   head: number; // entry index of the hot entry
-  blocks: Block[]; // by start index
+  blocks: Block[]; // in the order they are emitted: control flow's, loops together (block-order.ts)
   blockAt: Map<number, number>; // entry index -> block number, for every block start
   returnPoints: number[]; // block starts right after a call: where an indirect jump (a return) may land
   instructions: number;
@@ -78,13 +79,19 @@ export function discoverRegion(head: number, read: (index: number) => Entry): Re
     current.next = fallsThrough(e.op) ? index + e.length / 2 : -1;
     if (endsBlock(e.op)) current = null;
   }
-  return {
-    head,
-    blocks,
-    blockAt,
-    returnPoints: [...returnPoints].filter((p) => blockAt.has(p)).sort((a, b) => a - b),
-    instructions: entries.size,
-  };
+  const points = [...returnPoints].filter((p) => blockAt.has(p)).sort((a, b) => a - b);
+  const ordered = inControlFlowOrder(blocks, blockAt, [head, ...points]);
+  return { head, blocks: ordered, blockAt: blockNumbers(ordered), returnPoints: points, instructions: entries.size };
+}
+
+/** The blocks in the order emit.ts lays them out (block-order.ts), or as they are if the control flow is irreducible. */
+function inControlFlowOrder(blocks: Block[], blockAt: Map<number, number>, entries: number[]): Block[] {
+  const order = loopOrder(successorsOf(blocks, blockAt), entries.map((index) => blockAt.get(index)!));
+  return order ? order.map((k) => blocks[k]) : blocks;
+}
+
+function blockNumbers(blocks: Block[]): Map<number, number> {
+  return new Map(blocks.map((block, k) => [block.start, k]));
 }
 
 /** Reads the decoded entry at `index` of the page whose entry 0 is at WASM address `base`. */

@@ -83,7 +83,7 @@ describe("where a region keeps the guest registers", () => {
     // 0: addi t0, t0, -1   2: beq t0, x0, 8   4: addi a0, a0, 1   6: j 12   8: addi s2, s2, 1   10: j 40 (not decoded:
     // an exit)   12: j 0. The cycle is 0 -> 4 -> 12 -> 0; the block at 8 lies between but leaves the region.
     const region = regionOf(addi(T0, T0, -1), beq(T0, 0, 6), addi(A0, A0, 1), j(6), addi(S2, S2, 1), j(30), j(-12));
-    expect(region.blocks.map((b) => b.start)).toEqual([0, 4, 8, 12]);
+    expect(region.blocks.map((b) => b.start), "control-flow order: the loop's blocks together").toEqual([0, 4, 12, 8]);
     expect([...loopRegisters(region)].sort((a, b) => a - b)).toEqual([T0, A0]);
   });
 
