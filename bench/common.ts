@@ -10,6 +10,15 @@ import { fileURLToPath } from "node:url";
 
 export { packageRoot } from "../src/package-root.js";
 
+/**
+ * qemu-system-riscv32's command line for a bare-metal image (then `-kernel IMAGE`), as `roam boot` runs it: the same
+ * hart as Roam's (RV32IMAC + S + U), 128 MiB, the UART on stdio (bench/core.ts, bench/startup.ts --boot).
+ */
+export const QEMU_SYSTEM_ARGS = [
+  "-M", "virt", "-cpu", "rv32,f=off,d=off,h=off", "-m", "128M", "-smp", "1",
+  "-bios", "none", "-display", "none", "-monitor", "none", "-serial", "stdio",
+];
+
 export function median(values: number[]): number {
   const sorted = [...values].sort((a, b) => a - b);
   const middle = sorted.length >> 1;

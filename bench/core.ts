@@ -31,15 +31,12 @@ import { parseElf } from "../src/elf/index.js";
 import { MemoryConsoleOutput } from "../src/machine/console-output.js";
 import { Core } from "../src/machine/core.js";
 import { Machine } from "../src/machine/machine.js";
-import { fmt, hostInfo, log, median, medianIndex, packageRoot, qemuVersion, runTimed, writeReport } from "./common.js";
+import { fmt, hostInfo, log, median, medianIndex, packageRoot, QEMU_SYSTEM_ARGS, qemuVersion, runTimed, writeReport } from "./common.js";
 
 const RAM_BYTES = 128 * 1024 * 1024;
 const QEMU = "qemu-system-riscv32";
 // Same hart as Roam's (RV32IMAC + S + U); stdout to a file, see runQemu.
-const QEMU_ARGS = [
-  "-M", "virt", "-cpu", "rv32,f=off,d=off,h=off", "-m", "128M", "-smp", "1",
-  "-bios", "none", "-display", "none", "-monitor", "none", "-serial", "stdio",
-];
+const QEMU_ARGS = QEMU_SYSTEM_ARGS;
 
 interface Config {
   name: string;

@@ -1,12 +1,12 @@
 import { MAX_RAM_BYTES } from "../../assembly/layout.js";
 import { ElfError } from "../elf/index.js";
 import { hex } from "../elf/hex.js";
-import { StreamConsoleOutput } from "../machine/console-output.js";
 import { Core } from "../machine/core.js";
 import { Machine, type MachineResult } from "../machine/machine.js";
 import type { CommandSpec, Parsed } from "./args.js";
 import { ON_HOST_OPTIONS } from "./client-options.js";
 import { KEYS_HELP } from "./console-keys.js";
+import { DirectConsoleOutput } from "./direct-console-output.js";
 import { CliError } from "./failure.js";
 import { parseCount, parseSize } from "./parse-numbers.js";
 import { readElf } from "./read-input.js";
@@ -61,8 +61,8 @@ export async function bootCommand(args: Parsed): Promise<number> {
   const core = await Core.load();
   // A reader that went away (`roam boot x.elf | head`) ends the run the way
   // SIGPIPE ends other programs: exit code 128 + 13.
-  const output = new StreamConsoleOutput(process.stdout, (error) =>
-    machine.stop(`console output failed (${(error as NodeJS.ErrnoException).code ?? error.message})`, EXIT_OUTPUT_CLOSED),
+  const output = new DirectConsoleOutput(() => process.stdout, (error) =>
+    machine.stop(`console output failed (${error.code ?? error.message})`, EXIT_OUTPUT_CLOSED),
   );
   const machine = new Machine({ core, ramBytes: options.ramBytes, console: output, maxInstructions: options.maxInstructions, translate: options.translate });
   try {
@@ -72,7 +72,7 @@ export async function bootCommand(args: Parsed): Promise<number> {
     throw error;
   }
 
-  const terminal = attachTerminal(process.stdin, {
+  const terminal = attachTerminal(() => process.stdin, {
     input: (bytes) => machine.uart.receive(bytes),
     inputEnded: () => machine.uart.endInput(),
     interrupt: (reason, exitCode) => machine.stop(reason, exitCode),
@@ -100,10 +100,10 @@ function bootOptions(args: Parsed): BootOptions {
 }
 
 // One line on stderr unless the guest simply said "pass"; --stats adds the counters.
-function report(result: MachineResult, output: StreamConsoleOutput, stats: boolean, core: Core): void {
+function report(result: MachineResult, output: DirectConsoleOutput, stats: boolean, core: Core): void {
   if (!result.quiet || stats) {
     // Keep the report off the end of an unfinished guest line.
-    if (output.lastByte !== 0x0a && process.stdout.isTTY) process.stderr.write("\n");
+    if (output.lastByte !== 0x0a && output.isTerminal()) process.stderr.write("\n");
   }
   if (!result.quiet) {
     process.stderr.write(`roam: ${result.reason} (pc ${hex(result.pc)}, ${result.instret} instructions retired)\n`);

@@ -18,29 +18,54 @@ export function isTerminalDescriptor(fd: number): boolean {
 }
 
 /** Why a write cannot go on: the reader went away (EPIPE), or the descriptor is unusable (EBADF, EIO...). */
-export class OutputClosed extends Error {}
+export class OutputClosed extends Error {
+  constructor(readonly code: string | undefined) {
+    super(`output closed (${code ?? "failed"})`);
+  }
+}
 
 export class DirectOutput {
   private stream: NodeJS.WriteStream | null = null;
-  private failed = false;
+  /** Set once a write failed: the error's code (EPIPE...), or "" when it had none. */
+  private failed: string | undefined;
 
   /** `fd` 1 or 2; `openStream` gives Node's stream for it (process.stdout, process.stderr), made only if needed. */
   constructor(readonly fd: 1 | 2, private readonly openStream: () => NodeJS.WriteStream) {}
 
-  /** Writes all of `bytes`; throws OutputClosed if they cannot all be written, now or since an earlier failure. */
-  write(bytes: Uint8Array): void {
-    if (this.failed) throw new OutputClosed();
+  /**
+   * Writes all of `bytes`; throws OutputClosed if they cannot all be written, now or since an earlier failure. False
+   * when Node's stream took (some of) them and asks the writer to wait until it has written them (drained()).
+   */
+  write(bytes: Uint8Array): boolean {
+    if (this.failed !== undefined) throw new OutputClosed(this.failed || undefined);
     let done = 0;
     while (done < bytes.length && this.stream === null) {
       try {
         done += fs.writeSync(this.fd, bytes, done, bytes.length - done);
       } catch (error) {
-        if ((error as NodeJS.ErrnoException).code === "EAGAIN") { this.openedStream(); break; }
-        this.failed = true;
-        throw new OutputClosed();
+        const code = (error as NodeJS.ErrnoException).code;
+        if (code === "EAGAIN") { this.openedStream(); break; }
+        this.failed = code ?? "";
+        throw new OutputClosed(code);
       }
     }
-    if (done < bytes.length) this.stream!.write(bytes.subarray(done));
+    return done < bytes.length ? this.stream!.write(bytes.subarray(done)) : true;
+  }
+
+  /** Resolves once Node's stream, if one is made, holds nothing more to write, or has failed. */
+  drained(): Promise<void> {
+    const stream = this.stream;
+    if (!stream?.writableNeedDrain) return Promise.resolve();
+    return new Promise((resolve) => {
+      // An error instead of 'drain' must not leave the writer waiting forever.
+      const done = () => {
+        stream.off("drain", done);
+        stream.off("error", done);
+        resolve();
+      };
+      stream.once("drain", done);
+      stream.once("error", done);
+    });
   }
 
   /** Whether it is a terminal (see isTerminalDescriptor). */
@@ -58,7 +83,8 @@ export class DirectOutput {
   private openedStream(): NodeJS.WriteStream {
     if (!this.stream) {
       this.stream = this.openStream();
-      this.stream.on("error", () => { this.failed = true; }); // a later write ends the guest as SIGPIPE would
+      // A later write ends the guest as SIGPIPE would.
+      this.stream.on("error", (error: NodeJS.ErrnoException) => { this.failed ??= error.code ?? ""; });
     }
     return this.stream;
   }

@@ -1,11 +1,13 @@
 import { ConsoleKeys, LineKeys, RawKeys } from "./console-keys.js";
+import { DescriptorInput, readsWithoutWaiting } from "./descriptor-input.js";
 import { isTerminalDescriptor } from "./direct-output.js";
 
 // Connects the process's terminal to a running guest: stdin bytes go to the
 // guest's UART, and the ways a user stops a run (Ctrl-C, SIGINT, SIGTERM) reach
 // the machine. When stdin is a TTY it is put in raw mode so the guest sees every
 // key as typed (no line editing, no echo); the previous mode is restored on
-// detach and, as a last resort, when the process exits.
+// detach and, as a last resort, when the process exits. A file or /dev/null on
+// stdin is read without Node's stream (descriptor-input.ts).
 
 export interface TerminalHandlers {
   input(bytes: Uint8Array | number[]): void;
@@ -21,16 +23,34 @@ export interface TerminalSession {
 const EXIT_SIGINT = 130;
 const EXIT_SIGTERM = 143;
 
-export function attachTerminal(stdin: NodeJS.ReadStream, handlers: TerminalHandlers): TerminalSession {
+/** `openStdin` gives Node's stream for stdin (process.stdin), made only when stdin is a terminal, a pipe or a socket. */
+export function attachTerminal(openStdin: () => NodeJS.ReadStream, handlers: TerminalHandlers): TerminalSession {
+  const onSigint = () => handlers.interrupt("interrupted (SIGINT)", EXIT_SIGINT);
+  const onSigterm = () => handlers.interrupt("terminated (SIGTERM)", EXIT_SIGTERM);
+  const signals = { SIGINT: onSigint, SIGTERM: onSigterm };
+  if (readsWithoutWaiting(0)) {
+    return readDescriptor(new DescriptorInput(0, { data: (chunk) => handlers.input(chunk), end: () => handlers.inputEnded() }), signals);
+  }
+  const stdin = openStdin();
   const isTTY = stdin.isTTY === true;
   const keys = new ConsoleKeys({
     toGuest: (bytes) => handlers.input(bytes),
     interrupt: (reason) => handlers.interrupt(reason, EXIT_SIGINT),
   });
   const onData = (chunk: Buffer) => (isTTY ? keys.feed(chunk) : handlers.input(chunk));
-  const onSigint = () => handlers.interrupt("interrupted (SIGINT)", EXIT_SIGINT);
-  const onSigterm = () => handlers.interrupt("terminated (SIGTERM)", EXIT_SIGTERM);
-  return takeTerminal(stdin, { data: onData, end: () => handlers.inputEnded() }, { SIGINT: onSigint, SIGTERM: onSigterm });
+  return takeTerminal(stdin, { data: onData, end: () => handlers.inputEnded() }, signals);
+}
+
+/** Listens to `signals` while `input` is read, until the returned session is detached. */
+function readDescriptor(input: DescriptorInput, signals: Partial<Record<NodeJS.Signals, () => void>>): TerminalSession {
+  for (const [signal, handler] of Object.entries(signals)) process.on(signal, handler);
+  return {
+    isTTY: false,
+    detach() {
+      input.stop();
+      for (const [signal, handler] of Object.entries(signals)) process.off(signal, handler);
+    },
+  };
 }
 
 /**

@@ -3,7 +3,8 @@
 // where a chunk is one read and one compile, which V8's code cache skips (code-cache.ts). This file is the registry
 // for tsc's System.register output: each module is declared when its chunk is read and run, in ES module order (its
 // imports first; a cycle's modules see one another's exports as ES modules do), when something imports it. Node's
-// modules and packages (ws, msgpackr) come from require(); `rest` is read only when a command needs one of its modules.
+// modules and packages (ws, msgpackr) come from require(); `boot` and `rest` are read only when a command needs one of
+// their modules, and only the chunk that holds it (the run chunk places them: make-bundle.ts).
 
 import { appendFileSync, readFileSync, statSync } from "node:fs";
 import { createRequire } from "node:module";
@@ -18,6 +19,8 @@ type ExportFunction = (name: string | Namespace, value?: unknown) => unknown;
 interface Context { id: string; meta: { url: string }; import(id: string): Promise<Namespace> }
 interface Declared { setters: Setter[]; execute?: () => unknown }
 type Declare = (exportValue: ExportFunction, context: Context) => Declared;
+/** What a chunk's function is given: each module registers; the first chunk places the others' (make-bundle.ts). */
+interface System { register(id: string, deps: string[], declare: Declare): void; place(placement: Record<string, string[]>): void }
 
 interface Module {
   id: string;
@@ -46,6 +49,8 @@ export function mainFromBundle(dist: URL): Main | undefined {
 export class Bundle {
   private readonly modules = new Map<string, Module>();
   private readonly unread: string[] = [...CHUNK_NAMES];
+  /** Which unread chunk holds a module, as the first chunk said (System.place); one not placed is looked for in each. */
+  private readonly placed = new Map<string, string>();
   private readonly externals = new Map<string, Namespace>();
   /** How many modules of each chunk have run: the code cache keeps the code of the fullest run (code-cache.ts). */
   private readonly ran = new Map<string, number>();
@@ -66,7 +71,12 @@ export class Bundle {
   }
 
   private find(id: string): Module | undefined {
-    while (!this.modules.has(id) && this.unread.length > 0) this.readChunk(this.unread.shift()!);
+    while (!this.modules.has(id) && this.unread.length > 0) {
+      const placed = this.placed.get(id);
+      const chunk = placed !== undefined && this.unread.includes(placed) ? placed : this.unread[0];
+      this.unread.splice(this.unread.indexOf(chunk), 1);
+      this.readChunk(chunk);
+    }
     return this.modules.get(id);
   }
 
@@ -80,8 +90,9 @@ export class Bundle {
     }
     const { value, cache } = runChunk(path, name, hash, text, () => this.ran.get(name) ?? 0);
     this.note(`chunk ${name} code-cache ${cache}`);
-    (value as (system: { register(id: string, deps: string[], declare: Declare): void }) => void)({
+    (value as (system: System) => void)({
       register: (id, deps, declare) => { this.modules.set(id, { id, chunk: name, deps, declare, namespace: Object.create(null), importers: [], state: "registered" }); },
+      place: (placement) => { for (const [chunk, ids] of Object.entries(placement)) for (const id of ids) this.placed.set(id, chunk); },
     });
   }
 

@@ -3,11 +3,19 @@
 /** A chunk file's first line: `// roam-bundle NAME SHA256`, the hash of the rest of the file. */
 export const CHUNK_HEADER = "// roam-bundle";
 
-/** `run` holds what `roam run` loads; `rest` everything else, read when a command first needs one of its modules. */
-export const CHUNK_NAMES = ["run", "rest"] as const;
+/**
+ * `run` holds what `roam run` loads; `boot` what `roam boot` loads besides (the machine and its devices: ~10% of the
+ * rest, which boot read whole before); `rest` everything else. A chunk after `run` is read when a command first needs
+ * one of its modules.
+ */
+export const CHUNK_NAMES = ["run", "boot", "rest"] as const;
+export type ChunkName = (typeof CHUNK_NAMES)[number];
 
 /** The modules whose static imports make up the `run` chunk: the command line, and `roam run` without --on or --strace. */
 export const RUN_CHUNK_ENTRIES = ["src/cli/main", "src/cli/run-command"] as const;
+
+/** The module whose static imports not in `run` make up the `boot` chunk: `roam boot` without --on. */
+export const BOOT_CHUNK_ENTRIES = ["src/cli/boot-command"] as const;
 
 /** Whether a module id is one of the bundle's (tsc names them by path: src/..., assembly/...), not Node's or a package's. */
 export function isBundled(id: string): boolean {

@@ -1,8 +1,10 @@
 // Build step (npm run build:host, after `tsc -p tsconfig.bundle.json`): splits dist/bundle/all.js, the CLI's modules
-// as System.register calls, into the two chunks bin/roam.js loads (bundle-loader.ts): `run`, every module `roam run`
-// imports statically, and `rest`, the others (the host, the network, migration...), read only when a command needs
-// one of them. Each chunk is a script whose value is a function taking the registry's `System`; its first line names
-// the chunk and the SHA-256 of the rest of the file, which keys its code cache (code-cache.ts).
+// as System.register calls, into the chunks bin/roam.js loads (bundle-loader.ts): `run`, every module `roam run`
+// imports statically, `boot`, those `roam boot` imports besides (the machine, its devices), and `rest`, the others
+// (the host, the network, migration...); a chunk after `run` is read only when a command needs one of its modules,
+// and the run chunk says which chunk holds each of them (System.place), so a command reads only the chunks it needs.
+// Each chunk is a script whose value is a function taking the registry's `System`; its first line names the chunk
+// and the SHA-256 of the rest of the file, which keys its code cache (code-cache.ts).
 //
 //   node dist/src/launch/make-bundle.js [bundle directory, default dist/bundle]
 
@@ -10,7 +12,7 @@ import { createHash } from "node:crypto";
 import { readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { pathToFileURL } from "node:url";
-import { CHUNK_HEADER, CHUNK_NAMES, isBundled, RUN_CHUNK_ENTRIES } from "./chunks.js";
+import { BOOT_CHUNK_ENTRIES, CHUNK_HEADER, isBundled, RUN_CHUNK_ENTRIES, type ChunkName } from "./chunks.js";
 
 interface Definition { id: string; deps: string[]; text: string }
 
@@ -52,10 +54,28 @@ export function staticClosure(modules: Definition[], entries: readonly string[])
   return seen;
 }
 
-/** A chunk's file: the header line, then a function expression that registers each module with the System it is given. */
-export function chunkText(name: string, modules: Definition[]): string {
-  const body = `(function (System) {\n${modules.map((m) => m.text).join("")}\n})\n`;
+/** Which chunk holds each module that is not in the first one: the loader reads that chunk, and no other, for it. */
+export type Placement = Record<string, string[]>;
+
+/**
+ * A chunk's file: the header line, then a function expression that registers each module with the System it is
+ * given (and, in the first chunk, tells it where the others' modules are).
+ */
+export function chunkText(name: string, modules: Definition[], placement?: Placement): string {
+  const place = placement ? `System.place(${JSON.stringify(placement)});\n` : "";
+  const body = `(function (System) {\n${place}${modules.map((m) => m.text).join("")}\n})\n`;
   return `${CHUNK_HEADER} ${name} ${createHash("sha256").update(body).digest("hex")}\n${body}`;
+}
+
+/** The modules of each chunk, in the bundle's order: run's closure, then boot's closure less run's, then the others. */
+export function splitChunks(modules: Definition[]): Record<ChunkName, Definition[]> {
+  const run = staticClosure(modules, RUN_CHUNK_ENTRIES);
+  const boot = staticClosure(modules, BOOT_CHUNK_ENTRIES);
+  return {
+    run: modules.filter((m) => run.has(m.id)),
+    boot: modules.filter((m) => boot.has(m.id) && !run.has(m.id)),
+    rest: modules.filter((m) => !run.has(m.id) && !boot.has(m.id)),
+  };
 }
 
 function writeAtomically(path: string, text: string): void {
@@ -67,14 +87,15 @@ function main(): void {
   const directory = process.argv[2] ?? join("dist", "bundle");
   const all = join(directory, "all.js");
   const modules = splitModules(readFileSync(all, "utf8"));
-  const run = staticClosure(modules, RUN_CHUNK_ENTRIES);
-  const [runName, restName] = CHUNK_NAMES;
-  writeAtomically(join(directory, `${runName}.js`), chunkText(runName, modules.filter((m) => run.has(m.id))));
-  writeAtomically(join(directory, `${restName}.js`), chunkText(restName, modules.filter((m) => !run.has(m.id))));
+  const chunks = splitChunks(modules);
+  const placement: Placement = { boot: chunks.boot.map((m) => m.id), rest: chunks.rest.map((m) => m.id) };
+  writeAtomically(join(directory, "run.js"), chunkText("run", chunks.run, placement));
+  writeAtomically(join(directory, "boot.js"), chunkText("boot", chunks.boot));
+  writeAtomically(join(directory, "rest.js"), chunkText("rest", chunks.rest));
   rmSync(all);
   // The launcher's modules (tsconfig.launch.json) are CommonJS in a package that is "type": "module".
   writeAtomically(join(directory, "..", "launch", "package.json"), '{ "type": "commonjs" }\n');
-  process.stdout.write(`bundle: ${run.size} modules in ${runName}.js, ${modules.length - run.size} in ${restName}.js\n`);
+  process.stdout.write(`bundle: ${Object.entries(chunks).map(([name, ms]) => `${ms.length} modules in ${name}.js`).join(", ")}\n`);
 }
 
 // Run as a script (the build), not when a test imports the functions above.

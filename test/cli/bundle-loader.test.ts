@@ -5,12 +5,13 @@ import ts from "typescript";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { Bundle } from "../../src/launch/bundle-loader.js";
 import { cacheDirectory } from "../../src/launch/code-cache.js";
-import { chunkText, splitModules, staticClosure } from "../../src/launch/make-bundle.js";
+import { chunkText, splitModules, staticClosure, type Placement } from "../../src/launch/make-bundle.js";
 import { tempDir } from "../e2e/cluster.js";
 
 // The bundle's registry (src/launch/bundle-loader.ts) must run modules as Node runs ES modules: imports first, a
-// cycle's modules seeing each other's exports, bindings live, `export *`, Node's modules, and the rest chunk read only
-// when one of its modules is imported. The modules here are compiled by tsc to System.register as the build does.
+// cycle's modules seeing each other's exports, bindings live, `export *`, Node's modules, and a later chunk read only
+// when one of its modules is imported, and only that chunk. The modules here are compiled by tsc to System.register as
+// the build does.
 
 const scratch = tempDir("bundle-loader");
 afterAll(() => scratch.remove());
@@ -29,8 +30,9 @@ const MODULES: Record<string, string> = {
   "src/again": `export * from "src/counter"; export { b } from "src/b";`,
   "src/node": `import { join, default as path } from "node:path"; export const joined = join("x", "y"); export const sep = path.sep;`,
   "src/zip": `import { gzipSync } from "node:zlib"; import * as zlib from "node:zlib"; export function zipped() { return gzipSync("x").length > 0; } export const hasInflate = () => "inflateSync" in zlib && Object.keys(zlib).includes("inflateSync");`,
-  "src/lazy": `export async function later() { return (await import("src/elsewhere")).where; }`,
+  "src/lazy": `export async function later() { return (await import("src/elsewhere")).where; } export async function booted() { return (await import("src/machine")).kind; }`,
   "src/elsewhere": `(globalThis as any).__order.push("elsewhere"); export const where = "rest";`,
+  "src/machine": `(globalThis as any).__order.push("machine"); export const kind = "boot";`,
 };
 
 describe("bundle loader", () => {
@@ -45,8 +47,12 @@ describe("bundle loader", () => {
     const modules = splitModules(Object.entries(MODULES).map(([id, source]) => compile(id, source)).join(""));
     const run = staticClosure(modules, ["src/a", "src/again", "src/node", "src/zip", "src/lazy"]);
     expect(run.has("src/elsewhere")).toBe(false);
-    writeFileSync(join(directory, "run.js"), chunkText("run", modules.filter((m) => run.has(m.id))));
-    writeFileSync(join(directory, "rest.js"), chunkText("rest", modules.filter((m) => !run.has(m.id))));
+    const boot = modules.filter((m) => m.id === "src/machine");
+    const rest = modules.filter((m) => !run.has(m.id) && m.id !== "src/machine");
+    const placement: Placement = { boot: boot.map((m) => m.id), rest: rest.map((m) => m.id) };
+    writeFileSync(join(directory, "run.js"), chunkText("run", modules.filter((m) => run.has(m.id)), placement));
+    writeFileSync(join(directory, "boot.js"), chunkText("boot", boot));
+    writeFileSync(join(directory, "rest.js"), chunkText("rest", rest));
     log = join(scratch.path, "log");
     process.env.ROAM_MODULE_LOG = log;
     process.env.ROAM_CODE_CACHE = "0";
@@ -86,11 +92,18 @@ describe("bundle loader", () => {
     expect((zip.hasInflate as () => boolean)()).toBe(true); // a namespace import: `in` and its keys see the module's
   });
 
-  test("the rest chunk is read when one of its modules is first imported, and not before", async () => {
+  test("the rest chunk is read when one of its modules is first imported, and not before; the boot chunk is not read for it", async () => {
     expect(readFileSync(log, "utf8")).not.toContain("chunk rest");
     expect(await (bundle.import("src/lazy").later as () => Promise<string>)()).toBe("rest");
     expect(readFileSync(log, "utf8")).toContain("chunk rest code-cache off");
+    expect(readFileSync(log, "utf8")).not.toContain("chunk boot");
     expect(order).toEqual(["b", "a", "elsewhere"]);
+  });
+
+  test("the boot chunk is read, after the rest, when one of its modules is first imported", async () => {
+    expect(await (bundle.import("src/lazy").booted as () => Promise<string>)()).toBe("boot");
+    expect(readFileSync(log, "utf8")).toContain("chunk boot code-cache off");
+    expect(order).toEqual(["b", "a", "elsewhere", "machine"]);
   });
 
   test("a module in neither chunk is an error naming it", () => {

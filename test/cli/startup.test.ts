@@ -12,6 +12,7 @@ import { REPO, roam, tempDir } from "../e2e/cluster.js";
 // loader hook; ROAM_NO_BUNDLE=1 loads the modules themselves, as before.
 
 const HELLO = join(REPO, "guests/bin/process/hello.elf");
+const BARE_HELLO = join(REPO, "guests/bin/baremetal/hello.elf");
 const MODULE_LOG_HOOK = join(REPO, "test/cli/module-log.mjs");
 const scratch = tempDir("startup");
 afterAll(() => scratch.remove());
@@ -81,5 +82,15 @@ describe("start-up: what a local run loads", () => {
     expect(result.stderr).toMatch(/--on nowhere: expected a host's address/);
     expect(modules.some((url) => /\/dist\/src\/cli\/cluster-commands\.js$/.test(url))).toBe(true);
     expect(modules.some((line) => line.startsWith("chunk rest "))).toBe(true);
+  }, 60_000);
+
+  test("roam boot hello.elf reads the run and boot chunks, not the rest, and none of the host's, network's or migration's modules", async () => {
+    const { result, modules } = await roamListingModules(["boot", BARE_HELLO], "boot");
+    expect(result.code, result.describe()).toBe(0);
+    expect(result.stdout).toContain("Hello from a bare-metal RISC-V guest!");
+    expect(modules.filter((line) => line.startsWith("chunk ")).map((line) => line.split(" ")[1])).toEqual(["run", "boot"]);
+    expect(modules).toContain(`module ${pathToFileURL(join(REPO, "dist/src/machine/machine.js")).href}`);
+    const unneeded = modules.filter((url) => NOT_FOR_A_LOCAL_RUN.some((pattern) => pattern.test(url)));
+    expect(unneeded).toEqual([]);
   }, 60_000);
 });
