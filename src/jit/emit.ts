@@ -19,7 +19,7 @@
 import * as L from "../../assembly/layout.js";
 import * as O from "../../assembly/ops.js";
 import { PAGE_ENTRIES, type Block, type Entry, type Region } from "./region.js";
-import { CodeWriter, Op, Type, batchModule, gFunctionIndex, type RegionFunctions } from "./wasm-writer.js";
+import { CodeWriter, Op, Type, batchModule, functionBody, gFunctionIndex } from "./wasm-writer.js";
 import { generateAlu } from "./gen-alu.js";
 import { generateMemory, planAccesses, type SharedCheck } from "./gen-memory.js";
 import { generateControl } from "./gen-control.js";
@@ -72,13 +72,13 @@ export class Gen {
 
   /**
    * `inLocals`: the registers this region keeps in locals (see register-homes.ts); the others are read and written
-   * in the state block. `capacity`: bytes of code to start with (growing the writer cost emit ~5%).
+   * in the state block. `w`: where the code goes (the batch's module writer: see emitBatch).
    */
   constructor(
     readonly region: Region, readonly marks: OwnMarks = NO_MARKS, private readonly counting = countingExits(),
-    readonly inLocals: ReadonlySet<number> = loopRegisters(region), capacity = 256,
+    readonly inLocals: ReadonlySet<number> = loopRegisters(region), w = new CodeWriter(),
   ) {
-    this.w = new CodeWriter(capacity);
+    this.w = w;
   }
 
   /** Counts an exit of `kind` (see Exit) in a measurement build. */
@@ -243,25 +243,30 @@ export function emitRegion(region: Region, marks: OwnMarks = NO_MARKS): Uint8Arr
   return emitBatch([{ region, marks }]);
 }
 
+/**
+ * The writer every batch's module is built in, reused: a module is written once, straight into it, and copied out
+ * once (allocating a writer per function and copying bodies between them was a tenth of the emitter's time).
+ */
+const moduleWriter = new CodeWriter(64 << 10);
+const G_LOCALS: readonly number[] = new Array<number>(LOCALS).fill(Type.i32);
+
 /** Emits one module of several regions, each with the table indices its marked entries get: "f<k>", "g<k>" for region k. */
 export function emitBatch(regions: ReadonlyArray<{ region: Region; marks: OwnMarks }>): Uint8Array<ArrayBuffer> {
   const counting = countingExits(); // read once: process.env is slow to read
-  return batchModule(regions.map(({ region, marks }, k) => regionFunctions(region, marks, gFunctionIndex(k), counting)), G_PARAMS);
+  const out = moduleWriter;
+  return batchModule(out, regions.length, G_PARAMS, () => {
+    for (let k = 0; k < regions.length; k++) {
+      const { region, marks } = regions[k];
+      functionBody(out, [], () => entryFromFastLoop(out, gFunctionIndex(k)));
+      functionBody(out, G_LOCALS, () => regionFunction(new Gen(region, marks, counting, loopRegisters(region), out)));
+    }
+  });
 }
 
-/** The two functions of a region whose "g" is function `gIndex` of its module. */
-function regionFunctions(region: Region, marks: OwnMarks, gIndex: number, counting: boolean): RegionFunctions {
-  const inLocals = loopRegisters(region);
-  const bodyBytes = 48 * region.instructions; // ~40 a guest instruction on the SQLite test
-  const g = new Gen(region, marks, counting, inLocals, bodyBytes + 1024);
-  const body = new Gen(region, marks, counting, inLocals, bodyBytes + 256); // the blocks, emitted first to learn which registers they write
-  const blocks = region.blocks;
-  for (let k = 0; k < blocks.length; k++) {
-    body.w.op(Op.end); // closes block b_k: block k's code follows
-    body.enterBlock(k);
-    emitBlock(body, blocks[k], k);
-  }
+/** The code of a region's "g": the prologue, the dispatch, the blocks, the shared exit. */
+function regionFunction(g: Gen): void {
   const w = g.w;
+  const blocks = g.region.blocks;
   for (const r of [...g.inLocals].sort((a, b) => a - b)) w.i32Const(0).mem(Op.i32Load, L.STATE_BASE + r * 4).localSet(REGISTER_LOCAL[r]);
   enterAtEntry(w);
   w.blockType(Op.block, Type.void); // the exit
@@ -271,14 +276,17 @@ function regionFunctions(region: Region, marks: OwnMarks, gIndex: number, counti
   w.localGet(L_BLOCK).op(Op.brTable).u32(blocks.length);
   for (let k = 0; k < blocks.length; k++) w.u32(k);
   w.u32(0);
-  w.append(body.w);
+  for (let k = 0; k < blocks.length; k++) {
+    w.op(Op.end); // closes block b_k: block k's code follows
+    g.enterBlock(k);
+    emitBlock(g, blocks[k], k);
+  }
   w.op(Op.end); // loop: every block left through a jump or an exit, so this is not reached
   w.op(Op.unreachable);
   w.op(Op.end); // the exit's decoding
   decodeExit(w);
   w.op(Op.end); // exit
-  chainOrReturn(g, [...body.written].sort((a, b) => a - b));
-  return { f: entryFromFastLoop(gIndex), g: w, gLocals: new Array<number>(LOCALS).fill(Type.i32) };
+  chainOrReturn(g, [...g.written].sort((a, b) => a - b));
 }
 
 /**
@@ -292,8 +300,8 @@ function decodeExit(w: CodeWriter): void {
 }
 
 /** "f", the fast loop's entry (entry, budget, pc): goes on in "g", function `gIndex` of the module. */
-function entryFromFastLoop(gIndex: number): CodeWriter {
-  return new CodeWriter().localGet(P_ENTRY).localGet(P_BUDGET).localGet(P_PC).op(Op.returnCall).u32(gIndex);
+function entryFromFastLoop(w: CodeWriter, gIndex: number): void {
+  w.localGet(P_ENTRY).localGet(P_BUDGET).localGet(P_PC).op(Op.returnCall).u32(gIndex);
 }
 
 /** Stores registers `rs` from their locals to the state block. */
