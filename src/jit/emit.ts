@@ -18,12 +18,12 @@
 
 import * as L from "../../assembly/layout.js";
 import * as O from "../../assembly/ops.js";
-import { PAGE_ENTRIES, type Block, type Entry, type Region } from "./region.js";
+import { MAX_REGION_INSTRUCTIONS, PAGE_ENTRIES, type Block, type Entry, type Region } from "./region.js";
 import { CodeWriter, Op, Type, batchModule, functionBody, gFunctionIndex } from "./wasm-writer.js";
 import { generateAlu } from "./gen-alu.js";
 import { generateMemory, planAccesses, type SharedCheck } from "./gen-memory.js";
 import { generateControl } from "./gen-control.js";
-import { loopRegisters, overwrittenInBlock } from "./register-homes.js";
+import { REGISTER_FIELD_VALUES, loopRegisters, overwrittenInBlock, registerList, type RegisterFlags } from "./register-homes.js";
 
 // Parameters: entry, budget, pc; then locals: the registers a region keeps in locals (register r, 1..32 = the sink,
 // is local REGISTER_LOCAL[r] = 2 + r when it does), then scratch. Between regions every register is in the state
@@ -56,19 +56,23 @@ export const EXIT_NAMES = ["far direct", "indirect", "in page", "budget", "tlb m
 /** Whether the emitted code counts its exits by kind (a measurement build: it costs a memory increment per exit). */
 export function countingExits(env = process.env.ROAM_JIT_COUNT_EXITS): boolean { return env === "1"; }
 
+/** Where Gen.beginSet sends a register's new value: dropped (x0), its local, its local alone (overwritten), the state block. */
+const SetTo = { DROPPED: 0, LOCAL: 1, UNSTORED: 2, STATE: 3 } as const;
+type SetTo = (typeof SetTo)[keyof typeof SetTo];
+
 /** What a generator may emit; `retired` counts the block's instructions before the current one. */
 export class Gen {
   readonly w: CodeWriter;
   depth = 0; // `if`s opened by the generator around the current position
   private blockIndex = 0;
-  /** The registers written in locals: stored back at every exit. */
-  readonly written = new Set<number>();
-  /** The current block's loads and stores that share a TLB check, by entry index (see planAccesses). */
-  accesses = new Map<number, SharedCheck>();
-  /** The current block's entries whose result no exit sees in the state block (see overwrittenInBlock). */
-  overwritten = new Set<number>();
-  /** The entry being generated. */
-  current = -1;
+  /** The registers written in locals (flags by register): stored back at every exit. */
+  readonly written: RegisterFlags = new Uint8Array(REGISTER_FIELD_VALUES);
+  /** The current block's loads and stores that share a TLB check, by position in the block (see planAccesses). */
+  accesses: ReadonlyArray<SharedCheck | undefined> = [];
+  /** The current block's entries whose result no exit sees in the state block, by position (see overwrittenInBlock). */
+  overwritten: Uint8Array = new Uint8Array(0);
+  /** The position in its block of the entry being generated. */
+  position = -1;
 
   /**
    * `inLocals`: the registers this region keeps in locals (see register-homes.ts); the others are read and written
@@ -76,7 +80,7 @@ export class Gen {
    */
   constructor(
     readonly region: Region, readonly marks: OwnMarks = NO_MARKS, private readonly counting = countingExits(),
-    readonly inLocals: ReadonlySet<number> = loopRegisters(region), w = new CodeWriter(),
+    readonly inLocals: RegisterFlags = loopRegisters(region), w = new CodeWriter(),
   ) {
     this.w = w;
   }
@@ -94,42 +98,49 @@ export class Gen {
    * V8 reloaded the value just stored (writes still go to the state block: an exit needs nothing stored). Each
    * block starts afresh, so these locals are never live across the dispatch.
    */
-  private readonly cached = new Set<number>();
+  private readonly cached: RegisterFlags = new Uint8Array(REGISTER_FIELD_VALUES);
 
-  enterBlock(k: number): void { this.blockIndex = k; this.cached.clear(); }
+  enterBlock(k: number): void { this.blockIndex = k; this.cached.fill(0); }
 
   /** Pushes register r (0 reads as zero). */
   get(r: number): this {
     if (r === 0) this.w.i32Const(0);
-    else if (this.inLocals.has(r) || this.cached.has(r)) this.w.localGet(REGISTER_LOCAL[r]);
+    else if (this.inLocals[r] !== 0 || this.cached[r] !== 0) this.w.localGet(REGISTER_LOCAL[r]);
     else {
       this.w.i32Const(0).mem(Op.i32Load, L.STATE_BASE + r * 4);
-      if (this.depth === 0) { this.w.localTee(REGISTER_LOCAL[r]); this.cached.add(r); }
+      if (this.depth === 0) { this.w.localTee(REGISTER_LOCAL[r]); this.cached[r] = 1; }
     }
     return this;
   }
   /**
    * Writes register r (32 = the sink: stored too, so that a snapshot's state block is the interpreter's) from the
-   * value `value` pushes. An exit inside `value` (a load's TLB miss) leaves before the write.
+   * value the code between beginSet and endSet pushes (no closure per write: this runs for most instructions).
+   * beginSet returns how the write goes, for endSet. An exit inside the value (a load's TLB miss) leaves before
+   * the write.
    */
+  beginSet(r: number): SetTo {
+    if (r === 0) return SetTo.DROPPED; // the decoder gives x0 results the sink instead
+    if (this.inLocals[r] !== 0) return SetTo.LOCAL;
+    // A later instruction of the block writes r before anything can leave: only its value is stored.
+    if (this.depth === 0 && this.overwritten[this.position] !== 0) return SetTo.UNSTORED;
+    this.w.i32Const(0);
+    return SetTo.STATE;
+  }
+  endSet(r: number, to: SetTo): void {
+    switch (to) {
+      case SetTo.DROPPED: this.w.op(DROP); return;
+      case SetTo.LOCAL: this.w.localSet(REGISTER_LOCAL[r]); this.written[r] = 1; return;
+      case SetTo.UNSTORED: this.w.localSet(REGISTER_LOCAL[r]); this.cached[r] = 1; return;
+      default:
+        if (this.depth === 0) { this.w.localTee(REGISTER_LOCAL[r]); this.cached[r] = 1; } else this.cached[r] = 0;
+        this.w.mem(Op.i32Store, L.STATE_BASE + r * 4);
+    }
+  }
+  /** beginSet, the value `value` pushes, endSet: for the rarer instructions. */
   set(r: number, value: () => void): void {
-    if (r === 0) { value(); this.w.op(DROP); return; } // the decoder gives x0 results the sink instead
-    if (!this.inLocals.has(r) && this.depth === 0 && this.overwritten.has(this.current)) {
-      value(); // a later instruction of the block writes r before anything can leave: only its value is stored
-      this.w.localSet(REGISTER_LOCAL[r]);
-      this.cached.add(r);
-      return;
-    }
-    if (!this.inLocals.has(r)) {
-      this.w.i32Const(0);
-      value();
-      if (this.depth === 0) { this.w.localTee(REGISTER_LOCAL[r]); this.cached.add(r); } else this.cached.delete(r);
-      this.w.mem(Op.i32Store, L.STATE_BASE + r * 4);
-      return;
-    }
+    const to = this.beginSet(r);
     value();
-    this.w.localSet(REGISTER_LOCAL[r]);
-    this.written.add(r);
+    this.endSet(r, to);
   }
   /** Pushes the pc of entry `index`: the region's pc at its head plus the distance. */
   pc(index: number): this {
@@ -191,6 +202,15 @@ export class Gen {
     this.w.i32Const((index << 8) | retired).localSet(L_EXIT).br(Op.br, this.toDecode());
   }
 
+  /** Leaves as exit does if the condition on the stack holds (an `if` around the exit, without a closure). */
+  exitIf(index: number, retired: number, kind: number): void {
+    this.w.blockType(Op.if, Type.void);
+    this.depth++;
+    this.exit(index, retired, kind);
+    this.depth--;
+    this.w.op(Op.end);
+  }
+
   /**
    * Continues at entry `index` of this page: its block if the region has one, else an exit. The budget is checked
    * here. A later block is reached by a plain `br` (block k's code follows the end of `block` b_k, and the code
@@ -200,7 +220,7 @@ export class Gen {
     const k = this.region.blockAt.get(index);
     if (k === undefined) { this.exit(index, retired, Exit.IN_PAGE); return; }
     this.w.localGet(P_BUDGET).i32Const(retired).op(Op.i32Sub).localTee(P_BUDGET).i32Const(0).op(Op.i32LeS);
-    this.ifThen(() => this.exit(index, 0, Exit.BUDGET));
+    this.exitIf(index, 0, Exit.BUDGET);
     if (k > this.blockIndex) this.w.br(Op.br, this.depth + k - this.blockIndex - 1);
     else this.w.i32Const(k).localSet(L_BLOCK).br(Op.br, this.toLoop());
   }
@@ -217,7 +237,7 @@ export class Gen {
     const w = this.w;
     w.localGet(target).i32Const(12 - 3).op(Op.i32ShrU).i32Const((L.TLB_ENTRIES - 1) << 3).op(Op.i32And).localTee(L_TLB);
     w.mem(Op.i32Load, L.TLB_FETCH).localGet(target).i32Const(0xfffff000).op(Op.i32And).op(Op.i32Ne);
-    this.ifThen(() => this.exit(at, retired, Exit.MISS));
+    this.exitIf(at, retired, Exit.MISS);
     link();
     if (toOwnEntries && this.marks.count > 0) this.ownEntry(target, retired + jumpRetires);
     w.localGet(target).i32Const(0xfffff000).op(Op.i32And).localSet(L_EXIT_PAGE_VA);
@@ -267,7 +287,7 @@ export function emitBatch(regions: ReadonlyArray<{ region: Region; marks: OwnMar
 function regionFunction(g: Gen): void {
   const w = g.w;
   const blocks = g.region.blocks;
-  for (const r of [...g.inLocals].sort((a, b) => a - b)) w.i32Const(0).mem(Op.i32Load, L.STATE_BASE + r * 4).localSet(REGISTER_LOCAL[r]);
+  for (const r of registerList(g.inLocals)) w.i32Const(0).mem(Op.i32Load, L.STATE_BASE + r * 4).localSet(REGISTER_LOCAL[r]);
   enterAtEntry(w);
   w.blockType(Op.block, Type.void); // the exit
   w.blockType(Op.block, Type.void); // the exit's decoding (Gen.exit)
@@ -286,7 +306,7 @@ function regionFunction(g: Gen): void {
   w.op(Op.end); // the exit's decoding
   decodeExit(w);
   w.op(Op.end); // exit
-  chainOrReturn(g, [...g.written].sort((a, b) => a - b));
+  chainOrReturn(g, registerList(g.written));
 }
 
 /**
@@ -365,11 +385,12 @@ function chainOrReturn(g: Gen, written: number[]): void {
 
 function emitBlock(g: Gen, block: Block, k: number): void {
   g.accesses = planAccesses(block);
-  g.overwritten = overwrittenInBlock(block);
+  g.overwritten = overwrittenInBlock(block, overwrittenScratch);
   let retired = 0;
-  for (const e of block.entries) {
-    g.current = e.index;
-    if (!generate(g, e, retired)) return; // it jumped or left
+  const entries = block.entries;
+  for (let i = 0; i < entries.length; i++) {
+    g.position = i;
+    if (!generate(g, entries[i], retired)) return; // it jumped or left
     retired++;
   }
   // Fell off the end: into the next block, or out of the region.
@@ -389,6 +410,9 @@ function emitBlock(g: Gen, block: Block, k: number): void {
   }
   g.exit(block.next, retired, Exit.IN_PAGE);
 }
+
+/** overwrittenInBlock's answer for the block being emitted (a block has at most a region's instructions). */
+const overwrittenScratch = new Uint8Array(MAX_REGION_INSTRUCTIONS);
 
 /** Emits one instruction; false when control does not reach the next one. */
 function generate(g: Gen, e: Entry, retired: number): boolean {

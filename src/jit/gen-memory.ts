@@ -15,24 +15,25 @@ import * as O from "../../assembly/ops.js";
 import type { Block, Entry } from "./region.js";
 import { Exit, L_ADDR, L_GROUPS, GROUP_LOCALS, L_T0, L_T1, L_TLB, type Gen } from "./emit.js";
 import { Op } from "./wasm-writer.js";
+import { byOp } from "./ops-table.js";
 
 const WORD = 0xfffff003, HALF = 0xfffff001, BYTE = 0xfffff000;
 
 // LW/LH/LHU/LB/LBU: "loads a 32-bit value ... / a 16-bit value ... then sign-extends (LH) or zero-extends (LHU)"
-const LOADS = new Map<number, [number, number]>([
+const LOADS = byOp<readonly [number, number] | null>([
   [O.OP_LW, [WORD, Op.i32Load]], [O.OP_LH, [HALF, Op.i32Load16S]], [O.OP_LHU, [HALF, Op.i32Load16U]],
   [O.OP_LB, [BYTE, Op.i32Load8S]], [O.OP_LBU, [BYTE, Op.i32Load8U]],
-]);
+], null);
 // SW/SH/SB: "store 32-bit, 16-bit, and 8-bit values from the low bits of register rs2 to memory"
-const STORES = new Map<number, [number, number]>([
+const STORES = byOp<readonly [number, number] | null>([
   [O.OP_SW, [WORD, Op.i32Store]], [O.OP_SH, [HALF, Op.i32Store16]], [O.OP_SB, [BYTE, Op.i32Store8]],
-]);
+], null);
 // AMO*.W: "atomically load a data value from the address in rs1, place the value into register rd, apply a binary
 // operator to the loaded value and the original value in rs2, then store the result back to the address in rs1"
-const AMOS = new Set([
+const AMOS = byOp([
   O.OP_AMOSWAP_W, O.OP_AMOADD_W, O.OP_AMOXOR_W, O.OP_AMOAND_W, O.OP_AMOOR_W, O.OP_AMOMIN_W, O.OP_AMOMAX_W,
   O.OP_AMOMINU_W, O.OP_AMOMAXU_W,
-]);
+].map((op) => [op, true] as const), false);
 
 /**
  * How one load or store of a block finds its host address when it shares a TLB check with others (planAccesses):
@@ -42,9 +43,10 @@ const AMOS = new Set([
  */
 export interface SharedCheck { slot: number; low: number; high: number; offset: number; first: boolean }
 
-const SIZE = new Map<number, number>([
+/** Bytes a load or store touches; 0 for other ops. */
+const SIZE = byOp([
   [O.OP_LW, 4], [O.OP_LH, 2], [O.OP_LHU, 2], [O.OP_LB, 1], [O.OP_LBU, 1], [O.OP_SW, 4], [O.OP_SH, 2], [O.OP_SB, 1],
-]);
+], 0);
 
 /**
  * Which loads and stores of a block share a TLB check: those through the same base register, not written in
@@ -54,35 +56,56 @@ const SIZE = new Map<number, number>([
  * is done, so the exit stays exact. A later access joins only if that first check proves it aligned: no larger
  * than the first, at a multiple of its size from it. Nothing inside a block changes a TLB (only the host and
  * the slow step do, outside translated code), so the check holds for the rest of the block. At most
- * GROUP_LOCALS groups are open at once; the oldest closes for a new one.
+ * GROUP_LOCALS groups are open at once; the oldest closes for a new one. The plan is by position in the block.
  */
-export function planAccesses(block: Block): Map<number, SharedCheck> {
-  interface Group { base: number; store: boolean; first: Entry; members: Entry[]; slot: number }
-  const open: Group[] = [], done: Group[] = [];
-  for (const e of block.entries) {
-    const size = SIZE.get(e.op);
-    if (size !== undefined) {
+export function planAccesses(block: Block): ReadonlyArray<SharedCheck | undefined> {
+  const entries = block.entries;
+  let accesses = 0;
+  for (let i = 0; i < entries.length; i++) if (SIZE[entries[i].op] !== 0) accesses++;
+  if (accesses < 2) return NOTHING_SHARED; // most blocks: nothing to plan
+  const plan: Array<SharedCheck | undefined> = [];
+  const open: AccessGroup[] = [];
+  for (let i = 0; i < entries.length; i++) {
+    const e = entries[i];
+    const size = SIZE[e.op];
+    if (size !== 0) {
       const store = e.op >= O.OP_SB;
-      const group = open.find((o) => o.base === e.rs1 && o.store === store);
-      const firstSize = group ? SIZE.get(group.first.op)! : 0;
-      if (group && size <= firstSize && (e.imm - group.first.imm) % size === 0) group.members.push(e);
-      else if (!group && e.rs1 !== 0) {
-        if (open.length === GROUP_LOCALS) done.push(open.shift()!);
-        let slot = L_GROUPS;
-        while (open.some((o) => o.slot === slot)) slot++; // a closed group's slot is free: its accesses all came before
-        open.push({ base: e.rs1, store, first: e, members: [e], slot });
+      let group: AccessGroup | undefined;
+      for (const o of open) if (o.base === e.rs1 && o.store === store) { group = o; break; }
+      if (group) {
+        if (size <= SIZE[group.first.op] && (e.imm - group.first.imm) % size === 0) group.members.push(i);
+      } else if (e.rs1 !== 0) {
+        if (open.length === GROUP_LOCALS) closeGroup(open.shift()!, entries, plan);
+        open.push({ base: e.rs1, store, first: e, members: [i], slot: freeSlot(open) });
       }
     }
-    if (e.rd !== 0) for (let k = open.length - 1; k >= 0; k--) if (open[k].base === e.rd) done.push(...open.splice(k, 1));
+    if (e.rd !== 0) for (let k = open.length - 1; k >= 0; k--) if (open[k].base === e.rd) closeGroup(open.splice(k, 1)[0], entries, plan);
   }
-  const plan = new Map<number, SharedCheck>();
-  for (const group of [...done, ...open]) {
-    if (group.members.length < 2) continue;
-    const low = Math.min(...group.members.map((m) => m.imm));
-    const high = Math.max(...group.members.map((m) => m.imm + SIZE.get(m.op)! - 1));
-    for (const m of group.members) plan.set(m.index, { slot: group.slot, low, high, offset: m.imm - low, first: m === group.first });
-  }
+  for (const group of open) closeGroup(group, entries, plan);
   return plan;
+}
+const NOTHING_SHARED: ReadonlyArray<SharedCheck | undefined> = [];
+
+/** Loads or stores through one base register that share a check; `members` are positions in the block. */
+interface AccessGroup { base: number; store: boolean; first: Entry; members: number[]; slot: number }
+
+/** The first group local no open group uses: a closed group's slot is free, its accesses all came before. */
+function freeSlot(open: AccessGroup[]): number {
+  let slot = L_GROUPS;
+  for (let k = 0; k < open.length; k++) if (open[k].slot === slot) { slot++; k = -1; }
+  return slot;
+}
+
+/** Enters a closed group's accesses in the plan if they share a check: there are several. */
+function closeGroup(group: AccessGroup, entries: readonly Entry[], plan: Array<SharedCheck | undefined>): void {
+  if (group.members.length < 2) return;
+  let low = Infinity, high = -Infinity;
+  for (const i of group.members) {
+    const m = entries[i];
+    low = Math.min(low, m.imm);
+    high = Math.max(high, m.imm + SIZE[m.op] - 1);
+  }
+  for (const i of group.members) plan[i] = { slot: group.slot, low, high, offset: entries[i].imm - low, first: entries[i] === group.first };
 }
 
 /** Pushes the TLB entry's offset (its index × 8) for the address in L_ADDR, keeping it in L_TLB. */
@@ -96,7 +119,7 @@ function tlbSlot(g: Gen): void {
  */
 function hostAddress(g: Gen, e: Entry, retired: number, tlb: number, mask: number, offset: number): number {
   const w = g.w;
-  const shared = g.accesses.get(e.index);
+  const shared = g.accesses[g.position];
   if (shared && !shared.first) { w.localGet(shared.slot); return shared.offset; }
   g.get(e.rs1); if (offset !== 0) w.i32Const(offset).op(Op.i32Add); w.localSet(L_ADDR);
   tlbSlot(g);
@@ -106,7 +129,7 @@ function hostAddress(g: Gen, e: Entry, retired: number, tlb: number, mask: numbe
     g.get(e.rs1).w.i32Const(shared.low).op(Op.i32Add); g.get(e.rs1).w.i32Const(shared.high).op(Op.i32Add);
     w.op(Op.i32Xor).i32Const(0xfff).op(Op.i32GtU).op(Op.i32Or);
   }
-  g.ifThen(() => g.exit(e.index, retired, Exit.MISS));
+  g.exitIf(e.index, retired, Exit.MISS);
   w.localGet(L_TLB).mem(Op.i32Load, tlb + 4).localGet(L_ADDR).op(Op.i32Add);
   if (!shared) return 0;
   w.i32Const(shared.low - offset).op(Op.i32Add).localTee(shared.slot);
@@ -116,13 +139,15 @@ function hostAddress(g: Gen, e: Entry, retired: number, tlb: number, mask: numbe
 /** Emits `e` if it is a load, store or atomic; false otherwise. */
 export function generateMemory(g: Gen, e: Entry, retired: number): boolean {
   const w = g.w;
-  const load = LOADS.get(e.op);
-  if (load) {
-    g.set(e.rd, () => { const at = hostAddress(g, e, retired, L.TLB_READ, load[0], e.imm); w.mem(load[1], at); });
+  const load = LOADS[e.op];
+  if (load !== null) {
+    const to = g.beginSet(e.rd);
+    w.mem(load[1], hostAddress(g, e, retired, L.TLB_READ, load[0], e.imm));
+    g.endSet(e.rd, to);
     return true;
   }
-  const store = STORES.get(e.op);
-  if (store) {
+  const store = STORES[e.op];
+  if (store !== null) {
     const at = hostAddress(g, e, retired, L.TLB_WRITE, store[0], e.imm);
     g.get(e.rs2); w.mem(store[1], at);
     return true;
@@ -151,7 +176,7 @@ export function generateMemory(g: Gen, e: Entry, retired: number): boolean {
     g.set(e.rd, () => w.localGet(L_T0).i32Const(1).op(Op.i32Xor));
     return true;
   }
-  if (AMOS.has(e.op)) {
+  if (AMOS[e.op]) {
     hostAddress(g, e, retired, L.TLB_WRITE, WORD, 0);
     w.localTee(L_ADDR); // now the host address
     w.mem(Op.i32Load, 0).localSet(L_T0); // the old value
