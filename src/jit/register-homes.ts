@@ -14,7 +14,7 @@
 // BusyBox sort 1.29-1.63 -> 1.16-1.61 s, but md5sum 0.35 -> 0.41 s (its loop
 // wants locals).
 
-import type { Block, Region } from "./region.js";
+import { MAX_REGION_INSTRUCTIONS, type Block, type Region } from "./region.js";
 import { inPageTarget } from "./ops-table.js";
 import { isComputational } from "./gen-alu.js";
 
@@ -54,7 +54,7 @@ export function loopRegisters(region: Region): RegisterFlags {
 /** Each block's successors in the region (2 k and 2 k + 1 for block k: its jump's target, where it falls through; -1 none). */
 function successors(region: Region): Int32Array {
   const { blocks, blockAt } = region;
-  const edges = new Int32Array(2 * blocks.length).fill(-1);
+  const edges = scratch(0, 2 * blocks.length, -1);
   for (let k = 0; k < blocks.length; k++) {
     const block = blocks[k];
     const target = inPageTarget(block.entries[block.entries.length - 1]);
@@ -67,11 +67,11 @@ function successors(region: Region): Int32Array {
 /**
  * Which blocks lie on a cycle of `edges` (see successors): Tarjan's strongly connected components, iteratively,
  * in one pass (finding, for each back edge, the blocks reachable from its target that reach its source cost two
- * searches per back edge).
+ * searches per back edge). The answer is a working array: good until the next region's analysis.
  */
-function blocksOnCycles(edges: Int32Array, n: number): Uint8Array {
-  const order = new Int32Array(n).fill(-1), low = new Int32Array(n), onStack = new Uint8Array(n), cyclic = new Uint8Array(n);
-  const stack = new Int32Array(n), path = new Int32Array(n), tried = new Int32Array(n);
+function blocksOnCycles(edges: Int32Array, n: number): Int32Array {
+  const order = scratch(1, n, -1), low = scratch(2, n), onStack = scratch(3, n), cyclic = scratch(4, n);
+  const stack = scratch(5, n), path = scratch(6, n), tried = scratch(7, n);
   let stacked = 0, visited = 0;
   for (let root = 0; root < n; root++) {
     if (order[root] >= 0) continue;
@@ -98,6 +98,18 @@ function blocksOnCycles(edges: Int32Array, n: number): Uint8Array {
     }
   }
   return cyclic;
+}
+
+/**
+ * Working arrays of the loop analysis, kept from region to region (a region has at most MAX_REGION_INSTRUCTIONS
+ * blocks): allocating eight typed arrays per region was a tenth of the emitter's garbage.
+ */
+const scratchArrays: Int32Array[] = Array.from({ length: 8 }, () => new Int32Array(2 * MAX_REGION_INSTRUCTIONS));
+
+/** Working array `which`, at least `length` long, its first `length` elements set to `value`. */
+function scratch(which: number, length: number, value = 0): Int32Array {
+  if (scratchArrays[which].length < length) scratchArrays[which] = new Int32Array(length);
+  return scratchArrays[which].fill(value, 0, length);
 }
 
 /**
