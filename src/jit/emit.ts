@@ -235,14 +235,11 @@ export class Gen {
    */
   jumpTo(target: number, at: number, retired: number, link: () => void, toOwnEntries: boolean, kind: number, jumpRetires = 1): void {
     const w = this.w;
-    w.localGet(target).i32Const(12 - 3).op(Op.i32ShrU).i32Const((L.TLB_ENTRIES - 1) << 3).op(Op.i32And).localTee(L_TLB);
-    w.mem(Op.i32Load, L.TLB_FETCH).localGet(target).i32Const(0xfffff000).op(Op.i32And).op(Op.i32Ne);
+    w.bytesIn(fetchCheck(target));
     this.exitIf(at, retired, Exit.MISS);
     link();
     if (toOwnEntries && this.marks.count > 0) this.ownEntry(target, retired + jumpRetires);
-    w.localGet(target).i32Const(0xfffff000).op(Op.i32And).localSet(L_EXIT_PAGE_VA);
-    w.localGet(L_TLB).mem(Op.i32Load, L.TLB_FETCH + 4).localTee(L_EXIT_DECODED).localSet(L_EXIT);
-    w.localGet(L_EXIT).localGet(target).i32Const(0xfff).op(Op.i32And).i32Const(2).op(Op.i32Shl).op(Op.i32Add).localSet(L_EXIT);
+    w.bytesIn(fetchedEntry(target));
     this.count(kind);
     if (this.counting) {
       w.localGet(L_EXIT).mem(Op.i32Load8U, 0).i32Const(O.OP_JIT).op(Op.i32Eq);
@@ -253,6 +250,26 @@ export class Gen {
     w.br(Op.br, this.toExit());
   }
 }
+
+/**
+ * Gen.jumpTo's fixed parts for a target pc in local `target`, written once and copied as bytes (two dozen writer
+ * calls for every jump out of the page and return otherwise). fetchCheck finds the target's fetch TLB entry (its
+ * index × 8 in L_TLB) and pushes whether the tag differs; fetchedEntry, after a hit, leaves the target's page in
+ * L_EXIT_PAGE_VA, its decoded entries in L_EXIT_DECODED and the target's decoded entry in L_EXIT.
+ */
+function fetchCheck(target: number): Uint8Array {
+  return (fetchChecks[target] ??= new CodeWriter(32)
+    .localGet(target).i32Const(12 - 3).op(Op.i32ShrU).i32Const((L.TLB_ENTRIES - 1) << 3).op(Op.i32And).localTee(L_TLB)
+    .mem(Op.i32Load, L.TLB_FETCH).localGet(target).i32Const(0xfffff000).op(Op.i32And).op(Op.i32Ne).copy());
+}
+function fetchedEntry(target: number): Uint8Array {
+  return (fetchedEntries[target] ??= new CodeWriter(64)
+    .localGet(target).i32Const(0xfffff000).op(Op.i32And).localSet(L_EXIT_PAGE_VA)
+    .localGet(L_TLB).mem(Op.i32Load, L.TLB_FETCH + 4).localTee(L_EXIT_DECODED).localSet(L_EXIT)
+    .localGet(L_EXIT).localGet(target).i32Const(0xfff).op(Op.i32And).i32Const(2).op(Op.i32Shl).op(Op.i32Add).localSet(L_EXIT)
+    .copy());
+}
+const fetchChecks: Array<Uint8Array | undefined> = [], fetchedEntries: Array<Uint8Array | undefined> = [];
 
 /** The table indices the translator gives the entries a region marks (see Translator.translate): first, first + 1, ... */
 export interface OwnMarks { first: number; count: number }

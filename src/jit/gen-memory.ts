@@ -14,7 +14,7 @@ import * as L from "../../assembly/layout.js";
 import * as O from "../../assembly/ops.js";
 import type { Block, Entry } from "./region.js";
 import { Exit, L_ADDR, L_GROUPS, GROUP_LOCALS, L_T0, L_T1, L_TLB, type Gen } from "./emit.js";
-import { Op } from "./wasm-writer.js";
+import { CodeWriter, Op } from "./wasm-writer.js";
 import { byOp } from "./ops-table.js";
 
 const WORD = 0xfffff003, HALF = 0xfffff001, BYTE = 0xfffff000;
@@ -108,10 +108,24 @@ function closeGroup(group: AccessGroup, entries: readonly Entry[], plan: Array<S
   for (const i of group.members) plan[i] = { slot: group.slot, low, high, offset: entries[i].imm - low, first: entries[i] === group.first };
 }
 
-/** Pushes the TLB entry's offset (its index × 8) for the address in L_ADDR, keeping it in L_TLB. */
-function tlbSlot(g: Gen): void {
-  g.w.localGet(L_ADDR).i32Const(12 - 3).op(Op.i32ShrU).i32Const((L.TLB_ENTRIES - 1) << 3).op(Op.i32And).localTee(L_TLB);
+/**
+ * The fixed part of a TLB check through `tlb` with tag mask `mask`: keeps the address on the stack in L_ADDR, finds
+ * its TLB entry (its index × 8, kept in L_TLB) and pushes whether the entry's tag differs. Written once per kind and
+ * then copied as bytes: it is most of a memory access's code, a dozen writer calls each time.
+ */
+function tlbCheck(tlb: number, mask: number): Uint8Array {
+  const kind = (tlb === L.TLB_READ ? 0 : 4) + (mask & 3);
+  return (tlbChecks[kind] ??= new CodeWriter(32).localSet(L_ADDR)
+    .localGet(L_ADDR).i32Const(12 - 3).op(Op.i32ShrU).i32Const((L.TLB_ENTRIES - 1) << 3).op(Op.i32And).localTee(L_TLB)
+    .mem(Op.i32Load, tlb).localGet(L_ADDR).i32Const(mask).op(Op.i32And).op(Op.i32Ne).copy());
 }
+/** After a hit in `tlb`: pushes the host address of L_ADDR, from its entry's addend (the same bytes every time). */
+function tlbHit(tlb: number): Uint8Array {
+  const kind = tlb === L.TLB_READ ? 0 : 1;
+  return (tlbHits[kind] ??= new CodeWriter(16).localGet(L_TLB).mem(Op.i32Load, tlb + 4).localGet(L_ADDR).op(Op.i32Add).copy());
+}
+// Built on first use: the local indices come from emit.ts, which imports this module.
+const tlbChecks: Array<Uint8Array | undefined> = [], tlbHits: Array<Uint8Array | undefined> = [];
 
 /**
  * Pushes the host address of the access at rs1 + `offset` and returns the memarg offset to access it with,
@@ -121,16 +135,15 @@ function hostAddress(g: Gen, e: Entry, retired: number, tlb: number, mask: numbe
   const w = g.w;
   const shared = g.accesses[g.position];
   if (shared && !shared.first) { w.localGet(shared.slot); return shared.offset; }
-  g.get(e.rs1); if (offset !== 0) w.i32Const(offset).op(Op.i32Add); w.localSet(L_ADDR);
-  tlbSlot(g);
-  w.mem(Op.i32Load, tlb).localGet(L_ADDR).i32Const(mask).op(Op.i32And).op(Op.i32Ne);
+  g.get(e.rs1); if (offset !== 0) w.i32Const(offset).op(Op.i32Add);
+  w.bytesIn(tlbCheck(tlb, mask));
   if (shared && shared.low !== shared.high) {
     // The group's span in one page: its lowest and highest byte differ only below bit 12.
     g.get(e.rs1).w.i32Const(shared.low).op(Op.i32Add); g.get(e.rs1).w.i32Const(shared.high).op(Op.i32Add);
     w.op(Op.i32Xor).i32Const(0xfff).op(Op.i32GtU).op(Op.i32Or);
   }
   g.exitIf(e.index, retired, Exit.MISS);
-  w.localGet(L_TLB).mem(Op.i32Load, tlb + 4).localGet(L_ADDR).op(Op.i32Add);
+  w.bytesIn(tlbHit(tlb));
   if (!shared) return 0;
   w.i32Const(shared.low - offset).op(Op.i32Add).localTee(shared.slot);
   return shared.offset;
