@@ -96,19 +96,21 @@ export class Gen {
    * Registers of the state block whose value the current block also holds in the register's local: read or
    * written earlier in the block, outside any `if` (so on every path to here). A later read uses the local, where
    * V8 reloaded the value just stored (writes still go to the state block: an exit needs nothing stored). Each
-   * block starts afresh, so these locals are never live across the dispatch.
+   * block starts afresh, so these locals are never live across the dispatch. By register: the number of the block
+   * that cached it (block k + 1), so that entering a block forgets them all without clearing anything.
    */
-  private readonly cached: RegisterFlags = new Uint8Array(REGISTER_FIELD_VALUES);
+  private readonly cachedIn: number[] = new Array<number>(REGISTER_FIELD_VALUES).fill(0);
+  private cacheMark = -1; // nothing is cached before the first block
 
-  enterBlock(k: number): void { this.blockIndex = k; this.cached.fill(0); }
+  enterBlock(k: number): void { this.blockIndex = k; this.cacheMark = k + 1; }
 
   /** Pushes register r (0 reads as zero). */
   get(r: number): this {
     if (r === 0) this.w.i32Const(0);
-    else if (this.inLocals[r] !== 0 || this.cached[r] !== 0) this.w.localGet(REGISTER_LOCAL[r]);
+    else if (this.inLocals[r] !== 0 || this.cachedIn[r] === this.cacheMark) this.w.localGet(REGISTER_LOCAL[r]);
     else {
       this.w.i32Const(0).mem(Op.i32Load, L.STATE_BASE + r * 4);
-      if (this.depth === 0) { this.w.localTee(REGISTER_LOCAL[r]); this.cached[r] = 1; }
+      if (this.depth === 0) { this.w.localTee(REGISTER_LOCAL[r]); this.cachedIn[r] = this.cacheMark; }
     }
     return this;
   }
@@ -130,9 +132,9 @@ export class Gen {
     switch (to) {
       case SetTo.DROPPED: this.w.op(DROP); return;
       case SetTo.LOCAL: this.w.localSet(REGISTER_LOCAL[r]); this.written[r] = 1; return;
-      case SetTo.UNSTORED: this.w.localSet(REGISTER_LOCAL[r]); this.cached[r] = 1; return;
+      case SetTo.UNSTORED: this.w.localSet(REGISTER_LOCAL[r]); this.cachedIn[r] = this.cacheMark; return;
       default:
-        if (this.depth === 0) { this.w.localTee(REGISTER_LOCAL[r]); this.cached[r] = 1; } else this.cached[r] = 0;
+        if (this.depth === 0) { this.w.localTee(REGISTER_LOCAL[r]); this.cachedIn[r] = this.cacheMark; } else this.cachedIn[r] = 0;
         this.w.mem(Op.i32Store, L.STATE_BASE + r * 4);
     }
   }
