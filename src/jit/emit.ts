@@ -149,20 +149,27 @@ export class Gen {
     this.w.localGet(L_BASE).i32Const(index * 2).op(Op.i32Add);
     return this;
   }
-  /** Emits `body`, which opens a construct of its own (an `if` with a result): reads there cache nothing. */
-  nested(body: () => void): void {
-    this.depth++;
-    body();
-    this.depth--;
-  }
-  /** Opens an `if` on the condition on the stack; exits inside it branch one level further. */
-  ifThen(body: () => void, otherwise?: () => void): void {
+  /**
+   * Code between beginNested and endNested opens a construct of its own (an `if` with a result): reads there cache
+   * nothing. (Brackets rather than a closure here and in beginIf: a generator that makes a closure allocates the
+   * variables it captures on every call, whatever path it takes.)
+   */
+  beginNested(): void { this.depth++; }
+  endNested(): void { this.depth--; }
+  /** Opens an `if` on the condition on the stack, closed by endIf; exits inside it branch one level further. */
+  beginIf(): void {
     this.w.blockType(Op.if, Type.void);
     this.depth++;
-    body();
-    if (otherwise) { this.w.op(Op.else); otherwise(); }
+  }
+  endIf(): void {
     this.depth--;
     this.w.op(Op.end);
+  }
+  /** beginIf, `body`, endIf: for code that runs rarely. */
+  ifThen(body: () => void): void {
+    this.beginIf();
+    body();
+    this.endIf();
   }
   private toLoop(): number { return this.region.blocks.length - 1 - this.blockIndex + this.depth; }
   private toDecode(): number { return this.toLoop() + 1; }
@@ -181,16 +188,16 @@ export class Gen {
   private ownEntry(target: number, retired: number): void {
     const w = this.w;
     w.localGet(target).i32Const(0xfffff000).op(Op.i32And).localGet(L_BASE).op(Op.i32Eq);
-    this.ifThen(() => {
-      w.localGet(L_ENTRY0).localGet(target).i32Const(0xfff).op(Op.i32And).i32Const(2).op(Op.i32Shl).op(Op.i32Add).localTee(L_T1);
-      w.mem(Op.i32Load, 0).localTee(L_ADDR).i32Const(0xff).op(Op.i32And).i32Const(O.OP_JIT).op(Op.i32Eq);
-      w.localGet(L_T1).mem(Op.i32Load, 4).i32Const(this.marks.first).op(Op.i32Sub).i32Const(this.marks.count).op(Op.i32LtU).op(Op.i32And);
-      w.localGet(P_BUDGET).i32Const(retired).op(Op.i32GtS).op(Op.i32And);
-      this.ifThen(() => {
-        this.spend(retired);
-        w.localGet(L_ADDR).i32Const(8).op(Op.i32ShrU).localSet(L_BLOCK).br(Op.br, this.toLoop());
-      });
-    });
+    this.beginIf();
+    w.localGet(L_ENTRY0).localGet(target).i32Const(0xfff).op(Op.i32And).i32Const(2).op(Op.i32Shl).op(Op.i32Add).localTee(L_T1);
+    w.mem(Op.i32Load, 0).localTee(L_ADDR).i32Const(0xff).op(Op.i32And).i32Const(O.OP_JIT).op(Op.i32Eq);
+    w.localGet(L_T1).mem(Op.i32Load, 4).i32Const(this.marks.first).op(Op.i32Sub).i32Const(this.marks.count).op(Op.i32LtU).op(Op.i32And);
+    w.localGet(P_BUDGET).i32Const(retired).op(Op.i32GtS).op(Op.i32And);
+    this.beginIf();
+    this.spend(retired);
+    w.localGet(L_ADDR).i32Const(8).op(Op.i32ShrU).localSet(L_BLOCK).br(Op.br, this.toLoop());
+    this.endIf();
+    this.endIf();
   }
 
   /**
@@ -204,13 +211,11 @@ export class Gen {
     this.w.i32Const((index << 8) | retired).localSet(L_EXIT).br(Op.br, this.toDecode());
   }
 
-  /** Leaves as exit does if the condition on the stack holds (an `if` around the exit, without a closure). */
+  /** Leaves as exit does if the condition on the stack holds. */
   exitIf(index: number, retired: number, kind: number): void {
-    this.w.blockType(Op.if, Type.void);
-    this.depth++;
+    this.beginIf();
     this.exit(index, retired, kind);
-    this.depth--;
-    this.w.op(Op.end);
+    this.endIf();
   }
 
   /**
@@ -272,6 +277,9 @@ function fetchedEntry(target: number): Uint8Array {
     .copy());
 }
 const fetchChecks: Array<Uint8Array | undefined> = [], fetchedEntries: Array<Uint8Array | undefined> = [];
+
+/** Gen.jumpTo's `link` for a jump that writes no register. */
+export const NO_LINK = (): void => {};
 
 /** The table indices the translator gives the entries a region marks (see Translator.translate): first, first + 1, ... */
 export interface OwnMarks { first: number; count: number }
@@ -424,7 +432,7 @@ function emitBlock(g: Gen, block: Block, k: number): void {
     // Off the end of the page: on at the next page's first bytes as a jump there would (a miss leaves at the page-end
     // sentinel with the block done), so a loop or function that crosses a page stays in translated code.
     g.pc(block.next).w.localSet(L_T0);
-    g.jumpTo(L_T0, block.next, retired, () => {}, false, Exit.FAR_DIRECT, 0);
+    g.jumpTo(L_T0, block.next, retired, NO_LINK, false, Exit.FAR_DIRECT, 0);
     return;
   }
   g.exit(block.next, retired, Exit.IN_PAGE);

@@ -47,13 +47,18 @@ export function generateAlu(g: Gen, e: Entry): boolean {
   if (e.op === O.OP_AUIPC) { const to = g.beginSet(e.rd); g.pc(e.index); w.i32Const(e.imm).op(Op.i32Add); g.endSet(e.rd, to); return true; }
   const high = HIGH_PRODUCT[e.op];
   if (high !== null) {
-    g.set(e.rd, () => {
-      g.get(e.rs1); w.op(high[0]); g.get(e.rs2); w.op(high[1]); w.op(Op.i64Mul);
-      w.op(Op.i64Const).op(32).op(Op.i64ShrU).op(Op.i32WrapI64);
-    });
+    const to = g.beginSet(e.rd);
+    g.get(e.rs1); w.op(high[0]); g.get(e.rs2); w.op(high[1]); w.op(Op.i64Mul);
+    w.op(Op.i64Const).op(32).op(Op.i64ShrU).op(Op.i32WrapI64);
+    g.endSet(e.rd, to);
     return true;
   }
-  if (DIVIDES[e.op]) { g.set(e.rd, () => { g.get(e.rs2); g.nested(() => divide(g, e)); }); return true; }
+  if (DIVIDES[e.op]) {
+    const to = g.beginSet(e.rd);
+    g.get(e.rs2); g.beginNested(); divide(g, e); g.endNested();
+    g.endSet(e.rd, to);
+    return true;
+  }
   return false;
 }
 

@@ -12,7 +12,7 @@
 
 import * as L from "../../assembly/layout.js";
 import * as O from "../../assembly/ops.js";
-import type { Block, Entry } from "./region.js";
+import { MAX_REGION_INSTRUCTIONS, type Block, type Entry } from "./region.js";
 import { Exit, L_ADDR, L_GROUPS, GROUP_LOCALS, L_T0, L_T1, L_TLB, type Gen } from "./emit.js";
 import { CodeWriter, Op } from "./wasm-writer.js";
 import { byOp } from "./ops-table.js";
@@ -63,49 +63,79 @@ export function planAccesses(block: Block): ReadonlyArray<SharedCheck | undefine
   let accesses = 0;
   for (let i = 0; i < entries.length; i++) if (SIZE[entries[i].op] !== 0) accesses++;
   if (accesses < 2) return NOTHING_SHARED; // most blocks: nothing to plan
-  const plan: Array<SharedCheck | undefined> = [];
-  const open: AccessGroup[] = [];
-  for (let i = 0; i < entries.length; i++) {
-    const e = entries[i];
-    const size = SIZE[e.op];
-    if (size !== 0) {
-      const store = e.op >= O.OP_SB;
-      let group: AccessGroup | undefined;
-      for (const o of open) if (o.base === e.rs1 && o.store === store) { group = o; break; }
-      if (group) {
-        if (size <= SIZE[group.first.op] && (e.imm - group.first.imm) % size === 0) group.members.push(i);
-      } else if (e.rs1 !== 0) {
-        if (open.length === GROUP_LOCALS) closeGroup(open.shift()!, entries, plan);
-        open.push({ base: e.rs1, store, first: e, members: [i], slot: freeSlot(open) });
-      }
-    }
-    if (e.rd !== 0) for (let k = open.length - 1; k >= 0; k--) if (open[k].base === e.rd) closeGroup(open.splice(k, 1)[0], entries, plan);
-  }
-  for (const group of open) closeGroup(group, entries, plan);
-  return plan;
+  const groups = formGroups(entries);
+  let sharing = false;
+  for (let k = 0; k < groups; k++) if (G.members[k] > 1) sharing = true;
+  return sharing ? planOf(entries, groups) : NOTHING_SHARED;
 }
 const NOTHING_SHARED: ReadonlyArray<SharedCheck | undefined> = [];
 
-/** Loads or stores through one base register that share a check; `members` are positions in the block. */
-interface AccessGroup { base: number; store: boolean; first: Entry; members: number[]; slot: number }
+/**
+ * planAccesses' groups, as working arrays kept from block to block (a block has at most MAX_REGION_INSTRUCTIONS
+ * entries): per position, its group (-1: none); per group k, its base register, whether it stores, its first
+ * access's position, how many accesses it has, its local; the open groups, oldest first.
+ */
+const G = {
+  of: new Int32Array(MAX_REGION_INSTRUCTIONS), base: new Int32Array(MAX_REGION_INSTRUCTIONS),
+  store: new Int32Array(MAX_REGION_INSTRUCTIONS), first: new Int32Array(MAX_REGION_INSTRUCTIONS),
+  members: new Int32Array(MAX_REGION_INSTRUCTIONS), slot: new Int32Array(MAX_REGION_INSTRUCTIONS),
+  open: new Int32Array(MAX_REGION_INSTRUCTIONS), // at most GROUP_LOCALS are used (not known yet here: emit.ts imports this module)
+};
+
+/** Puts the block's loads and stores in groups (see planAccesses and G); returns how many groups there are. */
+function formGroups(entries: readonly Entry[]): number {
+  if (entries.length > G.of.length) throw new Error(`planAccesses: a block of ${entries.length} entries`);
+  G.of.fill(-1, 0, entries.length);
+  let groups = 0, open = 0;
+  for (let i = 0; i < entries.length; i++) {
+    const e = entries[i], size = SIZE[e.op];
+    if (size !== 0) {
+      const store = e.op >= O.OP_SB ? 1 : 0;
+      let k = -1;
+      for (let j = 0; j < open; j++) if (G.base[G.open[j]] === e.rs1 && G.store[G.open[j]] === store) { k = G.open[j]; break; }
+      if (k >= 0) {
+        const head = entries[G.first[k]];
+        if (size <= SIZE[head.op] && (e.imm - head.imm) % size === 0) { G.of[i] = k; G.members[k]++; }
+      } else if (e.rs1 !== 0) {
+        if (open === GROUP_LOCALS) { for (let j = 1; j < open; j++) G.open[j - 1] = G.open[j]; open--; } // the oldest closes
+        k = groups++;
+        G.base[k] = e.rs1; G.store[k] = store; G.first[k] = i; G.members[k] = 1; G.slot[k] = freeSlot(open);
+        G.of[i] = k;
+        G.open[open++] = k;
+      }
+    }
+    if (e.rd !== 0) { // writing a base register closes its group
+      let kept = 0;
+      for (let j = 0; j < open; j++) if (G.base[G.open[j]] !== e.rd) G.open[kept++] = G.open[j];
+      open = kept;
+    }
+  }
+  return groups;
+}
 
 /** The first group local no open group uses: a closed group's slot is free, its accesses all came before. */
-function freeSlot(open: AccessGroup[]): number {
+function freeSlot(open: number): number {
   let slot = L_GROUPS;
-  for (let k = 0; k < open.length; k++) if (open[k].slot === slot) { slot++; k = -1; }
+  for (let j = 0; j < open; j++) if (G.slot[G.open[j]] === slot) { slot++; j = -1; }
   return slot;
 }
 
-/** Enters a closed group's accesses in the plan if they share a check: there are several. */
-function closeGroup(group: AccessGroup, entries: readonly Entry[], plan: Array<SharedCheck | undefined>): void {
-  if (group.members.length < 2) return;
-  let low = Infinity, high = -Infinity;
-  for (const i of group.members) {
-    const m = entries[i];
-    low = Math.min(low, m.imm);
-    high = Math.max(high, m.imm + SIZE[m.op] - 1);
+/** The plan from the groups formGroups found: the accesses of every group of several share its check. */
+function planOf(entries: readonly Entry[], groups: number): Array<SharedCheck | undefined> {
+  const low = new Array<number>(groups).fill(Infinity), high = new Array<number>(groups).fill(-Infinity);
+  for (let i = 0; i < entries.length; i++) {
+    const k = G.of[i];
+    if (k < 0) continue;
+    low[k] = Math.min(low[k], entries[i].imm);
+    high[k] = Math.max(high[k], entries[i].imm + SIZE[entries[i].op] - 1);
   }
-  for (const i of group.members) plan[i] = { slot: group.slot, low, high, offset: entries[i].imm - low, first: entries[i] === group.first };
+  const plan = new Array<SharedCheck | undefined>(entries.length).fill(undefined);
+  for (let i = 0; i < entries.length; i++) {
+    const k = G.of[i];
+    if (k < 0 || G.members[k] < 2) continue;
+    plan[i] = { slot: G.slot[k], low: low[k], high: high[k], offset: entries[i].imm - low[k], first: G.first[k] === i };
+  }
+  return plan;
 }
 
 /**
@@ -165,6 +195,15 @@ export function generateMemory(g: Gen, e: Entry, retired: number): boolean {
     g.get(e.rs2); w.mem(store[1], at);
     return true;
   }
+  return e.op === O.OP_LR_W || e.op === O.OP_SC_W || AMOS[e.op] ? generateAtomic(g, e, retired) : false;
+}
+
+/**
+ * LR.W, SC.W and the AMOs: apart from loads and stores, whose generator then needs no closure (it would allocate
+ * the variables a closure captures on every call).
+ */
+function generateAtomic(g: Gen, e: Entry, retired: number): boolean {
+  const w = g.w;
   if (e.op === O.OP_LR_W) {
     // LR.W: "loads a word from the address in rs1, places the sign-extended value in rd, and registers a reservation set"
     g.set(e.rd, () => {
