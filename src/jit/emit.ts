@@ -23,7 +23,7 @@ import { CodeWriter, Op, Type, batchModule, functionBody, gFunctionIndex } from 
 import { generateAlu } from "./gen-alu.js";
 import { generateMemory, planAccesses, type SharedCheck } from "./gen-memory.js";
 import { generateControl } from "./gen-control.js";
-import { REGISTER_FIELD_VALUES, loopRegisters, overwrittenInBlock, registerList, type RegisterFlags } from "./register-homes.js";
+import { loopRegisters, noRegisters, overwrittenInBlock, registerList, type RegisterFlags } from "./register-homes.js";
 
 // Parameters: entry, budget, pc; then locals: the registers a region keeps in locals (register r, 1..32 = the sink,
 // is local REGISTER_LOCAL[r] = 2 + r when it does), then scratch. Between regions every register is in the state
@@ -56,6 +56,9 @@ export const EXIT_NAMES = ["far direct", "indirect", "in page", "budget", "tlb m
 /** Whether the emitted code counts its exits by kind (a measurement build: it costs a memory increment per exit). */
 export function countingExits(env = process.env.ROAM_JIT_COUNT_EXITS): boolean { return env === "1"; }
 
+/** overwrittenInBlock's answer for the block being emitted (a block has at most a region's instructions). */
+const overwrittenScratch = new Uint8Array(MAX_REGION_INSTRUCTIONS);
+
 /** Where Gen.beginSet sends a register's new value: dropped (x0), its local, its local alone (overwritten), the state block. */
 const SetTo = { DROPPED: 0, LOCAL: 1, UNSTORED: 2, STATE: 3 } as const;
 type SetTo = (typeof SetTo)[keyof typeof SetTo];
@@ -66,11 +69,11 @@ export class Gen {
   depth = 0; // `if`s opened by the generator around the current position
   private blockIndex = 0;
   /** The registers written in locals (flags by register): stored back at every exit. */
-  readonly written: RegisterFlags = new Uint8Array(REGISTER_FIELD_VALUES);
+  readonly written: RegisterFlags = noRegisters();
   /** The current block's loads and stores that share a TLB check, by position in the block (see planAccesses). */
   accesses: ReadonlyArray<SharedCheck | undefined> = [];
   /** The current block's entries whose result no exit sees in the state block, by position (see overwrittenInBlock). */
-  overwritten: Uint8Array = new Uint8Array(0);
+  overwritten: Uint8Array = overwrittenScratch;
   /** The position in its block of the entry being generated. */
   position = -1;
 
@@ -99,7 +102,7 @@ export class Gen {
    * block starts afresh, so these locals are never live across the dispatch. By register: the number of the block
    * that cached it (block k + 1), so that entering a block forgets them all without clearing anything.
    */
-  private readonly cachedIn: number[] = new Array<number>(REGISTER_FIELD_VALUES).fill(0);
+  private readonly cachedIn: number[] = noRegisters();
   private cacheMark = -1; // nothing is cached before the first block
 
   enterBlock(k: number): void { this.blockIndex = k; this.cacheMark = k + 1; }
@@ -437,9 +440,6 @@ function emitBlock(g: Gen, block: Block, k: number): void {
   }
   g.exit(block.next, retired, Exit.IN_PAGE);
 }
-
-/** overwrittenInBlock's answer for the block being emitted (a block has at most a region's instructions). */
-const overwrittenScratch = new Uint8Array(MAX_REGION_INSTRUCTIONS);
 
 /** Emits one instruction; false when control does not reach the next one. */
 function generate(g: Gen, e: Entry, retired: number): boolean {

@@ -19,11 +19,15 @@ import { inPageTarget } from "./ops-table.js";
 import { isComputational } from "./gen-alu.js";
 
 /**
- * A set of guest registers as flags indexed by register number (the decoder's fields hold up to 63): the emitter
- * asks "is r in it?" for every operand, which an array answers without hashing.
+ * A set of guest registers as flags (0 or 1) indexed by register number (the decoder's fields hold up to 63): the
+ * emitter asks "is r in it?" for every operand, which an array answers without hashing. A plain array: a typed one
+ * costs more to make, and there are a few per region.
  */
-export type RegisterFlags = Uint8Array;
+export type RegisterFlags = number[];
 export const REGISTER_FIELD_VALUES = 64;
+
+/** An empty register set. */
+export function noRegisters(): RegisterFlags { return new Array<number>(REGISTER_FIELD_VALUES).fill(0); }
 
 /** The registers flagged in `flags`, in increasing order. */
 export function registerList(flags: RegisterFlags): number[] {
@@ -42,7 +46,7 @@ export function registerList(flags: RegisterFlags): number[] {
 export function loopRegisters(region: Region): RegisterFlags {
   const { blocks } = region;
   const inLoop = blocksOnCycles(successors(region), blocks.length);
-  const registers = new Uint8Array(REGISTER_FIELD_VALUES);
+  const registers = noRegisters();
   for (let k = 0; k < blocks.length; k++) {
     if (inLoop[k] === 0) continue;
     for (const e of blocks[k].entries) { registers[e.rd] = 1; registers[e.rs1] = 1; registers[e.rs2] = 1; }
