@@ -18,12 +18,12 @@
 
 import * as L from "../../assembly/layout.js";
 import * as O from "../../assembly/ops.js";
-import { PAGE_ENTRIES, type Block, type Entry, type Region } from "./region.js";
-import { CodeWriter, Op, Type, batchModule, gFunctionIndex, type RegionFunctions } from "./wasm-writer.js";
+import { MAX_REGION_INSTRUCTIONS, PAGE_ENTRIES, type Block, type Entry, type Region } from "./region.js";
+import { CodeWriter, Op, Type, batchModule, functionBody, gFunctionIndex } from "./wasm-writer.js";
 import { generateAlu } from "./gen-alu.js";
 import { generateMemory, planAccesses, type SharedCheck } from "./gen-memory.js";
 import { generateControl } from "./gen-control.js";
-import { loopRegisters, overwrittenInBlock } from "./register-homes.js";
+import { loopRegisters, noRegisters, overwrittenInBlock, registerList, type RegisterFlags } from "./register-homes.js";
 import { structuredLoops, type StructuredLoop } from "./loops.js";
 
 // Parameters: entry, budget, pc; then locals: the registers a region keeps in locals (register r, 1..32 = the sink,
@@ -57,34 +57,41 @@ export const EXIT_NAMES = ["far direct", "indirect", "in page", "budget", "tlb m
 /** Whether the emitted code counts its exits by kind (a measurement build: it costs a memory increment per exit). */
 export function countingExits(env = process.env.ROAM_JIT_COUNT_EXITS): boolean { return env === "1"; }
 
+/** overwrittenInBlock's answer for the block being emitted (a block has at most a region's instructions). */
+const overwrittenScratch = new Uint8Array(MAX_REGION_INSTRUCTIONS);
+
+/** Where Gen.beginSet sends a register's new value: dropped (x0), its local, its local alone (overwritten), the state block. */
+const SetTo = { DROPPED: 0, LOCAL: 1, UNSTORED: 2, STATE: 3 } as const;
+type SetTo = (typeof SetTo)[keyof typeof SetTo];
+
 /** What a generator may emit; `retired` counts the block's instructions before the current one. */
 export class Gen {
   readonly w: CodeWriter;
   depth = 0; // `if`s opened by the generator around the current position
   private blockIndex = 0;
   /**
-   * The constructs open around the current block, outermost first (see regionFunctions): F_EXIT, F_DECODE,
+   * The constructs open around the current block, outermost first (see regionFunction): F_EXIT, F_DECODE,
    * F_DISPATCH, then blocks b_k (as k) and structured loops (as loopLabel(head)). `depth` counts the `if`s inside.
    */
   frames: number[] = [];
-  /** The registers written in locals: stored back at every exit. */
-  readonly written = new Set<number>();
-  /** The current block's loads and stores that share a TLB check, by entry index (see planAccesses). */
-  accesses = new Map<number, SharedCheck>();
-  /** The current block's entries whose result no exit sees in the state block (see overwrittenInBlock). */
-  overwritten = new Set<number>();
-  /** The entry being generated. */
-  current = -1;
+  /** The registers written in locals (flags by register): stored back at every exit. */
+  readonly written: RegisterFlags = noRegisters();
+  /** The current block's loads and stores that share a TLB check, by position in the block (see planAccesses). */
+  accesses: ReadonlyArray<SharedCheck | undefined> = [];
+  /** The current block's entries whose result no exit sees in the state block, by position (see overwrittenInBlock). */
+  overwritten: Uint8Array = overwrittenScratch;
+  /** The position in its block of the entry being generated. */
+  position = -1;
 
   /**
    * `inLocals`: the registers this region keeps in locals (see register-homes.ts); the others are read and written
-   * in the state block. `capacity`: bytes of code to start with (growing the writer cost emit ~5%).
+   * in the state block. `w`: where the code goes (the batch's module writer: see emitBatch).
    */
   constructor(
     readonly region: Region, readonly marks: OwnMarks = NO_MARKS, private readonly counting = countingExits(),
-    readonly inLocals: ReadonlySet<number> = loopRegisters(region), capacity = 256,
+    readonly inLocals: RegisterFlags = loopRegisters(region), w = new CodeWriter(),
   ) {
-    this.w = new CodeWriter(capacity);
+    this.w = w;
   }
 
   /** Counts an exit of `kind` (see Exit) in a measurement build. */
@@ -98,64 +105,80 @@ export class Gen {
    * Registers of the state block whose value the current block also holds in the register's local: read or
    * written earlier in the block, outside any `if` (so on every path to here). A later read uses the local, where
    * V8 reloaded the value just stored (writes still go to the state block: an exit needs nothing stored). Each
-   * block starts afresh, so these locals are never live across the dispatch.
+   * block starts afresh, so these locals are never live across the dispatch. By register: the number of the block
+   * that cached it (block k + 1), so that entering a block forgets them all without clearing anything.
    */
-  private readonly cached = new Set<number>();
+  private readonly cachedIn: number[] = noRegisters();
+  private cacheMark = -1; // nothing is cached before the first block
 
-  enterBlock(k: number): void { this.blockIndex = k; this.cached.clear(); }
+  enterBlock(k: number): void { this.blockIndex = k; this.cacheMark = k + 1; }
 
   /** Pushes register r (0 reads as zero). */
   get(r: number): this {
     if (r === 0) this.w.i32Const(0);
-    else if (this.inLocals.has(r) || this.cached.has(r)) this.w.localGet(REGISTER_LOCAL[r]);
+    else if (this.inLocals[r] !== 0 || this.cachedIn[r] === this.cacheMark) this.w.localGet(REGISTER_LOCAL[r]);
     else {
       this.w.i32Const(0).mem(Op.i32Load, L.STATE_BASE + r * 4);
-      if (this.depth === 0) { this.w.localTee(REGISTER_LOCAL[r]); this.cached.add(r); }
+      if (this.depth === 0) { this.w.localTee(REGISTER_LOCAL[r]); this.cachedIn[r] = this.cacheMark; }
     }
     return this;
   }
   /**
    * Writes register r (32 = the sink: stored too, so that a snapshot's state block is the interpreter's) from the
-   * value `value` pushes. An exit inside `value` (a load's TLB miss) leaves before the write.
+   * value the code between beginSet and endSet pushes (no closure per write: this runs for most instructions).
+   * beginSet returns how the write goes, for endSet. An exit inside the value (a load's TLB miss) leaves before
+   * the write.
    */
+  beginSet(r: number): SetTo {
+    if (r === 0) return SetTo.DROPPED; // the decoder gives x0 results the sink instead
+    if (this.inLocals[r] !== 0) return SetTo.LOCAL;
+    // A later instruction of the block writes r before anything can leave: only its value is stored.
+    if (this.depth === 0 && this.overwritten[this.position] !== 0) return SetTo.UNSTORED;
+    this.w.i32Const(0);
+    return SetTo.STATE;
+  }
+  endSet(r: number, to: SetTo): void {
+    switch (to) {
+      case SetTo.DROPPED: this.w.op(DROP); return;
+      case SetTo.LOCAL: this.w.localSet(REGISTER_LOCAL[r]); this.written[r] = 1; return;
+      case SetTo.UNSTORED: this.w.localSet(REGISTER_LOCAL[r]); this.cachedIn[r] = this.cacheMark; return;
+      default:
+        if (this.depth === 0) { this.w.localTee(REGISTER_LOCAL[r]); this.cachedIn[r] = this.cacheMark; } else this.cachedIn[r] = 0;
+        this.w.mem(Op.i32Store, L.STATE_BASE + r * 4);
+    }
+  }
+  /** beginSet, the value `value` pushes, endSet: for the rarer instructions. */
   set(r: number, value: () => void): void {
-    if (r === 0) { value(); this.w.op(DROP); return; } // the decoder gives x0 results the sink instead
-    if (!this.inLocals.has(r) && this.depth === 0 && this.overwritten.has(this.current)) {
-      value(); // a later instruction of the block writes r before anything can leave: only its value is stored
-      this.w.localSet(REGISTER_LOCAL[r]);
-      this.cached.add(r);
-      return;
-    }
-    if (!this.inLocals.has(r)) {
-      this.w.i32Const(0);
-      value();
-      if (this.depth === 0) { this.w.localTee(REGISTER_LOCAL[r]); this.cached.add(r); } else this.cached.delete(r);
-      this.w.mem(Op.i32Store, L.STATE_BASE + r * 4);
-      return;
-    }
+    const to = this.beginSet(r);
     value();
-    this.w.localSet(REGISTER_LOCAL[r]);
-    this.written.add(r);
+    this.endSet(r, to);
   }
   /** Pushes the pc of entry `index`: the region's pc at its head plus the distance. */
   pc(index: number): this {
     this.w.localGet(L_BASE).i32Const(index * 2).op(Op.i32Add);
     return this;
   }
-  /** Emits `body`, which opens a construct of its own (an `if` with a result): reads there cache nothing. */
-  nested(body: () => void): void {
-    this.depth++;
-    body();
-    this.depth--;
-  }
-  /** Opens an `if` on the condition on the stack; exits inside it branch one level further. */
-  ifThen(body: () => void, otherwise?: () => void): void {
+  /**
+   * Code between beginNested and endNested opens a construct of its own (an `if` with a result): reads there cache
+   * nothing. (Brackets rather than a closure here and in beginIf: a generator that makes a closure allocates the
+   * variables it captures on every call, whatever path it takes.)
+   */
+  beginNested(): void { this.depth++; }
+  endNested(): void { this.depth--; }
+  /** Opens an `if` on the condition on the stack, closed by endIf; exits inside it branch one level further. */
+  beginIf(): void {
     this.w.blockType(Op.if, Type.void);
     this.depth++;
-    body();
-    if (otherwise) { this.w.op(Op.else); otherwise(); }
+  }
+  endIf(): void {
     this.depth--;
     this.w.op(Op.end);
+  }
+  /** beginIf, `body`, endIf: for code that runs rarely. */
+  ifThen(body: () => void): void {
+    this.beginIf();
+    body();
+    this.endIf();
   }
   /** The `br` depth to the open construct `label` from here. */
   private labelDepth(label: number): number {
@@ -180,16 +203,16 @@ export class Gen {
   private ownEntry(target: number, retired: number): void {
     const w = this.w;
     w.localGet(target).i32Const(0xfffff000).op(Op.i32And).localGet(L_BASE).op(Op.i32Eq);
-    this.ifThen(() => {
-      w.localGet(L_ENTRY0).localGet(target).i32Const(0xfff).op(Op.i32And).i32Const(2).op(Op.i32Shl).op(Op.i32Add).localTee(L_T1);
-      w.mem(Op.i32Load, 0).localTee(L_ADDR).i32Const(0xff).op(Op.i32And).i32Const(O.OP_JIT).op(Op.i32Eq);
-      w.localGet(L_T1).mem(Op.i32Load, 4).i32Const(this.marks.first).op(Op.i32Sub).i32Const(this.marks.count).op(Op.i32LtU).op(Op.i32And);
-      w.localGet(P_BUDGET).i32Const(retired).op(Op.i32GtS).op(Op.i32And);
-      this.ifThen(() => {
-        this.spend(retired);
-        w.localGet(L_ADDR).i32Const(8).op(Op.i32ShrU).localSet(L_BLOCK).br(Op.br, this.toLoop());
-      });
-    });
+    this.beginIf();
+    w.localGet(L_ENTRY0).localGet(target).i32Const(0xfff).op(Op.i32And).i32Const(2).op(Op.i32Shl).op(Op.i32Add).localTee(L_T1);
+    w.mem(Op.i32Load, 0).localTee(L_ADDR).i32Const(0xff).op(Op.i32And).i32Const(O.OP_JIT).op(Op.i32Eq);
+    w.localGet(L_T1).mem(Op.i32Load, 4).i32Const(this.marks.first).op(Op.i32Sub).i32Const(this.marks.count).op(Op.i32LtU).op(Op.i32And);
+    w.localGet(P_BUDGET).i32Const(retired).op(Op.i32GtS).op(Op.i32And);
+    this.beginIf();
+    this.spend(retired);
+    w.localGet(L_ADDR).i32Const(8).op(Op.i32ShrU).localSet(L_BLOCK).br(Op.br, this.toLoop());
+    this.endIf();
+    this.endIf();
   }
 
   /**
@@ -203,6 +226,13 @@ export class Gen {
     this.w.i32Const((index << 8) | retired).localSet(L_EXIT).br(Op.br, this.toDecode());
   }
 
+  /** Leaves as exit does if the condition on the stack holds. */
+  exitIf(index: number, retired: number, kind: number): void {
+    this.beginIf();
+    this.exit(index, retired, kind);
+    this.endIf();
+  }
+
   /**
    * Continues at entry `index` of this page: its block if the region has one, else an exit. The budget is checked
    * here. A later block is reached by a plain `br` (block k's code follows the end of `block` b_k, and the code
@@ -213,7 +243,7 @@ export class Gen {
     const k = this.region.blockAt.get(index);
     if (k === undefined) { this.exit(index, retired, Exit.IN_PAGE); return; }
     this.w.localGet(P_BUDGET).i32Const(retired).op(Op.i32Sub).localTee(P_BUDGET).i32Const(0).op(Op.i32LeS);
-    this.ifThen(() => this.exit(index, 0, Exit.BUDGET));
+    this.exitIf(index, 0, Exit.BUDGET);
     if (this.frames.includes(loopLabel(k))) this.w.br(Op.br, this.labelDepth(loopLabel(k)));
     else if (this.frames.includes(k)) this.w.br(Op.br, this.labelDepth(k));
     else this.w.i32Const(k).localSet(L_BLOCK).br(Op.br, this.toLoop());
@@ -229,14 +259,11 @@ export class Gen {
    */
   jumpTo(target: number, at: number, retired: number, link: () => void, toOwnEntries: boolean, kind: number, jumpRetires = 1): void {
     const w = this.w;
-    w.localGet(target).i32Const(12 - 3).op(Op.i32ShrU).i32Const((L.TLB_ENTRIES - 1) << 3).op(Op.i32And).localTee(L_TLB);
-    w.mem(Op.i32Load, L.TLB_FETCH).localGet(target).i32Const(0xfffff000).op(Op.i32And).op(Op.i32Ne);
-    this.ifThen(() => this.exit(at, retired, Exit.MISS));
+    w.bytesIn(fetchCheck(target));
+    this.exitIf(at, retired, Exit.MISS);
     link();
     if (toOwnEntries && this.marks.count > 0) this.ownEntry(target, retired + jumpRetires);
-    w.localGet(target).i32Const(0xfffff000).op(Op.i32And).localSet(L_EXIT_PAGE_VA);
-    w.localGet(L_TLB).mem(Op.i32Load, L.TLB_FETCH + 4).localTee(L_EXIT_DECODED).localSet(L_EXIT);
-    w.localGet(L_EXIT).localGet(target).i32Const(0xfff).op(Op.i32And).i32Const(2).op(Op.i32Shl).op(Op.i32Add).localSet(L_EXIT);
+    w.bytesIn(fetchedEntry(target));
     this.count(kind);
     if (this.counting) {
       w.localGet(L_EXIT).mem(Op.i32Load8U, 0).i32Const(O.OP_JIT).op(Op.i32Eq);
@@ -253,6 +280,29 @@ const F_EXIT = -1, F_DECODE = -2, F_DISPATCH = -3;
 /** The label of the structured loop whose head is block `head` (loops.ts). */
 function loopLabel(head: number): number { return -10 - head; }
 
+/**
+ * Gen.jumpTo's fixed parts for a target pc in local `target`, written once and copied as bytes (two dozen writer
+ * calls for every jump out of the page and return otherwise). fetchCheck finds the target's fetch TLB entry (its
+ * index × 8 in L_TLB) and pushes whether the tag differs; fetchedEntry, after a hit, leaves the target's page in
+ * L_EXIT_PAGE_VA, its decoded entries in L_EXIT_DECODED and the target's decoded entry in L_EXIT.
+ */
+function fetchCheck(target: number): Uint8Array {
+  return (fetchChecks[target] ??= new CodeWriter(32)
+    .localGet(target).i32Const(12 - 3).op(Op.i32ShrU).i32Const((L.TLB_ENTRIES - 1) << 3).op(Op.i32And).localTee(L_TLB)
+    .mem(Op.i32Load, L.TLB_FETCH).localGet(target).i32Const(0xfffff000).op(Op.i32And).op(Op.i32Ne).copy());
+}
+function fetchedEntry(target: number): Uint8Array {
+  return (fetchedEntries[target] ??= new CodeWriter(64)
+    .localGet(target).i32Const(0xfffff000).op(Op.i32And).localSet(L_EXIT_PAGE_VA)
+    .localGet(L_TLB).mem(Op.i32Load, L.TLB_FETCH + 4).localTee(L_EXIT_DECODED).localSet(L_EXIT)
+    .localGet(L_EXIT).localGet(target).i32Const(0xfff).op(Op.i32And).i32Const(2).op(Op.i32Shl).op(Op.i32Add).localSet(L_EXIT)
+    .copy());
+}
+const fetchChecks: Array<Uint8Array | undefined> = [], fetchedEntries: Array<Uint8Array | undefined> = [];
+
+/** Gen.jumpTo's `link` for a jump that writes no register. */
+export const NO_LINK = (): void => {};
+
 /** The table indices the translator gives the entries a region marks (see Translator.translate): first, first + 1, ... */
 export interface OwnMarks { first: number; count: number }
 const NO_MARKS: OwnMarks = { first: 0, count: 0 };
@@ -262,35 +312,32 @@ export function emitRegion(region: Region, marks: OwnMarks = NO_MARKS): Uint8Arr
   return emitBatch([{ region, marks }]);
 }
 
+/**
+ * The writer every batch's module is built in, reused: a module is written once, straight into it, and copied out
+ * once (allocating a writer per function and copying bodies between them was a tenth of the emitter's time).
+ */
+const moduleWriter = new CodeWriter(64 << 10);
+const G_LOCALS: readonly number[] = new Array<number>(LOCALS).fill(Type.i32);
+
 /** Emits one module of several regions, each with the table indices its marked entries get: "f<k>", "g<k>" for region k. */
 export function emitBatch(regions: ReadonlyArray<{ region: Region; marks: OwnMarks }>): Uint8Array<ArrayBuffer> {
   const counting = countingExits(); // read once: process.env is slow to read
-  return batchModule(regions.map(({ region, marks }, k) => regionFunctions(region, marks, gFunctionIndex(k), counting)), G_PARAMS);
+  const out = moduleWriter;
+  return batchModule(out, regions.length, G_PARAMS, () => {
+    for (let k = 0; k < regions.length; k++) {
+      const { region, marks } = regions[k];
+      functionBody(out, [], () => entryFromFastLoop(out, gFunctionIndex(k)));
+      functionBody(out, G_LOCALS, () => regionFunction(new Gen(region, marks, counting, loopRegisters(region), out)));
+    }
+  });
 }
 
-/** The two functions of a region whose "g" is function `gIndex` of its module. */
-function regionFunctions(region: Region, marks: OwnMarks, gIndex: number, counting: boolean): RegionFunctions {
-  const inLocals = loopRegisters(region);
-  const bodyBytes = 48 * region.instructions; // ~40 a guest instruction on the SQLite test
-  const g = new Gen(region, marks, counting, inLocals, bodyBytes + 1024);
-  const body = new Gen(region, marks, counting, inLocals, bodyBytes + 256); // the blocks, emitted first to learn which registers they write
-  const blocks = region.blocks;
-  const shape = regionShape(region);
-  body.frames = [F_EXIT, F_DECODE, F_DISPATCH, ...shape.topBlocks];
-  for (let k = 0; k < blocks.length; k++) {
-    body.w.op(Op.end); // closes block b_k: block k's code follows
-    if (body.frames.pop() !== k) throw new Error(`translate: block ${k} is not the innermost construct`);
-    const loop = shape.loopAt.get(k);
-    if (loop) openLoop(body, loop);
-    body.enterBlock(k);
-    emitBlock(body, blocks[k], k);
-    for (const closing of shape.loopsEndingAt.get(k) ?? []) {
-      body.w.op(Op.end); // a structured loop: falling off its last block leaves it
-      if (body.frames.pop() !== loopLabel(closing.head)) throw new Error(`translate: loop at block ${closing.head} not innermost`);
-    }
-  }
+/** The code of a region's "g": the prologue, the dispatch, the blocks, the shared exit. */
+function regionFunction(g: Gen): void {
   const w = g.w;
-  for (const r of [...g.inLocals].sort((a, b) => a - b)) w.i32Const(0).mem(Op.i32Load, L.STATE_BASE + r * 4).localSet(REGISTER_LOCAL[r]);
+  const blocks = g.region.blocks;
+  const shape = regionShape(g.region);
+  for (const r of registerList(g.inLocals)) w.i32Const(0).mem(Op.i32Load, L.STATE_BASE + r * 4).localSet(REGISTER_LOCAL[r]);
   enterAtEntry(w);
   w.blockType(Op.block, Type.void); // the exit
   w.blockType(Op.block, Type.void); // the exit's decoding (Gen.exit)
@@ -301,14 +348,26 @@ function regionFunctions(region: Region, marks: OwnMarks, gIndex: number, counti
   w.localGet(L_BLOCK).op(Op.brTable).u32(blocks.length);
   for (let k = 0; k < blocks.length; k++) w.u32(top.includes(k) ? innermost - top.indexOf(k) : 0);
   w.u32(0);
-  w.append(body.w);
+  g.frames = [F_EXIT, F_DECODE, F_DISPATCH, ...top];
+  for (let k = 0; k < blocks.length; k++) {
+    w.op(Op.end); // closes block b_k: block k's code follows
+    if (g.frames.pop() !== k) throw new Error(`translate: block ${k} is not the innermost construct`);
+    const loop = shape.loopAt.get(k);
+    if (loop) openLoop(g, loop);
+    g.enterBlock(k);
+    emitBlock(g, blocks[k], k);
+    for (const closing of shape.loopsEndingAt.get(k) ?? []) {
+      w.op(Op.end); // a structured loop: falling off its last block leaves it
+      if (g.frames.pop() !== loopLabel(closing.head)) throw new Error(`translate: loop at block ${closing.head} not innermost`);
+    }
+  }
+  g.frames = [];
   w.op(Op.end); // loop: every block left through a jump or an exit, so this is not reached
   w.op(Op.unreachable);
   w.op(Op.end); // the exit's decoding
   decodeExit(w);
   w.op(Op.end); // exit
-  chainOrReturn(g, [...body.written].sort((a, b) => a - b));
-  return { f: entryFromFastLoop(gIndex), g: w, gLocals: new Array<number>(LOCALS).fill(Type.i32) };
+  chainOrReturn(g, registerList(g.written));
 }
 
 /** How a region's blocks nest in structured loops (loops.ts). */
@@ -356,8 +415,8 @@ function decodeExit(w: CodeWriter): void {
 }
 
 /** "f", the fast loop's entry (entry, budget, pc): goes on in "g", function `gIndex` of the module. */
-function entryFromFastLoop(gIndex: number): CodeWriter {
-  return new CodeWriter().localGet(P_ENTRY).localGet(P_BUDGET).localGet(P_PC).op(Op.returnCall).u32(gIndex);
+function entryFromFastLoop(w: CodeWriter, gIndex: number): void {
+  w.localGet(P_ENTRY).localGet(P_BUDGET).localGet(P_PC).op(Op.returnCall).u32(gIndex);
 }
 
 /** Stores registers `rs` from their locals to the state block. */
@@ -421,11 +480,12 @@ function chainOrReturn(g: Gen, written: number[]): void {
 
 function emitBlock(g: Gen, block: Block, k: number): void {
   g.accesses = planAccesses(block);
-  g.overwritten = overwrittenInBlock(block);
+  g.overwritten = overwrittenInBlock(block, overwrittenScratch);
   let retired = 0;
-  for (const e of block.entries) {
-    g.current = e.index;
-    if (!generate(g, e, retired)) return; // it jumped or left
+  const entries = block.entries;
+  for (let i = 0; i < entries.length; i++) {
+    g.position = i;
+    if (!generate(g, entries[i], retired)) return; // it jumped or left
     retired++;
   }
   // Fell off the end: into the next block, or out of the region.
@@ -440,7 +500,7 @@ function emitBlock(g: Gen, block: Block, k: number): void {
     // Off the end of the page: on at the next page's first bytes as a jump there would (a miss leaves at the page-end
     // sentinel with the block done), so a loop or function that crosses a page stays in translated code.
     g.pc(block.next).w.localSet(L_T0);
-    g.jumpTo(L_T0, block.next, retired, () => {}, false, Exit.FAR_DIRECT, 0);
+    g.jumpTo(L_T0, block.next, retired, NO_LINK, false, Exit.FAR_DIRECT, 0);
     return;
   }
   g.exit(block.next, retired, Exit.IN_PAGE);

@@ -6,53 +6,59 @@ import * as O from "../../assembly/ops.js";
 import type { Entry } from "./region.js";
 import type { Gen } from "./emit.js";
 import { Op, Type } from "./wasm-writer.js";
+import { byOp } from "./ops-table.js";
 
 // ADDI/SLTI/SLTIU/XORI/ORI/ANDI/SLLI/SRLI/SRAI: "rd = rs1 op immediate"
-const WITH_IMMEDIATE = new Map<number, number>([
+const WITH_IMMEDIATE = byOp<number>([
   [O.OP_ADDI, Op.i32Add], [O.OP_SLTI, Op.i32LtS], [O.OP_SLTIU, Op.i32LtU], [O.OP_XORI, Op.i32Xor],
   [O.OP_ORI, Op.i32Or], [O.OP_ANDI, Op.i32And], [O.OP_SLLI, Op.i32Shl], [O.OP_SRLI, Op.i32ShrU], [O.OP_SRAI, Op.i32ShrS],
-]);
+], 0);
 // ADD/SUB/SLL/SLT/SLTU/XOR/SRL/SRA/OR/AND and MUL ("the lower XLEN bits of the product"): "rd = rs1 op rs2"
-const WITH_REGISTER = new Map<number, number>([
+const WITH_REGISTER = byOp<number>([
   [O.OP_ADD, Op.i32Add], [O.OP_SUB, Op.i32Sub], [O.OP_SLL, Op.i32Shl], [O.OP_SLT, Op.i32LtS], [O.OP_SLTU, Op.i32LtU],
   [O.OP_XOR, Op.i32Xor], [O.OP_SRL, Op.i32ShrU], [O.OP_SRA, Op.i32ShrS], [O.OP_OR, Op.i32Or], [O.OP_AND, Op.i32And],
   [O.OP_MUL, Op.i32Mul],
-]);
+], 0);
 // MULH/MULHSU/MULHU: "the upper XLEN bits of the full 2×XLEN-bit product" (signed×signed, signed×unsigned, unsigned×unsigned)
-const HIGH_PRODUCT = new Map<number, [number, number]>([
+const HIGH_PRODUCT = byOp<readonly [number, number] | null>([
   [O.OP_MULH, [Op.i64ExtendI32S, Op.i64ExtendI32S]], [O.OP_MULHSU, [Op.i64ExtendI32S, Op.i64ExtendI32U]],
   [O.OP_MULHU, [Op.i64ExtendI32U, Op.i64ExtendI32U]],
-]);
-const DIVIDES = new Set([O.OP_DIV, O.OP_DIVU, O.OP_REM, O.OP_REMU]);
+], null);
+const DIVIDES = byOp([O.OP_DIV, O.OP_DIVU, O.OP_REM, O.OP_REMU].map((op) => [op, true] as const), false);
 
 /** Whether `op` is one generateAlu emits: it only computes a register, and never leaves the region. */
-export function isComputational(op: number): boolean {
-  return op === O.OP_NOP || op === O.OP_FENCE || op === O.OP_FENCE_I || WITH_IMMEDIATE.has(op) || WITH_REGISTER.has(op) ||
-    op === O.OP_LUI || op === O.OP_AUIPC || HIGH_PRODUCT.has(op) || DIVIDES.has(op);
-}
+export function isComputational(op: number): boolean { return COMPUTATIONAL[op]; }
+const COMPUTATIONAL = Array.from({ length: 256 }, (_, op) =>
+  op === O.OP_NOP || op === O.OP_FENCE || op === O.OP_FENCE_I || WITH_IMMEDIATE[op] !== 0 || WITH_REGISTER[op] !== 0 ||
+  op === O.OP_LUI || op === O.OP_AUIPC || HIGH_PRODUCT[op] !== null || DIVIDES[op]);
 
 /** Emits `e` if it is a computational instruction (or a no-op); false otherwise. */
 export function generateAlu(g: Gen, e: Entry): boolean {
   const w = g.w;
   // NOP (and every hint with rd = x0), FENCE, FENCE.I: nothing to do here — a store to code already left the region.
   if (e.op === O.OP_NOP || e.op === O.OP_FENCE || e.op === O.OP_FENCE_I) return true;
-  const immediateOp = WITH_IMMEDIATE.get(e.op);
-  if (immediateOp !== undefined) { g.set(e.rd, () => { g.get(e.rs1); w.i32Const(e.imm).op(immediateOp); }); return true; }
-  const registerOp = WITH_REGISTER.get(e.op);
-  if (registerOp !== undefined) { g.set(e.rd, () => { g.get(e.rs1); g.get(e.rs2); w.op(registerOp); }); return true; }
+  const immediateOp = WITH_IMMEDIATE[e.op];
+  if (immediateOp !== 0) { const to = g.beginSet(e.rd); g.get(e.rs1); w.i32Const(e.imm).op(immediateOp); g.endSet(e.rd, to); return true; }
+  const registerOp = WITH_REGISTER[e.op];
+  if (registerOp !== 0) { const to = g.beginSet(e.rd); g.get(e.rs1); g.get(e.rs2); w.op(registerOp); g.endSet(e.rd, to); return true; }
   // LUI: "places the U-immediate value in the top 20 bits of rd, filling the lowest 12 bits with zeros"
-  if (e.op === O.OP_LUI) { g.set(e.rd, () => w.i32Const(e.imm)); return true; }
+  if (e.op === O.OP_LUI) { const to = g.beginSet(e.rd); w.i32Const(e.imm); g.endSet(e.rd, to); return true; }
   // AUIPC: "adds this offset to the address of the AUIPC instruction"
-  if (e.op === O.OP_AUIPC) { g.set(e.rd, () => { g.pc(e.index); w.i32Const(e.imm).op(Op.i32Add); }); return true; }
-  const high = HIGH_PRODUCT.get(e.op);
-  if (high) {
-    g.set(e.rd, () => {
-      g.get(e.rs1); w.op(high[0]); g.get(e.rs2); w.op(high[1]); w.op(Op.i64Mul);
-      w.op(Op.i64Const).op(32).op(Op.i64ShrU).op(Op.i32WrapI64);
-    });
+  if (e.op === O.OP_AUIPC) { const to = g.beginSet(e.rd); g.pc(e.index); w.i32Const(e.imm).op(Op.i32Add); g.endSet(e.rd, to); return true; }
+  const high = HIGH_PRODUCT[e.op];
+  if (high !== null) {
+    const to = g.beginSet(e.rd);
+    g.get(e.rs1); w.op(high[0]); g.get(e.rs2); w.op(high[1]); w.op(Op.i64Mul);
+    w.op(Op.i64Const).op(32).op(Op.i64ShrU).op(Op.i32WrapI64);
+    g.endSet(e.rd, to);
     return true;
   }
-  if (DIVIDES.has(e.op)) { g.set(e.rd, () => { g.get(e.rs2); g.nested(() => divide(g, e)); }); return true; }
+  if (DIVIDES[e.op]) {
+    const to = g.beginSet(e.rd);
+    g.get(e.rs2); g.beginNested(); divide(g, e); g.endNested();
+    g.endSet(e.rd, to);
+    return true;
+  }
   return false;
 }
 

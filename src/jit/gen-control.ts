@@ -5,17 +5,18 @@
 
 import * as O from "../../assembly/ops.js";
 import type { Entry } from "./region.js";
-import { Exit, L_T0, type Gen } from "./emit.js";
+import { Exit, L_T0, NO_LINK, type Gen } from "./emit.js";
+import { byOp } from "./ops-table.js";
 import { Op } from "./wasm-writer.js";
 
 // BEQ/BNE: "take the branch if registers rs1 and rs2 are equal or unequal"; BLT/BLTU: "if rs1 is less than rs2,
 // using signed and unsigned comparison"; BGE/BGEU: "if rs1 is greater than or equal to rs2"
-const CONDITIONS = new Map<number, number>([
+const CONDITIONS = byOp<number>([
   [O.OP_BEQ_L, Op.i32Eq], [O.OP_BNE_L, Op.i32Ne], [O.OP_BLT_L, Op.i32LtS], [O.OP_BGE_L, Op.i32GeS],
   [O.OP_BLTU_L, Op.i32LtU], [O.OP_BGEU_L, Op.i32GeU],
   [O.OP_BEQ_F, Op.i32Eq], [O.OP_BNE_F, Op.i32Ne], [O.OP_BLT_F, Op.i32LtS], [O.OP_BGE_F, Op.i32GeS],
   [O.OP_BLTU_F, Op.i32LtU], [O.OP_BGEU_F, Op.i32GeU],
-]);
+], 0);
 
 /**
  * Emits `e` if it is a branch or jump: true if control may go on to the next
@@ -24,33 +25,30 @@ const CONDITIONS = new Map<number, number>([
  */
 export function generateControl(g: Gen, e: Entry, retired: number): boolean | null {
   const w = g.w;
-  const after = e.index + e.length / 2;
-  const condition = CONDITIONS.get(e.op);
-  if (condition !== undefined) {
+  const condition = CONDITIONS[e.op];
+  if (condition !== 0) {
     g.get(e.rs1); g.get(e.rs2); w.op(condition);
-    if (e.op <= O.OP_BGEU_L) {
-      g.ifThen(() => g.jump(e.index + e.imm / 8, retired + 1));
-    } else {
+    g.beginIf();
+    if (e.op <= O.OP_BGEU_L) g.jump(e.index + e.imm / 8, retired + 1);
+    else {
       // "The 12-bit B-immediate encodes signed offsets in multiples of 2 bytes. The offset is sign-extended and added
       // to the address of the branch instruction to give the target address."
-      g.ifThen(() => {
-        g.pc(e.index).w.i32Const(e.imm).op(Op.i32Add).localSet(L_T0);
-        g.jumpTo(L_T0, e.index, retired, () => {}, false, Exit.FAR_DIRECT);
-      });
+      g.pc(e.index).w.i32Const(e.imm).op(Op.i32Add).localSet(L_T0);
+      g.jumpTo(L_T0, e.index, retired, NO_LINK, false, Exit.FAR_DIRECT);
     }
+    g.endIf();
     return true;
   }
   // JAL: "The offset is sign-extended and added to the address of the jump instruction to form the jump target
   // address ... JAL stores the address of the instruction following the jump (pc+4) into register rd."
-  const link = () => g.set(e.rd, () => g.pc(after));
   if (e.op === O.OP_JAL_L) {
-    link();
+    link(g, e);
     g.jump(e.index + e.imm / 8, retired + 1);
     return false;
   }
   if (e.op === O.OP_JAL_F) {
     g.pc(e.index).w.i32Const(e.imm).op(Op.i32Add).localSet(L_T0);
-    g.jumpTo(L_T0, e.index, retired, link, false, Exit.FAR_DIRECT);
+    jumpAndLink(g, e, retired, false, Exit.FAR_DIRECT);
     return false;
   }
   // JALR: "The target address is obtained by adding the sign-extended 12-bit I-immediate to the register rs1, then
@@ -58,8 +56,23 @@ export function generateControl(g: Gen, e: Entry, retired: number): boolean | nu
   // (pc+4) is written to register rd." The target is taken before rd is written (rd may be rs1).
   if (e.op === O.OP_JALR) {
     g.get(e.rs1).w.i32Const(e.imm).op(Op.i32Add).i32Const(-2).op(Op.i32And).localSet(L_T0);
-    g.jumpTo(L_T0, e.index, retired, link, true, Exit.INDIRECT); // a return to this region stays in it
+    jumpAndLink(g, e, retired, true, Exit.INDIRECT); // a return to this region stays in it
     return false;
   }
   return null;
+}
+
+/** JAL's and JALR's link: rd = the address of the instruction following the jump. */
+function link(g: Gen, e: Entry): void {
+  const to = g.beginSet(e.rd);
+  g.pc(e.index + e.length / 2);
+  g.endSet(e.rd, to);
+}
+
+/**
+ * A jump through the fetch TLB to the pc in L_T0 that links on a hit (Gen.jumpTo). Its own function: the closure
+ * would make generateControl allocate its captured variables on every call, branches and all.
+ */
+function jumpAndLink(g: Gen, e: Entry, retired: number, toOwnEntries: boolean, kind: number): void {
+  g.jumpTo(L_T0, e.index, retired, () => link(g, e), toOwnEntries, kind);
 }

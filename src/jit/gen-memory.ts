@@ -12,27 +12,28 @@
 
 import * as L from "../../assembly/layout.js";
 import * as O from "../../assembly/ops.js";
-import type { Block, Entry } from "./region.js";
+import { MAX_REGION_INSTRUCTIONS, type Block, type Entry } from "./region.js";
 import { Exit, L_ADDR, L_GROUPS, GROUP_LOCALS, L_T0, L_T1, L_TLB, type Gen } from "./emit.js";
-import { Op } from "./wasm-writer.js";
+import { CodeWriter, Op } from "./wasm-writer.js";
+import { byOp } from "./ops-table.js";
 
 const WORD = 0xfffff003, HALF = 0xfffff001, BYTE = 0xfffff000;
 
 // LW/LH/LHU/LB/LBU: "loads a 32-bit value ... / a 16-bit value ... then sign-extends (LH) or zero-extends (LHU)"
-const LOADS = new Map<number, [number, number]>([
+const LOADS = byOp<readonly [number, number] | null>([
   [O.OP_LW, [WORD, Op.i32Load]], [O.OP_LH, [HALF, Op.i32Load16S]], [O.OP_LHU, [HALF, Op.i32Load16U]],
   [O.OP_LB, [BYTE, Op.i32Load8S]], [O.OP_LBU, [BYTE, Op.i32Load8U]],
-]);
+], null);
 // SW/SH/SB: "store 32-bit, 16-bit, and 8-bit values from the low bits of register rs2 to memory"
-const STORES = new Map<number, [number, number]>([
+const STORES = byOp<readonly [number, number] | null>([
   [O.OP_SW, [WORD, Op.i32Store]], [O.OP_SH, [HALF, Op.i32Store16]], [O.OP_SB, [BYTE, Op.i32Store8]],
-]);
+], null);
 // AMO*.W: "atomically load a data value from the address in rs1, place the value into register rd, apply a binary
 // operator to the loaded value and the original value in rs2, then store the result back to the address in rs1"
-const AMOS = new Set([
+const AMOS = byOp([
   O.OP_AMOSWAP_W, O.OP_AMOADD_W, O.OP_AMOXOR_W, O.OP_AMOAND_W, O.OP_AMOOR_W, O.OP_AMOMIN_W, O.OP_AMOMAX_W,
   O.OP_AMOMINU_W, O.OP_AMOMAXU_W,
-]);
+].map((op) => [op, true] as const), false);
 
 /**
  * How one load or store of a block finds its host address when it shares a TLB check with others (planAccesses):
@@ -42,9 +43,10 @@ const AMOS = new Set([
  */
 export interface SharedCheck { slot: number; low: number; high: number; offset: number; first: boolean }
 
-const SIZE = new Map<number, number>([
+/** Bytes a load or store touches; 0 for other ops. */
+const SIZE = byOp([
   [O.OP_LW, 4], [O.OP_LH, 2], [O.OP_LHU, 2], [O.OP_LB, 1], [O.OP_LBU, 1], [O.OP_SW, 4], [O.OP_SH, 2], [O.OP_SB, 1],
-]);
+], 0);
 
 /**
  * Which loads and stores of a block share a TLB check: those through the same base register, not written in
@@ -54,41 +56,106 @@ const SIZE = new Map<number, number>([
  * is done, so the exit stays exact. A later access joins only if that first check proves it aligned: no larger
  * than the first, at a multiple of its size from it. Nothing inside a block changes a TLB (only the host and
  * the slow step do, outside translated code), so the check holds for the rest of the block. At most
- * GROUP_LOCALS groups are open at once; the oldest closes for a new one.
+ * GROUP_LOCALS groups are open at once; the oldest closes for a new one. The plan is by position in the block.
  */
-export function planAccesses(block: Block): Map<number, SharedCheck> {
-  interface Group { base: number; store: boolean; first: Entry; members: Entry[]; slot: number }
-  const open: Group[] = [], done: Group[] = [];
-  for (const e of block.entries) {
-    const size = SIZE.get(e.op);
-    if (size !== undefined) {
-      const store = e.op >= O.OP_SB;
-      const group = open.find((o) => o.base === e.rs1 && o.store === store);
-      const firstSize = group ? SIZE.get(group.first.op)! : 0;
-      if (group && size <= firstSize && (e.imm - group.first.imm) % size === 0) group.members.push(e);
-      else if (!group && e.rs1 !== 0) {
-        if (open.length === GROUP_LOCALS) done.push(open.shift()!);
-        let slot = L_GROUPS;
-        while (open.some((o) => o.slot === slot)) slot++; // a closed group's slot is free: its accesses all came before
-        open.push({ base: e.rs1, store, first: e, members: [e], slot });
+export function planAccesses(block: Block): ReadonlyArray<SharedCheck | undefined> {
+  const entries = block.entries;
+  let accesses = 0;
+  for (let i = 0; i < entries.length; i++) if (SIZE[entries[i].op] !== 0) accesses++;
+  if (accesses < 2) return NOTHING_SHARED; // most blocks: nothing to plan
+  const groups = formGroups(entries);
+  let sharing = false;
+  for (let k = 0; k < groups; k++) if (G.members[k] > 1) sharing = true;
+  return sharing ? planOf(entries, groups) : NOTHING_SHARED;
+}
+const NOTHING_SHARED: ReadonlyArray<SharedCheck | undefined> = [];
+
+/**
+ * planAccesses' groups, as working arrays kept from block to block (a block has at most MAX_REGION_INSTRUCTIONS
+ * entries): per position, its group (-1: none); per group k, its base register, whether it stores, its first
+ * access's position, how many accesses it has, its local; the open groups, oldest first.
+ */
+const G = {
+  of: new Int32Array(MAX_REGION_INSTRUCTIONS), base: new Int32Array(MAX_REGION_INSTRUCTIONS),
+  store: new Int32Array(MAX_REGION_INSTRUCTIONS), first: new Int32Array(MAX_REGION_INSTRUCTIONS),
+  members: new Int32Array(MAX_REGION_INSTRUCTIONS), slot: new Int32Array(MAX_REGION_INSTRUCTIONS),
+  open: new Int32Array(MAX_REGION_INSTRUCTIONS), // at most GROUP_LOCALS are used (not known yet here: emit.ts imports this module)
+};
+
+/** Puts the block's loads and stores in groups (see planAccesses and G); returns how many groups there are. */
+function formGroups(entries: readonly Entry[]): number {
+  if (entries.length > G.of.length) throw new Error(`planAccesses: a block of ${entries.length} entries`);
+  G.of.fill(-1, 0, entries.length);
+  let groups = 0, open = 0;
+  for (let i = 0; i < entries.length; i++) {
+    const e = entries[i], size = SIZE[e.op];
+    if (size !== 0) {
+      const store = e.op >= O.OP_SB ? 1 : 0;
+      let k = -1;
+      for (let j = 0; j < open; j++) if (G.base[G.open[j]] === e.rs1 && G.store[G.open[j]] === store) { k = G.open[j]; break; }
+      if (k >= 0) {
+        const head = entries[G.first[k]];
+        if (size <= SIZE[head.op] && (e.imm - head.imm) % size === 0) { G.of[i] = k; G.members[k]++; }
+      } else if (e.rs1 !== 0) {
+        if (open === GROUP_LOCALS) { for (let j = 1; j < open; j++) G.open[j - 1] = G.open[j]; open--; } // the oldest closes
+        k = groups++;
+        G.base[k] = e.rs1; G.store[k] = store; G.first[k] = i; G.members[k] = 1; G.slot[k] = freeSlot(open);
+        G.of[i] = k;
+        G.open[open++] = k;
       }
     }
-    if (e.rd !== 0) for (let k = open.length - 1; k >= 0; k--) if (open[k].base === e.rd) done.push(...open.splice(k, 1));
+    if (e.rd !== 0) { // writing a base register closes its group
+      let kept = 0;
+      for (let j = 0; j < open; j++) if (G.base[G.open[j]] !== e.rd) G.open[kept++] = G.open[j];
+      open = kept;
+    }
   }
-  const plan = new Map<number, SharedCheck>();
-  for (const group of [...done, ...open]) {
-    if (group.members.length < 2) continue;
-    const low = Math.min(...group.members.map((m) => m.imm));
-    const high = Math.max(...group.members.map((m) => m.imm + SIZE.get(m.op)! - 1));
-    for (const m of group.members) plan.set(m.index, { slot: group.slot, low, high, offset: m.imm - low, first: m === group.first });
+  return groups;
+}
+
+/** The first group local no open group uses: a closed group's slot is free, its accesses all came before. */
+function freeSlot(open: number): number {
+  let slot = L_GROUPS;
+  for (let j = 0; j < open; j++) if (G.slot[G.open[j]] === slot) { slot++; j = -1; }
+  return slot;
+}
+
+/** The plan from the groups formGroups found: the accesses of every group of several share its check. */
+function planOf(entries: readonly Entry[], groups: number): Array<SharedCheck | undefined> {
+  const low = new Array<number>(groups).fill(Infinity), high = new Array<number>(groups).fill(-Infinity);
+  for (let i = 0; i < entries.length; i++) {
+    const k = G.of[i];
+    if (k < 0) continue;
+    low[k] = Math.min(low[k], entries[i].imm);
+    high[k] = Math.max(high[k], entries[i].imm + SIZE[entries[i].op] - 1);
+  }
+  const plan = new Array<SharedCheck | undefined>(entries.length).fill(undefined);
+  for (let i = 0; i < entries.length; i++) {
+    const k = G.of[i];
+    if (k < 0 || G.members[k] < 2) continue;
+    plan[i] = { slot: G.slot[k], low: low[k], high: high[k], offset: entries[i].imm - low[k], first: G.first[k] === i };
   }
   return plan;
 }
 
-/** Pushes the TLB entry's offset (its index × 8) for the address in L_ADDR, keeping it in L_TLB. */
-function tlbSlot(g: Gen): void {
-  g.w.localGet(L_ADDR).i32Const(12 - 3).op(Op.i32ShrU).i32Const((L.TLB_ENTRIES - 1) << 3).op(Op.i32And).localTee(L_TLB);
+/**
+ * The fixed part of a TLB check through `tlb` with tag mask `mask`: keeps the address on the stack in L_ADDR, finds
+ * its TLB entry (its index × 8, kept in L_TLB) and pushes whether the entry's tag differs. Written once per kind and
+ * then copied as bytes: it is most of a memory access's code, a dozen writer calls each time.
+ */
+function tlbCheck(tlb: number, mask: number): Uint8Array {
+  const kind = (tlb === L.TLB_READ ? 0 : 4) + (mask & 3);
+  return (tlbChecks[kind] ??= new CodeWriter(32).localSet(L_ADDR)
+    .localGet(L_ADDR).i32Const(12 - 3).op(Op.i32ShrU).i32Const((L.TLB_ENTRIES - 1) << 3).op(Op.i32And).localTee(L_TLB)
+    .mem(Op.i32Load, tlb).localGet(L_ADDR).i32Const(mask).op(Op.i32And).op(Op.i32Ne).copy());
 }
+/** After a hit in `tlb`: pushes the host address of L_ADDR, from its entry's addend (the same bytes every time). */
+function tlbHit(tlb: number): Uint8Array {
+  const kind = tlb === L.TLB_READ ? 0 : 1;
+  return (tlbHits[kind] ??= new CodeWriter(16).localGet(L_TLB).mem(Op.i32Load, tlb + 4).localGet(L_ADDR).op(Op.i32Add).copy());
+}
+// Built on first use: the local indices come from emit.ts, which imports this module.
+const tlbChecks: Array<Uint8Array | undefined> = [], tlbHits: Array<Uint8Array | undefined> = [];
 
 /**
  * Pushes the host address of the access at rs1 + `offset` and returns the memarg offset to access it with,
@@ -96,18 +163,17 @@ function tlbSlot(g: Gen): void {
  */
 function hostAddress(g: Gen, e: Entry, retired: number, tlb: number, mask: number, offset: number): number {
   const w = g.w;
-  const shared = g.accesses.get(e.index);
+  const shared = g.accesses[g.position];
   if (shared && !shared.first) { w.localGet(shared.slot); return shared.offset; }
-  g.get(e.rs1); if (offset !== 0) w.i32Const(offset).op(Op.i32Add); w.localSet(L_ADDR);
-  tlbSlot(g);
-  w.mem(Op.i32Load, tlb).localGet(L_ADDR).i32Const(mask).op(Op.i32And).op(Op.i32Ne);
+  g.get(e.rs1); if (offset !== 0) w.i32Const(offset).op(Op.i32Add);
+  w.bytesIn(tlbCheck(tlb, mask));
   if (shared && shared.low !== shared.high) {
     // The group's span in one page: its lowest and highest byte differ only below bit 12.
     g.get(e.rs1).w.i32Const(shared.low).op(Op.i32Add); g.get(e.rs1).w.i32Const(shared.high).op(Op.i32Add);
     w.op(Op.i32Xor).i32Const(0xfff).op(Op.i32GtU).op(Op.i32Or);
   }
-  g.ifThen(() => g.exit(e.index, retired, Exit.MISS));
-  w.localGet(L_TLB).mem(Op.i32Load, tlb + 4).localGet(L_ADDR).op(Op.i32Add);
+  g.exitIf(e.index, retired, Exit.MISS);
+  w.bytesIn(tlbHit(tlb));
   if (!shared) return 0;
   w.i32Const(shared.low - offset).op(Op.i32Add).localTee(shared.slot);
   return shared.offset;
@@ -116,17 +182,28 @@ function hostAddress(g: Gen, e: Entry, retired: number, tlb: number, mask: numbe
 /** Emits `e` if it is a load, store or atomic; false otherwise. */
 export function generateMemory(g: Gen, e: Entry, retired: number): boolean {
   const w = g.w;
-  const load = LOADS.get(e.op);
-  if (load) {
-    g.set(e.rd, () => { const at = hostAddress(g, e, retired, L.TLB_READ, load[0], e.imm); w.mem(load[1], at); });
+  const load = LOADS[e.op];
+  if (load !== null) {
+    const to = g.beginSet(e.rd);
+    w.mem(load[1], hostAddress(g, e, retired, L.TLB_READ, load[0], e.imm));
+    g.endSet(e.rd, to);
     return true;
   }
-  const store = STORES.get(e.op);
-  if (store) {
+  const store = STORES[e.op];
+  if (store !== null) {
     const at = hostAddress(g, e, retired, L.TLB_WRITE, store[0], e.imm);
     g.get(e.rs2); w.mem(store[1], at);
     return true;
   }
+  return e.op === O.OP_LR_W || e.op === O.OP_SC_W || AMOS[e.op] ? generateAtomic(g, e, retired) : false;
+}
+
+/**
+ * LR.W, SC.W and the AMOs: apart from loads and stores, whose generator then needs no closure (it would allocate
+ * the variables a closure captures on every call).
+ */
+function generateAtomic(g: Gen, e: Entry, retired: number): boolean {
+  const w = g.w;
   if (e.op === O.OP_LR_W) {
     // LR.W: "loads a word from the address in rs1, places the sign-extended value in rd, and registers a reservation set"
     g.set(e.rd, () => {
@@ -151,7 +228,7 @@ export function generateMemory(g: Gen, e: Entry, retired: number): boolean {
     g.set(e.rd, () => w.localGet(L_T0).i32Const(1).op(Op.i32Xor));
     return true;
   }
-  if (AMOS.has(e.op)) {
+  if (AMOS[e.op]) {
     hostAddress(g, e, retired, L.TLB_WRITE, WORD, 0);
     w.localTee(L_ADDR); // now the host address
     w.mem(Op.i32Load, 0).localSet(L_T0); // the old value

@@ -36,3 +36,13 @@ export function inPageTarget(e: Entry): number | null {
 export function isCall(e: Entry): boolean {
   return JUMPS.has(e.op) && (e.rd === 1 || e.rd === 5);
 }
+
+/**
+ * A table indexed by op (an op is a byte) from [op, value] pairs, `none` elsewhere: the generators look up every
+ * instruction's op in a few of these, which an array answers without hashing.
+ */
+export function byOp<T>(pairs: ReadonlyArray<readonly [number, T]>, none: T): T[] {
+  const table = new Array<T>(256).fill(none);
+  for (const [op, value] of pairs) table[op] = value;
+  return table;
+}

@@ -14,68 +14,127 @@
 // BusyBox sort 1.29-1.63 -> 1.16-1.61 s, but md5sum 0.35 -> 0.41 s (its loop
 // wants locals).
 
-import type { Block, Region } from "./region.js";
+import { MAX_REGION_INSTRUCTIONS, type Block, type Region } from "./region.js";
 import { inPageTarget } from "./ops-table.js";
 import { isComputational } from "./gen-alu.js";
 
 /**
- * The registers region code keeps in locals: those any instruction of a loop block names (rd, rs1, rs2; the sink
- * too). A loop block lies on a cycle of the region's own control flow: every cycle has an edge to a block at or
- * before its source (blocks are in address order), and the blocks on a cycle through such an edge t <- s are those
- * reachable from t that reach s. Cycles through other regions (a call and its return) do not count: each of their
- * iterations enters the region afresh anyway. (A span from t to s, which took in every block between, put loop
- * registers in 206 of the SQLite test's 391 regions.)
+ * A set of guest registers as flags (0 or 1) indexed by register number (the decoder's fields hold up to 63): the
+ * emitter asks "is r in it?" for every operand, which an array answers without hashing. A plain array: a typed one
+ * costs more to make, and there are a few per region.
  */
-export function loopRegisters(region: Region): Set<number> {
-  const { blocks, blockAt } = region;
-  const successors = blocks.map((block) => {
-    const last = block.entries[block.entries.length - 1];
-    return [inPageTarget(last), block.next]
-      .map((target) => (target === null || target < 0 ? undefined : blockAt.get(target)))
-      .filter((k): k is number => k !== undefined);
-  });
-  const predecessors = blocks.map(() => [] as number[]);
-  successors.forEach((ks, source) => ks.forEach((k) => predecessors[k].push(source)));
-  const inLoop = new Array<boolean>(blocks.length).fill(false);
-  successors.forEach((ks, source) => {
-    for (const t of ks) {
-      if (t > source) continue;
-      const fromT = reach(t, successors), toSource = reach(source, predecessors);
-      for (let b = 0; b < blocks.length; b++) if (fromT[b] && toSource[b]) inLoop[b] = true;
-    }
-  });
-  const registers = new Set<number>();
-  blocks.forEach((block, k) => {
-    if (!inLoop[k]) return;
-    for (const e of block.entries) for (const r of [e.rd, e.rs1, e.rs2]) if (r !== 0) registers.add(r);
-  });
-  return registers;
-}
+export type RegisterFlags = number[];
+export const REGISTER_FIELD_VALUES = 64;
 
-/** The blocks reachable from `start` (itself included) along `edges`. */
-function reach(start: number, edges: number[][]): boolean[] {
-  const seen = new Array<boolean>(edges.length).fill(false);
-  const stack = [start];
-  seen[start] = true;
-  while (stack.length > 0) for (const k of edges[stack.pop()!]) if (!seen[k]) { seen[k] = true; stack.push(k); }
-  return seen;
+/** An empty register set. */
+export function noRegisters(): RegisterFlags { return new Array<number>(REGISTER_FIELD_VALUES).fill(0); }
+
+/** The registers flagged in `flags`, in increasing order. */
+export function registerList(flags: RegisterFlags): number[] {
+  const list: number[] = [];
+  for (let r = 0; r < flags.length; r++) if (flags[r] !== 0) list.push(r);
+  return list;
 }
 
 /**
- * The entries of a block whose result need not be stored to the state block (when rd lives there): a later
- * instruction of the block writes rd again, and only computational instructions (which never leave the region) come
- * in between, so no exit can see the value in the state block; later reads in the block take it from its local
- * (Gen.get). On Lua's dispatch, "andi a4, a1, 127; slli a4, a4, 2; add a4, a4, s1" stores a4 once, not three times.
+ * The registers region code keeps in locals: those any instruction of a loop block names (rd, rs1, rs2; the sink
+ * too). A loop block lies on a cycle of the region's own control flow: a block of a strongly connected component of
+ * more than one block, or one that jumps to itself. Cycles through other regions (a call and its return) do not
+ * count: each of their iterations enters the region afresh anyway. (A span from a back edge's target to its source,
+ * which took in every block between, put loop registers in 206 of the SQLite test's 391 regions.)
  */
-export function overwrittenInBlock(block: Block): Set<number> {
-  const dead = new Set<number>();
-  const pending = new Map<number, number>(); // rd -> the entry index whose write no exit has seen yet
-  for (const e of block.entries) {
-    if (!isComputational(e.op)) { pending.clear(); continue; } // it may leave (a TLB miss, a jump): all are seen
+export function loopRegisters(region: Region): RegisterFlags {
+  const { blocks } = region;
+  const inLoop = blocksOnCycles(successors(region), blocks.length);
+  const registers = noRegisters();
+  for (let k = 0; k < blocks.length; k++) {
+    if (inLoop[k] === 0) continue;
+    for (const e of blocks[k].entries) { registers[e.rd] = 1; registers[e.rs1] = 1; registers[e.rs2] = 1; }
+  }
+  registers[0] = 0;
+  return registers;
+}
+
+/** Each block's successors in the region (2 k and 2 k + 1 for block k: its jump's target, where it falls through; -1 none). */
+function successors(region: Region): Int32Array {
+  const { blocks, blockAt } = region;
+  const edges = scratch(0, 2 * blocks.length, -1);
+  for (let k = 0; k < blocks.length; k++) {
+    const block = blocks[k];
+    const target = inPageTarget(block.entries[block.entries.length - 1]);
+    if (target !== null && target >= 0) edges[2 * k] = blockAt.get(target) ?? -1;
+    if (block.next >= 0) edges[2 * k + 1] = blockAt.get(block.next) ?? -1;
+  }
+  return edges;
+}
+
+/**
+ * Which blocks lie on a cycle of `edges` (see successors): Tarjan's strongly connected components, iteratively,
+ * in one pass (finding, for each back edge, the blocks reachable from its target that reach its source cost two
+ * searches per back edge). The answer is a working array: good until the next region's analysis.
+ */
+function blocksOnCycles(edges: Int32Array, n: number): Int32Array {
+  const order = scratch(1, n, -1), low = scratch(2, n), onStack = scratch(3, n), cyclic = scratch(4, n);
+  const stack = scratch(5, n), path = scratch(6, n), tried = scratch(7, n);
+  let stacked = 0, visited = 0;
+  for (let root = 0; root < n; root++) {
+    if (order[root] >= 0) continue;
+    let depth = 0;
+    path[0] = root; tried[0] = 0; order[root] = low[root] = visited++; stack[stacked++] = root; onStack[root] = 1;
+    while (depth >= 0) {
+      const v = path[depth];
+      if (tried[depth] < 2) {
+        const w = edges[2 * v + tried[depth]++];
+        if (w === v) cyclic[v] = 1; // a block that jumps to itself
+        if (w < 0 || w === v) continue;
+        if (order[w] < 0) {
+          path[++depth] = w; tried[depth] = 0; order[w] = low[w] = visited++; stack[stacked++] = w; onStack[w] = 1;
+        } else if (onStack[w] !== 0 && order[w] < low[v]) low[v] = order[w];
+        continue;
+      }
+      if (low[v] === order[v]) { // v is its component's first block: the component is the stack from v up
+        let from = stacked - 1;
+        while (stack[from] !== v) from--;
+        for (let i = from; i < stacked; i++) { onStack[stack[i]] = 0; if (stacked - from > 1) cyclic[stack[i]] = 1; }
+        stacked = from;
+      }
+      if (--depth >= 0 && low[v] < low[path[depth]]) low[path[depth]] = low[v];
+    }
+  }
+  return cyclic;
+}
+
+/**
+ * Working arrays of the loop analysis, kept from region to region (a region has at most MAX_REGION_INSTRUCTIONS
+ * blocks): allocating eight typed arrays per region was a tenth of the emitter's garbage.
+ */
+const scratchArrays: Int32Array[] = Array.from({ length: 8 }, () => new Int32Array(2 * MAX_REGION_INSTRUCTIONS));
+
+/** Working array `which`, at least `length` long, its first `length` elements set to `value`. */
+function scratch(which: number, length: number, value = 0): Int32Array {
+  if (scratchArrays[which].length < length) scratchArrays[which] = new Int32Array(length);
+  return scratchArrays[which].fill(value, 0, length);
+}
+
+/**
+ * The entries of a block whose result need not be stored to the state block (when rd lives there), flagged by
+ * their position in the block (in `dead`, which it clears first): a later instruction of the block writes rd again,
+ * and only computational instructions (which never leave the region) come in between, so no exit can see the value
+ * in the state block; later reads in the block take it from its local (Gen.get). On Lua's dispatch, "andi a4, a1,
+ * 127; slli a4, a4, 2; add a4, a4, s1" stores a4 once, not three times.
+ */
+export function overwrittenInBlock(block: Block, dead = new Uint8Array(block.entries.length)): Uint8Array {
+  const entries = block.entries;
+  dead.fill(0, 0, entries.length);
+  const lastWrite = lastWrites.fill(-1); // rd -> the position that last wrote it
+  let unseenFrom = 0; // writes from here on no exit has seen yet
+  for (let i = 0; i < entries.length; i++) {
+    const e = entries[i];
+    if (!isComputational(e.op)) { unseenFrom = i + 1; continue; } // it may leave (a TLB miss, a jump): all are seen
     if (e.rd === 0) continue;
-    const earlier = pending.get(e.rd);
-    if (earlier !== undefined) dead.add(earlier);
-    pending.set(e.rd, e.index);
+    if (lastWrite[e.rd] >= unseenFrom) dead[lastWrite[e.rd]] = 1;
+    lastWrite[e.rd] = i;
   }
   return dead;
 }
+const lastWrites = new Int32Array(REGISTER_FIELD_VALUES);

@@ -18,47 +18,73 @@ export const Op = {
 
 export const Type = { i32: 0x7f, i64: 0x7e, void: 0x40 } as const;
 
-/** Bytes of one function body, with helpers that encode immediates. A growing byte array: regions are a few KiB. */
+/**
+ * Bytes of a module or function body, with helpers that encode immediates. A growing byte array; each helper makes
+ * room for its longest encoding once and then stores bytes directly (no call per byte), and the common one-byte
+ * LEB128 (a local index, a small constant or offset) takes no loop. One writer can hold a whole module: a part whose
+ * size comes first (a section, a function body) reserves room for the size and sizedEnd fills it in afterwards,
+ * so nothing is copied from writer to writer.
+ */
 export class CodeWriter {
   private bytes: Uint8Array;
   private length = 0;
 
-  /** `capacity`: bytes to start with (it doubles as needed); a module has a few small sections besides the code. */
+  /** `capacity`: bytes to start with (it doubles as needed). */
   constructor(capacity = 256) { this.bytes = new Uint8Array(capacity); }
+
+  /** Empties the writer, keeping its buffer for the next module. */
+  reset(): this { this.length = 0; return this; }
 
   op(code: number): this {
     if (this.length === this.bytes.length) this.grow(1);
     this.bytes[this.length++] = code;
     return this;
   }
+  /** Two opcodes (or an opcode and a one-byte immediate). */
+  op2(a: number, b: number): this {
+    if (this.length + 2 > this.bytes.length) this.grow(2);
+    this.bytes[this.length] = a;
+    this.bytes[this.length + 1] = b;
+    this.length += 2;
+    return this;
+  }
   u32(v: number): this {
-    v >>>= 0;
-    do {
-      let b = v & 0x7f;
-      v >>>= 7;
-      if (v !== 0) b |= 0x80;
-      this.op(b);
-    } while (v !== 0);
+    if (this.length + 5 > this.bytes.length) this.grow(5);
+    this.putU32(v);
     return this;
   }
   i32Const(v: number): this {
-    this.op(Op.i32Const);
+    if (this.length + 6 > this.bytes.length) this.grow(6);
+    const bytes = this.bytes;
+    let n = this.length;
+    bytes[n++] = Op.i32Const;
     v |= 0;
-    for (;;) {
-      const b = v & 0x7f;
-      v >>= 7;
-      const done = (v === 0 && (b & 0x40) === 0) || (v === -1 && (b & 0x40) !== 0);
-      this.op(done ? b : b | 0x80);
-      if (done) return this;
+    if (v >= -64 && v < 64) bytes[n++] = v & 0x7f; // signed LEB128 in one byte: bit 6 is the sign
+    else {
+      for (;;) {
+        const b = v & 0x7f;
+        v >>= 7;
+        if ((v === 0 && (b & 0x40) === 0) || (v === -1 && (b & 0x40) !== 0)) { bytes[n++] = b; break; }
+        bytes[n++] = b | 0x80;
+      }
     }
+    this.length = n;
+    return this;
   }
-  localGet(i: number): this { return this.op(Op.localGet).u32(i); }
-  localSet(i: number): this { return this.op(Op.localSet).u32(i); }
-  localTee(i: number): this { return this.op(Op.localTee).u32(i); }
+  localGet(i: number): this { return this.withU32(Op.localGet, i); }
+  localSet(i: number): this { return this.withU32(Op.localSet, i); }
+  localTee(i: number): this { return this.withU32(Op.localTee, i); }
   /** A load or store with its memarg: alignment hint 0 (any), constant offset. */
-  mem(code: number, offset: number): this { return this.op(code).u32(0).u32(offset); }
-  blockType(code: number, type: number): this { return this.op(code).op(type); }
-  br(code: number, depth: number): this { return this.op(code).u32(depth); }
+  mem(code: number, offset: number): this {
+    if (this.length + 7 > this.bytes.length) this.grow(7);
+    this.bytes[this.length] = code;
+    this.bytes[this.length + 1] = 0;
+    this.length += 2;
+    this.putU32(offset);
+    return this;
+  }
+  blockType(code: number, type: number): this { return this.op2(code, type); }
+  br(code: number, depth: number): this { return this.withU32(code, depth); }
   /** Appends another writer's bytes. */
   append(other: CodeWriter): this { return this.bytesIn(other.toBytes()); }
   bytesIn(more: Uint8Array): this {
@@ -69,7 +95,53 @@ export class CodeWriter {
   }
   get size(): number { return this.length; }
   toBytes(): Uint8Array { return this.bytes.subarray(0, this.length); }
+  /** A copy of the bytes written, in a buffer of their own (the writer's is reused). */
+  copy(): Uint8Array<ArrayBuffer> { return this.bytes.slice(0, this.length); }
 
+  /**
+   * Starts a part whose size (LEB128) comes before it, reserving `guess` bytes for the size: returns where the
+   * part starts, for sizedEnd. A wrong guess costs one move of the part, never different bytes.
+   */
+  sizedStart(guess: number): number {
+    if (this.length + guess > this.bytes.length) this.grow(guess);
+    this.length += guess;
+    return this.length;
+  }
+  /** Writes the size of the part begun at `start` (sizedStart with `guess`) before it. */
+  sizedEnd(start: number, guess: number): void {
+    const size = this.length - start;
+    const needed = u32Length(size);
+    if (needed !== guess) {
+      if (this.length + needed - guess > this.bytes.length) this.grow(needed - guess);
+      this.bytes.copyWithin(start + needed - guess, start, this.length);
+      this.length += needed - guess;
+    }
+    const end = this.length;
+    this.length = start - guess;
+    this.putU32(size);
+    this.length = end;
+  }
+
+  private withU32(code: number, v: number): this {
+    if (this.length + 6 > this.bytes.length) this.grow(6);
+    this.bytes[this.length++] = code;
+    this.putU32(v);
+    return this;
+  }
+  /** Unsigned LEB128 (room for 5 bytes made by the caller). */
+  private putU32(v: number): void {
+    const bytes = this.bytes;
+    v >>>= 0;
+    if (v < 0x80) { bytes[this.length++] = v; return; }
+    let n = this.length;
+    do {
+      let b = v & 0x7f;
+      v >>>= 7;
+      if (v !== 0) b |= 0x80;
+      bytes[n++] = b;
+    } while (v !== 0);
+    this.length = n;
+  }
   private grow(atLeast: number): void {
     const bigger = new Uint8Array(Math.max(this.bytes.length * 2, this.length + atLeast, 64));
     bigger.set(this.bytes.subarray(0, this.length));
@@ -77,27 +149,42 @@ export class CodeWriter {
   }
 }
 
-/** A section: its id, its size, its content. */
-function section(out: CodeWriter, id: number, content: CodeWriter): void {
-  out.op(id).u32(content.size).append(content);
+/** Bytes of v in unsigned LEB128. */
+function u32Length(v: number): number {
+  return v < 1 << 7 ? 1 : v < 1 << 14 ? 2 : v < 1 << 21 ? 3 : v < 1 << 28 ? 4 : 5;
+}
+
+/** A section: its id, its size (`guess` bytes of LEB128 reserved for it: see sizedStart), its content. */
+function section(out: CodeWriter, id: number, guess: number, content: () => void): void {
+  out.op(id);
+  const start = out.sizedStart(guess);
+  content();
+  out.sizedEnd(start, guess);
 }
 
 function name(out: CodeWriter, s: string): void {
   out.u32(s.length);
-  for (const ch of s) out.op(ch.charCodeAt(0));
+  for (let i = 0; i < s.length; i++) out.op(s.charCodeAt(i));
 }
 
-/** A function body: its locals' types after the parameters (run-length coded), its code, the closing `end`. */
-function functionBody(body: CodeWriter, locals: number[]): CodeWriter {
-  const groups: Array<[number, number]> = [];
-  for (const t of locals) {
-    const last = groups[groups.length - 1];
-    if (last && last[1] === t) last[0]++;
-    else groups.push([1, t]);
+/**
+ * Writes one function body, its size first: its locals' types after the parameters (run-length coded), the code
+ * `code` writes, the closing `end`. Bodies of a region are a few KiB: two bytes of size are the usual case.
+ */
+export function functionBody(out: CodeWriter, locals: readonly number[], code: () => void): void {
+  const start = out.sizedStart(2);
+  let groups = 0;
+  for (let i = 0; i < locals.length; i++) if (i === 0 || locals[i] !== locals[i - 1]) groups++;
+  out.u32(groups);
+  for (let i = 0; i < locals.length;) {
+    let j = i + 1;
+    while (j < locals.length && locals[j] === locals[i]) j++;
+    out.u32(j - i).op(locals[i]);
+    i = j;
   }
-  const fn = new CodeWriter().u32(groups.length);
-  for (const [count, t] of groups) fn.u32(count).op(t);
-  return fn.append(body).op(Op.end);
+  code();
+  out.op(Op.end);
+  out.sizedEnd(start, 2);
 }
 
 /** A function type of `params` i32 parameters returning one i32. */
@@ -107,54 +194,60 @@ function i32Type(out: CodeWriter, params: number): void {
   out.op(1).op(Type.i32);
 }
 
-/** One region's two functions: "f", the fast loop's entry, and "g", the chaining entry, with g's extra locals. */
-export interface RegionFunctions { f: CodeWriter; g: CodeWriter; gLocals: number[] }
-
 /** Where region k's "g" sits among a batch module's functions ("f" is the one before it): f calls it directly. */
 export function gFunctionIndex(k: number): number { return 2 * k + 1; }
+
+const MAGIC_AND_VERSION = Uint8Array.of(0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00);
 
 /**
  * A module of one region or of a batch of them (compiling one module is cheaper than many, and each instance that
  * imports the chain table costs V8 work on every later table change): it imports "env.memory" and "env.chain"
  * (the table of translations' register-passing functions, where a region tail-calls the next one) and exports,
  * for region k, "f<k>" of type (i32, i32, i32) -> i32 (the fast loop's contract) and "g<k>" of type 1: `gParams`
- * i32 parameters -> i32 (every entry of "chain" has this type).
+ * i32 parameters -> i32 (every entry of "chain" has this type). `bodies` writes the 2 × `regions` function bodies
+ * (functionBody), f<k> then g<k>, into `out`, the writer the whole module is built in (emptied first).
  */
-export function batchModule(regions: RegionFunctions[], gParams: number): Uint8Array<ArrayBuffer> {
-  const out = new CodeWriter().bytesIn(Uint8Array.of(0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00));
-  const types = new CodeWriter().op(2);
-  i32Type(types, 3);
-  i32Type(types, gParams);
-  section(out, 1, types);
-  const imports = new CodeWriter().op(2);
-  name(imports, "env");
-  name(imports, "memory");
-  imports.op(0x02).op(0x00).op(0x00); // memory, limits: min 0, no max
-  name(imports, "env");
-  name(imports, "chain");
-  imports.op(0x01).op(0x70).op(0x00).op(0x00); // table of funcref, limits: min 0, no max
-  section(out, 2, imports);
-  const functions = new CodeWriter().u32(2 * regions.length);
-  for (let k = 0; k < regions.length; k++) functions.op(0).op(1); // f<k> has type 0, g<k> type 1
-  section(out, 3, functions);
-  const exports = new CodeWriter().u32(2 * regions.length);
-  regions.forEach((_, k) => {
-    name(exports, `f${k}`);
-    exports.op(0x00).u32(gFunctionIndex(k) - 1);
-    name(exports, `g${k}`);
-    exports.op(0x00).u32(gFunctionIndex(k));
+export function batchModule(out: CodeWriter, regions: number, gParams: number, bodies: () => void): Uint8Array<ArrayBuffer> {
+  out.reset().bytesIn(MAGIC_AND_VERSION);
+  section(out, 1, 1, () => {
+    out.op(2);
+    i32Type(out, 3);
+    i32Type(out, gParams);
   });
-  section(out, 7, exports);
-  const code = new CodeWriter().u32(2 * regions.length);
-  for (const r of regions) {
-    const fBody = functionBody(r.f, []), gBody = functionBody(r.g, r.gLocals);
-    code.u32(fBody.size).append(fBody).u32(gBody.size).append(gBody);
-  }
-  section(out, 10, code);
-  return Uint8Array.from(out.toBytes());
+  section(out, 2, 1, () => {
+    out.op(2);
+    name(out, "env");
+    name(out, "memory");
+    out.op(0x02).op(0x00).op(0x00); // memory, limits: min 0, no max
+    name(out, "env");
+    name(out, "chain");
+    out.op(0x01).op(0x70).op(0x00).op(0x00); // table of funcref, limits: min 0, no max
+  });
+  section(out, 3, 1, () => {
+    out.u32(2 * regions);
+    for (let k = 0; k < regions; k++) out.op(0).op(1); // f<k> has type 0, g<k> type 1
+  });
+  section(out, 7, 2, () => {
+    out.u32(2 * regions);
+    for (let k = 0; k < regions; k++) {
+      name(out, `f${k}`);
+      out.op(0x00).u32(gFunctionIndex(k) - 1);
+      name(out, `g${k}`);
+      out.op(0x00).u32(gFunctionIndex(k));
+    }
+  });
+  section(out, 10, 3, () => {
+    out.u32(2 * regions);
+    bodies();
+  });
+  return out.copy();
 }
 
-/** A module of one region (`f` must tail-call function 1, its "g"): exports "f0" and "g0" (see batchModule). */
+/** A module of one region from its two functions' code (`f` must tail-call function 1, its "g"): exports "f0" and "g0". */
 export function regionModule(f: CodeWriter, g: CodeWriter, gParams: number, gLocals: number[]): Uint8Array<ArrayBuffer> {
-  return batchModule([{ f, g, gLocals }], gParams);
+  const out = new CodeWriter();
+  return batchModule(out, 1, gParams, () => {
+    functionBody(out, [], () => out.append(f));
+    functionBody(out, gLocals, () => out.append(g));
+  });
 }
