@@ -10,7 +10,7 @@
 import * as O from "./ops";
 import * as A from "./alu";
 import {
-  STATE_BASE, TLB_READ, TLB_WRITE, TLB_FETCH, TLB_ENTRIES, JIT_BUDGET, JIT_PAGE_VA, JIT_DECODED, JIT_HOT_AT, HOT_COUNTERS, JIT_EXIT_TRANSFER,
+  STATE_BASE, TLB_READ, TLB_WRITE, TLB_FETCH, TLB_ENTRIES, JIT_BUDGET, JIT_PAGE_VA, JIT_DECODED, JIT_HOT_AT, HOT_COUNTERS, JIT_EXIT_TRANSFER, JIT_RETIRED,
   HOT_COUNTER_MASK,
 } from "./layout";
 
@@ -144,6 +144,7 @@ export function fastLoop(ip: u32, n: i32): u32 {
         store<u32>(JIT_DECODED, decoded);
         const next = changetype<Translated>(ip + 4)(ip, n, pcOf(ip)) // ip + 4 holds the table index: a function reference;
         const left = load<i32>(JIT_BUDGET);
+        store<u64>(JIT_RETIRED, load<u64>(JIT_RETIRED) + <u64>(n - left));
         if (left == n) break; // no progress: its first instruction needs the slow step
         n = left; ip = next;
         pageVA = load<u32>(JIT_PAGE_VA);

@@ -4,7 +4,7 @@
 import {
   STATE_BASE, STATE_SIZE, STATE_PRIV, CSR_MSTATUS, PRESENT_BITMAP, DIRTY_BITMAP, CODE_BITMAP, PAGE_SLOT_MAP,
   BITMAP_BYTES, MAX_RAM_BYTES, MAX_RAM_PAGES, RAM_HOST_BASE, RAM_GUEST_BASE, DECODE_SCRATCH, PRIV_M, WRITTEN_BITMAP,
-  HOST_BITMAP, JIT_HOT_AT, JIT_THRESHOLD,
+  HOST_BITMAP, JIT_HOT_AT, JIT_THRESHOLD, JIT_RETIRED,
 } from "./layout";
 import { OP_PAGE_END } from "./ops";
 import {
@@ -42,6 +42,7 @@ export function init(ramBytes: u32): void {
   flushDecodeCache();
   flushTlbs();
   store<u8>(JIT_HOT_AT, JIT_THRESHOLD);
+  store<u64>(JIT_RETIRED, 0);
 }
 
 /** Drops every cached translation and decoded page (after the host changed state behind the core's back). */

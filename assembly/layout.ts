@@ -32,6 +32,9 @@ export const JIT_REQUEST_ENTRY = 0x5010; // u32: with EXIT_JIT_REQUEST, the hot 
 export const RUN_RETIRED = 0x5014; // i32: instructions the last run() retired (a CSR write may have moved instret meanwhile)
 export const JIT_EXIT_COUNTS = 0x5100; // u32 per JIT_EXIT_* kind: exits from translated code, counted when ROAM_JIT_COUNT_EXITS=1
 export const JIT_EXIT_KINDS = 8;
+// u64: instructions translated code retired since init (the fast loop adds each call's share): --stats says what
+// share of a run ran translated. A statistic of this core, not guest state: it does not migrate.
+export const JIT_RETIRED = 0x5020;
 export const JIT_EXIT_TRANSFER = 0x5018; // u32: 1 if translated code returned at a jump's target (counted for hotness), else 0
 export const JIT_HOT_AT = 0x500c; // u8: arrivals at a jump target that make it hot (the host may lower it; 1 = first)
 export const JIT_ORIGINALS = 0x8000; // 8 bytes per translated function: the entry it replaced

@@ -108,7 +108,7 @@ function report(result: MachineResult, output: DirectConsoleOutput, stats: boole
   if (!result.quiet) {
     process.stderr.write(`roam: ${result.reason} (pc ${hex(result.pc)}, ${result.instret} instructions retired)\n`);
   }
-  if (stats) process.stderr.write(result.stats.format(result.instret, core.translator?.stats) + "\n");
+  if (stats) process.stderr.write(result.stats.format(result.instret, core.translator?.stats, core.translator?.translatedRetired()) + "\n");
 }
 
 // A process exit status is one byte: guest codes outside 1..255 would wrap, and

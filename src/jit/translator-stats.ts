@@ -26,8 +26,19 @@ export function newStats(): TranslatorStats {
   };
 }
 
-/** One line for --stats. */
-export function describeStats(t: TranslatorStats): string {
+/**
+ * The --stats lines: what the translator did, then (given the run's instructions and those translated code retired,
+ * JIT_RETIRED) what share of the run ran translated, the rest interpreted (warming up, waiting for a compile, or
+ * code that never gets hot).
+ */
+export function describeStats(t: TranslatorStats, instret?: number, translatedRetired?: number): string {
+  const share = instret && translatedRetired !== undefined
+    ? `\ntranslated code ran ${(100 * translatedRetired / instret).toFixed(1)}% of the instructions (${instret - translatedRetired} interpreted)`
+    : "";
+  return describeWork(t) + share;
+}
+
+function describeWork(t: TranslatorStats): string {
   const ms = (v: number) => v.toFixed(1);
   const stale = t.stale > 0 ? `, ${t.stale} stale` : "";
   const declined = t.declined > 0 ? `, ${t.declined} declined` : "";

@@ -121,6 +121,11 @@ export class Translator {
     this.view().setUint8(L.JIT_HOT_AT, this.threshold);
   }
 
+  /** Instructions translated code has retired since the core's init (JIT_RETIRED). */
+  translatedRetired(): number {
+    return Number(this.view().getBigUint64(L.JIT_RETIRED, true));
+  }
+
   /** Exits from translated code by kind (see Exit in emit.ts), counted only when ROAM_JIT_COUNT_EXITS=1. */
   exitCounts(): number[] {
     const view = this.view();

@@ -661,14 +661,14 @@ export class Kernel {
     const instructions = Number(this.instret);
     const seconds = this.stats.wallMs / 1000;
     const calls = [...this.stats.syscalls.entries()].sort((a, b) => b[1] - a[1]).map(([n, c]) => `${n} ${c}`).join(", ");
-    const t = this.core.translator?.stats;
+    const translator = this.core.translator, t = translator?.stats;
     return [
       `instructions retired: ${instructions}`,
       `wall time: ${seconds.toFixed(3)} s; speed: ${seconds > 0 ? mipsText(instructions / seconds / 1e6) : "-"} MIPS`,
       `page faults (demand paging): ${this.stats.pageFaults}; resident pages: ${this.frames.peak}`,
       `processes: ${this.nextPid - FIRST_PID} started`,
       `system calls: ${calls || "none"}`,
-      ...(t ? [describeStats(t)] : []),
+      ...(t ? [describeStats(t, instructions, translator!.translatedRetired())] : []),
     ].join("\n");
   }
 }

@@ -57,7 +57,8 @@ export class MachineStats {
   }
 
   // One line per fact, for stderr.
-  format(instret: bigint, translation?: TranslatorStats): string {
+  /** `translatedRetired`: the instructions translated code retired (Translator.translatedRetired), with `translation`. */
+  format(instret: bigint, translation?: TranslatorStats, translatedRetired?: number): string {
     const instructions = Number(instret);
     const wallSeconds = this.wallMs / 1000;
     const busySeconds = Math.max(this.wallMs - this.sleptMs, 0) / 1000;
@@ -72,7 +73,7 @@ export class MachineStats {
       `speed: ${mips(wallSeconds)} MIPS overall, ${mips(busySeconds)} MIPS while running`,
       `run() calls: ${this.runCalls}; exits: ${exits || "none"}`,
       ...(this.pagesFetched ? [`pages fetched on touch: ${this.pagesFetched}`] : []),
-      ...(translation ? [describeStats(translation)] : []),
+      ...(translation ? [describeStats(translation, instructions, translatedRetired)] : []),
     ].join("\n");
   }
 }

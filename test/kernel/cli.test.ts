@@ -1,6 +1,7 @@
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { JS_STACK, describeRun, runRoam, type Run } from "../process-harness.js";
 import { buildElf } from "../machine/elf-builder.js";
@@ -199,6 +200,24 @@ describe.concurrent("--stats", () => {
     expect(stats.pageFaults, "1 MiB touched: at least 256 pages").toBeGreaterThanOrEqual(256);
     expect(stats.instructions).toBeGreaterThan(1_000_000);
     expect(stats.syscalls.get("mmap")).toBeGreaterThanOrEqual(1);
+  }, TIMEOUT_MS);
+
+  test("compute: the share of the instructions translated code ran, and how many the interpreter ran", async () => {
+    const run = await roam(["run", "--stats", guestElf("compute"), "small"]);
+    expect(run.status, describeRun(run)).toBe(0);
+    const instructions = Number(/^instructions retired: (\d+)$/m.exec(run.stderr)?.[1]);
+    const share = /^translated code ran ([\d.]+)% of the instructions \((\d+) interpreted\)$/m.exec(run.stderr);
+    expect(share, run.stderr).not.toBeNull();
+    const [percent, interpreted] = [Number(share![1]), Number(share![2])];
+    expect(percent, "60 M instructions of loops: most run translated").toBeGreaterThan(50);
+    expect(interpreted, "the interpreter ran some (the first arrivals, while regions compile)").toBeGreaterThan(0);
+    expect(percent).toBeCloseTo((100 * (instructions - interpreted)) / instructions, 1);
+    const interpretedOnly = await roam(["run", "--no-jit", "--stats", guestElf("compute"), "small"]);
+    expect(interpretedOnly.stderr, "no translator, no share").not.toMatch(/translated code ran/);
+    // Machine mode says the same (the bare-metal compute mix, 31 M instructions).
+    const boot = await roam(["boot", "--stats", fileURLToPath(new URL("../../guests/bin/baremetal/compute-mix.elf", import.meta.url))]);
+    expect(boot.status, describeRun(boot)).toBe(0);
+    expect(boot.stderr).toMatch(/^translated code ran [\d.]+% of the instructions \(\d+ interpreted\)$/m);
   }, TIMEOUT_MS);
 
   test("unknown system calls are counted by number", async () => {
