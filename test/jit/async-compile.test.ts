@@ -102,6 +102,16 @@ function runUntil(core: Core, slice: number, until: () => boolean = () => false)
   throw new Error("the guest ran 100000 slices without getting there");
 }
 
+/** The self-modifying program run to its end uninterpreted, and a translating core stopped with its first batch in flight. */
+async function selfModifyingWithBatchInFlight(): Promise<{ plain: Core; core: Core; t: NonNullable<Core["translator"]> }> {
+  const plain = await machineCore(false, [[BASE, SELF_MODIFYING]]);
+  runUntil(plain, 1000);
+  const core = await machineCore(true, [[BASE, SELF_MODIFYING]]);
+  const t = core.translator!;
+  runUntil(core, 5, () => t.busy);
+  return { plain, core, t };
+}
+
 function expectSameEnd(core: Core, plain: Core): void {
   for (let r = 1; r < 32; r++) expect(core.x(r), `x${r}`).toBe(plain.x(r));
   expect(core.pc.toString(16), "pc").toBe(plain.pc.toString(16));
@@ -130,11 +140,7 @@ describe("asynchronous batched compiles", () => {
   });
 
   test("a compile that lands after every decoded page was dropped (a restore) is not installed", async () => {
-    const plain = await machineCore(false, [[BASE, SELF_MODIFYING]]);
-    runUntil(plain, 1000);
-    const core = await machineCore(true, [[BASE, SELF_MODIFYING]]);
-    const t = core.translator!;
-    runUntil(core, 5, () => t.busy);
+    const { plain, core, t } = await selfModifyingWithBatchInFlight();
     core.exports.flushCaches(); // what a restore or an adoption does, without a word to the translator
     await t.whenCompiled();
     core.run(1);
@@ -201,11 +207,7 @@ describe("an entry asks once while its request is pending", () => {
   });
 
   test("a region dropped as stale asks again at the threshold: the core forgot its counter with the page", async () => {
-    const plain = await machineCore(false, [[BASE, SELF_MODIFYING]]);
-    runUntil(plain, 1000);
-    const core = await machineCore(true, [[BASE, SELF_MODIFYING]]);
-    const t = core.translator!;
-    runUntil(core, 5, () => t.busy);
+    const { plain, core, t } = await selfModifyingWithBatchInFlight();
     const loopHead = core.view.getUint32(L.JIT_REQUEST_ENTRY, true);
     const original = core.view.getUint32(L.RAM_HOST_BASE + 8, true);
     runUntil(core, 5, () => core.view.getUint32(L.RAM_HOST_BASE + 8, true) !== original);
