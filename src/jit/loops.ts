@@ -21,14 +21,9 @@ import { successorsOf } from "./block-order.js";
 
 export interface StructuredLoop { head: number; last: number } // block numbers
 
-/** The region's edges between its blocks: successors of each block (a taken jump or branch, the next block). */
-export function blockSuccessors(region: Region): number[][] {
-  return successorsOf(region.blocks, region.blockAt);
-}
-
 /** The loops that get a WebAssembly `loop`, outer ones before the loops they hold. `entries`: entry indices of the region. */
 export function structuredLoops(region: Region, entries: readonly number[]): StructuredLoop[] {
-  const successors = blockSuccessors(region);
+  const successors = successorsOf(region.blocks, region.blockAt);
   const n = region.blocks.length;
   const predecessors = successors.map(() => [] as number[]);
   successors.forEach((ks, p) => ks.forEach((k) => predecessors[k].push(p)));
