@@ -139,10 +139,15 @@ export class Core {
   }
 
   // Guest RAM as bytes (length = the size passed to init).
+  // The same view while the memory and RAM's size stay (the kernel asks on every copy into the guest).
   get ram(): Uint8Array {
     const bytes = this.memoryBytes;
-    return bytes.subarray(RAM_HOST_BASE, RAM_HOST_BASE + this.state32(STATE_RAM_BYTES));
+    const size = this.state32(STATE_RAM_BYTES);
+    const view = this.ramView;
+    if (view !== undefined && view.buffer === bytes.buffer && view.length === size) return view;
+    return (this.ramView = bytes.subarray(RAM_HOST_BASE, RAM_HOST_BASE + size));
   }
+  private ramView: Uint8Array | undefined;
 
   // State block fields by STATE_* / CSR_* offset.
   state32(offset: number): number {
