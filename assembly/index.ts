@@ -4,13 +4,14 @@
 import {
   STATE_BASE, STATE_SIZE, STATE_PRIV, CSR_MSTATUS, PRESENT_BITMAP, DIRTY_BITMAP, CODE_BITMAP, PAGE_SLOT_MAP,
   BITMAP_BYTES, MAX_RAM_BYTES, MAX_RAM_PAGES, RAM_HOST_BASE, RAM_GUEST_BASE, DECODE_SCRATCH, PRIV_M, WRITTEN_BITMAP,
-  HOST_BITMAP, JIT_HOT_AT, JIT_THRESHOLD, JIT_RETIRED,
+  HOST_BITMAP, JIT_HOT_AT, JIT_THRESHOLD, JIT_RETIRED, STRADDLE_DECODED,
 } from "./layout";
 import { OP_PAGE_END } from "./ops";
 import {
   setRamBytes, ramPages, flushTlbs, flushDecodeCache, clearDirtyAll, hostWrote, bitSet, bitClear, invalidateCodePage,
 } from "./memory";
 import { MISA_VALUE } from "./csr";
+import { decodeInto } from "./decode";
 
 export { run, mmioFault } from "./interp";
 
@@ -101,6 +102,14 @@ export function markMissing(bytes: u32): u32 {
 
 export function misa(): u32 {
   return MISA_VALUE;
+}
+
+/**
+ * Decodes `raw`, a 4-byte instruction at offset 0xffe of a page, at STRADDLE_DECODED as the interpreter runs one
+ * (every branch and jump treated as leaving the page): the translator's copy of a straddling instruction.
+ */
+export function decodeStraddling(raw: u32): void {
+  decodeInto(STRADDLE_DECODED, raw, raw, true, 0xffe, true);
 }
 
 /** Drops cached translations only (the host changed page tables), keeping decoded code. */

@@ -20,7 +20,7 @@ import {
   requestRelookup, EV_NONE, EV_EXCEPTION, EV_EXIT_RETIRED, EV_EXIT_RESTART, EV_RELOOKUP,
 } from "./hart";
 import { loadSlow, storeSlow, atomicAddress, fetchPage, fetchParcel, mmioVa } from "./mmu";
-import { pageOfDecoded, ramHost, noteCodePage, flushTlbs } from "./memory";
+import { pageOfDecoded, ramHost, noteCodePage, flushTlbs, noteStraddle } from "./memory";
 import { decodeInto, expandCompressed, writeIllegal } from "./decode";
 import { takeTrap, pendingInterrupt, mret, sret } from "./trap";
 import { csrAccess, setRetiredInSlice, wfiAllowed, sretAllowed, sfenceAllowed } from "./csr";
@@ -153,6 +153,7 @@ export function run(budget: u32): u32 {
           const lo = <u32>load<u16>(ramHost(pageOfDecoded(F.decoded)) + 0xffe);
           const hi = fetchParcel(at + 2);
           if (event) break;
+          noteStraddle(F.decoded, hi);
           decodeInto(DECODE_SCRATCH, lo | (hi << 16), lo | (hi << 16), true, 0xffe, true);
           F.decoded = DECODE_SCRATCH - 0x7ff * 8; // so that pcOf(DECODE_SCRATCH) = pageVA + 0xffe
           ip = DECODE_SCRATCH;

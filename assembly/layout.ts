@@ -61,6 +61,13 @@ export const SLOT_PPN = 0xa8000; // u32 per decoded slot: RAM page it holds, 0xf
 // another page, the whole cache dropped): a translation compiled in the background from the slot's entries is
 // installed only if the generation it read is still there (src/jit/translator.ts).
 export const SLOT_GENERATION = 0xa9000;
+// A 4-byte instruction at offset 0xffe of a decoded page (OP_STRADDLE) has its upper half on the next page. When the
+// interpreter runs one it notes that half here, by decoded slot, with the slot's generation then (u32 each): the
+// translator builds the whole instruction from it, and translated code checks the half is still there before it runs
+// it (src/jit/straddle.ts). STRADDLE_DECODED: the entry decodeStraddling writes for the translator.
+export const STRADDLE_UPPER = 0xaa000;
+export const STRADDLE_GENERATION = 0xab000;
+export const STRADDLE_DECODED = 0xac000;
 
 // AssemblyScript's own static data starts at asconfig "memoryBase" = 0x100000.
 export const DECODE_BASE = 0x200000; // decoded page slots

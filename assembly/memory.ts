@@ -9,7 +9,7 @@
 
 import {
   TLB_ENTRIES, TLB_READ, TLB_WRITE, TLB_FETCH, TLB_WRITE_PPN, DIRTY_BITMAP, PRESENT_BITMAP, CODE_BITMAP,
-  PAGE_SLOT_MAP, SLOT_PPN, SLOT_GENERATION, DECODE_BASE, DECODE_SLOTS, DECODE_SLOT_BYTES, RAM_HOST_BASE, STATE_BASE, STATE_RAM_BYTES,
+  PAGE_SLOT_MAP, SLOT_PPN, SLOT_GENERATION, STRADDLE_UPPER, STRADDLE_GENERATION, DECODE_BASE, DECODE_SLOTS, DECODE_SLOT_BYTES, RAM_HOST_BASE, STATE_BASE, STATE_RAM_BYTES,
   BITMAP_BYTES, WRITTEN_BITMAP, HOT_COUNTERS, HOT_COUNTER_MASK, TLB_LOG, TLB_LOG_MAX,
 } from "./layout";
 import { OP_PAGE_END } from "./ops";
@@ -171,6 +171,13 @@ export function decodedPageFor(page: u32): u32 {
 /** The RAM page a decoded page holds. */
 export function pageOfDecoded(base: u32): u32 {
   return load<u32>(SLOT_PPN + (((base - DECODE_BASE) / DECODE_SLOT_BYTES) << 2));
+}
+
+/** The upper half `upper` of the instruction straddling the end of the decoded page at `base`, for the translator. */
+export function noteStraddle(base: u32, upper: u32): void {
+  const slot = ((base - DECODE_BASE) / DECODE_SLOT_BYTES) << 2;
+  store<u32>(STRADDLE_UPPER + slot, upper);
+  store<u32>(STRADDLE_GENERATION + slot, load<u32>(SLOT_GENERATION + slot));
 }
 
 /** Called when an entry of `page` is decoded: from now on stores to it must take the slow path. */

@@ -25,6 +25,7 @@ import { generateMemory, planAccesses, type SharedCheck } from "./gen-memory.js"
 import { generateControl } from "./gen-control.js";
 import { loopRegisters, noRegisters, overwrittenInBlock, registerList, type RegisterFlags } from "./register-homes.js";
 import { structuredLoops, type StructuredLoop } from "./loops.js";
+import { checkUpperHalf } from "./straddle.js";
 
 // Parameters: entry, budget, pc; then locals: the registers a region keeps in locals (register r, 1..32 = the sink,
 // is local REGISTER_LOCAL[r] = 2 + r when it does), then scratch. Between regions every register is in the state
@@ -508,6 +509,7 @@ function emitBlock(g: Gen, block: Block, k: number): void {
 
 /** Emits one instruction; false when control does not reach the next one. */
 function generate(g: Gen, e: Entry, retired: number): boolean {
+  if (e.upper !== undefined) checkUpperHalf(g, e, retired);
   if (generateAlu(g, e)) return true;
   const memory = generateMemory(g, e, retired);
   if (memory) return true;

@@ -21,6 +21,8 @@ export interface Entry {
   rs2: number; // register number, or the raw byte for CSR zimm / AMO flags
   imm: number;
   length: number; // guest bytes: 2 or 4
+  /** A 4-byte instruction straddling into the next page (straddle.ts): the upper half it was translated with. */
+  upper?: number;
 }
 
 export interface Block {

@@ -24,7 +24,8 @@
 
 import * as L from "../../assembly/layout.js";
 import * as O from "../../assembly/ops.js";
-import { discoverRegion, readEntry } from "./region.js";
+import { discoverRegion, readEntry, type Entry } from "./region.js";
+import { STRADDLE_INDEX, straddlingEntry, type StraddleDecoder } from "./straddle.js";
 import { countingExits, emitBatch, entryMark, regionEntries } from "./emit.js";
 import { compileWorker, pollCompileWorker, workerWanted } from "./compile-worker.js";
 import { describeStats, newStats, type TranslatorStats } from "./translator-stats.js";
@@ -38,6 +39,8 @@ export interface TranslatorCore {
   memory: WebAssembly.Memory;
   table: WebAssembly.Table;
   flushCaches(): void;
+  /** A core without it leaves straddling instructions to the interpreter. */
+  decodeStraddling?(raw: number): void;
 }
 
 /** When a hot region is compiled: at the request, on the main thread ("sync"), or in the background ("async"). */
@@ -277,7 +280,7 @@ export class Translator {
     // Only entries the interpreter has decoded, that is run: a path never taken stays an exit (OP_DECODE), so
     // cold code (error paths, the other side of a one-sided branch) costs no compile time.
     const view = this.view();
-    const region = discoverRegion((head - base) / 8, (index) => readEntry(view, base, index, L.JIT_ORIGINALS));
+    const region = discoverRegion((head - base) / 8, (index) => this.entryAt(view, base, index, generation));
     if (region.instructions === 0) { this.decline(head); return null; }
     // An entry another region marked already (its head or return point) stays theirs: both run the same code. The
     // others get the next table indices in this order, which the region's code knows (a return to one stays inside).
@@ -391,6 +394,13 @@ export class Translator {
 
   private askAgainLater(at: number): void {
     this.bytes()[hotCounter(at)] = (this.threshold + 1) & 0xff;
+  }
+
+  /** The decoded entry at `index` of the page at `base` (generation `generation`), a straddler built whole. */
+  private entryAt(view: DataView, base: number, index: number, generation: number): Entry {
+    const e = readEntry(view, base, index, L.JIT_ORIGINALS);
+    if (e.op !== O.OP_STRADDLE || index !== STRADDLE_INDEX || !this.core.decodeStraddling) return e;
+    return straddlingEntry(view, base, generation, this.core as StraddleDecoder) ?? e;
   }
 
   private isMarked(at: number): boolean { return (this.view().getUint32(at, true) & 0xff) === O.OP_JIT; }

@@ -24,6 +24,7 @@ export interface CoreExports {
   flushTranslations(): void;
   isZeroPage(page: number): number;
   markMissing(bytes: number): number;
+  decodeStraddling(raw: number): void;
   table: WebAssembly.Table;
 }
 
@@ -38,6 +39,7 @@ const REQUIRED_EXPORTS = [
   "mmioFault",
   "table",
   "flushTranslations",
+  "decodeStraddling",
   "isZeroPage",
   "markMissing",
 ] as const;

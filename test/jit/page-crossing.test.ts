@@ -73,3 +73,46 @@ describe("a loop that crosses a page without a jump", () => {
     });
   }
 });
+
+describe("a 4-byte instruction straddling two pages", () => {
+  const N = 20_000;
+
+  test("is translated with the region that reaches it: the loop no longer leaves for the interpreter on each pass", () => {
+    const plain = new TestCore();
+    start(plain, straddles, N);
+    expect(runPastBudget(plain, 1_000_000)).toBe(L.EXIT_BREAKPOINT);
+    const c = new TranslatingCore(1 << 20);
+    start(c, straddles, N);
+    expect(runPastBudget(c, 1_000_000)).toBe(L.EXIT_BREAKPOINT);
+    expectSameState(c, plain, "translated");
+    // Each pass is 8 instructions; before, the straddler and what followed it up to a translated entry ran
+    // interpreted on every pass (at least N instructions). Now only the passes before the region was hot do.
+    const interpreted = Number(c.instret) - c.translator.translatedRetired();
+    expect(interpreted).toBeLessThan(N / 4);
+  });
+
+  test("runs what the next page holds now: a changed upper half is seen, though the region's own page did not change", () => {
+    const c = new TranslatingCore(1 << 20);
+    start(c, straddles, N);
+    expect(runPastBudget(c, 1_000_000)).toBe(L.EXIT_BREAKPOINT);
+    expect(c.x(A3)).toBe(N);
+    // "addi a3, a3, 1" becomes "addi a3, a3, 5": imm[11:0] is bits 31..20, all in the upper half on page B.
+    c.pokeHalf(BASE + 0x1000, asm.addi(A3, A3, 5) >>> 16);
+    const before = Number(c.instret) - c.translator.translatedRetired();
+    c.setX(T0, N);
+    c.pc = LOOP;
+    expect(runPastBudget(c, 1_000_000)).toBe(L.EXIT_BREAKPOINT);
+    expect(c.x(A3)).toBe(N + 5 * N);
+    // Page B was written, so its own region is dropped and compiled again; page A's keeps running, its check
+    // leaving for the interpreter at the straddler until that notes the new half and the region is made again.
+    const plain = new TestCore();
+    start(plain, straddles, N);
+    expect(runPastBudget(plain, 1_000_000)).toBe(L.EXIT_BREAKPOINT);
+    plain.pokeHalf(BASE + 0x1000, asm.addi(A3, A3, 5) >>> 16);
+    plain.setX(T0, N);
+    plain.pc = LOOP;
+    expect(runPastBudget(plain, 1_000_000)).toBe(L.EXIT_BREAKPOINT);
+    expectSameState(c, plain, "after the upper half changed");
+    expect(Number(c.instret) - c.translator.translatedRetired() - before).toBeGreaterThan(0);
+  });
+});
