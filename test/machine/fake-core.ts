@@ -58,6 +58,8 @@ export function fakeCore(steps: Step[] = []): FakeCore {
     isZeroPage: (page) => (new Uint8Array(memory.buffer, RAM_HOST_BASE + page * 4096, 4096).every((byte) => byte === 0) ? 1 : 0),
     // The fake keeps no present bitmap: a test that reaches this needs the real core.
     markMissing: () => { throw new Error("fake core: markMissing is not modelled (no present bitmap)"); },
+    // The fake translates nothing, so no straddling instruction is ever built.
+    decodeStraddling: () => { throw new Error("fake core: decodeStraddling is not modelled (it decodes nothing)"); },
   };
   fake.core = new Core(exports);
   return fake;
