@@ -8,7 +8,8 @@ import {
 } from "./layout";
 import { OP_PAGE_END } from "./ops";
 import {
-  setRamBytes, ramPages, flushTlbs, flushDecodeCache, clearDirtyAll, hostWrote, bitSet, bitClear, invalidateCodePage,
+  setRamBytes, ramPages, flushTlbs, flushTlbPages, flushDecodeCache, clearDirtyAll, hostWrote, bitSet, bitClear,
+  invalidateCodePage,
 } from "./memory";
 import { MISA_VALUE } from "./csr";
 import { decodeInto } from "./decode";
@@ -115,6 +116,11 @@ export function decodeStraddling(raw: u32): void {
 /** Drops cached translations only (the host changed page tables), keeping decoded code. */
 export function flushTranslations(): void {
   flushTlbs();
+}
+
+/** Drops the cached translations of `pages` virtual pages from `va` only (the host changed just their entries). */
+export function flushTranslationsOf(va: u32, pages: u32): void {
+  flushTlbPages(va, pages);
 }
 
 /**

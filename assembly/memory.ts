@@ -89,6 +89,25 @@ export function flushWriteTlbFor(page: u32): void {
 
 @inline export function tlbIndex(va: u32): u32 { return ((va >>> 12) & (TLB_ENTRIES - 1)) << 3; }
 
+/**
+ * Drops the TLB entries of the `pages` virtual pages from `va` (the host changed their page-table entries: an
+ * unmap, a protection change, a copy-on-write page copied), keeping every other page's. Each page has one place in
+ * each TLB; a span as large as a TLB flushes all of it.
+ */
+export function flushTlbPages(va: u32, pages: u32): void {
+  if (pages >= <u32>TLB_ENTRIES) { flushTlbs(); return; }
+  let page = va & 0xfffff000;
+  for (let k: u32 = 0; k < pages; k++, page += 0x1000) {
+    const i = tlbIndex(page);
+    if ((load<u32>(TLB_READ + i) & 0xfffff000) == page) store<u32>(TLB_READ + i, TLB_INVALID);
+    if ((load<u32>(TLB_WRITE + i) & 0xfffff000) == page) {
+      store<u32>(TLB_WRITE + i, TLB_INVALID);
+      store<u32>(TLB_WRITE_PPN + (i >> 1), TLB_INVALID);
+    }
+    if ((load<u32>(TLB_FETCH + i) & 0xfffff000) == page) store<u32>(TLB_FETCH + i, TLB_INVALID);
+  }
+}
+
 export function installRead(va: u32, page: u32): void {
   const i = tlbIndex(va);
   logInstall(i);

@@ -29,6 +29,14 @@
  *                     of calls that did not behave. Give it some stdin.
  *   crash enosys      unknown system calls (999 three times, 500 once) must
  *                     give -ENOSYS; exit status = the number that did not
+ *   crash unmapped    reads and writes two mapped pages in a hot loop, unmaps
+ *                     the first, writes the second, then loads from the first
+ *                                                              SIGSEGV (139)
+ *   crash readonly    the same, then makes the first read-only: it still
+ *                     reads, the second still takes writes; a store to the
+ *                     first                                    SIGSEGV (139)
+ *                     (the kernel drops just the changed pages from the hart's
+ *                     TLBs: every other page's translation must stay right)
  *   crash exit N      exit(N): status N & 0xff
  *
  * Before faulting it prints (and flushes) one line saying what it is about to
@@ -50,6 +58,7 @@ extern const char crash_segv_pc[], crash_segv_read_pc[], crash_segv_text_pc[], c
 
 #define UNMAPPED_DATA 0xdead0000u /* above the stack on Roam; not mapped under qemu-riscv32 either */
 #define UNMAPPED_CODE 0x0badc0deu /* between the heap and the mmap area: nothing there */
+#define HOT_PAGES 0x30000000u /* two pages mapped there: free on Roam and under qemu-riscv32 */
 
 static void announce(const char *what, const char *action, uint32_t address, const void *pc)
 {
@@ -231,9 +240,39 @@ static int unknown_syscalls(void)
     return n_bad;
 }
 
+/* Two fresh pages, each read and written many times in a loop (hot enough to be translated, with both pages in
+ * the TLBs), then the second written once more after the first was changed by `change`. Returns the first page. */
+static volatile uint32_t *two_hot_pages(const char *what, int (*change)(void *))
+{
+    /* At a fixed address, the same under qemu-riscv32, so that both print the same lines. */
+    volatile uint32_t *p = mmap((void *)HOT_PAGES, 2 * 4096, LINUX_PROT_READ | LINUX_PROT_WRITE,
+                                LINUX_MAP_PRIVATE | LINUX_MAP_ANONYMOUS | LINUX_MAP_FIXED, -1, 0);
+    if (p == MAP_FAILED) {
+        printf("crash: %s: mmap failed\n", what);
+        exit(3);
+    }
+    uint32_t sum = 0;
+    for (uint32_t i = 0; i < 100000; i++) {
+        p[i & 1023] += i;
+        p[1024 + (i & 1023)] += sum;
+        sum += p[(i * 7) & 1023] + p[1024 + ((i * 5) & 1023)];
+    }
+    if (change((void *)p) != 0) {
+        printf("crash: %s: the change failed\n", what);
+        exit(3);
+    }
+    p[1024] = sum;
+    printf("crash: %s: the second page still takes writes: %s\n", what, p[1024] == sum ? "ok" : "no");
+    return p;
+}
+
+static int unmap_first(void *p) { return munmap(p, 4096); }
+static int protect_first(void *p) { return mprotect(p, 4096, LINUX_PROT_READ); }
+
 static int usage(void)
 {
     fprintf(stderr, "usage: crash segv|segv-read|segv-text|ill|ebreak|jump|nx|csr|amo|stack|div|misaligned|rdtime|efault|enosys|"
+                    "unmapped|readonly|"
                     "exit N\n");
     return 2;
 }
@@ -275,6 +314,15 @@ int main(int argc, char **argv)
         uintptr_t target = (uintptr_t)words + 2;
         announce("amo", "amoadd.w at", target, crash_amo_pc);
         printf("old 0x%08" PRIx32 "\n", amo_add(target));
+    } else if (strcmp(how, "unmapped") == 0) {
+        volatile uint32_t *p = two_hot_pages("unmapped", unmap_first);
+        announce("unmapped", "load from", (uint32_t)(uintptr_t)p, crash_segv_read_pc);
+        printf("loaded %" PRIu32 "\n", load_from((uintptr_t)p));
+    } else if (strcmp(how, "readonly") == 0) {
+        volatile uint32_t *p = two_hot_pages("readonly", protect_first);
+        printf("crash: readonly: the first page still reads: %s\n", p[1] != 0 ? "ok" : "no");
+        announce("readonly", "store to", (uint32_t)(uintptr_t)p, crash_segv_pc);
+        store_to((uintptr_t)p);
     } else if (strcmp(how, "misaligned") == 0) {
         return misaligned();
     } else if (strcmp(how, "rdtime") == 0) {

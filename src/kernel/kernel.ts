@@ -168,6 +168,7 @@ export class Kernel {
       ramGuestBase: RAM_GUEST_BASE,
       wrote: (offset, length) => core.exports.hostWroteRam(RAM_GUEST_BASE + offset, length),
       flushTranslations: () => core.exports.flushTranslations(),
+      flushTranslationsOf: (va, pages) => core.exports.flushTranslationsOf(va, pages),
       isMissing: options.pages ? (frame) => options.pages!.isMissing(frame) : undefined,
     };
     this.frames = new Frames(this.memory, ramBytes / 4096);

@@ -22,6 +22,7 @@ export interface CoreExports {
   setPagePresent(ppn: number, present: number): void;
   mmioFault(cause: number): void;
   flushTranslations(): void;
+  flushTranslationsOf(va: number, pages: number): void;
   isZeroPage(page: number): number;
   markMissing(bytes: number): number;
   decodeStraddling(raw: number): void;
@@ -39,6 +40,7 @@ const REQUIRED_EXPORTS = [
   "mmioFault",
   "table",
   "flushTranslations",
+  "flushTranslationsOf",
   "decodeStraddling",
   "isZeroPage",
   "markMissing",

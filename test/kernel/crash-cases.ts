@@ -87,6 +87,20 @@ export const CRASH_CASES: CrashCase[] = [
     report: (a) => new RegExp(`^bus error: misaligned access to ${hexRe(a.address)} \\(pc ${hexRe(a.pc)}\\)${RETIRED}$`),
   },
   {
+    // The kernel drops only the unmapped page from the hart's TLBs (flushTranslationsOf): it must fault, the other not.
+    id: "crash unmapped: a hot page unmapped faults, its neighbour still takes writes",
+    guest: "crash", args: ["unmapped"], status: 139,
+    stdoutMatches: [new RegExp(`^crash: unmapped: the second page still takes writes: ok\n${announcedLine("unmapped", "load from").source.slice(1)}`)],
+    report: segv("read"),
+  },
+  {
+    id: "crash readonly: a hot page made read-only still reads, and faults on a store",
+    guest: "crash", args: ["readonly"], status: 139,
+    stdoutMatches: [new RegExp(
+      `^crash: readonly: the second page still takes writes: ok\ncrash: readonly: the first page still reads: ok\n${announcedLine("readonly", "store to").source.slice(1)}`)],
+    report: segv("write"),
+  },
+  {
     id: "crash stack: recursion until the stack runs out",
     guest: "crash", args: ["stack"], status: 139, stdout: undefined,
     stdoutMatches: [/^crash: stack: recursing from 0x[0-9a-f]{8}\n$/],
@@ -136,6 +150,6 @@ export const CRASH_CASES: CrashCase[] = [
   {
     id: "crash with no arguments: usage",
     guest: "crash", args: [], status: 2, stdout: "",
-    stderr: "usage: crash segv|segv-read|segv-text|ill|ebreak|jump|nx|csr|amo|stack|div|misaligned|rdtime|efault|enosys|exit N\n",
+    stderr: "usage: crash segv|segv-read|segv-text|ill|ebreak|jump|nx|csr|amo|stack|div|misaligned|rdtime|efault|enosys|unmapped|readonly|exit N\n",
   },
 ];

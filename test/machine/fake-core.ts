@@ -55,6 +55,7 @@ export function fakeCore(steps: Step[] = []): FakeCore {
     mmioFault: (cause) => void calls.push(`mmioFault ${cause}`),
     table: new WebAssembly.Table({ initial: 1, element: "anyfunc" }),
     flushTranslations: () => void calls.push("flushTranslations"),
+    flushTranslationsOf: (va, pages) => void calls.push(`flushTranslationsOf ${va.toString(16)} ${pages}`),
     isZeroPage: (page) => (new Uint8Array(memory.buffer, RAM_HOST_BASE + page * 4096, 4096).every((byte) => byte === 0) ? 1 : 0),
     // The fake keeps no present bitmap: a test that reaches this needs the real core.
     markMissing: () => { throw new Error("fake core: markMissing is not modelled (no present bitmap)"); },
