@@ -314,7 +314,11 @@ export class Host implements ReceivingHost {
           if (m.t === "mig-resume" && receiver) {
             // Postcopy recovery: the source's link again, after a break (src/migration/destination.ts).
             const arrival = this.arrivals.get(str(m, "guest"));
-            if (!arrival) throw new ProtocolError(`no migration of ${str(m, "guest")} is arriving here`);
+            if (!arrival) {
+              if (!this.arrivedWhole(str(m, "guest"))) throw new ProtocolError(`no migration of ${str(m, "guest")} is arriving here`);
+              peer.reply(m, { missing: new Uint8Array(0) }); // nothing left to send: the source completes
+              return;
+            }
             receiver = arrival;
             arrival.resume(peer, m);
             return;
@@ -322,8 +326,8 @@ export class Host implements ReceivingHost {
           if (m.t === "mig-urgent" && receiver) {
             // A second connection for a migration under way: its pages go to that arrival.
             const arrival = this.arrivals.get(str(m, "guest"));
-            if (!arrival) throw new ProtocolError(`no migration of ${str(m, "guest")} is arriving here`);
-            receiver = arrival;
+            if (!arrival && !this.arrivedWhole(str(m, "guest"))) throw new ProtocolError(`no migration of ${str(m, "guest")} is arriving here`);
+            if (arrival) receiver = arrival;
             peer.reply(m);
             return;
           }
@@ -595,6 +599,16 @@ export class Host implements ReceivingHost {
   reserve(info: GuestInfo): void {
     this.cluster.admit(info, `guest ${info.id}`); // at mig-begin: before any page is sent
     this.budget.reserve(info.id, info.ramBytes, `guest ${info.id}`);
+  }
+
+  /**
+   * Whether guest `id` came here by a migration that ended whole: no arrival is pending, and the guest is here (or
+   * was: it ran, ended or moved on) and was not lost waiting for pages. Its postcopy source may still come back (the
+   * link broke after the last page landed but before the source heard so): it is told nothing is missing.
+   */
+  private arrivedWhole(id: string): boolean {
+    const hosted = this.guests.get(id);
+    return !this.arrivals.has(id) && hosted !== undefined && hosted.status !== "lost";
   }
 
   arriving(id: string, receiver: MigrationReceiver | undefined): void {

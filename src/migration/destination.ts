@@ -104,10 +104,15 @@ export class MigrationReceiver {
 
   /** mig-resume: the source's new link after a break; answered with the pages still missing, and waiting faults are asked again. */
   resume(peer: Peer, m: Message): void {
-    if (!this.started || this.missingCount === 0 || this.peer.open) throw new ProtocolError(`mig-resume: no broken postcopy of ${this.info?.id ?? "this guest"} here`);
+    if (!this.started) throw new ProtocolError(`mig-resume: no broken postcopy of ${this.info?.id ?? "this guest"} here`);
+    // The source has given its link up: it may not have closed here yet, or every page may have landed before the
+    // source heard so (it is told nothing is missing, and completes on this link).
+    const old = this.peer;
     this.peer = peer;
     this.watch(peer);
-    peer.reply(m, { missing: this.missing });
+    if (old.open) old.terminate();
+    peer.reply(m, { missing: this.missing ?? new Uint8Array(0) });
+    if (this.missingCount === 0) return;
     for (const page of this.waiters.keys()) peer.send({ t: "mig-page-request", page });
     this.host.log?.(`guest ${this.info!.id}: its postcopy source is back; ${this.missingCount} pages to come`, "info");
   }

@@ -25,6 +25,8 @@ export interface PostcopyLink {
   peer: Peer;
   urgent: Peer;
   reconnect?: () => Promise<{ peer: Peer; urgent: Peer; missing: Uint8Array }>;
+  /** Told "postcopy-pushed" once every page has landed, before the source says it is complete (tests cut the link there). */
+  checkpoint?: (point: string) => void;
 }
 
 /**
@@ -110,6 +112,7 @@ export async function servePostcopy(
         await Promise.race([frames.settle(), peer.closed]); // (a broken connection may never give its frames back)
         if (broken()) throw new MigrationFailed("connection to the destination closed during postcopy");
         await urgent.request({ t: "mig-round", round: 0 }, 30_000); // urgent pages have landed too
+        link.checkpoint?.("postcopy-pushed");
         await peer.request({ t: "mig-complete" }, 30_000);
         break;
       } catch (error) {

@@ -258,7 +258,9 @@ class OutgoingMigration implements Transfer {
     this.stats.residualDependency = `${countPages(toCome, this.pageCount)} pages on ${this.from}`;
     this.meter.phase();
     try {
-      const link: PostcopyLink = { peer: this.peer, urgent: this.urgent!, reconnect: this.options.openUrgentChannel && (() => this.reconnect()) };
+      const link: PostcopyLink = {
+        peer: this.peer, urgent: this.urgent!, reconnect: this.options.openUrgentChannel && (() => this.reconnect()), checkpoint: this.options.checkpoint,
+      };
       try {
         await servePostcopy(this.guest, link, toCome, this.sender.everSent, this.stats, this.frozenAt, this.earlyRequests, this.offEarly, this.meter);
       } finally {
