@@ -15,7 +15,9 @@
 //   at the instruction, and the interpreter fetches, faults or decodes afresh.
 //
 // In the compute guest the Dhrystone loop has one: a million passes each left
-// translated code for the interpreter's straddle path and came back (~4% of it).
+// translated code for the interpreter's straddle path and came back (its run:
+// 0.82 s, 0.75 s with the straddler translated). Whatever the noted half, the
+// check keeps the code right: a stale or never-noted one only makes it leave.
 
 import * as L from "../../assembly/layout.js";
 import * as O from "../../assembly/ops.js";
