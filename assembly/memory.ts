@@ -149,6 +149,8 @@ export function clearDirtyAll(): void {
 let nextSlot: u32 = 0;
 
 @inline function slotBase(slot: u32): u32 { return DECODE_BASE + slot * DECODE_SLOT_BYTES; }
+/** The decoded slot whose entries start at `base` (slotBase's inverse). */
+@inline function slotOf(base: u32): u32 { return (base - DECODE_BASE) / DECODE_SLOT_BYTES; }
 
 /**
  * The slot's entries are no longer what anything read from them before (see SLOT_GENERATION), nor what arrived at
@@ -189,14 +191,14 @@ export function decodedPageFor(page: u32): u32 {
 
 /** The RAM page a decoded page holds. */
 export function pageOfDecoded(base: u32): u32 {
-  return load<u32>(SLOT_PPN + (((base - DECODE_BASE) / DECODE_SLOT_BYTES) << 2));
+  return load<u32>(SLOT_PPN + (slotOf(base) << 2));
 }
 
 /** The upper half `upper` of the instruction straddling the end of the decoded page at `base`, for the translator. */
 export function noteStraddle(base: u32, upper: u32): void {
-  const slot = ((base - DECODE_BASE) / DECODE_SLOT_BYTES) << 2;
-  store<u32>(STRADDLE_UPPER + slot, upper);
-  store<u32>(STRADDLE_GENERATION + slot, load<u32>(SLOT_GENERATION + slot));
+  const at = slotOf(base) << 2;
+  store<u32>(STRADDLE_UPPER + at, upper);
+  store<u32>(STRADDLE_GENERATION + at, load<u32>(SLOT_GENERATION + at));
 }
 
 /** Called when an entry of `page` is decoded: from now on stores to it must take the slow path. */

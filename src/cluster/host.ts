@@ -324,10 +324,10 @@ export class Host implements ReceivingHost {
             return;
           }
           if (m.t === "mig-urgent" && receiver) {
-            // A second connection for a migration under way: its pages go to that arrival.
+            // A second connection for a migration under way: its pages go to that arrival (none: it ended whole).
             const arrival = this.arrivals.get(str(m, "guest"));
-            if (!arrival && !this.arrivedWhole(str(m, "guest"))) throw new ProtocolError(`no migration of ${str(m, "guest")} is arriving here`);
             if (arrival) receiver = arrival;
+            else if (!this.arrivedWhole(str(m, "guest"))) throw new ProtocolError(`no migration of ${str(m, "guest")} is arriving here`);
             peer.reply(m);
             return;
           }
@@ -602,13 +602,13 @@ export class Host implements ReceivingHost {
   }
 
   /**
-   * Whether guest `id` came here by a migration that ended whole: no arrival is pending, and the guest is here (or
-   * was: it ran, ended or moved on) and was not lost waiting for pages. Its postcopy source may still come back (the
-   * link broke after the last page landed but before the source heard so): it is told nothing is missing.
+   * With no arrival of guest `id` pending: whether it came here whole, that is, it is here (or was: it ran, ended or
+   * moved on) and was not lost waiting for pages. Its postcopy source may still come back (the link broke after the
+   * last page landed but before the source heard so): it is told nothing is missing.
    */
   private arrivedWhole(id: string): boolean {
     const hosted = this.guests.get(id);
-    return !this.arrivals.has(id) && hosted !== undefined && hosted.status !== "lost";
+    return hosted !== undefined && hosted.status !== "lost";
   }
 
   arriving(id: string, receiver: MigrationReceiver | undefined): void {

@@ -8,6 +8,7 @@
 // that has never run); those become exits to the interpreter. The entries are cut into basic blocks, each starting at a leader
 // (the head, a branch or jump target, the instruction after a control transfer).
 
+import * as L from "../../assembly/layout.js";
 import * as O from "../../assembly/ops.js";
 import { translatable, endsBlock, inPageTarget, isCall, fallsThrough } from "./ops-table.js";
 import { loopOrder, successorsOf } from "./block-order.js";
@@ -94,6 +95,11 @@ function inControlFlowOrder(blocks: Block[], blockAt: Map<number, number>, entri
 
 function blockNumbers(blocks: Block[]): Map<number, number> {
   return new Map(blocks.map((block, k) => [block.start, k]));
+}
+
+/** The decoded-page slot holding WASM address `at` (an entry, or a page's entry 0). */
+export function decodedSlot(at: number): number {
+  return Math.floor((at - L.DECODE_BASE) / L.DECODE_SLOT_BYTES);
 }
 
 /** Reads the decoded entry at `index` of the page whose entry 0 is at WASM address `base`. */

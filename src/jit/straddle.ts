@@ -21,7 +21,7 @@
 
 import * as L from "../../assembly/layout.js";
 import * as O from "../../assembly/ops.js";
-import { PAGE_ENTRIES, readEntry, type Entry } from "./region.js";
+import { PAGE_ENTRIES, decodedSlot, readEntry, type Entry } from "./region.js";
 import { Exit, L_T0, L_TLB, type Gen } from "./emit.js";
 import { Op } from "./wasm-writer.js";
 
@@ -40,7 +40,7 @@ export interface StraddleDecoder {
  * page (nothing noted for this generation), or when it is not one the generators take.
  */
 export function straddlingEntry(view: DataView, base: number, generation: number, core: StraddleDecoder): Entry | null {
-  const slot = Math.floor((base - L.DECODE_BASE) / L.DECODE_SLOT_BYTES);
+  const slot = decodedSlot(base);
   if (view.getUint32(L.STRADDLE_GENERATION + slot * 4, true) !== generation) return null;
   const upper = view.getUint32(L.STRADDLE_UPPER + slot * 4, true) & 0xffff;
   const ramPage = view.getUint32(L.SLOT_PPN + slot * 4, true);

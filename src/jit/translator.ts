@@ -24,7 +24,7 @@
 
 import * as L from "../../assembly/layout.js";
 import * as O from "../../assembly/ops.js";
-import { discoverRegion, readEntry, type Entry } from "./region.js";
+import { decodedSlot, discoverRegion, readEntry, type Entry } from "./region.js";
 import { STRADDLE_INDEX, straddlingEntry, type StraddleDecoder } from "./straddle.js";
 import { countingExits, emitBatch, entryMark, regionEntries } from "./emit.js";
 import { compileWorker, pollCompileWorker, workerWanted } from "./compile-worker.js";
@@ -407,8 +407,7 @@ export class Translator {
 
   /** The generation of the decoded slot holding WASM address `at` (see SLOT_GENERATION). */
   private generationAt(at: number): number {
-    const slot = Math.floor((at - L.DECODE_BASE) / L.DECODE_SLOT_BYTES);
-    return this.view().getUint32(L.SLOT_GENERATION + slot * 4, true);
+    return this.view().getUint32(L.SLOT_GENERATION + decodedSlot(at) * 4, true);
   }
 
   private cachedBytes: Uint8Array | null = null;
