@@ -1,4 +1,7 @@
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { createRequire } from "node:module";
+import util from "node:util";
+import { setFlagsFromString } from "node:v8";
 import { join } from "node:path";
 import { pathToFileURL } from "node:url";
 import ts from "typescript";
@@ -14,6 +17,7 @@ import { tempDir } from "../e2e/cluster.js";
 // the build does.
 
 const scratch = tempDir("bundle-loader");
+const require = createRequire(import.meta.url);
 afterAll(() => scratch.remove());
 
 /** `source` as tsc's System.register output for module `id` (imports name modules by id, as in the build's outFile). */
@@ -29,7 +33,7 @@ const MODULES: Record<string, string> = {
   "src/counter": `export let count = 0; export function bump() { count++; }`,
   "src/again": `export * from "src/counter"; export { b } from "src/b";`,
   "src/node": `import { join, default as path } from "node:path"; export const joined = join("x", "y"); export const sep = path.sep;`,
-  "src/zip": `import { gzipSync } from "node:zlib"; import * as zlib from "node:zlib"; export function zipped() { return gzipSync("x").length > 0; } export const hasInflate = () => "inflateSync" in zlib && Object.keys(zlib).includes("inflateSync");`,
+  "src/zip": `import { gzipSync } from "node:zlib"; import * as zlib from "node:zlib"; export function zipped() { return gzipSync("x").length > 0; } export const hasInflate = () => "inflateSync" in zlib && Object.keys(zlib).includes("inflateSync"); export const namespaceSeen = () => zlib;`,
   "src/lazy": `export async function later() { return (await import("src/elsewhere")).where; } export async function booted() { return (await import("src/machine")).kind; }`,
   "src/elsewhere": `(globalThis as any).__order.push("elsewhere"); export const where = "rest";`,
   "src/machine": `(globalThis as any).__order.push("machine"); export const kind = "boot";`,
@@ -90,6 +94,23 @@ describe("bundle loader", () => {
     expect((zip.zipped as () => boolean)()).toBe(true);
     expect(readFileSync(log, "utf8")).toContain("external node:zlib");
     expect((zip.hasInflate as () => boolean)()).toBe(true); // a namespace import: `in` and its keys see the module's
+  });
+
+  test("a module's namespace is a fast-mode object once it has run, and a Node module's once it is loaded", () => {
+    // V8 cannot inline a read from a dictionary-mode object: every import the bundle's code reads went through V8's
+    // generic LoadIC (bundle-loader.ts, toFastProperties). %HasFastProperties is V8's own answer.
+    setFlagsFromString("--allow-natives-syntax");
+    const hasFastProperties = new Function("o", "return %HasFastProperties(o)") as (o: object) => boolean;
+    const b = bundle.import("src/b");
+    expect(hasFastProperties(b)).toBe(true);
+    expect(Object.getPrototypeOf(b)).toBeNull();
+    const zip = bundle.import("src/zip");
+    (zip.zipped as () => boolean)(); // loads node:zlib: its importers are given a plain namespace from then on
+    const seen = (zip.namespaceSeen as () => object)();
+    expect(hasFastProperties(seen)).toBe(true);
+    expect(util.types.isProxy(seen)).toBe(false);
+    expect(Object.prototype.toString.call(seen)).toBe("[object Module]");
+    expect((seen as { default: unknown }).default).toBe(require("node:zlib"));
   });
 
   test("the rest chunk is read when one of its modules is first imported, and not before; the boot chunk is not read for it", async () => {
