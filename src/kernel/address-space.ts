@@ -388,6 +388,34 @@ export class AddressSpace {
     return true;
   }
 
+  /**
+   * Lets the host write into [address, address + length) in place (read(2) into the guest's buffer): `fill` gets
+   * the guest RAM behind it, a view per page, and returns how many bytes it wrote from the first on; those are
+   * marked written (dirty, and decoded code dropped) as write() marks them. Null, and `fill` not called, if any page
+   * is not writable: shares are broken and pages made present first, so nothing is done when it fails. It spares a
+   * copy through a host buffer and the page walks of write() (a 4 KiB read was ~1 µs of copying and walking).
+   */
+  fillInPlace(address: number, length: number, fill: (views: Uint8Array[]) => number): number | null {
+    const ram = this.memory.ram();
+    const offsets: number[] = [];
+    const views: Uint8Array[] = [];
+    for (let done = 0; done < length;) {
+      const offset = this.ramOffset(address + done, PROT_WRITE);
+      if (offset < 0) return null;
+      const chunk = Math.min(length - done, PAGE - ((address + done) & 0xfff));
+      offsets.push(offset);
+      views.push(ram.subarray(offset, offset + chunk));
+      done += chunk;
+    }
+    const wrote = fill(views);
+    for (let i = 0, left = wrote; i < views.length && left > 0; i++) {
+      const chunk = Math.min(left, views[i].length);
+      this.memory.wrote(offsets[i], chunk);
+      left -= chunk;
+    }
+    return wrote;
+  }
+
   /** Copies `length` bytes of the process's memory out; null if any byte is not readable. */
   read(address: number, length: number): Uint8Array | null {
     // Every byte is copied over, so no zeroing: V8 made a zeroed 64 KiB array and 16 copies into it 7x slower.

@@ -334,6 +334,30 @@ export class FileTable {
     return bytes;
   }
 
+  /**
+   * Reads at the file's position into `views` in turn, as far as the file goes (one readv(2) on the host), and moves
+   * the position; returns the bytes read. For a file at another host, through a buffer.
+   */
+  readInto(fd: number, views: Uint8Array[]): number {
+    const file = this.regular(fd);
+    if ((file.flags & O_ACCMODE) === O_WRONLY) throw new SandboxError(Errno.EBADF);
+    let n = 0;
+    if (file.home) {
+      const bytes = this.pread(fd, file.position, views.reduce((sum, v) => sum + v.length, 0));
+      for (const view of views) {
+        if (n === bytes.length) break;
+        const part = bytes.subarray(n, n + view.length);
+        view.set(part);
+        n += part.length;
+      }
+    } else {
+      const hostFd = this.hostFd(fd);
+      n = views.length === 0 ? 0 : views.length === 1 ? fs.readSync(hostFd, views[0], 0, views[0].length, file.position) : fs.readvSync(hostFd, views, file.position);
+    }
+    file.position += n;
+    return n;
+  }
+
   write(fd: number, bytes: Uint8Array): number {
     const file = this.regular(fd);
     if ((file.flags & O_ACCMODE) === O_RDONLY) throw new SandboxError(Errno.EBADF);

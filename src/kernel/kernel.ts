@@ -374,7 +374,7 @@ export class Kernel {
     const limit = this.options.maxInstructions;
     for (;;) {
       const batchStart = nowMs();
-      const instretAtStart = this.instret;
+      const instretAtStart = this.core.state64Number(STATE_INSTRET);
       const batch = this.pacing.batchMs(this.options.pages, BATCH_MS);
       const allowed = this.pacing.allowed();
       this.sockets.runTimers(); // syns that may have died on the way go again; closed streams stop lingering
@@ -392,7 +392,7 @@ export class Kernel {
           deliverSignals(this, task);
           if (!task.runnable) { now = nowMs(); continue; }
         }
-        const allowedLeft = allowed - Number(this.instret - instretAtStart);
+        const allowedLeft = allowed - (this.core.state64Number(STATE_INSTRET) - instretAtStart);
         if (allowedLeft <= 0) break; // the share is spent: wait for it below
         const compiling = this.core.translator?.compiling ?? false;
         let budget = Math.min(compiling ? SLICE_WHILE_COMPILING : SLICE, allowedLeft);
@@ -412,7 +412,7 @@ export class Kernel {
         if (outcome === "yield" || (now - batchStart >= SHARED_BATCH_MS && this.conversing(now))) break;
         if (compiling || this.core.translator?.compiling) break; // its promise resolves only in the event loop
       }
-      const waitMs = this.pacing.idleAfter(batchStart, Number(this.instret - instretAtStart));
+      const waitMs = this.pacing.idleAfter(batchStart, this.core.state64Number(STATE_INSTRET) - instretAtStart);
       if (waitMs > 0) await this.waitFor(new Promise((resolve) => setTimeout(resolve, waitMs)));
       else await new Promise<void>((resolve) => setImmediate(resolve)); // let I/O and timers in
     }
@@ -438,13 +438,12 @@ export class Kernel {
     const core = this.core;
     // The time CSR reads mtime: the guest's clock at 10 MHz, as on QEMU's virt board.
     core.setState64(STATE_MTIME, this.clock.monotonicNs() / 100n);
-    const before = this.instret;
     const reason = core.run(budget);
-    const ran = this.instret - before;
-    task.cpuInstructions += ran;
+    const ran = core.retired;
+    task.cpuInstructions += BigInt(ran);
     if (reason === EXIT_BUDGET) {
-      this.busy.add(Number(ran), nowMs() - ranFrom); // only flat-out slices: one ended by a system call says little of speed
-      this.work.charge(reason, budget, Number(ran));
+      this.busy.add(ran, nowMs() - ranFrom); // only flat-out slices: one ended by a system call says little of speed
+      this.work.charge(reason, budget, ran);
       return "continue";
     }
     if (reason === EXIT_PAGE_MISSING && this.options.pages) {
@@ -456,6 +455,7 @@ export class Kernel {
     }
     let waitOn: Promise<void> | undefined;
     let wakeOnEvent = false;
+    const instretAfterRun = core.state64Number(STATE_INSTRET);
     try {
       this.trap(task);
     } catch (error) {
@@ -463,8 +463,8 @@ export class Kernel {
       else if (error instanceof MissingPage && this.options.pages) waitOn = this.options.pages.fetch(error.frame); // postcopy
       else throw error;
     }
-    // A trap the kernel handled costs work even when it retired nothing (a page it mapped).
-    this.work.charge(reason, budget, Number(this.instret - before));
+    // A trap the kernel handled costs work even when it retired nothing (a page it mapped); an ecall it retired counts.
+    this.work.charge(reason, budget, ran + (core.state64Number(STATE_INSTRET) - instretAfterRun));
     if (waitOn) {
       const block = { kind: "promise" as const, settled: false, event: wakeOnEvent };
       task.blocked = block;
@@ -551,7 +551,7 @@ export class Kernel {
       case "jumped": // execve, rt_sigreturn: the call set the registers itself
         this.count(name);
         task.blockedInCall = false;
-        core.setState64(STATE_INSTRET, this.instret + 1n);
+        core.setState64Number(STATE_INSTRET, core.state64Number(STATE_INSTRET) + 1);
         return;
       case "exit":
         this.count(name);
@@ -583,7 +583,7 @@ export class Kernel {
   private retireEcall(): void {
     const core = this.core;
     core.pc = core.state32(STATE_EXIT_PC) + 4;
-    core.setState64(STATE_INSTRET, this.instret + 1n);
+    core.setState64Number(STATE_INSTRET, core.state64Number(STATE_INSTRET) + 1);
   }
 
   /** Every process waits: sleep until input, a timer, an answer, or a request wakes one. */

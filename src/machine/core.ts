@@ -122,14 +122,20 @@ export class Core {
    */
   run(budget: number): number {
     this.translator?.atSliceBoundary();
+    this.retired = 0;
     for (;;) {
       const reason = this.exports.run(budget);
+      const retired = this.view.getInt32(RUN_RETIRED, true); // not the instret delta: a CSR write may have moved instret
+      this.retired += retired;
       if (reason !== EXIT_JIT_REQUEST) return reason;
       this.translator?.request(this.view.getUint32(JIT_REQUEST_ENTRY, true));
-      budget -= this.view.getInt32(RUN_RETIRED, true); // not the instret delta: a CSR write may have moved instret
+      budget -= retired;
       if (budget <= 0) return EXIT_BUDGET;
     }
   }
+
+  /** Instructions the last run() retired (all of its slices between translation requests). */
+  retired = 0;
 
   get view(): DataView {
     this.refreshViews();
@@ -168,6 +174,22 @@ export class Core {
 
   setState64(offset: number, value: bigint): void {
     this.view.setBigUint64(STATE_BASE + offset, value, true);
+  }
+
+  /**
+   * A 64-bit field as a number, and set from one (exact below 2^53: instret at 1 G instructions a second for over
+   * 100 days). The kernel's loop reads and sets instret and mtime on every slice, so once per system call: a BigInt
+   * each time was an allocation each.
+   */
+  state64Number(offset: number): number {
+    const view = this.view;
+    return view.getUint32(STATE_BASE + offset, true) + view.getUint32(STATE_BASE + offset + 4, true) * 0x1_0000_0000;
+  }
+
+  setState64Number(offset: number, value: number): void {
+    const view = this.view;
+    view.setUint32(STATE_BASE + offset, value % 0x1_0000_0000, true);
+    view.setUint32(STATE_BASE + offset + 4, Math.floor(value / 0x1_0000_0000), true);
   }
 
   x(register: number): number {

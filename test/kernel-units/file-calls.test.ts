@@ -52,6 +52,28 @@ describe("positioned I/O and sizes", () => {
     expect(call(68, ro, DATA, 2, 0, 0)).toBe(-Errno.EBADF); // "fd is not open for writing"
   });
 
+  test("read goes straight into the buffer: across pages whose frames are apart, short at the end; EFAULT consumes nothing", () => {
+    const content = Buffer.from(Array.from({ length: 9000 }, (_, i) => (i * 7 + (i >> 8)) & 0xff));
+    writeFileSync(join(dir, "f"), content);
+    c.space.write(DATA + 0x6000, Buffer.from([1])); // frames in reverse order of the pages: the buffer is not contiguous
+    c.space.write(DATA + 0x5000, Buffer.from([1]));
+    const fd = open("f", O_RDONLY);
+    expect(call(63, fd, DATA + 0x5800, 6000)).toBe(6000);
+    expect(bytesAt(DATA + 0x5800, 6000).equals(content.subarray(0, 6000))).toBe(true);
+    expect(call(63, fd, DATA + 0x5800, 6000)).toBe(3000); // "fewer bytes ... because we are close to end-of-file"
+    expect(bytesAt(DATA + 0x5800, 3000).equals(content.subarray(6000))).toBe(true);
+    expect(call(63, fd, DATA, 10)).toBe(0);
+    // "buf is outside your accessible address space": a read-only second page; the file's offset does not move.
+    c.space.addRegion({ start: 0x80000, end: 0x81000, prot: PROT_READ | PROT_WRITE, kind: "mmap" });
+    c.space.addRegion({ start: 0x81000, end: 0x82000, prot: PROT_READ, kind: "mmap" });
+    const again = open("f", O_RDONLY);
+    expect(call(63, again, 0x80800, 4096)).toBe(-Errno.EFAULT);
+    expect(call(63, again, DATA, 4)).toBe(4);
+    expect(bytesAt(DATA, 4).equals(content.subarray(0, 4))).toBe(true);
+    const d = open(".", O_RDONLY | O_DIRECTORY);
+    expect(call(63, d, DATA, 4)).toBe(-Errno.EISDIR);
+  });
+
   test("ftruncate64 sets the size of a file open for writing; EINVAL otherwise", () => {
     writeFileSync(join(dir, "f"), "0123456789");
     const fd = open("f", O_WRONLY);

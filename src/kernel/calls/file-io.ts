@@ -42,15 +42,14 @@ function consoleOutput(c: SyscallContext, stream: 1 | 2, bytes: Uint8Array): num
   return bytes.length;
 }
 
-// read(2) copies what it read into the guest at once, so one buffer serves every read of a file here: a fresh Buffer per
-// call showed in profiles (md5sum of 40 MB makes ~10k reads of 4 KiB). Reads larger than this get their own.
-const READ_SCRATCH_BYTES = 1 << 20;
-let readScratch: Uint8Array | undefined;
-
 function readInto(c: SyscallContext, fd: number, buf: number, count: number): SyscallOutcome | number {
   const file = c.files.get(fd);
   if (!file) return -Errno.EBADF; // "fd is not a valid file descriptor or is not open for reading"
   count = Math.min(count, MAX_IO);
+  // A file or directory: straight into the guest's buffer, which fillInPlace checks first.
+  if (file.kind === "file" || file.kind === "directory") {
+    return guarded(() => c.space.fillInPlace(buf, count, (views) => c.files.readInto(fd, views)) ?? -Errno.EFAULT);
+  }
   // The whole buffer must be writable (and here) before anything is consumed.
   if (!c.space.ensure(buf, count, PROT_WRITE)) return -Errno.EFAULT;
   if (file.kind === "pipe") return pipeReadTo(c, file, count, buf);
@@ -63,10 +62,7 @@ function readInto(c: SyscallContext, fd: number, buf: number, count: number): Sy
   else if (file.kind === "device") {
     if (!readable(file)) return -Errno.EBADF;
     r = file.device === "tty" ? consoleInput(c, count) : deviceRead(file.device!, count);
-  } else {
-    const scratch = count <= READ_SCRATCH_BYTES ? (readScratch ??= new Uint8Array(READ_SCRATCH_BYTES)) : undefined;
-    r = guarded(() => c.files.read(fd, count, scratch) as never);
-  }
+  } else return -Errno.EBADF;
   if (!(r instanceof Uint8Array)) return r;
   if (!c.space.write(buf, r)) return -Errno.EFAULT;
   return r.length;
