@@ -314,48 +314,49 @@ export class FileTable {
     return hostFd;
   }
 
-  /** Reads at `position` without moving the file's own position. */
-  pread(fd: number, position: number, length: number, scratch?: Uint8Array): Uint8Array {
+  /** Reads at `position` without moving the file's own position (mmap of a file; a file at another host). */
+  pread(fd: number, position: number, length: number): Uint8Array {
     const file = this.files.get(fd);
     if (!file || (file.kind !== "file" && file.kind !== "directory")) throw new SandboxError(Errno.EBADF);
     if (file.home) return this.remoteCall(file, { t: "file-read", path: file.path, position, length }).data as Uint8Array;
-    // `scratch`: a caller that copies the bytes away at once lends its buffer, and no new one is made per read.
-    const buffer = scratch !== undefined && scratch.length >= length ? scratch : Buffer.alloc(length);
+    const buffer = Buffer.alloc(length);
     const n = fs.readSync(this.hostFd(fd), buffer, 0, length, position);
     return buffer.subarray(0, n);
   }
 
-  /** Reads at the file's position and moves it; into `scratch` when given and large enough (see pread). */
-  read(fd: number, length: number, scratch?: Uint8Array): Uint8Array {
-    const file = this.regular(fd);
-    if ((file.flags & O_ACCMODE) === O_WRONLY) throw new SandboxError(Errno.EBADF);
-    const bytes = this.pread(fd, file.position, length, scratch);
-    file.position += bytes.length;
-    return bytes;
-  }
-
   /**
-   * Reads at the file's position into `views` in turn, as far as the file goes (one readv(2) on the host), and moves
-   * the position; returns the bytes read. For a file at another host, through a buffer.
+   * Reads at the file's position into `views` in turn, as far as the file goes, and moves the position; returns the
+   * bytes read (see preadInto).
    */
   readInto(fd: number, views: Uint8Array[]): number {
     const file = this.regular(fd);
     if ((file.flags & O_ACCMODE) === O_WRONLY) throw new SandboxError(Errno.EBADF);
-    let n = 0;
+    const n = this.preadInto(fd, file.position, views);
+    file.position += n;
+    return n;
+  }
+
+  /**
+   * Reads at `position` into `views` in turn, as far as the file goes, without moving the file's position: one
+   * readv(2) on the host (the guest's buffer, page by page: AddressSpace.fillInPlace); for a file at another host,
+   * through a buffer. Returns the bytes read.
+   */
+  preadInto(fd: number, position: number, views: Uint8Array[]): number {
+    const file = this.files.get(fd);
+    if (!file || (file.kind !== "file" && file.kind !== "directory")) throw new SandboxError(Errno.EBADF);
     if (file.home) {
-      const bytes = this.pread(fd, file.position, views.reduce((sum, v) => sum + v.length, 0));
+      const bytes = this.pread(fd, position, views.reduce((sum, v) => sum + v.length, 0));
+      let n = 0;
       for (const view of views) {
         if (n === bytes.length) break;
         const part = bytes.subarray(n, n + view.length);
         view.set(part);
         n += part.length;
       }
-    } else {
-      const hostFd = this.hostFd(fd);
-      n = views.length === 0 ? 0 : views.length === 1 ? fs.readSync(hostFd, views[0], 0, views[0].length, file.position) : fs.readvSync(hostFd, views, file.position);
+      return n;
     }
-    file.position += n;
-    return n;
+    const hostFd = this.hostFd(fd);
+    return views.length === 0 ? 0 : views.length === 1 ? fs.readSync(hostFd, views[0], 0, views[0].length, position) : fs.readvSync(hostFd, views, position);
   }
 
   write(fd: number, bytes: Uint8Array): number {

@@ -140,8 +140,11 @@ function pread64(c: SyscallContext, [fd, buf, count, low, high]: number[]): numb
   if (typeof file === "number") return file;
   if (!readable(file)) return -Errno.EBADF; // "fd is not open for reading"
   count = Math.min(count, MAX_IO);
+  if (file.kind !== "device") {
+    return guarded(() => c.space.fillInPlace(buf, count, (views) => c.files.preadInto(fd | 0, offset, views)) ?? -Errno.EFAULT);
+  }
   if (!c.space.ensure(buf, count, PROT_WRITE)) return -Errno.EFAULT;
-  const bytes = file.kind === "device" ? deviceRead(file.device!, count) : guarded(() => c.files.pread(fd | 0, offset, count) as never);
+  const bytes = deviceRead(file.device!, count);
   if (typeof bytes === "number") return bytes;
   return c.space.write(buf, bytes) ? bytes.length : -Errno.EFAULT;
 }
