@@ -396,17 +396,9 @@ export class AddressSpace {
    * copy through a host buffer and the page walks of write() (a 4 KiB read was ~1 µs of copying and walking).
    */
   fillInPlace(address: number, length: number, fill: (views: Uint8Array[]) => number): number | null {
-    const ram = this.memory.ram();
     const offsets: number[] = [];
-    const views: Uint8Array[] = [];
-    for (let done = 0; done < length;) {
-      const offset = this.ramOffset(address + done, PROT_WRITE);
-      if (offset < 0) return null;
-      const chunk = Math.min(length - done, PAGE - ((address + done) & 0xfff));
-      offsets.push(offset);
-      views.push(ram.subarray(offset, offset + chunk));
-      done += chunk;
-    }
+    const views = this.viewsOf(address, length, PROT_WRITE, offsets);
+    if (!views) return null;
     const wrote = fill(views);
     for (let i = 0, left = wrote; i < views.length && left > 0; i++) {
       const chunk = Math.min(left, views[i].length);
@@ -414,6 +406,31 @@ export class AddressSpace {
       left -= chunk;
     }
     return wrote;
+  }
+
+  /**
+   * Lets the host read [address, address + length) in place (write(2) of the guest's buffer to a file): `use` gets
+   * the guest RAM behind it, a view per page, valid only during the call. Null, and `use` not called, if any page is
+   * not readable.
+   */
+  useInPlace(address: number, length: number, use: (views: Uint8Array[]) => number): number | null {
+    const views = this.viewsOf(address, length, PROT_READ);
+    return views ? use(views) : null;
+  }
+
+  /** The guest RAM behind [address, address + length), a view per page (and its RAM offset in `offsets`); null if a page lacks `needed`. */
+  private viewsOf(address: number, length: number, needed: number, offsets?: number[]): Uint8Array[] | null {
+    const ram = this.memory.ram();
+    const views: Uint8Array[] = [];
+    for (let done = 0; done < length;) {
+      const offset = this.ramOffset(address + done, needed);
+      if (offset < 0) return null;
+      const chunk = Math.min(length - done, PAGE - ((address + done) & 0xfff));
+      offsets?.push(offset);
+      views.push(ram.subarray(offset, offset + chunk));
+      done += chunk;
+    }
+    return views;
   }
 
   /** Copies `length` bytes of the process's memory out; null if any byte is not readable. */

@@ -359,31 +359,32 @@ export class FileTable {
     return views.length === 0 ? 0 : views.length === 1 ? fs.readSync(hostFd, views[0], 0, views[0].length, position) : fs.readvSync(hostFd, views, position);
   }
 
-  write(fd: number, bytes: Uint8Array): number {
+  /** Writes `views` in turn at the file's position (its end with O_APPEND) and moves it; returns the bytes written. */
+  write(fd: number, views: Uint8Array[]): number {
     const file = this.regular(fd);
     if ((file.flags & O_ACCMODE) === O_RDONLY) throw new SandboxError(Errno.EBADF);
     if (file.home) {
-      const r = this.remoteWrite(file, file.position, bytes);
+      const r = this.remoteWrite(file, file.position, Buffer.concat(views));
       file.position = Number(r.position);
       return Number(r.written);
     }
     const hostFd = this.hostFd(fd);
     if (file.flags & O_APPEND) file.position = fs.fstatSync(hostFd).size;
-    const n = fs.writeSync(hostFd, bytes, 0, bytes.length, file.position);
+    const n = writeViews(hostFd, views, file.position);
     file.position += n;
     return n;
   }
 
   /** pwrite(2): writes at `position` without moving the file's own position ("the file offset is not changed"). */
-  pwrite(fd: number, position: number, bytes: Uint8Array): number {
+  pwrite(fd: number, position: number, views: Uint8Array[]): number {
     const file = this.regular(fd);
     if ((file.flags & O_ACCMODE) === O_RDONLY) throw new SandboxError(Errno.EBADF);
     if (file.kind !== "file") throw new SandboxError(Errno.ESPIPE);
-    if (file.home) return Number(this.remoteWrite(file, position, bytes).written);
+    if (file.home) return Number(this.remoteWrite(file, position, Buffer.concat(views)).written);
     // "if a file is opened with O_APPEND, pwrite() appends data to the end of the file, regardless of the value of offset" (Linux's bug, kept)
     const hostFd = this.hostFd(fd);
     const at = file.flags & O_APPEND ? fs.fstatSync(hostFd).size : position;
-    return fs.writeSync(hostFd, bytes, 0, bytes.length, at);
+    return writeViews(hostFd, views, at);
   }
 
   /** stat of an open file (null for a terminal, a pipe or a device: the caller describes those). */
@@ -489,4 +490,10 @@ export function listDirectory(host: string): Array<{ name: string; type: number;
     { name: "..", type: 4, ino: inoOf("..") },
     ...entries.map((e) => ({ name: e.name, type: typeOf(e), ino: inoOf(e.name) })),
   ];
+}
+
+/** One write(2) or writev(2) of `views` at `position` on host descriptor `hostFd`; the bytes written. */
+function writeViews(hostFd: number, views: Uint8Array[], position: number): number {
+  if (views.length === 0) return 0;
+  return views.length === 1 ? fs.writeSync(hostFd, views[0], 0, views[0].length, position) : fs.writevSync(hostFd, views, position);
 }

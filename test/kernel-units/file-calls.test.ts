@@ -11,7 +11,7 @@ import { spaceOver, unitContext, callIn, quietConsole } from "./unit-context.js"
 
 const ram = new Uint8Array(4 << 20);
 const DATA = 0x20000;
-const AT_FDCWD = -100, O_RDONLY = 0, O_WRONLY = 1, O_RDWR = 2, O_CREAT = 0o100, O_DIRECTORY = 0o200000;
+const AT_FDCWD = -100, O_RDONLY = 0, O_WRONLY = 1, O_RDWR = 2, O_CREAT = 0o100, O_APPEND = 0o2000, O_DIRECTORY = 0o200000;
 
 let dir: string;
 let c: SyscallContext;
@@ -72,6 +72,28 @@ describe("positioned I/O and sizes", () => {
     expect(bytesAt(DATA, 4).equals(content.subarray(0, 4))).toBe(true);
     const d = open(".", O_RDONLY | O_DIRECTORY);
     expect(call(63, d, DATA, 4)).toBe(-Errno.EISDIR);
+  });
+
+  test("write and pwrite64 go straight from the buffer, across pages whose frames are apart; EFAULT writes nothing", () => {
+    const content = Buffer.from(Array.from({ length: 6000 }, (_, i) => (i * 13 + (i >> 8)) & 0xff));
+    c.space.write(DATA + 0x9000, Buffer.from([1])); // frames in reverse order of the pages
+    c.space.write(DATA + 0x8000, Buffer.from([1]));
+    c.space.write(DATA + 0x8800, content);
+    const fd = open("out", O_WRONLY | O_CREAT);
+    expect(call(64, fd, DATA + 0x8800, 6000)).toBe(6000);
+    expect(readFileSync(join(dir, "out")).equals(content)).toBe(true);
+    expect(call(68, fd, DATA + 0x8800, 3, 2, 0)).toBe(3); // pwrite64 at offset 2, the file's offset unmoved
+    expect(call(64, fd, DATA + 0x8800 + 5997, 3)).toBe(3);
+    const expected = Buffer.concat([content.subarray(0, 2), content.subarray(0, 3), content.subarray(5, 6000), content.subarray(5997)]);
+    expect(readFileSync(join(dir, "out")).equals(expected)).toBe(true);
+    // "buf is outside your accessible address space": the second page is not mapped at all.
+    c.space.addRegion({ start: 0x80000, end: 0x81000, prot: PROT_READ | PROT_WRITE, kind: "mmap" });
+    expect(call(64, fd, 0x80800, 4096)).toBe(-Errno.EFAULT);
+    expect(call(68, fd, 0x80800, 4096, 0, 0)).toBe(-Errno.EFAULT);
+    expect(readFileSync(join(dir, "out")).equals(expected)).toBe(true);
+    const appending = open("out", O_WRONLY | O_APPEND);
+    expect(call(64, appending, DATA + 0x8800, 4)).toBe(4);
+    expect(readFileSync(join(dir, "out")).subarray(6003).equals(content.subarray(0, 4))).toBe(true);
   });
 
   test("ftruncate64 sets the size of a file open for writing; EINVAL otherwise", () => {

@@ -80,6 +80,10 @@ function writeFrom(c: SyscallContext, fd: number, buf: number, count: number): n
     count = Math.min(count, MAX_IO);
     return c.space.ensure(buf, count, PROT_READ) ? deviceWrite(file.device!, count) : -Errno.EFAULT;
   }
+  // A file: straight from the guest's buffer.
+  if (file.kind === "file" || file.kind === "directory") {
+    return guarded(() => c.space.useInPlace(buf, Math.min(count, MAX_IO), (views) => c.files.write(fd, views)) ?? -Errno.EFAULT);
+  }
   const bytes = c.space.read(buf, Math.min(count, MAX_IO));
   if (!bytes) return -Errno.EFAULT;
   if (file.kind === "socket") return socketSend(c, fd, bytes, 0, null);
@@ -89,7 +93,7 @@ function writeFrom(c: SyscallContext, fd: number, buf: number, count: number): n
     if (!writable(file)) return -Errno.EBADF;
     return consoleOutput(c, c.console.isTerminal(1) || !c.console.isTerminal(2) ? 1 : 2, bytes); // /dev/tty
   }
-  return guarded(() => c.files.write(fd, bytes));
+  return -Errno.EBADF;
 }
 
 /** readv/writev: iovec = { u32 base, u32 len } × count. */
@@ -154,10 +158,9 @@ function pwrite64(c: SyscallContext, [fd, buf, count, low, high]: number[]): num
   const file = positionedCheck(c, fd | 0, offset);
   if (typeof file === "number") return file;
   if (!writable(file)) return -Errno.EBADF; // "fd is not open for writing"
-  const bytes = c.space.read(buf, Math.min(count, MAX_IO));
-  if (!bytes) return -Errno.EFAULT;
-  if (file.kind === "device") return deviceWrite(file.device!, bytes.length);
-  return guarded(() => c.files.pwrite(fd | 0, offset, bytes));
+  count = Math.min(count, MAX_IO);
+  if (file.kind === "device") return c.space.ensure(buf, count, PROT_READ) ? deviceWrite(file.device!, count) : -Errno.EFAULT;
+  return guarded(() => c.space.useInPlace(buf, count, (views) => c.files.pwrite(fd | 0, offset, views)) ?? -Errno.EFAULT);
 }
 
 /** ftruncate: "fd does not reference a regular file or a POSIX shared memory object", or "is not open for writing": EINVAL. */
