@@ -28,6 +28,7 @@ import { decodedSlot, discoverRegion, readEntry, type Entry } from "./region.js"
 import { STRADDLE_INDEX, straddlingEntry, type StraddleDecoder } from "./straddle.js";
 import { countingExits, emitBatch, entryMark, regionEntries } from "./emit.js";
 import { compileWorker, pollCompileWorker, workerWanted } from "./compile-worker.js";
+import { MemoryViews } from "../machine/memory-views.js";
 import { describeStats, newStats, type TranslatorStats } from "./translator-stats.js";
 import { nowMs } from "../machine/host-clock.js";
 
@@ -111,7 +112,10 @@ export class Translator {
   /** Whether background batches may go to the compile worker (ROAM_JIT_WORKER). */
   private readonly useWorker = workerWanted();
 
+  private readonly memory: MemoryViews;
+
   constructor(private readonly core: TranslatorCore, readonly threshold = hotThreshold(), readonly mode = compileMode(threshold)) {
+    this.memory = new MemoryViews(core.memory);
     this.firstIndex = slotsInUse.get(core.table) ?? core.table.length; // after an earlier translator's: its marks may live on
     this.chain = new WebAssembly.Table({ element: "anyfunc", initial: core.table.length });
     this.nextIndex = this.firstIndex;
@@ -410,17 +414,8 @@ export class Translator {
     return this.view().getUint32(L.SLOT_GENERATION + decodedSlot(at) * 4, true);
   }
 
-  private cachedBytes: Uint8Array | null = null;
-  private bytes(): Uint8Array {
-    if (this.cachedBytes?.buffer !== this.core.memory.buffer) this.cachedBytes = new Uint8Array(this.core.memory.buffer);
-    return this.cachedBytes;
-  }
-
-  private cachedView: DataView | null = null;
-  private view(): DataView {
-    if (this.cachedView?.buffer !== this.core.memory.buffer) this.cachedView = new DataView(this.core.memory.buffer);
-    return this.cachedView;
-  }
+  private bytes(): Uint8Array { return this.memory.bytes; }
+  private view(): DataView { return this.memory.view; }
 }
 
 /** The table indices a planned region's marked entries get (its code knows them: see Gen.ownEntry). */

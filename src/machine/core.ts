@@ -6,6 +6,7 @@ import {
   STATE_RAM_BYTES, STATE_X,
 } from "../../assembly/layout.js";
 import { Translator } from "../jit/translator.js";
+import { MemoryViews } from "./memory-views.js";
 
 // The WASM core (build/core.wasm) and typed access to its memory. The state block
 // and RAM sit at fixed offsets (assembly/layout.ts); views over them are rebuilt
@@ -56,14 +57,14 @@ export class CoreAbort extends Error {
 }
 
 export class Core {
-  private buffer: ArrayBuffer | undefined;
-  private dataView!: DataView;
-  private bytes!: Uint8Array;
+  private readonly views: MemoryViews;
 
   /** Translates hot regions of guest code to WebAssembly (src/jit); null runs the interpreter only. */
   translator: Translator | null = null;
 
-  constructor(readonly exports: CoreExports) {}
+  constructor(readonly exports: CoreExports) {
+    this.views = new MemoryViews(exports.memory);
+  }
 
   /** Turns run-time translation of hot code on or off (on by default in a Machine). */
   /** Translation on or off; `threshold`: arrivals before a jump target is translated (tests force 1; see hotThreshold). */
@@ -138,14 +139,12 @@ export class Core {
   retired = 0;
 
   get view(): DataView {
-    this.refreshViews();
-    return this.dataView;
+    return this.views.view;
   }
 
   // The whole WASM memory as bytes.
   get memoryBytes(): Uint8Array {
-    this.refreshViews();
-    return this.bytes;
+    return this.views.bytes;
   }
 
   // Guest RAM as bytes (length = the size passed to init).
@@ -155,8 +154,9 @@ export class Core {
     const size = this.state32(STATE_RAM_BYTES);
     const view = this.ramView;
     // A view of this memory's current buffer is never detached: its length is its size (`.buffer` is a call in V8).
-    if (view !== undefined && this.ramViewOf === this.buffer && view.length === size) return view;
-    this.ramViewOf = this.buffer;
+    const buffer = this.views.buffer;
+    if (view !== undefined && this.ramViewOf === buffer && view.length === size) return view;
+    this.ramViewOf = buffer;
     return (this.ramView = bytes.subarray(RAM_HOST_BASE, RAM_HOST_BASE + size));
   }
   private ramView: Uint8Array | undefined;
@@ -209,18 +209,6 @@ export class Core {
 
   set pc(value: number) {
     this.setState32(STATE_PC, value);
-  }
-
-  private refreshViews(): void {
-    // A grow detaches the old buffer, and a detached buffer's views have length 0: checking that is cheaper than
-    // asking the memory for its buffer (a call into V8 the profile showed on every state32). `length`, not
-    // `byteLength`: Node 20's V8 inlines the one and calls a builtin for the other (1 ns against 9 in a loop).
-    if (this.bytes !== undefined && this.bytes.length !== 0) return;
-    const buffer = this.exports.memory.buffer;
-    if (buffer === this.buffer) return;
-    this.buffer = buffer;
-    this.dataView = new DataView(buffer);
-    this.bytes = new Uint8Array(buffer);
   }
 }
 
