@@ -29,7 +29,7 @@ import { Pipe } from "./pipes.js";
 import { deliverSignals, sendSignal } from "./deliver.js";
 import { endTask } from "./process-tree.js";
 import { SIGBUS, SIGILL, SIGSEGV, SIGTRAP, type SigInfo } from "./signals.js";
-import { runSyscall, syscallName, type ProcessClock, type ProcessConsole, type SyscallOutcome } from "./syscalls.js";
+import { runSyscallEntry, syscallEntry, type ProcessClock, type ProcessConsole, type SyscallOutcome } from "./syscalls.js";
 import { Task } from "./task.js";
 import { kernelState, restoreKernel, type KernelState } from "./kernel-state.js";
 import { adopt } from "./adopt.js";
@@ -101,6 +101,8 @@ export interface ProcessStats {
 const SLICE = 1_000_000;
 /** While translated code compiles in the background: about 1 ms of interpreting, then a yield lets the compile land. */
 const SLICE_WHILE_COMPILING = 200_000;
+/** How stale (ms of host time) the time CSR may get between slices; a slice is ~1 ms. */
+const MTIME_REFRESH_MS = 0.05;
 const BATCH_MS = 8;
 /** A batch's length while the host has work waiting for another guest: a round trip between two guests of one host costs about two of these. */
 const SHARED_BATCH_MS = 0.5;
@@ -156,6 +158,9 @@ export class Kernel {
   readonly pacing = new BatchPacing();
   private wake: (() => void) | undefined;
   private round = 0; // round-robin position
+  /** When (nowMs) and from which clock the time CSR was last set (see MTIME_REFRESH_MS). */
+  private mtimeSetAt = -Infinity;
+  private mtimeClock: ProcessClock | undefined;
   private readonly changeWaiters: Array<() => void> = [];
 
   constructor(readonly options: KernelOptions, restored?: { state: KernelState; restoreMemory: (core: Core) => void; coreReady?: boolean }) {
@@ -436,8 +441,14 @@ export class Kernel {
    */
   private runSlice(task: Task, budget: number, ranFrom: number): "continue" | "yield" | Promise<"yield"> {
     const core = this.core;
-    // The time CSR reads mtime: the guest's clock at 10 MHz, as on QEMU's virt board.
-    core.setState64(STATE_MTIME, this.clock.monotonicNs() / 100n);
+    // The time CSR reads mtime: the guest's clock at 10 MHz, as on QEMU's virt board. Set again once MTIME_REFRESH_MS
+    // have passed (by the loop's clock, read once a slice anyway): a slice already sees the time it started at, and a
+    // read of the guest's clock per slice, so per system call, cost ~0.1 us on this machine.
+    if (!(ranFrom - this.mtimeSetAt < MTIME_REFRESH_MS) || this.mtimeClock !== this.clock) {
+      core.setState64(STATE_MTIME, this.clock.monotonicNs() / 100n);
+      this.mtimeSetAt = ranFrom;
+      this.mtimeClock = this.clock;
+    }
     const reason = core.run(budget);
     const ran = core.retired;
     task.cpuInstructions += BigInt(ran);
@@ -529,8 +540,9 @@ export class Kernel {
     const core = this.core;
     const number = core.x(17);
     const args = [core.x(10), core.x(11), core.x(12), core.x(13), core.x(14), core.x(15)];
-    const name = syscallName(number);
-    let outcome = runSyscall(task, number, args);
+    const entry = syscallEntry(number);
+    const name = entry?.[0] ?? `syscall ${number}`;
+    let outcome = entry ? runSyscallEntry(task, entry, args) : undefined;
     if (!outcome) {
       if (!this.warned.has(number)) {
         this.warned.add(number);

@@ -428,7 +428,16 @@ export function syscallName(number: number): string {
 /** Runs system call `number` with arguments a0..a5 (as unsigned 32-bit values). */
 export function runSyscall(c: SyscallContext, number: number, args: number[]): SyscallOutcome | undefined {
   const entry = SYSCALLS.get(number);
-  if (!entry) return undefined;
+  return entry ? runSyscallEntry(c, entry, args) : undefined;
+}
+
+/** The name and handler of system call `number` (undefined: ENOSYS). The kernel looks it up once a call. */
+export function syscallEntry(number: number): [string, Handler] | undefined {
+  return SYSCALLS.get(number);
+}
+
+/** Runs the system call `entry` (see syscallEntry) with arguments a0..a5. */
+export function runSyscallEntry(c: SyscallContext, entry: [string, Handler], args: number[]): SyscallOutcome {
   let r: number | SyscallOutcome;
   try {
     r = entry[1](c, args);
