@@ -12,7 +12,7 @@ set -euo pipefail
 GUESTS="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 ROOT="$(dirname "$GUESTS")"
 CC="${CC:-riscv64-unknown-elf-gcc}"
-SECTIONS=(baremetal process musl real calls net)
+SECTIONS=(baremetal process musl real calls net micro)
 SCRATCH="$(mktemp -d)" # object files
 trap 'rm -rf "$SCRATCH"' EXIT
 
@@ -35,6 +35,12 @@ rv32_march() {
 # ---- process-mode guests: static RV32 Linux programs (guests/process/build.sh) ----
 section_process() {
     bash "$GUESTS/process/build.sh"
+}
+
+# ---- micro-benchmarks: one shape of code each, no libc (guests/micro/build.sh) ----
+section_micro() {
+    bash "$GUESTS/micro/build.sh"
+    for elf in "$ROOT"/guests/bin/micro/*.elf; do note_built "$elf"; done
 }
 
 # ---- the musl SDK: the sysroot roam-cc links against (guests/musl/) -----------
