@@ -167,12 +167,13 @@ function hostAddress(g: Gen, e: Entry, retired: number, tlb: number, mask: numbe
   if (shared && !shared.first) { w.localGet(shared.slot); return shared.offset; }
   g.get(e.rs1); if (offset !== 0) w.i32Const(offset).op(Op.i32Add);
   w.bytesIn(tlbCheck(tlb, mask));
+  g.exitIf(e.index, retired, Exit.MISS);
   if (shared && shared.low !== shared.high) {
     // The group's span in one page: its lowest and highest byte differ only below bit 12.
     g.get(e.rs1).w.i32Const(shared.low).op(Op.i32Add); g.get(e.rs1).w.i32Const(shared.high).op(Op.i32Add);
-    w.op(Op.i32Xor).i32Const(0xfff).op(Op.i32GtU).op(Op.i32Or);
+    w.op(Op.i32Xor).i32Const(0xfff).op(Op.i32GtU);
+    g.exitIf(e.index, retired, Exit.MISS);
   }
-  g.exitIf(e.index, retired, Exit.MISS);
   w.bytesIn(tlbHit(tlb));
   if (!shared) return 0;
   w.i32Const(shared.low - offset).op(Op.i32Add).localTee(shared.slot);
