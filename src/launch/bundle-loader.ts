@@ -101,11 +101,19 @@ export class Bundle {
     if (module.state !== "registered") return;
     module.state = "linked";
     const exportValue: ExportFunction = (name, value) => {
-      const values = typeof name === "string" ? { [name]: value } : name;
-      const added = Object.keys(values).some((key) => !(key in module.namespace));
-      for (const key of Object.keys(values)) module.namespace[key] = values[key];
+      // Called for every export as a module is declared and runs: nothing made per call.
+      let added = false;
+      if (typeof name === "string") {
+        added = !(name in module.namespace);
+        module.namespace[name] = value;
+      } else {
+        for (const key of Object.keys(name)) {
+          added ||= !(key in module.namespace);
+          module.namespace[key] = name[key];
+        }
+      }
       // A new export after the module ran (none of ours does): a new fast namespace for it.
-      if (module.state === "done" && added) module.namespace = fastNamespace(module.namespace);
+      if (added && module.state === "done") module.namespace = fastNamespace(module.namespace);
       for (const setter of module.importers) setter?.(module.namespace);
       return value;
     };
