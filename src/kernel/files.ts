@@ -355,8 +355,7 @@ export class FileTable {
       }
       return n;
     }
-    const hostFd = this.hostFd(fd);
-    return views.length === 0 ? 0 : views.length === 1 ? fs.readSync(hostFd, views[0], 0, views[0].length, position) : fs.readvSync(hostFd, views, position);
+    return readViews(this.hostFd(fd), views, position);
   }
 
   /** Writes `views` in turn at the file's position (its end with O_APPEND) and moves it; returns the bytes written. */
@@ -490,6 +489,12 @@ export function listDirectory(host: string): Array<{ name: string; type: number;
     { name: "..", type: 4, ino: inoOf("..") },
     ...entries.map((e) => ({ name: e.name, type: typeOf(e), ino: inoOf(e.name) })),
   ];
+}
+
+/** One read(2) or readv(2) into `views` at `position` on host descriptor `hostFd`; the bytes read. */
+function readViews(hostFd: number, views: Uint8Array[], position: number): number {
+  if (views.length === 0) return 0;
+  return views.length === 1 ? fs.readSync(hostFd, views[0], 0, views[0].length, position) : fs.readvSync(hostFd, views, position);
 }
 
 /** One write(2) or writev(2) of `views` at `position` on host descriptor `hostFd`; the bytes written. */

@@ -59,10 +59,10 @@ function readInto(c: SyscallContext, fd: number, buf: number, count: number): Sy
     r = typeof got === "number" || "kind" in got ? got : got.got.data;
   } else if (file.kind === "forwarded") r = forwardedIo(c, file, "read", count);
   else if (file.kind === "terminal") r = file.terminal === 0 ? consoleInput(c, count) : -Errno.EBADF;
-  else if (file.kind === "device") {
+  else { // a device
     if (!readable(file)) return -Errno.EBADF;
     r = file.device === "tty" ? consoleInput(c, count) : deviceRead(file.device!, count);
-  } else return -Errno.EBADF;
+  }
   if (!(r instanceof Uint8Array)) return r;
   if (!c.space.write(buf, r)) return -Errno.EFAULT;
   return r.length;
@@ -89,11 +89,9 @@ function writeFrom(c: SyscallContext, fd: number, buf: number, count: number): n
   if (file.kind === "socket") return socketSend(c, fd, bytes, 0, null);
   if (file.kind === "forwarded") return forwardedIo(c, file, "write", bytes) as number;
   if (file.kind === "terminal") return file.terminal === 0 ? -Errno.EBADF : consoleOutput(c, file.terminal!, bytes);
-  if (file.kind === "device") {
-    if (!writable(file)) return -Errno.EBADF;
-    return consoleOutput(c, c.console.isTerminal(1) || !c.console.isTerminal(2) ? 1 : 2, bytes); // /dev/tty
-  }
-  return -Errno.EBADF;
+  // /dev/tty (the other devices were handled above)
+  if (!writable(file)) return -Errno.EBADF;
+  return consoleOutput(c, c.console.isTerminal(1) || !c.console.isTerminal(2) ? 1 : 2, bytes);
 }
 
 /** readv/writev: iovec = { u32 base, u32 len } × count. */
