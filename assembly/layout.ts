@@ -23,6 +23,13 @@ export const TLB_WRITE_PPN = 0xd6000; // u32 per write entry: physical page (for
 // not 24 KiB (a trap from U-mode and its mret flush twice; 1 M such round trips took 0.36 s instead of 0.19 s).
 export const TLB_LOG = 0xd7000;
 export const TLB_LOG_MAX = 64;
+// Linear tags, one per read and write TLB entry (8 bytes apart, as the entries: the same index reaches both): the
+// entry's tag when its page sits at its linear place in RAM, else invalid. A page is linear when its RAM page is its
+// virtual page number modulo the linear window (the largest power of two of pages that RAM holds): then its host
+// address is RAM_HOST_BASE + (va & (window bytes - 1)), which translated code computes from the address alone, so a
+// load through a linear page need not wait for its entry's addend (src/jit/gen-memory.ts). The interpreter ignores them.
+export const LINEAR_READ = 0xd8000;
+export const LINEAR_WRITE = 0xda000; // up to 0xdc000
 
 export const DECODE_SCRATCH = 0x4000; // a tiny decoded page for instructions that straddle pages
 export const JIT_BUDGET = 0x5000; // i32: the budget left when translated code returns

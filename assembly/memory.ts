@@ -10,15 +10,19 @@
 import {
   TLB_ENTRIES, TLB_READ, TLB_WRITE, TLB_FETCH, TLB_WRITE_PPN, DIRTY_BITMAP, PRESENT_BITMAP, CODE_BITMAP,
   PAGE_SLOT_MAP, SLOT_PPN, SLOT_GENERATION, STRADDLE_UPPER, STRADDLE_GENERATION, DECODE_BASE, DECODE_SLOTS, DECODE_SLOT_BYTES, RAM_HOST_BASE, STATE_BASE, STATE_RAM_BYTES,
-  BITMAP_BYTES, WRITTEN_BITMAP, HOT_COUNTERS, HOT_COUNTER_MASK, TLB_LOG, TLB_LOG_MAX,
+  BITMAP_BYTES, WRITTEN_BITMAP, HOT_COUNTERS, HOT_COUNTER_MASK, TLB_LOG, TLB_LOG_MAX, LINEAR_READ, LINEAR_WRITE,
 } from "./layout";
 import { OP_PAGE_END } from "./ops";
 
 /** Number of 4 KiB pages of guest RAM. */
 export let ramPages: u32 = 0;
 
+/** The linear window less one, in pages: a RAM page p is linear for virtual page v when p == v & linearPageMask. */
+export let linearPageMask: u32 = 0;
+
 export function setRamBytes(bytes: u32): void {
   ramPages = bytes >>> 12;
+  linearPageMask = ramPages == 0 ? 0 : (<u32>1 << (31 - <u32>clz(ramPages))) - 1;
   store<u32>(STATE_BASE + STATE_RAM_BYTES, bytes);
 }
 
@@ -63,6 +67,8 @@ export function flushTlbs(): void {
     memory.fill(TLB_READ, 0xff, TLB_ENTRIES * 8);
     memory.fill(TLB_WRITE, 0xff, TLB_ENTRIES * 8);
     memory.fill(TLB_FETCH, 0xff, TLB_ENTRIES * 8);
+    memory.fill(LINEAR_READ, 0xff, TLB_ENTRIES * 8);
+    memory.fill(LINEAR_WRITE, 0xff, TLB_ENTRIES * 8);
     return;
   }
   for (let k: u32 = 0; k < n; k++) { // every valid entry was installed since the last flush, so is among these
@@ -70,11 +76,14 @@ export function flushTlbs(): void {
     store<u32>(TLB_READ + i, TLB_INVALID);
     store<u32>(TLB_WRITE + i, TLB_INVALID);
     store<u32>(TLB_FETCH + i, TLB_INVALID);
+    store<u32>(LINEAR_READ + i, TLB_INVALID);
+    store<u32>(LINEAR_WRITE + i, TLB_INVALID);
   }
 }
 
 export function flushWriteTlb(): void {
   memory.fill(TLB_WRITE, 0xff, TLB_ENTRIES * 8);
+  memory.fill(LINEAR_WRITE, 0xff, TLB_ENTRIES * 8);
 }
 
 /** Drops the write entries that reach RAM page `page` (through any virtual address). */
@@ -82,6 +91,7 @@ export function flushWriteTlbFor(page: u32): void {
   for (let i: u32 = 0; i < <u32>TLB_ENTRIES; i++) {
     if (load<u32>(TLB_WRITE_PPN + (i << 2)) == page) {
       store<u32>(TLB_WRITE + (i << 3), TLB_INVALID);
+      store<u32>(LINEAR_WRITE + (i << 3), TLB_INVALID);
       store<u32>(TLB_WRITE_PPN + (i << 2), TLB_INVALID);
     }
   }
@@ -99,9 +109,13 @@ export function flushTlbPages(va: u32, pages: u32): void {
   let page = va & 0xfffff000;
   for (let k: u32 = 0; k < pages; k++, page += 0x1000) {
     const i = tlbIndex(page);
-    if ((load<u32>(TLB_READ + i) & 0xfffff000) == page) store<u32>(TLB_READ + i, TLB_INVALID);
+    if ((load<u32>(TLB_READ + i) & 0xfffff000) == page) {
+      store<u32>(TLB_READ + i, TLB_INVALID);
+      store<u32>(LINEAR_READ + i, TLB_INVALID);
+    }
     if ((load<u32>(TLB_WRITE + i) & 0xfffff000) == page) {
       store<u32>(TLB_WRITE + i, TLB_INVALID);
+      store<u32>(LINEAR_WRITE + i, TLB_INVALID);
       store<u32>(TLB_WRITE_PPN + (i >> 1), TLB_INVALID);
     }
     if ((load<u32>(TLB_FETCH + i) & 0xfffff000) == page) store<u32>(TLB_FETCH + i, TLB_INVALID);
@@ -113,6 +127,12 @@ export function installRead(va: u32, page: u32): void {
   logInstall(i);
   store<u32>(TLB_READ + i, va & 0xfffff000);
   store<u32>(TLB_READ + i + 4, ramHost(page) - (va & 0xfffff000));
+  store<u32>(LINEAR_READ + i, linearTag(va, page));
+}
+
+/** The linear tag of an entry for `va` in RAM page `page`: its tag if the page is linear (see LINEAR_READ), else invalid. */
+@inline function linearTag(va: u32, page: u32): u32 {
+  return page == ((va >>> 12) & linearPageMask) ? va & 0xfffff000 : TLB_INVALID;
 }
 
 export function installWrite(va: u32, page: u32): void {
@@ -121,6 +141,7 @@ export function installWrite(va: u32, page: u32): void {
   store<u32>(TLB_WRITE + i, va & 0xfffff000);
   store<u32>(TLB_WRITE + i + 4, ramHost(page) - (va & 0xfffff000));
   store<u32>(TLB_WRITE_PPN + (i >> 1), page);
+  store<u32>(LINEAR_WRITE + i, linearTag(va, page));
 }
 
 export function installFetch(va: u32, decodedPage: u32): void {

@@ -21,7 +21,7 @@ import * as O from "../../assembly/ops.js";
 import { MAX_REGION_INSTRUCTIONS, PAGE_ENTRIES, type Block, type Entry, type Region } from "./region.js";
 import { CodeWriter, Op, Type, batchModule, functionBody, gFunctionIndex } from "./wasm-writer.js";
 import { generateAlu } from "./gen-alu.js";
-import { generateMemory, planAccesses, type SharedCheck } from "./gen-memory.js";
+import { generateMemory, linearWindowOf, planAccesses, useLinearWindow, type SharedCheck } from "./gen-memory.js";
 import { generateControl } from "./gen-control.js";
 import { loopRegisters, noRegisters, overwrittenInBlock, registerList, type RegisterFlags } from "./register-homes.js";
 import { structuredLoops, type StructuredLoop } from "./loops.js";
@@ -308,9 +308,12 @@ export const NO_LINK = (): void => {};
 export interface OwnMarks { first: number; count: number }
 const NO_MARKS: OwnMarks = { first: 0, count: 0 };
 
-/** Emits the module of one region whose marked entries get the table indices `marks` (exports "f0", "g0"). */
-export function emitRegion(region: Region, marks: OwnMarks = NO_MARKS): Uint8Array<ArrayBuffer> {
-  return emitBatch([{ region, marks }]);
+/**
+ * Emits the module of one region whose marked entries get the table indices `marks` (exports "f0", "g0"), for a core
+ * with `ramBytes` of RAM.
+ */
+export function emitRegion(region: Region, ramBytes: number, marks: OwnMarks = NO_MARKS): Uint8Array<ArrayBuffer> {
+  return emitBatch([{ region, marks }], ramBytes);
 }
 
 /**
@@ -320,9 +323,13 @@ export function emitRegion(region: Region, marks: OwnMarks = NO_MARKS): Uint8Arr
 const moduleWriter = new CodeWriter(64 << 10);
 const G_LOCALS: readonly number[] = new Array<number>(LOCALS).fill(Type.i32);
 
-/** Emits one module of several regions, each with the table indices its marked entries get: "f<k>", "g<k>" for region k. */
-export function emitBatch(regions: ReadonlyArray<{ region: Region; marks: OwnMarks }>): Uint8Array<ArrayBuffer> {
+/**
+ * Emits one module of several regions, each with the table indices its marked entries get: "f<k>", "g<k>" for region
+ * k, for a core with `ramBytes` of RAM (its linear window: see gen-memory.ts).
+ */
+export function emitBatch(regions: ReadonlyArray<{ region: Region; marks: OwnMarks }>, ramBytes: number): Uint8Array<ArrayBuffer> {
   const counting = countingExits(); // read once: process.env is slow to read
+  useLinearWindow(linearWindowOf(ramBytes));
   const out = moduleWriter;
   return batchModule(out, regions.length, G_PARAMS, () => {
     for (let k = 0; k < regions.length; k++) {

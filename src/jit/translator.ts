@@ -123,6 +123,11 @@ export class Translator {
     this.bytes().fill(0, L.HOT_COUNTERS, L.HOT_COUNTERS + L.HOT_COUNTER_MASK + 1); // no request of ours is pending
   }
 
+  /** The core's RAM, which sets the linear window its regions' loads and stores use (gen-memory.ts). */
+  private ramBytes(): number {
+    return this.view().getUint32(L.STATE_BASE + L.STATE_RAM_BYTES, true);
+  }
+
   /** Tells the core when a jump target is hot (init() resets it). */
   applyThreshold(): void {
     this.view().setUint8(L.JIT_HOT_AT, this.threshold);
@@ -234,7 +239,7 @@ export class Translator {
       const batch = this.newBatch(planned, nowMs(), true);
       this.inFlight = batch;
       this.stats.workerBatches++;
-      worker.compile(planned.map((p) => ({ region: p.region, marks: marksOf(p) })), countingExits(), (outcome) => {
+      worker.compile(planned.map((p) => ({ region: p.region, marks: marksOf(p) })), this.ramBytes(), countingExits(), (outcome) => {
         if ("error" in outcome) { this.failed(batch, outcome.error); return; }
         this.stats.workerEmitMs += outcome.emitMs;
         this.compiledNow(batch, outcome.module);
@@ -306,7 +311,7 @@ export class Translator {
   /** Emits a module of `regions` on this thread. */
   private emit(regions: Planned[]): { batch: Batch; bytes: Uint8Array<ArrayBuffer> } {
     const started = nowMs();
-    const bytes = emitBatch(regions.map((p) => ({ region: p.region, marks: marksOf(p) })));
+    const bytes = emitBatch(regions.map((p) => ({ region: p.region, marks: marksOf(p) })), this.ramBytes());
     const now = nowMs();
     this.stats.emitMs += now - started;
     this.stats.compileMs += now - started;

@@ -44,3 +44,42 @@ describe("a TLB flush leaves no stale entry", () => {
     expect(c.st(L.STATE_EXIT_CAUSE)).toBe(FIRST);
   });
 });
+
+// The linear tags beside the read and write TLBs (assembly/layout.ts, LINEAR_READ): an entry's tag when its page sits
+// at its linear frame (RAM page = virtual page number modulo the window, the largest power of two of pages RAM holds),
+// else invalid; a flush drops them with the entries.
+describe("linear tags", () => {
+  const entryOf = (va: number) => ((va >>> 12) & (L.TLB_ENTRIES - 1)) * 8;
+  const tags = (c: TestCore, va: number) => ({
+    read: c.view.getUint32(L.TLB_READ + entryOf(va), true), linearRead: c.view.getUint32(L.LINEAR_READ + entryOf(va), true),
+    write: c.view.getUint32(L.TLB_WRITE + entryOf(va), true), linearWrite: c.view.getUint32(L.LINEAR_WRITE + entryOf(va), true),
+  });
+
+  test("a page at its linear frame gets a linear tag, one beyond the window does not; a flush drops both", () => {
+    const c = new TestCore(3 << 20); // 768 pages: a window of 512
+    const inside = BASE + FIRST * 4096, beyond = BASE + 600 * 4096;
+    c.poke(BASE, [
+      ...asm.li(S1, inside), ...asm.li(S2, beyond),
+      asm.lw(A0, S1, 0), asm.sw(A0, S1, 4), asm.lw(A1, S2, 0), asm.sw(A1, S2, 4), asm.ebreak(),
+    ]);
+    c.setSt(L.STATE_FLAGS, c.st(L.STATE_FLAGS) | L.FLAG_EBREAK_EXITS);
+    c.pc = BASE;
+    expect(c.run()).toBe(L.EXIT_BREAKPOINT);
+    expect(tags(c, inside)).toEqual({ read: inside, linearRead: inside, write: inside, linearWrite: inside });
+    expect(tags(c, beyond)).toEqual({ read: beyond, linearRead: 0xffffffff, write: beyond, linearWrite: 0xffffffff });
+    c.api.setPagePresent(FIRST, 0);
+    expect(tags(c, inside)).toEqual({ read: 0xffffffff, linearRead: 0xffffffff, write: 0xffffffff, linearWrite: 0xffffffff });
+  });
+
+  test("clearing the dirty bits drops the linear write tags with the write entries", () => {
+    const c = new TestCore();
+    const page = BASE + FIRST * 4096;
+    c.poke(BASE, [...asm.li(S1, page), asm.sw(S1, S1, 0), asm.ebreak()]);
+    c.setSt(L.STATE_FLAGS, c.st(L.STATE_FLAGS) | L.FLAG_EBREAK_EXITS);
+    c.pc = BASE;
+    expect(c.run()).toBe(L.EXIT_BREAKPOINT);
+    expect(tags(c, page).linearWrite).toBe(page);
+    c.api.clearDirty();
+    expect(tags(c, page)).toMatchObject({ write: 0xffffffff, linearWrite: 0xffffffff });
+  });
+});

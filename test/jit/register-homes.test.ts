@@ -49,12 +49,12 @@ function run(region: Region, exitAt: number, budget: number, chain: boolean, tlb
   const memory = new WebAssembly.Memory({ initial: 16 }); // up to the TLBs
   const table = new WebAssembly.Table({ element: "anyfunc", initial: 1 });
   const env = { env: { memory, chain: table } };
-  const { f0: f } = new WebAssembly.Instance(new WebAssembly.Module(emitRegion(region)), env).exports as { f0: Call };
+  const { f0: f } = new WebAssembly.Instance(new WebAssembly.Module(emitRegion(region, 64 << 20)), env).exports as { f0: Call };
   table.set(0, (new WebAssembly.Instance(new WebAssembly.Module(probeModule()), env).exports as { g0: Call }).g0);
   const view = new DataView(memory.buffer);
   for (let r = 1; r < 32; r++) view.setUint32(L.STATE_BASE + r * 4, 1000 + r, true);
   view.setUint32(L.STATE_BASE + T0 * 4, 3, true); // the loops below count t0 down to 0
-  if (tlbMisses) for (let i = 0; i < L.TLB_ENTRIES; i++) view.setUint32(L.TLB_READ + 8 * i, 0xffffffff, true);
+  if (tlbMisses) for (let i = 0; i < L.TLB_ENTRIES; i++) for (const tlb of [L.TLB_READ, L.LINEAR_READ]) view.setUint32(tlb + 8 * i, 0xffffffff, true);
   const target = DECODED + exitAt * 8;
   if (chain) { view.setUint8(target, O.OP_JIT); view.setInt32(target + 4, 0, true); } // translation 0: the probe
   view.setUint32(PROBE_AT, 0xdead, true);
