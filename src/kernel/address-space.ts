@@ -138,8 +138,9 @@ export class AddressSpace {
     return this.frames.present(frame);
   }
 
-  private allocateFrame(): number {
-    return this.frames.allocate();
+  /** A zeroed frame: for virtual page `vpn`, its linear frame if free (see frames.ts); without one, a page table's. */
+  private allocateFrame(vpn?: number): number {
+    return this.frames.allocate(vpn);
   }
 
   private readWord(ramOffset: number): number {
@@ -283,7 +284,7 @@ export class AddressSpace {
 
   /** Maps a fresh zeroed frame at virtual page `vpn` with the region's protection. */
   mapNew(vpn: number, prot: number): number {
-    const frame = this.allocateFrame();
+    const frame = this.allocateFrame(vpn);
     if (this.committedResident !== undefined && this.isCommitted(vpn * PAGE)) this.committedResident++;
     this.setPage(vpn, frame);
     this.writePte(vpn, frame, prot);
@@ -329,7 +330,7 @@ export class AddressSpace {
     const frame = this.pages.get(vpn)!;
     let own = frame;
     if (this.frames.holders(frame) > 1) {
-      own = this.frames.copy(frame);
+      own = this.frames.copy(frame, vpn);
       this.frames.release(frame);
       this.setPage(vpn, own);
     }

@@ -5,6 +5,12 @@
 //
 // As data (for a snapshot): the free list, the high-water mark, and the frames
 // held more than once. A frame below the mark and not free is held once.
+//
+// A page is given its linear frame when that one is free: the frame its virtual page number names modulo the linear
+// window, the largest power of two of frames RAM holds (so the stack, near the top of the address space, lands near
+// the top of RAM, and the image and heap near the bottom). The core's TLB marks such a page linear, and translated
+// code reaches it at RAM_HOST_BASE + (address & window) without waiting for its TLB entry's addend (assembly/layout.ts,
+// LINEAR_READ). Page tables, which no virtual page names, take the frames below the first page a process maps.
 
 import type { PhysicalMemory } from "./address-space.js";
 
@@ -26,15 +32,25 @@ export interface FramesState {
   shared: Uint8Array; // u32 pairs: frame, count (only counts above 1)
 }
 
+/** Frames below the first virtual page a process maps (0x10000): no page is linear there, so page tables go there first. */
+const UNNAMED_FRAMES = 16;
+
 export class Frames {
+  /** The free frames below `next`, each once, with each one's place in the list (-1: not free) to take it from anywhere. */
   private free: number[] = [];
+  private readonly freeAt: Int32Array;
   private next = 0;
+  private highWater = 0;
   private readonly counts: Uint16Array;
   /** Frames held more than once, kept as counts change: state() must not scan all of RAM inside a downtime. */
   private readonly sharedFrames = new Set<number>();
+  /** The linear window less one, in frames (see the top of this file). */
+  readonly linearMask: number;
 
   constructor(readonly memory: PhysicalMemory, readonly frameCount: number) {
     this.counts = new Uint16Array(frameCount);
+    this.freeAt = new Int32Array(frameCount).fill(-1);
+    this.linearMask = frameCount === 0 ? 0 : 2 ** Math.floor(Math.log2(frameCount)) - 1;
   }
 
   /** Frames in use (held at least once). */
@@ -42,9 +58,9 @@ export class Frames {
     return this.next - this.free.length;
   }
 
-  /** The most frames ever in use at once (page tables included): a guest's high-water mark, for stats. */
+  /** The most frames in use at once (page tables included) since this allocator was made: for stats. */
   get peak(): number {
-    return this.next;
+    return this.highWater;
   }
 
   /** Whether a frame is here to be touched (postcopy: throws MissingPage until it arrives). */
@@ -53,16 +69,53 @@ export class Frames {
     return frame;
   }
 
-  /** A zeroed frame, held once. */
-  allocate(): number {
-    const candidate = this.free.length ? this.free[this.free.length - 1] : this.next < this.frameCount ? this.next : -1;
-    if (candidate < 0) throw new OutOfMemory("out of guest memory");
-    this.present(candidate); // before taking it, so a retry finds the allocator unchanged
-    const frame = this.free.pop() ?? this.next++;
-    this.counts[frame] = 1;
+  /**
+   * A zeroed frame, held once: the linear frame of virtual page `vpn` if it is free, else any. Without a page (a page
+   * table), one of the frames no page is linear in if one is free.
+   */
+  allocate(vpn?: number): number {
+    const frame = this.choose(vpn);
+    this.present(frame); // before taking it, so a retry finds the allocator unchanged
+    this.take(frame);
     this.memory.ram().fill(0, frame * PAGE, frame * PAGE + PAGE);
     this.memory.wrote(frame * PAGE, PAGE);
     return frame;
+  }
+
+  /** Whether `frame` may be taken: below `next` and free, or not handed out yet. */
+  private isFree(frame: number): boolean {
+    return frame >= this.next ? frame < this.frameCount : this.freeAt[frame] >= 0;
+  }
+
+  /** The frame allocate takes (nothing changes). */
+  private choose(vpn: number | undefined): number {
+    if (vpn !== undefined) {
+      if (this.isFree(vpn & this.linearMask)) return vpn & this.linearMask;
+    } else {
+      for (let f = 0; f < UNNAMED_FRAMES; f++) if (this.isFree(f)) return f;
+    }
+    if (this.free.length > 0) return this.free[this.free.length - 1];
+    if (this.next < this.frameCount) return this.next;
+    throw new OutOfMemory("out of guest memory");
+  }
+
+  /** Marks free frame `frame` held once; frames skipped below it (first use beyond `next`) go on the free list. */
+  private take(frame: number): void {
+    if (frame >= this.next) {
+      for (let f = this.next; f < frame; f++) this.listFree(f);
+      this.next = frame + 1;
+    } else {
+      const at = this.freeAt[frame], last = this.free.pop()!;
+      if (last !== frame) { this.free[at] = last; this.freeAt[last] = at; }
+      this.freeAt[frame] = -1;
+    }
+    this.counts[frame] = 1;
+    this.highWater = Math.max(this.highWater, this.used);
+  }
+
+  private listFree(frame: number): void {
+    this.freeAt[frame] = this.free.length;
+    this.free.push(frame);
   }
 
   /** One more holder of `frame` (a forked page-table entry). */
@@ -76,17 +129,17 @@ export class Frames {
     if (this.counts[frame] === 0) throw new Error(`frame ${frame} released more often than held`);
     const left = --this.counts[frame];
     if (left === 1) this.sharedFrames.delete(frame);
-    else if (left === 0) this.free.push(frame);
+    else if (left === 0) this.listFree(frame);
   }
 
   holders(frame: number): number {
     return this.counts[frame];
   }
 
-  /** A copy of `frame` in a new frame (held once): a write broke a copy-on-write share. */
-  copy(frame: number): number {
+  /** A copy of `frame` in a new frame (held once) for virtual page `vpn`: a write broke a copy-on-write share. */
+  copy(frame: number, vpn?: number): number {
     this.present(frame);
-    const fresh = this.allocate();
+    const fresh = this.allocate(vpn);
     const ram = this.memory.ram();
     ram.copyWithin(fresh * PAGE, frame * PAGE, frame * PAGE + PAGE);
     this.memory.wrote(fresh * PAGE, PAGE);
@@ -108,14 +161,14 @@ export class Frames {
     if (s.schemaVersion !== 1) throw new Error(`frames: unknown schema version ${s.schemaVersion}`);
     const frames = new Frames(memory, frameCount);
     frames.next = s.nextFrame;
-    frames.free = Array.from(u32s(s.freeFrames));
     frames.counts.fill(1, 0, s.nextFrame);
-    for (const f of frames.free) frames.counts[f] = 0;
+    for (const f of u32s(s.freeFrames)) { frames.counts[f] = 0; frames.listFree(f); }
     const shared = u32s(s.shared);
     for (let i = 0; i < shared.length; i += 2) {
       frames.counts[shared[i]] = shared[i + 1];
       if (shared[i + 1] > 1) frames.sharedFrames.add(shared[i]);
     }
+    frames.highWater = frames.used;
     return frames;
   }
 }

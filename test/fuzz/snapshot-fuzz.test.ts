@@ -19,7 +19,7 @@ import type { RunnableGuest } from "../../src/guest/runnable.js";
 import { applyChanges, changedSections, changesSince } from "../../src/snapshot/changes.js";
 import { decodeSnapshot, encodeSnapshot, SnapshotError, type GuestSnapshot } from "../../src/snapshot/snapshot.js";
 import type { KernelState } from "../../src/kernel/kernel-state.js";
-import { u32Bytes } from "../../src/kernel/frames.js";
+import { u32Bytes, u32s } from "../../src/kernel/frames.js";
 import { familySnapshot, fixtureRoot, frame, machineSnapshot, payloadOf, processSnapshot } from "../snapshot/fixtures.js";
 import { asVersion1 } from "../snapshot/version1.js";
 import { below, mutate, pick, seeded, type Random } from "./mutate.js";
@@ -122,8 +122,13 @@ function laterKernel(k: KernelState): KernelState {
   }));
   const openFiles = { ...k.openFiles, files: k.openFiles.files.map((f) => (f.kind === "terminal" ? { ...f, position: f.position + 1 } : f)) };
   const pipes = k.pipes.map((p) => ({ ...p, data: Uint8Array.from([...p.data, 0x21]) }));
-  // One frame more handed out, and freed again (the counts must still agree with the page tables).
-  const frames = { ...k.frames, nextFrame: k.frames.nextFrame + 1, freeFrames: Uint8Array.from([...k.frames.freeFrames, ...u32Bytes(Uint32Array.of(k.frames.nextFrame))]) };
+  // The free list in another order (the first free frame taken and freed again), or, with none free, one frame more
+  // handed out and freed: the counts must still agree with the page tables. (Pages take their linear frames, so the
+  // fixtures' allocators have handed out every frame up to the stack's, near the top of RAM, and have free frames.)
+  const free = u32s(k.frames.freeFrames);
+  const frames = free.length > 0
+    ? { ...k.frames, freeFrames: u32Bytes(Uint32Array.from([...free.subarray(1), free[0]])) }
+    : { ...k.frames, nextFrame: k.frames.nextFrame + 1, freeFrames: u32Bytes(Uint32Array.of(k.frames.nextFrame)) };
   return {
     ...k, tasks, openFiles, pipes, frames, nextPid: k.nextPid + 1, nextPipe: k.nextPipe + 1, firstPid: k.firstPid, guestClockNs: (BigInt(k.guestClockNs) + 1000n).toString(),
     pageFaults: 5, syscalls: [["read", 3]], warnedSyscalls: [999],

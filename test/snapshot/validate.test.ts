@@ -145,7 +145,8 @@ const FAMILY_CASES: Array<[string, (p: Payload) => void, string | (() => string)
   ["a shared frame that is free", (p) => { p.process.frames.freeFrames = p.process.frames.shared.slice(0, 4); }, () => `process.frames.shared[0]: frame ${u32s(familyGood.process!.frames.shared)[0]} is free`],
   ["frames shared by fork counted once", (p) => { p.process.frames.shared = new Uint8Array(0); }, () => `process.frames: frame ${u32s(familyGood.process!.frames.shared)[0]} has 2 holders in the page tables, but the allocator counts 1`],
   ["a mapped frame on the free list", (p) => { p.process.frames.freeFrames = u32Bytes(Uint32Array.of(p.process.tasks[1].addressSpace.rootFrame)); }, () => `process.frames: frame ${familyGood.process!.tasks[1].addressSpace!.rootFrame} has 1 holder in the page tables, but the allocator counts 0`],
-  ["a frame handed out that nothing holds", (p) => { p.process.frames.nextFrame += 1; }, () => `process.frames: frame ${familyGood.process!.frames.nextFrame} has no holder in the page tables, but the allocator counts 1`],
+  // A free frame taken off the free list (pages take frames all over RAM, so the fixture has free frames below the mark).
+  ["a frame handed out that nothing holds", (p) => { p.process.frames.freeFrames = p.process.frames.freeFrames.slice(4); }, () => `process.frames: frame ${u32s(familyGood.process!.frames.freeFrames)[0]} has no holder in the page tables, but the allocator counts 1`],
   ["a first process that is not there", (p) => { p.process.firstPid = 4242; }, "process.firstPid: process 4242 is not in the process list"],
   ["the child on the hart while the hart holds the parent's page tables", (p) => { p.process.current = p.process.tasks[1].pid; }, () => `hart.satp: 0x${(0x80080000 + familyGood.process!.tasks[0].addressSpace!.rootFrame).toString(16)} is not the address space's root table (0x${(0x80080000 + familyGood.process!.tasks[1].addressSpace!.rootFrame).toString(16)})`],
   ["registers of the wrong size", (p) => { p.process.tasks[1].registers = p.process.tasks[1].registers.subarray(4); }, "process.tasks[1].registers: 128 bytes; x0..x31 and pc are 132"],
@@ -288,7 +289,8 @@ describe("a migration's state changes are checked the same way", () => {
     const task = base.process!.tasks[0];
     const frames = base.process!.frames;
     expect(task.addressSpace!.rootFrame, "the fixture's root table").toBe(0);
-    expect(frames.freeFrames.length, "the fixture has no free frame").toBe(0);
+    const [newRoot, ...othersFree] = u32s(frames.freeFrames);
+    expect(newRoot, "the fixture has a free frame").toBeDefined();
     const badFiles = { schemaVersion: 1, nextId: 2, files: [{ id: 1, path: "<stdin>", flags: 0, mode: 0, position: "0", kind: "terminal", terminal: 0 }] };
     const cases: Array<[unknown, string]> = [
       [{ hart, process: { openFiles: badFiles } }, "process.openFiles.files[0].position: not a non-negative integer"],
@@ -297,8 +299,8 @@ describe("a migration's state changes are checked the same way", () => {
       [{ hart, process: { "what\nis this": 1 } }, 'process["what\\nis this"]: not a section of the kernel\'s state'],
       [{ hart, process: "files" }, "process: not a map"],
       // A new root table (the old one freed, so the frame counts still agree): the hart still names the old one.
-      [{ hart, process: { tasks: [{ ...task, addressSpace: { ...task.addressSpace, rootFrame: frames.nextFrame } }], frames: { ...frames, nextFrame: frames.nextFrame + 1, freeFrames: u32Bytes(Uint32Array.of(task.addressSpace!.rootFrame)) } } },
-        `hart.satp: 0x80080000 is not the address space's root table (0x${(0x80080000 + frames.nextFrame).toString(16)})`],
+      [{ hart, process: { tasks: [{ ...task, addressSpace: { ...task.addressSpace, rootFrame: newRoot } }], frames: { ...frames, freeFrames: u32Bytes(Uint32Array.from([...othersFree, task.addressSpace!.rootFrame])) } } },
+        `hart.satp: 0x80080000 is not the address space's root table (0x${(0x80080000 + newRoot).toString(16)})`],
       [{ hart, machine: {} }, "machine: a process-mode guest has no device state"],
       [{ hart: new Uint8Array(512) }, "hart.ramBytes: 0, but guest.ramBytes is 4194304"],
       [{ hart, console: { ...base.console, inputOffset: -1 } }, "console.inputOffset: not a non-negative integer"],
@@ -355,19 +357,22 @@ describe("a migration's state changes are checked the same way", () => {
     const last = new DataView(space.pages.buffer, space.pages.byteOffset + space.pages.length - 8, 8);
     const [vpn, frame] = [last.getUint32(0, true), last.getUint32(4, true)];
     expect(u32s(frames.shared), "the fixture shares no frame").toHaveLength(0);
-    const moved = (to: number, freed: number[], nextFrame = frames.nextFrame) => ({
+    // A page moved to `to`, the frames `freed` put on the free list; a free frame it moves to leaves the list.
+    const moved = (to: number, freed: number[]) => ({
       hart: base.hart,
       process: {
         tasks: [{ ...task, addressSpace: { ...space, pages: Uint8Array.from(Buffer.concat([space.pages, u32Bytes(Uint32Array.of(vpn, to))])) } }],
-        frames: { ...frames, nextFrame, freeFrames: u32Bytes(Uint32Array.from([...u32s(frames.freeFrames), ...freed])) },
+        frames: { ...frames, freeFrames: u32Bytes(Uint32Array.from([...u32s(frames.freeFrames).filter((f) => f !== to), ...freed])) },
       },
     });
-    // The page moves to a new frame, and its old frame is freed: the counts agree.
-    expect(() => applyChanges(base, moved(frames.nextFrame, [frame], frames.nextFrame + 1))).not.toThrow();
+    const free = u32s(frames.freeFrames)[0];
+    expect(free, "the fixture has a free frame").toBeDefined();
+    // The page moves to a free frame, and its old frame is freed: the counts agree.
+    expect(() => applyChanges(base, moved(free, [frame]))).not.toThrow();
     // Unmapped, its frame freed: they agree.
     expect(() => applyChanges(base, moved(0xffffffff, [frame]))).not.toThrow();
     // Moved, the old frame not freed: the allocator counts a frame nothing holds.
-    expect(() => applyChanges(base, moved(frames.nextFrame, [], frames.nextFrame + 1)))
+    expect(() => applyChanges(base, moved(free, [])))
       .toThrow(new SnapshotError(`process.frames: frame ${frame} has no holder in the page tables, but the allocator counts 1`));
     // Moved onto a frame already held: held twice, counted once.
     expect(() => applyChanges(base, moved(space.rootFrame, [frame])))

@@ -98,6 +98,23 @@ function findFree(space: AddressSpace, size: number): number {
   return start >= floor ? start : -1;
 }
 
+/**
+ * Where mremap moves a mapping of `size` bytes from `from`: the highest free place at the same distance from a
+ * multiple of the linear window as `from` (so its pages, moved with their frames, stay linear: frames.ts), below the
+ * mappings; else wherever findFree puts it.
+ */
+function findFreeKeepingLinear(space: AddressSpace, from: number, size: number): number {
+  const window = (space.allocator.linearMask + 1) * PAGE;
+  const floor = pageUp(space.brk) + 64 * PAGE * 256;
+  const residue = from % window;
+  let start = Math.floor((space.mmapTop - size - residue) / window) * window + residue;
+  for (; start >= floor; start -= window) {
+    const end = start + size;
+    if (!space.regions.some((r) => r.start < end && start < r.end)) return start;
+  }
+  return findFree(space, size);
+}
+
 /** The one region that holds all of [start, end), or undefined. */
 function regionHolding(space: AddressSpace, start: number, end: number): Region | undefined {
   const r = space.regionAt(start);
@@ -152,7 +169,7 @@ function mremap(c: SyscallContext, [oldAddress, oldLength, newLength, flags, new
     target = newAddress;
     space.removeRange(target, target + newSize);
   } else {
-    target = findFree(space, newSize);
+    target = findFreeKeepingLinear(space, oldAddress, newSize);
     if (target < 0) return -Errno.ENOMEM;
   }
   space.addRegion({ start: target, end: target + newSize, prot, kind: kind === "heap" ? "mmap" : kind });

@@ -1,0 +1,92 @@
+// The kernel's frame allocator (src/kernel/frames.ts): a page gets its linear
+// frame (its virtual page number modulo the linear window) when that one is
+// free, page tables take the frames no page is linear in, and the state a
+// snapshot carries lists every free frame once, whatever order frames were
+// taken in.
+import { describe, expect, test } from "vitest";
+import { Frames, OutOfMemory, u32s } from "../../src/kernel/frames.js";
+import type { PhysicalMemory } from "../../src/kernel/address-space.js";
+
+const PAGE = 4096;
+
+function framesOver(count: number): Frames {
+  const ram = new Uint8Array(count * PAGE);
+  const memory = { ram: () => ram, wrote: () => {}, ramGuestBase: 0x80000000 } as unknown as PhysicalMemory;
+  return new Frames(memory, count);
+}
+
+describe("linear frames", () => {
+  test("the window is the largest power of two of frames RAM holds", () => {
+    expect(framesOver(1024).linearMask).toBe(1023);
+    expect(framesOver(1536).linearMask).toBe(1023);
+    expect(framesOver(1).linearMask).toBe(0);
+  });
+
+  test("a page gets the frame its virtual page number names in the window, a page table one below the first page", () => {
+    const frames = framesOver(1024);
+    expect(frames.allocate(), "a page table").toBe(0);
+    expect(frames.allocate(0x10), "the first page of an image at 0x10000").toBe(0x10);
+    expect(frames.allocate(0x7ffef), "a stack page near 0x7fff0000").toBe(0x7ffef & 1023);
+    expect(frames.allocate(0x7ffee)).toBe(0x7ffee & 1023);
+    expect(frames.allocate(), "another page table").toBe(1);
+    expect(frames.used).toBe(5);
+    expect(frames.peak).toBe(5);
+  });
+
+  test("when the linear frame is held, a page gets any free frame; a freed linear frame is given to its page again", () => {
+    const frames = framesOver(64);
+    const first = frames.allocate(0x40 + 20); // frame 20 (the window is 64 frames)
+    expect(first).toBe(20);
+    const clash = frames.allocate(0x80 + 20); // the same linear frame, held: any other
+    expect(clash).not.toBe(20);
+    expect(frames.holders(clash)).toBe(1);
+    frames.release(first);
+    expect(frames.allocate(0xc0 + 20)).toBe(20);
+    expect(frames.used).toBe(2);
+  });
+
+  test("frames skipped below a linear frame are free; taking one of them from the middle of the list keeps the counts", () => {
+    const frames = framesOver(64);
+    frames.allocate(50); // frames 0..49 skipped: free
+    expect(frames.used).toBe(1);
+    expect(frames.allocate(30), "a free frame in the middle of the free list").toBe(30);
+    expect(frames.used).toBe(2);
+    const state = frames.state();
+    const free = [...u32s(state.freeFrames)];
+    expect(free).toHaveLength(49);
+    expect(new Set(free).size, "each free frame once").toBe(49);
+    expect(free).not.toContain(30);
+    expect(free).not.toContain(50);
+    expect(state.nextFrame).toBe(51);
+    // Plain allocations pass over the frame taken from the middle of the list.
+    const plain = Array.from({ length: 49 }, () => frames.allocate(50)); // its linear frame is held: any other
+    expect(new Set(plain).size).toBe(49);
+    expect(plain).not.toContain(30);
+    expect(plain).not.toContain(50);
+  });
+
+  test("a frame freed, taken by its page and freed again is listed once; the state restores to the same allocator", () => {
+    const frames = framesOver(32);
+    const a = frames.allocate(5), b = frames.allocate(9);
+    frames.release(a);
+    expect(frames.allocate(5)).toBe(5); // off the free list's top
+    frames.release(b);
+    frames.release(a);
+    frames.allocate(9);
+    frames.release(9);
+    const state = frames.state();
+    expect([...u32s(state.freeFrames)].sort((x, y) => x - y)).toEqual([0, 1, 2, 3, 4, 5, 6, 7, 8, 9]);
+    const restored = Frames.restore(frames.memory, 32, state);
+    expect(restored.used).toBe(0);
+    expect(restored.allocate(3)).toBe(3);
+    expect(restored.used).toBe(1);
+  });
+
+  test("RAM full: OutOfMemory, and the allocator is unchanged", () => {
+    const frames = framesOver(4);
+    for (let i = 0; i < 4; i++) frames.allocate(i);
+    expect(() => frames.allocate(2)).toThrow(OutOfMemory);
+    expect(() => frames.allocate()).toThrow(OutOfMemory);
+    expect(frames.used).toBe(4);
+  });
+});
