@@ -243,10 +243,16 @@ export class Gen {
   jump(index: number, retired: number): void {
     const k = this.region.blockAt.get(index);
     if (k === undefined) { this.exit(index, retired, Exit.IN_PAGE); return; }
+    if (!this.frames.includes(loopLabel(k)) && this.frames.includes(k)) {
+      // Forward: no cycle runs through forward jumps alone, so the budget is spent here and checked at the next jump
+      // back, transfer or exit, at most a region's instructions later.
+      this.spend(retired);
+      this.w.br(Op.br, this.labelDepth(k));
+      return;
+    }
     this.w.localGet(P_BUDGET).i32Const(retired).op(Op.i32Sub).localTee(P_BUDGET).i32Const(0).op(Op.i32LeS);
     this.exitIf(index, 0, Exit.BUDGET);
     if (this.frames.includes(loopLabel(k))) this.w.br(Op.br, this.labelDepth(loopLabel(k)));
-    else if (this.frames.includes(k)) this.w.br(Op.br, this.labelDepth(k));
     else this.w.i32Const(k).localSet(L_BLOCK).br(Op.br, this.toLoop());
   }
 
