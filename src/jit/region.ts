@@ -49,8 +49,12 @@ export const MAX_REGION_INSTRUCTIONS = 150;
 /** Halfword entries of a code page; entries 2048 and 2049 are the page-end sentinels (see assembly/memory.ts). */
 export const PAGE_ENTRIES = 2048;
 
-/** Discovers the region from entry `head`; `read(index)` gives the decoded entry (OP_DECODE if never run). */
-export function discoverRegion(head: number, read: (index: number) => Entry): Region {
+/**
+ * Discovers the region from entry `head`; `read(index)` gives the decoded entry (OP_DECODE if never run).
+ * `headElsewhere(index)`: whether the entry is another region's head (translated, or compiling): the walk stops there
+ * and the region chains to it, as to code on another page, rather than translating that region's code again.
+ */
+export function discoverRegion(head: number, read: (index: number) => Entry, headElsewhere?: (index: number) => boolean): Region {
   const entries = new Map<number, Entry>();
   const leaders = new Set<number>([head]);
   const returnPoints = new Set<number>();
@@ -58,6 +62,7 @@ export function discoverRegion(head: number, read: (index: number) => Entry): Re
   while (queue.length > 0) {
     const index = queue.pop()!;
     if (entries.has(index) || index < 0 || index >= PAGE_ENTRIES) continue;
+    if (index !== head && headElsewhere?.(index)) continue; // an exit that chains to that region
     const e = read(index);
     if (!translatable(e.op) || entries.size >= MAX_REGION_INSTRUCTIONS) continue; // an exit, not part of the region
     entries.set(index, e);

@@ -176,3 +176,35 @@ describe("regions", () => {
     }
   });
 });
+
+describe("a region stops at another region's head", () => {
+  // main: for (s0 = 3000; s0; s0--) f();   f: t1 = 3; do { a0 += 1 (x 60) } while (--t1); return
+  // The loop in f gets hot first (two jumps back a call), f itself later: f's region must chain to the loop's region,
+  // not translate its 62 instructions again. A loop of fewer than SMALL_REGION (translator.ts) would be copied.
+  function loopInFunction(): number[] {
+    const S0 = 8;
+    const body = Array.from({ length: 60 }, () => asm.addi(A0, A0, 1));
+    return [
+      ...asm.li(S0, 3000), asm.addi(A0, 0, 0),
+      /* 12 main loop: */ asm.jal(RA, 16), asm.addi(S0, S0, -1), asm.bne(S0, 0, -8), EBREAK,
+      /* 28 f: */ asm.addi(T1, 0, 3),
+      /* 32 loop: */ ...body, asm.addi(T1, T1, -1), asm.bne(T1, 0, -4 * 61), asm.jalr(0, RA, 0),
+    ];
+  }
+
+  test("the loop's instructions are translated once, and the run ends as the interpreter's", () => {
+    const plain = new TestCore();
+    start(plain, loopInFunction());
+    expect(runPastBudget(plain, 1_000_000)).toBe(L.EXIT_BREAKPOINT);
+    expect(plain.x(A0)).toBe(3000 * 3 * 60);
+    const saved = process.env.ROAM_JIT_COMPILE;
+    process.env.ROAM_JIT_COMPILE = "sync"; // compiled at the request, so the order of requests decides what is translated
+    const c = new TranslatingCore();
+    if (saved === undefined) delete process.env.ROAM_JIT_COMPILE; else process.env.ROAM_JIT_COMPILE = saved;
+    start(c, loopInFunction());
+    expect(runPastBudget(c, 1_000_000)).toBe(L.EXIT_BREAKPOINT);
+    expectSameState(c, plain, "translated");
+    expect(c.translator.stats.translated, "the loop's region, then f's and main's").toBeGreaterThanOrEqual(2);
+    expect(c.translator.stats.instructions, "the loop's 62 instructions once, f's entry and main's few").toBeLessThan(62 + 20);
+  });
+});
