@@ -89,4 +89,33 @@ describe("linear frames", () => {
     expect(() => frames.allocate()).toThrow(OutOfMemory);
     expect(frames.used).toBe(4);
   });
+
+  test("against a model: random allocations (with and without a page) and releases never hand out a held frame", () => {
+    let seed = 12345;
+    const random = (n: number) => { seed = (seed * 1103515245 + 12345) >>> 0; return (seed >>> 8) % n; };
+    const count = 200;
+    const frames = framesOver(count); // a window of 128 frames, 72 beyond it
+    const held = new Set<number>();
+    for (let step = 0; step < 3000; step++) {
+      if (held.size > 0 && (held.size >= count || random(3) === 0)) {
+        const f = [...held][random(held.size)];
+        frames.release(f);
+        held.delete(f);
+      } else {
+        const vpn = random(4) === 0 ? undefined : random(1 << 19);
+        const f = frames.allocate(vpn);
+        expect(held.has(f), `step ${step}: frame ${f} handed out twice`).toBe(false);
+        if (vpn !== undefined && !held.has(vpn & 127) && f !== (vpn & 127)) throw new Error(`step ${step}: linear frame ${vpn & 127} was free`);
+        held.add(f);
+      }
+      expect(frames.used).toBe(held.size);
+    }
+    const state = frames.state();
+    const free = [...u32s(state.freeFrames)];
+    expect(new Set(free).size, "each free frame listed once").toBe(free.length);
+    for (const f of free) expect(held.has(f), `frame ${f} listed free while held`).toBe(false);
+    expect(free.length + held.size, "every frame below the mark is free or held").toBe(state.nextFrame);
+    const restored = Frames.restore(frames.memory, count, state);
+    expect(restored.used).toBe(held.size);
+  });
 });
