@@ -352,7 +352,7 @@ function regionFunction(g: Gen): void {
   const blocks = g.region.blocks;
   const shape = regionShape(g.region);
   for (const r of registerList(g.inLocals)) w.i32Const(0).mem(Op.i32Load, L.STATE_BASE + r * 4).localSet(REGISTER_LOCAL[r]);
-  enterAtEntry(w);
+  enterAtEntry(w, g.region);
   w.blockType(Op.block, Type.void); // the exit
   w.blockType(Op.block, Type.void); // the exit's decoding (Gen.exit)
   w.blockType(Op.loop, Type.void); // the dispatch
@@ -456,10 +456,12 @@ export function entryMark(block: number, index: number): [word: number, imm: num
  * The prologue's dispatch: the page's base pc and first entry from the pc and entry it was called with, and
  * the block to start at, from the entry's mark (see entryMark).
  */
-function enterAtEntry(w: CodeWriter): void {
+function enterAtEntry(w: CodeWriter, region: Region): void {
   w.localGet(P_PC).i32Const(0xfffff000).op(Op.i32And).localSet(L_BASE);
   w.localGet(P_ENTRY).localGet(P_PC).i32Const(0xfff).op(Op.i32And).i32Const(2).op(Op.i32Shl).op(Op.i32Sub).localSet(L_ENTRY0);
-  w.localGet(P_ENTRY).mem(Op.i32Load, 0).i32Const(8).op(Op.i32ShrU).localSet(L_BLOCK);
+  // A region with no return points is entered at its head alone: its block is known, no mark to read.
+  if (region.returnPoints.every((p) => p === region.head)) w.i32Const(region.blockAt.get(region.head)!).localSet(L_BLOCK);
+  else w.localGet(P_ENTRY).mem(Op.i32Load, 0).i32Const(8).op(Op.i32ShrU).localSet(L_BLOCK);
 }
 
 /**
