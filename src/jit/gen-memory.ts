@@ -18,6 +18,7 @@ import { MAX_REGION_INSTRUCTIONS, type Block, type Entry } from "./region.js";
 import { Exit, L_ADDR, L_GROUPS, GROUP_LOCALS, L_T0, L_T1, L_TLB, type Gen } from "./emit.js";
 import { CodeWriter, Op, Type } from "./wasm-writer.js";
 import { byOp } from "./ops-table.js";
+import { linearWindowPages } from "../machine/linear-window.js";
 
 const WORD = 0xfffff003, HALF = 0xfffff001, BYTE = 0xfffff000;
 
@@ -211,10 +212,9 @@ function hostAddress(g: Gen, e: Entry, retired: number, tlb: number, mask: numbe
 let linearWindowMask = 0xfff;
 export function useLinearWindow(mask: number): void { linearWindowMask = mask; }
 
-/** The linear window's byte mask for `ramBytes` of RAM: the largest power of two of pages it holds, as bytes, less one (assembly/memory.ts, setRamBytes). */
+/** The linear window's byte mask for `ramBytes` of RAM (src/machine/linear-window.ts). */
 export function linearWindowOf(ramBytes: number): number {
-  const pages = Math.floor(ramBytes / 4096);
-  return (pages === 0 ? 1 : 2 ** Math.floor(Math.log2(pages))) * 4096 - 1;
+  return linearWindowPages(Math.floor(ramBytes / 4096)) * 4096 - 1;
 }
 
 /** Emits `e` if it is a load, store or atomic; false otherwise. */

@@ -13,6 +13,7 @@
 // LINEAR_READ). Page tables, which no virtual page names, take the frames below the first page a process maps.
 
 import type { PhysicalMemory } from "./address-space.js";
+import { linearWindowPages } from "../machine/linear-window.js";
 
 export const PAGE = 4096;
 
@@ -61,7 +62,7 @@ export class Frames {
   constructor(readonly memory: PhysicalMemory, readonly frameCount: number) {
     this.counts = new Uint16Array(frameCount);
     this.freeAt = new Int32Array(frameCount).fill(-1);
-    this.linearMask = frameCount === 0 ? 0 : 2 ** Math.floor(Math.log2(frameCount)) - 1;
+    this.linearMask = linearWindowPages(frameCount) - 1;
   }
 
   /** Frames in use (held at least once). */
