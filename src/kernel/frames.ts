@@ -141,8 +141,11 @@ export class Frames {
       if (gaps[2 * mid] <= frame) low = mid; else high = mid - 1;
     }
     const start = gaps[2 * low], end = gaps[2 * low + 1];
-    const pieces = [...(start < frame ? [start, frame] : []), ...(frame + 1 < end ? [frame + 1, end] : [])];
-    gaps.splice(2 * low, 2, ...pieces);
+    // Pages mostly take the frames at a gap's ends (a region's pages in order): those shrink it in place.
+    if (start + 1 === end) gaps.splice(2 * low, 2);
+    else if (frame === start) gaps[2 * low] = frame + 1;
+    else if (frame === end - 1) gaps[2 * low + 1] = frame;
+    else gaps.splice(2 * low, 2, start, frame, frame + 1, end);
     this.gapFrames--;
   }
 

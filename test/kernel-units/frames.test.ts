@@ -97,6 +97,15 @@ describe("linear frames", () => {
     const frames = framesOver(count); // a window of 128 frames, 72 beyond it
     const held = new Set<number>();
     for (let step = 0; step < 3000; step++) {
+      // Now and then a run of pages in order, up or down, as a region's pages come (their frames leave a gap at an end).
+      if (step % 500 === 250 && held.size < count / 2) {
+        const base = random(1 << 19), up = random(2) === 0;
+        for (let k = 0; k < 20 && held.size < count; k++) {
+          const f = frames.allocate(up ? base + k : base - k);
+          expect(held.has(f), `step ${step}: frame ${f} handed out twice`).toBe(false);
+          held.add(f);
+        }
+      }
       if (held.size > 0 && (held.size >= count || random(3) === 0)) {
         const f = [...held][random(held.size)];
         frames.release(f);
