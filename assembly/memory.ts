@@ -73,12 +73,21 @@ export function flushTlbs(): void {
   }
   for (let k: u32 = 0; k < n; k++) { // every valid entry was installed since the last flush, so is among these
     const i = <u32>load<u16>(TLB_LOG + (k << 1)) << 3;
-    store<u32>(TLB_READ + i, TLB_INVALID);
-    store<u32>(TLB_WRITE + i, TLB_INVALID);
+    dropRead(i);
+    dropWrite(i);
     store<u32>(TLB_FETCH + i, TLB_INVALID);
-    store<u32>(LINEAR_READ + i, TLB_INVALID);
-    store<u32>(LINEAR_WRITE + i, TLB_INVALID);
   }
+}
+
+// A read or write entry (index × 8) and its linear tag go together: whatever drops one drops the other.
+@inline function dropRead(i: u32): void {
+  store<u32>(TLB_READ + i, TLB_INVALID);
+  store<u32>(LINEAR_READ + i, TLB_INVALID);
+}
+@inline function dropWrite(i: u32): void {
+  store<u32>(TLB_WRITE + i, TLB_INVALID);
+  store<u32>(LINEAR_WRITE + i, TLB_INVALID);
+  store<u32>(TLB_WRITE_PPN + (i >> 1), TLB_INVALID);
 }
 
 export function flushWriteTlb(): void {
@@ -89,11 +98,7 @@ export function flushWriteTlb(): void {
 /** Drops the write entries that reach RAM page `page` (through any virtual address). */
 export function flushWriteTlbFor(page: u32): void {
   for (let i: u32 = 0; i < <u32>TLB_ENTRIES; i++) {
-    if (load<u32>(TLB_WRITE_PPN + (i << 2)) == page) {
-      store<u32>(TLB_WRITE + (i << 3), TLB_INVALID);
-      store<u32>(LINEAR_WRITE + (i << 3), TLB_INVALID);
-      store<u32>(TLB_WRITE_PPN + (i << 2), TLB_INVALID);
-    }
+    if (load<u32>(TLB_WRITE_PPN + (i << 2)) == page) dropWrite(i << 3);
   }
 }
 
@@ -109,15 +114,8 @@ export function flushTlbPages(va: u32, pages: u32): void {
   let page = va & 0xfffff000;
   for (let k: u32 = 0; k < pages; k++, page += 0x1000) {
     const i = tlbIndex(page);
-    if ((load<u32>(TLB_READ + i) & 0xfffff000) == page) {
-      store<u32>(TLB_READ + i, TLB_INVALID);
-      store<u32>(LINEAR_READ + i, TLB_INVALID);
-    }
-    if ((load<u32>(TLB_WRITE + i) & 0xfffff000) == page) {
-      store<u32>(TLB_WRITE + i, TLB_INVALID);
-      store<u32>(LINEAR_WRITE + i, TLB_INVALID);
-      store<u32>(TLB_WRITE_PPN + (i >> 1), TLB_INVALID);
-    }
+    if ((load<u32>(TLB_READ + i) & 0xfffff000) == page) dropRead(i);
+    if ((load<u32>(TLB_WRITE + i) & 0xfffff000) == page) dropWrite(i);
     if ((load<u32>(TLB_FETCH + i) & 0xfffff000) == page) store<u32>(TLB_FETCH + i, TLB_INVALID);
   }
 }

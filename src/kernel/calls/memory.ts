@@ -85,10 +85,15 @@ function mmap(c: SyscallContext, [addr, length, prot, flags, fd, pgoff]: number[
   return start;
 }
 
+/** The lowest address a mapping placed by the kernel may start at: room is kept above the break for the heap to grow. */
+function mmapFloor(space: AddressSpace): number {
+  return pageUp(space.brk) + 64 * PAGE * 256;
+}
+
 /** A free range of `size` bytes below the mmap top, searching down. */
 function findFree(space: AddressSpace, size: number): number {
   let top = space.mmapTop;
-  const floor = pageUp(space.brk) + 64 * PAGE * 256; // keep room for the heap to grow
+  const floor = mmapFloor(space);
   for (const r of [...space.regions].sort((x, y) => y.start - x.start)) {
     if (r.start >= top) continue;
     if (r.end <= top - size) break;
@@ -105,7 +110,7 @@ function findFree(space: AddressSpace, size: number): number {
  */
 function findFreeKeepingLinear(space: AddressSpace, from: number, size: number): number {
   const window = (space.allocator.linearMask + 1) * PAGE;
-  const floor = pageUp(space.brk) + 64 * PAGE * 256;
+  const floor = mmapFloor(space);
   const residue = from % window;
   let start = Math.floor((space.mmapTop - size - residue) / window) * window + residue;
   for (; start >= floor; start -= window) {
