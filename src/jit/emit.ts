@@ -27,21 +27,22 @@ import { loopRegisters, noRegisters, overwrittenInBlock, registerList, type Regi
 import { structuredLoops, type StructuredLoop } from "./loops.js";
 import { checkUpperHalf } from "./straddle.js";
 
-// Parameters: entry, budget, pc; then locals: the registers a region keeps in locals (register r, 1..32 = the sink,
-// is local REGISTER_LOCAL[r] = 2 + r when it does), then scratch. Between regions every register is in the state
-// block, so a chained call passes nothing else: its three parameters stay in the machine's registers.
-const P_ENTRY = 0, P_BUDGET = 1, P_PC = 2;
+// "g"'s parameters: entry, budget, and the entry's page: its virtual base (L_BASE) and its decoded entry 0 (L_ENTRY0),
+// which the caller has at hand (a chained exit found them through the fetch TLB; "f" computes them from the pc), so
+// the callee need not work them out of a pc again. Then locals: the registers a region keeps in locals (register r,
+// 1..32 = the sink, is local REGISTER_LOCAL[r] = 3 + r when it does), then scratch. Between regions every register
+// is in the state block, so a chained call passes nothing else: its four parameters stay in the machine's registers.
+const P_ENTRY = 0, P_BUDGET = 1, L_BASE = 2, L_ENTRY0 = 3;
 const DROP = 0x1a; // WebAssembly's drop (core spec 5.4.2)
-const G_PARAMS = 3;
-const REGISTER_LOCAL: number[] = Array.from({ length: 33 }, (_, r) => 2 + r);
-const L_BLOCK = 35, L_EXIT = 36, L_BASE = 37;
+const G_PARAMS = 4;
+const REGISTER_LOCAL: number[] = Array.from({ length: 33 }, (_, r) => 3 + r);
+const L_BLOCK = 36, L_EXIT = 37;
 export const L_ADDR = 38, L_TLB = 39, L_T0 = 40, L_T1 = 41;
-const L_ENTRY0 = 42; // the decoded entry of the page's first halfword: entry i is at L_ENTRY0 + 8 i
-const L_CHAIN = 43; // 1 when the exit continues at a control transfer's target: another translation may run it
+const L_CHAIN = 42; // 1 when the exit continues at a control transfer's target: another translation may run it
 /** Host addresses that loads and stores sharing a TLB check use (gen-memory.ts, planAccesses): one per open group. */
-export const L_GROUPS = 44, GROUP_LOCALS = 4;
-// The page the exit continues on, its virtual base and decoded entries: the next translation's pc comes from them
-// when the exit chains, and the fast loop's JIT_PAGE_VA/JIT_DECODED when it returns (not stored on every transfer).
+export const L_GROUPS = 43, GROUP_LOCALS = 4;
+// The page the exit continues on, its virtual base and decoded entries: the next translation's parameters come from
+// them when the exit chains, and the fast loop's JIT_PAGE_VA/JIT_DECODED when it returns (not stored on every transfer).
 const L_EXIT_PAGE_VA = L_GROUPS + GROUP_LOCALS, L_EXIT_DECODED = L_EXIT_PAGE_VA + 1;
 const LOCALS = L_EXIT_DECODED + 1 - G_PARAMS;
 
@@ -430,7 +431,11 @@ function decodeExit(w: CodeWriter): void {
 
 /** "f", the fast loop's entry (entry, budget, pc): goes on in "g", function `gIndex` of the module. */
 function entryFromFastLoop(w: CodeWriter, gIndex: number): void {
-  w.localGet(P_ENTRY).localGet(P_BUDGET).localGet(P_PC).op(Op.returnCall).u32(gIndex);
+  const P_PC = 2;
+  w.localGet(P_ENTRY).localGet(P_BUDGET);
+  w.localGet(P_PC).i32Const(0xfffff000).op(Op.i32And);
+  w.localGet(P_ENTRY).localGet(P_PC).i32Const(0xfff).op(Op.i32And).i32Const(2).op(Op.i32Shl).op(Op.i32Sub);
+  w.op(Op.returnCall).u32(gIndex);
 }
 
 /** Stores registers `rs` from their locals to the state block. */
@@ -457,8 +462,6 @@ export function entryMark(block: number, index: number): [word: number, imm: num
  * the block to start at, from the entry's mark (see entryMark).
  */
 function enterAtEntry(w: CodeWriter, region: Region): void {
-  w.localGet(P_PC).i32Const(0xfffff000).op(Op.i32And).localSet(L_BASE);
-  w.localGet(P_ENTRY).localGet(P_PC).i32Const(0xfff).op(Op.i32And).i32Const(2).op(Op.i32Shl).op(Op.i32Sub).localSet(L_ENTRY0);
   // A region with no return points is entered at its head alone: its block is known, no mark to read.
   if (region.returnPoints.every((p) => p === region.head)) w.i32Const(region.blockAt.get(region.head)!).localSet(L_BLOCK);
   else w.localGet(P_ENTRY).mem(Op.i32Load, 0).i32Const(8).op(Op.i32ShrU).localSet(L_BLOCK);
@@ -481,9 +484,7 @@ function chainOrReturn(g: Gen, written: number[]): void {
   w.localGet(L_EXIT).mem(Op.i32Load8U, 0).i32Const(O.OP_JIT).op(Op.i32Eq).op(Op.i32And);
   g.ifThen(() => {
     g.count(Exit.CHAINED);
-    w.localGet(L_EXIT).localGet(P_BUDGET);
-    w.localGet(L_EXIT_PAGE_VA);
-    w.localGet(L_EXIT).localGet(L_EXIT_DECODED).op(Op.i32Sub).i32Const(2).op(Op.i32ShrU).op(Op.i32Add);
+    w.localGet(L_EXIT).localGet(P_BUDGET).localGet(L_EXIT_PAGE_VA).localGet(L_EXIT_DECODED);
     w.localGet(L_EXIT).mem(Op.i32Load, 4);
     w.op(Op.returnCallIndirect).u32(1).u32(0); // type 1 = "g"'s, table 0 = the imported chain table
   });

@@ -17,7 +17,7 @@ import { CodeWriter, Op, regionModule } from "../../src/jit/wasm-writer.js";
 const [T0, S2, A0, A1, A2, A3] = [5, 18, 10, 11, 12, 13];
 const PAGE_VA = 0x80000000;
 const DECODED = 0x10000; // the page's decoded entries (8 bytes per halfword)
-const PROBE_AT = 0x9000; // the probe stores its parameters here (entry, budget, pc), then the state block's x1..x31
+const PROBE_AT = 0x9000; // the probe stores its parameters here (entry, budget, page, decoded page), then the state block's x1..x31
 const UNDECODED: Omit<Entry, "index"> = { op: O.OP_DECODE, rd: 0, rs1: 0, rs2: 0, imm: 0, length: 4 };
 
 type Call = (...args: number[]) => number;
@@ -38,10 +38,10 @@ const bne = (rs1: number, rs2: number, entries: number): Op4 => [O.OP_BNE_L, 0, 
 /** A translation whose "g" records its parameters and the state block's registers, and returns the entry it was given. */
 function probeModule(): Uint8Array<ArrayBuffer> {
   const g = new CodeWriter();
-  for (let p = 0; p < 3; p++) g.i32Const(0).localGet(p).mem(Op.i32Store, PROBE_AT + 4 * p);
-  for (let r = 1; r < 32; r++) g.i32Const(0).i32Const(0).mem(Op.i32Load, L.STATE_BASE + 4 * r).mem(Op.i32Store, PROBE_AT + 8 + 4 * r);
+  for (let p = 0; p < 4; p++) g.i32Const(0).localGet(p).mem(Op.i32Store, PROBE_AT + 4 * p);
+  for (let r = 1; r < 32; r++) g.i32Const(0).i32Const(0).mem(Op.i32Load, L.STATE_BASE + 4 * r).mem(Op.i32Store, PROBE_AT + 16 + 4 * r);
   g.localGet(0);
-  return regionModule(new CodeWriter().i32Const(0), g, 3, []);
+  return regionModule(new CodeWriter().i32Const(0), g, 4, []);
 }
 
 /** Runs `region` entered at entry 0 with `budget`; its exit at entry `exitAt` chains to the probe when `chain`. */
@@ -63,7 +63,7 @@ function run(region: Region, exitAt: number, budget: number, chain: boolean, tlb
     returned, target,
     chained: view.getUint32(PROBE_AT, true) !== 0xdead,
     x: (r: number) => view.getUint32(L.STATE_BASE + r * 4, true),
-    seen: (r: number) => view.getUint32(PROBE_AT + 8 + 4 * r, true),
+    seen: (r: number) => view.getUint32(PROBE_AT + 16 + 4 * r, true),
     param: (p: number) => view.getInt32(PROBE_AT + 4 * p, true),
     budgetLeft: view.getInt32(L.JIT_BUDGET, true),
   };
@@ -87,13 +87,14 @@ describe("where a region keeps the guest registers", () => {
     expect(registerList(loopRegisters(region))).toEqual([T0, A0]);
   });
 
-  test("a chained transfer passes (entry, budget, pc) and finds every register the region wrote in the state block", () => {
+  test("a chained transfer passes (entry, budget, page, decoded page) and finds every register the region wrote in the state block", () => {
     // The loop's a0 and t0 are in locals, s2 and a2 in the state block; entry 10 (after them) is the probe's.
     const region = regionOf(add(S2, A1, A2), addi(A0, A0, 1), addi(T0, T0, -1), bne(T0, 0, -4), addi(A2, A0, 0));
     const r = run(region, 10, 100, true);
     expect(r.chained).toBe(true);
     expect(r.returned).toBe(r.target); // the probe's answer
-    expect([r.param(0), r.param(1), r.param(2)], "entry, budget (1 + 3 x 3 + 1 done), pc").toEqual([r.target, 89, (PAGE_VA + 20) | 0]);
+    expect([r.param(0), r.param(1), r.param(2), r.param(3)], "entry, budget (1 + 3 x 3 + 1 done), the target's page and its decoded entry 0")
+      .toEqual([r.target, 89, PAGE_VA | 0, DECODED]);
     expect(r.seen(S2), "s2, written in the state block").toBe(1000 + A1 + 1000 + A2);
     expect(r.seen(A0), "a0, written in a local").toBe(1000 + A0 + 3);
     expect(r.seen(T0), "t0, written in a local").toBe(0);
