@@ -11,14 +11,14 @@ import { describe, expect, test } from "vitest";
 import { ROOT } from "../process-harness.js";
 import * as L from "../../assembly/layout.js";
 import { Core } from "../../src/machine/core.js";
-import { compileMode } from "../../src/jit/translator.js";
+import { compileMode, type CompileMode } from "../../src/jit/translator.js";
 import { compileWorker } from "../../src/jit/compile-worker.js";
 import { asm } from "../core/harness.js";
 
 const BASE = L.RAM_GUEST_BASE;
 const [T0, T1, T2, S0, S1, A0] = [5, 6, 7, 8, 9, 10];
 const FENCE_I = 0x0000100f;
-const HOT_AT = 2; // hot at the second arrival; above 1, so compiles are asynchronous (see compileMode)
+const HOT_AT = 2; // hot at the second arrival; above 1, so compiles wait for a slice boundary (see compileMode)
 
 /**
  * Three rounds of a 40-step loop adding 1 to a0, summed into s1; after each round the guest rewrites the loop's
@@ -72,15 +72,19 @@ function lastAskedCounter(core: Core): number {
  * `worker`: then on the compile worker once it is ready, whose answers a slice boundary may read at any time, so
  * that a test could not make a compile land after a given point.
  */
-async function machineCore(translate: boolean, program: Array<[address: number, words: number[]]>, worker = false): Promise<Core> {
+async function machineCore(
+  translate: boolean, program: Array<[address: number, words: number[]]>, worker = false, mode: CompileMode = "async",
+): Promise<Core> {
   const core = await Core.load();
   core.init(1 << 20);
-  const saved = process.env.ROAM_JIT_WORKER;
-  process.env.ROAM_JIT_WORKER = worker ? "1" : "0"; // read when the translator is made
+  const saved = process.env.ROAM_JIT_WORKER, savedMode = process.env.ROAM_JIT_COMPILE;
+  process.env.ROAM_JIT_WORKER = worker ? "1" : "0"; // both read when the translator is made
+  process.env.ROAM_JIT_COMPILE = mode;
   try {
     if (translate) core.setTranslation(true, HOT_AT);
   } finally {
     if (saved === undefined) delete process.env.ROAM_JIT_WORKER; else process.env.ROAM_JIT_WORKER = saved;
+    if (savedMode === undefined) delete process.env.ROAM_JIT_COMPILE; else process.env.ROAM_JIT_COMPILE = savedMode;
   }
   for (const [address, words] of program) {
     words.forEach((w, i) => core.view.setUint32(L.RAM_HOST_BASE + (address - BASE) + i * 4, w >>> 0, true));
@@ -174,10 +178,47 @@ describe("asynchronous batched compiles", () => {
     expectSameEnd(core, plain);
   });
 
-  test("compiles are asynchronous unless translation is forced at the first arrival or ROAM_JIT_COMPILE says", () => {
-    expect([compileMode(255, undefined), compileMode(2, ""), compileMode(1, undefined)]).toEqual(["async", "async", "sync"]);
-    expect([compileMode(255, "sync"), compileMode(1, "async")]).toEqual(["sync", "async"]);
-    expect(() => compileMode(255, "later")).toThrow('ROAM_JIT_COMPILE must be "sync" or "async", not "later"');
+  test("compiles wait for a slice boundary unless translation is forced at the first arrival or ROAM_JIT_COMPILE says", () => {
+    expect([compileMode(255, undefined), compileMode(2, ""), compileMode(1, undefined)]).toEqual(["slice", "slice", "sync"]);
+    expect([compileMode(255, "sync"), compileMode(1, "async"), compileMode(1, "slice")]).toEqual(["sync", "async", "slice"]);
+    expect(() => compileMode(255, "later")).toThrow('ROAM_JIT_COMPILE must be "sync", "slice" or "async", not "later"');
+  });
+});
+
+describe("compiles at slice boundaries (the default)", () => {
+  test("what gets hot in a slice is compiled as one module at the next boundary, before the next slice runs", async () => {
+    const program: Array<[number, number[]]> = [[BASE, TWO_LOOPS], [BASE + 0x1000, LOOP(1)], [BASE + 0x2000, LOOP(5)]];
+    const plain = await machineCore(false, program);
+    expect(runUntil(plain, 1000)).toBe(L.EXIT_BREAKPOINT);
+    const core = await machineCore(true, program, false, "slice");
+    const t = core.translator!;
+    expect(t.mode).toBe("slice");
+    // One slice long enough for both loops, both functions and the outer loop to get hot: all queue, none compiles.
+    expect(core.run(400)).toBe(L.EXIT_BUDGET);
+    expect(t.stats.requests, "requests in the slice").toBeGreaterThanOrEqual(4);
+    expect([t.stats.batches, t.stats.translated], "nothing compiled inside the slice").toEqual([0, 0]);
+    expect(t.busy).toBe(true);
+    expect(t.compiling, "nothing in the background: the run loops need not yield").toBe(false);
+    core.run(1); // the boundary compiles and installs them together
+    expect(t.stats.batches).toBe(1);
+    expect(t.stats.largestBatch, "regions in the module").toBe(t.stats.translated);
+    expect(t.stats.translated).toBeGreaterThanOrEqual(3);
+    expect(t.busy).toBe(false);
+    expect(runUntil(core, 1000)).toBe(L.EXIT_BREAKPOINT);
+    expect(t.stats.stale).toBe(0);
+    expectSameEnd(core, plain);
+  });
+
+  test("a region whose page the guest rewrote before the boundary is discovered afresh, from the new code", async () => {
+    const plain = await machineCore(false, [[BASE, SELF_MODIFYING]]);
+    expect(runUntil(plain, 1000)).toBe(L.EXIT_BREAKPOINT);
+    const core = await machineCore(true, [[BASE, SELF_MODIFYING]], false, "slice");
+    const t = core.translator!;
+    // Slices of 5 instructions: each boundary installs what the slice before asked for, as the guest rewrites its loop.
+    expect(runUntil(core, 5)).toBe(L.EXIT_BREAKPOINT);
+    expect(t.stats.translated, "the loop, translated again after each rewrite").toBeGreaterThan(1);
+    expect(core.x(S1)).toBe(360);
+    expectSameEnd(core, plain);
   });
 });
 
