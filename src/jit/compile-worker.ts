@@ -99,7 +99,8 @@ export class CompileWorker {
 
 /**
  * Whether batches may go to the compile worker: ROAM_JIT_WORKER=1; unset or 0, every emit and compile stays on the
- * main thread (see above why). Where the worker's module is not built (vitest on a fresh checkout) it is not used.
+ * main thread (see above why). Only background compiles use it (ROAM_JIT_COMPILE=async: src/jit/translator.ts), and
+ * not where the worker's module is not built (vitest on a fresh checkout).
  */
 export function workerWanted(env = process.env.ROAM_JIT_WORKER): boolean {
   if (env === "1") return true;
