@@ -188,9 +188,16 @@ export class Gen {
     if (at < 0) throw new Error(`translate: no open construct ${label} at block ${this.blockIndex}`);
     return this.depth + this.frames.length - 1 - at;
   }
-  private toLoop(): number { return this.labelDepth(F_DISPATCH); }
-  private toDecode(): number { return this.labelDepth(F_DECODE); }
-  private toExit(): number { return this.labelDepth(F_EXIT); }
+  // The function's outer constructs are always the first three frames (see regionFunction): their depth needs no search
+  // (every exit asks; a search of the frames from the end walked past every block open around the code).
+  private toLoop(): number { return this.outerDepth(F_DISPATCH); }
+  private toDecode(): number { return this.outerDepth(F_DECODE); }
+  private toExit(): number { return this.outerDepth(F_EXIT); }
+  private outerDepth(label: number): number {
+    const at = OUTER_FRAMES.indexOf(label);
+    if (this.frames[at] !== label) throw new Error(`translate: no open construct ${label} at block ${this.blockIndex}`);
+    return this.depth + this.frames.length - 1 - at;
+  }
   private spend(retired: number): void {
     if (retired !== 0) this.w.localGet(P_BUDGET).i32Const(retired).op(Op.i32Sub).localSet(P_BUDGET);
   }
@@ -285,6 +292,8 @@ export class Gen {
 
 // Labels of the constructs a region's code sits in (Gen.frames): a block b_k is k itself.
 const F_EXIT = -1, F_DECODE = -2, F_DISPATCH = -3;
+/** The constructs around all of a region's blocks, outermost first: Gen.frames starts with them. */
+const OUTER_FRAMES: readonly number[] = [F_EXIT, F_DECODE, F_DISPATCH];
 /** The label of the structured loop whose head is block `head` (loops.ts). */
 function loopLabel(head: number): number { return -10 - head; }
 
@@ -361,9 +370,9 @@ function regionFunction(g: Gen): void {
   // The dispatch goes to blocks outside structured loops' bodies only (their entries and jumps back are, by loops.ts).
   const top = shape.topBlocks, innermost = top.length - 1;
   w.localGet(L_BLOCK).op(Op.brTable).u32(blocks.length);
-  for (let k = 0; k < blocks.length; k++) w.u32(top.includes(k) ? innermost - top.indexOf(k) : 0);
+  for (let k = 0; k < blocks.length; k++) w.u32(shape.topAt[k] >= 0 ? innermost - shape.topAt[k] : 0);
   w.u32(0);
-  g.frames = [F_EXIT, F_DECODE, F_DISPATCH, ...top];
+  g.frames = [...OUTER_FRAMES, ...top];
   for (let k = 0; k < blocks.length; k++) {
     w.op(Op.end); // closes block b_k: block k's code follows
     if (g.frames.pop() !== k) throw new Error(`translate: block ${k} is not the innermost construct`);
@@ -389,6 +398,8 @@ function regionFunction(g: Gen): void {
 interface RegionShape {
   /** The blocks opened around the whole body (those in no structured loop's body), outermost (last) first. */
   topBlocks: number[];
+  /** By block: its place in topBlocks, or -1. */
+  topAt: Int32Array;
   loopAt: Map<number, { head: number; body: number[] }>; // by head: the blocks opened inside it, outermost first
   loopsEndingAt: Map<number, StructuredLoop[]>; // by last block: innermost first
 }
@@ -400,7 +411,8 @@ function regionShape(region: Region): RegionShape {
   const owner = new Array<StructuredLoop | null>(n).fill(null);
   for (const loop of loops) for (let k = loop.head + 1; k <= loop.last; k++) owner[k] = loop;
   const topBlocks: number[] = [];
-  for (let k = n - 1; k >= 0; k--) if (owner[k] === null) topBlocks.push(k);
+  const topAt = new Int32Array(n).fill(-1);
+  for (let k = n - 1; k >= 0; k--) if (owner[k] === null) { topAt[k] = topBlocks.length; topBlocks.push(k); }
   const loopAt = new Map<number, { head: number; body: number[] }>();
   const loopsEndingAt = new Map<number, StructuredLoop[]>();
   for (const loop of loops) {
@@ -409,7 +421,7 @@ function regionShape(region: Region): RegionShape {
     loopAt.set(loop.head, { head: loop.head, body });
     loopsEndingAt.set(loop.last, [loop, ...(loopsEndingAt.get(loop.last) ?? [])]);
   }
-  return { topBlocks, loopAt, loopsEndingAt };
+  return { topBlocks, topAt, loopAt, loopsEndingAt };
 }
 
 /** Opens the structured loop headed at the current block, and the blocks of its body around the head's code. */

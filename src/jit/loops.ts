@@ -25,12 +25,13 @@ export interface StructuredLoop { head: number; last: number } // block numbers
 export function structuredLoops(region: Region, entries: readonly number[]): StructuredLoop[] {
   const successors = successorsOf(region.blocks, region.blockAt);
   const n = region.blocks.length;
-  const predecessors = successors.map(() => [] as number[]);
-  successors.forEach((ks, p) => ks.forEach((k) => predecessors[k].push(p)));
-  const entered = new Set(entries.map((index) => region.blockAt.get(index)).filter((k): k is number => k !== undefined));
   // Each block jumped back to heads a candidate reaching to the farthest block that jumps back to it.
   const lastOf = new Map<number, number>();
   successors.forEach((ks, p) => ks.forEach((k) => { if (k <= p) lastOf.set(k, Math.max(lastOf.get(k) ?? k, p)); }));
+  if (lastOf.size === 0) return []; // no jump back: most regions
+  const predecessors = successors.map(() => [] as number[]);
+  successors.forEach((ks, p) => ks.forEach((k) => predecessors[k].push(p)));
+  const entered = new Set(entries.map((index) => region.blockAt.get(index)).filter((k): k is number => k !== undefined));
   let loops = [...lastOf].map(([head, last]) => ({ head, last }));
   for (let changed = true; changed;) {
     changed = false;
