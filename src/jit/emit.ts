@@ -441,12 +441,14 @@ function decodeExit(w: CodeWriter): void {
   w.localGet(L_ENTRY0).localGet(L_EXIT).i32Const(8 - 3).op(Op.i32ShrU).i32Const(~7).op(Op.i32And).op(Op.i32Add).localSet(L_EXIT);
 }
 
+/** "f"'s third parameter (after entry and budget): the pc, as the fast loop calls it. */
+const F_PC = 2;
+
 /** "f", the fast loop's entry (entry, budget, pc): goes on in "g", function `gIndex` of the module. */
 function entryFromFastLoop(w: CodeWriter, gIndex: number): void {
-  const P_PC = 2;
   w.localGet(P_ENTRY).localGet(P_BUDGET);
-  w.localGet(P_PC).i32Const(0xfffff000).op(Op.i32And);
-  w.localGet(P_ENTRY).localGet(P_PC).i32Const(0xfff).op(Op.i32And).i32Const(2).op(Op.i32Shl).op(Op.i32Sub);
+  w.localGet(F_PC).i32Const(0xfffff000).op(Op.i32And);
+  w.localGet(P_ENTRY).localGet(F_PC).i32Const(0xfff).op(Op.i32And).i32Const(2).op(Op.i32Shl).op(Op.i32Sub);
   w.op(Op.returnCall).u32(gIndex);
 }
 

@@ -52,8 +52,8 @@ export interface TranslatorCore {
  * When a hot region is compiled: at the request ("sync"), with what else got hot in the slice at the next slice
  * boundary ("slice"), or in the background, landing at a later boundary ("async"). See the top of this file.
  */
-export type CompileMode = "sync" | "slice" | "async";
-const COMPILE_MODES: readonly string[] = ["sync", "slice", "async"];
+const COMPILE_MODES = ["sync", "slice", "async"] as const;
+export type CompileMode = (typeof COMPILE_MODES)[number];
 
 /**
  * Arrivals at a jump target before it is translated: ROAM_JIT_THRESHOLD if set
@@ -76,13 +76,13 @@ export function hotThreshold(env = process.env.ROAM_JIT_THRESHOLD): number {
  * V8's own optimising compiles on the same threads, and the code that got hot ran interpreted meanwhile.
  */
 export function compileMode(threshold: number, env = process.env.ROAM_JIT_COMPILE): CompileMode {
-  if (env !== undefined && COMPILE_MODES.includes(env)) return env as CompileMode;
+  if (env !== undefined && (COMPILE_MODES as readonly string[]).includes(env)) return env as CompileMode;
   if (env !== undefined && env !== "") throw new Error(`ROAM_JIT_COMPILE must be "sync", "slice" or "async", not "${env}"`);
   return threshold <= 1 ? "sync" : "slice";
 }
 
-// One batch compiles at a time; what queues meanwhile (the guest keeps running) goes into the next, up to this many
-// regions. Fewer modules cost less CPU (CPU seconds of the SQLite and Lua runs of bench/lua-exits.ts, on a loaded
+// A slice boundary compiles what queued in the slice as one batch (in the background, one batch compiles at a time and
+// what queues meanwhile goes into the next), up to this many regions; the rest waits for the next boundary. Fewer modules cost less CPU (CPU seconds of the SQLite and Lua runs of bench/lua-exits.ts, on a loaded
 // machine: at most 4 a batch 2.34/2.87, 32: 2.01/2.55, no limit: 2.08/2.36, whose largest batch had 104 regions);
 // the limit bounds the emit the main thread does at one slice boundary (0.25-1 ms a region here).
 const BATCH_REGIONS = 64;
