@@ -9,19 +9,21 @@
 // together, the order WebAssembly compilers sort a function's blocks in.
 
 import type { Block } from "./region.js";
-import { inPageTarget, isCall } from "./ops-table.js";
+import { farTarget, inPageTarget, isCall } from "./ops-table.js";
 
 /**
- * Each block's successors (by block number): where its last instruction jumps or branches in the page, where it
- * falls through, and after a call the return point (the call's callee comes back there: for the order, the
- * return point follows its call; the dispatch takes the return itself, see loops.ts).
+ * Each block's successors (by block number): where its last instruction jumps or branches in the page or to a
+ * block the region took from another page, where it falls through, and after a call the return point (the call's
+ * callee comes back there: for the order, the return point follows its call; the dispatch takes the return itself,
+ * see loops.ts).
  */
 export function successorsOf(blocks: readonly Block[], blockAt: ReadonlyMap<number, number>): number[][] {
   return blocks.map((block) => {
     const last = block.entries[block.entries.length - 1];
     const out: number[] = [];
-    for (const target of [inPageTarget(last), block.next, isCall(last) ? last.index + last.length / 2 : null]) {
-      const k = target === null || target < 0 ? undefined : blockAt.get(target);
+    const jump = inPageTarget(last) ?? farTarget(last);
+    for (const target of [jump, block.next, isCall(last) ? last.index + last.length / 2 : null]) {
+      const k = target === null ? undefined : blockAt.get(target);
       if (k !== undefined && !out.includes(k)) out.push(k);
     }
     return out;

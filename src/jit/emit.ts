@@ -18,7 +18,7 @@
 
 import * as L from "../../assembly/layout.js";
 import * as O from "../../assembly/ops.js";
-import { MAX_REGION_INSTRUCTIONS, PAGE_ENTRIES, type Block, type Entry, type Region } from "./region.js";
+import { MAX_REGION_INSTRUCTIONS, NO_NEXT, PAGE_ENTRIES, decodedSlot, otherPageOf, type Block, type Entry, type OtherPage, type Region } from "./region.js";
 import { CodeWriter, Op, Type, batchModule, functionBody, gFunctionIndex } from "./wasm-writer.js";
 import { generateAlu } from "./gen-alu.js";
 import { generateMemory, linearWindowOf, planAccesses, useLinearWindow, type SharedCheck } from "./gen-memory.js";
@@ -113,7 +113,14 @@ export class Gen {
   private readonly cachedIn: number[] = noRegisters();
   private cacheMark = -1; // nothing is cached before the first block
 
-  enterBlock(k: number): void { this.blockIndex = k; this.cacheMark = k + 1; }
+  /** The page the current block's code is on: null for the head page (see OtherPage). */
+  page: OtherPage | null = null;
+
+  enterBlock(k: number): void {
+    this.blockIndex = k;
+    this.cacheMark = k + 1;
+    this.page = this.region.otherPages.length === 0 ? null : otherPageOf(this.region, this.region.blocks[k].start);
+  }
 
   /** Pushes register r (0 reads as zero). */
   get(r: number): this {
@@ -229,17 +236,67 @@ export class Gen {
    * Both go in one constant to the shared decoding before the exit (see decodeExit): most exits are TLB misses
    * and budget checks that never run, and a smaller function is cheaper for V8 to compile and optimise.
    */
-  exit(index: number, retired: number, kind: number): void {
+  exit(index: number, retired: number, kind: number, page = this.page): void {
     this.count(kind);
     if (kind === Exit.IN_PAGE) this.w.i32Const(1).localSet(L_CHAIN); // a jump or fall-through, done
+    if (page !== null) { this.exitOnOtherPage(index, retired, page); return; }
     this.w.i32Const((index << 8) | retired).localSet(L_EXIT).br(Op.br, this.toDecode());
+  }
+  /**
+   * exit's way at entry `index` of another page, whose code runs only once checkPage has found it unchanged: its
+   * decoded slot is known, so the exit's entry and page are constants (and its page's pc the head page's plus the
+   * distance).
+   */
+  private exitOnOtherPage(index: number, retired: number, page: OtherPage): void {
+    const w = this.w;
+    w.i32Const(page.slot + (index - page.first) * 8).localSet(L_EXIT);
+    w.localGet(L_BASE).i32Const(page.first * 2).op(Op.i32Add).localSet(L_EXIT_PAGE_VA);
+    w.i32Const(page.slot).localSet(L_EXIT_DECODED);
+    this.spend(retired);
+    w.br(Op.br, this.toExit());
   }
 
   /** Leaves as exit does if the condition on the stack holds. */
-  exitIf(index: number, retired: number, kind: number): void {
+  exitIf(index: number, retired: number, kind: number, page = this.page): void {
     this.beginIf();
-    this.exit(index, retired, kind);
+    this.exit(index, retired, kind, page);
     this.endIf();
+  }
+
+  /**
+   * Pushes whether other page `page` still holds the code the region took from it: the fetch TLB maps the page (at
+   * the head page's pc plus the distance) to the decoded slot it was read from, and the slot's generation has not
+   * moved (a store to the page, fence.i, the slot given to another page or dropped all move it). Three loads that do
+   * not wait for each other, where leaving for the page's own translation cost a tail call through the chain table and
+   * that function's prologue.
+   */
+  checkPage(page: OtherPage): void {
+    const w = this.w;
+    w.localGet(L_BASE).i32Const(page.first * 2).op(Op.i32Add).localTee(L_T1);
+    w.i32Const(12 - 3).op(Op.i32ShrU).i32Const((L.TLB_ENTRIES - 1) << 3).op(Op.i32And).localTee(L_TLB);
+    w.mem(Op.i32Load, L.TLB_FETCH).localGet(L_T1).op(Op.i32Eq);
+    w.localGet(L_TLB).mem(Op.i32Load, L.TLB_FETCH + 4).i32Const(page.slot).op(Op.i32Eq).op(Op.i32And);
+    w.i32Const(0).mem(Op.i32Load, L.SLOT_GENERATION + decodedSlot(page.slot) * 4).i32Const(page.generation).op(Op.i32Eq);
+    w.op(Op.i32And);
+  }
+
+  /**
+   * The taken side of a jump or branch at entry `at` (`retired` before it) to entry `target` of another page, `link`
+   * writing rd: a block of the region when it took that code (on an other page, once checkPage finds the page
+   * unchanged), else through the fetch TLB as jumpTo does (a miss leaves at `at`).
+   */
+  farJump(at: number, target: number, retired: number, link: () => void, kind: number): void {
+    if (this.region.blockAt.has(target)) {
+      const page = otherPageOf(this.region, target);
+      if (page === null) { link(); this.jump(target, retired + 1); return; } // back to the head page: always there
+      this.checkPage(page);
+      this.beginIf();
+      link();
+      this.jump(target, retired + 1);
+      this.endIf();
+    }
+    this.pc(at).w.i32Const((target - at) * 2).op(Op.i32Add).localSet(L_T0);
+    this.jumpTo(L_T0, at, retired, link, false, kind);
   }
 
   /**
@@ -259,7 +316,7 @@ export class Gen {
       return;
     }
     this.w.localGet(P_BUDGET).i32Const(retired).op(Op.i32Sub).localTee(P_BUDGET).i32Const(0).op(Op.i32LeS);
-    this.exitIf(index, 0, Exit.BUDGET);
+    this.exitIf(index, 0, Exit.BUDGET, this.region.otherPages.length === 0 ? null : otherPageOf(this.region, index));
     if (this.frames.includes(loopLabel(k))) this.w.br(Op.br, this.labelDepth(loopLabel(k)));
     else this.w.i32Const(k).localSet(L_BLOCK).br(Op.br, this.toLoop());
   }
@@ -520,21 +577,28 @@ function emitBlock(g: Gen, block: Block, k: number): void {
     retired++;
   }
   // Fell off the end: into the next block, or out of the region.
-  if (block.next < 0) throw new Error(`translate: block at ${block.start} ends without a jump`);
+  if (block.next === NO_NEXT) throw new Error(`translate: block at ${block.start} ends without a jump`);
   const next = g.region.blockAt.get(block.next);
-  if (next === k + 1) {
-    g.w.localGet(P_BUDGET).i32Const(retired).op(Op.i32Sub).localSet(P_BUDGET);
+  const pageEnd = (g.page === null ? 0 : g.page.first) + PAGE_ENTRIES;
+  if (block.next < pageEnd) {
+    if (next === k + 1) g.w.localGet(P_BUDGET).i32Const(retired).op(Op.i32Sub).localSet(P_BUDGET);
+    else if (next !== undefined) g.jump(block.next, retired);
+    else g.exit(block.next, retired, Exit.IN_PAGE);
     return;
   }
-  if (next !== undefined) { g.jump(block.next, retired); return; }
-  if (block.next >= PAGE_ENTRIES) {
-    // Off the end of the page: on at the next page's first bytes as a jump there would (a miss leaves at the page-end
-    // sentinel with the block done), so a loop or function that crosses a page stays in translated code.
-    g.pc(block.next).w.localSet(L_T0);
-    g.jumpTo(L_T0, block.next, retired, NO_LINK, false, Exit.FAR_DIRECT, 0);
-    return;
+  // Off the end of the page: into the next page's code if the region took it (once checkPage finds it unchanged),
+  // else on at the next page's first bytes as a jump there would (a miss leaves at the page-end sentinel with the
+  // block done), so a loop or function that crosses a page stays in translated code.
+  if (next !== undefined) {
+    const page = otherPageOf(g.region, block.next);
+    if (page === null) { g.jump(block.next, retired); return; }
+    g.checkPage(page);
+    g.beginIf();
+    g.jump(block.next, retired);
+    g.endIf();
   }
-  g.exit(block.next, retired, Exit.IN_PAGE);
+  g.pc(block.next).w.localSet(L_T0);
+  g.jumpTo(L_T0, block.next, retired, NO_LINK, false, Exit.FAR_DIRECT, 0);
 }
 
 /** Emits one instruction; false when control does not reach the next one. */

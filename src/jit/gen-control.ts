@@ -30,12 +30,9 @@ export function generateControl(g: Gen, e: Entry, retired: number): boolean | nu
     g.get(e.rs1); g.get(e.rs2); w.op(condition);
     g.beginIf();
     if (e.op <= O.OP_BGEU_L) g.jump(e.index + e.imm / 8, retired + 1);
-    else {
-      // "The 12-bit B-immediate encodes signed offsets in multiples of 2 bytes. The offset is sign-extended and added
-      // to the address of the branch instruction to give the target address."
-      g.pc(e.index).w.i32Const(e.imm).op(Op.i32Add).localSet(L_T0);
-      g.jumpTo(L_T0, e.index, retired, NO_LINK, false, Exit.FAR_DIRECT);
-    }
+    // "The 12-bit B-immediate encodes signed offsets in multiples of 2 bytes. The offset is sign-extended and added
+    // to the address of the branch instruction to give the target address."
+    else g.farJump(e.index, e.index + e.imm / 2, retired, NO_LINK, Exit.FAR_DIRECT);
     g.endIf();
     return true;
   }
@@ -47,8 +44,7 @@ export function generateControl(g: Gen, e: Entry, retired: number): boolean | nu
     return false;
   }
   if (e.op === O.OP_JAL_F) {
-    g.pc(e.index).w.i32Const(e.imm).op(Op.i32Add).localSet(L_T0);
-    jumpAndLink(g, e, retired, false, Exit.FAR_DIRECT);
+    farJumpAndLink(g, e, retired);
     return false;
   }
   // JALR: "The target address is obtained by adding the sign-extended 12-bit I-immediate to the register rs1, then
@@ -67,6 +63,11 @@ function link(g: Gen, e: Entry): void {
   const to = g.beginSet(e.rd);
   g.pc(e.index + e.length / 2);
   g.endSet(e.rd, to);
+}
+
+/** JAL to another page (Gen.farJump), linking; its own function for the same reason as jumpAndLink's. */
+function farJumpAndLink(g: Gen, e: Entry, retired: number): void {
+  g.farJump(e.index, e.index + e.imm / 2, retired, () => link(g, e), Exit.FAR_DIRECT);
 }
 
 /**

@@ -32,6 +32,15 @@ export function inPageTarget(e: Entry): number | null {
   return null;
 }
 
+/**
+ * The entry index (relative to the page of `e`, so outside 0..PAGE_ENTRIES - 1) a branch or jump to another page goes
+ * to, or null. (Their imm is the byte offset.)
+ */
+export function farTarget(e: Entry): number | null {
+  if (FAR_BRANCHES.has(e.op) || e.op === O.OP_JAL_F) return e.index + e.imm / 2;
+  return null;
+}
+
 /** A jump that links (rd = ra or t0, the calling convention's link registers): its return lands after it. */
 export function isCall(e: Entry): boolean {
   return JUMPS.has(e.op) && (e.rd === 1 || e.rd === 5);

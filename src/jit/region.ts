@@ -10,7 +10,7 @@
 
 import * as L from "../../assembly/layout.js";
 import * as O from "../../assembly/ops.js";
-import { translatable, endsBlock, inPageTarget, isCall, fallsThrough } from "./ops-table.js";
+import { translatable, endsBlock, farTarget, inPageTarget, isCall, fallsThrough } from "./ops-table.js";
 import { loopOrder, successorsOf } from "./block-order.js";
 
 /** One decoded entry (see assembly/ops.ts for the 8-byte layout). */
@@ -26,10 +26,13 @@ export interface Entry {
   upper?: number;
 }
 
+/** Block.next of a block whose last instruction jumps (an index may be negative: code on a page before the head's). */
+export const NO_NEXT = Number.MIN_SAFE_INTEGER;
+
 export interface Block {
   start: number; // entry index of its first instruction
   entries: Entry[];
-  /** Where control goes after the last entry if it does not jump: an entry index (maybe outside the region), or -1. */
+  /** Where control goes after the last entry if it does not jump: an entry index (maybe outside the region), or NO_NEXT. */
   next: number;
 }
 
@@ -39,6 +42,42 @@ export interface Region {
   blockAt: Map<number, number>; // entry index -> block number, for every block start
   returnPoints: number[]; // block starts right after a call: where an indirect jump (a return) may land
   instructions: number;
+  /** The other pages the region takes code from (see OtherPage); entries there have indices from page.first on. */
+  otherPages: OtherPage[];
+}
+
+/**
+ * A page other than the head's that a region takes code from: a function its head page calls, the code a jump or
+ * branch from the head page goes to. Its entries have indices `first` to `first` + PAGE_ENTRIES - 1 (relative to
+ * the head page's entry 0, as every index of a region: the entry at index i is at the head page's pc + 2i, so
+ * `first` is the page's distance from the head page in halfwords, a multiple of PAGE_ENTRIES, never 0). The region
+ * was discovered from the decoded page slot at WASM address `slot` (its entry 0) when that slot had generation
+ * `generation`: translated code goes there only after checking that the fetch TLB still maps the page to that slot
+ * and the slot still has that generation (its code has not changed since).
+ */
+export interface OtherPage { first: number; slot: number; generation: number }
+
+/**
+ * How discovery reaches code on other pages (see OtherPage): the page of the region's entry index `index` (outside
+ * the head page) if the translator can read it now (the fetch TLB maps it and the page is decoded), else null; and
+ * its decoded entries.
+ */
+export interface OtherPages {
+  pageAt(index: number): OtherPage | null;
+  read(page: OtherPage, index: number): Entry;
+}
+
+/**
+ * Code a region takes from other pages at most, all of them together (callees', jump targets'): what it takes costs
+ * compile time in every region that takes it (the SQLite test: 64 a page, without a total, translated 22% more
+ * instructions and ran 3% slower than keeping to the page; 48 in all, as fast; 24 or 96: within the noise).
+ */
+export const OTHER_PAGE_INSTRUCTIONS = 48;
+
+/** The other page holding region entry index `index`, or null for the head page. */
+export function otherPageOf(region: Pick<Region, "otherPages">, index: number): OtherPage | null {
+  for (const page of region.otherPages) if (index >= page.first && index < page.first + PAGE_ENTRIES) return page;
+  return null;
 }
 
 // Not more: V8 optimizes each hot region in the background with Turbofan, whose register allocation grows faster
@@ -53,11 +92,19 @@ export const PAGE_ENTRIES = 2048;
  * Discovers the region from entry `head`; `read(index)` gives the decoded entry (OP_DECODE if never run).
  * `headElsewhere(index)`: whether the entry is another region's head (translated, or compiling): the walk stops there
  * and the region chains to it, as to code on another page, rather than translating that region's code again.
+ * `others`: how to reach code on other pages; without it the region keeps to the head page. With it, a jump, branch
+ * or call from the head page to another page takes in the code there too, when all of what it reaches on that page
+ * fits (takeFromOtherPage, up to OTHER_PAGE_INSTRUCTIONS in all): the transfer between translations (a tail call through the chain table, a callee's
+ * prologue) becomes a branch inside the function after a check of the page, and a call's return comes back through
+ * the region's own return point.
  */
-export function discoverRegion(head: number, read: (index: number) => Entry, headElsewhere?: (index: number) => boolean): Region {
+export function discoverRegion(
+  head: number, read: (index: number) => Entry, headElsewhere?: (index: number) => boolean, others?: OtherPages,
+): Region {
   const entries = new Map<number, Entry>();
-  const leaders = new Set<number>([head]);
+  const leaders = new Set<number>([head, 0, PAGE_ENTRIES]);
   const returnPoints = new Set<number>();
+  const farTargets: number[] = [];
   const queue = [head];
   while (queue.length > 0) {
     const index = queue.pop()!;
@@ -69,9 +116,16 @@ export function discoverRegion(head: number, read: (index: number) => Entry, hea
     const after = index + e.length / 2;
     const target = inPageTarget(e);
     if (target !== null) { leaders.add(target); queue.push(target); }
+    const far = farTarget(e);
+    if (far !== null && others) { leaders.add(far); farTargets.push(far); }
     if (endsBlock(e.op)) leaders.add(after);
     if (fallsThrough(e.op) || isCall(e)) queue.push(after);
     if (isCall(e)) returnPoints.add(after);
+  }
+  const otherPages: OtherPage[] = [];
+  if (others) {
+    const limit = Math.min(MAX_REGION_INSTRUCTIONS, entries.size + OTHER_PAGE_INSTRUCTIONS);
+    for (const target of farTargets) takeFromOtherPage(target, entries, leaders, otherPages, others, limit);
   }
   const blocks: Block[] = [];
   const blockAt = new Map<number, number>();
@@ -79,17 +133,57 @@ export function discoverRegion(head: number, read: (index: number) => Entry, hea
   for (const index of [...entries.keys()].sort((a, b) => a - b)) {
     const e = entries.get(index)!;
     if (current === null || leaders.has(index) || current.next !== index) {
-      current = { start: index, entries: [], next: -1 };
+      current = { start: index, entries: [], next: NO_NEXT };
       blockAt.set(index, blocks.length);
       blocks.push(current);
     }
     current.entries.push(e);
-    current.next = fallsThrough(e.op) ? index + e.length / 2 : -1;
+    current.next = fallsThrough(e.op) ? index + e.length / 2 : NO_NEXT;
     if (endsBlock(e.op)) current = null;
   }
   const points = [...returnPoints].filter((p) => blockAt.has(p)).sort((a, b) => a - b);
   const ordered = inControlFlowOrder(blocks, blockAt, [head, ...points]);
-  return { head, blocks: ordered, blockAt: blockNumbers(ordered), returnPoints: points, instructions: entries.size };
+  return { head, blocks: ordered, blockAt: blockNumbers(ordered), returnPoints: points, instructions: entries.size, otherPages };
+}
+
+/**
+ * Takes into the region the code from entry `target` on another page: what in-page jumps, branches and
+ * fall-throughs reach there, not a call's callee (its return would land on that page, where nothing marks the
+ * return point), nor another page. All of it or nothing: when it is more than the region has room for (`limit`
+ * entries in all), the region leaves for it as before (its code would otherwise leave for the interpreter where the
+ * region stopped taking it).
+ */
+function takeFromOtherPage(
+  target: number, entries: Map<number, Entry>, leaders: Set<number>, otherPages: OtherPage[], others: OtherPages,
+  limit: number,
+): void {
+  if (entries.has(target)) return;
+  const page = otherPageOf({ otherPages }, target) ?? others.pageAt(target);
+  if (page === null) return;
+  const taken = new Map<number, Entry>();
+  const queue = [target];
+  const room = limit - entries.size;
+  while (queue.length > 0) {
+    const index = queue.pop()!;
+    if (taken.has(index) || entries.has(index) || index < page.first || index >= page.first + PAGE_ENTRIES) continue;
+    const e = others.read(page, index);
+    if (!translatable(e.op)) continue;
+    if (taken.size === room) return; // too much: none of it
+    taken.set(index, e);
+    const after = index + e.length / 2;
+    const next = inPageTarget(e);
+    if (next !== null && !isCall(e)) queue.push(next);
+    if (fallsThrough(e.op)) queue.push(after);
+  }
+  if (taken.size === 0) return;
+  if (!otherPages.includes(page)) otherPages.push(page);
+  leaders.add(target).add(page.first).add(page.first + PAGE_ENTRIES);
+  for (const [index, e] of taken) {
+    entries.set(index, e);
+    const next = inPageTarget(e);
+    if (next !== null) leaders.add(next);
+    if (endsBlock(e.op)) leaders.add(index + e.length / 2);
+  }
 }
 
 /** The blocks in the order emit.ts lays them out (block-order.ts), or as they are if the control flow is irreducible. */

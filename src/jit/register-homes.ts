@@ -15,7 +15,7 @@
 // wants locals).
 
 import { MAX_REGION_INSTRUCTIONS, type Block, type Region } from "./region.js";
-import { inPageTarget } from "./ops-table.js";
+import { farTarget, inPageTarget } from "./ops-table.js";
 import { isComputational } from "./gen-alu.js";
 
 /**
@@ -61,9 +61,10 @@ function successors(region: Region): Int32Array {
   const edges = scratch(0, 2 * blocks.length, -1);
   for (let k = 0; k < blocks.length; k++) {
     const block = blocks[k];
-    const target = inPageTarget(block.entries[block.entries.length - 1]);
-    if (target !== null && target >= 0) edges[2 * k] = blockAt.get(target) ?? -1;
-    if (block.next >= 0) edges[2 * k + 1] = blockAt.get(block.next) ?? -1;
+    const last = block.entries[block.entries.length - 1];
+    const target = inPageTarget(last) ?? farTarget(last); // a far one: a block the region took from another page
+    if (target !== null) edges[2 * k] = blockAt.get(target) ?? -1;
+    edges[2 * k + 1] = blockAt.get(block.next) ?? -1;
   }
   return edges;
 }

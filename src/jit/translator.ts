@@ -28,7 +28,7 @@
 
 import * as L from "../../assembly/layout.js";
 import * as O from "../../assembly/ops.js";
-import { decodedSlot, discoverRegion, readEntry, type Entry } from "./region.js";
+import { PAGE_ENTRIES, decodedSlot, discoverRegion, readEntry, type Entry, type OtherPage, type OtherPages } from "./region.js";
 import { STRADDLE_INDEX, straddlingEntry, type StraddleDecoder } from "./straddle.js";
 import { countingExits, emitBatch, entryMark, regionEntries } from "./emit.js";
 import { compileWorker, pollCompileWorker, workerWanted } from "./compile-worker.js";
@@ -128,7 +128,10 @@ export class Translator {
 
   private readonly memory: MemoryViews;
 
-  constructor(private readonly core: TranslatorCore, readonly threshold = hotThreshold(), readonly mode = compileMode(threshold)) {
+  constructor(
+    private readonly core: TranslatorCore, readonly threshold = hotThreshold(), readonly mode = compileMode(threshold),
+    readonly takesOtherPages = otherPagesWanted(),
+  ) {
     this.memory = new MemoryViews(core.memory);
     this.firstIndex = slotsInUse.get(core.table) ?? core.table.length; // after an earlier translator's: its marks may live on
     this.chain = new WebAssembly.Table({ element: "anyfunc", initial: core.table.length });
@@ -313,7 +316,7 @@ export class Translator {
     // cold code (error paths, the other side of a one-sided branch) costs no compile time.
     const view = this.view();
     const region = discoverRegion((head - base) / 8, (index) => this.entryAt(view, base, index, generation),
-      (index) => this.isHeadElsewhere(base + index * 8, generation));
+      (index) => this.isHeadElsewhere(base + index * 8, generation), this.takesOtherPages ? otherPagesFrom(view, base) : undefined);
     if (region.instructions === 0) { this.decline(head); return null; }
     // An entry another region marked already (its head or return point) stays theirs: both run the same code. The
     // others get the next table indices in this order, which the region's code knows (a return to one stays inside).
@@ -460,6 +463,49 @@ export class Translator {
 
   private bytes(): Uint8Array { return this.memory.bytes; }
   private view(): DataView { return this.memory.view; }
+}
+
+/**
+ * Whether regions take code from other pages (region.ts, OtherPage): unset or 1, they do; ROAM_JIT_OTHER_PAGES=0
+ * keeps each to its head's page, every jump to another page a transfer between translations (the tests of chaining
+ * use it, and it measures what taking the code saves).
+ */
+export function otherPagesWanted(env = process.env.ROAM_JIT_OTHER_PAGES): boolean {
+  if (env === undefined || env === "" || env === "1") return true;
+  if (env === "0") return false;
+  throw new Error(`ROAM_JIT_OTHER_PAGES must be 0 or 1, not "${env}"`);
+}
+
+/**
+ * How a region from the decoded page at `base` reaches code on other pages (region.ts, OtherPages): through the fetch
+ * TLB, at the page's pc as the TLB maps it now. Undefined when the TLB holds no entry for that page (the region keeps
+ * to its page). The translated code checks each other page again before it runs code from it (Gen.checkPage), so
+ * what the TLB says here only decides what is worth translating.
+ */
+function otherPagesFrom(view: DataView, base: number): OtherPages | undefined {
+  let headPage = -1;
+  for (let at = L.TLB_FETCH; at < L.TLB_FETCH + L.TLB_ENTRIES * 8; at += 8) {
+    const tag = view.getUint32(at, true);
+    if (view.getUint32(at + 4, true) === base && (tag & 0xfff) === 0) { headPage = tag; break; }
+  }
+  if (headPage < 0) return undefined;
+  const pages = new Map<number, OtherPage | null>();
+  return {
+    pageAt(index: number): OtherPage | null {
+      const pageVA = ((headPage + index * 2) & 0xfffff000) >>> 0;
+      const first = (pageVA - headPage) / 2;
+      if (pages.has(first)) return pages.get(first)!;
+      const at = L.TLB_FETCH + ((pageVA >>> 12) & (L.TLB_ENTRIES - 1)) * 8;
+      const slot = view.getUint32(at + 4, true);
+      const mapped = view.getUint32(at, true) === pageVA && slot !== base && slot >= L.DECODE_BASE && slot < SLOTS_END &&
+        (slot - L.DECODE_BASE) % L.DECODE_SLOT_BYTES === 0;
+      const page = mapped && first !== 0 && first % PAGE_ENTRIES === 0
+        ? { first, slot, generation: view.getUint32(L.SLOT_GENERATION + decodedSlot(slot) * 4, true) } : null;
+      pages.set(first, page);
+      return page;
+    },
+    read: (page, index) => readEntry(view, page.slot - page.first * 8, index, L.JIT_ORIGINALS),
+  };
 }
 
 /**

@@ -107,9 +107,10 @@ import { Translator } from "../../src/jit/translator.js";
 /** A TestCore whose hot code is translated to WebAssembly, as the machine does; `threshold` 1 translates at the first arrival. */
 export class TranslatingCore extends TestCore {
   readonly translator: Translator;
-  constructor(ramBytes = 1 << 20, threshold?: number) {
+  /** `otherPages`: whether regions take code from other pages (Translator.takesOtherPages; default: the environment's). */
+  constructor(ramBytes = 1 << 20, threshold?: number, otherPages?: boolean) {
     super(ramBytes);
-    this.translator = new Translator(this.api as unknown as ConstructorParameters<typeof Translator>[0], threshold);
+    this.translator = new Translator(this.api as unknown as ConstructorParameters<typeof Translator>[0], threshold, undefined, otherPages);
     this.setSt(L.STATE_FLAGS, this.st(L.STATE_FLAGS) | L.FLAG_JIT);
   }
   override run(budget = 1_000_000): number {
