@@ -232,6 +232,23 @@ export class Gen {
   }
 
   /**
+   * Continues at the region's return point on another page (Region.otherReturnPoints) whose pc is in local `target`,
+   * if any, with `retired` more instructions done; its page is checked first unless the code here is on that page
+   * (then it was checked on the way here). The first few return points only: a compare each, on every return.
+   */
+  private otherReturn(target: number, retired: number): void {
+    const w = this.w;
+    for (const point of this.region.otherReturnPoints.slice(0, MAX_OTHER_RETURNS)) {
+      const page = otherPageOf(this.region, point)!;
+      w.localGet(target).localGet(L_BASE).i32Const(point * 2).op(Op.i32Add).op(Op.i32Eq);
+      if (page !== this.page) { this.checkPage(page); w.op(Op.i32And); }
+      this.beginIf();
+      this.jump(point, retired);
+      this.endIf();
+    }
+  }
+
+  /**
    * Leaves at entry `index` of this page (the interpreter runs it next) with `retired` more instructions done.
    * Both go in one constant to the shared decoding before the exit (see decodeExit): most exits are TLB misses
    * and budget checks that never run, and a smaller function is cheaper for V8 to compile and optimise.
@@ -272,10 +289,11 @@ export class Gen {
    */
   checkPage(page: OtherPage): void {
     const w = this.w;
+    // L_T1 and L_ADDR: jumpTo still needs L_TLB, its target's fetch TLB entry, after otherReturn's checks.
     w.localGet(L_BASE).i32Const(page.first * 2).op(Op.i32Add).localTee(L_T1);
-    w.i32Const(12 - 3).op(Op.i32ShrU).i32Const((L.TLB_ENTRIES - 1) << 3).op(Op.i32And).localTee(L_TLB);
+    w.i32Const(12 - 3).op(Op.i32ShrU).i32Const((L.TLB_ENTRIES - 1) << 3).op(Op.i32And).localTee(L_ADDR);
     w.mem(Op.i32Load, L.TLB_FETCH).localGet(L_T1).op(Op.i32Eq);
-    w.localGet(L_TLB).mem(Op.i32Load, L.TLB_FETCH + 4).i32Const(page.slot).op(Op.i32Eq).op(Op.i32And);
+    w.localGet(L_ADDR).mem(Op.i32Load, L.TLB_FETCH + 4).i32Const(page.slot).op(Op.i32Eq).op(Op.i32And);
     w.i32Const(0).mem(Op.i32Load, L.SLOT_GENERATION + decodedSlot(page.slot) * 4).i32Const(page.generation).op(Op.i32Eq);
     w.op(Op.i32And);
   }
@@ -335,6 +353,7 @@ export class Gen {
     this.exitIf(at, retired, Exit.MISS);
     link();
     if (toOwnEntries && this.marks.count > 0) this.ownEntry(target, retired + jumpRetires);
+    if (toOwnEntries && this.region.otherReturnPoints.length > 0) this.otherReturn(target, retired + jumpRetires);
     w.bytesIn(fetchedEntry(target));
     this.count(kind);
     if (this.counting) {
@@ -346,6 +365,9 @@ export class Gen {
     w.br(Op.br, this.toExit());
   }
 }
+
+/** Return points on other pages a return compares its target with (Gen.otherReturn). */
+const MAX_OTHER_RETURNS = 4;
 
 // Labels of the constructs a region's code sits in (Gen.frames): a block b_k is k itself.
 const F_EXIT = -1, F_DECODE = -2, F_DISPATCH = -3;
@@ -462,7 +484,7 @@ interface RegionShape {
 }
 
 function regionShape(region: Region): RegionShape {
-  const loops = structuredLoops(region, regionEntries(region));
+  const loops = structuredLoops(region, [...regionEntries(region), ...region.otherReturnPoints]);
   const n = region.blocks.length;
   // The innermost loop whose body (head excluded) holds block k: loops come outer first, so the last match.
   const owner = new Array<StructuredLoop | null>(n).fill(null);

@@ -44,6 +44,11 @@ export interface Region {
   instructions: number;
   /** The other pages the region takes code from (see OtherPage); entries there have indices from page.first on. */
   otherPages: OtherPage[];
+  /**
+   * Block starts on other pages right after a call there (a function taken in calls another on its page): a return
+   * that lands on one goes on there (Gen.otherReturn), unmarked (nothing enters the region on another page).
+   */
+  otherReturnPoints: number[];
 }
 
 /**
@@ -123,9 +128,10 @@ export function discoverRegion(
     if (isCall(e)) returnPoints.add(after);
   }
   const otherPages: OtherPage[] = [];
+  const otherReturns = new Set<number>();
   if (others) {
     const limit = Math.min(MAX_REGION_INSTRUCTIONS, entries.size + OTHER_PAGE_INSTRUCTIONS);
-    for (const target of farTargets) takeFromOtherPage(target, entries, leaders, otherPages, others, limit);
+    for (const target of farTargets) takeFromOtherPage(target, { entries, leaders, otherPages, otherReturns, others, limit });
   }
   const blocks: Block[] = [];
   const blockAt = new Map<number, number>();
@@ -142,48 +148,61 @@ export function discoverRegion(
     if (endsBlock(e.op)) current = null;
   }
   const points = [...returnPoints].filter((p) => blockAt.has(p)).sort((a, b) => a - b);
-  const ordered = inControlFlowOrder(blocks, blockAt, [head, ...points]);
-  return { head, blocks: ordered, blockAt: blockNumbers(ordered), returnPoints: points, instructions: entries.size, otherPages };
+  const otherReturnPoints = [...otherReturns].filter((p) => blockAt.has(p)).sort((a, b) => a - b);
+  const ordered = inControlFlowOrder(blocks, blockAt, [head, ...points, ...otherReturnPoints]);
+  return {
+    head, blocks: ordered, blockAt: blockNumbers(ordered), returnPoints: points, instructions: entries.size, otherPages,
+    otherReturnPoints,
+  };
+}
+
+/** What takeFromOtherPage adds to: the region's entries and leaders so far, its other pages and their return points. */
+interface Taking {
+  entries: Map<number, Entry>; leaders: Set<number>; otherPages: OtherPage[]; otherReturns: Set<number>;
+  others: OtherPages; limit: number;
 }
 
 /**
- * Takes into the region the code from entry `target` on another page: what in-page jumps, branches and
- * fall-throughs reach there, not a call's callee (its return would land on that page, where nothing marks the
- * return point), nor another page. All of it or nothing: when it is more than the region has room for (`limit`
- * entries in all), the region leaves for it as before (its code would otherwise leave for the interpreter where the
- * region stopped taking it).
+ * Takes into the region the code from entry `target` on another page: what in-page jumps, branches, calls (the callee
+ * and the return point after the call: see Region.otherReturnPoints) and fall-throughs reach there, not another page.
+ * All of it or nothing: when it is more than the region has room for (`limit` entries in all), the region leaves for
+ * it as before (its code would otherwise leave for the interpreter where the region stopped taking it); when it calls
+ * a function on another page or through a register, too: that callee would return to this page outside any
+ * translation's entry, and what was a call and a return between translations would become three (measured: Lua's mix
+ * left translated code at such return points 7.5 M more times).
  */
-function takeFromOtherPage(
-  target: number, entries: Map<number, Entry>, leaders: Set<number>, otherPages: OtherPage[], others: OtherPages,
-  limit: number,
-): void {
-  if (entries.has(target)) return;
-  const page = otherPageOf({ otherPages }, target) ?? others.pageAt(target);
+function takeFromOtherPage(target: number, t: Taking): void {
+  if (t.entries.has(target)) return;
+  const page = otherPageOf(t, target) ?? t.others.pageAt(target);
   if (page === null) return;
   const taken = new Map<number, Entry>();
+  const returns: number[] = [];
   const queue = [target];
-  const room = limit - entries.size;
+  const room = t.limit - t.entries.size;
   while (queue.length > 0) {
     const index = queue.pop()!;
-    if (taken.has(index) || entries.has(index) || index < page.first || index >= page.first + PAGE_ENTRIES) continue;
-    const e = others.read(page, index);
+    if (taken.has(index) || t.entries.has(index) || index < page.first || index >= page.first + PAGE_ENTRIES) continue;
+    const e = t.others.read(page, index);
     if (!translatable(e.op)) continue;
     if (taken.size === room) return; // too much: none of it
+    if (isCall(e) && e.op !== O.OP_JAL_L) return; // see above
     taken.set(index, e);
     const after = index + e.length / 2;
     const next = inPageTarget(e);
-    if (next !== null && !isCall(e)) queue.push(next);
-    if (fallsThrough(e.op)) queue.push(after);
+    if (next !== null) queue.push(next);
+    if (fallsThrough(e.op) || isCall(e)) queue.push(after);
+    if (isCall(e)) returns.push(after);
   }
   if (taken.size === 0) return;
-  if (!otherPages.includes(page)) otherPages.push(page);
-  leaders.add(target).add(page.first).add(page.first + PAGE_ENTRIES);
+  if (!t.otherPages.includes(page)) t.otherPages.push(page);
+  t.leaders.add(target).add(page.first).add(page.first + PAGE_ENTRIES);
   for (const [index, e] of taken) {
-    entries.set(index, e);
+    t.entries.set(index, e);
     const next = inPageTarget(e);
-    if (next !== null) leaders.add(next);
-    if (endsBlock(e.op)) leaders.add(index + e.length / 2);
+    if (next !== null) t.leaders.add(next);
+    if (endsBlock(e.op)) t.leaders.add(index + e.length / 2);
   }
+  for (const point of returns) t.otherReturns.add(point);
 }
 
 /** The blocks in the order emit.ts lays them out (block-order.ts), or as they are if the control flow is irreducible. */

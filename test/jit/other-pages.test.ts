@@ -2,8 +2,9 @@
 // from the head page to a function on another page runs inside the caller's
 // region, and its return comes back through the region's own return point, so
 // neither is a transfer between translations. The code taken in runs only after
-// a check that its page still holds it (Gen.checkPage). These tests run such code
-// at any slice size against the interpreter (instret and registers exact), with
+// a check that its page still holds it (Gen.checkPage); a function taken in may call
+// another on its page, whose return comes back to a return point there. These tests
+// run such code at any slice size against the interpreter (instret and registers exact), with
 // exits inside the taken code (a load the host must do), with the function's page before
 // the head's (negative entry indices), and under Sv32 with the function's page
 // remapped to other code and then unmapped.
@@ -65,6 +66,30 @@ describe("a region that takes a function from another page", () => {
       }
     });
   }
+
+  test("a function taken in that calls another on its page returns there inside the region too", () => {
+    // f (page B): t1 = g(); a0 += t1; return, with g (page B): t1 = *a1; a1 += 4; return. f keeps ra in a2.
+    const [A2] = [12];
+    const code = BASE, f = BASE + 0x1000, g = BASE + 0x1100, data = BASE + 0x10000;
+    const set = (c: TestCore) => {
+      callsAcrossPages(c, code, f, data, N);
+      c.poke(f, [asm.addi(A2, RA, 0), asm.jal(RA, g - (f + 4)), asm.add(A0, A0, T1), asm.jalr(0, A2, 0)]);
+      c.poke(g, [asm.lw(T1, A1, 0), asm.addi(A1, A1, 4), asm.jalr(0, RA, 0)]);
+      fillData(c, data, N);
+    };
+    const plain = new TestCore();
+    set(plain);
+    expect(runPastBudget(plain, 1_000_000)).toBe(L.EXIT_BREAKPOINT);
+    for (const [threshold, slice] of [[undefined, 1_000_000], [undefined, 333], [1, 1_000_000], [1, 5]] as const) {
+      const c = new TranslatingCore(1 << 20, threshold, true);
+      set(c);
+      const what = `threshold ${threshold ?? "default"}, slices of ${slice}`;
+      expect(runPastBudget(c, slice), what).toBe(L.EXIT_BREAKPOINT);
+      expectSameState(c, plain, what);
+      // Kept to their pages, each pass chained twice (f's call and return; g is in f's region): 2 N.
+      if (slice > 1000) expect(chained(c), `${what}: chained transfers`).toBeLessThan(N / 10);
+    }
+  });
 
   test("a load in the function's code that leaves (MMIO: past RAM's end) leaves at that load, the state exact", () => {
     // a1 runs off the end of RAM on the 5000th call: f's first instruction is then a load the host must do.
