@@ -1,12 +1,15 @@
-// Region discovery: which decoded entries of one code page a translation covers.
+// Region discovery: which decoded entries a translation covers, on its head's
+// code page and, a few, on the pages that one jumps or calls to.
 //
 // A region starts at a hot entry (a loop head, a called function) and takes
 // every entry reachable from it without leaving the page: both sides of
 // branches, in-page jumps and calls, and the return points after calls (a return
 // comes back there through the region's own target check). It stops at
 // instructions the generators do not handle and at entries not decoded yet (code
-// that has never run); those become exits to the interpreter. The entries are cut into basic blocks, each starting at a leader
-// (the head, a branch or jump target, the instruction after a control transfer).
+// that has never run); those become exits to the interpreter. Then it takes the
+// code its jumps, branches and calls to other pages reach there, when that fits
+// (takeFromOtherPage). The entries are cut into basic blocks, each starting at a leader
+// (the head, a branch or jump target, the instruction after a control transfer, a page's start).
 
 import * as L from "../../assembly/layout.js";
 import * as O from "../../assembly/ops.js";
