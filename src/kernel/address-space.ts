@@ -196,15 +196,21 @@ export class AddressSpace {
     return Math.max(0, this.committedPages - this.committedResident);
   }
 
+  /**
+   * Resident pages of committed regions in [start, end): region by region (they never overlap), each overlap's pages
+   * looked up, or the resident pages scanned when there are fewer. (Looking each page's region up cost the SQLite
+   * test's 336 mmap and munmap calls ~10 ms: a search of the regions per page.)
+   */
   private countCommittedResident(start: number, end: number): number {
     let n = 0;
-    if ((end - start) / PAGE > this.pages.size) {
-      for (const vpn of this.pages.keys()) {
-        const va = vpn * PAGE;
-        if (va >= start && va < end && this.isCommitted(va)) n++;
+    for (const r of this.regions) {
+      if (r.end <= start || r.start >= end || !AddressSpace.committed(r)) continue;
+      const from = Math.max(start, r.start), to = Math.min(end, r.end);
+      if ((to - from) / PAGE > this.pages.size) {
+        for (const vpn of this.pages.keys()) if (vpn * PAGE >= from && vpn * PAGE < to) n++;
+      } else {
+        for (let va = from; va < to; va += PAGE) if (this.pages.has(va >>> 12)) n++;
       }
-    } else {
-      for (let va = start; va < end; va += PAGE) if (this.pages.has(va >>> 12) && this.isCommitted(va)) n++;
     }
     return n;
   }
