@@ -249,9 +249,10 @@ export class Gen {
   }
 
   /**
-   * Leaves at entry `index` of this page (the interpreter runs it next) with `retired` more instructions done.
-   * Both go in one constant to the shared decoding before the exit (see decodeExit): most exits are TLB misses
-   * and budget checks that never run, and a smaller function is cheaper for V8 to compile and optimise.
+   * Leaves at entry `index` of `page` (by default the current block's; null: the head page's) for the interpreter,
+   * with `retired` more instructions done. On the head page both go in one constant to the shared decoding before
+   * the exit (see decodeExit): most exits are TLB misses and budget checks that never run, and a smaller function is
+   * cheaper for V8 to compile and optimise.
    */
   exit(index: number, retired: number, kind: number, page = this.page): void {
     this.count(kind);
@@ -304,17 +305,25 @@ export class Gen {
    * unchanged), else through the fetch TLB as jumpTo does (a miss leaves at `at`).
    */
   farJump(at: number, target: number, retired: number, link: () => void, kind: number): void {
-    if (this.region.blockAt.has(target)) {
-      const page = otherPageOf(this.region, target);
-      if (page === null) { link(); this.jump(target, retired + 1); return; } // back to the head page: always there
-      this.checkPage(page);
-      this.beginIf();
-      link();
-      this.jump(target, retired + 1);
-      this.endIf();
-    }
+    if (this.region.blockAt.has(target) && this.crossInto(target, retired + 1, link)) return;
     this.pc(at).w.i32Const((target - at) * 2).op(Op.i32Add).localSet(L_T0);
     this.jumpTo(L_T0, at, retired, link, false, kind);
+  }
+
+  /**
+   * Goes on at the region's block at entry `target`, on another page than the code here: after `link`, at once on the
+   * head page (always there while the region runs), else if checkPage finds the page unchanged. True when control
+   * never comes back here (the head page's case); otherwise the caller's way out follows, for a page that changed.
+   */
+  crossInto(target: number, retired: number, link: () => void): boolean {
+    const page = otherPageOf(this.region, target);
+    if (page === null) { link(); this.jump(target, retired); return true; }
+    this.checkPage(page);
+    this.beginIf();
+    link();
+    this.jump(target, retired);
+    this.endIf();
+    return false;
   }
 
   /**
@@ -611,14 +620,7 @@ function emitBlock(g: Gen, block: Block, k: number): void {
   // Off the end of the page: into the next page's code if the region took it (once checkPage finds it unchanged),
   // else on at the next page's first bytes as a jump there would (a miss leaves at the page-end sentinel with the
   // block done), so a loop or function that crosses a page stays in translated code.
-  if (next !== undefined) {
-    const page = otherPageOf(g.region, block.next);
-    if (page === null) { g.jump(block.next, retired); return; }
-    g.checkPage(page);
-    g.beginIf();
-    g.jump(block.next, retired);
-    g.endIf();
-  }
+  if (next !== undefined && g.crossInto(block.next, retired, NO_LINK)) return;
   g.pc(block.next).w.localSet(L_T0);
   g.jumpTo(L_T0, block.next, retired, NO_LINK, false, Exit.FAR_DIRECT, 0);
 }
