@@ -11,6 +11,7 @@ import { afterEach, beforeEach, describe, expect, test } from "vitest";
 import * as L from "../../assembly/layout.js";
 import { Exit } from "../../src/jit/emit.js";
 import { TestCore, TranslatingCore, asm, runPastBudget, expectSameState } from "../core/harness.js";
+import { LEAF, P1, P2, PTE_VRWXAD, VF, pte, startSv32 } from "./sv32-setup.js";
 
 const BASE = L.RAM_GUEST_BASE;
 const [RA, T0, T1, A0, A1, A2, A3, A4, A5, A6] = [1, 5, 6, 10, 11, 12, 13, 14, 15, 16];
@@ -134,10 +135,6 @@ describe("chaining between translated regions", () => {
 
 // ---- Sv32: S-mode code on an identity-mapped megapage calls a function at VA 0x40003000, whose page it remaps
 // (to other code) and then unmaps, each followed by sfence.vma. The chained call must follow the new mapping.
-const ROOT = BASE + 0x20000, LEAF = BASE + 0x21000, P1 = BASE + 0x30000, P2 = BASE + 0x31000;
-const VF = 0x40003000; // not 0x40000000: that shares a (direct-mapped) fetch TLB entry with BASE's page
-const PTE_VRWXAD = 0xcf;
-const pte = (pa: number, flags: number) => (((pa >>> 12) << 10) | flags) >>> 0;
 
 function remapProgram(n: number): number[] {
   // for (t0 = n; t0 != 0; t0--) { f(); if (t0 == 2n/3) { leaf[3] = P2; sfence.vma } if (t0 == n/3) { leaf[3] = 0; sfence.vma } }
@@ -151,18 +148,7 @@ function remapProgram(n: number): number[] {
 }
 
 function startPaged(c: TestCore): void {
-  c.poke(BASE, remapProgram(6000)); // long enough to get hot again after each remap
-  c.poke(P1, [asm.addi(A0, A0, 1), asm.jalr(0, RA, 0)]);
-  c.poke(P2, [asm.addi(A0, A0, 100), asm.jalr(0, RA, 0)]);
-  c.poke(ROOT + (BASE >>> 22) * 4, [pte(BASE, PTE_VRWXAD)]); // RAM's first 4 MiB, identity (a megapage)
-  c.poke(ROOT + (VF >>> 22) * 4, [pte(LEAF, 1)]); // VA 0x40000000's 4 MiB: the leaf table
-  c.poke(LEAF + 3 * 4, [pte(P1, PTE_VRWXAD)]);
-  c.setSt(L.CSR_SATP, (0x80000000 | (ROOT >>> 12)) >>> 0);
-  c.setSt(L.STATE_PRIV, L.PRIV_S);
-  c.setSt(L.STATE_HOST_TRAPS, 1 << L.CAUSE_FETCH_PAGE_FAULT);
-  c.setSt(L.STATE_FLAGS, c.st(L.STATE_FLAGS) | L.FLAG_EBREAK_EXITS);
-  c.api.flushCaches();
-  c.pc = BASE;
+  startSv32(c, remapProgram(6000), BASE, [[3, pte(P1, PTE_VRWXAD)]], BASE); // long enough to get hot again after each remap
 }
 
 describe("chaining under Sv32", () => {

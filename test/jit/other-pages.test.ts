@@ -12,6 +12,7 @@ import { afterEach, beforeEach, describe, expect, test } from "vitest";
 import * as L from "../../assembly/layout.js";
 import { Exit } from "../../src/jit/emit.js";
 import { TestCore, TranslatingCore, asm, runPastBudget, expectSameState } from "../core/harness.js";
+import { LEAF, P1, P2, PTE_VRWXAD, VF, pte, startSv32 } from "./sv32-setup.js";
 
 const BASE = L.RAM_GUEST_BASE;
 const [RA, T0, T1, A0, A1] = [1, 5, 6, 10, 11];
@@ -149,10 +150,7 @@ describe("a region that takes a function from another page", () => {
 
 // ---- Sv32: the loop's code at VA 0x40002000 calls f at VA 0x40003000 (a direct call), whose page it remaps to other
 // code and then unmaps, each followed by sfence.vma. The taken code must follow the mapping.
-const ROOT = BASE + 0x20000, LEAF = BASE + 0x21000, CODE = BASE + 0x2f000, P1 = BASE + 0x30000, P2 = BASE + 0x31000;
-const VCODE = 0x40002000, VF = 0x40003000;
-const PTE_VRWXAD = 0xcf;
-const pte = (pa: number, flags: number) => (((pa >>> 12) << 10) | flags) >>> 0;
+const CODE = BASE + 0x2f000, VCODE = 0x40002000; // the loop's page, mapped through the leaf table as f's is
 const SFENCE_VMA = 0x12000073;
 const [A2, A3] = [12, 13];
 
@@ -169,19 +167,7 @@ function remapProgram(n: number): number[] {
 }
 
 function startPaged(c: TestCore): void {
-  c.poke(CODE, remapProgram(6000)); // long enough to get hot again after each remap
-  c.poke(P1, [asm.addi(A0, A0, 1), asm.jalr(0, RA, 0)]);
-  c.poke(P2, [asm.addi(A0, A0, 100), asm.jalr(0, RA, 0)]);
-  c.poke(ROOT + (BASE >>> 22) * 4, [pte(BASE, PTE_VRWXAD)]); // RAM's first 4 MiB, identity (a megapage): the stores
-  c.poke(ROOT + (VF >>> 22) * 4, [pte(LEAF, 1)]); // VA 0x40000000's 4 MiB: the leaf table
-  c.poke(LEAF + 2 * 4, [pte(CODE, PTE_VRWXAD)]);
-  c.poke(LEAF + 3 * 4, [pte(P1, PTE_VRWXAD)]);
-  c.setSt(L.CSR_SATP, (0x80000000 | (ROOT >>> 12)) >>> 0);
-  c.setSt(L.STATE_PRIV, L.PRIV_S);
-  c.setSt(L.STATE_HOST_TRAPS, 1 << L.CAUSE_FETCH_PAGE_FAULT);
-  c.setSt(L.STATE_FLAGS, c.st(L.STATE_FLAGS) | L.FLAG_EBREAK_EXITS);
-  c.api.flushCaches();
-  c.pc = VCODE;
+  startSv32(c, remapProgram(6000), CODE, [[2, pte(CODE, PTE_VRWXAD)], [3, pte(P1, PTE_VRWXAD)]], VCODE);
 }
 
 describe("taken code under Sv32", () => {
