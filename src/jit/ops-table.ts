@@ -33,8 +33,8 @@ export function inPageTarget(e: Entry): number | null {
 }
 
 /**
- * The entry index (relative to the page of `e`, so outside 0..PAGE_ENTRIES - 1) a branch or jump to another page goes
- * to, or null. (Their imm is the byte offset.)
+ * The entry index a branch or jump to another page goes to (as e.index counts: from the region's head page, so on
+ * another page than e's), or null. (Their imm is the byte offset.)
  */
 export function farTarget(e: Entry): number | null {
   if (FAR_BRANCHES.has(e.op) || e.op === O.OP_JAL_F) return e.index + e.imm / 2;
