@@ -119,7 +119,7 @@ export class Gen {
   enterBlock(k: number): void {
     this.blockIndex = k;
     this.cacheMark = k + 1;
-    this.page = this.region.otherPages.length === 0 ? null : otherPageOf(this.region, this.region.blocks[k].start);
+    this.page = otherPageOf(this.region, this.region.blocks[k].start);
   }
 
   /** Pushes register r (0 reads as zero). */
@@ -343,7 +343,7 @@ export class Gen {
       return;
     }
     this.w.localGet(P_BUDGET).i32Const(retired).op(Op.i32Sub).localTee(P_BUDGET).i32Const(0).op(Op.i32LeS);
-    this.exitIf(index, 0, Exit.BUDGET, this.region.otherPages.length === 0 ? null : otherPageOf(this.region, index));
+    this.exitIf(index, 0, Exit.BUDGET, otherPageOf(this.region, index));
     if (this.frames.includes(loopLabel(k))) this.w.br(Op.br, this.labelDepth(loopLabel(k)));
     else this.w.i32Const(k).localSet(L_BLOCK).br(Op.br, this.toLoop());
   }

@@ -12,7 +12,7 @@ import { afterEach, beforeEach, describe, expect, test } from "vitest";
 import * as L from "../../assembly/layout.js";
 import { Exit } from "../../src/jit/emit.js";
 import { TestCore, TranslatingCore, asm, runPastBudget, expectSameState } from "../core/harness.js";
-import { LEAF, P1, P2, PTE_VRWXAD, VF, pte, startSv32 } from "./sv32-setup.js";
+import { LEAF, P1, P2, PTE_VRWXAD, VF, expectRemapsFollowed, pte, startSv32 } from "./sv32-setup.js";
 
 const BASE = L.RAM_GUEST_BASE;
 const [RA, T0, T1, A0, A1] = [1, 5, 6, 10, 11];
@@ -172,19 +172,8 @@ function startPaged(c: TestCore): void {
 
 describe("taken code under Sv32", () => {
   test("a direct call into a page that is remapped, then unmapped (sfence.vma), runs the new code, then faults", () => {
-    const plain = new TestCore();
-    startPaged(plain);
-    expect(runPastBudget(plain, 1_000_000)).toBe(L.EXIT_HOST_TRAP);
-    expect(plain.st(L.STATE_EXIT_CAUSE)).toBe(L.CAUSE_FETCH_PAGE_FAULT);
-    expect(plain.x(A0)).toBe(2000 * 1 + 2000 * 100);
-    for (const [threshold, slice] of [[undefined, 1_000_000], [1, 1_000_000], [1, 29]] as const) {
-      const c = new TranslatingCore(1 << 20, threshold, true);
-      startPaged(c);
-      const what = `threshold ${threshold ?? "default"}, slices of ${slice}`;
-      expect(runPastBudget(c, slice), what).toBe(L.EXIT_HOST_TRAP);
-      expect(c.st(L.STATE_EXIT_CAUSE), what).toBe(L.CAUSE_FETCH_PAGE_FAULT);
+    expectRemapsFollowed(startPaged, true, (c, what) => {
       expect(c.st(L.STATE_EXIT_PC).toString(16), what).toBe(VF.toString(16));
-      expectSameState(c, plain, what);
-    }
+    });
   });
 });

@@ -3,7 +3,8 @@
 // translation must follow the mapping. RAM's first 4 MiB are identity-mapped (a megapage: the page-table stores go
 // there); VA 0x40000000's 4 MiB go through one leaf table.
 import * as L from "../../assembly/layout.js";
-import type { TestCore } from "../core/harness.js";
+import { expect } from "vitest";
+import { TestCore, TranslatingCore, runPastBudget, expectSameState } from "../core/harness.js";
 
 const BASE = L.RAM_GUEST_BASE;
 export const ROOT = BASE + 0x20000, LEAF = BASE + 0x21000, P1 = BASE + 0x30000, P2 = BASE + 0x31000;
@@ -32,4 +33,30 @@ export function startSv32(c: TestCore, code: number[], codeAt: number, leaves: A
   c.setSt(L.STATE_FLAGS, c.st(L.STATE_FLAGS) | L.FLAG_EBREAK_EXITS);
   c.api.flushCaches();
   c.pc = pc;
+}
+
+/**
+ * The remap test both files run: `start` (a startSv32 call) run by the interpreter, then translated at the default
+ * threshold and at the first arrival, in slices of 1 M and of 29, each ending in the fetch page fault at the unmapped
+ * page with the interpreter's state; `more` adds a file's own checks of each translated run.
+ */
+export function expectRemapsFollowed(
+  start: (c: TestCore) => void, otherPages: boolean,
+  more: (c: TranslatingCore, what: string, threshold: number | undefined) => void = () => {},
+): void {
+  const plain = new TestCore();
+  start(plain);
+  expect(runPastBudget(plain, 1_000_000)).toBe(L.EXIT_HOST_TRAP);
+  expect(plain.st(L.STATE_EXIT_CAUSE)).toBe(L.CAUSE_FETCH_PAGE_FAULT);
+  expect(plain.x(10)).toBe(2000 * 1 + 2000 * 100); // a0: f ran 2000 times at P1, 2000 at P2
+  for (const [threshold, slice] of [[undefined, 1_000_000], [1, 1_000_000], [1, 29]] as const) {
+    const c = new TranslatingCore(1 << 20, threshold, otherPages);
+    start(c);
+    const what = `threshold ${threshold ?? "default"}, slices of ${slice}`;
+    expect(runPastBudget(c, slice), what).toBe(L.EXIT_HOST_TRAP);
+    expect(c.st(L.STATE_EXIT_CAUSE), what).toBe(L.CAUSE_FETCH_PAGE_FAULT);
+    expect(c.st(L.STATE_EXIT_PC).toString(16), what).toBe(plain.st(L.STATE_EXIT_PC).toString(16));
+    expectSameState(c, plain, what);
+    more(c, what, threshold);
+  }
 }
