@@ -531,17 +531,24 @@ export class AddressSpace {
   }
 
   /**
-   * mremap: the pages of [from, from + length) move to `to` (a range already in
-   * a region of the same protection), frames and all — nothing is copied.
+   * mremap: the pages of [from, from + length) move to `to` (a range already in a region of the same protection),
+   * frames and all — nothing is copied, but for a page whose frame is not its linear one at `to` when that one is
+   * free (and the page not shared, and here): it is copied there, so that translated code reaches it from its
+   * address alone (frames.ts, src/jit/gen-memory.ts). mremap keeps pages at their linear places when it can.
    */
   movePages(from: number, to: number, length: number, prot: number): void {
     for (let offset = 0; offset < length; offset += PAGE) {
       const vpn = (from + offset) >>> 12;
-      const frame = this.pages.get(vpn);
+      let frame = this.pages.get(vpn);
       if (frame === undefined) continue;
       this.deletePage(vpn);
       this.writeWord(this.tables.get(vpn >>> 10)! * PAGE + (vpn & 0x3ff) * 4, 0);
       const target = (to + offset) >>> 12;
+      if (this.frames.mayMoveToLinear(frame, target)) {
+        const linear = this.frames.copy(frame, target);
+        this.frames.release(frame);
+        frame = linear;
+      }
       this.setPage(target, frame);
       this.writePte(target, frame, prot);
     }

@@ -172,6 +172,15 @@ export class Frames {
     return this.counts[frame];
   }
 
+  /**
+   * Whether a page in `frame` that moves to virtual page `vpn` may be copied to its linear frame there: the frame is
+   * held once and here (postcopy), and the linear frame is another and free.
+   */
+  mayMoveToLinear(frame: number, vpn: number): boolean {
+    const linear = vpn & this.linearMask;
+    return linear !== frame && this.isFree(linear) && this.counts[frame] === 1 && !this.memory.isMissing?.(frame);
+  }
+
   /** A copy of `frame` in a new frame (held once) for virtual page `vpn`: a write broke a copy-on-write share. */
   copy(frame: number, vpn?: number): number {
     this.present(frame);

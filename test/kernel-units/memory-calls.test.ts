@@ -1,4 +1,4 @@
-// Memory calls on their own: mremap (in place, moved without copying),
+// Memory calls on their own: mremap (in place, moved to linear frames),
 // madvise, and commit accounting — mmap and brk say ENOMEM when RAM could not
 // hold what they would promise, while pages are still mapped on first touch.
 import { mkdtempSync, rmSync } from "node:fs";
@@ -26,8 +26,10 @@ afterEach(() => rmSync(dir, { recursive: true, force: true }));
 
 const call = (n: number, ...args: number[]) => callIn(c, n, ...args) >>> 0;
 const failed = (v: number) => v | 0;
-const RW = PROT_READ | PROT_WRITE, PRIVATE_ANON = 0x22, MAYMOVE = 1;
+const RW = PROT_READ | PROT_WRITE, PRIVATE_ANON = 0x22, MAYMOVE = 1, FIXED = 2;
 const mmap = (length: number) => call(222, 0, length, RW, PRIVATE_ANON, -1, 0);
+/** Whether the page at `va` sits at its linear frame: its page number modulo the linear window (frames.ts). */
+const isLinear = (va: number) => c.space.ramOffset(va, 0) / 4096 === ((va >>> 12) & c.space.allocator.linearMask);
 
 describe("commit accounting", () => {
   test("mmap fails with ENOMEM once RAM could not back what was promised; munmap gives it back", () => {
@@ -69,22 +71,33 @@ describe("mremap and madvise", () => {
     expect(c.space.regionAt(a + 12288)).toBeDefined();
     const b = mmap(4096);
     c.space.write(b, Buffer.from("to move"));
-    const frameBefore = c.space.ramOffset(b, 0);
+    expect(isLinear(b)).toBe(true);
     expect(failed(call(216, b, 4096, 3 * 4096, 0))).toBe(-Errno.ENOMEM); // b has a neighbour above, no MAYMOVE
+    const used = c.space.allocator.used;
     const moved = call(216, b, 4096, 64 * 4096, MAYMOVE);
     expect(moved).not.toBe(b);
     expect(Buffer.from(c.space.read(moved, 7)!).toString()).toBe("to move");
     expect(c.space.regionAt(b)).toBeUndefined();
-    expect(c.space.ramOffset(moved, 0), "the frame moved, nothing was copied").toBe(frameBefore);
-    // At the same distance from a multiple of the linear window (RAM's 4 MiB here), so the page stays linear.
-    expect((b - moved) % (4 * MiB)).toBe(0);
-    expect(frameBefore / 4096).toBe((b / 4096) & 1023);
+    // Its page copied to its linear frame at the new place (the linear window is RAM's 4 MiB here), the old freed.
+    expect(isLinear(moved)).toBe(true);
+    expect(c.space.allocator.used).toBe(used);
     expect(Buffer.from(c.space.read(a + 4096, 11)!).toString()).toBe("second page");
     expect(call(216, moved, 64 * 4096, 4096, 0)).toBe(moved); // shrink in place
     expect(c.space.regionAt(moved + 4096)).toBeUndefined();
     expect(failed(call(216, 0x5000_0000, 4096, 8192, MAYMOVE))).toBe(-Errno.EFAULT);
     expect(failed(call(216, a + 1, 4096, 8192, MAYMOVE))).toBe(-Errno.EINVAL);
     expect(failed(call(216, a, 4096, 8192, 2))).toBe(-Errno.EINVAL); // MREMAP_FIXED without MAYMOVE
+  });
+
+  test("a new mapping keeps off the places in the linear window that another mapping holds", () => {
+    const x = mmap(8 * 4096);
+    for (let p = 0; p < 8; p++) c.space.write(x + p * 4096, Uint8Array.of(p + 1));
+    const away = x - 4 * MiB; // a window below: the same places, so its pages keep their frames and stay linear
+    expect(call(216, x, 8 * 4096, 8 * 4096, MAYMOVE | FIXED, away)).toBe(away);
+    for (let p = 0; p < 8; p++) expect([isLinear(away + p * 4096), c.space.read(away + p * 4096, 1)![0]]).toEqual([true, p + 1]);
+    const y = mmap(8 * 4096);
+    expect(y, "x's old range has the places away holds").not.toBe(x);
+    for (let p = 0; p < 8; p++) { c.space.write(y + p * 4096, Uint8Array.of(9)); expect(isLinear(y + p * 4096)).toBe(true); }
   });
 
   test("madvise(MADV_DONTNEED) gives pages back; they read as zeros", () => {
