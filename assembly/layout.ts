@@ -43,6 +43,10 @@ export const JIT_EXIT_KINDS = 8;
 // share of a run ran translated. A statistic of this core, not guest state: it does not migrate.
 export const JIT_RETIRED = 0x5020;
 export const JIT_EXIT_TRANSFER = 0x5018; // u32: 1 if translated code returned at a jump's target (counted for hotness), else 0
+// u32: read and write TLB entries the core filled for a page that is not at its linear frame. Translated code with
+// linear checks leaves at every access to such a page, and the interpreter fills the entry again each time: the
+// translator reads it between slices and goes over to full checks when they come often (src/jit/translator.ts).
+export const JIT_NONLINEAR_FILLS = 0x5030;
 export const JIT_HOT_AT = 0x500c; // u8: arrivals at a jump target that make it hot (the host may lower it; 1 = first)
 export const JIT_ORIGINALS = 0x8000; // 8 bytes per translated function: the entry it replaced
 export const JIT_MAX_FUNCTIONS = 4096;

@@ -10,7 +10,7 @@
 import {
   TLB_ENTRIES, TLB_READ, TLB_WRITE, TLB_FETCH, TLB_WRITE_PPN, DIRTY_BITMAP, PRESENT_BITMAP, CODE_BITMAP,
   PAGE_SLOT_MAP, SLOT_PPN, SLOT_GENERATION, STRADDLE_UPPER, STRADDLE_GENERATION, DECODE_BASE, DECODE_SLOTS, DECODE_SLOT_BYTES, RAM_HOST_BASE, STATE_BASE, STATE_RAM_BYTES,
-  BITMAP_BYTES, WRITTEN_BITMAP, HOT_COUNTERS, HOT_COUNTER_MASK, TLB_LOG, TLB_LOG_MAX, LINEAR_READ, LINEAR_WRITE,
+  BITMAP_BYTES, WRITTEN_BITMAP, HOT_COUNTERS, HOT_COUNTER_MASK, TLB_LOG, TLB_LOG_MAX, LINEAR_READ, LINEAR_WRITE, JIT_NONLINEAR_FILLS,
 } from "./layout";
 import { OP_PAGE_END } from "./ops";
 
@@ -128,9 +128,14 @@ export function installRead(va: u32, page: u32): void {
   store<u32>(LINEAR_READ + i, linearTag(va, page));
 }
 
-/** The linear tag of an entry for `va` in RAM page `page`: its tag if the page is linear (see LINEAR_READ), else invalid. */
+/**
+ * The linear tag of an entry for `va` in RAM page `page`: its tag if the page is linear (see LINEAR_READ), else
+ * invalid, and the entry counted at JIT_NONLINEAR_FILLS.
+ */
 @inline function linearTag(va: u32, page: u32): u32 {
-  return page == ((va >>> 12) & linearPageMask) ? va & 0xfffff000 : TLB_INVALID;
+  if (page == ((va >>> 12) & linearPageMask)) return va & 0xfffff000;
+  store<u32>(JIT_NONLINEAR_FILLS, load<u32>(JIT_NONLINEAR_FILLS) + 1);
+  return TLB_INVALID;
 }
 
 export function installWrite(va: u32, page: u32): void {

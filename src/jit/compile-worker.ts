@@ -22,6 +22,7 @@ import { MessageChannel, MessagePort, Worker, receiveMessageOnPort } from "node:
 import { packageRoot } from "../package-root.js";
 import type { OwnMarks } from "./emit.js";
 import type { Region } from "./region.js";
+import type { Checks } from "./gen-memory.js";
 
 /** A batch for the worker: the regions of one module, each with the table indices its entries will get. */
 export interface BatchJob {
@@ -29,6 +30,7 @@ export interface BatchJob {
   regions: Array<{ region: Region; marks: OwnMarks }>;
   countingExits: boolean; // ROAM_JIT_COUNT_EXITS=1 on the main thread: emit the measurement build
   ramBytes: number; // the core's RAM: its linear window (gen-memory.ts)
+  checks: Checks; // how its loads and stores check the TLB (gen-memory.ts)
 }
 
 /** The worker's answer: ready (id 0, once), a batch's module with the time its emit took there, or why it failed. */
@@ -64,12 +66,14 @@ export class CompileWorker {
   get usable(): boolean { this.poll(); return this.ready && this.broken === null; }
 
   /** Emits and compiles `regions` into one module there; `done` is called at a later poll (or event) with the outcome. */
-  compile(regions: BatchJob["regions"], ramBytes: number, countingExits: boolean, done: (outcome: BatchOutcome) => void): void {
+  compile(
+    regions: BatchJob["regions"], ramBytes: number, checks: Checks, countingExits: boolean, done: (outcome: BatchOutcome) => void,
+  ): void {
     if (this.broken) { done({ error: this.broken }); return; }
     const id = this.nextId++;
     if (this.pending.size === 0) { this.worker.ref(); this.answers.ref(); } // its answer must come before the process ends
     this.pending.set(id, done);
-    this.worker.postMessage({ id, regions, ramBytes, countingExits } satisfies BatchJob);
+    this.worker.postMessage({ id, regions, ramBytes, checks, countingExits } satisfies BatchJob);
   }
 
   /** Takes every answer that has arrived, without waiting (a slice boundary calls it). */

@@ -21,7 +21,7 @@ import * as O from "../../assembly/ops.js";
 import { MAX_REGION_INSTRUCTIONS, NO_NEXT, PAGE_ENTRIES, decodedSlot, otherPageOf, type Block, type Entry, type OtherPage, type Region } from "./region.js";
 import { CodeWriter, Op, Type, batchModule, functionBody, gFunctionIndex } from "./wasm-writer.js";
 import { generateAlu } from "./gen-alu.js";
-import { generateMemory, linearWindowOf, planAccesses, useLinearWindow, type SharedCheck } from "./gen-memory.js";
+import { generateMemory, linearWindowOf, planAccesses, useLinearWindow, type Checks, type SharedCheck } from "./gen-memory.js";
 import { generateControl } from "./gen-control.js";
 import { loopRegisters, noRegisters, overwrittenInBlock, registerList, type RegisterFlags } from "./register-homes.js";
 import { structuredLoops, type StructuredLoop } from "./loops.js";
@@ -416,8 +416,8 @@ const NO_MARKS: OwnMarks = { first: 0, count: 0 };
  * Emits the module of one region whose marked entries get the table indices `marks` (exports "f0", "g0"), for a core
  * with `ramBytes` of RAM.
  */
-export function emitRegion(region: Region, ramBytes: number, marks: OwnMarks = NO_MARKS): Uint8Array<ArrayBuffer> {
-  return emitBatch([{ region, marks }], ramBytes);
+export function emitRegion(region: Region, ramBytes: number, marks: OwnMarks = NO_MARKS, checks: Checks = "full"): Uint8Array<ArrayBuffer> {
+  return emitBatch([{ region, marks }], ramBytes, checks);
 }
 
 /**
@@ -429,11 +429,13 @@ const G_LOCALS: readonly number[] = new Array<number>(LOCALS).fill(Type.i32);
 
 /**
  * Emits one module of several regions, each with the table indices its marked entries get: "f<k>", "g<k>" for region
- * k, for a core with `ramBytes` of RAM (its linear window: see gen-memory.ts).
+ * k, for a core with `ramBytes` of RAM (its linear window), its loads and stores with `checks` (see gen-memory.ts).
  */
-export function emitBatch(regions: ReadonlyArray<{ region: Region; marks: OwnMarks }>, ramBytes: number): Uint8Array<ArrayBuffer> {
+export function emitBatch(
+  regions: ReadonlyArray<{ region: Region; marks: OwnMarks }>, ramBytes: number, checks: Checks,
+): Uint8Array<ArrayBuffer> {
   const counting = countingExits(); // read once: process.env is slow to read
-  useLinearWindow(linearWindowOf(ramBytes));
+  useLinearWindow(linearWindowOf(ramBytes), checks);
   const out = moduleWriter;
   return batchModule(out, regions.length, G_PARAMS, () => {
     for (let k = 0; k < regions.length; k++) {

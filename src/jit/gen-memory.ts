@@ -1,7 +1,7 @@
 // Generators for loads, stores (RV32I chapter 2.6) and the A extension, with the
-// TLB check inline: the entry's linear tag first (a linear page's host address is
-// the address's low bits above RAM's base: see hostAddress), else as in
-// assembly/fast.ts, a tag compare, then the entry's addend.
+// TLB check inline: the entry's linear tag (a linear page's host address is the
+// address's low bits above RAM's base: see hostAddress); with full checks, else as
+// in assembly/fast.ts, a tag compare, then the entry's addend (see Checks).
 // The TLBs only hold pages whose bookkeeping is done (a read entry for a present
 // page; a write entry for a present page already marked dirty that holds no
 // decoded code), so a hit needs no dirty, present or code bitmap check. The tag
@@ -176,41 +176,65 @@ const tlbHits: Array<Uint8Array | undefined> = [];
  *
  * A linear page (its entry's linear tag matches: see L.LINEAR_READ) has its RAM offset in the address's low bits, so
  * the access does not wait for the entry's addend: on a pointer chase through linear pages a step costs ~2.8 ns
- * against ~5 ns through the addend (a hand-written WebAssembly loop on this machine). Any other page takes the
- * entry's addend, as before.
+ * against ~5 ns through the addend (a hand-written WebAssembly loop on this machine). With full checks any other page
+ * takes the entry's addend; with linear checks it leaves as a miss (see Checks).
  */
 function hostAddress(g: Gen, e: Entry, retired: number, tlb: number, mask: number, offset: number): number {
   const w = g.w;
   const shared = g.accesses[g.position];
   if (shared && !shared.first) { w.localGet(shared.slot); return L.RAM_HOST_BASE + shared.offset; }
   g.get(e.rs1); if (offset !== 0) w.i32Const(offset).op(Op.i32Add);
-  if (shared && shared.low !== shared.high) {
-    // The group's span in one page: its lowest and highest byte differ only below bit 12.
-    w.localSet(L_ADDR);
-    g.get(e.rs1).w.i32Const(shared.low).op(Op.i32Add); g.get(e.rs1).w.i32Const(shared.high).op(Op.i32Add);
-    w.op(Op.i32Xor).i32Const(0xfff).op(Op.i32GtU);
-    g.exitIf(e.index, retired, Exit.MISS);
-    w.localGet(L_ADDR);
-  }
+  if (shared && shared.low !== shared.high) spanInOnePage(g, e, retired, shared);
   w.bytesIn(linearCheck(tlb, mask));
-  w.blockType(Op.if, Type.i32); g.beginNested();
-  w.localGet(L_ADDR).i32Const(linearWindowMask).op(Op.i32And);
-  w.op(Op.else);
-  w.bytesIn(tagCheck(tlb, mask));
-  g.exitIf(e.index, retired, Exit.MISS);
-  w.bytesIn(tlbHit(tlb));
-  g.endNested(); w.op(Op.end);
+  if (checks === "linear") { // any other page leaves as a miss
+    w.op(Op.i32Eqz);
+    g.exitIf(e.index, retired, Exit.MISS);
+    w.localGet(L_ADDR).i32Const(linearWindowMask).op(Op.i32And);
+  } else {
+    w.blockType(Op.if, Type.i32); g.beginNested();
+    w.localGet(L_ADDR).i32Const(linearWindowMask).op(Op.i32And);
+    w.op(Op.else);
+    w.bytesIn(tagCheck(tlb, mask));
+    g.exitIf(e.index, retired, Exit.MISS);
+    w.bytesIn(tlbHit(tlb));
+    g.endNested(); w.op(Op.end);
+  }
   if (!shared) return L.RAM_HOST_BASE;
   w.i32Const(shared.low - offset).op(Op.i32Add).localTee(shared.slot);
   return L.RAM_HOST_BASE + shared.offset;
 }
 
 /**
- * The byte mask of the linear window (see L.LINEAR_READ) of the core whose regions are being emitted: emitBatch sets
- * it for each batch (a process may run cores with different RAM, and a batch is emitted in one synchronous call).
+ * How translated loads and stores check the TLB: "full", the linear tag, else the entry's tag and addend, so that
+ * every page the TLB holds is reached inside the region; "linear", the linear tag alone, every other page leaving
+ * the region as a miss (where the interpreter does the access). The linear way's code is a third smaller: measured
+ * with every page of the process linear (the kernel places mappings so: src/kernel/calls/memory.ts), Lua's objects
+ * ran 8% faster, the SQLite test 7%, awk 5%, sort 3%. A page that is not linear then costs an exit per access, and
+ * the interpreter fills its TLB entry again each time: the translator watches those fills (JIT_NONLINEAR_FILLS) and
+ * goes over to full checks when they come often (translator.ts).
+ */
+export type Checks = "full" | "linear";
+
+/** Leaves the region at `e` unless the span of `shared`'s group lies in one page (the address stays on the stack). */
+function spanInOnePage(g: Gen, e: Entry, retired: number, shared: SharedCheck): void {
+  const w = g.w;
+  // Its lowest and highest byte differ only below bit 12.
+  w.localSet(L_ADDR);
+  g.get(e.rs1).w.i32Const(shared.low).op(Op.i32Add); g.get(e.rs1).w.i32Const(shared.high).op(Op.i32Add);
+  w.op(Op.i32Xor).i32Const(0xfff).op(Op.i32GtU);
+  g.exitIf(e.index, retired, Exit.MISS);
+  w.localGet(L_ADDR);
+}
+
+/**
+ * The byte mask of the linear window (see L.LINEAR_READ) and the checks of the core whose regions are being emitted:
+ * emitBatch sets them for each batch (a process may run cores with different RAM, and a batch is emitted in one
+ * synchronous call).
  */
 let linearWindowMask = 0xfff;
-export function useLinearWindow(mask: number): void { linearWindowMask = mask; }
+let checks: Checks = "full";
+export function useLinearWindow(mask: number, use: Checks): void { linearWindowMask = mask; checks = use; }
+
 
 /** The linear window's byte mask for `ramBytes` of RAM (src/machine/linear-window.ts). */
 export function linearWindowOf(ramBytes: number): number {

@@ -17,12 +17,15 @@ export interface TranslatorStats {
   instanceMs: number; // new WebAssembly.Instance
   waitMs: number; // asynchronous compiles: from the start to the module, summed (the guest ran meanwhile)
   flushes: number;
+  /** Instructions translated code had run when the translator went over to full checks (translator.ts watchMisses), or -1. */
+  fullChecksAt: number;
 }
 
 export function newStats(): TranslatorStats {
   return {
     requests: 0, translated: 0, declined: 0, stale: 0, instructions: 0, entries: 0, batches: 0, largestBatch: 0,
     compileMs: 0, emitMs: 0, workerBatches: 0, workerEmitMs: 0, moduleMs: 0, instanceMs: 0, waitMs: 0, flushes: 0,
+    fullChecksAt: -1,
   };
 }
 
@@ -42,7 +45,8 @@ function describeWork(t: TranslatorStats): string {
   const ms = (v: number) => v.toFixed(1);
   const stale = t.stale > 0 ? `, ${t.stale} stale` : "";
   const declined = t.declined > 0 ? `, ${t.declined} declined` : "";
-  return `translated regions: ${t.translated} of ${t.requests} requests (${t.instructions} instructions, ${t.batches} modules${stale}${declined}; ` +
+  const checks = t.fullChecksAt >= 0 ? `, full TLB checks after ${t.fullChecksAt} translated instructions` : "";
+  return `translated regions: ${t.translated} of ${t.requests} requests (${t.instructions} instructions, ${t.batches} modules${stale}${declined}${checks}; ` +
     `main thread ${ms(t.compileMs)} ms: emit ${ms(t.emitMs)}, compile ${ms(t.moduleMs)}, instantiate ${ms(t.instanceMs)}; ` +
     `background compiles ${ms(t.waitMs)} ms` + (t.workerBatches > 0 ? `, ${t.workerBatches} on the worker, its emit ${ms(t.workerEmitMs)} ms)` : ")");
 }

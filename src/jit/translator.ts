@@ -31,6 +31,7 @@ import * as O from "../../assembly/ops.js";
 import { PAGE_ENTRIES, decodedSlot, discoverRegion, readEntry, type Entry, type OtherPage, type OtherPages } from "./region.js";
 import { STRADDLE_INDEX, straddlingEntry, type StraddleDecoder } from "./straddle.js";
 import { countingExits, emitBatch, entryMark, regionEntries } from "./emit.js";
+import type { Checks } from "./gen-memory.js";
 import { compileWorker, pollCompileWorker, workerWanted } from "./compile-worker.js";
 import { MemoryViews } from "../machine/memory-views.js";
 import { describeStats, newStats, type TranslatorStats } from "./translator-stats.js";
@@ -128,6 +129,11 @@ export class Translator {
 
   private readonly memory: MemoryViews;
 
+  /** How the loads and stores of the regions emitted from now on check the TLB (gen-memory.ts; see watchNonlinearFills). */
+  private checks: Checks = checksWanted();
+  /** Where the window watchNonlinearFills counts over started: JIT_NONLINEAR_FILLS and JIT_RETIRED then. */
+  private fillWindow = { fills: 0, retired: 0 };
+
   constructor(
     private readonly core: TranslatorCore, readonly threshold = hotThreshold(), readonly mode = compileMode(threshold),
     readonly takesOtherPages = otherPagesWanted(),
@@ -166,6 +172,7 @@ export class Translator {
     this.nextIndex = this.firstIndex;
     this.dropPending();
     this.applyThreshold();
+    this.fillWindow = this.fillCounts(); // init zeroes JIT_RETIRED
   }
 
   /** The core asks for the region at the decoded entry `head`: compiled now ("sync") or queued for a batch. */
@@ -189,6 +196,7 @@ export class Translator {
    * then starts compiling what queued. A compile that failed (a translator bug) throws here, as it would have at once.
    */
   atSliceBoundary(): void {
+    if (this.checks === "linear") this.watchNonlinearFills();
     if (this.inFlight?.onWorker) pollCompileWorker(); // its answer may be waiting in the port: no event loop turn needed
     if (this.failure !== null) { const e = this.failure; this.failure = null; throw e; }
     if (this.compiled) {
@@ -197,6 +205,42 @@ export class Translator {
       this.install(batch, module);
     }
     if (!this.inFlight && this.queue.length > 0) this.startCompile();
+  }
+
+  /**
+   * Under linear checks, goes over to full checks when the core fills TLB entries for pages that are not linear
+   * (JIT_NONLINEAR_FILLS: translated code leaves at every access to such a page, and the interpreter fills its entry
+   * again each time) more than once in FILL_RATE instructions translated code ran, over at least FILL_WINDOW of them:
+   * every translation is dropped (with the decoded pages, as when the table is full) and what gets hot again is
+   * translated with full checks, for the rest of the core's life. A process whose pages the kernel could not all
+   * place at their linear frames does this (a child writing pages it shared with its parent, a second process with
+   * the same layout, a machine with paging), one that keeps to linear pages never.
+   */
+  private watchNonlinearFills(): void {
+    const now = this.fillCounts();
+    const fills = now.fills - this.fillWindow.fills;
+    if (fills < FILL_WINDOW / FILL_RATE) return;
+    const retired = now.retired - this.fillWindow.retired;
+    if (fills * FILL_RATE > retired) { this.useFullChecks(); return; }
+    if (retired >= FILL_WINDOW) this.fillWindow = now;
+  }
+
+  /** What watchNonlinearFills weighs: JIT_NONLINEAR_FILLS and JIT_RETIRED (a number, without a BigInt: every slice boundary). */
+  private fillCounts(): { fills: number; retired: number } {
+    const view = this.view();
+    return {
+      fills: view.getUint32(L.JIT_NONLINEAR_FILLS, true),
+      retired: view.getUint32(L.JIT_RETIRED, true) + view.getUint32(L.JIT_RETIRED + 4, true) * 0x1_0000_0000,
+    };
+  }
+
+  /** See watchNonlinearFills. */
+  private useFullChecks(): void {
+    this.checks = "full";
+    this.stats.fullChecksAt = this.fillCounts().retired;
+    this.core.flushCaches();
+    this.reset();
+    this.stats.flushes++;
   }
 
   /** Resolves when the batch compiling now (if any) has compiled: the next slice boundary installs it. For tests. */
@@ -264,7 +308,7 @@ export class Translator {
       const batch = this.newBatch(planned, nowMs(), true);
       this.inFlight = batch;
       this.stats.workerBatches++;
-      worker.compile(planned.map((p) => ({ region: p.region, marks: marksOf(p) })), this.ramBytes(), countingExits(), (outcome) => {
+      worker.compile(planned.map((p) => ({ region: p.region, marks: marksOf(p) })), this.ramBytes(), this.checks, countingExits(), (outcome) => {
         if ("error" in outcome) { this.failed(batch, outcome.error); return; }
         this.stats.workerEmitMs += outcome.emitMs;
         this.compiledNow(batch, outcome.module);
@@ -339,7 +383,7 @@ export class Translator {
   /** Emits a module of `regions` on this thread. */
   private emit(regions: Planned[]): { batch: Batch; bytes: Uint8Array<ArrayBuffer> } {
     const started = nowMs();
-    const bytes = emitBatch(regions.map((p) => ({ region: p.region, marks: marksOf(p) })), this.ramBytes());
+    const bytes = emitBatch(regions.map((p) => ({ region: p.region, marks: marksOf(p) })), this.ramBytes(), this.checks);
     const now = nowMs();
     this.stats.emitMs += now - started;
     this.stats.compileMs += now - started;
@@ -506,6 +550,25 @@ function otherPagesFrom(view: DataView, base: number): OtherPages | undefined {
     },
     read: (page, index) => readEntry(view, page.slot - page.first * 8, index, L.JIT_ORIGINALS),
   };
+}
+
+/**
+ * watchNonlinearFills' limits: full checks once the core fills entries for pages that are not linear more than once in
+ * FILL_RATE instructions translated code ran, looked at when FILL_WINDOW / FILL_RATE such fills have come. Where
+ * every page is linear there are none (all TLB misses of Lua's objects: 1 in 2.8 M instructions; the SQLite test,
+ * 1 in 29 k; BusyBox sort, 1 in 130 k). A loop over a page that is not linear has one at every access: 1 in a few.
+ */
+const FILL_RATE = 1000;
+const FILL_WINDOW = 10_000_000;
+
+/**
+ * How translated loads and stores check the TLB at first (gen-memory.ts, Checks): ROAM_JIT_CHECKS "linear" (the
+ * default: the translator goes over to full checks when pages that are not linear say so) or "full" (from the start, and always).
+ */
+export function checksWanted(env = process.env.ROAM_JIT_CHECKS): Checks {
+  if (env === undefined || env === "" || env === "linear") return "linear";
+  if (env === "full") return "full";
+  throw new Error(`ROAM_JIT_CHECKS must be "linear" or "full", not "${env}"`);
 }
 
 /**

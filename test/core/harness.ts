@@ -114,6 +114,7 @@ export class TranslatingCore extends TestCore {
     this.setSt(L.STATE_FLAGS, this.st(L.STATE_FLAGS) | L.FLAG_JIT);
   }
   override run(budget = 1_000_000): number {
+    this.translator.atSliceBoundary(); // as Core.run: a call is a slice boundary
     for (;;) {
       const reason = this.api.run(budget);
       if (reason !== L.EXIT_JIT_REQUEST) return reason;

@@ -1,12 +1,14 @@
 // Translated loads and stores through linear pages (src/jit/gen-memory.ts): when a TLB entry's linear tag matches,
-// the access goes to RAM_HOST_BASE + (address & window) without reading the entry's addend; otherwise through the
-// addend as before, and a miss in both leaves the region at the access. The regions are built from decoded entries
+// the access goes to RAM_HOST_BASE + (address & window) without reading the entry's addend; otherwise, with full
+// checks, through the addend as before, and a miss in both leaves the region at the access; with linear checks, any
+// page that is not linear leaves the region at the access. The regions are built from decoded entries
 // and run against a memory of their own whose TLB entries the test writes (the core writes linear tags only for
 // pages at their linear frame: test/machine tests run the core itself).
 import { describe, expect, test } from "vitest";
 import * as L from "../../assembly/layout.js";
 import * as O from "../../assembly/ops.js";
 import { emitRegion } from "../../src/jit/emit.js";
+import type { Checks } from "../../src/jit/gen-memory.js";
 import { discoverRegion, type Entry, type Region } from "../../src/jit/region.js";
 
 const [A0, A1, A2, A3, A4] = [10, 11, 12, 13, 14];
@@ -31,10 +33,10 @@ const REGION = regionOf(lw(A0, A1, 0), lw(A4, A1, 4), sw(A2, A1, 8));
 interface Entries { frame: number; linear: boolean }
 
 /** Runs REGION with a1 = DATA_VA, the data page's read and write entries pointing at `entries.frame`. */
-function run(entries: Entries | null) {
+function run(entries: Entries | null, checks: Checks = "full") {
   const memory = new WebAssembly.Memory({ initial: (L.RAM_HOST_BASE + RAM_BYTES) / 65536 + 1 });
   const table = new WebAssembly.Table({ element: "anyfunc", initial: 1 });
-  const { f0: f } = new WebAssembly.Instance(new WebAssembly.Module(emitRegion(REGION, RAM_BYTES)), { env: { memory, chain: table } })
+  const { f0: f } = new WebAssembly.Instance(new WebAssembly.Module(emitRegion(REGION, RAM_BYTES, undefined, checks)), { env: { memory, chain: table } })
     .exports as { f0: (...args: number[]) => number };
   const view = new DataView(memory.buffer);
   for (const tlb of [L.TLB_READ, L.TLB_WRITE, L.LINEAR_READ, L.LINEAR_WRITE]) {
@@ -92,5 +94,25 @@ describe("loads and stores through linear pages", () => {
     const r = run(null);
     expect(r.left).toBe(0);
     expect([r.x(A0), r.x(A4), r.stored(2)]).toEqual([0, 0, 0]);
+  });
+});
+
+describe("linear checks", () => {
+  test("a page at its linear frame is read and written there", () => {
+    const r = run({ frame: 2, linear: true }, "linear");
+    expect(r.left).toBe(6);
+    expect([r.x(A0), r.x(A4)]).toEqual([102, 202]);
+    expect(r.stored(2)).toBe(0xabcd);
+  });
+
+  test("a page the TLB holds elsewhere leaves the region at the first access, nothing done", () => {
+    const r = run({ frame: 5, linear: false }, "linear");
+    expect(r.left).toBe(0);
+    expect([r.x(A0), r.x(A4), r.stored(5), r.stored(2)]).toEqual([0, 0, 0, 0]);
+  });
+
+  test("so does a page in neither", () => {
+    const r = run(null, "linear");
+    expect([r.left, r.x(A0), r.x(A4)]).toEqual([0, 0, 0]);
   });
 });
