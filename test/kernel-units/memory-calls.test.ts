@@ -98,6 +98,9 @@ describe("mremap and madvise", () => {
     const y = mmap(8 * 4096);
     expect(y, "x's old range has the places away holds").not.toBe(x);
     for (let p = 0; p < 8; p++) { c.space.write(y + p * 4096, Uint8Array.of(9)); expect(isLinear(y + p * 4096)).toBe(true); }
+    // A mapping as large as the window cannot keep off anything: it goes below the others, as before.
+    const z = call(222, 0, 6 * MiB, PROT_READ, PRIVATE_ANON, -1, 0);
+    expect(z + 6 * MiB).toBeLessThanOrEqual(Math.min(away, y));
   });
 
   test("madvise(MADV_DONTNEED) gives pages back; they read as zeros", () => {

@@ -106,6 +106,7 @@ function mmapFloor(space: AddressSpace): number {
 function findFree(space: AddressSpace, size: number): number {
   const window = (space.allocator.linearMask + 1) * PAGE;
   const floor = mmapFloor(space);
+  if (size >= window || space.regions.length > MAX_PLACED_AMONG) return findFreeAnywhere(space, size);
   const taken = linearPlaces(space);
   let start = space.mmapTop - size;
   for (let tries = 0; tries < MAX_PLACEMENT_TRIES && start >= floor; tries++) {
@@ -125,6 +126,8 @@ function linearPlaces(space: AddressSpace): Array<{ start: number; end: number }
 const HEAP_ROOM = 8 << 20;
 /** Ranges findFree looks at before it settles for any free one (each try moves below the mappings it met). */
 const MAX_PLACEMENT_TRIES = 256;
+/** Mappings beyond which findFree settles for any free range at once: each try looks at every mapping. */
+const MAX_PLACED_AMONG = 1024;
 
 /**
  * Null when none of `taken`, nor any copy of it a multiple of `window` away, meets [start, end); else the lowest
