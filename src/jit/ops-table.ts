@@ -4,31 +4,37 @@
 import * as O from "../../assembly/ops.js";
 import type { Entry } from "./region.js";
 
-const IN_PAGE_BRANCHES = new Set([O.OP_BEQ_L, O.OP_BNE_L, O.OP_BLT_L, O.OP_BGE_L, O.OP_BLTU_L, O.OP_BGEU_L]);
-const FAR_BRANCHES = new Set([O.OP_BEQ_F, O.OP_BNE_F, O.OP_BLT_F, O.OP_BGE_F, O.OP_BLTU_F, O.OP_BGEU_F]);
-const JUMPS = new Set([O.OP_JAL_L, O.OP_JAL_F, O.OP_JALR]);
+// Kinds of control transfer by op (an op is a byte), as bits of one table: discovery and the block order ask for
+// every entry, several times, mostly in code V8 has not optimised yet, where an array load is a bytecode and a
+// Set's lookup a call.
+const IN_PAGE_BRANCH = 1, FAR_BRANCH = 2, JUMP = 4;
+const TRANSFERS = byOp<number>([
+  ...[O.OP_BEQ_L, O.OP_BNE_L, O.OP_BLT_L, O.OP_BGE_L, O.OP_BLTU_L, O.OP_BGEU_L].map((op) => [op, IN_PAGE_BRANCH] as const),
+  ...[O.OP_BEQ_F, O.OP_BNE_F, O.OP_BLT_F, O.OP_BGE_F, O.OP_BLTU_F, O.OP_BGEU_F].map((op) => [op, FAR_BRANCH] as const),
+  ...[O.OP_JAL_L, O.OP_JAL_F, O.OP_JALR].map((op) => [op, JUMP] as const),
+], 0);
 
 /** Ops a generator handles; everything else (system, CSRs, undecoded, page ends) exits to the interpreter. */
 export function translatable(op: number): boolean {
   return (op >= O.OP_NOP && op <= O.OP_AMOMAXU_W) || op === O.OP_FENCE || op === O.OP_FENCE_I;
 }
 
-export function isInPageBranch(op: number): boolean { return IN_PAGE_BRANCHES.has(op); }
-export function isFarBranch(op: number): boolean { return FAR_BRANCHES.has(op); }
+export function isInPageBranch(op: number): boolean { return TRANSFERS[op] === IN_PAGE_BRANCH; }
+export function isFarBranch(op: number): boolean { return TRANSFERS[op] === FAR_BRANCH; }
 
 /** A control transfer: the block ends after it. */
 export function endsBlock(op: number): boolean {
-  return IN_PAGE_BRANCHES.has(op) || FAR_BRANCHES.has(op) || JUMPS.has(op);
+  return TRANSFERS[op] !== 0;
 }
 
 /** Whether the next entry can run right after this one (everything but jumps). */
 export function fallsThrough(op: number): boolean {
-  return !JUMPS.has(op);
+  return TRANSFERS[op] !== JUMP;
 }
 
 /** The entry index a branch or jump within the page goes to, or null. (Their imm is an entry-pointer delta.) */
 export function inPageTarget(e: Entry): number | null {
-  if (IN_PAGE_BRANCHES.has(e.op) || e.op === O.OP_JAL_L) return e.index + e.imm / 8;
+  if (TRANSFERS[e.op] === IN_PAGE_BRANCH || e.op === O.OP_JAL_L) return e.index + e.imm / 8;
   return null;
 }
 
@@ -37,13 +43,13 @@ export function inPageTarget(e: Entry): number | null {
  * another page than e's), or null. (Their imm is the byte offset.)
  */
 export function farTarget(e: Entry): number | null {
-  if (FAR_BRANCHES.has(e.op) || e.op === O.OP_JAL_F) return e.index + e.imm / 2;
+  if (TRANSFERS[e.op] === FAR_BRANCH || e.op === O.OP_JAL_F) return e.index + e.imm / 2;
   return null;
 }
 
 /** A jump that links (rd = ra or t0, the calling convention's link registers): its return lands after it. */
 export function isCall(e: Entry): boolean {
-  return JUMPS.has(e.op) && (e.rd === 1 || e.rd === 5);
+  return TRANSFERS[e.op] === JUMP && (e.rd === 1 || e.rd === 5);
 }
 
 /**
