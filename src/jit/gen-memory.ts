@@ -235,7 +235,6 @@ let linearWindowMask = 0xfff;
 let checks: Checks = "full";
 export function useLinearWindow(mask: number, use: Checks): void { linearWindowMask = mask; checks = use; }
 
-
 /** The linear window's byte mask for `ramBytes` of RAM (src/machine/linear-window.ts). */
 export function linearWindowOf(ramBytes: number): number {
   return linearWindowPages(Math.floor(ramBytes / 4096)) * 4096 - 1;

@@ -225,7 +225,7 @@ export class Translator {
     if (retired >= FILL_WINDOW) this.fillWindow = now;
   }
 
-  /** What watchNonlinearFills weighs: JIT_NONLINEAR_FILLS and JIT_RETIRED (a number, without a BigInt: every slice boundary). */
+  /** What watchNonlinearFills weighs: JIT_NONLINEAR_FILLS and JIT_RETIRED (a number: no BigInt at every boundary). */
   private fillCounts(): { fills: number; retired: number } {
     const view = this.view();
     return {
@@ -563,7 +563,8 @@ const FILL_WINDOW = 10_000_000;
 
 /**
  * How translated loads and stores check the TLB at first (gen-memory.ts, Checks): ROAM_JIT_CHECKS "linear" (the
- * default: the translator goes over to full checks when pages that are not linear say so) or "full" (from the start, and always).
+ * default: the translator goes over to full checks when pages that are not linear say so) or "full" (from the start,
+ * and always).
  */
 export function checksWanted(env = process.env.ROAM_JIT_CHECKS): Checks {
   if (env === undefined || env === "" || env === "linear") return "linear";

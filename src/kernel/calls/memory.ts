@@ -106,8 +106,10 @@ function mmapFloor(space: AddressSpace): number {
 function findFree(space: AddressSpace, size: number): number {
   const window = (space.allocator.linearMask + 1) * PAGE;
   const floor = mmapFloor(space);
-  if (size >= window || space.regions.length > MAX_PLACED_AMONG) return findFreeAnywhere(space, size);
   const taken = linearPlaces(space);
+  // A range as large as the window meets every mapping's places, and any range meets those of a mapping that large.
+  const hopeless = (r: { start: number; end: number }) => r.end - r.start >= window;
+  if (size >= window || taken.length > MAX_PLACED_AMONG || taken.some(hopeless)) return findFreeAnywhere(space, size);
   let start = space.mmapTop - size;
   for (let tries = 0; tries < MAX_PLACEMENT_TRIES && start >= floor; tries++) {
     const below = belowAliases(taken, start, start + size, window);
@@ -131,12 +133,13 @@ const MAX_PLACED_AMONG = 1024;
 
 /**
  * Null when none of `taken`, nor any copy of it a multiple of `window` away, meets [start, end); else the lowest
- * start of those that do (a range ending there meets none of them).
+ * start of those that do (a range ending there meets none of them). Each of `taken` is smaller than the window.
  */
-function belowAliases(taken: ReadonlyArray<{ start: number; end: number }>, start: number, end: number, window: number): number | null {
+function belowAliases(
+  taken: ReadonlyArray<{ start: number; end: number }>, start: number, end: number, window: number,
+): number | null {
   let lowest: number | null = null;
   for (const r of taken) {
-    if (r.end - r.start >= window) return Math.min(lowest ?? r.start, r.start); // it holds every place: no range avoids it
     const first = Math.floor((start - r.end) / window) + 1, last = Math.floor((end - 1 - r.start) / window);
     for (let k = first; k <= last; k++) {
       const at = r.start + k * window;
