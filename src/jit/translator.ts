@@ -132,7 +132,8 @@ export class Translator {
   /** How the loads and stores of the regions emitted from now on check the TLB (gen-memory.ts; see watchNonlinearFills). */
   private checks: Checks = checksWanted();
   /** Where the window watchNonlinearFills counts over started: JIT_NONLINEAR_FILLS and JIT_RETIRED then. */
-  private fillWindow = { fills: 0, retired: 0 };
+  private windowFills = 0;
+  private windowRetired = 0;
 
   constructor(
     private readonly core: TranslatorCore, readonly threshold = hotThreshold(), readonly mode = compileMode(threshold),
@@ -156,9 +157,10 @@ export class Translator {
     this.view().setUint8(L.JIT_HOT_AT, this.threshold);
   }
 
-  /** Instructions translated code has retired since the core's init (JIT_RETIRED). */
+  /** Instructions translated code has retired since the core's init (JIT_RETIRED; no BigInt: every slice boundary asks). */
   translatedRetired(): number {
-    return Number(this.view().getBigUint64(L.JIT_RETIRED, true));
+    const view = this.view();
+    return view.getUint32(L.JIT_RETIRED, true) + view.getUint32(L.JIT_RETIRED + 4, true) * 0x1_0000_0000;
   }
 
   /** Exits from translated code by kind (see Exit in emit.ts), counted only when ROAM_JIT_COUNT_EXITS=1. */
@@ -172,7 +174,7 @@ export class Translator {
     this.nextIndex = this.firstIndex;
     this.dropPending();
     this.applyThreshold();
-    this.fillWindow = this.fillCounts(); // init zeroes JIT_RETIRED
+    this.startFillWindow(); // init zeroes JIT_RETIRED
   }
 
   /** The core asks for the region at the decoded entry `head`: compiled now ("sync") or queued for a batch. */
@@ -217,27 +219,23 @@ export class Translator {
    * the same layout, a machine with paging), one that keeps to linear pages never.
    */
   private watchNonlinearFills(): void {
-    const now = this.fillCounts();
-    const fills = now.fills - this.fillWindow.fills;
+    const fills = this.view().getUint32(L.JIT_NONLINEAR_FILLS, true) - this.windowFills;
     if (fills < FILL_WINDOW / FILL_RATE) return;
-    const retired = now.retired - this.fillWindow.retired;
+    const retired = this.translatedRetired() - this.windowRetired;
     if (fills * FILL_RATE > retired) { this.useFullChecks(); return; }
-    if (retired >= FILL_WINDOW) this.fillWindow = now;
+    if (retired >= FILL_WINDOW) this.startFillWindow();
   }
 
-  /** What watchNonlinearFills weighs: JIT_NONLINEAR_FILLS and JIT_RETIRED (a number: no BigInt at every boundary). */
-  private fillCounts(): { fills: number; retired: number } {
-    const view = this.view();
-    return {
-      fills: view.getUint32(L.JIT_NONLINEAR_FILLS, true),
-      retired: view.getUint32(L.JIT_RETIRED, true) + view.getUint32(L.JIT_RETIRED + 4, true) * 0x1_0000_0000,
-    };
+  /** Starts watchNonlinearFills' window here. */
+  private startFillWindow(): void {
+    this.windowFills = this.view().getUint32(L.JIT_NONLINEAR_FILLS, true);
+    this.windowRetired = this.translatedRetired();
   }
 
   /** See watchNonlinearFills. */
   private useFullChecks(): void {
     this.checks = "full";
-    this.stats.fullChecksAt = this.fillCounts().retired;
+    this.stats.fullChecksAt = this.translatedRetired();
     this.core.flushCaches();
     this.reset();
     this.stats.flushes++;
