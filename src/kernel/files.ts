@@ -338,7 +338,7 @@ export class FileTable {
 
   /**
    * Reads at `position` into `views` in turn, as far as the file goes, without moving the file's position: one
-   * readv(2) on the host (the guest's buffer, page by page: AddressSpace.fillInPlace); for a file at another host,
+   * readv(2) on the host (the guest's buffer, a view per run of adjacent frames: AddressSpace.fillInPlace); for a file at another host,
    * through a buffer. Returns the bytes read.
    */
   preadInto(fd: number, position: number, views: Uint8Array[]): number {

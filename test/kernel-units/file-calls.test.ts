@@ -74,6 +74,25 @@ describe("positioned I/O and sizes", () => {
     expect(call(63, d, DATA, 4)).toBe(-Errno.EISDIR);
   });
 
+  test("the host reads into a buffer across pages in one view when their frames are adjacent, a view each when apart", () => {
+    const viewsFor = (at: number) => {
+      const lengths: number[] = [];
+      expect(c.space.fillInPlace(at, 6000, (views) => { views.forEach((v, i) => { lengths.push(v.length); v.fill(i + 1); }); return 6000; })).toBe(6000);
+      return lengths;
+    };
+    // Pages at their linear frames (frames.ts) follow each other in RAM: one read(2) serves both.
+    expect(viewsFor(DATA + 0xa800)).toEqual([6000]);
+    expect(bytesAt(DATA + 0xa800, 6000).every((b) => b === 1)).toBe(true);
+    // A page whose linear frame another page (a window away) took first sits elsewhere: two views, in order.
+    const window = c.space.allocator.linearMask * 4096 + 4096;
+    c.space.addRegion({ start: DATA + 0xd000 + window, end: DATA + 0xe000 + window, prot: PROT_READ | PROT_WRITE, kind: "mmap" });
+    c.space.write(DATA + 0xd000 + window, Buffer.from([9]));
+    expect(viewsFor(DATA + 0xc800)).toEqual([2048, 3952]);
+    expect(bytesAt(DATA + 0xc800, 2048).every((b) => b === 1)).toBe(true);
+    expect(bytesAt(DATA + 0xd000, 3952).every((b) => b === 2)).toBe(true);
+    expect(bytesAt(DATA + 0xd000 + window, 1)[0]).toBe(9); // the other page's frame untouched
+  });
+
   test("write and pwrite64 go straight from the buffer, across pages whose frames are apart; EFAULT writes nothing", () => {
     const content = Buffer.from(Array.from({ length: 6000 }, (_, i) => (i * 13 + (i >> 8)) & 0xff));
     c.space.write(DATA + 0x9000, Buffer.from([1])); // frames in reverse order of the pages
