@@ -26,6 +26,7 @@ import { generateControl } from "./gen-control.js";
 import { loopRegisters, noRegisters, overwrittenInBlock, registerList, type RegisterFlags } from "./register-homes.js";
 import { structuredLoops, type StructuredLoop } from "./loops.js";
 import { checkUpperHalf } from "./straddle.js";
+import { successorTable } from "./block-order.js";
 
 // "g"'s parameters: entry, budget, and the entry's page: its virtual base (L_BASE) and its decoded entry 0 (L_ENTRY0),
 // which the caller has at hand (a chained exit found them through the fetch TLB; "f" computes them from the pc), so
@@ -441,16 +442,22 @@ export function emitBatch(
     for (let k = 0; k < regions.length; k++) {
       const { region, marks } = regions[k];
       functionBody(out, [], () => entryFromFastLoop(out, gFunctionIndex(k)));
-      functionBody(out, G_LOCALS, () => regionFunction(new Gen(region, marks, counting, loopRegisters(region), out)));
+      functionBody(out, G_LOCALS, () => {
+        const successors = successorTable(region.blocks, region.blockAt, successorScratch); // for both analyses
+        regionFunction(new Gen(region, marks, counting, loopRegisters(region, successors), out), successors);
+      });
     }
   });
 }
 
-/** The code of a region's "g": the prologue, the dispatch, the blocks, the shared exit. */
-function regionFunction(g: Gen): void {
+/** A successorTable for each region in turn (a region has at most MAX_REGION_INSTRUCTIONS blocks). */
+const successorScratch = new Int32Array(3 * MAX_REGION_INSTRUCTIONS);
+
+/** The code of a region's "g": the prologue, the dispatch, the blocks, the shared exit. `successors`: its successorTable. */
+function regionFunction(g: Gen, successors: Int32Array): void {
   const w = g.w;
   const blocks = g.region.blocks;
-  const shape = regionShape(g.region);
+  const shape = regionShape(g.region, successors);
   for (const r of registerList(g.inLocals)) w.i32Const(0).mem(Op.i32Load, L.STATE_BASE + r * 4).localSet(REGISTER_LOCAL[r]);
   enterAtEntry(w, g.region);
   w.blockType(Op.block, Type.void); // the exit
@@ -494,8 +501,8 @@ interface RegionShape {
   loopsEndingAt: Map<number, StructuredLoop[]>; // by last block: innermost first
 }
 
-function regionShape(region: Region): RegionShape {
-  const loops = structuredLoops(region, [...regionEntries(region), ...region.otherReturnPoints]);
+function regionShape(region: Region, successors: Int32Array): RegionShape {
+  const loops = structuredLoops(region, [...regionEntries(region), ...region.otherReturnPoints], successors);
   const n = region.blocks.length;
   // The innermost loop whose body (head excluded) holds block k: loops come outer first, so the last match.
   const owner = new Array<StructuredLoop | null>(n).fill(null);

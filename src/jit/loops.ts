@@ -16,23 +16,38 @@
 // back edge of an inner loop that gets one. Loops nest or are apart; a loop that
 // overlaps another is left to the dispatch, and then so is any loop around it.
 
-import type { Region } from "./region.js";
-import { successorsOf } from "./block-order.js";
+import { MAX_REGION_INSTRUCTIONS, type Region } from "./region.js";
+import { successorTable } from "./block-order.js";
 
 export interface StructuredLoop { head: number; last: number } // block numbers
 
-/** The loops that get a WebAssembly `loop`, outer ones before the loops they hold. `entries`: entry indices of the region. */
-export function structuredLoops(region: Region, entries: readonly number[]): StructuredLoop[] {
-  const successors = successorsOf(region.blocks, region.blockAt);
+/**
+ * The loops that get a WebAssembly `loop`, outer ones before the loops they hold. `entries`: entry indices of the
+ * region; `successors`: its successorTable (emit.ts has it at hand).
+ */
+export function structuredLoops(
+  region: Region, entries: readonly number[], successors = successorTable(region.blocks, region.blockAt),
+): StructuredLoop[] {
   const n = region.blocks.length;
-  // Each block jumped back to heads a candidate reaching to the farthest block that jumps back to it.
-  const lastOf = new Map<number, number>();
-  successors.forEach((ks, p) => ks.forEach((k) => { if (k <= p) lastOf.set(k, Math.max(lastOf.get(k) ?? k, p)); }));
-  if (lastOf.size === 0) return []; // no jump back: most regions
-  const predecessors = successors.map(() => [] as number[]);
-  successors.forEach((ks, p) => ks.forEach((k) => predecessors[k].push(p)));
-  const entered = new Set(entries.map((index) => region.blockAt.get(index)).filter((k): k is number => k !== undefined));
-  let loops = [...lastOf].map(([head, last]) => ({ head, last }));
+  // Each block jumped back to heads a candidate reaching to the farthest block that jumps back to it (by head; -1: none).
+  const lastOf = lastOfScratch.fill(-1, 0, n);
+  let candidates = 0;
+  for (let s = 0; s < 3 * n; s++) {
+    const k = successors[s], p = (s - (s % 3)) / 3;
+    if (k < 0 || k > p) continue;
+    if (lastOf[k] < 0) candidates++;
+    if (p > lastOf[k]) lastOf[k] = p;
+  }
+  if (candidates === 0) return []; // no jump back: most regions
+  const predecessors = Array.from({ length: n }, () => [] as number[]);
+  for (let s = 0; s < 3 * n; s++) if (successors[s] >= 0) predecessors[successors[s]].push((s - (s % 3)) / 3);
+  const entered = new Set<number>();
+  for (const index of entries) {
+    const k = region.blockAt.get(index);
+    if (k !== undefined) entered.add(k);
+  }
+  let loops: StructuredLoop[] = [];
+  for (let k = 0; k < n; k++) if (lastOf[k] >= 0) loops.push({ head: k, last: lastOf[k] });
   for (let changed = true; changed;) {
     changed = false;
     const kept = loops.filter((loop) => {
@@ -44,6 +59,8 @@ export function structuredLoops(region: Region, entries: readonly number[]): Str
   }
   return loops.sort((a, b) => a.head - b.head || b.last - a.last);
 }
+/** structuredLoops' working array, kept from region to region (a region has at most MAX_REGION_INSTRUCTIONS blocks). */
+const lastOfScratch = new Int32Array(MAX_REGION_INSTRUCTIONS);
 
 function validLoop(
   loop: StructuredLoop, loops: StructuredLoop[], predecessors: number[][], entered: Set<number>, n: number,
