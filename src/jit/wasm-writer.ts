@@ -57,7 +57,7 @@ export class CodeWriter {
     if (this.length + 6 > this.bytes.length) this.grow(6);
     const bytes = this.bytes;
     let n = this.length;
-    bytes[n++] = Op.i32Const;
+    bytes[n++] = I32_CONST;
     v |= 0;
     if (v >= -64 && v < 64) bytes[n++] = v & 0x7f; // signed LEB128 in one byte: bit 6 is the sign
     else {
@@ -71,20 +71,61 @@ export class CodeWriter {
     this.length = n;
     return this;
   }
-  localGet(i: number): this { return this.withU32(Op.localGet, i); }
-  localSet(i: number): this { return this.withU32(Op.localSet, i); }
-  localTee(i: number): this { return this.withU32(Op.localTee, i); }
-  /** A load or store with its memarg: alignment hint 0 (any), constant offset. */
-  mem(code: number, offset: number): this {
-    if (this.length + 7 > this.bytes.length) this.grow(7);
-    this.bytes[this.length] = code;
-    this.bytes[this.length + 1] = 0;
-    this.length += 2;
-    this.putU32(offset);
+  // local.get, local.set, local.tee and br write their index in one byte without a further call when it is below 128 (a
+  // function has ~50 locals; nesting that deep is rare): the emitter writes one every few bytes, mostly as code that
+  // V8 has not optimised, where a call costs more than the bytes.
+  localGet(i: number): this {
+    const n = this.length, bytes = this.bytes;
+    if (i >= 0x80 || n + 2 > bytes.length) return this.withU32(LOCAL_GET, i);
+    bytes[n] = LOCAL_GET;
+    bytes[n + 1] = i;
+    this.length = n + 2;
     return this;
   }
-  blockType(code: number, type: number): this { return this.op2(code, type); }
-  br(code: number, depth: number): this { return this.withU32(code, depth); }
+  localSet(i: number): this {
+    const n = this.length, bytes = this.bytes;
+    if (i >= 0x80 || n + 2 > bytes.length) return this.withU32(LOCAL_SET, i);
+    bytes[n] = LOCAL_SET;
+    bytes[n + 1] = i;
+    this.length = n + 2;
+    return this;
+  }
+  localTee(i: number): this {
+    const n = this.length, bytes = this.bytes;
+    if (i >= 0x80 || n + 2 > bytes.length) return this.withU32(LOCAL_TEE, i);
+    bytes[n] = LOCAL_TEE;
+    bytes[n + 1] = i;
+    this.length = n + 2;
+    return this;
+  }
+  /** A load or store with its memarg: alignment hint 0 (any), constant offset (unsigned LEB128, here: no call). */
+  mem(code: number, offset: number): this {
+    if (this.length + 7 > this.bytes.length) this.grow(7);
+    const bytes = this.bytes;
+    let n = this.length;
+    bytes[n++] = code;
+    bytes[n++] = 0;
+    for (offset >>>= 0; offset >= 0x80; offset >>>= 7) bytes[n++] = (offset & 0x7f) | 0x80;
+    bytes[n++] = offset;
+    this.length = n;
+    return this;
+  }
+  /** A block, loop or if with its block type: op2's bytes, without a further call (every if). */
+  blockType(code: number, type: number): this {
+    if (this.length + 2 > this.bytes.length) this.grow(2);
+    this.bytes[this.length] = code;
+    this.bytes[this.length + 1] = type;
+    this.length += 2;
+    return this;
+  }
+  br(code: number, depth: number): this {
+    const n = this.length, bytes = this.bytes;
+    if (depth >= 0x80 || n + 2 > bytes.length) return this.withU32(code, depth);
+    bytes[n] = code;
+    bytes[n + 1] = depth;
+    this.length = n + 2;
+    return this;
+  }
   /** Appends another writer's bytes. */
   append(other: CodeWriter): this { return this.bytesIn(other.toBytes()); }
   bytesIn(more: Uint8Array): this {
@@ -148,6 +189,8 @@ export class CodeWriter {
     this.bytes = bigger;
   }
 }
+
+const I32_CONST: number = Op.i32Const, LOCAL_GET: number = Op.localGet, LOCAL_SET: number = Op.localSet, LOCAL_TEE: number = Op.localTee;
 
 /** Bytes of v in unsigned LEB128. */
 function u32Length(v: number): number {
