@@ -20,9 +20,9 @@ import * as L from "../../assembly/layout.js";
 import * as O from "../../assembly/ops.js";
 import { MAX_REGION_INSTRUCTIONS, NO_NEXT, PAGE_ENTRIES, decodedSlot, otherPageOf, type Block, type Entry, type OtherPage, type Region } from "./region.js";
 import { CodeWriter, Op, Type, batchModule, functionBody, gFunctionIndex } from "./wasm-writer.js";
-import { generateAlu } from "./gen-alu.js";
-import { generateMemory, linearWindowOf, planAccesses, useLinearWindow, type Checks, type SharedCheck } from "./gen-memory.js";
-import { generateControl } from "./gen-control.js";
+import { COMPUTATIONAL, generateAlu } from "./gen-alu.js";
+import { MEMORY_ACCESS, generateMemory, linearWindowOf, planAccesses, useLinearWindow, type Checks, type SharedCheck } from "./gen-memory.js";
+import { CONTROL_TRANSFER, generateControl } from "./gen-control.js";
 import { loopRegisters, noRegisters, overwrittenInBlock, registerList, type RegisterFlags } from "./register-homes.js";
 import { structuredLoops, type StructuredLoop } from "./loops.js";
 import { checkUpperHalf } from "./straddle.js";
@@ -197,12 +197,10 @@ export class Gen {
     return this.depth + this.frames.length - 1 - at;
   }
   // The function's outer constructs are always the first three frames (see regionFunction): their depth needs no search
-  // (every exit asks; a search of the frames from the end walked past every block open around the code).
-  private toLoop(): number { return this.outerDepth(F_DISPATCH); }
-  private toDecode(): number { return this.outerDepth(F_DECODE); }
-  private toExit(): number { return this.outerDepth(F_EXIT); }
-  private outerDepth(label: number): number {
-    const at = OUTER_FRAMES.indexOf(label);
+  // (every exit asks; a search of the frames from the end walked past every block open around the code). Their labels
+  // are -1, -2, -3 for frames 0, 1, 2.
+  private outerDepth(label: typeof F_EXIT | typeof F_DECODE | typeof F_DISPATCH): number {
+    const at = -1 - label;
     if (this.frames[at] !== label) throw new Error(`translate: no open construct ${label} at block ${this.blockIndex}`);
     return this.depth + this.frames.length - 1 - at;
   }
@@ -227,7 +225,7 @@ export class Gen {
     w.localGet(P_BUDGET).i32Const(retired).op(Op.i32GtS).op(Op.i32And);
     this.beginIf();
     this.spend(retired);
-    w.localGet(L_ADDR).i32Const(8).op(Op.i32ShrU).localSet(L_BLOCK).br(Op.br, this.toLoop());
+    w.localGet(L_ADDR).i32Const(8).op(Op.i32ShrU).localSet(L_BLOCK).br(Op.br, this.outerDepth(F_DISPATCH));
     this.endIf();
     this.endIf();
   }
@@ -256,10 +254,10 @@ export class Gen {
    * cheaper for V8 to compile and optimise.
    */
   exit(index: number, retired: number, kind: number, page = this.page): void {
-    this.count(kind);
+    if (this.counting) this.count(kind);
     if (kind === Exit.IN_PAGE) this.w.i32Const(1).localSet(L_CHAIN); // a jump or fall-through, done
     if (page !== null) { this.exitOnOtherPage(index, retired, page); return; }
-    this.w.i32Const((index << 8) | retired).localSet(L_EXIT).br(Op.br, this.toDecode());
+    this.w.i32Const((index << 8) | retired).localSet(L_EXIT).br(Op.br, this.outerDepth(F_DECODE));
   }
   /**
    * exit's way at entry `index` of another page, whose code runs only once checkPage has found it unchanged: its
@@ -272,14 +270,16 @@ export class Gen {
     w.localGet(L_BASE).i32Const(page.first * 2).op(Op.i32Add).localSet(L_EXIT_PAGE_VA);
     w.i32Const(page.slot).localSet(L_EXIT_DECODED);
     this.spend(retired);
-    w.br(Op.br, this.toExit());
+    w.br(Op.br, this.outerDepth(F_EXIT));
   }
 
   /** Leaves as exit does if the condition on the stack holds. */
   exitIf(index: number, retired: number, kind: number, page = this.page): void {
-    this.beginIf();
+    this.w.blockType(Op.if, Type.void); // beginIf and endIf, written out: most instructions have an exit
+    this.depth++;
     this.exit(index, retired, kind, page);
-    this.endIf();
+    this.depth--;
+    this.w.op(Op.end);
   }
 
   /**
@@ -346,7 +346,7 @@ export class Gen {
     this.w.localGet(P_BUDGET).i32Const(retired).op(Op.i32Sub).localTee(P_BUDGET).i32Const(0).op(Op.i32LeS);
     this.exitIf(index, 0, Exit.BUDGET, otherPageOf(this.region, index));
     if (this.frames.includes(loopLabel(k))) this.w.br(Op.br, this.labelDepth(loopLabel(k)));
-    else this.w.i32Const(k).localSet(L_BLOCK).br(Op.br, this.toLoop());
+    else this.w.i32Const(k).localSet(L_BLOCK).br(Op.br, this.outerDepth(F_DISPATCH));
   }
 
   /**
@@ -372,7 +372,7 @@ export class Gen {
     }
     this.spend(retired + jumpRetires);
     w.i32Const(1).localSet(L_CHAIN);
-    w.br(Op.br, this.toExit());
+    w.br(Op.br, this.outerDepth(F_EXIT));
   }
 }
 
@@ -380,7 +380,7 @@ export class Gen {
 const MAX_OTHER_RETURNS = 4;
 
 // Labels of the constructs a region's code sits in (Gen.frames): a block b_k is k itself.
-const F_EXIT = -1, F_DECODE = -2, F_DISPATCH = -3;
+const F_EXIT = -1, F_DECODE = -2, F_DISPATCH = -3; // frames 0, 1, 2 (Gen.outerDepth)
 /** The constructs around all of a region's blocks, outermost first: Gen.frames starts with them. */
 const OUTER_FRAMES: readonly number[] = [F_EXIT, F_DECODE, F_DISPATCH];
 /** The label of the structured loop whose head is block `head` (loops.ts). */
@@ -469,7 +469,7 @@ function regionFunction(g: Gen, successors: Int32Array): void {
   w.localGet(L_BLOCK).op(Op.brTable).u32(blocks.length);
   for (let k = 0; k < blocks.length; k++) w.u32(shape.topAt[k] >= 0 ? innermost - shape.topAt[k] : 0);
   w.u32(0);
-  g.frames = [...OUTER_FRAMES, ...top];
+  g.frames = OUTER_FRAMES.concat(top);
   for (let k = 0; k < blocks.length; k++) {
     w.op(Op.end); // closes block b_k: block k's code follows
     if (g.frames.pop() !== k) throw new Error(`translate: block ${k} is not the innermost construct`);
@@ -477,10 +477,8 @@ function regionFunction(g: Gen, successors: Int32Array): void {
     if (loop) openLoop(g, loop);
     g.enterBlock(k);
     emitBlock(g, blocks[k], k);
-    for (const closing of shape.loopsEndingAt.get(k) ?? []) {
-      w.op(Op.end); // a structured loop: falling off its last block leaves it
-      if (g.frames.pop() !== loopLabel(closing.head)) throw new Error(`translate: loop at block ${closing.head} not innermost`);
-    }
+    const closing = shape.loopsEndingAt.get(k);
+    if (closing !== undefined) closeLoops(g, closing);
   }
   g.frames = [];
   w.op(Op.end); // loop: every block left through a jump or an exit, so this is not reached
@@ -526,6 +524,14 @@ function openLoop(g: Gen, loop: { head: number; body: number[] }): void {
   g.w.blockType(Op.loop, Type.void);
   g.frames.push(loopLabel(loop.head));
   for (const k of loop.body) { g.w.blockType(Op.block, Type.void); g.frames.push(k); }
+}
+
+/** Closes structured loops `closing` (innermost first) after their last block: falling off it leaves them. */
+function closeLoops(g: Gen, closing: readonly StructuredLoop[]): void {
+  for (const loop of closing) {
+    g.w.op(Op.end);
+    if (g.frames.pop() !== loopLabel(loop.head)) throw new Error(`translate: loop at block ${loop.head} not innermost`);
+  }
 }
 
 /**
@@ -634,13 +640,16 @@ function emitBlock(g: Gen, block: Block, k: number): void {
   g.jumpTo(L_T0, block.next, retired, NO_LINK, false, Exit.FAR_DIRECT, 0);
 }
 
-/** Emits one instruction; false when control does not reach the next one. */
+/**
+ * Emits one instruction; false when control does not reach the next one. The generators' tables of the ops they take
+ * pick the one to call (trying each in turn cost a call and a dozen table lookups for most instructions).
+ */
 function generate(g: Gen, e: Entry, retired: number): boolean {
   if (e.upper !== undefined) checkUpperHalf(g, e, retired);
-  if (generateAlu(g, e)) return true;
-  const memory = generateMemory(g, e, retired);
-  if (memory) return true;
-  const control = generateControl(g, e, retired);
+  const op = e.op;
+  if (COMPUTATIONAL[op] && generateAlu(g, e)) return true;
+  if (MEMORY_ACCESS[op] && generateMemory(g, e, retired)) return true;
+  const control = CONTROL_TRANSFER[op] ? generateControl(g, e, retired) : null;
   if (control !== null) return control;
   throw new Error(`translate: no generator for op ${e.op}`);
 }

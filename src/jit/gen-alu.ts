@@ -28,7 +28,8 @@ const DIVIDES = byOp([O.OP_DIV, O.OP_DIVU, O.OP_REM, O.OP_REMU].map((op) => [op,
 
 /** Whether `op` is one generateAlu emits: it only computes a register, and never leaves the region. */
 export function isComputational(op: number): boolean { return COMPUTATIONAL[op]; }
-const COMPUTATIONAL = Array.from({ length: 256 }, (_, op) =>
+/** isComputational by op, for the emitter's choice of generator (a table lookup, no call). */
+export const COMPUTATIONAL: readonly boolean[] = Array.from({ length: 256 }, (_, op) =>
   op === O.OP_NOP || op === O.OP_FENCE || op === O.OP_FENCE_I || WITH_IMMEDIATE[op] !== 0 || WITH_REGISTER[op] !== 0 ||
   op === O.OP_LUI || op === O.OP_AUIPC || HIGH_PRODUCT[op] !== null || DIVIDES[op]);
 

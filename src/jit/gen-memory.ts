@@ -38,6 +38,10 @@ const AMOS = byOp([
   O.OP_AMOMINU_W, O.OP_AMOMAXU_W,
 ].map((op) => [op, true] as const), false);
 
+/** The ops generateMemory emits, by op: loads, stores, LR.W, SC.W, the AMOs. */
+export const MEMORY_ACCESS: readonly boolean[] = Array.from({ length: 256 }, (_, op) =>
+  LOADS[op] !== null || STORES[op] !== null || op === O.OP_LR_W || op === O.OP_SC_W || AMOS[op]);
+
 /**
  * How one load or store of a block finds its host address when it shares a TLB check with others (planAccesses):
  * `slot` is the local that holds the host address of rs1 + `low` once the group's first access has checked the
