@@ -62,6 +62,8 @@ export function countingExits(env = process.env.ROAM_JIT_COUNT_EXITS): boolean {
 
 /** overwrittenInBlock's answer for the block being emitted (a block has at most a region's instructions). */
 const overwrittenScratch = new Uint8Array(MAX_REGION_INSTRUCTIONS);
+/** Gen's register sets, cleared for each region rather than made afresh (emitBatch makes one Gen at a time). */
+const writtenScratch = noRegisters(), cachedScratch = noRegisters();
 
 /** Where Gen.beginSet sends a register's new value: dropped (x0), its local, its local alone (overwritten), the state block. */
 const SetTo = { DROPPED: 0, LOCAL: 1, UNSTORED: 2, STATE: 3 } as const;
@@ -78,7 +80,7 @@ export class Gen {
    */
   frames: number[] = [];
   /** The registers written in locals (flags by register): stored back at every exit. */
-  readonly written: RegisterFlags = noRegisters();
+  readonly written: RegisterFlags = writtenScratch.fill(0);
   /** The current block's loads and stores that share a TLB check, by position in the block (see planAccesses). */
   accesses: ReadonlyArray<SharedCheck | undefined> = [];
   /** The current block's entries whose result no exit sees in the state block, by position (see overwrittenInBlock). */
@@ -111,7 +113,7 @@ export class Gen {
    * block starts afresh, so these locals are never live across the dispatch. By register: the number of the block
    * that cached it (block k + 1), so that entering a block forgets them all without clearing anything.
    */
-  private readonly cachedIn: number[] = noRegisters();
+  private readonly cachedIn: number[] = cachedScratch.fill(0);
   private cacheMark = -1; // nothing is cached before the first block
 
   /** The page the current block's code is on: null for the head page (see OtherPage). */
@@ -237,8 +239,9 @@ export class Gen {
    */
   private otherReturn(target: number, retired: number): void {
     const w = this.w;
-    for (const point of this.region.otherReturnPoints.slice(0, MAX_OTHER_RETURNS)) {
-      const page = otherPageOf(this.region, point)!;
+    const points = this.region.otherReturnPoints;
+    for (let i = 0; i < points.length && i < MAX_OTHER_RETURNS; i++) {
+      const point = points[i], page = otherPageOf(this.region, point)!;
       w.localGet(target).localGet(L_BASE).i32Const(point * 2).op(Op.i32Add).op(Op.i32Eq);
       if (page !== this.page) { this.checkPage(page); w.op(Op.i32And); }
       this.beginIf();
@@ -457,9 +460,14 @@ const successorScratch = new Int32Array(3 * MAX_REGION_INSTRUCTIONS);
 function regionFunction(g: Gen, successors: Int32Array): void {
   const w = g.w;
   const blocks = g.region.blocks;
-  const shape = regionShape(g.region, successors);
-  for (const r of registerList(g.inLocals)) w.i32Const(0).mem(Op.i32Load, L.STATE_BASE + r * 4).localSet(REGISTER_LOCAL[r]);
-  enterAtEntry(w, g.region);
+  const entries = regionEntries(g.region);
+  const shape = regionShape(g.region, entries, successors);
+  const inLocals = registerList(g.inLocals);
+  for (let i = 0; i < inLocals.length; i++) {
+    const r = inLocals[i];
+    w.i32Const(0).mem(Op.i32Load, L.STATE_BASE + r * 4).localSet(REGISTER_LOCAL[r]);
+  }
+  enterAtEntry(w, g.region, entries);
   w.blockType(Op.block, Type.void); // the exit
   w.blockType(Op.block, Type.void); // the exit's decoding (Gen.exit)
   w.blockType(Op.loop, Type.void); // the dispatch
@@ -489,19 +497,27 @@ function regionFunction(g: Gen, successors: Int32Array): void {
   chainOrReturn(g, registerList(g.written));
 }
 
-/** How a region's blocks nest in structured loops (loops.ts). */
+/** How a region's blocks nest in structured loops (loops.ts). Read only: regions without loops share theirs. */
 interface RegionShape {
   /** The blocks opened around the whole body (those in no structured loop's body), outermost (last) first. */
-  topBlocks: number[];
+  readonly topBlocks: readonly number[];
   /** By block: its place in topBlocks, or -1. */
-  topAt: Int32Array;
-  loopAt: Map<number, { head: number; body: number[] }>; // by head: the blocks opened inside it, outermost first
-  loopsEndingAt: Map<number, StructuredLoop[]>; // by last block: innermost first
+  readonly topAt: Int32Array;
+  readonly loopAt: ReadonlyMap<number, { head: number; body: number[] }>; // by head: the blocks opened inside it, outermost first
+  readonly loopsEndingAt: ReadonlyMap<number, StructuredLoop[]>; // by last block: innermost first
 }
 
-function regionShape(region: Region, successors: Int32Array): RegionShape {
-  const loops = structuredLoops(region, [...regionEntries(region), ...region.otherReturnPoints], successors);
+/** The region's shape; `entries` its regionEntries, `successors` its successorTable. */
+function regionShape(region: Region, entries: readonly number[], successors: Int32Array): RegionShape {
+  const loops = structuredLoops(region, entries.concat(region.otherReturnPoints), successors);
   const n = region.blocks.length;
+  // Most regions have no loop: their shape depends on n alone, made once.
+  return loops.length === 0 ? (noLoopShapes[n] ??= shapeOf(n, loops)) : shapeOf(n, loops);
+}
+const noLoopShapes: Array<RegionShape | undefined> = [];
+
+/** The shape of a region of `n` blocks with structured loops `loops` (outer ones first). */
+function shapeOf(n: number, loops: readonly StructuredLoop[]): RegionShape {
   // The innermost loop whose body (head excluded) holds block k: loops come outer first, so the last match.
   const owner = new Array<StructuredLoop | null>(n).fill(null);
   for (const loop of loops) for (let k = loop.head + 1; k <= loop.last; k++) owner[k] = loop;
@@ -556,13 +572,15 @@ function entryFromFastLoop(w: CodeWriter, gIndex: number): void {
 }
 
 /** Stores registers `rs` from their locals to the state block. */
-function storeRegisters(w: CodeWriter, rs: Iterable<number>): void {
-  for (const r of rs) w.i32Const(0).localGet(REGISTER_LOCAL[r]).mem(Op.i32Store, L.STATE_BASE + r * 4);
+function storeRegisters(w: CodeWriter, rs: readonly number[]): void {
+  for (let i = 0; i < rs.length; i++) w.i32Const(0).localGet(REGISTER_LOCAL[rs[i]]).mem(Op.i32Store, L.STATE_BASE + rs[i] * 4);
 }
 
 /** The entries a region's function may be called at (each is marked OP_JIT by the translator): head, return points. */
 export function regionEntries(region: Region): number[] {
-  return [region.head, ...region.returnPoints.filter((p) => p !== region.head)];
+  const entries = [region.head];
+  for (let i = 0; i < region.returnPoints.length; i++) if (region.returnPoints[i] !== region.head) entries.push(region.returnPoints[i]);
+  return entries;
 }
 
 /**
@@ -576,11 +594,11 @@ export function entryMark(block: number, index: number): [word: number, imm: num
 
 /**
  * The prologue's dispatch: the page's base pc and first entry from the pc and entry it was called with, and
- * the block to start at, from the entry's mark (see entryMark).
+ * the block to start at, from the entry's mark (see entryMark). `entries`: the region's (regionEntries).
  */
-function enterAtEntry(w: CodeWriter, region: Region): void {
-  // A region with no return points is entered at its head alone: its block is known, no mark to read.
-  if (region.returnPoints.every((p) => p === region.head)) w.i32Const(region.blockAt.get(region.head)!).localSet(L_BLOCK);
+function enterAtEntry(w: CodeWriter, region: Region, entries: readonly number[]): void {
+  // A region with no return point but its head is entered there alone: its block is known, no mark to read.
+  if (entries.length === 1) w.i32Const(region.blockAt.get(region.head)!).localSet(L_BLOCK);
   else w.localGet(P_ENTRY).mem(Op.i32Load, 0).i32Const(8).op(Op.i32ShrU).localSet(L_BLOCK);
 }
 

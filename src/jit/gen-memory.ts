@@ -71,49 +71,48 @@ export function planAccesses(block: Block): ReadonlyArray<SharedCheck | undefine
   for (let i = 0; i < entries.length; i++) if (SIZE[entries[i].op] !== 0) accesses++;
   if (accesses < 2) return NOTHING_SHARED; // most blocks: nothing to plan
   const groups = formGroups(entries);
-  let sharing = false;
-  for (let k = 0; k < groups; k++) if (G.members[k] > 1) sharing = true;
-  return sharing ? planOf(entries, groups) : NOTHING_SHARED;
+  for (let k = 0; k < groups; k++) if (groupMembers[k] > 1) return planOf(entries, groups);
+  return NOTHING_SHARED;
 }
 const NOTHING_SHARED: ReadonlyArray<SharedCheck | undefined> = [];
 
-/**
- * planAccesses' groups, as working arrays kept from block to block (a block has at most MAX_REGION_INSTRUCTIONS
- * entries): per position, its group (-1: none); per group k, its base register, whether it stores, its first
- * access's position, how many accesses it has, its local; the open groups, oldest first.
- */
-const G = {
-  of: new Int32Array(MAX_REGION_INSTRUCTIONS), base: new Int32Array(MAX_REGION_INSTRUCTIONS),
-  store: new Int32Array(MAX_REGION_INSTRUCTIONS), first: new Int32Array(MAX_REGION_INSTRUCTIONS),
-  members: new Int32Array(MAX_REGION_INSTRUCTIONS), slot: new Int32Array(MAX_REGION_INSTRUCTIONS),
-  open: new Int32Array(MAX_REGION_INSTRUCTIONS), // at most GROUP_LOCALS are used (not known yet here: emit.ts imports this module)
-};
+// planAccesses' groups, in working arrays kept from block to block (a block has at most MAX_REGION_INSTRUCTIONS
+// entries; module constants rather than an object's fields: a field is one more load on each use, mostly in cold
+// code). By position: its group (-1: none). By group k: its base register, whether it stores, its first access's
+// position, how many accesses it has, its local, its span (lowest and highest byte from rs1). The open groups, oldest
+// first: at most GROUP_LOCALS are (not known yet here: emit.ts imports this module).
+const groupOf = new Int32Array(MAX_REGION_INSTRUCTIONS);
+const groupBase = new Int32Array(MAX_REGION_INSTRUCTIONS), groupStores = new Int32Array(MAX_REGION_INSTRUCTIONS);
+const groupFirst = new Int32Array(MAX_REGION_INSTRUCTIONS), groupMembers = new Int32Array(MAX_REGION_INSTRUCTIONS);
+const groupSlot = new Int32Array(MAX_REGION_INSTRUCTIONS);
+const groupLow = new Int32Array(MAX_REGION_INSTRUCTIONS), groupHigh = new Int32Array(MAX_REGION_INSTRUCTIONS);
+const openGroups = new Int32Array(MAX_REGION_INSTRUCTIONS);
 
-/** Puts the block's loads and stores in groups (see planAccesses and G); returns how many groups there are. */
+/** Puts the block's loads and stores in groups (see planAccesses and the arrays above); returns how many there are. */
 function formGroups(entries: readonly Entry[]): number {
-  if (entries.length > G.of.length) throw new Error(`planAccesses: a block of ${entries.length} entries`);
-  G.of.fill(-1, 0, entries.length);
+  if (entries.length > groupOf.length) throw new Error(`planAccesses: a block of ${entries.length} entries`);
+  groupOf.fill(-1, 0, entries.length);
   let groups = 0, open = 0;
   for (let i = 0; i < entries.length; i++) {
     const e = entries[i], size = SIZE[e.op];
     if (size !== 0) {
       const store = e.op >= O.OP_SB ? 1 : 0;
       let k = -1;
-      for (let j = 0; j < open; j++) if (G.base[G.open[j]] === e.rs1 && G.store[G.open[j]] === store) { k = G.open[j]; break; }
+      for (let j = 0; j < open; j++) if (groupBase[openGroups[j]] === e.rs1 && groupStores[openGroups[j]] === store) { k = openGroups[j]; break; }
       if (k >= 0) {
-        const head = entries[G.first[k]];
-        if (size <= SIZE[head.op] && (e.imm - head.imm) % size === 0) { G.of[i] = k; G.members[k]++; }
+        const head = entries[groupFirst[k]];
+        if (size <= SIZE[head.op] && (e.imm - head.imm) % size === 0) { groupOf[i] = k; groupMembers[k]++; }
       } else if (e.rs1 !== 0) {
-        if (open === GROUP_LOCALS) { for (let j = 1; j < open; j++) G.open[j - 1] = G.open[j]; open--; } // the oldest closes
+        if (open === GROUP_LOCALS) { for (let j = 1; j < open; j++) openGroups[j - 1] = openGroups[j]; open--; } // the oldest closes
         k = groups++;
-        G.base[k] = e.rs1; G.store[k] = store; G.first[k] = i; G.members[k] = 1; G.slot[k] = freeSlot(open);
-        G.of[i] = k;
-        G.open[open++] = k;
+        groupBase[k] = e.rs1; groupStores[k] = store; groupFirst[k] = i; groupMembers[k] = 1; groupSlot[k] = freeSlot(open);
+        groupOf[i] = k;
+        openGroups[open++] = k;
       }
     }
     if (e.rd !== 0) { // writing a base register closes its group
       let kept = 0;
-      for (let j = 0; j < open; j++) if (G.base[G.open[j]] !== e.rd) G.open[kept++] = G.open[j];
+      for (let j = 0; j < open; j++) if (groupBase[openGroups[j]] !== e.rd) openGroups[kept++] = openGroups[j];
       open = kept;
     }
   }
@@ -123,24 +122,26 @@ function formGroups(entries: readonly Entry[]): number {
 /** The first group local no open group uses: a closed group's slot is free, its accesses all came before. */
 function freeSlot(open: number): number {
   let slot = L_GROUPS;
-  for (let j = 0; j < open; j++) if (G.slot[G.open[j]] === slot) { slot++; j = -1; }
+  for (let j = 0; j < open; j++) if (groupSlot[openGroups[j]] === slot) { slot++; j = -1; }
   return slot;
 }
 
 /** The plan from the groups formGroups found: the accesses of every group of several share its check. */
 function planOf(entries: readonly Entry[], groups: number): Array<SharedCheck | undefined> {
-  const low = new Array<number>(groups).fill(Infinity), high = new Array<number>(groups).fill(-Infinity);
+  groupLow.fill(0x7fffffff, 0, groups);
+  groupHigh.fill(-0x80000000, 0, groups);
   for (let i = 0; i < entries.length; i++) {
-    const k = G.of[i];
+    const k = groupOf[i];
     if (k < 0) continue;
-    low[k] = Math.min(low[k], entries[i].imm);
-    high[k] = Math.max(high[k], entries[i].imm + SIZE[entries[i].op] - 1);
+    const e = entries[i];
+    if (e.imm < groupLow[k]) groupLow[k] = e.imm;
+    if (e.imm + SIZE[e.op] - 1 > groupHigh[k]) groupHigh[k] = e.imm + SIZE[e.op] - 1;
   }
   const plan = new Array<SharedCheck | undefined>(entries.length).fill(undefined);
   for (let i = 0; i < entries.length; i++) {
-    const k = G.of[i];
-    if (k < 0 || G.members[k] < 2) continue;
-    plan[i] = { slot: G.slot[k], low: low[k], high: high[k], offset: entries[i].imm - low[k], first: G.first[k] === i };
+    const k = groupOf[i];
+    if (k < 0 || groupMembers[k] < 2) continue;
+    plan[i] = { slot: groupSlot[k], low: groupLow[k], high: groupHigh[k], offset: entries[i].imm - groupLow[k], first: groupFirst[k] === i };
   }
   return plan;
 }

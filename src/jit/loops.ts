@@ -32,26 +32,26 @@ export function structuredLoops(
   // Each block jumped back to heads a candidate reaching to the farthest block that jumps back to it (by head; -1: none).
   const lastOf = lastOfScratch.fill(-1, 0, n);
   let candidates = 0;
-  for (let s = 0; s < 3 * n; s++) {
-    const k = successors[s], p = (s - (s % 3)) / 3;
-    if (k < 0 || k > p) continue;
-    if (lastOf[k] < 0) candidates++;
-    if (p > lastOf[k]) lastOf[k] = p;
+  for (let p = 0; p < n; p++) {
+    for (let s = 3 * p; s < 3 * p + 3; s++) {
+      const k = successors[s];
+      if (k < 0 || k > p) continue;
+      if (lastOf[k] < 0) candidates++;
+      if (p > lastOf[k]) lastOf[k] = p;
+    }
   }
   if (candidates === 0) return []; // no jump back: most regions
-  const predecessors = Array.from({ length: n }, () => [] as number[]);
-  for (let s = 0; s < 3 * n; s++) if (successors[s] >= 0) predecessors[successors[s]].push((s - (s % 3)) / 3);
-  const entered = new Set<number>();
-  for (const index of entries) {
-    const k = region.blockAt.get(index);
-    if (k !== undefined) entered.add(k);
+  const entered = enteredScratch.fill(0, 0, n);
+  for (let i = 0; i < entries.length; i++) {
+    const k = region.blockAt.get(entries[i]);
+    if (k !== undefined) entered[k] = 1;
   }
   let loops: StructuredLoop[] = [];
   for (let k = 0; k < n; k++) if (lastOf[k] >= 0) loops.push({ head: k, last: lastOf[k] });
   for (let changed = true; changed;) {
     changed = false;
     const kept = loops.filter((loop) => {
-      const valid = validLoop(loop, loops, predecessors, entered, n);
+      const valid = validLoop(loop, loops, successors, entered, n);
       if (!valid) changed = true;
       return valid;
     });
@@ -59,11 +59,14 @@ export function structuredLoops(
   }
   return loops.sort((a, b) => a.head - b.head || b.last - a.last);
 }
-/** structuredLoops' working array, kept from region to region (a region has at most MAX_REGION_INSTRUCTIONS blocks). */
-const lastOfScratch = new Int32Array(MAX_REGION_INSTRUCTIONS);
+/**
+ * structuredLoops' working arrays, kept from region to region (a region has at most MAX_REGION_INSTRUCTIONS blocks):
+ * by block, the farthest block that jumps back to it, and whether the region is entered there.
+ */
+const lastOfScratch = new Int32Array(MAX_REGION_INSTRUCTIONS), enteredScratch = new Uint8Array(MAX_REGION_INSTRUCTIONS);
 
 function validLoop(
-  loop: StructuredLoop, loops: StructuredLoop[], predecessors: number[][], entered: Set<number>, n: number,
+  loop: StructuredLoop, loops: StructuredLoop[], successors: Int32Array, entered: Uint8Array, n: number,
 ): boolean {
   const { head, last } = loop;
   if (last >= n) return false;
@@ -74,9 +77,12 @@ function validLoop(
     const around = other.head <= head && other.last >= last;
     if (!apart && !inside && !around) return false; // they overlap
   }
-  for (let k = head + 1; k <= last; k++) {
-    if (entered.has(k)) return false;
-    for (const p of predecessors[k]) {
+  for (let k = head + 1; k <= last; k++) if (entered[k] !== 0) return false;
+  // Every edge p -> k into the body (head excluded), from the successor table.
+  for (let p = 0; p < n; p++) {
+    for (let s = 3 * p; s < 3 * p + 3; s++) {
+      const k = successors[s];
+      if (k <= head || k > last) continue;
       if (p < head || p > last) return false; // entered from outside
       if (p >= k && !loops.some((inner) => inner.head === k && inner.last <= last)) return false; // a jump back inside, not a loop's
     }
