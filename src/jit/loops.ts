@@ -41,6 +41,7 @@ export function structuredLoops(
     }
   }
   if (candidates === 0) return []; // no jump back: most regions
+  const predecessors = predecessorsOf(successors, n);
   const entered = enteredScratch.fill(0, 0, n);
   for (let i = 0; i < entries.length; i++) {
     const k = region.blockAt.get(entries[i]);
@@ -51,7 +52,7 @@ export function structuredLoops(
   for (let changed = true; changed;) {
     changed = false;
     const kept = loops.filter((loop) => {
-      const valid = validLoop(loop, loops, successors, entered, n);
+      const valid = validLoop(loop, loops, predecessors, entered, n);
       if (!valid) changed = true;
       return valid;
     });
@@ -61,12 +62,34 @@ export function structuredLoops(
 }
 /**
  * structuredLoops' working arrays, kept from region to region (a region has at most MAX_REGION_INSTRUCTIONS blocks):
- * by block, the farthest block that jumps back to it, and whether the region is entered there.
+ * by block, the farthest block that jumps back to it, and whether the region is entered there; predecessor lists.
  */
 const lastOfScratch = new Int32Array(MAX_REGION_INSTRUCTIONS), enteredScratch = new Uint8Array(MAX_REGION_INSTRUCTIONS);
+const predecessorStarts = new Int32Array(MAX_REGION_INSTRUCTIONS + 1);
+const predecessorList = new Int32Array(3 * MAX_REGION_INSTRUCTIONS);
+
+/**
+ * Each block's predecessors from its successor table, all in one list (working arrays, no array per block): block
+ * k's are list[starts[k]] to list[starts[k + 1] - 1] (an edge there twice counts twice: no harm to validLoop).
+ */
+function predecessorsOf(successors: Int32Array, n: number): { starts: Int32Array; list: Int32Array } {
+  const starts = predecessorStarts.fill(0, 0, n + 1), list = predecessorList;
+  for (let s = 0; s < 3 * n; s++) if (successors[s] >= 0) starts[successors[s] + 1]++;
+  for (let k = 0; k < n; k++) starts[k + 1] += starts[k];
+  const filled = fillScratch.fill(0, 0, n);
+  for (let p = 0; p < n; p++) {
+    for (let s = 3 * p; s < 3 * p + 3; s++) {
+      const k = successors[s];
+      if (k >= 0) list[starts[k] + filled[k]++] = p;
+    }
+  }
+  return { starts, list };
+}
+const fillScratch = new Int32Array(MAX_REGION_INSTRUCTIONS);
 
 function validLoop(
-  loop: StructuredLoop, loops: StructuredLoop[], successors: Int32Array, entered: Uint8Array, n: number,
+  loop: StructuredLoop, loops: StructuredLoop[], predecessors: { starts: Int32Array; list: Int32Array }, entered: Uint8Array,
+  n: number,
 ): boolean {
   const { head, last } = loop;
   if (last >= n) return false;
@@ -77,12 +100,11 @@ function validLoop(
     const around = other.head <= head && other.last >= last;
     if (!apart && !inside && !around) return false; // they overlap
   }
-  for (let k = head + 1; k <= last; k++) if (entered[k] !== 0) return false;
-  // Every edge p -> k into the body (head excluded), from the successor table.
-  for (let p = 0; p < n; p++) {
-    for (let s = 3 * p; s < 3 * p + 3; s++) {
-      const k = successors[s];
-      if (k <= head || k > last) continue;
+  const { starts, list } = predecessors;
+  for (let k = head + 1; k <= last; k++) {
+    if (entered[k] !== 0) return false;
+    for (let i = starts[k]; i < starts[k + 1]; i++) {
+      const p = list[i];
       if (p < head || p > last) return false; // entered from outside
       if (p >= k && !loops.some((inner) => inner.head === k && inner.last <= last)) return false; // a jump back inside, not a loop's
     }
