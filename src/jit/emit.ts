@@ -53,8 +53,9 @@ const LOCALS = L_EXIT_DECODED + 1 - G_PARAMS;
  * or fall-through to an entry of this page outside the region (code not run yet, a system instruction), the
  * budget, a TLB miss (load, store or fetch: the slow step redoes it). TRANSLATED_TARGET counts the first two
  * whose target entry is a translation's entry, CHAINED the exits of any kind that went on there in translated code.
+ * A const enum, as Op: its values are written where they are used.
  */
-export const Exit = { FAR_DIRECT: 0, INDIRECT: 1, IN_PAGE: 2, BUDGET: 3, MISS: 4, TRANSLATED_TARGET: 5, CHAINED: 6 } as const;
+export const enum Exit { FAR_DIRECT = 0, INDIRECT = 1, IN_PAGE = 2, BUDGET = 3, MISS = 4, TRANSLATED_TARGET = 5, CHAINED = 6 }
 export const EXIT_NAMES = ["far direct", "indirect", "in page", "budget", "tlb miss", "to translated", "chained"];
 
 /** Whether the emitted code counts its exits by kind (a measurement build: it costs a memory increment per exit). */
@@ -66,8 +67,7 @@ const overwrittenScratch = new Uint8Array(MAX_REGION_INSTRUCTIONS);
 const writtenScratch = noRegisters(), cachedScratch = noRegisters();
 
 /** Where Gen.beginSet sends a register's new value: dropped (x0), its local, its local alone (overwritten), the state block. */
-const SetTo = { DROPPED: 0, LOCAL: 1, UNSTORED: 2, STATE: 3 } as const;
-type SetTo = (typeof SetTo)[keyof typeof SetTo];
+const enum SetTo { DROPPED = 0, LOCAL = 1, UNSTORED = 2, STATE = 3 }
 
 /** What a generator may emit; `retired` counts the block's instructions before the current one. */
 export class Gen {
@@ -206,8 +206,9 @@ export class Gen {
     if (this.frames[at] !== label) throw new Error(`translate: no open construct ${label} at block ${this.blockIndex}`);
     return this.depth + this.frames.length - 1 - at;
   }
-  private spend(retired: number): void {
-    if (retired !== 0) this.w.localGet(P_BUDGET).i32Const(retired).op(Op.i32Sub).localSet(P_BUDGET);
+  /** Takes `retired` instructions off the budget. */
+  spend(retired: number): void {
+    if (retired !== 0) this.w.bytesIn(spending(retired));
   }
 
   /**
@@ -339,16 +340,17 @@ export class Gen {
   jump(index: number, retired: number): void {
     const k = this.region.blockAt.get(index);
     if (k === undefined) { this.exit(index, retired, Exit.IN_PAGE); return; }
-    if (!this.frames.includes(loopLabel(k)) && this.frames.includes(k)) {
+    const loop = loopLabel(k), toLoop = this.frames.includes(loop);
+    if (!toLoop && this.frames.includes(k)) {
       // Forward: no cycle runs through forward jumps alone, so the budget is spent here and checked at the next jump
       // back, transfer or exit, at most a region's instructions later.
       this.spend(retired);
       this.w.br(Op.br, this.labelDepth(k));
       return;
     }
-    this.w.localGet(P_BUDGET).i32Const(retired).op(Op.i32Sub).localTee(P_BUDGET).i32Const(0).op(Op.i32LeS);
+    this.w.bytesIn(budgetCheck(retired));
     this.exitIf(index, 0, Exit.BUDGET, otherPageOf(this.region, index));
-    if (this.frames.includes(loopLabel(k))) this.w.br(Op.br, this.labelDepth(loopLabel(k)));
+    if (toLoop) this.w.br(Op.br, this.labelDepth(loop));
     else this.w.i32Const(k).localSet(L_BLOCK).br(Op.br, this.outerDepth(F_DISPATCH));
   }
 
@@ -408,6 +410,20 @@ function fetchedEntry(target: number): Uint8Array {
     .copy());
 }
 const fetchChecks: Array<Uint8Array | undefined> = [], fetchedEntries: Array<Uint8Array | undefined> = [];
+
+/**
+ * The budget's code for `retired` instructions (a block has at most a region's), written once each and copied as
+ * bytes (four writer calls at every jump and transfer otherwise, mostly as cold code): spending subtracts them,
+ * budgetCheck subtracts them too and pushes whether nothing is left.
+ */
+function spending(retired: number): Uint8Array {
+  return (spendings[retired] ??= new CodeWriter(16).localGet(P_BUDGET).i32Const(retired).op(Op.i32Sub).localSet(P_BUDGET).copy());
+}
+function budgetCheck(retired: number): Uint8Array {
+  return (budgetChecks[retired] ??= new CodeWriter(16)
+    .localGet(P_BUDGET).i32Const(retired).op(Op.i32Sub).localTee(P_BUDGET).i32Const(0).op(Op.i32LeS).copy());
+}
+const spendings: Array<Uint8Array | undefined> = [], budgetChecks: Array<Uint8Array | undefined> = [];
 
 /** Gen.jumpTo's `link` for a jump that writes no register. */
 export const NO_LINK = (): void => {};
@@ -645,7 +661,7 @@ function emitBlock(g: Gen, block: Block, k: number): void {
   const next = g.region.blockAt.get(block.next);
   const pageEnd = (g.page === null ? 0 : g.page.first) + PAGE_ENTRIES;
   if (block.next < pageEnd) {
-    if (next === k + 1) g.w.localGet(P_BUDGET).i32Const(retired).op(Op.i32Sub).localSet(P_BUDGET);
+    if (next === k + 1) g.spend(retired); // retired > 0: the block has instructions
     else if (next !== undefined) g.jump(block.next, retired);
     else g.exit(block.next, retired, Exit.IN_PAGE);
     return;

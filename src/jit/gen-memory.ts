@@ -157,6 +157,11 @@ function linearCheck(tlb: number, mask: number): Uint8Array {
     .localGet(L_ADDR).i32Const(12 - 3).op(Op.i32ShrU).i32Const((L.TLB_ENTRIES - 1) << 3).op(Op.i32And).localTee(L_TLB)
     .mem(Op.i32Load, linearTags(tlb)).localGet(L_ADDR).i32Const(mask).op(Op.i32And).op(Op.i32Eq).copy());
 }
+/** linearCheck, then whether the tag differs (with linear checks, a miss). */
+function linearMiss(tlb: number, mask: number): Uint8Array {
+  const kind = (tlb === L.TLB_READ ? 0 : 4) + (mask & 3);
+  return (linearMisses[kind] ??= new CodeWriter(32).bytesIn(linearCheck(tlb, mask)).op(Op.i32Eqz).copy());
+}
 /** After the linear tag did not match: pushes whether the entry's own tag differs too (a miss). */
 function tagCheck(tlb: number, mask: number): Uint8Array {
   const kind = (tlb === L.TLB_READ ? 0 : 4) + (mask & 3);
@@ -171,7 +176,8 @@ function tlbHit(tlb: number): Uint8Array {
 }
 const linearTags = (tlb: number) => (tlb === L.TLB_READ ? L.LINEAR_READ : L.LINEAR_WRITE);
 // Built on first use: the local indices come from emit.ts, which imports this module.
-const linearChecks: Array<Uint8Array | undefined> = [], tagChecks: Array<Uint8Array | undefined> = [];
+const linearChecks: Array<Uint8Array | undefined> = [], linearMisses: Array<Uint8Array | undefined> = [];
+const tagChecks: Array<Uint8Array | undefined> = [];
 const tlbHits: Array<Uint8Array | undefined> = [];
 
 /**
@@ -190,14 +196,14 @@ function hostAddress(g: Gen, e: Entry, retired: number, tlb: number, mask: numbe
   if (shared && !shared.first) { w.localGet(shared.slot); return L.RAM_HOST_BASE + shared.offset; }
   g.get(e.rs1); if (offset !== 0) w.i32Const(offset).op(Op.i32Add);
   if (shared && shared.low !== shared.high) spanInOnePage(g, e, retired, shared);
-  w.bytesIn(linearCheck(tlb, mask));
   if (checks === "linear") { // any other page leaves as a miss
-    w.op(Op.i32Eqz);
+    w.bytesIn(linearMiss(tlb, mask));
     g.exitIf(e.index, retired, Exit.MISS);
-    w.localGet(L_ADDR).i32Const(linearWindowMask).op(Op.i32And);
+    w.bytesIn(linearOffset);
   } else {
+    w.bytesIn(linearCheck(tlb, mask));
     w.blockType(Op.if, Type.i32); g.beginNested();
-    w.localGet(L_ADDR).i32Const(linearWindowMask).op(Op.i32And);
+    w.bytesIn(linearOffset);
     w.op(Op.else);
     w.bytesIn(tagCheck(tlb, mask));
     g.exitIf(e.index, retired, Exit.MISS);
@@ -236,9 +242,15 @@ function spanInOnePage(g: Gen, e: Entry, retired: number, shared: SharedCheck): 
  * emitBatch sets them for each batch (a process may run cores with different RAM, and a batch is emitted in one
  * synchronous call).
  */
-let linearWindowMask = 0xfff;
+let linearWindowMask = -1;
 let checks: Checks = "full";
-export function useLinearWindow(mask: number, use: Checks): void { linearWindowMask = mask; checks = use; }
+/** A linear page's RAM offset from the address in L_ADDR: its bits in the window (written once for each mask). */
+let linearOffset = new Uint8Array(0);
+export function useLinearWindow(mask: number, use: Checks): void {
+  if (mask !== linearWindowMask) linearOffset = new CodeWriter(16).localGet(L_ADDR).i32Const(mask).op(Op.i32And).copy();
+  linearWindowMask = mask;
+  checks = use;
+}
 
 /** The linear window's byte mask for `ramBytes` of RAM (src/machine/linear-window.ts). */
 export function linearWindowOf(ramBytes: number): number {
@@ -247,21 +259,21 @@ export function linearWindowOf(ramBytes: number): number {
 
 /** Emits `e` if it is a load, store or atomic; false otherwise. */
 export function generateMemory(g: Gen, e: Entry, retired: number): boolean {
-  const w = g.w;
-  const load = LOADS[e.op];
+  const w = g.w, op = e.op;
+  const load = LOADS[op];
   if (load !== null) {
     const to = g.beginSet(e.rd);
     w.mem(load[1], hostAddress(g, e, retired, L.TLB_READ, load[0], e.imm));
     g.endSet(e.rd, to);
     return true;
   }
-  const store = STORES[e.op];
+  const store = STORES[op];
   if (store !== null) {
     const at = hostAddress(g, e, retired, L.TLB_WRITE, store[0], e.imm);
     g.get(e.rs2); w.mem(store[1], at);
     return true;
   }
-  return e.op === O.OP_LR_W || e.op === O.OP_SC_W || AMOS[e.op] ? generateAtomic(g, e, retired) : false;
+  return op === O.OP_LR_W || op === O.OP_SC_W || AMOS[op] ? generateAtomic(g, e, retired) : false;
 }
 
 /**

@@ -16,7 +16,7 @@
 
 import { MAX_REGION_INSTRUCTIONS, type Block, type Region } from "./region.js";
 import { successorTable } from "./block-order.js";
-import { isComputational } from "./gen-alu.js";
+import { COMPUTATIONAL } from "./gen-alu.js";
 
 /**
  * A set of guest registers as flags (0 or 1) indexed by register number (the decoder's fields hold up to 63): the
@@ -128,7 +128,7 @@ export function overwrittenInBlock(block: Block, dead = new Uint8Array(block.ent
   let unseenFrom = 0; // writes from here on no exit has seen yet
   for (let i = 0; i < entries.length; i++) {
     const e = entries[i];
-    if (!isComputational(e.op)) { unseenFrom = i + 1; continue; } // it may leave (a TLB miss, a jump): all are seen
+    if (!COMPUTATIONAL[e.op]) { unseenFrom = i + 1; continue; } // it may leave (a TLB miss, a jump): all are seen
     if (e.rd === 0) continue;
     if (lastWrite[e.rd] >= unseenFrom) dead[lastWrite[e.rd]] = 1;
     lastWrite[e.rd] = i;
