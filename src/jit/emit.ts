@@ -94,7 +94,7 @@ export class Gen {
    */
   constructor(
     readonly region: Region, readonly marks: OwnMarks = NO_MARKS, private readonly counting = countingExits(),
-    readonly inLocals: RegisterFlags = loopRegisters(region), w = new CodeWriter(),
+    readonly inLocals: Readonly<RegisterFlags> = loopRegisters(region), w = new CodeWriter(),
   ) {
     this.w = w;
   }
@@ -510,7 +510,7 @@ function regionFunction(g: Gen, successors: Int32Array): void {
   w.op(Op.end); // the exit's decoding
   decodeExit(w);
   w.op(Op.end); // exit
-  chainOrReturn(g, registerList(g.written));
+  chainOrReturn(g, inLocals.length === 0 ? inLocals : registerList(g.written)); // it writes in locals only those
 }
 
 /** How a region's blocks nest in structured loops (loops.ts). Read only: regions without loops share theirs. */

@@ -71,41 +71,45 @@ export function planAccesses(block: Block): ReadonlyArray<SharedCheck | undefine
   for (let i = 0; i < entries.length; i++) if (SIZE[entries[i].op] !== 0) accesses++;
   if (accesses < 2) return NOTHING_SHARED; // most blocks: nothing to plan
   const groups = formGroups(entries);
-  for (let k = 0; k < groups; k++) if (groupMembers[k] > 1) return planOf(entries, groups);
+  for (let k = 0; k < groups; k++) if (groupMembers[k] > 1) return planOf(entries);
   return NOTHING_SHARED;
 }
 const NOTHING_SHARED: ReadonlyArray<SharedCheck | undefined> = [];
 
 // planAccesses' groups, in working arrays kept from block to block (a block has at most MAX_REGION_INSTRUCTIONS
-// entries; module constants rather than an object's fields: a field is one more load on each use, mostly in cold
-// code). By position: its group (-1: none). By group k: its base register, whether it stores, its first access's
-// position, how many accesses it has, its local, its span (lowest and highest byte from rs1). The open groups, oldest
-// first: at most GROUP_LOCALS are (not known yet here: emit.ts imports this module).
-const groupOf = new Int32Array(MAX_REGION_INSTRUCTIONS);
-const groupBase = new Int32Array(MAX_REGION_INSTRUCTIONS), groupStores = new Int32Array(MAX_REGION_INSTRUCTIONS);
-const groupFirst = new Int32Array(MAX_REGION_INSTRUCTIONS), groupMembers = new Int32Array(MAX_REGION_INSTRUCTIONS);
-const groupSlot = new Int32Array(MAX_REGION_INSTRUCTIONS);
-const groupLow = new Int32Array(MAX_REGION_INSTRUCTIONS), groupHigh = new Int32Array(MAX_REGION_INSTRUCTIONS);
-const openGroups = new Int32Array(MAX_REGION_INSTRUCTIONS);
+// entries). By position: its group (-1: none). By group k: its base register and TLB (key: rs1 × 2 + 1 for stores), its
+// first access's position, size and offset, how many accesses it has, its local, its span (lowest and highest byte
+// from rs1). The open groups, oldest first: at most GROUP_LOCALS are (not known yet here: emit.ts imports this module).
+// Module constants, not an object's fields (a field is one more load on each use), and plain arrays of small integers,
+// not typed ones: this runs mostly as cold code, whose typed-array loads cost ~3 times as much (V8's baseline tier).
+const groupOf = scratch(), groupBase = scratch(), groupKey = scratch(), groupFirst = scratch(), groupMembers = scratch();
+const groupSize = scratch(), groupImm = scratch(), groupSlot = scratch(), groupLow = scratch(), groupHigh = scratch();
+const openGroups = scratch();
+function scratch(): number[] { return new Array<number>(MAX_REGION_INSTRUCTIONS).fill(0); }
 
 /** Puts the block's loads and stores in groups (see planAccesses and the arrays above); returns how many there are. */
 function formGroups(entries: readonly Entry[]): number {
   if (entries.length > groupOf.length) throw new Error(`planAccesses: a block of ${entries.length} entries`);
-  groupOf.fill(-1, 0, entries.length);
   let groups = 0, open = 0;
   for (let i = 0; i < entries.length; i++) {
     const e = entries[i], size = SIZE[e.op];
+    groupOf[i] = -1;
     if (size !== 0) {
-      const store = e.op >= O.OP_SB ? 1 : 0;
+      const key = e.rs1 * 2 + (e.op >= O.OP_SB ? 1 : 0);
       let k = -1;
-      for (let j = 0; j < open; j++) if (groupBase[openGroups[j]] === e.rs1 && groupStores[openGroups[j]] === store) { k = openGroups[j]; break; }
+      for (let j = 0; j < open; j++) if (groupKey[openGroups[j]] === key) { k = openGroups[j]; break; }
       if (k >= 0) {
-        const head = entries[groupFirst[k]];
-        if (size <= SIZE[head.op] && (e.imm - head.imm) % size === 0) { groupOf[i] = k; groupMembers[k]++; }
+        if (size <= groupSize[k] && (e.imm - groupImm[k]) % size === 0) {
+          groupOf[i] = k;
+          groupMembers[k]++;
+          if (e.imm < groupLow[k]) groupLow[k] = e.imm;
+          if (e.imm + size - 1 > groupHigh[k]) groupHigh[k] = e.imm + size - 1;
+        }
       } else if (e.rs1 !== 0) {
         if (open === GROUP_LOCALS) { for (let j = 1; j < open; j++) openGroups[j - 1] = openGroups[j]; open--; } // the oldest closes
         k = groups++;
-        groupBase[k] = e.rs1; groupStores[k] = store; groupFirst[k] = i; groupMembers[k] = 1; groupSlot[k] = freeSlot(open);
+        groupBase[k] = e.rs1; groupKey[k] = key; groupFirst[k] = i; groupSize[k] = size; groupImm[k] = e.imm;
+        groupMembers[k] = 1; groupSlot[k] = freeSlot(open); groupLow[k] = e.imm; groupHigh[k] = e.imm + size - 1;
         groupOf[i] = k;
         openGroups[open++] = k;
       }
@@ -127,21 +131,13 @@ function freeSlot(open: number): number {
 }
 
 /** The plan from the groups formGroups found: the accesses of every group of several share its check. */
-function planOf(entries: readonly Entry[], groups: number): Array<SharedCheck | undefined> {
-  groupLow.fill(0x7fffffff, 0, groups);
-  groupHigh.fill(-0x80000000, 0, groups);
+function planOf(entries: readonly Entry[]): Array<SharedCheck | undefined> {
+  const plan: Array<SharedCheck | undefined> = [];
   for (let i = 0; i < entries.length; i++) {
     const k = groupOf[i];
-    if (k < 0) continue;
-    const e = entries[i];
-    if (e.imm < groupLow[k]) groupLow[k] = e.imm;
-    if (e.imm + SIZE[e.op] - 1 > groupHigh[k]) groupHigh[k] = e.imm + SIZE[e.op] - 1;
-  }
-  const plan = new Array<SharedCheck | undefined>(entries.length).fill(undefined);
-  for (let i = 0; i < entries.length; i++) {
-    const k = groupOf[i];
-    if (k < 0 || groupMembers[k] < 2) continue;
-    plan[i] = { slot: groupSlot[k], low: groupLow[k], high: groupHigh[k], offset: entries[i].imm - groupLow[k], first: groupFirst[k] === i };
+    plan.push(k < 0 || groupMembers[k] < 2 ? undefined : {
+      slot: groupSlot[k], low: groupLow[k], high: groupHigh[k], offset: entries[i].imm - groupLow[k], first: groupFirst[k] === i,
+    });
   }
   return plan;
 }

@@ -28,9 +28,11 @@ export const REGISTER_FIELD_VALUES = 64;
 
 /** An empty register set. */
 export function noRegisters(): RegisterFlags { return new Array<number>(REGISTER_FIELD_VALUES).fill(0); }
+/** The empty set the regions without a cycle share (read only). */
+const NO_REGISTERS: Readonly<RegisterFlags> = noRegisters();
 
 /** The registers flagged in `flags`, in increasing order. */
-export function registerList(flags: RegisterFlags): number[] {
+export function registerList(flags: Readonly<RegisterFlags>): number[] {
   const list: number[] = [];
   for (let r = 0; r < flags.length; r++) if (flags[r] !== 0) list.push(r);
   return list;
@@ -43,10 +45,12 @@ export function registerList(flags: RegisterFlags): number[] {
  * count: each of their iterations enters the region afresh anyway. (A span from a back edge's target to its source,
  * which took in every block between, put loop registers in 206 of the SQLite test's 391 regions.)
  */
-export function loopRegisters(region: Region, successors = successorTable(region.blocks, region.blockAt)): RegisterFlags {
+export function loopRegisters(
+  region: Region, successors = successorTable(region.blocks, region.blockAt),
+): Readonly<RegisterFlags> {
   const { blocks } = region;
+  if (!jumpsBack(successors, blocks.length)) return NO_REGISTERS; // no cycle: most regions
   const registers = noRegisters();
-  if (!jumpsBack(successors, blocks.length)) return registers; // no cycle: most regions
   const inLoop = blocksOnCycles(successors, blocks.length);
   for (let k = 0; k < blocks.length; k++) {
     if (inLoop[k] === 0) continue;
