@@ -19,7 +19,7 @@
 import * as L from "../../assembly/layout.js";
 import * as O from "../../assembly/ops.js";
 import { MAX_REGION_INSTRUCTIONS, NO_NEXT, PAGE_ENTRIES, decodedSlot, otherPageOf, type Block, type Entry, type OtherPage, type Region } from "./region.js";
-import { CodeWriter, Op, Type, batchModule, functionBody, gFunctionIndex } from "./wasm-writer.js";
+import { CodeWriter, NO_LOCALS, Op, Type, batchModule, functionBody, gFunctionIndex, localDeclarations } from "./wasm-writer.js";
 import { COMPUTATIONAL, generateAlu } from "./gen-alu.js";
 import { MEMORY_ACCESS, generateMemory, linearWindowOf, planAccesses, useLinearWindow, type Checks, type SharedCheck } from "./gen-memory.js";
 import { CONTROL_TRANSFER, generateControl } from "./gen-control.js";
@@ -445,7 +445,7 @@ export function emitRegion(region: Region, ramBytes: number, marks: OwnMarks = N
  * once (allocating a writer per function and copying bodies between them was a tenth of the emitter's time).
  */
 const moduleWriter = new CodeWriter(64 << 10);
-const G_LOCALS: readonly number[] = new Array<number>(LOCALS).fill(Type.i32);
+const G_LOCALS = localDeclarations(new Array<number>(LOCALS).fill(Type.i32));
 
 /**
  * Emits one module of several regions, each with the table indices its marked entries get: "f<k>", "g<k>" for region
@@ -460,7 +460,7 @@ export function emitBatch(
   return batchModule(out, regions.length, G_PARAMS, () => {
     for (let k = 0; k < regions.length; k++) {
       const { region, marks } = regions[k];
-      functionBody(out, [], () => entryFromFastLoop(out, gFunctionIndex(k)));
+      functionBody(out, NO_LOCALS, () => entryFromFastLoop(out, gFunctionIndex(k)));
       functionBody(out, G_LOCALS, () => {
         const successors = successorTable(region.blocks, region.blockAt, successorScratch); // for both analyses
         regionFunction(new Gen(region, marks, counting, loopRegisters(region, successors), out), successors);

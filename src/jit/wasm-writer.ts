@@ -239,11 +239,23 @@ function name(out: CodeWriter, s: string): void {
 }
 
 /**
- * Writes one function body, its size first: its locals' types after the parameters (run-length coded), the code
- * `code` writes, the closing `end`. Bodies of a region are a few KiB: two bytes of size are the usual case.
+ * Writes one function body, its size first: its locals' declarations (localDeclarations), the code `code` writes, the
+ * closing `end`. Bodies of a region are a few KiB: two bytes of size are the usual case.
  */
-export function functionBody(out: CodeWriter, locals: readonly number[], code: () => void): void {
+export function functionBody(out: CodeWriter, declarations: Uint8Array, code: () => void): void {
   const start = out.sizedStart(2);
+  out.bytesIn(declarations);
+  code();
+  out.op(Op.end);
+  out.sizedEnd(start, 2);
+}
+
+/**
+ * The declarations of a function's locals of types `locals` (after its parameters), run-length coded: made once for
+ * each kind of function, where every body counted and coded its ~50 locals again.
+ */
+export function localDeclarations(locals: readonly number[]): Uint8Array {
+  const out = new CodeWriter(16);
   let groups = 0;
   for (let i = 0; i < locals.length; i++) if (i === 0 || locals[i] !== locals[i - 1]) groups++;
   out.u32(groups);
@@ -253,10 +265,10 @@ export function functionBody(out: CodeWriter, locals: readonly number[], code: (
     out.u32(j - i).op(locals[i]);
     i = j;
   }
-  code();
-  out.op(Op.end);
-  out.sizedEnd(start, 2);
+  return out.copy();
 }
+/** A function without locals beyond its parameters. */
+export const NO_LOCALS = localDeclarations([]);
 
 /** A function type of `params` i32 parameters returning one i32. */
 function i32Type(out: CodeWriter, params: number): void {
@@ -327,7 +339,7 @@ const regionExportBytes: Array<Uint8Array | undefined> = [];
 export function regionModule(f: CodeWriter, g: CodeWriter, gParams: number, gLocals: number[]): Uint8Array<ArrayBuffer> {
   const out = new CodeWriter();
   return batchModule(out, 1, gParams, () => {
-    functionBody(out, [], () => out.append(f));
-    functionBody(out, gLocals, () => out.append(g));
+    functionBody(out, NO_LOCALS, () => out.append(f));
+    functionBody(out, localDeclarations(gLocals), () => out.append(g));
   });
 }
