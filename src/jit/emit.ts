@@ -93,7 +93,7 @@ export class Gen {
    * in the state block. `w`: where the code goes (the batch's module writer: see emitBatch).
    */
   constructor(
-    readonly region: Region, readonly marks: OwnMarks = NO_MARKS, private readonly counting = countingExits(),
+    readonly region: Region, readonly marks: OwnMarks = NO_MARKS, readonly counting = countingExits(),
     readonly inLocals: Readonly<RegisterFlags> = loopRegisters(region), w = new CodeWriter(),
   ) {
     this.w = w;
@@ -101,9 +101,7 @@ export class Gen {
 
   /** Counts an exit of `kind` (see Exit) in a measurement build. */
   count(kind: number): void {
-    if (!this.counting) return;
-    const at = L.JIT_EXIT_COUNTS + kind * 4;
-    this.w.i32Const(0).i32Const(0).mem(Op.i32Load, at).i32Const(1).op(Op.i32Add).mem(Op.i32Store, at);
+    if (this.counting) countExit(this.w, kind);
   }
 
   /**
@@ -508,7 +506,7 @@ function regionFunction(g: Gen, successors: Int32Array): void {
   w.op(Op.end); // loop: every block left through a jump or an exit, so this is not reached
   w.op(Op.unreachable);
   w.op(Op.end); // the exit's decoding
-  decodeExit(w);
+  w.bytesIn(sameInEveryRegion.decodeExit ??= bytesOf(decodeExit));
   w.op(Op.end); // exit
   chainOrReturn(g, inLocals.length === 0 ? inLocals : registerList(g.written)); // it writes in locals only those
 }
@@ -581,10 +579,26 @@ const F_PC = 2;
 
 /** "f", the fast loop's entry (entry, budget, pc): goes on in "g", function `gIndex` of the module. */
 function entryFromFastLoop(w: CodeWriter, gIndex: number): void {
+  w.bytesIn(sameInEveryRegion.fromFastLoop ??= bytesOf(gArguments));
+  w.op(Op.returnCall).u32(gIndex);
+}
+/** "g"'s arguments from "f"'s. */
+function gArguments(w: CodeWriter): void {
   w.localGet(P_ENTRY).localGet(P_BUDGET);
   w.localGet(F_PC).i32Const(0xfffff000).op(Op.i32And);
   w.localGet(P_ENTRY).localGet(F_PC).i32Const(0xfff).op(Op.i32And).i32Const(2).op(Op.i32Shl).op(Op.i32Sub);
-  w.op(Op.returnCall).u32(gIndex);
+}
+
+/**
+ * Code that is the same in every region, written once into a writer of its own and then copied as bytes (a few
+ * dozen writer calls per region otherwise, mostly as cold code).
+ */
+const sameInEveryRegion: { decodeExit?: Uint8Array; fromFastLoop?: Uint8Array; exitEnd?: Uint8Array; countingExitEnd?: Uint8Array } = {};
+/** The bytes `write` writes. */
+function bytesOf(write: (w: CodeWriter) => void): Uint8Array {
+  const w = new CodeWriter(128);
+  write(w);
+  return w.copy();
 }
 
 /** Stores registers `rs` from their locals to the state block. */
@@ -629,21 +643,31 @@ function enterAtEntry(w: CodeWriter, region: Region, entries: readonly number[])
  * JIT_PAGE_VA/JIT_DECODED for the fast loop.
  */
 function chainOrReturn(g: Gen, written: number[]): void {
-  const w = g.w;
-  storeRegisters(w, written);
+  storeRegisters(g.w, written);
+  if (g.counting) g.w.bytesIn(sameInEveryRegion.countingExitEnd ??= bytesOf((w) => exitEnd(w, true)));
+  else g.w.bytesIn(sameInEveryRegion.exitEnd ??= bytesOf((w) => exitEnd(w, false)));
+}
+/** chainOrReturn's code after the stores, in a build that counts exits or not. */
+function exitEnd(w: CodeWriter, counting: boolean): void {
   w.localGet(L_CHAIN).localGet(P_BUDGET).i32Const(0).op(Op.i32GtS).op(Op.i32And);
   w.localGet(L_EXIT).mem(Op.i32Load8U, 0).i32Const(O.OP_JIT).op(Op.i32Eq).op(Op.i32And);
-  g.ifThen(() => {
-    g.count(Exit.CHAINED);
-    w.localGet(L_EXIT).localGet(P_BUDGET).localGet(L_EXIT_PAGE_VA).localGet(L_EXIT_DECODED);
-    w.localGet(L_EXIT).mem(Op.i32Load, 4);
-    w.op(Op.returnCallIndirect).u32(1).u32(0); // type 1 = "g"'s, table 0 = the imported chain table
-  });
+  w.blockType(Op.if, Type.void);
+  if (counting) countExit(w, Exit.CHAINED);
+  w.localGet(L_EXIT).localGet(P_BUDGET).localGet(L_EXIT_PAGE_VA).localGet(L_EXIT_DECODED);
+  w.localGet(L_EXIT).mem(Op.i32Load, 4);
+  w.op(Op.returnCallIndirect).u32(1).u32(0); // type 1 = "g"'s, table 0 = the imported chain table
+  w.op(Op.end);
   w.i32Const(0).localGet(L_EXIT_PAGE_VA).mem(Op.i32Store, L.JIT_PAGE_VA);
   w.i32Const(0).localGet(L_EXIT_DECODED).mem(Op.i32Store, L.JIT_DECODED);
   w.i32Const(0).localGet(P_BUDGET).mem(Op.i32Store, L.JIT_BUDGET);
   w.i32Const(0).localGet(L_CHAIN).mem(Op.i32Store, L.JIT_EXIT_TRANSFER); // the fast loop counts arrivals there
   w.localGet(L_EXIT);
+}
+
+/** Counts an exit of `kind` (see Exit): a measurement build's memory increment. */
+function countExit(w: CodeWriter, kind: number): void {
+  const at = L.JIT_EXIT_COUNTS + kind * 4;
+  w.i32Const(0).i32Const(0).mem(Op.i32Load, at).i32Const(1).op(Op.i32Add).mem(Op.i32Store, at);
 }
 
 function emitBlock(g: Gen, block: Block, k: number): void {

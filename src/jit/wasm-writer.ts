@@ -291,21 +291,7 @@ const MAGIC_AND_VERSION = Uint8Array.of(0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00
  * (functionBody), f<k> then g<k>, into `out`, the writer the whole module is built in (emptied first).
  */
 export function batchModule(out: CodeWriter, regions: number, gParams: number, bodies: () => void): Uint8Array<ArrayBuffer> {
-  out.reset().bytesIn(MAGIC_AND_VERSION);
-  section(out, 1, 1, () => {
-    out.op(2);
-    i32Type(out, 3);
-    i32Type(out, gParams);
-  });
-  section(out, 2, 1, () => {
-    out.op(2);
-    name(out, "env");
-    name(out, "memory");
-    out.op(0x02).op(0x00).op(0x00); // memory, limits: min 0, no max
-    name(out, "env");
-    name(out, "chain");
-    out.op(0x01).op(0x70).op(0x00).op(0x00); // table of funcref, limits: min 0, no max
-  });
+  out.reset().bytesIn(moduleHeads[gParams] ??= moduleHead(gParams));
   section(out, 3, 1, () => {
     out.u32(2 * regions);
     for (let k = 0; k < regions; k++) out.op(0).op(1); // f<k> has type 0, g<k> type 1
@@ -320,6 +306,27 @@ export function batchModule(out: CodeWriter, regions: number, gParams: number, b
   });
   return out.copy();
 }
+
+/** What every batch module starts with (see batchModule): the header, its types, its imports. Written once. */
+function moduleHead(gParams: number): Uint8Array {
+  const out = new CodeWriter(64).bytesIn(MAGIC_AND_VERSION);
+  section(out, 1, 1, () => {
+    out.op(2);
+    i32Type(out, 3);
+    i32Type(out, gParams);
+  });
+  section(out, 2, 1, () => {
+    out.op(2);
+    name(out, "env");
+    name(out, "memory");
+    out.op(0x02).op(0x00).op(0x00); // memory, limits: min 0, no max
+    name(out, "env");
+    name(out, "chain");
+    out.op(0x01).op(0x70).op(0x00).op(0x00); // table of funcref, limits: min 0, no max
+  });
+  return out.copy();
+}
+const moduleHeads: Array<Uint8Array | undefined> = [];
 
 /** Region k's two exports, "f<k>" and "g<k>", written once for each k (not a string and a call per letter each batch). */
 function regionExports(k: number): Uint8Array {
