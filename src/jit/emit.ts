@@ -485,13 +485,8 @@ function regionFunction(g: Gen, successors: Int32Array): void {
   w.blockType(Op.block, Type.void); // the exit
   w.blockType(Op.block, Type.void); // the exit's decoding (Gen.exit)
   w.blockType(Op.loop, Type.void); // the dispatch
-  for (let i = 0; i < shape.topBlocks.length; i++) w.blockType(Op.block, Type.void);
-  // The dispatch goes to blocks outside structured loops' bodies only (their entries and jumps back are, by loops.ts).
-  const top = shape.topBlocks, innermost = top.length - 1;
-  w.localGet(L_BLOCK).op(Op.brTable).u32(blocks.length);
-  for (let k = 0; k < blocks.length; k++) w.u32(shape.topAt[k] >= 0 ? innermost - shape.topAt[k] : 0);
-  w.u32(0);
-  g.frames = OUTER_FRAMES.concat(top);
+  w.bytesIn(shape.dispatch);
+  g.frames = OUTER_FRAMES.concat(shape.topBlocks);
   for (let k = 0; k < blocks.length; k++) {
     w.op(Op.end); // closes block b_k: block k's code follows
     if (g.frames.pop() !== k) throw new Error(`translate: block ${k} is not the innermost construct`);
@@ -515,10 +510,10 @@ function regionFunction(g: Gen, successors: Int32Array): void {
 interface RegionShape {
   /** The blocks opened around the whole body (those in no structured loop's body), outermost (last) first. */
   readonly topBlocks: readonly number[];
-  /** By block: its place in topBlocks, or -1. */
-  readonly topAt: Int32Array;
   readonly loopAt: ReadonlyMap<number, { head: number; body: number[] }>; // by head: the blocks opened inside it, outermost first
   readonly loopsEndingAt: ReadonlyMap<number, StructuredLoop[]>; // by last block: innermost first
+  /** The code that opens topBlocks and goes to the block numbered in L_BLOCK through them (dispatchOf). */
+  readonly dispatch: Uint8Array;
 }
 
 /** The region's shape; `entries` its regionEntries, `successors` its successorTable. */
@@ -536,7 +531,7 @@ function shapeOf(n: number, loops: readonly StructuredLoop[]): RegionShape {
   const owner = new Array<StructuredLoop | null>(n).fill(null);
   for (const loop of loops) for (let k = loop.head + 1; k <= loop.last; k++) owner[k] = loop;
   const topBlocks: number[] = [];
-  const topAt = new Int32Array(n).fill(-1);
+  const topAt = new Int32Array(n).fill(-1); // by block: its place in topBlocks, or -1
   for (let k = n - 1; k >= 0; k--) if (owner[k] === null) { topAt[k] = topBlocks.length; topBlocks.push(k); }
   const loopAt = new Map<number, { head: number; body: number[] }>();
   const loopsEndingAt = new Map<number, StructuredLoop[]>();
@@ -546,7 +541,19 @@ function shapeOf(n: number, loops: readonly StructuredLoop[]): RegionShape {
     loopAt.set(loop.head, { head: loop.head, body });
     loopsEndingAt.set(loop.last, [loop, ...(loopsEndingAt.get(loop.last) ?? [])]);
   }
-  return { topBlocks, topAt, loopAt, loopsEndingAt };
+  return { topBlocks, loopAt, loopsEndingAt, dispatch: dispatchOf(n, topBlocks, topAt) };
+}
+
+/** The blocks opened around the body (topBlocks) and the br_table into them (topAt: a block's place there, or -1). */
+function dispatchOf(n: number, topBlocks: readonly number[], topAt: Int32Array): Uint8Array {
+  const w = new CodeWriter(64);
+  for (let i = 0; i < topBlocks.length; i++) w.blockType(Op.block, Type.void);
+  // The dispatch goes to blocks outside structured loops' bodies only (their entries and jumps back are, by loops.ts).
+  const innermost = topBlocks.length - 1;
+  w.localGet(L_BLOCK).op(Op.brTable).u32(n);
+  for (let k = 0; k < n; k++) w.u32(topAt[k] >= 0 ? innermost - topAt[k] : 0);
+  w.u32(0);
+  return w.copy();
 }
 
 /** Opens the structured loop headed at the current block, and the blocks of its body around the head's code. */
