@@ -256,7 +256,7 @@ export class Gen {
    * cheaper for V8 to compile and optimise.
    */
   exit(index: number, retired: number, kind: number, page = this.page): void {
-    if (this.counting) this.count(kind);
+    if (this.counting) countExit(this.w, kind);
     if (kind === Exit.IN_PAGE) this.w.i32Const(1).localSet(L_CHAIN); // a jump or fall-through, done
     if (page !== null) { this.exitOnOtherPage(index, retired, page); return; }
     this.w.i32Const((index << 8) | retired).localSet(L_EXIT).br(Op.br, this.outerDepth(F_DECODE));

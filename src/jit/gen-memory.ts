@@ -153,7 +153,7 @@ function linearCheck(tlb: number, mask: number): Uint8Array {
     .localGet(L_ADDR).i32Const(12 - 3).op(Op.i32ShrU).i32Const((L.TLB_ENTRIES - 1) << 3).op(Op.i32And).localTee(L_TLB)
     .mem(Op.i32Load, linearTags(tlb)).localGet(L_ADDR).i32Const(mask).op(Op.i32And).op(Op.i32Eq).copy());
 }
-/** linearCheck, then whether the tag differs (with linear checks, a miss). */
+/** linearCheck, then whether the linear tag did not match (with linear checks, a miss). */
 function linearMiss(tlb: number, mask: number): Uint8Array {
   const kind = (tlb === L.TLB_READ ? 0 : 4) + (mask & 3);
   return (linearMisses[kind] ??= new CodeWriter(32).bytesIn(linearCheck(tlb, mask)).op(Op.i32Eqz).copy());
@@ -238,7 +238,7 @@ function spanInOnePage(g: Gen, e: Entry, retired: number, shared: SharedCheck): 
  * emitBatch sets them for each batch (a process may run cores with different RAM, and a batch is emitted in one
  * synchronous call).
  */
-let linearWindowMask = -1;
+let linearWindowMask = -1; // none yet
 let checks: Checks = "full";
 /** A linear page's RAM offset from the address in L_ADDR: its bits in the window (written once for each mask). */
 let linearOffset = new Uint8Array(0);
