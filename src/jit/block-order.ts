@@ -18,16 +18,31 @@ import { farTarget, inPageTarget, isCall } from "./ops-table.js";
  * see loops.ts).
  */
 export function successorsOf(blocks: readonly Block[], blockAt: ReadonlyMap<number, number>): number[][] {
-  return blocks.map((block) => {
-    const last = block.entries[block.entries.length - 1];
+  const table = successorTable(blocks, blockAt);
+  return blocks.map((_, k) => {
     const out: number[] = [];
-    const jump = inPageTarget(last) ?? farTarget(last);
-    for (const target of [jump, block.next, isCall(last) ? last.index + last.length / 2 : null]) {
-      const k = target === null ? undefined : blockAt.get(target);
-      if (k !== undefined && !out.includes(k)) out.push(k);
-    }
+    for (let s = 3 * k; s < 3 * k + 3; s++) if (table[s] >= 0 && !out.includes(table[s])) out.push(table[s]);
     return out;
   });
+}
+
+/**
+ * successorsOf's edges as a table, for the emitter's analyses of every region (loops.ts, register-homes.ts), which
+ * then need no array per block: block k's jump or branch target at 3k, where it falls through at 3k + 1, after a
+ * call the return point at 3k + 2; -1 where there is none (a successor may be there twice). Written into `table`.
+ */
+export function successorTable(
+  blocks: readonly Block[], blockAt: ReadonlyMap<number, number>, table = new Int32Array(3 * blocks.length),
+): Int32Array {
+  for (let k = 0; k < blocks.length; k++) {
+    const block = blocks[k];
+    const last = block.entries[block.entries.length - 1];
+    const jump = inPageTarget(last) ?? farTarget(last);
+    table[3 * k] = jump === null ? -1 : blockAt.get(jump) ?? -1;
+    table[3 * k + 1] = blockAt.get(block.next) ?? -1;
+    table[3 * k + 2] = isCall(last) ? blockAt.get(last.index + last.length / 2) ?? -1 : -1;
+  }
+  return table;
 }
 
 /**

@@ -19,13 +19,14 @@
 import * as L from "../../assembly/layout.js";
 import * as O from "../../assembly/ops.js";
 import { MAX_REGION_INSTRUCTIONS, NO_NEXT, PAGE_ENTRIES, decodedSlot, otherPageOf, type Block, type Entry, type OtherPage, type Region } from "./region.js";
-import { CodeWriter, Op, Type, batchModule, functionBody, gFunctionIndex } from "./wasm-writer.js";
-import { generateAlu } from "./gen-alu.js";
-import { generateMemory, linearWindowOf, planAccesses, useLinearWindow, type Checks, type SharedCheck } from "./gen-memory.js";
-import { generateControl } from "./gen-control.js";
+import { CodeWriter, NO_LOCALS, Op, Type, batchModule, functionBody, gFunctionIndex, localDeclarations } from "./wasm-writer.js";
+import { COMPUTATIONAL, generateAlu } from "./gen-alu.js";
+import { MEMORY_ACCESS, generateMemory, linearWindowOf, planAccesses, useLinearWindow, type Checks, type SharedCheck } from "./gen-memory.js";
+import { CONTROL_TRANSFER, generateControl } from "./gen-control.js";
 import { loopRegisters, noRegisters, overwrittenInBlock, registerList, type RegisterFlags } from "./register-homes.js";
 import { structuredLoops, type StructuredLoop } from "./loops.js";
 import { checkUpperHalf } from "./straddle.js";
+import { successorTable } from "./block-order.js";
 
 // "g"'s parameters: entry, budget, and the entry's page: its virtual base (L_BASE) and its decoded entry 0 (L_ENTRY0),
 // which the caller has at hand (a chained exit found them through the fetch TLB; "f" computes them from the pc), so
@@ -52,8 +53,9 @@ const LOCALS = L_EXIT_DECODED + 1 - G_PARAMS;
  * or fall-through to an entry of this page outside the region (code not run yet, a system instruction), the
  * budget, a TLB miss (load, store or fetch: the slow step redoes it). TRANSLATED_TARGET counts the first two
  * whose target entry is a translation's entry, CHAINED the exits of any kind that went on there in translated code.
+ * A const enum, as Op: its values are written where they are used.
  */
-export const Exit = { FAR_DIRECT: 0, INDIRECT: 1, IN_PAGE: 2, BUDGET: 3, MISS: 4, TRANSLATED_TARGET: 5, CHAINED: 6 } as const;
+export const enum Exit { FAR_DIRECT = 0, INDIRECT = 1, IN_PAGE = 2, BUDGET = 3, MISS = 4, TRANSLATED_TARGET = 5, CHAINED = 6 }
 export const EXIT_NAMES = ["far direct", "indirect", "in page", "budget", "tlb miss", "to translated", "chained"];
 
 /** Whether the emitted code counts its exits by kind (a measurement build: it costs a memory increment per exit). */
@@ -61,10 +63,11 @@ export function countingExits(env = process.env.ROAM_JIT_COUNT_EXITS): boolean {
 
 /** overwrittenInBlock's answer for the block being emitted (a block has at most a region's instructions). */
 const overwrittenScratch = new Uint8Array(MAX_REGION_INSTRUCTIONS);
+/** Gen's register sets, cleared for each region rather than made afresh (emitBatch makes one Gen at a time). */
+const writtenScratch = noRegisters(), cachedScratch = noRegisters();
 
 /** Where Gen.beginSet sends a register's new value: dropped (x0), its local, its local alone (overwritten), the state block. */
-const SetTo = { DROPPED: 0, LOCAL: 1, UNSTORED: 2, STATE: 3 } as const;
-type SetTo = (typeof SetTo)[keyof typeof SetTo];
+const enum SetTo { DROPPED = 0, LOCAL = 1, UNSTORED = 2, STATE = 3 }
 
 /** What a generator may emit; `retired` counts the block's instructions before the current one. */
 export class Gen {
@@ -77,7 +80,7 @@ export class Gen {
    */
   frames: number[] = [];
   /** The registers written in locals (flags by register): stored back at every exit. */
-  readonly written: RegisterFlags = noRegisters();
+  readonly written: RegisterFlags = writtenScratch.fill(0);
   /** The current block's loads and stores that share a TLB check, by position in the block (see planAccesses). */
   accesses: ReadonlyArray<SharedCheck | undefined> = [];
   /** The current block's entries whose result no exit sees in the state block, by position (see overwrittenInBlock). */
@@ -90,17 +93,15 @@ export class Gen {
    * in the state block. `w`: where the code goes (the batch's module writer: see emitBatch).
    */
   constructor(
-    readonly region: Region, readonly marks: OwnMarks = NO_MARKS, private readonly counting = countingExits(),
-    readonly inLocals: RegisterFlags = loopRegisters(region), w = new CodeWriter(),
+    readonly region: Region, readonly marks: OwnMarks = NO_MARKS, readonly counting = countingExits(),
+    readonly inLocals: Readonly<RegisterFlags> = loopRegisters(region), w = new CodeWriter(),
   ) {
     this.w = w;
   }
 
   /** Counts an exit of `kind` (see Exit) in a measurement build. */
   count(kind: number): void {
-    if (!this.counting) return;
-    const at = L.JIT_EXIT_COUNTS + kind * 4;
-    this.w.i32Const(0).i32Const(0).mem(Op.i32Load, at).i32Const(1).op(Op.i32Add).mem(Op.i32Store, at);
+    if (this.counting) countExit(this.w, kind);
   }
 
   /**
@@ -110,7 +111,7 @@ export class Gen {
    * block starts afresh, so these locals are never live across the dispatch. By register: the number of the block
    * that cached it (block k + 1), so that entering a block forgets them all without clearing anything.
    */
-  private readonly cachedIn: number[] = noRegisters();
+  private readonly cachedIn: number[] = cachedScratch.fill(0);
   private cacheMark = -1; // nothing is cached before the first block
 
   /** The page the current block's code is on: null for the head page (see OtherPage). */
@@ -196,17 +197,16 @@ export class Gen {
     return this.depth + this.frames.length - 1 - at;
   }
   // The function's outer constructs are always the first three frames (see regionFunction): their depth needs no search
-  // (every exit asks; a search of the frames from the end walked past every block open around the code).
-  private toLoop(): number { return this.outerDepth(F_DISPATCH); }
-  private toDecode(): number { return this.outerDepth(F_DECODE); }
-  private toExit(): number { return this.outerDepth(F_EXIT); }
-  private outerDepth(label: number): number {
-    const at = OUTER_FRAMES.indexOf(label);
+  // (every exit asks; a search of the frames from the end walked past every block open around the code). Their labels
+  // are -1, -2, -3 for frames 0, 1, 2.
+  private outerDepth(label: typeof F_EXIT | typeof F_DECODE | typeof F_DISPATCH): number {
+    const at = -1 - label;
     if (this.frames[at] !== label) throw new Error(`translate: no open construct ${label} at block ${this.blockIndex}`);
     return this.depth + this.frames.length - 1 - at;
   }
-  private spend(retired: number): void {
-    if (retired !== 0) this.w.localGet(P_BUDGET).i32Const(retired).op(Op.i32Sub).localSet(P_BUDGET);
+  /** Takes `retired` instructions off the budget. */
+  spend(retired: number): void {
+    if (retired !== 0) this.w.bytesIn(spending(retired));
   }
 
   /**
@@ -226,7 +226,7 @@ export class Gen {
     w.localGet(P_BUDGET).i32Const(retired).op(Op.i32GtS).op(Op.i32And);
     this.beginIf();
     this.spend(retired);
-    w.localGet(L_ADDR).i32Const(8).op(Op.i32ShrU).localSet(L_BLOCK).br(Op.br, this.toLoop());
+    w.localGet(L_ADDR).i32Const(8).op(Op.i32ShrU).localSet(L_BLOCK).br(Op.br, this.outerDepth(F_DISPATCH));
     this.endIf();
     this.endIf();
   }
@@ -238,8 +238,9 @@ export class Gen {
    */
   private otherReturn(target: number, retired: number): void {
     const w = this.w;
-    for (const point of this.region.otherReturnPoints.slice(0, MAX_OTHER_RETURNS)) {
-      const page = otherPageOf(this.region, point)!;
+    const points = this.region.otherReturnPoints;
+    for (let i = 0; i < points.length && i < MAX_OTHER_RETURNS; i++) {
+      const point = points[i], page = otherPageOf(this.region, point)!;
       w.localGet(target).localGet(L_BASE).i32Const(point * 2).op(Op.i32Add).op(Op.i32Eq);
       if (page !== this.page) { this.checkPage(page); w.op(Op.i32And); }
       this.beginIf();
@@ -255,10 +256,10 @@ export class Gen {
    * cheaper for V8 to compile and optimise.
    */
   exit(index: number, retired: number, kind: number, page = this.page): void {
-    this.count(kind);
+    if (this.counting) countExit(this.w, kind);
     if (kind === Exit.IN_PAGE) this.w.i32Const(1).localSet(L_CHAIN); // a jump or fall-through, done
     if (page !== null) { this.exitOnOtherPage(index, retired, page); return; }
-    this.w.i32Const((index << 8) | retired).localSet(L_EXIT).br(Op.br, this.toDecode());
+    this.w.i32Const((index << 8) | retired).localSet(L_EXIT).br(Op.br, this.outerDepth(F_DECODE));
   }
   /**
    * exit's way at entry `index` of another page, whose code runs only once checkPage has found it unchanged: its
@@ -271,14 +272,16 @@ export class Gen {
     w.localGet(L_BASE).i32Const(page.first * 2).op(Op.i32Add).localSet(L_EXIT_PAGE_VA);
     w.i32Const(page.slot).localSet(L_EXIT_DECODED);
     this.spend(retired);
-    w.br(Op.br, this.toExit());
+    w.br(Op.br, this.outerDepth(F_EXIT));
   }
 
   /** Leaves as exit does if the condition on the stack holds. */
   exitIf(index: number, retired: number, kind: number, page = this.page): void {
-    this.beginIf();
+    this.w.blockType(Op.if, Type.void); // beginIf and endIf, written out: most instructions have an exit
+    this.depth++;
     this.exit(index, retired, kind, page);
-    this.endIf();
+    this.depth--;
+    this.w.op(Op.end);
   }
 
   /**
@@ -335,17 +338,18 @@ export class Gen {
   jump(index: number, retired: number): void {
     const k = this.region.blockAt.get(index);
     if (k === undefined) { this.exit(index, retired, Exit.IN_PAGE); return; }
-    if (!this.frames.includes(loopLabel(k)) && this.frames.includes(k)) {
+    const loop = loopLabel(k), toLoop = this.frames.includes(loop);
+    if (!toLoop && this.frames.includes(k)) {
       // Forward: no cycle runs through forward jumps alone, so the budget is spent here and checked at the next jump
       // back, transfer or exit, at most a region's instructions later.
       this.spend(retired);
       this.w.br(Op.br, this.labelDepth(k));
       return;
     }
-    this.w.localGet(P_BUDGET).i32Const(retired).op(Op.i32Sub).localTee(P_BUDGET).i32Const(0).op(Op.i32LeS);
+    this.w.bytesIn(budgetCheck(retired));
     this.exitIf(index, 0, Exit.BUDGET, otherPageOf(this.region, index));
-    if (this.frames.includes(loopLabel(k))) this.w.br(Op.br, this.labelDepth(loopLabel(k)));
-    else this.w.i32Const(k).localSet(L_BLOCK).br(Op.br, this.toLoop());
+    if (toLoop) this.w.br(Op.br, this.labelDepth(loop));
+    else this.w.i32Const(k).localSet(L_BLOCK).br(Op.br, this.outerDepth(F_DISPATCH));
   }
 
   /**
@@ -371,7 +375,7 @@ export class Gen {
     }
     this.spend(retired + jumpRetires);
     w.i32Const(1).localSet(L_CHAIN);
-    w.br(Op.br, this.toExit());
+    w.br(Op.br, this.outerDepth(F_EXIT));
   }
 }
 
@@ -379,7 +383,7 @@ export class Gen {
 const MAX_OTHER_RETURNS = 4;
 
 // Labels of the constructs a region's code sits in (Gen.frames): a block b_k is k itself.
-const F_EXIT = -1, F_DECODE = -2, F_DISPATCH = -3;
+const F_EXIT = -1, F_DECODE = -2, F_DISPATCH = -3; // frames 0, 1, 2 (Gen.outerDepth)
 /** The constructs around all of a region's blocks, outermost first: Gen.frames starts with them. */
 const OUTER_FRAMES: readonly number[] = [F_EXIT, F_DECODE, F_DISPATCH];
 /** The label of the structured loop whose head is block `head` (loops.ts). */
@@ -405,6 +409,20 @@ function fetchedEntry(target: number): Uint8Array {
 }
 const fetchChecks: Array<Uint8Array | undefined> = [], fetchedEntries: Array<Uint8Array | undefined> = [];
 
+/**
+ * The budget's code for `retired` instructions (a block has at most a region's), written once each and copied as
+ * bytes (four writer calls at every jump and transfer otherwise, mostly as cold code): spending subtracts them,
+ * budgetCheck subtracts them too and pushes whether nothing is left.
+ */
+function spending(retired: number): Uint8Array {
+  return (spendings[retired] ??= new CodeWriter(16).localGet(P_BUDGET).i32Const(retired).op(Op.i32Sub).localSet(P_BUDGET).copy());
+}
+function budgetCheck(retired: number): Uint8Array {
+  return (budgetChecks[retired] ??= new CodeWriter(16)
+    .localGet(P_BUDGET).i32Const(retired).op(Op.i32Sub).localTee(P_BUDGET).i32Const(0).op(Op.i32LeS).copy());
+}
+const spendings: Array<Uint8Array | undefined> = [], budgetChecks: Array<Uint8Array | undefined> = [];
+
 /** Gen.jumpTo's `link` for a jump that writes no register. */
 export const NO_LINK = (): void => {};
 
@@ -425,7 +443,7 @@ export function emitRegion(region: Region, ramBytes: number, marks: OwnMarks = N
  * once (allocating a writer per function and copying bodies between them was a tenth of the emitter's time).
  */
 const moduleWriter = new CodeWriter(64 << 10);
-const G_LOCALS: readonly number[] = new Array<number>(LOCALS).fill(Type.i32);
+const G_LOCALS = localDeclarations(new Array<number>(LOCALS).fill(Type.i32));
 
 /**
  * Emits one module of several regions, each with the table indices its marked entries get: "f<k>", "g<k>" for region
@@ -440,29 +458,35 @@ export function emitBatch(
   return batchModule(out, regions.length, G_PARAMS, () => {
     for (let k = 0; k < regions.length; k++) {
       const { region, marks } = regions[k];
-      functionBody(out, [], () => entryFromFastLoop(out, gFunctionIndex(k)));
-      functionBody(out, G_LOCALS, () => regionFunction(new Gen(region, marks, counting, loopRegisters(region), out)));
+      functionBody(out, NO_LOCALS, () => entryFromFastLoop(out, gFunctionIndex(k)));
+      functionBody(out, G_LOCALS, () => {
+        const successors = successorTable(region.blocks, region.blockAt, successorScratch); // for both analyses
+        regionFunction(new Gen(region, marks, counting, loopRegisters(region, successors), out), successors);
+      });
     }
   });
 }
 
-/** The code of a region's "g": the prologue, the dispatch, the blocks, the shared exit. */
-function regionFunction(g: Gen): void {
+/** A successorTable for each region in turn (a region has at most MAX_REGION_INSTRUCTIONS blocks). */
+const successorScratch = new Int32Array(3 * MAX_REGION_INSTRUCTIONS);
+
+/** The code of a region's "g": the prologue, the dispatch, the blocks, the shared exit. `successors`: its successorTable. */
+function regionFunction(g: Gen, successors: Int32Array): void {
   const w = g.w;
   const blocks = g.region.blocks;
-  const shape = regionShape(g.region);
-  for (const r of registerList(g.inLocals)) w.i32Const(0).mem(Op.i32Load, L.STATE_BASE + r * 4).localSet(REGISTER_LOCAL[r]);
-  enterAtEntry(w, g.region);
+  const entries = regionEntries(g.region);
+  const shape = regionShape(g.region, entries, successors);
+  const inLocals = registerList(g.inLocals);
+  for (let i = 0; i < inLocals.length; i++) {
+    const r = inLocals[i];
+    w.i32Const(0).mem(Op.i32Load, L.STATE_BASE + r * 4).localSet(REGISTER_LOCAL[r]);
+  }
+  enterAtEntry(w, g.region, entries);
   w.blockType(Op.block, Type.void); // the exit
   w.blockType(Op.block, Type.void); // the exit's decoding (Gen.exit)
   w.blockType(Op.loop, Type.void); // the dispatch
-  for (let i = 0; i < shape.topBlocks.length; i++) w.blockType(Op.block, Type.void);
-  // The dispatch goes to blocks outside structured loops' bodies only (their entries and jumps back are, by loops.ts).
-  const top = shape.topBlocks, innermost = top.length - 1;
-  w.localGet(L_BLOCK).op(Op.brTable).u32(blocks.length);
-  for (let k = 0; k < blocks.length; k++) w.u32(shape.topAt[k] >= 0 ? innermost - shape.topAt[k] : 0);
-  w.u32(0);
-  g.frames = [...OUTER_FRAMES, ...top];
+  w.bytesIn(shape.dispatch);
+  g.frames = OUTER_FRAMES.concat(shape.topBlocks);
   for (let k = 0; k < blocks.length; k++) {
     w.op(Op.end); // closes block b_k: block k's code follows
     if (g.frames.pop() !== k) throw new Error(`translate: block ${k} is not the innermost construct`);
@@ -470,38 +494,44 @@ function regionFunction(g: Gen): void {
     if (loop) openLoop(g, loop);
     g.enterBlock(k);
     emitBlock(g, blocks[k], k);
-    for (const closing of shape.loopsEndingAt.get(k) ?? []) {
-      w.op(Op.end); // a structured loop: falling off its last block leaves it
-      if (g.frames.pop() !== loopLabel(closing.head)) throw new Error(`translate: loop at block ${closing.head} not innermost`);
-    }
+    const closing = shape.loopsEndingAt.get(k);
+    if (closing !== undefined) closeLoops(g, closing);
   }
   g.frames = [];
   w.op(Op.end); // loop: every block left through a jump or an exit, so this is not reached
   w.op(Op.unreachable);
   w.op(Op.end); // the exit's decoding
-  decodeExit(w);
+  w.bytesIn(sameInEveryRegion.decodeExit ??= bytesOf(decodeExit));
   w.op(Op.end); // exit
-  chainOrReturn(g, registerList(g.written));
+  chainOrReturn(g, inLocals.length === 0 ? inLocals : registerList(g.written)); // it writes in locals only those
 }
 
-/** How a region's blocks nest in structured loops (loops.ts). */
+/** How a region's blocks nest in structured loops (loops.ts). Read only: regions without loops share theirs. */
 interface RegionShape {
   /** The blocks opened around the whole body (those in no structured loop's body), outermost (last) first. */
-  topBlocks: number[];
-  /** By block: its place in topBlocks, or -1. */
-  topAt: Int32Array;
-  loopAt: Map<number, { head: number; body: number[] }>; // by head: the blocks opened inside it, outermost first
-  loopsEndingAt: Map<number, StructuredLoop[]>; // by last block: innermost first
+  readonly topBlocks: readonly number[];
+  readonly loopAt: ReadonlyMap<number, { head: number; body: number[] }>; // by head: the blocks opened inside it, outermost first
+  readonly loopsEndingAt: ReadonlyMap<number, StructuredLoop[]>; // by last block: innermost first
+  /** The code that opens topBlocks and goes to the block numbered in L_BLOCK through them (dispatchOf). */
+  readonly dispatch: Uint8Array;
 }
 
-function regionShape(region: Region): RegionShape {
-  const loops = structuredLoops(region, [...regionEntries(region), ...region.otherReturnPoints]);
+/** The region's shape; `entries` its regionEntries, `successors` its successorTable. */
+function regionShape(region: Region, entries: readonly number[], successors: Int32Array): RegionShape {
+  const loops = structuredLoops(region, entries.concat(region.otherReturnPoints), successors);
   const n = region.blocks.length;
+  // Most regions have no loop: their shape depends on n alone, made once.
+  return loops.length === 0 ? (noLoopShapes[n] ??= shapeOf(n, loops)) : shapeOf(n, loops);
+}
+const noLoopShapes: Array<RegionShape | undefined> = [];
+
+/** The shape of a region of `n` blocks with structured loops `loops` (outer ones first). */
+function shapeOf(n: number, loops: readonly StructuredLoop[]): RegionShape {
   // The innermost loop whose body (head excluded) holds block k: loops come outer first, so the last match.
   const owner = new Array<StructuredLoop | null>(n).fill(null);
   for (const loop of loops) for (let k = loop.head + 1; k <= loop.last; k++) owner[k] = loop;
   const topBlocks: number[] = [];
-  const topAt = new Int32Array(n).fill(-1);
+  const topAt = new Int32Array(n).fill(-1); // by block: its place in topBlocks, or -1
   for (let k = n - 1; k >= 0; k--) if (owner[k] === null) { topAt[k] = topBlocks.length; topBlocks.push(k); }
   const loopAt = new Map<number, { head: number; body: number[] }>();
   const loopsEndingAt = new Map<number, StructuredLoop[]>();
@@ -511,7 +541,19 @@ function regionShape(region: Region): RegionShape {
     loopAt.set(loop.head, { head: loop.head, body });
     loopsEndingAt.set(loop.last, [loop, ...(loopsEndingAt.get(loop.last) ?? [])]);
   }
-  return { topBlocks, topAt, loopAt, loopsEndingAt };
+  return { topBlocks, loopAt, loopsEndingAt, dispatch: dispatchOf(n, topBlocks, topAt) };
+}
+
+/** The blocks opened around the body (topBlocks) and the br_table into them (topAt: a block's place there, or -1). */
+function dispatchOf(n: number, topBlocks: readonly number[], topAt: Int32Array): Uint8Array {
+  const w = new CodeWriter(64);
+  for (let i = 0; i < topBlocks.length; i++) w.blockType(Op.block, Type.void);
+  // The dispatch goes to blocks outside structured loops' bodies only (their entries and jumps back are, by loops.ts).
+  const innermost = topBlocks.length - 1;
+  w.localGet(L_BLOCK).op(Op.brTable).u32(n);
+  for (let k = 0; k < n; k++) w.u32(topAt[k] >= 0 ? innermost - topAt[k] : 0);
+  w.u32(0);
+  return w.copy();
 }
 
 /** Opens the structured loop headed at the current block, and the blocks of its body around the head's code. */
@@ -519,6 +561,14 @@ function openLoop(g: Gen, loop: { head: number; body: number[] }): void {
   g.w.blockType(Op.loop, Type.void);
   g.frames.push(loopLabel(loop.head));
   for (const k of loop.body) { g.w.blockType(Op.block, Type.void); g.frames.push(k); }
+}
+
+/** Closes structured loops `closing` (innermost first) after their last block: falling off it leaves them. */
+function closeLoops(g: Gen, closing: readonly StructuredLoop[]): void {
+  for (const loop of closing) {
+    g.w.op(Op.end);
+    if (g.frames.pop() !== loopLabel(loop.head)) throw new Error(`translate: loop at block ${loop.head} not innermost`);
+  }
 }
 
 /**
@@ -536,20 +586,38 @@ const F_PC = 2;
 
 /** "f", the fast loop's entry (entry, budget, pc): goes on in "g", function `gIndex` of the module. */
 function entryFromFastLoop(w: CodeWriter, gIndex: number): void {
+  w.bytesIn(sameInEveryRegion.fromFastLoop ??= bytesOf(gArguments));
+  w.op(Op.returnCall).u32(gIndex);
+}
+/** "g"'s arguments from "f"'s. */
+function gArguments(w: CodeWriter): void {
   w.localGet(P_ENTRY).localGet(P_BUDGET);
   w.localGet(F_PC).i32Const(0xfffff000).op(Op.i32And);
   w.localGet(P_ENTRY).localGet(F_PC).i32Const(0xfff).op(Op.i32And).i32Const(2).op(Op.i32Shl).op(Op.i32Sub);
-  w.op(Op.returnCall).u32(gIndex);
+}
+
+/**
+ * Code that is the same in every region, written once into a writer of its own and then copied as bytes (a few
+ * dozen writer calls per region otherwise, mostly as cold code).
+ */
+const sameInEveryRegion: { decodeExit?: Uint8Array; fromFastLoop?: Uint8Array; exitEnd?: Uint8Array; countingExitEnd?: Uint8Array } = {};
+/** The bytes `write` writes. */
+function bytesOf(write: (w: CodeWriter) => void): Uint8Array {
+  const w = new CodeWriter(128);
+  write(w);
+  return w.copy();
 }
 
 /** Stores registers `rs` from their locals to the state block. */
-function storeRegisters(w: CodeWriter, rs: Iterable<number>): void {
-  for (const r of rs) w.i32Const(0).localGet(REGISTER_LOCAL[r]).mem(Op.i32Store, L.STATE_BASE + r * 4);
+function storeRegisters(w: CodeWriter, rs: readonly number[]): void {
+  for (let i = 0; i < rs.length; i++) w.i32Const(0).localGet(REGISTER_LOCAL[rs[i]]).mem(Op.i32Store, L.STATE_BASE + rs[i] * 4);
 }
 
 /** The entries a region's function may be called at (each is marked OP_JIT by the translator): head, return points. */
 export function regionEntries(region: Region): number[] {
-  return [region.head, ...region.returnPoints.filter((p) => p !== region.head)];
+  const entries = [region.head];
+  for (let i = 0; i < region.returnPoints.length; i++) if (region.returnPoints[i] !== region.head) entries.push(region.returnPoints[i]);
+  return entries;
 }
 
 /**
@@ -563,11 +631,11 @@ export function entryMark(block: number, index: number): [word: number, imm: num
 
 /**
  * The prologue's dispatch: the page's base pc and first entry from the pc and entry it was called with, and
- * the block to start at, from the entry's mark (see entryMark).
+ * the block to start at, from the entry's mark (see entryMark). `entries`: the region's (regionEntries).
  */
-function enterAtEntry(w: CodeWriter, region: Region): void {
-  // A region with no return points is entered at its head alone: its block is known, no mark to read.
-  if (region.returnPoints.every((p) => p === region.head)) w.i32Const(region.blockAt.get(region.head)!).localSet(L_BLOCK);
+function enterAtEntry(w: CodeWriter, region: Region, entries: readonly number[]): void {
+  // A region with no return point but its head is entered there alone: its block is known, no mark to read.
+  if (entries.length === 1) w.i32Const(region.blockAt.get(region.head)!).localSet(L_BLOCK);
   else w.localGet(P_ENTRY).mem(Op.i32Load, 0).i32Const(8).op(Op.i32ShrU).localSet(L_BLOCK);
 }
 
@@ -582,21 +650,31 @@ function enterAtEntry(w: CodeWriter, region: Region): void {
  * JIT_PAGE_VA/JIT_DECODED for the fast loop.
  */
 function chainOrReturn(g: Gen, written: number[]): void {
-  const w = g.w;
-  storeRegisters(w, written);
+  storeRegisters(g.w, written);
+  if (g.counting) g.w.bytesIn(sameInEveryRegion.countingExitEnd ??= bytesOf((w) => exitEnd(w, true)));
+  else g.w.bytesIn(sameInEveryRegion.exitEnd ??= bytesOf((w) => exitEnd(w, false)));
+}
+/** chainOrReturn's code after the stores, in a build that counts exits or not. */
+function exitEnd(w: CodeWriter, counting: boolean): void {
   w.localGet(L_CHAIN).localGet(P_BUDGET).i32Const(0).op(Op.i32GtS).op(Op.i32And);
   w.localGet(L_EXIT).mem(Op.i32Load8U, 0).i32Const(O.OP_JIT).op(Op.i32Eq).op(Op.i32And);
-  g.ifThen(() => {
-    g.count(Exit.CHAINED);
-    w.localGet(L_EXIT).localGet(P_BUDGET).localGet(L_EXIT_PAGE_VA).localGet(L_EXIT_DECODED);
-    w.localGet(L_EXIT).mem(Op.i32Load, 4);
-    w.op(Op.returnCallIndirect).u32(1).u32(0); // type 1 = "g"'s, table 0 = the imported chain table
-  });
+  w.blockType(Op.if, Type.void);
+  if (counting) countExit(w, Exit.CHAINED);
+  w.localGet(L_EXIT).localGet(P_BUDGET).localGet(L_EXIT_PAGE_VA).localGet(L_EXIT_DECODED);
+  w.localGet(L_EXIT).mem(Op.i32Load, 4);
+  w.op(Op.returnCallIndirect).u32(1).u32(0); // type 1 = "g"'s, table 0 = the imported chain table
+  w.op(Op.end);
   w.i32Const(0).localGet(L_EXIT_PAGE_VA).mem(Op.i32Store, L.JIT_PAGE_VA);
   w.i32Const(0).localGet(L_EXIT_DECODED).mem(Op.i32Store, L.JIT_DECODED);
   w.i32Const(0).localGet(P_BUDGET).mem(Op.i32Store, L.JIT_BUDGET);
   w.i32Const(0).localGet(L_CHAIN).mem(Op.i32Store, L.JIT_EXIT_TRANSFER); // the fast loop counts arrivals there
   w.localGet(L_EXIT);
+}
+
+/** Counts an exit of `kind` (see Exit): a measurement build's memory increment. */
+function countExit(w: CodeWriter, kind: number): void {
+  const at = L.JIT_EXIT_COUNTS + kind * 4;
+  w.i32Const(0).i32Const(0).mem(Op.i32Load, at).i32Const(1).op(Op.i32Add).mem(Op.i32Store, at);
 }
 
 function emitBlock(g: Gen, block: Block, k: number): void {
@@ -614,7 +692,7 @@ function emitBlock(g: Gen, block: Block, k: number): void {
   const next = g.region.blockAt.get(block.next);
   const pageEnd = (g.page === null ? 0 : g.page.first) + PAGE_ENTRIES;
   if (block.next < pageEnd) {
-    if (next === k + 1) g.w.localGet(P_BUDGET).i32Const(retired).op(Op.i32Sub).localSet(P_BUDGET);
+    if (next === k + 1) g.spend(retired); // retired > 0: the block has instructions
     else if (next !== undefined) g.jump(block.next, retired);
     else g.exit(block.next, retired, Exit.IN_PAGE);
     return;
@@ -627,13 +705,16 @@ function emitBlock(g: Gen, block: Block, k: number): void {
   g.jumpTo(L_T0, block.next, retired, NO_LINK, false, Exit.FAR_DIRECT, 0);
 }
 
-/** Emits one instruction; false when control does not reach the next one. */
+/**
+ * Emits one instruction; false when control does not reach the next one. The generators' tables of the ops they take
+ * pick the one to call (trying each in turn cost a call and a dozen table lookups for most instructions).
+ */
 function generate(g: Gen, e: Entry, retired: number): boolean {
   if (e.upper !== undefined) checkUpperHalf(g, e, retired);
-  if (generateAlu(g, e)) return true;
-  const memory = generateMemory(g, e, retired);
-  if (memory) return true;
-  const control = generateControl(g, e, retired);
+  const op = e.op;
+  if (COMPUTATIONAL[op] && generateAlu(g, e)) return true;
+  if (MEMORY_ACCESS[op] && generateMemory(g, e, retired)) return true;
+  const control = CONTROL_TRANSFER[op] ? generateControl(g, e, retired) : null;
   if (control !== null) return control;
   throw new Error(`translate: no generator for op ${e.op}`);
 }

@@ -26,26 +26,28 @@ const HIGH_PRODUCT = byOp<readonly [number, number] | null>([
 ], null);
 const DIVIDES = byOp([O.OP_DIV, O.OP_DIVU, O.OP_REM, O.OP_REMU].map((op) => [op, true] as const), false);
 
-/** Whether `op` is one generateAlu emits: it only computes a register, and never leaves the region. */
-export function isComputational(op: number): boolean { return COMPUTATIONAL[op]; }
-const COMPUTATIONAL = Array.from({ length: 256 }, (_, op) =>
+/**
+ * Whether an op is one generateAlu emits, by op: it only computes a register, and never leaves the region. A table
+ * rather than a function: the emitter asks for every instruction, twice, mostly as cold code where a call costs more.
+ */
+export const COMPUTATIONAL: readonly boolean[] = Array.from({ length: 256 }, (_, op) =>
   op === O.OP_NOP || op === O.OP_FENCE || op === O.OP_FENCE_I || WITH_IMMEDIATE[op] !== 0 || WITH_REGISTER[op] !== 0 ||
   op === O.OP_LUI || op === O.OP_AUIPC || HIGH_PRODUCT[op] !== null || DIVIDES[op]);
 
 /** Emits `e` if it is a computational instruction (or a no-op); false otherwise. */
 export function generateAlu(g: Gen, e: Entry): boolean {
-  const w = g.w;
-  // NOP (and every hint with rd = x0), FENCE, FENCE.I: nothing to do here — a store to code already left the region.
-  if (e.op === O.OP_NOP || e.op === O.OP_FENCE || e.op === O.OP_FENCE_I) return true;
-  const immediateOp = WITH_IMMEDIATE[e.op];
+  const w = g.w, op = e.op;
+  const immediateOp = WITH_IMMEDIATE[op];
   if (immediateOp !== 0) { const to = g.beginSet(e.rd); g.get(e.rs1); w.i32Const(e.imm).op(immediateOp); g.endSet(e.rd, to); return true; }
-  const registerOp = WITH_REGISTER[e.op];
+  const registerOp = WITH_REGISTER[op];
   if (registerOp !== 0) { const to = g.beginSet(e.rd); g.get(e.rs1); g.get(e.rs2); w.op(registerOp); g.endSet(e.rd, to); return true; }
+  // NOP (and every hint with rd = x0), FENCE, FENCE.I: nothing to do here — a store to code already left the region.
+  if (op === O.OP_NOP || op === O.OP_FENCE || op === O.OP_FENCE_I) return true;
   // LUI: "places the U-immediate value in the top 20 bits of rd, filling the lowest 12 bits with zeros"
-  if (e.op === O.OP_LUI) { const to = g.beginSet(e.rd); w.i32Const(e.imm); g.endSet(e.rd, to); return true; }
+  if (op === O.OP_LUI) { const to = g.beginSet(e.rd); w.i32Const(e.imm); g.endSet(e.rd, to); return true; }
   // AUIPC: "adds this offset to the address of the AUIPC instruction"
-  if (e.op === O.OP_AUIPC) { const to = g.beginSet(e.rd); g.pc(e.index); w.i32Const(e.imm).op(Op.i32Add); g.endSet(e.rd, to); return true; }
-  const high = HIGH_PRODUCT[e.op];
+  if (op === O.OP_AUIPC) { const to = g.beginSet(e.rd); g.pc(e.index); w.i32Const(e.imm).op(Op.i32Add); g.endSet(e.rd, to); return true; }
+  const high = HIGH_PRODUCT[op];
   if (high !== null) {
     const to = g.beginSet(e.rd);
     g.get(e.rs1); w.op(high[0]); g.get(e.rs2); w.op(high[1]); w.op(Op.i64Mul);
@@ -53,7 +55,7 @@ export function generateAlu(g: Gen, e: Entry): boolean {
     g.endSet(e.rd, to);
     return true;
   }
-  if (DIVIDES[e.op]) {
+  if (DIVIDES[op]) {
     const to = g.beginSet(e.rd);
     g.get(e.rs2); g.beginNested(); divide(g, e); g.endNested();
     g.endSet(e.rd, to);

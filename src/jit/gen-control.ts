@@ -18,6 +18,10 @@ const CONDITIONS = byOp<number>([
   [O.OP_BLTU_F, Op.i32LtU], [O.OP_BGEU_F, Op.i32GeU],
 ], 0);
 
+/** The ops generateControl emits, by op: branches, JAL, JALR. */
+export const CONTROL_TRANSFER: readonly boolean[] = Array.from({ length: 256 }, (_, op) =>
+  CONDITIONS[op] !== 0 || op === O.OP_JAL_L || op === O.OP_JAL_F || op === O.OP_JALR);
+
 /**
  * Emits `e` if it is a branch or jump: true if control may go on to the next
  * instruction (a branch not taken), false if it never does; null if `e` is not

@@ -38,6 +38,10 @@ const AMOS = byOp([
   O.OP_AMOMINU_W, O.OP_AMOMAXU_W,
 ].map((op) => [op, true] as const), false);
 
+/** The ops generateMemory emits, by op: loads, stores, LR.W, SC.W, the AMOs. */
+export const MEMORY_ACCESS: readonly boolean[] = Array.from({ length: 256 }, (_, op) =>
+  LOADS[op] !== null || STORES[op] !== null || op === O.OP_LR_W || op === O.OP_SC_W || AMOS[op]);
+
 /**
  * How one load or store of a block finds its host address when it shares a TLB check with others (planAccesses):
  * `slot` is the local that holds the host address of rs1 + `low` once the group's first access has checked the
@@ -67,49 +71,52 @@ export function planAccesses(block: Block): ReadonlyArray<SharedCheck | undefine
   for (let i = 0; i < entries.length; i++) if (SIZE[entries[i].op] !== 0) accesses++;
   if (accesses < 2) return NOTHING_SHARED; // most blocks: nothing to plan
   const groups = formGroups(entries);
-  let sharing = false;
-  for (let k = 0; k < groups; k++) if (G.members[k] > 1) sharing = true;
-  return sharing ? planOf(entries, groups) : NOTHING_SHARED;
+  for (let k = 0; k < groups; k++) if (groupMembers[k] > 1) return planOf(entries);
+  return NOTHING_SHARED;
 }
 const NOTHING_SHARED: ReadonlyArray<SharedCheck | undefined> = [];
 
-/**
- * planAccesses' groups, as working arrays kept from block to block (a block has at most MAX_REGION_INSTRUCTIONS
- * entries): per position, its group (-1: none); per group k, its base register, whether it stores, its first
- * access's position, how many accesses it has, its local; the open groups, oldest first.
- */
-const G = {
-  of: new Int32Array(MAX_REGION_INSTRUCTIONS), base: new Int32Array(MAX_REGION_INSTRUCTIONS),
-  store: new Int32Array(MAX_REGION_INSTRUCTIONS), first: new Int32Array(MAX_REGION_INSTRUCTIONS),
-  members: new Int32Array(MAX_REGION_INSTRUCTIONS), slot: new Int32Array(MAX_REGION_INSTRUCTIONS),
-  open: new Int32Array(MAX_REGION_INSTRUCTIONS), // at most GROUP_LOCALS are used (not known yet here: emit.ts imports this module)
-};
+// planAccesses' groups, in working arrays kept from block to block (a block has at most MAX_REGION_INSTRUCTIONS
+// entries). By position: its group (-1: none). By group k: its base register and TLB (key: rs1 × 2 + 1 for stores), its
+// first access's position, size and offset, how many accesses it has, its local, its span (lowest and highest byte
+// from rs1). The open groups, oldest first: at most GROUP_LOCALS are (not known yet here: emit.ts imports this module).
+// Module constants, not an object's fields (a field is one more load on each use), and plain arrays of small integers,
+// not typed ones: this runs mostly as cold code, whose typed-array loads cost ~3 times as much (V8's baseline tier).
+const groupOf = scratch(), groupBase = scratch(), groupKey = scratch(), groupFirst = scratch(), groupMembers = scratch();
+const groupSize = scratch(), groupImm = scratch(), groupSlot = scratch(), groupLow = scratch(), groupHigh = scratch();
+const openGroups = scratch();
+function scratch(): number[] { return new Array<number>(MAX_REGION_INSTRUCTIONS).fill(0); }
 
-/** Puts the block's loads and stores in groups (see planAccesses and G); returns how many groups there are. */
+/** Puts the block's loads and stores in groups (see planAccesses and the arrays above); returns how many there are. */
 function formGroups(entries: readonly Entry[]): number {
-  if (entries.length > G.of.length) throw new Error(`planAccesses: a block of ${entries.length} entries`);
-  G.of.fill(-1, 0, entries.length);
+  if (entries.length > groupOf.length) throw new Error(`planAccesses: a block of ${entries.length} entries`);
   let groups = 0, open = 0;
   for (let i = 0; i < entries.length; i++) {
     const e = entries[i], size = SIZE[e.op];
+    groupOf[i] = -1;
     if (size !== 0) {
-      const store = e.op >= O.OP_SB ? 1 : 0;
+      const key = e.rs1 * 2 + (e.op >= O.OP_SB ? 1 : 0);
       let k = -1;
-      for (let j = 0; j < open; j++) if (G.base[G.open[j]] === e.rs1 && G.store[G.open[j]] === store) { k = G.open[j]; break; }
+      for (let j = 0; j < open; j++) if (groupKey[openGroups[j]] === key) { k = openGroups[j]; break; }
       if (k >= 0) {
-        const head = entries[G.first[k]];
-        if (size <= SIZE[head.op] && (e.imm - head.imm) % size === 0) { G.of[i] = k; G.members[k]++; }
+        if (size <= groupSize[k] && (e.imm - groupImm[k]) % size === 0) {
+          groupOf[i] = k;
+          groupMembers[k]++;
+          if (e.imm < groupLow[k]) groupLow[k] = e.imm;
+          if (e.imm + size - 1 > groupHigh[k]) groupHigh[k] = e.imm + size - 1;
+        }
       } else if (e.rs1 !== 0) {
-        if (open === GROUP_LOCALS) { for (let j = 1; j < open; j++) G.open[j - 1] = G.open[j]; open--; } // the oldest closes
+        if (open === GROUP_LOCALS) { for (let j = 1; j < open; j++) openGroups[j - 1] = openGroups[j]; open--; } // the oldest closes
         k = groups++;
-        G.base[k] = e.rs1; G.store[k] = store; G.first[k] = i; G.members[k] = 1; G.slot[k] = freeSlot(open);
-        G.of[i] = k;
-        G.open[open++] = k;
+        groupBase[k] = e.rs1; groupKey[k] = key; groupFirst[k] = i; groupSize[k] = size; groupImm[k] = e.imm;
+        groupMembers[k] = 1; groupSlot[k] = freeSlot(open); groupLow[k] = e.imm; groupHigh[k] = e.imm + size - 1;
+        groupOf[i] = k;
+        openGroups[open++] = k;
       }
     }
     if (e.rd !== 0) { // writing a base register closes its group
       let kept = 0;
-      for (let j = 0; j < open; j++) if (G.base[G.open[j]] !== e.rd) G.open[kept++] = G.open[j];
+      for (let j = 0; j < open; j++) if (groupBase[openGroups[j]] !== e.rd) openGroups[kept++] = openGroups[j];
       open = kept;
     }
   }
@@ -119,24 +126,18 @@ function formGroups(entries: readonly Entry[]): number {
 /** The first group local no open group uses: a closed group's slot is free, its accesses all came before. */
 function freeSlot(open: number): number {
   let slot = L_GROUPS;
-  for (let j = 0; j < open; j++) if (G.slot[G.open[j]] === slot) { slot++; j = -1; }
+  for (let j = 0; j < open; j++) if (groupSlot[openGroups[j]] === slot) { slot++; j = -1; }
   return slot;
 }
 
 /** The plan from the groups formGroups found: the accesses of every group of several share its check. */
-function planOf(entries: readonly Entry[], groups: number): Array<SharedCheck | undefined> {
-  const low = new Array<number>(groups).fill(Infinity), high = new Array<number>(groups).fill(-Infinity);
+function planOf(entries: readonly Entry[]): Array<SharedCheck | undefined> {
+  const plan: Array<SharedCheck | undefined> = [];
   for (let i = 0; i < entries.length; i++) {
-    const k = G.of[i];
-    if (k < 0) continue;
-    low[k] = Math.min(low[k], entries[i].imm);
-    high[k] = Math.max(high[k], entries[i].imm + SIZE[entries[i].op] - 1);
-  }
-  const plan = new Array<SharedCheck | undefined>(entries.length).fill(undefined);
-  for (let i = 0; i < entries.length; i++) {
-    const k = G.of[i];
-    if (k < 0 || G.members[k] < 2) continue;
-    plan[i] = { slot: G.slot[k], low: low[k], high: high[k], offset: entries[i].imm - low[k], first: G.first[k] === i };
+    const k = groupOf[i];
+    plan.push(k < 0 || groupMembers[k] < 2 ? undefined : {
+      slot: groupSlot[k], low: groupLow[k], high: groupHigh[k], offset: entries[i].imm - groupLow[k], first: groupFirst[k] === i,
+    });
   }
   return plan;
 }
@@ -152,6 +153,11 @@ function linearCheck(tlb: number, mask: number): Uint8Array {
     .localGet(L_ADDR).i32Const(12 - 3).op(Op.i32ShrU).i32Const((L.TLB_ENTRIES - 1) << 3).op(Op.i32And).localTee(L_TLB)
     .mem(Op.i32Load, linearTags(tlb)).localGet(L_ADDR).i32Const(mask).op(Op.i32And).op(Op.i32Eq).copy());
 }
+/** linearCheck, then whether the linear tag did not match (with linear checks, a miss). */
+function linearMiss(tlb: number, mask: number): Uint8Array {
+  const kind = (tlb === L.TLB_READ ? 0 : 4) + (mask & 3);
+  return (linearMisses[kind] ??= new CodeWriter(32).bytesIn(linearCheck(tlb, mask)).op(Op.i32Eqz).copy());
+}
 /** After the linear tag did not match: pushes whether the entry's own tag differs too (a miss). */
 function tagCheck(tlb: number, mask: number): Uint8Array {
   const kind = (tlb === L.TLB_READ ? 0 : 4) + (mask & 3);
@@ -166,7 +172,8 @@ function tlbHit(tlb: number): Uint8Array {
 }
 const linearTags = (tlb: number) => (tlb === L.TLB_READ ? L.LINEAR_READ : L.LINEAR_WRITE);
 // Built on first use: the local indices come from emit.ts, which imports this module.
-const linearChecks: Array<Uint8Array | undefined> = [], tagChecks: Array<Uint8Array | undefined> = [];
+const linearChecks: Array<Uint8Array | undefined> = [], linearMisses: Array<Uint8Array | undefined> = [];
+const tagChecks: Array<Uint8Array | undefined> = [];
 const tlbHits: Array<Uint8Array | undefined> = [];
 
 /**
@@ -185,14 +192,14 @@ function hostAddress(g: Gen, e: Entry, retired: number, tlb: number, mask: numbe
   if (shared && !shared.first) { w.localGet(shared.slot); return L.RAM_HOST_BASE + shared.offset; }
   g.get(e.rs1); if (offset !== 0) w.i32Const(offset).op(Op.i32Add);
   if (shared && shared.low !== shared.high) spanInOnePage(g, e, retired, shared);
-  w.bytesIn(linearCheck(tlb, mask));
   if (checks === "linear") { // any other page leaves as a miss
-    w.op(Op.i32Eqz);
+    w.bytesIn(linearMiss(tlb, mask));
     g.exitIf(e.index, retired, Exit.MISS);
-    w.localGet(L_ADDR).i32Const(linearWindowMask).op(Op.i32And);
+    w.bytesIn(linearOffset);
   } else {
+    w.bytesIn(linearCheck(tlb, mask));
     w.blockType(Op.if, Type.i32); g.beginNested();
-    w.localGet(L_ADDR).i32Const(linearWindowMask).op(Op.i32And);
+    w.bytesIn(linearOffset);
     w.op(Op.else);
     w.bytesIn(tagCheck(tlb, mask));
     g.exitIf(e.index, retired, Exit.MISS);
@@ -231,9 +238,15 @@ function spanInOnePage(g: Gen, e: Entry, retired: number, shared: SharedCheck): 
  * emitBatch sets them for each batch (a process may run cores with different RAM, and a batch is emitted in one
  * synchronous call).
  */
-let linearWindowMask = 0xfff;
+let linearWindowMask = -1; // none yet
 let checks: Checks = "full";
-export function useLinearWindow(mask: number, use: Checks): void { linearWindowMask = mask; checks = use; }
+/** A linear page's RAM offset from the address in L_ADDR: its bits in the window (written once for each mask). */
+let linearOffset = new Uint8Array(0);
+export function useLinearWindow(mask: number, use: Checks): void {
+  if (mask !== linearWindowMask) linearOffset = new CodeWriter(16).localGet(L_ADDR).i32Const(mask).op(Op.i32And).copy();
+  linearWindowMask = mask;
+  checks = use;
+}
 
 /** The linear window's byte mask for `ramBytes` of RAM (src/machine/linear-window.ts). */
 export function linearWindowOf(ramBytes: number): number {
@@ -242,21 +255,21 @@ export function linearWindowOf(ramBytes: number): number {
 
 /** Emits `e` if it is a load, store or atomic; false otherwise. */
 export function generateMemory(g: Gen, e: Entry, retired: number): boolean {
-  const w = g.w;
-  const load = LOADS[e.op];
+  const w = g.w, op = e.op;
+  const load = LOADS[op];
   if (load !== null) {
     const to = g.beginSet(e.rd);
     w.mem(load[1], hostAddress(g, e, retired, L.TLB_READ, load[0], e.imm));
     g.endSet(e.rd, to);
     return true;
   }
-  const store = STORES[e.op];
+  const store = STORES[op];
   if (store !== null) {
     const at = hostAddress(g, e, retired, L.TLB_WRITE, store[0], e.imm);
     g.get(e.rs2); w.mem(store[1], at);
     return true;
   }
-  return e.op === O.OP_LR_W || e.op === O.OP_SC_W || AMOS[e.op] ? generateAtomic(g, e, retired) : false;
+  return op === O.OP_LR_W || op === O.OP_SC_W || AMOS[op] ? generateAtomic(g, e, retired) : false;
 }
 
 /**

@@ -84,7 +84,8 @@ export const OTHER_PAGE_INSTRUCTIONS = 48;
 
 /** The other page holding region entry index `index`, or null for the head page. */
 export function otherPageOf(region: Pick<Region, "otherPages">, index: number): OtherPage | null {
-  for (const page of region.otherPages) if (index >= page.first && index < page.first + PAGE_ENTRIES) return page;
+  const pages = region.otherPages; // an index loop: the emitter asks for every block and exit, mostly as cold code
+  for (let i = 0; i < pages.length; i++) if (index >= pages[i].first && index < pages[i].first + PAGE_ENTRIES) return pages[i];
   return null;
 }
 

@@ -15,8 +15,8 @@
 // wants locals).
 
 import { MAX_REGION_INSTRUCTIONS, type Block, type Region } from "./region.js";
-import { farTarget, inPageTarget } from "./ops-table.js";
-import { isComputational } from "./gen-alu.js";
+import { successorTable } from "./block-order.js";
+import { COMPUTATIONAL } from "./gen-alu.js";
 
 /**
  * A set of guest registers as flags (0 or 1) indexed by register number (the decoder's fields hold up to 63): the
@@ -28,9 +28,11 @@ export const REGISTER_FIELD_VALUES = 64;
 
 /** An empty register set. */
 export function noRegisters(): RegisterFlags { return new Array<number>(REGISTER_FIELD_VALUES).fill(0); }
+/** The empty set the regions without a cycle share (read only). */
+const NO_REGISTERS: Readonly<RegisterFlags> = noRegisters();
 
 /** The registers flagged in `flags`, in increasing order. */
-export function registerList(flags: RegisterFlags): number[] {
+export function registerList(flags: Readonly<RegisterFlags>): number[] {
   const list: number[] = [];
   for (let r = 0; r < flags.length; r++) if (flags[r] !== 0) list.push(r);
   return list;
@@ -43,10 +45,13 @@ export function registerList(flags: RegisterFlags): number[] {
  * count: each of their iterations enters the region afresh anyway. (A span from a back edge's target to its source,
  * which took in every block between, put loop registers in 206 of the SQLite test's 391 regions.)
  */
-export function loopRegisters(region: Region): RegisterFlags {
+export function loopRegisters(
+  region: Region, successors = successorTable(region.blocks, region.blockAt),
+): Readonly<RegisterFlags> {
   const { blocks } = region;
-  const inLoop = blocksOnCycles(successors(region), blocks.length);
+  if (!jumpsBack(successors, blocks.length)) return NO_REGISTERS; // no cycle: most regions
   const registers = noRegisters();
+  const inLoop = blocksOnCycles(successors, blocks.length);
   for (let k = 0; k < blocks.length; k++) {
     if (inLoop[k] === 0) continue;
     for (const e of blocks[k].entries) { registers[e.rd] = 1; registers[e.rs1] = 1; registers[e.rs2] = 1; }
@@ -55,28 +60,24 @@ export function loopRegisters(region: Region): RegisterFlags {
   return registers;
 }
 
-/** Each block's successors in the region (2 k and 2 k + 1 for block k: its jump's target, where it falls through; -1 none). */
-function successors(region: Region): Int32Array {
-  const { blocks, blockAt } = region;
-  const edges = scratch(0, 2 * blocks.length, -1);
-  for (let k = 0; k < blocks.length; k++) {
-    const block = blocks[k];
-    const last = block.entries[block.entries.length - 1];
-    const target = inPageTarget(last) ?? farTarget(last); // a far one: a block the region took from another page
-    if (target !== null) edges[2 * k] = blockAt.get(target) ?? -1;
-    edges[2 * k + 1] = blockAt.get(block.next) ?? -1;
+/** Whether a block jumps or falls through to itself or an earlier block (see successorTable): every cycle does. */
+function jumpsBack(successors: Int32Array, n: number): boolean {
+  for (let k = 0; k < n; k++) {
+    const jump = successors[3 * k], next = successors[3 * k + 1];
+    if ((jump >= 0 && jump <= k) || (next >= 0 && next <= k)) return true;
   }
-  return edges;
+  return false;
 }
 
 /**
- * Which blocks lie on a cycle of `edges` (see successors): Tarjan's strongly connected components, iteratively,
+ * Which blocks lie on a cycle of `edges` (a successorTable: a jump's target and where a block falls through; not a
+ * call's return point, a cycle through another region): Tarjan's strongly connected components, iteratively,
  * in one pass (finding, for each back edge, the blocks reachable from its target that reach its source cost two
  * searches per back edge). The answer is a working array: good until the next region's analysis.
  */
 function blocksOnCycles(edges: Int32Array, n: number): Int32Array {
-  const order = scratch(1, n, -1), low = scratch(2, n), onStack = scratch(3, n), cyclic = scratch(4, n);
-  const stack = scratch(5, n), path = scratch(6, n), tried = scratch(7, n);
+  const order = scratch(0, n, -1), low = scratch(1, n), onStack = scratch(2, n), cyclic = scratch(3, n);
+  const stack = scratch(4, n), path = scratch(5, n), tried = scratch(6, n);
   let stacked = 0, visited = 0;
   for (let root = 0; root < n; root++) {
     if (order[root] >= 0) continue;
@@ -85,7 +86,7 @@ function blocksOnCycles(edges: Int32Array, n: number): Int32Array {
     while (depth >= 0) {
       const v = path[depth];
       if (tried[depth] < 2) {
-        const w = edges[2 * v + tried[depth]++];
+        const w = edges[3 * v + tried[depth]++];
         if (w === v) cyclic[v] = 1; // a block that jumps to itself
         if (w < 0 || w === v) continue;
         if (order[w] < 0) {
@@ -107,9 +108,9 @@ function blocksOnCycles(edges: Int32Array, n: number): Int32Array {
 
 /**
  * Working arrays of the loop analysis, kept from region to region (a region has at most MAX_REGION_INSTRUCTIONS
- * blocks): allocating eight typed arrays per region was a tenth of the emitter's garbage.
+ * blocks): allocating seven typed arrays per region was a tenth of the emitter's garbage.
  */
-const scratchArrays: Int32Array[] = Array.from({ length: 8 }, () => new Int32Array(2 * MAX_REGION_INSTRUCTIONS));
+const scratchArrays: Int32Array[] = Array.from({ length: 7 }, () => new Int32Array(MAX_REGION_INSTRUCTIONS));
 
 /** Working array `which`, at least `length` long, its first `length` elements set to `value`. */
 function scratch(which: number, length: number, value = 0): Int32Array {
@@ -131,7 +132,7 @@ export function overwrittenInBlock(block: Block, dead = new Uint8Array(block.ent
   let unseenFrom = 0; // writes from here on no exit has seen yet
   for (let i = 0; i < entries.length; i++) {
     const e = entries[i];
-    if (!isComputational(e.op)) { unseenFrom = i + 1; continue; } // it may leave (a TLB miss, a jump): all are seen
+    if (!COMPUTATIONAL[e.op]) { unseenFrom = i + 1; continue; } // it may leave (a TLB miss, a jump): all are seen
     if (e.rd === 0) continue;
     if (lastWrite[e.rd] >= unseenFrom) dead[lastWrite[e.rd]] = 1;
     lastWrite[e.rd] = i;
