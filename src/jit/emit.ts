@@ -447,10 +447,11 @@ const G_LOCALS = localDeclarations(new Array<number>(LOCALS).fill(Type.i32));
 
 /**
  * Emits one module of several regions, each with the table indices its marked entries get: "f<k>", "g<k>" for region
- * k, for a core with `ramBytes` of RAM (its linear window), its loads and stores with `checks` (see gen-memory.ts).
+ * k, for a core with `ramBytes` of RAM (its linear window), its loads and stores with `checks` (see gen-memory.ts);
+ * `names`, for profiles, name the regions' functions in the module (wasm-writer.ts functionNames).
  */
 export function emitBatch(
-  regions: ReadonlyArray<{ region: Region; marks: OwnMarks }>, ramBytes: number, checks: Checks,
+  regions: ReadonlyArray<{ region: Region; marks: OwnMarks }>, ramBytes: number, checks: Checks, names?: readonly string[],
 ): Uint8Array<ArrayBuffer> {
   const counting = countingExits(); // read once: process.env is slow to read
   useLinearWindow(linearWindowOf(ramBytes), checks);
@@ -464,7 +465,7 @@ export function emitBatch(
         regionFunction(new Gen(region, marks, counting, loopRegisters(region, successors), out), successors);
       });
     }
-  });
+  }, names);
 }
 
 /** A successorTable for each region in turn (a region has at most MAX_REGION_INSTRUCTIONS blocks). */

@@ -95,6 +95,7 @@ interface Planned {
   region: ReturnType<typeof discoverRegion>;
   entries: number[]; // entry indices to mark, given table indices first, first + 1, ...
   first: number;
+  name?: string; // with ROAM_JIT_NAMES=1: the region's name in profiles (regionName)
 }
 
 interface Batch { epoch: number; regions: Planned[]; startedAt: number; onWorker: boolean }
@@ -126,6 +127,8 @@ export class Translator {
 
   /** Whether background batches may go to the compile worker (ROAM_JIT_WORKER). */
   private readonly useWorker = workerWanted();
+  /** Whether modules name their regions' functions by guest pc, for profiles (ROAM_JIT_NAMES=1: regionName). */
+  private readonly naming = process.env.ROAM_JIT_NAMES === "1";
 
   private readonly memory: MemoryViews;
 
@@ -306,7 +309,8 @@ export class Translator {
       const batch = this.newBatch(planned, nowMs(), true);
       this.inFlight = batch;
       this.stats.workerBatches++;
-      worker.compile(planned.map((p) => ({ region: p.region, marks: marksOf(p) })), this.ramBytes(), this.checks, countingExits(), (outcome) => {
+      const names = this.naming ? planned.map((p) => p.name!) : undefined;
+      worker.compile(planned.map((p) => ({ region: p.region, marks: marksOf(p) })), this.ramBytes(), this.checks, countingExits(), names, (outcome) => {
         if ("error" in outcome) { this.failed(batch, outcome.error); return; }
         this.stats.workerEmitMs += outcome.emitMs;
         this.compiledNow(batch, outcome.module);
@@ -375,13 +379,15 @@ export class Translator {
     slotsInUse.set(this.core.table, Math.max(this.nextIndex, slotsInUse.get(this.core.table) ?? 0));
     for (const index of entries) this.coming.set(base + index * 8, generation);
     this.heads.set(head, { generation, instructions: region.instructions });
-    return { base, generation, region, entries, first };
+    const name = this.naming ? regionName(view, base, region.head) : undefined;
+    return { base, generation, region, entries, first, name };
   }
 
   /** Emits a module of `regions` on this thread. */
   private emit(regions: Planned[]): { batch: Batch; bytes: Uint8Array<ArrayBuffer> } {
     const started = nowMs();
-    const bytes = emitBatch(regions.map((p) => ({ region: p.region, marks: marksOf(p) })), this.ramBytes(), this.checks);
+    const bytes = emitBatch(regions.map((p) => ({ region: p.region, marks: marksOf(p) })), this.ramBytes(), this.checks,
+      this.naming ? regions.map((p) => p.name!) : undefined);
     const now = nowMs();
     this.stats.emitMs += now - started;
     this.stats.compileMs += now - started;
@@ -525,11 +531,7 @@ export function otherPagesWanted(env = process.env.ROAM_JIT_OTHER_PAGES): boolea
  * what the TLB says here only decides what is worth translating.
  */
 function otherPagesFrom(view: DataView, base: number): OtherPages | undefined {
-  let headPage = -1;
-  for (let at = L.TLB_FETCH; at < L.TLB_FETCH + L.TLB_ENTRIES * 8; at += 8) {
-    const tag = view.getUint32(at, true);
-    if (view.getUint32(at + 4, true) === base && (tag & 0xfff) === 0) { headPage = tag; break; }
-  }
+  const headPage = pageOfSlot(view, base);
   if (headPage < 0) return undefined;
   const pages = new Map<number, OtherPage | null>();
   return {
@@ -548,6 +550,24 @@ function otherPagesFrom(view: DataView, base: number): OtherPages | undefined {
     },
     read: (page, index) => readEntry(view, page.slot - page.first * 8, index, L.JIT_ORIGINALS),
   };
+}
+
+/** The virtual page the fetch TLB maps to the decoded slot at `base` (a valid entry's tag), or -1 if none does. */
+function pageOfSlot(view: DataView, base: number): number {
+  for (let at = L.TLB_FETCH; at < L.TLB_FETCH + L.TLB_ENTRIES * 8; at += 8) {
+    const tag = view.getUint32(at, true);
+    if (view.getUint32(at + 4, true) === base && (tag & 0xfff) === 0) return tag;
+  }
+  return -1;
+}
+
+/**
+ * A region's name in profiles (ROAM_JIT_NAMES=1): "guest_" and its head's pc in hex, from the fetch TLB (a region is
+ * planned from a page the guest has just run, so the TLB holds it), else its decoded slot and entry.
+ */
+function regionName(view: DataView, base: number, head: number): string {
+  const page = pageOfSlot(view, base);
+  return page >= 0 ? `guest_${(page + head * 2).toString(16)}` : `slot${decodedSlot(base)}_${head}`;
 }
 
 /**

@@ -288,9 +288,12 @@ const MAGIC_AND_VERSION = Uint8Array.of(0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00
  * (the table of translations' register-passing functions, where a region tail-calls the next one) and exports,
  * for region k, "f<k>" of type (i32, i32, i32) -> i32 (the fast loop's contract) and "g<k>" of type 1: `gParams`
  * i32 parameters -> i32 (every entry of "chain" has this type). `bodies` writes the 2 × `regions` function bodies
- * (functionBody), f<k> then g<k>, into `out`, the writer the whole module is built in (emptied first).
+ * (functionBody), f<k> then g<k>, into `out`, the writer the whole module is built in (emptied first); `names`,
+ * when given, name region k's functions (functionNames).
  */
-export function batchModule(out: CodeWriter, regions: number, gParams: number, bodies: () => void): Uint8Array<ArrayBuffer> {
+export function batchModule(
+  out: CodeWriter, regions: number, gParams: number, bodies: () => void, names?: readonly string[],
+): Uint8Array<ArrayBuffer> {
   out.reset().bytesIn(moduleHeads[gParams] ??= moduleHead(gParams));
   section(out, 3, 1, () => {
     out.u32(2 * regions);
@@ -304,7 +307,29 @@ export function batchModule(out: CodeWriter, regions: number, gParams: number, b
     out.u32(2 * regions);
     bodies();
   });
+  if (names) functionNames(out, names);
   return out.copy();
+}
+
+/**
+ * The "name" section naming region k's functions `names[k]` ("g") and `names[k]` + ".f" (its entry from the fast
+ * loop), so that profiles (`node --perf-prof`, `--cpu-prof`) say which guest code a region is, where V8 otherwise
+ * calls every region of every batch "wasm-function[k]". Only when asked for (ROAM_JIT_NAMES=1: translator.ts).
+ */
+function functionNames(out: CodeWriter, names: readonly string[]): void {
+  section(out, 0, 3, () => {
+    name(out, "name");
+    out.op(1); // the function names subsection
+    const start = out.sizedStart(3);
+    out.u32(2 * names.length);
+    for (let k = 0; k < names.length; k++) {
+      out.u32(gFunctionIndex(k) - 1);
+      name(out, `${names[k]}.f`);
+      out.u32(gFunctionIndex(k));
+      name(out, names[k]);
+    }
+    out.sizedEnd(start, 3);
+  });
 }
 
 /** What every batch module starts with (see batchModule): the header, its types, its imports. Written once. */
