@@ -309,8 +309,8 @@ export class Translator {
       const batch = this.newBatch(planned, nowMs(), true);
       this.inFlight = batch;
       this.stats.workerBatches++;
-      const names = this.naming ? planned.map((p) => p.name!) : undefined;
-      worker.compile(planned.map((p) => ({ region: p.region, marks: marksOf(p) })), this.ramBytes(), this.checks, countingExits(), names, (outcome) => {
+      const regions = planned.map((p) => ({ region: p.region, marks: marksOf(p) }));
+      worker.compile(regions, this.ramBytes(), this.checks, countingExits(), this.namesOf(planned), (outcome) => {
         if ("error" in outcome) { this.failed(batch, outcome.error); return; }
         this.stats.workerEmitMs += outcome.emitMs;
         this.compiledNow(batch, outcome.module);
@@ -386,12 +386,17 @@ export class Translator {
   /** Emits a module of `regions` on this thread. */
   private emit(regions: Planned[]): { batch: Batch; bytes: Uint8Array<ArrayBuffer> } {
     const started = nowMs();
-    const bytes = emitBatch(regions.map((p) => ({ region: p.region, marks: marksOf(p) })), this.ramBytes(), this.checks,
-      this.naming ? regions.map((p) => p.name!) : undefined);
+    const marked = regions.map((p) => ({ region: p.region, marks: marksOf(p) }));
+    const bytes = emitBatch(marked, this.ramBytes(), this.checks, this.namesOf(regions));
     const now = nowMs();
     this.stats.emitMs += now - started;
     this.stats.compileMs += now - started;
     return { batch: this.newBatch(regions, now, false), bytes };
+  }
+
+  /** The regions' names for a batch's module when they are wanted (ROAM_JIT_NAMES=1), else none. */
+  private namesOf(regions: Planned[]): string[] | undefined {
+    return this.naming ? regions.map((p) => p.name!) : undefined;
   }
 
   private newBatch(regions: Planned[], startedAt: number, onWorker: boolean): Batch {
