@@ -16,6 +16,9 @@ import { decodeInto } from "./decode";
 
 export { run, mmioFault } from "./interp";
 
+/** Whether init ran before on this memory: until then the bitmaps and maps below are the initial memory's zeros. */
+let initializedBefore = false;
+
 /**
  * Sets up a machine with `ramBytes` of guest RAM (a multiple of 4096, at most
  * 1 GiB) and resets the hart: M-mode, pc 0, all RAM pages present and clean.
@@ -32,17 +35,22 @@ export function init(ramBytes: u32): void {
   store<u32>(STATE_BASE + STATE_PRIV, PRIV_M);
   // MPP starts at M, as after reset on QEMU.
   store<u32>(STATE_BASE + CSR_MSTATUS, 3 << 11);
-  memory.fill(DIRTY_BITMAP, 0, BITMAP_BYTES);
-  memory.fill(WRITTEN_BITMAP, 0, BITMAP_BYTES);
-  memory.fill(CODE_BITMAP, 0, BITMAP_BYTES);
-  memory.fill(PRESENT_BITMAP, 0, BITMAP_BYTES);
-  memory.fill(PAGE_SLOT_MAP, 0, <usize>MAX_RAM_PAGES * 2);
+  // The first init finds these as the module's initial memory left them, zero: a fill would only touch 176 host
+  // pages (each a page fault) to write the zeros they hold.
+  if (initializedBefore) {
+    memory.fill(DIRTY_BITMAP, 0, BITMAP_BYTES);
+    memory.fill(WRITTEN_BITMAP, 0, BITMAP_BYTES);
+    memory.fill(CODE_BITMAP, 0, BITMAP_BYTES);
+    memory.fill(PRESENT_BITMAP, 0, BITMAP_BYTES);
+    memory.fill(PAGE_SLOT_MAP, 0, <usize>MAX_RAM_PAGES * 2);
+  }
   for (let p: u32 = 0; p < ramPages; p++) bitSet(PRESENT_BITMAP, p);
   if (usedBefore > <u32>RAM_HOST_BASE) memory.fill(RAM_HOST_BASE, 0, min(ramBytes, usedBefore - <u32>RAM_HOST_BASE));
   store<u32>(DECODE_SCRATCH + 8, OP_PAGE_END);
   store<u32>(DECODE_SCRATCH + 16, OP_PAGE_END);
-  flushDecodeCache();
+  flushDecodeCache(initializedBefore);
   flushTlbs();
+  initializedBefore = true;
   store<u8>(JIT_HOT_AT, JIT_THRESHOLD);
   store<u64>(JIT_RETIRED, 0);
 }

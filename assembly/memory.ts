@@ -171,6 +171,13 @@ export function clearDirtyAll(): void {
 // ---- Decoded code pages -----------------------------------------------------------
 
 let nextSlot: u32 = 0;
+/**
+ * Slots below this have held a page since the memory was made; the others are still as grow() or the module's
+ * initial memory left them, all zero (nothing else writes there), so handing one out needs no fill: the fill was
+ * four host pages touched per decoded page, where decoding touches only what runs (each first touch is a host page
+ * fault, ~1-10 us).
+ */
+let slotsEverUsed: u32 = 0;
 
 @inline function slotBase(slot: u32): u32 { return DECODE_BASE + slot * DECODE_SLOT_BYTES; }
 /** The decoded slot whose entries start at `base` (slotBase's inverse). */
@@ -206,7 +213,8 @@ export function decodedPageFor(page: u32): u32 {
   store<u32>(SLOT_PPN + (slot << 2), page);
   store<u16>(PAGE_SLOT_MAP + (page << 1), <u16>(slot + 1));
   const base = slotBase(slot);
-  memory.fill(base, 0, 2048 * 8);
+  if (slot < slotsEverUsed) memory.fill(base, 0, 2048 * 8);
+  else slotsEverUsed = slot + 1;
   // Two sentinels: a 2-byte instruction at 0xffe ends at entry 2048, a 4-byte one at 2049.
   store<u32>(base + 2048 * 8, OP_PAGE_END);
   store<u32>(base + 2049 * 8, OP_PAGE_END);
@@ -242,8 +250,11 @@ export function invalidateCodePage(page: u32): void {
   bumpGeneration(s - 1);
 }
 
-/** Drops every decoded page (the cache is full, or the host reset the machine). */
-export function flushDecodeCache(): void {
+/**
+ * Drops every decoded page (the cache is full, or the host reset the machine). `countersUsed` false: the hot
+ * counters are still the initial memory's zeros (init on a new memory), and need no fill.
+ */
+export function flushDecodeCache(countersUsed: bool = true): void {
   for (let s: u32 = 0; s < nextSlot; s++) {
     const page = load<u32>(SLOT_PPN + (s << 2));
     store<u16>(PAGE_SLOT_MAP + (page << 1), 0);
@@ -252,7 +263,7 @@ export function flushDecodeCache(): void {
     store<u32>(at, load<u32>(at) + 1); // bumpGeneration, without a counter fill per slot: all of them go below
   }
   nextSlot = 0;
-  memory.fill(HOT_COUNTERS, 0, HOT_COUNTER_MASK + 1);
+  if (countersUsed) memory.fill(HOT_COUNTERS, 0, HOT_COUNTER_MASK + 1);
   memory.fill(TLB_FETCH, 0xff, TLB_ENTRIES * 8);
 }
 
