@@ -101,6 +101,8 @@ export const PAGE_ENTRIES = 2048;
  * Discovers the region from entry `head`; `read(index)` gives the decoded entry (OP_DECODE if never run).
  * `headElsewhere(index)`: whether the entry is another region's head (translated, or compiling): the walk stops there
  * and the region chains to it, as to code on another page, rather than translating that region's code again.
+ * `returnsElsewhere(index)`: whether another translation has the entry marked (or will have: planned), so a return
+ * there goes to it: the walk does not go on after a call that returns there.
  * `others`: how to reach code on other pages; without it the region keeps to the head page. With it, a jump, branch
  * or call from the head page to another page takes in the code there too, when all of what it reaches on that page
  * fits (takeFromOtherPage, up to OTHER_PAGE_INSTRUCTIONS in all): the transfer between translations (a tail call
@@ -109,6 +111,7 @@ export const PAGE_ENTRIES = 2048;
  */
 export function discoverRegion(
   head: number, read: (index: number) => Entry, headElsewhere?: (index: number) => boolean, others?: OtherPages,
+  returnsElsewhere?: (index: number) => boolean,
 ): Region {
   const entries = new Map<number, Entry>();
   const leaders = new Set<number>([head, 0, PAGE_ENTRIES]);
@@ -128,8 +131,14 @@ export function discoverRegion(
     const far = farTarget(e);
     if (far !== null && others) { leaders.add(far); farTargets.push(far); }
     if (endsBlock(e.op)) leaders.add(after);
+    if (isCall(e)) {
+      // A return lands on whatever translation marked the return point: when that is another region's, this one's
+      // copy of the code after the call would never run (the SQLite test: 29% of translated instructions were such
+      // copies, in regions that ran none of them).
+      if (after !== head && returnsElsewhere?.(after)) continue;
+      returnPoints.add(after);
+    }
     if (fallsThrough(e.op) || isCall(e)) queue.push(after);
-    if (isCall(e)) returnPoints.add(after);
   }
   const otherPages: OtherPage[] = [];
   const otherReturns = new Set<number>();

@@ -362,7 +362,8 @@ export class Translator {
     // cold code (error paths, the other side of a one-sided branch) costs no compile time.
     const view = this.view();
     const region = discoverRegion((head - base) / 8, (index) => this.entryAt(view, base, index, generation),
-      (index) => this.isHeadElsewhere(base + index * 8, generation), this.takesOtherPages ? otherPagesFrom(view, base) : undefined);
+      (index) => this.isHeadElsewhere(base + index * 8, generation), this.takesOtherPages ? otherPagesFrom(view, base) : undefined,
+      (index) => this.isOwnedElsewhere(base + index * 8, generation));
     if (region.instructions === 0) { this.decline(head); return null; }
     // An entry another region marked already (its head or return point) stays theirs: both run the same code. The
     // others get the next table indices in this order, which the region's code knows (a return to one stays inside).
@@ -506,6 +507,11 @@ export class Translator {
   private isHeadElsewhere(at: number, generation: number): boolean {
     const other = this.heads.get(at);
     if (other === undefined || other.generation !== generation || other.instructions < SMALL_REGION) return false;
+    return this.isOwnedElsewhere(at, generation);
+  }
+
+  /** Whether the entry at `at` (in a slot of generation `generation`) is marked by a translation, or will be by one planned. */
+  private isOwnedElsewhere(at: number, generation: number): boolean {
     return this.isMarked(at) || this.coming.get(at) === generation;
   }
 
