@@ -133,8 +133,7 @@ export function discoverRegion(
     if (endsBlock(e.op)) leaders.add(after);
     if (isCall(e)) {
       // A return lands on whatever translation marked the return point: when that is another region's, this one's
-      // copy of the code after the call would never run (the SQLite test: 29% of translated instructions were such
-      // copies, in regions that ran none of them).
+      // copy of the code after the call would never run (the SQLite test translated 1.8 k such instructions of 16.3 k).
       if (after !== head && returnsElsewhere?.(after)) continue;
       returnPoints.add(after);
     }

@@ -201,16 +201,20 @@ describe("decoded code", () => {
     // init must not, or the second program would run the first one's decoded entries.
     const c = new TestCore();
     c.setSt(L.STATE_FLAGS, L.FLAG_EBREAK_EXITS);
-    c.poke(BASE, [...asm.li(T0, 0x80030000), asm.sw(T0, T0, 0), asm.addi(A0, A0, 7), asm.ebreak()]);
+    // A store to a page, and a loop of three turns (its head's hot counter counts the jumps back).
+    c.poke(BASE, [...asm.li(T0, 0x80030000), asm.sw(T0, T0, 0), asm.addi(T1, 0, 3), asm.addi(T1, T1, -1), asm.bne(T1, 0, -4),
+      asm.addi(A0, A0, 7), asm.ebreak()]);
     c.pc = BASE;
     expect(c.run(100)).toBe(L.EXIT_BREAKPOINT);
+    const counters = () => c.bytes.subarray(L.HOT_COUNTERS, L.HOT_COUNTERS + L.HOT_COUNTER_MASK + 1);
     expect([c.dirty(0x30), c.bit(L.WRITTEN_BITMAP, 0x30), c.bit(L.CODE_BITMAP, 0)]).toEqual([true, true, true]);
     expect(c.view.getUint16(L.PAGE_SLOT_MAP, true)).toBe(1); // page 0 in slot 0
+    expect(counters().some((b) => b !== 0)).toBe(true);
 
     c.api.init(c.ramBytes);
     expect([c.dirty(0x30), c.bit(L.WRITTEN_BITMAP, 0x30), c.bit(L.CODE_BITMAP, 0)]).toEqual([false, false, false]);
     expect(c.view.getUint16(L.PAGE_SLOT_MAP, true)).toBe(0);
-    expect(c.bytes.subarray(L.HOT_COUNTERS, L.HOT_COUNTERS + L.HOT_COUNTER_MASK + 1).every((b) => b === 0)).toBe(true);
+    expect(counters().every((b) => b === 0)).toBe(true);
     c.setSt(L.STATE_FLAGS, L.FLAG_EBREAK_EXITS);
     // Same page, other code; init left RAM as it was, so the host writes it as a loader would.
     c.poke(BASE, [asm.addi(A1, A1, 5), asm.addi(A1, A1, 5), asm.addi(A1, A1, 5), asm.addi(A0, A0, 40), asm.ebreak()]);
