@@ -10,6 +10,7 @@ import { appendFileSync, readFileSync, statSync } from "node:fs";
 import { createRequire } from "node:module";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
+import "./v8-flags.js"; // first: flags set before any WebAssembly is compiled or code cache read
 import { CHUNK_HEADER, CHUNK_NAMES, isBundled } from "./chunks.js";
 import { runChunk } from "./code-cache.js";
 

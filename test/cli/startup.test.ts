@@ -55,7 +55,7 @@ describe("start-up: what a local run loads", () => {
     // (CommonJS too: Node never sets up its ES module loader for a run); the bundle runs the rest.
     expect(modules.filter((line) => line.startsWith("file:"))).toEqual([pathToFileURL(join(REPO, "bin/roam.js")).href]);
     expect(modules.filter((line) => line.startsWith("required ")).sort())
-      .toEqual(["bin/roam.js", "dist/launch/bundle-loader.js", "dist/launch/chunks.js", "dist/launch/code-cache.js"].map((file) => `required ${pathToFileURL(join(REPO, file)).href}`));
+      .toEqual(["bin/roam.js", "dist/launch/bundle-loader.js", "dist/launch/chunks.js", "dist/launch/code-cache.js", "dist/launch/v8-flags.js"].map((file) => `required ${pathToFileURL(join(REPO, file)).href}`));
     const unneeded = modules.filter((url) => NOT_FOR_A_LOCAL_RUN.some((pattern) => pattern.test(url)));
     expect(unneeded).toEqual([]);
     // Node's modules a run imports load only when used (bundle-loader.ts, lazyNamespace): hello, whose output is a
