@@ -7,7 +7,7 @@ import { setFlagsFromString } from "node:v8";
 // Turbofan optimises a region's function once its calls and loop turns have spent this budget (V8's unit: bytes of
 // function body run; V8's default 1.8 M). Four times the default leaves the lukewarm regions to Liftoff's code: fewer
 // Turbofan compiles, which on a 2-CPU machine run up to four at once beside the guest's thread and take CPU time from
-// it. Whole runs, alternating with the default (6 rounds each, two sessions): the SQLite test -3% and -4%, sort -2%,
-// awk -1%; Lua's scripts, compute and md5sum within the noise. Ten times the default measured alike; a quarter and a
-// sixth of it (60 k, 300 k) were within the noise too (docs/ARCHITECTURE.md).
+// it. Whole runs, alternating with the default (5-6 rounds, three sessions): the SQLite test -4%, -3%, -1.5%, sort
+// -2%, awk -1%; Lua's scripts, compute and md5sum within the noise. Ten times the default measured as four; lower
+// budgets (60 k, 300 k) were within the noise (docs/ARCHITECTURE.md).
 setFlagsFromString("--wasm-tiering-budget=7200000");
