@@ -5,10 +5,12 @@
 import { spawnSync } from "node:child_process";
 import { closeSync, existsSync, mkdirSync, openSync, readFileSync, writeFileSync } from "node:fs";
 import { cpus } from "node:os";
-import { dirname, join, relative } from "node:path";
+import { delimiter, dirname, join, relative } from "node:path";
 import { fileURLToPath } from "node:url";
 
-export { packageRoot } from "../src/package-root.js";
+import { packageRoot } from "../src/package-root.js";
+
+export { packageRoot };
 
 /**
  * qemu-system-riscv32's command line for a bare-metal image (then `-kernel IMAGE`), as `roam boot` runs it: the same
@@ -18,6 +20,17 @@ export const QEMU_SYSTEM_ARGS = [
   "-M", "virt", "-cpu", "rv32,f=off,d=off,h=off", "-m", "128M", "-smp", "1",
   "-bios", "none", "-display", "none", "-monitor", "none", "-serial", "stdio",
 ];
+
+/**
+ * The `roam` command as a user runs it (`roam ARGS`, the installed bin): bin/roam.js executed, so its first line
+ * starts Node with the launcher's options (`--v8-pool-size=0`: bin/roam.js), not `node bin/roam.js`, which leaves
+ * Node's defaults. Spawn `binary` with `args` and `env` added to the environment: the line finds `node` on PATH, so
+ * PATH starts with this Node's directory (the benchmark's Node, whatever else PATH holds).
+ */
+export function roamCommand(args: string[]): { binary: string; args: string[]; env: { PATH: string } } {
+  const path = [dirname(process.execPath), process.env.PATH].filter(Boolean).join(delimiter);
+  return { binary: join(packageRoot(), "bin", "roam.js"), args, env: { PATH: path } };
+}
 
 export function median(values: number[]): number {
   const sorted = [...values].sort((a, b) => a - b);

@@ -31,7 +31,7 @@ import { parseElf } from "../src/elf/index.js";
 import { MemoryConsoleOutput } from "../src/machine/console-output.js";
 import { Core } from "../src/machine/core.js";
 import { Machine } from "../src/machine/machine.js";
-import { fmt, hostInfo, log, median, medianIndex, packageRoot, QEMU_SYSTEM_ARGS, qemuVersion, runTimed, writeReport } from "./common.js";
+import { fmt, hostInfo, log, median, medianIndex, packageRoot, QEMU_SYSTEM_ARGS, qemuVersion, roamCommand, runTimed, writeReport } from "./common.js";
 
 const RAM_BYTES = 128 * 1024 * 1024;
 const QEMU = "qemu-system-riscv32";
@@ -124,8 +124,9 @@ async function runRoam(core: Core, elf: Uint8Array, image: string, config: Pick<
 }
 
 /** `roam boot IMAGE` as a user runs it: the wall time of the whole process, start-up included. */
-function runRoamBoot(root: string, elfPath: string, image: string, scratch: string): number {
-  const run = runTimed(process.execPath, [join(root, "bin", "roam.js"), "boot", "--ram", "128M", elfPath], scratch);
+function runRoamBoot(elfPath: string, image: string, scratch: string): number {
+  const { binary, args, env } = roamCommand(["boot", "--ram", "128M", elfPath]);
+  const run = runTimed(binary, args, scratch, { ...process.env, ...env });
   checkGuest("roam boot", image, run.stdout, run.status);
   return run.seconds;
 }
@@ -238,7 +239,7 @@ async function main(): Promise<void> {
       for (const [image, paging] of [[plain, false], [sv32, true]] as const) {
         const roamTimes: number[] = [], qemuTimes: number[] = [];
         for (let i = 0; i < runs; i++) {
-          roamTimes.push(runRoamBoot(root, join(guests, image), image, scratch));
+          roamTimes.push(runRoamBoot(join(guests, image), image, scratch));
           qemuTimes.push(runQemu(join(guests, image), image, scratch, true));
           log(`  whole process ${image}: roam boot ${roamTimes[i].toFixed(3)} s, qemu ${qemuTimes[i].toFixed(3)} s`);
         }

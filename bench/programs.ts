@@ -1,6 +1,6 @@
 // Real programs benchmark (issue 14): Lua, the SQLite shell, BusyBox sort, awk
 // and md5sum (guests/bin/real, built with musl) and the compute guest, each run
-// as a user runs it — `roam run` (a new Node process, `node bin/roam.js`) against
+// as a user runs it — `roam run` (a new Node process: bin/roam.js run as a command, bench/common.ts roamCommand) against
 // `qemu-riscv32`, same ELF, same arguments and files — alternating one of each,
 // so that other work on the machine slows both alike. Wall time of the whole
 // process (start-up included) and peak memory (VmHWM, read from /proc every
@@ -15,7 +15,7 @@ import { closeSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync }
 import { loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
-import { fmt, hostInfo, log, median, packageRoot, qemuVersion, writeReport } from "./common.js";
+import { fmt, hostInfo, log, median, packageRoot, qemuVersion, roamCommand, writeReport } from "./common.js";
 import { LUA_MIX, LUA_OBJECTS, SQL_ROWS_AND_JOIN } from "./real-workloads.js";
 
 const QEMU = "qemu-riscv32";
@@ -110,7 +110,8 @@ async function benchOne(w: Workload, runs: number, root: string, scratch: string
   const dir = mkdtempSync(join(scratch, "w-"));
   for (const [name, text] of Object.entries(w.files ?? {})) writeFileSync(join(dir, name), text);
   const elf = join(root, "guests", "bin", w.elf);
-  const roam = { binary: process.execPath, args: [join(root, "bin", "roam.js"), "run", elf, ...w.args], env: { HOME: home } };
+  const command = roamCommand(["run", elf, ...w.args]);
+  const roam = { ...command, env: { ...command.env, HOME: home } };
   const qemu = { binary: QEMU, args: [elf, ...w.args], env: {} };
   const row: Row = { name: w.name, command: [w.elf, ...w.args].join(" ").slice(0, 80), roamSeconds: [], qemuSeconds: [], roamPeakMiB: 0, qemuPeakMiB: 0, roamMedian: 0, qemuMedian: 0, ratio: 0 };
   for (let i = 0; i <= runs; i++) { // run 0 is untimed: page cache and roam's code cache warm, as for a user's second run

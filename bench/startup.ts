@@ -1,5 +1,5 @@
 // Start-up benchmark: `roam run hello.elf` as a user runs it (a new Node
-// process: `node bin/roam.js`, what the `roam` command is) against
+// process: bin/roam.js run as the `roam` command is, bench/common.ts roamCommand) against
 // `qemu-riscv32 hello.elf`, same ELF, same (empty) environment, in the same
 // run, alternating one of each so that other work on the machine slows both
 // alike. Node running an empty script is timed too: Node's own start, a floor
@@ -22,7 +22,7 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
-import { fmt, hostInfo, log, median, packageRoot, percentile, QEMU_SYSTEM_ARGS, qemuVersion, runTimed, writeReport, type TimedRun } from "./common.js";
+import { fmt, hostInfo, log, median, packageRoot, percentile, QEMU_SYSTEM_ARGS, qemuVersion, roamCommand, runTimed, writeReport, type TimedRun } from "./common.js";
 
 const TARGET_MS = 50; // issue 14: within 50 ms of QEMU's start-up
 
@@ -77,8 +77,10 @@ async function main(): Promise<void> {
   const scratch = mkdtempSync(join(tmpdir(), "roam-bench-startup-"));
   const home = join(scratch, "home");
   const command = boot ? ["boot", "--ram", "128M"] : ["run"];
-  const roamRun = (name: string, env: NodeJS.ProcessEnv): Contender =>
-    ({ name, binary: process.execPath, args: [join(root, "bin", "roam.js"), ...command, hello], env: { HOME: home, ...env }, seconds: [] });
+  const roamRun = (name: string, env: NodeJS.ProcessEnv): Contender => {
+    const roamCli = roamCommand([...command, hello]);
+    return { name, ...roamCli, env: { ...roamCli.env, HOME: home, ...env }, seconds: [] };
+  };
   const roam = roamRun(`roam ${command[0]} hello`, {});
   const firstRun = roamRun("roam, no code cache", { ROAM_CODE_CACHE: "0" });
   const modules = roamRun("roam, ES modules", { ROAM_NO_BUNDLE: "1" });

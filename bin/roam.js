@@ -1,4 +1,11 @@
-#!/usr/bin/env node
+#!/bin/sh
+':' //; exec node --v8-pool-size=0 "$0" "$@"
+// Run as a command (`roam`, `bin/roam.js`), the line above is sh's: it starts Node with the options that must be on
+// its command line; Node reads it as a string and a comment. `--v8-pool-size=0` gives V8 one background thread per CPU
+// besides the main one (Node's default is four): V8 runs Turbofan's compiles of the translated regions there, up to
+// one a module at once, and on a 2-CPU machine four of them took the guest's CPU away (docs/ARCHITECTURE.md, "V8's
+// threads"). `node bin/roam.js` runs the same CLI with Node's defaults.
+//
 // Launcher for the compiled CLI (`npm run build` compiles it to dist/): from its bundle, dist/bundle/, when there is
 // one (faster to start: src/launch/bundle-loader.ts), else from its modules (ROAM_NO_BUNDLE=1 forces those).
 // CommonJS (bin/package.json), as is the bundle's loader it requires (dist/launch/, tsconfig.launch.json): an ES

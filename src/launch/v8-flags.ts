@@ -1,6 +1,7 @@
 // V8 flags for a `roam` process, set when the launcher loads (bin/roam.js requires bundle-loader.ts, which imports
 // this first): before V8 compiles any WebAssembly, and before a code cache is read or made (V8 rejects a cache made
-// under other flags, so every process sets the same ones at the same point). Node's command line is the user's.
+// under other flags, so every process sets the same ones at the same point). Node's own options (the size of V8's
+// thread pool) can only be on Node's command line: bin/roam.js's first line puts them there.
 
 import { setFlagsFromString } from "node:v8";
 
