@@ -1,16 +1,24 @@
 #!/bin/sh
-':' //; exec node --v8-pool-size=0 "$0" "$@"
-// Run as a command (`roam`, `bin/roam.js`), the line above is sh's: it starts Node with the options that must be on
-// its command line; Node reads it as a string and a comment. `--v8-pool-size=0` gives V8 one background thread per CPU
-// besides the main one (Node's default is four): V8 runs Turbofan's compiles of the translated regions there, up to
-// one a module at once, and on a 2-CPU machine four of them took the guest's CPU away (docs/ARCHITECTURE.md, "V8's
-// threads"). `node bin/roam.js` runs the same CLI with Node's defaults.
+':' //; unset ROAM_NODE_EXTRA_CA_CERTS; [ -z "${NODE_EXTRA_CA_CERTS+set}" ] || export ROAM_NODE_EXTRA_CA_CERTS="$NODE_EXTRA_CA_CERTS"
+':' //; unset NODE_EXTRA_CA_CERTS; exec node --v8-pool-size=0 "$0" "$@"
+// Run as a command (`roam`, `bin/roam.js`), the two lines above are sh's: they start Node as Roam wants it started;
+// Node reads each as a string and a comment. `--v8-pool-size=0` gives V8 one background thread per CPU besides the
+// main one (Node's default is four): V8 runs Turbofan's compiles of the translated regions there, up to one a module
+// at once, and on a 2-CPU machine four of them took the guest's CPU away. NODE_EXTRA_CA_CERTS is moved aside because
+// Node reads and parses that file as it starts (~40 ms for a system bundle), though most runs open no TLS connection:
+// it is put back below, and src/net/tls.ts adds its certificates to a connection that verifies against the default
+// CAs (docs/ARCHITECTURE.md, "How Node is started"). `node bin/roam.js` runs the same CLI with Node's defaults.
 //
 // Launcher for the compiled CLI (`npm run build` compiles it to dist/): from its bundle, dist/bundle/, when there is
 // one (faster to start: src/launch/bundle-loader.ts), else from its modules (ROAM_NO_BUNDLE=1 forces those).
 // CommonJS (bin/package.json), as is the bundle's loader it requires (dist/launch/, tsconfig.launch.json): an ES
 // module entry makes Node set up its ES module loader first, ~10 ms of `roam run hello`'s start.
 "use strict";
+// The environment as the user gave it, for the guest and for anything Roam starts (see the top of this file).
+if (process.env.ROAM_NODE_EXTRA_CA_CERTS !== undefined) {
+  process.env.NODE_EXTRA_CA_CERTS = process.env.ROAM_NODE_EXTRA_CA_CERTS;
+  delete process.env.ROAM_NODE_EXTRA_CA_CERTS;
+}
 const { join } = require("node:path");
 const { pathToFileURL } = require("node:url");
 

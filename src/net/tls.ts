@@ -7,7 +7,7 @@
 import { createHash, timingSafeEqual } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { isIP } from "node:net";
-import { createSecureContext, type TLSSocket } from "node:tls";
+import { createSecureContext, rootCertificates, type SecureContext, type TLSSocket } from "node:tls";
 import type { ServerOptions } from "node:https";
 import { HELLO_TIMEOUT_MS } from "./connection-guard.js";
 
@@ -98,11 +98,52 @@ export function registerHostIdentity(name: string, identity: TlsIdentity | undef
 export function clientTlsOptions(url: string, role: "client" | "host", name: string | undefined, given: TlsIdentity | undefined): Record<string, unknown> {
   if (!url.startsWith("wss:")) return {};
   const identity = given ?? (role === "host" && name !== undefined ? hostIdentities.get(name) : undefined) ?? processIdentity;
-  if (!identity) return {};
-  return {
-    ...(identity.ca ? { ca: identity.ca } : {}),
-    ...(identity.cert ? { cert: identity.cert, key: identity.key } : {}),
-  };
+  const mine = identity?.cert ? { cert: identity.cert, key: identity.key } : {};
+  if (identity?.ca) return { ca: identity.ca, ...mine };
+  const extra = extraCaCertificates();
+  if (extra === undefined) return mine;
+  return { secureContext: defaultCasWith(extra, mine) }; // cert and key are in the context: tls.connect reads them there
+}
+
+/**
+ * The PEM text of $NODE_EXTRA_CA_CERTS, read at the first connection that verifies against the default CAs; undefined
+ * when the variable is unset or empty, or its file cannot be read (warned once, in Node's words, as Node does at
+ * start-up). Node reads the variable as it starts and adds the file to its default CAs, but the `roam` command starts
+ * Node without it (bin/roam.js: parsing a system bundle took ~40 ms of every start, for runs that open no TLS
+ * connection) and puts it back into the environment, so the connections that want it add it here.
+ */
+function extraCaCertificates(): string | undefined {
+  const path = process.env.NODE_EXTRA_CA_CERTS;
+  if (!path) return undefined;
+  if (extraCa?.path !== path) {
+    let pem: string | undefined;
+    let failure: string | undefined;
+    try {
+      pem = readFileSync(path, "utf8");
+      if (!pem.includes("-----BEGIN CERTIFICATE-----")) failure = "no PEM certificate in it";
+    } catch (error) {
+      failure = (error as Error).message;
+    }
+    if (failure !== undefined) process.emitWarning(`Ignoring extra certs from \`${path}\`, load failed: ${failure}`);
+    if (failure !== undefined) pem = undefined;
+    extraCa = { path, pem };
+  }
+  return extraCa.pem;
+}
+let extraCa: { path: string; pem: string | undefined } | undefined;
+
+/**
+ * A context that verifies against Node's default CAs (its bundled ones, or OpenSSL's store in a Node built to use it)
+ * and the PEM certificates `extra`, presenting `mine` if given: what Node's own default context is when it has read
+ * NODE_EXTRA_CA_CERTS. Node's public options can only replace the default CAs (`ca`), so the certificates go into the
+ * context's store as Node itself adds them; a Node without that method gets the bundled CAs and `extra` as `ca`.
+ */
+function defaultCasWith(extra: string, mine: { cert?: Buffer; key?: Buffer }): SecureContext {
+  const context = createSecureContext(mine);
+  const store = (context as unknown as { context?: { addCACert?: (pem: string) => void } }).context;
+  if (typeof store?.addCACert !== "function") return createSecureContext({ ...mine, ca: [...rootCertificates, extra] });
+  store.addCACert(extra);
+  return context;
 }
 
 const VERIFY_CODES = new Set([

@@ -1,19 +1,19 @@
-import { spawn } from "node:child_process";
 import { readFileSync, readlinkSync, realpathSync, writeFileSync } from "node:fs";
-import { delimiter, dirname, join } from "node:path";
+import { join } from "node:path";
 import { afterAll, describe, expect, test } from "vitest";
-import { REPO, tempDir, waitUntil } from "../e2e/cluster.js";
+import { Proc, REPO, roam, tempDir, waitUntil } from "../e2e/cluster.js";
 
-// bin/roam.js run as a command (the installed `roam`, or `bin/roam.js`): its first line is sh's and starts Node with
-// the options that must be on Node's command line (--v8-pool-size=0: one V8 background thread per CPU besides the
-// main one), then Node runs the same file as the CLI. These check the command behaves as the CLI does (arguments with
-// spaces and quotes, stdin, the exit status, a signal) and that Node got the options; `node bin/roam.js` still runs
-// with Node's own. Needs `npm run build`.
+// bin/roam.js run as a command (the installed `roam`, or `bin/roam.js`): its first lines are sh's and start Node as
+// Roam wants it started (--v8-pool-size=0: one V8 background thread per CPU besides the main one; NODE_EXTRA_CA_CERTS
+// kept from Node's start-up and put back into the environment), then Node runs the same file as the CLI. These check
+// the command behaves as the CLI does (arguments with spaces and quotes, stdin, the exit status, a signal, the
+// guest's environment) and that Node was started so; `node bin/roam.js` still runs with Node's own defaults.
+// (test/e2e/tls.test.ts checks a wss:// connection verified through NODE_EXTRA_CA_CERTS.) Needs `npm run build`.
 
-const ROAM = join(REPO, "bin/roam.js");
 const HELLO = join(REPO, "guests/bin/process/hello.elf");
 const CAT = join(REPO, "guests/bin/process/cat.elf");
 const CRASH = join(REPO, "guests/bin/process/crash.elf");
+const BUSYBOX = join(REPO, "guests/bin/real/busybox.elf");
 const scratch = tempDir("launcher");
 afterAll(() => scratch.remove());
 
@@ -21,39 +21,30 @@ afterAll(() => scratch.remove());
 const EXEC_ARGV_PRELOAD = join(scratch.path, "exec-argv.cjs");
 writeFileSync(EXEC_ARGV_PRELOAD, `require("node:fs").writeFileSync(process.env.EXEC_ARGV_FILE, JSON.stringify(process.execArgv));\n`);
 
-interface Ran { code: number | null; signal: NodeJS.Signals | null; stdout: string; stderr: string }
-
-/** Runs `binary args` to its end with `input` on stdin; PATH leads to the Node running the tests (the line's `node`). */
-function run(binary: string, args: string[], options: { input?: string; env?: Record<string, string> } = {}): Promise<Ran> {
-  const env = { ...process.env, PATH: [dirname(process.execPath), process.env.PATH].join(delimiter), ...options.env };
-  const child = spawn(binary, args, { cwd: scratch.path, env, stdio: ["pipe", "pipe", "pipe"] });
-  let stdout = "", stderr = "";
-  child.stdout.on("data", (d: Buffer) => { stdout += d.toString("utf8"); });
-  child.stderr.on("data", (d: Buffer) => { stderr += d.toString("utf8"); });
-  child.stdin.end(options.input ?? "");
-  return new Promise((resolve, reject) => {
-    child.on("error", reject);
-    child.on("close", (code, signal) => resolve({ code, signal, stdout, stderr }));
-  });
+/** The options the Node that ran `roam args` was started with (`command`: through bin/roam.js's first lines). */
+async function execArgvOf(args: string[], command: boolean, name: string): Promise<string[]> {
+  const file = join(scratch.path, `${name}.exec-argv`);
+  const ran = await roam(args, { command, env: { NODE_OPTIONS: `--require ${EXEC_ARGV_PRELOAD}`, EXEC_ARGV_FILE: file } });
+  expect(ran.code, ran.describe()).toBe(0);
+  return JSON.parse(readFileSync(file, "utf8")) as string[];
 }
 
-/** The options the Node that ran `binary args` was started with. */
-async function execArgvOf(binary: string, args: string[], name: string): Promise<string[]> {
-  const file = join(scratch.path, `${name}.exec-argv`);
-  const ran = await run(binary, args, { env: { NODE_OPTIONS: `--require ${EXEC_ARGV_PRELOAD}`, EXEC_ARGV_FILE: file } });
-  expect(ran.code, ran.stderr).toBe(0);
-  return JSON.parse(readFileSync(file, "utf8")) as string[];
+/** The guest's environment (BusyBox env), run as the command with `env` added to the test's (undefined: left out). */
+async function guestEnvironment(env: Record<string, string | undefined>): Promise<string[]> {
+  const ran = await roam(["run", BUSYBOX, "env"], { command: true, env });
+  expect(ran.code, ran.describe()).toBe(0);
+  return ran.stdout.trimEnd().split("\n");
 }
 
 describe("bin/roam.js run as a command", () => {
   test("starts Node with --v8-pool-size=0; `node bin/roam.js` leaves Node's defaults", async () => {
-    expect(await execArgvOf(ROAM, ["--version"], "command")).toEqual(["--v8-pool-size=0"]);
-    expect(await execArgvOf(process.execPath, [ROAM, "--version"], "node")).toEqual([]);
+    expect(await execArgvOf(["--version"], true, "command")).toEqual(["--v8-pool-size=0"]);
+    expect(await execArgvOf(["--version"], false, "node")).toEqual([]);
   }, 60_000);
 
   test("passes every argument through as given, spaces, quotes and dollars included", async () => {
-    const ran = await run(ROAM, ["run", HELLO, "one two", `it's "quoted"`, "$HOME", ""]);
-    expect(ran.code, ran.stderr).toBe(0);
+    const ran = await roam(["run", HELLO, "one two", `it's "quoted"`, "$HOME", ""], { command: true });
+    expect(ran.code, ran.describe()).toBe(0);
     expect(ran.stdout).toContain("argc = 5");
     expect(ran.stdout).toContain("argv[1] = one two");
     expect(ran.stdout).toContain(`argv[2] = it's "quoted"`);
@@ -62,28 +53,46 @@ describe("bin/roam.js run as a command", () => {
   }, 60_000);
 
   test("the guest reads the command's stdin", async () => {
-    const ran = await run(ROAM, ["run", CAT], { input: "through the launcher\n" });
-    expect(ran.code, ran.stderr).toBe(0);
+    const ran = await roam(["run", CAT], { command: true, input: "through the launcher\n" });
+    expect(ran.code, ran.describe()).toBe(0);
     expect(ran.stdout).toBe("through the launcher\n");
   }, 60_000);
 
   test("its exit status is the CLI's: a guest's exit code, and 128 + the signal of a guest that faults", async () => {
-    const exited = await run(ROAM, ["run", CRASH, "exit", "7"]);
-    expect(exited.code, exited.stderr).toBe(7);
-    const faulted = await run(ROAM, ["run", CRASH, "segv"]);
-    expect(faulted.code, faulted.stderr).toBe(139);
+    const exited = await roam(["run", CRASH, "exit", "7"], { command: true });
+    expect(exited.code, exited.describe()).toBe(7);
+    const faulted = await roam(["run", CRASH, "segv"], { command: true });
+    expect(faulted.code, faulted.describe()).toBe(139);
     expect(faulted.stderr).toMatch(/segmentation fault/);
   }, 60_000);
 
   test("Node takes the command's own process (sh execs it): a signal sent to the command reaches Node", async () => {
-    const env = { ...process.env, PATH: [dirname(process.execPath), process.env.PATH].join(delimiter) };
-    const child = spawn(ROAM, ["run", CAT], { cwd: scratch.path, env, stdio: ["pipe", "ignore", "ignore"] });
-    const closed = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => child.on("close", (code, signal) => resolve({ code, signal })));
+    const run = new Proc(["run", CAT], {}, true); // the guest waits on stdin, which stays open
     const node = realpathSync(process.execPath);
-    const exe = () => { try { return readlinkSync(`/proc/${child.pid}/exe`); } catch { return ""; } };
+    const exe = () => { try { return readlinkSync(`/proc/${run.pid}/exe`); } catch { return ""; } };
     await waitUntil(() => exe() === node, 30_000, () => `the command's process to become Node (it is ${exe()})`);
-    child.kill("SIGTERM"); // the guest waits on stdin, which stays open
-    const { code, signal } = await closed;
+    run.kill("SIGTERM");
+    const { code, signal } = await run.closed;
     expect(signal === "SIGTERM" || code === 143, `code ${code}, signal ${signal}`).toBe(true);
+  }, 60_000);
+
+  test("Node does not read NODE_EXTRA_CA_CERTS as it starts; `node bin/roam.js` does (a missing file: Node's warning)", async () => {
+    const env = { NODE_EXTRA_CA_CERTS: join(scratch.path, "no-such-bundle.pem") };
+    const command = await roam(["run", HELLO], { command: true, env });
+    expect(command.code, command.describe()).toBe(0);
+    expect(command.stderr).not.toMatch(/extra certs/);
+    const node = await roam(["run", HELLO], { env });
+    expect(node.code, node.describe()).toBe(0);
+    expect(node.stderr).toMatch(/Warning: Ignoring extra certs from `\S*no-such-bundle\.pem`/);
+  }, 60_000);
+
+  test("the guest's environment is the user's: NODE_EXTRA_CA_CERTS as given (set, empty, unset), nothing of the launcher's", async () => {
+    const bundle = join(scratch.path, "bundle.pem");
+    const set = await guestEnvironment({ NODE_EXTRA_CA_CERTS: bundle });
+    expect(set).toContain(`NODE_EXTRA_CA_CERTS=${bundle}`);
+    expect(set.filter((line) => line.startsWith("ROAM_NODE_EXTRA_CA_CERTS"))).toEqual([]);
+    expect(await guestEnvironment({ NODE_EXTRA_CA_CERTS: "" })).toContain("NODE_EXTRA_CA_CERTS=");
+    const unset = await guestEnvironment({ NODE_EXTRA_CA_CERTS: undefined, ROAM_NODE_EXTRA_CA_CERTS: undefined });
+    expect(unset.filter((line) => line.includes("EXTRA_CA_CERTS"))).toEqual([]);
   }, 60_000);
 });

@@ -10,7 +10,7 @@ import { afterEach } from "vitest";
 import { spawn, type ChildProcess } from "node:child_process";
 import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { delimiter, dirname, join } from "node:path";
 import { createServer } from "node:net";
 import { fileURLToPath } from "node:url";
 import { connect, type Peer } from "../../src/net/peer.js";
@@ -43,7 +43,10 @@ export async function waitUntil(condition: () => boolean, timeoutMs: number, wha
   }
 }
 
-/** `node bin/roam.js ARGS`, with pipes for stdin, stdout and stderr. */
+/**
+ * `node bin/roam.js ARGS`, with pipes for stdin, stdout and stderr; with `asCommand`, bin/roam.js itself as the `roam`
+ * command runs it (its first lines start Node: the Node running the tests, first on PATH).
+ */
 export class Proc {
   readonly child: ChildProcess;
   private readonly out: Buffer[] = [];
@@ -52,12 +55,15 @@ export class Proc {
   readonly closed: Promise<Exited>;
   readonly startedAt = Date.now();
 
-  constructor(readonly args: string[], env: Record<string, string> = {}) {
+  /** `env`: added to the test's environment; a variable given as undefined is left out. */
+  constructor(readonly args: string[], env: Record<string, string | undefined> = {}, asCommand = false) {
     const base = { ...process.env };
     delete base.ROAM_HOST; // the tests say --on and --token themselves
     delete base.ROAM_TOKEN;
     delete base.ROAM_DEBUG;
-    this.child = spawn(process.execPath, [ROAM, ...args], { cwd: REPO, env: { ...base, ...env }, stdio: ["pipe", "pipe", "pipe"] });
+    if (asCommand) base.PATH = [dirname(process.execPath), base.PATH].filter(Boolean).join(delimiter);
+    const [binary, argv] = asCommand ? [ROAM, args] : [process.execPath, [ROAM, ...args]];
+    this.child = spawn(binary, argv, { cwd: REPO, env: { ...base, ...env }, stdio: ["pipe", "pipe", "pipe"] });
     children.add(this.child);
     this.child.stdout!.on("data", (d: Buffer) => this.out.push(d));
     this.child.stderr!.on("data", (d: Buffer) => (this.err += d.toString()));
@@ -122,9 +128,9 @@ export interface CliResult {
   describe: () => string;
 }
 
-/** Runs one CLI command to its end (stdin: `input`, then EOF). */
-export async function roam(args: string[], options: { input?: string; timeoutMs?: number; env?: Record<string, string> } = {}): Promise<CliResult> {
-  const p = new Proc(args, options.env);
+/** Runs one CLI command to its end (stdin: `input`, then EOF); `command`: as the `roam` command (see Proc). */
+export async function roam(args: string[], options: { input?: string; timeoutMs?: number; env?: Record<string, string | undefined>; command?: boolean } = {}): Promise<CliResult> {
+  const p = new Proc(args, options.env, options.command);
   if (options.input !== undefined) p.write(options.input);
   p.endInput();
   const exited = await p.wait(options.timeoutMs ?? 30_000);

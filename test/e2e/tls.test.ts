@@ -122,6 +122,20 @@ describe("a host that listens with TLS", () => {
     expect(JSON.parse(listed.stdout)).toHaveLength(1);
   }, 60_000);
 
+  test("is reached by a client whose NODE_EXTRA_CA_CERTS holds its CA: as the `roam` command (Node started without it) and as node bin/roam.js", async () => {
+    const { url } = await hostProcess("E", "hostA");
+    const env = { NODE_EXTRA_CA_CERTS: pem("roam-ca.pem"), ROAM_TLS_CA: undefined };
+    for (const command of [true, false]) {
+      const listed = await roam(["ps", "--on", url, "--json"], { command, env });
+      expect(listed.code, listed.describe()).toBe(0);
+      expect(JSON.parse(listed.stdout)).toEqual([]);
+    }
+    // The default CAs are still there with the file's added: another CA's file does not let the host in.
+    const other = await roam(["ps", "--on", url], { command: true, env: { ...env, NODE_EXTRA_CA_CERTS: pem("rogue-ca.pem") } });
+    expect(other.code, other.describe()).toBe(1);
+    expect(other.stderr).toMatch(/certificate/);
+  }, 60_000);
+
   test("is refused on one line naming the URL and the reason by a client without the CA, or with another", async () => {
     const { url } = await hostProcess("Q", "hostB");
     for (const extra of [[], ["--tls-ca", pem("rogue-ca.pem")]]) {
