@@ -102,35 +102,45 @@ export function clientTlsOptions(url: string, role: "client" | "host", name: str
   if (identity?.ca) return { ca: identity.ca, ...mine };
   const extra = extraCaCertificates();
   if (extra === undefined) return mine;
-  return { secureContext: defaultCasWith(extra, mine) }; // cert and key are in the context: tls.connect reads them there
+  // cert and key go into the context: tls.connect takes them from there.
+  let context = extra.contexts.get(identity?.cert);
+  if (!context) extra.contexts.set(identity?.cert, (context = defaultCasWith(extra.pem, mine)));
+  return { secureContext: context };
 }
 
 /**
- * The PEM text of $NODE_EXTRA_CA_CERTS, read at the first connection that verifies against the default CAs; undefined
- * when the variable is unset or empty, or its file cannot be read (warned once, in Node's words, as Node does at
- * start-up). Node reads the variable as it starts and adds the file to its default CAs, but the `roam` command starts
- * Node without it (bin/roam.js: parsing a system bundle took ~40 ms of every start, for runs that open no TLS
- * connection) and puts it back into the environment, so the connections that want it add it here.
+ * The certificates of $NODE_EXTRA_CA_CERTS, read at the first connection that verifies against the default CAs, and
+ * the contexts made with them, one for each certificate this end presents (or none), made once: a system bundle takes
+ * tens of ms to parse;
+ * undefined when the variable is unset or empty, or its file cannot be read (warned once, in Node's words, as Node
+ * does at start-up). Node reads the variable as it starts and adds the file to its default CAs, but the `roam` command
+ * starts Node without it (bin/roam.js: that was ~50 ms of every start, for runs that open no TLS connection) and puts
+ * it back into the environment, so the connections that want it add it here.
  */
-function extraCaCertificates(): string | undefined {
+function extraCaCertificates(): ExtraCas | undefined {
   const path = process.env.NODE_EXTRA_CA_CERTS;
   if (!path) return undefined;
   if (extraCa?.path !== path) {
-    let pem: string | undefined;
-    let failure: string | undefined;
-    try {
-      pem = readFileSync(path, "utf8");
-      if (!pem.includes("-----BEGIN CERTIFICATE-----")) failure = "no PEM certificate in it";
-    } catch (error) {
-      failure = (error as Error).message;
-    }
-    if (failure !== undefined) process.emitWarning(`Ignoring extra certs from \`${path}\`, load failed: ${failure}`);
-    if (failure !== undefined) pem = undefined;
-    extraCa = { path, pem };
+    const pem = readExtraCa(path);
+    extraCa = { path, found: pem === undefined ? undefined : { pem, contexts: new Map() } };
   }
-  return extraCa.pem;
+  return extraCa.found;
 }
-let extraCa: { path: string; pem: string | undefined } | undefined;
+interface ExtraCas { pem: string; contexts: Map<Buffer | undefined, SecureContext> }
+let extraCa: { path: string; found: ExtraCas | undefined } | undefined;
+
+function readExtraCa(path: string): string | undefined {
+  let failure: string;
+  try {
+    const pem = readFileSync(path, "utf8");
+    if (pem.includes("-----BEGIN CERTIFICATE-----")) return pem;
+    failure = "no PEM certificate in it";
+  } catch (error) {
+    failure = (error as Error).message;
+  }
+  process.emitWarning(`Ignoring extra certs from \`${path}\`, load failed: ${failure}`);
+  return undefined;
+}
 
 /**
  * A context that verifies against Node's default CAs (its bundled ones, or OpenSSL's store in a Node built to use it)

@@ -12,7 +12,7 @@ import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { Host } from "../../src/cluster/host.js";
 import { connect } from "../../src/net/peer.js";
 import type { Message } from "../../src/net/protocol.js";
-import { tokensEqual, type TlsIdentity } from "../../src/net/tls.js";
+import { clientTlsOptions, tokensEqual, type TlsIdentity } from "../../src/net/tls.js";
 import { elfPath, followGuest, Proc, roam, stopAll, tempDir, waitUntil } from "./cluster.js";
 
 const dir = tempDir("tls");
@@ -129,6 +129,20 @@ describe("a host that listens with TLS", () => {
       const listed = await roam(["ps", "--on", url, "--json"], { command, env });
       expect(listed.code, listed.describe()).toBe(0);
       expect(JSON.parse(listed.stdout)).toEqual([]);
+    }
+    // In process: the file is read and its context made once, and a connection with no CA given verifies through it.
+    const saved = process.env.NODE_EXTRA_CA_CERTS;
+    process.env.NODE_EXTRA_CA_CERTS = pem("roam-ca.pem");
+    try {
+      const first = clientTlsOptions(url, "client", undefined, undefined);
+      expect(first.secureContext).toBeDefined();
+      expect(clientTlsOptions(url, "client", undefined, undefined).secureContext).toBe(first.secureContext);
+      expect(clientTlsOptions(url.replace("wss:", "ws:"), "client", undefined, undefined)).toEqual({});
+      const peer = await connect(url, { role: "client" });
+      expect((await peer.request({ t: "ps" })).guests).toEqual([]);
+      peer.close();
+    } finally {
+      if (saved === undefined) delete process.env.NODE_EXTRA_CA_CERTS; else process.env.NODE_EXTRA_CA_CERTS = saved;
     }
     // The default CAs are still there with the file's added: another CA's file does not let the host in.
     const other = await roam(["ps", "--on", url], { command: true, env: { ...env, NODE_EXTRA_CA_CERTS: pem("rogue-ca.pem") } });
