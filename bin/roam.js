@@ -5,7 +5,7 @@
 // Node reads each as a string and a comment. `--v8-pool-size=0` gives V8 one background thread per CPU besides the
 // main one (Node's default is four): V8 runs Turbofan's compiles of the translated regions there, up to one a module
 // at once, and on a 2-CPU machine four of them took the guest's CPU away. NODE_EXTRA_CA_CERTS is moved aside because
-// Node reads and parses that file as it starts (~40 ms for a system bundle), though most runs open no TLS connection:
+// Node reads and parses that file as it starts (~50 ms for a system bundle), though most runs open no TLS connection:
 // it is put back below, and src/net/tls.ts adds its certificates to a connection that verifies against the default
 // CAs (docs/ARCHITECTURE.md, "How Node is started"). `node bin/roam.js` runs the same CLI with Node's defaults.
 //
