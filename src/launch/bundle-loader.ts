@@ -10,9 +10,11 @@ import { appendFileSync, readFileSync, statSync } from "node:fs";
 import { createRequire } from "node:module";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import "./v8-flags.js"; // first: flags set before any WebAssembly is compiled or code cache read
 import { CHUNK_HEADER, CHUNK_NAMES, isBundled } from "./chunks.js";
 import { runChunk } from "./code-cache.js";
+import { setRoamV8Flags } from "./v8-flags.js";
+
+setRoamV8Flags(); // first: before any WebAssembly is compiled or code cache read
 
 type Namespace = Record<string, unknown>;
 type Setter = ((namespace: Namespace) => void) | null | undefined;
@@ -83,7 +85,7 @@ export class Bundle {
 
   private readChunk(name: string): void {
     const path = join(this.directory, `${name}.js`);
-    const text = readFileSync(path, "utf8");
+    const text = readFileSync(path, "latin1"); // ASCII, as the build checked (make-bundle.ts): no UTF-8 decoding
     const header = text.slice(0, text.indexOf("\n"));
     const [chunk, hash] = header.startsWith(`${CHUNK_HEADER} `) ? header.slice(CHUNK_HEADER.length + 1).split(" ") : [];
     if (chunk !== name || !/^[0-9a-f]{64}$/.test(hash ?? "")) {
@@ -118,7 +120,9 @@ export class Bundle {
       for (const setter of module.importers) setter?.(module.namespace);
       return value;
     };
-    const context: Context = { id: module.id, meta: { url: this.url(module.id) }, import: (id) => this.dynamicImport(id) };
+    // import.meta.url made when first read (few modules read it): a URL for each of a run's ~90 modules was ~1 ms.
+    const url = (): string => this.url(module.id);
+    const context: Context = { id: module.id, meta: { get url() { return url(); } }, import: (id) => this.dynamicImport(id) };
     const declared = module.declare(exportValue, context);
     module.declared = declared;
     module.deps.forEach((dep, i) => {
@@ -143,7 +147,7 @@ export class Bundle {
     module.namespace = fastNamespace(module.namespace);
     for (const setter of module.importers) setter?.(module.namespace);
     this.ran.set(module.chunk, (this.ran.get(module.chunk) ?? 0) + 1);
-    this.note(`module ${this.url(module.id)}`);
+    if (this.log) this.note(`module ${this.url(module.id)}`);
   }
 
   private async dynamicImport(id: string): Promise<Namespace> {

@@ -37,6 +37,7 @@ const MODULES: Record<string, string> = {
   "src/lazy": `export async function later() { return (await import("src/elsewhere")).where; } export async function booted() { return (await import("src/machine")).kind; }`,
   "src/elsewhere": `(globalThis as any).__order.push("elsewhere"); export const where = "rest";`,
   "src/machine": `(globalThis as any).__order.push("machine"); export const kind = "boot";`,
+  "src/where": `export const url = import.meta.url; export const again = () => import.meta.url;`,
 };
 
 describe("bundle loader", () => {
@@ -49,7 +50,7 @@ describe("bundle loader", () => {
     directory = join(scratch.path, "bundle");
     mkdirSync(directory);
     const modules = splitModules(Object.entries(MODULES).map(([id, source]) => compile(id, source)).join(""));
-    const run = staticClosure(modules, ["src/a", "src/again", "src/node", "src/zip", "src/lazy"]);
+    const run = staticClosure(modules, ["src/a", "src/again", "src/node", "src/zip", "src/lazy", "src/where"]);
     expect(run.has("src/elsewhere")).toBe(false);
     const boot = modules.filter((m) => m.id === "src/machine");
     const rest = modules.filter((m) => !run.has(m.id) && m.id !== "src/machine");
@@ -129,6 +130,19 @@ describe("bundle loader", () => {
 
   test("a module in neither chunk is an error naming it", () => {
     expect(() => bundle.import("src/nowhere")).toThrow(/src\/nowhere: no such module in the bundle/);
+  });
+
+  test("a module's import.meta.url is the URL it has as an ES module under dist/", () => {
+    const where = bundle.import("src/where") as { url: string; again: () => string };
+    expect(where.url).toBe(pathToFileURL(join(scratch.path, "dist", "src", "where.js")).href);
+    expect(where.again()).toBe(where.url);
+  });
+
+  test("the build refuses a character other than ASCII (the loader reads a chunk as Latin-1), naming the module", () => {
+    const [module] = splitModules(compile("src/dash", `export const dash = "a — b";`));
+    expect(() => chunkText("run", [module])).toThrow(/src\/dash: a non-ASCII character \("—"\) on line \d+/);
+    const [ascii] = splitModules(compile("src/escaped", `export const dash = "a \\u2014 b";`));
+    expect(chunkText("run", [ascii])).toContain("\\u2014");
   });
 
   test("the build refuses top-level await (the loader runs modules synchronously)", () => {
