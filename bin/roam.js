@@ -1,13 +1,20 @@
 #!/bin/sh
 ':' //; unset ROAM_NODE_EXTRA_CA_CERTS; [ -z "${NODE_EXTRA_CA_CERTS+set}" ] || export ROAM_NODE_EXTRA_CA_CERTS="$NODE_EXTRA_CA_CERTS"
-':' //; unset NODE_EXTRA_CA_CERTS; exec node --v8-pool-size=0 "$0" "$@"
-// Run as a command (`roam`, `bin/roam.js`), the two lines above are sh's: they start Node as Roam wants it started;
-// Node reads each as a string and a comment. `--v8-pool-size=0` gives V8 one background thread per CPU besides the
-// main one (Node's default is four): V8 runs Turbofan's compiles of the translated regions there, up to one a module
-// at once, and on a 2-CPU machine four of them took the guest's CPU away. NODE_EXTRA_CA_CERTS is moved aside because
-// Node reads and parses that file as it starts (~50 ms for a system bundle), though most runs open no TLS connection:
-// it is put back below, and src/net/tls.ts adds its certificates to a connection that verifies against the default
-// CAs (docs/ARCHITECTURE.md, "How Node is started"). `node bin/roam.js` runs the same CLI with Node's defaults.
+':' //; export ROAM_GLIBC_TUNABLES="${GLIBC_TUNABLES-}"; export GLIBC_TUNABLES="glibc.malloc.mmap_threshold=33554432:glibc.malloc.trim_threshold=268435456${GLIBC_TUNABLES:+:$GLIBC_TUNABLES}"
+':' //; unset NODE_EXTRA_CA_CERTS; exec node --v8-pool-size=0 --wasm-tiering-budget=7200000 --verify-snapshot-checksum "$0" "$@"
+// Run as a command (`roam`, `bin/roam.js`), the three lines above are sh's: they start Node as Roam wants it
+// started; Node reads each as a string and a comment. `--v8-pool-size=0` gives V8 one background thread per CPU
+// besides the main one (Node's default is four): V8 runs Turbofan's compiles of the translated regions there, up to
+// one a module at once, and on a 2-CPU machine four of them took the guest's CPU away. The V8 flags are
+// src/launch/v8-flags.ts's, given here so that the command need not load node:v8 to set them. NODE_EXTRA_CA_CERTS is
+// moved aside because Node reads and parses that file as it starts (~50 ms for a system bundle), though most runs
+// open no TLS connection: it is put back below, and src/net/tls.ts adds its certificates to a connection that
+// verifies against the default CAs. GLIBC_TUNABLES has glibc's malloc serve blocks of up to 32 MiB from its heap and
+// keep what is freed, where by default it maps each block over 128 KiB afresh and unmaps it when freed, and each page
+// of a fresh mapping costs a page fault when first touched (Turbofan's zones, a file read whole, a chunk's text: the
+// SQLite test ~2,700 fewer faults, -4% of its time); a tunable the user set comes after ours and wins, and theirs is
+// put back below, for the guest and anything Roam starts (docs/ARCHITECTURE.md, "How Node is started"). `node
+// bin/roam.js` runs the same CLI with Node's defaults (and v8-flags.ts setting its V8 flags).
 //
 // Launcher for the compiled CLI (`npm run build` compiles it to dist/): from its bundle, dist/bundle/, when there is
 // one (faster to start: src/launch/bundle-loader.ts), else from its modules (ROAM_NO_BUNDLE=1 forces those).
@@ -18,6 +25,11 @@
 if (process.env.ROAM_NODE_EXTRA_CA_CERTS !== undefined) {
   process.env.NODE_EXTRA_CA_CERTS = process.env.ROAM_NODE_EXTRA_CA_CERTS;
   delete process.env.ROAM_NODE_EXTRA_CA_CERTS;
+}
+if (process.env.ROAM_GLIBC_TUNABLES !== undefined) { // glibc read ours as Node started; the user's (if any) from now on
+  if (process.env.ROAM_GLIBC_TUNABLES === "") delete process.env.GLIBC_TUNABLES;
+  else process.env.GLIBC_TUNABLES = process.env.ROAM_GLIBC_TUNABLES;
+  delete process.env.ROAM_GLIBC_TUNABLES;
 }
 const { join } = require("node:path");
 const { pathToFileURL } = require("node:url");

@@ -10,11 +10,9 @@
 
 import { mkdirSync, readdirSync, readFileSync, renameSync, statSync, unlinkSync, writeFileSync } from "node:fs";
 import { isAbsolute, join } from "node:path";
-import { setFlagsFromString } from "node:v8";
 import { Script } from "node:vm";
-
-// Set before any cache is made or read, so that both carry the same flags (V8 rejects a cache made under other flags).
-setFlagsFromString("--verify-snapshot-checksum");
+// V8 checks a cache's checksum only with --verify-snapshot-checksum, one of the flags bundle-loader.ts sets before
+// any cache is made or read (v8-flags.ts), so that both carry the same flags (V8 rejects a cache made under others).
 
 /** What became of a chunk's cache, for the start-up log (bundle-loader.ts). */
 export type CacheOutcome = "off" | "missing" | "accepted" | "rejected";

@@ -1,14 +1,38 @@
-// V8 flags for a `roam` process, set when the launcher loads (bin/roam.js requires bundle-loader.ts, which imports
-// this first): before V8 compiles any WebAssembly, and before a code cache is read or made (V8 rejects a cache made
+// V8 flags for a `roam` process, set when the launcher loads (bin/roam.js requires bundle-loader.ts, which sets them
+// first): before V8 compiles any WebAssembly, and before a code cache is read or made (V8 rejects a cache made
 // under other flags, so every process sets the same ones at the same point). Node's own options (the size of V8's
-// thread pool) can only be on Node's command line: bin/roam.js's first line puts them there.
+// thread pool) can only be on Node's command line: bin/roam.js's first lines put them there, and these flags with
+// them, so that the command never loads node:v8 (for setFlagsFromString) at all: node:v8 brings node:stream and
+// twenty more of Node's modules with it, ~3-4 ms of every run's start. `node bin/roam.js` and anything else that
+// loads the launcher without them gets them set here.
 
-import { setFlagsFromString } from "node:v8";
+import { createRequire } from "node:module";
 
-// Turbofan optimises a region's function once its calls and loop turns have spent this budget (V8's unit: bytes of
-// function body run; V8's default 1.8 M). Four times the default leaves the lukewarm regions to Liftoff's code: fewer
-// Turbofan compiles, which on a 2-CPU machine run up to four at once beside the guest's thread and take CPU time from
-// it. Whole runs, alternating with the default (5-6 rounds, three sessions): the SQLite test -4%, -3%, -1.5%, sort
-// -2%, awk -1%; Lua's scripts, compute and md5sum within the noise. Ten times the default measured as four; lower
-// budgets (60 k, 300 k) were within the noise (docs/ARCHITECTURE.md).
-setFlagsFromString("--wasm-tiering-budget=7200000");
+/**
+ * Every flag a `roam` process runs with. bin/roam.js's first lines give Node the same (test/cli/launcher.test.ts
+ * checks they agree).
+ *
+ * - `--wasm-tiering-budget`: Turbofan optimises a region's function once its calls and loop turns have spent this
+ *   budget (V8's unit: bytes of function body run; V8's default 1.8 M). Four times the default leaves the lukewarm
+ *   regions to Liftoff's code: fewer Turbofan compiles, which on a 2-CPU machine run beside the guest's thread and
+ *   take CPU time from it. Whole runs, alternating with the default (5-6 rounds, three sessions): the SQLite test
+ *   -4%, -3%, -1.5%, sort -2%, awk -1%; Lua's scripts, compute and md5sum within the noise. Ten times the default
+ *   measured as four; lower budgets (60 k, 300 k) were within the noise (docs/ARCHITECTURE.md).
+ * - `--verify-snapshot-checksum`: V8 checks a code cache's contents against its checksum (code-cache.ts); without it
+ *   a corrupt cache is accepted, and crashes Node or runs code its source does not have.
+ */
+export const ROAM_V8_FLAGS: readonly string[] = ["--wasm-tiering-budget=7200000", "--verify-snapshot-checksum"];
+
+/** The flags of ROAM_V8_FLAGS that Node was not started with. */
+export function missingV8Flags(execArgv: readonly string[] = process.execArgv): string[] {
+  return ROAM_V8_FLAGS.filter((flag) => !execArgv.includes(flag));
+}
+
+/** Sets the flags Node was not started with (bundle-loader.ts, first thing). */
+export function setRoamV8Flags(): void {
+  const missing = missingV8Flags();
+  if (missing.length === 0) return;
+  // Required only here: any absolute path serves createRequire, since only a module of Node's own is asked for.
+  const { setFlagsFromString } = createRequire(process.execPath)("node:v8") as typeof import("node:v8");
+  setFlagsFromString(missing.join(" "));
+}

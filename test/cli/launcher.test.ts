@@ -1,11 +1,13 @@
 import { readFileSync, readlinkSync, realpathSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, describe, expect, test } from "vitest";
+import { ROAM_V8_FLAGS } from "../../src/launch/v8-flags.js";
 import { Proc, REPO, roam, tempDir, waitUntil } from "../e2e/cluster.js";
 
 // bin/roam.js run as a command (the installed `roam`, or `bin/roam.js`): its first lines are sh's and start Node as
-// Roam wants it started (--v8-pool-size=0: one V8 background thread per CPU besides the main one; NODE_EXTRA_CA_CERTS
-// kept from Node's start-up and put back into the environment), then Node runs the same file as the CLI. These check
+// Roam wants it started (--v8-pool-size=0: one V8 background thread per CPU besides the main one; Roam's V8 flags;
+// NODE_EXTRA_CA_CERTS kept from Node's start-up and put back into the environment; glibc's malloc tunables for Node
+// alone), then Node runs the same file as the CLI. These check
 // the command behaves as the CLI does (arguments with spaces and quotes, stdin, the exit status, a signal, the
 // guest's environment) and that Node was started so; `node bin/roam.js` still runs with Node's own defaults.
 // (test/e2e/tls.test.ts checks a wss:// connection verified through NODE_EXTRA_CA_CERTS.) Needs `npm run build`.
@@ -17,16 +19,24 @@ const BUSYBOX = join(REPO, "guests/bin/real/busybox.elf");
 const scratch = tempDir("launcher");
 afterAll(() => scratch.remove());
 
-// Preloaded into the Node the command starts (NODE_OPTIONS --require): writes the options Node was started with.
-const EXEC_ARGV_PRELOAD = join(scratch.path, "exec-argv.cjs");
-writeFileSync(EXEC_ARGV_PRELOAD, `require("node:fs").writeFileSync(process.env.EXEC_ARGV_FILE, JSON.stringify(process.execArgv));\n`);
+// Preloaded into the Node the command starts (NODE_OPTIONS --require): writes the options Node was started with, its
+// environment as it started (/proc/self/environ: what glibc read), and, at exit, the modules of Node's it loaded.
+const PRELOAD = join(scratch.path, "started.cjs");
+writeFileSync(PRELOAD, `const fs = require("node:fs");
+const environ = fs.readFileSync("/proc/self/environ", "latin1").split("\\0").filter((line) => line !== "");
+fs.writeFileSync(process.env.STARTED_FILE, JSON.stringify({ execArgv: process.execArgv, environ }));
+process.on("exit", () => fs.writeFileSync(process.env.STARTED_FILE + ".modules", JSON.stringify(process.moduleLoadList)));
+`);
 
-/** The options the Node that ran `roam args` was started with (`command`: through bin/roam.js's first lines). */
-async function execArgvOf(args: string[], command: boolean, name: string): Promise<string[]> {
-  const file = join(scratch.path, `${name}.exec-argv`);
-  const ran = await roam(args, { command, env: { NODE_OPTIONS: `--require ${EXEC_ARGV_PRELOAD}`, EXEC_ARGV_FILE: file } });
+interface Started { execArgv: string[]; environ: string[]; modules: string[] }
+
+/** How the Node that ran `roam args` was started (`command`: through bin/roam.js's first lines), and what it loaded. */
+async function startedWith(args: string[], command: boolean, name: string, env: Record<string, string | undefined> = {}): Promise<Started> {
+  const file = join(scratch.path, `${name}.started`);
+  const ran = await roam(args, { command, env: { ...env, NODE_OPTIONS: `--require ${PRELOAD}`, STARTED_FILE: file } });
   expect(ran.code, ran.describe()).toBe(0);
-  return JSON.parse(readFileSync(file, "utf8")) as string[];
+  const modules = JSON.parse(readFileSync(`${file}.modules`, "utf8")) as string[];
+  return { ...(JSON.parse(readFileSync(file, "utf8")) as Omit<Started, "modules">), modules };
 }
 
 /** The guest's environment (BusyBox env), run as the command with `env` added to the test's (undefined: left out). */
@@ -37,9 +47,27 @@ async function guestEnvironment(env: Record<string, string | undefined>): Promis
 }
 
 describe("bin/roam.js run as a command", () => {
-  test("starts Node with --v8-pool-size=0; `node bin/roam.js` leaves Node's defaults", async () => {
-    expect(await execArgvOf(["--version"], true, "command")).toEqual(["--v8-pool-size=0"]);
-    expect(await execArgvOf(["--version"], false, "node")).toEqual([]);
+  test("starts Node with --v8-pool-size=0 and Roam's V8 flags; `node bin/roam.js` leaves Node's defaults", async () => {
+    expect((await startedWith(["--version"], true, "command")).execArgv).toEqual(["--v8-pool-size=0", ...ROAM_V8_FLAGS]);
+    expect((await startedWith(["--version"], false, "node")).execArgv).toEqual([]);
+  }, 60_000);
+
+  test("the command never loads node:v8 (nor the streams it brings): its V8 flags are on Node's command line", async () => {
+    const command = await startedWith(["run", HELLO], true, "command-run");
+    expect(command.modules).not.toContain("NativeModule v8");
+    expect(command.modules).not.toContain("NativeModule stream");
+    // Without them on the command line, v8-flags.ts sets them, through node:v8.
+    expect((await startedWith(["run", HELLO], false, "node-run")).modules).toContain("NativeModule v8");
+  }, 60_000);
+
+  test("Node starts with Roam's malloc tunables first, the user's after them; `node bin/roam.js` with the user's alone", async () => {
+    const tunables = (started: Started) => started.environ.filter((line) => line.startsWith("GLIBC_TUNABLES="));
+    const ours = "GLIBC_TUNABLES=glibc.malloc.mmap_threshold=33554432";
+    // glibc may cut the variable short where it read its first tunable: only the start is certain.
+    expect(tunables(await startedWith(["--version"], true, "tunables", { GLIBC_TUNABLES: undefined }))[0]).toMatch(new RegExp(`^${ours}`));
+    expect(tunables(await startedWith(["--version"], true, "tunables-user", { GLIBC_TUNABLES: "glibc.malloc.check=0" }))[0]).toMatch(new RegExp(`^${ours}`));
+    expect(tunables(await startedWith(["--version"], false, "tunables-node", { GLIBC_TUNABLES: "glibc.malloc.check=0" })))
+      .toEqual(["GLIBC_TUNABLES=glibc.malloc.check=0"]);
   }, 60_000);
 
   test("passes every argument through as given, spaces, quotes and dollars included", async () => {
@@ -94,5 +122,12 @@ describe("bin/roam.js run as a command", () => {
     expect(await guestEnvironment({ NODE_EXTRA_CA_CERTS: "" })).toContain("NODE_EXTRA_CA_CERTS=");
     const unset = await guestEnvironment({ NODE_EXTRA_CA_CERTS: undefined, ROAM_NODE_EXTRA_CA_CERTS: undefined });
     expect(unset.filter((line) => line.includes("EXTRA_CA_CERTS"))).toEqual([]);
+  }, 60_000);
+
+  test("the guest's environment is the user's: GLIBC_TUNABLES as given (set or unset), not the launcher's", async () => {
+    const set = await guestEnvironment({ GLIBC_TUNABLES: "glibc.malloc.check=0" });
+    expect(set.filter((line) => line.includes("GLIBC_TUNABLES"))).toEqual(["GLIBC_TUNABLES=glibc.malloc.check=0"]);
+    const unset = await guestEnvironment({ GLIBC_TUNABLES: undefined, ROAM_GLIBC_TUNABLES: undefined });
+    expect(unset.filter((line) => line.includes("GLIBC_TUNABLES"))).toEqual([]);
   }, 60_000);
 });
