@@ -186,13 +186,16 @@ describe("asynchronous batched compiles", () => {
 });
 
 describe("compiles at slice boundaries (the default)", () => {
+  const TWO_LOOPS_PROGRAM: Array<[number, number[]]> = [[BASE, TWO_LOOPS], [BASE + 0x1000, LOOP(1)], [BASE + 0x2000, LOOP(5)]];
+
   test("what gets hot in a slice is compiled as one module at the next boundary, before the next slice runs", async () => {
-    const program: Array<[number, number[]]> = [[BASE, TWO_LOOPS], [BASE + 0x1000, LOOP(1)], [BASE + 0x2000, LOOP(5)]];
+    const program = TWO_LOOPS_PROGRAM;
     const plain = await machineCore(false, program);
     expect(runUntil(plain, 1000)).toBe(L.EXIT_BREAKPOINT);
     const core = await machineCore(true, program, false, "slice");
     const t = core.translator!;
     expect(t.mode).toBe("slice");
+    t.gathering = { regions: 1, instructions: 0 }; // a batch of whatever queued, at every boundary
     // One slice long enough for both loops, both functions and the outer loop to get hot: all queue, none compiles.
     expect(core.run(400)).toBe(L.EXIT_BUDGET);
     expect(t.stats.requests, "requests in the slice").toBeGreaterThanOrEqual(4);
@@ -209,11 +212,41 @@ describe("compiles at slice boundaries (the default)", () => {
     expectSameEnd(core, plain);
   });
 
+  test("by default a batch gathers: it waits at the boundaries until 8 regions queued or the guest ran its instructions since the first", async () => {
+    const plain = await machineCore(false, TWO_LOOPS_PROGRAM);
+    expect(runUntil(plain, 1000)).toBe(L.EXIT_BREAKPOINT);
+    const core = await machineCore(true, TWO_LOOPS_PROGRAM, false, "slice");
+    const t = core.translator!;
+    expect(t.gathering).toEqual({ regions: 8, instructions: 1_000_000 });
+    t.gathering = { regions: 8, instructions: 300 };
+    expect(core.run(100)).toBe(L.EXIT_BUDGET);
+    const queued = t.stats.requests;
+    expect(queued, "requests in the slice, fewer than a batch gathers").toBeGreaterThanOrEqual(1);
+    expect(queued).toBeLessThan(8);
+    core.run(1);
+    expect([t.stats.batches, t.busy], "the boundary leaves them queued").toEqual([0, true]);
+    // Slice by slice, until the guest has run 300 instructions since the first request: then one module of them all.
+    runUntil(core, 10, () => t.stats.batches > 0);
+    expect(t.stats.batches).toBe(1);
+    expect(t.stats.requests, "the instructions started it, not a full batch").toBeLessThan(8);
+    expect(t.stats.largestBatch).toBe(t.stats.translated);
+    expect(t.stats.translated).toBeGreaterThanOrEqual(queued);
+    expect(runUntil(core, 1000)).toBe(L.EXIT_BREAKPOINT);
+    expectSameEnd(core, plain);
+    // Enough queued (here two) start a batch at the boundary, however few instructions ran since.
+    const full = await machineCore(true, TWO_LOOPS_PROGRAM, false, "slice");
+    full.translator!.gathering = { regions: 2, instructions: 1e9 };
+    runUntil(full, 1, () => full.translator!.stats.requests >= 2);
+    full.run(1);
+    expect(full.translator!.stats.batches, "two queued of two").toBe(1);
+  });
+
   test("a region whose page the guest rewrote before the boundary is discovered afresh, from the new code", async () => {
     const plain = await machineCore(false, [[BASE, SELF_MODIFYING]]);
     expect(runUntil(plain, 1000)).toBe(L.EXIT_BREAKPOINT);
     const core = await machineCore(true, [[BASE, SELF_MODIFYING]], false, "slice");
     const t = core.translator!;
+    t.gathering = { regions: 1, instructions: 0 };
     // Slices of 5 instructions: each boundary installs what the slice before asked for, as the guest rewrites its loop.
     expect(runUntil(core, 5)).toBe(L.EXIT_BREAKPOINT);
     expect(t.stats.translated, "the loop, translated again after each rewrite").toBeGreaterThan(1);
