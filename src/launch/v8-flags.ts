@@ -24,7 +24,7 @@ import { createRequire } from "node:module";
 export const ROAM_V8_FLAGS: readonly string[] = ["--wasm-tiering-budget=7200000", "--verify-snapshot-checksum"];
 
 /** The flags of ROAM_V8_FLAGS that Node was not started with. */
-export function missingV8Flags(execArgv: readonly string[] = process.execArgv): string[] {
+function missingV8Flags(execArgv: readonly string[] = process.execArgv): string[] {
   return ROAM_V8_FLAGS.filter((flag) => !execArgv.includes(flag));
 }
 
