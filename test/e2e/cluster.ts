@@ -10,9 +10,10 @@ import { afterEach } from "vitest";
 import { spawn, type ChildProcess } from "node:child_process";
 import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { delimiter, dirname, join } from "node:path";
+import { join } from "node:path";
 import { createServer } from "node:net";
 import { fileURLToPath } from "node:url";
+import { roamCommand } from "../../bench/common.js";
 import { connect, type Peer } from "../../src/net/peer.js";
 import type { Message } from "../../src/net/protocol.js";
 import type { TlsIdentity } from "../../src/net/tls.js";
@@ -61,9 +62,8 @@ export class Proc {
     delete base.ROAM_HOST; // the tests say --on and --token themselves
     delete base.ROAM_TOKEN;
     delete base.ROAM_DEBUG;
-    if (asCommand) base.PATH = [dirname(process.execPath), base.PATH].filter(Boolean).join(delimiter);
-    const [binary, argv] = asCommand ? [ROAM, args] : [process.execPath, [ROAM, ...args]];
-    this.child = spawn(binary, argv, { cwd: REPO, env: { ...base, ...env }, stdio: ["pipe", "pipe", "pipe"] });
+    const command = asCommand ? roamCommand(args) : { binary: process.execPath, args: [ROAM, ...args], env: {} };
+    this.child = spawn(command.binary, command.args, { cwd: REPO, env: { ...base, ...command.env, ...env }, stdio: ["pipe", "pipe", "pipe"] });
     children.add(this.child);
     this.child.stdout!.on("data", (d: Buffer) => this.out.push(d));
     this.child.stderr!.on("data", (d: Buffer) => (this.err += d.toString()));
