@@ -111,9 +111,8 @@ export function clientTlsOptions(url: string, role: "client" | "host", name: str
 /**
  * The certificates of $NODE_EXTRA_CA_CERTS, read at the first connection that verifies against the default CAs, and
  * the contexts made with them, one for each certificate this end presents (or none), made once: a system bundle takes
- * tens of ms to parse;
- * undefined when the variable is unset or empty, or its file cannot be read (warned once, in Node's words, as Node
- * does at start-up). Node reads the variable as it starts and adds the file to its default CAs, but the `roam` command
+ * tens of ms to parse. Undefined when the variable is unset or empty, or its file cannot be read (warned once, in
+ * Node's words, as Node does at start-up). Node reads the variable as it starts and adds the file to its default CAs, but the `roam` command
  * starts Node without it (bin/roam.js: that was ~50 ms of every start, for runs that open no TLS connection) and puts
  * it back into the environment, so the connections that want it add it here.
  */
