@@ -9,7 +9,7 @@
 // compile, no ELF parse), translation on; QEMU's time is its whole process less its start-up alone (the hello guest's
 // median), so the two times are of the guest's run. Medians of --runs, after an untimed warm-up of each guest. Where
 // Roam's time is far above QEMU's, what that shape costs in translated code is the place to look (the ratio of a shape
-// to the loop beside it tells more than either alone: see ARCHITECTURE.md, "Where the time goes").
+// to the loop beside it tells more than either alone: see docs/SPEED.md, "One shape at a time").
 
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";

@@ -17,7 +17,7 @@ import { createRequire } from "node:module";
  *   regions to Liftoff's code: fewer Turbofan compiles, which on a 2-CPU machine run beside the guest's thread and
  *   take CPU time from it. Whole runs, alternating with the default (5-6 rounds, three sessions): the SQLite test
  *   -4%, -3%, -1.5%, sort -2%, awk -1%; Lua's scripts, compute and md5sum within the noise. Ten times the default
- *   measured as four; lower budgets (60 k, 300 k) were within the noise (docs/ARCHITECTURE.md).
+ *   measured as four; lower budgets (60 k, 300 k) were within the noise (docs/SPEED.md).
  * - `--verify-snapshot-checksum`: V8 checks a code cache's contents against its checksum (code-cache.ts); without it
  *   a corrupt cache is accepted, and crashes Node or runs code its source does not have.
  */
