@@ -18,7 +18,7 @@ import { parseArgs } from "node:util";
 import { parseElf } from "../src/elf/index.js";
 import { Kernel } from "../src/kernel/kernel.js";
 import { Core } from "../src/machine/core.js";
-import { EXIT_NAMES } from "../src/jit/emit.js";
+import { EXIT_NAMES } from "../src/jit/gen.js";
 import { describeStats } from "../src/jit/translator-stats.js";
 import { CaptureConsole } from "./capture-console.js";
 import { packageRoot } from "./common.js";

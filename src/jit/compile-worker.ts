@@ -20,7 +20,7 @@ import { join } from "node:path";
 import { pathToFileURL } from "node:url";
 import { MessageChannel, MessagePort, Worker, receiveMessageOnPort } from "node:worker_threads";
 import { packageRoot } from "../package-root.js";
-import type { OwnMarks } from "./emit.js";
+import type { OwnMarks } from "./gen.js";
 import type { Region } from "./region.js";
 import type { Checks } from "./gen-memory.js";
 

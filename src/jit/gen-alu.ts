@@ -4,7 +4,7 @@
 
 import * as O from "../../assembly/ops.js";
 import type { Entry } from "./region.js";
-import type { Gen } from "./emit.js";
+import type { Gen } from "./gen.js";
 import { Op, Type } from "./wasm-writer.js";
 import { byOp } from "./ops-table.js";
 

@@ -5,7 +5,7 @@
 
 import * as O from "../../assembly/ops.js";
 import type { Entry } from "./region.js";
-import { Exit, L_T0, NO_LINK, type Gen } from "./emit.js";
+import { Exit, L_T0, NO_LINK, type Gen } from "./gen.js";
 import { byOp } from "./ops-table.js";
 import { Op } from "./wasm-writer.js";
 

@@ -15,7 +15,7 @@
 import * as L from "../../assembly/layout.js";
 import * as O from "../../assembly/ops.js";
 import { MAX_REGION_INSTRUCTIONS, type Block, type Entry } from "./region.js";
-import { Exit, L_ADDR, L_GROUPS, GROUP_LOCALS, L_T0, L_T1, L_TLB, type Gen } from "./emit.js";
+import { Exit, L_ADDR, L_GROUPS, GROUP_LOCALS, L_T0, L_T1, L_TLB, type Gen } from "./gen.js";
 import { CodeWriter, Op, Type } from "./wasm-writer.js";
 import { byOp } from "./ops-table.js";
 import { linearWindowPages } from "../machine/linear-window.js";
@@ -79,7 +79,7 @@ const NOTHING_SHARED: ReadonlyArray<SharedCheck | undefined> = [];
 // planAccesses' groups, in working arrays kept from block to block (a block has at most MAX_REGION_INSTRUCTIONS
 // entries). By position: its group (-1: none). By group k: its base register and TLB (key: rs1 × 2 + 1 for stores), its
 // first access's position, size and offset, how many accesses it has, its local, its span (lowest and highest byte
-// from rs1). The open groups, oldest first: at most GROUP_LOCALS are (not known yet here: emit.ts imports this module).
+// from rs1). The open groups, oldest first: at most GROUP_LOCALS are.
 // Module constants, not an object's fields (a field is one more load on each use), and plain arrays of small integers,
 // not typed ones: this runs mostly as cold code, whose typed-array loads cost ~3 times as much (V8's baseline tier).
 const groupOf = scratch(), groupBase = scratch(), groupKey = scratch(), groupFirst = scratch(), groupMembers = scratch();
@@ -171,7 +171,7 @@ function tlbHit(tlb: number): Uint8Array {
     .i32Const(-L.RAM_HOST_BASE).op(Op.i32Add).copy());
 }
 const linearTags = (tlb: number) => (tlb === L.TLB_READ ? L.LINEAR_READ : L.LINEAR_WRITE);
-// Built on first use: the local indices come from emit.ts, which imports this module.
+// Built on first use: a kind no batch asks for is never written.
 const linearChecks: Array<Uint8Array | undefined> = [], linearMisses: Array<Uint8Array | undefined> = [];
 const tagChecks: Array<Uint8Array | undefined> = [];
 const tlbHits: Array<Uint8Array | undefined> = [];

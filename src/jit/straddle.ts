@@ -22,7 +22,7 @@
 import * as L from "../../assembly/layout.js";
 import * as O from "../../assembly/ops.js";
 import { PAGE_ENTRIES, decodedSlot, readEntry, type Entry } from "./region.js";
-import { Exit, L_T0, L_TLB, type Gen } from "./emit.js";
+import { Exit, L_T0, L_TLB, type Gen } from "./gen.js";
 import { Op } from "./wasm-writer.js";
 
 /** The entry index of the lower half: offset 0xffe. */

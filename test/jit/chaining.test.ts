@@ -9,7 +9,7 @@
 // the same code must give the same state (other-pages.test.ts tests that more).
 import { afterEach, beforeEach, describe, expect, test } from "vitest";
 import * as L from "../../assembly/layout.js";
-import { Exit } from "../../src/jit/emit.js";
+import { Exit } from "../../src/jit/gen.js";
 import { TestCore, TranslatingCore, asm, runPastBudget, expectSameState } from "../core/harness.js";
 import { LEAF, P1, P2, PTE_VRWXAD, VF, expectRemapsFollowed, pte, startSv32 } from "./sv32-setup.js";
 

@@ -8,7 +8,7 @@
 // other pages (region.ts, OtherPage), the crossing is inside one region instead.
 import { afterEach, beforeEach, describe, expect, test } from "vitest";
 import * as L from "../../assembly/layout.js";
-import { Exit } from "../../src/jit/emit.js";
+import { Exit } from "../../src/jit/gen.js";
 import { TestCore, TranslatingCore, asm, runPastBudget, expectSameState } from "../core/harness.js";
 
 const BASE = L.RAM_GUEST_BASE;
