@@ -29,7 +29,7 @@
 
 import * as L from "../../assembly/layout.js";
 import * as O from "../../assembly/ops.js";
-import { PAGE_ENTRIES, decodedSlot, discoverRegion, readEntry, type Entry, type OtherPage, type OtherPages } from "./region.js";
+import { decodedSlot, discoverRegion, readEntry, type Entry } from "./region.js";
 import { STRADDLE_INDEX, straddlingEntry, type StraddleDecoder } from "./straddle.js";
 import { emitBatch, regionEntries } from "./emit.js";
 import { countingExits, entryMark } from "./gen.js";
@@ -38,6 +38,8 @@ import { compileWorker, pollCompileWorker, workerWanted } from "./compile-worker
 import { MemoryViews } from "../machine/memory-views.js";
 import { describeStats, newStats, type TranslatorStats } from "./translator-stats.js";
 import { nowMs } from "../machine/host-clock.js";
+import { checksWanted, compileMode, hotThreshold, otherPagesWanted } from "./translator-options.js";
+import { SLOTS_END, hotCounter, otherPagesFrom, regionName } from "./decoded-pages.js";
 
 export { describeStats, type TranslatorStats };
 
@@ -49,39 +51,6 @@ export interface TranslatorCore {
   flushCaches(): void;
   /** A core without it leaves straddling instructions to the interpreter. */
   decodeStraddling?(raw: number): void;
-}
-
-/**
- * When a hot region is compiled: at the request ("sync"), with what else got hot in the slice at the next slice
- * boundary ("slice"), or in the background, landing at a later boundary ("async"). See the top of this file.
- */
-const COMPILE_MODES = ["sync", "slice", "async"] as const;
-export type CompileMode = (typeof COMPILE_MODES)[number];
-
-/**
- * Arrivals at a jump target before it is translated: ROAM_JIT_THRESHOLD if set
- * (0 or 1 = at the first arrival, for tests that force translation), else the
- * core's default.
- */
-export function hotThreshold(env = process.env.ROAM_JIT_THRESHOLD): number {
-  if (env === undefined || env === "") return L.JIT_THRESHOLD;
-  const n = Number(env);
-  if (!Number.isInteger(n) || n < 0 || n > 255) throw new Error(`ROAM_JIT_THRESHOLD must be an integer from 0 to 255, not "${env}"`);
-  return Math.max(1, n);
-}
-
-/**
- * ROAM_JIT_COMPILE if set ("sync", "slice" or "async"); else "sync" when translation is forced at the first arrival
- * (a test that wants nearly everything translated, deterministically), "slice" otherwise. Measured against "async"
- * (wall time of whole runs, 3 alternating rounds, twice, in both orders): the SQLite test -5%/-1%, Lua's mix -3%/-2%,
- * objects -4%, its string phase -4%, compute -8%/-8%, BusyBox sort -5%/-3%, awk -3%, md5sum -2%. A request waited
- * for its module 17 ms (median; 25 ms while the program warms up, up to 64 ms) in the background, queued behind
- * V8's own optimising compiles on the same threads, and the code that got hot ran interpreted meanwhile.
- */
-export function compileMode(threshold: number, env = process.env.ROAM_JIT_COMPILE): CompileMode {
-  if (env !== undefined && (COMPILE_MODES as readonly string[]).includes(env)) return env as CompileMode;
-  if (env !== undefined && env !== "") throw new Error(`ROAM_JIT_COMPILE must be "sync", "slice" or "async", not "${env}"`);
-  return threshold <= 1 ? "sync" : "slice";
 }
 
 // A slice boundary compiles what queued in the slice as one batch (in the background, one batch compiles at a time and
@@ -118,8 +87,6 @@ interface Batch { epoch: number; regions: Planned[]; startedAt: number; onWorker
 
 /** The end of the table slots any translator has used on a core's table (it grows in steps: see growTo). */
 const slotsInUse = new WeakMap<WebAssembly.Table, number>();
-
-const SLOTS_END = L.DECODE_BASE + L.DECODE_SLOTS * L.DECODE_SLOT_BYTES;
 
 export class Translator {
   readonly stats: TranslatorStats = newStats();
@@ -555,63 +522,6 @@ export class Translator {
 }
 
 /**
- * Whether regions take code from other pages (region.ts, OtherPage): unset or 1, they do; ROAM_JIT_OTHER_PAGES=0
- * keeps each to its head's page, every jump to another page a transfer between translations (the tests of chaining
- * use it, and it measures what taking the code saves).
- */
-export function otherPagesWanted(env = process.env.ROAM_JIT_OTHER_PAGES): boolean {
-  if (env === undefined || env === "" || env === "1") return true;
-  if (env === "0") return false;
-  throw new Error(`ROAM_JIT_OTHER_PAGES must be 0 or 1, not "${env}"`);
-}
-
-/**
- * How a region from the decoded page at `base` reaches code on other pages (region.ts, OtherPages): through the fetch
- * TLB, at the page's pc as the TLB maps it now. Undefined when the TLB holds no entry for that page (the region keeps
- * to its page). The translated code checks each other page again before it runs code from it (Gen.checkPage), so
- * what the TLB says here only decides what is worth translating.
- */
-function otherPagesFrom(view: DataView, base: number): OtherPages | undefined {
-  const headPage = pageOfSlot(view, base);
-  if (headPage < 0) return undefined;
-  const pages = new Map<number, OtherPage | null>();
-  return {
-    pageAt(index: number): OtherPage | null {
-      const pageVA = ((headPage + index * 2) & 0xfffff000) >>> 0;
-      const first = (pageVA - headPage) / 2;
-      if (pages.has(first)) return pages.get(first)!;
-      const at = L.TLB_FETCH + ((pageVA >>> 12) & (L.TLB_ENTRIES - 1)) * 8;
-      const slot = view.getUint32(at + 4, true);
-      const mapped = view.getUint32(at, true) === pageVA && slot !== base && slot >= L.DECODE_BASE && slot < SLOTS_END &&
-        (slot - L.DECODE_BASE) % L.DECODE_SLOT_BYTES === 0;
-      const page = mapped && first !== 0 && first % PAGE_ENTRIES === 0
-        ? { first, slot, generation: view.getUint32(L.SLOT_GENERATION + decodedSlot(slot) * 4, true) } : null;
-      pages.set(first, page);
-      return page;
-    },
-    read: (page, index) => readEntry(view, page.slot - page.first * 8, index, L.JIT_ORIGINALS),
-  };
-}
-
-/** The virtual page the fetch TLB maps to the decoded slot at `base` (a valid entry's tag), or -1 if none does. */
-function pageOfSlot(view: DataView, base: number): number {
-  for (let at = L.TLB_FETCH; at < L.TLB_FETCH + L.TLB_ENTRIES * 8; at += 8) {
-    const tag = view.getUint32(at, true);
-    if (view.getUint32(at + 4, true) === base && (tag & 0xfff) === 0) return tag;
-  }
-  return -1;
-}
-
-/**
- * A region's name in profiles (ROAM_JIT_NAMES=1): "guest_" and its head's pc in hex, from the fetch TLB (a region is
- * planned from a page the guest has just run, so the TLB holds it), else its decoded slot and entry.
- */
-function regionName(view: DataView, base: number, head: number): string {
-  const page = pageOfSlot(view, base);
-  return page >= 0 ? `guest_${(page + head * 2).toString(16)}` : `slot${decodedSlot(base)}_${head}`;
-}
-
-/**
  * watchNonlinearFills' limits: full checks once the core fills entries for pages that are not linear more than once in
  * FILL_RATE instructions translated code ran, looked at when FILL_WINDOW / FILL_RATE such fills have come. Where
  * every page is linear there are none (all TLB misses of Lua's objects: 1 in 2.8 M instructions; the SQLite test,
@@ -619,17 +529,6 @@ function regionName(view: DataView, base: number, head: number): string {
  */
 const FILL_RATE = 1000;
 const FILL_WINDOW = 10_000_000;
-
-/**
- * How translated loads and stores check the TLB at first (gen-memory.ts, Checks): ROAM_JIT_CHECKS "linear" (the
- * default: the translator goes over to full checks when pages that are not linear say so) or "full" (from the start,
- * and always).
- */
-export function checksWanted(env = process.env.ROAM_JIT_CHECKS): Checks {
-  if (env === undefined || env === "" || env === "linear") return "linear";
-  if (env === "full") return "full";
-  throw new Error(`ROAM_JIT_CHECKS must be "linear" or "full", not "${env}"`);
-}
 
 /**
  * A region this small is translated again inside the regions that reach its head (see isHeadElsewhere): chaining to
@@ -644,11 +543,6 @@ const SMALL_REGION = 50;
 /** The table indices a planned region's marked entries get (its code knows them: see Gen.ownEntry). */
 function marksOf(p: Planned): { first: number; count: number } {
   return { first: p.first, count: p.entries.length };
-}
-
-/** The WASM address of the hashed hot counter of the decoded entry at `at` (as fast.ts becameHot finds it). */
-function hotCounter(at: number): number {
-  return L.HOT_COUNTERS + ((at >>> 3) & L.HOT_COUNTER_MASK);
 }
 
 /**

@@ -11,7 +11,7 @@ import { describe, expect, test } from "vitest";
 import { ROOT } from "../process-harness.js";
 import * as L from "../../assembly/layout.js";
 import { Core } from "../../src/machine/core.js";
-import { compileMode, type CompileMode } from "../../src/jit/translator.js";
+import { compileMode, type CompileMode } from "../../src/jit/translator-options.js";
 import { compileWorker } from "../../src/jit/compile-worker.js";
 import { asm } from "../core/harness.js";
 
