@@ -12,7 +12,7 @@ import type { PostcopyPages } from "../machine/postcopy-pages.js";
 import { MigrationFailed } from "../migration/source.js";
 import { tracing } from "../migration/trace.js";
 import type { MigrationStats } from "../migration/stats.js";
-import { guardConnection } from "../net/connection-guard.js";
+import { guardConnection, type Guard } from "../net/connection-guard.js";
 import { Peer } from "../net/peer.js";
 import { exposureWarning, hostLinkRefusal, registerHostIdentity, serverTlsOptions, tokensEqual, type TlsIdentity } from "../net/tls.js";
 import { optNum, optStr, PROTOCOL_VERSION, ProtocolError, str, type Message } from "../net/protocol.js";
@@ -84,6 +84,19 @@ export interface HostOptions {
 }
 
 const KEEP_ENDED = 32; // ended guests listed by ps (their output kept for late attaches)
+
+/** One connection to a host (Host.accept), from a client or another host, and what its hello made of it. */
+interface Link {
+  readonly peer: Peer;
+  readonly socket: Socket;
+  readonly from: string; // address:port
+  readonly guard: Guard;
+  greeted: boolean;
+  hostPeer: boolean; // said role "host" and passed the token check
+  receiver?: MigrationReceiver;
+  linkFrom: string; // a host link: the host's URL, as its hello says
+  readonly detachers: Array<() => void>;
+}
 
 export class Host implements ReceivingHost {
   readonly guests = new Map<string, HostedGuest>();
@@ -273,95 +286,95 @@ export class Host implements ReceivingHost {
     }, socket);
     this.peers.add(peer);
     const guard = guardConnection(ws, socket, (reason) => this.log(`closed the connection from ${from}: ${reason}`, "warn"), this.options.connectionLimits);
-    let greeted = false;
-    let hostPeer = false; // said role "host" and passed the token check
-    let receiver: MigrationReceiver | undefined;
-    let linkFrom = from; // a host link: the host's URL, as its hello says
-    const detachers: Array<() => void> = [];
+    const link: Link = { peer, socket, from, guard, greeted: false, hostPeer: false, linkFrom: from, detachers: [] };
     void peer.closed.then(() => {
       this.peers.delete(peer);
-      for (const d of detachers) d();
+      for (const d of link.detachers) d();
     });
-    peer.onMessage((m) => {
-      void (async () => {
-        try {
-          if (!greeted) {
-            if (m.t !== "hello") throw new ProtocolError("say hello first");
-            if (this.options.token !== undefined && !tokensEqual(m.token, this.options.token)) {
-              if (m.role === "host") this.log(`refused a host link from ${from}${typeof m.url === "string" ? ` (${m.url})` : ""}: bad token`, "warn");
-              peer.fail(m, "bad token");
-              peer.close(4001, "bad token");
-              return;
-            }
-            const refusal = m.role === "host" ? hostLinkRefusal(socket, this.options.tls, this.name) : undefined;
-            if (refusal) {
-              this.log(`refused a host link from ${from}: ${refusal}`);
-              peer.fail(m, refusal);
-              peer.close(4003, "no verified client certificate");
-              return;
-            }
-            greeted = true;
-            guard.greeted();
-            if (m.role === "host") {
-              hostPeer = true;
-              receiver = new MigrationReceiver(this, peer, typeof m.url === "string" ? m.url : undefined);
-              if (typeof m.url === "string") this.members.learn(m.url); // an authenticated host: a member
-              if (typeof m.url === "string") linkFrom = m.url;
-            }
-            peer.reply(m, { name: this.name, version: 1 });
-            return;
-          }
-          if (m.t === "mig-resume" && receiver) {
-            // Postcopy recovery: the source's link again, after a break (src/migration/destination.ts).
-            const arrival = this.arrivals.get(str(m, "guest"));
-            if (!arrival) {
-              if (!this.arrivedWhole(str(m, "guest"))) throw new ProtocolError(`no migration of ${str(m, "guest")} is arriving here`);
-              peer.reply(m, { missing: new Uint8Array(0) }); // nothing left to send: the source completes
-              return;
-            }
-            receiver = arrival;
-            arrival.resume(peer, m);
-            return;
-          }
-          if (m.t === "mig-urgent" && receiver) {
-            // A second connection for a migration under way: its pages go to that arrival (none: it ended whole).
-            const arrival = this.arrivals.get(str(m, "guest"));
-            if (arrival) receiver = arrival;
-            else if (!this.arrivedWhole(str(m, "guest"))) throw new ProtocolError(`no migration of ${str(m, "guest")} is arriving here`);
-            peer.reply(m);
-            return;
-          }
-          if (CLUSTER_HOST_REQUESTS.has(m.t)) {
-            if (!hostPeer) throw new ProtocolError(`${m.t}: served to host peers only`);
-            peer.reply(m, await this.cluster.serveHost(m));
-            return;
-          }
-          if (m.t === "gm") {
-            if (!hostPeer) throw new ProtocolError("gm: guests' messages come from host peers only");
-            this.messaging.frame(m, (answer) => peer.send(answer as { t: string }));
-            return;
-          }
-          if (hostPeer && (await this.replication.serve(peer, m, linkFrom))) return;
-          if (receiver && (await receiver.handle(m, peer))) return;
-          if (LONE_PROCESS_REQUESTS.has(m.t)) {
-            if (!hostPeer) throw new ProtocolError(`${m.t}: served to host peers only`);
-            peer.reply(m, await this.lone.serve(m));
-            return;
-          }
-          if (FILE_REQUESTS.has(m.t)) {
-            if (!hostPeer) throw new ProtocolError(`${m.t}: files are served to host peers only`);
-            peer.reply(m, this.homeFiles.serve(m));
-            return;
-          }
-          await this.request(peer, m, detachers);
-        } catch (error) {
-          const known = error instanceof ProtocolError || error instanceof SnapshotError || error instanceof MigrationFailed || error instanceof GuestBusy || error instanceof NoRoom;
-          // One line; the stack only for a developer who asks (ROAM_DEBUG): a host's log is read by people.
-          if (!known) this.log(`error handling ${m.t}: ${(process.env.ROAM_DEBUG ? (error as Error).stack : (error as Error).message) ?? error}`, "error");
-          peer.fail(m, (error as Error).message);
-        }
-      })();
-    });
+    peer.onMessage((m) => void this.onLinkMessage(link, m));
+  }
+
+  /** One message on a connection: its hello first, then a migration's own links, then every other request. */
+  private async onLinkMessage(link: Link, m: Message): Promise<void> {
+    try {
+      if (!link.greeted) { this.greet(link, m); return; }
+      if (this.joinsMigration(link, m)) return;
+      await this.serveLink(link, m);
+    } catch (error) {
+      const known = error instanceof ProtocolError || error instanceof SnapshotError || error instanceof MigrationFailed || error instanceof GuestBusy || error instanceof NoRoom;
+      // One line; the stack only for a developer who asks (ROAM_DEBUG): a host's log is read by people.
+      if (!known) this.log(`error handling ${m.t}: ${(process.env.ROAM_DEBUG ? (error as Error).stack : (error as Error).message) ?? error}`, "error");
+      link.peer.fail(m, (error as Error).message);
+    }
+  }
+
+  /** A connection's hello: the token, and for a host link its client certificate (with TLS); a host becomes a member. */
+  private greet(link: Link, m: Message): void {
+    const { peer, from } = link;
+    if (m.t !== "hello") throw new ProtocolError("say hello first");
+    if (this.options.token !== undefined && !tokensEqual(m.token, this.options.token)) {
+      if (m.role === "host") this.log(`refused a host link from ${from}${typeof m.url === "string" ? ` (${m.url})` : ""}: bad token`, "warn");
+      peer.fail(m, "bad token");
+      peer.close(4001, "bad token");
+      return;
+    }
+    const refusal = m.role === "host" ? hostLinkRefusal(link.socket, this.options.tls, this.name) : undefined;
+    if (refusal) {
+      this.log(`refused a host link from ${from}: ${refusal}`);
+      peer.fail(m, refusal);
+      peer.close(4003, "no verified client certificate");
+      return;
+    }
+    link.greeted = true;
+    link.guard.greeted();
+    if (m.role === "host") {
+      link.hostPeer = true;
+      link.receiver = new MigrationReceiver(this, peer, typeof m.url === "string" ? m.url : undefined);
+      if (typeof m.url === "string") this.members.learn(m.url); // an authenticated host: a member
+      if (typeof m.url === "string") link.linkFrom = m.url;
+    }
+    peer.reply(m, { name: this.name, version: 1 });
+  }
+
+  /**
+   * A host link that belongs to a migration already under way: the source's link again after a break (postcopy
+   * recovery, src/migration/destination.ts), or its second connection for urgent pages. True if `m` was one.
+   */
+  private joinsMigration(link: Link, m: Message): boolean {
+    if (!link.receiver || (m.t !== "mig-resume" && m.t !== "mig-urgent")) return false;
+    const arrival = this.arrivals.get(str(m, "guest"));
+    if (m.t === "mig-resume") {
+      if (!arrival) {
+        if (!this.arrivedWhole(str(m, "guest"))) throw new ProtocolError(`no migration of ${str(m, "guest")} is arriving here`);
+        link.peer.reply(m, { missing: new Uint8Array(0) }); // nothing left to send: the source completes
+        return true;
+      }
+      link.receiver = arrival;
+      arrival.resume(link.peer, m);
+      return true;
+    }
+    // Its pages go to that arrival (none: it ended whole).
+    if (arrival) link.receiver = arrival;
+    else if (!this.arrivedWhole(str(m, "guest"))) throw new ProtocolError(`no migration of ${str(m, "guest")} is arriving here`);
+    link.peer.reply(m);
+    return true;
+  }
+
+  /** Every request after the hello: the cluster's, guests' messages, replication, a migration, a lone process's, files, a client's. */
+  private async serveLink(link: Link, m: Message): Promise<void> {
+    const { peer, hostPeer } = link;
+    const hostsOnly = (what: string) => { if (!hostPeer) throw new ProtocolError(`${m.t}: ${what}`); };
+    if (CLUSTER_HOST_REQUESTS.has(m.t)) { hostsOnly("served to host peers only"); peer.reply(m, await this.cluster.serveHost(m)); return; }
+    if (m.t === "gm") {
+      if (!hostPeer) throw new ProtocolError("gm: guests' messages come from host peers only");
+      this.messaging.frame(m, (answer) => peer.send(answer as { t: string }));
+      return;
+    }
+    if (hostPeer && (await this.replication.serve(peer, m, link.linkFrom))) return;
+    if (link.receiver && (await link.receiver.handle(m, peer))) return;
+    if (LONE_PROCESS_REQUESTS.has(m.t)) { hostsOnly("served to host peers only"); peer.reply(m, await this.lone.serve(m)); return; }
+    if (FILE_REQUESTS.has(m.t)) { hostsOnly("files are served to host peers only"); peer.reply(m, this.homeFiles.serve(m)); return; }
+    await this.request(peer, m, link.detachers);
   }
 
   /** The guest a request names: one here (running or ended), else one that moved on from here. */
