@@ -51,10 +51,34 @@ function refuseChildren(hosted: HostedGuest, children: string): void {
 
 /** The `migrate` request: moves `hosted` to `m.to`; resolves with the statistics, or throws saying what became of it. */
 export async function migrateGuest(host: DepartureHost, hosted: HostedGuest, client: Peer | undefined, m: Message): Promise<MigrationStats> {
+  const request = migrateRequest(hosted, m, host.token);
+  const move = async (operationSignal: AbortSignal): Promise<MigrationStats> => {
+    if (hosted.status !== "running") throw new ProtocolError(`guest ${hosted.info.id} is ${hosted.status}, not running`);
+    const { signal, done } = underWay(hosted, request.to, operationSignal);
+    try {
+      return await moveTo(host, hosted, client, request, signal);
+    } finally {
+      done();
+    }
+  };
+  return host.moveReplicated?.(hosted, request.to, move) ?? hosted.exclusively("migration", `a migration to ${request.to}`, move);
+}
+
+/** A `migrate` request, checked: where to, how, with which token, and how the guest's messages find it after. */
+interface MigrateRequest {
+  to: string;
+  strategy: Strategy;
+  token?: string;
+  settings: { strategy: Strategy; maxDowntimeMs: number; bandwidthBytesPerSecond?: number; maxRounds?: number };
+  forwarding?: ReturnType<typeof forwardingName>;
+}
+
+/** Reads and checks a `migrate` request (a guest still receiving its memory by postcopy cannot move yet). */
+function migrateRequest(hosted: HostedGuest, m: Message, hostToken: string | undefined): MigrateRequest {
   const to = str(m, "to");
   const strategy = (optStr(m, "strategy") ?? "precopy") as Strategy;
   if (!STRATEGIES.includes(strategy)) throw new ProtocolError(`unknown strategy '${strategy}' (${STRATEGIES.join(", ")})`);
-  const token = optStr(m, "token") ?? host.token;
+  const token = optStr(m, "token") ?? hostToken;
   const settings = {
     strategy,
     maxDowntimeMs: optNum(m, "maxDowntimeMs", 0) ?? 5,
@@ -66,68 +90,81 @@ export async function migrateGuest(host: DepartureHost, hosted: HostedGuest, cli
   if (hosted.status === "running" && hosted.guest.receivingPages) {
     throw new ProtocolError(`guest ${hosted.info.id} is still receiving its memory by postcopy; migrate it once that completes`);
   }
-  const move = async (operationSignal: AbortSignal): Promise<MigrationStats> => {
-    if (hosted.status !== "running") throw new ProtocolError(`guest ${hosted.info.id} is ${hosted.status}, not running`);
-    const { signal, done } = underWay(hosted, to, operationSignal);
-    try {
-      return await moveTo(signal);
-    } finally {
-      done();
-    }
-  };
-  const moveTo = async (signal: AbortSignal): Promise<MigrationStats> => {
-    const traceStart = nowMs();
-    const target = await unlessCancelled(connect(to, { role: "host", token, name: host.name, url: host.url }), signal).catch((error) => {
-      throw new MigrationFailed(`destination ${to}: ${(error as Error).message}`);
+  return { to, strategy, token, settings, forwarding };
+}
+
+/** One attempt at the move, once it is this guest's operation: connect, migrate, and say truthfully how it ended. */
+async function moveTo(host: DepartureHost, hosted: HostedGuest, client: Peer | undefined, request: MigrateRequest, signal: AbortSignal): Promise<MigrationStats> {
+  const { to, strategy, token } = request;
+  const traceStart = nowMs();
+  const target = await unlessCancelled(connect(to, { role: "host", token, name: host.name, url: host.url }), signal).catch((error) => {
+    throw new MigrationFailed(`destination ${to}: ${(error as Error).message}`);
+  });
+  const history = host.migrations.get(hosted.info.id) ?? [];
+  host.migrations.set(hosted.info.id, history);
+  hosted.movedToken = token;
+  if (request.forwarding) hosted.info.forwarding = request.forwarding; // travels in the snapshot's guest section
+  try {
+    const stats = await migrateOut(hosted, target, host.name, to, {
+      ...request.settings,
+      signal,
+      ...departureHooks(host, hosted, client, request, () => target.terminate(), traceStart),
     });
-    const history = host.migrations.get(hosted.info.id) ?? [];
-    host.migrations.set(hosted.info.id, history);
-    hosted.movedToken = token;
-    if (forwarding) hosted.info.forwarding = forwarding; // travels in the snapshot's guest section
-    try {
-      const stats = await migrateOut(hosted, target, host.name, to, {
-        ...settings,
-        signal,
-        openUrgentChannel: () => connect(to, { role: "host", token, name: host.name, url: host.url }),
-        checkpoint: (point) => {
-          if (tracing) trace(`[${host.name}] migration ${hosted.info.id} ${point} +${(nowMs() - traceStart).toFixed(2)} ms (at ${epochMs().toFixed(3)})`);
-          host.onMigrationPoint?.(hosted.info.id, point, () => target.terminate());
-        },
-        onProgress: (s) => {
-          hosted.migrationProgress = s; // for stats and ps while it runs
-          client?.send({ t: "migrate-progress", guest: hosted.info.id, stats: s });
-        },
-        onCommitted: () => {
-          // A replicated guest's output of the move was held (its backup has none of it); the destination runs it now, so
-          // the backup can no longer take over from before: it goes to clients here, before they are told where it went.
-          hosted.console.releaseOutput(Infinity, true);
-          hosted.heldMessages?.releaseAll(); // its messages of the move likewise, before the switch forwards to its new place
-          hosted.moved(to);
-          host.departed(hosted);
-          // The source keeps the frozen core only while postcopy may still need its pages.
-          if (strategy !== "postcopy" && strategy !== "hybrid") hosted.release();
-        },
-      });
-      history.push(stats);
-      host.log(`guest ${hosted.info.id} migrated to ${to} by ${strategy} (downtime ${stats.downtimeMs.toFixed(2)} ms, ${(stats.bytes / 1048576).toFixed(1)} MiB)`);
-      host.members.learn(to); // a host this one migrated a guest to
-      if ((hosted.status as string) === "moved") hosted.release();
-      return stats;
-    } catch (error) {
-      const failure = error as MigrationFailed & { stats?: MigrationStats; committed?: boolean };
-      if (failure.stats) history.push(failure.stats);
-      host.log(`migration of guest ${hosted.info.id} to ${to} failed: ${(error as Error).message}`, signal.aborted ? "warn" : "error");
-      if (!failure.committed) throw error;
-      if ((hosted.status as string) === "moved") throw lostAfterCommit(host, hosted, to, failure);
-      await settleUncertain(host, hosted, to, token);
-      if ((hosted.status as string) === "lost") throw new MigrationFailed(`${failure.message}; ${hosted.report}`);
-      if ((hosted.status as string) === "moved") return committedAfterAll(failure, history);
-      throw error;
-    } finally {
-      target.close();
-    }
+    history.push(stats);
+    host.log(`guest ${hosted.info.id} migrated to ${to} by ${strategy} (downtime ${stats.downtimeMs.toFixed(2)} ms, ${(stats.bytes / 1048576).toFixed(1)} MiB)`);
+    host.members.learn(to); // a host this one migrated a guest to
+    if ((hosted.status as string) === "moved") hosted.release();
+    return stats;
+  } catch (error) {
+    return await afterFailedMove(host, hosted, request, signal, history, error);
+  } finally {
+    target.close();
+  }
+}
+
+/** What a departure does at the migration's points: the urgent channel, traces and test cuts, progress, the commit. */
+function departureHooks(host: DepartureHost, hosted: HostedGuest, client: Peer | undefined, request: MigrateRequest, cut: () => void, traceStart: number) {
+  const { to, strategy, token } = request;
+  return {
+    openUrgentChannel: () => connect(to, { role: "host", token, name: host.name, url: host.url }),
+    checkpoint: (point: string) => {
+      if (tracing) trace(`[${host.name}] migration ${hosted.info.id} ${point} +${(nowMs() - traceStart).toFixed(2)} ms (at ${epochMs().toFixed(3)})`);
+      host.onMigrationPoint?.(hosted.info.id, point, cut);
+    },
+    onProgress: (s: MigrationStats) => {
+      hosted.migrationProgress = s; // for stats and ps while it runs
+      client?.send({ t: "migrate-progress", guest: hosted.info.id, stats: s });
+    },
+    onCommitted: () => {
+      // A replicated guest's output of the move was held (its backup has none of it); the destination runs it now, so
+      // the backup can no longer take over from before: it goes to clients here, before they are told where it went.
+      hosted.console.releaseOutput(Infinity, true);
+      hosted.heldMessages?.releaseAll(); // its messages of the move likewise, before the switch forwards to its new place
+      hosted.moved(to);
+      host.departed(hosted);
+      // The source keeps the frozen core only while postcopy may still need its pages.
+      if (strategy !== "postcopy" && strategy !== "hybrid") hosted.release();
+    },
   };
-  return host.moveReplicated?.(hosted, to, move) ?? hosted.exclusively("migration", `a migration to ${to}`, move);
+}
+
+/**
+ * A move that failed: before the commit the guest runs here still (rethrown); after it, it was lost with the link,
+ * or the destination runs it after all (its statistics), or what became of it is settled by asking there.
+ */
+async function afterFailedMove(
+  host: DepartureHost, hosted: HostedGuest, request: MigrateRequest, signal: AbortSignal, history: MigrationStats[], error: unknown,
+): Promise<MigrationStats> {
+  const { to, token } = request;
+  const failure = error as MigrationFailed & { stats?: MigrationStats; committed?: boolean };
+  if (failure.stats) history.push(failure.stats);
+  host.log(`migration of guest ${hosted.info.id} to ${to} failed: ${(error as Error).message}`, signal.aborted ? "warn" : "error");
+  if (!failure.committed) throw error;
+  if ((hosted.status as string) === "moved") throw lostAfterCommit(host, hosted, to, failure);
+  await settleUncertain(host, hosted, to, token);
+  if ((hosted.status as string) === "lost") throw new MigrationFailed(`${failure.message}; ${hosted.report}`);
+  if ((hosted.status as string) === "moved") return committedAfterAll(failure, history);
+  throw error;
 }
 
 /** Moves under way from this process's hosts, by guest: where to, and how to cancel it (cancelMovesTo). */
