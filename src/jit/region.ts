@@ -113,6 +113,31 @@ export function discoverRegion(
   head: number, read: (index: number) => Entry, headElsewhere?: (index: number) => boolean, others?: OtherPages,
   returnsElsewhere?: (index: number) => boolean,
 ): Region {
+  const { entries, leaders, returnPoints, farTargets } = walkPage(head, read, headElsewhere, others !== undefined, returnsElsewhere);
+  const otherPages: OtherPage[] = [];
+  const otherReturns = new Set<number>();
+  if (others) {
+    const limit = Math.min(MAX_REGION_INSTRUCTIONS, entries.size + OTHER_PAGE_INSTRUCTIONS);
+    for (const target of farTargets) takeFromOtherPage(target, { entries, leaders, otherPages, otherReturns, others, limit });
+  }
+  const { blocks, blockAt } = basicBlocks(entries, leaders);
+  const points = [...returnPoints].filter((p) => blockAt.has(p)).sort((a, b) => a - b);
+  const otherReturnPoints = [...otherReturns].filter((p) => blockAt.has(p)).sort((a, b) => a - b);
+  const ordered = inControlFlowOrder(blocks, blockAt, [head, ...points, ...otherReturnPoints]);
+  return {
+    head, blocks: ordered, blockAt: blockNumbers(ordered), returnPoints: points, instructions: entries.size, otherPages,
+    otherReturnPoints,
+  };
+}
+
+/**
+ * discoverRegion's walk of the head page from `head` (see there): the entries it takes, the block leaders, the return
+ * points after its calls, and the targets on other pages (gathered when `farToo`).
+ */
+function walkPage(
+  head: number, read: (index: number) => Entry, headElsewhere: ((index: number) => boolean) | undefined, farToo: boolean,
+  returnsElsewhere: ((index: number) => boolean) | undefined,
+): { entries: Map<number, Entry>; leaders: Set<number>; returnPoints: Set<number>; farTargets: number[] } {
   const entries = new Map<number, Entry>();
   const leaders = new Set<number>([head, 0, PAGE_ENTRIES]);
   const returnPoints = new Set<number>();
@@ -129,7 +154,7 @@ export function discoverRegion(
     const target = inPageTarget(e);
     if (target !== null) { leaders.add(target); queue.push(target); }
     const far = farTarget(e);
-    if (far !== null && others) { leaders.add(far); farTargets.push(far); }
+    if (far !== null && farToo) { leaders.add(far); farTargets.push(far); }
     if (endsBlock(e.op)) leaders.add(after);
     if (isCall(e)) {
       // A return lands on whatever translation marked the return point: when that is another region's, this one's
@@ -139,12 +164,11 @@ export function discoverRegion(
     }
     if (fallsThrough(e.op) || isCall(e)) queue.push(after);
   }
-  const otherPages: OtherPage[] = [];
-  const otherReturns = new Set<number>();
-  if (others) {
-    const limit = Math.min(MAX_REGION_INSTRUCTIONS, entries.size + OTHER_PAGE_INSTRUCTIONS);
-    for (const target of farTargets) takeFromOtherPage(target, { entries, leaders, otherPages, otherReturns, others, limit });
-  }
+  return { entries, leaders, returnPoints, farTargets };
+}
+
+/** The region's entries cut into basic blocks in address order: a block starts at a leader or after a gap or a jump. */
+function basicBlocks(entries: Map<number, Entry>, leaders: Set<number>): { blocks: Block[]; blockAt: Map<number, number> } {
   const blocks: Block[] = [];
   const blockAt = new Map<number, number>();
   let current: Block | null = null;
@@ -159,13 +183,7 @@ export function discoverRegion(
     current.next = fallsThrough(e.op) ? index + e.length / 2 : NO_NEXT;
     if (endsBlock(e.op)) current = null;
   }
-  const points = [...returnPoints].filter((p) => blockAt.has(p)).sort((a, b) => a - b);
-  const otherReturnPoints = [...otherReturns].filter((p) => blockAt.has(p)).sort((a, b) => a - b);
-  const ordered = inControlFlowOrder(blocks, blockAt, [head, ...points, ...otherReturnPoints]);
-  return {
-    head, blocks: ordered, blockAt: blockNumbers(ordered), returnPoints: points, instructions: entries.size, otherPages,
-    otherReturnPoints,
-  };
+  return { blocks, blockAt };
 }
 
 /** What takeFromOtherPage adds to: the region's entries and leaders so far, its other pages and their return points. */
