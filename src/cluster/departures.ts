@@ -67,7 +67,6 @@ export async function migrateGuest(host: DepartureHost, hosted: HostedGuest, cli
 /** A `migrate` request, checked: where to, how, with which token, and how the guest's messages find it after. */
 interface MigrateRequest {
   to: string;
-  strategy: Strategy;
   token?: string;
   settings: { strategy: Strategy; maxDowntimeMs: number; bandwidthBytesPerSecond?: number; maxRounds?: number };
   forwarding?: ReturnType<typeof forwardingName>;
@@ -90,14 +89,14 @@ function migrateRequest(hosted: HostedGuest, m: Message, hostToken: string | und
   if (hosted.status === "running" && hosted.guest.receivingPages) {
     throw new ProtocolError(`guest ${hosted.info.id} is still receiving its memory by postcopy; migrate it once that completes`);
   }
-  return { to, strategy, token, settings, forwarding };
+  return { to, token, settings, forwarding };
 }
 
 /** One attempt at the move, once it is this guest's operation: connect, migrate, and say truthfully how it ended. */
 async function moveTo(host: DepartureHost, hosted: HostedGuest, client: Peer | undefined, request: MigrateRequest, signal: AbortSignal): Promise<MigrationStats> {
-  const { to, strategy, token } = request;
+  const { to, token } = request;
   const traceStart = nowMs();
-  const target = await unlessCancelled(connect(to, { role: "host", token, name: host.name, url: host.url }), signal).catch((error) => {
+  const target = await unlessCancelled(linkTo(host, request), signal).catch((error) => {
     throw new MigrationFailed(`destination ${to}: ${(error as Error).message}`);
   });
   const history = host.migrations.get(hosted.info.id) ?? [];
@@ -111,7 +110,7 @@ async function moveTo(host: DepartureHost, hosted: HostedGuest, client: Peer | u
       ...departureHooks(host, hosted, client, request, () => target.terminate(), traceStart),
     });
     history.push(stats);
-    host.log(`guest ${hosted.info.id} migrated to ${to} by ${strategy} (downtime ${stats.downtimeMs.toFixed(2)} ms, ${(stats.bytes / 1048576).toFixed(1)} MiB)`);
+    host.log(`guest ${hosted.info.id} migrated to ${to} by ${request.settings.strategy} (downtime ${stats.downtimeMs.toFixed(2)} ms, ${(stats.bytes / 1048576).toFixed(1)} MiB)`);
     host.members.learn(to); // a host this one migrated a guest to
     if ((hosted.status as string) === "moved") hosted.release();
     return stats;
@@ -122,11 +121,16 @@ async function moveTo(host: DepartureHost, hosted: HostedGuest, client: Peer | u
   }
 }
 
+/** A host link from `host` to the request's destination (the migration's own, and its urgent channel's). */
+function linkTo(host: DepartureHost, request: MigrateRequest): Promise<Peer> {
+  return connect(request.to, { role: "host", token: request.token, name: host.name, url: host.url });
+}
+
 /** What a departure does at the migration's points: the urgent channel, traces and test cuts, progress, the commit. */
 function departureHooks(host: DepartureHost, hosted: HostedGuest, client: Peer | undefined, request: MigrateRequest, cut: () => void, traceStart: number) {
-  const { to, strategy, token } = request;
+  const { to, settings: { strategy } } = request;
   return {
-    openUrgentChannel: () => connect(to, { role: "host", token, name: host.name, url: host.url }),
+    openUrgentChannel: () => linkTo(host, request),
     checkpoint: (point: string) => {
       if (tracing) trace(`[${host.name}] migration ${hosted.info.id} ${point} +${(nowMs() - traceStart).toFixed(2)} ms (at ${epochMs().toFixed(3)})`);
       host.onMigrationPoint?.(hosted.info.id, point, cut);
