@@ -72,17 +72,26 @@ const STALE_AFTER_MS = 7 * 24 * 3600 * 1000;
 
 /** Writes the script's code cache to `file` atomically; every failure (read-only, full disk) leaves things as they were. */
 function writeCache(directory: string, file: string, name: string, script: Script, modulesRun: number): void {
+  const header = Buffer.alloc(HEADER_BYTES);
+  MAGIC.copy(header);
+  header.writeUInt32LE(modulesRun, MAGIC.length);
+  if (writeFileAtomically(directory, file, [header, script.createCachedData()])) removeStale(directory, name, file);
+}
+
+/**
+ * Writes `parts` to `file` in `directory` (made if missing) through a temporary file renamed into place, so that a
+ * reader never sees half a file. False, and nothing left behind, when it cannot (read-only, full disk).
+ */
+export function writeFileAtomically(directory: string, file: string, parts: readonly Uint8Array[]): boolean {
   const temporary = `${file}.${process.pid}.tmp`;
   try {
     mkdirSync(directory, { recursive: true });
-    const header = Buffer.alloc(HEADER_BYTES);
-    MAGIC.copy(header);
-    header.writeUInt32LE(modulesRun, MAGIC.length);
-    writeFileSync(temporary, Buffer.concat([header, script.createCachedData()]));
+    writeFileSync(temporary, Buffer.concat(parts));
     renameSync(temporary, file);
-    removeStale(directory, name, file);
+    return true;
   } catch {
     try { unlinkSync(temporary); } catch { /* never made */ }
+    return false;
   }
 }
 
