@@ -15,6 +15,9 @@ import { MISA_VALUE } from "./csr";
 import { decodeInto } from "./decode";
 
 export { run, mmioFault } from "./interp";
+// Exported for the host's code cache alone (src/machine/wasm-code-cache.ts): V8 can be asked to optimise an exported
+// function, and the interpreter's loop is the one function a short run waits on (its optimising compile) at exit.
+export { fastLoop } from "./fast";
 
 /** Whether init ran before on this memory: until then the bitmaps and maps below are the initial memory's zeros. */
 let initializedBefore = false;

@@ -38,6 +38,7 @@ import { compileWorker, pollCompileWorker, workerWanted } from "./compile-worker
 import { MemoryViews } from "../machine/memory-views.js";
 import { describeStats, newStats, type TranslatorStats } from "./translator-stats.js";
 import { nowMs } from "../machine/host-clock.js";
+import { wasmCodeCache } from "../machine/wasm-code-cache.js";
 import { checksWanted, compileMode, hotThreshold, otherPagesWanted } from "./translator-options.js";
 import { SLOTS_END, hotCounter, otherPagesFrom, regionName } from "./decoded-pages.js";
 
@@ -116,6 +117,8 @@ export class Translator {
   private readonly useWorker = workerWanted();
   /** Whether modules name their regions' functions by guest pc, for profiles (ROAM_JIT_NAMES=1: regionName). */
   private readonly naming = process.env.ROAM_JIT_NAMES === "1";
+  /** Turbofan's code of batches an earlier process compiled and ran, when on (wasm-code-cache.ts). */
+  private readonly codeCache = wasmCodeCache();
 
   private readonly memory: MemoryViews;
 
@@ -262,7 +265,11 @@ export class Translator {
   private compileNow(planned: Planned[]): number {
     const { batch, bytes } = this.emit(planned);
     const started = nowMs();
-    const module = new WebAssembly.Module(bytes);
+    let module = this.cachedModule(bytes);
+    if (!module) {
+      module = new WebAssembly.Module(bytes);
+      this.codeCache?.compiled(module, bytes);
+    }
     this.stats.moduleMs += nowMs() - started;
     this.stats.compileMs += nowMs() - started;
     return this.install(batch, module);
@@ -316,7 +323,19 @@ export class Translator {
     }
     const { batch, bytes } = this.emit(planned);
     this.inFlight = batch;
-    WebAssembly.compile(bytes).then((module) => this.compiledNow(batch, module), (error: unknown) => this.failed(batch, error));
+    const cached = this.cachedModule(bytes);
+    if (cached) { this.compiledNow(batch, cached); return; }
+    WebAssembly.compile(bytes).then((module) => {
+      this.codeCache?.compiled(module, bytes);
+      this.compiledNow(batch, module);
+    }, (error: unknown) => this.failed(batch, error));
+  }
+
+  /** The batch's module with Turbofan's code from an earlier process, when the cache has these bytes (wasm-code-cache.ts). */
+  private cachedModule(bytes: Uint8Array<ArrayBuffer>): WebAssembly.Module | undefined {
+    const module = this.codeCache?.cached(bytes);
+    if (module) this.stats.cachedBatches++;
+    return module;
   }
 
   private failed(batch: Batch, error: unknown): void {
@@ -416,6 +435,7 @@ export class Translator {
     if (live.length === 0) return 0;
     const started = nowMs();
     const instance = new WebAssembly.Instance(module, { env: { memory: this.core.memory, chain: this.chain } });
+    this.codeCache?.instantiated(module, instance);
     const instanced = nowMs();
     this.stats.instanceMs += instanced - started;
     const end = Math.max(...live.map((p) => p.first + p.entries.length));

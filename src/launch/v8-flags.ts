@@ -20,8 +20,11 @@ import { createRequire } from "node:module";
  *   measured as four; lower budgets (60 k, 300 k) were within the noise (docs/SPEED.md).
  * - `--verify-snapshot-checksum`: V8 checks a code cache's contents against its checksum (code-cache.ts); without it
  *   a corrupt cache is accepted, and crashes Node or runs code its source does not have.
+ * - `--allow-natives-syntax`: opens V8's intrinsics to src/machine/wasm-code-cache.ts, which writes WebAssembly
+ *   modules' optimised code to disk and reads it back in the next process (`%SerializeWasmModule`,
+ *   `%DeserializeWasmModule`, `%IsTurboFanFunction`; no other code of Roam's uses them).
  */
-export const ROAM_V8_FLAGS: readonly string[] = ["--wasm-tiering-budget=7200000", "--verify-snapshot-checksum"];
+export const ROAM_V8_FLAGS: readonly string[] = ["--wasm-tiering-budget=7200000", "--verify-snapshot-checksum", "--allow-natives-syntax"];
 
 /** The flags of ROAM_V8_FLAGS that Node was not started with. */
 function missingV8Flags(execArgv: readonly string[] = process.execArgv): string[] {

@@ -7,6 +7,7 @@ import {
 } from "../../assembly/layout.js";
 import { Translator } from "../jit/translator.js";
 import { MemoryViews } from "./memory-views.js";
+import { wasmCodeCache } from "./wasm-code-cache.js";
 
 // The WASM core (build/core.wasm) and typed access to its memory. The state block
 // and RAM sit at fixed offsets (assembly/layout.ts); views over them are rebuilt
@@ -93,13 +94,17 @@ export class Core {
         },
       },
     };
-    // Compile once per process: hosts make a core per guest, and migration makes one per arrival.
+    // Compile once per process: hosts make a core per guest, and migration makes one per arrival. With its optimised
+    // code from the cache when an earlier process made it (wasm-code-cache.ts).
+    const codeCache = wasmCodeCache();
     let module = compiled.get(path);
     if (!module) {
-      module = await WebAssembly.compile(readFileSync(path));
+      const bytes = readFileSync(path);
+      module = codeCache ? codeCache.compile(bytes) : await WebAssembly.compile(bytes);
       compiled.set(path, module);
     }
     const instance = await WebAssembly.instantiate(module, imports);
+    codeCache?.instantiated(module, instance, ["fastLoop"]);
     const exports = instance.exports as Record<string, unknown>;
     for (const name of REQUIRED_EXPORTS) {
       if (!(name in exports)) throw new Error(`${path} does not export ${name}`);

@@ -1,0 +1,256 @@
+// Turbofan's code for WebAssembly modules, kept on disk so that the next process starts with it: the core's
+// interpreter loop and the translated regions' batches. V8 compiles a module's functions with Liftoff first (fast to
+// make, about half as fast to run) and optimises each with Turbofan once it has run enough, on its one background
+// thread: a run's warm-up (docs/SPEED.md). Node 20 keeps no compiled WebAssembly across processes, but V8 can write a
+// module's Turbofan code out and read it back (the serializer behind Chrome's WebAssembly code cache), reached here
+// through V8's intrinsics (`%SerializeWasmModule`, `%DeserializeWasmModule`), which `--allow-natives-syntax` opens
+// (src/launch/v8-flags.ts). So a module whose bytes an earlier process compiled and optimised starts with that code:
+// the core's loop is optimised from the first instruction (`roam run hello` no longer waits at its exit for that
+// compile), and a program run again with the same input translates the same batches, byte for byte, and runs them
+// optimised at once. A batch differs when what got hot differs (Lua seeds its hashes with the time): then it is
+// compiled as before.
+//
+// The cache is never required: without the intrinsics (Node started without the flag: vitest, an embedding),
+// ROAM_CODE_CACHE=0, no home for the directory, a missing, damaged or stale file, V8 refusing the data (another V8,
+// other flags, another CPU), a module is compiled as before. A file holds the module's bytes and V8's data with its
+// checksum: a file is used only for exactly its bytes, and damaged data is never handed to V8, which checks neither
+// (its data is machine code). At exit each module that gained optimised functions since it was compiled or read is
+// written (to a temporary file, renamed into place); the directory keeps the newest MAX_FILES.
+
+import { accessSync, constants, mkdirSync, readdirSync, readFileSync, rmSync, statSync, unlinkSync } from "node:fs";
+import { join } from "node:path";
+import { cacheDirectory, writeFileAtomically } from "../launch/code-cache.js";
+
+/** V8's intrinsics the cache uses; undefined when Node was started without --allow-natives-syntax. */
+interface Intrinsics {
+  /** V8's data for the module's optimised functions; V8 aborts the process if it has none (isOptimised first). */
+  serialize(module: WebAssembly.Module): ArrayBuffer;
+  /** The module from V8's data and its exact bytes; undefined when V8 refuses the data. */
+  deserialize(data: ArrayBuffer, wire: Uint8Array<ArrayBuffer>): WebAssembly.Module | undefined;
+  /** Whether an exported function runs Turbofan's code. */
+  isOptimised(fn: (...args: never[]) => unknown): boolean;
+  /** Has Turbofan optimise an exported function now, on this thread. */
+  optimise(fn: (...args: never[]) => unknown): void;
+}
+
+function intrinsics(): Intrinsics | undefined {
+  try {
+    // Functions made from text: V8 parses `%Name(...)` as an intrinsic only in code compiled with the flag on, and tsc
+    // would refuse it in a module anyway.
+    const make = (params: string, body: string) => new Function(params, body) as never;
+    return {
+      serialize: make("module", "return %SerializeWasmModule(module)"),
+      deserialize: make("data, wire", "return %DeserializeWasmModule(data, wire)"),
+      isOptimised: make("fn", "return %IsTurboFanFunction(fn)"),
+      optimise: make("fn", "%WasmTierUpFunction(fn)"),
+    };
+  } catch {
+    return undefined; // a SyntaxError: `%` is no intrinsic without the flag
+  }
+}
+
+const MAGIC = 0x314d5752; // "RWM1"
+const HEADER_BYTES = 20; // magic, optimised exports, bytes' length, data's length, data's checksum (u32 LE each)
+/** The directory keeps the newest this many modules (a file is 10-130 KB; the SQLite test writes 37, 0.8 MB). */
+export const MAX_FILES = 1024;
+/** At most this many files written at one exit (~0.2 ms each): a host that ran for days exits promptly. */
+const MAX_WRITES = 256;
+const STALE_AFTER_MS = 7 * 24 * 3600 * 1000;
+
+/** A module compiled or read, with what its exit write is measured against. */
+interface Kept {
+  file: string;
+  wire: Uint8Array<ArrayBuffer>;
+  optimisedAtLoad: number;
+  instance?: WeakRef<WebAssembly.Instance>;
+  /** Exports optimised at exit, before the module is first written (see instantiated). */
+  hot: readonly string[];
+}
+
+export class WasmCodeCache {
+  /** Modules read from the cache and modules compiled, for --stats. */
+  hits = 0;
+  misses = 0;
+  private readonly kept = new WeakMap<WebAssembly.Module, Kept>();
+  /** Every module compiled or read, weakly: a dropped translation's module must stay collectable. */
+  private modules: Array<WeakRef<WebAssembly.Module>> = [];
+
+  constructor(private readonly directory: string, private readonly v8: Intrinsics) {
+    process.once("exit", () => {
+      try { this.writeAll(); } catch { /* a cache never changes how a run ends */ }
+    });
+  }
+
+  /** The module for `wire`: with its optimised code from the cache when a file holds it, else compiled here (lazily, as V8 does). */
+  compile(wire: Uint8Array<ArrayBuffer>): WebAssembly.Module {
+    const cached = this.cached(wire);
+    if (cached) return cached;
+    const module = new WebAssembly.Module(wire);
+    this.compiled(module, wire);
+    return module;
+  }
+
+  /** The module for `wire` from the cache, or undefined: then compile it and tell compiled(). */
+  cached(wire: Uint8Array<ArrayBuffer>): WebAssembly.Module | undefined {
+    const file = this.fileFor(wire);
+    const found = this.read(file, wire);
+    if (!found) return undefined;
+    this.hits++;
+    this.keep(found.module, { file, wire, optimisedAtLoad: found.optimised, hot: [] });
+    return found.module;
+  }
+
+  /** A module compiled from `wire` elsewhere (after cached() found none): written at exit if Turbofan optimised any of it. */
+  compiled(module: WebAssembly.Module, wire: Uint8Array<ArrayBuffer>): void {
+    this.misses++;
+    this.keep(module, { file: this.fileFor(wire), wire, optimisedAtLoad: 0, hot: [] });
+  }
+
+  /**
+   * Notes an instance of a module from compile(): at exit its exports tell which of its functions Turbofan made.
+   * `hot`: exports to optimise at exit when the module was compiled here, not read: the core's interpreter loop,
+   * which a short run (hello) never runs long enough to optimise, so that every later run starts with it optimised
+   * (the first run of a build pays the compile, ~10 ms, at its exit).
+   */
+  instantiated(module: WebAssembly.Module, instance: WebAssembly.Instance, hot: readonly string[] = []): void {
+    const kept = this.kept.get(module);
+    if (kept && !kept.instance) { kept.instance = new WeakRef(instance); kept.hot = hot; }
+  }
+
+  private keep(module: WebAssembly.Module, kept: Kept): void {
+    this.kept.set(module, kept);
+    this.modules.push(new WeakRef(module));
+    // A host runs for days: now and then forget the modules already collected.
+    if (this.modules.length >= 2 * MAX_FILES && (this.modules.length & (this.modules.length - 1)) === 0) {
+      this.modules = this.modules.filter((ref) => ref.deref() !== undefined);
+    }
+  }
+
+  private fileFor(wire: Uint8Array<ArrayBuffer>): string {
+    return join(this.directory, `${checksum(wire).toString(16).padStart(8, "0")}-${wire.length}.wasm-code`);
+  }
+
+  /** The file's module if it is whole and for exactly these bytes and V8 takes its data. */
+  private read(file: string, wire: Uint8Array<ArrayBuffer>): { module: WebAssembly.Module; optimised: number } | undefined {
+    let bytes: Buffer;
+    try { bytes = readFileSync(file); } catch { return undefined; }
+    if (bytes.length < HEADER_BYTES || bytes.readUInt32LE(0) !== MAGIC) return undefined;
+    const wireLength = bytes.readUInt32LE(8), dataLength = bytes.readUInt32LE(12);
+    if (wireLength !== wire.length || bytes.length !== HEADER_BYTES + wireLength + dataLength) return undefined;
+    if (Buffer.compare(bytes.subarray(HEADER_BYTES, HEADER_BYTES + wireLength), wire) !== 0) return undefined;
+    // V8 wants an ArrayBuffer of its own for the data (so aligned for checksum) and a typed array for the bytes.
+    const data = bytes.subarray(HEADER_BYTES + wireLength);
+    const own = data.buffer.slice(data.byteOffset, data.byteOffset + data.length) as ArrayBuffer;
+    if (checksum(new Uint8Array(own)) !== bytes.readUInt32LE(16)) return undefined;
+    const module = this.v8.deserialize(own, wire);
+    return module ? { module, optimised: bytes.readUInt32LE(4) } : undefined;
+  }
+
+  /** At exit: each module that gained optimised functions since it was compiled or read (at most MAX_WRITES). */
+  private writeAll(): void {
+    let wrote = 0;
+    for (const ref of this.modules) {
+      if (wrote === MAX_WRITES) break;
+      const module = ref.deref();
+      const kept = module === undefined ? undefined : this.kept.get(module);
+      const instance = kept?.instance?.deref();
+      if (module === undefined || kept === undefined || instance === undefined) continue;
+      if (kept.optimisedAtLoad === 0 && kept.hot.length > 0 && this.writable()) this.optimiseHot(instance, kept.hot);
+      const optimised = this.optimisedExports(instance);
+      // V8 aborts the process on a module with no optimised function: an optimised export proves one.
+      if (optimised === 0 || optimised <= kept.optimisedAtLoad) continue;
+      if (this.write(kept, optimised, this.v8.serialize(module))) wrote++;
+    }
+    if (wrote > 0) this.prune();
+  }
+
+  private optimiseHot(instance: WebAssembly.Instance, hot: readonly string[]): void {
+    for (const name of hot) {
+      const fn = instance.exports[name];
+      if (typeof fn === "function" && !this.v8.isOptimised(fn as () => unknown)) this.v8.optimise(fn as () => unknown);
+    }
+  }
+
+  /** Whether the directory can take a file: no compile at exit for a cache that cannot be written. */
+  private writable(): boolean {
+    try {
+      mkdirSync(this.directory, { recursive: true });
+      accessSync(this.directory, constants.W_OK);
+      return true;
+    } catch {
+      return false;
+    }
+  }
+
+  private optimisedExports(instance: WebAssembly.Instance): number {
+    let optimised = 0;
+    for (const value of Object.values(instance.exports)) {
+      if (typeof value === "function" && this.v8.isOptimised(value as () => unknown)) optimised++;
+    }
+    return optimised;
+  }
+
+  /** Writes the file (atomically: code-cache.ts); false when it cannot. */
+  private write(kept: Kept, optimised: number, serialized: ArrayBuffer): boolean {
+    const data = new Uint8Array(serialized);
+    const header = Buffer.alloc(HEADER_BYTES);
+    header.writeUInt32LE(MAGIC, 0);
+    header.writeUInt32LE(optimised, 4);
+    header.writeUInt32LE(kept.wire.length, 8);
+    header.writeUInt32LE(data.length, 12);
+    header.writeUInt32LE(checksum(data), 16);
+    return writeFileAtomically(this.directory, kept.file, [header, kept.wire, data]);
+  }
+
+  /** Keeps the newest MAX_FILES modules, and drops the directories of other V8s untouched for a week. */
+  private prune(): void {
+    try {
+      const files = readdirSync(this.directory).map((name) => join(this.directory, name));
+      if (files.length > MAX_FILES) {
+        const byAge = files.map((path) => ({ path, at: mtimeOf(path) })).sort((a, b) => a.at - b.at);
+        for (const { path } of byAge.slice(0, files.length - MAX_FILES)) { try { unlinkSync(path); } catch { /* gone */ } }
+      }
+      const parent = join(this.directory, "..");
+      for (const name of readdirSync(parent)) {
+        const path = join(parent, name);
+        if (name.startsWith("wasm-code-") && path !== this.directory && Date.now() - mtimeOf(path) > STALE_AFTER_MS) {
+          rmSync(path, { recursive: true, force: true });
+        }
+      }
+    } catch { /* another process pruned it */ }
+  }
+}
+
+/**
+ * A 32-bit checksum of `bytes`, four at a time: a file's name (whose bytes are then compared whole) and the check of
+ * its data. Not node:zlib's CRC-32: loading node:zlib costs ~6 ms of `roam run hello`, where this takes ~0.5 ms for
+ * the core's 50 KB even before V8 optimises it. Each step mixes the high bits back down, so a change anywhere reaches
+ * every bit of the result.
+ */
+export function checksum(bytes: Uint8Array): number {
+  if ((bytes.byteOffset & 3) !== 0) bytes = bytes.slice(); // words need an aligned start: the same bytes, the same sum
+  let h = 0x811c9dc5;
+  const whole = bytes.length >>> 2;
+  const words = new Int32Array(bytes.buffer, bytes.byteOffset, whole);
+  for (let i = 0; i < whole; i++) h = Math.imul(h ^ words[i], 0x01000193) ^ (h >>> 15);
+  for (let i = whole << 2; i < bytes.length; i++) h = Math.imul(h ^ bytes[i], 0x01000193) ^ (h >>> 15);
+  return h >>> 0;
+}
+
+function mtimeOf(path: string): number {
+  try { return statSync(path).mtimeMs; } catch { return 0; }
+}
+
+let theCache: WasmCodeCache | undefined | null = null;
+
+/** The process's cache: undefined when off (no intrinsics, ROAM_CODE_CACHE=0, no directory). */
+export function wasmCodeCache(): WasmCodeCache | undefined {
+  if (theCache === null) {
+    const base = cacheDirectory();
+    const v8 = base === undefined ? undefined : intrinsics();
+    theCache = base === undefined || v8 === undefined
+      ? undefined
+      : new WasmCodeCache(join(base, `wasm-code-v8-${process.versions.v8}-${process.arch}`), v8);
+  }
+  return theCache;
+}
