@@ -26,7 +26,10 @@ export function traceGc(hostName: string): void {
  * feedback of a function that has not run for a few major collections, and a
  * page stream of 256 MiB causes dozens of those: each freeze then ran cold,
  * recompiled, 3-5x slower (0.1-0.3 ms a step where a warm step takes 0.03; about
- * half of a postcopy resume). The bytecode of a host is a few MB; keep it.
+ * half of a postcopy resume). The bytecode of a host is a few MB; keep it. A `roam` process has the flag from
+ * its start already (src/launch/v8-flags.ts: every roam process runs under the same flags, so that their code caches
+ * agree); this is for a host made in a process of another's (an embedding, the tests). Setting it again to the
+ * value it has changes nothing V8 hashes.
  */
 export function keepCompiledCode(): void {
   setFlagsFromString("--no-flush-bytecode");

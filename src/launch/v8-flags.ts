@@ -22,9 +22,15 @@ import { createRequire } from "node:module";
  *   a corrupt cache is accepted, and crashes Node or runs code its source does not have.
  * - `--allow-natives-syntax`: opens V8's intrinsics to src/machine/wasm-code-cache.ts, which writes WebAssembly
  *   modules' optimised code to disk and reads it back in the next process (`%SerializeWasmModule`,
- *   `%DeserializeWasmModule`, `%IsTurboFanFunction`; no other code of Roam's uses them).
+ *   `%DeserializeWasmModule`, `%IsTurboFanFunction`, `%WasmTierUpFunction`; no other code of Roam's uses them).
+ * - `--no-flush-bytecode`: what a host needs (src/cluster/host-runtime.ts keepCompiledCode: its migration code runs
+ *   minutes apart, and V8 dropped its bytecode in between), given to every `roam` process so that all run under the
+ *   same flags: V8 refuses a code cache made under other flags, JavaScript's and WebAssembly's alike, and a host
+ *   setting it alone made `roam run` and `roam host` refuse each other's caches and write them again each time.
  */
-export const ROAM_V8_FLAGS: readonly string[] = ["--wasm-tiering-budget=7200000", "--verify-snapshot-checksum", "--allow-natives-syntax"];
+export const ROAM_V8_FLAGS: readonly string[] = [
+  "--wasm-tiering-budget=7200000", "--verify-snapshot-checksum", "--allow-natives-syntax", "--no-flush-bytecode",
+];
 
 /** The flags of ROAM_V8_FLAGS that Node was not started with. */
 function missingV8Flags(execArgv: readonly string[] = process.execArgv): string[] {
