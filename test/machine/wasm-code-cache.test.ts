@@ -24,19 +24,22 @@ const MODULE = [0, 97, 115, 109, 1, 0, 0, 0, 1, 6, 1, 96, 1, 127, 1, 127, 3, 3, 
  * Runs, in a process of its own with V8's intrinsics open, a script that takes the module through the cache, calls
  * both functions, optimises `a` when `optimise`, and prints what it saw. A Node that aborts prints nothing.
  */
-function useModule(home: string, optimise: boolean, env: Record<string, string> = {}): { code: number | null; seen: Record<string, unknown>; stderr: string } {
+function useModule(home: string, optimise: boolean, env: Record<string, string> = {}, intrinsics = true): { code: number | null; seen: Record<string, unknown>; stderr: string } {
   const script = `
     const { wasmCodeCache } = await import(${JSON.stringify(CACHE)});
     const cache = wasmCodeCache();
     if (!cache) { console.log(JSON.stringify({ off: true })); process.exit(0); }
+    const intrinsic = (name, fn) => new Function("fn", "return %" + name + "(fn)")(fn);
     const module = cache.compile(new Uint8Array(${JSON.stringify(MODULE)}));
     const instance = new WebAssembly.Instance(module);
     cache.instantiated(module, instance);
     const sums = [instance.exports.a(40), instance.exports.b(40)];
-    const optimisedAtStart = %IsTurboFanFunction(instance.exports.a);
-    if (${optimise}) %WasmTierUpFunction(instance.exports.a);
-    console.log(JSON.stringify({ hits: cache.hits, misses: cache.misses, sums, optimisedAtStart, b: %IsTurboFanFunction(instance.exports.b) }));`;
-  const ran = spawnSync(process.execPath, ["--allow-natives-syntax", "--input-type=module", "-e", script], {
+    const optimisedAtStart = intrinsic("IsTurboFanFunction", instance.exports.a);
+    if (${optimise}) intrinsic("WasmTierUpFunction", instance.exports.a);
+    const b = intrinsic("IsTurboFanFunction", instance.exports.b);
+    console.log(JSON.stringify({ hits: cache.hits, misses: cache.misses, sums, optimisedAtStart, b }));`;
+  const flags = intrinsics ? ["--allow-natives-syntax"] : [];
+  const ran = spawnSync(process.execPath, [...flags, "--input-type=module", "-e", script], {
     env: { ...process.env, XDG_CACHE_HOME: home, ...env }, encoding: "utf8",
   });
   return { code: ran.status, seen: ran.stdout.trim() === "" ? {} : JSON.parse(ran.stdout) as Record<string, unknown>, stderr: ran.stderr };
@@ -49,8 +52,9 @@ function cacheFiles(home: string): string[] {
 }
 
 describe("the WebAssembly code cache", () => {
-  test("is off without V8's intrinsics (these workers run without --allow-natives-syntax)", () => {
-    expect(wasmCodeCache()).toBeUndefined();
+  test("is off without V8's intrinsics (Node started without --allow-natives-syntax, as these workers are)", () => {
+    expect(useModule(join(scratch.path, "no-intrinsics"), false, {}, false).seen).toEqual({ off: true });
+    if (!process.execArgv.includes("--allow-natives-syntax")) expect(wasmCodeCache()).toBeUndefined();
   });
 
   test("a module Turbofan optimised is written at exit and read back, optimised, by the next process", () => {
