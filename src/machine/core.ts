@@ -105,7 +105,7 @@ export class Core {
     }
     // Synchronously: the promise of WebAssembly.instantiate settles a turn of the event loop later, and with the
     // compile above synchronous too, that turn cost `roam run hello` 5-7 ms before its first output (15 runs each,
-    // twice, alternating; a few ms of instantiating in all).
+    // twice, alternating).
     const instance = new WebAssembly.Instance(module, imports);
     codeCache?.instantiated(module, instance, ["fastLoop"]);
     const exports = instance.exports as Record<string, unknown>;

@@ -114,7 +114,8 @@ export class WasmCodeCache {
    */
   instantiated(module: WebAssembly.Module, instance: WebAssembly.Instance, hot: readonly string[] = []): void {
     const kept = this.kept.get(module);
-    if (kept && !kept.instance) { kept.instance = new WeakRef(instance); kept.hot = hot; }
+    // One live instance is enough to read the module's code from; a host's first core may be long gone at its exit.
+    if (kept && kept.instance?.deref() === undefined) { kept.instance = new WeakRef(instance); kept.hot = hot; }
   }
 
   private keep(module: WebAssembly.Module, kept: Kept): void {
