@@ -74,6 +74,8 @@ export class WasmCodeCache {
   private readonly kept = new WeakMap<WebAssembly.Module, Kept>();
   /** Every module compiled or read, weakly: a dropped translation's module must stay collectable. */
   private modules: Array<WeakRef<WebAssembly.Module>> = [];
+  /** The bytes cached() last found no file for, and that file's name: compiled() follows with the same bytes. */
+  private lastMiss: { wire: Uint8Array<ArrayBuffer>; file: string } | undefined;
 
   constructor(private readonly directory: string, private readonly v8: Intrinsics) {
     process.once("exit", () => {
@@ -94,7 +96,7 @@ export class WasmCodeCache {
   cached(wire: Uint8Array<ArrayBuffer>): WebAssembly.Module | undefined {
     const file = this.fileFor(wire);
     const found = this.read(file, wire);
-    if (!found) return undefined;
+    if (!found) { this.lastMiss = { wire, file }; return undefined; }
     this.hits++;
     this.keep(found.module, { file, wire, optimisedAtLoad: found.optimised, hot: [] });
     return found.module;
@@ -103,7 +105,9 @@ export class WasmCodeCache {
   /** A module compiled from `wire` elsewhere (after cached() found none): written at exit if Turbofan optimised any of it. */
   compiled(module: WebAssembly.Module, wire: Uint8Array<ArrayBuffer>): void {
     this.misses++;
-    this.keep(module, { file: this.fileFor(wire), wire, optimisedAtLoad: 0, hot: [] });
+    const file = this.lastMiss?.wire === wire ? this.lastMiss.file : this.fileFor(wire); // summed once, by cached()
+    this.lastMiss = undefined;
+    this.keep(module, { file, wire, optimisedAtLoad: 0, hot: [] });
   }
 
   /**
