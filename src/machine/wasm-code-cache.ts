@@ -68,12 +68,14 @@ interface Kept {
 }
 
 export class WasmCodeCache {
-  /** Modules read from the cache and modules compiled, for --stats. */
+  /** Modules read from the cache and modules compiled (the tests read them; --stats counts batches in the translator). */
   hits = 0;
   misses = 0;
   private readonly kept = new WeakMap<WebAssembly.Module, Kept>();
   /** Every module compiled or read, weakly: a dropped translation's module must stay collectable. */
   private modules: Array<WeakRef<WebAssembly.Module>> = [];
+  /** When `modules` next drops the ones collected: twice as many as were live last time, at least 2 * MAX_FILES. */
+  private compactAt = 2 * MAX_FILES;
   /** The bytes cached() last found no file for, and that file's name: compiled() follows with the same bytes. */
   private lastMiss: { wire: Uint8Array<ArrayBuffer>; file: string } | undefined;
 
@@ -126,8 +128,9 @@ export class WasmCodeCache {
     this.kept.set(module, kept);
     this.modules.push(new WeakRef(module));
     // A host runs for days: now and then forget the modules already collected.
-    if (this.modules.length >= 2 * MAX_FILES && (this.modules.length & (this.modules.length - 1)) === 0) {
+    if (this.modules.length >= this.compactAt) {
       this.modules = this.modules.filter((ref) => ref.deref() !== undefined);
+      this.compactAt = Math.max(2 * MAX_FILES, 2 * this.modules.length);
     }
   }
 
