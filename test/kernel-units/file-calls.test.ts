@@ -160,6 +160,32 @@ test("record locks with musl riscv32's 64-bit commands (F_GETLK64/F_SETLK64/F_SE
   expect(bytesAt(DATA, 2).readUInt16LE(0)).toBe(2); // F_UNLCK
 });
 
+describe("writev to the console", () => {
+  /** An iovec at DATA + 0x4000 of `parts` (address, length). */
+  const iovec = (...parts: Array<[number, number]>) => {
+    const v = Buffer.alloc(parts.length * 8);
+    parts.forEach(([at, len], i) => { v.writeUInt32LE(at >>> 0, i * 8); v.writeUInt32LE(len, i * 8 + 4); });
+    c.space.write(DATA + 0x4000, v);
+    return DATA + 0x4000;
+  };
+
+  test("its parts go out in one write, as musl's stdio sends its buffer and the new bytes", () => {
+    c.space.write(DATA, Buffer.from("hello, "));
+    c.space.write(DATA + 0x1ffe, Buffer.from("world\n")); // across a page boundary
+    expect(call(66, 1, iovec([DATA, 7], [DATA + 0x100, 0], [DATA + 0x1ffe, 6]), 3)).toBe(13);
+    expect(output.map((b) => b.toString())).toEqual(["hello, world\n"]);
+  });
+
+  test("a part the guest cannot read ends it: what came before is written (a short write), else EFAULT", () => {
+    c.space.write(DATA, Buffer.from("kept"));
+    expect(call(66, 2, iovec([DATA, 4], [0xdead0000, 4], [DATA, 4]), 3)).toBe(4);
+    expect(call(66, 2, iovec([0xdead0000, 4], [DATA, 4]), 2)).toBe(-Errno.EFAULT);
+    expect(call(66, 1, iovec([0xdead0000, 0]), 1)).toBe(0); // nothing to write: nothing read
+    expect(output.map((b) => b.toString())).toEqual(["kept"]);
+    expect(call(66, 0, iovec([DATA, 4]), 1)).toBe(-Errno.EBADF); // stdin is not written
+  });
+});
+
 describe("links, directories and locks", () => {
   test("symlinkat makes a link read with the sandbox as /; fchdir; flock; faccessat2", () => {
     writeFileSync(join(dir, "target.txt"), "through the link");

@@ -88,10 +88,44 @@ function writeFrom(c: SyscallContext, fd: number, buf: number, count: number): n
   if (!bytes) return -Errno.EFAULT;
   if (file.kind === "socket") return socketSend(c, fd, bytes, 0, null);
   if (file.kind === "forwarded") return forwardedIo(c, file, "write", bytes) as number;
-  if (file.kind === "terminal") return file.terminal === 0 ? -Errno.EBADF : consoleOutput(c, file.terminal!, bytes);
+  const stream = consoleStream(c, file);
+  return stream === undefined ? -Errno.EBADF : consoleOutput(c, stream, bytes);
+}
+
+/** The console stream a write to `file` (a terminal or /dev/tty) goes to; undefined when it cannot be written (EBADF). */
+function consoleStream(c: SyscallContext, file: OpenFile): 1 | 2 | undefined {
+  if (file.kind === "terminal") return file.terminal === 0 ? undefined : file.terminal!;
   // /dev/tty (the other devices were handled above)
-  if (!writable(file)) return -Errno.EBADF;
-  return consoleOutput(c, c.console.isTerminal(1) || !c.console.isTerminal(2) ? 1 : 2, bytes);
+  if (!writable(file)) return undefined;
+  return c.console.isTerminal(1) || !c.console.isTerminal(2) ? 1 : 2;
+}
+
+/**
+ * writev to the console: its parts in one write, as Linux writes them (musl's stdio writes its buffer and the new
+ * bytes as two parts of one writev: two host writes each, where one keeps the line whole for a reader sharing the
+ * terminal or pipe). Parts are taken up to the first the guest cannot read: a short write then, EFAULT if nothing
+ * was taken. Undefined when `fd` is not the console.
+ */
+function consoleWritev(c: SyscallContext, fd: number, parts: DataView, count: number): number | undefined {
+  const file = c.files.get(fd);
+  if (!file || !(file.kind === "terminal" || (file.kind === "device" && file.device === "tty"))) return undefined;
+  const stream = consoleStream(c, file);
+  if (stream === undefined) return -Errno.EBADF;
+  const chunks: Uint8Array[] = [];
+  let total = 0;
+  for (let i = 0; i < count && total < MAX_IO; i++) {
+    const len = Math.min(parts.getUint32(i * 8 + 4, true), MAX_IO - total);
+    if (len === 0) continue;
+    const bytes = c.space.read(parts.getUint32(i * 8, true), len);
+    if (!bytes) {
+      if (total === 0) return -Errno.EFAULT; // "part of the buffer is outside your accessible address space"
+      break;
+    }
+    chunks.push(bytes);
+    total += len;
+  }
+  if (total === 0) return 0;
+  return consoleOutput(c, stream, chunks.length === 1 ? chunks[0] : Buffer.concat(chunks, total));
 }
 
 /** readv/writev: iovec = { u32 base, u32 len } × count. */
@@ -100,7 +134,10 @@ function vectored(c: SyscallContext, fd: number, iov: number, count: number, wri
   const raw = c.space.read(iov, count * 8);
   if (!raw) return -Errno.EFAULT;
   const view = new DataView(raw.buffer);
-  if (!write) {
+  if (write) {
+    const whole = consoleWritev(c, fd, view, count);
+    if (whole !== undefined) return whole;
+  } else {
     for (let i = 0; i < count; i++) {
       if (!c.space.ensure(view.getUint32(i * 8, true), Math.min(view.getUint32(i * 8 + 4, true), MAX_IO), PROT_WRITE)) return -Errno.EFAULT;
     }
