@@ -235,7 +235,8 @@ export type Checks = "full" | "linear";
 function spanReachable(g: Gen, e: Entry, retired: number, shared: SharedCheck, tlb: number): void {
   const w = g.w;
   w.localSet(L_ADDR);
-  // Its lowest and highest byte differ above bit 11: two pages (a group spans less than one).
+  // Its lowest and highest byte differ above bit 11: two pages (no more: a group spans at most 4096 bytes, its
+  // accesses' 12-bit offsets from one register, aligned alike).
   g.get(e.rs1).w.i32Const(shared.low).op(Op.i32Add); g.get(e.rs1).w.i32Const(shared.high).op(Op.i32Add);
   w.op(Op.i32Xor).i32Const(0xfff).op(Op.i32GtU);
   g.beginIf();
