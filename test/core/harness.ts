@@ -124,3 +124,30 @@ export class TranslatingCore extends TestCore {
     }
   }
 }
+
+/**
+ * Runs the program `start` sets up (ending at an ebreak) on the interpreter alone, then translated in slices of 1 M,
+ * 333 and 7 instructions, each of which must end where the interpreter did. `wholeSlices` checks further the run in
+ * slices of 1 M, where translation has room to work (how much it ran, how it left), beside the interpreter's core,
+ * which it returns.
+ */
+export function expectTranslatedAsInterpreted(start: (c: TestCore) => void, wholeSlices: (c: TranslatingCore, plain: TestCore) => void): TestCore {
+  const plain = new TestCore();
+  start(plain);
+  plain.setSt(L.STATE_FLAGS, plain.st(L.STATE_FLAGS) | L.FLAG_EBREAK_EXITS);
+  expect(runPastBudget(plain, 1_000_000)).toBe(L.EXIT_BREAKPOINT);
+  for (const slice of [1_000_000, 333, 7]) {
+    const c = new TranslatingCore();
+    start(c);
+    c.setSt(L.STATE_FLAGS, c.st(L.STATE_FLAGS) | L.FLAG_EBREAK_EXITS);
+    expect(runPastBudget(c, slice)).toBe(L.EXIT_BREAKPOINT);
+    expectSameState(c, plain, `slices of ${slice}`);
+    if (slice === 1_000_000) wholeSlices(c, plain);
+  }
+  return plain;
+}
+
+/** Instructions `c` ran in the interpreter: all it retired less what translated code retired. */
+export function interpretedIn(c: TranslatingCore): number {
+  return Number(c.instret) - c.translator.translatedRetired();
+}

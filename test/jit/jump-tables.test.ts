@@ -8,7 +8,7 @@ import * as L from "../../assembly/layout.js";
 import * as O from "../../assembly/ops.js";
 import { Exit } from "../../src/jit/gen.js";
 import { discoverRegion, type Entry, type Region } from "../../src/jit/region.js";
-import { TestCore, TranslatingCore, asm, expectSameState, runPastBudget } from "../core/harness.js";
+import { asm, expectTranslatedAsInterpreted, interpretedIn, type TestCore } from "../core/harness.js";
 
 const [RA, T0, T1, A0, A1, A2, A3, A4] = [1, 5, 6, 10, 11, 12, 13, 14];
 
@@ -81,23 +81,13 @@ describe("a switch through a jump table, on the core", () => {
     cases.forEach((op, k) => c.poke(CASES + 8 * k, [op, asm.jal(0, NEXT - (CASES + 8 * k + 4))]));
     c.poke(NEXT, [asm.addi(T0, T0, -1), asm.bne(T0, 0, LOOP - (NEXT + 4)), asm.ebreak()]);
     c.poke(TABLE, cases.map((_, k) => (CASES + 8 * k) >>> 0));
-    c.setSt(L.STATE_FLAGS, c.st(L.STATE_FLAGS) | L.FLAG_EBREAK_EXITS);
     c.pc = BASE;
   }
 
   test("its cases run inside the loop's translation, the state exact at any slice size", () => {
-    const plain = new TestCore();
-    start(plain);
-    expect(runPastBudget(plain, 1_000_000)).toBe(L.EXIT_BREAKPOINT);
-    for (const slice of [1_000_000, 333, 7]) {
-      const c = new TranslatingCore();
-      start(c);
-      expect(runPastBudget(c, slice)).toBe(L.EXIT_BREAKPOINT);
-      expectSameState(c, plain, `slices of ${slice}`);
-      if (slice < 1000) continue;
-      const interpreted = Number(c.instret) - c.translator.translatedRetired();
-      expect(interpreted, "instructions interpreted").toBeLessThan(N / 4);
+    expectTranslatedAsInterpreted(start, (c) => {
+      expect(interpretedIn(c), "instructions interpreted").toBeLessThan(N / 4);
       expect(c.translator.exitCounts()[Exit.INDIRECT], "computed jumps that left the translation").toBeLessThan(N / 20);
-    }
+    });
   });
 });
