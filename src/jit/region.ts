@@ -212,7 +212,7 @@ function takeJumpTargets(
     const index = start.index;
     if (entries.size >= MAX_REGION_INSTRUCTIONS) return;
     if (before[index] !== AFTER_JUMP || entries.has(index) || headElsewhere?.(index) || returnsElsewhere?.(index)) continue;
-    const run = runBackInto(index, read, entries, Math.min(TARGET_INSTRUCTIONS, MAX_REGION_INSTRUCTIONS - entries.size));
+    const run = runBackInto(index, read, entries, Math.min(TARGET_INSTRUCTIONS, MAX_REGION_INSTRUCTIONS - entries.size), headElsewhere);
     if (run === null) continue;
     for (const [at, e] of run) {
       entries.set(at, e);
@@ -227,9 +227,12 @@ function takeJumpTargets(
 
 /**
  * The code from `start` (in-page jumps, branches, fall-throughs; no calls) if some of it leads into `entries` and it
- * is at most `room` entries, else null.
+ * is at most `room` entries, else null. It stops at another region's head, as walkPage does (a transfer there).
  */
-function runBackInto(start: number, read: (index: number) => Entry, entries: Map<number, Entry>, room: number): Map<number, Entry> | null {
+function runBackInto(
+  start: number, read: (index: number) => Entry, entries: Map<number, Entry>, room: number,
+  headElsewhere: ((index: number) => boolean) | undefined,
+): Map<number, Entry> | null {
   const run = new Map<number, Entry>();
   const queue = [start];
   let reaches = false;
@@ -237,6 +240,7 @@ function runBackInto(start: number, read: (index: number) => Entry, entries: Map
     const index = queue.pop()!;
     if (index < 0 || index >= PAGE_ENTRIES || run.has(index)) continue;
     if (entries.has(index)) { reaches = true; continue; }
+    if (index !== start && headElsewhere?.(index)) continue; // an exit that chains to that region
     const e = read(index);
     if (e.op === O.OP_DECODE || !translatable(e.op)) continue; // an exit
     if (isCall(e) || run.size === room) return null;
