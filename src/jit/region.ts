@@ -214,12 +214,7 @@ function takeJumpTargets(
     if (before[index] !== AFTER_JUMP || entries.has(index) || headElsewhere?.(index) || returnsElsewhere?.(index)) continue;
     const run = runBackInto(index, read, entries, Math.min(TARGET_INSTRUCTIONS, MAX_REGION_INSTRUCTIONS - entries.size), headElsewhere);
     if (run === null) continue;
-    for (const [at, e] of run) {
-      entries.set(at, e);
-      const target = inPageTarget(e);
-      if (target !== null) leaders.add(target);
-      if (endsBlock(e.op)) leaders.add(at + e.length / 2);
-    }
+    takeIn(run, entries, leaders);
     leaders.add(index);
     returnPoints.add(index);
   }
@@ -250,6 +245,16 @@ function runBackInto(
     if (fallsThrough(e.op)) queue.push(index + e.length / 2);
   }
   return reaches ? run : null;
+}
+
+/** Adds code walked apart from the region's own walk to its entries, with the block leaders its jumps and ends make. */
+function takeIn(code: ReadonlyMap<number, Entry>, entries: Map<number, Entry>, leaders: Set<number>): void {
+  for (const [index, e] of code) {
+    entries.set(index, e);
+    const target = inPageTarget(e);
+    if (target !== null) leaders.add(target);
+    if (endsBlock(e.op)) leaders.add(index + e.length / 2);
+  }
 }
 
 /** The region's entries cut into basic blocks in address order: a block starts at a leader or after a gap or a jump. */
@@ -311,12 +316,7 @@ function takeFromOtherPage(target: number, t: Taking): void {
   if (taken.size === 0) return;
   if (!t.otherPages.includes(page)) t.otherPages.push(page);
   t.leaders.add(target).add(page.first).add(page.first + PAGE_ENTRIES);
-  for (const [index, e] of taken) {
-    t.entries.set(index, e);
-    const next = inPageTarget(e);
-    if (next !== null) t.leaders.add(next);
-    if (endsBlock(e.op)) t.leaders.add(index + e.length / 2);
-  }
+  takeIn(taken, t.entries, t.leaders);
   for (const point of returns) t.otherReturns.add(point);
 }
 
