@@ -9,6 +9,7 @@ export interface TranslatorStats {
   entries: number; // entries marked OP_JIT: heads and return points
   batches: number; // modules compiled
   cachedBatches: number; // of them, read with Turbofan's code from an earlier process (machine/wasm-code-cache.ts)
+  recalledBatches: number; // of them, bytes read by their input (jit/batch-key.ts), not emitted: all cachedBatches once a build keeps batches
   largestBatch: number; // regions in the largest
   compileMs: number; // on the main thread: emitMs + moduleMs + instanceMs + marking
   emitMs: number; // writing regions' modules on the main thread
@@ -24,7 +25,7 @@ export interface TranslatorStats {
 
 export function newStats(): TranslatorStats {
   return {
-    requests: 0, translated: 0, declined: 0, stale: 0, instructions: 0, entries: 0, batches: 0, cachedBatches: 0, largestBatch: 0,
+    requests: 0, translated: 0, declined: 0, stale: 0, instructions: 0, entries: 0, batches: 0, cachedBatches: 0, recalledBatches: 0, largestBatch: 0,
     compileMs: 0, emitMs: 0, workerBatches: 0, workerEmitMs: 0, moduleMs: 0, instanceMs: 0, waitMs: 0, flushes: 0,
     fullChecksAt: -1,
   };
@@ -47,7 +48,8 @@ function describeWork(t: TranslatorStats): string {
   const stale = t.stale > 0 ? `, ${t.stale} stale` : "";
   const declined = t.declined > 0 ? `, ${t.declined} declined` : "";
   const checks = t.fullChecksAt >= 0 ? `, full TLB checks after ${t.fullChecksAt} translated instructions` : "";
-  const cached = t.cachedBatches > 0 ? ` (${t.cachedBatches} optimised, from the code cache)` : "";
+  const recalled = t.recalledBatches > t.cachedBatches ? `, ${t.recalledBatches - t.cachedBatches} more emitted earlier` : "";
+  const cached = t.recalledBatches + t.cachedBatches > 0 ? ` (${t.cachedBatches} optimised${recalled}, from the code cache)` : "";
   return `translated regions: ${t.translated} of ${t.requests} requests (${t.instructions} instructions, ${t.batches} modules${cached}${stale}${declined}${checks}; ` +
     `main thread ${ms(t.compileMs)} ms: emit ${ms(t.emitMs)}, compile ${ms(t.moduleMs)}, instantiate ${ms(t.instanceMs)}; ` +
     `background compiles ${ms(t.waitMs)} ms` + (t.workerBatches > 0 ? `, ${t.workerBatches} on the worker, its emit ${ms(t.workerEmitMs)} ms)` : ")");

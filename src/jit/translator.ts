@@ -29,7 +29,7 @@
 
 import * as L from "../../assembly/layout.js";
 import * as O from "../../assembly/ops.js";
-import { decodedSlot, discoverRegion, readEntry, type Entry } from "./region.js";
+import { decodedSlot, discoverRegion, readEntry, type Entry, type Region } from "./region.js";
 import { STRADDLE_INDEX, straddlingEntry, type StraddleDecoder } from "./straddle.js";
 import { emitBatch, regionEntries } from "./emit.js";
 import { countingExits, entryMark } from "./gen.js";
@@ -38,7 +38,9 @@ import { compileWorker, pollCompileWorker, workerWanted } from "./compile-worker
 import { MemoryViews } from "../machine/memory-views.js";
 import { describeStats, newStats, type TranslatorStats } from "./translator-stats.js";
 import { nowMs } from "../machine/host-clock.js";
-import { wasmCodeCache } from "../machine/wasm-code-cache.js";
+import { wasmCodeCache, type CachedBatch } from "../machine/wasm-code-cache.js";
+import { runChunkHash } from "../launch/chunks.js";
+import { batchKey } from "./batch-key.js";
 import { checksWanted, compileMode, hotThreshold, otherPagesWanted } from "./translator-options.js";
 import { SLOTS_END, hotCounter, otherPagesFrom, regionName } from "./decoded-pages.js";
 
@@ -263,12 +265,12 @@ export class Translator {
 
   /** Emits, compiles and installs planned regions on this thread, as one module. Returns how many were installed. */
   private compileNow(planned: Planned[]): number {
-    const { batch, bytes } = this.emit(planned);
+    const { batch, bytes, key, module: kept } = this.emit(planned);
     const started = nowMs();
-    let module = this.cachedModule(bytes);
+    let module = kept ?? (key === undefined ? this.cachedModule(bytes) : undefined);
     if (!module) {
       module = new WebAssembly.Module(bytes);
-      this.codeCache?.compiled(module, bytes);
+      this.codeCache?.compiled(module, bytes, key);
     }
     this.stats.moduleMs += nowMs() - started;
     this.stats.compileMs += nowMs() - started;
@@ -321,12 +323,12 @@ export class Translator {
       });
       return;
     }
-    const { batch, bytes } = this.emit(planned);
+    const { batch, bytes, key, module: kept } = this.emit(planned);
     this.inFlight = batch;
-    const cached = this.cachedModule(bytes);
+    const cached = kept ?? (key === undefined ? this.cachedModule(bytes) : undefined);
     if (cached) { this.compiledNow(batch, cached); return; }
     WebAssembly.compile(bytes).then((module) => {
-      this.codeCache?.compiled(module, bytes);
+      this.codeCache?.compiled(module, bytes, key);
       this.compiledNow(batch, module);
     }, (error: unknown) => this.failed(batch, error));
   }
@@ -400,15 +402,35 @@ export class Translator {
     return { base, generation, region, entries, first, name };
   }
 
-  /** Emits a module of `regions` on this thread. */
-  private emit(regions: Planned[]): { batch: Batch; bytes: Uint8Array<ArrayBuffer> } {
+  /**
+   * Emits a module of `regions` on this thread, or reads the bytes an earlier process emitted from the same input
+   * (wasm-code-cache.ts cachedBatch; with Turbofan's code for them, `module`, when the file has it). `key`: the
+   * batch's input (batch-key.ts) when the cache keeps batches by it.
+   */
+  private emit(regions: Planned[]): { batch: Batch; bytes: Uint8Array<ArrayBuffer>; key?: Uint8Array<ArrayBuffer>; module?: WebAssembly.Module } {
     const started = nowMs();
     const marked = regions.map((p) => ({ region: p.region, marks: marksOf(p) }));
-    const bytes = emitBatch(marked, this.ramBytes(), this.checks, this.namesOf(regions));
+    const key = this.keyOf(marked);
+    const keyed = nowMs();
+    const found: CachedBatch | undefined = key && this.codeCache!.cachedBatch(key);
+    const read = nowMs();
+    if (found) {
+      this.stats.recalledBatches++;
+      if (found.module) this.stats.cachedBatches++;
+    }
+    const bytes = found?.wire ?? emitBatch(marked, this.ramBytes(), this.checks, this.namesOf(regions));
     const now = nowMs();
-    this.stats.emitMs += now - started;
+    this.stats.emitMs += keyed - started + (now - read);
+    this.stats.moduleMs += read - keyed; // the file's read and V8's taking its code, as cachedModule's
     this.stats.compileMs += now - started;
-    return { batch: this.newBatch(regions, now, false), bytes };
+    return { batch: this.newBatch(regions, now, false), bytes, key, module: found?.module };
+  }
+
+  /** The batch's input as the code cache keeps it (batch-key.ts), or undefined: no cache, no build name, or names wanted. */
+  private keyOf(marked: Array<{ region: Region; marks: { first: number; count: number } }>): Uint8Array<ArrayBuffer> | undefined {
+    if (this.codeCache === undefined || this.naming) return undefined;
+    const build = runChunkHash();
+    return build === undefined ? undefined : batchKey(marked, this.ramBytes(), this.checks, countingExits(), build);
   }
 
   /** The regions' names for a batch's module when they are wanted (ROAM_JIT_NAMES=1), else none. */

@@ -10,7 +10,7 @@ import { appendFileSync, readFileSync, statSync } from "node:fs";
 import { createRequire } from "node:module";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { CHUNK_HEADER, CHUNK_NAMES, isBundled } from "./chunks.js";
+import { CHUNK_HEADER, CHUNK_NAMES, isBundled, noteRunChunkHash } from "./chunks.js";
 import { runChunk } from "./code-cache.js";
 import { setRoamV8Flags } from "./v8-flags.js";
 
@@ -91,6 +91,7 @@ export class Bundle {
     if (chunk !== name || !/^[0-9a-f]{64}$/.test(hash ?? "")) {
       throw new Error(`${path}: not a chunk of Roam's bundle (rebuild with npm run build)`);
     }
+    if (name === "run") noteRunChunkHash(hash);
     const { value, cache } = runChunk(path, name, hash, text, () => this.ran.get(name) ?? 0);
     this.note(`chunk ${name} code-cache ${cache}`);
     (value as (system: System) => void)({

@@ -21,3 +21,21 @@ export const BOOT_CHUNK_ENTRIES = ["src/cli/boot-command"] as const;
 export function isBundled(id: string): boolean {
   return id.startsWith("src/") || id.startsWith("assembly/");
 }
+
+/** Where the loader leaves the run chunk's hash for the code it runs (a symbol on globalThis: one Node process, one build). */
+const RUN_CHUNK_HASH = Symbol.for("roam-vm.run-chunk-hash");
+
+/** The loader notes the run chunk's SHA-256 as it reads it (bundle-loader.ts). */
+export function noteRunChunkHash(hash: string): void {
+  (globalThis as Record<symbol, unknown>)[RUN_CHUNK_HASH] = hash;
+}
+
+/**
+ * The SHA-256 of the run chunk this process runs, which holds the translator: what names this build's emitter (a
+ * translated batch's bytes kept across processes are this emitter's: src/jit/batch-key.ts). Undefined when Roam
+ * runs from its modules (no bundle: tests, ROAM_NO_BUNDLE=1), whose build has no such name.
+ */
+export function runChunkHash(): string | undefined {
+  const hash = (globalThis as Record<symbol, unknown>)[RUN_CHUNK_HASH];
+  return typeof hash === "string" ? hash : undefined;
+}

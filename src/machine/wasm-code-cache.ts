@@ -16,6 +16,11 @@
 // checksum: a file is used only for exactly its bytes, and damaged data is never handed to V8, which checks neither
 // (its data is machine code). At exit each module that gained optimised functions since it was compiled or read is
 // written (to a temporary file, renamed into place); the directory keeps the newest MAX_FILES.
+//
+// A translated batch is also kept by what it was emitted from (its key: jit/batch-key.ts), with its bytes, so that
+// a program run again skips the batch's emit as well: cachedBatch finds the file by the key, and its bytes come
+// from the file (checked by their checksum, as they are not the caller's), with V8's data when Turbofan had
+// optimised any of the module, else alone (written at exit all the same: the emit is the cost saved).
 
 import { accessSync, constants, mkdirSync, readdirSync, readFileSync, rmSync, statSync, unlinkSync } from "node:fs";
 import { join } from "node:path";
@@ -57,10 +62,21 @@ export const MAX_FILES = 1024;
 const MAX_WRITES = 256;
 const STALE_AFTER_MS = 7 * 24 * 3600 * 1000;
 
+const BATCH_MAGIC = 0x314b5752; // "RWK1": a batch's file, found by its key
+/** magic, optimised exports, key's, bytes' and data's lengths, bytes' and data's checksums (u32 LE each) */
+const BATCH_HEADER_BYTES = 28;
+
+/** A batch's bytes from the cache (cachedBatch), and its module when V8 took the optimised code kept with them. */
+export interface CachedBatch { wire: Uint8Array<ArrayBuffer>; module?: WebAssembly.Module }
+
 /** A module compiled or read, with what its exit write is measured against. */
 interface Kept {
   file: string;
   wire: Uint8Array<ArrayBuffer>;
+  /** A batch's key (cachedBatch): its file is named by the key and holds it. */
+  key?: Uint8Array<ArrayBuffer>;
+  /** Whether a file holds the module already (read from one): a batch's is written at exit only when it is not. */
+  onDisk: boolean;
   optimisedAtLoad: number;
   instance?: WeakRef<WebAssembly.Instance>;
   /** Exports optimised at exit, before the module is first written (see instantiated). */
@@ -71,13 +87,15 @@ export class WasmCodeCache {
   /** Modules read from the cache and modules compiled (the tests read them; --stats counts batches in the translator). */
   hits = 0;
   misses = 0;
+  /** Batches whose bytes were read by their key (cachedBatch), not emitted. */
+  recalled = 0;
   private readonly kept = new WeakMap<WebAssembly.Module, Kept>();
   /** Every module compiled or read, weakly: a dropped translation's module must stay collectable. */
   private modules: Array<WeakRef<WebAssembly.Module>> = [];
   /** When `modules` next drops the ones collected: twice as many as were live last time, at least 2 * MAX_FILES. */
   private compactAt = 2 * MAX_FILES;
   /** The bytes cached() last found no file for, and that file's name: compiled() follows with the same bytes. */
-  private lastMiss: { wire: Uint8Array<ArrayBuffer>; file: string } | undefined;
+  private lastMiss: { wire: Uint8Array<ArrayBuffer>; file: string; key?: Uint8Array<ArrayBuffer>; onDisk: boolean } | undefined;
 
   constructor(private readonly directory: string, private readonly v8: Intrinsics) {
     process.once("exit", () => {
@@ -98,18 +116,45 @@ export class WasmCodeCache {
   cached(wire: Uint8Array<ArrayBuffer>): WebAssembly.Module | undefined {
     const file = this.fileFor(wire);
     const found = this.read(file, wire);
-    if (!found) { this.lastMiss = { wire, file }; return undefined; }
+    if (!found) { this.lastMiss = { wire, file, onDisk: false }; return undefined; }
     this.hits++;
-    this.keep(found.module, { file, wire, optimisedAtLoad: found.optimised, hot: [] });
+    this.keep(found.module, { file, wire, optimisedAtLoad: found.optimised, hot: [], onDisk: true });
     return found.module;
   }
 
-  /** A module compiled from `wire` elsewhere (after cached() found none): written at exit if Turbofan optimised any of it. */
-  compiled(module: WebAssembly.Module, wire: Uint8Array<ArrayBuffer>): void {
+  /**
+   * A batch's bytes kept under `key` (jit/batch-key.ts), with its module when the file has V8's code for it and V8
+   * takes it; undefined when no file holds this key. Without a module, compile the bytes and tell compiled(); with
+   * none at all, emit them, compile, and tell compiled() with the key.
+   */
+  cachedBatch(key: Uint8Array<ArrayBuffer>): CachedBatch | undefined {
+    const file = this.fileForKey(key);
+    const found = this.readBatch(file, key);
+    if (!found) { this.lastMiss = undefined; return undefined; }
+    this.recalled++;
+    if (found.module) {
+      this.hits++;
+      this.keep(found.module, { file, wire: found.wire, key, optimisedAtLoad: found.optimised, hot: [], onDisk: true });
+    } else {
+      this.lastMiss = { wire: found.wire, file, key, onDisk: true };
+    }
+    return found;
+  }
+
+  /**
+   * A module compiled from `wire` elsewhere (after cached() or cachedBatch() found no code for it): written at exit
+   * if Turbofan optimised any of it, or, for a batch emitted under `key`, if no file holds it yet.
+   */
+  compiled(module: WebAssembly.Module, wire: Uint8Array<ArrayBuffer>, key?: Uint8Array<ArrayBuffer>): void {
     this.misses++;
-    const file = this.lastMiss?.wire === wire ? this.lastMiss.file : this.fileFor(wire); // summed once, by cached()
+    const miss = this.lastMiss?.wire === wire ? this.lastMiss : undefined; // its name summed once, by cached()
     this.lastMiss = undefined;
-    this.keep(module, { file, wire, optimisedAtLoad: 0, hot: [] });
+    if (miss?.key !== undefined || key !== undefined) {
+      const batchKey = miss?.key ?? key!;
+      this.keep(module, { file: miss?.file ?? this.fileForKey(batchKey), wire, key: batchKey, optimisedAtLoad: 0, hot: [], onDisk: miss?.onDisk ?? false });
+      return;
+    }
+    this.keep(module, { file: miss?.file ?? this.fileFor(wire), wire, optimisedAtLoad: 0, hot: [], onDisk: false });
   }
 
   /**
@@ -136,6 +181,29 @@ export class WasmCodeCache {
 
   private fileFor(wire: Uint8Array<ArrayBuffer>): string {
     return join(this.directory, `${checksum(wire).toString(16).padStart(8, "0")}-${wire.length}.wasm-code`);
+  }
+
+  private fileForKey(key: Uint8Array<ArrayBuffer>): string {
+    return join(this.directory, `${checksum(key).toString(16).padStart(8, "0")}-${key.length}.wasm-batch`);
+  }
+
+  /** The batch file's bytes (and module, when V8 takes its data) if it is whole and kept under exactly `key`. */
+  private readBatch(file: string, key: Uint8Array<ArrayBuffer>): (CachedBatch & { optimised: number }) | undefined {
+    let bytes: Buffer;
+    try { bytes = readFileSync(file); } catch { return undefined; }
+    if (bytes.length < BATCH_HEADER_BYTES || bytes.readUInt32LE(0) !== BATCH_MAGIC) return undefined;
+    const keyLength = bytes.readUInt32LE(8), wireLength = bytes.readUInt32LE(12), dataLength = bytes.readUInt32LE(16);
+    if (keyLength !== key.length || bytes.length !== BATCH_HEADER_BYTES + keyLength + wireLength + dataLength) return undefined;
+    if (Buffer.compare(bytes.subarray(BATCH_HEADER_BYTES, BATCH_HEADER_BYTES + keyLength), key) !== 0) return undefined;
+    const wireAt = BATCH_HEADER_BYTES + keyLength;
+    const wire = new Uint8Array(bytes.subarray(wireAt, wireAt + wireLength)); // its own copy, aligned: kept with the module
+    if (checksum(wire) !== bytes.readUInt32LE(20)) return undefined;
+    if (dataLength === 0) return { wire, optimised: 0 };
+    const data = bytes.subarray(wireAt + wireLength);
+    const own = data.buffer.slice(data.byteOffset, data.byteOffset + data.length) as ArrayBuffer;
+    if (checksum(new Uint8Array(own)) !== bytes.readUInt32LE(24)) return { wire, optimised: 0 }; // the bytes hold
+    const module = this.v8.deserialize(own, wire);
+    return module ? { wire, module, optimised: bytes.readUInt32LE(4) } : { wire, optimised: 0 };
   }
 
   /** The file's module if it is whole and for exactly these bytes and V8 takes its data. */
@@ -165,8 +233,14 @@ export class WasmCodeCache {
       if (module === undefined || kept === undefined || instance === undefined) continue;
       if (kept.optimisedAtLoad === 0 && kept.hot.length > 0 && this.writable()) this.optimiseHot(instance, kept.hot);
       const optimised = this.optimisedExports(instance);
-      // V8 aborts the process on a module with no optimised function: an optimised export proves one.
-      if (optimised === 0 || optimised <= kept.optimisedAtLoad) continue;
+      const gained = optimised > 0 && optimised > kept.optimisedAtLoad;
+      if (kept.key !== undefined) {
+        if (!gained && kept.onDisk) continue;
+        // V8 aborts the process on a module with no optimised function: an optimised export proves one.
+        if (this.writeBatch(kept, kept.key, gained ? optimised : 0, gained ? this.v8.serialize(module) : undefined)) wrote++;
+        continue;
+      }
+      if (!gained) continue;
       if (this.write(kept, optimised, this.v8.serialize(module))) wrote++;
     }
     if (wrote > 0) this.prune();
@@ -208,6 +282,20 @@ export class WasmCodeCache {
     header.writeUInt32LE(data.length, 12);
     header.writeUInt32LE(checksum(data), 16);
     return writeFileAtomically(this.directory, kept.file, [header, kept.wire, data]);
+  }
+
+  /** Writes a batch's file: its key, its bytes and, when Turbofan optimised any of it, V8's data. */
+  private writeBatch(kept: Kept, key: Uint8Array<ArrayBuffer>, optimised: number, serialized: ArrayBuffer | undefined): boolean {
+    const data = serialized === undefined ? new Uint8Array(0) : new Uint8Array(serialized);
+    const header = Buffer.alloc(BATCH_HEADER_BYTES);
+    header.writeUInt32LE(BATCH_MAGIC, 0);
+    header.writeUInt32LE(optimised, 4);
+    header.writeUInt32LE(key.length, 8);
+    header.writeUInt32LE(kept.wire.length, 12);
+    header.writeUInt32LE(data.length, 16);
+    header.writeUInt32LE(checksum(kept.wire), 20);
+    header.writeUInt32LE(checksum(data), 24);
+    return writeFileAtomically(this.directory, kept.file, [header, key, kept.wire, data]);
   }
 
   /** Keeps the newest MAX_FILES modules, and drops the directories of other V8s untouched for a week. */

@@ -45,6 +45,35 @@ function useModule(home: string, optimise: boolean, env: Record<string, string> 
   return { code: ran.status, seen: ran.stdout.trim() === "" ? {} : JSON.parse(ran.stdout) as Record<string, unknown>, stderr: ran.stderr };
 }
 
+/**
+ * As useModule, for a translated batch kept by its key (cachedBatch): the bytes come from the cache when a file holds
+ * the key, else from the script (as the emitter's); prints where they came from and whether V8's code came too.
+ */
+function useBatch(home: string, optimise: boolean, key = [1, 2, 3, 4]): { code: number | null; seen: Record<string, unknown>; stderr: string } {
+  const script = `
+    const { wasmCodeCache } = await import(${JSON.stringify(CACHE)});
+    const cache = wasmCodeCache();
+    const intrinsic = (name, fn) => new Function("fn", "return %" + name + "(fn)")(fn);
+    const key = new Uint8Array(new Int32Array(${JSON.stringify(key)}).buffer);
+    const found = cache.cachedBatch(key);
+    let module = found?.module;
+    if (!module) {
+      const wire = found?.wire ?? new Uint8Array(${JSON.stringify(MODULE)});
+      module = new WebAssembly.Module(wire);
+      cache.compiled(module, wire, key);
+    }
+    const instance = new WebAssembly.Instance(module);
+    cache.instantiated(module, instance);
+    const sums = [instance.exports.a(40), instance.exports.b(40)];
+    const optimisedAtStart = intrinsic("IsTurboFanFunction", instance.exports.a);
+    if (${optimise}) intrinsic("WasmTierUpFunction", instance.exports.a);
+    console.log(JSON.stringify({ bytes: found ? "cache" : "emitted", code: found?.module ? "cache" : "compiled", recalled: cache.recalled, sums, optimisedAtStart }));`;
+  const ran = spawnSync(process.execPath, ["--allow-natives-syntax", "--input-type=module", "-e", script], {
+    env: { ...process.env, XDG_CACHE_HOME: home }, encoding: "utf8",
+  });
+  return { code: ran.status, seen: ran.stdout.trim() === "" ? {} : JSON.parse(ran.stdout) as Record<string, unknown>, stderr: ran.stderr };
+}
+
 function cacheFiles(home: string): string[] {
   const root = join(home, "roam-vm");
   const directory = readdirSync(root).find((name) => name.startsWith("wasm-code-"));
@@ -98,6 +127,42 @@ describe("the WebAssembly code cache", () => {
     expect(useModule(home, false).seen).toMatchObject({ hits: 1, misses: 0, sums: [41, 42], optimisedAtStart: true });
   });
 
+  test("a batch is kept by its key: its bytes even when nothing was optimised, then V8's code once something was", () => {
+    const home = join(scratch.path, "batch");
+    const first = useBatch(home, false);
+    expect(first.code, first.stderr).toBe(0);
+    expect(first.seen).toMatchObject({ bytes: "emitted", code: "compiled", recalled: 0, sums: [41, 42] });
+    expect(cacheFiles(home).map((path) => path.endsWith(".wasm-batch"))).toEqual([true]); // written for its bytes alone
+    const second = useBatch(home, true);
+    expect(second.seen).toMatchObject({ bytes: "cache", code: "compiled", recalled: 1, sums: [41, 42], optimisedAtStart: false });
+    const third = useBatch(home, false);
+    expect(third.seen).toMatchObject({ bytes: "cache", code: "cache", recalled: 1, sums: [41, 42], optimisedAtStart: true });
+    expect(useBatch(home, false, [1, 2, 3, 5]).seen).toMatchObject({ bytes: "emitted", code: "compiled", recalled: 0 }); // another key
+  });
+
+  test("a batch's file with damaged bytes, damaged code or another key is not used; damaged code alone leaves the bytes", () => {
+    const home = join(scratch.path, "batch-damaged");
+    expect(useBatch(home, true).code).toBe(0);
+    expect(useBatch(home, false).seen).toMatchObject({ bytes: "cache", code: "cache" });
+    const [file] = cacheFiles(home);
+    const good = readFileSync(file);
+    const wireAt = 28 + 16; // the header, the key's four words
+    const damagedBytes = Buffer.from(good);
+    damagedBytes[wireAt + MODULE.length - 2] = 3; // `b` would add 3: the bytes' checksum finds it
+    writeFileSync(file, damagedBytes);
+    expect(useBatch(home, false).seen).toMatchObject({ bytes: "emitted", code: "compiled", recalled: 0, sums: [41, 42] });
+    const damagedCode = Buffer.from(good);
+    damagedCode[damagedCode.length - 9] ^= 0x40; // V8's data: its checksum finds it, the bytes are still good
+    writeFileSync(file, damagedCode);
+    expect(useBatch(home, false).seen).toMatchObject({ bytes: "cache", code: "compiled", sums: [41, 42], optimisedAtStart: false });
+    const otherKey = Buffer.from(good);
+    otherKey.writeInt32LE(9, 28); // the file's name says key 1, 2, 3, 4; it holds 9, 2, 3, 4
+    writeFileSync(file, otherKey);
+    expect(useBatch(home, false).seen).toMatchObject({ bytes: "emitted", code: "compiled", recalled: 0 });
+    writeFileSync(file, good.subarray(0, good.length - 1)); // cut short
+    expect(useBatch(home, false).seen).toMatchObject({ bytes: "emitted", code: "compiled", recalled: 0 });
+  });
+
   test("ROAM_CODE_CACHE=0 turns it off", () => {
     expect(useModule(join(scratch.path, "off"), true, { ROAM_CODE_CACHE: "0" }).seen).toEqual({ off: true });
   });
@@ -120,6 +185,40 @@ describe("the WebAssembly code cache", () => {
     expect(second.stdout).toContain("argv[1] = again");
     expect(second.stderr).toMatch(new RegExp(`${batches} modules \\(${batches} optimised, from the code cache\\)`));
     expect(/instructions retired: (\d+)/.exec(second.stderr)?.[1]).toBe(/instructions retired: (\d+)/.exec(first.stderr)?.[1]);
+  });
+});
+
+describe("translated batches kept by their input", () => {
+  test("a program run again emits none of its batches: their bytes come from the cache, optimised or not", () => {
+    // Liftoff as usual: hello's batches are too short-lived for Turbofan, so the files hold their bytes alone.
+    const home = join(scratch.path, "program-bytes");
+    const run = () => spawnSync(process.execPath, [ROAM, "run", "--stats", elfPath("hello"), "again"], {
+      env: { ...process.env, XDG_CACHE_HOME: home, ROAM_JIT_THRESHOLD: "0" }, encoding: "utf8",
+    });
+    const first = run();
+    expect(first.status, first.stderr).toBe(0);
+    const batches = Number(/(\d+) modules/.exec(first.stderr)?.[1]);
+    expect(batches).toBeGreaterThan(10);
+    expect(cacheFiles(home).filter((path) => path.endsWith(".wasm-batch"))).toHaveLength(batches);
+    const second = run();
+    expect(second.status, second.stderr).toBe(0);
+    expect(second.stdout).toBe(first.stdout);
+    const seen = /(\d+) modules \((\d+) optimised, (\d+) more emitted earlier, from the code cache\)/.exec(second.stderr);
+    expect(seen, second.stderr).not.toBeNull();
+    expect(Number(seen![2]) + Number(seen![3])).toBe(batches);
+    expect(/instructions retired: (\d+)/.exec(second.stderr)?.[1]).toBe(/instructions retired: (\d+)/.exec(first.stderr)?.[1]);
+  });
+
+  test("without a build name (Roam run from its modules, no run chunk to hash) no batch is kept by its input", () => {
+    // Without the bundle (ROAM_NO_BUNDLE=1) the build has no name: batches are emitted, never kept by their input.
+    const home = join(scratch.path, "program-modules");
+    const run = () => spawnSync(process.execPath, [ROAM, "run", "--stats", elfPath("hello")], {
+      env: { ...process.env, XDG_CACHE_HOME: home, ROAM_JIT_THRESHOLD: "0", ROAM_NO_BUNDLE: "1" }, encoding: "utf8",
+    });
+    expect(run().status).toBe(0);
+    expect(cacheFiles(home).filter((path) => path.endsWith(".wasm-batch"))).toEqual([]);
+    const second = run();
+    expect(second.stderr).not.toMatch(/emitted earlier/);
   });
 });
 
