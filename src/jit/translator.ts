@@ -265,12 +265,12 @@ export class Translator {
 
   /** Emits, compiles and installs planned regions on this thread, as one module. Returns how many were installed. */
   private compileNow(planned: Planned[]): number {
-    const { batch, bytes, key, module: kept } = this.emit(planned);
+    const { batch, bytes, kept, module: cached } = this.emit(planned);
     const started = nowMs();
-    let module = kept ?? (key === undefined ? this.cachedModule(bytes) : undefined);
+    let module = cached ?? (kept === undefined ? this.cachedModule(bytes) : undefined);
     if (!module) {
       module = new WebAssembly.Module(bytes);
-      this.codeCache?.compiled(module, bytes, key);
+      this.codeCache?.compiled(module, bytes, kept);
     }
     this.stats.moduleMs += nowMs() - started;
     this.stats.compileMs += nowMs() - started;
@@ -323,12 +323,12 @@ export class Translator {
       });
       return;
     }
-    const { batch, bytes, key, module: kept } = this.emit(planned);
+    const { batch, bytes, kept, module: found } = this.emit(planned);
     this.inFlight = batch;
-    const cached = kept ?? (key === undefined ? this.cachedModule(bytes) : undefined);
+    const cached = found ?? (kept === undefined ? this.cachedModule(bytes) : undefined);
     if (cached) { this.compiledNow(batch, cached); return; }
     WebAssembly.compile(bytes).then((module) => {
-      this.codeCache?.compiled(module, bytes, key);
+      this.codeCache?.compiled(module, bytes, kept);
       this.compiledNow(batch, module);
     }, (error: unknown) => this.failed(batch, error));
   }
@@ -404,10 +404,12 @@ export class Translator {
 
   /**
    * Emits a module of `regions` on this thread, or reads the bytes an earlier process emitted from the same input
-   * (wasm-code-cache.ts cachedBatch; with Turbofan's code for them, `module`, when the file has it). `key`: the
-   * batch's input (batch-key.ts) when the cache keeps batches by it.
+   * (wasm-code-cache.ts cachedBatch; with Turbofan's code for them, `module`, when the file has it). `kept`: the
+   * batch's input (batch-key.ts) when the cache keeps batches by it, and whether its bytes came from there.
    */
-  private emit(regions: Planned[]): { batch: Batch; bytes: Uint8Array<ArrayBuffer>; key?: Uint8Array<ArrayBuffer>; module?: WebAssembly.Module } {
+  private emit(regions: Planned[]): {
+    batch: Batch; bytes: Uint8Array<ArrayBuffer>; kept?: { key: Uint8Array<ArrayBuffer>; onDisk: boolean }; module?: WebAssembly.Module;
+  } {
     const started = nowMs();
     const marked = regions.map((p) => ({ region: p.region, marks: marksOf(p) }));
     const key = this.keyOf(marked);
@@ -423,7 +425,8 @@ export class Translator {
     this.stats.emitMs += keyed - started + (now - read);
     this.stats.moduleMs += read - keyed; // the file's read and V8's taking its code, as cachedModule's
     this.stats.compileMs += now - started;
-    return { batch: this.newBatch(regions, now, false), bytes, key, module: found?.module };
+    const kept = key === undefined ? undefined : { key, onDisk: found !== undefined };
+    return { batch: this.newBatch(regions, now, false), bytes, kept, module: found?.module };
   }
 
   /** The batch's input as the code cache keeps it (batch-key.ts), or undefined: no cache, no build name, or names wanted. */

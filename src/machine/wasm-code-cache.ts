@@ -95,7 +95,7 @@ export class WasmCodeCache {
   /** When `modules` next drops the ones collected: twice as many as were live last time, at least 2 * MAX_FILES. */
   private compactAt = 2 * MAX_FILES;
   /** The bytes cached() last found no file for, and that file's name: compiled() follows with the same bytes. */
-  private lastMiss: { wire: Uint8Array<ArrayBuffer>; file: string; key?: Uint8Array<ArrayBuffer>; onDisk: boolean } | undefined;
+  private lastMiss: { wire: Uint8Array<ArrayBuffer>; file: string } | undefined;
 
   constructor(private readonly directory: string, private readonly v8: Intrinsics) {
     process.once("exit", () => {
@@ -116,7 +116,7 @@ export class WasmCodeCache {
   cached(wire: Uint8Array<ArrayBuffer>): WebAssembly.Module | undefined {
     const file = this.fileFor(wire);
     const found = this.read(file, wire);
-    if (!found) { this.lastMiss = { wire, file, onDisk: false }; return undefined; }
+    if (!found) { this.lastMiss = { wire, file }; return undefined; }
     this.hits++;
     this.keep(found.module, { file, wire, optimisedAtLoad: found.optimised, hot: [], onDisk: true });
     return found.module;
@@ -124,37 +124,35 @@ export class WasmCodeCache {
 
   /**
    * A batch's bytes kept under `key` (jit/batch-key.ts), with its module when the file has V8's code for it and V8
-   * takes it; undefined when no file holds this key. Without a module, compile the bytes and tell compiled(); with
-   * none at all, emit them, compile, and tell compiled() with the key.
+   * takes it; undefined when no file holds this key. Without a module, compile the bytes and tell compiled() they
+   * came from the file; with none at all, emit them, compile, and tell compiled() they did not.
    */
   cachedBatch(key: Uint8Array<ArrayBuffer>): CachedBatch | undefined {
     const file = this.fileForKey(key);
     const found = this.readBatch(file, key);
-    if (!found) { this.lastMiss = undefined; return undefined; }
+    if (!found) return undefined;
     this.recalled++;
     if (found.module) {
       this.hits++;
       this.keep(found.module, { file, wire: found.wire, key, optimisedAtLoad: found.optimised, hot: [], onDisk: true });
-    } else {
-      this.lastMiss = { wire: found.wire, file, key, onDisk: true };
     }
     return found;
   }
 
   /**
    * A module compiled from `wire` elsewhere (after cached() or cachedBatch() found no code for it): written at exit
-   * if Turbofan optimised any of it, or, for a batch emitted under `key`, if no file holds it yet.
+   * if Turbofan optimised any of it, or, for a batch kept by its key, if no file holds its bytes yet (`onDisk`: they
+   * came from one).
    */
-  compiled(module: WebAssembly.Module, wire: Uint8Array<ArrayBuffer>, key?: Uint8Array<ArrayBuffer>): void {
+  compiled(module: WebAssembly.Module, wire: Uint8Array<ArrayBuffer>, batch?: { key: Uint8Array<ArrayBuffer>; onDisk: boolean }): void {
     this.misses++;
-    const miss = this.lastMiss?.wire === wire ? this.lastMiss : undefined; // its name summed once, by cached()
-    this.lastMiss = undefined;
-    if (miss?.key !== undefined || key !== undefined) {
-      const batchKey = miss?.key ?? key!;
-      this.keep(module, { file: miss?.file ?? this.fileForKey(batchKey), wire, key: batchKey, optimisedAtLoad: 0, hot: [], onDisk: miss?.onDisk ?? false });
+    if (batch) {
+      this.keep(module, { file: this.fileForKey(batch.key), wire, key: batch.key, optimisedAtLoad: 0, hot: [], onDisk: batch.onDisk });
       return;
     }
-    this.keep(module, { file: miss?.file ?? this.fileFor(wire), wire, optimisedAtLoad: 0, hot: [], onDisk: false });
+    const file = this.lastMiss?.wire === wire ? this.lastMiss.file : this.fileFor(wire); // summed once, by cached()
+    this.lastMiss = undefined;
+    this.keep(module, { file, wire, optimisedAtLoad: 0, hot: [], onDisk: false });
   }
 
   /**

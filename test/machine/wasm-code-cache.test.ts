@@ -60,7 +60,7 @@ function useBatch(home: string, optimise: boolean, key = [1, 2, 3, 4]): { code: 
     if (!module) {
       const wire = found?.wire ?? new Uint8Array(${JSON.stringify(MODULE)});
       module = new WebAssembly.Module(wire);
-      cache.compiled(module, wire, key);
+      cache.compiled(module, wire, { key, onDisk: found !== undefined });
     }
     const instance = new WebAssembly.Instance(module);
     cache.instantiated(module, instance);
