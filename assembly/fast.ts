@@ -78,12 +78,14 @@ export let hotEntry: u32 = 0;
 @inline export function countsEverywhere(): bool { return load<u8>(JIT_HOT_AT) == 1; }
 
 /**
- * Translated code (src/jit): a function in the table taking (entry, budget, pc),
- * returning the next entry; the budget left is at JIT_BUDGET. The code page is
- * at JIT_PAGE_VA / JIT_DECODED around the call: a region that jumps to another
- * page through the fetch TLB leaves the new page there.
+ * Translated code (src/jit): a function in the table taking (entry, budget, the
+ * entry's page: its virtual base and its decoded entry 0), returning the next
+ * entry; the budget left is at JIT_BUDGET. The code page is at JIT_PAGE_VA /
+ * JIT_DECODED when it returns: a region that jumps to another page through the
+ * fetch TLB leaves the new page there. A region chains to the next with the
+ * same call (src/jit/emit.ts), so one function serves both.
  */
-type Translated = (ip: u32, n: i32, pc: u32) => u32;
+type Translated = (ip: u32, n: i32, pageVA: u32, decoded: u32) => u32;
 
 /**
  * Runs instructions from `ip` while they take their common path. Returns the ip
@@ -140,9 +142,7 @@ export function fastLoop(ip: u32, n: i32): u32 {
       }
       // Translated code runs until it leaves its region or needs the slow step.
       case O.OP_JIT: {
-        store<u32>(JIT_PAGE_VA, pageVA);
-        store<u32>(JIT_DECODED, decoded);
-        const next = changetype<Translated>(ip + 4)(ip, n, pcOf(ip)) // ip + 4 holds the table index: a function reference;
+        const next = changetype<Translated>(ip + 4)(ip, n, pageVA, decoded) // ip + 4 holds the table index: a function reference;
         const left = load<i32>(JIT_BUDGET);
         store<u64>(JIT_RETIRED, load<u64>(JIT_RETIRED) + <u64>(n - left));
         if (left == n) break; // no progress: its first instruction needs the slow step

@@ -4,15 +4,16 @@
 // (register-homes.ts); basic blocks sit in a `loop` of nested `block`s and a
 // `br_table` picks the block to run, so branches, loops and in-page calls stay
 // inside the function. The contract is the fast loop's (assembly/fast.ts):
-//   f(entry, budget, pc) -> the entry to continue at; the budget left is stored
-//   at JIT_BUDGET; the page of the entry returned is left at JIT_PAGE_VA/JIT_DECODED.
+//   g(entry, budget, page base, page's decoded entry 0) -> the entry to continue
+//   at; the budget left is stored at JIT_BUDGET; the page of the entry returned
+//   is left at JIT_PAGE_VA/JIT_DECODED.
 // A region has several entries: its head and its return points (where a call
 // out of it comes back); the function starts at the block its entry's mark names.
 // Chaining: an exit that continues at an entry another translation starts (its
-// decoded entry is marked OP_JIT) tail-calls that translation's "g" through the
-// chain table while budget is left, so runs of calls and returns between pages
-// stay in translated code (see chainOrReturn); "f", the fast loop's entry, goes on
-// in "g". Both take (entry, budget, pc): the registers are in the state block.
+// decoded entry is marked OP_JIT) tail-calls that translation's function through
+// the core's table with the same arguments while budget is left, so runs of calls
+// and returns between pages stay in translated code (see chainOrReturn): the
+// registers are in the state block.
 // Every exit is precise: the registers, the entry returned and the budget
 // (hence instret) are those of the interpreter at that instruction.
 // This file writes the module and each function around its blocks; the code of
@@ -21,7 +22,7 @@
 import * as L from "../../assembly/layout.js";
 import * as O from "../../assembly/ops.js";
 import { MAX_REGION_INSTRUCTIONS, NO_NEXT, PAGE_ENTRIES, type Block, type Entry, type Region } from "./region.js";
-import { CodeWriter, NO_LOCALS, Op, Type, batchModule, functionBody, gFunctionIndex, localDeclarations } from "./wasm-writer.js";
+import { CodeWriter, Op, REGION_TYPE, Type, batchModule, functionBody, localDeclarations } from "./wasm-writer.js";
 import { COMPUTATIONAL, generateAlu } from "./gen-alu.js";
 import { MEMORY_ACCESS, generateMemory, linearWindowOf, planAccesses, useLinearWindow, type Checks } from "./gen-memory.js";
 import { CONTROL_TRANSFER, generateControl } from "./gen-control.js";
@@ -37,7 +38,7 @@ import {
 
 
 /**
- * Emits the module of one region whose marked entries get the table indices `marks` (exports "f0", "g0"), for a core
+ * Emits the module of one region whose marked entries get the table indices `marks` (export "g0"), for a core
  * with `ramBytes` of RAM.
  */
 export function emitRegion(region: Region, ramBytes: number, marks: OwnMarks = NO_MARKS, checks: Checks = "full"): Uint8Array<ArrayBuffer> {
@@ -52,7 +53,7 @@ const moduleWriter = new CodeWriter(64 << 10);
 const G_LOCALS = localDeclarations(new Array<number>(LOCALS).fill(Type.i32));
 
 /**
- * Emits one module of several regions, each with the table indices its marked entries get: "f<k>", "g<k>" for region
+ * Emits one module of several regions, each with the table indices its marked entries get: "g<k>" for region
  * k, for a core with `ramBytes` of RAM (its linear window), its loads and stores with `checks` (see gen-memory.ts);
  * `names`, for profiles, name the regions' functions in the module (wasm-writer.ts functionNames).
  */
@@ -65,7 +66,6 @@ export function emitBatch(
   return batchModule(out, regions.length, G_PARAMS, () => {
     for (let k = 0; k < regions.length; k++) {
       const { region, marks } = regions[k];
-      functionBody(out, NO_LOCALS, () => entryFromFastLoop(out, gFunctionIndex(k)));
       functionBody(out, G_LOCALS, () => {
         const successors = successorTable(region.blocks, region.blockAt, successorScratch); // for both analyses
         regionFunction(new Gen(region, marks, counting, loopRegisters(region, successors), out), successors);
@@ -77,7 +77,7 @@ export function emitBatch(
 /** A successorTable for each region in turn (a region has at most MAX_REGION_INSTRUCTIONS blocks). */
 const successorScratch = new Int32Array(3 * MAX_REGION_INSTRUCTIONS);
 
-/** The code of a region's "g": the prologue, the dispatch, the blocks, the shared exit. `successors`: its successorTable. */
+/** The code of a region's function: the prologue, the dispatch, the blocks, the shared exit. `successors`: its successorTable. */
 function regionFunction(g: Gen, successors: Int32Array): void {
   const w = g.w;
   const blocks = g.region.blocks;
@@ -188,26 +188,11 @@ function decodeExit(w: CodeWriter): void {
   w.localGet(L_ENTRY0).localGet(L_EXIT).i32Const(8 - 3).op(Op.i32ShrU).i32Const(~7).op(Op.i32And).op(Op.i32Add).localSet(L_EXIT);
 }
 
-/** "f"'s third parameter (after entry and budget): the pc, as the fast loop calls it. */
-const F_PC = 2;
-
-/** "f", the fast loop's entry (entry, budget, pc): goes on in "g", function `gIndex` of the module. */
-function entryFromFastLoop(w: CodeWriter, gIndex: number): void {
-  w.bytesIn(sameInEveryRegion.fromFastLoop ??= bytesOf(gArguments));
-  w.op(Op.returnCall).u32(gIndex);
-}
-/** "g"'s arguments from "f"'s. */
-function gArguments(w: CodeWriter): void {
-  w.localGet(P_ENTRY).localGet(P_BUDGET);
-  w.localGet(F_PC).i32Const(0xfffff000).op(Op.i32And);
-  w.localGet(P_ENTRY).localGet(F_PC).i32Const(0xfff).op(Op.i32And).i32Const(2).op(Op.i32Shl).op(Op.i32Sub);
-}
-
 /**
  * Code that is the same in every region, written once into a writer of its own and then copied as bytes (a few
  * dozen writer calls per region otherwise, mostly as cold code).
  */
-const sameInEveryRegion: { decodeExit?: Uint8Array; fromFastLoop?: Uint8Array; exitEnd?: Uint8Array; countingExitEnd?: Uint8Array } = {};
+const sameInEveryRegion: { decodeExit?: Uint8Array; exitEnd?: Uint8Array; countingExitEnd?: Uint8Array } = {};
 /** The bytes `write` writes. */
 function bytesOf(write: (w: CodeWriter) => void): Uint8Array {
   const w = new CodeWriter(128);
@@ -241,7 +226,7 @@ function enterAtEntry(w: CodeWriter, region: Region, entries: readonly number[])
 /**
  * The end of every exit, `written` the registers the region wrote in locals: it stores those to the state block;
  * then, when the exit continues at a control transfer's target, budget is left and the target's decoded entry is a
- * translation's entry (OP_JIT, table index in its immediate), it tail-calls that translation's "g" with the
+ * translation's entry (OP_JIT, table index in its immediate), it tail-calls that translation with the
  * target's pc; else it stores the budget and returns the entry to the fast loop, telling it whether the entry is a jump's target (then it counts as an arrival, so that code only translated code calls gets hot too). The mark lives in the decoded
  * page, so whatever drops the page (a store to it, fence.i, a flush, a page dropped or remapped: the fetch TLB
  * led here) drops the chain with it. L_EXIT_PAGE_VA/L_EXIT_DECODED hold the target's page here (this page, or the
@@ -261,7 +246,7 @@ function exitEnd(w: CodeWriter, counting: boolean): void {
   if (counting) countExit(w, Exit.CHAINED);
   w.localGet(L_EXIT).localGet(P_BUDGET).localGet(L_EXIT_PAGE_VA).localGet(L_EXIT_DECODED);
   w.localGet(L_EXIT).mem(Op.i32Load, 4);
-  w.op(Op.returnCallIndirect).u32(1).u32(0); // type 1 = "g"'s, table 0 = the imported chain table
+  w.op(Op.returnCallIndirect).u32(REGION_TYPE).u32(0); // table 0: the core's, imported
   w.op(Op.end);
   w.i32Const(0).localGet(L_EXIT_PAGE_VA).mem(Op.i32Store, L.JIT_PAGE_VA);
   w.i32Const(0).localGet(L_EXIT_DECODED).mem(Op.i32Store, L.JIT_DECODED);

@@ -1,7 +1,7 @@
 // What a generator may emit (gen-alu.ts, gen-memory.ts, gen-control.ts, straddle.ts): `Gen`, the state of one
 // region's code as it is written (which registers live in locals and which the current block has read, the
 // constructs open around the current position), with the pieces every generator shares: register reads and writes,
-// the budget, exits, jumps within the region and transfers out of it. A region's "g" function has the locals laid
+// the budget, exits, jumps within the region and transfers out of it. A region's function has the locals laid
 // out below; emit.ts writes the function around the blocks (prologue, dispatch, loops, the shared exit) and the
 // module around the functions.
 
@@ -12,8 +12,8 @@ import { CodeWriter, Op, Type } from "./wasm-writer.js";
 import type { SharedCheck } from "./gen-memory.js";
 import { loopRegisters, noRegisters, type RegisterFlags } from "./register-homes.js";
 
-// "g"'s parameters: entry, budget, and the entry's page: its virtual base (L_BASE) and its decoded entry 0 (L_ENTRY0),
-// which the caller has at hand (a chained exit found them through the fetch TLB; "f" computes them from the pc), so
+// The parameters: entry, budget, and the entry's page: its virtual base (L_BASE) and its decoded entry 0 (L_ENTRY0),
+// which the caller has at hand (a chained exit found them through the fetch TLB; the fast loop keeps them), so
 // the callee need not work them out of a pc again. Then locals: the registers a region keeps in locals (register r,
 // 1..32 = the sink, is local REGISTER_LOCAL[r] = 3 + r when it does), then scratch. Between regions every register
 // is in the state block, so a chained call passes nothing else: its four parameters stay in the machine's registers.
@@ -272,7 +272,7 @@ export class Gen {
    * Pushes whether other page `page` still holds the code the region took from it: the fetch TLB maps the page (at
    * the head page's pc plus the distance) to the decoded slot it was read from, and the slot's generation has not
    * moved (a store to the page, fence.i, the slot given to another page or dropped all move it). Three loads that do
-   * not wait for each other, where leaving for the page's own translation cost a tail call through the chain table and
+   * not wait for each other, where leaving for the page's own translation cost a tail call through the core's table and
    * that function's prologue.
    */
   checkPage(page: OtherPage): void {

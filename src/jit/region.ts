@@ -106,7 +106,7 @@ export const PAGE_ENTRIES = 2048;
  * `others`: how to reach code on other pages; without it the region keeps to the head page. With it, a jump, branch
  * or call from the head page to another page takes in the code there too, when all of what it reaches on that page
  * fits (takeFromOtherPage, up to OTHER_PAGE_INSTRUCTIONS in all): the transfer between translations (a tail call
- * through the chain table, a callee's prologue) becomes a branch inside the function after a check of the page, and
+ * through the core's table, a callee's prologue) becomes a branch inside the function after a check of the page, and
  * a call's return comes back through the region's own return point.
  */
 export function discoverRegion(

@@ -1,12 +1,11 @@
 // Keeps the translated regions of one core: when the core asks (EXIT_JIT_REQUEST:
 // a jump target got hot) it discovers the region from that entry
-// (region.ts), compiles it (emit.ts), installs its two functions, "f" in the
-// core's table (the fast loop's entry) and "g" at the same index of the chain
-// table (other translations' entry, registers as parameters), and marks its
-// entries OP_JIT: the head and the return points, each under its own table index
-// (the same functions) so that each keeps the entry it replaced at JIT_ORIGINALS
-// + index * 8, with the block it enters at. The fast loop and other translations
-// (chaining) enter the function at any marked entry. Translations are a cache: they are never migrated,
+// (region.ts), compiles it (emit.ts), installs its function in the core's table
+// (where the fast loop and other translations, chaining, call it alike), and
+// marks its entries OP_JIT: the head and the return points, each under its own
+// table index (the same function) so that each keeps the entry it replaced at
+// JIT_ORIGINALS + index * 8, with the block it enters at. The fast loop and
+// other translations enter the function at any marked entry. Translations are a cache: they are never migrated,
 // and the core drops them with the decoded page they belong to (a store to the
 // page, a flush), since the mark lives in the decoded entry.
 //
@@ -95,8 +94,6 @@ export class Translator {
   readonly stats: TranslatorStats = newStats();
   private readonly firstIndex: number;
   private nextIndex: number;
-  /** Each translation's register-passing entry ("g") at the same index as its "f" in the core's table: chained transfers call it. */
-  private readonly chain: WebAssembly.Table;
   /** Bumped by a reset or a full table: a batch compiled for an older epoch holds table indices given out again. */
   private epoch = 0;
   /** Hot entries (WASM addresses) waiting for the next batch, with their slot's generation then. */
@@ -136,7 +133,6 @@ export class Translator {
   ) {
     this.memory = new MemoryViews(core.memory);
     this.firstIndex = slotsInUse.get(core.table) ?? core.table.length; // after an earlier translator's: its marks may live on
-    this.chain = new WebAssembly.Table({ element: "anyfunc", initial: core.table.length });
     this.nextIndex = this.firstIndex;
     this.applyThreshold();
     this.bytes().fill(0, L.HOT_COUNTERS, L.HOT_COUNTERS + L.HOT_COUNTER_MASK + 1); // no request of ours is pending
@@ -459,19 +455,18 @@ export class Translator {
     this.stats.stale += batch.regions.length - live.length;
     if (live.length === 0) return 0;
     const started = nowMs();
-    const instance = new WebAssembly.Instance(module, { env: { memory: this.core.memory, chain: this.chain } });
+    const instance = new WebAssembly.Instance(module, { env: { memory: this.core.memory, table: this.core.table } });
     this.codeCache?.instantiated(module, instance);
     const instanced = nowMs();
     this.stats.instanceMs += instanced - started;
     const end = Math.max(...live.map((p) => p.first + p.entries.length));
     growTo(this.core.table, end);
-    growTo(this.chain, end);
     for (const p of live) {
       const k = batch.regions.indexOf(p);
-      const f = instance.exports[`f${k}`] as Exported, g = instance.exports[`g${k}`] as Exported;
+      const g = instance.exports[`g${k}`] as Exported;
       p.entries.forEach((index, i) => {
         const at = p.base + index * 8;
-        if (!this.isMarked(at)) this.mark(at, p.first + i, f, g, p.region.blockAt.get(index)!); // else another batch's now
+        if (!this.isMarked(at)) this.mark(at, p.first + i, g, p.region.blockAt.get(index)!); // else another batch's now
         this.settle(at); // its head's request, or an entry's that arrived while this compiled
       });
       this.stats.translated++;
@@ -482,12 +477,11 @@ export class Translator {
   }
 
   /**
-   * Points the decoded entry at WASM address `at` to `f` (the fast loop's entry) and `g` (the chaining entry)
-   * under table index `index` of the core's table and the chain table, entering at `block`, keeping the replaced entry.
+   * Points the decoded entry at WASM address `at` to the region's function `g` under table index `index` of the
+   * core's table, entering at `block`, keeping the replaced entry.
    */
-  private mark(at: number, index: number, f: Exported, g: Exported, block: number): void {
-    this.core.table.set(index, f);
-    this.chain.set(index, g);
+  private mark(at: number, index: number, g: Exported, block: number): void {
+    this.core.table.set(index, g);
     const slot = L.JIT_ORIGINALS + index * 8; // the core's slow step finds it by table index
     const view = this.view();
     view.setUint32(slot, view.getUint32(at, true), true);

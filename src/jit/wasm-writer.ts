@@ -277,34 +277,33 @@ function i32Type(out: CodeWriter, params: number): void {
   out.op(1).op(Type.i32);
 }
 
-/** Where region k's "g" sits among a batch module's functions ("f" is the one before it): f calls it directly. */
-export function gFunctionIndex(k: number): number { return 2 * k + 1; }
+/** The type index of every region's function (the only type a batch module declares): chained calls name it. */
+export const REGION_TYPE = 0;
 
 const MAGIC_AND_VERSION = Uint8Array.of(0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00);
 
 /**
  * A module of one region or of a batch of them (compiling one module is cheaper than many, and each instance that
- * imports the chain table costs V8 work on every later table change): it imports "env.memory" and "env.chain"
- * (the table of translations' register-passing functions, where a region tail-calls the next one) and exports,
- * for region k, "f<k>" of type (i32, i32, i32) -> i32 (the fast loop's contract) and "g<k>" of type 1: `gParams`
- * i32 parameters -> i32 (every entry of "chain" has this type). `bodies` writes the 2 × `regions` function bodies
- * (functionBody), f<k> then g<k>, into `out`, the writer the whole module is built in (emptied first); `names`,
- * when given, name region k's functions (functionNames).
+ * imports the core's table costs V8 work on every later table change): it imports "env.memory" and "env.table" (the
+ * core's function table, where the fast loop calls a translation and a region tail-calls the next one) and exports,
+ * for region k, "g<k>" of type REGION_TYPE: `params` i32 parameters -> i32 (every translation in the table has this
+ * type). `bodies` writes the `regions` function bodies (functionBody), in order, into `out`, the writer the whole
+ * module is built in (emptied first); `names`, when given, name region k's function (functionNames).
  */
 export function batchModule(
-  out: CodeWriter, regions: number, gParams: number, bodies: () => void, names?: readonly string[],
+  out: CodeWriter, regions: number, params: number, bodies: () => void, names?: readonly string[],
 ): Uint8Array<ArrayBuffer> {
-  out.reset().bytesIn(moduleHeads[gParams] ??= moduleHead(gParams));
+  out.reset().bytesIn(moduleHeads[params] ??= moduleHead(params));
   section(out, 3, 1, () => {
-    out.u32(2 * regions);
-    for (let k = 0; k < regions; k++) out.op(0).op(1); // f<k> has type 0, g<k> type 1
+    out.u32(regions);
+    for (let k = 0; k < regions; k++) out.op(REGION_TYPE);
   });
   section(out, 7, 2, () => {
-    out.u32(2 * regions);
-    for (let k = 0; k < regions; k++) out.bytesIn(regionExports(k));
+    out.u32(regions);
+    for (let k = 0; k < regions; k++) out.bytesIn(regionExport(k));
   });
   section(out, 10, 3, () => {
-    out.u32(2 * regions);
+    out.u32(regions);
     bodies();
   });
   if (names) functionNames(out, names);
@@ -312,33 +311,30 @@ export function batchModule(
 }
 
 /**
- * The "name" section naming region k's functions `names[k]` ("g") and `names[k]` + ".f" (its entry from the fast
- * loop), so that profiles (`node --perf-prof`, `--cpu-prof`) say which guest code a region is, where V8 otherwise
- * calls every region of every batch "wasm-function[k]". Only when asked for (ROAM_JIT_NAMES=1: translator.ts).
+ * The "name" section naming region k's function `names[k]`, so that profiles (`node --perf-prof`, `--cpu-prof`) say
+ * which guest code a region is, where V8 otherwise calls every region of every batch "wasm-function[k]". Only when
+ * asked for (ROAM_JIT_NAMES=1: translator.ts).
  */
 function functionNames(out: CodeWriter, names: readonly string[]): void {
   section(out, 0, 3, () => {
     name(out, "name");
     out.op(1); // the function names subsection
     const start = out.sizedStart(3);
-    out.u32(2 * names.length);
+    out.u32(names.length);
     for (let k = 0; k < names.length; k++) {
-      out.u32(gFunctionIndex(k) - 1);
-      name(out, `${names[k]}.f`);
-      out.u32(gFunctionIndex(k));
+      out.u32(k);
       name(out, names[k]);
     }
     out.sizedEnd(start, 3);
   });
 }
 
-/** What every batch module starts with (see batchModule): the header, its types, its imports. Written once. */
-function moduleHead(gParams: number): Uint8Array {
+/** What every batch module starts with (see batchModule): the header, its type, its imports. Written once. */
+function moduleHead(params: number): Uint8Array {
   const out = new CodeWriter(64).bytesIn(MAGIC_AND_VERSION);
   section(out, 1, 1, () => {
-    out.op(2);
-    i32Type(out, 3);
-    i32Type(out, gParams);
+    out.op(1);
+    i32Type(out, params); // REGION_TYPE
   });
   section(out, 2, 1, () => {
     out.op(2);
@@ -346,32 +342,29 @@ function moduleHead(gParams: number): Uint8Array {
     name(out, "memory");
     out.op(0x02).op(0x00).op(0x00); // memory, limits: min 0, no max
     name(out, "env");
-    name(out, "chain");
+    name(out, "table");
     out.op(0x01).op(0x70).op(0x00).op(0x00); // table of funcref, limits: min 0, no max
   });
   return out.copy();
 }
 const moduleHeads: Array<Uint8Array | undefined> = [];
 
-/** Region k's two exports, "f<k>" and "g<k>", written once for each k (not a string and a call per letter each batch). */
-function regionExports(k: number): Uint8Array {
+/** Region k's export, "g<k>", written once for each k (not a string and a call per letter each batch). */
+function regionExport(k: number): Uint8Array {
   if (regionExportBytes[k] === undefined) {
-    const out = new CodeWriter(32);
-    name(out, `f${k}`);
-    out.op(0x00).u32(gFunctionIndex(k) - 1);
+    const out = new CodeWriter(16);
     name(out, `g${k}`);
-    out.op(0x00).u32(gFunctionIndex(k));
+    out.op(0x00).u32(k);
     regionExportBytes[k] = out.copy();
   }
   return regionExportBytes[k];
 }
 const regionExportBytes: Array<Uint8Array | undefined> = [];
 
-/** A module of one region from its two functions' code (`f` must tail-call function 1, its "g"): exports "f0" and "g0". */
-export function regionModule(f: CodeWriter, g: CodeWriter, gParams: number, gLocals: number[]): Uint8Array<ArrayBuffer> {
+/** A module of one region from its function's code: exports "g0". */
+export function regionModule(g: CodeWriter, params: number, locals: number[]): Uint8Array<ArrayBuffer> {
   const out = new CodeWriter();
-  return batchModule(out, 1, gParams, () => {
-    functionBody(out, NO_LOCALS, () => out.append(f));
-    functionBody(out, localDeclarations(gLocals), () => out.append(g));
+  return batchModule(out, 1, params, () => {
+    functionBody(out, localDeclarations(locals), () => out.append(g));
   });
 }

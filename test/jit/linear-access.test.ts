@@ -36,8 +36,8 @@ interface Entries { frame: number; linear: boolean }
 function run(entries: Entries | null, checks: Checks = "full") {
   const memory = new WebAssembly.Memory({ initial: (L.RAM_HOST_BASE + RAM_BYTES) / 65536 + 1 });
   const table = new WebAssembly.Table({ element: "anyfunc", initial: 1 });
-  const { f0: f } = new WebAssembly.Instance(new WebAssembly.Module(emitRegion(REGION, RAM_BYTES, undefined, checks)), { env: { memory, chain: table } })
-    .exports as { f0: (...args: number[]) => number };
+  const { g0: g } = new WebAssembly.Instance(new WebAssembly.Module(emitRegion(REGION, RAM_BYTES, undefined, checks)), { env: { memory, table } })
+    .exports as { g0: (...args: number[]) => number };
   const view = new DataView(memory.buffer);
   for (const tlb of [L.TLB_READ, L.TLB_WRITE, L.LINEAR_READ, L.LINEAR_WRITE]) {
     for (let i = 0; i < L.TLB_ENTRIES; i++) view.setUint32(tlb + 8 * i, INVALID, true);
@@ -59,7 +59,7 @@ function run(entries: Entries | null, checks: Checks = "full") {
   view.setUint32(L.STATE_BASE + A2 * 4, 0xabcd, true);
   view.setUint32(L.STATE_BASE + A0 * 4, 0, true);
   view.setUint32(L.STATE_BASE + A4 * 4, 0, true);
-  const returned = f(DECODED, 100, PAGE_VA);
+  const returned = g(DECODED, 100, PAGE_VA, DECODED);
   return {
     left: (returned - DECODED) / 8, // the entry the fast loop goes on at
     x: (r: number) => view.getUint32(L.STATE_BASE + r * 4, true),

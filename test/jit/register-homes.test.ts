@@ -35,21 +35,21 @@ const lw = (rd: number, rs1: number, imm: number): Op4 => [O.OP_LW, rd, rs1, 0, 
 /** bne within the page, `entries` entries away (the decoded immediate is an entry-pointer delta). */
 const bne = (rs1: number, rs2: number, entries: number): Op4 => [O.OP_BNE_L, 0, rs1, rs2, entries * 8];
 
-/** A translation whose "g" records its parameters and the state block's registers, and returns the entry it was given. */
+/** A translation that records its parameters and the state block's registers, and returns the entry it was given. */
 function probeModule(): Uint8Array<ArrayBuffer> {
   const g = new CodeWriter();
   for (let p = 0; p < 4; p++) g.i32Const(0).localGet(p).mem(Op.i32Store, PROBE_AT + 4 * p);
   for (let r = 1; r < 32; r++) g.i32Const(0).i32Const(0).mem(Op.i32Load, L.STATE_BASE + 4 * r).mem(Op.i32Store, PROBE_AT + 16 + 4 * r);
   g.localGet(0);
-  return regionModule(new CodeWriter().i32Const(0), g, 4, []);
+  return regionModule(g, 4, []);
 }
 
 /** Runs `region` entered at entry 0 with `budget`; its exit at entry `exitAt` chains to the probe when `chain`. */
 function run(region: Region, exitAt: number, budget: number, chain: boolean, tlbMisses = false) {
   const memory = new WebAssembly.Memory({ initial: 16 }); // up to the TLBs
   const table = new WebAssembly.Table({ element: "anyfunc", initial: 1 });
-  const env = { env: { memory, chain: table } };
-  const { f0: f } = new WebAssembly.Instance(new WebAssembly.Module(emitRegion(region, 64 << 20)), env).exports as { f0: Call };
+  const env = { env: { memory, table } };
+  const { g0: g } = new WebAssembly.Instance(new WebAssembly.Module(emitRegion(region, 64 << 20)), env).exports as { g0: Call };
   table.set(0, (new WebAssembly.Instance(new WebAssembly.Module(probeModule()), env).exports as { g0: Call }).g0);
   const view = new DataView(memory.buffer);
   for (let r = 1; r < 32; r++) view.setUint32(L.STATE_BASE + r * 4, 1000 + r, true);
@@ -58,7 +58,7 @@ function run(region: Region, exitAt: number, budget: number, chain: boolean, tlb
   const target = DECODED + exitAt * 8;
   if (chain) { view.setUint8(target, O.OP_JIT); view.setInt32(target + 4, 0, true); } // translation 0: the probe
   view.setUint32(PROBE_AT, 0xdead, true);
-  const returned = f(DECODED, budget, PAGE_VA);
+  const returned = g(DECODED, budget, PAGE_VA, DECODED);
   return {
     returned, target,
     chained: view.getUint32(PROBE_AT, true) !== 0xdead,

@@ -32,8 +32,8 @@ describe("a group whose span crosses a page, emitted alone", () => {
   function run(boundary: number, pages: PageEntry[], checks: Checks) {
     const memory = new WebAssembly.Memory({ initial: (L.RAM_HOST_BASE + RAM_BYTES) / 65536 + 1 });
     const table = new WebAssembly.Table({ element: "anyfunc", initial: 1 });
-    const { f0: f } = new WebAssembly.Instance(new WebAssembly.Module(emitRegion(region(), RAM_BYTES, undefined, checks)), { env: { memory, chain: table } })
-      .exports as { f0: (...args: number[]) => number };
+    const { g0: g } = new WebAssembly.Instance(new WebAssembly.Module(emitRegion(region(), RAM_BYTES, undefined, checks)), { env: { memory, table } })
+      .exports as { g0: (...args: number[]) => number };
     const view = new DataView(memory.buffer);
     for (const tlb of [L.TLB_READ, L.TLB_WRITE, L.LINEAR_READ, L.LINEAR_WRITE]) {
       for (let i = 0; i < L.TLB_ENTRIES; i++) view.setUint32(tlb + 8 * i, INVALID, true);
@@ -49,7 +49,7 @@ describe("a group whose span crosses a page, emitted alone", () => {
       view.setUint32(L.RAM_HOST_BASE + frame * 4096 + 4092, 200 + frame, true); // the last
     }
     view.setUint32(L.STATE_BASE + A1 * 4, boundary, true);
-    const left = (f(0x10000, 100, 0x80000000) - 0x10000) / 8;
+    const left = (g(0x10000, 100, 0x80000000, 0x10000) - 0x10000) / 8;
     return { left, a0: view.getUint32(L.STATE_BASE + A0 * 4, true), a4: view.getUint32(L.STATE_BASE + A4 * 4, true) };
   }
 
