@@ -227,7 +227,7 @@ function enterAtEntry(w: CodeWriter, region: Region, entries: readonly number[])
  * The end of every exit, `written` the registers the region wrote in locals: it stores those to the state block;
  * then, when the exit continues at a control transfer's target, budget is left and the target's decoded entry is a
  * translation's entry (OP_JIT, table index in its immediate), it tail-calls that translation with the
- * target's pc; else it stores the budget and returns the entry to the fast loop, telling it whether the entry is a jump's target (then it counts as an arrival, so that code only translated code calls gets hot too). The mark lives in the decoded
+ * target's entry and page; else it stores the budget and returns the entry to the fast loop, telling it whether the entry is a jump's target (then it counts as an arrival, so that code only translated code calls gets hot too). The mark lives in the decoded
  * page, so whatever drops the page (a store to it, fence.i, a flush, a page dropped or remapped: the fetch TLB
  * led here) drops the chain with it. L_EXIT_PAGE_VA/L_EXIT_DECODED hold the target's page here (this page, or the
  * one a jump to another page found): the chained call's pc comes from them, and a return leaves them at

@@ -263,7 +263,7 @@ export class Translator {
   private compileNow(planned: Planned[]): number {
     const { batch, bytes, kept, module: cached } = this.emit(planned);
     const started = nowMs();
-    let module = cached ?? (kept === undefined ? this.cachedModule(bytes) : undefined);
+    let module = cached;
     if (!module) {
       module = new WebAssembly.Module(bytes);
       this.codeCache?.compiled(module, bytes, kept);
@@ -319,9 +319,8 @@ export class Translator {
       });
       return;
     }
-    const { batch, bytes, kept, module: found } = this.emit(planned);
+    const { batch, bytes, kept, module: cached } = this.emit(planned);
     this.inFlight = batch;
-    const cached = found ?? (kept === undefined ? this.cachedModule(bytes) : undefined);
     if (cached) { this.compiledNow(batch, cached); return; }
     WebAssembly.compile(bytes).then((module) => {
       this.codeCache?.compiled(module, bytes, kept);
@@ -400,8 +399,8 @@ export class Translator {
 
   /**
    * Emits a module of `regions` on this thread, or reads the bytes an earlier process emitted from the same input
-   * (wasm-code-cache.ts cachedBatch; with Turbofan's code for them, `module`, when the file has it). `kept`: the
-   * batch's input (batch-key.ts) when the cache keeps batches by it, and whether its bytes came from there.
+   * (wasm-code-cache.ts cachedBatch); `module` when the code cache has Turbofan's code for them. `kept`: the batch's
+   * input (batch-key.ts) when the cache keeps batches by it, and whether its bytes came from there.
    */
   private emit(regions: Planned[]): {
     batch: Batch; bytes: Uint8Array<ArrayBuffer>; kept?: { key: Uint8Array<ArrayBuffer>; onDisk: boolean }; module?: WebAssembly.Module;
@@ -412,17 +411,18 @@ export class Translator {
     const keyed = nowMs();
     const found: CachedBatch | undefined = key && this.codeCache!.cachedBatch(key);
     const read = nowMs();
-    if (found) {
-      this.stats.recalledBatches++;
-      if (found.module) this.stats.cachedBatches++;
-    }
     const bytes = found?.wire ?? emitBatch(marked, this.ramBytes(), this.checks, this.namesOf(regions));
+    const emitted = nowMs();
+    // Without a key the cache can still hold Turbofan's code for these bytes (a build run from its modules).
+    const module = found?.module ?? (key === undefined ? this.cachedModule(bytes) : undefined);
     const now = nowMs();
-    this.stats.emitMs += keyed - started + (now - read);
-    this.stats.moduleMs += read - keyed; // the file's read and V8's taking its code, as cachedModule's
+    if (found) this.stats.recalledBatches++;
+    if (found?.module) this.stats.cachedBatches++;
+    this.stats.emitMs += keyed - started + (emitted - read);
+    this.stats.moduleMs += read - keyed + (now - emitted); // reading files, V8 taking their code
     this.stats.compileMs += now - started;
     const kept = key === undefined ? undefined : { key, onDisk: found !== undefined };
-    return { batch: this.newBatch(regions, now, false), bytes, kept, module: found?.module };
+    return { batch: this.newBatch(regions, now, false), bytes, kept, module };
   }
 
   /** The batch's input as the code cache keeps it (batch-key.ts), or undefined: no cache, no build name, or names wanted. */
