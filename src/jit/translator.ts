@@ -31,7 +31,7 @@ import * as O from "../../assembly/ops.js";
 import { decodedSlot, discoverRegion, readEntry, type Entry, type Region } from "./region.js";
 import { STRADDLE_INDEX, straddlingEntry, type StraddleDecoder } from "./straddle.js";
 import { emitBatch, regionEntries } from "./emit.js";
-import { countingExits, entryMark } from "./gen.js";
+import { countingExits, entryMark, type OwnMarks } from "./gen.js";
 import type { Checks } from "./gen-memory.js";
 import { compileWorker, pollCompileWorker, workerWanted } from "./compile-worker.js";
 import { MemoryViews } from "../machine/memory-views.js";
@@ -426,7 +426,7 @@ export class Translator {
   }
 
   /** The batch's input as the code cache keeps it (batch-key.ts), or undefined: no cache, no build name, or names wanted. */
-  private keyOf(marked: Array<{ region: Region; marks: { first: number; count: number } }>): Uint8Array<ArrayBuffer> | undefined {
+  private keyOf(marked: Array<{ region: Region; marks: OwnMarks }>): Uint8Array<ArrayBuffer> | undefined {
     if (this.codeCache === undefined || this.naming) return undefined;
     const build = runChunkHash();
     return build === undefined ? undefined : batchKey(marked, this.ramBytes(), this.checks, countingExits(), build);
@@ -580,7 +580,7 @@ const FILL_WINDOW = 10_000_000;
 const SMALL_REGION = 50;
 
 /** The table indices a planned region's marked entries get (its code knows them: see Gen.ownEntry). */
-function marksOf(p: Planned): { first: number; count: number } {
+function marksOf(p: Planned): OwnMarks {
   return { first: p.first, count: p.entries.length };
 }
 

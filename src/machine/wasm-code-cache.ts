@@ -196,12 +196,8 @@ export class WasmCodeCache {
     const wireAt = BATCH_HEADER_BYTES + keyLength;
     const wire = new Uint8Array(bytes.subarray(wireAt, wireAt + wireLength)); // its own copy, aligned: kept with the module
     if (checksum(wire) !== bytes.readUInt32LE(20)) return undefined;
-    if (dataLength === 0) return { wire, optimised: 0 };
-    const data = bytes.subarray(wireAt + wireLength);
-    const own = data.buffer.slice(data.byteOffset, data.byteOffset + data.length) as ArrayBuffer;
-    if (checksum(new Uint8Array(own)) !== bytes.readUInt32LE(24)) return { wire, optimised: 0 }; // the bytes hold
-    const module = this.v8.deserialize(own, wire);
-    return module ? { wire, module, optimised: bytes.readUInt32LE(4) } : { wire, optimised: 0 };
+    const module = dataLength === 0 ? undefined : this.takeData(bytes.subarray(wireAt + wireLength), bytes.readUInt32LE(24), wire);
+    return module ? { wire, module, optimised: bytes.readUInt32LE(4) } : { wire, optimised: 0 }; // without V8's code, the bytes hold
   }
 
   /** The file's module if it is whole and for exactly these bytes and V8 takes its data. */
@@ -212,12 +208,15 @@ export class WasmCodeCache {
     const wireLength = bytes.readUInt32LE(8), dataLength = bytes.readUInt32LE(12);
     if (wireLength !== wire.length || bytes.length !== HEADER_BYTES + wireLength + dataLength) return undefined;
     if (Buffer.compare(bytes.subarray(HEADER_BYTES, HEADER_BYTES + wireLength), wire) !== 0) return undefined;
-    // V8 wants an ArrayBuffer of its own for the data (so aligned for checksum) and a typed array for the bytes.
-    const data = bytes.subarray(HEADER_BYTES + wireLength);
-    const own = data.buffer.slice(data.byteOffset, data.byteOffset + data.length) as ArrayBuffer;
-    if (checksum(new Uint8Array(own)) !== bytes.readUInt32LE(16)) return undefined;
-    const module = this.v8.deserialize(own, wire);
+    const module = this.takeData(bytes.subarray(HEADER_BYTES + wireLength), bytes.readUInt32LE(16), wire);
     return module ? { module, optimised: bytes.readUInt32LE(4) } : undefined;
+  }
+
+  /** The module from V8's `data` for `wire`, if the data's checksum is `sum` and V8 takes it; damaged data never reaches V8. */
+  private takeData(data: Uint8Array, sum: number, wire: Uint8Array<ArrayBuffer>): WebAssembly.Module | undefined {
+    // V8 wants an ArrayBuffer of its own for the data (so aligned for checksum) and a typed array for the bytes.
+    const own = data.buffer.slice(data.byteOffset, data.byteOffset + data.length) as ArrayBuffer;
+    return checksum(new Uint8Array(own)) === sum ? this.v8.deserialize(own, wire) : undefined;
   }
 
   /** At exit: each module that gained optimised functions since it was compiled or read (at most MAX_WRITES). */
