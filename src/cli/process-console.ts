@@ -3,10 +3,20 @@
 // waits on an event, never spinning. Node's stdin stream is made only then too:
 // making it loads Node's streams (~3 ms of a run's start) for the many guests
 // that never read; output goes straight to the descriptors (direct-output.ts).
+// A stdin that is a regular file or /dev/null (`< input`, `</dev/null`: what a
+// script or a benchmark gives) has no stream at all: the guest's read(0) is a
+// read(2) of descriptor 0, there and then, as on Linux. Such a read never waits,
+// and the stream cost more than the module loads: it reads ahead in libuv's
+// thread pool (whose first use starts its threads) and hands each chunk over on
+// a later event-loop turn, while the guest sits blocked in read(0).
 
 import * as fs from "node:fs";
 import { BrokenPipe, type ProcessConsole, type StreamDescription } from "../kernel/syscalls.js";
+import { readsWithoutWaiting } from "./descriptor-input.js";
 import { DirectOutput, OutputClosed, isTerminalDescriptor } from "./direct-output.js";
+
+/** The most one read(0) of a file takes at once (a guest may ask for far more; it reads again, as from any file). */
+const DIRECT_READ_BYTES = 256 * 1024;
 
 export class StdioProcessConsole implements ProcessConsole {
   private readonly queue: Buffer[] = [];
@@ -14,14 +24,20 @@ export class StdioProcessConsole implements ProcessConsole {
   private listening = false;
   private readonly waiters: Array<() => void> = [];
   private stdin: NodeJS.ReadStream | null = null;
+  /** Whether stdin is read with read(2) of descriptor `stdinFd` (a file or /dev/null), decided at the guest's first read. */
+  private direct = false;
   private readonly stdout: DirectOutput;
   private readonly stderr: DirectOutput;
 
-  /** Each stream of the CLI's (process.stdin, process.stdout, process.stderr) is made only if the guest needs it. */
+  /**
+   * Each stream of the CLI's (process.stdin, process.stdout, process.stderr) is made only if the guest needs it;
+   * `stdinFd`, the descriptor behind openStdin's stream, is read directly when it is a file or /dev/null.
+   */
   constructor(
     private readonly openStdin: () => NodeJS.ReadStream,
     openStdout: () => NodeJS.WriteStream,
     openStderr: () => NodeJS.WriteStream,
+    private readonly stdinFd?: number,
   ) {
     this.stdout = new DirectOutput(1, openStdout);
     this.stderr = new DirectOutput(2, openStderr);
@@ -39,6 +55,7 @@ export class StdioProcessConsole implements ProcessConsole {
 
   read(max: number): Uint8Array | null {
     this.listen();
+    if (this.direct) return this.readDirect(max);
     if (this.queue.length === 0) return this.ended ? new Uint8Array(0) : null;
     const first = this.queue[0];
     if (first.length <= max) {
@@ -52,12 +69,12 @@ export class StdioProcessConsole implements ProcessConsole {
   /** Resolves when input is queued or has ended. */
   hasInput(): boolean {
     this.listen();
-    return this.queue.length > 0 || this.ended;
+    return this.direct || this.queue.length > 0 || this.ended;
   }
 
   inputReady(): Promise<void> {
     this.listen();
-    if (this.queue.length > 0 || this.ended) return Promise.resolve();
+    if (this.direct || this.queue.length > 0 || this.ended) return Promise.resolve();
     return new Promise((resolve) => this.waiters.push(resolve));
   }
 
@@ -87,10 +104,22 @@ export class StdioProcessConsole implements ProcessConsole {
   private listen(): void {
     if (this.listening) return;
     this.listening = true;
+    if (this.stdinFd !== undefined && readsWithoutWaiting(this.stdinFd)) {
+      this.direct = true;
+      return;
+    }
     this.stdin = this.openStdin();
     this.stdin.on("data", (chunk: Buffer) => { this.queue.push(chunk); this.flushWaiters(); });
     this.stdin.on("end", () => { this.ended = true; this.flushWaiters(); });
     this.stdin.on("error", () => { this.ended = true; this.flushWaiters(); });
+  }
+
+  /** read(2) of the file at its offset, which the guest's reads move as Linux's do; an error reads as its end (as on the stream). */
+  private readDirect(max: number): Uint8Array {
+    const buffer = Buffer.allocUnsafe(Math.max(0, Math.min(max, DIRECT_READ_BYTES)));
+    let length: number;
+    try { length = fs.readSync(this.stdinFd!, buffer, 0, buffer.length, null); } catch { length = 0; }
+    return buffer.subarray(0, length);
   }
 
   private flushWaiters(): void {

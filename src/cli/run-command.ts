@@ -78,7 +78,7 @@ async function runLocally(args: Parsed, { image, bytes, ramBytes, root, tmp, max
   const core = await Core.load();
   // strace's formatting (and its errno names) loads only with --strace: a plain run starts without it.
   const formatSyscall = args.flag("strace") ? (await import("../kernel/strace.js")).formatSyscall : undefined;
-  const console = new StdioProcessConsole(() => process.stdin, () => process.stdout, () => process.stderr);
+  const console = new StdioProcessConsole(() => process.stdin, () => process.stdout, () => process.stderr, 0);
   let guest: Kernel;
   try {
     guest = new Kernel({
