@@ -25,8 +25,8 @@ function runWithStdin(program: string, args: string[], stdinFd: number): Promise
   return new Promise((resolve, reject) => {
     const child = spawn(program, args, { cwd: work, stdio: [stdinFd, "pipe", "pipe"] });
     const out: Buffer[] = [], err: Buffer[] = [];
-    child.stdout.on("data", (chunk: Buffer) => out.push(chunk));
-    child.stderr.on("data", (chunk: Buffer) => err.push(chunk));
+    child.stdout!.on("data", (chunk: Buffer) => out.push(chunk));
+    child.stderr!.on("data", (chunk: Buffer) => err.push(chunk));
     child.on("error", reject);
     child.on("close", (status) => resolve({ status, stdout: Buffer.concat(out), stderr: Buffer.concat(err).toString() }));
   });
