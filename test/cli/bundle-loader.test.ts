@@ -38,6 +38,8 @@ const MODULES: Record<string, string> = {
   "src/elsewhere": `(globalThis as any).__order.push("elsewhere"); export const where = "rest";`,
   "src/machine": `(globalThis as any).__order.push("machine"); export const kind = "boot";`,
   "src/where": `export const url = import.meta.url; export const again = () => import.meta.url;`,
+  // More exports than V8 keeps in fast mode when they are added by keyed stores without care (its soft limit is 12).
+  "src/many": Array.from({ length: 200 }, (_, i) => `export const e${i} = ${i};`).join(" "),
 };
 
 describe("bundle loader", () => {
@@ -50,7 +52,7 @@ describe("bundle loader", () => {
     directory = join(scratch.path, "bundle");
     mkdirSync(directory);
     const modules = splitModules(Object.entries(MODULES).map(([id, source]) => compile(id, source)).join(""));
-    const run = staticClosure(modules, ["src/a", "src/again", "src/node", "src/zip", "src/lazy", "src/where"]);
+    const run = staticClosure(modules, ["src/a", "src/again", "src/node", "src/zip", "src/lazy", "src/where", "src/many"]);
     expect(run.has("src/elsewhere")).toBe(false);
     const boot = modules.filter((m) => m.id === "src/machine");
     const rest = modules.filter((m) => !run.has(m.id) && m.id !== "src/machine");
@@ -105,6 +107,9 @@ describe("bundle loader", () => {
     const b = bundle.import("src/b");
     expect(hasFastProperties(b)).toBe(true);
     expect(Object.getPrototypeOf(b)).toBeNull();
+    const many = bundle.import("src/many");
+    expect(hasFastProperties(many)).toBe(true);
+    expect([many.e0, many.e199, Object.keys(many).length]).toEqual([0, 199, 200]);
     const zip = bundle.import("src/zip");
     (zip.zipped as () => boolean)(); // loads node:zlib: its importers are given a plain namespace from then on
     const seen = (zip.namespaceSeen as () => object)();
