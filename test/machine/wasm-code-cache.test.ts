@@ -1,9 +1,9 @@
 import { spawnSync } from "node:child_process";
-import { readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { readdirSync, readFileSync, utimesSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { pathToFileURL } from "node:url";
 import { afterAll, describe, expect, test } from "vitest";
-import { checksum, wasmCodeCache } from "../../src/machine/wasm-code-cache.js";
+import { checksum, MAX_FILES, PRUNED_TO, wasmCodeCache } from "../../src/machine/wasm-code-cache.js";
 import { REPO, ROAM, elfPath, tempDir } from "../e2e/cluster.js";
 
 // Turbofan's code kept across processes (src/machine/wasm-code-cache.ts). V8's intrinsics it uses need
@@ -161,6 +161,30 @@ describe("the WebAssembly code cache", () => {
     expect(useBatch(home, false).seen).toMatchObject({ bytes: "emitted", code: "compiled", recalled: 0 });
     writeFileSync(file, good.subarray(0, good.length - 1)); // cut short
     expect(useBatch(home, false).seen).toMatchObject({ bytes: "emitted", code: "compiled", recalled: 0 });
+  });
+
+  test("past MAX_FILES the oldest files go until PRUNED_TO are left, so the next exits that write find no pruning to do", () => {
+    const home = join(scratch.path, "full");
+    expect(useBatch(home, false, [9]).code).toBe(0); // makes the directory, with one file
+    const [own] = cacheFiles(home);
+    const directory = join(own, "..");
+    // Older files than the one written, oldest first: the directory one over its limit with the next write.
+    const day = 24 * 3600;
+    for (let i = 0; i < MAX_FILES - 1; i++) {
+      const path = join(directory, `old-${String(i).padStart(4, "0")}.wasm-batch`);
+      writeFileSync(path, "x");
+      utimesSync(path, Date.now() / 1000 - 2 * day + i, Date.now() / 1000 - 2 * day + i);
+    }
+    utimesSync(own, Date.now() / 1000 - day, Date.now() / 1000 - day);
+    expect(cacheFiles(home)).toHaveLength(MAX_FILES);
+    expect(useBatch(home, false, [10]).code).toBe(0); // one more: MAX_FILES + 1, pruned
+    const kept = cacheFiles(home).map((path) => path.slice(directory.length + 1)).sort();
+    expect(kept).toHaveLength(PRUNED_TO);
+    expect(kept).toContain(own.slice(directory.length + 1)); // the newest stay: the two batches and the youngest old ones
+    expect(kept.filter((name) => name.startsWith("old-"))).toEqual(
+      Array.from({ length: PRUNED_TO - 2 }, (_, i) => `old-${String(MAX_FILES - PRUNED_TO + 1 + i).padStart(4, "0")}.wasm-batch`));
+    expect(useBatch(home, false, [11]).code).toBe(0); // under the limit again: kept, nothing removed
+    expect(cacheFiles(home)).toHaveLength(PRUNED_TO + 1);
   });
 
   test("ROAM_CODE_CACHE=0 turns it off", () => {
