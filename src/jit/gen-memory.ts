@@ -11,7 +11,8 @@
 // Accesses through one base register in one basic block share one check (see
 // planAccesses): the first of them checks that the whole span they touch lies in
 // one page the TLB holds (or in two linear pages next to each other: see
-// spanReachable), and the others use the host address it found.
+// spanReachable), and the others use the host address it found; a load inside
+// bytes a store of the block checked uses the store's (writeGroupCovering).
 
 import * as L from "../../assembly/layout.js";
 import * as O from "../../assembly/ops.js";
@@ -58,7 +59,8 @@ const SIZE = byOp([
 
 /**
  * Which loads and stores of a block share a TLB check: those through the same base register, not written in
- * between, into the same TLB (loads the read one, stores the write one). The group's first access checks its
+ * between, into the same TLB (loads the read one, stores the write one; a load inside bytes a store group already
+ * spans joins that: writeGroupCovering). The group's first access checks its
  * own address as before (the tag compare also rejects a misaligned one) and that one host address reaches the span
  * every access of the group touches (spanReachable); it leaves the region at itself if not, before any access of
  * the group is done, so the exit stays exact. A later access joins only if that first check proves it aligned: no larger
@@ -99,6 +101,10 @@ function formGroups(entries: readonly Entry[]): number {
       const key = e.rs1 * 2 + (e.op >= O.OP_SB ? 1 : 0);
       let k = -1;
       for (let j = 0; j < open; j++) if (groupKey[openGroups[j]] === key) { k = openGroups[j]; break; }
+      if ((key & 1) === 0) { // a load may use a store group's check instead: see writeGroupCovering
+        const w = writeGroupCovering(open, key + 1, e.imm, size);
+        if (w >= 0) k = w;
+      }
       if (k >= 0) {
         if (size <= groupSize[k] && (e.imm - groupImm[k]) % size === 0) {
           groupOf[i] = k;
@@ -122,6 +128,22 @@ function formGroups(entries: readonly Entry[]): number {
     }
   }
   return groups;
+}
+
+/**
+ * The open store group through the same base (`writeKey`) whose span so far holds the load's bytes [imm, imm + size),
+ * or -1. A write TLB entry is for a page the guest may store to, which it may read too (a PTE with W but not R is
+ * reserved: assembly/mmu.ts faults on it) and which is present, so a load inside bytes a store of this block checked
+ * needs no check of its own: a function's spills and reloads, a store and the load that reads it back. Only inside the
+ * span, so that the store's check covers no byte it did not already (a load just past a store could be on a page the
+ * guest may read and not write, and would leave the region at every pass).
+ */
+function writeGroupCovering(open: number, writeKey: number, imm: number, size: number): number {
+  for (let j = 0; j < open; j++) {
+    const k = openGroups[j];
+    if (groupKey[k] === writeKey && imm >= groupLow[k] && imm + size - 1 <= groupHigh[k]) return k;
+  }
+  return -1;
 }
 
 /** The first group local no open group uses: a closed group's slot is free, its accesses all came before. */

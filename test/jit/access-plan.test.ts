@@ -31,6 +31,23 @@ describe("accesses sharing a TLB check", () => {
     expect(plan[2], "a lone store").toBeUndefined();
   });
 
+  test("a load inside bytes a store group spans uses the store's check; one outside it, or a store after loads, does not", () => {
+    // A spill and its reload: sw 12(sp), sw 8(sp), lw 12(sp), lw 8(sp): one check, the first store's, in the write TLB.
+    const spills = planAccesses(block(sw(S0, 12), sw(S0, 8), lw(A4, S0, 12), lw(A5, S0, 8)));
+    expect(sharing(spills)).toEqual([0, 1, 2, 3]);
+    expect(spills[0]).toMatchObject({ first: true, low: 8, high: 15 });
+    for (const i of [1, 2, 3]) expect(spills[i]).toMatchObject({ first: false, slot: spills[0]!.slot });
+    // A word just past what the stores touched could be on a page the guest may only read: its own check.
+    const past = planAccesses(block(sw(S0, 8), sw(S0, 12), lw(A4, S0, 16)));
+    expect(sharing(past)).toEqual([0, 1]);
+    expect(past[2]).toBeUndefined();
+    // A byte inside a stored word joins (the store's check proves it aligned); a store never joins loads.
+    expect(sharing(planAccesses(block(sw(S0, 8), lbu(A4, S0, 11))))).toEqual([0, 1]);
+    const storeAfter = planAccesses(block(lw(A4, S0, 8), lw(A5, S0, 12), sw(S0, 8)));
+    expect(sharing(storeAfter)).toEqual([0, 1]);
+    expect(storeAfter[2]).toBeUndefined();
+  });
+
   test("a later access joins only if the first one's check proves it aligned", () => {
     const plan = planAccesses(block(lw(A4, S0, 0), lh(A5, S0, 6), lh(A5, S0, 3), lbu(A5, S0, 9)));
     expect(sharing(plan)).toEqual([0, 1, 3]); // lh at 3 is not aligned when the lw's address is
