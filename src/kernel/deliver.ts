@@ -100,6 +100,7 @@ function defaultOf(k: Kernel, task: Task, sig: number): boolean {
 }
 
 function runHandler(k: Kernel, task: Task, sig: number, info: SigInfo): void {
+  k.openFiles.readAhead.drop(); // the handler may tell the program that a file changed, with no system call (read-ahead.ts)
   const action = task.signals.action(sig);
   const registers = k.registersOf(task).slice();
   if (task.blockedInCall) {

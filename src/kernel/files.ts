@@ -331,7 +331,9 @@ export class FileTable {
   readInto(fd: number, views: Uint8Array[]): number {
     const file = this.regular(fd);
     if ((file.flags & O_ACCMODE) === O_WRONLY) throw new SandboxError(Errno.EBADF);
-    const n = this.preadInto(fd, file.position, views);
+    const n = file.kind === "file" && !file.home
+      ? this.shared.readAhead.read(this, fd, file, file.position, views, this.hostFd(fd), readViews)
+      : this.preadInto(fd, file.position, views);
     file.position += n;
     return n;
   }
@@ -492,7 +494,7 @@ export function listDirectory(host: string): Array<{ name: string; type: number;
 }
 
 /** One read(2) or readv(2) into `views` at `position` on host descriptor `hostFd`; the bytes read. */
-function readViews(hostFd: number, views: Uint8Array[], position: number): number {
+function readViews(hostFd: number, views: readonly Uint8Array[], position: number): number {
   if (views.length === 0) return 0;
   return views.length === 1 ? fs.readSync(hostFd, views[0], 0, views[0].length, position) : fs.readvSync(hostFd, views, position);
 }

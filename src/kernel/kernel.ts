@@ -540,6 +540,7 @@ export class Kernel {
     const core = this.core;
     const number = core.x(17);
     const args = [core.x(10), core.x(11), core.x(12), core.x(13), core.x(14), core.x(15)];
+    this.openFiles.readAhead.beforeSyscall(task.files, number, args[0]);
     const entry = syscallEntry(number);
     const name = entry?.[0] ?? `syscall ${number}`;
     let outcome = entry ? runSyscallEntry(task, entry, args) : undefined;

@@ -8,6 +8,7 @@
 
 import * as fs from "node:fs";
 import type { OpenFile, RemoteFiles } from "./files.js";
+import { ReadAhead } from "./read-ahead.js";
 
 export interface OpenFilesState {
   schemaVersion: 1;
@@ -23,6 +24,8 @@ export class OpenFiles {
   remote: RemoteFiles | undefined;
   /** Set by a host: the guest's id, presented with each capability to a file's home. */
   owner = "";
+  /** Sequential reads of regular files, served from one host read (read-ahead.ts); the kernel drops it at each system call but the next read. */
+  readonly readAhead = new ReadAhead();
   /** Called when a description's last descriptor closes (pipes count their ends here). */
   onLastClose: ((file: OpenFile) => void) | undefined;
 

@@ -42,6 +42,18 @@ describe("files, devices, umask and /proc/self/exe (guests/calls/files.c)", () =
   }, 60_000);
 });
 
+describe("read-ahead (guests/calls/read-ahead.c, src/kernel/read-ahead.ts)", () => {
+  test("sequential reads see every change made before them, as on qemu-riscv32: a write ahead, a child's, an append", async () => {
+    // Each change lands in bytes a run of reads before it had Roam read ahead; the program's output says which bytes
+    // each later read returned. Without qemu-riscv32 it is compared with the output qemu gave (read-ahead.expected).
+    const r = await shell(`$ROAM run ${elf("read-ahead")}`);
+    expect(r.status, show(r)).toBe(0);
+    const expected = qemuPath ? (await shell(`$QEMU ${elf("read-ahead")}`)).stdout : readFileSync(join(ROOT, "guests", "calls", "read-ahead.expected"));
+    expect(r.stdout.toString()).toBe(expected.toString());
+    expect(r.stdout.toString()).toContain("after a write ahead (holds it): 4096 bytes, \"CHANGED!\"");
+  }, 60_000);
+});
+
 describe("standard streams are what the user gave (guests/calls/stdio-kinds.c)", () => {
   for (const [name, redirect] of [["a file", "> out.txt 2> err.txt < /dev/null"], ["a pipe", "2> err.txt < /dev/null | cat > out.txt"]]) {
     withQemu(`stdout to ${name}: fstat, isatty and lseek as on qemu-riscv32`, async () => {
