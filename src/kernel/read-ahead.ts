@@ -14,6 +14,7 @@
 
 import * as fs from "node:fs";
 import type { OpenFile } from "./files.js";
+import { nowMs } from "../machine/host-clock.js";
 
 /** One host read's worth: 16 of md5sum's 4 KiB reads, 64 of musl's stdio's 1 KiB ones. */
 export const READ_AHEAD_BYTES = 64 * 1024;
@@ -102,7 +103,7 @@ export class ReadAhead {
   /** Whether the buffer holds the whole read (or all of the file from `position`, as it was at the fill), and is young enough. */
   private holds(file: OpenFile, position: number, wanted: number): boolean {
     return this.file === file && position >= this.start && position < this.end + (this.endIsEof ? 1 : 0) &&
-      (position + wanted <= this.end || this.endIsEof) && performance.now() - this.filledAt <= MAX_AGE_MS;
+      (position + wanted <= this.end || this.endIsEof) && nowMs() - this.filledAt <= MAX_AGE_MS;
   }
 
   private fill(file: OpenFile, position: number, hostFd: number, hostRead: HostRead): void {
@@ -112,7 +113,7 @@ export class ReadAhead {
     this.start = position;
     this.end = position + got;
     this.endIsEof = got < this.buffer.length;
-    this.filledAt = performance.now();
+    this.filledAt = nowMs();
   }
 
   /** Copies from the buffer at `position` into `views` in turn, as far as it holds; the bytes copied (0 at the file's end). */

@@ -11,7 +11,7 @@ import { MAX_AGE_MS, READ_AHEAD_BYTES, ReadAhead } from "../../src/kernel/read-a
 
 const dir = mkdtempSync(join(tmpdir(), "roam-read-ahead-"));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
-afterEach(() => vi.restoreAllMocks());
+afterEach(() => vi.useRealTimers());
 
 const SYS_READ = 63, SYS_WRITE = 64, SYS_GETPID = 172;
 
@@ -95,16 +95,15 @@ describe("read-ahead", () => {
 
   test("a fill older than MAX_AGE_MS serves nothing", () => {
     const host = hostFile(100 * 1024), table = {}, file = openFile(), ra = new ReadAhead();
-    let now = 1000;
-    vi.spyOn(performance, "now").mockImplementation(() => now);
+    vi.useFakeTimers({ toFake: ["hrtime"] }); // the clock nowMs reads (src/machine/host-clock.ts)
     const chunk = Buffer.alloc(4096);
     ra.read(table, 3, file, 0, [chunk], host.fd, host.hostRead);
     ra.read(table, 3, file, 4096, [chunk], host.fd, host.hostRead);
     const fills = host.reads.length;
-    now += MAX_AGE_MS; // still young: served
+    vi.advanceTimersByTime(MAX_AGE_MS); // still young: served
     ra.read(table, 3, file, 8192, [chunk], host.fd, host.hostRead);
     expect(host.reads.length).toBe(fills);
-    now += 0.5;
+    vi.advanceTimersByTime(1);
     host.bytes[12288] ^= 0xff;
     ra.read(table, 3, file, 12288, [chunk], host.fd, host.hostRead);
     expect(host.reads.length, "filled again").toBe(fills + 1);
