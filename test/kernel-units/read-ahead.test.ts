@@ -5,12 +5,15 @@ import { execFileSync } from "node:child_process";
 import { closeSync, mkdtempSync, openSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { afterAll, afterEach, describe, expect, test, vi } from "vitest";
+import { afterAll, afterEach, beforeEach, describe, expect, test, vi } from "vitest";
 import type { OpenFile } from "../../src/kernel/files.js";
 import { MAX_AGE_MS, READ_AHEAD_BYTES, ReadAhead } from "../../src/kernel/read-ahead.js";
 
 const dir = mkdtempSync(join(tmpdir(), "roam-read-ahead-"));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
+// The host clock the buffer's age is read from (src/machine/host-clock.ts) stands still unless a test moves it: on a
+// loaded machine a millisecond can pass between two reads, and the counts of host reads below would change.
+beforeEach(() => { vi.useFakeTimers({ toFake: ["hrtime"] }); });
 afterEach(() => vi.useRealTimers());
 
 const SYS_READ = 63, SYS_WRITE = 64, SYS_GETPID = 172;
@@ -95,7 +98,6 @@ describe("read-ahead", () => {
 
   test("a fill older than MAX_AGE_MS serves nothing", () => {
     const host = hostFile(100 * 1024), table = {}, file = openFile(), ra = new ReadAhead();
-    vi.useFakeTimers({ toFake: ["hrtime"] }); // the clock nowMs reads (src/machine/host-clock.ts)
     const chunk = Buffer.alloc(4096);
     ra.read(table, 3, file, 0, [chunk], host.fd, host.hostRead);
     ra.read(table, 3, file, 4096, [chunk], host.fd, host.hostRead);
