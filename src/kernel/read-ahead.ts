@@ -5,9 +5,9 @@
 // the reads after it are served from there: a copy of what they ask for.
 //
 // Linux's read sees every write made before it; the buffer holds what the file had at its fill. So it serves only
-// the very next reads of the same task on the same descriptor, with no system call of any process between them
-// (Kernel.syscall tells it of each: `beforeSyscall`), no signal handler run (deliver.ts), and within MAX_AGE_MS of the
-// fill. Whatever lets a guest know that a file changed since (a pipe, a socket, a wait, a lock, a sleep, a signal,
+// the very next reads through the same descriptor table and descriptor, with no system call of any process between
+// them (Kernel.syscall tells it of each: `beforeSyscall`), no signal handler run (deliver.ts), and within MAX_AGE_MS
+// of the fill. Whatever lets a guest know that a file changed since (a pipe, a socket, a wait, a lock, a sleep, a signal,
 // its own write, another process's write) is one of those, and drops the buffer first; what is left is a writer
 // racing the reads, which Linux orders by when each call happens, and the fill happened at most MAX_AGE_MS before.
 // The buffer is a cache: no snapshot holds it, and a read that finds it gone goes to the host as before.
@@ -68,6 +68,7 @@ export class ReadAhead {
   read(table: object, fd: number, file: OpenFile, position: number, views: readonly Uint8Array[], hostFd: number, hostRead: HostRead): number {
     let wanted = 0;
     for (let i = 0; i < views.length; i++) wanted += views[i].length;
+    if (wanted === 0) return 0; // read(2) of 0 bytes: nothing to fill a buffer for
     const sequential = this.lastFile === file && this.lastEnd === position && table === this.table && fd === this.fd;
     this.table = table;
     this.fd = fd;

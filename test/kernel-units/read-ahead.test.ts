@@ -132,6 +132,8 @@ describe("read-ahead", () => {
     const host = hostFile(10_000), table = {}, file = openFile(), ra = new ReadAhead();
     const chunk = Buffer.alloc(4096);
     const at = (position: number) => ra.read(table, 3, file, position, [chunk], host.fd, host.hostRead);
+    expect(ra.read(table, 3, file, 0, [], host.fd, host.hostRead), "a read of 0 bytes").toBe(0);
+    expect(host.reads, "and no host read for it").toEqual([]);
     expect([at(0), at(4096), at(8192), at(10_000)]).toEqual([4096, 4096, 10_000 - 8192, 0]);
     expect(chunk.subarray(0, 10_000 - 8192).equals(host.bytes.subarray(8192))).toBe(true);
     ra.beforeSyscall(table, SYS_WRITE, 4); // the guest appends (another descriptor's write)
