@@ -93,16 +93,18 @@ export interface ProgramOptions {
   cwd: string;
   env?: Record<string, string>;
   stdin?: string | Buffer;
+  /** an open descriptor (a file, say) to give as stdin instead of `stdin` through a pipe: the child shares its offset */
+  stdinFd?: number;
   timeoutMs?: number;
   /** close the read end of stdout once this many bytes came (like `| head -c N`) */
   closeStdoutAfter?: number;
 }
 
-/** runs a program with exactly `env`, `stdin` through a pipe then EOF, stdout and stderr captured */
+/** runs a program with exactly `env`, `stdin` through a pipe then EOF (or descriptor `stdinFd`), stdout and stderr captured */
 export function runProgram(kind: RunnerKind, program: string, args: string[], options: ProgramOptions): Promise<Run> {
   return new Promise((resolve, reject) => {
     const start = performance.now();
-    const child = spawn(program, args, { cwd: options.cwd, env: { ...(options.env ?? {}) }, stdio: ["pipe", "pipe", "pipe"] });
+    const child = spawn(program, args, { cwd: options.cwd, env: { ...(options.env ?? {}) }, stdio: [options.stdinFd ?? "pipe", "pipe", "pipe"] });
     const stdout: Buffer[] = [];
     const stderr: Buffer[] = [];
     let timedOut = false;
@@ -133,6 +135,7 @@ export function runProgram(kind: RunnerKind, program: string, args: string[], op
         ms: performance.now() - start,
       });
     });
+    if (options.stdinFd !== undefined) return;
     child.stdin!.on("error", () => {}); // the guest may exit before reading it all
     child.stdin!.end(options.stdin ?? "");
   });

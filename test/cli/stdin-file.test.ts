@@ -1,9 +1,8 @@
-import { spawn } from "node:child_process";
 import { closeSync, mkdtempSync, openSync, readSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
-import { qemuPath, ROAM_JS, ROOT } from "../process-harness.js";
+import { qemuPath, ROOT, runProgram, runRoam, type Run } from "../process-harness.js";
 
 // `roam run prog < file`: a guest's stdin that is a regular file or /dev/null is read with read(2) of descriptor 0
 // when the guest reads it (src/cli/process-console.ts), as Linux reads it for a native program: all of it, in
@@ -18,21 +17,7 @@ let work = "";
 beforeAll(() => { work = mkdtempSync(join(tmpdir(), "roam-stdin-file-")); });
 afterAll(() => rmSync(work, { recursive: true, force: true }));
 
-interface Ran { status: number | null; stdout: Buffer; stderr: string }
-
-/** Runs `program args` with descriptor `stdinFd` (an open file) as its stdin; stdout and stderr captured. */
-function runWithStdin(program: string, args: string[], stdinFd: number): Promise<Ran> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(program, args, { cwd: work, stdio: [stdinFd, "pipe", "pipe"] });
-    const out: Buffer[] = [], err: Buffer[] = [];
-    child.stdout!.on("data", (chunk: Buffer) => out.push(chunk));
-    child.stderr!.on("data", (chunk: Buffer) => err.push(chunk));
-    child.on("error", reject);
-    child.on("close", (status) => resolve({ status, stdout: Buffer.concat(out), stderr: Buffer.concat(err).toString() }));
-  });
-}
-
-const roamRun = (elf: string, args: string[], stdinFd: number) => runWithStdin(process.execPath, [ROAM_JS, "run", "--root", work, elf, ...args], stdinFd);
+const roamRun = (elf: string, args: string[], stdinFd: number) => runRoam(["run", "--root", work, elf, ...args], { cwd: work, stdinFd, timeoutMs: TIMEOUT_MS });
 
 /** What is left of the file after the offset the descriptor is at now. */
 function rest(fd: number): Buffer {
@@ -79,10 +64,10 @@ describe("roam run with stdin from a file", () => {
     }
   }, TIMEOUT_MS);
 
-  const runners: Array<{ name: string; run: (args: string[], fd: number) => Promise<Ran> }> = [
+  const runners: Array<{ name: string; run: (args: string[], fd: number) => Promise<Run> }> = [
     { name: "roam run", run: (args, fd) => roamRun(BUSYBOX, args, fd) },
   ];
-  if (qemuPath || process.env.ROAM_REQUIRE_QEMU === "1") runners.push({ name: "qemu-riscv32", run: (args, fd) => runWithStdin(qemuPath ?? "qemu-riscv32", [BUSYBOX, ...args], fd) });
+  if (qemuPath || process.env.ROAM_REQUIRE_QEMU === "1") runners.push({ name: "qemu-riscv32", run: (args, fd) => runProgram("qemu", qemuPath ?? "qemu-riscv32", [BUSYBOX, ...args], { cwd: work, stdinFd: fd, timeoutMs: TIMEOUT_MS }) });
 
   test.each(runners)("$name: dd bs=5 count=1 < file reads 5 bytes and leaves the file's offset after them", async ({ name, run }) => {
     const data = numbered(200 * 1024);
