@@ -27,9 +27,18 @@ import { createRequire } from "node:module";
  *   minutes apart, and V8 dropped its bytecode in between), given to every `roam` process so that all run under the
  *   same flags: V8 refuses a code cache made under other flags, JavaScript's and WebAssembly's alike, and a host
  *   setting it alone made `roam run` and `roam host` refuse each other's caches and write them again each time.
+ * - `--no-wasm-stack-checks`: V8 checks the stack at every WebAssembly function's entry and loop's back edge, and the
+ *   check is how it notices a stack overflow and a request to interrupt. Roam's WebAssembly never recurses: the core
+ *   has no recursion, the fast loop calls a translation (one frame) and translations go on to each other by tail calls
+ *   (`return_call_indirect`), so the depth is two frames, far inside the 984 KB V8 leaves Node's 8 MB main stack; and
+ *   every slice returns to JavaScript within ~1 ms, where V8's own checks serve interrupts. Each chained transfer paid a
+ *   load and a compare at the next region's entry, and each loop turn another. Whole runs, alternating with the check
+ *   (5-7 rounds): the SQLite test -5% (guest time 0.559 -> 0.533 s), Lua's objects -4% (1.609 -> 1.539 s), md5sum
+ *   within the noise (docs/SPEED.md).
  */
 export const ROAM_V8_FLAGS: readonly string[] = [
   "--wasm-tiering-budget=7200000", "--verify-snapshot-checksum", "--allow-natives-syntax", "--no-flush-bytecode",
+  "--no-wasm-stack-checks",
 ];
 
 /** The flags of ROAM_V8_FLAGS that Node was not started with. */
