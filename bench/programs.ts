@@ -8,7 +8,11 @@
 // Both must exit 0 with the same stdout. Target: every row at >= 1.0x QEMU's
 // speed, i.e. roam/qemu time <= 1.
 //
-//   node dist/bench/programs.js [--runs 3] [--quick] [--only lua] [--out file]
+// With --marginal each row also runs with three times its work (a Lua script looped three times, the SQL three times,
+// files three times as long, three times the compute rounds), and a second table gives the time of the extra work,
+// (T(3) - T(1)) / 2 for each side: start-up, warm-up and exit cancel out, leaving the speed of the work itself.
+//
+//   node dist/bench/programs.js [--runs 3] [--quick] [--only lua] [--marginal] [--out file]
 
 import { spawn } from "node:child_process";
 import { closeSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from "node:fs";
@@ -34,19 +38,28 @@ function wordsFile(lines: number): string {
   return out.join("\n") + "\n";
 }
 
-function workloads(quick: boolean): Workload[] {
+/**
+ * The rows, each with `scale` times its work (1: the table's rows; --marginal adds 3): a Lua script run `scale` times
+ * in a loop, the SQL `scale` times (its table dropped in between), files `scale` times as long, `scale` times the
+ * compute rounds.
+ */
+function workloads(quick: boolean, scale = 1): Workload[] {
   // Sizes give QEMU roughly 0.3-1 s a row (quick: a fifth), so start-up counts but does not decide.
-  const sortWords = wordsFile(quick ? 12_000 : 60_000);
-  const awkWords = wordsFile(quick ? 20_000 : 100_000);
-  const blob = wordsFile(quick ? 400_000 : 3_000_000); // ~40 MB: md5sum reads it in 4 KiB calls
+  const sortWords = wordsFile((quick ? 12_000 : 60_000) * scale);
+  const awkWords = wordsFile((quick ? 20_000 : 100_000) * scale);
+  const blob = wordsFile((quick ? 400_000 : 3_000_000) * scale); // ~40 MB: md5sum reads it in 4 KiB calls
+  const lua = (script: string) => (scale === 1 ? script : `for _ = 1, ${scale} do\n${script}\nend\n`);
+  const sql = scale === 1 ? SQL_ROWS_AND_JOIN : new Array<string>(scale).fill(SQL_ROWS_AND_JOIN).join("drop table t;\n");
+  // "bench" is 100 rounds with the reference checksum; other counts print their checksum unchecked (compared with QEMU's).
+  const rounds = quick ? 2 * scale : 100 * scale;
   return [
-    { name: "lua: calls, sort, strings", elf: "real/lua.elf", args: ["prog.lua"], files: { "prog.lua": LUA_MIX } },
-    { name: "lua: objects, closures", elf: "real/lua.elf", args: ["prog.lua"], files: { "prog.lua": LUA_OBJECTS } },
-    { name: "sqlite3: 60k rows, index, join", elf: "real/sqlite3.elf", args: [":memory:"], stdin: SQL_ROWS_AND_JOIN },
+    { name: "lua: calls, sort, strings", elf: "real/lua.elf", args: ["prog.lua"], files: { "prog.lua": lua(LUA_MIX) } },
+    { name: "lua: objects, closures", elf: "real/lua.elf", args: ["prog.lua"], files: { "prog.lua": lua(LUA_OBJECTS) } },
+    { name: "sqlite3: 60k rows, index, join", elf: "real/sqlite3.elf", args: [":memory:"], stdin: sql },
     { name: "busybox sort", elf: "real/busybox.elf", args: ["sort", "words.txt"], files: { "words.txt": sortWords } },
     { name: "busybox awk (sums by key)", elf: "real/busybox.elf", args: ["awk", "{ n[$2] += $3; l += length($1) } END { for (k = 0; k < 17; k++) print k, n[k]; print l }", "words.txt"], files: { "words.txt": awkWords } },
     { name: "busybox md5sum", elf: "real/busybox.elf", args: ["md5sum", "blob.txt"], files: { "blob.txt": blob } },
-    { name: "compute (CPU mix)", elf: "process/compute.elf", args: [quick ? "small" : "bench"] },
+    { name: "compute (CPU mix)", elf: "process/compute.elf", args: [scale === 1 ? (quick ? "small" : "bench") : String(rounds)] },
   ];
 }
 
@@ -143,12 +156,41 @@ async function benchOne(w: Workload, runs: number, root: string, scratch: string
   return row;
 }
 
+/** A row's extra work: what twice its work more took each side (from its run at scale 1 and at scale 3). */
+interface Marginal {
+  name: string;
+  roamSeconds: number; // (roam's median at scale 3 - at scale 1) / 2: the time of one scale's worth of work
+  qemuSeconds: number;
+  ratio: number; // roam / qemu for the work alone
+  roamFixed: number; // roam's median at scale 1 less its work: start-up, warm-up, exit
+  qemuFixed: number;
+}
+
+function marginalOf(one: Row, three: Row): Marginal {
+  const roamSeconds = (three.roamMedian - one.roamMedian) / 2, qemuSeconds = (three.qemuMedian - one.qemuMedian) / 2;
+  return {
+    name: one.name, roamSeconds, qemuSeconds, ratio: roamSeconds / qemuSeconds,
+    roamFixed: one.roamMedian - roamSeconds, qemuFixed: one.qemuMedian - qemuSeconds,
+  };
+}
+
+function marginalTable(rows: readonly Marginal[]): string[] {
+  return [
+    "",
+    "the work alone: (time with three times the work - time with it once) / 2, medians; fixed: the rest of a scale-1 run",
+    `${"".padEnd(32)}   roam s   qemu s  roam/qemu  roam fixed s  qemu fixed s`,
+    ...rows.map((r) => `${r.name.padEnd(32)}${fmt(r.roamSeconds, 3, 9)}${fmt(r.qemuSeconds, 3, 9)}${fmt(r.ratio, 2, 11)}${fmt(r.roamFixed, 3, 14)}${fmt(r.qemuFixed, 3, 14)}`),
+    `the work alone at or under QEMU's time on ${rows.filter((r) => r.ratio <= 1).length} of ${rows.length} rows`,
+  ];
+}
+
 async function main(): Promise<void> {
   const { values } = parseArgs({
     options: {
       runs: { type: "string" },
       quick: { type: "boolean", default: false },
       only: { type: "string" },
+      marginal: { type: "boolean", default: false },
       out: { type: "string" },
     },
   });
@@ -167,6 +209,9 @@ async function main(): Promise<void> {
     log(`real programs: roam run vs ${QEMU}, ${runs} timed run(s) each, alternating; load average ${loadBefore.toFixed(2)}`);
     const rows: Row[] = [];
     for (const w of chosen) rows.push(await benchOne(w, runs, root, scratch, home));
+    const tripled = values.marginal ? workloads(values.quick, 3).filter((w) => chosen.some((c) => c.name === w.name)) : [];
+    const marginal: Marginal[] = [];
+    for (let i = 0; i < tripled.length; i++) marginal.push(marginalOf(rows[i], await benchOne(tripled[i], runs, root, scratch, home)));
     const loadAfter = loadavg()[0];
     const lines = [
       "",
@@ -178,6 +223,7 @@ async function main(): Promise<void> {
         " run, roam's caches empty)",
       `host: ${hostInfo().cpus} CPUs; 1-minute load average ${loadBefore.toFixed(2)} before, ${loadAfter.toFixed(2)} after` +
         (loadBefore > 0.5 || loadAfter > 1.5 ? ": other work was running, expect noise" : ""),
+      ...(marginal.length === 0 ? [] : marginalTable(marginal)),
       `qemu: ${version}`,
     ];
     process.stdout.write(lines.join("\n") + "\n");
@@ -188,6 +234,7 @@ async function main(): Promise<void> {
       runs,
       qemu: { version, binary: QEMU },
       results: rows,
+      ...(marginal.length === 0 ? {} : { marginal }),
     });
   } finally {
     rmSync(scratch, { recursive: true, force: true });
