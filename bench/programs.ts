@@ -200,7 +200,8 @@ async function main(): Promise<void> {
   if (!version) throw new Error(`${QEMU} is not on PATH: this benchmark compares against it (apt-get install qemu-user)`);
   const root = packageRoot();
   const outPath = values.out ?? join(root, "bench", "results", values.quick ? "programs-quick.json" : "programs.json");
-  const chosen = workloads(values.quick).filter((w) => !values.only || w.name.includes(values.only));
+  const choose = (scale: number) => workloads(values.quick, scale).filter((w) => !values.only || w.name.includes(values.only));
+  const chosen = choose(1);
   if (chosen.length === 0) throw new Error(`--only ${values.only}: no workload has that in its name`);
   const scratch = mkdtempSync(join(tmpdir(), "roam-bench-programs-"));
   const home = join(scratch, "home"); // roam's code cache lives under HOME, written by the untimed first run
@@ -209,7 +210,7 @@ async function main(): Promise<void> {
     log(`real programs: roam run vs ${QEMU}, ${runs} timed run(s) each, alternating; load average ${loadBefore.toFixed(2)}`);
     const rows: Row[] = [];
     for (const w of chosen) rows.push(await benchOne(w, runs, root, scratch, home));
-    const tripled = values.marginal ? workloads(values.quick, 3).filter((w) => chosen.some((c) => c.name === w.name)) : [];
+    const tripled = values.marginal ? choose(3) : []; // the same rows in the same order as `rows`
     const marginal: Marginal[] = [];
     for (let i = 0; i < tripled.length; i++) marginal.push(marginalOf(rows[i], await benchOne(tripled[i], runs, root, scratch, home)));
     const loadAfter = loadavg()[0];
