@@ -6,11 +6,12 @@ import {
   BITMAP_BYTES, MAX_RAM_BYTES, MAX_RAM_PAGES, RAM_HOST_BASE, RAM_GUEST_BASE, DECODE_SCRATCH, PRIV_M, WRITTEN_BITMAP,
   HOST_BITMAP, JIT_HOT_AT, JIT_THRESHOLD, JIT_RETIRED, STRADDLE_DECODED,
 } from "./layout";
-import { OP_PAGE_END } from "./ops";
+import { OP_DECODE, OP_PAGE_END } from "./ops";
 import {
   setRamBytes, ramPages, flushTlbs, flushTlbPages, flushDecodeCache, clearDirtyAll, hostWrote, bitSet, bitClear,
-  invalidateCodePage,
+  invalidateCodePage, decodedPageFor, installFetch,
 } from "./memory";
+import { decodeEntry } from "./interp";
 import { MISA_VALUE } from "./csr";
 import { decodeInto } from "./decode";
 
@@ -122,6 +123,21 @@ export function misa(): u32 {
  */
 export function decodeStraddling(raw: u32): void {
   decodeInto(STRADDLE_DECODED, raw, raw, true, 0xffe, true);
+}
+
+/**
+ * Decodes the instruction at virtual address `va`, which the page tables map to RAM page `page` for execution (the
+ * host has checked), ahead of its first fetch, and maps the page in the fetch TLB as a fetch would: the translator's
+ * warm start (src/jit/warm-start.ts), which translates what the program's last run did before the guest's first
+ * instruction. Returns the entry's WASM address. Decoded entries are a cache of the page's bytes (a store to the page
+ * drops them), so decoding one early changes nothing the guest sees.
+ */
+export function decodeAhead(va: u32, page: u32): u32 {
+  const base = decodedPageFor(page);
+  installFetch(va, base);
+  const ip = base + (((va & 0xfff) >> 1) << 3);
+  if ((load<u32>(ip) & 0xff) == OP_DECODE) decodeEntry(ip, base);
+  return ip;
 }
 
 /** Drops cached translations only (the host changed page tables), keeping decoded code. */

@@ -46,7 +46,7 @@ function completeMmioLoad(): void {
 }
 
 /** Decodes the entry at `ip` of the decoded page at `base` in place. */
-function decodeEntry(ip: u32, base: u32): void {
+export function decodeEntry(ip: u32, base: u32): void {
   const page = pageOfDecoded(base);
   noteCodePage(page);
   const offset = (ip - base) >> 2;

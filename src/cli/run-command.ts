@@ -12,6 +12,7 @@ import { privateTmp } from "./private-tmp.js";
 import { readElf } from "./read-input.js";
 import { EXIT_USAGE, UsageError } from "./usage-error.js";
 import { ON_HOST_OPTIONS } from "./client-options.js";
+import { warmStart } from "../jit/warm-start.js";
 
 export const RUN_SPEC: CommandSpec = {
   name: "run",
@@ -93,12 +94,16 @@ async function runLocally(args: Parsed, { image, bytes, ramBytes, root, tmp, max
     if (error instanceof ElfError) throw new CliError(program, error.message, EXIT_USAGE);
     throw error;
   }
+  // What the program's last run translated, translated before its first instruction (a record kept for the next run
+  // when there is none).
+  const warm = warmStart(core.translator, bytes, guestArgs, ramBytes, (pageVA) => guest.codeFrame(pageVA));
   // Ctrl-C is SIGINT for the guest's foreground processes (a shell may catch it); a second one ends the guest.
   let interrupts = 0;
   const onInterrupt = () => (interrupts++ === 0 ? guest.interrupt() : guest.stop("interrupted", 130));
   process.on("SIGINT", onInterrupt);
   try {
     const result = await guest.run();
+    warm?.finish(guest.processesStarted);
     if (result.report) process.stderr.write(`roam: ${program}: ${result.report}\n`);
     if (args.flag("stats")) process.stderr.write(guest.formatStats() + "\n");
     return result.exitCode;

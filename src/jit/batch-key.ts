@@ -12,7 +12,7 @@
 
 import type { Checks } from "./gen-memory.js";
 import type { OwnMarks } from "./gen.js";
-import { NO_NEXT, type Entry, type Region } from "./region.js";
+import { NO_NEXT, type Entry, type OtherPage, type Region } from "./region.js";
 
 /** Bumped when the key's own layout changes. */
 const KEY_VERSION = 1;
@@ -93,4 +93,37 @@ function putEntry(w: Words, e: Entry): void {
 function putList(w: Words, values: readonly number[]): void {
   w.put(values.length);
   for (const value of values) w.put(value);
+}
+
+/** A warm batch's first word: never a batchKey's KEY_VERSION, so the two kinds of key never meet. */
+const WARM_KEY = 0x314d5257; // "WRM1"
+
+/**
+ * The key of a warm start's batch (translator.ts warmStart): the record's words (`record`: every region's shape and
+ * its entries' decoded words), which of its regions the batch took (their `ordinals`) and, for each, its table marks
+ * and the slots its other pages decoded into. Its entries decode to the words the record holds (warmStart checked
+ * each), so this is the emitter's whole input, copied from the record rather than written a field at a time.
+ */
+export function warmBatchKey(
+  record: Int32Array, ordinals: readonly number[], regions: ReadonlyArray<{ marks: OwnMarks; otherPages: readonly OtherPage[] }>,
+  ramBytes: number, checks: Checks, counting: boolean, build: string,
+): Uint8Array<ArrayBuffer> {
+  const w = scratch;
+  w.length = 0;
+  w.put(WARM_KEY);
+  for (let i = 0; i < build.length; i += 8) w.put(parseInt(build.slice(i, i + 8), 16) | 0);
+  w.put(ramBytes | 0);
+  w.put(checks === "full" ? 1 : 0);
+  w.put(counting ? 1 : 0);
+  w.put(record.length);
+  for (let i = 0; i < record.length; i++) w.put(record[i]);
+  w.put(regions.length);
+  regions.forEach(({ marks, otherPages }, k) => {
+    w.put(ordinals[k]);
+    w.put(marks.first);
+    w.put(marks.count);
+    w.put(otherPages.length);
+    for (const page of otherPages) { w.put(page.first); w.put(page.slot); w.put(page.generation); }
+  });
+  return new Uint8Array(w.words.slice(0, w.length).buffer);
 }

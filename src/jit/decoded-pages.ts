@@ -37,7 +37,7 @@ export function otherPagesFrom(view: DataView, base: number): OtherPages | undef
 }
 
 /** The virtual page the fetch TLB maps to the decoded slot at `base` (a valid entry's tag), or -1 if none does. */
-function pageOfSlot(view: DataView, base: number): number {
+export function pageOfSlot(view: DataView, base: number): number {
   for (let at = L.TLB_FETCH; at < L.TLB_FETCH + L.TLB_ENTRIES * 8; at += 8) {
     const tag = view.getUint32(at, true);
     if (view.getUint32(at + 4, true) === base && (tag & 0xfff) === 0) return tag;

@@ -337,15 +337,22 @@ export function decodedSlot(at: number): number {
 
 /** Reads the decoded entry at `index` of the page whose entry 0 is at WASM address `base`. */
 export function readEntry(view: DataView, base: number, index: number, originals: number): Entry {
-  const address = base + index * 8;
-  let word = view.getUint32(address, true);
-  let imm = view.getInt32(address + 4, true);
-  if ((word & 0xff) === O.OP_JIT) {
-    // Another region's head: translate the instruction it replaced.
-    const original = originals + imm * 8;
-    word = view.getUint32(original, true);
-    imm = view.getInt32(original + 4, true);
-  }
+  const [word, imm] = decodedWords(view, base + index * 8, originals);
+  return entryOfWords(index, word, imm);
+}
+
+/** The decoded words of the entry at WASM address `address`; for one marked OP_JIT, those of the entry it replaced. */
+export function decodedWords(view: DataView, address: number, originals: number): [word: number, imm: number] {
+  const word = view.getUint32(address, true);
+  const imm = view.getInt32(address + 4, true);
+  if ((word & 0xff) !== O.OP_JIT) return [word, imm];
+  // Another region's head: translate the instruction it replaced.
+  const original = originals + imm * 8;
+  return [view.getUint32(original, true), view.getInt32(original + 4, true)];
+}
+
+/** The entry at `index` whose decoded words (assembly/ops.ts) are `word` and `imm`. */
+export function entryOfWords(index: number, word: number, imm: number): Entry {
   return {
     index,
     op: word & 0xff,

@@ -59,3 +59,15 @@ export function checksWanted(env = process.env.ROAM_JIT_CHECKS): Checks {
   if (env === "full") return "full";
   throw new Error(`ROAM_JIT_CHECKS must be "linear" or "full", not "${env}"`);
 }
+
+/**
+ * Whether `roam run` starts a program with what its last run translated (warm-start.ts): unset or 1, it does;
+ * ROAM_JIT_WARM=0 starts cold every time, as before (it measures what the warm start saves). Never with translation
+ * forced at the first arrival (ROAM_JIT_THRESHOLD=0: every region is translated as it is first reached anyway, and
+ * tests of that mode want each run's batches the same).
+ */
+export function warmStartWanted(env = process.env.ROAM_JIT_WARM): boolean {
+  if (env === undefined || env === "" || env === "1") return true;
+  if (env === "0") return false;
+  throw new Error(`ROAM_JIT_WARM must be 0 or 1, not "${env}"`);
+}

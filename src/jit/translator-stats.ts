@@ -19,6 +19,9 @@ export interface TranslatorStats {
   instanceMs: number; // new WebAssembly.Instance
   waitMs: number; // asynchronous compiles: from the start to the module, summed (the guest ran meanwhile)
   flushes: number;
+  /** Regions installed before the first instruction from the program's last run (warm-start.ts), and those it had that no longer matched. */
+  warmRegions: number;
+  warmSkipped: number;
   /** Instructions translated code had run when the translator went over to full checks (translator.ts watchMisses), or -1. */
   fullChecksAt: number;
 }
@@ -26,7 +29,7 @@ export interface TranslatorStats {
 export function newStats(): TranslatorStats {
   return {
     requests: 0, translated: 0, declined: 0, stale: 0, instructions: 0, entries: 0, batches: 0, cachedBatches: 0, recalledBatches: 0, largestBatch: 0,
-    compileMs: 0, emitMs: 0, workerBatches: 0, workerEmitMs: 0, moduleMs: 0, instanceMs: 0, waitMs: 0, flushes: 0,
+    compileMs: 0, emitMs: 0, workerBatches: 0, workerEmitMs: 0, moduleMs: 0, instanceMs: 0, waitMs: 0, flushes: 0, warmRegions: 0, warmSkipped: 0,
     fullChecksAt: -1,
   };
 }
@@ -50,7 +53,9 @@ function describeWork(t: TranslatorStats): string {
   const checks = t.fullChecksAt >= 0 ? `, full TLB checks after ${t.fullChecksAt} translated instructions` : "";
   const recalled = t.recalledBatches > t.cachedBatches ? `, ${t.recalledBatches - t.cachedBatches} more emitted earlier` : "";
   const cached = t.recalledBatches + t.cachedBatches > 0 ? ` (${t.cachedBatches} optimised${recalled}, from the code cache)` : "";
-  return `translated regions: ${t.translated} of ${t.requests} requests (${t.instructions} instructions, ${t.batches} modules${cached}${stale}${declined}${checks}; ` +
+  const skipped = t.warmSkipped > 0 ? `, ${t.warmSkipped} of its regions no longer matched` : "";
+  const warm = t.warmRegions + t.warmSkipped > 0 ? `, ${t.warmRegions} of them from the program's last run${skipped}` : "";
+  return `translated regions: ${t.translated} of ${t.requests} requests${warm} (${t.instructions} instructions, ${t.batches} modules${cached}${stale}${declined}${checks}; ` +
     `main thread ${ms(t.compileMs)} ms: emit ${ms(t.emitMs)}, compile ${ms(t.moduleMs)}, instantiate ${ms(t.instanceMs)}; ` +
     `background compiles ${ms(t.waitMs)} ms` + (t.workerBatches > 0 ? `, ${t.workerBatches} on the worker, its emit ${ms(t.workerEmitMs)} ms)` : ")");
 }

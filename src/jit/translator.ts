@@ -39,9 +39,11 @@ import { describeStats, newStats, type TranslatorStats } from "./translator-stat
 import { nowMs } from "../machine/host-clock.js";
 import { wasmCodeCache, type CachedBatch } from "../machine/wasm-code-cache.js";
 import { runChunkHash } from "../launch/chunks.js";
-import { batchKey } from "./batch-key.js";
+import { batchKey, warmBatchKey } from "./batch-key.js";
 import { checksWanted, compileMode, hotThreshold, otherPagesWanted } from "./translator-options.js";
-import { SLOTS_END, hotCounter, otherPagesFrom, regionName } from "./decoded-pages.js";
+import { SLOTS_END, hotCounter, otherPagesFrom, pageOfSlot, regionName } from "./decoded-pages.js";
+import { PAGE_ENTRIES, decodedWords, entryOfWords, otherPageOf, type Block } from "./region.js";
+import type { WarmRegion } from "./warm-start.js";
 
 export { describeStats, type TranslatorStats };
 
@@ -53,6 +55,8 @@ export interface TranslatorCore {
   flushCaches(): void;
   /** A core without it leaves straddling instructions to the interpreter. */
   decodeStraddling?(raw: number): void;
+  /** Decodes the instruction at `va` on RAM page `page` ahead of its first fetch (warmStart); a core without it starts cold. */
+  decodeAhead?(va: number, page: number): number;
 }
 
 // A slice boundary compiles what queued in the slice as one batch (in the background, one batch compiles at a time and
@@ -83,6 +87,8 @@ interface Planned {
   entries: number[]; // entry indices to mark, given table indices first, first + 1, ...
   first: number;
   name?: string; // with ROAM_JIT_NAMES=1: the region's name in profiles (regionName)
+  /** While recording (warm-start.ts): the virtual page of the head's decoded page then, or -1 if the fetch TLB no longer held it. */
+  pageVA?: number;
 }
 
 interface Batch { epoch: number; regions: Planned[]; startedAt: number; onWorker: boolean }
@@ -120,6 +126,8 @@ export class Translator {
   private readonly codeCache = wasmCodeCache();
 
   private readonly memory: MemoryViews;
+  /** The regions installed, in order, while a run is recorded for the next one (warm-start.ts); null when not. */
+  private recorded: Planned[] | null = null;
 
   /** How the loads and stores of the regions emitted from now on check the TLB (gen-memory.ts; see watchNonlinearFills). */
   private checks: Checks = checksWanted();
@@ -162,6 +170,7 @@ export class Translator {
 
   /** Forgets every translation (the core dropped its decoded pages): table slots are reused, batches in flight dropped. */
   reset(): void {
+    if (this.recorded) this.recorded = [];
     this.nextIndex = this.firstIndex;
     this.dropPending();
     this.applyThreshold();
@@ -260,8 +269,8 @@ export class Translator {
   get busy(): boolean { return this.inFlight !== null || this.compiled !== null || this.queue.length > 0; }
 
   /** Emits, compiles and installs planned regions on this thread, as one module. Returns how many were installed. */
-  private compileNow(planned: Planned[]): number {
-    const { batch, bytes, kept, module: cached } = this.emit(planned);
+  private compileNow(planned: Planned[], key?: Uint8Array<ArrayBuffer>): number {
+    const { batch, bytes, kept, module: cached } = this.emit(planned, key);
     const started = nowMs();
     let module = cached;
     if (!module) {
@@ -281,6 +290,116 @@ export class Translator {
     const planned = this.plan(head, this.generationAt(head));
     if (!planned) return false;
     return this.compileNow([planned]) > 0;
+  }
+
+  /** Remembers the regions installed from now on, for recordedRegions (warm-start.ts). */
+  recordRegions(): void {
+    this.recorded ??= [];
+  }
+
+  /**
+   * The regions installed while recording whose pages' code is what it was then, in the order they were installed, as
+   * warmStart takes them in a later run: the head's virtual page, the region's shape, and each entry with its decoded
+   * words, what warmStart checks the code against. A region with a straddling instruction is left out (its upper
+   * half comes from the interpreter's fetch).
+   */
+  recordedRegions(): WarmRegion[] {
+    const view = this.view();
+    const regions: WarmRegion[] = [];
+    for (const p of this.recorded ?? []) {
+      const { region } = p;
+      if (p.pageVA === undefined || p.pageVA < 0 || this.generationAt(p.base) !== p.generation) continue;
+      if (region.otherPages.some((page) => this.generationAt(page.slot) !== page.generation)) continue;
+      if (region.blocks.some((block) => block.entries.some((e) => e.upper !== undefined))) continue;
+      const blocks = region.blocks.map(({ start, next, entries }) => {
+        const words: number[] = [];
+        for (const { index } of entries) {
+          const page = otherPageOf(region, index);
+          const [word, imm] = decodedWords(view, page ? page.slot + (index - page.first) * 8 : p.base + index * 8, L.JIT_ORIGINALS);
+          words.push(index, word | 0, imm);
+        }
+        return { start, next, entries: words };
+      });
+      regions.push({
+        page: p.pageVA, head: region.head, returnPoints: region.returnPoints, otherReturnPoints: region.otherReturnPoints,
+        otherPages: region.otherPages.map((page) => page.first), blocks,
+      });
+    }
+    return regions;
+  }
+
+  /**
+   * Translates `regions` (recordedRegions of the program's last run, read from the record `record`) before the guest's first instruction, as one module: each region whose entries still decode as
+   * they did then at the same virtual addresses, as it was then (no discovery: the same regions make the same
+   * module, which the code cache then holds). `frameOf(pageVA)` is the RAM page the page tables map there for
+   * execution (mapping it in if need be), or -1. A region whose code moved or changed is left out, to get hot and be
+   * translated as usual.
+   */
+  warmStart(regions: readonly WarmRegion[], record: Int32Array, frameOf: (pageVA: number) => number): void {
+    if (!this.core.decodeAhead) return;
+    const view = this.view();
+    const planned: Planned[] = [];
+    const ordinals: number[] = [];
+    for (let k = 0; k < regions.length; k++) {
+      const found = this.rebuild(view, regions[k], frameOf);
+      if (!found) { this.stats.warmSkipped++; continue; }
+      const head = found.base + found.region.head * 8;
+      if (this.isOwnedElsewhere(head, found.generation)) continue; // an entry of a region before it
+      const epoch = this.epoch;
+      const p = this.assign(found.base, found.generation, found.region);
+      if (this.epoch !== epoch) return; // the table was full: everything was dropped
+      if (p) { planned.push(p); ordinals.push(k); }
+    }
+    if (planned.length === 0) return;
+    const build = runChunkHash();
+    const key = this.codeCache && build !== undefined && !this.naming
+      ? warmBatchKey(record, ordinals, planned.map((p) => ({ marks: marksOf(p), otherPages: p.region.otherPages })), this.ramBytes(), this.checks, countingExits(), build)
+      : undefined;
+    this.stats.warmRegions += this.compileNow(planned, key);
+  }
+
+  /**
+   * A recorded region where its code is now: its entries decoded ahead (on the RAM pages `frameOf` gives) and
+   * checked against the words recorded, its other pages at the slots they decoded into. Undefined if a page is not
+   * mapped for execution there or an entry decodes otherwise.
+   */
+  private rebuild(view: DataView, recorded: WarmRegion, frameOf: (pageVA: number) => number): { base: number; generation: number; region: Region } | undefined {
+    const frames = new Map<number, number>(); // a virtual page's RAM page
+    const bases = new Map<number, number>(); // a page's first entry index (OtherPage.first; 0: the head's) -> its slot's entry 0
+    const blocks: Block[] = [];
+    let instructions = 0;
+    for (const { start, next, entries: words } of recorded.blocks) {
+      const entries = [];
+      for (let i = 0; i + 2 < words.length; i += 3) {
+        const index = words[i];
+        const va = (recorded.page + index * 2) >>> 0;
+        const pageVA = (va & 0xfffff000) >>> 0;
+        let frame = frames.get(pageVA);
+        if (frame === undefined) frames.set(pageVA, frame = frameOf(pageVA));
+        if (frame < 0) return undefined;
+        const at = this.core.decodeAhead!(va, frame);
+        const [word, imm] = decodedWords(view, at, L.JIT_ORIGINALS);
+        if ((word | 0) !== words[i + 1] || imm !== words[i + 2]) return undefined;
+        const first = Math.floor(index / PAGE_ENTRIES) * PAGE_ENTRIES;
+        bases.set(first, at - (index - first) * 8);
+        entries.push(entryOfWords(index, word, imm));
+        instructions++;
+      }
+      blocks.push({ start, next, entries });
+    }
+    const base = bases.get(0);
+    if (base === undefined || !bases.has(Math.floor(recorded.head / PAGE_ENTRIES) * PAGE_ENTRIES)) return undefined;
+    const otherPages = [];
+    for (const first of recorded.otherPages) {
+      const slot = bases.get(first);
+      if (slot === undefined || slot === base) return undefined;
+      otherPages.push({ first, slot, generation: this.generationAt(slot) });
+    }
+    const region: Region = {
+      head: recorded.head, blocks, blockAt: new Map(blocks.map((block, k) => [block.start, k])), instructions,
+      returnPoints: recorded.returnPoints, otherReturnPoints: recorded.otherReturnPoints, otherPages,
+    };
+    return { base, generation: this.generationAt(base), region };
   }
 
   /**
@@ -378,6 +497,16 @@ export class Translator {
       (index) => this.isHeadElsewhere(base + index * 8, generation), this.takesOtherPages ? otherPagesFrom(view, base) : undefined,
       (index) => this.isOwnedElsewhere(base + index * 8, generation));
     if (region.instructions === 0) { this.decline(head); return null; }
+    return this.assign(base, generation, region);
+  }
+
+  /**
+   * Gives the entries of `region`, from the decoded page at `base` of generation `generation`, their table indices;
+   * null if the table is full (then every decoded page is dropped, with every translation, and the table starts over).
+   */
+  private assign(base: number, generation: number, region: Region): Planned | null {
+    const view = this.view();
+    const head = base + region.head * 8;
     // An entry another region marked already (its head or return point) stays theirs: both run the same code. The
     // others get the next table indices in this order, which the region's code knows (a return to one stays inside).
     const entries = regionEntries(region).filter((index) => index === region.head || !this.isMarked(base + index * 8));
@@ -394,20 +523,22 @@ export class Translator {
     for (const index of entries) this.coming.set(base + index * 8, generation);
     this.heads.set(head, { generation, instructions: region.instructions });
     const name = this.naming ? regionName(view, base, region.head) : undefined;
-    return { base, generation, region, entries, first, name };
+    const pageVA = this.recorded ? pageOfSlot(view, base) : undefined;
+    return { base, generation, region, entries, first, name, pageVA };
   }
 
   /**
    * Emits a module of `regions` on this thread, or reads the bytes an earlier process emitted from the same input
    * (wasm-code-cache.ts cachedBatch); `module` when the code cache has Turbofan's code for them. `kept`: the batch's
-   * input (batch-key.ts) when the cache keeps batches by it, and whether its bytes came from there.
+   * input (batch-key.ts) when the cache keeps batches by it, and whether its bytes came from there. `given`: the
+   * batch's key when the caller has it (warmStart's, from its record), else it is made from the regions.
    */
-  private emit(regions: Planned[]): {
+  private emit(regions: Planned[], given?: Uint8Array<ArrayBuffer>): {
     batch: Batch; bytes: Uint8Array<ArrayBuffer>; kept?: { key: Uint8Array<ArrayBuffer>; onDisk: boolean }; module?: WebAssembly.Module;
   } {
     const started = nowMs();
     const marked = regions.map((p) => ({ region: p.region, marks: marksOf(p) }));
-    const key = this.keyOf(marked);
+    const key = given ?? this.keyOf(marked);
     const keyed = nowMs();
     const found: CachedBatch | undefined = key && this.codeCache!.cachedBatch(key);
     const read = nowMs();
@@ -471,6 +602,7 @@ export class Translator {
       });
       this.stats.translated++;
       this.stats.instructions += p.region.instructions;
+      this.recorded?.push(p);
     }
     this.stats.compileMs += nowMs() - started;
     return live.length;

@@ -676,6 +676,24 @@ export class Kernel {
     }));
   }
 
+  /**
+   * The RAM page the first process's page tables map at `pageVA` for execution, mapped in if it is a demand page; -1
+   * if none (the translator's warm start: jit/warm-start.ts).
+   */
+  codeFrame(pageVA: number): number {
+    try {
+      const offset = this.space.ramOffset(pageVA, PROT_EXEC);
+      return offset < 0 ? -1 : Math.floor(offset / 4096);
+    } catch {
+      return -1; // no frame left for it: the guest will fault there as it would have
+    }
+  }
+
+  /** How many processes the guest has started (the first included). */
+  get processesStarted(): number {
+    return this.nextPid - FIRST_PID;
+  }
+
   formatStats(): string {
     const instructions = Number(this.instret);
     const seconds = this.stats.wallMs / 1000;
@@ -685,7 +703,7 @@ export class Kernel {
       `instructions retired: ${instructions}`,
       `wall time: ${seconds.toFixed(3)} s; speed: ${seconds > 0 ? mipsText(instructions / seconds / 1e6) : "-"} MIPS`,
       `page faults (demand paging): ${this.stats.pageFaults}; resident pages: ${this.frames.peak}`,
-      `processes: ${this.nextPid - FIRST_PID} started`,
+      `processes: ${this.processesStarted} started`,
       `system calls: ${calls || "none"}`,
       ...(t ? [describeStats(t, instructions, translator!.translatedRetired())] : []),
     ].join("\n");

@@ -4,7 +4,7 @@
 
 import { describe, expect, test } from "vitest";
 import * as L from "../../assembly/layout.js";
-import { checksWanted, hotThreshold, otherPagesWanted } from "../../src/jit/translator-options.js";
+import { checksWanted, hotThreshold, otherPagesWanted, warmStartWanted } from "../../src/jit/translator-options.js";
 
 describe("ROAM_JIT_THRESHOLD", () => {
   test("unset or empty: the core's threshold; 0 and 1 both mean the first arrival; up to 255 as given", () => {
@@ -36,5 +36,15 @@ describe("ROAM_JIT_OTHER_PAGES", () => {
 
   test("another value is refused, naming it", () => {
     expect(() => otherPagesWanted("2")).toThrow('ROAM_JIT_OTHER_PAGES must be 0 or 1, not "2"');
+  });
+});
+
+describe("ROAM_JIT_WARM", () => {
+  test("unset, empty or 1: warm starts; 0: cold every time", () => {
+    expect([warmStartWanted(undefined), warmStartWanted(""), warmStartWanted("1"), warmStartWanted("0")]).toEqual([true, true, true, false]);
+  });
+
+  test("another value is refused, naming it", () => {
+    expect(() => warmStartWanted("yes")).toThrow('ROAM_JIT_WARM must be 0 or 1, not "yes"');
   });
 });
