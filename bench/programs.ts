@@ -135,14 +135,17 @@ async function benchOne(w: Workload, runs: number, root: string, scratch: string
   const roam = { ...command, env: { ...command.env, HOME: home } };
   const qemu = { binary: QEMU, args: [elf, ...w.args], env: {} };
   const row: Row = { name: w.name, command: [w.elf, ...w.args].join(" ").slice(0, 80), roamSeconds: [], qemuSeconds: [], roamPeakMiB: 0, qemuPeakMiB: 0, roamMedian: 0, qemuMedian: 0, ratio: 0, pairedRatio: 0, firstRatio: 0 };
-  // Run 0 is untimed: the page cache and roam's caches warm, as for a user's second run (its ratio is shown apart).
-  for (let i = 0; i <= runs; i++) {
+  // Runs -1 and 0 are untimed: the page cache and roam's caches warm, as for a user's third run (the first records
+  // what it translated, the second starts warm from that record and keeps its batch's code: src/jit/warm-start.ts).
+  // The first run's ratio, caches empty, is shown apart.
+  for (let i = -1; i <= runs; i++) {
     const r = await measure(roam.binary, roam.args, dir, roam.env, w.stdin);
     const q = await measure(qemu.binary, qemu.args, dir, qemu.env, w.stdin);
     if (r.status !== 0) throw new Error(`${w.name}: roam exited ${r.status}\n${r.stderr}`);
     if (q.status !== 0) throw new Error(`${w.name}: qemu exited ${q.status}\n${q.stderr}`);
     if (r.stdout !== q.stdout) throw new Error(`${w.name}: roam's stdout differs from qemu's\n--- roam\n${r.stdout.slice(0, 2000)}\n--- qemu\n${q.stdout.slice(0, 2000)}`);
-    if (i === 0) { row.firstRatio = r.seconds / q.seconds; continue; }
+    if (i === -1) row.firstRatio = r.seconds / q.seconds;
+    if (i <= 0) continue;
     row.roamSeconds.push(r.seconds);
     row.qemuSeconds.push(q.seconds);
     row.roamPeakMiB = Math.max(row.roamPeakMiB, r.peakKiB / 1024);
@@ -204,7 +207,7 @@ async function main(): Promise<void> {
   const chosen = choose(1);
   if (chosen.length === 0) throw new Error(`--only ${values.only}: no workload has that in its name`);
   const scratch = mkdtempSync(join(tmpdir(), "roam-bench-programs-"));
-  const home = join(scratch, "home"); // roam's code cache lives under HOME, written by the untimed first run
+  const home = join(scratch, "home"); // roam's code cache and warm-start records live under HOME, written by the untimed runs
   try {
     const loadBefore = loadavg()[0];
     log(`real programs: roam run vs ${QEMU}, ${runs} timed run(s) each, alternating; load average ${loadBefore.toFixed(2)}`);
