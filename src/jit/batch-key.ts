@@ -41,13 +41,7 @@ const scratch = new Words();
 export function batchKey(
   regions: ReadonlyArray<{ region: Region; marks: OwnMarks }>, ramBytes: number, checks: Checks, counting: boolean, build: string,
 ): Uint8Array<ArrayBuffer> {
-  const w = scratch;
-  w.length = 0;
-  w.put(KEY_VERSION);
-  for (let i = 0; i < build.length; i += 8) w.put(parseInt(build.slice(i, i + 8), 16) | 0);
-  w.put(ramBytes | 0);
-  w.put(checks === "full" ? 1 : 0);
-  w.put(counting ? 1 : 0);
+  const w = header(KEY_VERSION, ramBytes, checks, counting, build);
   w.put(regions.length);
   for (const { region, marks } of regions) {
     w.put(marks.first);
@@ -55,6 +49,18 @@ export function batchKey(
     putRegion(w, region);
   }
   return new Uint8Array(w.words.slice(0, w.length).buffer);
+}
+
+/** The scratch writer, emptied, with what every key starts with: its kind, the build, the RAM, the checks, counting. */
+function header(kind: number, ramBytes: number, checks: Checks, counting: boolean, build: string): Words {
+  const w = scratch;
+  w.length = 0;
+  w.put(kind);
+  for (let i = 0; i < build.length; i += 8) w.put(parseInt(build.slice(i, i + 8), 16) | 0);
+  w.put(ramBytes | 0);
+  w.put(checks === "full" ? 1 : 0);
+  w.put(counting ? 1 : 0);
+  return w;
 }
 
 function putRegion(w: Words, region: Region): void {
@@ -108,13 +114,7 @@ export function warmBatchKey(
   record: Int32Array, ordinals: readonly number[], regions: ReadonlyArray<{ marks: OwnMarks; otherPages: readonly OtherPage[] }>,
   ramBytes: number, checks: Checks, counting: boolean, build: string,
 ): Uint8Array<ArrayBuffer> {
-  const w = scratch;
-  w.length = 0;
-  w.put(WARM_KEY);
-  for (let i = 0; i < build.length; i += 8) w.put(parseInt(build.slice(i, i + 8), 16) | 0);
-  w.put(ramBytes | 0);
-  w.put(checks === "full" ? 1 : 0);
-  w.put(counting ? 1 : 0);
+  const w = header(WARM_KEY, ramBytes, checks, counting, build);
   w.put(record.length);
   for (let i = 0; i < record.length; i++) w.put(record[i]);
   w.put(regions.length);

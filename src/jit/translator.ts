@@ -42,8 +42,7 @@ import { runChunkHash } from "../launch/chunks.js";
 import { batchKey, warmBatchKey } from "./batch-key.js";
 import { checksWanted, compileMode, hotThreshold, otherPagesWanted } from "./translator-options.js";
 import { SLOTS_END, hotCounter, otherPagesFrom, pageOfSlot, regionName } from "./decoded-pages.js";
-import { PAGE_ENTRIES, decodedWords, entryOfWords, otherPageOf, type Block } from "./region.js";
-import type { WarmRegion } from "./warm-start.js";
+import { rebuildRegion, recordRegion, type WarmRegion } from "./warm-regions.js";
 
 export { describeStats, type TranslatorStats };
 
@@ -307,23 +306,10 @@ export class Translator {
     const view = this.view();
     const regions: WarmRegion[] = [];
     for (const p of this.recorded ?? []) {
-      const { region } = p;
       if (p.pageVA === undefined || p.pageVA < 0 || this.generationAt(p.base) !== p.generation) continue;
-      if (region.otherPages.some((page) => this.generationAt(page.slot) !== page.generation)) continue;
-      if (region.blocks.some((block) => block.entries.some((e) => e.upper !== undefined))) continue;
-      const blocks = region.blocks.map(({ start, next, entries }) => {
-        const words: number[] = [];
-        for (const { index } of entries) {
-          const page = otherPageOf(region, index);
-          const [word, imm] = decodedWords(view, page ? page.slot + (index - page.first) * 8 : p.base + index * 8, L.JIT_ORIGINALS);
-          words.push(index, word | 0, imm);
-        }
-        return { start, next, entries: words };
-      });
-      regions.push({
-        page: p.pageVA, head: region.head, returnPoints: region.returnPoints, otherReturnPoints: region.otherReturnPoints,
-        otherPages: region.otherPages.map((page) => page.first), blocks,
-      });
+      if (p.region.otherPages.some((page) => this.generationAt(page.slot) !== page.generation)) continue;
+      const recorded = recordRegion(view, p.region, p.base, p.pageVA);
+      if (recorded) regions.push(recorded);
     }
     return regions;
   }
@@ -341,7 +327,7 @@ export class Translator {
     const planned: Planned[] = [];
     const ordinals: number[] = [];
     for (let k = 0; k < regions.length; k++) {
-      const found = this.rebuild(view, regions[k], frameOf);
+      const found = rebuildRegion(view, regions[k], frameOf, this.core.decodeAhead, (at) => this.generationAt(at));
       if (!found) { this.stats.warmSkipped++; continue; }
       const head = found.base + found.region.head * 8;
       if (this.isOwnedElsewhere(head, found.generation)) continue; // an entry of a region before it
@@ -356,50 +342,6 @@ export class Translator {
       ? warmBatchKey(record, ordinals, planned.map((p) => ({ marks: marksOf(p), otherPages: p.region.otherPages })), this.ramBytes(), this.checks, countingExits(), build)
       : undefined;
     this.stats.warmRegions += this.compileNow(planned, key);
-  }
-
-  /**
-   * A recorded region where its code is now: its entries decoded ahead (on the RAM pages `frameOf` gives) and
-   * checked against the words recorded, its other pages at the slots they decoded into. Undefined if a page is not
-   * mapped for execution there or an entry decodes otherwise.
-   */
-  private rebuild(view: DataView, recorded: WarmRegion, frameOf: (pageVA: number) => number): { base: number; generation: number; region: Region } | undefined {
-    const frames = new Map<number, number>(); // a virtual page's RAM page
-    const bases = new Map<number, number>(); // a page's first entry index (OtherPage.first; 0: the head's) -> its slot's entry 0
-    const blocks: Block[] = [];
-    let instructions = 0;
-    for (const { start, next, entries: words } of recorded.blocks) {
-      const entries = [];
-      for (let i = 0; i + 2 < words.length; i += 3) {
-        const index = words[i];
-        const va = (recorded.page + index * 2) >>> 0;
-        const pageVA = (va & 0xfffff000) >>> 0;
-        let frame = frames.get(pageVA);
-        if (frame === undefined) frames.set(pageVA, frame = frameOf(pageVA));
-        if (frame < 0) return undefined;
-        const at = this.core.decodeAhead!(va, frame);
-        const [word, imm] = decodedWords(view, at, L.JIT_ORIGINALS);
-        if ((word | 0) !== words[i + 1] || imm !== words[i + 2]) return undefined;
-        const first = Math.floor(index / PAGE_ENTRIES) * PAGE_ENTRIES;
-        bases.set(first, at - (index - first) * 8);
-        entries.push(entryOfWords(index, word, imm));
-        instructions++;
-      }
-      blocks.push({ start, next, entries });
-    }
-    const base = bases.get(0);
-    if (base === undefined || !bases.has(Math.floor(recorded.head / PAGE_ENTRIES) * PAGE_ENTRIES)) return undefined;
-    const otherPages = [];
-    for (const first of recorded.otherPages) {
-      const slot = bases.get(first);
-      if (slot === undefined || slot === base) return undefined;
-      otherPages.push({ first, slot, generation: this.generationAt(slot) });
-    }
-    const region: Region = {
-      head: recorded.head, blocks, blockAt: new Map(blocks.map((block, k) => [block.start, k])), instructions,
-      returnPoints: recorded.returnPoints, otherReturnPoints: recorded.otherReturnPoints, otherPages,
-    };
-    return { base, generation: this.generationAt(base), region };
   }
 
   /**

@@ -22,22 +22,11 @@ import { checksum, wasmCodeCache } from "../machine/wasm-code-cache.js";
 import { runChunkHash } from "../launch/chunks.js";
 import { writeFileAtomically } from "../launch/code-cache.js";
 import type { Translator } from "./translator.js";
+import type { WarmRegion } from "./warm-regions.js";
 import { NO_NEXT } from "./region.js";
 import { warmStartWanted } from "./translator-options.js";
 
-/**
- * A region as the next run translates it again (Translator.recordedRegions): its head's virtual page and entry index,
- * its return points and the first entry indices of the other pages it takes code from (region.ts), and its blocks in
- * order, each entry as three numbers: its index and its two decoded words.
- */
-export interface WarmRegion {
-  page: number;
-  head: number;
-  returnPoints: number[];
-  otherReturnPoints: number[];
-  otherPages: number[];
-  blocks: Array<{ start: number; next: number; entries: number[] }>;
-}
+export type { WarmRegion };
 
 /** What a run does with its record at its end: `finish` writes it when this run is the one to (see above). */
 export interface WarmStart { finish(processesStarted: number): void }

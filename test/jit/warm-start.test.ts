@@ -107,6 +107,19 @@ describe("a warm start", () => {
     expect(warm.warmRegions).toBeGreaterThan(0);
   }, TIMEOUT_MS);
 
+  test("a region whose shape discovery could not have made (a block's successor, a head inside a block) is left out", async () => {
+    const regions = decode(record, KEY)!.regions;
+    const shifted = regions.map((r, k) => {
+      if (k % 4 === 1) return { ...r, blocks: r.blocks.map((b) => ({ ...b, next: b.next === NO_NEXT ? 0 : b.next + 2 })) };
+      if (k % 4 === 3) return { ...r, head: r.blocks.find((b) => b.entries.length >= 6)?.entries[3] ?? -1 }; // an entry inside a block
+      return r;
+    });
+    const bad = shifted.filter((_, k) => k % 4 === 1 || k % 4 === 3).length;
+    const warm = await run("lua", ["prog.lua"], { warm: encode(KEY, shifted) });
+    expectSameRun(warm, plain);
+    expect(warm.warmSkipped).toBe(bad);
+  }, TIMEOUT_MS);
+
   test("another program's record takes none of its regions where the code differs, and the run is right", async () => {
     const sqlPlain = await run("sqlite3", [":memory:"], { translate: false, stdin: SQL });
     const warm = await run("sqlite3", [":memory:"], { warm: record, stdin: SQL });
