@@ -64,9 +64,16 @@ export function warmStart(
   };
 }
 
-/** What a record is kept under: the build, the program's bytes (summed, with their length), its arguments and RAM. */
+/**
+ * What a record is kept under: the build, the program (its length and its first and last 4 KiB summed: its headers,
+ * and the symbols and section names a build changes), its arguments and RAM. Not its whole bytes: summing the SQLite
+ * shell's 954 KB cost a run ~7 ms, and a record that names another build of the program of the same length and
+ * headers is safe anyway (each region is checked against the code before it is translated; one that no longer
+ * matches makes the run write the record anew).
+ */
 function keyOf(build: string, program: Uint8Array, argv: readonly string[], ramBytes: number): Uint8Array {
-  return Buffer.from([build, checksum(program), program.length, ramBytes, ...argv].join("\0"), "utf8");
+  const ends = [checksum(program.subarray(0, 4096)), checksum(program.subarray(Math.max(0, program.length - 4096)))];
+  return Buffer.from([build, program.length, ...ends, ramBytes, ...argv].join("\0"), "utf8");
 }
 
 /** The file's regions and their words if it is whole and kept under exactly `key`, else undefined. */
