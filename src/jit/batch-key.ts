@@ -31,6 +31,15 @@ class Words {
     }
     this.words[this.length++] = value;
   }
+  putAll(values: Int32Array): void {
+    while (this.length + values.length > this.words.length) {
+      const grown = new Int32Array(this.words.length * 2);
+      grown.set(this.words);
+      this.words = grown;
+    }
+    this.words.set(values, this.length);
+    this.length += values.length;
+  }
 }
 const scratch = new Words();
 
@@ -116,7 +125,7 @@ export function warmBatchKey(
 ): Uint8Array<ArrayBuffer> {
   const w = header(WARM_KEY, ramBytes, checks, counting, build);
   w.put(record.length);
-  for (let i = 0; i < record.length; i++) w.put(record[i]);
+  w.putAll(record);
   w.put(regions.length);
   regions.forEach(({ marks, otherPages }, k) => {
     w.put(ordinals[k]);

@@ -332,7 +332,7 @@ export class Translator {
       const head = found.base + found.region.head * 8;
       if (this.isOwnedElsewhere(head, found.generation)) continue; // an entry of a region before it
       const epoch = this.epoch;
-      const p = this.assign(found.base, found.generation, found.region);
+      const p = this.assign(found.base, found.generation, found.region, regions[k].page);
       if (this.epoch !== epoch) return; // the table was full: everything was dropped
       if (p) { planned.push(p); ordinals.push(k); }
     }
@@ -443,10 +443,10 @@ export class Translator {
   }
 
   /**
-   * Gives the entries of `region`, from the decoded page at `base` of generation `generation`, their table indices;
-   * null if the table is full (then every decoded page is dropped, with every translation, and the table starts over).
+   * Gives the entries of `region`, from the decoded page at `base` of generation `generation` (mapped at `pageVA`, when
+   * the caller knows), their table indices; null if the table is full (then every decoded page is dropped, with every translation, and the table starts over).
    */
-  private assign(base: number, generation: number, region: Region): Planned | null {
+  private assign(base: number, generation: number, region: Region, pageVA?: number): Planned | null {
     const view = this.view();
     const head = base + region.head * 8;
     // An entry another region marked already (its head or return point) stays theirs: both run the same code. The
@@ -465,8 +465,7 @@ export class Translator {
     for (const index of entries) this.coming.set(base + index * 8, generation);
     this.heads.set(head, { generation, instructions: region.instructions });
     const name = this.naming ? regionName(view, base, region.head) : undefined;
-    const pageVA = this.recorded ? pageOfSlot(view, base) : undefined;
-    return { base, generation, region, entries, first, name, pageVA };
+    return { base, generation, region, entries, first, name, pageVA: this.recorded ? pageVA ?? pageOfSlot(view, base) : undefined };
   }
 
   /**

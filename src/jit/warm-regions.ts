@@ -17,7 +17,7 @@ export interface WarmRegion {
   returnPoints: number[];
   otherReturnPoints: number[];
   otherPages: number[];
-  blocks: Array<{ start: number; next: number; entries: number[] }>;
+  blocks: Array<{ start: number; next: number; entries: ArrayLike<number> }>;
 }
 
 /**
@@ -52,24 +52,23 @@ export function rebuildRegion(
   view: DataView, recorded: WarmRegion, frameOf: (pageVA: number) => number, decodeAhead: (va: number, page: number) => number,
   generationAt: (at: number) => number,
 ): { base: number; generation: number; region: Region } | undefined {
-  const frames = new Map<number, number>(); // a virtual page's RAM page
   const bases = new Map<number, number>(); // a page's first entry index (OtherPage.first; 0: the head's) -> its slot's entry 0
   const blocks: Block[] = [];
   let instructions = 0;
+  let lastPage = -1, lastFrame = -1; // the page of the entry before, and its RAM page: entries come page by page
   for (const { start, next, entries: words } of recorded.blocks) {
     const entries: Entry[] = [];
     for (let i = 0; i + 2 < words.length; i += 3) {
       const index = words[i];
       const va = (recorded.page + index * 2) >>> 0;
       const pageVA = (va & 0xfffff000) >>> 0;
-      let frame = frames.get(pageVA);
-      if (frame === undefined) frames.set(pageVA, frame = frameOf(pageVA));
-      if (frame < 0) return undefined;
-      const at = decodeAhead(va, frame);
+      if (pageVA !== lastPage) { lastPage = pageVA; lastFrame = frameOf(pageVA); }
+      if (lastFrame < 0) return undefined;
+      const at = decodeAhead(va, lastFrame);
       const [word, imm] = decodedWords(view, at, L.JIT_ORIGINALS);
       if ((word | 0) !== words[i + 1] || imm !== words[i + 2]) return undefined;
       const first = Math.floor(index / PAGE_ENTRIES) * PAGE_ENTRIES;
-      bases.set(first, at - (index - first) * 8);
+      if (!bases.has(first)) bases.set(first, at - (index - first) * 8);
       entries.push(entryOfWords(index, word, imm));
       instructions++;
     }

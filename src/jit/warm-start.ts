@@ -88,7 +88,7 @@ const HEADER_BYTES = 16;
 
 export function encode(key: Uint8Array, regions: readonly WarmRegion[]): Uint8Array {
   const words: number[] = [regions.length];
-  const list = (values: readonly number[]) => { words.push(values.length); for (const v of values) words.push(v); };
+  const list = (values: ArrayLike<number>) => { words.push(values.length); for (let i = 0; i < values.length; i++) words.push(values[i]); };
   for (const r of regions) {
     words.push(r.page | 0, r.head);
     list(r.returnPoints);
@@ -138,12 +138,12 @@ function readRegions(words: Int32Array): WarmRegion[] | undefined {
     const length = next();
     if (length < 0 || at + length > words.length) throw new RangeError("record ends early");
     at += length;
-    return Array.from(words.subarray(at - length, at));
+    return words.subarray(at - length, at); // a view: an entry's words are read once, where they are
   };
   const regions: WarmRegion[] = [];
   for (let r = next(); r > 0; r--) {
     const page = next() >>> 0, head = next();
-    const returnPoints = list(), otherReturnPoints = list(), otherPages = list();
+    const returnPoints = Array.from(list()), otherReturnPoints = Array.from(list()), otherPages = Array.from(list());
     const blocks: WarmRegion["blocks"] = [];
     for (let b = next(); b > 0; b--) {
       const start = next(), noNext = next(), nextIndex = next();

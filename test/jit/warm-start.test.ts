@@ -140,7 +140,8 @@ describe("a warm start's record", () => {
   ];
 
   test("round-trips through its bytes", () => {
-    expect(decode(encode(KEY, regions), KEY)?.regions).toEqual(regions);
+    const back = decode(encode(KEY, regions), KEY)?.regions;
+    expect(back?.map((r) => ({ ...r, blocks: r.blocks.map((b) => ({ ...b, entries: Array.from(b.entries) })) }))).toEqual(regions);
   });
 
   test("is refused under another key, damaged, truncated or padded", () => {
