@@ -9,8 +9,8 @@
 // before the guest's first instruction, as one batch: the same batch every time, so from the third run on its module
 // comes from the code cache with Turbofan's code. A region whose code is not at those addresses any more, or
 // decodes otherwise (another program, a page the run rewrote), is left out; what the record lacks gets hot and is
-// translated as it always was. The record is written once, by a run that found none or found one that no longer
-// matched, and never grows: a record that changed each run would make a new batch each run.
+// translated as it always was. The record is written once, by a run that found none or found one a quarter of which
+// no longer matched, and never grows: a record that changed each run would make a new batch each run.
 //
 // Like the code cache, a record is never required and never trusted: a missing, damaged or foreign file is ignored
 // (its words are checked against the code before anything is translated from them), and only a run of one process
@@ -54,7 +54,7 @@ export function warmStart(
   const recorded = readRecord(file, key);
   translator.recordRegions(); // kept only if this run is the one to write the record (below)
   if (recorded) translator.warmStart(recorded.regions, recorded.words, frameOf);
-  const stale = !recorded || translator.stats.warmSkipped > 0;
+  const stale = writesAnew(recorded?.regions.length, translator.stats.warmSkipped);
   return {
     finish(processesStarted: number): void {
       if (!stale || processesStarted !== 1) return; // a child's regions may be another program's
@@ -62,6 +62,15 @@ export function warmStart(
       if (regions.length > 0) writeFileAtomically(directory, file, [encode(key, regions)]);
     },
   };
+}
+
+/**
+ * Whether a run writes the record at its end: when it found none (`recorded` undefined) or a quarter of the regions
+ * of the one it found no longer matched (the program was rebuilt). Not for a few: code a program makes or maps as it
+ * runs is never there at the start, and a record written anew each run would make a new batch each run.
+ */
+export function writesAnew(recorded: number | undefined, skipped: number): boolean {
+  return recorded === undefined || skipped * 4 > recorded;
 }
 
 /**

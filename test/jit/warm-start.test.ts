@@ -9,7 +9,7 @@ import { afterAll, describe, expect, test, vi } from "vitest";
 import { parseElf } from "../../src/elf/index.js";
 import { Kernel } from "../../src/kernel/kernel.js";
 import { Core } from "../../src/machine/core.js";
-import { decode, encode, type WarmRegion } from "../../src/jit/warm-start.js";
+import { decode, encode, writesAnew, type WarmRegion } from "../../src/jit/warm-start.js";
 import { NO_NEXT } from "../../src/jit/region.js";
 import { checksum } from "../../src/machine/wasm-code-cache.js";
 import { MemoryConsole } from "../kernel/kernel-harness.js";
@@ -165,5 +165,15 @@ describe("a warm start's record", () => {
     const words = new Uint8Array(bytes.buffer.slice(bytes.byteOffset + bodyAt, bytes.byteOffset + bytes.length));
     bytes.writeUInt32LE(checksum(words), 12);
     expect(decode(bytes, KEY)).toBeUndefined();
+  });
+});
+
+describe("when a run writes its record", () => {
+  test("with none found, or with more than a quarter of the one found no longer matching; not for a few", () => {
+    expect(writesAnew(undefined, 0)).toBe(true);
+    expect(writesAnew(240, 0)).toBe(false);
+    expect(writesAnew(240, 3)).toBe(false); // code the program makes as it runs: never there at the start
+    expect(writesAnew(240, 60)).toBe(false);
+    expect(writesAnew(240, 61)).toBe(true);
   });
 });
