@@ -22,7 +22,7 @@
 // from the file (checked by their checksum, as they are not the caller's), with V8's data when Turbofan had
 // optimised any of the module, else alone (written at exit all the same: the emit is the cost saved).
 
-import { accessSync, constants, mkdirSync, readdirSync, readFileSync, rmSync, statSync, unlinkSync } from "node:fs";
+import { accessSync, closeSync, constants, fstatSync, mkdirSync, openSync, readSync, readdirSync, rmSync, statSync, unlinkSync } from "node:fs";
 import { join } from "node:path";
 import { cacheDirectory, writeFileAtomically } from "../launch/code-cache.js";
 
@@ -193,36 +193,35 @@ export class WasmCodeCache {
 
   /** The batch file's bytes (and module, when V8 takes its data) if it is whole and kept under exactly `key`. */
   private readBatch(file: string, key: Uint8Array<ArrayBuffer>): (CachedBatch & { optimised: number }) | undefined {
-    let bytes: Buffer;
-    try { bytes = readFileSync(file); } catch { return undefined; }
-    if (bytes.length < BATCH_HEADER_BYTES || bytes.readUInt32LE(0) !== BATCH_MAGIC) return undefined;
-    const keyLength = bytes.readUInt32LE(8), wireLength = bytes.readUInt32LE(12), dataLength = bytes.readUInt32LE(16);
-    if (keyLength !== key.length || bytes.length !== BATCH_HEADER_BYTES + keyLength + wireLength + dataLength) return undefined;
-    if (Buffer.compare(bytes.subarray(BATCH_HEADER_BYTES, BATCH_HEADER_BYTES + keyLength), key) !== 0) return undefined;
-    const wireAt = BATCH_HEADER_BYTES + keyLength;
-    const wire = new Uint8Array(bytes.subarray(wireAt, wireAt + wireLength)); // its own copy, aligned: kept with the module
-    if (checksum(wire) !== bytes.readUInt32LE(20)) return undefined;
-    const module = dataLength === 0 ? undefined : this.takeData(bytes.subarray(wireAt + wireLength), bytes.readUInt32LE(24), wire);
-    return module ? { wire, module, optimised: bytes.readUInt32LE(4) } : { wire, optimised: 0 }; // without V8's code, the bytes hold
+    return withFile(file, (reader) => {
+      const header = reader.header(BATCH_HEADER_BYTES);
+      if (!header || header.readUInt32LE(0) !== BATCH_MAGIC) return undefined;
+      const keyLength = header.readUInt32LE(8), wireLength = header.readUInt32LE(12), dataLength = header.readUInt32LE(16);
+      if (keyLength !== key.length || reader.size !== BATCH_HEADER_BYTES + keyLength + wireLength + dataLength) return undefined;
+      if (Buffer.compare(reader.next(keyLength), key) !== 0) return undefined;
+      const wire = reader.next(wireLength); // its own memory, aligned: kept with the module
+      if (checksum(wire) !== header.readUInt32LE(20)) return undefined;
+      const module = dataLength === 0 ? undefined : this.takeData(reader.next(dataLength), header.readUInt32LE(24), wire);
+      return module ? { wire, module, optimised: header.readUInt32LE(4) } : { wire, optimised: 0 }; // without V8's code, the bytes hold
+    });
   }
 
   /** The file's module if it is whole and for exactly these bytes and V8 takes its data. */
   private read(file: string, wire: Uint8Array<ArrayBuffer>): { module: WebAssembly.Module; optimised: number } | undefined {
-    let bytes: Buffer;
-    try { bytes = readFileSync(file); } catch { return undefined; }
-    if (bytes.length < HEADER_BYTES || bytes.readUInt32LE(0) !== MAGIC) return undefined;
-    const wireLength = bytes.readUInt32LE(8), dataLength = bytes.readUInt32LE(12);
-    if (wireLength !== wire.length || bytes.length !== HEADER_BYTES + wireLength + dataLength) return undefined;
-    if (Buffer.compare(bytes.subarray(HEADER_BYTES, HEADER_BYTES + wireLength), wire) !== 0) return undefined;
-    const module = this.takeData(bytes.subarray(HEADER_BYTES + wireLength), bytes.readUInt32LE(16), wire);
-    return module ? { module, optimised: bytes.readUInt32LE(4) } : undefined;
+    return withFile(file, (reader) => {
+      const header = reader.header(HEADER_BYTES);
+      if (!header || header.readUInt32LE(0) !== MAGIC) return undefined;
+      const wireLength = header.readUInt32LE(8), dataLength = header.readUInt32LE(12);
+      if (wireLength !== wire.length || reader.size !== HEADER_BYTES + wireLength + dataLength) return undefined;
+      if (Buffer.compare(reader.next(wireLength), wire) !== 0) return undefined;
+      const module = this.takeData(reader.next(dataLength), header.readUInt32LE(16), wire);
+      return module ? { module, optimised: header.readUInt32LE(4) } : undefined;
+    });
   }
 
   /** The module from V8's `data` for `wire`, if the data's checksum is `sum` and V8 takes it; damaged data never reaches V8. */
-  private takeData(data: Uint8Array, sum: number, wire: Uint8Array<ArrayBuffer>): WebAssembly.Module | undefined {
-    // V8 wants an ArrayBuffer of its own for the data (so aligned for checksum) and a typed array for the bytes.
-    const own = data.buffer.slice(data.byteOffset, data.byteOffset + data.length) as ArrayBuffer;
-    return checksum(new Uint8Array(own)) === sum ? this.v8.deserialize(own, wire) : undefined;
+  private takeData(data: Uint8Array<ArrayBuffer>, sum: number, wire: Uint8Array<ArrayBuffer>): WebAssembly.Module | undefined {
+    return checksum(data) === sum ? this.v8.deserialize(data.buffer, wire) : undefined; // V8 wants an ArrayBuffer of its own
   }
 
   /** At exit: each module that gained optimised functions since it was compiled or read (at most MAX_WRITES). */
@@ -336,6 +335,42 @@ export function checksum(bytes: Uint8Array): number {
   for (let i = 0; i < whole; i++) h = Math.imul(h ^ words[i], 0x01000193) ^ (h >>> 15);
   for (let i = whole << 2; i < bytes.length; i++) h = Math.imul(h ^ bytes[i], 0x01000193) ^ (h >>> 15);
   return h >>> 0;
+}
+
+/**
+ * Reads a cache file's parts in turn, each into memory of its own: a part V8 or a module keeps is read where it will
+ * stay, not read whole and then copied (on this VM each fresh page costs ~11 us to touch, and a warm start's batch
+ * file is 1-2 MB). `size` is the file's.
+ */
+interface PartReader { size: number; header(length: number): Buffer | undefined; next(length: number): Uint8Array<ArrayBuffer> }
+
+/** `read` of the file's parts, or undefined if the file cannot be opened or ends before a part does. */
+function withFile<T>(file: string, read: (reader: PartReader) => T | undefined): T | undefined {
+  let fd: number;
+  try { fd = openSync(file, "r"); } catch { return undefined; }
+  try {
+    const size = fstatSync(fd).size;
+    let at = 0;
+    const fill = (into: Uint8Array): boolean => {
+      const n = into.length === 0 ? 0 : readSync(fd, into, 0, into.length, at);
+      at += n;
+      return n === into.length;
+    };
+    const reader: PartReader = {
+      size,
+      header(length) { const b = Buffer.alloc(length); return size >= length && fill(b) ? b : undefined; },
+      next(length) {
+        const part = new Uint8Array(new ArrayBuffer(length));
+        if (!fill(part)) throw new RangeError("the file ended early");
+        return part;
+      },
+    };
+    return read(reader);
+  } catch {
+    return undefined; // a file cut short or unreadable: not used
+  } finally {
+    closeSync(fd);
+  }
 }
 
 function mtimeOf(path: string): number {
