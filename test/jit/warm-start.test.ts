@@ -99,7 +99,7 @@ describe("a warm start", () => {
   test("a region whose code decodes otherwise now is left out, and the run is still right", async () => {
     const regions = decode(record, KEY)!.regions;
     const changed = regions.map((r, k) => (k % 3 !== 0 ? r : {
-      ...r, blocks: r.blocks.map((b, i) => (i !== 0 ? b : { ...b, entries: b.entries.map((v, j) => (j === 1 ? v ^ 0x100 : v)) })),
+      ...r, blocks: r.blocks.map((b, i) => (i !== 0 ? b : { ...b, entries: Array.from(b.entries, (v, j) => (j === 1 ? v ^ 0x100 : v)) })),
     }));
     const warm = await run("lua", ["prog.lua"], { warm: encode(KEY, changed) });
     expectSameRun(warm, plain);
