@@ -88,6 +88,8 @@ interface Planned {
   name?: string; // with ROAM_JIT_NAMES=1: the region's name in profiles (regionName)
   /** While recording (warm-start.ts): the virtual page of the head's decoded page then, or -1 if the fetch TLB no longer held it. */
   pageVA?: number;
+  /** A warm start's region comes without its blocks' entries: this makes them, before it is emitted or recorded (warm-regions.ts). */
+  fill?: () => void;
 }
 
 interface Batch { epoch: number; regions: Planned[]; startedAt: number; onWorker: boolean }
@@ -308,6 +310,7 @@ export class Translator {
     for (const p of this.recorded ?? []) {
       if (p.pageVA === undefined || p.pageVA < 0 || this.generationAt(p.base) !== p.generation) continue;
       if (p.region.otherPages.some((page) => this.generationAt(page.slot) !== page.generation)) continue;
+      p.fill?.();
       const recorded = recordRegion(view, p.region, p.base, p.pageVA);
       if (recorded) regions.push(recorded);
     }
@@ -334,7 +337,7 @@ export class Translator {
       const epoch = this.epoch;
       const p = this.assign(found.base, found.generation, found.region, regions[k].page);
       if (this.epoch !== epoch) return; // the table was full: everything was dropped
-      if (p) { planned.push(p); ordinals.push(k); }
+      if (p) { p.fill = found.fill; planned.push(p); ordinals.push(k); }
     }
     if (planned.length === 0) return;
     const build = runChunkHash();
@@ -483,6 +486,7 @@ export class Translator {
     const keyed = nowMs();
     const found: CachedBatch | undefined = key && this.codeCache!.cachedBatch(key);
     const read = nowMs();
+    if (!found) for (const p of regions) p.fill?.();
     const bytes = found?.wire ?? emitBatch(marked, this.ramBytes(), this.checks, this.namesOf(regions));
     const emitted = nowMs();
     // Without a key the cache can still hold Turbofan's code for these bytes (a build run from its modules).

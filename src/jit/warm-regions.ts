@@ -46,18 +46,18 @@ export function recordRegion(view: DataView, region: Region, base: number, pageV
  * A recorded region where its code is now: each entry decoded ahead at its virtual address (`decodeAhead(va, page)`,
  * the core's, on the RAM page `frameOf` gives: its decoded entry's WASM address) and checked against the words
  * recorded, its other pages at the decoded slots they are in now (`generationAt`: a slot's generation). Undefined if a
- * page is not mapped for execution there or an entry decodes otherwise.
+ * page is not mapped for execution there, an entry decodes otherwise, or the shape is not one discovery makes. The
+ * region's blocks come without their entries, which only the emitter and a new record read: `fill` makes them (from
+ * the record's words, which are the page's), so a batch the code cache holds costs no object per instruction.
  */
 export function rebuildRegion(
   view: DataView, recorded: WarmRegion, frameOf: (pageVA: number) => number, decodeAhead: (va: number, page: number) => number,
   generationAt: (at: number) => number,
-): { base: number; generation: number; region: Region } | undefined {
+): { base: number; generation: number; region: Region; fill: () => void } | undefined {
   const bases = new Map<number, number>(); // a page's first entry index (OtherPage.first; 0: the head's) -> its slot's entry 0
-  const blocks: Block[] = [];
   let instructions = 0;
   let lastPage = -1, lastFrame = -1; // the page of the entry before, and its RAM page: entries come page by page
-  for (const { start, next, entries: words } of recorded.blocks) {
-    const entries: Entry[] = [];
+  for (const { entries: words } of recorded.blocks) {
     for (let i = 0; i + 2 < words.length; i += 3) {
       const index = words[i];
       const va = (recorded.page + index * 2) >>> 0;
@@ -69,48 +69,54 @@ export function rebuildRegion(
       if ((word | 0) !== words[i + 1] || imm !== words[i + 2]) return undefined;
       const first = Math.floor(index / PAGE_ENTRIES) * PAGE_ENTRIES;
       if (!bases.has(first)) bases.set(first, at - (index - first) * 8);
-      entries.push(entryOfWords(index, word, imm));
       instructions++;
     }
-    blocks.push({ start, next, entries });
   }
   const base = bases.get(0);
-  if (base === undefined || !wellFormed(recorded, blocks)) return undefined;
+  if (base === undefined || !wellFormed(recorded)) return undefined;
   const otherPages: OtherPage[] = [];
   for (const first of recorded.otherPages) {
     const slot = bases.get(first);
     if (slot === undefined || slot === base) return undefined;
     otherPages.push({ first, slot, generation: generationAt(slot) });
   }
+  const blocks: Block[] = recorded.blocks.map(({ start, next }) => ({ start, next, entries: [] }));
   const region: Region = {
     head: recorded.head, blocks, blockAt: new Map(blocks.map((block, k) => [block.start, k])), instructions,
     returnPoints: recorded.returnPoints, otherReturnPoints: recorded.otherReturnPoints, otherPages,
   };
-  return { base, generation: generationAt(base), region };
+  const fill = () => {
+    recorded.blocks.forEach(({ entries: words }, k) => {
+      const entries = blocks[k].entries;
+      if (entries.length > 0) return; // filled before
+      for (let i = 0; i + 2 < words.length; i += 3) entries.push(entryOfWords(words[i], words[i + 1], words[i + 2]));
+    });
+  };
+  return { base, generation: generationAt(base), region, fill };
 }
 
 /**
- * Whether a rebuilt region is one discovery could have made from its entries (region.ts basicBlocks): each block's
- * entries one after the other, none but its last a jump or branch, its `next` the entry after its last when that one falls through and NO_NEXT when not,
- * no entry twice, every entry on the head's page or one of the other pages listed, the head and return points block
- * starts on the head's page, the other pages' return points block starts on theirs. The record's checksum catches a
- * damaged file; this keeps a record that is well summed but wrong from making code that goes where the guest's
- * would not.
+ * Whether a recorded region is one discovery could have made from its entries (region.ts basicBlocks): each block's
+ * entries one after the other, none but its last a jump or branch, its `next` the entry after its last when that one
+ * falls through and NO_NEXT when not, no entry twice, every entry on the head's page or one of the other pages
+ * listed, the head and return points block starts on the head's page, the other pages' return points block starts
+ * on theirs. The record's checksum catches a damaged file; this keeps a record that is well summed but wrong from
+ * making code that goes where the guest's would not. (Its words are the page's: rebuildRegion checked each.)
  */
-function wellFormed(recorded: WarmRegion, blocks: readonly Block[]): boolean {
+function wellFormed(recorded: WarmRegion): boolean {
   const pages = new Set([0, ...recorded.otherPages]);
   const starts = new Set<number>();
   const seen = new Set<number>();
-  for (const { start, next, entries } of blocks) {
-    if (entries.length === 0 || entries[0].index !== start || starts.has(start)) return false;
+  for (const { start, next, entries: words } of recorded.blocks) {
+    if (words.length === 0 || words[0] !== start || starts.has(start)) return false;
     starts.add(start);
-    for (let i = 0; i < entries.length; i++) {
-      const { index, length, op } = entries[i];
+    for (let i = 0; i + 2 < words.length; i += 3) {
+      const index = words[i], op = words[i + 1] & 0xff;
       if (seen.has(index) || !pages.has(Math.floor(index / PAGE_ENTRIES) * PAGE_ENTRIES)) return false;
       seen.add(index);
-      const after = index + length / 2;
-      const last = i + 1 === entries.length;
-      if (last ? next !== (fallsThrough(op) ? after : NO_NEXT) : entries[i + 1].index !== after || endsBlock(op)) return false;
+      const after = index + (((words[i + 1] >>> 8) & 3) === 2 ? 2 : 1); // 4 or 2 bytes: entries are halfwords
+      const last = i + 3 >= words.length;
+      if (last ? next !== (fallsThrough(op) ? after : NO_NEXT) : words[i + 3] !== after || endsBlock(op)) return false;
     }
   }
   const onHeadPage = (index: number) => index >= 0 && index < PAGE_ENTRIES;

@@ -94,6 +94,12 @@ describe("a warm start", () => {
     expect(warm.warmSkipped).toBe(0);
     expect(warm.warmRegions).toBeGreaterThan(10);
     expect(warm.interpreted, "the warm run interprets less of the program").toBeLessThan(first.interpreted / 2);
+    // What a warm run would record (when its record no longer matched) holds its warm regions whole.
+    expect(warm.recorded.length).toBeGreaterThanOrEqual(warm.warmRegions);
+    expect(warm.recorded.every((r) => r.blocks.every((b) => b.entries.length >= 3))).toBe(true);
+    const again = await run("lua", ["prog.lua"], { warm: encode(KEY, warm.recorded) });
+    expectSameRun(again, plain);
+    expect(again.warmSkipped).toBe(0);
   }, TIMEOUT_MS);
 
   test("a region whose code decodes otherwise now is left out, and the run is still right", async () => {
