@@ -53,9 +53,12 @@ function describeWork(t: TranslatorStats): string {
   const checks = t.fullChecksAt >= 0 ? `, full TLB checks after ${t.fullChecksAt} translated instructions` : "";
   const recalled = t.recalledBatches > t.cachedBatches ? `, ${t.recalledBatches - t.cachedBatches} more emitted earlier` : "";
   const cached = t.recalledBatches + t.cachedBatches > 0 ? ` (${t.cachedBatches} optimised${recalled}, from the code cache)` : "";
-  const skipped = t.warmSkipped > 0 ? `, ${t.warmSkipped} of its regions no longer matched` : "";
-  const warm = t.warmRegions + t.warmSkipped > 0 ? `, ${t.warmRegions} of them from the program's last run${skipped}` : "";
-  return `translated regions: ${t.translated} of ${t.requests} requests${warm} (${t.instructions} instructions, ${t.batches} modules${cached}${stale}${declined}${checks}; ` +
+  const skipped = t.warmSkipped > 0 ? `; ${t.warmSkipped} of its regions no longer matched` : "";
+  const asked = `${t.translated - t.warmRegions} of ${t.requests} requests`;
+  const regions = t.warmRegions + t.warmSkipped > 0
+    ? `${t.translated}: ${t.warmRegions} from the program's last run, at its start, and ${asked}${skipped}`
+    : `${t.translated} of ${t.requests} requests`;
+  return `translated regions: ${regions} (${t.instructions} instructions, ${t.batches} modules${cached}${stale}${declined}${checks}; ` +
     `main thread ${ms(t.compileMs)} ms: emit ${ms(t.emitMs)}, compile ${ms(t.moduleMs)}, instantiate ${ms(t.instanceMs)}; ` +
     `background compiles ${ms(t.waitMs)} ms` + (t.workerBatches > 0 ? `, ${t.workerBatches} on the worker, its emit ${ms(t.workerEmitMs)} ms)` : ")");
 }

@@ -17,7 +17,7 @@ async function runCompute(cacheHome: string, args = ["small"]) {
   const result = await roam(["run", "--stats", COMPUTE, ...args], { env: { XDG_CACHE_HOME: cacheHome }, timeoutMs: 60_000 });
   expect(result.code, result.describe()).toBe(0);
   const translated = result.stderr.split("\n").find((line) => line.startsWith("translated regions:")) ?? "";
-  const warm = /, (\d+) of them from the program's last run/.exec(translated);
+  const warm = /: (\d+) from the program's last run/.exec(translated);
   return { stdout: result.stdout, translated, warm: warm ? Number(warm[1]) : 0 };
 }
 
