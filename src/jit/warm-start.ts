@@ -5,7 +5,7 @@
 // interpreted ~9 M instructions, emitted and compiled ~10 k afresh and ran them in Liftoff's code until Turbofan had
 // optimised them on the other CPU. So a run with no record yet keeps the list of the regions it translated (for each,
 // its head's virtual address and the entries it took with their decoded words: Translator.recordedRegions), and the
-// next run of the same program (the same ELF bytes, arguments and RAM, by the same build) translates those regions
+// next run of the same program (the same ELF, arguments and RAM, by the same build) translates those regions
 // before the guest's first instruction, as one batch: the same batch every time, so from the third run on its module
 // comes from the code cache with Turbofan's code. A region whose code is not at those addresses any more, or
 // decodes otherwise (another program, a page the run rewrote), is left out; what the record lacks gets hot and is
@@ -76,9 +76,9 @@ export function writesAnew(recorded: number | undefined, skipped: number): boole
 /**
  * What a record is kept under: the build, the program (its length and its first and last 4 KiB summed: its headers,
  * and the symbols and section names a build changes), its arguments and RAM. Not its whole bytes: summing the SQLite
- * shell's 954 KB cost a run ~7 ms, and a record that names another build of the program of the same length and
- * headers is safe anyway (each region is checked against the code before it is translated; one that no longer
- * matches makes the run write the record anew).
+ * shell's 954 KB took 7-10 ms in a fresh process (on a loaded machine), and a record that names another build of the
+ * program of the same length and ends is safe anyway: each region is checked against the code before it is
+ * translated, and a record a quarter of which no longer matches is written anew.
  */
 function keyOf(build: string, program: Uint8Array, argv: readonly string[], ramBytes: number): Uint8Array {
   const ends = [checksum(program.subarray(0, 4096)), checksum(program.subarray(Math.max(0, program.length - 4096)))];
