@@ -4,9 +4,9 @@
 import {
   STATE_BASE, STATE_SIZE, STATE_PRIV, CSR_MSTATUS, PRESENT_BITMAP, DIRTY_BITMAP, CODE_BITMAP, PAGE_SLOT_MAP,
   BITMAP_BYTES, MAX_RAM_BYTES, MAX_RAM_PAGES, RAM_HOST_BASE, RAM_GUEST_BASE, DECODE_SCRATCH, PRIV_M, WRITTEN_BITMAP,
-  HOST_BITMAP, JIT_HOT_AT, JIT_THRESHOLD, JIT_RETIRED, STRADDLE_DECODED,
+  HOST_BITMAP, JIT_HOT_AT, JIT_THRESHOLD, JIT_RETIRED, STRADDLE_DECODED, HOST_WORDS, JIT_ORIGINALS, NO_NEXT_WORD,
 } from "./layout";
-import { OP_DECODE, OP_PAGE_END } from "./ops";
+import { OP_DECODE, OP_PAGE_END, OP_JIT } from "./ops";
 import {
   setRamBytes, ramPages, flushTlbs, flushTlbPages, flushDecodeCache, clearDirtyAll, hostWrote, bitSet, bitClear,
   invalidateCodePage, decodedPageFor, installFetch,
@@ -126,18 +126,57 @@ export function decodeStraddling(raw: u32): void {
 }
 
 /**
- * Decodes the instruction at virtual address `va`, which the page tables map to RAM page `page` for execution (the
- * host has checked), ahead of its first fetch, and maps the page in the fetch TLB as a fetch would: the translator's
- * warm start (src/jit/warm-start.ts), which translates what the program's last run did before the guest's first
- * instruction. Returns the entry's WASM address. Decoded entries are a cache of the page's bytes (a store to the page
- * drops them), so decoding one early changes nothing the guest sees.
+ * Checks a region a warm start recorded against the code where it is now (src/jit/warm-regions.ts), ahead of the
+ * guest's first fetch there: decodes each of its entries and compares the entry's decoded words and the blocks'
+ * shape with the record's, and maps its pages in the fetch TLB as a fetch would. One call where the host made one per
+ * entry (~15 k for the SQLite shell's record, all cold JavaScript). At HOST_WORDS the host puts 256 bytes, how each op
+ * ends a block (0 it does not, 1 a branch, 2 a jump, after which the next entry does not run), then `pages` pairs: a
+ * page's first entry index (a multiple of 2048 from the head page's entry 0, which is at virtual address `headVA`)
+ * and the RAM page the page tables map there for execution (the host has checked); then `blocks` triples: a block's
+ * first entry index, how many entries it has and the entry after it (NO_NEXT_WORD: none); then the entries, as
+ * triples: index, decoded word, immediate. A block's entries follow one another, none but its last ends a block, and
+ * its last's next entry is the block's (none after a jump). Each pair's RAM page is replaced by the WASM address of its
+ * decoded page's entry 0. Returns how many entries passed before the first that did not (all of them: the record is
+ * this code's); an entry on a page not listed does not. Decoded entries are a cache of the page's bytes (a store to the
+ * page drops them), so decoding early changes nothing the guest sees.
  */
-export function decodeAhead(va: u32, page: u32): u32 {
-  const base = decodedPageFor(page);
-  installFetch(va, base);
-  const ip = base + (((va & 0xfff) >> 1) << 3);
-  if ((load<u32>(ip) & 0xff) == OP_DECODE) decodeEntry(ip, base);
-  return ip;
+export function checkRecorded(headVA: u32, pages: u32, blocks: u32): u32 {
+  const pairs = HOST_WORDS + 256;
+  for (let k: u32 = 0; k < pages; k++) {
+    const pair = pairs + (k << 3);
+    const base = decodedPageFor(load<u32>(pair, 4));
+    installFetch(headVA + (load<u32>(pair) << 1), base);
+    store<u32>(pair, base, 4);
+  }
+  let at = pairs + (pages << 3) + blocks * 12; // the entries
+  let passed: u32 = 0;
+  for (let b: u32 = 0; b < blocks; b++) {
+    const block = pairs + (pages << 3) + b * 12;
+    let index = load<i32>(block);
+    const count = load<u32>(block, 4);
+    for (let j: u32 = 0; j < count; j++, at += 12) {
+      if (load<i32>(at) != index) return passed;
+      const first = index & ~2047;
+      let base: u32 = 0;
+      for (let k: u32 = 0; k < pages; k++) {
+        if (load<i32>(pairs + (k << 3)) == first) { base = load<u32>(pairs + (k << 3), 4); break; }
+      }
+      if (base == 0) return passed;
+      const ip = base + (<u32>(index - first) << 3);
+      if ((load<u32>(ip) & 0xff) == OP_DECODE) decodeEntry(ip, base);
+      let word = load<u32>(ip), imm = load<u32>(ip, 4);
+      if ((word & 0xff) == OP_JIT) { // another region's head: the instruction it replaced
+        word = load<u32>(JIT_ORIGINALS + (imm << 3));
+        imm = load<u32>(JIT_ORIGINALS + (imm << 3), 4);
+      }
+      if (word != load<u32>(at, 4) || imm != load<u32>(at, 8)) return passed;
+      index += ((word >> 8) & 3) == 2 ? 2 : 1; // a 4-byte instruction spans two halfword entries
+      const ends = <u32>load<u8>(HOST_WORDS + (word & 0xff));
+      if (j + 1 < count ? ends != 0 : load<u32>(block, 8) != (ends == 2 ? <u32>NO_NEXT_WORD : <u32>index)) return passed;
+      passed++;
+    }
+  }
+  return passed;
 }
 
 /** Drops cached translations only (the host changed page tables), keeping decoded code. */

@@ -53,6 +53,11 @@ export const JIT_MAX_FUNCTIONS = 4096;
 export const HOT_COUNTERS = 0xb0000; // u8 per hashed entry address: taken backward branches
 export const WRITTEN_BITMAP = 0xc0000; // bit per RAM page: ever written since init (never-written pages are zero)
 export const HOST_BITMAP = 0xc8000; // BITMAP_BYTES: a page bitmap the host hands to a core call (markMissing)
+// Words the host hands to a core call (checkRecorded: a warm start's recorded region), up to HOST_WORDS_BYTES: between
+// the linear tags and AssemblyScript's static data.
+export const HOST_WORDS = 0xdc000;
+export const HOST_WORDS_BYTES = 0x8000;
+export const NO_NEXT_WORD = 0x80000000; // checkRecorded: no entry after a block (its last is a jump)
 export const HOT_COUNTER_MASK = 0xffff;
 // Default JIT_HOT_AT: arrivals before a jump target is worth translating. The most a u8 counter holds: a region
 // costs V8's compile and background optimisation, which code run a few hundred times does not earn back (CPU

@@ -14,6 +14,12 @@ const TRANSFERS = byOp<number>([
   ...[O.OP_JAL_L, O.OP_JAL_F, O.OP_JALR].map((op) => [op, JUMP] as const),
 ], 0);
 
+/**
+ * How each op ends a block, a byte per op, for the core's check of a warm start's record (assembly/index.ts
+ * checkRecorded): 0 it does not, 1 it does and the next entry can run after it (a branch), 2 it does and cannot (a jump).
+ */
+export const BLOCK_ENDS: Uint8Array = Uint8Array.from(TRANSFERS, (kind) => (kind === 0 ? 0 : kind === JUMP ? 2 : 1));
+
 /** Ops a generator handles; everything else (system, CSRs, undecoded, page ends) exits to the interpreter. */
 export function translatable(op: number): boolean {
   return (op >= O.OP_NOP && op <= O.OP_AMOMAXU_W) || op === O.OP_FENCE || op === O.OP_FENCE_I;

@@ -22,6 +22,8 @@ export interface TranslatorStats {
   /** Regions installed before the first instruction from the program's last run (warm-start.ts), and those it had that no longer matched. */
   warmRegions: number;
   warmSkipped: number;
+  /** The warm start's main-thread time before the first instruction: reading the record, checking it against the code, installing its batch. */
+  warmMs: number;
   /** Instructions translated code had run when the translator went over to full checks (translator.ts watchMisses), or -1. */
   fullChecksAt: number;
 }
@@ -29,7 +31,7 @@ export interface TranslatorStats {
 export function newStats(): TranslatorStats {
   return {
     requests: 0, translated: 0, declined: 0, stale: 0, instructions: 0, entries: 0, batches: 0, cachedBatches: 0, recalledBatches: 0, largestBatch: 0,
-    compileMs: 0, emitMs: 0, workerBatches: 0, workerEmitMs: 0, moduleMs: 0, instanceMs: 0, waitMs: 0, flushes: 0, warmRegions: 0, warmSkipped: 0,
+    compileMs: 0, emitMs: 0, workerBatches: 0, workerEmitMs: 0, moduleMs: 0, instanceMs: 0, waitMs: 0, flushes: 0, warmRegions: 0, warmSkipped: 0, warmMs: 0,
     fullChecksAt: -1,
   };
 }
@@ -56,7 +58,7 @@ function describeWork(t: TranslatorStats): string {
   const skipped = t.warmSkipped > 0 ? `; ${t.warmSkipped} of its regions no longer matched` : "";
   const asked = `${t.translated - t.warmRegions} of ${t.requests} requests`;
   const regions = t.warmRegions + t.warmSkipped > 0
-    ? `${t.translated}: ${t.warmRegions} from the program's last run, at its start, and ${asked}${skipped}`
+    ? `${t.translated}: ${t.warmRegions} from the program's last run, at its start (${ms(t.warmMs)} ms), and ${asked}${skipped}`
     : `${t.translated} of ${t.requests} requests`;
   return `translated regions: ${regions} (${t.instructions} instructions, ${t.batches} modules${cached}${stale}${declined}${checks}; ` +
     `main thread ${ms(t.compileMs)} ms: emit ${ms(t.emitMs)}, compile ${ms(t.moduleMs)}, instantiate ${ms(t.instanceMs)}; ` +

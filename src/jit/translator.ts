@@ -42,7 +42,7 @@ import { runChunkHash } from "../launch/chunks.js";
 import { batchKey, warmBatchKey } from "./batch-key.js";
 import { checksWanted, compileMode, hotThreshold, otherPagesWanted } from "./translator-options.js";
 import { SLOTS_END, hotCounter, otherPagesFrom, pageOfSlot, regionName } from "./decoded-pages.js";
-import { rebuildRegion, recordRegion, type WarmRegion } from "./warm-regions.js";
+import { prepareRecordCheck, rebuildRegion, recordRegion, type WarmRegion } from "./warm-regions.js";
 
 export { describeStats, type TranslatorStats };
 
@@ -54,8 +54,8 @@ export interface TranslatorCore {
   flushCaches(): void;
   /** A core without it leaves straddling instructions to the interpreter. */
   decodeStraddling?(raw: number): void;
-  /** Decodes the instruction at `va` on RAM page `page` ahead of its first fetch (warmStart); a core without it starts cold. */
-  decodeAhead?(va: number, page: number): number;
+  /** Checks a recorded region against the code, decoding it ahead of its first fetch (warmStart); a core without it starts cold. */
+  checkRecorded?(headVA: number, pages: number, blocks: number): number;
 }
 
 // A slice boundary compiles what queued in the slice as one batch (in the background, one batch compiles at a time and
@@ -325,12 +325,15 @@ export class Translator {
    * translated as usual.
    */
   warmStart(regions: readonly WarmRegion[], record: Int32Array, frameOf: (pageVA: number) => number): void {
-    if (!this.core.decodeAhead) return;
-    const view = this.view();
+    const checkRecorded = this.core.checkRecorded;
+    if (!checkRecorded) return;
+    const words = new Int32Array(this.memory.buffer, L.HOST_WORDS, L.HOST_WORDS_BYTES / 4);
+    prepareRecordCheck(words);
+    const core = { words, check: checkRecorded };
     const planned: Planned[] = [];
     const ordinals: number[] = [];
     for (let k = 0; k < regions.length; k++) {
-      const found = rebuildRegion(view, regions[k], frameOf, this.core.decodeAhead, (at) => this.generationAt(at));
+      const found = rebuildRegion(regions[k], frameOf, core, (at) => this.generationAt(at));
       if (!found) { this.stats.warmSkipped++; continue; }
       const head = found.base + found.region.head * 8;
       if (this.isOwnedElsewhere(head, found.generation)) continue; // an entry of a region before it

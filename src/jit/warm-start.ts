@@ -25,6 +25,7 @@ import type { Translator } from "./translator.js";
 import type { WarmRegion } from "./warm-regions.js";
 import { NO_NEXT } from "./region.js";
 import { warmStartWanted } from "./translator-options.js";
+import { nowMs } from "../machine/host-clock.js";
 
 export type { WarmRegion };
 
@@ -49,11 +50,15 @@ export function warmStart(
   const build = runChunkHash();
   if (!translator || translator.mode !== "slice" || !warmStartWanted() || process.env.ROAM_JIT_NAMES === "1") return undefined;
   if (directory === undefined || build === undefined) return undefined;
+  const started = nowMs();
   const key = keyOf(build, program, argv, ramBytes);
   const file = join(directory, `${checksum(key).toString(16).padStart(8, "0")}-${key.length}.warm`);
   const recorded = readRecord(file, key);
   translator.recordRegions(); // kept only if this run is the one to write the record (below)
-  if (recorded) translator.warmStart(recorded.regions, recorded.words, frameOf);
+  if (recorded) {
+    translator.warmStart(recorded.regions, recorded.words, frameOf);
+    translator.stats.warmMs = nowMs() - started;
+  }
   const stale = writesAnew(recorded?.regions.length, translator.stats.warmSkipped);
   return {
     finish(processesStarted: number): void {
