@@ -257,10 +257,11 @@ export type Checks = "full" | "linear";
 function spanReachable(g: Gen, e: Entry, retired: number, shared: SharedCheck, tlb: number): void {
   const w = g.w;
   w.localSet(L_ADDR);
-  // Its lowest and highest byte differ above bit 11: two pages, if it spans at most a page's bytes (a wider span, from
-  // 12-bit offsets of both signs, could touch a third between them: it leaves, as before).
-  g.get(e.rs1).w.i32Const(shared.low).op(Op.i32Add); g.get(e.rs1).w.i32Const(shared.high).op(Op.i32Add);
-  w.op(Op.i32Xor).i32Const(0xfff).op(Op.i32GtU);
+  // Its lowest byte's offset in its page leaves less room than the span: two pages, if it spans at most a page's bytes
+  // (a wider span, from 12-bit offsets of both signs, could touch a third between them: it leaves, as before). One
+  // address and a mask, where comparing the lowest and highest bytes' pages took both addresses (and a register more
+  // in every function's spills and reloads).
+  g.get(e.rs1).w.i32Const(shared.low).op(Op.i32Add).i32Const(0xfff).op(Op.i32And).i32Const(0xfff - (shared.high - shared.low)).op(Op.i32GtS);
   if (shared.high - shared.low >= 4096) { g.exitIf(e.index, retired, Exit.MISS); w.localGet(L_ADDR); return; }
   g.beginIf();
   notLinear(g, e, shared.low, tlb);

@@ -60,6 +60,14 @@ describe("a group whose span crosses a page, emitted alone", () => {
       expect(r).toEqual({ left: 4, a0: 202, a4: 103 });
     });
 
+    test(`${checks} checks: a span that ends at its page's last byte is on one page, and runs through on that page alone`, () => {
+      // [a1 - 4, a1 + 3] = [0x12ff8, 0x12fff]: the page after it is not in the TLB, and not needed; with full checks
+      // the page is not even linear (taken as two pages, it would leave: the two-page way needs linear pages).
+      const page = checks === "full" ? { va: 0x12000, frame: 9, linear: false } : { va: 0x12000, frame: 2, linear: true };
+      const r = run(0x12ffc, [page], checks);
+      expect(r).toEqual({ left: 4, a0: 0, a4: 200 + page.frame });
+    });
+
     test(`${checks} checks: the next page missing from the TLB leaves at the group's first access, nothing done`, () => {
       const r = run(0x13000, [{ va: 0x12000, frame: 2, linear: true }], checks);
       expect(r).toEqual({ left: 0, a0: 0, a4: 0 });
