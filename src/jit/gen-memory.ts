@@ -50,7 +50,11 @@ export const MEMORY_ACCESS: readonly boolean[] = Array.from({ length: 256 }, (_,
  * span [rs1 + low, rs1 + high] (lowest and highest byte any of them touches); the access itself is at `offset`
  * bytes from there. `first` marks the access that does the check.
  */
-export interface SharedCheck { slot: number; low: number; high: number; offset: number; first: boolean }
+export interface SharedCheck {
+  slot: number; low: number; high: number; offset: number; first: boolean;
+  /** Every access of the group is at a multiple of its size from the base register (see stackBlock). */
+  aligned: boolean;
+}
 
 /** Bytes a load or store touches; 0 for other ops. */
 const SIZE = byOp([
@@ -87,6 +91,7 @@ const NOTHING_SHARED: ReadonlyArray<SharedCheck | undefined> = [];
 // not typed ones: this runs mostly as cold code, whose typed-array loads cost ~3 times as much (V8's baseline tier).
 const groupOf = scratch(), groupBase = scratch(), groupKey = scratch(), groupFirst = scratch(), groupMembers = scratch();
 const groupSize = scratch(), groupImm = scratch(), groupSlot = scratch(), groupLow = scratch(), groupHigh = scratch();
+const groupAligned = scratch(); // 1 while every access of the group is at a multiple of its size from the base
 const openGroups = scratch();
 function scratch(): number[] { return new Array<number>(MAX_REGION_INSTRUCTIONS).fill(0); }
 
@@ -109,6 +114,7 @@ function formGroups(entries: readonly Entry[]): number {
         if (size <= groupSize[k] && (e.imm - groupImm[k]) % size === 0) {
           groupOf[i] = k;
           groupMembers[k]++;
+          if (e.imm % size !== 0) groupAligned[k] = 0;
           if (e.imm < groupLow[k]) groupLow[k] = e.imm;
           if (e.imm + size - 1 > groupHigh[k]) groupHigh[k] = e.imm + size - 1;
         }
@@ -117,6 +123,7 @@ function formGroups(entries: readonly Entry[]): number {
         k = groups++;
         groupBase[k] = e.rs1; groupKey[k] = key; groupFirst[k] = i; groupSize[k] = size; groupImm[k] = e.imm;
         groupMembers[k] = 1; groupSlot[k] = freeSlot(open); groupLow[k] = e.imm; groupHigh[k] = e.imm + size - 1;
+        groupAligned[k] = e.imm % size === 0 ? 1 : 0;
         groupOf[i] = k;
         openGroups[open++] = k;
       }
@@ -160,6 +167,7 @@ function planOf(entries: readonly Entry[]): Array<SharedCheck | undefined> {
     const k = groupOf[i];
     plan.push(k < 0 || groupMembers[k] < 2 ? undefined : {
       slot: groupSlot[k], low: groupLow[k], high: groupHigh[k], offset: entries[i].imm - groupLow[k], first: groupFirst[k] === i,
+      aligned: groupAligned[k] === 1,
     });
   }
   return plan;
@@ -171,19 +179,19 @@ function planOf(entries: readonly Entry[]): Array<SharedCheck | undefined> {
  * Written once per kind and then copied as bytes: it is most of a memory access's code, a dozen writer calls each time.
  */
 function linearCheck(tlb: number, mask: number): Uint8Array {
-  const kind = (tlb === L.TLB_READ ? 0 : 4) + (mask & 3);
+  const kind = (tlb === L.TLB_READ ? 0 : 16) + (mask & 15);
   return (linearChecks[kind] ??= new CodeWriter(32).localSet(L_ADDR)
     .localGet(L_ADDR).i32Const(12 - 3).op(Op.i32ShrU).i32Const((L.TLB_ENTRIES - 1) << 3).op(Op.i32And).localTee(L_TLB)
     .mem(Op.i32Load, linearTags(tlb)).localGet(L_ADDR).i32Const(mask).op(Op.i32And).op(Op.i32Eq).copy());
 }
 /** linearCheck, then whether the linear tag did not match (with linear checks, a miss). */
 function linearMiss(tlb: number, mask: number): Uint8Array {
-  const kind = (tlb === L.TLB_READ ? 0 : 4) + (mask & 3);
+  const kind = (tlb === L.TLB_READ ? 0 : 16) + (mask & 15);
   return (linearMisses[kind] ??= new CodeWriter(32).bytesIn(linearCheck(tlb, mask)).op(Op.i32Eqz).copy());
 }
 /** After the linear tag did not match: pushes whether the entry's own tag differs too (a miss). */
 function tagCheck(tlb: number, mask: number): Uint8Array {
-  const kind = (tlb === L.TLB_READ ? 0 : 4) + (mask & 3);
+  const kind = (tlb === L.TLB_READ ? 0 : 16) + (mask & 15);
   return (tagChecks[kind] ??= new CodeWriter(16)
     .localGet(L_TLB).mem(Op.i32Load, tlb).localGet(L_ADDR).i32Const(mask).op(Op.i32And).op(Op.i32Ne).copy());
 }
@@ -213,8 +221,13 @@ function hostAddress(g: Gen, e: Entry, retired: number, tlb: number, mask: numbe
   const w = g.w;
   const shared = g.accesses[g.position];
   if (shared && !shared.first) { w.localGet(shared.slot); return L.RAM_HOST_BASE + shared.offset; }
+  const block = shared && shared.low !== shared.high ? stackBlock(e, shared) : -1;
+  if (block > 0) { // checked at the block's start, which holds the span (see stackBlock)
+    offset = shared!.low & -block;
+    mask = 0xfffff000 | (block - 1);
+  }
   g.get(e.rs1); if (offset !== 0) w.i32Const(offset).op(Op.i32Add);
-  if (shared && shared.low !== shared.high) spanReachable(g, e, retired, shared, tlb);
+  if (shared && shared.low !== shared.high && block < 0) spanReachable(g, e, retired, shared, tlb);
   if (checks === "linear") { // any other page leaves as a miss
     w.bytesIn(linearMiss(tlb, mask));
     g.exitIf(e.index, retired, Exit.MISS);
@@ -232,6 +245,24 @@ function hostAddress(g: Gen, e: Entry, retired: number, tlb: number, mask: numbe
   if (!shared) return L.RAM_HOST_BASE;
   w.i32Const(shared.low - offset).op(Op.i32Add).localTee(shared.slot);
   return L.RAM_HOST_BASE + shared.offset;
+}
+
+/**
+ * For a group through sp (x2) whose span lies within one aligned block of at most 16 bytes, that block's size, else -1.
+ * The ABI keeps sp 16-byte aligned ("the stack pointer shall be aligned to a 128-bit boundary upon procedure entry"),
+ * so such a block is aligned whenever the guest keeps to it, and an aligned block of 16 bytes or less never crosses a
+ * page: the group's check is then the TLB check of the block's start, under a mask that also asks for its alignment,
+ * in place of the span's page test and the first access's own check (each access's alignment follows from the
+ * block's, as each is at a multiple of its size from sp). A function's spills and reloads of two to four registers
+ * are such groups, at every call and return. A guest whose sp is not aligned so leaves the region there, and the
+ * interpreter does the accesses.
+ */
+function stackBlock(e: Entry, shared: SharedCheck): number {
+  if (e.rs1 !== 2 || !shared.aligned) return -1;
+  for (let block = 4; block <= 16; block *= 2) {
+    if (shared.high < (shared.low & -block) + block) return block;
+  }
+  return -1;
 }
 
 /**

@@ -122,3 +122,50 @@ describe("a loop through a word pair that straddles a page, on the core", () => 
     });
   });
 });
+
+describe("spills and reloads through sp in one aligned block of up to 16 bytes, on the core", () => {
+  const BASE = L.RAM_GUEST_BASE;
+  const N = 20_000;
+  const SP = 2;
+  let savedCounting: string | undefined;
+  beforeEach(() => { savedCounting = process.env.ROAM_JIT_COUNT_EXITS; process.env.ROAM_JIT_COUNT_EXITS = "1"; });
+  afterEach(() => {
+    if (savedCounting === undefined) delete process.env.ROAM_JIT_COUNT_EXITS; else process.env.ROAM_JIT_COUNT_EXITS = savedCounting;
+  });
+
+  /**
+   * t0 = N; sp = `sp`; loop: [sp + 12] = a4; [sp + 8] = t0; a2 = [sp + 12]; a3 = [sp + 8]; a4 += a2 + a3 + 1; t0--;
+   * while (t0). The group [sp + 8, sp + 15] is checked once, as the aligned 8-byte block at sp + 8, whose alignment the
+   * ABI's 16-byte sp gives.
+   */
+  function starter(sp: number) {
+    return (c: TestCore): void => {
+      const loop = BASE + 0x100;
+      const setUp = [...asm.li(T0, N), ...asm.li(SP, sp)];
+      c.poke(BASE, [...setUp, asm.jal(0, loop - (BASE + 4 * setUp.length))]);
+      c.poke(loop, [
+        asm.sw(A4, SP, 12), asm.sw(T0, SP, 8), asm.lw(A2, SP, 12), asm.lw(A3, SP, 8), asm.add(A5, A2, A3),
+        asm.addi(A5, A5, 1), asm.add(A4, A4, A5), asm.addi(T0, T0, -1), asm.bne(T0, 0, -32), asm.ebreak(),
+      ]);
+      c.pc = BASE;
+    };
+  }
+
+  test("sp aligned as the ABI keeps it, at a page's last 16 bytes too: runs translated, its state exact", () => {
+    for (const sp of [BASE + 0x3000, BASE + 0x3ff0]) {
+      expectTranslatedAsInterpreted(starter(sp), (c, plain) => {
+        expect([c.peek(sp + 8), c.peek(sp + 12)]).toEqual([plain.peek(sp + 8), plain.peek(sp + 12)]);
+        expect(interpretedIn(c), "instructions interpreted").toBeLessThan(N / 4);
+        expect(c.translator.exitCounts()[Exit.MISS], "TLB-miss exits").toBeLessThan(10);
+      });
+    }
+  });
+
+  test("sp off the ABI's alignment: the group leaves for the interpreter at its first access, and the run is still exact", () => {
+    const sp = BASE + 0x3004; // sp + 8 is not 8-byte aligned
+    expectTranslatedAsInterpreted(starter(sp), (c, plain) => {
+      expect([c.peek(sp + 8), c.peek(sp + 12)]).toEqual([plain.peek(sp + 8), plain.peek(sp + 12)]);
+      expect(c.translator.exitCounts()[Exit.MISS], "TLB-miss exits").toBeGreaterThan(N / 2);
+    });
+  });
+});
