@@ -47,6 +47,9 @@ export const JIT_EXIT_TRANSFER = 0x5018; // u32: 1 if translated code returned a
 // linear checks leaves at every access to such a page, and the interpreter fills the entry again each time: the
 // translator reads it between slices and goes over to full checks when they come often (src/jit/translator.ts).
 export const JIT_NONLINEAR_FILLS = 0x5030;
+// u32: group checks through sp that failed where they relied on the ABI's 16-byte sp (src/jit/gen-memory.ts
+// stackBlock): the translator reads it between slices and stops relying on it when they come often.
+export const JIT_STACK_MISSES = 0x5034;
 export const JIT_HOT_AT = 0x500c; // u8: arrivals at a jump target that make it hot (the host may lower it; 1 = first)
 export const JIT_ORIGINALS = 0x8000; // 8 bytes per translated function: the entry it replaced
 export const JIT_MAX_FUNCTIONS = 4096;

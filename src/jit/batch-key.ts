@@ -67,7 +67,7 @@ function header(kind: number, ramBytes: number, checks: Checks, counting: boolea
   w.put(kind);
   for (let i = 0; i < build.length; i += 8) w.put(parseInt(build.slice(i, i + 8), 16) | 0);
   w.put(ramBytes | 0);
-  w.put(checks === "full" ? 1 : 0);
+  w.put(checks === "full" ? 1 : checks === "full-any-sp" ? 2 : 0);
   w.put(counting ? 1 : 0);
   return w;
 }

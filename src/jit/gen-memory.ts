@@ -230,7 +230,7 @@ function hostAddress(g: Gen, e: Entry, retired: number, tlb: number, mask: numbe
   if (shared && shared.low !== shared.high && block < 0) spanReachable(g, e, retired, shared, tlb);
   if (checks === "linear") { // any other page leaves as a miss
     w.bytesIn(linearMiss(tlb, mask));
-    g.exitIf(e.index, retired, Exit.MISS);
+    if (block > 0) stackMiss(g, e, retired); else g.exitIf(e.index, retired, Exit.MISS);
     w.bytesIn(linearOffset);
   } else {
     w.bytesIn(linearCheck(tlb, mask));
@@ -238,13 +238,21 @@ function hostAddress(g: Gen, e: Entry, retired: number, tlb: number, mask: numbe
     w.bytesIn(linearOffset);
     w.op(Op.else);
     w.bytesIn(tagCheck(tlb, mask));
-    g.exitIf(e.index, retired, Exit.MISS);
+    if (block > 0) stackMiss(g, e, retired); else g.exitIf(e.index, retired, Exit.MISS);
     w.bytesIn(tlbHit(tlb));
     g.endNested(); w.op(Op.end);
   }
   if (!shared) return L.RAM_HOST_BASE;
   w.i32Const(shared.low - offset).op(Op.i32Add).localTee(shared.slot);
   return L.RAM_HOST_BASE + shared.offset;
+}
+
+/** A stack block's check failed (the condition on the stack): counts it at JIT_STACK_MISSES and leaves as a miss. */
+function stackMiss(g: Gen, e: Entry, retired: number): void {
+  g.beginIf();
+  g.w.i32Const(0).i32Const(0).mem(Op.i32Load, L.JIT_STACK_MISSES).i32Const(1).op(Op.i32Add).mem(Op.i32Store, L.JIT_STACK_MISSES);
+  g.exit(e.index, retired, Exit.MISS);
+  g.endIf();
 }
 
 /**
@@ -255,10 +263,11 @@ function hostAddress(g: Gen, e: Entry, retired: number, tlb: number, mask: numbe
  * in place of the span's page test and the first access's own check (each access's alignment follows from the
  * block's, as each is at a multiple of its size from sp). A function's spills and reloads of two to four registers
  * are such groups, at every call and return. A guest whose sp is not aligned so leaves the region there, and the
- * interpreter does the accesses.
+ * interpreter does the accesses; each such miss is counted (JIT_STACK_MISSES, with genuine TLB misses of these
+ * groups), and when they come often the translator goes over to "full-any-sp" checks, which never take this way.
  */
 function stackBlock(e: Entry, shared: SharedCheck): number {
-  if (e.rs1 !== 2 || !shared.aligned) return -1;
+  if (e.rs1 !== 2 || !shared.aligned || checks === "full-any-sp") return -1;
   for (let block = 4; block <= 16; block *= 2) {
     if (shared.high < (shared.low & -block) + block) return block;
   }
@@ -272,9 +281,11 @@ function stackBlock(e: Entry, shared: SharedCheck): number {
  * with every page of the process linear (the kernel places mappings so: src/kernel/calls/memory.ts), Lua's objects
  * ran 8% faster, the SQLite test 7%, awk 5%, sort 3%. A page that is not linear then costs an exit per access, and
  * the interpreter fills its TLB entry again each time: the translator watches those fills (JIT_NONLINEAR_FILLS) and
- * goes over to full checks when they come often (translator.ts).
+ * goes over to full checks when they come often (translator.ts). "full-any-sp": full checks, none relying on the
+ * ABI's 16-byte sp (stackBlock), for a guest whose sp is not kept so: the translator goes over to it when such checks
+ * fail often (JIT_STACK_MISSES).
  */
-export type Checks = "full" | "linear";
+export type Checks = "full" | "linear" | "full-any-sp";
 
 /**
  * Leaves the region at `e` unless every byte of `shared`'s group is reached from one host address: the span lies in

@@ -26,13 +26,15 @@ export interface TranslatorStats {
   warmMs: number;
   /** Instructions translated code had run when the translator went over to full checks (translator.ts watchMisses), or -1. */
   fullChecksAt: number;
+  /** Instructions translated code had run when the translator stopped relying on the ABI's sp alignment (watchStackMisses), or -1. */
+  anySpAt: number;
 }
 
 export function newStats(): TranslatorStats {
   return {
     requests: 0, translated: 0, declined: 0, stale: 0, instructions: 0, entries: 0, batches: 0, cachedBatches: 0, recalledBatches: 0, largestBatch: 0,
     compileMs: 0, emitMs: 0, workerBatches: 0, workerEmitMs: 0, moduleMs: 0, instanceMs: 0, waitMs: 0, flushes: 0, warmRegions: 0, warmSkipped: 0, warmMs: 0,
-    fullChecksAt: -1,
+    fullChecksAt: -1, anySpAt: -1,
   };
 }
 
@@ -52,7 +54,8 @@ function describeWork(t: TranslatorStats): string {
   const ms = (v: number) => v.toFixed(1);
   const stale = t.stale > 0 ? `, ${t.stale} stale` : "";
   const declined = t.declined > 0 ? `, ${t.declined} declined` : "";
-  const checks = t.fullChecksAt >= 0 ? `, full TLB checks after ${t.fullChecksAt} translated instructions` : "";
+  const anySp = t.anySpAt >= 0 ? `, no reliance on sp's alignment after ${t.anySpAt} translated instructions` : "";
+  const checks = (t.fullChecksAt >= 0 ? `, full TLB checks after ${t.fullChecksAt} translated instructions` : "") + anySp;
   const recalled = t.recalledBatches > t.cachedBatches ? `, ${t.recalledBatches - t.cachedBatches} more emitted earlier` : "";
   const cached = t.recalledBatches + t.cachedBatches > 0 ? ` (${t.cachedBatches} optimised${recalled}, from the code cache)` : "";
   const skipped = t.warmSkipped > 0 ? `; ${t.warmSkipped} of its regions no longer matched` : "";

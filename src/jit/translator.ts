@@ -135,6 +135,9 @@ export class Translator {
   /** Where the window watchNonlinearFills counts over started: JIT_NONLINEAR_FILLS and JIT_RETIRED then. */
   private windowFills = 0;
   private windowRetired = 0;
+  /** Where the window watchStackMisses counts over started: JIT_STACK_MISSES and JIT_RETIRED then. */
+  private windowStackMisses = 0;
+  private windowStackRetired = 0;
 
   constructor(
     private readonly core: TranslatorCore, readonly threshold = hotThreshold(), readonly mode = compileMode(threshold),
@@ -201,6 +204,7 @@ export class Translator {
    */
   atSliceBoundary(): void {
     if (this.checks === "linear") this.watchNonlinearFills();
+    if (this.checks !== "full-any-sp") this.watchStackMisses();
     if (this.inFlight?.onWorker) pollCompileWorker(); // its answer may be waiting in the port: no event loop turn needed
     if (this.failure !== null) { const e = this.failure; this.failure = null; throw e; }
     if (this.compiled) {
@@ -237,16 +241,44 @@ export class Translator {
     if (retired >= FILL_WINDOW) this.startFillWindow();
   }
 
+  /**
+   * Stops relying on the ABI's 16-byte sp (gen-memory.ts stackBlock) when the checks that do fail more than once in
+   * FILL_RATE instructions translated code ran, over at least FILL_WINDOW / FILL_RATE of them (JIT_STACK_MISSES): a
+   * guest whose trap entry leaves sp 8-byte aligned, say, would otherwise run every spill and reload under it in the
+   * interpreter. As watchNonlinearFills does, every translation is dropped and what gets hot again is translated with
+   * "full-any-sp" checks, for the rest of the core's life. A guest that keeps to the ABI never does this.
+   */
+  private watchStackMisses(): void {
+    const misses = this.view().getUint32(L.JIT_STACK_MISSES, true) - this.windowStackMisses;
+    if (misses < FILL_WINDOW / FILL_RATE) return;
+    const retired = this.translatedRetired() - this.windowStackRetired;
+    if (misses * FILL_RATE > retired) {
+      this.checks = "full-any-sp";
+      this.stats.anySpAt = this.translatedRetired();
+      this.dropAll();
+      return;
+    }
+    this.windowStackMisses += misses;
+    this.windowStackRetired += retired;
+  }
+
   /** Starts watchNonlinearFills' window here. */
   private startFillWindow(): void {
     this.windowFills = this.view().getUint32(L.JIT_NONLINEAR_FILLS, true);
     this.windowRetired = this.translatedRetired();
+    this.windowStackMisses = this.view().getUint32(L.JIT_STACK_MISSES, true);
+    this.windowStackRetired = this.windowRetired;
   }
 
   /** See watchNonlinearFills. */
   private useFullChecks(): void {
     this.checks = "full";
     this.stats.fullChecksAt = this.translatedRetired();
+    this.dropAll();
+  }
+
+  /** Drops every translation, with the decoded pages (as when the table is full): what gets hot again is translated afresh. */
+  private dropAll(): void {
     this.core.flushCaches();
     this.reset();
     this.stats.flushes++;
