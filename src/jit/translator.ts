@@ -132,12 +132,9 @@ export class Translator {
 
   /** How the loads and stores of the regions emitted from now on check the TLB (gen-memory.ts; see watchNonlinearFills). */
   private checks: Checks = checksWanted();
-  /** Where the window watchNonlinearFills counts over started: JIT_NONLINEAR_FILLS and JIT_RETIRED then. */
-  private windowFills = 0;
-  private windowRetired = 0;
-  /** Where the window watchStackMisses counts over started: JIT_STACK_MISSES and JIT_RETIRED then. */
-  private windowStackMisses = 0;
-  private windowStackRetired = 0;
+  /** What watchNonlinearFills and watchStackMisses count: the core's JIT_NONLINEAR_FILLS and JIT_STACK_MISSES. */
+  private readonly nonlinearFills = new CountWindow(L.JIT_NONLINEAR_FILLS);
+  private readonly stackMisses = new CountWindow(L.JIT_STACK_MISSES);
 
   constructor(
     private readonly core: TranslatorCore, readonly threshold = hotThreshold(), readonly mode = compileMode(threshold),
@@ -234,11 +231,10 @@ export class Translator {
    * the same layout, a machine with paging), one that keeps to linear pages never.
    */
   private watchNonlinearFills(): void {
-    const fills = this.view().getUint32(L.JIT_NONLINEAR_FILLS, true) - this.windowFills;
-    if (fills < FILL_WINDOW / FILL_RATE) return;
-    const retired = this.translatedRetired() - this.windowRetired;
-    if (fills * FILL_RATE > retired) { this.useFullChecks(); return; }
-    if (retired >= FILL_WINDOW) this.startFillWindow();
+    if (!this.nonlinearFills.often(this.view(), this.translatedRetired())) return;
+    this.checks = "full";
+    this.stats.fullChecksAt = this.translatedRetired();
+    this.dropAll();
   }
 
   /**
@@ -249,32 +245,17 @@ export class Translator {
    * "full-any-sp" checks, for the rest of the core's life. A guest that keeps to the ABI never does this.
    */
   private watchStackMisses(): void {
-    const misses = this.view().getUint32(L.JIT_STACK_MISSES, true) - this.windowStackMisses;
-    if (misses < FILL_WINDOW / FILL_RATE) return;
-    const retired = this.translatedRetired() - this.windowStackRetired;
-    if (misses * FILL_RATE > retired) {
-      this.checks = "full-any-sp";
-      this.stats.anySpAt = this.translatedRetired();
-      this.dropAll();
-      return;
-    }
-    this.windowStackMisses += misses;
-    this.windowStackRetired += retired;
-  }
-
-  /** Starts watchNonlinearFills' window here. */
-  private startFillWindow(): void {
-    this.windowFills = this.view().getUint32(L.JIT_NONLINEAR_FILLS, true);
-    this.windowRetired = this.translatedRetired();
-    this.windowStackMisses = this.view().getUint32(L.JIT_STACK_MISSES, true);
-    this.windowStackRetired = this.windowRetired;
-  }
-
-  /** See watchNonlinearFills. */
-  private useFullChecks(): void {
-    this.checks = "full";
-    this.stats.fullChecksAt = this.translatedRetired();
+    if (!this.stackMisses.often(this.view(), this.translatedRetired())) return;
+    this.checks = "full-any-sp";
+    this.stats.anySpAt = this.translatedRetired();
     this.dropAll();
+  }
+
+  /** Starts both watches' windows here. */
+  private startFillWindow(): void {
+    const view = this.view(), retired = this.translatedRetired();
+    this.nonlinearFills.start(view, retired);
+    this.stackMisses.start(view, retired);
   }
 
   /** Drops every translation, with the decoded pages (as when the table is full): what gets hot again is translated afresh. */
@@ -670,6 +651,30 @@ export class Translator {
 
   private bytes(): Uint8Array { return this.memory.bytes; }
   private view(): DataView { return this.memory.view; }
+}
+
+/**
+ * A count the core keeps (a u32 at `address`) against the instructions translated code ran since the window's start:
+ * `often` says whether it came more than once in FILL_RATE of them, looked at once FILL_WINDOW / FILL_RATE have come
+ * (a window past FILL_WINDOW instructions without that starts over). watchNonlinearFills and watchStackMisses each
+ * keep one.
+ */
+class CountWindow {
+  private count = 0;
+  private retired = 0;
+  constructor(private readonly address: number) {}
+  start(view: DataView, retired: number): void {
+    this.count = view.getUint32(this.address, true);
+    this.retired = retired;
+  }
+  often(view: DataView, retired: number): boolean {
+    const count = view.getUint32(this.address, true) - this.count;
+    if (count < FILL_WINDOW / FILL_RATE) return false;
+    const ran = retired - this.retired;
+    if (count * FILL_RATE > ran) return true;
+    if (ran >= FILL_WINDOW) this.start(view, retired);
+    return false;
+  }
 }
 
 /**

@@ -4,7 +4,7 @@
 
 import * as L from "../../assembly/layout.js";
 import { BLOCK_ENDS } from "./ops-table.js";
-import { NO_NEXT, PAGE_ENTRIES, decodedWords, entryOfWords, otherPageOf, type Block, type Entry, type OtherPage, type Region } from "./region.js";
+import { NO_NEXT, PAGE_ENTRIES, decodedWords, entryOfWords, otherPageOf, type Block, type OtherPage, type Region } from "./region.js";
 
 /**
  * A region as the next run translates it again: its head's virtual page and entry index, its return points and the
