@@ -8,7 +8,9 @@
 // runs each once per compile mode (see compileMode in src/jit/translator.ts), in
 // turn in this process (after an untimed warm-up), so the modes and QEMU are compared in the same run.
 //
-//   ROAM_JIT_COUNT_EXITS=1 node dist/bench/lua-exits.js [--qemu] [--programs lua,sqlite,compute] [--compile sync,async]
+// --script file runs that Lua script in place of the built-in mix.
+//
+//   ROAM_JIT_COUNT_EXITS=1 node dist/bench/lua-exits.js [--qemu] [--programs lua,sqlite,compute] [--compile sync,async] [--script file.lua]
 
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -62,7 +64,10 @@ async function runRoam(name: string, p: Program, dir: string, compile: string | 
 
 async function main(): Promise<void> {
   const { values } = parseArgs({
-    options: { qemu: { type: "boolean", default: false }, programs: { type: "string", default: "lua" }, compile: { type: "string" } },
+    options: {
+      qemu: { type: "boolean", default: false }, programs: { type: "string", default: "lua" }, compile: { type: "string" },
+      script: { type: "string" },
+    },
   });
   const all = programs(packageRoot());
   const names = values.programs.split(",");
@@ -70,7 +75,7 @@ async function main(): Promise<void> {
   const modes = values.compile?.split(",") ?? [undefined];
   const dir = mkdtempSync(join(tmpdir(), "roam-lua-exits-"));
   try {
-    writeFileSync(join(dir, "prog.lua"), LUA_MIX);
+    writeFileSync(join(dir, "prog.lua"), values.script === undefined ? LUA_MIX : readFileSync(values.script));
     writeFileSync(join(dir, "prog.sql"), SQL_ROWS);
     // Warm-up, untimed (V8 tiers the core's WASM up during the first run in a process, which would favour later rows).
     const quiet = process.stdout.write.bind(process.stdout);
