@@ -19,7 +19,7 @@ import * as O from "../../assembly/ops.js";
 import { MAX_REGION_INSTRUCTIONS, type Block, type Entry } from "./region.js";
 import { Exit, L_ADDR, L_GROUPS, GROUP_LOCALS, L_T0, L_T1, L_TLB, type Gen } from "./gen.js";
 import { CodeWriter, Op, Type } from "./wasm-writer.js";
-import { byOp } from "./ops-table.js";
+import { MEMORY_ACCESS, byOp } from "./ops-table.js";
 import { linearWindowPages } from "../machine/linear-window.js";
 
 const WORD = 0xfffff003, HALF = 0xfffff001, BYTE = 0xfffff000;
@@ -40,9 +40,8 @@ const AMOS = byOp([
   O.OP_AMOMINU_W, O.OP_AMOMAXU_W,
 ].map((op) => [op, true] as const), false);
 
-/** The ops generateMemory emits, by op: loads, stores, LR.W, SC.W, the AMOs. */
-export const MEMORY_ACCESS: readonly boolean[] = Array.from({ length: 256 }, (_, op) =>
-  LOADS[op] !== null || STORES[op] !== null || op === O.OP_LR_W || op === O.OP_SC_W || AMOS[op]);
+/** The ops generateMemory emits (ops-table.ts): re-exported for emit.ts, which picks a generator by them. */
+export { MEMORY_ACCESS };
 
 /**
  * How one load or store of a block finds its host address when it shares a TLB check with others (planAccesses):

@@ -48,7 +48,7 @@ export function countingExits(env = process.env.ROAM_JIT_COUNT_EXITS): boolean {
 /** overwrittenInBlock's answer for the block being emitted (a block has at most a region's instructions). */
 export const overwrittenScratch = new Uint8Array(MAX_REGION_INSTRUCTIONS);
 /** Gen's register sets, cleared for each region rather than made afresh (emitBatch makes one Gen at a time). */
-const writtenScratch = noRegisters(), cachedScratch = noRegisters();
+const writtenScratch = noRegisters(), cachedScratch = noRegisters(), pendingScratch = noRegisters();
 
 /** Where Gen.beginSet sends a register's new value: dropped (x0), its local, its local alone (overwritten), the state block. */
 const enum SetTo { DROPPED = 0, LOCAL = 1, UNSTORED = 2, STATE = 3 }
@@ -97,6 +97,14 @@ export class Gen {
    */
   private readonly cachedIn: number[] = cachedScratch.fill(0);
   private cacheMark = -1; // nothing is cached before the first block
+  /**
+   * Registers of the state block whose newest value the current block holds in its local alone (written UNSTORED:
+   * a later instruction of the block writes them again), by register: the block's mark, as cachedIn. A load or store
+   * between the two writes may leave at a TLB miss, and that exit stores them first (storePending), so the state
+   * block is exact wherever the region leaves.
+   */
+  private readonly pending: number[] = pendingScratch.fill(0);
+  private pendingCount = 0; // how many are pending in the current block: most exits have none to store
 
   /** The page the current block's code is on: null for the head page (see OtherPage). */
   page: OtherPage | null = null;
@@ -104,6 +112,7 @@ export class Gen {
   enterBlock(k: number): void {
     this.blockIndex = k;
     this.cacheMark = k + 1;
+    this.pendingCount = 0; // the marks of the block before no longer match
     this.page = otherPageOf(this.region, this.region.blocks[k].start);
   }
 
@@ -135,9 +144,20 @@ export class Gen {
     switch (to) {
       case SetTo.DROPPED: this.w.op(DROP); return;
       case SetTo.LOCAL: this.w.localSet(REGISTER_LOCAL[r]); this.written[r] = 1; return;
-      case SetTo.UNSTORED: this.w.localSet(REGISTER_LOCAL[r]); this.cachedIn[r] = this.cacheMark; return;
+      case SetTo.UNSTORED:
+        this.w.localSet(REGISTER_LOCAL[r]);
+        this.cachedIn[r] = this.cacheMark;
+        if (this.pending[r] !== this.cacheMark) { this.pending[r] = this.cacheMark; this.pendingCount++; }
+        return;
       default:
-        if (this.depth === 0) { this.w.localTee(REGISTER_LOCAL[r]); this.cachedIn[r] = this.cacheMark; } else this.cachedIn[r] = 0;
+        if (this.depth === 0) {
+          this.w.localTee(REGISTER_LOCAL[r]);
+          this.cachedIn[r] = this.cacheMark;
+          if (this.pending[r] === this.cacheMark) { this.pending[r] = 0; this.pendingCount--; }
+        }
+        // Inside an `if`: a pending register's local keeps the newest value on both paths (an exit stores it).
+        else if (this.pending[r] === this.cacheMark) this.w.localTee(REGISTER_LOCAL[r]);
+        else this.cachedIn[r] = 0;
         this.w.mem(Op.i32Store, L.STATE_BASE + r * 4);
     }
   }
@@ -240,10 +260,18 @@ export class Gen {
    * cheaper for V8 to compile and optimise.
    */
   exit(index: number, retired: number, kind: number, page = this.page): void {
+    this.storePending();
     if (this.counting) countExit(this.w, kind);
     if (kind === Exit.IN_PAGE) this.w.i32Const(1).localSet(L_CHAIN); // a jump or fall-through, done
     if (page !== null) { this.exitOnOtherPage(index, retired, page); return; }
     this.w.i32Const((index << 8) | retired).localSet(L_EXIT).br(Op.br, this.outerDepth(F_DECODE));
+  }
+  /** Stores the registers whose newest value is in their local alone (see pending): on a way out of the region. */
+  private storePending(): void {
+    if (this.pendingCount === 0) return;
+    for (let r = 1; r < this.pending.length; r++) {
+      if (this.pending[r] === this.cacheMark) this.w.i32Const(0).localGet(REGISTER_LOCAL[r]).mem(Op.i32Store, L.STATE_BASE + r * 4);
+    }
   }
   /**
    * exit's way at entry `index` of another page, whose code runs only once checkPage has found it unchanged: its

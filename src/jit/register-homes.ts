@@ -17,6 +17,7 @@
 import { MAX_REGION_INSTRUCTIONS, type Block, type Region } from "./region.js";
 import { successorTable } from "./block-order.js";
 import { COMPUTATIONAL } from "./gen-alu.js";
+import { MEMORY_ACCESS } from "./ops-table.js";
 
 /**
  * A set of guest registers as flags (0 or 1) indexed by register number (the decoder's fields hold up to 63): the
@@ -121,9 +122,10 @@ function scratch(which: number, length: number, value = 0): Int32Array {
 /**
  * The entries of a block whose result need not be stored to the state block (when rd lives there), flagged by
  * their position in the block (in `dead`, which it clears first): a later instruction of the block writes rd again,
- * and only computational instructions (which never leave the region) come in between, so no exit can see the value
- * in the state block; later reads in the block take it from its local (Gen.get). On Lua's dispatch, "andi a4, a1,
- * 127; slli a4, a4, 2; add a4, a4, s1" stores a4 once, not three times.
+ * and only computational instructions (which never leave the region) and loads and stores come in between. A load
+ * or store leaves only at a TLB miss, whose way out stores such values first (Gen.storePending); later reads in the
+ * block take them from their locals (Gen.get). On Lua's dispatch, "andi a4, a1, 127; slli a4, a4, 2; add a4, a4,
+ * s1" stores a4 once, not three times, and so does "lw a5, 8(a0); addi a5, a5, 1; sw a5, 8(a0); lw a5, 12(a0)".
  */
 export function overwrittenInBlock(block: Block, dead = new Uint8Array(block.entries.length)): Uint8Array {
   const entries = block.entries;
@@ -132,7 +134,7 @@ export function overwrittenInBlock(block: Block, dead = new Uint8Array(block.ent
   let unseenFrom = 0; // writes from here on no exit has seen yet
   for (let i = 0; i < entries.length; i++) {
     const e = entries[i];
-    if (!COMPUTATIONAL[e.op]) { unseenFrom = i + 1; continue; } // it may leave (a TLB miss, a jump): all are seen
+    if (!COMPUTATIONAL[e.op] && !MEMORY_ACCESS[e.op]) { unseenFrom = i + 1; continue; } // it may leave otherwise (a jump): all are seen
     if (e.rd === 0) continue;
     if (lastWrite[e.rd] >= unseenFrom) dead[lastWrite[e.rd]] = 1;
     lastWrite[e.rd] = i;

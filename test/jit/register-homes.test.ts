@@ -32,6 +32,7 @@ const addi = (rd: number, rs1: number, imm: number): Op4 => [O.OP_ADDI, rd, rs1,
 const add = (rd: number, rs1: number, rs2: number): Op4 => [O.OP_ADD, rd, rs1, rs2, 0];
 const div = (rd: number, rs1: number, rs2: number): Op4 => [O.OP_DIV, rd, rs1, rs2, 0];
 const lw = (rd: number, rs1: number, imm: number): Op4 => [O.OP_LW, rd, rs1, 0, imm];
+const sw = (rs2: number, rs1: number, imm: number): Op4 => [O.OP_SW, 0, rs1, rs2, imm];
 /** bne within the page, `entries` entries away (the decoded immediate is an entry-pointer delta). */
 const bne = (rs1: number, rs2: number, entries: number): Op4 => [O.OP_BNE_L, 0, rs1, rs2, entries * 8];
 
@@ -54,7 +55,11 @@ function run(region: Region, exitAt: number, budget: number, chain: boolean, tlb
   const view = new DataView(memory.buffer);
   for (let r = 1; r < 32; r++) view.setUint32(L.STATE_BASE + r * 4, 1000 + r, true);
   view.setUint32(L.STATE_BASE + T0 * 4, 3, true); // the loops below count t0 down to 0
-  if (tlbMisses) for (let i = 0; i < L.TLB_ENTRIES; i++) for (const tlb of [L.TLB_READ, L.LINEAR_READ]) view.setUint32(tlb + 8 * i, 0xffffffff, true);
+  if (tlbMisses) {
+    for (let i = 0; i < L.TLB_ENTRIES; i++) {
+      for (const tlb of [L.TLB_READ, L.LINEAR_READ, L.TLB_WRITE, L.LINEAR_WRITE]) view.setUint32(tlb + 8 * i, 0xffffffff, true);
+    }
+  }
   const target = DECODED + exitAt * 8;
   if (chain) { view.setUint8(target, O.OP_JIT); view.setInt32(target + 4, 0, true); } // translation 0: the probe
   view.setUint32(PROBE_AT, 0xdead, true);
@@ -136,20 +141,30 @@ describe("where a region keeps the guest registers", () => {
     expect([r.x(A0), r.x(A3)]).toEqual([0xffffffff, 2 * (1000 + A1)]);
   });
 
-  test("a result the block overwrites before anything can leave is not stored; the one an exit may see is", () => {
+  test("a result the block overwrites is not stored; a load or store that leaves at a miss stores it first", () => {
     const A4 = 14, S1 = 9;
     // 0: andi a4, a1, 127   2: slli a4, a4, 2   4: add a4, a4, s1   6: lw a4, 0(a4)   8: addi a4, a4, 1
     const dispatch = regionOf([O.OP_ANDI, A4, A1, 0, 127], [O.OP_SLLI, A4, A4, 0, 2], add(A4, A4, S1), lw(A4, A4, 0), addi(A4, A4, 1));
-    expect([...overwrittenInBlock(dispatch.blocks[0])], "by position").toEqual([1, 1, 0, 0, 0]);
+    expect([...overwrittenInBlock(dispatch.blocks[0])], "by position").toEqual([1, 1, 1, 1, 0]);
+    // Its load misses: the region leaves there, with a4 as the add left it (held in its local alone till then).
+    const atLoad = run(dispatch, 10, 100, true, true);
+    expect(atLoad.returned).toBe(DECODED + 6 * 8);
+    expect(atLoad.x(A4), "a4 stored on the way out").toBe((((1000 + A1) & 127) << 2) + 1000 + S1);
     // 0: addi a0, a0, 1   2: addi a1, a0, 0   4: addi a0, a0, 5   6: lw a2, 0(a1): a miss, so the region leaves there
     const r = run(regionOf(addi(A0, A0, 1), addi(A1, A0, 0), addi(A0, A0, 5), lw(A2, A1, 0)), 8, 100, true, true);
     expect(r.returned).toBe(DECODED + 6 * 8);
     expect([r.x(A0), r.x(A1), r.x(A2)], "a1 read the first a0 from its local").toEqual([1000 + A0 + 6, 1000 + A0 + 1, 1000 + A2]);
-    // 0: addi a0, a0, 1   2: lw a2, 0(a1): a miss   4: addi a0, a0, 5: the load may leave, so the first a0 is stored
+    // 0: addi a0, a0, 1   2: lw a2, 0(a1): a miss   4: addi a0, a0, 5: the first a0 is stored only if the load leaves
     const load = regionOf(addi(A0, A0, 1), lw(A2, A1, 0), addi(A0, A0, 5));
-    expect([...overwrittenInBlock(load.blocks[0])]).toEqual([0, 0, 0]);
+    expect([...overwrittenInBlock(load.blocks[0])]).toEqual([1, 0, 0]);
     const missed = run(load, 6, 100, true, true);
     expect(missed.returned).toBe(DECODED + 2 * 8);
     expect(missed.x(A0)).toBe(1000 + A0 + 1);
+    // The same with a store between the writes, which leaves at its miss before it writes memory.
+    const store = regionOf(addi(A0, A0, 1), sw(A0, A1, 0), addi(A0, A0, 5));
+    expect([...overwrittenInBlock(store.blocks[0])]).toEqual([1, 0, 0]);
+    const stored = run(store, 6, 100, true, true);
+    expect(stored.returned).toBe(DECODED + 2 * 8);
+    expect(stored.x(A0)).toBe(1000 + A0 + 1);
   });
 });
