@@ -21,13 +21,12 @@ const TRANSFERS = byOp<number>([
 export const BLOCK_ENDS: Uint8Array = Uint8Array.from(TRANSFERS, (kind) => (kind === 0 ? 0 : kind === JUMP ? 2 : 1));
 
 /**
- * The ops gen-memory.ts emits, by op: loads, stores, LR.W, SC.W, the AMOs. Inside a block they leave the region only
- * at a TLB miss (or a misaligned address), before they write anything.
+ * The ops gen-memory.ts emits, by op: loads and stores (OP_LB to OP_SW), LR.W, SC.W and the AMOs (OP_LR_W to
+ * OP_AMOMAXU_W), ranges of assembly/ops.ts as in translatable. Inside a block they leave the region only at a TLB
+ * miss (or a misaligned address), before they write anything.
  */
-export const MEMORY_ACCESS: readonly boolean[] = byOp([
-  O.OP_LW, O.OP_LH, O.OP_LHU, O.OP_LB, O.OP_LBU, O.OP_SW, O.OP_SH, O.OP_SB, O.OP_LR_W, O.OP_SC_W, O.OP_AMOSWAP_W,
-  O.OP_AMOADD_W, O.OP_AMOXOR_W, O.OP_AMOAND_W, O.OP_AMOOR_W, O.OP_AMOMIN_W, O.OP_AMOMAX_W, O.OP_AMOMINU_W, O.OP_AMOMAXU_W,
-].map((op) => [op, true] as const), false);
+export const MEMORY_ACCESS: readonly boolean[] = Array.from({ length: 256 }, (_, op) =>
+  (op >= O.OP_LB && op <= O.OP_SW) || (op >= O.OP_LR_W && op <= O.OP_AMOMAXU_W));
 
 /** Ops a generator handles; everything else (system, CSRs, undecoded, page ends) exits to the interpreter. */
 export function translatable(op: number): boolean {
