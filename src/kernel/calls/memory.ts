@@ -9,6 +9,7 @@ import { Errno } from "../errno.js";
 import type { SyscallContext } from "../syscalls.js";
 import { guarded, type Handler } from "./call-args.js";
 import { mayMap } from "./limits.js";
+import { findFree } from "./placement.js";
 
 const MAP_SHARED = 0x01, MAP_PRIVATE = 0x02, MAP_FIXED = 0x10, MAP_ANONYMOUS = 0x20;
 const MREMAP_MAYMOVE = 1, MREMAP_FIXED = 2;
@@ -85,83 +86,6 @@ function mmap(c: SyscallContext, [addr, length, prot, flags, fd, pgoff]: number[
   return start;
 }
 
-/** The lowest address a mapping placed by the kernel may start at: room is kept above the break for the heap to grow. */
-function mmapFloor(space: AddressSpace): number {
-  return pageUp(space.brk) + 64 * PAGE * 256;
-}
-
-/**
- * Where the kernel places a mapping of `size` bytes: the highest range below the mmap top that no mapping holds and
- * whose pages can all sit at their linear place in RAM (frames.ts: a page's frame is its page number modulo the
- * linear window, unless another page holds that frame already), else the highest free range (findFreeAnywhere).
- *
- * Two ranges a multiple of the window apart want the same frames, and only the first to touch a page gets its
- * linear frame: the other's pages land elsewhere, where translated code reaches them through the TLB's addend
- * rather than from the address alone (src/jit/gen-memory.ts). That happened as soon as a program moved a mapping
- * (mremap once kept its pages' frames at the same distance from a window multiple) and mapped again where it had
- * been: BusyBox sort's buffers, SQLite's. So the range also keeps clear of every mapping's places in the window
- * (the heap's with room to grow), when the window has room for it; mremap moves a mapping there too, its pages
- * copied to their linear frames (AddressSpace.movePages).
- */
-function findFree(space: AddressSpace, size: number): number {
-  const window = (space.allocator.linearMask + 1) * PAGE;
-  const floor = mmapFloor(space);
-  const taken = linearPlaces(space);
-  // A range as large as the window meets every mapping's places, and any range meets those of a mapping that large.
-  const hopeless = (r: { start: number; end: number }) => r.end - r.start >= window;
-  if (size >= window || taken.length > MAX_PLACED_AMONG || taken.some(hopeless)) return findFreeAnywhere(space, size);
-  let start = space.mmapTop - size;
-  for (let tries = 0; tries < MAX_PLACEMENT_TRIES && start >= floor; tries++) {
-    const below = belowAliases(taken, start, start + size, window);
-    if (below === null) return start;
-    start = below - size;
-  }
-  return findFreeAnywhere(space, size);
-}
-
-/** The ranges whose places in the linear window findFree keeps clear of: every mapping's, the heap's with room to grow. */
-function linearPlaces(space: AddressSpace): Array<{ start: number; end: number }> {
-  return space.regions.map((r) => (r.kind === "heap" ? { start: r.start, end: r.end + HEAP_ROOM } : r));
-}
-
-/** Room above the break that findFree keeps the heap's places in the linear window for (brk grows there). */
-const HEAP_ROOM = 8 << 20;
-/** Ranges findFree looks at before it settles for any free one (each try moves below the mappings it met). */
-const MAX_PLACEMENT_TRIES = 256;
-/** Mappings beyond which findFree settles for any free range at once: each try looks at every mapping. */
-const MAX_PLACED_AMONG = 1024;
-
-/**
- * Null when none of `taken`, nor any copy of it a multiple of `window` away, meets [start, end); else the lowest
- * start of those that do (a range ending there meets none of them). Each of `taken` is smaller than the window.
- */
-function belowAliases(
-  taken: ReadonlyArray<{ start: number; end: number }>, start: number, end: number, window: number,
-): number | null {
-  let lowest: number | null = null;
-  for (const r of taken) {
-    const first = Math.floor((start - r.end) / window) + 1, last = Math.floor((end - 1 - r.start) / window);
-    for (let k = first; k <= last; k++) {
-      const at = r.start + k * window;
-      if (at < end && r.end + k * window > start) lowest = Math.min(lowest ?? at, at);
-    }
-  }
-  return lowest;
-}
-
-/** A free range of `size` bytes below the mmap top, searching down. */
-function findFreeAnywhere(space: AddressSpace, size: number): number {
-  let top = space.mmapTop;
-  const floor = mmapFloor(space);
-  for (const r of [...space.regions].sort((x, y) => y.start - x.start)) {
-    if (r.start >= top) continue;
-    if (r.end <= top - size) break;
-    top = Math.min(top, r.start);
-  }
-  const start = top - size;
-  return start >= floor ? start : -1;
-}
-
 /** The one region that holds all of [start, end), or undefined. */
 function regionHolding(space: AddressSpace, start: number, end: number): Region | undefined {
   const r = space.regionAt(start);
@@ -174,7 +98,7 @@ function regionHolding(space: AddressSpace, start: number, end: number): Region 
 
 /**
  * mremap: shrinks in place, grows in place when the pages after are free, or (MREMAP_MAYMOVE) moves the mapping
- * where findFree puts a new one, each page to its linear frame there (a copy of 4 KiB) or, when that is taken, with
+ * where findFree (placement.ts) puts a new one, each page to its linear frame there (a copy of 4 KiB) or, when that is taken, with
  * its frame (no copy). A page kept at the same distance from a window multiple stays linear too, but the part the
  * mapping grows by then wants the places of the mapping that was above it (that is why it had to move): measured,
  * BusyBox sort's translated code left 4.4 M times for pages that were not linear, 5 k with the copies.
