@@ -86,11 +86,17 @@ export class Frames {
    * table), one of the frames no page is linear in if one is free.
    */
   allocate(vpn?: number): number {
+    const frame = this.claim(vpn);
+    this.memory.ram().fill(0, frame * PAGE, frame * PAGE + PAGE);
+    this.memory.wrote(frame * PAGE, PAGE);
+    return frame;
+  }
+
+  /** A frame taken for `vpn` as allocate takes it, its bytes left as they are: the caller writes all of them. */
+  private claim(vpn: number | undefined): number {
     const frame = this.choose(vpn);
     this.present(frame); // before taking it, so a retry finds the allocator unchanged
     this.take(frame);
-    this.memory.ram().fill(0, frame * PAGE, frame * PAGE + PAGE);
-    this.memory.wrote(frame * PAGE, PAGE);
     return frame;
   }
 
@@ -184,7 +190,7 @@ export class Frames {
   /** A copy of `frame` in a new frame (held once) for virtual page `vpn`: a write broke a copy-on-write share. */
   copy(frame: number, vpn?: number): number {
     this.present(frame);
-    const fresh = this.allocate(vpn);
+    const fresh = this.claim(vpn); // not zeroed first: the copy writes every byte (mremap moves pages by copies)
     const ram = this.memory.ram();
     ram.copyWithin(fresh * PAGE, frame * PAGE, frame * PAGE + PAGE);
     this.memory.wrote(fresh * PAGE, PAGE);

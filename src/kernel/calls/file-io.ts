@@ -111,21 +111,23 @@ function consoleWritev(c: SyscallContext, fd: number, parts: DataView, count: nu
   if (!file || !(file.kind === "terminal" || (file.kind === "device" && file.device === "tty"))) return undefined;
   const stream = consoleStream(c, file);
   if (stream === undefined) return -Errno.EBADF;
-  const chunks: Uint8Array[] = [];
+  // One array for all the parts (the console may keep it: a terminal that would block): an array per part and their
+  // concatenation were ~9 ms of BusyBox sort's 771 writev calls.
   let total = 0;
-  for (let i = 0; i < count && total < MAX_IO; i++) {
-    const len = Math.min(parts.getUint32(i * 8 + 4, true), MAX_IO - total);
-    if (len === 0) continue;
-    const bytes = c.space.read(parts.getUint32(i * 8, true), len);
-    if (!bytes) {
-      if (total === 0) return -Errno.EFAULT; // "part of the buffer is outside your accessible address space"
-      break;
-    }
-    chunks.push(bytes);
-    total += len;
-  }
+  for (let i = 0; i < count && total < MAX_IO; i++) total += Math.min(parts.getUint32(i * 8 + 4, true), MAX_IO - total);
   if (total === 0) return 0;
-  return consoleOutput(c, stream, chunks.length === 1 ? chunks[0] : Buffer.concat(chunks, total));
+  const out = Buffer.allocUnsafeSlow(total);
+  let done = 0;
+  for (let i = 0; i < count && done < total; i++) {
+    const len = Math.min(parts.getUint32(i * 8 + 4, true), total - done);
+    if (len === 0) continue;
+    if (!c.space.copyOut(parts.getUint32(i * 8, true), out.subarray(done, done + len))) {
+      if (done === 0) return -Errno.EFAULT; // "part of the buffer is outside your accessible address space"
+      break; // the parts before it are written
+    }
+    done += len;
+  }
+  return consoleOutput(c, stream, done === total ? out : out.subarray(0, done));
 }
 
 /** readv/writev: iovec = { u32 base, u32 len } × count. */
