@@ -39,16 +39,15 @@ import { spawn, type ChildProcess } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { parseArgs } from "node:util";
 import { Attachment } from "../src/cli/attachment.js";
 import type { MigrationStats } from "../src/migration/stats.js";
 import { connect } from "../src/net/peer.js";
 import { loadavg } from "node:os";
 import type { Decision } from "../src/cluster/balance/balancer.js";
-import { hostInfo, log, median, packageRoot, percentile, writeReport } from "./common.js";
+import { benchArgs, hostInfo, log, median, packageRoot, percentile, writeReport } from "./common.js";
 import { summaryTable, type Row } from "./balance-table.js";
 
-const { values: opts } = parseArgs({
+const { values: opts } = benchArgs(import.meta.url, {
   options: { quick: { type: "boolean" }, seconds: { type: "string" }, repeat: { type: "string" }, loads: { type: "string" }, policies: { type: "string" }, out: { type: "string" } },
 });
 const QUICK = opts.quick ?? false;

@@ -1,16 +1,47 @@
-// Helpers shared by the benchmarks (bench/core.ts, bench/process.ts): the
+// Helpers shared by the benchmarks (bench/core.ts, bench/process.ts): their command lines, the
 // package root, medians and percentiles, table cells, host facts, QEMU runs timed as whole
 // processes, and the JSON report.
 
 import { spawnSync } from "node:child_process";
 import { closeSync, existsSync, mkdirSync, openSync, readFileSync, writeFileSync } from "node:fs";
 import { cpus } from "node:os";
-import { delimiter, dirname, join, relative } from "node:path";
+import { basename, delimiter, dirname, join, relative } from "node:path";
 import { fileURLToPath } from "node:url";
+import { parseArgs, type ParseArgsConfig } from "node:util";
 
 import { packageRoot } from "../src/package-root.js";
 
 export { packageRoot };
+
+/**
+ * A benchmark's options (node:util's parseArgs with `config`), for the script at `scriptUrl` (its import.meta.url):
+ * `--help` prints the script's opening comment, which says what it measures and how it is run, and exits; an
+ * unknown option or a missing value is one line naming it and exit status 2, not a stack trace.
+ */
+export function benchArgs<T extends ParseArgsConfig>(scriptUrl: string, config: T): ReturnType<typeof parseArgs<T>> {
+  const script = fileURLToPath(scriptUrl);
+  const args = config.args ?? process.argv.slice(2);
+  if (args.includes("--help") || args.includes("-h")) {
+    process.stdout.write(openingComment(readFileSync(script, "utf8")));
+    process.exit(0);
+  }
+  try {
+    return parseArgs(config);
+  } catch (error) {
+    process.stderr.write(`bench/${basename(script, ".js")}: ${(error as Error).message} (--help shows the options)\n`);
+    process.exit(2);
+  }
+}
+
+/** The `//` lines a source file opens with, without the slashes. */
+export function openingComment(source: string): string {
+  const lines: string[] = [];
+  for (const line of source.split("\n")) {
+    if (!line.startsWith("//")) break;
+    lines.push(line.replace(/^\/\/ ?/, ""));
+  }
+  return lines.join("\n") + "\n";
+}
 
 /**
  * qemu-system-riscv32's command line for a bare-metal image (then `-kernel IMAGE`), as `roam boot` runs it: the same

@@ -25,13 +25,12 @@
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { parseArgs } from "node:util";
 import { DIRTY_BITMAP } from "../assembly/layout.js";
 import { parseElf } from "../src/elf/index.js";
 import { MemoryConsoleOutput } from "../src/machine/console-output.js";
 import { Core } from "../src/machine/core.js";
 import { Machine } from "../src/machine/machine.js";
-import { fmt, hostInfo, log, median, medianIndex, packageRoot, QEMU_SYSTEM_ARGS, qemuVersion, roamCommand, runTimed, writeReport } from "./common.js";
+import { benchArgs, fmt, hostInfo, log, median, medianIndex, packageRoot, QEMU_SYSTEM_ARGS, qemuVersion, roamCommand, runTimed, writeReport } from "./common.js";
 
 const RAM_BYTES = 128 * 1024 * 1024;
 const QEMU = "qemu-system-riscv32";
@@ -142,7 +141,7 @@ function runQemu(elfPath: string, image: string, scratch: string, check: boolean
 }
 
 async function main(): Promise<void> {
-  const { values } = parseArgs({
+  const { values } = benchArgs(import.meta.url, {
     options: {
       runs: { type: "string", default: "3" },
       "clear-ms": { type: "string", default: "5" },

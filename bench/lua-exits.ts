@@ -16,14 +16,13 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { spawnSync } from "node:child_process";
-import { parseArgs } from "node:util";
 import { parseElf } from "../src/elf/index.js";
 import { Kernel } from "../src/kernel/kernel.js";
 import { Core } from "../src/machine/core.js";
 import { EXIT_NAMES } from "../src/jit/gen.js";
 import { describeStats } from "../src/jit/translator-stats.js";
 import { CaptureConsole } from "./capture-console.js";
-import { packageRoot } from "./common.js";
+import { benchArgs, packageRoot } from "./common.js";
 import { LUA_MIX, SQL_ROWS } from "./real-workloads.js";
 
 interface Program { elf: string; args: string[] }
@@ -63,7 +62,7 @@ async function runRoam(name: string, p: Program, dir: string, compile: string | 
 }
 
 async function main(): Promise<void> {
-  const { values } = parseArgs({
+  const { values } = benchArgs(import.meta.url, {
     options: {
       qemu: { type: "boolean", default: false }, programs: { type: "string", default: "lua" }, compile: { type: "string" },
       script: { type: "string" },

@@ -20,13 +20,12 @@ import { spawn, spawnSync, type ChildProcess } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { parseArgs } from "node:util";
 import { FORWARDING_APPROACHES } from "../src/cluster/forwarding/approach.js";
 import { dottedQuad, guestAddress } from "../src/kernel/sockets/addresses.js";
 import { connect } from "../src/net/peer.js";
-import { fmt, hostInfo, log, packageRoot, writeReport } from "./common.js";
+import { benchArgs, fmt, hostInfo, log, packageRoot, writeReport } from "./common.js";
 
-const { values: opts } = parseArgs({ options: { quick: { type: "boolean" }, moves: { type: "string" }, out: { type: "string" } } });
+const { values: opts } = benchArgs(import.meta.url, { options: { quick: { type: "boolean" }, moves: { type: "string" }, out: { type: "string" } } });
 const QUICK = opts.quick ?? false;
 const MOVES = Number(opts.moves ?? (QUICK ? 3 : 8));
 const ROOT = packageRoot();

@@ -14,12 +14,11 @@
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { parseArgs } from "node:util";
 import { parseElf } from "../src/elf/index.js";
 import { Kernel } from "../src/kernel/kernel.js";
 import { Core } from "../src/machine/core.js";
 import { CaptureConsole } from "./capture-console.js";
-import { fmt, hostInfo, log, median, packageRoot, qemuVersion, runTimed, writeReport } from "./common.js";
+import { benchArgs, fmt, hostInfo, log, median, packageRoot, qemuVersion, runTimed, writeReport } from "./common.js";
 
 const QEMU = "qemu-riscv32";
 
@@ -49,7 +48,7 @@ async function runRoam(core: Core, path: string, scratch: string): Promise<{ sec
 }
 
 async function main(): Promise<void> {
-  const { values } = parseArgs({ options: { runs: { type: "string", default: "3" }, out: { type: "string" } } });
+  const { values } = benchArgs(import.meta.url, { options: { runs: { type: "string", default: "3" }, out: { type: "string" } } });
   const runs = Number(values.runs);
   if (!Number.isInteger(runs) || runs < 1) throw new Error(`--runs must be a positive integer, not ${values.runs}`);
   const root = packageRoot();

@@ -50,12 +50,11 @@ import { spawn, spawnSync, type ChildProcess } from "node:child_process";
 import { cpSync, mkdirSync, mkdtempSync, readdirSync, rmSync, statSync, symlinkSync, writeFileSync, readFileSync } from "node:fs";
 import { loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
-import { parseArgs } from "node:util";
 import { Attachment } from "../src/cli/attachment.js";
 import { Host } from "../src/cluster/host.js";
 import type { MigrationStats, Strategy } from "../src/migration/stats.js";
 import { connect } from "../src/net/peer.js";
-import { fmt, hostInfo, log, median, packageRoot, writeReport } from "./common.js";
+import { benchArgs, fmt, hostInfo, log, median, packageRoot, writeReport } from "./common.js";
 
 const ALL_STRATEGIES: Strategy[] = ["stop-copy", "precopy", "postcopy", "hybrid"];
 const EXTRA_RAM_MIB = 32;
@@ -789,7 +788,7 @@ function list(text: string, what: string): number[] {
 }
 
 async function main(): Promise<void> {
-  const { values } = parseArgs({
+  const { values } = benchArgs(import.meta.url, {
     options: {
       runs: { type: "string" },
       quick: { type: "boolean", default: false },

@@ -28,12 +28,11 @@
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
-import { parseArgs } from "node:util";
 import { parseElf, type ElfImage } from "../src/elf/index.js";
 import { Kernel } from "../src/kernel/kernel.js";
 import { Core } from "../src/machine/core.js";
 import { CaptureConsole } from "./capture-console.js";
-import { fmt, hostInfo, log, median, medianIndex, packageRoot, qemuVersion, runTimed, writeReport } from "./common.js";
+import { benchArgs, fmt, hostInfo, log, median, medianIndex, packageRoot, qemuVersion, runTimed, writeReport } from "./common.js";
 
 const QEMU = "qemu-riscv32";
 const RAM_BYTES = 128 << 20; // guest RAM for every row: room for memwalk's 64 MiB region
@@ -157,7 +156,7 @@ async function runRoam(core: Core, elfPath: string, image: ElfImage, w: Workload
 }
 
 async function main(): Promise<void> {
-  const { values } = parseArgs({
+  const { values } = benchArgs(import.meta.url, {
     options: {
       runs: { type: "string", default: "3" },
       quick: { type: "boolean", default: false },

@@ -22,12 +22,11 @@ import { spawnSync } from "node:child_process";
 import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { parseArgs } from "node:util";
 import { parseElf } from "../src/elf/index.js";
 import { Kernel } from "../src/kernel/kernel.js";
 import { Core } from "../src/machine/core.js";
 import { CaptureConsole } from "./capture-console.js";
-import { fmt, hostInfo, log, median, packageRoot, qemuVersion, writeReport } from "./common.js";
+import { benchArgs, fmt, hostInfo, log, median, packageRoot, qemuVersion, writeReport } from "./common.js";
 
 const QEMU = "qemu-riscv32";
 
@@ -77,7 +76,7 @@ function runQemu(elfPath: string, script: string, root: string, path: string): {
 }
 
 async function main(): Promise<void> {
-  const { values } = parseArgs({
+  const { values } = benchArgs(import.meta.url, {
     options: { runs: { type: "string", default: "3" }, quick: { type: "boolean", default: false }, "no-qemu": { type: "boolean", default: false }, out: { type: "string" } },
   });
   const runs = Number(values.runs);

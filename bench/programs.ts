@@ -18,8 +18,7 @@ import { spawn } from "node:child_process";
 import { closeSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
-import { parseArgs } from "node:util";
-import { fmt, hostInfo, log, median, packageRoot, qemuVersion, roamCommand, writeReport } from "./common.js";
+import { benchArgs, fmt, hostInfo, log, median, packageRoot, qemuVersion, roamCommand, writeReport } from "./common.js";
 import { LUA_MIX, LUA_OBJECTS, SQL_ROWS_AND_JOIN } from "./real-workloads.js";
 
 const QEMU = "qemu-riscv32";
@@ -188,7 +187,7 @@ function marginalTable(rows: readonly Marginal[]): string[] {
 }
 
 async function main(): Promise<void> {
-  const { values } = parseArgs({
+  const { values } = benchArgs(import.meta.url, {
     options: {
       runs: { type: "string" },
       quick: { type: "boolean", default: false },

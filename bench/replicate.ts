@@ -24,11 +24,10 @@ import { spawn, type ChildProcess } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { parseArgs } from "node:util";
 import { connect } from "../src/net/peer.js";
 import type { Message } from "../src/net/protocol.js";
 import type { ReplicationStats } from "../src/replication/epoch.js";
-import { fmt, log, packageRoot, percentile } from "./common.js";
+import { benchArgs, fmt, log, packageRoot, percentile } from "./common.js";
 
 const ROAM = join(packageRoot(), "bin/roam.js");
 const MEMWALK = join(packageRoot(), "guests/bin/process/memwalk.elf");
@@ -122,7 +121,7 @@ async function failovers(epochMs: number, kills: number, root: string): Promise<
 }
 
 async function main(): Promise<void> {
-  const { values } = parseArgs({ options: { epochs: { type: "string" }, rates: { type: "string" }, kills: { type: "string" }, window: { type: "string" } } });
+  const { values } = benchArgs(import.meta.url, { options: { epochs: { type: "string" }, rates: { type: "string" }, kills: { type: "string" }, window: { type: "string" } } });
   const epochs = (values.epochs ?? "10,25,100").split(",").map(Number);
   const rates = (values.rates ?? "0,10,100").split(",").map(Number);
   const kills = Number(values.kills ?? 5);

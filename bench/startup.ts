@@ -21,8 +21,7 @@
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
-import { parseArgs } from "node:util";
-import { fmt, hostInfo, log, median, packageRoot, percentile, QEMU_SYSTEM_ARGS, qemuVersion, roamCommand, runTimed, writeReport, type TimedRun } from "./common.js";
+import { benchArgs, fmt, hostInfo, log, median, packageRoot, percentile, QEMU_SYSTEM_ARGS, qemuVersion, roamCommand, runTimed, writeReport, type TimedRun } from "./common.js";
 
 const TARGET_MS = 50; // issue 14: within 50 ms of QEMU's start-up
 
@@ -55,7 +54,7 @@ function check(c: Contender, run: TimedRun, expectedStdout: string | undefined):
 }
 
 async function main(): Promise<void> {
-  const { values } = parseArgs({
+  const { values } = benchArgs(import.meta.url, {
     options: {
       runs: { type: "string" },
       quick: { type: "boolean", default: false },
