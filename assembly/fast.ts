@@ -79,13 +79,15 @@ export let hotEntry: u32 = 0;
 
 /**
  * Translated code (src/jit): a function in the table taking (entry, budget, the
- * entry's page: its virtual base and its decoded entry 0), returning the next
+ * entry's page: its virtual base and its decoded entry 0, and how calls nest:
+ * none from here, so depth 0 and no pc expected, 1), returning the next
  * entry; the budget left is at JIT_BUDGET. The code page is at JIT_PAGE_VA /
  * JIT_DECODED when it returns: a region that jumps to another page through the
  * fetch TLB leaves the new page there. A region chains to the next with the
- * same call (src/jit/emit.ts), so one function serves both.
+ * same call (src/jit/emit.ts), so one function serves both, and calls another
+ * with it when the guest calls (src/jit/gen.ts, nestedCall).
  */
-type Translated = (ip: u32, n: i32, pageVA: u32, decoded: u32) => u32;
+type Translated = (ip: u32, n: i32, pageVA: u32, decoded: u32, depth: u32, expect: u32) => u32;
 
 /**
  * Runs instructions from `ip` while they take their common path. Returns the ip
@@ -142,7 +144,7 @@ export function fastLoop(ip: u32, n: i32): u32 {
       }
       // Translated code runs until it leaves its region or needs the slow step.
       case O.OP_JIT: {
-        const next = changetype<Translated>(ip + 4)(ip, n, pageVA, decoded) // ip + 4 holds the table index: a function reference;
+        const next = changetype<Translated>(ip + 4)(ip, n, pageVA, decoded, 0, 1) // ip + 4 holds the table index: a function reference;
         const left = load<i32>(JIT_BUDGET);
         store<u64>(JIT_RETIRED, load<u64>(JIT_RETIRED) + <u64>(n - left));
         if (left == n) break; // no progress: its first instruction needs the slow step

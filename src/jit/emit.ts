@@ -4,16 +4,17 @@
 // (register-homes.ts); basic blocks sit in a `loop` of nested `block`s and a
 // `br_table` picks the block to run, so branches, loops and in-page calls stay
 // inside the function. The contract is the fast loop's (assembly/fast.ts):
-//   g(entry, budget, page base, page's decoded entry 0) -> the entry to continue
-//   at; the budget left is stored at JIT_BUDGET; the page of the entry returned
-//   is left at JIT_PAGE_VA/JIT_DECODED.
+//   g(entry, budget, page base, page's decoded entry 0, nesting depth, pc
+//   expected back) -> the entry to continue at; the budget left is stored at
+//   JIT_BUDGET; the page of the entry returned is left at JIT_PAGE_VA/JIT_DECODED.
 // A region has several entries: its head and its return points (where a call
 // out of it comes back); the function starts at the block its entry's mark names.
 // Chaining: an exit that continues at an entry another translation starts (its
 // decoded entry is marked OP_JIT) tail-calls that translation's function through
 // the core's table with the same arguments while budget is left, so runs of calls
 // and returns between pages stay in translated code (see chainOrReturn): the
-// registers are in the state block.
+// registers are in the state block. A call whose return point is the region's
+// own calls instead, and waits for the return (Gen.nestedCall).
 // Every exit is precise: the registers, the entry returned and the budget
 // (hence instret) are those of the interpreter at that instruction.
 // This file writes the module and each function around its blocks; the code of
@@ -32,7 +33,7 @@ import { checkUpperHalf } from "./straddle.js";
 import { successorTable } from "./block-order.js";
 import {
   Exit, G_PARAMS, Gen, L_BASE, L_BLOCK, L_CHAIN, L_ENTRY0, L_EXIT, L_EXIT_DECODED, L_EXIT_PAGE_VA, L_T0, LOCALS, NO_LINK,
-  OUTER_FRAMES, P_BUDGET, P_ENTRY, REGISTER_LOCAL, countExit, countingExits, loopLabel, overwrittenScratch,
+  OUTER_FRAMES, P_BUDGET, P_DEPTH, P_ENTRY, P_EXPECT, REGISTER_LOCAL, countExit, countingExits, loopLabel, overwrittenScratch,
   NO_MARKS, type OwnMarks,
 } from "./gen.js";
 
@@ -245,6 +246,7 @@ function exitEnd(w: CodeWriter, counting: boolean): void {
   w.blockType(Op.if, Type.void);
   if (counting) countExit(w, Exit.CHAINED);
   w.localGet(L_EXIT).localGet(P_BUDGET).localGet(L_EXIT_PAGE_VA).localGet(L_EXIT_DECODED);
+  w.localGet(P_DEPTH).localGet(P_EXPECT); // a tail call: whoever waits for a return still waits (Gen.nestedCall)
   w.localGet(L_EXIT).mem(Op.i32Load, 4);
   w.op(Op.returnCallIndirect).u32(REGION_TYPE).u32(0); // table 0: the core's, imported
   w.op(Op.end);

@@ -43,8 +43,15 @@ export function generateControl(g: Gen, e: Entry, retired: number): boolean | nu
   // JAL: "The offset is sign-extended and added to the address of the jump instruction to form the jump target
   // address ... JAL stores the address of the instruction following the jump (pc+4) into register rd."
   if (e.op === O.OP_JAL_L) {
+    const target = e.index + e.imm / 8, nesting = g.nesting(e);
+    // A call to code on this page outside the region: through the fetch TLB, as a jump elsewhere, so that it nests.
+    if (nesting >= 0 && !g.region.blockAt.has(target)) {
+      g.pc(target).w.localSet(L_T0);
+      g.jumpTo(L_T0, e.index, retired, () => link(g, e), false, Exit.IN_PAGE, 1, nesting);
+      return false;
+    }
     link(g, e);
-    g.jump(e.index + e.imm / 8, retired + 1);
+    g.jump(target, retired + 1);
     return false;
   }
   if (e.op === O.OP_JAL_F) {
@@ -71,7 +78,7 @@ function link(g: Gen, e: Entry): void {
 
 /** JAL to another page (Gen.farJump), linking; its own function for the same reason as jumpAndLink's. */
 function farJumpAndLink(g: Gen, e: Entry, retired: number): void {
-  g.farJump(e.index, e.index + e.imm / 2, retired, () => link(g, e), Exit.FAR_DIRECT);
+  g.farJump(e.index, e.index + e.imm / 2, retired, () => link(g, e), Exit.FAR_DIRECT, g.nesting(e));
 }
 
 /**
@@ -79,5 +86,5 @@ function farJumpAndLink(g: Gen, e: Entry, retired: number): void {
  * would make generateControl allocate its captured variables on every call, branches and all.
  */
 function jumpAndLink(g: Gen, e: Entry, retired: number, toOwnEntries: boolean, kind: number): void {
-  g.jumpTo(L_T0, e.index, retired, () => link(g, e), toOwnEntries, kind);
+  g.jumpTo(L_T0, e.index, retired, () => link(g, e), toOwnEntries, kind, 1, g.nesting(e));
 }

@@ -8,24 +8,34 @@
 import * as L from "../../assembly/layout.js";
 import * as O from "../../assembly/ops.js";
 import { MAX_REGION_INSTRUCTIONS, decodedSlot, otherPageOf, type OtherPage, type Region } from "./region.js";
-import { CodeWriter, Op, Type } from "./wasm-writer.js";
+import { CodeWriter, Op, REGION_TYPE, Type } from "./wasm-writer.js";
 import type { SharedCheck } from "./gen-memory.js";
-import { loopRegisters, noRegisters, type RegisterFlags } from "./register-homes.js";
+import { loopRegisters, noRegisters, registerList, type RegisterFlags } from "./register-homes.js";
 
 // The parameters: entry, budget, and the entry's page: its virtual base (L_BASE) and its decoded entry 0 (L_ENTRY0),
 // which the caller has at hand (a chained exit found them through the fetch TLB; the fast loop keeps them), so
-// the callee need not work them out of a pc again. Then locals: the registers a region keeps in locals (register r,
-// 1..32 = the sink, is local REGISTER_LOCAL[r] = 3 + r when it does), then scratch. Between regions every register
-// is in the state block, so a chained call passes nothing else: its four parameters stay in the machine's registers.
+// the callee need not work them out of a pc again; then the nesting (P_DEPTH, P_EXPECT: see Gen.nestedCall). Then
+// locals: the registers a region keeps in locals (register r, 1..32 = the sink, is local REGISTER_LOCAL[r] = 5 + r
+// when it does), then scratch. Between regions every register is in the state block, so a chained call passes
+// nothing else: its six parameters stay in the machine's registers.
 export const P_ENTRY = 0, P_BUDGET = 1, L_BASE = 2, L_ENTRY0 = 3;
+/**
+ * Calls nested in the machine's own calls (Gen.nestedCall): how many translations called out of are waiting for a
+ * return (0 from the fast loop), and the pc the innermost waits to be returned to (NOT_EXPECTED, odd, when none
+ * waits: a jump's target is always even).
+ */
+export const P_DEPTH = 4, P_EXPECT = 5;
+export const NOT_EXPECTED = 1;
+/** Calls nested deeper than this chain as any other transfer (a tail call): each nesting is a frame on the host's stack. */
+export const MAX_NESTED_CALLS = 24;
 const DROP = 0x1a; // WebAssembly's drop (core spec 5.4.2)
-export const G_PARAMS = 4;
-export const REGISTER_LOCAL: number[] = Array.from({ length: 33 }, (_, r) => 3 + r);
-export const L_BLOCK = 36, L_EXIT = 37;
-export const L_ADDR = 38, L_TLB = 39, L_T0 = 40, L_T1 = 41;
-export const L_CHAIN = 42; // 1 when the exit continues at a control transfer's target: another translation may run it
+export const G_PARAMS = 6;
+export const REGISTER_LOCAL: number[] = Array.from({ length: 33 }, (_, r) => G_PARAMS - 1 + r);
+export const L_BLOCK = G_PARAMS + 32, L_EXIT = L_BLOCK + 1;
+export const L_ADDR = L_EXIT + 1, L_TLB = L_ADDR + 1, L_T0 = L_TLB + 1, L_T1 = L_T0 + 1;
+export const L_CHAIN = L_T1 + 1; // 1 when the exit continues at a control transfer's target: another translation may run it
 /** Host addresses that loads and stores sharing a TLB check use (gen-memory.ts, planAccesses): one per open group. */
-export const L_GROUPS = 43, GROUP_LOCALS = 4;
+export const L_GROUPS = L_CHAIN + 1, GROUP_LOCALS = 4;
 // The page the exit continues on, its virtual base and decoded entries: the next translation's parameters come from
 // them when the exit chains, and the fast loop's JIT_PAGE_VA/JIT_DECODED when it returns (not stored on every transfer).
 export const L_EXIT_PAGE_VA = L_GROUPS + GROUP_LOCALS, L_EXIT_DECODED = L_EXIT_PAGE_VA + 1;
@@ -36,11 +46,14 @@ export const LOCALS = L_EXIT_DECODED + 1 - G_PARAMS;
  * a direct jump or taken branch to another page, an indirect jump (jalr, a return) out of the region, a jump
  * or fall-through to an entry of this page outside the region (code not run yet, a system instruction), the
  * budget, a TLB miss (load, store or fetch: the slow step redoes it). TRANSLATED_TARGET counts the first two
- * whose target entry is a translation's entry, CHAINED the exits of any kind that went on there in translated code.
+ * whose target entry is a translation's entry, CHAINED the exits of any kind that went on there in translated code
+ * (a tail call), RETURNED the returns to a translation that called out and waited (Gen.nestedCall).
  * A const enum, as Op: its values are written where they are used.
  */
-export const enum Exit { FAR_DIRECT = 0, INDIRECT = 1, IN_PAGE = 2, BUDGET = 3, MISS = 4, TRANSLATED_TARGET = 5, CHAINED = 6 }
-export const EXIT_NAMES = ["far direct", "indirect", "in page", "budget", "tlb miss", "to translated", "chained"];
+export const enum Exit {
+  FAR_DIRECT = 0, INDIRECT = 1, IN_PAGE = 2, BUDGET = 3, MISS = 4, TRANSLATED_TARGET = 5, CHAINED = 6, RETURNED = 7,
+}
+export const EXIT_NAMES = ["far direct", "indirect", "in page", "budget", "tlb miss", "to translated", "chained", "returned to a caller"];
 
 /** Whether the emitted code counts its exits by kind (a measurement build: it costs a memory increment per exit). */
 export function countingExits(env = process.env.ROAM_JIT_COUNT_EXITS): boolean { return env === "1"; }
@@ -319,10 +332,10 @@ export class Gen {
    * writing rd: a block of the region when it took that code (on an other page, once checkPage finds the page
    * unchanged), else through the fetch TLB as jumpTo does (a miss leaves at `at`).
    */
-  farJump(at: number, target: number, retired: number, link: () => void, kind: number): void {
+  farJump(at: number, target: number, retired: number, link: () => void, kind: number, nesting = NOT_NESTED): void {
     if (this.region.blockAt.has(target) && this.crossInto(target, retired + 1, link)) return;
     this.pc(at).w.i32Const((target - at) * 2).op(Op.i32Add).localSet(L_T0);
-    this.jumpTo(L_T0, at, retired, link, false, kind);
+    this.jumpTo(L_T0, at, retired, link, false, kind, 1, nesting);
   }
 
   /**
@@ -372,8 +385,12 @@ export class Gen {
    * leaves for the target's page. `jumpRetires`: 1 for a jump (it retires on a hit),
    * 0 for straight-line code running off the page's end (the block is all done).
    */
-  jumpTo(target: number, at: number, retired: number, link: () => void, toOwnEntries: boolean, kind: number, jumpRetires = 1): void {
+  jumpTo(
+    target: number, at: number, retired: number, link: () => void, toOwnEntries: boolean, kind: number, jumpRetires = 1,
+    nesting = NOT_NESTED,
+  ): void {
     const w = this.w;
+    if (nesting === RETURNS) this.returnToCaller(target, retired + jumpRetires);
     w.bytesIn(fetchCheck(target));
     this.exitIf(at, retired, Exit.MISS);
     link();
@@ -387,9 +404,96 @@ export class Gen {
     }
     this.spend(retired + jumpRetires);
     w.i32Const(1).localSet(L_CHAIN);
+    if (nesting >= 0) this.nestedCall(nesting);
     w.br(Op.br, this.outerDepth(F_EXIT));
   }
+
+  /**
+   * A call out of the region (its target's entry in L_EXIT, its page in L_EXIT_PAGE_VA/L_EXIT_DECODED, the budget
+   * spent) whose return point is the region's block at entry `returnIndex`: when the target is a translation's entry,
+   * budget is left and fewer than MAX_NESTED_CALLS wait, the call is the machine's own call of that translation's
+   * function, told the pc to return to (P_EXPECT); a return there (returnToCaller) comes back here as the machine's
+   * return, and the region goes on at its block. Chained as a tail call instead, the return was another transfer: a
+   * table call into this function again and its dispatch, two indirect jumps that real programs, returning to many
+   * callers, mostly mispredict, where the machine's return is predicted. Anything else the callee's code does (an
+   * exit, the budget gone) returns its next entry, and this function returns it too: every frame that waits goes.
+   * No host code runs until then, so nothing the region relies on (its pages, their decoded entries, the TLBs) can
+   * have changed when the call returns.
+   */
+  private nestedCall(returnIndex: number): void {
+    const w = this.w;
+    w.localGet(P_DEPTH).i32Const(MAX_NESTED_CALLS).op(Op.i32LtU);
+    w.localGet(P_BUDGET).i32Const(0).op(Op.i32GtS).op(Op.i32And);
+    w.localGet(L_EXIT).mem(Op.i32Load8U, 0).i32Const(O.OP_JIT).op(Op.i32Eq).op(Op.i32And);
+    this.beginIf();
+    this.storePending();
+    this.storeLocals();
+    w.localGet(L_EXIT).localGet(P_BUDGET).localGet(L_EXIT_PAGE_VA).localGet(L_EXIT_DECODED);
+    w.localGet(P_DEPTH).i32Const(1).op(Op.i32Add);
+    this.pc(returnIndex);
+    w.localGet(L_EXIT).mem(Op.i32Load, 4);
+    w.op(Op.callIndirect).u32(REGION_TYPE).u32(0); // table 0: the core's, imported
+    w.localTee(L_T1).op(Op.i32Eqz);
+    this.beginIf(); // returned here: the registers and the budget are in the state block
+    w.i32Const(0).mem(Op.i32Load, L.JIT_BUDGET).localSet(P_BUDGET);
+    this.loadLocals();
+    this.jump(returnIndex, 0);
+    this.endIf();
+    w.localGet(L_T1).op(Op.return); // left further in: its entry, page and budget are the fast loop's now
+    this.endIf();
+  }
+
+  /**
+   * A jump (JALR without a link) to the pc in local `target`, `retired` done with it: when that is the pc the
+   * translation that called out waits for (nestedCall), the registers and the budget go to the state block and
+   * the function returns RETURNED_HERE to it.
+   */
+  private returnToCaller(target: number, retired: number): void {
+    const w = this.w;
+    w.localGet(target).localGet(P_EXPECT).op(Op.i32Eq);
+    this.beginIf();
+    this.storePending();
+    this.count(Exit.RETURNED);
+    this.spend(retired);
+    this.storeLocals();
+    w.i32Const(0).localGet(P_BUDGET).mem(Op.i32Store, L.JIT_BUDGET);
+    w.i32Const(RETURNED_HERE).op(Op.return);
+    this.endIf();
+  }
+
+  /** The registers this region keeps in locals, in order (registerList of inLocals), made once. */
+  private localRegisters: number[] | undefined;
+  /** Stores every register the region keeps in a local to the state block (a call out reads them there). */
+  private storeLocals(): void {
+    const rs = (this.localRegisters ??= registerList(this.inLocals));
+    for (let i = 0; i < rs.length; i++) this.w.i32Const(0).localGet(REGISTER_LOCAL[rs[i]]).mem(Op.i32Store, L.STATE_BASE + rs[i] * 4);
+  }
+  /** Loads every register the region keeps in a local from the state block (a call out may have written them). */
+  private loadLocals(): void {
+    const rs = (this.localRegisters ??= registerList(this.inLocals));
+    for (let i = 0; i < rs.length; i++) this.w.i32Const(0).mem(Op.i32Load, L.STATE_BASE + rs[i] * 4).localSet(REGISTER_LOCAL[rs[i]]);
+  }
+
+  /**
+   * What a jump out of the region at entry `e` is for nestedCall: a call (rd = ra) whose return point is one of the
+   * region's blocks gives that entry; a jump through a register without a link (a return) RETURNS; else NOT_NESTED.
+   */
+  nesting(e: { index: number; length: number; rd: number; op: number }): number {
+    if (e.rd === 1) {
+      const back = e.index + e.length / 2;
+      return this.region.blockAt.has(back) ? back : NOT_NESTED;
+    }
+    return (e.rd === SINK || e.rd === 0) && e.op === O.OP_JALR ? RETURNS : NOT_NESTED;
+  }
 }
+
+/** The decoder's register for rd = x0 on an instruction with effects (a jump's link goes nowhere). */
+const SINK = 32;
+/** Gen.jumpTo's `nesting` for a jump that neither calls (an entry index, >= 0) nor may return (RETURNS). */
+export const NOT_NESTED = -1;
+const RETURNS = -2;
+/** What a region returns to the caller that waits for it (nestedCall): no entry is at 0, the core's own page. */
+const RETURNED_HERE = 0;
 
 /** Return points on other pages a return compares its target with (Gen.otherReturn). */
 const MAX_OTHER_RETURNS = 4;

@@ -1,11 +1,11 @@
 // A minimal WebAssembly binary writer: just enough to emit a region's module
-// (two functions that import the core's memory and the chaining table). Opcodes are from the WebAssembly core spec, 5.4.
+// (functions that import the core's memory and the chaining table). Opcodes are from the WebAssembly core spec, 5.4.
 
 // Const enums: tsc writes their values where they are used, where an object's field was a load on every use (the
 // emitter names an opcode for most bytes it writes, mostly as cold code, where a load costs).
 export const enum Op {
   unreachable = 0x00, block = 0x02, loop = 0x03, if = 0x04, else = 0x05, end = 0x0b, br = 0x0c, brIf = 0x0d, brTable = 0x0e,
-  return = 0x0f, returnCall = 0x12, returnCallIndirect = 0x13, select = 0x1b,
+  return = 0x0f, callIndirect = 0x11, returnCall = 0x12, returnCallIndirect = 0x13, select = 0x1b,
   localGet = 0x20, localSet = 0x21, localTee = 0x22,
   i32Load = 0x28, i32Load8S = 0x2c, i32Load8U = 0x2d, i32Load16S = 0x2e, i32Load16U = 0x2f,
   i32Store = 0x36, i32Store8 = 0x3a, i32Store16 = 0x3b,

@@ -13,6 +13,7 @@ import { emitRegion } from "../../src/jit/emit.js";
 import { discoverRegion, type Entry, type Region } from "../../src/jit/region.js";
 import { loopRegisters, overwrittenInBlock, registerList } from "../../src/jit/register-homes.js";
 import { CodeWriter, Op, regionModule } from "../../src/jit/wasm-writer.js";
+import { G_PARAMS, NOT_EXPECTED } from "../../src/jit/gen.js";
 
 const [T0, S2, A0, A1, A2, A3] = [5, 18, 10, 11, 12, 13];
 const PAGE_VA = 0x80000000;
@@ -39,10 +40,10 @@ const bne = (rs1: number, rs2: number, entries: number): Op4 => [O.OP_BNE_L, 0, 
 /** A translation that records its parameters and the state block's registers, and returns the entry it was given. */
 function probeModule(): Uint8Array<ArrayBuffer> {
   const g = new CodeWriter();
-  for (let p = 0; p < 4; p++) g.i32Const(0).localGet(p).mem(Op.i32Store, PROBE_AT + 4 * p);
-  for (let r = 1; r < 32; r++) g.i32Const(0).i32Const(0).mem(Op.i32Load, L.STATE_BASE + 4 * r).mem(Op.i32Store, PROBE_AT + 16 + 4 * r);
+  for (let p = 0; p < G_PARAMS; p++) g.i32Const(0).localGet(p).mem(Op.i32Store, PROBE_AT + 4 * p);
+  for (let r = 1; r < 32; r++) g.i32Const(0).i32Const(0).mem(Op.i32Load, L.STATE_BASE + 4 * r).mem(Op.i32Store, PROBE_AT + 32 + 4 * r);
   g.localGet(0);
-  return regionModule(g, 4, []);
+  return regionModule(g, G_PARAMS, []);
 }
 
 /** Runs `region` entered at entry 0 with `budget`; its exit at entry `exitAt` chains to the probe when `chain`. */
@@ -63,12 +64,12 @@ function run(region: Region, exitAt: number, budget: number, chain: boolean, tlb
   const target = DECODED + exitAt * 8;
   if (chain) { view.setUint8(target, O.OP_JIT); view.setInt32(target + 4, 0, true); } // translation 0: the probe
   view.setUint32(PROBE_AT, 0xdead, true);
-  const returned = g(DECODED, budget, PAGE_VA, DECODED);
+  const returned = g(DECODED, budget, PAGE_VA, DECODED, 0, NOT_EXPECTED); // as the fast loop calls: no call waits
   return {
     returned, target,
     chained: view.getUint32(PROBE_AT, true) !== 0xdead,
     x: (r: number) => view.getUint32(L.STATE_BASE + r * 4, true),
-    seen: (r: number) => view.getUint32(PROBE_AT + 16 + 4 * r, true),
+    seen: (r: number) => view.getUint32(PROBE_AT + 32 + 4 * r, true),
     param: (p: number) => view.getInt32(PROBE_AT + 4 * p, true),
     budgetLeft: view.getInt32(L.JIT_BUDGET, true),
   };
@@ -92,7 +93,7 @@ describe("where a region keeps the guest registers", () => {
     expect(registerList(loopRegisters(region))).toEqual([T0, A0]);
   });
 
-  test("a chained transfer passes (entry, budget, page, decoded page) and finds every register the region wrote in the state block", () => {
+  test("a chained transfer passes (entry, budget, page, decoded page, nesting) and finds every register the region wrote in the state block", () => {
     // The loop's a0 and t0 are in locals, s2 and a2 in the state block; entry 10 (after them) is the probe's.
     const region = regionOf(add(S2, A1, A2), addi(A0, A0, 1), addi(T0, T0, -1), bne(T0, 0, -4), addi(A2, A0, 0));
     const r = run(region, 10, 100, true);
@@ -100,6 +101,7 @@ describe("where a region keeps the guest registers", () => {
     expect(r.returned).toBe(r.target); // the probe's answer
     expect([r.param(0), r.param(1), r.param(2), r.param(3)], "entry, budget (1 + 3 x 3 + 1 done), the target's page and its decoded entry 0")
       .toEqual([r.target, 89, PAGE_VA | 0, DECODED]);
+    expect([r.param(4), r.param(5)], "a tail call: the nesting it was given (none)").toEqual([0, NOT_EXPECTED]);
     expect(r.seen(S2), "s2, written in the state block").toBe(1000 + A1 + 1000 + A2);
     expect(r.seen(A0), "a0, written in a local").toBe(1000 + A0 + 3);
     expect(r.seen(T0), "t0, written in a local").toBe(0);
