@@ -7,6 +7,7 @@
 
 /** Milliseconds on the host's monotonic clock (arbitrary origin), sub-microsecond resolution. */
 export function nowMs(): number {
-  const [seconds, nanoseconds] = process.hrtime();
-  return seconds * 1e3 + nanoseconds / 1e6;
+  // Indexed, not destructured: destructuring goes through the array's iterator, objects per call while this is cold.
+  const time = process.hrtime();
+  return time[0] * 1e3 + time[1] / 1e6;
 }

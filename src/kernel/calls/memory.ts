@@ -31,7 +31,8 @@ const commits = (prot: number) => (prot & PROT_WRITE) !== 0;
 /** Whether the process may map `bytes` more under its RLIMIT_AS ("the maximum size of the process's virtual memory"). */
 function mayGrow(c: SyscallContext, bytes: number): boolean {
   let mapped = 0;
-  for (const r of c.space.regions) if (r.kind !== "stack") mapped += r.end - r.start; // the stack: 8 MiB reserved, not used
+  const regions = c.space.regions; // indexed: a for-of in this cold code makes a result object per region
+  for (let i = 0; i < regions.length; i++) if (regions[i].kind !== "stack") mapped += regions[i].end - regions[i].start; // the stack: 8 MiB reserved, not used
   return mayMap(c.kernel.tasks.get(c.pid), mapped, bytes);
 }
 

@@ -55,27 +55,39 @@ function linearPlaces(space: AddressSpace): Span[] {
  */
 export function linearStart(taken: ReadonlyArray<Span>, highest: number, size: number, window: number): number {
   if (taken.length === 0) return highest;
-  const folded: Span[] = [];
-  for (const r of taken) {
-    const at = ((r.start % window) + window) % window, end = at + (r.end - r.start);
-    if (end <= window) folded.push({ start: at, end });
-    else folded.push({ start: at, end: window }, { start: 0, end: end - window });
+  // Places in pages, each one number (start * PLACE_SHIFT + end) so that a typed array sorts them by start without a
+  // comparator: this runs at every mmap, as cold code, where objects per place were half a megabyte of garbage.
+  const windowPages = window / PAGE, sizePages = size / PAGE;
+  if (placeScratch.length < 2 * taken.length) placeScratch = new Float64Array(4 * taken.length);
+  const places = placeScratch;
+  let n = 0;
+  for (let i = 0; i < taken.length; i++) {
+    const at = (((taken[i].start % window) + window) % window) / PAGE, end = at + (taken[i].end - taken[i].start) / PAGE;
+    if (end <= windowPages) places[n++] = at * PLACE_SHIFT + end;
+    else { places[n++] = at * PLACE_SHIFT + windowPages; places[n++] = end - windowPages; } // wraps: two
   }
-  folded.sort((a, b) => a.start - b.start);
-  const merged: Span[] = [];
-  for (const r of folded) {
-    const last = merged[merged.length - 1];
-    if (last && r.start <= last.end) last.end = Math.max(last.end, r.end);
-    else merged.push({ ...r });
+  const sorted = places.subarray(0, n).sort();
+  let best = -Infinity, first = -1, end = -1;
+  for (let i = 0; i < n; i++) {
+    const placeStart = Math.floor(sorted[i] / PLACE_SHIFT), placeEnd = sorted[i] % PLACE_SHIFT;
+    if (first < 0) first = placeStart;
+    else if (placeStart > end) best = Math.max(best, startInGap(highest, end, placeStart, sizePages, window));
+    end = Math.max(end, placeEnd);
   }
-  let best = -Infinity;
-  for (let i = 0; i < merged.length; i++) {
-    // The gap after interval i: to the next one's start, or around the circle to the first's.
-    const gapStart = merged[i].end, gapEnd = i + 1 < merged.length ? merged[i + 1].start : merged[0].start + window;
-    if (gapEnd - gapStart < size) continue;
-    best = Math.max(best, highestAt(highest, gapStart, gapEnd - size, window));
-  }
-  return best;
+  // The gap after the last place, around the circle to the first one's start.
+  return Math.max(best, startInGap(highest, end, first + windowPages, sizePages, window));
+}
+
+/** linearStart's places, kept from call to call (mmap is single-threaded; the array is read only within a call). */
+let placeScratch = new Float64Array(256);
+
+/** A page count above any place's end in the window (2^20 pages: a 32-bit address space). */
+const PLACE_SHIFT = 1 << 21;
+
+/** The highest start at or below `highest` of `sizePages` pages in the gap of pages [gapStart, gapEnd) of the window. */
+function startInGap(highest: number, gapStart: number, gapEnd: number, sizePages: number, window: number): number {
+  if (gapEnd - gapStart < sizePages) return -Infinity;
+  return highestAt(highest, gapStart * PAGE, (gapEnd - sizePages) * PAGE, window);
 }
 
 /** The highest address at or below `highest` whose place in the window, counted from `low`, is at most `high` - `low`. */
