@@ -458,18 +458,25 @@ export class AddressSpace {
    * views took a readv(2) (~0.2 us more on the host), a second view and a second `wrote`.
    */
   private viewsOf(address: number, length: number, needed: number, offsets?: number[]): Uint8Array[] | null {
-    const starts: number[] = [], ends: number[] = [];
+    // One pass, a view per run as it ends: every read(2) of a file comes here (BusyBox md5sum: 9.7 k), and the lists
+    // of starts and ends, their spread and map were ~9 ms of its profile.
+    const ram = this.memory.ram();
+    const views: Uint8Array[] = [];
+    let runStart = -1, runEnd = -1;
     for (let done = 0; done < length;) {
       const offset = this.ramOffset(address + done, needed);
       if (offset < 0) return null;
       const chunk = Math.min(length - done, PAGE - ((address + done) & 0xfff));
-      if (ends.length > 0 && ends[ends.length - 1] === offset) ends[ends.length - 1] += chunk;
-      else { starts.push(offset); ends.push(offset + chunk); }
+      if (offset !== runEnd) {
+        if (runStart >= 0) { views.push(ram.subarray(runStart, runEnd)); offsets?.push(runStart); }
+        runStart = offset;
+        runEnd = offset;
+      }
+      runEnd += chunk;
       done += chunk;
     }
-    const ram = this.memory.ram();
-    offsets?.push(...starts);
-    return starts.map((start, i) => ram.subarray(start, ends[i]));
+    if (runStart >= 0) { views.push(ram.subarray(runStart, runEnd)); offsets?.push(runStart); }
+    return views;
   }
 
   /** Copies `length` bytes of the process's memory out; null if any byte is not readable. */
