@@ -8,7 +8,7 @@
 // reads an older cache. V8 itself checks only the source's length, its version and flags, so the checksum of the
 // contents is turned on below: without it a corrupt cache is accepted and crashes Node or runs code the source lacks.
 
-import { mkdirSync, readdirSync, readFileSync, renameSync, statSync, unlinkSync, writeFileSync } from "node:fs";
+import { closeSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, statSync, unlinkSync, writevSync } from "node:fs";
 import { isAbsolute, join } from "node:path";
 import { Script } from "node:vm";
 // V8 checks a cache's checksum only with --verify-snapshot-checksum, one of the flags bundle-loader.ts sets before
@@ -86,12 +86,31 @@ export function writeFileAtomically(directory: string, file: string, parts: read
   const temporary = `${file}.${process.pid}.tmp`;
   try {
     mkdirSync(directory, { recursive: true });
-    writeFileSync(temporary, Buffer.concat(parts));
+    const fd = openSync(temporary, "w");
+    try { writeParts(fd, parts); } finally { closeSync(fd); }
     renameSync(temporary, file);
     return true;
   } catch {
     try { unlinkSync(temporary); } catch { /* never made */ }
     return false;
+  }
+}
+
+/**
+ * Writes `parts` in order with writev, no concatenation first (a translated batch's file is its key, its module's
+ * bytes and V8's code: a copy of ~1 MB, ~3.6 ms of a first SQLite run's exit, which writes 55 of them).
+ */
+function writeParts(fd: number, parts: readonly Uint8Array[]): void {
+  let left = parts.filter((part) => part.length > 0);
+  while (left.length > 0) {
+    let wrote = writevSync(fd, left);
+    const rest: Uint8Array[] = [];
+    for (const part of left) {
+      if (wrote >= part.length) { wrote -= part.length; continue; }
+      rest.push(part.subarray(wrote)); // the first part not written whole, and those after it
+      wrote = 0;
+    }
+    left = rest;
   }
 }
 

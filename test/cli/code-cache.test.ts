@@ -2,6 +2,7 @@ import { mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { REPO, roam, tempDir } from "../e2e/cluster.js";
+import { writeFileAtomically } from "../../src/launch/code-cache.js";
 
 // V8's code cache of the bundle's chunks (src/launch/code-cache.ts) is never required: whatever is in the cache
 // directory, `roam run` runs the guest correctly, and a bad cache is replaced by a good one at exit. What became of
@@ -92,4 +93,18 @@ describe("the bundle's code cache", () => {
     expect((await runHello(unused, { ROAM_CODE_CACHE: "0" })).cache).toBe("off");
     expect(readdirSync(unused)).toEqual([]);
   }, 60_000);
+});
+
+describe("writeFileAtomically", () => {
+  test("writes its parts in order, empty ones and a large one included, and leaves no temporary file", () => {
+    const temp = tempDir("atomic");
+    const dir = temp.path;
+    const large = new Uint8Array(3 << 20).map((_, i) => (i * 7) & 0xff); // past one writev's usual size
+    const parts = [Buffer.from("head"), new Uint8Array(0), large.subarray(5), Buffer.from("tail")];
+    expect(writeFileAtomically(dir, join(dir, "f"), parts)).toBe(true);
+    expect(Buffer.compare(readFileSync(join(dir, "f")), Buffer.concat(parts))).toBe(0);
+    expect(readdirSync(dir)).toEqual(["f"]);
+    expect(writeFileAtomically(join(dir, "f"), join(dir, "f", "g"), parts), "a directory that cannot be made").toBe(false);
+    temp.remove();
+  });
 });
