@@ -33,7 +33,8 @@ import { checkUpperHalf } from "./straddle.js";
 import { successorTable } from "./block-order.js";
 import {
   Exit, G_PARAMS, Gen, L_BASE, L_BLOCK, L_CHAIN, L_ENTRY0, L_EXIT, L_EXIT_DECODED, L_EXIT_PAGE_VA, L_T0, LOCALS, NO_LINK,
-  OUTER_FRAMES, P_BUDGET, P_DEPTH, P_ENTRY, P_EXPECT, REGISTER_LOCAL, countExit, countingExits, loopLabel, overwrittenScratch,
+  OUTER_FRAMES, P_BUDGET, P_DEPTH, P_ENTRY, P_EXPECT, countExit, countingExits, loadRegisters, loopLabel, overwrittenScratch,
+  storeRegisters,
   NO_MARKS, type OwnMarks,
 } from "./gen.js";
 
@@ -85,10 +86,7 @@ function regionFunction(g: Gen, successors: Int32Array): void {
   const entries = regionEntries(g.region);
   const shape = regionShape(g.region, entries, successors);
   const inLocals = registerList(g.inLocals);
-  for (let i = 0; i < inLocals.length; i++) {
-    const r = inLocals[i];
-    w.i32Const(0).mem(Op.i32Load, L.STATE_BASE + r * 4).localSet(REGISTER_LOCAL[r]);
-  }
+  loadRegisters(w, inLocals);
   enterAtEntry(w, g.region, entries);
   w.blockType(Op.block, Type.void); // the exit
   w.blockType(Op.block, Type.void); // the exit's decoding (Gen.exit)
@@ -199,11 +197,6 @@ function bytesOf(write: (w: CodeWriter) => void): Uint8Array {
   const w = new CodeWriter(128);
   write(w);
   return w.copy();
-}
-
-/** Stores registers `rs` from their locals to the state block. */
-function storeRegisters(w: CodeWriter, rs: readonly number[]): void {
-  for (let i = 0; i < rs.length; i++) w.i32Const(0).localGet(REGISTER_LOCAL[rs[i]]).mem(Op.i32Store, L.STATE_BASE + rs[i] * 4);
 }
 
 /** The entries a region's function may be called at (each is marked OP_JIT by the translator): head, return points. */

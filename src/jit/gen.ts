@@ -465,13 +465,11 @@ export class Gen {
   private localRegisters: number[] | undefined;
   /** Stores every register the region keeps in a local to the state block (a call out reads them there). */
   private storeLocals(): void {
-    const rs = (this.localRegisters ??= registerList(this.inLocals));
-    for (let i = 0; i < rs.length; i++) this.w.i32Const(0).localGet(REGISTER_LOCAL[rs[i]]).mem(Op.i32Store, L.STATE_BASE + rs[i] * 4);
+    storeRegisters(this.w, (this.localRegisters ??= registerList(this.inLocals)));
   }
   /** Loads every register the region keeps in a local from the state block (a call out may have written them). */
   private loadLocals(): void {
-    const rs = (this.localRegisters ??= registerList(this.inLocals));
-    for (let i = 0; i < rs.length; i++) this.w.i32Const(0).mem(Op.i32Load, L.STATE_BASE + rs[i] * 4).localSet(REGISTER_LOCAL[rs[i]]);
+    loadRegisters(this.w, (this.localRegisters ??= registerList(this.inLocals)));
   }
 
   /**
@@ -553,6 +551,15 @@ export const NO_LINK = (): void => {};
  */
 export function entryMark(block: number, index: number): [word: number, imm: number] {
   return [((block << 8) | O.OP_JIT) >>> 0, index];
+}
+
+/** Stores registers `rs` from their locals to the state block. */
+export function storeRegisters(w: CodeWriter, rs: readonly number[]): void {
+  for (let i = 0; i < rs.length; i++) w.i32Const(0).localGet(REGISTER_LOCAL[rs[i]]).mem(Op.i32Store, L.STATE_BASE + rs[i] * 4);
+}
+/** Loads registers `rs` from the state block into their locals. */
+export function loadRegisters(w: CodeWriter, rs: readonly number[]): void {
+  for (let i = 0; i < rs.length; i++) w.i32Const(0).mem(Op.i32Load, L.STATE_BASE + rs[i] * 4).localSet(REGISTER_LOCAL[rs[i]]);
 }
 
 /** Counts an exit of `kind` (see Exit): a measurement build's memory increment. */

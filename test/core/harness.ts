@@ -103,6 +103,7 @@ export function expectSameState(c: TestCore, plain: TestCore, what: string): voi
 }
 
 import { Translator } from "../../src/jit/translator.js";
+import { Exit } from "../../src/jit/gen.js";
 
 /** A TestCore whose hot code is translated to WebAssembly, as the machine does; `threshold` 1 translates at the first arrival. */
 export class TranslatingCore extends TestCore {
@@ -112,6 +113,14 @@ export class TranslatingCore extends TestCore {
     super(ramBytes);
     this.translator = new Translator(this.api as unknown as ConstructorParameters<typeof Translator>[0], threshold, undefined, otherPages);
     this.setSt(L.STATE_FLAGS, this.st(L.STATE_FLAGS) | L.FLAG_JIT);
+  }
+  /**
+   * Transfers between translations that stayed in translated code, in a build that counts exits: tail calls
+   * (CHAINED), and calls that came back as the machine's own return (RETURNED, Gen.nestedCall), each a call and a return.
+   */
+  transfersInTranslatedCode(): number {
+    const counts = this.translator.exitCounts();
+    return counts[Exit.CHAINED] + 2 * counts[Exit.RETURNED];
   }
   override run(budget = 1_000_000): number {
     this.translator.atSliceBoundary(); // as Core.run: a call is a slice boundary

@@ -9,7 +9,6 @@
 // the same code must give the same state (other-pages.test.ts tests that more).
 import { afterEach, beforeEach, describe, expect, test } from "vitest";
 import * as L from "../../assembly/layout.js";
-import { Exit } from "../../src/jit/gen.js";
 import { TestCore, TranslatingCore, asm, runPastBudget, expectSameState } from "../core/harness.js";
 import { LEAF, P1, P2, PTE_VRWXAD, VF, expectRemapsFollowed, pte, startSv32 } from "./sv32-setup.js";
 
@@ -57,14 +56,7 @@ function start(c: TestCore, pages: { a: number[]; b: number[] }): void {
   c.pc = BASE;
 }
 
-/**
- * Transfers between translations that stayed in translated code: tail calls (CHAINED), and calls that came back as
- * the machine's own return (RETURNED, Gen.nestedCall), each of which was a call and a return.
- */
-function chained(c: TranslatingCore): number {
-  const counts = c.translator.exitCounts();
-  return counts[Exit.CHAINED] + 2 * counts[Exit.RETURNED];
-}
+const chained = (c: TranslatingCore): number => c.transfersInTranslatedCode();
 
 describe("chaining between translated regions", () => {
   test("calls and returns across pages stay in translated code, and rewriting a chained target (fence.i) runs the new code", () => {

@@ -10,7 +10,6 @@
 // remapped to other code and then unmapped.
 import { afterEach, beforeEach, describe, expect, test } from "vitest";
 import * as L from "../../assembly/layout.js";
-import { Exit } from "../../src/jit/gen.js";
 import { TestCore, TranslatingCore, asm, runPastBudget, expectSameState } from "../core/harness.js";
 import { LEAF, P1, P2, PTE_VRWXAD, VF, expectRemapsFollowed, pte, startSv32 } from "./sv32-setup.js";
 
@@ -42,8 +41,7 @@ function fillData(c: TestCore, data: number, words: number): void {
   c.poke(data, Array.from({ length: words }, (_, k) => (k * 7 + 3) >>> 0));
 }
 
-/** Transfers that stayed in translated code: tail calls, and calls that came back as a return (two each: Gen.nestedCall). */
-const chained = (c: TranslatingCore) => c.translator.exitCounts()[Exit.CHAINED] + 2 * c.translator.exitCounts()[Exit.RETURNED];
+const chained = (c: TranslatingCore) => c.transfersInTranslatedCode();
 
 describe("a region that takes a function from another page", () => {
   const N = 20_000;
