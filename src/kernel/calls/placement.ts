@@ -20,7 +20,7 @@ const HEAP_ROOM = 8 << 20;
 const MAX_PLACED_AMONG = 1024;
 
 /** The lowest address a mapping placed by the kernel may start at: room is kept above the break for the heap to grow. */
-export function mmapFloor(space: AddressSpace): number {
+function mmapFloor(space: AddressSpace): number {
   return pageUp(space.brk) + 64 * PAGE * 256;
 }
 
