@@ -1,7 +1,7 @@
 #!/bin/sh
 ':' //; unset ROAM_NODE_EXTRA_CA_CERTS; [ -z "${NODE_EXTRA_CA_CERTS+set}" ] || export ROAM_NODE_EXTRA_CA_CERTS="$NODE_EXTRA_CA_CERTS"
 ':' //; export ROAM_GLIBC_TUNABLES="${GLIBC_TUNABLES-}"; export GLIBC_TUNABLES="glibc.malloc.mmap_threshold=33554432:glibc.malloc.trim_threshold=268435456${GLIBC_TUNABLES:+:$GLIBC_TUNABLES}"
-':' //; unset NODE_EXTRA_CA_CERTS; exec node --v8-pool-size=0 --wasm-tiering-budget=7200000 --verify-snapshot-checksum --allow-natives-syntax --no-flush-bytecode --no-wasm-stack-checks "$0" "$@"
+':' //; unset NODE_EXTRA_CA_CERTS; exec node --v8-pool-size=0 --wasm-tiering-budget=7200000 --verify-snapshot-checksum --allow-natives-syntax --no-flush-bytecode --no-wasm-stack-checks --max-semi-space-size=1 "$0" "$@"
 // Run as a command (`roam`, `bin/roam.js`), the three lines above are sh's: they start Node as Roam wants it
 // started; Node reads each as a string and a comment. `--v8-pool-size=0` gives V8 one background thread per CPU
 // besides the main one (Node's default is four): V8 runs Turbofan's compiles of the translated regions there, up to

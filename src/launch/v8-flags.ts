@@ -35,10 +35,18 @@ import { createRequire } from "node:module";
  *   load and a compare at the next region's entry, and each loop turn another. Whole runs, alternating with the check
  *   (5-7 rounds): the SQLite test -5% (guest time 0.559 -> 0.533 s), Lua's objects -4% (1.609 -> 1.539 s), md5sum
  *   within the noise (docs/SPEED.md).
+ * - `--max-semi-space-size=1`: the young generation stays at its first size (two semi-spaces of 1 MB) where V8 grows
+ *   it up to 16 MB as survivors come. Most of what Roam allocates dies young (a system call's arguments, a slice's
+ *   bookkeeping), and each page the grown young generation touches for the first time costs a page fault (~11 us on
+ *   this VM): the SQLite test ~870 faults fewer a run, Lua's objects ~490, md5sum ~530, peak RSS ~2 MB less. Whole
+ *   runs, alternating with V8's default (7-11 rounds, medians): the SQLite test -3.4%, md5sum -2.8%, sort -2.4%, awk
+ *   and Lua's mix -2.2%, Lua's objects -1.2%, `roam boot` of the compute mix -1.8%, first runs (empty caches) of the
+ *   SQLite test and Lua's objects -1.2% and -3.6%; compute +0.9% (noise: it allocates nothing). Only read as the heap
+ *   is set up: `node bin/roam.js` gets it from setRoamV8Flags too late to matter, but with the same flag hash.
  */
 export const ROAM_V8_FLAGS: readonly string[] = [
   "--wasm-tiering-budget=7200000", "--verify-snapshot-checksum", "--allow-natives-syntax", "--no-flush-bytecode",
-  "--no-wasm-stack-checks",
+  "--no-wasm-stack-checks", "--max-semi-space-size=1",
 ];
 
 /** The flags of ROAM_V8_FLAGS that Node was not started with. */
