@@ -6,13 +6,14 @@ import {
   STATE_RAM_BYTES, STATE_X,
 } from "../../assembly/layout.js";
 import { Translator } from "../jit/translator.js";
-import { MemoryViews } from "./memory-views.js";
+import { MemoryViews, memoryGrown } from "./memory-views.js";
+import { withSharedMemory } from "./shared-memory.js";
 import { wasmCodeCache } from "./wasm-code-cache.js";
 
 // The WASM core (build/core.wasm) and typed access to its memory. The state block
 // and RAM sit at fixed offsets (assembly/layout.ts); views over them are rebuilt
-// whenever the memory buffer changes, because init() grows memory and a grown
-// WebAssembly.Memory detaches the old ArrayBuffer.
+// whenever init() grows the memory (memory-views.ts). The memory is shared unless
+// a host asks otherwise (shared-memory.ts says why).
 
 export interface CoreExports {
   memory: WebAssembly.Memory;
@@ -63,8 +64,12 @@ export class Core {
   /** Translates hot regions of guest code to WebAssembly (src/jit); null runs the interpreter only. */
   translator: Translator | null = null;
 
+  /** Whether the memory is shared (Core.load's `sharedMemory`): translated code must import it as such. */
+  readonly sharedMemory: boolean;
+
   constructor(readonly exports: CoreExports) {
     this.views = new MemoryViews(exports.memory);
+    this.sharedMemory = exports.memory.buffer instanceof SharedArrayBuffer;
   }
 
   /** Turns run-time translation of hot code on or off (on by default in a Machine). */
@@ -77,8 +82,12 @@ export class Core {
     this.setState32(STATE_FLAGS, on ? flags | FLAG_JIT : flags & ~FLAG_JIT);
   }
 
-  // Loads and instantiates the core; `path` defaults to build/core.wasm in the package.
-  static async load(path = defaultCorePath()): Promise<Core> {
+  /**
+   * Loads and instantiates the core; `path` defaults to build/core.wasm in the package. Its memory is shared, which
+   * V8 leaves out of its count of external memory, unless `sharedMemory` is false: a host's cores, whose memory that
+   * count has V8 collect soon after the host drops them (shared-memory.ts).
+   */
+  static async load(path = defaultCorePath(), { sharedMemory = true }: { sharedMemory?: boolean } = {}): Promise<Core> {
     if (!existsSync(path)) {
       throw new Error(`core not built: ${path} is missing (run \`npm run build:core\`)`);
     }
@@ -97,11 +106,12 @@ export class Core {
     // Compile once per process: hosts make a core per guest, and migration makes one per arrival. With its optimised
     // code from the cache when an earlier process made it (wasm-code-cache.ts).
     const codeCache = wasmCodeCache();
-    let module = compiled.get(path);
+    const kind = `${sharedMemory ? "shared" : "counted"}:${path}`;
+    let module = compiled.get(kind);
     if (!module) {
-      const bytes = readFileSync(path);
+      const bytes = sharedMemory ? withSharedMemory(readFileSync(path)) : readFileSync(path);
       module = codeCache ? codeCache.compile(bytes) : await WebAssembly.compile(bytes);
-      compiled.set(path, module);
+      compiled.set(kind, module);
     }
     // Synchronously: the promise of WebAssembly.instantiate settles a turn of the event loop later, and with the
     // compile above synchronous too, that turn cost `roam run hello` 5-7 ms before its first output (15 runs each,
@@ -116,9 +126,18 @@ export class Core {
     return new Core(exports as unknown as CoreExports);
   }
 
+  /**
+   * A core a host makes for one of its guests (run there, arriving, a replica) and drops when the guest leaves: its
+   * memory not shared, so that V8's count of external memory has it collected soon after (shared-memory.ts).
+   */
+  static loadHosted(): Promise<Core> {
+    return Core.load(defaultCorePath(), { sharedMemory: false });
+  }
+
   init(ramBytes: number): void {
     const translating = this.translator !== null;
     this.exports.init(ramBytes);
+    memoryGrown();
     if (translating) {
       this.translator!.reset(); // init dropped every decoded page, so every translation
       this.setTranslation(true); // and cleared the flags
