@@ -223,7 +223,7 @@ export class Host implements ReceivingHost {
   }
 
   async listen(): Promise<void> {
-    await Core.loadHosted(); // compile the core now, not when the first guest arrives
+    await Core.load(); // compile the core now, not when the first guest arrives
     keepCompiledCode();
     if (tracing) traceGc(this.name);
     const { host, port, tls, token } = this.options;
@@ -502,7 +502,7 @@ export class Host implements ReceivingHost {
   }
 
   async guestOptions(root: string, what: string) {
-    return this.guestOptionsOn(await Core.loadHosted(), root, what);
+    return this.guestOptionsOn(await Core.load(), root, what);
   }
 
   /** How a guest whose files are in `root` (GuestInfo.root, made here if missing) runs on this host; `what` names the request refused. */

@@ -12,8 +12,8 @@ import { wasmCodeCache } from "./wasm-code-cache.js";
 
 // The WASM core (build/core.wasm) and typed access to its memory. The state block
 // and RAM sit at fixed offsets (assembly/layout.ts); views over them are rebuilt
-// whenever init() grows the memory (memory-views.ts). The memory is shared unless
-// a host asks otherwise (shared-memory.ts says why).
+// whenever init() grows the memory (memory-views.ts). `roam run` makes its memory
+// shared (shared-memory.ts says why).
 
 export interface CoreExports {
   memory: WebAssembly.Memory;
@@ -83,11 +83,10 @@ export class Core {
   }
 
   /**
-   * Loads and instantiates the core; `path` defaults to build/core.wasm in the package. Its memory is shared, which
-   * V8 leaves out of its count of external memory, unless `sharedMemory` is false: a host's cores, whose memory that
-   * count has V8 collect soon after the host drops them (shared-memory.ts).
+   * Loads and instantiates the core; `path` defaults to build/core.wasm in the package. `sharedMemory`: its memory
+   * declared shared, which V8 leaves out of its count of external memory (`roam run`: shared-memory.ts says why).
    */
-  static async load(path = defaultCorePath(), { sharedMemory = true }: { sharedMemory?: boolean } = {}): Promise<Core> {
+  static async load(path = defaultCorePath(), { sharedMemory = false }: { sharedMemory?: boolean } = {}): Promise<Core> {
     if (!existsSync(path)) {
       throw new Error(`core not built: ${path} is missing (run \`npm run build:core\`)`);
     }
@@ -124,14 +123,6 @@ export class Core {
     }
     memory = exports.memory as WebAssembly.Memory;
     return new Core(exports as unknown as CoreExports);
-  }
-
-  /**
-   * A core a host makes for one of its guests (run there, arriving, a replica) and drops when the guest leaves: its
-   * memory not shared, so that V8's count of external memory has it collected soon after (shared-memory.ts).
-   */
-  static loadHosted(): Promise<Core> {
-    return Core.load(defaultCorePath(), { sharedMemory: false });
   }
 
   init(ramBytes: number): void {

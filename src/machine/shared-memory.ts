@@ -1,13 +1,14 @@
-// The core's module with its memory declared shared, for a process whose one core lives as long as it does (`roam
-// run`, `roam boot`: Core.load). Why: V8 counts an ArrayBuffer's bytes as the isolate's external memory, a wasm
+// The core's module with its memory declared shared, for `roam run`, whose one core lives as long as its process
+// (Core.load's `sharedMemory`). Why: V8 counts an ArrayBuffer's bytes as the isolate's external memory, a wasm
 // memory's included, and the first time that count passes 64 MB it answers with a scavenge and an incremental
 // mark-compact (reason "external memory pressure"). The core's memory is 20 MiB of its own plus the guest's RAM, 84 MiB
 // for the default 64 MiB, so every run paid those collections in its first milliseconds (`roam run hello`: two
-// scavenges and a mark-compact, ~5 ms of its ~110). V8 leaves shared memories out of that count
-// (BackingStore::PerIsolateAccountingLength), and a shared memory is the same memory to the code that uses it: the
-// same loads and stores, the same growth (in place, up to its maximum, which V8 reserves anyway). Hosts keep the
-// counted kind: a host makes and drops a core per guest, and the count is what makes V8 collect a dropped core's
-// memory soon.
+// scavenges and a mark-compact, ~4-5 ms of its ~110). V8 leaves shared memories out of that count
+// (BackingStore::PerIsolateAccountingLength); to the code a shared memory is the same memory, grown in place up to its
+// maximum (which V8 reserves anyway). Everything else keeps the counted kind: a host makes and drops a core per guest,
+// and the count is what makes V8 collect a dropped core's memory soon; and `roam boot`'s translated code measured 2-3%
+// slower in a shared memory (the bare-metal compute mix in-process, paging off and Sv32, three alternating sets; the
+// cause not found), where process mode's measured the same (docs/SPEED.md, session 35).
 //
 // The patch: the memory section (id 5) of AssemblyScript's output declares one memory, its limits a minimum alone
 // (flag 0); here they become flag 3 (a maximum, shared) with MAX_CORE_PAGES, enough for the largest RAM the core

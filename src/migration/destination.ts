@@ -159,7 +159,7 @@ export class MigrationReceiver {
     this.host.reserve(info); // before any memory is made
     this.info = info;
     this.host.arriving(info.id, this);
-    this.core = await Core.loadHosted();
+    this.core = await Core.load();
     this.core.init(info.ramBytes);
     // The source has not frozen the guest yet: make the memory of the pages it
     // will send ready now, not inside the downtime. (The core is fresh, all zeros.)

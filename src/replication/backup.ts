@@ -78,7 +78,7 @@ export class Replica {
     const epochMs = num(m, "epochMs", 1, 10_000);
     host.reserve(info);
     try {
-      const core = await Core.loadHosted();
+      const core = await Core.load();
       core.init(info.ramBytes);
       return new Replica(host, peer, info, core, epochMs, primary);
     } catch (error) {

@@ -1,6 +1,6 @@
 // The core's memory declared shared (src/machine/shared-memory.ts): the patch of the module's memory section, a
-// malformed module named as such, and both kinds of core (Core.load's shared one, a host's counted one) running the
-// same guest through translated code and following their memory's growth.
+// malformed module named as such, and both kinds of core (`roam run`'s shared one, the counted one of every other)
+// running the same guest through translated code and following their memory's growth.
 import { existsSync, readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
 import { MAX_RAM_BYTES, RAM_HOST_BASE } from "../../assembly/layout.js";
@@ -75,7 +75,7 @@ describe.skipIf(!haveCore)("the core's memory, shared", () => {
     return parseElf(buildElf({ entry: BASE, segments: [{ paddr: BASE, data: program, flags: 7, memsz: 0x2000 }] }).bytes);
   };
 
-  for (const [kind, load] of [["shared (Core.load)", () => Core.load()], ["counted (Core.loadHosted)", () => Core.loadHosted()]] as const) {
+  for (const [kind, load] of [["shared", () => Core.load(undefined, { sharedMemory: true })], ["counted", () => Core.load()]] as const) {
     it(`runs translated code in a ${kind} memory`, async () => {
       const core = await load();
       expect(core.sharedMemory).toBe(kind.startsWith("shared"));
