@@ -1,10 +1,10 @@
 // What a batch's module is made from, as bytes: the key under which its emitted bytes are kept across processes
 // (machine/wasm-code-cache.ts, cachedBatch), so that a program run again skips the emit of each batch it translated
 // before. The emitter's output is a function of its inputs alone (emitBatch: the regions and their table marks, the
-// guest RAM's size, the TLB checks, whether the core's memory is shared, whether exits are counted) and of the emitter itself, named here by the run
-// chunk's SHA-256 (launch/chunks.ts): another build never reads this one's bytes. Writing the key costs a few words
-// an instruction, where emitting it cost ~4 us an instruction in a fresh process (V8 brings the emitter up through
-// its tiers as it runs: docs/SPEED.md) and ~0.6 us warm.
+// guest RAM's size, the TLB checks, whether the core's memory is shared, whether exits are counted) and of the emitter
+// itself, named here by the run chunk's SHA-256 (launch/chunks.ts): another build never reads this one's bytes.
+// Writing the key costs a few words an instruction, where emitting it cost ~4 us an instruction in a fresh process (V8
+// brings the emitter up through its tiers as it runs: docs/SPEED.md) and ~0.6 us warm.
 //
 // Every field of a Region and of its blocks and entries that the emitter may read is written, in order, each list
 // with its length first, so two different inputs never give the same words. A field added to Region, Block, Entry
@@ -62,8 +62,10 @@ export function batchKey(
   return new Uint8Array(w.words.slice(0, w.length).buffer);
 }
 
-/** The scratch writer, emptied, with what every key starts with: its kind, the build, the RAM, its memory's kind, the
- * checks, counting. */
+/**
+ * The scratch writer, emptied, with what every key starts with: its kind, the build, the RAM, whether the memory is
+ * shared, the checks, counting.
+ */
 function header(kind: number, ramBytes: number, sharedMemory: boolean, checks: Checks, counting: boolean, build: string): Words {
   const w = scratch;
   w.length = 0;

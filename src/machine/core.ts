@@ -64,12 +64,8 @@ export class Core {
   /** Translates hot regions of guest code to WebAssembly (src/jit); null runs the interpreter only. */
   translator: Translator | null = null;
 
-  /** Whether the memory is shared (Core.load's `sharedMemory`): translated code must import it as such. */
-  readonly sharedMemory: boolean;
-
   constructor(readonly exports: CoreExports) {
     this.views = new MemoryViews(exports.memory);
-    this.sharedMemory = exports.memory.buffer instanceof SharedArrayBuffer;
   }
 
   /** Turns run-time translation of hot code on or off (on by default in a Machine). */
