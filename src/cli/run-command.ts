@@ -76,8 +76,7 @@ interface LocalRun { image: ElfImage; bytes: Uint8Array; ramBytes: number; root:
 async function runLocally(args: Parsed, { image, bytes, ramBytes, root, tmp, maxInstructions }: LocalRun): Promise<number> {
   const [program] = args.positionals;
   const guestArgs = args.positionals;
-  // Shared: this process's one core lives as long as it does, and V8 would count a memory that is not (shared-memory.ts).
-  const core = await Core.load(undefined, { sharedMemory: true });
+  const core = await Core.load();
   // strace's formatting (and its errno names) loads only with --strace: a plain run starts without it.
   const formatSyscall = args.flag("strace") ? (await import("../kernel/strace.js")).formatSyscall : undefined;
   const console = new StdioProcessConsole(() => process.stdin, () => process.stdout, () => process.stderr, 0);

@@ -1,10 +1,10 @@
 // What a batch's module is made from, as bytes: the key under which its emitted bytes are kept across processes
 // (machine/wasm-code-cache.ts, cachedBatch), so that a program run again skips the emit of each batch it translated
 // before. The emitter's output is a function of its inputs alone (emitBatch: the regions and their table marks, the
-// guest RAM's size, the TLB checks, whether the core's memory is shared, whether exits are counted) and of the emitter
-// itself, named here by the run chunk's SHA-256 (launch/chunks.ts): another build never reads this one's bytes.
-// Writing the key costs a few words an instruction, where emitting it cost ~4 us an instruction in a fresh process (V8
-// brings the emitter up through its tiers as it runs: docs/SPEED.md) and ~0.6 us warm.
+// guest RAM's size, the TLB checks, whether exits are counted) and of the emitter itself, named here by the run
+// chunk's SHA-256 (launch/chunks.ts): another build never reads this one's bytes. Writing the key costs a few words
+// an instruction, where emitting it cost ~4 us an instruction in a fresh process (V8 brings the emitter up through
+// its tiers as it runs: docs/SPEED.md) and ~0.6 us warm.
 //
 // Every field of a Region and of its blocks and entries that the emitter may read is written, in order, each list
 // with its length first, so two different inputs never give the same words. A field added to Region, Block, Entry
@@ -15,7 +15,7 @@ import type { OwnMarks } from "./gen.js";
 import { NO_NEXT, type Entry, type OtherPage, type Region } from "./region.js";
 
 /** Bumped when the key's own layout changes. */
-const KEY_VERSION = 2;
+const KEY_VERSION = 1;
 /** Entry.upper's word when the entry has none (an upper half is 16 bits). */
 const NO_UPPER = -1;
 
@@ -44,15 +44,13 @@ class Words {
 const scratch = new Words();
 
 /**
- * The key of a batch of `regions` emitted for `ramBytes` of guest RAM in a memory shared or not, with `checks`,
- * counting exits or not, by the build whose run chunk has SHA-256 `build` (64 hex digits). A fresh copy: it is kept
- * with the module.
+ * The key of a batch of `regions` emitted for `ramBytes` of guest RAM with `checks`, counting exits or not, by the
+ * build whose run chunk has SHA-256 `build` (64 hex digits). A fresh copy: it is kept with the module.
  */
 export function batchKey(
-  regions: ReadonlyArray<{ region: Region; marks: OwnMarks }>, ramBytes: number, sharedMemory: boolean, checks: Checks,
-  counting: boolean, build: string,
+  regions: ReadonlyArray<{ region: Region; marks: OwnMarks }>, ramBytes: number, checks: Checks, counting: boolean, build: string,
 ): Uint8Array<ArrayBuffer> {
-  const w = header(KEY_VERSION, ramBytes, sharedMemory, checks, counting, build);
+  const w = header(KEY_VERSION, ramBytes, checks, counting, build);
   w.put(regions.length);
   for (const { region, marks } of regions) {
     w.put(marks.first);
@@ -62,17 +60,13 @@ export function batchKey(
   return new Uint8Array(w.words.slice(0, w.length).buffer);
 }
 
-/**
- * The scratch writer, emptied, with what every key starts with: its kind, the build, the RAM, whether the memory is
- * shared, the checks, counting.
- */
-function header(kind: number, ramBytes: number, sharedMemory: boolean, checks: Checks, counting: boolean, build: string): Words {
+/** The scratch writer, emptied, with what every key starts with: its kind, the build, the RAM, the checks, counting. */
+function header(kind: number, ramBytes: number, checks: Checks, counting: boolean, build: string): Words {
   const w = scratch;
   w.length = 0;
   w.put(kind);
   for (let i = 0; i < build.length; i += 8) w.put(parseInt(build.slice(i, i + 8), 16) | 0);
   w.put(ramBytes | 0);
-  w.put(sharedMemory ? 1 : 0);
   w.put(checks === "full" ? 1 : checks === "full-any-sp" ? 2 : 0);
   w.put(counting ? 1 : 0);
   return w;
@@ -117,7 +111,7 @@ function putList(w: Words, values: readonly number[]): void {
 }
 
 /** A warm batch's first word: never a batchKey's KEY_VERSION, so the two kinds of key never meet. */
-const WARM_KEY = 0x324d5257; // "WRM2"
+const WARM_KEY = 0x314d5257; // "WRM1"
 
 /**
  * The key of a warm start's batch (translator.ts warmStart): the record's words (`record`: every region's shape and
@@ -127,9 +121,9 @@ const WARM_KEY = 0x324d5257; // "WRM2"
  */
 export function warmBatchKey(
   record: Int32Array, ordinals: readonly number[], regions: ReadonlyArray<{ marks: OwnMarks; otherPages: readonly OtherPage[] }>,
-  ramBytes: number, sharedMemory: boolean, checks: Checks, counting: boolean, build: string,
+  ramBytes: number, checks: Checks, counting: boolean, build: string,
 ): Uint8Array<ArrayBuffer> {
-  const w = header(WARM_KEY, ramBytes, sharedMemory, checks, counting, build);
+  const w = header(WARM_KEY, ramBytes, checks, counting, build);
   w.put(record.length);
   w.putAll(record);
   w.put(regions.length);

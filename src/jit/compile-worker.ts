@@ -31,7 +31,6 @@ export interface BatchJob {
   countingExits: boolean; // ROAM_JIT_COUNT_EXITS=1 on the main thread: emit the measurement build
   ramBytes: number; // the core's RAM: its linear window (gen-memory.ts)
   checks: Checks; // how its loads and stores check the TLB (gen-memory.ts)
-  sharedMemory: boolean; // the core's memory is shared (machine/shared-memory.ts): the module imports it so
   names?: string[]; // the regions' names in profiles (ROAM_JIT_NAMES=1: emitBatch)
 }
 
@@ -69,14 +68,14 @@ export class CompileWorker {
 
   /** Emits and compiles `regions` into one module there; `done` is called at a later poll (or event) with the outcome. */
   compile(
-    regions: BatchJob["regions"], ramBytes: number, checks: Checks, sharedMemory: boolean, countingExits: boolean,
-    names: string[] | undefined, done: (outcome: BatchOutcome) => void,
+    regions: BatchJob["regions"], ramBytes: number, checks: Checks, countingExits: boolean, names: string[] | undefined,
+    done: (outcome: BatchOutcome) => void,
   ): void {
     if (this.broken) { done({ error: this.broken }); return; }
     const id = this.nextId++;
     if (this.pending.size === 0) { this.worker.ref(); this.answers.ref(); } // its answer must come before the process ends
     this.pending.set(id, done);
-    this.worker.postMessage({ id, regions, ramBytes, checks, sharedMemory, countingExits, names } satisfies BatchJob);
+    this.worker.postMessage({ id, regions, ramBytes, checks, countingExits, names } satisfies BatchJob);
   }
 
   /** Takes every answer that has arrived, without waiting (a slice boundary calls it). */

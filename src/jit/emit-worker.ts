@@ -18,7 +18,7 @@ jobs.on("message", (job: BatchJob) => {
   const started = nowMs();
   let bytes: Uint8Array<ArrayBuffer>;
   try {
-    bytes = emitBatch(job.regions, job.ramBytes, job.checks, job.sharedMemory, job.names);
+    bytes = emitBatch(job.regions, job.ramBytes, job.checks, job.names);
   } catch (error) {
     answers.postMessage({ id: job.id, error: String(error instanceof Error ? error.stack : error) } satisfies BatchResult);
     return;

@@ -44,7 +44,7 @@ import {
  * with `ramBytes` of RAM.
  */
 export function emitRegion(region: Region, ramBytes: number, marks: OwnMarks = NO_MARKS, checks: Checks = "full"): Uint8Array<ArrayBuffer> {
-  return emitBatch([{ region, marks }], ramBytes, checks, false);
+  return emitBatch([{ region, marks }], ramBytes, checks);
 }
 
 /**
@@ -56,13 +56,11 @@ const G_LOCALS = localDeclarations(new Array<number>(LOCALS).fill(Type.i32));
 
 /**
  * Emits one module of several regions, each with the table indices its marked entries get: "g<k>" for region
- * k, for a core with `ramBytes` of RAM (its linear window) in a memory shared or not (`sharedMemory`: Core.load), its
- * loads and stores with `checks` (see gen-memory.ts); `names`, for profiles, name the regions' functions in the module
- * (wasm-writer.ts functionNames).
+ * k, for a core with `ramBytes` of RAM (its linear window), its loads and stores with `checks` (see gen-memory.ts);
+ * `names`, for profiles, name the regions' functions in the module (wasm-writer.ts functionNames).
  */
 export function emitBatch(
-  regions: ReadonlyArray<{ region: Region; marks: OwnMarks }>, ramBytes: number, checks: Checks, sharedMemory: boolean,
-  names?: readonly string[],
+  regions: ReadonlyArray<{ region: Region; marks: OwnMarks }>, ramBytes: number, checks: Checks, names?: readonly string[],
 ): Uint8Array<ArrayBuffer> {
   const counting = countingExits(); // read once: process.env is slow to read
   useLinearWindow(linearWindowOf(ramBytes), checks);
@@ -75,7 +73,7 @@ export function emitBatch(
         regionFunction(new Gen(region, marks, counting, loopRegisters(region, successors), out), successors);
       });
     }
-  }, names, sharedMemory);
+  }, names);
 }
 
 /** A successorTable for each region in turn (a region has at most MAX_REGION_INSTRUCTIONS blocks). */

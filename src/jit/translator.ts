@@ -127,8 +127,6 @@ export class Translator {
   private readonly codeCache = wasmCodeCache();
 
   private readonly memory: MemoryViews;
-  /** Whether the core's memory is shared (Core.load): its regions' modules import it as such. */
-  private readonly sharedMemory: boolean;
   /** The regions installed, in order, while a run is recorded for the next one (warm-start.ts); null when not. */
   private recorded: Planned[] | null = null;
 
@@ -143,7 +141,6 @@ export class Translator {
     readonly takesOtherPages = otherPagesWanted(),
   ) {
     this.memory = new MemoryViews(core.memory);
-    this.sharedMemory = core.memory.buffer instanceof SharedArrayBuffer;
     this.firstIndex = slotsInUse.get(core.table) ?? core.table.length; // after an earlier translator's: its marks may live on
     this.nextIndex = this.firstIndex;
     this.applyThreshold();
@@ -361,7 +358,7 @@ export class Translator {
     if (planned.length === 0) return;
     const build = runChunkHash();
     const key = this.codeCache && build !== undefined && !this.naming
-      ? warmBatchKey(record, ordinals, planned.map((p) => ({ marks: marksOf(p), otherPages: p.region.otherPages })), this.ramBytes(), this.sharedMemory, this.checks, countingExits(), build)
+      ? warmBatchKey(record, ordinals, planned.map((p) => ({ marks: marksOf(p), otherPages: p.region.otherPages })), this.ramBytes(), this.checks, countingExits(), build)
       : undefined;
     this.stats.warmRegions += this.compileNow(planned, key);
   }
@@ -395,7 +392,7 @@ export class Translator {
       this.inFlight = batch;
       this.stats.workerBatches++;
       const regions = planned.map((p) => ({ region: p.region, marks: marksOf(p) }));
-      worker.compile(regions, this.ramBytes(), this.checks, this.sharedMemory, countingExits(), this.namesOf(planned), (outcome) => {
+      worker.compile(regions, this.ramBytes(), this.checks, countingExits(), this.namesOf(planned), (outcome) => {
         if ("error" in outcome) { this.failed(batch, outcome.error); return; }
         this.stats.workerEmitMs += outcome.emitMs;
         this.compiledNow(batch, outcome.module);
@@ -506,7 +503,7 @@ export class Translator {
     const found: CachedBatch | undefined = key && this.codeCache!.cachedBatch(key);
     const read = nowMs();
     if (!found) for (const p of regions) p.fill?.();
-    const bytes = found?.wire ?? emitBatch(marked, this.ramBytes(), this.checks, this.sharedMemory, this.namesOf(regions));
+    const bytes = found?.wire ?? emitBatch(marked, this.ramBytes(), this.checks, this.namesOf(regions));
     const emitted = nowMs();
     // Without a key the cache can still hold Turbofan's code for these bytes (a build run from its modules).
     const module = found?.module ?? (key === undefined ? this.cachedModule(bytes) : undefined);
@@ -524,7 +521,7 @@ export class Translator {
   private keyOf(marked: Array<{ region: Region; marks: OwnMarks }>): Uint8Array<ArrayBuffer> | undefined {
     if (this.codeCache === undefined || this.naming) return undefined;
     const build = runChunkHash();
-    return build === undefined ? undefined : batchKey(marked, this.ramBytes(), this.sharedMemory, this.checks, countingExits(), build);
+    return build === undefined ? undefined : batchKey(marked, this.ramBytes(), this.checks, countingExits(), build);
   }
 
   /** The regions' names for a batch's module when they are wanted (ROAM_JIT_NAMES=1), else none. */

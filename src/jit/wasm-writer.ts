@@ -288,13 +288,12 @@ const MAGIC_AND_VERSION = Uint8Array.of(0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00
  * core's function table, where the fast loop calls a translation and a region tail-calls the next one) and exports,
  * for region k, "g<k>" of type REGION_TYPE: `params` i32 parameters -> i32 (every translation in the table has this
  * type). `bodies` writes the `regions` function bodies (functionBody), in order, into `out`, the writer the whole
- * module is built in (emptied first); `names`, when given, name region k's function (functionNames). `sharedMemory`:
- * the core's memory is shared (machine/shared-memory.ts), and an import must say so to be given it.
+ * module is built in (emptied first); `names`, when given, name region k's function (functionNames).
  */
 export function batchModule(
-  out: CodeWriter, regions: number, params: number, bodies: () => void, names?: readonly string[], sharedMemory = false,
+  out: CodeWriter, regions: number, params: number, bodies: () => void, names?: readonly string[],
 ): Uint8Array<ArrayBuffer> {
-  out.reset().bytesIn(moduleHeads[params * 2 + (sharedMemory ? 1 : 0)] ??= moduleHead(params, sharedMemory));
+  out.reset().bytesIn(moduleHeads[params] ??= moduleHead(params));
   section(out, 3, 1, () => {
     out.u32(regions);
     for (let k = 0; k < regions; k++) out.op(REGION_TYPE);
@@ -331,7 +330,7 @@ function functionNames(out: CodeWriter, names: readonly string[]): void {
 }
 
 /** What every batch module starts with (see batchModule): the header, its type, its imports. Written once. */
-function moduleHead(params: number, sharedMemory: boolean): Uint8Array {
+function moduleHead(params: number): Uint8Array {
   const out = new CodeWriter(64).bytesIn(MAGIC_AND_VERSION);
   section(out, 1, 1, () => {
     out.op(1);
@@ -341,16 +340,14 @@ function moduleHead(params: number, sharedMemory: boolean): Uint8Array {
     out.op(2);
     name(out, "env");
     name(out, "memory");
-    // memory, limits: min 0, no max; or min 0, max 65536 (4 GiB, at least a shared core memory's), shared
-    if (sharedMemory) out.op(0x02).op(0x03).op(0x00).u32(65536);
-    else out.op(0x02).op(0x00).op(0x00);
+    out.op(0x02).op(0x00).op(0x00); // memory, limits: min 0, no max
     name(out, "env");
     name(out, "table");
     out.op(0x01).op(0x70).op(0x00).op(0x00); // table of funcref, limits: min 0, no max
   });
   return out.copy();
 }
-const moduleHeads: Array<Uint8Array | undefined> = []; // by params * 2 + (shared ? 1 : 0)
+const moduleHeads: Array<Uint8Array | undefined> = [];
 
 /** Region k's export, "g<k>", written once for each k (not a string and a call per letter each batch). */
 function regionExport(k: number): Uint8Array {

@@ -6,14 +6,13 @@ import {
   STATE_RAM_BYTES, STATE_X,
 } from "../../assembly/layout.js";
 import { Translator } from "../jit/translator.js";
-import { MemoryViews, memoryGrown } from "./memory-views.js";
-import { withSharedMemory } from "./shared-memory.js";
+import { MemoryViews } from "./memory-views.js";
 import { wasmCodeCache } from "./wasm-code-cache.js";
 
 // The WASM core (build/core.wasm) and typed access to its memory. The state block
 // and RAM sit at fixed offsets (assembly/layout.ts); views over them are rebuilt
-// whenever init() grows the memory (memory-views.ts). `roam run` makes its memory
-// shared (shared-memory.ts says why).
+// whenever the memory buffer changes, because init() grows memory and a grown
+// WebAssembly.Memory detaches the old ArrayBuffer.
 
 export interface CoreExports {
   memory: WebAssembly.Memory;
@@ -78,11 +77,8 @@ export class Core {
     this.setState32(STATE_FLAGS, on ? flags | FLAG_JIT : flags & ~FLAG_JIT);
   }
 
-  /**
-   * Loads and instantiates the core; `path` defaults to build/core.wasm in the package. `sharedMemory`: its memory
-   * declared shared, which V8 leaves out of its count of external memory (`roam run`: shared-memory.ts says why).
-   */
-  static async load(path = defaultCorePath(), { sharedMemory = false }: { sharedMemory?: boolean } = {}): Promise<Core> {
+  // Loads and instantiates the core; `path` defaults to build/core.wasm in the package.
+  static async load(path = defaultCorePath()): Promise<Core> {
     if (!existsSync(path)) {
       throw new Error(`core not built: ${path} is missing (run \`npm run build:core\`)`);
     }
@@ -101,12 +97,11 @@ export class Core {
     // Compile once per process: hosts make a core per guest, and migration makes one per arrival. With its optimised
     // code from the cache when an earlier process made it (wasm-code-cache.ts).
     const codeCache = wasmCodeCache();
-    const kind = `${sharedMemory ? "shared" : "counted"}:${path}`;
-    let module = compiled.get(kind);
+    let module = compiled.get(path);
     if (!module) {
-      const bytes = sharedMemory ? withSharedMemory(readFileSync(path)) : readFileSync(path);
+      const bytes = readFileSync(path);
       module = codeCache ? codeCache.compile(bytes) : await WebAssembly.compile(bytes);
-      compiled.set(kind, module);
+      compiled.set(path, module);
     }
     // Synchronously: the promise of WebAssembly.instantiate settles a turn of the event loop later, and with the
     // compile above synchronous too, that turn cost `roam run hello` 5-7 ms before its first output (15 runs each,
@@ -124,7 +119,6 @@ export class Core {
   init(ramBytes: number): void {
     const translating = this.translator !== null;
     this.exports.init(ramBytes);
-    memoryGrown();
     if (translating) {
       this.translator!.reset(); // init dropped every decoded page, so every translation
       this.setTranslation(true); // and cleared the flags
