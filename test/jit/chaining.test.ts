@@ -56,7 +56,6 @@ function start(c: TestCore, pages: { a: number[]; b: number[] }): void {
   c.pc = BASE;
 }
 
-const chained = (c: TranslatingCore): number => c.transfersInTranslatedCode();
 
 describe("chaining between translated regions", () => {
   test("calls and returns across pages stay in translated code, and rewriting a chained target (fence.i) runs the new code", () => {
@@ -78,9 +77,9 @@ describe("chaining between translated regions", () => {
         // check of page B fails and the call goes as before, to f's own translation.
         if (threshold !== undefined) continue;
         if (!otherPages) {
-          expect(chained(c), `${what}: chained transfers`).toBeGreaterThan(slice > 1000 ? 5000 : 1000);
-          chainedWithout.set(slice, chained(c));
-        } else expect(chained(c), `${what}: chained transfers`).toBeLessThan(chainedWithout.get(slice)! / 2);
+          expect(c.transfersInTranslatedCode(), `${what}: chained transfers`).toBeGreaterThan(slice > 1000 ? 5000 : 1000);
+          chainedWithout.set(slice, c.transfersInTranslatedCode());
+        } else expect(c.transfersInTranslatedCode(), `${what}: chained transfers`).toBeLessThan(chainedWithout.get(slice)! / 2);
       }
     }
   });
@@ -93,7 +92,7 @@ describe("chaining between translated regions", () => {
     start(plain, endless);
     c.run(20_000); // translated by now (the rewrites come much later)
     plain.run(Number(c.instret));
-    const before = chained(c);
+    const before = c.transfersInTranslatedCode();
     for (let i = 0; i < 20; i++) {
       const at = c.instret;
       expect(c.run(1000)).toBe(L.EXIT_BUDGET);
@@ -103,7 +102,7 @@ describe("chaining between translated regions", () => {
       plain.run(ran);
       expectSameState(c, plain, `slice ${i}`);
     }
-    if (!otherPages) expect(chained(c) - before, "chained transfers in 20 slices of 1000").toBeGreaterThan(20 * 100);
+    if (!otherPages) expect(c.transfersInTranslatedCode() - before, "chained transfers in 20 slices of 1000").toBeGreaterThan(20 * 100);
   });
 
   test.each([false, true])("a loop made only of jumps between two pages ends each slice at its budget (other pages %s)", (otherPages) => {
@@ -117,7 +116,7 @@ describe("chaining between translated regions", () => {
     start(plain, pages);
     c.run(10_000);
     plain.run(Number(c.instret));
-    const before = chained(c);
+    const before = c.transfersInTranslatedCode();
     for (const slice of [1000, 1, 2, 999, 100_000]) {
       const at = c.instret;
       expect(c.run(slice)).toBe(L.EXIT_BUDGET);
@@ -127,8 +126,8 @@ describe("chaining between translated regions", () => {
       plain.run(ran);
       expectSameState(c, plain, `a slice of ${slice}`);
     }
-    if (!otherPages) expect(chained(c) - before, "chained jumps").toBeGreaterThan(50_000);
-    else expect(chained(c) - before, "chained jumps").toBeLessThan(100);
+    if (!otherPages) expect(c.transfersInTranslatedCode() - before, "chained jumps").toBeGreaterThan(50_000);
+    else expect(c.transfersInTranslatedCode() - before, "chained jumps").toBeLessThan(100);
   });
 });
 
@@ -153,7 +152,7 @@ function startPaged(c: TestCore): void {
 describe("chaining under Sv32", () => {
   test("a chained call into a page that is remapped, then unmapped (sfence.vma) runs the new code, then faults", () => {
     expectRemapsFollowed(startPaged, false, (c, what, threshold) => {
-      if (threshold === undefined) expect(chained(c), `${what}: chained transfers`).toBeGreaterThan(3000);
+      if (threshold === undefined) expect(c.transfersInTranslatedCode(), `${what}: chained transfers`).toBeGreaterThan(3000);
     });
   });
 });

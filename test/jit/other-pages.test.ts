@@ -41,7 +41,6 @@ function fillData(c: TestCore, data: number, words: number): void {
   c.poke(data, Array.from({ length: words }, (_, k) => (k * 7 + 3) >>> 0));
 }
 
-const chained = (c: TranslatingCore) => c.transfersInTranslatedCode();
 
 describe("a region that takes a function from another page", () => {
   const N = 20_000;
@@ -61,7 +60,7 @@ describe("a region that takes a function from another page", () => {
         expectSameState(c, plain, what);
         if (slice < 1000) continue;
         // Kept to its page, each pass chained twice (the call, the return): 2 N.
-        expect(chained(c), `${what}: chained transfers`).toBeLessThan(N / 10);
+        expect(c.transfersInTranslatedCode(), `${what}: chained transfers`).toBeLessThan(N / 10);
         expect(Number(c.instret) - c.translator.translatedRetired(), `${what}: interpreted`).toBeLessThan(N / 4);
       }
     });
@@ -87,7 +86,7 @@ describe("a region that takes a function from another page", () => {
       expect(runPastBudget(c, slice), what).toBe(L.EXIT_BREAKPOINT);
       expectSameState(c, plain, what);
       // Kept to their pages, each pass chained twice (f's call and return; g is in f's region): 2 N.
-      if (slice > 1000) expect(chained(c), `${what}: chained transfers`).toBeLessThan(N / 10);
+      if (slice > 1000) expect(c.transfersInTranslatedCode(), `${what}: chained transfers`).toBeLessThan(N / 10);
     }
   });
 
@@ -133,7 +132,7 @@ describe("a region that takes a function from another page", () => {
       callsAcrossPages(c, BASE, f, data, N);
       fillData(c, data, 2 * N);
       expect(runPastBudget(c, slice)).toBe(L.EXIT_BREAKPOINT);
-      const chainedBefore = chained(c);
+      const chainedBefore = c.transfersInTranslatedCode();
       const code = [...asm.li(A2, asm.addi(A0, A0, 1000)), ...asm.li(A3, f + 8), asm.sw(A2, A3, 0)];
       c.poke(rewrite, [...code, asm.jal(0, BASE + 24 - (rewrite + 4 * code.length))]);
       c.setX(T0, N);
@@ -141,7 +140,7 @@ describe("a region that takes a function from another page", () => {
       expect(runPastBudget(c, slice)).toBe(L.EXIT_BREAKPOINT);
       expectSameState(c, plain, `slices of ${slice}, after the rewrite`);
       // The region's check of f's page fails from then on: its calls go to f's own translation, as across pages before.
-      if (slice > 1000) expect(chained(c) - chainedBefore, "chained transfers after the rewrite").toBeGreaterThan(N);
+      if (slice > 1000) expect(c.transfersInTranslatedCode() - chainedBefore, "chained transfers after the rewrite").toBeGreaterThan(N);
     }
     expect(before).toBe(plain.x(A0));
   });
