@@ -22,8 +22,15 @@ type ExportFunction = (name: string | Namespace, value?: unknown) => unknown;
 interface Context { id: string; meta: { url: string }; import(id: string): Promise<Namespace> }
 interface Declared { setters: Setter[]; execute?: () => unknown }
 type Declare = (exportValue: ExportFunction, context: Context) => Declared;
-/** What a chunk's function is given: each module registers; the first chunk places the others' (make-bundle.ts). */
-interface System { register(id: string, deps: string[], declare: Declare): void; place(placement: Record<string, string[]>): void }
+/**
+ * What a chunk's function is given: each module registers, most after giving the shape of their namespace; the first
+ * chunk places the others' (make-bundle.ts).
+ */
+interface System {
+  register(id: string, deps: string[], declare: Declare): void;
+  shape(id: string, make: () => Namespace): void;
+  place(placement: Record<string, string[]>): void;
+}
 
 interface Module {
   id: string;
@@ -31,6 +38,8 @@ interface Module {
   deps: string[];
   declare: Declare;
   namespace: Namespace;
+  /** Its namespace is fast-mode from the start and holds every name the module exports (System.shape). */
+  shaped: boolean;
   importers: Setter[];
   declared?: Declared;
   state: "registered" | "linked" | "running" | "done";
@@ -54,6 +63,8 @@ export class Bundle {
   private readonly unread: string[] = [...CHUNK_NAMES];
   /** Which unread chunk holds a module, as the first chunk said (System.place); one not placed is looked for in each. */
   private readonly placed = new Map<string, string>();
+  /** Each shaped module's namespace, made by its chunk's literal before the module registers (make-bundle.ts). */
+  private readonly shapes = new Map<string, Namespace>();
   private readonly externals = new Map<string, { namespace: Namespace; importers: Setter[] }>();
   /** How many modules of each chunk have run: the code cache keeps the code of the fullest run (code-cache.ts). */
   private readonly ran = new Map<string, number>();
@@ -95,7 +106,13 @@ export class Bundle {
     const { value, cache } = runChunk(path, name, hash, text, () => this.ran.get(name) ?? 0);
     this.note(`chunk ${name} code-cache ${cache}`);
     (value as (system: System) => void)({
-      register: (id, deps, declare) => { this.modules.set(id, { id, chunk: name, deps, declare, namespace: Object.create(null), importers: [], state: "registered" }); },
+      register: (id, deps, declare) => {
+        const shaped = this.shapes.get(id);
+        this.shapes.delete(id);
+        const namespace = shaped ?? (Object.create(null) as Namespace);
+        this.modules.set(id, { id, chunk: name, deps, declare, namespace, shaped: shaped !== undefined, importers: [], state: "registered" });
+      },
+      shape: (id, make) => { this.shapes.set(id, shapedNamespace(make())); },
       place: (placement) => { for (const [chunk, ids] of Object.entries(placement)) for (const id of ids) this.placed.set(id, chunk); },
     });
   }
@@ -116,9 +133,14 @@ export class Bundle {
           module.namespace[key] = name[key];
         }
       }
+      // A name its shape lacked: V8 may have made the namespace a hash table by now; copied when the module has run.
+      if (added) module.shaped = false;
       // A new export after the module ran (none of ours does): a new fast namespace for it.
       if (added && module.state === "done") module.namespace = fastNamespace(module.namespace);
-      for (const setter of module.importers) setter?.(module.namespace);
+      // Indexed: called per export per importer (~5,000 times as a run starts), in code V8 has not optimised, where a
+      // for-of makes an iterator result per turn.
+      const importers = module.importers;
+      for (let i = 0; i < importers.length; i++) importers[i]?.(module.namespace);
       return value;
     };
     // import.meta.url made when first read (few modules read it): a URL for each of a run's ~90 modules was ~1 ms.
@@ -144,9 +166,12 @@ export class Bundle {
     for (const dep of module.deps) if (isBundled(dep)) this.run(this.modules.get(dep)!);
     module.declared!.execute?.(); // synchronous: make-bundle.ts refuses a module with top-level await
     module.state = "done";
-    // Its importers read its exports from a fast namespace from now on (see fastNamespace).
-    module.namespace = fastNamespace(module.namespace);
-    for (const setter of module.importers) setter?.(module.namespace);
+    // Its importers read its exports from a fast namespace from now on (see fastNamespace): a shaped one already is,
+    // and they hold it.
+    if (!module.shaped) {
+      module.namespace = fastNamespace(module.namespace);
+      for (const setter of module.importers) setter?.(module.namespace);
+    }
     this.ran.set(module.chunk, (this.ran.get(module.chunk) ?? 0) + 1);
     if (this.log) this.note(`module ${this.url(module.id)}`);
   }
@@ -238,7 +263,14 @@ function loadedNamespace(exported: Namespace): Namespace {
  * (checked with %HasFastProperties: test/cli/bundle-loader.test.ts).
  */
 function fastNamespace(namespace: Namespace, getters: Array<[string, PropertyDescriptor]> = []): Namespace {
-  const fast = Object.fromEntries(Object.entries(namespace)) as Namespace;
+  return shapedNamespace(Object.fromEntries(Object.entries(namespace)) as Namespace, getters);
+}
+
+/**
+ * `fast` (a fast-mode object: an object literal's or Object.fromEntries') as a namespace: `getters` added, tagged
+ * "Module", its prototype null; V8 keeps it fast (test/cli/bundle-loader.test.ts).
+ */
+function shapedNamespace(fast: Namespace, getters: Array<[string, PropertyDescriptor]> = []): Namespace {
   for (const [key, descriptor] of getters) Object.defineProperty(fast, key, descriptor);
   Object.defineProperty(fast, Symbol.toStringTag, { value: "Module" });
   return Object.setPrototypeOf(fast, null) as Namespace;

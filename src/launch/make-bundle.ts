@@ -64,8 +64,43 @@ export type Placement = Record<string, string[]>;
 export function chunkText(name: string, modules: Definition[], placement?: Placement): string {
   for (const m of modules) refuseNonAscii(m);
   const place = placement ? `System.place(${JSON.stringify(placement)});\n` : "";
-  const body = `(function (System) {\n${place}${modules.map((m) => m.text).join("")}\n})\n`;
+  const body = `(function (System) {\n${place}${modules.map((m) => shapeLine(m) + m.text).join("")}\n})\n`;
   return `${CHUNK_HEADER} ${name} ${createHash("sha256").update(body).digest("hex")}\n${body}`;
+}
+
+/**
+ * V8 makes an object literal of this many properties or more a hash table ("dictionary mode"), as it makes an object
+ * built by Object.create(null): such a module's namespace is made fast when it has run, as before (bundle-loader.ts).
+ */
+const MAX_SHAPED_EXPORTS = 127;
+
+/**
+ * The names a module exports from its own code: tsc writes each export as `exports_N("name", value)`, or
+ * `exports_N({ "name": value, ... })` for `export { name } from`. Undefined for a module with `export *` (the names
+ * come from another module as it links) or with too many names for a fast literal.
+ */
+export function exportNames(module: Definition): string[] | undefined {
+  const own = /^System\.register\("[^"]*", \[[^\]]*\], function \((exports_\d+), /.exec(module.text)?.[1];
+  if (own === undefined || /\bexportStar_\d+\(/.test(module.text)) return undefined;
+  const names = new Set<string>();
+  for (const match of module.text.matchAll(new RegExp(`\\b${own}\\("([A-Za-z_$][\\w$]*)"`, "g"))) names.add(match[1]);
+  for (const match of module.text.matchAll(new RegExp(`\\b${own}\\(\\{([^}]*)\\}\\)`, "g"))) {
+    for (const key of match[1].matchAll(/"([A-Za-z_$][\w$]*)":/g)) names.add(key[1]);
+  }
+  return names.size > MAX_SHAPED_EXPORTS ? undefined : [...names];
+}
+
+/**
+ * `System.shape(id, factory)` before a module's registration: the factory is an object literal of its export names,
+ * so the loader starts its namespace as a fast-mode object (a literal's shape is V8's from the start) instead of a
+ * hash table copied into a fast object once the module has run (bundle-loader.ts, Bundle.register). Empty for a
+ * module whose names are not all known here (exportNames).
+ */
+function shapeLine(module: Definition): string {
+  const names = exportNames(module);
+  if (names === undefined) return "";
+  const fields = names.map((name) => `${JSON.stringify(name)}: undefined`).join(", ");
+  return `System.shape(${JSON.stringify(module.id)}, function () { return { ${fields} }; });\n`;
 }
 
 /**

@@ -8,7 +8,7 @@ import ts from "typescript";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { Bundle } from "../../src/launch/bundle-loader.js";
 import { cacheDirectory } from "../../src/launch/code-cache.js";
-import { chunkText, splitModules, staticClosure, type Placement } from "../../src/launch/make-bundle.js";
+import { chunkText, exportNames, splitModules, staticClosure, type Placement } from "../../src/launch/make-bundle.js";
 import { tempDir } from "../e2e/cluster.js";
 
 // The bundle's registry (src/launch/bundle-loader.ts) must run modules as Node runs ES modules: imports first, a
@@ -40,6 +40,9 @@ const MODULES: Record<string, string> = {
   "src/where": `export const url = import.meta.url; export const again = () => import.meta.url;`,
   // More exports than V8 keeps in fast mode when they are added by keyed stores without care (its soft limit is 12).
   "src/many": Array.from({ length: 200 }, (_, i) => `export const e${i} = ${i};`).join(" "),
+  // A cycle: src/held is imported first, so src/holder runs first and keeps src/held's namespace from before it ran.
+  "src/held": `import { early } from "src/holder"; export const k = 1; export function kept() { return early; }`,
+  "src/holder": `import * as held from "src/held"; export const early = held;`,
 };
 
 describe("bundle loader", () => {
@@ -52,7 +55,7 @@ describe("bundle loader", () => {
     directory = join(scratch.path, "bundle");
     mkdirSync(directory);
     const modules = splitModules(Object.entries(MODULES).map(([id, source]) => compile(id, source)).join(""));
-    const run = staticClosure(modules, ["src/a", "src/again", "src/node", "src/zip", "src/lazy", "src/where", "src/many"]);
+    const run = staticClosure(modules, ["src/a", "src/again", "src/node", "src/zip", "src/lazy", "src/where", "src/many", "src/held"]);
     expect(run.has("src/elsewhere")).toBe(false);
     const boot = modules.filter((m) => m.id === "src/machine");
     const rest = modules.filter((m) => !run.has(m.id) && m.id !== "src/machine");
@@ -117,6 +120,31 @@ describe("bundle loader", () => {
     expect(util.types.isProxy(seen)).toBe(false);
     expect(Object.prototype.toString.call(seen)).toBe("[object Module]");
     expect((seen as { default: unknown }).default).toBe(require("node:zlib"));
+  });
+
+  test("a module whose export names the build knows has one namespace, fast from the start, that its importers hold", () => {
+    setFlagsFromString("--allow-natives-syntax");
+    const hasFastProperties = new Function("o", "return %HasFastProperties(o)") as (o: object) => boolean;
+    const held = bundle.import("src/held");
+    const early = (held.kept as () => Record<string, unknown>)();
+    expect(early).toBe(held); // not a copy made after src/held ran: the object src/holder was given before
+    expect(hasFastProperties(held)).toBe(true);
+    expect(Object.getPrototypeOf(held)).toBeNull();
+    expect(Object.prototype.toString.call(held)).toBe("[object Module]");
+    expect([held.k, Object.keys(held).sort()]).toEqual([1, ["k", "kept"]]);
+  });
+
+  test("the build reads a module's export names from tsc's output: each kind of export; none with `export *` or too many", () => {
+    const [own] = splitModules(compile("src/kinds", `export function f() { return 1; } export const c = 1; export let n = 0;
+      export function bump() { n++; } export class K {} export default 5; export { b, fromA as renamed } from "src/other";`) +
+      compile("src/other", `export const b = 1, fromA = 2;`));
+    expect(exportNames(own)?.sort()).toEqual(["K", "b", "bump", "c", "default", "f", "n", "renamed"]);
+    const [star] = splitModules(compile("src/star", `export * from "src/other"; export const x = 1;`) + compile("src/other", `export const b = 1;`));
+    expect(exportNames(star)).toBeUndefined();
+    const [many] = splitModules(compile("src/many", MODULES["src/many"]));
+    expect(exportNames(many)).toBeUndefined(); // 200: V8 makes a literal of 128 properties or more a hash table
+    expect(chunkText("run", [own])).toContain(`System.shape("src/kinds", function () { return { `);
+    expect(chunkText("run", [star])).not.toContain("System.shape");
   });
 
   test("the rest chunk is read when one of its modules is first imported, and not before; the boot chunk is not read for it", async () => {
