@@ -539,11 +539,11 @@ export class Kernel {
   private syscall(task: Task): void {
     const core = this.core;
     const number = core.x(17);
-    const args = [core.x(10), core.x(11), core.x(12), core.x(13), core.x(14), core.x(15)];
-    this.openFiles.readAhead.beforeSyscall(task.files, number, args[0]);
+    const a0 = core.x(10), a1 = core.x(11), a2 = core.x(12), a3 = core.x(13), a4 = core.x(14), a5 = core.x(15);
+    this.openFiles.readAhead.beforeSyscall(task.files, number, a0);
     const entry = syscallEntry(number);
     const name = entry?.[0] ?? `syscall ${number}`;
-    let outcome = entry ? runSyscallEntry(task, entry, args) : undefined;
+    let outcome = entry ? runSyscallEntry(task, entry, a0, a1, a2, a3, a4, a5) : undefined;
     if (!outcome) {
       if (!this.warned.has(number)) {
         this.warned.add(number);
@@ -552,7 +552,7 @@ export class Kernel {
       outcome = { kind: "return", value: -Errno.ENOSYS };
     }
     if (this.options.trace && outcome.kind !== "block-input" && outcome.kind !== "block-until" && outcome.kind !== "block-event") {
-      this.options.trace(task, number, args, outcome);
+      this.options.trace(task, number, [a0, a1, a2, a3, a4, a5], outcome);
     }
     switch (outcome.kind) {
       case "return":

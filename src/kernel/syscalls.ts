@@ -22,6 +22,7 @@ import { SOCKET_CALLS } from "./calls/sockets.js";
 import { SOCKET_IO_CALLS } from "./calls/socket-io.js";
 import { SOCKET_OPTION_CALLS, socketIoctl } from "./calls/socket-options.js";
 import { AddressSpace, OutOfMemory, PROT_WRITE } from "./address-space.js";
+import type { Handler } from "./calls/call-args.js";
 import { Errno, errnoOf } from "./errno.js";
 import { FileTable, SandboxError, statFromData, type StatLike } from "./files.js";
 import {
@@ -80,7 +81,6 @@ export type SyscallOutcome =
   | { kind: "jumped" } // execve, rt_sigreturn: the call set the registers (and pc) itself
   | { kind: "exit"; code: number };
 
-type Handler = (c: SyscallContext, a: number[]) => SyscallOutcome | number;
 
 const ret = (value: number): SyscallOutcome => ({ kind: "return", value });
 const fail = (errno: number) => -errno;
@@ -166,8 +166,7 @@ function statxBytes(st: StatLike | null, terminal: boolean): Uint8Array {
   return out;
 }
 
-function statx(c: SyscallContext, a: number[]): number {
-  const [dirfd, pathPtr, flags, , buf] = a;
+function statx(c: SyscallContext, dirfd: number, pathPtr: number, flags: number, _mask: number, buf: number): number {
   const p = pathArg(c, pathPtr);
   if (typeof p === "number") return p;
   return guarded(() => {
@@ -296,37 +295,37 @@ function u64Bytes(v: bigint): Uint8Array {
 // ---- The table --------------------------------------------------------------------------------
 
 export const SYSCALLS = new Map<number, [string, Handler]>([
-  [17, ["getcwd", (c, [buf, size]) => {
+  [17, ["getcwd", (c, buf, size) => {
     const cwd = Buffer.from(c.files.cwd + "\0");
     if (size < cwd.length) return fail(Errno.ERANGE);
     return c.space.write(buf, cwd) ? cwd.length : fail(Errno.EFAULT);
   }]],
-  [29, ["ioctl", (c, [fd, req, arg]) => ioctl(c, fd | 0, req, arg)]],
-  [34, ["mkdirat", (c, [dirfd, p, mode]) => withPath(c, p, (path) => mkdirAt(c.files, dirfd | 0, path, mode))]],
-  [35, ["unlinkat", (c, [dirfd, p, flags]) => withPath(c, p, (path) => unlinkAt(c.files, dirfd | 0, path, flags))]],
-  [37, ["linkat", (c, [olddir, oldp, newdir, newp, flags]) =>
+  [29, ["ioctl", (c, fd, req, arg) => ioctl(c, fd | 0, req, arg)]],
+  [34, ["mkdirat", (c, dirfd, p, mode) => withPath(c, p, (path) => mkdirAt(c.files, dirfd | 0, path, mode))]],
+  [35, ["unlinkat", (c, dirfd, p, flags) => withPath(c, p, (path) => unlinkAt(c.files, dirfd | 0, path, flags))]],
+  [37, ["linkat", (c, olddir, oldp, newdir, newp, flags) =>
     withPaths(c, oldp, newp, (from, to) => linkAt(c.files, olddir | 0, from, newdir | 0, to, flags))]],
-  [38, ["renameat", (c, [olddir, oldp, newdir, newp]) => rename(c, olddir, oldp, newdir, newp, 0)]],
-  [45, ["truncate64", (c, [p, low, high]) => withPath(c, p, (path) => truncateAt(c.files, path, Number((BigInt(high | 0) << 32n) | BigInt(low >>> 0))))]],
-  [53, ["fchmodat", (c, [dirfd, p, mode]) => withPath(c, p, (path) => chmodAt(c.files, dirfd | 0, path, mode))]],
+  [38, ["renameat", (c, olddir, oldp, newdir, newp) => rename(c, olddir, oldp, newdir, newp, 0)]],
+  [45, ["truncate64", (c, p, low, high) => withPath(c, p, (path) => truncateAt(c.files, path, Number((BigInt(high | 0) << 32n) | BigInt(low >>> 0))))]],
+  [53, ["fchmodat", (c, dirfd, p, mode) => withPath(c, p, (path) => chmodAt(c.files, dirfd | 0, path, mode))]],
   [412, ["utimensat_time64", utimensat]],
-  [276, ["renameat2", (c, [olddir, oldp, newdir, newp, flags]) => rename(c, olddir, oldp, newdir, newp, flags)]],
-  [49, ["chdir", (c, [p]) => withPath(c, p, (path) => changeDirectory(c.files, path))]],
-  [48, ["faccessat", (c, [dirfd, p, mode]) => withPath(c, p, (path) => accessAt(c.files, dirfd | 0, path, mode))]],
-  [439, ["faccessat2", (c, [dirfd, p, mode, flags]) => {
+  [276, ["renameat2", (c, olddir, oldp, newdir, newp, flags) => rename(c, olddir, oldp, newdir, newp, flags)]],
+  [49, ["chdir", (c, p) => withPath(c, p, (path) => changeDirectory(c.files, path))]],
+  [48, ["faccessat", (c, dirfd, p, mode) => withPath(c, p, (path) => accessAt(c.files, dirfd | 0, path, mode))]],
+  [439, ["faccessat2", (c, dirfd, p, mode, flags) => {
     // AT_EACCESS: the effective ids are the real ones here (root's).
     if (flags & ~(0x200 /* AT_EACCESS */ | AT_SYMLINK_NOFOLLOW | AT_EMPTY_PATH)) return fail(Errno.EINVAL);
     return withPath(c, p, (path) => (path === "" && (flags & AT_EMPTY_PATH) ? void c.files.stat(dirfd | 0) : accessAt(c.files, dirfd | 0, path, mode)));
   }]],
-  [36, ["symlinkat", (c, [target, dirfd, p]) => withPaths(c, target, p, (to, at) => symlinkAt(c.files, to, dirfd | 0, at))]],
-  [50, ["fchdir", (c, [fd]) => guarded(() => { changeDirectoryTo(c.files, fd | 0); return 0; }) as number]],
-  [32, ["flock", (c, [fd, op]) => {
+  [36, ["symlinkat", (c, target, dirfd, p) => withPaths(c, target, p, (to, at) => symlinkAt(c.files, to, dirfd | 0, at))]],
+  [50, ["fchdir", (c, fd) => guarded(() => { changeDirectoryTo(c.files, fd | 0); return 0; }) as number]],
+  [32, ["flock", (c, fd, op) => {
     if (!c.files.get(fd | 0)) return fail(Errno.EBADF);
     const kind = op & ~4; // LOCK_NB
     // One guest's processes: a lock is always granted (as fcntl's record locks are here).
     return kind === 1 || kind === 2 || kind === 8 ? 0 : fail(Errno.EINVAL); // "operation is invalid"
   }]],
-  [56, ["openat", (c, [dirfd, p, flags, mode]) => {
+  [56, ["openat", (c, dirfd, p, flags, mode) => {
     const path = pathArg(c, p);
     if (typeof path === "number") return path;
     return guarded(() => {
@@ -339,9 +338,9 @@ export const SYSCALLS = new Map<number, [string, Handler]>([
       return fd;
     });
   }]],
-  [57, ["close", (c, [fd]) => guarded(() => { c.files.close(fd | 0); return 0; })]],
-  [61, ["getdents64", (c, [fd, buf, size]) => getdents64(c, fd | 0, buf, size)]],
-  [62, ["llseek", (c, [fd, high, low, result, whence]) => guarded(() => {
+  [57, ["close", (c, fd) => guarded(() => { c.files.close(fd | 0); return 0; })]],
+  [61, ["getdents64", (c, fd, buf, size) => getdents64(c, fd | 0, buf, size)]],
+  [62, ["llseek", (c, fd, high, low, result, whence) => guarded(() => {
     const offset = Number((BigInt(high | 0) << 32n) | BigInt(low >>> 0));
     if (!c.space.ensure(result, 8, PROT_WRITE)) return fail(Errno.EFAULT);
     const file = c.files.get(fd | 0);
@@ -351,8 +350,8 @@ export const SYSCALLS = new Map<number, [string, Handler]>([
   })]],
   [291, ["statx", statx]],
   // riscv32 Linux itself has only statx; these asm-generic 32-bit calls serve older-ABI programs.
-  [80, ["fstat64", (c, [fd, buf]) => fstat64(c, fd | 0, buf)]],
-  [79, ["fstatat64", (c, [dirfd, p, buf, flags]) => {
+  [80, ["fstat64", (c, fd, buf) => fstat64(c, fd | 0, buf)]],
+  [79, ["fstatat64", (c, dirfd, p, buf, flags) => {
     const path = pathArg(c, p);
     if (typeof path === "number") return path;
     if (path === "" && (flags & AT_EMPTY_PATH)) return fstat64(c, dirfd | 0, buf);
@@ -362,8 +361,8 @@ export const SYSCALLS = new Map<number, [string, Handler]>([
     }) as number;
   }]],
   [99, ["set_robust_list", () => 0]],
-  [160, ["uname", (c, [buf]) => (c.space.write(buf, utsname()) ? 0 : fail(Errno.EFAULT))]],
-  [278, ["getrandom", (c, [buf, length, flags]) => {
+  [160, ["uname", (c, buf) => (c.space.write(buf, utsname()) ? 0 : fail(Errno.EFAULT))]],
+  [278, ["getrandom", (c, buf, length, flags) => {
     if (flags & ~7) return fail(Errno.EINVAL); // GRND_NONBLOCK | GRND_RANDOM | GRND_INSECURE
     const n = Math.min(length, MAX_IO);
     return c.space.write(buf, randomBytes(n)) ? n : fail(Errno.EFAULT);
@@ -385,7 +384,7 @@ function withPaths(c: SyscallContext, first: number, second: number, body: (a: s
 const UTIME_NOW = (1 << 30) - 1, UTIME_OMIT = (1 << 30) - 2;
 
 /** utimensat_time64: times is NULL (both now) or two struct __kernel_timespec; a NULL path means dirfd itself. */
-function utimensat(c: SyscallContext, [dirfd, p, times, flags]: number[]): number {
+function utimensat(c: SyscallContext, dirfd: number, p: number, times: number, flags: number): number {
   let atime: NewTime = "now", mtime: NewTime = "now";
   if (times !== 0) {
     const raw = c.space.read(times, 32);
@@ -428,7 +427,7 @@ export function syscallName(number: number): string {
 /** Runs system call `number` with arguments a0..a5 (as unsigned 32-bit values). */
 export function runSyscall(c: SyscallContext, number: number, args: number[]): SyscallOutcome | undefined {
   const entry = SYSCALLS.get(number);
-  return entry ? runSyscallEntry(c, entry, args) : undefined;
+  return entry ? runSyscallEntry(c, entry, args[0], args[1], args[2], args[3], args[4], args[5]) : undefined;
 }
 
 /** The name and handler of system call `number` (undefined: ENOSYS). The kernel looks it up once a call. */
@@ -436,11 +435,13 @@ export function syscallEntry(number: number): [string, Handler] | undefined {
   return SYSCALLS.get(number);
 }
 
-/** Runs the system call `entry` (see syscallEntry) with arguments a0..a5. */
-export function runSyscallEntry(c: SyscallContext, entry: [string, Handler], args: number[]): SyscallOutcome {
+/** Runs the system call `entry` (see syscallEntry) with arguments a0..a5 (no array: the kernel makes none a call). */
+export function runSyscallEntry(
+  c: SyscallContext, entry: [string, Handler], a0: number, a1: number, a2: number, a3: number, a4: number, a5: number,
+): SyscallOutcome {
   let r: number | SyscallOutcome;
   try {
-    r = entry[1](c, args);
+    r = entry[1](c, a0, a1, a2, a3, a4, a5);
   } catch (error) {
     // The kernel needed a frame for the process's memory and RAM is full.
     if (error instanceof OutOfMemory) return ret(fail(Errno.ENOMEM));

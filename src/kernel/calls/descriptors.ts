@@ -7,8 +7,8 @@ import { sendSignal } from "../deliver.js";
 import type { PipeCopy } from "../pipes.js";
 import { SIGPIPE } from "../signals.js";
 import type { SyscallContext, SyscallOutcome } from "../syscalls.js";
+import type { Handler } from "./call-args.js";
 
-type Handler = (c: SyscallContext, a: number[]) => SyscallOutcome | number;
 
 const F_DUPFD = 0, F_GETFD = 1, F_SETFD = 2, F_GETFL = 3, F_SETFL = 4, F_GETLK = 5, F_SETLK = 6, F_SETLKW = 7;
 const F_SETOWN = 8, F_GETOWN = 9, F_GETLK64 = 12, F_SETLK64 = 13, F_SETLKW64 = 14, F_DUPFD_CLOEXEC = 1030, F_GETPIPE_SZ = 1032, FD_CLOEXEC = 1;
@@ -25,7 +25,7 @@ function guarded(body: () => number): number {
 }
 
 /** pipe2: "creates a pipe ... pipefd[0] refers to the read end of the pipe. pipefd[1] refers to the write end." */
-function pipe2(c: SyscallContext, [fds, flags]: number[]): number {
+function pipe2(c: SyscallContext, fds: number, flags: number): number {
   if (flags & ~(O_CLOEXEC | O_NONBLOCK | O_DIRECT)) return -Errno.EINVAL; // "Invalid value in flags"
   if (!c.space.ensure(fds, 8, 2 /* PROT_WRITE */)) return -Errno.EFAULT; // "pipefd is not valid"
   return guarded(() => {
@@ -61,7 +61,7 @@ function dup3(c: SyscallContext, oldfd: number, newfd: number, flags: number): n
   return c.files.install(newfd, file, (flags & O_CLOEXEC) !== 0);
 }
 
-function fcntl(c: SyscallContext, [fd, cmd, arg]: number[]): number {
+function fcntl(c: SyscallContext, fd: number, cmd: number, arg: number): number {
   const file = c.files.get(fd);
   if (!file) return -Errno.EBADF; // "fd is not an open file descriptor"
   switch (cmd) {
@@ -160,11 +160,11 @@ export function pipeWrite(c: SyscallContext, file: OpenFile, bytes: Uint8Array):
 
 export const DESCRIPTOR_CALLS = new Map<number, [string, Handler]>([
   [59, ["pipe2", pipe2]],
-  [23, ["dup", (c, [fd]) => {
+  [23, ["dup", (c, fd) => {
     const file = c.files.get(fd);
     if (!file) return -Errno.EBADF; // "oldfd isn't an open file descriptor"
     return guarded(() => c.files.add(file)); // "The new file descriptor number is guaranteed to be the lowest-numbered file descriptor that was unused"
   }]],
-  [24, ["dup3", (c, [oldfd, newfd, flags]) => dup3(c, oldfd | 0, newfd | 0, flags)]],
-  [25, ["fcntl64", (c, a) => fcntl(c, [a[0] | 0, a[1] | 0, a[2] | 0])]],
+  [24, ["dup3", (c, oldfd, newfd, flags) => dup3(c, oldfd | 0, newfd | 0, flags)]],
+  [25, ["fcntl64", (c, fd, cmd, arg) => fcntl(c, fd | 0, cmd | 0, arg | 0)]],
 ]);

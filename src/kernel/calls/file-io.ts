@@ -175,7 +175,7 @@ function positionedCheck(c: SyscallContext, fd: number, offset: number): OpenFil
   return file;
 }
 
-function pread64(c: SyscallContext, [fd, buf, count, low, high]: number[]): number {
+function pread64(c: SyscallContext, fd: number, buf: number, count: number, low: number, high: number): number {
   const offset = u64Arg(low, high);
   const file = positionedCheck(c, fd | 0, offset);
   if (typeof file === "number") return file;
@@ -190,7 +190,7 @@ function pread64(c: SyscallContext, [fd, buf, count, low, high]: number[]): numb
   return c.space.write(buf, bytes) ? bytes.length : -Errno.EFAULT;
 }
 
-function pwrite64(c: SyscallContext, [fd, buf, count, low, high]: number[]): number {
+function pwrite64(c: SyscallContext, fd: number, buf: number, count: number, low: number, high: number): number {
   const offset = u64Arg(low, high);
   const file = positionedCheck(c, fd | 0, offset);
   if (typeof file === "number") return file;
@@ -201,7 +201,7 @@ function pwrite64(c: SyscallContext, [fd, buf, count, low, high]: number[]): num
 }
 
 /** ftruncate: "fd does not reference a regular file or a POSIX shared memory object", or "is not open for writing": EINVAL. */
-function ftruncate64(c: SyscallContext, [fd, low, high]: number[]): number {
+function ftruncate64(c: SyscallContext, fd: number, low: number, high: number): number {
   const length = u64Arg(low, high);
   const file = c.files.get(fd | 0);
   if (!file) return -Errno.EBADF;
@@ -225,7 +225,7 @@ function fsync(c: SyscallContext, fd: number, dataOnly: boolean): number {
  * is accepted — and not made: the files are the host user's, and stay so.
  * The usual errors still come (no such file, a bad descriptor).
  */
-function fchownat(c: SyscallContext, [dirfd, p, , , flags]: number[]): number {
+function fchownat(c: SyscallContext, dirfd: number, p: number, _owner: number, _group: number, flags: number): number {
   if (flags & ~(AT_SYMLINK_NOFOLLOW | AT_EMPTY_PATH)) return -Errno.EINVAL; // "Invalid flag specified in flags"
   return withPath(c, p, (path) => {
     if (path === "" && (flags & AT_EMPTY_PATH)) c.files.stat(dirfd | 0);
@@ -260,7 +260,7 @@ function statfsBytes(host: string | null): Uint8Array {
   return out;
 }
 
-function statfs64(c: SyscallContext, [p, size, buf]: number[]): number {
+function statfs64(c: SyscallContext, p: number, size: number, buf: number): number {
   if (size !== STATFS64_SIZE) return -Errno.EINVAL;
   return withPath(c, p, (guest) => {
     const r = c.files.resolve(-100, guest, "follow");
@@ -269,7 +269,7 @@ function statfs64(c: SyscallContext, [p, size, buf]: number[]): number {
   });
 }
 
-function fstatfs64(c: SyscallContext, [fd, size, buf]: number[]): number {
+function fstatfs64(c: SyscallContext, fd: number, size: number, buf: number): number {
   const file = c.files.get(fd | 0);
   if (!file) return -Errno.EBADF;
   if (size !== STATFS64_SIZE) return -Errno.EINVAL;
@@ -297,7 +297,7 @@ function procLink(c: SyscallContext, p: string): string | null {
 }
 
 /** readlinkat: the target, cut to `size` bytes, no NUL added; the length is the result. */
-function readlinkat(c: SyscallContext, [dirfd, p, buf, size]: number[]): number {
+function readlinkat(c: SyscallContext, dirfd: number, p: number, buf: number, size: number): number {
   const path = pathArg(c, p);
   if (typeof path === "number") return path;
   if ((size | 0) <= 0) return -Errno.EINVAL; // "bufsiz is not positive"
@@ -310,23 +310,23 @@ function readlinkat(c: SyscallContext, [dirfd, p, buf, size]: number[]): number 
 }
 
 export const FILE_IO_CALLS = new Map<number, [string, Handler]>([
-  [63, ["read", (c, [fd, buf, count]) => readInto(c, fd | 0, buf, count)]],
-  [64, ["write", (c, [fd, buf, count]) => writeFrom(c, fd | 0, buf, count)]],
-  [65, ["readv", (c, [fd, iov, n]) => vectored(c, fd | 0, iov, n | 0, false)]],
-  [66, ["writev", (c, [fd, iov, n]) => vectored(c, fd | 0, iov, n | 0, true)]],
+  [63, ["read", (c, fd, buf, count) => readInto(c, fd | 0, buf, count)]],
+  [64, ["write", (c, fd, buf, count) => writeFrom(c, fd | 0, buf, count)]],
+  [65, ["readv", (c, fd, iov, n) => vectored(c, fd | 0, iov, n | 0, false)]],
+  [66, ["writev", (c, fd, iov, n) => vectored(c, fd | 0, iov, n | 0, true)]],
   [67, ["pread64", pread64]],
   [68, ["pwrite64", pwrite64]],
   [46, ["ftruncate64", ftruncate64]],
-  [82, ["fsync", (c, [fd]) => fsync(c, fd | 0, false)]],
-  [83, ["fdatasync", (c, [fd]) => fsync(c, fd | 0, true)]],
+  [82, ["fsync", (c, fd) => fsync(c, fd | 0, false)]],
+  [83, ["fdatasync", (c, fd) => fsync(c, fd | 0, true)]],
   [81, ["sync", () => 0]], // "sync() is always successful"
-  [55, ["fchown", (c, [fd]) => (c.files.get(fd | 0) ? 0 : -Errno.EBADF)]],
+  [55, ["fchown", (c, fd) => (c.files.get(fd | 0) ? 0 : -Errno.EBADF)]],
   [54, ["fchownat", fchownat]],
-  [52, ["fchmod", (c, [fd, mode]) => fchmod(c, fd | 0, mode)]],
+  [52, ["fchmod", (c, fd, mode) => fchmod(c, fd | 0, mode)]],
   [43, ["statfs64", statfs64]],
   [44, ["fstatfs64", fstatfs64]],
   [78, ["readlinkat", readlinkat]],
-  [166, ["umask", (c, [mask]) => {
+  [166, ["umask", (c, mask) => {
     // "umask() sets the calling process's file mode creation mask (umask) to mask & 0777 ... returns the previous value of the mask."
     const old = c.files.umask;
     c.files.umask = mask & 0o777;

@@ -65,7 +65,7 @@ export function mayMap(task: Task | undefined, mappedBytes: number, bytes: numbe
 }
 
 /** prlimit64(pid, resource, new_limit, old_limit): struct rlimit64 is two u64s, rlim_cur and rlim_max. */
-function prlimit64(c: SyscallContext, [pid, resource, newPtr, oldPtr]: number[]): number {
+function prlimit64(c: SyscallContext, pid: number, resource: number, newPtr: number, oldPtr: number): number {
   const task = taskOf(c, pid | 0);
   if (!task) return -Errno.ESRCH; // "Could not find a process with the ID specified in pid"
   if (resource >= RLIM_NLIMITS) return -Errno.EINVAL; // "resource is not valid"
@@ -96,7 +96,7 @@ function prlimit64(c: SyscallContext, [pid, resource, newPtr, oldPtr]: number[])
 const PR_SET_NAME = 15, PR_GET_NAME = 16, TASK_COMM_LEN = 16;
 
 /** prctl: the process's name (comm, what ps shows); "option is not recognized": EINVAL for the rest. */
-function prctl(c: SyscallContext, [option, arg]: number[]): number {
+function prctl(c: SyscallContext, option: number, arg: number): number {
   const task = c.kernel.tasks.get(c.pid);
   if (option === PR_SET_NAME) {
     const raw = c.space.readString(arg, TASK_COMM_LEN) ?? readPrefix(c, arg);
@@ -119,14 +119,14 @@ function readPrefix(c: SyscallContext, address: number): string | null {
 }
 
 /** sched_getaffinity: one CPU. Linux writes (and returns) as many bytes as its CPU mask has: one long. */
-function schedGetaffinity(c: SyscallContext, [pid, size, mask]: number[]): number {
+function schedGetaffinity(c: SyscallContext, pid: number, size: number, mask: number): number {
   if (!taskOf(c, pid | 0)) return -Errno.ESRCH;
   // "cpusetsize is smaller than the size of the affinity mask used by the kernel", or not a multiple of a long
   if (size < 4 || size % 4) return -Errno.EINVAL;
   return c.space.write(mask, u32Bytes(1)) ? 4 : -Errno.EFAULT;
 }
 
-function schedSetaffinity(c: SyscallContext, [pid, size, mask]: number[]): number {
+function schedSetaffinity(c: SyscallContext, pid: number, size: number, mask: number): number {
   if (!taskOf(c, pid | 0)) return -Errno.ESRCH;
   const raw = c.space.read(mask, Math.min(size, 128));
   if (!raw) return -Errno.EFAULT;
@@ -146,14 +146,14 @@ function sysinfo(c: SyscallContext, buf: number): number {
 const PRIO_PROCESS = 0, PRIO_USER = 2;
 
 /** getpriority returns 20 - nice (the raw system call avoids negative results; libc turns it back). */
-function getpriority(c: SyscallContext, [which, who]: number[]): number {
+function getpriority(c: SyscallContext, which: number, who: number): number {
   if (which > PRIO_USER) return -Errno.EINVAL; // "which was not one of PRIO_PROCESS, PRIO_PGRP, or PRIO_USER"
   const task = which === PRIO_PROCESS ? taskOf(c, who | 0) : c.kernel.tasks.get(c.pid) ?? c;
   if (!task) return -Errno.ESRCH;
   return 20 - (niceness.get(task) ?? 0);
 }
 
-function setpriority(c: SyscallContext, [which, who, prio]: number[]): number {
+function setpriority(c: SyscallContext, which: number, who: number, prio: number): number {
   if (which > PRIO_USER) return -Errno.EINVAL;
   const task = which === PRIO_PROCESS ? taskOf(c, who | 0) : c.kernel.tasks.get(c.pid) ?? c;
   if (!task) return -Errno.ESRCH;
@@ -175,16 +175,16 @@ export const LIMIT_CALLS = new Map<number, [string, Handler]>([
   [175, ["geteuid", () => 0]],
   [176, ["getgid", () => 0]],
   [177, ["getegid", () => 0]],
-  [148, ["getresuid", (c, [r, e, s]) => zeros(c, [r, e, s])]],
-  [150, ["getresgid", (c, [r, e, s]) => zeros(c, [r, e, s])]],
-  [158, ["getgroups", (c, [size]) => ((size | 0) < 0 ? -Errno.EINVAL : 0)]], // no supplementary groups
-  [159, ["setgroups", (c, [size]) => ((size | 0) < 0 || size > 65536 ? -Errno.EINVAL : 0)]],
-  [146, ["setuid", (_c, [id]) => toRoot(id)]],
-  [144, ["setgid", (_c, [id]) => toRoot(id)]],
-  [145, ["setreuid", (_c, [r, e]) => toRoot(r, e)]],
-  [143, ["setregid", (_c, [r, e]) => toRoot(r, e)]],
-  [147, ["setresuid", (_c, [r, e, s]) => toRoot(r, e, s)]],
-  [149, ["setresgid", (_c, [r, e, s]) => toRoot(r, e, s)]],
+  [148, ["getresuid", (c, r, e, s) => zeros(c, [r, e, s])]],
+  [150, ["getresgid", (c, r, e, s) => zeros(c, [r, e, s])]],
+  [158, ["getgroups", (c, size) => ((size | 0) < 0 ? -Errno.EINVAL : 0)]], // no supplementary groups
+  [159, ["setgroups", (c, size) => ((size | 0) < 0 || size > 65536 ? -Errno.EINVAL : 0)]],
+  [146, ["setuid", (_c, id) => toRoot(id)]],
+  [144, ["setgid", (_c, id) => toRoot(id)]],
+  [145, ["setreuid", (_c, r, e) => toRoot(r, e)]],
+  [143, ["setregid", (_c, r, e) => toRoot(r, e)]],
+  [147, ["setresuid", (_c, r, e, s) => toRoot(r, e, s)]],
+  [149, ["setresgid", (_c, r, e, s) => toRoot(r, e, s)]],
   [151, ["setfsuid", () => 0]], // returns the previous fsuid: root's
   [152, ["setfsgid", () => 0]],
   [261, ["prlimit64", prlimit64]],
@@ -192,7 +192,7 @@ export const LIMIT_CALLS = new Map<number, [string, Handler]>([
   [122, ["sched_setaffinity", schedSetaffinity]],
   [123, ["sched_getaffinity", schedGetaffinity]],
   [124, ["sched_yield", () => 0]],
-  [179, ["sysinfo", (c, [buf]) => sysinfo(c, buf)]],
+  [179, ["sysinfo", (c, buf) => sysinfo(c, buf)]],
   [140, ["setpriority", setpriority]],
   [141, ["getpriority", getpriority]],
 ]);

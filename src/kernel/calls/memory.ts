@@ -52,7 +52,7 @@ function brk(c: SyscallContext, wanted: number): number {
   return wanted;
 }
 
-function mmap(c: SyscallContext, [addr, length, prot, flags, fd, pgoff]: number[]): number {
+function mmap(c: SyscallContext, addr: number, length: number, prot: number, flags: number, fd: number, pgoff: number): number {
   if (length === 0 || (flags & (MAP_SHARED | MAP_PRIVATE)) === 0) return -Errno.EINVAL;
   if (prot & ~(PROT_READ | PROT_WRITE | PROT_EXEC)) return -Errno.EINVAL;
   const size = pageUp(length);
@@ -104,7 +104,7 @@ function regionHolding(space: AddressSpace, start: number, end: number): Region 
  * mapping grows by then wants the places of the mapping that was above it (that is why it had to move): measured,
  * BusyBox sort's translated code left 4.4 M times for pages that were not linear, 5 k with the copies.
  */
-function mremap(c: SyscallContext, [oldAddress, oldLength, newLength, flags, newAddress]: number[]): number {
+function mremap(c: SyscallContext, oldAddress: number, oldLength: number, newLength: number, flags: number, newAddress: number): number {
   if (flags & ~(MREMAP_MAYMOVE | MREMAP_FIXED)) return -Errno.EINVAL; // MREMAP_DONTUNMAP is not offered
   if (oldAddress % PAGE || newLength === 0) return -Errno.EINVAL;
   if ((flags & MREMAP_FIXED) && (!(flags & MREMAP_MAYMOVE) || newAddress % PAGE)) return -Errno.EINVAL;
@@ -153,7 +153,7 @@ function mremap(c: SyscallContext, [oldAddress, oldLength, newLength, flags, new
 }
 
 /** madvise: MADV_DONTNEED and MADV_FREE give the pages back (they read as zeros next time); other advice is taken and ignored. */
-function madvise(c: SyscallContext, [addr, length, advice]: number[]): number {
+function madvise(c: SyscallContext, addr: number, length: number, advice: number): number {
   if (addr % PAGE) return -Errno.EINVAL; // "addr is not page-aligned"
   const end = addr + pageUp(length);
   for (let va = addr; va < end; va += PAGE) if (!c.space.regionAt(va)) return -Errno.ENOMEM; // "Addresses in the specified range are not currently mapped"
@@ -162,14 +162,14 @@ function madvise(c: SyscallContext, [addr, length, advice]: number[]): number {
 }
 
 export const MEMORY_CALLS = new Map<number, [string, Handler]>([
-  [214, ["brk", (c, [addr]) => brk(c, addr)]],
+  [214, ["brk", (c, addr) => brk(c, addr)]],
   [222, ["mmap", mmap]],
-  [215, ["munmap", (c, [addr, length]) => {
+  [215, ["munmap", (c, addr, length) => {
     if (addr % PAGE || length === 0) return -Errno.EINVAL;
     c.space.removeRange(addr, addr + pageUp(length));
     return 0;
   }]],
-  [226, ["mprotect", (c, [addr, length, prot]) => {
+  [226, ["mprotect", (c, addr, length, prot) => {
     if (addr % PAGE) return -Errno.EINVAL;
     return c.space.protect(addr, addr + pageUp(length), prot) ? 0 : -Errno.ENOMEM;
   }]],

@@ -14,8 +14,8 @@ import { HOLD_MS } from "../lone-home.js";
 import { readinessAtHome } from "../lone-satellite.js";
 import type { Task } from "../task.js";
 import type { SyscallContext, SyscallOutcome } from "../syscalls.js";
+import type { Handler } from "./call-args.js";
 
-type Handler = (c: SyscallContext, a: number[]) => SyscallOutcome | number;
 
 export const POLLIN = 0x1, POLLPRI = 0x2, POLLOUT = 0x4, POLLERR = 0x8, POLLHUP = 0x10, POLLNVAL = 0x20;
 const POLLRDNORM = 0x40, POLLWRNORM = 0x100;
@@ -107,7 +107,7 @@ function readinessOfForwarded(c: SyscallContext, asks: Array<{ file: OpenFile; e
 }
 
 /** ppoll_time64(fds, nfds, tmo_p, sigmask, sigsetsize) */
-function ppoll(c: SyscallContext, [fds, nfds, timeout, sigmask, sigsetsize]: number[]): SyscallOutcome | number {
+function ppoll(c: SyscallContext, fds: number, nfds: number, timeout: number, sigmask: number, sigsetsize: number): SyscallOutcome | number {
   if (nfds > MAX_FDS) return -Errno.EINVAL;
   const raw = nfds === 0 ? new Uint8Array(0) : c.space.read(fds, nfds * 8);
   if (!raw) return -Errno.EFAULT; // "fds points outside the process's accessible address space"
@@ -150,7 +150,7 @@ function isZero(c: SyscallContext, timeout: number): boolean {
 }
 
 /** pselect6_time64(nfds, readfds, writefds, exceptfds, timeout, {sigmask, size}) */
-function pselect(c: SyscallContext, [nfds, readfds, writefds, exceptfds, timeout, maskArg]: number[]): SyscallOutcome | number {
+function pselect(c: SyscallContext, nfds: number, readfds: number, writefds: number, exceptfds: number, timeout: number, maskArg: number): SyscallOutcome | number {
   if ((nfds | 0) < 0 || nfds > MAX_FDS) return -Errno.EINVAL; // "nfds is negative or exceeds the RLIMIT_NOFILE resource limit"
   const bytes = Math.ceil(nfds / 32) * 4;
   const sets = [readfds, writefds, exceptfds].map((p) => (p === 0 ? null : c.space.read(p, bytes)));

@@ -11,8 +11,8 @@ import { NSIG, SIGCHLD } from "../signals.js";
 import type { Task } from "../task.js";
 import type { SyscallContext, SyscallOutcome } from "../syscalls.js";
 import { rusage as rusageOf, RUSAGE_BYTES } from "./time.js";
+import type { Handler } from "./call-args.js";
 
-type Handler = (c: SyscallContext, a: number[]) => SyscallOutcome | number;
 
 const MAX_ARG_STRINGS = 0x7fffffff;
 const ARG_MAX = 128 * 1024; // bytes of argv and envp together (as Linux's default stack gives at least)
@@ -36,7 +36,7 @@ function stringArray(c: SyscallContext, address: number): string[] | number {
   return -Errno.E2BIG;
 }
 
-function execve(c: SyscallContext, [pathPtr, argvPtr, envpPtr]: number[]): SyscallOutcome | number {
+function execve(c: SyscallContext, pathPtr: number, argvPtr: number, envpPtr: number): SyscallOutcome | number {
   const path = c.space.readString(pathPtr);
   if (path === null) return -Errno.EFAULT;
   if (path === "") return -Errno.ENOENT;
@@ -96,7 +96,7 @@ function blockForChild(c: SyscallContext, parent: Task): SyscallOutcome {
 }
 
 /** waitid(idtype, id, infop, options, rusage) */
-function waitid(c: SyscallContext, [idtype, id, infop, options, rusage]: number[]): SyscallOutcome | number {
+function waitid(c: SyscallContext, idtype: number, id: number, infop: number, options: number, rusage: number): SyscallOutcome | number {
   if (options & ~(WNOHANG | WUNTRACED | WEXITED | WCONTINUED | WNOWAIT)) return -Errno.EINVAL;
   if (!(options & (WEXITED | WUNTRACED | WCONTINUED))) return -Errno.EINVAL; // "options was invalid"
   if (idtype !== P_ALL && idtype !== P_PID && idtype !== P_PGID) return -Errno.EINVAL;
@@ -121,7 +121,7 @@ function waitid(c: SyscallContext, [idtype, id, infop, options, rusage]: number[
 }
 
 /** wait4(pid, wstatus, options, rusage): pid > 0 that child, 0 the caller's group, -1 any, < -1 group -pid. */
-function wait4(c: SyscallContext, [pidArg, statusPtr, options, rusage]: number[]): SyscallOutcome | number {
+function wait4(c: SyscallContext, pidArg: number, statusPtr: number, options: number, rusage: number): SyscallOutcome | number {
   if (options & ~(WNOHANG | WUNTRACED | WCONTINUED | 0x40000000 | 0x80000000)) return -Errno.EINVAL;
   const pid = pidArg | 0;
   if (statusPtr && !c.space.ensure(statusPtr, 4, 2)) return -Errno.EFAULT;
@@ -146,7 +146,7 @@ function killTargets(c: SyscallContext, pid: number): Task[] {
   return tasks.filter((t) => t.pgid === -pid);
 }
 
-function kill(c: SyscallContext, [pidArg, sig]: number[], tkill = false): number {
+function kill(c: SyscallContext, pidArg: number, sig: number, tkill = false): number {
   if (sig < 0 || sig > NSIG) return -Errno.EINVAL; // "An invalid signal was specified"
   const pid = pidArg | 0;
   if (tkill && pid <= 0) return -Errno.EINVAL;
@@ -163,7 +163,7 @@ function kill(c: SyscallContext, [pidArg, sig]: number[], tkill = false): number
   return 0;
 }
 
-function setpgid(c: SyscallContext, [pidArg, pgidArg]: number[]): number {
+function setpgid(c: SyscallContext, pidArg: number, pgidArg: number): number {
   const pid = (pidArg | 0) || c.pid;
   const pgid = (pgidArg | 0) || pid;
   if (pgid < 0) return -Errno.EINVAL; // "pgid is less than 0"
@@ -181,10 +181,10 @@ function self(c: SyscallContext): Task {
 
 export const PROCESS_CALLS = new Map<number, [string, Handler]>([
   // clone(flags, stack, parent_tid, tls, child_tid) — the order of riscv's (CONFIG_CLONE_BACKWARDS)
-  [220, ["clone", (c, [flags, stack, ptid, tls, ctid]) => forkTask(c.kernel, self(c), flags, stack, ptid, tls, ctid)]],
+  [220, ["clone", (c, flags, stack, ptid, tls, ctid) => forkTask(c.kernel, self(c), flags, stack, ptid, tls, ctid)]],
   [221, ["execve", execve]],
-  [93, ["exit", (_c, [code]) => ({ kind: "exit", code: code & 0xff })]],
-  [94, ["exit_group", (_c, [code]) => ({ kind: "exit", code: code & 0xff })]],
+  [93, ["exit", (_c, code) => ({ kind: "exit", code: code & 0xff })]],
+  [94, ["exit_group", (_c, code) => ({ kind: "exit", code: code & 0xff })]],
   [95, ["waitid", waitid]],
   [260, ["wait4", wait4]],
   [172, ["getpid", (c) => c.pid]],
@@ -192,11 +192,11 @@ export const PROCESS_CALLS = new Map<number, [string, Handler]>([
   [178, ["gettid", (c) => c.pid]],
   [96, ["set_tid_address", (c) => c.pid]],
   [154, ["setpgid", setpgid]],
-  [155, ["getpgid", (c, [pid]) => {
+  [155, ["getpgid", (c, pid) => {
     const t = (pid | 0) === 0 ? self(c) : c.kernel.tasks.get(pid | 0);
     return t && t.status !== "zombie" ? t.pgid : -Errno.ESRCH;
   }]],
-  [156, ["getsid", (c, [pid]) => {
+  [156, ["getsid", (c, pid) => {
     const t = (pid | 0) === 0 ? self(c) : c.kernel.tasks.get(pid | 0);
     return t && t.status !== "zombie" ? t.sid : -Errno.ESRCH;
   }]],
@@ -207,8 +207,8 @@ export const PROCESS_CALLS = new Map<number, [string, Handler]>([
     t.sid = t.pgid = t.pid;
     return t.sid;
   }]],
-  [129, ["kill", (c, a) => kill(c, a)]],
-  [130, ["tkill", (c, [tid, sig]) => kill(c, [tid, sig], true)]],
-  [131, ["tgkill", (c, [tgid, tid, sig]) => ((tgid | 0) !== (tid | 0) ? -Errno.ESRCH : kill(c, [tid, sig], true))]],
+  [129, ["kill", (c, pid, sig) => kill(c, pid, sig)]],
+  [130, ["tkill", (c, tid, sig) => kill(c, tid, sig, true)]],
+  [131, ["tgkill", (c, tgid, tid, sig) => ((tgid | 0) !== (tid | 0) ? -Errno.ESRCH : kill(c, tid, sig, true))]],
 ]);
 

@@ -6,8 +6,8 @@ import { FRAME_SIZE, NSIG, readFrame, SIGKILL, SIGSTOP, SS_DISABLE, SS_ONSTACK, 
 import { endTask } from "../process-tree.js";
 import type { Task } from "../task.js";
 import type { SyscallContext, SyscallOutcome } from "../syscalls.js";
+import type { Handler } from "./call-args.js";
 
-type Handler = (c: SyscallContext, a: number[]) => SyscallOutcome | number;
 
 const SIG_BLOCK = 0, SIG_UNBLOCK = 1, SIG_SETMASK = 2;
 const KSIGACTION_SIZE = 20; // handler, flags, restorer (u32 each), mask (8 bytes): struct k_sigaction with SA_RESTORER, as musl riscv32 passes it
@@ -16,7 +16,7 @@ const MINSIGSTKSZ = 2048;
 const self = (c: SyscallContext): Task => c.kernel.tasks.get(c.pid)!;
 const u64 = (bytes: Uint8Array, at = 0) => new DataView(bytes.buffer, bytes.byteOffset).getBigUint64(at, true);
 
-function sigaction(c: SyscallContext, [sig, act, oldact, size]: number[]): number {
+function sigaction(c: SyscallContext, sig: number, act: number, oldact: number, size: number): number {
   if (size !== 8) return -Errno.EINVAL; // sigsetsize
   if (sig < 1 || sig > NSIG) return -Errno.EINVAL; // "signum is invalid"
   const signals = self(c).signals;
@@ -47,7 +47,7 @@ function sigaction(c: SyscallContext, [sig, act, oldact, size]: number[]): numbe
   return 0;
 }
 
-function sigprocmask(c: SyscallContext, [how, set, oldset, size]: number[]): number {
+function sigprocmask(c: SyscallContext, how: number, set: number, oldset: number, size: number): number {
   if (size !== 8) return -Errno.EINVAL;
   const signals = self(c).signals;
   let change: bigint | undefined;
@@ -68,7 +68,7 @@ function sigprocmask(c: SyscallContext, [how, set, oldset, size]: number[]): num
 }
 
 /** rt_sigsuspend: "temporarily replaces the signal mask ... and then suspends the thread until delivery of a signal" (always EINTR). */
-function sigsuspend(c: SyscallContext, [set, size]: number[]): SyscallOutcome | number {
+function sigsuspend(c: SyscallContext, set: number, size: number): SyscallOutcome | number {
   if (size !== 8) return -Errno.EINVAL;
   const task = self(c);
   const raw = c.space.read(set, 8);
@@ -92,7 +92,7 @@ function sigreturn(c: SyscallContext): SyscallOutcome | number {
   return { kind: "jumped" };
 }
 
-function sigaltstack(c: SyscallContext, [ss, oldss]: number[]): number {
+function sigaltstack(c: SyscallContext, ss: number, oldss: number): number {
   const task = self(c);
   const [base, flags, size] = task.signals.altStack;
   const sp = c.kernel.registersOf(task)[2];
@@ -122,7 +122,7 @@ function sigaltstack(c: SyscallContext, [ss, oldss]: number[]): number {
 export const SIGNAL_CALLS = new Map<number, [string, Handler]>([
   [134, ["rt_sigaction", sigaction]],
   [135, ["rt_sigprocmask", sigprocmask]],
-  [136, ["rt_sigpending", (c, [set, size]) => {
+  [136, ["rt_sigpending", (c, set, size) => {
     if (size !== 8) return -Errno.EINVAL;
     const s = self(c).signals;
     return c.space.write(set, new Uint8Array(BigUint64Array.of(s.pending & s.mask).buffer)) ? 0 : -Errno.EFAULT;

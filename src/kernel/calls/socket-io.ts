@@ -102,7 +102,7 @@ function sourceOf(socket: Socket, got: Received): Uint8Array {
   return new Uint8Array(0);
 }
 
-function sendto(c: SyscallContext, [fd, buf, length, flags, pointer, addressLength]: number[]): SyscallOutcome | number {
+function sendto(c: SyscallContext, fd: number, buf: number, length: number, flags: number, pointer: number, addressLength: number): SyscallOutcome | number {
   const data = c.space.read(buf, Math.min(length, MAX_IO));
   if (!data) return -Errno.EFAULT;
   let dest: Uint8Array | null = null;
@@ -114,7 +114,7 @@ function sendto(c: SyscallContext, [fd, buf, length, flags, pointer, addressLeng
   return socketSend(c, fd | 0, data, flags, dest);
 }
 
-function recvfrom(c: SyscallContext, [fd, buf, length, flags, pointer, lengthPointer]: number[]): SyscallOutcome | number {
+function recvfrom(c: SyscallContext, fd: number, buf: number, length: number, flags: number, pointer: number, lengthPointer: number): SyscallOutcome | number {
   const max = Math.min(length, MAX_IO);
   // Everything the call writes is made writable (and here) before anything is taken from the queue.
   if (!c.space.ensure(buf, max, PROT_WRITE) || !addressWritable(c, pointer, lengthPointer)) return -Errno.EFAULT;
@@ -144,7 +144,7 @@ function messageHeader(c: SyscallContext, pointer: number): MessageHeader | numb
   return { name: v.getUint32(0, true), nameLength: v.getUint32(4, true), iov, control: v.getUint32(16, true), controlLength: v.getUint32(20, true) };
 }
 
-function sendmsg(c: SyscallContext, [fd, pointer, flags]: number[]): SyscallOutcome | number {
+function sendmsg(c: SyscallContext, fd: number, pointer: number, flags: number): SyscallOutcome | number {
   const h = messageHeader(c, pointer);
   if (typeof h === "number") return h;
   if (h.control !== 0 && h.controlLength !== 0) return -Errno.EOPNOTSUPP; // no SCM_RIGHTS or credentials here
@@ -167,7 +167,7 @@ function sendmsg(c: SyscallContext, [fd, pointer, flags]: number[]): SyscallOutc
   return socketSend(c, fd | 0, new Uint8Array(data.buffer, data.byteOffset, data.length), flags, dest);
 }
 
-function recvmsg(c: SyscallContext, [fd, pointer, flags]: number[]): SyscallOutcome | number {
+function recvmsg(c: SyscallContext, fd: number, pointer: number, flags: number): SyscallOutcome | number {
   const h = messageHeader(c, pointer);
   if (typeof h === "number") return h;
   if (!c.space.ensure(pointer, MSGHDR, PROT_WRITE)) return -Errno.EFAULT;

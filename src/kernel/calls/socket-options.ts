@@ -70,7 +70,7 @@ function setTimeout(c: SyscallContext, socket: Socket, option: number, pointer: 
   return 0;
 }
 
-function setsockopt(c: SyscallContext, [fd, level, option, pointer, length]: number[]): number {
+function setsockopt(c: SyscallContext, fd: number, level: number, option: number, pointer: number, length: number): number {
   const s = socketOf(c, fd | 0);
   if (typeof s === "number") return s;
   const { socket } = s;
@@ -93,7 +93,7 @@ function setsockopt(c: SyscallContext, [fd, level, option, pointer, length]: num
   return 0;
 }
 
-function getsockopt(c: SyscallContext, [fd, level, option, pointer, lengthPointer]: number[]): number {
+function getsockopt(c: SyscallContext, fd: number, level: number, option: number, pointer: number, lengthPointer: number): number {
   const s = socketOf(c, fd | 0);
   if (typeof s === "number") return s;
   const { socket } = s;

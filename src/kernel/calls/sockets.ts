@@ -83,7 +83,7 @@ function kindOf(domain: number, type: number, protocol: number): { domain: Domai
   return { domain: domain as Domain, type: base as SocketType, flags };
 }
 
-function socket(c: SyscallContext, [domain, type, protocol]: number[]): number {
+function socket(c: SyscallContext, domain: number, type: number, protocol: number): number {
   const kind = kindOf(domain, type, protocol);
   if (typeof kind === "number") return kind;
   return guarded(() => {
@@ -94,7 +94,7 @@ function socket(c: SyscallContext, [domain, type, protocol]: number[]): number {
 }
 
 /** socketpair(2): two connected AF_UNIX sockets ("EOPNOTSUPP: The specified protocol does not support creation of socket pairs"). */
-function socketpair(c: SyscallContext, [domain, type, protocol, pointer]: number[]): number {
+function socketpair(c: SyscallContext, domain: number, type: number, protocol: number, pointer: number): number {
   const kind = kindOf(domain, type, protocol);
   if (typeof kind === "number") return kind;
   if (kind.domain !== AF_UNIX) return -Errno.EOPNOTSUPP;
@@ -124,7 +124,7 @@ function socketpair(c: SyscallContext, [domain, type, protocol, pointer]: number
   });
 }
 
-function bind(c: SyscallContext, [fd, pointer, length]: number[]): number {
+function bind(c: SyscallContext, fd: number, pointer: number, length: number): number {
   const s = socketOf(c, fd | 0);
   if (typeof s === "number") return s;
   const raw = addressArg(c, pointer, length);
@@ -163,7 +163,7 @@ export function waitOr(c: SyscallContext, s: { file: OpenFile; socket: Socket },
   return { kind: "block-event", deadlineNs: c.sleepDeadline };
 }
 
-function connect(c: SyscallContext, [fd, pointer, length]: number[]): SyscallOutcome | number {
+function connect(c: SyscallContext, fd: number, pointer: number, length: number): SyscallOutcome | number {
   const s = socketOf(c, fd | 0);
   if (typeof s === "number") return s;
   const raw = addressArg(c, pointer, length);
@@ -244,7 +244,7 @@ function dialOut(c: SyscallContext, file: OpenFile, socket: Socket, r: number): 
   return waitOr(c, { file, socket }, r);
 }
 
-function accept4(c: SyscallContext, [fd, pointer, lengthPointer, flags]: number[]): SyscallOutcome | number {
+function accept4(c: SyscallContext, fd: number, pointer: number, lengthPointer: number, flags: number): SyscallOutcome | number {
   if (flags & ~(SOCK_NONBLOCK | SOCK_CLOEXEC)) return -Errno.EINVAL; // "Invalid value in flags"
   const s = socketOf(c, fd | 0);
   if (typeof s === "number") return s;
@@ -260,7 +260,7 @@ function accept4(c: SyscallContext, [fd, pointer, lengthPointer, flags]: number[
   });
 }
 
-function getName(c: SyscallContext, [fd, pointer, lengthPointer]: number[], peer: boolean): number {
+function getName(c: SyscallContext, fd: number, pointer: number, lengthPointer: number, peer: boolean): number {
   const s = socketOf(c, fd | 0);
   if (typeof s === "number") return s;
   const { socket } = s;
@@ -277,17 +277,17 @@ export const SOCKET_CALLS = new Map<number, [string, Handler]>([
   [198, ["socket", socket]],
   [199, ["socketpair", socketpair]],
   [200, ["bind", bind]],
-  [201, ["listen", (c, [fd, backlog]) => {
+  [201, ["listen", (c, fd, backlog) => {
     const s = socketOf(c, fd | 0);
     return typeof s === "number" ? s : listen(c.kernel.sockets, s.socket, backlog | 0);
   }]],
-  [202, ["accept", (c, [fd, pointer, lengthPointer]) => accept4(c, [fd, pointer, lengthPointer, 0])]],
+  [202, ["accept", (c, fd, pointer, lengthPointer) => accept4(c, fd, pointer, lengthPointer, 0)]],
   [242, ["accept4", accept4]],
   [203, ["connect", connect]],
-  [210, ["shutdown", (c, [fd, how]) => {
+  [210, ["shutdown", (c, fd, how) => {
     const s = socketOf(c, fd | 0);
     return typeof s === "number" ? s : shutdown(c.kernel.sockets, s.socket, how | 0);
   }]],
-  [204, ["getsockname", (c, a) => getName(c, a, false)]],
-  [205, ["getpeername", (c, a) => getName(c, a, true)]],
+  [204, ["getsockname", (c, fd, pointer, lengthPointer) => getName(c, fd, pointer, lengthPointer, false)]],
+  [205, ["getpeername", (c, fd, pointer, lengthPointer) => getName(c, fd, pointer, lengthPointer, true)]],
 ]);

@@ -100,22 +100,22 @@ function getrusage(c: SyscallContext, who: number, buf: number): number {
 }
 
 export const TIME_CALLS = new Map<number, [string, Handler]>([
-  [101, ["nanosleep", (c, [req]) => sleep(c, 1, false, req)]],
-  [403, ["clock_gettime64", (c, [clock, tp]) => {
+  [101, ["nanosleep", (c, req) => sleep(c, 1, false, req)]],
+  [403, ["clock_gettime64", (c, clock, tp) => {
     const ns = nowNs(c, clock | 0);
     if (ns === null) return -Errno.EINVAL; // "The clockid specified is invalid"
     return c.space.write(tp, timespec64(ns)) ? 0 : -Errno.EFAULT;
   }]],
-  [406, ["clock_getres_time64", (c, [clock, tp]) => {
+  [406, ["clock_getres_time64", (c, clock, tp) => {
     if (nowNs(c, clock | 0) === null) return -Errno.EINVAL;
     return tp === 0 || c.space.write(tp, timespec64(1n)) ? 0 : -Errno.EFAULT;
   }]],
-  [407, ["clock_nanosleep_time64", (c, [clock, flags, req]) => sleep(c, clock | 0, (flags & 1) !== 0 /* TIMER_ABSTIME */, req)]],
-  [169, ["gettimeofday", (c, [tv]) => {
+  [407, ["clock_nanosleep_time64", (c, clock, flags, req) => sleep(c, clock | 0, (flags & 1) !== 0 /* TIMER_ABSTIME */, req)]],
+  [169, ["gettimeofday", (c, tv) => {
     if (tv === 0) return 0;
     const ns = c.clock.realtimeNs();
     return c.space.write(tv, u32Bytes(Number(ns / 1_000_000_000n), Number((ns % 1_000_000_000n) / 1000n))) ? 0 : -Errno.EFAULT;
   }]],
-  [153, ["times", (c, [buf]) => times(c, buf)]],
-  [165, ["getrusage", (c, [who, buf]) => getrusage(c, who | 0, buf)]],
+  [153, ["times", (c, buf) => times(c, buf)]],
+  [165, ["getrusage", (c, who, buf) => getrusage(c, who | 0, buf)]],
 ]);
