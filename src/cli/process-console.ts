@@ -28,6 +28,8 @@ export class StdioProcessConsole implements ProcessConsole {
   private direct = false;
   private readonly stdout: DirectOutput;
   private readonly stderr: DirectOutput;
+  /** outputIsFile, by stream, once asked. */
+  private readonly outputFile: { 1?: boolean; 2?: boolean } = {};
 
   /**
    * Each stream of the CLI's (process.stdin, process.stdout, process.stderr) is made only if the guest needs it;
@@ -90,6 +92,11 @@ export class StdioProcessConsole implements ProcessConsole {
     try { stat = fs.fstatSync(stream); } catch { return { kind: "pipe" }; }
     if (stat.isFIFO()) return { kind: "pipe" };
     return { kind: "host", stat, position: stat.isFile() ? hostOffset(stream) : undefined };
+  }
+
+  outputIsFile(stream: 1 | 2): boolean {
+    // The host's descriptors 1 and 2 stay what they were when Roam started: asked once (two fstats and an isatty).
+    return (this.outputFile[stream] ??= (() => { const d = this.describe(stream); return d.kind === "host" && d.stat.isFile(); })());
   }
 
   windowSize(): { rows: number; columns: number } | null {

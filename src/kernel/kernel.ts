@@ -540,7 +540,7 @@ export class Kernel {
     const core = this.core;
     const number = core.x(17);
     const a0 = core.x(10), a1 = core.x(11), a2 = core.x(12), a3 = core.x(13), a4 = core.x(14), a5 = core.x(15);
-    this.openFiles.readAhead.beforeSyscall(task.files, number, a0);
+    this.openFiles.readAhead.beforeSyscall(task.files, number, a0, task.console);
     const entry = syscallEntry(number);
     const name = entry?.[0] ?? `syscall ${number}`;
     let outcome = entry ? runSyscallEntry(task, entry, a0, a1, a2, a3, a4, a5) : undefined;

@@ -10,10 +10,15 @@
 // of the fill. Whatever lets a guest know that a file changed since (a pipe, a socket, a wait, a lock, a sleep, a signal,
 // its own write, another process's write) is one of those, and drops the buffer first; what is left is a writer
 // racing the reads, which Linux orders by when each call happens, and the fill happened at most MAX_AGE_MS before.
+// One kind of call between the reads keeps it: the same process's write(2) or writev(2) to what cannot be a file
+// (writesNoFile: a pipe, a socket, /dev/null and its kin, the console when the host's stream is not a regular file).
+// It tells the writer nothing, and changes no file it could read: `cat`, `dd`, `grep` and the like read a file and
+// write what they make of it between reads, and every read of theirs went to the host (~8 us on this VM).
 // The buffer is a cache: no snapshot holds it, and a read that finds it gone goes to the host as before.
 
 import * as fs from "node:fs";
 import type { OpenFile } from "./files.js";
+import type { ProcessConsole } from "./syscalls.js";
 import { nowMs } from "../machine/host-clock.js";
 
 /** One host read's worth: 16 of md5sum's 4 KiB reads, 64 of musl's stdio's 1 KiB ones. */
@@ -23,7 +28,29 @@ export const MAX_AGE_MS = 1;
 /** A read asking for more than this goes to the host directly: a copy would cost more than the call it saves. */
 const LARGEST_SERVED = READ_AHEAD_BYTES / 4;
 
-const SYS_READ = 63, SYS_READV = 65; // riscv32's numbers
+const SYS_READ = 63, SYS_READV = 65, SYS_WRITE = 64, SYS_WRITEV = 66; // riscv32's numbers
+
+/** A descriptor table as the read-ahead sees it (files.ts, FileTable). */
+export interface Descriptors { get(fd: number): OpenFile | undefined }
+
+/**
+ * Whether a write to `file` leaves every file the guest could read as it was: a pipe or a socket (a reader there acts
+ * only through a system call of its own, or from outside the guest as a racing writer does), a device but the
+ * terminal, or a standard stream the host has not redirected to a regular file (`roam run cat f >> f` must read what
+ * it wrote).
+ */
+export function writesNoFile(file: OpenFile, console: ProcessConsole): boolean {
+  switch (file.kind) {
+    case "pipe": case "socket": return true;
+    case "device": return file.device !== "tty" || consoleIsNoFile(console, 1);
+    case "terminal": return file.terminal !== undefined && file.terminal !== 0 && consoleIsNoFile(console, file.terminal);
+    default: return false; // a file, a directory, a descriptor served by another host
+  }
+}
+
+function consoleIsNoFile(console: ProcessConsole, stream: 1 | 2): boolean {
+  return console.outputIsFile?.(stream) !== true;
+}
 
 /** How ReadAhead reads a host file (files.ts): into `views` in turn, as one read(2) or readv(2) at a file offset; the bytes read. */
 export type HostRead = (hostFd: number, views: readonly Uint8Array[], position: number) => number;
@@ -47,10 +74,17 @@ export class ReadAhead {
 
   /**
    * Every system call, before it runs (`table`: the calling task's descriptor table): anything but the next read(2)
-   * or readv(2) through the same table and descriptor drops the buffer.
+   * or readv(2) through the same table and descriptor, or a write(2) or writev(2) through it to what is no file
+   * (writesNoFile), drops the buffer.
    */
-  beforeSyscall(table: object, number: number, fd: number): void {
-    if ((number !== SYS_READ && number !== SYS_READV) || table !== this.table || fd !== this.fd) this.drop();
+  beforeSyscall(table: Descriptors, number: number, fd: number, console: ProcessConsole): void {
+    if (table !== this.table || this.lastFile === undefined) return this.drop();
+    if (number === SYS_READ || number === SYS_READV) { if (fd !== this.fd) this.drop(); return; }
+    if (number === SYS_WRITE || number === SYS_WRITEV) {
+      const file = table.get(fd);
+      if (file !== undefined && writesNoFile(file, console)) return;
+    }
+    this.drop();
   }
 
   /** Forgets what the buffer holds and what was read last (a signal, or any system call but the next read). */

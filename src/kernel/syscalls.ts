@@ -48,6 +48,11 @@ export interface ProcessConsole {
    * stat). Without it: a terminal when isTerminal says so, else a pipe.
    */
   describe?(stream: 0 | 1 | 2): StreamDescription;
+  /**
+   * Whether the host sends output stream 1 or 2 to a regular file (describe's "host" with a file's stat), asked once
+   * a stream and kept: the read-ahead asks at every write (read-ahead.ts). Without it: never.
+   */
+  outputIsFile?(stream: 1 | 2): boolean;
 }
 
 export type StreamDescription =

@@ -6,8 +6,9 @@ import { closeSync, mkdtempSync, openSync, rmSync, writeFileSync } from "node:fs
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, afterEach, beforeEach, describe, expect, test, vi } from "vitest";
-import type { OpenFile } from "../../src/kernel/files.js";
-import { MAX_AGE_MS, READ_AHEAD_BYTES, ReadAhead } from "../../src/kernel/read-ahead.js";
+import { statFromData, type OpenFile } from "../../src/kernel/files.js";
+import { MAX_AGE_MS, READ_AHEAD_BYTES, ReadAhead, type Descriptors } from "../../src/kernel/read-ahead.js";
+import type { ProcessConsole, StreamDescription } from "../../src/kernel/syscalls.js";
 
 const dir = mkdtempSync(join(tmpdir(), "roam-read-ahead-"));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -46,13 +47,26 @@ function hostFile(size: number) {
 
 const openFile = (): OpenFile => ({ id: 1, path: "/f", flags: 0, mode: 0, position: 0, kind: "file" });
 
+/** A descriptor table of `files` (what beforeSyscall looks a write's descriptor up in). */
+const descriptors = (files: Record<number, OpenFile> = {}): Descriptors => ({ get: (fd) => files[fd] });
+
+/** A console whose standard streams are on the host as `described` says (a terminal when it says nothing). */
+function consoleOn(described?: StreamDescription): ProcessConsole {
+  return {
+    write: () => undefined, read: () => null, hasInput: () => false, isTerminal: () => described === undefined,
+    windowSize: () => null, describe: described === undefined ? undefined : () => described,
+    outputIsFile: () => described?.kind === "host" && described.stat.isFile(),
+  };
+}
+const CONSOLE = consoleOn();
+
 describe("read-ahead", () => {
   test("a run of 4 KiB reads: one host read per READ_AHEAD_BYTES after the first, and the file's bytes", () => {
-    const host = hostFile(300 * 1024), table = {}, file = openFile(), ra = new ReadAhead();
+    const host = hostFile(300 * 1024), table = descriptors(), file = openFile(), ra = new ReadAhead();
     const got = Buffer.alloc(host.bytes.length);
     let position = 0;
     for (;;) {
-      ra.beforeSyscall(table, SYS_READ, 3);
+      ra.beforeSyscall(table, SYS_READ, 3, CONSOLE);
       const n = ra.read(table, 3, file, position, [got.subarray(position, position + 4096)], host.fd, host.hostRead);
       if (n === 0) break;
       position += n;
@@ -67,16 +81,16 @@ describe("read-ahead", () => {
   });
 
   test("any system call but the next read through the same table and descriptor drops it: the bytes are the file's now", () => {
-    const host = hostFile(100 * 1024), table = {}, file = openFile(), ra = new ReadAhead();
+    const host = hostFile(100 * 1024), file = openFile(), table = descriptors({ 3: file }), ra = new ReadAhead();
     const chunk = Buffer.alloc(4096);
     ra.read(table, 3, file, 0, [chunk], host.fd, host.hostRead);
     ra.read(table, 3, file, 4096, [chunk], host.fd, host.hostRead); // fills from 4096
     const fills = host.reads.length;
     for (const [what, call] of [
-      ["a write", () => ra.beforeSyscall(table, SYS_WRITE, 3)],
-      ["getpid", () => ra.beforeSyscall(table, SYS_GETPID, 0)],
-      ["a read of another descriptor", () => ra.beforeSyscall(table, SYS_READ, 4)],
-      ["another process's read", () => ra.beforeSyscall({}, SYS_READ, 3)],
+      ["a write", () => ra.beforeSyscall(table, SYS_WRITE, 3, CONSOLE)],
+      ["getpid", () => ra.beforeSyscall(table, SYS_GETPID, 0, CONSOLE)],
+      ["a read of another descriptor", () => ra.beforeSyscall(table, SYS_READ, 4, CONSOLE)],
+      ["another process's read", () => ra.beforeSyscall(descriptors(), SYS_READ, 3, CONSOLE)],
       ["a signal", () => ra.drop()],
     ] as const) {
       host.bytes[8192] ^= 0xff; // another writer changes the next byte to read
@@ -88,7 +102,7 @@ describe("read-ahead", () => {
     expect(host.reads.length, "each read after a drop went to the host").toBe(fills + 5);
     // The next reads of the same descriptor with no call between: one fills the buffer again, the next is served.
     for (const position of [12288, 16384]) {
-      ra.beforeSyscall(table, SYS_READ, 3);
+      ra.beforeSyscall(table, SYS_READ, 3, CONSOLE);
       ra.read(table, 3, file, position, [chunk], host.fd, host.hostRead);
       expect(chunk.equals(host.bytes.subarray(position, position + 4096))).toBe(true);
     }
@@ -96,8 +110,44 @@ describe("read-ahead", () => {
     host.close();
   });
 
+  test("a write between the reads to what is no file keeps it; to a file, or to a console the host sent to a file, drops it", () => {
+    const regular: StreamDescription = { kind: "host", stat: statFromData({ mode: 0o100644, ino: 7, nlink: 1, dev: 1, size: 0 }) };
+    const devNull: StreamDescription = { kind: "host", stat: statFromData({ mode: 0o020666, ino: 8, nlink: 1, dev: 1, size: 0 }) };
+    const file = openFile();
+    const other = (kind: OpenFile["kind"], more: Partial<OpenFile> = {}): OpenFile => ({ id: 2, path: "/x", flags: 1, mode: 0, position: 0, kind, ...more });
+    const cases: Array<[string, OpenFile, ProcessConsole, boolean]> = [
+      ["a pipe", other("pipe", { pipe: 1 }), CONSOLE, true],
+      ["a socket", other("socket", { socket: 1 }), CONSOLE, true],
+      ["/dev/null", other("device", { device: "null" }), CONSOLE, true],
+      ["stdout on a terminal", other("terminal", { terminal: 1 }), CONSOLE, true],
+      ["stdout on a host pipe", other("terminal", { terminal: 1 }), consoleOn({ kind: "pipe" }), true],
+      ["stdout on the host's /dev/null", other("terminal", { terminal: 1 }), consoleOn(devNull), true],
+      ["stdout on a host file", other("terminal", { terminal: 1 }), consoleOn(regular), false],
+      ["/dev/tty with the console on a host file", other("device", { device: "tty" }), consoleOn(regular), false],
+      ["a regular file", other("file"), CONSOLE, false],
+      ["the file read itself", file, CONSOLE, false],
+    ];
+    for (const [what, written, console, keeps] of cases) {
+      const host = hostFile(100 * 1024), table = descriptors({ 3: file, 4: written }), ra = new ReadAhead();
+      const chunk = Buffer.alloc(4096);
+      ra.read(table, 3, file, 0, [chunk], host.fd, host.hostRead);
+      ra.read(table, 3, file, 4096, [chunk], host.fd, host.hostRead); // fills from 4096
+      const fills = host.reads.length;
+      ra.beforeSyscall(table, SYS_WRITE, written === file ? 3 : 4, console);
+      ra.beforeSyscall(table, SYS_READ, 3, console);
+      ra.read(table, 3, file, 8192, [chunk], host.fd, host.hostRead);
+      expect(chunk.equals(host.bytes.subarray(8192, 12288)), what).toBe(true);
+      expect(host.reads.length - fills, `${what}: host reads after the write`).toBe(keeps ? 0 : 1);
+      // A write of another process (another table), even to a pipe, drops it as any call of another process does.
+      ra.beforeSyscall(descriptors({ 4: other("pipe", { pipe: 1 }) }), SYS_WRITE, 4, console);
+      ra.read(table, 3, file, 12288, [chunk], host.fd, host.hostRead);
+      expect(host.reads.length - fills, `${what}: after another process's write`).toBe(keeps ? 1 : 2);
+      host.close();
+    }
+  });
+
   test("a fill older than MAX_AGE_MS serves nothing", () => {
-    const host = hostFile(100 * 1024), table = {}, file = openFile(), ra = new ReadAhead();
+    const host = hostFile(100 * 1024), table = descriptors(), file = openFile(), ra = new ReadAhead();
     const chunk = Buffer.alloc(4096);
     ra.read(table, 3, file, 0, [chunk], host.fd, host.hostRead);
     ra.read(table, 3, file, 4096, [chunk], host.fd, host.hostRead);
@@ -114,7 +164,7 @@ describe("read-ahead", () => {
   });
 
   test("a jump elsewhere, a large read, a read of another description: straight to the host", () => {
-    const host = hostFile(200 * 1024), table = {}, file = openFile(), ra = new ReadAhead();
+    const host = hostFile(200 * 1024), table = descriptors(), file = openFile(), ra = new ReadAhead();
     const chunk = Buffer.alloc(4096), large = Buffer.alloc(32 * 1024);
     ra.read(table, 3, file, 0, [chunk], host.fd, host.hostRead);
     ra.read(table, 3, file, 100 * 1024, [chunk], host.fd, host.hostRead); // not where the last read ended
@@ -129,14 +179,14 @@ describe("read-ahead", () => {
   });
 
   test("at the file's end: a short read, then 0; what is appended after a drop is read", () => {
-    const host = hostFile(10_000), table = {}, file = openFile(), ra = new ReadAhead();
+    const host = hostFile(10_000), table = descriptors(), file = openFile(), ra = new ReadAhead();
     const chunk = Buffer.alloc(4096);
     const at = (position: number) => ra.read(table, 3, file, position, [chunk], host.fd, host.hostRead);
     expect(ra.read(table, 3, file, 0, [], host.fd, host.hostRead), "a read of 0 bytes").toBe(0);
     expect(host.reads, "and no host read for it").toEqual([]);
     expect([at(0), at(4096), at(8192), at(10_000)]).toEqual([4096, 4096, 10_000 - 8192, 0]);
     expect(chunk.subarray(0, 10_000 - 8192).equals(host.bytes.subarray(8192))).toBe(true);
-    ra.beforeSyscall(table, SYS_WRITE, 4); // the guest appends (another descriptor's write)
+    ra.beforeSyscall(table, SYS_WRITE, 4, CONSOLE); // the guest appends (another descriptor's write)
     host.bytes = Buffer.concat([host.bytes, Buffer.from("APPENDED")]);
     expect(at(10_000)).toBe(8);
     expect(chunk.subarray(0, 8).toString()).toBe("APPENDED");
@@ -147,7 +197,7 @@ describe("read-ahead", () => {
     const fifo = join(dir, "fifo");
     execFileSync("mkfifo", [fifo]);
     const fd = openSync(fifo, "r+"); // read and write: opening does not wait for a writer
-    const table = {}, file = openFile(), ra = new ReadAhead();
+    const table = descriptors(), file = openFile(), ra = new ReadAhead();
     const lengths: number[] = [];
     const hostRead = (_fd: number, views: readonly Uint8Array[]) => { lengths.push(views[0].length); return views[0].length; };
     const chunk = Buffer.alloc(1024);

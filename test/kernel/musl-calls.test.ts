@@ -52,6 +52,15 @@ describe("read-ahead (guests/calls/read-ahead.c, src/kernel/read-ahead.ts)", () 
     expect(r.stdout.toString()).toBe(expected.toString());
     expect(r.stdout.toString()).toContain("after a write ahead (holds it): 4096 bytes, \"CHANGED!\"");
   }, 60_000);
+
+  test("a write to stdout between reads keeps the buffer, unless the host sent stdout to a file: then a read sees the write", async () => {
+    // The program reads the file its stdout is appended to, writes to stdout between reads, and reads on to the end;
+    // the unit test (test/kernel-units/read-ahead.test.ts) checks the choice itself without a clock.
+    const r = await shell(`touch g.dat && $ROAM run ${elf("read-ahead")} own-output >> g.dat`);
+    expect(r.status, show(r)).toBe(0);
+    expect(r.stderr.toString()).toBe("read 9217 bytes\n"); // 8 KiB, its first byte to stdout, and the 1 KiB it wrote
+    if (qemuPath) expect((await shell(`touch g.dat && $QEMU ${elf("read-ahead")} own-output >> g.dat`)).stderr.toString()).toBe("read 9217 bytes\n");
+  }, 60_000);
 });
 
 describe("standard streams are what the user gave (guests/calls/stdio-kinds.c)", () => {
