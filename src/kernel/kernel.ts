@@ -451,7 +451,7 @@ export class Kernel {
     }
     const reason = core.run(budget);
     const ran = core.retired;
-    task.cpuInstructions += BigInt(ran);
+    task.retired(ran);
     if (reason === EXIT_BUDGET) {
       this.busy.add(ran, nowMs() - ranFrom); // only flat-out slices: one ended by a system call says little of speed
       this.work.charge(reason, budget, ran);
@@ -543,14 +543,23 @@ export class Kernel {
     this.openFiles.readAhead.beforeSyscall(task.files, number, a0, task.console);
     const entry = syscallEntry(number);
     const name = entry?.[0] ?? `syscall ${number}`;
-    let outcome = entry ? runSyscallEntry(task, entry, a0, a1, a2, a3, a4, a5) : undefined;
-    if (!outcome) {
+    let result = entry ? runSyscallEntry(task, entry, a0, a1, a2, a3, a4, a5) : undefined;
+    if (result === undefined) {
       if (!this.warned.has(number)) {
         this.warned.add(number);
         this.options.warn?.(`unsupported system call ${number}; it returns ENOSYS`);
       }
-      outcome = { kind: "return", value: -Errno.ENOSYS };
+      result = -Errno.ENOSYS;
     }
+    if (typeof result === "number") { // most calls: a value or -errno, with no outcome object made for it
+      if (this.options.trace) this.options.trace(task, number, [a0, a1, a2, a3, a4, a5], { kind: "return", value: result });
+      this.count(name);
+      task.blockedInCall = false;
+      core.setX(10, result);
+      this.retireEcall();
+      return;
+    }
+    const outcome = result;
     if (this.options.trace && outcome.kind !== "block-input" && outcome.kind !== "block-until" && outcome.kind !== "block-event") {
       this.options.trace(task, number, [a0, a1, a2, a3, a4, a5], outcome);
     }

@@ -432,7 +432,9 @@ export function syscallName(number: number): string {
 /** Runs system call `number` with arguments a0..a5 (as unsigned 32-bit values). */
 export function runSyscall(c: SyscallContext, number: number, args: number[]): SyscallOutcome | undefined {
   const entry = SYSCALLS.get(number);
-  return entry ? runSyscallEntry(c, entry, args[0], args[1], args[2], args[3], args[4], args[5]) : undefined;
+  if (!entry) return undefined;
+  const r = runSyscallEntry(c, entry, args[0], args[1], args[2], args[3], args[4], args[5]);
+  return typeof r === "number" ? ret(r) : r;
 }
 
 /** The name and handler of system call `number` (undefined: ENOSYS). The kernel looks it up once a call. */
@@ -440,17 +442,20 @@ export function syscallEntry(number: number): [string, Handler] | undefined {
   return SYSCALLS.get(number);
 }
 
-/** Runs the system call `entry` (see syscallEntry) with arguments a0..a5 (no array: the kernel makes none a call). */
+/**
+ * Runs the system call `entry` (see syscallEntry) with arguments a0..a5 (no array: the kernel makes none a call): its
+ * result as a number when it returns one (-errno or a value; no outcome object per call), else its outcome.
+ */
 export function runSyscallEntry(
   c: SyscallContext, entry: [string, Handler], a0: number, a1: number, a2: number, a3: number, a4: number, a5: number,
-): SyscallOutcome {
+): SyscallOutcome | number {
   let r: number | SyscallOutcome;
   try {
     r = entry[1](c, a0, a1, a2, a3, a4, a5);
   } catch (error) {
     // The kernel needed a frame for the process's memory and RAM is full.
-    if (error instanceof OutOfMemory) return ret(fail(Errno.ENOMEM));
+    if (error instanceof OutOfMemory) return fail(Errno.ENOMEM);
     throw error;
   }
-  return typeof r === "number" ? ret(r) : r;
+  return r;
 }

@@ -62,7 +62,23 @@ export class Task implements SyscallContext {
   exitSignal = 17;
   /** x0..x31 and pc, while another process holds the hart. */
   readonly registers = new Uint32Array(33);
-  cpuInstructions = 0n;
+  /** Instructions it retired before the ones `retired` adds, as a BigInt. */
+  private cpuBase = 0n;
+  /** Instructions it retired in slices since (a number: the run loop adds a slice's at every system call). */
+  private cpuSlices = 0;
+  /** The instructions it retired: its CPU clock (calls/time.ts). */
+  get cpuInstructions(): bigint {
+    return this.cpuBase + BigInt(this.cpuSlices);
+  }
+  set cpuInstructions(value: bigint) {
+    this.cpuBase = value;
+    this.cpuSlices = 0;
+  }
+  /** Counts a slice's instructions without a BigInt each time (exact: folded into the BigInt long before 2^53). */
+  retired(instructions: number): void {
+    this.cpuSlices += instructions;
+    if (this.cpuSlices >= 2 ** 52) { this.cpuBase += BigInt(this.cpuSlices); this.cpuSlices = 0; }
+  }
   /** What getrusage(RUSAGE_CHILDREN) and tms_cutime report: each reaped child's CPU time and its own children's, in ns. */
   childrenCpuNs = 0n;
   /** The resource limits it (or a parent before a fork) set; one not here has its default (calls/limits.ts). */

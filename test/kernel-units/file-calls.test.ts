@@ -88,7 +88,7 @@ describe("positioned I/O and sizes", () => {
   test("the host reads into a buffer across pages in one view when their frames are adjacent, a view each when apart", () => {
     const viewsFor = (at: number) => {
       const lengths: number[] = [];
-      expect(c.space.fillInPlace(at, 6000, (views) => { views.forEach((v, i) => { lengths.push(v.length); v.fill(i + 1); }); return 6000; })).toBe(6000);
+      expect(c.space.fillInPlace(at, 6000, (views) => { views.forEach((v, i) => { lengths.push(v.length); v.fill(i + 1); }); return 6000; }, undefined, 0)).toBe(6000);
       return lengths;
     };
     // Pages at their linear frames (frames.ts) follow each other in RAM: one read(2) serves both.

@@ -18,10 +18,15 @@ export function guarded<T extends number | SyscallOutcome>(body: () => T): T | n
   try {
     return body();
   } catch (error) {
-    if (error instanceof SandboxError) return -error.errno;
-    if ((error as NodeJS.ErrnoException)?.code) return -errnoOf(error);
-    throw error;
+    return errnoOfThrown(error);
   }
+}
+
+/** What guarded returns for `error`: -errno for a sandbox or host file-system error; anything else is thrown again. */
+export function errnoOfThrown(error: unknown): number {
+  if (error instanceof SandboxError) return -error.errno;
+  if ((error as NodeJS.ErrnoException)?.code) return -errnoOf(error);
+  throw error;
 }
 
 /** A guest path string, or -EFAULT. */

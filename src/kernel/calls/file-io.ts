@@ -8,7 +8,7 @@ import * as path from "node:path";
 import { sendSignal } from "../deliver.js";
 import { deviceRead, deviceWrite } from "../devices.js";
 import { Errno } from "../errno.js";
-import { O_ACCMODE, O_RDONLY, O_WRONLY, WouldBlock, type OpenFile } from "../files.js";
+import { O_ACCMODE, O_RDONLY, O_WRONLY, WouldBlock, type FileTable, type OpenFile } from "../files.js";
 import { forwardedIo } from "../lone-satellite.js";
 import { PIPE_CAPACITY } from "../pipes.js";
 import { AT_EMPTY_PATH, AT_SYMLINK_NOFOLLOW, readLinkAt, statAt } from "../path-calls.js";
@@ -16,7 +16,7 @@ import { BrokenPipe, type SyscallContext, type SyscallOutcome } from "../syscall
 import { SIGPIPE } from "../signals.js";
 import { pipeReadTo, pipeWriteFrom } from "./descriptors.js";
 import { socketReceive, socketSend } from "./socket-io.js";
-import { guarded, pathArg, u64Arg, withPath, type Handler } from "./call-args.js";
+import { errnoOfThrown, guarded, pathArg, u64Arg, withPath, type Handler } from "./call-args.js";
 
 const PROT_READ = 1, PROT_WRITE = 2;
 export const MAX_IO = 1 << 20; // bytes moved per read/write call (larger requests are partial, as Linux allows)
@@ -42,13 +42,21 @@ function consoleOutput(c: SyscallContext, stream: 1 | 2, bytes: Uint8Array): num
   return bytes.length;
 }
 
+// read(2) and write(2) of a file, handed to fillInPlace and useInPlace with the table and descriptor: no closure a call.
+const readFileInto = (views: Uint8Array[], files: FileTable, fd: number): number => files.readInto(fd, views);
+const writeFileFrom = (views: Uint8Array[], files: FileTable, fd: number): number => files.write(fd, views);
+
 function readInto(c: SyscallContext, fd: number, buf: number, count: number): SyscallOutcome | number {
   const file = c.files.get(fd);
   if (!file) return -Errno.EBADF; // "fd is not a valid file descriptor or is not open for reading"
   count = Math.min(count, MAX_IO);
   // A file or directory: straight into the guest's buffer, which fillInPlace checks first.
   if (file.kind === "file" || file.kind === "directory") {
-    return guarded(() => c.space.fillInPlace(buf, count, (views) => c.files.readInto(fd, views)) ?? -Errno.EFAULT);
+    try {
+      return c.space.fillInPlace(buf, count, readFileInto, c.files, fd) ?? -Errno.EFAULT;
+    } catch (error) {
+      return errnoOfThrown(error);
+    }
   }
   // The whole buffer must be writable (and here) before anything is consumed.
   if (!c.space.ensure(buf, count, PROT_WRITE)) return -Errno.EFAULT;
@@ -82,7 +90,11 @@ function writeFrom(c: SyscallContext, fd: number, buf: number, count: number): n
   }
   // A file: straight from the guest's buffer.
   if (file.kind === "file" || file.kind === "directory") {
-    return guarded(() => c.space.useInPlace(buf, Math.min(count, MAX_IO), (views) => c.files.write(fd, views)) ?? -Errno.EFAULT);
+    try {
+      return c.space.useInPlace(buf, Math.min(count, MAX_IO), writeFileFrom, c.files, fd) ?? -Errno.EFAULT;
+    } catch (error) {
+      return errnoOfThrown(error);
+    }
   }
   const bytes = c.space.read(buf, Math.min(count, MAX_IO));
   if (!bytes) return -Errno.EFAULT;
@@ -182,7 +194,7 @@ function pread64(c: SyscallContext, fd: number, buf: number, count: number, low:
   if (!readable(file)) return -Errno.EBADF; // "fd is not open for reading"
   count = Math.min(count, MAX_IO);
   if (file.kind !== "device") {
-    return guarded(() => c.space.fillInPlace(buf, count, (views) => c.files.preadInto(fd | 0, offset, views)) ?? -Errno.EFAULT);
+    return guarded(() => c.space.fillInPlace(buf, count, (views, files, at) => files.preadInto(at, offset, views), c.files, fd | 0) ?? -Errno.EFAULT);
   }
   if (!c.space.ensure(buf, count, PROT_WRITE)) return -Errno.EFAULT;
   const bytes = deviceRead(file.device!, count);
@@ -197,7 +209,7 @@ function pwrite64(c: SyscallContext, fd: number, buf: number, count: number, low
   if (!writable(file)) return -Errno.EBADF; // "fd is not open for writing"
   count = Math.min(count, MAX_IO);
   if (file.kind === "device") return c.space.ensure(buf, count, PROT_READ) ? deviceWrite(file.device!, count) : -Errno.EFAULT;
-  return guarded(() => c.space.useInPlace(buf, count, (views) => c.files.pwrite(fd | 0, offset, views)) ?? -Errno.EFAULT);
+  return guarded(() => c.space.useInPlace(buf, count, (views, files, at) => files.pwrite(at, offset, views), c.files, fd | 0) ?? -Errno.EFAULT);
 }
 
 /** ftruncate: "fd does not reference a regular file or a POSIX shared memory object", or "is not open for writing": EINVAL. */
