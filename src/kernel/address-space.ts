@@ -673,6 +673,7 @@ export class AddressSpace {
       tables: new Map(Array.from({ length: tables.length / 2 }, (_, i) => [tables[2 * i], tables[2 * i + 1]])),
       rootFrame: s.rootFrame, brkStart: s.brkStart, brk: s.brk, mmapTop: s.mmapTop,
       committedResident: undefined, // counted when first asked for
+      viewOffsets: [],
     });
     // The page map now, not at the first system call that touches guest memory: a migration restores a space from
     // its prestate while the guest still runs at the source, and an update in place keeps it (4096 pages: ~1-5 ms cold).

@@ -119,5 +119,8 @@ describe("address-space map across a restore", () => {
     const b = AddressSpace.restore(bigFrames, a.state());
     expect(b.residentPages).toBe(a.residentPages);
     for (let p = 0; p < 3000; p += 7) expect(b.ramOffset(0x100000 + p * 4096, PROT_READ)).toBe(a.ramOffset(0x100000 + p * 4096, PROT_READ));
+    // A restored space is made without its constructor: what a read(2) and a write(2) use works there too.
+    expect(b.fillInPlace(0x100000, 6000, (views) => { for (const v of views) v.fill(7); return 6000; }, undefined, 0)).toBe(6000);
+    expect(b.useInPlace(0x100000, 6000, (views) => views.reduce((n, v) => n + v.filter((x) => x === 7).length, 0), undefined, 0)).toBe(6000);
   });
 });
