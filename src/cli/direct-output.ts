@@ -54,7 +54,8 @@ export class DirectOutput {
         throw new OutputClosed(code);
       }
     }
-    return done < bytes.length ? this.stream!.write(bytes.subarray(done)) : true;
+    // Node's stream writes later: a copy (the caller's bytes are the guest's memory: ProcessConsole.write).
+    return done < bytes.length ? this.stream!.write(Buffer.from(bytes.subarray(done))) : true;
   }
 
   /** Resolves once Node's stream, if one is made, holds nothing more to write, or has failed. */

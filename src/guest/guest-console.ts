@@ -52,16 +52,23 @@ export class GuestConsole implements ProcessConsole {
     return this.logStart + this.logBytes;
   }
 
-  write(stream: 1 | 2, bytes: Uint8Array): void {
+  write(stream: 1 | 2, written: Uint8Array): void {
     const offset = this.outputOffset;
     const last = this.log[this.log.length - 1];
+    // `written` is the guest's memory or the kernel's scratch (ProcessConsole.write): the log's copy is what is kept,
+    // and what the listeners get (a client's socket sends it later).
+    let bytes: Uint8Array;
     if (last && last.stream === stream && last.data.length < 65536) {
       // Small writes to the same stream join the previous chunk.
-      const joined = new Uint8Array(last.data.length + bytes.length);
+      const joined = new Uint8Array(last.data.length + written.length);
       joined.set(last.data);
-      joined.set(bytes, last.data.length);
+      joined.set(written, last.data.length);
+      bytes = joined.subarray(last.data.length); // a joined array is never written again: a later join makes another
       last.data = joined;
-    } else this.log.push({ offset, stream, data: Uint8Array.from(bytes) });
+    } else {
+      bytes = Uint8Array.from(written);
+      this.log.push({ offset, stream, data: bytes });
+    }
     this.logBytes += bytes.length;
     // Forget the oldest output beyond what we keep.
     while (this.logBytes - this.log[0].data.length >= KEEP_OUTPUT) {

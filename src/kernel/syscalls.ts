@@ -34,7 +34,10 @@ import {
 export class BrokenPipe extends Error {}
 
 export interface ProcessConsole {
-  /** Writes to stdout (1) or stderr (2); throws BrokenPipe when nobody reads it any more. */
+  /**
+   * Writes to stdout (1) or stderr (2); throws BrokenPipe when nobody reads it any more. `bytes` is valid only during
+   * the call (the guest's own memory, or the kernel's scratch for a writev): what is kept is copied.
+   */
   write(stream: 1 | 2, bytes: Uint8Array): void;
   /** Up to `max` bytes of input; null when none is there yet (the caller blocks); empty at end of input. */
   read(max: number): Uint8Array | null;
