@@ -167,12 +167,17 @@ function consoleWritev(c: SyscallContext, fd: number, parts: DataView, count: nu
   return consoleOutput(c, stream, done === total ? out : out.subarray(0, done));
 }
 
+/** The iovecs of a readv or writev, 1024 at most (UIO_MAXIOV). */
+const IOVECS = new Uint8Array(1024 * 8);
+const IOVEC_VIEW = new DataView(IOVECS.buffer);
+
 /** readv/writev: iovec = { u32 base, u32 len } × count. */
 function vectored(c: SyscallContext, fd: number, iov: number, count: number, write: boolean): SyscallOutcome | number {
   if (count < 0 || count > 1024) return -Errno.EINVAL; // "iovcnt is less than zero or greater than the permitted maximum"
-  const raw = c.space.read(iov, count * 8);
-  if (!raw) return -Errno.EFAULT;
-  const view = new DataView(raw.buffer);
+  // Into the kernel's scratch, not a new array a call: musl's stdio writes each flush with a writev (BusyBox awk
+  // flushes every line it prints: 100 k calls). Nothing below runs another readv or writev before it is read.
+  if (!c.space.copyOut(iov, IOVECS.subarray(0, count * 8))) return -Errno.EFAULT;
+  const view = IOVEC_VIEW;
   if (write) {
     const whole = consoleWritev(c, fd, view, count);
     if (whole !== undefined) return whole;
