@@ -42,7 +42,7 @@ export interface Descriptors { get(fd: number): OpenFile | undefined }
 export function writesNoFile(file: OpenFile, console: ProcessConsole): boolean {
   switch (file.kind) {
     case "pipe": case "socket": return true;
-    case "device": return file.device !== "tty" || consoleIsNoFile(console, 1);
+    case "device": return file.device !== "tty" || (consoleIsNoFile(console, 1) && consoleIsNoFile(console, 2)); // /dev/tty: either stream
     case "terminal": return file.terminal !== undefined && file.terminal !== 0 && consoleIsNoFile(console, file.terminal);
     default: return false; // a file, a directory, a descriptor served by another host
   }
