@@ -430,14 +430,14 @@ export class AddressSpace {
    * done when it fails. It spares a copy through a host buffer and the page walks of write() (a 4 KiB read was ~1 µs
    * of copying and walking).
    */
-  fillInPlace<T>(address: number, length: number, fill: (views: Uint8Array[], target: T, fd: number) => number, target: T, fd: number): number | null {
-    // `target` and `fd` are passed on, so that a read(2) makes no closure per call (BusyBox cat: 9.7 k).
+  fillInPlace<T>(address: number, length: number, fill: (views: Uint8Array[], target: T, which: number) => number, target: T, which: number): number | null {
+    // `target` and `which` (a descriptor table and a descriptor) are passed on: a read(2) makes no closure (cat: 9.7 k).
     const views = this.viewsOf(address, length, PROT_WRITE);
     if (!views) return null;
     // Kept before `fill` runs, which could use this address space's views too: one view (nearly always) in a local.
     const first = this.viewOffsets[0];
     const offsets = views.length === 1 ? undefined : this.viewOffsets.slice(0, views.length);
-    const wrote = fill(views, target, fd);
+    const wrote = fill(views, target, which);
     for (let i = 0, left = wrote; i < views.length && left > 0; i++) {
       const chunk = Math.min(left, views[i].length);
       this.memory.wrote(offsets === undefined ? first : offsets[i], chunk);
@@ -451,9 +451,9 @@ export class AddressSpace {
    * the guest RAM behind it, a view per run of adjacent frames (see viewsOf), valid only during the call. Null, and
    * `use` not called, if any page is not readable.
    */
-  useInPlace<T>(address: number, length: number, use: (views: Uint8Array[], target: T, fd: number) => number, target: T, fd: number): number | null {
+  useInPlace<T>(address: number, length: number, use: (views: Uint8Array[], target: T, which: number) => number, target: T, which: number): number | null {
     const views = this.viewsOf(address, length, PROT_READ);
-    return views ? use(views, target, fd) : null;
+    return views ? use(views, target, which) : null; // `which`: a descriptor, or a console stream
   }
 
   /**
