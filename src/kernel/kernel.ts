@@ -551,8 +551,13 @@ export class Kernel {
       }
       result = -Errno.ENOSYS;
     }
-    if (typeof result === "number") { // most calls: a value or -errno, with no outcome object made for it
-      if (this.options.trace) this.options.trace(task, number, [a0, a1, a2, a3, a4, a5], { kind: "return", value: result });
+    // A value or -errno, nearly always as a number (no outcome object made for it); a few calls still build one.
+    if (typeof result !== "number" && result.kind === "return") result = result.value;
+    const blocks = typeof result !== "number" && (result.kind === "block-input" || result.kind === "block-until" || result.kind === "block-event");
+    if (this.options.trace && !blocks) {
+      this.options.trace(task, number, [a0, a1, a2, a3, a4, a5], typeof result === "number" ? { kind: "return", value: result } : result);
+    }
+    if (typeof result === "number") {
       this.count(name);
       task.blockedInCall = false;
       core.setX(10, result);
@@ -560,16 +565,7 @@ export class Kernel {
       return;
     }
     const outcome = result;
-    if (this.options.trace && outcome.kind !== "block-input" && outcome.kind !== "block-until" && outcome.kind !== "block-event") {
-      this.options.trace(task, number, [a0, a1, a2, a3, a4, a5], outcome);
-    }
     switch (outcome.kind) {
-      case "return":
-        this.count(name);
-        task.blockedInCall = false;
-        core.setX(10, outcome.value);
-        this.retireEcall();
-        return;
       case "jumped": // execve, rt_sigreturn: the call set the registers itself
         this.count(name);
         task.blockedInCall = false;
