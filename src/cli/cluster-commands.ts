@@ -224,14 +224,14 @@ export async function psCommand(args: Parsed): Promise<number> {
   return 0;
 }
 
-interface ProcessRow { pid: number; ppid: number; state: string; name: string }
+interface ProcessRow { pid: number; ppid: number; state: string; name: string; threads?: number }
 
 /** A guest's processes as `ps f` draws them: each under its parent, "\\_ " before a child. */
 export function processTree(rows: ProcessRow[]): string[] {
   const pids = new Set(rows.map((r) => r.pid));
   const lines: string[] = [];
   const walk = (row: ProcessRow, depth: number) => {
-    lines.push(`${String(row.pid).padStart(6)} ${row.state.padEnd(8)} ${"    ".repeat(Math.max(0, depth - 1))}${depth ? "\\_ " : ""}${row.name}`);
+    lines.push(`${String(row.pid).padStart(6)} ${row.state.padEnd(8)} ${"    ".repeat(Math.max(0, depth - 1))}${depth ? "\\_ " : ""}${row.name}${row.threads ? ` (${row.threads} threads)` : ""}`);
     for (const child of rows.filter((r) => r.ppid === row.pid)) walk(child, depth + 1);
   };
   for (const top of rows.filter((r) => !pids.has(r.ppid))) walk(top, 0);

@@ -24,6 +24,8 @@ export interface ProcessInfo {
   state: string; // "running", "waiting", "stopped", "zombie"
   name: string;
   cpuInstructions: number;
+  /** Its threads, when it has more than one. */
+  threads?: number;
 }
 
 export interface RunnableGuest {

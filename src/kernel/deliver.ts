@@ -8,6 +8,7 @@
 import { Errno } from "./errno.js";
 import type { Kernel } from "./kernel.js";
 import { endTask, notifyParent } from "./process-tree.js";
+import { hasOtherThreads, liveThreads } from "./threads.js";
 import {
   bit, defaultAction, FRAME_SIZE, frameBytes, SA_NODEFER, SA_ONSTACK, SA_RESETHAND, SA_RESTART, SA_RESTORER, SIG_DFL,
   SIG_IGN, SIGCONT, SIGINFO_SIZE, SIGKILL, SIGSEGV, SIGSTOP, SIGTSTP, SIGTTIN, SIGTTOU, SS_DISABLE, TRAMPOLINE_PAGE, UNBLOCKABLE, type SigInfo,
@@ -24,24 +25,31 @@ const NEVER_RESTARTED = new Set([
 ]);
 
 /**
- * Sends `sig` to `task`. `forced` is a fault's signal (SIGSEGV, SIGILL ...):
- * blocked or ignored, it still comes, with the default action.
+ * Sends `sig` to the process `task` belongs to (kill(2), a child's SIGCHLD, the terminal's Ctrl-C): pending for the
+ * process, taken by whichever of its threads does not block it. `forced` is a fault's signal (SIGSEGV, SIGILL ...),
+ * which goes to the faulting thread alone: blocked or ignored, it still comes, with the default action.
  */
 export function sendSignal(k: Kernel, task: Task, sig: number, info: SigInfo, forced = false): void {
-  if (task.status === "zombie" || sig === 0) return;
-  if (task.away) { k.onAwaySignal?.(task, sig, info); return; } // it runs on another host now: the signal goes there
-  if (sig === SIGKILL) { endTask(k, task, SIGKILL); return; }
-  const signals = task.signals;
-  if (sig === SIGCONT) {
-    signals.pending &= ~STOP_SIGNALS;
-    if (task.status === "stopped") {
-      task.status = "running";
-      task.stopReport = "continued";
-      notifyParent(k, task, 6 /* CLD_CONTINUED */, SIGCONT);
-    }
-  }
-  if (STOP_SIGNALS & bit(sig)) signals.pending &= ~bit(SIGCONT);
-  if (forced) {
+  post(k, task, sig, info, forced ? "forced" : "process");
+}
+
+/** Sends `sig` to the thread `task` alone (tkill, tgkill, pthread_kill; a write's SIGPIPE). */
+export function sendToThread(k: Kernel, task: Task, sig: number, info: SigInfo): void {
+  post(k, task, sig, info, "thread");
+}
+
+function post(k: Kernel, task: Task, sig: number, info: SigInfo, scope: "process" | "thread" | "forced"): void {
+  if (sig === 0) return;
+  const threads = scope === "process" && (task.status === "zombie" || task.tgid !== task.pid || hasOtherThreads(k, task)) ? liveThreads(k, task) : [task];
+  const target = threads.includes(task) ? task : threads[0];
+  if (!target || target.status === "zombie") return;
+  if (target.away) { k.onAwaySignal?.(target, sig, info); return; } // it runs on another host now: the signal goes there
+  // "SIGKILL and SIGSTOP ... cannot be caught": the whole process is killed, whichever thread it was sent to.
+  if (sig === SIGKILL) { endTask(k, target, SIGKILL); return; }
+  const signals = target.signals;
+  if (sig === SIGCONT) continueProcess(k, target);
+  if (STOP_SIGNALS & bit(sig)) forEachThread(k, target, (t) => { t.signals.pending &= ~bit(SIGCONT); t.signals.process.bits &= ~bit(SIGCONT); });
+  if (scope === "forced") {
     const action = signals.action(sig);
     if (action.handler === SIG_IGN || (signals.mask & bit(sig))) {
       signals.actions.delete(sig);
@@ -50,11 +58,38 @@ export function sendSignal(k: Kernel, task: Task, sig: number, info: SigInfo, fo
   } else if (signals.ignored(sig) && !(signals.mask & bit(sig))) {
     return; // "the signal is discarded" — a blocked one stays pending, its disposition may change
   }
-  signals.pending |= bit(sig);
-  task.pendingInfo.set(sig, info);
-  // A process waiting in a call wakes to take it (unless it blocks the signal).
-  if (!(signals.mask & ~UNBLOCKABLE & bit(sig)) && task.blocked) task.blocked = undefined;
+  const unblocked = (t: Task) => !(t.signals.mask & ~UNBLOCKABLE & bit(sig));
+  if (scope === "process") {
+    signals.process.bits |= bit(sig);
+    signals.process.info.set(sig, info);
+    // A thread waiting in a call wakes to take it: the one it was sent to if that one does not block it, or another.
+    const taker = unblocked(target) ? target : threads.find(unblocked);
+    if (taker?.blocked) taker.blocked = undefined;
+  } else {
+    signals.pending |= bit(sig);
+    target.pendingInfo.set(sig, info);
+    if (unblocked(target) && target.blocked) target.blocked = undefined;
+  }
   k.notify();
+}
+
+/** SIGCONT: "Continue if stopped": every thread of the process, and stop signals still pending are discarded. */
+function continueProcess(k: Kernel, task: Task): void {
+  let wasStopped = false;
+  forEachThread(k, task, (t) => {
+    t.signals.pending &= ~STOP_SIGNALS;
+    t.signals.process.bits &= ~STOP_SIGNALS;
+    if (t.status === "stopped") { t.status = "running"; wasStopped = true; }
+  });
+  if (!wasStopped) return;
+  const leader = k.tasks.get(task.tgid) ?? task;
+  leader.stopReport = "continued";
+  notifyParent(k, leader, 6 /* CLD_CONTINUED */, SIGCONT);
+}
+
+function forEachThread(k: Kernel, task: Task, each: (t: Task) => void): void {
+  if (task.tgid === task.pid && !hasOtherThreads(k, task)) { each(task); return; }
+  for (const t of liveThreads(k, task)) each(t);
 }
 
 /** Delivers what is pending and not blocked for `task` (the one on the hart, or about to be). */
@@ -63,9 +98,7 @@ export function deliverSignals(k: Kernel, task: Task): void {
     if (task.status !== "running") return;
     const sig = task.signals.next();
     if (sig === 0) return;
-    task.signals.pending &= ~bit(sig);
-    const info = task.pendingInfo.get(sig) ?? { signo: sig, code: 0 };
-    task.pendingInfo.delete(sig);
+    const info = task.signals.take(sig, task.pendingInfo);
     const action = task.signals.action(sig);
     if (action.handler === SIG_IGN) continue;
     if (action.handler === SIG_DFL) {
@@ -83,12 +116,15 @@ function defaultOf(k: Kernel, task: Task, sig: number): boolean {
     case "ignore":
     case "continue":
       return false;
-    case "stop":
-      task.status = "stopped";
-      task.stopReport = "stopped";
-      task.lastStopSignal = sig;
-      notifyParent(k, task, 5 /* CLD_STOPPED */, sig);
+    case "stop": {
+      // "Stop the process": every thread of it.
+      forEachThread(k, task, (t) => { t.status = "stopped"; });
+      const leader = k.tasks.get(task.tgid) ?? task;
+      leader.stopReport = "stopped";
+      leader.lastStopSignal = sig;
+      notifyParent(k, leader, 5 /* CLD_STOPPED */, sig);
       return true;
+    }
     case "core":
       // "Core" in signal(7), but Roam writes no core file, so the status says none was dumped (as with RLIMIT_CORE 0).
       endTask(k, task, sig);
@@ -104,9 +140,15 @@ function runHandler(k: Kernel, task: Task, sig: number, info: SigInfo): void {
   const action = task.signals.action(sig);
   const registers = k.registersOf(task).slice();
   if (task.blockedInCall) {
-    // Interrupted in a system call: restart it after the handler, or fail it with EINTR.
+    // Interrupted in a system call: restart it after the handler, or fail it with EINTR. A futex wait that was woken
+    // before the signal came has its wake: it returns 0.
+    const woken = task.futexWait?.woken === true;
+    task.futexWait = undefined;
     const restart = (action.flags & SA_RESTART) !== 0 && !NEVER_RESTARTED.has(registers[17]);
-    if (!restart) {
+    if (woken) {
+      registers[10] = 0;
+      registers[32] = (registers[32] + 4) >>> 0;
+    } else if (!restart) {
       registers[10] = -Errno.EINTR >>> 0;
       registers[32] = (registers[32] + 4) >>> 0;
     }

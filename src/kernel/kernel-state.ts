@@ -47,7 +47,7 @@ export function kernelState(k: Kernel): KernelState {
     openFiles: k.openFiles.state(),
     pipes: [...k.pipes.values()].map((p) => p.state()),
     sockets: k.sockets.state(),
-    tasks: [...k.tasks.values()].map((t) => t.state()),
+    tasks: tasksState(k),
     current: k.current.pid,
     firstPid: k.firstPid,
     nextPid: k.nextPid,
@@ -58,6 +58,13 @@ export function kernelState(k: Kernel): KernelState {
     syscalls: [...k.stats.syscalls.entries()],
     pageFaults: k.stats.pageFaults,
   };
+}
+
+/** Every task as data; of each process with threads, the first live one carries its space and descriptor table. */
+function tasksState(k: Kernel): TaskState[] {
+  const holders = new Map<number, Task>();
+  for (const t of k.tasks.values()) if (t.status !== "zombie" && !holders.has(t.tgid)) holders.set(t.tgid, t);
+  return [...k.tasks.values()].map((t) => t.state(t.status === "zombie" || holders.get(t.tgid) === t));
 }
 
 /**
@@ -119,6 +126,7 @@ function updateTasksInPlace(k: Kernel, s: KernelState): boolean {
     setScalars(task, t);
     builtFrom.set(task, t);
   }
+  shareWithinProcesses(k, s.tasks); // new signal states: a process's threads share their dispositions again
   k.current = k.tasks.get(s.current)!;
   return true;
 }
@@ -135,6 +143,7 @@ function restoreStructure(k: Kernel, s: KernelState): void {
   k.sockets.restore(s.sockets ?? { schemaVersion: 5, address: k.sockets.address, nextId: 1, nextEphemeral: 0, sockets: [] });
   k.tasks = new Map();
   for (const t of s.tasks) k.tasks.set(t.pid, restoreTask(k, t, byId));
+  shareWithinProcesses(k, s.tasks);
   for (const t of k.tasks.values()) {
     if (!t.sharesSpaceOf) continue;
     const lender = k.tasks.get(t.sharesSpaceOf);
@@ -148,6 +157,23 @@ function restoreStructure(k: Kernel, s: KernelState): void {
   k.nextPid = s.nextPid;
   k.nextPipe = s.nextPipe;
   (k as { program: Uint8Array }).program = s.program;
+}
+
+/** The threads of each process share the space, table, limits and signal dispositions its holder was restored with. */
+function shareWithinProcesses(k: Kernel, states: TaskState[]): void {
+  for (const s of states) {
+    if (!s.addressSpace && !s.files) continue;
+    const holder = k.tasks.get(s.pid)!;
+    const leader = k.tasks.get(holder.tgid) ?? holder;
+    for (const t of k.tasks.values()) {
+      if (t.tgid !== holder.tgid || t === holder) continue;
+      t.space = holder.space;
+      t.files = holder.files;
+      t.limits = leader.limits;
+      t.signals.actions = holder.signals.actions;
+      t.signals.process = holder.signals.process;
+    }
+  }
 }
 
 function restoreTask(k: Kernel, s: TaskState, byId: Map<number, OpenFile>): Task {
@@ -165,6 +191,12 @@ function restoreTask(k: Kernel, s: TaskState, byId: Map<number, OpenFile>): Task
 
 /** What a process's state says beyond its space, files and ties to others. */
 function setScalars(task: Task, s: TaskState): void {
+  task.tgid = s.tgid ?? s.pid;
+  task.clearChildTid = s.clearChildTid ?? 0;
+  task.exitedAsThread = s.exitedAsThread ?? false;
+  task.threadsCpu = BigInt(s.threadsCpu ?? "0");
+  // Woken from a futex wait before the freeze: the call it runs again returns 0 (calls/threads.ts); other waits queue anew.
+  task.futexWait = s.futexWoken ? { space: task.space, address: 0, bitset: 0, woken: true } : undefined;
   task.ppid = s.ppid;
   task.pgid = s.pgid;
   task.sid = s.sid;

@@ -28,6 +28,8 @@ import { OpenFiles } from "./open-files.js";
 import { Pipe } from "./pipes.js";
 import { deliverSignals, sendSignal } from "./deliver.js";
 import { endTask } from "./process-tree.js";
+import { endThreadAlone } from "./threads.js";
+import { Futexes } from "./futexes.js";
 import { SIGBUS, SIGILL, SIGSEGV, SIGTRAP, type SigInfo } from "./signals.js";
 import { runSyscallEntry, syscallEntry, type ProcessClock, type ProcessConsole, type SyscallOutcome } from "./syscalls.js";
 import { Task } from "./task.js";
@@ -35,6 +37,7 @@ import { kernelState, restoreKernel, type KernelState } from "./kernel-state.js"
 import { adopt } from "./adopt.js";
 import { stackFloor } from "./calls/limits.js";
 import type { Home, ProcessImage } from "./lone-process.js";
+import type { ProcessInfo } from "../guest/runnable.js";
 import { guestAddress } from "./sockets/addresses.js";
 import { LocalNames, type SocketNames } from "./sockets/names.js";
 import { Sockets } from "./sockets/table.js";
@@ -133,6 +136,8 @@ export class Kernel {
   readonly openFiles = new OpenFiles();
   tasks = new Map<number, Task>();
   pipes = new Map<number, Pipe>();
+  /** Threads waiting on futex words (not in a snapshot: a waiter runs its call again where it is restored). */
+  futexes = new Futexes();
   readonly sockets: Sockets;
   nextPid = FIRST_PID;
   nextPipe = 1;
@@ -256,7 +261,10 @@ export class Kernel {
     const first = this.tasks.get(this.firstPid);
     if (!first) return;
     this.consoleInterrupted = true;
-    for (const task of this.tasks.values()) if (task.pgid === first.pgid && task.status !== "zombie") sendSignal(this, task, sig, { signo: sig, code: 0x80, group: first.pgid });
+    for (const task of this.tasks.values()) {
+      // Each process of the group once (its leader stands for its threads).
+      if (task.pgid === first.pgid && task.tgid === task.pid && (task.status !== "zombie" || task.exitedAsThread)) sendSignal(this, task, sig, { signo: sig, code: 0x80, group: first.pgid });
+    }
     this.wake?.();
   }
 
@@ -309,8 +317,10 @@ export class Kernel {
     for (let r = 1; r < 32; r++) core.setX(r, task.registers[r]);
     core.pc = task.registers[32];
     core.setState32(STATE_RESERVATION_VALID, 0); // "an SC may fail ... if there was a context switch"
-    core.setState32(CSR_SATP, task.space.satp);
-    core.exports.flushTranslations();
+    if (task.space !== leaving.space || leaving.status === "zombie") {
+      core.setState32(CSR_SATP, task.space.satp);
+      core.exports.flushTranslations();
+    } // two threads of one process: the same page tables, nothing cached to drop
     this.current = task;
   }
 
@@ -393,7 +403,7 @@ export class Kernel {
         const task = this.pickRunnable();
         if (!task) { await this.waitForAnyWake(); break; }
         this.switchTo(task);
-        if (task.signals.pending !== 0n) {
+        if (task.signals.pending !== 0n || task.signals.process.bits !== 0n) {
           deliverSignals(this, task);
           if (!task.runnable) { now = nowMs(); continue; }
         }
@@ -574,6 +584,7 @@ export class Kernel {
       case "exit":
         this.count(name);
         this.retireEcall();
+        if (outcome.thread && endThreadAlone(this, task, (outcome.code & 0xff) << 8)) return;
         endTask(this, task, (outcome.code & 0xff) << 8);
         return;
       case "block-input":
@@ -673,12 +684,18 @@ export class Kernel {
     return kernelState(this);
   }
 
-  /** Every process, parents first, for ps. */
-  processList(): Array<{ pid: number; ppid: number; state: string; name: string; cpuInstructions: number }> {
-    return [...this.tasks.values()].map((t) => ({
-      pid: t.pid, ppid: t.ppid, name: t.name || baseName(this.options.argv[0] ?? ""), cpuInstructions: Number(t.cpuInstructions),
-      state: t.away ? "away" : t.status !== "running" ? t.status : t.blocked || t.vforkChild ? "waiting" : "running",
-    }));
+  /** Every process, parents first, for ps: each once (its leader), with its threads' state and CPU time. */
+  processList(): ProcessInfo[] {
+    const rows: ProcessInfo[] = [];
+    for (const t of this.tasks.values()) {
+      if (t.tgid !== t.pid) continue;
+      const threads = [...this.tasks.values()].filter((o) => o.tgid === t.pid && o.status !== "zombie");
+      const cpu = threads.reduce((sum, o) => sum + (o === t ? 0n : o.cpuInstructions), t.cpuInstructions + t.threadsCpu);
+      const shown = threads.length > 0 ? threads : [t];
+      const state = t.away ? "away" : shown.some((o) => o.runnable) ? "running" : shown[0].status !== "running" ? shown[0].status : "waiting";
+      rows.push({ pid: t.pid, ppid: t.ppid, name: t.name || baseName(this.options.argv[0] ?? ""), cpuInstructions: Number(cpu), state, ...(threads.length > 1 ? { threads: threads.length } : {}) });
+    }
+    return rows;
   }
 
   /**

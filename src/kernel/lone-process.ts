@@ -14,6 +14,7 @@
 import { PAGE, type Region } from "./address-space.js";
 import type { OpenFile } from "./files.js";
 import type { Kernel } from "./kernel.js";
+import { hasOtherThreads } from "./threads.js";
 import type { SignalStateData } from "./signals.js";
 
 /** One process as another host starts it: everything but the tree around it. */
@@ -62,6 +63,9 @@ export function cannotTakeOut(k: Kernel, pid: number): string | undefined {
   if (task.away) return `process ${pid} is already away (on ${task.away.host})`;
   if (task.vforkChild || task.sharesSpaceOf) return `process ${pid} shares its memory with another (vfork) until it execs`;
   if (task.status === "stopped") return `process ${pid} is stopped`;
+  // A process image carries one thread; a process's threads move together, with the whole guest.
+  if (task.tgid !== task.pid) return `${pid} is a thread of process ${task.tgid}; move the whole guest (--children together) instead`;
+  if (hasOtherThreads(k, task)) return `process ${pid} has threads, which move together with the whole guest (--children together) only`;
   const others = [...k.tasks.values()].filter((t) => t !== task && t.status !== "zombie" && !t.away);
   if (others.length === 0) return `process ${pid} is the guest's only process here: moving it alone is moving the whole guest (--children together)`;
   // Its sockets stay with the guest's kernel, and no transport carries a socket call home yet.

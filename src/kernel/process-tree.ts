@@ -7,28 +7,28 @@
 
 import * as fs from "node:fs";
 import { ElfError, parseElf } from "../elf/index.js";
-import { STATE_EXIT_PC, CSR_SATP } from "../../assembly/layout.js";
+import { CSR_SATP } from "../../assembly/layout.js";
 import { OutOfMemory } from "./address-space.js";
 import { Errno } from "./errno.js";
 import { AT_FDCWD, SandboxError } from "./files.js";
 import { baseName, MAX_PROCESSES, type Kernel } from "./kernel.js";
+import {
+  clearChildTid, cloneRegisters, CLONE_CHILD_SETTID, CLONE_PARENT, CLONE_PARENT_SETTID, CLONE_SIGHAND, CLONE_THREAD, CLONE_VFORK,
+  CLONE_VM, createThread, endOtherThreads, execingThreadBecomesLeader, leaderOf, liveTasks, processAlive,
+} from "./threads.js";
 import { loadProcess } from "./loader.js";
 import { sendSignal } from "./deliver.js";
 import { SA_NOCLDSTOP, SA_NOCLDWAIT, SIGCHLD, SIG_IGN, SIGPIPE, SIGINT } from "./signals.js";
 import { Task } from "./task.js";
 
-export const CLONE_VM = 0x100, CLONE_FS = 0x200, CLONE_FILES = 0x400, CLONE_SIGHAND = 0x800, CLONE_VFORK = 0x4000;
-export const CLONE_PARENT = 0x8000, CLONE_THREAD = 0x10000, CLONE_SETTLS = 0x80000, CLONE_PARENT_SETTID = 0x100000;
-export const CLONE_CHILD_CLEARTID = 0x200000, CLONE_CHILD_SETTID = 0x1000000;
-
-/** clone: a new process; returns its pid to the parent (the child sees 0), or -errno. */
+/** clone: a new process (or, CLONE_THREAD, a thread: threads.ts); returns its id to the caller (the child sees 0), or -errno. */
 export function forkTask(k: Kernel, parent: Task, flags: number, stack: number, ptid: number, tls: number, ctid: number): number {
-  if (flags & (CLONE_THREAD | CLONE_SIGHAND | CLONE_PARENT)) return -Errno.EINVAL; // threads: not in Roam's process model
+  if (flags & CLONE_THREAD) return createThread(k, parent, flags, stack, ptid, tls, ctid);
+  if (flags & CLONE_SIGHAND) return -Errno.EINVAL; // "CLONE_SIGHAND was specified in the flags mask, but CLONE_VM was not" (or a process sharing handlers)
+  if (flags & CLONE_PARENT) return -Errno.EINVAL; // a sibling of the caller: not offered
   const vfork = (flags & CLONE_VFORK) !== 0;
-  if ((flags & CLONE_VM) && !vfork) return -Errno.EINVAL; // memory shared for good is a thread too
-  let live = 0;
-  for (const t of k.tasks.values()) if (t.status !== "zombie") live++;
-  if (live >= MAX_PROCESSES) return -Errno.EAGAIN; // "The caller is operating under the RLIMIT_NPROC resource limit"
+  if ((flags & CLONE_VM) && !vfork) return -Errno.EINVAL; // memory shared for good, with handlers of its own: not offered
+  if (liveTasks(k) >= MAX_PROCESSES) return -Errno.EAGAIN; // "The caller is operating under the RLIMIT_NPROC resource limit"
   let space;
   try {
     space = flags & CLONE_VM ? parent.space : parent.space.fork();
@@ -36,18 +36,15 @@ export function forkTask(k: Kernel, parent: Task, flags: number, stack: number, 
     if (error instanceof OutOfMemory) return -Errno.ENOMEM;
     throw error;
   }
-  const child = new Task(k, k.nextPid++, parent.pid, parent.pgid, parent.sid, space, parent.files.fork());
+  // The child's parent is the caller's process (getppid: "the process ID of the parent"), whichever thread forked.
+  const child = new Task(k, k.nextPid++, parent.tgid, parent.pgid, parent.sid, space, parent.files.fork());
   child.signals = parent.signals.fork();
   child.exitSignal = flags & 0xff;
   child.limits = new Map(parent.limits); // "A child process created via fork(2) inherits its parent's resource limits"
   child.exe = parent.exe;
   child.name = parent.name;
-  const registers = k.registersOf(parent).slice();
-  registers[10] = 0; // "On success, the PID of the child process is returned in the parent, and 0 is returned in the child"
-  registers[32] = (k.core.state32(STATE_EXIT_PC) + 4) >>> 0;
-  if (stack) registers[2] = stack;
-  if (flags & CLONE_SETTLS) registers[4] = tls;
-  child.registers.set(registers);
+  // "On success, the PID of the child process is returned in the parent, and 0 is returned in the child"
+  child.registers.set(cloneRegisters(k, parent, flags, stack, tls));
   if (flags & CLONE_PARENT_SETTID) parent.space.write(ptid, u32(child.pid));
   if (flags & CLONE_CHILD_SETTID) child.space.write(ctid, u32(child.pid));
   if (vfork) {
@@ -118,7 +115,7 @@ export function execTask(k: Kernel, task: Task, path: string, argv: string[], en
     if (depth >= 4) return -Errno.ELOOP;
     const args = [script.interpreter, ...(script.arg ? [script.arg] : []), path, ...argv.slice(1)];
     const r = execTask(k, task, script.interpreter, args, envp, depth + 1);
-    if (r === "jumped") task.name = baseName(path); // Linux names it after the script it was asked to run, not the interpreter
+    if (r === "jumped") k.current.name = baseName(path); // (the process's task: a thread that execs becomes its leader) Linux names it after the script it was asked to run, not the interpreter
     return r;
   }
   let loaded;
@@ -129,7 +126,8 @@ export function execTask(k: Kernel, task: Task, path: string, argv: string[], en
     if (error instanceof OutOfMemory) return -Errno.ENOMEM;
     throw error;
   }
-  // The point of no return: the old program is gone.
+  // The point of no return: the old program is gone, and with it every other thread of the process.
+  task = execingThreadBecomesLeader(k, task);
   if (task.sharesSpaceOf) releaseVforkParent(k, task);
   else task.space.release();
   task.space = loaded.space;
@@ -156,41 +154,54 @@ function releaseVforkParent(k: Kernel, child: Task): void {
 }
 
 /**
- * `task` ends with wait status `status` (exit code << 8, or a signal number,
- * | 0x80 for a core dump). Its children go to init; its parent is told.
+ * `task`'s process ends with wait status `status` (exit code << 8, or a signal
+ * number, | 0x80 for a core dump): every thread goes, its children go to init,
+ * its parent is told. A process that is already over is left as it is.
  */
 export function endTask(k: Kernel, task: Task, status: number): void {
-  if (task.status === "zombie") return;
-  task.status = "zombie";
-  task.waitStatus = status;
-  task.blocked = undefined;
-  task.blockedInCall = false;
-  task.files.closeAll();
-  if (task.sharesSpaceOf) releaseVforkParent(k, task);
-  else if (!task.away) {
+  const leader = leaderOf(k, task);
+  if (!processAlive(leader)) return;
+  const live = task.status !== "zombie" ? task : [...k.tasks.values()].find((t) => t.tgid === leader.tgid && t.status !== "zombie") ?? leader;
+  const { space, files } = live; // the process's, shared by its threads
+  clearChildTid(k, live);
+  endOtherThreads(k, leader);
+  leader.status = "zombie";
+  leader.exitedAsThread = false;
+  leader.waitStatus = status;
+  leader.blocked = undefined;
+  leader.blockedInCall = false;
+  leader.futexWait = undefined;
+  files.closeAll();
+  if (live.sharesSpaceOf) releaseVforkParent(k, live);
+  else if (!leader.away) {
     // A vfork child still borrowing this space keeps it as its own (it releases it at exec or exit): a zombie holds no
     // space in a snapshot, and a borrower must not name a process that its parent may reap.
-    const borrower = [...k.tasks.values()].find((t) => t.sharesSpaceOf === task.pid && t.status !== "zombie");
-    if (borrower) { borrower.sharesSpaceOf = 0; task.vforkChild = 0; } else task.space.release();
+    const borrower = [...k.tasks.values()].find((t) => t.sharesSpaceOf && t.space === space && t.tgid !== leader.tgid && t.status !== "zombie");
+    if (borrower) {
+      const lender = k.tasks.get(borrower.sharesSpaceOf);
+      if (lender) lender.vforkChild = 0;
+      borrower.sharesSpaceOf = 0;
+    } else space.release();
   }
   for (const child of k.tasks.values()) {
-    if (child.ppid !== task.pid) continue;
+    if (child.ppid !== leader.pid) continue;
     child.ppid = 1; // "inherited by init": init reaps them
-    if (child.status === "zombie") k.tasks.delete(child.pid);
+    if (child.status === "zombie" && child.tgid === child.pid && !child.exitedAsThread) k.tasks.delete(child.pid);
   }
-  if (task.pid === k.firstPid) { k.result = resultOf(k, task); k.firstStatus = status; }
-  const parent = k.tasks.get(task.ppid);
-  if (!parent || parent.status === "zombie") {
-    k.tasks.delete(task.pid); // an orphan: init reaps it at once
+  if (task !== leader && task.faultReport) leader.faultReport = task.faultReport; // a thread's fault ended the process
+  if (leader.pid === k.firstPid) { k.result = resultOf(k, leader); k.firstStatus = status; }
+  const parent = k.tasks.get(leader.ppid);
+  if (!parent || !processAlive(parent)) {
+    k.tasks.delete(leader.pid); // an orphan: init reaps it at once
   } else {
     const sigchld = parent.signals.action(SIGCHLD);
     // "If the disposition of SIGCHLD is set to SIG_IGN or the SA_NOCLDWAIT flag is set ... children ... do not become zombies"
     const noZombie = sigchld.handler === SIG_IGN || (sigchld.flags & SA_NOCLDWAIT) !== 0;
-    if (noZombie && task.pid !== k.firstPid) k.tasks.delete(task.pid);
-    if (task.exitSignal) {
+    if (noZombie && leader.pid !== k.firstPid) k.tasks.delete(leader.pid);
+    if (leader.exitSignal) {
       const exited = (status & 0x7f) === 0;
-      sendSignal(k, parent, task.exitSignal, {
-        signo: task.exitSignal, code: exited ? 1 : status & 0x80 ? 3 : 2, pid: task.pid, status: exited ? status >> 8 : status & 0x7f,
+      sendSignal(k, parent, leader.exitSignal, {
+        signo: leader.exitSignal, code: exited ? 1 : status & 0x80 ? 3 : 2, pid: leader.pid, status: exited ? status >> 8 : status & 0x7f,
       });
     }
   }
@@ -241,11 +252,12 @@ export interface WaitFound {
 export function findWaitable(k: Kernel, task: Task, idtype: number, id: number, options: number): WaitFound | "none" | "later" {
   let any = false;
   for (const child of k.tasks.values()) {
-    if (child.ppid !== task.pid) continue;
+    // Children of any of the caller's threads (they are its process's), each a process: its leader stands for it.
+    if (child.ppid !== task.tgid || child.tgid !== child.pid) continue;
     if (idtype === P_PID && child.pid !== id) continue;
     if (idtype === P_PGID && child.pgid !== id) continue;
     any = true;
-    if (child.status === "zombie" && (options & WEXITED)) return { child, what: "exited" };
+    if (child.status === "zombie" && !child.exitedAsThread && (options & WEXITED)) return { child, what: "exited" };
     if (child.stopReport === "stopped" && child.status === "stopped" && (options & WUNTRACED)) return { child, what: "stopped" };
     if (child.stopReport === "continued" && (options & WCONTINUED)) return { child, what: "continued" };
   }
@@ -270,7 +282,7 @@ export function reap(k: Kernel, found: WaitFound, options: number): number {
 
 /** What wait4's and waitid's rusage say of a reaped child (Linux's RUSAGE_BOTH): its own CPU time and its reaped children's. */
 export function reapedCpuNs(child: Task): bigint {
-  return child.cpuInstructions + child.childrenCpuNs;
+  return child.cpuInstructions + child.threadsCpu + child.childrenCpuNs;
 }
 
 function statusOf({ child, what }: WaitFound): number {

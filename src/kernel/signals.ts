@@ -1,5 +1,6 @@
-// Signals, as signal(7) has them: per process a disposition for each signal,
-// a mask of blocked signals and a set of pending ones. A handler runs on the
+// Signals, as signal(7) has them: per process a disposition for each signal and
+// a set of signals pending for the process as a whole; per thread a mask of
+// blocked signals and a set of signals pending for that thread alone. A handler runs on the
 // process's stack (or its alternate stack) in a frame the kernel builds —
 // siginfo, then a ucontext holding the interrupted registers and mask — with
 // ra pointing at the sigreturn trampoline the kernel maps into every process
@@ -46,17 +47,30 @@ export interface SignalAction {
   restorer: number;
 }
 
-/** A process's signal state as data: sets as decimal text (64-bit), actions only where not SIG_DFL. */
+/** A thread's signal state as data: sets as decimal text (64-bit), actions only where not SIG_DFL. */
 export interface SignalStateData {
   mask: string;
   pending: string;
+  /** Pending for the whole process (kill(2)); optional: states made before threads had it only in `pending`. */
+  processPending?: string;
   actions: Array<[number, number, number, string, number]>; // signal, handler, flags, mask, restorer
   altStack: [number, number, number]; // ss_sp, ss_flags, ss_size
 }
 
+/** What a process's threads share of pending signals: those sent to the process, which any thread not blocking them takes. */
+export interface ProcessPending {
+  bits: bigint;
+  /** What each one's siginfo says; not kept in a snapshot. */
+  readonly info: Map<number, SigInfo>;
+}
+
 export class SignalState {
-  readonly actions = new Map<number, SignalAction>(); // absent = SIG_DFL
+  /** Dispositions: one table for all of a process's threads (clone(2)'s CLONE_SIGHAND). Absent = SIG_DFL. */
+  actions = new Map<number, SignalAction>();
+  /** "A process-directed signal may be delivered to any one of the threads that does not currently have the signal blocked." */
+  process: ProcessPending = { bits: 0n, info: new Map() };
   mask = 0n;
+  /** Pending for this thread alone (tgkill, a fault, SIGPIPE). */
   pending = 0n;
   altStack: [number, number, number] = [0, SS_DISABLE, 0];
 
@@ -73,6 +87,36 @@ export class SignalState {
     return child;
   }
 
+  /** A new thread: the same dispositions and process-wide pending set; "the signal mask is inherited", nothing pending for it. */
+  thread(): SignalState {
+    const thread = new SignalState();
+    thread.actions = this.actions;
+    thread.process = this.process;
+    thread.mask = this.mask;
+    return thread; // no alternate stack: clone(2) clears it for a thread sharing the caller's memory
+  }
+
+  /** Pending for this thread or its process. */
+  get anyPending(): bigint {
+    return this.pending | this.process.bits;
+  }
+
+  /** Takes `sig` off the pending sets, this thread's first; its siginfo if one was kept. */
+  take(sig: number, threadInfo: Map<number, SigInfo>): SigInfo {
+    const b = bit(sig);
+    let info: SigInfo | undefined;
+    if (this.pending & b) {
+      this.pending &= ~b;
+      info = threadInfo.get(sig);
+      threadInfo.delete(sig);
+    } else {
+      this.process.bits &= ~b;
+      info = this.process.info.get(sig);
+      this.process.info.delete(sig);
+    }
+    return info ?? { signo: sig, code: 0 };
+  }
+
   /** execve: "dispositions of any signals that are being caught are reset to the default"; ignored stay ignored. */
   execed(): void {
     for (const [sig, a] of [...this.actions]) if (a.handler !== SIG_IGN) this.actions.delete(sig);
@@ -85,9 +129,9 @@ export class SignalState {
     return a.handler === SIG_IGN || (a.handler === SIG_DFL && defaultAction(sig) === "ignore");
   }
 
-  /** The lowest pending signal not blocked, or 0. */
+  /** The lowest pending signal (this thread's or its process's) not blocked, or 0. */
   next(): number {
-    const ready = this.pending & ~(this.mask & ~UNBLOCKABLE);
+    const ready = (this.pending | this.process.bits) & ~(this.mask & ~UNBLOCKABLE);
     if (ready === 0n) return 0;
     for (let sig = 1; sig <= NSIG; sig++) if (ready & bit(sig)) return sig;
     return 0;
@@ -97,6 +141,7 @@ export class SignalState {
     return {
       mask: this.mask.toString(),
       pending: this.pending.toString(),
+      ...(this.process.bits !== 0n ? { processPending: this.process.bits.toString() } : {}),
       actions: [...this.actions].map(([sig, a]) => [sig, a.handler, a.flags, a.mask.toString(), a.restorer]),
       altStack: [...this.altStack],
     };
@@ -106,6 +151,7 @@ export class SignalState {
     const s = new SignalState();
     s.mask = BigInt(d.mask);
     s.pending = BigInt(d.pending);
+    s.process.bits = BigInt(d.processPending ?? "0");
     for (const [sig, handler, flags, mask, restorer] of d.actions) s.actions.set(sig, { handler, flags, mask: BigInt(mask), restorer });
     s.altStack = [...d.altStack];
     return s;

@@ -14,7 +14,7 @@ import { syscallName, type SyscallContext, type SyscallOutcome } from "./syscall
 type Arg =
   | "int" | "uint" | "hex" | "fd" | "dirfd" | "path" | "instr" // a string the call reads
   | "inbuf" | "outbuf" | "outstr" // bytes the call reads (count in the next argument), fills (count = result), a string it fills
-  | "oflags" | "mode" | "atflags" | "prot" | "mapflags" | "whence" | "clock" | "signal" | "fcntl" | "ioctl" | "access" | "ptr" | "prctl"
+  | "oflags" | "mode" | "atflags" | "prot" | "mapflags" | "whence" | "clock" | "signal" | "fcntl" | "ioctl" | "access" | "ptr" | "prctl" | "futexop"
   | "off64" | "skip" | "fdflags"
   | "sockdomain" | "socktype" | "sockaddr" | "msgflags" | "shut" | "sockopt"; // sockaddr: its length is the next argument // fdflags: O_CLOEXEC and the like, 0 when none // a 64-bit value in two registers, low word first (the second is "skip")
 
@@ -37,6 +37,8 @@ const SIGNATURES: Record<string, Arg[]> = {
   rt_sigaction: ["signal", "ptr", "ptr", "uint"], rt_sigprocmask: ["int", "ptr", "ptr", "uint"], rt_sigreturn: [],
   wait4: ["int", "ptr", "int", "ptr"], clone: ["hex", "hex", "ptr", "ptr", "ptr"], getpid: [], getppid: [], gettid: [],
   getuid: [], geteuid: [], getgid: [], getegid: [], set_tid_address: ["ptr"], set_robust_list: ["ptr", "uint"], uname: ["ptr"],
+  futex_time64: ["ptr", "futexop", "int", "ptr", "ptr", "hex"], membarrier: ["int", "int"], rt_sigtimedwait_time64: ["ptr", "ptr", "ptr", "uint"],
+  rt_sigsuspend: ["ptr", "uint"], rt_sigpending: ["ptr", "uint"],
   clock_gettime64: ["clock", "ptr"], clock_getres_time64: ["clock", "ptr"], clock_nanosleep_time64: ["clock", "int", "ptr", "ptr"],
   nanosleep: ["ptr", "ptr"], gettimeofday: ["ptr", "ptr"], getrandom: ["ptr", "uint", "hex"], umask: ["mode"], sync: [],
   socket: ["sockdomain", "socktype", "int"], socketpair: ["sockdomain", "socktype", "int", "ptr"],
@@ -48,6 +50,9 @@ const SIGNATURES: Record<string, Arg[]> = {
   prlimit64: ["int", "int", "ptr", "ptr"], prctl: ["prctl", "hex"], sched_yield: [], sched_getaffinity: ["int", "uint", "ptr"],
   sysinfo: ["ptr"], times: ["ptr"], getrusage: ["int", "ptr"], getpgid: ["int"], setpgid: ["int", "int"], setsid: [], getsid: ["int"],
 };
+
+const FUTEX_OPS = ["FUTEX_WAIT", "FUTEX_WAKE", "FUTEX_FD", "FUTEX_REQUEUE", "FUTEX_CMP_REQUEUE", "FUTEX_WAKE_OP", "FUTEX_LOCK_PI",
+  "FUTEX_UNLOCK_PI", "FUTEX_TRYLOCK_PI", "FUTEX_WAIT_BITSET", "FUTEX_WAKE_BITSET"];
 
 const SHOWN = 32; // bytes of a buffer or string shown, as strace's default -s 32
 
@@ -166,6 +171,10 @@ function argument(c: SyscallContext, kind: Arg, value: number, next: number, res
     case "msgflags": return flagNames(value, MSG_FLAGS);
     case "shut": return ["SHUT_RD", "SHUT_WR", "SHUT_RDWR"][value] ?? String(signed);
     case "sockopt": return value === 1 ? "SOL_SOCKET" : value === 6 ? "SOL_TCP" : String(signed);
+    case "futexop": {
+      const name = FUTEX_OPS[value & 127] ?? String(value & 127);
+      return name + (value & 128 ? "_PRIVATE" : "") + (value & 256 ? "|FUTEX_CLOCK_REALTIME" : "");
+    }
     case "prctl": return value === 15 ? "PR_SET_NAME" : value === 16 ? "PR_GET_NAME" : String(signed);
     default: return hex(value);
   }

@@ -18,6 +18,7 @@ import { LIMIT_CALLS } from "./calls/limits.js";
 import { PROCESS_CALLS } from "./calls/processes.js";
 import { POLL_CALLS } from "./calls/poll.js";
 import { SIGNAL_CALLS } from "./calls/signals.js";
+import { THREAD_CALLS } from "./calls/threads.js";
 import { SOCKET_CALLS } from "./calls/sockets.js";
 import { SOCKET_IO_CALLS } from "./calls/socket-io.js";
 import { SOCKET_OPTION_CALLS, socketIoctl } from "./calls/socket-options.js";
@@ -87,7 +88,7 @@ export type SyscallOutcome =
   | { kind: "block-until"; deadlineNs: bigint } // a sleep
   | { kind: "block-event"; input?: boolean; deadlineNs?: bigint } // a pipe, a child (poll: also input, a timeout): runs again on a change
   | { kind: "jumped" } // execve, rt_sigreturn: the call set the registers (and pc) itself
-  | { kind: "exit"; code: number };
+  | { kind: "exit"; code: number; thread?: boolean }; // thread: exit(2), which ends the calling thread alone when others go on
 
 
 const ret = (value: number): SyscallOutcome => ({ kind: "return", value });
@@ -368,7 +369,6 @@ export const SYSCALLS = new Map<number, [string, Handler]>([
       return c.space.write(buf, stat64Bytes(st)) ? 0 : fail(Errno.EFAULT);
     }) as number;
   }]],
-  [99, ["set_robust_list", () => 0]],
   [160, ["uname", (c, buf) => (c.space.write(buf, utsname()) ? 0 : fail(Errno.EFAULT))]],
   [278, ["getrandom", (c, buf, length, flags) => {
     if (flags & ~7) return fail(Errno.EINVAL); // GRND_NONBLOCK | GRND_RANDOM | GRND_INSECURE
@@ -424,7 +424,7 @@ function withPath(c: SyscallContext, pointer: number, body: (path: string) => vo
   return typeof path === "number" ? path : guarded(() => { body(path); return 0; }) as number;
 }
 
-for (const area of [DESCRIPTOR_CALLS, PROCESS_CALLS, SIGNAL_CALLS, POLL_CALLS, FILE_IO_CALLS, TIME_CALLS, LIMIT_CALLS, MEMORY_CALLS, SOCKET_CALLS, SOCKET_IO_CALLS, SOCKET_OPTION_CALLS]) {
+for (const area of [DESCRIPTOR_CALLS, PROCESS_CALLS, THREAD_CALLS, SIGNAL_CALLS, POLL_CALLS, FILE_IO_CALLS, TIME_CALLS, LIMIT_CALLS, MEMORY_CALLS, SOCKET_CALLS, SOCKET_IO_CALLS, SOCKET_OPTION_CALLS]) {
   for (const [n, entry] of area) SYSCALLS.set(n, entry);
 }
 

@@ -1,10 +1,13 @@
-// One process of a guest: its address space, descriptor table, signal state,
-// place in the tree (parent, process group, session), and — while another
-// process holds the hart — its registers. What a system call sees as `c`.
+// One thread of a guest's process (a process has one, or several sharing its
+// address space, descriptor table and signal dispositions: threads.ts): its
+// place in the tree (parent, process group, session), its signal mask and
+// pending set, and — while another thread holds the hart — its registers. What
+// a system call sees as `c`; `pid` is its thread id, `tgid` its process's id.
 
 import type { AddressSpace, AddressSpaceState } from "./address-space.js";
 import type { FileTable, FileTableState } from "./files.js";
 import type { Kernel } from "./kernel.js";
+import type { FutexWait } from "./futexes.js";
 import { SignalState, type SigInfo, type SignalStateData } from "./signals.js";
 import type { ProcessClock, ProcessConsole, SyscallContext } from "./syscalls.js";
 
@@ -26,6 +29,16 @@ export interface ResourceLimit { cur: bigint; max: bigint }
 /** A process as data (its RAM pages travel with the guest's). */
 export interface TaskState {
   pid: number;
+  /** Its process (thread group): the leader's pid; optional: absent means its own pid (a process of one thread). */
+  tgid?: number;
+  /** set_tid_address / CLONE_CHILD_CLEARTID: where 0 is written, and a futex woken, when the thread ends (absent: 0). */
+  clearChildTid?: number;
+  /** A thread leader that ended with exit(2) while other threads go on (a zombie its parent cannot wait for yet). */
+  exitedAsThread?: boolean;
+  /** A leader: the CPU time (instructions, decimal) of its threads that ended; absent: "0". */
+  threadsCpu?: string;
+  /** Woken from a futex wait and not yet back from it (the call returns 0 when it runs again). */
+  futexWoken?: boolean;
   ppid: number;
   pgid: number;
   sid: number;
@@ -38,10 +51,10 @@ export interface TaskState {
   childrenCpuNs?: string;
   /** Resource limits it set (getrlimit(2): inherited by fork, kept by execve): [resource, cur, max] (decimal); optional: none. */
   limits?: Array<[number, string, string]>;
-  addressSpace: AddressSpaceState | null; // null: shares its vfork parent's, or a zombie
+  addressSpace: AddressSpaceState | null; // null: shares its vfork parent's or its process's (another thread holds it), or a zombie
   sharesSpaceOf: number; // vfork: the pid whose space it borrows until exec or exit (0 = none)
   vforkChild: number; // vfork parent: the child it waits for (0 = none)
-  files: FileTableState | null; // null for a zombie
+  files: FileTableState | null; // null for a zombie, or a thread whose process's table another thread holds
   signals: SignalStateData;
   blockedInCall: boolean; // its pc is at an ecall it runs again (a signal interrupts it)
   sleepDeadlineNs: string | null;
@@ -62,6 +75,16 @@ export class Task implements SyscallContext {
   exitSignal = 17;
   /** x0..x31 and pc, while another process holds the hart. */
   readonly registers = new Uint32Array(33);
+  /** Its process: the thread group leader's pid (its own for a process's first thread). */
+  tgid: number;
+  /** set_tid_address(2): "When a thread whose clear_child_tid is not NULL terminates ... 0 is written at the address". */
+  clearChildTid = 0;
+  /** A leader that ended with exit(2) while its other threads go on: its process has not ended. */
+  exitedAsThread = false;
+  /** A leader: instructions its threads retired before they ended (CLOCK_PROCESS_CPUTIME_ID counts them). */
+  threadsCpu = 0n;
+  /** Waiting in futex(2), or woken from it and not yet back (futexes.ts). */
+  futexWait: FutexWait | undefined;
   /** Instructions it retired before the ones `retired` adds, as a BigInt. */
   private cpuBase = 0n;
   /** Instructions it retired in slices since (a number: the run loop adds a slice's at every system call). */
@@ -118,6 +141,7 @@ export class Task implements SyscallContext {
   ) {
     this.space = space;
     this.files = files;
+    this.tgid = pid;
   }
 
   get console(): ProcessConsole {
@@ -132,16 +156,23 @@ export class Task implements SyscallContext {
     return this.status === "running" && this.blocked === undefined && this.vforkChild === 0 && this.away === undefined;
   }
 
-  state(): TaskState {
+  /** As data; `holdsShared`: this thread carries its process's space and descriptor table (one thread of each process does). */
+  state(holdsShared = true): TaskState {
     const zombie = this.status === "zombie";
     return {
-      pid: this.pid, ppid: this.ppid, pgid: this.pgid, sid: this.sid, status: this.status, waitStatus: this.waitStatus,
+      pid: this.pid,
+      ...(this.tgid !== this.pid ? { tgid: this.tgid } : {}),
+      ...(this.clearChildTid ? { clearChildTid: this.clearChildTid } : {}),
+      ...(this.exitedAsThread ? { exitedAsThread: true } : {}),
+      ...(this.threadsCpu ? { threadsCpu: this.threadsCpu.toString() } : {}),
+      ...(this.futexWait?.woken ? { futexWoken: true } : {}),
+      ppid: this.ppid, pgid: this.pgid, sid: this.sid, status: this.status, waitStatus: this.waitStatus,
       exitSignal: this.exitSignal,
       registers: new Uint8Array(this.registers.buffer.slice(0)),
       cpuInstructions: this.cpuInstructions.toString(), childrenCpuNs: this.childrenCpuNs.toString(),
-      addressSpace: zombie || this.sharesSpaceOf || this.away ? null : this.space.state(),
+      addressSpace: zombie || this.sharesSpaceOf || this.away || !holdsShared ? null : this.space.state(),
       sharesSpaceOf: this.sharesSpaceOf, vforkChild: this.vforkChild,
-      files: zombie ? null : this.files.state(),
+      files: zombie || !holdsShared ? null : this.files.state(),
       signals: this.signals.state(),
       blockedInCall: this.blockedInCall,
       sleepDeadlineNs: this.sleepDeadline === undefined ? null : this.sleepDeadline.toString(),

@@ -131,10 +131,25 @@ function checkFileReferences(s: KernelState, at: string): void {
  * child that borrows its space (or it would wait for ever).
  */
 function checkTaskReferences(t: TaskState, byPid: Map<number, TaskState>, at: string): void {
+  const tgid = t.tgid ?? t.pid;
+  if (tgid !== t.pid) {
+    const leader = byPid.get(tgid);
+    if (!leader) bad(`${at}.tgid`, `thread ${t.pid}'s process leader ${tgid} is not there`);
+    if ((leader.tgid ?? leader.pid) !== leader.pid) bad(`${at}.tgid`, `${tgid} is a thread of process ${leader.tgid}, not a process's leader`);
+    if (t.exitedAsThread) bad(`${at}.exitedAsThread`, `thread ${t.pid} is not its process's leader`);
+  }
+  const threads = [...byPid.values()].filter((o) => (o.tgid ?? o.pid) === tgid && o.status !== "zombie");
+  const holders = threads.filter((o) => o.addressSpace || o.sharesSpaceOf || o.away);
+  // One thread of a live process carries its space and descriptor table; the others share them.
+  if (threads.length > 1 && (holders.length !== 1 || !holders[0].files || threads.some((o) => o !== holders[0] && (o.files || o.sharesSpaceOf || o.away)))) {
+    bad(`${at}.addressSpace`, `process ${tgid}'s threads do not name one of them as holding its space and descriptors`);
+  }
+  if (t.exitedAsThread && threads.length === 0) bad(`${at}.exitedAsThread`, `process ${t.pid} has no thread left, yet has not ended`);
   if (t.sharesSpaceOf) {
     const lender = byPid.get(t.sharesSpaceOf);
     if (!lender) bad(`${at}.sharesSpaceOf`, `process ${t.sharesSpaceOf} is not there`);
-    if (!lender.addressSpace || lender.sharesSpaceOf) bad(`${at}.sharesSpaceOf`, `process ${t.sharesSpaceOf} has no address space of its own to share`);
+    const lenderHolder = lender.addressSpace ? lender : [...byPid.values()].find((o) => (o.tgid ?? o.pid) === (lender.tgid ?? lender.pid) && o.addressSpace);
+    if (!lenderHolder || lender.sharesSpaceOf) bad(`${at}.sharesSpaceOf`, `process ${t.sharesSpaceOf} has no address space of its own to share`);
     if (t.addressSpace) bad(`${at}.addressSpace`, `process ${t.pid} shares the space of ${t.sharesSpaceOf}, and has one of its own`);
   }
   if (t.vforkChild && byPid.get(t.vforkChild)?.sharesSpaceOf !== t.pid) bad(`${at}.vforkChild`, `process ${t.vforkChild} does not share the space of ${t.pid}`);
@@ -144,6 +159,7 @@ function checkTaskReferences(t: TaskState, byPid: Map<number, TaskState>, at: st
     if (t.files) bad(`${at}.files`, `process ${t.pid} has ended, yet holds descriptors`);
     return;
   }
+  if (threads.length > 1) return; // its space and table are the holder's (checked above)
   // A proxy of a process that moved alone (--children home) has no memory here.
   if (!t.sharesSpaceOf && !t.away && !t.addressSpace) bad(`${at}.addressSpace`, "a live process needs an address space");
   if (!t.files) bad(`${at}.files`, "a live process needs a descriptor table");
@@ -199,7 +215,10 @@ function checkTasks(value: unknown, at: string, frames: number, previous?: TaskS
     seen.add(pid);
     if (own(m, "changedFields") !== undefined) return checkTaskChanges(m, p, frames, before.get(pid));
     const task: Record<string, unknown> = {};
-    for (const [key, check] of Object.entries(TASK_FIELDS)) task[key] = check(own(m, key), `${p}.${key}`, frames, before.get(pid));
+    for (const [key, check] of Object.entries(TASK_FIELDS)) {
+      const checked = check(own(m, key), `${p}.${key}`, frames, before.get(pid));
+      if (checked !== undefined) task[key] = checked; // an optional field absent stays absent
+    }
     return task as unknown as TaskState;
   });
 }
@@ -216,13 +235,15 @@ function checkTaskChanges(m: Record<string, unknown>, at: string, frames: number
   const task: Record<string, unknown> = { ...before };
   for (const key of Object.keys(fields)) {
     if (key === "pid" || !Object.prototype.hasOwnProperty.call(TASK_FIELDS, key)) bad(`${at}.changedFields[${describe(key)}]`, "not a field a process's changes may carry");
-    task[key] = TASK_FIELDS[key as keyof TaskState](fields[key], `${at}.${key}`, frames, before);
+    const checked = TASK_FIELDS[key as keyof TaskState](fields[key], `${at}.${key}`, frames, before);
+    if (checked === undefined) delete task[key];
+    else task[key] = checked;
   }
   return task as unknown as TaskState;
 }
 
 /** Fields of a process whose change the other sections may depend on: with none of them changed, the cross-section checks stand. */
-export const STRUCTURAL_TASK_FIELDS: ReadonlySet<string> = new Set(["addressSpace", "sharesSpaceOf", "vforkChild", "files", "status", "away"]);
+export const STRUCTURAL_TASK_FIELDS: ReadonlySet<string> = new Set(["addressSpace", "sharesSpaceOf", "vforkChild", "files", "status", "away", "tgid", "exitedAsThread"]);
 
 type TaskFieldCheck = (value: unknown, at: string, frames: number, before: TaskState | undefined) => unknown;
 const pid32 = (v: unknown, p: string) => int(v, p, 1, 0x7fffffff);
@@ -231,6 +252,11 @@ const nullableU64 = (v: unknown, p: string) => (v === null ? null : decimalU64(v
 /** One check per field of a process's state. */
 const TASK_FIELDS: Record<keyof TaskState, TaskFieldCheck> = {
   pid: pid32,
+  tgid: (v, p) => (v === undefined ? undefined : pid32(v, p)), // absent: a process of one thread
+  clearChildTid: (v, p) => (v === undefined ? undefined : u32(v, p)),
+  exitedAsThread: (v, p) => (v === undefined ? undefined : bool(v, p)),
+  threadsCpu: (v, p) => (v === undefined ? undefined : decimalU64(v, p)),
+  futexWoken: (v, p) => (v === undefined ? undefined : bool(v, p)),
   ppid: (v, p) => int(v, p, 0, 0x7fffffff),
   pgid: pid32,
   sid: pid32,
@@ -291,6 +317,7 @@ function checkSignals(value: unknown, at: string): SignalStateData {
   return {
     mask: decimalU64(own(m, "mask"), `${at}.mask`),
     pending: decimalU64(own(m, "pending"), `${at}.pending`),
+    ...(own(m, "processPending") === undefined ? {} : { processPending: decimalU64(own(m, "processPending"), `${at}.processPending`) }),
     actions: list(own(m, "actions"), `${at}.actions`, 64).map((entry, i) => {
       const q = `${at}.actions[${i}]`;
       const a = list(entry, q, 5);

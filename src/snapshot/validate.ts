@@ -116,7 +116,9 @@ export function checkProcessHart(hart: Uint8Array, process: KernelState): void {
   const current = process.tasks.find((t) => t.pid === process.current)!;
   if (current.status === "zombie") return; // it never runs again: the next process's switch sets satp
   const lender = current.sharesSpaceOf ? process.tasks.find((t) => t.pid === current.sharesSpaceOf) : current;
-  const space = lender?.addressSpace;
+  // A thread's space is its process's, which one of its threads carries.
+  const holder = lender && (lender.addressSpace ? lender : process.tasks.find((t) => (t.tgid ?? t.pid) === (lender.tgid ?? lender.pid) && t.addressSpace));
+  const space = holder?.addressSpace;
   if (!space) bad("process.current", `process ${process.current} on the hart has no address space`);
   const satp = (0x80000000 | ((RAM_GUEST_BASE >>> 12) + space.rootFrame)) >>> 0;
   if (word(CSR_SATP) !== satp) bad("hart.satp", `0x${word(CSR_SATP).toString(16)} is not the address space's root table (0x${satp.toString(16)})`);

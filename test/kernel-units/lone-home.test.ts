@@ -15,7 +15,7 @@ const SIGUSR1 = 10;
 function family() {
   const forwarded: Array<{ pid: number; sig: number }> = [];
   const task = (pid: number, ppid: number, more: Partial<Task> = {}) => ({
-    pid, ppid, pgid: 1000, sid: 1000, status: "running", away: undefined, signals: new SignalState(), pendingInfo: new Map(),
+    pid, tgid: pid, ppid, pgid: 1000, sid: 1000, status: "running", exitedAsThread: false, threadsCpu: 0n, away: undefined, signals: new SignalState(), pendingInfo: new Map(),
     blocked: undefined, waitStatus: 0, stopReport: undefined, exitSignal: 17, cpuInstructions: 0n, childrenCpuNs: 0n,
     files: { closeAll: () => {} }, ...more,
   }) as unknown as Task;
@@ -31,7 +31,7 @@ function family() {
   return { kernel, tasks, forwarded };
 }
 
-const pending = (t: Task | undefined) => t!.signals.pending !== 0n;
+const pending = (t: Task | undefined) => t!.signals.anyPending !== 0n;
 
 describe("the home of a process that moved alone", () => {
   test("its kill of its own group reaches the family here but not its proxy: the satellite signalled the process itself, so it gets one signal, not two", () => {

@@ -308,7 +308,7 @@ describe("unix names after the peer goes", () => {
 describe("a process that moves alone (--children home)", () => {
   test("is refused while it holds a socket, which stays with the guest's kernel", () => {
     const task = (pid: number, files: Array<[number, { kind: string }]>) =>
-      ({ pid, ppid: 1000, status: "running", vforkChild: 0, sharesSpaceOf: 0, away: undefined, files: { files: new Map(files) } });
+      ({ pid, tgid: pid, ppid: 1000, status: "running", vforkChild: 0, sharesSpaceOf: 0, away: undefined, files: { files: new Map(files) } });
     const kernel = { firstPid: 1000, tasks: new Map([[1000, task(1000, [])], [1001, task(1001, [[0, { kind: "terminal" }], [4, { kind: "socket" }]])], [1002, task(1002, [[0, { kind: "pipe" }]])]]) };
     expect(cannotTakeOut(kernel as unknown as Kernel, 1001)).toBe("process 1001 holds a socket (fd 4), which cannot move alone yet; move the whole tree (--children together) instead");
     expect(cannotTakeOut(kernel as unknown as Kernel, 1002)).toBeUndefined();

@@ -13,7 +13,7 @@ const ram = new Uint8Array(4 << 20);
 const DATA = 0x20000;
 let dir: string;
 let c: SyscallContext;
-const task = { pid: 1000, status: "running", cpuInstructions: 0n, name: "prog", limits: new Map() };
+const task = { pid: 1000, tgid: 1000, status: "running", cpuInstructions: 0n, threadsCpu: 0n, name: "prog", limits: new Map() };
 beforeEach(() => {
   dir = mkdtempSync(join(tmpdir(), "roam-time-"));
   const space = spaceOver(ram);

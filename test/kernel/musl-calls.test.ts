@@ -42,6 +42,37 @@ describe("files, devices, umask and /proc/self/exe (guests/calls/files.c)", () =
   }, 60_000);
 });
 
+describe("POSIX threads (guests/calls/threads.c, src/kernel/threads.ts, futexes.ts)", () => {
+  // Creation and join, a contended mutex, condition variables, semaphores, a barrier, TLS, ids, pthread_kill, sigwait of
+  // a signal sent to the process, a timed wait, cancellation, fork from a thread, and how a process with threads ends.
+  // Without qemu-riscv32 it is compared with the output qemu gave (threads.expected).
+  const expected = async () => (qemuPath ? (await shell(`$QEMU ${elf("threads")}`)).stdout : readFileSync(join(ROOT, "guests", "calls", "threads.expected"))).toString();
+  for (const [how, args, env] of [
+    ["translated as usual", [], {}],
+    ["every jump target translated at once", [], { ROAM_JIT_THRESHOLD: "0" }],
+    ["interpreted (--no-jit)", ["--no-jit"], {}],
+  ] as Array<[string, string[], Record<string, string>]>) {
+    test(`the same output as qemu-riscv32, ${how}`, async () => {
+      const r = await roam(["run", ...args, elf("threads")], env);
+      expect(r.status, show(r)).toBe(0);
+      expect(r.stdout.toString()).toBe(await expected());
+      expect(r.stderr.toString()).toBe(""); // no call it makes is missing
+    }, 60_000);
+  }
+
+  test("--strace names each thread's calls: clone gives a thread ID, futex waits and wakes, each thread's exit", async () => {
+    const r = await roam(["run", "--strace", elf("threads"), "handoff"]);
+    expect(r.status, show(r)).toBe(0);
+    const trace = r.stderr.toString();
+    expect(trace).toMatch(/\[pid 1000\] clone\(0x7d0f00, 0x[0-9a-f]+, 0x[0-9a-f]+, 0x[0-9a-f]+, 0x[0-9a-f]+\) = 1001\n/);
+    expect(trace).toMatch(/\[pid 100[1-4]\] futex_time64\(0x[0-9a-f]+, FUTEX_WAIT_PRIVATE, /);
+    expect(trace).toMatch(/\[pid 100[0-4]\] futex_time64\(0x[0-9a-f]+, FUTEX_WAKE_PRIVATE, /);
+    expect(trace).toMatch(/\[pid 1001\] rt_sigtimedwait_time64\(0x[0-9a-f]+, 0x[0-9a-f]+, NULL, 8\) = 12\n/);
+    expect(trace.match(/\] exit\(0\) = \?\n/g)).toHaveLength(4); // each thread but main; main ends the process
+    expect(trace).toMatch(/\[pid 1000\] exit_group\(0\) = \?\n\[pid 1000\] \+\+\+ exited with 0 \+\+\+\n$/);
+  }, 60_000);
+});
+
 describe("read-ahead (guests/calls/read-ahead.c, src/kernel/read-ahead.ts)", () => {
   test("sequential reads see every change made before them, as on qemu-riscv32: a write ahead, a child's, an append", async () => {
     // Each change lands in bytes a run of reads before it had Roam read ahead; the program's output says which bytes

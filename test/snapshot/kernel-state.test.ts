@@ -17,6 +17,7 @@ import { asVersion1 } from "./version1.js";
 afterAll(() => rmSync(fixtureRoot, { recursive: true, force: true }));
 
 const elf = (name: string) => readFileSync(new URL(`../../guests/bin/process/${name}.elf`, import.meta.url));
+const callsElf = (name: string) => readFileSync(new URL(`../../guests/bin/calls/${name}.elf`, import.meta.url));
 const FAMILY_REST = "child: hello\nchild: got go\nchild exited 7\ndone: signals 1\n";
 const SIGUSR1 = 10;
 
@@ -106,17 +107,21 @@ describe("pipe2 failing with EMFILE", () => {
 describe("every state a process tree passes through is a snapshot that restores and ends as the unmoved run", () => {
   // Paused as often as the kernel lets it (after each write, every slice, every wait), snapshotted, checked, restored on
   // another core and run to its end each time: a real state the checks refuse, or one that restores wrong, shows here.
-  const WHOLE: Record<string, [string, string]> = {
-    family: [FAMILY_READY, FAMILY_READY + FAMILY_REST],
-    orphan: ["ready\n", "ready\nfirst: got go\nmiddle killed by signal 9\n"],
+  // `handoff` is one process of five threads (guests/calls/threads.c): three pass a token through a condition variable,
+  // one waits in sigwait for the signal main sends the process, main joins them.
+  const WHOLE: Record<string, { elf: Buffer; argv: string[]; ready: string; whole: string }> = {
+    family: { elf: elf("family"), argv: ["family"], ready: FAMILY_READY, whole: FAMILY_READY + FAMILY_REST },
+    orphan: { elf: elf("orphan"), argv: ["orphan"], ready: "ready\n", whole: "ready\nfirst: got go\nmiddle killed by signal 9\n" },
+    handoff: { elf: callsElf("threads"), argv: ["threads", "handoff"], ready: "ready\n", whole: "ready\nhandoff: 300 passes, counter 600, sigwait got 12\n" },
   };
   test.each(Object.keys(WHOLE))("%s", async (name) => {
-    const [ready, whole] = WHOLE[name];
-    const guest = ProcessGuest.start({ core: await Core.load(), root: fixtureRoot, hostName: "A" }, { elf: elf(name), program: name, argv: [name], ramBytes: 4 << 20 });
+    const { ready, whole, argv } = WHOLE[name];
+    const guest = ProcessGuest.start({ core: await Core.load(), root: fixtureRoot, hostName: "A" }, { elf: WHOLE[name].elf, program: name, argv, ramBytes: 4 << 20 });
     let output = "";
     guest.console.onOutput((_offset, bytes) => { output += Buffer.from(bytes).toString(); guest.pause(); }); // a freeze after each write
     guest.expectFreeze(true); // short batches: a pause is seen within about a millisecond
     const states: string[] = [];
+    let threaded = 0;
     for (;;) {
       const timer = setImmediate(() => guest.pause());
       const result = await guest.run();
@@ -124,7 +129,8 @@ describe("every state a process tree passes through is a snapshot that restores 
       if (!result.paused) { expect(result.exitCode).toBe(0); break; }
       const snapshot = guest.snapshot();
       const k = snapshot.process!;
-      states.push(`${k.tasks.map((t) => `${t.pid}:${t.status}`).join(",")} on ${k.current}`);
+      states.push(`${k.tasks.map((t) => `${t.pid}${t.tgid ? `/${t.tgid}` : ""}:${t.status}`).join(",")} on ${k.current}`);
+      if (k.tasks.some((t) => t.tgid !== undefined)) threaded++;
       const at = `state ${states.length - 1} (${states.at(-1)}) after ${JSON.stringify(output)}`;
       const decoded = decodeSnapshot(encodeSnapshot(snapshot));
       const rest = await restoreAndFinish(decoded, guest.console.acceptedInput === 0 ? "go\n" : "");
@@ -134,7 +140,8 @@ describe("every state a process tree passes through is a snapshot that restores 
     }
     expect(output).toBe(whole);
     expect(states.length).toBeGreaterThan(3);
-  }, 60_000);
+    if (name === "handoff") expect(threaded, states.join("\n")).toBeGreaterThan(2); // frozen while it had threads
+  }, 120_000);
 });
 
 describe("a version-1 snapshot (one process, as the previous version wrote it)", () => {

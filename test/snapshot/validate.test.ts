@@ -150,6 +150,10 @@ const FAMILY_CASES: Array<[string, (p: Payload) => void, string | (() => string)
   ["a first process that is not there", (p) => { p.process.firstPid = 4242; }, "process.firstPid: process 4242 is not in the process list"],
   ["the child on the hart while the hart holds the parent's page tables", (p) => { p.process.current = p.process.tasks[1].pid; }, () => `hart.satp: 0x${(0x80080000 + familyGood.process!.tasks[0].addressSpace!.rootFrame).toString(16)} is not the address space's root table (0x${(0x80080000 + familyGood.process!.tasks[1].addressSpace!.rootFrame).toString(16)})`],
   ["registers of the wrong size", (p) => { p.process.tasks[1].registers = p.process.tasks[1].registers.subarray(4); }, "process.tasks[1].registers: 128 bytes; x0..x31 and pc are 132"],
+  ["a thread of a leader that is not there", (p) => { p.process.tasks[1].tgid = 4242; }, "process.tasks[1].tgid: thread 1001's process leader 4242 is not there"],
+  ["a thread whose leader is a thread itself", (p) => { p.process.tasks[0].tgid = 1001; p.process.tasks[1].tgid = 1000; }, "process.tasks[0].tgid: 1001 is a thread of process 1000, not a process's leader"],
+  ["two threads of one process each holding a space", (p) => { p.process.tasks[1].tgid = 1000; }, "process.tasks[0].addressSpace: process 1000's threads do not name one of them as holding its space and descriptors"],
+  ["a process pending set that is not a number", (p) => { p.process.tasks[0].signals.processPending = "x"; }, 'process.tasks[0].signals.processPending: "x" is not a decimal integer in [0, 2^64)'],
   ["a signal handler for signal 65", (p) => { p.process.tasks[0].signals.actions[0][0] = 65; }, "process.tasks[0].signals.actions[0][0]: 65 is not an integer in [1, 64]"],
 ];
 function setWord(bytes: Uint8Array, index: number, value: number): void {

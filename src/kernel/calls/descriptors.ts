@@ -3,7 +3,7 @@
 
 import { Errno } from "../errno.js";
 import { O_ACCMODE, O_APPEND, O_CLOEXEC, O_NONBLOCK, O_RDONLY, O_WRONLY, SandboxError, type OpenFile } from "../files.js";
-import { sendSignal } from "../deliver.js";
+import { sendToThread } from "../deliver.js";
 import type { PipeCopy } from "../pipes.js";
 import { SIGPIPE } from "../signals.js";
 import type { SyscallContext, SyscallOutcome } from "../syscalls.js";
@@ -137,7 +137,7 @@ function pipeWriteWith(c: SyscallContext, file: OpenFile, length: number, copyIn
   if (!pipe || (file.flags & O_ACCMODE) === O_RDONLY) return -Errno.EBADF; // "fd is not open for writing"
   if (pipe.readers <= 0) {
     // "fd is connected to a pipe or socket whose reading end is closed. When this happens the writing process will also receive a SIGPIPE signal."
-    sendSignal(c.kernel, c.kernel.tasks.get(c.pid)!, SIGPIPE, { signo: SIGPIPE, code: 0, pid: c.pid });
+    sendToThread(c.kernel, c.kernel.tasks.get(c.pid)!, SIGPIPE, { signo: SIGPIPE, code: 0, pid: c.pid });
     return -Errno.EPIPE;
   }
   if (length === 0) return 0;

@@ -5,7 +5,7 @@
 
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { sendSignal } from "../deliver.js";
+import { sendToThread } from "../deliver.js";
 import { deviceRead, deviceWrite } from "../devices.js";
 import { Errno } from "../errno.js";
 import { O_ACCMODE, O_RDONLY, O_WRONLY, WouldBlock, type FileTable, type OpenFile } from "../files.js";
@@ -36,7 +36,7 @@ function consoleOutput(c: SyscallContext, stream: 1 | 2, bytes: Uint8Array): num
     c.console.write(stream, bytes);
   } catch (error) {
     if (!(error instanceof BrokenPipe)) throw error;
-    sendSignal(c.kernel, c.kernel.tasks.get(c.pid)!, SIGPIPE, { signo: SIGPIPE, code: 0, pid: c.pid });
+    sendToThread(c.kernel, c.kernel.tasks.get(c.pid)!, SIGPIPE, { signo: SIGPIPE, code: 0, pid: c.pid });
     return -Errno.EPIPE;
   }
   return bytes.length;

@@ -2,13 +2,14 @@
 // groups and sessions, kill. The man pages' words for each error.
 
 import { Errno } from "../errno.js";
-import { sendSignal } from "../deliver.js";
+import { sendSignal, sendToThread } from "../deliver.js";
 import { hasChildrenAtHome, HOME_WAIT_NS, killAtHome, tookFromHome, waitAtHome, type HomeReport } from "../lone-satellite.js";
 import {
   execTask, findWaitable, forkTask, P_ALL, P_PGID, P_PID, reap, reapedCpuNs, WCONTINUED, WEXITED, WNOHANG, WNOWAIT, WUNTRACED,
 } from "../process-tree.js";
 import { NSIG, SIGCHLD } from "../signals.js";
 import type { Task } from "../task.js";
+import { leaderOf, processAlive } from "../threads.js";
 import type { SyscallContext, SyscallOutcome } from "../syscalls.js";
 import { rusage as rusageOf, RUSAGE_BYTES } from "./time.js";
 import type { Handler } from "./call-args.js";
@@ -136,20 +137,41 @@ function wait4(c: SyscallContext, pidArg: number, statusPtr: number, options: nu
   return found.pid;
 }
 
-/** The processes `pid` names for kill(2): > 0 one, 0 the caller's group, -1 all it may signal, < -1 group -pid. */
+/**
+ * The processes `pid` names for kill(2), each by its leader: > 0 one (a thread's ID names its process too), 0 the
+ * caller's group, -1 all it may signal but itself, < -1 group -pid.
+ */
 function killTargets(c: SyscallContext, pid: number): Task[] {
-  const tasks = [...c.kernel.tasks.values()].filter((t) => t.status !== "zombie");
-  const self = c.kernel.tasks.get(c.pid)!;
-  if (pid > 0) return tasks.filter((t) => t.pid === pid);
-  if (pid === 0) return tasks.filter((t) => t.pgid === self.pgid);
-  if (pid === -1) return tasks.filter((t) => t.pid !== c.pid);
-  return tasks.filter((t) => t.pgid === -pid);
+  const k = c.kernel;
+  if (pid > 0) {
+    const named = k.tasks.get(pid);
+    const leader = named && leaderOf(k, named);
+    return leader && processAlive(leader) ? [leader] : [];
+  }
+  const processes = [...k.tasks.values()].filter((t) => t.tgid === t.pid && processAlive(t));
+  const self = leaderOf(k, k.tasks.get(c.pid)!);
+  if (pid === 0) return processes.filter((t) => t.pgid === self.pgid);
+  if (pid === -1) return processes.filter((t) => t !== self);
+  return processes.filter((t) => t.pgid === -pid);
 }
 
-function kill(c: SyscallContext, pidArg: number, sig: number, tkill = false): number {
+/** tkill, tgkill: the signal goes to thread `tid` alone (of process `tgid`, unless it is -1: tkill). */
+function killThread(c: SyscallContext, tgid: number, tid: number, sig: number): number {
+  if (sig < 0 || sig > NSIG) return -Errno.EINVAL; // "An invalid signal was specified"
+  if ((tid | 0) <= 0 || (tgid | 0) === 0 || (tgid | 0) < -1) return -Errno.EINVAL; // "An invalid thread ID ... was specified"
+  const thread = c.kernel.tasks.get(tid | 0);
+  if (!thread || thread.status === "zombie" || ((tgid | 0) !== -1 && thread.tgid !== (tgid | 0))) {
+    // A process that moved alone sends to another pid through its home (its own threads are all here).
+    if (c.kernel.home && (tgid | 0) === -1) return killAtHome(c, tid | 0, sig);
+    return -Errno.ESRCH; // "No thread with the ID tid (in the thread group tgid) exists"
+  }
+  sendToThread(c.kernel, thread, sig, { signo: sig, code: -6 /* SI_TKILL */, pid: leaderOf(c.kernel, self(c)).pid, uid: 0 });
+  return 0;
+}
+
+function kill(c: SyscallContext, pidArg: number, sig: number): number {
   if (sig < 0 || sig > NSIG) return -Errno.EINVAL; // "An invalid signal was specified"
   const pid = pidArg | 0;
-  if (tkill && pid <= 0) return -Errno.EINVAL;
   const targets = killTargets(c, pid);
   const home = c.kernel.home;
   if (home && (targets.length === 0 || pid <= 0)) {
@@ -159,7 +181,8 @@ function kill(c: SyscallContext, pidArg: number, sig: number, tkill = false): nu
   }
   if (targets.length === 0) return -Errno.ESRCH; // "The target process or process group does not exist"
   const group = pid > 0 ? {} : { group: pid === 0 ? c.kernel.tasks.get(c.pid)!.pgid : pid === -1 ? -1 : -pid };
-  for (const t of targets) sendSignal(c.kernel, t, sig, { signo: sig, code: tkill ? -6 : 0, pid: c.pid, uid: 0, ...group });
+  const from = leaderOf(c.kernel, self(c)).pid; // si_pid: "the process ID of the sender", not its thread's
+  for (const t of targets) sendSignal(c.kernel, t, sig, { signo: sig, code: 0, pid: from, uid: 0, ...group });
   return 0;
 }
 
@@ -167,11 +190,13 @@ function setpgid(c: SyscallContext, pidArg: number, pgidArg: number): number {
   const pid = (pidArg | 0) || c.pid;
   const pgid = (pgidArg | 0) || pid;
   if (pgid < 0) return -Errno.EINVAL; // "pgid is less than 0"
-  const target = c.kernel.tasks.get(pid);
-  if (!target || (target.pid !== c.pid && target.ppid !== c.pid)) return -Errno.ESRCH; // "pid is not the calling process and not a child of the calling process"
+  const named = c.kernel.tasks.get(pid);
+  const target = named && leaderOf(c.kernel, named);
+  const caller = self(c);
+  if (!target || (target.tgid !== caller.tgid && target.ppid !== caller.tgid)) return -Errno.ESRCH; // "pid is not the calling process and not a child of the calling process"
   if (target.sid === target.pid) return -Errno.EPERM; // "the process is a session leader"
   if (pgid !== pid && ![...c.kernel.tasks.values()].some((t) => t.pgid === pgid && t.sid === target.sid)) return -Errno.EPERM;
-  target.pgid = pgid;
+  for (const t of c.kernel.tasks.values()) if (t.tgid === target.tgid) t.pgid = pgid; // the process's, so each thread's
   return 0;
 }
 
@@ -183,14 +208,13 @@ export const PROCESS_CALLS = new Map<number, [string, Handler]>([
   // clone(flags, stack, parent_tid, tls, child_tid) — the order of riscv's (CONFIG_CLONE_BACKWARDS)
   [220, ["clone", (c, flags, stack, ptid, tls, ctid) => forkTask(c.kernel, self(c), flags, stack, ptid, tls, ctid)]],
   [221, ["execve", execve]],
-  [93, ["exit", (_c, code) => ({ kind: "exit", code: code & 0xff })]],
+  // exit: "terminates the calling thread" (the process, when it is the last one); exit_group: "all threads in the calling process".
+  [93, ["exit", (_c, code) => ({ kind: "exit", code: code & 0xff, thread: true })]],
   [94, ["exit_group", (_c, code) => ({ kind: "exit", code: code & 0xff })]],
   [95, ["waitid", waitid]],
   [260, ["wait4", wait4]],
-  [172, ["getpid", (c) => c.pid]],
+  [172, ["getpid", (c) => self(c).tgid]], // "the process ID (PID) of the calling process": its thread group's
   [173, ["getppid", (c) => self(c).ppid]],
-  [178, ["gettid", (c) => c.pid]],
-  [96, ["set_tid_address", (c) => c.pid]],
   [154, ["setpgid", setpgid]],
   [155, ["getpgid", (c, pid) => {
     const t = (pid | 0) === 0 ? self(c) : c.kernel.tasks.get(pid | 0);
@@ -203,12 +227,12 @@ export const PROCESS_CALLS = new Map<number, [string, Handler]>([
   [157, ["setsid", (c) => {
     const t = self(c);
     // "The process group ID of any process equals the PID of the calling process."
-    if ([...c.kernel.tasks.values()].some((o) => o.pgid === t.pid && o.status !== "zombie")) return -Errno.EPERM;
-    t.sid = t.pgid = t.pid;
+    if ([...c.kernel.tasks.values()].some((o) => o.pgid === t.tgid && o.status !== "zombie")) return -Errno.EPERM;
+    for (const o of c.kernel.tasks.values()) if (o.tgid === t.tgid) { o.sid = t.tgid; o.pgid = t.tgid; }
     return t.sid;
   }]],
   [129, ["kill", (c, pid, sig) => kill(c, pid, sig)]],
-  [130, ["tkill", (c, tid, sig) => kill(c, tid, sig, true)]],
-  [131, ["tgkill", (c, tgid, tid, sig) => ((tgid | 0) !== (tid | 0) ? -Errno.ESRCH : kill(c, tid, sig, true))]],
+  [130, ["tkill", (c, tid, sig) => killThread(c, -1, tid, sig)]],
+  [131, ["tgkill", killThread]],
 ]);
 

@@ -1,8 +1,9 @@
 // Signal calls: rt_sigaction, rt_sigprocmask, rt_sigpending, rt_sigsuspend,
-// rt_sigreturn, sigaltstack. Delivery itself is in ../deliver.ts.
+// rt_sigtimedwait, rt_sigreturn, sigaltstack. Delivery itself is in ../deliver.ts.
 
 import { Errno } from "../errno.js";
-import { FRAME_SIZE, NSIG, readFrame, SIGKILL, SIGSTOP, SS_DISABLE, SS_ONSTACK, UNBLOCKABLE} from "../signals.js";
+import { FRAME_SIZE, NSIG, readFrame, SIGKILL, SIGSTOP, sigInfoBytes, SS_DISABLE, SS_ONSTACK, UNBLOCKABLE } from "../signals.js";
+import { readTimespec64 } from "./time.js";
 import { endTask } from "../process-tree.js";
 import type { Task } from "../task.js";
 import type { SyscallContext, SyscallOutcome } from "../syscalls.js";
@@ -41,8 +42,12 @@ function sigaction(c: SyscallContext, sig: number, act: number, oldact: number, 
     const action = { handler: v.getUint32(0, true), flags: v.getUint32(4, true), restorer: v.getUint32(8, true), mask: v.getBigUint64(12, true) & ~UNBLOCKABLE };
     if (action.handler === 0 && action.flags === 0) signals.actions.delete(sig);
     else signals.actions.set(sig, action);
-    // "Setting a signal's disposition to SIG_IGN for a pending signal causes it to be discarded."
-    if (signals.ignored(sig)) signals.pending &= ~(1n << BigInt(sig - 1));
+    // "Setting a signal's disposition to SIG_IGN for a pending signal causes it to be discarded" (for every thread).
+    if (signals.ignored(sig)) {
+      const me = self(c);
+      for (const t of c.kernel.tasks.values()) if (t.tgid === me.tgid) t.signals.pending &= ~(1n << BigInt(sig - 1));
+      signals.process.bits &= ~(1n << BigInt(sig - 1));
+    }
   }
   return 0;
 }
@@ -78,6 +83,41 @@ function sigsuspend(c: SyscallContext, set: number, size: number): SyscallOutcom
   if (task.suspendedMask === undefined) task.suspendedMask = task.signals.mask;
   task.signals.mask = mask;
   return { kind: "block-event" }; // a handler's delivery ends it with EINTR (deliver.ts), restoring the saved mask on return
+}
+
+/**
+ * rt_sigtimedwait(set, info, timeout, sigsetsize): "suspends execution of the calling thread until one of the signals in
+ * set is pending", then takes it (its own pending first, then its process's) without running a handler. Runs again at
+ * every wake-up of the thread until one is there or the timeout (kept across runs) has passed.
+ */
+function sigtimedwait(c: SyscallContext, setPtr: number, infoPtr: number, timeout: number, size: number): SyscallOutcome | number {
+  if (size !== 8) return -Errno.EINVAL;
+  const task = self(c);
+  const raw = c.space.read(setPtr, 8);
+  if (!raw) return -Errno.EFAULT;
+  const set = u64(raw) & ~UNBLOCKABLE;
+  const signals = task.signals;
+  const ready = signals.anyPending & set;
+  if (ready !== 0n) {
+    let sig = 1;
+    while (!(ready & (1n << BigInt(sig - 1)))) sig++;
+    if (infoPtr && !c.space.ensure(infoPtr, 128, 2)) return -Errno.EFAULT;
+    const info = signals.take(sig, task.pendingInfo);
+    if (infoPtr) c.space.write(infoPtr, sigInfoBytes(info));
+    task.sleepDeadline = undefined;
+    return sig;
+  }
+  if (timeout && task.sleepDeadline === undefined) {
+    const ns = readTimespec64(c, timeout);
+    if (ns === null) return -Errno.EFAULT;
+    if (ns < 0n) return -Errno.EINVAL; // "timeout was invalid"
+    task.sleepDeadline = c.clock.monotonicNs() + ns;
+  }
+  if (task.sleepDeadline !== undefined && c.clock.monotonicNs() >= task.sleepDeadline) {
+    task.sleepDeadline = undefined;
+    return -Errno.EAGAIN; // "No signal in set became pending within the timeout period"
+  }
+  return { kind: "block-event", deadlineNs: task.sleepDeadline }; // a signal sent anywhere notifies: the call looks again
 }
 
 /** rt_sigreturn: back from a handler, through the frame deliver.ts built at sp. */
@@ -125,9 +165,11 @@ export const SIGNAL_CALLS = new Map<number, [string, Handler]>([
   [136, ["rt_sigpending", (c, set, size) => {
     if (size !== 8) return -Errno.EINVAL;
     const s = self(c).signals;
-    return c.space.write(set, new Uint8Array(BigUint64Array.of(s.pending & s.mask).buffer)) ? 0 : -Errno.EFAULT;
+    // "the set of signals that are pending for delivery to the calling thread (i.e., ... pending on either the calling thread or the process)"
+    return c.space.write(set, new Uint8Array(BigUint64Array.of(s.anyPending & s.mask).buffer)) ? 0 : -Errno.EFAULT;
   }]],
   [133, ["rt_sigsuspend", sigsuspend]],
+  [421, ["rt_sigtimedwait_time64", sigtimedwait]],
   [139, ["rt_sigreturn", sigreturn]],
   [132, ["sigaltstack", sigaltstack]],
 ]);

@@ -5,7 +5,7 @@
 // stream raises SIGPIPE unless MSG_NOSIGNAL. Ancillary data (SCM_RIGHTS,
 // SCM_CREDENTIALS) is not supported: a control buffer is refused with EOPNOTSUPP.
 
-import { sendSignal } from "../deliver.js";
+import { sendToThread } from "../deliver.js";
 import { Errno } from "../errno.js";
 import { SIGPIPE } from "../signals.js";
 import { AF_UNIX, SOCK_DGRAM, inetOf, parseInet, parseUnix, unnamed } from "../sockets/addresses.js";
@@ -80,7 +80,7 @@ export function socketSend(c: SyscallContext, fd: number, data: Uint8Array, flag
 
 function raiseSigpipe(c: SyscallContext): void {
   const task = c.kernel.tasks.get(c.pid);
-  if (task) sendSignal(c.kernel, task, SIGPIPE, { signo: SIGPIPE, code: 0, pid: c.pid });
+  if (task) sendToThread(c.kernel, task, SIGPIPE, { signo: SIGPIPE, code: 0, pid: c.pid });
 }
 
 /** Receives up to `max` bytes on `fd`: what came (and from whom), or -errno, or a wait. */

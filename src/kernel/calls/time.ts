@@ -13,23 +13,30 @@ const CLOCK_REALTIME = 0, CLOCK_PROCESS_CPUTIME_ID = 2, CLOCK_THREAD_CPUTIME_ID 
 const USER_HZ = 100; // clock ticks per second, as times() counts them
 const NS_PER_TICK = 1_000_000_000n / BigInt(USER_HZ);
 
-/** The CPU time of process `pid` in nanoseconds (= instructions it retired); null if there is no such process. */
-export function cpuTimeNs(c: SyscallContext, pid = c.pid): bigint | null {
+/**
+ * The CPU time of process `pid` in nanoseconds (= instructions it retired): all its threads', those that ended too;
+ * `thread`: of thread `pid` alone. Null if there is no such process or thread.
+ */
+export function cpuTimeNs(c: SyscallContext, pid = c.pid, thread = false): bigint | null {
   const task = c.kernel.tasks.get(pid);
   if (!task) return pid === c.pid ? 0n : null;
-  return task.cpuInstructions;
+  if (thread) return task.cpuInstructions;
+  const leader = c.kernel.tasks.get(task.tgid) ?? task;
+  let ns = leader.threadsCpu;
+  for (const t of c.kernel.tasks.values()) if (t.tgid === task.tgid) ns += t.cpuInstructions;
+  return ns;
 }
 
 /** What clock `clock` reads now; null for a clock that does not exist. */
 export function nowNs(c: SyscallContext, clock: number): bigint | null {
   if (clock === CLOCK_REALTIME || clock === CLOCK_REALTIME_COARSE || clock === CLOCK_TAI) return c.clock.realtimeNs();
-  if (clock === CLOCK_PROCESS_CPUTIME_ID || clock === CLOCK_THREAD_CPUTIME_ID) return cpuTimeNs(c);
+  if (clock === CLOCK_PROCESS_CPUTIME_ID || clock === CLOCK_THREAD_CPUTIME_ID) return cpuTimeNs(c, c.pid, clock === CLOCK_THREAD_CPUTIME_ID);
   if (clock >= 1 && clock <= 9) return c.clock.monotonicNs(); // MONOTONIC, RAW, COARSE, BOOTTIME, ...
   if (clock < 0) {
     // clock_getcpuclockid's: (~pid << 3) | type; type 2 (CPUCLOCK_SCHED) or 0/1 (PROF, VIRT), 4 marks a thread.
     const pid = ~(clock >> 3);
     if ((clock & 3) === 3) return null;
-    return cpuTimeNs(c, pid === 0 ? c.pid : pid);
+    return cpuTimeNs(c, pid === 0 ? c.pid : pid, (clock & 4) !== 0);
   }
   return null;
 }
@@ -71,7 +78,8 @@ function sleep(c: SyscallContext, clock: number, absolute: boolean, request: num
 
 /** The CPU time of the children `pid` has reaped, theirs included (Task.childrenCpuNs). */
 function childrenTimeNs(c: SyscallContext): bigint {
-  return c.kernel.tasks.get(c.pid)?.childrenCpuNs ?? 0n;
+  const task = c.kernel.tasks.get(c.pid);
+  return (task && (c.kernel.tasks.get(task.tgid) ?? task).childrenCpuNs) ?? 0n; // the process's (its leader keeps them)
 }
 
 /** times(): struct tms of four clock_t (32-bit) in ticks; the result is ticks since an arbitrary point (guest boot). */
@@ -95,7 +103,7 @@ export function rusage(ns: bigint, maxRssKiB = 0): Uint8Array {
 /** getrusage (musl moves the times into its 64-bit struct). */
 function getrusage(c: SyscallContext, who: number, buf: number): number {
   if (who !== RUSAGE_SELF && who !== RUSAGE_THREAD && who !== RUSAGE_CHILDREN) return -Errno.EINVAL; // "who is invalid"
-  const out = who === RUSAGE_CHILDREN ? rusage(childrenTimeNs(c)) : rusage(cpuTimeNs(c)!, c.space.residentPages * 4);
+  const out = who === RUSAGE_CHILDREN ? rusage(childrenTimeNs(c)) : rusage(cpuTimeNs(c, c.pid, who === RUSAGE_THREAD)!, c.space.residentPages * 4);
   return c.space.write(buf, out) ? 0 : -Errno.EFAULT;
 }
 
