@@ -8,6 +8,7 @@
 //   threads                 all of the above
 //   threads handoff         threads pass a token through a condition variable and
 //                           wait for a signal: short, for freezing at every step
+//   threads exec-from-thread  a thread that is not the main one calls execve
 //   threads gated FILE      threads wait (in futex waits and a sleep) until FILE
 //                           exists, then finish: for moving it while they wait
 #define _GNU_SOURCE
@@ -141,6 +142,16 @@ static void *forker(void *arg) {
   return (void *)(long)(waitpid(child, &status, 0) == child && WIFEXITED(status) ? WEXITSTATUS(status) : -1);
 }
 
+static char self_path[] = "/proc/self/exe";
+static void *exec_self(void *arg) {
+  char pid[16];
+  snprintf(pid, sizeof pid, "%d", (int)(long)arg);
+  char *argv[] = {self_path, "exec-check", pid, 0};
+  execv(self_path, argv);
+  _exit(99);
+}
+static void *spin(void *arg) { (void)arg; for (;;) sched_yield(); return 0; }
+
 static void report_child(const char *what, void *(*fn)(void *), int main_exits) {
   fflush(stdout);
   pid_t child = fork();
@@ -227,8 +238,32 @@ static int gated(const char *file) {
   return 0;
 }
 
+// execve from a thread that is not the main one: the other threads go, and the process keeps its pid. (qemu-riscv32
+// cannot exec a RISC-V program here: its execve is the host's, which fails with ENOEXEC.)
+static int exec_from_thread(void) {
+  fflush(stdout);
+  pid_t child = fork();
+  if (child == 0) {
+    pthread_t t1, t2;
+    pthread_create(&t1, 0, spin, 0);
+    pthread_create(&t2, 0, exec_self, (void *)(long)getpid());
+    for (;;) pause();
+  }
+  int status;
+  waitpid(child, &status, 0);
+  printf("execve from a thread: exited %d\n", WIFEXITED(status) ? WEXITSTATUS(status) : -WTERMSIG(status));
+
+  return 0;
+}
+
 int main(int argc, char **argv) {
   if (argc > 1 && strcmp(argv[1], "handoff") == 0) return handoff();
+  if (argc > 1 && strcmp(argv[1], "exec-from-thread") == 0) return exec_from_thread();
+  if (argc > 2 && strcmp(argv[1], "exec-check") == 0) {
+    // The program a thread exec'd: the process's pid is the one it had, and its one thread is the main one.
+    printf("  after execve: same pid %d, one thread %d\n", getpid() == atoi(argv[2]), tid() == getpid());
+    return 3;
+  }
   if (argc > 2 && strcmp(argv[1], "gated") == 0) return gated(argv[2]);
   main_pid = getpid();
   main_ppid = getppid();
@@ -316,5 +351,24 @@ int main(int argc, char **argv) {
   report_child("exit(42) in a thread", exit_from_thread, 0);
   report_child("pthread_exit in main", outlive_main, 1);
   report_child("a thread writes to address 16", segfault, 0);
+
+  // Stopped and continued as one: every thread stops with SIGSTOP, goes on with SIGCONT.
+  fflush(stdout);
+  pid_t child = fork();
+  if (child == 0) {
+    pthread_t t1;
+    pthread_create(&t1, 0, spin, 0);
+    for (;;) sched_yield();
+  }
+  kill(child, SIGSTOP);
+  int status;
+  pid_t r1 = waitpid(child, &status, WUNTRACED);
+  printf("SIGSTOP to a process with threads: %s\n", r1 == child && WIFSTOPPED(status) && WSTOPSIG(status) == SIGSTOP ? "stopped" : "not stopped");
+  kill(child, SIGCONT);
+  r1 = waitpid(child, &status, WCONTINUED);
+  printf("SIGCONT: %s\n", r1 == child && WIFCONTINUED(status) ? "continued" : "not continued");
+  kill(child, SIGTERM);
+  waitpid(child, &status, 0);
+  printf("SIGTERM: killed by signal %d\n", WIFSIGNALED(status) ? WTERMSIG(status) : 0);
   return 0;
 }
