@@ -9,6 +9,8 @@
 //   threads handoff         threads pass a token through a condition variable and
 //                           wait for a signal: short, for freezing at every step
 //   threads exec-from-thread  a thread that is not the main one calls execve
+//   threads robust          a robust mutex whose owner ends holding it
+//   threads deadlock        two threads wait for each other's lock for ever
 //   threads gated FILE      threads wait (in futex waits and a sleep) until FILE
 //                           exists, then finish: for moving it while they wait
 #define _GNU_SOURCE
@@ -256,9 +258,63 @@ static int exec_from_thread(void) {
   return 0;
 }
 
+// A robust mutex held by a thread that ends without unlocking it (a raw exit, past the C library's own clean-up): the
+// kernel marks it as the thread ends (set_robust_list(2)), and the next lock returns EOWNERDEAD. (qemu-riscv32 does not
+// offer robust lists: its set_robust_list fails with ENOSYS and such a lock waits for ever.)
+static pthread_mutex_t robust;
+static sem_t robust_held;
+static void *hold_and_die(void *arg) {
+  (void)arg;
+  pthread_mutex_lock(&robust);
+  sem_post(&robust_held);
+  syscall(SYS_exit, 0);
+  return 0;
+}
+
+static int robust_owner_dies(void) {
+  pthread_mutexattr_t attr;
+  pthread_mutexattr_init(&attr);
+  pthread_mutexattr_setrobust(&attr, PTHREAD_MUTEX_ROBUST);
+  pthread_mutexattr_setpshared(&attr, PTHREAD_PROCESS_SHARED); // the C library hands only process-shared ones to the kernel's list
+  pthread_mutex_init(&robust, &attr);
+  sem_init(&robust_held, 0, 0);
+  pthread_t t;
+  pthread_create(&t, 0, hold_and_die, 0);
+  sem_wait(&robust_held);
+  int r = pthread_mutex_lock(&robust);
+  printf("a robust mutex whose owner ended: %s\n", r == EOWNERDEAD ? "EOWNERDEAD" : strerror(r));
+  printf("made consistent: %d, unlocked: %d, locked again: %d\n", pthread_mutex_consistent(&robust), pthread_mutex_unlock(&robust), pthread_mutex_lock(&robust));
+  return 0;
+}
+
+// Two threads each holding the lock the other one wants, main joining them: nothing in the guest can wake any of them,
+// and (as on Linux) the process waits until a signal comes from outside.
+static pthread_mutex_t first_lock = PTHREAD_MUTEX_INITIALIZER, second_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_barrier_t both_hold;
+static void *lock_in_order(void *arg) {
+  pthread_mutex_t *mine = arg ? &second_lock : &first_lock, *theirs = arg ? &first_lock : &second_lock;
+  pthread_mutex_lock(mine);
+  pthread_barrier_wait(&both_hold);
+  pthread_mutex_lock(theirs);
+  return 0;
+}
+
+static int deadlock(void) {
+  pthread_barrier_init(&both_hold, 0, 3);
+  pthread_t t[2];
+  for (long i = 0; i < 2; i++) pthread_create(&t[i], 0, lock_in_order, (void *)i);
+  pthread_barrier_wait(&both_hold);
+  printf("deadlocked\n");
+  fflush(stdout);
+  for (int i = 0; i < 2; i++) pthread_join(t[i], 0);
+  return 0;
+}
+
 int main(int argc, char **argv) {
   if (argc > 1 && strcmp(argv[1], "handoff") == 0) return handoff();
   if (argc > 1 && strcmp(argv[1], "exec-from-thread") == 0) return exec_from_thread();
+  if (argc > 1 && strcmp(argv[1], "robust") == 0) return robust_owner_dies();
+  if (argc > 1 && strcmp(argv[1], "deadlock") == 0) return deadlock();
   if (argc > 2 && strcmp(argv[1], "exec-check") == 0) {
     // The program a thread exec'd: the process's pid is the one it had, and its one thread is the main one.
     printf("  after execve: same pid %d, one thread %d\n", getpid() == atoi(argv[2]), tid() == getpid());

@@ -193,6 +193,7 @@ function restoreTask(k: Kernel, s: TaskState, byId: Map<number, OpenFile>): Task
 function setScalars(task: Task, s: TaskState): void {
   task.tgid = s.tgid ?? s.pid;
   task.clearChildTid = s.clearChildTid ?? 0;
+  task.robustList = s.robustList ?? 0;
   task.exitedAsThread = s.exitedAsThread ?? false;
   task.threadsCpu = BigInt(s.threadsCpu ?? "0");
   // Woken from a futex wait before the freeze: the call it runs again returns 0 (calls/threads.ts); other waits queue anew.

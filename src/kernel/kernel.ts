@@ -643,14 +643,19 @@ export class Kernel {
       events.push(new Promise((resolve) => { timer = setTimeout(resolve, ms); }));
     }
     if (input) events.push(this.options.inputReady().then(() => this.wakeInputWaiters()));
+    let keepAlive: NodeJS.Timeout | undefined;
     if (events.length === 0 && ![...this.tasks.values()].some((t) => t.blocked?.kind === "promise")) {
-      // Nothing can ever wake a process: every one waits for another (a deadlock the guest made).
+      // Nothing in the guest can wake a process (pause(), a deadlock the guest made): as on Linux it waits until a
+      // signal comes from outside (Ctrl-C, `roam kill`). The timer keeps Node's event loop alive meanwhile: without
+      // it `roam run` ended at once, as if the guest had exited with 0.
+      keepAlive = setInterval(() => {}, 2 ** 30);
       events.push(new Promise(() => {}));
     }
     try {
       await this.waitFor(Promise.race(events).then(() => {}));
     } finally {
       if (timer) clearTimeout(timer);
+      if (keepAlive) clearInterval(keepAlive);
     }
     const after = this.clock.monotonicNs();
     for (const task of this.tasks.values()) {

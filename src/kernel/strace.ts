@@ -36,7 +36,7 @@ const SIGNATURES: Record<string, Arg[]> = {
   exit: ["int"], exit_group: ["int"], kill: ["int", "signal"], tkill: ["int", "signal"], tgkill: ["int", "int", "signal"],
   rt_sigaction: ["signal", "ptr", "ptr", "uint"], rt_sigprocmask: ["int", "ptr", "ptr", "uint"], rt_sigreturn: [],
   wait4: ["int", "ptr", "int", "ptr"], clone: ["hex", "hex", "ptr", "ptr", "ptr"], getpid: [], getppid: [], gettid: [],
-  getuid: [], geteuid: [], getgid: [], getegid: [], set_tid_address: ["ptr"], set_robust_list: ["ptr", "uint"], uname: ["ptr"],
+  getuid: [], geteuid: [], getgid: [], getegid: [], set_tid_address: ["ptr"], set_robust_list: ["ptr", "uint"], get_robust_list: ["int", "ptr", "ptr"], uname: ["ptr"],
   futex_time64: ["ptr", "futexop", "int", "ptr", "ptr", "hex"], membarrier: ["int", "int"], rt_sigtimedwait_time64: ["ptr", "ptr", "ptr", "uint"],
   rt_sigsuspend: ["ptr", "uint"], rt_sigpending: ["ptr", "uint"],
   clock_gettime64: ["clock", "ptr"], clock_getres_time64: ["clock", "ptr"], clock_nanosleep_time64: ["clock", "int", "ptr", "ptr"],

@@ -33,6 +33,8 @@ export interface TaskState {
   tgid?: number;
   /** set_tid_address / CLONE_CHILD_CLEARTID: where 0 is written, and a futex woken, when the thread ends (absent: 0). */
   clearChildTid?: number;
+  /** set_robust_list: the head of the robust futexes it holds, released as it ends (absent: 0). */
+  robustList?: number;
   /** A thread leader that ended with exit(2) while other threads go on (a zombie its parent cannot wait for yet). */
   exitedAsThread?: boolean;
   /** A leader: the CPU time (instructions, decimal) of its threads that ended; absent: "0". */
@@ -79,6 +81,8 @@ export class Task implements SyscallContext {
   tgid: number;
   /** set_tid_address(2): "When a thread whose clear_child_tid is not NULL terminates ... 0 is written at the address". */
   clearChildTid = 0;
+  /** set_robust_list(2): the head of the list of robust futexes it holds (0: none given). */
+  robustList = 0;
   /** A leader that ended with exit(2) while its other threads go on: its process has not ended. */
   exitedAsThread = false;
   /** A leader: instructions its threads retired before they ended (CLOCK_PROCESS_CPUTIME_ID counts them). */
@@ -163,6 +167,7 @@ export class Task implements SyscallContext {
       pid: this.pid,
       ...(this.tgid !== this.pid ? { tgid: this.tgid } : {}),
       ...(this.clearChildTid ? { clearChildTid: this.clearChildTid } : {}),
+      ...(this.robustList ? { robustList: this.robustList } : {}),
       ...(this.exitedAsThread ? { exitedAsThread: true } : {}),
       ...(this.threadsCpu ? { threadsCpu: this.threadsCpu.toString() } : {}),
       ...(this.futexWait?.woken ? { futexWoken: true } : {}),

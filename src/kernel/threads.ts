@@ -90,10 +90,50 @@ export function processAlive(task: Task): boolean {
  * and the C library's thread-list lock learn of it.
  */
 export function clearChildTid(k: Kernel, task: Task): void {
+  if (task.status === "zombie") return;
+  releaseRobustList(k, task);
   const address = task.clearChildTid;
-  if (!address || task.status === "zombie") return;
+  if (!address) return;
   task.clearChildTid = 0;
   if (task.space.write(address, new Uint8Array(4))) k.futexes.wake(task.space, address, 1);
+}
+
+const FUTEX_WAITERS = 0x80000000, FUTEX_OWNER_DIED = 0x40000000, FUTEX_TID_MASK = 0x3fffffff;
+const ROBUST_LIST_LIMIT = 2048; // Linux's ROBUST_LIST_LIMIT: a list looping on itself ends there
+
+/**
+ * The robust futexes a thread still holds as it ends (set_robust_list(2)): each one whose owner is this thread is
+ * marked FUTEX_OWNER_DIED, and one waiter is woken, so the next pthread_mutex_lock returns EOWNERDEAD instead of
+ * waiting for ever. Walks the list the C library keeps (head: next, futex_offset, list_op_pending), as Linux's
+ * exit_robust_list does; a list it cannot read ends the walk.
+ */
+function releaseRobustList(k: Kernel, task: Task): void {
+  const head = task.robustList;
+  if (!head) return;
+  task.robustList = 0;
+  const read = (address: number) => {
+    const raw = task.space.read(address, 4);
+    return raw ? new DataView(raw.buffer, raw.byteOffset).getUint32(0, true) : null;
+  };
+  const offset = read(head + 4), pending = read(head + 8);
+  if (offset === null || pending === null) return;
+  let entry = read(head);
+  for (let n = 0; entry !== null && entry !== head && n < ROBUST_LIST_LIMIT; n++) {
+    if (entry !== pending) ownerDied(k, task, (entry + offset) >>> 0);
+    entry = read(entry);
+  }
+  if (pending) ownerDied(k, task, (pending + offset) >>> 0);
+}
+
+function ownerDied(k: Kernel, task: Task, address: number): void {
+  if (address & 3) return;
+  const raw = task.space.read(address, 4);
+  if (!raw) return;
+  const value = new DataView(raw.buffer, raw.byteOffset).getUint32(0, true);
+  if ((value & FUTEX_TID_MASK) !== task.pid) return;
+  const marked = ((value & FUTEX_WAITERS) | FUTEX_OWNER_DIED) >>> 0;
+  if (!task.space.write(address, new Uint8Array(Uint32Array.of(marked).buffer))) return;
+  if (value & FUTEX_WAITERS) k.futexes.wake(task.space, address, 1);
 }
 
 /**

@@ -254,6 +254,7 @@ const TASK_FIELDS: Record<keyof TaskState, TaskFieldCheck> = {
   pid: pid32,
   tgid: (v, p) => (v === undefined ? undefined : pid32(v, p)), // absent: a process of one thread
   clearChildTid: (v, p) => (v === undefined ? undefined : u32(v, p)),
+  robustList: (v, p) => (v === undefined ? undefined : u32(v, p)),
   exitedAsThread: (v, p) => (v === undefined ? undefined : bool(v, p)),
   threadsCpu: (v, p) => (v === undefined ? undefined : decimalU64(v, p)),
   futexWoken: (v, p) => (v === undefined ? undefined : bool(v, p)),

@@ -3,6 +3,7 @@
 // answers are the same everywhere, and against what Linux must say where the
 // figures differ (CPU time, how much RAM). Without qemu-riscv32 the files
 // program is compared with the output qemu gave (guests/calls/files.expected).
+import { spawn } from "node:child_process";
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -66,6 +67,25 @@ describe("POSIX threads (guests/calls/threads.c, src/kernel/threads.ts, futexes.
     const r = await roam(["run", elf("threads"), "exec-from-thread"]);
     expect(r.status, show(r)).toBe(0);
     expect(r.stdout.toString()).toBe("  after execve: same pid 1, one thread 1\nexecve from a thread: exited 3\n");
+  }, 60_000);
+
+  test("a robust mutex whose owner ended holding it: the next lock returns EOWNERDEAD", async () => {
+    // set_robust_list(2)'s list, walked as the thread ends (qemu-riscv32 offers no robust lists: ENOSYS).
+    const r = await roam(["run", elf("threads"), "robust"]);
+    expect(r.status, show(r)).toBe(0);
+    expect(r.stdout.toString()).toBe("a robust mutex whose owner ended: EOWNERDEAD\nmade consistent: 0, unlocked: 0, locked again: 0\n");
+  }, 60_000);
+
+  test("threads deadlocked for good: roam waits, as Linux would, until Ctrl-C ends the guest (it did not end as if it exited 0)", async () => {
+    const child = spawn(process.execPath, [ROAM_JS, "run", elf("threads"), "deadlock"], { cwd: fresh(), stdio: ["ignore", "pipe", "pipe"] });
+    let out = "", err = "";
+    child.stdout.on("data", (d: Buffer) => { out += d.toString(); });
+    child.stderr.on("data", (d: Buffer) => { err += d.toString(); });
+    const ended = new Promise<number | null>((resolve) => child.on("close", (code) => resolve(code)));
+    await new Promise<void>((resolve) => child.stdout.on("data", () => { if (out.includes("deadlocked\n")) resolve(); }));
+    child.kill("SIGINT");
+    expect(await ended, `stdout ${out}\nstderr ${err}`).toBe(130);
+    expect(err).toContain("interrupted (Ctrl-C)");
   }, 60_000);
 
   test("--strace names each thread's calls: clone gives a thread ID, futex waits and wakes, each thread's exit", async () => {

@@ -138,13 +138,30 @@ function membarrier(_c: SyscallContext, cmd: number, flags: number): number {
   return 0;
 }
 
+const ROBUST_LIST_HEAD_SIZE = 12; // next, futex_offset, list_op_pending: three 32-bit words
+
+/** get_robust_list(pid, head_ptr, len_ptr): "returns the head of the robust futex list of the thread whose thread ID is pid". */
+function getRobustList(c: SyscallContext, pid: number, headPtr: number, lenPtr: number): number {
+  const task = (pid | 0) === 0 ? self(c) : c.kernel.tasks.get(pid | 0);
+  if (!task || task.status === "zombie") return -Errno.ESRCH; // "No thread with the thread ID pid could be found"
+  if (!c.space.ensure(headPtr, 4, 2) || !c.space.ensure(lenPtr, 4, 2)) return -Errno.EFAULT;
+  c.space.write(headPtr, new Uint8Array(Uint32Array.of(task.robustList).buffer));
+  c.space.write(lenPtr, new Uint8Array(Uint32Array.of(ROBUST_LIST_HEAD_SIZE).buffer));
+  return 0;
+}
+
 export const THREAD_CALLS = new Map<number, [string, Handler]>([
   [422, ["futex_time64", futex]],
   // "set_tid_address() always returns the caller's thread ID."
   [96, ["set_tid_address", (c, tidptr) => { self(c).clearChildTid = tidptr; return c.pid; }]],
   [178, ["gettid", (c) => c.pid]],
   [283, ["membarrier", membarrier]],
-  // Robust futex lists: kept by the C library for robust mutexes; the kernel's part (marking a dead owner's locks) is
-  // not done, which only matters for robust mutexes held when a thread dies.
-  [99, ["set_robust_list", (_c, _head, len) => (len !== 12 ? -Errno.EINVAL : 0)]],
+  // "The robust futex list ... is used to ensure that if a thread accidentally fails to unlock a futex before
+  // terminating ... another thread waiting on that futex is notified" (threads.ts releases it as the thread ends).
+  [99, ["set_robust_list", (c, head, len) => {
+    if (len !== ROBUST_LIST_HEAD_SIZE) return -Errno.EINVAL; // "len does not match the size of structure struct robust_list_head"
+    self(c).robustList = head;
+    return 0;
+  }]],
+  [100, ["get_robust_list", getRobustList]],
 ]);
