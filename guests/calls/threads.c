@@ -154,6 +154,57 @@ static void *exec_self(void *arg) {
 }
 static void *spin(void *arg) { (void)arg; for (;;) sched_yield(); return 0; }
 
+// ---- futex(2) itself: its errors and its queues, as the man page has them ----
+// <linux/futex.h>'s numbers (musl's SDK has no kernel headers).
+enum { FUTEX_WAIT = 0, FUTEX_WAKE = 1, FUTEX_REQUEUE = 3, FUTEX_CMP_REQUEUE = 4, FUTEX_WAKE_OP = 5,
+       FUTEX_WAIT_BITSET = 9, FUTEX_PRIVATE_FLAG = 128 };
+#define FUTEX_WAIT_PRIVATE (FUTEX_WAIT | FUTEX_PRIVATE_FLAG)
+#define FUTEX_WAKE_PRIVATE (FUTEX_WAKE | FUTEX_PRIVATE_FLAG)
+#define FUTEX_REQUEUE_PRIVATE (FUTEX_REQUEUE | FUTEX_PRIVATE_FLAG)
+#define FUTEX_CMP_REQUEUE_PRIVATE (FUTEX_CMP_REQUEUE | FUTEX_PRIVATE_FLAG)
+#define FUTEX_WAKE_OP_PRIVATE (FUTEX_WAKE_OP | FUTEX_PRIVATE_FLAG)
+#define FUTEX_WAIT_BITSET_PRIVATE (FUTEX_WAIT_BITSET | FUTEX_PRIVATE_FLAG)
+#define FUTEX_OP_SET 0
+#define FUTEX_OP_CMP_EQ 0
+#define FUTEX_OP(op, oparg, cmp, cmparg) ((((op) & 0xf) << 28) | (((cmp) & 0xf) << 24) | (((oparg) & 0xfff) << 12) | ((cmparg) & 0xfff))
+static long futex_call(volatile int *uaddr, int op, int val, long val2, volatile int *uaddr2, int val3) {
+  struct timespec *timeout = (struct timespec *)val2;
+  long r = syscall(SYS_futex, uaddr, op, val, timeout, uaddr2, val3);
+  return r < 0 ? -errno : r;
+}
+static volatile int word_a, word_b;
+static void *wait_on_a(void *arg) {
+  (void)arg;
+  while (word_a == 0) futex_call(&word_a, FUTEX_WAIT_PRIVATE, 0, 0, 0, 0);
+  return 0;
+}
+
+static void futex_calls(void) {
+  static int aligned[2];
+  volatile int *odd = (volatile int *)((char *)aligned + 2);
+  printf("futex: misaligned wait %ld, wrong value %ld, wake with none waiting %ld\n", futex_call(odd, FUTEX_WAIT, 0, 0, 0, 0),
+         futex_call(&word_a, FUTEX_WAIT, 1, 0, 0, 0), futex_call(&word_a, FUTEX_WAKE, 1, 0, 0, 0));
+  struct timespec ten_ms = {0, 10 * 1000 * 1000};
+  printf("futex: timed wait %ld, zero bitset %ld, bad timeout %ld\n", futex_call(&word_a, FUTEX_WAIT_PRIVATE, 0, (long)&ten_ms, 0, 0),
+         futex_call(&word_a, FUTEX_WAIT_BITSET_PRIVATE, 0, 0, 0, 0), futex_call(&word_a, FUTEX_WAIT, 0, (long)(struct timespec[]){{0, 2000000000}}, 0, 0));
+  printf("futex: compare-requeue with a changed value %ld\n", futex_call(&word_a, FUTEX_CMP_REQUEUE_PRIVATE, 1, 1, &word_b, 5));
+  // Three waiters on a, moved to b as each comes (a compare-requeue that wakes none counts those it moved, so the loop
+  // ends when all three wait on b, however the threads ran); then one woken and two moved back to a, and those two woken.
+  pthread_t t[3];
+  for (int i = 0; i < 3; i++) pthread_create(&t[i], 0, wait_on_a, 0);
+  long moved = 0;
+  while (moved < 3) { moved += futex_call(&word_a, FUTEX_CMP_REQUEUE_PRIVATE, 0, 3, &word_b, 0); sched_yield(); }
+  word_a = 1;
+  long back = futex_call(&word_b, FUTEX_REQUEUE_PRIVATE, 1, 2, &word_a, 0);
+  long woken = futex_call(&word_a, FUTEX_WAKE_PRIVATE, 10, 0, 0, 0);
+  for (int i = 0; i < 3; i++) pthread_join(t[i], 0);
+  printf("futex: moved %ld from a to b; requeue back woke and moved %ld; woken from a %ld\n", moved, back, woken);
+  // WAKE_OP: b = 3 (op SET 3), wake a; if old b == 0, wake b too.
+  word_b = 0;
+  long op = futex_call(&word_a, FUTEX_WAKE_OP_PRIVATE, 1, 1, &word_b, FUTEX_OP(FUTEX_OP_SET, 3, FUTEX_OP_CMP_EQ, 0));
+  printf("futex: wake-op woke %ld and set b to %d\n", op, word_b);
+}
+
 static void report_child(const char *what, void *(*fn)(void *), int main_exits) {
   fflush(stdout);
   pid_t child = fork();
@@ -398,6 +449,8 @@ int main(int argc, char **argv) {
   void *cancelled;
   pthread_join(t[0], &cancelled);
   printf("cancel: joined a cancelled thread %d\n", cancelled == PTHREAD_CANCELED);
+
+  futex_calls();
 
   pthread_create(&t[0], 0, forker, 0);
   void *forked;
