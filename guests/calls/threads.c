@@ -8,6 +8,7 @@
 //   threads                 all of the above
 //   threads handoff         threads pass a token through a condition variable and
 //                           wait for a signal: short, for freezing at every step
+//   threads leader-exits    main ends with pthread_exit, its threads go on
 //   threads exec-from-thread  a thread that is not the main one calls execve
 //   threads robust          a robust mutex whose owner ends holding it
 //   threads deadlock        two threads wait for each other's lock for ever
@@ -255,6 +256,35 @@ static int handoff(void) {
   return 0;
 }
 
+// ---- leader-exits: main ends with pthread_exit while its threads go on; the last one's end is the process's ----
+static pthread_t main_thread;
+static void *count_on(void *arg) {
+  long rounds = (long)arg, reporter = rounds == 2000;
+  if (reporter) pthread_join(main_thread, 0); // main has ended: the rest runs in a process whose leader is gone
+  for (long i = 1; i <= rounds; i++) {
+    pthread_mutex_lock(&lock);
+    counter++;
+    pthread_mutex_unlock(&lock);
+    if (i % 50 == 0) sched_yield();
+    if (reporter && i % 500 == 0) { printf("counted %ld\n", i); fflush(stdout); }
+  }
+  pthread_mutex_lock(&lock);
+  if (++passes == 2) printf("last thread: counter %ld, main's pid still ours %d\n", counter, getpid() == main_pid);
+  pthread_mutex_unlock(&lock);
+  return 0;
+}
+
+static int leader_exits(void) {
+  main_pid = getpid();
+  main_thread = pthread_self();
+  printf("ready\n");
+  fflush(stdout);
+  pthread_t t[2];
+  pthread_create(&t[0], 0, count_on, (void *)1000);
+  pthread_create(&t[1], 0, count_on, (void *)2000);
+  pthread_exit(0);
+}
+
 // ---- gated: threads that wait for a file ----
 static const char *gate_file;
 static int gate_open;
@@ -363,6 +393,7 @@ static int deadlock(void) {
 
 int main(int argc, char **argv) {
   if (argc > 1 && strcmp(argv[1], "handoff") == 0) return handoff();
+  if (argc > 1 && strcmp(argv[1], "leader-exits") == 0) return leader_exits();
   if (argc > 1 && strcmp(argv[1], "exec-from-thread") == 0) return exec_from_thread();
   if (argc > 1 && strcmp(argv[1], "robust") == 0) return robust_owner_dies();
   if (argc > 1 && strcmp(argv[1], "deadlock") == 0) return deadlock();

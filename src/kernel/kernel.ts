@@ -163,6 +163,8 @@ export class Kernel {
   readonly pacing = new BatchPacing();
   private wake: (() => void) | undefined;
   private round = 0; // round-robin position
+  /** sched_yield: the next pick passes the hart on (if another task can run), whatever the round. */
+  private yielded = false;
   /** When (nowMs) and from which clock the time CSR was last set (see MTIME_REFRESH_MS). */
   private mtimeSetAt = -Infinity;
   private mtimeClock: ProcessClock | undefined;
@@ -434,8 +436,14 @@ export class Kernel {
   }
 
   /** The next process that can run, round robin; undefined when every one waits. */
+  /** The task on the hart gives it up: the next runnable one takes it (sched_yield). */
+  yieldHart(): void {
+    this.yielded = true;
+  }
+
   private pickRunnable(): Task | undefined {
-    if (this.current.runnable && this.round++ % 4 !== 0) return this.current; // stay a few slices: switches cost a TLB
+    if (this.current.runnable && !this.yielded && this.round++ % 4 !== 0) return this.current; // stay a few slices: switches cost a TLB
+    this.yielded = false;
     const list = [...this.tasks.values()];
     const start = list.indexOf(this.current);
     for (let i = 1; i <= list.length; i++) {

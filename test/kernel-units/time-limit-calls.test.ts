@@ -108,6 +108,7 @@ describe("the process and the machine", () => {
     c.space.write(DATA, new Uint8Array([2]));
     expect(call(122, 0, 4, DATA)).toBe(-Errno.EINVAL);
     expect(call(124)).toBe(0);
+    expect((c.kernel as unknown as { yields: number }).yields, "sched_yield passes the hart on").toBe(1);
     expect(call(179, DATA)).toBe(0);
     const si = view(DATA, 64);
     expect([si.getUint32(0, true), si.getUint32(16, true), si.getUint32(20, true), si.getUint16(40, true), si.getUint32(52, true)]).toEqual([5, 2048, 1536, 1, 4096]);

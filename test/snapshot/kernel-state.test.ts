@@ -113,6 +113,8 @@ describe("every state a process tree passes through is a snapshot that restores 
     family: { elf: elf("family"), argv: ["family"], ready: FAMILY_READY, whole: FAMILY_READY + FAMILY_REST },
     orphan: { elf: elf("orphan"), argv: ["orphan"], ready: "ready\n", whole: "ready\nfirst: got go\nmiddle killed by signal 9\n" },
     handoff: { elf: callsElf("threads"), argv: ["threads", "handoff"], ready: "ready\n", whole: "ready\nhandoff: 300 passes, counter 600, sigwait got 12\n" },
+    // Main ends with pthread_exit while two threads count on: a zombie leader whose process lives on in its threads.
+    "leader-exits": { elf: callsElf("threads"), argv: ["threads", "leader-exits"], ready: "ready\n", whole: "ready\ncounted 500\ncounted 1000\ncounted 1500\ncounted 2000\nlast thread: counter 3000, main's pid still ours 1\n" },
   };
   test.each(Object.keys(WHOLE))("%s", async (name) => {
     const { ready, whole, argv } = WHOLE[name];
@@ -140,7 +142,8 @@ describe("every state a process tree passes through is a snapshot that restores 
     }
     expect(output).toBe(whole);
     expect(states.length).toBeGreaterThan(3);
-    if (name === "handoff") expect(threaded, states.join("\n")).toBeGreaterThan(2); // frozen while it had threads
+    if (name === "handoff" || name === "leader-exits") expect(threaded, states.join("\n")).toBeGreaterThan(2); // frozen while it had threads
+    if (name === "leader-exits") expect(states.some((s) => /^1000:zombie,/.test(s)), states.join("\n")).toBe(true); // and after main ended
   }, 120_000);
 });
 

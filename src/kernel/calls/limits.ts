@@ -191,7 +191,9 @@ export const LIMIT_CALLS = new Map<number, [string, Handler]>([
   [167, ["prctl", prctl]],
   [122, ["sched_setaffinity", schedSetaffinity]],
   [123, ["sched_getaffinity", schedGetaffinity]],
-  [124, ["sched_yield", () => 0]],
+  // "sched_yield() causes the calling thread to relinquish the CPU ... moved to the end of the queue": the next runnable
+  // task takes the hart (a thread spinning on a flag with sched_yield gives the one it waits for its turn at once).
+  [124, ["sched_yield", (c) => { c.kernel.yieldHart(); return 0; }]],
   [179, ["sysinfo", (c, buf) => sysinfo(c, buf)]],
   [140, ["setpriority", setpriority]],
   [141, ["getpriority", getpriority]],
