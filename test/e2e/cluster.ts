@@ -212,13 +212,16 @@ export function tempDir(prefix: string): { path: string; remove: () => void } {
   return { path, remove: () => rmSync(path, { recursive: true, force: true }) };
 }
 
-/** `roam run --on URL [--root R] NAME.elf ARGS` attached, as a terminal would run it; resolves once the guest id is printed. */
+/**
+ * `roam run --on URL [--root R] NAME.elf ARGS` attached, as a terminal would run it (`elf`: a guest of guests/bin/process by
+ * name, or a path); resolves once the guest id is printed.
+ */
 export async function runAttached(on: string, elf: string, args: string[], options: { token?: string; ram?: string; root?: string } = {}): Promise<{ proc: Proc; id: string }> {
   const flags = ["--on", on];
   if (options.root !== undefined) flags.push("--root", options.root); // "." shares the host's root, where the test put its files
   if (options.token !== undefined) flags.push("--token", options.token);
   if (options.ram !== undefined) flags.push("--ram", options.ram);
-  const proc = new Proc(["run", ...flags, elfPath(elf), ...args]);
+  const proc = new Proc(["run", ...flags, elf.includes("/") ? elf : elfPath(elf), ...args]);
   const started = /roam: guest (\S+) on (\S+)/;
   await waitUntil(() => started.test(proc.err) || proc.exited !== undefined, 20_000, () => `the guest id from ${proc.describe()}`);
   const match = started.exec(proc.err);

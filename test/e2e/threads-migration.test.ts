@@ -7,8 +7,8 @@
 // alone (--children home) is refused: its threads move together only.
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { afterEach, describe, expect, test } from "vitest";
-import { migrate, Proc, ps, REPO, roam, startHosts, stopAll, tempDir, waitUntil, type HostProc } from "./cluster.js";
+import { describe, expect, test } from "vitest";
+import { migrate, perTest, ps, REPO, roam, runAttached, startHosts, tempDir, waitUntil } from "./cluster.js";
 
 const THREADS = join(REPO, "guests/bin/calls/threads.elf");
 const GATE = "release";
@@ -30,23 +30,13 @@ async function processesOf(url: string, id: string, threads: number): Promise<Pr
   throw new Error(`guest ${id} on ${url} never showed a process of ${threads} threads: ${JSON.stringify(rows)}`);
 }
 
-let hosts: HostProc[] = [];
-let root: ReturnType<typeof tempDir> | undefined;
-afterEach(async () => {
-  await stopAll(hosts);
-  hosts = [];
-  root?.remove();
-});
+const state = perTest();
 
 describe("a process with threads migrates with its guest", () => {
   test("five threads waiting in futexes and a sleep move A -> B -> C -> A by stop-copy, postcopy and precopy, and finish as unmoved", async () => {
-    root = tempDir("threads");
-    hosts = await startHosts(["A", "B", "C"], root.path);
-    const [a, b, c] = hosts;
-    const client = new Proc(["run", "--on", a.url, "--root", ".", THREADS, "gated", GATE]);
-    const started = /roam: guest (\S+) on (\S+)/;
-    await waitUntil(() => started.test(client.err) || client.exited !== undefined, 20_000, () => `the guest id from ${client.describe()}`);
-    const id = started.exec(client.err)![1];
+    const root = (state.root = tempDir("threads"));
+    const [a, b, c] = (state.hosts = await startHosts(["A", "B", "C"], root.path));
+    const { proc: client, id } = await runAttached(a.url, THREADS, ["gated", GATE], { root: "." });
     await waitUntil(() => client.text === WAITING || client.exited !== undefined, 30_000, () => `"${WAITING.trim()}" from ${client.describe()}`);
     const [process] = await processesOf(a.url, id, 5);
     expect(process.name).toBe("threads.elf");
