@@ -258,7 +258,8 @@ export function findWaitable(k: Kernel, task: Task, idtype: number, id: number, 
     if (idtype === P_PGID && child.pgid !== id) continue;
     any = true;
     if (child.status === "zombie" && !child.exitedAsThread && (options & WEXITED)) return { child, what: "exited" };
-    if (child.stopReport === "stopped" && child.status === "stopped" && (options & WUNTRACED)) return { child, what: "stopped" };
+    // A stopped process's leader reports it, even a leader that ended alone while its other threads were stopped.
+    if (child.stopReport === "stopped" && (child.status === "stopped" || child.exitedAsThread) && (options & WUNTRACED)) return { child, what: "stopped" };
     if (child.stopReport === "continued" && (options & WCONTINUED)) return { child, what: "continued" };
   }
   return any ? "later" : "none";

@@ -29,7 +29,8 @@ export function unitContext(space: AddressSpace, root: string, clock: ProcessClo
   // The parts of a kernel that calls on files, memory, time and sockets reach for (none of them forks, signals or pipes).
   const sockets = new Sockets(new LocalNames(), guestAddress("unit"), () => {});
   openFiles.onLastClose = (file) => { const socket = file.kind === "socket" ? sockets.get(file.socket!) : undefined; if (socket) sockets.close(socket); };
-  const kernel = { openFiles, tasks: new Map(), pipes: new Map(), sockets, notify: () => {}, yields: 0, yieldHart() { this.yields++; } } as unknown as Kernel;
+  const fake = { openFiles, tasks: new Map(), pipes: new Map(), sockets, notify: () => {}, yields: 0, yieldHart: () => { fake.yields++; } };
+  const kernel = fake as unknown as Kernel;
   return { kernel, space, files: FileTable.withConsole(root, openFiles), pid: 1000, sleepDeadline: undefined, clock, console };
 }
 
