@@ -12,6 +12,8 @@
 //   threads exec-from-thread  a thread that is not the main one calls execve
 //   threads robust          a robust mutex whose owner ends holding it
 //   threads deadlock        two threads wait for each other's lock for ever
+//   threads pingpong N      two threads hand a turn back and forth N times each
+//   threads spawn N         N threads made and joined, 100 at a time
 //   threads gated FILE      threads wait (in futex waits and a sleep) until FILE
 //                           exists, then finish: for moving it while they wait
 #define _GNU_SOURCE
@@ -391,7 +393,47 @@ static int deadlock(void) {
   return 0;
 }
 
+// ---- for bench/processes.ts: two threads handing a turn back and forth; threads made and joined ----
+static int turn;
+static long turns;
+static void *take_turns(void *arg) {
+  int me = (int)(long)arg;
+  for (long i = 0; i < turns; i++) {
+    pthread_mutex_lock(&lock);
+    while (turn != me) pthread_cond_wait(&token_moved, &lock);
+    turn = 1 - me;
+    pthread_cond_signal(&token_moved);
+    pthread_mutex_unlock(&lock);
+  }
+  return 0;
+}
+
+static int pingpong(long n) {
+  turns = n;
+  pthread_t a, b;
+  pthread_create(&a, 0, take_turns, (void *)0);
+  pthread_create(&b, 0, take_turns, (void *)1);
+  pthread_join(a, 0);
+  pthread_join(b, 0);
+  printf("pingpong: %ld turns each\n", n);
+  return 0;
+}
+
+static void *add_one(void *arg) { pthread_mutex_lock(&lock); counter += (long)arg; pthread_mutex_unlock(&lock); return 0; }
+
+static int spawn(long n) {
+  for (long done = 0; done < n; done += 100) {
+    pthread_t t[100];
+    for (long i = 0; i < 100; i++) if (pthread_create(&t[i], 0, add_one, (void *)1)) { perror("pthread_create"); return 1; }
+    for (int i = 0; i < 100; i++) pthread_join(t[i], 0);
+  }
+  printf("spawn: %ld threads made and joined\n", counter);
+  return 0;
+}
+
 int main(int argc, char **argv) {
+  if (argc > 2 && strcmp(argv[1], "pingpong") == 0) return pingpong(atol(argv[2]));
+  if (argc > 2 && strcmp(argv[1], "spawn") == 0) return spawn(atol(argv[2]));
   if (argc > 1 && strcmp(argv[1], "handoff") == 0) return handoff();
   if (argc > 1 && strcmp(argv[1], "leader-exits") == 0) return leader_exits();
   if (argc > 1 && strcmp(argv[1], "exec-from-thread") == 0) return exec_from_thread();
