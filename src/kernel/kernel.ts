@@ -571,7 +571,7 @@ export class Kernel {
     }
     // A value or -errno, nearly always as a number (no outcome object made for it); a few calls still build one.
     if (typeof result !== "number" && result.kind === "return") result = result.value;
-    const blocks = typeof result !== "number" && (result.kind === "block-input" || result.kind === "block-until" || result.kind === "block-event");
+    const blocks = typeof result !== "number" && (result.kind === "block-input" || result.kind === "block-until" || result.kind === "block-event" || result.kind === "block-futex");
     if (this.options.trace && !blocks) {
       this.options.trace(task, number, [a0, a1, a2, a3, a4, a5], typeof result === "number" ? { kind: "return", value: result } : result);
     }
@@ -604,6 +604,10 @@ export class Kernel {
         task.blocked = { kind: "until", deadlineNs: outcome.deadlineNs };
         task.blockedInCall = true;
         break;
+      case "block-futex":
+        task.blocked = { kind: "futex", deadlineNs: outcome.deadlineNs };
+        task.blockedInCall = true;
+        break;
       case "block-event":
         task.blocked = { kind: "event", input: outcome.input, deadlineNs: outcome.deadlineNs };
         task.blockedInCall = true;
@@ -630,7 +634,7 @@ export class Kernel {
     let input = false;
     for (const task of this.tasks.values()) {
       const b = task.blocked;
-      const deadline = b?.kind === "until" || b?.kind === "event" ? b.deadlineNs : undefined;
+      const deadline = b?.kind === "until" || b?.kind === "event" || b?.kind === "futex" ? b.deadlineNs : undefined;
       if (deadline !== undefined) {
         if (deadline <= now) { task.blocked = undefined; return; }
         if (earliest === undefined || deadline < earliest) earliest = deadline;
@@ -668,7 +672,7 @@ export class Kernel {
     const after = this.clock.monotonicNs();
     for (const task of this.tasks.values()) {
       const b = task.blocked;
-      const deadline = b?.kind === "until" || b?.kind === "event" ? b.deadlineNs : undefined;
+      const deadline = b?.kind === "until" || b?.kind === "event" || b?.kind === "futex" ? b.deadlineNs : undefined;
       if (deadline !== undefined && deadline <= after) task.blocked = undefined;
     }
   }

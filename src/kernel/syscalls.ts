@@ -86,6 +86,7 @@ export type SyscallOutcome =
   | { kind: "return"; value: number }
   | { kind: "block-input" } // terminal input
   | { kind: "block-until"; deadlineNs: bigint } // a sleep
+  | { kind: "block-futex"; deadlineNs?: bigint } // a futex wait: runs again when woken, signalled or timed out
   | { kind: "block-event"; input?: boolean; deadlineNs?: bigint } // a pipe, a child (poll: also input, a timeout): runs again on a change
   | { kind: "jumped" } // execve, rt_sigreturn: the call set the registers (and pc) itself
   | { kind: "exit"; code: number; thread?: boolean }; // thread: exit(2), which ends the calling thread alone when others go on

@@ -15,6 +15,9 @@ import type { ProcessClock, ProcessConsole, SyscallContext } from "./syscalls.js
 export type Block =
   | { kind: "input" } // terminal input: runs its system call again when input arrives
   | { kind: "until"; deadlineNs: bigint } // a sleep or a timeout, in guest monotonic time
+  // A futex wait: runs again when a FUTEX_WAKE takes it (futexes.ts), a signal comes, or its timeout passes; never for
+  // a change elsewhere (a pipe, a child), which would only run every waiting thread's call again to wait on.
+  | { kind: "futex"; deadlineNs?: bigint }
   // A pipe, a child, a signal: runs again when the kernel notes a change — or, for
   // poll and select, when terminal input arrives or the timeout passes.
   | { kind: "event"; input?: boolean; deadlineNs?: bigint }

@@ -65,7 +65,7 @@ function futex(c: SyscallContext, uaddr: number, op: number, val: number, timeou
 /**
  * FUTEX_WAIT: "tests that the value at the futex word pointed to by the address uaddr still contains the expected value
  * val, and if so, then sleeps waiting for a FUTEX_WAKE". Runs again after every wake-up of its thread: woken, it
- * returns 0; past its deadline, ETIMEDOUT; otherwise it waits on, in its place in the queue.
+ * returns 0; past its deadline, ETIMEDOUT. Only a wake, a signal or the deadline runs it again (a "futex" block).
  */
 function wait(c: SyscallContext, uaddr: number, val: number, timeout: number, bitset: number, absolute: boolean, realtime: boolean): SyscallOutcome | number {
   const task = self(c);
@@ -73,7 +73,7 @@ function wait(c: SyscallContext, uaddr: number, val: number, timeout: number, bi
   if (waiting) {
     if (waiting.woken) return done(task, 0);
     if (task.sleepDeadline !== undefined && c.clock.monotonicNs() >= task.sleepDeadline) return done(task, -Errno.ETIMEDOUT);
-    return { kind: "block-event", deadlineNs: task.sleepDeadline };
+    return { kind: "block-futex", deadlineNs: task.sleepDeadline };
   }
   const now = word(c, uaddr);
   if (now === null) return -Errno.EFAULT; // "timeout did not point to a valid user-space address" / uaddr likewise
@@ -89,7 +89,7 @@ function wait(c: SyscallContext, uaddr: number, val: number, timeout: number, bi
   }
   if (task.sleepDeadline !== undefined && c.clock.monotonicNs() >= task.sleepDeadline) return done(task, -Errno.ETIMEDOUT);
   c.kernel.futexes.wait(task, uaddr, bitset);
-  return { kind: "block-event", deadlineNs: task.sleepDeadline };
+  return { kind: "block-futex", deadlineNs: task.sleepDeadline };
 }
 
 /** The wait is over: its queue entry lapses, its deadline goes. */
