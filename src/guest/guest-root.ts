@@ -75,8 +75,9 @@ function within(top: string, p: string): boolean {
 
 /**
  * A guest's own root gets what a Linux container's image has at least: /tmp
- * (for everyone, sticky) and /etc/passwd and /etc/group naming root, the user
- * the guest is. They are real files of the root, so they travel with it.
+ * (for everyone, sticky), /etc/passwd and /etc/group naming root, the user
+ * the guest is, and /etc/hosts naming localhost (as a container runtime writes
+ * it: without it the C library asks DNS for "localhost", and no server answers). They are real files of the root, so they travel with it.
  * (/dev is virtual: the kernel's resolver shows its devices whatever the root
  * holds, src/kernel/devices.ts.) Shared roots and `roam run`'s directory are
  * the user's, and left as they are.
@@ -85,7 +86,9 @@ export function furnishOwnRoot(dir: string): void {
   const tmp = path.join(dir, "tmp");
   if (!fs.existsSync(tmp)) { fs.mkdirSync(tmp); fs.chmodSync(tmp, 0o1777); }
   fs.mkdirSync(path.join(dir, "etc"), { recursive: true });
-  const files: Record<string, string> = { passwd: "root:x:0:0:root:/root:/bin/sh\n", group: "root:x:0:\n" };
+  const files: Record<string, string> = {
+    passwd: "root:x:0:0:root:/root:/bin/sh\n", group: "root:x:0:\n", hosts: "127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n",
+  };
   for (const [name, text] of Object.entries(files)) {
     const file = path.join(dir, "etc", name);
     if (!fs.existsSync(file)) fs.writeFileSync(file, text, { mode: 0o644 });

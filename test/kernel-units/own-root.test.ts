@@ -1,4 +1,4 @@
-// A guest's own root on a host gets /tmp and root's /etc/passwd and /etc/group; what is there is kept.
+// A guest's own root on a host gets /tmp, root's /etc/passwd and /etc/group, and /etc/hosts; what is there is kept.
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -15,6 +15,7 @@ test("furnishOwnRoot makes /tmp (sticky, for everyone), /etc/passwd and /etc/gro
   expect(statSync(join(dir, "tmp")).mode & 0o7777).toBe(0o1777);
   expect(readFileSync(join(dir, "etc", "passwd"), "utf8")).toBe("root:x:0:0:root:/root:/bin/sh\n");
   expect(readFileSync(join(dir, "etc", "group"), "utf8")).toBe("root:x:0:\n");
+  expect(readFileSync(join(dir, "etc", "hosts"), "utf8")).toMatch(/^127\.0\.0\.1\tlocalhost\n/);
 });
 
 test("what the root already has is kept", () => {
