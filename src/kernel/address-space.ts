@@ -536,6 +536,20 @@ export class AddressSpace {
     return true;
   }
 
+  /** The aligned 32-bit word at `address` (a futex, a thread ID the kernel keeps); null if it is not readable. */
+  readU32(address: number): number | null {
+    const offset = this.ramOffset(address, PROT_READ);
+    if (offset < 0 || (address & 3) !== 0) return null;
+    const ram = this.memory.ram();
+    return (ram[offset] | (ram[offset + 1] << 8) | (ram[offset + 2] << 16) | (ram[offset + 3] << 24)) >>> 0;
+  }
+
+  /** Writes the aligned 32-bit word at `address`; false if it is not writable. */
+  writeU32(address: number, value: number): boolean {
+    if ((address & 3) !== 0) return false;
+    return this.write(address, new Uint8Array(Uint32Array.of(value >>> 0).buffer));
+  }
+
   /** Loads image bytes at `address` regardless of protection (the loader). */
   loadImage(address: number, bytes: Uint8Array, prot: number): void {
     let done = 0;

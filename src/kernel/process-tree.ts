@@ -45,8 +45,8 @@ export function forkTask(k: Kernel, parent: Task, flags: number, stack: number, 
   child.name = parent.name;
   // "On success, the PID of the child process is returned in the parent, and 0 is returned in the child"
   child.registers.set(cloneRegisters(k, parent, flags, stack, tls));
-  if (flags & CLONE_PARENT_SETTID) parent.space.write(ptid, u32(child.pid));
-  if (flags & CLONE_CHILD_SETTID) child.space.write(ctid, u32(child.pid));
+  if (flags & CLONE_PARENT_SETTID) parent.space.writeU32(ptid, child.pid);
+  if (flags & CLONE_CHILD_SETTID) child.space.writeU32(ctid, child.pid);
   if (vfork) {
     // "the calling thread is suspended until the child terminates ... or it makes a call to execve"
     child.sharesSpaceOf = parent.pid;
@@ -54,10 +54,6 @@ export function forkTask(k: Kernel, parent: Task, flags: number, stack: number, 
   }
   k.tasks.set(child.pid, child);
   return child.pid;
-}
-
-function u32(value: number): Uint8Array {
-  return new Uint8Array(Uint32Array.of(value).buffer);
 }
 
 /** The bytes of the program at guest path `path` for `task`, or -errno. */

@@ -53,9 +53,8 @@ export function createThread(k: Kernel, caller: Task, flags: number, stack: numb
   thread.exe = caller.exe;
   thread.name = caller.name;
   thread.registers.set(cloneRegisters(k, caller, flags, stack, tls));
-  const tid = new Uint8Array(Uint32Array.of(thread.pid).buffer);
-  if (flags & CLONE_PARENT_SETTID) caller.space.write(ptid, tid);
-  if (flags & CLONE_CHILD_SETTID) caller.space.write(ctid, tid);
+  if (flags & CLONE_PARENT_SETTID) caller.space.writeU32(ptid, thread.pid);
+  if (flags & CLONE_CHILD_SETTID) caller.space.writeU32(ctid, thread.pid);
   if (flags & CLONE_CHILD_CLEARTID) thread.clearChildTid = ctid;
   k.tasks.set(thread.pid, thread);
   return thread.pid;
@@ -95,7 +94,7 @@ export function clearChildTid(k: Kernel, task: Task): void {
   const address = task.clearChildTid;
   if (!address) return;
   task.clearChildTid = 0;
-  if (task.space.write(address, new Uint8Array(4))) k.futexes.wake(task.space, address, 1);
+  if (task.space.writeU32(address, 0)) k.futexes.wake(task.space, address, 1);
 }
 
 const FUTEX_WAITERS = 0x80000000, FUTEX_OWNER_DIED = 0x40000000, FUTEX_TID_MASK = 0x3fffffff;
@@ -111,28 +110,21 @@ function releaseRobustList(k: Kernel, task: Task): void {
   const head = task.robustList;
   if (!head) return;
   task.robustList = 0;
-  const read = (address: number) => {
-    const raw = task.space.read(address, 4);
-    return raw ? new DataView(raw.buffer, raw.byteOffset).getUint32(0, true) : null;
-  };
-  const offset = read(head + 4), pending = read(head + 8);
+  const space = task.space;
+  const offset = space.readU32(head + 4), pending = space.readU32(head + 8);
   if (offset === null || pending === null) return;
-  let entry = read(head);
+  let entry = space.readU32(head);
   for (let n = 0; entry !== null && entry !== head && n < ROBUST_LIST_LIMIT; n++) {
     if (entry !== pending) ownerDied(k, task, (entry + offset) >>> 0);
-    entry = read(entry);
+    entry = space.readU32(entry);
   }
   if (pending) ownerDied(k, task, (pending + offset) >>> 0);
 }
 
 function ownerDied(k: Kernel, task: Task, address: number): void {
-  if (address & 3) return;
-  const raw = task.space.read(address, 4);
-  if (!raw) return;
-  const value = new DataView(raw.buffer, raw.byteOffset).getUint32(0, true);
-  if ((value & FUTEX_TID_MASK) !== task.pid) return;
-  const marked = ((value & FUTEX_WAITERS) | FUTEX_OWNER_DIED) >>> 0;
-  if (!task.space.write(address, new Uint8Array(Uint32Array.of(marked).buffer))) return;
+  const value = task.space.readU32(address);
+  if (value === null || (value & FUTEX_TID_MASK) !== task.pid) return;
+  if (!task.space.writeU32(address, (value & FUTEX_WAITERS) | FUTEX_OWNER_DIED)) return;
   if (value & FUTEX_WAITERS) k.futexes.wake(task.space, address, 1);
 }
 

@@ -6,7 +6,7 @@ import { Errno } from "../errno.js";
 import type { Task } from "../task.js";
 import type { SyscallContext, SyscallOutcome } from "../syscalls.js";
 import { readTimespec64 } from "./time.js";
-import type { Handler } from "./call-args.js";
+import { u32Bytes, type Handler } from "./call-args.js";
 
 const FUTEX_WAIT = 0, FUTEX_WAKE = 1, FUTEX_REQUEUE = 3, FUTEX_CMP_REQUEUE = 4, FUTEX_WAKE_OP = 5;
 const FUTEX_WAIT_BITSET = 9, FUTEX_WAKE_BITSET = 10;
@@ -18,12 +18,6 @@ const self = (c: SyscallContext): Task => c.kernel.tasks.get(c.pid)!;
 
 /** How many a wake of `val` wakes: Linux counts each waiter it wakes against val after waking it, so 0 or less wakes one. */
 const wakeCount = (val: number): number => Math.max(1, val | 0);
-
-/** The 32-bit word at `address`, or null when it cannot be read. */
-function word(c: SyscallContext, address: number): number | null {
-  const raw = c.space.read(address, 4);
-  return raw ? (raw[0] | (raw[1] << 8) | (raw[2] << 16) | (raw[3] << 24)) >>> 0 : null;
-}
 
 /** futex(uaddr, futex_op, val, timeout or val2, uaddr2, val3): futex_time64, riscv32's only futex call. */
 function futex(c: SyscallContext, uaddr: number, op: number, val: number, timeout: number, uaddr2: number, val3: number): SyscallOutcome | number {
@@ -49,7 +43,7 @@ function futex(c: SyscallContext, uaddr: number, op: number, val: number, timeou
       if ((val | 0) < 0 || (timeout | 0) < 0) return -Errno.EINVAL; // "the value of val or val2 is negative"
       if (uaddr2 & 3) return -Errno.EINVAL;
       if (command === FUTEX_CMP_REQUEUE) {
-        const now = word(c, uaddr);
+        const now = c.space.readU32(uaddr);
         if (now === null) return -Errno.EFAULT;
         if (now !== val3 >>> 0) return -Errno.EAGAIN; // "The value pointed to by uaddr is not equal to the expected value val3"
       }
@@ -75,7 +69,7 @@ function wait(c: SyscallContext, uaddr: number, val: number, timeout: number, bi
     if (task.sleepDeadline !== undefined && c.clock.monotonicNs() >= task.sleepDeadline) return done(task, -Errno.ETIMEDOUT);
     return { kind: "block-futex", deadlineNs: task.sleepDeadline };
   }
-  const now = word(c, uaddr);
+  const now = c.space.readU32(uaddr);
   if (now === null) return -Errno.EFAULT; // "timeout did not point to a valid user-space address" / uaddr likewise
   // "The value pointed to by uaddr was not equal to the expected value val at the time of the call."
   if (now !== val >>> 0) return done(task, -Errno.EAGAIN);
@@ -108,11 +102,11 @@ function wakeOp(c: SyscallContext, uaddr: number, val: number, val2: number, uad
   const op = (val3 >>> 28) & 7, shiftArg = (val3 >>> 31) & 1, cmp = (val3 >>> 24) & 15;
   let oparg = (val3 << 8) >> 20, cmparg = (val3 << 20) >> 20; // 12-bit signed fields
   if (shiftArg) oparg = oparg < 0 || oparg > 31 ? 0 : 1 << oparg;
-  const old = word(c, uaddr2);
+  const old = c.space.readU32(uaddr2);
   if (old === null) return -Errno.EFAULT;
   const next = [oparg, old + oparg, old | oparg, old & ~oparg, old ^ oparg][op];
   if (next === undefined) return -Errno.ENOSYS;
-  if (!c.space.write(uaddr2, new Uint8Array(Uint32Array.of(next >>> 0).buffer))) return -Errno.EFAULT;
+  if (!c.space.writeU32(uaddr2, next)) return -Errno.EFAULT;
   const o = old | 0;
   const tests = [o === cmparg, o !== cmparg, o < cmparg, o <= cmparg, o > cmparg, o >= cmparg];
   if (tests[cmp] === undefined) return -Errno.ENOSYS;
@@ -145,8 +139,8 @@ function getRobustList(c: SyscallContext, pid: number, headPtr: number, lenPtr: 
   const task = (pid | 0) === 0 ? self(c) : c.kernel.tasks.get(pid | 0);
   if (!task || task.status === "zombie") return -Errno.ESRCH; // "No thread with the thread ID pid could be found"
   if (!c.space.ensure(headPtr, 4, 2) || !c.space.ensure(lenPtr, 4, 2)) return -Errno.EFAULT;
-  c.space.write(headPtr, new Uint8Array(Uint32Array.of(task.robustList).buffer));
-  c.space.write(lenPtr, new Uint8Array(Uint32Array.of(ROBUST_LIST_HEAD_SIZE).buffer));
+  c.space.write(headPtr, u32Bytes(task.robustList));
+  c.space.write(lenPtr, u32Bytes(ROBUST_LIST_HEAD_SIZE));
   return 0;
 }
 
