@@ -8,7 +8,7 @@
 import { Errno } from "./errno.js";
 import type { Kernel } from "./kernel.js";
 import { endTask, notifyParent } from "./process-tree.js";
-import { hasOtherThreads, liveThreads } from "./threads.js";
+import { hasOtherThreads, leaderOf, liveThreads } from "./threads.js";
 import {
   bit, defaultAction, FRAME_SIZE, frameBytes, SA_NODEFER, SA_ONSTACK, SA_RESETHAND, SA_RESTART, SA_RESTORER, SIG_DFL,
   SIG_IGN, SIGCONT, SIGINFO_SIZE, SIGKILL, SIGSEGV, SIGSTOP, SIGTSTP, SIGTTIN, SIGTTOU, SS_DISABLE, TRAMPOLINE_PAGE, UNBLOCKABLE, type SigInfo,
@@ -82,7 +82,7 @@ function continueProcess(k: Kernel, task: Task): void {
     if (t.status === "stopped") { t.status = "running"; wasStopped = true; }
   });
   if (!wasStopped) return;
-  const leader = k.tasks.get(task.tgid) ?? task;
+  const leader = leaderOf(k, task);
   leader.stopReport = "continued";
   notifyParent(k, leader, 6 /* CLD_CONTINUED */, SIGCONT);
 }
@@ -119,7 +119,7 @@ function defaultOf(k: Kernel, task: Task, sig: number): boolean {
     case "stop": {
       // "Stop the process": every thread of it.
       forEachThread(k, task, (t) => { t.status = "stopped"; });
-      const leader = k.tasks.get(task.tgid) ?? task;
+      const leader = leaderOf(k, task);
       leader.stopReport = "stopped";
       leader.lastStopSignal = sig;
       notifyParent(k, leader, 5 /* CLD_STOPPED */, sig);

@@ -15,6 +15,7 @@ import { SignalState } from "./signals.js";
 import type { SocketsState } from "./sockets/table.js";
 import { Task, type TaskState } from "./task.js";
 import { applyLimits } from "./calls/limits.js";
+import { leaderOf } from "./threads.js";
 
 export interface KernelState {
   schemaVersion: 2;
@@ -164,7 +165,7 @@ function shareWithinProcesses(k: Kernel, states: TaskState[]): void {
   for (const s of states) {
     if (!s.addressSpace && !s.files) continue;
     const holder = k.tasks.get(s.pid)!;
-    const leader = k.tasks.get(holder.tgid) ?? holder;
+    const leader = leaderOf(k, holder);
     for (const t of k.tasks.values()) {
       if (t.tgid !== holder.tgid || t === holder) continue;
       t.space = holder.space;

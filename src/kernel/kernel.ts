@@ -28,7 +28,7 @@ import { OpenFiles } from "./open-files.js";
 import { Pipe } from "./pipes.js";
 import { deliverSignals, sendSignal } from "./deliver.js";
 import { endTask } from "./process-tree.js";
-import { endThreadAlone } from "./threads.js";
+import { endThreadAlone, liveThreads, processAlive } from "./threads.js";
 import { Futexes } from "./futexes.js";
 import { SIGBUS, SIGILL, SIGSEGV, SIGTRAP, type SigInfo } from "./signals.js";
 import { runSyscallEntry, syscallEntry, type ProcessClock, type ProcessConsole, type SyscallOutcome } from "./syscalls.js";
@@ -265,7 +265,7 @@ export class Kernel {
     this.consoleInterrupted = true;
     for (const task of this.tasks.values()) {
       // Each process of the group once (its leader stands for its threads).
-      if (task.pgid === first.pgid && task.tgid === task.pid && (task.status !== "zombie" || task.exitedAsThread)) sendSignal(this, task, sig, { signo: sig, code: 0x80, group: first.pgid });
+      if (task.pgid === first.pgid && task.tgid === task.pid && processAlive(task)) sendSignal(this, task, sig, { signo: sig, code: 0x80, group: first.pgid });
     }
     this.wake?.();
   }
@@ -706,7 +706,7 @@ export class Kernel {
     const rows: ProcessInfo[] = [];
     for (const t of this.tasks.values()) {
       if (t.tgid !== t.pid) continue;
-      const threads = [...this.tasks.values()].filter((o) => o.tgid === t.pid && o.status !== "zombie");
+      const threads = liveThreads(this, t);
       const cpu = threads.reduce((sum, o) => sum + (o === t ? 0n : o.cpuInstructions), t.cpuInstructions + t.threadsCpu);
       const shown = threads.length > 0 ? threads : [t];
       const state = t.away ? "away" : shown.some((o) => o.runnable) ? "running" : shown[0].status !== "running" ? shown[0].status : "waiting";

@@ -14,7 +14,7 @@ import { AT_FDCWD, SandboxError } from "./files.js";
 import { baseName, MAX_PROCESSES, type Kernel } from "./kernel.js";
 import {
   clearChildTid, cloneRegisters, CLONE_CHILD_SETTID, CLONE_PARENT, CLONE_PARENT_SETTID, CLONE_SIGHAND, CLONE_THREAD, CLONE_VFORK,
-  CLONE_VM, createThread, endOtherThreads, execingThreadBecomesLeader, leaderOf, liveTasks, processAlive,
+  CLONE_VM, createThread, endOtherThreads, execingThreadBecomesLeader, leaderOf, liveTasks, liveThreads, processAlive, stopRunning,
 } from "./threads.js";
 import { loadProcess } from "./loader.js";
 import { sendSignal } from "./deliver.js";
@@ -157,16 +157,13 @@ function releaseVforkParent(k: Kernel, child: Task): void {
 export function endTask(k: Kernel, task: Task, status: number): void {
   const leader = leaderOf(k, task);
   if (!processAlive(leader)) return;
-  const live = task.status !== "zombie" ? task : [...k.tasks.values()].find((t) => t.tgid === leader.tgid && t.status !== "zombie") ?? leader;
+  const live = task.status !== "zombie" ? task : liveThreads(k, leader)[0] ?? leader;
   const { space, files } = live; // the process's, shared by its threads
   clearChildTid(k, live);
   endOtherThreads(k, leader);
-  leader.status = "zombie";
+  stopRunning(leader);
   leader.exitedAsThread = false;
   leader.waitStatus = status;
-  leader.blocked = undefined;
-  leader.blockedInCall = false;
-  leader.futexWait = undefined;
   files.closeAll();
   if (live.sharesSpaceOf) releaseVforkParent(k, live);
   else if (!leader.away) {
@@ -182,7 +179,7 @@ export function endTask(k: Kernel, task: Task, status: number): void {
   for (const child of k.tasks.values()) {
     if (child.ppid !== leader.pid) continue;
     child.ppid = 1; // "inherited by init": init reaps them
-    if (child.status === "zombie" && child.tgid === child.pid && !child.exitedAsThread) k.tasks.delete(child.pid);
+    if (child.tgid === child.pid && !processAlive(child)) k.tasks.delete(child.pid);
   }
   if (task !== leader && task.faultReport) leader.faultReport = task.faultReport; // a thread's fault ended the process
   if (leader.pid === k.firstPid) { k.result = resultOf(k, leader); k.firstStatus = status; }

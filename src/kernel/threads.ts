@@ -136,10 +136,7 @@ function ownerDied(k: Kernel, task: Task, address: number): void {
 export function endThreadAlone(k: Kernel, task: Task, status: number): boolean {
   if (!hasOtherThreads(k, task)) return false;
   clearChildTid(k, task);
-  task.status = "zombie";
-  task.blocked = undefined;
-  task.blockedInCall = false;
-  task.futexWait = undefined;
+  stopRunning(task);
   if (task.tgid === task.pid) {
     task.exitedAsThread = true;
     task.waitStatus = status;
@@ -154,17 +151,23 @@ export function endThreadAlone(k: Kernel, task: Task, status: number): boolean {
 export function removeThread(k: Kernel, thread: Task): void {
   const leader = k.tasks.get(thread.tgid);
   if (leader && leader !== thread) leader.threadsCpu += thread.cpuInstructions + thread.threadsCpu;
-  thread.status = "zombie";
-  thread.blocked = undefined;
-  thread.futexWait = undefined;
+  stopRunning(thread);
   k.tasks.delete(thread.pid);
+}
+
+/** A task that ended: a zombie, waiting in nothing (a futex queue's entry for it lapses). */
+export function stopRunning(task: Task): void {
+  task.status = "zombie";
+  task.blocked = undefined;
+  task.blockedInCall = false;
+  task.futexWait = undefined;
 }
 
 /** The process ends, or execs: every thread but `keep` goes ("all threads other than the calling thread are destroyed"). */
 export function endOtherThreads(k: Kernel, keep: Task): void {
   for (const t of [...k.tasks.values()]) {
     if (t.tgid !== keep.tgid || t === keep) continue;
-    if (t.pid === t.tgid) { t.status = "zombie"; t.blocked = undefined; t.futexWait = undefined; continue; } // the leader stays
+    if (t.pid === t.tgid) { stopRunning(t); continue; } // the leader stays
     removeThread(k, t);
   }
 }
@@ -190,7 +193,7 @@ export function execingThreadBecomesLeader(k: Kernel, caller: Task): Task {
   leader.sleepDeadline = undefined;
   leader.cpuInstructions = leader.cpuInstructions + caller.cpuInstructions;
   leader.threadsCpu += caller.threadsCpu;
-  caller.status = "zombie";
+  stopRunning(caller);
   k.tasks.delete(caller.pid);
   k.current = leader; // the registers on the hart are the caller's, and now the leader's
   return leader;

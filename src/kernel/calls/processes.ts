@@ -165,7 +165,7 @@ function killThread(c: SyscallContext, tgid: number, tid: number, sig: number): 
     if (c.kernel.home && (tgid | 0) === -1) return killAtHome(c, tid | 0, sig);
     return -Errno.ESRCH; // "No thread with the ID tid (in the thread group tgid) exists"
   }
-  sendToThread(c.kernel, thread, sig, { signo: sig, code: -6 /* SI_TKILL */, pid: leaderOf(c.kernel, self(c)).pid, uid: 0 });
+  sendToThread(c.kernel, thread, sig, { signo: sig, code: -6 /* SI_TKILL */, pid: self(c).tgid, uid: 0 });
   return 0;
 }
 
@@ -181,7 +181,7 @@ function kill(c: SyscallContext, pidArg: number, sig: number): number {
   }
   if (targets.length === 0) return -Errno.ESRCH; // "The target process or process group does not exist"
   const group = pid > 0 ? {} : { group: pid === 0 ? c.kernel.tasks.get(c.pid)!.pgid : pid === -1 ? -1 : -pid };
-  const from = leaderOf(c.kernel, self(c)).pid; // si_pid: "the process ID of the sender", not its thread's
+  const from = self(c).tgid; // si_pid: "the process ID of the sender", not its thread's
   for (const t of targets) sendSignal(c.kernel, t, sig, { signo: sig, code: 0, pid: from, uid: 0, ...group });
   return 0;
 }

@@ -8,6 +8,7 @@
 import { Errno } from "../errno.js";
 import type { SyscallContext, SyscallOutcome } from "../syscalls.js";
 import { u32Bytes, type Handler } from "./call-args.js";
+import { leaderOf } from "../threads.js";
 
 const CLOCK_REALTIME = 0, CLOCK_PROCESS_CPUTIME_ID = 2, CLOCK_THREAD_CPUTIME_ID = 3, CLOCK_REALTIME_COARSE = 5, CLOCK_TAI = 11;
 const USER_HZ = 100; // clock ticks per second, as times() counts them
@@ -21,7 +22,7 @@ export function cpuTimeNs(c: SyscallContext, pid = c.pid, thread = false): bigin
   const task = c.kernel.tasks.get(pid);
   if (!task) return pid === c.pid ? 0n : null;
   if (thread) return task.cpuInstructions;
-  const leader = c.kernel.tasks.get(task.tgid) ?? task;
+  const leader = leaderOf(c.kernel, task);
   let ns = leader.threadsCpu;
   for (const t of c.kernel.tasks.values()) if (t.tgid === task.tgid) ns += t.cpuInstructions;
   return ns;
@@ -79,7 +80,7 @@ function sleep(c: SyscallContext, clock: number, absolute: boolean, request: num
 /** The CPU time of the children `pid` has reaped, theirs included (Task.childrenCpuNs). */
 function childrenTimeNs(c: SyscallContext): bigint {
   const task = c.kernel.tasks.get(c.pid);
-  return (task && (c.kernel.tasks.get(task.tgid) ?? task).childrenCpuNs) ?? 0n; // the process's (its leader keeps them)
+  return (task && leaderOf(c.kernel, task).childrenCpuNs) ?? 0n; // the process's (its leader keeps them)
 }
 
 /** times(): struct tms of four clock_t (32-bit) in ticks; the result is ticks since an arbitrary point (guest boot). */
