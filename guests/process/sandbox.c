@@ -13,7 +13,7 @@
  * to the host: -ENOENT when the sandbox root acts as "/", -EACCES or -EPERM
  * when escapes are refused). Nothing is written anywhere; the attempts only
  * open and stat:
- *   - absolute paths to host files (/etc/passwd, /proc/self/status)
+ *   - absolute paths to host files (/etc/os-release, /proc/self/status)
  *   - ../ chains from the working directory, from inside DIR, and relative
  *     to a directory fd for DIR
  *   - through DIR/escape: the test harness creates it as a symbolic link to
@@ -164,23 +164,23 @@ int main(int argc, char **argv)
     static const char up[] = "../../../../../../../../../../../../../../../..";
 
     printf("# sandbox: escapes from the sandbox must fail (Roam only)\n");
-    try_open("openat /etc/passwd", LINUX_AT_FDCWD, "/etc/passwd");
-    try_stat("statx /etc/passwd", LINUX_AT_FDCWD, "/etc/passwd");
+    try_open("openat /etc/os-release", LINUX_AT_FDCWD, "/etc/os-release");
+    try_stat("statx /etc/os-release", LINUX_AT_FDCWD, "/etc/os-release");
     try_open("openat /proc/self/status", LINUX_AT_FDCWD, "/proc/self/status");
-    snprintf(p, sizeof p, "%s/etc/passwd", up);
-    try_open("openat ../../(x16)/etc/passwd from the working directory", LINUX_AT_FDCWD, p);
-    try_stat("statx ../../(x16)/etc/passwd from the working directory", LINUX_AT_FDCWD, p);
-    snprintf(p, sizeof p, "%s/%s/etc/passwd", dir, up);
-    try_open("openat DIR/../../(x16)/etc/passwd", LINUX_AT_FDCWD, p);
+    snprintf(p, sizeof p, "%s/etc/os-release", up);
+    try_open("openat ../../(x16)/etc/os-release from the working directory", LINUX_AT_FDCWD, p);
+    try_stat("statx ../../(x16)/etc/os-release from the working directory", LINUX_AT_FDCWD, p);
+    snprintf(p, sizeof p, "%s/%s/etc/os-release", dir, up);
+    try_open("openat DIR/../../(x16)/etc/os-release", LINUX_AT_FDCWD, p);
     long dfd = sys_openat(LINUX_AT_FDCWD, dir, LINUX_O_RDONLY | LINUX_O_DIRECTORY, 0);
     if (dfd >= 0) {
-        snprintf(p, sizeof p, "%s/etc/passwd", up);
-        try_open("openat ../../(x16)/etc/passwd relative to a directory fd for DIR", (int)dfd, p);
-        try_stat("statx ../../(x16)/etc/passwd relative to a directory fd for DIR", (int)dfd, p);
-        try_open("openat /etc/passwd (absolute) with a directory fd", (int)dfd, "/etc/passwd");
+        snprintf(p, sizeof p, "%s/etc/os-release", up);
+        try_open("openat ../../(x16)/etc/os-release relative to a directory fd for DIR", (int)dfd, p);
+        try_stat("statx ../../(x16)/etc/os-release relative to a directory fd for DIR", (int)dfd, p);
+        try_open("openat /etc/os-release (absolute) with a directory fd", (int)dfd, "/etc/os-release");
         /* without the symlink these fail with -ENOENT, which is fine too */
-        try_open("openat DIR/escape/passwd (escape -> /etc)", (int)dfd, "escape/passwd");
-        try_stat("statx DIR/escape/passwd (escape -> /etc)", (int)dfd, "escape/passwd");
+        try_open("openat DIR/escape/os-release (escape -> /etc)", (int)dfd, "escape/os-release");
+        try_stat("statx DIR/escape/os-release (escape -> /etc)", (int)dfd, "escape/os-release");
         sys_close((int)dfd);
     } else {
         printf("# cannot open DIR (%ld): skipping the directory fd checks\n", dfd);

@@ -20,8 +20,11 @@ export const RUN_SPEC: CommandSpec = {
   summary: "run a static RV32 Linux program in process mode; with --on, on a host",
   about: `Runs a static RV32 Linux program (ET_EXEC, the kind qemu-riscv32 runs) in
 process mode: the program runs in U-mode on Sv32 page tables, and Roam is its
-kernel (files, terminal, clocks, memory). Its files live in a sandbox.
-Everything after prog.elf is the program's own: \`roam run ls.elf --help\`
+kernel (files, terminal, clocks, memory). Its files live in a sandbox: its
+root directory is "/", over a read-only base layer that gives /bin/sh and
+BusyBox's programs (system() and popen() work), /etc/passwd, /etc/group and
+/etc/hosts where the root has none; what the guest changes there is copied
+into its root first. Everything after prog.elf is the program's own: \`roam run ls.elf --help\`
 gives --help to ls.`,
   positionals: ["prog.elf", "[args...]"],
   passThrough: true,

@@ -7,6 +7,7 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { ProtocolError } from "../net/protocol.js";
+import { packageRoot } from "../package-root.js";
 
 /** Where a guest's own root is made when the run request names none. */
 export function ownRoot(id: string): string {
@@ -77,20 +78,19 @@ function within(top: string, p: string): boolean {
  * A guest's own root gets what a Linux container's image has at least: /tmp
  * (for everyone, sticky), /etc/passwd and /etc/group naming root, the user
  * the guest is, and /etc/hosts naming localhost (as a container runtime writes
- * it: without it the C library asks DNS for "localhost", and no server answers). They are real files of the root, so they travel with it.
- * (/dev is virtual: the kernel's resolver shows its devices whatever the root
- * holds, src/kernel/devices.ts.) Shared roots and `roam run`'s directory are
- * the user's, and left as they are.
+ * it: without it the C library asks DNS for "localhost", and no server answers):
+ * copies of the base layer's (src/kernel/base-layer.ts), which every root shows
+ * where it has none, but read-only; these are the guest's own, to change, and
+ * travel with its root. (/dev is virtual: the kernel's resolver shows its
+ * devices whatever the root holds, src/kernel/devices.ts.) Shared roots and
+ * `roam run`'s directory are the user's, and left as they are.
  */
 export function furnishOwnRoot(dir: string): void {
   const tmp = path.join(dir, "tmp");
   if (!fs.existsSync(tmp)) { fs.mkdirSync(tmp); fs.chmodSync(tmp, 0o1777); }
   fs.mkdirSync(path.join(dir, "etc"), { recursive: true });
-  const files: Record<string, string> = {
-    passwd: "root:x:0:0:root:/root:/bin/sh\n", group: "root:x:0:\n", hosts: "127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n",
-  };
-  for (const [name, text] of Object.entries(files)) {
+  for (const name of ["passwd", "group", "hosts"]) {
     const file = path.join(dir, "etc", name);
-    if (!fs.existsSync(file)) fs.writeFileSync(file, text, { mode: 0o644 });
+    if (!fs.existsSync(file)) fs.writeFileSync(file, fs.readFileSync(path.join(packageRoot(), "guests", "base", "etc", name)), { mode: 0o644 });
   }
 }

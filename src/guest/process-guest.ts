@@ -9,7 +9,7 @@ import type { Core } from "../machine/core.js";
 import type { PostcopyPages } from "../machine/postcopy-pages.js";
 import type { GuestInfo, GuestSnapshot } from "../snapshot/snapshot.js";
 import { GuestConsole } from "./guest-console.js";
-import type { FileCapabilities, RemoteFiles } from "../kernel/files.js";
+import { inBaseLayer, type FileCapabilities, type RemoteFiles } from "../kernel/files.js";
 import type { ProcessInfo } from "./runnable.js";
 import type { Home, ProcessImage } from "../kernel/lone-process.js";
 import { allRamPages, checkRestorable, hartBlock, newGuestInfo, restoreHartAndPages } from "./runnable.js";
@@ -221,8 +221,8 @@ export class ProcessGuest {
     const { hostUrl, homeFiles } = this.options;
     if (hostUrl && homeFiles) {
       for (const file of process.openFiles.files) {
-        // Devices and the virtual /dev are everywhere the same: they need no home.
-        if (file.home || (file.kind !== "file" && file.kind !== "directory") || file.path === "/dev") continue;
+        // Devices, the virtual /dev and the base layer are everywhere the same: they need no home.
+        if (file.home || (file.kind !== "file" && file.kind !== "directory") || file.path === "/dev" || inBaseLayer(this.options.root, file.path)) continue;
         file.home = hostUrl;
         file.cap = homeFiles.issue(this.info.id, file.id, file);
       }

@@ -15,6 +15,7 @@ import * as path from "node:path";
 import { Errno } from "./errno.js";
 import { deviceEntries, devDirectoryStat, deviceStat } from "./devices.js";
 import { openedInside, resolveInRoot, SandboxError, type LastLink, type Resolved } from "./resolve.js";
+import { baseLayer, type BaseEntry } from "./base-layer.js";
 import type { OpenFiles } from "./open-files.js";
 
 export { SandboxError } from "./resolve.js";
@@ -149,6 +150,12 @@ export class TmpMount {
   }
 }
 
+/**
+ * The base layer's entry (base-layer.ts) behind an open description, or null when it is the root's: known from its
+ * open, or from its path walked again the first time a description restored from a snapshot is asked about.
+ */
+const baseEntries = new WeakMap<OpenFile, BaseEntry | null>();
+
 export class FileTable {
   cwd = "/";
   umask = 0o022;
@@ -223,12 +230,12 @@ export class FileTable {
 
   /** The host path of a guest path, every link on the way followed inside the root. */
   hostPath(guest: string): string {
-    return resolveInRoot(this.rootReal, "/", guest, "follow", this.tmp).host;
+    return resolveInRoot(this.rootReal, "/", guest, "follow", this.tmp, baseLayer()).host;
   }
 
   /** Resolves `p` (relative to the directory of `dirfd`) inside the sandbox; throws SandboxError. */
   resolve(dirfd: number, p: string, lastLink: LastLink = "follow"): Resolved {
-    return resolveInRoot(this.rootReal, p.startsWith("/") ? "/" : this.baseOf(dirfd), p, lastLink, this.tmp);
+    return resolveInRoot(this.rootReal, p.startsWith("/") ? "/" : this.baseOf(dirfd), p, lastLink, this.tmp, baseLayer());
   }
 
   /** The guest directory a relative path of `dirfd` starts from. */
@@ -244,9 +251,16 @@ export class FileTable {
   open(dirfd: number, p: string, flags: number, mode: number): number {
     // Linux follows a last link, but not for O_NOFOLLOW, and O_CREAT|O_EXCL makes the link itself "exist".
     const exclusive = (flags & O_CREAT) !== 0 && (flags & O_EXCL) !== 0;
-    const target = this.resolve(dirfd, p, (flags & O_NOFOLLOW) !== 0 || exclusive ? "nofollow" : "follow");
+    let target = this.resolve(dirfd, p, (flags & O_NOFOLLOW) !== 0 || exclusive ? "nofollow" : "follow");
     if (target.device !== undefined || target.stdio !== undefined) return this.openVirtual(target, flags, mode);
     if (target.stat === null && (flags & O_CREAT) && target.trailingSlash) throw new SandboxError(Errno.EISDIR);
+    if (target.layer === "base") {
+      // A file made, written or truncated there is the root's own (copied up first); anything else is read in the layer.
+      const writes = (flags & O_ACCMODE) !== O_RDONLY || (flags & O_TRUNC) !== 0;
+      const changes = target.stat === null ? (flags & O_CREAT) !== 0 : target.stat.isFile() && writes && !exclusive;
+      if (!changes) return this.openInBase(target, flags, mode);
+      target = this.ownCopy(target);
+    }
     if (target.stat?.isSymbolicLink()) throw new SandboxError(exclusive ? Errno.EEXIST : Errno.ELOOP);
     const fd = this.lowestFreeFd(); // before the host opens anything: EMFILE leaves no host fd behind
     const hostFlags = (flags & (O_ACCMODE | O_CREAT | O_EXCL | O_TRUNC | O_APPEND)) | HOST_O_NOFOLLOW;
@@ -260,6 +274,7 @@ export class FileTable {
     if (stat.isDirectory() && (flags & O_ACCMODE) !== O_RDONLY) { fs.closeSync(hostFd); throw new SandboxError(Errno.EISDIR); }
     const file = this.shared.create({ path: target.guest, flags: flags & ~O_CLOEXEC, mode, position: 0, kind: stat.isDirectory() ? "directory" : "file" });
     this.shared.cacheHostFd(file, hostFd);
+    baseEntries.set(file, null); // the root's
     return this.install(fd, file, (flags & O_CLOEXEC) !== 0);
   }
 
@@ -283,9 +298,53 @@ export class FileTable {
     return this.install(fd, file, cloexec);
   }
 
-  /** `hostFd`, if it is inside the root (see openedInside); else it is closed and EACCES thrown. */
+  /**
+   * A name of the base layer (base-layer.ts) opened to read (opened to change, a file was copied up first: `open`): a
+   * directory there is a description with no host descriptor, as /dev is; a file is the layer's host file, read-only.
+   */
+  private openInBase(target: Resolved, flags: number, mode: number): number {
+    const exclusive = (flags & O_CREAT) !== 0 && (flags & O_EXCL) !== 0;
+    if (target.stat === null) throw new SandboxError(Errno.ENOENT);
+    if (exclusive) throw new SandboxError(Errno.EEXIST);
+    const isDirectory = target.stat.isDirectory();
+    if (!isDirectory && (flags & O_DIRECTORY)) throw new SandboxError(Errno.ENOTDIR);
+    if ((flags & O_ACCMODE) !== O_RDONLY || (flags & O_CREAT)) throw new SandboxError(Errno.EISDIR); // (a file opened so was copied up)
+    const fd = this.lowestFreeFd();
+    const file = this.shared.create({ path: target.guest, flags: flags & ~O_CLOEXEC, mode, position: 0, kind: isDirectory ? "directory" : "file" });
+    baseEntries.set(file, baseLayer().lookup(target.guest) ?? null);
+    if (!isDirectory) this.shared.cacheHostFd(file, this.checked(fs.openSync(target.host, fs.constants.O_RDONLY | HOST_O_NOFOLLOW)));
+    return this.install(fd, file, (flags & O_CLOEXEC) !== 0);
+  }
+
+  /**
+   * The root's own entry for `r`, when it is a path of the base layer: copied up first (BaseLayer.copyUp), then walked
+   * again, now the root's. Any other `r` is returned as it is.
+   */
+  ownCopy(r: Resolved, lastLink: LastLink = "follow"): Resolved {
+    if (r.layer !== "base") return r;
+    baseLayer().copyUp(this.rootReal, r.guest);
+    const again = resolveInRoot(this.rootReal, "/", r.guest, lastLink, this.tmp, baseLayer());
+    if (again.layer === "base") throw new SandboxError(Errno.EIO); // the host changed the root meanwhile
+    return { ...again, trailingSlash: r.trailingSlash };
+  }
+
+  /** The base layer's entry behind an open file or directory of this table's root, if it is one. */
+  baseEntryOf(file: OpenFile): BaseEntry | undefined {
+    if (file.home || (file.kind !== "file" && file.kind !== "directory")) return undefined;
+    let entry = baseEntries.get(file);
+    if (entry === undefined) {
+      let r: Resolved | undefined;
+      try { r = this.resolve(AT_FDCWD, file.path); } catch { r = undefined; }
+      entry = r?.layer === "base" ? baseLayer().lookup(r.guest) ?? null : null;
+      baseEntries.set(file, entry);
+    }
+    return entry ?? undefined;
+  }
+
+  /** `hostFd`, if it is inside the root (see openedInside) or one of the base layer's files; else it is closed and EACCES thrown. */
   private checked(hostFd: number): number {
     if (openedInside(this.rootReal, hostFd) || (this.tmp?.made === true && openedInside(this.tmp.realPath(), hostFd))) return hostFd;
+    if (baseLayer().holdsHostFile(hostRealPath(hostFd))) return hostFd;
     fs.closeSync(hostFd);
     throw new SandboxError(Errno.EACCES);
   }
@@ -309,6 +368,7 @@ export class FileTable {
     if (!file || (file.kind !== "file" && file.kind !== "directory")) throw new SandboxError(Errno.EBADF);
     const cached = this.shared.cachedHostFd(file);
     if (cached !== undefined) return cached;
+    if (this.baseEntryOf(file)?.kind === "directory") throw new SandboxError(Errno.EROFS); // nothing on the host behind it
     const hostFd = this.checked(fs.openSync(this.hostPath(file.path), (file.flags & (O_ACCMODE | O_APPEND)) | HOST_O_NOFOLLOW));
     this.shared.cacheHostFd(file, hostFd);
     return hostFd;
@@ -400,6 +460,8 @@ export class FileTable {
     if (file.kind === "directory" && file.path === "/dev") return devDirectoryStat();
     if (file.kind !== "file" && file.kind !== "directory") return null;
     if (file.home) return statFromData(this.remoteCall(file, { t: "file-stat", path: file.path }).stat as Record<string, unknown>);
+    const inBase = this.baseEntryOf(file);
+    if (inBase) return inBase.stat;
     return fs.fstatSync(this.hostFd(fd));
   }
 
@@ -437,7 +499,11 @@ export class FileTable {
     if (file.kind !== "directory") throw new SandboxError(Errno.ENOTDIR);
     if (file.home) return this.remoteCall(file, { t: "file-list", path: file.path }).entries as Array<{ name: string; type: number; ino: number }>;
     if (file.path === "/dev") return [{ name: ".", type: 4, ino: 99 }, { name: "..", type: 4, ino: 2 }, ...deviceEntries()];
-    const entries = listDirectory(this.hostPath(file.path));
+    const inBase = this.baseEntryOf(file);
+    const entries = inBase ? [{ name: ".", type: 4, ino: Number(inBase.stat.ino) }, { name: "..", type: 4, ino: 0 }] : listDirectory(this.hostPath(file.path));
+    // What the base layer has there and the root does not (base-layer.ts).
+    const names = new Set(entries.map((e) => e.name));
+    for (const e of baseLayer().list(file.path)) if (!names.has(e.name)) entries.push(e);
     // The virtual /dev is in the root whether or not the host directory has a dev/.
     if (file.path === "/" && !entries.some((e) => e.name === "dev")) entries.push({ name: "dev", type: 4, ino: 99 });
     // So is a mounted /tmp, whose mount point the root's host directory does not have.
@@ -479,6 +545,22 @@ export class FileTable {
     }
     return table;
   }
+}
+
+/** Whether guest path `guest` (normalised, no links) in sandbox `root` is the base layer's (base-layer.ts), not the root's. */
+export function inBaseLayer(root: string, guest: string): boolean {
+  const slash = guest.indexOf("/", 1);
+  if (baseLayer().lookup(slash < 0 ? guest : guest.slice(0, slash)) === undefined) return false; // not beneath its /bin, /etc, /usr
+  try {
+    return resolveInRoot(realRoot(root), "/", guest, "follow", undefined, baseLayer()).layer === "base";
+  } catch {
+    return false;
+  }
+}
+
+/** What Linux says an open host descriptor is (/proc/self/fd), or "" where there is no /proc to ask. */
+function hostRealPath(hostFd: number): string {
+  try { return fs.readlinkSync(`/proc/self/fd/${hostFd}`); } catch { return ""; }
 }
 
 /** The entries of a host directory with ".", "..", sorted, as getdents64 reports them. */

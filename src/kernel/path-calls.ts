@@ -22,8 +22,7 @@ export function statAt(files: FileTable, dirfd: number, p: string, flags: number
 
 /** mkdirat: "pathname already exists (not necessarily as a directory). This includes the case where pathname is a symbolic link, dangling or not." */
 export function mkdirAt(files: FileTable, dirfd: number, p: string, mode: number): void {
-  const r = files.resolve(dirfd, p, "entry");
-  if (r.stat || r.last !== "name") refuse(Errno.EEXIST);
+  const r = files.ownCopy(existingNot(files.resolve(dirfd, p, "entry")), "entry");
   // "the permissions of the created directory are (mode & ~umask & 0777)": the process's umask, not the host's.
   const permissions = mode & ~files.umask & 0o777;
   fs.mkdirSync(r.host, permissions);
@@ -36,10 +35,26 @@ function onHost(r: Resolved): Resolved {
   return r;
 }
 
+/**
+ * A name the base layer (base-layer.ts) gives cannot be taken away: the root, where the guest's changes go, cannot
+ * hide it (overlayfs leaves a "whiteout" there; a plain host directory has none). "pathname refers to a file on a
+ * read-only filesystem" (EROFS).
+ */
+function removable(r: Resolved): Resolved {
+  if (r.layer === "base" && r.stat !== null) refuse(Errno.EROFS);
+  return r;
+}
+
+/** mkdir, symlink: "pathname already exists". */
+function existingNot(r: Resolved): Resolved {
+  if (r.stat || r.last !== "name") refuse(Errno.EEXIST);
+  return r;
+}
+
 /** unlinkat: a link itself is removed, never its target. */
 export function unlinkAt(files: FileTable, dirfd: number, p: string, flags: number): void {
   if (flags & ~AT_REMOVEDIR) refuse(Errno.EINVAL); // "An invalid flag value was specified in flags."
-  const r = onHost(files.resolve(dirfd, p, "entry"));
+  const r = removable(onHost(files.resolve(dirfd, p, "entry")));
   if (flags & AT_REMOVEDIR) {
     if (r.last === "dot") refuse(Errno.EINVAL); // "pathname has . as last component"
     if (r.last === "dotdot") refuse(Errno.ENOTEMPTY); // "pathname has .. as its final component"
@@ -59,14 +74,17 @@ export function unlinkAt(files: FileTable, dirfd: number, p: string, flags: numb
 /** renameat2 (flags 0 or RENAME_NOREPLACE): both names are entries, links are moved or replaced, not followed. */
 export function renameAt(files: FileTable, olddir: number, oldp: string, newdir: number, newp: string, flags: number): void {
   if (flags & ~RENAME_NOREPLACE) refuse(Errno.EINVAL);
-  const from = onHost(files.resolve(olddir, oldp, "entry")), to = onHost(files.resolve(newdir, newp, "entry"));
+  const from = onHost(files.resolve(olddir, oldp, "entry"));
+  let to = onHost(files.resolve(newdir, newp, "entry"));
   // "oldpath or newpath is a directory that is in use by ... the system" (the root, ".", "..")
   if (from.last !== "name" || from.tmp === "mount-point") refuse(Errno.EBUSY);
   if (to.last !== "name" || to.tmp === "mount-point") refuse(flags & RENAME_NOREPLACE && to.stat ? Errno.EEXIST : Errno.EBUSY);
   const stat = existing(from);
-  sameMount(from, to);
+  removable(from);
   if ((from.trailingSlash || to.trailingSlash) && !stat.isDirectory()) refuse(Errno.ENOTDIR);
   if ((flags & RENAME_NOREPLACE) && to.stat) refuse(Errno.EEXIST);
+  to = files.ownCopy(to, "entry"); // what it replaces, the root's own first (a name of the base layer is hidden by it)
+  sameMount(from, to);
   fs.renameSync(from.host, to.host);
 }
 
@@ -83,12 +101,20 @@ export function accessAt(files: FileTable, dirfd: number, p: string, mode: numbe
   const r = files.resolve(dirfd, p, "follow");
   existing(r);
   if (r.device !== undefined || r.stdio !== undefined) return; // /dev: root may read and write every device
+  if (r.layer === "base") {
+    // root may read, search and change the layer's entries (a change goes to its own copy): execute is the file's mode
+    if (r.host !== "") fs.accessSync(r.host, mode & 1);
+    return;
+  }
   fs.accessSync(r.host, mode);
 }
 
-/** rename and link stay on one file system: "oldpath and newpath are not on the same mounted filesystem" (a mounted /tmp and the root). */
+/**
+ * rename and link stay on one file system: "oldpath and newpath are not on the same mounted filesystem" (a mounted
+ * /tmp, the base layer and the root).
+ */
 function sameMount(from: Resolved, to: Resolved): void {
-  if ((from.tmp === undefined) !== (to.tmp === undefined)) refuse(Errno.EXDEV);
+  if ((from.tmp === undefined) !== (to.tmp === undefined) || (from.layer === undefined) !== (to.layer === undefined)) refuse(Errno.EXDEV);
 }
 
 function existing(r: Resolved): StatLike {
@@ -108,12 +134,14 @@ export const AT_SYMLINK_FOLLOW = 0x400;
 /** linkat: a new name for an existing file; a last link in oldpath is linked itself unless AT_SYMLINK_FOLLOW. */
 export function linkAt(files: FileTable, olddir: number, oldp: string, newdir: number, newp: string, flags: number): void {
   if (flags & ~AT_SYMLINK_FOLLOW) refuse(Errno.EINVAL);
-  const from = onHost(files.resolve(olddir, oldp, flags & AT_SYMLINK_FOLLOW ? "follow" : "entry"));
-  const to = onHost(files.resolve(newdir, newp, "entry"));
+  let from = onHost(files.resolve(olddir, oldp, flags & AT_SYMLINK_FOLLOW ? "follow" : "entry"));
+  let to = onHost(files.resolve(newdir, newp, "entry"));
   if (existing(from).isDirectory()) refuse(Errno.EPERM); // "oldpath is a directory."
   if (from.trailingSlash) refuse(Errno.ENOTDIR); // "name/" of something not a directory
   if (to.stat || to.last !== "name") refuse(Errno.EEXIST);
   if (to.trailingSlash) refuse(Errno.ENOENT); // as Linux: a new name cannot end in "/" here
+  if (from.tmp === undefined) from = files.ownCopy(from, "entry"); // a base layer's file: its copy is linked (overlayfs's copy-up)
+  to = files.ownCopy(to, "entry");
   sameMount(from, to);
   fs.linkSync(from.host, to.host); // link(2) does not follow a last link in oldpath
 }
@@ -126,7 +154,7 @@ export function linkAt(files: FileTable, olddir: number, oldp: string, newdir: n
 export function chmodAt(files: FileTable, dirfd: number, p: string, mode: number): void {
   const r = onHost(files.resolve(dirfd, p, "follow"));
   existing(r);
-  fs.chmodSync(r.host, mode & 0o777);
+  fs.chmodSync(files.ownCopy(r).host, mode & 0o777);
 }
 
 /** A new time for utimensat: seconds (with a fraction), now, or unchanged. */
@@ -135,10 +163,12 @@ export type NewTime = number | "now" | "omit";
 /** utimensat by path: a last link is followed unless AT_SYMLINK_NOFOLLOW, which sets the link's own times. */
 export function setTimesAt(files: FileTable, dirfd: number, p: string, atime: NewTime, mtime: NewTime, flags: number): void {
   if (flags & ~(AT_SYMLINK_NOFOLLOW | AT_EMPTY_PATH)) refuse(Errno.EINVAL);
-  const r = files.resolve(dirfd, p, flags & AT_SYMLINK_NOFOLLOW ? "nofollow" : "follow");
+  const lastLink = flags & AT_SYMLINK_NOFOLLOW ? "nofollow" : "follow";
+  let r = files.resolve(dirfd, p, lastLink);
   const stat = existing(r);
   if (atime === "omit" && mtime === "omit") return;
   if (r.device !== undefined || r.stdio !== undefined) return; // touch /dev/null: nothing on the host to stamp
+  r = files.ownCopy(r, lastLink);
   // the walk's lstat is the stat of what is changed: a followed last link is not in r.host
   if (stat.isSymbolicLink()) fs.lutimesSync(r.host, pick(atime, stat.atimeMs), pick(mtime, stat.mtimeMs));
   else fs.utimesSync(r.host, pick(atime, stat.atimeMs), pick(mtime, stat.mtimeMs));
@@ -149,6 +179,7 @@ export function setTimesOfFd(files: FileTable, fd: number, atime: NewTime, mtime
   const file = files.get(fd) ?? refuse(Errno.EBADF);
   if (file.kind === "terminal" || (atime === "omit" && mtime === "omit")) return; // the host's terminal is not the guest's to re-stamp
   if (file.home) refuse(Errno.EROFS); // served by the host it stayed on, which reads and writes it, no more
+  if (files.baseEntryOf(file)) refuse(Errno.EROFS); // the base layer's file itself, read-only (by path, its copy is changed)
   const hostFd = files.hostFd(fd);
   const stat = fs.fstatSync(hostFd);
   fs.futimesSync(hostFd, pick(atime, stat.atimeMs), pick(mtime, stat.mtimeMs));
@@ -166,16 +197,15 @@ export function truncateAt(files: FileTable, p: string, length: number): void {
   const stat = existing(r);
   if (stat.isDirectory()) refuse(Errno.EISDIR);
   if (!stat.isFile()) refuse(Errno.EINVAL);
-  fs.truncateSync(r.host, length);
+  fs.truncateSync(files.ownCopy(r).host, length);
 }
 
 /** symlinkat: a link at `p` holding `target` as given (read later with the sandbox root as "/"). */
 export function symlinkAt(files: FileTable, target: string, dirfd: number, p: string): void {
   if (target.length === 0) refuse(Errno.ENOENT); // "target is an empty string"
-  const r = onHost(files.resolve(dirfd, p, "entry"));
-  if (r.stat || r.last !== "name") refuse(Errno.EEXIST); // "newpath already exists"
+  const r = existingNot(onHost(files.resolve(dirfd, p, "entry"))); // "newpath already exists"
   if (r.trailingSlash) refuse(Errno.ENOENT);
-  fs.symlinkSync(target, r.host);
+  fs.symlinkSync(target, files.ownCopy(r, "entry").host);
 }
 
 /** fchdir: the working directory becomes the open directory's. */

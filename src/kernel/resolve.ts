@@ -18,6 +18,7 @@
 // have no such check.
 
 import * as fs from "node:fs";
+import type { BaseLayer } from "./base-layer.js";
 import { DEVICES, devDirectoryStat, deviceStat, STDIO_ALIASES } from "./devices.js";
 import { Errno, errnoOf } from "./errno.js";
 import { statFromData, type StatLike } from "./files.js";
@@ -50,6 +51,11 @@ export interface Resolved {
   device?: string;
   /** /dev/stdin, /dev/stdout, /dev/stderr: the descriptor it stands for (a link to /proc/self/fd/N on Linux). */
   stdio?: number;
+  /**
+   * "base": the path is the base layer's (base-layer.ts), read-only: a file there (`host` is the layer's host file), a
+   * directory only the layer has, or a missing name in one (for both, `host` is "": no host entry is behind them).
+   */
+  layer?: "base";
   /** On the /tmp mounted in the root (`tmp` of resolveInRoot): its mount point, or a path beneath it. */
   tmp?: "mount-point" | "inside";
   /** how the path ended: a name, ".", "..", or nothing but slashes (the root) */
@@ -68,8 +74,14 @@ export interface Resolved {
  * ".." to the root, as a Linux mount; links in it are read with the root as
  * "/" like any other. What lies beneath is marked (`tmp`), for the calls that
  * cannot cross a mount (rename, link: EXDEV) or remove one (EBUSY).
+ *
+ * `base`, when given, is the read-only layer beneath the root (base-layer.ts): a
+ * name the root does not have is looked up there, and a directory only the layer
+ * has is walked in the layer alone.
  */
-export function resolveInRoot(rootReal: string, start: string, p: string, lastLink: LastLink, tmp?: { realPath(): string }): Resolved {
+export function resolveInRoot(
+  rootReal: string, start: string, p: string, lastLink: LastLink, tmp?: { realPath(): string }, base?: BaseLayer,
+): Resolved {
   if (p.length === 0) throw new SandboxError(Errno.ENOENT);
   if (p.length >= PATH_MAX) throw new SandboxError(Errno.ENAMETOOLONG);
   const names = (p.startsWith("/") ? p : `${start}/${p}`).split("/").filter((n) => n !== "");
@@ -86,11 +98,13 @@ export function resolveInRoot(rootReal: string, start: string, p: string, lastLi
   const guestOf = (parts: string[]) => `/${parts.join("/")}`;
   let last: Resolved["last"] = "root";
   let links = 0;
+  let baseFrom = -1; // done[baseFrom] and the directories after it are the base layer's alone (-1: none is)
   while (todo.length > 0) {
     const name = todo.pop()!;
     const isLast = todo.length === 0;
     if (name === "." || name === "..") {
       if (name === "..") done.pop(); // every entry in `done` is a directory, and ".." of the root is the root
+      if (done.length <= baseFrom) baseFrom = -1;
       last = name === "." ? "dot" : "dotdot";
       continue;
     }
@@ -102,19 +116,29 @@ export function resolveInRoot(rootReal: string, start: string, p: string, lastLi
       continue;
     }
     if (done.length === 1 && done[0] === "dev") return virtualDevice(name, isLast);
+    if (baseFrom >= 0) {
+      const inLayer = fromBase(name, isLast);
+      if (inLayer) return inLayer;
+      continue;
+    }
     const host = hostOf([...done, name]);
     let stat: fs.Stats;
     try {
       stat = fs.lstatSync(host);
     } catch (error) {
       const errno = errnoOf(error);
+      if (errno === Errno.ENOENT && base?.lookup(guestOf([...done, name])) !== undefined) {
+        const inLayer = fromBase(name, isLast);
+        if (inLayer) return inLayer;
+        continue;
+      }
       if (errno === Errno.ENOENT && isLast) return { guest: guestOf([...done, name]), host, stat: null, last, trailingSlash, tmp: tmpOf([...done, name]) };
       throw new SandboxError(errno);
     }
     if (stat.isSymbolicLink() && (!isLast || follow)) {
       if (++links > MAX_SYMLINKS) throw new SandboxError(Errno.ELOOP);
       const target = readLink(host);
-      if (target.startsWith("/")) done.length = 0; // the sandbox's root, not the host's
+      if (target.startsWith("/")) { done.length = 0; baseFrom = -1; } // the sandbox's root, not the host's
       todo.push(...target.split("/").filter((n) => n !== "").reverse());
       if (todo.length === 0) last = "root"; // a link to "/"
       continue;
@@ -136,7 +160,31 @@ export function resolveInRoot(rootReal: string, start: string, p: string, lastLi
     return { guest: `/dev/${name}`, host: hostOf(["dev", name]), stat, last: "name", trailingSlash, device: stdio === undefined ? name : undefined, stdio };
   }
 
+  /**
+   * `name` in the base layer (the root has no entry there): a file is the answer, a directory is entered (null: walk
+   * on), a name the layer does not have either is missing.
+   */
+  function fromBase(name: string, isLast: boolean): Resolved | null {
+    const guest = guestOf([...done, name]);
+    const entry = base?.lookup(guest);
+    if (entry === undefined) {
+      if (isLast) return { guest, host: "", stat: null, last, trailingSlash, layer: "base" };
+      throw new SandboxError(Errno.ENOENT);
+    }
+    if (entry.kind === "file") {
+      if (!isLast || (trailingSlash && lastLink !== "entry")) throw new SandboxError(Errno.ENOTDIR);
+      return { guest, host: entry.host, stat: entry.stat, last, trailingSlash, layer: "base" };
+    }
+    done.push(name);
+    if (baseFrom < 0) baseFrom = done.length - 1;
+    return isLast ? { guest, host: "", stat: entry.stat, last, trailingSlash, layer: "base" } : null;
+  }
+
   function finish(parts: string[], known: StatLike | null): Resolved {
+    if (baseFrom >= 0) { // a path ending in "." or ".." inside a directory only the layer has
+      const guest = guestOf(parts);
+      return { guest, host: "", stat: base!.lookup(guest)!.stat, last, trailingSlash, layer: "base" };
+    }
     const host = hostOf(parts);
     const stat = known ?? lstatOrThrow(host);
     // "name/" must be a directory; an entry's caller decides (mkdir says EEXIST, unlink ENOTDIR).

@@ -490,3 +490,88 @@ describe("the other path calls", () => {
     expect(Math.abs(st.mtimeMs - mtime)).toBeLessThan(0.01);
   });
 });
+
+describe("the base layer beneath the root (src/kernel/base-layer.ts)", () => {
+  /** getdents64 of a directory: its names. */
+  function namesIn(dir: string): string[] {
+    const dfd = sys(OPENAT, AT_FDCWD, dir, O_RDONLY | O_DIRECTORY, 0);
+    expect(dfd).toBeGreaterThanOrEqual(0);
+    const names: string[] = [];
+    for (let n = sys(GETDENTS64, dfd, OUT, 4096); n > 0; n = sys(GETDENTS64, dfd, OUT, 4096)) {
+      const bytes = Buffer.from(c.space.read(OUT, n)!);
+      for (let at = 0; at < n; at += bytes.readUInt16LE(at + 16)) names.push(bytes.toString("latin1", at + 19, bytes.indexOf(0, at + 19)));
+    }
+    sys(CLOSE, dfd);
+    return names;
+  }
+  const header = (p: string) => { const fd = sys(OPENAT, AT_FDCWD, p, O_RDONLY, 0); return fd < 0 ? fd : readAll(fd).slice(0, 4); };
+
+  test("its names are walked like the root's: dots, a link of the root into it, a working directory in it", () => {
+    expect(header("/bin/sh")).toBe("\x7fELF");
+    expect(header("/bin/../etc/./passwd")).toBe("root");
+    expect(header("sub/../../usr/bin/env")).toBe("\x7fELF");
+    link("mysh", "/bin/sh");
+    link("tools", "../usr/bin");
+    expect(header("mysh")).toBe("\x7fELF");
+    expect(header("tools/env")).toBe("\x7fELF");
+    expect(modeOf("/bin")).toBe(0o040000);
+    expect(modeOf("/bin/.")).toBe(0o040000);
+    expect(modeOf("/usr/bin/..")).toBe(0o040000);
+    expect(sys(OPENAT, AT_FDCWD, "/bin/nothing", O_RDONLY, 0)).toBe(-Errno.ENOENT);
+    expect(sys(OPENAT, AT_FDCWD, "/bin/nothing/x", O_RDONLY, 0)).toBe(-Errno.ENOENT);
+    expect(sys(OPENAT, AT_FDCWD, "/bin/sh/x", O_RDONLY, 0)).toBe(-Errno.ENOTDIR);
+    expect(sys(OPENAT, AT_FDCWD, "/bin/sh/", O_RDONLY, 0)).toBe(-Errno.ENOTDIR);
+    expect(sys(CHDIR, "/usr/bin")).toBe(0);
+    expect(sys(GETCWD, OUT, 256)).toBeGreaterThan(0);
+    expect(Buffer.from(c.space.read(OUT, 9)!).toString()).toBe("/usr/bin\0");
+    expect(header("env")).toBe("\x7fELF");
+    expect(header("../../inside.txt")).toBe("insi");
+    expect(existsSync(join(root, "usr")) || existsSync(join(root, "bin")) || existsSync(join(root, "etc"))).toBe(false);
+  });
+
+  test("a directory the root has too shows both; a name of the root hides the layer's", () => {
+    mkdirSync(join(root, "bin"));
+    writeFileSync(join(root, "bin", "mine"), "mine\n");
+    writeFileSync(join(root, "bin", "ls"), "my ls\n");
+    const names = namesIn("/bin");
+    expect(names).toContain("mine");
+    expect(names).toContain("sh");
+    expect(names.filter((n) => n === "ls")).toEqual(["ls"]); // once
+    expect(header("/bin/ls")).toBe("my l");
+    expect(header("/bin/cat")).toBe("\x7fELF");
+    expect(namesIn("/")).toEqual(expect.arrayContaining(["bin", "etc", "usr", "dev", "inside.txt", "sub"]));
+    expect(namesIn("/etc").sort()).toEqual([".", "..", "group", "hosts", "passwd"]);
+  });
+
+  test("nothing of the layer is written: a change goes to the root's own copy, made first", () => {
+    const layerPasswd = join(__dirname, "..", "..", "guests", "base", "etc", "passwd");
+    const passwd = readFileSync(layerPasswd, "utf8");
+    // made in a directory of the layer: the directory is made in the root
+    const fd = sys(OPENAT, AT_FDCWD, "/etc/app.conf", O_WRONLY | O_CREAT | O_EXCL, 0o644);
+    expect(fd).toBeGreaterThanOrEqual(0);
+    expect(sys(WRITE, fd, "x=1\n", 4)).toBe(4);
+    expect(readFileSync(join(root, "etc", "app.conf"), "utf8")).toBe("x=1\n");
+    expect(readdirSync(join(root, "etc"))).toEqual(["app.conf"]);
+    expect(namesIn("/etc").sort()).toEqual([".", "..", "app.conf", "group", "hosts", "passwd"]);
+    // a file of the layer written: copied, then written
+    const w = sys(OPENAT, AT_FDCWD, "/etc/passwd", O_WRONLY | 0o2000 /* O_APPEND */, 0);
+    expect(sys(WRITE, w, "me:x:1:1::/:/bin/sh\n", 20)).toBe(20);
+    expect(readFileSync(join(root, "etc", "passwd"), "utf8")).toBe(`${passwd}me:x:1:1::/:/bin/sh\n`);
+    expect(readFileSync(layerPasswd, "utf8")).toBe(passwd); // the layer's own file is as it was
+    // removing what only the layer has: EROFS; O_CREAT|O_EXCL on its name: EEXIST; mkdir of its directory: EEXIST
+    expect(sys(UNLINKAT, AT_FDCWD, "/etc/group", 0)).toBe(-Errno.EROFS);
+    expect(sys(UNLINKAT, AT_FDCWD, "/usr/bin", AT_REMOVEDIR)).toBe(-Errno.EROFS);
+    expect(sys(RENAMEAT, AT_FDCWD, "/bin/sh", AT_FDCWD, "sh")).toBe(-Errno.EROFS);
+    expect(sys(OPENAT, AT_FDCWD, "/bin/sh", O_WRONLY | O_CREAT | O_EXCL, 0o755)).toBe(-Errno.EEXIST);
+    expect(sys(MKDIRAT, AT_FDCWD, "/usr", 0o755)).toBe(-Errno.EEXIST);
+    expect(sys(OPENAT, AT_FDCWD, "/usr", O_WRONLY, 0)).toBe(-Errno.EISDIR);
+    expect(existsSync(join(root, "usr")) || existsSync(join(root, "bin"))).toBe(false);
+    // replacing a name of the layer: the root's hides it
+    writeFileSync(join(root, "new-hosts"), "10.0.0.1 here\n");
+    expect(sys(RENAMEAT, AT_FDCWD, "new-hosts", AT_FDCWD, "/etc/hosts")).toBe(0);
+    expect(header("/etc/hosts")).toBe("10.0");
+    expect(sys(UNLINKAT, AT_FDCWD, "/etc/hosts", 0)).toBe(0); // the root's copy goes; the layer's shows again
+    expect(header("/etc/hosts")).toBe("127.");
+    outsideUntouched();
+  });
+});

@@ -4,11 +4,12 @@
 // figures differ (CPU time, how much RAM). Without qemu-riscv32 the files
 // program is compared with the output qemu gave (guests/calls/files.expected).
 import { spawn } from "node:child_process";
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, test } from "vitest";
 import { qemuPath, ROAM_JS, ROOT, runProgram, runRoam, type Run } from "../process-harness.js";
+import { BUSYBOX_APPLETS } from "../../src/kernel/base-layer.js";
 
 const elf = (name: string) => join(ROOT, "guests", "bin", "calls", `${name}.elf`);
 const dirs: string[] = [];
@@ -98,6 +99,58 @@ describe("POSIX threads (guests/calls/threads.c, src/kernel/threads.ts, futexes.
     expect(trace).toMatch(/\[pid 1001\] rt_sigtimedwait_time64\(0x[0-9a-f]+, 0x[0-9a-f]+, NULL, 8\) = 12\n/);
     expect(trace.match(/\] exit\(0\) = \?\n/g)).toHaveLength(4); // each thread but main; main ends the process
     expect(trace).toMatch(/\[pid 1000\] exit_group\(0\) = \?\n\[pid 1000\] \+\+\+ exited with 0 \+\+\+\n$/);
+  }, 60_000);
+});
+
+describe("a shell, $PATH, the user database, localhost: the base layer (guests/calls/system.c, src/kernel/base-layer.ts)", () => {
+  test("system(3), popen(3), execvp, #! scripts, getpwuid, getgrgid, getaddrinfo(localhost): the same output as qemu-riscv32", async () => {
+    // On qemu-riscv32 these are the host's /bin/sh, programs and /etc; on roam, in an empty directory, the base layer's
+    // BusyBox and /etc files beneath it. Without qemu-riscv32, compared with the output qemu gave (system.expected).
+    const dir = fresh();
+    const r = await runRoam(["run", elf("system")], { cwd: dir, timeoutMs: 60_000 });
+    expect(r.status, show(r)).toBe(0);
+    const expected = qemuPath ? (await qemu(elf("system"))).stdout : readFileSync(join(ROOT, "guests", "calls", "system.expected"));
+    expect(r.stdout.toString()).toBe(expected.toString());
+    expect(r.stderr.toString()).toBe("");
+    expect(readdirSync(dir).sort()).toEqual(["env-script", "script.sh"]); // the layer was read, nothing copied into the root
+  }, 60_000);
+
+  test("the layer is read as one tree with the root, and changed only through the root's own copies", async () => {
+    const dir = fresh();
+    const r = await runRoam(["run", elf("system"), "layer"], { cwd: dir, timeoutMs: 60_000 });
+    expect(r.status, show(r)).toBe(0);
+    expect(r.stdout.toString()).toBe([
+      "stat /bin/sh: 0", "stat /bin/ls: 0", "one file, many names: same inode, over 40 links", "fstat is stat: yes",
+      "fchmod of the layer's file: -1 Read-only file system", "access /bin/sh X_OK: 0", "access /etc/passwd W_OK: 0",
+      "/ lists bin 1 etc 1 usr 1 dev 1", "/bin lists sh 1 busybox 1, /usr/bin lists env 1",
+      "open /etc O_RDWR: -1 Is a directory", "open /etc/passwd O_CREAT|O_EXCL: -1 File exists", "mkdir /etc: -1 File exists",
+      "unlink /bin/sh: -1 Read-only file system", "rmdir /usr/bin: -1 Read-only file system",
+      "rename /etc/hosts /hosts: -1 Read-only file system",
+      "append to /etc/hosts: 12", "/etc/hosts: 73 bytes, first line 127.0.0.1\tlocalhost", "stat /etc/hosts: 0",
+      "  its size 73, its mode 644", "/etc still lists passwd 1 group 1", "mkdir /etc/app: 0",
+      "tool ran", "a program made in /usr/bin: exited 0", "/usr/bin lists env 1 tool 1",
+      "chmod /etc/group 0600: 0", "stat /etc/group: 0", "  its mode 600",
+      "rename my-passwd /etc/passwd: 0", "getpwuid(0) now: me", "unlink /etc/passwd (the root's): 0", "getpwuid(0) after: root",
+      "unlink /etc/passwd again (the layer's): -1 Read-only file system",
+      "/bin/sh -c ignored", "system with the root's own /bin/sh: exited 0", "",
+    ].join("\n"));
+    // What the guest changed is the root's; the layer's own files are as they were.
+    const inRoot = (p: string) => readdirSync(join(dir, p)).sort();
+    expect(inRoot(".")).toEqual(["bin", "etc", "usr"]);
+    expect(inRoot("etc")).toEqual(["app", "group", "hosts"]);
+    expect(inRoot("usr/bin")).toEqual(["tool"]);
+    expect(readFileSync(join(dir, "etc", "hosts"), "utf8")).toBe(`${readFileSync(join(ROOT, "guests", "base", "etc", "hosts"), "utf8")}10.0.0.9\tdb\n`);
+    expect(readFileSync(join(ROOT, "guests", "base", "etc", "hosts"), "utf8")).not.toContain("db");
+    expect(statSync(join(ROOT, "guests", "bin", "real", "busybox.elf")).mode & 0o777).toBe(0o755);
+  }, 60_000);
+
+  test("the layer's /bin is BusyBox's applets, every one", async () => {
+    const r = await roam(["run", join(ROOT, "guests", "bin", "real", "busybox.elf"), "--list"]);
+    expect(r.status, show(r)).toBe(0);
+    const listed = r.stdout.toString().trim().split("\n");
+    expect([...BUSYBOX_APPLETS]).toEqual(listed);
+    const bin = await roam(["run", join(ROOT, "guests", "bin", "real", "busybox.elf"), "ls", "/bin"]);
+    expect(bin.stdout.toString().trim().split("\n").sort()).toEqual([...listed, "busybox"].sort());
   }, 60_000);
 });
 

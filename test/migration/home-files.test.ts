@@ -56,17 +56,18 @@ async function checkpointWithFileOpen(): Promise<{ snapshot: GuestSnapshot; file
 }
 
 /** Restores `snapshot` on `host` and waits for the guest to end; its exit code and stderr. */
-async function restoreAndWait(host: Host, snapshot: GuestSnapshot, alsoWait?: Promise<unknown>): Promise<{ code: number; stderr: string }> {
+async function restoreAndWait(host: Host, snapshot: GuestSnapshot, alsoWait?: Promise<unknown>): Promise<{ code: number; stderr: string; stdout: string }> {
   const client = await connect(host.url, { role: "client", token: TOKEN });
-  let stderr = "";
+  let stderr = "", stdout = "";
   const exited = new Promise<number>((resolve) => client.onMessage((m) => {
     if (m.t === "out" && m.stream === 2) stderr += Buffer.from(m.data as Uint8Array).toString();
+    if (m.t === "out" && m.stream === 1) stdout += Buffer.from(m.data as Uint8Array).toString();
     if (m.t === "exit") resolve(m.code as number);
   }));
   await client.request({ t: "restore", snapshot: encodeSnapshot(snapshot), attach: true });
   const code = await Promise.race([exited, alsoWait?.then(() => -1) ?? exited]);
   client.close();
-  return { code, stderr };
+  return { code, stderr, stdout };
 }
 
 test("a crafted snapshot whose file's home is any URL: the host never connects there (nor sends its token)", async () => {
@@ -140,6 +141,30 @@ test("a guest that moved with a file open reads it from home; when it exits ther
   const peer: Peer = await connect(a.url, { role: "host", token: TOKEN });
   await expect(peer.request({ t: "file-stat", guest: snapshot.guest.id, cap: file.cap, path: "/x.txt" })).rejects.toThrow(/errno 9\b/);
   peer.close();
+}, 30_000);
+
+test("a file of the base layer needs no home: the guest reads the rest where it lands, and its old host issues nothing", async () => {
+  // /etc/hosts is in neither host's root: each shows the base layer's (src/kernel/base-layer.ts), the same everywhere.
+  writeFileSync(join(base, "A", "gate"), "10"); // slowcat copies 10 bytes, then waits for the gate to open
+  writeFileSync(join(base, "B", "gate"), "1000");
+  const client = await connect(a.url, { role: "client", token: TOKEN });
+  let first = "";
+  const firstOutput = new Promise<void>((resolve) => client.onMessage((m) => {
+    if (m.t === "out" && m.stream === 1) { first += Buffer.from(m.data as Uint8Array).toString(); resolve(); }
+  }));
+  const ran = await client.request({ t: "run", program: "slowcat", argv: ["slowcat", "/etc/hosts", "10", "5", "gate"], elf, attach: true, root: "." });
+  await firstOutput;
+  const before = a.homeFiles.count;
+  const snapshot = decodeSnapshot(await checkpointOver(client, (ran.guest as { id: string }).id));
+  client.close();
+  const file = openFilesOf(snapshot.process!).map(([, f]) => f).find((f) => f.path === "/etc/hosts");
+  expect(file).toMatchObject({ kind: "file", position: 10 });
+  expect(file!.home).toBeUndefined();
+  expect(a.homeFiles.count).toBe(before);
+  const { code, stdout, stderr } = await restoreAndWait(b, snapshot);
+  expect(stderr).toBe("");
+  expect(code).toBe(0);
+  expect(first + stdout).toBe(readFileSync(new URL("../../guests/base/etc/hosts", import.meta.url), "utf8"));
 }, 30_000);
 
 test("a file table of schema 1 (no capabilities) is still restored; a file left on its home fails with EBADF there", async () => {

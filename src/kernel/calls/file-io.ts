@@ -282,6 +282,7 @@ function fchmod(c: SyscallContext, fd: number, mode: number): number {
   if (file.kind !== "file" && file.kind !== "directory") return 0; // a pipe's, a device's or the terminal's mode is not kept
   if (file.home) return -Errno.EROFS;
   if (file.path === "/dev") return -Errno.EPERM;
+  if (c.files.baseEntryOf(file)) return -Errno.EROFS; // the base layer's file itself, read-only (by path, its copy is changed)
   return guarded(() => { fs.fchmodSync(c.files.hostFd(fd), mode & 0o777); return 0; });
 }
 
@@ -307,7 +308,7 @@ function statfs64(c: SyscallContext, p: number, size: number, buf: number): numb
   return withPath(c, p, (guest) => {
     const r = c.files.resolve(-100, guest, "follow");
     if (!r.stat) return -Errno.ENOENT;
-    return c.space.write(buf, statfsBytes(r.device !== undefined ? null : r.host)) ? 0 : -Errno.EFAULT;
+    return c.space.write(buf, statfsBytes(r.device !== undefined || r.layer === "base" ? null : r.host)) ? 0 : -Errno.EFAULT;
   });
 }
 
@@ -315,7 +316,7 @@ function fstatfs64(c: SyscallContext, fd: number, size: number, buf: number): nu
   const file = c.files.get(fd | 0);
   if (!file) return -Errno.EBADF;
   if (size !== STATFS64_SIZE) return -Errno.EINVAL;
-  const onHost = (file.kind === "file" || file.kind === "directory") && !file.home && file.path !== "/dev";
+  const onHost = (file.kind === "file" || file.kind === "directory") && !file.home && file.path !== "/dev" && !c.files.baseEntryOf(file);
   return guarded(() => (c.space.write(buf, statfsBytes(onHost ? c.files.hostPath(file.path) : null)) ? 0 : -Errno.EFAULT));
 }
 

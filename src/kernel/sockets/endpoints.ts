@@ -20,8 +20,9 @@ export function bindUnix(sockets: Sockets, files: FileTable, socket: Socket, add
   let name: SocketName;
   let shown: UnixAddress = address;
   if (address.kind === "path") {
-    const target = files.resolve(-100, address.path, "nofollow");
+    let target = files.resolve(-100, address.path, "nofollow");
     if (target.stat !== null || target.device !== undefined) return -Errno.EADDRINUSE;
+    target = files.ownCopy(target, "nofollow"); // in a directory of the base layer: that directory made in the root first
     makeSocketFile(target.host, 0o777 & ~files.umask);
     name = { kind: "path", path: target.guest };
   } else if (address.kind === "abstract") {
