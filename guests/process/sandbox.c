@@ -13,7 +13,7 @@
  * to the host: -ENOENT when the sandbox root acts as "/", -EACCES or -EPERM
  * when escapes are refused). Nothing is written anywhere; the attempts only
  * open and stat:
- *   - absolute paths to host files (/etc/os-release, /proc/self/status)
+ *   - absolute paths to host files (/etc/os-release, /sys/devices/system/cpu/online; /proc is the guest's own)
  *   - ../ chains from the working directory, from inside DIR, and relative
  *     to a directory fd for DIR
  *   - through DIR/escape: the test harness creates it as a symbolic link to
@@ -166,7 +166,7 @@ int main(int argc, char **argv)
     printf("# sandbox: escapes from the sandbox must fail (Roam only)\n");
     try_open("openat /etc/os-release", LINUX_AT_FDCWD, "/etc/os-release");
     try_stat("statx /etc/os-release", LINUX_AT_FDCWD, "/etc/os-release");
-    try_open("openat /proc/self/status", LINUX_AT_FDCWD, "/proc/self/status");
+    try_open("openat /sys/devices/system/cpu/online", LINUX_AT_FDCWD, "/sys/devices/system/cpu/online");
     snprintf(p, sizeof p, "%s/etc/os-release", up);
     try_open("openat ../../(x16)/etc/os-release from the working directory", LINUX_AT_FDCWD, p);
     try_stat("statx ../../(x16)/etc/os-release from the working directory", LINUX_AT_FDCWD, p);

@@ -47,6 +47,7 @@ export function adopt(k: Kernel, image: ProcessImage, root: string): void {
   task.sleepDeadline = image.sleepDeadlineNs === null ? undefined : BigInt(image.sleepDeadlineNs);
   task.exe = image.exe;
   task.name = image.name;
+  task.argv = image.argv ?? [image.name];
   task.cpuInstructions = BigInt(image.cpuInstructions);
   task.childrenCpuNs = decimal(image.childrenCpuNs ?? "0", "childrenCpuNs");
   k.tasks.set(task.pid, task);

@@ -16,11 +16,12 @@ import { Errno } from "./errno.js";
 import { deviceEntries, devDirectoryStat, deviceStat } from "./devices.js";
 import { openedInside, resolveInRoot, SandboxError, type LastLink, type Resolved } from "./resolve.js";
 import { baseLayer, type BaseEntry } from "./base-layer.js";
+import { procStat, type ProcMount } from "./procfs.js";
 import type { OpenFiles } from "./open-files.js";
 
 export { SandboxError } from "./resolve.js";
 
-export type FileKind = "file" | "directory" | "terminal" | "pipe" | "device" | "forwarded" | "socket";
+export type FileKind = "file" | "directory" | "terminal" | "pipe" | "device" | "forwarded" | "socket" | "proc";
 
 /** An open file description (what open(2) made), shared by the descriptors that refer to it. */
 export interface OpenFile {
@@ -44,6 +45,7 @@ export interface OpenFile {
   pipe?: number; // kind "pipe": the pipe's id (pipes.ts); flags say which end
   socket?: number; // kind "socket": the socket's id (sockets/table.ts)
   device?: string; // kind "device": "null", "zero", "urandom", "tty"
+  // kind "proc": a file or directory of the virtual /proc (procfs.ts), named by `path` ("/proc/42/status")
   /** kind "forwarded": a pipe or terminal of a process that moved alone, read and written at `home` (lone-process.ts). */
   homeGuest?: string;
   homeFile?: number; // its description's id there
@@ -230,12 +232,12 @@ export class FileTable {
 
   /** The host path of a guest path, every link on the way followed inside the root. */
   hostPath(guest: string): string {
-    return resolveInRoot(this.rootReal, "/", guest, "follow", this.tmp, baseLayer()).host;
+    return resolveInRoot(this.rootReal, "/", guest, "follow", this.mounts()).host;
   }
 
   /** Resolves `p` (relative to the directory of `dirfd`) inside the sandbox; throws SandboxError. */
   resolve(dirfd: number, p: string, lastLink: LastLink = "follow"): Resolved {
-    return resolveInRoot(this.rootReal, p.startsWith("/") ? "/" : this.baseOf(dirfd), p, lastLink, this.tmp, baseLayer());
+    return resolveInRoot(this.rootReal, p.startsWith("/") ? "/" : this.baseOf(dirfd), p, lastLink, this.mounts());
   }
 
   /** The guest directory a relative path of `dirfd` starts from. */
@@ -243,8 +245,18 @@ export class FileTable {
     if (dirfd === AT_FDCWD) return this.cwd;
     const dir = this.files.get(dirfd);
     if (!dir) throw new SandboxError(Errno.EBADF);
-    if (dir.kind !== "directory") throw new SandboxError(Errno.ENOTDIR);
+    if (dir.kind !== "directory" && !(dir.kind === "proc" && this.procNodeOf(dir)?.kind === "directory")) throw new SandboxError(Errno.ENOTDIR);
     return dir.path;
+  }
+
+  /** What is mounted in the root besides its files: /tmp (if given), the base layer, /proc (the kernel's). */
+  private mounts(): { tmp?: TmpMount; base: ReturnType<typeof baseLayer>; proc?: ProcMount } {
+    return { tmp: this.tmp, base: baseLayer(), proc: this.shared.proc };
+  }
+
+  /** The /proc node an open description of kind "proc" names, if it is still there (a process's files go with it). */
+  private procNodeOf(file: OpenFile) {
+    return this.shared.proc?.node(file.path.split("/").slice(2));
   }
 
   /** Opens a file; returns the new fd. */
@@ -253,6 +265,7 @@ export class FileTable {
     const exclusive = (flags & O_CREAT) !== 0 && (flags & O_EXCL) !== 0;
     let target = this.resolve(dirfd, p, (flags & O_NOFOLLOW) !== 0 || exclusive ? "nofollow" : "follow");
     if (target.device !== undefined || target.stdio !== undefined) return this.openVirtual(target, flags, mode);
+    if (target.proc !== undefined) return this.openProc(target, flags, mode);
     if (target.stat === null && (flags & O_CREAT) && target.trailingSlash) throw new SandboxError(Errno.EISDIR);
     if (target.layer === "base") {
       // A file made, written or truncated there is the root's own (copied up first); anything else is read in the layer.
@@ -323,7 +336,7 @@ export class FileTable {
   ownCopy(r: Resolved, lastLink: LastLink = "follow"): Resolved {
     if (r.layer !== "base") return r;
     baseLayer().copyUp(this.rootReal, r.guest);
-    const again = resolveInRoot(this.rootReal, "/", r.guest, lastLink, this.tmp, baseLayer());
+    const again = resolveInRoot(this.rootReal, "/", r.guest, lastLink, this.mounts());
     if (again.layer === "base") throw new SandboxError(Errno.EIO); // the host changed the root meanwhile
     return { ...again, trailingSlash: r.trailingSlash };
   }
@@ -339,6 +352,32 @@ export class FileTable {
       baseEntries.set(file, entry);
     }
     return entry ?? undefined;
+  }
+
+  /** A file or directory of /proc (procfs.ts): read-only, "Permission denied" to write, as its modes say. */
+  private openProc(target: Resolved, flags: number, mode: number): number {
+    const node = target.proc!;
+    if ((flags & O_CREAT) && (flags & O_EXCL)) throw new SandboxError(Errno.EEXIST);
+    if (node.kind === "link") throw new SandboxError(Errno.ELOOP); // O_NOFOLLOW
+    if (node.kind !== "directory" && (flags & O_DIRECTORY)) throw new SandboxError(Errno.ENOTDIR);
+    if ((flags & O_ACCMODE) !== O_RDONLY || (flags & O_TRUNC)) throw new SandboxError(node.kind === "directory" ? Errno.EISDIR : Errno.EACCES);
+    const fd = this.lowestFreeFd();
+    return this.install(fd, this.shared.create({ path: target.guest, flags: flags & ~O_CLOEXEC, mode, position: 0, kind: "proc" }), (flags & O_CLOEXEC) !== 0);
+  }
+
+  /** Reads a /proc file's text, made now, at `position` into `views`; the bytes read. */
+  private procRead(file: OpenFile, position: number, views: Uint8Array[]): number {
+    const node = this.procNodeOf(file);
+    if (node?.kind === "directory") throw new SandboxError(Errno.EISDIR);
+    const text = Buffer.from(node ? this.shared.proc!.text(file.path.split("/").slice(2)) : "", "latin1");
+    let n = 0;
+    for (const view of views) {
+      const part = text.subarray(position + n, position + n + view.length);
+      view.set(part);
+      n += part.length;
+      if (part.length < view.length) break;
+    }
+    return n;
   }
 
   /** `hostFd`, if it is inside the root (see openedInside) or one of the base layer's files; else it is closed and EACCES thrown. */
@@ -391,7 +430,7 @@ export class FileTable {
   readInto(fd: number, views: Uint8Array[]): number {
     const file = this.regular(fd);
     if ((file.flags & O_ACCMODE) === O_WRONLY) throw new SandboxError(Errno.EBADF);
-    const n = file.kind === "file" && !file.home
+    const n = file.kind === "proc" ? this.procRead(file, file.position, views) : file.kind === "file" && !file.home
       ? this.shared.readAhead.read(this, fd, file, file.position, views, this.hostFd(fd), readViews)
       : this.preadInto(fd, file.position, views);
     file.position += n;
@@ -405,6 +444,7 @@ export class FileTable {
    */
   preadInto(fd: number, position: number, views: Uint8Array[]): number {
     const file = this.files.get(fd);
+    if (file?.kind === "proc") return this.procRead(file, position, views);
     if (!file || (file.kind !== "file" && file.kind !== "directory")) throw new SandboxError(Errno.EBADF);
     if (file.home) {
       const bytes = this.pread(fd, position, views.reduce((sum, v) => sum + v.length, 0));
@@ -457,6 +497,7 @@ export class FileTable {
     // A socket: "S_IFSOCK", mode 0777 as Linux's sockfs shows it.
     if (file.kind === "socket") return statFromData({ mode: 0o140777, ino: file.socket, nlink: 1, dev: 8 });
     if (file.kind === "device") return deviceStat(file.device!);
+    if (file.kind === "proc") return procStat(this.procNodeOf(file) ?? { kind: "file", ino: 0 });
     if (file.kind === "directory" && file.path === "/dev") return devDirectoryStat();
     if (file.kind !== "file" && file.kind !== "directory") return null;
     if (file.home) return statFromData(this.remoteCall(file, { t: "file-stat", path: file.path }).stat as Record<string, unknown>);
@@ -496,6 +537,7 @@ export class FileTable {
   listing(fd: number): Array<{ name: string; type: number; ino: number }> {
     const file = this.files.get(fd);
     if (!file) throw new SandboxError(Errno.EBADF);
+    if (file.kind === "proc" && this.procNodeOf(file)?.kind === "directory") return this.shared.proc!.list(file.path.split("/").slice(2));
     if (file.kind !== "directory") throw new SandboxError(Errno.ENOTDIR);
     if (file.home) return this.remoteCall(file, { t: "file-list", path: file.path }).entries as Array<{ name: string; type: number; ino: number }>;
     if (file.path === "/dev") return [{ name: ".", type: 4, ino: 99 }, { name: "..", type: 4, ino: 2 }, ...deviceEntries()];
@@ -506,6 +548,7 @@ export class FileTable {
     for (const e of baseLayer().list(file.path)) if (!names.has(e.name)) entries.push(e);
     // The virtual /dev is in the root whether or not the host directory has a dev/.
     if (file.path === "/" && !entries.some((e) => e.name === "dev")) entries.push({ name: "dev", type: 4, ino: 99 });
+    if (file.path === "/" && this.shared.proc && !entries.some((e) => e.name === "proc")) entries.push({ name: "proc", type: 4, ino: 1 });
     // So is a mounted /tmp, whose mount point the root's host directory does not have.
     if (file.path === "/" && this.tmp !== undefined && !entries.some((e) => e.name === "tmp")) {
       entries.push({ name: "tmp", type: 4, ino: Number(fs.statSync(this.tmp.realPath()).ino) });
@@ -552,7 +595,7 @@ export function inBaseLayer(root: string, guest: string): boolean {
   const slash = guest.indexOf("/", 1);
   if (baseLayer().lookup(slash < 0 ? guest : guest.slice(0, slash)) === undefined) return false; // not beneath its /bin, /etc, /usr
   try {
-    return resolveInRoot(realRoot(root), "/", guest, "follow", undefined, baseLayer()).layer === "base";
+    return resolveInRoot(realRoot(root), "/", guest, "follow", { base: baseLayer() }).layer === "base";
   } catch {
     return false;
   }

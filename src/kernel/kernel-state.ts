@@ -218,6 +218,7 @@ function setScalars(task: Task, s: TaskState): void {
   task.suspendedMask = s.suspendedMask === null ? undefined : BigInt(s.suspendedMask);
   task.exe = s.exe;
   task.name = s.name;
+  task.argv = s.argv ?? [s.name];
 }
 
 /** A trampoline region whose page the journal does not map: only an upgraded version-1 process has one. */

@@ -7,6 +7,7 @@
 // The whole tree is one guest: it freezes, migrates and restores as one
 // (docs/ARCHITECTURE.md, "Processes").
 
+import { ProcFs } from "./procfs.js";
 import {
   CAUSE_BREAKPOINT, CAUSE_ECALL_U, CAUSE_FETCH_PAGE_FAULT, CAUSE_ILLEGAL_INSTRUCTION, CAUSE_LOAD_PAGE_FAULT,
   CAUSE_MISALIGNED_FETCH, CAUSE_MISALIGNED_LOAD, CAUSE_MISALIGNED_STORE, CAUSE_STORE_PAGE_FAULT, CSR_SATP,
@@ -185,6 +186,7 @@ export class Kernel {
     };
     this.frames = new Frames(this.memory, ramBytes / 4096);
     this.openFiles.onLastClose = (file) => this.lastClose(file);
+    this.openFiles.proc = new ProcFs(this);
     this.sockets = new Sockets(options.socketNames ?? new LocalNames(), guestAddress(options.guestId ?? "local"), () => this.notify());
     this.sockets.clockMs = () => Number(this.clock.monotonicNs() / 1_000_000n);
     this.sockets.guestId = options.guestId ?? "";
@@ -202,6 +204,7 @@ export class Kernel {
     const loaded = loadProcess(this.frames, options.image, options.argv, options.envp);
     const task = new Task(this, FIRST_PID, 1, FIRST_PID, FIRST_PID, loaded.space, FileTable.withConsole(options.root, this.openFiles, tmpMount(options.tmp)));
     task.name = baseName(options.argv[0] ?? "");
+    task.argv = options.argv;
     this.nextPid = FIRST_PID + 1;
     this.tasks.set(task.pid, task);
     this.current = task;

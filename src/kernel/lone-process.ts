@@ -38,6 +38,8 @@ export interface ProcessImage {
   sleepDeadlineNs: string | null;
   exe: string;
   name: string;
+  /** Its arguments (/proc/PID/cmdline); absent from hosts before it. */
+  argv?: string[];
   cpuInstructions: string;
   /** The CPU time of the children it had reaped (Task.childrenCpuNs), decimal; absent from hosts before it. */
   childrenCpuNs?: string;
@@ -99,7 +101,7 @@ export function imageOf(k: Kernel, pid: number, fileOut: (file: OpenFile) => Ope
     brkStart: space.brkStart, brk: space.brk, mmapTop: space.mmapTop,
     files: [...task.files.files].map(([fd, file]) => [fd, fileOut(file), task.files.isCloseOnExec(fd)]),
     cwd: task.files.cwd, umask: task.files.umask, signals: task.signals.state(), blockedInCall: task.blockedInCall,
-    sleepDeadlineNs: task.sleepDeadline === undefined ? null : task.sleepDeadline.toString(), exe: task.exe, name: task.name,
+    sleepDeadlineNs: task.sleepDeadline === undefined ? null : task.sleepDeadline.toString(), exe: task.exe, name: task.name, argv: task.argv,
     cpuInstructions: task.cpuInstructions.toString(), childrenCpuNs: task.childrenCpuNs.toString(), guestClockNs: k.clock.monotonicNs().toString(),
     homeChildren: [...k.tasks.values()].filter((t) => t.ppid === pid).length,
   };

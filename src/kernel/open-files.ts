@@ -6,6 +6,7 @@
 // snapshot. A description closes when its last descriptor does: its host fd
 // closes, its pipe end goes, its home host drops the capability.
 
+import type { ProcMount } from "./procfs.js";
 import * as fs from "node:fs";
 import type { OpenFile, RemoteFiles } from "./files.js";
 import { ReadAhead } from "./read-ahead.js";
@@ -22,6 +23,8 @@ export class OpenFiles {
   private readonly hostFds = new Map<OpenFile, number>(); // a cache: reopened by path after a migration
   /** Set by a host: how files that stayed on another host are reached. */
   remote: RemoteFiles | undefined;
+  /** The kernel's /proc (procfs.ts): absent where files are only served (a home host's table for a path). */
+  proc: ProcMount | undefined;
   /** Set by a host: the guest's id, presented with each capability to a file's home. */
   owner = "";
   /** Sequential reads of regular files, served from one host read (read-ahead.ts); the kernel drops it at each system call but the next read. */

@@ -29,9 +29,13 @@ export function mkdirAt(files: FileTable, dirfd: number, p: string, mode: number
   if ((fs.statSync(r.host).mode & 0o777) !== permissions) fs.chmodSync(r.host, permissions);
 }
 
-/** The virtual /dev and its devices (devices.ts) are not the guest's to remove, rename, link or chmod. */
+/**
+ * The virtual /dev and its devices (devices.ts) are not the guest's to remove, rename, link or chmod ("Operation not
+ * permitted"); nor is anything in /proc (procfs.ts), whose modes give no one write permission ("Permission denied").
+ */
 function onHost(r: Resolved): Resolved {
-  if (r.device !== undefined || r.stdio !== undefined) refuse(Errno.EPERM); // "Operation not permitted"
+  if (r.device !== undefined || r.stdio !== undefined) refuse(Errno.EPERM);
+  if (r.proc !== undefined) refuse(Errno.EACCES);
   return r;
 }
 
@@ -101,6 +105,11 @@ export function accessAt(files: FileTable, dirfd: number, p: string, mode: numbe
   const r = files.resolve(dirfd, p, "follow");
   existing(r);
   if (r.device !== undefined || r.stdio !== undefined) return; // /dev: root may read and write every device
+  if (r.proc !== undefined) {
+    // /proc: r-x directories, r-- files (links are followed to one of those, or to the root's files)
+    if ((mode & 2) || ((mode & 1) && r.proc.kind !== "directory")) refuse(Errno.EACCES);
+    return;
+  }
   if (r.layer === "base") {
     // root may read, search and change the layer's entries (a change goes to its own copy): execute is the file's mode
     if (r.host !== "") fs.accessSync(r.host, mode & 1);
@@ -126,6 +135,7 @@ export function readLinkAt(files: FileTable, dirfd: number, p: string): Buffer {
   const r = files.resolve(dirfd, p, "nofollow");
   if (r.stdio !== undefined) return Buffer.from(`/proc/self/fd/${r.stdio}`); // as Linux's /dev/stdout links
   if (!existing(r).isSymbolicLink()) refuse(Errno.EINVAL); // "The named file is not a symbolic link."
+  if (r.proc?.kind === "link") return Buffer.from(r.proc.target); // /proc's links say what they lead to (procfs.ts)
   return fs.readlinkSync(r.host, { encoding: "buffer" });
 }
 
@@ -168,7 +178,7 @@ export function setTimesAt(files: FileTable, dirfd: number, p: string, atime: Ne
   const stat = existing(r);
   if (atime === "omit" && mtime === "omit") return;
   if (r.device !== undefined || r.stdio !== undefined) return; // touch /dev/null: nothing on the host to stamp
-  r = files.ownCopy(r, lastLink);
+  r = files.ownCopy(onHost(r), lastLink);
   // the walk's lstat is the stat of what is changed: a followed last link is not in r.host
   if (stat.isSymbolicLink()) fs.lutimesSync(r.host, pick(atime, stat.atimeMs), pick(mtime, stat.mtimeMs));
   else fs.utimesSync(r.host, pick(atime, stat.atimeMs), pick(mtime, stat.mtimeMs));
@@ -197,7 +207,7 @@ export function truncateAt(files: FileTable, p: string, length: number): void {
   const stat = existing(r);
   if (stat.isDirectory()) refuse(Errno.EISDIR);
   if (!stat.isFile()) refuse(Errno.EINVAL);
-  fs.truncateSync(files.ownCopy(r).host, length);
+  fs.truncateSync(files.ownCopy(onHost(r)).host, length);
 }
 
 /** symlinkat: a link at `p` holding `target` as given (read later with the sandbox root as "/"). */

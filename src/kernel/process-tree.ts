@@ -43,6 +43,7 @@ export function forkTask(k: Kernel, parent: Task, flags: number, stack: number, 
   child.limits = new Map(parent.limits); // "A child process created via fork(2) inherits its parent's resource limits"
   child.exe = parent.exe;
   child.name = parent.name;
+  child.argv = parent.argv;
   // "On success, the PID of the child process is returned in the parent, and 0 is returned in the child"
   child.registers.set(cloneRegisters(k, parent, flags, stack, tls));
   if (flags & CLONE_PARENT_SETTID) parent.space.writeU32(ptid, child.pid);
@@ -130,6 +131,7 @@ export function execTask(k: Kernel, task: Task, path: string, argv: string[], en
   task.files.execed();
   task.signals.execed();
   task.exe = found.guestPath;
+  task.argv = argv;
   // comm: "the basename of the filename" execve was given, 15 bytes (argv[0] is the program's to choose, and may differ).
   task.name = baseName(path);
   const core = k.core;

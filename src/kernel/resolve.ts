@@ -19,6 +19,7 @@
 
 import * as fs from "node:fs";
 import type { BaseLayer } from "./base-layer.js";
+import { procStat, type ProcMount, type ProcNode } from "./procfs.js";
 import { DEVICES, devDirectoryStat, deviceStat, STDIO_ALIASES } from "./devices.js";
 import { Errno, errnoOf } from "./errno.js";
 import { statFromData, type StatLike } from "./files.js";
@@ -56,11 +57,20 @@ export interface Resolved {
    * directory only the layer has, or a missing name in one (for both, `host` is "": no host entry is behind them).
    */
   layer?: "base";
+  /** In the virtual /proc (procfs.ts): the node the path leads to (`guest` is its path, "self" read as the caller's pid). */
+  proc?: ProcNode;
   /** On the /tmp mounted in the root (`tmp` of resolveInRoot): its mount point, or a path beneath it. */
   tmp?: "mount-point" | "inside";
   /** how the path ended: a name, ".", "..", or nothing but slashes (the root) */
   last: "name" | "dot" | "dotdot" | "root";
   trailingSlash: boolean;
+}
+
+/** What is mounted in a root besides its own files (each optional): see resolveInRoot. */
+export interface Mounts {
+  tmp?: { realPath(): string };
+  base?: BaseLayer;
+  proc?: ProcMount;
 }
 
 /**
@@ -77,11 +87,12 @@ export interface Resolved {
  *
  * `base`, when given, is the read-only layer beneath the root (base-layer.ts): a
  * name the root does not have is looked up there, and a directory only the layer
- * has is walked in the layer alone.
+ * has is walked in the layer alone. `proc`, when given, is the virtual /proc
+ * (procfs.ts), shown whatever the root holds there; its links are followed as
+ * any, and fd/N of the caller opens what descriptor N refers to (`stdio`).
  */
-export function resolveInRoot(
-  rootReal: string, start: string, p: string, lastLink: LastLink, tmp?: { realPath(): string }, base?: BaseLayer,
-): Resolved {
+export function resolveInRoot(rootReal: string, start: string, p: string, lastLink: LastLink, mounts: Mounts = {}): Resolved {
+  const { tmp, base, proc } = mounts;
   if (p.length === 0) throw new SandboxError(Errno.ENOENT);
   if (p.length >= PATH_MAX) throw new SandboxError(Errno.ENAMETOOLONG);
   const names = (p.startsWith("/") ? p : `${start}/${p}`).split("/").filter((n) => n !== "");
@@ -116,6 +127,27 @@ export function resolveInRoot(
       continue;
     }
     if (done.length === 1 && done[0] === "dev") return virtualDevice(name, isLast);
+    // The guest's /proc is virtual whatever the sandbox holds there (procfs.ts).
+    if (proc !== undefined && (done.length === 0 ? name === "proc" : done[0] === "proc")) {
+      const parts = [...done.slice(1), name].slice(done.length === 0 ? 1 : 0);
+      const node = proc.node(parts);
+      if (node === undefined) throw new SandboxError(isLast && lastLink === "entry" ? Errno.EACCES : Errno.ENOENT);
+      if (node.kind === "link" && (!isLast || follow)) {
+        if (node.fd !== undefined && isLast) return { guest: guestOf([...done, name]), host: "", stat: procStat(node), last, trailingSlash, stdio: node.fd };
+        if (++links > MAX_SYMLINKS) throw new SandboxError(Errno.ELOOP);
+        if (node.target.startsWith("/")) { done.length = 0; baseFrom = -1; }
+        todo.push(...node.target.split("/").filter((n) => n !== "").reverse());
+        if (todo.length === 0) last = "root";
+        continue;
+      }
+      if (!isLast && node.kind !== "directory") throw new SandboxError(Errno.ENOTDIR);
+      done.push(name);
+      if (isLast) {
+        if (trailingSlash && node.kind !== "directory" && lastLink !== "entry") throw new SandboxError(Errno.ENOTDIR);
+        return { guest: guestOf(done), host: "", stat: procStat(node), last, trailingSlash, proc: node };
+      }
+      continue;
+    }
     if (baseFrom >= 0) {
       const inLayer = fromBase(name, isLast);
       if (inLayer) return inLayer;
@@ -181,6 +213,11 @@ export function resolveInRoot(
   }
 
   function finish(parts: string[], known: StatLike | null): Resolved {
+    if (proc !== undefined && parts[0] === "proc") { // "/proc/1/.." and the like
+      const node = proc.node(parts.slice(1));
+      if (node === undefined) throw new SandboxError(Errno.ENOENT);
+      return { guest: guestOf(parts), host: "", stat: procStat(node), last, trailingSlash, proc: node };
+    }
     if (baseFrom >= 0) { // a path ending in "." or ".." inside a directory only the layer has
       const guest = guestOf(parts);
       return { guest, host: "", stat: base!.lookup(guest)!.stat, last, trailingSlash, layer: "base" };

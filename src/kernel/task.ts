@@ -66,6 +66,8 @@ export interface TaskState {
   suspendedMask: string | null; // rt_sigsuspend's saved mask (decimal), while it waits
   exe: string; // /proc/self/exe: a guest path, or "" for the program the guest was started with
   name: string; // comm
+  /** /proc/PID/cmdline: the arguments it was started or last exec'ed with; absent in states made before it: [name]. */
+  argv?: string[];
   away: [string, string] | null; // a proxy: the host and guest the process moved to alone
 }
 
@@ -121,6 +123,8 @@ export class Task implements SyscallContext {
   vforkChild = 0;
   exe = "";
   name = "";
+  /** The arguments execve gave it (/proc/PID/cmdline). */
+  argv: string[] = [];
   /** Stopped by SIGSTOP/SIGTSTP and not yet reported to a waiting parent (WUNTRACED); likewise a SIGCONT (WCONTINUED). */
   stopReport: "stopped" | "continued" | undefined;
   lastStopSignal = 0;
@@ -186,7 +190,7 @@ export class Task implements SyscallContext {
       sleepDeadlineNs: this.sleepDeadline === undefined ? null : this.sleepDeadline.toString(),
       suspendedMask: this.suspendedMask === undefined ? null : this.suspendedMask.toString(),
       limits: [...this.limits].map(([resource, l]) => [resource, l.cur.toString(), l.max.toString()]),
-      exe: this.exe, name: this.name, away: this.away ? [this.away.host, this.away.guest] : null,
+      exe: this.exe, name: this.name, argv: this.argv, away: this.away ? [this.away.host, this.away.guest] : null,
     };
   }
 }

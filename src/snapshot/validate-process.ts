@@ -278,8 +278,19 @@ const TASK_FIELDS: Record<keyof TaskState, TaskFieldCheck> = {
   suspendedMask: nullableU64,
   exe: (v, p) => (v === "" ? "" : guestPath(v, p)),
   name: (v, p) => text(v, p, 64),
+  argv: (v, p) => (v === undefined ? undefined : checkArgv(v, p)),
   away: (v, p) => checkAway(v, p),
 };
+
+/** A process's arguments (/proc/PID/cmdline): at most what execve takes, 128 KiB a string and 2 MiB in all. */
+function checkArgv(value: unknown, at: string): string[] {
+  let total = 0;
+  return list(value, at, 65536).map((arg, i) => {
+    const s = text(arg, `${at}[${i}]`, 131072);
+    if ((total += s.length + 1) > 2 << 20) bad(at, "more than 2 MiB of arguments");
+    return s;
+  });
+}
 
 /** [resource, cur, max] per limit a process set; absent in states made before limits were kept: none set. */
 function checkLimits(value: unknown, at: string): Array<[number, string, string]> {
@@ -463,10 +474,10 @@ export function checkFileTable(value: unknown, at: string): FileTableState {
 
 export function checkOpenFile(value: unknown, at: string): OpenFile {
   const f = record(value, at);
-  const kind = oneOf(own(f, "kind"), `${at}.kind`, ["file", "directory", "terminal", "pipe", "device", "forwarded", "socket"] as const);
+  const kind = oneOf(own(f, "kind"), `${at}.kind`, ["file", "directory", "terminal", "pipe", "device", "forwarded", "socket", "proc"] as const);
   const file: OpenFile = {
     id: int(own(f, "id"), `${at}.id`, 1, Number.MAX_SAFE_INTEGER),
-    path: kind === "file" || kind === "directory" ? guestPath(own(f, "path"), `${at}.path`) : text(own(f, "path"), `${at}.path`, 64),
+    path: kind === "file" || kind === "directory" || kind === "proc" ? guestPath(own(f, "path"), `${at}.path`) : text(own(f, "path"), `${at}.path`, 64),
     flags: u32(own(f, "flags"), `${at}.flags`),
     mode: u32(own(f, "mode"), `${at}.mode`),
     position: nonNegative(own(f, "position"), `${at}.position`, 2 ** 63), // llseek(2) takes 64-bit offsets

@@ -1,5 +1,6 @@
 // Files and devices on their own: pread64/pwrite64, ftruncate64, fsync, fchown,
 // fchmod, umask, statfs64, readlink of /proc/self/exe, and the virtual /dev.
+import { ProcFs } from "../../src/kernel/procfs.js";
 import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync, mkdirSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -284,12 +285,15 @@ describe("statfs and /proc links", () => {
   });
 
   test("readlinkat of /proc/self/exe is the program (its path when it is the one the guest started with), /proc/self/fd/N the file", () => {
-    (c.kernel as unknown as { options: { argv: string[] } }).options = { argv: ["bin/prog.elf"] };
-    c.kernel.tasks.set(1000, { exe: "" } as never);
+    // The process as /proc sees it (procfs.ts): the caller, on the hart.
+    const me = { pid: 1000, tgid: 1000, exe: "", files: c.files, status: "running" };
+    Object.assign(c.kernel, { current: me, options: { argv: ["bin/prog.elf"] } });
+    c.kernel.tasks.set(1000, me as never);
+    c.files.shared.proc = new ProcFs(c.kernel);
     putString(DATA, "/proc/self/exe");
     expect(call(78, AT_FDCWD, DATA, DATA + 256, 100)).toBe("/bin/prog.elf".length);
     expect(bytesAt(DATA + 256, 13).toString()).toBe("/bin/prog.elf");
-    c.kernel.tasks.set(1000, { exe: "/usr/bin/other" } as never);
+    me.exe = "/usr/bin/other";
     expect(call(78, AT_FDCWD, DATA, DATA + 256, 4)).toBe(4); // cut to bufsiz
     expect(bytesAt(DATA + 256, 4).toString()).toBe("/usr");
     mkdirSync(join(dir, "sub"));

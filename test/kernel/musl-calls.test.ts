@@ -154,6 +154,25 @@ describe("a shell, $PATH, the user database, localhost: the base layer (guests/c
   }, 60_000);
 });
 
+describe("/proc (guests/calls/procfs.c, src/kernel/procfs.ts)", () => {
+  // Checked against what the same process learns by system calls: its ids, argv, descriptors, sysinfo, its child.
+  for (const [how, args] of [["translated", []], ["interpreted", ["--no-jit"]]] as Array<[string, string[]]>) {
+    test(`what /proc says is what the process's own calls say (${how})`, async () => {
+      const r = await roam(["run", ...args, elf("procfs"), "one", "two words", ""]);
+      expect(r.stdout.toString(), show(r)).not.toContain("not ok");
+      expect(r.stdout.toString()).toMatch(/\n1\.\.28\n$/);
+      expect(r.status, show(r)).toBe(0);
+    }, 60_000);
+  }
+
+  test("BusyBox reads it: a pipeline's processes, each with its own /proc/self", async () => {
+    const r = await roam(["run", join(ROOT, "guests", "bin", "real", "busybox.elf"), "sh", "-c",
+      "cat /proc/self/comm; head -c 0 /proc/self/status && cat /proc/$$/comm; cat /proc/self/stat | cut -d' ' -f2-3; ls /proc/self/fd | wc -l"]);
+    expect(r.status, show(r)).toBe(0);
+    expect(r.stdout.toString()).toBe("cat\nbusybox.elf\n(cat) R\n4\n"); // ls's own 0, 1, 2 and the directory it reads
+  }, 60_000);
+});
+
 describe("read-ahead (guests/calls/read-ahead.c, src/kernel/read-ahead.ts)", () => {
   test("sequential reads see every change made before them, as on qemu-riscv32: a write ahead, a child's, an append", async () => {
     // Each change lands in bytes a run of reads before it had Roam read ahead; the program's output says which bytes

@@ -167,6 +167,28 @@ test("a file of the base layer needs no home: the guest reads the rest where it 
   expect(first + stdout).toBe(readFileSync(new URL("../../guests/base/etc/hosts", import.meta.url), "utf8"));
 }, 30_000);
 
+test("an open file of /proc needs no home either: read on where the guest lands, its text made there", async () => {
+  writeFileSync(join(base, "A", "gate"), "10");
+  writeFileSync(join(base, "B", "gate"), "1000");
+  const client = await connect(a.url, { role: "client", token: TOKEN });
+  let first = "";
+  const firstOutput = new Promise<void>((resolve) => client.onMessage((m) => {
+    if (m.t === "out" && m.stream === 1) { first += Buffer.from(m.data as Uint8Array).toString("latin1"); resolve(); }
+  }));
+  const argv = ["slowcat", "/proc/self/cmdline", "10", "5", "gate"];
+  const ran = await client.request({ t: "run", program: "slowcat", argv, elf, attach: true, root: "." });
+  await firstOutput;
+  const snapshot = decodeSnapshot(await checkpointOver(client, (ran.guest as { id: string }).id));
+  client.close();
+  const file = openFilesOf(snapshot.process!).map(([, f]) => f).find((f) => f.kind === "proc");
+  expect(file).toMatchObject({ position: 10, path: expect.stringMatching(/^\/proc\/\d+\/cmdline$/) });
+  expect(file!.home).toBeUndefined();
+  const { code, stdout, stderr } = await restoreAndWait(b, snapshot);
+  expect(stderr).toBe("");
+  expect(code).toBe(0);
+  expect(first + stdout).toBe(argv.map((arg) => `${arg}\0`).join(""));
+}, 30_000);
+
 test("a file table of schema 1 (no capabilities) is still restored; a file left on its home fails with EBADF there", async () => {
   const { snapshot } = await checkpointWithFileOpen();
   // As the version before process trees wrote it (kernel state v1), with a file table of schema 1: no capabilities.

@@ -50,8 +50,8 @@ function readInto(c: SyscallContext, fd: number, buf: number, count: number): Sy
   const file = c.files.get(fd);
   if (!file) return -Errno.EBADF; // "fd is not a valid file descriptor or is not open for reading"
   count = Math.min(count, MAX_IO);
-  // A file or directory: straight into the guest's buffer, which fillInPlace checks first.
-  if (file.kind === "file" || file.kind === "directory") {
+  // A file or directory (or one of /proc's): straight into the guest's buffer, which fillInPlace checks first.
+  if (file.kind === "file" || file.kind === "directory" || file.kind === "proc") {
     try {
       return c.space.fillInPlace(buf, count, readFileInto, c.files, fd) ?? -Errno.EFAULT;
     } catch (error) {
@@ -320,33 +320,13 @@ function fstatfs64(c: SyscallContext, fd: number, size: number, buf: number): nu
   return guarded(() => (c.space.write(buf, statfsBytes(onHost ? c.files.hostPath(file.path) : null)) ? 0 : -Errno.EFAULT));
 }
 
-/** What readlink says of /proc/self/exe and /proc/self/fd/N, the /proc links programs ask for. */
-function procLink(c: SyscallContext, p: string): string | null {
-  if (p === "/proc/self/exe" || p === `/proc/${c.pid}/exe`) {
-    const exe = c.kernel.tasks.get(c.pid)?.exe ?? "";
-    // "" is the program the guest was started with: the path it was started by, made absolute.
-    return exe !== "" ? exe : path.posix.resolve("/", c.kernel.options?.argv?.[0] ?? "");
-  }
-  const fd = /^\/proc\/(?:self|\d+)\/fd\/(\d+)$/.exec(p);
-  if (fd && (p.startsWith("/proc/self/") || p.startsWith(`/proc/${c.pid}/`))) {
-    const file = c.files.get(Number(fd[1]));
-    if (!file) return null;
-    if (file.kind === "pipe") return `pipe:[${file.pipe}]`;
-    if (file.kind === "socket") return `socket:[${file.socket}]`;
-    if (file.kind === "terminal") return "/dev/tty";
-    return file.path;
-  }
-  return null;
-}
-
 /** readlinkat: the target, cut to `size` bytes, no NUL added; the length is the result. */
 function readlinkat(c: SyscallContext, dirfd: number, p: number, buf: number, size: number): number {
   const path = pathArg(c, p);
   if (typeof path === "number") return path;
   if ((size | 0) <= 0) return -Errno.EINVAL; // "bufsiz is not positive"
   return guarded(() => {
-    const proc = path.startsWith("/proc/") ? procLink(c, path) : null;
-    const target = proc !== null ? Buffer.from(proc) : readLinkAt(c.files, dirfd | 0, path);
+    const target = readLinkAt(c.files, dirfd | 0, path);
     const n = Math.min(target.length, size);
     return c.space.write(buf, target.subarray(0, n)) ? n : -Errno.EFAULT;
   });
