@@ -42,12 +42,34 @@ export interface ParseOptions {
   symbols?: boolean;
 }
 
+const ET_DYN = 3, PT_INTERP = 3;
+const STATIC_HINT = "Roam runs static programs linked at fixed addresses (ET_EXEC, as qemu-riscv32 runs without a sysroot): link with -static -no-pie, as guests/musl/roam-cc does";
+
+/**
+ * Why an ET_DYN file is not run, in words a user can act on: a dynamically linked program names its loader
+ * (PT_INTERP), which neither Roam nor the guest's root has; without one it is a shared object or a static-pie.
+ */
+function whyNotFixed(file: ElfReader): string {
+  const phoff = file.size >= EHDR_SIZE ? file.u32(28) : 0, phentsize = file.size >= EHDR_SIZE ? file.u16(42) : 0;
+  const phnum = file.size >= EHDR_SIZE ? file.u16(44) : 0;
+  for (let i = 0; phentsize >= 32 && i < phnum; i++) {
+    const at = phoff + i * phentsize;
+    if (at + 32 > file.size || file.u32(at) !== PT_INTERP) continue;
+    const offset = file.u32(at + 4), length = Math.min(file.u32(at + 16), 256);
+    if (offset + length > file.size) break;
+    const loader = Buffer.from(file.slice(offset, length)).toString("latin1").replace(/\0.*$/s, "");
+    return `dynamically linked (it asks for the loader ${JSON.stringify(loader)}): ${STATIC_HINT}`;
+  }
+  return `position-independent (e_type 3, ET_DYN: a shared object or a static-pie): ${STATIC_HINT}`;
+}
+
 export function parseElf(bytes: Uint8Array, options: ParseOptions = {}): ElfImage {
   const file = new ElfReader(bytes);
   checkIdent(file);
   file.requireRange("ELF header", 0, EHDR_SIZE);
 
   const type = file.u16(16);
+  if (type === ET_DYN) throw new ElfError(whyNotFixed(file));
   if (type !== ET_EXEC) {
     const name = TYPE_NAMES[type];
     throw new ElfError(`not an executable (e_type ${type}${name ? ", " + name : ""})`);

@@ -100,7 +100,13 @@ describe("parseElf on malformed images", () => {
     expectElfError(odd.bytes, "not a RISC-V ELF (e_machine 9999)");
     const shared = sampleElf();
     shared.view.setUint16(16, 3, true);
-    expectElfError(shared.bytes, "not an executable (e_type 3, ET_DYN)");
+    expectElfError(shared.bytes, /^position-independent \(e_type 3, ET_DYN: a shared object or a static-pie\): Roam runs static programs .*-static -no-pie/);
+    const dynamic = buildElf({ entry: 0x10000, segments: [
+      { paddr: 0x10000, data: Buffer.from("/lib/ld-linux-riscv32-ilp32.so.1\0"), type: 3 },
+      { paddr: 0x10000, data: new Uint8Array(8) },
+    ] });
+    dynamic.view.setUint16(16, 3, true);
+    expectElfError(dynamic.bytes, /^dynamically linked \(it asks for the loader "\/lib\/ld-linux-riscv32-ilp32\.so\.1"\): Roam runs static programs/);
     const object = sampleElf();
     object.view.setUint16(16, 1, true);
     expectElfError(object.bytes, "not an executable (e_type 1, ET_REL)");
