@@ -120,10 +120,10 @@ export function accessAt(files: FileTable, dirfd: number, p: string, mode: numbe
 
 /**
  * rename and link stay on one file system: "oldpath and newpath are not on the same mounted filesystem" (a mounted
- * /tmp, the base layer and the root).
+ * /tmp and the root; a name of the base layer is the root's own copy by now).
  */
 function sameMount(from: Resolved, to: Resolved): void {
-  if ((from.tmp === undefined) !== (to.tmp === undefined) || (from.layer === undefined) !== (to.layer === undefined)) refuse(Errno.EXDEV);
+  if ((from.tmp === undefined) !== (to.tmp === undefined)) refuse(Errno.EXDEV);
 }
 
 function existing(r: Resolved): StatLike {
@@ -150,7 +150,7 @@ export function linkAt(files: FileTable, olddir: number, oldp: string, newdir: n
   if (from.trailingSlash) refuse(Errno.ENOTDIR); // "name/" of something not a directory
   if (to.stat || to.last !== "name") refuse(Errno.EEXIST);
   if (to.trailingSlash) refuse(Errno.ENOENT); // as Linux: a new name cannot end in "/" here
-  if (from.tmp === undefined) from = files.ownCopy(from, "entry"); // a base layer's file: its copy is linked (overlayfs's copy-up)
+  from = files.ownCopy(from, "entry"); // a base layer's file: its copy is linked (as overlayfs copies it up)
   to = files.ownCopy(to, "entry");
   sameMount(from, to);
   fs.linkSync(from.host, to.host); // link(2) does not follow a last link in oldpath

@@ -572,6 +572,10 @@ describe("the base layer beneath the root (src/kernel/base-layer.ts)", () => {
     expect(header("/etc/hosts")).toBe("10.0");
     expect(sys(UNLINKAT, AT_FDCWD, "/etc/hosts", 0)).toBe(0); // the root's copy goes; the layer's shows again
     expect(header("/etc/hosts")).toBe("127.");
+    // a new name for a file of the layer: its copy in the root gets it
+    expect(sys(37 /* linkat */, AT_FDCWD, "/etc/group", AT_FDCWD, "my-group", 0)).toBe(0);
+    expect(lstatSync(join(root, "my-group")).ino).toBe(lstatSync(join(root, "etc", "group")).ino);
+    expect(readFileSync(join(root, "my-group"), "utf8")).toBe("root:x:0:\n");
     outsideUntouched();
   });
 });
