@@ -6,9 +6,12 @@
  *
  *   procfs ARG...   any arguments: /proc/self/cmdline must give them back
  */
+#define _GNU_SOURCE
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -55,6 +58,17 @@ static int has_entry(const char *dir, const char *name) {
     while ((e = readdir(d)) != NULL) if (strcmp(e->d_name, name) == 0) found = 1;
     closedir(d);
     return found;
+}
+
+static pthread_mutex_t hold = PTHREAD_MUTEX_INITIALIZER;
+static pid_t thread_id;
+
+static void *held(void *unused) {
+    (void)unused;
+    __atomic_store_n(&thread_id, gettid(), __ATOMIC_RELEASE);
+    pthread_mutex_lock(&hold); /* until main has looked */
+    pthread_mutex_unlock(&hold);
+    return NULL;
 }
 
 int main(int argc, char **argv) {
@@ -151,6 +165,26 @@ int main(int argc, char **argv) {
     check(childStatus && strstr(childStatus, "State:\tZ (zombie)") != NULL, "a child that ended, not yet reaped: Z (zombie)", childStatus ? childStatus : strerror(errno));
     waitpid(child, NULL, 0);
     check(slurp(path, NULL) == NULL && errno == ENOENT, "reaped: its directory is gone", strerror(errno));
+
+    /* A second thread: /proc/self/task lists both, each with its own status; the process counts two. */
+    pthread_t thread;
+    pthread_mutex_lock(&hold);
+    pthread_create(&thread, NULL, held, NULL);
+    while (__atomic_load_n(&thread_id, __ATOMIC_ACQUIRE) == 0) sched_yield();
+    int entries = 0;
+    DIR *tasks = opendir("/proc/self/task");
+    for (struct dirent *e; tasks && (e = readdir(tasks)) != NULL;) if (e->d_name[0] != '.') entries++;
+    if (tasks) closedir(tasks);
+    snprintf(why, sizeof why, "%d entries", entries);
+    snprintf(path, sizeof path, "%d", (int)thread_id);
+    check(entries == 2 && has_entry("/proc/self/task", path), "/proc/self/task lists the two threads", why);
+    check(field(slurp("/proc/self/status", NULL), "Threads:") == 2, "status counts 2 threads", "not 2");
+    snprintf(path, sizeof path, "/proc/self/task/%d/status", (int)thread_id);
+    char *threadStatus = slurp(path, NULL);
+    check(field(threadStatus, "\nPid:") == thread_id && field(threadStatus, "Tgid:") == self, "a thread's status: its own id, its process's", threadStatus ? threadStatus : strerror(errno));
+    pthread_mutex_unlock(&hold);
+    pthread_join(thread, NULL);
+    check(slurp(path, NULL) == NULL, "a thread that ended is gone from task/", "still there");
 
     check(open("/proc/self/status", O_WRONLY) < 0 && errno == EACCES, "writing a /proc file: EACCES", strerror(errno));
     check(open("/proc/new", O_WRONLY | O_CREAT, 0644) < 0 && errno == ENOENT, "making a file in /proc: ENOENT", strerror(errno));

@@ -10,10 +10,11 @@
 // The machine: cpuinfo (one RV32IMAC hart), meminfo (the guest's RAM, from
 // the frames in use), uptime, loadavg, version (uname's), and "self", a link to
 // the caller's directory. A process (any thread group of the guest, zombies
-// too, by its pid): status, stat, statm, cmdline, comm, maps, and the links
-// exe, cwd and fd/N. A read of fd/N's link says what descriptor N is (a path,
-// pipe:[N], socket:[N]); an open through it opens what N refers to, as
-// /dev/stdin does (Linux's "magic" links).
+// too, by its pid): status, stat, statm, cmdline, comm, maps, the links exe,
+// cwd and fd/N, and task/TID/ with the same files for each of its threads. A
+// read of fd/N's link says what descriptor N is (a path, pipe:[N],
+// socket:[N]); an open through it opens what N refers to, as /dev/stdin does
+// (Linux's "magic" links).
 
 import { posix } from "node:path";
 import type { Kernel } from "./kernel.js";
@@ -56,14 +57,14 @@ export class ProcFs implements ProcMount {
 
   node(parts: readonly string[]): ProcNode | undefined {
     if (parts.length === 0) return { kind: "directory", ino: 1 };
-    const [first, ...rest] = parts;
     if (parts.length === 1) {
-      if (first === "self") return { kind: "link", ino: 2, target: String(this.self()) };
-      const index = (MACHINE_FILES as readonly string[]).indexOf(first);
+      if (parts[0] === "self") return { kind: "link", ino: 2, target: String(this.self()) };
+      const index = (MACHINE_FILES as readonly string[]).indexOf(parts[0]);
       if (index >= 0) return { kind: "file", ino: 3 + index };
     }
-    const task = this.process(first);
-    if (!task) return undefined;
+    const at = this.locate(parts);
+    if (!at) return undefined;
+    const { task, rest } = at;
     const base = 0x10000 + task.pid * 256;
     if (rest.length === 0) return { kind: "directory", ino: base };
     const name = rest[0];
@@ -73,6 +74,7 @@ export class ProcFs implements ProcMount {
       if (name === "exe") return { kind: "link", ino: base + 16, target: this.exeOf(task) };
       if (name === "cwd") return { kind: "link", ino: base + 17, target: task.files.cwd };
       if (name === "fd") return { kind: "directory", ino: base + 18 };
+      if (name === "task" && !at.thread) return { kind: "directory", ino: base + 19 };
     }
     if (rest.length === 2 && name === "fd" && /^(0|[1-9]\d{0,8})$/.test(rest[1])) {
       const fd = Number(rest[1]);
@@ -94,12 +96,12 @@ export class ProcFs implements ProcMount {
     if (parts.length === 0) {
       for (const task of this.processes()) add(String(task.pid));
       for (const name of [...MACHINE_FILES, "self"]) add(name);
-    } else if (parts.length === 1) {
-      for (const name of [...PROCESS_FILES, ...PROCESS_LINKS, "fd"].sort()) add(name);
-    } else {
-      const task = this.process(parts[0])!;
-      for (const fd of [...task.files.files.keys()].sort((a, b) => a - b)) add(String(fd));
+      return entries;
     }
+    const { task, rest, thread } = this.locate(parts)!;
+    if (rest.length === 0) for (const name of [...PROCESS_FILES, ...PROCESS_LINKS, "fd", ...(thread ? [] : ["task"])].sort()) add(name);
+    else if (rest[0] === "task") for (const t of this.threadsOf(task)) add(String(t.pid));
+    else for (const fd of [...task.files.files.keys()].sort((a, b) => a - b)) add(String(fd));
     return entries;
   }
 
@@ -112,11 +114,11 @@ export class ProcFs implements ProcMount {
         case "loadavg": return this.loadavg();
         case "version": return "Linux version 6.1.0-roam (roam@roam) #1 SMP roam\n";
       }
-      return "";
     }
-    const task = this.process(parts[0]);
-    if (!task || parts.length !== 2) return "";
-    switch (parts[1]) {
+    const at = this.locate(parts);
+    if (!at || at.rest.length !== 1) return "";
+    const { task } = at;
+    switch (at.rest[0]) {
       case "cmdline": return task.status === "zombie" ? "" : task.argv.map((a) => `${a}\0`).join("");
       case "comm": return `${task.name}\n`;
       case "maps": return task.status === "zombie" ? "" : this.maps(task);
@@ -125,6 +127,20 @@ export class ProcFs implements ProcMount {
       case "status": return this.status(task);
     }
     return "";
+  }
+
+  /**
+   * The task a path is about, and the rest of the path: /proc/PID/... (a process, or a thread by its id, which /proc
+   * does not list), or /proc/PID/task/TID/... (one of the process's threads).
+   */
+  private locate(parts: readonly string[]): { task: Task; rest: string[]; thread: boolean } | undefined {
+    const task = this.process(parts[0]);
+    if (!task) return undefined;
+    if (parts[1] === "task" && parts.length >= 3 && task.tgid === task.pid) {
+      const thread = this.process(parts[2]);
+      return thread && thread.tgid === task.pid && thread.status !== "zombie" ? { task: thread, rest: parts.slice(3), thread: true } : undefined;
+    }
+    return { task, rest: parts.slice(1), thread: task.tgid !== task.pid };
   }
 
   /** The caller's process (/proc/self). */
@@ -137,10 +153,11 @@ export class ProcFs implements ProcMount {
     return [...this.k.tasks.values()].filter((t) => t.tgid === t.pid && !t.away).sort((a, b) => a.pid - b.pid);
   }
 
+  /** The task of id `name` (a process's, or one of its threads'), if the guest has it. */
   private process(name: string): Task | undefined {
     if (!/^[1-9]\d{0,9}$/.test(name)) return undefined;
     const task = this.k.tasks.get(Number(name));
-    return task && task.tgid === task.pid && !task.away ? task : undefined;
+    return task && !task.away ? task : undefined;
   }
 
   private exeOf(task: Task): string {
@@ -179,7 +196,7 @@ export class ProcFs implements ProcMount {
 
   /** The process's threads that still run (a process whose leader ended with exit(2) still has the others). */
   private threadsOf(task: Task): Task[] {
-    return [...this.k.tasks.values()].filter((t) => t.tgid === task.pid && t.status !== "zombie");
+    return [...this.k.tasks.values()].filter((t) => t.tgid === task.tgid && t.status !== "zombie").sort((a, b) => a.pid - b.pid);
   }
 
   private state(task: Task): string {
