@@ -41,9 +41,7 @@ export function forkTask(k: Kernel, parent: Task, flags: number, stack: number, 
   child.signals = parent.signals.fork();
   child.exitSignal = flags & 0xff;
   child.limits = new Map(parent.limits); // "A child process created via fork(2) inherits its parent's resource limits"
-  child.exe = parent.exe;
-  child.name = parent.name;
-  child.argv = parent.argv;
+  child.runsProgramOf(parent);
   // "On success, the PID of the child process is returned in the parent, and 0 is returned in the child"
   child.registers.set(cloneRegisters(k, parent, flags, stack, tls));
   if (flags & CLONE_PARENT_SETTID) parent.space.writeU32(ptid, child.pid);

@@ -125,6 +125,13 @@ export class Task implements SyscallContext {
   name = "";
   /** The arguments execve gave it (/proc/PID/cmdline). */
   argv: string[] = [];
+
+  /** A new thread or forked child: the program `other` runs, by its path, name and arguments, until an execve. */
+  runsProgramOf(other: Task): void {
+    this.exe = other.exe;
+    this.name = other.name;
+    this.argv = other.argv;
+  }
   /** Stopped by SIGSTOP/SIGTSTP and not yet reported to a waiting parent (WUNTRACED); likewise a SIGCONT (WCONTINUED). */
   stopReport: "stopped" | "continued" | undefined;
   lastStopSignal = 0;

@@ -50,9 +50,7 @@ export function createThread(k: Kernel, caller: Task, flags: number, stack: numb
   thread.signals = caller.signals.thread();
   thread.exitSignal = 0; // a thread's end is no child's end: its parent hears of the process's only
   thread.limits = leader.limits; // "Resource limits are per-process attributes shared by all of the threads"
-  thread.exe = caller.exe;
-  thread.argv = caller.argv;
-  thread.name = caller.name;
+  thread.runsProgramOf(caller);
   thread.registers.set(cloneRegisters(k, caller, flags, stack, tls));
   if (flags & CLONE_PARENT_SETTID) caller.space.writeU32(ptid, thread.pid);
   if (flags & CLONE_CHILD_SETTID) caller.space.writeU32(ctid, thread.pid);
