@@ -147,7 +147,8 @@ describe("a shell, $PATH, the user database, localhost: the base layer (guests/c
   test("the layer's /bin is BusyBox's applets, every one", async () => {
     const r = await roam(["run", join(ROOT, "guests", "bin", "real", "busybox.elf"), "--list"]);
     expect(r.status, show(r)).toBe(0);
-    const listed = r.stdout.toString().trim().split("\n");
+    // This build's list names busybox itself too: the layer has /bin/busybox apart from the applets.
+    const listed = r.stdout.toString().trim().split("\n").filter((name) => name !== "busybox");
     expect([...BUSYBOX_APPLETS]).toEqual(listed);
     const bin = await roam(["run", join(ROOT, "guests", "bin", "real", "busybox.elf"), "ls", "/bin"]);
     expect(bin.stdout.toString().trim().split("\n").sort()).toEqual([...listed, "busybox"].sort());
