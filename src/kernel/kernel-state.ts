@@ -13,6 +13,7 @@ import type { OpenFilesState } from "./open-files.js";
 import { Pipe, type PipeState } from "./pipes.js";
 import { SignalState } from "./signals.js";
 import type { SocketsState } from "./sockets/table.js";
+import type { TerminalState } from "./terminal.js";
 import { Task, type TaskState } from "./task.js";
 import { applyLimits } from "./calls/limits.js";
 import { leaderOf } from "./threads.js";
@@ -24,6 +25,8 @@ export interface KernelState {
   pipes: PipeState[];
   /** Added within schema 2: a snapshot without it has no sockets. */
   sockets?: SocketsState;
+  /** Added within schema 2: the terminal's line discipline (settings, foreground group, input not read), when it has one. */
+  terminal?: TerminalState;
   tasks: TaskState[];
   current: number; // the pid whose registers are in the hart block
   firstPid: number;
@@ -48,6 +51,7 @@ export function kernelState(k: Kernel): KernelState {
     openFiles: k.openFiles.state(),
     pipes: [...k.pipes.values()].map((p) => p.state()),
     sockets: k.sockets.state(),
+    ...(k.terminal ? { terminal: k.terminal.state() } : {}),
     tasks: tasksState(k),
     current: k.current.pid,
     firstPid: k.firstPid,

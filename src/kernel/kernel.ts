@@ -31,7 +31,8 @@ import { deliverSignals, sendSignal } from "./deliver.js";
 import { endTask } from "./process-tree.js";
 import { endThreadAlone, liveThreads, processAlive } from "./threads.js";
 import { Futexes } from "./futexes.js";
-import { SIGBUS, SIGILL, SIGSEGV, SIGTRAP, type SigInfo } from "./signals.js";
+import { SIGBUS, SIGILL, SIGSEGV, SIGTRAP, SIGWINCH, type SigInfo } from "./signals.js";
+import { Terminal, type TerminalState } from "./terminal.js";
 import { runSyscallEntry, syscallEntry, type ProcessClock, type ProcessConsole, type SyscallOutcome } from "./syscalls.js";
 import { Task } from "./task.js";
 import { kernelState, restoreKernel, type KernelState } from "./kernel-state.js";
@@ -194,6 +195,7 @@ export class Kernel {
     this.program = options.program ?? new Uint8Array(0);
     if (restored) {
       restoreKernel(this, restored.state, restored.restoreMemory, null);
+      this.takeTerminal(restored.state.terminal);
       return;
     }
     if (options.adopt) {
@@ -217,6 +219,7 @@ export class Kernel {
     core.pc = loaded.entry;
     core.setX(2, loaded.sp);
     core.exports.flushCaches();
+    this.takeTerminal();
   }
 
   get core(): Core {
@@ -244,6 +247,7 @@ export class Kernel {
    */
   update(s: KernelState, restoreMemory: (core: Core) => void, changed: ReadonlySet<string>): void {
     restoreKernel(this, s, restoreMemory, changed);
+    if (s.terminal) this.terminal?.load(s.terminal);
   }
 
   /** Freezes the guest: run() resolves with `paused` at the next slice boundary, or at once when every process waits. */
@@ -261,16 +265,51 @@ export class Kernel {
   /** Whether Ctrl-C came from the console (the report then says so). */
   consoleInterrupted = false;
 
-  /** Ctrl-C: SIGINT to the foreground process group (the first process's). */
+  /** Ctrl-C (SIGINT on the host: `kill -INT`, or a terminal the kernel does not read): SIGINT to the foreground process group. */
   interrupt(sig = 2): void {
     const first = this.tasks.get(this.firstPid);
     if (!first) return;
     this.consoleInterrupted = true;
+    this.signalGroup(this.terminal?.foreground ?? first.pgid, sig);
+  }
+
+  /** `sig` from the kernel (SI_KERNEL) to each process of group `pgid`: the keyboard's signals, SIGTTIN, SIGWINCH. */
+  signalGroup(pgid: number, sig: number): void {
     for (const task of this.tasks.values()) {
       // Each process of the group once (its leader stands for its threads).
-      if (task.pgid === first.pgid && task.tgid === task.pid && processAlive(task)) sendSignal(this, task, sig, { signo: sig, code: 0x80, group: first.pgid });
+      if (task.pgid === pgid && task.tgid === task.pid && processAlive(task)) sendSignal(this, task, sig, { signo: sig, code: 0x80, group: pgid });
     }
     this.wake?.();
+  }
+
+  /** The guest's terminal (its line discipline), when the console gives the host's keys (ProcessConsole.takeTerminal). */
+  terminal: Terminal | undefined;
+
+  /** Takes the host's terminal for the guest (or goes on with the one a snapshot carried). */
+  private takeTerminal(state?: TerminalState): void {
+    const console = this.options.console;
+    if (!console.takeTerminal || !console.isTerminal(0)) return;
+    const echoTo = console.isTerminal(1) ? 1 : console.isTerminal(2) ? 2 : 0;
+    const host = {
+      // Echo goes to the screen: the terminal's own output, whichever of stdout and stderr it is.
+      echo: (bytes: Uint8Array) => { if (echoTo) try { console.write(echoTo, bytes); } catch { /* the screen is gone */ } },
+      signalGroup: (pgid: number, sig: number) => { this.consoleInterrupted ||= sig === 2; this.signalGroup(pgid, sig); },
+      readable: () => { this.wakeInputWaiters(); this.wake?.(); },
+    };
+    const terminal = state ? Terminal.restore(host, state) : new Terminal(host, this.tasks.get(this.firstPid)?.sid ?? this.firstPid);
+    if (!console.takeTerminal((bytes) => terminal.receive(bytes), () => terminal.hangUp())) return;
+    const size = console.windowSize();
+    if (size && !state) { terminal.rows = size.rows; terminal.columns = size.columns; }
+    this.terminal = terminal;
+  }
+
+  /** The terminal's window changed size (the host's did, or TIOCSWINSZ): "SIGWINCH ... sent to the foreground process group". */
+  resizeTerminal(rows: number, columns: number): void {
+    const tty = this.terminal;
+    if (!tty || (tty.rows === rows && tty.columns === columns)) return;
+    tty.rows = rows;
+    tty.columns = columns;
+    this.signalGroup(tty.foreground, SIGWINCH);
   }
 
   /** Restored from a checkpoint: its streams to other guests learn whether their other ends are still there. */

@@ -22,6 +22,8 @@ import { THREAD_CALLS } from "./calls/threads.js";
 import { SOCKET_CALLS } from "./calls/sockets.js";
 import { SOCKET_IO_CALLS } from "./calls/socket-io.js";
 import { SOCKET_OPTION_CALLS, socketIoctl } from "./calls/socket-options.js";
+import { terminalIoctl } from "./calls/terminal.js";
+import { deviceStat } from "./devices.js";
 import { AddressSpace, OutOfMemory, PROT_WRITE } from "./address-space.js";
 import type { Handler } from "./calls/call-args.js";
 import { Errno, errnoOf } from "./errno.js";
@@ -57,6 +59,12 @@ export interface ProcessConsole {
    * a stream and kept: the read-ahead asks at every write (read-ahead.ts). Without it: never.
    */
   outputIsFile?(stream: 1 | 2): boolean;
+  /**
+   * The host's terminal for the guest's line discipline (terminal.ts): when stdin is a terminal, it is put in raw mode
+   * and every byte typed goes to `keys` (Ctrl-C included, which no longer makes SIGINT on the host), `hangUp` when it
+   * ends; false when stdin is no terminal (nothing changes). Without it, a terminal's input comes cooked by the host.
+   */
+  takeTerminal?(keys: (bytes: Uint8Array) => void, hangUp: () => void): boolean;
 }
 
 export type StreamDescription =
@@ -140,7 +148,10 @@ function statOfFd(c: SyscallContext, fd: number): StatLike | null {
   const file = c.files.get(fd);
   if (st !== null || file?.kind !== "terminal") return st;
   const d = consoleStream(c, file.terminal!);
-  return d.kind === "terminal" ? null : d.kind === "pipe" ? PIPE_STAT : d.stat;
+  // The guest's own terminal (terminal.ts) is its /dev/tty, as /proc/self/fd/0's link says: ttyname(3) checks that the
+  // link's stat is the descriptor's, so `tty` names it.
+  if (d.kind === "terminal") return c.kernel.terminal ? deviceStat("tty") : null;
+  return d.kind === "pipe" ? PIPE_STAT : d.stat;
 }
 
 /** struct statx (256 bytes) from a host stat. */
@@ -271,29 +282,14 @@ function utsname(): Uint8Array {
   return out;
 }
 
-const TCGETS = 0x5401, TIOCGWINSZ = 0x5413;
-
-function ioctl(c: SyscallContext, fd: number, request: number, arg: number): number {
+function ioctl(c: SyscallContext, fd: number, request: number, arg: number): number | SyscallOutcome {
   const file = c.files.get(fd);
   if (!file) return fail(Errno.EBADF);
   const socket = file.kind === "socket" ? c.kernel.sockets.get(file.socket!) : undefined;
   if (socket) return socketIoctl(c, socket, request, arg);
-  if (file.kind !== "terminal" || !c.console.isTerminal(file.terminal!)) return fail(Errno.ENOTTY);
-  if (request === TCGETS) {
-    // struct termios: iflag, oflag, cflag, lflag, line, cc[19] — a sane cooked-mode terminal.
-    const t = new Uint8Array(36);
-    const v = new DataView(t.buffer);
-    v.setUint32(0, 0o2400, true); v.setUint32(4, 0o5, true); v.setUint32(8, 0o277, true); v.setUint32(12, 0o105073, true);
-    return c.space.write(arg, t) ? 0 : fail(Errno.EFAULT);
-  }
-  if (request === TIOCGWINSZ) {
-    const size = c.console.windowSize() ?? { rows: 24, columns: 80 };
-    const w = new Uint8Array(8);
-    const v = new DataView(w.buffer);
-    v.setUint16(0, size.rows, true); v.setUint16(2, size.columns, true);
-    return c.space.write(arg, w) ? 0 : fail(Errno.EFAULT);
-  }
-  return fail(Errno.ENOTTY);
+  // "ENOTTY: fd is not associated with a character special device" (or not a terminal's: ioctl_tty(2)).
+  const terminal = (file.kind === "terminal" && c.console.isTerminal(file.terminal!)) || (file.kind === "device" && file.device === "tty" && c.kernel.terminal);
+  return terminal ? terminalIoctl(c, request, arg) : fail(Errno.ENOTTY);
 }
 
 function u64Bytes(v: bigint): Uint8Array {

@@ -17,6 +17,7 @@ import {
 } from "./schema.js";
 import { checkFrameHolders, checkFrames, startsWith } from "./validate-frames.js";
 import { checkSocketReferences, checkSockets } from "./validate-sockets.js";
+import { checkTerminal } from "./validate-terminal.js";
 
 const PAGE = 4096;
 const UNMAPPED = 0xffffffff; // a removal in the page journal
@@ -36,6 +37,7 @@ export const PROCESS_SECTIONS: Record<keyof KernelState, SectionCheck> = {
   openFiles: (v, p) => checkOpenFiles(v, p),
   pipes: (v, p) => checkPipes(v, p),
   sockets: (v, p) => checkSockets(v, p),
+  terminal: (v, p) => checkTerminal(v, p),
   tasks: (v, p, frames, previous) => checkTasks(v, p, frames, previous as TaskState[] | undefined),
   current: (v, p) => int(v, p, 1, 0x7fffffff),
   firstPid: (v, p) => int(v, p, 1, 0x7fffffff),
@@ -53,7 +55,10 @@ export function checkProcessState(value: unknown, at: string, frames: number): K
   // The hart block holds the one process's registers: its task needs none of its own until another runs.
   if (own(m, "schemaVersion") === 1) return checkReferences(upgradeProcessState(checkProcessStateV1(m, at, frames), new Uint32Array(33)), at, frames);
   const state: Record<string, unknown> = {};
-  for (const [key, check] of Object.entries(PROCESS_SECTIONS)) state[key] = check(own(m, key), `${at}.${key}`, frames);
+  for (const [key, check] of Object.entries(PROCESS_SECTIONS)) {
+    const section = check(own(m, key), `${at}.${key}`, frames);
+    if (section !== undefined) state[key] = section; // an optional section left out stays out (the terminal)
+  }
   return checkReferences(state as unknown as KernelState, at, frames);
 }
 

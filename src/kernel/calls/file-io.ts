@@ -8,13 +8,14 @@ import * as path from "node:path";
 import { sendToThread } from "../deliver.js";
 import { deviceRead, deviceWrite } from "../devices.js";
 import { Errno } from "../errno.js";
-import { O_ACCMODE, O_RDONLY, O_WRONLY, WouldBlock, type FileTable, type OpenFile } from "../files.js";
+import { O_ACCMODE, O_NONBLOCK, O_RDONLY, O_WRONLY, WouldBlock, type FileTable, type OpenFile } from "../files.js";
 import { forwardedIo } from "../lone-satellite.js";
 import { PIPE_CAPACITY } from "../pipes.js";
 import { AT_EMPTY_PATH, AT_SYMLINK_NOFOLLOW, readLinkAt, statAt } from "../path-calls.js";
 import { BrokenPipe, type SyscallContext, type SyscallOutcome } from "../syscalls.js";
 import { SIGPIPE } from "../signals.js";
 import { pipeReadTo, pipeWriteFrom } from "./descriptors.js";
+import { terminalRead, terminalWriteCheck } from "./terminal.js";
 import { socketReceive, socketSend } from "./socket-io.js";
 import { errnoOfThrown, guarded, pathArg, u64Arg, withPath, type Handler } from "./call-args.js";
 
@@ -24,8 +25,10 @@ export const MAX_IO = 1 << 20; // bytes moved per read/write call (larger reques
 const readable = (file: OpenFile) => (file.flags & O_ACCMODE) !== O_WRONLY;
 const writable = (file: OpenFile) => (file.flags & O_ACCMODE) !== O_RDONLY;
 
-/** The console's input, for fd 0 and /dev/tty: bytes, or block until some arrive. */
-function consoleInput(c: SyscallContext, count: number): Uint8Array | SyscallOutcome {
+/** The console's input, for fd 0 and /dev/tty: bytes, or block until some arrive (the terminal's: calls/terminal.ts). */
+function consoleInput(c: SyscallContext, file: OpenFile, count: number): Uint8Array | number | SyscallOutcome {
+  const tty = c.kernel.terminal;
+  if (tty) return terminalRead(c, tty, count, (file.flags & O_NONBLOCK) !== 0);
   if (count === 0) return new Uint8Array(0);
   return c.console.read(count) ?? { kind: "block-input" };
 }
@@ -66,10 +69,10 @@ function readInto(c: SyscallContext, fd: number, buf: number, count: number): Sy
     const got = socketReceive(c, fd, count, 0);
     r = typeof got === "number" || "kind" in got ? got : got.got.data;
   } else if (file.kind === "forwarded") r = forwardedIo(c, file, "read", count);
-  else if (file.kind === "terminal") r = file.terminal === 0 ? consoleInput(c, count) : -Errno.EBADF;
+  else if (file.kind === "terminal") r = file.terminal === 0 ? consoleInput(c, file, count) : -Errno.EBADF;
   else { // a device
     if (!readable(file)) return -Errno.EBADF;
-    r = file.device === "tty" ? consoleInput(c, count) : deviceRead(file.device!, count);
+    r = file.device === "tty" ? consoleInput(c, file, count) : deviceRead(file.device!, count);
   }
   if (!(r instanceof Uint8Array)) return r;
   if (!c.space.write(buf, r)) return -Errno.EFAULT;
@@ -99,6 +102,8 @@ function writeFrom(c: SyscallContext, fd: number, buf: number, count: number): n
   if (file.kind === "terminal" || file.kind === "device") {
     const stream = consoleStream(c, file);
     if (stream === undefined) return -Errno.EBADF;
+    const stop = terminalWriteCheck(c); // a background job's write with TOSTOP set
+    if (stop !== 0) return stop;
     // Straight from the guest's memory (the console copies what it keeps), as one write: from the kernel's scratch
     // when the buffer's pages lie apart in RAM.
     return c.space.useInPlace(buf, Math.min(count, MAX_IO), writeConsoleFrom, c, stream) ?? -Errno.EFAULT;
@@ -143,11 +148,13 @@ function consoleStream(c: SyscallContext, file: OpenFile): 1 | 2 | undefined {
  * terminal or pipe). Parts are taken up to the first the guest cannot read: a short write then, EFAULT if nothing
  * was taken. Undefined when `fd` is not the console.
  */
-function consoleWritev(c: SyscallContext, fd: number, parts: DataView, count: number): number | undefined {
+function consoleWritev(c: SyscallContext, fd: number, parts: DataView, count: number): number | SyscallOutcome | undefined {
   const file = c.files.get(fd);
   if (!file || !(file.kind === "terminal" || (file.kind === "device" && file.device === "tty"))) return undefined;
   const stream = consoleStream(c, file);
   if (stream === undefined) return -Errno.EBADF;
+  const stop = terminalWriteCheck(c);
+  if (stop !== 0) return stop;
   // One array for all the parts, the kernel's scratch (the console copies what it keeps): an array per part and their
   // concatenation were ~9 ms of BusyBox sort's 771 writev calls.
   let total = 0;

@@ -38,8 +38,12 @@ export function readiness(c: SyscallContext, file: OpenFile | undefined): number
       return socket ? socketReadiness(c.kernel.sockets, socket) : POLLNVAL;
     }
     case "terminal":
-      if (file.terminal === 0) return c.console.hasInput() ? POLLIN | POLLRDNORM : 0;
+      if (file.terminal === 0) return terminalReadable(c) ? POLLIN | POLLRDNORM : 0;
       return POLLOUT | POLLWRNORM;
+    case "device":
+      // /dev/tty: the terminal's keys, as fd 0's, when the guest has a terminal; the other devices are always ready.
+      if (file.device === "tty" && c.kernel.terminal) return (terminalReadable(c) ? POLLIN | POLLRDNORM : 0) | POLLOUT | POLLWRNORM;
+      return POLLIN | POLLRDNORM | POLLOUT | POLLWRNORM;
     default:
       // Regular files, directories and devices are always ready: "regular files ... always poll TRUE for reading and writing".
       return POLLIN | POLLRDNORM | POLLOUT | POLLWRNORM;
@@ -81,6 +85,13 @@ function finish(c: SyscallContext, value: number): number {
 }
 
 const self = (c: SyscallContext): Task => c.kernel.tasks.get(c.pid)!;
+
+/** Whether a read of the terminal would not wait: the line discipline's (terminal.ts), or the console's. */
+const terminalReadable = (c: SyscallContext): boolean => c.kernel.terminal?.readableNow() ?? c.console.hasInput();
+
+/** Whether `file` is one whose readiness comes with the terminal's input (fd 0, /dev/tty). */
+const readsTerminal = (file: OpenFile | undefined): boolean =>
+  (file?.kind === "terminal" && file.terminal === 0) || (file?.kind === "device" && file.device === "tty");
 
 /** Wait, or give up: what a call with nothing ready does. */
 function waitOrTimeout(c: SyscallContext, deadline: bigint | null, watchesInput: boolean): SyscallOutcome | number {
@@ -127,7 +138,7 @@ function ppoll(c: SyscallContext, fds: number, nfds: number, timeout: number, si
       const file = c.files.get(fd);
       if (file?.kind === "forwarded") forwarded.push({ file, events, slot: i });
       else revents = readiness(c, file) & (events | POLLERR | POLLHUP | POLLNVAL);
-      if (file?.kind === "terminal" && file.terminal === 0 && (events & POLLIN)) watchesInput = true;
+      if (readsTerminal(file) && (events & POLLIN)) watchesInput = true;
     }
     v.setInt16(i * 8 + 6, revents, true);
     if (revents) ready++;
@@ -183,7 +194,7 @@ function pselect(c: SyscallContext, nfds: number, readfds: number, writefds: num
     if (!wanted.some(Boolean)) continue;
     const file = c.files.get(fd)!;
     const r = atHome.get(fd) ?? readiness(c, file);
-    if (wanted[0] && file.kind === "terminal" && file.terminal === 0) watchesInput = true;
+    if (wanted[0] && readsTerminal(file)) watchesInput = true;
     const hits = selectHits(wanted, r);
     hits.forEach((hit, i) => { if (hit) { out[i][at] |= bit; ready++; } });
   }
