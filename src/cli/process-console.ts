@@ -28,6 +28,8 @@ export class StdioProcessConsole implements ProcessConsole {
   private direct = false;
   private readonly stdout: DirectOutput;
   private readonly stderr: DirectOutput;
+  /** Whether the guest has the host's terminal in raw mode (takeTerminal). */
+  private rawTerminal = false;
   /** outputIsFile, by stream, once asked. */
   private readonly outputFile: { 1?: boolean; 2?: boolean } = {};
 
@@ -103,8 +105,38 @@ export class StdioProcessConsole implements ProcessConsole {
     return this.stdout.windowSize();
   }
 
-  /** Stops reading (the guest is done), so Node can exit. */
+  /**
+   * The host's terminal for the guest's line discipline (ProcessConsole.takeTerminal): raw mode, and every chunk typed
+   * to `keys` from now on, read or not, as a terminal takes keys while a program computes (Ctrl-C must reach it).
+   */
+  takeTerminal(keys: (bytes: Uint8Array) => void, hangUp: () => void): boolean {
+    if (this.listening || !isTerminalDescriptor(0)) return false;
+    this.listening = true;
+    const stdin = (this.stdin = this.openStdin());
+    if (!stdin.isTTY) return false;
+    this.rawTerminal = true;
+    stdin.setRawMode(true);
+    stdin.on("data", (chunk: Buffer) => keys(chunk));
+    stdin.on("end", hangUp);
+    stdin.on("error", hangUp);
+    return true;
+  }
+
+  /**
+   * The host's terminal as it was, for a while (the guest is stopped and Roam stops with it: the user's shell gets
+   * its terminal back) or for good (close); `resume` puts the guest's raw mode back.
+   */
+  releaseTerminal(): void {
+    if (this.rawTerminal) this.stdin?.setRawMode(false);
+  }
+
+  resumeTerminal(): void {
+    if (this.rawTerminal) this.stdin?.setRawMode(true);
+  }
+
+  /** Stops reading (the guest is done), so Node can exit; the host's terminal leaves raw mode. */
   close(): void {
+    this.releaseTerminal();
     if (this.listening) this.stdin?.pause();
   }
 

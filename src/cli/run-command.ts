@@ -4,6 +4,8 @@ import { statSync } from "node:fs";
 import { ElfError, type ElfImage } from "../elf/index.js";
 import { Core } from "../machine/core.js";
 import { FIRST_PID, Kernel } from "../kernel/kernel.js";
+import { SIGCONT, SIGSTOP } from "../kernel/signals.js";
+import { ECHO } from "../kernel/terminal.js";
 import type { CommandSpec, Parsed } from "./args.js";
 import { CliError } from "./failure.js";
 import { parseCount, parseSize } from "./parse-numbers.js";
@@ -24,8 +26,11 @@ kernel (files, terminal, clocks, memory). Its files live in a sandbox: its
 root directory is "/", over a read-only base layer that gives /bin/sh and
 BusyBox's programs (system() and popen() work), /etc/passwd, /etc/group and
 /etc/hosts where the root has none; what the guest changes there is copied
-into its root first. Everything after prog.elf is the program's own: \`roam run ls.elf --help\`
-gives --help to ls.`,
+into its root first. On a terminal, the program has one of its own, as
+on Linux: lines edited as typed, raw keys when it asks for them, Ctrl-C
+and Ctrl-Z for its foreground job; when the program itself is stopped
+(Ctrl-Z), roam stops with it until your shell's \`fg\`. Everything after
+prog.elf is the program's own: \`roam run ls.elf --help\` gives --help to ls.`,
   positionals: ["prog.elf", "[args...]"],
   passThrough: true,
   options: [
@@ -100,18 +105,54 @@ async function runLocally(args: Parsed, { image, bytes, ramBytes, root, tmp, max
   // What the program's last run translated, translated before its first instruction (a record kept for the next run
   // when there is none).
   const warm = warmStart(core.translator, bytes, guestArgs, ramBytes, (pageVA) => guest.codeFrame(pageVA));
-  // Ctrl-C is SIGINT for the guest's foreground processes (a shell may catch it); a second one ends the guest.
+  // SIGINT on the host (`kill -INT`; a terminal's Ctrl-C when the guest's line discipline does not have it) is SIGINT
+  // for the guest's foreground processes (a shell may catch it); a second one ends the guest.
   let interrupts = 0;
   const onInterrupt = () => (interrupts++ === 0 ? guest.interrupt() : guest.stop("interrupted", 130));
   process.on("SIGINT", onInterrupt);
+  const endJobControl = followJobControl(guest, console);
   try {
     const result = await guest.run();
     warm?.finish(guest.processesStarted);
-    if (result.report) process.stderr.write(`roam: ${program}: ${result.report}\n`);
+    // After the ^C the guest's terminal echoed, the report starts a line of its own (a shell prints that newline).
+    const afterEcho = guest.consoleInterrupted && guest.terminal && guest.terminal.termios.lflag & ECHO ? "\n" : "";
+    if (result.report) process.stderr.write(`${afterEcho}roam: ${program}: ${result.report}\n`);
     if (args.flag("stats")) process.stderr.write(guest.formatStats() + "\n");
     return result.exitCode;
   } finally {
     process.off("SIGINT", onInterrupt);
+    endJobControl();
     console.close();
   }
+}
+
+/**
+ * The guest's first process is the user's job: when it stops (Ctrl-Z in its terminal, a SIGSTOP), Roam stops with the
+ * same signal, so the user's shell reports the job stopped and has its terminal back; when the shell continues Roam
+ * (`fg`, `bg`), the guest's process continues too. And the host terminal's new size is the guest's (SIGWINCH).
+ */
+function followJobControl(guest: Kernel, console: StdioProcessConsole): () => void {
+  guest.onStopReport = (code, sig) => {
+    if (code !== 5 /* CLD_STOPPED */) return;
+    // After the kernel's delivery of the stop has returned: the guest is at rest between slices.
+    setImmediate(() => {
+      console.releaseTerminal();
+      try {
+        process.kill(process.pid, sig === SIGSTOP ? "SIGSTOP" : "SIGTSTP"); // returns once continued
+      } finally {
+        console.resumeTerminal();
+      }
+      const first = guest.tasks.get(guest.firstPid);
+      if (first) guest.signalGroup(first.pgid, SIGCONT);
+    });
+  };
+  const onResize = () => setImmediate(() => {
+    const size = console.windowSize();
+    if (size) guest.resizeTerminal(size.rows, size.columns);
+  });
+  if (guest.terminal) process.on("SIGWINCH", onResize);
+  return () => {
+    guest.onStopReport = undefined;
+    process.off("SIGWINCH", onResize);
+  };
 }
