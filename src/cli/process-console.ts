@@ -110,7 +110,10 @@ export class StdioProcessConsole implements ProcessConsole {
    * to `keys` from now on, read or not, as a terminal takes keys while a program computes (Ctrl-C must reach it).
    */
   takeTerminal(keys: (bytes: Uint8Array) => void, hangUp: () => void): boolean {
-    if (this.listening || !isTerminalDescriptor(0)) return false;
+    // Started in the background (`roam run prog &`), Roam leaves the terminal to the foreground job, as a program that
+    // reads nothing would: raw mode from there would stop it (SIGTTOU). Its guest then reads through the host's
+    // line discipline, if at all.
+    if (this.listening || !isTerminalDescriptor(0) || inBackground()) return false;
     this.listening = true;
     const stdin = (this.stdin = this.openStdin());
     if (!stdin.isTTY) return false;
@@ -173,5 +176,16 @@ function hostOffset(fd: number): number {
     return pos ? Number(pos[1]) : 0;
   } catch {
     return 0;
+  }
+}
+
+/** Whether this process's group is not its terminal's foreground group (/proc/self/stat's pgrp and tpgid, proc(5)). */
+function inBackground(): boolean {
+  try {
+    const stat = fs.readFileSync("/proc/self/stat", "latin1");
+    const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" "); // after "pid (comm) ": state ppid pgrp session tty_nr tpgid
+    return Number(fields[2]) !== Number(fields[5]);
+  } catch {
+    return false; // no /proc: as in the foreground
   }
 }

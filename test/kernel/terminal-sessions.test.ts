@@ -108,4 +108,17 @@ describe("roam run as the user's job", () => {
     expect(r.screen).toContain("status 130\r\n");
     expect(r.screen).toContain("interrupted (Ctrl-C)");
   }, 120_000);
+
+  withBash("started in the background (&), roam leaves the terminal alone and its program runs to its end", async () => {
+    const busybox = join(ROOT, "guests", "bin", "real", "busybox.elf");
+    const command = roam(busybox, "sh", "-c", "echo from the background").map((w) => `'${w}'`).join(" ");
+    const r = await ptySession(["bash", "--norc", "--noprofile", "-i"], [
+      { after: "$ ", keys: `${command} & wait $!; echo status $?\r` },
+      { after: "status ", keys: "exit\r" },
+    ], { cwd: fresh(), env });
+    expect(r.missed, printable(r.screen)).toEqual([]);
+    expect(r.screen).toContain("from the background\r\n");
+    expect(r.screen).toContain("status 0\r\n");
+    expect(r.screen).not.toContain("Stopped");
+  }, 60_000);
 });
