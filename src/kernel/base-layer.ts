@@ -32,9 +32,10 @@ import { statFromData, type StatLike } from "./files.js";
 /** BusyBox's applets (`busybox --list` of guests/bin/real/busybox.elf; test/kernel checks this list against it). */
 export const BUSYBOX_APPLETS = [
   "[", "[[", "ash", "awk", "basename", "cat", "clear", "cp", "cut", "date", "dd", "dirname", "echo", "egrep", "env",
-  "expr", "false", "fgrep", "find", "grep", "head", "kill", "less", "ln", "ls", "md5sum", "mkdir", "mv", "nc", "printf",
-  "pwd", "reset", "rm", "rmdir", "sed", "seq", "sh", "sha256sum", "sleep", "sort", "stty", "tail", "tee", "test", "touch",
-  "tr", "true", "tty", "uname", "uniq", "vi", "wc", "xargs", "yes",
+  "expr", "false", "fgrep", "find", "free", "grep", "head", "kill", "killall", "less", "ln", "ls", "md5sum", "mkdir",
+  "mv", "nc", "pgrep", "pidof", "pkill", "printf", "ps", "pwd", "reset", "rm", "rmdir", "sed", "seq", "sh",
+  "sha256sum", "sleep", "sort", "stty", "tail", "tee", "test", "top", "touch", "tr", "true", "tty", "uname", "uniq",
+  "uptime", "vi", "wc", "xargs", "yes",
 ] as const;
 
 /** st_dev of the base layer's entries: a file system of their own (the virtual /dev is 5). */

@@ -8,7 +8,8 @@
 // at the destination, where the same pids, names and memory are.
 //
 // The machine: cpuinfo (one RV32IMAC hart), meminfo (the guest's RAM, from
-// the frames in use), uptime, loadavg, version (uname's), and "self", a link to
+// the frames in use), stat (the hart's time busy and idle), uptime, loadavg,
+// version (uname's), and "self", a link to
 // the caller's directory. A process (any thread group of the guest, zombies
 // too, by its pid): status, stat, statm, cmdline, comm, maps, the links exe,
 // cwd and fd/N, and task/TID/ with the same files for each of its threads. A
@@ -41,7 +42,7 @@ export interface ProcMount {
 }
 
 const PROC_DEV = 4; // st_dev of /proc (a file system of its own; the virtual /dev is 5, the base layer 6)
-const MACHINE_FILES = ["cpuinfo", "loadavg", "meminfo", "uptime", "version"] as const;
+const MACHINE_FILES = ["cpuinfo", "loadavg", "meminfo", "stat", "uptime", "version"] as const;
 const PROCESS_FILES = ["cmdline", "comm", "maps", "stat", "statm", "status"] as const;
 const PROCESS_LINKS = ["cwd", "exe"] as const;
 const DT_DIR = 4, DT_REG = 8, DT_LNK = 10;
@@ -112,6 +113,7 @@ export class ProcFs implements ProcMount {
         case "meminfo": return this.meminfo();
         case "uptime": { const s = this.uptimeSeconds(); return `${s.toFixed(2)} ${s.toFixed(2)}\n`; }
         case "loadavg": return this.loadavg();
+        case "stat": return this.machineStat();
         case "version": return "Linux version 6.1.0-roam (roam@roam) #1 SMP roam\n";
       }
     }
@@ -194,6 +196,22 @@ export class ProcFs implements ProcMount {
     return `0.00 0.00 0.00 ${Math.max(running, 1)}/${live.length} ${this.k.nextPid - 1}\n`;
   }
 
+  /**
+   * /proc/stat: the hart's time in clock ticks (100 Hz) as user (every instruction the guest retired is a nanosecond
+   * of it, as the processes' own CPU times count them) and idle (the rest of its uptime); boot time; processes made.
+   */
+  private machineStat(): string {
+    const uptimeNs = this.k.clock.monotonicNs();
+    const busyTicks = this.k.instret / 10_000_000n;
+    const idleTicks = uptimeNs / 10_000_000n > busyTicks ? uptimeNs / 10_000_000n - busyTicks : 0n;
+    const cpu = `${busyTicks} 0 0 ${idleTicks} 0 0 0 0 0 0`;
+    const bootSeconds = (this.k.clock.realtimeNs() - uptimeNs) / 1_000_000_000n;
+    const live = [...this.k.tasks.values()].filter((t) => t.status !== "zombie" && !t.away);
+    const running = live.filter((t) => t.status === "running" && !t.blocked).length;
+    return `cpu  ${cpu}\ncpu0 ${cpu}\nintr 0\nctxt 0\nbtime ${bootSeconds}\nprocesses ${this.k.nextPid - this.k.firstPid}\n` +
+      `procs_running ${Math.max(running, 1)}\nprocs_blocked 0\n`;
+  }
+
   /** The process's threads that still run (a process whose leader ended with exit(2) still has the others). */
   private threadsOf(task: Task): Task[] {
     return [...this.k.tasks.values()].filter((t) => t.tgid === task.tgid && t.status !== "zombie").sort((a, b) => a.pid - b.pid);
@@ -233,12 +251,18 @@ export class ProcFs implements ProcMount {
     const ticks = (ns: bigint) => String(ns / 10_000_000n); // clock ticks of 100 Hz (sysconf(_SC_CLK_TCK))
     const cpu = task.cpuInstructions + (task.threadsCpu ?? 0n); // one instruction is one nanosecond (calls/time.ts)
     const fields = [
-      task.pid, `(${task.name})`, this.state(task)[0], task.ppid, task.pgid, task.sid, 0, -1, 0, 0, 0, 0, 0,
+      task.pid, `(${task.name})`, this.state(task)[0], task.ppid, task.pgid, task.sid, ...this.terminalOf(task), 0, 0, 0, 0, 0,
       ticks(cpu), 0, ticks(task.childrenCpuNs), 0, 20, 0, Math.max(1, this.threadsOf(task).length), 0, 0,
       sizePages * 4096, residentPages, 0xffffffff,
     ];
     while (fields.length < 52) fields.push(0);
     return `${fields.join(" ")}\n`;
+  }
+
+  /** tty_nr and tpgid: the guest's terminal (/dev/tty, 5:0) and its foreground group for the processes of its session. */
+  private terminalOf(task: Task): [number, number] {
+    const tty = this.k.terminal;
+    return tty && tty.session === task.sid ? [(5 << 8) | 0, tty.foreground] : [0, -1];
   }
 
   private statm(task: Task): string {

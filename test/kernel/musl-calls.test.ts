@@ -172,6 +172,14 @@ describe("/proc (guests/calls/procfs.c, src/kernel/procfs.ts)", () => {
     expect(r.status, show(r)).toBe(0);
     expect(r.stdout.toString()).toBe("cat\nbusybox.elf\n(cat) R\n4\n"); // ls's own 0, 1, 2 and the directory it reads
   }, 60_000);
+
+  test("ps, top, free and uptime read it: the guest's processes, memory and hart", async () => {
+    const r = await roam(["run", "--ram", "32M", join(ROOT, "guests", "bin", "real", "busybox.elf"), "sh", "-c",
+      "ps > ps.txt; head -1 ps.txt; grep -c '^ *100[0-9] root ' ps.txt; top -b -n 1 | cut -c1-5 | head -4; free | sed -n 2p | tr -s ' ' | cut -d' ' -f1-2; uptime | grep -c 'load average'; grep -c ^cpu /proc/stat"]);
+    expect(r.status, show(r)).toBe(0);
+    // ps in a child of the shell (its output redirected): two processes; top's summary and its table's header.
+    expect(r.stdout.toString()).toBe("  PID USER       VSZ STAT COMMAND\n2\nMem: \nCPU: \nLoad \n  PID\nMem: 32768\n1\n2\n");
+  }, 60_000);
 });
 
 describe("read-ahead (guests/calls/read-ahead.c, src/kernel/read-ahead.ts)", () => {
