@@ -7,6 +7,8 @@ export interface Step {
   /** Text the screen must show (after the previous step's cue) before the keys are typed. */
   after: string;
   keys: string;
+  /** Done first, once the cue is there (a migration, say): the keys and the next steps wait for it. */
+  then?: (screen: string) => Promise<void>;
 }
 
 export interface Session {
@@ -28,22 +30,34 @@ export function ptySession(argv: string[], steps: Step[], options: { cwd?: strin
   let seen = 0; // where the next cue is looked for
   let next = 0;
   const killer = setTimeout(() => child.kill("SIGKILL"), options.limitMs ?? 60_000);
+  let acting = false; // a step's action runs: the steps after it wait
+  let failed: unknown;
+  const advance = (): void => {
+    while (!acting && next < steps.length) {
+      const step = steps[next];
+      const at = screen.indexOf(step.after, seen);
+      if (at < 0) return;
+      seen = at + step.after.length;
+      next++;
+      if (step.then) {
+        acting = true;
+        step.then(screen).then(() => { acting = false; child.stdin.write(step.keys); advance(); }, (error) => { failed = error; child.kill("SIGKILL"); });
+        return;
+      }
+      child.stdin.write(step.keys);
+    }
+  };
   child.stdout.on("data", (chunk: Buffer) => {
     screen += chunk.toString("latin1");
-    while (next < steps.length) {
-      const at = screen.indexOf(steps[next].after, seen);
-      if (at < 0) break;
-      seen = at + steps[next].after.length;
-      child.stdin.write(steps[next].keys);
-      next++;
-    }
+    advance();
   });
   child.stdin.on("error", () => {}); // the session ended with keys still to type: `missed` says so
   return new Promise((resolve, reject) => {
     child.on("error", reject);
     child.on("close", (status) => {
       clearTimeout(killer);
-      resolve({ screen, status, missed: steps.slice(next) });
+      if (failed !== undefined) reject(failed);
+      else resolve({ screen, status, missed: steps.slice(next) });
     });
   });
 }

@@ -41,6 +41,8 @@ export class Attachment {
   private readonly events: AttachEvents;
   /** "process" or "machine", as the host says once attached. */
   kind: "process" | "machine" = "process";
+  /** Whether the guest has a terminal of its own (GuestInfo.terminal): keys then go to it as typed. */
+  terminal = false;
 
   constructor(
     url: string,
@@ -86,6 +88,7 @@ export class Attachment {
     }
     const kind = (reply.guest as { kind?: unknown } | undefined)?.kind;
     if (kind === "machine" || kind === "process") this.kind = kind;
+    this.terminal = (reply.guest as { terminal?: unknown } | undefined)?.terminal === true;
     this.attached();
     if (typeof reply.inputOffset === "number") this.acknowledge(reply.inputOffset);
     await this.flushInput();
@@ -178,6 +181,11 @@ export class Attachment {
     void this.peer?.request({ t: "interrupt", guest: this.guest }).catch(() => {
       // moving or gone: the exit or the lost connection says what happened
     });
+  }
+
+  /** The client's terminal changed size: the guest's terminal takes it (nothing if it has none, or is moving). */
+  resize(rows: number, columns: number): void {
+    void this.peer?.request({ t: "resize", guest: this.guest, rows, columns }).catch(() => {});
   }
 
   /** This client leaves; the guest runs on. */

@@ -17,6 +17,7 @@ import { Attachment, type AttachResult } from "./attachment.js";
 import { formatProgress } from "./progress-line.js";
 import { saveCheckpoint, uploadAndRestore } from "./checkpoint-transfer.js";
 import { attachGuestTerminal, holdTerminal } from "./terminal.js";
+import { isTerminalDescriptor } from "./direct-output.js";
 import { CliError, fileError } from "./failure.js";
 import { parseSize } from "./parse-numbers.js";
 import { readElf, readInputFile } from "./read-input.js";
@@ -75,10 +76,20 @@ export async function remoteRun(args: Parsed, kind: "process" | "machine", local
     t: "run", kind, ...(requires.length ? { requires } : {}), ...(prefers.length ? { prefers } : {}), program: basename(program), argv: [program, ...rest], elf: bytes, ramBytes, ...(root === undefined ? {} : { root }), ...(forwarding === undefined ? {} : { forwarding }),
     ...(args.strings("publish").length ? { publish: args.strings("publish") } : {}),
     ...(await replicationOf(args)),
+    ...terminalOf(kind, args.flag("detach")),
   });
   const id = (reply.guest as { id: string }).id;
   if (args.flag("detach")) { process.stdout.write(id + "\n"); return 0; }
   return attachTerminal(url, id, tokenOf(args), 0, `guest ${id} on ${url}`);
+}
+
+/**
+ * A process-mode guest run from a terminal (stdin and stdout TTYs, not --detach) gets one of its own, of this
+ * terminal's size, as `roam run` here gives it: Linux's line discipline and job control, which travel with it.
+ */
+function terminalOf(kind: "process" | "machine", detach: boolean): { terminal?: { rows: number; columns: number } } {
+  if (kind !== "process" || detach || !isTerminalDescriptor(0) || !isTerminalDescriptor(1)) return {};
+  return { terminal: { rows: process.stdout.rows ?? 24, columns: process.stdout.columns ?? 80 } };
 }
 
 /** run --replicate URL [--epoch TIME]: the run request's fields. */
@@ -113,9 +124,12 @@ the terminal follows it. Ends when the guest ends, with its exit code.`,
            interrupted, as Ctrl-C ends roam run (exit code 130)
   Ctrl-D   a machine-mode guest gets the byte 0x04; for a process-mode guest, on
            an empty line, the end of its input (a program reading to EOF ends)
-A machine-mode guest gets every key as typed (its UART echoes); a process-mode
-guest gets whole lines, edited here. The same holds for run --on, boot --on
-and restore --attach. Exit code: the guest's; 137 killed, 1 lost (or its host).`,
+A machine-mode guest gets every key as typed (its UART echoes), and so does a
+process-mode guest started from a terminal (run --on on a TTY): it has a
+terminal of its own (Ctrl-C, Ctrl-Z and Ctrl-D are its keys, as in roam run),
+which moves with it; any other process-mode guest gets whole lines, edited
+here. The same holds for run --on, boot --on and restore --attach. Exit code:
+the guest's; 137 killed, 1 lost (or its host).`,
 };
 
 export async function attachCommand(args: Parsed): Promise<number> {
@@ -170,7 +184,8 @@ async function attachTerminal(url: string, id: string, token: string | undefined
   const detach = new Promise<"detached">((resolve) => (detached = () => resolve("detached")));
   // A cooked terminal echoes to the terminal itself, not into a pipe that stdout may be (`roam attach g1 | tee log`).
   const echo = process.stdout.isTTY || !process.stderr.isTTY ? process.stdout : process.stderr;
-  const terminal = attachGuestTerminal(process.stdin, echo, attachment.kind, {
+  const asTyped = attachment.kind === "machine" || attachment.terminal; // its UART or its line discipline takes the keys
+  const terminal = attachGuestTerminal(process.stdin, echo, asTyped ? "as typed" : "by line", {
     input: (bytes) => attachment.input(bytes),
     inputEnded: () => attachment.endInput(),
     detach: detached,
@@ -179,10 +194,14 @@ async function attachTerminal(url: string, id: string, token: string | undefined
   held.handOver();
   process.off("SIGINT", onEarlySigint);
   if (earlyInterrupt) {
-    if (attachment.kind === "machine") attachment.input(Uint8Array.of(0x03)); // a machine guest's UART gets the byte
+    if (asTyped) attachment.input(Uint8Array.of(0x03)); // a machine guest's UART, or the guest's terminal, gets the byte
     else attachment.interrupt();
   }
+  // The guest's terminal follows this one's size (SIGWINCH for its foreground group).
+  const onResize = () => attachment.resize(process.stdout.rows ?? 24, process.stdout.columns ?? 80);
+  if (attachment.terminal && process.stdout.isTTY) process.stdout.on("resize", onResize);
   const result = await Promise.race([attachment.done, detach]);
+  process.stdout.off("resize", onResize);
   terminal.detach();
   attachment.close();
   if (result === "detached") { say(`detached from ${id} (it runs on at ${attachment.host})`); return 0; }

@@ -129,15 +129,16 @@ export interface AttachedTerminalHandlers {
 
 /**
  * The terminal of a client attached to a guest. On a TTY it is raw, so Ctrl-]
- * acts at once: a machine-mode guest gets every other byte as typed (its UART
- * echoes, so the terminal must not), a process-mode guest gets lines edited
- * here (LineKeys), as `roam run` gives it the terminal's cooked lines. Input
- * that is not a TTY (a pipe, a file) goes to the guest unchanged, and its end
- * ends the guest's input.
+ * acts at once: a machine-mode guest, or a process-mode guest with a terminal
+ * of its own (GuestInfo.terminal), gets every other byte as typed (its UART or
+ * its line discipline echoes, so the terminal must not); any other
+ * process-mode guest gets lines edited here (LineKeys). Input that is not a
+ * TTY (a pipe, a file) goes to the guest unchanged, and its end ends the
+ * guest's input.
  */
-export function attachGuestTerminal(stdin: NodeJS.ReadStream, echo: NodeJS.WriteStream, kind: "process" | "machine", handlers: AttachedTerminalHandlers): TerminalSession {
+export function attachGuestTerminal(stdin: NodeJS.ReadStream, echo: NodeJS.WriteStream, keysGo: "as typed" | "by line", handlers: AttachedTerminalHandlers): TerminalSession {
   const isTTY = stdin.isTTY === true;
-  const keys = kind === "machine"
+  const keys = keysGo === "as typed"
     ? new RawKeys({ toGuest: (bytes) => handlers.input(bytes), detach: () => handlers.detach() })
     : new LineKeys({
       toGuest: (bytes) => handlers.input(bytes), detach: () => handlers.detach(), endInput: () => handlers.inputEnded(),

@@ -33,8 +33,27 @@ export class GuestConsole implements ProcessConsole {
   /** Replication: the input the backup has; clients are told only this much was taken, so they keep (and resend) the rest. */
   private inputCommitted: number | undefined;
 
-  constructor(state?: ConsoleState) {
+  /**
+   * `terminal`: the guest has a terminal (started from one: `roam run --on` on a TTY, GuestInfo.terminal), its first
+   * size; the keys clients send go to the kernel's line discipline (src/kernel/terminal.ts), which the guest's state
+   * carries, so they are not kept here.
+   */
+  constructor(state?: ConsoleState, private readonly terminal?: { rows: number; columns: number }) {
     if (state) this.restoreState(state);
+  }
+
+  /** The kernel's line discipline, once it has taken this terminal: every key accepted goes to it. */
+  private keys: ((bytes: Uint8Array) => void) | undefined;
+  private hangUp: (() => void) | undefined;
+
+  takeTerminal(keys: (bytes: Uint8Array) => void, hangUp: () => void): boolean {
+    if (!this.terminal) return false;
+    this.keys = keys;
+    this.hangUp = hangUp;
+    // Input a console of an older snapshot kept for a read: the terminal takes it now, in order.
+    if (this.pending.length > 0) { keys(this.pending); this.pending = new Uint8Array(0); }
+    if (this.ended) hangUp();
+    return true;
   }
 
   /** Takes a console's state (output so far, input not yet read); what this one had is dropped. */
@@ -152,6 +171,12 @@ export class GuestConsole implements ProcessConsole {
     if (skip < 0) return this.inputOffset; // a gap: the client must resend from inputOffset
     if (skip < bytes.length) {
       const fresh = bytes.subarray(skip);
+      if (this.keys) {
+        this.inputOffset += fresh.length;
+        this.keys(fresh);
+        for (const listener of this.acceptedListeners) listener();
+        return this.inputOffset;
+      }
       const joined = new Uint8Array(this.pending.length + fresh.length);
       joined.set(this.pending);
       joined.set(fresh, this.pending.length);
@@ -165,6 +190,7 @@ export class GuestConsole implements ProcessConsole {
 
   endInput(): void {
     this.ended = true;
+    this.hangUp?.();
     this.wakeReaders();
     for (const listener of this.endedListeners) listener();
   }
@@ -199,22 +225,22 @@ export class GuestConsole implements ProcessConsole {
   }
 
   isTerminal(): boolean {
-    return false;
+    return this.terminal !== undefined;
   }
 
-  windowSize(): null {
-    return null;
+  windowSize(): { rows: number; columns: number } | null {
+    return this.terminal ?? null;
   }
 
   /**
    * A guest on a host writes to the host's buffers and reads what clients
-   * send: neither a file nor a terminal, so its 0, 1 and 2 are what Linux
-   * shows for a pipe (S_IFIFO; lseek gives ESPIPE; not a tty), as in a
-   * container started without a terminal. An attached terminal edits lines
-   * on the client's side, so the guest still sees a pipe.
+   * send: without a terminal, neither a file nor a terminal, so its 0, 1 and
+   * 2 are what Linux shows for a pipe (S_IFIFO; lseek gives ESPIPE; not a
+   * tty), as in a container started without one (an attached terminal then
+   * edits lines on the client's side); with one, a terminal, as `docker run -t`.
    */
   describe(): StreamDescription {
-    return { kind: "pipe" };
+    return this.terminal ? { kind: "terminal" } : { kind: "pipe" };
   }
 
   state(): ConsoleState {

@@ -45,6 +45,8 @@ export interface StartOptions {
   id?: string;
   /** GuestInfo.root: `root` above, relative to the host's --root (default "."). */
   root?: string;
+  /** A terminal for the guest, of this size (the client's: `roam run --on` on a TTY). */
+  terminal?: { rows: number; columns: number };
 }
 
 export class ProcessGuest {
@@ -93,6 +95,11 @@ export class ProcessGuest {
     return this.process.openFiles.dependencies();
   }
 
+  /** The attached client's terminal changed size: the guest's terminal takes it (SIGWINCH for its foreground group). */
+  resizeTerminal(rows: number, columns: number): void {
+    this.process.resizeTerminal(rows, columns);
+  }
+
   processes(): ProcessInfo[] {
     return this.process.processList();
   }
@@ -105,7 +112,8 @@ export class ProcessGuest {
     const image = parseElf(start.elf, { symbols: false });
     const ramBytes = start.ramBytes ?? 64 << 20;
     const info = newGuestInfo("process", options.hostName, start, ramBytes);
-    const console = new GuestConsole();
+    if (start.terminal) info.terminal = true;
+    const console = new GuestConsole(undefined, start.terminal);
     return new ProcessGuest(options, info, console, (c) => new Kernel({
       core: options.core, image, program: start.elf, ramBytes, root: options.root, argv: start.argv, envp: start.envp ?? [],
       console: c, inputReady: () => c.inputReady(), translate: options.translate, warn: options.warn, guestId: info.id, socketNames: options.socketNames?.(info.id, info.root), sendMessage: options.sendMessage, yieldWanted: options.yieldWanted,
@@ -141,7 +149,8 @@ export class ProcessGuest {
   ): ProcessGuest {
     checkRestorable(options.core, snapshot, "process", coreReady);
     const info = { ...snapshot.guest, host: options.hostName };
-    const console = new GuestConsole(snapshot.console);
+    // A terminal's size is the kernel's (its TerminalState): the console only says it is one.
+    const console = new GuestConsole(snapshot.console, info.terminal ? { rows: 24, columns: 80 } : undefined);
     const emptyImage = { entry: 0, flags: 0, segments: [], symbols: new Map(), phoff: 0, phnum: 0, phentsize: 32 };
     const guest = new ProcessGuest(options, info, console, (c) => new Kernel(
       {

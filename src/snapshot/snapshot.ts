@@ -44,6 +44,8 @@ export interface GuestInfo {
   requires?: string[];
   /** Labels it prefers (`roam run --prefer secure`): it is moved to a host with them when one has room (balance/preference.ts). */
   prefers?: string[];
+  /** It has a terminal (started from one: `roam run --on` on a TTY): its console is one, wherever it moves (src/kernel/terminal.ts). */
+  terminal?: boolean;
 }
 
 /** A console's streams: output is numbered by byte offset, so a client can resume without loss or repeats. */

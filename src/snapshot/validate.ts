@@ -58,6 +58,7 @@ export function checkGuestInfo(value: unknown): GuestInfo {
     ...(own(g, "forwarding") === undefined ? {} : { forwarding: oneOf(own(g, "forwarding"), "guest.forwarding", FORWARDING_APPROACHES) }),
     ...(own(g, "requires") === undefined ? {} : { requires: labels(own(g, "requires"), "guest.requires") }),
     ...(own(g, "prefers") === undefined ? {} : { prefers: labels(own(g, "prefers"), "guest.prefers") }),
+    ...(own(g, "terminal") === undefined ? {} : { terminal: bool(own(g, "terminal"), "guest.terminal") }),
   };
 }
 

@@ -21,6 +21,7 @@ const run: ClientRequest = async (host, peer, m, detachers) => {
   const start = {
     elf: bytes(m, "elf"), program: str(m, "program"), argv: strList(m, "argv"),
     envp: m.envp === undefined ? [] : strList(m, "envp"), ramBytes: optNum(m, "ramBytes", 1 << 20, 1 << 30),
+    terminal: terminalSize(m, kind),
   };
   start.ramBytes ??= kind === "machine" ? 128 << 20 : 64 << 20;
   host.budget.check(start.ramBytes, `run: ${start.program}`);
@@ -45,6 +46,23 @@ const run: ClientRequest = async (host, peer, m, detachers) => {
   else hosted.start();
   host.log(`guest ${guest.info.id} started: ${kind} mode, ${start.program}, ${start.ramBytes >> 20} MiB${kind === "process" ? `, root ${guest.info.root}` : ""}`);
   peer.reply(m, { guest: guest.info });
+};
+
+/** run's `terminal: {rows, columns}` (a client on a TTY): the guest gets a terminal of that size. */
+function terminalSize(m: Message, kind: string): { rows: number; columns: number } | undefined {
+  if (m.terminal === undefined) return undefined;
+  if (kind !== "process") throw new ProtocolError("run: a terminal is for process-mode guests (a machine's console is its UART)");
+  if (typeof m.terminal !== "object" || m.terminal === null) throw new ProtocolError("run: terminal is not {rows, columns}");
+  const size = m.terminal as Message;
+  return { rows: num(size, "rows", 0, 0xffff), columns: num(size, "columns", 0, 0xffff) };
+}
+
+/** resize: the attached client's terminal has a new size. */
+const resize: ClientRequest = async (host, peer, m) => {
+  const hosted = host.guest(m);
+  const rows = num(m, "rows", 0, 0xffff), columns = num(m, "columns", 0, 0xffff);
+  if (hosted.status === "running" && hosted.guest instanceof ProcessGuest) hosted.guest.resizeTerminal(rows, columns);
+  peer.reply(m, {});
 };
 
 /** What travels with a new guest: where it started, the labels it needs and prefers, and how its messages find it after it moves (docs/MESSAGES.md). */
@@ -123,4 +141,4 @@ const hasGuest: ClientRequest = async (host, peer, m) => {
   peer.reply(m, { running: host.guests.get(str(m, "guest"))?.status === "running" });
 };
 
-export const GUEST_REQUESTS: Record<string, ClientRequest> = { run, ps, attach, input, kill, interrupt, stats, "has-guest": hasGuest };
+export const GUEST_REQUESTS: Record<string, ClientRequest> = { run, ps, attach, input, resize, kill, interrupt, stats, "has-guest": hasGuest };
