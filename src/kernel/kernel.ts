@@ -294,7 +294,8 @@ export class Kernel {
       // Echo goes to the screen: the terminal's own output, whichever of stdout and stderr it is.
       echo: (bytes: Uint8Array) => { if (echoTo) try { console.write(echoTo, bytes); } catch { /* the screen is gone */ } },
       signalGroup: (pgid: number, sig: number) => { this.consoleInterrupted ||= sig === 2; this.signalGroup(pgid, sig); },
-      readable: () => { this.wakeInputWaiters(); this.wake?.(); },
+      // A read waiting here, or at home for a process that moved alone (lone-home.ts waits for a change), runs again.
+      readable: () => { this.wakeInputWaiters(); this.notify(); },
     };
     const terminal = state ? Terminal.restore(host, state) : new Terminal(host, this.tasks.get(this.firstPid)?.sid ?? this.firstPid);
     if (!console.takeTerminal((bytes) => terminal.receive(bytes), () => terminal.hangUp())) return;

@@ -69,7 +69,8 @@ function attempt(k: Kernel, task: Task, file: OpenFile, op: "read" | "write", co
   if (file.kind === "terminal") {
     if (op === "read") {
       if (file.terminal !== 0) return -Errno.EBADF;
-      const input = k.console.read(count);
+      // The guest's terminal, when it has one, holds the keys (its line discipline); else the console.
+      const input = k.terminal ? k.terminal.read(count) : k.console.read(count);
       return input ?? "input";
     }
     if (file.terminal === 0) return -Errno.EBADF;

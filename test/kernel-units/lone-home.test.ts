@@ -4,7 +4,8 @@
 import { describe, expect, test } from "vitest";
 import "../../src/kernel/syscalls.js"; // first, as the kernel loads it: the call tables and the tree import each other
 import type { Kernel } from "../../src/kernel/kernel.js";
-import { homeExit, homeKill, homeWait } from "../../src/kernel/lone-home.js";
+import { homeExit, homeIo, homeKill, homeWait } from "../../src/kernel/lone-home.js";
+import { Terminal } from "../../src/kernel/terminal.js";
 import { findWaitable, P_ALL, reap, WEXITED } from "../../src/kernel/process-tree.js";
 import { SignalState } from "../../src/kernel/signals.js";
 import type { Task } from "../../src/kernel/task.js";
@@ -72,5 +73,21 @@ describe("the home of a process that moved alone", () => {
     homeExit(kernel, tasks.get(1001)!, 0, "12e3", -1);
     expect(tasks.get(1001)!.cpuInstructions).toBe(5_000n);
     expect(tasks.get(1001)!.childrenCpuNs).toBe(0n);
+  });
+
+  test("its read of the guest's terminal, done here, takes the line discipline's input: it waits for a line, then has it", async () => {
+    const { kernel, tasks } = family();
+    const changes: Array<() => void> = [];
+    const tty = new Terminal({ echo: () => {}, signalGroup: () => {}, readable: () => { for (const c of changes.splice(0)) c(); } }, 1000);
+    Object.assign(kernel, {
+      terminal: tty, changed: () => new Promise<void>((resolve) => changes.push(resolve)),
+      console: { read: () => { throw new Error("the console holds no keys when the guest has a terminal"); } },
+      options: { inputReady: () => new Promise(() => {}) },
+    });
+    Object.assign(tasks.get(1001)!, { files: { files: new Map([[0, { id: 7, kind: "terminal", terminal: 0, flags: 0 }]]), closeAll: () => {} } });
+    const read = homeIo(kernel, 1001, 7, "read", 100, undefined);
+    tty.receive(Buffer.from("half"));
+    tty.receive(Buffer.from(" a line\r"));
+    expect(Buffer.from((await read).data as Uint8Array).toString()).toBe("half a line\n");
   });
 });
