@@ -24,6 +24,8 @@ export interface AttachEvents {
   failover?(to: string): void;
   /** The output from `from` to `keptFrom` is no longer kept anywhere we can reach. */
   gap?(from: number, keptFrom: number): void;
+  /** The guest's job (its first process, on its terminal) stopped with signal `sig`. */
+  stopped?(sig: number): void;
 }
 
 const FOLLOW_MS = 30_000; // how long a backup may take to take a guest over (its silence bound is a few seconds)
@@ -92,6 +94,7 @@ export class Attachment {
     this.attached();
     if (typeof reply.inputOffset === "number") this.acknowledge(reply.inputOffset);
     await this.flushInput();
+    await this.flushContinue();
   }
 
   private event(m: Message): void {
@@ -114,6 +117,8 @@ export class Attachment {
       this.events.moved?.(to);
       if (to === "checkpoint") { this.finish({ code: 0, status: "checkpointed" }); return; }
       void this.attachTo(to).catch((error) => this.finish({ code: 1, report: `lost the guest after it moved to ${to}: ${(error as Error).message}` }));
+    } else if (m.t === "stopped") {
+      this.events.stopped?.(typeof m.sig === "number" ? m.sig : 20);
     } else if (m.t === "replica") {
       this.replica = typeof m.url === "string" ? m.url : undefined;
     } else if (m.t === "exit") {
@@ -181,6 +186,26 @@ export class Attachment {
     void this.peer?.request({ t: "interrupt", guest: this.guest }).catch(() => {
       // moving or gone: the exit or the lost connection says what happened
     });
+  }
+
+  /** A continue asked for and not yet taken (the guest moved meanwhile): the next host gets it. */
+  private continuePending = false;
+
+  /** This client was continued after the guest's job stopped: so is the job, wherever the guest is by now. */
+  continueGuest(): void {
+    this.continuePending = true;
+    void this.flushContinue();
+  }
+
+  private async flushContinue(): Promise<void> {
+    const peer = this.peer;
+    if (!this.continuePending || !peer?.open) return;
+    try {
+      await peer.request({ t: "continue", guest: this.guest });
+      this.continuePending = false;
+    } catch {
+      // moving or gone: the next host gets it
+    }
   }
 
   /** The client's terminal changed size: the guest's terminal takes it (nothing if it has none, or is moving). */

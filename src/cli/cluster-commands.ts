@@ -160,6 +160,19 @@ async function attachTerminal(url: string, id: string, token: string | undefined
     moved: (to) => { if (to !== "checkpoint") say(`guest ${id} moved to ${to}`); },
     failover: (to) => say(`the host of ${id} is gone; following it to its backup ${to}`),
     gap: (_, keptFrom) => say(`output before byte ${keptFrom} is no longer kept`),
+    stopped: (sig) => stopWithJob(sig),
+  });
+  // The guest's job stopped (Ctrl-Z): this client stops with it, as `roam run` here does, so the user's shell has its
+  // terminal back; continued (`fg`), the client takes raw mode again and the job continues.
+  let terminal: ReturnType<typeof attachGuestTerminal> | undefined;
+  const stopWithJob = (sig: number) => setImmediate(() => {
+    terminal?.suspend?.();
+    try {
+      process.kill(process.pid, sig === 19 ? "SIGSTOP" : "SIGTSTP"); // returns once continued
+    } finally {
+      terminal?.resume?.();
+    }
+    attachment.continueGuest();
   });
   // Until our terminal is the guest's (which needs the host's answer: how keys go depends on the guest's kind), a
   // SIGINT (a terminal's Ctrl-C is a held byte by now, so: kill -INT, or a client without a terminal) would stop this
@@ -185,7 +198,7 @@ async function attachTerminal(url: string, id: string, token: string | undefined
   // A cooked terminal echoes to the terminal itself, not into a pipe that stdout may be (`roam attach g1 | tee log`).
   const echo = process.stdout.isTTY || !process.stderr.isTTY ? process.stdout : process.stderr;
   const asTyped = attachment.kind === "machine" || attachment.terminal; // its UART or its line discipline takes the keys
-  const terminal = attachGuestTerminal(process.stdin, echo, asTyped ? "as typed" : "by line", {
+  terminal = attachGuestTerminal(process.stdin, echo, asTyped ? "as typed" : "by line", {
     input: (bytes) => attachment.input(bytes),
     inputEnded: () => attachment.endInput(),
     detach: detached,

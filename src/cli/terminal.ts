@@ -18,6 +18,9 @@ export interface TerminalHandlers {
 export interface TerminalSession {
   readonly isTTY: boolean;
   detach(): void;
+  /** The terminal's mode as it was, for a while (this client stops: its shell has the terminal); resume: raw again. */
+  suspend?(): void;
+  resume?(): void;
 }
 
 const EXIT_SIGINT = 130;
@@ -74,6 +77,8 @@ function takeTerminal(
   process.on("exit", restoreMode);
   return {
     isTTY,
+    suspend: restoreMode,
+    resume() { if (isTTY) stdin.setRawMode(true); },
     detach() {
       stdin.off("data", on.data);
       stdin.off("end", on.end);

@@ -475,7 +475,9 @@ export class Host implements ReceivingHost {
     // Replicated: where the client goes if this host dies (src/replication/).
     if (hosted.backup) peer.send({ t: "replica", guest: id, url: hosted.backup });
     const offBackup = hosted.onBackup((url) => peer.send({ t: "replica", guest: id, url: url ?? null }));
-    return () => { offOutput(); offEnd(); offBackup(); };
+    // Its terminal's job stopped: the client stops with it, and continues it when continued (`continue`).
+    const offStopped = hosted.console.onJobStopped((sig) => peer.send({ t: "stopped", guest: id, sig }));
+    return () => { offOutput(); offEnd(); offBackup(); offStopped(); };
   }
 
   /**

@@ -42,6 +42,21 @@ export class GuestConsole implements ProcessConsole {
     if (state) this.restoreState(state);
   }
 
+  private readonly stopListeners = new Set<(sig: number) => void>();
+
+  /**
+   * The guest's first process stopped (Ctrl-Z on its terminal, a SIGSTOP): the user's job, which an attached client
+   * stops with, as `roam run` does here (the host tells it: Host.attach).
+   */
+  jobStopped(sig: number): void {
+    for (const listener of this.stopListeners) listener(sig);
+  }
+
+  onJobStopped(listener: (sig: number) => void): () => void {
+    this.stopListeners.add(listener);
+    return () => this.stopListeners.delete(listener);
+  }
+
   /** The kernel's line discipline, once it has taken this terminal: every key accepted goes to it. */
   private keys: ((bytes: Uint8Array) => void) | undefined;
   private hangUp: (() => void) | undefined;

@@ -4,6 +4,7 @@
 import type { SocketNames } from "../kernel/sockets/names.js";
 import type { GuestMessage } from "../net/host-links.js";
 import { parseElf } from "../elf/index.js";
+import { SIGCONT } from "../kernel/signals.js";
 import { Kernel, type ProcessResult } from "../kernel/kernel.js";
 import type { Core } from "../machine/core.js";
 import type { PostcopyPages } from "../machine/postcopy-pages.js";
@@ -60,7 +61,16 @@ export class ProcessGuest {
     this.process = process(console);
     this.process.openFiles.remote = options.remoteFiles;
     this.process.openFiles.owner = info.id;
+    // With a terminal, the first process is the user's job: its stop goes to the attached clients (a process that
+    // moved here alone reports its stops to its home instead: lone-processes.ts sets this again).
+    if (info.terminal) this.process.onStopReport = (code, sig) => { if (code === 5 /* CLD_STOPPED */) console.jobStopped(sig); };
     this.filesComeHome();
+  }
+
+  /** An attached client's `fg`: the first process's group continues (SIGCONT). */
+  continueJob(): void {
+    const first = this.process.tasks.get(this.process.firstPid);
+    if (first && first.status !== "zombie") this.process.signalGroup(first.pgid, SIGCONT);
   }
 
   /** Capabilities of files that came home with the guest: dropped when it starts here (until then it may still run elsewhere). */

@@ -72,6 +72,36 @@ describe("a guest's terminal across a migration", () => {
     }, 120_000);
   }
 
+  test("Ctrl-Z on the guest's program stops the client with it (the user's shell says Stopped); moved meanwhile, fg continues it at its new host", async () => {
+    const [a, b] = hosts;
+    let id = "";
+    // The guest's shell says "continued" when SIGCONT reaches it: the event that shows fg got through.
+    const program = "trap 'echo continued' CONT; echo ready; while :; do sleep 1; done";
+    const command = [process.execPath, ROAM, "run", "--on", a.url, busybox, "sh", "-c", program].map((w) => `'${w.replace(/'/g, `'\\''`)}'`).join(" ");
+    let moved: Awaited<ReturnType<typeof migrate>> | undefined;
+    const r = await ptySession(["bash", "--norc", "--noprofile", "-i"], [
+      { after: "$ ", keys: `${command}\r` },
+      { after: "ready\r\n", keys: "\x1a" },
+      {
+        after: "Stopped", keys: "",
+        then: async (screen) => {
+          id = /roam: guest (\S+) on /.exec(screen)![1];
+          moved = await migrate(id, a.url, b.url, "stop-copy");
+        },
+      },
+      { after: "$ ", keys: "fg\r" },
+      { after: "continued\r\n", keys: "\x03" },
+      { after: "$ ", keys: "echo status $?\r" },
+      { after: "status ", keys: "exit\r" },
+    ], { env: { PATH: process.env.PATH, PS1: "$ ", HOME: root.path, LANG: "C" }, limitMs: 90_000 });
+    expect(moved?.result.code, moved?.result.describe()).toBe(0);
+    expect(r.missed, printable(r.screen)).toEqual([]);
+    expect(r.screen).toMatch(/\[1\]\+\s+Stopped\s/);
+    expect(r.screen).toContain(`roam: guest ${id} moved to ${b.url}`);
+    expect(r.screen).toContain("interrupted (Ctrl-C)");
+    expect(r.screen).toContain("status 130\r\n");
+  }, 120_000);
+
   test("a malformed terminal in a run request, or a resize, is refused with what is wrong; the host runs on", async () => {
     const [a] = hosts;
     const client = await connect(a.url, { role: "client" });

@@ -65,6 +65,15 @@ const resize: ClientRequest = async (host, peer, m) => {
   peer.reply(m, {});
 };
 
+/** continue: an attached client was continued (`fg`) after the guest's job stopped: so is the job. */
+const continueJob: ClientRequest = async (host, peer, m) => {
+  const hosted = host.guest(m);
+  // Not running here (moved on, frozen): refused, so the client asks where the guest is now.
+  if (hosted.status !== "running" || !(hosted.guest instanceof ProcessGuest)) throw new ProtocolError(`continue: guest ${hosted.info.id} is ${hosted.status} here`);
+  hosted.guest.continueJob();
+  peer.reply(m, {});
+};
+
 /** What travels with a new guest: where it started, the labels it needs and prefers, and how its messages find it after it moves (docs/MESSAGES.md). */
 function describeGuest(host: RequestHost, guest: RunnableGuest, m: Message, requires: string[]): void {
   guest.info.origin = host.url;
@@ -141,4 +150,4 @@ const hasGuest: ClientRequest = async (host, peer, m) => {
   peer.reply(m, { running: host.guests.get(str(m, "guest"))?.status === "running" });
 };
 
-export const GUEST_REQUESTS: Record<string, ClientRequest> = { run, ps, attach, input, resize, kill, interrupt, stats, "has-guest": hasGuest };
+export const GUEST_REQUESTS: Record<string, ClientRequest> = { run, ps, attach, input, resize, continue: continueJob, kill, interrupt, stats, "has-guest": hasGuest };
