@@ -118,7 +118,8 @@ export class Attachment {
       if (to === "checkpoint") { this.finish({ code: 0, status: "checkpointed" }); return; }
       void this.attachTo(to).catch((error) => this.finish({ code: 1, report: `lost the guest after it moved to ${to}: ${(error as Error).message}` }));
     } else if (m.t === "stopped") {
-      this.events.stopped?.(typeof m.sig === "number" ? m.sig : 20);
+      // Not while this client's continue is on its way (a host it reattaches to after a move says the job is stopped).
+      if (!this.continuePending) this.events.stopped?.(typeof m.sig === "number" ? m.sig : 20);
     } else if (m.t === "replica") {
       this.replica = typeof m.url === "string" ? m.url : undefined;
     } else if (m.t === "exit") {

@@ -164,16 +164,21 @@ async function attachTerminal(url: string, id: string, token: string | undefined
   });
   // The guest's job stopped (Ctrl-Z): this client stops with it, as `roam run` here does, so the user's shell has its
   // terminal back; continued (`fg`), the client takes raw mode again and the job continues.
+  // A job already stopped when we attach is said before our terminal is the guest's: the stop waits for it.
   let terminal: ReturnType<typeof attachGuestTerminal> | undefined;
-  const stopWithJob = (sig: number) => setImmediate(() => {
-    terminal?.suspend?.();
-    try {
-      process.kill(process.pid, sig === 19 ? "SIGSTOP" : "SIGTSTP"); // returns once continued
-    } finally {
-      terminal?.resume?.();
-    }
-    attachment.continueGuest();
-  });
+  let stopBeforeTerminal = 0;
+  const stopWithJob = (sig: number) => {
+    if (!terminal) { stopBeforeTerminal = sig; return; }
+    setImmediate(() => {
+      terminal?.suspend?.();
+      try {
+        process.kill(process.pid, sig === 19 ? "SIGSTOP" : "SIGTSTP"); // returns once continued
+      } finally {
+        terminal?.resume?.();
+      }
+      attachment.continueGuest();
+    });
+  };
   // Until our terminal is the guest's (which needs the host's answer: how keys go depends on the guest's kind), a
   // SIGINT (a terminal's Ctrl-C is a held byte by now, so: kill -INT, or a client without a terminal) would stop this
   // client and leave the guest running: it is kept instead, and given to the guest once attached.
@@ -206,6 +211,7 @@ async function attachTerminal(url: string, id: string, token: string | undefined
   });
   held.handOver();
   process.off("SIGINT", onEarlySigint);
+  if (stopBeforeTerminal) stopWithJob(stopBeforeTerminal);
   if (earlyInterrupt) {
     if (asTyped) attachment.input(Uint8Array.of(0x03)); // a machine guest's UART, or the guest's terminal, gets the byte
     else attachment.interrupt();

@@ -475,8 +475,11 @@ export class Host implements ReceivingHost {
     // Replicated: where the client goes if this host dies (src/replication/).
     if (hosted.backup) peer.send({ t: "replica", guest: id, url: hosted.backup });
     const offBackup = hosted.onBackup((url) => peer.send({ t: "replica", guest: id, url: url ?? null }));
-    // Its terminal's job stopped: the client stops with it, and continues it when continued (`continue`).
+    // Its terminal's job stopped: the client stops with it, and continues it when continued (`continue`). One that
+    // attaches to a job already stopped stops at once: `fg` in its shell continues the job.
     const offStopped = hosted.console.onJobStopped((sig) => peer.send({ t: "stopped", guest: id, sig }));
+    const stoppedBy = hosted.guest instanceof ProcessGuest ? hosted.guest.jobStoppedBy() : 0;
+    if (stoppedBy) peer.send({ t: "stopped", guest: id, sig: stoppedBy });
     return () => { offOutput(); offEnd(); offBackup(); offStopped(); };
   }
 

@@ -67,6 +67,12 @@ export class ProcessGuest {
     this.filesComeHome();
   }
 
+  /** The signal the guest's job (its first process, with a terminal) is stopped by, or 0 when it is not stopped. */
+  jobStoppedBy(): number {
+    const first = this.process.tasks.get(this.process.firstPid);
+    return this.info.terminal && first?.status === "stopped" ? first.lastStopSignal || 19 : 0;
+  }
+
   /** An attached client's `fg`: the first process's group continues (SIGCONT). */
   continueJob(): void {
     const first = this.process.tasks.get(this.process.firstPid);

@@ -6,7 +6,7 @@
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { printable, ptySession } from "../pty-session.js";
-import { readFileSync } from "node:fs";
+import { readdirSync, readFileSync } from "node:fs";
 import { connect } from "../../src/net/peer.js";
 import { migrate, ps, REPO, ROAM, startHosts, stopAll, tempDir, type HostProc } from "./cluster.js";
 
@@ -21,6 +21,16 @@ afterAll(async () => {
 });
 
 const busybox = join(REPO, "guests", "bin", "real", "busybox.elf");
+
+/** SIGKILL to every roam client whose arguments include `args` in a row (found in /proc: no pkill needed). */
+function killClients(args: string[]): void {
+  const wanted = `\0${args.join("\0")}\0`;
+  for (const pid of readdirSync("/proc").filter((name) => /^\d+$/.test(name))) {
+    let cmdline = "";
+    try { cmdline = readFileSync(`/proc/${pid}/cmdline`, "utf8"); } catch { continue; }
+    if (cmdline.includes(ROAM) && cmdline.includes(wanted)) process.kill(Number(pid), "SIGKILL");
+  }
+}
 
 describe("a guest's terminal across a migration", () => {
   for (const strategy of ["stop-copy", "postcopy"]) {
@@ -98,6 +108,36 @@ describe("a guest's terminal across a migration", () => {
     expect(r.missed, printable(r.screen)).toEqual([]);
     expect(r.screen).toMatch(/\[1\]\+\s+Stopped\s/);
     expect(r.screen).toContain(`roam: guest ${id} moved to ${b.url}`);
+    expect(r.screen).toContain("interrupted (Ctrl-C)");
+    expect(r.screen).toContain("status 130\r\n");
+  }, 120_000);
+
+  test("a client attaching to a job already stopped stops at once; its fg continues the job", async () => {
+    const [a] = hosts;
+    let id = "";
+    const program = "trap 'echo continued' CONT; echo ready; while :; do sleep 1; done";
+    const quote = (words: string[]) => words.map((w) => `'${w.replace(/'/g, `'\\''`)}'`).join(" ");
+    const attach = { after: "$ ", keys: "" }; // typed once the guest's id is known
+    const r = await ptySession(["bash", "--norc", "--noprofile", "-i"], [
+      { after: "$ ", keys: `${quote([process.execPath, ROAM, "run", "--on", a.url, busybox, "sh", "-c", program])}\r` },
+      { after: "ready\r\n", keys: "\x1a" },
+      // The first client goes (killed while stopped); the guest's job stays stopped on A.
+      {
+        after: "Stopped", keys: "",
+        then: async (screen) => {
+          id = /roam: guest (\S+) on /.exec(screen)![1];
+          killClients(["run", "--on", a.url]);
+          attach.keys = `${quote([process.execPath, ROAM, "attach", id, "--on", a.url])}\r`;
+        },
+      },
+      attach,
+      { after: "Stopped", keys: "" },
+      { after: "$ ", keys: "fg\r" },
+      { after: "continued\r\n", keys: "\x03" },
+      { after: "$ ", keys: "echo status $?\r" },
+      { after: "status ", keys: "exit\r" },
+    ], { env: { PATH: process.env.PATH, PS1: "$ ", HOME: root.path, LANG: "C" }, limitMs: 90_000 });
+    expect(r.missed, printable(r.screen)).toEqual([]);
     expect(r.screen).toContain("interrupted (Ctrl-C)");
     expect(r.screen).toContain("status 130\r\n");
   }, 120_000);
