@@ -33,7 +33,7 @@ function killClients(args: string[]): void {
 }
 
 describe("a guest's terminal across a migration", () => {
-  for (const strategy of ["stop-copy", "postcopy"]) {
+  for (const strategy of ["stop-copy", "precopy", "postcopy"]) {
     test(`a shell with a stopped job and a half-typed line moves (${strategy}); fg there brings the job back`, async () => {
       const [a, b] = hosts;
       let id = "";
