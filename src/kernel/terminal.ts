@@ -18,7 +18,7 @@
 // one column.
 
 /** termios(3)'s c_iflag bits used here. */
-export const IGNCR = 0o200, ICRNL = 0o400, INLCR = 0o100, ISTRIP = 0o40, IXON = 0o2000, IUCLC = 0o1000;
+export const IGNCR = 0o200, ICRNL = 0o400, INLCR = 0o100, ISTRIP = 0o40, IXON = 0o2000, IUCLC = 0o1000, IUTF8 = 0o40000;
 /** c_lflag bits. */
 export const ISIG = 0o1, ICANON = 0o2, ECHO = 0o10, ECHOE = 0o20, ECHOK = 0o40, ECHONL = 0o100, NOFLSH = 0o200,
   TOSTOP = 0o400, ECHOCTL = 0o1000, ECHOKE = 0o4000, IEXTEN = 0o100000;
@@ -232,7 +232,9 @@ export class Terminal {
   }
 
   private eraseLast(): void {
-    const gone = this.editing.pop();
+    let gone = this.editing.pop();
+    // IUTF8: "the input is UTF-8; this allows character-erase to be correctly performed": a character, not a byte.
+    if (this.termios.iflag & IUTF8) while (gone !== undefined && (gone & 0xc0) === 0x80 && this.editing.length) gone = this.editing.pop();
     if (gone === undefined || !(this.termios.lflag & ECHO)) return;
     const width = this.shown(gone).length;
     if (this.termios.lflag & ECHOE) this.echo(Array(width).fill([8, 32, 8]).flat());

@@ -1,7 +1,7 @@
 // The guest terminal's line discipline (src/kernel/terminal.ts) against what termios(3) says of each key and setting,
 // and its state through a snapshot's check (src/snapshot/validate-terminal.ts).
 import { describe, expect, test } from "vitest";
-import { ECHO, ECHOCTL, ECHOE, ECHOK, ECHOKE, ICANON, ICRNL, ISIG, NOFLSH, Terminal, VMIN, VTIME, type TerminalHost } from "../../src/kernel/terminal.js";
+import { ECHO, ECHOCTL, ECHOE, ECHOK, ECHOKE, ICANON, ICRNL, ISIG, IUTF8, NOFLSH, Terminal, VMIN, VTIME, type TerminalHost } from "../../src/kernel/terminal.js";
 import { checkTerminal } from "../../src/snapshot/validate-terminal.js";
 
 function terminal() {
@@ -53,6 +53,17 @@ describe("canonical mode (ICANON): lines, edited as they are typed", () => {
     t.type("x\x01\x7f\x7f\x7fy\n"); // a control key is shown as ^A: two columns to erase
     expect(t.shown()).toContain("x^A\b \b\b \b\b \by\n");
     expect(t.read()).toBe("y\n");
+  });
+
+  test("IUTF8: ERASE takes back a whole character (one column), where without it a byte goes", () => {
+    const t = terminal();
+    t.tty.setTermios({ ...t.tty.termios, iflag: t.tty.termios.iflag | IUTF8 });
+    t.type("caf\xc3\xa9\x7f\n");
+    expect(t.read()).toBe("caf\n");
+    expect(t.shown()).toBe("caf\xc3\xa9\b \b\n");
+    t.tty.setTermios({ ...t.tty.termios, iflag: t.tty.termios.iflag & ~IUTF8 });
+    t.type("\xc3\xa9\x7f\n");
+    expect(t.read()).toBe("\xc3\n");
   });
 
   test("without ECHOKE, KILL echoes itself and a newline (ECHOK); without ECHOE, ERASE echoes itself", () => {
