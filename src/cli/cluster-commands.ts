@@ -76,7 +76,7 @@ export async function remoteRun(args: Parsed, kind: "process" | "machine", local
     t: "run", kind, ...(requires.length ? { requires } : {}), ...(prefers.length ? { prefers } : {}), program: basename(program), argv: [program, ...rest], elf: bytes, ramBytes, ...(root === undefined ? {} : { root }), ...(forwarding === undefined ? {} : { forwarding }),
     ...(args.strings("publish").length ? { publish: args.strings("publish") } : {}),
     ...(await replicationOf(args)),
-    ...terminalOf(kind, args.flag("detach")),
+    ...terminalOf(kind, args.flag("detach"), args.flag("tty")),
   });
   const id = (reply.guest as { id: string }).id;
   if (args.flag("detach")) { process.stdout.write(id + "\n"); return 0; }
@@ -84,12 +84,14 @@ export async function remoteRun(args: Parsed, kind: "process" | "machine", local
 }
 
 /**
- * A process-mode guest run from a terminal (stdin and stdout TTYs, not --detach) gets one of its own, of this
- * terminal's size, as `roam run` here gives it: Linux's line discipline and job control, which travel with it.
+ * A process-mode guest run from a terminal (stdin and stdout TTYs, not --detach), or with --tty, gets one of its own,
+ * of this terminal's size (24x80 without one), as `roam run` here gives it: Linux's line discipline and job control,
+ * which travel with it.
  */
-function terminalOf(kind: "process" | "machine", detach: boolean): { terminal?: { rows: number; columns: number } } {
-  if (kind !== "process" || detach || !isTerminalDescriptor(0) || !isTerminalDescriptor(1)) return {};
-  return { terminal: { rows: process.stdout.rows ?? 24, columns: process.stdout.columns ?? 80 } };
+function terminalOf(kind: "process" | "machine", detach: boolean, tty: boolean): { terminal?: { rows: number; columns: number } } {
+  const fromTerminal = isTerminalDescriptor(0) && isTerminalDescriptor(1);
+  if (kind !== "process" || !(tty || (fromTerminal && !detach))) return {};
+  return { terminal: { rows: (fromTerminal && process.stdout.rows) || 24, columns: (fromTerminal && process.stdout.columns) || 80 } };
 }
 
 /** run --replicate URL [--epoch TIME]: the run request's fields. */
@@ -216,9 +218,12 @@ async function attachTerminal(url: string, id: string, token: string | undefined
     if (asTyped) attachment.input(Uint8Array.of(0x03)); // a machine guest's UART, or the guest's terminal, gets the byte
     else attachment.interrupt();
   }
-  // The guest's terminal follows this one's size (SIGWINCH for its foreground group).
+  // The guest's terminal follows this one's size (SIGWINCH for its foreground group), from the attach on.
   const onResize = () => attachment.resize(process.stdout.rows ?? 24, process.stdout.columns ?? 80);
-  if (attachment.terminal && process.stdout.isTTY) process.stdout.on("resize", onResize);
+  if (attachment.terminal && process.stdout.isTTY) {
+    process.stdout.on("resize", onResize);
+    if (process.stdout.rows && process.stdout.columns) onResize();
+  }
   const result = await Promise.race([attachment.done, detach]);
   process.stdout.off("resize", onResize);
   terminal.detach();

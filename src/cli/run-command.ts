@@ -41,6 +41,7 @@ prog.elf is the program's own: \`roam run ls.elf --help\` gives --help to ls.`,
     { name: "no-jit", help: "interpret only: do not translate hot code" },
     { name: "strace", help: "print each system call with its arguments and result on\nstderr, as strace does ([pid N] once there are several\nprocesses)" },
     ...ON_HOST_OPTIONS,
+    { name: "tty", help: "with --on: give the guest a terminal even with --detach (as docker\nrun -t; without it, it has one when run from a terminal and\nattached); a client attached later passes its keys as typed" },
     { name: "publish", value: "[ADDR:]HP:GP", help: "with --on: the host listens on TCP port HP (on ADDR, default\n127.0.0.1) and carries each connection to the guest's\nport GP, wherever it migrates (repeatable; as docker run -p)" },
     { name: "replicate", value: "URL", help: "with --on: keep a backup of the guest on this host, which runs it\non if the guest's host dies (see roam replicate; the guest\nstarts once the backup has its first epoch)" },
     { name: "epoch", value: "TIME", help: "with --replicate: how often its changes go to the backup\n(default 25ms)" },
@@ -59,7 +60,7 @@ export async function runCommand(args: Parsed): Promise<number> {
     const { remoteRun } = await import("./cluster-commands.js");
     return remoteRun(args, "process", ["max-instructions", "stats", "no-jit", "strace"]);
   }
-  for (const remoteOnly of ["detach", "token", "forwarding", "publish", "require", "prefer", "via", "replicate", "epoch"]) if (args.has(remoteOnly)) throw new UsageError(`--${remoteOnly} goes with --on`);
+  for (const remoteOnly of ["detach", "tty", "token", "forwarding", "publish", "require", "prefer", "via", "replicate", "epoch"]) if (args.has(remoteOnly)) throw new UsageError(`--${remoteOnly} goes with --on`);
   const [program] = args.positionals;
   const ram = args.string("ram");
   const ramBytes = ram === undefined ? 64 << 20 : parseSize("--ram", ram);

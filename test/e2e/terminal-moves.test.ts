@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { printable, ptySession } from "../pty-session.js";
 import { readdirSync, readFileSync } from "node:fs";
 import { connect } from "../../src/net/peer.js";
-import { migrate, ps, REPO, ROAM, startHosts, stopAll, tempDir, type HostProc } from "./cluster.js";
+import { migrate, ps, REPO, ROAM, roam, startHosts, stopAll, tempDir, type HostProc } from "./cluster.js";
 
 let hosts: HostProc[] = [];
 const root = tempDir("terminal-moves");
@@ -141,6 +141,22 @@ describe("a guest's terminal across a migration", () => {
     expect(r.screen).toContain("interrupted (Ctrl-C)");
     expect(r.screen).toContain("status 130\r\n");
   }, 120_000);
+
+  test("--detach --tty: a guest started without a client has a terminal; a client attached later has its shell's job control", async () => {
+    const [a] = hosts;
+    const started = await roam(["run", "--on", a.url, "--detach", "--tty", busybox, "sh"]);
+    expect(started.code, started.describe()).toBe(0);
+    const id = started.stdout.trim();
+    const r = await ptySession([process.execPath, ROAM, "attach", id, "--on", a.url], [
+      { after: "# ", keys: "tty; sleep 30 &\r" },
+      { after: "# ", keys: "jobs; kill %1; wait; exit\r" },
+    ], { limitMs: 60_000 });
+    expect(r.missed, printable(r.screen)).toEqual([]);
+    expect(r.status, printable(r.screen)).toBe(0);
+    expect(r.screen).not.toContain("job control turned off");
+    expect(r.screen).toContain("/dev/tty\r\n");
+    expect(r.screen).toMatch(/\[1\]\+ +Running +sleep 30\r\n/);
+  }, 60_000);
 
   test("a malformed terminal in a run request, or a resize, is refused with what is wrong; the host runs on", async () => {
     const [a] = hosts;
