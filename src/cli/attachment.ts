@@ -151,6 +151,11 @@ export class Attachment {
     }
   }
 
+  /** The guest's backup as the client asked for it (run --replicate), before any host has said so. */
+  knowBackup(url: string): void {
+    this.replica ??= url;
+  }
+
   /** Bytes typed: queue them and send everything unacknowledged. */
   input(data: Uint8Array): void {
     this.unacked = Buffer.concat([this.unacked, data]);

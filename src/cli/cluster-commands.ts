@@ -72,15 +72,18 @@ export async function remoteRun(args: Parsed, kind: "process" | "machine", local
   const root = args.string("root");
   const forwarding = args.string("forwarding");
   if (forwarding !== undefined && !FORWARDING_APPROACHES.includes(forwarding as never)) throw new UsageError(`--forwarding ${forwarding}: one of ${FORWARDING_APPROACHES.join(", ")}`);
+  const replication = await replicationOf(args);
   const reply = await askAt(url, args, {
     t: "run", kind, ...(requires.length ? { requires } : {}), ...(prefers.length ? { prefers } : {}), program: basename(program), argv: [program, ...rest], elf: bytes, ramBytes, ...(root === undefined ? {} : { root }), ...(forwarding === undefined ? {} : { forwarding }),
     ...(args.strings("publish").length ? { publish: args.strings("publish") } : {}),
-    ...(await replicationOf(args)),
+    ...replication,
     ...terminalOf(kind, args.flag("detach"), args.flag("tty")),
   });
   const id = (reply.guest as { id: string }).id;
   if (args.flag("detach")) { process.stdout.write(id + "\n"); return 0; }
-  return attachTerminal(url, id, tokenOf(args), 0, `guest ${id} on ${url}`);
+  // With --replicate, the client knows the backup from the start: its host dying before it said "replica" (its word
+  // may be on the way) is followed there too.
+  return attachTerminal(url, id, tokenOf(args), 0, `guest ${id} on ${url}`, replication.replicate);
 }
 
 /**
@@ -142,7 +145,7 @@ export async function attachCommand(args: Parsed): Promise<number> {
 const EXIT_KILLED = 137;
 
 /** Streams a guest's output to ours and our terminal to it, following it across hosts, until it ends or we detach. */
-async function attachTerminal(url: string, id: string, token: string | undefined, from: number, announce?: string): Promise<number> {
+async function attachTerminal(url: string, id: string, token: string | undefined, from: number, announce?: string, backup?: string): Promise<number> {
   // Keys typed from here on wait, unechoed, for the terminal attached below (see holdTerminal); the announcement
   // comes after, since a user reading it may type at once.
   const held = holdTerminal();
@@ -164,6 +167,7 @@ async function attachTerminal(url: string, id: string, token: string | undefined
     gap: (_, keptFrom) => say(`output before byte ${keptFrom} is no longer kept`),
     stopped: (sig) => stopWithJob(sig),
   });
+  if (backup !== undefined) attachment.knowBackup(backup);
   // The guest's job stopped (Ctrl-Z): this client stops with it, as `roam run` here does, so the user's shell has its
   // terminal back; continued (`fg`), the client takes raw mode again and the job continues.
   // A job already stopped when we attach is said before our terminal is the guest's: the stop waits for it.
