@@ -18,6 +18,7 @@ import { formatProgress } from "./progress-line.js";
 import { saveCheckpoint, uploadAndRestore } from "./checkpoint-transfer.js";
 import { attachGuestTerminal, holdTerminal } from "./terminal.js";
 import { isTerminalDescriptor } from "./direct-output.js";
+import { stopWithJob } from "./stop-with-job.js";
 import { CliError, fileError } from "./failure.js";
 import { parseSize } from "./parse-numbers.js";
 import { readElf, readInputFile } from "./read-input.js";
@@ -165,7 +166,7 @@ async function attachTerminal(url: string, id: string, token: string | undefined
     moved: (to) => { if (to !== "checkpoint") say(`guest ${id} moved to ${to}`); },
     failover: (to) => say(`the host of ${id} is gone; following it to its backup ${to}`),
     gap: (_, keptFrom) => say(`output before byte ${keptFrom} is no longer kept`),
-    stopped: (sig) => stopWithJob(sig),
+    stopped: (sig) => stopWithGuestJob(sig),
   });
   if (backup !== undefined) attachment.knowBackup(backup);
   // The guest's job stopped (Ctrl-Z): this client stops with it, as `roam run` here does, so the user's shell has its
@@ -173,17 +174,10 @@ async function attachTerminal(url: string, id: string, token: string | undefined
   // A job already stopped when we attach is said before our terminal is the guest's: the stop waits for it.
   let terminal: ReturnType<typeof attachGuestTerminal> | undefined;
   let stopBeforeTerminal = 0;
-  const stopWithJob = (sig: number) => {
+  const stopWithGuestJob = (sig: number) => {
     if (!terminal) { stopBeforeTerminal = sig; return; }
-    setImmediate(() => {
-      terminal?.suspend?.();
-      try {
-        process.kill(process.pid, sig === 19 ? "SIGSTOP" : "SIGTSTP"); // returns once continued
-      } finally {
-        terminal?.resume?.();
-      }
-      attachment.continueGuest();
-    });
+    const held = terminal;
+    stopWithJob(sig, { release: () => held.suspend?.(), resume: () => held.resume?.() }, () => attachment.continueGuest());
   };
   // Until our terminal is the guest's (which needs the host's answer: how keys go depends on the guest's kind), a
   // SIGINT (a terminal's Ctrl-C is a held byte by now, so: kill -INT, or a client without a terminal) would stop this
@@ -217,7 +211,7 @@ async function attachTerminal(url: string, id: string, token: string | undefined
   });
   held.handOver();
   process.off("SIGINT", onEarlySigint);
-  if (stopBeforeTerminal) stopWithJob(stopBeforeTerminal);
+  if (stopBeforeTerminal) stopWithGuestJob(stopBeforeTerminal);
   if (earlyInterrupt) {
     if (asTyped) attachment.input(Uint8Array.of(0x03)); // a machine guest's UART, or the guest's terminal, gets the byte
     else attachment.interrupt();

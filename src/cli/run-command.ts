@@ -4,7 +4,8 @@ import { statSync } from "node:fs";
 import { ElfError, type ElfImage } from "../elf/index.js";
 import { Core } from "../machine/core.js";
 import { FIRST_PID, Kernel } from "../kernel/kernel.js";
-import { SIGCONT, SIGSTOP } from "../kernel/signals.js";
+import { SIGCONT } from "../kernel/signals.js";
+import { stopWithJob } from "./stop-with-job.js";
 import { ECHO } from "../kernel/terminal.js";
 import type { CommandSpec, Parsed } from "./args.js";
 import { CliError } from "./failure.js";
@@ -136,13 +137,7 @@ function followJobControl(guest: Kernel, console: StdioProcessConsole): () => vo
   guest.onStopReport = (code, sig) => {
     if (code !== 5 /* CLD_STOPPED */) return;
     // After the kernel's delivery of the stop has returned: the guest is at rest between slices.
-    setImmediate(() => {
-      console.releaseTerminal();
-      try {
-        process.kill(process.pid, sig === SIGSTOP ? "SIGSTOP" : "SIGTSTP"); // returns once continued
-      } finally {
-        console.resumeTerminal();
-      }
+    stopWithJob(sig, { release: () => console.releaseTerminal(), resume: () => console.resumeTerminal() }, () => {
       const first = guest.tasks.get(guest.firstPid);
       if (first) guest.signalGroup(first.pgid, SIGCONT);
     });

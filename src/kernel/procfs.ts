@@ -191,9 +191,14 @@ export class ProcFs implements ProcMount {
   }
 
   private loadavg(): string {
+    const { running, live } = this.taskCounts();
+    return `0.00 0.00 0.00 ${running}/${live} ${this.k.nextPid - 1}\n`;
+  }
+
+  /** Tasks here that have not ended, and those of them that can run (at least the caller, which runs). */
+  private taskCounts(): { live: number; running: number } {
     const live = [...this.k.tasks.values()].filter((t) => t.status !== "zombie" && !t.away);
-    const running = live.filter((t) => t.status === "running" && !t.blocked).length;
-    return `0.00 0.00 0.00 ${Math.max(running, 1)}/${live.length} ${this.k.nextPid - 1}\n`;
+    return { live: live.length, running: Math.max(1, live.filter((t) => t.status === "running" && !t.blocked).length) };
   }
 
   /**
@@ -206,10 +211,8 @@ export class ProcFs implements ProcMount {
     const idleTicks = uptimeNs / 10_000_000n > busyTicks ? uptimeNs / 10_000_000n - busyTicks : 0n;
     const cpu = `${busyTicks} 0 0 ${idleTicks} 0 0 0 0 0 0`;
     const bootSeconds = (this.k.clock.realtimeNs() - uptimeNs) / 1_000_000_000n;
-    const live = [...this.k.tasks.values()].filter((t) => t.status !== "zombie" && !t.away);
-    const running = live.filter((t) => t.status === "running" && !t.blocked).length;
     return `cpu  ${cpu}\ncpu0 ${cpu}\nintr 0\nctxt 0\nbtime ${bootSeconds}\nprocesses ${this.k.nextPid - this.k.firstPid}\n` +
-      `procs_running ${Math.max(running, 1)}\nprocs_blocked 0\n`;
+      `procs_running ${this.taskCounts().running}\nprocs_blocked 0\n`;
   }
 
   /** The process's threads that still run (a process whose leader ended with exit(2) still has the others). */

@@ -17,6 +17,8 @@
 // (IXON: Ctrl-S and Ctrl-Q are taken and do nothing); a tab's erase moves back
 // one column.
 
+import { SIGINT, SIGQUIT, SIGTSTP } from "./signals.js";
+
 /** termios(3)'s c_iflag bits used here. */
 export const IGNCR = 0o200, ICRNL = 0o400, INLCR = 0o100, ISTRIP = 0o40, IXON = 0o2000, IUCLC = 0o1000, IUTF8 = 0o40000;
 /** c_lflag bits. */
@@ -27,7 +29,6 @@ export const VINTR = 0, VQUIT = 1, VERASE = 2, VKILL = 3, VEOF = 4, VTIME = 5, V
   VEOL = 11, VREPRINT = 12, VWERASE = 14, VLNEXT = 15, VEOL2 = 16;
 export const NCCS = 19;
 
-const SIGINT = 2, SIGQUIT = 3, SIGTSTP = 20;
 /** "The maximum line length is 4096 chars (including the terminating newline character)" (termios(3)). */
 const MAX_CANON = 4095;
 const DISABLED = 0; // _POSIX_VDISABLE: a c_cc slot of 0 matches no key

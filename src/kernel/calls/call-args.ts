@@ -4,6 +4,7 @@
 import { Errno, errnoOf } from "../errno.js";
 import { SandboxError } from "../files.js";
 import type { SyscallContext, SyscallOutcome } from "../syscalls.js";
+import type { Task } from "../task.js";
 
 /**
  * A system call: its arguments a0..a5 as the registers hold them (unsigned 32-bit), each a parameter of its own, as
@@ -45,6 +46,9 @@ export function withPath(c: SyscallContext, pointer: number, body: (path: string
 export function u64Arg(low: number, high: number): number {
   return Number((BigInt(high | 0) << 32n) | BigInt(low >>> 0));
 }
+
+/** The task making the call. */
+export const callerOf = (c: SyscallContext): Task => c.kernel.tasks.get(c.pid)!;
 
 /** Little-endian bytes of u32 (or i32) values. */
 export function u32Bytes(...values: number[]): Uint8Array {

@@ -14,7 +14,7 @@ import { HOLD_MS } from "../lone-home.js";
 import { readinessAtHome } from "../lone-satellite.js";
 import type { Task } from "../task.js";
 import type { SyscallContext, SyscallOutcome } from "../syscalls.js";
-import type { Handler } from "./call-args.js";
+import { callerOf, type Handler } from "./call-args.js";
 
 
 export const POLLIN = 0x1, POLLPRI = 0x2, POLLOUT = 0x4, POLLERR = 0x8, POLLHUP = 0x10, POLLNVAL = 0x20;
@@ -84,7 +84,7 @@ function finish(c: SyscallContext, value: number): number {
   return value;
 }
 
-const self = (c: SyscallContext): Task => c.kernel.tasks.get(c.pid)!;
+const self = callerOf;
 
 /** Whether a read of the terminal would not wait: the line discipline's (terminal.ts), or the console's. */
 const terminalReadable = (c: SyscallContext): boolean => c.kernel.terminal?.readableNow() ?? c.console.hasInput();

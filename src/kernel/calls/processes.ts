@@ -12,7 +12,7 @@ import type { Task } from "../task.js";
 import { leaderOf, processAlive } from "../threads.js";
 import type { SyscallContext, SyscallOutcome } from "../syscalls.js";
 import { rusage as rusageOf, RUSAGE_BYTES } from "./time.js";
-import type { Handler } from "./call-args.js";
+import { callerOf, type Handler } from "./call-args.js";
 
 
 const MAX_ARG_STRINGS = 0x7fffffff;
@@ -200,9 +200,7 @@ function setpgid(c: SyscallContext, pidArg: number, pgidArg: number): number {
   return 0;
 }
 
-function self(c: SyscallContext): Task {
-  return c.kernel.tasks.get(c.pid)!;
-}
+const self = callerOf;
 
 export const PROCESS_CALLS = new Map<number, [string, Handler]>([
   // clone(flags, stack, parent_tid, tls, child_tid) — the order of riscv's (CONFIG_CLONE_BACKWARDS)

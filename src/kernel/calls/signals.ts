@@ -7,14 +7,14 @@ import { readTimespec64 } from "./time.js";
 import { endTask } from "../process-tree.js";
 import type { Task } from "../task.js";
 import type { SyscallContext, SyscallOutcome } from "../syscalls.js";
-import type { Handler } from "./call-args.js";
+import { callerOf, type Handler } from "./call-args.js";
 
 
 const SIG_BLOCK = 0, SIG_UNBLOCK = 1, SIG_SETMASK = 2;
 const KSIGACTION_SIZE = 20; // handler, flags, restorer (u32 each), mask (8 bytes): struct k_sigaction with SA_RESTORER, as musl riscv32 passes it
 const MINSIGSTKSZ = 2048;
 
-const self = (c: SyscallContext): Task => c.kernel.tasks.get(c.pid)!;
+const self = callerOf;
 const u64 = (bytes: Uint8Array, at = 0) => new DataView(bytes.buffer, bytes.byteOffset).getBigUint64(at, true);
 
 function sigaction(c: SyscallContext, sig: number, act: number, oldact: number, size: number): number {

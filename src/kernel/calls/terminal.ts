@@ -7,7 +7,8 @@
 // that changes its settings gets SIGTTOU. The line discipline is ../terminal.ts.
 
 import { Errno } from "../errno.js";
-import { bit, SIGTTIN, SIGTTOU } from "../signals.js";
+import { bit, SIG_IGN, SIGCONT, SIGHUP, SIGTTIN, SIGTTOU } from "../signals.js";
+import { callerOf, u32Bytes } from "./call-args.js";
 import { defaultTermios, NCCS, TOSTOP, type Terminal, type Termios } from "../terminal.js";
 import type { SyscallContext, SyscallOutcome } from "../syscalls.js";
 import type { Task } from "../task.js";
@@ -15,10 +16,9 @@ import type { Task } from "../task.js";
 export const TCGETS = 0x5401, TCSETS = 0x5402, TCSETSW = 0x5403, TCSETSF = 0x5404, TCSBRK = 0x5409, TCXONC = 0x540a,
   TCFLSH = 0x540b, TIOCSCTTY = 0x540e, TIOCGPGRP = 0x540f, TIOCSPGRP = 0x5410, TIOCOUTQ = 0x5411, TIOCGWINSZ = 0x5413,
   TIOCSWINSZ = 0x5414, FIONREAD = 0x541b, TIOCNOTTY = 0x5422, TIOCGSID = 0x5429;
-const SIGHUP = 1, SIGCONT = 18;
 const TERMIOS_BYTES = 17 + NCCS; // struct termios as the kernel copies it: four flags, c_line, c_cc[NCCS]
 
-const self = (c: SyscallContext): Task => c.kernel.tasks.get(c.pid)!;
+const self = callerOf;
 
 /** ioctl(2) of the guest's terminal (fd 0, 1, 2 or /dev/tty when the host's is one). */
 export function terminalIoctl(c: SyscallContext, request: number, arg: number): number | SyscallOutcome {
@@ -41,11 +41,11 @@ export function terminalIoctl(c: SyscallContext, request: number, arg: number): 
     case TIOCGPGRP:
       // "ENOTTY: the calling process does not have a controlling terminal, or it has one but it is not described by fd"
       if (!controlling) return -Errno.ENOTTY;
-      return c.space.write(arg, i32(tty.foreground)) ? 0 : -Errno.EFAULT;
+      return c.space.write(arg, u32Bytes(tty.foreground)) ? 0 : -Errno.EFAULT;
     case TIOCSPGRP: return setForeground(c, tty, arg);
     case TIOCGSID:
       if (!controlling) return -Errno.ENOTTY;
-      return c.space.write(arg, i32(tty.session)) ? 0 : -Errno.EFAULT;
+      return c.space.write(arg, u32Bytes(tty.session)) ? 0 : -Errno.EFAULT;
     case TIOCSCTTY:
       // "The calling process must be a session leader and not have a controlling terminal already."
       if (controlling) return 0;
@@ -73,8 +73,8 @@ export function terminalIoctl(c: SyscallContext, request: number, arg: number): 
       c.kernel.resizeTerminal(v.getUint16(0, true), v.getUint16(2, true));
       return 0;
     }
-    case FIONREAD: return c.space.write(arg, i32(tty.queuedBytes())) ? 0 : -Errno.EFAULT;
-    case TIOCOUTQ: return c.space.write(arg, i32(0)) ? 0 : -Errno.EFAULT; // written through at once: nothing waits
+    case FIONREAD: return c.space.write(arg, u32Bytes(tty.queuedBytes())) ? 0 : -Errno.EFAULT;
+    case TIOCOUTQ: return c.space.write(arg, u32Bytes(0)) ? 0 : -Errno.EFAULT; // written through at once: nothing waits
     case TCFLSH:
       if (arg < 0 || arg > 2) return -Errno.EINVAL;
       if (arg !== 1) tty.flushInput(); // TCIFLUSH, TCIOFLUSH
@@ -113,7 +113,7 @@ export function backgroundCheck(c: SyscallContext, sig: number): number | Syscal
   const caller = self(c);
   if (!tty || caller.sid !== tty.session || caller.pgid === tty.foreground) return 0;
   const signals = caller.signals;
-  if (signals.action(sig).handler === 1 /* SIG_IGN */ || signals.mask & bit(sig)) return sig === SIGTTIN ? -Errno.EIO : 0;
+  if (signals.action(sig).handler === SIG_IGN || signals.mask & bit(sig)) return sig === SIGTTIN ? -Errno.EIO : 0;
   if (orphaned(c, caller.pgid)) return -Errno.EIO; // "if the process group is orphaned, read(2) fails with EIO"
   c.kernel.signalGroup(caller.pgid, sig);
   return { kind: "block-event" };
@@ -182,10 +182,4 @@ function winsize(rows: number, columns: number): Uint8Array {
   const v = new DataView(w.buffer);
   v.setUint16(0, rows, true); v.setUint16(2, columns, true);
   return w;
-}
-
-function i32(value: number): Uint8Array {
-  const out = new Uint8Array(4);
-  new DataView(out.buffer).setInt32(0, value, true);
-  return out;
 }

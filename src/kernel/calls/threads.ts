@@ -6,7 +6,7 @@ import { Errno } from "../errno.js";
 import type { Task } from "../task.js";
 import type { SyscallContext, SyscallOutcome } from "../syscalls.js";
 import { readTimespec64 } from "./time.js";
-import { u32Bytes, type Handler } from "./call-args.js";
+import { callerOf, u32Bytes, type Handler } from "./call-args.js";
 
 const FUTEX_WAIT = 0, FUTEX_WAKE = 1, FUTEX_REQUEUE = 3, FUTEX_CMP_REQUEUE = 4, FUTEX_WAKE_OP = 5;
 const FUTEX_WAIT_BITSET = 9, FUTEX_WAKE_BITSET = 10;
@@ -14,7 +14,7 @@ const FUTEX_PRIVATE_FLAG = 128, FUTEX_CLOCK_REALTIME = 256;
 const FUTEX_BITSET_MATCH_ANY = 0xffffffff;
 const INT_MAX = 0x7fffffff;
 
-const self = (c: SyscallContext): Task => c.kernel.tasks.get(c.pid)!;
+const self = callerOf;
 
 /** How many a wake of `val` wakes: Linux counts each waiter it wakes against val after waking it, so 0 or less wakes one. */
 const wakeCount = (val: number): number => Math.max(1, val | 0);
